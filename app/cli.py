@@ -1,0 +1,225 @@
+"""The ``twinbench`` command: the workbench with no arguments, headless runs otherwise.
+
+Headless commands import no Qt, so ``twinbench run`` starts fast on a machine without a
+display. Every user error prints one clear message (all problems of a project) and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+
+def _duration(text: str) -> float:
+    from twin.units import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return v
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (redrawn in place on a terminal)."""
+
+    def __init__(self, label: str, stream=sys.stderr, enabled: bool = True):
+        self.label, self.stream, self.enabled = label, stream, enabled
+        self.tty = stream.isatty()
+        self.last = -1.0
+        self.t0 = time.perf_counter()
+
+    def __call__(self, value: float) -> None:
+        if not self.enabled or time.perf_counter() - self.t0 < 0.5:
+            return
+        step = 1.0 if self.tty else 10.0
+        if value - self.last < step and value < 100:
+            return
+        self.last = value
+        width = 30
+        fill = int(width * value / 100)
+        line = f"{self.label} [{'#' * fill}{'.' * (width - fill)}] {value:5.1f}%"
+        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.last >= 0:
+            self.stream.write("\n")
+
+
+def _fmt(stat: dict, digits: int = 3) -> str:
+    m, h = stat["mean"], stat["ci95_halfwidth"]
+    if m is None or (isinstance(m, float) and math.isnan(m)):
+        return "-"
+    if h is None or (isinstance(h, float) and math.isnan(h)):
+        return f"{m:.{digits}g}"
+    return f"{m:.{digits}g} ± {h:.2g}"
+
+
+def print_table(summary: dict, out=sys.stdout) -> None:
+    for name, doc in summary.items():
+        line = doc["line"]
+        out.write(f"\nScenario {name} ({doc['replications']} replications, 95% intervals)\n")
+        for key, label in (("throughput_per_hour", "throughput (good parts/h)"),
+                           ("wip", "work in process (parts)"),
+                           ("lead_time_s", "lead time (s)"), ("energy_kwh", "energy (kWh)"),
+                           ("energy_kwh_per_part", "energy per part (kWh)"),
+                           ("energy_cost", "energy cost")):
+            if key in line:
+                out.write(f"  {label:<28}{_fmt(line[key], 4)}\n")
+        if doc.get("bottleneck"):
+            out.write(f"  {'bottleneck':<28}{doc['bottleneck']}\n")
+        rows = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]
+        if rows:
+            out.write(f"  {'station':<14}{'parts out':>16}{'utilisation':>18}{'busy':>8}"
+                      f"{'blocked':>9}{'starved':>9}{'down':>8}{'energy kWh':>18}"
+                      f"{'failures':>12}{'wear':>10}\n")
+            for eid, el in rows:
+                sf = el["state_fraction"]
+                out.write(
+                    f"  {eid:<14}{_fmt(el['parts_out'], 6):>16}{_fmt(el['utilization']):>18}"
+                    f"{sf['busy']['mean']:>8.3f}{sf['blocked']['mean']:>9.3f}"
+                    f"{sf['starved']['mean']:>9.3f}{sf['down']['mean']:>8.3f}"
+                    f"{_fmt(el['energy_kwh'], 4):>18}{_fmt(el['failures']):>12}"
+                    f"{el['wear']['mean']:>10.3g}\n")
+        rows = [(eid, el) for eid, el in doc["elements"].items()
+                if el["kind"] in ("buffer", "conveyor")]
+        if rows:
+            out.write(f"  {'buffer':<14}{'mean content':>16}{'fill':>18}\n")
+            for eid, el in rows:
+                out.write(f"  {eid:<14}{_fmt(el['mean_content']):>16}"
+                          f"{_fmt(el['utilization']):>18}\n")
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def cmd_run(args) -> int:
+    from kernels.warmup import cache_is_warm
+    from twin.project import load_project
+    from twin.results_io import write_results
+    from twin.runner import RunSpec, run_project
+    from twin.tasks import TaskState
+
+    project = load_project(args.project)
+    spec = RunSpec.from_project(project, horizon=args.horizon, warmup=args.warmup,
+                                replications=args.replications, seed=args.seed,
+                                sample_interval=args.sample_interval,
+                                log=bool(args.out and args.state_log))
+    if not cache_is_warm():
+        print("twinbench: compiling the twin kernel (first run only, about a minute)...",
+              file=sys.stderr)
+    bar = ProgressBar("running", enabled=not args.quiet)
+    result = run_project(project, args.scenario or None, spec, TaskState(bar))
+    bar.close()
+    summary = result.summary()
+    if args.out:
+        write_results(result, args.out)
+    if args.json:
+        json.dump(_json_safe(summary), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_table(summary)
+        if args.out:
+            print(f"\nresults written to {args.out}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from twin.project import load_project
+
+    project = load_project(args.project)
+    n_st = len(project.stations())
+    print(f"{args.project}: OK ({len(project.elements)} elements, {n_st} stations, "
+          f"{len(project.connections)} connections, {len(project.scenarios)} scenarios)")
+    return 0
+
+
+def cmd_open(args) -> int:
+    from app.main import main as gui_main
+
+    return gui_main(args.project)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="twinbench",
+        description="Digital-twin workbench for production lines. With no command, opens the "
+                    "workbench on the most recent project.")
+    sub = p.add_subparsers(dest="command")
+    r = sub.add_parser("run", help="simulate a project headless and print KPIs with 95% "
+                       "intervals")
+    r.add_argument("project", help="project folder (holding project.json) or a .json file")
+    r.add_argument("--scenario", action="append", metavar="NAME",
+                   help="scenario to run (repeatable; 'base' is the project as it is)")
+    r.add_argument("--horizon", type=_duration, help="simulated time: 8h, 30min, 3600")
+    r.add_argument("--warmup", type=_duration, help="time discarded at the start")
+    r.add_argument("--replications", type=_positive_int)
+    r.add_argument("--seed", type=int)
+    r.add_argument("--sample-interval", type=_duration, help="time-series sampling interval")
+    r.add_argument("--json", action="store_true", help="print one JSON document")
+    r.add_argument("--out", metavar="FILE.h5", help="write KPIs and time series to HDF5")
+    r.add_argument("--state-log", action="store_true",
+                   help="with --out: also write every state change (for Gantt and playback)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    c = sub.add_parser("check", help="validate a project and print every problem")
+    c.add_argument("project")
+    c.set_defaults(func=cmd_check)
+    o = sub.add_parser("open", help="open a project in the workbench")
+    o.add_argument("project", nargs="?")
+    o.set_defaults(func=cmd_open)
+    try:
+        from app.cli_recording import add_commands
+    except ImportError:  # the recording commands are optional at this layer
+        add_commands = None
+    if add_commands is not None:
+        add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from twin.errors import ProjectError
+    from twin.tasks import Cancelled
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.project = None
+        args.func = cmd_open
+    try:
+        return args.func(args)
+    except ProjectError as e:
+        print(f"twinbench: {e}", file=sys.stderr)
+        return 2
+    except (Cancelled, KeyboardInterrupt):
+        print("twinbench: cancelled", file=sys.stderr)
+        return 130
+    except (KeyError, ValueError, OSError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"twinbench: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

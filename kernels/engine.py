@@ -1,0 +1,442 @@
+"""The event loop of the twin kernel: ``start`` a run, then ``run_until`` a time, in chunks.
+
+Both functions take the plant as ``types.ModelArrays`` (read only) and the run as
+``types.KernelState`` (updated in place), so a run can stop after any chunk (progress,
+cancel) and go on, and a run can start from any state ``twin`` builds (a fork of a recorded
+shift). ``run_until`` returns ``types.K_DONE`` when it reached the requested time, or a
+``K_NEED_*`` code when an array is nearly full: the caller grows it and calls again.
+"""
+
+from numba import njit
+
+from kernels.flow import (
+    after_release,
+    cascade,
+    change_content,
+    draw_product,
+    fifo_pop,
+    fifo_push,
+    finish_phase,
+    free_part,
+    go_down,
+    hazard_rate,
+    is_running,
+    is_unlimited_source,
+    new_part,
+    resume,
+    start_maintenance,
+    suspend,
+    touch,
+    wake,
+    wake_successors,
+)
+from kernels.queue import pop, push
+from kernels.rng import sample
+from kernels.types import (
+    E_ARRIVAL,
+    E_CAL_FAIL,
+    E_CONVEYOR,
+    E_FAIL,
+    E_PHASE_END,
+    E_PM_DUE,
+    E_PM_END,
+    E_REPAIR_END,
+    E_SHIFT,
+    E_WAKE,
+    EF_CONTENT_SINCE,
+    EI_ATOK,
+    EI_COUNT,
+    EI_HEAD,
+    EI_SCHED_CYCLE,
+    EI_SCHED_K,
+    F_PM_HOURS,
+    F_SCHED_PERIOD,
+    FB_CALENDAR,
+    FB_NONE,
+    FB_OPERATIONS,
+    I_ARRIVAL_DIST,
+    I_CALENDAR,
+    I_FAIL_BASIS,
+    I_KIND,
+    I_ON_BLOCK,
+    I_SCHED0,
+    I_SCHED_N,
+    I_SERVER0,
+    I_SERVERS,
+    I_TTF_DIST,
+    K_DONE,
+    K_NEED_HEAP,
+    K_NEED_LOG,
+    K_NEED_PARTS,
+    L_ALL_EVENTS,
+    L_EVENTS,
+    L_LOST,
+    L_OBSERVED,
+    L_WIP_INT,
+    N_STREAMS,
+    O_CONTENT_INT,
+    O_CONTENT_MAX,
+    O_IN,
+    O_LOST,
+    O_WEAR,
+    P_EMPTY,
+    P_LOG,
+    P_PROCESS,
+    P_RESERVE_HEAP,
+    P_RESERVE_PARTS,
+    P_SETUP,
+    RS_ARRIVAL,
+    RS_FAILURE,
+    S_CAL_K,
+    S_GOOD_TOTAL,
+    S_HEAP_N,
+    S_LOG_N,
+    S_NFREE,
+    S_SAMPLE_K,
+    S_WARM_DONE,
+    S_WIP,
+    S_WORKING,
+    SF_SINCE,
+    SF_TTF,
+    SF_WEAR,
+    SI_CTOK,
+    SI_DOWN,
+    SI_EL,
+    SI_OFF,
+    SI_OPS_PM,
+    SI_PHASE,
+    SI_PM,
+    SI_PM_DUE,
+    SI_STATE,
+    SI_TOK,
+    SOURCE,
+    STATION,
+    T_NOW,
+    T_OBS_START,
+    T_WARMUP,
+    T_WIP_SINCE,
+)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _draw_ttf(m, s, srv):
+    """Start a new failure cycle of ``srv`` according to the failure basis of its station."""
+    e = s.srv_i[srv, SI_EL]
+    basis = m.el_i[e, I_FAIL_BASIS]
+    if basis == FB_NONE:
+        return
+    x = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_TTF_DIST], s.rng,
+               e * N_STREAMS + RS_FAILURE)
+    if basis == FB_CALENDAR:
+        s.srv_i[srv, SI_CTOK] += 1
+        push(s, s.sf[T_NOW] + x / hazard_rate(m, s, srv, e), E_CAL_FAIL, srv, s.srv_i[srv, SI_CTOK])
+    elif basis == FB_OPERATIONS:
+        s.srv_f[srv, SF_TTF] = max(1.0, float(round(x)))
+    else:
+        s.srv_f[srv, SF_TTF] = x
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _next_arrival(m, s, e):
+    """Schedule the next arrival of source ``e`` (interarrival draw or next schedule row)."""
+    tok = s.el_si[e, EI_ATOK]
+    d = m.el_i[e, I_ARRIVAL_DIST]
+    if d >= 0:
+        gap = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng, e * N_STREAMS + RS_ARRIVAL)
+        push(s, s.sf[T_NOW] + gap, E_ARRIVAL, e, tok)
+        return
+    n = m.el_i[e, I_SCHED_N]
+    k = s.el_si[e, EI_SCHED_K]
+    if n == 0 or k >= n:
+        return
+    t = m.sched_t[m.el_i[e, I_SCHED0] + k] + s.el_si[e, EI_SCHED_CYCLE] * m.el_f[e, F_SCHED_PERIOD]
+    push(s, max(t, s.sf[T_NOW]), E_ARRIVAL, e, tok)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def start(m, s):
+    """Schedule the first events of a fresh run at time ``s.sf[T_NOW]``.
+
+    Draws every server's first failure and maintenance times, each source's first arrival
+    and the first shift change, and puts every element on the work stack so that the first
+    ``run_until`` fills the line from the unlimited sources.
+    """
+    now = s.sf[T_NOW]
+    n_el = m.el_i.shape[0]
+    for srv in range(s.srv_i.shape[0]):
+        _draw_ttf(m, s, srv)
+        e = s.srv_i[srv, SI_EL]
+        if m.el_f[e, F_PM_HOURS] > 0.0:
+            push(s, now + m.el_f[e, F_PM_HOURS] * 3600.0, E_PM_DUE, srv, 0)
+    for e in range(n_el):
+        if m.el_i[e, I_KIND] == SOURCE and not is_unlimited_source(m, e):
+            if not (m.el_i[e, I_CALENDAR] and s.si[S_WORKING] == 0):
+                _next_arrival(m, s, e)
+        wake(s, e)
+    k = s.si[S_CAL_K]
+    if k < m.cal_t.shape[0]:
+        push(s, m.cal_t[k], E_SHIFT, k, 0)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _shift(m, s, k):
+    """Working time begins or ends (calendar toggle ``k``) for the elements that follow it."""
+    on = m.cal_on[k]
+    s.si[S_WORKING] = on
+    s.si[S_CAL_K] = k + 1
+    if k + 1 < m.cal_t.shape[0]:
+        push(s, m.cal_t[k + 1], E_SHIFT, k + 1, 0)
+    for e in range(m.el_i.shape[0]):
+        if m.el_i[e, I_CALENDAR] == 0:
+            continue
+        kind = m.el_i[e, I_KIND]
+        if kind == STATION:
+            a = m.el_i[e, I_SERVER0]
+            for srv in range(a, a + m.el_i[e, I_SERVERS]):
+                if on:
+                    s.srv_i[srv, SI_OFF] = 0
+                    resume(m, s, srv)
+                else:
+                    if is_running(s, srv):
+                        suspend(m, s, srv)
+                    s.srv_i[srv, SI_OFF] = 1
+                touch(s, srv)
+            wake(s, e)
+        elif kind == SOURCE:
+            if is_unlimited_source(m, e):
+                if on:
+                    wake_successors(m, s, e, -1)
+            else:
+                s.el_si[e, EI_ATOK] += 1  # cancels the pending arrival, or a stale one
+                if on:
+                    _next_arrival(m, s, e)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _arrival(m, s, e):
+    d = m.el_i[e, I_ARRIVAL_DIST]
+    if d >= 0:
+        p = new_part(s, draw_product(m, s, e))
+        fifo_push(s, e, p)
+        change_content(m, s, e, 1)
+        s.el_out[e, O_IN] += 1.0
+    else:
+        row = m.el_i[e, I_SCHED0] + s.el_si[e, EI_SCHED_K]
+        for _ in range(m.sched_q[row]):
+            p = new_part(s, m.sched_p[row])
+            fifo_push(s, e, p)
+            change_content(m, s, e, 1)
+            s.el_out[e, O_IN] += 1.0
+        k = s.el_si[e, EI_SCHED_K] + 1
+        if k >= m.el_i[e, I_SCHED_N] and m.el_f[e, F_SCHED_PERIOD] > 0.0:
+            k = 0
+            s.el_si[e, EI_SCHED_CYCLE] += 1
+        s.el_si[e, EI_SCHED_K] = k
+    _next_arrival(m, s, e)
+    wake_successors(m, s, e, -1)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _lose_blocked_arrivals(m, s, e):
+    """Arrivals a 'lose' source could not pass on are counted as lost, never kept."""
+    while s.el_si[e, EI_HEAD] >= 0:
+        p = fifo_pop(s, e)
+        change_content(m, s, e, -1)
+        free_part(s, p)
+        s.el_out[e, O_LOST] += 1.0
+        s.line_out[L_LOST] += 1.0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _dispatch(m, s, kind, obj, tok):
+    """Handle one event; returns False for a stale (cancelled) one."""
+    if kind == E_PHASE_END:
+        if tok != s.srv_i[obj, SI_TOK]:
+            return False
+        finish_phase(m, s, obj)
+    elif kind == E_FAIL:
+        if tok != s.srv_i[obj, SI_TOK]:
+            return False
+        s.line_out[L_EVENTS] += 1.0
+        suspend(m, s, obj)
+        s.srv_f[obj, SF_TTF] = 0.0
+        go_down(m, s, obj)
+    elif kind == E_CAL_FAIL:
+        if tok != s.srv_i[obj, SI_CTOK]:
+            return False
+        s.line_out[L_EVENTS] += 1.0
+        if is_running(s, obj):
+            suspend(m, s, obj)
+        go_down(m, s, obj)
+    elif kind == E_REPAIR_END:
+        s.line_out[L_EVENTS] += 1.0
+        s.srv_i[obj, SI_DOWN] = 0
+        _draw_ttf(m, s, obj)
+        touch(s, obj)
+        ph = s.srv_i[obj, SI_PHASE]
+        if ph == P_SETUP or ph == P_PROCESS:
+            resume(m, s, obj)
+        elif ph == P_EMPTY and s.srv_i[obj, SI_PM] == 0:
+            after_release(m, s, obj)
+    elif kind == E_PM_END:
+        s.srv_i[obj, SI_PM] = 0
+        s.srv_f[obj, SF_WEAR] = 0.0
+        s.srv_i[obj, SI_OPS_PM] = 0
+        touch(s, obj)
+        if s.srv_i[obj, SI_DOWN] == 0 and s.srv_i[obj, SI_PHASE] == P_EMPTY:
+            after_release(m, s, obj)
+    elif kind == E_PM_DUE:
+        e = s.srv_i[obj, SI_EL]
+        push(s, s.sf[T_NOW] + m.el_f[e, F_PM_HOURS] * 3600.0, E_PM_DUE, obj, 0)
+        s.srv_i[obj, SI_PM_DUE] = 1
+        if (s.srv_i[obj, SI_PHASE] == P_EMPTY and s.srv_i[obj, SI_DOWN] == 0
+                and s.srv_i[obj, SI_PM] == 0):
+            start_maintenance(m, s, obj)
+    elif kind == E_ARRIVAL:
+        if tok != s.el_si[obj, EI_ATOK]:
+            return False
+        _arrival(m, s, obj)
+    elif kind == E_CONVEYOR:
+        wake(s, obj)
+        wake_successors(m, s, obj, -1)
+    elif kind == E_SHIFT:
+        _shift(m, s, obj)
+    elif kind == E_WAKE:
+        wake(s, obj)
+    return True
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _sample(m, s, k, t):
+    """Write time-series row ``k`` for time ``t`` (the state is constant since the last event)."""
+    s.ts_line[k, 0] = s.si[S_GOOD_TOTAL]
+    s.ts_line[k, 1] = s.si[S_WIP]
+    n_el = m.el_i.shape[0]
+    power = 0.0
+    for e in range(n_el):
+        s.ts_content[k, e] = s.el_si[e, EI_COUNT]
+        if m.el_i[e, I_KIND] != STATION:
+            continue
+        energy = 0.0
+        for st in range(m.power.shape[1]):
+            energy += m.power[e, st] * s.st_total[e, st]
+        wear = 0.0
+        a = m.el_i[e, I_SERVER0]
+        n = m.el_i[e, I_SERVERS]
+        for srv in range(a, a + n):
+            st = s.srv_i[srv, SI_STATE]
+            energy += m.power[e, st] * (t - s.srv_f[srv, SF_SINCE])
+            power += m.power[e, st]
+            wear += s.srv_f[srv, SF_WEAR]
+        s.ts_energy[k, e] = energy / 3600.0
+        s.ts_wear[k, e] = wear / n
+    s.ts_line[k, 2] = power
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _reset_statistics(m, s, tw):
+    """Discard what happened before the end of the warm-up ``tw``."""
+    n_el = m.el_i.shape[0]
+    for srv in range(s.srv_i.shape[0]):
+        e = s.srv_i[srv, SI_EL]
+        s.st_total[e, s.srv_i[srv, SI_STATE]] += tw - s.srv_f[srv, SF_SINCE]
+        s.srv_f[srv, SF_SINCE] = tw
+    s.st_time[:, :] = 0.0
+    s.el_out[:, :] = 0.0
+    s.line_out[:] = 0.0
+    for e in range(n_el):
+        s.el_sf[e, EF_CONTENT_SINCE] = tw
+        s.el_out[e, O_CONTENT_MAX] = s.el_si[e, EI_COUNT]
+    s.sf[T_WIP_SINCE] = tw
+    s.sf[T_OBS_START] = tw
+    s.si[S_WARM_DONE] = 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _advance_clock(m, s, t):
+    """Take samples and the warm-up reset that fall before time ``t``."""
+    if s.si[S_WARM_DONE] == 0 and t > s.sf[T_WARMUP]:
+        _reset_statistics(m, s, s.sf[T_WARMUP])
+    k = s.si[S_SAMPLE_K]
+    n = m.ts_t.shape[0]
+    while k < n and m.ts_t[k] < t:
+        _sample(m, s, k, m.ts_t[k])
+        k += 1
+    s.si[S_SAMPLE_K] = k
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _flush(m, s):
+    """Bring every time integral up to now, so that the results read consistently."""
+    now = s.sf[T_NOW]
+    for srv in range(s.srv_i.shape[0]):
+        e = s.srv_i[srv, SI_EL]
+        st = s.srv_i[srv, SI_STATE]
+        dt = now - s.srv_f[srv, SF_SINCE]
+        s.st_time[e, st] += dt
+        s.st_total[e, st] += dt
+        s.srv_f[srv, SF_SINCE] = now
+    for e in range(m.el_i.shape[0]):
+        s.el_out[e, O_CONTENT_INT] += s.el_si[e, EI_COUNT] * (now - s.el_sf[e, EF_CONTENT_SINCE])
+        s.el_sf[e, EF_CONTENT_SINCE] = now
+        if m.el_i[e, I_KIND] == STATION:
+            a = m.el_i[e, I_SERVER0]
+            n = m.el_i[e, I_SERVERS]
+            w = 0.0
+            for srv in range(a, a + n):
+                w += s.srv_f[srv, SF_WEAR]
+            s.el_out[e, O_WEAR] = w / n
+    s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
+    s.sf[T_WIP_SINCE] = now
+    s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def run_until(m, s, t_stop):
+    """Process events up to and including time ``t_stop`` (s).
+
+    Returns
+    -------
+    int
+        ``K_DONE``, or ``K_NEED_PARTS``/``K_NEED_HEAP``/``K_NEED_LOG`` when the part pool,
+        the event queue or the state log must grow before the run can go on.
+    """
+    reserve_parts = int(m.params[P_RESERVE_PARTS])
+    reserve_heap = int(m.params[P_RESERVE_HEAP])
+    log_on = m.params[P_LOG] > 0.0
+    code = K_DONE
+    cascade(m, s)
+    while True:
+        if s.si[S_NFREE] < reserve_parts:
+            code = K_NEED_PARTS
+            break
+        if s.heap_t.shape[0] - s.si[S_HEAP_N] < reserve_heap:
+            code = K_NEED_HEAP
+            break
+        if log_on and s.log_t.shape[0] - s.si[S_LOG_N] < reserve_heap:
+            code = K_NEED_LOG
+            break
+        if s.si[S_HEAP_N] == 0 or s.heap_t[0] > t_stop:
+            break
+        t = s.heap_t[0]
+        _advance_clock(m, s, t)
+        t, kind, obj, tok = pop(s)
+        s.sf[T_NOW] = t
+        if not _dispatch(m, s, kind, obj, tok):
+            continue
+        s.line_out[L_ALL_EVENTS] += 1.0
+        cascade(m, s)
+        if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
+            _lose_blocked_arrivals(m, s, obj)
+    if code == K_DONE:
+        _advance_clock(m, s, t_stop)
+        k = s.si[S_SAMPLE_K]
+        if k < m.ts_t.shape[0] and m.ts_t[k] == t_stop:
+            _sample(m, s, k, t_stop)
+            s.si[S_SAMPLE_K] = k + 1
+        if s.si[S_WARM_DONE] == 0 and t_stop >= s.sf[T_WARMUP]:
+            _reset_statistics(m, s, s.sf[T_WARMUP])
+        s.sf[T_NOW] = max(s.sf[T_NOW], t_stop)
+    _flush(m, s)
+    return code
+

@@ -1,0 +1,669 @@
+"""How parts move and how servers change state: the semantics of the twin kernel.
+
+Movement is pull-driven. When an element may have room (a server freed, a buffer slot
+emptied, a conveyor entry cleared) it is put on a work stack; the cascade then lets it pull,
+from the predecessor whose part has waited longest, for as long as it has room. An element
+that has a new part to offer wakes the successor that part is meant for. Station servers
+keep a finished part until the successor takes it (blocking after service), and a station
+connected straight to another has no buffer between them. Server states are committed once
+an event's cascade is over, so zero-length states never enter the statistics or the log.
+See ``docs/semantics.md``.
+"""
+
+import numpy as np
+from numba import njit
+
+from kernels.queue import push
+from kernels.rng import sample, uniform01
+from kernels.types import (
+    BLOCKED,
+    BUFFER,
+    BUSY,
+    CONVEYOR,
+    DOWN,
+    E_CONVEYOR,
+    E_FAIL,
+    E_PHASE_END,
+    E_PM_END,
+    E_REPAIR_END,
+    EF_CONTENT_SINCE,
+    EF_LAST_ENTRY,
+    EF_LAST_TAKE,
+    EI_COUNT,
+    EI_HEAD,
+    EI_PEND_DEST,
+    EI_QUEUED,
+    EI_RR,
+    EI_TAIL,
+    F_GAP,
+    F_SCRAP,
+    F_TRAVEL,
+    F_WEAR_BUSY_H,
+    F_WEAR_HAZARD,
+    F_WEAR_OP,
+    F_WEAR_SCRAP,
+    FB_OPERATING,
+    FB_OPERATIONS,
+    I_ARRIVAL_DIST,
+    I_CALENDAR,
+    I_CAPACITY,
+    I_FAIL_BASIS,
+    I_KIND,
+    I_OFF_STATE,
+    I_PM_DIST,
+    I_PM_OPS,
+    I_ROUTING,
+    I_SCHED_N,
+    I_SERVER0,
+    I_SERVERS,
+    I_TTR_DIST,
+    L_CREATED,
+    L_EVENTS,
+    L_GOOD,
+    L_LEAD_SUM,
+    L_SCRAPPED,
+    L_WIP_INT,
+    MAINTENANCE,
+    N_STREAMS,
+    O_CONTENT_INT,
+    O_CONTENT_MAX,
+    O_FAILURES,
+    O_IN,
+    O_OUT,
+    O_PM,
+    O_SCRAP,
+    O_SETUPS,
+    P_DONE,
+    P_EMPTY,
+    P_LOG,
+    P_PROCESS,
+    P_SETUP,
+    PF_READY,
+    PF_T0,
+    PI_DEST,
+    PI_NEXT,
+    PI_PROD,
+    R_PROBABILITY,
+    R_ROUND_ROBIN,
+    RS_MAINTENANCE,
+    RS_PROCESS,
+    RS_PRODUCT,
+    RS_REPAIR,
+    RS_ROUTING,
+    RS_SCRAP,
+    RS_SETUP,
+    S_DIRTY_N,
+    S_FREE,
+    S_GOOD_TOTAL,
+    S_LOG_N,
+    S_NFREE,
+    S_STACK_N,
+    S_WIP,
+    S_WORKING,
+    SETUP,
+    SF_DONE_T,
+    SF_REM,
+    SF_SINCE,
+    SF_START,
+    SF_TTF,
+    SF_WEAR,
+    SF_WORK,
+    SI_DEST,
+    SI_DIRTY,
+    SI_DOWN,
+    SI_EL,
+    SI_LAST_PROD,
+    SI_OFF,
+    SI_OPS_PM,
+    SI_PART,
+    SI_PHASE,
+    SI_PM,
+    SI_PM_DUE,
+    SI_STATE,
+    SI_TOK,
+    SINK,
+    SOURCE,
+    STARVED,
+    STATION,
+    T_NOW,
+    T_WIP_SINCE,
+)
+
+INF = np.inf
+
+
+# --- bookkeeping -----------------------------------------------------------------------------
+@njit(cache=True, nogil=True, _nrt=False)
+def log_row(m, s, e, srv, state, content):
+    if m.params[P_LOG] > 0.0:
+        k = s.si[S_LOG_N]
+        s.log_t[k] = s.sf[T_NOW]
+        s.log_i[k, 0] = e
+        s.log_i[k, 1] = srv
+        s.log_i[k, 2] = state
+        s.log_i[k, 3] = content
+        s.si[S_LOG_N] = k + 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def change_content(m, s, e, delta):
+    now = s.sf[T_NOW]
+    c = s.el_si[e, EI_COUNT]
+    s.el_out[e, O_CONTENT_INT] += c * (now - s.el_sf[e, EF_CONTENT_SINCE])
+    s.el_sf[e, EF_CONTENT_SINCE] = now
+    c += delta
+    s.el_si[e, EI_COUNT] = c
+    if c > s.el_out[e, O_CONTENT_MAX]:
+        s.el_out[e, O_CONTENT_MAX] = c
+    if m.el_i[e, I_KIND] != STATION:
+        log_row(m, s, e, -1, -1, c)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def change_wip(s, delta):
+    now = s.sf[T_NOW]
+    s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
+    s.sf[T_WIP_SINCE] = now
+    s.si[S_WIP] += delta
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def new_part(s, prod):
+    p = s.si[S_FREE]
+    s.si[S_FREE] = s.part_i[p, PI_NEXT]
+    s.si[S_NFREE] -= 1
+    s.part_i[p, PI_NEXT] = -1
+    s.part_i[p, PI_PROD] = prod
+    s.part_i[p, PI_DEST] = -2
+    s.part_f[p, PF_T0] = s.sf[T_NOW]
+    s.part_f[p, PF_READY] = s.sf[T_NOW]
+    s.line_out[L_CREATED] += 1.0
+    change_wip(s, 1)
+    return p
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def free_part(s, p):
+    s.part_i[p, PI_NEXT] = s.si[S_FREE]
+    s.si[S_FREE] = p
+    s.si[S_NFREE] += 1
+    change_wip(s, -1)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def fifo_push(s, e, p):
+    s.part_i[p, PI_NEXT] = -1
+    tail = s.el_si[e, EI_TAIL]
+    if tail >= 0:
+        s.part_i[tail, PI_NEXT] = p
+    else:
+        s.el_si[e, EI_HEAD] = p
+    s.el_si[e, EI_TAIL] = p
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def fifo_pop(s, e):
+    p = s.el_si[e, EI_HEAD]
+    nxt = s.part_i[p, PI_NEXT]
+    s.el_si[e, EI_HEAD] = nxt
+    if nxt < 0:
+        s.el_si[e, EI_TAIL] = -1
+    s.part_i[p, PI_NEXT] = -1
+    return p
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def draw_product(m, s, e):
+    n = m.mix_cum.shape[1]
+    if n == 1:
+        return 0
+    u = uniform01(s.rng, e * N_STREAMS + RS_PRODUCT)
+    for k in range(n):
+        if u <= m.mix_cum[e, k]:
+            return k
+    return n - 1
+
+
+# --- the work stack and state commits ------------------------------------------------------
+@njit(cache=True, nogil=True, _nrt=False)
+def wake(s, e):
+    if s.el_si[e, EI_QUEUED] == 0:
+        s.el_si[e, EI_QUEUED] = 1
+        n = s.si[S_STACK_N]
+        s.stack[n] = e
+        s.si[S_STACK_N] = n + 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def wake_successors(m, s, e, dest):
+    """Wake ``dest``, or, when any successor may take the part, all of them, the one with
+    the fewest parts on top of the stack (shortest-queue routing)."""
+    if dest >= 0:
+        wake(s, dest)
+        return
+    a = m.succ_ptr[e]
+    b = m.succ_ptr[e + 1]
+    # push in order of decreasing content: the emptiest successor is popped first
+    done = 0
+    while done < b - a:
+        best = -1
+        best_c = -1
+        for k in range(a, b):
+            x = m.succ[k]
+            if s.el_si[x, EI_QUEUED] == 0 and s.el_si[x, EI_COUNT] > best_c:
+                best = x
+                best_c = s.el_si[x, EI_COUNT]
+        if best < 0:
+            break
+        wake(s, best)
+        done += 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def touch(s, srv):
+    if s.srv_i[srv, SI_DIRTY] == 0:
+        s.srv_i[srv, SI_DIRTY] = 1
+        n = s.si[S_DIRTY_N]
+        s.dirty[n] = srv
+        s.si[S_DIRTY_N] = n + 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def derived_state(m, s, srv):
+    if s.srv_i[srv, SI_DOWN]:
+        return DOWN
+    if s.srv_i[srv, SI_PM]:
+        return MAINTENANCE
+    if s.srv_i[srv, SI_OFF]:
+        return m.el_i[s.srv_i[srv, SI_EL], I_OFF_STATE]
+    ph = s.srv_i[srv, SI_PHASE]
+    if ph == P_DONE:
+        return BLOCKED
+    if ph == P_SETUP:
+        return SETUP
+    if ph == P_PROCESS:
+        return BUSY
+    return STARVED
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def set_state(m, s, srv, new):
+    old = s.srv_i[srv, SI_STATE]
+    if new == old:
+        return
+    e = s.srv_i[srv, SI_EL]
+    now = s.sf[T_NOW]
+    dt = now - s.srv_f[srv, SF_SINCE]
+    s.st_time[e, old] += dt
+    s.st_total[e, old] += dt
+    s.srv_f[srv, SF_SINCE] = now
+    s.srv_i[srv, SI_STATE] = new
+    log_row(m, s, e, srv - m.el_i[e, I_SERVER0], new, s.el_si[e, EI_COUNT])
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def commit_states(m, s):
+    for k in range(s.si[S_DIRTY_N]):
+        srv = s.dirty[k]
+        s.srv_i[srv, SI_DIRTY] = 0
+        set_state(m, s, srv, derived_state(m, s, srv))
+    s.si[S_DIRTY_N] = 0
+
+
+# --- servers --------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def hazard_rate(m, s, srv, e):
+    return 1.0 + m.el_f[e, F_WEAR_HAZARD] * s.srv_f[srv, SF_WEAR]
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def is_running(s, srv):
+    ph = s.srv_i[srv, SI_PHASE]
+    return ((ph == P_SETUP or ph == P_PROCESS) and s.srv_i[srv, SI_DOWN] == 0
+            and s.srv_i[srv, SI_OFF] == 0 and s.srv_i[srv, SI_PM] == 0)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def resume(m, s, srv):
+    """Schedule the end of the current phase, or the failure that will interrupt it."""
+    if not is_running(s, srv):
+        return
+    now = s.sf[T_NOW]
+    e = s.srv_i[srv, SI_EL]
+    s.srv_f[srv, SF_START] = now
+    s.srv_i[srv, SI_TOK] += 1
+    tok = s.srv_i[srv, SI_TOK]
+    w = s.srv_f[srv, SF_REM]
+    if s.srv_i[srv, SI_PHASE] == P_PROCESS and m.el_i[e, I_FAIL_BASIS] == FB_OPERATING:
+        tf = s.srv_f[srv, SF_TTF] / hazard_rate(m, s, srv, e)
+        if tf < w:
+            push(s, now + tf, E_FAIL, srv, tok)
+            return
+    push(s, now + w, E_PHASE_END, srv, tok)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def suspend(m, s, srv):
+    """Stop a running phase, keeping the work left (preempt-resume)."""
+    e = s.srv_i[srv, SI_EL]
+    elapsed = s.sf[T_NOW] - s.srv_f[srv, SF_START]
+    s.srv_f[srv, SF_REM] = max(s.srv_f[srv, SF_REM] - elapsed, 0.0)
+    if s.srv_i[srv, SI_PHASE] == P_PROCESS and m.el_i[e, I_FAIL_BASIS] == FB_OPERATING:
+        s.srv_f[srv, SF_TTF] -= elapsed * hazard_rate(m, s, srv, e)
+    s.srv_i[srv, SI_TOK] += 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def go_down(m, s, srv):
+    e = s.srv_i[srv, SI_EL]
+    s.srv_i[srv, SI_DOWN] = 1
+    s.el_out[e, O_FAILURES] += 1.0
+    ttr = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_TTR_DIST], s.rng,
+                 e * N_STREAMS + RS_REPAIR)
+    push(s, s.sf[T_NOW] + ttr, E_REPAIR_END, srv, 0)
+    touch(s, srv)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def start_maintenance(m, s, srv):
+    e = s.srv_i[srv, SI_EL]
+    s.srv_i[srv, SI_PM] = 1
+    s.srv_i[srv, SI_PM_DUE] = 0
+    s.el_out[e, O_PM] += 1.0
+    d = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_PM_DIST], s.rng,
+               e * N_STREAMS + RS_MAINTENANCE)
+    push(s, s.sf[T_NOW] + d, E_PM_END, srv, 0)
+    touch(s, srv)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def after_release(m, s, srv):
+    """A server has just become empty: fail (operations basis), maintain, or take work."""
+    e = s.srv_i[srv, SI_EL]
+    touch(s, srv)
+    if s.srv_i[srv, SI_DOWN] or s.srv_i[srv, SI_PM]:
+        return
+    if m.el_i[e, I_FAIL_BASIS] == FB_OPERATIONS and s.srv_f[srv, SF_TTF] <= 0.0:
+        go_down(m, s, srv)
+        return
+    pm_ops = m.el_i[e, I_PM_OPS]
+    if (pm_ops > 0 and s.srv_i[srv, SI_OPS_PM] >= pm_ops) or s.srv_i[srv, SI_PM_DUE]:
+        start_maintenance(m, s, srv)
+        return
+    wake(s, e)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def begin_process(m, s, srv):
+    e = s.srv_i[srv, SI_EL]
+    prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
+    w = sample(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
+               e * N_STREAMS + RS_PROCESS)
+    s.srv_f[srv, SF_WORK] = w
+    s.srv_f[srv, SF_REM] = w
+    s.srv_i[srv, SI_PHASE] = P_PROCESS
+    resume(m, s, srv)
+    touch(s, srv)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def start_part(m, s, srv):
+    e = s.srv_i[srv, SI_EL]
+    prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
+    d = m.setup_dist[e, prod]
+    last = s.srv_i[srv, SI_LAST_PROD]
+    s.srv_i[srv, SI_LAST_PROD] = prod
+    if d >= 0 and last >= 0 and last != prod:
+        s.el_out[e, O_SETUPS] += 1.0
+        s.srv_i[srv, SI_PHASE] = P_SETUP
+        s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
+                                      e * N_STREAMS + RS_SETUP)
+        resume(m, s, srv)
+        touch(s, srv)
+    else:
+        begin_process(m, s, srv)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def finish_phase(m, s, srv):
+    """The running phase of ``srv`` reached its end."""
+    e = s.srv_i[srv, SI_EL]
+    now = s.sf[T_NOW]
+    ph = s.srv_i[srv, SI_PHASE]
+    rate = hazard_rate(m, s, srv, e)
+    basis = m.el_i[e, I_FAIL_BASIS]
+    if ph == P_PROCESS and basis == FB_OPERATING:
+        s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * rate
+    s.srv_f[srv, SF_REM] = 0.0
+    if ph == P_SETUP:
+        begin_process(m, s, srv)
+        return
+    s.line_out[L_EVENTS] += 1.0
+    s.srv_i[srv, SI_OPS_PM] += 1
+    if basis == FB_OPERATIONS:
+        s.srv_f[srv, SF_TTF] -= rate
+    s.srv_f[srv, SF_WEAR] += m.el_f[e, F_WEAR_OP] + m.el_f[e, F_WEAR_BUSY_H] * (
+        s.srv_f[srv, SF_WORK] / 3600.0)
+    p_scrap = m.el_f[e, F_SCRAP] + m.el_f[e, F_WEAR_SCRAP] * s.srv_f[srv, SF_WEAR]
+    if p_scrap > 0.0 and uniform01(s.rng, e * N_STREAMS + RS_SCRAP) < p_scrap:
+        p = s.srv_i[srv, SI_PART]
+        s.el_out[e, O_SCRAP] += 1.0
+        s.line_out[L_SCRAPPED] += 1.0
+        free_part(s, p)
+        s.srv_i[srv, SI_PART] = -1
+        s.srv_i[srv, SI_PHASE] = P_EMPTY
+        change_content(m, s, e, -1)
+        after_release(m, s, srv)
+        return
+    s.srv_i[srv, SI_PHASE] = P_DONE
+    s.srv_f[srv, SF_DONE_T] = now
+    dest = choose_destination(m, s, e)
+    s.srv_i[srv, SI_DEST] = dest
+    wake_successors(m, s, e, dest)
+    touch(s, srv)
+
+
+# --- movement -------------------------------------------------------------------------------
+@njit(cache=True, nogil=True, _nrt=False)
+def choose_destination(m, s, e):
+    """The successor the next part of ``e`` goes to, or -1 for whichever can take it."""
+    a = m.succ_ptr[e]
+    b = m.succ_ptr[e + 1]
+    if b - a == 1:
+        return m.succ[a]
+    r = m.el_i[e, I_ROUTING]
+    if r == R_PROBABILITY:
+        u = uniform01(s.rng, e * N_STREAMS + RS_ROUTING)
+        for k in range(a, b):
+            if u <= m.succ_cum[k]:
+                return m.succ[k]
+        return m.succ[b - 1]
+    if r == R_ROUND_ROBIN:
+        k = s.el_si[e, EI_RR] % (b - a)
+        s.el_si[e, EI_RR] += 1
+        return m.succ[a + k]
+    return -1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def is_unlimited_source(m, e):
+    return m.el_i[e, I_ARRIVAL_DIST] < 0 and m.el_i[e, I_SCHED_N] == 0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def free_server(s, m, x):
+    a = m.el_i[x, I_SERVER0]
+    for srv in range(a, a + m.el_i[x, I_SERVERS]):
+        if (s.srv_i[srv, SI_PHASE] == P_EMPTY and s.srv_i[srv, SI_DOWN] == 0
+                and s.srv_i[srv, SI_PM] == 0 and s.srv_i[srv, SI_OFF] == 0):
+            return srv
+    return -1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def has_room(m, s, x):
+    kind = m.el_i[x, I_KIND]
+    if kind == STATION:
+        return free_server(s, m, x) >= 0
+    if kind == BUFFER:
+        cap = m.el_i[x, I_CAPACITY]
+        return cap < 0 or s.el_si[x, EI_COUNT] < cap
+    if kind == CONVEYOR:
+        if s.el_si[x, EI_COUNT] >= m.el_i[x, I_CAPACITY]:
+            return False
+        if s.el_si[x, EI_TAIL] < 0:
+            return True
+        return s.sf[T_NOW] >= s.el_sf[x, EF_LAST_ENTRY] + m.el_f[x, F_GAP]
+    return kind == SINK
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def decided(m, s, p, d):
+    """Record destination ``d`` of the part ``p`` offers, waking that successor."""
+    if d >= 0:
+        wake(s, d)
+    else:
+        wake_successors(m, s, p, -1)
+    return d
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def offer(m, s, p, x):
+    """Since when ``p`` has had a part for ``x`` (inf: none), and the server holding it."""
+    kind = m.el_i[p, I_KIND]
+    if kind == STATION:
+        best = INF
+        best_srv = -1
+        a = m.el_i[p, I_SERVER0]
+        for srv in range(a, a + m.el_i[p, I_SERVERS]):
+            if s.srv_i[srv, SI_PHASE] == P_DONE:
+                d = s.srv_i[srv, SI_DEST]
+                if (d == x or d == -1) and s.srv_f[srv, SF_DONE_T] < best:
+                    best = s.srv_f[srv, SF_DONE_T]
+                    best_srv = srv
+        return best, best_srv
+    if kind == SOURCE and is_unlimited_source(m, p):
+        if m.el_i[p, I_CALENDAR] and s.si[S_WORKING] == 0:
+            return INF, -1
+        d = s.el_si[p, EI_PEND_DEST]
+        if d == -2:
+            d = decided(m, s, p, choose_destination(m, s, p))
+            s.el_si[p, EI_PEND_DEST] = d
+        if d != x and d != -1:
+            return INF, -1
+        return s.el_sf[p, EF_LAST_TAKE], -1
+    head = s.el_si[p, EI_HEAD]
+    if head < 0:
+        return INF, -1
+    d = s.part_i[head, PI_DEST]
+    if d == -2:
+        d = decided(m, s, p, choose_destination(m, s, p))
+        s.part_i[head, PI_DEST] = d
+    if d != x and d != -1:
+        return INF, -1
+    r = s.part_f[head, PF_READY]
+    if kind == CONVEYOR and r > s.sf[T_NOW]:
+        return INF, -1
+    return r, -1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def take(m, s, p, srv):
+    """Remove the offered part from ``p``; ``srv`` is the station server holding it."""
+    now = s.sf[T_NOW]
+    s.el_out[p, O_OUT] += 1.0
+    kind = m.el_i[p, I_KIND]
+    if kind == STATION:
+        part = s.srv_i[srv, SI_PART]
+        s.srv_i[srv, SI_PART] = -1
+        s.srv_i[srv, SI_PHASE] = P_EMPTY
+        change_content(m, s, p, -1)
+        after_release(m, s, srv)
+        return part
+    if kind == SOURCE and is_unlimited_source(m, p):
+        s.el_si[p, EI_PEND_DEST] = -2
+        s.el_sf[p, EF_LAST_TAKE] = now
+        return new_part(s, draw_product(m, s, p))
+    part = fifo_pop(s, p)
+    change_content(m, s, p, -1)
+    head = s.el_si[p, EI_HEAD]
+    if kind == CONVEYOR and head >= 0:
+        # accumulated parts leave at minimum spacing
+        ready = now + m.el_f[p, F_GAP]
+        if ready > s.part_f[head, PF_READY]:
+            s.part_f[head, PF_READY] = ready
+            push(s, ready, E_CONVEYOR, p, 0)
+    wake(s, p)
+    if head >= 0 and m.succ_ptr[p + 1] - m.succ_ptr[p] > 1:
+        wake_successors(m, s, p, -1)
+    return part
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def put(m, s, x, part):
+    """Place ``part`` into ``x``, which has room."""
+    now = s.sf[T_NOW]
+    s.el_out[x, O_IN] += 1.0
+    kind = m.el_i[x, I_KIND]
+    if kind == STATION:
+        srv = free_server(s, m, x)
+        s.srv_i[srv, SI_PART] = part
+        change_content(m, s, x, 1)
+        start_part(m, s, srv)
+    elif kind == SINK:
+        s.line_out[L_GOOD] += 1.0
+        s.si[S_GOOD_TOTAL] += 1
+        s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
+        free_part(s, part)
+    else:
+        ready = now
+        if kind == CONVEYOR:
+            ready = now + m.el_f[x, F_TRAVEL]
+            tail = s.el_si[x, EI_TAIL]
+            if tail >= 0:
+                ready = max(ready, s.part_f[tail, PF_READY] + m.el_f[x, F_GAP])
+            s.el_sf[x, EF_LAST_ENTRY] = now
+            push(s, ready, E_CONVEYOR, x, 0)
+            push(s, now + m.el_f[x, F_GAP], E_CONVEYOR, x, 0)
+        fifo_push(s, x, part)
+        s.part_f[part, PF_READY] = ready
+        s.part_i[part, PI_DEST] = -2
+        change_content(m, s, x, 1)
+        if s.el_si[x, EI_HEAD] == part and kind == BUFFER:
+            wake_successors(m, s, x, -1 if m.succ_ptr[x + 1] - m.succ_ptr[x] > 1
+                            else m.succ[m.succ_ptr[x]])
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def pull_into(m, s, x):
+    """Let ``x`` take parts from its predecessors, longest waiting first, while it has room."""
+    a = m.pred_ptr[x]
+    b = m.pred_ptr[x + 1]
+    if a == b:
+        return
+    while has_room(m, s, x):
+        best = INF
+        best_p = -1
+        best_srv = -1
+        for k in range(a, b):
+            p = m.pred[k]
+            r, srv = offer(m, s, p, x)
+            if r < best:
+                best = r
+                best_p = p
+                best_srv = srv
+        if best_p < 0:
+            return
+        put(m, s, x, take(m, s, best_p, best_srv))
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def cascade(m, s):
+    """Move parts until no element on the work stack can take another, then commit states."""
+    while s.si[S_STACK_N] > 0:
+        n = s.si[S_STACK_N] - 1
+        s.si[S_STACK_N] = n
+        x = s.stack[n]
+        s.el_si[x, EI_QUEUED] = 0
+        pull_into(m, s, x)
+    commit_states(m, s)

@@ -1,0 +1,281 @@
+"""Codes, column indices and dtypes shared by the twin kernel and the code that lowers a plant.
+
+Everything the kernel needs to agree on with ``twin/`` lives here, in one place, so that a
+reader can decode any array the kernel reads or writes (the idea follows hftbacktest's
+``types.py``). The kernel itself never sees a domain object: ``twin.lowering`` turns a plant
+into the arrays described below.
+
+Units throughout: time in seconds, power in kW, energy in kWh (converted only at the end).
+"""
+
+import numpy as np
+
+# --- element kinds -------------------------------------------------------------------------
+SOURCE = 0
+STATION = 1
+BUFFER = 2
+CONVEYOR = 3
+SINK = 4
+KIND_NAMES = ("source", "station", "buffer", "conveyor", "sink")
+
+# --- station (server) states: mutually exclusive, they partition observed time ------------
+OFF = 0  # outside the shift calendar, switched off
+IDLE = 1  # outside the shift calendar, on standby
+BUSY = 2  # processing a part
+SETUP = 3  # changing over to another product
+BLOCKED = 4  # holding a finished part that the next element cannot take (blocking after service)
+STARVED = 5  # working time, ready, but no part to take
+DOWN = 6  # failed, under repair
+MAINTENANCE = 7  # preventive maintenance
+N_STATES = 8
+STATE_NAMES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
+
+# --- distributions -----------------------------------------------------------------------
+# Parameters sit in ``dist_par[i, 0:4]``; each kernel variate function documents its columns.
+D_CONSTANT = 0  # (value)
+D_EXPONENTIAL = 1  # (mean)
+D_UNIFORM = 2  # (low, high)
+D_TRIANGULAR = 3  # (low, mode, high)
+D_NORMAL = 4  # (mean, sd), truncated at 0 by rejection
+D_LOGNORMAL = 5  # (mu, sigma) of the underlying normal
+D_GAMMA = 6  # (shape, scale)
+D_WEIBULL = 7  # (shape, scale)
+D_EMPIRICAL = 8  # (offset, count, interpolate) into ``emp_values``
+DIST_NAMES = (
+    "constant", "exponential", "uniform", "triangular", "normal",
+    "lognormal", "gamma", "weibull", "empirical",
+)
+NO_DIST = -1
+
+# --- failure basis -----------------------------------------------------------------------
+FB_NONE = 0
+FB_OPERATING = 1  # clock runs only while processing
+FB_CALENDAR = 2  # clock runs always
+FB_OPERATIONS = 3  # counts operations
+FAILURE_BASIS_NAMES = ("none", "operating", "calendar", "operations")
+
+# --- routing of a split ------------------------------------------------------------------
+R_PROBABILITY = 0
+R_ROUND_ROBIN = 1
+R_SHORTEST_QUEUE = 2
+ROUTING_NAMES = ("probability", "round_robin", "shortest_queue")
+
+# --- random streams: one per element and purpose (common random numbers across scenarios) --
+RS_PROCESS = 0
+RS_SETUP = 1
+RS_FAILURE = 2
+RS_REPAIR = 3
+RS_SCRAP = 4
+RS_ROUTING = 5
+RS_ARRIVAL = 6
+RS_PRODUCT = 7
+RS_MAINTENANCE = 8
+N_STREAMS = 9
+
+# --- integer parameters per element: ``el_i[e, column]`` ---------------------------------
+I_KIND = 0
+I_SERVERS = 1  # station: parallel servers
+I_SERVER0 = 2  # station: index of the first server in the server arrays
+I_CAPACITY = 3  # buffer/conveyor: capacity (-1 unlimited)
+I_ROUTING = 4  # routing rule to successors
+I_FAIL_BASIS = 5
+I_TTF_DIST = 6
+I_TTR_DIST = 7
+I_ARRIVAL_DIST = 8  # source: interarrival distribution (-1: unlimited raw material or schedule)
+I_SCHED0 = 9  # source: first row in the schedule arrays
+I_SCHED_N = 10  # source: rows in the schedule (0: none)
+I_ON_BLOCK = 11  # source: 0 arrivals queue at the source, 1 arrivals that cannot enter are lost
+I_CALENDAR = 12  # station/source: 1 follows the shift calendar
+I_OFF_STATE = 13  # station: state outside working time (OFF or IDLE)
+I_PM_OPS = 14  # station: preventive maintenance every N operations (0: never)
+I_PM_DIST = 15  # station: duration of preventive maintenance
+I_SLOT = 16  # index into the per-kind arrays (stations: 0..n_stations-1)
+N_I = 17
+
+# --- float parameters per element: ``el_f[e, column]`` -----------------------------------
+F_SCRAP = 0  # base scrap probability
+F_WEAR_OP = 1  # wear added per operation
+F_WEAR_BUSY_H = 2  # wear added per busy hour
+F_WEAR_HAZARD = 3  # failure hazard multiplier = 1 + F_WEAR_HAZARD * wear
+F_WEAR_SCRAP = 4  # scrap probability += F_WEAR_SCRAP * wear
+F_PM_HOURS = 5  # preventive maintenance every H hours of calendar time (0: never)
+F_TRAVEL = 6  # conveyor: travel time of one part over the whole length (s)
+F_GAP = 7  # conveyor: time between two parts at minimum spacing (s)
+F_SCHED_PERIOD = 8  # source: the schedule repeats with this period (s, 0: once)
+N_F = 9
+
+# --- per-element result columns: ``el_out[e, column]`` -----------------------------------
+O_IN = 0  # parts that entered
+O_OUT = 1  # parts that left (good parts only for stations)
+O_SCRAP = 2
+O_FAILURES = 3
+O_WEAR = 4  # wear at the end (stations: mean over servers)
+O_CONTENT_INT = 5  # time integral of the number of parts inside (part-seconds)
+O_CONTENT_MAX = 6
+O_LOST = 7  # source: arrivals lost because the line could not take them
+O_SETUPS = 8
+O_PM = 9  # preventive maintenances done
+N_O = 10
+
+# --- line result columns: ``line_out[column]`` -------------------------------------------
+L_GOOD = 0  # good parts that reached a sink after warm-up
+L_WIP_INT = 1  # time integral of work in process (part-seconds)
+L_LEAD_SUM = 2  # sum of lead times of those parts (s)
+L_EVENTS = 3  # model events processed (end of processing, failure, end of repair)
+L_CREATED = 4
+L_SCRAPPED = 5
+L_OBSERVED = 6  # observed time after warm-up (s)
+L_LOST = 7
+L_ALL_EVENTS = 8  # every event taken from the queue, bookkeeping ones included
+N_L = 9
+
+# --- event kinds in the queue ------------------------------------------------------------
+E_PHASE_END = 0  # obj = server: end of setup or of processing
+E_FAIL = 1  # obj = server: operating-time failure
+E_CAL_FAIL = 2  # obj = server: calendar-time failure
+E_REPAIR_END = 3  # obj = server
+E_PM_END = 4  # obj = server
+E_PM_DUE = 5  # obj = server: hours-based maintenance falls due
+E_ARRIVAL = 6  # obj = source element
+E_CONVEYOR = 7  # obj = conveyor element: a part may have reached the end, or the entry is free
+E_SHIFT = 8  # obj = index into the calendar arrays
+E_WAKE = 9  # obj = element: try to move parts into it again
+
+# --- server phases -----------------------------------------------------------------------
+P_EMPTY = 0
+P_SETUP = 1
+P_PROCESS = 2
+P_DONE = 3
+
+# --- kernel exit codes -------------------------------------------------------------------
+K_DONE = 0  # reached the requested time
+K_NEED_PARTS = 1  # the part pool is nearly full: grow it and call again
+K_NEED_HEAP = 2  # the event queue is nearly full
+K_NEED_LOG = 3  # the state log is nearly full
+
+# --- state log record: one row per state or content change --------------------------------
+LOG_DTYPE = np.dtype(
+    [("time", "f8"), ("element", "i4"), ("server", "i4"), ("state", "i4"), ("content", "i4")],
+    align=True,
+)
+
+# =========================================================================================
+# Kernel state: struct-of-arrays updated in place, so that a run can stop at any time and go
+# on (progress, cancel, fork from a recorded state). Columns of the integer (``*_i``) and
+# float (``*_f``) tables follow.
+# =========================================================================================
+
+# --- per server: ``srv_i[s, column]`` ----------------------------------------------------
+SI_EL = 0  # element the server belongs to
+SI_PHASE = 1  # P_EMPTY, P_SETUP, P_PROCESS, P_DONE
+SI_PART = 2  # part in the server (-1: none)
+SI_STATE = 3  # committed state (STATE codes) used for time accounting
+SI_TOK = 4  # token of the pending phase event; bumped to cancel it
+SI_CTOK = 5  # token of the pending calendar failure
+SI_DOWN = 6  # 1 while failed
+SI_PM = 7  # 1 while in preventive maintenance
+SI_PM_DUE = 8  # 1 when hours-based maintenance is due
+SI_OFF = 9  # 1 outside working time
+SI_LAST_PROD = 10  # product of the previous part (-1: none), for setups
+SI_OPS_PM = 11  # operations since the last maintenance
+SI_DEST = 12  # chosen successor for the finished part (-1: any)
+SI_DIRTY = 13  # 1 while queued for a state commit
+N_SI = 14
+
+# --- per server: ``srv_f[s, column]`` ----------------------------------------------------
+SF_SINCE = 0  # time the committed state began
+SF_REM = 1  # work left in the current phase (s)
+SF_START = 2  # time the current running segment began
+SF_TTF = 3  # time (operating basis) or operations (operations basis) left to failure
+SF_WEAR = 4
+SF_DONE_T = 5  # time the finished part became ready
+SF_WORK = 6  # full process time of the part in work (s), for busy-time wear
+N_SF = 7
+
+# --- per element: ``el_si[e, column]`` ---------------------------------------------------
+EI_COUNT = 0  # parts inside (stations: servers holding a part)
+EI_HEAD = 1  # FIFO head part (buffers, conveyors, source queues; -1 empty)
+EI_TAIL = 2
+EI_RR = 3  # round-robin counter
+EI_PEND_DEST = 4  # unlimited source: chosen successor of the next part (-2: undecided)
+EI_SCHED_K = 5  # source: next schedule row
+EI_SCHED_CYCLE = 6  # source: completed schedule periods
+EI_ATOK = 7  # source: token of the pending arrival
+EI_QUEUED = 8  # 1 while on the work stack
+N_EI = 9
+
+# --- per element: ``el_sf[e, column]`` ---------------------------------------------------
+EF_CONTENT_SINCE = 0  # time of the last change of EI_COUNT
+EF_LAST_ENTRY = 1  # conveyor: time the last part entered
+EF_LAST_TAKE = 2  # unlimited source: time the last part was taken
+N_EF = 3
+
+# --- per part: ``part_i[p, column]`` and ``part_f[p, column]`` ----------------------------
+PI_NEXT = 0  # next part in the same FIFO, or in the free list
+PI_PROD = 1  # product index
+PI_DEST = 2  # chosen successor (-1 any, -2 undecided)
+N_PI = 3
+PF_T0 = 0  # time the part entered the line
+PF_READY = 1  # time the part became available to leave its FIFO element
+N_PF = 2
+
+# --- scalars: ``si[column]`` and ``sf[column]`` -------------------------------------------
+S_SEQ = 0  # events scheduled so far (tie-breaker of the queue)
+S_HEAP_N = 1
+S_FREE = 2  # head of the free part list
+S_NFREE = 3
+S_LOG_N = 4
+S_SAMPLE_K = 5  # next time-series sample
+S_WARM_DONE = 6  # 1 once statistics were reset at the end of the warm-up
+S_WORKING = 7  # 1 inside working time of the calendar
+S_CAL_K = 8  # next calendar toggle
+S_WIP = 9
+S_GOOD_TOTAL = 10  # good parts at the sinks since time 0 (never reset), for the time series
+S_STACK_N = 11
+S_DIRTY_N = 12
+N_S = 13
+T_NOW = 0
+T_WIP_SINCE = 1
+T_OBS_START = 2  # start of the observation (0 or end of warm-up)
+T_WARMUP = 3
+N_T = 4
+
+# --- the bundles the kernel takes: the plant (read only) and the state (updated in place) --
+from collections import namedtuple  # noqa: E402
+
+ModelArrays = namedtuple("ModelArrays", [
+    "el_i",  # int64 (n_el, N_I)
+    "el_f",  # float64 (n_el, N_F)
+    "succ_ptr", "succ", "succ_cum",  # CSR successors; succ_cum: cumulative split probability
+    "pred_ptr", "pred",  # CSR predecessors
+    "dist_kind", "dist_par", "emp",  # distributions, see rng.sample
+    "proc_dist", "setup_dist",  # int64 (n_el, n_products): distribution per product (-1 none)
+    "power",  # float64 (n_el, N_STATES): kW per server in each state
+    "mix_cum",  # float64 (n_el, n_products): cumulative product mix of a source
+    "sched_t", "sched_p", "sched_q",  # source schedules: time (s), product, quantity
+    "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
+    "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
+    "params",  # float64 (5,): the P_* entries below
+])
+
+KernelState = namedtuple("KernelState", [
+    "si", "sf",  # scalars: int64 (N_S,), float64 (N_T,)
+    "srv_i", "srv_f",  # servers: (n_srv, N_SI), (n_srv, N_SF)
+    "el_si", "el_sf",  # elements: (n_el, N_EI), (n_el, N_EF)
+    "part_i", "part_f",  # part pool: (n_parts, N_PI), (n_parts, N_PF)
+    "heap_t", "heap_i",  # event queue: time (n_heap,), (n_heap, 4) seq, kind, obj, token
+    "rng",  # uint64 (n_el * N_STREAMS, 4)
+    "el_out",  # float64 (n_el, N_O)
+    "st_time",  # float64 (n_el, N_STATES): server-seconds in each state since warm-up
+    "st_total",  # float64 (n_el, N_STATES): the same since time 0 (time series)
+    "line_out",  # float64 (N_L,)
+    "stack", "dirty",  # work stacks: elements to pull into, servers to commit
+    "ts_line",  # float64 (n_samples, 3): good parts since 0, WIP, total power (kW)
+    "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
+    "log_t", "log_i",  # state log: time (n_log,), (n_log, 4) element, server, state, content
+])
+P_WARMUP = 0  # warm-up (s)
+P_LOG = 1  # 1: write the state log
+P_RESERVE_PARTS = 2  # free parts to keep before each event
+P_RESERVE_HEAP = 3  # free queue (and log) slots to keep before each event
+P_WORKING0 = 4  # 1: time 0 is working time of the calendar

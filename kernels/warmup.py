@@ -1,0 +1,78 @@
+"""Compile (or load from the disk cache) every kernel ahead of the first real run.
+
+The workbench calls ``warm_up`` on a worker thread at start-up (napari's
+``warmup_numba_cache``), so the first click on Run never waits for the compiler.
+"""
+
+import glob
+import os
+
+import numpy as np
+
+from kernels import types as kt
+
+
+def cache_is_warm() -> bool:
+    """True when the disk cache already holds a compiled ``run_until``."""
+    folder = os.environ.get("NUMBA_CACHE_DIR", "")
+    return bool(glob.glob(os.path.join(folder, "**", "engine.run_until*.nbi"), recursive=True))
+
+
+def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
+    """A one-station line as raw arrays, built without ``twin`` (kernels never import it)."""
+    n_el, n_srv = 3, 1
+    el_i = np.full((n_el, kt.N_I), 0, np.int64)
+    el_i[:, kt.I_KIND] = (kt.SOURCE, kt.STATION, kt.SINK)
+    el_i[:, kt.I_ARRIVAL_DIST] = -1
+    el_i[:, [kt.I_TTF_DIST, kt.I_TTR_DIST, kt.I_PM_DIST, kt.I_CAPACITY]] = -1
+    el_i[1, kt.I_SERVERS] = 1
+    el_i[:, kt.I_OFF_STATE] = kt.OFF
+    m = kt.ModelArrays(
+        el_i=el_i, el_f=np.zeros((n_el, kt.N_F)),
+        succ_ptr=np.array([0, 1, 2, 2]), succ=np.array([1, 2]), succ_cum=np.ones(2),
+        pred_ptr=np.array([0, 0, 1, 2]), pred=np.array([0, 1]),
+        dist_kind=np.array([kt.D_EXPONENTIAL]), dist_par=np.array([[1.0, 0, 0, 0]]),
+        emp=np.zeros(1), proc_dist=np.zeros((n_el, 1), np.int64),
+        setup_dist=np.full((n_el, 1), -1, np.int64), power=np.ones((n_el, kt.N_STATES)),
+        mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
+        sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
+        ts_t=np.arange(3) * 5.0, params=np.array([1.0, 1.0, 8.0, 16.0, 1.0]),
+    )
+    n_p, n_h, n_s = 64, 64, 3
+    part_i = np.full((n_p, kt.N_PI), -1, np.int64)
+    part_i[:, kt.PI_NEXT] = np.arange(1, n_p + 1)
+    part_i[-1, kt.PI_NEXT] = -1
+    si = np.zeros(kt.N_S, np.int64)
+    si[kt.S_NFREE] = n_p
+    si[kt.S_WORKING] = 1
+    sf = np.zeros(kt.N_T)
+    sf[kt.T_WARMUP] = 1.0
+    srv_i = np.zeros((n_srv, kt.N_SI), np.int64)
+    srv_i[0, kt.SI_EL] = 1
+    srv_i[0, [kt.SI_PART, kt.SI_LAST_PROD, kt.SI_DEST]] = -1
+    srv_i[0, kt.SI_STATE] = kt.STARVED
+    el_si = np.zeros((n_el, kt.N_EI), np.int64)
+    el_si[:, [kt.EI_HEAD, kt.EI_TAIL]] = -1
+    el_si[:, kt.EI_PEND_DEST] = -2
+    rng = np.arange(1, n_el * kt.N_STREAMS * 4 + 1, dtype=np.uint64).reshape(-1, 4)
+    s = kt.KernelState(
+        si=si, sf=sf, srv_i=srv_i, srv_f=np.zeros((n_srv, kt.N_SF)), el_si=el_si,
+        el_sf=np.zeros((n_el, kt.N_EF)), part_i=part_i, part_f=np.zeros((n_p, kt.N_PF)),
+        heap_t=np.zeros(n_h), heap_i=np.zeros((n_h, 4), np.int64), rng=rng,
+        el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),
+        st_total=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
+        stack=np.zeros(n_el, np.int64), dirty=np.zeros(n_srv, np.int64),
+        ts_line=np.zeros((n_s, 3)), ts_energy=np.zeros((n_s, n_el)),
+        ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
+        log_t=np.zeros(256), log_i=np.zeros((256, 4), np.int64),
+    )
+    return m, s
+
+
+def warm_up() -> None:
+    """Run the tiny model once: compiles every kernel, or loads it from the disk cache."""
+    from kernels.engine import run_until, start
+
+    m, s = tiny_model()
+    start(m, s)
+    run_until(m, s, 10.0)

@@ -1,0 +1,57 @@
+"""Errors a user can cause, each naming what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a project: where it is, what was found and what was expected.
+
+    Parameters
+    ----------
+    path : str
+        JSON path of the offending value, for example ``$.elements[2].process_time.mean``.
+    message : str
+        What is wrong and what was expected.
+    value : object
+        The value found (``...`` when there is none to show).
+    """
+
+    path: str
+    message: str
+    value: object = ...
+
+    def format(self, file: str | None = None) -> str:
+        where = f"{file}: {self.path}" if file else self.path
+        shown = "" if self.value is ... else f" (found {self.value!r})"
+        return f"{where}: {self.message}{shown}"
+
+
+class ProjectError(ValueError):
+    """A project that cannot be loaded or simulated; lists every problem found, not the first."""
+
+    def __init__(self, problems: list[Problem], file: str | None = None):
+        self.problems = list(problems)
+        self.file = file
+        lines = [p.format(file) for p in self.problems]
+        head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {file or 'the project'}:"
+        super().__init__("\n".join([head, *("  - " + line for line in lines)]))
+
+
+class Problems:
+    """Collects problems while a document is read, so that all of them can be reported."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, path: str, message: str, value: object = ...) -> None:
+        self.items.append(Problem(path, message, value))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self, file: str | None = None) -> None:
+        if self.items:
+            raise ProjectError(self.items, file)

@@ -1,0 +1,121 @@
+"""KPIs of a simulated scenario, per replication and as means with 95% intervals.
+
+Definitions (``docs/semantics.md``): throughput counts good parts reaching a sink per hour
+of observed time (after warm-up); WIP is the time-average number of parts in the line; lead
+time is the mean time from entering the line to reaching a sink; a station's state fractions
+split its server-time into the mutually exclusive states; its utilisation is the fraction of
+scheduled time (all but off and standby) spent busy or in setup; energy is the sum over
+states of power times time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kernels import types as kt
+from twin.stats import mean_ci
+
+
+def replication_kpis(sr, rep) -> dict[str, float]:
+    """Flat KPI name -> value for one replication (the rows of the HDF5 KPI table)."""
+    low = sr.lowered
+    a = low.arrays
+    obs = rep.line_out[kt.L_OBSERVED]
+    good = rep.line_out[kt.L_GOOD]
+    out: dict[str, float] = {
+        "line.throughput_per_hour": good / obs * 3600.0 if obs > 0 else math.nan,
+        "line.wip": rep.line_out[kt.L_WIP_INT] / obs if obs > 0 else math.nan,
+        "line.lead_time_s": rep.line_out[kt.L_LEAD_SUM] / good if good > 0 else math.nan,
+        "line.good_parts": good,
+        "line.scrap": rep.line_out[kt.L_SCRAPPED],
+        "line.lost": rep.line_out[kt.L_LOST],
+    }
+    energy_total = 0.0
+    for e, (eid, kind) in enumerate(zip(low.element_ids, low.element_kinds, strict=True)):
+        p = f"elements.{eid}."
+        out[p + "parts_in"] = rep.el_out[e, kt.O_IN]
+        out[p + "parts_out"] = rep.el_out[e, kt.O_OUT]
+        mean_content = rep.el_out[e, kt.O_CONTENT_INT] / obs if obs > 0 else math.nan
+        if kind == "station":
+            servers = a.el_i[e, kt.I_SERVERS]
+            total = rep.st_time[e].sum()
+            for s, name in enumerate(kt.STATE_NAMES):
+                out[p + f"state_fraction.{name}"] = (rep.st_time[e, s] / total if total > 0
+                                                     else math.nan)
+            scheduled = total - rep.st_time[e, kt.OFF] - rep.st_time[e, kt.IDLE]
+            active = rep.st_time[e, kt.BUSY] + rep.st_time[e, kt.SETUP]
+            out[p + "utilization"] = active / scheduled if scheduled > 0 else math.nan
+            energy = float(rep.st_time[e] @ a.power[e]) / 3600.0
+            energy_total += energy
+            out[p + "energy_kwh"] = energy
+            out[p + "failures"] = rep.el_out[e, kt.O_FAILURES]
+            out[p + "wear"] = rep.el_out[e, kt.O_WEAR]
+            out[p + "scrap"] = rep.el_out[e, kt.O_SCRAP]
+            out[p + "setups"] = rep.el_out[e, kt.O_SETUPS]
+            out[p + "maintenances"] = rep.el_out[e, kt.O_PM]
+            out[p + "servers"] = float(servers)
+        elif kind in ("buffer", "conveyor"):
+            cap = a.el_i[e, kt.I_CAPACITY]
+            out[p + "mean_content"] = mean_content
+            out[p + "max_content"] = rep.el_out[e, kt.O_CONTENT_MAX]
+            out[p + "utilization"] = mean_content / cap if cap > 0 else math.nan
+        elif kind == "source":
+            out[p + "lost"] = rep.el_out[e, kt.O_LOST]
+            out[p + "mean_queue"] = mean_content
+    out["line.energy_kwh"] = energy_total
+    out["line.energy_kwh_per_part"] = energy_total / good if good > 0 else math.nan
+    tariff = sr.project.tariff
+    if tariff is not None:
+        out["line.energy_cost"] = energy_cost(sr, rep, tariff)
+    return out
+
+
+def energy_cost(sr, rep, tariff) -> float:
+    """Cost of the energy used after warm-up, at a flat or an hour-of-day price."""
+    if not tariff.hourly:
+        return float(np.sum(rep.st_time * sr.lowered.arrays.power) / 3600.0
+                     * tariff.price_per_kwh)
+    t = sr.ts_t
+    keep = t >= sr.lowered.warmup
+    kwh = np.diff(rep.ts_energy.sum(axis=1)[keep])
+    hour = (t[keep][:-1] // 3600 % 24).astype(int)
+    return float(np.sum(kwh * np.asarray(tariff.hourly)[hour]))
+
+
+def summarize(sr) -> dict:
+    """Means and 95% half-widths over replications, nested as ``twinbench run --json``."""
+    rows = [replication_kpis(sr, rep) for rep in sr.replications]
+    keys = list(rows[0])
+    doc: dict = {"replications": len(rows), "line": {}, "elements": {}}
+    for k in keys:
+        stat = mean_ci([r[k] for r in rows])
+        parts = k.split(".")
+        node = doc[parts[0]]
+        for p in parts[1:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = stat
+    for eid, kind in zip(sr.lowered.element_ids, sr.lowered.element_kinds, strict=True):
+        doc["elements"].setdefault(eid, {})["kind"] = kind
+    doc["bottleneck"] = bottleneck(sr)
+    return doc
+
+
+def bottleneck(sr) -> str | None:
+    """The station most often active (busy, setup or down) while others are not.
+
+    Without a state log this uses each station's share of active time (the utilisation
+    method); the workbench refines it with the active-period method when a log exists.
+    """
+    best, best_v = None, -1.0
+    for e, (eid, kind) in enumerate(zip(sr.lowered.element_ids, sr.lowered.element_kinds,
+                                        strict=True)):
+        if kind != "station":
+            continue
+        v = np.mean([
+            (r.st_time[e, kt.BUSY] + r.st_time[e, kt.SETUP] + r.st_time[e, kt.DOWN])
+            / max(r.st_time[e].sum(), 1e-300) for r in sr.replications])
+        if v > best_v:
+            best, best_v = eid, v
+    return best

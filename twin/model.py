@@ -1,0 +1,388 @@
+"""The plant model: elements, the flow between them, the shift calendar and scenarios.
+
+Plain evented dataclasses (psygnal): the workbench subscribes to ``element.events`` and
+``Project`` signals; the model never calls the view. Units: seconds, metres, kW, degrees.
+Reading and writing the JSON form lives in ``twin.project``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from psygnal import Signal, evented
+
+from twin.distributions import Distribution
+
+STATION_STATES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
+ROUTINGS = ("probability", "round_robin", "shortest_queue")
+FAILURE_BASES = ("operating", "calendar", "operations")
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Breakdowns of each server of a station.
+
+    ``basis`` is ``operating`` (the clock runs only while processing), ``calendar`` (it runs
+    always) or ``operations`` (time to failure counts operations). A failure interrupts the
+    part in work, which resumes where it stopped after the repair (preempt-resume).
+    """
+
+    basis: str
+    time_to_failure: Distribution
+    time_to_repair: Distribution
+
+
+@dataclass(frozen=True)
+class Wear:
+    """Wear grows with every operation and busy hour; it raises hazard and scrap.
+
+    Failure hazard is multiplied by ``1 + failure_gain * wear``; scrap probability grows by
+    ``scrap_gain * wear``. Preventive maintenance resets wear to 0.
+    """
+
+    per_operation: float = 0.0
+    per_busy_hour: float = 0.0
+    failure_gain: float = 0.0
+    scrap_gain: float = 0.0
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """Preventive maintenance every N operations and/or every H calendar hours."""
+
+    duration: Distribution
+    every_operations: int = 0
+    every_hours: float = 0.0
+
+
+@dataclass(eq=False)
+class Element:
+    """Common to every element: identity and placement on the floor (metres, degrees)."""
+
+    id: str
+    name: str = ""
+    position: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    rotation: float = 0.0
+    footprint: tuple[float, float] = (1.0, 1.0)
+
+    kind: ClassVar[str] = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+@evented
+@dataclass(eq=False)
+class Source(Element):
+    """Raw material: unlimited (``arrival`` and ``schedule`` None) or arriving over time.
+
+    ``schedule`` is a list of ``(time_s, product, quantity)``, repeated every
+    ``schedule_period`` seconds if that is > 0. Arrivals that cannot enter the line wait at
+    the source (``when_blocked="queue"``) or are lost (``"lose"``).
+    """
+
+    arrival: Distribution | None = None
+    schedule: list[tuple[float, str, int]] | None = None
+    schedule_period: float = 0.0
+    product_mix: dict[str, float] = field(default_factory=lambda: {"part": 1.0})
+    when_blocked: str = "queue"
+    follows_calendar: bool = False
+    routing: str = "probability"
+    kind: ClassVar[str] = "source"
+
+
+@evented
+@dataclass(eq=False)
+class Station(Element):
+    """A machine with ``servers`` identical parallel servers."""
+
+    servers: int = 1
+    process_time: Distribution | dict[str, Distribution] | None = None
+    setup_time: Distribution | dict[str, Distribution] | None = None
+    failures: Failures | None = None
+    scrap: float = 0.0
+    power_kw: dict[str, float] = field(default_factory=dict)
+    wear: Wear | None = None
+    maintenance: Maintenance | None = None
+    follows_calendar: bool = True
+    off_shift: str = "off"
+    routing: str = "probability"
+    mesh: str | None = None
+    kind: ClassVar[str] = "station"
+
+    def process_time_for(self, product: str) -> Distribution | None:
+        pt = self.process_time
+        if isinstance(pt, dict):
+            return pt.get(product, pt.get("*"))
+        return pt
+
+    def setup_time_for(self, product: str) -> Distribution | None:
+        st = self.setup_time
+        if isinstance(st, dict):
+            return st.get(product, st.get("*"))
+        return st
+
+
+@evented
+@dataclass(eq=False)
+class Buffer(Element):
+    """A FIFO store; ``capacity`` counts waiting parts (None: unlimited)."""
+
+    capacity: int | None = 10
+    routing: str = "probability"
+    kind: ClassVar[str] = "buffer"
+
+
+@evented
+@dataclass(eq=False)
+class Conveyor(Element):
+    """An accumulating conveyor; its length follows the layout unless ``length`` is set."""
+
+    length: float | None = None
+    speed: float = 0.5
+    spacing: float = 0.5
+    routing: str = "probability"
+    kind: ClassVar[str] = "conveyor"
+
+
+@evented
+@dataclass(eq=False)
+class Sink(Element):
+    """Takes every part; good parts arriving here count as output."""
+
+    kind: ClassVar[str] = "sink"
+
+
+ELEMENT_TYPES: dict[str, type[Element]] = {
+    cls.kind: cls for cls in (Source, Station, Buffer, Conveyor, Sink)
+}
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Material flows from ``source`` to ``target``; ``weight`` is the split probability."""
+
+    source: str
+    target: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Period:
+    start: float
+    end: float
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Working periods and breaks repeating every ``period`` seconds (a day by default)."""
+
+    shifts: tuple[Period, ...]
+    breaks: tuple[Period, ...] = ()
+    period: float = 86400.0
+
+    def working_intervals(self, t0: float, t1: float) -> list[tuple[float, float]]:
+        """Merged working intervals (shifts less breaks) intersecting ``[t0, t1)``."""
+        out: list[tuple[float, float]] = []
+        k0 = math.floor(t0 / self.period) - 1
+        k1 = math.ceil(t1 / self.period) + 1
+        for k in range(k0, k1):
+            base = k * self.period
+            spans = sorted((base + p.start, base + p.end) for p in self.shifts)
+            cuts = sorted((base + b.start, base + b.end) for b in self.breaks)
+            for a, b in spans:
+                pieces = [(a, b)]
+                for c, d in cuts:
+                    nxt = []
+                    for x, y in pieces:
+                        if d <= x or c >= y:
+                            nxt.append((x, y))
+                            continue
+                        if c > x:
+                            nxt.append((x, c))
+                        if d < y:
+                            nxt.append((d, y))
+                    pieces = nxt
+                out.extend(pieces)
+        out.sort()
+        merged: list[tuple[float, float]] = []
+        for a, b in out:
+            a, b = max(a, t0), min(b, t1)
+            if b <= a:
+                continue
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        return merged
+
+
+@dataclass(frozen=True)
+class Override:
+    """Set ``path`` (dotted, inside ``element`` or at the project root) to ``value``."""
+
+    path: str
+    value: object
+    element: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    overrides: tuple[Override, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Defaults for runs of this project (the CLI and the run panel may override them)."""
+
+    horizon: float = 8 * 3600.0
+    warmup: float = 0.0
+    replications: int = 5
+    seed: int = 1
+    sample_interval: float = 0.0  # 0: horizon / 200
+
+
+@dataclass(frozen=True)
+class Tariff:
+    """Price of electricity: a flat price, or a price per hour of the day (24 values)."""
+
+    price_per_kwh: float = 0.0
+    hourly: tuple[float, ...] = ()
+    currency: str = "EUR"
+
+
+class Project:
+    """A plant: its elements, connections, calendar, scenarios and run defaults."""
+
+    element_added = Signal(object)
+    element_removed = Signal(object)
+    connections_changed = Signal()
+    changed = Signal()
+
+    def __init__(
+        self,
+        name: str = "Untitled",
+        elements: list[Element] | None = None,
+        connections: list[Connection] | None = None,
+        calendar: Calendar | None = None,
+        scenarios: list[Scenario] | None = None,
+        run: RunSettings | None = None,
+        tariff: Tariff | None = None,
+        description: str = "",
+        meta: dict | None = None,
+    ):
+        self.name = name
+        self.description = description
+        self.elements: list[Element] = list(elements or [])
+        self.connections: list[Connection] = list(connections or [])
+        self.calendar = calendar
+        self.scenarios: list[Scenario] = list(scenarios or [])
+        self.run = run or RunSettings()
+        self.tariff = tariff
+        self.meta = dict(meta or {})
+        for el in self.elements:
+            self._watch(el)
+
+    # --- queries ---------------------------------------------------------------------------
+    def element(self, element_id: str) -> Element:
+        for el in self.elements:
+            if el.id == element_id:
+                return el
+        raise KeyError(f"no element with id {element_id!r} in project {self.name!r}")
+
+    def __contains__(self, element_id: str) -> bool:
+        return any(el.id == element_id for el in self.elements)
+
+    def successors(self, element_id: str) -> list[Connection]:
+        return [c for c in self.connections if c.source == element_id]
+
+    def predecessors(self, element_id: str) -> list[Connection]:
+        return [c for c in self.connections if c.target == element_id]
+
+    def scenario(self, name: str) -> Scenario:
+        for s in self.scenarios:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.scenarios) or "none"
+        raise KeyError(f"no scenario {name!r} in project {self.name!r}; known: {known}")
+
+    def stations(self) -> list[Station]:
+        return [el for el in self.elements if isinstance(el, Station)]
+
+    def conveyor_length(self, conveyor: Conveyor) -> float:
+        """The set length, or the floor distance between the elements the conveyor joins."""
+        if conveyor.length is not None:
+            return conveyor.length
+        ends = [c.source for c in self.predecessors(conveyor.id)][:1]
+        ends += [c.target for c in self.successors(conveyor.id)][:1]
+        pts = [self.element(e).position for e in ends if e in self]
+        if len(pts) < 2:
+            return 1.0
+        (x0, y0, _), (x1, y1, _) = pts
+        return max(math.hypot(x1 - x0, y1 - y0), 0.1)
+
+    def unique_id(self, stem: str) -> str:
+        taken = {el.id for el in self.elements}
+        i = 1
+        while f"{stem}{i}" in taken:
+            i += 1
+        return f"{stem}{i}"
+
+    # --- edits (the workbench wraps each in an undoable command) ----------------------------
+    def add_element(self, element: Element, index: int | None = None) -> None:
+        if element.id in self:
+            raise ValueError(f"an element with id {element.id!r} exists already; pick another id")
+        self.elements.insert(len(self.elements) if index is None else index, element)
+        self._watch(element)
+        self.element_added.emit(element)
+        self.changed.emit()
+
+    def remove_element(self, element_id: str) -> tuple[Element, int, list[Connection]]:
+        """Remove an element and its connections; returns what an undo needs."""
+        el = self.element(element_id)
+        index = self.elements.index(el)
+        dropped = [c for c in self.connections if element_id in (c.source, c.target)]
+        self.connections = [c for c in self.connections if c not in dropped]
+        self.elements.remove(el)
+        el.events.disconnect(self._element_changed)
+        self.element_removed.emit(el)
+        if dropped:
+            self.connections_changed.emit()
+        self.changed.emit()
+        return el, index, dropped
+
+    def connect(self, source: str, target: str, weight: float = 1.0) -> Connection:
+        for end in (source, target):
+            if end not in self:
+                raise KeyError(f"cannot connect: no element with id {end!r}")
+        if source == target:
+            raise ValueError(f"cannot connect {source!r} to itself")
+        if any(c.source == source and c.target == target for c in self.connections):
+            raise ValueError(f"{source!r} is connected to {target!r} already")
+        conn = Connection(source, target, weight)
+        self.connections.append(conn)
+        self.connections_changed.emit()
+        self.changed.emit()
+        return conn
+
+    def disconnect(self, connection: Connection) -> None:
+        self.connections.remove(connection)
+        self.connections_changed.emit()
+        self.changed.emit()
+
+    def set_connections(self, connections: list[Connection]) -> None:
+        self.connections = list(connections)
+        self.connections_changed.emit()
+        self.changed.emit()
+
+    def _watch(self, el: Element) -> None:
+        el.events.connect(self._element_changed)
+
+    def _element_changed(self, *_args) -> None:
+        self.changed.emit()

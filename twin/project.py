@@ -1,0 +1,764 @@
+"""The project file: ``project.json`` in a project folder, human-diffable and versioned.
+
+Reading collects every problem (bad JSON, unknown kinds, bad parameters, structural faults)
+with its JSON path before raising one ``ProjectError``; writing goes through a temporary file
+and an atomic rename. Old schema versions migrate forward through ``MIGRATIONS``. The format
+is documented in ``docs/project-format.md`` and ``twin/project.schema.json``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from twin import model as m
+from twin.distributions import Distribution, parse_distribution
+from twin.errors import Problems, ProjectError
+from twin.units import parse_duration
+
+SCHEMA_VERSION = 1
+PROJECT_FILE = "project.json"
+
+# schema_version N -> function turning a version-N document into version N+1
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def migrator(from_version: int):
+    """Register a migration from ``from_version`` to ``from_version + 1`` (napari style)."""
+
+    def deco(fn):
+        MIGRATIONS[from_version] = fn
+        return fn
+
+    return deco
+
+
+def migrate(doc: dict, file: str | None = None) -> dict:
+    version = doc.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ProjectError([m_problem("$.schema_version", "must be a whole number >= 1", version)],
+                           file)
+    if version > SCHEMA_VERSION:
+        raise ProjectError([m_problem(
+            "$.schema_version",
+            f"the file was written by a newer twinbench (schema {version}); this one reads up to "
+            f"{SCHEMA_VERSION}: update twinbench to open it", version)], file)
+    while version < SCHEMA_VERSION:
+        doc = MIGRATIONS[version](copy.deepcopy(doc))
+        version += 1
+        doc["schema_version"] = version
+    return doc
+
+
+def m_problem(path, message, value=...):
+    from twin.errors import Problem
+
+    return Problem(path, message, value)
+
+
+# --- reading ---------------------------------------------------------------------------------
+class _Reader:
+    """Typed field access on a JSON object that records problems instead of stopping."""
+
+    def __init__(self, obj: dict, path: str, problems: Problems, allowed: set[str]):
+        self.obj, self.path, self.problems = obj, path, problems
+        for key in obj:
+            if key not in allowed and not key.startswith("x-"):
+                problems.add(f"{path}.{key}", f"unknown field; expected one of {sorted(allowed)}"
+                             " (prefix custom fields with 'x-')")
+
+    def _bad(self, key, msg):
+        self.problems.add(f"{self.path}.{key}", msg, self.obj[key])
+
+    def number(self, key, default=None, lo=-math.inf, hi=math.inf, lo_open=False, integer=False):
+        if key not in self.obj or self.obj[key] is None:
+            return default
+        v = self.obj[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            self._bad(key, "must be a whole number" if integer else "must be a finite number")
+            return default
+        if integer and v != int(v):
+            self._bad(key, "must be a whole number")
+            return default
+        if v < lo or (lo_open and v == lo) or v > hi:
+            rng = f"{'>' if lo_open else '>='} {lo:g}"
+            rng += f" and <= {hi:g}" if hi < math.inf else ""
+            self._bad(key, f"must be {rng}")
+            return default
+        return int(v) if integer else float(v)
+
+    def duration(self, key, default=None):
+        if key not in self.obj:
+            return default
+        try:
+            return parse_duration(self.obj[key])
+        except ValueError as e:
+            self._bad(key, str(e))
+            return default
+
+    def string(self, key, default=None, choices=None):
+        if key not in self.obj:
+            return default
+        v = self.obj[key]
+        if not isinstance(v, str):
+            self._bad(key, "must be a string")
+            return default
+        if choices and v not in choices:
+            self._bad(key, f"expected one of {list(choices)}")
+            return default
+        return v
+
+    def boolean(self, key, default):
+        if key not in self.obj:
+            return default
+        v = self.obj[key]
+        if not isinstance(v, bool):
+            self._bad(key, "must be true or false")
+            return default
+        return v
+
+    def vector(self, key, n, default):
+        if key not in self.obj:
+            return default
+        v = self.obj[key]
+        if (not isinstance(v, list) or len(v) != n
+                or any(isinstance(x, bool) or not isinstance(x, int | float)
+                       or not math.isfinite(x) for x in v)):
+            self._bad(key, f"must be a list of {n} numbers (metres)")
+            return default
+        return tuple(float(x) for x in v)
+
+    def dist(self, key, default=None, per_product=False):
+        if key not in self.obj or self.obj[key] is None:
+            return default
+        v, path = self.obj[key], f"{self.path}.{key}"
+        if per_product and isinstance(v, dict) and "dist" not in v:
+            out = {}
+            for prod, d in v.items():
+                parsed = parse_distribution(d, f"{path}.{prod}", self.problems)
+                if parsed is not None:
+                    out[prod] = parsed
+            return out
+        return parse_distribution(v, path, self.problems)
+
+    def obj_at(self, key):
+        v = self.obj.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            self._bad(key, "must be an object")
+            return None
+        return v
+
+
+_COMMON = {"id", "kind", "name", "position", "rotation", "footprint"}
+_FIELDS = {
+    "source": {"arrival", "schedule", "schedule_period", "product_mix", "when_blocked",
+               "follows_calendar", "routing"},
+    "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
+                "maintenance", "follows_calendar", "off_shift", "routing", "mesh"},
+    "buffer": {"capacity", "routing"},
+    "conveyor": {"length", "speed", "spacing", "routing"},
+    "sink": set(),
+}
+
+
+def _read_element(obj, path: str, problems: Problems) -> m.Element | None:
+    if not isinstance(obj, dict):
+        problems.add(path, "expected an element object with an 'id' and a 'kind'", obj)
+        return None
+    kind = obj.get("kind")
+    if kind not in m.ELEMENT_TYPES:
+        problems.add(f"{path}.kind", f"unknown element kind; expected one of "
+                     f"{sorted(m.ELEMENT_TYPES)}", kind)
+        return None
+    r = _Reader(obj, path, problems, _COMMON | _FIELDS[kind])
+    eid = r.string("id")
+    if not eid:
+        problems.add(f"{path}.id", "every element needs a non-empty string id", obj.get("id"))
+        eid = f"<element {path}>"
+    common = dict(
+        id=eid, name=r.string("name", ""), position=r.vector("position", 3, (0.0, 0.0, 0.0)),
+        rotation=r.number("rotation", 0.0), footprint=r.vector("footprint", 2, (1.0, 1.0)),
+    )
+    routing = r.string("routing", "probability", m.ROUTINGS)
+    if kind == "source":
+        mix = obj.get("product_mix", {"part": 1.0})
+        if (not isinstance(mix, dict) or not mix or any(
+                isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0
+                for w in mix.values()) or sum(mix.values()) <= 0):
+            problems.add(f"{path}.product_mix", "must map product names to weights >= 0 "
+                         "(at least one > 0)", mix)
+            mix = {"part": 1.0}
+        schedule = _read_schedule(obj.get("schedule"), f"{path}.schedule", problems)
+        arrival = r.dist("arrival")
+        if arrival is not None and schedule is not None:
+            problems.add(path, "a source has either an 'arrival' distribution or a 'schedule',"
+                         " not both")
+        return m.Source(**common, arrival=arrival, schedule=schedule,
+                        schedule_period=r.duration("schedule_period", 0.0),
+                        product_mix={str(k): float(v) for k, v in mix.items()},
+                        when_blocked=r.string("when_blocked", "queue", ("queue", "lose")),
+                        follows_calendar=r.boolean("follows_calendar", False), routing=routing)
+    if kind == "station":
+        pt = r.dist("process_time", per_product=True)
+        if "process_time" not in obj:
+            problems.add(f"{path}.process_time", "a station needs a process time, e.g. "
+                         '{"dist": "exponential", "mean": 60}')
+        power = obj.get("power_kw", {})
+        if not isinstance(power, dict) or any(
+                k not in m.STATION_STATES or isinstance(v, bool) or not isinstance(v, int | float)
+                or not v >= 0 for k, v in power.items()):
+            problems.add(f"{path}.power_kw", f"must map states {list(m.STATION_STATES)} to "
+                         "kW >= 0", power)
+            power = {}
+        return m.Station(
+            **common, servers=r.number("servers", 1, lo=1, integer=True), process_time=pt,
+            setup_time=r.dist("setup_time", per_product=True),
+            failures=_read_failures(r.obj_at("failures"), f"{path}.failures", problems),
+            scrap=r.number("scrap", 0.0, lo=0.0, hi=1.0),
+            power_kw={k: float(v) for k, v in power.items()},
+            wear=_read_wear(r.obj_at("wear"), f"{path}.wear", problems),
+            maintenance=_read_maintenance(r.obj_at("maintenance"), f"{path}.maintenance",
+                                          problems),
+            follows_calendar=r.boolean("follows_calendar", True),
+            off_shift=r.string("off_shift", "off", ("off", "standby")), routing=routing,
+            mesh=r.string("mesh"),
+        )
+    if kind == "buffer":
+        cap = obj.get("capacity", 10)
+        cap = None if cap is None else r.number("capacity", 10, lo=1, integer=True)
+        return m.Buffer(**common, capacity=cap, routing=routing)
+    if kind == "conveyor":
+        return m.Conveyor(**common, length=r.number("length", None, lo=0.0, lo_open=True),
+                          speed=r.number("speed", 0.5, lo=0.0, lo_open=True),
+                          spacing=r.number("spacing", 0.5, lo=0.0, lo_open=True), routing=routing)
+    return m.Sink(**common)
+
+
+def _read_schedule(v, path, problems):
+    if v is None:
+        return None
+    if not isinstance(v, list) or not v:
+        problems.add(path, "must be a non-empty list of [time, product, quantity] rows", v)
+        return None
+    rows = []
+    for i, row in enumerate(v):
+        ok = (isinstance(row, list) and len(row) == 3 and isinstance(row[1], str)
+              and isinstance(row[2], int) and not isinstance(row[2], bool) and row[2] >= 1)
+        try:
+            t = parse_duration(row[0]) if ok else None
+        except ValueError:
+            ok = False
+        if not ok:
+            problems.add(f"{path}[{i}]", "expected [time, product, quantity >= 1]", row)
+            continue
+        rows.append((t, row[1], row[2]))
+    return sorted(rows, key=lambda r: r[0]) if rows else None
+
+
+def _read_failures(obj, path, problems):
+    if obj is None:
+        return None
+    r = _Reader(obj, path, problems, {"basis", "time_to_failure", "time_to_repair"})
+    basis = r.string("basis", "operating", m.FAILURE_BASES)
+    ttf, ttr = r.dist("time_to_failure"), r.dist("time_to_repair")
+    for key in ("time_to_failure", "time_to_repair"):
+        if key not in obj:
+            problems.add(f"{path}.{key}", "is required")
+    if ttf is None or ttr is None:
+        return None
+    if ttf.mean <= 0:
+        problems.add(f"{path}.time_to_failure", "must have a mean > 0", ttf.to_json())
+    return m.Failures(basis, ttf, ttr)
+
+
+def _read_wear(obj, path, problems):
+    if obj is None:
+        return None
+    r = _Reader(obj, path, problems, {"per_operation", "per_busy_hour", "failure_gain",
+                                      "scrap_gain"})
+    return m.Wear(*(r.number(k, 0.0, lo=0.0) for k in
+                    ("per_operation", "per_busy_hour", "failure_gain", "scrap_gain")))
+
+
+def _read_maintenance(obj, path, problems):
+    if obj is None:
+        return None
+    r = _Reader(obj, path, problems, {"duration", "every_operations", "every_hours"})
+    dur = r.dist("duration")
+    ops = r.number("every_operations", 0, lo=0, integer=True)
+    hours = r.number("every_hours", 0.0, lo=0.0)
+    if "duration" not in obj:
+        problems.add(f"{path}.duration", "is required")
+    if not ops and not hours:
+        problems.add(path, "set every_operations or every_hours (or both)")
+    return m.Maintenance(dur, ops, hours) if dur is not None else None
+
+
+def _read_connection(v, path, problems):
+    if isinstance(v, list) and len(v) in (2, 3) and all(isinstance(x, str) for x in v[:2]):
+        weight = v[2] if len(v) == 3 else 1.0
+        src, dst = v[0], v[1]
+    elif isinstance(v, dict):
+        r = _Reader(v, path, problems, {"from", "to", "probability", "weight"})
+        src, dst = r.string("from"), r.string("to")
+        weight = v.get("probability", v.get("weight", 1.0))
+    else:
+        problems.add(path, 'expected ["from", "to"] or {"from": ..., "to": ..., '
+                     '"probability": ...}', v)
+        return None
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
+        problems.add(path, "the split probability must be a number >= 0", weight)
+        return None
+    if not src or not dst:
+        problems.add(path, "needs both 'from' and 'to' element ids", v)
+        return None
+    return m.Connection(src, dst, float(weight))
+
+
+def _read_periods(v, path, problems):
+    out = []
+    if not isinstance(v, list):
+        problems.add(path, "must be a list of {\"start\": ..., \"end\": ...}", v)
+        return out
+    for i, p in enumerate(v):
+        pp = f"{path}[{i}]"
+        if not isinstance(p, dict):
+            problems.add(pp, "expected {\"start\": \"6h\", \"end\": \"14h\"}", p)
+            continue
+        r = _Reader(p, pp, problems, {"start", "end", "name"})
+        a, b = r.duration("start"), r.duration("end")
+        if a is None or b is None:
+            problems.add(pp, "needs 'start' and 'end'")
+            continue
+        if b <= a:
+            problems.add(f"{pp}.end", f"must be after start ({a:g} s); split a shift that "
+                         "crosses midnight in two", p.get("end"))
+            continue
+        out.append(m.Period(a, b, r.string("name", "")))
+    return out
+
+
+def _read_calendar(obj, path, problems):
+    if obj is None:
+        return None
+    r = _Reader(obj, path, problems, {"period", "shifts", "breaks"})
+    period = r.duration("period", 86400.0)
+    shifts = _read_periods(obj.get("shifts", []), f"{path}.shifts", problems)
+    breaks = _read_periods(obj.get("breaks", []), f"{path}.breaks", problems)
+    if not shifts:
+        problems.add(f"{path}.shifts", "a calendar needs at least one working period")
+    if period is not None and period <= 0:
+        problems.add(f"{path}.period", "must be > 0")
+        period = None
+    for i, p in enumerate(shifts):
+        if period and p.end > period:
+            problems.add(f"{path}.shifts[{i}].end", f"must lie within the period ({period:g} s)",
+                         p.end)
+    return m.Calendar(tuple(shifts), tuple(breaks), period or 86400.0)
+
+
+def _read_scenarios(v, path, problems):
+    out = []
+    if v is None:
+        return out
+    if not isinstance(v, list):
+        problems.add(path, "must be a list of scenarios", v)
+        return out
+    for i, s in enumerate(v):
+        sp = f"{path}[{i}]"
+        if not isinstance(s, dict):
+            problems.add(sp, "expected {\"name\": ..., \"overrides\": [...]}", s)
+            continue
+        r = _Reader(s, sp, problems, {"name", "description", "overrides"})
+        name = r.string("name")
+        if not name:
+            problems.add(f"{sp}.name", "every scenario needs a name")
+            continue
+        ovs = []
+        for j, o in enumerate(s.get("overrides", [])):
+            op = f"{sp}.overrides[{j}]"
+            if not isinstance(o, dict) or "path" not in o or "value" not in o:
+                problems.add(op, 'expected {"element": id, "path": "a.b", "value": ...}', o)
+                continue
+            _Reader(o, op, problems, {"element", "path", "value"})
+            ovs.append(m.Override(str(o["path"]), o["value"], o.get("element")))
+        out.append(m.Scenario(name, tuple(ovs), r.string("description", "")))
+    return out
+
+
+def project_from_json(doc, file: str | None = None) -> m.Project:
+    """Build a project from its JSON document; raises ``ProjectError`` listing every problem."""
+    problems = Problems()
+    if not isinstance(doc, dict):
+        raise ProjectError([m_problem("$", "a project file holds one JSON object",
+                                      type(doc).__name__)], file)
+    doc = migrate(doc, file)
+    r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
+                                     "connections", "calendar", "scenarios", "run", "tariff",
+                                     "meta"})
+    elements: list[m.Element] = []
+    raw = doc.get("elements")
+    if not isinstance(raw, list) or not raw:
+        problems.add("$.elements", "a project needs a non-empty list of elements", raw)
+        raw = []
+    seen: dict[str, int] = {}
+    for i, e in enumerate(raw):
+        el = _read_element(e, f"$.elements[{i}]", problems)
+        if el is None:
+            continue
+        if el.id in seen:
+            problems.add(f"$.elements[{i}].id", f"duplicate id (first used by "
+                         f"$.elements[{seen[el.id]}])", el.id)
+            continue
+        seen[el.id] = i
+        elements.append(el)
+    conns = []
+    raw_conns = doc.get("connections", [])
+    if not isinstance(raw_conns, list):
+        problems.add("$.connections", "must be a list", raw_conns)
+        raw_conns = []
+    for i, c in enumerate(raw_conns):
+        conn = _read_connection(c, f"$.connections[{i}]", problems)
+        if conn is None:
+            continue
+        for end in (conn.source, conn.target):
+            if end not in seen:
+                problems.add(f"$.connections[{i}]", f"connects to {end!r}, which is not an "
+                             "element of this project", c)
+        conns.append(conn)
+    run = _read_run(r.obj_at("run"), problems)
+    tariff = _read_tariff(r.obj_at("tariff"), problems)
+    project = m.Project(
+        name=r.string("name", Path(file).parent.name if file else "Untitled"),
+        description=r.string("description", ""), elements=elements, connections=conns,
+        calendar=_read_calendar(r.obj_at("calendar"), "$.calendar", problems),
+        scenarios=_read_scenarios(doc.get("scenarios"), "$.scenarios", problems), run=run,
+        tariff=tariff, meta=r.obj_at("meta") or {},
+    )
+    check_structure(project, problems)
+    if not problems:
+        check_scenarios(project, doc, problems)
+    problems.raise_if_any(file)
+    return project
+
+
+def _read_run(obj, problems):
+    if obj is None:
+        return m.RunSettings()
+    r = _Reader(obj, "$.run", problems, {"horizon", "warmup", "replications", "seed",
+                                         "sample_interval"})
+    d = m.RunSettings()
+    return m.RunSettings(r.duration("horizon", d.horizon), r.duration("warmup", d.warmup),
+                         r.number("replications", d.replications, lo=1, integer=True),
+                         r.number("seed", d.seed, lo=0, integer=True),
+                         r.duration("sample_interval", d.sample_interval))
+
+
+def _read_tariff(obj, problems):
+    if obj is None:
+        return None
+    r = _Reader(obj, "$.tariff", problems, {"price_per_kwh", "hourly", "currency"})
+    hourly = obj.get("hourly", [])
+    if hourly and (not isinstance(hourly, list) or len(hourly) != 24 or any(
+            isinstance(x, bool) or not isinstance(x, int | float) or x < 0 for x in hourly)):
+        problems.add("$.tariff.hourly", "must be 24 prices >= 0, one per hour of the day", hourly)
+        hourly = []
+    return m.Tariff(r.number("price_per_kwh", 0.0, lo=0.0), tuple(float(x) for x in hourly),
+                    r.string("currency", "EUR"))
+
+
+def check_structure(project: m.Project, problems: Problems) -> None:
+    """Faults of the flow: elements parts cannot leave or reach, wrong fan-in and fan-out."""
+    index = {el.id: i for i, el in enumerate(project.elements)}
+    seen_pairs = set()
+    for i, c in enumerate(project.connections):
+        if c.source == c.target:
+            problems.add(f"$.connections[{i}]", "connects an element to itself", c.source)
+        if (c.source, c.target) in seen_pairs:
+            problems.add(f"$.connections[{i}]", "repeats an earlier connection",
+                         [c.source, c.target])
+        seen_pairs.add((c.source, c.target))
+    for el in project.elements:
+        ep = f"$.elements[{index[el.id]}]"
+        outs, ins = project.successors(el.id), project.predecessors(el.id)
+        if el.kind == "sink":
+            if outs:
+                problems.add(ep, "a sink takes parts out of the line; it cannot have successors",
+                             el.id)
+        elif not outs:
+            problems.add(ep, "parts cannot leave this element: connect it to a successor "
+                         "(a sink ends the line)", el.id)
+        if el.kind == "source" and ins:
+            problems.add(ep, "a source cannot have predecessors", el.id)
+        if el.kind not in ("source",) and not ins:
+            problems.add(ep, "no part can reach this element: connect a predecessor to it",
+                         el.id)
+        if el.kind == "conveyor" and (len(ins) > 1 or len(outs) > 1):
+            problems.add(ep, "a conveyor joins one predecessor to one successor; put a buffer "
+                         "before or after it to merge or split", el.id)
+        if getattr(el, "routing", None) == "probability" and len(outs) > 1 and sum(
+                c.weight for c in outs) <= 0:
+            problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
+        if isinstance(el, m.Station) and isinstance(el.process_time, dict):
+            for prod in _products(project):
+                if el.process_time_for(prod) is None:
+                    problems.add(f"{ep}.process_time", f"has no time for product {prod!r}; "
+                                 "add it or a '*' entry for all others", sorted(el.process_time))
+    # every element must be able to reach a sink
+    reach = {el.id for el in project.elements if el.kind == "sink"}
+    changed = True
+    while changed:
+        changed = False
+        for c in project.connections:
+            if c.target in reach and c.source not in reach:
+                reach.add(c.source)
+                changed = True
+    for el in project.elements:
+        if el.id not in reach and el.kind != "sink" and project.successors(el.id):
+            problems.add(f"$.elements[{index[el.id]}]", "parts entering here can never reach a "
+                         "sink (the flow only cycles); connect the loop to a sink", el.id)
+    if not any(el.kind == "source" for el in project.elements):
+        problems.add("$.elements", "the line needs at least one source")
+
+
+def _products(project: m.Project) -> list[str]:
+    out: list[str] = []
+    for el in project.elements:
+        if isinstance(el, m.Source):
+            names = list(el.product_mix) + [row[1] for row in (el.schedule or [])]
+            out.extend(n for n in names if n not in out)
+    return out or ["part"]
+
+
+def products(project: m.Project) -> list[str]:
+    """Every product name the sources make, in a stable order."""
+    return _products(project)
+
+
+def check_scenarios(project: m.Project, doc: dict, problems: Problems) -> None:
+    for i, s in enumerate(project.scenarios):
+        try:
+            apply_overrides(doc, s, validate=False)
+        except KeyError as e:
+            problems.add(f"$.scenarios[{i}]", str(e.args[0]), s.name)
+
+
+# --- scenarios -------------------------------------------------------------------------------
+def apply_overrides(doc: dict, scenario: m.Scenario, validate: bool = True) -> dict:
+    """Return a copy of the project document with the scenario's overrides applied."""
+    out = copy.deepcopy(doc)
+    for o in scenario.overrides:
+        if o.element is not None:
+            target = next((e for e in out["elements"] if e.get("id") == o.element), None)
+            if target is None:
+                raise KeyError(f"override names element {o.element!r}, which does not exist")
+        else:
+            target = out
+        keys = o.path.split(".")
+        for k in keys[:-1]:
+            nxt = target.get(k) if isinstance(target, dict) else None
+            if nxt is None:
+                nxt = target[k] = {}
+            if not isinstance(nxt, dict):
+                raise KeyError(f"override path {o.path!r} goes through {k!r}, which is not an "
+                               "object")
+            target = nxt
+        target[keys[-1]] = copy.deepcopy(o.value)
+    return out
+
+
+def with_scenario(project: m.Project, name: str | None) -> m.Project:
+    """The project as the named scenario changes it (``None``: the base)."""
+    if name in (None, "", "base"):
+        return project
+    scenario = project.scenario(name)
+    doc = apply_overrides(project_to_json(project), scenario)
+    try:
+        return project_from_json(doc)
+    except ProjectError as e:
+        raise ProjectError(e.problems, f"scenario {name!r}") from None
+
+
+# --- writing ---------------------------------------------------------------------------------
+def _dist_json(d):
+    if d is None:
+        return None
+    if isinstance(d, dict):
+        return {k: v.to_json() for k, v in d.items()}
+    return d.to_json()
+
+
+def element_to_json(el: m.Element) -> dict:
+    out: dict = {"id": el.id, "kind": el.kind}
+    if el.name:
+        out["name"] = el.name
+    out["position"] = list(el.position)
+    if el.rotation:
+        out["rotation"] = el.rotation
+    if tuple(el.footprint) != (1.0, 1.0):
+        out["footprint"] = list(el.footprint)
+    if isinstance(el, m.Source):
+        if el.arrival is not None:
+            out["arrival"] = el.arrival.to_json()
+        if el.schedule:
+            out["schedule"] = [list(r) for r in el.schedule]
+        if el.schedule_period:
+            out["schedule_period"] = el.schedule_period
+        if el.product_mix != {"part": 1.0}:
+            out["product_mix"] = dict(el.product_mix)
+        if el.when_blocked != "queue":
+            out["when_blocked"] = el.when_blocked
+        if el.follows_calendar:
+            out["follows_calendar"] = True
+    elif isinstance(el, m.Station):
+        if el.servers != 1:
+            out["servers"] = el.servers
+        out["process_time"] = _dist_json(el.process_time)
+        if el.setup_time is not None:
+            out["setup_time"] = _dist_json(el.setup_time)
+        if el.failures is not None:
+            f = el.failures
+            out["failures"] = {"basis": f.basis, "time_to_failure": f.time_to_failure.to_json(),
+                               "time_to_repair": f.time_to_repair.to_json()}
+        if el.scrap:
+            out["scrap"] = el.scrap
+        if el.power_kw:
+            out["power_kw"] = dict(el.power_kw)
+        if el.wear is not None:
+            out["wear"] = {k: v for k, v in vars(el.wear).items() if v}
+        if el.maintenance is not None:
+            mt = el.maintenance
+            out["maintenance"] = {"duration": mt.duration.to_json()}
+            if mt.every_operations:
+                out["maintenance"]["every_operations"] = mt.every_operations
+            if mt.every_hours:
+                out["maintenance"]["every_hours"] = mt.every_hours
+        if not el.follows_calendar:
+            out["follows_calendar"] = False
+        if el.off_shift != "off":
+            out["off_shift"] = el.off_shift
+        if el.mesh:
+            out["mesh"] = el.mesh
+    elif isinstance(el, m.Buffer):
+        out["capacity"] = el.capacity
+    elif isinstance(el, m.Conveyor):
+        if el.length is not None:
+            out["length"] = el.length
+        out["speed"] = el.speed
+        out["spacing"] = el.spacing
+    if getattr(el, "routing", "probability") != "probability":
+        out["routing"] = el.routing
+    return out
+
+
+def project_to_json(project: m.Project) -> dict:
+    doc: dict = {"schema_version": SCHEMA_VERSION, "name": project.name}
+    if project.description:
+        doc["description"] = project.description
+    doc["elements"] = [element_to_json(el) for el in project.elements]
+    doc["connections"] = [
+        [c.source, c.target] if c.weight == 1.0 else [c.source, c.target, c.weight]
+        for c in project.connections
+    ]
+    if project.calendar is not None:
+        cal = project.calendar
+
+        def per(p):
+            d = {"start": p.start, "end": p.end}
+            if p.name:
+                d["name"] = p.name
+            return d
+
+        doc["calendar"] = {"period": cal.period, "shifts": [per(p) for p in cal.shifts]}
+        if cal.breaks:
+            doc["calendar"]["breaks"] = [per(p) for p in cal.breaks]
+    rs = project.run
+    doc["run"] = {"horizon": rs.horizon, "warmup": rs.warmup, "replications": rs.replications,
+                  "seed": rs.seed}
+    if rs.sample_interval:
+        doc["run"]["sample_interval"] = rs.sample_interval
+    if project.tariff is not None:
+        t = project.tariff
+        doc["tariff"] = {"price_per_kwh": t.price_per_kwh, "currency": t.currency}
+        if t.hourly:
+            doc["tariff"]["hourly"] = list(t.hourly)
+    if project.scenarios:
+        doc["scenarios"] = [
+            {"name": s.name, **({"description": s.description} if s.description else {}),
+             "overrides": [{**({"element": o.element} if o.element else {}), "path": o.path,
+                            "value": o.value} for o in s.overrides]}
+            for s in project.scenarios
+        ]
+    if project.meta:
+        doc["meta"] = project.meta
+    return doc
+
+
+def _project_file(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p / PROJECT_FILE if p.is_dir() or p.suffix != ".json" else p
+
+
+def load_project(path: str | os.PathLike) -> m.Project:
+    """Read a project folder (or its ``project.json``); raises ``ProjectError``."""
+    file = _project_file(path)
+    if not file.exists():
+        raise ProjectError([m_problem("$", "no such project: give a project folder holding "
+                                      "project.json, or the path of a .json file")], str(file))
+    try:
+        text = file.read_text(encoding="utf-8")
+        doc = json.loads(text)
+    except UnicodeDecodeError as e:
+        raise ProjectError([m_problem("$", f"not UTF-8 text ({e.reason})")], str(file)) from None
+    except json.JSONDecodeError as e:
+        raise ProjectError([m_problem(f"line {e.lineno}, column {e.colno}",
+                                      f"invalid JSON: {e.msg}")], str(file)) from None
+    project = project_from_json(doc, str(file))
+    project.path = file.parent  # type: ignore[attr-defined]
+    return project
+
+
+_FLAT_LIST = re.compile(r"\[\s*([^\[\]{}]*?)\s*\]", re.S)
+
+
+def dumps(project: m.Project) -> str:
+    """Indented JSON with short lists on one line, so that diffs stay readable."""
+    text = json.dumps(project_to_json(project), indent=2, ensure_ascii=False)
+    text = _FLAT_LIST.sub(lambda mt: "[" + re.sub(r"\s*\n\s*", " ", mt.group(1)) + "]", text)
+    return text + "\n"
+
+
+def atomic_write_text(file: Path, text: str) -> None:
+    """Write through a temporary file in the same folder and rename it over the target."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, file)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_project(project: m.Project, path: str | os.PathLike) -> Path:
+    """Save atomically to a project folder (created if needed); returns the file written."""
+    file = _project_file(path)
+    atomic_write_text(file, dumps(project))
+    project.path = file.parent  # type: ignore[attr-defined]
+    return file
+
+
+def distribution_json(d: Distribution | None):
+    return None if d is None else d.to_json()

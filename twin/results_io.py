@@ -1,0 +1,120 @@
+"""Simulation results as HDF5, readable with plain h5py (``docs/results-format.md``).
+
+Layout::
+
+    /                        attrs: format="twinbench-results", schema_version, created,
+                                    project, horizon_s, warmup_s, replications, seed
+    /scenarios/<name>/kpi    compound table, one row per replication, one column per KPI
+    /scenarios/<name>/time   sample times (s)
+    /scenarios/<name>/series/{good_parts,wip,power_kw}        (replications, samples)
+    /scenarios/<name>/series/{energy_kwh,wear,content}        (replications, samples, elements)
+    /scenarios/<name>/state_log/<replication>                 time, element, server, state,
+                                                               content (with --state-log)
+    /scenarios/<name>/summary  attr "json": the summary printed by ``twinbench run --json``
+
+Element ids are in the attribute ``element_ids`` of each scenario group, state names in the
+root attribute ``state_names``. Units are attributes of each dataset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from kernels import types as kt
+from twin.kpi import replication_kpis
+
+SCHEMA_VERSION = 1
+FORMAT = "twinbench-results"
+
+
+def _units(key: str) -> str:
+    for suffix, unit in (("_per_hour", "1/h"), ("_kwh", "kWh"), ("_s", "s"), ("wip", "parts"),
+                         ("fraction", "1"), ("utilization", "1"), ("energy_cost", "currency")):
+        if suffix in key:
+            return unit
+    return "count"
+
+
+def write_results(result, path: str | os.PathLike) -> Path:
+    """Write a ``RunResult`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    spec = result.spec
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs.update(format=FORMAT, schema_version=SCHEMA_VERSION,
+                           created=dt.datetime.now(dt.UTC).isoformat(),
+                           horizon_s=spec.horizon, warmup_s=spec.warmup,
+                           replications=spec.replications, seed=spec.seed,
+                           state_names=np.array(kt.STATE_NAMES, dtype=h5py.string_dtype()))
+            summary = result.summary()
+            for name, sr in result.scenarios.items():
+                g = f.create_group(f"scenarios/{name}")
+                f.attrs["project"] = sr.project.name
+                g.attrs["element_ids"] = np.array(sr.lowered.element_ids,
+                                                  dtype=h5py.string_dtype())
+                g.attrs["element_kinds"] = np.array(sr.lowered.element_kinds,
+                                                    dtype=h5py.string_dtype())
+                rows = [replication_kpis(sr, rep) for rep in sr.replications]
+                keys = list(rows[0])
+                table = np.zeros(len(rows), np.dtype([(k, "f8") for k in keys]))
+                for i, r in enumerate(rows):
+                    for k in keys:
+                        table[k][i] = r[k]
+                d = g.create_dataset("kpi", data=table)
+                d.attrs["units"] = json.dumps({k: _units(k) for k in keys})
+                d = g.create_dataset("time", data=sr.ts_t)
+                d.attrs["units"] = "s"
+                reps = sr.replications
+                for key, col, unit in (("good_parts", 0, "count"), ("wip", 1, "parts"),
+                                       ("power_kw", 2, "kW")):
+                    d = g.create_dataset(f"series/{key}",
+                                         data=np.stack([r.ts_line[:, col] for r in reps]),
+                                         compression="gzip")
+                    d.attrs["units"] = unit
+                for key, attr, unit in (("energy_kwh", "ts_energy", "kWh"),
+                                        ("wear", "ts_wear", "1"), ("content", "ts_content",
+                                                                   "parts")):
+                    d = g.create_dataset(f"series/{key}",
+                                         data=np.stack([getattr(r, attr) for r in reps]),
+                                         compression="gzip")
+                    d.attrs["units"] = unit
+                for i, r in enumerate(reps):
+                    if r.log is not None:
+                        d = g.create_dataset(f"state_log/{i}", data=r.log, compression="gzip")
+                        d.attrs["units"] = "time: s"
+                g.attrs["summary_json"] = json.dumps(_finite(summary[name]))
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return path
+
+
+def _finite(obj):
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def read_kpis(path: str | os.PathLike, scenario: str = "base") -> dict[str, np.ndarray]:
+    """KPI name -> per-replication values, from a results file."""
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a twinbench results file (no format attribute "
+                             f"{FORMAT!r}); write one with 'twinbench run --out FILE.h5'")
+        if int(f.attrs["schema_version"]) > SCHEMA_VERSION:
+            raise ValueError(f"{path}: written by a newer twinbench (schema "
+                             f"{f.attrs['schema_version']}); update twinbench to read it")
+        table = f[f"scenarios/{scenario}/kpi"][()]
+    return {k: table[k] for k in table.dtype.names}
