@@ -129,7 +129,8 @@ def _draw_ttf(m, s, srv):
                e * N_STREAMS + RS_FAILURE)
     if basis == FB_CALENDAR:
         s.srv_i[srv, SI_CTOK] += 1
-        push(s, s.sf[T_NOW] + x / hazard_rate(m, s, srv, e), E_CAL_FAIL, srv, s.srv_i[srv, SI_CTOK])
+        t = s.sf[T_NOW] + x / hazard_rate(m, s, srv, e)
+        push(s.heap_t, s.heap_i, s.si, t, E_CAL_FAIL, srv, s.srv_i[srv, SI_CTOK])
     elif basis == FB_OPERATIONS:
         s.srv_f[srv, SF_TTF] = max(1.0, float(round(x)))
     else:
@@ -143,14 +144,14 @@ def _next_arrival(m, s, e):
     d = m.el_i[e, I_ARRIVAL_DIST]
     if d >= 0:
         gap = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng, e * N_STREAMS + RS_ARRIVAL)
-        push(s, s.sf[T_NOW] + gap, E_ARRIVAL, e, tok)
+        push(s.heap_t, s.heap_i, s.si, s.sf[T_NOW] + gap, E_ARRIVAL, e, tok)
         return
     n = m.el_i[e, I_SCHED_N]
     k = s.el_si[e, EI_SCHED_K]
     if n == 0 or k >= n:
         return
     t = m.sched_t[m.el_i[e, I_SCHED0] + k] + s.el_si[e, EI_SCHED_CYCLE] * m.el_f[e, F_SCHED_PERIOD]
-    push(s, max(t, s.sf[T_NOW]), E_ARRIVAL, e, tok)
+    push(s.heap_t, s.heap_i, s.si, max(t, s.sf[T_NOW]), E_ARRIVAL, e, tok)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -167,7 +168,7 @@ def start(m, s):
         _draw_ttf(m, s, srv)
         e = s.srv_i[srv, SI_EL]
         if m.el_f[e, F_PM_HOURS] > 0.0:
-            push(s, now + m.el_f[e, F_PM_HOURS] * 3600.0, E_PM_DUE, srv, 0)
+            push(s.heap_t, s.heap_i, s.si, now + m.el_f[e, F_PM_HOURS] * 3600.0, E_PM_DUE, srv, 0)
     for e in range(n_el):
         if m.el_i[e, I_KIND] == SOURCE and not is_unlimited_source(m, e):
             if not (m.el_i[e, I_CALENDAR] and s.si[S_WORKING] == 0):
@@ -175,7 +176,7 @@ def start(m, s):
         wake(s, e)
     k = s.si[S_CAL_K]
     if k < m.cal_t.shape[0]:
-        push(s, m.cal_t[k], E_SHIFT, k, 0)
+        push(s.heap_t, s.heap_i, s.si, m.cal_t[k], E_SHIFT, k, 0)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -185,7 +186,7 @@ def _shift(m, s, k):
     s.si[S_WORKING] = on
     s.si[S_CAL_K] = k + 1
     if k + 1 < m.cal_t.shape[0]:
-        push(s, m.cal_t[k + 1], E_SHIFT, k + 1, 0)
+        push(s.heap_t, s.heap_i, s.si, m.cal_t[k + 1], E_SHIFT, k + 1, 0)
     for e in range(m.el_i.shape[0]):
         if m.el_i[e, I_CALENDAR] == 0:
             continue
@@ -247,7 +248,7 @@ def _lose_blocked_arrivals(m, s, e):
         s.line_out[L_LOST] += 1.0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def _dispatch(m, s, kind, obj, tok):
     """Handle one event; returns False for a stale (cancelled) one."""
     if kind == E_PHASE_END:
@@ -287,7 +288,8 @@ def _dispatch(m, s, kind, obj, tok):
             after_release(m, s, obj)
     elif kind == E_PM_DUE:
         e = s.srv_i[obj, SI_EL]
-        push(s, s.sf[T_NOW] + m.el_f[e, F_PM_HOURS] * 3600.0, E_PM_DUE, obj, 0)
+        t = s.sf[T_NOW] + m.el_f[e, F_PM_HOURS] * 3600.0
+        push(s.heap_t, s.heap_i, s.si, t, E_PM_DUE, obj, 0)
         s.srv_i[obj, SI_PM_DUE] = 1
         if (s.srv_i[obj, SI_PHASE] == P_EMPTY and s.srv_i[obj, SI_DOWN] == 0
                 and s.srv_i[obj, SI_PM] == 0):
@@ -405,8 +407,14 @@ def run_until(m, s, t_stop):
     reserve_heap = int(m.params[P_RESERVE_HEAP])
     log_on = m.params[P_LOG] > 0.0
     code = K_DONE
-    cascade(m, s)
+    kind = -1
+    obj = -1
     while True:
+        # settle the line after the last event (and, on the first call, after start)
+        cascade(m, s)
+        if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
+            _lose_blocked_arrivals(m, s, obj)
+        kind = -1
         if s.si[S_NFREE] < reserve_parts:
             code = K_NEED_PARTS
             break
@@ -420,14 +428,12 @@ def run_until(m, s, t_stop):
             break
         t = s.heap_t[0]
         _advance_clock(m, s, t)
-        t, kind, obj, tok = pop(s)
+        t, kind, obj, tok = pop(s.heap_t, s.heap_i, s.si)
         s.sf[T_NOW] = t
         if not _dispatch(m, s, kind, obj, tok):
+            kind = -1
             continue
         s.line_out[L_ALL_EVENTS] += 1.0
-        cascade(m, s)
-        if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
-            _lose_blocked_arrivals(m, s, obj)
     if code == K_DONE:
         _advance_clock(m, s, t_stop)
         k = s.si[S_SAMPLE_K]

@@ -133,7 +133,7 @@ INF = np.inf
 
 
 # --- bookkeeping -----------------------------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def log_row(m, s, e, srv, state, content):
     if m.params[P_LOG] > 0.0:
         k = s.si[S_LOG_N]
@@ -145,7 +145,7 @@ def log_row(m, s, e, srv, state, content):
         s.si[S_LOG_N] = k + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def change_content(m, s, e, delta):
     now = s.sf[T_NOW]
     c = s.el_si[e, EI_COUNT]
@@ -159,7 +159,7 @@ def change_content(m, s, e, delta):
         log_row(m, s, e, -1, -1, c)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def change_wip(s, delta):
     now = s.sf[T_NOW]
     s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
@@ -167,7 +167,7 @@ def change_wip(s, delta):
     s.si[S_WIP] += delta
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def new_part(s, prod):
     p = s.si[S_FREE]
     s.si[S_FREE] = s.part_i[p, PI_NEXT]
@@ -182,7 +182,7 @@ def new_part(s, prod):
     return p
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def free_part(s, p):
     s.part_i[p, PI_NEXT] = s.si[S_FREE]
     s.si[S_FREE] = p
@@ -190,7 +190,7 @@ def free_part(s, p):
     change_wip(s, -1)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def fifo_push(s, e, p):
     s.part_i[p, PI_NEXT] = -1
     tail = s.el_si[e, EI_TAIL]
@@ -201,7 +201,7 @@ def fifo_push(s, e, p):
     s.el_si[e, EI_TAIL] = p
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def fifo_pop(s, e):
     p = s.el_si[e, EI_HEAD]
     nxt = s.part_i[p, PI_NEXT]
@@ -212,7 +212,7 @@ def fifo_pop(s, e):
     return p
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def draw_product(m, s, e):
     n = m.mix_cum.shape[1]
     if n == 1:
@@ -225,7 +225,7 @@ def draw_product(m, s, e):
 
 
 # --- the work stack and state commits ------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def wake(s, e):
     if s.el_si[e, EI_QUEUED] == 0:
         s.el_si[e, EI_QUEUED] = 1
@@ -234,7 +234,7 @@ def wake(s, e):
         s.si[S_STACK_N] = n + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def wake_successors(m, s, e, dest):
     """Wake ``dest``, or, when any successor may take the part, all of them, the one with
     the fewest parts on top of the stack (shortest-queue routing)."""
@@ -259,7 +259,7 @@ def wake_successors(m, s, e, dest):
         done += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def touch(s, srv):
     if s.srv_i[srv, SI_DIRTY] == 0:
         s.srv_i[srv, SI_DIRTY] = 1
@@ -268,7 +268,7 @@ def touch(s, srv):
         s.si[S_DIRTY_N] = n + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def derived_state(m, s, srv):
     if s.srv_i[srv, SI_DOWN]:
         return DOWN
@@ -286,7 +286,7 @@ def derived_state(m, s, srv):
     return STARVED
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def set_state(m, s, srv, new):
     old = s.srv_i[srv, SI_STATE]
     if new == old:
@@ -301,7 +301,7 @@ def set_state(m, s, srv, new):
     log_row(m, s, e, srv - m.el_i[e, I_SERVER0], new, s.el_si[e, EI_COUNT])
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def commit_states(m, s):
     for k in range(s.si[S_DIRTY_N]):
         srv = s.dirty[k]
@@ -316,14 +316,14 @@ def hazard_rate(m, s, srv, e):
     return 1.0 + m.el_f[e, F_WEAR_HAZARD] * s.srv_f[srv, SF_WEAR]
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def is_running(s, srv):
     ph = s.srv_i[srv, SI_PHASE]
     return ((ph == P_SETUP or ph == P_PROCESS) and s.srv_i[srv, SI_DOWN] == 0
             and s.srv_i[srv, SI_OFF] == 0 and s.srv_i[srv, SI_PM] == 0)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def resume(m, s, srv):
     """Schedule the end of the current phase, or the failure that will interrupt it."""
     if not is_running(s, srv):
@@ -337,12 +337,12 @@ def resume(m, s, srv):
     if s.srv_i[srv, SI_PHASE] == P_PROCESS and m.el_i[e, I_FAIL_BASIS] == FB_OPERATING:
         tf = s.srv_f[srv, SF_TTF] / hazard_rate(m, s, srv, e)
         if tf < w:
-            push(s, now + tf, E_FAIL, srv, tok)
+            push(s.heap_t, s.heap_i, s.si, now + tf, E_FAIL, srv, tok)
             return
-    push(s, now + w, E_PHASE_END, srv, tok)
+    push(s.heap_t, s.heap_i, s.si, now + w, E_PHASE_END, srv, tok)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def suspend(m, s, srv):
     """Stop a running phase, keeping the work left (preempt-resume)."""
     e = s.srv_i[srv, SI_EL]
@@ -353,18 +353,18 @@ def suspend(m, s, srv):
     s.srv_i[srv, SI_TOK] += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def go_down(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     s.srv_i[srv, SI_DOWN] = 1
     s.el_out[e, O_FAILURES] += 1.0
     ttr = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_TTR_DIST], s.rng,
                  e * N_STREAMS + RS_REPAIR)
-    push(s, s.sf[T_NOW] + ttr, E_REPAIR_END, srv, 0)
+    push(s.heap_t, s.heap_i, s.si, s.sf[T_NOW] + ttr, E_REPAIR_END, srv, 0)
     touch(s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def start_maintenance(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     s.srv_i[srv, SI_PM] = 1
@@ -372,11 +372,11 @@ def start_maintenance(m, s, srv):
     s.el_out[e, O_PM] += 1.0
     d = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_PM_DIST], s.rng,
                e * N_STREAMS + RS_MAINTENANCE)
-    push(s, s.sf[T_NOW] + d, E_PM_END, srv, 0)
+    push(s.heap_t, s.heap_i, s.si, s.sf[T_NOW] + d, E_PM_END, srv, 0)
     touch(s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def after_release(m, s, srv):
     """A server has just become empty: fail (operations basis), maintain, or take work."""
     e = s.srv_i[srv, SI_EL]
@@ -393,7 +393,7 @@ def after_release(m, s, srv):
     wake(s, e)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def begin_process(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
@@ -406,7 +406,7 @@ def begin_process(m, s, srv):
     touch(s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def start_part(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
@@ -424,7 +424,7 @@ def start_part(m, s, srv):
         begin_process(m, s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def finish_phase(m, s, srv):
     """The running phase of ``srv`` reached its end."""
     e = s.srv_i[srv, SI_EL]
@@ -464,7 +464,7 @@ def finish_phase(m, s, srv):
 
 
 # --- movement -------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def choose_destination(m, s, e):
     """The successor the next part of ``e`` goes to, or -1 for whichever can take it."""
     a = m.succ_ptr[e]
@@ -485,12 +485,12 @@ def choose_destination(m, s, e):
     return -1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def is_unlimited_source(m, e):
     return m.el_i[e, I_ARRIVAL_DIST] < 0 and m.el_i[e, I_SCHED_N] == 0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def free_server(s, m, x):
     a = m.el_i[x, I_SERVER0]
     for srv in range(a, a + m.el_i[x, I_SERVERS]):
@@ -500,7 +500,7 @@ def free_server(s, m, x):
     return -1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def has_room(m, s, x):
     kind = m.el_i[x, I_KIND]
     if kind == STATION:
@@ -517,7 +517,7 @@ def has_room(m, s, x):
     return kind == SINK
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def decided(m, s, p, d):
     """Record destination ``d`` of the part ``p`` offers, waking that successor."""
     if d >= 0:
@@ -527,7 +527,7 @@ def decided(m, s, p, d):
     return d
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def offer(m, s, p, x):
     """Since when ``p`` has had a part for ``x`` (inf: none), and the server holding it."""
     kind = m.el_i[p, I_KIND]
@@ -567,7 +567,7 @@ def offer(m, s, p, x):
     return r, -1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def take(m, s, p, srv):
     """Remove the offered part from ``p``; ``srv`` is the station server holding it."""
     now = s.sf[T_NOW]
@@ -592,14 +592,14 @@ def take(m, s, p, srv):
         ready = now + m.el_f[p, F_GAP]
         if ready > s.part_f[head, PF_READY]:
             s.part_f[head, PF_READY] = ready
-            push(s, ready, E_CONVEYOR, p, 0)
+            push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, p, 0)
     wake(s, p)
     if head >= 0 and m.succ_ptr[p + 1] - m.succ_ptr[p] > 1:
         wake_successors(m, s, p, -1)
     return part
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def put(m, s, x, part):
     """Place ``part`` into ``x``, which has room."""
     now = s.sf[T_NOW]
@@ -623,8 +623,8 @@ def put(m, s, x, part):
             if tail >= 0:
                 ready = max(ready, s.part_f[tail, PF_READY] + m.el_f[x, F_GAP])
             s.el_sf[x, EF_LAST_ENTRY] = now
-            push(s, ready, E_CONVEYOR, x, 0)
-            push(s, now + m.el_f[x, F_GAP], E_CONVEYOR, x, 0)
+            push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, x, 0)
+            push(s.heap_t, s.heap_i, s.si, now + m.el_f[x, F_GAP], E_CONVEYOR, x, 0)
         fifo_push(s, x, part)
         s.part_f[part, PF_READY] = ready
         s.part_i[part, PI_DEST] = -2
@@ -634,7 +634,7 @@ def put(m, s, x, part):
                             else m.succ[m.succ_ptr[x]])
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def pull_into(m, s, x):
     """Let ``x`` take parts from its predecessors, longest waiting first, while it has room."""
     a = m.pred_ptr[x]
@@ -657,7 +657,7 @@ def pull_into(m, s, x):
         put(m, s, x, take(m, s, best_p, best_srv))
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
 def cascade(m, s):
     """Move parts until no element on the work stack can take another, then commit states."""
     while s.si[S_STACK_N] > 0:

@@ -27,18 +27,19 @@ def _swap(ht, hi, a, b):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def push(s, t, kind, obj, tok):
-    """Schedule event ``kind`` on ``obj`` at time ``t`` (s) carrying token ``tok``."""
-    ht = s.heap_t
-    hi = s.heap_i
-    n = s.si[S_HEAP_N]
+def push(ht, hi, si, t, kind, obj, tok):
+    """Schedule event ``kind`` on ``obj`` at time ``t`` (s) carrying token ``tok``.
+
+    ``ht`` float64 (n,) and ``hi`` int64 (n, 4) hold the heap; ``si`` the kernel scalars.
+    """
+    n = si[S_HEAP_N]
     ht[n] = t
-    hi[n, 0] = s.si[S_SEQ]
+    hi[n, 0] = si[S_SEQ]
     hi[n, 1] = kind
     hi[n, 2] = obj
     hi[n, 3] = tok
-    s.si[S_SEQ] += 1
-    s.si[S_HEAP_N] = n + 1
+    si[S_SEQ] += 1
+    si[S_HEAP_N] = n + 1
     while n > 0:
         parent = (n - 1) >> 1
         if _less(ht, hi, n, parent):
@@ -48,17 +49,15 @@ def push(s, t, kind, obj, tok):
             break
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def pop(s):
+@njit(cache=True, nogil=True, _nrt=False, inline="always")
+def pop(ht, hi, si):
     """Remove the earliest event; returns (time, kind, obj, token)."""
-    ht = s.heap_t
-    hi = s.heap_i
     t = ht[0]
     kind = hi[0, 1]
     obj = hi[0, 2]
     tok = hi[0, 3]
-    n = s.si[S_HEAP_N] - 1
-    s.si[S_HEAP_N] = n
+    n = si[S_HEAP_N] - 1
+    si[S_HEAP_N] = n
     if n > 0:
         ht[0] = ht[n]
         for c in range(4):
