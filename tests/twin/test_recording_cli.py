@@ -1,0 +1,112 @@
+"""``twinbench import`` / ``twinbench replay`` through argparse, as the main CLI wires them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli_recording import add_commands
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPING = {
+    "shape": "buckets",
+    "source": "cli test",
+    "columns": {"time": "ts", "asset": "asset", "state": "status", "parts": "items",
+                "power": "kw"},
+    "bucket_length_s": 300,
+    "states": {"1": "busy", "3": "down"},
+}
+ROWS = [
+    "2024-01-01T00:00:00Z,M1,1,5,2",
+    "2024-01-01T00:05:00Z,M1,3,0,1",
+    "2024-01-01T00:10:00Z,M1,1,6,2",
+    "2024-01-01T00:00:00Z,M2,1,3,4",
+]
+
+
+def cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="twinbench")
+    add_commands(parser.add_subparsers(required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def files(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("ts,asset,status,items,kw\n" + "\n".join(ROWS) + "\n")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps(MAPPING))
+    return data, mapping, tmp_path / "rec.h5"
+
+
+def test_import_then_replay_json(files, capsys):
+    data, mapping, out = files
+    assert cli("import", str(data), "--mapping", str(mapping), "--out", str(out)) == 0
+    captured = capsys.readouterr()
+    assert "rows read 4, stored 4" in captured.out and f"wrote {out}" in captured.out
+    assert "importing" in captured.err and "100 %" in captured.err
+    assert cli("replay", str(out), "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["assets"]) == {"M1", "M2"}
+    m1 = doc["assets"]["M1"]
+    assert m1["parts_out"] == 11 and m1["energy_kwh"] == (2 + 1 + 2) * 300 / 3600
+    assert m1["availability"] == 600 / 900 and m1["quality"] == 1.0
+    assert m1["mtbf_s"] == 600 and m1["mttr_s"] == 300
+    assert m1["state_time_s"]["busy"] == 600 and m1["state_time_s"]["down"] == 300
+    assert set(m1) >= {"oee", "performance", "state_time_s"}
+    assert doc["window"]["from"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_replay_window_table_and_breakdown(files, capsys):
+    data, mapping, out = files
+    cli("import", str(data), "--mapping", str(mapping), "--out", str(out), "--quiet")
+    capsys.readouterr()
+    assert cli("replay", str(out), "--from", "2024-01-01T00:05", "--to", "600") == 0
+    text = capsys.readouterr().out
+    assert "window: 2024-01-01T00:05:00+00:00 .. 2024-01-01T00:10:00+00:00" in text
+    lines = [line for line in text.splitlines() if line.startswith("M1")]
+    assert lines and lines[0].split()[2] == "0"  # no parts in the down bucket
+    assert cli("replay", str(out), "--json", "--by", "shift") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["label"] for p in doc["periods"]["M1"]] == ["2023-12-31 night"]
+
+
+def test_bad_input_exits_non_zero_with_a_clear_message(files, capsys, tmp_path):
+    data, mapping, out = files
+    assert cli("import", str(data), "--mapping", str(tmp_path / "no.json"),
+               "--out", str(out)) == 1
+    assert "existing mapping file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**MAPPING, "states": {"1": "runing"}}))
+    assert cli("import", str(data), "--mapping", str(bad), "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert "twinbench import: error:" in err and "$.states['1']" in err
+    data.write_text(data.read_text() + "2024-01-01T00:15:00Z,M1,9,1,1\n")
+    assert cli("import", str(data), "--mapping", str(mapping), "--out", str(out),
+               "--on-bad-rows", "fail") == 1
+    assert "row 5" in capsys.readouterr().err
+    assert not out.exists()
+    assert cli("replay", str(data)) == 1
+    assert "not an HDF5 file" in capsys.readouterr().err
+    cli("import", str(data), "--mapping", str(mapping), "--out", str(out), "--quiet")
+    capsys.readouterr()
+    assert cli("replay", str(out), "--from", "yesterday") == 1
+    assert "--from 'yesterday'" in capsys.readouterr().err
+    assert cli("replay", str(out), "--from", "900", "--to", "100") == 1
+    assert cli("import", str(data), "--mapping", str(mapping), "--out", str(out)) == 1
+    assert "--force" in capsys.readouterr().err
+
+
+def test_cli_module_imports_no_qt():
+    code = ("import sys; import app.cli_recording; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'pyqtgraph', 'vtk', 'vtkmodules')]; print(bad); sys.exit(bool(bad))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,51 @@
+"""Errors raised by recordings, mapping files and importers.
+
+Each names the file, the field, the value found and what to do about it, so that the CLI can
+print the message as it is and the GUI can show it in a dialog.
+"""
+
+from __future__ import annotations
+
+
+class RecordingError(ValueError):
+    """A recording file that cannot be opened, read or written as a twinbench recording."""
+
+
+class MappingError(RecordingError):
+    """A mapping file that cannot be used.
+
+    Parameters
+    ----------
+    file : str
+        The mapping file (or ``"<mapping>"`` for a mapping given as a dict).
+    path : str
+        JSON path of the offending value, for example ``$.columns.time``.
+    value : object
+        The value found (``...`` when the key is missing).
+    expected : str
+        What was expected instead; this is the fix.
+    """
+
+    def __init__(self, file: str, path: str, value: object, expected: str) -> None:
+        self.file = file
+        self.path = path
+        self.value = value
+        self.expected = expected
+        found = "missing" if value is ... else f"found {value!r}"
+        super().__init__(f"{file}: {path}: {found}; expected {expected}")
+
+
+class RecordingImportError(RecordingError):
+    """Data that cannot be imported: a missing column, a bad row when bad rows must fail, ...
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the data file, the column, the row and the value, and the fix.
+    report : ImportReport, optional
+        The import report up to the point of failure.
+    """
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        self.report = report
+        super().__init__(message)

@@ -1,0 +1,554 @@
+"""The twinbench recording: an HDF5 file of per-asset state, part, bucket and power records.
+
+The layout is documented for users in ``docs/recording-format.md``; this module is the one
+place that knows it. :class:`Recording` reads a recording, :mod:`twin.recording.writer` writes
+one. Time is stored as float64 seconds since the recording's epoch (root attribute
+``epoch_utc``); machine states use the codes of :mod:`kernels.types`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import h5py
+import numpy as np
+
+from kernels.types import N_STATES, STATE_NAMES
+from twin.recording.errors import RecordingError
+
+FORMAT_NAME = "twinbench-recording"
+SCHEMA_VERSION = 1
+
+#: State code of a stored record whose raw state is not in the mapping (the raw value is kept).
+UNKNOWN = -2
+#: State code of replay time not covered by any record (a gap in the data). Never stored.
+NO_DATA = -1
+
+SHAPES = ("event_log", "buckets")
+
+# Aligned record dtypes: append-only logs, one row per record (style rule 2).
+STATES_DTYPE = np.dtype([("time", "f8"), ("state", "i1"), ("raw_state", "i4")], align=True)
+PARTS_DTYPE = np.dtype([("time", "f8"), ("count", "f8"), ("good", "i1")], align=True)
+BUCKETS_DTYPE = np.dtype(
+    [
+        ("start", "f8"), ("length", "f8"), ("parts", "f8"), ("scrap", "f8"),
+        ("power_kw", "f8"), ("state", "i1"), ("raw_state", "i4"), ("product", "i4"),
+    ],
+    align=True,
+)
+POWER_DTYPE = np.dtype([("time", "f8"), ("power_kw", "f8")], align=True)
+
+DATASET_DTYPES = {
+    "states": STATES_DTYPE, "parts": PARTS_DTYPE, "buckets": BUCKETS_DTYPE, "power": POWER_DTYPE,
+}
+#: Units of each field, stored as dataset attributes ``units.<field>``.
+FIELD_UNITS = {
+    "states": {"time": "s", "state": "1", "raw_state": "1"},
+    "parts": {"time": "s", "count": "1", "good": "1"},
+    "buckets": {
+        "start": "s", "length": "s", "parts": "1", "scrap": "1", "power_kw": "kW",
+        "state": "1", "raw_state": "1", "product": "1",
+    },
+    "power": {"time": "s", "power_kw": "kW"},
+}
+#: Datasets each shape creates for every asset.
+SHAPE_DATASETS = {"event_log": ("states", "parts", "power"), "buckets": ("buckets",)}
+
+LABEL_DTYPE = np.dtype("S128")
+LABEL_SETS = ("raw_state", "product")
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_PARQUET_MAGIC = b"PAR1"
+
+
+def state_name(code: int) -> str:
+    """Return the name of a stored or replayed state code.
+
+    Parameters
+    ----------
+    code : int
+        One of the :mod:`kernels.types` state codes, :data:`UNKNOWN` or :data:`NO_DATA`.
+    """
+    code = int(code)
+    if 0 <= code < N_STATES:
+        return STATE_NAMES[code]
+    if code == UNKNOWN:
+        return "unknown"
+    if code == NO_DATA:
+        return "no_data"
+    raise ValueError(f"state code {code} is not a machine state (expected -2..{N_STATES - 1})")
+
+
+def group_name(asset_id: str) -> str:
+    """Return the HDF5 group name of an asset: the id with ``/``, ``%`` and a lone ``.`` escaped.
+
+    The recorded id itself is kept in the group's ``asset_id`` attribute.
+    """
+    name = quote(asset_id, safe=" !#$&'()*+,-.:;<=>?@[]^_`{|}~")
+    return "%2E" if name in (".", "") else name
+
+
+# --- sniffing ------------------------------------------------------------------------------
+
+
+def sniff(path: str | os.PathLike) -> str:
+    """Guess what a file is from its first bytes.
+
+    Returns
+    -------
+    str
+        ``"hdf5"`` (the HDF5 signature at offset 0 or at a user-block offset 512, 1024, ...),
+        ``"parquet"``, ``"text"`` (looks like CSV or other text) or ``"binary"``.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        if head == _HDF5_MAGIC:
+            return "hdf5"
+        offset = 512
+        while offset + 8 <= size:
+            fh.seek(offset)
+            if fh.read(8) == _HDF5_MAGIC:
+                return "hdf5"
+            offset *= 2
+        fh.seek(0)
+        sample = fh.read(4096)
+    if sample.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if b"\x00" in sample:
+        return "binary"
+    return "text"
+
+
+def is_hdf5(path: str | os.PathLike) -> bool:
+    """Return True if the file carries the HDF5 signature."""
+    return sniff(path) == "hdf5"
+
+
+# --- time ---------------------------------------------------------------------------------
+
+
+def parse_epoch(text: str) -> datetime:
+    """Parse the ``epoch_utc`` attribute (ISO 8601 with offset) into an aware UTC datetime."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordingError(
+            f"epoch_utc {text!r} is not an ISO 8601 date-time with offset "
+            "(expected e.g. '2022-08-31T00:00:00+00:00')"
+        ) from None
+    if value.tzinfo is None:
+        raise RecordingError(f"epoch_utc {text!r} has no UTC offset; expected e.g. '...+00:00'")
+    return value.astimezone(UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    """Return the IANA time zone ``name`` or raise :class:`RecordingError` naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RecordingError(
+            f"time zone {name!r} is not an IANA time zone name "
+            "(expected e.g. 'UTC' or 'Europe/Rome')"
+        ) from None
+
+
+# --- migrations ---------------------------------------------------------------------------
+
+Migration = Callable[[h5py.File], None]
+_MIGRATIONS: dict[int, Migration] = {}
+
+
+def migration(from_version: int) -> Callable[[Migration], Migration]:
+    """Register a function that upgrades a recording from ``from_version`` to the next version.
+
+    The function receives the file opened for writing (a temporary copy of the recording) and
+    changes it in place; :func:`migrate_recording` then sets ``schema_version`` and renames the
+    copy over the original. Chained migrations run in order, one version at a time.
+    """
+
+    def register(func: Migration) -> Migration:
+        if from_version in _MIGRATIONS:
+            raise ValueError(f"a migration from schema_version {from_version} is registered")
+        _MIGRATIONS[from_version] = func
+        return func
+
+    return register
+
+
+def migrate_recording(path: str | os.PathLike) -> int:
+    """Upgrade a recording to :data:`SCHEMA_VERSION` in place (via a copy and a rename).
+
+    Returns
+    -------
+    int
+        The schema version the file had before.
+
+    Raises
+    ------
+    RecordingError
+        If the file is newer than this twinbench or no migration chain reaches the current
+        version.
+    """
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        version = _check_format(f, path)
+    if version == SCHEMA_VERSION:
+        return version
+    missing = [v for v in range(version, SCHEMA_VERSION) if v not in _MIGRATIONS]
+    if missing:
+        raise RecordingError(
+            f"{path}: schema_version {version} cannot be upgraded: no migration from version "
+            f"{missing[0]}; re-import the data with `twinbench import`"
+        )
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.copyfile(path, tmp)
+    try:
+        with h5py.File(tmp, "r+") as f:
+            for v in range(version, SCHEMA_VERSION):
+                _MIGRATIONS[v](f)
+                f.attrs["schema_version"] = v + 1
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return version
+
+
+def _check_format(f: h5py.File, path: Path) -> int:
+    fmt = f.attrs.get("format")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8", "replace")
+    if fmt != FORMAT_NAME:
+        shown = "missing" if fmt is None else repr(fmt)
+        raise RecordingError(
+            f"{path}: is an HDF5 file but not a twinbench recording (root attribute 'format' is "
+            f"{shown}, expected {FORMAT_NAME!r}); create recordings with `twinbench import`"
+        )
+    try:
+        version = int(f.attrs["schema_version"])
+    except (KeyError, TypeError, ValueError):
+        raise RecordingError(
+            f"{path}: root attribute 'schema_version' is missing or not an integer "
+            f"(found {f.attrs.get('schema_version')!r}); the file is damaged, re-import the data"
+        ) from None
+    if version > SCHEMA_VERSION:
+        raise RecordingError(
+            f"{path}: schema_version {version} was written by a newer twinbench; this version "
+            f"reads recordings up to schema_version {SCHEMA_VERSION}; upgrade twinbench"
+        )
+    if version < 1:
+        raise RecordingError(f"{path}: schema_version {version} is not a valid version (>= 1)")
+    return version
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@dataclass
+class AssetData:
+    """The stored records of one asset, as structured arrays (see the ``*_DTYPE`` constants).
+
+    Attributes
+    ----------
+    asset_id : str
+        The id as recorded in the source data.
+    name : str
+        Display name.
+    element : str
+        Id of the project element this asset maps to, ``""`` when unmapped.
+    ideal_cycle_time_s : float or None
+        Ideal cycle time from the mapping, seconds; None when not given.
+    states, parts, buckets, power : numpy.ndarray
+        Records in stored (arrival) order; empty arrays when the asset has none.
+    """
+
+    asset_id: str
+    name: str
+    element: str
+    ideal_cycle_time_s: float | None
+    states: np.ndarray = field(default_factory=lambda: np.empty(0, STATES_DTYPE))
+    parts: np.ndarray = field(default_factory=lambda: np.empty(0, PARTS_DTYPE))
+    buckets: np.ndarray = field(default_factory=lambda: np.empty(0, BUCKETS_DTYPE))
+    power: np.ndarray = field(default_factory=lambda: np.empty(0, POWER_DTYPE))
+
+
+def _attr_str(attrs: h5py.AttributeManager, key: str, default: str = "") -> str:
+    value = attrs.get(key, default)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+class Recording:
+    """A twinbench recording opened for reading.
+
+    Open with :meth:`open`; use as a context manager or call :meth:`close`.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    schema_version : int
+    shape : str
+        ``"event_log"`` or ``"buckets"``.
+    time_zone : str
+        IANA name of the plant's time zone, used for days and shifts.
+    source : str
+        Where the data came from (citation, system, file).
+    created : str
+        ISO 8601 time the recording was created.
+    epoch_utc : datetime.datetime
+        Time zero of the stored float times.
+    swmr : bool
+        Whether the file was opened as a single-writer/multiple-reader reader.
+    """
+
+    def __init__(self, f: h5py.File, path: Path, swmr: bool) -> None:
+        self._f = f
+        self.path = path
+        self.swmr = swmr
+        self.schema_version = int(f.attrs["schema_version"])
+        self.shape = _attr_str(f.attrs, "shape", "event_log")
+        self.time_zone = _attr_str(f.attrs, "time_zone", "UTC")
+        self.source = _attr_str(f.attrs, "source")
+        self.created = _attr_str(f.attrs, "created")
+        self.epoch_utc = parse_epoch(_attr_str(f.attrs, "epoch_utc"))
+        self.bucket_length_s = float(f.attrs.get("bucket_length_s", np.nan))
+        zone(self.time_zone)
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike, *, swmr: bool = False, migrate: bool = False
+    ) -> Recording:
+        """Open a recording for reading.
+
+        Parameters
+        ----------
+        path : path-like
+            The ``.h5`` file.
+        swmr : bool
+            Open as a single-writer/multiple-reader reader, to follow a recording that another
+            process is still writing (call :meth:`refresh` to see new records).
+        migrate : bool
+            Upgrade a recording with an older schema version in place before opening it.
+
+        Raises
+        ------
+        RecordingError
+            If the file is missing, is not HDF5, is not a twinbench recording, or has an
+            unsupported schema version; the message names the file and the fix.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise RecordingError(f"{path}: no such recording file; check the path")
+        kind = sniff(path)
+        if kind != "hdf5":
+            hint = {
+                "parquet": "it is a Parquet file: import it first",
+                "text": "it looks like a text/CSV file: import it first",
+            }.get(kind, "it is not a recording")
+            raise RecordingError(
+                f"{path}: not an HDF5 file (no HDF5 signature); {hint} with "
+                "`twinbench import DATA --mapping MAPPING --out RECORDING.h5`"
+            )
+        f = cls._open_h5(path, swmr)
+        try:
+            version = _check_format(f, path)
+            if version < SCHEMA_VERSION:
+                f.close()
+                if not migrate:
+                    raise RecordingError(
+                        f"{path}: schema_version {version} is older than {SCHEMA_VERSION}; "
+                        "open it with migrate=True (upgrades the file in place) or run "
+                        "twin.recording.migrate_recording(path)"
+                    )
+                migrate_recording(path)
+                f = cls._open_h5(path, swmr)
+            return cls(f, path, swmr)
+        except BaseException:
+            f.close()
+            raise
+
+    @staticmethod
+    def _open_h5(path: Path, swmr: bool) -> h5py.File:
+        try:
+            return h5py.File(path, "r", libver="latest", swmr=swmr)
+        except OSError as exc:
+            if not swmr and "already open for write" in str(exc):
+                # A live writer holds the file (or died holding it): SWMR readers may still
+                # read everything it flushed.
+                try:
+                    return h5py.File(path, "r", libver="latest", swmr=True)
+                except OSError:
+                    pass
+            raise RecordingError(
+                f"{path}: cannot be opened as HDF5 ({exc}); if a writer crashed, clear the flag "
+                "with `h5clear -s FILE`, otherwise the file is damaged: re-import the data"
+            ) from None
+
+    # -- context manager ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the file."""
+        self._f.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Recording({str(self.path)!r}, shape={self.shape!r}, assets={self.asset_ids!r})"
+
+    # -- contents -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Make records appended by a SWMR writer since opening visible (no-op otherwise)."""
+        if not self.swmr:
+            return
+        for name in LABEL_SETS:
+            ds = self._f.get(f"labels/{name}")
+            if ds is not None:
+                ds.refresh()
+        for group in self._asset_groups():
+            for ds in group.values():
+                if isinstance(ds, h5py.Dataset):
+                    ds.refresh()
+
+    def _asset_groups(self) -> Iterator[h5py.Group]:
+        assets = self._f.get("assets")
+        if assets is None:
+            return iter(())
+        return (g for g in assets.values() if isinstance(g, h5py.Group))
+
+    @property
+    def asset_ids(self) -> tuple[str, ...]:
+        """Recorded asset ids, in the order the assets first appeared."""
+        groups = sorted(self._asset_groups(), key=lambda g: int(g.attrs.get("order", 0)))
+        return tuple(_attr_str(g.attrs, "asset_id", g.name.rsplit("/", 1)[-1]) for g in groups)
+
+    def asset(self, asset_id: str) -> AssetData:
+        """Read all records of one asset.
+
+        Raises
+        ------
+        KeyError
+            If the recording has no such asset; the message lists the recorded ids.
+        """
+        group = self._f.get(f"assets/{group_name(str(asset_id))}")
+        if group is None:
+            raise KeyError(
+                f"{self.path}: no asset {asset_id!r}; recorded assets: {list(self.asset_ids)}"
+            )
+        ict = float(group.attrs.get("ideal_cycle_time_s", np.nan))
+        data = AssetData(
+            asset_id=_attr_str(group.attrs, "asset_id", str(asset_id)),
+            name=_attr_str(group.attrs, "name", str(asset_id)),
+            element=_attr_str(group.attrs, "element"),
+            ideal_cycle_time_s=ict if np.isfinite(ict) else None,
+        )
+        for key, dtype in DATASET_DTYPES.items():
+            ds = group.get(key)
+            if ds is None:
+                continue
+            if self.swmr:
+                ds.refresh()
+            values = ds[()]
+            if values.dtype != dtype:
+                values = values.astype(dtype)
+            setattr(data, key, values)
+        return data
+
+    def labels(self, which: str) -> tuple[str, ...]:
+        """Return a label vocabulary: ``"raw_state"`` or ``"product"``.
+
+        Stored ``raw_state`` and ``product`` fields are indices into these (-1: none).
+        """
+        if which not in LABEL_SETS:
+            raise ValueError(f"which must be one of {LABEL_SETS}, got {which!r}")
+        ds = self._f.get(f"labels/{which}")
+        if ds is None:
+            return ()
+        if self.swmr:
+            ds.refresh()
+        return tuple(v.decode("utf-8") for v in ds[()])
+
+    def _json_attr(self, key: str) -> Any:
+        text = self._f.attrs.get(key)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError):
+            raise RecordingError(
+                f"{self.path}: root attribute {key!r} is not valid JSON; the file is damaged"
+            ) from None
+
+    @property
+    def mapping(self) -> dict | None:
+        """The mapping the data was imported with (provenance), or None."""
+        return self._json_attr("mapping")
+
+    @property
+    def import_report(self):
+        """The :class:`~twin.recording.report.ImportReport` stored at import time, or None."""
+        from twin.recording.report import ImportReport
+
+        data = self._json_attr("import_report")
+        return None if data is None else ImportReport.from_dict(data)
+
+    @property
+    def shifts(self) -> list[dict] | None:
+        """Shift definitions stored with the recording (``[{"name", "start"}]``), or None."""
+        return self._json_attr("shifts")
+
+    # -- time -----------------------------------------------------------------------------
+
+    def time_of(self, value: float | int | str | datetime | np.datetime64) -> float:
+        """Convert a time to seconds since the recording's epoch.
+
+        Parameters
+        ----------
+        value : float, str, datetime or numpy.datetime64
+            A number is already seconds since the epoch. A string is ISO 8601; a naive string
+            or datetime is local time in the recording's time zone. ``datetime64`` is UTC.
+        """
+        if isinstance(value, bool):
+            raise RecordingError(f"time {value!r} is not a time")
+        if isinstance(value, int | float | np.integer | np.floating):
+            return float(value)
+        if isinstance(value, np.datetime64):
+            ns = value.astype("datetime64[ns]").astype(np.int64)
+            return (int(ns) - _ns(self.epoch_utc)) / 1e9
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise RecordingError(
+                    f"time {value!r} is not ISO 8601 (expected e.g. '2022-09-01T06:00' or "
+                    "'2022-09-01T06:00:00+02:00') nor a number of seconds"
+                ) from None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zone(self.time_zone))
+        return (value - self.epoch_utc).total_seconds()
+
+    def datetime_of(self, t: float) -> datetime:
+        """Return the aware local datetime (recording time zone) of ``t`` seconds since epoch."""
+        return (self.epoch_utc + timedelta(seconds=float(t))).astimezone(zone(self.time_zone))
+
+
+def _ns(value: datetime) -> int:
+    """Nanoseconds since the Unix epoch of an aware datetime, exactly."""
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000

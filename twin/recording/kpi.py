@@ -1,0 +1,370 @@
+"""KPIs of a recording: output, energy, time per state, OEE, MTBF, MTTR, losses.
+
+Time model after ISO 22400-2 (definitions also in ``docs/recording-format.md``), for a window
+``[t0, t1)``:
+
+* ``no_data`` — time without any record (gaps), and ``unknown`` — time in raw states the
+  mapping does not name: both are left out of the observed time.
+* observed time OT = window - no_data - unknown.
+* planned downtime PDOT = time ``off`` + ``maintenance`` (the plant did not plan to produce).
+* planned busy time PBT = OT - PDOT.
+* actual production time APT = time ``busy``.
+* availability A = APT / PBT.
+* performance P = ideal cycle time x produced quantity / APT. The ideal cycle time comes from
+  the mapping; otherwise it is estimated as the 5th percentile of the observed cycle times
+  (see :class:`~twin.recording.replay.AssetReplay`), which is robust to a few implausibly
+  fast buckets and still below typical cycles.
+* quality Q = good quantity / produced quantity; OEE = A x P x Q.
+* failures: maximal runs of ``down`` overlapping the window; MTBF = APT / failures (mean
+  operating time between failures); MTTR = down time / failures.
+* losses (s): ``down``, ``setup``, ``idle``, ``starved``, ``blocked`` (their time),
+  ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
+  scrap.
+
+Undefined ratios (a zero denominator) are None. Everything is computed per bin from the
+cumulative curves of :mod:`twin.recording.replay`, so day and shift breakdowns cost one
+``searchsorted`` per state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+
+from kernels.types import BLOCKED, BUSY, DOWN, IDLE, MAINTENANCE, OFF, SETUP, STARVED, STATE_NAMES
+from twin.recording.format import UNKNOWN, Recording, state_name, zone
+from twin.recording.mapping import DEFAULT_SHIFTS_JSON, Shift, parse_shifts
+from twin.recording.replay import AssetReplay, down_runs, extent, replay_recording
+
+#: Percentile of observed cycle times used as the ideal cycle time when none is given.
+ICT_PERCENTILE = 5.0
+
+_STATE_KEYS = (*STATE_NAMES, "unknown", "no_data")
+
+
+@dataclass
+class Kpis:
+    """KPIs of one asset over one window. Times in s, energy in kWh, ratios 0-1 or None.
+
+    Attributes
+    ----------
+    asset_id, name, element : str
+    t0, t1 : float
+        The window, s since the recording epoch.
+    observed_s, planned_downtime_s, planned_busy_s, actual_production_s : float
+        The ISO 22400 times (see the module docstring).
+    state_time_s : dict of str to float
+        Time in each state, plus ``unknown`` and ``no_data``; sums to the window length.
+    produced, parts_out, scrap : float
+        Parts produced (good + scrap), good parts out, scrap.
+    energy_kwh : float or None
+        None when the asset recorded no power.
+    energy_per_part_kwh : float or None
+        Energy per good part.
+    ideal_cycle_time_s : float or None
+    ideal_cycle_time_source : str
+        ``"mapping"``, ``"estimated: ..."`` or ``"none"``.
+    availability, performance, quality, oee : float or None
+    failures : int
+    mtbf_s, mttr_s : float or None
+    losses_s : dict of str to float
+    invalid_values : int
+        Stored NaN or negative quantities of the asset (whole recording), counted as 0.
+    """
+
+    asset_id: str
+    name: str
+    element: str
+    t0: float
+    t1: float
+    observed_s: float
+    planned_downtime_s: float
+    planned_busy_s: float
+    actual_production_s: float
+    state_time_s: dict[str, float]
+    produced: float
+    parts_out: float
+    scrap: float
+    energy_kwh: float | None
+    energy_per_part_kwh: float | None
+    ideal_cycle_time_s: float | None
+    ideal_cycle_time_source: str
+    availability: float | None
+    performance: float | None
+    quality: float | None
+    oee: float | None
+    failures: int
+    mtbf_s: float | None
+    mttr_s: float | None
+    losses_s: dict[str, float] = field(default_factory=dict)
+    invalid_values: int = 0
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class Period:
+    """KPIs of one day or shift.
+
+    Attributes
+    ----------
+    label : str
+        ``"2022-09-01"`` or ``"2022-09-01 early"``.
+    start, end : str
+        Local ISO 8601 bounds (clipped to the window).
+    kpis : Kpis
+    """
+
+    label: str
+    start: str
+    end: str
+    kpis: Kpis
+
+
+def ideal_cycle_time(replay: AssetReplay, given: float | None = None) -> tuple[float | None, str]:
+    """Return the ideal cycle time of an asset and where it comes from.
+
+    Parameters
+    ----------
+    replay : AssetReplay
+    given : float, optional
+        Overrides the mapping's value.
+
+    Returns
+    -------
+    (float or None, str)
+        The ideal cycle time in s, and ``"given"``, ``"mapping"``, ``"estimated: ..."`` or
+        ``"none"``.
+    """
+    if given is not None:
+        return float(given), "given"
+    if replay.ideal_cycle_time_s is not None:
+        return replay.ideal_cycle_time_s, "mapping"
+    cycles = replay.cycle_times[np.isfinite(replay.cycle_times) & (replay.cycle_times > 0)]
+    if not len(cycles):
+        return None, "none"
+    value = float(np.percentile(cycles, ICT_PERCENTILE))
+    return value, f"estimated: {ICT_PERCENTILE:g}th percentile of {len(cycles)} observed cycles"
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den <= 0 else num / den
+
+
+def kpis_for_bins(
+    replay: AssetReplay,
+    edges: np.ndarray,
+    ideal_cycle_time_s: float | None = None,
+    *,
+    inclusive_end: bool = False,
+) -> list[Kpis]:
+    """KPIs of one asset for each bin ``[edges[i], edges[i + 1])``.
+
+    Parameters
+    ----------
+    replay : AssetReplay
+    edges : numpy.ndarray of float64
+        Sorted bin edges, s since the epoch.
+    ideal_cycle_time_s : float, optional
+        Overrides the mapping's or the estimated ideal cycle time.
+    inclusive_end : bool
+        Count events at exactly the last edge in the last bin (the end of a recording).
+    """
+    edges = np.asarray(edges, np.float64)
+    width = np.diff(edges)
+
+    def diff(c) -> np.ndarray:
+        values = np.append(c.at(edges[:-1]), c.at(edges[-1:], inclusive=inclusive_end))
+        return np.diff(values)
+
+    tl = replay.timeline
+    times = {}
+    for code, key in [(c, state_name(c)) for c in range(len(STATE_NAMES))] + [(UNKNOWN, "unknown")]:
+        times[key] = diff(tl.time_in(code))
+    known = sum(times.values())
+    times["no_data"] = np.maximum(width - known, 0.0)  # gaps and time outside all intervals
+    produced = diff(replay.produced)
+    scrap = diff(replay.scrap)
+    energy = diff(replay.energy) / 3600.0
+    run_s, run_e = down_runs(replay)
+    failures = (np.searchsorted(run_s, edges[1:], side="left")
+                - np.searchsorted(run_e, edges[:-1], side="right"))
+    ict, source = ideal_cycle_time(replay, ideal_cycle_time_s)
+    out = []
+    for b in range(len(width)):
+        st = {k: float(v[b]) for k, v in times.items()}
+        observed = float(width[b]) - st["no_data"] - st["unknown"]
+        pdot = st[STATE_NAMES[OFF]] + st[STATE_NAMES[MAINTENANCE]]
+        pbt = observed - pdot
+        apt = st[STATE_NAMES[BUSY]]
+        down = st[STATE_NAMES[DOWN]]
+        made, bad = float(produced[b]), float(scrap[b])
+        good = made - bad
+        availability = _ratio(apt, pbt)
+        performance = None if ict is None else _ratio(ict * made, apt)
+        quality = _ratio(good, made)
+        if None not in (availability, performance, quality):
+            oee = availability * performance * quality
+        elif availability is not None and performance == 0.0:
+            oee = 0.0
+        else:
+            oee = None
+        n_fail = int(failures[b])
+        losses = {
+            "down": down,
+            "setup": st[STATE_NAMES[SETUP]],
+            "idle": st[STATE_NAMES[IDLE]],
+            "starved": st[STATE_NAMES[STARVED]],
+            "blocked": st[STATE_NAMES[BLOCKED]],
+        }
+        if ict is not None:
+            losses["slow_cycles"] = max(apt - ict * made, 0.0)
+            losses["scrap"] = ict * bad
+        e_kwh = float(energy[b]) if replay.has_power else None
+        out.append(Kpis(
+            asset_id=replay.asset_id, name=replay.name, element=replay.element,
+            t0=float(edges[b]), t1=float(edges[b + 1]), observed_s=observed,
+            planned_downtime_s=pdot, planned_busy_s=pbt, actual_production_s=apt,
+            state_time_s=st, produced=made, parts_out=good, scrap=bad, energy_kwh=e_kwh,
+            energy_per_part_kwh=None if e_kwh is None else _ratio(e_kwh, good),
+            ideal_cycle_time_s=ict, ideal_cycle_time_source=source,
+            availability=availability, performance=performance, quality=quality, oee=oee,
+            failures=n_fail, mtbf_s=_ratio(apt, n_fail), mttr_s=_ratio(down, n_fail),
+            losses_s=losses, invalid_values=replay.invalid_values,
+        ))
+    return out
+
+
+def _window(
+    recording: Recording, replays: dict[str, AssetReplay], window
+) -> tuple[float, float, bool]:
+    """(t0, t1, inclusive_end): the default window includes events at the recording's end."""
+    if window is None:
+        return (*extent(replays), True)
+    t0, t1 = (recording.time_of(w) for w in window)
+    if not t1 > t0:
+        raise ValueError(f"the window end {window[1]!r} must be after its start {window[0]!r}")
+    return (t0, t1, False)
+
+
+def recording_kpis(
+    recording: Recording, window: tuple | None = None
+) -> dict[str, Kpis]:
+    """KPIs of every asset over ``window`` (default: the whole recording).
+
+    Parameters
+    ----------
+    recording : Recording
+    window : (t0, t1), optional
+        Seconds since the epoch, ISO 8601 strings or datetimes (naive: recording time zone).
+
+    Returns
+    -------
+    dict of str to Kpis
+        Keyed by recorded asset id.
+    """
+    replays = replay_recording(recording)
+    t0, t1, inc = _window(recording, replays, window)
+    return {
+        a: kpis_for_bins(r, np.array([t0, t1]), inclusive_end=inc)[0]
+        for a, r in replays.items()
+    }
+
+
+def asset_kpis(
+    recording: Recording,
+    asset_id: str,
+    window: tuple | None = None,
+    *,
+    ideal_cycle_time_s: float | None = None,
+) -> Kpis:
+    """KPIs of one asset over ``window`` (default: the whole recording).
+
+    The default window is the span of the whole recording, not of this asset, so that
+    assets are compared over the same time.
+    """
+    replays = replay_recording(recording)
+    if asset_id not in replays:
+        raise KeyError(f"{recording.path}: no asset {asset_id!r}; have {list(replays)}")
+    t0, t1, inc = _window(recording, replays, window)
+    edges = np.array([t0, t1])
+    return kpis_for_bins(replays[asset_id], edges, ideal_cycle_time_s, inclusive_end=inc)[0]
+
+
+def _day_edges(recording: Recording, t0: float, t1: float) -> list[tuple[float, str]]:
+    tz = zone(recording.time_zone)
+    first = recording.datetime_of(t0).date()
+    last = recording.datetime_of(t1).date()
+    out = []
+    d = first
+    while d <= last + timedelta(days=1):
+        out.append((recording.time_of(datetime.combine(d, time(0), tz)), d.isoformat()))
+        d += timedelta(days=1)
+    return out
+
+
+def _shift_edges(
+    recording: Recording, t0: float, t1: float, shifts: tuple[Shift, ...]
+) -> list[tuple[float, str]]:
+    tz = zone(recording.time_zone)
+    first: date = recording.datetime_of(t0).date() - timedelta(days=1)
+    last: date = recording.datetime_of(t1).date()
+    out = []
+    d = first
+    while d <= last:
+        for s in shifts:
+            local = datetime.combine(d, time(s.start_min // 60, s.start_min % 60), tz)
+            out.append((recording.time_of(local), f"{d.isoformat()} {s.name}"))
+        d += timedelta(days=1)
+    return out
+
+
+def _periods(recording, replay, t0, t1, inc, starts) -> list[Period]:
+    starts = sorted(starts)
+    # The period containing t0 begins the list; later starts inside the window cut it.
+    inside = [(t, label) for t, label in starts if t0 < t < t1]
+    before = [label for t, label in starts if t <= t0]
+    labels = [before[-1] if before else inside[0][1] if inside else "", *(x[1] for x in inside)]
+    edges = np.array([t0, *(x[0] for x in inside), t1])
+    kpis = kpis_for_bins(replay, edges, inclusive_end=inc)
+    return [
+        Period(label, recording.datetime_of(k.t0).isoformat(),
+               recording.datetime_of(k.t1).isoformat(), k)
+        for label, k in zip(labels, kpis, strict=True)
+    ]
+
+
+def daily_kpis(
+    recording: Recording, asset_id: str, window: tuple | None = None
+) -> list[Period]:
+    """KPIs of one asset per local calendar day (recording time zone), clipped to ``window``."""
+    replays = replay_recording(recording)
+    t0, t1, inc = _window(recording, replays, window)
+    return _periods(recording, replays[asset_id], t0, t1, inc, _day_edges(recording, t0, t1))
+
+
+def shift_kpis(
+    recording: Recording,
+    asset_id: str,
+    window: tuple | None = None,
+    shifts: list[dict] | None = None,
+) -> list[Period]:
+    """KPIs of one asset per shift, clipped to ``window``.
+
+    Parameters
+    ----------
+    shifts : list of dict, optional
+        ``[{"name": ..., "start": "HH:MM"}, ...]``; defaults to the shifts stored with the
+        recording, else three 8 h shifts from 06:00.
+    """
+    replays = replay_recording(recording)
+    t0, t1, inc = _window(recording, replays, window)
+    spec = shifts or recording.shifts or list(DEFAULT_SHIFTS_JSON)
+    parsed = parse_shifts(spec, file=str(recording.path), path="shifts")
+    starts = _shift_edges(recording, t0, t1, parsed)
+    return _periods(recording, replays[asset_id], t0, t1, inc, starts)
+
