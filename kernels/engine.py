@@ -406,6 +406,8 @@ def run_until(m, s, t_stop):
     reserve_parts = int(m.params[P_RESERVE_PARTS])
     reserve_heap = int(m.params[P_RESERVE_HEAP])
     log_on = m.params[P_LOG] > 0.0
+    n_samples = m.ts_t.shape[0]
+    warmup = s.sf[T_WARMUP]
     code = K_DONE
     kind = -1
     obj = -1
@@ -427,7 +429,9 @@ def run_until(m, s, t_stop):
         if s.si[S_HEAP_N] == 0 or s.heap_t[0] > t_stop:
             break
         t = s.heap_t[0]
-        _advance_clock(m, s, t)
+        k = s.si[S_SAMPLE_K]
+        if (k < n_samples and m.ts_t[k] < t) or (s.si[S_WARM_DONE] == 0 and t > warmup):
+            _advance_clock(m, s, t)
         t, kind, obj, tok = pop(s.heap_t, s.heap_i, s.si)
         s.sf[T_NOW] = t
         if not _dispatch(m, s, kind, obj, tok):

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install twinbench with its test tools and run every check CI runs:
+# ruff, the import contracts, the model tests without Qt, then the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --dev
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== import contracts (app -> twin -> kernels; no Qt/VTK in twin or kernels)"
+.venv/bin/lint-imports
+
+echo "== model tests in an environment without Qt, VTK or pyqtgraph"
+if [[ ! -x .venv-noqt/bin/python ]]; then
+  ${PYTHON:-python3} -m venv .venv-noqt
+fi
+.venv-noqt/bin/python -m pip install -q --upgrade pip
+.venv-noqt/bin/python -m pip install -q numpy numba h5py psygnal pyarrow pytest scipy
+.venv-noqt/bin/python -m pip install -q --no-deps -e .
+.venv-noqt/bin/python - <<'PY'
+import importlib.util, sys
+leaked = [m for m in ("PySide6", "vtk", "pyqtgraph") if importlib.util.find_spec(m)]
+sys.exit(f"Qt-free environment has {leaked}" if leaked else 0)
+PY
+.venv-noqt/bin/python -m pytest -q -p no:cacheprovider tests/kernels tests/twin -m "not slow"
+
+echo "== full test suite"
+.venv/bin/python -m pytest -q
