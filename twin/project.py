@@ -242,6 +242,16 @@ def _read_element(obj, path: str, problems: Problems) -> m.Element | None:
     return m.Sink(**common)
 
 
+def element_from_json(obj: dict, path: str = "$") -> m.Element:
+    """Read one element from its JSON form (as in a project file); raises ``ProjectError``
+    listing every problem, so an editor can refuse a bad value with the file reader's reason.
+    """
+    problems = Problems()
+    el = _read_element(obj, path, problems)
+    problems.raise_if_any()
+    return el
+
+
 def _read_schedule(v, path, problems):
     if v is None:
         return None

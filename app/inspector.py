@@ -1,0 +1,233 @@
+"""The inspector: every parameter of the selected element, validated as you type.
+
+Validation is the project reader's: the edited value goes into the element's JSON form and
+``twin.project`` reads it back, so the inspector refuses exactly what a project file would,
+with the same reason. A valid edit becomes one ``SetField`` command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twin import commands as cmd
+from twin import model as m
+from twin.errors import ProjectError
+from twin.project import element_from_json, element_to_json
+
+UNITS = {
+    "position": "m (x, y, z)", "rotation": "°", "footprint": "m (width, depth)",
+    "process_time": "s", "setup_time": "s", "arrival": "s between parts",
+    "schedule_period": "s", "scrap": "fraction 0-1", "power_kw": "kW per state",
+    "capacity": "parts (empty: unlimited)", "servers": "parallel", "length": "m (empty: layout)",
+    "speed": "m/s", "spacing": "m", "product_mix": "weights", "schedule": "[time, product, qty]",
+    "failures": "s", "maintenance": "s", "wear": "per op / busy h",
+}
+CHOICES = {
+    "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
+}
+TEXT_FIELDS = ("name", "mesh")
+_SHORT = re.compile(r"^\s*([a-z_]+)\s*\((.*)\)\s*$")
+
+
+def parse_text(text: str):
+    """The JSON value typed in a field; ``name(k=v, ...)`` is a distribution's short form."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    mt = _SHORT.match(text)
+    if mt:
+        out: dict = {"dist": mt.group(1)}
+        for part in filter(None, (p.strip() for p in mt.group(2).split(","))):
+            k, _, v = part.partition("=")
+            try:
+                out[k.strip()] = json.loads(v)
+            except json.JSONDecodeError:
+                out[k.strip()] = v.strip()
+        return out
+    return text  # a duration such as "2h", or a word the reader will judge
+
+
+def _plain(v):
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def check_field(el: m.Element, key: str, raw) -> tuple[object, list[str]]:
+    """Read ``raw`` (JSON value, ``None``: unset) as field ``key`` of ``el``.
+
+    Returns the model value and the problems the project reader found (empty when valid).
+    """
+    obj = element_to_json(el)
+    if raw is None or raw == "":
+        obj.pop(key, None)
+        if key == "capacity":
+            obj[key] = None
+    else:
+        obj[key] = raw
+    try:
+        new = element_from_json(obj, el.id)
+    except ProjectError as e:
+        return None, [p.format() for p in e.problems]
+    return getattr(new, key), []
+
+
+class Inspector(QWidget):
+    """Edits the selected element; shows why a value is refused."""
+
+    message = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.stack: cmd.UndoStack | None = None
+        self.element: m.Element | None = None
+        self.editors: dict[str, QWidget] = {}
+        self.title = QLabel("Nothing selected")
+        self.title.setStyleSheet("font-weight: bold")
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d03030")
+        self.form_host = QWidget()
+        self.form = QFormLayout(self.form_host)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form_host)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(scroll, 1)
+        lay.addWidget(self.error)
+
+    def set_stack(self, stack: cmd.UndoStack) -> None:
+        self.stack = stack
+        self.show_element(None)
+
+    def show_element(self, el: m.Element | None) -> None:
+        if self.element is not None:
+            self.element.events.disconnect(self._refresh)
+        self.element = el
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.editors.clear()
+        self.error.setText("")
+        if el is None:
+            self.title.setText("Nothing selected")
+            return
+        self.title.setText(f"{el.kind.capitalize()} {el.id}")
+        for f in dataclasses.fields(el):
+            if f.name != "id":
+                self._add_row(f.name)
+        el.events.connect(self._refresh)
+        self._refresh()
+
+    def _add_row(self, key: str) -> None:
+        el = self.element
+        value = getattr(el, key)
+        if key in CHOICES:
+            w = QComboBox()
+            w.addItems(list(CHOICES[key]))
+            w.activated.connect(lambda _i, k=key, w=w: self._commit(k, w.currentText()))
+        elif isinstance(value, bool):
+            w = QCheckBox()
+            w.toggled.connect(lambda on, k=key: self._commit(k, on))
+        else:
+            w = QLineEdit()
+            w.textEdited.connect(lambda _t, k=key: self._validate(k))
+            w.editingFinished.connect(lambda k=key: self._finish(k))
+        w.setToolTip(f"{key} ({UNITS[key]})" if key in UNITS else key)
+        row = QWidget()
+        h = QHBoxLayout(row)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.addWidget(w, 1)
+        if key in UNITS:
+            unit = QLabel(UNITS[key])
+            unit.setStyleSheet("color: gray")
+            h.addWidget(unit)
+        self.form.addRow(key, row)
+        self.editors[key] = w
+
+    def _text_of(self, key: str) -> str:
+        el = self.element
+        if key in TEXT_FIELDS:
+            return getattr(el, key) or ""
+        doc = element_to_json(el)
+        v = doc[key] if key in doc else _plain(getattr(el, key))
+        return "" if v is None else json.dumps(v)
+
+    def _refresh(self, *_):
+        if self.element is None:
+            return
+        for key, w in self.editors.items():
+            if isinstance(w, QComboBox):
+                w.setCurrentText(getattr(self.element, key))
+            elif isinstance(w, QCheckBox):
+                w.blockSignals(True)
+                w.setChecked(bool(getattr(self.element, key)))
+                w.blockSignals(False)
+            elif not w.property("invalid"):
+                w.setText(self._text_of(key))
+
+    def _raw(self, key: str):
+        text = self.editors[key].text().strip()
+        if key in TEXT_FIELDS:
+            return text
+        return None if text == "" else parse_text(text)
+
+    def _validate(self, key: str):
+        """Check the field as typed; mark it red with the reader's reason when refused."""
+        value, msgs = check_field(self.element, key, self._raw(key))
+        w = self.editors[key]
+        w.setProperty("invalid", bool(msgs))
+        w.style().unpolish(w)
+        w.style().polish(w)
+        w.setToolTip("\n".join(msgs) if msgs else key)
+        self.error.setText("\n".join(msgs))
+        return value, msgs
+
+    def _finish(self, key: str):
+        if self.element is None or key not in self.editors:
+            return
+        value, msgs = self._validate(key)
+        if not msgs:
+            self._commit(key, value)
+
+    def _commit(self, key: str, value) -> None:
+        el = self.element
+        if el is None or self.stack is None:
+            return
+        if key in CHOICES or isinstance(value, bool):
+            value, msgs = check_field(el, key, value)
+            if msgs:
+                self.error.setText("\n".join(msgs))
+                return
+        if value == getattr(el, key):
+            return
+        try:
+            self.stack.push(cmd.SetField(el.id, key, value))
+        except (AttributeError, ValueError) as e:
+            self.error.setText(str(e))
+            return
+        self.message.emit(f"{el.id}.{key} set")
+
+    def edit_text(self, key: str) -> QLineEdit:
+        """The line edit of ``key`` (tests and keyboard focus)."""
+        w = self.editors[key]
+        w.setFocus(Qt.OtherFocusReason)
+        return w

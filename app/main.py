@@ -1,0 +1,52 @@
+"""Start the workbench: ``twinbench [project]`` (``app.cli.cmd_open`` calls ``main``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+FIRST_PROJECT = "bottling-line"
+
+
+def example_projects() -> Path | None:
+    """The examples folder: beside the package (a source checkout) or in the current folder."""
+    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (base / "projects").is_dir():
+            return base / "projects"
+    return None
+
+
+def startup_project(arg: str | None, recent: list[str]) -> str | None:
+    """The project to open: the argument, else the most recent, else the first example."""
+    if arg:
+        return arg
+    for p in recent:
+        if Path(p).exists():
+            return p
+    examples = example_projects()
+    if examples is not None and (examples / FIRST_PROJECT).is_dir():
+        return str(examples / FIRST_PROJECT)
+    return None
+
+
+def main(project: str | None = None) -> int:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName("twinbench")
+    app.setApplicationName("twinbench")
+    from app.main_window import MainWindow, recovery_files
+
+    win = MainWindow()
+    path = startup_project(project, win.recent())
+    if path is not None and not win.open_project(path) and project:
+        return 2
+    for file in recovery_files()[:1]:
+        answer = QMessageBox.question(
+            win, "Recover unsaved changes",
+            f"twinbench closed with unsaved changes (autosaved {file.parent.name}). "
+            "Recover them?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        if answer == QMessageBox.Yes:
+            win.recover(file)
+    win.show()
+    return app.exec()

@@ -1,0 +1,535 @@
+"""The workbench window: 3D view in the middle, rearrangeable docks around it, menus.
+
+Every edit goes through the project's ``UndoStack``; the window maps it onto actions, the
+title's ``*`` and autosave. Runs go to ``RunPanel``'s worker thread and come back to the
+dashboards and the 3D view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QTreeWidget,
+    QTreeWidgetItem,
+)
+
+from app.dashboards import Dashboards
+from app.inspector import Inspector
+from app.palette import PaletteList
+from app.playback import Playback
+from app.run_panel import Background, RunPanel
+from app.theme import STATE_COLORS, apply_theme, utilisation_color
+from app.view3d import CAMERA_PRESETS, View3D
+from twin import commands as cmd
+from twin import model as m
+from twin.errors import ProjectError
+from twin.project import atomic_write_text, dumps, load_project, save_project
+
+AUTOSAVE_MS = 60_000
+MAX_RECENT = 8
+
+
+def recovery_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
+    return Path(base) / "recovery"
+
+
+def recovery_files() -> list[Path]:
+    """Recovery copies left by a session that ended with unsaved changes, newest first."""
+    folder = recovery_dir()
+    files = [p for p in folder.glob("*/project.json")] if folder.exists() else []
+    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, project: m.Project | None = None, path: str | os.PathLike | None = None,
+                 warm_up: bool = True):
+        super().__init__()
+        self.setObjectName("twinbench_main")
+        self.settings = QSettings("twinbench", "twinbench")
+        self.project = project or m.Project("Untitled")
+        self.path: Path | None = Path(path) if path else getattr(self.project, "path", None)
+        self.stack = cmd.UndoStack(self.project)
+        self.run_count = 0
+        self.playback: Playback | None = None
+        self.last_result = None
+        self.ask_unsaved = self._ask_unsaved  # tests replace it
+        self.view = View3D(self.project, self.stack, self)
+        self.setCentralWidget(self.view)
+        self._make_docks()
+        self._make_actions()
+        self._make_status()
+        self._connect_project()
+        self.view.selection_changed.connect(self._selection_changed)
+        self.view.message.connect(self.log)
+        self.inspector.message.connect(self.statusBar().showMessage)
+        self.run_panel.run_started.connect(lambda: self.log("run started"))
+        self.run_panel.run_finished.connect(self._run_finished)
+        self.run_panel.run_failed.connect(self._run_failed)
+        self.dashboards.playback_time_changed.connect(self._play_at)
+        self.dashboards.export_button.clicked.connect(self.export_chart_dialog)
+        self.dashboards.csv_button.clicked.connect(self.export_csv_dialog)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self.resize(1400, 900)
+        geo = self.settings.value("geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        st = self.settings.value("windowState")
+        if st is not None:
+            self.restoreState(st)
+        apply_theme(str(self.settings.value("theme", "light")))
+        self._set_project(self.project, self.path)
+        self.warm_job = None
+        if warm_up:
+            self._start_warm_up()
+
+    # --- layout ---------------------------------------------------------------------------------
+    def _dock(self, title: str, widget, area) -> QDockWidget:
+        d = QDockWidget(title, self)
+        d.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        d.setWidget(widget)
+        self.addDockWidget(area, d)
+        return d
+
+    def _make_docks(self):
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.itemClicked.connect(self._tree_clicked)
+        self.palette = PaletteList()
+        self.inspector = Inspector()
+        self.run_panel = RunPanel()
+        self.dashboards = Dashboards()
+        self.log_pane = QPlainTextEdit()
+        self.log_pane.setReadOnly(True)
+        self.docks = {
+            "project": self._dock("Project", self.tree, Qt.LeftDockWidgetArea),
+            "palette": self._dock("Palette", self.palette, Qt.LeftDockWidgetArea),
+            "inspector": self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea),
+            "run": self._dock("Run", self.run_panel, Qt.RightDockWidgetArea),
+            "charts": self._dock("Charts", self.dashboards, Qt.BottomDockWidgetArea),
+            "log": self._dock("Log", self.log_pane, Qt.BottomDockWidgetArea),
+        }
+        self.tabifyDockWidget(self.docks["charts"], self.docks["log"])
+        self.docks["charts"].raise_()
+
+    def _action(self, menu, text, slot, shortcut=None, tip=None, checkable=False) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(tip or text)
+        a.setStatusTip(tip or text)
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _make_actions(self):
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.act_new = self._action(f, "&New", self.new_project, QKeySequence.New)
+        self.act_open = self._action(f, "&Open…", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.act_save = self._action(f, "&Save", self.save, QKeySequence.Save)
+        self.act_save_as = self._action(f, "Save &As…", self.save_as_dialog, QKeySequence.SaveAs)
+        ex = f.addMenu("&Export")
+        self._action(ex, "Chart (PNG/SVG)…", self.export_chart_dialog)
+        self._action(ex, "KPI table (CSV)…", self.export_csv_dialog)
+        self._action(ex, "3D view (PNG)…", self.export_view_dialog)
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.Quit)
+        e = mb.addMenu("&Edit")
+        self.act_undo = self._action(e, "&Undo", self.stack.undo, QKeySequence.Undo)
+        self.act_redo = self._action(e, "&Redo", self.stack.redo, QKeySequence.Redo)
+        e.addSeparator()
+        self.act_delete = self._action(e, "&Delete", self.delete_selection, QKeySequence.Delete,
+                                       "Delete the selected elements and their connections")
+        self.act_duplicate = self._action(e, "D&uplicate", self.duplicate_selection, "Ctrl+D",
+                                          "Copy the selected elements 1 m to the side")
+        self.act_rotate = self._action(e, "Rotate 90°", self.rotate_selection, "R",
+                                       "Turn the selected elements by 90°")
+        v = mb.addMenu("&View")
+        for i, name in enumerate(CAMERA_PRESETS):
+            self._action(v, f"{name.capitalize()} view",
+                         lambda _=False, n=name: self.view.camera_preset(n), f"Ctrl+{i + 1}")
+        self.act_fit = self._action(v, "&Fit to view", self.view.fit_view, "F")
+        v.addSeparator()
+        self.act_connect = self._action(v, "&Connect mode", self._toggle_connect, "C",
+                                        "Drag from one element to the next to connect them",
+                                        checkable=True)
+        self.act_snap = self._action(v, "&Snap to grid (0.5 m)", self._toggle_snap, None,
+                                     "Round dragged positions to half a metre", checkable=True)
+        self.act_snap.setChecked(True)
+        colour = v.addMenu("Colour stations by")
+        group = QActionGroup(self)
+        for key, label in (("plain", "Kind"), ("utilisation", "Utilisation (last run)"),
+                           ("state", "State (playback)")):
+            a = self._action(colour, label, lambda _=False, k=key: self.set_colour_mode(k),
+                             checkable=True)
+            group.addAction(a)
+            a.setChecked(key == "plain")
+        self.colour_mode = "plain"
+        themes = v.addMenu("Theme")
+        for name in ("light", "dark"):
+            self._action(themes, name.capitalize(), lambda _=False, n=name: self.set_theme(n))
+        docks = v.addMenu("Panels")
+        for d in self.docks.values():
+            docks.addAction(d.toggleViewAction())
+        r = mb.addMenu("&Run")
+        self.act_run = self._action(r, "&Run", self.run_panel.start_run, "F5",
+                                    "Run the ticked scenarios in the background")
+        self.act_cancel = self._action(r, "&Cancel run", self.run_panel.cancel, "Shift+F5")
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar_main")
+        for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo,
+                  self.act_delete, None, self.act_connect, self.act_fit, None, self.act_run,
+                  self.act_cancel):
+            if a is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(a)
+
+    def _make_status(self):
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(200)
+        self.progress.hide()
+        self.kernel_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.kernel_label)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.run_panel.progress.valueChanged.connect(self.progress.setValue)
+
+    # --- project ------------------------------------------------------------------------------
+    def _connect_project(self):
+        self.stack.index_changed.connect(self._stack_changed)
+        self.stack.clean_changed.connect(self._clean_changed)
+        self.project.element_added.connect(self._structure_changed)
+        self.project.element_removed.connect(self._structure_changed)
+
+    def _disconnect_project(self):
+        self.stack.index_changed.disconnect(self._stack_changed)
+        self.stack.clean_changed.disconnect(self._clean_changed)
+        self.project.element_added.disconnect(self._structure_changed)
+        self.project.element_removed.disconnect(self._structure_changed)
+
+    def _set_project(self, project: m.Project, path: Path | None, clean: bool = True):
+        if project is not self.project:
+            self._disconnect_project()
+            self._remove_recovery()
+            self.project, self.stack = project, cmd.UndoStack(project)
+            self.act_undo.triggered.disconnect()
+            self.act_redo.triggered.disconnect()
+            self.act_undo.triggered.connect(self.stack.undo)
+            self.act_redo.triggered.connect(self.stack.redo)
+            self._connect_project()
+            self.view.set_project(project, self.stack)
+        self.path = Path(path) if path else None
+        if not clean:
+            self.stack._clean = None  # a recovered project differs from its file
+        self.inspector.set_stack(self.stack)
+        self.run_panel.set_project(project)
+        self.playback = None
+        self._structure_changed()
+        self._stack_changed()
+        self._clean_changed(self.stack.is_clean())
+        self.view.fit_view()
+
+    def _stack_changed(self, *_):
+        self.act_undo.setEnabled(self.stack.can_undo())
+        self.act_redo.setEnabled(self.stack.can_redo())
+        self.act_undo.setText(f"&Undo {self.stack.undo_text()}".rstrip())
+        self.act_redo.setText(f"&Redo {self.stack.redo_text()}".rstrip())
+
+    def _clean_changed(self, clean: bool):
+        self.setWindowTitle(f"{self.project.name}[*] — twinbench")
+        self.setWindowModified(not clean)
+        if clean:
+            self._remove_recovery()
+
+    def _structure_changed(self, *_):
+        self.tree.clear()
+        els = QTreeWidgetItem(self.tree, ["Elements"])
+        for el in self.project.elements:
+            it = QTreeWidgetItem(els, [f"{el.id}  ({el.kind})"])
+            it.setData(0, Qt.UserRole, el.id)
+        sc = QTreeWidgetItem(self.tree, ["Scenarios"])
+        for s in self.project.scenarios:
+            QTreeWidgetItem(sc, [s.name]).setToolTip(0, s.description)
+        self.runs_item = QTreeWidgetItem(self.tree, ["Runs"])
+        for i in range(self.run_count):
+            QTreeWidgetItem(self.runs_item, [f"Run {i + 1}"])
+        self.tree.expandAll()
+
+    def _tree_clicked(self, item, _col):
+        eid = item.data(0, Qt.UserRole)
+        if eid:
+            self.view.set_selection([eid])
+
+    def _selection_changed(self, ids: list[str]):
+        self.inspector.show_element(self.project.element(ids[0]) if len(ids) == 1 else None)
+        self.statusBar().showMessage(f"{len(ids)} selected" if ids else "", 3000)
+
+    def log(self, text: str) -> None:
+        self.log_pane.appendPlainText(text)
+        self.statusBar().showMessage(text.splitlines()[0] if text else "", 5000)
+
+    # --- edit -----------------------------------------------------------------------------------
+    def delete_selection(self):
+        ids = list(self.view.selection)
+        if ids:
+            self.stack.push(cmd.Macro([cmd.RemoveElement(i) for i in ids],
+                                      f"delete {', '.join(ids)}"))
+
+    def duplicate_selection(self):
+        new = []
+        for eid in self.view.selection:
+            el = self.project.element(eid)
+            stem = eid.rstrip("0123456789") or eid
+            nid = self.project.unique_id(stem)
+            while nid in new:
+                nid = f"{nid}_"
+            x, y, z = el.position
+            new.append(nid)
+            self.stack.push(cmd.AddElement(dataclasses.replace(el, id=nid,
+                                                               position=(x + 1.0, y + 1.0, z))))
+        self.view.set_selection(new)
+
+    def rotate_selection(self):
+        ids = list(self.view.selection)
+        if ids:
+            self.stack.push(cmd.Macro([cmd.RotateElement(i, self.project.element(i).rotation
+                                                         + 90.0) for i in ids], "rotate"))
+
+    def _toggle_connect(self, on: bool):
+        self.view.mode = "connect" if on else "select"
+
+    def _toggle_snap(self, on: bool):
+        self.view.snap = 0.5 if on else 0.0
+
+    def set_theme(self, name: str):
+        apply_theme(name)
+        self.settings.setValue("theme", name)
+
+    # --- files ----------------------------------------------------------------------------------
+    def _ask_unsaved(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.project.name}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the present project (saved, discarded)."""
+        if self.stack.is_clean():
+            return True
+        answer = self.ask_unsaved()
+        if answer == QMessageBox.Save:
+            return self.save()
+        return answer == QMessageBox.Discard
+
+    def new_project(self):
+        if self.maybe_save():
+            self._set_project(m.Project("Untitled"), None)
+
+    def open_project(self, path) -> bool:
+        try:
+            project = load_project(path)
+        except ProjectError as e:
+            self.log(str(e))
+            QMessageBox.warning(self, "Cannot open project", str(e)) if self.isVisible() else None
+            return False
+        self._set_project(project, project.path)
+        self._add_recent(project.path)
+        self.log(f"opened {project.path}")
+        return True
+
+    def open_dialog(self):
+        if not self.maybe_save():
+            return
+        path = QFileDialog.getExistingDirectory(self, "Open project folder")
+        if path:
+            self.open_project(path)
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as_dialog()
+        return self.save_to(self.path)
+
+    def save_to(self, path) -> bool:
+        try:
+            file = save_project(self.project, path)
+        except OSError as e:
+            self.log(f"could not save to {path}: {e}")
+            return False
+        self.path = file.parent
+        self.stack.set_clean()
+        self._add_recent(self.path)
+        self.log(f"saved {file}")
+        return True
+
+    def save_as_dialog(self) -> bool:
+        path = QFileDialog.getExistingDirectory(self, "Save project into folder")
+        return bool(path) and self.save_to(path)
+
+    def _add_recent(self, path):
+        recent = [str(Path(path))] + [p for p in self.recent() if p != str(Path(path))]
+        self.settings.setValue("recent", json.dumps(recent[:MAX_RECENT]))
+        self.recent_menu.clear()
+        for p in recent[:MAX_RECENT]:
+            a = self.recent_menu.addAction(p)
+            a.triggered.connect(lambda _=False, p=p: self.maybe_save() and self.open_project(p))
+
+    def recent(self) -> list[str]:
+        try:
+            return list(json.loads(str(self.settings.value("recent", "[]"))))
+        except json.JSONDecodeError:
+            return []
+
+    def export_chart_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart", "chart.png",
+                                              "PNG (*.png);;SVG (*.svg)")
+        if path:
+            self.dashboards.export_chart(path)
+
+    def export_csv_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export KPIs", "kpis.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.dashboards.export_csv(path)
+            except ValueError as e:
+                self.log(str(e))
+
+    def export_view_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export 3D view", "layout.png", "PNG (*.png)")
+        if path:
+            from PySide6.QtGui import QImage
+
+            img = self.view.grab_image()
+            h, w, _ = img.shape
+            QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).save(path)
+
+    # --- autosave and recovery ------------------------------------------------------------------
+    def recovery_file(self) -> Path:
+        key = str(self.path.resolve()) if self.path else f"untitled-{id(self)}"
+        name = hashlib.sha1(key.encode()).hexdigest()[:12]
+        return recovery_dir() / name / "project.json"
+
+    def autosave(self) -> Path | None:
+        """Write the unsaved project to the recovery folder (never over the user's file)."""
+        if self.stack.is_clean():
+            return None
+        file = self.recovery_file()
+        atomic_write_text(file, dumps(self.project))
+        (file.parent / "origin.txt").write_text(str(self.path or ""), encoding="utf-8")
+        return file
+
+    def _remove_recovery(self):
+        file = self.recovery_file()
+        for p in (file, file.parent / "origin.txt"):
+            if p.exists():
+                p.unlink()
+        if file.parent.exists() and not any(file.parent.iterdir()):
+            file.parent.rmdir()
+
+    def recover(self, file: Path) -> bool:
+        """Open a recovery copy as an unsaved edit of its original project."""
+        origin = (file.parent / "origin.txt").read_text(encoding="utf-8").strip() \
+            if (file.parent / "origin.txt").exists() else ""
+        try:
+            project = load_project(file)
+        except ProjectError as e:
+            self.log(str(e))
+            return False
+        for p in file.parent.iterdir():
+            p.unlink()
+        file.parent.rmdir()
+        self._set_project(project, origin or None, clean=False)
+        self.log(f"recovered unsaved changes of {origin or project.name}")
+        return True
+
+    # --- runs -----------------------------------------------------------------------------------
+    def _start_warm_up(self):
+        from kernels.warmup import warm_up
+
+        self.kernel_label.setText("Compiling the twin kernel…")
+        self.warm_job = Background(warm_up, self)
+        self.warm_job.finished.connect(lambda _: self.kernel_label.setText("Kernel ready"))
+        self.warm_job.failed.connect(lambda msg: self.log(f"kernel warm-up failed: {msg}"))
+        self.warm_job.start()
+
+    def _run_finished(self, result):
+        self.progress.hide()
+        self.run_count += 1
+        self.last_result = result
+        QTreeWidgetItem(self.runs_item, [f"Run {self.run_count}: "
+                                         f"{', '.join(result.scenarios)}"])
+        self.last_summary = self.run_panel.last_summary or result.summary()
+        self.dashboards.show_result(result, self.last_summary)
+        first = next(iter(result.scenarios.values()))
+        self.playback = Playback(first) if first.replications[0].log is not None else None
+        self.set_colour_mode("utilisation")
+        for name, doc in self.last_summary.items():
+            tp = doc["line"]["throughput_per_hour"]
+            self.log(f"{name}: throughput {tp['mean']:.4g} ± {tp['ci95_halfwidth']:.2g} "
+                     f"parts/h, bottleneck {doc['bottleneck']}")
+
+    def _run_failed(self, msg: str):
+        self.progress.hide()
+        self.log(f"run stopped: {msg}")
+
+    def set_colour_mode(self, mode: str):
+        self.colour_mode = mode
+        if mode == "plain" or self.last_result is None:
+            self.view.set_tints(None)
+            self.view.set_fills(None)
+        elif mode == "utilisation":
+            doc = next(iter(self.last_summary.values()))
+            tints = {}
+            for eid, kpis in doc["elements"].items():
+                u = kpis.get("utilization", {}).get("mean")
+                if kpis["kind"] == "station" and u is not None and u == u:
+                    tints[eid] = utilisation_color(u)
+            self.view.set_tints(tints)
+        else:
+            self._play_at(self.dashboards.slider.value() / 1000 * self.last_result.spec.horizon)
+
+    def _play_at(self, t: float):
+        if self.playback is None:
+            return
+        if self.colour_mode != "state":
+            self.colour_mode = "state"
+        states, fills = self.playback.at(t)
+        self.view.set_tints({eid: STATE_COLORS[s] for eid, s in states.items()})
+        self.view.set_fills(fills)
+
+    # --- closing --------------------------------------------------------------------------------
+    def closeEvent(self, ev):  # noqa: N802 - Qt override
+        if not self.maybe_save():
+            ev.ignore()
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
+        if self.path:
+            self._add_recent(self.path)
+        self.autosave_timer.stop()
+        self.run_panel.shutdown()
+        self.dashboards.stop()
+        if self.warm_job is not None:
+            self.warm_job.wait()
+        self._remove_recovery()
+        self.view.close_view()
+        ev.accept()

@@ -1,0 +1,58 @@
+"""The palette dock: element kinds to drag onto the floor, and what a new element starts as."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtGui import QDrag
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+from twin import model as m
+from twin.distributions import constant
+
+MIME_KIND = "application/x-twinbench-element-kind"
+
+KIND_HELP = {
+    "source": "Source: raw material enters the line here",
+    "station": "Station: a machine that processes parts",
+    "buffer": "Buffer: a FIFO store between machines",
+    "conveyor": "Conveyor: an accumulating belt joining two elements",
+    "sink": "Sink: finished parts leave the line here",
+}
+
+# id stems of new elements, e.g. station -> M1, M2, ...
+STEMS = {"source": "src", "station": "M", "buffer": "B", "conveyor": "C", "sink": "out"}
+
+
+def new_element(kind: str, element_id: str, position: tuple[float, float, float]) -> m.Element:
+    """A new element of ``kind`` with the parameters a user starts editing from."""
+    cls = m.ELEMENT_TYPES[kind]
+    if cls is m.Station:
+        return m.Station(element_id, position=position, process_time=constant(60.0),
+                         footprint=(1.5, 1.5))
+    if cls is m.Conveyor:
+        return m.Conveyor(element_id, position=position, footprint=(2.0, 0.6))
+    return cls(element_id, position=position)
+
+
+class PaletteList(QListWidget):
+    """A list of element kinds; dragging one out carries its kind as MIME data."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setDragEnabled(True)
+        self.setSelectionMode(QListWidget.SingleSelection)
+        for kind in m.ELEMENT_TYPES:
+            item = QListWidgetItem(kind.capitalize())
+            item.setData(Qt.UserRole, kind)
+            item.setToolTip(KIND_HELP[kind] + " (drag it onto the floor)")
+            self.addItem(item)
+
+    def startDrag(self, supported_actions):  # noqa: N802 - Qt override
+        item = self.currentItem()
+        if item is None:
+            return
+        mime = QMimeData()
+        mime.setData(MIME_KIND, item.data(Qt.UserRole).encode())
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.exec(Qt.CopyAction)

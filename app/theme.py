@@ -1,0 +1,52 @@
+"""Themes and other packaged resources, and the colours the workbench draws states with."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+THEMES = ("light", "dark")
+
+# RGB 0-1 per station state (kernels.types.STATE_NAMES order)
+STATE_COLORS = {
+    "off": (0.55, 0.55, 0.58),
+    "idle": (0.78, 0.78, 0.80),
+    "busy": (0.20, 0.70, 0.30),
+    "setup": (0.25, 0.55, 0.90),
+    "blocked": (0.95, 0.75, 0.15),
+    "starved": (0.95, 0.95, 0.55),
+    "down": (0.85, 0.15, 0.15),
+    "maintenance": (0.60, 0.35, 0.80),
+}
+
+
+def resource_text(*parts: str) -> str:
+    """Text of ``resources/<parts>``: from the installed package, else beside ``app/``.
+
+    ``resources`` is a top-level package; until pyproject's package list includes it an
+    editable install does not expose it, so fall back to the source tree.
+    """
+    try:
+        return importlib.resources.files("resources").joinpath(*parts).read_text("utf-8")
+    except ModuleNotFoundError:
+        path = Path(__file__).resolve().parent.parent / "resources"
+        return path.joinpath(*parts).read_text("utf-8")
+
+
+def apply_theme(name: str) -> None:
+    if name not in THEMES:
+        raise ValueError(f"unknown theme {name!r}; expected one of {THEMES}")
+    app = QApplication.instance()
+    app.setStyleSheet(resource_text("themes", f"{name}.qss"))
+    import pyqtgraph as pg
+
+    pg.setConfigOption("background", "#1e1f22" if name == "dark" else "w")
+    pg.setConfigOption("foreground", "#e6e6e6" if name == "dark" else "k")
+
+
+def utilisation_color(u: float) -> tuple[float, float, float]:
+    """Green (idle) through yellow to red (saturated) for a utilisation 0-1."""
+    u = min(max(u, 0.0), 1.0)
+    return (min(1.0, 2 * u), min(1.0, 2 * (1 - u)) * 0.8 + 0.1, 0.15)

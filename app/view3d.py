@@ -1,0 +1,532 @@
+"""The 3D layout editor: the floor, the elements, their connections and the mouse gestures.
+
+Gestures become commands on the undo stack (a drag pushes merging ``MoveElements`` with one
+drag id, so a whole drag is one undo step); the view redraws from model events. Left button:
+select, rubber band on empty floor, drag to move (or, in connect mode, drag from one element
+to the next); right button orbits, middle pans, wheel zooms. Renders are coalesced: changes
+mark the view dirty and a 60 Hz timer renders at most once per tick.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import vtkmodules.vtkInteractionStyle  # noqa: F401 - registers the interactor styles
+import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering for labels
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - the OpenGL back end
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QRubberBand, QVBoxLayout, QWidget
+from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkFiltersSources import vtkLineSource, vtkPlaneSource
+from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkPolyDataMapper,
+    vtkRenderer,
+    vtkWindowToImageFilter,
+)
+
+from app.adapters import ElementActor, arrow_glyphs, make_adapter
+from app.palette import MIME_KIND, STEMS, new_element
+from twin import commands as cmd
+from twin import model as m
+
+CAMERA_PRESETS = ("top", "isometric", "front")
+LABELS_UP_TO = 150  # more elements than this: labels only on the selection (frame rate)
+
+
+class _Style(vtkInteractorStyleTrackballCamera):
+    """Right button orbits (the left button belongs to the editor), middle pans."""
+
+    def __init__(self):
+        super().__init__()
+        self.AddObserver("RightButtonPressEvent", lambda *_: self.OnLeftButtonDown())
+        self.AddObserver("RightButtonReleaseEvent", lambda *_: self.OnLeftButtonUp())
+        for ev in ("LeftButtonPressEvent", "LeftButtonReleaseEvent"):
+            self.AddObserver(ev, lambda *_: None)
+
+
+class _VtkWidget(QVTKRenderWindowInteractor):
+    """Sends left-button gestures and drops to the view before VTK's camera handling."""
+
+    def __init__(self, view: View3D):
+        super().__init__(view)
+        self._view = view
+        self.setAcceptDrops(True)
+
+    def mousePressEvent(self, ev):  # noqa: N802 - Qt override
+        if not self._view.press(ev):
+            super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev):  # noqa: N802
+        if not self._view.move(ev):
+            super().mouseMoveEvent(ev)
+
+    def mouseReleaseEvent(self, ev):  # noqa: N802
+        if not self._view.release(ev):
+            super().mouseReleaseEvent(ev)
+
+    def dragEnterEvent(self, ev):  # noqa: N802
+        if ev.mimeData().hasFormat(MIME_KIND):
+            ev.acceptProposedAction()
+
+    def dragMoveEvent(self, ev):  # noqa: N802
+        if ev.mimeData().hasFormat(MIME_KIND):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev):  # noqa: N802
+        kind = bytes(ev.mimeData().data(MIME_KIND)).decode()
+        p = ev.position().toPoint()
+        if self._view.create_at(kind, p.x(), p.y()) is not None:
+            ev.acceptProposedAction()
+
+    def sizeHint(self):  # noqa: N802
+        return QSize(800, 600)
+
+
+class View3D(QWidget):
+    """The central 3D view of a project, editing it through ``stack``."""
+
+    selection_changed = Signal(list)
+    message = Signal(str)
+
+    def __init__(self, project: m.Project, stack: cmd.UndoStack, parent=None):
+        super().__init__(parent)
+        self.vtk = _VtkWidget(self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.vtk)
+        self.render_window = self.vtk.GetRenderWindow()
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(0.93, 0.94, 0.96)
+        self.renderer.SetBackground2(0.78, 0.82, 0.88)
+        self.renderer.GradientBackgroundOn()
+        self.render_window.AddRenderer(self.renderer)
+        self.vtk.SetInteractorStyle(_Style())
+        self.snap = 0.5  # grid snapping of dragged positions (m); 0 turns it off
+        self.mode = "select"  # or "connect"
+        self.adapters: dict[str, ElementActor] = {}
+        self.selection: list[str] = []
+        self._drag: dict | None = None
+        self._drag_ids = itertools.count(1)
+        self._dirty = self._layout_dirty = True
+        self._rubber = QRubberBand(QRubberBand.Rectangle, self.vtk)
+        self._make_floor()
+        self._make_connections()
+        self._timer = QTimer(self)
+        self._timer.setInterval(16)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self.project = project
+        self.stack = stack
+        self._attach()
+        self.camera_preset("isometric")
+
+    # --- project ------------------------------------------------------------------------------
+    def set_project(self, project: m.Project, stack: cmd.UndoStack) -> None:
+        self._detach()
+        self.project, self.stack = project, stack
+        self.selection = []
+        self._attach()
+        self.fit_view()
+        self.selection_changed.emit([])
+
+    def _attach(self):
+        for el in self.project.elements:
+            self._on_added(el)
+        self.project.element_added.connect(self._on_added)
+        self.project.element_removed.connect(self._on_removed)
+        self.project.connections_changed.connect(self._on_layout)
+        self._on_layout()
+
+    def _detach(self):
+        self.project.element_added.disconnect(self._on_added)
+        self.project.element_removed.disconnect(self._on_removed)
+        self.project.connections_changed.disconnect(self._on_layout)
+        for a in self.adapters.values():
+            a.close()
+        self.adapters.clear()
+
+    def _on_added(self, el):
+        self.adapters[el.id] = make_adapter(el, self)
+        self._on_layout()
+
+    def _on_removed(self, el):
+        a = self.adapters.pop(el.id, None)
+        if a is not None:
+            a.close()
+        if el.id in self.selection:
+            self.set_selection([i for i in self.selection if i != el.id])
+        self._on_layout()
+
+    def element_changed(self, _el) -> None:
+        """Adapters call this after redrawing themselves; conveyors and arrows follow."""
+        self._on_layout()
+
+    def _on_layout(self, *_):
+        self._layout_dirty = self._dirty = True
+
+    def request_render(self) -> None:
+        self._dirty = True
+
+    def _tick(self):
+        if self._layout_dirty:
+            self._refresh_layout()
+        if self._dirty and self.isVisible():
+            self._dirty = False
+            self.render_window.Render()
+
+    def render_now(self) -> None:
+        """Bring everything up to date and render once (tests, screenshots, benchmarks)."""
+        if self._layout_dirty:
+            self._refresh_layout()
+        self._dirty = False
+        self.render_window.Render()
+
+    def _refresh_layout(self):
+        self._layout_dirty = False
+        for a in self.adapters.values():
+            if a.element.kind == "conveyor":
+                a.update()
+        self._update_overlaps()
+        self._update_arrows()
+        self._update_floor()
+        many = len(self.adapters) > LABELS_UP_TO
+        for eid, a in self.adapters.items():
+            a.set_label_visible(not many or eid in self.selection)
+
+    def _update_overlaps(self):
+        ids = [i for i, a in self.adapters.items() if a.element.kind != "conveyor"]
+        if not ids:
+            return
+        b = np.array([self.adapters[i].bounds() for i in ids])
+        eps = 1e-6
+        over = ((b[:, None, 0] < b[None, :, 1] - eps) & (b[None, :, 0] < b[:, None, 1] - eps)
+                & (b[:, None, 2] < b[None, :, 3] - eps) & (b[None, :, 2] < b[:, None, 3] - eps))
+        np.fill_diagonal(over, False)
+        hit = over.any(axis=1)
+        for i, h in zip(ids, hit, strict=True):
+            self.adapters[i].set_overlapping(bool(h))
+
+    def overlapping(self) -> list[str]:
+        return [i for i, a in self.adapters.items() if a.overlapping]
+
+    # --- floor and connections ------------------------------------------------------------------
+    def _make_floor(self):
+        self._floor_src = vtkPlaneSource()
+        self._grid_src = vtkPlaneSource()
+        floor_m, grid_m = vtkPolyDataMapper(), vtkPolyDataMapper()
+        floor_m.SetInputConnection(self._floor_src.GetOutputPort())
+        grid_m.SetInputConnection(self._grid_src.GetOutputPort())
+        self.floor, self.grid = vtkActor(), vtkActor()
+        self.floor.SetMapper(floor_m)
+        self.grid.SetMapper(grid_m)
+        self.floor.GetProperty().SetColor(0.86, 0.87, 0.86)
+        self.floor.SetPosition(0, 0, -0.01)
+        self.floor.PickableOff()
+        gp = self.grid.GetProperty()
+        gp.SetRepresentationToWireframe()
+        gp.SetColor(0.62, 0.64, 0.66)
+        gp.LightingOff()
+        self.renderer.AddActor(self.floor)
+        self.renderer.AddActor(self.grid)
+        self._floor_extent = None
+
+    def _update_floor(self):
+        """A metre grid covering the layout with 5 m to spare, grown in 10 m steps."""
+        if self.adapters:
+            b = np.array([a.bounds() for a in self.adapters.values()])
+            x0, x1, y0, y1 = b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max()
+        else:
+            x0 = x1 = y0 = y1 = 0.0
+        ext = (math.floor((x0 - 5) / 10) * 10, math.ceil((x1 + 5) / 10) * 10,
+               math.floor((y0 - 5) / 10) * 10, math.ceil((y1 + 5) / 10) * 10)
+        if ext == self._floor_extent:
+            return
+        self._floor_extent = ext
+        for src in (self._floor_src, self._grid_src):
+            src.SetOrigin(ext[0], ext[2], 0.0)
+            src.SetPoint1(ext[1], ext[2], 0.0)
+            src.SetPoint2(ext[0], ext[3], 0.0)
+        self._grid_src.SetResolution(int(ext[1] - ext[0]), int(ext[3] - ext[2]))
+
+    def _make_connections(self):
+        self._conn_poly = vtkPolyData()
+        self._head_poly = vtkPolyData()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputData(self._conn_poly)
+        self.conn_actor = vtkActor()
+        self.conn_actor.SetMapper(mapper)
+        self.conn_actor.GetProperty().SetColor(0.15, 0.3, 0.75)
+        self.conn_actor.GetProperty().SetLineWidth(2.5)
+        self._glyph = arrow_glyphs()
+        self._glyph.SetInputData(self._head_poly)
+        hm = vtkPolyDataMapper()
+        hm.SetInputConnection(self._glyph.GetOutputPort())
+        self.head_actor = vtkActor()
+        self.head_actor.SetMapper(hm)
+        self.head_actor.GetProperty().SetColor(0.15, 0.3, 0.75)
+        self._link_src = vtkLineSource()
+        lm = vtkPolyDataMapper()
+        lm.SetInputConnection(self._link_src.GetOutputPort())
+        self.link_actor = vtkActor()
+        self.link_actor.SetMapper(lm)
+        self.link_actor.GetProperty().SetColor(0.9, 0.4, 0.1)
+        self.link_actor.GetProperty().SetLineWidth(3)
+        self.link_actor.VisibilityOff()
+        for a in (self.conn_actor, self.head_actor, self.link_actor):
+            self.renderer.AddActor(a)
+
+    def _update_arrows(self):
+        z = 0.3
+        pts, heads, dirs = [], [], []
+        for c in self.project.connections:
+            a, b = self.adapters.get(c.source), self.adapters.get(c.target)
+            if a is None or b is None:
+                continue
+            p0 = np.array([*a.center, z])
+            p1 = np.array([*b.center, z])
+            d = p1 - p0
+            if np.hypot(*d[:2]) < 1e-6:
+                continue
+            pts += [p0, p1]
+            heads.append(p0 + 0.6 * d)
+            dirs.append(d / np.linalg.norm(d))
+        n = len(pts) // 2
+        points = vtkPoints()
+        points.SetData(numpy_to_vtk(np.array(pts, float).reshape(-1, 3), deep=True))
+        lines = vtkCellArray()
+        for i in range(n):
+            lines.InsertNextCell(2, (2 * i, 2 * i + 1))
+        self._conn_poly.SetPoints(points)
+        self._conn_poly.SetLines(lines)
+        hp = vtkPoints()
+        hp.SetData(numpy_to_vtk(np.array(heads, float).reshape(-1, 3), deep=True))
+        self._head_poly.SetPoints(hp)
+        vec = numpy_to_vtk(np.array(dirs, float).reshape(-1, 3), deep=True)
+        vec.SetName("direction")
+        self._head_poly.GetPointData().SetVectors(vec)
+        self._conn_poly.Modified()
+        self._head_poly.Modified()
+
+    # --- coordinates ----------------------------------------------------------------------------
+    def _display(self, x: float, y: float) -> tuple[float, float]:
+        r = self.vtk.devicePixelRatioF()
+        return x * r, (self.vtk.height() - y - 1) * r
+
+    def floor_point(self, x: float, y: float) -> tuple[float, float] | None:
+        """Where the ray under widget pixel (x, y) meets the floor (z = 0), or None."""
+        dx, dy = self._display(x, y)
+        ren = self.renderer
+        ends = []
+        for depth in (0.0, 1.0):
+            ren.SetDisplayPoint(dx, dy, depth)
+            ren.DisplayToWorld()
+            wx, wy, wz, w = ren.GetWorldPoint()
+            ends.append(np.array([wx, wy, wz]) / (w or 1.0))
+        p0, p1 = ends
+        if abs(p1[2] - p0[2]) < 1e-12:
+            return None
+        t = -p0[2] / (p1[2] - p0[2])
+        if t < 0:
+            return None
+        p = p0 + t * (p1 - p0)
+        return float(p[0]), float(p[1])
+
+    def widget_point(self, x: float, y: float, z: float = 0.0) -> QPoint:
+        """The widget pixel showing floor point (x, y, z)."""
+        ren = self.renderer
+        ren.SetWorldPoint(x, y, z, 1.0)
+        ren.WorldToDisplay()
+        dx, dy, _ = ren.GetDisplayPoint()
+        r = self.vtk.devicePixelRatioF()
+        return QPoint(round(dx / r), round(self.vtk.height() - 1 - dy / r))
+
+    def element_at(self, x: float, y: float) -> str | None:
+        p = self.floor_point(x, y)
+        if p is None:
+            return None
+        hits = [a for a in self.adapters.values() if a.contains(*p)]
+        # prefer the smallest footprint: a station on top of a conveyor wins the click
+        hits.sort(key=lambda a: a.size[0] * a.size[1])
+        return hits[0].element.id if hits else None
+
+    def snapped(self, v: float) -> float:
+        return round(v / self.snap) * self.snap if self.snap > 0 else v
+
+    # --- gestures -------------------------------------------------------------------------------
+    def create_at(self, kind: str, x: float, y: float) -> str | None:
+        """Create a new ``kind`` element at widget pixel (x, y), as one undoable command."""
+        p = self.floor_point(x, y)
+        if p is None or kind not in m.ELEMENT_TYPES:
+            return None
+        eid = self.project.unique_id(STEMS[kind])
+        el = new_element(kind, eid, (self.snapped(p[0]), self.snapped(p[1]), 0.0))
+        self.stack.push(cmd.AddElement(el))
+        self.set_selection([eid])
+        return eid
+
+    def press(self, ev) -> bool:
+        if ev.button() != Qt.LeftButton:
+            return False
+        pos = ev.position().toPoint()
+        hit = self.element_at(pos.x(), pos.y())
+        if self.mode == "connect":
+            if hit is not None:
+                self._drag = {"kind": "link", "from": hit}
+            return True
+        if hit is None:
+            self._drag = {"kind": "band", "origin": pos,
+                          "add": bool(ev.modifiers() & Qt.ControlModifier)}
+            self._rubber.setGeometry(QRect(pos, QSize()))
+            self._rubber.show()
+            return True
+        if ev.modifiers() & Qt.ControlModifier:
+            sel = [i for i in self.selection if i != hit] if hit in self.selection else [
+                *self.selection, hit]
+            self.set_selection(sel)
+            return True
+        if hit not in self.selection:
+            self.set_selection([hit])
+        start = self.floor_point(pos.x(), pos.y())
+        self._drag = {"kind": "move", "start": start, "primary": hit, "id": next(self._drag_ids),
+                      "orig": {i: self.project.element(i).position for i in self.selection}}
+        return True
+
+    def move(self, ev) -> bool:
+        d = self._drag
+        if d is None:
+            return False
+        pos = ev.position().toPoint()
+        if d["kind"] == "band":
+            self._rubber.setGeometry(QRect(d["origin"], pos).normalized())
+        elif d["kind"] == "link":
+            p = self.floor_point(pos.x(), pos.y())
+            a = self.adapters.get(d["from"])
+            if p is not None and a is not None:
+                self._link_src.SetPoint1(*a.center, 0.35)
+                self._link_src.SetPoint2(*p, 0.35)
+                self.link_actor.VisibilityOn()
+                self.request_render()
+        elif d["kind"] == "move":
+            self._drag_to(d, pos)
+        return True
+
+    def _drag_to(self, d, pos):
+        p = self.floor_point(pos.x(), pos.y())
+        if p is None or d["start"] is None:
+            return
+        ox, oy, _ = d["orig"][d["primary"]]
+        nx = self.snapped(ox + p[0] - d["start"][0])
+        ny = self.snapped(oy + p[1] - d["start"][1])
+        dx, dy = nx - ox, ny - oy
+        moves = {i: (o, (o[0] + dx, o[1] + dy, o[2])) for i, o in d["orig"].items()
+                 if i in self.project}
+        if all(self.project.element(i).position == new for i, (_, new) in moves.items()):
+            return
+        self.stack.push(cmd.MoveElements(moves, drag_id=("drag", d["id"])))
+
+    def release(self, ev) -> bool:
+        d, self._drag = self._drag, None
+        if ev.button() != Qt.LeftButton:
+            return False
+        if d is None:
+            return self.mode == "connect"
+        pos = ev.position().toPoint()
+        if d["kind"] == "band":
+            self._rubber.hide()
+            rect = QRect(d["origin"], pos).normalized()
+            picked = []
+            if rect.width() > 3 or rect.height() > 3:
+                for eid, a in self.adapters.items():
+                    if rect.contains(self.widget_point(*a.center)):
+                        picked.append(eid)
+            self.set_selection(([*self.selection] if d["add"] else []) + [
+                i for i in picked if not (d["add"] and i in self.selection)])
+        elif d["kind"] == "link":
+            self.link_actor.VisibilityOff()
+            self.request_render()
+            target = self.element_at(pos.x(), pos.y())
+            if target is not None and target != d["from"]:
+                try:
+                    self.stack.push(cmd.Connect(d["from"], target))
+                except (KeyError, ValueError) as e:
+                    self.message.emit(str(e.args[0] if e.args else e))
+        elif d["kind"] == "move":
+            self._drag_to(d, pos)
+        return True
+
+    # --- selection and colours ------------------------------------------------------------------
+    def set_selection(self, ids: list[str]) -> None:
+        ids = [i for i in dict.fromkeys(ids) if i in self.adapters]
+        if ids == self.selection:
+            return
+        self.selection = ids
+        for eid, a in self.adapters.items():
+            a.set_selected(eid in ids)
+        self._on_layout()
+        self.selection_changed.emit(list(ids))
+
+    def set_tints(self, colors: dict[str, tuple[float, float, float]] | None) -> None:
+        """Colour elements (by state or utilisation); ``None`` restores their own colours."""
+        for eid, a in self.adapters.items():
+            a.set_tint(None if colors is None else colors.get(eid))
+        self.request_render()
+
+    def set_fills(self, fills: dict[str, float] | None) -> None:
+        for eid, a in self.adapters.items():
+            a.set_fill(None if fills is None else fills.get(eid))
+        self.request_render()
+
+    # --- camera ---------------------------------------------------------------------------------
+    def camera_preset(self, name: str) -> None:
+        if name not in CAMERA_PRESETS:
+            raise ValueError(f"unknown camera preset {name!r}; expected one of {CAMERA_PRESETS}")
+        cam = self.renderer.GetActiveCamera()
+        cam.SetFocalPoint(0, 0, 0)
+        if name == "top":
+            cam.SetPosition(0, 0, 10)
+            cam.SetViewUp(0, 1, 0)
+        elif name == "front":
+            cam.SetPosition(0, -10, 1.5)
+            cam.SetViewUp(0, 0, 1)
+        else:
+            cam.SetPosition(7, -10, 8)
+            cam.SetViewUp(0, 0, 1)
+        self.fit_view()
+
+    def fit_view(self) -> None:
+        if self._layout_dirty:
+            self._refresh_layout()
+        if self.adapters:
+            b = np.array([a.bounds() for a in self.adapters.values()])
+            self.renderer.ResetCamera(b[:, 0].min() - 1, b[:, 1].max() + 1,
+                                      b[:, 2].min() - 1, b[:, 3].max() + 1, 0.0, 2.0)
+        else:
+            self.renderer.ResetCamera(-5, 5, -5, 5, 0, 2)
+        self.request_render()
+
+    # --- pixels and clean-up --------------------------------------------------------------------
+    def grab_image(self) -> np.ndarray:
+        """The rendered view as RGB uint8, row 0 at the top (``vtkWindowToImageFilter``)."""
+        self.render_now()
+        f = vtkWindowToImageFilter()
+        f.SetInput(self.render_window)
+        f.ReadFrontBufferOff()
+        f.Update()
+        img = f.GetOutput()
+        w, h, _ = img.GetDimensions()
+        arr = vtk_to_numpy(img.GetPointData().GetScalars()).reshape(h, w, -1)[:, :, :3]
+        return arr[::-1].copy()
+
+    def close_view(self) -> None:
+        """Stop the render timer, drop the adapters and release the GL context."""
+        self._timer.stop()
+        self._detach()
+        self.render_window.Finalize()
+        self.vtk.close()

@@ -1,0 +1,1 @@
+"""Icons, QSS themes and meshes of the workbench, read with ``importlib.resources``."""

@@ -1,0 +1,79 @@
+"""Headless workbench tests: Qt's offscreen platform and VTK on OSMesa (Debian libosmesa6).
+
+Both are set before Qt or VTK load. Each test gets its own settings and recovery folders
+(XDG_CONFIG_HOME / XDG_DATA_HOME), and ``make_window`` owns the clean-up of every window it
+makes (napari's ``make_napari_viewer``).
+"""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")
+
+import pytest  # noqa: E402
+
+from twin import model as m  # noqa: E402
+from twin.distributions import constant, exponential  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _own_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def warm_kernel():
+    """Compile (or load) the kernel once, outside any timed GUI interaction."""
+    from kernels.warmup import warm_up
+
+    warm_up()
+
+
+@pytest.fixture
+def make_window(qtbot, qapp, tmp_path):
+    """``make_window(project=None, path=None)`` -> a shown ``MainWindow`` closed at teardown."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.main_window import MainWindow
+
+    qapp.setOrganizationName("twinbench")
+    qapp.setApplicationName("twinbench")
+    made = []
+
+    def factory(project=None, path=None, size=(1200, 800)):
+        w = MainWindow(project, path, warm_up=False)
+        w.ask_unsaved = lambda: QMessageBox.Discard
+        w.resize(*size)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield factory
+    for w in made:
+        w.ask_unsaved = lambda: QMessageBox.Discard
+        w.close()
+        w.deleteLater()
+
+
+def small_line() -> m.Project:
+    """Source -> M1 -> B1 -> M2 -> sink, with a scenario that speeds M2 up."""
+    p = m.Project("small", elements=[
+        m.Source("src", position=(0.0, 0.0, 0.0), arrival=exponential(50.0)),
+        m.Station("M1", position=(3.0, 0.0, 0.0), process_time=exponential(40.0),
+                  power_kw={"busy": 5.0, "idle": 1.0}, wear=m.Wear(per_operation=0.01)),
+        m.Buffer("B1", position=(6.0, 0.0, 0.0), capacity=5),
+        m.Station("M2", position=(9.0, 0.0, 0.0), process_time=constant(45.0),
+                  power_kw={"busy": 4.0}),
+        m.Sink("out", position=(12.0, 0.0, 0.0)),
+    ], scenarios=[m.Scenario("faster", (m.Override("process_time", 35.0, "M2"),))],
+        run=m.RunSettings(horizon=4 * 3600.0, warmup=600.0, replications=3, seed=3))
+    for a, b in (("src", "M1"), ("M1", "B1"), ("B1", "M2"), ("M2", "out")):
+        p.connect(a, b)
+    return p
+
+
+@pytest.fixture
+def line_project():
+    return small_line()

@@ -1,0 +1,167 @@
+"""Build a line with the mouse, edit it in the inspector, undo, save and reopen."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
+
+from app.palette import MIME_KIND
+from twin.project import load_project, project_to_json
+
+pytestmark = pytest.mark.gui
+
+
+def drop(view, kind, x, y):
+    """Drop a palette kind on floor point (x, y): a real QDropEvent into the drop handler.
+
+    QApplication only delivers a Drop during a platform drag, which the offscreen platform
+    cannot start, so the event goes to the widget's handler directly.
+    """
+    p = view.widget_point(x, y)
+    mime = QMimeData()
+    mime.setData(MIME_KIND, kind.encode())
+    ev = QDropEvent(QPointF(p), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    view.vtk.dropEvent(ev)
+    assert ev.isAccepted()
+    return view.selection[0]
+
+
+def mouse_drag(widget, a, b, steps=6, modifier=Qt.NoModifier):
+    QTest.mousePress(widget, Qt.LeftButton, modifier, a)
+    for i in range(1, steps + 1):
+        QTest.mouseMove(widget, a + (b - a) * i / steps)
+    QTest.mouseRelease(widget, Qt.LeftButton, modifier, b)
+
+
+def test_build_edit_undo_save_reopen(make_window, tmp_path):
+    w = make_window()
+    v = w.view
+    v.camera_preset("top")
+    v.render_now()
+    ids = [drop(v, k, x, 0.0) for k, x in (("source", -4.0), ("station", 0.0),
+                                          ("buffer", 3.0), ("sink", 6.0))]
+    assert ids == ["src1", "M1", "B1", "out1"]
+    assert w.isWindowModified()
+    v.fit_view()
+    v.render_now()
+    # move the station with a real drag: one undo step, snapped to the grid
+    n = len(w.stack)
+    a = v.widget_point(0.0, 0.0)
+    b = v.widget_point(0.6, 2.1)
+    mouse_drag(v.vtk, a, b)
+    assert w.project.element("M1").position == (0.5, 2.0, 0.0)
+    assert len(w.stack) == n + 1
+    # connect src1 -> M1 -> B1 -> out1 by dragging in connect mode
+    w.act_connect.trigger()
+    for s, t in (("src1", "M1"), ("M1", "B1"), ("B1", "out1")):
+        ps, pt = (w.project.element(i).position for i in (s, t))
+        mouse_drag(v.vtk, v.widget_point(ps[0], ps[1]), v.widget_point(pt[0], pt[1]))
+    w.act_connect.trigger()
+    assert [(c.source, c.target) for c in w.project.connections] == [
+        ("src1", "M1"), ("M1", "B1"), ("B1", "out1")]
+    # select by click, edit in the inspector: a bad value is refused with the reader's reason
+    p = w.project.element("M1").position
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(p[0], p[1]))
+    assert v.selection == ["M1"]
+    ed = w.inspector.edit_text("servers")
+    ed.selectAll()
+    QTest.keyClicks(ed, "0")
+    assert ed.property("invalid") is True
+    assert "must be >= 1" in w.inspector.error.text()
+    ed.selectAll()
+    QTest.keyClicks(ed, "2")
+    QTest.keyClick(ed, Qt.Key_Return)
+    assert w.project.element("M1").servers == 2
+    pt = w.inspector.edit_text("process_time")
+    pt.selectAll()
+    QTest.keyClicks(pt, "triangular(low=50, mode=40, high=90)")
+    assert pt.property("invalid") is True and "mode" in w.inspector.error.text()
+    pt.selectAll()
+    QTest.keyClicks(pt, "triangular(low=30, mode=40, high=90)")
+    QTest.keyClick(pt, Qt.Key_Return)
+    assert w.project.element("M1").process_time.dist == "triangular"
+    edited = project_to_json(w.project)
+    # undo twice, redo twice: exactly the same project
+    w.act_undo.trigger()
+    w.act_undo.trigger()
+    assert w.project.element("M1").servers == 1
+    assert w.inspector.editors["servers"].text() == "1"
+    w.act_redo.trigger()
+    w.act_redo.trigger()
+    assert project_to_json(w.project) == edited
+    # save, reopen in a new window, compare
+    assert w.save_to(tmp_path / "built")
+    assert not w.isWindowModified()
+    w2 = make_window()
+    assert w2.open_project(tmp_path / "built")
+    assert project_to_json(w2.project) == edited
+    assert project_to_json(load_project(tmp_path / "built")) == edited
+    assert json.loads((tmp_path / "built" / "project.json").read_text())["elements"][1][
+        "servers"] == 2
+
+
+def test_rubber_band_delete_undo_and_overlap(make_window, line_project):
+    w = make_window(line_project)
+    v = w.view
+    v.camera_preset("top")
+    v.render_now()
+    a, b = v.widget_point(2.0, -1.5), v.widget_point(7.0, 1.5)
+    mouse_drag(v.vtk, a, b)
+    assert sorted(v.selection) == ["B1", "M1"]
+    before = project_to_json(w.project)
+    w.act_delete.trigger()
+    assert "M1" not in w.project and not w.project.successors("src")
+    w.act_undo.trigger()
+    assert project_to_json(w.project) == before
+    # dragging M1 onto B1 marks both red; the drag is one undo step
+    v.set_selection(["M1"])
+    n = w.stack.index
+    mouse_drag(v.vtk, v.widget_point(3.0, 0.0), v.widget_point(5.6, 0.0), steps=10)
+    v.render_now()
+    assert sorted(v.overlapping()) == ["B1", "M1"]
+    assert w.stack.index == len(w.stack) == n + 1
+    w.act_undo.trigger()
+    v.render_now()
+    assert v.overlapping() == []
+
+
+def test_pixels_show_station_where_dropped(make_window):
+    w = make_window()
+    v = w.view
+    v.camera_preset("top")
+    v.render_now()
+    eid = drop(v, "station", 2.0, 1.0)
+    v.set_selection([])
+    v.camera_preset("top")
+    img = v.grab_image()
+    p = v.widget_point(2.45, 0.55, 1.6)  # on the roof, clear of the centred id label
+    r, g, b = img[p.y(), p.x()].astype(int)
+    assert b > r + 30 and b > g  # the station's steel blue
+    far = v.widget_point(-2.0, -1.0)
+    assert tuple(img[far.y(), far.x()]) != (r, g, b)
+    v.set_tints({eid: (0.85, 0.15, 0.15)})  # "down"
+    r2, g2, b2 = v.grab_image()[p.y(), p.x()].astype(int)
+    assert r2 > g2 + 60 and r2 > b2 + 60
+
+
+def test_title_close_and_settings(make_window, line_project):
+    w = make_window(line_project)
+    assert not w.isWindowModified() and w.windowTitle().startswith("small")
+    w.view.set_selection(["M1"])
+    w.act_rotate.trigger()
+    assert w.isWindowModified()
+    w.ask_unsaved = lambda: QMessageBox.Cancel
+    assert not w.close()
+    assert w.isVisible()
+    w.act_undo.trigger()
+    assert not w.isWindowModified()
+    w.resize(1000, 700)
+    w.docks["log"].raise_()
+    assert w.close()
+    w2 = make_window(line_project)
+    assert w2.settings.value("geometry") is not None
+    assert np.isclose(w2.width(), 1200)  # the factory sizes windows; the state was stored

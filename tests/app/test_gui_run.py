@@ -1,0 +1,91 @@
+"""Run in the background from the run panel; the charts hold the kernel's numbers."""
+
+import numpy as np
+import pytest
+
+from app.dashboards import throughput_series
+from app.theme import STATE_COLORS
+from twin.kpi import replication_kpis
+from twin.stats import mean_ci
+
+pytestmark = pytest.mark.gui
+
+
+def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, warm_kernel):
+    w = make_window(line_project)
+    rp = w.run_panel
+    assert rp.chosen_scenarios() == ["base", "faster"]
+    with qtbot.waitSignal(rp.run_finished, timeout=60_000) as blocker:
+        assert rp.start_run()
+        assert rp.is_running() and not rp.run_button.isEnabled()
+    result = blocker.args[0]
+    assert not rp.is_running() and rp.progress.value() == 1000
+    base = result.scenarios["base"]
+    # throughput curve: per-sample good-part rate of the kernel's cumulative count
+    x, y = w.dashboards.curves["base"]["throughput"].getData()
+    good = np.array([r.ts_line[:, 0] for r in base.replications])
+    rate = np.diff(good, axis=1) / np.diff(base.ts_t) * 3600.0
+    np.testing.assert_allclose(y, rate.mean(axis=0))
+    np.testing.assert_allclose(x, base.ts_t[1:] / 3600.0)
+    assert throughput_series(base)[1] is not None
+    _, wip = w.dashboards.curves["base"]["wip"].getData()
+    np.testing.assert_allclose(wip, np.mean([r.ts_line[:, 1] for r in base.replications], 0))
+    # comparison table: the summary's mean ± half-width and the paired difference
+    s = result.summary()
+    tp = s["base"]["line"]["throughput_per_hour"]
+    assert w.dashboards.table.item(0, 1).text() == (
+        f"{tp['mean']:.4g} ± {tp['ci95_halfwidth']:.2g}")
+    diffs = [replication_kpis(result.scenarios["faster"], a)["line.throughput_per_hour"]
+             - replication_kpis(base, b)["line.throughput_per_hour"]
+             for a, b in zip(result.scenarios["faster"].replications, base.replications,
+                             strict=True)]
+    d = mean_ci(diffs)
+    assert w.dashboards.table.item(0, 3).text() == f"{d['mean']:.4g} ± {d['ci95_halfwidth']:.2g}"
+    assert w.dashboards.bottleneck.text() == f"Bottleneck: {s['base']['bottleneck']}"
+    # exports
+    w.dashboards.tabs.setCurrentIndex(0)
+    w.dashboards.export_chart(str(tmp_path / "tp.png"))
+    w.dashboards.export_chart(str(tmp_path / "tp.svg"))
+    w.dashboards.export_csv(str(tmp_path / "kpi.csv"))
+    assert (tmp_path / "tp.png").stat().st_size > 1000
+    assert "<svg" in (tmp_path / "tp.svg").read_text()
+    assert (tmp_path / "kpi.csv").read_text().startswith("KPI,base,faster,faster − base")
+    # playback: at a time M2 is busy it is drawn green, at a time it is starved yellow
+    v = w.view
+    v.camera_preset("top")
+    log = base.replications[0].log
+    m2 = base.lowered.element_ids.index("M2")
+    rows = log[(log["element"] == m2) & (log["server"] == 0)]
+    horizon = result.spec.horizon
+    p = v.widget_point(9.45, 0.45, 1.6)
+    for state in ("busy", "starved"):
+        i = np.flatnonzero(rows["state"] == {"busy": 2, "starved": 5}[state])
+        k = next(j for j in i if j + 1 < len(rows) and
+                 int(np.ceil(rows["time"][j] / horizon * 1000)) / 1000 * horizon
+                 < rows["time"][j + 1])
+        w.dashboards.slider.setValue(int(np.ceil(rows["time"][k] / horizon * 1000)))
+        assert w.playback.at(w.dashboards.slider.value() / 1000 * horizon)[0]["M2"] == state
+        rgb = v.grab_image()[p.y(), p.x()].astype(float)
+        want = np.array(STATE_COLORS[state])
+        assert np.argmax(rgb) == np.argmax(want) or (state == "starved" and rgb[2] < rgb[0])
+
+
+def test_cancel_run(make_window, line_project, qtbot, warm_kernel):
+    w = make_window(line_project)
+    rp = w.run_panel
+    rp.horizon.setText("2000d")
+    rp.replications.setValue(2)
+    with qtbot.waitSignal(rp.run_failed, timeout=30_000) as blocker:
+        assert rp.start_run()
+        qtbot.wait(100)
+        rp.cancel_button.click()
+    assert blocker.args == ["cancelled"]
+    assert rp.run_button.isEnabled()
+
+
+def test_bad_settings_are_refused(make_window, line_project, qtbot):
+    w = make_window(line_project)
+    w.run_panel.horizon.setText("soon")
+    with qtbot.waitSignal(w.run_panel.run_failed) as blocker:
+        assert not w.run_panel.start_run()
+    assert "horizon" in blocker.args[0]

@@ -1,0 +1,319 @@
+"""Every user edit of a project as a command with ``do``/``undo`` on an ``UndoStack``.
+
+Glue's ``core/command.py`` pattern, Qt-free: the workbench maps the stack onto its Undo and
+Redo actions and listens to ``index_changed`` and ``clean_changed``. A drag pushes one
+``MoveElements`` per mouse move with the same ``drag_id``; consecutive moves of one drag merge
+into a single undo step (napari's ``_begin_stroke``/``_commit_stroke``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from psygnal import Signal
+
+from twin import model as m
+
+
+class Command:
+    """One undoable edit. ``do`` may raise; the stack then leaves the project untouched."""
+
+    text = "edit"
+
+    def do(self, project: m.Project) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def undo(self, project: m.Project) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def merge(self, other: Command) -> bool:
+        """Absorb ``other`` (already done) into this command; True if merged."""
+        return False
+
+
+class AddElement(Command):
+    """Add ``element`` (at ``index``, default the end) and, optionally, connections."""
+
+    def __init__(self, element: m.Element, index: int | None = None,
+                 connections: Sequence[m.Connection] = ()):
+        self.element, self.index, self.connections = element, index, list(connections)
+        self.text = f"add {element.kind} {element.id}"
+        self._before: list[m.Connection] = []
+
+    def do(self, project):
+        project.add_element(self.element, self.index)
+        if self.connections:
+            self._before = list(project.connections)
+            project.set_connections(self._before + self.connections)
+
+    def undo(self, project):
+        project.remove_element(self.element.id)
+
+
+class RemoveElement(Command):
+    """Remove an element; undo puts it back at its place with its connections, in order."""
+
+    def __init__(self, element_id: str):
+        self.element_id = element_id
+        self.text = f"delete {element_id}"
+        self._removed: tuple[m.Element, int] | None = None
+        self._connections: list[m.Connection] = []
+
+    def do(self, project):
+        before = list(project.connections)
+        el, index, _dropped = project.remove_element(self.element_id)
+        self._removed, self._connections = (el, index), before
+
+    def undo(self, project):
+        assert self._removed is not None
+        el, index = self._removed
+        project.add_element(el, index)
+        project.set_connections(self._connections)
+
+
+class MoveElements(Command):
+    """Set the floor positions of several elements at once (one drag = one command)."""
+
+    def __init__(self, moves: dict[str, tuple[tuple[float, float, float],
+                                           tuple[float, float, float]]],
+                 drag_id: object = None):
+        """``moves`` maps element id to ``(old_position, new_position)``."""
+        self.moves = {k: (tuple(a), tuple(b)) for k, (a, b) in moves.items()}
+        self.drag_id = drag_id
+        n = len(self.moves)
+        self.text = f"move {next(iter(self.moves))}" if n == 1 else f"move {n} elements"
+
+    def _apply(self, project, which: int):
+        for eid, pair in self.moves.items():
+            project.element(eid).position = pair[which]
+
+    def do(self, project):
+        self._apply(project, 1)
+
+    def undo(self, project):
+        self._apply(project, 0)
+
+    def merge(self, other):
+        if (not isinstance(other, MoveElements) or self.drag_id is None
+                or other.drag_id != self.drag_id or set(other.moves) != set(self.moves)):
+            return False
+        self.moves = {k: (self.moves[k][0], other.moves[k][1]) for k in self.moves}
+        return True
+
+
+class RotateElement(Command):
+    """Set an element's rotation about the vertical axis (degrees)."""
+
+    def __init__(self, element_id: str, rotation: float):
+        self.element_id, self.rotation = element_id, float(rotation) % 360.0
+        self.text = f"rotate {element_id}"
+        self._old = 0.0
+
+    def do(self, project):
+        el = project.element(self.element_id)
+        self._old = el.rotation
+        el.rotation = self.rotation
+
+    def undo(self, project):
+        project.element(self.element_id).rotation = self._old
+
+
+class Connect(Command):
+    """Let material flow from ``source`` to ``target``."""
+
+    def __init__(self, source: str, target: str, weight: float = 1.0):
+        self.source, self.target, self.weight = source, target, weight
+        self.text = f"connect {source} to {target}"
+        self._before: list[m.Connection] = []
+
+    def do(self, project):
+        self._before = list(project.connections)
+        project.connect(self.source, self.target, self.weight)
+
+    def undo(self, project):
+        project.set_connections(self._before)
+
+
+class Disconnect(Command):
+    """Remove the connection from ``source`` to ``target``."""
+
+    def __init__(self, source: str, target: str):
+        self.source, self.target = source, target
+        self.text = f"disconnect {source} from {target}"
+        self._before: list[m.Connection] = []
+
+    def do(self, project):
+        conn = next((c for c in project.connections
+                     if c.source == self.source and c.target == self.target), None)
+        if conn is None:
+            raise KeyError(f"{self.source!r} is not connected to {self.target!r}")
+        self._before = list(project.connections)
+        project.disconnect(conn)
+
+    def undo(self, project):
+        project.set_connections(self._before)
+
+
+class SetField(Command):
+    """Set one field of an element, e.g. ``servers``, ``process_time`` or ``failures``.
+
+    A dotted ``field`` (``"failures.time_to_repair"``) replaces the nested frozen dataclass
+    whole with ``dataclasses.replace``. Set successive edits of one field (typing) merge only
+    when ``merge_key`` is given and equal.
+    """
+
+    def __init__(self, element_id: str, field: str, value: object, merge_key: object = None):
+        head = field.split(".")[0]
+        if head in ("id", "kind"):
+            raise ValueError(f"cannot set {field!r} of {element_id!r}: ids and kinds are fixed; "
+                             "delete the element and add a new one instead")
+        self.element_id, self.field, self.value = element_id, field, value
+        self.merge_key = merge_key
+        self.text = f"set {element_id}.{field}"
+        self._old: object = None
+
+    def do(self, project):
+        el = project.element(self.element_id)
+        head, *rest = self.field.split(".")
+        if not any(f.name == head for f in dataclasses.fields(el)):
+            raise AttributeError(f"{el.kind} {self.element_id!r} has no field {head!r}")
+        self._old = getattr(el, head)
+        setattr(el, head, _replaced(self._old, rest, self.value, self.field))
+
+    def undo(self, project):
+        setattr(project.element(self.element_id), self.field.split(".")[0], self._old)
+
+    def merge(self, other):
+        return (isinstance(other, SetField) and self.merge_key is not None
+                and other.merge_key == self.merge_key and other.field == self.field
+                and other.element_id == self.element_id and self._take(other))
+
+    def _take(self, other: SetField) -> bool:
+        self.value = other.value
+        return True
+
+
+def _replaced(obj, path: list[str], value, full: str):
+    if not path:
+        return value
+    if obj is None or not dataclasses.is_dataclass(obj):
+        raise AttributeError(f"cannot set {full!r}: {path[0]!r} is inside a value that is not "
+                             "set; set the whole parent field instead")
+    inner = getattr(obj, path[0])
+    return dataclasses.replace(obj, **{path[0]: _replaced(inner, path[1:], value, full)})
+
+
+class Macro(Command):
+    """Several commands as one undo step (delete a selection, duplicate, ...)."""
+
+    def __init__(self, commands: Sequence[Command], text: str = "edit"):
+        self.commands, self.text = list(commands), text
+        self._done = 0
+
+    def do(self, project):
+        self._done = 0
+        try:
+            for c in self.commands:
+                c.do(project)
+                self._done += 1
+        except BaseException:
+            for c in reversed(self.commands[: self._done]):
+                c.undo(project)
+            raise
+
+    def undo(self, project):
+        for c in reversed(self.commands):
+            c.undo(project)
+
+
+class UndoStack:
+    """Commands done on one project, with an index and a clean (saved) index.
+
+    ``index_changed(int)`` fires after push, undo and redo; ``clean_changed(bool)`` when the
+    project starts or stops matching what was last saved.
+    """
+
+    index_changed = Signal(int)
+    clean_changed = Signal(bool)
+
+    def __init__(self, project: m.Project):
+        self.project = project
+        self._commands: list[Command] = []
+        self._index = 0
+        self._clean: int | None = 0
+
+    # --- state ---------------------------------------------------------------------------------
+    @property
+    def index(self) -> int:
+        return self._index
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def is_clean(self) -> bool:
+        return self._clean == self._index
+
+    def can_undo(self) -> bool:
+        return self._index > 0
+
+    def can_redo(self) -> bool:
+        return self._index < len(self._commands)
+
+    def undo_text(self) -> str:
+        return self._commands[self._index - 1].text if self.can_undo() else ""
+
+    def redo_text(self) -> str:
+        return self._commands[self._index].text if self.can_redo() else ""
+
+    # --- changes -------------------------------------------------------------------------------
+    def push(self, command: Command) -> Command:
+        """Do ``command`` and record it (merged into the last one when it says so)."""
+        was_clean = self.is_clean()
+        command.do(self.project)
+        del self._commands[self._index:]
+        if self._clean is not None and self._clean > self._index:
+            self._clean = None  # the saved state was undone and is now unreachable
+        top = self._commands[-1] if self._commands else None
+        if top is not None and not was_clean and top.merge(command):
+            self._emit(was_clean)
+            return top
+        self._commands.append(command)
+        self._index += 1
+        self._emit(was_clean)
+        return command
+
+    def undo(self) -> None:
+        if not self.can_undo():
+            return
+        was_clean = self.is_clean()
+        self._commands[self._index - 1].undo(self.project)
+        self._index -= 1
+        self._emit(was_clean)
+
+    def redo(self) -> None:
+        if not self.can_redo():
+            return
+        was_clean = self.is_clean()
+        self._commands[self._index].do(self.project)
+        self._index += 1
+        self._emit(was_clean)
+
+    def set_clean(self) -> None:
+        """Mark the present state as saved."""
+        was_clean = self.is_clean()
+        self._clean = self._index
+        if not was_clean:
+            self.clean_changed.emit(True)
+
+    def clear(self) -> None:
+        was_clean = self.is_clean()
+        self._commands.clear()
+        self._index = 0
+        self._clean = 0
+        self._emit(was_clean)
+
+    def _emit(self, was_clean: bool) -> None:
+        self.index_changed.emit(self._index)
+        if self.is_clean() != was_clean:
+            self.clean_changed.emit(self.is_clean())
