@@ -13,6 +13,7 @@ from kernels.flow import (
     after_release,
     cascade,
     change_content,
+    commit_states,
     draw_product,
     fifo_pop,
     fifo_push,
@@ -96,7 +97,9 @@ from kernels.types import (
     S_WARM_DONE,
     S_WIP,
     S_WORKING,
+    SF_REM,
     SF_SINCE,
+    SF_START,
     SF_TTF,
     SF_WEAR,
     SI_CTOK,
@@ -198,6 +201,11 @@ def _shift(m, s, k):
                     s.srv_i[srv, SI_OFF] = 0
                     resume(m, s, srv)
                 else:
+                    if is_running(s, srv) and (s.srv_f[srv, SF_START] + s.srv_f[srv, SF_REM]
+                                               <= s.sf[T_NOW]):
+                        # work that ends as the shift ends is done, not carried over
+                        s.srv_i[srv, SI_TOK] += 1
+                        finish_phase(m, s, srv)
                     if is_running(s, srv):
                         suspend(m, s, srv)
                     s.srv_i[srv, SI_OFF] = 1
@@ -417,6 +425,9 @@ def run_until(m, s, t_stop):
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
             _lose_blocked_arrivals(m, s, obj)
         kind = -1
+        if s.si[S_HEAP_N] == 0 or s.heap_t[0] > s.sf[T_NOW]:
+            # the instant is over: only now do states count (no zero-length states)
+            commit_states(m, s)
         if s.si[S_NFREE] < reserve_parts:
             code = K_NEED_PARTS
             break
@@ -438,6 +449,7 @@ def run_until(m, s, t_stop):
             kind = -1
             continue
         s.line_out[L_ALL_EVENTS] += 1.0
+    commit_states(m, s)
     if code == K_DONE:
         _advance_clock(m, s, t_stop)
         k = s.si[S_SAMPLE_K]

@@ -6,7 +6,8 @@ from the predecessor whose part has waited longest, for as long as it has room. 
 that has a new part to offer wakes the successor that part is meant for. Station servers
 keep a finished part until the successor takes it (blocking after service), and a station
 connected straight to another has no buffer between them. Server states are committed once
-an event's cascade is over, so zero-length states never enter the statistics or the log.
+an instant is over, so zero-length states never enter the statistics or the log.
+States are committed when the clock is about to move on, after every event of an instant.
 See ``docs/semantics.md``.
 """
 
@@ -659,11 +660,10 @@ def pull_into(m, s, x):
 
 @njit(cache=True, nogil=True, _nrt=False, inline="always")
 def cascade(m, s):
-    """Move parts until no element on the work stack can take another, then commit states."""
+    """Move parts until no element on the work stack can take another."""
     while s.si[S_STACK_N] > 0:
         n = s.si[S_STACK_N] - 1
         s.si[S_STACK_N] = n
         x = s.stack[n]
         s.el_si[x, EI_QUEUED] = 0
         pull_into(m, s, x)
-    commit_states(m, s)

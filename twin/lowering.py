@@ -151,6 +151,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
             el_i[e, kt.I_ON_BLOCK] = int(el.when_blocked == "lose")
             el_i[e, kt.I_CALENDAR] = int(el.follows_calendar and project.calendar is not None)
             w = np.array([el.product_mix.get(p, 0.0) for p in prods])
+            if w.sum() <= 0:  # a scheduled source: its schedule names the products
+                w = np.ones(len(prods))
             mix[e] = np.cumsum(w) / w.sum()
             mix[e, -1] = 1.0
             if el.schedule:

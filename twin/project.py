@@ -543,7 +543,7 @@ def _products(project: m.Project) -> list[str]:
     out: list[str] = []
     for el in project.elements:
         if isinstance(el, m.Source):
-            names = list(el.product_mix) + [row[1] for row in (el.schedule or [])]
+            names = [row[1] for row in el.schedule] if el.schedule else list(el.product_mix)
             out.extend(n for n in names if n not in out)
     return out or ["part"]
 

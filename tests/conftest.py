@@ -1,0 +1,57 @@
+"""Shared fixtures: project folders on disk, one place to run a project document, and the
+import path of the test oracles (``tests/oracles``).
+
+Numba compiles the kernel on first use (tens of seconds) unless the disk cache under
+``~/.cache/twinbench`` is warm; ``kernel`` compiles it once per session, so that the first
+test to simulate does not carry the cost alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:  # ``import oracles`` from any test folder
+    sys.path.insert(0, str(TESTS))
+
+
+@pytest.fixture(scope="session")
+def kernel():
+    """Compile (or load from the disk cache) the twin kernel once per session."""
+    from kernels.warmup import warm_up
+
+    warm_up()
+
+
+@pytest.fixture
+def make_project(tmp_path):
+    """``make_project(doc, name="plant")`` writes ``<tmp>/<name>/project.json``; returns the
+    folder. ``doc`` may be a dict (dumped as JSON) or the raw text of the file."""
+
+    def make(doc, name: str = "plant") -> Path:
+        folder = tmp_path / name
+        folder.mkdir(parents=True, exist_ok=True)
+        text = doc if isinstance(doc, str) else json.dumps(doc, indent=2)
+        (folder / "project.json").write_text(text, encoding="utf-8")
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def run_doc(kernel):
+    """``run_doc(doc, horizon, **spec)``: run a project document, return its ``ScenarioResult``
+    (``scenario=`` picks a scenario, ``workers=`` the thread count)."""
+    from twin.project import project_from_json
+    from twin.runner import RunSpec, run_project
+
+    def run(doc, horizon, scenario="base", workers=None, **spec):
+        result = run_project(project_from_json(doc), [scenario],
+                             RunSpec(horizon=horizon, **spec), workers=workers)
+        return result.scenarios[scenario]
+
+    return run

@@ -1,0 +1,171 @@
+"""Exact throughput of short serial lines under blocking after service (a CTMC, solved).
+
+The line: an unlimited supply of raw material in front of machine 0, machines ``0..n-1``
+with exponential processing (rate ``1 / mean``), finite buffers between them (capacity
+counts waiting parts; 0 means the machines are connected straight), and a sink that takes
+every part. Optional operation-dependent failures: a machine fails only while it
+processes (exponential time to failure counted in processing time), is repaired after an
+exponential time, and then resumes the part it holds (preempt-resume; with exponential
+processing the remaining work is again exponential, so resume and restart coincide).
+A machine that has finished a part keeps it until there is room downstream (blocking after
+service).
+
+State of the chain: the status of every machine (starved, working, down, blocked) and the
+level of every buffer. The chain is built by breadth-first search from the empty line,
+its generator ``Q`` assembled as a sparse matrix and ``pi Q = 0, sum(pi) = 1`` solved
+directly. Nothing here is shared with the kernel.
+
+For two machines with buffer ``C`` the line is the M/M/1/K queue with ``K = C + 2``
+(the blocked part of machine 0 counts as the K-th place), which the oracle's own test
+checks, together with the values published for the exponential two-machine line with
+failures (Gershwin, "Manufacturing Systems Engineering", 1994, ch. 3).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+STARVED, WORKING, DOWN, BLOCKED = "S", "W", "D", "B"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Mean processing time; ``mttf``/``mttr`` of operation-dependent failures (None: none)."""
+
+    mean: float
+    mttf: float | None = None
+    mttr: float | None = None
+
+
+@dataclass(frozen=True)
+class LineSolution:
+    """Steady state of a line.
+
+    ``throughput`` is parts per time unit; ``state_prob[i][s]`` the probability that machine
+    ``i`` is starved, working (busy), down or blocked; ``buffer_mean[j]`` the mean number of
+    parts waiting in buffer ``j``; ``states`` the number of states of the chain.
+    """
+
+    throughput: float
+    state_prob: tuple[dict[str, float], ...]
+    buffer_mean: tuple[float, ...]
+    states: int
+
+
+def _settle(status: list[str], level: list[int], caps: tuple[int, ...]) -> None:
+    """Move parts downstream until nothing can move (instantaneous transfers).
+
+    Machine 0 never starves (unlimited raw material); a finished part of the last machine
+    leaves at once (the sink takes everything).
+    """
+    n = len(status)
+    moved = True
+    while moved:
+        moved = False
+        for i in range(n):
+            if status[i] == BLOCKED and i == n - 1:
+                status[i] = STARVED
+                moved = True
+            if status[i] == STARVED:
+                if i == 0:
+                    status[i] = WORKING
+                    moved = True
+                elif level[i - 1] > 0:
+                    level[i - 1] -= 1
+                    status[i] = WORKING
+                    moved = True
+                elif status[i - 1] == BLOCKED:
+                    status[i - 1] = STARVED
+                    status[i] = WORKING
+                    moved = True
+            if i < n - 1 and status[i] == BLOCKED and level[i] < caps[i]:
+                level[i] += 1
+                status[i] = STARVED
+                moved = True
+
+
+def _transitions(state, machines, caps):
+    """Yield ``(rate, next_state)`` for every event possible in ``state``."""
+    status, level = list(state[0]), list(state[1])
+    for i, mc in enumerate(machines):
+        if status[i] == WORKING:
+            st, lv = status.copy(), level.copy()
+            st[i] = BLOCKED
+            _settle(st, lv, caps)
+            yield 1.0 / mc.mean, (tuple(st), tuple(lv))
+            if mc.mttf is not None:
+                st = status.copy()
+                st[i] = DOWN
+                yield 1.0 / mc.mttf, (tuple(st), tuple(level))
+        elif status[i] == DOWN:
+            st = status.copy()
+            st[i] = WORKING
+            yield 1.0 / mc.mttr, (tuple(st), tuple(level))
+
+
+def solve_line(machines: list[Machine], buffers: list[int]) -> LineSolution:
+    """Exact steady state of the line; ``buffers[j]`` sits between machines j and j+1."""
+    if len(buffers) != len(machines) - 1:
+        raise ValueError("a line of n machines has n - 1 buffers (0: connected straight)")
+    caps = tuple(int(c) for c in buffers)
+    status0 = [STARVED] * len(machines)
+    level0 = [0] * len(caps)
+    _settle(status0, level0, caps)
+    start = (tuple(status0), tuple(level0))
+    index = {start: 0}
+    order = [start]
+    rows, cols, vals = [], [], []
+    todo = deque([start])
+    while todo:
+        s = todo.popleft()
+        a = index[s]
+        for rate, nxt in _transitions(s, machines, caps):
+            if nxt not in index:
+                index[nxt] = len(order)
+                order.append(nxt)
+                todo.append(nxt)
+            b = index[nxt]
+            if a != b:
+                rows += [a, a]
+                cols += [b, a]
+                vals += [rate, -rate]
+    n = len(order)
+    q = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+    # pi Q = 0 with sum(pi) = 1: replace one balance equation by the normalisation
+    a = q.T.tolil()
+    a[0, :] = np.ones(n)
+    rhs = np.zeros(n)
+    rhs[0] = 1.0
+    pi = spla.spsolve(a.tocsc(), rhs)
+    if not np.all(pi > -1e-12) or abs(pi.sum() - 1.0) > 1e-9:
+        raise ArithmeticError("the balance equations gave no probability vector")
+    last = len(machines) - 1
+    tp = sum(p / machines[last].mean for p, (st, _) in zip(pi, order, strict=True)
+             if st[last] == WORKING)
+    probs = tuple(
+        {k: float(sum(p for p, (st, _) in zip(pi, order, strict=True) if st[i] == k))
+         for k in (STARVED, WORKING, DOWN, BLOCKED)}
+        for i in range(len(machines)))
+    bmean = tuple(float(sum(p * lv[j] for p, (_, lv) in zip(pi, order, strict=True)))
+                  for j in range(len(caps)))
+    return LineSolution(float(tp), probs, bmean, n)
+
+
+def two_machine_throughput(mean1: float, mean2: float, capacity: int,
+                           mttf: float | None = None, mttr: float | None = None) -> float:
+    """Throughput of the two-machine line (the same failures on both machines, if any)."""
+    return solve_line([Machine(mean1, mttf, mttr), Machine(mean2, mttf, mttr)],
+                      [capacity]).throughput
+
+
+def mm1k(lam: float, mu: float, k: int) -> tuple[np.ndarray, float, float]:
+    """M/M/1/K: probabilities of 0..K in the system, throughput, mean number in system."""
+    rho = lam / mu
+    p = rho ** np.arange(k + 1, dtype=float)
+    p /= p.sum()
+    return p, lam * (1.0 - p[-1]), float(np.arange(k + 1) @ p)

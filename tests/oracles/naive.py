@@ -1,0 +1,294 @@
+"""A slow, obviously-correct event simulation of a serial line, for exact traces.
+
+It reads the same project document the kernel runs (a subset: one unlimited source, then
+stations in series, each pair joined straight or through a buffer, then one sink) and
+simulates it with plain Python lists, one event at a time, re-scanning the whole line after
+every event. Supported: constant and exponential times, operating-time failures (the clock
+runs only while processing; preempt-resume), scrap, blocking after service.
+
+Random numbers: each element draws from its own xoshiro256** stream per purpose, seeded
+exactly as the kernel's streams (``twin.lowering.stream_seeds`` documents the recipe), and
+turned into variates by the textbook formulas written out below, so that with the same seed
+the oracle and the kernel see the same process times, failures and scrap decisions and must
+produce the same trace. Nothing of the kernel's event logic is reused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from kernels import types as kt
+from twin.lowering import stream_seeds
+
+MASK = (1 << 64) - 1
+
+
+class Xoshiro256:
+    """xoshiro256** (Blackman and Vigna, ACM TOMS 47(4), 2021), written from the paper."""
+
+    def __init__(self, state):
+        self.s = [int(x) & MASK for x in state]
+
+    @staticmethod
+    def _rotl(x: int, k: int) -> int:
+        return ((x << k) | (x >> (64 - k))) & MASK
+
+    def next_u64(self) -> int:
+        s = self.s
+        result = (self._rotl((s[1] * 5) & MASK, 7) * 9) & MASK
+        t = (s[1] << 17) & MASK
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = self._rotl(s[3], 45)
+        return result
+
+    def uniform(self) -> float:
+        """Uniform on the open interval (0, 1): the top 53 bits, centred in their cell."""
+        return ((self.next_u64() >> 11) + 0.5) / 9007199254740992.0
+
+
+def draw(dist, stream: Xoshiro256) -> float:
+    """A constant (bare number or ``{"dist": "constant"}``) or an exponential time."""
+    if isinstance(dist, int | float):
+        return float(dist)
+    if dist["dist"] == "constant":
+        return float(dist["value"])
+    if dist["dist"] == "exponential":
+        mean = dist["mean"] if "mean" in dist else 1.0 / dist["rate"]
+        return -mean * math.log(stream.uniform())
+    raise NotImplementedError(f"the naive oracle has no {dist['dist']} distribution")
+
+
+@dataclass
+class _Station:
+    id: str
+    process: object
+    failures: dict | None
+    scrap: float
+    streams: dict
+    part: int | None = None  # id of the part held
+    phase: str = "empty"  # empty, work, done
+    down: bool = False
+    rem: float = 0.0  # work left on the part
+    seg_start: float = 0.0  # start of the current uninterrupted stretch of work
+    ttf: float = math.inf  # processing time left until the next failure
+    version: int = 0  # bumped to cancel the pending event
+    state: str = "starved"
+    since: float = 0.0
+    time_in: dict = field(default_factory=dict)
+    parts_in: int = 0
+    parts_out: int = 0
+    scrapped: int = 0
+    failures_n: int = 0
+
+    def derived(self) -> str:
+        if self.down:
+            return "down"
+        return {"empty": "starved", "work": "busy", "done": "blocked"}[self.phase]
+
+
+@dataclass
+class Result:
+    """What the oracle observed: the trace and the totals the kernel also reports."""
+
+    trace: list[tuple[float, str, str | int]]  # (time, element id, state or buffer content)
+    good: int
+    lead_sum: float
+    state_time: dict[str, dict[str, float]]
+    parts_in: dict[str, int]
+    parts_out: dict[str, int]
+    scrapped: dict[str, int]
+    failures: dict[str, int]
+
+
+def serial_layout(doc: dict) -> list[dict]:
+    """The elements of a serial line in flow order; refuses anything else."""
+    by_id = {e["id"]: e for e in doc["elements"]}
+    succ: dict[str, str] = {}
+    for c in doc["connections"]:
+        a, b = (c[0], c[1]) if isinstance(c, list) else (c["from"], c["to"])
+        if a in succ:
+            raise NotImplementedError("the naive oracle simulates serial lines only")
+        succ[a] = b
+    sources = [e for e in doc["elements"] if e["kind"] == "source"]
+    if len(sources) != 1 or "arrival" in sources[0] or "schedule" in sources[0]:
+        raise NotImplementedError("the naive oracle needs one unlimited source")
+    order = [sources[0]]
+    while order[-1]["kind"] != "sink":
+        order.append(by_id[succ[order[-1]["id"]]])
+    if len(order) != len(doc["elements"]):
+        raise NotImplementedError("every element must lie on the one path source -> sink")
+    kinds = [e["kind"] for e in order[1:-1]]
+    if kinds[0] != "station" or kinds[-1] != "station" or any(
+            a == b == "buffer" for a, b in zip(kinds, kinds[1:], strict=False)):
+        raise NotImplementedError("stations at both ends, at most one buffer between two")
+    for e in order[1:-1]:
+        f = e.get("failures")
+        if f is not None and f.get("basis", "operating") != "operating":
+            raise NotImplementedError("the naive oracle has operating-time failures only")
+        if e["kind"] == "station" and (e.get("servers", 1) != 1 or "setup_time" in e
+                                       or "maintenance" in e or "wear" in e):
+            raise NotImplementedError("single-server stations without setups, maintenance "
+                                      "or wear")
+    return order
+
+
+def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> Result:
+    """Simulate ``doc`` from an empty line at time 0 up to and including ``horizon``."""
+    order = serial_layout(doc)
+    ids = tuple(e["id"] for e in doc["elements"])
+    seeds = stream_seeds(ids, seed, replication)
+
+    def streams(eid):
+        e = ids.index(eid)
+        return {p: Xoshiro256(seeds[e * kt.N_STREAMS + p]) for p in range(kt.N_STREAMS)}
+
+    # the line as a list of stages: ("station", _Station) or ("buffer", [id, capacity, parts])
+    stages = []
+    for e in order[1:-1]:
+        if e["kind"] == "station":
+            stages.append(("station", _Station(e["id"], e["process_time"], e.get("failures"),
+                                               float(e.get("scrap", 0.0)), streams(e["id"]))))
+        else:
+            cap = e.get("capacity", 10)
+            stages.append(("buffer", [e["id"], math.inf if cap is None else cap, []]))
+    stations = [x for k, x in stages if k == "station"]
+    now = 0.0
+    seq = 0
+    events: list[tuple[float, int, str, _Station, int]] = []
+    trace: list[tuple[float, str, str | int]] = []
+    born: dict[int, float] = {}
+    next_part = 0
+    good = 0
+    lead_sum = 0.0
+
+    def schedule(t, kind, st):
+        nonlocal seq
+        events.append((t, seq, kind, st, st.version))
+        seq += 1
+
+    def run_segment(st):
+        """Start (or resume) work: the part ends, or the machine fails first."""
+        st.version += 1
+        st.seg_start = now
+        if st.failures is not None and st.ttf < st.rem:
+            schedule(now + st.ttf, "fail", st)
+        else:
+            schedule(now + st.rem, "end", st)
+
+    def start_part(st, part):
+        st.part = part
+        st.phase = "work"
+        st.parts_in += 1
+        st.rem = draw(st.process, st.streams[kt.RS_PROCESS])
+        run_segment(st)
+
+    def new_ttf(st):
+        st.ttf = draw(st.failures["time_to_failure"], st.streams[kt.RS_FAILURE])
+
+    for st in stations:
+        st.time_in = {s: 0.0 for s in kt.STATE_NAMES}
+        if st.failures is not None:
+            new_ttf(st)
+
+    def settle():
+        """Move every part that can move, re-scanning the line until nothing moves."""
+        nonlocal next_part, good, lead_sum
+        moved = True
+        while moved:
+            moved = False
+            for k, (kind, x) in enumerate(stages):
+                if kind == "buffer":
+                    up = stages[k - 1][1]
+                    if up.phase == "done" and len(x[2]) < x[1]:
+                        x[2].append(up.part)
+                        up.part, up.phase = None, "empty"
+                        up.parts_out += 1
+                        moved = True
+                    continue
+                st = x
+                if k == len(stages) - 1 and st.phase == "done":
+                    good += 1
+                    lead_sum += now - born.pop(st.part)
+                    st.part, st.phase = None, "empty"
+                    st.parts_out += 1
+                    moved = True
+                if st.phase != "empty" or st.down:
+                    continue
+                if k == 0:
+                    born[next_part] = now
+                    start_part(st, next_part)
+                    next_part += 1
+                    moved = True
+                elif stages[k - 1][0] == "buffer" and stages[k - 1][1][2]:
+                    start_part(st, stages[k - 1][1][2].pop(0))
+                    moved = True
+                elif stages[k - 1][0] == "station" and stages[k - 1][1].phase == "done":
+                    up = stages[k - 1][1]
+                    start_part(st, up.part)
+                    up.part, up.phase = None, "empty"
+                    up.parts_out += 1
+                    moved = True
+
+    def record(contents_before):
+        for st in stations:
+            new = st.derived()
+            if new != st.state:
+                st.time_in[st.state] += now - st.since
+                st.state, st.since = new, now
+                trace.append((now, st.id, new))
+        for kind, x in stages:
+            if kind == "buffer" and len(x[2]) != contents_before[x[0]]:
+                trace.append((now, x[0], len(x[2])))
+
+    def contents():
+        return {x[0]: len(x[2]) for kind, x in stages if kind == "buffer"}
+
+    before = contents()
+    settle()
+    record(before)
+    while events:
+        t, _, kind, st, version = min(events, key=lambda ev: (ev[0], ev[1]))
+        if t > horizon:
+            break
+        events.remove((t, _, kind, st, version))
+        if version != st.version:
+            continue
+        now = t
+        before = contents()
+        elapsed = now - st.seg_start
+        if kind == "end":
+            st.ttf -= elapsed
+            st.rem = 0.0
+            stream = st.streams[kt.RS_SCRAP]
+            if st.scrap > 0.0 and stream.uniform() < st.scrap:
+                born.pop(st.part)
+                st.part, st.phase = None, "empty"
+                st.scrapped += 1
+            else:
+                st.phase = "done"
+        elif kind == "fail":
+            st.rem = max(st.rem - elapsed, 0.0)
+            st.ttf = 0.0
+            st.down = True
+            st.failures_n += 1
+            st.version += 1
+            repair = draw(st.failures["time_to_repair"], st.streams[kt.RS_REPAIR])
+            schedule(now + repair, "repair", st)
+        elif kind == "repair":
+            st.down = False
+            new_ttf(st)
+            run_segment(st)
+        settle()
+        record(before)
+    now = horizon
+    for st in stations:
+        st.time_in[st.state] += now - st.since
+    return Result(
+        trace, good, lead_sum, {st.id: st.time_in for st in stations},
+        {st.id: st.parts_in for st in stations}, {st.id: st.parts_out for st in stations},
+        {st.id: st.scrapped for st in stations}, {st.id: st.failures_n for st in stations})
