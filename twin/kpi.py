@@ -73,7 +73,11 @@ def replication_kpis(sr, rep) -> dict[str, float]:
 
 
 def energy_cost(sr, rep, tariff) -> float:
-    """Cost of the energy used after warm-up, at a flat or an hour-of-day price."""
+    """Cost of the energy used after warm-up, at a flat or an hour-of-day price.
+
+    With hourly prices the sample grid holds every full hour, the end of the warm-up and the
+    horizon (``twin.lowering``), so each interval lies in one price hour and the sum is exact.
+    """
     if not tariff.hourly:
         return float(np.sum(rep.st_time * sr.lowered.arrays.power) / 3600.0
                      * tariff.price_per_kwh)

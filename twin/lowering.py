@@ -176,6 +176,11 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     keep = cal_t <= horizon
     dt = sample_interval if sample_interval > 0 else horizon / 200.0
     n_samples = int(np.floor(horizon / dt + 1e-9)) + 1
+    ts_t = np.arange(n_samples) * dt
+    extra_t = [warmup, horizon]
+    if project.tariff is not None and project.tariff.hourly:
+        extra_t += list(np.arange(0.0, horizon, 3600.0))  # prices change on the hour
+    ts_t = np.unique(np.concatenate([ts_t[ts_t <= horizon], extra_t]))
     max_q = max(sched_q, default=1)
     params = np.array([warmup, float(log), float(n_el + max_q + 4),
                        float(2 * n_srv + 3 * n_el + 16), float(working0)])
@@ -187,7 +192,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         emp=np.array(dists.emp or [0.0], float), proc_dist=proc, setup_dist=setup, power=power,
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
-        ts_t=np.arange(n_samples) * dt, params=params,
+        ts_t=ts_t, params=params,
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup))
@@ -255,13 +260,17 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int = 1024,
     el_si = np.zeros((n_el, kt.N_EI), np.int64)
     el_si[:, [kt.EI_HEAD, kt.EI_TAIL]] = -1
     el_si[:, kt.EI_PEND_DEST] = -2
+    el_sf = np.zeros((n_el, kt.N_EF))
+    # an unlimited source that has not handed a part on yet has waited since forever, so
+    # that sources feeding one element alternate from the first part on
+    el_sf[:, kt.EF_LAST_TAKE] = -np.inf
     part_i, part_f = _part_pool(parts)
     si[kt.S_FREE] = 0
     si[kt.S_NFREE] = parts
     heap = 4 * (n_srv + n_el) + 64
     log_rows = log_rows if a.params[kt.P_LOG] > 0 else 1
     return kt.KernelState(
-        si=si, sf=sf, srv_i=srv_i, srv_f=srv_f, el_si=el_si, el_sf=np.zeros((n_el, kt.N_EF)),
+        si=si, sf=sf, srv_i=srv_i, srv_f=srv_f, el_si=el_si, el_sf=el_sf,
         part_i=part_i, part_f=part_f, heap_t=np.zeros(heap), heap_i=np.zeros((heap, 4), np.int64),
         rng=stream_seeds(low.element_ids, seed, replication),
         el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),

@@ -66,6 +66,7 @@ class Element:
     position: tuple[float, float, float] = (0.0, 0.0, 0.0)
     rotation: float = 0.0
     footprint: tuple[float, float] = (1.0, 1.0)
+    extra: dict = field(default_factory=dict)  # custom "x-" fields, kept as written
 
     kind: ClassVar[str] = ""
 
@@ -276,6 +277,7 @@ class Project:
         tariff: Tariff | None = None,
         description: str = "",
         meta: dict | None = None,
+        extra: dict | None = None,
     ):
         self.name = name
         self.description = description
@@ -286,6 +288,7 @@ class Project:
         self.run = run or RunSettings()
         self.tariff = tariff
         self.meta = dict(meta or {})
+        self.extra = dict(extra or {})  # custom top-level "x-" fields, kept as written
         for el in self.elements:
             self._watch(el)
 

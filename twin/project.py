@@ -184,7 +184,9 @@ def _read_element(obj, path: str, problems: Problems) -> m.Element | None:
         problems.add(f"{path}.id", "every element needs a non-empty string id", obj.get("id"))
         eid = f"<element {path}>"
     common = dict(
-        id=eid, name=r.string("name", ""), position=r.vector("position", 3, (0.0, 0.0, 0.0)),
+        id=eid, name=r.string("name", ""),
+        extra={k: v for k, v in obj.items() if k.startswith("x-")},
+        position=r.vector("position", 3, (0.0, 0.0, 0.0)),
         rotation=r.number("rotation", 0.0), footprint=r.vector("footprint", 2, (1.0, 1.0)),
     )
     routing = r.string("routing", "probability", m.ROUTINGS)
@@ -452,8 +454,9 @@ def project_from_json(doc, file: str | None = None) -> m.Project:
         calendar=_read_calendar(r.obj_at("calendar"), "$.calendar", problems),
         scenarios=_read_scenarios(doc.get("scenarios"), "$.scenarios", problems), run=run,
         tariff=tariff, meta=r.obj_at("meta") or {},
+        extra={k: v for k, v in doc.items() if k.startswith("x-")},
     )
-    check_structure(project, problems)
+    check_structure(project, problems, {eid: i for eid, i in seen.items()})
     if not problems:
         check_scenarios(project, doc, problems)
     problems.raise_if_any(file)
@@ -485,9 +488,13 @@ def _read_tariff(obj, problems):
                     r.string("currency", "EUR"))
 
 
-def check_structure(project: m.Project, problems: Problems) -> None:
-    """Faults of the flow: elements parts cannot leave or reach, wrong fan-in and fan-out."""
-    index = {el.id: i for i, el in enumerate(project.elements)}
+def check_structure(project: m.Project, problems: Problems,
+                    index: dict[str, int] | None = None) -> None:
+    """Faults of the flow: elements parts cannot leave or reach, wrong fan-in and fan-out.
+
+    ``index`` maps element ids to their position in the file, for the JSON paths.
+    """
+    index = index or {el.id: i for i, el in enumerate(project.elements)}
     seen_pairs = set()
     for i, c in enumerate(project.connections):
         if c.source == c.target:
@@ -610,6 +617,7 @@ def element_to_json(el: m.Element) -> dict:
     out: dict = {"id": el.id, "kind": el.kind}
     if el.name:
         out["name"] = el.name
+    out.update(el.extra)
     out["position"] = list(el.position)
     if el.rotation:
         out["rotation"] = el.rotation
@@ -709,6 +717,7 @@ def project_to_json(project: m.Project) -> dict:
         ]
     if project.meta:
         doc["meta"] = project.meta
+    doc.update(project.extra)
     return doc
 
 

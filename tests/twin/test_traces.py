@@ -39,15 +39,20 @@ def state_rows(trace):
 
 
 def assert_trace(sr, expected, exact=False):
-    """The kernel's trace, reduced to end-of-instant values, equals ``expected``."""
+    """The kernel's trace, reduced to end-of-instant values, equals ``expected``; and the
+    station rows of the log, unreduced, are exactly the expected ones (states are committed
+    once an instant is over, so no station row may last 0 s). ``exact`` also requires the
+    times to be bit-for-bit those written (binary fractions)."""
     got = trace_of(sr)
     reduced = end_of_instant(got)
     expected = canonical(expected)
     assert [(e, v) for _, e, v in reduced] == [(e, v) for _, e, v in expected], (
         "sequence of states differs:\n" + "\n".join(map(str, reduced)))
     assert [t for t, _, _ in reduced] == pytest.approx([t for t, _, _ in expected], abs=1e-12)
+    raw = canonical(state_rows(got))
+    assert [(e, v) for _, e, v in raw] == [(e, v) for _, e, v in state_rows(expected)]
     if exact:
-        assert canonical(state_rows(got)) == state_rows(expected)
+        assert raw == state_rows(expected)
 
 
 def st_time(sr, eid, replication=0):
@@ -365,3 +370,130 @@ def test_conveyor_length_follows_the_layout(run_doc):
     sr = run_doc(doc, 6.5, replications=1, log=True)
     m2 = [r for r in end_of_instant(trace_of(sr)) if r[1] == "m2"]
     assert m2[:2] == [(6.0, "m2", "busy"), (6.25, "m2", "starved")]
+
+
+# --- splits and merges ------------------------------------------------------------------------
+def test_round_robin_split(run_doc):
+    # m0 (1 s) deals parts to a, b, c (5 s each) in turn, waiting for the one whose turn it
+    # is: parts 1-3 go at 1, 2, 3; part 4 is for a, busy until 6: m0 blocked 4-6; part 5 is
+    # for b, free at 7 as part 5 is done; part 6 for c at 8; part 7 for a (busy to 11) at 9:
+    # blocked 9-11.
+    doc = {"schema_version": 1, "name": "rr", "elements": [
+        {"id": "src", "kind": "source"},
+        {"id": "m0", "kind": "station", "process_time": 1, "routing": "round_robin"},
+        {"id": "a", "kind": "station", "process_time": 5},
+        {"id": "b", "kind": "station", "process_time": 5},
+        {"id": "c", "kind": "station", "process_time": 5},
+        {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "m0"], ["m0", "a"], ["m0", "b"], ["m0", "c"], ["a", "sink"],
+                        ["b", "sink"], ["c", "sink"]]}
+    sr = run_doc(doc, 12.0, replications=1, log=True)
+    assert_trace(sr, [(0.0, "m0", "busy"), (1.0, "a", "busy"), (2.0, "b", "busy"),
+                      (3.0, "c", "busy"), (4.0, "m0", "blocked"), (6.0, "m0", "busy"),
+                      (9.0, "m0", "blocked"), (11.0, "m0", "busy")])
+    assert [el_out(sr, s, kt.O_IN) for s in "abc"] == [3, 3, 2]
+
+
+def test_merge_takes_the_part_that_waited_longest(run_doc):
+    # a (2 s) and b (3 s) feed one place in front of c (10 s). c takes a's first part at 2;
+    # b's part fills the place at 3; a blocks from 4, b from 6. When c takes the waiting part
+    # at 12, the place goes to a (waiting since 4, not b since 6); at 22 to b (since 6, not
+    # a since 14); at 32 to a (since 14, not b since 25).
+    doc = {"schema_version": 1, "name": "merge", "elements": [
+        {"id": "sa", "kind": "source"}, {"id": "sb", "kind": "source"},
+        {"id": "a", "kind": "station", "process_time": 2},
+        {"id": "b", "kind": "station", "process_time": 3},
+        {"id": "q", "kind": "buffer", "capacity": 1},
+        {"id": "c", "kind": "station", "process_time": 10}, {"id": "sink", "kind": "sink"}],
+        "connections": [["sa", "a"], ["sb", "b"], ["a", "q"], ["b", "q"], ["q", "c"],
+                        ["c", "sink"]]}
+    sr = run_doc(doc, 33.0, replications=1, log=True)
+    assert_trace(sr, [
+        (0.0, "a", "busy"), (0.0, "b", "busy"), (2.0, "c", "busy"), (3.0, "q", 1),
+        (4.0, "a", "blocked"), (6.0, "b", "blocked"), (12.0, "a", "busy"),
+        (14.0, "a", "blocked"), (22.0, "b", "busy"), (25.0, "b", "blocked"),
+        (32.0, "a", "busy")])
+
+
+def two_sources_doc(first="sa"):
+    # two unlimited sources, products A (1 s) and B (2 s), a setup of 0.5 s on each change
+    conns = [["sa", "m"], ["sb", "m"]]
+    if first == "sb":
+        conns.reverse()
+    return {"schema_version": 1, "name": "alternate", "elements": [
+        {"id": "sa", "kind": "source", "product_mix": {"A": 1}},
+        {"id": "sb", "kind": "source", "product_mix": {"B": 1}},
+        {"id": "m", "kind": "station", "process_time": {"A": 1, "B": 2}, "setup_time": 0.5},
+        {"id": "sink", "kind": "sink"}], "connections": conns + [["m", "sink"]]}
+
+
+@pytest.mark.parametrize("first", ["sa", "sb"])
+def test_merge_ties_go_to_the_first_connection(run_doc, first):
+    # at t=0 both unlimited sources have waited equally long: the one connected first wins
+    sr = run_doc(two_sources_doc(first), 0.5, replications=1)
+    assert {s: el_out(sr, s, kt.O_OUT) for s in ("sa", "sb")} == {
+        "sa": 1.0 * (first == "sa"), "sb": 1.0 * (first == "sb")}
+
+
+@pytest.mark.parametrize("first", ["sa", "sb"])
+def test_two_unlimited_sources_alternate(run_doc, first):
+    # the source that handed a part on longest ago goes next, so the products alternate and
+    # every part after the first needs a setup
+    sr = run_doc(two_sources_doc(first), 7.0, replications=1, log=True)
+    a, b = (1.0, 2.0) if first == "sa" else (2.0, 1.0)
+    t1 = a
+    t2 = t1 + 0.5 + b
+    t3 = t2 + 0.5 + a
+    assert_trace(sr, [(0.0, "m", "busy"), (t1, "m", "setup"), (t1 + 0.5, "m", "busy"),
+                      (t2, "m", "setup"), (t2 + 0.5, "m", "busy"), (t3, "m", "setup"),
+                      (t3 + 0.5, "m", "busy")], exact=True)
+    assert el_out(sr, "m", kt.O_SETUPS) == 3
+
+
+def test_shortest_queue_ties_go_to_the_last_successor(run_doc):
+    # documented in docs/semantics.md: with equally full successors the last one listed
+    # wins. m0 (1 s) -> qa -> a (2 s) or qb -> b (3 s): part 1 (t=1) goes to qb, straight
+    # into b; part 2 (t=2): qa and qb both empty, so qb again, where it waits for b; part 3
+    # (t=3): qa is emptier, into a.
+    doc = {"schema_version": 1, "name": "jsq", "elements": [
+        {"id": "src", "kind": "source"},
+        {"id": "m0", "kind": "station", "process_time": 1, "routing": "shortest_queue"},
+        {"id": "qa", "kind": "buffer", "capacity": None},
+        {"id": "qb", "kind": "buffer", "capacity": None},
+        {"id": "a", "kind": "station", "process_time": 2},
+        {"id": "b", "kind": "station", "process_time": 3}, {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "m0"], ["m0", "qa"], ["m0", "qb"], ["qa", "a"], ["qb", "b"],
+                        ["a", "sink"], ["b", "sink"]]}
+    sr = run_doc(doc, 3.5, replications=1, log=True)
+    assert_trace(sr, [(0.0, "m0", "busy"), (1.0, "b", "busy"), (2.0, "qb", 1),
+                      (3.0, "a", "busy")])
+
+
+def test_a_blocked_station_that_fails_keeps_its_part_for_the_successor(run_doc):
+    # m1 (1 s) fails 3 s of elapsed time after each repair (calendar basis), repair 20 s;
+    # m2 (10 s) follows it directly.
+    # m1: part 1 to m2 at 1; part 2 done at 2, blocked; fails at 3 while blocked; m2 takes
+    # the part at 11 although m1 is down; m2 done at 21, starved (m1 down until 23);
+    # m1 repaired at 23: part 3 23-24 to m2; part 4 done 25, blocked; fails at 26.
+    fail = {"basis": "calendar", "time_to_failure": 3, "time_to_repair": 20}
+    doc = serial_line([station("m1", 1, failures=fail), station("m2", 10)], [0])
+    sr = run_doc(doc, 40.0, replications=1, log=True)
+    assert_trace(sr, [
+        (0.0, "m1", "busy"), (1.0, "m2", "busy"), (2.0, "m1", "blocked"), (3.0, "m1", "down"),
+        (21.0, "m2", "starved"), (23.0, "m1", "busy"), (24.0, "m2", "busy"),
+        (25.0, "m1", "blocked"), (26.0, "m1", "down")], exact=True)
+    assert sr.replications[0].line_out[kt.L_GOOD] == 3  # at 11, 21, 34
+    assert el_out(sr, "m1", kt.O_FAILURES) == 2
+
+
+def test_maintenance_due_by_hours_waits_for_the_part_in_work(run_doc):
+    # due every 2 s of elapsed time (a fixed grid), 0.5 s long, 0.7 s parts:
+    # due at 2 during the part of 1.4-2.1: starts at 2.1; due at 4 exactly as a part ends:
+    # starts at 4; due at 6 during 5.9-6.6: starts at 6.6
+    doc = serial_line([station("m1", 0.7, maintenance={"duration": 0.5,
+                                                       "every_hours": 2 / 3600})], [])
+    sr = run_doc(doc, 7.0, replications=1, log=True)
+    assert_trace(sr, [(0.0, "m1", "busy"), (2.1, "m1", "maintenance"), (2.6, "m1", "busy"),
+                      (4.0, "m1", "maintenance"), (4.5, "m1", "busy"),
+                      (6.6, "m1", "maintenance")])
+    assert el_out(sr, "m1", kt.O_PM) == 3

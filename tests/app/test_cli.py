@@ -1,0 +1,184 @@
+"""``twinbench run`` and ``twinbench check`` as a user runs them: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+from oracles.lines import MANY_FAULTS, exp, operating_failures, serial_line, station
+
+from app.cli import build_parser
+from kernels import types as kt
+
+TIMEOUT = 600  # the first run may compile the kernel
+
+LINE = serial_line(
+    [station("m1", exp(50.0), failures=operating_failures(exp(3600.0), exp(300.0)),
+             power_kw={"busy": 7.5, "blocked": 2.0, "down": 0.5},
+             wear={"per_operation": 0.001}),
+     station("m2", exp(55.0), power_kw={"busy": 4.0, "starved": 1.0})],
+    [4], name="cli line", run={"horizon": "4h", "replications": 3, "seed": 7})
+STATION_KEYS = ("parts_out", "utilization", "energy_kwh", "failures", "wear")
+
+
+def twinbench(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "app.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd)
+
+
+def strict_json(text):
+    def no_constants(name):
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=no_constants)
+
+
+def is_stat(node):
+    return (isinstance(node, dict) and set(node) == {"mean", "ci95_halfwidth"}
+            and isinstance(node["mean"], float | int))
+
+
+@pytest.fixture(scope="module")
+def json_run(tmp_path_factory, kernel):
+    folder = tmp_path_factory.mktemp("cli") / "line"
+    folder.mkdir()
+    (folder / "project.json").write_text(json.dumps(LINE))
+    out = folder.parent / "results.h5"
+    proc = twinbench("run", folder, "--json", "--warmup", "30min", "--quiet", "--out", out,
+                     "--state-log", cwd=folder.parent)
+    return folder, out, proc
+
+
+def test_run_json_document(json_run):
+    _, _, proc = json_run
+    assert proc.returncode == 0, proc.stderr
+    doc = strict_json(proc.stdout)["base"]
+    assert doc["replications"] == 3
+    for key in ("throughput_per_hour", "wip", "lead_time_s", "energy_kwh"):
+        assert is_stat(doc["line"][key]), key
+        assert doc["line"][key]["ci95_halfwidth"] > 0, key
+    assert doc["line"]["throughput_per_hour"]["mean"] > 0
+    assert set(doc["elements"]) == {"src", "m1", "b1", "m2", "sink"}
+    for sid in ("m1", "m2"):
+        el = doc["elements"][sid]
+        assert el["kind"] == "station"
+        for key in STATION_KEYS:
+            assert is_stat(el[key]), (sid, key)
+        assert set(el["state_fraction"]) == set(kt.STATE_NAMES)
+        assert all(is_stat(v) for v in el["state_fraction"].values())
+        total = sum(v["mean"] for v in el["state_fraction"].values())
+        assert total == pytest.approx(1.0, abs=1e-12)
+    assert doc["elements"]["m1"]["failures"]["mean"] > 0
+    assert doc["elements"]["m1"]["wear"]["mean"] > 0
+    assert doc["elements"]["b1"]["kind"] == "buffer"
+    assert is_stat(doc["elements"]["b1"]["parts_out"])
+    assert doc["bottleneck"] in ("m1", "m2")
+    # energy adds up
+    parts = sum(doc["elements"][s]["energy_kwh"]["mean"] for s in ("m1", "m2"))
+    assert doc["line"]["energy_kwh"]["mean"] == pytest.approx(parts, rel=1e-12)
+
+
+def test_run_json_is_what_the_library_computes(json_run):
+    # the same run in-process gives the very numbers the command printed
+    from twin.project import load_project
+    from twin.runner import RunSpec, run_project
+
+    folder, _, proc = json_run
+    project = load_project(folder)
+    spec = RunSpec.from_project(project, warmup=1800.0)
+    summary = run_project(project, None, spec).summary()["base"]
+    printed = strict_json(proc.stdout)["base"]
+    for key in ("throughput_per_hour", "wip", "lead_time_s", "energy_kwh"):
+        assert printed["line"][key] == summary["line"][key]
+    assert printed["elements"]["m2"]["parts_out"] == summary["elements"]["m2"]["parts_out"]
+
+
+def test_run_out_writes_hdf5_readable_with_plain_h5py(json_run):
+    _, out, proc = json_run
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as f:
+        assert f.attrs["format"] == "twinbench-results"
+        assert int(f.attrs["schema_version"]) >= 1
+        assert f.attrs["horizon_s"] == 4 * 3600.0 and f.attrs["warmup_s"] == 1800.0
+        assert f.attrs["replications"] == 3 and f.attrs["seed"] == 7
+        assert [s.decode() if isinstance(s, bytes) else s
+                for s in f.attrs["state_names"]] == list(kt.STATE_NAMES)
+        g = f["scenarios/base"]
+        ids = [s.decode() if isinstance(s, bytes) else s for s in g.attrs["element_ids"]]
+        assert ids == ["src", "m1", "b1", "m2", "sink"]
+        kpi = g["kpi"][()]
+        assert kpi.shape == (3,)
+        assert "line.throughput_per_hour" in kpi.dtype.names
+        assert json.loads(g["kpi"].attrs["units"])["line.throughput_per_hour"] == "1/h"
+        printed = strict_json(proc.stdout)["base"]
+        assert kpi["line.throughput_per_hour"].mean() == pytest.approx(
+            printed["line"]["throughput_per_hour"]["mean"], rel=1e-12)
+        t = g["time"][()]
+        assert t[0] == 0.0 and t[-1] == 4 * 3600.0
+        assert g["series/good_parts"].shape == (3, t.size)
+        assert g["series/energy_kwh"].shape == (3, t.size, 5)
+        assert g["series/power_kw"].attrs["units"] == "kW"
+        log = g["state_log/0"][()]
+        assert set(log.dtype.names) == {"time", "element", "server", "state", "content"}
+        assert np.all(np.diff(log["time"]) >= 0) and log.size > 100
+        assert strict_json(g.attrs["summary_json"])["line"]["wip"] == printed["line"]["wip"]
+    assert not out.with_name(out.name + ".tmp").exists()
+
+
+def test_check_reports_every_problem_and_fails(make_project):
+    folder = make_project(MANY_FAULTS)
+    proc = twinbench("check", folder)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("  - ")]
+    assert len(lines) == 6, proc.stderr
+    assert all(str(folder / "project.json") in line for line in lines)
+    for words in ("must be > 0", "duplicate id", "unknown element kind",
+                  "unknown distribution", "'ghost'", "parts cannot leave"):
+        assert any(words in line for line in lines), words
+    assert proc.stdout == ""
+
+
+def test_check_accepts_a_good_project(make_project):
+    proc = twinbench("check", make_project(LINE))
+    assert proc.returncode == 0, proc.stderr
+    assert "OK (5 elements, 2 stations, 4 connections, 0 scenarios)" in proc.stdout
+
+
+def test_run_on_a_bad_project_fails_with_the_problems(make_project):
+    proc = twinbench("run", make_project('{"elements": [}'), "--json")
+    assert proc.returncode == 2
+    assert "invalid JSON" in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("text, seconds", [("8h", 28800.0), ("30min", 1800.0),
+                                           ("3600", 3600.0), ("1h30min", 5400.0),
+                                           ("90s", 90.0)])
+def test_durations_are_accepted(text, seconds):
+    args = build_parser().parse_args(["run", "p", "--horizon", text, "--warmup", text])
+    assert args.horizon == seconds and args.warmup == seconds
+
+
+@pytest.mark.parametrize("text", ["8 parsecs", "-5", "abc", "1h-", "", "h"])
+def test_bad_durations_are_rejected(text, tmp_path):
+    proc = twinbench("run", tmp_path, "--horizon", text)
+    assert proc.returncode == 2
+    assert "--horizon" in proc.stderr and "duration" in proc.stderr
+
+
+def test_bad_replications_are_rejected(tmp_path):
+    proc = twinbench("run", tmp_path, "--replications", "0")
+    assert proc.returncode == 2 and "whole number >= 1" in proc.stderr
+
+
+def test_run_with_one_replication_prints_null_intervals(make_project):
+    proc = twinbench("run", make_project(LINE), "--json", "--quiet", "--horizon", "30min",
+                     "--replications", "1")
+    assert proc.returncode == 0, proc.stderr
+    doc = strict_json(proc.stdout)["base"]
+    assert doc["line"]["throughput_per_hour"]["ci95_halfwidth"] is None
+    assert not math.isnan(doc["line"]["throughput_per_hour"]["mean"])

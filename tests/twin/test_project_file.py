@@ -1,0 +1,273 @@
+"""The project file: round trip, atomic save, and every problem named with file and JSON path."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+from oracles.lines import MANY_FAULTS, RICH, serial_line, station
+
+import twin.project
+from twin import model as m
+from twin.errors import ProjectError
+from twin.project import (
+    SCHEMA_VERSION,
+    dumps,
+    load_project,
+    project_from_json,
+    project_to_json,
+    save_project,
+    with_scenario,
+)
+
+# RICH plus everything else a file can hold
+FULL = copy.deepcopy(RICH)
+FULL.update({
+    "description": "all features",
+    "run": {"horizon": "8h", "warmup": "30min", "replications": 7, "seed": 3,
+            "sample_interval": 60},
+    "tariff": {"price_per_kwh": 0.2, "currency": "CHF"},
+    "meta": {"author": "tests"},
+    "scenarios": [
+        {"name": "fast m3", "description": "a quicker m3",
+         "overrides": [{"element": "m3", "path": "process_time", "value": 0.6}]},
+        {"name": "short day", "overrides": [{"path": "calendar.shifts",
+                                             "value": [{"start": 0, "end": 1800}]}]}],
+})
+FULL["elements"][0].update(name="Raw material", position=[1, 2, 0], rotation=90,
+                           footprint=[2, 3])
+# (the product_mix works around the phantom 'part' product of schedule sources, see
+# tests/twin/test_traces.py::test_schedule_products_only_need_process_times)
+FULL["elements"].insert(1, {"id": "orders", "kind": "source", "when_blocked": "lose",
+                            "schedule": [[0, "A", 3], ["1h", "B", 2]], "schedule_period": "2h",
+                            "product_mix": {"A": 1.0}})
+FULL["connections"].append(["orders", "q"])
+
+
+def test_round_trip_load_save_load(make_project, tmp_path):
+    first = load_project(make_project(FULL))
+    doc1 = project_to_json(first)
+    saved = save_project(first, tmp_path / "copy")
+    assert saved == tmp_path / "copy" / "project.json"
+    second = load_project(tmp_path / "copy")
+    assert project_to_json(second) == doc1
+    # saving again writes the very same text: diffs stay quiet
+    assert dumps(second) == saved.read_text(encoding="utf-8")
+    # and what was read is what the file says
+    assert first.run == m.RunSettings(8 * 3600.0, 1800.0, 7, 3, 60.0)
+    assert first.element("orders").schedule == [(0.0, "A", 3), (3600.0, "B", 2)]
+    assert first.element("src").position == (1.0, 2.0, 0.0)
+    assert first.tariff.currency == "CHF" and first.meta == {"author": "tests"}
+    assert [s.name for s in first.scenarios] == ["fast m3", "short day"]
+    assert json.loads(saved.read_text())["schema_version"] == SCHEMA_VERSION
+
+
+def test_save_is_atomic_when_the_rename_fails(make_project, monkeypatch):
+    folder = make_project(serial_line([station("m1", 1)], []))
+    before = (folder / "project.json").read_bytes()
+    project = load_project(folder)
+    project.add_element(m.Buffer("extra", capacity=3))
+
+    def crash(*_args, **_kw):
+        raise OSError("disk pulled out")
+
+    monkeypatch.setattr(twin.project.os, "replace", crash)
+    with pytest.raises(OSError, match="disk pulled out"):
+        save_project(project, folder)
+    assert (folder / "project.json").read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["project.json"]
+
+
+def test_save_is_atomic_when_writing_fails_midway(make_project, monkeypatch):
+    folder = make_project(serial_line([station("m1", 1)], []))
+    before = (folder / "project.json").read_bytes()
+    project = load_project(folder)
+    project.name = "renamed"
+
+    def crash(_fd):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(twin.project.os, "fsync", crash)
+    with pytest.raises(OSError, match="power cut"):
+        save_project(project, folder)
+    assert (folder / "project.json").read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["project.json"]
+    monkeypatch.undo()
+    save_project(project, folder)
+    assert load_project(folder).name == "renamed"
+
+
+def problems_of(excinfo):
+    return {(p.path, p.message.split(";")[0].split(":")[0]) for p in excinfo.value.problems}
+
+
+def test_bad_json_reports_file_line_and_column(make_project):
+    folder = make_project('{\n  "name": "x",\n  "elements": [,]\n}')
+    with pytest.raises(ProjectError) as exc:
+        load_project(folder)
+    text = str(exc.value)
+    assert str(folder / "project.json") in text
+    assert "line 3, column 16" in text  # the comma after "[" and "invalid JSON" in text
+
+
+def test_not_utf8_is_reported(make_project):
+    folder = make_project("{}")
+    (folder / "project.json").write_bytes(b'{"name": "\xff"}')
+    with pytest.raises(ProjectError, match="not UTF-8"):
+        load_project(folder)
+
+
+def test_missing_project_is_reported(tmp_path):
+    with pytest.raises(ProjectError, match="no such project"):
+        load_project(tmp_path / "nowhere")
+
+
+def test_every_problem_in_one_error_with_file_and_path(make_project):
+    folder = make_project(MANY_FAULTS)
+    with pytest.raises(ProjectError) as exc:
+        load_project(folder)
+    file = str(folder / "project.json")
+    got = {p.path: p for p in exc.value.problems}
+    assert "$.elements[1].process_time.mean" in got  # negative mean
+    assert got["$.elements[1].process_time.mean"].value == -3
+    assert "duplicate id" in got["$.elements[2].id"].message
+    assert "unknown element kind" in got["$.elements[3].kind"].message
+    assert got["$.elements[3].kind"].value == "widget"
+    assert "unknown distribution" in got["$.elements[4].process_time.dist"].message
+    assert "'ghost'" in got["$.connections[3]"].message
+    assert any("parts cannot leave" in p.message and p.value == "m3"
+               for p in exc.value.problems)
+    assert len(exc.value.problems) == 6
+    # the message lists each problem on its own line, each with the file name
+    lines = str(exc.value).splitlines()
+    assert lines[0] == f"6 problems in {file}:"
+    assert all(line.startswith(f"  - {file}: $.") for line in lines[1:])
+
+
+def test_structural_problems_point_at_the_element_in_the_file(make_project):
+    with pytest.raises(ProjectError) as exc:
+        load_project(make_project(MANY_FAULTS))
+    leave = [p for p in exc.value.problems if "parts cannot leave" in p.message]
+    assert [p.path for p in leave] == ["$.elements[5]"]
+
+
+def test_structural_problem_paths_without_dropped_elements(make_project):
+    doc = serial_line([station("m1", 1), station("m2", 1)], [0])
+    doc["elements"].insert(2, {"id": "dead", "kind": "station", "process_time": 1})
+    doc["connections"].append(["m1", "dead"])
+    with pytest.raises(ProjectError) as exc:
+        load_project(make_project(doc))
+    assert [(p.path, p.value) for p in exc.value.problems] == [("$.elements[2]", "dead")]
+
+
+def test_newer_schema_version_is_refused_with_advice(make_project):
+    doc = {**serial_line([station("m1", 1)], []), "schema_version": SCHEMA_VERSION + 1}
+    folder = make_project(doc)
+    with pytest.raises(ProjectError) as exc:
+        load_project(folder)
+    (problem,) = exc.value.problems
+    assert problem.path == "$.schema_version" and problem.value == SCHEMA_VERSION + 1
+    assert "newer twinbench" in problem.message and "update twinbench" in problem.message
+    assert str(folder / "project.json") in str(exc.value)
+
+
+@pytest.mark.parametrize("fault, path, words", [
+    ({"elements": []}, "$.elements", "non-empty list"),
+    ({"connections": [["src", "m1", -1]]}, "$.connections[0]", ">= 0"),
+    ({"run": {"horizon": "8 parsecs"}}, "$.run.horizon", "duration"),
+    ({"run": {"replications": 0}}, "$.run.replications", ">= 1"),
+    ({"calendar": {"shifts": [{"start": "14h", "end": "6h"}]}}, "$.calendar.shifts[0].end",
+     "after start"),
+    ({"colour": "red"}, "$.colour", "unknown field"),
+])
+def test_single_faults_name_their_path(fault, path, words):
+    doc = {**serial_line([station("m1", 1)], []), **fault}
+    with pytest.raises(ProjectError) as exc:
+        project_from_json(doc, "plant/project.json")
+    hits = [p for p in exc.value.problems if p.path == path]
+    assert hits and words in hits[0].message, exc.value
+    assert "plant/project.json" in str(exc.value)
+
+
+@pytest.mark.parametrize("element_fault, path", [
+    ({"process_time": {"dist": "triangular", "low": 5, "mode": 2, "high": 9}},
+     "$.elements[1].process_time.mode"),
+    ({"process_time": {"dist": "gamma", "shape": 2}}, "$.elements[1].process_time"),
+    ({"process_time": {"dist": "exponential", "mean": 0}}, "$.elements[1].process_time.mean"),
+    ({"process_time": {"dist": "normal", "mean": 5, "sd": -1}},
+     "$.elements[1].process_time.sd"),
+    ({"servers": 0}, "$.elements[1].servers"),
+    ({"scrap": 1.5}, "$.elements[1].scrap"),
+    ({"power_kw": {"busy": -1}}, "$.elements[1].power_kw"),
+    ({"failures": {"time_to_failure": 10}}, "$.elements[1].failures.time_to_repair"),
+    ({"maintenance": {"duration": 5}}, "$.elements[1].maintenance"),
+])
+def test_bad_station_parameters_name_their_path(element_fault, path):
+    doc = serial_line([station("m1", 1, **element_fault)], [])
+    with pytest.raises(ProjectError) as exc:
+        project_from_json(doc)
+    assert path in {p.path for p in exc.value.problems}, exc.value
+
+
+def test_unknown_scenario_element_is_a_problem():
+    doc = {**serial_line([station("m1", 1)], []), "scenarios": [
+        {"name": "bad", "overrides": [{"element": "nope", "path": "scrap", "value": 0.1}]}]}
+    with pytest.raises(ProjectError) as exc:
+        project_from_json(doc)
+    (problem,) = exc.value.problems
+    assert problem.path == "$.scenarios[0]" and "'nope'" in problem.message
+
+
+def test_scenario_overrides_apply():
+    doc = copy.deepcopy(FULL)
+    project = project_from_json(doc)
+    fast = with_scenario(project, "fast m3")
+    assert fast.element("m3").process_time == m.Distribution("constant", {"value": 0.6})
+    assert project.element("m3").process_time.dist == "triangular"  # base untouched
+    short = with_scenario(project, "short day")
+    assert short.calendar.shifts == (m.Period(0.0, 1800.0),)
+    assert project.calendar.shifts == (m.Period(0.0, 3000.0),)
+    assert with_scenario(project, "base") is project
+    with pytest.raises(KeyError, match="fast m3, short day"):
+        with_scenario(project, "no such")
+
+
+def test_a_scenario_that_breaks_the_project_is_reported_by_name(kernel):
+    from twin.runner import RunSpec, run_project
+
+    doc = {**serial_line([station("m1", 1)], []), "scenarios": [
+        {"name": "broken", "overrides": [{"element": "m1", "path": "scrap", "value": 2}]}]}
+    project = project_from_json(doc)
+    with pytest.raises(ProjectError, match="scenario 'broken'") as exc:
+        run_project(project, ["broken"], RunSpec(horizon=10.0, replications=1))
+    assert exc.value.problems[0].path == "$.elements[1].scrap"
+
+
+def test_scenario_changes_the_simulated_line(run_doc):
+    # m1 1 s, one place, m2 2 s: a part every 2 s from t=3 (4 parts by t=10); the scenario
+    # makes m2 take 1 s: a part every second from t=2 (9 parts by t=10)
+    doc = {**serial_line([station("m1", 1), station("m2", 2)], [1]), "scenarios": [
+        {"name": "fast m2", "overrides": [{"element": "m2", "path": "process_time",
+                                           "value": 1}]}]}
+    from twin.runner import RunSpec, run_project
+
+    res = run_project(project_from_json(doc), ["base", "fast m2"],
+                      RunSpec(horizon=10.0, replications=1))
+    good = {name: sr.replications[0].line_out[0] for name, sr in res.scenarios.items()}
+    assert good == {"base": 4, "fast m2": 9}
+
+
+def test_durations_in_the_file(make_project):
+    doc = {**serial_line([station("m1", 1)], []),
+           "run": {"horizon": "1h30min", "warmup": "90s", "sample_interval": "1min"}}
+    run = load_project(make_project(doc)).run
+    assert (run.horizon, run.warmup, run.sample_interval) == (5400.0, 90.0, 60.0)
+
+
+def test_environment_keeps_no_temporary_files(make_project, tmp_path):
+    folder = make_project(FULL)
+    for _ in range(3):
+        save_project(load_project(folder), folder)
+    assert sorted(os.listdir(folder)) == ["project.json"]
