@@ -1,0 +1,130 @@
+"""Every example in ``projects/`` loads, checks, and runs briefly, every scenario included.
+
+The examples are what a user opens on day one, so they are held to what they teach: a
+description, a layout whose footprints do not overlap, power in every state of every
+station, two to four scenarios, run defaults, and the bottleneck where the description says
+it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main as cli_main
+from twin import model as m
+from twin.project import load_project
+from twin.runner import RunSpec, run_project
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECTS = sorted(p.parent for p in (ROOT / "projects").glob("*/project.json"))
+# a day covers the first shift of the calendar projects (time 0 is midnight)
+HORIZON = 86400.0
+BOTTLENECK = {"bottling-line": "filler", "machining-cell": "lathes",
+              "assembly-line": "test_bench", "standard-line": "s5"}
+
+
+def raw(folder: Path) -> dict:
+    return json.loads((folder / "project.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module", params=PROJECTS, ids=lambda p: p.name)
+def ran(request, kernel):
+    """One short run of every scenario of a project: (folder, project, summary)."""
+    folder = request.param
+    project = load_project(folder)
+    names = ["base", *(s.name for s in project.scenarios)]
+    spec = RunSpec(horizon=HORIZON, warmup=0.0, replications=2, seed=1)
+    return folder, project, run_project(project, names, spec).summary()
+
+
+def test_the_four_examples_exist():
+    assert set(BOTTLENECK) <= {p.name for p in PROJECTS}
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=lambda p: p.name)
+def test_twinbench_check_accepts_it(folder, capsys):
+    assert cli_main(["check", str(folder)]) == 0
+    assert ": OK (" in capsys.readouterr().out
+
+
+def test_every_scenario_runs_with_positive_throughput(ran):
+    folder, project, summary = ran
+    assert set(summary) == {"base", *(s.name for s in project.scenarios)}
+    for name, doc in summary.items():
+        assert doc["replications"] == 2
+        thr = doc["line"]["throughput_per_hour"]["mean"]
+        assert math.isfinite(thr) and thr > 0, (folder.name, name, thr)
+        assert doc["line"]["good_parts"]["mean"] > 0
+
+
+def test_the_bottleneck_is_where_the_description_puts_it(ran):
+    folder, _, summary = ran
+    assert summary["base"]["bottleneck"] == BOTTLENECK[folder.name]
+
+
+def test_state_fractions_partition_station_time(ran):
+    _, _, summary = ran
+    for doc in summary.values():
+        for el in doc["elements"].values():
+            if el["kind"] == "station":
+                total = sum(v["mean"] for v in el["state_fraction"].values())
+                assert total == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=lambda p: p.name)
+def test_it_is_a_complete_example(folder):
+    doc = raw(folder)
+    project = load_project(folder)
+    assert doc.get("schema_version") == 1
+    assert len(project.description) > 200, "say what the line is and what to ask of it"
+    assert 2 <= len(project.scenarios) <= 4
+    for s in project.scenarios:
+        assert s.description and s.overrides, s.name
+    assert {"horizon", "warmup", "replications", "seed"} <= set(doc["run"])
+    for st in project.stations():
+        assert set(st.power_kw) == set(m.STATION_STATES), st.id
+    for el in doc["elements"]:
+        assert "position" in el and "footprint" in el, el["id"]
+
+
+def _corners(el: m.Element) -> np.ndarray:
+    w, d = el.footprint
+    a = math.radians(el.rotation)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    box = np.array([[-w, -d], [w, -d], [w, d], [-w, d]]) / 2.0
+    return box @ rot.T + np.array(el.position[:2])
+
+
+def _overlap(p: np.ndarray, q: np.ndarray, tol: float = 1e-6) -> bool:
+    """Separating-axis test of two convex polygons (touching edges do not overlap)."""
+    for poly in (p, q):
+        for i in range(len(poly)):
+            edge = poly[(i + 1) % len(poly)] - poly[i]
+            axis = np.array([-edge[1], edge[0]])
+            a, b = p @ axis, q @ axis
+            if a.max() <= b.min() + tol or b.max() <= a.min() + tol:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=lambda p: p.name)
+def test_footprints_do_not_overlap(folder):
+    els = load_project(folder).elements
+    boxes = [_corners(el) for el in els]
+    clashes = [(els[i].id, els[j].id) for i in range(len(els)) for j in range(i + 1, len(els))
+               if _overlap(boxes[i], boxes[j])]
+    assert clashes == []
+
+
+@pytest.mark.parametrize("folder", PROJECTS, ids=lambda p: p.name)
+def test_conveyors_take_their_length_from_the_layout(folder):
+    project = load_project(folder)
+    for el in project.elements:
+        if isinstance(el, m.Conveyor):
+            assert el.length is None, f"{el.id}: let the layout set the length"
+            assert project.conveyor_length(el) > 1.0
