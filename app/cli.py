@@ -188,12 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     o = sub.add_parser("open", help="open a project in the workbench")
     o.add_argument("project", nargs="?")
     o.set_defaults(func=cmd_open)
-    try:
-        from app.cli_recording import add_commands
-    except ImportError:  # the recording commands are optional at this layer
-        add_commands = None
-    if add_commands is not None:
-        add_commands(sub)
+    from app import cli_calibrate, cli_recording
+
+    cli_recording.add_commands(sub)
+    cli_calibrate.add_commands(sub)
     return p
 
 

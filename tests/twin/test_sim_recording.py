@@ -1,0 +1,94 @@
+"""A simulated replication written as a recording replays to the simulation's own KPIs."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import pytest
+
+from kernels import types as kt
+from twin.project import load_project, project_from_json
+from twin.recording import Recording, recording_kpis
+from twin.runner import RunSpec, run_project
+from twin.sim_recording import SimRecordingError, write_run_as_recording
+
+
+def doc() -> dict:
+    exp = {"dist": "exponential", "mean": 40.0}
+    return {"schema_version": 1, "name": "shifts and scrap", "elements": [
+        {"id": "src", "kind": "source"},
+        {"id": "a", "kind": "station", "process_time": exp, "scrap": 0.1,
+         "failures": {"basis": "calendar",
+                      "time_to_failure": {"dist": "exponential", "mean": 3000.0},
+                      "time_to_repair": {"dist": "exponential", "mean": 200.0}},
+         "power_kw": {"busy": 2.0, "blocked": 1.0, "starved": 0.7, "down": 0.1, "off": 0.05}},
+        {"id": "b", "kind": "station", "process_time": exp,
+         "power_kw": {"busy": 3.0, "blocked": 1.0, "starved": 0.2, "off": 0.0}},
+        {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "a"], ["a", "b"], ["b", "sink"]],
+        "calendar": {"period": 86400.0, "shifts": [{"start": 21600.0, "end": 79200.0}]}}
+
+
+@pytest.mark.parametrize("replication", [0, 1, 2])
+def test_replayed_kpis_equal_the_simulation(kernel, tmp_path, replication):
+    project = project_from_json(doc())
+    res = run_project(project, spec=RunSpec(horizon=2 * 86400.0, replications=3, seed=4,
+                                            log=True))
+    sr = res.scenarios["base"]
+    rep = sr.replications[replication]
+    path = tmp_path / "r.h5"
+    events = write_run_as_recording(sr, replication, path, seed=4)
+    with Recording.open(path) as r:
+        rk = recording_kpis(r)
+    for ev in events:
+        e = sr.lowered.element_ids.index(ev.element)
+        k = rk[ev.element]
+        # time 0 is off shift: the station starts in its off state without a log row
+        assert ev.state[0] == kt.OFF and ev.state_t[0] == 0.0
+        assert k.parts_out == rep.el_out[e, kt.O_OUT]
+        assert k.scrap == rep.el_out[e, kt.O_SCRAP]
+        assert k.produced == len(ev.part_t)
+        for code, name in enumerate(kt.STATE_NAMES):
+            assert k.state_time_s[name] == pytest.approx(rep.st_time[e, code], rel=1e-12,
+                                                         abs=1e-6)
+        assert k.energy_kwh == pytest.approx(
+            float(rep.st_time[e] @ sr.lowered.arrays.power[e]) / 3600.0, rel=1e-12)
+    assert rk["a"].scrap > 0 and rk["a"].state_time_s["off"] > 0
+
+
+def test_multi_server_station_is_refused(kernel, tmp_path):
+    d = doc()
+    d["elements"][1]["servers"] = 2
+    res = run_project(project_from_json(d), spec=RunSpec(horizon=3600.0, replications=1,
+                                                         seed=1, log=True))
+    with pytest.raises(SimRecordingError, match="single-server"):
+        write_run_as_recording(res.scenarios["base"], 0, tmp_path / "x.h5", seed=1)
+
+
+def test_cli_calibrate_and_fork(kernel, tmp_path, make_project):
+    from app.cli_calibrate import add_commands
+
+    folder = make_project(doc())
+    project = load_project(folder)
+    res = run_project(project, spec=RunSpec(horizon=3 * 86400.0, replications=1, seed=9,
+                                            log=True))
+    rec = tmp_path / "r.h5"
+    write_run_as_recording(res.scenarios["base"], 0, rec, seed=9)
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    out = io.StringIO()
+    args = parser.parse_args(["calibrate", str(folder), str(rec), "--json", "--write"])
+    assert args.func(args, out) == 0
+    assert json.loads(out.getvalue())["written"]["scenario"] == "calibrated"
+    assert load_project(folder).scenario("calibrated").overrides
+    args = parser.parse_args(["calibrate", str(folder), str(rec), "--write"])
+    assert args.func(args, io.StringIO()) == 1  # the scenario exists already
+    out = io.StringIO()
+    args = parser.parse_args(["fork", str(folder), str(rec), "--at", "100000", "--until",
+                              "150000", "--replications", "5", "--scenario", "calibrated"])
+    assert args.func(args, out) == 0
+    assert "P50" in out.getvalue()
+    args = parser.parse_args(["fork", str(folder), str(rec), "--at", "1e9", "--until", "2e9"])
+    assert args.func(args, io.StringIO()) == 1

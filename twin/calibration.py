@@ -1,0 +1,670 @@
+"""Calibrate a project's stations from a recording: process times, failures, repairs, power.
+
+For each recorded asset mapped to a station (the recording's ``element`` attribute, or the
+``assets`` argument) :func:`calibrate` extracts samples from the replayed timeline
+(``twin.recording.replay``) and fits them by maximum likelihood:
+
+* **process time** — event logs: the busy time between consecutive part events (divided by
+  the later event's count). For a single-server station this is exactly the processing time
+  of the part that left, whatever blocking, starving and repairs happened in between: the
+  station is busy only while processing, and the next part starts at or after the previous
+  one left. The first part of a recording (started before it) and intervals that touch a
+  gap are left out. Buckets: busy length / parts of each whole busy bucket — averages of
+  several cycles, so the fitted spread is that of a bucket mean, not of one cycle.
+* **time to failure** — operating basis: busy time between the end of one down run and the
+  start of the next (calendar basis: elapsed time; operations basis: parts). The interval
+  from the last repair to the end of the recording is right-censored and enters the
+  likelihood through the survival function. The interval before the first failure is left
+  out (its start is unknown in real data).
+* **time to repair** — lengths of maximal down runs that do not touch the recording's ends.
+* **power per state** — time-weighted mean power in each state, with a 95% interval from the
+  variation between state intervals (ratio estimator).
+
+Candidates (exponential, gamma, lognormal, weibull, normal) are fitted by maximum likelihood
+(``scipy.stats``) and ranked by AIC. Each fit reports its log-likelihood, the
+Kolmogorov-Smirnov statistic and p-value (approximate: the parameters were estimated from the
+same data, which makes the p-value conservative, i.e. too large), and its parameters and mean
+with confidence intervals: exact chi-square intervals for the exponential mean, Wald intervals
+from the observed Fisher information (on the log scale for positive parameters) otherwise.
+
+:func:`calibration_scenario` turns a report into a :class:`twin.model.Scenario` of overrides,
+and :func:`add_calibrated_scenario` adds it to a project without applying it, so the user
+reviews it first. Needs SciPy at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from kernels.types import BUSY, DOWN, N_STATES, STATE_NAMES
+from twin import model as m
+from twin.distributions import Distribution
+from twin.recording import Recording, replay_asset
+from twin.recording.format import NO_DATA, UNKNOWN
+
+CANDIDATES = ("exponential", "gamma", "lognormal", "weibull", "normal")
+#: Parameter names of each family, as written in a project (``twin.distributions``).
+PARAMS = {"exponential": ("mean",), "gamma": ("shape", "scale"), "lognormal": ("mu", "sigma"),
+          "weibull": ("shape", "scale"), "normal": ("mean", "sd")}
+_POSITIVE = {"mean": True, "shape": True, "scale": True, "sigma": True, "sd": True, "mu": False}
+#: Fewest samples a fit needs.
+MIN_SAMPLES = 5
+
+
+class CalibrationError(ValueError):
+    """A recording or project that cannot be calibrated (message names the fix)."""
+
+
+# --- distributions ------------------------------------------------------------------------
+def frozen(family: str, params: dict):
+    """The ``scipy.stats`` frozen distribution of a family in project parameters."""
+    p = params
+    if family == "exponential":
+        return stats.expon(scale=p["mean"])
+    if family == "gamma":
+        return stats.gamma(p["shape"], scale=p["scale"])
+    if family == "lognormal":
+        return stats.lognorm(p["sigma"], scale=math.exp(p["mu"]))
+    if family == "weibull":
+        return stats.weibull_min(p["shape"], scale=p["scale"])
+    if family == "normal":
+        return stats.norm(p["mean"], p["sd"])
+    raise CalibrationError(f"family {family!r} is not one of {CANDIDATES}")
+
+
+def scipy_of(d: Distribution):
+    """``scipy.stats`` frozen distribution of a project distribution (for conditional draws).
+
+    Constants, uniform, triangular and empirical distributions are supported too; the normal
+    is returned untruncated (the kernel truncates it at 0).
+    """
+    p = d.params
+    if d.dist == "constant":
+        return stats.uniform(p["value"], 0.0)
+    if d.dist == "exponential":
+        return stats.expon(scale=d.mean)
+    if d.dist == "uniform":
+        return stats.uniform(p["low"], p["high"] - p["low"])
+    if d.dist == "triangular":
+        w = p["high"] - p["low"]
+        return stats.triang((p["mode"] - p["low"]) / w if w > 0 else 0.5, p["low"], w)
+    if d.dist == "gamma":
+        k, theta = (p["shape"], p["scale"]) if "shape" in p else (
+            (p["mean"] / p["sd"]) ** 2, p["sd"] ** 2 / p["mean"])
+        return stats.gamma(k, scale=theta)
+    if d.dist == "lognormal":
+        if "mu" in p:
+            return stats.lognorm(p["sigma"], scale=math.exp(p["mu"]))
+        s2 = math.log(1.0 + (p["sd"] / p["mean"]) ** 2)
+        return stats.lognorm(math.sqrt(s2), scale=math.exp(math.log(p["mean"]) - 0.5 * s2))
+    if d.dist == "weibull":
+        return stats.weibull_min(p["shape"], scale=p["scale"])
+    if d.dist == "normal":
+        return stats.norm(p["mean"], p["sd"])
+    if d.dist == "empirical":
+        vals = np.sort(np.asarray(p["values"], float))
+        return stats.rv_histogram((np.ones(len(vals)), np.append(vals, vals[-1] + 1e-9)))
+    raise CalibrationError(f"distribution {d.dist!r} has no SciPy equivalent")
+
+
+@dataclass
+class Estimate:
+    """A fitted quantity with its confidence interval (same units as the data)."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+
+    def covers(self, x: float) -> bool:
+        """True if ``x`` lies inside the interval."""
+        return self.ci_low <= x <= self.ci_high
+
+
+@dataclass
+class DistFit:
+    """One candidate family fitted by maximum likelihood.
+
+    Attributes
+    ----------
+    family : str
+    params : dict of str to Estimate
+        In the project's parameterisation (``PARAMS``).
+    mean : Estimate
+        Mean of the fitted distribution (delta method), s.
+    n, n_censored : int
+        Complete and right-censored observations.
+    loglik, aic : float
+    ks_statistic, ks_pvalue : float
+        Kolmogorov-Smirnov test of the complete observations against the fit (the p-value is
+        approximate: the parameters come from the same data).
+    """
+
+    family: str
+    params: dict[str, Estimate]
+    mean: Estimate
+    n: int
+    n_censored: int
+    loglik: float
+    aic: float
+    ks_statistic: float
+    ks_pvalue: float
+
+    def distribution(self) -> Distribution:
+        """The fit as a project distribution."""
+        return Distribution(self.family, {k: float(v.value) for k, v in self.params.items()})
+
+
+def _nll(family, names, x, c):
+    def f(u):
+        p = {k: (math.exp(v) if _POSITIVE[k] else v) for k, v in zip(names, u, strict=True)}
+        try:
+            d = frozen(family, p)
+            val = -(np.sum(d.logpdf(x)) + (np.sum(d.logsf(c)) if len(c) else 0.0))
+        except (ValueError, OverflowError, ZeroDivisionError):
+            return math.inf
+        return float(val) if np.isfinite(val) else math.inf
+    return f
+
+
+def _hessian(f, u):
+    k = len(u)
+    h = 1e-4 * (1.0 + np.abs(u))
+    out = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            ei = np.zeros(k)
+            ej = np.zeros(k)
+            ei[i] = h[i]
+            ej[j] = h[j]
+            v = (f(u + ei + ej) - f(u + ei - ej) - f(u - ei + ej) + f(u - ei - ej)) / (
+                4 * h[i] * h[j])
+            out[i, j] = out[j, i] = v
+    return out
+
+
+def fit_family(family: str, x, censored=(), level: float = 0.95) -> DistFit:
+    """Fit one family by maximum likelihood.
+
+    Parameters
+    ----------
+    family : str
+        One of ``CANDIDATES``.
+    x : array_like of float
+        Complete observations (> 0 for every family but the normal).
+    censored : array_like of float
+        Right-censored observations (the event had not happened after this long).
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    DistFit
+    """
+    x = np.asarray(x, float)
+    c = np.asarray(censored, float)
+    c = c[c > 0]
+    n = len(x)
+    if n < MIN_SAMPLES:
+        raise CalibrationError(f"{n} observations are too few to fit a distribution "
+                               f"(need {MIN_SAMPLES}); record a longer period")
+    z = stats.norm.ppf(0.5 + level / 2)
+    names = PARAMS[family]
+    if family == "exponential":
+        total = x.sum() + c.sum()
+        mean = total / n
+        lo = 2 * total / stats.chi2.ppf(0.5 + level / 2, 2 * n)
+        hi = 2 * total / stats.chi2.ppf(0.5 - level / 2, 2 * n)
+        params = {"mean": Estimate(mean, lo, hi)}
+        est = {"mean": mean}
+        mean_est = params["mean"]
+    else:
+        if family == "normal":
+            data = stats.CensoredData(uncensored=x, right=c) if len(c) else x
+            loc, scale = stats.norm.fit(data)
+            est = {"mean": float(loc), "sd": float(scale)}
+        else:
+            dist = {"gamma": stats.gamma, "lognormal": stats.lognorm,
+                    "weibull": stats.weibull_min}[family]
+            data = stats.CensoredData(uncensored=x, right=c) if len(c) else x
+            shape, _, scale = dist.fit(data, floc=0)
+            est = ({"mu": math.log(scale), "sigma": float(shape)} if family == "lognormal"
+                   else {"shape": float(shape), "scale": float(scale)})
+        u = np.array([math.log(est[k]) if _POSITIVE[k] else est[k] for k in names])
+        f = _nll(family, names, x, c)
+        try:
+            cov = np.linalg.inv(_hessian(f, u))
+            ok = np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0)
+        except np.linalg.LinAlgError:
+            ok = False
+        if not ok:
+            cov = np.full((len(u), len(u)), np.nan)
+        params = {}
+        for i, k in enumerate(names):
+            se = math.sqrt(cov[i, i]) if ok else math.nan
+            lo, hi = u[i] - z * se, u[i] + z * se
+            params[k] = (Estimate(est[k], math.exp(lo), math.exp(hi)) if _POSITIVE[k]
+                         else Estimate(est[k], lo, hi))
+
+        def mean_of(uu):
+            p = {k: (math.exp(v) if _POSITIVE[k] else v) for k, v in zip(names, uu, strict=True)}
+            return float(frozen(family, p).mean())
+
+        mu = mean_of(u)
+        grad = np.array([(math.log(mean_of(u + e)) - math.log(mean_of(u - e))) / (2 * e.sum())
+                         for e in np.eye(len(u)) * 1e-5]) if mu > 0 else np.zeros(len(u))
+        se_log = math.sqrt(max(float(grad @ cov @ grad), 0.0)) if ok else math.nan
+        mean_est = Estimate(mu, mu * math.exp(-z * se_log), mu * math.exp(z * se_log))
+    d = frozen(family, est)
+    loglik = float(np.sum(d.logpdf(x)) + (np.sum(d.logsf(c)) if len(c) else 0.0))
+    ks = stats.kstest(x, d.cdf)
+    return DistFit(family, params, mean_est, n, len(c), loglik, 2 * len(names) - 2 * loglik,
+                   float(ks.statistic), float(ks.pvalue))
+
+
+def fit_candidates(x, censored=(), families=CANDIDATES, level: float = 0.95) -> list[DistFit]:
+    """Fit every family that can describe ``x``; returns the fits best (lowest AIC) first."""
+    x = np.asarray(x, float)
+    out = []
+    for fam in families:
+        if fam != "normal" and np.any(x <= 0):
+            continue
+        try:
+            out.append(fit_family(fam, x, censored, level))
+        except (FloatingPointError, RuntimeError, ValueError) as exc:
+            if isinstance(exc, CalibrationError):
+                raise
+    return sorted(out, key=lambda f: f.aic)
+
+
+# --- samples from a replay -----------------------------------------------------------------
+@dataclass
+class QuantityFit:
+    """The fits of one quantity (process time, time to failure, time to repair) of a station.
+
+    Attributes
+    ----------
+    quantity : str
+    how : str
+        How the samples were taken from the recording.
+    n, n_censored : int
+    sample_mean : float
+    fits : list of DistFit
+        Best (lowest AIC) first; empty when there were too few samples.
+    note : str
+    """
+
+    quantity: str
+    how: str
+    n: int
+    n_censored: int
+    sample_mean: float
+    fits: list[DistFit] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def best(self) -> DistFit | None:
+        """The fit with the lowest AIC, or None."""
+        return self.fits[0] if self.fits else None
+
+    def fit(self, family: str) -> DistFit:
+        """The fit of a given family."""
+        for f in self.fits:
+            if f.family == family:
+                return f
+        raise KeyError(f"no {family} fit for {self.quantity}; have {[f.family for f in self.fits]}")
+
+
+@dataclass
+class PowerEstimate:
+    """Mean power in one state (kW) with its interval, from ``n`` intervals totalling
+    ``time_s`` seconds."""
+
+    state: str
+    mean_kw: Estimate
+    n: int
+    time_s: float
+
+
+@dataclass
+class StationCalibration:
+    """Everything fitted for one station."""
+
+    asset_id: str
+    element: str
+    process_time: QuantityFit | None
+    time_to_failure: QuantityFit | None
+    time_to_repair: QuantityFit | None
+    failure_basis: str
+    power: dict[str, PowerEstimate]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CalibrationReport:
+    """What :func:`calibrate` found; ``str()`` prints a table, :meth:`to_dict` gives JSON."""
+
+    recording: str
+    shape: str
+    window: tuple[float, float]
+    level: float
+    stations: list[StationCalibration]
+    notes: list[str] = field(default_factory=list)
+
+    def station(self, element: str) -> StationCalibration:
+        """The calibration of one station (by element id)."""
+        for s in self.stations:
+            if s.element == element:
+                return s
+        raise KeyError(f"no calibration for station {element!r}; "
+                       f"have {[s.element for s in self.stations]}")
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return json.loads(json.dumps(asdict(self), default=float))
+
+    def __str__(self) -> str:
+        pct = f"{100 * self.level:g}%"
+        lines = [f"Calibration from {self.recording} ({self.shape}), "
+                 f"window {self.window[0]:g}..{self.window[1]:g} s, {pct} intervals"]
+        for s in self.stations:
+            lines.append(f"\nstation {s.element} (asset {s.asset_id})")
+            for q in (s.process_time, s.time_to_failure, s.time_to_repair):
+                if q is None:
+                    continue
+                lines.append(f"  {q.quantity}: n={q.n} (+{q.n_censored} censored), "
+                             f"sample mean {q.sample_mean:.4g} — {q.how}")
+                for i, f in enumerate(q.fits):
+                    ps = ", ".join(f"{k}={v.value:.4g} [{v.ci_low:.4g}, {v.ci_high:.4g}]"
+                                   for k, v in f.params.items())
+                    lines.append(f"    {'*' if i == 0 else ' '} {f.family:<11} AIC {f.aic:10.1f}"
+                                 f"  KS {f.ks_statistic:.3f} (p={f.ks_pvalue:.3f})  {ps}")
+                if q.note:
+                    lines.append(f"    note: {q.note}")
+            for p in s.power.values():
+                e = p.mean_kw
+                lines.append(f"  power {p.state:<8} {e.value:8.3f} kW [{e.ci_low:.3f}, "
+                             f"{e.ci_high:.3f}] over {p.time_s / 3600:.1f} h ({p.n} intervals)")
+            lines += [f"  note: {n}" for n in s.notes]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _known_cum(tl):
+    """Cumulative time covered by known states (not unknown or gaps)."""
+    sel = (tl.state != UNKNOWN) & (tl.state != NO_DATA)
+    s, e = tl.start[sel], tl.end[sel]
+    before = np.concatenate(([0.0], np.cumsum(e - s)))
+
+    def at(t):
+        t = np.asarray(t, float)
+        i = np.searchsorted(s, t, side="right") - 1
+        j = np.maximum(i, 0)
+        part = np.clip(t - s[j], 0.0, (e - s)[j]) if len(s) else np.zeros_like(t)
+        return np.where(i >= 0, before[j] + part, 0.0) if len(s) else np.zeros_like(t)
+    return at
+
+
+def _cum(tl, code):
+    c = tl.time_in(code)
+    return lambda t: np.asarray(c.at(np.asarray(t, float)), float)
+
+
+def _whole(known, a, b):
+    """True where ``[a, b]`` is covered by known states (no gap, no unknown)."""
+    return np.abs((known(b) - known(a)) - (np.asarray(b) - np.asarray(a))) <= 1e-6 * (
+        1.0 + np.abs(np.asarray(b)))
+
+
+def process_samples(recording: Recording, replay) -> tuple[np.ndarray, str]:
+    """Process-time samples of one asset and how they were taken (module docstring)."""
+    if recording.shape == "buckets":
+        ct = replay.cycle_times
+        return ct[np.isfinite(ct) & (ct > 0)], "busy length / parts of whole busy buckets"
+    data = recording.asset(replay.asset_id)
+    parts = data.parts[np.argsort(data.parts["time"], kind="stable")]
+    pt, cnt = parts["time"], np.nan_to_num(parts["count"])
+    keep = cnt > 0
+    pt, cnt = pt[keep], cnt[keep]
+    if len(pt) < 2:
+        return np.empty(0), "busy time between consecutive part events"
+    tl = replay.timeline
+    busy, known = _cum(tl, BUSY), _known_cum(tl)
+    b = busy(pt)
+    x = np.diff(b) / cnt[1:]
+    ok = _whole(known, pt[:-1], pt[1:]) & (x > 0)
+    return x[ok], "busy time between consecutive part events (first part left out)"
+
+
+def failure_samples(replay, basis: str, t0: float, t1: float):
+    """(ttf complete, ttf censored, ttr) samples of one asset (module docstring)."""
+    tl = replay.timeline
+    rs, re_ = tl.runs(DOWN)
+    known = _known_cum(tl)
+    ttr = (re_ - rs)[(rs > t0) & (re_ < t1)]
+    if basis == "calendar":
+        def clock(t):
+            return np.asarray(t, float)
+    elif basis == "operations":
+        def clock(t):
+            return np.asarray(replay.produced.at(np.asarray(t, float)), float)
+    else:
+        clock = _cum(tl, BUSY)
+    if len(rs) == 0:
+        return np.empty(0), np.empty(0), ttr
+    a, b = re_[:-1], rs[1:]
+    ok = _whole(known, a, b)
+    ttf = (clock(b) - clock(a))[ok]
+    cens = np.empty(0)
+    if re_[-1] < t1 and _whole(known, np.array([re_[-1]]), np.array([t1]))[0]:
+        cens = clock(np.array([t1])) - clock(np.array([re_[-1]]))
+    return ttf[ttf > 0], cens, ttr
+
+
+def power_by_state(recording: Recording, replay, level: float = 0.95) -> dict[str, PowerEstimate]:
+    """Time-weighted mean power in each state, with an interval from the spread between state
+    intervals (buckets: between buckets)."""
+    tl = replay.timeline
+    if recording.shape == "buckets":
+        bk = recording.asset(replay.asset_id).buckets
+        ok = np.isfinite(bk["power_kw"]) & (bk["length"] > 0)
+        dur, pw, st = bk["length"][ok], bk["power_kw"][ok], bk["state"][ok].astype(int)
+    else:
+        power = recording.asset(replay.asset_id).power
+        if not len(power) or not len(tl.start):
+            return {}
+        power = power[np.argsort(power["time"], kind="stable")]
+        wt = power["time"]
+        cuts = np.unique(np.concatenate((tl.start, tl.end, wt)))
+        cuts = cuts[(cuts >= tl.start[0]) & (cuts <= tl.end[-1])]
+        mid = 0.5 * (cuts[1:] + cuts[:-1])
+        k = np.searchsorted(wt, mid, side="right") - 1
+        st = np.asarray(tl.state_at(mid), int)
+        has = (k >= 0) & (st >= 0)
+        dur = np.diff(cuts)[has]
+        pw = power["power_kw"][np.maximum(k, 0)][has]
+        st = st[has]
+        ok = np.isfinite(pw)
+        dur, pw, st = dur[ok], pw[ok], st[ok]
+    z = stats.norm.ppf(0.5 + level / 2)
+    out = {}
+    for code in range(N_STATES):
+        sel = st == code
+        n = int(sel.sum())
+        if n == 0:
+            continue
+        d, p = dur[sel], pw[sel]
+        total = d.sum()
+        mean = float(d @ p / total)
+        se = math.sqrt(n / (n - 1) * float(np.sum((d * (p - mean)) ** 2)) / total**2) if n > 1 \
+            else math.nan
+        out[STATE_NAMES[code]] = PowerEstimate(STATE_NAMES[code],
+                                               Estimate(mean, mean - z * se, mean + z * se),
+                                               n, float(total))
+    return out
+
+
+def _quantity(name, how, x, cens=(), level=0.95, families=CANDIDATES, note=""):
+    x = np.asarray(x, float)
+    cens = np.asarray(cens, float)
+    mean = float(x.mean()) if len(x) else math.nan
+    if len(x) < MIN_SAMPLES:
+        return QuantityFit(name, how, len(x), len(cens), mean, [],
+                           note or f"too few samples to fit (need {MIN_SAMPLES})")
+    return QuantityFit(name, how, len(x), len(cens), mean,
+                       fit_candidates(x, cens, families, level), note)
+
+
+def calibrate(project: m.Project, recording: Recording, *, assets: dict[str, str] | None = None,
+              window: tuple[float, float] | None = None, level: float = 0.95,
+              families: tuple[str, ...] = CANDIDATES) -> CalibrationReport:
+    """Fit process times, failures, repairs and power per state of each mapped station.
+
+    Parameters
+    ----------
+    project : twin.model.Project
+        The project whose stations the recorded assets map to.
+    recording : twin.recording.Recording
+    assets : dict of str to str, optional
+        Recorded asset id -> station id; defaults to each asset's ``element`` attribute.
+        Unmapped assets are skipped (listed in the report's notes).
+    window : (t0, t1), optional
+        Only use ``[t0, t1)`` (s since the recording epoch); default the whole recording.
+    level : float
+        Confidence level of every interval.
+    families : tuple of str
+        Candidate families.
+
+    Returns
+    -------
+    CalibrationReport
+
+    Raises
+    ------
+    CalibrationError
+        If no asset maps to a station, or a mapping names an element that is not a station.
+    """
+    from twin.recording import extent, replay_recording
+
+    if not 0 < level < 1:
+        raise CalibrationError(f"level {level!r} must lie between 0 and 1, e.g. 0.95")
+    bad = [f for f in families if f not in CANDIDATES]
+    if bad:
+        raise CalibrationError(f"families {bad} are not among {CANDIDATES}")
+    replays = replay_recording(recording)
+    if window is None:
+        t0, t1 = extent(replays)
+    else:
+        t0, t1 = (recording.time_of(w) for w in window)
+    mapping = dict(assets) if assets is not None else {
+        a: r.element for a, r in replays.items() if r.element}
+    notes = []
+    unmapped = [a for a in recording.asset_ids if a not in mapping]
+    if unmapped:
+        notes.append(f"assets without a station, not calibrated: {unmapped}")
+    stations = {s.id: s for s in project.stations()}
+    for a, el in mapping.items():
+        if a not in replays:
+            raise CalibrationError(f"{recording.path}: no asset {a!r} to map to {el!r}; "
+                                   f"recorded assets: {list(recording.asset_ids)}")
+        if el not in stations:
+            raise CalibrationError(
+                f"asset {a!r} maps to {el!r}, which is not a station of project "
+                f"{project.name!r}; stations: {sorted(stations)}; fix the mapping's assets")
+    if not mapping:
+        raise CalibrationError(
+            f"{recording.path}: no recorded asset maps to a station; pass assets={{asset: "
+            "station id}} or set 'element' in the mapping file's assets")
+    out = []
+    for a, el in mapping.items():
+        r = replay_asset(recording, a, (t0, t1))
+        st = stations[el]
+        basis = st.failures.basis if st.failures is not None else "operating"
+        snotes = []
+        if st.servers != 1:
+            snotes.append(f"{st.servers} servers: process times from part events mix servers")
+        x, how = process_samples(recording, r)
+        x = x[(x > 0)]
+        pnote = ("bucket averages: the fitted spread is that of a bucket's mean cycle time, "
+                 "narrower than single cycles" if recording.shape == "buckets" else "")
+        proc = _quantity("process_time", how, x, (), level, families, pnote)
+        ttf, cens, ttr = failure_samples(r, basis, t0, t1)
+        clock = {"operating": "busy time", "calendar": "elapsed time",
+                 "operations": "parts"}[basis]
+        tnote = ("bucketed data: down runs are whole buckets, so repair times are rounded up "
+                 "to the bucket length" if recording.shape == "buckets" else "")
+        q_ttf = _quantity("time_to_failure", f"{clock} from a repair end to the next failure "
+                          f"({basis} basis)", ttf, cens, level, families)
+        q_ttr = _quantity("time_to_repair", "length of down runs inside the recording", ttr,
+                          (), level, families, tnote)
+        out.append(StationCalibration(a, el, proc, q_ttf, q_ttr, basis,
+                                      power_by_state(recording, r, level), snotes))
+    return CalibrationReport(str(recording.path), recording.shape, (float(t0), float(t1)),
+                             level, out, notes)
+
+
+def calibration_scenario(report: CalibrationReport, name: str, project: m.Project | None = None,
+                         choose: dict | None = None) -> m.Scenario:
+    """The fitted parameters as a scenario of overrides (not applied).
+
+    Parameters
+    ----------
+    report : CalibrationReport
+    name : str
+        Scenario name.
+    project : Project, optional
+        Used to keep a station's failure basis and power of states the recording lacks.
+    choose : dict, optional
+        ``{(station, quantity): family}`` to use another family than the best by AIC.
+
+    Returns
+    -------
+    twin.model.Scenario
+        Overrides ``process_time``, ``failures`` and ``power_kw`` of each calibrated station.
+    """
+    choose = choose or {}
+    ovs = []
+    for s in report.stations:
+        def pick(q, s=s):
+            if q is None or not q.fits:
+                return None
+            fam = choose.get((s.element, q.quantity))
+            return (q.fit(fam) if fam else q.best).distribution()
+
+        pt = pick(s.process_time)
+        if pt is not None:
+            ovs.append(m.Override("process_time", pt.to_json(), s.element))
+        ttf, ttr = pick(s.time_to_failure), pick(s.time_to_repair)
+        if ttf is not None and ttr is not None:
+            ovs.append(m.Override("failures", {"basis": s.failure_basis,
+                                               "time_to_failure": ttf.to_json(),
+                                               "time_to_repair": ttr.to_json()}, s.element))
+        if s.power:
+            power = {}
+            if project is not None and s.element in project:
+                power.update(getattr(project.element(s.element), "power_kw", {}) or {})
+            power.update({k: round(v.mean_kw.value, 6) for k, v in s.power.items()})
+            ovs.append(m.Override("power_kw", power, s.element))
+    return m.Scenario(name, tuple(ovs), f"calibrated from {report.recording}")
+
+
+def add_calibrated_scenario(project: m.Project, report: CalibrationReport, name: str,
+                            **kwargs) -> m.Scenario:
+    """Add the calibrated scenario to ``project.scenarios`` (not applied) and return it.
+
+    Raises
+    ------
+    CalibrationError
+        If the project already has a scenario of that name.
+    """
+    if any(s.name == name for s in project.scenarios):
+        raise CalibrationError(f"project {project.name!r} has a scenario {name!r} already; "
+                               "choose another name (--scenario-name)")
+    sc = calibration_scenario(report, name, project, **kwargs)
+    project.scenarios.append(sc)
+    project.changed.emit()
+    return sc
