@@ -1,8 +1,9 @@
 """VTK adapters: one per element kind, chosen from a registry (napari ``layer_to_visual``).
 
-Each adapter draws one element on the floor, subscribes to the element's events in
-``__init__`` and disconnects in ``close()``. Adapters only draw what the model says; the
-view decides selection, overlap and state colours and passes them in.
+Each adapter owns its element's slot in the batch of its kind (``app.batch.KindBatch``: one
+actor for all elements of a kind), subscribes to the element's events in ``__init__`` and
+disconnects (and gives its slot back) in ``close()``. Adapters only draw what the model says;
+the view decides selection, overlap and state colours and passes them in.
 """
 
 from __future__ import annotations
@@ -12,20 +13,16 @@ import math
 from vtkmodules.vtkCommonTransforms import vtkTransform
 from vtkmodules.vtkFiltersCore import vtkGlyph3D
 from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
-from vtkmodules.vtkFiltersModeling import vtkOutlineFilter
 from vtkmodules.vtkFiltersSources import vtkConeSource, vtkCubeSource, vtkCylinderSource
-from vtkmodules.vtkRenderingCore import (
-    vtkActor,
-    vtkBillboardTextActor3D,
-    vtkPolyDataMapper,
-)
 
+from app.batch import KindBatch
 from twin import model as m
 
 ADAPTERS: dict[type, type[ElementActor]] = {}
 
 SELECTED = (1.0, 0.85, 0.1)
 OVERLAP = (0.95, 0.1, 0.1)
+LABEL_LIFT = 0.35  # m above the roof
 
 
 def adapter_for(model_type: type):
@@ -45,15 +42,6 @@ def make_adapter(element: m.Element, scene) -> ElementActor:
     raise TypeError(f"no 3D adapter for {type(element).__name__}")
 
 
-def _actor(algorithm, color) -> vtkActor:
-    mapper = vtkPolyDataMapper()
-    mapper.SetInputConnection(algorithm.GetOutputPort())
-    actor = vtkActor()
-    actor.SetMapper(mapper)
-    actor.GetProperty().SetColor(*color)
-    return actor
-
-
 def unit_box():
     """A 1 x 1 x 1 box standing on the floor, centred on the origin."""
     src = vtkCubeSource()
@@ -62,33 +50,26 @@ def unit_box():
 
 
 class ElementActor:
-    """A body scaled to the element's footprint and height, a label and a selection outline."""
+    """A body scaled to the element's footprint and height, drawn in its kind's batch.
+
+    ``scene`` provides ``batch(key, factory) -> KindBatch`` and ``request_render()``; the
+    label and the selection outline are drawn by the scene for all elements at once.
+    """
 
     height = 1.0
     color = (0.6, 0.6, 0.6)
+    wireframe = False
 
     def __init__(self, element: m.Element, scene):
         self.element, self.scene = element, scene
-        self.body_source = self.make_body()
-        self.body = _actor(self.body_source, self.color)
-        outline = vtkOutlineFilter()
-        outline.SetInputConnection(self.body_source.GetOutputPort())
-        self.outline = _actor(outline, SELECTED)
-        self.outline.GetProperty().SetLineWidth(3.0)
-        self.outline.VisibilityOff()
-        self.label = vtkBillboardTextActor3D()
-        self.label.GetTextProperty().SetFontSize(13)
-        self.label.GetTextProperty().SetJustificationToCentered()
-        self.label.GetTextProperty().SetColor(0.1, 0.1, 0.1)
-        self.label.GetTextProperty().SetBackgroundColor(1, 1, 1)
-        self.label.GetTextProperty().SetBackgroundOpacity(0.6)
         self.selected = self.overlapping = False
+        self.label_visible = True
         self.tint: tuple[float, float, float] | None = None
         self.center = (0.0, 0.0)
         self.size = (1.0, 1.0)
         self.angle = 0.0
-        for a in self.props():
-            scene.renderer.AddActor(a)
+        self.body = scene.batch(type(self).__name__, self.make_batch)
+        self.body.add(self)
         element.events.connect(self._on_event)
         self.update()
 
@@ -96,8 +77,8 @@ class ElementActor:
     def make_body(self):
         return unit_box()
 
-    def props(self) -> list:
-        return [self.body, self.outline, self.label]
+    def make_batch(self, renderer) -> KindBatch:
+        return KindBatch(renderer, self.make_body(), wireframe=self.wireframe, line_width=2.0)
 
     def placement(self) -> tuple[tuple[float, float], tuple[float, float], float]:
         """Centre (m), size along its own x and y (m) and angle (degrees) on the floor."""
@@ -107,26 +88,25 @@ class ElementActor:
     def update(self) -> None:
         (x, y), (w, d), angle = self.placement()
         self.center, self.size, self.angle = (x, y), (w, d), angle
-        z = self.element.position[2]
-        for a in (self.body, self.outline):
-            a.SetPosition(x, y, z)
-            a.SetOrientation(0.0, 0.0, angle)
-            a.SetScale(w, d, self.height)
-        self.label.SetPosition(x, y, z + self.height + 0.35)
-        self.label.SetInput(self.element.id)
+        self.body.place(self, (x, y, self.element.position[2]), angle, (w, d, self.height))
         self.update_color()
+
+    def box(self) -> tuple:
+        """(x, y, z, angle, w, d, h): the selection outline."""
+        return (*self.center, self.element.position[2], self.angle, *self.size, self.height)
+
+    def label_position(self) -> tuple[float, float, float]:
+        return (*self.center, self.element.position[2] + self.height + LABEL_LIFT)
 
     def base_color(self):
         return self.tint or self.color
 
     def update_color(self) -> None:
-        self.body.GetProperty().SetColor(*(OVERLAP if self.overlapping else self.base_color()))
-        self.outline.SetVisibility(self.selected)
+        self.body.color(self, OVERLAP if self.overlapping else self.base_color())
+        self.scene.request_render()
 
     def set_selected(self, on: bool) -> None:
-        if on != self.selected:
-            self.selected = on
-            self.update_color()
+        self.selected = on  # the scene redraws all outlines at once
 
     def set_overlapping(self, on: bool) -> None:
         if on != self.overlapping:
@@ -134,14 +114,16 @@ class ElementActor:
             self.update_color()
 
     def set_tint(self, rgb) -> None:
-        self.tint = None if rgb is None else tuple(rgb)
-        self.update_color()
+        tint = None if rgb is None else tuple(rgb)
+        if tint != self.tint:
+            self.tint = tint
+            self.update_color()
 
     def set_fill(self, fraction: float | None) -> None:
         """Buffers and conveyors show how full they are; others ignore it."""
 
     def set_label_visible(self, on: bool) -> None:
-        self.label.SetVisibility(on)
+        self.label_visible = on
 
     # --- geometry queries (picking and overlap) ----------------------------------------------
     def contains(self, x: float, y: float) -> bool:
@@ -168,8 +150,8 @@ class ElementActor:
 
     def close(self) -> None:
         self.element.events.disconnect(self._on_event)
-        for a in self.props():
-            self.scene.renderer.RemoveActor(a)
+        self.body.remove(self)
+        self.scene.request_render()
 
 
 @adapter_for(m.Station)
@@ -219,28 +201,32 @@ class BufferActor(ElementActor):
     height = 1.4
     color = (0.35, 0.35, 0.38)
     fill_color = (0.85, 0.55, 0.2)
+    wireframe = True
 
     def __init__(self, element, scene):
         self.fill = 0.0
-        self.fill_box = _actor(unit_box(), self.fill_color)
+        self.fill_box = scene.batch("BufferFill", lambda r: KindBatch(r, unit_box()))
+        self.fill_box.add(self)
+        self.fill_box.color(self, self.fill_color)
         super().__init__(element, scene)
-        self.body.GetProperty().SetRepresentationToWireframe()
-        self.body.GetProperty().SetLineWidth(2.0)
-
-    def props(self):
-        return [*super().props(), self.fill_box]
 
     def update(self):
         super().update()
         (x, y), (w, d), angle = self.center, self.size, self.angle
-        self.fill_box.SetPosition(x, y, self.element.position[2])
-        self.fill_box.SetOrientation(0.0, 0.0, angle)
-        self.fill_box.SetScale(w * 0.85, d * 0.85, max(self.height * self.fill, 1e-3))
-        self.fill_box.SetVisibility(self.fill > 0)
+        # an empty buffer's block has zero size: hidden without leaving the batch
+        h = self.height * self.fill
+        scale = (w * 0.85, d * 0.85, h) if self.fill > 0 else (0.0, 0.0, 0.0)
+        self.fill_box.place(self, (x, y, self.element.position[2]), angle, scale)
 
     def set_fill(self, fraction):
-        self.fill = 0.0 if fraction is None else min(max(float(fraction), 0.0), 1.0)
-        self.update()
+        fill = 0.0 if fraction is None else min(max(float(fraction), 0.0), 1.0)
+        if fill != self.fill:
+            self.fill = fill
+            self.update()
+
+    def close(self):
+        super().close()
+        self.fill_box.remove(self)
 
 
 @adapter_for(m.Conveyor)

@@ -31,6 +31,7 @@ from app.dashboards import Dashboards
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
+from app.replay_panel import ReplayPanel
 from app.run_panel import Background, RunPanel
 from app.theme import STATE_COLORS, apply_theme, utilisation_color
 from app.view3d import CAMERA_PRESETS, View3D
@@ -38,6 +39,7 @@ from twin import commands as cmd
 from twin import model as m
 from twin.errors import ProjectError
 from twin.project import atomic_write_text, dumps, load_project, save_project
+from twin.recording import Recording, RecordingError
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.playback: Playback | None = None
         self.last_result = None
         self.ask_unsaved = self._ask_unsaved  # tests replace it
+        self.testing = False  # tests set it: errors go to the log, never to a modal dialog
         self.view = View3D(self.project, self.stack, self)
         self.setCentralWidget(self.view)
         self._make_docks()
@@ -116,6 +119,8 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.run_panel = RunPanel()
         self.dashboards = Dashboards()
+        self.replay = ReplayPanel()
+        self.replay.states_changed.connect(self._replay_states)
         self.log_pane = QPlainTextEdit()
         self.log_pane.setReadOnly(True)
         self.docks = {
@@ -125,8 +130,10 @@ class MainWindow(QMainWindow):
             "run": self._dock("Run", self.run_panel, Qt.RightDockWidgetArea),
             "charts": self._dock("Charts", self.dashboards, Qt.BottomDockWidgetArea),
             "log": self._dock("Log", self.log_pane, Qt.BottomDockWidgetArea),
+            "replay": self._dock("Replay", self.replay, Qt.BottomDockWidgetArea),
         }
         self.tabifyDockWidget(self.docks["charts"], self.docks["log"])
+        self.tabifyDockWidget(self.docks["charts"], self.docks["replay"])
         self.docks["charts"].raise_()
 
     def _action(self, menu, text, slot, shortcut=None, tip=None, checkable=False) -> QAction:
@@ -146,6 +153,9 @@ class MainWindow(QMainWindow):
         self.act_new = self._action(f, "&New", self.new_project, QKeySequence.New)
         self.act_open = self._action(f, "&Open…", self.open_dialog, QKeySequence.Open)
         self.recent_menu = f.addMenu("Open &Recent")
+        self.act_open_recording = self._action(
+            f, "Open re&cording…", self.open_recording_dialog, "Ctrl+Shift+O",
+            "Replay an HDF5 recording of the real plant on this layout")
         self.act_save = self._action(f, "&Save", self.save, QKeySequence.Save)
         self.act_save_as = self._action(f, "Save &As…", self.save_as_dialog, QKeySequence.SaveAs)
         ex = f.addMenu("&Export")
@@ -179,7 +189,7 @@ class MainWindow(QMainWindow):
         colour = v.addMenu("Colour stations by")
         group = QActionGroup(self)
         for key, label in (("plain", "Kind"), ("utilisation", "Utilisation (last run)"),
-                           ("state", "State (playback)")):
+                           ("state", "State (playback)"), ("replay", "State (recording)")):
             a = self._action(colour, label, lambda _=False, k=key: self.set_colour_mode(k),
                              checkable=True)
             group.addAction(a)
@@ -422,6 +432,33 @@ class MainWindow(QMainWindow):
             h, w, _ = img.shape
             QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).save(path)
 
+    def open_recording(self, path) -> bool:
+        """Replay the recording at ``path``; a bad file is named in a dialog with the fix."""
+        try:
+            rec = Recording.open(path)
+        except (RecordingError, OSError) as e:
+            self.log(str(e))
+            if self.isVisible() and not self.testing:
+                QMessageBox.warning(self, "Cannot open recording", str(e))
+            return False
+        self.replay.close_recording()
+        self.replay.set_recording(rec, [el.id for el in self.project.elements])
+        self.colour_mode = "replay"
+        self.docks["replay"].show()
+        self.docks["replay"].raise_()
+        self.log(f"opened recording {path}: {len(self.replay.asset_ids)} assets")
+        return True
+
+    def open_recording_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "",
+                                              "Recordings (*.h5 *.hdf5);;All files (*)")
+        if path:
+            self.open_recording(path)
+
+    def _replay_states(self, colors: dict):
+        if self.colour_mode == "replay":
+            self.view.set_tints(colors)
+
     # --- autosave and recovery ------------------------------------------------------------------
     def recovery_file(self) -> Path:
         key = str(self.path.resolve()) if self.path else f"untitled-{id(self)}"
@@ -479,8 +516,7 @@ class MainWindow(QMainWindow):
                                          f"{', '.join(result.scenarios)}"])
         self.last_summary = self.run_panel.last_summary or result.summary()
         self.dashboards.show_result(result, self.last_summary)
-        first = next(iter(result.scenarios.values()))
-        self.playback = Playback(first) if first.replications[0].log is not None else None
+        self.playback = self.run_panel.last_playback
         self.set_colour_mode("utilisation")
         for name, doc in self.last_summary.items():
             tp = doc["line"]["throughput_per_hour"]
@@ -493,7 +529,9 @@ class MainWindow(QMainWindow):
 
     def set_colour_mode(self, mode: str):
         self.colour_mode = mode
-        if mode == "plain" or self.last_result is None:
+        if mode == "replay":
+            self.replay.seek(self.replay.t)
+        elif mode == "plain" or self.last_result is None:
             self.view.set_tints(None)
             self.view.set_fills(None)
         elif mode == "utilisation":
@@ -528,6 +566,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.stop()
         self.run_panel.shutdown()
         self.dashboards.stop()
+        self.replay.close_recording()
         if self.warm_job is not None:
             self.warm_job.wait()
         self._remove_recovery()

@@ -22,8 +22,11 @@ class Playback:
         cap = low.arrays.el_i[:, kt.I_CAPACITY]
         self._states: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._content: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+        # one stable sort by element instead of a boolean mask per element (O(n) each)
+        order = np.argsort(log["element"], kind="stable")
+        bounds = np.searchsorted(log["element"][order], np.arange(len(self.ids) + 1))
         for e, (eid, kind) in enumerate(zip(self.ids, self.kinds, strict=True)):
-            rows = log[log["element"] == e]
+            rows = log[order[bounds[e]:bounds[e + 1]]]
             if kind == "station":
                 s = rows[rows["server"] == 0]
                 self._states[eid] = (s["time"], s["state"])

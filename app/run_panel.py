@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.playback import Playback
 from twin import model as m
 from twin.errors import ProjectError
 from twin.project import project_from_json, project_to_json
@@ -91,9 +92,13 @@ class Background(QObject):
 
 
 def _run_and_summarize(project, names, spec, task):
-    """Run and compute the KPI summary on the worker, so the GUI thread only draws."""
+    """Run, compute the KPI summary and index the first scenario's state log for playback,
+    all on the worker, so the GUI thread only draws (indexing a 2000-day log on the GUI
+    thread froze it for about a second)."""
     result = run_project(project, names, spec, task)
-    return result, result.summary()
+    first = next(iter(result.scenarios.values()))
+    playback = Playback(first) if first.replications[0].log is not None else None
+    return result, result.summary(), playback
 
 
 class RunPanel(QWidget):
@@ -110,6 +115,7 @@ class RunPanel(QWidget):
         self.job: Background | None = None
         self.started_at = 0.0
         self.last_summary: dict = {}
+        self.last_playback: Playback | None = None
         self.scenarios = QListWidget()
         self.scenarios.setToolTip("Scenarios to run; each is compared with the first")
         self.horizon = QLineEdit()
@@ -225,7 +231,7 @@ class RunPanel(QWidget):
         self.cancel_button.setEnabled(False)
 
     def _finished(self, out):
-        result, self.last_summary = out
+        result, self.last_summary, self.last_playback = out
         self._end()
         self.progress.setValue(1000)
         self.run_finished.emit(result)

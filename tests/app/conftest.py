@@ -44,6 +44,7 @@ def make_window(qtbot, qapp, tmp_path):
     def factory(project=None, path=None, size=(1200, 800)):
         w = MainWindow(project, path, warm_up=False)
         w.ask_unsaved = lambda: QMessageBox.Discard
+        w.testing = True
         w.resize(*size)
         w.show()
         qtbot.waitExposed(w)

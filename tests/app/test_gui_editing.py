@@ -165,3 +165,30 @@ def test_title_close_and_settings(make_window, line_project):
     w2 = make_window(line_project)
     assert w2.settings.value("geometry") is not None
     assert np.isclose(w2.width(), 1200)  # the factory sizes windows; the state was stored
+
+
+def test_batched_kinds_pick_and_recolour_in_place(make_window):
+    from twin import model as m
+
+    els = [m.Station(f"S{i}", position=(3.0 * (i % 20), 3.0 * (i // 20), 0.0))
+           for i in range(200)]
+    w = make_window(m.Project("many", elements=els))
+    v = w.view
+    assert len(v.batches) == 1  # one actor draws all 200 stations
+    batch = v.batches["StationActor"]
+    v.render_now()
+    assert batch.poly.GetNumberOfCells() == 200 * batch.cells_per_slot
+    assert v.labels.texts == []  # more than LABELS_UP_TO: labels only on the selection
+    v.camera_preset("top")
+    v.render_now()
+    p = v.widget_point(3.0 * 7, 3.0 * 4, 1.6)
+    assert v.pick(p.x(), p.y()) == "S87"
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, p)
+    v.render_now()
+    assert v.selection == ["S87"] and v.labels.texts == ["S87"]
+    colours = batch._cell_rgb
+    v.set_tints({"S87": (0.85, 0.15, 0.15)})
+    v.render_now()
+    assert batch._cell_rgb is colours  # written in place, not rebuilt
+    r, g, b = v.grab_image()[p.y(), p.x()].astype(int)
+    assert r > g + 60 and r > b + 60

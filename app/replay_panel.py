@@ -1,0 +1,330 @@
+"""Replay a recording: a time slider, a Gantt chart of states, output and energy, KPIs.
+
+Everything drawn comes from ``twin.recording`` (``replay_recording``, ``state_at``,
+``parts_at``, ``energy_kwh_at``, ``kpis_for_bins``). Scrubbing only moves cursors and asks
+each asset for its state at one time (a ``searchsorted``); the Gantt chart is an image of
+``state_at`` over a fixed number of columns of the visible range, recomputed (vectorised)
+when the range changes, so a week of one-minute events costs the same as an hour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.theme import STATE_COLORS
+from kernels.types import STATE_NAMES
+from twin.recording import Recording, kpis_for_bins, replay_recording
+from twin.recording.replay import extent
+
+SLIDER_STEPS = 10_000
+GANTT_COLUMNS = 1500  # image columns of the visible range (about one per screen pixel)
+CURVE_POINTS = 1500
+SPEEDS = (("1×", 1.0), ("60× (1 min/s)", 60.0), ("600×", 600.0), ("1 h/s", 3600.0),
+          ("1 d/s", 86400.0))
+NO_STATE_RGB = (0.97, 0.97, 0.97)  # no data / unknown
+KPI_COLUMNS = (("OEE", "oee", "%"), ("availability", "availability", "%"),
+               ("performance", "performance", "%"), ("quality", "quality", "%"),
+               ("MTBF (h)", "mtbf_s", "h"), ("MTTR (min)", "mttr_s", "min"),
+               ("kWh / part", "energy_per_part_kwh", ""))
+
+
+def state_lut() -> np.ndarray:
+    """RGBA uint8 per state code + 2 (``UNKNOWN`` = -2 and ``NO_DATA`` = -1 come first)."""
+    rgb = [NO_STATE_RGB, NO_STATE_RGB] + [STATE_COLORS[s] for s in STATE_NAMES]
+    lut = np.full((len(rgb), 4), 255, np.uint8)
+    lut[:, :3] = np.round(np.array(rgb) * 255).astype(np.uint8)
+    return lut
+
+
+def state_rgb(code: int) -> tuple[float, float, float] | None:
+    return STATE_COLORS[STATE_NAMES[code]] if 0 <= code < len(STATE_NAMES) else None
+
+
+def _fmt(value, unit: str) -> str:
+    if value is None or value != value:
+        return "-"
+    if unit == "%":
+        return f"{100 * value:.1f} %"
+    if unit == "h":
+        return f"{value / 3600:.2f}"
+    if unit == "min":
+        return f"{value / 60:.1f}"
+    return f"{value:.3g}"
+
+
+class ReplayPanel(QWidget):
+    """Replays one recording; ``states_changed({element id: rgb})`` colours the 3D view."""
+
+    states_changed = Signal(dict)
+    time_changed = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.recording: Recording | None = None
+        self.replays: dict = {}
+        self.asset_ids: list[str] = []
+        self.elements: dict[str, str] = {}  # asset id -> element id ("" unmapped)
+        self.t0 = self.t1 = 0.0
+        self.t = 0.0
+        self._lut = state_lut()
+        # --- controls
+        self.play_button = QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the recording at the chosen speed")
+        self.speed = QComboBox()
+        for label, _ in SPEEDS:
+            self.speed.addItem(label)
+        self.speed.setCurrentIndex(3)
+        self.speed.setToolTip("Recorded time per second of replay")
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setToolTip("Scrub through the recording")
+        self.time_label = QLabel("-")
+        self.time_label.setMinimumWidth(170)
+        top = QHBoxLayout()
+        top.addWidget(self.play_button)
+        top.addWidget(self.speed)
+        top.addWidget(self.slider, 1)
+        top.addWidget(self.time_label)
+        # --- charts
+        self.gantt = pg.PlotWidget(title="Machine states")
+        self.gantt.setMouseEnabled(x=True, y=False)
+        self.gantt.setLabel("bottom", "time (h)")
+        self.gantt_image = pg.ImageItem(axisOrder="col-major")
+        self.gantt.addItem(self.gantt_image)
+        self.output = pg.PlotWidget(title="Cumulative good parts")
+        self.energy = pg.PlotWidget(title="Cumulative energy (kWh)")
+        for w in (self.output, self.energy):
+            w.showGrid(x=True, y=True, alpha=0.3)
+            w.addLegend(offset=(10, 10))
+            w.setXLink(self.gantt)
+            w.setLabel("bottom", "time (h)")
+        self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
+                        for _ in range(3)]
+        for w, c in zip((self.gantt, self.output, self.energy), self.cursors, strict=True):
+            w.addItem(c, ignoreBounds=True)
+        self.legend = QLabel("  ".join(
+            f'<span style="color:rgb{tuple(int(255 * v) for v in STATE_COLORS[s])}">■</span> {s}'
+            for s in STATE_NAMES))
+        # --- tables
+        self.mapping_table = QTableWidget(0, 2)
+        self.mapping_table.setHorizontalHeaderLabels(["asset", "3D element"])
+        self.mapping_table.horizontalHeader().setStretchLastSection(True)
+        self.mapping_table.setToolTip("Which layout element shows each recorded asset")
+        self.kpi_table = QTableWidget(0, len(KPI_COLUMNS))
+        self.kpi_table.setHorizontalHeaderLabels([c[0] for c in KPI_COLUMNS])
+        self.kpi_title = QLabel("KPIs of the visible window")
+        tables = QWidget()
+        tl = QVBoxLayout(tables)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(QLabel("Asset → element mapping"))
+        tl.addWidget(self.mapping_table, 1)
+        tl.addWidget(self.kpi_title)
+        tl.addWidget(self.kpi_table, 2)
+        charts = QWidget()
+        cl = QVBoxLayout(charts)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(self.gantt, 2)
+        cl.addWidget(self.legend)
+        lower = QHBoxLayout()
+        lower.addWidget(self.output)
+        lower.addWidget(self.energy)
+        cl.addLayout(lower, 2)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(charts)
+        split.addWidget(tables)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        # --- behaviour
+        self.slider.valueChanged.connect(lambda v: self.seek(self.t0 + (self.t1 - self.t0)
+                                                             * v / SLIDER_STEPS))
+        self._play = QTimer(self)
+        self._play.setInterval(33)
+        self._play.timeout.connect(self._advance)
+        self.play_button.toggled.connect(self._toggle_play)
+        # the Gantt image and the KPI table follow the visible range, at most 10 times a second
+        self._range_timer = QTimer(self)
+        self._range_timer.setSingleShot(True)
+        self._range_timer.setInterval(100)
+        self._range_timer.timeout.connect(self._range_changed)
+        self.gantt.sigXRangeChanged.connect(lambda *_: self._range_timer.start())
+        self._image_window = (0.0, 1.0)
+
+    # --- loading ------------------------------------------------------------------------
+    def set_recording(self, recording: Recording, element_ids: list[str]) -> None:
+        """Replay ``recording``; ``element_ids`` are the project's elements to map onto."""
+        self.stop()
+        self.recording = recording
+        self.replays = replay_recording(recording)
+        self.asset_ids = list(self.replays)
+        self.t0, self.t1 = extent(self.replays)
+        known = set(element_ids)
+        self.elements = {a: (r.element if r.element in known else "")
+                         for a, r in self.replays.items()}
+        self._fill_mapping(element_ids)
+        n = len(self.asset_ids)
+        names = [self.replays[a].name or a for a in self.asset_ids]
+        self.gantt.getAxis("left").setTicks([list(enumerate(names))])
+        self.gantt.setYRange(-0.5, n - 0.5, padding=0.02)
+        self._draw_curves()
+        self.gantt.setXRange(0.0, (self.t1 - self.t0) / 3600.0, padding=0)
+        self._range_changed()
+        self.slider.setValue(0)
+        self.seek(self.t0)
+
+    def _fill_mapping(self, element_ids: list[str]) -> None:
+        t = self.mapping_table
+        t.setRowCount(len(self.asset_ids))
+        for i, a in enumerate(self.asset_ids):
+            r = self.replays[a]
+            t.setItem(i, 0, QTableWidgetItem(f"{r.name or a} ({a})"))
+            box = QComboBox()
+            box.addItem("(not shown)", "")
+            for eid in element_ids:
+                box.addItem(eid, eid)
+            box.setCurrentIndex(max(box.findData(self.elements[a]), 0))
+            box.currentIndexChanged.connect(
+                lambda _i, a=a, box=box: self.map_asset(a, box.currentData()))
+            t.setCellWidget(i, 1, box)
+        t.resizeColumnToContents(0)
+
+    def map_asset(self, asset_id: str, element_id: str) -> None:
+        """Show ``asset_id`` on ``element_id`` ("" shows it nowhere)."""
+        self.elements[asset_id] = element_id or ""
+        self.seek(self.t)
+
+    def _draw_curves(self) -> None:
+        for w in (self.output, self.energy):
+            w.clear()
+            w.addItem(self.cursors[1 if w is self.output else 2], ignoreBounds=True)
+        grid = np.linspace(self.t0, self.t1, CURVE_POINTS)
+        x = (grid - self.t0) / 3600.0
+        colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf"]
+        for i, a in enumerate(self.asset_ids):
+            r = self.replays[a]
+            pen = pg.mkPen(colors[i % len(colors)], width=2)
+            name = r.name or a
+            if r.has_parts:
+                self.output.plot(x, r.parts_at(grid), pen=pen, name=name)
+            if r.has_power:
+                self.energy.plot(x, r.energy_kwh_at(grid), pen=pen, name=name)
+
+    # --- time -----------------------------------------------------------------------------
+    def states_at(self, t: float) -> dict[str, int]:
+        """State code of every asset at ``t`` (s since the recording epoch)."""
+        return {a: int(r.state_at(t)) for a, r in self.replays.items()}
+
+    def seek(self, t: float) -> None:
+        """Show time ``t``: cursors, label, 3D colours."""
+        if self.recording is None:
+            return
+        self.t = min(max(float(t), self.t0), self.t1)
+        x = (self.t - self.t0) / 3600.0
+        for c in self.cursors:
+            c.setValue(x)
+        when = self.recording.datetime_of(self.t)
+        self.time_label.setText(when.strftime("%a %Y-%m-%d %H:%M:%S"))
+        colors = {}
+        for a, code in self.states_at(self.t).items():
+            eid = self.elements.get(a)
+            rgb = state_rgb(code)
+            if eid and rgb is not None:
+                colors[eid] = rgb
+        self.states_changed.emit(colors)
+        self.time_changed.emit(self.t)
+
+    def _toggle_play(self, on: bool) -> None:
+        self.play_button.setText("Pause" if on else "Play")
+        if on:
+            self._play.start()
+        else:
+            self._play.stop()
+
+    def _advance(self) -> None:
+        step = SPEEDS[self.speed.currentIndex()][1] * self._play.interval() / 1000.0
+        t = self.t + step
+        if t >= self.t1:
+            t = self.t1
+            self.play_button.setChecked(False)
+        self.slider.blockSignals(True)
+        span = self.t1 - self.t0
+        self.slider.setValue(round((t - self.t0) / span * SLIDER_STEPS) if span > 0 else 0)
+        self.slider.blockSignals(False)
+        self.seek(t)
+
+    def stop(self) -> None:
+        self.play_button.setChecked(False)
+        self._play.stop()
+        self._range_timer.stop()
+
+    # --- the visible window ---------------------------------------------------------------
+    def visible_window(self) -> tuple[float, float]:
+        x0, x1 = self.gantt.getViewBox().viewRange()[0]
+        lo = min(max(self.t0 + x0 * 3600.0, self.t0), self.t1)
+        hi = min(max(self.t0 + x1 * 3600.0, self.t0), self.t1)
+        return (lo, hi) if hi > lo else (self.t0, self.t1)
+
+    def _range_changed(self) -> None:
+        if self.recording is None:
+            return
+        lo, hi = self.visible_window()
+        # one column per sample at its centre, every asset in one vectorised look-up
+        edges = np.linspace(lo, hi, GANTT_COLUMNS + 1)
+        mid = (edges[:-1] + edges[1:]) / 2
+        codes = np.stack([self.replays[a].state_at(mid) for a in self.asset_ids], axis=1)
+        self.gantt_image.setImage(self._lut[codes.astype(np.int64) + 2], autoLevels=False)
+        self._image_window = (lo, hi)
+        self.gantt_image.setRect(QRectF((lo - self.t0) / 3600.0, -0.5, (hi - lo) / 3600.0,
+                                        len(self.asset_ids)))
+        self._fill_kpis(lo, hi)
+
+    def _fill_kpis(self, lo: float, hi: float) -> None:
+        t = self.kpi_table
+        t.setRowCount(len(self.asset_ids))
+        edges = np.array([lo, hi])
+        names = []
+        for i, a in enumerate(self.asset_ids):
+            r = self.replays[a]
+            k = kpis_for_bins(r, edges, inclusive_end=hi >= self.t1)[0]
+            names.append(r.name or a)
+            for j, (_, key, unit) in enumerate(KPI_COLUMNS):
+                t.setItem(i, j, QTableWidgetItem(_fmt(getattr(k, key), unit)))
+        t.setVerticalHeaderLabels(names)
+        t.resizeColumnsToContents()
+        d0, d1 = (self.recording.datetime_of(v) for v in (lo, hi))
+        self.kpi_title.setText(f"KPIs {d0:%Y-%m-%d %H:%M} – {d1:%Y-%m-%d %H:%M}")
+
+    def kpi_text(self, asset_id: str, column: str) -> str:
+        i = self.asset_ids.index(asset_id)
+        j = [c[0] for c in KPI_COLUMNS].index(column)
+        return self.kpi_table.item(i, j).text()
+
+    def gantt_color_at(self, asset_id: str, t: float) -> tuple[int, int, int]:
+        """The Gantt image's colour for ``asset_id`` at ``t`` (tests)."""
+        img = self.gantt_image.image
+        lo, hi = self._image_window
+        col = int(np.clip((t - lo) / (hi - lo) * img.shape[0], 0, img.shape[0] - 1))
+        return tuple(int(v) for v in img[col, self.asset_ids.index(asset_id), :3])
+
+    def close_recording(self) -> None:
+        self.stop()
+        if self.recording is not None:
+            self.recording.close()
+            self.recording = None

@@ -1,0 +1,92 @@
+"""Replay the real SME recording in the workbench: scrub, Gantt cursor, 3D colours, KPIs."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.theme import STATE_COLORS
+from kernels.types import STATE_NAMES
+
+pytestmark = pytest.mark.gui
+
+ROOT = Path(__file__).resolve().parents[2]
+CSV = Path("/work/shared/data/sme-retrofit/company_A_labelled_subset.csv")
+MAPPING = ROOT / "resources" / "mappings" / "sme_retrofit_mapping.json"
+
+
+@pytest.fixture(scope="module")
+def sme_recording(tmp_path_factory):
+    if not CSV.exists():
+        pytest.skip(f"{CSV} is not on this machine")
+    from twin.recording import import_recording
+
+    out = tmp_path_factory.mktemp("rec") / "sme.h5"
+    import_recording(CSV, MAPPING, out)
+    return out
+
+
+def _looks_like(rgb, state: str) -> bool:
+    want = np.array(STATE_COLORS[state])
+    if np.ptp(want) < 0.1:  # greys (idle, off): no channel stands out
+        return np.ptp(rgb) < 40
+    return np.argmax(rgb) == np.argmax(want) and np.ptp(rgb) > 40
+
+
+def test_open_scrub_colours_and_kpis(make_window, line_project, sme_recording):
+    from twin.recording import Recording, recording_kpis
+
+    w = make_window(line_project)
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    assert rp.asset_ids == ["0", "1", "2"]
+    assert all(e == "" for e in rp.elements.values())  # the shipped mapping maps no element
+    # the user maps machine 2 (busy and down) onto M1 in the mapping table
+    box = rp.mapping_table.cellWidget(2, 1)
+    box.setCurrentIndex(box.findData("M1"))
+    assert rp.elements["2"] == "M1"
+    # whole-recording KPIs in the table are the package's
+    with Recording.open(sme_recording) as rec:
+        k = recording_kpis(rec)["2"]
+    assert rp.kpi_text("2", "OEE") == (f"{100 * k.oee:.1f} %" if k.oee is not None else "-")
+    v = w.view
+    v.camera_preset("top")
+    p = v.widget_point(3.45, 0.45, 1.6)  # M1's roof, clear of its label
+    r0 = rp.replays["2"]
+    tl = r0.timeline
+    seen = set()
+    for code in np.unique(tl.state[tl.state >= 0]):
+        # scrub to the middle of the longest interval of this state: wider than a Gantt column
+        i = np.flatnonzero(tl.state == code)
+        i = i[np.argmax(tl.end[i] - tl.start[i])]
+        value = round(((tl.start[i] + tl.end[i]) / 2 - rp.t0) / (rp.t1 - rp.t0)
+                      * rp.slider.maximum())
+        rp.slider.setValue(value)
+        name = STATE_NAMES[code]
+        assert r0.state_at(rp.t) == code
+        seen.add(name)
+        assert rp.t == pytest.approx(rp.t0 + (rp.t1 - rp.t0) * value / rp.slider.maximum())
+        assert rp.cursors[0].value() == pytest.approx((rp.t - rp.t0) / 3600.0)
+        x = (rp.t - rp.t0) / 3600.0
+        rp.gantt.setXRange(x - 1.0, x + 1.0, padding=0)  # zoom to two hours: 5 s columns
+        rp._range_changed()
+        assert rp.gantt_color_at("2", rp.t) == tuple(
+            int(round(255 * c)) for c in STATE_COLORS[name])
+        rgb = v.grab_image()[p.y(), p.x()].astype(float)
+        assert _looks_like(rgb, name), (name, rgb)
+    assert seen == {"busy", "down"}
+    assert rp.kpi_title.text().startswith("KPIs ")  # the table follows the zoomed window
+    # unmapping takes the colour away
+    box.setCurrentIndex(0)
+    assert rp.elements["2"] == ""
+
+
+def test_bad_recording_is_named_with_the_fix(make_window, tmp_path):
+    w = make_window()
+    bad = tmp_path / "data.csv"
+    bad.write_text("ts,asset,status\n")
+    assert not w.open_recording(bad)
+    text = w.log_pane.toPlainText()
+    assert str(bad) in text and "import it first" in text
+    assert not w.open_recording(tmp_path / "missing.h5")
+    assert "no such recording file" in w.log_pane.toPlainText()
