@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Digital-twin workbench for production lines. With no command, opens the "
                     "workbench on the most recent project.")
     sub = p.add_subparsers(dest="command")
-    r = sub.add_parser("run", help="simulate a project headless and print KPIs with 95% "
+    r = sub.add_parser("run", help="simulate a project headless and print KPIs with 95%% "
                        "intervals")
     r.add_argument("project", help="project folder (holding project.json) or a .json file")
     r.add_argument("--scenario", action="append", metavar="NAME",

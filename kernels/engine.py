@@ -449,8 +449,9 @@ def run_until(m, s, t_stop):
             kind = -1
             continue
         s.line_out[L_ALL_EVENTS] += 1.0
-    commit_states(m, s)
     if code == K_DONE:
+        # a stop to grow an array may fall inside an instant: its states stay pending
+        commit_states(m, s)
         _advance_clock(m, s, t_stop)
         k = s.si[S_SAMPLE_K]
         if k < m.ts_t.shape[0] and m.ts_t[k] == t_stop:

@@ -227,7 +227,7 @@ ACCEPTED = {
     "scenarios": _set(scenarios=[
         {"name": "faster", "description": "d", "overrides": [
             {"element": "m1", "path": "process_time.mean", "value": 50},
-            {"path": "run.horizon", "value": "2h", "x-why": "longer"}]},
+            {"path": "tariff.price_per_kwh", "value": 0.3, "x-why": "new contract"}]},
         {"name": "empty"}]),
     "meta": _set(meta={"author": "someone", "nested": {"a": [1, 2]}}),
 }

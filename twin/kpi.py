@@ -122,4 +122,4 @@ def bottleneck(sr) -> str | None:
             / max(r.st_time[e].sum(), 1e-300) for r in sr.replications])
         if v > best_v:
             best, best_v = eid, v
-    return best
+    return best if best_v > 0 else None  # nothing active: no bottleneck to name

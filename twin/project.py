@@ -210,7 +210,7 @@ def _read_element(obj, path: str, problems: Problems) -> m.Element | None:
                         follows_calendar=r.boolean("follows_calendar", False), routing=routing)
     if kind == "station":
         pt = r.dist("process_time", per_product=True)
-        if "process_time" not in obj:
+        if obj.get("process_time") is None:
             problems.add(f"{path}.process_time", "a station needs a process time, e.g. "
                          '{"dist": "exponential", "mean": 60}')
         power = obj.get("power_kw", {})
@@ -282,7 +282,7 @@ def _read_failures(obj, path, problems):
     basis = r.string("basis", "operating", m.FAILURE_BASES)
     ttf, ttr = r.dist("time_to_failure"), r.dist("time_to_repair")
     for key in ("time_to_failure", "time_to_repair"):
-        if key not in obj:
+        if obj.get(key) is None:
             problems.add(f"{path}.{key}", "is required")
     if ttf is None or ttr is None:
         return None
@@ -307,7 +307,7 @@ def _read_maintenance(obj, path, problems):
     dur = r.dist("duration")
     ops = r.number("every_operations", 0, lo=0, integer=True)
     hours = r.number("every_hours", 0.0, lo=0.0)
-    if "duration" not in obj:
+    if obj.get("duration") is None:
         problems.add(f"{path}.duration", "is required")
     if not ops and not hours:
         problems.add(path, "set every_operations or every_hours (or both)")
@@ -394,13 +394,27 @@ def _read_scenarios(v, path, problems):
         if not name:
             problems.add(f"{sp}.name", "every scenario needs a name")
             continue
+        if name == "base" or name in {sc.name for sc in out}:
+            problems.add(f"{sp}.name", "'base' names the project itself" if name == "base"
+                         else "another scenario has this name already; names must be unique",
+                         name)
+            continue
+        raw_ovs = s.get("overrides", [])
+        if not isinstance(raw_ovs, list):
+            problems.add(f"{sp}.overrides", "must be a list of overrides", raw_ovs)
+            raw_ovs = []
         ovs = []
-        for j, o in enumerate(s.get("overrides", [])):
+        for j, o in enumerate(raw_ovs):
             op = f"{sp}.overrides[{j}]"
             if not isinstance(o, dict) or "path" not in o or "value" not in o:
                 problems.add(op, 'expected {"element": id, "path": "a.b", "value": ...}', o)
                 continue
             _Reader(o, op, problems, {"element", "path", "value"})
+            if o.get("element") is None and str(o["path"]).split(".")[0] == "run":
+                problems.add(f"{op}.path", "a scenario cannot change the run settings (all "
+                             "scenarios of a comparison share horizon, warm-up, replications "
+                             "and seed); set them in 'run' or on the command line", o["path"])
+                continue
             ovs.append(m.Override(str(o["path"]), o["value"], o.get("element")))
         out.append(m.Scenario(name, tuple(ovs), r.string("description", "")))
     return out
@@ -480,7 +494,7 @@ def _read_tariff(obj, problems):
         return None
     r = _Reader(obj, "$.tariff", problems, {"price_per_kwh", "hourly", "currency"})
     hourly = obj.get("hourly", [])
-    if hourly and (not isinstance(hourly, list) or len(hourly) != 24 or any(
+    if hourly != [] and (not isinstance(hourly, list) or len(hourly) != 24 or any(
             isinstance(x, bool) or not isinstance(x, int | float) or x < 0 for x in hourly)):
         problems.add("$.tariff.hourly", "must be 24 prices >= 0, one per hour of the day", hourly)
         hourly = []
@@ -561,11 +575,17 @@ def products(project: m.Project) -> list[str]:
 
 
 def check_scenarios(project: m.Project, doc: dict, problems: Problems) -> None:
+    """Every scenario must give a valid project: its problems are reported under its path."""
     for i, s in enumerate(project.scenarios):
         try:
-            apply_overrides(doc, s, validate=False)
+            variant = apply_overrides(doc, s, validate=False)
+            variant.pop("scenarios", None)
+            project_from_json(variant)
         except KeyError as e:
             problems.add(f"$.scenarios[{i}]", str(e.args[0]), s.name)
+        except ProjectError as e:
+            for p in e.problems:
+                problems.add(f"$.scenarios[{i}] ({s.name}) -> {p.path}", p.message, p.value)
 
 
 # --- scenarios -------------------------------------------------------------------------------

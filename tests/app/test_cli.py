@@ -182,3 +182,14 @@ def test_run_with_one_replication_prints_null_intervals(make_project):
     doc = strict_json(proc.stdout)["base"]
     assert doc["line"]["throughput_per_hour"]["ci95_halfwidth"] is None
     assert not math.isnan(doc["line"]["throughput_per_hour"]["mean"])
+
+
+def test_every_command_prints_its_help():
+    """argparse formats help text with %, so a stray % in a help string breaks --help."""
+    from app.cli import build_parser
+
+    parser = build_parser()
+    assert "run" in parser.format_help()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, command in sub.choices.items():
+        assert name in command.format_help()

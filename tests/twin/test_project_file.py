@@ -234,15 +234,13 @@ def test_scenario_overrides_apply():
         with_scenario(project, "no such")
 
 
-def test_a_scenario_that_breaks_the_project_is_reported_by_name(kernel):
-    from twin.runner import RunSpec, run_project
-
+def test_a_scenario_that_breaks_the_project_is_reported_by_name():
+    # caught when the file is read (and so by 'twinbench check'), not when the run starts
     doc = {**serial_line([station("m1", 1)], []), "scenarios": [
         {"name": "broken", "overrides": [{"element": "m1", "path": "scrap", "value": 2}]}]}
-    project = project_from_json(doc)
-    with pytest.raises(ProjectError, match="scenario 'broken'") as exc:
-        run_project(project, ["broken"], RunSpec(horizon=10.0, replications=1))
-    assert exc.value.problems[0].path == "$.elements[1].scrap"
+    with pytest.raises(ProjectError) as exc:
+        project_from_json(doc)
+    assert exc.value.problems[0].path == "$.scenarios[0] (broken) -> $.elements[1].scrap"
 
 
 def test_scenario_changes_the_simulated_line(run_doc):
@@ -271,3 +269,66 @@ def test_environment_keeps_no_temporary_files(make_project, tmp_path):
     for _ in range(3):
         save_project(load_project(folder), folder)
     assert sorted(os.listdir(folder)) == ["project.json"]
+
+
+BASE_DOC = {
+    "schema_version": 1,
+    "elements": [
+        {"id": "src", "kind": "source"},
+        {"id": "m1", "kind": "station", "process_time": {"dist": "exponential", "mean": 1.0}},
+        {"id": "out", "kind": "sink"},
+    ],
+    "connections": [["src", "m1"], ["m1", "out"]],
+}
+
+
+def _problems_of(doc):
+    from twin.errors import ProjectError
+    from twin.project import project_from_json
+
+    with pytest.raises(ProjectError) as err:
+        project_from_json(doc, "p.json")
+    return [(p.path, p.message) for p in err.value.problems]
+
+
+@pytest.mark.parametrize("patch, path", [
+    ({"scenarios": [{"name": "a", "overrides": None}]}, "$.scenarios[0].overrides"),
+    ({"tariff": {"hourly": None}}, "$.tariff.hourly"),
+    ({"tariff": {"hourly": 0}}, "$.tariff.hourly"),
+    ({"scenarios": [{"name": "base", "overrides": []}]}, "$.scenarios[0].name"),
+    ({"scenarios": [{"name": "a", "overrides": []}, {"name": "a", "overrides": []}]},
+     "$.scenarios[1].name"),
+    ({"scenarios": [{"name": "a", "overrides": [{"path": "run.horizon", "value": 5}]}]},
+     "$.scenarios[0].overrides[0].path"),
+])
+def test_malformed_values_are_problems_not_crashes(patch, path):
+    import copy
+
+    doc = copy.deepcopy(BASE_DOC)
+    doc.update(patch)
+    assert path in [p for p, _ in _problems_of(doc)]
+
+
+@pytest.mark.parametrize("field, value, path", [
+    ("process_time", None, "$.elements[1].process_time"),
+    ("failures", {"basis": "operating", "time_to_failure": None, "time_to_repair": 5},
+     "$.elements[1].failures.time_to_failure"),
+    ("maintenance", {"every_operations": 10, "duration": None},
+     "$.elements[1].maintenance.duration"),
+])
+def test_required_values_given_as_null_are_reported(field, value, path):
+    import copy
+
+    doc = copy.deepcopy(BASE_DOC)
+    doc["elements"][1][field] = value
+    assert path in [p for p, _ in _problems_of(doc)]
+
+
+def test_a_scenario_that_breaks_the_plant_is_reported_by_check():
+    import copy
+
+    doc = copy.deepcopy(BASE_DOC)
+    doc["scenarios"] = [{"name": "bad", "overrides": [
+        {"element": "m1", "path": "servers", "value": -3}]}]
+    paths = [p for p, _ in _problems_of(doc)]
+    assert any(p.startswith("$.scenarios[0] (bad) -> $.elements[1].servers") for p in paths)
