@@ -7,6 +7,7 @@ pull model), so a burst of progress updates never floods the event loop.
 
 from __future__ import annotations
 
+import os
 import time
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
@@ -95,7 +96,9 @@ def _run_and_summarize(project, names, spec, task):
     """Run, compute the KPI summary and index the first scenario's state log for playback,
     all on the worker, so the GUI thread only draws (indexing a 2000-day log on the GUI
     thread froze it for about a second)."""
-    result = run_project(project, names, spec, task)
+    # leave one core to the GUI thread: with every core simulating, the window stutters
+    workers = max(1, (os.cpu_count() or 1) - 1)
+    result = run_project(project, names, spec, task, workers=workers)
     first = next(iter(result.scenarios.values()))
     playback = Playback(first) if first.replications[0].log is not None else None
     return result, result.summary(), playback

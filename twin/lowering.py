@@ -304,7 +304,17 @@ def grow(state: kt.KernelState, code: int) -> kt.KernelState:
         return state._replace(heap_t=np.concatenate([state.heap_t, np.zeros(n)]),
                               heap_i=np.concatenate([state.heap_i, np.zeros((n, 4), np.int64)]))
     if code == kt.K_NEED_LOG:
-        n = max(state.log_t.shape[0], 1024)
-        return state._replace(log_t=np.concatenate([state.log_t, np.zeros(n)]),
-                              log_i=np.concatenate([state.log_i, np.zeros((n, 4), np.int64)]))
+        return reserve_log(state, 2 * max(state.log_t.shape[0], 1024))
     raise ValueError(f"unknown kernel code {code}")
+
+
+def reserve_log(state: kt.KernelState, rows: int) -> kt.KernelState:
+    """The state with room for at least ``rows`` state-log rows (one copy, not many)."""
+    n = state.log_t.shape[0]
+    if rows <= n:
+        return state
+    log_t = np.empty(rows)
+    log_i = np.empty((rows, 4), np.int64)
+    log_t[:n] = state.log_t
+    log_i[:n] = state.log_i
+    return state._replace(log_t=log_t, log_i=log_i)

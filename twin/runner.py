@@ -17,7 +17,7 @@ import numpy as np
 from kernels import types as kt
 from twin import model as m
 from twin.errors import ProjectError
-from twin.lowering import Lowered, grow, lower, new_state
+from twin.lowering import Lowered, grow, lower, new_state, reserve_log
 from twin.project import with_scenario
 from twin.tasks import TaskState
 
@@ -112,6 +112,9 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
         t_stop = t0 + (horizon - t0) * k / CHUNKS
         while (code := run_until(a, state, t_stop)) != kt.K_DONE:
             state = grow(state, code)
+        if k == 1 and a.params[kt.P_LOG] > 0:
+            # size the log once from the first chunk's rate instead of doubling it many times
+            state = reserve_log(state, int(state.si[kt.S_LOG_N] * CHUNKS * 1.2) + 1024)
         if task is not None:
             task.check()
         if progress is not None:
