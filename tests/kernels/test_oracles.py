@@ -14,16 +14,7 @@ import pytest
 from oracles import markov, naive
 from oracles.intervals import t_interval
 from oracles.lines import end_of_instant, serial_line, station
-
-PUBLISHED = [
-    # mean1, mean2, buffer capacity, mttf, mttr, throughput (Gershwin 1994, ch. 3)
-    (1.0, 1.0, 5, None, None, 0.875),
-    (1.0, 1.1, 5, None, None, 0.829596),
-    (1.0, 1.0, 0, 100.0, 5.0, 0.626699),
-    (1.0, 1.0, 5, 100.0, 5.0, 0.815225),
-    (1.0, 1.1, 5, 100.0, 5.0, 0.773626),
-    (1.0, 1.0, 20, 100.0, 5.0, 0.897973),
-]
+from oracles.markov import PUBLISHED
 
 
 @pytest.mark.parametrize("mean1, mean2, capacity, mttf, mttr, published", PUBLISHED)

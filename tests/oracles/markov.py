@@ -169,3 +169,15 @@ def mm1k(lam: float, mu: float, k: int) -> tuple[np.ndarray, float, float]:
     p = rho ** np.arange(k + 1, dtype=float)
     p /= p.sum()
     return p, lam * (1.0 - p[-1]), float(np.arange(k + 1) @ p)
+
+
+# Published two-machine line throughputs the oracle must reproduce and the kernel must match:
+# (mean1, mean2, buffer capacity, mttf, mttr, throughput); Gershwin (1994) ch. 3, 6 digits.
+PUBLISHED = [
+    (1.0, 1.0, 5, None, None, 0.875),
+    (1.0, 1.1, 5, None, None, 0.829596),
+    (1.0, 1.0, 0, 100.0, 5.0, 0.626699),
+    (1.0, 1.0, 5, 100.0, 5.0, 0.815225),
+    (1.0, 1.1, 5, 100.0, 5.0, 0.773626),
+    (1.0, 1.0, 20, 100.0, 5.0, 0.897973),
+]

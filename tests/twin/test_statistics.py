@@ -18,6 +18,7 @@ import pytest
 from oracles import markov
 from oracles.intervals import check_all
 from oracles.lines import exp, two_machine_line
+from oracles.markov import PUBLISHED
 from scipy import stats
 
 from kernels import types as kt
@@ -221,15 +222,6 @@ def test_jackson_network_with_split_and_feedback(run_doc):
 
 
 # --- two-machine lines: the exact Markov oracle and the published values -----------------------
-PUBLISHED = [
-    # (mean1, mean2, buffer, mttf, mttr, throughput); Gershwin (1994) ch. 3, 6 digits
-    (1.0, 1.0, 5, None, None, 0.875),
-    (1.0, 1.1, 5, None, None, 0.829596),
-    (1.0, 1.0, 0, 100.0, 5.0, 0.626699),
-    (1.0, 1.0, 5, 100.0, 5.0, 0.815225),
-    (1.0, 1.1, 5, 100.0, 5.0, 0.773626),
-    (1.0, 1.0, 20, 100.0, 5.0, 0.897973),
-]
 
 
 @pytest.mark.parametrize("mean1, mean2, capacity, mttf, mttr, published", PUBLISHED,
