@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QScrollArea,
     QVBoxLayout,
@@ -107,9 +108,13 @@ class Inspector(QWidget):
         self.error.setStyleSheet("color: #d03030")
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
+        # never squash the rows below their height: scroll instead
+        self.form.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form_host)
+        self.setMinimumHeight(240)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addWidget(scroll, 1)
@@ -132,7 +137,7 @@ class Inspector(QWidget):
             return
         self.title.setText(f"{el.kind.capitalize()} {el.id}")
         for f in dataclasses.fields(el):
-            if f.name != "id":
+            if f.name not in ("id", "extra"):  # extra: custom x- fields, kept as written
                 self._add_row(f.name)
         el.events.connect(self._refresh)
         self._refresh()

@@ -217,6 +217,7 @@ def screenshot(app, path: str) -> None:
     w.run_panel.run_failed.connect(lambda msg: (print(msg), loop.quit()))
     w.run_panel.start_run()
     loop.exec()
+    w.docks["charts"].raise_()  # the dashboards, whatever dock state QSettings restored
     w.view.set_selection([project.stations()[0].id])
     w.view.camera_preset("isometric")
     app.processEvents()  # one-off: let the layout settle before grabbing (not a work loop)
