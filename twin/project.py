@@ -1,8 +1,8 @@
 """The project file: ``project.json`` in a project folder, human-diffable and versioned.
 
 Reading collects every problem (bad JSON, unknown kinds, bad parameters, structural faults)
-with its JSON path before raising one ``ProjectError``; writing goes through a temporary file
-and an atomic rename. Old schema versions migrate forward through ``MIGRATIONS``. The format
+with its JSON path before raising one ``ProjectError``. Old schema versions migrate forward
+through ``MIGRATIONS``. Writing lives in ``twin.project_writer`` (re-exported here). The format
 is documented in ``docs/project-format.md`` and ``twin/project.schema.json``.
 """
 
@@ -12,18 +12,23 @@ import copy
 import json
 import math
 import os
-import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from twin import model as m
-from twin.distributions import Distribution, parse_distribution
-from twin.errors import Problems, ProjectError
+from twin.distributions import parse_distribution
+from twin.errors import Problem, Problems, ProjectError
+from twin.project_writer import (  # noqa: F401  (re-exported: one import for callers)
+    PROJECT_FILE,
+    SCHEMA_VERSION,
+    _project_file,
+    atomic_write_text,
+    dumps,
+    element_to_json,
+    project_to_json,
+    save_project,
+)
 from twin.units import parse_duration
-
-SCHEMA_VERSION = 1
-PROJECT_FILE = "project.json"
 
 # schema_version N -> function turning a version-N document into version N+1
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
@@ -42,10 +47,10 @@ def migrator(from_version: int):
 def migrate(doc: dict, file: str | None = None) -> dict:
     version = doc.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ProjectError([m_problem("$.schema_version", "must be a whole number >= 1", version)],
+        raise ProjectError([Problem("$.schema_version", "must be a whole number >= 1", version)],
                            file)
     if version > SCHEMA_VERSION:
-        raise ProjectError([m_problem(
+        raise ProjectError([Problem(
             "$.schema_version",
             f"the file was written by a newer twinbench (schema {version}); this one reads up to "
             f"{SCHEMA_VERSION}: update twinbench to open it", version)], file)
@@ -54,12 +59,6 @@ def migrate(doc: dict, file: str | None = None) -> dict:
         version += 1
         doc["schema_version"] = version
     return doc
-
-
-def m_problem(path, message, value=...):
-    from twin.errors import Problem
-
-    return Problem(path, message, value)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -424,7 +423,7 @@ def project_from_json(doc, file: str | None = None) -> m.Project:
     """Build a project from its JSON document; raises ``ProjectError`` listing every problem."""
     problems = Problems()
     if not isinstance(doc, dict):
-        raise ProjectError([m_problem("$", "a project file holds one JSON object",
+        raise ProjectError([Problem("$", "a project file holds one JSON object",
                                       type(doc).__name__)], file)
     doc = migrate(doc, file)
     r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
@@ -624,180 +623,23 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
         raise ProjectError(e.problems, f"scenario {name!r}") from None
 
 
-# --- writing ---------------------------------------------------------------------------------
-def _dist_json(d):
-    if d is None:
-        return None
-    if isinstance(d, dict):
-        return {k: v.to_json() for k, v in d.items()}
-    return d.to_json()
-
-
-def element_to_json(el: m.Element) -> dict:
-    out: dict = {"id": el.id, "kind": el.kind}
-    if el.name:
-        out["name"] = el.name
-    out.update(el.extra)
-    out["position"] = list(el.position)
-    if el.rotation:
-        out["rotation"] = el.rotation
-    if tuple(el.footprint) != (1.0, 1.0):
-        out["footprint"] = list(el.footprint)
-    if isinstance(el, m.Source):
-        if el.arrival is not None:
-            out["arrival"] = el.arrival.to_json()
-        if el.schedule:
-            out["schedule"] = [list(r) for r in el.schedule]
-        if el.schedule_period:
-            out["schedule_period"] = el.schedule_period
-        if el.product_mix != {"part": 1.0}:
-            out["product_mix"] = dict(el.product_mix)
-        if el.when_blocked != "queue":
-            out["when_blocked"] = el.when_blocked
-        if el.follows_calendar:
-            out["follows_calendar"] = True
-    elif isinstance(el, m.Station):
-        if el.servers != 1:
-            out["servers"] = el.servers
-        out["process_time"] = _dist_json(el.process_time)
-        if el.setup_time is not None:
-            out["setup_time"] = _dist_json(el.setup_time)
-        if el.failures is not None:
-            f = el.failures
-            out["failures"] = {"basis": f.basis, "time_to_failure": f.time_to_failure.to_json(),
-                               "time_to_repair": f.time_to_repair.to_json()}
-        if el.scrap:
-            out["scrap"] = el.scrap
-        if el.power_kw:
-            out["power_kw"] = dict(el.power_kw)
-        if el.wear is not None:
-            out["wear"] = {k: v for k, v in vars(el.wear).items() if v}
-        if el.maintenance is not None:
-            mt = el.maintenance
-            out["maintenance"] = {"duration": mt.duration.to_json()}
-            if mt.every_operations:
-                out["maintenance"]["every_operations"] = mt.every_operations
-            if mt.every_hours:
-                out["maintenance"]["every_hours"] = mt.every_hours
-        if not el.follows_calendar:
-            out["follows_calendar"] = False
-        if el.off_shift != "off":
-            out["off_shift"] = el.off_shift
-        if el.mesh:
-            out["mesh"] = el.mesh
-    elif isinstance(el, m.Buffer):
-        out["capacity"] = el.capacity
-    elif isinstance(el, m.Conveyor):
-        if el.length is not None:
-            out["length"] = el.length
-        out["speed"] = el.speed
-        out["spacing"] = el.spacing
-    if getattr(el, "routing", "probability") != "probability":
-        out["routing"] = el.routing
-    return out
-
-
-def project_to_json(project: m.Project) -> dict:
-    doc: dict = {"schema_version": SCHEMA_VERSION, "name": project.name}
-    if project.description:
-        doc["description"] = project.description
-    doc["elements"] = [element_to_json(el) for el in project.elements]
-    doc["connections"] = [
-        [c.source, c.target] if c.weight == 1.0 else [c.source, c.target, c.weight]
-        for c in project.connections
-    ]
-    if project.calendar is not None:
-        cal = project.calendar
-
-        def per(p):
-            d = {"start": p.start, "end": p.end}
-            if p.name:
-                d["name"] = p.name
-            return d
-
-        doc["calendar"] = {"period": cal.period, "shifts": [per(p) for p in cal.shifts]}
-        if cal.breaks:
-            doc["calendar"]["breaks"] = [per(p) for p in cal.breaks]
-    rs = project.run
-    doc["run"] = {"horizon": rs.horizon, "warmup": rs.warmup, "replications": rs.replications,
-                  "seed": rs.seed}
-    if rs.sample_interval:
-        doc["run"]["sample_interval"] = rs.sample_interval
-    if project.tariff is not None:
-        t = project.tariff
-        doc["tariff"] = {"price_per_kwh": t.price_per_kwh, "currency": t.currency}
-        if t.hourly:
-            doc["tariff"]["hourly"] = list(t.hourly)
-    if project.scenarios:
-        doc["scenarios"] = [
-            {"name": s.name, **({"description": s.description} if s.description else {}),
-             "overrides": [{**({"element": o.element} if o.element else {}), "path": o.path,
-                            "value": o.value} for o in s.overrides]}
-            for s in project.scenarios
-        ]
-    if project.meta:
-        doc["meta"] = project.meta
-    doc.update(project.extra)
-    return doc
-
-
-def _project_file(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    return p / PROJECT_FILE if p.is_dir() or p.suffix != ".json" else p
-
-
+# --- loading ----------------------------------------------------------------------------------
 def load_project(path: str | os.PathLike) -> m.Project:
     """Read a project folder (or its ``project.json``); raises ``ProjectError``."""
     file = _project_file(path)
     if not file.exists():
-        raise ProjectError([m_problem("$", "no such project: give a project folder holding "
+        raise ProjectError([Problem("$", "no such project: give a project folder holding "
                                       "project.json, or the path of a .json file")], str(file))
     try:
         text = file.read_text(encoding="utf-8")
         doc = json.loads(text)
     except UnicodeDecodeError as e:
-        raise ProjectError([m_problem("$", f"not UTF-8 text ({e.reason})")], str(file)) from None
+        raise ProjectError([Problem("$", f"not UTF-8 text ({e.reason})")], str(file)) from None
     except json.JSONDecodeError as e:
-        raise ProjectError([m_problem(f"line {e.lineno}, column {e.colno}",
+        raise ProjectError([Problem(f"line {e.lineno}, column {e.colno}",
                                       f"invalid JSON: {e.msg}")], str(file)) from None
     project = project_from_json(doc, str(file))
     project.path = file.parent  # type: ignore[attr-defined]
     return project
 
 
-_FLAT_LIST = re.compile(r"\[\s*([^\[\]{}]*?)\s*\]", re.S)
-
-
-def dumps(project: m.Project) -> str:
-    """Indented JSON with short lists on one line, so that diffs stay readable."""
-    text = json.dumps(project_to_json(project), indent=2, ensure_ascii=False)
-    text = _FLAT_LIST.sub(lambda mt: "[" + re.sub(r"\s*\n\s*", " ", mt.group(1)) + "]", text)
-    return text + "\n"
-
-
-def atomic_write_text(file: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it over the target."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def save_project(project: m.Project, path: str | os.PathLike) -> Path:
-    """Save atomically to a project folder (created if needed); returns the file written."""
-    file = _project_file(path)
-    atomic_write_text(file, dumps(project))
-    project.path = file.parent  # type: ignore[attr-defined]
-    return file
-
-
-def distribution_json(d: Distribution | None):
-    return None if d is None else d.to_json()

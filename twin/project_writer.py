@@ -1,0 +1,175 @@
+"""Writing a project: ``project.json`` as twinbench writes it, saved atomically.
+
+The reader, its checks and the migrations live in ``twin.project``; this module turns a
+``twin.model.Project`` back into the documented JSON (``docs/project-format.md``), with short
+lists on one line so that diffs stay readable, and saves it through a temporary file and a
+rename, so a crash leaves the old file or the new one, never a broken one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from twin import model as m
+
+SCHEMA_VERSION = 1
+PROJECT_FILE = "project.json"
+
+
+def _project_file(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p / PROJECT_FILE if p.is_dir() or p.suffix != ".json" else p
+
+
+def _dist_json(d):
+    if d is None:
+        return None
+    if isinstance(d, dict):
+        return {k: v.to_json() for k, v in d.items()}
+    return d.to_json()
+
+
+def element_to_json(el: m.Element) -> dict:
+    out: dict = {"id": el.id, "kind": el.kind}
+    if el.name:
+        out["name"] = el.name
+    out.update(el.extra)
+    out["position"] = list(el.position)
+    if el.rotation:
+        out["rotation"] = el.rotation
+    if tuple(el.footprint) != (1.0, 1.0):
+        out["footprint"] = list(el.footprint)
+    if isinstance(el, m.Source):
+        if el.arrival is not None:
+            out["arrival"] = el.arrival.to_json()
+        if el.schedule:
+            out["schedule"] = [list(r) for r in el.schedule]
+        if el.schedule_period:
+            out["schedule_period"] = el.schedule_period
+        if el.product_mix != {"part": 1.0}:
+            out["product_mix"] = dict(el.product_mix)
+        if el.when_blocked != "queue":
+            out["when_blocked"] = el.when_blocked
+        if el.follows_calendar:
+            out["follows_calendar"] = True
+    elif isinstance(el, m.Station):
+        if el.servers != 1:
+            out["servers"] = el.servers
+        out["process_time"] = _dist_json(el.process_time)
+        if el.setup_time is not None:
+            out["setup_time"] = _dist_json(el.setup_time)
+        if el.failures is not None:
+            f = el.failures
+            out["failures"] = {"basis": f.basis, "time_to_failure": f.time_to_failure.to_json(),
+                               "time_to_repair": f.time_to_repair.to_json()}
+        if el.scrap:
+            out["scrap"] = el.scrap
+        if el.power_kw:
+            out["power_kw"] = dict(el.power_kw)
+        if el.wear is not None:
+            out["wear"] = {k: v for k, v in vars(el.wear).items() if v}
+        if el.maintenance is not None:
+            mt = el.maintenance
+            out["maintenance"] = {"duration": mt.duration.to_json()}
+            if mt.every_operations:
+                out["maintenance"]["every_operations"] = mt.every_operations
+            if mt.every_hours:
+                out["maintenance"]["every_hours"] = mt.every_hours
+        if not el.follows_calendar:
+            out["follows_calendar"] = False
+        if el.off_shift != "off":
+            out["off_shift"] = el.off_shift
+        if el.mesh:
+            out["mesh"] = el.mesh
+    elif isinstance(el, m.Buffer):
+        out["capacity"] = el.capacity
+    elif isinstance(el, m.Conveyor):
+        if el.length is not None:
+            out["length"] = el.length
+        out["speed"] = el.speed
+        out["spacing"] = el.spacing
+    if getattr(el, "routing", "probability") != "probability":
+        out["routing"] = el.routing
+    return out
+
+
+def project_to_json(project: m.Project) -> dict:
+    doc: dict = {"schema_version": SCHEMA_VERSION, "name": project.name}
+    if project.description:
+        doc["description"] = project.description
+    doc["elements"] = [element_to_json(el) for el in project.elements]
+    doc["connections"] = [
+        [c.source, c.target] if c.weight == 1.0 else [c.source, c.target, c.weight]
+        for c in project.connections
+    ]
+    if project.calendar is not None:
+        cal = project.calendar
+
+        def per(p):
+            d = {"start": p.start, "end": p.end}
+            if p.name:
+                d["name"] = p.name
+            return d
+
+        doc["calendar"] = {"period": cal.period, "shifts": [per(p) for p in cal.shifts]}
+        if cal.breaks:
+            doc["calendar"]["breaks"] = [per(p) for p in cal.breaks]
+    rs = project.run
+    doc["run"] = {"horizon": rs.horizon, "warmup": rs.warmup, "replications": rs.replications,
+                  "seed": rs.seed}
+    if rs.sample_interval:
+        doc["run"]["sample_interval"] = rs.sample_interval
+    if project.tariff is not None:
+        t = project.tariff
+        doc["tariff"] = {"price_per_kwh": t.price_per_kwh, "currency": t.currency}
+        if t.hourly:
+            doc["tariff"]["hourly"] = list(t.hourly)
+    if project.scenarios:
+        doc["scenarios"] = [
+            {"name": s.name, **({"description": s.description} if s.description else {}),
+             "overrides": [{**({"element": o.element} if o.element else {}), "path": o.path,
+                            "value": o.value} for o in s.overrides]}
+            for s in project.scenarios
+        ]
+    if project.meta:
+        doc["meta"] = project.meta
+    doc.update(project.extra)
+    return doc
+
+
+_FLAT_LIST = re.compile(r"\[\s*([^\[\]{}]*?)\s*\]", re.S)
+
+
+def dumps(project: m.Project) -> str:
+    """Indented JSON with short lists on one line, so that diffs stay readable."""
+    text = json.dumps(project_to_json(project), indent=2, ensure_ascii=False)
+    text = _FLAT_LIST.sub(lambda mt: "[" + re.sub(r"\s*\n\s*", " ", mt.group(1)) + "]", text)
+    return text + "\n"
+
+
+def atomic_write_text(file: Path, text: str) -> None:
+    """Write through a temporary file in the same folder and rename it over the target."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, file)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_project(project: m.Project, path: str | os.PathLike) -> Path:
+    """Save atomically to a project folder (created if needed); returns the file written."""
+    file = _project_file(path)
+    atomic_write_text(file, dumps(project))
+    project.path = file.parent  # type: ignore[attr-defined]
+    return file
