@@ -121,6 +121,8 @@ class MainWindow(QMainWindow):
         self.dashboards = Dashboards()
         self.replay = ReplayPanel()
         self.replay.states_changed.connect(self._replay_states)
+        self.replay.project_provider = lambda: self.project
+        self.replay.fork_failed.connect(lambda msg: self.log(f"fork failed: {msg}"))
         self.log_pane = QPlainTextEdit()
         self.log_pane.setReadOnly(True)
         self.docks = {

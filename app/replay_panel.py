@@ -5,6 +5,11 @@ Everything drawn comes from ``twin.recording`` (``replay_recording``, ``state_at
 each asset for its state at one time (a ``searchsorted``); the Gantt chart is an image of
 ``state_at`` over a fixed number of columns of the visible range, recomputed (vectorised)
 when the range changes, so a week of one-minute events costs the same as an hour.
+
+"Fork from here" runs ``twin.fork.fork_from_recording`` at the cursor on a worker thread
+(``app.run_panel.Background``) with a snapshot of the project; the GUI thread only draws the
+fan chart (``app.fork_view.ForkView``). ``fork_from_recording`` takes no ``TaskState``, so
+Cancel cannot stop it: the job runs on and its result is dropped.
 """
 
 from __future__ import annotations
@@ -14,10 +19,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSlider,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -25,8 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.fork_view import ForkView
+from app.run_panel import Background
 from app.theme import STATE_COLORS
 from kernels.types import STATE_NAMES
+from twin import model as m
+from twin.fork import ForkError, fork_from_recording
+from twin.project import project_from_json, project_to_json
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
 
@@ -40,6 +53,20 @@ KPI_COLUMNS = (("OEE", "oee", "%"), ("availability", "availability", "%"),
                ("performance", "performance", "%"), ("quality", "quality", "%"),
                ("MTBF (h)", "mtbf_s", "h"), ("MTTR (min)", "mttr_s", "min"),
                ("kWh / part", "energy_per_part_kwh", ""))
+FORK_SPAN = 8 * 3600.0  # default fork horizon after the cursor (s)
+
+
+def _fork_job(project: m.Project, recording: Recording, t: float, end: float, reps: int,
+              seed: int, scenario: str | None, assets: dict[str, str]):
+    """Worker side of a fork; anything but a ``ForkError`` is reported with its type, so a
+    bug shows in the log instead of leaving the job hanging."""
+    try:
+        return fork_from_recording(project, recording, t, end, reps, seed, scenario,
+                                   assets=assets)
+    except ForkError:
+        raise
+    except Exception as e:  # noqa: BLE001 - reported to the user by Background.failed
+        raise RuntimeError(f"fork failed ({type(e).__name__}): {e}") from e
 
 
 def state_lut() -> np.ndarray:
@@ -71,6 +98,9 @@ class ReplayPanel(QWidget):
 
     states_changed = Signal(dict)
     time_changed = Signal(float)
+    fork_started = Signal()
+    fork_finished = Signal(object)  # twin.fork.ForkResult
+    fork_failed = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -81,6 +111,12 @@ class ReplayPanel(QWidget):
         self.t0 = self.t1 = 0.0
         self.t = 0.0
         self._lut = state_lut()
+        # the window that docks this panel owns the project; tests may set another provider
+        # the window owning this dock says which project forks run on (main_window sets it)
+        self.project_provider = lambda: None
+        self.fork_job: Background | None = None
+        self._jobs: set[Background] = set()  # running threads, cancelled ones included
+        self._end_edited = False
         # --- controls
         self.play_button = QPushButton("Play")
         self.play_button.setCheckable(True)
@@ -128,6 +164,38 @@ class ReplayPanel(QWidget):
         self.kpi_table = QTableWidget(0, len(KPI_COLUMNS))
         self.kpi_table.setHorizontalHeaderLabels([c[0] for c in KPI_COLUMNS])
         self.kpi_title = QLabel("KPIs of the visible window")
+        # --- fork from here
+        self.fork_scenario = QComboBox()
+        self.fork_scenario.setToolTip("Scenario to run from the recorded state at the cursor")
+        self.fork_replications = QSpinBox()
+        self.fork_replications.setRange(1, 1000)
+        self.fork_replications.setValue(20)
+        self.fork_replications.setToolTip("Replications of the fork")
+        self.fork_end = QDoubleSpinBox()
+        self.fork_end.setDecimals(3)
+        self.fork_end.setSuffix(" h")
+        self.fork_end.setToolTip("End of the fork, hours since the start of the recording")
+        self.fork_button = QPushButton("Fork from here")
+        self.fork_button.setToolTip("Run the twin from the recorded state at the cursor")
+        self.fork_cancel = QPushButton("Cancel")
+        self.fork_cancel.setEnabled(False)
+        self.fork_busy = QProgressBar()
+        self.fork_busy.setRange(0, 1)
+        self.fork_busy.setMaximumWidth(120)
+        self.fork_status = QLabel("")
+        self.fork_status.setWordWrap(True)
+        self.fork_view = ForkView()
+        fork_row = QHBoxLayout()
+        fork_row.addWidget(self.fork_button)
+        fork_row.addWidget(QLabel("scenario"))
+        fork_row.addWidget(self.fork_scenario)
+        fork_row.addWidget(QLabel("replications"))
+        fork_row.addWidget(self.fork_replications)
+        fork_row.addWidget(QLabel("until"))
+        fork_row.addWidget(self.fork_end)
+        fork_row.addWidget(self.fork_cancel)
+        fork_row.addWidget(self.fork_busy)
+        fork_row.addWidget(self.fork_status, 1)
         tables = QWidget()
         tl = QVBoxLayout(tables)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -144,6 +212,8 @@ class ReplayPanel(QWidget):
         lower.addWidget(self.output)
         lower.addWidget(self.energy)
         cl.addLayout(lower, 2)
+        cl.addLayout(fork_row)
+        cl.addWidget(self.fork_view, 2)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(charts)
         split.addWidget(tables)
@@ -166,6 +236,9 @@ class ReplayPanel(QWidget):
         self._range_timer.timeout.connect(self._range_changed)
         self.gantt.sigXRangeChanged.connect(lambda *_: self._range_timer.start())
         self._image_window = (0.0, 1.0)
+        self.fork_button.clicked.connect(self.start_fork)
+        self.fork_cancel.clicked.connect(self.cancel_fork)
+        self.fork_end.valueChanged.connect(self._end_typed)
 
     # --- loading ------------------------------------------------------------------------
     def set_recording(self, recording: Recording, element_ids: list[str]) -> None:
@@ -186,6 +259,13 @@ class ReplayPanel(QWidget):
         self._draw_curves()
         self.gantt.setXRange(0.0, (self.t1 - self.t0) / 3600.0, padding=0)
         self._range_changed()
+        self.fork_view.clear()
+        self.fork_status.setText("")
+        self._end_edited = False
+        self.fork_end.blockSignals(True)
+        self.fork_end.setRange(0.0, 10 * max(self.t1 - self.t0, FORK_SPAN) / 3600.0)
+        self.fork_end.blockSignals(False)
+        self._fill_scenarios()
         self.slider.setValue(0)
         self.seek(self.t0)
 
@@ -249,6 +329,10 @@ class ReplayPanel(QWidget):
                 colors[eid] = rgb
         self.states_changed.emit(colors)
         self.time_changed.emit(self.t)
+        if not self._end_edited:
+            self.fork_end.blockSignals(True)
+            self.fork_end.setValue((self.default_fork_end() - self.t0) / 3600.0)
+            self.fork_end.blockSignals(False)
 
     def _toggle_play(self, on: bool) -> None:
         self.play_button.setText("Pause" if on else "Play")
@@ -323,8 +407,115 @@ class ReplayPanel(QWidget):
         col = int(np.clip((t - lo) / (hi - lo) * img.shape[0], 0, img.shape[0] - 1))
         return tuple(int(v) for v in img[col, self.asset_ids.index(asset_id), :3])
 
+    # --- fork from here ---------------------------------------------------------------------
+    def _fill_scenarios(self) -> None:
+        project = self.project_provider()
+        current = self.fork_scenario.currentData()
+        self.fork_scenario.clear()
+        self.fork_scenario.addItem("base", None)
+        for sc in (project.scenarios if project is not None else ()):
+            self.fork_scenario.addItem(sc.name, sc.name)
+        self.fork_scenario.setCurrentIndex(max(self.fork_scenario.findData(current), 0))
+
+    def _end_typed(self, _value: float) -> None:
+        self._end_edited = True
+
+    def default_fork_end(self) -> float:
+        """End of the recording or cursor + 8 h, whichever is earlier (s)."""
+        return min(self.t1, self.t + FORK_SPAN)
+
+    def fork_end_time(self) -> float:
+        """The chosen fork end, s since the recording epoch."""
+        return self.t0 + self.fork_end.value() * 3600.0
+
+    def is_forking(self) -> bool:
+        return self.fork_job is not None
+
+    def _fork_error(self, msg: str) -> None:
+        self.fork_status.setText(f"Fork failed: {msg}")
+        self.fork_failed.emit(msg)
+
+    def start_fork(self) -> bool:
+        """Fork at the cursor on a worker thread; False (with the reason shown) if it cannot."""
+        if self.recording is None or self.fork_job is not None:
+            return False
+        project = self.project_provider()
+        if project is None:
+            self._fork_error("no project is open; open the plant project to fork into")
+            return False
+        # the list may be stale if scenarios were edited since the recording was opened
+        chosen = self.fork_scenario.currentData()
+        self._fill_scenarios()
+        if chosen is not None and self.fork_scenario.findData(chosen) < 0:
+            self._fork_error(f"scenario {chosen!r} no longer exists; choose another one")
+            return False
+        assets = {a: el for a, el in self.elements.items() if el}
+        if not assets:
+            self._fork_error("no recorded asset is mapped onto a station; choose a station "
+                             "for at least one asset in the 'Asset → element mapping' table")
+            return False
+        snapshot = project_from_json(project_to_json(project))  # editing goes on meanwhile
+        rec, t, end = self.recording, self.t, self.fork_end_time()
+        reps, seed = self.fork_replications.value(), project.run.seed
+        job = Background(lambda: _fork_job(snapshot, rec, t, end, reps, seed, chosen, assets),
+                         self)
+        job.finished.connect(lambda res, job=job: self._fork_done(job, res))
+        job.failed.connect(lambda msg, job=job: self._fork_failed(job, msg))
+        self.fork_job = job
+        self._jobs.add(job)
+        self.fork_button.setEnabled(False)
+        self.fork_cancel.setEnabled(True)
+        self.fork_busy.setRange(0, 0)  # no progress from fork_from_recording: a busy bar
+        when = self.recording.datetime_of(t)
+        self.fork_status.setText(f"forking at {when:%Y-%m-%d %H:%M} ({reps} replications)…")
+        job.start()
+        self.fork_started.emit()
+        return True
+
+    def cancel_fork(self) -> None:
+        """Drop the running fork's result (fork_from_recording cannot be interrupted)."""
+        if self.fork_job is None:
+            return
+        self.fork_job = None
+        self._fork_idle()
+        self.fork_status.setText("fork cancelled")
+
+    def _fork_idle(self) -> None:
+        self.fork_button.setEnabled(True)
+        self.fork_cancel.setEnabled(False)
+        self.fork_busy.setRange(0, 1)
+
+    def _fork_done(self, job: Background, result) -> None:
+        self._jobs.discard(job)
+        job.deleteLater()
+        if job is not self.fork_job or self.recording is None:
+            return  # cancelled, or the recording was closed meanwhile
+        self.fork_job = None
+        self._fork_idle()
+        self.fork_view.show_result(result, self.t0)
+        text = f"fork of {result.scenario!r}: {len(result.outputs)} replications"
+        if result.notes:
+            text += "; " + "; ".join(result.notes)
+        self.fork_status.setText(text)
+        self.fork_finished.emit(result)
+
+    def _fork_failed(self, job: Background, msg: str) -> None:
+        self._jobs.discard(job)
+        job.deleteLater()
+        if job is not self.fork_job:
+            return
+        self.fork_job = None
+        self._fork_idle()
+        self._fork_error(msg)
+
     def close_recording(self) -> None:
         self.stop()
+        # a fork reads the recording on its thread: let it end before the file closes
+        self.fork_job = None
+        for job in list(self._jobs):
+            job.wait()
+        self._jobs.clear()
+        self._fork_idle()
         if self.recording is not None:
             self.recording.close()
             self.recording = None

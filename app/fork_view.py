@@ -1,0 +1,79 @@
+"""Fan chart of a fork (``twin.fork.ForkResult``): P10-P90 band and P50 line of cumulative
+output and energy after the fork time, beside what the recording shows.
+
+Every plot item is made once and updated in place with ``setData`` (no ``clear()`` per
+result); x is hours since the start of the recording, as in the other Replay charts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+BAND_BRUSH = (31, 119, 180, 60)
+MEDIAN_PEN = "#1f77b4"
+RECORDED_PEN = "#d62728"
+
+
+class FanChart:
+    """Band, median and recorded curve on one ``PlotWidget``."""
+
+    def __init__(self, plot: pg.PlotWidget):
+        self.plot = plot
+        self.lo = pg.PlotDataItem(pen=pg.mkPen((31, 119, 180, 110), width=1))
+        self.hi = pg.PlotDataItem(pen=pg.mkPen((31, 119, 180, 110), width=1))
+        self.band = pg.FillBetweenItem(self.lo, self.hi, brush=pg.mkBrush(*BAND_BRUSH))
+        self.median = pg.PlotDataItem(pen=pg.mkPen(MEDIAN_PEN, width=2), name="fork P50")
+        self.recorded = pg.PlotDataItem(pen=pg.mkPen(RECORDED_PEN, width=2), name="recorded",
+                                        connect="finite")
+        plot.addItem(self.band)
+        plot.addItem(self.lo)
+        plot.addItem(self.hi)
+        plot.addItem(self.median)
+        plot.addItem(self.recorded)
+        plot.getPlotItem().legend.addItem(self.band, "fork P10-P90")
+
+    def show(self, x: np.ndarray, q: dict, recorded: np.ndarray) -> None:
+        self.lo.setData(x, q["p10"])
+        self.hi.setData(x, q["p90"])
+        self.median.setData(x, q["p50"])
+        self.recorded.setData(x, recorded)
+
+    def clear(self) -> None:
+        for item in (self.lo, self.hi, self.median, self.recorded):
+            item.setData([], [])
+
+
+class ForkView(QWidget):
+    """Two fan charts: cumulative good output and energy since the fork time."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.output_plot = pg.PlotWidget(title="Fork: good parts since the fork")
+        self.energy_plot = pg.PlotWidget(title="Fork: energy since the fork (kWh)")
+        for w in (self.output_plot, self.energy_plot):
+            w.showGrid(x=True, y=True, alpha=0.3)
+            w.addLegend(offset=(10, 10))
+            w.setLabel("bottom", "time (h)")
+        self.output = FanChart(self.output_plot)
+        self.energy = FanChart(self.energy_plot)
+        self.result = None
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.output_plot)
+        lay.addWidget(self.energy_plot)
+
+    def show_result(self, result, t0: float) -> None:
+        """Draw ``result`` (a ``ForkResult``); ``t0`` is the recording start (s)."""
+        self.result = result
+        x = (np.asarray(result.times, float) - t0) / 3600.0
+        self.output.show(x, result.output_q, result.recorded_output)
+        self.energy.show(x, result.energy_q, result.recorded_energy)
+        for w in (self.output_plot, self.energy_plot):
+            w.enableAutoRange()
+
+    def clear(self) -> None:
+        self.result = None
+        self.output.clear()
+        self.energy.clear()
