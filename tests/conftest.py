@@ -9,6 +9,7 @@ test to simulate does not carry the cost alone.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -55,3 +56,26 @@ def run_doc(kernel):
         return result.scenarios[scenario]
 
     return run
+
+
+# --- leaving the test process -------------------------------------------------------------
+# Known open bug: when the whole suite ran, the interpreter sometimes aborts while the garbage
+# collector tears down Qt/VTK objects at exit ("Fatal Python error: bool_dealloc", a refcount
+# fault in a C extension; bench_gui.py shows it too, beside a RecursionError in VTK's
+# QVTKRenderWindowInteractor.__getattr__ during close). It happens after every test passed
+# and pytest reported, and turns exit 0 into 134. Until it is found, leave without interpreter
+# finalisation, keeping pytest's exit status. TWINBENCH_TEST_FINALIZE=1 keeps the normal exit
+# (to reproduce the bug).
+_session_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _session_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _session_status and os.environ.get("TWINBENCH_TEST_FINALIZE") != "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_session_status[-1])
