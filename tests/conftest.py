@@ -58,6 +58,26 @@ def run_doc(kernel):
     return run
 
 
+# --- the real SME retrofit recording ------------------------------------------------------
+# shared/ stands beside the repository (CI clones main with shared/ next to it)
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SME_CSV = SHARED / "data/sme-retrofit/company_A_labelled_subset.csv"
+SME_MAPPING = Path(__file__).resolve().parents[1] / "resources/mappings/sme_retrofit_mapping.json"
+
+
+@pytest.fixture(scope="session")
+def sme_recording(tmp_path_factory):
+    """The SME CSV imported once with the shipped mapping; skipped where shared/ is absent."""
+    if not SME_CSV.is_file():
+        pytest.skip(f"the SME retrofit data is not at {SME_CSV} (it lives in shared/ beside "
+                    "the repository)")
+    from twin.recording import import_recording
+
+    out = tmp_path_factory.mktemp("sme") / "sme.h5"
+    import_recording(SME_CSV, SME_MAPPING, out)
+    return out
+
+
 # --- leaving the test process -------------------------------------------------------------
 # Known open bug: when the whole suite ran, the interpreter sometimes aborts while the garbage
 # collector tears down Qt/VTK objects at exit ("Fatal Python error: bool_dealloc", a refcount

@@ -1,28 +1,11 @@
 """Fork from the Replay dock: the real SME recording, one asset on a station, a fan chart."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 pytestmark = pytest.mark.gui
-
-ROOT = Path(__file__).resolve().parents[2]
-CSV = Path("/work/shared/data/sme-retrofit/company_A_labelled_subset.csv")
-MAPPING = ROOT / "resources" / "mappings" / "sme_retrofit_mapping.json"
-
-
-@pytest.fixture(scope="module")
-def sme_recording(tmp_path_factory):
-    if not CSV.exists():
-        pytest.skip(f"{CSV} is not on this machine")
-    from twin.recording import import_recording
-
-    out = tmp_path_factory.mktemp("rec") / "sme.h5"
-    import_recording(CSV, MAPPING, out)
-    return out
-
 
 def _xy(item):
     x, y = item.getData()

@@ -1,6 +1,5 @@
 """Replay the real SME recording in the workbench: scrub, Gantt cursor, 3D colours, KPIs."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,22 +8,6 @@ from app.theme import STATE_COLORS
 from kernels.types import STATE_NAMES
 
 pytestmark = pytest.mark.gui
-
-ROOT = Path(__file__).resolve().parents[2]
-CSV = Path("/work/shared/data/sme-retrofit/company_A_labelled_subset.csv")
-MAPPING = ROOT / "resources" / "mappings" / "sme_retrofit_mapping.json"
-
-
-@pytest.fixture(scope="module")
-def sme_recording(tmp_path_factory):
-    if not CSV.exists():
-        pytest.skip(f"{CSV} is not on this machine")
-    from twin.recording import import_recording
-
-    out = tmp_path_factory.mktemp("rec") / "sme.h5"
-    import_recording(CSV, MAPPING, out)
-    return out
-
 
 def _looks_like(rgb, state: str) -> bool:
     want = np.array(STATE_COLORS[state])

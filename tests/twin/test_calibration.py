@@ -29,7 +29,7 @@ from twin.sim_recording import SimRecordingError, write_run_as_recording
 from twin.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
-SME_CSV = Path("/work/shared/data/sme-retrofit/company_A_labelled_subset.csv")
+SME_CSV = ROOT.parent / "shared/data/sme-retrofit/company_A_labelled_subset.csv"  # beside repo
 SME_MAPPING = ROOT / "resources" / "mappings" / "sme_retrofit_mapping.json"
 
 HORIZON = 10 * 24 * 3600.0
