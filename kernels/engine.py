@@ -7,30 +7,34 @@ shift). ``run_until`` returns ``types.K_DONE`` when it reached the requested tim
 ``K_NEED_*`` code when an array is nearly full: the caller grows it and calls again.
 """
 
-from numba import njit
-
 from kernels.flow import (
-    after_release,
-    cascade,
+    INF,
+    after_release_cold,
     change_content,
     commit_states,
     draw_product,
     fifo_pop,
     fifo_push,
     finish_phase,
+    finish_phase_cold,
     free_part,
     go_down,
+    has_room,
     hazard_rate,
     is_running,
     is_unlimited_source,
     new_part,
-    resume,
+    offer,
+    put,
+    resume_cold,
     start_maintenance,
     suspend,
+    take,
     touch,
     wake,
     wake_successors,
 )
+from kernels.jit import cold, entry, hot
 from kernels.queue import pop, push
 from kernels.rng import sample
 from kernels.types import (
@@ -48,6 +52,7 @@ from kernels.types import (
     EI_ATOK,
     EI_COUNT,
     EI_HEAD,
+    EI_QUEUED,
     EI_SCHED_CYCLE,
     EI_SCHED_K,
     F_PM_HOURS,
@@ -94,6 +99,7 @@ from kernels.types import (
     S_LOG_N,
     S_NFREE,
     S_SAMPLE_K,
+    S_STACK_N,
     S_WARM_DONE,
     S_WIP,
     S_WORKING,
@@ -121,7 +127,7 @@ from kernels.types import (
 )
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _draw_ttf(m, s, srv):
     """Start a new failure cycle of ``srv`` according to the failure basis of its station."""
     e = s.srv_i[srv, SI_EL]
@@ -140,7 +146,7 @@ def _draw_ttf(m, s, srv):
         s.srv_f[srv, SF_TTF] = x
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _next_arrival(m, s, e):
     """Schedule the next arrival of source ``e`` (interarrival draw or next schedule row)."""
     tok = s.el_si[e, EI_ATOK]
@@ -157,7 +163,7 @@ def _next_arrival(m, s, e):
     push(s.heap_t, s.heap_i, s.si, max(t, s.sf[T_NOW]), E_ARRIVAL, e, tok)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@entry
 def start(m, s):
     """Schedule the first events of a fresh run at time ``s.sf[T_NOW]``.
 
@@ -182,7 +188,7 @@ def start(m, s):
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k], E_SHIFT, k, 0)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _shift(m, s, k):
     """Working time begins or ends (calendar toggle ``k``) for the elements that follow it."""
     on = m.cal_on[k]
@@ -199,13 +205,13 @@ def _shift(m, s, k):
             for srv in range(a, a + m.el_i[e, I_SERVERS]):
                 if on:
                     s.srv_i[srv, SI_OFF] = 0
-                    resume(m, s, srv)
+                    resume_cold(m, s, srv)
                 else:
                     if is_running(s, srv) and (s.srv_f[srv, SF_START] + s.srv_f[srv, SF_REM]
                                                <= s.sf[T_NOW]):
                         # work that ends as the shift ends is done, not carried over
                         s.srv_i[srv, SI_TOK] += 1
-                        finish_phase(m, s, srv)
+                        finish_phase_cold(m, s, srv)
                     if is_running(s, srv):
                         suspend(m, s, srv)
                     s.srv_i[srv, SI_OFF] = 1
@@ -221,7 +227,7 @@ def _shift(m, s, k):
                     _next_arrival(m, s, e)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _arrival(m, s, e):
     d = m.el_i[e, I_ARRIVAL_DIST]
     if d >= 0:
@@ -245,7 +251,7 @@ def _arrival(m, s, e):
     wake_successors(m, s, e, -1)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _lose_blocked_arrivals(m, s, e):
     """Arrivals a 'lose' source could not pass on are counted as lost, never kept."""
     while s.el_si[e, EI_HEAD] >= 0:
@@ -256,14 +262,10 @@ def _lose_blocked_arrivals(m, s, e):
         s.line_out[L_LOST] += 1.0
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def _dispatch(m, s, kind, obj, tok):
-    """Handle one event; returns False for a stale (cancelled) one."""
-    if kind == E_PHASE_END:
-        if tok != s.srv_i[obj, SI_TOK]:
-            return False
-        finish_phase(m, s, obj)
-    elif kind == E_FAIL:
+@cold
+def _rare_event(m, s, kind, obj, tok):
+    """Failures, repairs, maintenance, arrivals and shift changes; False when stale."""
+    if kind == E_FAIL:
         if tok != s.srv_i[obj, SI_TOK]:
             return False
         s.line_out[L_EVENTS] += 1.0
@@ -284,16 +286,16 @@ def _dispatch(m, s, kind, obj, tok):
         touch(s, obj)
         ph = s.srv_i[obj, SI_PHASE]
         if ph == P_SETUP or ph == P_PROCESS:
-            resume(m, s, obj)
+            resume_cold(m, s, obj)
         elif ph == P_EMPTY and s.srv_i[obj, SI_PM] == 0:
-            after_release(m, s, obj)
+            after_release_cold(m, s, obj)
     elif kind == E_PM_END:
         s.srv_i[obj, SI_PM] = 0
         s.srv_f[obj, SF_WEAR] = 0.0
         s.srv_i[obj, SI_OPS_PM] = 0
         touch(s, obj)
         if s.srv_i[obj, SI_DOWN] == 0 and s.srv_i[obj, SI_PHASE] == P_EMPTY:
-            after_release(m, s, obj)
+            after_release_cold(m, s, obj)
     elif kind == E_PM_DUE:
         e = s.srv_i[obj, SI_EL]
         t = s.sf[T_NOW] + m.el_f[e, F_PM_HOURS] * 3600.0
@@ -306,17 +308,29 @@ def _dispatch(m, s, kind, obj, tok):
         if tok != s.el_si[obj, EI_ATOK]:
             return False
         _arrival(m, s, obj)
-    elif kind == E_CONVEYOR:
-        wake(s, obj)
-        wake_successors(m, s, obj, -1)
     elif kind == E_SHIFT:
         _shift(m, s, obj)
-    elif kind == E_WAKE:
-        wake(s, obj)
     return True
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@hot
+def _dispatch(m, s, kind, obj, tok):
+    """Handle one event; returns False for a stale (cancelled) one."""
+    if kind == E_PHASE_END:
+        if tok != s.srv_i[obj, SI_TOK]:
+            return False
+        finish_phase(m, s, obj)
+    elif kind == E_CONVEYOR:
+        wake(s, obj)
+        wake_successors(m, s, obj, -1)
+    elif kind == E_WAKE:
+        wake(s, obj)
+    else:
+        return _rare_event(m, s, kind, obj, tok)
+    return True
+
+
+@cold
 def _sample(m, s, k, t):
     """Write time-series row ``k`` for time ``t`` (the state is constant since the last event)."""
     s.ts_line[k, 0] = s.si[S_GOOD_TOTAL]
@@ -343,7 +357,7 @@ def _sample(m, s, k, t):
     s.ts_line[k, 2] = power
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _reset_statistics(m, s, tw):
     """Discard what happened before the end of the warm-up ``tw``."""
     n_el = m.el_i.shape[0]
@@ -362,7 +376,7 @@ def _reset_statistics(m, s, tw):
     s.si[S_WARM_DONE] = 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _advance_clock(m, s, t):
     """Take samples and the warm-up reset that fall before time ``t``."""
     if s.si[S_WARM_DONE] == 0 and t > s.sf[T_WARMUP]:
@@ -375,7 +389,7 @@ def _advance_clock(m, s, t):
     s.si[S_SAMPLE_K] = k
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@cold
 def _flush(m, s):
     """Bring every time integral up to now, so that the results read consistently."""
     now = s.sf[T_NOW]
@@ -401,7 +415,7 @@ def _flush(m, s):
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@entry
 def run_until(m, s, t_stop):
     """Process events up to and including time ``t_stop`` (s).
 
@@ -420,8 +434,30 @@ def run_until(m, s, t_stop):
     kind = -1
     obj = -1
     while True:
-        # settle the line after the last event (and, on the first call, after start)
-        cascade(m, s)
+        # settle the line after the last event (and, on the first call, after start): each
+        # element on the work stack pulls, from the predecessor whose part has waited
+        # longest, while it has room (written out here, not called: see kernels/jit.py)
+        while s.si[S_STACK_N] > 0:
+            n = s.si[S_STACK_N] - 1
+            s.si[S_STACK_N] = n
+            x = s.stack[n]
+            s.el_si[x, EI_QUEUED] = 0
+            a = m.pred_ptr[x]
+            b = m.pred_ptr[x + 1]
+            while a < b and has_room(m, s, x):
+                best = INF
+                best_p = -1
+                best_srv = -1
+                for k in range(a, b):
+                    p = m.pred[k]
+                    r, srv = offer(m, s, p, x)
+                    if r < best:
+                        best = r
+                        best_p = p
+                        best_srv = srv
+                if best_p < 0:
+                    break
+                put(m, s, x, take(m, s, best_p, best_srv))
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
             _lose_blocked_arrivals(m, s, obj)
         kind = -1

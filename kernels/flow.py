@@ -12,8 +12,8 @@ See ``docs/semantics.md``.
 """
 
 import numpy as np
-from numba import njit
 
+from kernels.jit import cold, hot
 from kernels.queue import push
 from kernels.rng import sample, uniform01
 from kernels.types import (
@@ -134,7 +134,7 @@ INF = np.inf
 
 
 # --- bookkeeping -----------------------------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def log_row(m, s, e, srv, state, content):
     if m.params[P_LOG] > 0.0:
         k = s.si[S_LOG_N]
@@ -146,7 +146,7 @@ def log_row(m, s, e, srv, state, content):
         s.si[S_LOG_N] = k + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def change_content(m, s, e, delta):
     now = s.sf[T_NOW]
     c = s.el_si[e, EI_COUNT]
@@ -160,7 +160,7 @@ def change_content(m, s, e, delta):
         log_row(m, s, e, -1, -1, c)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def change_wip(s, delta):
     now = s.sf[T_NOW]
     s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
@@ -168,7 +168,7 @@ def change_wip(s, delta):
     s.si[S_WIP] += delta
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def new_part(s, prod):
     p = s.si[S_FREE]
     s.si[S_FREE] = s.part_i[p, PI_NEXT]
@@ -183,7 +183,7 @@ def new_part(s, prod):
     return p
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def free_part(s, p):
     s.part_i[p, PI_NEXT] = s.si[S_FREE]
     s.si[S_FREE] = p
@@ -191,7 +191,7 @@ def free_part(s, p):
     change_wip(s, -1)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def fifo_push(s, e, p):
     s.part_i[p, PI_NEXT] = -1
     tail = s.el_si[e, EI_TAIL]
@@ -202,7 +202,7 @@ def fifo_push(s, e, p):
     s.el_si[e, EI_TAIL] = p
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def fifo_pop(s, e):
     p = s.el_si[e, EI_HEAD]
     nxt = s.part_i[p, PI_NEXT]
@@ -213,7 +213,7 @@ def fifo_pop(s, e):
     return p
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def draw_product(m, s, e):
     n = m.mix_cum.shape[1]
     if n == 1:
@@ -226,7 +226,7 @@ def draw_product(m, s, e):
 
 
 # --- the work stack and state commits ------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def wake(s, e):
     if s.el_si[e, EI_QUEUED] == 0:
         s.el_si[e, EI_QUEUED] = 1
@@ -235,7 +235,7 @@ def wake(s, e):
         s.si[S_STACK_N] = n + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def wake_successors(m, s, e, dest):
     """Wake ``dest``, or, when any successor may take the part, all of them, the one with
     the fewest parts on top of the stack (shortest-queue routing)."""
@@ -260,7 +260,7 @@ def wake_successors(m, s, e, dest):
         done += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def touch(s, srv):
     if s.srv_i[srv, SI_DIRTY] == 0:
         s.srv_i[srv, SI_DIRTY] = 1
@@ -269,7 +269,7 @@ def touch(s, srv):
         s.si[S_DIRTY_N] = n + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def derived_state(m, s, srv):
     if s.srv_i[srv, SI_DOWN]:
         return DOWN
@@ -287,7 +287,7 @@ def derived_state(m, s, srv):
     return STARVED
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def set_state(m, s, srv, new):
     old = s.srv_i[srv, SI_STATE]
     if new == old:
@@ -302,7 +302,7 @@ def set_state(m, s, srv, new):
     log_row(m, s, e, srv - m.el_i[e, I_SERVER0], new, s.el_si[e, EI_COUNT])
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def commit_states(m, s):
     for k in range(s.si[S_DIRTY_N]):
         srv = s.dirty[k]
@@ -312,19 +312,19 @@ def commit_states(m, s):
 
 
 # --- servers --------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def hazard_rate(m, s, srv, e):
     return 1.0 + m.el_f[e, F_WEAR_HAZARD] * s.srv_f[srv, SF_WEAR]
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def is_running(s, srv):
     ph = s.srv_i[srv, SI_PHASE]
     return ((ph == P_SETUP or ph == P_PROCESS) and s.srv_i[srv, SI_DOWN] == 0
             and s.srv_i[srv, SI_OFF] == 0 and s.srv_i[srv, SI_PM] == 0)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def resume(m, s, srv):
     """Schedule the end of the current phase, or the failure that will interrupt it."""
     if not is_running(s, srv):
@@ -343,7 +343,7 @@ def resume(m, s, srv):
     push(s.heap_t, s.heap_i, s.si, now + w, E_PHASE_END, srv, tok)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@cold
 def suspend(m, s, srv):
     """Stop a running phase, keeping the work left (preempt-resume)."""
     e = s.srv_i[srv, SI_EL]
@@ -354,7 +354,7 @@ def suspend(m, s, srv):
     s.srv_i[srv, SI_TOK] += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@cold
 def go_down(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     s.srv_i[srv, SI_DOWN] = 1
@@ -365,7 +365,7 @@ def go_down(m, s, srv):
     touch(s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@cold
 def start_maintenance(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     s.srv_i[srv, SI_PM] = 1
@@ -377,7 +377,7 @@ def start_maintenance(m, s, srv):
     touch(s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def after_release(m, s, srv):
     """A server has just become empty: fail (operations basis), maintain, or take work."""
     e = s.srv_i[srv, SI_EL]
@@ -394,7 +394,7 @@ def after_release(m, s, srv):
     wake(s, e)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def begin_process(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
@@ -407,7 +407,7 @@ def begin_process(m, s, srv):
     touch(s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def start_part(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
@@ -425,7 +425,7 @@ def start_part(m, s, srv):
         begin_process(m, s, srv)
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def finish_phase(m, s, srv):
     """The running phase of ``srv`` reached its end."""
     e = s.srv_i[srv, SI_EL]
@@ -465,7 +465,7 @@ def finish_phase(m, s, srv):
 
 
 # --- movement -------------------------------------------------------------------------------
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def choose_destination(m, s, e):
     """The successor the next part of ``e`` goes to, or -1 for whichever can take it."""
     a = m.succ_ptr[e]
@@ -486,12 +486,12 @@ def choose_destination(m, s, e):
     return -1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def is_unlimited_source(m, e):
     return m.el_i[e, I_ARRIVAL_DIST] < 0 and m.el_i[e, I_SCHED_N] == 0
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def free_server(s, m, x):
     a = m.el_i[x, I_SERVER0]
     for srv in range(a, a + m.el_i[x, I_SERVERS]):
@@ -501,7 +501,7 @@ def free_server(s, m, x):
     return -1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def has_room(m, s, x):
     kind = m.el_i[x, I_KIND]
     if kind == STATION:
@@ -518,7 +518,7 @@ def has_room(m, s, x):
     return kind == SINK
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def decided(m, s, p, d):
     """Record destination ``d`` of the part ``p`` offers, waking that successor."""
     if d >= 0:
@@ -528,7 +528,7 @@ def decided(m, s, p, d):
     return d
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def offer(m, s, p, x):
     """Since when ``p`` has had a part for ``x`` (inf: none), and the server holding it."""
     kind = m.el_i[p, I_KIND]
@@ -568,7 +568,7 @@ def offer(m, s, p, x):
     return r, -1
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def take(m, s, p, srv):
     """Remove the offered part from ``p``; ``srv`` is the station server holding it."""
     now = s.sf[T_NOW]
@@ -600,7 +600,7 @@ def take(m, s, p, srv):
     return part
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def put(m, s, x, part):
     """Place ``part`` into ``x``, which has room."""
     now = s.sf[T_NOW]
@@ -635,35 +635,8 @@ def put(m, s, x, part):
                             else m.succ[m.succ_ptr[x]])
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def pull_into(m, s, x):
-    """Let ``x`` take parts from its predecessors, longest waiting first, while it has room."""
-    a = m.pred_ptr[x]
-    b = m.pred_ptr[x + 1]
-    if a == b:
-        return
-    while has_room(m, s, x):
-        best = INF
-        best_p = -1
-        best_srv = -1
-        for k in range(a, b):
-            p = m.pred[k]
-            r, srv = offer(m, s, p, x)
-            if r < best:
-                best = r
-                best_p = p
-                best_srv = srv
-        if best_p < 0:
-            return
-        put(m, s, x, take(m, s, best_p, best_srv))
-
-
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
-def cascade(m, s):
-    """Move parts until no element on the work stack can take another."""
-    while s.si[S_STACK_N] > 0:
-        n = s.si[S_STACK_N] - 1
-        s.si[S_STACK_N] = n
-        x = s.stack[n]
-        s.el_si[x, EI_QUEUED] = 0
-        pull_into(m, s, x)
+# Separately compiled copies for rare paths (shift changes, repairs), so that those paths
+# call them instead of inlining their whole call trees once more (see ``kernels.jit``).
+finish_phase_cold = cold(finish_phase.py_func)
+resume_cold = cold(resume.py_func)
+after_release_cold = cold(after_release.py_func)

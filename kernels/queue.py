@@ -5,17 +5,16 @@ run is deterministic. Cancelled events stay in the heap and are recognised as st
 token (lazy deletion), which keeps rescheduling O(log n).
 """
 
-from numba import njit
-
+from kernels.jit import entry, hot
 from kernels.types import S_HEAP_N, S_SEQ
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def _less(ht, hi, a, b):
     return ht[a] < ht[b] or (ht[a] == ht[b] and hi[a, 0] < hi[b, 0])
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def _swap(ht, hi, a, b):
     t = ht[a]
     ht[a] = ht[b]
@@ -26,7 +25,7 @@ def _swap(ht, hi, a, b):
         hi[b, c] = x
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@entry
 def push(ht, hi, si, t, kind, obj, tok):
     """Schedule event ``kind`` on ``obj`` at time ``t`` (s) carrying token ``tok``.
 
@@ -49,7 +48,7 @@ def push(ht, hi, si, t, kind, obj, tok):
             break
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def pop(ht, hi, si):
     """Remove the earliest event; returns (time, kind, obj, token)."""
     t = ht[0]

@@ -10,8 +10,8 @@ number generators", ACM TOMS 47(4), 2021.
 import math
 
 import numpy as np
-from numba import njit
 
+from kernels.jit import entry, hot
 from kernels.types import (
     D_CONSTANT,
     D_EMPIRICAL,
@@ -35,7 +35,7 @@ _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def next_u64(st, i):
     """Next 64-bit output of stream ``i``; ``st`` is uint64 of shape (n_streams, 4)."""
     s0 = st[i, 0]
@@ -58,13 +58,13 @@ def next_u64(st, i):
     return result
 
 
-@njit(cache=True, nogil=True, _nrt=False, inline="always")
+@hot
 def uniform01(st, i):
     """A uniform draw on the open interval (0, 1) from stream ``i``."""
     return (float(next_u64(st, i) >> _S11) + 0.5) * _INV53
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@entry
 def std_normal(st, i):
     """A standard normal draw (Box-Muller, two uniforms per draw, no cached twin)."""
     u1 = uniform01(st, i)
@@ -72,7 +72,7 @@ def std_normal(st, i):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@entry
 def _gamma(st, i, shape, scale):
     # Marsaglia and Tsang, "A simple method for generating gamma variables", ACM TOMS 2000.
     if shape < 1.0:
@@ -90,7 +90,7 @@ def _gamma(st, i, shape, scale):
             return d * v * scale
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@entry
 def sample(dist_kind, dist_par, emp, d, st, i):
     """Draw from distribution ``d`` with stream ``i``.
 
