@@ -1,9 +1,10 @@
-"""``twinbench import`` and ``twinbench replay``: recordings from the command line.
+"""``twinbench import``, ``twinbench replay`` and ``fork``: recordings from the command line.
 
-:func:`add_commands` adds both subcommands to the main parser's subparsers; each sets
-``func`` to a handler that takes the parsed arguments and returns the exit code:
-0 success, 1 bad input (the message names file, field, value and fix), 130 interrupted.
-No Qt here: this runs on headless machines.
+:func:`add_commands` adds ``import`` and ``replay`` to the main parser's subparsers, and
+:func:`add_fork_command` a ``fork`` with a progress bar (like ``twinbench run``) and the
+work-in-process warning. Each sets ``func`` to a handler that takes the parsed arguments and
+returns the exit code: 0 success, 1 bad input (the message names file, field, value and
+fix), 130 interrupted. No Qt here: this runs on headless machines.
 """
 
 from __future__ import annotations
@@ -249,3 +250,82 @@ def _text(rec: Recording, kpis: dict, periods: dict) -> str:
         lines.append(_table([_row(p.label, p.kpis) for p in ps]))
     return "\n".join(lines)
 
+
+
+# --- fork ----------------------------------------------------------------------------------
+
+
+def add_fork_command(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``fork`` subcommand (see :func:`run_fork`).
+
+    ``app/cli_calibrate.py`` registers ``twinbench fork`` today, without progress; the main
+    parser should take this one instead.
+    """
+    f = subparsers.add_parser(
+        "fork", help="run a scenario from the recorded state at a moment of a recording",
+        description="Start the twin in the state a recording shows at --at (machine states, "
+                    "remaining repairs, recorded buffer levels) and run it until --until; "
+                    "print P10/P50/P90 of output and energy beside what happened. Progress "
+                    "goes to stderr.")
+    f.add_argument("project", help="project folder or project.json")
+    f.add_argument("recording", help="recording (.h5)")
+    f.add_argument("--at", required=True, help="fork time: seconds since the recording epoch "
+                                               "or ISO 8601")
+    f.add_argument("--until", required=True, help="end time (same forms as --at)")
+    f.add_argument("--replications", type=int, default=20)
+    f.add_argument("--seed", type=int, default=1)
+    f.add_argument("--scenario", default=None, help="scenario to run (default: the base)")
+    f.add_argument("--asset", action="append", default=[], metavar="ASSET=ELEMENT[:SERVER]",
+                   help="map a recorded asset to a station (and server) or, for an asset "
+                        "with a level, to a buffer or conveyor (default: the recording's)")
+    f.add_argument("--json", action="store_true", help="print the result as JSON")
+    f.add_argument("--quiet", action="store_true", help="no progress bar")
+    f.set_defaults(func=run_fork)
+
+
+def _fork_assets(pairs: list[str]) -> dict | None:
+    if not pairs:
+        return None
+    out: dict = {}
+    for p in pairs:
+        asset, sep, target = p.partition("=")
+        if not sep or not asset or not target:
+            raise ValueError(f"--asset {p!r}: expected ASSET=ELEMENT or ASSET=STATION:SERVER, "
+                             "e.g. --asset press1=m1 or --asset press2=m1:1")
+        el, colon, server = target.rpartition(":")
+        out[asset] = (el, int(server)) if colon and server.isdigit() else target
+    return out
+
+
+def run_fork(args: argparse.Namespace, out: TextIO | None = None,
+             err: TextIO | None = None) -> int:
+    """Handle ``twinbench fork``; return the exit code."""
+    from app.cli import ProgressBar
+    from twin.errors import ProjectError
+    from twin.fork import ForkError, fork_from_recording
+    from twin.project import load_project
+
+    out, err = out or sys.stdout, err or sys.stderr
+    bar = ProgressBar("forking", stream=err, enabled=not args.quiet)
+    try:
+        project = load_project(args.project)
+        with Recording.open(args.recording) as rec:
+            res = fork_from_recording(
+                project, rec, _time_arg(rec, args.at, "--at"),
+                _time_arg(rec, args.until, "--until"), replications=args.replications,
+                seed=args.seed, scenario=args.scenario, assets=_fork_assets(args.asset),
+                task=TaskState(bar), workers=None)
+    except (Cancelled, KeyboardInterrupt):
+        bar.close()
+        print("twinbench fork: interrupted", file=err)
+        return 130
+    except (ProjectError, RecordingError, ForkError, ValueError, KeyError, OSError) as exc:
+        bar.close()
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"twinbench fork: error: {msg}", file=err)
+        return 1
+    bar.close()
+    if res.wip_unknown:
+        print(f"twinbench fork: warning: {res.wip_warning}", file=err)
+    print(json.dumps(res.to_dict(), indent=2) if args.json else str(res), file=out)
+    return 0

@@ -8,11 +8,15 @@ when the range changes, so a week of one-minute events costs the same as an hour
 
 "Fork from here" runs ``twin.fork.fork_from_recording`` at the cursor on a worker thread
 (``app.run_panel.Background``) with a snapshot of the project; the GUI thread only draws the
-fan chart (``app.fork_view.ForkView``). ``fork_from_recording`` takes no ``TaskState``, so
-Cancel cannot stop it: the job runs on and its result is dropped.
+fan chart (``app.fork_view.ForkView``). As for runs, the worker reports into a
+``twin.tasks.TaskState`` that a 30 Hz timer reads for the progress bar; Cancel asks it to
+stop, which the fork does within one chunk of one replication. Where the work in process at
+the fork time was unknown (no recorded level), a warning under the buttons says so.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pyqtgraph as pg
@@ -42,6 +46,7 @@ from twin.fork import ForkError, fork_from_recording
 from twin.project import project_from_json, project_to_json
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
+from twin.tasks import Cancelled, TaskState
 
 SLIDER_STEPS = 10_000
 GANTT_COLUMNS = 1500  # image columns of the visible range (about one per screen pixel)
@@ -57,13 +62,15 @@ FORK_SPAN = 8 * 3600.0  # default fork horizon after the cursor (s)
 
 
 def _fork_job(project: m.Project, recording: Recording, t: float, end: float, reps: int,
-              seed: int, scenario: str | None, assets: dict[str, str]):
-    """Worker side of a fork; anything but a ``ForkError`` is reported with its type, so a
-    bug shows in the log instead of leaving the job hanging."""
+              seed: int, scenario: str | None, assets: dict[str, str], task: TaskState):
+    """Worker side of a fork; anything but a ``ForkError`` (or a cancel) is reported with its
+    type, so a bug shows in the log instead of leaving the job hanging."""
+    # leave one core to the GUI thread, as runs do
+    workers = max(1, (os.cpu_count() or 1) - 1)
     try:
         return fork_from_recording(project, recording, t, end, reps, seed, scenario,
-                                   assets=assets)
-    except ForkError:
+                                   assets=assets, task=task, workers=workers)
+    except (ForkError, Cancelled):
         raise
     except Exception as e:  # noqa: BLE001 - reported to the user by Background.failed
         raise RuntimeError(f"fork failed ({type(e).__name__}): {e}") from e
@@ -115,7 +122,9 @@ class ReplayPanel(QWidget):
         # the window owning this dock says which project forks run on (main_window sets it)
         self.project_provider = lambda: None
         self.fork_job: Background | None = None
-        self._jobs: set[Background] = set()  # running threads, cancelled ones included
+        self.fork_task: TaskState | None = None
+        # running threads, cancelled ones included, with the TaskState each reports into
+        self._jobs: dict[Background, TaskState] = {}
         self._end_edited = False
         # --- controls
         self.play_button = QPushButton("Play")
@@ -180,10 +189,15 @@ class ReplayPanel(QWidget):
         self.fork_cancel = QPushButton("Cancel")
         self.fork_cancel.setEnabled(False)
         self.fork_busy = QProgressBar()
-        self.fork_busy.setRange(0, 1)
+        self.fork_busy.setRange(0, 1000)
+        self.fork_busy.setValue(0)
         self.fork_busy.setMaximumWidth(120)
         self.fork_status = QLabel("")
         self.fork_status.setWordWrap(True)
+        self.fork_warning = QLabel("")
+        self.fork_warning.setWordWrap(True)
+        self.fork_warning.setStyleSheet("color: #b35900;")
+        self.fork_warning.setVisible(False)
         self.fork_view = ForkView()
         fork_row = QHBoxLayout()
         fork_row.addWidget(self.fork_button)
@@ -213,6 +227,7 @@ class ReplayPanel(QWidget):
         lower.addWidget(self.energy)
         cl.addLayout(lower, 2)
         cl.addLayout(fork_row)
+        cl.addWidget(self.fork_warning)
         cl.addWidget(self.fork_view, 2)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(charts)
@@ -239,6 +254,9 @@ class ReplayPanel(QWidget):
         self.fork_button.clicked.connect(self.start_fork)
         self.fork_cancel.clicked.connect(self.cancel_fork)
         self.fork_end.valueChanged.connect(self._end_typed)
+        self._fork_poll = QTimer(self)
+        self._fork_poll.setInterval(33)
+        self._fork_poll.timeout.connect(self._show_fork_progress)
 
     # --- loading ------------------------------------------------------------------------
     def set_recording(self, recording: Recording, element_ids: list[str]) -> None:
@@ -261,6 +279,7 @@ class ReplayPanel(QWidget):
         self._range_changed()
         self.fork_view.clear()
         self.fork_status.setText("")
+        self._set_fork_warning("")
         self._end_edited = False
         self.fork_end.blockSignals(True)
         self.fork_end.setRange(0.0, 10 * max(self.t1 - self.t0, FORK_SPAN) / 3600.0)
@@ -457,15 +476,18 @@ class ReplayPanel(QWidget):
         snapshot = project_from_json(project_to_json(project))  # editing goes on meanwhile
         rec, t, end = self.recording, self.t, self.fork_end_time()
         reps, seed = self.fork_replications.value(), project.run.seed
-        job = Background(lambda: _fork_job(snapshot, rec, t, end, reps, seed, chosen, assets),
-                         self)
+        task = TaskState()
+        job = Background(lambda: _fork_job(snapshot, rec, t, end, reps, seed, chosen, assets,
+                                           task), self)
         job.finished.connect(lambda res, job=job: self._fork_done(job, res))
         job.failed.connect(lambda msg, job=job: self._fork_failed(job, msg))
-        self.fork_job = job
-        self._jobs.add(job)
+        self.fork_job, self.fork_task = job, task
+        self._jobs[job] = task
         self.fork_button.setEnabled(False)
         self.fork_cancel.setEnabled(True)
-        self.fork_busy.setRange(0, 0)  # no progress from fork_from_recording: a busy bar
+        self.fork_busy.setValue(0)
+        self._set_fork_warning("")
+        self._fork_poll.start()
         when = self.recording.datetime_of(t)
         self.fork_status.setText(f"forking at {when:%Y-%m-%d %H:%M} ({reps} replications)…")
         job.start()
@@ -473,46 +495,64 @@ class ReplayPanel(QWidget):
         return True
 
     def cancel_fork(self) -> None:
-        """Drop the running fork's result (fork_from_recording cannot be interrupted)."""
+        """Stop the running fork: it ends within one chunk and its result is dropped."""
         if self.fork_job is None:
             return
-        self.fork_job = None
+        self.fork_task.request_interruption()
+        self.fork_job = self.fork_task = None
         self._fork_idle()
+        self.fork_busy.setValue(0)
         self.fork_status.setText("fork cancelled")
 
+    def _show_fork_progress(self) -> None:
+        if self.fork_task is not None:
+            self.fork_busy.setValue(int(self.fork_task.progress * 10))
+
+    def _set_fork_warning(self, text: str) -> None:
+        self.fork_warning.setText(f"⚠ {text}" if text else "")
+        self.fork_warning.setVisible(bool(text))
+
     def _fork_idle(self) -> None:
+        self._fork_poll.stop()
         self.fork_button.setEnabled(True)
         self.fork_cancel.setEnabled(False)
-        self.fork_busy.setRange(0, 1)
 
     def _fork_done(self, job: Background, result) -> None:
-        self._jobs.discard(job)
+        self._jobs.pop(job, None)
         job.deleteLater()
         if job is not self.fork_job or self.recording is None:
             return  # cancelled, or the recording was closed meanwhile
-        self.fork_job = None
+        self.fork_job = self.fork_task = None
         self._fork_idle()
+        self.fork_busy.setValue(1000)
         self.fork_view.show_result(result, self.t0)
         text = f"fork of {result.scenario!r}: {len(result.outputs)} replications"
+        if result.wip:
+            text += "; work in process at t: " + ", ".join(
+                f"{el} {n}" for el, n in result.wip.items())
         if result.notes:
             text += "; " + "; ".join(result.notes)
         self.fork_status.setText(text)
+        self._set_fork_warning(result.wip_warning)
         self.fork_finished.emit(result)
 
     def _fork_failed(self, job: Background, msg: str) -> None:
-        self._jobs.discard(job)
+        self._jobs.pop(job, None)
         job.deleteLater()
         if job is not self.fork_job:
-            return
-        self.fork_job = None
+            return  # a cancelled fork reports "cancelled": already shown
+        self.fork_job = self.fork_task = None
         self._fork_idle()
+        self.fork_busy.setValue(0)
         self._fork_error(msg)
 
     def close_recording(self) -> None:
         self.stop()
-        # a fork reads the recording on its thread: let it end before the file closes
-        self.fork_job = None
-        for job in list(self._jobs):
+        # a fork reads the recording on its thread: stop it and let it end before the file
+        # closes
+        self.fork_job = self.fork_task = None
+        for job, task in list(self._jobs.items()):
+            task.request_interruption()
             job.wait()
         self._jobs.clear()
         self._fork_idle()

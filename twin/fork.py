@@ -1,38 +1,57 @@
 """Fork a what-if from any moment of a recording: start the twin in the recorded state at ``t``.
 
-:func:`fork_from_recording` reads, for every recorded asset mapped to a station, the state at
-time ``t`` and builds the kernel state of a run that begins there:
+:func:`fork_from_recording` maps recorded assets onto the project (each asset's ``element``
+and ``server`` attributes, or ``assets=``), reads each one's situation at ``t``
+(:func:`twin.recording.snapshot.snapshot_at`) and builds the kernel state of a run that
+begins there.
 
-* **busy** — the server holds a part in process. Its elapsed work is the busy time since the
-  part started (the later of the asset's last part event and the end of its last starved,
-  idle or blocked interval); the work left is drawn from the process-time distribution
-  conditioned on the elapsed work, ``X - a | X > a`` (memoryless for the exponential).
+**Stations**, one recorded asset per server:
+
+* **busy** — the server holds a part in process; the work left is drawn from the
+  process-time distribution conditioned on the elapsed work, ``X - a | X > a`` (memoryless
+  for the exponential).
 * **blocked** — the server holds a finished part, ready since the blocked run began.
 * **down** — the server is under repair. The repair ends when the recording says it did if
   the down run ends inside the recording (``recorded_repair_end=True``), else after a time
-  drawn from the repair distribution conditioned on the elapsed down time. If the asset was
-  busy when it failed, it also holds the interrupted part (preempt-resume).
-* **starved**, **idle**, **off**, unknown or no data — the server is empty. ``off``/``idle``
-  follow the project's shift calendar, not the recording.
-* **setup** and **maintenance** are treated as busy and empty respectively (noted).
+  drawn from the repair distribution conditioned on the elapsed down time (a station without
+  failures in the project has none: :class:`ForkError`). If the asset was busy when it
+  failed, it also holds the interrupted part (preempt-resume).
+* **starved**, **idle**, **off** — the server is empty; ``off``/``idle`` follow the project's
+  shift calendar, not the recording. **setup** and **maintenance** are started as busy and
+  empty respectively, **unknown** and *no data* as empty (each noted).
 * The failure clock of each working server is drawn conditioned on its exposure since the
   last repair (busy time, elapsed time or parts, after the failure basis).
 
-Buffers, conveyors and source queues start **empty**: a recording has no work-in-process
-record (``docs/recording-format.md``); stations the recording does not cover start empty
-too. Both are listed in the result's notes. Wear starts at 0 and parts are of the first
-product.
+**Multi-server stations.** Plant data comes from each machine's own controller, so parallel
+machines are separate assets: each asset is one server of its station. An asset keeps the
+``server`` index it was recorded with when it is mapped to the station it was recorded for;
+otherwise it takes the lowest free server, in mapping order. A station with fewer assets
+than servers starts its other servers empty and lists itself in ``wip_unknown``; in
+particular **a single state channel on an N-server station is server 0 only**: one state
+cannot say how many of N servers are busy, so it is not copied onto the others.
 
-Each replication then runs to ``horizon_end`` through :func:`twin.runner.run_replication`;
-the result holds P10/P50/P90 over replications of the cumulative good output (parts reaching
-a sink) and of the energy of the mapped stations, on a time grid from ``t``, beside what the
-recording shows after ``t``.
+**Work in process.** An asset with a ``level`` channel mapped to a buffer, conveyor or a
+source's queue puts that many parts (of the first product) there: in a buffer or queue all
+ready at ``t``; on a conveyor spread evenly along it, the first at its end (positions are not
+recorded). The level in force at ``t`` must be a whole number of parts (rounded, noted),
+``>= 0`` and within the capacity, else :class:`ForkError` names the asset and the sample's
+time. Buffers, conveyors and queues without a recorded level, stations without a recorded
+asset and servers whose state is unknown start **empty and are listed in
+``ForkResult.wip_unknown``** (shown by the workbench and ``twinbench fork``). Wear starts at
+0 and parts are of the first product.
+
+Each replication then runs to ``horizon_end`` through :func:`twin.runner.run_replication`,
+in chunks: a :class:`twin.tasks.TaskState` gets the progress and stops the fork within a
+chunk when cancelled. The result holds P10/P50/P90 over replications of the cumulative good
+output (parts reaching a sink) and of the energy of the mapped stations, on a time grid from
+``t``, beside what the recording shows after ``t``.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,10 +60,12 @@ from kernels import types as kt
 from kernels.queue import push
 from twin import model as m
 from twin.calibration import scipy_of
-from twin.lowering import Lowered, lower, new_state
+from twin.lowering import Lowered, grow, lower, new_state
 from twin.project import with_scenario
-from twin.recording import NO_DATA, Recording, extent, replay_recording
+from twin.recording import NO_DATA, UNKNOWN, Recording, extent, replay_recording
+from twin.recording.snapshot import ChannelError, assign_servers, level_parts, snapshot_at
 from twin.runner import Replication, run_replication
+from twin.tasks import TaskState
 
 #: Number of grid intervals of the fan chart.
 GRID = 100
@@ -56,7 +77,7 @@ class ForkError(ValueError):
 
 @dataclass(frozen=True)
 class ServerStart:
-    """The recorded situation of one station at the fork time (seconds).
+    """The recorded situation of one station server at the fork time (seconds).
 
     Attributes
     ----------
@@ -75,6 +96,10 @@ class ServerStart:
         Recorded end of the repair, when the recording shows it.
     exposure : float
         Failure-clock exposure since the last repair (basis units).
+    server : int
+        Which server of the station (0-based).
+    asset : str
+        The recorded asset it comes from.
     """
 
     element: str
@@ -85,6 +110,8 @@ class ServerStart:
     down_elapsed: float
     repair_end: float | None
     exposure: float
+    server: int = 0
+    asset: str = ""
 
 
 @dataclass
@@ -107,6 +134,11 @@ class ForkResult:
     replications : list of Replication
         Raw kernel output (with state logs when ``log=True``).
     notes : list of str
+    wip : dict of str to int
+        Parts placed at ``t`` in buffers, conveyors and source queues from recorded levels.
+    wip_unknown : list of str
+        Elements whose content at ``t`` is unknown and that started empty (or, for a
+        multi-server station, with its unrecorded servers empty).
     """
 
     scenario: str
@@ -122,9 +154,19 @@ class ForkResult:
     starts: list[ServerStart]
     replications: list[Replication] = field(repr=False, default_factory=list)
     notes: list[str] = field(default_factory=list)
+    wip: dict[str, int] = field(default_factory=dict)
+    wip_unknown: list[str] = field(default_factory=list)
+
+    @property
+    def wip_warning(self) -> str:
+        """One line saying where the work in process was unknown ("" if nowhere)."""
+        if not self.wip_unknown:
+            return ""
+        return ("work in process unknown at the fork time, started empty: "
+                + ", ".join(self.wip_unknown))
 
     def to_dict(self) -> dict:
-        """A JSON-ready summary (grid, quantiles, recorded curves, notes)."""
+        """A JSON-ready summary (grid, quantiles, recorded curves, WIP, notes)."""
         def arr(x):
             return [None if not np.isfinite(v) else float(v) for v in np.asarray(x)]
         return json.loads(json.dumps({
@@ -134,12 +176,15 @@ class ForkResult:
             "energy_kwh": {k: arr(v) for k, v in self.energy_q.items()},
             "recorded_output": arr(self.recorded_output),
             "recorded_energy_kwh": arr(self.recorded_energy),
-            "starts": [vars(s) for s in self.starts], "notes": self.notes}))
+            "starts": [vars(s) for s in self.starts], "wip": self.wip,
+            "wip_unknown": self.wip_unknown, "notes": self.notes}))
 
     def __str__(self) -> str:
         def last(x):
             v = float(np.asarray(x)[-1])
             return "-" if not np.isfinite(v) else f"{v:.4g}"
+
+        multi = {s.element for s in self.starts if s.server > 0}
         return "\n".join([
             f"Fork of scenario {self.scenario!r} at t={self.t:g} s until {self.horizon_end:g} s "
             f"({len(self.outputs)} replications)",
@@ -149,62 +194,31 @@ class ForkResult:
             f"  energy since t    P10 {last(self.energy_q['p10'])}  P50 "
             f"{last(self.energy_q['p50'])}  P90 {last(self.energy_q['p90'])}  recorded "
             f"{last(self.recorded_energy)} kWh",
-            *(f"  {s.element}: {kt.STATE_NAMES[s.state] if s.state >= 0 else 'no data'}"
-              f" at t" + (f", repair ends at {s.repair_end:g}" if s.repair_end else "")
+            *(f"  {s.element}" + (f" server {s.server}" if s.element in multi else "")
+              + f": {kt.STATE_NAMES[s.state] if s.state >= 0 else 'no data'} at t"
+              + (f", repair ends at {s.repair_end:g}" if s.repair_end else "")
               for s in self.starts),
+            *(["  work in process at t: "
+               + ", ".join(f"{el} {n}" for el, n in self.wip.items())] if self.wip else []),
+            *([f"warning: {self.wip_warning}"] if self.wip_unknown else []),
             *(f"note: {n}" for n in self.notes)])
 
 
-def _last_before(times: np.ndarray, t: float) -> float:
-    i = np.searchsorted(times, t, side="right") - 1
-    return float(times[i]) if i >= 0 else -math.inf
+def recorded_starts(recording: Recording, mapping: dict, t: float, project: m.Project,
+                    replays: dict | None = None) -> list[ServerStart]:
+    """The situation of each mapped station server at ``t`` (see the module docstring).
 
-
-def recorded_starts(recording: Recording, mapping: dict[str, str], t: float,
-                    project: m.Project) -> list[ServerStart]:
-    """The situation of each mapped station at ``t`` (see the module docstring)."""
+    ``mapping`` maps a recorded asset to a station id or to ``(station id, server)``.
+    """
+    replays = replay_recording(recording) if replays is None else replays
     out = []
-    replays = replay_recording(recording)
-    for a, el in mapping.items():
-        r = replays[a]
-        tl = r.timeline
-        st = tl.state_at(t)
+    for a, target in mapping.items():
+        el, k = target if isinstance(target, tuple) else (target, 0)
         station = project.element(el)
         basis = station.failures.basis if station.failures is not None else "operating"
-        busy = tl.time_in(kt.BUSY)
-        rs, re_ = tl.runs(kt.DOWN)
-        ended = re_[re_ <= t]
-        last_repair = float(ended[-1]) if len(ended) else r.t_first
-        if basis == "calendar":
-            exposure = t - last_repair
-        elif basis == "operations":
-            exposure = float(r.produced.at(t) - r.produced.at(last_repair))
-        else:
-            exposure = float(busy.at(t) - busy.at(last_repair))
-        i = np.searchsorted(tl.start, t, side="right") - 1
-        since = float(tl.start[i]) if i >= 0 else t
-        holds, elapsed, down_el, rep_end = "none", 0.0, 0.0, None
-        ref = t
-        if st == kt.DOWN:
-            k = np.flatnonzero((rs <= t) & (re_ > t))[0]
-            since = float(rs[k])
-            down_el = t - since
-            rep_end = float(re_[k]) if re_[k] < r.t_last else None
-            before = tl.state_at(since - 1e-9) if since > tl.start[0] else NO_DATA
-            holds = {kt.BUSY: "process", kt.BLOCKED: "done"}.get(int(before), "none")
-            ref = since
-        elif st in (kt.BUSY, kt.SETUP):
-            holds = "process"
-        elif st == kt.BLOCKED:
-            holds = "done"
-        if holds == "process":
-            parts = recording.asset(a).parts
-            last_part = _last_before(np.sort(parts["time"]), ref)
-            idle = np.isin(tl.state, (kt.STARVED, kt.IDLE, kt.BLOCKED)) & (tl.end <= ref)
-            last_idle = float(tl.end[idle][-1]) if idle.any() else -math.inf
-            begin = max(last_part, last_idle, r.t_first)
-            elapsed = float(busy.at(ref) - busy.at(begin))
-        out.append(ServerStart(el, int(st), holds, elapsed, since, down_el, rep_end, exposure))
+        snap = snapshot_at(recording, replays[a], t, basis)
+        out.append(ServerStart(el, snap.state, snap.holds, snap.elapsed_work, snap.since,
+                               snap.down_elapsed, snap.repair_end, snap.exposure, k, a))
     return out
 
 
@@ -258,14 +272,52 @@ def _new_part(state, t: float) -> int:
     return p
 
 
+def _fill_fifo(low: Lowered, s, e: int, n: int, t: float) -> None:
+    """Put ``n`` parts into FIFO element ``e`` (buffer, conveyor, source queue) at ``t``."""
+    a = low.arrays
+    conveyor = a.el_i[e, kt.I_KIND] == kt.CONVEYOR
+    travel, gap = a.el_f[e, kt.F_TRAVEL], a.el_f[e, kt.F_GAP]
+    ready = t
+    for i in range(n):
+        p = _new_part(s, t)
+        if conveyor:
+            # spread evenly along the belt, the first at its end, at least one gap apart
+            ready = max(t + travel * i / n, ready + gap) if i else t
+            push(s.heap_t, s.heap_i, s.si, ready, kt.E_CONVEYOR, e, 0)
+        s.part_f[p, kt.PF_READY] = ready
+        tail = s.el_si[e, kt.EI_TAIL]
+        if tail >= 0:
+            s.part_i[tail, kt.PI_NEXT] = p
+        else:
+            s.el_si[e, kt.EI_HEAD] = p
+        s.el_si[e, kt.EI_TAIL] = p
+    s.el_si[e, kt.EI_COUNT] += n
+    if conveyor and n:
+        s.el_sf[e, kt.EF_LAST_ENTRY] = ready - travel  # when the last part entered
+
+
 def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: float,
                 seed: int, replication: int, rng: np.random.Generator,
-                recorded_repair_end: bool = True, log_rows: int = 0):
-    """A kernel state at time ``t`` holding the recorded situation (module docstring)."""
+                recorded_repair_end: bool = True, log_rows: int = 0,
+                wip: dict[str, int] | None = None):
+    """A kernel state at time ``t`` holding the recorded situation (module docstring).
+
+    ``wip`` gives the parts to place in buffers, conveyors and source queues (element id ->
+    count); every station server in ``starts`` is put in its recorded state.
+    """
     from kernels.engine import start
 
     a = low.arrays
     s = new_state(low, seed, replication, log_rows=log_rows)
+    wip = wip or {}
+    need = sum(wip.values()) + len(starts) + int(a.params[kt.P_RESERVE_PARTS])
+    while s.si[kt.S_NFREE] < need:
+        s = grow(s, kt.K_NEED_PARTS)
+    # one queued event per part on a conveyor, on top of what start() schedules
+    belt = sum(n for el, n in wip.items()
+               if a.el_i[low.element_ids.index(el), kt.I_KIND] == kt.CONVEYOR)
+    while s.heap_t.shape[0] < belt + 4 * (low.n_servers + a.el_i.shape[0]) + 64:
+        s = grow(s, kt.K_NEED_HEAP)
     s.sf[kt.T_NOW] = t
     s.sf[kt.T_WIP_SINCE] = t
     s.sf[kt.T_OBS_START] = t
@@ -274,10 +326,12 @@ def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: 
     s.srv_f[:, kt.SF_SINCE] = t
     s.el_sf[:, kt.EF_CONTENT_SINCE] = t
     _set_calendar(low, s, t)
+    for el, n in wip.items():
+        _fill_fifo(low, s, low.element_ids.index(el), n, t)
     plan = {}
     for ss in starts:
         e = low.element_ids.index(ss.element)
-        srv = int(a.el_i[e, kt.I_SERVER0])
+        srv = int(a.el_i[e, kt.I_SERVER0]) + ss.server
         st = project.element(ss.element)
         rem = 0.0
         if ss.holds != "none":
@@ -308,6 +362,12 @@ def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: 
             s.srv_i[srv, kt.SI_CTOK] += 1  # a calendar failure clock restarts after repair
             if ss.repair_end is not None and recorded_repair_end:
                 left = ss.repair_end - t
+            elif st.failures is None:
+                raise ForkError(
+                    f"asset {ss.asset!r} shows station {ss.element!r} down at t={t:g} s and the "
+                    "recording does not say when the repair ended, but the station has no "
+                    "failures (no time to repair) in the project: add failures to it, or "
+                    "fork at another time")
             else:
                 left = _conditional(st.failures.time_to_repair, ss.down_elapsed, rng)
             push(s.heap_t, s.heap_i, s.si, t + left, kt.E_REPAIR_END, srv, 0)
@@ -343,31 +403,107 @@ def _derived(a, s, srv) -> int:
         int(s.srv_i[srv, kt.SI_PHASE]), kt.STARVED)
 
 
-def _mapping(project, recording, assets):
-    replays = replay_recording(recording)
-    mapping = dict(assets) if assets is not None else {
-        a: r.element for a, r in replays.items() if r.element}
-    stations = {s.id: s for s in project.stations()}
-    if not mapping:
+def _holds_fifo(el: m.Element) -> bool:
+    """Whether an element keeps parts in a queue that a recorded level can fill."""
+    if isinstance(el, m.Buffer | m.Conveyor):
+        return True
+    return (isinstance(el, m.Source) and el.when_blocked == "queue"
+            and (el.arrival is not None or bool(el.schedule)))
+
+
+def _channels(project: m.Project, recording: Recording, replays: dict, assets):
+    """Split the mapping into server channels ``{asset: (station, server)}`` and level
+    channels ``{asset: element}``, with notes on partly recorded stations."""
+    if assets is None:
+        pairs = {a: (r.element, r.server) for a, r in replays.items() if r.element}
+    else:
+        pairs = {}
+        for a, target in assets.items():
+            if a not in replays:
+                raise ForkError(f"{recording.path}: no asset {a!r}; recorded assets: "
+                                f"{list(recording.asset_ids)}")
+            el, k = target if isinstance(target, tuple) else (target, None)
+            # the recorded server index holds only on the station it was recorded for
+            pairs[a] = (el, replays[a].server if k is None and replays[a].element == el
+                        else k)
+    if not pairs:
         raise ForkError(f"{recording.path}: no recorded asset maps to a station of project "
                         f"{project.name!r}; pass assets={{asset: station id}}")
-    for a, el in mapping.items():
-        if a not in replays:
-            raise ForkError(f"{recording.path}: no asset {a!r}; recorded assets: "
-                            f"{list(recording.asset_ids)}")
-        if el not in stations:
-            raise ForkError(f"asset {a!r} maps to {el!r}, which is not a station of project "
-                            f"{project.name!r}; stations: {sorted(stations)}")
-        if stations[el].servers != 1:
-            raise ForkError(f"station {el!r} has {stations[el].servers} servers; forks support "
-                            "single-server stations only")
-    return mapping, replays
+    stations = {s.id: s for s in project.stations()}
+    servers: dict[str, tuple[str, int | None]] = {}
+    levels: dict[str, str] = {}
+    for a, (el, k) in pairs.items():
+        if el in stations:
+            servers[a] = (el, k)
+            continue
+        fifo = el in project and _holds_fifo(project.element(el))
+        if fifo and replays[a].has_level:
+            if el in levels.values():
+                other = next(x for x, y in levels.items() if y == el)
+                raise ForkError(f"assets {other!r} and {a!r} both give the level of {el!r}; "
+                                "map one of them elsewhere")
+            levels[a] = el
+            continue
+        extra = " and the asset records no level to give its content" if fifo else ""
+        raise ForkError(f"asset {a!r} maps to {el!r}, which is not a station of project "
+                        f"{project.name!r}{extra}; stations: {sorted(stations)}")
+    try:
+        assigned, notes = assign_servers(servers, {el: st.servers for el, st in stations.items()})
+    except ChannelError as e:
+        raise ForkError(str(e)) from None
+    return assigned, levels, notes
+
+
+def _wip(project: m.Project, low: Lowered, recording: Recording, replays: dict,
+         levels: dict[str, str], t: float) -> tuple[dict[str, int], list[str], list[str]]:
+    """Parts per FIFO element from the recorded levels at ``t``; the FIFO elements left
+    without one (their content is unknown)."""
+    wip, notes = {}, []
+    for a, el in levels.items():
+        cap = int(low.arrays.el_i[low.element_ids.index(el), kt.I_CAPACITY])
+        try:
+            n, note = level_parts(recording, replays[a], el, t, cap)
+        except ChannelError as e:
+            raise ForkError(str(e)) from None
+        notes += [note] if note else []
+        if n is not None:
+            wip[el] = n
+    unknown = [el.id for el in project.elements if _holds_fifo(el) and el.id not in wip]
+    return wip, notes, unknown
+
+
+def _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, log, task,
+         workers) -> list[Replication]:
+    done = np.zeros(replications)
+
+    def one(r: int) -> Replication:
+        if task is not None:
+            task.check()
+        rng = np.random.default_rng([seed, r, 0x5EED])
+        state = build_state(low, variant, starts, t, seed, r, rng, recorded_repair_end,
+                            4096 if log else 0, wip)
+
+        def progress(frac: float) -> None:
+            done[r] = frac
+            if task is not None:
+                task.set_progress_value(100.0 * done.sum() / replications)
+
+        return run_replication(low, seed, r, task, progress, state=state)
+
+    n = workers or min(replications, os.cpu_count() or 1)
+    if n <= 1 or replications == 1:
+        return [one(r) for r in range(replications)]
+    reps = [one(0)]  # compile (or load from the cache) once, then fan out
+    with ThreadPoolExecutor(n) as pool:
+        reps += list(pool.map(one, range(1, replications)))
+    return reps
 
 
 def fork_from_recording(project: m.Project, recording: Recording, t: float, horizon_end: float,
                         replications: int = 20, seed: int = 1, scenario: str | None = None, *,
-                        assets: dict[str, str] | None = None, recorded_repair_end: bool = True,
-                        log: bool = False, grid: int = GRID) -> ForkResult:
+                        assets: dict | None = None, recorded_repair_end: bool = True,
+                        log: bool = False, grid: int = GRID, task: TaskState | None = None,
+                        workers: int | None = 1) -> ForkResult:
     """Run ``replications`` of a scenario from the recorded state at ``t`` to ``horizon_end``.
 
     Parameters
@@ -380,14 +516,21 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     replications, seed : int
     scenario : str, optional
         Scenario to run from ``t`` (None: the project as it is).
-    assets : dict of str to str, optional
-        Recorded asset id -> station id; default each asset's ``element`` attribute.
+    assets : dict, optional
+        Recorded asset id -> station id, ``(station id, server)`` or the id of a buffer,
+        conveyor or queuing source whose level the asset records; default each asset's
+        ``element`` (and ``server``) attribute.
     recorded_repair_end : bool
         Use the recorded end of a repair under way at ``t`` when the recording shows it.
     log : bool
         Keep the kernel's state log of each replication (``result.replications[i].log``).
     grid : int
         Intervals of the fan-chart time grid.
+    task : twin.tasks.TaskState, optional
+        Receives the progress (0-100); a cancel request stops the fork within one chunk
+        of one replication (``twin.runner.CHUNKS`` per replication) with ``Cancelled``.
+    workers : int or None
+        Threads running replications (None: one per core). The result does not depend on it.
 
     Returns
     -------
@@ -396,10 +539,14 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     Raises
     ------
     ForkError
-        For ``t`` outside the recording, ``horizon_end <= t``, no or bad asset mappings.
+        For ``t`` outside the recording, ``horizon_end <= t``, no or bad asset mappings, a
+        recorded level that is negative or above the capacity.
+    twin.tasks.Cancelled
+        When ``task`` asked to stop.
     """
     t, horizon_end = recording.time_of(t), recording.time_of(horizon_end)
-    mapping, replays = _mapping(project, recording, assets)
+    replays = replay_recording(recording)
+    servers, levels, notes = _channels(project, recording, replays, assets)
     t_first, t_last = extent(replays)
     if not t_first <= t < t_last:
         raise ForkError(f"fork time t={t:g} s lies outside the recording [{t_first:g}, "
@@ -411,33 +558,40 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     name = scenario or "base"
     variant = with_scenario(project, scenario)
     low = lower(variant, horizon_end, 0.0, (horizon_end - t) / grid, log)
-    starts = recorded_starts(recording, mapping, t, variant)
-    notes = ["buffers, conveyors and source queues start empty: recordings hold no "
-             "work in process"]
-    missing = sorted({s.id for s in variant.stations()} - set(mapping.values()))
+    starts = recorded_starts(recording, servers, t, variant, replays)
+    wip, wip_notes, unknown = _wip(variant, low, recording, replays, levels, t)
+    notes += wip_notes
+    mapped = {el for el, _ in servers.values()}
+    missing = [s.id for s in variant.stations() if s.id not in mapped]
     if missing:
         notes.append(f"stations without a recorded asset start empty: {missing}")
+    counts = [el for el, _ in servers.values()]
+    partial = sorted({el for el in counts if counts.count(el) < variant.element(el).servers})
+    if partial:
+        notes.append(f"stations {partial}: the recorded energy and output cover only their "
+                     "recorded servers, the fork's the whole station")
+    blind = set(partial) | set(missing)
     for s in starts:
-        if s.state in (kt.SETUP, kt.MAINTENANCE, NO_DATA, -2):
-            notes.append(f"{s.element}: recorded state {s.state} at t is started as "
-                         f"{'busy' if s.holds == 'process' else 'empty'}")
-    reps = []
-    for r in range(replications):
-        rng = np.random.default_rng([seed, r, 0x5EED])
-        state = build_state(low, variant, starts, t, seed, r, rng, recorded_repair_end,
-                            4096 if log else 0)
-        reps.append(run_replication(low, seed, r, state=state))
+        if s.state in (kt.SETUP, kt.MAINTENANCE, NO_DATA, UNKNOWN):
+            what = {NO_DATA: "no data", UNKNOWN: "unknown"}.get(s.state) or kt.STATE_NAMES[s.state]
+            notes.append(f"{s.element} (asset {s.asset}): recorded state {what} at t is "
+                         f"started as {'busy' if s.holds == 'process' else 'empty'}")
+        if s.state in (NO_DATA, UNKNOWN):
+            blind.add(s.element)
+    unknown += [s.id for s in variant.stations() if s.id in blind]
+    reps = _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, log,
+                task, workers)
     ts = low.arrays.ts_t
     keep = ts >= t
     times = ts[keep]
-    idx = [low.element_ids.index(el) for el in mapping.values()]
+    idx = [low.element_ids.index(el) for el in sorted(mapped)]
     out = np.array([rep.ts_line[keep, 0] for rep in reps])
     energy = np.array([rep.ts_energy[keep][:, idx].sum(axis=1) for rep in reps])
     sinks = {c.source for c in variant.connections
              if isinstance(variant.element(c.target), m.Sink)}
     rec_out = np.zeros(len(times))
     rec_energy = np.zeros(len(times))
-    for a, el in mapping.items():
+    for a, (el, _) in servers.items():
         rp = replays[a]
         if el in sinks:
             rec_out += rp.parts_at(times) - rp.parts_at(t)
@@ -445,7 +599,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     beyond = times > t_last
     rec_out[beyond] = np.nan
     rec_energy[beyond] = np.nan
-    if not sinks & set(mapping.values()):
+    if not sinks & mapped:
         rec_out[:] = np.nan
         notes.append("no recorded station feeds a sink: the recorded output is unknown")
 
@@ -453,4 +607,4 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
         return {f"p{p}": np.percentile(x, p, axis=0) for p in (10, 50, 90)}
 
     return ForkResult(name, t, horizon_end, times, q(out), q(energy), rec_out, rec_energy,
-                      out[:, -1], energy[:, -1], starts, reps, notes)
+                      out[:, -1], energy[:, -1], starts, reps, notes, wip, unknown)

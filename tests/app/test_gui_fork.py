@@ -74,6 +74,13 @@ def test_fork_draws_the_fan_chart_of_the_result(make_window, line_project, sme_r
         np.testing.assert_allclose(y, recorded)
     assert np.all(np.diff(_xy(fv.output.median)[1]) >= 0)  # cumulative
     assert "fork of 'faster'" in rp.fork_status.text()
+    assert rp.fork_busy.value() == rp.fork_busy.maximum()
+    # the SME data has no buffer level and no asset on M1: the dock says the WIP there was
+    # unknown, not silently empty
+    assert res.wip_unknown == ["src", "B1", "M1"] == again.wip_unknown
+    assert not rp.fork_warning.isHidden()
+    assert rp.fork_warning.text() == ("⚠ work in process unknown at the fork time, started "
+                                      "empty: src, B1, M1")
 
 
 def test_fork_errors_are_shown_with_the_fix(make_window, line_project, sme_recording,
@@ -105,17 +112,81 @@ def test_fork_errors_are_shown_with_the_fix(make_window, line_project, sme_recor
     assert "choose a time inside it" in failed[0]
 
 
-def test_cancelled_fork_result_is_dropped(make_window, line_project, sme_recording,
-                                          qtbot, warm_kernel):
-    w, rp = _open_and_map(make_window, line_project, sme_recording)
+def _long_fork(rp):
+    """A fork far past the end of the recording: minutes of work if it ran to its end."""
     _seek(rp, 0.3)
+    rp.fork_replications.setValue(200)
+    rp.fork_end.setValue(rp.fork_end.maximum())
+    assert rp.start_fork()
+    job, task = rp.fork_job, rp.fork_task
+    failed = []
+    job.failed.connect(failed.append)
+    return job, task, failed
+
+
+def test_cancel_stops_the_fork_within_a_chunk(make_window, line_project, sme_recording,
+                                              qtbot, warm_kernel):
+    w, rp = _open_and_map(make_window, line_project, sme_recording)
+    got = []
+    rp.fork_finished.connect(got.append)
+    job, task, failed = _long_fork(rp)
+    # progress shows on the bar, read from the TaskState by the panel's timer
+    qtbot.waitUntil(lambda: rp.fork_busy.value() > 0, timeout=60_000)
+    assert 0 < task.progress < 100
+    qtbot.mouseClick(rp.fork_cancel, Qt.LeftButton)
+    assert task.is_interruption_requested()
+    assert not rp.is_forking() and rp.fork_button.isEnabled()
+    assert rp.fork_status.text() == "fork cancelled" and rp.fork_busy.value() == 0
+    # the worker stops at its next chunk, far from done, and reports the cancel
+    qtbot.waitUntil(lambda: job not in rp._jobs, timeout=60_000)
+    assert failed == ["cancelled"] and task.progress < 50
+    assert got == [] and rp.fork_view.result is None
+    assert "fork failed" not in w.log_pane.toPlainText()  # a cancel is no error
+    # a new fork runs to its end after a cancelled one
+    rp.fork_end.setValue((rp.t + 3600.0 - rp.t0) / 3600.0)
     rp.fork_replications.setValue(2)
+    assert rp.start_fork()
+    qtbot.waitUntil(lambda: bool(got), timeout=60_000)
+    assert len(got[0].outputs) == 2
+
+
+def test_closing_the_recording_stops_a_running_fork(make_window, line_project, sme_recording,
+                                                    qtbot, warm_kernel):
+    w, rp = _open_and_map(make_window, line_project, sme_recording)
+    job, task, failed = _long_fork(rp)
+    qtbot.waitUntil(lambda: task.progress > 0, timeout=60_000)
+    rp.close_recording()  # waits for the thread, which stops within a chunk
+    assert task.is_interruption_requested() and task.progress < 50
+    assert rp._jobs == {} and rp.recording is None and not rp.is_forking()
+
+
+def test_fork_from_a_recording_with_levels_knows_the_wip(make_window, line_project, tmp_path,
+                                                         qtbot, warm_kernel):
+    """A simulated shift written with levels: every asset maps onto its element, the fork
+    puts the recorded parts into B1 and the source queue, and no warning shows."""
+    from twin.recording import Recording, replay_recording
+    from twin.runner import RunSpec, run_project
+    from twin.sim_recording import write_run_as_recording
+
+    res = run_project(line_project, spec=RunSpec(horizon=4 * 3600.0, replications=1, seed=3,
+                                                 log=True))
+    path = tmp_path / "shift.h5"
+    write_run_as_recording(res.scenarios["base"], 0, path, seed=3, levels=True)
+    w = make_window(line_project)
+    assert w.open_recording(path)
+    rp = w.replay
+    assert rp.elements == {"M1": "M1", "M2": "M2", "src": "src", "B1": "B1"}
+    t = _seek(rp, 0.5)
+    rp.fork_replications.setValue(3)
     got = []
     rp.fork_finished.connect(got.append)
     assert rp.start_fork()
-    job = rp.fork_job
-    rp.cancel_fork()
-    assert not rp.is_forking() and rp.fork_button.isEnabled()
-    assert rp.fork_status.text() == "fork cancelled"
-    qtbot.waitUntil(lambda: job not in rp._jobs, timeout=60_000)  # the thread ran to its end
-    assert got == [] and rp.fork_view.result is None
+    qtbot.waitUntil(lambda: bool(got), timeout=60_000)
+    res = got[0]
+    with Recording.open(path) as rec:
+        replays = replay_recording(rec)
+        want = {el: int(replays[el].level_at(t)) for el in ("src", "B1")}
+    assert res.wip == want and res.wip_unknown == []
+    assert rp.fork_warning.isHidden() and rp.fork_warning.text() == ""
+    assert "work in process at t: " + ", ".join(f"{el} {n}" for el, n in want.items()) \
+        in rp.fork_status.text()

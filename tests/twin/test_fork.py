@@ -116,8 +116,10 @@ def test_what_if_scenario_and_printing(recordings):
         fast = fork_from_recording(project, r, T_FORK, H, replications=20, seed=2,
                                    scenario="faster m2")
     assert fast.outputs.mean() > base.outputs.mean()
-    assert "P50" in str(fast) and "buffers" in str(fast)
-    assert fast.to_dict()["scenario"] == "faster m2"
+    # a line without buffers: the recorded states say where every part is
+    assert "P50" in str(fast) and "warning" not in str(fast)
+    assert fast.wip == {} and fast.wip_unknown == [] and fast.wip_warning == ""
+    assert fast.to_dict()["scenario"] == "faster m2" and fast.to_dict()["wip_unknown"] == []
 
 
 def test_bad_inputs(recordings):
@@ -133,3 +135,9 @@ def test_bad_inputs(recordings):
             fork_from_recording(project, r, 100.0, 200.0, assets={"x": "m1"})
         with pytest.raises(ForkError, match="no recorded asset"):
             fork_from_recording(project, r, 100.0, 200.0, assets={})
+        # two assets on one single-server station
+        with pytest.raises(ForkError, match=r"station 'm2' has 1 server\(s\) but 2 assets"):
+            fork_from_recording(project, r, 100.0, 200.0, assets={"m1": "m2", "m2": "m2"})
+        with pytest.raises(ForkError, match="asset 'm1' is server 1 of station 'm1', which has "
+                                            "1 server"):
+            fork_from_recording(project, r, 100.0, 200.0, assets={"m1": ("m1", 1)})

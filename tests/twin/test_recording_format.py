@@ -130,24 +130,47 @@ def test_versions_newer_rejected_older_migrated(tmp_path, monkeypatch):
     with pytest.raises(RecordingError, match="newer twinbench.*upgrade twinbench"):
         Recording.open(path)
 
-    # pretend this twinbench writes version 2 and knows how to upgrade version 1
+    # pretend this twinbench writes version 3 and knows how to upgrade version 2
     with h5py.File(path, "r+") as f:
-        f.attrs["schema_version"] = 1
-    monkeypatch.setattr(fmt, "SCHEMA_VERSION", 2)
+        f.attrs["schema_version"] = 2
+    monkeypatch.setattr(fmt, "SCHEMA_VERSION", 3)
     monkeypatch.setattr(fmt, "_MIGRATIONS", {})
-    with pytest.raises(RecordingError, match="older than 2.*migrate=True"):
+    with pytest.raises(RecordingError, match="older than 3.*migrate=True"):
         Recording.open(path)
-    with pytest.raises(RecordingError, match="no migration from version 1"):
+    with pytest.raises(RecordingError, match="no migration from version 2"):
         migrate_recording(path)
 
-    @fmt.migration(1)
+    @fmt.migration(2)
     def rename_source(f):
         f.attrs["source"] = "migrated: " + f.attrs["source"]
 
     with Recording.open(path, migrate=True) as rec:
-        assert rec.schema_version == 2
+        assert rec.schema_version == 3
         assert rec.source == "migrated: unit test"
     assert not (tmp_path / "r.h5.tmp").exists()
+
+
+def test_version_1_files_open_as_they_are_and_migrate_to_2(tmp_path):
+    """Version 2 only added optional parts: a version-1 file (no level, no server
+    attribute) opens unchanged and reads as before; migrating only stamps version 2."""
+    path = tmp_path / "v1.h5"
+    with make(path, assets=["A"]) as w:
+        w.append_states("A", [0.0, 5.0], ["busy", "down"])
+        w.append_parts("A", [3.0], 1)
+    with h5py.File(path, "r+") as f:  # what twinbench wrote before version 2
+        f.attrs["schema_version"] = 1
+        del f["assets/A"].attrs["server"]
+    before = path.read_bytes()
+    with Recording.open(path) as rec:
+        assert rec.schema_version == 1
+        d = rec.asset("A")
+        assert d.server is None and len(d.level) == 0
+        assert d.states["state"].tolist() == [BUSY, DOWN]
+    assert path.read_bytes() == before  # opening did not touch the file
+    assert migrate_recording(path) == 1
+    with Recording.open(path) as rec:
+        assert rec.schema_version == SCHEMA_VERSION == 2
+        assert rec.asset("A").parts["time"].tolist() == [3.0]
 
 
 WRITER = textwrap.dedent("""

@@ -6,13 +6,14 @@ import argparse
 import io
 import json
 
+import numpy as np
 import pytest
 
 from kernels import types as kt
 from twin.project import load_project, project_from_json
-from twin.recording import Recording, recording_kpis
+from twin.recording import Recording, recording_kpis, replay_recording
 from twin.runner import RunSpec, run_project
-from twin.sim_recording import SimRecordingError, write_run_as_recording
+from twin.sim_recording import write_run_as_recording
 
 
 def doc() -> dict:
@@ -58,13 +59,76 @@ def test_replayed_kpis_equal_the_simulation(kernel, tmp_path, replication):
     assert rk["a"].scrap > 0 and rk["a"].state_time_s["off"] > 0
 
 
-def test_multi_server_station_is_refused(kernel, tmp_path):
-    d = doc()
-    d["elements"][1]["servers"] = 2
-    res = run_project(project_from_json(d), spec=RunSpec(horizon=3600.0, replications=1,
-                                                         seed=1, log=True))
-    with pytest.raises(SimRecordingError, match="single-server"):
-        write_run_as_recording(res.scenarios["base"], 0, tmp_path / "x.h5", seed=1)
+def ms_doc() -> dict:
+    """Three parallel servers with scrap and operating-time failures, then a buffer."""
+    return {"schema_version": 1, "name": "parallel", "elements": [
+        {"id": "src", "kind": "source"},
+        {"id": "a", "kind": "station", "servers": 3, "scrap": 0.1,
+         "process_time": {"dist": "gamma", "shape": 2.0, "scale": 40.0},
+         "failures": {"basis": "operating",
+                      "time_to_failure": {"dist": "exponential", "mean": 3000.0},
+                      "time_to_repair": {"dist": "exponential", "mean": 200.0}},
+         "power_kw": {"busy": 2.0, "blocked": 1.0, "starved": 0.7, "down": 0.1}},
+        {"id": "b", "kind": "buffer", "capacity": 4},
+        {"id": "c", "kind": "station", "process_time": {"dist": "exponential", "mean": 25.0},
+         "power_kw": {"busy": 3.0, "starved": 0.5}},
+        {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "a"], ["a", "b"], ["b", "c"], ["c", "sink"]]}
+
+
+@pytest.mark.parametrize("replication", [0, 1])
+def test_multi_server_station_is_one_asset_per_server(kernel, tmp_path, replication):
+    res = run_project(project_from_json(ms_doc()), spec=RunSpec(
+        horizon=86400.0, replications=2, seed=4, log=True))
+    sr = res.scenarios["base"]
+    rep = sr.replications[replication]
+    path = tmp_path / "ms.h5"
+    events = write_run_as_recording(sr, replication, path, seed=4)
+    e = sr.lowered.element_ids.index("a")
+    with Recording.open(path) as r:
+        assert r.asset_ids == ("a#0", "a#1", "a#2", "c")
+        assert [(r.asset(x).element, r.asset(x).server) for x in r.asset_ids] == [
+            ("a", 0), ("a", 1), ("a", 2), ("c", None)]
+        rk = recording_kpis(r)
+        replays = replay_recording(r)
+    servers = [f"a#{k}" for k in range(3)]
+    # the station's counters and state times are the sums over its servers, exactly
+    assert sum(rk[x].parts_out for x in servers) == rep.el_out[e, kt.O_OUT]
+    assert sum(rk[x].scrap for x in servers) == rep.el_out[e, kt.O_SCRAP] > 0
+    assert sum(rk[x].failures for x in servers) == rep.el_out[e, kt.O_FAILURES] > 0
+    for code, name in enumerate(kt.STATE_NAMES):
+        assert sum(rk[x].state_time_s[name] for x in servers) == pytest.approx(
+            rep.st_time[e, code], rel=1e-12, abs=1e-6)
+    assert sum(rk[x].energy_kwh for x in servers) == pytest.approx(
+        float(rep.st_time[e] @ sr.lowered.arrays.power[e]) / 3600.0, rel=1e-12)
+    # each part is given to a server that held it: busy (scrap, or handed on at once) or
+    # blocked just before the part event, never starved or down
+    for ev in events[:3]:
+        assert ev.asset_id == f"a#{ev.server}" and len(ev.part_t) > 100
+        before = replays[ev.asset_id].state_at(ev.part_t - 1e-7)
+        assert set(np.unique(before)) <= {kt.BUSY, kt.BLOCKED}
+        # ... and each server works alone: no two part events of one server closer than
+        # zero, i.e. one part per server per instant
+        assert np.all(np.diff(ev.part_t) > 0)
+
+
+def test_levels_record_the_buffer_content(kernel, tmp_path):
+    res = run_project(project_from_json(ms_doc()), spec=RunSpec(
+        horizon=6 * 3600.0, replications=1, seed=8, log=True, sample_interval=60.0))
+    sr = res.scenarios["base"]
+    rep = sr.replications[0]
+    path = tmp_path / "lv.h5"
+    write_run_as_recording(sr, 0, path, seed=8, levels=True)
+    with Recording.open(path) as r:
+        assert r.asset_ids[-1] == "b" and r.asset("b").element == "b"
+        b = replay_recording(r)["b"]
+    eb = sr.lowered.element_ids.index("b")
+    ts = sr.ts_t
+    # the kernel samples the content just before the events of a sample time
+    np.testing.assert_array_equal(b.level_at(ts - 1e-9)[1:], rep.ts_content[1:, eb])
+    assert b.level.time[0] == 0.0 and b.level.time[-1] == 6 * 3600.0
+    assert b.level.value.max() == 4 and b.level.value.min() == 0
+    assert np.all(np.diff(b.level.time) > 0)  # one value per instant
 
 
 def test_cli_calibrate_and_fork(kernel, tmp_path, make_project):

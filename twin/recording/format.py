@@ -26,7 +26,11 @@ from kernels.types import N_STATES, STATE_NAMES
 from twin.recording.errors import RecordingError
 
 FORMAT_NAME = "twinbench-recording"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Older schema versions this reader opens as they are. Version 2 only added optional parts
+#: (the ``level`` dataset and the ``server`` asset attribute), so a version-1 file is a valid
+#: version-2 file without them; :func:`migrate_recording` still stamps it 2 on request.
+COMPATIBLE_VERSIONS = (1,)
 
 #: State code of a stored record whose raw state is not in the mapping (the raw value is kept).
 UNKNOWN = -2
@@ -46,9 +50,12 @@ BUCKETS_DTYPE = np.dtype(
     align=True,
 )
 POWER_DTYPE = np.dtype([("time", "f8"), ("power_kw", "f8")], align=True)
+#: Parts inside the asset (buffer, conveyor or queue content) from ``time`` on (schema 2).
+LEVEL_DTYPE = np.dtype([("time", "f8"), ("level", "f8")], align=True)
 
 DATASET_DTYPES = {
     "states": STATES_DTYPE, "parts": PARTS_DTYPE, "buckets": BUCKETS_DTYPE, "power": POWER_DTYPE,
+    "level": LEVEL_DTYPE,
 }
 #: Units of each field, stored as dataset attributes ``units.<field>``.
 FIELD_UNITS = {
@@ -59,9 +66,12 @@ FIELD_UNITS = {
         "state": "1", "raw_state": "1", "product": "1",
     },
     "power": {"time": "s", "power_kw": "kW"},
+    "level": {"time": "s", "level": "1"},
 }
 #: Datasets each shape creates for every asset.
 SHAPE_DATASETS = {"event_log": ("states", "parts", "power"), "buckets": ("buckets",)}
+#: Datasets an asset of either shape may have in addition (created when first written).
+OPTIONAL_DATASETS = ("level",)
 
 LABEL_DTYPE = np.dtype("S128")
 LABEL_SETS = ("raw_state", "product")
@@ -225,6 +235,11 @@ def migrate_recording(path: str | os.PathLike) -> int:
     return version
 
 
+@migration(1)
+def _add_optional_parts(f: h5py.File) -> None:
+    """Version 2 only added optional parts (``level``, ``server``): nothing to change."""
+
+
 def _check_format(f: h5py.File, path: Path) -> int:
     fmt = f.attrs.get("format")
     if isinstance(fmt, bytes):
@@ -269,8 +284,11 @@ class AssetData:
         Id of the project element this asset maps to, ``""`` when unmapped.
     ideal_cycle_time_s : float or None
         Ideal cycle time from the mapping, seconds; None when not given.
-    states, parts, buckets, power : numpy.ndarray
+    states, parts, buckets, power, level : numpy.ndarray
         Records in stored (arrival) order; empty arrays when the asset has none.
+    server : int or None
+        Which parallel server of a multi-server station the asset's states describe
+        (0-based); None when the asset is a whole element.
     """
 
     asset_id: str
@@ -281,6 +299,8 @@ class AssetData:
     parts: np.ndarray = field(default_factory=lambda: np.empty(0, PARTS_DTYPE))
     buckets: np.ndarray = field(default_factory=lambda: np.empty(0, BUCKETS_DTYPE))
     power: np.ndarray = field(default_factory=lambda: np.empty(0, POWER_DTYPE))
+    level: np.ndarray = field(default_factory=lambda: np.empty(0, LEVEL_DTYPE))
+    server: int | None = None
 
 
 def _attr_str(attrs: h5py.AttributeManager, key: str, default: str = "") -> str:
@@ -364,7 +384,7 @@ class Recording:
         f = cls._open_h5(path, swmr)
         try:
             version = _check_format(f, path)
-            if version < SCHEMA_VERSION:
+            if version < SCHEMA_VERSION and version not in COMPATIBLE_VERSIONS:
                 f.close()
                 if not migrate:
                     raise RecordingError(
@@ -452,11 +472,13 @@ class Recording:
                 f"{self.path}: no asset {asset_id!r}; recorded assets: {list(self.asset_ids)}"
             )
         ict = float(group.attrs.get("ideal_cycle_time_s", np.nan))
+        server = int(group.attrs.get("server", -1))
         data = AssetData(
             asset_id=_attr_str(group.attrs, "asset_id", str(asset_id)),
             name=_attr_str(group.attrs, "name", str(asset_id)),
             element=_attr_str(group.attrs, "element"),
             ideal_cycle_time_s=ict if np.isfinite(ict) else None,
+            server=server if server >= 0 else None,
         )
         for key, dtype in DATASET_DTYPES.items():
             ds = group.get(key)

@@ -34,7 +34,7 @@ from twin.recording.convert import (
 from twin.recording.errors import RecordingImportError
 from twin.recording.format import DATASET_DTYPES, UNKNOWN
 from twin.recording.importers import Chunk
-from twin.recording.mapping import Mapping
+from twin.recording.mapping import RECORD_ROLES, Mapping
 from twin.recording.report import (
     BAD_ROW_ISSUES,
     ISSUES,
@@ -104,7 +104,7 @@ class Ingest:
         self.writer: RecordingWriter | None = None
         self._epoch_ns = 0
         self._seq: dict[str, _Seq] = {}
-        self._records = {"states": 0, "parts": 0, "buckets": 0, "power": 0}
+        self._records = {"states": 0, "parts": 0, "buckets": 0, "power": 0, "level": 0}
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -126,7 +126,7 @@ class Ingest:
         if seq is None:
             am = self.mapping.asset(asset)
             ict = am.ideal_cycle_time_s or self.mapping.ideal_cycle_time_s
-            self.writer.add_asset(AssetInfo(asset, am.name, am.element, ict))
+            self.writer.add_asset(AssetInfo(asset, am.name, am.element, ict, am.server))
             seq = self._seq[asset] = _Seq()
         return seq
 
@@ -229,7 +229,7 @@ class Ingest:
             product = np.append(writer.label_codes("product", plabels), -1).astype(np.int32)[pidx]
 
         quantities = {}
-        for role in ("parts", "scrap", "power", "length"):
+        for role in ("parts", "scrap", "power", "length", "level"):
             if role not in cols or (role == "scrap" and m.shape == "event_log"):
                 continue
             values, missing, unreadable = to_float(cols[role])
@@ -239,7 +239,7 @@ class Ingest:
             self._issue("impossible_values", keep & bad, chunk, assets, aidx, m.columns[role],
                         text(role))
             quantities[role] = (values, missing)
-            if m.shape == "buckets":
+            if m.shape == "buckets" and role != "level":  # a level is a sample, when known
                 self._issue("missing_values", keep & missing, chunk, assets, aidx,
                             m.columns[role], lambda i: "''")
         if m.shape == "buckets":
@@ -248,6 +248,9 @@ class Ingest:
                             m.columns["state"], lambda i: "''")
             stored = keep
             records = self._buckets(n, t, state, raw, product, quantities)
+            if "level" in quantities:
+                level, missing = quantities["level"]
+                records["level"] = ({"time": t, "level": level}, keep & ~missing)
         else:
             stored, records = self._events(chunk, n, t, keep, state, raw, has_state,
                                            quantities, cols, assets, aidx)
@@ -291,13 +294,20 @@ class Ingest:
             power, missing = q["power"]
             has_power = keep & ~missing
             records["power"] = ({"time": t, "power_kw": power}, has_power)
+        has_level = np.zeros(n, bool)
+        if "level" in q:
+            level, missing = q["level"]
+            has_level = keep & ~missing
+            records["level"] = ({"time": t, "level": level}, has_level)
         if "state" in cols:
             records["states"] = ({"time": t, "state": state, "raw_state": raw}, has_state)
-        stored = has_state | has_parts | has_power
+        stored = has_state | has_parts | has_power | has_level
         empty = keep & ~stored
-        roles = "/".join(m.columns[r] for r in ("state", "parts", "power") if r in m.columns)
+        roles = "/".join(m.columns[r] for r in RECORD_ROLES if r in m.columns)
         self._issue("missing_values", empty, chunk, assets, aidx, roles, lambda i: "''")
-        self.report.not_stored_add("carries no state, parts or power", int(empty.sum()))
+        reason = ("carries no state, parts, power or level" if "level" in m.columns
+                  else "carries no state, parts or power")
+        self.report.not_stored_add(reason, int(empty.sum()))
         return stored, records
 
     def _append(self, chunk, stored, aidx, assets, t, records) -> None:
@@ -442,7 +452,8 @@ class Ingest:
 
 
 def _kinds(m: Mapping) -> tuple[str, ...]:
-    return ("buckets",) if m.shape == "buckets" else ("states", "parts", "power")
+    kinds = ("buckets",) if m.shape == "buckets" else ("states", "parts", "power")
+    return kinds + (("level",) if "level" in m.columns else ())
 
 
 def _cell(column: pa.Array, i: int) -> str:

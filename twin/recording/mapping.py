@@ -24,7 +24,9 @@ from twin.recording.errors import MappingError, RecordingError
 from twin.recording.format import SHAPES, zone
 
 MAPPING_VERSION = 1
-ROLES = ("time", "asset", "state", "parts", "scrap", "power", "product", "length")
+ROLES = ("time", "asset", "state", "parts", "scrap", "power", "product", "length", "level")
+#: Roles of which a mapping needs at least one (what a row can record).
+RECORD_ROLES = ("state", "parts", "power", "level")
 TIME_FORMATS = ("iso", "epoch_s", "epoch_ms")
 BAD_ROW_POLICIES = ("report", "fail")
 
@@ -95,11 +97,14 @@ class AssetMapping:
         Display name.
     ideal_cycle_time_s : float, optional
         Ideal cycle time, seconds per part.
+    server : int, optional
+        The parallel server (0-based) of a multi-server station that the asset is.
     """
 
     element: str = ""
     name: str = ""
     ideal_cycle_time_s: float | None = None
+    server: int | None = None
 
 
 @dataclass(frozen=True)
@@ -395,8 +400,9 @@ def _columns(r: _Reader, value: Any, shape: str) -> dict[str, str]:
         columns[role] = r.text(f"$.columns.{role}", name, "a column name or null")
     if "time" not in columns:
         r.fail("$.columns.time", ..., "the name of the time stamp column")
-    if not {"state", "parts", "power"} & set(columns):
-        r.fail("$.columns", sorted(columns), "at least one of the roles state, parts, power")
+    if not set(RECORD_ROLES) & set(columns):
+        r.fail("$.columns", sorted(columns),
+               f"at least one of the roles {', '.join(RECORD_ROLES)}")
     if shape == "event_log" and "length" in columns:
         r.fail("$.columns.length", columns["length"], "no length column for an event log")
     used = [c for c in columns.values()]
@@ -443,11 +449,13 @@ def _assets(r: _Reader, value: Any) -> dict[str, AssetMapping]:
         p = f"$.assets[{raw!r}]"
         if isinstance(item, str):
             item = {"element": item}
+        keys = ("element", "name", "ideal_cycle_time_s", "server")
         if not isinstance(item, dict):
-            r.fail(p, item, 'an element id or {"element", "name", "ideal_cycle_time_s"}')
+            r.fail(p, item, 'an element id or {"element", "name", "ideal_cycle_time_s", '
+                            '"server"}')
         for key in item:
-            if key not in ("element", "name", "ideal_cycle_time_s"):
-                r.unknown_key(p, key, ("element", "name", "ideal_cycle_time_s"))
+            if key not in keys:
+                r.unknown_key(p, key, keys)
         element = item.get("element", "")
         name = item.get("name", "")
         if not isinstance(element, str):
@@ -455,7 +463,14 @@ def _assets(r: _Reader, value: Any) -> dict[str, AssetMapping]:
         if not isinstance(name, str):
             r.fail(f"{p}.name", name, "a display name (string)")
         ict = r.positive(f"{p}.ideal_cycle_time_s", item.get("ideal_cycle_time_s"), optional=True)
-        out[normalize_label(raw)] = AssetMapping(element, name, ict)
+        server = item.get("server")
+        if server is not None and (isinstance(server, bool) or not isinstance(server, int)
+                                   or server < 0):
+            r.fail(f"{p}.server", server, "the 0-based index of the station's parallel server "
+                                          "this asset is (0, 1, ...) or null")
+        if server is not None and not element:
+            r.fail(f"{p}.server", server, "no server index for an asset without an element")
+        out[normalize_label(raw)] = AssetMapping(element, name, ict, server)
     return out
 
 

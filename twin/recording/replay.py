@@ -10,6 +10,10 @@ The rules (also in ``docs/recording-format.md``):
   the asset's next bucket starts (overlapping rows). Its parts, scrap and energy
   (average power x recorded length) are spread evenly over that interval, so cumulative curves
   are continuous and a window that contains whole buckets gets exact totals.
+* **Levels** (schema 2, optional): a level sample (parts inside a buffer, conveyor or queue)
+  holds until the asset's next sample; before the first sample the level is unknown (NaN).
+  Levels are returned as recorded (a negative one is counted in ``invalid_values``, not
+  clipped), so that a fork can refuse it naming the asset and time.
 * **Gaps.** Time covered by no interval has no state (:data:`NO_DATA`), no energy and no parts;
   KPIs count it as ``no_data`` and leave it out of the observed time.
 * Records out of order are sorted by time (stable). Stored values that are NaN or negative
@@ -21,7 +25,7 @@ Times are seconds since the recording's epoch. All look-ups at a time ``t`` are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -80,6 +84,46 @@ class Cumulative:
     def between(self, t0: float, t1: float) -> float:
         """Amount in ``[t0, t1)``."""
         return float(self.at(t1) - self.at(t0))
+
+
+class Level:
+    """A step function of recorded levels: ``value[i]`` holds from ``time[i]`` on.
+
+    Parameters
+    ----------
+    time : numpy.ndarray of float64
+        Sample times, s, sorted.
+    value : numpy.ndarray of float64
+        Parts inside the asset, as recorded.
+    """
+
+    def __init__(self, time: np.ndarray, value: np.ndarray) -> None:
+        self.time = np.asarray(time, np.float64)
+        self.value = np.asarray(value, np.float64)
+
+    @classmethod
+    def empty(cls) -> Level:
+        return cls(np.empty(0), np.empty(0))
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def sample_at(self, t: float) -> tuple[float, float]:
+        """``(level, time of the sample that set it)`` at ``t``; ``(nan, nan)`` before any."""
+        i = int(np.searchsorted(self.time, float(t), side="right")) - 1
+        if i < 0:
+            return np.nan, np.nan
+        return float(self.value[i]), float(self.time[i])
+
+    def at(self, t: float | np.ndarray) -> float | np.ndarray:
+        """Level at ``t`` (scalar or array); NaN before the first sample."""
+        tt = np.asarray(t, np.float64)
+        i = np.searchsorted(self.time, tt, side="right") - 1
+        if len(self.time):
+            out = np.where(i >= 0, self.value[np.maximum(i, 0)], np.nan)
+        else:
+            out = np.full(tt.shape, np.nan)
+        return float(out) if np.ndim(out) == 0 else out
 
 
 @dataclass(frozen=True)
@@ -168,6 +212,10 @@ class AssetReplay:
         Stored NaN or negative quantities (counted as 0).
     t_first, t_last : float
         First record time and end of the last record's interval, s.
+    level : Level
+        Recorded level (parts inside the asset); empty when the asset records none.
+    server : int or None
+        The parallel server of its station the asset records (None: the whole element).
     """
 
     asset_id: str
@@ -184,6 +232,17 @@ class AssetReplay:
     invalid_values: int
     t_first: float
     t_last: float
+    level: Level = field(default_factory=Level.empty)
+    server: int | None = None
+
+    @property
+    def has_level(self) -> bool:
+        """Whether the asset recorded any level sample."""
+        return len(self.level) > 0
+
+    def level_at(self, t: float | np.ndarray) -> float | np.ndarray:
+        """Recorded level at ``t``; see :meth:`Level.at`."""
+        return self.level.at(t)
 
     def state_at(self, t: float | np.ndarray) -> int | np.ndarray:
         """State code at ``t``; see :meth:`StateTimeline.state_at`."""
@@ -306,12 +365,21 @@ def replay_asset(
     timeline = built["timeline"]
     if window is not None:
         timeline = timeline.clip(*window)
+    lv = _sorted(data.level, "time")
+    level = Level(lv["time"], lv["level"])
+    t_first, t_last = built["t_first"], built["t_last"]
+    if len(level):
+        # a level-only asset (a buffer) spans its samples
+        t_first = float(np.fmin(t_first, level.time[0]))
+        t_last = float(np.fmax(t_last, level.time[-1]))
+    bad_level = int((~(np.isfinite(level.value) & (level.value >= 0))).sum())
     return AssetReplay(
         asset_id=data.asset_id, name=data.name, element=data.element, timeline=timeline,
         produced=built["produced"], scrap=built["scrap"], energy=built["energy"],
         has_parts=built["has_parts"], has_power=built["has_power"],
         cycle_times=built["cycle_times"], ideal_cycle_time_s=data.ideal_cycle_time_s,
-        invalid_values=built["invalid"], t_first=built["t_first"], t_last=built["t_last"],
+        invalid_values=built["invalid"] + bad_level, t_first=t_first, t_last=t_last,
+        level=level, server=data.server,
     )
 
 

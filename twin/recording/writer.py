@@ -27,6 +27,8 @@ from twin.recording.format import (
     FORMAT_NAME,
     LABEL_DTYPE,
     LABEL_SETS,
+    LEVEL_DTYPE,
+    OPTIONAL_DATASETS,
     PARTS_DTYPE,
     POWER_DTYPE,
     SCHEMA_VERSION,
@@ -58,12 +60,20 @@ class AssetInfo:
         Id of the mapped project element, ``""`` when unmapped.
     ideal_cycle_time_s : float, optional
         Ideal cycle time in seconds, used for the OEE performance.
+    server : int, optional
+        0-based index of the parallel server of a multi-server station whose states this
+        asset records (one asset per server); None for a whole element.
+    level : bool
+        Create the asset's ``level`` dataset now (needed in SWMR mode; otherwise it is
+        created by the first :meth:`RecordingWriter.append_level`).
     """
 
     asset_id: str
     name: str = ""
     element: str = ""
     ideal_cycle_time_s: float | None = None
+    server: int | None = None
+    level: bool = False
 
 
 def _as_infos(assets: Iterable[str | AssetInfo] | Mapping[str, Mapping]) -> list[AssetInfo]:
@@ -237,22 +247,34 @@ class RecordingWriter:
         name = group_name(info.asset_id)
         if name in self._f["assets"]:
             raise RecordingError(f"{self.path}: asset {info.asset_id!r} exists already")
+        server = info.server
+        if server is not None and (isinstance(server, bool) or int(server) != server
+                                   or server < 0):
+            raise RecordingError(
+                f"asset {info.asset_id!r}: server {server!r} is not a server index; expected "
+                "0, 1, ... (the parallel server of its station) or None")
         group = self._f["assets"].create_group(name)
         group.attrs["asset_id"] = info.asset_id
         group.attrs["name"] = info.name or info.asset_id
         group.attrs["element"] = info.element
         ict = info.ideal_cycle_time_s
         group.attrs["ideal_cycle_time_s"] = np.nan if ict is None else float(ict)
+        group.attrs["server"] = -1 if server is None else int(server)
         group.attrs["order"] = self._order
         self._order += 1
-        for kind in SHAPE_DATASETS[self.shape]:
-            ds = group.create_dataset(
-                kind, shape=(0,), maxshape=(None,), chunks=(self._chunk_rows,),
-                dtype=DATASET_DTYPES[kind],
-            )
-            for fld, unit in FIELD_UNITS[kind].items():
-                ds.attrs[f"units.{fld}"] = unit
-            self._datasets[(info.asset_id, kind)] = ds
+        kinds = SHAPE_DATASETS[self.shape] + (("level",) if info.level else ())
+        for kind in kinds:
+            self._create_dataset(group, info.asset_id, kind)
+
+    def _create_dataset(self, group: h5py.Group, asset_id: str, kind: str) -> h5py.Dataset:
+        ds = group.create_dataset(
+            kind, shape=(0,), maxshape=(None,), chunks=(self._chunk_rows,),
+            dtype=DATASET_DTYPES[kind],
+        )
+        for fld, unit in FIELD_UNITS[kind].items():
+            ds.attrs[f"units.{fld}"] = unit
+        self._datasets[(asset_id, kind)] = ds
+        return ds
 
     def has_asset(self, asset_id: str) -> bool:
         """Return True if the recording has this asset."""
@@ -326,6 +348,13 @@ class RecordingWriter:
             if not self.has_asset(asset_id):
                 self.add_asset(AssetInfo(asset_id))
             group = self._f["assets"][group_name(asset_id)]
+            if kind not in group and kind in OPTIONAL_DATASETS:
+                if self.swmr:
+                    raise RecordingError(
+                        f"{self.path}: asset {asset_id!r} has no {kind!r} dataset and HDF5 "
+                        "cannot add one in SWMR mode: declare it when creating the recording "
+                        f"(AssetInfo({asset_id!r}, {kind}=True))")
+                return self._create_dataset(group, asset_id, kind)
             if kind not in group:
                 raise RecordingError(
                     f"{self.path}: a {self.shape} recording has no {kind!r} records; "
@@ -340,7 +369,7 @@ class RecordingWriter:
         Parameters
         ----------
         asset_id : str
-        kind : {"states", "parts", "buckets", "power"}
+        kind : {"states", "parts", "buckets", "power", "level"}
         records : numpy.ndarray
             Structured array with dtype ``DATASET_DTYPES[kind]``.
         """
@@ -425,6 +454,18 @@ class RecordingWriter:
         rec["time"] = t
         rec["power_kw"] = np.broadcast_to(np.asarray(power_kw, np.float64), (len(t),))
         self.append_records(asset_id, "power", rec)
+
+    def append_level(self, asset_id: str, time: object, level: object) -> None:
+        """Append level samples: from ``time[i]`` on, ``level[i]`` parts are inside the asset.
+
+        The level of a buffer, conveyor or source queue (work in process); it holds until
+        the next sample. Either shape may carry it; forks start from it.
+        """
+        t = self._times(time)
+        rec = np.empty(len(t), LEVEL_DTYPE)
+        rec["time"] = t
+        rec["level"] = np.broadcast_to(np.asarray(level, np.float64), (len(t),))
+        self.append_records(asset_id, "level", rec)
 
     def append_buckets(
         self,

@@ -1,0 +1,131 @@
+"""``fork`` on the command line (``app.cli_recording.add_fork_command``): a progress bar on
+stderr as ``twinbench run`` has, the work in process at the fork time, and the warning where
+it was unknown."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import pytest
+
+import app.cli
+from app.cli_recording import add_fork_command
+from twin.project import load_project
+from twin.recording import AssetInfo, RecordingWriter
+from twin.runner import RunSpec, run_project
+from twin.sim_recording import write_run_as_recording
+
+H = 4 * 3600.0
+
+
+def doc() -> dict:
+    return {"schema_version": 1, "name": "cli line", "elements": [
+        {"id": "src", "kind": "source"},
+        {"id": "m1", "kind": "station", "servers": 2,
+         "process_time": {"dist": "gamma", "shape": 3.0, "scale": 20.0},
+         "power_kw": {"busy": 4.0}},
+        {"id": "b", "kind": "buffer", "capacity": 5},
+        {"id": "m2", "kind": "station", "process_time": {"dist": "exponential", "mean": 35.0},
+         "power_kw": {"busy": 2.0}},
+        {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "m1"], ["m1", "b"], ["b", "m2"], ["m2", "sink"]]}
+
+
+class EagerBar(app.cli.ProgressBar):
+    """``twinbench run``'s bar, without its half-second grace period (forks here are fast)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.t0 -= 10.0
+
+
+@pytest.fixture
+def setup(tmp_path, make_project, kernel, monkeypatch):
+    monkeypatch.setattr(app.cli, "ProgressBar", EagerBar)
+    folder = make_project(doc())
+    res = run_project(load_project(folder), spec=RunSpec(horizon=H, replications=1, seed=3,
+                                                         log=True))
+    with_levels, without = tmp_path / "wip.h5", tmp_path / "nowip.h5"
+    write_run_as_recording(res.scenarios["base"], 0, with_levels, seed=3, levels=True)
+    write_run_as_recording(res.scenarios["base"], 0, without, seed=3)
+    parser = argparse.ArgumentParser()
+    add_fork_command(parser.add_subparsers())
+
+    def run(*argv):
+        args = parser.parse_args(["fork", str(folder), *map(str, argv)])
+        out, err = io.StringIO(), io.StringIO()
+        code = args.func(args, out, err)
+        return code, out.getvalue(), err.getvalue()
+
+    return run, with_levels, without
+
+
+def test_fork_shows_progress_and_the_recorded_wip(setup):
+    run, with_levels, _ = setup
+    code, out, err = run(with_levels, "--at", 3600, "--until", 7200, "--replications", 4)
+    assert code == 0, err
+    bars = [line for line in err.splitlines() if line.startswith("forking [")]
+    assert len(bars) >= 5 and bars[-1].endswith("100.0%")  # one line per 10 % off a terminal
+    assert "warning" not in err and "warning" not in out
+    assert "P50" in out and "m1 server 1:" in out
+    assert "  work in process at t: b " in out
+    code, out, err = run(with_levels, "--at", 3600, "--until", 7200, "--replications", 4,
+                         "--json", "--quiet")
+    doc = json.loads(out)
+    assert code == 0 and err == "" and doc["wip_unknown"] == [] and set(doc["wip"]) == {"b"}
+    assert [s["server"] for s in doc["starts"]] == [0, 1, 0]
+
+
+def test_unknown_wip_is_a_warning(setup):
+    run, _, without = setup
+    code, out, err = run(without, "--at", 3600, "--until", 7200, "--replications", 2,
+                         "--quiet")
+    assert code == 0
+    assert ("twinbench fork: warning: work in process unknown at the fork time, started "
+            "empty: b") in err
+    assert "warning: work in process unknown" in out
+    # explicit servers: swap the two machines of m1
+    code, out, _ = run(without, "--at", 3600, "--until", 7200, "--replications", 2, "--json",
+                       "--quiet", "--asset", "m1#0=m1:1", "--asset", "m1#1=m1:0",
+                       "--asset", "m2=m2")
+    assert code == 0
+    starts = json.loads(out)["starts"]
+    assert [(s["asset"], s["server"]) for s in starts] == [("m1#0", 1), ("m1#1", 0), ("m2", 0)]
+
+
+def test_errors_exit_1_with_the_message(setup, tmp_path):
+    run, with_levels, _ = setup
+    bad = tmp_path / "bad.h5"
+    with RecordingWriter.create(bad, source="t", epoch_utc="2024-01-01T00:00:00+00:00",
+                                assets=[AssetInfo("m2", element="m2"),
+                                        AssetInfo("b", element="b", level=True)]) as w:
+        w.append_states("m2", [0.0], ["busy"])
+        w.append_power("m2", [0.0, 7200.0], [2.0, 2.0])
+        w.append_level("b", [0.0, 100.0], [1.0, 9.0])
+    code, out, err = run(bad, "--at", 600, "--until", 900, "--quiet")
+    assert code == 1 and out == ""
+    assert ("twinbench fork: error: asset 'b': the level of 'b' recorded at t=100 s "
+            "(2024-01-01 00:01:40 UTC), in force at t=600 s, is 9 parts, above its capacity "
+            "of 5") in err
+    code, _, err = run(with_levels, "--at", 1e9, "--until", 2e9, "--quiet")
+    assert code == 1 and "outside the recording" in err
+    code, _, err = run(with_levels, "--at", 10, "--until", 20, "--asset", "nonsense")
+    assert code == 1 and "expected ASSET=ELEMENT" in err
+
+
+def test_interrupt_exits_130(setup, monkeypatch):
+    import twin.fork
+    from twin.tasks import Cancelled
+
+    def cancelled(*args, **kwargs):
+        task = kwargs["task"]
+        task.set_progress_value(40.0)
+        raise Cancelled("cancelled by the user")
+
+    run, with_levels, _ = setup
+    monkeypatch.setattr(twin.fork, "fork_from_recording", cancelled)
+    code, out, err = run(with_levels, "--at", 3600, "--until", 7200)
+    assert code == 130 and out == ""
+    assert "forking [############" in err and err.rstrip().endswith("interrupted")
