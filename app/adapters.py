@@ -9,6 +9,7 @@ the view decides selection, overlap and state colours and passes them in.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from vtkmodules.vtkCommonTransforms import vtkTransform
 from vtkmodules.vtkFiltersCore import vtkGlyph3D
@@ -16,6 +17,7 @@ from vtkmodules.vtkFiltersGeneral import vtkTransformFilter
 from vtkmodules.vtkFiltersSources import vtkConeSource, vtkCubeSource, vtkCylinderSource
 
 from app.batch import KindBatch
+from app.meshes import MeshLoadError, mesh_template
 from twin import model as m
 
 ADAPTERS: dict[type, type[ElementActor]] = {}
@@ -68,7 +70,7 @@ class ElementActor:
         self.center = (0.0, 0.0)
         self.size = (1.0, 1.0)
         self.angle = 0.0
-        self.body = scene.batch(type(self).__name__, self.make_batch)
+        self.body = self.body_batch()
         self.body.add(self)
         element.events.connect(self._on_event)
         self.update()
@@ -76,6 +78,10 @@ class ElementActor:
     # --- drawing -----------------------------------------------------------------------------
     def make_body(self):
         return unit_box()
+
+    def body_batch(self) -> KindBatch:
+        """The batch that draws this element's body: its kind's."""
+        return self.scene.batch(type(self).__name__, self.make_batch)
 
     def make_batch(self, renderer) -> KindBatch:
         return KindBatch(renderer, self.make_body(), wireframe=self.wireframe, line_width=2.0)
@@ -156,8 +162,55 @@ class ElementActor:
 
 @adapter_for(m.Station)
 class StationActor(ElementActor):
+    """A machine body: a box, or the station's own mesh (``app.meshes``).
+
+    Stations with the same mesh file share one batch of their own; a mesh that cannot be
+    read leaves the station in the boxes' batch, with a warning through the scene.
+    """
+
     height = 1.6
     color = (0.45, 0.55, 0.72)
+
+    def __init__(self, element, scene):
+        self.mesh = self.mesh_size = None  # the mesh drawn, its (w, d, h) in metres
+        super().__init__(element, scene)
+
+    def body_batch(self) -> KindBatch:
+        self.mesh, self.mesh_size = self.element.mesh, None
+        self.height = type(self).height
+        if self.mesh is None:
+            return super().body_batch()
+        folder = getattr(self.scene.project, "path", None)
+        try:
+            if folder is None:
+                raise MeshLoadError(f"{self.mesh.file}: the project has no folder yet; save it")
+            tpl = mesh_template(Path(folder) / self.mesh.file)
+        except MeshLoadError as e:
+            self.scene.warn(f"{self.element.id}: mesh not drawn, a box instead: {e}")
+            return super().body_batch()
+        s = self.mesh.scale
+        self.mesh_size = (tpl.size[0] * s, tpl.size[1] * s, tpl.size[2] * s)
+        self.height = self.mesh_size[2]
+        return self.scene.batch(f"StationMesh:{id(tpl)}", lambda r: KindBatch(r, tpl.source))
+
+    def update(self) -> None:
+        if self.element.mesh != self.mesh:  # a new mesh (or none): change batches
+            self.body.remove(self)
+            self.body = self.body_batch()
+            self.body.add(self)
+        if self.mesh_size is None:
+            super().update()
+            return
+        (x, y), (w, d), angle = self.placement()
+        self.center, self.size, self.angle = (x, y), (w, d), angle
+        s = self.mesh.scale
+        self.body.place(self, (x, y, self.element.position[2]), angle, (s, s, s))
+        self.update_color()
+
+    def box(self) -> tuple:
+        if self.mesh_size is None:
+            return super().box()
+        return (*self.center, self.element.position[2], self.angle, *self.mesh_size)
 
 
 @adapter_for(m.Source)

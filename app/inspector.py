@@ -2,7 +2,9 @@
 
 Validation is the project reader's: the edited value goes into the element's JSON form and
 ``twin.project`` reads it back, so the inspector refuses exactly what a project file would,
-with the same reason. A valid edit becomes one ``SetField`` command.
+with the same reason. A valid edit becomes one ``SetField`` command. A station's mesh row
+has an *Import mesh…* button: the file is copied into the project folder
+(``twin.meshes.import_mesh``) and the field set by one command.
 """
 
 from __future__ import annotations
@@ -10,24 +12,29 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLayout,
     QLineEdit,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from app.meshes import guess_scale
 from twin import commands as cmd
 from twin import model as m
 from twin.errors import ProjectError
+from twin.meshes import import_mesh
 from twin.project import element_from_json, element_to_json
 
 UNITS = {
@@ -37,11 +44,13 @@ UNITS = {
     "capacity": "parts (empty: unlimited)", "servers": "parallel", "length": "m (empty: layout)",
     "speed": "m/s", "spacing": "m", "product_mix": "weights", "schedule": "[time, product, qty]",
     "failures": "s", "maintenance": "s", "wear": "per op / busy h",
+    "mesh": "STL/OBJ in the project folder; scale: m per unit",
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
 }
-TEXT_FIELDS = ("name", "mesh")
+TEXT_FIELDS = ("name",)
+MESH_FILTER = "Meshes (*.stl *.obj *.STL *.OBJ);;All files (*)"
 _SHORT = re.compile(r"^\s*([a-z_]+)\s*\((.*)\)\s*$")
 
 
@@ -72,8 +81,10 @@ def _plain(v):
     return v
 
 
-def check_field(el: m.Element, key: str, raw) -> tuple[object, list[str]]:
-    """Read ``raw`` (JSON value, ``None``: unset) as field ``key`` of ``el``.
+def check_field(el: m.Element, key: str, raw, folder: Path | None = None
+                ) -> tuple[object, list[str]]:
+    """Read ``raw`` (JSON value, ``None``: unset) as field ``key`` of ``el``; ``folder`` is the
+    project folder, where a mesh file must exist.
 
     Returns the model value and the problems the project reader found (empty when valid).
     """
@@ -85,7 +96,7 @@ def check_field(el: m.Element, key: str, raw) -> tuple[object, list[str]]:
     else:
         obj[key] = raw
     try:
-        new = element_from_json(obj, el.id)
+        new = element_from_json(obj, el.id, folder)
     except ProjectError as e:
         return None, [p.format() for p in e.problems]
     return getattr(new, key), []
@@ -161,6 +172,12 @@ class Inspector(QWidget):
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
         h.addWidget(w, 1)
+        if key == "mesh":
+            self.import_button = QPushButton("Import mesh…")
+            self.import_button.setToolTip("Copy an STL or OBJ file into the project's meshes/ "
+                                          "folder and draw this station with it")
+            self.import_button.clicked.connect(self.import_mesh_dialog)
+            h.addWidget(self.import_button)
         if key in UNITS:
             unit = QLabel(UNITS[key])
             unit.setStyleSheet("color: gray")
@@ -195,9 +212,18 @@ class Inspector(QWidget):
             return text
         return None if text == "" else parse_text(text)
 
+    def folder(self) -> Path | None:
+        """The project's folder (None until it is saved)."""
+        p = getattr(self.stack.project, "path", None) if self.stack is not None else None
+        return Path(p) if p else None
+
     def _validate(self, key: str):
         """Check the field as typed; mark it red with the reader's reason when refused."""
-        value, msgs = check_field(self.element, key, self._raw(key))
+        raw = self._raw(key)
+        value, msgs = check_field(self.element, key, raw, self.folder())
+        if key == "mesh" and raw is not None and self.folder() is None and not msgs:
+            value, msgs = None, ["mesh: save the project first; mesh files live in the "
+                                 "project folder"]
         w = self.editors[key]
         w.setProperty("invalid", bool(msgs))
         w.style().unpolish(w)
@@ -218,7 +244,7 @@ class Inspector(QWidget):
         if el is None or self.stack is None:
             return
         if key in CHOICES or isinstance(value, bool):
-            value, msgs = check_field(el, key, value)
+            value, msgs = check_field(el, key, value, self.folder())
             if msgs:
                 self.error.setText("\n".join(msgs))
                 return
@@ -230,6 +256,32 @@ class Inspector(QWidget):
             self.error.setText(str(e))
             return
         self.message.emit(f"{el.id}.{key} set")
+
+    def import_mesh_dialog(self) -> None:
+        """Ask for an STL or OBJ file, copy it into the project folder, set it as the mesh."""
+        el = self.element
+        if el is None or self.stack is None:
+            return
+        folder = self.folder()
+        if folder is None:
+            self.error.setText("Save the project first: an imported mesh is copied into the "
+                               "project folder's meshes/, so that the folder stays complete")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import mesh", "", MESH_FILTER)
+        if not path:
+            return
+        try:
+            rel = import_mesh(folder, path)
+        except (OSError, ValueError) as e:
+            self.error.setText(str(e))
+            return
+        scale, why = guess_scale(folder / rel)
+        mesh = m.Mesh(rel, scale)
+        self.error.setText("")
+        if mesh != el.mesh:
+            self.stack.push(cmd.SetField(el.id, "mesh", mesh))
+        self.message.emit(f"{el.id}: mesh {rel}, scale {scale:g} m per unit ({why}); "
+                          "edit the mesh field to change it")
 
     def edit_text(self, key: str) -> QLineEdit:
         """The line edit of ``key`` (tests and keyboard focus)."""

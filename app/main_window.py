@@ -7,7 +7,6 @@ dashboards and the 3D view.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -43,6 +42,18 @@ from twin.recording import Recording, RecordingError
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
+ALIGN_ITEMS = (  # Edit > Align: (how, label, tool tip); None separates groups
+    ("left", "&Left edges", "Line up the left edges (smallest x) of the selection"),
+    ("centre_x", "&Centres in x", "Put the centres of the selection on one line along y"),
+    ("right", "&Right edges", "Line up the right edges (largest x) of the selection"),
+    (None, None, None),
+    ("top", "&Top edges", "Line up the top edges (largest y, seen from above)"),
+    ("centre_y", "Centres in &y", "Put the centres of the selection on one line along x"),
+    ("bottom", "&Bottom edges", "Line up the bottom edges (smallest y, seen from above)"),
+    (None, None, None),
+    ("distribute_x", "Distribute in &x", "Equal gaps along x between the outermost two"),
+    ("distribute_y", "Distribute in y", "Equal gaps along y between the outermost two"),
+)
 
 
 def recovery_dir() -> Path:
@@ -176,6 +187,14 @@ class MainWindow(QMainWindow):
                                           "Copy the selected elements 1 m to the side")
         self.act_rotate = self._action(e, "Rotate 90°", self.rotate_selection, "R",
                                        "Turn the selected elements by 90°")
+        align = e.addMenu("&Align")
+        self.align_actions = {}
+        for how, label, tip in ALIGN_ITEMS:
+            if how is None:
+                align.addSeparator()
+                continue
+            self.align_actions[how] = self._action(
+                align, label, lambda _=False, h=how: self.align_selection(h), None, tip)
         v = mb.addMenu("&View")
         for i, name in enumerate(CAMERA_PRESETS):
             self._action(v, f"{name.capitalize()} view",
@@ -185,6 +204,15 @@ class MainWindow(QMainWindow):
         self.act_connect = self._action(v, "&Connect mode", self._toggle_connect, "C",
                                         "Drag from one element to the next to connect them",
                                         checkable=True)
+        self.act_measure = self._action(v, "&Measure distance", self._toggle_measure, "M",
+                                        "Click two points or elements on the floor to measure "
+                                        "the distance between them (Esc leaves)",
+                                        checkable=True)
+        self.act_leave_mode = self._action(self, "Leave the mode", self._leave_mode, "Esc",
+                                           "Back to selecting (leaves connect and measure)")
+        self.act_leave_mode.setEnabled(False)
+        self.view.mode_changed.connect(self._mode_changed)
+        self.view.measured.connect(self.statusBar().showMessage)
         self.act_snap = self._action(v, "&Snap to grid (0.5 m)", self._toggle_snap, None,
                                      "Round dragged positions to half a metre", checkable=True)
         self.act_snap.setChecked(True)
@@ -210,8 +238,8 @@ class MainWindow(QMainWindow):
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar_main")
         for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo,
-                  self.act_delete, None, self.act_connect, self.act_fit, None, self.act_run,
-                  self.act_cancel):
+                  self.act_delete, None, self.act_connect, self.act_measure, self.act_fit, None,
+                  self.act_run, self.act_cancel):
             if a is None:
                 tb.addSeparator()
             else:
@@ -309,18 +337,35 @@ class MainWindow(QMainWindow):
                                       f"delete {', '.join(ids)}"))
 
     def duplicate_selection(self):
-        new = []
-        for eid in self.view.selection:
-            el = self.project.element(eid)
-            stem = eid.rstrip("0123456789") or eid
-            nid = self.project.unique_id(stem)
-            while nid in new:
-                nid = f"{nid}_"
-            x, y, z = el.position
-            new.append(nid)
-            self.stack.push(cmd.AddElement(dataclasses.replace(el, id=nid,
-                                                               position=(x + 1.0, y + 1.0, z))))
-        self.view.set_selection(new)
+        """Copy the selection 1 m aside with the connections among it, as one undo step."""
+        if self.view.selection:
+            dup = cmd.Duplicate(self.project, self.view.selection)
+            self.stack.push(dup)
+            self.view.set_selection(list(dup.new_ids.values()))
+
+    def align_selection(self, how: str):
+        move = cmd.align(self.project, self.view.selection, how)
+        if move is not None:
+            self.stack.push(move)
+        else:
+            verb = "distribute" if how.startswith("distribute") else "align"
+            need = 3 if verb == "distribute" else 2
+            self.statusBar().showMessage(
+                f"select at least {need} elements to {verb} them"
+                if len(self.view.selection) < need else "aligned already", 3000)
+
+    def _toggle_measure(self, on: bool):
+        self.view.mode = "measure" if on else "select"
+
+    def _leave_mode(self):
+        self.view.mode = "select"
+
+    def _mode_changed(self, mode: str):
+        self.act_connect.setChecked(mode == "connect")
+        self.act_measure.setChecked(mode == "measure")
+        self.act_leave_mode.setEnabled(mode != "select")
+        if mode == "measure":
+            self.statusBar().showMessage("Measure: click two points or elements (Esc leaves)")
 
     def rotate_selection(self):
         ids = list(self.view.selection)
@@ -489,7 +534,7 @@ class MainWindow(QMainWindow):
         origin = (file.parent / "origin.txt").read_text(encoding="utf-8").strip() \
             if (file.parent / "origin.txt").exists() else ""
         try:
-            project = load_project(file)
+            project = load_project(file, folder=origin or None)  # meshes live at the origin
         except ProjectError as e:
             self.log(str(e))
             return False

@@ -14,6 +14,7 @@ elements on software GL. Picking maps the picked cell of a batch back to its ele
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 
 import numpy as np
@@ -22,12 +23,10 @@ import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering for labels
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - the OpenGL back end
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QRubberBand, QVBoxLayout, QWidget
-from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersSources import vtkLineSource, vtkPlaneSource
-from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
     vtkCellPicker,
@@ -38,61 +37,16 @@ from vtkmodules.vtkRenderingCore import (
 
 from app.adapters import SELECTED, ElementActor, arrow_glyphs, make_adapter
 from app.batch import KindBatch, LabelBatch, OutlineBatch
-from app.palette import MIME_KIND, STEMS, new_element
+from app.measure import MeasureTool
+from app.palette import STEMS, new_element
+from app.vtk_widget import CameraStyle, VtkWidget
 from twin import commands as cmd
 from twin import model as m
 
 CAMERA_PRESETS = ("top", "isometric", "front")
 LABELS_UP_TO = 150  # more elements than this: labels only on the selection (legibility)
-
-
-class _Style(vtkInteractorStyleTrackballCamera):
-    """Right button orbits (the left button belongs to the editor), middle pans."""
-
-    def __init__(self):
-        super().__init__()
-        self.AddObserver("RightButtonPressEvent", lambda *_: self.OnLeftButtonDown())
-        self.AddObserver("RightButtonReleaseEvent", lambda *_: self.OnLeftButtonUp())
-        for ev in ("LeftButtonPressEvent", "LeftButtonReleaseEvent"):
-            self.AddObserver(ev, lambda *_: None)
-
-
-class _VtkWidget(QVTKRenderWindowInteractor):
-    """Sends left-button gestures and drops to the view before VTK's camera handling."""
-
-    def __init__(self, view: View3D):
-        super().__init__(view)
-        self._view = view
-        self.setAcceptDrops(True)
-
-    def mousePressEvent(self, ev):  # noqa: N802 - Qt override
-        if not self._view.press(ev):
-            super().mousePressEvent(ev)
-
-    def mouseMoveEvent(self, ev):  # noqa: N802
-        if not self._view.move(ev):
-            super().mouseMoveEvent(ev)
-
-    def mouseReleaseEvent(self, ev):  # noqa: N802
-        if not self._view.release(ev):
-            super().mouseReleaseEvent(ev)
-
-    def dragEnterEvent(self, ev):  # noqa: N802
-        if ev.mimeData().hasFormat(MIME_KIND):
-            ev.acceptProposedAction()
-
-    def dragMoveEvent(self, ev):  # noqa: N802
-        if ev.mimeData().hasFormat(MIME_KIND):
-            ev.acceptProposedAction()
-
-    def dropEvent(self, ev):  # noqa: N802
-        kind = bytes(ev.mimeData().data(MIME_KIND)).decode()
-        p = ev.position().toPoint()
-        if self._view.create_at(kind, p.x(), p.y()) is not None:
-            ev.acceptProposedAction()
-
-    def sizeHint(self):  # noqa: N802
-        return QSize(800, 600)
+MODES = ("select", "connect", "measure")
+log = logging.getLogger(__name__)
 
 
 class View3D(QWidget):
@@ -100,10 +54,12 @@ class View3D(QWidget):
 
     selection_changed = Signal(list)
     message = Signal(str)
+    mode_changed = Signal(str)
+    measured = Signal(str)  # the measure tool's result, for the status bar
 
     def __init__(self, project: m.Project, stack: cmd.UndoStack, parent=None):
         super().__init__(parent)
-        self.vtk = _VtkWidget(self)
+        self.vtk = VtkWidget(self)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.vtk)
@@ -116,9 +72,10 @@ class View3D(QWidget):
         self.renderer.SetBackground2(0.78, 0.82, 0.88)
         self.renderer.GradientBackgroundOn()
         self.render_window.AddRenderer(self.renderer)
-        self.vtk.SetInteractorStyle(_Style())
+        self.vtk.SetInteractorStyle(CameraStyle())
         self.snap = 0.5  # grid snapping of dragged positions (m); 0 turns it off
-        self.mode = "select"  # or "connect"
+        self._mode = "select"
+        self.measure = MeasureTool(self)
         self.adapters: dict[str, ElementActor] = {}
         self.batches: dict[str, KindBatch] = {}
         self.selection: list[str] = []
@@ -145,6 +102,7 @@ class View3D(QWidget):
     # --- project ------------------------------------------------------------------------------
     def set_project(self, project: m.Project, stack: cmd.UndoStack) -> None:
         self._detach()
+        self.measure.clear()
         self.project, self.stack = project, stack
         self.selection = []
         self._attach()
@@ -166,6 +124,26 @@ class View3D(QWidget):
         for a in self.adapters.values():
             a.close()
         self.adapters.clear()
+
+    @property
+    def mode(self) -> str:
+        """What the left button does: ``select`` (and move), ``connect`` or ``measure``."""
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        if mode != self._mode:
+            self._mode = mode
+            self.measure.clear()
+            self.mode_changed.emit(mode)
+
+    def warn(self, text: str) -> None:
+        """A drawing problem the user should know of (logged, and shown in the log pane once
+        the window listens: adapters warn while the view is still being built)."""
+        log.warning(text)
+        QTimer.singleShot(0, self, lambda: self.message.emit(text))
 
     def _on_added(self, el):
         self.adapters[el.id] = make_adapter(el, self)
@@ -429,6 +407,9 @@ class View3D(QWidget):
         if ev.button() != Qt.LeftButton:
             return False
         pos = ev.position().toPoint()
+        if self.mode == "measure":
+            self.measure.click(pos.x(), pos.y())
+            return True
         hit = self.element_at(pos.x(), pos.y())
         if self.mode == "connect":
             if hit is not None:
@@ -454,6 +435,8 @@ class View3D(QWidget):
 
     def move(self, ev) -> bool:
         d = self._drag
+        if self.mode == "measure":
+            self.measure.hover(ev.position().x(), ev.position().y())
         if d is None:
             return False
         pos = ev.position().toPoint()
@@ -490,7 +473,7 @@ class View3D(QWidget):
         if ev.button() != Qt.LeftButton:
             return False
         if d is None:
-            return self.mode == "connect"
+            return self.mode != "select"
         pos = ev.position().toPoint()
         if d["kind"] == "band":
             self._rubber.hide()
@@ -581,6 +564,7 @@ class View3D(QWidget):
     def close_view(self) -> None:
         """Stop the render timer, drop the adapters and release the GL context."""
         self._timer.stop()
+        self.measure.close()
         self._detach()
         for b in self.batches.values():
             b.close()

@@ -8,7 +8,9 @@ into a single undo step (napari's ``_begin_stroke``/``_commit_stroke``).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import math
 from collections.abc import Sequence
 
 from psygnal import Signal
@@ -225,6 +227,106 @@ class Macro(Command):
     def undo(self, project):
         for c in reversed(self.commands):
             c.undo(project)
+
+
+class Duplicate(Macro):
+    """Copies of the elements ``ids``, shifted by ``offset`` (x, y m) on the floor, with the
+    connections among them re-pointed to the copies, as one undo step.
+
+    Connections to elements outside the selection are not copied (issue 3): a copied
+    station would otherwise take a share of its predecessor's parts the moment it appears.
+    ``new_ids`` maps each original to its copy (its id stem with the next free number).
+    """
+
+    def __init__(self, project: m.Project, ids: Sequence[str],
+                 offset: tuple[float, float] = (1.0, 1.0)):
+        taken = {el.id for el in project.elements}
+        self.new_ids: dict[str, str] = {}
+        commands: list[Command] = []
+        for eid in dict.fromkeys(ids):
+            el = project.element(eid)
+            stem = eid.rstrip("0123456789") or eid
+            i = 1
+            while f"{stem}{i}" in taken:
+                i += 1
+            nid = f"{stem}{i}"
+            taken.add(nid)
+            self.new_ids[eid] = nid
+            x, y, z = el.position
+            commands.append(AddElement(_copied(el, nid, (x + offset[0], y + offset[1], z))))
+        for c in project.connections:
+            if c.source in self.new_ids and c.target in self.new_ids:
+                commands.append(Connect(self.new_ids[c.source], self.new_ids[c.target],
+                                        c.weight))
+        super().__init__(commands, f"duplicate {', '.join(self.new_ids)}")
+
+
+def _copied(el: m.Element, new_id: str, position) -> m.Element:
+    """A copy of ``el`` that shares no mutable value (dicts, lists) with it."""
+    values = {f.name: copy.deepcopy(getattr(el, f.name)) for f in dataclasses.fields(el)}
+    values.update(id=new_id, position=tuple(position))
+    return type(el)(**values)
+
+
+ALIGNMENTS = ("left", "centre_x", "right", "bottom", "centre_y", "top",
+              "distribute_x", "distribute_y")
+
+
+def floor_bounds(el: m.Element) -> tuple[float, float, float, float]:
+    """Axis-aligned box (xmin, xmax, ymin, ymax) of the element's turned footprint (m)."""
+    a = math.radians(el.rotation)
+    w, d = el.footprint
+    hx = abs(w * math.cos(a)) / 2 + abs(d * math.sin(a)) / 2
+    hy = abs(w * math.sin(a)) / 2 + abs(d * math.cos(a)) / 2
+    x, y, _ = el.position
+    return x - hx, x + hx, y - hy, y + hy
+
+
+def align(project: m.Project, ids: Sequence[str], how: str) -> MoveElements | None:
+    """The move that aligns the elements ``ids`` on the floor, or None when none would move.
+
+    ``how`` is one of ``ALIGNMENTS``: ``left``/``right``/``bottom``/``top`` line up the
+    edges of the turned footprints with the outermost one (``top`` is the largest y, as
+    seen in the top view), ``centre_x``/``centre_y`` put the centres on the mean of the
+    outermost edges; ``distribute_x``/``distribute_y`` keep the two outermost elements and
+    space the others so that the gaps between neighbouring footprints are equal.
+    """
+    if how not in ALIGNMENTS:
+        raise ValueError(f"unknown alignment {how!r}; expected one of {ALIGNMENTS}")
+    els = [project.element(i) for i in dict.fromkeys(ids)]
+    if len(els) < (3 if how.startswith("distribute") else 2):
+        return None
+    axis = 0 if how in ("left", "centre_x", "right", "distribute_x") else 1
+    lo = {el.id: floor_bounds(el)[2 * axis] for el in els}
+    hi = {el.id: floor_bounds(el)[2 * axis + 1] for el in els}
+    shift: dict[str, float] = {}
+    if how in ("left", "bottom"):
+        shift = {i: min(lo.values()) - lo[i] for i in lo}
+    elif how in ("right", "top"):
+        shift = {i: max(hi.values()) - hi[i] for i in hi}
+    elif how.startswith("centre"):
+        mid = (min(lo.values()) + max(hi.values())) / 2
+        shift = {i: mid - (lo[i] + hi[i]) / 2 for i in lo}
+    else:
+        order = sorted(lo, key=lambda i: ((lo[i] + hi[i]) / 2, lo[i]))
+        sizes = sum(hi[i] - lo[i] for i in order)
+        gap = (hi[order[-1]] - lo[order[0]] - sizes) / (len(order) - 1)
+        edge = lo[order[0]]
+        for i in order:
+            shift[i] = edge - lo[i]
+            edge += hi[i] - lo[i] + gap
+    moves = {}
+    for el in els:
+        if abs(shift[el.id]) > 1e-9:
+            old = el.position
+            new = list(old)
+            new[axis] = old[axis] + shift[el.id]
+            moves[el.id] = (old, tuple(new))
+    if not moves:
+        return None
+    cmd = MoveElements(moves)
+    cmd.text = f"align {len(els)} elements ({how.replace('_', ' ')})"
+    return cmd
 
 
 class UndoStack:

@@ -16,6 +16,7 @@ from psygnal import Signal, evented
 from twin.distributions import Distribution
 
 STATION_STATES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
+MESH_FORMATS = (".stl", ".obj")  # custom station bodies twinbench reads (twin.meshes)
 ROUTINGS = ("probability", "round_robin", "shortest_queue")
 FAILURE_BASES = ("operating", "calendar", "operations")
 
@@ -55,6 +56,20 @@ class Maintenance:
     duration: Distribution
     every_operations: int = 0
     every_hours: float = 0.0
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """A custom 3D body for a station: an STL or OBJ file in the project folder.
+
+    ``file`` is relative to the project folder (``meshes/press.stl``); ``scale`` converts the
+    file's units to metres (0.001 for a model drawn in millimetres). The workbench centres
+    the body's bounding box on the element's position, stands it on the floor and turns it
+    with the element; the footprint stays what the element declares.
+    """
+
+    file: str
+    scale: float = 1.0
 
 
 @dataclass(eq=False)
@@ -111,7 +126,7 @@ class Station(Element):
     follows_calendar: bool = True
     off_shift: str = "off"
     routing: str = "probability"
-    mesh: str | None = None
+    mesh: Mesh | None = None
     kind: ClassVar[str] = "station"
 
     def process_time_for(self, product: str) -> Distribution | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from twin import model as m
 from twin.distributions import parse_distribution
 from twin.errors import Problem, Problems, ProjectError
+from twin.meshes import read_mesh
 from twin.project_writer import (  # noqa: F401  (re-exported: one import for callers)
     PROJECT_FILE,
     SCHEMA_VERSION,
@@ -168,7 +169,8 @@ _FIELDS = {
 }
 
 
-def _read_element(obj, path: str, problems: Problems) -> m.Element | None:
+def _read_element(obj, path: str, problems: Problems,
+                  folder: Path | None = None) -> m.Element | None:
     if not isinstance(obj, dict):
         problems.add(path, "expected an element object with an 'id' and a 'kind'", obj)
         return None
@@ -230,7 +232,7 @@ def _read_element(obj, path: str, problems: Problems) -> m.Element | None:
                                           problems),
             follows_calendar=r.boolean("follows_calendar", True),
             off_shift=r.string("off_shift", "off", ("off", "standby")), routing=routing,
-            mesh=r.string("mesh"),
+            mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
@@ -243,12 +245,13 @@ def _read_element(obj, path: str, problems: Problems) -> m.Element | None:
     return m.Sink(**common)
 
 
-def element_from_json(obj: dict, path: str = "$") -> m.Element:
+def element_from_json(obj: dict, path: str = "$", folder: Path | None = None) -> m.Element:
     """Read one element from its JSON form (as in a project file); raises ``ProjectError``
     listing every problem, so an editor can refuse a bad value with the file reader's reason.
+    ``folder`` is the project folder, where a station's mesh file must exist.
     """
     problems = Problems()
-    el = _read_element(obj, path, problems)
+    el = _read_element(obj, path, problems, folder)
     problems.raise_if_any()
     return el
 
@@ -419,8 +422,12 @@ def _read_scenarios(v, path, problems):
     return out
 
 
-def project_from_json(doc, file: str | None = None) -> m.Project:
-    """Build a project from its JSON document; raises ``ProjectError`` listing every problem."""
+def project_from_json(doc, file: str | None = None, folder: Path | None = None) -> m.Project:
+    """Build a project from its JSON document; raises ``ProjectError`` listing every problem.
+
+    ``file`` names the document in messages; ``folder`` is the project folder, where mesh
+    files must exist (without it only their names are checked).
+    """
     problems = Problems()
     if not isinstance(doc, dict):
         raise ProjectError([Problem("$", "a project file holds one JSON object",
@@ -436,7 +443,7 @@ def project_from_json(doc, file: str | None = None) -> m.Project:
         raw = []
     seen: dict[str, int] = {}
     for i, e in enumerate(raw):
-        el = _read_element(e, f"$.elements[{i}]", problems)
+        el = _read_element(e, f"$.elements[{i}]", problems, folder)
         if el is None:
             continue
         if el.id in seen:
@@ -471,7 +478,7 @@ def project_from_json(doc, file: str | None = None) -> m.Project:
     )
     check_structure(project, problems, {eid: i for eid, i in seen.items()})
     if not problems:
-        check_scenarios(project, doc, problems)
+        check_scenarios(project, doc, problems, folder)
     problems.raise_if_any(file)
     return project
 
@@ -573,13 +580,14 @@ def products(project: m.Project) -> list[str]:
     return _products(project)
 
 
-def check_scenarios(project: m.Project, doc: dict, problems: Problems) -> None:
+def check_scenarios(project: m.Project, doc: dict, problems: Problems,
+                    folder: Path | None = None) -> None:
     """Every scenario must give a valid project: its problems are reported under its path."""
     for i, s in enumerate(project.scenarios):
         try:
             variant = apply_overrides(doc, s, validate=False)
             variant.pop("scenarios", None)
-            project_from_json(variant)
+            project_from_json(variant, folder=folder)
         except KeyError as e:
             problems.add(f"$.scenarios[{i}]", str(e.args[0]), s.name)
         except ProjectError as e:
@@ -624,8 +632,12 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
 
 
 # --- loading ----------------------------------------------------------------------------------
-def load_project(path: str | os.PathLike) -> m.Project:
-    """Read a project folder (or its ``project.json``); raises ``ProjectError``."""
+def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> m.Project:
+    """Read a project folder (or its ``project.json``); raises ``ProjectError``.
+
+    ``folder`` is the project's folder when the file lies elsewhere (an autosaved recovery
+    copy): mesh files are looked up there and it becomes ``project.path``.
+    """
     file = _project_file(path)
     if not file.exists():
         raise ProjectError([Problem("$", "no such project: give a project folder holding "
@@ -638,8 +650,9 @@ def load_project(path: str | os.PathLike) -> m.Project:
     except json.JSONDecodeError as e:
         raise ProjectError([Problem(f"line {e.lineno}, column {e.colno}",
                                       f"invalid JSON: {e.msg}")], str(file)) from None
-    project = project_from_json(doc, str(file))
-    project.path = file.parent  # type: ignore[attr-defined]
+    home = Path(folder) if folder else file.parent
+    project = project_from_json(doc, str(file), home)
+    project.path = home  # type: ignore[attr-defined]
     return project
 
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from twin import model as m
+from twin.meshes import copy_meshes, mesh_to_json
 
 SCHEMA_VERSION = 1
 PROJECT_FILE = "project.json"
@@ -84,7 +85,7 @@ def element_to_json(el: m.Element) -> dict:
         if el.off_shift != "off":
             out["off_shift"] = el.off_shift
         if el.mesh:
-            out["mesh"] = el.mesh
+            out["mesh"] = mesh_to_json(el.mesh)
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
     elif isinstance(el, m.Conveyor):
@@ -168,8 +169,14 @@ def atomic_write_text(file: Path, text: str) -> None:
 
 
 def save_project(project: m.Project, path: str | os.PathLike) -> Path:
-    """Save atomically to a project folder (created if needed); returns the file written."""
+    """Save atomically to a project folder (created if needed); returns the file written.
+
+    Saving into another folder than the project's takes its stations' mesh files along
+    (before the project file, so that it never names a file the folder lacks).
+    """
     file = _project_file(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    copy_meshes(project, getattr(project, "path", None), file.parent)
     atomic_write_text(file, dumps(project))
     project.path = file.parent  # type: ignore[attr-defined]
     return file

@@ -332,3 +332,120 @@ def test_a_scenario_that_breaks_the_plant_is_reported_by_check():
         {"element": "m1", "path": "servers", "value": -3}]}]
     paths = [p for p, _ in _problems_of(doc)]
     assert any(p.startswith("$.scenarios[0] (bad) -> $.elements[1].servers") for p in paths)
+
+
+# --- custom station meshes ---------------------------------------------------------------------
+def _mesh_doc(mesh) -> dict:
+    doc = copy.deepcopy(BASE_DOC)
+    doc["elements"][1]["mesh"] = mesh
+    return doc
+
+
+def _with_mesh_file(make_project, mesh, files=("meshes/press.stl",)):
+    folder = make_project(_mesh_doc(mesh))
+    for f in files:
+        (folder / f).parent.mkdir(parents=True, exist_ok=True)
+        (folder / f).write_bytes(b"solid press\nendsolid press\n")
+    return folder
+
+
+def test_mesh_field_reads_writes_and_round_trips(make_project, tmp_path):
+    folder = _with_mesh_file(make_project, {"file": "meshes/press.stl", "scale": 0.001})
+    project = load_project(folder)
+    assert project.element("m1").mesh == m.Mesh("meshes/press.stl", 0.001)
+    assert project_to_json(project)["elements"][1]["mesh"] == {"file": "meshes/press.stl",
+                                                               "scale": 0.001}
+    save_project(project, folder)
+    assert load_project(folder).element("m1").mesh == m.Mesh("meshes/press.stl", 0.001)
+    # a bare string is the short form with scale 1 (files written before the object form)
+    short = _with_mesh_file(make_project, "meshes/press.stl")
+    assert load_project(short).element("m1").mesh == m.Mesh("meshes/press.stl", 1.0)
+
+
+@pytest.mark.parametrize("mesh, path, words", [
+    ({"file": "meshes/gone.stl"}, "$.elements[1].mesh.file", "no such file"),
+    ("meshes/gone.obj", "$.elements[1].mesh", "no such file"),
+    ({"file": "meshes/press.ply"}, "$.elements[1].mesh.file", "unsupported mesh format '.ply'"),
+    ({"file": "meshes/press"}, "$.elements[1].mesh.file", "unsupported mesh format"),
+    ({"file": "meshes/press.stl", "scale": 0}, "$.elements[1].mesh.scale", "> 0"),
+    ({"file": "meshes/press.stl", "scale": -1}, "$.elements[1].mesh.scale", "> 0"),
+    ({"file": "meshes/press.stl", "scale": "1mm"}, "$.elements[1].mesh.scale", "> 0"),
+    ({"file": "meshes/press.stl", "scale": True}, "$.elements[1].mesh.scale", "> 0"),
+    ({"file": "/abs/press.stl"}, "$.elements[1].mesh.file", "relative to the project folder"),
+    ({"file": "C:\\cad\\press.stl"}, "$.elements[1].mesh.file", "relative"),
+    ({"file": "../press.stl"}, "$.elements[1].mesh.file", "inside the project folder"),
+    ({"file": ""}, "$.elements[1].mesh.file", "needs the mesh file"),
+    ({"scale": 2}, "$.elements[1].mesh.file", "needs the mesh file"),
+    ({"file": "meshes/press.stl", "units": "mm"}, "$.elements[1].mesh.units", "unknown field"),
+    (5, "$.elements[1].mesh", "expected a file name"),
+])
+def test_mesh_problems_name_their_path(make_project, mesh, path, words):
+    folder = _with_mesh_file(make_project, mesh)
+    with pytest.raises(ProjectError) as exc:
+        load_project(folder)
+    hits = [p for p in exc.value.problems if p.path == path]
+    assert hits and words in hits[0].message, exc.value
+    assert str(folder / "project.json") in str(exc.value)
+
+
+def test_mesh_files_are_checked_only_with_a_folder():
+    # a document in memory (a scenario's variant, the inspector's check) names no folder
+    el = project_from_json(_mesh_doc({"file": "meshes/elsewhere.STL", "x-cad": "P-17"}))
+    assert el.element("m1").mesh == m.Mesh("meshes/elsewhere.STL", 1.0)
+    assert project_from_json(_mesh_doc(None)).element("m1").mesh is None
+
+
+def test_a_scenario_with_a_missing_mesh_is_reported(make_project):
+    doc = _mesh_doc({"file": "meshes/press.stl"})
+    doc["scenarios"] = [{"name": "new press", "overrides": [
+        {"element": "m1", "path": "mesh.file", "value": "meshes/press-2.stl"}]}]
+    folder = make_project(doc)
+    (folder / "meshes").mkdir()
+    (folder / "meshes" / "press.stl").write_bytes(b"solid\nendsolid\n")
+    with pytest.raises(ProjectError) as exc:
+        load_project(folder)
+    assert [p.path for p in exc.value.problems] == [
+        "$.scenarios[0] (new press) -> $.elements[1].mesh.file"]
+
+
+def test_save_as_takes_the_mesh_files_along(make_project, tmp_path):
+    folder = _with_mesh_file(make_project, {"file": "meshes/press.stl", "scale": 0.01})
+    project = load_project(folder)
+    save_project(project, tmp_path / "elsewhere")
+    copied = tmp_path / "elsewhere" / "meshes" / "press.stl"
+    assert copied.read_bytes() == (folder / "meshes" / "press.stl").read_bytes()
+    assert project.path == tmp_path / "elsewhere"
+    assert load_project(tmp_path / "elsewhere").element("m1").mesh.scale == 0.01
+    assert sorted(os.listdir(tmp_path / "elsewhere" / "meshes")) == ["press.stl"]
+
+
+def test_a_recovery_copy_finds_its_meshes_at_the_origin(make_project, tmp_path):
+    folder = _with_mesh_file(make_project, {"file": "meshes/press.stl"})
+    recovery = tmp_path / "recovery" / "project.json"
+    recovery.parent.mkdir()
+    recovery.write_text(dumps(load_project(folder)), encoding="utf-8")
+    with pytest.raises(ProjectError):
+        load_project(recovery)  # the copy's own folder holds no meshes
+    project = load_project(recovery, folder=folder)
+    assert project.path == folder and project.element("m1").mesh.file == "meshes/press.stl"
+
+
+def test_import_mesh_copies_into_the_project_folder(tmp_path):
+    from twin.meshes import import_mesh
+
+    cad = tmp_path / "cad"
+    cad.mkdir()
+    (cad / "Press.STL").write_bytes(b"one")
+    plant = tmp_path / "plant"
+    assert import_mesh(plant, cad / "Press.STL") == "meshes/Press.stl"
+    assert (plant / "meshes" / "Press.stl").read_bytes() == b"one"
+    assert import_mesh(plant, cad / "Press.STL") == "meshes/Press.stl"  # same file: reused
+    (cad / "Press.STL").write_bytes(b"two")  # same name, other content: a free name
+    assert import_mesh(plant, cad / "Press.STL") == "meshes/Press_2.stl"
+    assert (plant / "meshes" / "Press.stl").read_bytes() == b"one"
+    (cad / "press.ply").write_bytes(b"ply")
+    with pytest.raises(ValueError, match="unsupported mesh format '.ply'"):
+        import_mesh(plant, cad / "press.ply")
+    with pytest.raises(FileNotFoundError):
+        import_mesh(plant, cad / "gone.obj")
+    assert sorted(os.listdir(plant / "meshes")) == ["Press.stl", "Press_2.stl"]

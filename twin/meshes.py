@@ -1,0 +1,143 @@
+"""Custom station meshes: the ``mesh`` field of a project file and the files it names.
+
+A station may be drawn with its own body, an STL or OBJ file kept inside the project folder
+(usually in ``meshes/``) so that the folder stays self-contained: it can be zipped, moved or
+put under version control whole. This module reads and checks the field, copies a file into
+the folder (the inspector's *Import mesh…*) and carries the files along when a project is
+saved into another folder. Drawing is the workbench's business (``app.meshes``).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import math
+import os
+import shutil
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from twin import model as m
+from twin.errors import Problems
+
+MESH_FOLDER = "meshes"
+_KEYS = {"file", "scale"}
+
+
+def _relative_problem(file: str) -> str | None:
+    """Why ``file`` cannot name a file inside the project folder, or None."""
+    win = PureWindowsPath(file)
+    if PurePosixPath(file).is_absolute() or win.drive or win.root:
+        return ("must be relative to the project folder, e.g. \"meshes/press.stl\"; copy the "
+                "file into the folder (the inspector's Import mesh… does)")
+    if ".." in PurePosixPath(file.replace("\\", "/")).parts:
+        return "must stay inside the project folder (no '..')"
+    return None
+
+
+def read_mesh(v, path: str, problems: Problems, folder: Path | None = None) -> m.Mesh | None:
+    """Read a station's ``mesh``: ``"meshes/a.stl"`` or ``{"file": ..., "scale": ...}``.
+
+    Problems go to ``problems`` under ``path``. With ``folder`` (the project folder) the file
+    must exist there; without one (a document in memory) only its name is checked.
+    """
+    if v is None:
+        return None
+    if isinstance(v, str):
+        obj, fpath = {"file": v}, path
+    elif isinstance(v, dict):
+        obj, fpath = v, f"{path}.file"
+        for key in v:
+            if key not in _KEYS and not key.startswith("x-"):
+                problems.add(f"{path}.{key}", f"unknown field; expected one of {sorted(_KEYS)}"
+                             " (prefix custom fields with 'x-')", v[key])
+    else:
+        problems.add(path, 'expected a file name or {"file": "meshes/press.stl", "scale": 0.001}',
+                     v)
+        return None
+    file, scale, ok = obj.get("file"), obj.get("scale", 1.0), True
+    if not isinstance(file, str) or not file.strip():
+        problems.add(fpath, "needs the mesh file, relative to the project folder, e.g. "
+                     "\"meshes/press.stl\"", file)
+        return None
+    why = _relative_problem(file)
+    if why is not None:
+        problems.add(fpath, why, file)
+        ok = False
+    file = file.replace("\\", "/")  # written on Windows: the same file everywhere
+    suffix = PurePosixPath(file).suffix.lower()
+    if suffix not in m.MESH_FORMATS:
+        problems.add(fpath, f"unsupported mesh format {suffix or '(no extension)'!r}; "
+                     f"twinbench reads {', '.join(m.MESH_FORMATS)} files", file)
+        ok = False
+    if (scale is None or isinstance(scale, bool) or not isinstance(scale, int | float)
+            or not math.isfinite(scale) or scale <= 0):
+        problems.add(f"{path}.scale", "must be a number > 0: the size of one unit of the file "
+                     "in metres (0.001 for millimetres)", scale)
+        ok = False
+    if ok and folder is not None and not (Path(folder) / file).is_file():
+        problems.add(fpath, f"no such file in the project folder ({Path(folder) / file}); "
+                     "copy it there or remove the mesh", file)
+        ok = False
+    return m.Mesh(file, float(scale)) if ok else None
+
+
+def mesh_to_json(mesh: m.Mesh) -> dict:
+    return {"file": mesh.file, "scale": mesh.scale}
+
+
+def import_mesh(folder: str | os.PathLike, source: str | os.PathLike) -> str:
+    """Copy the mesh file ``source`` into ``folder``'s ``meshes/``; return the path to write
+    in the project, relative to ``folder``.
+
+    A file of the same name and content is reused; one of the same name but other content
+    is kept, and the copy gets a free name (``press_2.stl``). Raises ``ValueError`` for a
+    format twinbench cannot draw and ``OSError`` when the file cannot be read or copied.
+    """
+    src = Path(source)
+    if src.suffix.lower() not in m.MESH_FORMATS:
+        raise ValueError(f"cannot import {src.name}: unsupported mesh format "
+                         f"{src.suffix or '(no extension)'!r}; choose an "
+                         f"{' or '.join(m.MESH_FORMATS)} file")
+    if not src.is_file():
+        raise FileNotFoundError(f"cannot import {src}: no such file")
+    target_dir = Path(folder) / MESH_FOLDER
+    target_dir.mkdir(parents=True, exist_ok=True)
+    stem, suffix = src.stem, src.suffix.lower()
+    target, n = target_dir / f"{stem}{suffix}", 1
+    while target.exists() and not (target.resolve() == src.resolve()
+                                   or filecmp.cmp(target, src, shallow=False)):
+        n += 1
+        target = target_dir / f"{stem}_{n}{suffix}"
+    if not target.exists():
+        _copy(src, target)
+    return f"{MESH_FOLDER}/{target.name}"
+
+
+def copy_meshes(project: m.Project, old: str | os.PathLike | None,
+                new: str | os.PathLike) -> list[str]:
+    """Copy the mesh files of ``project``'s stations from folder ``old`` into ``new`` (Save
+    As into another folder); returns the files copied. Files missing in ``old`` are left
+    for the reader to report when the project is next opened."""
+    if old is None or Path(old).resolve() == Path(new).resolve():
+        return []
+    copied = []
+    for el in project.stations():
+        if el.mesh is None:
+            continue
+        src, dst = Path(old) / el.mesh.file, Path(new) / el.mesh.file
+        if not src.is_file() or (dst.is_file() and filecmp.cmp(src, dst, shallow=False)):
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _copy(src, dst)
+        copied.append(el.mesh.file)
+    return copied
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """Copy through a temporary name, so that an interrupted copy leaves no half file."""
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
