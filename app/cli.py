@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_recording.add_commands(sub)
     cli_calibrate.add_commands(sub)
+    cli_recording.add_fork_command(sub)
     return p
 
 

@@ -1,14 +1,22 @@
 """Calibrate a project's stations from a recording: process times, failures, repairs, power.
 
-For each recorded asset mapped to a station (the recording's ``element`` attribute, or the
-``assets`` argument) :func:`calibrate` extracts samples from the replayed timeline
-(``twin.recording.replay``) and fits them by maximum likelihood:
+Recorded assets map to stations by the recording's ``element`` and ``server`` attributes, or
+the ``assets`` argument (:func:`station_assets`). A station with N parallel servers is
+recorded as one asset per server (as a plant's export gives each machine its own state
+signal); the servers share one process-time, failure and power model, so :func:`calibrate`
+**pools** the samples of all assets of a station into one fit per station. Assets mapped to
+buffers, conveyors or sources carry a level (work in process): a fork starts from it, but it
+is not a calibration input, so they are skipped and the report says so.
+
+Per asset, samples are taken from the replayed timeline (``twin.recording.replay``) and the
+pooled samples fitted by maximum likelihood:
 
 * **process time** — event logs: the busy time between consecutive part events (divided by
-  the later event's count). For a single-server station this is exactly the processing time
-  of the part that left, whatever blocking, starving and repairs happened in between: the
-  station is busy only while processing, and the next part starts at or after the previous
-  one left. The first part of a recording (started before it) and intervals that touch a
+  the later event's count). For an asset that records one server this is exactly the
+  processing time of the part that left, whatever blocking, starving and repairs happened in
+  between: the server is busy only while processing, and the next part starts at or after
+  the previous one left. One state channel for several servers mixes them (the report
+  notes it). The first part of a recording (started before it) and intervals that touch a
   gap are left out. Buckets: busy length / parts of each whole busy bucket — averages of
   several cycles, so the fitted spread is that of a bucket mean, not of one cycle.
 * **time to failure** — operating basis: busy time between the end of one down run and the
@@ -17,8 +25,11 @@ For each recorded asset mapped to a station (the recording's ``element`` attribu
   likelihood through the survival function. The interval before the first failure is left
   out (its start is unknown in real data).
 * **time to repair** — lengths of maximal down runs that do not touch the recording's ends.
-* **power per state** — time-weighted mean power in each state, with a 95% interval from the
-  variation between state intervals (ratio estimator).
+* **power per state** — time-weighted mean power in each state (per server), with a 95%
+  interval from the variation between state intervals of all pooled assets (ratio estimator).
+
+Each server has its own failure clock in the twin (``kernels.engine``), so the time-to-failure
+samples of the servers are independent draws of one distribution and pool like the others.
 
 Candidates (exponential, gamma, lognormal, weibull, normal) are fitted by maximum likelihood
 (``scipy.stats``) and ranked by AIC. Each fit reports its log-likelihood, the
@@ -332,16 +343,45 @@ class PowerEstimate:
 
 @dataclass
 class StationCalibration:
-    """Everything fitted for one station."""
+    """Everything fitted for one station, from the pooled samples of its assets.
 
-    asset_id: str
+    Attributes
+    ----------
+    element : str
+        Station id.
+    assets : list of str
+        The recorded assets pooled, one per server (or one channel for the station).
+    servers : list of int or None
+        The server each asset records (None: no server index recorded or given).
+    station_servers : int
+        Parallel servers of the station in the project.
+    process_time, time_to_failure, time_to_repair : QuantityFit or None
+    failure_basis : str
+    power : dict of str to PowerEstimate
+    notes : list of str
+    """
+
     element: str
+    assets: list[str]
+    servers: list[int | None]
+    station_servers: int
     process_time: QuantityFit | None
     time_to_failure: QuantityFit | None
     time_to_repair: QuantityFit | None
     failure_basis: str
     power: dict[str, PowerEstimate]
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def pooled(self) -> str:
+        """What was pooled, e.g. ``"2 assets pooled: a#0 (server 0), a#1 (server 1); 2 of 2
+        servers"``."""
+        names = ", ".join(a if k is None else f"{a} (server {k})"
+                          for a, k in zip(self.assets, self.servers, strict=True))
+        if len(self.assets) == 1:
+            return f"asset {names}; {self.station_servers} server(s)"
+        return (f"{len(self.assets)} assets pooled: {names}; {len(self.assets)} of "
+                f"{self.station_servers} servers")
 
 
 @dataclass
@@ -372,7 +412,7 @@ class CalibrationReport:
         lines = [f"Calibration from {self.recording} ({self.shape}), "
                  f"window {self.window[0]:g}..{self.window[1]:g} s, {pct} intervals"]
         for s in self.stations:
-            lines.append(f"\nstation {s.element} (asset {s.asset_id})")
+            lines.append(f"\nstation {s.element} ({s.pooled})")
             for q in (s.process_time, s.time_to_failure, s.time_to_repair):
                 if q is None:
                     continue
@@ -465,9 +505,9 @@ def failure_samples(replay, basis: str, t0: float, t1: float):
     return ttf[ttf > 0], cens, ttr
 
 
-def power_by_state(recording: Recording, replay, level: float = 0.95) -> dict[str, PowerEstimate]:
-    """Time-weighted mean power in each state, with an interval from the spread between state
-    intervals (buckets: between buckets)."""
+def _power_pieces(recording: Recording, replay) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(length s, power kW, state) of each piece of constant state and power of one asset
+    (buckets: of each bucket)."""
     tl = replay.timeline
     if recording.shape == "buckets":
         bk = recording.asset(replay.asset_id).buckets
@@ -476,7 +516,7 @@ def power_by_state(recording: Recording, replay, level: float = 0.95) -> dict[st
     else:
         power = recording.asset(replay.asset_id).power
         if not len(power) or not len(tl.start):
-            return {}
+            return np.empty(0), np.empty(0), np.empty(0, int)
         power = power[np.argsort(power["time"], kind="stable")]
         wt = power["time"]
         cuts = np.unique(np.concatenate((tl.start, tl.end, wt)))
@@ -490,6 +530,19 @@ def power_by_state(recording: Recording, replay, level: float = 0.95) -> dict[st
         st = st[has]
         ok = np.isfinite(pw)
         dur, pw, st = dur[ok], pw[ok], st[ok]
+    return dur, pw, st
+
+
+def power_by_state(recording: Recording, replays, level: float = 0.95) -> dict[str, PowerEstimate]:
+    """Time-weighted mean power in each state, with an interval from the spread between state
+    intervals (buckets: between buckets).
+
+    ``replays`` is one asset's replay or a list of them (the servers of a station, pooled:
+    the mean is then per server).
+    """
+    pieces = [_power_pieces(recording, r) for r in
+              (replays if isinstance(replays, list | tuple) else [replays])]
+    dur, pw, st = (np.concatenate(x) for x in zip(*pieces, strict=True))
     z = stats.norm.ppf(0.5 + level / 2)
     out = {}
     for code in range(N_STATES):
@@ -519,19 +572,100 @@ def _quantity(name, how, x, cens=(), level=0.95, families=CANDIDATES, note=""):
                        fit_candidates(x, cens, families, level), note)
 
 
-def calibrate(project: m.Project, recording: Recording, *, assets: dict[str, str] | None = None,
+def station_assets(project: m.Project, recording: Recording, replays: dict,
+                   assets: dict | None = None) -> tuple[dict[str, list], list[str]]:
+    """Group the recorded assets by the station they map to.
+
+    Parameters
+    ----------
+    project : twin.model.Project
+    recording : twin.recording.Recording
+    replays : dict of str to AssetReplay
+        Every recorded asset (``twin.recording.replay_recording``).
+    assets : dict, optional
+        Recorded asset id -> station id or ``(station id, server)``; defaults to each
+        asset's ``element`` and ``server`` attributes. A recorded server index holds only on
+        the station the asset was recorded for (as in ``twin.fork``).
+
+    Returns
+    -------
+    (dict, list of str)
+        Station id -> ``[(asset id, server index or None), ...]`` in mapping order, and notes
+        on the assets left out: unmapped ones, and level channels of buffers, conveyors and
+        sources (work in process: a fork input, not a calibration input).
+
+    Raises
+    ------
+    CalibrationError
+        For an asset that is not recorded, an element the project lacks, an asset without a
+        level mapped to an element that is not a station, server indices that contradict
+        the station (out of range, one server twice, more assets than servers), or no
+        asset mapped to a station.
+    """
+    from twin.recording.snapshot import ChannelError, assign_servers
+
+    if assets is None:
+        pairs = {a: (r.element, r.server) for a, r in replays.items() if r.element}
+    else:
+        pairs = {}
+        for a, target in assets.items():
+            if a not in replays:
+                raise CalibrationError(f"{recording.path}: no asset {a!r} to map to {target!r}; "
+                                       f"recorded assets: {list(recording.asset_ids)}")
+            el, k = target if isinstance(target, tuple) else (target, None)
+            pairs[a] = (el, replays[a].server if k is None and replays[a].element == el else k)
+    notes = []
+    unmapped = [a for a in recording.asset_ids if a not in pairs]
+    if unmapped:
+        notes.append(f"assets without a station, skipped: {unmapped}")
+    stations = {s.id: s for s in project.stations()}
+    channels, levels = {}, []
+    for a, (el, k) in pairs.items():
+        if el in stations:
+            channels[a] = (el, k)
+        elif el in project and replays[a].has_level:
+            levels.append(f"{a!r} ({project.element(el).kind} {el!r})")
+        else:
+            what = (f"a {project.element(el).kind}, not a station, and the asset records no "
+                    "level" if el in project else f"which is not a station of project "
+                    f"{project.name!r}")
+            raise CalibrationError(f"asset {a!r} maps to {el!r}, {what}; stations: "
+                                   f"{sorted(stations)}; fix the mapping's assets")
+    if levels:
+        notes.append(f"level channels skipped: {', '.join(levels)}: a recorded level is the "
+                     "work in process a fork starts from, not a calibration or validation "
+                     "input")
+    if not channels:
+        raise CalibrationError(
+            f"{recording.path}: no recorded asset maps to a station; pass assets={{asset: "
+            "station id}} or set 'element' in the mapping file's assets")
+    try:  # the fork's checks: indices in range, one asset per server
+        assign_servers(channels, {el: st.servers for el, st in stations.items()})
+    except ChannelError as e:
+        raise CalibrationError(str(e)) from None
+    groups: dict[str, list] = {}
+    for a, (el, k) in channels.items():
+        groups.setdefault(el, []).append((a, k))
+    return groups, notes
+
+
+def calibrate(project: m.Project, recording: Recording, *, assets: dict | None = None,
               window: tuple[float, float] | None = None, level: float = 0.95,
               families: tuple[str, ...] = CANDIDATES) -> CalibrationReport:
     """Fit process times, failures, repairs and power per state of each mapped station.
+
+    The samples of all assets of one station (one per server) are pooled into one fit per
+    station (module docstring).
 
     Parameters
     ----------
     project : twin.model.Project
         The project whose stations the recorded assets map to.
     recording : twin.recording.Recording
-    assets : dict of str to str, optional
-        Recorded asset id -> station id; defaults to each asset's ``element`` attribute.
-        Unmapped assets are skipped (listed in the report's notes).
+    assets : dict, optional
+        Recorded asset id -> station id or ``(station id, server)``; defaults to each asset's
+        ``element`` (and ``server``) attribute. Unmapped assets and level channels of
+        buffers, conveyors and sources are skipped (listed in the report's notes).
     window : (t0, t1), optional
         Only use ``[t0, t1)`` (s since the recording epoch); default the whole recording.
     level : float
@@ -546,7 +680,7 @@ def calibrate(project: m.Project, recording: Recording, *, assets: dict[str, str
     Raises
     ------
     CalibrationError
-        If no asset maps to a station, or a mapping names an element that is not a station.
+        See :func:`station_assets`; also for a bad ``level`` or ``families``.
     """
     from twin.recording import extent, replay_recording
 
@@ -560,49 +694,38 @@ def calibrate(project: m.Project, recording: Recording, *, assets: dict[str, str
         t0, t1 = extent(replays)
     else:
         t0, t1 = (recording.time_of(w) for w in window)
-    mapping = dict(assets) if assets is not None else {
-        a: r.element for a, r in replays.items() if r.element}
-    notes = []
-    unmapped = [a for a in recording.asset_ids if a not in mapping]
-    if unmapped:
-        notes.append(f"assets without a station, not calibrated: {unmapped}")
+    groups, notes = station_assets(project, recording, replays, assets)
     stations = {s.id: s for s in project.stations()}
-    for a, el in mapping.items():
-        if a not in replays:
-            raise CalibrationError(f"{recording.path}: no asset {a!r} to map to {el!r}; "
-                                   f"recorded assets: {list(recording.asset_ids)}")
-        if el not in stations:
-            raise CalibrationError(
-                f"asset {a!r} maps to {el!r}, which is not a station of project "
-                f"{project.name!r}; stations: {sorted(stations)}; fix the mapping's assets")
-    if not mapping:
-        raise CalibrationError(
-            f"{recording.path}: no recorded asset maps to a station; pass assets={{asset: "
-            "station id}} or set 'element' in the mapping file's assets")
     out = []
-    for a, el in mapping.items():
-        r = replay_asset(recording, a, (t0, t1))
+    for el, members in groups.items():
+        rs = [replay_asset(recording, a, (t0, t1)) for a, _ in members]
         st = stations[el]
         basis = st.failures.basis if st.failures is not None else "operating"
         snotes = []
-        if st.servers != 1:
-            snotes.append(f"{st.servers} servers: process times from part events mix servers")
-        x, how = process_samples(recording, r)
-        x = x[(x > 0)]
+        if st.servers > 1 and len(members) == 1 and members[0][1] is None:
+            snotes.append(f"one state channel for {st.servers} servers: if it records the "
+                          "whole station rather than one machine, its process times, failure "
+                          "clocks and power mix the servers")
+        samples = [process_samples(recording, r) for r in rs]
+        x = np.concatenate([s[0] for s in samples])
+        how = samples[0][1] + (f", pooled over {len(rs)} assets" if len(rs) > 1 else "")
         pnote = ("bucket averages: the fitted spread is that of a bucket's mean cycle time, "
                  "narrower than single cycles" if recording.shape == "buckets" else "")
-        proc = _quantity("process_time", how, x, (), level, families, pnote)
-        ttf, cens, ttr = failure_samples(r, basis, t0, t1)
+        proc = _quantity("process_time", how, x[x > 0], (), level, families, pnote)
+        ttf, cens, ttr = (np.concatenate(v) for v in
+                          zip(*(failure_samples(r, basis, t0, t1) for r in rs), strict=True))
         clock = {"operating": "busy time", "calendar": "elapsed time",
                  "operations": "parts"}[basis]
+        pooled = f", per server, pooled over {len(rs)} assets" if len(rs) > 1 else ""
         tnote = ("bucketed data: down runs are whole buckets, so repair times are rounded up "
                  "to the bucket length" if recording.shape == "buckets" else "")
         q_ttf = _quantity("time_to_failure", f"{clock} from a repair end to the next failure "
-                          f"({basis} basis)", ttf, cens, level, families)
-        q_ttr = _quantity("time_to_repair", "length of down runs inside the recording", ttr,
-                          (), level, families, tnote)
-        out.append(StationCalibration(a, el, proc, q_ttf, q_ttr, basis,
-                                      power_by_state(recording, r, level), snotes))
+                          f"({basis} basis){pooled}", ttf, cens, level, families)
+        q_ttr = _quantity("time_to_repair", f"length of down runs inside the recording{pooled}",
+                          ttr, (), level, families, tnote)
+        out.append(StationCalibration(el, [a for a, _ in members], [k for _, k in members],
+                                      st.servers, proc, q_ttf, q_ttr, basis,
+                                      power_by_state(recording, rs, level), snotes))
     return CalibrationReport(str(recording.path), recording.shape, (float(t0), float(t1)),
                              level, out, notes)
 

@@ -1,8 +1,8 @@
 """Turn a simulated replication into a recording, so that simulation and shop floor share tools.
 
 A recording made from a simulation has the event-log shape (``docs/recording-format.md``):
-one asset per station server, and with ``levels=True`` one per buffer, conveyor and source
-queue, each mapped to its element:
+one asset per station server, and (``levels=True``, the default) one per buffer, conveyor
+and source queue, each mapped to its element:
 
 * **assets** — a single-server station is the asset of its element id. A station with N
   servers gives N assets ``"<station>#0"`` ... ``"<station>#<N-1>"``, each with the
@@ -19,7 +19,8 @@ queue, each mapped to its element:
   instant processing ended.
 * **level** (``levels=True``) — the content of each buffer, conveyor and queuing source:
   0 at time 0, then the kernel's content log (the last value of each instant), and a last
-  sample at the horizon. Forks start from it (work in process).
+  sample at the horizon. Forks start from it (work in process); calibration and validation
+  skip these assets (``twin.calibration.station_assets``).
 
 Why parts need more than the state log: a station that hands on a part and starts the next
 one in the same instant stays ``busy`` (states are committed once an instant is over, so no
@@ -315,7 +316,7 @@ def write_events(events: list[StationEvents], low: Lowered, path: str | os.PathL
 
 def write_run_as_recording(scenario_result, replication: int, path: str | os.PathLike, *,
                            seed: int, epoch_utc: datetime | str = DEFAULT_EPOCH,
-                           overwrite: bool = False, levels: bool = False) -> list[StationEvents]:
+                           overwrite: bool = False, levels: bool = True) -> list[StationEvents]:
     """Write one simulated replication as an event-log recording.
 
     Parameters
@@ -336,8 +337,8 @@ def write_run_as_recording(scenario_result, replication: int, path: str | os.Pat
     levels : bool
         Also write the content of every buffer, conveyor and queuing source as a level
         channel (an asset per element), so that a fork from the recording knows the work in
-        process. Off by default: ``twin.calibration`` and ``twin.validation`` map every
-        asset with an ``element`` onto a station and refuse the buffer assets.
+        process. ``twin.calibration`` and ``twin.validation`` skip these assets. False
+        writes the station servers only (a plant export without WIP data).
 
     Returns
     -------

@@ -11,6 +11,13 @@ interval** for one replication, ``mean ± t(0.975, R-1) · s · sqrt(1 + 1/R)``,
 flagged when the recorded value lies outside the prediction interval; ``deviation`` gives how
 far outside, relative to the simulated mean.
 
+Assets map to stations as in calibration (``twin.calibration.station_assets``): the assets
+of one station's servers are **pooled** into the station's recorded KPIs (parts and energy
+summed, time fractions over the summed observed time, throughput per hour of the station),
+which is what the simulation reports per station. Level channels of buffers, conveyors and
+sources are skipped (they say where work in process was, not what a station did); the report
+notes them.
+
 Checking many KPIs at 95% flags about one in twenty by chance; pass ``level=1 - 0.05 / k`` for
 a family-wise 5% over ``k`` KPIs (Bonferroni). The simulation starts empty and the recording
 may not: for short recordings of a real plant the first hour may bias the comparison.
@@ -27,7 +34,7 @@ from scipy import stats
 
 from kernels import types as kt
 from twin import model as m
-from twin.recording import Recording, recording_kpis
+from twin.recording import Recording, recording_kpis, replay_recording
 from twin.runner import RunSpec, run_project
 
 #: The KPIs compared, per station.
@@ -110,9 +117,10 @@ class ValidationReport:
 
 def _sim_values(sr, e: int) -> dict[str, np.ndarray]:
     a = sr.lowered.arrays
+    n_servers = max(int(a.el_i[e, kt.I_SERVERS]), 1)
     rows: dict[str, list[float]] = {}
     for rep in sr.replications:
-        st = rep.st_time[e]
+        st = rep.st_time[e]  # summed over the station's servers
         total = st.sum()
         obs = total  # a simulation has no gaps: observed time is all of it
         pbt = obs - st[kt.OFF] - st[kt.MAINTENANCE]
@@ -120,7 +128,7 @@ def _sim_values(sr, e: int) -> dict[str, np.ndarray]:
         energy = float(st @ a.power[e]) / 3600.0
         vals = {
             "parts_out": out,
-            "throughput_per_hour": out / obs * 3600.0 if obs > 0 else math.nan,
+            "throughput_per_hour": out / obs * n_servers * 3600.0 if obs > 0 else math.nan,
             "availability": st[kt.BUSY] / pbt if pbt > 0 else math.nan,
             "energy_kwh": energy,
             "energy_per_part_kwh": energy / out if out > 0 else math.nan,
@@ -132,17 +140,23 @@ def _sim_values(sr, e: int) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in rows.items()}
 
 
-def _rec_values(k) -> dict[str, float | None]:
-    obs = k.observed_s
+def _rec_values(ks: list) -> dict[str, float | None]:
+    """The recorded KPIs of a station from the KPIs of its assets (one per server)."""
+    obs = sum(k.observed_s for k in ks)
+    out = sum(k.parts_out for k in ks)
+    pbt = sum(k.planned_busy_s for k in ks)
+    energy = None if any(k.energy_kwh is None for k in ks) else sum(k.energy_kwh for k in ks)
     vals = {
-        "parts_out": k.parts_out,
-        "throughput_per_hour": k.parts_out / obs * 3600.0 if obs > 0 else None,
-        "availability": k.availability,
-        "energy_kwh": k.energy_kwh,
-        "energy_per_part_kwh": k.energy_per_part_kwh,
+        "parts_out": out,
+        # per hour of the station: its servers' mean observed time
+        "throughput_per_hour": out / obs * len(ks) * 3600.0 if obs > 0 else None,
+        "availability": sum(k.actual_production_s for k in ks) / pbt if pbt > 0 else None,
+        "energy_kwh": energy,
+        "energy_per_part_kwh": energy / out if energy is not None and out > 0 else None,
     }
     for name in kt.STATE_NAMES:
-        vals[f"state_fraction.{name}"] = k.state_time_s[name] / obs if obs > 0 else None
+        vals[f"state_fraction.{name}"] = (sum(k.state_time_s[name] for k in ks) / obs
+                                          if obs > 0 else None)
     return vals
 
 
@@ -184,8 +198,9 @@ def validate(project: m.Project, recording: Recording, scenario: str | None = No
         Of the simulation.
     level : float
         Level of the prediction (and confidence) intervals.
-    assets : dict of str to str, optional
-        Recorded asset id -> station id; default each asset's ``element`` attribute.
+    assets : dict, optional
+        Recorded asset id -> station id or ``(station id, server)``; default each asset's
+        ``element`` and ``server`` attributes. The assets of one station are pooled.
     states : bool
         Also compare the fraction of time in each state that occurs in either.
 
@@ -196,39 +211,44 @@ def validate(project: m.Project, recording: Recording, scenario: str | None = No
     Raises
     ------
     ValueError
-        If no asset maps to a station of the project, or fewer than 2 replications.
+        If no asset maps to a station of the project, the mapping contradicts the project
+        (``twin.calibration.CalibrationError``, see ``station_assets``), or fewer than 2
+        replications.
     """
+    from twin.calibration import station_assets
+
     if replications < 2:
         raise ValueError(f"replications={replications}: need at least 2 for an interval")
+    groups, notes = station_assets(project, recording, replay_recording(recording), assets)
     rk = recording_kpis(recording)
-    mapping = dict(assets) if assets is not None else {
-        a: k.element for a, k in rk.items() if k.element}
-    stations = {s.id for s in project.stations()}
-    bad = {a: el for a, el in mapping.items() if el not in stations or a not in rk}
-    if bad or not mapping:
-        raise ValueError(
-            f"assets {bad or 'none'} do not map recorded assets to stations of project "
-            f"{project.name!r} (stations {sorted(stations)}, recorded {list(rk)}); pass "
-            "assets={asset: station}")
     k0 = next(iter(rk.values()))
     horizon = k0.t1 - k0.t0
     name = scenario or "base"
     res = run_project(project, [name], RunSpec(horizon=horizon, warmup=0.0,
                                                replications=replications, seed=seed))
     sr = res.scenarios[name]
-    rep = ValidationReport(str(recording.path), name, horizon, replications, level)
-    for a, el in mapping.items():
+    rep = ValidationReport(str(recording.path), name, horizon, replications, level,
+                           notes=notes)
+    for el, members in groups.items():
         e = sr.lowered.element_ids.index(el)
         sims = _sim_values(sr, e)
-        rec = _rec_values(rk[a])
+        ks = [rk[a] for a, _ in members]
+        rec = _rec_values(ks)
         keys = list(KPIS)
         if states:
             keys += [k for k in sims if k.startswith("state_fraction.")
                      and (np.any(sims[k] > 0) or (rec[k] or 0) > 0)]
         for key in keys:
             rep.checks.append(compare(el, key, rec[key], sims[key], level))
-        if any(k.observed_s < horizon * (1 - 1e-9) for k in [rk[a]]):
-            rep.notes.append(f"asset {a!r}: {horizon - rk[a].observed_s:.0f} s without data "
-                             "(gaps, unknown states) are left out of its recorded KPIs")
+        n_srv = int(sr.lowered.arrays.el_i[e, kt.I_SERVERS])  # the scenario's
+        if 1 < len(members) < n_srv or (len(members) == 1 < n_srv and members[0][1] is not None):
+            rep.notes.append(f"station {el!r}: {len(members)} of its {n_srv} servers recorded "
+                             f"({[a for a, _ in members]}): its recorded parts and energy "
+                             "cover those only, the simulated ones the whole station")
+        for k in ks:
+            if k.observed_s < horizon * (1 - 1e-9):
+                rep.notes.append(f"asset {k.asset_id!r}: {horizon - k.observed_s:.0f} s "
+                                 "without data (gaps, unknown states) are left out of its "
+                                 "recorded KPIs")
     rep.notes.append("the simulation starts with an empty line at the recording's start")
     return rep

@@ -193,3 +193,42 @@ def test_every_command_prints_its_help():
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name, command in sub.choices.items():
         assert name in command.format_help()
+
+
+def test_fork_is_the_one_with_a_progress_bar():
+    """One ``fork`` subcommand, ``app.cli_recording``'s (progress bar, --quiet, servers), and
+    ``calibrate`` from ``app.cli_calibrate``."""
+    import app.cli_calibrate
+    import app.cli_recording
+
+    parser = build_parser()
+    args = parser.parse_args(["fork", "p", "r.h5", "--at", "0", "--until", "60", "--quiet",
+                              "--asset", "m1#1=m1:1"])
+    assert args.func is app.cli_recording.run_fork and args.quiet
+    args = parser.parse_args(["calibrate", "p", "r.h5", "--asset", "m1#1=m1:1"])
+    assert args.func is app.cli_calibrate.run_calibrate
+    assert not hasattr(app.cli_calibrate, "run_fork")
+
+
+def test_calibrate_and_fork_from_the_command_line(kernel, make_project, tmp_path):
+    from twin.project import load_project
+    from twin.runner import RunSpec, run_project
+    from twin.sim_recording import write_run_as_recording
+
+    folder = make_project(LINE)
+    res = run_project(load_project(folder), spec=RunSpec(horizon=8 * 3600.0, replications=1,
+                                                         seed=3, log=True))
+    rec = tmp_path / "line.h5"
+    write_run_as_recording(res.scenarios["base"], 0, rec, seed=3)
+    proc = twinbench("calibrate", folder, rec, "--write")
+    assert proc.returncode == 0, proc.stderr
+    assert "station m1 (asset m1; 1 server(s))" in proc.stdout
+    assert "level channels skipped: 'b1' (buffer 'b1')" in proc.stdout
+    proc = twinbench("fork", folder, rec, "--at", 3600, "--until", 7200, "--replications", 3,
+                     "--scenario", "calibrated", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = strict_json(proc.stdout)
+    assert doc["wip_unknown"] == [] and set(doc["wip"]) == {"b1"}
+    proc = twinbench("fork", folder, rec, "--at", "1e9", "--until", "2e9", "--quiet")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("twinbench fork: error:") and "outside" in proc.stderr

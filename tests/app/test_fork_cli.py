@@ -49,7 +49,7 @@ def setup(tmp_path, make_project, kernel, monkeypatch):
                                                          log=True))
     with_levels, without = tmp_path / "wip.h5", tmp_path / "nowip.h5"
     write_run_as_recording(res.scenarios["base"], 0, with_levels, seed=3, levels=True)
-    write_run_as_recording(res.scenarios["base"], 0, without, seed=3)
+    write_run_as_recording(res.scenarios["base"], 0, without, seed=3, levels=False)
     parser = argparse.ArgumentParser()
     add_fork_command(parser.add_subparsers())
 

@@ -74,7 +74,8 @@ def wrong_doc() -> dict:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, kernel):
-    """A 10-day recording of the known line, and the simulated run it came from."""
+    """A 10-day recording of the known line (with the buffer's level, as by default), and
+    the simulated run it came from."""
     path = tmp_path_factory.mktemp("rec") / "line.h5"
     project = project_from_json(line_doc())
     res = run_project(project, spec=RunSpec(horizon=HORIZON, replications=1, seed=SEED,
@@ -91,7 +92,7 @@ def test_recording_replays_to_the_simulated_kpis(recorded):
     rep = sr.replications[0]
     with Recording.open(path) as r:
         rk = recording_kpis(r)
-    assert set(rk) == {"m1", "m2"}
+    assert set(rk) == {"m1", "m2", "b"}
     for sid in ("m1", "m2"):
         e = sr.lowered.element_ids.index(sid)
         k = rk[sid]
@@ -161,6 +162,10 @@ def test_report_prints_and_serialises(calibrated):
     assert "station m1" in text and "process_time" in text and "power busy" in text
     doc = json.loads(json.dumps(report.to_dict()))
     assert doc["stations"][0]["element"] == "m1"
+    assert doc["stations"][0]["assets"] == ["m1"] and doc["stations"][0]["servers"] == [None]
+    # the buffer's level channel is recorded but is no calibration input: skipped, said so
+    assert [s["element"] for s in doc["stations"]] == ["m1", "m2"]
+    assert "level channels skipped: 'b' (buffer 'b')" in text
 
 
 def test_scenario_is_added_not_applied(calibrated):
@@ -191,6 +196,8 @@ def test_validation_flags_the_wrong_model_only(recorded, calibrated):
         good = validate(project, r, "calibrated", replications=20, seed=5, level=level)
         bad = validate(project, r, None, replications=20, seed=5, level=level)
     assert good.flagged == [], str(good)
+    assert {c.station for c in good.checks} == {"m1", "m2"}
+    assert any(n.startswith("level channels skipped: 'b'") for n in good.notes)
     flagged = {(c.station, c.kpi) for c in bad.flagged}
     assert ("m1", "parts_out") in flagged and ("m2", "energy_kwh") in flagged
     assert all(c.deviation > 0 for c in bad.flagged)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 
@@ -86,9 +85,11 @@ def test_multi_server_station_is_one_asset_per_server(kernel, tmp_path, replicat
     events = write_run_as_recording(sr, replication, path, seed=4)
     e = sr.lowered.element_ids.index("a")
     with Recording.open(path) as r:
-        assert r.asset_ids == ("a#0", "a#1", "a#2", "c")
+        # levels are written by default: the buffer is an asset of its own, after the servers
+        assert r.asset_ids == ("a#0", "a#1", "a#2", "c", "b")
         assert [(r.asset(x).element, r.asset(x).server) for x in r.asset_ids] == [
-            ("a", 0), ("a", 1), ("a", 2), ("c", None)]
+            ("a", 0), ("a", 1), ("a", 2), ("c", None), ("b", None)]
+        assert len(r.asset("b").level) > 0 and len(r.asset("b").states) == 0
         rk = recording_kpis(r)
         replays = replay_recording(r)
     servers = [f"a#{k}" for k in range(3)]
@@ -118,10 +119,14 @@ def test_levels_record_the_buffer_content(kernel, tmp_path):
     sr = res.scenarios["base"]
     rep = sr.replications[0]
     path = tmp_path / "lv.h5"
-    write_run_as_recording(sr, 0, path, seed=8, levels=True)
+    write_run_as_recording(sr, 0, path, seed=8)  # levels=True is the default
     with Recording.open(path) as r:
         assert r.asset_ids[-1] == "b" and r.asset("b").element == "b"
         b = replay_recording(r)["b"]
+    write_run_as_recording(sr, 0, tmp_path / "nolv.h5", seed=8, levels=False)
+    with Recording.open(tmp_path / "nolv.h5") as r:
+        assert r.asset_ids == ("a#0", "a#1", "a#2", "c")
+        assert all(len(r.asset(x).level) == 0 for x in r.asset_ids)
     eb = sr.lowered.element_ids.index("b")
     ts = sr.ts_t
     # the kernel samples the content just before the events of a sample time
@@ -132,7 +137,9 @@ def test_levels_record_the_buffer_content(kernel, tmp_path):
 
 
 def test_cli_calibrate_and_fork(kernel, tmp_path, make_project):
-    from app.cli_calibrate import add_commands
+    """``twinbench calibrate`` then ``twinbench fork`` through the main parser (the fork is
+    ``app.cli_recording``'s, with its progress bar)."""
+    from app.cli import build_parser
 
     folder = make_project(doc())
     project = load_project(folder)
@@ -140,8 +147,7 @@ def test_cli_calibrate_and_fork(kernel, tmp_path, make_project):
                                             log=True))
     rec = tmp_path / "r.h5"
     write_run_as_recording(res.scenarios["base"], 0, rec, seed=9)
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers())
+    parser = build_parser()
     out = io.StringIO()
     args = parser.parse_args(["calibrate", str(folder), str(rec), "--json", "--write"])
     assert args.func(args, out) == 0
@@ -149,10 +155,13 @@ def test_cli_calibrate_and_fork(kernel, tmp_path, make_project):
     assert load_project(folder).scenario("calibrated").overrides
     args = parser.parse_args(["calibrate", str(folder), str(rec), "--write"])
     assert args.func(args, io.StringIO()) == 1  # the scenario exists already
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     args = parser.parse_args(["fork", str(folder), str(rec), "--at", "100000", "--until",
                               "150000", "--replications", "5", "--scenario", "calibrated"])
-    assert args.func(args, out) == 0
+    assert args.func(args, out, err) == 0, err.getvalue()
     assert "P50" in out.getvalue()
-    args = parser.parse_args(["fork", str(folder), str(rec), "--at", "1e9", "--until", "2e9"])
-    assert args.func(args, io.StringIO()) == 1
+    args = parser.parse_args(["fork", str(folder), str(rec), "--at", "1e9", "--until", "2e9",
+                              "--quiet"])
+    err = io.StringIO()
+    assert args.func(args, io.StringIO(), err) == 1
+    assert err.getvalue().startswith("twinbench fork: error:")
