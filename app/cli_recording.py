@@ -28,6 +28,7 @@ from twin.recording import (
     shift_kpis,
 )
 from twin.tasks import Cancelled, TaskState
+from twin.units import parse_duration
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -258,8 +259,8 @@ def _text(rec: Recording, kpis: dict, periods: dict) -> str:
 def add_fork_command(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fork`` subcommand (see :func:`run_fork`).
 
-    ``app/cli_calibrate.py`` registers ``twinbench fork`` today, without progress; the main
-    parser should take this one instead.
+    This is the only ``fork`` command: the main parser (``app.cli``) adds it after
+    ``calibrate`` (``app/cli_calibrate.py``, which has no ``fork`` of its own).
     """
     f = subparsers.add_parser(
         "fork", help="run a scenario from the recorded state at a moment of a recording",
@@ -269,9 +270,11 @@ def add_fork_command(subparsers: argparse._SubParsersAction) -> None:
                     "goes to stderr.")
     f.add_argument("project", help="project folder or project.json")
     f.add_argument("recording", help="recording (.h5)")
-    f.add_argument("--at", required=True, help="fork time: seconds since the recording epoch "
-                                               "or ISO 8601")
-    f.add_argument("--until", required=True, help="end time (same forms as --at)")
+    f.add_argument("--at", required=True, metavar="T",
+                   help="fork time: a duration from the recording's first record (2h, "
+                        "90min, 1h30min), seconds since the recording epoch (7200) or ISO "
+                        "8601 (naive = plant time zone)")
+    f.add_argument("--until", required=True, metavar="T", help="end time (same forms as --at)")
     f.add_argument("--replications", type=int, default=20)
     f.add_argument("--seed", type=int, default=1)
     f.add_argument("--scenario", default=None, help="scenario to run (default: the base)")
@@ -281,6 +284,39 @@ def add_fork_command(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--json", action="store_true", help="print the result as JSON")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.set_defaults(func=run_fork)
+
+
+class _ForkTimes:
+    """``--at``/``--until`` of ``twinbench fork`` as seconds since the recording epoch."""
+
+    FORMS = ("a duration from the recording's first record (e.g. 2h, 90min, 1h30min)",
+             "seconds since the recording epoch (e.g. 7200)",
+             "ISO 8601 (e.g. 2024-05-06T08:00, naive = plant time zone)")
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self._start: float | None = None
+
+    def start(self) -> float:
+        """The first record's time (replayed once, only when a duration needs it)."""
+        if self._start is None:
+            self._start = extent(replay_recording(self.recording))[0]
+        return self._start
+
+    def __call__(self, text: str, flag: str) -> float:
+        try:
+            return float(text)  # seconds since the epoch, as `twinbench replay --from`
+        except ValueError:
+            pass
+        try:
+            return self.start() + parse_duration(text)
+        except ValueError:
+            pass
+        try:
+            return self.recording.time_of(text)
+        except RecordingError:
+            raise RecordingError(f"{flag} {text!r} is not a time; use "
+                                 f"{'; or '.join(self.FORMS)}") from None
 
 
 def _fork_assets(pairs: list[str]) -> dict | None:
@@ -310,9 +346,10 @@ def run_fork(args: argparse.Namespace, out: TextIO | None = None,
     try:
         project = load_project(args.project)
         with Recording.open(args.recording) as rec:
+            time_of = _ForkTimes(rec)
             res = fork_from_recording(
-                project, rec, _time_arg(rec, args.at, "--at"),
-                _time_arg(rec, args.until, "--until"), replications=args.replications,
+                project, rec, time_of(args.at, "--at"),
+                time_of(args.until, "--until"), replications=args.replications,
                 seed=args.seed, scenario=args.scenario, assets=_fork_assets(args.asset),
                 task=TaskState(bar), workers=None)
     except (Cancelled, KeyboardInterrupt):

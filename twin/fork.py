@@ -59,7 +59,7 @@ import numpy as np
 from kernels import types as kt
 from kernels.queue import push
 from twin import model as m
-from twin.calibration import scipy_of
+from twin.fitting import scipy_of
 from twin.lowering import Lowered, grow, lower, new_state
 from twin.project import with_scenario
 from twin.recording import NO_DATA, UNKNOWN, Recording, extent, replay_recording

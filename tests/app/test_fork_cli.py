@@ -129,3 +129,38 @@ def test_interrupt_exits_130(setup, monkeypatch):
     code, out, err = run(with_levels, "--at", 3600, "--until", 7200)
     assert code == 130 and out == ""
     assert "forking [############" in err and err.rstrip().endswith("interrupted")
+
+
+def test_at_and_until_take_durations_seconds_and_iso_8601(setup, tmp_path):
+    run, with_levels, _ = setup
+
+    def fork(path, at, until):
+        code, out, err = run(path, "--at", at, "--until", until, "--replications", 2,
+                             "--json", "--quiet")
+        assert code == 0, err
+        return json.loads(out)
+
+    # A simulated recording starts at its epoch (2024-01-01 00:00 UTC): three spellings of
+    # one fork, with the same seed, give the same result.
+    by_seconds = fork(with_levels, 3600, 7200)
+    assert (by_seconds["t"], by_seconds["horizon_end"]) == (3600.0, 7200.0)
+    assert fork(with_levels, "1h", "2h") == by_seconds
+    assert fork(with_levels, "2024-01-01T01:00:00+00:00", "2024-01-01T02:00") == by_seconds
+
+    # A duration counts from the first record, not the epoch (an import's epoch is the
+    # midnight before its first stamp); plain seconds still count from the epoch.
+    late = tmp_path / "late.h5"
+    with RecordingWriter.create(late, source="t", epoch_utc="2024-01-01T00:00:00+00:00",
+                                assets=[AssetInfo("m2", element="m2")]) as w:
+        w.append_states("m2", [6 * 3600.0, 7 * 3600.0], ["busy", "starved"])
+        w.append_power("m2", [6 * 3600.0, 9 * 3600.0], [2.0, 2.0])
+    doc = fork(late, "30min", "2h")
+    assert (doc["t"], doc["horizon_end"]) == (6.5 * 3600, 8 * 3600)
+    doc = fork(late, 6.5 * 3600, "2024-01-01T08:00Z")
+    assert (doc["t"], doc["horizon_end"]) == (6.5 * 3600, 8 * 3600)
+
+    code, out, err = run(with_levels, "--at", "two hours", "--until", "8h", "--quiet")
+    assert code == 1 and out == ""
+    assert ("twinbench fork: error: --at 'two hours' is not a time; use a duration from the "
+            "recording's first record (e.g. 2h, 90min, 1h30min); or seconds since the "
+            "recording epoch (e.g. 7200); or ISO 8601") in err

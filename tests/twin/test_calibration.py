@@ -20,8 +20,8 @@ from twin.calibration import (
     add_calibrated_scenario,
     calibrate,
     calibration_scenario,
-    fit_family,
 )
+from twin.fitting import FitError, fit_family
 from twin.project import project_from_json, project_to_json, with_scenario
 from twin.recording import Recording, import_recording
 from twin.runner import RunSpec, run_project
@@ -214,7 +214,7 @@ def test_bad_inputs(recorded):
             calibrate(project, r, assets={"m9": "m1"})
         with pytest.raises(CalibrationError, match="level"):
             calibrate(project, r, level=95)
-    with pytest.raises(CalibrationError, match="too few"):
+    with pytest.raises(FitError, match="too few"):
         fit_family("gamma", [1.0, 2.0])
 
 
