@@ -1,13 +1,17 @@
 """Dashboards of a run: time series with 95% bands, station states, energy, wear, comparison.
 
 Everything drawn comes from the run result and ``twin.kpi``/``twin.stats``; the charts only
-arrange it. Curves are set once per run with ``setData`` on preallocated items.
+arrange it. ``prepare_charts`` turns a run into ready-to-plot arrays and table text on the
+worker thread (Qt-free), and ``Dashboards.show_result`` hands them to pyqtgraph one chart
+per turn of the event loop, the tab on screen first, so that drawing a run never freezes the
+window (issue 3: the GUI event loop never stalls for more than 50 ms).
 """
 
 from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -70,6 +74,88 @@ def throughput_series(sr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return t[1:] / 3600.0, mean, hw
 
 
+@dataclass(frozen=True)
+class ScenarioCharts:
+    """What the charts show of one scenario: arrays over time (h) and per station."""
+
+    throughput: tuple[np.ndarray, np.ndarray, np.ndarray]  # t (h), mean, 95% half-width
+    wip: tuple[np.ndarray, np.ndarray, np.ndarray]
+    power: tuple[np.ndarray, np.ndarray]  # t (h), mean kW of the line
+    stations: list[str]
+    state_fractions: dict[str, np.ndarray]  # state -> mean fraction per station (non-zero)
+    energy: tuple[np.ndarray, np.ndarray]  # kWh per station: mean, 95% half-width
+    wear: dict[str, tuple[np.ndarray, np.ndarray]]  # station -> t (h), mean wear
+    bottleneck: str | None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """A run made ready to plot: per-scenario series and the comparison table."""
+
+    scenarios: dict[str, ScenarioCharts]
+    comparison: list[list[str]]  # header row, then one row per line KPI
+    compare_throughput: tuple[list[str], np.ndarray, np.ndarray]  # names, mean, half-width
+
+
+def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
+    t_h = sr.ts_t / 3600.0
+    stations = [eid for eid, kind in zip(sr.lowered.element_ids, sr.lowered.element_kinds,
+                                         strict=True) if kind == "station"]
+    fractions = {}
+    for state in kt.STATE_NAMES:
+        h = np.nan_to_num(np.array([doc["elements"][s]["state_fraction"][state]["mean"]
+                                    for s in stations], float))
+        if h.any():
+            fractions[state] = h
+    energy = (np.array([doc["elements"][s]["energy_kwh"]["mean"] for s in stations], float),
+              np.array([doc["elements"][s]["energy_kwh"]["ci95_halfwidth"] for s in stations],
+                       float))
+    index = {eid: e for e, eid in enumerate(sr.lowered.element_ids)}
+    wear = {s: (t_h, np.mean([r.ts_wear[:, index[s]] for r in sr.replications], axis=0))
+            for s in stations}
+    return ScenarioCharts(
+        throughput=throughput_series(sr),
+        wip=(t_h, *band(np.array([r.ts_line[:, 1] for r in sr.replications]))),
+        power=(t_h, np.mean([r.ts_line[:, 2] for r in sr.replications], axis=0)),
+        stations=stations, state_fractions=fractions, energy=energy, wear=wear,
+        bottleneck=doc.get("bottleneck"))
+
+
+def comparison_table(result, summary: dict) -> list[list[str]]:
+    """KPI table: per scenario mean ± 95% half-width, and the paired difference to base."""
+    names = list(result.scenarios)
+    base = names[0]
+    per_rep = {n: [replication_kpis(sr, r) for r in sr.replications]
+               for n, sr in result.scenarios.items()}
+    header = ["KPI", *names, *(f"{n} − {base}" for n in names[1:])]
+    rows = [header]
+    for key, label in LINE_KPIS:
+        k = f"line.{key}"
+        row = [label] + [_fmt(summary[n]["line"][key]) for n in names]
+        for n in names[1:]:
+            # common random numbers: replication i of every scenario shares its seeds
+            diffs = [a[k] - b[k] for a, b in zip(per_rep[n], per_rep[base], strict=False)]
+            row.append(_fmt(mean_ci(diffs)))
+        rows.append(row)
+    return rows
+
+
+def prepare_charts(result, summary: dict | None = None) -> ChartData:
+    """Everything the dashboards draw for ``result``, computed without Qt.
+
+    The run panel calls this on the worker thread, so that the GUI thread receives arrays
+    ready for ``setData`` instead of replications to reduce.
+    """
+    summary = summary or result.summary()
+    names = list(result.scenarios)
+    tp = [summary[n]["line"]["throughput_per_hour"] for n in names]
+    return ChartData(
+        scenarios={n: _scenario_charts(sr, summary[n]) for n, sr in result.scenarios.items()},
+        comparison=comparison_table(result, summary),
+        compare_throughput=(names, np.array([s["mean"] for s in tp], float),
+                            np.array([s["ci95_halfwidth"] for s in tp], float)))
+
+
 class Dashboards(QWidget):
     """Tabs of charts for the last run and a time slider to play it back."""
 
@@ -79,6 +165,12 @@ class Dashboards(QWidget):
         super().__init__(parent)
         self.result = None
         self.summary: dict = {}
+        self.charts: ChartData | None = None
+        self._pending: list = []  # charts of the last run still to draw, one per turn
+        self._step = QTimer(self)
+        self._step.setSingleShot(True)
+        self._step.setInterval(0)
+        self._step.timeout.connect(self._draw_next)
         self.tabs = QTabWidget()
         self.throughput = _plot("Throughput with 95% band", "good parts / h")
         self.wip = _plot("Work in process with 95% band", "parts")
@@ -138,32 +230,53 @@ class Dashboards(QWidget):
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
 
     # --- a run arrived ------------------------------------------------------------------
-    def show_result(self, result, summary: dict | None = None) -> None:
+    def show_result(self, result, summary: dict | None = None,
+                    charts: ChartData | None = None) -> None:
+        """Show ``result``: the chart on screen at once, the others on the next turns of the
+        event loop (``finish_drawing`` completes them now). ``charts`` comes from
+        ``prepare_charts`` on the worker; without it it is computed here."""
         self.result = result
         self.summary = summary or result.summary()
-        for w in (self.throughput, self.wip, self.power, self.compare_plot):
-            w.clear()
-        self.curves = {}
-        for i, (name, sr) in enumerate(result.scenarios.items()):
-            color = PALETTE[i % len(PALETTE)]
-            t, mean, hw = throughput_series(sr)
-            self.curves[name] = {
-                "throughput": self._band(self.throughput, t, mean, hw, color, name),
-                "wip": self._band(self.wip, sr.ts_t / 3600.0, *band(
-                    np.array([r.ts_line[:, 1] for r in sr.replications])), color, name),
-                "power": self.power.plot(sr.ts_t / 3600.0, np.mean(
-                    [r.ts_line[:, 2] for r in sr.replications], axis=0), pen=color, name=name),
-            }
-        self._draw_compare()
+        self.charts = charts or prepare_charts(result, self.summary)
+        self.curves = {name: {} for name in result.scenarios}
         self.scenario.blockSignals(True)
         self.scenario.clear()
         self.scenario.addItems(list(result.scenarios))
         self.scenario.blockSignals(False)
-        self._draw_scenario(self.scenario.currentText())
+        self._fill_table()
+        shown = self.scenario.currentText  # read when the step runs: the user may pick another
+        steps = {
+            "Throughput": [self._draw_throughput],
+            "WIP": [self._draw_wip],
+            "States": [lambda: self._draw_states(shown())],
+            "Energy": [lambda: self._draw_energy(shown()), self._draw_power],
+            "Wear": [lambda: self._draw_wear(shown())],
+            "Compare": [self._draw_compare_plot],
+        }
+        on_screen = self.tabs.tabText(self.tabs.currentIndex())
+        self._pending = steps.pop(on_screen, []) + [f for fs in steps.values() for f in fs]
+        self._draw_next()
         has_log = all(r.log is not None for sr in result.scenarios.values()
                       for r in sr.replications[:1])
         self.slider.setEnabled(has_log)
         self.play_button.setEnabled(has_log)
+
+    def is_drawing(self) -> bool:
+        """True while charts of the last run are still to be drawn."""
+        return bool(self._pending)
+
+    def finish_drawing(self) -> None:
+        """Draw every chart still waiting (before an export, or in a test)."""
+        self._step.stop()
+        while self._pending:
+            self._pending.pop(0)()
+
+    def _draw_next(self) -> None:
+        # one chart per turn of the event loop: timers and paints go on in between
+        if self._pending:
+            self._pending.pop(0)()
+        if self._pending:
+            self._step.start()
 
     def _band(self, plot, t, mean, hw, color, name):
         curve = plot.plot(t, mean, pen=pg.mkPen(color, width=2), name=name)
@@ -176,69 +289,74 @@ class Dashboards(QWidget):
             plot.addItem(fill)
         return curve
 
+    def _draw_throughput(self) -> None:
+        self.throughput.clear()
+        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+            self.curves[name]["throughput"] = self._band(
+                self.throughput, *sc.throughput, PALETTE[i % len(PALETTE)], name)
+
+    def _draw_wip(self) -> None:
+        self.wip.clear()
+        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+            self.curves[name]["wip"] = self._band(self.wip, *sc.wip,
+                                                  PALETTE[i % len(PALETTE)], name)
+
+    def _draw_power(self) -> None:
+        self.power.clear()
+        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+            self.curves[name]["power"] = self.power.plot(*sc.power, name=name,
+                                                         pen=PALETTE[i % len(PALETTE)])
+
     def _draw_scenario(self, name: str) -> None:
-        if not self.result or name not in self.result.scenarios:
+        """The States, Energy and Wear tabs for scenario ``name`` (the combo box)."""
+        if not self.result or name not in self.charts.scenarios:
             return
-        sr, doc = self.result.scenarios[name], self.summary[name]
-        stations = [eid for eid, kind in zip(sr.lowered.element_ids, sr.lowered.element_kinds,
-                                             strict=True) if kind == "station"]
-        x = np.arange(len(stations))
-        ticks = [list(enumerate(stations))]
+        self._draw_states(name)
+        self._draw_energy(name)
+        self._draw_wear(name)
+
+    def _draw_states(self, name: str) -> None:
+        sc = self.charts.scenarios[name]
+        x = np.arange(len(sc.stations))
         self.states.clear()
-        bottom = np.zeros(len(stations))
-        for state in kt.STATE_NAMES:
-            h = np.array([doc["elements"][s]["state_fraction"][state]["mean"] for s in stations])
-            h = np.nan_to_num(h)
-            if not h.any():
-                continue
+        bottom = np.zeros(len(sc.stations))
+        for state, h in sc.state_fractions.items():
             c = [int(255 * v) for v in STATE_COLORS[state]]
             self.states.addItem(pg.BarGraphItem(x=x, y0=bottom, height=h, width=0.6,
                                                 brush=pg.mkBrush(*c), name=state))
             self.states.plot([], [], pen=None, symbol="s", symbolBrush=pg.mkBrush(*c),
                              name=state)
             bottom = bottom + h
-        bn = doc.get("bottleneck")
+        bn = sc.bottleneck
         self.bottleneck.setText(f"Bottleneck: {bn}" if bn else "")
-        if bn in stations:
+        if bn in sc.stations:
             mark = pg.TextItem("▼ bottleneck", color="#d62728", anchor=(0.5, 1))
-            mark.setPos(stations.index(bn), 1.02)
+            mark.setPos(sc.stations.index(bn), 1.02)
             self.states.addItem(mark)
-        self.states.getAxis("bottom").setTicks(ticks)
+        self.states.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
         self.states.setYRange(0, 1.1)
+
+    def _draw_energy(self, name: str) -> None:
+        sc = self.charts.scenarios[name]
+        x = np.arange(len(sc.stations))
+        kwh, hw = sc.energy
         self.energy.clear()
-        kwh = np.array([doc["elements"][s]["energy_kwh"]["mean"] for s in stations])
-        hw = np.array([doc["elements"][s]["energy_kwh"]["ci95_halfwidth"] for s in stations],
-                      float)
         self.energy.addItem(pg.BarGraphItem(x=x, height=np.nan_to_num(kwh), width=0.6,
                                             brush="#ff7f0e"))
         if np.all(np.isfinite(hw)):
             self.energy.addItem(pg.ErrorBarItem(x=x, y=kwh, height=2 * hw, beam=0.2))
-        self.energy.getAxis("bottom").setTicks(ticks)
+        self.energy.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
+
+    def _draw_wear(self, name: str) -> None:
         self.wear.clear()
-        index = {eid: e for e, eid in enumerate(sr.lowered.element_ids)}
-        for i, s in enumerate(stations):
-            w = np.mean([r.ts_wear[:, index[s]] for r in sr.replications], axis=0)
-            self.wear.plot(sr.ts_t / 3600.0, w, pen=PALETTE[i % len(PALETTE)], name=s)
+        for i, (s, (t, w)) in enumerate(self.charts.scenarios[name].wear.items()):
+            self.wear.plot(t, w, pen=PALETTE[i % len(PALETTE)], name=s)
 
     def comparison_rows(self) -> list[list[str]]:
         """KPI table: per scenario mean ± 95% half-width, and the paired difference to base."""
-        names = list(self.result.scenarios)
-        base = names[0]
-        per_rep = {n: [replication_kpis(sr, r) for r in sr.replications]
-                   for n, sr in self.result.scenarios.items()}
-        header = ["KPI", *names, *(f"{n} − {base}" for n in names[1:])]
-        rows = [header]
-        for key, label in LINE_KPIS:
-            k = f"line.{key}"
-            row = [label] + [_fmt(self.summary[n]["line"][key]) for n in names]
-            for n in names[1:]:
-                # common random numbers: replication i of every scenario shares its seeds
-                diffs = [a[k] - b[k] for a, b in zip(per_rep[n], per_rep[base], strict=False)]
-                row.append(_fmt(mean_ci(diffs)))
-            rows.append(row)
-        return rows
+        return self.charts.comparison
 
-    def _draw_compare(self):
+    def _fill_table(self) -> None:
         rows = self.comparison_rows()
         self.table.setColumnCount(len(rows[0]))
         self.table.setRowCount(len(rows) - 1)
@@ -247,11 +365,11 @@ class Dashboards(QWidget):
             for j, text in enumerate(row):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        names = list(self.result.scenarios)
-        tp = [self.summary[n]["line"]["throughput_per_hour"] for n in names]
+
+    def _draw_compare_plot(self) -> None:
+        names, y, hw = self.charts.compare_throughput
         x = np.arange(len(names))
-        y = np.array([s["mean"] for s in tp], float)
-        hw = np.array([s["ci95_halfwidth"] for s in tp], float)
+        self.compare_plot.clear()
         self.compare_plot.addItem(pg.BarGraphItem(x=x, height=np.nan_to_num(y), width=0.6,
                                                   brush="#1f77b4"))
         if np.all(np.isfinite(hw)):
@@ -264,6 +382,7 @@ class Dashboards(QWidget):
         return w if isinstance(w, pg.PlotWidget) else w.findChildren(pg.PlotWidget)[0]
 
     def export_chart(self, path: str) -> None:
+        self.finish_drawing()
         plot = self.current_plot()
         item = plot.getPlotItem()
         if path.lower().endswith(".svg"):
@@ -303,3 +422,5 @@ class Dashboards(QWidget):
 
     def stop(self) -> None:
         self._play.stop()
+        self._step.stop()
+        self._pending = []

@@ -562,7 +562,8 @@ class MainWindow(QMainWindow):
         QTreeWidgetItem(self.runs_item, [f"Run {self.run_count}: "
                                          f"{', '.join(result.scenarios)}"])
         self.last_summary = self.run_panel.last_summary or result.summary()
-        self.dashboards.show_result(result, self.last_summary)
+        # the worker made the charts' series: the GUI thread only draws them
+        self.dashboards.show_result(result, self.last_summary, self.run_panel.last_charts)
         self.playback = self.run_panel.last_playback
         self.set_colour_mode("utilisation")
         for name, doc in self.last_summary.items():

@@ -8,7 +8,12 @@ from kernels import types as kt
 
 
 class Playback:
-    """State and content of every element of one replication, looked up by time (s)."""
+    """State and content of every element of one replication, looked up by time (s).
+
+    Built on the run's worker thread: a 2000-day log has millions of rows, so the index is
+    made of whole-column NumPy operations on plain dtypes (which release the GIL), never
+    fancy indexing of the record array (which holds it) or a pass per element.
+    """
 
     def __init__(self, scenario_result, replication: int = 0):
         low = scenario_result.lowered
@@ -22,18 +27,31 @@ class Playback:
         cap = low.arrays.el_i[:, kt.I_CAPACITY]
         self._states: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._content: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
-        # one stable sort by element instead of a boolean mask per element (O(n) each)
-        order = np.argsort(log["element"], kind="stable")
-        bounds = np.searchsorted(log["element"][order], np.arange(len(self.ids) + 1))
+        n = len(self.ids)
+        station = np.array([k == "station" for k in self.kinds] + [False])
+        store = np.array([k in ("buffer", "conveyor") for k in self.kinds] + [False])
+        el = np.ascontiguousarray(log["element"])
+        server = log["server"]
+        # the rows drawn: a station's first server's state, a store's content
+        rows = np.flatnonzero(np.where(server == 0, station[el], (server == -1) & store[el]))
+        key = el[rows]
+        if n < 2**15:
+            key = key.astype(np.int16)  # a stable sort of 16-bit keys is a radix sort, O(n)
+        # stable: each element's rows stay in time order
+        rows = rows[np.argsort(key, kind="stable")]
+        el = el[rows]
+        times = log["time"][rows]
+        codes = log["state"][rows]
+        content = log["content"][rows]
+        bounds = np.searchsorted(el, np.arange(n + 1))
         for e, (eid, kind) in enumerate(zip(self.ids, self.kinds, strict=True)):
-            rows = log[order[bounds[e]:bounds[e + 1]]]
+            lo, hi = bounds[e], bounds[e + 1]
             if kind == "station":
-                s = rows[rows["server"] == 0]
-                self._states[eid] = (s["time"], s["state"])
-            if kind in ("buffer", "conveyor"):
-                c = rows[rows["server"] == -1]
-                full = float(cap[e]) if cap[e] > 0 else float(max(c["content"].max(initial=0), 1))
-                self._content[eid] = (c["time"], c["content"], full)
+                self._states[eid] = (times[lo:hi], codes[lo:hi])
+            elif kind in ("buffer", "conveyor"):
+                c = content[lo:hi]
+                full = float(cap[e]) if cap[e] > 0 else float(max(c.max(initial=0), 1))
+                self._content[eid] = (times[lo:hi], c, full)
 
     def at(self, t: float) -> tuple[dict[str, str], dict[str, float]]:
         """``({station id: state name}, {buffer/conveyor id: fill 0-1})`` at time ``t``."""

@@ -1,11 +1,19 @@
 """Run in the background from the run panel; the charts hold the kernel's numbers."""
 
+import os
+import sys
+import threading
+
 import numpy as np
 import pytest
 
 from app.dashboards import throughput_series
+from app.playback import Playback
+from app.run_panel import BACKGROUND_NICE, Background
 from app.theme import STATE_COLORS
+from kernels import types as kt
 from twin.kpi import replication_kpis
+from twin.runner import RunSpec, run_project
 from twin.stats import mean_ci
 
 pytestmark = pytest.mark.gui
@@ -28,6 +36,8 @@ def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, war
     np.testing.assert_allclose(y, rate.mean(axis=0))
     np.testing.assert_allclose(x, base.ts_t[1:] / 3600.0)
     assert throughput_series(base)[1] is not None
+    # the other charts follow one per turn of the event loop
+    qtbot.waitUntil(lambda: not w.dashboards.is_drawing(), timeout=5_000)
     _, wip = w.dashboards.curves["base"]["wip"].getData()
     np.testing.assert_allclose(wip, np.mean([r.ts_line[:, 1] for r in base.replications], 0))
     # comparison table: the summary's mean ± half-width and the paired difference
@@ -89,3 +99,47 @@ def test_bad_settings_are_refused(make_window, line_project, qtbot):
     with qtbot.waitSignal(w.run_panel.run_failed) as blocker:
         assert not w.run_panel.start_run()
     assert "horizon" in blocker.args[0]
+
+
+def _naive_playback_at(sr, t):
+    """Oracle for ``Playback.at``: scan the log row by row up to ``t``."""
+    low = sr.lowered
+    cap = low.arrays.el_i[:, kt.I_CAPACITY]
+    states, content = {}, {}
+    for row in sr.replications[0].log:
+        if row["time"] > t:
+            break
+        e = int(row["element"])
+        if low.element_kinds[e] == "station" and row["server"] == 0:
+            states[low.element_ids[e]] = kt.STATE_NAMES[int(row["state"])]
+        if low.element_kinds[e] in ("buffer", "conveyor") and row["server"] == -1:
+            content[low.element_ids[e]] = int(row["content"])
+    fills = {}
+    log = sr.replications[0].log
+    for e, (eid, kind) in enumerate(zip(low.element_ids, low.element_kinds, strict=True)):
+        if kind in ("buffer", "conveyor"):
+            own = log[(log["element"] == e) & (log["server"] == -1)]["content"]
+            full = float(cap[e]) if cap[e] > 0 else float(max(own.max(initial=0), 1))
+            fills[eid] = content[eid] / full if eid in content else 0.0
+    return states, fills
+
+
+def test_playback_matches_the_log(line_project, warm_kernel):
+    result = run_project(line_project, ["base"],
+                         RunSpec(horizon=6 * 3600.0, replications=1, seed=5, log=True))
+    sr = result.scenarios["base"]
+    pb = Playback(sr)
+    for t in np.linspace(0.0, sr.lowered.horizon, 97):
+        assert pb.at(t) == _naive_playback_at(sr, t)
+
+
+def test_background_threads_run_below_the_gui(qtbot):
+    """Linux: a background job's thread has a higher nice value than the GUI thread."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are a Linux feature")
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    job = Background(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    with qtbot.waitSignal(job.finished, timeout=10_000) as blocker:
+        job.start()
+    assert blocker.args[0] == min(19, gui + BACKGROUND_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui
