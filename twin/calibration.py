@@ -370,18 +370,12 @@ def station_assets(project: m.Project, recording: Recording, replays: dict,
         the station (out of range, one server twice, more assets than servers), or no
         asset mapped to a station.
     """
-    from twin.recording.snapshot import ChannelError, assign_servers
+    from twin.recording.snapshot import ChannelError, asset_targets, assign_servers
 
-    if assets is None:
-        pairs = {a: (r.element, r.server) for a, r in replays.items() if r.element}
-    else:
-        pairs = {}
-        for a, target in assets.items():
-            if a not in replays:
-                raise CalibrationError(f"{recording.path}: no asset {a!r} to map to {target!r}; "
-                                       f"recorded assets: {list(recording.asset_ids)}")
-            el, k = target if isinstance(target, tuple) else (target, None)
-            pairs[a] = (el, replays[a].server if k is None and replays[a].element == el else k)
+    try:
+        pairs = asset_targets(recording, replays, assets)
+    except ChannelError as e:
+        raise CalibrationError(str(e)) from None
     notes = []
     unmapped = [a for a in recording.asset_ids if a not in pairs]
     if unmapped:

@@ -63,7 +63,13 @@ from twin.fitting import scipy_of
 from twin.lowering import Lowered, grow, lower, new_state
 from twin.project import with_scenario
 from twin.recording import NO_DATA, UNKNOWN, Recording, extent, replay_recording
-from twin.recording.snapshot import ChannelError, assign_servers, level_parts, snapshot_at
+from twin.recording.snapshot import (
+    ChannelError,
+    asset_targets,
+    assign_servers,
+    level_parts,
+    snapshot_at,
+)
 from twin.runner import Replication, run_replication
 from twin.tasks import TaskState
 
@@ -414,18 +420,10 @@ def _holds_fifo(el: m.Element) -> bool:
 def _channels(project: m.Project, recording: Recording, replays: dict, assets):
     """Split the mapping into server channels ``{asset: (station, server)}`` and level
     channels ``{asset: element}``, with notes on partly recorded stations."""
-    if assets is None:
-        pairs = {a: (r.element, r.server) for a, r in replays.items() if r.element}
-    else:
-        pairs = {}
-        for a, target in assets.items():
-            if a not in replays:
-                raise ForkError(f"{recording.path}: no asset {a!r}; recorded assets: "
-                                f"{list(recording.asset_ids)}")
-            el, k = target if isinstance(target, tuple) else (target, None)
-            # the recorded server index holds only on the station it was recorded for
-            pairs[a] = (el, replays[a].server if k is None and replays[a].element == el
-                        else k)
+    try:
+        pairs = asset_targets(recording, replays, assets)
+    except ChannelError as e:
+        raise ForkError(str(e)) from None
     if not pairs:
         raise ForkError(f"{recording.path}: no recorded asset maps to a station of project "
                         f"{project.name!r}; pass assets={{asset: station id}}")

@@ -151,6 +151,27 @@ class ChannelError(RecordingError):
     servers, two assets for one server, a level that is negative or above the capacity."""
 
 
+def asset_targets(recording: Recording, replays: dict, assets: dict | None
+                  ) -> dict[str, tuple[str, int | None]]:
+    """Where each recorded asset goes: ``{asset: (element id, server or None)}``.
+
+    Without ``assets``, the mapping stored in the recording (each asset's ``element`` and
+    ``server``); else ``assets`` maps an asset to an element id or ``(element id, server)``.
+    A recorded server index holds only on the element the asset was recorded for. Raises
+    ``ChannelError`` for an asset the recording does not have.
+    """
+    if assets is None:
+        return {a: (r.element, r.server) for a, r in replays.items() if r.element}
+    pairs = {}
+    for a, target in assets.items():
+        if a not in replays:
+            raise ChannelError(f"{recording.path}: no asset {a!r} to map to {target!r}; "
+                               f"recorded assets: {list(recording.asset_ids)}")
+        el, k = target if isinstance(target, tuple) else (target, None)
+        pairs[a] = (el, replays[a].server if k is None and replays[a].element == el else k)
+    return pairs
+
+
 def assign_servers(channels: dict[str, tuple[str, int | None]],
                    servers_of: dict[str, int]) -> tuple[dict[str, tuple[str, int]], list[str]]:
     """Give every state channel its server: ``{asset: (station, server)}``.
