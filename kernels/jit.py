@@ -14,12 +14,176 @@ wrapper for every function that unboxes them all. So:
 
 All are cached on disk, release the GIL and run without Numba's reference counting
 (which would cost several times the run time on array-heavy code).
+
+``cold`` and ``entry`` functions compile with one extra pass, ``ForwardArgumentAliases``.
+Inlining binds each callee's parameters with a copy (``m.12 = m``); for the two named
+tuples every such copy becomes a stack slot of ~200 scalars in LLVM IR, which LLVM's
+SROA pass then spends most of the compile time taking apart. The pass makes every use of
+such a copy read the caller's argument directly, which cannot change the result: an
+argument that is never reassigned, and a copy assigned once, hold the same value.
 """
 
-from numba import njit
+import copy
+import threading
+from collections import Counter
+
+from numba import njit, types
+from numba.core import ir
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.inline_closurecall import InlineWorker
+from numba.core.ir_utils import build_definitions, replace_vars
+from numba.core.untyped_passes import InlineInlinables
+
+
+@register_pass(mutates_CFG=False, analysis_only=False)
+class ForwardArgumentAliases(FunctionPass):
+    """Read the arguments and their attributes directly, once, instead of through copies.
+
+    An argument that is never reassigned has one value for the whole call, and so has any
+    attribute of it (the arguments are named tuples of arrays, numbers and arrays, all
+    immutable as values). So every single-assigned copy of an argument is replaced by the
+    argument, and every ``arg.field`` by one variable read at the top of the function.
+    """
+
+    _name = "forward_argument_aliases"
+
+    def __init__(self):
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        func_ir = state.func_ir
+        blocks = func_ir.blocks
+        n_defs = Counter(
+            st.target.name for b in blocks.values() for st in b.body if isinstance(st, ir.Assign)
+        )
+        entry = blocks[min(blocks)]
+        n_args = 0
+        while (n_args < len(entry.body) and isinstance(entry.body[n_args], ir.Assign)
+               and isinstance(entry.body[n_args].value, ir.Arg)):
+            n_args += 1
+        args = {st.target.name: st.target for st in entry.body[:n_args]
+                if n_defs[st.target.name] == 1}
+        if not args:
+            return False
+        root = dict(args)
+        fields = {}  # (argument, attribute) -> the variable read once at the top
+        changed = True
+        while changed:  # copies of copies and fields of copies, in any block order
+            changed = False
+            for b in blocks.values():
+                for st in b.body:
+                    if not isinstance(st, ir.Assign) or n_defs[st.target.name] != 1:
+                        continue
+                    v = st.value
+                    if isinstance(v, ir.Var) and v.name in root and st.target.name not in root:
+                        root[st.target.name] = root[v.name]
+                        changed = True
+                    elif (isinstance(v, ir.Expr) and v.op == "getattr"
+                          and v.value.name in root and root[v.value.name].name in args):
+                        key = (root[v.value.name].name, v.attr)
+                        if key not in fields:
+                            var = entry.scope.redefine("$arg_field", v.loc)
+                            read = ir.Expr.getattr(root[v.value.name], v.attr, v.loc)
+                            fields[key] = (var, ir.Assign(read, var, v.loc))
+                        root[st.target.name] = fields[key][0]
+                        st.value = fields[key][0]
+                        changed = True
+        copies = {name: var for name, var in root.items() if name not in args}
+        for b in blocks.values():
+            b.body = [st for st in b.body
+                      if not (isinstance(st, ir.Assign) and st.target.name in copies)]
+        entry.body[n_args:n_args] = [assign for _, assign in fields.values()]
+        for var, _ in fields.values():
+            copies.pop(var.name, None)
+        replace_vars(blocks, copies)
+        func_ir._definitions = build_definitions(blocks)
+        return True
+
+
+def _copy_callees_cheaply():
+    """Let Numba's inliner copy a kernel callee without copying its scope for every block.
+
+    Before inlining, Numba deep-copies the callee's IR twice, one block at a time, and each
+    block's copy copies the callee's whole scope (every variable of the callee, nested
+    inlining included): blocks times variables, about ten seconds of the kernel's compile.
+    The inliner then renames every callee variable into the caller's scope, so the copies
+    never need a scope of their own. While a ``kernels`` function is inlined, copies share
+    the callee's scope instead. Numba functions outside ``kernels`` are left alone.
+    """
+    inline_ir = getattr(InlineWorker, "inline_ir", None)
+    if inline_ir is None or getattr(inline_ir, "_twinbench", False):
+        return  # a Numba that reorganised its inliner: it only compiles more slowly
+    copy_var = ir.Var.__deepcopy__
+    sharing = threading.local()
+
+    def inline_ir_sharing_scopes(self, caller_ir, block, i, callee_ir, *args, **kwargs):
+        module = getattr(getattr(callee_ir, "func_id", None), "modname", "") or ""
+        sharing.on = module.startswith("kernels.")
+        try:
+            return inline_ir(self, caller_ir, block, i, callee_ir, *args, **kwargs)
+        finally:
+            sharing.on = False
+
+    def deepcopy_var(self, memo):
+        if not getattr(sharing, "on", False):
+            return copy_var(self, memo)
+        out = ir.Var(self.scope, self.name, self.loc)
+        memo[id(self)] = out
+        return out
+
+    def deepcopy_scope(self, memo):
+        if getattr(sharing, "on", False):
+            return self
+        out = object.__new__(type(self))  # what copy.deepcopy does for a plain object
+        memo[id(self)] = out
+        out.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return out
+
+    inline_ir_sharing_scopes._twinbench = True
+    InlineWorker.inline_ir = inline_ir_sharing_scopes
+    ir.Var.__deepcopy__ = deepcopy_var
+    ir.Scope.__deepcopy__ = deepcopy_scope
+
+
+_copy_callees_cheaply()
+
+
+class _KernelCompiler(CompilerBase):
+    """Numba's nopython pipeline with ``ForwardArgumentAliases`` after inlining."""
+
+    def define_pipelines(self):
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.add_pass_after(ForwardArgumentAliases, InlineInlinables)
+        pm.finalize()
+        return [pm]
+
+
+def _compiled_once(jit):
+    """``jit`` for a function that compiles once per argument type, not once per constant.
+
+    Numba types a constant argument at a call site as a literal (``push(..., E_WAKE, -1, 0)``)
+    and compiles the callee again for every distinct constant; ``push`` alone was compiled
+    twelve times. Calls from kernel code here pass the plain types instead.
+    """
+
+    def decorate(func):
+        dispatcher = jit(func)
+        resolve = dispatcher.get_call_template
+
+        def get_call_template(args, kws):
+            return resolve(tuple(types.unliteral(a) for a in args),
+                           {k: types.unliteral(v) for k, v in kws.items()})
+
+        dispatcher.get_call_template = get_call_template
+        return dispatcher
+
+    return decorate
+
 
 _BASE = dict(cache=True, nogil=True, _nrt=False)
 
 hot = njit(inline="always", **_BASE)
-cold = njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_BASE)
-entry = njit(**_BASE)
+cold = _compiled_once(njit(no_cpython_wrapper=True, no_cfunc_wrapper=True,
+                           pipeline_class=_KernelCompiler, **_BASE))
+entry = _compiled_once(njit(pipeline_class=_KernelCompiler, **_BASE))
