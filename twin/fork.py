@@ -58,6 +58,7 @@ import numpy as np
 
 from kernels import types as kt
 from kernels.queue import push
+from kernels.warmup import compiled_kernels
 from twin import model as m
 from twin.fitting import scipy_of
 from twin.lowering import Lowered, grow, lower, new_state
@@ -311,7 +312,7 @@ def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: 
     ``wip`` gives the parts to place in buffers, conveyors and source queues (element id ->
     count); every station server in ``starts`` is put in its recorded state.
     """
-    from kernels.engine import start
+    start, _ = compiled_kernels()
 
     a = low.arrays
     s = new_state(low, seed, replication, log_rows=log_rows)

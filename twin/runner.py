@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernels import types as kt
+from kernels.warmup import compiled_kernels
 from twin import model as m
 from twin.errors import ProjectError
 from twin.lowering import Lowered, grow, lower, new_state
@@ -173,7 +174,7 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
     already in ``state`` included; they are moved out of ``state`` chunk by chunk (its
     ``S_LOG_N`` ends at 0).
     """
-    from kernels.engine import run_until, start
+    start, run_until = compiled_kernels()
 
     a = low.arrays
     if state is None:

@@ -46,6 +46,7 @@ from datetime import datetime
 import numpy as np
 
 from kernels import types as kt
+from kernels.warmup import compiled_kernels
 from twin.lowering import Lowered, grow, new_state
 from twin.recording import AssetInfo, RecordingWriter
 
@@ -204,7 +205,7 @@ def trace_replication(low: Lowered, seed: int, replication: int,
         For a run without state log or with a warm-up, or a re-run that does not reproduce
         ``check`` (wrong seed or replication).
     """
-    from kernels.engine import run_until, start
+    start, run_until = compiled_kernels()
 
     a = low.arrays
     if a.params[kt.P_LOG] <= 0:
