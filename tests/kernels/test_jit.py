@@ -1,0 +1,94 @@
+"""The compile-time measures of ``kernels.jit`` keep what the compiled code computes.
+
+``ForwardArgumentAliases`` rewrites Numba IR after inlining; these functions give it the
+cases where forwarding would be wrong (a parameter reassigned in a callee, a loop that
+rebinds a name) next to the ones it is for (named-tuple arguments copied into nested
+inlined callees), and compare with plain Python.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+import pytest
+from numba import types
+
+from kernels.jit import cold, entry, hot
+
+Plant = namedtuple("Plant", ["w", "k"])
+
+
+@hot
+def _weight(p, i):
+    return p.w[i % p.w.shape[0]]
+
+
+@hot
+def _shifted(p, i):
+    i = i + p.k[0]  # a parameter reassigned inside an inlined callee
+    return _weight(p, i)
+
+
+@cold
+def _rare(p, i, acc):
+    acc[0] += _shifted(p, i) * 2.0
+    return acc[0]
+
+
+@entry
+def _walk(p, acc, n):
+    total = 0.0
+    q = p  # a copy of an argument
+    for i in range(n):
+        j = i
+        if i % 3 == 0:
+            j = n - i  # a name rebound in the loop
+        total += _weight(q, j) + _shifted(p, j)
+        if i % 7 == 0:
+            total -= _rare(q, j, acc)
+    return total
+
+
+def test_forwarded_code_computes_what_python_computes():
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 10, 257):
+        p = Plant(rng.random(13), np.array([5], np.int64))
+        acc_jit = np.zeros(1)
+        acc_py = np.zeros(1)
+        got = _walk(p, acc_jit, n)
+        want = _python_walk(p, acc_py, n)
+        assert got == pytest.approx(want, rel=1e-12)
+        assert acc_jit[0] == pytest.approx(acc_py[0], rel=1e-12)
+
+
+def _python_walk(p, acc, n):
+    """``_walk`` with every jitted callee replaced by its Python function."""
+    def weight(p, i):
+        return p.w[i % p.w.shape[0]]
+
+    def shifted(p, i):
+        return weight(p, i + p.k[0])
+
+    total = 0.0
+    for i in range(n):
+        j = n - i if i % 3 == 0 else i
+        total += weight(p, j) + shifted(p, j)
+        if i % 7 == 0:
+            acc[0] += shifted(p, j) * 2.0
+            total -= acc[0]
+    return total
+
+
+@cold
+def _scaled(w, k):
+    return w[0] * k
+
+
+def test_constants_at_call_sites_compile_one_copy():
+    """Numba would compile ``_scaled`` once per constant ``k`` it is called with
+    (``push(..., E_WAKE, -1, 0)`` was compiled twelve times); ``cold`` compiles it once."""
+    w = types.Array(types.float64, 1, "C")
+    for k in (1, 2, -1):
+        _scaled.get_call_template((w, types.IntegerLiteral(k)), {})
+    assert [sig[1] for sig in _scaled.overloads] == [types.int64]
