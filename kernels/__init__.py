@@ -1,11 +1,16 @@
 """Numba kernels of twinbench: arrays and scalars in, arrays out; numpy and numba only.
 
-Importing this package points numba's on-disk cache at a per-user, per-version folder
-(before numba is imported), so a compiled kernel is reused by every later run.
+Importing this package points numba's on-disk cache at a per-user folder named after the
+kernel sources (before numba is imported), so a compiled kernel is reused by every later
+run, and a change anywhere in ``kernels/`` starts a new cache. Numba itself only notices a
+change to the file that holds a function: a new compile option in ``jit.py`` would
+otherwise load code compiled the old way.
 """
 
+import hashlib
 import os
 import sys
+from pathlib import Path
 
 __version__ = "0.1.0"
 
@@ -13,7 +18,10 @@ __version__ = "0.1.0"
 def _cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     py = f"py{sys.version_info.major}{sys.version_info.minor}"
-    return os.path.join(base, "twinbench", f"numba-{__version__}-{py}")
+    sources = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        sources.update(path.name.encode() + b"\0" + path.read_bytes())
+    return os.path.join(base, "twinbench", f"numba-{py}-{sources.hexdigest()[:12]}")
 
 
 os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
