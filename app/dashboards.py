@@ -256,8 +256,9 @@ class Dashboards(QWidget):
         on_screen = self.tabs.tabText(self.tabs.currentIndex())
         self._pending = steps.pop(on_screen, []) + [f for fs in steps.values() for f in fs]
         self._draw_next()
-        has_log = all(r.log is not None for sr in result.scenarios.values()
-                      for r in sr.replications[:1])
+        # the slider plays back the first scenario's first replication (the one run with
+        # its state log kept, ``RunSpec.log_only``)
+        has_log = next(iter(result.scenarios.values())).replications[0].log is not None
         self.slider.setEnabled(has_log)
         self.play_button.setEnabled(has_log)
 

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
@@ -237,6 +238,11 @@ class RunPanel(QWidget):
             names = self.chosen_scenarios()
             if not names:
                 raise ValueError("tick at least one scenario to run")
+            if spec.log:
+                # the 3D view plays back the first scenario's first replication: only it
+                # keeps its state log (400 MB for 2000 days); RunResult.state_log makes any
+                # other one again on demand, and write_results does so for a saved file
+                spec = replace(spec, log_only=((names[0], 0),))
             # the worker gets its own copy: editing on goes on while it runs
             snapshot = project_from_json(project_to_json(self.project))
         except (ProjectError, ValueError) as e:

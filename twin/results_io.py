@@ -9,7 +9,8 @@ Layout::
     /scenarios/<name>/series/{good_parts,wip,power_kw}        (replications, samples)
     /scenarios/<name>/series/{energy_kwh,wear,content}        (replications, samples, elements)
     /scenarios/<name>/state_log/<replication>                 time, element, server, state,
-                                                               content (with --state-log)
+                                                               content (with --state-log;
+                                                               every replication)
     /scenarios/<name>/summary  attr "json": the summary printed by ``twinbench run --json``
 
 Element ids are in the attribute ``element_ids`` of each scenario group, state names in the
@@ -42,8 +43,15 @@ def _units(key: str) -> str:
     return "count"
 
 
-def write_results(result, path: str | os.PathLike) -> Path:
-    """Write a ``RunResult`` to ``path`` atomically (temporary file, then rename)."""
+def write_results(result, path: str | os.PathLike, state_logs: bool | None = None) -> Path:
+    """Write a ``RunResult`` to ``path`` atomically (temporary file, then rename).
+
+    ``state_logs`` writes every replication's state log (default: when the run recorded
+    them, ``spec.log``). A log the run did not keep (``RunSpec.log_only``) is made again
+    with ``RunResult.state_log``, one replication at a time, so memory holds one log, not
+    all of them.
+    """
+    want_logs = result.spec.log if state_logs is None else state_logs
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     spec = result.spec
@@ -87,9 +95,13 @@ def write_results(result, path: str | os.PathLike) -> Path:
                                          compression="gzip")
                     d.attrs["units"] = unit
                 for i, r in enumerate(reps):
-                    if r.log is not None:
-                        d = g.create_dataset(f"state_log/{i}", data=r.log, compression="gzip")
+                    log = r.log
+                    if log is None and want_logs:
+                        log = result.state_log(name, i, keep=False)
+                    if log is not None:
+                        d = g.create_dataset(f"state_log/{i}", data=log, compression="gzip")
                         d.attrs["units"] = "time: s"
+                    del log  # a made-again log goes before the next one is made
                 g.attrs["summary_json"] = json.dumps(_finite(summary[name]))
         os.replace(tmp, path)
     except BaseException:

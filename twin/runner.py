@@ -28,7 +28,18 @@ LOG_FIELDS = ("element", "server", "state", "content")  # columns of the kernel'
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What to run: horizon and warm-up (s), replications, seed, sampling, state log."""
+    """What to run: horizon and warm-up (s), replications, seed, sampling, state log.
+
+    ``log`` records the kernel's state log (playback, Gantt, ``state_log`` in results
+    files). ``log_only`` keeps it for these ``(scenario, replication)`` pairs only (the
+    workbench keeps the one it plays back); the others run with the log off. A 2000-day
+    replication of a small line logs 16 million rows, 400 MB: keeping every log of a run of
+    2 scenarios x 4 replications wrote 3.2 GB of fresh memory, the worker spent over a
+    quarter of its time in page faults, and on a VM that hands freed memory back to its host
+    (virtio-balloon free page reporting) that traffic stalled the workbench's event loop
+    (``benchmarks/bench_gui.py``). ``RunResult.state_log`` makes any replication's log again
+    on demand, row for row the same (same seed, same replication).
+    """
 
     horizon: float
     warmup: float = 0.0
@@ -36,6 +47,7 @@ class RunSpec:
     seed: int = 1
     sample_interval: float = 0.0
     log: bool = False
+    log_only: tuple[tuple[str, int], ...] | None = None
 
     @classmethod
     def from_project(cls, project: m.Project, **overrides) -> RunSpec:
@@ -97,6 +109,34 @@ class RunResult:
         from twin.kpi import summarize
 
         return {name: summarize(sr) for name, sr in self.scenarios.items()}
+
+    def state_log(self, scenario: str, replication: int, task: TaskState | None = None,
+                  keep: bool = True) -> np.ndarray:
+        """The state log (``kt.LOG_DTYPE`` records) of one replication of ``scenario``.
+
+        A log the run kept is returned as is; otherwise the replication runs once more with
+        its log on (a few seconds for 2000 days), from the same seed and replication number,
+        so it is the log the run would have kept, row for row. ``keep`` stores it on the
+        replication; a caller writing many (``write_results``) passes False and holds one at
+        a time. Raises ``Cancelled`` when ``task`` asks to stop.
+        """
+        sr = self.scenarios[scenario]
+        rep = sr.replications[replication]
+        if rep.log is not None:
+            return rep.log
+        log = run_replication(_log_on(sr.lowered, True), self.spec.seed, replication, task).log
+        if keep:
+            rep.log = log
+        return log
+
+
+def _log_on(low: Lowered, on: bool) -> Lowered:
+    """``low`` with the kernel's state log switched on or off (the trajectory is the same)."""
+    if (low.arrays.params[kt.P_LOG] > 0) == on:
+        return low
+    params = low.arrays.params.copy()
+    params[kt.P_LOG] = float(on)
+    return Lowered(**{**vars(low), "arrays": low.arrays._replace(params=params)})
 
 
 def _packed(dtype: np.dtype) -> bool:
@@ -220,6 +260,7 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
             raise ProjectError(e.problems, f"scenario {name!r}") from None
     jobs = [(name, r) for name in names for r in range(spec.replications)]
     done = np.zeros(len(jobs))
+    unlogged = {name: _log_on(low, False) for name, (_, low) in lowered.items()}
 
     def one(i):
         name, r = jobs[i]
@@ -229,7 +270,9 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
             if task is not None:
                 task.set_progress_value(100.0 * done.sum() / len(jobs))
 
-        return run_replication(lowered[name][1], spec.seed, r, task, progress)
+        keep = spec.log_only is None or (name, r) in spec.log_only
+        low = lowered[name][1] if keep else unlogged[name]
+        return run_replication(low, spec.seed, r, task, progress)
 
     n_workers = workers or min(len(jobs), os.cpu_count() or 1)
     if n_workers > 1 and len(jobs) > 1:

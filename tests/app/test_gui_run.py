@@ -60,6 +60,13 @@ def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, war
     assert (tmp_path / "tp.png").stat().st_size > 1000
     assert "<svg" in (tmp_path / "tp.svg").read_text()
     assert (tmp_path / "kpi.csv").read_text().startswith("KPI,base,faster,faster − base")
+    # only the replication played back keeps its state log; any other is made on demand
+    assert result.spec.log and result.spec.log_only == (("base", 0),)
+    assert w.dashboards.slider.isEnabled()
+    assert [r.log is not None for sr in result.scenarios.values()
+            for r in sr.replications] == [True] + [False] * (2 * len(base.replications) - 1)
+    again = result.state_log("faster", 1, keep=False)
+    assert again.dtype == base.replications[0].log.dtype and len(again) > 100
     # playback: at a time M2 is busy it is drawn green, at a time it is starved yellow
     v = w.view
     v.camera_preset("top")

@@ -84,3 +84,62 @@ def test_reserve_grows_when_the_rate_rises():
         assert si[kt.S_LOG_N] == 0
         rows.append(_records(log_t, log_i, n))
     np.testing.assert_array_equal(sink.records(), np.concatenate(rows))
+
+
+def _two_scenarios():
+    doc = serial_line([station("m1", exp(40.0)), station("m2", exp(45.0))], [3])
+    doc["elements"][0]["arrival"] = exp(50.0)
+    doc["scenarios"] = [{"name": "fast", "overrides": [
+        {"element": "m2", "path": "process_time", "value": exp(30.0)}]}]
+    return project_from_json(doc)
+
+
+OUTPUTS = ("el_out", "st_time", "line_out", "ts_line", "ts_energy", "ts_wear", "ts_content")
+
+
+def test_logs_kept_only_where_asked_and_made_again_row_for_row(kernel, tmp_path):
+    """``log_only`` keeps one replication's log; any other is made again, identical."""
+    import h5py
+
+    from twin.results_io import write_results
+
+    project, names = _two_scenarios(), ["base", "fast"]
+    spec = runner.RunSpec(horizon=2 * 86400.0, warmup=3600.0, replications=3, seed=5,
+                          log=True)
+    full = runner.run_project(project, names, spec, workers=2)
+    some = runner.run_project(project, names, runner.RunSpec(
+        **{**vars(spec), "log_only": (("base", 0),)}), workers=2)
+    none = runner.run_project(project, names, runner.RunSpec(
+        **{**vars(spec), "log": False}), workers=1)
+    for name in names:
+        for r in range(3):
+            want = full.scenarios[name].replications[r]
+            assert want.log is not None and len(want.log) > 1000
+            # the log is the same trajectory's record: switching it off changes no output
+            for run in (some, none):
+                got = run.scenarios[name].replications[r]
+                for key in OUTPUTS:
+                    np.testing.assert_array_equal(getattr(got, key), getattr(want, key))
+            kept = some.scenarios[name].replications[r].log
+            assert (kept is not None) == ((name, r) == ("base", 0))
+            if kept is not None:
+                np.testing.assert_array_equal(kept, want.log)
+    # made again on demand, from a run that kept it or not, with a log or without
+    for run in (some, none):
+        log = run.state_log("fast", 2, keep=False)
+        np.testing.assert_array_equal(log, full.scenarios["fast"].replications[2].log)
+        assert run.scenarios["fast"].replications[2].log is None
+    log = some.state_log("base", 1)
+    assert some.scenarios["base"].replications[1].log is log
+    assert some.state_log("base", 1) is log
+    # a results file of the run has every replication's log, as the full run's file
+    write_results(some, tmp_path / "some.h5")
+    write_results(none, tmp_path / "none.h5")
+    with h5py.File(tmp_path / "some.h5") as f:
+        for name in names:
+            for r in range(3):
+                np.testing.assert_array_equal(f[f"scenarios/{name}/state_log/{r}"][()],
+                                              full.scenarios[name].replications[r].log)
+    with h5py.File(tmp_path / "none.h5") as f:
+        assert "state_log" not in f["scenarios/base"]
+    assert some.scenarios["fast"].replications[1].log is None  # written, not kept
