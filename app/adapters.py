@@ -186,12 +186,20 @@ class StationActor(ElementActor):
                 raise MeshLoadError(f"{self.mesh.file}: the project has no folder yet; save it")
             tpl = mesh_template(Path(folder) / self.mesh.file)
         except MeshLoadError as e:
-            self.scene.warn(f"{self.element.id}: mesh not drawn, a box instead: {e}")
+            if not self._reported_missing():
+                self.scene.warn(f"{self.element.id}: mesh not drawn, a box instead: {e}")
             return super().body_batch()
         s = self.mesh.scale
         self.mesh_size = (tpl.size[0] * s, tpl.size[1] * s, tpl.size[2] * s)
         self.height = self.mesh_size[2]
         return self.scene.batch(f"StationMesh:{id(tpl)}", lambda r: KindBatch(r, tpl.source))
+
+    def _reported_missing(self) -> bool:
+        """True when the file is missing and the project reader already warned of it (with
+        the station and the fix; the window logs ``project.warnings``): one warning, not two."""
+        folder = getattr(self.scene.project, "path", None)
+        return folder is not None and not (Path(folder) / self.mesh.file).exists() and any(
+            w.value == self.mesh.file for w in self.scene.project.warnings)
 
     def update(self) -> None:
         if self.element.mesh != self.mesh:  # a new mesh (or none): change batches

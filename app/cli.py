@@ -121,6 +121,7 @@ def cmd_run(args) -> int:
     from twin.tasks import TaskState
 
     project = load_project(args.project)
+    print_warnings(project, args.project)  # stderr: a missing mesh does not stop a run
     spec = RunSpec.from_project(project, horizon=args.horizon, warmup=args.warmup,
                                 replications=args.replications, seed=args.seed,
                                 sample_interval=args.sample_interval,
@@ -149,9 +150,20 @@ def cmd_check(args) -> int:
 
     project = load_project(args.project)
     n_st = len(project.stations())
+    n_w = len(project.warnings)
+    also = f"; {n_w} warning{'s' if n_w != 1 else ''}" if n_w else ""
     print(f"{args.project}: OK ({len(project.elements)} elements, {n_st} stations, "
-          f"{len(project.connections)} connections, {len(project.scenarios)} scenarios)")
+          f"{len(project.connections)} connections, {len(project.scenarios)} scenarios{also})")
+    print_warnings(project, args.project, sys.stdout)
     return 0
+
+
+def print_warnings(project, where: str, out=None) -> None:
+    """One line per problem that did not stop the project from loading (a missing mesh), on
+    ``out`` (standard error by default)."""
+    out = out or sys.stderr
+    for w in project.warnings:
+        out.write(f"warning: {w.format(str(where))}\n")
 
 
 def cmd_open(args) -> int:

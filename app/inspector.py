@@ -84,7 +84,8 @@ def _plain(v):
 def check_field(el: m.Element, key: str, raw, folder: Path | None = None
                 ) -> tuple[object, list[str]]:
     """Read ``raw`` (JSON value, ``None``: unset) as field ``key`` of ``el``; ``folder`` is the
-    project folder, where a mesh file must exist.
+    project folder, where a mesh file must exist when it is the field being set (a station
+    whose mesh went missing after it was set still takes edits of its other fields).
 
     Returns the model value and the problems the project reader found (empty when valid).
     """
@@ -96,7 +97,7 @@ def check_field(el: m.Element, key: str, raw, folder: Path | None = None
     else:
         obj[key] = raw
     try:
-        new = element_from_json(obj, el.id, folder)
+        new = element_from_json(obj, el.id, folder, None if key == "mesh" else [])
     except ProjectError as e:
         return None, [p.format() for p in e.problems]
     return getattr(new, key), []

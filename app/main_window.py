@@ -412,7 +412,14 @@ class MainWindow(QMainWindow):
         self._set_project(project, project.path)
         self._add_recent(project.path)
         self.log(f"opened {project.path}")
+        self._log_warnings(project)
         return True
+
+    def _log_warnings(self, project: m.Project) -> None:
+        """What the reader found that did not stop it (a missing mesh file): the log pane,
+        and the status bar shows the last one."""
+        for w in project.warnings:
+            self.log(f"warning: {w.format(str(project.path))}")
 
     def open_dialog(self):
         if not self.maybe_save():
@@ -543,6 +550,7 @@ class MainWindow(QMainWindow):
         file.parent.rmdir()
         self._set_project(project, origin or None, clean=False)
         self.log(f"recovered unsaved changes of {origin or project.name}")
+        self._log_warnings(project)
         return True
 
     # --- runs -----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from twin import model as m
-from twin.errors import Problems
+from twin.errors import Problem, Problems
 
 MESH_FOLDER = "meshes"
 _KEYS = {"file", "scale"}
@@ -33,11 +33,16 @@ def _relative_problem(file: str) -> str | None:
     return None
 
 
-def read_mesh(v, path: str, problems: Problems, folder: Path | None = None) -> m.Mesh | None:
+def read_mesh(v, path: str, problems: Problems, folder: Path | None = None,
+              warnings: list[Problem] | None = None, station: str = "") -> m.Mesh | None:
     """Read a station's ``mesh``: ``"meshes/a.stl"`` or ``{"file": ..., "scale": ...}``.
 
     Problems go to ``problems`` under ``path``. With ``folder`` (the project folder) the file
-    must exist there; without one (a document in memory) only its name is checked.
+    should exist there; without one (a document in memory) only its name is checked. A file
+    missing from ``folder`` is a warning when a ``warnings`` list is given: the mesh is kept
+    as written (saving loses nothing) and the workbench draws the ``station`` as a box, as a
+    Plant Simulation or FlexSim user expects of a model whose CAD file went astray. Without
+    ``warnings`` (the inspector checking a path just typed) it is a problem.
     """
     if v is None:
         return None
@@ -74,10 +79,20 @@ def read_mesh(v, path: str, problems: Problems, folder: Path | None = None) -> m
                      "in metres (0.001 for millimetres)", scale)
         ok = False
     if ok and folder is not None and not (Path(folder) / file).is_file():
-        problems.add(fpath, f"no such file in the project folder ({Path(folder) / file}); "
-                     "copy it there or remove the mesh", file)
-        ok = False
+        if warnings is None:
+            problems.add(fpath, f"no such file in the project folder ({Path(folder) / file}); "
+                         "copy it there or remove the mesh", file)
+            return None
+        warnings.append(Problem(fpath, _missing_message(station, file, folder), file))
     return m.Mesh(file, float(scale)) if ok else None
+
+
+def _missing_message(station: str, file: str, folder: str | os.PathLike) -> str:
+    """What to tell the user about a station whose mesh file is not in the project folder."""
+    who = f"station {station!r}" if station else "a station"
+    return (f"{who} is drawn as a box: its mesh file is not in the project folder "
+            f"({Path(folder) / file}); copy the file there, import it again (select the "
+            "station, Import mesh… in the inspector) or remove the mesh field")
 
 
 def mesh_to_json(mesh: m.Mesh) -> dict:

@@ -14,6 +14,7 @@ from typing import ClassVar
 from psygnal import Signal, evented
 
 from twin.distributions import Distribution
+from twin.errors import Problem
 
 STATION_STATES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
 MESH_FORMATS = (".stl", ".obj")  # custom station bodies twinbench reads (twin.meshes)
@@ -304,6 +305,9 @@ class Project:
         self.tariff = tariff
         self.meta = dict(meta or {})
         self.extra = dict(extra or {})  # custom top-level "x-" fields, kept as written
+        # what the file reader found that did not stop it (twin.errors.Problem), e.g. a
+        # station's mesh file missing from the folder; shown once when the project opens
+        self.warnings: list[Problem] = []
         for el in self.elements:
             self._watch(el)
 

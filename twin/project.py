@@ -1,9 +1,12 @@
 """The project file: ``project.json`` in a project folder, human-diffable and versioned.
 
 Reading collects every problem (bad JSON, unknown kinds, bad parameters, structural faults)
-with its JSON path before raising one ``ProjectError``. Old schema versions migrate forward
-through ``MIGRATIONS``. Writing lives in ``twin.project_writer`` (re-exported here). The format
-is documented in ``docs/project-format.md`` and ``twin/project.schema.json``.
+with its JSON path before raising one ``ProjectError``. What does not stop a project from
+opening (a station's mesh file missing from the folder) is collected the same way into
+``Project.warnings``, for the workbench's log and ``twinbench check`` to show. Old schema
+versions migrate forward through ``MIGRATIONS``. Writing lives in ``twin.project_writer``
+(re-exported here). The format is documented in ``docs/project-format.md`` and
+``twin/project.schema.json``.
 """
 
 from __future__ import annotations
@@ -169,8 +172,8 @@ _FIELDS = {
 }
 
 
-def _read_element(obj, path: str, problems: Problems,
-                  folder: Path | None = None) -> m.Element | None:
+def _read_element(obj, path: str, problems: Problems, folder: Path | None = None,
+                  warnings: list[Problem] | None = None) -> m.Element | None:
     if not isinstance(obj, dict):
         problems.add(path, "expected an element object with an 'id' and a 'kind'", obj)
         return None
@@ -232,7 +235,7 @@ def _read_element(obj, path: str, problems: Problems,
                                           problems),
             follows_calendar=r.boolean("follows_calendar", True),
             off_shift=r.string("off_shift", "off", ("off", "standby")), routing=routing,
-            mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder),
+            mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder, warnings, eid),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
@@ -245,13 +248,15 @@ def _read_element(obj, path: str, problems: Problems,
     return m.Sink(**common)
 
 
-def element_from_json(obj: dict, path: str = "$", folder: Path | None = None) -> m.Element:
+def element_from_json(obj: dict, path: str = "$", folder: Path | None = None,
+                      warnings: list[Problem] | None = None) -> m.Element:
     """Read one element from its JSON form (as in a project file); raises ``ProjectError``
     listing every problem, so an editor can refuse a bad value with the file reader's reason.
-    ``folder`` is the project folder, where a station's mesh file must exist.
+    ``folder`` is the project folder, where a station's mesh file must exist: a missing one
+    is a problem, or a warning appended to ``warnings`` when that list is given.
     """
     problems = Problems()
-    el = _read_element(obj, path, problems, folder)
+    el = _read_element(obj, path, problems, folder, warnings)
     problems.raise_if_any()
     return el
 
@@ -426,9 +431,12 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
     """Build a project from its JSON document; raises ``ProjectError`` listing every problem.
 
     ``file`` names the document in messages; ``folder`` is the project folder, where mesh
-    files must exist (without it only their names are checked).
+    files should exist (without it only their names are checked). A mesh file missing from
+    ``folder`` does not stop the reading: it is listed in the project's ``warnings`` (the
+    station keeps its ``mesh`` and is drawn as a box).
     """
     problems = Problems()
+    warnings: list[Problem] = []
     if not isinstance(doc, dict):
         raise ProjectError([Problem("$", "a project file holds one JSON object",
                                       type(doc).__name__)], file)
@@ -443,7 +451,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
         raw = []
     seen: dict[str, int] = {}
     for i, e in enumerate(raw):
-        el = _read_element(e, f"$.elements[{i}]", problems, folder)
+        el = _read_element(e, f"$.elements[{i}]", problems, folder, warnings)
         if el is None:
             continue
         if el.id in seen:
@@ -478,8 +486,9 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
     )
     check_structure(project, problems, {eid: i for eid, i in seen.items()})
     if not problems:
-        check_scenarios(project, doc, problems, folder)
+        check_scenarios(project, doc, problems, folder, warnings)
     problems.raise_if_any(file)
+    project.warnings = warnings
     return project
 
 
@@ -581,18 +590,25 @@ def products(project: m.Project) -> list[str]:
 
 
 def check_scenarios(project: m.Project, doc: dict, problems: Problems,
-                    folder: Path | None = None) -> None:
-    """Every scenario must give a valid project: its problems are reported under its path."""
+                    folder: Path | None = None, warnings: list[Problem] | None = None) -> None:
+    """Every scenario must give a valid project: its problems are reported under its path,
+    and so are the warnings it adds to the base project's ``warnings`` (when given)."""
+    base = {(w.path, w.value) for w in warnings or ()}
     for i, s in enumerate(project.scenarios):
         try:
             variant = apply_overrides(doc, s, validate=False)
             variant.pop("scenarios", None)
-            project_from_json(variant, folder=folder)
+            found = project_from_json(variant, folder=folder).warnings
         except KeyError as e:
             problems.add(f"$.scenarios[{i}]", str(e.args[0]), s.name)
         except ProjectError as e:
             for p in e.problems:
                 problems.add(f"$.scenarios[{i}] ({s.name}) -> {p.path}", p.message, p.value)
+        else:
+            if warnings is not None:
+                warnings.extend(Problem(f"$.scenarios[{i}] ({s.name}) -> {w.path}", w.message,
+                                        w.value)
+                                for w in found if (w.path, w.value) not in base)
 
 
 # --- scenarios -------------------------------------------------------------------------------
@@ -633,7 +649,8 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
 
 # --- loading ----------------------------------------------------------------------------------
 def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> m.Project:
-    """Read a project folder (or its ``project.json``); raises ``ProjectError``.
+    """Read a project folder (or its ``project.json``); raises ``ProjectError``. What did not
+    stop the reading is listed in the project's ``warnings``.
 
     ``folder`` is the project's folder when the file lies elsewhere (an autosaved recovery
     copy): mesh files are looked up there and it becomes ``project.path``.

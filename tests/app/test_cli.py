@@ -149,6 +149,22 @@ def test_check_accepts_a_good_project(make_project):
     assert "OK (5 elements, 2 stations, 4 connections, 0 scenarios)" in proc.stdout
 
 
+def test_a_missing_mesh_is_a_warning_for_check_and_run(make_project, kernel):
+    doc = json.loads(json.dumps(LINE))
+    doc["elements"][1]["mesh"] = {"file": "meshes/press.stl", "scale": 0.001}
+    folder = make_project(doc)
+    proc = twinbench("check", folder)
+    assert proc.returncode == 0, proc.stderr
+    assert "OK (5 elements, 2 stations, 4 connections, 0 scenarios; 1 warning)" in proc.stdout
+    [line] = [x for x in proc.stdout.splitlines() if x.startswith("warning: ")]
+    assert "$.elements[1].mesh.file" in line and "station 'm1'" in line
+    assert str(folder / "meshes" / "press.stl") in line and "copy the file there" in line
+    proc = twinbench("run", folder, "--json", "--quiet", "--horizon", "1h")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: " in proc.stderr and "station 'm1'" in proc.stderr
+    assert strict_json(proc.stdout)["base"]["line"]["throughput_per_hour"]["mean"] > 0
+
+
 def test_run_on_a_bad_project_fails_with_the_problems(make_project):
     proc = twinbench("run", make_project('{"elements": [}'), "--json")
     assert proc.returncode == 2

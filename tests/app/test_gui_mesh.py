@@ -201,6 +201,50 @@ def test_a_mesh_that_cannot_be_read_is_a_box_and_a_warning(make_window, line_pro
     assert ed.property("invalid") is True and "save the project first" in ed.toolTip()
 
 
+def test_a_project_whose_mesh_file_is_missing_opens_with_a_box_and_a_warning(
+        make_window, line_project, tmp_path, caplog, qtbot):
+    line_project.element("M1").mesh = m.Mesh("meshes/press.stl", 0.001)
+    save_project(line_project, tmp_path / "plant")  # the file itself never came along
+    missing = tmp_path / "plant" / "meshes" / "press.stl"
+    assert not missing.exists()
+    w = make_window()
+    with caplog.at_level(logging.WARNING, logger="app.view3d"):
+        assert w.open_project(tmp_path / "plant")
+        # the warning names the station, the file and the fix, in the status bar and the log
+        status = w.statusBar().currentMessage()
+        assert status.startswith("warning: ") and "station 'M1' is drawn as a box" in status
+        text = w.log_pane.toPlainText()
+        assert f"opened {tmp_path / 'plant'}" in text
+        assert str(missing) in text and "copy the file there" in text and "Import mesh" in text
+        qtbot.wait(50)  # the 3D view's messages arrive on the next turn of the event loop
+    # once: the view does not repeat what the reader said
+    assert [x for x in w.log_pane.toPlainText().splitlines() if "press.stl" in x] == [
+        text.splitlines()[-1]]
+    assert not [r for r in caplog.records if "M1" in r.getMessage()]
+    v = w.view
+    assert w.project.element("M1").mesh == m.Mesh("meshes/press.stl", 0.001)
+    assert v.adapters["M1"].body is v.batches["StationActor"]
+    assert v.adapters["M1"].mesh_size is None
+    v.camera_preset("top")
+    assert near(pixel(v, 2.8, -0.3, 1.6), STATION_BLUE)  # the default box at M1
+    # the station still takes edits of its other fields
+    w.inspector.show_element(w.project.element("M1"))
+    ed = w.inspector.edit_text("servers")
+    ed.selectAll()
+    QTest.keyClicks(ed, "2")
+    QTest.keyClick(ed, Qt.Key_Return)
+    assert w.project.element("M1").servers == 2 and not w.inspector.error.text()
+    # saved, the mesh reference stays; with the file in place it is drawn
+    assert w.save()
+    assert load_project(tmp_path / "plant").element("M1").mesh == m.Mesh("meshes/press.stl",
+                                                                          0.001)
+    box_stl(missing, 4000, 1200, 2500)
+    w2 = make_window()
+    assert w2.open_project(tmp_path / "plant")
+    assert w2.view.adapters["M1"].mesh_size == pytest.approx((4.0, 1.2, 2.5))
+    assert "warning" not in w2.log_pane.toPlainText()
+
+
 def test_mesh_templates_from_stl_and_obj(tmp_path):
     for f in (box_stl(tmp_path / "bin.stl", 4, 2, 3, origin=(10, 10, -1)),
               box_stl(tmp_path / "asc.STL", 4, 2, 3, binary=False, origin=(10, 10, -1)),

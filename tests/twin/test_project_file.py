@@ -15,6 +15,7 @@ from twin.errors import ProjectError
 from twin.project import (
     SCHEMA_VERSION,
     dumps,
+    element_from_json,
     load_project,
     project_from_json,
     project_to_json,
@@ -363,8 +364,6 @@ def test_mesh_field_reads_writes_and_round_trips(make_project, tmp_path):
 
 
 @pytest.mark.parametrize("mesh, path, words", [
-    ({"file": "meshes/gone.stl"}, "$.elements[1].mesh.file", "no such file"),
-    ("meshes/gone.obj", "$.elements[1].mesh", "no such file"),
     ({"file": "meshes/press.ply"}, "$.elements[1].mesh.file", "unsupported mesh format '.ply'"),
     ({"file": "meshes/press"}, "$.elements[1].mesh.file", "unsupported mesh format"),
     ({"file": "meshes/press.stl", "scale": 0}, "$.elements[1].mesh.scale", "> 0"),
@@ -395,17 +394,52 @@ def test_mesh_files_are_checked_only_with_a_folder():
     assert project_from_json(_mesh_doc(None)).element("m1").mesh is None
 
 
-def test_a_scenario_with_a_missing_mesh_is_reported(make_project):
+@pytest.mark.parametrize("mesh, path", [({"file": "meshes/gone.stl", "scale": 0.001},
+                                          "$.elements[1].mesh.file"),
+                                         ("meshes/gone.obj", "$.elements[1].mesh")])
+def test_a_missing_mesh_file_is_a_warning_and_the_project_opens(make_project, tmp_path, mesh,
+                                                                path):
+    folder = make_project(_mesh_doc(mesh))
+    project = load_project(folder)
+    file = mesh if isinstance(mesh, str) else mesh["file"]
+    # the station keeps its mesh as written; the reader says which station, which file, the fix
+    assert project.element("m1").mesh == m.Mesh(file, 0.001 if isinstance(mesh, dict) else 1.0)
+    [w] = project.warnings
+    assert w.path == path and w.value == file
+    assert "station 'm1'" in w.message and str(folder / file) in w.message
+    assert "copy the file there" in w.message and "Import mesh" in w.message
+    # saving keeps the reference (no data loss), and the file found later is drawn again
+    save_project(project, tmp_path / "moved")
+    assert json.loads((tmp_path / "moved" / "project.json").read_text(encoding="utf-8"))[
+        "elements"][1]["mesh"] == {"file": file, "scale": project.element("m1").mesh.scale}
+    assert len(load_project(tmp_path / "moved").warnings) == 1
+    (tmp_path / "moved" / file).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "moved" / file).write_bytes(b"solid\nendsolid\n")
+    assert load_project(tmp_path / "moved").warnings == []
+    # a document in memory checks names only; the inspector's check of a typed path refuses it
+    assert project_from_json(_mesh_doc(mesh)).warnings == []
+    with pytest.raises(ProjectError, match="no such file in the project folder"):
+        element_from_json(_mesh_doc(mesh)["elements"][1], "$.elements[1]", folder)
+    # a malformed value is still a load error, missing file or not
+    bad = make_project(_mesh_doc({"file": "meshes/gone.stl", "scale": -1}), name="bad")
+    with pytest.raises(ProjectError, match="must be a number > 0"):
+        load_project(bad)
+
+
+def test_a_scenario_with_a_missing_mesh_is_a_warning(make_project):
     doc = _mesh_doc({"file": "meshes/press.stl"})
     doc["scenarios"] = [{"name": "new press", "overrides": [
         {"element": "m1", "path": "mesh.file", "value": "meshes/press-2.stl"}]}]
     folder = make_project(doc)
     (folder / "meshes").mkdir()
     (folder / "meshes" / "press.stl").write_bytes(b"solid\nendsolid\n")
-    with pytest.raises(ProjectError) as exc:
-        load_project(folder)
-    assert [p.path for p in exc.value.problems] == [
-        "$.scenarios[0] (new press) -> $.elements[1].mesh.file"]
+    project = load_project(folder)
+    assert [(w.path, w.value) for w in project.warnings] == [
+        ("$.scenarios[0] (new press) -> $.elements[1].mesh.file", "meshes/press-2.stl")]
+    # the base's own missing mesh is reported once, not again for each scenario
+    (folder / "meshes" / "press.stl").unlink()
+    assert [w.path for w in load_project(folder).warnings] == [
+        "$.elements[1].mesh.file", "$.scenarios[0] (new press) -> $.elements[1].mesh.file"]
 
 
 def test_save_as_takes_the_mesh_files_along(make_project, tmp_path):
@@ -424,10 +458,11 @@ def test_a_recovery_copy_finds_its_meshes_at_the_origin(make_project, tmp_path):
     recovery = tmp_path / "recovery" / "project.json"
     recovery.parent.mkdir()
     recovery.write_text(dumps(load_project(folder)), encoding="utf-8")
-    with pytest.raises(ProjectError):
-        load_project(recovery)  # the copy's own folder holds no meshes
+    # the copy's own folder holds no meshes: the reader warns
+    assert [w.value for w in load_project(recovery).warnings] == ["meshes/press.stl"]
     project = load_project(recovery, folder=folder)
     assert project.path == folder and project.element("m1").mesh.file == "meshes/press.stl"
+    assert project.warnings == []
 
 
 def test_import_mesh_copies_into_the_project_folder(tmp_path):
