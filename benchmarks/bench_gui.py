@@ -334,4 +334,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # after several windows, interpreter finalisation can crash in a C extension (see
+    # pytest_unconfigure in tests/conftest.py); every figure is printed by now
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
