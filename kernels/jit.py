@@ -105,8 +105,6 @@ class ForwardArgumentAliases(FunctionPass):
             b.body = [st for st in b.body
                       if not (isinstance(st, ir.Assign) and st.target.name in copies)]
         entry.body[n_args:n_args] = [assign for _, assign in fields.values()]
-        for var, _ in fields.values():
-            copies.pop(var.name, None)
         replace_vars(blocks, copies)
         func_ir._definitions = build_definitions(blocks)
         return True
