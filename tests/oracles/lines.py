@@ -6,6 +6,8 @@ in the project-file vocabulary (``twin.project``), so that a test states its mod
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from kernels import types as kt
@@ -55,6 +57,20 @@ def two_machine_line(mean1: float, mean2: float, capacity: int, mttf: float | No
     sts = [station(f"m{i + 1}", exp(mean), **({"failures": fail} if fail else {}))
            for i, mean in enumerate((mean1, mean2))]
     return serial_line(sts, [capacity], name=f"two machines C={capacity}")
+
+
+def wrong_copy(doc: dict, process_mean: float) -> dict:
+    """A copy of ``doc`` whose stations are far off, for calibration to correct: exponential
+    process times of mean ``process_mean``, a failure every 600 s and a repair of 60 s on
+    average, and 9 kW when busy only."""
+    doc = copy.deepcopy(doc)
+    doc["name"] = "wrong copy"
+    for el in doc["elements"]:
+        if el["kind"] == "station":
+            el["process_time"] = exp(process_mean)
+            el["failures"] = operating_failures(exp(600.0), exp(60.0))
+            el["power_kw"] = {"busy": 9.0}
+    return doc
 
 
 def kernel_trace(log: np.ndarray, element_ids: tuple[str, ...]) -> list[tuple]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from oracles.lines import exp, operating_failures, serial_line, station, wrong_copy
 
 from twin.calibration import (
     CalibrationError,
@@ -42,34 +43,15 @@ POWER2 = {"busy": 3.0, "blocked": 1.0, "starved": 0.8, "down": 0.3}
 
 
 def line_doc() -> dict:
-    return {"schema_version": 1, "name": "known line", "elements": [
-        {"id": "src", "kind": "source"},
-        {"id": "m1", "kind": "station",
-         "process_time": {"dist": "gamma", "shape": 4.0, "scale": 15.0},
-         "failures": {"basis": "operating",
-                      "time_to_failure": {"dist": "exponential", "mean": 1800.0},
-                      "time_to_repair": TTR1},
-         "power_kw": POWER1},
-        {"id": "b", "kind": "buffer", "capacity": 3},
-        {"id": "m2", "kind": "station", "process_time": {"dist": "exponential", "mean": 50.0},
-         "failures": {"basis": "operating",
-                      "time_to_failure": {"dist": "exponential", "mean": 2400.0},
-                      "time_to_repair": {"dist": "exponential", "mean": 240.0}},
-         "power_kw": POWER2},
-        {"id": "sink", "kind": "sink"}],
-        "connections": [["src", "m1"], ["m1", "b"], ["b", "m2"], ["m2", "sink"]]}
+    m1 = station("m1", {"dist": "gamma", "shape": 4.0, "scale": 15.0},
+                 failures=operating_failures(exp(1800.0), TTR1), power_kw=POWER1)
+    m2 = station("m2", exp(50.0), failures=operating_failures(exp(2400.0), exp(240.0)),
+                 power_kw=POWER2)
+    return serial_line([m1, m2], [3], name="known line")
 
 
 def wrong_doc() -> dict:
-    doc = line_doc()
-    doc["name"] = "wrong copy"
-    for el in doc["elements"]:
-        if el["kind"] == "station":
-            el["process_time"] = {"dist": "exponential", "mean": 90.0}
-            el["failures"]["time_to_failure"] = {"dist": "exponential", "mean": 600.0}
-            el["failures"]["time_to_repair"] = {"dist": "exponential", "mean": 60.0}
-            el["power_kw"] = {"busy": 9.0}
-    return doc
+    return wrong_copy(line_doc(), process_mean=90.0)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +74,7 @@ def test_recording_replays_to_the_simulated_kpis(recorded):
     rep = sr.replications[0]
     with Recording.open(path) as r:
         rk = recording_kpis(r)
-    assert set(rk) == {"m1", "m2", "b"}
+    assert set(rk) == {"m1", "m2", "b1"}
     for sid in ("m1", "m2"):
         e = sr.lowered.element_ids.index(sid)
         k = rk[sid]
@@ -165,7 +147,7 @@ def test_report_prints_and_serialises(calibrated):
     assert doc["stations"][0]["assets"] == ["m1"] and doc["stations"][0]["servers"] == [None]
     # the buffer's level channel is recorded but is no calibration input: skipped, said so
     assert [s["element"] for s in doc["stations"]] == ["m1", "m2"]
-    assert "level channels skipped: 'b' (buffer 'b')" in text
+    assert "level channels skipped: 'b1' (buffer 'b1')" in text
 
 
 def test_scenario_is_added_not_applied(calibrated):
@@ -197,7 +179,7 @@ def test_validation_flags_the_wrong_model_only(recorded, calibrated):
         bad = validate(project, r, None, replications=20, seed=5, level=level)
     assert good.flagged == [], str(good)
     assert {c.station for c in good.checks} == {"m1", "m2"}
-    assert any(n.startswith("level channels skipped: 'b'") for n in good.notes)
+    assert any(n.startswith("level channels skipped: 'b1'") for n in good.notes)
     flagged = {(c.station, c.kpi) for c in bad.flagged}
     assert ("m1", "parts_out") in flagged and ("m2", "energy_kwh") in flagged
     assert all(c.deviation > 0 for c in bad.flagged)
@@ -209,7 +191,7 @@ def test_bad_inputs(recorded):
     project = project_from_json(line_doc())
     with Recording.open(path) as r:
         with pytest.raises(CalibrationError, match="not a station"):
-            calibrate(project, r, assets={"m1": "b"})
+            calibrate(project, r, assets={"m1": "b1"})
         with pytest.raises(CalibrationError, match="no asset"):
             calibrate(project, r, assets={"m9": "m1"})
         with pytest.raises(CalibrationError, match="level"):

@@ -15,6 +15,7 @@ import copy
 import math
 
 import pytest
+from oracles.lines import exp, operating_failures, serial_line, station, wrong_copy
 
 from kernels import types as kt
 from twin.calibration import CalibrationError, calibrate, calibration_scenario
@@ -37,34 +38,15 @@ N_PARAMS = 8
 def line_doc() -> dict:
     """Two parallel servers (m), a buffer, one server (m2): m2 is the bottleneck, so m is
     blocked at times and m2 starved at times; both fail."""
-    return {"schema_version": 1, "name": "parallel line", "elements": [
-        {"id": "src", "kind": "source"},
-        {"id": "m", "kind": "station", "servers": 2,
-         "process_time": {"dist": "gamma", "shape": 3.0, "scale": 40.0},
-         "failures": {"basis": "operating",
-                      "time_to_failure": {"dist": "exponential", "mean": 2400.0},
-                      "time_to_repair": TTR},
-         "power_kw": POWER},
-        {"id": "b", "kind": "buffer", "capacity": 4},
-        {"id": "m2", "kind": "station", "process_time": {"dist": "exponential", "mean": 70.0},
-         "failures": {"basis": "operating",
-                      "time_to_failure": {"dist": "exponential", "mean": 3000.0},
-                      "time_to_repair": {"dist": "exponential", "mean": 200.0}},
-         "power_kw": POWER2},
-        {"id": "sink", "kind": "sink"}],
-        "connections": [["src", "m"], ["m", "b"], ["b", "m2"], ["m2", "sink"]]}
+    m = station("m", {"dist": "gamma", "shape": 3.0, "scale": 40.0}, servers=2,
+                failures=operating_failures(exp(2400.0), TTR), power_kw=POWER)
+    m2 = station("m2", exp(70.0), failures=operating_failures(exp(3000.0), exp(200.0)),
+                 power_kw=POWER2)
+    return serial_line([m, m2], [4], name="parallel line")
 
 
 def wrong_doc() -> dict:
-    doc = line_doc()
-    doc["name"] = "wrong copy"
-    for el in doc["elements"]:
-        if el["kind"] == "station":
-            el["process_time"] = {"dist": "exponential", "mean": 30.0}
-            el["failures"]["time_to_failure"] = {"dist": "exponential", "mean": 600.0}
-            el["failures"]["time_to_repair"] = {"dist": "exponential", "mean": 60.0}
-            el["power_kw"] = {"busy": 9.0}
-    return doc
+    return wrong_copy(line_doc(), process_mean=30.0)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +72,7 @@ def calibrated(recorded):
 def test_the_recording_has_an_asset_per_server_and_the_level(recorded):
     path, sr = recorded
     with Recording.open(path) as r:
-        assert r.asset_ids == ("m#0", "m#1", "m2", "b")
+        assert r.asset_ids == ("m#0", "m#1", "m2", "b1")
         assert [r.asset(a).server for a in r.asset_ids] == [0, 1, None, None]
         rk = recording_kpis(r)
     e = sr.lowered.element_ids.index("m")
@@ -143,7 +125,7 @@ def test_the_report_says_what_was_pooled_and_skipped(calibrated):
     assert "pooled over 2 assets" in report.station("m").process_time.how
     assert "per server, pooled over 2 assets" in report.station("m").time_to_failure.how
     skipped = [n for n in report.notes if n.startswith("level channels skipped")]
-    assert len(skipped) == 1 and "'b' (buffer 'b')" in skipped[0]
+    assert len(skipped) == 1 and "'b1' (buffer 'b1')" in skipped[0]
     assert "not a calibration or validation input" in skipped[0]
     assert skipped[0] in text
     doc = report.to_dict()
@@ -193,14 +175,14 @@ def test_mappings_that_contradict_the_servers(recorded):
             calibrate(project, r, assets={"m#0": ("m", 0), "m#1": ("m", 0)})
         with pytest.raises(CalibrationError, match="1 server.* but 2 assets"):
             calibrate(project, r, assets={"m#0": "m2", "m#1": "m2"})
-        with pytest.raises(CalibrationError, match="'b', a buffer, not a station"):
-            calibrate(project, r, assets={"m2": "b"})
+        with pytest.raises(CalibrationError, match="'b1', a buffer, not a station"):
+            calibrate(project, r, assets={"m2": "b1"})
         with pytest.raises(CalibrationError, match="no recorded asset maps to a station"):
-            calibrate(project, r, assets={"b": "b"})
+            calibrate(project, r, assets={"b1": "b1"})
         # one server recorded: its fit stands for the station, nothing is mixed
-        one = calibrate(project, r, assets={"m#1": "m", "b": "b"})
+        one = calibrate(project, r, assets={"m#1": "m", "b1": "b1"})
         assert one.station("m").servers == [1] and one.station("m").notes == []
-        assert any("'b' (buffer 'b')" in n for n in one.notes)
+        assert any("'b1' (buffer 'b1')" in n for n in one.notes)
         # an asset without a server index alone on a 2-server station may be the whole
         # station: the report says that its samples would mix the servers
         whole = calibrate(project, r, assets={"m2": "m"})
