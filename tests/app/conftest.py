@@ -78,3 +78,19 @@ def small_line() -> m.Project:
 @pytest.fixture
 def line_project():
     return small_line()
+
+
+@pytest.fixture
+def retype():
+    """``retype(field, text, commit=False)``: select all of a line edit and type ``text``
+    over it, key by key as a user would; ``commit`` presses Return after it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    def retype_(field, text: str, commit: bool = False) -> None:
+        field.selectAll()
+        QTest.keyClicks(field, text)
+        if commit:
+            QTest.keyClick(field, Qt.Key_Return)
+
+    return retype_

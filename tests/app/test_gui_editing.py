@@ -37,7 +37,7 @@ def mouse_drag(widget, a, b, steps=6, modifier=Qt.NoModifier):
     QTest.mouseRelease(widget, Qt.LeftButton, modifier, b)
 
 
-def test_build_edit_undo_save_reopen(make_window, tmp_path):
+def test_build_edit_undo_save_reopen(make_window, tmp_path, retype):
     w = make_window()
     v = w.view
     v.camera_preset("top")
@@ -68,21 +68,15 @@ def test_build_edit_undo_save_reopen(make_window, tmp_path):
     QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(p[0], p[1]))
     assert v.selection == ["M1"]
     ed = w.inspector.edit_text("servers")
-    ed.selectAll()
-    QTest.keyClicks(ed, "0")
+    retype(ed, "0")
     assert ed.property("invalid") is True
     assert "must be >= 1" in w.inspector.error.text()
-    ed.selectAll()
-    QTest.keyClicks(ed, "2")
-    QTest.keyClick(ed, Qt.Key_Return)
+    retype(ed, "2", commit=True)
     assert w.project.element("M1").servers == 2
     pt = w.inspector.edit_text("process_time")
-    pt.selectAll()
-    QTest.keyClicks(pt, "triangular(low=50, mode=40, high=90)")
+    retype(pt, "triangular(low=50, mode=40, high=90)")
     assert pt.property("invalid") is True and "mode" in w.inspector.error.text()
-    pt.selectAll()
-    QTest.keyClicks(pt, "triangular(low=30, mode=40, high=90)")
-    QTest.keyClick(pt, Qt.Key_Return)
+    retype(pt, "triangular(low=30, mode=40, high=90)", commit=True)
     assert w.project.element("M1").process_time.dist == "triangular"
     edited = project_to_json(w.project)
     # undo twice, redo twice: exactly the same project

@@ -73,7 +73,7 @@ def is_red(rgb):
 
 
 def test_import_a_mesh_scale_it_turn_it_undo_save(make_window, line_project, tmp_path,
-                                                 monkeypatch):
+                                                 monkeypatch, retype):
     save_project(line_project, tmp_path / "plant")
     w = make_window(load_project(tmp_path / "plant"))
     v = w.view
@@ -101,12 +101,9 @@ def test_import_a_mesh_scale_it_turn_it_undo_save(make_window, line_project, tmp
     # the scale is typed in the inspector like any field: 0 is refused, 0.002 is one step
     ed = w.inspector.edit_text("mesh")
     assert ed.text() == '{"file": "meshes/press.stl", "scale": 0.001}'
-    ed.selectAll()
-    QTest.keyClicks(ed, '{"file": "meshes/press.stl", "scale": 0}')
+    retype(ed, '{"file": "meshes/press.stl", "scale": 0}')
     assert ed.property("invalid") is True and "> 0" in w.inspector.error.text()
-    ed.selectAll()
-    QTest.keyClicks(ed, '{"file": "meshes/press.stl", "scale": 0.002}')
-    QTest.keyClick(ed, Qt.Key_Return)
+    retype(ed, '{"file": "meshes/press.stl", "scale": 0.002}', commit=True)
     assert w.project.element("M1").mesh == m.Mesh("meshes/press.stl", 0.002)
     assert v.adapters["M1"].box()[4:] == pytest.approx((8.0, 2.4, 5.0))
     w.act_undo.trigger()
@@ -170,7 +167,7 @@ def test_a_recovered_project_finds_its_meshes_at_home(make_window, line_project,
 
 
 def test_a_mesh_that_cannot_be_read_is_a_box_and_a_warning(make_window, line_project,
-                                                         tmp_path, caplog, qtbot):
+                                                         tmp_path, caplog, qtbot, retype):
     broken = tmp_path / "plant" / "meshes" / "broken.stl"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"\0" * 80 + struct.pack("<I", 10**8) + b"\1" * 30)  # cut short
@@ -196,13 +193,12 @@ def test_a_mesh_that_cannot_be_read_is_a_box_and_a_warning(make_window, line_pro
     QTest.mouseClick(w.inspector.import_button, Qt.LeftButton)
     assert "Save the project first" in w.inspector.error.text()
     ed = w.inspector.edit_text("mesh")
-    ed.selectAll()
-    QTest.keyClicks(ed, "meshes/other.stl")
+    retype(ed, "meshes/other.stl")
     assert ed.property("invalid") is True and "save the project first" in ed.toolTip()
 
 
 def test_a_project_whose_mesh_file_is_missing_opens_with_a_box_and_a_warning(
-        make_window, line_project, tmp_path, caplog, qtbot):
+        make_window, line_project, tmp_path, caplog, qtbot, retype):
     line_project.element("M1").mesh = m.Mesh("meshes/press.stl", 0.001)
     save_project(line_project, tmp_path / "plant")  # the file itself never came along
     missing = tmp_path / "plant" / "meshes" / "press.stl"
@@ -230,9 +226,7 @@ def test_a_project_whose_mesh_file_is_missing_opens_with_a_box_and_a_warning(
     # the station still takes edits of its other fields
     w.inspector.show_element(w.project.element("M1"))
     ed = w.inspector.edit_text("servers")
-    ed.selectAll()
-    QTest.keyClicks(ed, "2")
-    QTest.keyClick(ed, Qt.Key_Return)
+    retype(ed, "2", commit=True)
     assert w.project.element("M1").servers == 2 and not w.inspector.error.text()
     # saved, the mesh reference stays; with the file in place it is drawn
     assert w.save()
