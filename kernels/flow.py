@@ -15,7 +15,7 @@ import numpy as np
 
 from kernels.jit import cold, hot
 from kernels.queue import push
-from kernels.rng import sample, uniform01
+from kernels.rng import draw_uniform, sample, uniform01
 from kernels.types import (
     BLOCKED,
     BUFFER,
@@ -134,16 +134,21 @@ INF = np.inf
 
 
 # --- bookkeeping -----------------------------------------------------------------------------
+@cold
+def _write_log(log_t, log_i, si, now, e, srv, state, content):
+    k = si[S_LOG_N]
+    log_t[k] = now
+    log_i[k, 0] = e
+    log_i[k, 1] = srv
+    log_i[k, 2] = state
+    log_i[k, 3] = content
+    si[S_LOG_N] = k + 1
+
+
 @hot
 def log_row(m, s, e, srv, state, content):
     if m.params[P_LOG] > 0.0:
-        k = s.si[S_LOG_N]
-        s.log_t[k] = s.sf[T_NOW]
-        s.log_i[k, 0] = e
-        s.log_i[k, 1] = srv
-        s.log_i[k, 2] = state
-        s.log_i[k, 3] = content
-        s.si[S_LOG_N] = k + 1
+        _write_log(s.log_t, s.log_i, s.si, s.sf[T_NOW], e, srv, state, content)
 
 
 @hot
@@ -213,26 +218,56 @@ def fifo_pop(s, e):
     return p
 
 
-@hot
-def draw_product(m, s, e):
-    n = m.mix_cum.shape[1]
-    if n == 1:
-        return 0
-    u = uniform01(s.rng, e * N_STREAMS + RS_PRODUCT)
+@cold
+def _draw_from_mix(mix_cum, rng, e):
+    n = mix_cum.shape[1]
+    u = uniform01(rng, e * N_STREAMS + RS_PRODUCT)
     for k in range(n):
-        if u <= m.mix_cum[e, k]:
+        if u <= mix_cum[e, k]:
             return k
     return n - 1
 
 
+@hot
+def draw_product(m, s, e):
+    if m.mix_cum.shape[1] == 1:
+        return 0
+    return _draw_from_mix(m.mix_cum, s.rng, e)
+
+
 # --- the work stack and state commits ------------------------------------------------------
 @hot
+def push_work(el_si, stack, si, e):
+    if el_si[e, EI_QUEUED] == 0:
+        el_si[e, EI_QUEUED] = 1
+        n = si[S_STACK_N]
+        stack[n] = e
+        si[S_STACK_N] = n + 1
+
+
+@hot
 def wake(s, e):
-    if s.el_si[e, EI_QUEUED] == 0:
-        s.el_si[e, EI_QUEUED] = 1
-        n = s.si[S_STACK_N]
-        s.stack[n] = e
-        s.si[S_STACK_N] = n + 1
+    push_work(s.el_si, s.stack, s.si, e)
+
+
+@cold
+def _wake_all_successors(succ_ptr, succ, el_si, stack, si, e):
+    a = succ_ptr[e]
+    b = succ_ptr[e + 1]
+    # push in order of decreasing content: the emptiest successor is popped first
+    done = 0
+    while done < b - a:
+        best = -1
+        best_c = -1
+        for k in range(a, b):
+            x = succ[k]
+            if el_si[x, EI_QUEUED] == 0 and el_si[x, EI_COUNT] > best_c:
+                best = x
+                best_c = el_si[x, EI_COUNT]
+        if best < 0:
+            break
+        push_work(el_si, stack, si, best)
+        done += 1
 
 
 @hot
@@ -241,23 +276,8 @@ def wake_successors(m, s, e, dest):
     the fewest parts on top of the stack (shortest-queue routing)."""
     if dest >= 0:
         wake(s, dest)
-        return
-    a = m.succ_ptr[e]
-    b = m.succ_ptr[e + 1]
-    # push in order of decreasing content: the emptiest successor is popped first
-    done = 0
-    while done < b - a:
-        best = -1
-        best_c = -1
-        for k in range(a, b):
-            x = m.succ[k]
-            if s.el_si[x, EI_QUEUED] == 0 and s.el_si[x, EI_COUNT] > best_c:
-                best = x
-                best_c = s.el_si[x, EI_COUNT]
-        if best < 0:
-            break
-        wake(s, best)
-        done += 1
+    else:
+        _wake_all_successors(m.succ_ptr, m.succ, s.el_si, s.stack, s.si, e)
 
 
 @hot
@@ -446,7 +466,7 @@ def finish_phase(m, s, srv):
     s.srv_f[srv, SF_WEAR] += m.el_f[e, F_WEAR_OP] + m.el_f[e, F_WEAR_BUSY_H] * (
         s.srv_f[srv, SF_WORK] / 3600.0)
     p_scrap = m.el_f[e, F_SCRAP] + m.el_f[e, F_WEAR_SCRAP] * s.srv_f[srv, SF_WEAR]
-    if p_scrap > 0.0 and uniform01(s.rng, e * N_STREAMS + RS_SCRAP) < p_scrap:
+    if p_scrap > 0.0 and draw_uniform(s.rng, e * N_STREAMS + RS_SCRAP) < p_scrap:
         p = s.srv_i[srv, SI_PART]
         s.el_out[e, O_SCRAP] += 1.0
         s.line_out[L_SCRAPPED] += 1.0
@@ -465,6 +485,21 @@ def finish_phase(m, s, srv):
 
 
 # --- movement -------------------------------------------------------------------------------
+@cold
+def _route(routing, succ, succ_cum, el_si, rng, e, a, b):
+    if routing == R_PROBABILITY:
+        u = uniform01(rng, e * N_STREAMS + RS_ROUTING)
+        for k in range(a, b):
+            if u <= succ_cum[k]:
+                return succ[k]
+        return succ[b - 1]
+    if routing == R_ROUND_ROBIN:
+        k = el_si[e, EI_RR] % (b - a)
+        el_si[e, EI_RR] += 1
+        return succ[a + k]
+    return -1
+
+
 @hot
 def choose_destination(m, s, e):
     """The successor the next part of ``e`` goes to, or -1 for whichever can take it."""
@@ -472,18 +507,7 @@ def choose_destination(m, s, e):
     b = m.succ_ptr[e + 1]
     if b - a == 1:
         return m.succ[a]
-    r = m.el_i[e, I_ROUTING]
-    if r == R_PROBABILITY:
-        u = uniform01(s.rng, e * N_STREAMS + RS_ROUTING)
-        for k in range(a, b):
-            if u <= m.succ_cum[k]:
-                return m.succ[k]
-        return m.succ[b - 1]
-    if r == R_ROUND_ROBIN:
-        k = s.el_si[e, EI_RR] % (b - a)
-        s.el_si[e, EI_RR] += 1
-        return m.succ[a + k]
-    return -1
+    return _route(m.el_i[e, I_ROUTING], m.succ, m.succ_cum, s.el_si, s.rng, e, a, b)
 
 
 @hot
