@@ -5,6 +5,10 @@ kernel sources (before numba is imported), so a compiled kernel is reused by eve
 run, and a change anywhere in ``kernels/`` starts a new cache. Numba itself only notices a
 change to the file that holds a function: a new compile option in ``jit.py`` would
 otherwise load code compiled the old way.
+
+It also turns off the colouring of Numba's error messages (when ``colorama`` is installed):
+compiling the kernel formats some 27,000 messages for overloads it tries and rejects, and
+colouring each set up and tore down a terminal wrapper.
 """
 
 import hashlib
@@ -25,3 +29,4 @@ def _cache_dir() -> str:
 
 
 os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
+os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")

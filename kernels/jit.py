@@ -44,6 +44,7 @@ from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.inline_closurecall import InlineWorker
 from numba.core.ir_utils import build_definitions, replace_vars
+from numba.core.targetconfig import TargetConfig
 from numba.core.untyped_passes import InlineInlinables
 
 
@@ -118,10 +119,13 @@ def _copy_callees_cheaply():
     inlining included): blocks times variables, about ten seconds of the kernel's compile.
     The inliner then renames every callee variable into the caller's scope, so the copies
     never need a scope of their own. While a ``kernels`` function is inlined, copies share
-    the callee's scope instead. Numba functions outside ``kernels`` are left alone.
+    the callee's scope instead. They share its source locations too: a location that once
+    formatted an error message caches its file's lines, which every copy copied again.
+    Numba functions outside ``kernels`` are left alone.
     """
     inline_ir = getattr(InlineWorker, "inline_ir", None)
-    if inline_ir is None or getattr(inline_ir, "_twinbench", False):
+    if (inline_ir is None or getattr(inline_ir, "_twinbench", False)
+            or "__deepcopy__" in vars(ir.Loc) or "__deepcopy__" in vars(ir.Scope)):
         return  # a Numba that reorganised its inliner: it only compiles more slowly
     copy_var = ir.Var.__deepcopy__
     sharing = threading.local()
@@ -141,7 +145,7 @@ def _copy_callees_cheaply():
         memo[id(self)] = out
         return out
 
-    def deepcopy_scope(self, memo):
+    def deepcopy_shared(self, memo):
         if getattr(sharing, "on", False):
             return self
         out = object.__new__(type(self))  # what copy.deepcopy does for a plain object
@@ -152,10 +156,59 @@ def _copy_callees_cheaply():
     inline_ir_sharing_scopes._twinbench = True
     InlineWorker.inline_ir = inline_ir_sharing_scopes
     ir.Var.__deepcopy__ = deepcopy_var
-    ir.Scope.__deepcopy__ = deepcopy_scope
+    ir.Scope.__deepcopy__ = deepcopy_shared
+    ir.Loc.__deepcopy__ = deepcopy_shared
 
 
 _copy_callees_cheaply()
+
+
+def _compare_flags_cheaply():
+    """Hash and compare Numba's compile flags without listing all their options each time.
+
+    Numba caches every typed overload under its compile flags (a ``TargetConfig``); the
+    kernel's call sites look that cache up about 60,000 times per compile, and each lookup
+    hashed and compared the flags by building a dict of all ~50 options through their
+    properties (about a second of the compile). The hash only ever depended on the option
+    names (``sorted`` of that dict sorts its keys), so it is one number per class; and two
+    flags of the same class with the same explicitly set values are equal without listing
+    the defaults. Anything else is compared as before.
+    """
+    compare = vars(TargetConfig).get("__eq__")
+    if compare is None or getattr(compare, "_twinbench", False) or not hasattr(
+            TargetConfig, "options"):
+        return  # a Numba that reorganised its flags: it only compiles more slowly
+    hashes = {}
+    defaults = {}
+
+    def _defaults(cls):
+        d = defaults.get(cls)
+        if d is None:
+            d = defaults[cls] = {k: option.default for k, option in cls.options.items()}
+        return d
+
+    def flags_hash(self):
+        cls = type(self)
+        h = hashes.get(cls)
+        if h is None:
+            h = hashes[cls] = hash(tuple(sorted(cls.options)))
+        return h
+
+    def flags_eq(self, other):
+        cls = type(self)
+        if type(other) is not cls:
+            return compare(self, other)
+        if other._values == self._values:
+            return True
+        defaults = _defaults(cls)
+        return {**defaults, **self._values} == {**defaults, **other._values}
+
+    flags_eq._twinbench = True
+    TargetConfig.__eq__ = flags_eq
+    TargetConfig.__hash__ = flags_hash
+
+
+_compare_flags_cheaply()
 
 
 class _KernelCompiler(CompilerBase):

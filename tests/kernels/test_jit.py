@@ -92,3 +92,24 @@ def test_constants_at_call_sites_compile_one_copy():
     for k in (1, 2, -1):
         _scaled.get_call_template((w, types.IntegerLiteral(k)), {})
     assert [sig[1] for sig in _scaled.overloads] == [types.int64]
+
+
+def test_flags_compare_and_hash_as_their_full_option_lists_do():
+    from numba.core.compiler import Flags
+
+    def variant(**set_values):
+        f = Flags()
+        for k, v in set_values.items():
+            setattr(f, k, v)
+        return f
+
+    flags = [variant(), variant(nrt=True), variant(nrt=False), variant(nrt=False, inline="always"),
+             variant(no_cpython_wrapper=True), variant(no_cpython_wrapper=True, nrt=True)]
+    # nrt=False is the default: set explicitly it still equals the unset flags
+    assert flags[0] == flags[2] and flags[0] != flags[1]
+    for a in flags:
+        for b in flags:
+            assert (a == b) == (a.values() == b.values()), (a, b)
+            if a == b:
+                assert hash(a) == hash(b)
+        assert hash(a) == hash(tuple(sorted(a.values())))
