@@ -163,6 +163,50 @@ def _copy_callees_cheaply():
 _copy_callees_cheaply()
 
 
+def _translate_callees_once():
+    """Translate each inlined kernel function to Numba IR once, not once per call site.
+
+    Before inlining a callee, Numba runs its whole untyped pipeline (bytecode to IR, then
+    the untyped passes, nested inlining included) again for every call site: 190 runs for
+    about 30 ``hot`` functions, some two seconds of the kernel's compile. The result only
+    depends on the function (and on whether SSA is wanted), so the first run is kept and
+    every call site gets a deep copy of it, which the inliner is then free to rewrite.
+    """
+    run_untyped = getattr(InlineWorker, "run_untyped_passes", None)
+    if run_untyped is None or getattr(run_untyped, "_twinbench", False):
+        return  # a Numba that reorganised its inliner: it only compiles more slowly
+    translated = {}
+    lock = threading.Lock()
+
+    def run_untyped_passes_once(self, func, enable_ssa=False):
+        if not (getattr(func, "__module__", "") or "").startswith("kernels."):
+            return run_untyped(self, func, enable_ssa)
+        key = (func, enable_ssa)
+        with lock:
+            original = translated.get(key)
+        if original is None:
+            original = run_untyped(self, func, enable_ssa)
+            with lock:
+                translated[key] = original
+        else:
+            self.flags.enable_ssa = enable_ssa  # as the pipeline run would have set it
+        fresh = original.copy()
+        memo = {}  # one memo for all blocks: they share one copy of the scope
+        fresh.blocks = {label: copy.deepcopy(block, memo)
+                        for label, block in original.blocks.items()}
+        fresh.block_entry_vars = {fresh.blocks[label]: original.block_entry_vars[block]
+                                  for label, block in original.blocks.items()
+                                  if block in original.block_entry_vars}
+        fresh._definitions = build_definitions(fresh.blocks)
+        return fresh
+
+    run_untyped_passes_once._twinbench = True
+    InlineWorker.run_untyped_passes = run_untyped_passes_once
+
+
+_translate_callees_once()
+
+
 def _compare_flags_cheaply():
     """Hash and compare Numba's compile flags without listing all their options each time.
 
