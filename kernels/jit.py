@@ -111,6 +111,11 @@ class ForwardArgumentAliases(FunctionPass):
         return True
 
 
+# What copies of Numba IR may share with their original while a kernel callee is inlined:
+# ``level`` 1 shares source locations, 2 also the scope (see the two functions below).
+_sharing = threading.local()
+
+
 def _copy_callees_cheaply():
     """Let Numba's inliner copy a kernel callee without copying its scope for every block.
 
@@ -119,45 +124,46 @@ def _copy_callees_cheaply():
     inlining included): blocks times variables, about ten seconds of the kernel's compile.
     The inliner then renames every callee variable into the caller's scope, so the copies
     never need a scope of their own. While a ``kernels`` function is inlined, copies share
-    the callee's scope instead. They share its source locations too: a location that once
-    formatted an error message caches its file's lines, which every copy copied again.
-    Numba functions outside ``kernels`` are left alone.
+    the callee's scope instead. They share its source locations too (values nobody
+    changes): a location that once formatted an error message caches its file's lines,
+    which every copy copied again. Numba functions outside ``kernels`` are left alone.
     """
     inline_ir = getattr(InlineWorker, "inline_ir", None)
     if (inline_ir is None or getattr(inline_ir, "_twinbench", False)
             or "__deepcopy__" in vars(ir.Loc) or "__deepcopy__" in vars(ir.Scope)):
         return  # a Numba that reorganised its inliner: it only compiles more slowly
     copy_var = ir.Var.__deepcopy__
-    sharing = threading.local()
 
     def inline_ir_sharing_scopes(self, caller_ir, block, i, callee_ir, *args, **kwargs):
         module = getattr(getattr(callee_ir, "func_id", None), "modname", "") or ""
-        sharing.on = module.startswith("kernels.")
+        _sharing.level = 2 if module.startswith("kernels.") else 0
         try:
             return inline_ir(self, caller_ir, block, i, callee_ir, *args, **kwargs)
         finally:
-            sharing.on = False
+            _sharing.level = 0
 
     def deepcopy_var(self, memo):
-        if not getattr(sharing, "on", False):
+        if getattr(_sharing, "level", 0) < 2:
             return copy_var(self, memo)
         out = ir.Var(self.scope, self.name, self.loc)
         memo[id(self)] = out
         return out
 
-    def deepcopy_shared(self, memo):
-        if getattr(sharing, "on", False):
-            return self
-        out = object.__new__(type(self))  # what copy.deepcopy does for a plain object
-        memo[id(self)] = out
-        out.__dict__.update(copy.deepcopy(self.__dict__, memo))
-        return out
+    def deepcopy_shared_from(level):
+        def deepcopy(self, memo):
+            if getattr(_sharing, "level", 0) >= level:
+                return self
+            out = object.__new__(type(self))  # what copy.deepcopy does for a plain object
+            memo[id(self)] = out
+            out.__dict__.update(copy.deepcopy(self.__dict__, memo))
+            return out
+        return deepcopy
 
     inline_ir_sharing_scopes._twinbench = True
     InlineWorker.inline_ir = inline_ir_sharing_scopes
     ir.Var.__deepcopy__ = deepcopy_var
-    ir.Scope.__deepcopy__ = deepcopy_shared
-    ir.Loc.__deepcopy__ = deepcopy_shared
+    ir.Scope.__deepcopy__ = deepcopy_shared_from(2)
+    ir.Loc.__deepcopy__ = deepcopy_shared_from(1)
 
 
 _copy_callees_cheaply()
@@ -170,7 +176,8 @@ def _translate_callees_once():
     the untyped passes, nested inlining included) again for every call site: 190 runs for
     about 30 ``hot`` functions, some two seconds of the kernel's compile. The result only
     depends on the function (and on whether SSA is wanted), so the first run is kept and
-    every call site gets a deep copy of it, which the inliner is then free to rewrite.
+    every call site gets a deep copy of it, with a scope of its own (the inliner adds
+    names to it), which the inliner is then free to rewrite.
     """
     run_untyped = getattr(InlineWorker, "run_untyped_passes", None)
     if run_untyped is None or getattr(run_untyped, "_twinbench", False):
@@ -192,8 +199,13 @@ def _translate_callees_once():
             self.flags.enable_ssa = enable_ssa  # as the pipeline run would have set it
         fresh = original.copy()
         memo = {}  # one memo for all blocks: they share one copy of the scope
-        fresh.blocks = {label: copy.deepcopy(block, memo)
-                        for label, block in original.blocks.items()}
+        level = getattr(_sharing, "level", 0)
+        _sharing.level = 1
+        try:
+            fresh.blocks = {label: copy.deepcopy(block, memo)
+                            for label, block in original.blocks.items()}
+        finally:
+            _sharing.level = level
         fresh.block_entry_vars = {fresh.blocks[label]: original.block_entry_vars[block]
                                   for label, block in original.blocks.items()
                                   if block in original.block_entry_vars}
