@@ -16,7 +16,6 @@ from kernels.flow import (
     fifo_pop,
     fifo_push,
     finish_phase,
-    finish_phase_cold,
     free_part,
     go_down,
     has_room,
@@ -207,12 +206,10 @@ def _shift(m, s, k):
                     s.srv_i[srv, SI_OFF] = 0
                     resume_cold(m, s, srv)
                 else:
+                    # work that ends as the shift ends is done, not carried over: its
+                    # phase end is still queued for this instant and is left to fire
                     if is_running(s, srv) and (s.srv_f[srv, SF_START] + s.srv_f[srv, SF_REM]
-                                               <= s.sf[T_NOW]):
-                        # work that ends as the shift ends is done, not carried over
-                        s.srv_i[srv, SI_TOK] += 1
-                        finish_phase_cold(m, s, srv)
-                    if is_running(s, srv):
+                                               > s.sf[T_NOW]):
                         suspend(m, s, srv)
                     s.srv_i[srv, SI_OFF] = 1
                 touch(s, srv)

@@ -661,6 +661,5 @@ def put(m, s, x, part):
 
 # Separately compiled copies for rare paths (shift changes, repairs), so that those paths
 # call them instead of inlining their whole call trees once more (see ``kernels.jit``).
-finish_phase_cold = cold(finish_phase.py_func)
 resume_cold = cold(resume.py_func)
 after_release_cold = cold(after_release.py_func)
