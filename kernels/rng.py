@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from kernels.jit import cold, entry, hot
+from kernels.jit import cold, hot
 from kernels.types import (
     D_CONSTANT,
     D_EMPIRICAL,
@@ -72,7 +72,7 @@ def draw_uniform(st, i):
     return uniform01(st, i)
 
 
-@entry
+@cold
 def std_normal(st, i):
     """A standard normal draw (Box-Muller, two uniforms per draw, no cached twin)."""
     u1 = uniform01(st, i)
@@ -80,7 +80,7 @@ def std_normal(st, i):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@entry
+@cold
 def _gamma(st, i, shape, scale):
     # Marsaglia and Tsang, "A simple method for generating gamma variables", ACM TOMS 2000.
     if shape < 1.0:
@@ -98,9 +98,12 @@ def _gamma(st, i, shape, scale):
             return d * v * scale
 
 
-@entry
+@cold
 def sample(dist_kind, dist_par, emp, d, st, i):
     """Draw from distribution ``d`` with stream ``i``.
+
+    Compiled once, without a Python wrapper (kernel code calls it); the exponential draw
+    inlines the generator, the rarer ones call ``draw_uniform``.
 
     Parameters
     ----------
@@ -132,10 +135,10 @@ def sample(dist_kind, dist_par, emp, d, st, i):
     if k == D_EXPONENTIAL:
         return -a * math.log(uniform01(st, i))
     if k == D_UNIFORM:
-        return a + (b - a) * uniform01(st, i)
+        return a + (b - a) * draw_uniform(st, i)
     if k == D_TRIANGULAR:
         c = dist_par[d, 2]
-        u = uniform01(st, i)
+        u = draw_uniform(st, i)
         f = (b - a) / (c - a)
         if u < f:
             return a + math.sqrt(u * (c - a) * (b - a))
@@ -152,11 +155,11 @@ def sample(dist_kind, dist_par, emp, d, st, i):
     if k == D_GAMMA:
         return _gamma(st, i, a, b)
     if k == D_WEIBULL:
-        return b * (-math.log(uniform01(st, i))) ** (1.0 / a)
+        return b * (-math.log(draw_uniform(st, i))) ** (1.0 / a)
     if k == D_EMPIRICAL:
         off = int(a)
         n = int(b)
-        u = uniform01(st, i)
+        u = draw_uniform(st, i)
         if dist_par[d, 2] > 0.0 and n > 1:
             pos = u * (n - 1)
             j = int(pos)

@@ -4,10 +4,11 @@ keyed by element and purpose (what common random numbers rest on)."""
 from __future__ import annotations
 
 import numpy as np
+from oracles.calls import sample
 from oracles.naive import Xoshiro256
 
 from kernels import types as kt
-from kernels.rng import next_u64, sample, uniform01
+from kernels.rng import next_u64, uniform01
 from twin.lowering import stream_seeds
 
 

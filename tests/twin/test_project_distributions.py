@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles.calls import sample
 from oracles.intervals import t_interval
 from oracles.lines import serial_line, station
 from scipy import stats
 
 from kernels import types as kt
-from kernels.rng import sample
 from twin.distributions import parse_distribution
 from twin.errors import Problems
 from twin.lowering import stream_seeds
