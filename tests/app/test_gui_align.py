@@ -3,6 +3,7 @@
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from screen import mouse_drag, near, pixel
 
 from twin import model as m
 from twin.distributions import constant
@@ -12,22 +13,6 @@ pytestmark = pytest.mark.gui
 
 STATION_BLUE = (115, 140, 184)  # StationActor.color lit from above, in the top view
 ARROW_BLUE = (38, 76, 191)  # the connection lines' colour, unlit
-
-
-def mouse_drag(widget, a, b, steps=6, modifier=Qt.NoModifier):
-    QTest.mousePress(widget, Qt.LeftButton, modifier, a)
-    for i in range(1, steps + 1):
-        QTest.mouseMove(widget, a + (b - a) * i / steps)
-    QTest.mouseRelease(widget, Qt.LeftButton, modifier, b)
-
-
-def near(rgb, ref, tol=25):
-    return all(abs(int(a) - b) <= tol for a, b in zip(rgb, ref, strict=True))
-
-
-def pixel(v, x, y, z=0.0):
-    p = v.widget_point(x, y, z)
-    return v.grab_image()[p.y(), p.x()]
 
 
 def activate(w, qtbot):

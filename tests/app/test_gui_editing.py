@@ -8,6 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
+from screen import mouse_drag
 
 from app.palette import MIME_KIND
 from twin.project import load_project, project_to_json
@@ -28,13 +29,6 @@ def drop(view, kind, x, y):
     view.vtk.dropEvent(ev)
     assert ev.isAccepted()
     return view.selection[0]
-
-
-def mouse_drag(widget, a, b, steps=6, modifier=Qt.NoModifier):
-    QTest.mousePress(widget, Qt.LeftButton, modifier, a)
-    for i in range(1, steps + 1):
-        QTest.mouseMove(widget, a + (b - a) * i / steps)
-    QTest.mouseRelease(widget, Qt.LeftButton, modifier, b)
 
 
 def test_build_edit_undo_save_reopen(make_window, tmp_path, retype):

@@ -7,21 +7,13 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from screen import near, pixel
 
 from app.measure import COLOR
 
 pytestmark = pytest.mark.gui
 
 MAGENTA = tuple(round(c * 255) for c in COLOR)
-
-
-def near(rgb, ref, tol=25):
-    return all(abs(int(a) - b) <= tol for a, b in zip(rgb, ref, strict=True))
-
-
-def pixel(v, x, y, z=0.0):
-    p = v.widget_point(x, y, z)
-    return v.grab_image()[p.y(), p.x()]
 
 
 def hover(widget, p):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from screen import near, pixel
 
 from app import inspector as insp
 from app.meshes import MeshLoadError, mesh_template
@@ -56,15 +57,6 @@ def box_obj(path, w, d, h):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(text) + "\n", encoding="ascii")
     return path
-
-
-def pixel(v, x, y, z=0.0):
-    p = v.widget_point(x, y, z)
-    return v.grab_image()[p.y(), p.x()]
-
-
-def near(rgb, ref, tol=25):
-    return all(abs(int(a) - b) <= tol for a, b in zip(rgb, ref, strict=True))
 
 
 def is_red(rgb):
