@@ -113,3 +113,14 @@ def test_flags_compare_and_hash_as_their_full_option_lists_do():
             if a == b:
                 assert hash(a) == hash(b)
         assert hash(a) == hash(tuple(sorted(a.values())))
+
+
+def test_code_outside_kernels_keeps_negative_index_wraparound():
+    from numba import njit
+    from numba.np import arrayobj
+
+    assert getattr(arrayobj.fix_integer_index, "_twinbench", False)  # kernels index as is
+    a = np.arange(5.0)
+    b = np.arange(6.0).reshape(2, 3)
+    assert njit(lambda a, i: a[i])(a, -1) == 4.0
+    assert njit(lambda b, i, j: b[i, j])(b, -1, -2) == 4.0
