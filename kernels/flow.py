@@ -11,16 +11,19 @@ States are committed when the clock is about to move on, after every event of an
 See ``docs/semantics.md``.
 """
 
+import math
+
 import numpy as np
 
 from kernels.jit import cold, hot
-from kernels.queue import push
+from kernels.queue import push, schedule
 from kernels.rng import draw_uniform, sample, uniform01
 from kernels.types import (
     BLOCKED,
     BUFFER,
     BUSY,
     CONVEYOR,
+    D_EXPONENTIAL,
     DOWN,
     E_CONVEYOR,
     E_FAIL,
@@ -355,12 +358,13 @@ def resume(m, s, srv):
     s.srv_i[srv, SI_TOK] += 1
     tok = s.srv_i[srv, SI_TOK]
     w = s.srv_f[srv, SF_REM]
+    kind = E_PHASE_END
     if s.srv_i[srv, SI_PHASE] == P_PROCESS and m.el_i[e, I_FAIL_BASIS] == FB_OPERATING:
         tf = s.srv_f[srv, SF_TTF] / hazard_rate(m, s, srv, e)
         if tf < w:
-            push(s.heap_t, s.heap_i, s.si, now + tf, E_FAIL, srv, tok)
-            return
-    push(s.heap_t, s.heap_i, s.si, now + w, E_PHASE_END, srv, tok)
+            w = tf
+            kind = E_FAIL
+    schedule(s.heap_t, s.heap_i, s.si, now + w, kind, srv, tok)
 
 
 @cold
@@ -418,8 +422,11 @@ def after_release(m, s, srv):
 def begin_process(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
-    w = sample(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
-               e * N_STREAMS + RS_PROCESS)
+    d = m.proc_dist[e, prod]
+    if d >= 0 and m.dist_kind[d] == D_EXPONENTIAL:  # the common case, without a call
+        w = -m.dist_par[d, 0] * math.log(uniform01(s.rng, e * N_STREAMS + RS_PROCESS))
+    else:
+        w = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng, e * N_STREAMS + RS_PROCESS)
     s.srv_f[srv, SF_WORK] = w
     s.srv_f[srv, SF_REM] = w
     s.srv_i[srv, SI_PHASE] = P_PROCESS
@@ -439,7 +446,7 @@ def start_part(m, s, srv):
         s.srv_i[srv, SI_PHASE] = P_SETUP
         s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
                                       e * N_STREAMS + RS_SETUP)
-        resume(m, s, srv)
+        resume_cold(m, s, srv)  # setups are rarer than parts: one inlined resume is enough
         touch(s, srv)
     else:
         begin_process(m, s, srv)
@@ -457,7 +464,7 @@ def finish_phase(m, s, srv):
         s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * rate
     s.srv_f[srv, SF_REM] = 0.0
     if ph == P_SETUP:
-        begin_process(m, s, srv)
+        begin_process_cold(m, s, srv)
         return
     s.line_out[L_EVENTS] += 1.0
     s.srv_i[srv, SI_OPS_PM] += 1
@@ -659,7 +666,8 @@ def put(m, s, x, part):
                             else m.succ[m.succ_ptr[x]])
 
 
-# Separately compiled copies for rare paths (shift changes, repairs), so that those paths
+# Separately compiled copies for rare paths (shift changes, repairs, setups), so that those paths
 # call them instead of inlining their whole call trees once more (see ``kernels.jit``).
 resume_cold = cold(resume.py_func)
+begin_process_cold = cold(begin_process.py_func)
 after_release_cold = cold(after_release.py_func)

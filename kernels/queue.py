@@ -25,11 +25,13 @@ def _swap(ht, hi, a, b):
         hi[b, c] = x
 
 
-@entry
-def push(ht, hi, si, t, kind, obj, tok):
+@hot
+def schedule(ht, hi, si, t, kind, obj, tok):
     """Schedule event ``kind`` on ``obj`` at time ``t`` (s) carrying token ``tok``.
 
     ``ht`` float64 (n,) and ``hi`` int64 (n, 4) hold the heap; ``si`` the kernel scalars.
+    Inlined where every event schedules the next (``flow.resume``); ``push`` is the same,
+    compiled once, for everywhere else.
     """
     n = si[S_HEAP_N]
     ht[n] = t
@@ -46,6 +48,12 @@ def push(ht, hi, si, t, kind, obj, tok):
             n = parent
         else:
             break
+
+
+@entry
+def push(ht, hi, si, t, kind, obj, tok):
+    """``schedule``, compiled once."""
+    schedule(ht, hi, si, t, kind, obj, tok)
 
 
 @hot
