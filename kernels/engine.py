@@ -18,7 +18,6 @@ from kernels.flow import (
     finish_phase,
     free_part,
     go_down,
-    has_room,
     hazard_rate,
     is_running,
     is_unlimited_source,
@@ -26,6 +25,7 @@ from kernels.flow import (
     offer,
     put,
     resume_cold,
+    room,
     start_maintenance,
     suspend,
     take,
@@ -441,7 +441,10 @@ def run_until(m, s, t_stop):
             s.el_si[x, EI_QUEUED] = 0
             a = m.pred_ptr[x]
             b = m.pred_ptr[x + 1]
-            while a < b and has_room(m, s, x):
+            while a < b:
+                srv_in = room(m, s, x)
+                if srv_in < 0:
+                    break
                 best = INF
                 best_p = -1
                 best_srv = -1
@@ -454,7 +457,7 @@ def run_until(m, s, t_stop):
                         best_srv = srv
                 if best_p < 0:
                     break
-                put(m, s, x, take(m, s, best_p, best_srv))
+                put(m, s, x, take(m, s, best_p, best_srv), srv_in)
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
             _lose_blocked_arrivals(m, s, obj)
         kind = -1

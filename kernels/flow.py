@@ -533,27 +533,30 @@ def free_server(s, m, x):
 
 
 @hot
-def has_room(m, s, x):
+def room(m, s, x):
+    """Whether ``x`` can take a part now: -1 if not; else, for a station, its free server."""
     kind = m.el_i[x, I_KIND]
     if kind == STATION:
-        return free_server(s, m, x) >= 0
+        return free_server(s, m, x)
     if kind == BUFFER:
         cap = m.el_i[x, I_CAPACITY]
-        return cap < 0 or s.el_si[x, EI_COUNT] < cap
+        return 0 if cap < 0 or s.el_si[x, EI_COUNT] < cap else -1
     if kind == CONVEYOR:
         if s.el_si[x, EI_COUNT] >= m.el_i[x, I_CAPACITY]:
-            return False
+            return -1
         if s.el_si[x, EI_TAIL] < 0:
-            return True
-        return s.sf[T_NOW] >= s.el_sf[x, EF_LAST_ENTRY] + m.el_f[x, F_GAP]
-    return kind == SINK
+            return 0
+        return 0 if s.sf[T_NOW] >= s.el_sf[x, EF_LAST_ENTRY] + m.el_f[x, F_GAP] else -1
+    return 0 if kind == SINK else -1
 
 
 @hot
-def decided(m, s, p, d):
-    """Record destination ``d`` of the part ``p`` offers, waking that successor."""
+def decided(m, s, p, d, x):
+    """Record destination ``d`` of the part ``p`` offers to ``x``, waking that successor
+    (not ``x``: it is pulling, and goes on pulling while it has room)."""
     if d >= 0:
-        wake(s, d)
+        if d != x:
+            wake(s, d)
     else:
         wake_successors(m, s, p, -1)
     return d
@@ -579,7 +582,7 @@ def offer(m, s, p, x):
             return INF, -1
         d = s.el_si[p, EI_PEND_DEST]
         if d == -2:
-            d = decided(m, s, p, choose_destination(m, s, p))
+            d = decided(m, s, p, choose_destination(m, s, p), x)
             s.el_si[p, EI_PEND_DEST] = d
         if d != x and d != -1:
             return INF, -1
@@ -589,7 +592,7 @@ def offer(m, s, p, x):
         return INF, -1
     d = s.part_i[head, PI_DEST]
     if d == -2:
-        d = decided(m, s, p, choose_destination(m, s, p))
+        d = decided(m, s, p, choose_destination(m, s, p), x)
         s.part_i[head, PI_DEST] = d
     if d != x and d != -1:
         return INF, -1
@@ -632,13 +635,12 @@ def take(m, s, p, srv):
 
 
 @hot
-def put(m, s, x, part):
-    """Place ``part`` into ``x``, which has room."""
+def put(m, s, x, part, srv):
+    """Place ``part`` into ``x``, which has room (in server ``srv`` of a station)."""
     now = s.sf[T_NOW]
     s.el_out[x, O_IN] += 1.0
     kind = m.el_i[x, I_KIND]
     if kind == STATION:
-        srv = free_server(s, m, x)
         s.srv_i[srv, SI_PART] = part
         change_content(m, s, x, 1)
         start_part(m, s, srv)
