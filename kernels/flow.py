@@ -608,19 +608,20 @@ def take(m, s, p, srv):
     now = s.sf[T_NOW]
     s.el_out[p, O_OUT] += 1.0
     kind = m.el_i[p, I_KIND]
+    unlimited = kind == SOURCE and is_unlimited_source(m, p)
+    if not unlimited:
+        change_content(m, s, p, -1)
     if kind == STATION:
         part = s.srv_i[srv, SI_PART]
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
-        change_content(m, s, p, -1)
         after_release(m, s, srv)
         return part
-    if kind == SOURCE and is_unlimited_source(m, p):
+    if unlimited:
         s.el_si[p, EI_PEND_DEST] = -2
         s.el_sf[p, EF_LAST_TAKE] = now
         return new_part(s, draw_product(m, s, p))
     part = fifo_pop(s, p)
-    change_content(m, s, p, -1)
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
         # accumulated parts leave at minimum spacing
@@ -640,9 +641,10 @@ def put(m, s, x, part, srv):
     now = s.sf[T_NOW]
     s.el_out[x, O_IN] += 1.0
     kind = m.el_i[x, I_KIND]
+    if kind != SINK:
+        change_content(m, s, x, 1)
     if kind == STATION:
         s.srv_i[srv, SI_PART] = part
-        change_content(m, s, x, 1)
         start_part(m, s, srv)
     elif kind == SINK:
         s.line_out[L_GOOD] += 1.0
@@ -662,7 +664,6 @@ def put(m, s, x, part, srv):
         fifo_push(s, x, part)
         s.part_f[part, PF_READY] = ready
         s.part_i[part, PI_DEST] = -2
-        change_content(m, s, x, 1)
         if s.el_si[x, EI_HEAD] == part and kind == BUFFER:
             wake_successors(m, s, x, -1 if m.succ_ptr[x + 1] - m.succ_ptr[x] > 1
                             else m.succ[m.succ_ptr[x]])
