@@ -10,19 +10,12 @@ from kernels.types import S_HEAP_N, S_SEQ
 
 
 @hot
-def _less(ht, hi, a, b):
-    return ht[a] < ht[b] or (ht[a] == ht[b] and hi[a, 0] < hi[b, 0])
-
-
-@hot
-def _swap(ht, hi, a, b):
-    t = ht[a]
-    ht[a] = ht[b]
-    ht[b] = t
-    for c in range(4):
-        x = hi[a, c]
-        hi[a, c] = hi[b, c]
-        hi[b, c] = x
+def _move(ht, hi, dst, src):
+    ht[dst] = ht[src]
+    hi[dst, 0] = hi[src, 0]
+    hi[dst, 1] = hi[src, 1]
+    hi[dst, 2] = hi[src, 2]
+    hi[dst, 3] = hi[src, 3]
 
 
 @hot
@@ -31,23 +24,26 @@ def schedule(ht, hi, si, t, kind, obj, tok):
 
     ``ht`` float64 (n,) and ``hi`` int64 (n, 4) hold the heap; ``si`` the kernel scalars.
     Inlined where every event schedules the next (``flow.resume``); ``push`` is the same,
-    compiled once, for everywhere else.
+    compiled once, for everywhere else. The new event has the largest sequence number, so
+    it only rises past strictly later events; those move down one place each, and it is
+    written once, where it settles.
     """
+    seq = si[S_SEQ]
+    si[S_SEQ] = seq + 1
     n = si[S_HEAP_N]
-    ht[n] = t
-    hi[n, 0] = si[S_SEQ]
-    hi[n, 1] = kind
-    hi[n, 2] = obj
-    hi[n, 3] = tok
-    si[S_SEQ] += 1
     si[S_HEAP_N] = n + 1
     while n > 0:
         parent = (n - 1) >> 1
-        if _less(ht, hi, n, parent):
-            _swap(ht, hi, n, parent)
+        if t < ht[parent]:
+            _move(ht, hi, n, parent)
             n = parent
         else:
             break
+    ht[n] = t
+    hi[n, 0] = seq
+    hi[n, 1] = kind
+    hi[n, 2] = obj
+    hi[n, 3] = tok
 
 
 @entry
@@ -58,7 +54,11 @@ def push(ht, hi, si, t, kind, obj, tok):
 
 @hot
 def pop(ht, hi, si):
-    """Remove the earliest event; returns (time, kind, obj, token)."""
+    """Remove the earliest event; returns (time, kind, obj, token).
+
+    The last entry drops from the top into the hole the earliest left, past earlier
+    children, and is written once, where it settles.
+    """
     t = ht[0]
     kind = hi[0, 1]
     obj = hi[0, 2]
@@ -66,21 +66,20 @@ def pop(ht, hi, si):
     n = si[S_HEAP_N] - 1
     si[S_HEAP_N] = n
     if n > 0:
-        ht[0] = ht[n]
-        for c in range(4):
-            hi[0, c] = hi[n, c]
+        lt = ht[n]
+        lseq = hi[n, 0]
         i = 0
         while True:
-            left = 2 * i + 1
-            if left >= n:
+            j = 2 * i + 1
+            if j >= n:
                 break
-            j = left
-            right = left + 1
-            if right < n and _less(ht, hi, right, left):
-                j = right
-            if _less(ht, hi, j, i):
-                _swap(ht, hi, i, j)
+            r = j + 1
+            if r < n and (ht[r] < ht[j] or (ht[r] == ht[j] and hi[r, 0] < hi[j, 0])):
+                j = r
+            if ht[j] < lt or (ht[j] == lt and hi[j, 0] < lseq):
+                _move(ht, hi, i, j)
                 i = j
             else:
                 break
+        _move(ht, hi, i, n)
     return t, kind, obj, tok
