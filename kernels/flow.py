@@ -663,10 +663,12 @@ def put(m, s, x, part, srv):
             push(s.heap_t, s.heap_i, s.si, now + m.el_f[x, F_GAP], E_CONVEYOR, x, 0)
         fifo_push(s, x, part)
         s.part_f[part, PF_READY] = ready
-        s.part_i[part, PI_DEST] = -2
+        # a part with one way on is decided now (no draw); others when first offered
+        a = m.succ_ptr[x]
+        dest = m.succ[a] if m.succ_ptr[x + 1] - a == 1 else -2
+        s.part_i[part, PI_DEST] = dest
         if s.el_si[x, EI_HEAD] == part and kind == BUFFER:
-            wake_successors(m, s, x, -1 if m.succ_ptr[x + 1] - m.succ_ptr[x] > 1
-                            else m.succ[m.succ_ptr[x]])
+            wake_successors(m, s, x, -1 if dest == -2 else dest)
 
 
 # Separately compiled copies for rare paths (shift changes, repairs, setups), so that those paths
