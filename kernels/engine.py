@@ -460,6 +460,8 @@ def run_until(m, s, t_stop):
                 put(m, s, x, take(m, s, best_p, best_srv), srv_in)
                 if b - a == 1 and best_srv >= 0 and m.el_i[best_p, I_SERVERS] == 1:
                     break  # the only server of the only predecessor was just emptied
+                if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:
+                    break  # a single-server station is full once it took a part
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
             _lose_blocked_arrivals(m, s, obj)
         kind = -1
