@@ -305,6 +305,10 @@ def _compiled_once(jit):
     return decorate
 
 
+# Numba's mangled symbol of a function ``kernels.<module>.<name>``.
+_KERNEL_SYMBOLS = ("_ZN7kernels",)
+
+
 def _index_without_wraparound():
     """Compile kernel code without Python's negative-index wraparound.
 
@@ -330,9 +334,6 @@ def _index_without_wraparound():
     fix_integer_index._twinbench = True
     arrayobj.fix_integer_index = fix_integer_index
 
-
-# Numba's mangled symbol of a function ``kernels.<module>.<name>``.
-_KERNEL_SYMBOLS = ("_ZN7kernels",)
 
 _index_without_wraparound()
 
