@@ -11,19 +11,16 @@ States are committed when the clock is about to move on, after every event of an
 See ``docs/semantics.md``.
 """
 
-import math
-
 import numpy as np
 
 from kernels.jit import cold, hot
 from kernels.queue import push, schedule
-from kernels.rng import draw_uniform, sample, uniform01
+from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.types import (
     BLOCKED,
     BUFFER,
     BUSY,
     CONVEYOR,
-    D_EXPONENTIAL,
     DOWN,
     E_CONVEYOR,
     E_FAIL,
@@ -422,11 +419,8 @@ def after_release(m, s, srv):
 def begin_process(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
-    d = m.proc_dist[e, prod]
-    if d >= 0 and m.dist_kind[d] == D_EXPONENTIAL:  # the common case, without a call
-        w = -m.dist_par[d, 0] * math.log(uniform01(s.rng, e * N_STREAMS + RS_PROCESS))
-    else:
-        w = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng, e * N_STREAMS + RS_PROCESS)
+    w = draw(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
+             e * N_STREAMS + RS_PROCESS)
     s.srv_f[srv, SF_WORK] = w
     s.srv_f[srv, SF_REM] = w
     s.srv_i[srv, SI_PHASE] = P_PROCESS
@@ -508,13 +502,20 @@ def _route(routing, succ, succ_cum, el_si, rng, e, a, b):
 
 
 @hot
+def sole_successor(m, e):
+    """The one successor of ``e``, or -2 when it has several (a routing decides)."""
+    a = m.succ_ptr[e]
+    return m.succ[a] if m.succ_ptr[e + 1] - a == 1 else -2
+
+
+@hot
 def choose_destination(m, s, e):
     """The successor the next part of ``e`` goes to, or -1 for whichever can take it."""
-    a = m.succ_ptr[e]
-    b = m.succ_ptr[e + 1]
-    if b - a == 1:
-        return m.succ[a]
-    return _route(m.el_i[e, I_ROUTING], m.succ, m.succ_cum, s.el_si, s.rng, e, a, b)
+    d = sole_successor(m, e)
+    if d != -2:
+        return d
+    return _route(m.el_i[e, I_ROUTING], m.succ, m.succ_cum, s.el_si, s.rng, e,
+                  m.succ_ptr[e], m.succ_ptr[e + 1])
 
 
 @hot
@@ -664,8 +665,7 @@ def put(m, s, x, part, srv):
         fifo_push(s, x, part)
         s.part_f[part, PF_READY] = ready
         # a part with one way on is decided now (no draw); others when first offered
-        a = m.succ_ptr[x]
-        dest = m.succ[a] if m.succ_ptr[x + 1] - a == 1 else -2
+        dest = sole_successor(m, x)
         s.part_i[part, PI_DEST] = dest
         if s.el_si[x, EI_HEAD] == part and kind == BUFFER:
             wake_successors(m, s, x, -1 if dest == -2 else dest)
