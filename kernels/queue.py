@@ -10,6 +10,12 @@ from kernels.types import S_HEAP_N, S_SEQ
 
 
 @hot
+def _before(t1, seq1, t2, seq2):
+    """The queue's order: earlier time first, then the earlier scheduled."""
+    return t1 < t2 or (t1 == t2 and seq1 < seq2)
+
+
+@hot
 def _move(ht, hi, dst, src):
     ht[dst] = ht[src]
     hi[dst, 0] = hi[src, 0]
@@ -74,9 +80,9 @@ def pop(ht, hi, si):
             if j >= n:
                 break
             r = j + 1
-            if r < n and (ht[r] < ht[j] or (ht[r] == ht[j] and hi[r, 0] < hi[j, 0])):
+            if r < n and _before(ht[r], hi[r, 0], ht[j], hi[j, 0]):
                 j = r
-            if ht[j] < lt or (ht[j] == lt and hi[j, 0] < lseq):
+            if _before(ht[j], hi[j, 0], lt, lseq):
                 _move(ht, hi, i, j)
                 i = j
             else:
