@@ -1,9 +1,12 @@
-"""The compile-time measures of ``kernels.jit`` keep what the compiled code computes.
+"""The measures of ``kernels.jit`` keep what the compiled code computes.
 
 ``ForwardArgumentAliases`` rewrites Numba IR after inlining; these functions give it the
 cases where forwarding would be wrong (a parameter reassigned in a callee, a loop that
 rebinds a name) next to the ones it is for (named-tuple arguments copied into nested
-inlined callees), and compare with plain Python.
+inlined callees), and compare with plain Python. The inlined callees here are translated
+once and copied per call site (``_translate_callees_once``). Compile flags must compare and
+hash as Numba's own code does, and Numba code outside ``kernels`` keeps its negative-index
+wraparound.
 """
 
 from __future__ import annotations
