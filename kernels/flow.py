@@ -672,7 +672,21 @@ def put(m, s, x, part, srv):
 
 
 # Separately compiled copies for rare paths (shift changes, repairs, setups), so that those paths
-# call them instead of inlining their whole call trees once more (see ``kernels.jit``).
-resume_cold = cold(resume.py_func)
-begin_process_cold = cold(begin_process.py_func)
-after_release_cold = cold(after_release.py_func)
+# call them instead of inlining their whole call trees once more (see ``kernels.jit``). Each is
+# a function of its own, so it has a disk-cache entry of its own apart from its hot original.
+@cold
+def resume_cold(m, s, srv):
+    """``resume``, compiled once."""
+    resume(m, s, srv)
+
+
+@cold
+def begin_process_cold(m, s, srv):
+    """``begin_process``, compiled once."""
+    begin_process(m, s, srv)
+
+
+@cold
+def after_release_cold(m, s, srv):
+    """``after_release``, compiled once."""
+    after_release(m, s, srv)

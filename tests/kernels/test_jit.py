@@ -5,8 +5,8 @@ cases where forwarding would be wrong (a parameter reassigned in a callee, a loo
 rebinds a name) next to the ones it is for (named-tuple arguments copied into nested
 inlined callees), and compare with plain Python. The inlined callees here are translated
 once and copied per call site (``_translate_callees_once``). Compile flags must compare and
-hash as Numba's own code does, and Numba code outside ``kernels`` keeps its negative-index
-wraparound.
+hash as Numba's own code does, Numba code outside ``kernels`` keeps its negative-index
+wraparound, and no two kernel dispatchers share one Python function (and so a cache entry).
 """
 
 from __future__ import annotations
@@ -127,3 +127,23 @@ def test_code_outside_kernels_keeps_negative_index_wraparound():
     b = np.arange(6.0).reshape(2, 3)
     assert njit(lambda a, i: a[i])(a, -1) == 4.0
     assert njit(lambda b, i, j: b[i, j])(b, -1, -2) == 4.0
+
+
+def test_every_kernel_function_has_a_disk_cache_entry_of_its_own():
+    """Numba names a cache entry after the Python function; two dispatchers of one function
+    (``cold(f.py_func)`` beside ``hot f``) would load each other's machine code."""
+    from numba.core.dispatcher import Dispatcher
+
+    import kernels.engine
+    import kernels.flow
+    import kernels.queue
+    import kernels.rng
+
+    seen = {}
+    for module in (kernels.engine, kernels.flow, kernels.queue, kernels.rng):
+        for name, d in vars(module).items():
+            if isinstance(d, Dispatcher) and d.__module__ == module.__name__:
+                seen.setdefault(d.py_func, set()).add(f"{module.__name__}.{name}")
+    shared = {f.__qualname__: names for f, names in seen.items() if len(names) > 1}
+    assert not shared, shared
+    assert len(seen) > 30
