@@ -71,6 +71,28 @@ def test_mm1(run_doc):
     }, max_rel_half=0.05)
 
 
+# --- M/G/1: the Pollaczek-Khinchine formula, for service times that are not exponential ------
+@pytest.mark.parametrize("service, second_moment", [
+    ({"dist": "constant", "value": 1.0}, 1.0),  # M/D/1
+    ({"dist": "uniform", "low": 0.5, "high": 1.5}, 1.0 + 1.0 / 12.0),
+    ({"dist": "gamma", "shape": 2.0, "scale": 0.5}, 1.0 + 0.5),
+    ({"dist": "lognormal", "mean": 1.0, "sd": 1.5}, 1.0 + 2.25),
+])
+def test_mg1_pollaczek_khinchine(run_doc, service, second_moment):
+    lam = 0.7  # every service time above has mean 1 s
+    lq = lam * lam * second_moment / (2 * (1 - lam))
+    doc = queue_doc(1 / lam, 1.0)
+    doc["elements"][2]["process_time"] = service
+    sr = run_doc(doc, 60_000.0, warmup=2_000.0, replications=20, seed=111)
+    k = kpis(sr)
+    check_all({
+        "throughput (1/s)": (per_second(k, "line.throughput_per_hour"), lam),
+        "Lq (buffer content)": (k["elements.q.mean_content"], lq),
+        "W = Lq / lambda + E[S] (s)": (k["line.lead_time_s"], lq / lam + 1.0),
+        "utilisation": (k["elements.s.utilization"], lam),
+    }, max_rel_half=0.08)
+
+
 def test_mm1_waiting_at_the_source(run_doc):
     # no buffer: arrivals wait in the source's own queue, which is part of the line
     lam, mu = 0.7, 1.0
