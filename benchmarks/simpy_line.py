@@ -1,14 +1,23 @@
-"""The standard line of ``projects/standard-line`` in idiomatic SimPy: the benchmark's peer.
+"""The standard line of ``projects/standard-line`` in idiomatic SimPy: the benchmark's peers.
 
 Ten stations in series, each a SimPy process; ``simpy.Store`` buffers of capacity 5 between
 them; unlimited raw material before the first station and unlimited space after the last.
 A station takes a part from its input store, processes it (exponential time) and then
 offers it with ``yield store.put(part)``, holding it while the store is full (blocking after
-service). Failures run on operating time: each station has a failure process whose clock
-runs only while the station processes; when it runs out, the failure process interrupts the
-station (``Process.interrupt``), which keeps the work left, waits for the repair and resumes
-(preempt-resume). The station interrupts the failure process in turn when it stops
-processing, so that the failure clock stops with it.
+service). Failures run on operating time with preempt-resume, written in two ways:
+
+- ``failure_process``: SimPy's machine-shop idiom. Each station has a failure process whose
+  clock runs only while the station processes; when it runs out, the failure process
+  interrupts the station (``Process.interrupt``), which keeps the work left, waits for the
+  repair and resumes. The station interrupts the failure process in turn when it stops
+  processing, so that the failure clock stops with it.
+- ``own_clock``: the station keeps its own failure clock. An operating-time failure can
+  only strike while the station processes, so the station itself waits for whichever comes
+  first, the end of its work or its failure, and needs no second process or interrupt.
+  It is about 2.4 times as fast, and the stronger peer.
+
+Both draw the same random numbers in the same order, so with one seed they simulate the
+same trajectory and count the same events.
 
 Model events, counted after the warm-up as ``kernels.types.L_EVENTS`` counts them in the
 twin kernel: end of processing, failure, end of repair.
@@ -42,7 +51,9 @@ class LineStats:
 
 
 class Station:
-    """One machine: a working process and a failure process (operating-time basis)."""
+    """One machine: a working process and a failure process (operating-time basis).
+
+    The ``failure_process`` style of the module docstring."""
 
     def __init__(self, env: simpy.Environment, index: int, mean: float,
                  inbox: simpy.Store | None, outbox: simpy.Store | None, stats: LineStats,
@@ -119,14 +130,58 @@ class Station:
             self.repaired.succeed()
 
 
-def run_line(horizon: float, warmup: float, seed: int, replication: int) -> LineStats:
-    """Simulate one replication of the standard line up to ``horizon`` time units."""
+def own_clock_station(env: simpy.Environment, index: int, mean: float,
+                      inbox: simpy.Store | None, outbox: simpy.Store | None, stats: LineStats,
+                      seed: str):
+    """One machine as one process that counts down its own operating-time failure clock."""
+    rng_process = random.Random(f"{seed}/process")
+    rng_failure = random.Random(f"{seed}/failure")
+    rng_repair = random.Random(f"{seed}/repair")
+    ttf = rng_failure.expovariate(1.0 / TTF_MEAN)  # processing time left until the failure
+    while True:
+        part = env.now if inbox is None else (yield inbox.get())
+        left = rng_process.expovariate(1.0 / mean)
+        while ttf < left:  # the failure strikes before the part is done
+            yield env.timeout(ttf)
+            left -= ttf
+            stats.event(env.now)  # failure
+            if env.now >= stats.warmup:
+                stats.failures[index] += 1
+            yield env.timeout(rng_repair.expovariate(1.0 / TTR_MEAN))
+            stats.event(env.now)  # end of repair
+            ttf = rng_failure.expovariate(1.0 / TTF_MEAN)
+        yield env.timeout(left)
+        ttf -= left
+        stats.event(env.now)  # end of processing
+        if outbox is None:
+            if env.now >= stats.warmup:
+                stats.good += 1
+        else:
+            yield outbox.put(part)  # blocked until the next buffer has room
+
+
+STYLES = ("own_clock", "failure_process")
+
+
+def run_line(horizon: float, warmup: float, seed: int, replication: int,
+             style: str = "own_clock") -> LineStats:
+    """Simulate one replication of the standard line up to ``horizon`` time units.
+
+    ``style`` is how failures are written (see the module docstring): ``own_clock`` or
+    ``failure_process``.
+    """
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}, not {style!r}")
     env = simpy.Environment()
     stats = LineStats(warmup, failures=[0] * len(PROCESS_MEANS))
     stores = [simpy.Store(env, capacity=BUFFER_CAPACITY) for _ in PROCESS_MEANS[:-1]]
     for i, mean in enumerate(PROCESS_MEANS):
         inbox = stores[i - 1] if i > 0 else None
         outbox = stores[i] if i < len(stores) else None
-        Station(env, i, mean, inbox, outbox, stats, f"{seed}/{replication}/s{i + 1}")
+        name = f"{seed}/{replication}/s{i + 1}"
+        if style == "own_clock":
+            env.process(own_clock_station(env, i, mean, inbox, outbox, stats, name))
+        else:
+            Station(env, i, mean, inbox, outbox, stats, name)
     env.run(until=horizon)
     return stats
