@@ -27,7 +27,9 @@ def mean_ci(values) -> dict:
     """``{"mean": ..., "ci95_halfwidth": ...}`` of per-replication values.
 
     The half-width is ``t_{0.975, n-1} * s / sqrt(n)``; with one replication it is NaN
-    (written as ``null`` in JSON): one run gives no interval.
+    (written as ``null`` in JSON): one run gives no interval. A spread below 1e-12 of the
+    mean is rounding in the time integrals (a buffer that stayed full in every replication),
+    not variation, and gives a half-width of 0.
     """
     x = np.asarray(values, float)
     x = x[~np.isnan(x)]
@@ -37,7 +39,10 @@ def mean_ci(values) -> dict:
     mean = float(x.mean())
     if n == 1:
         return {"mean": mean, "ci95_halfwidth": math.nan}
-    return {"mean": mean, "ci95_halfwidth": float(t975(n - 1) * x.std(ddof=1) / math.sqrt(n))}
+    sd = float(x.std(ddof=1))
+    if sd <= 1e-12 * abs(mean):
+        sd = 0.0
+    return {"mean": mean, "ci95_halfwidth": t975(n - 1) * sd / math.sqrt(n)}
 
 
 def band(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -316,3 +316,6 @@ def test_mean_ci_is_the_student_t_interval():
         assert ci["mean"] == pytest.approx(x.mean(), rel=1e-12)
         assert ci["ci95_halfwidth"] == pytest.approx(half, rel=1e-3)
     assert math.isnan(mean_ci([3.0])["ci95_halfwidth"])
+    # rounding in a time integral is no spread; a tiny real spread around 0 still is one
+    assert mean_ci([20.0, 20.0 - 3.6e-15, 20.0 + 7e-15])["ci95_halfwidth"] == 0.0
+    assert mean_ci([1e-9, 2e-9, 3e-9])["ci95_halfwidth"] > 0.0
