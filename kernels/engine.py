@@ -412,6 +412,20 @@ def _flush(m, s):
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
 
 
+@cold
+def _reach(m, s, t_stop):
+    """The last event before ``t_stop`` is done: bring the clock to ``t_stop``."""
+    commit_states(m, s)  # a stop to grow an array may fall inside an instant: not this one
+    _advance_clock(m, s, t_stop)
+    k = s.si[S_SAMPLE_K]
+    if k < m.ts_t.shape[0] and m.ts_t[k] == t_stop:
+        _sample(m, s, k, t_stop)
+        s.si[S_SAMPLE_K] = k + 1
+    if s.si[S_WARM_DONE] == 0 and t_stop >= s.sf[T_WARMUP]:
+        _reset_statistics(m, s, s.sf[T_WARMUP])
+    s.sf[T_NOW] = max(s.sf[T_NOW], t_stop)
+
+
 @entry
 def run_until(m, s, t_stop):
     """Process events up to and including time ``t_stop`` (s).
@@ -490,16 +504,7 @@ def run_until(m, s, t_stop):
             continue
         s.line_out[L_ALL_EVENTS] += 1.0
     if code == K_DONE:
-        # a stop to grow an array may fall inside an instant: its states stay pending
-        commit_states(m, s)
-        _advance_clock(m, s, t_stop)
-        k = s.si[S_SAMPLE_K]
-        if k < m.ts_t.shape[0] and m.ts_t[k] == t_stop:
-            _sample(m, s, k, t_stop)
-            s.si[S_SAMPLE_K] = k + 1
-        if s.si[S_WARM_DONE] == 0 and t_stop >= s.sf[T_WARMUP]:
-            _reset_statistics(m, s, s.sf[T_WARMUP])
-        s.sf[T_NOW] = max(s.sf[T_NOW], t_stop)
+        _reach(m, s, t_stop)
     _flush(m, s)
     return code
 
