@@ -1,12 +1,12 @@
 """A cold numba cache: compiling the kernel, in two processes, gives what the cache gives.
 
-``kernels.warmup.warm_up`` compiles ``start`` in a second process while it compiles
-``run_until`` (``_compile_start_elsewhere``). This runs a short replication in a new
-process with an empty cache and compares it, number for number, with the same replication
-run here on the cache the rest of the suite uses. It checks that the new process loaded
-``start`` from the cache (the other process compiled it) and that every kernel function was
-compiled for one signature only (two processes compiling one function for different
-argument types would leave two machine-code files).
+``kernels.warmup.warm_up`` compiles ``start`` and the rare events in a second process
+while it compiles ``run_until`` (``_compile_elsewhere``). This runs a short replication in a
+new process with an empty cache and compares it, number for number, with the same
+replication run here on the cache the rest of the suite uses. It checks that the new
+process loaded ``start`` from the cache (the other process compiled it) and that every
+kernel function was compiled for one signature only (two processes compiling one function
+for different argument types would leave two machine-code files).
 """
 
 from __future__ import annotations
