@@ -127,7 +127,7 @@ def cmd_run(args) -> int:
                                 sample_interval=args.sample_interval,
                                 log=bool(args.out and args.state_log))
     if not cache_is_warm():
-        print("twinbench: compiling the twin kernel (first run only, about 15 s)...",
+        print("twinbench: compiling the twin kernel (first run only, 10-15 s)...",
               file=sys.stderr)
     bar = ProgressBar("running", enabled=not args.quiet)
     result = run_project(project, args.scenario or None, spec, TaskState(bar))
