@@ -84,7 +84,7 @@ def _compile_elsewhere() -> subprocess.Popen | None:
     ``run_until`` calls from deep inside its event loop: by the time this process's compile
     reaches them, most are in the disk cache and are loaded, not compiled. Measured with
     ``twinbench run projects/bottling-line`` on an empty cache, three interleaved runs each:
-    14.2-14.6 s alone, 12.0-13.3 s with ``start`` compiled elsewhere, 10.9-11.1 s with the
+    14.2-14.6 s alone, 12.0-13.3 s with ``start`` compiled elsewhere, 10.0-11.1 s with the
     rare events too. The other process only ever adds to the cache: if it fails or is slow,
     this one compiles whatever it finds missing, as it would alone.
     """
