@@ -172,11 +172,23 @@ def cmd_open(args) -> int:
     return gui_main(args.project)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("twinbench")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from kernels import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="twinbench",
         description="Digital-twin workbench for production lines. With no command, opens the "
                     "workbench on the most recent project.")
+    p.add_argument("--version", action="version", version=f"twinbench {_version()}")
     sub = p.add_subparsers(dest="command")
     r = sub.add_parser("run", help="simulate a project headless and print KPIs with 95%% "
                        "intervals")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -29,10 +30,28 @@ def startup_project(arg: str | None, recent: list[str]) -> str | None:
     return None
 
 
+def no_display() -> str | None:
+    """Why no window can open here (Linux without a display), or None.
+
+    Qt would otherwise abort the process with a core dump and a list of platform plugins.
+    """
+    env = os.environ
+    if (sys.platform.startswith("linux") and not env.get("QT_QPA_PLATFORM")
+            and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")):
+        return ("no display to open the workbench on (DISPLAY and WAYLAND_DISPLAY are unset). "
+                "Run it on a desktop, over 'ssh -X', or under 'xvfb-run'; "
+                "'twinbench run PROJECT' simulates without a window")
+    return None
+
+
 def main(project: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
+    if app is None and (reason := no_display()):
+        print(f"twinbench: {reason}", file=sys.stderr)
+        return 2
+    app = app or QApplication(sys.argv[:1])
     app.setOrganizationName("twinbench")
     app.setApplicationName("twinbench")
     from app.main_window import MainWindow, recovery_files

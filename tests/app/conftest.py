@@ -52,10 +52,17 @@ def make_window(qtbot, qapp, tmp_path):
         return w
 
     yield factory
+    from PySide6.QtCore import QEvent
+
     for w in made:
         w.ask_unsaved = lambda: QMessageBox.Discard
         w.close()
         w.deleteLater()
+    # delete them now, while Qt runs: left to the interpreter's exit, the last test's windows
+    # were collected after Qt's own teardown and aborted pytest (refcount error in a C
+    # extension) after every test had passed
+    qapp.sendPostedEvents(None, QEvent.DeferredDelete)
+    qapp.processEvents()
 
 
 def small_line() -> m.Project:

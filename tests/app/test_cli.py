@@ -211,6 +211,23 @@ def test_every_command_prints_its_help():
         assert name in command.format_help()
 
 
+def test_version():
+    done = twinbench("--version")
+    assert done.returncode == 0 and done.stdout.startswith("twinbench 0.")
+
+
+def test_opening_the_workbench_without_a_display_says_why_instead_of_aborting():
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "open"], env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 2, done.stderr  # Qt itself would abort: -6
+    assert "no display" in done.stderr and "xvfb-run" in done.stderr
+    assert "twinbench run PROJECT" in done.stderr
+
+
 def test_fork_is_the_one_with_a_progress_bar():
     """One ``fork`` subcommand, ``app.cli_recording``'s (progress bar, --quiet, servers), and
     ``calibrate`` from ``app.cli_calibrate``."""
