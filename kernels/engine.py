@@ -412,14 +412,6 @@ def _flush(m, s):
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
 
 
-@entry
-def compile_rare_events(m, s, go):
-    """Compile ``_rare_event`` for the argument types ``run_until`` calls it with; runs it
-    only if ``go``. ``kernels.warmup`` calls this with ``go`` False in a second process."""
-    if go:
-        _rare_event(m, s, s.si[0], s.si[0], s.si[0])
-
-
 @cold
 def _reach(m, s, t_stop):
     """The last event before ``t_stop`` is done: bring the clock to ``t_stop``."""

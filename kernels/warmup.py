@@ -98,13 +98,23 @@ def _compile_elsewhere() -> subprocess.Popen | None:
         return None
 
 
-def compile_rest() -> None:
-    """Compile (or load) the rare events of ``run_until``, then ``start`` (tiny model)."""
-    from kernels.engine import compile_rare_events, start
+def _argument_types():
+    """Numba types of the plant and the run, as every real run passes them."""
+    from numba import typeof
 
-    m, s = tiny_model()
-    compile_rare_events(m, s, False)
-    start(m, s)
+    return tuple(typeof(a) for a in tiny_model())
+
+
+def compile_rest() -> None:
+    """Compile (or load) the rare events of ``run_until`` (with the argument types its
+    event loop passes), then ``start``; nothing runs."""
+    from numba import types
+
+    from kernels.engine import _rare_event, start
+
+    plant_and_run = _argument_types()
+    _rare_event.compile((*plant_and_run, types.int64, types.int64, types.int64))
+    start.compile(plant_and_run)
 
 
 def _reap(helper: subprocess.Popen | None) -> None:
@@ -137,13 +147,13 @@ def warm_up() -> None:
     def run_tiny_model():
         helper = _compile_elsewhere()  # before numba loads here: the other one starts sooner
         try:
-            from numba import typeof, types
+            from numba import types
 
             from kernels.engine import run_until, start
 
-            m, s = tiny_model()
             if helper is not None:  # run_until first: start is being compiled elsewhere
-                run_until.compile((typeof(m), typeof(s), types.float64))
+                run_until.compile((*_argument_types(), types.float64))
+            m, s = tiny_model()
             start(m, s)
             run_until(m, s, 10.0)
             _ready.set()
