@@ -58,9 +58,8 @@ def make_window(qtbot, qapp, tmp_path):
         w.ask_unsaved = lambda: QMessageBox.Discard
         w.close()
         w.deleteLater()
-    # delete them now, while Qt runs: left to the interpreter's exit, the last test's windows
-    # were collected after Qt's own teardown and aborted pytest (refcount error in a C
-    # extension) after every test had passed
+    # deleteLater only deletes at the next turn of the event loop, in the next test: delete
+    # them now, so no window (and its VTK render window) outlives its test
     qapp.sendPostedEvents(None, QEvent.DeferredDelete)
     qapp.processEvents()
 
