@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"events/s ratio against {peer + ':':24} twinbench 1 thread "
               f"{tb1['events'] / tb1['wall'] / rate:6,.1f}x, thread pool "
               f"{tbn['events'] / tbn['wall'] / rate:6,.1f}x")
+    same = sp["throughput"] == sp_fp["throughput"] and sp["events"] == sp_fp["events"]
+    print(f"the two SimPy models simulate the same trajectories (equal throughputs and event "
+          f"counts): {'yes' if same else 'NO'}")
     t, df, pval = welch(tb1["throughput"], sp["throughput"])
     verdict = "equal at the 5% level" if pval >= 0.05 else "DIFFERENT at the 5% level"
     print(f"Welch test of equal throughput: t = {t:.3f}, df = {df:.1f}, p = {pval:.3f}: "
