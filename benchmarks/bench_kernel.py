@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bare_line import run_bare, run_heap, run_scan  # noqa: E402
 from simpy_line import run_line  # noqa: E402
 
 from kernels import types as kt  # noqa: E402
@@ -87,12 +88,23 @@ def run_simpy(horizon: float, warmup: float, replications: int, seed: int, style
     return {"throughput": thr, "wall": wall, "events": float(sum(s.events for s in stats))}
 
 
+def run_bare_line(kernel, horizon: float, warmup: float, replications: int, seed: int) -> dict:
+    t0 = time.perf_counter()
+    stats = [run_bare(kernel, horizon, warmup, seed, r) for r in range(replications)]
+    wall = time.perf_counter() - t0
+    thr = [good / (horizon - warmup) for good, _, _ in stats]
+    return {"throughput": thr, "wall": wall, "events": float(sum(ev for _, ev, _ in stats))}
+
+
 def warm_kernel() -> None:
-    """Load (or compile) every kernel the runner uses, outside the timed runs."""
+    """Load (or compile) every kernel the runner uses, and the bare ones, outside the timed
+    runs."""
     from kernels.warmup import warm_up
 
     warm_up()
     run_twinbench(200.0, 10.0, 1, 1, workers=1)
+    for kernel in (run_heap, run_scan):
+        run_bare(kernel, 200.0, 10.0, 1, 0)
 
 
 def twinbench_command() -> list[str]:
@@ -148,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tb1 = run_twinbench(args.horizon, args.warmup, args.replications, args.seed, workers=1)
     tbn = run_twinbench(args.horizon, args.warmup, args.replications, args.seed, workers=None)
+    bare_heap = run_bare_line(run_heap, args.horizon, args.warmup, args.replications, args.seed)
+    bare_scan = run_bare_line(run_scan, args.horizon, args.warmup, args.replications, args.seed)
     print(f"SimPy: horizon {simpy_horizon:,.0f}{' (--quick)' if args.quick else ''} ...",
           flush=True)
     sp = run_simpy(simpy_horizon, args.warmup, args.replications, args.seed, "own_clock")
@@ -156,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [("twinbench, 1 thread", tb1, args.horizon),
             ("twinbench, thread pool", tbn, args.horizon),
+            ("bare line kernel, heap", bare_heap, args.horizon),
+            ("bare line kernel, scan", bare_scan, args.horizon),
             ("SimPy, own clock", sp, simpy_horizon),
             ("SimPy, failure process", sp_fp, simpy_horizon)]
     print()
@@ -172,9 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"events/s ratio against {peer + ':':24} twinbench 1 thread "
               f"{tb1['events'] / tb1['wall'] / rate:6,.1f}x, thread pool "
               f"{tbn['events'] / tbn['wall'] / rate:6,.1f}x")
-    same = sp["throughput"] == sp_fp["throughput"] and sp["events"] == sp_fp["events"]
-    print(f"the two SimPy models simulate the same trajectories (equal throughputs and event "
-          f"counts): {'yes' if same else 'NO'}")
+    for label, r in (("bare line kernel, heap", bare_heap), ("bare line kernel, scan", bare_scan)):
+        rate = r["events"] / r["wall"]
+        print(f"events/s ratio of the {label} against SimPy, own clock: "
+              f"{rate / (sp['events'] / sp['wall']):6,.1f}x; twinbench 1 thread runs at "
+              f"{tb1['events'] / tb1['wall'] / rate:.0%} of its rate")
+    for label, a, b in (("SimPy models", sp, sp_fp), ("bare line kernels", bare_heap, bare_scan)):
+        same = a["throughput"] == b["throughput"] and a["events"] == b["events"]
+        print(f"the two {label} simulate the same trajectories (equal throughputs and event "
+              f"counts): {'yes' if same else 'NO'}")
     t, df, pval = welch(tb1["throughput"], sp["throughput"])
     verdict = "equal at the 5% level" if pval >= 0.05 else "DIFFERENT at the 5% level"
     print(f"Welch test of equal throughput: t = {t:.3f}, df = {df:.1f}, p = {pval:.3f}: "
