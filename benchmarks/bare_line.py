@@ -42,11 +42,13 @@ N_STATIONS = 10
 BUFFER = 5
 MTTF = 100.0
 MTTR = 5.0
+# compiled as twinbench's kernel is (``kernels.jit``): no reference counting, NumPy's error model
+FAST = dict(_nrt=False, error_model="numpy")
 
 
 # --- two event sets over the same arrays: times t, stations i, and a count n --------------
 # (``*_set`` returns the new count, ``*_next`` the time, the station and the new count)
-@njit(inline="always")
+@njit(inline="always", **FAST)
 def heap_set(t, i, n, st, when):
     k = n
     while k > 0:
@@ -62,7 +64,7 @@ def heap_set(t, i, n, st, when):
     return n + 1
 
 
-@njit(inline="always")
+@njit(inline="always", **FAST)
 def heap_next(t, i, n):
     when = t[0]
     st = i[0]
@@ -87,13 +89,13 @@ def heap_next(t, i, n):
     return when, st, k
 
 
-@njit(inline="always")
+@njit(inline="always", **FAST)
 def scan_set(t, i, n, st, when):
     t[st] = when
     return n
 
 
-@njit(inline="always")
+@njit(inline="always", **FAST)
 def scan_next(t, i, n):
     st = 0
     when = t[0]
@@ -108,10 +110,11 @@ def scan_next(t, i, n):
 def make_line(set_event, next_event, size):
     """A kernel of the standard line over an event set of ``size`` places per station.
 
-    Small functions are inlined into the loop, as twinbench inlines its own (``kernels.jit``).
+    Small functions are inlined into the loop, as twinbench inlines its own (``kernels.jit``);
+    ``run`` allocates the arrays (which needs reference counting), ``loop`` runs without.
     """
 
-    @njit(inline="always")
+    @njit(inline="always", **FAST)
     def begin(st, now, means, rng, rem, ttf, start, pending, t, i, n):
         """Station ``st`` starts a part: its end, or the failure that comes first."""
         rem[st] = exponential(means[st], rng, 0)
@@ -124,11 +127,89 @@ def make_line(set_event, next_event, size):
         pending[st] = kind
         return set_event(t, i, n, st, now + when)
 
-    @njit(inline="always")
+    @njit(inline="always", **FAST)
     def settle(st, now, state, since, time_in):
         """Station ``st`` changes state at ``now``: count the time it spent in the last."""
         time_in[st, state[st]] += now - since[st]
         since[st] = now
+
+    @njit(**FAST)
+    def loop(means, horizon, warmup, rng, t, i, n, state, rem, ttf, start, pending, buf, since,
+             time_in):
+        """The event loop; returns (good parts, events) after ``warmup``."""
+        n_st = means.shape[0]
+        good = 0
+        events = 0
+        warm = False
+        while True:
+            now, st, n = next_event(t, i, n)
+            if now > horizon:
+                break
+            if not warm and now > warmup:
+                warm = True
+                good = 0
+                events = 0
+                for k in range(n_st):
+                    time_in[k, state[k]] += warmup - since[k]
+                    since[k] = warmup
+                time_in[:, :] = 0.0
+            events += 1
+            settle(st, now, state, since, time_in)
+            kind = pending[st]
+            if kind == END:
+                ttf[st] -= now - start[st]
+                state[st] = BLOCKED
+            elif kind == FAIL:  # preempt: keep the work left, repair
+                rem[st] -= now - start[st]
+                state[st] = DOWN
+                pending[st] = REPAIR
+                n = set_event(t, i, n, st, now + exponential(MTTR, rng, 0))
+                continue
+            else:  # end of repair: resume the interrupted part with a new failure clock
+                ttf[st] = exponential(MTTF, rng, 0)
+                state[st] = BUSY
+                start[st] = now
+                when = rem[st]
+                kind = END
+                if ttf[st] < when:
+                    when = ttf[st]
+                    kind = FAIL
+                pending[st] = kind
+                n = set_event(t, i, n, st, now + when)
+                continue
+            k = st
+            while k >= 0:
+                moved = False
+                if state[k] == BLOCKED:
+                    if k == n_st - 1:
+                        good += 1
+                        settle(k, now, state, since, time_in)
+                        state[k] = IDLE
+                        moved = True
+                    elif buf[k + 1] < BUFFER:
+                        settle(k, now, state, since, time_in)
+                        state[k] = IDLE
+                        moved = True
+                        d = k + 1
+                        if state[d] == IDLE:
+                            settle(d, now, state, since, time_in)
+                            state[d] = BUSY
+                            n = begin(d, now, means, rng, rem, ttf, start, pending, t, i, n)
+                        else:
+                            buf[d] += 1
+                if state[k] == IDLE and (k == 0 or buf[k] > 0):
+                    if k > 0:
+                        buf[k] -= 1
+                    settle(k, now, state, since, time_in)
+                    state[k] = BUSY
+                    n = begin(k, now, means, rng, rem, ttf, start, pending, t, i, n)
+                    moved = True
+                if not moved:
+                    break
+                k -= 1
+        for k in range(n_st):
+            time_in[k, state[k]] += horizon - since[k]
+        return good, events
 
     @njit
     def run(means, horizon, warmup, rng):
@@ -150,74 +231,8 @@ def make_line(set_event, next_event, size):
             ttf[st] = exponential(MTTF, rng, 0)
         state[0] = BUSY
         n = begin(0, 0.0, means, rng, rem, ttf, start, pending, t, i, n)
-        good = 0
-        events = 0
-        warm = False
-        while True:
-            now, st, n = next_event(t, i, n)
-            if now > horizon:
-                break
-            if not warm and now > warmup:
-                warm = True
-                good = 0
-                events = 0
-                for k in range(n_st):
-                    time_in[k, state[k]] += warmup - since[k]
-                    since[k] = warmup
-                time_in[:, :] = 0.0
-            events += 1
-            settle(st, now, state, since, time_in)
-            kind = pending[st]
-            if kind == FAIL:  # preempt: keep the work left, repair
-                rem[st] -= now - start[st]
-                state[st] = DOWN
-                pending[st] = REPAIR
-                n = set_event(t, i, n, st, now + exponential(MTTR, rng, 0))
-                continue
-            if kind == REPAIR:  # resume the interrupted part with a new failure clock
-                ttf[st] = exponential(MTTF, rng, 0)
-                state[st] = BUSY
-                start[st] = now
-                when = rem[st]
-                kind = END
-                if ttf[st] < when:
-                    when = ttf[st]
-                    kind = FAIL
-                pending[st] = kind
-                n = set_event(t, i, n, st, now + when)
-                continue
-            ttf[st] -= now - start[st]
-            state[st] = BLOCKED
-            # blocking after service: from st upstream, each blocked station hands its part
-            # on when there is room, then takes the next from its own buffer
-            k = st
-            while k >= 0:
-                moved = False
-                if state[k] == BLOCKED and (k == n_st - 1 or buf[k + 1] < BUFFER):
-                    settle(k, now, state, since, time_in)
-                    state[k] = IDLE
-                    moved = True
-                    d = k + 1
-                    if d == n_st:
-                        good += 1
-                    elif state[d] == IDLE:  # an idle station's buffer is empty: pass through
-                        settle(d, now, state, since, time_in)
-                        state[d] = BUSY
-                        n = begin(d, now, means, rng, rem, ttf, start, pending, t, i, n)
-                    else:
-                        buf[d] += 1
-                if state[k] == IDLE and (k == 0 or buf[k] > 0):
-                    if k > 0:
-                        buf[k] -= 1
-                    settle(k, now, state, since, time_in)
-                    state[k] = BUSY
-                    n = begin(k, now, means, rng, rem, ttf, start, pending, t, i, n)
-                    moved = True
-                if not moved:
-                    break
-                k -= 1
-        for k in range(n_st):
-            time_in[k, state[k]] += horizon - since[k]
+        good, events = loop(means, horizon, warmup, rng, t, i, n, state, rem, ttf, start,
+                            pending, buf, since, time_in)
         return good, events, time_in / (horizon - warmup)
 
     return run
