@@ -149,9 +149,7 @@ def make_line(set_event, next_event, size):
                 warm = True
                 good = 0
                 events = 0
-                for k in range(n_st):
-                    time_in[k, state[k]] += warmup - since[k]
-                    since[k] = warmup
+                since[:] = warmup  # the time before the warm-up's end is not counted
                 time_in[:, :] = 0.0
             events += 1
             settle(st, now, state, since, time_in)
