@@ -11,6 +11,10 @@ processing, failure, end of repair, counted after the warm-up on all sides) and 
 of the rates; a Welch test then checks that twinbench's and SimPy's throughputs agree (both
 should be about 0.657; the two SimPy styles simulate the same trajectories).
 
+As a ceiling rather than a peer, it also runs ``benchmarks/bare_line.py``: a Numba kernel of
+this one line with none of twinbench's features, with a heap and with a scan as its event
+queue, and prints twinbench's rate as a share of theirs.
+
 twinbench is timed twice: on one worker thread (the like-for-like comparison with SimPy,
 which runs on one core) and with the runner's default thread pool. Compilation is kept out
 of these timings: the kernel is loaded (or compiled) before the clock starts.
