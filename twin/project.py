@@ -450,9 +450,12 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
         problems.add("$.elements", "a project needs a non-empty list of elements", raw)
         raw = []
     seen: dict[str, int] = {}
+    unread: dict[str, int] = {}  # ids of elements too broken to read (reported already)
     for i, e in enumerate(raw):
         el = _read_element(e, f"$.elements[{i}]", problems, folder, warnings)
         if el is None:
+            if isinstance(e, dict) and isinstance(e.get("id"), str):
+                unread.setdefault(e["id"], i)
             continue
         if el.id in seen:
             problems.add(f"$.elements[{i}].id", f"duplicate id (first used by "
@@ -470,7 +473,10 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
         if conn is None:
             continue
         for end in (conn.source, conn.target):
-            if end not in seen:
+            if end in unread and end not in seen:
+                problems.add(f"$.connections[{i}]", f"connects to {end!r}, which could not be "
+                             f"read: see $.elements[{unread[end]}]", c)
+            elif end not in seen:
                 problems.add(f"$.connections[{i}]", f"connects to {end!r}, which is not an "
                              "element of this project", c)
         conns.append(conn)

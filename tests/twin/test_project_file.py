@@ -147,6 +147,23 @@ def test_every_problem_in_one_error_with_file_and_path(make_project):
     assert all(line.startswith(f"  - {file}: $.") for line in lines[1:])
 
 
+def test_connection_to_an_unreadable_element_points_at_it(make_project):
+    # a typo in a kind is one mistake: the connections to that element do not also call it
+    # missing, they point at the element that could not be read
+    doc = serial_line([station("m1", 1)], [])
+    doc["elements"][0]["kind"] = "sorce"
+    doc["connections"].append(["m1", "nowhere"])
+    with pytest.raises(ProjectError) as exc:
+        load_project(make_project(doc))
+    src = doc["elements"][0]["id"]
+    to_src = [p for p in exc.value.problems if p.value == [src, "m1"]]
+    assert [p.message for p in to_src] == [
+        f"connects to {src!r}, which could not be read: see $.elements[0]"]
+    assert any("'nowhere', which is not an element" in p.message for p in exc.value.problems)
+    assert "unknown element kind" in {p.path: p for p in exc.value.problems}[
+        "$.elements[0].kind"].message
+
+
 def test_structural_problems_point_at_the_element_in_the_file(make_project):
     with pytest.raises(ProjectError) as exc:
         load_project(make_project(MANY_FAULTS))
