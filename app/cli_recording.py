@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import TextIO
@@ -203,9 +202,7 @@ def run_replay(args: argparse.Namespace) -> int:
             print(text)
             sys.stdout.flush()
     except BrokenPipeError:
-        # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        raise  # not an error of the recording: app.cli.main ends the command quietly
     except (RecordingError, OSError, ValueError) as exc:
         print(f"twinbench replay: error: {exc}", file=sys.stderr)
         return 1

@@ -265,3 +265,17 @@ def test_calibrate_and_fork_from_the_command_line(kernel, make_project, tmp_path
     proc = twinbench("fork", folder, rec, "--at", "1e9", "--until", "2e9", "--quiet")
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("twinbench fork: error:") and "outside" in proc.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(json_run):
+    # `twinbench run ... --json | head -c 100`: the reader closes the pipe before the
+    # document is written, and the run ends without a traceback or an error about it
+    folder, _, _ = json_run
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "run", str(folder), "--json",
+                             "--quiet", "--horizon", "1h"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=TIMEOUT) == 1
+    assert err == ""
+
