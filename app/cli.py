@@ -117,12 +117,14 @@ def _json_safe(obj):
 def cmd_run(args) -> int:
     from kernels.warmup import cache_is_warm
     from twin.project import load_project
-    from twin.results_io import write_results
+    from twin.results_io import check_results_path, write_results
     from twin.runner import RunSpec, run_project
     from twin.tasks import TaskState
 
     project = load_project(args.project)
     print_warnings(project, args.project)  # stderr: a missing mesh does not stop a run
+    if args.out:
+        check_results_path(args.out)  # before the run, not after it
     spec = RunSpec.from_project(project, horizon=args.horizon, warmup=args.warmup,
                                 replications=args.replications, seed=args.seed,
                                 sample_interval=args.sample_interval,
@@ -134,14 +136,15 @@ def cmd_run(args) -> int:
     result = run_project(project, args.scenario or None, spec, TaskState(bar))
     bar.close()
     summary = result.summary()
-    if args.out:
-        write_results(result, args.out)
-    if args.json:
+    if args.json:  # printed first: should the file fail to write, the results are not lost
         json.dump(_json_safe(summary), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print_table(summary)
-        if args.out:
+    sys.stdout.flush()
+    if args.out:
+        write_results(result, args.out)
+        if not args.json:
             print(f"\nresults written to {args.out}")
     return 0
 

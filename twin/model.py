@@ -331,7 +331,7 @@ class Project:
         for s in self.scenarios:
             if s.name == name:
                 return s
-        known = ", ".join(s.name for s in self.scenarios) or "none"
+        known = ", ".join(["base (the project as it is)", *(s.name for s in self.scenarios)])
         raise KeyError(f"no scenario {name!r} in project {self.name!r}; known: {known}")
 
     def stations(self) -> list[Station]:

@@ -43,6 +43,21 @@ def _units(key: str) -> str:
     return "count"
 
 
+def check_results_path(path: str | os.PathLike) -> None:
+    """Raise ``ValueError`` naming what is wrong when results cannot be written to ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a file name for the results, such as "
+                         f"{path / 'results.h5'}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"{path}: the folder {folder} does not exist; create it or write the "
+                         "results elsewhere")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{path}: the folder {folder} is not writable; write the results "
+                         "elsewhere")
+
+
 def write_results(result, path: str | os.PathLike, state_logs: bool | None = None) -> Path:
     """Write a ``RunResult`` to ``path`` atomically (temporary file, then rename).
 
@@ -52,6 +67,7 @@ def write_results(result, path: str | os.PathLike, state_logs: bool | None = Non
     all of them.
     """
     want_logs = result.spec.log if state_logs is None else state_logs
+    check_results_path(path)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     spec = result.spec

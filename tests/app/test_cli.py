@@ -279,3 +279,22 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(json_run):
     assert proc.wait(timeout=TIMEOUT) == 1
     assert err == ""
 
+
+
+def test_results_that_cannot_be_written_are_refused_before_the_run(json_run, tmp_path):
+    folder, _, _ = json_run
+    missing = tmp_path / "no-such-folder" / "results.h5"
+    proc = twinbench("run", folder, "--quiet", "--out", missing)
+    assert proc.returncode == 2
+    assert proc.stdout == ""  # refused up front: no run, so no table
+    assert f"the folder {missing.parent} does not exist" in proc.stderr
+    proc = twinbench("run", folder, "--quiet", "--out", tmp_path)
+    assert proc.returncode == 2 and "is a folder" in proc.stderr
+
+
+def test_an_unknown_scenario_is_named_with_those_there_are(json_run):
+    folder, _, _ = json_run
+    proc = twinbench("run", folder, "--quiet", "--scenario", "nope")
+    assert proc.returncode == 2
+    assert "no scenario 'nope'" in proc.stderr
+    assert "known: base (the project as it is)" in proc.stderr
