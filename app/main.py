@@ -30,6 +30,21 @@ def startup_project(arg: str | None, recent: list[str]) -> str | None:
     return None
 
 
+def unreadable(project: str) -> str | None:
+    """Why the project named on the command line cannot be opened, or None.
+
+    Checked before any window exists, so the message goes to the terminal that asked.
+    """
+    from twin.errors import ProjectError
+    from twin.project import load_project
+
+    try:
+        load_project(project)
+    except ProjectError as e:
+        return str(e)
+    return None
+
+
 def no_display() -> str | None:
     """Why no window can open here (Linux without a display), or None.
 
@@ -47,6 +62,9 @@ def no_display() -> str | None:
 def main(project: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    if project and (problem := unreadable(project)):
+        print(f"twinbench: {problem}", file=sys.stderr)
+        return 2
     app = QApplication.instance()
     if app is None and (reason := no_display()):
         print(f"twinbench: {reason}", file=sys.stderr)
@@ -58,8 +76,8 @@ def main(project: str | None = None) -> int:
 
     win = MainWindow()
     path = startup_project(project, win.recent())
-    if path is not None and not win.open_project(path) and project:
-        return 2
+    if path is not None:
+        win.open_project(path)  # what it cannot open, it says in its log
     for file in recovery_files()[:1]:
         answer = QMessageBox.question(
             win, "Recover unsaved changes",

@@ -298,3 +298,17 @@ def test_an_unknown_scenario_is_named_with_those_there_are(json_run):
     assert proc.returncode == 2
     assert "no scenario 'nope'" in proc.stderr
     assert "known: base (the project as it is)" in proc.stderr
+
+
+def test_opening_a_project_that_cannot_be_read_says_why_in_the_terminal(tmp_path):
+    # said before any window or thread exists: it used to go to the hidden window's log,
+    # and the process then crashed destroying the kernel warm-up thread (exit -11)
+    done = twinbench("open", tmp_path / "nowhere")
+    assert done.returncode == 2, done.stderr
+    assert "no such project" in done.stderr and "nowhere" in done.stderr
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "project.json").write_text(json.dumps(MANY_FAULTS))
+    done = twinbench("open", bad)
+    assert done.returncode == 2 and "6 problems in" in done.stderr
+
