@@ -51,7 +51,7 @@ def run_calibrate(args: argparse.Namespace, out=None) -> int:
             add_calibrated_scenario(project, report, args.scenario_name)
             path = save_project(project, args.project)
     except (ProjectError, RecordingError, CalibrationError, ValueError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"twinbench calibrate: error: {exc}", file=sys.stderr)
         return 1
     if args.json:
         doc = report.to_dict()

@@ -312,3 +312,14 @@ def test_opening_a_project_that_cannot_be_read_says_why_in_the_terminal(tmp_path
     done = twinbench("open", bad)
     assert done.returncode == 2 and "6 problems in" in done.stderr
 
+
+
+def test_every_command_names_itself_in_its_errors(json_run, tmp_path):
+    folder, _, _ = json_run
+    fake = tmp_path / "fake.h5"
+    fake.write_text("time,state\n")
+    for command in ("calibrate", "replay"):
+        args = (folder, fake) if command == "calibrate" else (fake,)
+        done = twinbench(command, *args)
+        assert done.returncode == 1
+        assert done.stderr.startswith(f"twinbench {command}: error: {fake}: not an HDF5 file")
