@@ -61,12 +61,31 @@ class ProgressBar:
 
 
 def _fmt(stat: dict, digits: int = 3) -> str:
+    """``mean ± half-width``: the half-width to two significant digits and the mean to the
+    same decimal place (1590 ± 52, 0.8040 ± 0.0031); ``digits`` significant digits where
+    there is no interval, or it is zero (20 ± 0)."""
     m, h = stat["mean"], stat["ci95_halfwidth"]
     if m is None or (isinstance(m, float) and math.isnan(m)):
         return "-"
     if h is None or (isinstance(h, float) and math.isnan(h)):
         return f"{m:.{digits}g}"
+    if 0 < h < math.inf and abs(m) < 1e15:
+        decimals = max(0, 1 - math.floor(math.log10(h)))
+        if decimals <= 6:
+            return f"{m:.{decimals}f} ± {h:.{decimals}f}"
     return f"{m:.{digits}g} ± {h:.2g}"
+
+
+def _write_table(header: list[str], rows: list[list[str]], out) -> None:
+    """Columns as wide as their widest cell, two spaces apart; the first left-aligned."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    for cells in (header, *rows):
+        out.write(line(cells).rstrip() + "\n")
 
 
 def print_table(summary: dict, out=sys.stdout) -> None:
@@ -82,26 +101,22 @@ def print_table(summary: dict, out=sys.stdout) -> None:
                 out.write(f"  {label:<28}{_fmt(line[key], 4)}\n")
         if doc.get("bottleneck"):
             out.write(f"  {'bottleneck':<28}{doc['bottleneck']}\n")
-        rows = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]
-        if rows:
-            out.write(f"  {'station':<14}{'parts out':>16}{'utilisation':>18}{'busy':>8}"
-                      f"{'blocked':>9}{'starved':>9}{'down':>8}{'energy kWh':>18}"
-                      f"{'failures':>12}{'wear':>10}\n")
-            for eid, el in rows:
-                sf = el["state_fraction"]
-                out.write(
-                    f"  {eid:<14}{_fmt(el['parts_out'], 6):>16}{_fmt(el['utilization']):>18}"
-                    f"{sf['busy']['mean']:>8.3f}{sf['blocked']['mean']:>9.3f}"
-                    f"{sf['starved']['mean']:>9.3f}{sf['down']['mean']:>8.3f}"
-                    f"{_fmt(el['energy_kwh'], 4):>18}{_fmt(el['failures']):>12}"
-                    f"{el['wear']['mean']:>10.3g}\n")
-        rows = [(eid, el) for eid, el in doc["elements"].items()
-                if el["kind"] in ("buffer", "conveyor")]
-        if rows:
-            out.write(f"  {'buffer':<14}{'mean content':>16}{'fill':>18}\n")
-            for eid, el in rows:
-                out.write(f"  {eid:<14}{_fmt(el['mean_content']):>16}"
-                          f"{_fmt(el['utilization']):>18}\n")
+        stations = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]
+        if stations:
+            states = ("busy", "blocked", "starved", "down")
+            _write_table(
+                ["station", "parts out", "utilisation", *states, "energy kWh", "failures",
+                 "wear"],
+                [[eid, _fmt(el["parts_out"], 6), _fmt(el["utilization"]),
+                  *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
+                  _fmt(el["energy_kwh"], 4), _fmt(el["failures"], 6),
+                  f"{el['wear']['mean']:.3g}"] for eid, el in stations], out)
+        stores = [(eid, el) for eid, el in doc["elements"].items()
+                  if el["kind"] in ("buffer", "conveyor")]
+        if stores:
+            _write_table(["buffer", "mean content", "fill"],
+                         [[eid, _fmt(el["mean_content"]), _fmt(el["utilization"])]
+                          for eid, el in stores], out)
 
 
 def _json_safe(obj):
@@ -155,11 +170,17 @@ def cmd_check(args) -> int:
     project = load_project(args.project)
     n_st = len(project.stations())
     n_w = len(project.warnings)
-    also = f"; {n_w} warning{'s' if n_w != 1 else ''}" if n_w else ""
-    print(f"{args.project}: OK ({len(project.elements)} elements, {n_st} stations, "
-          f"{len(project.connections)} connections, {len(project.scenarios)} scenarios{also})")
+    also = f"; {_count(n_w, 'warning')}" if n_w else ""
+    counts = ", ".join(_count(n, word) for n, word in (
+        (len(project.elements), "element"), (n_st, "station"),
+        (len(project.connections), "connection"), (len(project.scenarios), "scenario")))
+    print(f"{args.project}: OK ({counts}{also})")
     print_warnings(project, args.project, sys.stdout)
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def print_warnings(project, where: str, out=None) -> None:
