@@ -58,7 +58,9 @@ def _plot(title: str, left: str, bottom: str = "time (h)") -> pg.PlotWidget:
     w.setLabel("left", left)
     w.setLabel("bottom", bottom)
     w.showGrid(x=True, y=True, alpha=0.3)
-    w.addLegend(offset=(-10, 10))
+    # two columns and a light background: a legend of several scenarios stays readable
+    # over the curves of a low chart
+    w.addLegend(offset=(-10, 10), colCount=2, brush=pg.mkBrush(255, 255, 255, 210))
     pi = w.getPlotItem()
     pi.setDownsampling(mode="peak")
     pi.setClipToView(True)

@@ -102,6 +102,9 @@ def check_field(el: m.Element, key: str, raw, folder: Path | None = None
         return None, [p.format() for p in e.problems]
     return getattr(new, key), []
 
+def _tip(key: str) -> str:
+    return f"{key} ({UNITS[key]})" if key in UNITS else key
+
 
 class Inspector(QWidget):
     """Edits the selected element; shows why a value is refused."""
@@ -168,7 +171,7 @@ class Inspector(QWidget):
             w = QLineEdit()
             w.textEdited.connect(lambda _t, k=key: self._validate(k))
             w.editingFinished.connect(lambda k=key: self._finish(k))
-        w.setToolTip(f"{key} ({UNITS[key]})" if key in UNITS else key)
+        w.setToolTip(_tip(key))
         row = QWidget()
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
@@ -179,7 +182,10 @@ class Inspector(QWidget):
                                           "folder and draw this station with it")
             self.import_button.clicked.connect(self.import_mesh_dialog)
             h.addWidget(self.import_button)
-        if key in UNITS:
+        if key in UNITS and len(UNITS[key]) > 16 and isinstance(w, QLineEdit):
+            # a long hint would widen every row past the dock: it shows in the empty field
+            w.setPlaceholderText(UNITS[key])
+        elif key in UNITS:
             unit = QLabel(UNITS[key])
             unit.setStyleSheet("color: gray")
             h.addWidget(unit)
@@ -205,7 +211,10 @@ class Inspector(QWidget):
                 w.setChecked(bool(getattr(self.element, key)))
                 w.blockSignals(False)
             elif not w.property("invalid"):
-                w.setText(self._text_of(key))
+                text = self._text_of(key)
+                w.setText(text)
+                w.setCursorPosition(0)  # show the start of a long value, not its end
+                w.setToolTip(f"{_tip(key)}: {text}" if text else _tip(key))
 
     def _raw(self, key: str):
         text = self.editors[key].text().strip()

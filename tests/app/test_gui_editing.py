@@ -180,3 +180,20 @@ def test_batched_kinds_pick_and_recolour_in_place(make_window):
     assert batch._cell_rgb is colours  # written in place, not rebuilt
     r, g, b = v.grab_image()[p.y(), p.x()].astype(int)
     assert r > g + 60 and r > b + 60
+
+
+def test_the_inspector_fits_its_dock_and_shows_values_from_their_start(make_window, line_project):
+    # the mesh row's long hint once widened every row past the dock, hiding the units, and
+    # a long value showed its end ("e": 2.0, "high": 2.2}) instead of its start
+    from PySide6.QtWidgets import QScrollArea
+
+    w = make_window(line_project)
+    station = next(e for e in line_project.elements if e.kind == "station")
+    w.view.set_selection([station.id])
+    ins = w.inspector
+    assert ins.title.text().endswith(station.id)
+    viewport = ins.findChild(QScrollArea).viewport()
+    assert ins.form_host.minimumSizeHint().width() <= viewport.width()
+    assert ins.editors["mesh"].placeholderText().startswith("STL/OBJ")
+    pt = ins.editors["process_time"]
+    assert pt.text().startswith("{") and pt.cursorPosition() == 0
