@@ -60,22 +60,6 @@ class ProgressBar:
             self.stream.write("\n")
 
 
-def _fmt(stat: dict, digits: int = 3) -> str:
-    """``mean ± half-width``: the half-width to two significant digits and the mean to the
-    same decimal place (1590 ± 52, 0.8040 ± 0.0031); ``digits`` significant digits where
-    there is no interval, or it is zero (20 ± 0)."""
-    m, h = stat["mean"], stat["ci95_halfwidth"]
-    if m is None or (isinstance(m, float) and math.isnan(m)):
-        return "-"
-    if h is None or (isinstance(h, float) and math.isnan(h)):
-        return f"{m:.{digits}g}"
-    if 0 < h < math.inf and abs(m) < 1e15:
-        decimals = max(0, 1 - math.floor(math.log10(h)))
-        if decimals <= 6:
-            return f"{m:.{decimals}f} ± {h:.{decimals}f}"
-    return f"{m:.{digits}g} ± {h:.2g}"
-
-
 def _write_table(header: list[str], rows: list[list[str]], out) -> None:
     """Columns as wide as their widest cell, two spaces apart; the first left-aligned."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
@@ -89,6 +73,8 @@ def _write_table(header: list[str], rows: list[list[str]], out) -> None:
 
 
 def print_table(summary: dict, out=sys.stdout) -> None:
+    from twin.stats import format_ci
+
     for name, doc in summary.items():
         line = doc["line"]
         out.write(f"\nScenario {name} ({doc['replications']} replications, 95% intervals)\n")
@@ -98,7 +84,7 @@ def print_table(summary: dict, out=sys.stdout) -> None:
                            ("energy_kwh_per_part", "energy per part (kWh)"),
                            ("energy_cost", "energy cost")):
             if key in line:
-                out.write(f"  {label:<28}{_fmt(line[key], 4)}\n")
+                out.write(f"  {label:<28}{format_ci(line[key], 4)}\n")
         if doc.get("bottleneck"):
             out.write(f"  {'bottleneck':<28}{doc['bottleneck']}\n")
         stations = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]
@@ -107,15 +93,15 @@ def print_table(summary: dict, out=sys.stdout) -> None:
             _write_table(
                 ["station", "parts out", "utilisation", *states, "energy kWh", "failures",
                  "wear"],
-                [[eid, _fmt(el["parts_out"], 6), _fmt(el["utilization"]),
+                [[eid, format_ci(el["parts_out"], 6), format_ci(el["utilization"]),
                   *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
-                  _fmt(el["energy_kwh"], 4), _fmt(el["failures"], 6),
+                  format_ci(el["energy_kwh"], 4), format_ci(el["failures"], 6),
                   f"{el['wear']['mean']:.3g}"] for eid, el in stations], out)
         stores = [(eid, el) for eid, el in doc["elements"].items()
                   if el["kind"] in ("buffer", "conveyor")]
         if stores:
             _write_table(["buffer", "mean content", "fill"],
-                         [[eid, _fmt(el["mean_content"]), _fmt(el["utilization"])]
+                         [[eid, format_ci(el["mean_content"]), format_ci(el["utilization"])]
                           for eid, el in stores], out)
 
 

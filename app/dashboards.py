@@ -10,7 +10,6 @@ window (issue 3: the GUI event loop never stalls for more than 50 ms).
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.theme import STATE_COLORS
+from app.theme import STATE_COLORS, legend_brush
 from kernels import types as kt
 from twin.kpi import replication_kpis
-from twin.stats import band, mean_ci
+from twin.stats import band, format_ci, mean_ci
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 LINE_KPIS = (
@@ -46,21 +45,14 @@ LINE_KPIS = (
 )
 
 
-def _fmt(stat: dict) -> str:
-    mean, hw = stat["mean"], stat["ci95_halfwidth"]
-    if mean is None or math.isnan(mean):
-        return "-"
-    return f"{mean:.4g}" if hw is None or math.isnan(hw) else f"{mean:.4g} ± {hw:.2g}"
-
-
 def _plot(title: str, left: str, bottom: str = "time (h)") -> pg.PlotWidget:
     w = pg.PlotWidget(title=title)
     w.setLabel("left", left)
     w.setLabel("bottom", bottom)
     w.showGrid(x=True, y=True, alpha=0.3)
-    # two columns and a light background: a legend of several scenarios stays readable
-    # over the curves of a low chart
-    w.addLegend(offset=(-10, 10), colCount=2, brush=pg.mkBrush(255, 255, 255, 210))
+    # two columns on the chart's own background: a legend of several scenarios stays
+    # readable over the curves of a low chart
+    w.addLegend(offset=(-10, 10), colCount=2, brush=legend_brush())
     pi = w.getPlotItem()
     pi.setDownsampling(mode="peak")
     pi.setClipToView(True)
@@ -133,11 +125,11 @@ def comparison_table(result, summary: dict) -> list[list[str]]:
     rows = [header]
     for key, label in LINE_KPIS:
         k = f"line.{key}"
-        row = [label] + [_fmt(summary[n]["line"][key]) for n in names]
+        row = [label] + [format_ci(summary[n]["line"][key], 4) for n in names]
         for n in names[1:]:
             # common random numbers: replication i of every scenario shares its seeds
             diffs = [a[k] - b[k] for a, b in zip(per_rep[n], per_rep[base], strict=False)]
-            row.append(_fmt(mean_ci(diffs)))
+            row.append(format_ci(mean_ci(diffs), 4))
         rows.append(row)
     return rows
 
@@ -325,10 +317,9 @@ class Dashboards(QWidget):
         bottom = np.zeros(len(sc.stations))
         for state, h in sc.state_fractions.items():
             c = [int(255 * v) for v in STATE_COLORS[state]]
+            # named, the bars are their own legend entry (a square of their colour)
             self.states.addItem(pg.BarGraphItem(x=x, y0=bottom, height=h, width=0.6,
                                                 brush=pg.mkBrush(*c), name=state))
-            self.states.plot([], [], pen=None, symbol="s", symbolBrush=pg.mkBrush(*c),
-                             name=state)
             bottom = bottom + h
         bn = sc.bottleneck
         self.bottleneck.setText(f"Bottleneck: {bn}" if bn else "")
@@ -338,6 +329,8 @@ class Dashboards(QWidget):
             self.states.addItem(mark)
         self.states.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
         self.states.setYRange(0, 1.1)
+        # room on the right for the legend, beside the last bar rather than over it
+        self.states.setXRange(-0.5, len(x) + 1.0, padding=0)
 
     def _draw_energy(self, name: str) -> None:
         sc = self.charts.scenarios[name]

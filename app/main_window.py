@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         self.last_result = None
         self.ask_unsaved = self._ask_unsaved  # tests replace it
         self.testing = False  # tests set it: errors go to the log, never to a modal dialog
+        # before any chart exists: a chart takes its colours from the theme when it is made
+        apply_theme(str(self.settings.value("theme", "light")))
         self.view = View3D(self.project, self.stack, self)
         self.setCentralWidget(self.view)
         self._make_docks()
@@ -108,7 +110,6 @@ class MainWindow(QMainWindow):
         st = self.settings.value("windowState")
         if st is not None:
             self.restoreState(st)
-        apply_theme(str(self.settings.value("theme", "light")))
         self._set_project(self.project, self.path)
         self.warm_job = None
         if warm_up:

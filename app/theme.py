@@ -42,8 +42,34 @@ def apply_theme(name: str) -> None:
     app.setStyleSheet(resource_text("themes", f"{name}.qss"))
     import pyqtgraph as pg
 
-    pg.setConfigOption("background", "#1e1f22" if name == "dark" else "w")
-    pg.setConfigOption("foreground", "#e6e6e6" if name == "dark" else "k")
+    background = "#1e1f22" if name == "dark" else "w"
+    foreground = "#e6e6e6" if name == "dark" else "k"
+    pg.setConfigOption("background", background)
+    pg.setConfigOption("foreground", foreground)
+    # charts that exist already take the new colours too (the configuration only reaches
+    # those made from now on)
+    for widget in app.allWidgets():
+        if isinstance(widget, pg.PlotWidget):
+            widget.setBackground(background)
+            item = widget.getPlotItem()
+            for axis in item.axes.values():
+                axis["item"].setPen(foreground)
+                axis["item"].setTextPen(foreground)
+            item.titleLabel.setAttr("color", foreground)
+            item.titleLabel.setText(item.titleLabel.text)
+            if item.legend is not None:
+                item.legend.setBrush(legend_brush())
+                item.legend.setLabelTextColor(foreground)
+
+
+def legend_brush():
+    """The charts' background, slightly see-through: a legend over the curves."""
+    import pyqtgraph as pg
+
+    brush = pg.mkBrush(pg.getConfigOption("background"))
+    color = brush.color()
+    color.setAlpha(215)
+    return pg.mkBrush(color)
 
 
 def utilisation_color(u: float) -> tuple[float, float, float]:

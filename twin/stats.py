@@ -52,3 +52,20 @@ def band(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 2:
         return mean, np.full_like(mean, np.nan)
     return mean, t975(n - 1) * series.std(axis=0, ddof=1) / math.sqrt(n)
+
+
+def format_ci(stat: dict, digits: int = 3) -> str:
+    """``mean ± half-width`` for people: the half-width to two significant digits and the
+    mean to the same decimal place (1590 ± 52, 0.8040 ± 0.0031); ``digits`` significant
+    digits where there is no interval, or it is zero (20 ± 0); ``-`` for no mean."""
+    m, h = stat["mean"], stat["ci95_halfwidth"]
+    if m is None or (isinstance(m, float) and math.isnan(m)):
+        return "-"
+    if h is None or (isinstance(h, float) and math.isnan(h)):
+        return f"{m:.{digits}g}"
+    if 0 < h < math.inf and abs(m) < 1e15:
+        decimals = max(0, 1 - math.floor(math.log10(h)))
+        if decimals <= 6:
+            return f"{m:.{decimals}f} ± {h:.{decimals}f}"
+    return f"{m:.{digits}g} ± {h:.2g}"
+

@@ -325,21 +325,6 @@ def test_every_command_names_itself_in_its_errors(json_run, tmp_path):
         assert done.stderr.startswith(f"twinbench {command}: error: {fake}: not an HDF5 file")
 
 
-@pytest.mark.parametrize(("mean", "half", "digits", "text"), [
-    (1589.8, 52.0, 3, "1590 ± 52"),          # the mean to the interval's decimal place
-    (0.80443, 0.0031, 3, "0.8044 ± 0.0031"),
-    (27970.4, 703.0, 6, "27970 ± 703"),
-    (20.0, 0.0, 3, "20 ± 0"),                # no spread: significant digits, no zeros
-    (0.001447, 2.9e-06, 4, "0.001447 ± 2.9e-06"),  # a tiny interval stays short
-    (5.25, None, 3, "5.25"),
-    (None, None, 3, "-"),
-])
-def test_a_statistic_prints_to_the_precision_of_its_interval(mean, half, digits, text):
-    from app.cli import _fmt
-
-    assert _fmt({"mean": mean, "ci95_halfwidth": half}, digits) == text
-
-
 def test_the_run_table_keeps_its_columns_whatever_the_numbers(json_run):
     # failures in the thousands once ran into the energy column ("231.4 ± 0.731.59e+03 ± 52")
     import re

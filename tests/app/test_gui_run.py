@@ -14,7 +14,7 @@ from app.theme import STATE_COLORS
 from kernels import types as kt
 from twin.kpi import replication_kpis
 from twin.runner import RunSpec, run_project
-from twin.stats import mean_ci
+from twin.stats import format_ci, mean_ci
 
 pytestmark = pytest.mark.gui
 
@@ -43,14 +43,13 @@ def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, war
     # comparison table: the summary's mean ± half-width and the paired difference
     s = result.summary()
     tp = s["base"]["line"]["throughput_per_hour"]
-    assert w.dashboards.table.item(0, 1).text() == (
-        f"{tp['mean']:.4g} ± {tp['ci95_halfwidth']:.2g}")
+    assert w.dashboards.table.item(0, 1).text() == format_ci(tp, 4)
     diffs = [replication_kpis(result.scenarios["faster"], a)["line.throughput_per_hour"]
              - replication_kpis(base, b)["line.throughput_per_hour"]
              for a, b in zip(result.scenarios["faster"].replications, base.replications,
                              strict=True)]
     d = mean_ci(diffs)
-    assert w.dashboards.table.item(0, 3).text() == f"{d['mean']:.4g} ± {d['ci95_halfwidth']:.2g}"
+    assert w.dashboards.table.item(0, 3).text() == format_ci(d, 4)
     assert w.dashboards.bottleneck.text() == f"Bottleneck: {s['base']['bottleneck']}"
     # exports
     w.dashboards.tabs.setCurrentIndex(0)
@@ -85,6 +84,30 @@ def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, war
         rgb = v.grab_image()[p.y(), p.x()].astype(float)
         want = np.array(STATE_COLORS[state])
         assert np.argmax(rgb) == np.argmax(want) or (state == "starved" and rgb[2] < rgb[0])
+
+
+def test_charts_take_the_theme_and_list_each_state_once(make_window, line_project, qtbot,
+                                                       warm_kernel):
+    # the charts made before the theme was applied were black in the light theme, and a
+    # theme change reached only charts made after it; the states legend listed each twice
+    import pyqtgraph as pg
+
+    w = make_window(line_project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        assert w.run_panel.start_run()
+    qtbot.waitUntil(lambda: not w.dashboards.is_drawing(), timeout=5_000)
+    states = w.dashboards.states
+    legend = [label.text for _, label in states.getPlotItem().legend.items]
+    assert legend == list(w.dashboards.charts.scenarios["base"].state_fractions)
+    plots = w.findChildren(pg.PlotWidget)
+    assert len(plots) >= 6
+    for theme, rgb in (("dark", (0x1e, 0x1f, 0x22)), ("light", (255, 255, 255))):
+        w.set_theme(theme)
+        for plot in plots:
+            assert plot.backgroundBrush().color().getRgb()[:3] == rgb
+        w.dashboards.tabs.setCurrentWidget(states)
+        corner = states.grab().toImage().pixelColor(3, 3)  # the chart's own pixels
+        assert (corner.red(), corner.green(), corner.blue()) == rgb
 
 
 def test_cancel_run(make_window, line_project, qtbot, warm_kernel):
