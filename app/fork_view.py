@@ -11,6 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from app.theme import legend_brush
+
 BAND_BRUSH = (31, 119, 180, 60)
 MEDIAN_PEN = "#1f77b4"
 RECORDED_PEN = "#d62728"
@@ -54,7 +56,7 @@ class ForkView(QWidget):
         self.energy_plot = pg.PlotWidget(title="Fork: energy since the fork (kWh)")
         for w in (self.output_plot, self.energy_plot):
             w.showGrid(x=True, y=True, alpha=0.3)
-            w.addLegend(offset=(10, 10))
+            w.addLegend(offset=(10, 10), brush=legend_brush())
             w.setLabel("bottom", "time (h)")
         self.output = FanChart(self.output_plot)
         self.energy = FanChart(self.energy_plot)

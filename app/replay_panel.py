@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.fork_view import ForkView
 from app.run_panel import Background
-from app.theme import STATE_COLORS
+from app.theme import STATE_COLORS, legend_brush
 from kernels.types import STATE_NAMES
 from twin import model as m
 from twin.fork import ForkError, fork_from_recording
@@ -48,6 +49,8 @@ from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
 from twin.tasks import Cancelled, TaskState
 
+CHART_MIN_HEIGHT = 130  # px: a title, an axis and a plot one can read
+GANTT_ROW_HEIGHT = 22  # px per asset in the machine-state chart
 SLIDER_STEPS = 10_000
 GANTT_COLUMNS = 1500  # image columns of the visible range (about one per screen pixel)
 CURVE_POINTS = 1500
@@ -155,7 +158,7 @@ class ReplayPanel(QWidget):
         self.energy = pg.PlotWidget(title="Cumulative energy (kWh)")
         for w in (self.output, self.energy):
             w.showGrid(x=True, y=True, alpha=0.3)
-            w.addLegend(offset=(10, 10))
+            w.addLegend(offset=(10, 10), brush=legend_brush())
             w.setXLink(self.gantt)
             w.setLabel("bottom", "time (h)")
         self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
@@ -229,8 +232,17 @@ class ReplayPanel(QWidget):
         cl.addLayout(fork_row)
         cl.addWidget(self.fork_warning)
         cl.addWidget(self.fork_view, 2)
+        # every chart keeps a readable height; in a low dock the charts scroll instead
+        for chart in (self.output, self.energy):
+            chart.setMinimumHeight(CHART_MIN_HEIGHT)
+        self.fork_view.setMinimumHeight(CHART_MIN_HEIGHT)
+        self.gantt.setMinimumHeight(CHART_MIN_HEIGHT)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(charts)
         split = QSplitter(Qt.Horizontal)
-        split.addWidget(charts)
+        split.addWidget(scroll)
         split.addWidget(tables)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -274,6 +286,8 @@ class ReplayPanel(QWidget):
         names = [self.replays[a].name or a for a in self.asset_ids]
         self.gantt.getAxis("left").setTicks([list(enumerate(names))])
         self.gantt.setYRange(-0.5, n - 0.5, padding=0.02)
+        # a row per asset, tall enough for its name on the axis
+        self.gantt.setMinimumHeight(max(CHART_MIN_HEIGHT, 70 + GANTT_ROW_HEIGHT * n))
         self._draw_curves()
         self.gantt.setXRange(0.0, (self.t1 - self.t0) / 3600.0, padding=0)
         self._range_changed()

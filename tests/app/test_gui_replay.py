@@ -73,3 +73,24 @@ def test_bad_recording_is_named_with_the_fix(make_window, tmp_path):
     assert str(bad) in text and "import it first" in text
     assert not w.open_recording(tmp_path / "missing.h5")
     assert "no such recording file" in w.log_pane.toPlainText()
+
+
+def test_replay_charts_keep_a_readable_height_in_a_low_dock(make_window, line_project,
+                                                             sme_recording):
+    # in the bottom dock the five charts shared about 250 px: the machine-state rows and
+    # their names ran into each other; now each chart keeps its height and the charts scroll
+    from app.replay_panel import CHART_MIN_HEIGHT, GANTT_ROW_HEIGHT
+
+    w = make_window(line_project)
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    w.docks["replay"].raise_()
+    w.docks["replay"].resize(w.width(), 250)
+    n = len(rp.asset_ids)
+    assert rp.gantt.height() >= 70 + GANTT_ROW_HEIGHT * n
+    for chart in (rp.output, rp.energy, rp.fork_view):
+        assert chart.height() >= CHART_MIN_HEIGHT
+    # the asset names on the state chart's axis are a row apart, not on top of each other
+    ticks = rp.gantt.getAxis("left")
+    top, bottom = (ticks.mapToScene(0, 0).y(), ticks.mapToScene(0, ticks.height()).y())
+    assert (bottom - top) / n >= 12  # px per row
