@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.theme import STATE_COLORS, legend_brush
+from app.theme import STATE_COLORS, legend_brush, plain_numbers
 from kernels import types as kt
 from twin.kpi import replication_kpis
 from twin.stats import band, format_ci, mean_ci
@@ -47,6 +47,7 @@ LINE_KPIS = (
 
 def _plot(title: str, left: str, bottom: str = "time (h)") -> pg.PlotWidget:
     w = pg.PlotWidget(title=title)
+    plain_numbers(w)
     w.setLabel("left", left)
     w.setLabel("bottom", bottom)
     w.showGrid(x=True, y=True, alpha=0.3)

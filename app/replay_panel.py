@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.fork_view import ForkView
 from app.run_panel import Background
-from app.theme import STATE_COLORS, legend_brush
+from app.theme import STATE_COLORS, legend_brush, plain_numbers
 from kernels.types import STATE_NAMES
 from twin import model as m
 from twin.fork import ForkError, fork_from_recording
@@ -156,6 +156,7 @@ class ReplayPanel(QWidget):
         self.gantt.addItem(self.gantt_image)
         self.output = pg.PlotWidget(title="Cumulative good parts")
         self.energy = pg.PlotWidget(title="Cumulative energy (kWh)")
+        plain_numbers(self.gantt, self.output, self.energy)
         for w in (self.output, self.energy):
             w.showGrid(x=True, y=True, alpha=0.3)
             w.addLegend(offset=(10, 10), brush=legend_brush())

@@ -62,6 +62,14 @@ def apply_theme(name: str) -> None:
                 item.legend.setLabelTextColor(foreground)
 
 
+def plain_numbers(*plots) -> None:
+    """Axes that show their values as they are: pyqtgraph would scale an axis without a
+    unit and add "(x0.001)" to its label (a wear of 0.8 read "800 (x0.001)")."""
+    for plot in plots:
+        for name in ("left", "bottom"):
+            plot.getAxis(name).enableAutoSIPrefix(False)
+
+
 def legend_brush():
     """The charts' background, slightly see-through: a legend over the curves."""
     import pyqtgraph as pg

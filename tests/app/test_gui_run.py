@@ -101,6 +101,12 @@ def test_charts_take_the_theme_and_list_each_state_once(make_window, line_projec
     assert legend == list(w.dashboards.charts.scenarios["base"].state_fractions)
     plots = w.findChildren(pg.PlotWidget)
     assert len(plots) >= 6
+    # values as they are: a wear of 0.002 is not "2 (x0.001)"
+    w.dashboards.tabs.setCurrentWidget(w.dashboards.wear)
+    w.dashboards.wear.clear()
+    w.dashboards.wear.plot([0.0, 1.0], [0.001, 0.002])
+    qtbot.wait(50)
+    assert "(x" not in w.dashboards.wear.getAxis("left").labelString()
     for theme, rgb in (("dark", (0x1e, 0x1f, 0x22)), ("light", (255, 255, 255))):
         w.set_theme(theme)
         for plot in plots:
