@@ -45,6 +45,15 @@ LINE_KPIS = (
 )
 
 
+NO_RESULTS = "No results yet: tick scenarios in the Run panel and press Run"
+
+
+def _fresh(plot: pg.PlotWidget) -> None:
+    """Empty ``plot`` for new curves, its range following them again."""
+    plot.clear()
+    plot.enableAutoRange()
+
+
 def _plot(title: str, left: str, bottom: str = "time (h)") -> pg.PlotWidget:
     w = pg.PlotWidget(title=title)
     plain_numbers(w)
@@ -223,6 +232,35 @@ class Dashboards(QWidget):
         self._play.timeout.connect(lambda: self.slider.setValue((self.slider.value() + 2) % 1001))
         self.play_button.toggled.connect(lambda on: self._play.start() if on else self._play.stop())
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {}
+        self.clear_results()
+
+    def plots(self) -> list[pg.PlotWidget]:
+        return [self.throughput, self.wip, self.states, self.energy, self.power, self.wear,
+                self.compare_plot]
+
+    def clear_results(self) -> None:
+        """No results, yet or any more (another project was opened): every chart empty,
+        with a word on how to get some, and nothing to play back or export."""
+        self.stop()
+        self.result, self.summary, self.charts, self.curves = None, {}, None, {}
+        self.scenario.blockSignals(True)
+        self.scenario.clear()
+        self.scenario.blockSignals(False)
+        self.bottleneck.setText("")
+        self.table.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.slider.setEnabled(False)
+        self.play_button.setChecked(False)
+        self.play_button.setEnabled(False)
+        self.time_label.setText("t = -")
+        for plot in self.plots():
+            plot.clear()
+            plot.getAxis("bottom").setTicks(None)
+            plot.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0)
+            hint = pg.TextItem(NO_RESULTS, color="#808080", anchor=(0.5, 0.5))
+            hint.setPos(0.5, 0.5)
+            plot.addItem(hint)
 
     # --- a run arrived ------------------------------------------------------------------
     def show_result(self, result, summary: dict | None = None,
@@ -286,19 +324,19 @@ class Dashboards(QWidget):
         return curve
 
     def _draw_throughput(self) -> None:
-        self.throughput.clear()
+        _fresh(self.throughput)
         for i, (name, sc) in enumerate(self.charts.scenarios.items()):
             self.curves[name]["throughput"] = self._band(
                 self.throughput, *sc.throughput, PALETTE[i % len(PALETTE)], name)
 
     def _draw_wip(self) -> None:
-        self.wip.clear()
+        _fresh(self.wip)
         for i, (name, sc) in enumerate(self.charts.scenarios.items()):
             self.curves[name]["wip"] = self._band(self.wip, *sc.wip,
                                                   PALETTE[i % len(PALETTE)], name)
 
     def _draw_power(self) -> None:
-        self.power.clear()
+        _fresh(self.power)
         for i, (name, sc) in enumerate(self.charts.scenarios.items()):
             self.curves[name]["power"] = self.power.plot(*sc.power, name=name,
                                                          pen=PALETTE[i % len(PALETTE)])
@@ -314,7 +352,7 @@ class Dashboards(QWidget):
     def _draw_states(self, name: str) -> None:
         sc = self.charts.scenarios[name]
         x = np.arange(len(sc.stations))
-        self.states.clear()
+        _fresh(self.states)
         bottom = np.zeros(len(sc.stations))
         for state, h in sc.state_fractions.items():
             c = [int(255 * v) for v in STATE_COLORS[state]]
@@ -337,7 +375,7 @@ class Dashboards(QWidget):
         sc = self.charts.scenarios[name]
         x = np.arange(len(sc.stations))
         kwh, hw = sc.energy
-        self.energy.clear()
+        _fresh(self.energy)
         self.energy.addItem(pg.BarGraphItem(x=x, height=np.nan_to_num(kwh), width=0.6,
                                             brush="#ff7f0e"))
         if np.all(np.isfinite(hw)):
@@ -345,7 +383,7 @@ class Dashboards(QWidget):
         self.energy.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
 
     def _draw_wear(self, name: str) -> None:
-        self.wear.clear()
+        _fresh(self.wear)
         for i, (s, (t, w)) in enumerate(self.charts.scenarios[name].wear.items()):
             self.wear.plot(t, w, pen=PALETTE[i % len(PALETTE)], name=s)
 
@@ -366,7 +404,7 @@ class Dashboards(QWidget):
     def _draw_compare_plot(self) -> None:
         names, y, hw = self.charts.compare_throughput
         x = np.arange(len(names))
-        self.compare_plot.clear()
+        _fresh(self.compare_plot)
         self.compare_plot.addItem(pg.BarGraphItem(x=x, height=np.nan_to_num(y), width=0.6,
                                                   brush="#1f77b4"))
         if np.all(np.isfinite(hw)):

@@ -274,6 +274,8 @@ class MainWindow(QMainWindow):
             self._disconnect_project()
             self._remove_recovery()
             self.project, self.stack = project, cmd.UndoStack(project)
+            self.last_result = None
+            self.dashboards.clear_results()  # they were another project's
             self.act_undo.triggered.disconnect()
             self.act_redo.triggered.disconnect()
             self.act_undo.triggered.connect(self.stack.undo)
@@ -381,7 +383,7 @@ class MainWindow(QMainWindow):
         self.view.snap = 0.5 if on else 0.0
 
     def set_theme(self, name: str):
-        apply_theme(name)
+        apply_theme(name, self)
         self.settings.setValue("theme", name)
 
     # --- files ----------------------------------------------------------------------------------

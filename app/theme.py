@@ -35,7 +35,9 @@ def resource_text(*parts: str) -> str:
         return path.joinpath(*parts).read_text("utf-8")
 
 
-def apply_theme(name: str) -> None:
+def apply_theme(name: str, window=None) -> None:
+    """Style the application, and the charts made from now on, with theme ``name``; and
+    the charts ``window`` holds already."""
     if name not in THEMES:
         raise ValueError(f"unknown theme {name!r}; expected one of {THEMES}")
     app = QApplication.instance()
@@ -46,20 +48,19 @@ def apply_theme(name: str) -> None:
     foreground = "#e6e6e6" if name == "dark" else "k"
     pg.setConfigOption("background", background)
     pg.setConfigOption("foreground", foreground)
-    # charts that exist already take the new colours too (the configuration only reaches
-    # those made from now on)
-    for widget in app.allWidgets():
-        if isinstance(widget, pg.PlotWidget):
-            widget.setBackground(background)
-            item = widget.getPlotItem()
-            for axis in item.axes.values():
-                axis["item"].setPen(foreground)
-                axis["item"].setTextPen(foreground)
-            item.titleLabel.setAttr("color", foreground)
-            item.titleLabel.setText(item.titleLabel.text)
-            if item.legend is not None:
-                item.legend.setBrush(legend_brush())
-                item.legend.setLabelTextColor(foreground)
+    # the window's charts take the new colours too: the configuration only reaches charts
+    # made from now on (not every widget of the application: some may be half destroyed)
+    for widget in window.findChildren(pg.PlotWidget) if window is not None else ():
+        widget.setBackground(background)
+        item = widget.getPlotItem()
+        for axis in item.axes.values():
+            axis["item"].setPen(foreground)
+            axis["item"].setTextPen(foreground)
+        item.titleLabel.setAttr("color", foreground)
+        item.titleLabel.setText(item.titleLabel.text)
+        if item.legend is not None:
+            item.legend.setBrush(legend_brush())
+            item.legend.setLabelTextColor(foreground)
 
 
 def plain_numbers(*plots) -> None:

@@ -5,6 +5,7 @@ import sys
 import threading
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from app.dashboards import throughput_series
@@ -90,8 +91,6 @@ def test_charts_take_the_theme_and_list_each_state_once(make_window, line_projec
                                                        warm_kernel):
     # the charts made before the theme was applied were black in the light theme, and a
     # theme change reached only charts made after it; the states legend listed each twice
-    import pyqtgraph as pg
-
     w = make_window(line_project)
     with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
         assert w.run_panel.start_run()
@@ -114,6 +113,38 @@ def test_charts_take_the_theme_and_list_each_state_once(make_window, line_projec
         w.dashboards.tabs.setCurrentWidget(states)
         corner = states.grab().toImage().pixelColor(3, 3)  # the chart's own pixels
         assert (corner.red(), corner.green(), corner.blue()) == rgb
+
+
+def test_another_project_clears_the_last_ones_results(make_window, line_project, qtbot,
+                                                       warm_kernel, tmp_path):
+    # the charts, the bottleneck and the KPI table of the project open before stayed on
+    # screen, as if they were the new project's
+    from app.dashboards import NO_RESULTS
+    from twin.project import save_project
+
+    w = make_window(line_project)
+    d = w.dashboards
+    assert d.result is None and d.scenario.count() == 0
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        assert w.run_panel.start_run()
+    qtbot.waitUntil(lambda: not d.is_drawing(), timeout=5_000)
+    assert d.throughput.getPlotItem().listDataItems() and d.table.rowCount() > 0
+    assert d.bottleneck.text() and d.slider.isEnabled()
+    other = save_project(line_project, tmp_path / "other").parent
+    assert w.open_project(other)
+    assert d.result is None and d.scenario.count() == 0 and d.table.rowCount() == 0
+    assert d.bottleneck.text() == "" and not d.slider.isEnabled()
+    for plot in d.plots():
+        assert plot.getPlotItem().listDataItems() == []
+        texts = [i for i in plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+        assert [t.toPlainText() for t in texts] == [NO_RESULTS]
+    # the hint is on screen: grey text pixels in the middle of the empty chart
+    d.tabs.setCurrentWidget(d.throughput)
+    img = d.throughput.grab().toImage()
+    cx, cy = img.width() // 2, img.height() // 2
+    greys = sum(1 for x in range(cx - 150, cx + 150, 2) for y in range(cy - 15, cy + 15)
+                if 60 < img.pixelColor(x, y).red() < 200)
+    assert greys > 20
 
 
 def test_cancel_run(make_window, line_project, qtbot, warm_kernel):
