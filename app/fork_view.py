@@ -34,7 +34,11 @@ class FanChart:
         plot.addItem(self.hi)
         plot.addItem(self.median)
         plot.addItem(self.recorded)
-        plot.getPlotItem().legend.addItem(self.band, "fork P10-P90")
+        # the legend draws a sample from a plot item's options, which a FillBetweenItem has
+        # not (every repaint raised); a filled stand-in, never plotted, shows the band
+        self.band_sample = pg.PlotDataItem(pen=pg.mkPen((31, 119, 180, 110), width=1),
+                                           fillLevel=0.0, fillBrush=pg.mkBrush(*BAND_BRUSH))
+        plot.getPlotItem().legend.addItem(self.band_sample, "fork P10-P90")
 
     def show(self, x: np.ndarray, q: dict, recorded: np.ndarray) -> None:
         self.lo.setData(x, q["p10"])

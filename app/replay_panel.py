@@ -238,12 +238,12 @@ class ReplayPanel(QWidget):
             chart.setMinimumHeight(CHART_MIN_HEIGHT)
         self.fork_view.setMinimumHeight(CHART_MIN_HEIGHT)
         self.gantt.setMinimumHeight(CHART_MIN_HEIGHT)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(charts)
+        self.charts_scroll = QScrollArea()
+        self.charts_scroll.setWidgetResizable(True)
+        self.charts_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.charts_scroll.setWidget(charts)
         split = QSplitter(Qt.Horizontal)
-        split.addWidget(scroll)
+        split.addWidget(self.charts_scroll)
         split.addWidget(tables)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -541,6 +541,7 @@ class ReplayPanel(QWidget):
         self._fork_idle()
         self.fork_busy.setValue(1000)
         self.fork_view.show_result(result, self.t0)
+        self.charts_scroll.ensureWidgetVisible(self.fork_view, 0, 0)  # the answer, in view
         text = f"fork of {result.scenario!r}: {len(result.outputs)} replications"
         if result.wip:
             text += "; work in process at t: " + ", ".join(

@@ -73,6 +73,16 @@ def test_fork_draws_the_fan_chart_of_the_result(make_window, line_project, sme_r
         np.testing.assert_allclose(x, x_want)
         np.testing.assert_allclose(y, recorded)
     assert np.all(np.diff(_xy(fv.output.median)[1]) >= 0)  # cumulative
+    # the fan chart is scrolled into view and paints, legend included (its band entry
+    # raised in every repaint); pytest-qt fails the test on an error in a paint
+    w.docks["replay"].raise_()
+    assert not fv.visibleRegion().isEmpty()
+    img = fv.output_plot.grab().toImage()
+    legend = [label.text for _, label in fv.output_plot.getPlotItem().legend.items]
+    assert legend == ["fork P50", "recorded", "fork P10-P90"]
+    blue = sum(1 for x in range(0, img.width(), 3) for y in range(0, img.height(), 3)
+               if img.pixelColor(x, y).blue() > 150 > img.pixelColor(x, y).red())
+    assert blue > 20  # the median and its band
     assert "fork of 'faster'" in rp.fork_status.text()
     assert rp.fork_busy.value() == rp.fork_busy.maximum()
     # the SME data has no buffer level and no asset on M1: the dock says the WIP there was
