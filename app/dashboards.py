@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -54,7 +55,7 @@ def _fresh(plot: pg.PlotWidget) -> None:
     plot.enableAutoRange()
 
 
-def _plot(title: str, left: str, bottom: str = "time (h)") -> pg.PlotWidget:
+def _plot(title: str, left: str, bottom: str = "time (h)", legend: bool = True) -> pg.PlotWidget:
     w = pg.PlotWidget(title=title)
     plain_numbers(w)
     w.setLabel("left", left)
@@ -62,7 +63,8 @@ def _plot(title: str, left: str, bottom: str = "time (h)") -> pg.PlotWidget:
     w.showGrid(x=True, y=True, alpha=0.3)
     # two columns on the chart's own background: a legend of several scenarios stays
     # readable over the curves of a low chart
-    w.addLegend(offset=(-10, 10), colCount=2, brush=legend_brush())
+    if legend:  # an empty legend still draws its background: only charts that name curves
+        w.addLegend(offset=(-10, 10), colCount=2, brush=legend_brush())
     pi = w.getPlotItem()
     pi.setDownsampling(mode="peak")
     pi.setClipToView(True)
@@ -179,15 +181,18 @@ class Dashboards(QWidget):
         self.throughput = _plot("Throughput with 95% band", "good parts / h")
         self.wip = _plot("Work in process with 95% band", "parts")
         self.states = _plot("State fractions per station", "fraction of server time", "")
-        self.energy = _plot("Energy per station", "kWh", "")
+        self.energy = _plot("Energy per station", "kWh", "", legend=False)
         self.power = _plot("Power of the line", "kW")
         self.wear = _plot("Wear per station", "wear")
-        self.compare_plot = _plot("Throughput by scenario (95% intervals)", "good parts / h", "")
+        self.compare_plot = _plot("Throughput by scenario (95% intervals)", "good parts / h", "",
+                                  legend=False)
         self.table = QTableWidget()
-        compare = QWidget()
-        cl = QVBoxLayout(compare)
-        cl.addWidget(self.table, 1)
-        cl.addWidget(self.compare_plot, 1)
+        # side by side: the dock is wide and low; the user moves the divide
+        compare = QSplitter(Qt.Horizontal)
+        self.table.verticalHeader().setVisible(False)  # the KPI names number the rows
+        compare.addWidget(self.table)
+        compare.addWidget(self.compare_plot)
+        compare.setSizes([2000, 1000])  # in proportion: the differences need the room
         energy = QWidget()
         el = QHBoxLayout(energy)
         el.addWidget(self.energy)
@@ -400,6 +405,7 @@ class Dashboards(QWidget):
             for j, text in enumerate(row):
                 self.table.setItem(i, j, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+        self.table.resizeRowsToContents()  # one line of text each: all KPIs in view
 
     def _draw_compare_plot(self) -> None:
         names, y, hw = self.charts.compare_throughput
