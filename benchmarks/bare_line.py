@@ -9,14 +9,15 @@ on this machine at all, with the same random number generator as twinbench
 
 Everything twinbench does beyond the events themselves is left out: parts have no identity
 (a buffer is a count), there is no lead time, work-in-process or content integral, no energy,
-wear, state log, time series, stale-event token, tie-break on the scheduling
-order, general topology, routing or other element kind. What is left: each station's state
-and its time in each state, the remaining work and failure clock of each station, the count
-in each buffer, the good parts and the events after the warm-up.
+wear, state log, time series, stale-event token, general topology, routing or other element
+kind. What is left: each station's state and its time in each state, the remaining work and
+failure clock of each station, the count in each buffer, the good parts and the events after
+the warm-up.
 
 Two event sets, the same line:
 
-- ``heap``: a binary min-heap on time (what twinbench's kernel uses, without sequence numbers);
+- ``heap``: twinbench's own event queue (``kernels.queue``), a binary heap on time that
+  breaks ties on the scheduling order;
 - ``scan``: each station has at most one pending event (end of processing, failure or end of
   repair), so the next event is the earliest of ten times, found by a linear scan.
 
@@ -34,7 +35,9 @@ from numba import njit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from kernels.queue import pop, schedule  # noqa: E402
 from kernels.rng import exponential  # noqa: E402
+from kernels.types import N_S  # noqa: E402
 
 IDLE, BUSY, BLOCKED, DOWN = 0, 1, 2, 3
 END, FAIL, REPAIR = 0, 1, 2
@@ -46,53 +49,23 @@ MTTR = 5.0
 FAST = dict(_nrt=False, error_model="numpy")
 
 
-# --- two event sets over the same arrays: times t, stations i, and a count n --------------
-# (``*_set`` returns the new count, ``*_next`` the time, the station and the new count)
+# --- two event sets over the same arrays: times t, entries i, scalars n -------------------
+# (``*_set`` schedules station ``st`` at ``when``; ``*_next`` returns the time and station of
+# the earliest event and takes it out)
 @njit(inline="always", **FAST)
 def heap_set(t, i, n, st, when):
-    k = n
-    while k > 0:
-        parent = (k - 1) >> 1
-        if when < t[parent]:
-            t[k] = t[parent]
-            i[k] = i[parent]
-            k = parent
-        else:
-            break
-    t[k] = when
-    i[k] = st
-    return n + 1
+    schedule(t, i, n, when, 0, st, 0)
 
 
 @njit(inline="always", **FAST)
 def heap_next(t, i, n):
-    when = t[0]
-    st = i[0]
-    k = n - 1
-    lt = t[k]
-    li = i[k]
-    h = 0
-    while True:
-        c = 2 * h + 1
-        if c >= k:
-            break
-        if c + 1 < k and t[c + 1] < t[c]:
-            c += 1
-        if t[c] < lt:
-            t[h] = t[c]
-            i[h] = i[c]
-            h = c
-        else:
-            break
-    t[h] = lt
-    i[h] = li
-    return when, st, k
+    when, _, st, _ = pop(t, i, n)
+    return when, st
 
 
 @njit(inline="always", **FAST)
 def scan_set(t, i, n, st, when):
     t[st] = when
-    return n
 
 
 @njit(inline="always", **FAST)
@@ -104,7 +77,7 @@ def scan_next(t, i, n):
             when = t[k]
             st = k
     t[st] = np.inf
-    return when, st, n
+    return when, st
 
 
 def make_line(set_event, next_event, size):
@@ -115,9 +88,9 @@ def make_line(set_event, next_event, size):
     """
 
     @njit(inline="always", **FAST)
-    def begin(st, now, means, rng, rem, ttf, start, pending, t, i, n):
-        """Station ``st`` starts a part: its end, or the failure that comes first."""
-        rem[st] = exponential(means[st], rng, 0)
+    def resume(st, now, rem, ttf, start, pending, t, i, n):
+        """Station ``st`` works from ``now``: schedule the end of its part, or the failure
+        that comes first."""
         start[st] = now
         when = rem[st]
         kind = END
@@ -125,7 +98,7 @@ def make_line(set_event, next_event, size):
             when = ttf[st]
             kind = FAIL
         pending[st] = kind
-        return set_event(t, i, n, st, now + when)
+        set_event(t, i, n, st, now + when)
 
     @njit(inline="always", **FAST)
     def settle(st, now, state, since, time_in):
@@ -142,7 +115,7 @@ def make_line(set_event, next_event, size):
         events = 0
         warm = False
         while True:
-            now, st, n = next_event(t, i, n)
+            now, st = next_event(t, i, n)
             if now > horizon:
                 break
             if not warm and now > warmup:
@@ -161,19 +134,12 @@ def make_line(set_event, next_event, size):
                 rem[st] -= now - start[st]
                 state[st] = DOWN
                 pending[st] = REPAIR
-                n = set_event(t, i, n, st, now + exponential(MTTR, rng, 0))
+                set_event(t, i, n, st, now + exponential(MTTR, rng, 0))
                 continue
             else:  # end of repair: resume the interrupted part with a new failure clock
                 ttf[st] = exponential(MTTF, rng, 0)
                 state[st] = BUSY
-                start[st] = now
-                when = rem[st]
-                kind = END
-                if ttf[st] < when:
-                    when = ttf[st]
-                    kind = FAIL
-                pending[st] = kind
-                n = set_event(t, i, n, st, now + when)
+                resume(st, now, rem, ttf, start, pending, t, i, n)
                 continue
             k = st
             while k >= 0:
@@ -192,7 +158,8 @@ def make_line(set_event, next_event, size):
                         if state[d] == IDLE:
                             settle(d, now, state, since, time_in)
                             state[d] = BUSY
-                            n = begin(d, now, means, rng, rem, ttf, start, pending, t, i, n)
+                            rem[d] = exponential(means[d], rng, 0)
+                            resume(d, now, rem, ttf, start, pending, t, i, n)
                         else:
                             buf[d] += 1
                 if state[k] == IDLE and (k == 0 or buf[k] > 0):
@@ -200,7 +167,8 @@ def make_line(set_event, next_event, size):
                         buf[k] -= 1
                     settle(k, now, state, since, time_in)
                     state[k] = BUSY
-                    n = begin(k, now, means, rng, rem, ttf, start, pending, t, i, n)
+                    rem[k] = exponential(means[k], rng, 0)
+                    resume(k, now, rem, ttf, start, pending, t, i, n)
                     moved = True
                 if not moved:
                     break
@@ -215,8 +183,9 @@ def make_line(set_event, next_event, size):
         fraction of observed time each station spent idle, busy, blocked and down."""
         n_st = means.shape[0]
         t = np.full(size * n_st, np.inf)
-        i = np.zeros(size * n_st, np.int64)
-        n = 0
+        # a heap's entries (sequence, kind, station, token) and scalars (count, sequence)
+        i = np.zeros((size * n_st, 4), np.int64)
+        n = np.zeros(N_S, np.int64)
         state = np.zeros(n_st, np.int64)
         rem = np.zeros(n_st)
         ttf = np.zeros(n_st)
@@ -228,7 +197,8 @@ def make_line(set_event, next_event, size):
         for st in range(n_st):
             ttf[st] = exponential(MTTF, rng, 0)
         state[0] = BUSY
-        n = begin(0, 0.0, means, rng, rem, ttf, start, pending, t, i, n)
+        rem[0] = exponential(means[0], rng, 0)
+        resume(0, 0.0, rem, ttf, start, pending, t, i, n)
         good, events = loop(means, horizon, warmup, rng, t, i, n, state, rem, ttf, start,
                             pending, buf, since, time_in)
         return good, events, time_in / (horizon - warmup)
