@@ -84,20 +84,26 @@ def run_twinbench(horizon: float, warmup: float, replications: int, seed: int,
     return {"throughput": thr, "wall": wall, "events": events}
 
 
-def run_simpy(horizon: float, warmup: float, replications: int, seed: int, style: str) -> dict:
+def timed_replications(one, horizon: float, warmup: float, replications: int) -> dict:
+    """Run ``one(r) -> (good parts, model events)`` for each replication, on the clock."""
     t0 = time.perf_counter()
-    stats = [run_line(horizon, warmup, seed, r, style) for r in range(replications)]
+    stats = [one(r) for r in range(replications)]
     wall = time.perf_counter() - t0
-    thr = [s.good / (horizon - warmup) for s in stats]
-    return {"throughput": thr, "wall": wall, "events": float(sum(s.events for s in stats))}
+    return {"throughput": [good / (horizon - warmup) for good, _ in stats], "wall": wall,
+            "events": float(sum(events for _, events in stats))}
+
+
+def run_simpy(horizon: float, warmup: float, replications: int, seed: int, style: str) -> dict:
+    def one(r):
+        s = run_line(horizon, warmup, seed, r, style)
+        return s.good, s.events
+
+    return timed_replications(one, horizon, warmup, replications)
 
 
 def run_bare_line(kernel, horizon: float, warmup: float, replications: int, seed: int) -> dict:
-    t0 = time.perf_counter()
-    stats = [run_bare(kernel, horizon, warmup, seed, r) for r in range(replications)]
-    wall = time.perf_counter() - t0
-    thr = [good / (horizon - warmup) for good, _, _ in stats]
-    return {"throughput": thr, "wall": wall, "events": float(sum(ev for _, ev, _ in stats))}
+    return timed_replications(lambda r: run_bare(kernel, horizon, warmup, seed, r)[:2],
+                              horizon, warmup, replications)
 
 
 def warm_kernel() -> None:
