@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,19 @@ class Problems:
     def raise_if_any(self, file: str | None = None) -> None:
         if self.items:
             raise ProjectError(self.items, file)
+
+
+def unwritable(path: str | os.PathLike) -> str | None:
+    """Why a new file cannot be written at ``path`` (a folder, a missing or read-only
+    folder), or None. Output files (results, recordings) are checked before the work that
+    fills them, not after it."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path}: is a folder; give the path of a file in it"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"{path}: the folder {folder} does not exist; create it or choose another path"
+    if not os.access(folder, os.W_OK):
+        return f"{path}: the folder {folder} is not writable; choose another path"
+    return None
+

@@ -29,6 +29,7 @@ import h5py
 import numpy as np
 
 from kernels import types as kt
+from twin.errors import unwritable
 from twin.kpi import replication_kpis
 
 SCHEMA_VERSION = 1
@@ -45,17 +46,8 @@ def _units(key: str) -> str:
 
 def check_results_path(path: str | os.PathLike) -> None:
     """Raise ``ValueError`` naming what is wrong when results cannot be written to ``path``."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder; give a file name for the results, such as "
-                         f"{path / 'results.h5'}")
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f"{path}: the folder {folder} does not exist; create it or write the "
-                         "results elsewhere")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{path}: the folder {folder} is not writable; write the results "
-                         "elsewhere")
+    if problem := unwritable(path):
+        raise ValueError(problem)
 
 
 def write_results(result, path: str | os.PathLike, state_logs: bool | None = None) -> Path:

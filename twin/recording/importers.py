@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from twin.errors import unwritable
 from twin.recording.errors import MappingError, RecordingImportError
 from twin.recording.format import sniff
 from twin.recording.mapping import Mapping, load_mapping
@@ -428,10 +429,8 @@ def import_recording(
         mapping = _with_policy(mapping, on_bad_rows)
     if not data.is_file():
         raise RecordingImportError(f"{data}: no such data file; check the path")
-    if not out.parent.is_dir():
-        raise RecordingImportError(
-            f"{out}: the folder {out.parent} does not exist; create it or choose another --out"
-        )
+    if problem := unwritable(out):
+        raise RecordingImportError(problem)
     if out.exists() and not overwrite:
         raise RecordingImportError(
             f"{out}: exists; choose another --out or overwrite it (--force / overwrite=True)"
