@@ -17,31 +17,14 @@ def example_projects() -> Path | None:
     return None
 
 
-def startup_project(arg: str | None, recent: list[str]) -> str | None:
-    """The project to open: the argument, else the most recent, else the first example."""
-    if arg:
-        return arg
+def startup_project(recent: list[str]) -> str | None:
+    """The project to open when none is given: the most recent, else the first example."""
     for p in recent:
         if Path(p).exists():
             return p
     examples = example_projects()
     if examples is not None and (examples / FIRST_PROJECT).is_dir():
         return str(examples / FIRST_PROJECT)
-    return None
-
-
-def unreadable(project: str) -> str | None:
-    """Why the project named on the command line cannot be opened, or None.
-
-    Checked before any window exists, so the message goes to the terminal that asked.
-    """
-    from twin.errors import ProjectError
-    from twin.project import load_project
-
-    try:
-        load_project(project)
-    except ProjectError as e:
-        return str(e)
     return None
 
 
@@ -62,9 +45,16 @@ def no_display() -> str | None:
 def main(project: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    if project and (problem := unreadable(project)):
-        print(f"twinbench: {problem}", file=sys.stderr)
-        return 2
+    from twin.errors import ProjectError
+    from twin.project import load_project
+
+    given = None
+    if project:  # read before any window exists: a problem goes to the terminal that asked
+        try:
+            given = load_project(project)
+        except ProjectError as e:
+            print(f"twinbench: {e}", file=sys.stderr)
+            return 2
     app = QApplication.instance()
     if app is None and (reason := no_display()):
         print(f"twinbench: {reason}", file=sys.stderr)
@@ -75,8 +65,9 @@ def main(project: str | None = None) -> int:
     from app.main_window import MainWindow, recovery_files
 
     win = MainWindow()
-    path = startup_project(project, win.recent())
-    if path is not None:
+    if given is not None:
+        win.show_project(given)
+    elif (path := startup_project(win.recent())) is not None:
         win.open_project(path)  # what it cannot open, it says in its log
     for file in recovery_files()[:1]:
         answer = QMessageBox.question(

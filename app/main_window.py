@@ -412,11 +412,15 @@ class MainWindow(QMainWindow):
             self.log(str(e))
             QMessageBox.warning(self, "Cannot open project", str(e)) if self.isVisible() else None
             return False
+        self.show_project(project)
+        return True
+
+    def show_project(self, project: m.Project) -> None:
+        """Work on ``project``, as read from its folder (``project.path``)."""
         self._set_project(project, project.path)
         self._add_recent(project.path)
         self.log(f"opened {project.path}")
         self._log_warnings(project)
-        return True
 
     def _log_warnings(self, project: m.Project) -> None:
         """What the reader found that did not stop it (a missing mesh file): the log pane,

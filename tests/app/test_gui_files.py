@@ -73,10 +73,10 @@ def test_autosave_and_recovery(make_window, line_project, tmp_path):
 def test_startup_project_choice(tmp_path):
     from app.main import example_projects, startup_project
 
-    assert startup_project("given", []) == "given"
-    assert startup_project(None, [str(tmp_path / "gone"), str(tmp_path)]) == str(tmp_path)
+    # (a project given on the command line is opened by app.main.main without asking)
+    assert startup_project([str(tmp_path / "gone"), str(tmp_path)]) == str(tmp_path)
     ex = example_projects()
-    first = startup_project(None, [])
+    first = startup_project([])
     if ex is not None and (ex / "bottling-line").is_dir():
         assert first == str(ex / "bottling-line")
     else:
