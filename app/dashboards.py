@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.theme import STATE_COLORS, legend_brush, plain_numbers
+from app.theme import STATE_COLORS, chart
 from kernels import types as kt
 from twin.kpi import replication_kpis
 from twin.stats import band, format_ci, mean_ci
@@ -56,15 +56,8 @@ def _fresh(plot: pg.PlotWidget) -> None:
 
 
 def _plot(title: str, left: str, bottom: str = "time (h)", legend: bool = True) -> pg.PlotWidget:
-    w = pg.PlotWidget(title=title)
-    plain_numbers(w)
-    w.setLabel("left", left)
-    w.setLabel("bottom", bottom)
-    w.showGrid(x=True, y=True, alpha=0.3)
-    # two columns on the chart's own background: a legend of several scenarios stays
-    # readable over the curves of a low chart
-    if legend:  # an empty legend still draws its background: only charts that name curves
-        w.addLegend(offset=(-10, 10), colCount=2, brush=legend_brush())
+    # two columns: a legend of several scenarios stays readable over a low chart
+    w = chart(title, left, bottom, legend_offset=(-10, 10), legend_columns=2, legend=legend)
     pi = w.getPlotItem()
     pi.setDownsampling(mode="peak")
     pi.setClipToView(True)

@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from app.theme import legend_brush, plain_numbers
+from app.theme import chart
 
 BAND_BRUSH = (31, 119, 180, 60)
 MEDIAN_PEN = "#1f77b4"
@@ -56,13 +56,8 @@ class ForkView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.output_plot = pg.PlotWidget(title="Fork: good parts since the fork")
-        self.energy_plot = pg.PlotWidget(title="Fork: energy since the fork (kWh)")
-        plain_numbers(self.output_plot, self.energy_plot)
-        for w in (self.output_plot, self.energy_plot):
-            w.showGrid(x=True, y=True, alpha=0.3)
-            w.addLegend(offset=(10, 10), brush=legend_brush())
-            w.setLabel("bottom", "time (h)")
+        self.output_plot = chart("Fork: good parts since the fork")
+        self.energy_plot = chart("Fork: energy since the fork (kWh)")
         self.output = FanChart(self.output_plot)
         self.energy = FanChart(self.energy_plot)
         self.result = None

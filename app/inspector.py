@@ -102,6 +102,7 @@ def check_field(el: m.Element, key: str, raw, folder: Path | None = None
         return None, [p.format() for p in e.problems]
     return getattr(new, key), []
 
+
 def _tip(key: str) -> str:
     return f"{key} ({UNITS[key]})" if key in UNITS else key
 

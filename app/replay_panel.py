@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.fork_view import ForkView
 from app.run_panel import Background
-from app.theme import STATE_COLORS, legend_brush, plain_numbers
+from app.theme import STATE_COLORS, chart, plain_numbers
 from kernels.types import STATE_NAMES
 from twin import model as m
 from twin.fork import ForkError, fork_from_recording
@@ -154,14 +154,11 @@ class ReplayPanel(QWidget):
         self.gantt.setLabel("bottom", "time (h)")
         self.gantt_image = pg.ImageItem(axisOrder="col-major")
         self.gantt.addItem(self.gantt_image)
-        self.output = pg.PlotWidget(title="Cumulative good parts")
-        self.energy = pg.PlotWidget(title="Cumulative energy (kWh)")
-        plain_numbers(self.gantt, self.output, self.energy)
+        plain_numbers(self.gantt)
+        self.output = chart("Cumulative good parts")
+        self.energy = chart("Cumulative energy (kWh)")
         for w in (self.output, self.energy):
-            w.showGrid(x=True, y=True, alpha=0.3)
-            w.addLegend(offset=(10, 10), brush=legend_brush())
             w.setXLink(self.gantt)
-            w.setLabel("bottom", "time (h)")
         self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
                         for _ in range(3)]
         for w, c in zip((self.gantt, self.output, self.energy), self.cursors, strict=True):
@@ -234,10 +231,8 @@ class ReplayPanel(QWidget):
         cl.addWidget(self.fork_warning)
         cl.addWidget(self.fork_view, 2)
         # every chart keeps a readable height; in a low dock the charts scroll instead
-        for chart in (self.output, self.energy):
-            chart.setMinimumHeight(CHART_MIN_HEIGHT)
-        self.fork_view.setMinimumHeight(CHART_MIN_HEIGHT)
-        self.gantt.setMinimumHeight(CHART_MIN_HEIGHT)
+        for w in (self.gantt, self.output, self.energy, self.fork_view):
+            w.setMinimumHeight(CHART_MIN_HEIGHT)
         self.charts_scroll = QScrollArea()
         self.charts_scroll.setWidgetResizable(True)
         self.charts_scroll.setFrameShape(QScrollArea.Shape.NoFrame)

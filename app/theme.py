@@ -63,6 +63,24 @@ def apply_theme(name: str, window=None) -> None:
             item.legend.setLabelTextColor(foreground)
 
 
+def chart(title: str, left: str = "", bottom: str = "time (h)", legend_offset=(10, 10),
+          legend_columns: int = 1, legend: bool = True):
+    """A workbench chart: gridded, plain numbers on the axes, and a legend on the chart's
+    background where it names curves (an empty legend still draws its background)."""
+    import pyqtgraph as pg
+
+    w = pg.PlotWidget(title=title)
+    plain_numbers(w)
+    if left:
+        w.setLabel("left", left)
+    if bottom:
+        w.setLabel("bottom", bottom)
+    w.showGrid(x=True, y=True, alpha=0.3)
+    if legend:
+        w.addLegend(offset=legend_offset, colCount=legend_columns, brush=legend_brush())
+    return w
+
+
 def plain_numbers(*plots) -> None:
     """Axes that show their values as they are: pyqtgraph would scale an axis without a
     unit and add "(x0.001)" to its label (a wear of 0.8 read "800 (x0.001)")."""
