@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class InputError(ValueError):
+    """Base of every error a user's input can cause: a project, mapping, recording or data
+    file, a command-line value. Its message names the file, the place, the value and the
+    fix; the CLI prints it and exits 2, the workbench shows it. Anything else that escapes
+    is a bug in twinbench and is reported with its traceback."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in a project: where it is, what was found and what was expected.
@@ -31,7 +38,7 @@ class Problem:
         return f"{where}: {self.message}{shown}"
 
 
-class ProjectError(ValueError):
+class ProjectError(InputError):
     """A project that cannot be loaded or simulated; lists every problem found, not the first."""
 
     def __init__(self, problems: list[Problem], file: str | None = None):

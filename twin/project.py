@@ -12,12 +12,12 @@ versions migrate forward through ``MIGRATIONS``. Writing lives in ``twin.project
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 
+from twin import jsonfile
 from twin import model as m
 from twin.distributions import parse_distribution
 from twin.errors import Problem, Problems, ProjectError
@@ -666,13 +666,9 @@ def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = Non
         raise ProjectError([Problem("$", "no such project: give a project folder holding "
                                       "project.json, or the path of a .json file")], str(file))
     try:
-        text = file.read_text(encoding="utf-8")
-        doc = json.loads(text)
-    except UnicodeDecodeError as e:
-        raise ProjectError([Problem("$", f"not UTF-8 text ({e.reason})")], str(file)) from None
-    except json.JSONDecodeError as e:
-        raise ProjectError([Problem(f"line {e.lineno}, column {e.colno}",
-                                      f"invalid JSON: {e.msg}")], str(file)) from None
+        doc = jsonfile.read(file)
+    except jsonfile.JsonInputError as e:
+        raise ProjectError([Problem(e.path, e.message, e.value)], str(file)) from None
     home = Path(folder) if folder else file.parent
     project = project_from_json(doc, str(file), home)
     project.path = home  # type: ignore[attr-defined]

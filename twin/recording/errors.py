@@ -6,8 +6,10 @@ print the message as it is and the GUI can show it in a dialog.
 
 from __future__ import annotations
 
+from twin.errors import InputError
 
-class RecordingError(ValueError):
+
+class RecordingError(InputError):
     """A recording file that cannot be opened, read or written as a twinbench recording."""
 
 
@@ -33,6 +35,14 @@ class MappingError(RecordingError):
         self.expected = expected
         found = "missing" if value is ... else f"found {value!r}"
         super().__init__(f"{file}: {path}: {found}; expected {expected}")
+
+    @classmethod
+    def from_json(cls, exc) -> MappingError:
+        """The mapping file's ``twin.jsonfile.JsonInputError`` (unreadable, invalid or
+        unsafe JSON), with its own message."""
+        err = cls(exc.file or "<mapping>", exc.path, exc.value, exc.message)
+        err.args = (str(exc),)
+        return err
 
 
 class RecordingImportError(RecordingError):

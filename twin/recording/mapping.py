@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kernels.types import STATE_NAMES
+from twin import jsonfile
 from twin.recording.errors import MappingError, RecordingError
 from twin.recording.format import SHAPES, zone
 
@@ -205,20 +206,16 @@ def load_mapping(path: str | os.PathLike) -> Mapping:
         value and what was expected.
     """
     path = Path(path)
+    if not path.exists():
+        raise MappingError(str(path), "$", ..., "an existing mapping file (check the path)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MappingError(
-            str(path), "$", ..., "an existing mapping file (check the path)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(str(path), "$", ..., f"a readable UTF-8 JSON file ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MappingError(
-            str(path), "$", f"line {exc.lineno} column {exc.colno}: {exc.msg}", "valid JSON"
-        ) from None
+        data = jsonfile.read(path)
+    except jsonfile.JsonInputError as exc:
+        if exc.path.startswith("line "):  # a syntax error: where it is, and what it is
+            raise MappingError(str(path), "$", f"{exc.path.replace(',', '')}: "
+                               f"{exc.message.removeprefix('invalid JSON: ')}",
+                               "valid JSON") from None
+        raise MappingError.from_json(exc) from None
     return mapping_from_dict(data, file=str(path))
 
 
