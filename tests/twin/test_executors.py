@@ -1,0 +1,62 @@
+"""The executor seam: results in order, progress added up, cancel and errors propagate."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from twin.executors import SerialExecutor, ThreadExecutor, make_executor
+from twin.tasks import Cancelled, TaskState
+
+
+def square_in_steps(item, ctx):
+    for k in range(1, 5):
+        ctx.check()
+        ctx.progress(k / 4)
+    return item * item
+
+
+@pytest.mark.parametrize("executor", [SerialExecutor(), ThreadExecutor(1), ThreadExecutor(3)])
+def test_results_in_order_and_progress_reaches_100(executor):
+    seen = []
+    task = TaskState(seen.append)
+    assert executor.map(square_in_steps, list(range(20)), task) == [i * i for i in range(20)]
+    assert seen[-1] == pytest.approx(100.0)
+    assert max(seen) == pytest.approx(100.0)
+
+
+def test_a_job_error_reaches_the_caller_and_stops_the_rest():
+    started = []
+
+    def job(item, ctx):
+        started.append(item)
+        if item == 1:
+            raise OSError("connection lost")
+        threading.Event().wait(0.05)
+        return item
+
+    with pytest.raises(OSError, match="connection lost"):
+        ThreadExecutor(2).map(job, list(range(50)))
+    assert len(started) < 50  # jobs not yet started were cancelled
+
+
+def test_cancel_stops_within_a_job():
+    task = TaskState()
+
+    def job(item, ctx):
+        if item == 3:
+            task.request_interruption()
+        for _ in range(300):
+            ctx.check()
+            threading.Event().wait(0.001)
+        return item
+
+    with pytest.raises(Cancelled):
+        ThreadExecutor(2).map(job, list(range(10)), task)
+
+
+def test_unknown_executor_names_the_known_ones():
+    with pytest.raises(ValueError, match="processes"):
+        make_executor("gpu")
+    assert make_executor("threads", 2).workers == 2

@@ -1,0 +1,198 @@
+"""One place where replications are submitted: threads today, processes and Dask behind the
+same interface.
+
+A job is a pure, module-level function ``fn(item, ctx)`` of a picklable ``item`` (lowered
+arrays and seeds, never psygnal models) returning a reduced, picklable result. ``ctx`` is a
+:class:`JobContext`: ``ctx.progress(fraction)`` reports how far the job is and
+``ctx.check()`` raises ``twin.tasks.Cancelled`` when the user asked to stop. An
+:class:`Executor` runs a list of items and returns the results in the items' order, adding
+the jobs' fractions into one ``TaskState`` progress (0-100).
+
+``ThreadExecutor`` runs jobs on threads of this process: the Numba kernel releases the GIL,
+so replications run in parallel, and progress and cancel reach inside each job, chunk by
+chunk. ``ProcessExecutor`` runs them in ``spawn``-ed processes (STYLE.md 6: fork after
+Numba's threading layer kills the child); progress then moves job by job, and a cancel
+request stops jobs that have not started. A Dask executor (issue 17) plugs in here, as a
+subclass of :class:`Executor`; the runner and fork do not change.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor as _Pool
+from dataclasses import dataclass
+
+from twin.tasks import Cancelled, TaskState
+
+Job = Callable[[object, "JobContext"], object]
+
+
+@dataclass
+class JobContext:
+    """What a job sees of the run around it: its index, progress and cancel.
+
+    In another process the context is a plain one (no progress, no cancel inside the job):
+    a ``threading.Event`` does not cross a process boundary.
+    """
+
+    index: int
+    _report: Callable[[int, float], None] | None = None
+    _task: TaskState | None = None
+
+    def progress(self, fraction: float) -> None:
+        """Report that the job is ``fraction`` (0-1) done."""
+        if self._report is not None:
+            self._report(self.index, fraction)
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` when the user asked to stop."""
+        if self._task is not None:
+            self._task.check()
+
+
+class _Progress:
+    """Adds the jobs' fractions into the task's percentage (thread-safe)."""
+
+    def __init__(self, n: int, task: TaskState | None):
+        self.done = [0.0] * n
+        self.task = task
+        self.lock = threading.Lock()
+
+    def __call__(self, index: int, fraction: float) -> None:
+        if self.task is None:
+            return
+        with self.lock:
+            self.done[index] = fraction
+            total = sum(self.done)
+        self.task.set_progress_value(100.0 * total / len(self.done))
+
+
+class Executor:
+    """Runs ``fn(item, ctx)`` for every item and returns the results in order.
+
+    Raises ``Cancelled`` when ``task`` asks to stop (jobs not started are dropped; a thread
+    job stops within one chunk), and re-raises the first exception a job raised, after
+    cancelling the jobs that have not started.
+    """
+
+    name = "executor"
+
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+        raise NotImplementedError
+
+    @property
+    def workers(self) -> int:
+        return 1
+
+
+class SerialExecutor(Executor):
+    """Every job in the calling thread, one after the other (tests, a single replication)."""
+
+    name = "serial"
+
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+        report = _Progress(len(items), task)
+        out = []
+        for i, item in enumerate(items):
+            if task is not None:
+                task.check()
+            out.append(fn(item, JobContext(i, report, task)))
+        return out
+
+
+class ThreadExecutor(Executor):
+    """Jobs on ``workers`` threads of this process (default: one per core).
+
+    The first job runs alone, so that the kernel is compiled (or loaded from the disk cache)
+    once rather than by every thread at the same time.
+    """
+
+    name = "threads"
+
+    def __init__(self, workers: int | None = None):
+        self._workers = max(1, workers or os.cpu_count() or 1)
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+        report = _Progress(len(items), task)
+        if self._workers == 1 or len(items) <= 1:
+            return SerialExecutor().map(fn, items, task)
+        out = [fn(items[0], JobContext(0, report, task))]
+        with _Pool(min(self._workers, len(items) - 1)) as pool:
+            futures = [pool.submit(fn, item, JobContext(i, report, task))
+                       for i, item in enumerate(items) if i > 0]
+            out += _collect(futures, task)
+        return out
+
+
+class ProcessExecutor(Executor):
+    """Jobs in ``workers`` processes started with ``spawn``; ``fn`` must be importable (a
+    module-level function) and items and results picklable. Each process loads the compiled
+    kernel from the disk cache."""
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None):
+        self._workers = max(1, workers or os.cpu_count() or 1)
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+        report = _Progress(len(items), task)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(self._workers, max(len(items), 1)), mp_context=ctx) as pool:
+            futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
+            for i, f in enumerate(futures):
+                f.add_done_callback(lambda _f, i=i: report(i, 1.0))
+            return _collect(futures, task)
+
+
+def _collect(futures: list[Future], task: TaskState | None, poll: float = 0.1) -> list:
+    """Wait for every future; on cancel or on a job's exception, cancel the rest and raise."""
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+            for f in done:
+                if f.exception() is not None:
+                    raise f.exception()
+            if task is not None and task.is_interruption_requested():
+                raise Cancelled("cancelled by the user")
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        raise
+    return [f.result() for f in futures]
+
+
+EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
+    "serial": lambda workers: SerialExecutor(),
+    "threads": ThreadExecutor,
+    "processes": ProcessExecutor,
+}
+
+
+def make_executor(kind: str | Executor | None = None, workers: int | None = None) -> Executor:
+    """The executor named ``kind`` (``"threads"`` by default, ``"processes"``, ``"serial"``),
+    or ``kind`` itself when it is one already.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known ones.
+    """
+    if isinstance(kind, Executor):
+        return kind
+    kind = kind or "threads"
+    if kind not in EXECUTORS:
+        raise ValueError(f"unknown executor {kind!r}; expected one of {sorted(EXECUTORS)}")
+    return EXECUTORS[kind](workers)
