@@ -339,8 +339,16 @@ class UndoStack:
     index_changed = Signal(int)
     clean_changed = Signal(bool)
 
-    def __init__(self, project: m.Project):
+    #: Commands kept for undo; the oldest are dropped beyond it (Qt's QUndoStack has the
+    #: same ``undoLimit``). Each command holds the values it changed, so an unbounded history
+    #: of a long editing session grows without end.
+    LIMIT = 1000
+
+    def __init__(self, project: m.Project, limit: int = LIMIT):
+        if limit < 1:
+            raise ValueError(f"an undo limit must be >= 1, got {limit}")
         self.project = project
+        self.limit = limit
         self._commands: list[Command] = []
         self._index = 0
         self._clean: int | None = 0
@@ -382,6 +390,12 @@ class UndoStack:
             return top
         self._commands.append(command)
         self._index += 1
+        if len(self._commands) > self.limit:
+            drop = len(self._commands) - self.limit
+            del self._commands[:drop]
+            self._index -= drop
+            if self._clean is not None:  # a saved state among the dropped is unreachable
+                self._clean = self._clean - drop if self._clean >= drop else None
         self._emit(was_clean)
         return command
 
@@ -407,6 +421,14 @@ class UndoStack:
         self._clean = self._index
         if not was_clean:
             self.clean_changed.emit(True)
+
+    def mark_modified(self) -> None:
+        """Mark the project as differing from its file whatever the history says (a
+        recovered autosave, an import): only a save makes it clean again."""
+        was_clean = self.is_clean()
+        self._clean = None
+        if was_clean:
+            self.clean_changed.emit(False)
 
     def clear(self) -> None:
         was_clean = self.is_clean()

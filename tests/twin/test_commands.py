@@ -158,3 +158,34 @@ def test_failed_macro_leaves_project_untouched():
     assert snapshot(p) == before and len(s) == 0
     roundtrip(s, c.Macro([c.RemoveElement("m1"), c.RemoveElement("b1")], "delete 2"))
     assert [e.id for e in p.elements] == ["src", "out"]
+
+
+def test_history_limit_drops_the_oldest_steps_only():
+    p = line()
+    s = c.UndoStack(p, limit=3)
+    s.set_clean()  # saved at rotation 0
+    for k in range(1, 6):
+        s.push(c.RotateElement("m1", 10 * k))
+    assert len(s) == 3 and s.index == 3
+    while s.can_undo():
+        s.undo()
+    assert p.element("m1").rotation == 20  # the two oldest steps are gone
+    assert not s.is_clean()  # the saved state was dropped with them: no way back to it
+    s.redo()
+    assert p.element("m1").rotation == 30
+    with pytest.raises(ValueError, match=">= 1"):
+        c.UndoStack(p, limit=0)
+
+
+def test_mark_modified_until_the_next_save():
+    p = line()
+    s = c.UndoStack(p)
+    clean = []
+    s.clean_changed.connect(clean.append)
+    s.mark_modified()  # a recovered autosave differs from its file with no step to undo
+    assert not s.is_clean() and clean == [False]
+    s.push(c.RotateElement("m1", 10))
+    s.undo()
+    assert not s.is_clean()
+    s.set_clean()
+    assert s.is_clean() and clean == [False, True]
