@@ -73,11 +73,15 @@ def _write_table(header: list[str], rows: list[list[str]], out) -> None:
 
 
 def print_table(summary: dict, out=sys.stdout) -> None:
+    """The summary as tables; every id and name goes through ``twin.errors.printable``
+    (a project's ids may hold escape codes that would act on the terminal)."""
+    from twin.errors import printable
     from twin.stats import format_ci
 
     for name, doc in summary.items():
         line = doc["line"]
-        out.write(f"\nScenario {name} ({doc['replications']} replications, 95% intervals)\n")
+        out.write(f"\nScenario {printable(name)} ({doc['replications']} replications, "
+                  "95% intervals)\n")
         for key, label in (("throughput_per_hour", "throughput (good parts/h)"),
                            ("wip", "work in process (parts)"),
                            ("lead_time_s", "lead time (s)"), ("energy_kwh", "energy (kWh)"),
@@ -86,14 +90,14 @@ def print_table(summary: dict, out=sys.stdout) -> None:
             if key in line:
                 out.write(f"  {label:<28}{format_ci(line[key], 4)}\n")
         if doc.get("bottleneck"):
-            out.write(f"  {'bottleneck':<28}{doc['bottleneck']}\n")
+            out.write(f"  {'bottleneck':<28}{printable(doc['bottleneck'])}\n")
         stations = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]
         if stations:
             states = ("busy", "blocked", "starved", "down")
             _write_table(
                 ["station", "parts out", "utilisation", *states, "energy kWh", "failures",
                  "wear"],
-                [[eid, format_ci(el["parts_out"], 6), format_ci(el["utilization"]),
+                [[printable(eid), format_ci(el["parts_out"], 6), format_ci(el["utilization"]),
                   *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
                   format_ci(el["energy_kwh"], 4), format_ci(el["failures"], 6),
                   f"{el['wear']['mean']:.3g}"] for eid, el in stations], out)
@@ -101,8 +105,8 @@ def print_table(summary: dict, out=sys.stdout) -> None:
                   if el["kind"] in ("buffer", "conveyor")]
         if stores:
             _write_table(["buffer", "mean content", "fill"],
-                         [[eid, format_ci(el["mean_content"]), format_ci(el["utilization"])]
-                          for eid, el in stores], out)
+                         [[printable(eid), format_ci(el["mean_content"]),
+                           format_ci(el["utilization"])] for eid, el in stores], out)
 
 
 def _json_safe(obj):
@@ -232,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from twin.errors import ProjectError
+    from twin.errors import ProjectError, printable
+    from twin.safeio import exit_on_sigterm
     from twin.tasks import Cancelled
 
     parser = build_parser()
@@ -240,10 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.project = None
         args.func = cmd_open
+    if args.func is not cmd_open:  # the workbench's Qt loop would hold the exit back
+        exit_on_sigterm()  # a terminated run or import removes its temporary file
     try:
         return args.func(args)
-    except ProjectError as e:
-        print(f"twinbench: {e}", file=sys.stderr)
+    except ProjectError as e:  # messages name ids from files: escaped (twin.errors.printable)
+        print(f"twinbench: {printable(e, newlines=True)}", file=sys.stderr)
         return 2
     except (Cancelled, KeyboardInterrupt):
         print("twinbench: cancelled", file=sys.stderr)
@@ -255,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (KeyError, ValueError, OSError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"twinbench: {msg}", file=sys.stderr)
+        print(f"twinbench: {printable(msg, newlines=True)}", file=sys.stderr)
         return 2
 
 

@@ -13,7 +13,7 @@ import json
 import sys
 
 from app.cli_recording import _fork_assets as _assets
-from twin.errors import ProjectError
+from twin.errors import ProjectError, printable
 from twin.project import load_project, save_project
 from twin.recording import Recording, RecordingError
 
@@ -51,7 +51,7 @@ def run_calibrate(args: argparse.Namespace, out=None) -> int:
             add_calibrated_scenario(project, report, args.scenario_name)
             path = save_project(project, args.project)
     except (ProjectError, RecordingError, CalibrationError, ValueError, KeyError) as exc:
-        print(f"twinbench calibrate: error: {exc}", file=sys.stderr)
+        print(f"twinbench calibrate: error: {printable(exc, newlines=True)}", file=sys.stderr)
         return 1
     if args.json:
         doc = report.to_dict()
@@ -59,7 +59,7 @@ def run_calibrate(args: argparse.Namespace, out=None) -> int:
             doc["written"] = {"scenario": args.scenario_name, "project": str(path)}
         print(json.dumps(doc, indent=2), file=out)
     else:
-        print(report, file=out)
+        print(printable(report, newlines=True), file=out)
         if args.write:
             print(f"\nscenario {args.scenario_name!r} saved to {path} (not applied: run it "
                   f"with --scenario {args.scenario_name!r})", file=out)

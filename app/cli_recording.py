@@ -15,6 +15,7 @@ import sys
 import time
 from typing import TextIO
 
+from twin.errors import printable
 from twin.recording import (
     Recording,
     RecordingError,
@@ -116,10 +117,10 @@ def run_import(args: argparse.Namespace) -> int:
         return 130
     except (RecordingError, OSError) as exc:
         progress.done()
-        print(f"twinbench import: error: {exc}", file=sys.stderr)
+        print(f"twinbench import: error: {printable(exc, newlines=True)}", file=sys.stderr)
         return 1
     progress.done()
-    print(report.format())
+    print(printable(report.format(), newlines=True))  # asset ids come from the data file
     rate = report.rows_read / max(time.perf_counter() - started, 1e-9)
     print(f"wrote {args.out} ({report.rows_read:,} rows, {rate:,.0f} rows/s)")
     return 0
@@ -199,12 +200,12 @@ def run_replay(args: argparse.Namespace) -> int:
                 periods = {a: fn(rec, a, window) for a in kpis}
             text = (json.dumps(_document(rec, kpis, periods), indent=2) if args.json
                     else _text(rec, kpis, periods))
-            print(text)
+            print(text if args.json else printable(text, newlines=True))
             sys.stdout.flush()
     except BrokenPipeError:
         raise  # not an error of the recording: app.cli.main ends the command quietly
     except (RecordingError, OSError, ValueError) as exc:
-        print(f"twinbench replay: error: {exc}", file=sys.stderr)
+        print(f"twinbench replay: error: {printable(exc, newlines=True)}", file=sys.stderr)
         return 1
     return 0
 
@@ -356,10 +357,11 @@ def run_fork(args: argparse.Namespace, out: TextIO | None = None,
     except (ProjectError, RecordingError, ForkError, ValueError, KeyError, OSError) as exc:
         bar.close()
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"twinbench fork: error: {msg}", file=err)
+        print(f"twinbench fork: error: {printable(msg, newlines=True)}", file=err)
         return 1
     bar.close()
     if res.wip_unknown:
-        print(f"twinbench fork: warning: {res.wip_warning}", file=err)
-    print(json.dumps(res.to_dict(), indent=2) if args.json else str(res), file=out)
+        print(f"twinbench fork: warning: {printable(res.wip_warning, newlines=True)}", file=err)
+    print(json.dumps(res.to_dict(), indent=2) if args.json
+          else printable(res, newlines=True), file=out)
     return 0

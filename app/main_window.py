@@ -36,6 +36,7 @@ from app.theme import STATE_COLORS, apply_theme, utilisation_color
 from app.view3d import CAMERA_PRESETS, View3D
 from twin import commands as cmd
 from twin import model as m
+from twin import safeio
 from twin.errors import ProjectError
 from twin.project import atomic_write_text, dumps, load_project, save_project
 from twin.recording import Recording, RecordingError
@@ -443,7 +444,7 @@ class MainWindow(QMainWindow):
     def save_to(self, path) -> bool:
         try:
             file = save_project(self.project, path)
-        except OSError as e:
+        except (OSError, ProjectError) as e:  # ProjectError: a mesh Save As may not copy
             self.log(f"could not save to {path}: {e}")
             return False
         self.path = file.parent
@@ -532,7 +533,7 @@ class MainWindow(QMainWindow):
             return None
         file = self.recovery_file()
         atomic_write_text(file, dumps(self.project))
-        (file.parent / "origin.txt").write_text(str(self.path or ""), encoding="utf-8")
+        safeio.write_text(file.parent / "origin.txt", str(self.path or ""))
         return file
 
     def _remove_recovery(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,43 @@ class InputError(ValueError):
     file, a command-line value. Its message names the file, the place, the value and the
     fix; the CLI prints it and exits 2, the workbench shows it. Anything else that escapes
     is a bug in twinbench and is reported with its traceback."""
+
+
+# What a terminal would obey rather than show: C0 controls (escape sequences, carriage
+# return, backspace), DEL, C1 controls, and the bidirectional overrides, embeddings,
+# isolates and marks that reorder what follows them (CVE-2021-42574, "Trojan Source"),
+# and the line and paragraph separators.
+_BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE_CHAR = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_UNSAFE_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+
+
+def _escaped(found: re.Match) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object, newlines: bool = False) -> str:
+    """``text`` as it may be printed to a terminal or log: every control character, and
+    every character that reorders the text around it, is shown as an escape (``\\x1b``,
+    ``\\u202e``) instead of acting.
+
+    Ids, names, paths and values come from files anyone may have written; printed raw, an
+    id holding ``\\x1b[2J`` would clear the user's screen and one holding ``\\r`` or
+    ``\\u202e`` would hide or reorder a message. Every name the CLI prints and every
+    :class:`Problem` goes through here. ``newlines`` keeps line breaks (a message of
+    several lines whose names were escaped already). Printable text, and so what this
+    function returns, comes back unchanged.
+
+    Parameters
+    ----------
+    text : object
+        What to show; not a string, its ``str()``.
+    newlines : bool
+        Keep ``\\n`` as a line break.
+    """
+    pattern = _UNSAFE_BUT_NEWLINE if newlines else _UNSAFE_CHAR
+    return pattern.sub(_escaped, str(text))
 
 
 @dataclass(frozen=True)
@@ -33,9 +71,11 @@ class Problem:
     value: object = ...
 
     def format(self, file: str | None = None) -> str:
+        """One line: file, JSON path, message and value, with every control character
+        escaped (:func:`printable`), so that a name in a file cannot act on a terminal."""
         where = f"{file}: {self.path}" if file else self.path
         shown = "" if self.value is ... else f" (found {self.value!r})"
-        return f"{where}: {self.message}{shown}"
+        return printable(f"{where}: {self.message}{shown}")
 
 
 class ProjectError(InputError):

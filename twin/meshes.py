@@ -12,13 +12,18 @@ from __future__ import annotations
 import filecmp
 import math
 import os
-import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from twin import model as m
-from twin.errors import Problem, Problems
+from twin import safeio
+from twin.errors import InputError, Problem, Problems, ProjectError
 
 MESH_FOLDER = "meshes"
+
+
+class MeshError(InputError):
+    """A mesh file that cannot be imported: its format, or where it would go."""
+
 _KEYS = {"file", "scale"}
 
 
@@ -78,6 +83,9 @@ def read_mesh(v, path: str, problems: Problems, folder: Path | None = None,
         problems.add(f"{path}.scale", "must be a number > 0: the size of one unit of the file "
                      "in metres (0.001 for millimetres)", scale)
         ok = False
+    if ok and folder is not None and (why := link_problem(folder, file, station)):
+        problems.add(fpath, why, file)
+        return None
     if ok and folder is not None and not (Path(folder) / file).is_file():
         if warnings is None:
             problems.add(fpath, f"no such file in the project folder ({Path(folder) / file}); "
@@ -95,6 +103,43 @@ def _missing_message(station: str, file: str, folder: str | os.PathLike) -> str:
             "station, Import mesh… in the inspector) or remove the mesh field")
 
 
+def _first_link(root: Path, file: str) -> Path | None:
+    """The first symbolic link on the way from folder ``root`` to its ``file``, or None."""
+    p = root
+    for part in PurePosixPath(file).parts:
+        p = p / part
+        if p.is_symlink():
+            return p
+    return None
+
+
+def link_problem(folder: str | os.PathLike, file: str, station: str = "") -> str | None:
+    """Why the mesh ``file`` of the project ``folder`` is refused, or None.
+
+    twinbench reads and copies only plain files inside the project folder: a symbolic link
+    (the file, or a folder on the way to it) could make opening a project, or saving it
+    into another folder, read any file of the user's, and copy it along. A missing file is
+    no concern of this check (``read_mesh`` warns about it).
+    """
+    root = Path(folder)
+    who = f"station {station!r}" if station else "a station"
+    fix = ("replace the link with a copy of the file (select the station, Import mesh… in "
+           "the inspector copies the file in) or remove the mesh field")
+    link = _first_link(root, file)
+    if link is not None:
+        try:
+            to = f" to {os.readlink(link)!r}"
+        except OSError:
+            to = ""
+        return (f"{who}: its mesh file {file!r} is a symbolic link ({link}{to}); twinbench "
+                f"reads only files inside the project folder: {fix}")
+    path = root / file
+    if path.exists() and not path.resolve().is_relative_to(root.resolve()):
+        return (f"{who}: its mesh file {file!r} lies outside the project folder "
+                f"({path.resolve()}); twinbench reads only files inside it: {fix}")
+    return None
+
+
 def mesh_to_json(mesh: m.Mesh) -> dict:
     return {"file": mesh.file, "scale": mesh.scale}
 
@@ -103,27 +148,37 @@ def import_mesh(folder: str | os.PathLike, source: str | os.PathLike) -> str:
     """Copy the mesh file ``source`` into ``folder``'s ``meshes/``; return the path to write
     in the project, relative to ``folder``.
 
+    ``source`` is a file the user chose (the inspector's *Import mesh…*): it may lie
+    anywhere, and a link is followed, since the user picked it. This is the one way a file
+    from outside a project gets into it; a project's own mesh fields may name only plain
+    files inside its folder (:func:`link_problem`).
+
     A file of the same name and content is reused; one of the same name but other content
-    is kept, and the copy gets a free name (``press_2.stl``). Raises ``ValueError`` for a
-    format twinbench cannot draw and ``OSError`` when the file cannot be read or copied.
+    is kept, and the copy gets a free name (``press_2.stl``); a link of that name is never
+    reused nor written through. Raises ``MeshError`` for a format twinbench cannot draw or a
+    ``meshes`` folder that is a link, and ``OSError`` when the file cannot be read or copied.
     """
     src = Path(source)
     if src.suffix.lower() not in m.MESH_FORMATS:
-        raise ValueError(f"cannot import {src.name}: unsupported mesh format "
-                         f"{src.suffix or '(no extension)'!r}; choose an "
-                         f"{' or '.join(m.MESH_FORMATS)} file")
+        raise MeshError(f"cannot import {src.name}: unsupported mesh format "
+                        f"{src.suffix or '(no extension)'!r}; choose an "
+                        f"{' or '.join(m.MESH_FORMATS)} file")
     if not src.is_file():
         raise FileNotFoundError(f"cannot import {src}: no such file")
     target_dir = Path(folder) / MESH_FOLDER
+    if target_dir.is_symlink():
+        raise MeshError(f"cannot import {src.name}: {target_dir} is a symbolic link; twinbench "
+                        "copies meshes only into the project folder itself: replace the link "
+                        "with a folder")
     target_dir.mkdir(parents=True, exist_ok=True)
     stem, suffix = src.stem, src.suffix.lower()
     target, n = target_dir / f"{stem}{suffix}", 1
-    while target.exists() and not (target.resolve() == src.resolve()
-                                   or filecmp.cmp(target, src, shallow=False)):
+    while target.is_symlink() or (target.exists() and not (
+            target.resolve() == src.resolve() or filecmp.cmp(target, src, shallow=False))):
         n += 1
         target = target_dir / f"{stem}_{n}{suffix}"
     if not target.exists():
-        _copy(src, target)
+        safeio.copy_file(src, target, follow=True)
     return f"{MESH_FOLDER}/{target.name}"
 
 
@@ -131,28 +186,36 @@ def copy_meshes(project: m.Project, old: str | os.PathLike | None,
                 new: str | os.PathLike) -> list[str]:
     """Copy the mesh files of ``project``'s stations from folder ``old`` into ``new`` (Save
     As into another folder); returns the files copied. Files missing in ``old`` are left
-    for the reader to report when the project is next opened."""
+    for the reader to report when the project is next opened.
+
+    Raises ``ProjectError``, before anything is copied, for a mesh that is a symbolic link
+    or lies outside ``old`` (:func:`link_problem`), or whose place in ``new`` is reached
+    through a link: Save As copies only files of the project itself.
+    """
     if old is None or Path(old).resolve() == Path(new).resolve():
         return []
-    copied = []
-    for el in project.stations():
-        if el.mesh is None:
+    meshes, refused = [], []
+    for i, el in enumerate(project.elements):
+        if not isinstance(el, m.Station) or el.mesh is None:
             continue
-        src, dst = Path(old) / el.mesh.file, Path(new) / el.mesh.file
-        if not src.is_file() or (dst.is_file() and filecmp.cmp(src, dst, shallow=False)):
+        why = link_problem(old, el.mesh.file, el.id)
+        into = _first_link(Path(new), str(PurePosixPath(el.mesh.file).parent))
+        if why is None and into is not None:
+            why = (f"station {el.id!r}: its mesh file cannot be copied to {new}: {into} is a "
+                   "symbolic link; save into a folder without links, or replace the link "
+                   "with a folder")
+        if why is not None:
+            refused.append(Problem(f"$.elements[{i}].mesh.file", why, el.mesh.file))
+        meshes.append(el.mesh.file)
+    if refused:
+        raise ProjectError(refused, str(old))
+    copied = []
+    for file in dict.fromkeys(meshes):
+        src, dst = Path(old) / file, Path(new) / file
+        if not src.is_file() or (dst.is_file() and not dst.is_symlink()
+                                 and filecmp.cmp(src, dst, shallow=False)):
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
-        _copy(src, dst)
-        copied.append(el.mesh.file)
+        safeio.copy_file(src, dst)  # never follows a link, at either end
+        copied.append(file)
     return copied
-
-
-def _copy(src: Path, dst: Path) -> None:
-    """Copy through a temporary name, so that an interrupted copy leaves no half file."""
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import tempfile
 from pathlib import Path
 
 from twin import model as m
+from twin import safeio
 from twin.meshes import copy_meshes, mesh_to_json
 
 SCHEMA_VERSION = 1
@@ -142,30 +141,45 @@ def project_to_json(project: m.Project) -> dict:
     return doc
 
 
-_FLAT_LIST = re.compile(r"\[\s*([^\[\]{}]*?)\s*\]", re.S)
-
-
 def dumps(project: m.Project) -> str:
-    """Indented JSON with short lists on one line, so that diffs stay readable."""
-    text = json.dumps(project_to_json(project), indent=2, ensure_ascii=False)
-    text = _FLAT_LIST.sub(lambda mt: "[" + re.sub(r"\s*\n\s*", " ", mt.group(1)) + "]", text)
-    return text + "\n"
+    """Indented JSON with short lists on one line, so that diffs stay readable.
+
+    A list that holds no list or object is written on one line (``[1, 2, 0]``), every
+    other value as ``json.dumps(indent=2)`` writes it. The layout is built while walking
+    the document, in time linear in its size, and never looks inside strings.
+    """
+    return _layout(project_to_json(project), "") + "\n"
+
+
+def _scalar(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _key(key) -> str:
+    # json.dumps turns keys that are not strings (numbers, true, null) into strings
+    return _scalar(key) if isinstance(key, str) else _scalar({key: 0})[1:-4]
+
+
+def _layout(value, indent: str) -> str:
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        return "{\n" + ",\n".join(f"{inner}{_key(k)}: {_layout(v, inner)}"
+                                   for k, v in value.items()) + f"\n{indent}}}"
+    if isinstance(value, list | tuple):
+        if not any(isinstance(v, dict | list | tuple) for v in value):
+            return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        inner = indent + "  "
+        return "[\n" + ",\n".join(inner + _layout(v, inner) for v in value) + f"\n{indent}]"
+    return _scalar(value)
 
 
 def atomic_write_text(file: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it over the target."""
+    """Write ``text`` to ``file`` whole, through a temporary file renamed over it
+    (``twin.safeio``: no file left half written, none written through a link)."""
     file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    safeio.write_text(file, text)
 
 
 def save_project(project: m.Project, path: str | os.PathLike) -> Path:

@@ -29,6 +29,7 @@ import h5py
 import numpy as np
 
 from kernels import types as kt
+from twin import safeio
 from twin.errors import unwritable
 from twin.kpi import replication_kpis
 
@@ -51,7 +52,8 @@ def check_results_path(path: str | os.PathLike) -> None:
 
 
 def write_results(result, path: str | os.PathLike, state_logs: bool | None = None) -> Path:
-    """Write a ``RunResult`` to ``path`` atomically (temporary file, then rename).
+    """Write a ``RunResult`` to ``path`` atomically (``twin.safeio``: a temporary file, then
+    a rename; never written through a link).
 
     ``state_logs`` writes every replication's state log (default: when the run recorded
     them, ``spec.log``). A log the run did not keep (``RunSpec.log_only``) is made again
@@ -61,61 +63,54 @@ def write_results(result, path: str | os.PathLike, state_logs: bool | None = Non
     want_logs = result.spec.log if state_logs is None else state_logs
     check_results_path(path)
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     spec = result.spec
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs.update(format=FORMAT, schema_version=SCHEMA_VERSION,
-                           created=dt.datetime.now(dt.UTC).isoformat(),
-                           horizon_s=spec.horizon, warmup_s=spec.warmup,
-                           replications=spec.replications, seed=spec.seed,
-                           state_names=np.array(kt.STATE_NAMES, dtype=h5py.string_dtype()))
-            summary = result.summary()
-            for name, sr in result.scenarios.items():
-                g = f.create_group(f"scenarios/{name}")
-                f.attrs["project"] = sr.project.name
-                g.attrs["element_ids"] = np.array(sr.lowered.element_ids,
-                                                  dtype=h5py.string_dtype())
-                g.attrs["element_kinds"] = np.array(sr.lowered.element_kinds,
-                                                    dtype=h5py.string_dtype())
-                rows = [replication_kpis(sr, rep) for rep in sr.replications]
-                keys = list(rows[0])
-                table = np.zeros(len(rows), np.dtype([(k, "f8") for k in keys]))
-                for i, r in enumerate(rows):
-                    for k in keys:
-                        table[k][i] = r[k]
-                d = g.create_dataset("kpi", data=table)
-                d.attrs["units"] = json.dumps({k: _units(k) for k in keys})
-                d = g.create_dataset("time", data=sr.ts_t)
-                d.attrs["units"] = "s"
-                reps = sr.replications
-                for key, col, unit in (("good_parts", 0, "count"), ("wip", 1, "parts"),
-                                       ("power_kw", 2, "kW")):
-                    d = g.create_dataset(f"series/{key}",
-                                         data=np.stack([r.ts_line[:, col] for r in reps]),
-                                         compression="gzip")
-                    d.attrs["units"] = unit
-                for key, attr, unit in (("energy_kwh", "ts_energy", "kWh"),
-                                        ("wear", "ts_wear", "1"), ("content", "ts_content",
-                                                                   "parts")):
-                    d = g.create_dataset(f"series/{key}",
-                                         data=np.stack([getattr(r, attr) for r in reps]),
-                                         compression="gzip")
-                    d.attrs["units"] = unit
-                for i, r in enumerate(reps):
-                    log = r.log
-                    if log is None and want_logs:
-                        log = result.state_log(name, i, keep=False)
-                    if log is not None:
-                        d = g.create_dataset(f"state_log/{i}", data=log, compression="gzip")
-                        d.attrs["units"] = "time: s"
-                    del log  # a made-again log goes before the next one is made
-                g.attrs["summary_json"] = json.dumps(_finite(summary[name]))
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
+    with safeio.replacing_path(path) as tmp, safeio.open_hdf5(tmp, replace=True) as f:
+        f.attrs.update(format=FORMAT, schema_version=SCHEMA_VERSION,
+                       created=dt.datetime.now(dt.UTC).isoformat(),
+                       horizon_s=spec.horizon, warmup_s=spec.warmup,
+                       replications=spec.replications, seed=spec.seed,
+                       state_names=np.array(kt.STATE_NAMES, dtype=h5py.string_dtype()))
+        summary = result.summary()
+        for name, sr in result.scenarios.items():
+            g = f.create_group(f"scenarios/{name}")
+            f.attrs["project"] = sr.project.name
+            g.attrs["element_ids"] = np.array(sr.lowered.element_ids,
+                                              dtype=h5py.string_dtype())
+            g.attrs["element_kinds"] = np.array(sr.lowered.element_kinds,
+                                                dtype=h5py.string_dtype())
+            rows = [replication_kpis(sr, rep) for rep in sr.replications]
+            keys = list(rows[0])
+            table = np.zeros(len(rows), np.dtype([(k, "f8") for k in keys]))
+            for i, r in enumerate(rows):
+                for k in keys:
+                    table[k][i] = r[k]
+            d = g.create_dataset("kpi", data=table)
+            d.attrs["units"] = json.dumps({k: _units(k) for k in keys})
+            d = g.create_dataset("time", data=sr.ts_t)
+            d.attrs["units"] = "s"
+            reps = sr.replications
+            for key, col, unit in (("good_parts", 0, "count"), ("wip", 1, "parts"),
+                                   ("power_kw", 2, "kW")):
+                d = g.create_dataset(f"series/{key}",
+                                     data=np.stack([r.ts_line[:, col] for r in reps]),
+                                     compression="gzip")
+                d.attrs["units"] = unit
+            for key, attr, unit in (("energy_kwh", "ts_energy", "kWh"),
+                                    ("wear", "ts_wear", "1"), ("content", "ts_content",
+                                                               "parts")):
+                d = g.create_dataset(f"series/{key}",
+                                     data=np.stack([getattr(r, attr) for r in reps]),
+                                     compression="gzip")
+                d.attrs["units"] = unit
+            for i, r in enumerate(reps):
+                log = r.log
+                if log is None and want_logs:
+                    log = result.state_log(name, i, keep=False)
+                if log is not None:
+                    d = g.create_dataset(f"state_log/{i}", data=log, compression="gzip")
+                    d.attrs["units"] = "time: s"
+                del log  # a made-again log goes before the next one is made
+            g.attrs["summary_json"] = json.dumps(_finite(summary[name]))
     return path
 
 

@@ -47,8 +47,9 @@ import numpy as np
 
 from kernels import types as kt
 from kernels.warmup import compiled_kernels
+from twin import safeio
 from twin.lowering import Lowered, grow, new_state
-from twin.recording import AssetInfo, RecordingWriter
+from twin.recording import AssetInfo, RecordingError, RecordingWriter
 
 #: Default epoch of recordings written from simulations (time 0 of the run).
 DEFAULT_EPOCH = "2024-01-01T00:00:00+00:00"
@@ -300,9 +301,12 @@ def write_events(events: list[StationEvents], low: Lowered, path: str | os.PathL
              for ev in events]
     infos += [AssetInfo(lv.element, name=lv.element, element=lv.element, level=True)
               for lv in levels]
-    with RecordingWriter.create(path, shape="event_log", source=source or "twinbench simulation",
-                                epoch_utc=epoch_utc, assets=infos,
-                                overwrite=overwrite) as w:
+    if os.path.lexists(path) and not overwrite:
+        raise RecordingError(f"{path}: exists; choose another file or overwrite it")
+    # written whole beside ``path`` and renamed over it (twin.safeio)
+    with safeio.replacing_path(path) as tmp, RecordingWriter.create(
+            tmp, shape="event_log", source=source or "twinbench simulation",
+            epoch_utc=epoch_utc, assets=infos, overwrite=True) as w:
         for ev in events:
             power = a.power[index[ev.element]]
             w.append_states(ev.asset_id, ev.state_t, ev.state)

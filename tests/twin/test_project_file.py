@@ -501,3 +501,63 @@ def test_import_mesh_copies_into_the_project_folder(tmp_path):
     with pytest.raises(FileNotFoundError):
         import_mesh(plant, cad / "gone.obj")
     assert sorted(os.listdir(plant / "meshes")) == ["Press.stl", "Press_2.stl"]
+
+
+# --- the layout of the saved file -------------------------------------------------------------
+def test_strings_with_brackets_are_saved_as_written(make_project, tmp_path):
+    doc = copy.deepcopy(FULL)
+    doc["description"] = "line [ 2 ]  { see [ map ] }"
+    doc["elements"][0]["name"] = "[ raw material ]"
+    project = load_project(make_project(doc))
+    save_project(project, tmp_path / "copy")
+    again = load_project(tmp_path / "copy")
+    assert again.description == "line [ 2 ]  { see [ map ] }"
+    assert again.element("src").name == "[ raw material ]"
+
+
+SAVE_TIMING = """
+import random, sys, time
+sys.path.insert(0, "tests")
+from oracles.lines import serial_line, station
+from twin.project import dumps, project_from_json, save_project
+
+def project(n):
+    rng = random.Random(n)
+    text = lambda: "".join(rng.choice("[ ") for _ in range(n))
+    worst = "[" + " " * (n - 1)  # three ways to split the spaces after a '['
+    doc = serial_line([station("m1", 1.0, name=worst)], [], name=text(), description=worst)
+    doc["scenarios"] = [{"name": "s", "description": text(), "overrides": []}]
+    return project_from_json(doc)
+
+def best(p):
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        dumps(p)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+small, big = project(1000), project(8000)
+best(small)
+print(best(small), best(big))
+save_project(project(10000), sys.argv[1])
+"""
+
+
+def test_saving_takes_linear_time_in_the_length_of_strings(tmp_path):
+    # strings of '[' and spaces took cubic time (9.7 s to save at 3,000 characters): the
+    # old layout regex backtracked from every '['. A subprocess, so that a regression
+    # fails on the timeout instead of hanging the suite.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-c", SAVE_TIMING, str(tmp_path / "p")],
+                         cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    small, big = map(float, out.stdout.split())
+    # 8x the characters: about 8x the time when linear (less, with the fixed part),
+    # 64x when quadratic, 512x when cubic
+    assert big < 20 * small, (small, big)
+    assert len(load_project(tmp_path / "p").description) == 10000

@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from kernels.types import N_STATES, STATE_NAMES
+from twin import safeio
 from twin.recording.errors import RecordingError
 
 FORMAT_NAME = "twinbench-recording"
@@ -221,17 +222,12 @@ def migrate_recording(path: str | os.PathLike) -> int:
             f"{path}: schema_version {version} cannot be upgraded: no migration from version "
             f"{missing[0]}; re-import the data with `twinbench import`"
         )
-    tmp = path.with_name(path.name + ".tmp")
-    shutil.copyfile(path, tmp)
-    try:
+    with safeio.replacing_path(path) as tmp:  # a copy beside it, never through a link
+        shutil.copyfile(path, tmp)  # tmp: made by this process with O_EXCL, not a link
         with h5py.File(tmp, "r+") as f:
             for v in range(version, SCHEMA_VERSION):
                 _MIGRATIONS[v](f)
                 f.attrs["schema_version"] = v + 1
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return version
 
 

@@ -32,6 +32,7 @@ from twin.recording.errors import MappingError, RecordingImportError
 from twin.recording.format import sniff
 from twin.recording.mapping import Mapping, load_mapping
 from twin.recording.report import ImportReport
+from twin.safeio import commit, discard, new_temp
 from twin.tasks import Cancelled, TaskState
 
 #: Default chunk size of text readers, bytes (whole lines are cut from the file in pieces of
@@ -378,8 +379,9 @@ def import_recording(
 ) -> ImportReport:
     """Import a data file into a new recording.
 
-    The recording is written to ``<out>.tmp`` and renamed to ``out`` only when complete, so
-    an interrupted or failed import leaves no recording behind.
+    The recording is written to a temporary file beside ``out`` and renamed to ``out`` only
+    when complete (``twin.safeio``), so an interrupted or failed import leaves no recording
+    behind and a killed one leaves the old file whole.
 
     Parameters
     ----------
@@ -436,10 +438,10 @@ def import_recording(
             f"{out}: exists; choose another --out or overwrite it (--force / overwrite=True)"
         )
     spec = find_importer(data, importer)
-    tmp = out.with_name(out.name + ".tmp")
     source = spec.open(data, mapping, chunk)
-    ingest = None
+    ingest = tmp = None
     try:
+        tmp = new_temp(out)  # beside out, never through a link (twin.safeio)
         _check_header(data, mapping, source.names)
         ingest = Ingest(data, mapping, tmp, spec.identifier)
         for piece in _prefetch(source.chunks(list(dict.fromkeys(mapping.columns.values())))):
@@ -449,12 +451,11 @@ def import_recording(
                 if task.is_interruption_requested():
                     raise Cancelled(f"import of {data} cancelled; {out} was not written")
         report = ingest.finish(time.perf_counter() - started)
-        _fsync(tmp)
-        os.replace(tmp, out)
+        commit(tmp, out)
     except BaseException:
         if ingest is not None:
             ingest.abort()
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
     finally:
         source.close()
@@ -530,6 +531,3 @@ def _check_header(data: Path, mapping: Mapping, names: list[str]) -> None:
         )
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())

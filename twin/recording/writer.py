@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from kernels.types import N_STATES, STATE_NAMES
+from twin import safeio
 from twin.recording.errors import RecordingError
 from twin.recording.format import (
     BUCKETS_DTYPE,
@@ -167,7 +168,7 @@ class RecordingWriter:
         if shape not in SHAPES:
             raise RecordingError(f"shape {shape!r} is not one of {SHAPES}")
         zone(time_zone)
-        if path.exists() and not overwrite:
+        if os.path.lexists(path) and not overwrite:  # a dangling link is there too
             raise RecordingError(f"{path}: exists; choose another file or overwrite it")
         if epoch_utc is None:
             now = datetime.now(UTC)
@@ -181,7 +182,9 @@ class RecordingWriter:
         # A small chunk cache: records are only appended, so one or two chunks per dataset is
         # all the cache does any good for; HDF5 2.0's default (8 MiB per dataset) would cost
         # hundreds of MiB for a recording with many assets.
-        f = h5py.File(path, "w", libver="latest", rdcc_nbytes=CHUNK_CACHE_BYTES, rdcc_w0=1.0)
+        # created with O_EXCL | O_NOFOLLOW, never through a link planted at ``path``
+        f = safeio.open_hdf5(path, replace=overwrite, libver="latest",
+                             rdcc_nbytes=CHUNK_CACHE_BYTES, rdcc_w0=1.0)
         try:
             f.attrs["format"] = FORMAT_NAME
             f.attrs["schema_version"] = SCHEMA_VERSION
