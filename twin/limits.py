@@ -93,12 +93,14 @@ MAX_REPLICATIONS = 10_000
 MAX_SEED = 2**63 - 1  # results files store it as a 64-bit integer
 #: Time-series samples per replication (horizon / sample interval).
 MAX_SAMPLES = 100_000
-#: Events of one replication: the kernel handles about 3 million a second on the project's
-#: machine class (2 shared cores), so 10^9 is some five minutes per replication. It also
+#: Events of one replication (as :func:`estimate_run` counts them: an operation, a part
+#: moved, an arrival, a failure and its repair...): the kernel handles about 5 million a
+#: second on the project's machine class (the standard line: 19 million in about 4 s), so
+#: 10^9 is some three minutes per replication. It also
 #: bounds each clock: a mean time between arrivals, failures or maintenances, a calendar
 #: or schedule period must be at least horizon / MAX_EVENTS.
 MAX_EVENTS = 1_000_000_000
-EVENTS_PER_SECOND = 3e6
+EVENTS_PER_SECOND = 5e6
 #: Memory a run may keep (time series of every replication, state logs kept).
 MAX_RUN_BYTES = 8 * 2**30
 #: Absolute minimum mean time between arrivals and between failures (s), and of a
@@ -130,8 +132,8 @@ def big(n: float) -> str:
         return "unboundedly many"
     for size, word in ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")):
         if n >= size:
-            return f"{n / size:.2g} {word}"
-    return f"{n:,.0f}"
+            return f"{float(f'{n / size:.2g}'):g} {word}"
+    return f"{float(f'{n:.2g}'):,.0f}"  # 832,387 -> 830,000: an estimate, not a count
 
 
 def nbytes(n: float) -> str:
@@ -396,7 +398,8 @@ def _rates(project, horizon: float):
             waiting[j] -= 1
             if waiting[j] == 0 and not done[j]:
                 ready.append(j)
-    unbounded = next((i for i, r in enumerate(rate) if math.isinf(r)), None)
+    unbounded = next((i for i, r in enumerate(rate)
+                      if math.isinf(r) and not isinstance(els[i], m.Source)), None)
     return rate, unbounded
 
 
@@ -527,7 +530,7 @@ def estimate_run(project, spec, scenarios: list[str] | None = None) -> RunEstima
     series = samples * (3 + 3 * n_el) * 8.0 * runs
     log_bytes = log_rows * LOG_ROW_BYTES * logs_kept
     memory = series + log_bytes
-    if samples > MAX_SAMPLES:
+    if horizon / dt > MAX_SAMPLES:  # as check_run_settings counts them
         problems.add("sample_interval", f"this run would take {big(samples)} time-series "
                      f"samples per replication; at most {MAX_SAMPLES:,}: raise the sample "
                      f"interval to at least {horizon / MAX_SAMPLES:.3g} s", spec.sample_interval)
