@@ -43,7 +43,7 @@ def _whole(text: str, lo: int, hi: int) -> int:
     except ValueError:
         v = None
     if v is None or not lo <= v <= hi:
-        raise argparse.ArgumentTypeError(f"expected a whole number from {lo:,} to {hi:,}, "
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {lo:,} and <= {hi:,}, "
                                          f"got {text!r}")
     return v
 
