@@ -457,7 +457,8 @@ def _read_scenarios(v, path, problems):
                              "and seed); set them in 'run' or on the command line", o["path"])
                 continue
             ovs.append(m.Override(str(o["path"]), o["value"], o.get("element")))
-        out.append(m.Scenario(name, tuple(ovs), r.string("description", "")))
+        out.append(m.Scenario(name, tuple(ovs),
+                              r.string("description", "", limit=limits.MAX_TEXT_CHARS)))
     return out
 
 
