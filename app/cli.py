@@ -14,23 +14,50 @@ import sys
 import time
 
 
-def _duration(text: str) -> float:
-    from twin.units import parse_duration
+def _duration(text: str, lo: float = 0.0, lo_open: bool = False,
+              hi: float | None = None) -> float:
+    """A duration in seconds within ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``); the
+    default ``hi`` is the longest horizon (``twin.limits.MAX_HORIZON_S``)."""
+    from twin.limits import MAX_HORIZON_S
+    from twin.units import format_duration, parse_duration
 
+    hi = MAX_HORIZON_S if hi is None else hi
     try:
-        return parse_duration(text)
+        v = parse_duration(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+    if v < lo or (lo_open and v == lo) or v > hi:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration {'>' if lo_open else '>='} {format_duration(lo)} and at most "
+            f"{format_duration(hi)} ({hi:g} s), got {text!r}")
+    return v
 
 
-def _positive_int(text: str) -> int:
+def _horizon(text: str) -> float:
+    return _duration(text, lo_open=True)
+
+
+def _whole(text: str, lo: int, hi: int) -> int:
     try:
         v = int(text)
     except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {lo:,} and <= {hi:,}, "
+                                         f"got {text!r}")
     return v
+
+
+def _positive_int(text: str) -> int:
+    from twin.limits import MAX_REPLICATIONS
+
+    return _whole(text, 1, MAX_REPLICATIONS)
+
+
+def _seed(text: str) -> int:
+    from twin.limits import MAX_SEED
+
+    return _whole(text, 0, MAX_SEED)
 
 
 class ProgressBar:
@@ -121,6 +148,7 @@ def _json_safe(obj):
 
 def cmd_run(args) -> int:
     from kernels.warmup import cache_is_warm
+    from twin.limits import estimate_run
     from twin.project import load_project
     from twin.results_io import check_results_path, write_results
     from twin.runner import RunSpec, run_project
@@ -134,6 +162,9 @@ def cmd_run(args) -> int:
                                 replications=args.replications, seed=args.seed,
                                 sample_interval=args.sample_interval,
                                 log=bool(args.out and args.state_log))
+    # how big the run would be, before any of it: too many events, samples or bytes are
+    # refused with the size and what to lower (twin.limits)
+    estimate_run(project, spec, args.scenario or None)
     if not cache_is_warm():
         print("twinbench: compiling the twin kernel (first run only, 10-15 s)...",
               file=sys.stderr)
@@ -155,9 +186,15 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from twin.limits import estimate_run
     from twin.project import load_project
+    from twin.runner import RunSpec
+    from twin.units import format_duration
 
     project = load_project(args.project)
+    rs = project.run
+    # the project's own run settings: a run beyond the limits fails the check
+    estimate = estimate_run(project, RunSpec.from_project(project))
     n_st = len(project.stations())
     n_w = len(project.warnings)
     also = f"; {_count(n_w, 'warning')}" if n_w else ""
@@ -165,6 +202,8 @@ def cmd_check(args) -> int:
         (len(project.elements), "element"), (n_st, "station"),
         (len(project.connections), "connection"), (len(project.scenarios), "scenario")))
     print(f"{args.project}: OK ({counts}{also})")
+    print(f"run settings ({format_duration(rs.horizon)}, {_count(rs.replications, 'replication')}"
+          f"): {estimate}")
     print_warnings(project, args.project, sys.stdout)
     return 0
 
@@ -210,10 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("project", help="project folder (holding project.json) or a .json file")
     r.add_argument("--scenario", action="append", metavar="NAME",
                    help="scenario to run (repeatable; 'base' is the project as it is)")
-    r.add_argument("--horizon", type=_duration, help="simulated time: 8h, 30min, 3600")
+    r.add_argument("--horizon", type=_horizon,
+                   help="simulated time: 8h, 30min, 3600 (at most 10 years)")
     r.add_argument("--warmup", type=_duration, help="time discarded at the start")
-    r.add_argument("--replications", type=_positive_int)
-    r.add_argument("--seed", type=int)
+    r.add_argument("--replications", type=_positive_int, help="1 to 10,000")
+    r.add_argument("--seed", type=_seed, help="0 to 2**63 - 1")
     r.add_argument("--sample-interval", type=_duration, help="time-series sampling interval")
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.add_argument("--out", metavar="FILE.h5", help="write KPIs and time series to HDF5")

@@ -390,6 +390,22 @@ REJECTED = {
     "override with an unknown field": _set(scenarios=[{"name": "a", "overrides": [
         {"element": "m1", "path": "servers", "value": 2, "note": "x"}]}]),
     "unknown scenario field": _set(scenarios=[{"name": "a", "runs": 3}]),
+    # limits (docs/limits.md)
+    "too many servers": _set_el("m1", servers=1001),
+    "buffer capacity beyond the limit": _set_el("buf", capacity=10**6 + 1),
+    "position beyond 100 km": _set_el("m1", position=[1e6, 0, 0]),
+    "footprint of 0": _set_el("m1", footprint=[0, 1]),
+    "rotation beyond ten turns": _set_el("m1", rotation=4000),
+    "id of 101 characters": _set_el("out", id="o" * 101),
+    "constant time beyond 1e10 s": _set_el("m1", process_time=1e11),
+    "conveyor speed of 1 km/s": _set_el("conv", speed=1000),
+    "conveyor spacing below 1 mm": _set_el("conv", spacing=1e-4),
+    "power of a GW and more": _set_el("m1", power_kw={"busy": 2e6}),
+    "weight beyond 1e9": lambda d: d["connections"].append(["buf", "out", 1e10]),
+    "a billion replications": _set(run={"replications": 10**9}),
+    "seed of 2**63": _set(run={"seed": 2**63}),
+    "price beyond 1e6": _set(tariff={"price_per_kwh": 1e7}),
+    "schedule quantity beyond 100,000": _set_el("src", schedule=[[0, "part", 100001]]),
 }
 
 

@@ -23,7 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kernels import types as kt
+from twin import limits
 from twin.errors import Problems
+
+#: Parameters that are times in seconds (bounded by ``limits.MAX_TIME_S``).
+TIME_PARAMS = ("value", "mean", "sd", "low", "mode", "high", "scale")
+_LOG_MAX_TIME = math.log(limits.MAX_TIME_S)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class _Exponential:
     @staticmethod
     def check(p, err):
         _pos(p, "mean" if "mean" in p else "rate", err)
+        if "rate" in p and 0 < p["rate"] < 1.0 / limits.MAX_TIME_S:
+            err("rate", f"must be at least {1.0 / limits.MAX_TIME_S:g} per second (a mean "
+                f"of at most {limits.MAX_TIME_S:g} s)")
 
     @staticmethod
     def lower(p):
@@ -156,8 +164,16 @@ class _Lognormal:
         if "mean" in p:
             _pos(p, "mean", err)
             _pos(p, "sd", err, strict=False)
+            if p["mean"] > 0 and p["sd"] > limits.MAX_CV * p["mean"]:
+                err("sd", f"must be at most {limits.MAX_CV:g} times the mean (a coefficient "
+                    "of variation beyond that overflows the kernel's parameters)")
         else:
             _pos(p, "sigma", err, strict=False)
+            # the mean exp(mu + sigma^2 / 2) must be a time, not an overflow
+            if p["sigma"] >= 0 and p["mu"] + 0.5 * p["sigma"] * p["sigma"] > _LOG_MAX_TIME:
+                err("mu", f"with sigma {p['sigma']:g} gives a mean time of "
+                    f"e^(mu + sigma^2/2), beyond {limits.MAX_TIME_S:g} s: mu + sigma^2/2 must "
+                    f"be at most {_LOG_MAX_TIME:.4g}")
 
     @staticmethod
     def _mu_sigma(p):
@@ -183,6 +199,17 @@ class _Gamma:
     def check(p, err):
         for k in p:
             _pos(p, k, err)
+        if any(v <= 0 for v in p.values()):
+            return
+        lo, hi = limits.GAMMA_SHAPE
+        if "shape" in p:
+            if not lo <= p["shape"] <= hi:
+                err("shape", f"must be from {lo:g} to {hi:g}")
+            elif p["shape"] * p["scale"] > limits.MAX_TIME_S:
+                err("scale", f"gives a mean time (shape x scale) beyond {limits.MAX_TIME_S:g} s")
+        elif not lo <= (p["mean"] / p["sd"]) * (p["mean"] / p["sd"]) <= hi:
+            err("sd", f"must lie between mean / {hi ** 0.5:g} and mean / {lo ** 0.5:g} (a shape "
+                f"(mean/sd)^2 from {lo:g} to {hi:g})")
 
     @staticmethod
     def _shape_scale(p):
@@ -207,6 +234,13 @@ class _Weibull:
     def check(p, err):
         _pos(p, "shape", err)
         _pos(p, "scale", err)
+        lo, hi = limits.WEIBULL_SHAPE
+        if p["shape"] > 0 and not lo <= p["shape"] <= hi:
+            err("shape", f"must be from {lo:g} to {hi:g} (below, draws overflow)")
+        elif p["scale"] > 0 and p["shape"] > 0 and (
+                math.log(p["scale"]) + math.lgamma(1.0 + 1.0 / p["shape"]) > _LOG_MAX_TIME):
+            err("scale", f"gives a mean time (scale x gamma(1 + 1/shape)) beyond "
+                f"{limits.MAX_TIME_S:g} s")
 
     lower = staticmethod(lambda p: (kt.D_WEIBULL, (p["shape"], p["scale"], 0.0, 0.0), ()))
     mean = staticmethod(lambda p: p["scale"] * math.gamma(1.0 + 1.0 / p["shape"]))
@@ -220,9 +254,15 @@ class _Empirical:
         if not isinstance(vals, list | tuple) or not vals:
             err("values", "must be a non-empty list of observed times (s)")
             return
+        if len(vals) > limits.MAX_EMPIRICAL_VALUES:
+            err("values", f"{len(vals):,} values: at most {limits.MAX_EMPIRICAL_VALUES:,}; "
+                "fit a distribution or resample them")
+            return
         for v in vals:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0:
-                err("values", f"every observed value must be a number >= 0; {v!r} is not")
+            if (isinstance(v, bool) or not isinstance(v, int | float)
+                    or not 0 <= v <= limits.MAX_TIME_S):
+                err("values", f"every observed value must be a number from 0 to "
+                    f"{limits.MAX_TIME_S:g} s; {v!r} is not")
                 return
         if p.get("interpolate", False) not in (True, False):
             err("interpolate", "must be true or false")
@@ -266,6 +306,10 @@ def parse_distribution(obj, path: str, problems: Problems) -> Distribution | Non
             continue
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             problems.add(f"{path}.{k}", "must be a finite number", v)
+            ok = False
+        elif k in TIME_PARAMS and abs(v) > limits.MAX_TIME_S:
+            problems.add(f"{path}.{k}", f"must be at most {limits.MAX_TIME_S:g} s (about 317 "
+                         "years; a longer time means never)", v)
             ok = False
     if not ok:
         return None

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from twin import jsonfile
+from twin import jsonfile, limits
 from twin import model as m
 from twin.distributions import parse_distribution
 from twin.errors import Problem, Problems, ProjectError
@@ -105,7 +105,7 @@ class _Reader:
             self._bad(key, str(e))
             return default
 
-    def string(self, key, default=None, choices=None):
+    def string(self, key, default=None, choices=None, limit=limits.MAX_NAME_CHARS):
         if key not in self.obj:
             return default
         v = self.obj[key]
@@ -114,6 +114,10 @@ class _Reader:
             return default
         if choices and v not in choices:
             self._bad(key, f"expected one of {list(choices)}")
+            return default
+        if len(v) > limit:
+            self.problems.add(f"{self.path}.{key}", f"{len(v):,} characters: at most "
+                              f"{limit:,} (docs/limits.md)", v[:40] + "...")
             return default
         return v
 
@@ -126,7 +130,7 @@ class _Reader:
             return default
         return v
 
-    def vector(self, key, n, default):
+    def vector(self, key, n, default, lo=-math.inf, hi=math.inf, lo_open=False):
         if key not in self.obj:
             return default
         v = self.obj[key]
@@ -134,6 +138,10 @@ class _Reader:
                 or any(isinstance(x, bool) or not isinstance(x, int | float)
                        or not math.isfinite(x) for x in v)):
             self._bad(key, f"must be a list of {n} numbers (metres)")
+            return default
+        if any(x < lo or (lo_open and x == lo) or x > hi for x in v):
+            self._bad(key, f"each of its {n} numbers must be {'>' if lo_open else '>='} {lo:g}"
+                      f" and <= {hi:g} metres (docs/limits.md)")
             return default
         return tuple(float(x) for x in v)
 
@@ -178,29 +186,36 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         problems.add(path, "expected an element object with an 'id' and a 'kind'", obj)
         return None
     kind = obj.get("kind")
-    if kind not in m.ELEMENT_TYPES:
+    if not isinstance(kind, str) or kind not in m.ELEMENT_TYPES:
         problems.add(f"{path}.kind", f"unknown element kind; expected one of "
                      f"{sorted(m.ELEMENT_TYPES)}", kind)
         return None
     r = _Reader(obj, path, problems, _COMMON | _FIELDS[kind])
-    eid = r.string("id")
+    eid = r.string("id", limit=limits.MAX_ID_CHARS)
     if not eid:
         problems.add(f"{path}.id", "every element needs a non-empty string id", obj.get("id"))
         eid = f"<element {path}>"
     common = dict(
         id=eid, name=r.string("name", ""),
         extra={k: v for k, v in obj.items() if k.startswith("x-")},
-        position=r.vector("position", 3, (0.0, 0.0, 0.0)),
-        rotation=r.number("rotation", 0.0), footprint=r.vector("footprint", 2, (1.0, 1.0)),
+        position=r.vector("position", 3, (0.0, 0.0, 0.0), -limits.MAX_COORDINATE_M,
+                          limits.MAX_COORDINATE_M),
+        rotation=r.number("rotation", 0.0, -limits.MAX_ROTATION_DEG, limits.MAX_ROTATION_DEG),
+        footprint=r.vector("footprint", 2, (1.0, 1.0), 0.0, limits.MAX_SIZE_M, lo_open=True),
     )
     routing = r.string("routing", "probability", m.ROUTINGS)
     if kind == "source":
         mix = obj.get("product_mix", {"part": 1.0})
         if (not isinstance(mix, dict) or not mix or any(
-                isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0
-                for w in mix.values()) or sum(mix.values()) <= 0):
+                isinstance(w, bool) or not isinstance(w, int | float)
+                or not 0 <= w <= limits.MAX_WEIGHT for w in mix.values())
+                or sum(mix.values()) <= 0):
             problems.add(f"{path}.product_mix", "must map product names to weights >= 0 "
-                         "(at least one > 0)", mix)
+                         f"and <= {limits.MAX_WEIGHT:g} (at least one > 0)", mix)
+            mix = {"part": 1.0}
+        elif len(mix) > limits.MAX_PRODUCTS or any(len(k) > limits.MAX_ID_CHARS for k in mix):
+            problems.add(f"{path}.product_mix", f"at most {limits.MAX_PRODUCTS:,} products, "
+                         f"each named in at most {limits.MAX_ID_CHARS} characters", len(mix))
             mix = {"part": 1.0}
         schedule = _read_schedule(obj.get("schedule"), f"{path}.schedule", problems)
         arrival = r.dist("arrival")
@@ -220,12 +235,13 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         power = obj.get("power_kw", {})
         if not isinstance(power, dict) or any(
                 k not in m.STATION_STATES or isinstance(v, bool) or not isinstance(v, int | float)
-                or not v >= 0 for k, v in power.items()):
+                or not 0 <= v <= limits.MAX_POWER_KW for k, v in power.items()):
             problems.add(f"{path}.power_kw", f"must map states {list(m.STATION_STATES)} to "
-                         "kW >= 0", power)
+                         f"kW >= 0 and <= {limits.MAX_POWER_KW:g}", power)
             power = {}
         return m.Station(
-            **common, servers=r.number("servers", 1, lo=1, integer=True), process_time=pt,
+            **common, servers=r.number("servers", 1, lo=1, hi=limits.MAX_SERVERS, integer=True),
+            process_time=pt,
             setup_time=r.dist("setup_time", per_product=True),
             failures=_read_failures(r.obj_at("failures"), f"{path}.failures", problems),
             scrap=r.number("scrap", 0.0, lo=0.0, hi=1.0),
@@ -239,12 +255,17 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
-        cap = None if cap is None else r.number("capacity", 10, lo=1, integer=True)
+        cap = None if cap is None else r.number("capacity", 10, lo=1, hi=limits.MAX_CAPACITY,
+                                                 integer=True)
         return m.Buffer(**common, capacity=cap, routing=routing)
     if kind == "conveyor":
-        return m.Conveyor(**common, length=r.number("length", None, lo=0.0, lo_open=True),
-                          speed=r.number("speed", 0.5, lo=0.0, lo_open=True),
-                          spacing=r.number("spacing", 0.5, lo=0.0, lo_open=True), routing=routing)
+        return m.Conveyor(**common, length=r.number("length", None, lo=0.0, lo_open=True,
+                                                    hi=limits.MAX_LENGTH_M),
+                          speed=r.number("speed", 0.5, lo=limits.MIN_SPEED_M_S,
+                                         hi=limits.MAX_SPEED_M_S),
+                          spacing=r.number("spacing", 0.5, lo=limits.MIN_SPACING_M,
+                                           hi=limits.MAX_LENGTH_M),
+                          routing=routing)
     return m.Sink(**common)
 
 
@@ -267,16 +288,24 @@ def _read_schedule(v, path, problems):
     if not isinstance(v, list) or not v:
         problems.add(path, "must be a non-empty list of [time, product, quantity] rows", v)
         return None
+    if len(v) > limits.MAX_SCHEDULE_ROWS:
+        problems.add(path, f"{len(v):,} rows: at most {limits.MAX_SCHEDULE_ROWS:,}; repeat a "
+                     "shorter schedule with 'schedule_period'", len(v))
+        return None
     rows = []
     for i, row in enumerate(v):
         ok = (isinstance(row, list) and len(row) == 3 and isinstance(row[1], str)
-              and isinstance(row[2], int) and not isinstance(row[2], bool) and row[2] >= 1)
+              and 0 < len(row[1]) <= limits.MAX_ID_CHARS and isinstance(row[2], int)
+              and not isinstance(row[2], bool) and 1 <= row[2] <= limits.MAX_QUANTITY)
         try:
             t = parse_duration(row[0]) if ok else None
+            ok = ok and t <= limits.MAX_TIME_S
         except ValueError:
             ok = False
         if not ok:
-            problems.add(f"{path}[{i}]", "expected [time, product, quantity >= 1]", row)
+            problems.add(f"{path}[{i}]", f"expected [time (at most {limits.MAX_TIME_S:g} s), "
+                         f"product (1 to {limits.MAX_ID_CHARS} characters), quantity from 1 to "
+                         f"{limits.MAX_QUANTITY:,}]", row)
             continue
         rows.append((t, row[1], row[2]))
     return sorted(rows, key=lambda r: r[0]) if rows else None
@@ -303,7 +332,7 @@ def _read_wear(obj, path, problems):
         return None
     r = _Reader(obj, path, problems, {"per_operation", "per_busy_hour", "failure_gain",
                                       "scrap_gain"})
-    return m.Wear(*(r.number(k, 0.0, lo=0.0) for k in
+    return m.Wear(*(r.number(k, 0.0, lo=0.0, hi=limits.MAX_WEAR) for k in
                     ("per_operation", "per_busy_hour", "failure_gain", "scrap_gain")))
 
 
@@ -312,8 +341,8 @@ def _read_maintenance(obj, path, problems):
         return None
     r = _Reader(obj, path, problems, {"duration", "every_operations", "every_hours"})
     dur = r.dist("duration")
-    ops = r.number("every_operations", 0, lo=0, integer=True)
-    hours = r.number("every_hours", 0.0, lo=0.0)
+    ops = r.number("every_operations", 0, lo=0, hi=limits.MAX_OPERATIONS, integer=True)
+    hours = r.number("every_hours", 0.0, lo=0.0, hi=limits.MAX_TIME_S / 3600.0)
     if obj.get("duration") is None:
         problems.add(f"{path}.duration", "is required")
     if not ops and not hours:
@@ -333,8 +362,10 @@ def _read_connection(v, path, problems):
         problems.add(path, 'expected ["from", "to"] or {"from": ..., "to": ..., '
                      '"probability": ...}', v)
         return None
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight >= 0:
-        problems.add(path, "the split probability must be a number >= 0", weight)
+    if (isinstance(weight, bool) or not isinstance(weight, int | float)
+            or not 0 <= weight <= limits.MAX_WEIGHT):
+        problems.add(path, f"the split probability must be a number >= 0 and <= "
+                     f"{limits.MAX_WEIGHT:g}", weight)
         return None
     if not src or not dst:
         problems.add(path, "needs both 'from' and 'to' element ids", v)
@@ -346,6 +377,9 @@ def _read_periods(v, path, problems):
     out = []
     if not isinstance(v, list):
         problems.add(path, "must be a list of {\"start\": ..., \"end\": ...}", v)
+        return out
+    if len(v) > limits.MAX_PERIODS:
+        problems.add(path, f"{len(v):,} periods: at most {limits.MAX_PERIODS}", len(v))
         return out
     for i, p in enumerate(v):
         pp = f"{path}[{i}]"
@@ -416,14 +450,15 @@ def _read_scenarios(v, path, problems):
             if not isinstance(o, dict) or "path" not in o or "value" not in o:
                 problems.add(op, 'expected {"element": id, "path": "a.b", "value": ...}', o)
                 continue
-            _Reader(o, op, problems, {"element", "path", "value"})
+            _Reader(o, op, problems, {"element", "path", "value"}).string("path")
             if o.get("element") is None and str(o["path"]).split(".")[0] == "run":
                 problems.add(f"{op}.path", "a scenario cannot change the run settings (all "
                              "scenarios of a comparison share horizon, warm-up, replications "
                              "and seed); set them in 'run' or on the command line", o["path"])
                 continue
             ovs.append(m.Override(str(o["path"]), o["value"], o.get("element")))
-        out.append(m.Scenario(name, tuple(ovs), r.string("description", "")))
+        out.append(m.Scenario(name, tuple(ovs),
+                              r.string("description", "", limit=limits.MAX_TEXT_CHARS)))
     return out
 
 
@@ -440,6 +475,12 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
     if not isinstance(doc, dict):
         raise ProjectError([Problem("$", "a project file holds one JSON object",
                                       type(doc).__name__)], file)
+    try:  # a document from the workbench or an override holds what a file reader refuses
+        jsonfile.check_tree(doc, file)
+    except jsonfile.JsonInputError as e:
+        raise ProjectError([Problem(e.path, e.message, e.value)], file) from None
+    if not limits.check_document(doc, problems):
+        problems.raise_if_any(file)
     doc = migrate(doc, file)
     r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
                                      "connections", "calendar", "scenarios", "run", "tariff",
@@ -452,7 +493,9 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
     seen: dict[str, int] = {}
     unread: dict[str, int] = {}  # ids of elements too broken to read (reported already)
     for i, e in enumerate(raw):
+        n0 = len(problems.items)
         el = _read_element(e, f"$.elements[{i}]", problems, folder, warnings)
+        _name_element(problems, n0, e)
         if el is None:
             if isinstance(e, dict) and isinstance(e.get("id"), str):
                 unread.setdefault(e["id"], i)
@@ -484,7 +527,8 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
     tariff = _read_tariff(r.obj_at("tariff"), problems)
     project = m.Project(
         name=r.string("name", Path(file).parent.name if file else "Untitled"),
-        description=r.string("description", ""), elements=elements, connections=conns,
+        description=r.string("description", "", limit=limits.MAX_TEXT_CHARS),
+        elements=elements, connections=conns,
         calendar=_read_calendar(r.obj_at("calendar"), "$.calendar", problems),
         scenarios=_read_scenarios(doc.get("scenarios"), "$.scenarios", problems), run=run,
         tariff=tariff, meta=r.obj_at("meta") or {},
@@ -492,10 +536,26 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
     )
     check_structure(project, problems, {eid: i for eid, i in seen.items()})
     if not problems:
+        limits.check_project(project, problems, seen)
+    if not problems:
         check_scenarios(project, doc, problems, folder, warnings)
     problems.raise_if_any(file)
     project.warnings = warnings
     return project
+
+
+def _name_element(problems: Problems, n0: int, obj) -> None:
+    """Name the element (kind, id and name) in the problems its reading added from ``n0``
+    on: a path alone does not tell a user which machine of a hundred is meant."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
+        return
+    eid, name = obj["id"][:limits.MAX_ID_CHARS], obj.get("name")
+    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else "element"
+    who = f"{kind[:20]} {eid!r}"
+    if isinstance(name, str) and name and name != eid:
+        who += f" ({name[:limits.MAX_NAME_CHARS]})"
+    problems.items[n0:] = [Problem(p.path, f"{who}: {p.message}", p.value)
+                           for p in problems.items[n0:]]
 
 
 def _read_run(obj, problems):
@@ -504,10 +564,15 @@ def _read_run(obj, problems):
     r = _Reader(obj, "$.run", problems, {"horizon", "warmup", "replications", "seed",
                                          "sample_interval"})
     d = m.RunSettings()
-    return m.RunSettings(r.duration("horizon", d.horizon), r.duration("warmup", d.warmup),
-                         r.number("replications", d.replications, lo=1, integer=True),
-                         r.number("seed", d.seed, lo=0, integer=True),
-                         r.duration("sample_interval", d.sample_interval))
+    n0 = len(problems.items)
+    run = m.RunSettings(r.duration("horizon", d.horizon), r.duration("warmup", d.warmup),
+                        r.number("replications", d.replications, lo=1, integer=True),
+                        r.number("seed", d.seed, lo=0, integer=True),
+                        r.duration("sample_interval", d.sample_interval))
+    if len(problems.items) == n0:
+        limits.check_run_settings(run.horizon, run.warmup, run.replications, run.seed,
+                                  run.sample_interval, problems, "$.run.")
+    return run if len(problems.items) == n0 else d
 
 
 def _read_tariff(obj, problems):
@@ -516,11 +581,13 @@ def _read_tariff(obj, problems):
     r = _Reader(obj, "$.tariff", problems, {"price_per_kwh", "hourly", "currency"})
     hourly = obj.get("hourly", [])
     if hourly != [] and (not isinstance(hourly, list) or len(hourly) != 24 or any(
-            isinstance(x, bool) or not isinstance(x, int | float) or x < 0 for x in hourly)):
-        problems.add("$.tariff.hourly", "must be 24 prices >= 0, one per hour of the day", hourly)
+            isinstance(x, bool) or not isinstance(x, int | float)
+            or not 0 <= x <= limits.MAX_PRICE for x in hourly)):
+        problems.add("$.tariff.hourly", f"must be 24 prices >= 0 and <= {limits.MAX_PRICE:g}, "
+                     "one per hour of the day", hourly)
         hourly = []
-    return m.Tariff(r.number("price_per_kwh", 0.0, lo=0.0), tuple(float(x) for x in hourly),
-                    r.string("currency", "EUR"))
+    return m.Tariff(r.number("price_per_kwh", 0.0, lo=0.0, hi=limits.MAX_PRICE),
+                    tuple(float(x) for x in hourly), r.string("currency", "EUR"))
 
 
 def check_structure(project: m.Project, problems: Problems,
@@ -530,6 +597,8 @@ def check_structure(project: m.Project, problems: Problems,
     ``index`` maps element ids to their position in the file, for the JSON paths.
     """
     index = index or {el.id: i for i, el in enumerate(project.elements)}
+    succ, pred = project.adjacency()  # once: asking per element is quadratic
+    prods = _products(project)
     seen_pairs = set()
     for i, c in enumerate(project.connections):
         if c.source == c.target:
@@ -540,7 +609,7 @@ def check_structure(project: m.Project, problems: Problems,
         seen_pairs.add((c.source, c.target))
     for el in project.elements:
         ep = f"$.elements[{index[el.id]}]"
-        outs, ins = project.successors(el.id), project.predecessors(el.id)
+        outs, ins = succ.get(el.id, []), pred.get(el.id, [])
         if el.kind == "sink":
             if outs:
                 problems.add(ep, "a sink takes parts out of the line; it cannot have successors",
@@ -560,21 +629,22 @@ def check_structure(project: m.Project, problems: Problems,
                 c.weight for c in outs) <= 0:
             problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
         if isinstance(el, m.Station) and isinstance(el.process_time, dict):
-            for prod in _products(project):
+            for prod in prods:
                 if el.process_time_for(prod) is None:
                     problems.add(f"{ep}.process_time", f"has no time for product {prod!r}; "
                                  "add it or a '*' entry for all others", sorted(el.process_time))
-    # every element must be able to reach a sink
+    # every element must be able to reach a sink: walk the connections backwards from the
+    # sinks, each connection once (a pass over all connections until nothing changes was
+    # quadratic in a long line)
     reach = {el.id for el in project.elements if el.kind == "sink"}
-    changed = True
-    while changed:
-        changed = False
-        for c in project.connections:
-            if c.target in reach and c.source not in reach:
+    todo = list(reach)
+    while todo:
+        for c in pred.get(todo.pop(), []):
+            if c.source not in reach:
                 reach.add(c.source)
-                changed = True
+                todo.append(c.source)
     for el in project.elements:
-        if el.id not in reach and el.kind != "sink" and project.successors(el.id):
+        if el.id not in reach and el.kind != "sink" and succ.get(el.id):
             problems.add(f"$.elements[{index[el.id]}]", "parts entering here can never reach a "
                          "sink (the flow only cycles); connect the loop to a sink", el.id)
     if not any(el.kind == "source" for el in project.elements):

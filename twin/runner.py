@@ -18,6 +18,7 @@ from kernels import types as kt
 from kernels.warmup import compiled_kernels
 from twin import model as m
 from twin.errors import ProjectError
+from twin.limits import check_run_settings
 from twin.lowering import Lowered, grow, lower, new_state
 from twin.project import with_scenario
 from twin.tasks import TaskState
@@ -58,17 +59,15 @@ class RunSpec:
         return cls(**base)
 
     def check(self) -> None:
+        """Raise ``ProjectError`` naming each setting out of its range (``twin.limits``:
+        horizon up to ten years, replications up to 10,000, seed below 2**63, at most
+        100,000 samples). How big the run would be is :func:`twin.limits.estimate_run`'s
+        question."""
         from twin.errors import Problems
 
         p = Problems()
-        if not self.horizon > 0:
-            p.add("horizon", "must be > 0 seconds", self.horizon)
-        if not 0 <= self.warmup < self.horizon:
-            p.add("warmup", "must be >= 0 and shorter than the horizon", self.warmup)
-        if self.replications < 1:
-            p.add("replications", "must be >= 1", self.replications)
-        if self.seed < 0:
-            p.add("seed", "must be >= 0", self.seed)
+        check_run_settings(self.horizon, self.warmup, self.replications, self.seed,
+                           self.sample_interval, p)
         p.raise_if_any("the run settings")
 
 
