@@ -525,7 +525,10 @@ def project(n):
     rng = random.Random(n)
     text = lambda: "".join(rng.choice("[ ") for _ in range(n))
     worst = "[" + " " * (n - 1)  # three ways to split the spaces after a '['
-    doc = serial_line([station("m1", 1.0, name=worst)], [], name=text(), description=worst)
+    # names are at most 200 characters (docs/limits.md): the long strings go where any
+    # length is allowed, a description and a custom field
+    doc = serial_line([station("m1", 1.0, **{"x-note": worst})], [], name=text()[:200],
+                      description=worst)
     doc["scenarios"] = [{"name": "s", "description": text(), "overrides": []}]
     return project_from_json(doc)
 
