@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -345,12 +345,12 @@ class Recording:
         Whether the file was opened as a single-writer/multiple-reader reader.
     """
 
-    def __init__(self, f: h5py.File, path: Path, swmr: bool) -> None:
+    def __init__(self, f: h5py.File, path: Path, swmr: bool, version: int | None = None) -> None:
         self._f = f
         self.path = path
         self.swmr = swmr
         r = self._r = H5Reader(f, path)
-        self.schema_version = _check_format(f, path)
+        self.schema_version = _check_format(f, path) if version is None else version
         self.shape = r.text(f, "shape", "event_log")
         if self.shape not in SHAPES:
             r.fail("/ attribute shape", self.shape, f"one of {SHAPES}; re-import the data")
@@ -365,6 +365,7 @@ class Recording:
         self.bucket_length_s = r.number(f, "bucket_length_s", np.nan, lo=0.0, hi=MAX_SPAN_S,
                                         nan=True, meaning="seconds")
         self._groups = self._read_assets()
+        self._labels: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def open(
@@ -414,7 +415,8 @@ class Recording:
                     )
                 migrate_recording(path)
                 f = cls._open_h5(path, swmr)
-            return cls(f, path, swmr)
+                version = None
+            return cls(f, path, swmr, version)
         except BaseException:
             f.close()
             raise
@@ -462,14 +464,16 @@ class Recording:
             ds = None if labels is None else self._r.dataset(labels, name)
             if ds is not None:
                 ds.refresh()
-        for group in self._groups.values():
+        self._labels.clear()
+        for group, _ in self._groups.values():
             for key in DATASET_DTYPES:
                 ds = self._r.dataset(group, key)
                 if ds is not None:
                     ds.refresh()
 
-    def _read_assets(self) -> dict[str, h5py.Group]:
-        """Asset id -> group, in the order the assets first appeared; attributes checked."""
+    def _read_assets(self) -> dict[str, tuple[h5py.Group, AssetData]]:
+        """Asset id -> (group, its attributes as an empty AssetData), in the order the assets
+        first appeared; attributes checked once, here (SWMR writers cannot change them)."""
         r = self._r
         assets = r.group(self._f, "assets", place="/")
         if assets is None:
@@ -480,15 +484,18 @@ class Recording:
             order = r.number(g, "order", 0, integer=True, lo=0, hi=2**62,
                              meaning="the asset's position in the data")
             asset_id = r.text(g, "asset_id", name)
-            r.text(g, "name", "")
-            r.text(g, "element", "")
-            r.number(g, "ideal_cycle_time_s", np.nan, lo=0.0, hi=MAX_SPAN_S, nan=True,
-                     meaning="seconds per part")
-            r.number(g, "server", -1, integer=True, lo=-1, hi=2**31 - 1,
-                     meaning="0-based server of a multi-server station, -1 for none")
-            found.append((order, asset_id, g))
+            ict = r.number(g, "ideal_cycle_time_s", np.nan, lo=0.0, hi=MAX_SPAN_S, nan=True,
+                           meaning="seconds per part")
+            server = r.number(g, "server", -1, integer=True, lo=-1, hi=2**31 - 1,
+                              meaning="0-based server of a multi-server station, -1 for none")
+            info = AssetData(
+                asset_id=asset_id, name=r.text(g, "name", "") or asset_id,
+                element=r.text(g, "element", ""), ideal_cycle_time_s=ict if ict > 0 else None,
+                server=server if server >= 0 else None,
+            )
+            found.append((order, asset_id, g, info))
         found.sort(key=lambda x: x[0])
-        return {asset_id: g for _, asset_id, g in found}
+        return {asset_id: (g, info) for _, asset_id, g, info in found}
 
     @property
     def asset_ids(self) -> tuple[str, ...]:
@@ -503,21 +510,14 @@ class Recording:
         KeyError
             If the recording has no such asset; the message lists the recorded ids.
         """
-        group = self._groups.get(str(asset_id))
-        if group is None:
+        found = self._groups.get(str(asset_id))
+        if found is None:
             raise KeyError(
                 f"{self.path}: no asset {asset_id!r}; recorded assets: {list(self.asset_ids)}"
             )
         r = self._r
-        ict = r.number(group, "ideal_cycle_time_s", np.nan, lo=0.0, hi=MAX_SPAN_S, nan=True)
-        server = r.number(group, "server", -1, integer=True, lo=-1, hi=2**31 - 1)
-        data = AssetData(
-            asset_id=str(asset_id),
-            name=r.text(group, "name", str(asset_id)) or str(asset_id),
-            element=r.text(group, "element", ""),
-            ideal_cycle_time_s=ict if ict > 0 else None,
-            server=server if server >= 0 else None,
-        )
+        group, info = found
+        data = replace(info)
         for key, dtype in DATASET_DTYPES.items():
             ds = r.dataset(group, key)
             if ds is None:
@@ -561,13 +561,16 @@ class Recording:
         """
         if which not in LABEL_SETS:
             raise ValueError(f"which must be one of {LABEL_SETS}, got {which!r}")
+        if which in self._labels and not self.swmr:  # read and checked once
+            return self._labels[which]
         labels = self._r.group(self._f, "labels", place="/")
         ds = None if labels is None else self._r.dataset(labels, which)
         if ds is None:
             return ()
         if self.swmr:
             ds.refresh()
-        return self._r.labels(ds)
+        self._labels[which] = self._r.labels(ds)
+        return self._labels[which]
 
     def _json_attr(self, key: str) -> Any:
         return self._r.json(self._f, key)

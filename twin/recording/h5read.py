@@ -238,16 +238,17 @@ class H5Reader:
         if ds.shape is None or len(ds.shape) != 1:
             shown = "a scalar" if ds.shape == () else f"shape {ds.shape}"
             self.fail(where, shown, f"a one-dimensional table of records; {DAMAGED}")
-        names = ds.dtype.names or ()
+        stored = ds.dtype  # an h5py property that builds the type each time: read it once
+        names = stored.names or ()
         missing = [n for n in dtype.names if n not in names]
         if missing:
             self.fail(where, f"fields {list(names)}",
                       f"a table with the fields {list(dtype.names)}; {DAMAGED}")
         for n in dtype.names:
-            kind = ds.dtype[n].kind
+            kind = stored[n].kind
             allowed = "iu" if dtype[n].kind in "iu" else "iuf"
             if kind not in allowed:
-                self.fail(f"{where}, field {n}", str(ds.dtype[n]),
+                self.fail(f"{where}, field {n}", str(stored[n]),
                           f"{'integers' if allowed == 'iu' else 'numbers'}; {DAMAGED}")
         try:
             raw = ds[()]
@@ -256,7 +257,7 @@ class H5Reader:
         out = np.empty(len(raw), dtype)
         for n in dtype.names:
             col = raw[n]
-            if dtype[n].kind in "iu":
+            if dtype[n].kind in "iu" and col.dtype != dtype[n]:  # the writer's type fits
                 info = np.iinfo(dtype[n])
                 self.check(where, n, col, (col >= info.min) & (col <= info.max),
                            f"an integer from {info.min} to {info.max}")
