@@ -10,6 +10,7 @@ fix), 130 interrupted. No Qt here: this runs on headless machines.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -130,14 +131,16 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def _time_arg(recording: Recording, text: str | None, flag: str) -> float | None:
+    """``--from``/``--to``: seconds since the epoch or ISO 8601, inside the supported range
+    (``Recording.time_of`` checks both forms)."""
     if text is None:
         return None
     try:
-        return float(text)
+        value: float | str = float(text)
     except ValueError:
-        pass
+        value = text
     try:
-        return recording.time_of(text)
+        return recording.time_of(value)
     except RecordingError as exc:
         raise RecordingError(f"{flag} {text!r}: {exc}") from None
 
@@ -302,19 +305,21 @@ class _ForkTimes:
         return self._start
 
     def __call__(self, text: str, flag: str) -> float:
+        """Seconds since the epoch of ``text``; every form is range-checked by
+        ``Recording.time_of`` (a duration of ``1e300h`` is refused, not overflowed)."""
+        value: float | str | None = None
         try:
-            return float(text)  # seconds since the epoch, as `twinbench replay --from`
+            value = float(text)  # seconds since the epoch, as `twinbench replay --from`
         except ValueError:
-            pass
+            with contextlib.suppress(ValueError):  # not a duration: maybe ISO 8601
+                value = self.start() + parse_duration(text)
         try:
-            return self.start() + parse_duration(text)
-        except ValueError:
-            pass
-        try:
-            return self.recording.time_of(text)
-        except RecordingError:
-            raise RecordingError(f"{flag} {text!r} is not a time; use "
-                                 f"{'; or '.join(self.FORMS)}") from None
+            return self.recording.time_of(text if value is None else value)
+        except RecordingError as exc:
+            if value is None and "outside the supported range" not in str(exc):
+                raise RecordingError(f"{flag} {text!r} is not a time; use "
+                                     f"{'; or '.join(self.FORMS)}") from None
+            raise RecordingError(f"{flag} {text!r}: {exc}") from None
 
 
 def _fork_assets(pairs: list[str]) -> dict | None:
@@ -327,7 +332,11 @@ def _fork_assets(pairs: list[str]) -> dict | None:
             raise ValueError(f"--asset {p!r}: expected ASSET=ELEMENT or ASSET=STATION:SERVER, "
                              "e.g. --asset press1=m1 or --asset press2=m1:1")
         el, colon, server = target.rpartition(":")
-        out[asset] = (el, int(server)) if colon and server.isdigit() else target
+        if colon and server.isascii() and server.isdigit() and len(server) > 9:
+            raise ValueError(f"--asset {p!r}: server {server[:12]}... is not a server index; "
+                             "expected 0, 1, ... (the station's parallel server)")
+        out[asset] = ((el, int(server)) if colon and server.isascii() and server.isdigit()
+                      else target)
     return out
 
 

@@ -60,6 +60,7 @@ from kernels import types as kt
 from kernels.queue import push
 from kernels.warmup import compiled_kernels
 from twin import model as m
+from twin.errors import InputError
 from twin.fitting import scipy_of
 from twin.lowering import Lowered, grow, lower, new_state
 from twin.project import with_scenario
@@ -76,9 +77,15 @@ from twin.tasks import TaskState
 
 #: Number of grid intervals of the fan chart.
 GRID = 100
+#: Most replications and grid intervals a fork accepts: a fork is an interactive what-if
+#: (20 replications by default); more is a typing slip that would run for hours.
+MAX_REPLICATIONS = 10_000
+MAX_GRID = 100_000
+#: Seeds are int64 inside the kernel.
+MAX_SEED = 2**63 - 1
 
 
-class ForkError(ValueError):
+class ForkError(InputError):
     """A fork that cannot be built (message names the field, the value and the fix)."""
 
 
@@ -498,6 +505,16 @@ def _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, 
     return reps
 
 
+def _check_counts(replications: object, seed: object, grid: object) -> None:
+    """Refuse counts a fork cannot run: not integers, or outside their ranges."""
+    for name, value, lo, hi in (("replications", replications, 1, MAX_REPLICATIONS),
+                                ("seed", seed, 0, MAX_SEED), ("grid", grid, 1, MAX_GRID)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or not (
+                lo <= value <= hi):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise ForkError(f"{name}={shown} must be an integer from {lo} to {hi}")
+
+
 def fork_from_recording(project: m.Project, recording: Recording, t: float, horizon_end: float,
                         replications: int = 20, seed: int = 1, scenario: str | None = None, *,
                         assets: dict | None = None, recorded_repair_end: bool = True,
@@ -539,10 +556,15 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     ------
     ForkError
         For ``t`` outside the recording, ``horizon_end <= t``, no or bad asset mappings, a
-        recorded level that is negative or above the capacity.
+        recorded level that is negative or above the capacity, ``replications``, ``seed``
+        or ``grid`` out of range (:data:`MAX_REPLICATIONS`, :data:`MAX_SEED`,
+        :data:`MAX_GRID`).
+    twin.recording.RecordingError
+        For ``t`` or ``horizon_end`` not a time or outside the supported range.
     twin.tasks.Cancelled
         When ``task`` asked to stop.
     """
+    _check_counts(replications, seed, grid)
     t, horizon_end = recording.time_of(t), recording.time_of(horizon_end)
     replays = replay_recording(recording)
     servers, levels, notes = _channels(project, recording, replays, assets)
@@ -552,8 +574,6 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
                         f"{t_last:g}) s; choose a time inside it")
     if not horizon_end > t:
         raise ForkError(f"horizon_end={horizon_end:g} s must be after the fork time t={t:g} s")
-    if replications < 1:
-        raise ForkError(f"replications={replications} must be >= 1")
     name = scenario or "base"
     variant = with_scenario(project, scenario)
     low = lower(variant, horizon_end, 0.0, (horizon_end - t) / grid, log)

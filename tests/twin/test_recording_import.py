@@ -131,9 +131,13 @@ def test_out_of_order_and_duplicates(tmp_path):
     assert report.count("duplicates") == 1
     assert report.count("gaps") == 1
     assert report.gap_time_s == 900.0
-    assert report.rows_stored == 5  # everything is kept
+    # the repeated 00:10 bucket is not stored (duplicate_buckets "first" by default):
+    # kept, its parts and energy would count twice
+    assert report.rows_stored == 4 and report.rows_read == 5
+    assert report.not_stored == {
+        "duplicate bucket (same asset and start; the first was kept)": 1}
     with Recording.open(out) as rec:
-        assert len(rec.asset("A").buckets) == 5
+        assert rec.asset("A").buckets["start"].tolist() == [0.0, 600.0, 300.0, 1800.0]
 
 
 def test_duplicates_and_overlaps_in_order(tmp_path):

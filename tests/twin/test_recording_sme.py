@@ -26,7 +26,18 @@ from twin.recording import (
     shift_kpis,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"  # ../shared beside the repo
+
+def _shared() -> Path:
+    """``shared/`` beside the repository: next to the main checkout (``../shared``), or
+    next to the folder that holds a git worktree of it (``../../shared``)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents[2:]:
+        if (parent / "shared" / "data" / "sme-retrofit").is_dir():
+            return parent / "shared"
+    return here.parents[3] / "shared"
+
+
+SHARED = _shared()
 DATA = SHARED / "data/sme-retrofit/company_A_labelled_subset.csv"
 MAPPING = Path(__file__).resolve().parents[2] / "resources/mappings/sme_retrofit_mapping.json"
 

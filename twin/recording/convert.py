@@ -17,12 +17,18 @@ import pyarrow.compute as pc
 
 from twin.recording.format import _ns, zone
 from twin.recording.mapping import normalize_label
+from twin.recording.timerange import EARLIEST_NS, LATEST_NS, naive_in_range
 
 # Time status codes of :class:`Times`.
 T_OK = 0
 T_MISSING = 1
 T_BAD = 2
 T_NONEXISTENT = 3
+#: A readable stamp outside the supported range (:mod:`twin.recording.timerange`).
+T_RANGE = 4
+#: Nanoseconds per unit of Arrow timestamps, and of date32 (days) / date64 (ms).
+_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 @dataclass
@@ -34,7 +40,8 @@ class Times:
     ns : numpy.ndarray of int64
         Nanoseconds since 1970-01-01 UTC (0 where ``status != T_OK``).
     status : numpy.ndarray of int8
-        :data:`T_OK`, :data:`T_MISSING`, :data:`T_BAD` or :data:`T_NONEXISTENT`.
+        :data:`T_OK`, :data:`T_MISSING`, :data:`T_BAD`, :data:`T_NONEXISTENT` or
+        :data:`T_RANGE`.
     ambiguous : numpy.ndarray of bool
         Naive local times that occur twice; the earlier instant was taken.
     """
@@ -65,30 +72,52 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
-def to_labels(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
+def bad_label(text: str, max_bytes: int | None = None) -> str | None:
+    """Why a label cannot be stored (a NUL character, too long), or None."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
+        return f"is longer than {max_bytes} bytes"
+    return None
+
+
+def to_labels(arr: pa.Array, max_bytes: int | None = None
+              ) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Encode a column of labels (state codes, asset or product ids).
+
+    Parameters
+    ----------
+    arr : pyarrow.Array
+    max_bytes : int, optional
+        Longest label (UTF-8) the recording stores for this column.
 
     Returns
     -------
     index : numpy.ndarray of int32
-        Index into ``labels``, -1 for empty cells.
+        Index into ``labels``, -1 for empty and bad cells.
     labels : list of str
         Distinct labels of the chunk, normalized with :func:`normalize_label`.
+    bad : numpy.ndarray of bool
+        Cells whose text cannot be stored (:func:`bad_label`).
     """
     enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     raw = enc.dictionary.to_pylist()
     labels: list[str] = []
     seen: dict[str, int] = {}
     remap = np.full(len(raw) + 1, -1, np.int32)
+    refused = np.zeros(len(raw) + 1, bool)
     for i, value in enumerate(raw):
         key = None if value is None else normalize_label(value)
         if not key:
             continue  # blank cells count as empty, like in numeric columns
+        if bad_label(key, max_bytes):
+            refused[i] = True
+            continue
         remap[i] = seen.setdefault(key, len(labels))
         if remap[i] == len(labels):
             labels.append(key)
     idx = _np(pc.fill_null(enc.indices, -1)).astype(np.int64)
-    return remap[idx], labels
+    return remap[idx], labels, refused[idx]
 
 
 def to_float(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,7 +155,13 @@ def to_float(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             return values, missing, unreadable
     elif (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
           or pa.types.is_boolean(arr.type) or pa.types.is_decimal(arr.type)):
-        num = pc.cast(arr, pa.float64())
+        try:
+            num = pc.cast(arr, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise ColumnTypeError(f"holds {arr.type} values that are not numbers a recording "
+                                  f"can store ({exc})") from None
+    elif pa.types.is_null(arr.type):
+        return np.full(len(arr), np.nan), np.ones(len(arr), bool), unreadable
     else:
         raise ColumnTypeError(f"holds {arr.type} values, expected numbers")
     values = _np(pc.fill_null(num, np.nan)).astype(np.float64)
@@ -152,6 +187,8 @@ def _py_time(text: str, fmt: str, tz: str) -> tuple[int, int, bool]:
         value = datetime.fromisoformat(text) if fmt == "iso" else datetime.strptime(text, fmt)
     except ValueError:
         return 0, T_BAD, False
+    if not naive_in_range(value):  # time-zone arithmetic on year 9999 overflows
+        return 0, T_RANGE, False
     if value.tzinfo is not None:
         return _ns(value), T_OK, False
     zi = zone(tz)
@@ -160,6 +197,28 @@ def _py_time(text: str, fmt: str, tz: str) -> tuple[int, int, bool]:
     if early.astimezone(UTC).astimezone(zi).replace(tzinfo=None) != value:
         return 0, T_NONEXISTENT, False
     return _ns(early), T_OK, early.utcoffset() != late.utcoffset()
+
+
+def _stamps_ns(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """A timestamp or date column as ``timestamp[ns]`` (time zone kept), with the cells whose
+    instant lies far outside the supported range nulled and flagged.
+
+    Arrow refuses to cast a whole column to nanoseconds when one cell (year 9999 in
+    seconds) does not fit int64; the range check on the column's own unit comes first.
+    """
+    t = arr.type
+    if pa.types.is_date32(t):
+        ints, per = _np(pc.fill_null(arr.view(pa.int32()), 0)).astype(np.int64), _DAY_NS
+    elif pa.types.is_date64(t):
+        ints, per = _np(pc.fill_null(arr.view(pa.int64()), 0)), _UNIT_NS["ms"]
+    else:
+        ints, per = _np(pc.fill_null(arr.view(pa.int64()), 0)), _UNIT_NS[t.unit]
+    margin = 2 * _DAY_NS  # any UTC offset; the exact range check follows localisation
+    far = (ints < (EARLIEST_NS - margin) // per) | (ints > (LATEST_NS + margin) // per)
+    ns = np.where(far, 0, ints) * per
+    mask = _mask(arr) | far
+    tz = t.tz if pa.types.is_timestamp(t) else None
+    return pa.array(ns, pa.timestamp("ns", tz=tz), mask=mask), far & ~_mask(arr)
 
 
 def to_time_ns(arr: pa.Array, fmt: str, tz: str) -> Times:
@@ -188,22 +247,27 @@ def to_time_ns(arr: pa.Array, fmt: str, tz: str) -> Times:
     t = arr.type
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         missing = _mask(arr)
+        stamps, far = _stamps_ns(arr)
         if pa.types.is_timestamp(t) and t.tz is not None:
-            ns = _int64(pc.cast(arr, pa.timestamp("ns", tz=t.tz)))
+            ns = _int64(stamps)
         else:
-            ns, nonexistent, ambiguous = _localize(pc.cast(arr, pa.timestamp("ns")), tz)
+            ns, nonexistent, ambiguous = _localize(stamps, tz)
             status[nonexistent] = T_NONEXISTENT
+        status[far] = T_RANGE
         status[missing] = T_MISSING
-        return Times(ns, status, ambiguous)
+        return _in_range(Times(ns, status, ambiguous))
     if fmt in ("epoch_s", "epoch_ms"):
         values, missing, unreadable = to_float(arr)
         scale = 1e9 if fmt == "epoch_s" else 1e6
-        good = np.isfinite(values) & (np.abs(values) < 9e18 / scale)
+        finite = np.isfinite(values)
+        with np.errstate(invalid="ignore", over="ignore"):
+            inside = finite & (values * scale >= EARLIEST_NS) & (values * scale < LATEST_NS)
         ns = np.zeros(n, np.int64)
-        ns[good] = np.round(values[good] * scale).astype(np.int64)
-        status[~good] = T_BAD
+        ns[inside] = np.round(values[inside] * scale).astype(np.int64)
+        status[finite & ~inside] = T_RANGE
+        status[~finite] = T_BAD
         status[missing] = T_MISSING
-        return Times(ns, status, ambiguous)
+        return _in_range(Times(ns, status, ambiguous))
     if not _is_text(t):
         raise ColumnTypeError(
             f"holds {t} values but time.format is {fmt!r}; use 'epoch_s' or 'epoch_ms' for "
@@ -240,9 +304,16 @@ def to_time_ns(arr: pa.Array, fmt: str, tz: str) -> Times:
                 continue
             ns[i], status[i], ambiguous[i] = _py_time(text, fmt, tz)
     status[missing] = T_MISSING
-    ns[status != T_OK] = 0
-    ambiguous &= status == T_OK
-    return Times(ns, status, ambiguous)
+    return _in_range(Times(ns, status, ambiguous))
+
+
+def _in_range(times: Times) -> Times:
+    """Flag stamps outside the supported range; zero the time of every stamp not T_OK."""
+    ok = times.status == T_OK
+    times.status[ok & ((times.ns < EARLIEST_NS) | (times.ns >= LATEST_NS))] = T_RANGE
+    times.ns[times.status != T_OK] = 0
+    times.ambiguous &= times.status == T_OK
+    return times
 
 
 def is_bad_quantity(values: np.ndarray, missing: np.ndarray) -> np.ndarray:

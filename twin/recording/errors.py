@@ -59,3 +59,35 @@ class RecordingImportError(RecordingError):
     def __init__(self, message: str, report: object | None = None) -> None:
         self.report = report
         super().__init__(message)
+
+
+class RecordingFileError(RecordingError):
+    """A recording whose content breaks the format: a link out of the file or in a loop, a
+    dataset of the wrong shape or type, a value out of range, text that is not valid text.
+
+    Parameters
+    ----------
+    file : str
+        The recording file.
+    where : str
+        The HDF5 object (``/assets/M1/buckets``), with the field and the row when a value is
+        at fault (``/assets/M1/buckets, field start, row 3``) or the attribute
+        (``/assets/M1 attribute order``).
+    value : object
+        The value found (``...`` when there is none to show).
+    fix : str
+        What the value should be and what to do.
+    """
+
+    def __init__(self, file: str, where: str, value: object, fix: str) -> None:
+        self.file = file
+        self.where = where
+        self.value = value
+        self.fix = fix
+        found = "" if value is ... else f": found {_short(value)}"
+        super().__init__(f"{file}: {where}{found}; {fix}")
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

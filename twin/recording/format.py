@@ -8,11 +8,10 @@ one. Time is stored as float64 seconds since the recording's epoch (root attribu
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,16 @@ import numpy as np
 from kernels.types import N_STATES, STATE_NAMES
 from twin import safeio
 from twin.recording.errors import RecordingError
+from twin.recording.h5read import H5Reader
+from twin.recording.timerange import (
+    EARLIEST,
+    LATEST,
+    MAX_SPAN_S,
+    RANGE_TEXT,
+    in_range,
+    naive_in_range,
+    offset_in_range,
+)
 
 FORMAT_NAME = "twinbench-recording"
 SCHEMA_VERSION = 2
@@ -160,6 +169,9 @@ def parse_epoch(text: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         raise RecordingError(f"epoch_utc {text!r} has no UTC offset; expected e.g. '...+00:00'")
+    if not naive_in_range(value) or not in_range(value.astimezone(UTC)):
+        raise RecordingError(f"epoch_utc {text!r} is outside the supported range {RANGE_TEXT}; "
+                             "the file is damaged: re-import the data")
     return value.astimezone(UTC)
 
 
@@ -237,22 +249,21 @@ def _add_optional_parts(f: h5py.File) -> None:
 
 
 def _check_format(f: h5py.File, path: Path) -> int:
-    fmt = f.attrs.get("format")
-    if isinstance(fmt, bytes):
-        fmt = fmt.decode("utf-8", "replace")
+    reader = H5Reader(f, path)
+    fmt = reader.text(f, "format", default="\x00")
     if fmt != FORMAT_NAME:
-        shown = "missing" if fmt is None else repr(fmt)
+        shown = "missing" if fmt == "\x00" else repr(fmt)
         raise RecordingError(
             f"{path}: is an HDF5 file but not a twinbench recording (root attribute 'format' is "
             f"{shown}, expected {FORMAT_NAME!r}); create recordings with `twinbench import`"
         )
-    try:
-        version = int(f.attrs["schema_version"])
-    except (KeyError, TypeError, ValueError):
+    version = reader.number(f, "schema_version", None, integer=True, lo=-2**31, hi=2**31,
+                            meaning="the recording's schema version")
+    if version is None:
         raise RecordingError(
-            f"{path}: root attribute 'schema_version' is missing or not an integer "
-            f"(found {f.attrs.get('schema_version')!r}); the file is damaged, re-import the data"
-        ) from None
+            f"{path}: root attribute 'schema_version' is missing; the file is damaged, "
+            "re-import the data"
+        )
     if version > SCHEMA_VERSION:
         raise RecordingError(
             f"{path}: schema_version {version} was written by a newer twinbench; this version "
@@ -299,11 +310,12 @@ class AssetData:
     server: int | None = None
 
 
-def _attr_str(attrs: h5py.AttributeManager, key: str, default: str = "") -> str:
-    value = attrs.get(key, default)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
+#: Fields holding times, per dataset kind (finite, inside the supported range).
+_TIME_FIELDS = {"states": "time", "parts": "time", "buckets": "start", "power": "time",
+                "level": "time"}
+#: Fields holding a vocabulary index, per dataset kind (-1: none).
+_LABEL_FIELDS = {"states": {"raw_state": "raw_state"},
+                 "buckets": {"raw_state": "raw_state", "product": "product"}}
 
 
 class Recording:
@@ -329,18 +341,27 @@ class Recording:
         Whether the file was opened as a single-writer/multiple-reader reader.
     """
 
-    def __init__(self, f: h5py.File, path: Path, swmr: bool) -> None:
+    def __init__(self, f: h5py.File, path: Path, swmr: bool, version: int | None = None) -> None:
         self._f = f
         self.path = path
         self.swmr = swmr
-        self.schema_version = int(f.attrs["schema_version"])
-        self.shape = _attr_str(f.attrs, "shape", "event_log")
-        self.time_zone = _attr_str(f.attrs, "time_zone", "UTC")
-        self.source = _attr_str(f.attrs, "source")
-        self.created = _attr_str(f.attrs, "created")
-        self.epoch_utc = parse_epoch(_attr_str(f.attrs, "epoch_utc"))
-        self.bucket_length_s = float(f.attrs.get("bucket_length_s", np.nan))
-        zone(self.time_zone)
+        r = self._r = H5Reader(f, path)
+        self.schema_version = _check_format(f, path) if version is None else version
+        self.shape = r.text(f, "shape", "event_log")
+        if self.shape not in SHAPES:
+            r.fail("/ attribute shape", self.shape, f"one of {SHAPES}; re-import the data")
+        self.time_zone = r.text(f, "time_zone", "UTC")
+        self.source = r.text(f, "source", "")
+        self.created = r.text(f, "created", "")
+        try:
+            self.epoch_utc = parse_epoch(r.text(f, "epoch_utc"))
+            zone(self.time_zone)
+        except RecordingError as exc:
+            raise RecordingError(f"{path}: {exc}") from None
+        self.bucket_length_s = r.number(f, "bucket_length_s", np.nan, lo=0.0, hi=MAX_SPAN_S,
+                                        nan=True, meaning="seconds")
+        self._groups = self._read_assets()
+        self._labels: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def open(
@@ -390,7 +411,8 @@ class Recording:
                     )
                 migrate_recording(path)
                 f = cls._open_h5(path, swmr)
-            return cls(f, path, swmr)
+                version = None
+            return cls(f, path, swmr, version)
         except BaseException:
             f.close()
             raise
@@ -433,26 +455,48 @@ class Recording:
         """Make records appended by a SWMR writer since opening visible (no-op otherwise)."""
         if not self.swmr:
             return
+        labels = self._r.group(self._f, "labels")
         for name in LABEL_SETS:
-            ds = self._f.get(f"labels/{name}")
+            ds = None if labels is None else self._r.dataset(labels, name)
             if ds is not None:
                 ds.refresh()
-        for group in self._asset_groups():
-            for ds in group.values():
-                if isinstance(ds, h5py.Dataset):
+        self._labels.clear()
+        for group, _ in self._groups.values():
+            for key in DATASET_DTYPES:
+                ds = self._r.dataset(group, key)
+                if ds is not None:
                     ds.refresh()
 
-    def _asset_groups(self) -> Iterator[h5py.Group]:
-        assets = self._f.get("assets")
+    def _read_assets(self) -> dict[str, tuple[h5py.Group, AssetData]]:
+        """Asset id -> (group, its attributes as an empty AssetData), in the order the assets
+        first appeared; attributes checked once, here (SWMR writers cannot change them)."""
+        r = self._r
+        assets = r.group(self._f, "assets", place="/")
         if assets is None:
-            return iter(())
-        return (g for g in assets.values() if isinstance(g, h5py.Group))
+            return {}
+        found = []
+        for name in r.names(assets):
+            g = r.group(assets, name, place=assets.name)
+            order = r.number(g, "order", 0, integer=True, lo=0, hi=2**62,
+                             meaning="the asset's position in the data")
+            asset_id = r.text(g, "asset_id", name)
+            ict = r.number(g, "ideal_cycle_time_s", np.nan, lo=0.0, hi=MAX_SPAN_S, nan=True,
+                           meaning="seconds per part")
+            server = r.number(g, "server", -1, integer=True, lo=-1, hi=2**31 - 1,
+                              meaning="0-based server of a multi-server station, -1 for none")
+            info = AssetData(
+                asset_id=asset_id, name=r.text(g, "name", "") or asset_id,
+                element=r.text(g, "element", ""), ideal_cycle_time_s=ict if ict > 0 else None,
+                server=server if server >= 0 else None,
+            )
+            found.append((order, asset_id, g, info))
+        found.sort(key=lambda x: x[0])
+        return {asset_id: (g, info) for _, asset_id, g, info in found}
 
     @property
     def asset_ids(self) -> tuple[str, ...]:
         """Recorded asset ids, in the order the assets first appeared."""
-        groups = sorted(self._asset_groups(), key=lambda g: int(g.attrs.get("order", 0)))
-        return tuple(_attr_str(g.attrs, "asset_id", g.name.rsplit("/", 1)[-1]) for g in groups)
+        return tuple(self._groups)
 
     def asset(self, asset_id: str) -> AssetData:
         """Read all records of one asset.
@@ -462,31 +506,49 @@ class Recording:
         KeyError
             If the recording has no such asset; the message lists the recorded ids.
         """
-        group = self._f.get(f"assets/{group_name(str(asset_id))}")
-        if group is None:
+        found = self._groups.get(str(asset_id))
+        if found is None:
             raise KeyError(
                 f"{self.path}: no asset {asset_id!r}; recorded assets: {list(self.asset_ids)}"
             )
-        ict = float(group.attrs.get("ideal_cycle_time_s", np.nan))
-        server = int(group.attrs.get("server", -1))
-        data = AssetData(
-            asset_id=_attr_str(group.attrs, "asset_id", str(asset_id)),
-            name=_attr_str(group.attrs, "name", str(asset_id)),
-            element=_attr_str(group.attrs, "element"),
-            ideal_cycle_time_s=ict if np.isfinite(ict) else None,
-            server=server if server >= 0 else None,
-        )
+        r = self._r
+        group, info = found
+        data = replace(info)
         for key, dtype in DATASET_DTYPES.items():
-            ds = group.get(key)
+            ds = r.dataset(group, key)
             if ds is None:
                 continue
             if self.swmr:
                 ds.refresh()
-            values = ds[()]
-            if values.dtype != dtype:
-                values = values.astype(dtype)
+            values = r.records(ds, dtype)
+            self._check_values(ds.name, key, values)
             setattr(data, key, values)
         return data
+
+    def _check_values(self, where: str, kind: str, values: np.ndarray) -> None:
+        """Refuse times outside the supported range, unknown state codes and label indices
+        outside the vocabularies (quantities may be NaN or negative: replay counts them)."""
+        r = self._r
+        tf = _TIME_FIELDS[kind]
+        t = values[tf]
+        lo = (EARLIEST - self.epoch_utc).total_seconds()
+        hi = (LATEST - self.epoch_utc).total_seconds()
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(t) & (t >= lo) & (t < hi)
+        r.check(where, tf, t, ok, f"seconds since epoch_utc {self.epoch_utc.isoformat()} "
+                f"inside the supported range {RANGE_TEXT}, i.e. from {lo:.0f} to {hi:.0f}")
+        if "state" in values.dtype.names:
+            s = values["state"]
+            r.check(where, "state", s, (s == UNKNOWN) | ((s >= 0) & (s < N_STATES)),
+                    f"a state code: {UNKNOWN} (unknown) or 0..{N_STATES - 1}")
+        if "good" in values.dtype.names:
+            g = values["good"]
+            r.check(where, "good", g, (g == 0) | (g == 1), "1 (good) or 0 (scrap)")
+        for fld, which in _LABEL_FIELDS.get(kind, {}).items():
+            n = len(self.labels(which))
+            v = values[fld]
+            r.check(where, fld, v, (v >= -1) & (v < n),
+                    f"-1 (none) or an index into /labels/{which} (0..{n - 1})")
 
     def labels(self, which: str) -> tuple[str, ...]:
         """Return a label vocabulary: ``"raw_state"`` or ``"product"``.
@@ -495,23 +557,19 @@ class Recording:
         """
         if which not in LABEL_SETS:
             raise ValueError(f"which must be one of {LABEL_SETS}, got {which!r}")
-        ds = self._f.get(f"labels/{which}")
+        if which in self._labels and not self.swmr:  # read and checked once
+            return self._labels[which]
+        labels = self._r.group(self._f, "labels", place="/")
+        ds = None if labels is None else self._r.dataset(labels, which)
         if ds is None:
             return ()
         if self.swmr:
             ds.refresh()
-        return tuple(v.decode("utf-8") for v in ds[()])
+        self._labels[which] = self._r.labels(ds)
+        return self._labels[which]
 
     def _json_attr(self, key: str) -> Any:
-        text = self._f.attrs.get(key)
-        if text is None:
-            return None
-        try:
-            return json.loads(text)
-        except (TypeError, ValueError):
-            raise RecordingError(
-                f"{self.path}: root attribute {key!r} is not valid JSON; the file is damaged"
-            ) from None
+        return self._r.json(self._f, key)
 
     @property
     def mapping(self) -> dict | None:
@@ -524,12 +582,23 @@ class Recording:
         from twin.recording.report import ImportReport
 
         data = self._json_attr("import_report")
-        return None if data is None else ImportReport.from_dict(data)
+        if data is None:
+            return None
+        try:
+            return ImportReport.from_dict(data)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            self._r.fail("/ attribute import_report", ..., f"an import report as twinbench "
+                         f"writes it ({type(exc).__name__}: {exc}); re-import the data")
 
     @property
     def shifts(self) -> list[dict] | None:
         """Shift definitions stored with the recording (``[{"name", "start"}]``), or None."""
-        return self._json_attr("shifts")
+        from twin.recording.mapping import parse_shifts
+
+        shifts = self._json_attr("shifts")
+        if shifts is not None:
+            parse_shifts(shifts, file=str(self.path), path="/ attribute shifts: $")
+        return shifts
 
     # -- time -----------------------------------------------------------------------------
 
@@ -541,28 +610,63 @@ class Recording:
         value : float, str, datetime or numpy.datetime64
             A number is already seconds since the epoch. A string is ISO 8601; a naive string
             or datetime is local time in the recording's time zone. ``datetime64`` is UTC.
+
+        Raises
+        ------
+        RecordingError
+            For text that is not a time, and for a time outside the supported range
+            (:data:`~twin.recording.timerange.RANGE_TEXT`), naming the value and the range.
         """
+        shown = value
         if isinstance(value, bool):
             raise RecordingError(f"time {value!r} is not a time")
         if isinstance(value, int | float | np.integer | np.floating):
-            return float(value)
-        if isinstance(value, np.datetime64):
+            t = float(value)
+        elif isinstance(value, np.datetime64):
+            sec = value.astype("datetime64[s]").astype(np.int64)
+            if np.isnat(value) or not 0 <= sec < int(MAX_SPAN_S):
+                raise self._out_of_range(value)
             ns = value.astype("datetime64[ns]").astype(np.int64)
-            return (int(ns) - _ns(self.epoch_utc)) / 1e9
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value.strip())
-            except ValueError:
-                raise RecordingError(
-                    f"time {value!r} is not ISO 8601 (expected e.g. '2022-09-01T06:00' or "
-                    "'2022-09-01T06:00:00+02:00') nor a number of seconds"
-                ) from None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=zone(self.time_zone))
-        return (value - self.epoch_utc).total_seconds()
+            t = (int(ns) - _ns(self.epoch_utc)) / 1e9
+        else:
+            if isinstance(value, str):
+                try:
+                    value = datetime.fromisoformat(value.strip())
+                except ValueError:
+                    raise RecordingError(
+                        f"time {value!r} is not ISO 8601 (expected e.g. '2022-09-01T06:00' or "
+                        "'2022-09-01T06:00:00+02:00') nor a number of seconds"
+                    ) from None
+            if not isinstance(value, datetime):
+                raise RecordingError(f"time {value!r} is not a time")
+            if not naive_in_range(value):
+                raise self._out_of_range(shown)
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=zone(self.time_zone))
+            t = (value - self.epoch_utc).total_seconds()
+        if not offset_in_range(self.epoch_utc, t):
+            raise self._out_of_range(shown)
+        return t
+
+    def _out_of_range(self, value: object) -> RecordingError:
+        lo = (EARLIEST - self.epoch_utc).total_seconds()
+        hi = (LATEST - self.epoch_utc).total_seconds()
+        return RecordingError(
+            f"time {value!r} is outside the supported range {RANGE_TEXT} (in seconds since "
+            f"the recording's epoch {self.epoch_utc.isoformat()}: {lo:.0f} to {hi:.0f}); "
+            "choose a time inside it"
+        )
 
     def datetime_of(self, t: float) -> datetime:
-        """Return the aware local datetime (recording time zone) of ``t`` seconds since epoch."""
+        """Return the aware local datetime (recording time zone) of ``t`` seconds since epoch.
+
+        Raises
+        ------
+        RecordingError
+            For ``t`` outside the supported range.
+        """
+        if not offset_in_range(self.epoch_utc, float(t)):
+            raise self._out_of_range(t)
         return (self.epoch_utc + timedelta(seconds=float(t))).astimezone(zone(self.time_zone))
 
 

@@ -13,13 +13,12 @@ from __future__ import annotations
 import csv
 import difflib
 import gzip
-import io
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,8 @@ from twin.tasks import Cancelled, TaskState
 BLOCK_SIZE = 4 << 20
 #: Default chunk size of columnar readers, rows.
 BATCH_ROWS = 131_072
+#: Longest header line read, bytes.
+HEADER_BYTES = 1 << 20
 
 RowMap = Callable[[np.ndarray], np.ndarray]
 
@@ -56,11 +57,15 @@ class Chunk:
         Maps indices into ``batch`` to 1-based data row numbers of the file.
     malformed : list of (int or None, str)
         Rows of this part of the file that could not be split into fields: (row, text).
+    invalid_text : dict of str to numpy.ndarray of bool
+        Column name -> cells that are not valid text in the file's encoding; they are empty
+        in ``batch``.
     """
 
     batch: pa.RecordBatch
     row_of: RowMap
     malformed: list[tuple[int | None, str]]
+    invalid_text: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class BatchSource:
@@ -198,6 +203,9 @@ class _CsvSource(BatchSource):
         self._lines = 0
         self._raw = pa.OSFile(str(path), "rb")
         self._size = max(self._raw.size(), 1)
+        # Bytes of the file read so far. Kept here because a gzip stream closes the file
+        # under it when it ends, and progress is asked for after the last piece.
+        self._pos = 0
 
     def _header(self, mapping: Mapping) -> list[str]:
         opener = gzip.open if self._gz else open
@@ -205,11 +213,17 @@ class _CsvSource(BatchSource):
             mapping.csv.encoding)
         try:
             with opener(self.path, "rb") as raw:
-                text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+                # the first line only: a bad byte further down is a bad cell, not a bad header
+                line = raw.readline(HEADER_BYTES)
+                if len(line) >= HEADER_BYTES and not line.endswith(b"\n"):
+                    raise RecordingImportError(
+                        f"{self.path}: the first line is longer than {HEADER_BYTES:,} bytes; "
+                        "expected a header line naming the columns (check csv.delimiter)")
                 header = next(csv.reader(
-                    text, delimiter=mapping.csv.delimiter, quotechar=mapping.csv.quote_char
+                    [line.decode(encoding)], delimiter=mapping.csv.delimiter,
+                    quotechar=mapping.csv.quote_char,
                 ), None)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error, gzip.BadGzipFile) as exc:
             raise RecordingImportError(
                 f"{self.path}: the header line cannot be read ({exc}); check the file and the "
                 "mapping's csv.encoding / csv.delimiter"
@@ -227,6 +241,7 @@ class _CsvSource(BatchSource):
         lines = 0
         while True:
             data = stream.read(self._piece)
+            self._pos = self._raw.tell()
             buf = carry + data if carry else data
             if lines == 0:  # drop the header line (read separately)
                 cut = buf.find(b"\n")
@@ -273,7 +288,8 @@ class _CsvSource(BatchSource):
                 invalid_row_handler=self._on_invalid,
             ),
             convert_options=pcsv.ConvertOptions(
-                include_columns=columns, column_types={c: pa.string() for c in columns},
+                # bytes first: a cell that is not valid text is counted, not the file
+                include_columns=columns, column_types={c: pa.binary() for c in columns},
                 strings_can_be_null=True, quoted_strings_can_be_null=True,
                 null_values=list(opts.null_values),
             ),
@@ -284,7 +300,7 @@ class _CsvSource(BatchSource):
             self._lines = lines
             try:
                 batches = list(self._reader(buffer, columns))
-            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
                 raise RecordingImportError(
                     f"{self.path}: the CSV cannot be parsed after line {lines} ({exc}); fix "
                     "the file (quotes, encoding) or the mapping's csv options"
@@ -300,13 +316,36 @@ class _CsvSource(BatchSource):
                     k = base + np.asarray(idx, np.int64)
                     return k + 1 + np.searchsorted(before, k, side="right")
 
-                yield Chunk(batch, row_of, malformed)
+                batch, invalid = _as_text(batch)
+                yield Chunk(batch, row_of, malformed, invalid)
 
     def fraction_done(self) -> float:
-        return min(1.0, self._raw.tell() / self._size)
+        return min(1.0, self._pos / self._size)
 
     def close(self) -> None:
         self._raw.close()
+
+
+def _as_text(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, dict[str, np.ndarray]]:
+    """Binary CSV columns as text; cells that are not valid UTF-8 become empty and are
+    returned per column, so that each is counted where it is."""
+    columns, invalid = [], {}
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        try:
+            columns.append(col.cast(pa.string()))
+            continue
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            pass
+        texts, bad = [], np.zeros(len(col), bool)
+        for i, value in enumerate(col.to_pylist()):
+            try:
+                texts.append(None if value is None else value.decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append(None)
+                bad[i] = True
+        columns.append(pa.array(texts, pa.string()))
+        invalid[name] = bad
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names), invalid
 
 
 @data_importer("CSV text", identifier="csv", extensions=(".csv", ".csv.gz", ".txt", ".tsv"),

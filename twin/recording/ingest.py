@@ -24,6 +24,7 @@ from twin.recording.convert import (
     T_MISSING,
     T_NONEXISTENT,
     T_OK,
+    T_RANGE,
     ColumnTypeError,
     describe,
     is_bad_quantity,
@@ -32,7 +33,7 @@ from twin.recording.convert import (
     to_time_ns,
 )
 from twin.recording.errors import RecordingImportError
-from twin.recording.format import DATASET_DTYPES, UNKNOWN
+from twin.recording.format import DATASET_DTYPES, LABEL_DTYPE, UNKNOWN
 from twin.recording.importers import Chunk
 from twin.recording.mapping import RECORD_ROLES, Mapping
 from twin.recording.report import (
@@ -43,6 +44,7 @@ from twin.recording.report import (
     Example,
     ImportReport,
 )
+from twin.recording.timerange import RANGE_TEXT
 from twin.recording.writer import AssetInfo, RecordingWriter
 
 _SEQ_KINDS = ("out_of_order", "duplicates", "gaps", "overlaps")
@@ -54,6 +56,7 @@ _FIXES = {
     "missing_values": "fill the cell or drop the row",
     "unknown_states": "add the raw code to the mapping's $.states",
     "impossible_values": "correct the value in the data",
+    "bad_text": "correct the cell (or the mapping's $.csv.encoding)",
 }
 
 
@@ -175,7 +178,11 @@ class Ingest:
                 self._fail("malformed_rows", examples[0])
         if n == 0:
             return
+        self._check_types(batch)
         cols = {role: batch.column(name) for role, name in m.columns.items()}
+        none = np.zeros(n, bool)
+        # cells that are not valid text (the importer left them empty), per role
+        inv = {role: chunk.invalid_text.get(name, none) for role, name in m.columns.items()}
 
         def text(role: str):
             column = cols[role]
@@ -189,22 +196,39 @@ class Ingest:
                 f"{m.file}"
             ) from None
         if "asset" in cols:
-            aidx, assets = to_labels(cols["asset"])
+            aidx, assets, abad = to_labels(cols["asset"])
+            abad = abad | inv["asset"]
         else:
-            aidx, assets = np.zeros(n, np.int32), [m.asset_id]
+            aidx, assets, abad = np.zeros(n, np.int32), [m.asset_id], none
         st = times.status
         tcol, acol = m.columns["time"], m.columns.get("asset", "")
-        self._issue("missing_values", st == T_MISSING, chunk, assets, aidx, tcol, lambda i: "''")
+        tbad = (st == T_MISSING) & inv["time"]
+        no_time = (st == T_MISSING) & ~tbad
+        self._issue("missing_values", no_time, chunk, assets, aidx, tcol, lambda i: "''")
+        self._issue("bad_text", tbad, chunk, assets, aidx, tcol, lambda i: _NOT_TEXT)
         self._issue("bad_timestamps", st == T_BAD, chunk, assets, aidx, tcol, text("time"))
         self._issue("bad_timestamps", st == T_NONEXISTENT, chunk, assets, aidx, tcol,
                     lambda i: f"{_cell(cols['time'], i)} does not exist in {m.time_zone} (DST)")
-        no_asset = (st == T_OK) & (aidx < 0)
+        self._issue("bad_timestamps", st == T_RANGE, chunk, assets, aidx, tcol,
+                    lambda i: f"{_cell(cols['time'], i)} is outside the supported range "
+                              f"{RANGE_TEXT}")
+        abad = (st == T_OK) & abad
+        no_asset = (st == T_OK) & (aidx < 0) & ~abad
         self._issue("missing_values", no_asset, chunk, assets, aidx, acol, lambda i: "''")
-        rep.not_stored_add("no time stamp", int((st == T_MISSING).sum()))
+        self._issue("bad_text", abad, chunk, assets, aidx, acol, lambda i: _label_text(
+            cols["asset"], i, inv["asset"]))
+        rep.not_stored_add("no time stamp", int(no_time.sum()))
+        rep.not_stored_add("time stamp is not valid text", int(tbad.sum()))
         rep.not_stored_add("unreadable time stamp", int((st == T_BAD).sum()))
         rep.not_stored_add("time does not exist in the time zone", int((st == T_NONEXISTENT).sum()))
+        rep.not_stored_add("time outside 1970-2200", int((st == T_RANGE).sum()))
         rep.not_stored_add("no asset id", int(no_asset.sum()))
+        rep.not_stored_add("asset id that cannot be stored", int(abad.sum()))
         keep = (st == T_OK) & (aidx >= 0)
+        for role in cols:
+            if role not in ("time", "asset"):
+                self._issue("bad_text", keep & inv[role], chunk, assets, aidx, m.columns[role],
+                            lambda i: _NOT_TEXT)
         if not keep.any():
             return
         self._issue("ambiguous_times", keep & times.ambiguous, chunk, assets, aidx, tcol,
@@ -217,22 +241,33 @@ class Ingest:
         raw = np.full(n, -1, np.int32)
         has_state = np.zeros(n, bool)
         if "state" in cols:
-            sidx, slabels = to_labels(cols["state"])
+            sidx, slabels, sbad = to_labels(cols["state"], LABEL_DTYPE.itemsize)
             codes = np.array([m.states.get(s, UNKNOWN) for s in slabels] + [UNKNOWN], np.int8)
             vocab = np.append(writer.label_codes("raw_state", slabels), -1).astype(np.int32)
             state, raw, has_state = codes[sidx], vocab[sidx], sidx >= 0
             self._issue("unknown_states", keep & has_state & (state == UNKNOWN), chunk, assets,
                         aidx, m.columns["state"], text("state"))
+            self._issue("bad_text", keep & sbad, chunk, assets, aidx, m.columns["state"],
+                        lambda i: _label_text(cols["state"], i, inv["state"]))
+            inv["state"] = inv["state"] | sbad
         product = np.full(n, -1, np.int32)
         if "product" in cols:
-            pidx, plabels = to_labels(cols["product"])
+            pidx, plabels, pbad = to_labels(cols["product"], LABEL_DTYPE.itemsize)
             product = np.append(writer.label_codes("product", plabels), -1).astype(np.int32)[pidx]
+            self._issue("bad_text", keep & pbad, chunk, assets, aidx, m.columns["product"],
+                        lambda i: _label_text(cols["product"], i, inv["product"]))
 
         quantities = {}
         for role in ("parts", "scrap", "power", "length", "level"):
             if role not in cols or (role == "scrap" and m.shape == "event_log"):
                 continue
-            values, missing, unreadable = to_float(cols[role])
+            try:
+                values, missing, unreadable = to_float(cols[role])
+            except ColumnTypeError as exc:
+                raise RecordingImportError(
+                    f"{self.data}: column {m.columns[role]!r} ({role}) {exc}; convert the "
+                    f"column in the source or map another one in {m.file} $.columns.{role}"
+                ) from None
             bad = unreadable | is_bad_quantity(values, missing)
             if role == "length":
                 bad |= ~missing & (values == 0)
@@ -240,12 +275,12 @@ class Ingest:
                         text(role))
             quantities[role] = (values, missing)
             if m.shape == "buckets" and role != "level":  # a level is a sample, when known
-                self._issue("missing_values", keep & missing, chunk, assets, aidx,
+                self._issue("missing_values", keep & missing & ~inv[role], chunk, assets, aidx,
                             m.columns[role], lambda i: "''")
         if m.shape == "buckets":
             if "state" in cols:
-                self._issue("missing_values", keep & ~has_state, chunk, assets, aidx,
-                            m.columns["state"], lambda i: "''")
+                self._issue("missing_values", keep & ~has_state & ~inv["state"], chunk, assets,
+                            aidx, m.columns["state"], lambda i: "''")
             stored = keep
             records = self._buckets(n, t, state, raw, product, quantities)
             if "level" in quantities:
@@ -256,6 +291,19 @@ class Ingest:
                                            quantities, cols, assets, aidx)
         rep.rows_stored += int(stored.sum())
         self._append(chunk, stored, aidx, assets, t, records)
+
+    def _check_types(self, batch: pa.RecordBatch) -> None:
+        """Refuse mapped columns of types a recording cannot read (lists, structs, bytes)."""
+        m = self.mapping
+        for role, name in m.columns.items():
+            t = batch.schema.field(name).type
+            if not _type_ok(t, role):
+                kinds = "text, numbers" + (", time stamps or dates" if role == "time" else "")
+                raise RecordingImportError(
+                    f"{self.data}: column {name!r} ({role}) holds {t} values; a recording "
+                    f"reads {kinds} there. Convert the column in the source or map another "
+                    f"one in {m.file} $.columns.{role}"
+                )
 
     def _buckets(self, n, t, state, raw, product, q) -> dict:
         m = self.mapping
@@ -286,7 +334,7 @@ class Ingest:
             has_parts = keep & ~missing & (count != 0)  # NaN != 0: kept, as recorded
             good = np.ones(n, np.int8)
             if "scrap" in cols:
-                sidx, labels = to_labels(cols["scrap"])
+                sidx, labels, _ = to_labels(cols["scrap"])
                 flags = np.array([s.lower() in m.scrap_values for s in labels] + [False])
                 good = (~flags[sidx]).astype(np.int8)
             records["parts"] = ({"time": t, "count": count, "good": good}, has_parts)
@@ -358,7 +406,10 @@ class Ingest:
             seq.add("out_of_order", ooo.sum(), examples(
                 ooo, lambda i: f"{self._stamp(tt[i])} after {self._stamp(prev[i])}"))
         dup = tt == prev
-        seq.add("duplicates", dup.sum(), examples(dup, lambda i: self._stamp(tt[i])))
+        dup_examples = examples(dup, lambda i: self._stamp(tt[i]))
+        seq.add("duplicates", dup.sum(), dup_examples)
+        if dup_examples and ends is not None and self.mapping.duplicate_buckets == "fail":
+            self._duplicate_fail(dup_examples[0])
         if ends is not None:
             prev_end = np.maximum.accumulate(np.concatenate(([seq.last_end], ends)))[:-1]
             seen = np.isfinite(prev_end)
@@ -408,6 +459,40 @@ class Ingest:
             ]
         seq.gap_time = float((nxt - prev_end)[found["gaps"]].sum())
 
+    def _duplicate_fail(self, example: Example) -> None:
+        raise RecordingImportError(
+            f"{self.data}: {example.format()}: a second bucket of this asset with the same "
+            "start (duplicate_buckets is \"fail\"). Fix: remove the repeated row, or set "
+            f"\"duplicate_buckets\": \"first\" or \"last\" in {self.mapping.file} to keep "
+            "one of them and report the others.",
+            self.report,
+        )
+
+    def _drop_duplicates(self, asset: str, seq: _Seq) -> None:
+        """Keep one bucket per start (the first or the last in file order, as the mapping
+        says) so that replay does not count a repeated bucket's parts and energy twice."""
+        keep_last = self.mapping.duplicate_buckets == "last"
+        ds = self.writer._dataset(asset, "buckets")
+        rows = ds[()]
+        order = np.argsort(rows["start"], kind="stable")
+        s = rows["start"][order]
+        same_as_next = np.append(s[1:] == s[:-1], False)
+        same_as_prev = np.insert(s[1:] == s[:-1], 0, False)
+        drop = np.zeros(len(rows), bool)
+        drop[order] = same_as_next if keep_last else same_as_prev
+        dropped = int(drop.sum())
+        if not dropped:
+            return
+        kept = rows[~drop]  # file order of the kept rows is preserved
+        ds.resize((len(kept),))
+        ds[...] = kept
+        seq.rows -= dropped
+        self.report.rows_stored -= dropped
+        self._records["buckets"] -= dropped
+        self.report.not_stored_add(
+            f"duplicate bucket (same asset and start; the {'last' if keep_last else 'first'} "
+            "was kept)", dropped)
+
     def finish(self, seconds: float) -> ImportReport:
         """Write the report into the recording and close it; return the report."""
         rep = self.report
@@ -421,7 +506,11 @@ class Ingest:
         for asset, seq in self._seq.items():
             if seq.shuffled and m.shape == "buckets":
                 self._resequence(asset, seq)
-            elif seq.shuffled:
+                if seq.examples["duplicates"] and m.duplicate_buckets == "fail":
+                    self._duplicate_fail(seq.examples["duplicates"][0])
+            if m.shape == "buckets" and seq.counts["duplicates"]:
+                self._drop_duplicates(asset, seq)
+            elif seq.shuffled and m.shape != "buckets":
                 rep.notes.append(
                     f"asset {asset} has rows out of order: its duplicates were counted among "
                     "consecutive rows of the file only"
@@ -449,6 +538,29 @@ class Ingest:
         """Close the file after a failure (the caller deletes it)."""
         if self.writer is not None:
             self.writer.close()
+
+
+_NOT_TEXT = "not valid text"
+#: Arrow types a mapped column may hold: text, numbers, booleans, empty; time stamps and
+#: dates for the time column.
+_PLAIN = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
+          pa.types.is_floating, pa.types.is_boolean, pa.types.is_decimal, pa.types.is_null)
+_TIMES = (pa.types.is_timestamp, pa.types.is_date32, pa.types.is_date64)
+
+
+def _type_ok(t: pa.DataType, role: str) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return any(f(t) for f in _PLAIN) or (role == "time" and any(f(t) for f in _TIMES))
+
+
+def _label_text(column: pa.Array, i: int, invalid: np.ndarray) -> str:
+    if invalid[int(i)]:
+        return _NOT_TEXT
+    value = str(column[int(i)].as_py())
+    why = "contains a NUL character" if "\x00" in value else (
+        f"is longer than {LABEL_DTYPE.itemsize} bytes")
+    return f"{value[:40]!r}{'...' if len(value) > 40 else ''} {why}"
 
 
 def _kinds(m: Mapping) -> tuple[str, ...]:

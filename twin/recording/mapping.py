@@ -22,7 +22,8 @@ from typing import Any
 from kernels.types import STATE_NAMES
 from twin import jsonfile
 from twin.recording.errors import MappingError, RecordingError
-from twin.recording.format import SHAPES, zone
+from twin.recording.format import LABEL_DTYPE, SHAPES, zone
+from twin.recording.timerange import MAX_SPAN_S
 
 MAPPING_VERSION = 1
 ROLES = ("time", "asset", "state", "parts", "scrap", "power", "product", "length", "level")
@@ -30,11 +31,19 @@ ROLES = ("time", "asset", "state", "parts", "scrap", "power", "product", "length
 RECORD_ROLES = ("state", "parts", "power", "level")
 TIME_FORMATS = ("iso", "epoch_s", "epoch_ms")
 BAD_ROW_POLICIES = ("report", "fail")
+#: What to do with bucket rows of one asset that share a start: keep the first or the last
+#: in file order and report the others as not stored, or stop the import.
+DUPLICATE_POLICIES = ("first", "last", "fail")
+#: Highest server index an asset may name (stations have far fewer servers; the project
+#: checks the real count when the recording is used).
+MAX_SERVER = 9_999
+#: Most entries of the mapping's lists of values (scrap_values, csv.null_values).
+MAX_VALUES = 1_000
 
 _TOP_KEYS = {
     "mapping_version", "shape", "source", "notes", "csv", "columns", "time", "bucket_length_s",
     "parts_include_scrap", "states", "scrap_values", "assets", "asset_id",
-    "ideal_cycle_time_s", "max_silence_s", "shifts", "on_bad_rows",
+    "ideal_cycle_time_s", "max_silence_s", "shifts", "on_bad_rows", "duplicate_buckets",
 }
 _INT_LABEL = re.compile(r"^[+-]?\d+(\.0*)?$")
 
@@ -63,7 +72,9 @@ def normalize_label(value: Any) -> str:
         return repr(value)
     text = str(value).strip()
     if _INT_LABEL.match(text):
-        return str(int(text.split(".")[0]))
+        # by text, not int(): a cell of 5,000 digits is a label, not a ValueError
+        digits = text.lstrip("+-").split(".")[0].lstrip("0") or "0"
+        return "-" + digits if text.startswith("-") and digits != "0" else digits
     return text
 
 
@@ -167,6 +178,9 @@ class Mapping:
         Event logs: a silence longer than this between an asset's rows is reported as a gap.
     shifts : tuple of Shift
     csv : CsvOptions
+    duplicate_buckets : {"first", "last", "fail"}
+        Buckets of one asset with the same start: which one is stored (the others are
+        counted as not stored), or ``"fail"`` to stop the import.
     document : dict
         The JSON document as loaded, stored in recordings for provenance.
     """
@@ -189,6 +203,7 @@ class Mapping:
     max_silence_s: float | None
     shifts: tuple[Shift, ...]
     csv: CsvOptions = field(default_factory=CsvOptions)
+    duplicate_buckets: str = "first"
     document: dict = field(default_factory=dict)
 
     def asset(self, asset_id: str) -> AssetMapping:
@@ -228,6 +243,10 @@ def mapping_from_dict(data: Any, *, file: str = "<mapping>") -> Mapping:
         As :func:`load_mapping`.
     """
     r = _Reader(file)
+    try:  # a dict built in code gets the checks a file gets from jsonfile.read
+        jsonfile.check_tree(data, file)
+    except jsonfile.JsonInputError as exc:
+        raise MappingError.from_json(exc) from None
     if not isinstance(data, dict):
         r.fail("$", data, "a JSON object")
     for key in data:
@@ -277,14 +296,20 @@ def mapping_from_dict(data: Any, *, file: str = "<mapping>") -> Mapping:
         r.fail("$.asset_id", asset_id, "no asset_id when columns.asset names an asset column")
 
     on_bad = r.choice("$.on_bad_rows", data.get("on_bad_rows", "report"), BAD_ROW_POLICIES)
+    duplicates = r.choice("$.duplicate_buckets", data.get("duplicate_buckets", "first"),
+                          DUPLICATE_POLICIES)
+    if "duplicate_buckets" in data and shape != "buckets":
+        r.fail("$.duplicate_buckets", duplicates, "no duplicate_buckets for an event log "
+               "(events at the same time are all stored)")
     pis = data.get("parts_include_scrap", True)
     if not isinstance(pis, bool):
         r.fail("$.parts_include_scrap", pis, "true or false")
     scrap_values = data.get("scrap_values", ["1", "true", "yes", "scrap", "nok"])
-    if not isinstance(scrap_values, list) or not all(
+    if not isinstance(scrap_values, list) or len(scrap_values) > MAX_VALUES or not all(
         isinstance(v, str | int) and not isinstance(v, bool) for v in scrap_values
     ):
-        r.fail("$.scrap_values", scrap_values, "a list of strings or integers")
+        r.fail("$.scrap_values", scrap_values,
+               f"a list of at most {MAX_VALUES} strings or integers")
     ict = r.positive("$.ideal_cycle_time_s", data.get("ideal_cycle_time_s"), optional=True)
     silence = r.positive("$.max_silence_s", data.get("max_silence_s"), optional=True)
     shifts = parse_shifts(data.get("shifts", list(DEFAULT_SHIFTS_JSON)), file=file)
@@ -295,7 +320,7 @@ def mapping_from_dict(data: Any, *, file: str = "<mapping>") -> Mapping:
         asset_id=asset_id, source=source, on_bad_rows=on_bad, parts_include_scrap=pis,
         scrap_values=frozenset(normalize_label(v).lower() for v in scrap_values),
         ideal_cycle_time_s=ict, max_silence_s=silence, shifts=shifts, csv=csv,
-        document=json.loads(json.dumps(data)),
+        duplicate_buckets=duplicates, document=json.loads(json.dumps(data)),
     )
 
 
@@ -373,14 +398,21 @@ class _Reader:
     def text(self, path: str, value: Any, expected: str) -> str:
         if isinstance(value, bool) or not isinstance(value, str | int) or str(value).strip() == "":
             self.fail(path, value, expected)
+        self.no_nul(path, str(value))
         return str(value)
+
+    def no_nul(self, path: str, value: str) -> None:
+        # HDF5 stores these texts as attributes, which cannot hold a NUL character
+        if "\x00" in value:
+            self.fail(path, value, "text without NUL characters (\\u0000)")
 
     def positive(self, path: str, value: Any, *, optional: bool = False) -> float | None:
         if value is None and optional:
             return None
         if (isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value) or value <= 0):
-            expected = "a positive number of seconds" + (" or null" if optional else "")
+                or not math.isfinite(value) or not 0 < value <= MAX_SPAN_S):
+            expected = (f"a positive number of seconds up to {MAX_SPAN_S:.0f} (the span of "
+                        "1970-2200)" + (" or null" if optional else ""))
             self.fail(path, value, expected)
         return float(value)
 
@@ -430,6 +462,9 @@ def _states(r: _Reader, value: Any, has_state: bool) -> tuple[dict[str, int], di
             hint = f"did you mean {close[0]!r}? " if close else ""
             r.fail(p, target, f"{hint}one of the machine states {', '.join(STATE_NAMES)}")
         key = normalize_label(raw)
+        r.no_nul(p, key)
+        if len(key.encode("utf-8")) > LABEL_DTYPE.itemsize:
+            r.fail(p, raw, f"a raw code of at most {LABEL_DTYPE.itemsize} bytes (UTF-8)")
         if key in states:
             r.fail(p, raw, f"a raw code listed once (it is the same code as {key!r})")
         states[key] = STATE_NAMES.index(target)
@@ -459,10 +494,13 @@ def _assets(r: _Reader, value: Any) -> dict[str, AssetMapping]:
             r.fail(f"{p}.element", element, "an element id (string), '' when unmapped")
         if not isinstance(name, str):
             r.fail(f"{p}.name", name, "a display name (string)")
+        r.no_nul(p, raw)
+        r.no_nul(f"{p}.element", element)
+        r.no_nul(f"{p}.name", name)
         ict = r.positive(f"{p}.ideal_cycle_time_s", item.get("ideal_cycle_time_s"), optional=True)
         server = item.get("server")
         if server is not None and (isinstance(server, bool) or not isinstance(server, int)
-                                   or server < 0):
+                                   or not 0 <= server <= MAX_SERVER):
             r.fail(f"{p}.server", server, "the 0-based index of the station's parallel server "
                                           "this asset is (0, 1, ...) or null")
         if server is not None and not element:
@@ -479,15 +517,25 @@ def _csv(r: _Reader, value: Any) -> CsvOptions:
         if key not in keys:
             r.unknown_key("$.csv", key, keys)
     nulls = value.get("null_values", [""])
-    if not isinstance(nulls, list) or not all(isinstance(v, str) for v in nulls):
-        r.fail("$.csv.null_values", nulls, 'a list of strings such as ["", "NA"]')
+    if not isinstance(nulls, list) or len(nulls) > MAX_VALUES or not all(
+            isinstance(v, str) for v in nulls):
+        r.fail("$.csv.null_values", nulls,
+               f'a list of at most {MAX_VALUES} strings such as ["", "NA"]')
     opts = CsvOptions(**{**value, "null_values": tuple(nulls)})
     for key in ("delimiter", "quote_char"):
         v = getattr(opts, key)
         if not isinstance(v, str) or len(v) != 1:
             r.fail(f"$.csv.{key}", v, "a single character")
+        if v in "\r\n":
+            r.fail(f"$.csv.{key}", v, "a character other than a line end")
+    if opts.delimiter == opts.quote_char:
+        r.fail("$.csv.quote_char", opts.quote_char, "a character other than the delimiter")
+    probe = 'ts,a;b\t"x"\n'
     try:
-        "x".encode(opts.encoding)
+        ascii_compatible = probe.encode(opts.encoding) == probe.encode("ascii")
     except (LookupError, TypeError):
-        r.fail("$.csv.encoding", opts.encoding, "a text encoding such as 'utf-8' or 'latin-1'")
+        ascii_compatible = None
+    if not ascii_compatible:
+        r.fail("$.csv.encoding", opts.encoding, "an ASCII-compatible text encoding such as "
+               "'utf-8', 'latin-1' or 'cp1252' (lines are cut at newline bytes)")
     return opts

@@ -216,6 +216,8 @@ class AssetReplay:
         Recorded level (parts inside the asset); empty when the asset records none.
     server : int or None
         The parallel server of its station the asset records (None: the whole element).
+    duplicate_buckets : int
+        Stored buckets that repeat an earlier bucket's start; only the first counts.
     """
 
     asset_id: str
@@ -234,6 +236,7 @@ class AssetReplay:
     t_last: float
     level: Level = field(default_factory=Level.empty)
     server: int | None = None
+    duplicate_buckets: int = 0
 
     @property
     def has_level(self) -> bool:
@@ -271,6 +274,11 @@ def _sorted(rec: np.ndarray, key: str) -> np.ndarray:
 
 def _bucket_replay(data: AssetData) -> dict:
     b = _sorted(data.buckets, "start")
+    # Buckets repeating a start (written by hand or by an older import): the first stored
+    # one counts. Kept, each would be cut to zero length yet add all its parts and energy,
+    # and OEE would pass 100 %.
+    repeated = np.insert(b["start"][1:] == b["start"][:-1], 0, False) if len(b) else []
+    b = b[~np.asarray(repeated, bool)] if len(b) else b
     s = b["start"]
     length, bad_len = _clean(b["length"])
     e_nom = s + length
@@ -298,6 +306,7 @@ def _bucket_replay(data: AssetData) -> dict:
         "has_power": bool(len(b)) and not np.isnan(b["power_kw"]).all(),
         "cycle_times": length[full_busy] / produced[full_busy],
         "invalid": bad_len + bad_p + bad_s + bad_w,
+        "duplicates": int(np.sum(repeated)),
         "t_first": float(s[0]) if len(s) else np.nan,
         "t_last": float(e_nom.max()) if len(s) else np.nan,
     }
@@ -379,7 +388,7 @@ def replay_asset(
         has_parts=built["has_parts"], has_power=built["has_power"],
         cycle_times=built["cycle_times"], ideal_cycle_time_s=data.ideal_cycle_time_s,
         invalid_values=built["invalid"] + bad_level, t_first=t_first, t_last=t_last,
-        level=level, server=data.server,
+        level=level, server=data.server, duplicate_buckets=built.get("duplicates", 0),
     )
 
 

@@ -17,16 +17,21 @@ MAX_EXAMPLES = 5
 #: Issue kinds, each with what it means and what the import did about it.
 ISSUES = {
     "malformed_rows": "rows with the wrong number of fields: not stored",
-    "bad_timestamps": "time stamps that cannot be read or do not exist in the time zone: "
-                      "not stored",
+    "bad_timestamps": "time stamps that cannot be read, do not exist in the time zone or lie "
+                      "outside 1970-01-01 to 2200-01-01 UTC: not stored",
     "missing_values": "empty cells in mapped columns (rows without time or asset are not "
                       "stored; other empty quantities are stored as NaN)",
     "unknown_states": "raw states the mapping does not name: stored as state 'unknown' with "
                       "the raw value kept",
     "impossible_values": "negative, NaN, infinite or non-numeric quantities, unknown scrap "
                          "flags: stored as recorded (text as NaN); replay counts them as 0",
+    "bad_text": "cells that are not valid text (invalid bytes for the encoding, a NUL "
+                "character, a label over 128 bytes): rows without a readable time or asset "
+                "are not stored, other such cells are stored as empty",
     "out_of_order": "rows earlier than an earlier row of the same asset: stored, replay sorts",
-    "duplicates": "rows with the same asset and time as the previous one: stored",
+    "duplicates": "rows with the same asset and time as the previous one: event logs "
+                  "store them; buckets keep one per asset and start, as the mapping's "
+                  "duplicate_buckets says (default: the first), and do not store the others",
     "gaps": "stretches without data between an asset's buckets (or longer than "
             "max_silence_s in event logs): replay shows them as no data",
     "overlaps": "buckets that start before the asset's previous bucket ended: stored; replay "
@@ -37,6 +42,7 @@ ISSUES = {
 #: Issue kinds that stop the import when the mapping says ``on_bad_rows: "fail"``.
 BAD_ROW_ISSUES = (
     "malformed_rows", "bad_timestamps", "missing_values", "unknown_states", "impossible_values",
+    "bad_text",
 )
 
 
