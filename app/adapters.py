@@ -18,7 +18,7 @@ from vtkmodules.vtkFiltersSources import vtkConeSource, vtkCubeSource, vtkCylind
 
 from app.batch import KindBatch
 from app.meshes import MeshLoadError, mesh_template
-from twin import model as m
+from twin.model import elements as m
 
 ADAPTERS: dict[type, type[ElementActor]] = {}
 

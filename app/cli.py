@@ -103,7 +103,7 @@ def print_table(summary: dict, out=sys.stdout) -> None:
     """The summary as tables; every id and name goes through ``twin.errors.printable``
     (a project's ids may hold escape codes that would act on the terminal)."""
     from twin.errors import printable
-    from twin.stats import format_ci
+    from twin.sim.stats import format_ci
 
     for name, doc in summary.items():
         line = doc["line"]
@@ -148,10 +148,10 @@ def _json_safe(obj):
 
 def cmd_run(args) -> int:
     from kernels.warmup import cache_is_warm
-    from twin.limits import estimate_run
-    from twin.project import load_project
-    from twin.results_io import check_results_path, write_results
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import load_project
+    from twin.sim.estimate import estimate_run
+    from twin.sim.resultsfile import check_results_path, write_results
+    from twin.sim.runner import RunSpec, run_project
     from twin.tasks import TaskState
 
     project = load_project(args.project)
@@ -186,9 +186,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from twin.limits import estimate_run
-    from twin.project import load_project
-    from twin.runner import RunSpec
+    from twin.projectfile.reader import load_project
+    from twin.sim.estimate import estimate_run
+    from twin.sim.runner import RunSpec
     from twin.units import format_duration
 
     project = load_project(args.project)

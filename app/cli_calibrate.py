@@ -14,7 +14,7 @@ import sys
 
 from app.cli_recording import _fork_assets as _assets
 from twin.errors import ProjectError, printable
-from twin.project import load_project, save_project
+from twin.projectfile.reader import load_project, save_project
 from twin.recording import Recording, RecordingError
 
 
@@ -40,7 +40,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def run_calibrate(args: argparse.Namespace, out=None) -> int:
     """Handle ``twinbench calibrate``; returns the exit code."""
-    from twin.calibration import CalibrationError, add_calibrated_scenario, calibrate
+    from twin.whatif.calibration import CalibrationError, add_calibrated_scenario, calibrate
 
     out = out or sys.stdout
     try:

@@ -345,8 +345,8 @@ def run_fork(args: argparse.Namespace, out: TextIO | None = None,
     """Handle ``twinbench fork``; return the exit code."""
     from app.cli import ProgressBar
     from twin.errors import ProjectError
-    from twin.fork import ForkError, fork_from_recording
-    from twin.project import load_project
+    from twin.projectfile.reader import load_project
+    from twin.whatif.fork import ForkError, fork_from_recording
 
     out, err = out or sys.stdout, err or sys.stderr
     bar = ProgressBar("forking", stream=err, enabled=not args.quiet)

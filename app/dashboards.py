@@ -1,11 +1,10 @@
 """Dashboards of a run: time series with 95% bands, station states, energy, wear, comparison.
 
-Everything drawn comes from the run result and ``twin.kpi``/``twin.stats``; the charts only
-arrange it. ``prepare_charts`` turns a run into ready-to-plot arrays and table text on the
-worker thread (Qt-free), and ``Dashboards.show_result`` hands them to pyqtgraph one chart
-per turn of the event loop, the tab on screen first, so that drawing a run never freezes the
-window (issue 3: the GUI event loop never stalls for more than 50 ms).
-"""
+Everything drawn comes from the run result and ``twin.sim.summary``/``twin.sim.stats``; the
+charts only arrange it. ``prepare_charts`` turns a run into ready-to-plot arrays and table
+text on the worker thread (Qt-free), and ``Dashboards.show_result`` hands them to pyqtgraph
+one chart per turn of the event loop, the tab on screen first, so that drawing a run never
+freezes the window (issue 3: the GUI event loop never stalls for more than 50 ms)."""
 
 from __future__ import annotations
 
@@ -32,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from app.theme import STATE_COLORS, chart
 from kernels import types as kt
-from twin.kpi import replication_kpis
-from twin.stats import band, format_ci, mean_ci
+from twin.sim.stats import band, format_ci, mean_ci
+from twin.sim.summary import replication_kpis
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 LINE_KPIS = (

@@ -1,4 +1,4 @@
-"""Fan chart of a fork (``twin.fork.ForkResult``): P10-P90 band and P50 line of cumulative
+"""Fan chart of a fork (``twin.whatif.fork.ForkResult``): P10-P90 band and P50 line of cumulative
 output and energy after the fork time, beside what the recording shows.
 
 Every plot item is made once and updated in place with ``setData`` (no ``clear()`` per

@@ -1,11 +1,10 @@
 """The inspector: every parameter of the selected element, validated as you type.
 
 Validation is the project reader's: the edited value goes into the element's JSON form and
-``twin.project`` reads it back, so the inspector refuses exactly what a project file would,
-with the same reason. A valid edit becomes one ``SetField`` command. A station's mesh row
-has an *Import mesh…* button: the file is copied into the project folder
-(``twin.meshes.import_mesh``) and the field set by one command.
-"""
+``twin.projectfile.reader`` reads it back, so the inspector refuses exactly what a project
+file would, with the same reason. A valid edit becomes one ``SetField`` command. A station's
+mesh row has an *Import mesh…* button: the file is copied into the project folder
+(``twin.projectfile.meshes.import_mesh``) and the field set by one command."""
 
 from __future__ import annotations
 
@@ -31,11 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.meshes import guess_scale
-from twin import commands as cmd
-from twin import model as m
 from twin.errors import ProjectError
-from twin.meshes import import_mesh
-from twin.project import element_from_json, element_to_json
+from twin.model import commands as cmd
+from twin.model import elements as m
+from twin.projectfile.meshes import import_mesh
+from twin.projectfile.reader import element_from_json, element_to_json
 
 UNITS = {
     "position": "m (x, y, z)", "rotation": "°", "footprint": "m (width, depth)",

@@ -46,7 +46,7 @@ def main(project: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from twin.errors import ProjectError
-    from twin.project import load_project
+    from twin.projectfile.reader import load_project
 
     given = None
     if project:  # read before any window exists: a problem goes to the terminal that asked

@@ -34,11 +34,11 @@ from app.replay_panel import ReplayPanel
 from app.run_panel import Background, RunPanel
 from app.theme import STATE_COLORS, apply_theme, utilisation_color
 from app.view3d import CAMERA_PRESETS, View3D
-from twin import commands as cmd
-from twin import model as m
 from twin import safeio
 from twin.errors import ProjectError
-from twin.project import atomic_write_text, dumps, load_project, save_project
+from twin.model import commands as cmd
+from twin.model import elements as m
+from twin.projectfile.reader import atomic_write_text, dumps, load_project, save_project
 from twin.recording import Recording, RecordingError
 
 AUTOSAVE_MS = 60_000

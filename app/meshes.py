@@ -1,4 +1,4 @@
-"""Custom station bodies read from STL or OBJ files (``twin.model.Mesh``).
+"""Custom station bodies read from STL or OBJ files (``twin.model.elements.Mesh``).
 
 ``mesh_template`` reads a file once (cached by path, size and modification time), turns its
 faces into triangles and moves it so that its bounding box is centred on the origin in x and

@@ -6,8 +6,8 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QDrag
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from twin import model as m
-from twin.distributions import constant
+from twin.model import elements as m
+from twin.model.distributions import constant
 
 MIME_KIND = "application/x-twinbench-element-kind"
 

@@ -6,7 +6,7 @@ each asset for its state at one time (a ``searchsorted``); the Gantt chart is an
 ``state_at`` over a fixed number of columns of the visible range, recomputed (vectorised)
 when the range changes, so a week of one-minute events costs the same as an hour.
 
-"Fork from here" runs ``twin.fork.fork_from_recording`` at the cursor on a worker thread
+"Fork from here" runs ``twin.whatif.fork.fork_from_recording`` at the cursor on a worker thread
 (``app.run_panel.Background``) with a snapshot of the project; the GUI thread only draws the
 fan chart (``app.fork_view.ForkView``). As for runs, the worker reports into a
 ``twin.tasks.TaskState`` that a 30 Hz timer reads for the progress bar; Cancel asks it to
@@ -42,12 +42,12 @@ from app.fork_view import ForkView
 from app.run_panel import Background
 from app.theme import STATE_COLORS, chart, plain_numbers
 from kernels.types import STATE_NAMES
-from twin import model as m
-from twin.fork import ForkError, fork_from_recording
-from twin.project import project_from_json, project_to_json
+from twin.model import elements as m
+from twin.projectfile.reader import project_from_json, project_to_json
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
 from twin.tasks import Cancelled, TaskState
+from twin.whatif.fork import ForkError, fork_from_recording
 
 CHART_MIN_HEIGHT = 130  # px: a title, an axis and a plot one can read
 GANTT_ROW_HEIGHT = 22  # px per asset in the machine-state chart
@@ -109,7 +109,7 @@ class ReplayPanel(QWidget):
     states_changed = Signal(dict)
     time_changed = Signal(float)
     fork_started = Signal()
-    fork_finished = Signal(object)  # twin.fork.ForkResult
+    fork_finished = Signal(object)  # twin.whatif.fork.ForkResult
     fork_failed = Signal(str)
 
     def __init__(self, parent=None):

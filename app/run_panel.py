@@ -38,10 +38,10 @@ from PySide6.QtWidgets import (
 
 from app.dashboards import prepare_charts
 from app.playback import Playback
-from twin import model as m
 from twin.errors import ProjectError
-from twin.project import project_from_json, project_to_json
-from twin.runner import RunSpec, run_project
+from twin.model import elements as m
+from twin.projectfile.reader import project_from_json, project_to_json
+from twin.sim.runner import RunSpec, run_project
 from twin.tasks import Cancelled, TaskState
 from twin.units import format_duration, parse_duration
 
@@ -145,7 +145,7 @@ class RunPanel(QWidget):
     """Scenarios, horizon, warm-up and replications; Run and Cancel; progress."""
 
     run_started = Signal()
-    run_finished = Signal(object)  # twin.runner.RunResult
+    run_finished = Signal(object)  # twin.sim.runner.RunResult
     run_failed = Signal(str)
 
     def __init__(self, parent=None):

@@ -40,8 +40,8 @@ from app.batch import KindBatch, LabelBatch, OutlineBatch
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.vtk_widget import CameraStyle, VtkWidget
-from twin import commands as cmd
-from twin import model as m
+from twin.model import commands as cmd
+from twin.model import elements as m
 
 CAMERA_PRESETS = ("top", "isometric", "front")
 LABELS_UP_TO = 150  # more elements than this: labels only on the selection (legibility)

@@ -155,9 +155,9 @@ def bench_stall(app) -> float:
 
 def bench_fps(app, n: int = 500) -> float:
     from app.view3d import View3D
-    from twin import commands as cmd
-    from twin import model as m
-    from twin.distributions import constant
+    from twin.model import commands as cmd
+    from twin.model import elements as m
+    from twin.model.distributions import constant
 
     els = []
     side = int(n**0.5) + 1
@@ -238,8 +238,7 @@ def bench_scrub(app, frames: int = 300) -> float:
     import numpy as np
 
     from app.main_window import MainWindow
-    from twin import model as m
-
+    from twin.model import elements as m
     path = synthetic_week(Path(tempfile.mkdtemp()) / "week.h5")
     project = m.Project("week", elements=[m.Station(f"M{i + 1}", position=(3.0 * i, 0, 0))
                                           for i in range(3)])
@@ -279,7 +278,7 @@ def screenshot(app, path: str) -> None:
 
     from app.main import example_projects
     from app.main_window import MainWindow
-    from twin.project import load_project
+    from twin.projectfile.reader import load_project
 
     ex = example_projects()
     bottling = ex / "bottling-line" if ex is not None else None

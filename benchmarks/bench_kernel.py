@@ -2,7 +2,7 @@
 
 Both sides simulate ``projects/standard-line`` (ten stations in series, buffers of 5,
 exponential process times, operating-time failures with preempt-resume): twinbench through
-``twin.runner.run_project`` on the project file, SimPy through ``benchmarks/simpy_line.py``
+``twin.sim.runner.run_project`` on the project file, SimPy through ``benchmarks/simpy_line.py``
 in both its styles (a station that keeps its own failure clock, the faster and so the peer
 the headline ratio is taken against; and SimPy's machine-shop idiom, a failure process that
 interrupts the station). For each it prints the throughput (parts per time unit, mean and
@@ -49,9 +49,9 @@ from bare_line import run_bare, run_heap, run_scan  # noqa: E402
 from simpy_line import run_line  # noqa: E402
 
 from kernels import types as kt  # noqa: E402
-from twin.project import load_project  # noqa: E402
-from twin.runner import RunSpec, run_project  # noqa: E402
-from twin.stats import mean_ci, t975  # noqa: E402
+from twin.projectfile.reader import load_project  # noqa: E402
+from twin.sim.runner import RunSpec, run_project  # noqa: E402
+from twin.sim.stats import mean_ci, t975  # noqa: E402
 
 EXPECTED_THROUGHPUT = 0.657
 

@@ -31,8 +31,8 @@ import sys
 from kernels import types as kt
 from kernels.warmup import warm_up
 warm_up()
-from twin.project import load_project
-from twin.runner import RunSpec, run_project
+from twin.projectfile.reader import load_project
+from twin.sim.runner import RunSpec, run_project
 p = load_project(sys.argv[1])
 r = run_project(p, spec=RunSpec(horizon=float(sys.argv[2]), replications=1, seed=1), workers=1)
 print("EVENTS", r.scenarios["base"].replications[0].line_out[kt.L_ALL_EVENTS])

@@ -2,7 +2,7 @@
 
 Everything the kernel needs to agree on with ``twin/`` lives here, in one place, so that a
 reader can decode any array the kernel reads or writes (the idea follows hftbacktest's
-``types.py``). The kernel itself never sees a domain object: ``twin.lowering`` turns a plant
+``types.py``). The kernel itself never sees a domain object: ``twin.sim.lowering`` turns a plant
 into the arrays described below.
 
 Units throughout: time in seconds, power in kW, energy in kWh (converted only at the end).

@@ -47,8 +47,8 @@ def make_project(tmp_path):
 def run_doc(kernel):
     """``run_doc(doc, horizon, **spec)``: run a project document, return its ``ScenarioResult``
     (``scenario=`` picks a scenario, ``workers=`` the thread count)."""
-    from twin.project import project_from_json
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import project_from_json
+    from twin.sim.runner import RunSpec, run_project
 
     def run(doc, horizon, scenario="base", workers=None, **spec):
         result = run_project(project_from_json(doc), [scenario],

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from app.cli import main as cli_main
-from twin import model as m
-from twin.project import load_project
-from twin.runner import RunSpec, run_project
+from twin.model import elements as m
+from twin.projectfile.reader import load_project
+from twin.sim.runner import RunSpec, run_project
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECTS = sorted(p.parent for p in (ROOT / "projects").glob("*/project.json"))

@@ -1,4 +1,5 @@
-"""``twin/project.schema.json`` against the projects and against ``twin.project``.
+"""``twin/projectfile/project.schema.json`` against the projects and the reader
+(``twin.projectfile.reader``).
 
 Every example project validates; the schema names the same vocabulary the reader accepts
 (element fields, distributions and their parameter sets, states, routings, duration units);
@@ -17,14 +18,15 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from twin import model as m
-from twin import project as tp
-from twin.distributions import REGISTRY
 from twin.errors import ProjectError
+from twin.model import elements as m
+from twin.model.distributions import REGISTRY
+from twin.projectfile import reader as tp
 from twin.units import _UNITS
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((ROOT / "twin" / "project.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "twin" / "projectfile" / "project.schema.json")
+                    .read_text(encoding="utf-8"))
 PROJECTS = sorted(p.parent for p in (ROOT / "projects").glob("*/project.json"))
 VALIDATOR = Draft202012Validator(SCHEMA)
 DEFS = SCHEMA["$defs"]
@@ -414,7 +416,7 @@ def test_broken_documents_are_rejected_by_both(name):
     doc = base_doc()
     REJECTED[name](doc)
     assert schema_errors(doc), f"the schema accepts: {name}"
-    assert not loader_accepts(doc), f"twin.project accepts: {name}"
+    assert not loader_accepts(doc), f"twin.projectfile.reader accepts: {name}"
 
 
 def test_base_document_is_valid():

@@ -12,8 +12,8 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkOSOpenGLRenderWindow")
 
 import pytest  # noqa: E402
 
-from twin import model as m  # noqa: E402
-from twin.distributions import constant, exponential  # noqa: E402
+from twin.model import elements as m  # noqa: E402
+from twin.model.distributions import constant, exponential  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -85,8 +85,8 @@ def test_run_json_document(json_run):
 
 def test_run_json_is_what_the_library_computes(json_run):
     # the same run in-process gives the very numbers the command printed
-    from twin.project import load_project
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import load_project
+    from twin.sim.runner import RunSpec, run_project
 
     folder, _, proc = json_run
     project = load_project(folder)
@@ -244,9 +244,9 @@ def test_fork_is_the_one_with_a_progress_bar():
 
 
 def test_calibrate_and_fork_from_the_command_line(kernel, make_project, tmp_path):
-    from twin.project import load_project
-    from twin.runner import RunSpec, run_project
-    from twin.sim_recording import write_run_as_recording
+    from twin.projectfile.reader import load_project
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.simulated import write_run_as_recording
 
     folder = make_project(LINE)
     res = run_project(load_project(folder), spec=RunSpec(horizon=8 * 3600.0, replications=1,

@@ -12,10 +12,10 @@ import pytest
 
 import app.cli
 from app.cli_recording import add_fork_command
-from twin.project import load_project
+from twin.projectfile.reader import load_project
 from twin.recording import AssetInfo, RecordingWriter
-from twin.runner import RunSpec, run_project
-from twin.sim_recording import write_run_as_recording
+from twin.sim.runner import RunSpec, run_project
+from twin.whatif.simulated import write_run_as_recording
 
 H = 4 * 3600.0
 
@@ -116,7 +116,7 @@ def test_errors_exit_1_with_the_message(setup, tmp_path):
 
 
 def test_interrupt_exits_130(setup, monkeypatch):
-    import twin.fork
+    import twin.whatif.fork
     from twin.tasks import Cancelled
 
     def cancelled(*args, **kwargs):
@@ -125,7 +125,7 @@ def test_interrupt_exits_130(setup, monkeypatch):
         raise Cancelled("cancelled by the user")
 
     run, with_levels, _ = setup
-    monkeypatch.setattr(twin.fork, "fork_from_recording", cancelled)
+    monkeypatch.setattr(twin.whatif.fork, "fork_from_recording", cancelled)
     code, out, err = run(with_levels, "--at", 3600, "--until", 7200)
     assert code == 130 and out == ""
     assert "forking [############" in err and err.rstrip().endswith("interrupted")

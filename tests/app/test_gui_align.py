@@ -5,9 +5,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from screen import mouse_drag, near, pixel
 
-from twin import model as m
-from twin.distributions import constant
-from twin.project import project_to_json
+from twin.model import elements as m
+from twin.model.distributions import constant
+from twin.projectfile.reader import project_to_json
 
 pytestmark = pytest.mark.gui
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from screen import mouse_drag
 
 from app.palette import MIME_KIND
-from twin.project import load_project, project_to_json
+from twin.projectfile.reader import load_project, project_to_json
 
 pytestmark = pytest.mark.gui
 
@@ -156,8 +156,7 @@ def test_title_close_and_settings(make_window, line_project):
 
 
 def test_batched_kinds_pick_and_recolour_in_place(make_window):
-    from twin import model as m
-
+    from twin.model import elements as m
     els = [m.Station(f"S{i}", position=(3.0 * (i % 20), 3.0 * (i // 20), 0.0))
            for i in range(200)]
     w = make_window(m.Project("many", elements=els))

@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from twin.project import load_project, project_to_json, save_project
+from twin.projectfile.reader import load_project, project_to_json, save_project
 
 pytestmark = pytest.mark.gui
 
 SAVER = textwrap.dedent("""
     import sys
-    from twin.project import load_project, save_project
+    from twin.projectfile.reader import load_project, save_project
     p = load_project(sys.argv[1])
     el = p.element("M1")
     print("ready", flush=True)

@@ -30,8 +30,8 @@ def _seek(rp, fraction):
 
 def test_fork_draws_the_fan_chart_of_the_result(make_window, line_project, sme_recording,
                                                 qtbot, warm_kernel):
-    from twin.fork import fork_from_recording
     from twin.recording import Recording, replay_recording
+    from twin.whatif.fork import fork_from_recording
 
     w, rp = _open_and_map(make_window, line_project, sme_recording)
     assert [rp.fork_scenario.itemText(i) for i in range(rp.fork_scenario.count())] == [
@@ -100,7 +100,7 @@ def test_fork_errors_are_shown_with_the_fix(make_window, line_project, sme_recor
     assert not rp.start_fork()
     assert "mapping" in rp.fork_status.text()
     assert "map" in w.log_pane.toPlainText() and "fork failed" in w.log_pane.toPlainText()
-    # a buffer is no station: twin.fork's ForkError comes back from the worker
+    # a buffer is no station: twin.whatif.fork's ForkError comes back from the worker
     row = rp.asset_ids.index("2")
     box = rp.mapping_table.cellWidget(row, 1)
     box.setCurrentIndex(box.findData("B1"))
@@ -175,8 +175,8 @@ def test_fork_from_a_recording_with_levels_knows_the_wip(make_window, line_proje
     """A simulated shift written with levels: every asset maps onto its element, the fork
     puts the recorded parts into B1 and the source queue, and no warning shows."""
     from twin.recording import Recording, replay_recording
-    from twin.runner import RunSpec, run_project
-    from twin.sim_recording import write_run_as_recording
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.simulated import write_run_as_recording
 
     res = run_project(line_project, spec=RunSpec(horizon=4 * 3600.0, replications=1, seed=3,
                                                  log=True))

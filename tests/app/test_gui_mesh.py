@@ -11,9 +11,9 @@ from screen import near, pixel
 
 from app import inspector as insp
 from app.meshes import MeshLoadError, mesh_template
-from twin import commands as cmd
-from twin import model as m
-from twin.project import load_project, save_project
+from twin.model import commands as cmd
+from twin.model import elements as m
+from twin.projectfile.reader import load_project, save_project
 
 pytestmark = pytest.mark.gui
 

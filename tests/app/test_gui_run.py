@@ -13,9 +13,9 @@ from app.playback import Playback
 from app.run_panel import BACKGROUND_NICE, Background
 from app.theme import STATE_COLORS
 from kernels import types as kt
-from twin.kpi import replication_kpis
-from twin.runner import RunSpec, run_project
-from twin.stats import format_ci, mean_ci
+from twin.sim.runner import RunSpec, run_project
+from twin.sim.stats import format_ci, mean_ci
+from twin.sim.summary import replication_kpis
 
 pytestmark = pytest.mark.gui
 
@@ -120,7 +120,7 @@ def test_another_project_clears_the_last_ones_results(make_window, line_project,
     # the charts, the bottleneck and the KPI table of the project open before stayed on
     # screen, as if they were the new project's
     from app.dashboards import NO_RESULTS
-    from twin.project import save_project
+    from twin.projectfile.reader import save_project
 
     w = make_window(line_project)
     d = w.dashboards

@@ -11,8 +11,8 @@ import pytest
 from oracles.lines import RICH, serial_line, station
 
 from kernels import types as kt
-from twin.kpi import replication_kpis
-from twin.model import STATION_STATES
+from twin.model.elements import STATION_STATES
+from twin.sim.summary import replication_kpis
 
 
 def power_of(doc, sid):
@@ -37,8 +37,8 @@ def test_energy_of_the_blocking_line_by_hand(run_doc):
 
 @pytest.fixture(scope="module")
 def rich_runs(kernel):
-    from twin.project import project_from_json
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import project_from_json
+    from twin.sim.runner import RunSpec, run_project
 
     project = project_from_json(RICH)
     plain = RunSpec(horizon=3 * 3600.0, replications=3, seed=5, sample_interval=60.0)

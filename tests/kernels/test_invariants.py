@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from oracles.lines import RICH, exp, operating_failures, serial_line, station
 
-import twin.runner
+import twin.sim.runner
 from kernels import types as kt
 
 
@@ -18,8 +18,8 @@ def el(sr, eid):
 
 @pytest.fixture(scope="module")
 def rich(kernel):
-    from twin.project import project_from_json
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import project_from_json
+    from twin.sim.runner import RunSpec, run_project
 
     spec = RunSpec(horizon=4 * 3600.0, replications=3, seed=42, sample_interval=60.0, log=True)
     return run_project(project_from_json(RICH), None, spec).scenarios["base"]
@@ -112,10 +112,10 @@ def test_log_rows_are_in_time_order_with_valid_codes(rich):
 
 
 def run_with_chunks(monkeypatch, chunks, doc=RICH):
-    from twin.project import project_from_json
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import project_from_json
+    from twin.sim.runner import RunSpec, run_project
 
-    monkeypatch.setattr(twin.runner, "CHUNKS", chunks)
+    monkeypatch.setattr(twin.sim.runner, "CHUNKS", chunks)
     spec = RunSpec(horizon=2 * 3600.0, warmup=600.0, replications=2, seed=9,
                    sample_interval=60.0, log=True)
     return run_project(project_from_json(doc), None, spec, workers=1).scenarios["base"]

@@ -9,7 +9,7 @@ from oracles.naive import Xoshiro256
 
 from kernels import types as kt
 from kernels.rng import next_u64, uniform01
-from twin.lowering import stream_seeds
+from twin.sim.lowering import stream_seeds
 
 
 def test_next_u64_is_xoshiro256starstar():

@@ -1,7 +1,7 @@
 """Project documents of the reference lines, and readers of the kernel's state log.
 
 Both sides of a comparison (kernel and oracle) start from the same JSON document, written
-in the project-file vocabulary (``twin.project``), so that a test states its model once.
+in the project-file vocabulary (``twin.projectfile.reader``), so that a test states its model once.
 """
 
 from __future__ import annotations

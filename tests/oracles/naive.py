@@ -7,7 +7,7 @@ every event. Supported: constant and exponential times, operating-time failures 
 runs only while processing; preempt-resume), scrap, blocking after service.
 
 Random numbers: each element draws from its own xoshiro256** stream per purpose, seeded
-exactly as the kernel's streams (``twin.lowering.stream_seeds`` documents the recipe), and
+exactly as the kernel's streams (``twin.sim.lowering.stream_seeds`` documents the recipe), and
 turned into variates by the textbook formulas written out below, so that with the same seed
 the oracle and the kernel see the same process times, failures and scrap decisions and must
 produce the same trace. Nothing of the kernel's event logic is reused.
@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 from kernels import types as kt
-from twin.lowering import stream_seeds
+from twin.sim.lowering import stream_seeds
 
 MASK = (1 << 64) - 1
 

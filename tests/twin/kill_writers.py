@@ -47,7 +47,7 @@ LINE_RUN = ["--horizon", "8h", "--replications", "4", "--seed", "3", "--state-lo
 def _line_project(folder: Path) -> Path:
     from oracles.lines import exp, operating_failures, serial_line, station
 
-    from twin.project import project_from_json, save_project
+    from twin.projectfile.reader import project_from_json, save_project
 
     doc = serial_line([station(f"m{i}", exp(20.0 + i),
                                failures=operating_failures(exp(3600.0), exp(300.0)))
@@ -118,7 +118,7 @@ class SaveWriter:
     """``save_project`` of a big and a small version of a project, in turn."""
 
     def __init__(self, folder: Path) -> None:
-        from twin.project import dumps, load_project
+        from twin.projectfile.reader import dumps, load_project
 
         self.folder = _line_project(folder)
         self.target = self.folder / "project.json"
@@ -133,7 +133,7 @@ class SaveWriter:
         self.project.description = "x" * 400_000 if i % 2 else "small"
 
     def write(self, i: int) -> None:
-        from twin.project import save_project
+        from twin.projectfile.reader import save_project
 
         self._vary(i)
         save_project(self.project, self.folder)

@@ -16,18 +16,18 @@ import numpy as np
 import pytest
 from oracles.lines import exp, operating_failures, serial_line, station, wrong_copy
 
-from twin.calibration import (
+from twin.projectfile.reader import project_from_json, project_to_json, with_scenario
+from twin.recording import Recording, import_recording
+from twin.sim.runner import RunSpec, run_project
+from twin.whatif.calibration import (
     CalibrationError,
     add_calibrated_scenario,
     calibrate,
     calibration_scenario,
 )
-from twin.fitting import FitError, fit_family
-from twin.project import project_from_json, project_to_json, with_scenario
-from twin.recording import Recording, import_recording
-from twin.runner import RunSpec, run_project
-from twin.sim_recording import SimRecordingError, write_run_as_recording
-from twin.validation import validate
+from twin.whatif.fitting import FitError, fit_family
+from twin.whatif.simulated import SimRecordingError, write_run_as_recording
+from twin.whatif.validation import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 SME_CSV = ROOT.parent / "shared/data/sme-retrofit/company_A_labelled_subset.csv"  # beside repo

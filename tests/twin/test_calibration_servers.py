@@ -18,12 +18,12 @@ import pytest
 from oracles.lines import exp, operating_failures, serial_line, station, wrong_copy
 
 from kernels import types as kt
-from twin.calibration import CalibrationError, calibrate, calibration_scenario
-from twin.project import project_from_json, project_to_json
+from twin.projectfile.reader import project_from_json, project_to_json
 from twin.recording import Recording, recording_kpis
-from twin.runner import RunSpec, run_project
-from twin.sim_recording import write_run_as_recording
-from twin.validation import validate
+from twin.sim.runner import RunSpec, run_project
+from twin.whatif.calibration import CalibrationError, calibrate, calibration_scenario
+from twin.whatif.simulated import write_run_as_recording
+from twin.whatif.validation import validate
 
 HORIZON = 10 * 24 * 3600.0
 SEED = 23

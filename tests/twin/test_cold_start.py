@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN = """
 import json, sys
 from kernels.warmup import cache_is_warm, compiled_kernels
-from twin.project import load_project
-from twin.runner import RunSpec, run_project
+from twin.projectfile.reader import load_project
+from twin.sim.runner import RunSpec, run_project
 assert not cache_is_warm(), "the cache is not empty"
 compiled_kernels()
 project = load_project(sys.argv[1])
@@ -39,8 +39,8 @@ print(json.dumps({"line": rep.line_out.tolist(), "elements": rep.el_out.tolist()
 
 @pytest.mark.slow
 def test_a_cold_cache_compiles_each_kernel_once_and_computes_what_a_warm_one_does(tmp_path):
-    from twin.project import load_project
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import load_project
+    from twin.sim.runner import RunSpec, run_project
 
     project = ROOT / "projects" / "machining-cell"
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))

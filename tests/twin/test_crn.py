@@ -19,8 +19,8 @@ from oracles.lines import RICH, kernel_trace, two_machine_line
 from scipy import stats
 
 from kernels import types as kt
-from twin.project import project_from_json
-from twin.runner import RunSpec, run_project
+from twin.projectfile.reader import project_from_json
+from twin.sim.runner import RunSpec, run_project
 
 FIELDS = ("el_out", "st_time", "line_out", "ts_line", "ts_energy", "ts_wear", "ts_content",
           "log")

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from twin.executors import SerialExecutor, ThreadExecutor, make_executor
+from twin.sim.executors import SerialExecutor, ThreadExecutor, make_executor
 from twin.tasks import Cancelled, TaskState
 
 

@@ -11,11 +11,11 @@ import pytest
 from scipy import stats
 
 from kernels import types as kt
-from twin.fork import ForkError, fork_from_recording
-from twin.project import project_from_json
+from twin.projectfile.reader import project_from_json
 from twin.recording import Recording, replay_asset
-from twin.runner import RunSpec, run_project
-from twin.sim_recording import write_run_as_recording
+from twin.sim.runner import RunSpec, run_project
+from twin.whatif.fork import ForkError, fork_from_recording
+from twin.whatif.simulated import write_run_as_recording
 
 H = 4 * 3600.0
 T_FORK = 2 * 3600.0
@@ -106,7 +106,7 @@ def test_fork_at_zero_matches_a_fresh_run(recordings):
 
 def test_what_if_scenario_and_printing(recordings):
     project, paths = recordings
-    from twin.model import Override, Scenario
+    from twin.model.elements import Override, Scenario
 
     project = project_from_json(doc())
     project.scenarios.append(Scenario("faster m2", (

@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from twin.fork import fork_from_recording
-from twin.project import project_from_json
+from twin.projectfile.reader import project_from_json
 from twin.recording import Recording
-from twin.runner import CHUNKS, RunSpec, run_project
-from twin.sim_recording import write_run_as_recording
+from twin.sim.runner import CHUNKS, RunSpec, run_project
 from twin.tasks import Cancelled, TaskState
+from twin.whatif.fork import fork_from_recording
+from twin.whatif.simulated import write_run_as_recording
 
 H = 4 * 3600.0
 

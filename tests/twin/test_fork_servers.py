@@ -12,9 +12,9 @@ import pytest
 from scipy import stats
 
 from kernels import types as kt
-from twin.fork import ForkError, fork_from_recording
-from twin.project import project_from_json
+from twin.projectfile.reader import project_from_json
 from twin.recording import AssetInfo, Recording, RecordingWriter
+from twin.whatif.fork import ForkError, fork_from_recording
 
 DOWN_FROM, DOWN_TO = 1000.0, 2000.0
 END = 4000.0

@@ -12,11 +12,11 @@ import pytest
 from scipy import stats
 
 from kernels import types as kt
-from twin.fork import ForkError, fork_from_recording
-from twin.project import project_from_json
+from twin.projectfile.reader import project_from_json
 from twin.recording import AssetInfo, Recording, RecordingWriter, replay_asset
-from twin.runner import RunSpec, run_project
-from twin.sim_recording import write_run_as_recording
+from twin.sim.runner import RunSpec, run_project
+from twin.whatif.fork import ForkError, fork_from_recording
+from twin.whatif.simulated import write_run_as_recording
 
 T = 7200.0  # fork time
 REPAIR_END = T + 1200.0

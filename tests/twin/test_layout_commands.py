@@ -2,10 +2,10 @@
 
 import pytest
 
-from twin import commands as c
-from twin import model as m
-from twin.distributions import constant
-from twin.project import project_to_json
+from twin.model import commands as c
+from twin.model import elements as m
+from twin.model.distributions import constant
+from twin.projectfile.reader import project_to_json
 
 
 def split_line() -> m.Project:

@@ -17,9 +17,9 @@ from oracles.lines import serial_line, station
 from scipy import stats
 
 from kernels import types as kt
-from twin.distributions import parse_distribution
 from twin.errors import Problems
-from twin.lowering import stream_seeds
+from twin.model.distributions import parse_distribution
+from twin.sim.lowering import stream_seeds
 
 N = 20_000
 

@@ -9,10 +9,10 @@ import os
 import pytest
 from oracles.lines import MANY_FAULTS, RICH, serial_line, station
 
-import twin.project
-from twin import model as m
+import twin.projectfile.reader
 from twin.errors import ProjectError
-from twin.project import (
+from twin.model import elements as m
+from twin.projectfile.reader import (
     SCHEMA_VERSION,
     dumps,
     element_from_json,
@@ -74,7 +74,7 @@ def test_save_is_atomic_when_the_rename_fails(make_project, monkeypatch):
     def crash(*_args, **_kw):
         raise OSError("disk pulled out")
 
-    monkeypatch.setattr(twin.project.os, "replace", crash)
+    monkeypatch.setattr(twin.projectfile.reader.os, "replace", crash)
     with pytest.raises(OSError, match="disk pulled out"):
         save_project(project, folder)
     assert (folder / "project.json").read_bytes() == before
@@ -90,7 +90,7 @@ def test_save_is_atomic_when_writing_fails_midway(make_project, monkeypatch):
     def crash(_fd):
         raise OSError("power cut")
 
-    monkeypatch.setattr(twin.project.os, "fsync", crash)
+    monkeypatch.setattr(twin.projectfile.reader.os, "fsync", crash)
     with pytest.raises(OSError, match="power cut"):
         save_project(project, folder)
     assert (folder / "project.json").read_bytes() == before
@@ -267,7 +267,7 @@ def test_scenario_changes_the_simulated_line(run_doc):
     doc = {**serial_line([station("m1", 1), station("m2", 2)], [1]), "scenarios": [
         {"name": "fast m2", "overrides": [{"element": "m2", "path": "process_time",
                                            "value": 1}]}]}
-    from twin.runner import RunSpec, run_project
+    from twin.sim.runner import RunSpec, run_project
 
     res = run_project(project_from_json(doc), ["base", "fast m2"],
                       RunSpec(horizon=10.0, replications=1))
@@ -302,7 +302,7 @@ BASE_DOC = {
 
 def _problems_of(doc):
     from twin.errors import ProjectError
-    from twin.project import project_from_json
+    from twin.projectfile.reader import project_from_json
 
     with pytest.raises(ProjectError) as err:
         project_from_json(doc, "p.json")
@@ -483,7 +483,7 @@ def test_a_recovery_copy_finds_its_meshes_at_the_origin(make_project, tmp_path):
 
 
 def test_import_mesh_copies_into_the_project_folder(tmp_path):
-    from twin.meshes import import_mesh
+    from twin.projectfile.meshes import import_mesh
 
     cad = tmp_path / "cad"
     cad.mkdir()
@@ -519,7 +519,7 @@ SAVE_TIMING = """
 import random, sys, time
 sys.path.insert(0, "tests")
 from oracles.lines import serial_line, station
-from twin.project import dumps, project_from_json, save_project
+from twin.projectfile.reader import dumps, project_from_json, save_project
 
 def project(n):
     rng = random.Random(n)

@@ -18,9 +18,10 @@ from oracles.lines import exp, serial_line, station
 
 from twin import limits
 from twin.errors import InputError, ProjectError
-from twin.limits import RunTooLarge, estimate_run
-from twin.project import project_from_json
-from twin.runner import RunSpec, run_project
+from twin.limits import RunTooLarge
+from twin.projectfile.reader import project_from_json
+from twin.sim.estimate import estimate_run
+from twin.sim.runner import RunSpec, run_project
 
 BASE = serial_line([station("m1", exp(60.0), name="Press"), station("m2", exp(50.0))], [5],
                    run={"horizon": "8h"})
@@ -147,7 +148,7 @@ def test_limits_of_text():
      "$.elements[1].failures.time_to_failure", (PRESS, "1e-09 s", "the least is 0.001 s"),
      1e-9),
     (lambda d: d.update(calendar={"period": 1e-6, "shifts": [{"start": 0, "end": 1e-7}]}),
-     "$.calendar.period", ("1e-06 s", "the least is 60 s"), 1e-6),
+     "$.calendar.period", ("1e-06 s", "the least is 1 s"), 1e-6),
     (lambda d: d.update(run={"sample_interval": 1e-9}), "$.run.sample_interval",
      ("29 trillion samples", "at most 100,000", "at least 0.288 s"), 1e-9),
     (lambda d: d.update(run={"replications": 10**9}), "$.run.replications",

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from kernels.types import BUSY, DOWN, STARVED
-from twin.distributions import constant, exponential
-from twin.fork import fork_from_recording
-from twin.model import Buffer, Project, Sink, Source, Station
+from twin.model.distributions import constant, exponential
+from twin.model.elements import Buffer, Project, Sink, Source, Station
 from twin.recording import (
     AssetInfo,
     MappingError,
@@ -24,6 +23,7 @@ from twin.recording import (
     replay_recording,
     shipped_mapping,
 )
+from twin.whatif.fork import fork_from_recording
 
 EXAMPLE = "example_line_levels_mapping.json"
 

@@ -242,7 +242,7 @@ def test_fork_times_outside_the_range_are_refused(tmp_path, text):
 
 
 def test_fork_counts_are_range_checked(tmp_path):
-    from twin.fork import ForkError, fork_from_recording
+    from twin.whatif.fork import ForkError, fork_from_recording
 
     with Recording.open(make(tmp_path / "r.h5")) as rec:
         for kw in ({"replications": 10**9}, {"replications": 0}, {"seed": -1},

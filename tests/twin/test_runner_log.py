@@ -9,9 +9,9 @@ import pytest
 from oracles.lines import exp, serial_line, station
 
 from kernels import types as kt
-from twin import runner
-from twin.lowering import grow, lower, new_state
-from twin.project import project_from_json
+from twin.projectfile.reader import project_from_json
+from twin.sim import runner as runner
+from twin.sim.lowering import grow, lower, new_state
 
 
 def _records(log_t, log_i, n):
@@ -101,7 +101,7 @@ def test_logs_kept_only_where_asked_and_made_again_row_for_row(kernel, tmp_path)
     """``log_only`` keeps one replication's log; any other is made again, identical."""
     import h5py
 
-    from twin.results_io import write_results
+    from twin.sim.resultsfile import write_results
 
     project, names = _two_scenarios(), ["base", "fast"]
     spec = runner.RunSpec(horizon=2 * 86400.0, warmup=3600.0, replications=3, seed=5,

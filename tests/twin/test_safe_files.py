@@ -18,8 +18,8 @@ from oracles.lines import exp, operating_failures, serial_line, station
 
 from twin import safeio
 from twin.errors import Problem, ProjectError, printable
-from twin.meshes import MeshError, import_mesh
-from twin.project import load_project, project_from_json, save_project
+from twin.projectfile.meshes import MeshError, import_mesh
+from twin.projectfile.reader import load_project, project_from_json, save_project
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMP = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.twinbench-tmp")
@@ -143,7 +143,7 @@ def test_sigterm_removes_the_temporary_file(tmp_path):
 # --- every writer, with links planted where the old code wrote --------------------------------
 @pytest.fixture(scope="module")
 def run_result(kernel):
-    from twin.runner import RunSpec, run_project
+    from twin.sim.runner import RunSpec, run_project
 
     project = project_from_json(LINE)
     spec = RunSpec.from_project(project, horizon=3600.0, warmup=0.0, replications=2, seed=1,
@@ -152,14 +152,14 @@ def run_result(kernel):
 
 
 def _write_results(run_result, target):
-    from twin.results_io import read_kpis, write_results
+    from twin.sim.resultsfile import read_kpis, write_results
 
     write_results(run_result, target)
     assert len(next(iter(read_kpis(target).values()))) == 2  # both replications
 
 
 def _write_recording(run_result, target):
-    from twin.sim_recording import write_run_as_recording
+    from twin.whatif.simulated import write_run_as_recording
 
     write_run_as_recording(run_result.scenarios["base"], 0, target, seed=1, overwrite=True)
     with h5py.File(target) as f:

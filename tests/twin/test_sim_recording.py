@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from kernels import types as kt
-from twin.project import load_project, project_from_json
+from twin.projectfile.reader import load_project, project_from_json
 from twin.recording import Recording, recording_kpis, replay_recording
-from twin.runner import RunSpec, run_project
-from twin.sim_recording import write_run_as_recording
+from twin.sim.runner import RunSpec, run_project
+from twin.whatif.simulated import write_run_as_recording
 
 
 def doc() -> dict:

@@ -22,8 +22,8 @@ from oracles.markov import PUBLISHED
 from scipy import stats
 
 from kernels import types as kt
-from twin.kpi import replication_kpis
-from twin.stats import mean_ci, t975
+from twin.sim.stats import mean_ci, t975
+from twin.sim.summary import replication_kpis
 
 
 def kpis(sr) -> dict[str, np.ndarray]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from twin.stats import format_ci
+from twin.sim.stats import format_ci
 
 
 @pytest.mark.parametrize(("mean", "half", "digits", "text"), [

@@ -27,7 +27,7 @@ from oracles.lines import (
 )
 
 from kernels import types as kt
-from twin.lowering import stream_seeds
+from twin.sim.lowering import stream_seeds
 
 
 def trace_of(sr, replication=0):

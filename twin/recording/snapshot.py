@@ -20,7 +20,7 @@
 
 :func:`assign_servers` gives each state channel its server of a multi-server station, and
 :func:`level_parts` turns a recorded level into whole parts, checked against a capacity.
-No project or kernel knowledge here: :mod:`twin.fork` turns snapshots into a kernel state.
+No project or kernel knowledge here: :mod:`twin.whatif.fork` turns snapshots into a kernel state.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from twin.recording.errors import RecordingError
 from twin.recording.format import NO_DATA, Recording
 from twin.recording.replay import AssetReplay
 
-#: Failure bases a snapshot can measure exposure on (``twin.model.FAILURE_BASES``).
+#: Failure bases a snapshot can measure exposure on (``twin.model.elements.FAILURE_BASES``).
 BASES = ("operating", "calendar", "operations")
 
 

@@ -32,11 +32,11 @@ Each server has its own failure clock in the twin (``kernels.engine``), so the t
 samples of the servers are independent draws of one distribution and pool like the others.
 
 Candidates (exponential, gamma, lognormal, weibull, normal) are fitted by maximum likelihood
-and ranked by AIC (:mod:`twin.fitting`: log-likelihood, Kolmogorov-Smirnov test, parameters
+and ranked by AIC (:mod:`twin.whatif.fitting`: log-likelihood, Kolmogorov-Smirnov test, parameters
 and mean with confidence intervals).
 
-:func:`calibration_scenario` turns a report into a :class:`twin.model.Scenario` of overrides,
-and :func:`add_calibrated_scenario` adds it to a project without applying it, so the user
+:func:`calibration_scenario` turns a report into a :class:`twin.model.elements.Scenario` of
+overrides, and :func:`add_calibrated_scenario` adds it to a project without applying it, so the user
 reviews it first. Needs SciPy at run time.
 """
 
@@ -50,10 +50,10 @@ import numpy as np
 from scipy import stats
 
 from kernels.types import BUSY, DOWN, N_STATES, STATE_NAMES
-from twin import model as m
-from twin.fitting import CANDIDATES, MIN_SAMPLES, DistFit, Estimate, fit_candidates
+from twin.model import elements as m
 from twin.recording import Recording, replay_asset
 from twin.recording.format import NO_DATA, UNKNOWN
+from twin.whatif.fitting import CANDIDATES, MIN_SAMPLES, DistFit, Estimate, fit_candidates
 
 
 class CalibrationError(ValueError):
@@ -346,14 +346,14 @@ def station_assets(project: m.Project, recording: Recording, replays: dict,
 
     Parameters
     ----------
-    project : twin.model.Project
+    project : twin.model.elements.Project
     recording : twin.recording.Recording
     replays : dict of str to AssetReplay
         Every recorded asset (``twin.recording.replay_recording``).
     assets : dict, optional
         Recorded asset id -> station id or ``(station id, server)``; defaults to each
         asset's ``element`` and ``server`` attributes. A recorded server index holds only on
-        the station the asset was recorded for (as in ``twin.fork``).
+        the station the asset was recorded for (as in ``twin.whatif.fork``).
 
     Returns
     -------
@@ -421,7 +421,7 @@ def calibrate(project: m.Project, recording: Recording, *, assets: dict | None =
 
     Parameters
     ----------
-    project : twin.model.Project
+    project : twin.model.elements.Project
         The project whose stations the recorded assets map to.
     recording : twin.recording.Recording
     assets : dict, optional
@@ -508,7 +508,7 @@ def calibration_scenario(report: CalibrationReport, name: str, project: m.Projec
 
     Returns
     -------
-    twin.model.Scenario
+    twin.model.elements.Scenario
         Overrides ``process_time``, ``failures`` and ``power_kw`` of each calibrated station.
     """
     choose = choose or {}

@@ -1,10 +1,10 @@
 """Writing a project: ``project.json`` as twinbench writes it, saved atomically.
 
-The reader, its checks and the migrations live in ``twin.project``; this module turns a
-``twin.model.Project`` back into the documented JSON (``docs/project-format.md``), with short
-lists on one line so that diffs stay readable, and saves it through a temporary file and a
-rename, so a crash leaves the old file or the new one, never a broken one.
-"""
+The reader, its checks and the migrations live in ``twin.projectfile.reader``; this module
+turns a ``twin.model.elements.Project`` back into the documented JSON (``docs/project-
+format.md``), with short lists on one line so that diffs stay readable, and saves it through
+a temporary file and a rename, so a crash leaves the old file or the new one, never a broken
+one."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import json
 import os
 from pathlib import Path
 
-from twin import model as m
 from twin import safeio
-from twin.meshes import copy_meshes, mesh_to_json
+from twin.model import elements as m
+from twin.projectfile.meshes import copy_meshes, mesh_to_json
 
 SCHEMA_VERSION = 1
 PROJECT_FILE = "project.json"

@@ -4,9 +4,9 @@ Reading collects every problem (bad JSON, unknown kinds, bad parameters, structu
 with its JSON path before raising one ``ProjectError``. What does not stop a project from
 opening (a station's mesh file missing from the folder) is collected the same way into
 ``Project.warnings``, for the workbench's log and ``twinbench check`` to show. Old schema
-versions migrate forward through ``MIGRATIONS``. Writing lives in ``twin.project_writer``
+versions migrate forward through ``MIGRATIONS``. Writing lives in ``twin.projectfile.writer``
 (re-exported here). The format is documented in ``docs/project-format.md`` and
-``twin/project.schema.json``.
+``twin/projectfile/project.schema.json``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from twin import jsonfile, limits
-from twin import model as m
-from twin.distributions import parse_distribution
 from twin.errors import Problem, Problems, ProjectError
-from twin.meshes import read_mesh
-from twin.project_writer import (  # noqa: F401  (re-exported: one import for callers)
+from twin.model import elements as m
+from twin.model.distributions import parse_distribution
+from twin.projectfile.meshes import read_mesh
+from twin.projectfile.plantlimits import check_project
+from twin.projectfile.writer import (  # noqa: F401  (re-exported: one import for callers)
     PROJECT_FILE,
     SCHEMA_VERSION,
     _project_file,
@@ -536,7 +537,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
     )
     check_structure(project, problems, {eid: i for eid, i in seen.items()})
     if not problems:
-        limits.check_project(project, problems, seen)
+        check_project(project, problems, seen)
     if not problems:
         check_scenarios(project, doc, problems, folder, warnings)
     problems.raise_if_any(file)

@@ -31,7 +31,7 @@ import numpy as np
 from kernels import types as kt
 from twin import safeio
 from twin.errors import unwritable
-from twin.kpi import replication_kpis
+from twin.sim.summary import replication_kpis
 
 SCHEMA_VERSION = 1
 FORMAT = "twinbench-results"

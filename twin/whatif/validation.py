@@ -11,7 +11,7 @@ interval** for one replication, ``mean ± t(0.975, R-1) · s · sqrt(1 + 1/R)``,
 flagged when the recorded value lies outside the prediction interval; ``deviation`` gives how
 far outside, relative to the simulated mean.
 
-Assets map to stations as in calibration (``twin.calibration.station_assets``): the assets
+Assets map to stations as in calibration (``twin.whatif.calibration.station_assets``): the assets
 of one station's servers are **pooled** into the station's recorded KPIs (parts and energy
 summed, time fractions over the summed observed time, throughput per hour of the station),
 which is what the simulation reports per station. Level channels of buffers, conveyors and
@@ -33,9 +33,9 @@ import numpy as np
 from scipy import stats
 
 from kernels import types as kt
-from twin import model as m
+from twin.model import elements as m
 from twin.recording import Recording, recording_kpis, replay_recording
-from twin.runner import RunSpec, run_project
+from twin.sim.runner import RunSpec, run_project
 
 #: The KPIs compared, per station.
 KPIS = ("parts_out", "throughput_per_hour", "availability", "energy_kwh", "energy_per_part_kwh")
@@ -190,7 +190,7 @@ def validate(project: m.Project, recording: Recording, scenario: str | None = No
 
     Parameters
     ----------
-    project : twin.model.Project
+    project : twin.model.elements.Project
     recording : twin.recording.Recording
     scenario : str, optional
         Scenario to simulate (None: the project as it is).
@@ -212,10 +212,10 @@ def validate(project: m.Project, recording: Recording, scenario: str | None = No
     ------
     ValueError
         If no asset maps to a station of the project, the mapping contradicts the project
-        (``twin.calibration.CalibrationError``, see ``station_assets``), or fewer than 2
+        (``twin.whatif.calibration.CalibrationError``, see ``station_assets``), or fewer than 2
         replications.
     """
-    from twin.calibration import station_assets
+    from twin.whatif.calibration import station_assets
 
     if replications < 2:
         raise ValueError(f"replications={replications}: need at least 2 for an interval")

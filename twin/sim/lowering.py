@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import types as kt
-from twin import model as m
-from twin.distributions import Distribution
 from twin.errors import Problems
-from twin.project import products as project_products
+from twin.model import elements as m
+from twin.model.distributions import Distribution
+from twin.projectfile.reader import products as project_products
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
          "conveyor": kt.CONVEYOR, "sink": kt.SINK}

@@ -16,11 +16,11 @@ import numpy as np
 
 from kernels import types as kt
 from kernels.warmup import compiled_kernels
-from twin import model as m
 from twin.errors import ProjectError
 from twin.limits import check_run_settings
-from twin.lowering import Lowered, grow, lower, new_state
-from twin.project import with_scenario
+from twin.model import elements as m
+from twin.projectfile.reader import with_scenario
+from twin.sim.lowering import Lowered, grow, lower, new_state
 from twin.tasks import TaskState
 
 CHUNKS = 64  # kernel calls per replication: progress granularity and cancel latency
@@ -61,7 +61,7 @@ class RunSpec:
     def check(self) -> None:
         """Raise ``ProjectError`` naming each setting out of its range (``twin.limits``:
         horizon up to ten years, replications up to 10,000, seed below 2**63, at most
-        100,000 samples). How big the run would be is :func:`twin.limits.estimate_run`'s
+        100,000 samples). How big the run would be is :func:`twin.sim.estimate.estimate_run`'s
         question."""
         from twin.errors import Problems
 
@@ -105,7 +105,7 @@ class RunResult:
     scenarios: dict[str, ScenarioResult]
 
     def summary(self) -> dict:
-        from twin.kpi import summarize
+        from twin.sim.summary import summarize
 
         return {name: summarize(sr) for name, sr in self.scenarios.items()}
 

@@ -40,7 +40,7 @@ asset and servers whose state is unknown start **empty and are listed in
 ``ForkResult.wip_unknown``** (shown by the workbench and ``twinbench fork``). Wear starts at
 0 and parts are of the first product.
 
-Each replication then runs to ``horizon_end`` through :func:`twin.runner.run_replication`,
+Each replication then runs to ``horizon_end`` through :func:`twin.sim.runner.run_replication`,
 in chunks: a :class:`twin.tasks.TaskState` gets the progress and stops the fork within a
 chunk when cancelled. The result holds P10/P50/P90 over replications of the cumulative good
 output (parts reaching a sink) and of the energy of the mapped stations, on a time grid from
@@ -59,11 +59,9 @@ import numpy as np
 from kernels import types as kt
 from kernels.queue import push
 from kernels.warmup import compiled_kernels
-from twin import model as m
 from twin.errors import InputError
-from twin.fitting import scipy_of
-from twin.lowering import Lowered, grow, lower, new_state
-from twin.project import with_scenario
+from twin.model import elements as m
+from twin.projectfile.reader import with_scenario
 from twin.recording import NO_DATA, UNKNOWN, Recording, extent, replay_recording
 from twin.recording.snapshot import (
     ChannelError,
@@ -72,8 +70,10 @@ from twin.recording.snapshot import (
     level_parts,
     snapshot_at,
 )
-from twin.runner import Replication, run_replication
+from twin.sim.lowering import Lowered, grow, lower, new_state
+from twin.sim.runner import Replication, run_replication
 from twin.tasks import TaskState
+from twin.whatif.fitting import scipy_of
 
 #: Number of grid intervals of the fan chart.
 GRID = 100
@@ -524,7 +524,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
 
     Parameters
     ----------
-    project : twin.model.Project
+    project : twin.model.elements.Project
     recording : twin.recording.Recording
     t, horizon_end : float or str
         Fork time and end, s since the recording epoch (or ISO 8601, see
@@ -544,7 +544,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
         Intervals of the fan-chart time grid.
     task : twin.tasks.TaskState, optional
         Receives the progress (0-100); a cancel request stops the fork within one chunk
-        of one replication (``twin.runner.CHUNKS`` per replication) with ``Cancelled``.
+        of one replication (``twin.sim.runner.CHUNKS`` per replication) with ``Cancelled``.
     workers : int or None
         Threads running replications (None: one per core). The result does not depend on it.
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from psygnal import Signal
 
-from twin import model as m
+from twin.model import elements as m
 
 
 class Command:

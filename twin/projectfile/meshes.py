@@ -14,9 +14,9 @@ import math
 import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from twin import model as m
 from twin import safeio
 from twin.errors import InputError, Problem, Problems, ProjectError
+from twin.model import elements as m
 
 MESH_FOLDER = "meshes"
 

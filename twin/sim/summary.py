@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from kernels import types as kt
-from twin.stats import mean_ci
+from twin.sim.stats import mean_ci
 
 
 def replication_kpis(sr, rep) -> dict[str, float]:
@@ -76,7 +76,7 @@ def energy_cost(sr, rep, tariff) -> float:
     """Cost of the energy used after warm-up, at a flat or an hour-of-day price.
 
     With hourly prices the sample grid holds every full hour, the end of the warm-up and the
-    horizon (``twin.lowering``), so each interval lies in one price hour and the sum is exact.
+    horizon (``twin.sim.lowering``), so each interval lies in one price hour and the sum is exact.
     """
     if not tariff.hourly:
         return float(np.sum(rep.st_time * sr.lowered.arrays.power) / 3600.0

@@ -20,7 +20,7 @@ and source queue, each mapped to its element:
 * **level** (``levels=True``) — the content of each buffer, conveyor and queuing source:
   0 at time 0, then the kernel's content log (the last value of each instant), and a last
   sample at the horizon. Forks start from it (work in process); calibration and validation
-  skip these assets (``twin.calibration.station_assets``).
+  skip these assets (``twin.whatif.calibration.station_assets``).
 
 Why parts need more than the state log: a station that hands on a part and starts the next
 one in the same instant stays ``busy`` (states are committed once an instant is over, so no
@@ -48,8 +48,8 @@ import numpy as np
 from kernels import types as kt
 from kernels.warmup import compiled_kernels
 from twin import safeio
-from twin.lowering import Lowered, grow, new_state
 from twin.recording import AssetInfo, RecordingError, RecordingWriter
+from twin.sim.lowering import Lowered, grow, new_state
 
 #: Default epoch of recordings written from simulations (time 0 of the run).
 DEFAULT_EPOCH = "2024-01-01T00:00:00+00:00"
@@ -326,7 +326,7 @@ def write_run_as_recording(scenario_result, replication: int, path: str | os.Pat
 
     Parameters
     ----------
-    scenario_result : twin.runner.ScenarioResult
+    scenario_result : twin.sim.runner.ScenarioResult
         A scenario run with ``RunSpec(log=True, warmup=0)``.
     replication : int
         Which replication to write.
@@ -342,7 +342,7 @@ def write_run_as_recording(scenario_result, replication: int, path: str | os.Pat
     levels : bool
         Also write the content of every buffer, conveyor and queuing source as a level
         channel (an asset per element), so that a fork from the recording knows the work in
-        process. ``twin.calibration`` and ``twin.validation`` skip these assets. False
+        process. ``twin.whatif.calibration`` and ``twin.whatif.validation`` skip these assets. False
         writes the station servers only (a plant export without WIP data).
 
     Returns

@@ -2,7 +2,7 @@
 
 Plain evented dataclasses (psygnal): the workbench subscribes to ``element.events`` and
 ``Project`` signals; the model never calls the view. Units: seconds, metres, kW, degrees.
-Reading and writing the JSON form lives in ``twin.project``.
+Reading and writing the JSON form lives in ``twin.projectfile.reader``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import ClassVar
 
 from psygnal import Signal, evented
 
-from twin.distributions import Distribution
 from twin.errors import Problem
+from twin.model.distributions import Distribution
 
 STATION_STATES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
-MESH_FORMATS = (".stl", ".obj")  # custom station bodies twinbench reads (twin.meshes)
+MESH_FORMATS = (".stl", ".obj")  # custom station bodies twinbench reads (twin.projectfile.meshes)
 ROUTINGS = ("probability", "round_robin", "shortest_queue")
 FAILURE_BASES = ("operating", "calendar", "operations")
 

@@ -11,13 +11,13 @@ conservative, i.e. too large), and its parameters and mean as :class:`Estimate` 
 confidence intervals: exact chi-square intervals for the exponential mean, Wald intervals from
 the observed Fisher information (on the log scale for positive parameters) otherwise, and the
 delta method for the mean. Parameters are in the project's parameterisation (``PARAMS``), so
-:meth:`DistFit.distribution` is a :class:`twin.distributions.Distribution` ready to write.
+:meth:`DistFit.distribution` is a :class:`twin.model.distributions.Distribution` ready to write.
 
 :func:`frozen` (a family in project parameters) and :func:`scipy_of` (any project
-distribution) give the ``scipy.stats`` frozen distribution; ``twin.fork`` draws conditional
+distribution) give the ``scipy.stats`` frozen distribution; ``twin.whatif.fork`` draws conditional
 remaining times from the latter.
 
-Used by ``twin.calibration``, which takes the samples from a recording. Needs SciPy at run
+Used by ``twin.whatif.calibration``, which takes the samples from a recording. Needs SciPy at run
 time.
 """
 
@@ -29,11 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from twin.distributions import Distribution
+from twin.model.distributions import Distribution
 
 #: Candidate families, in the order they are tried.
 CANDIDATES = ("exponential", "gamma", "lognormal", "weibull", "normal")
-#: Parameter names of each family, as written in a project (``twin.distributions``).
+#: Parameter names of each family, as written in a project (``twin.model.distributions``).
 PARAMS = {"exponential": ("mean",), "gamma": ("shape", "scale"), "lognormal": ("mu", "sigma"),
           "weibull": ("shape", "scale"), "normal": ("mean", "sd")}
 # Positive parameters are fitted, and get their Wald intervals, on the log scale.
