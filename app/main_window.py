@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem,
 )
 
+from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.inspector import Inspector
 from app.palette import PaletteList
@@ -93,6 +95,8 @@ class MainWindow(QMainWindow):
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
         self.view.message.connect(self.log)
+        self.context_menu: QMenu | None = None  # the 3D view's, while it is open
+        self.view.context_menu_requested.connect(self._view_context_menu)
         self.inspector.message.connect(self.statusBar().showMessage)
         self.run_panel.run_started.connect(lambda: self.log("run started"))
         self.run_panel.run_finished.connect(self._run_finished)
@@ -345,6 +349,19 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{what} failed: {message}", 10_000)
 
     # --- edit -----------------------------------------------------------------------------------
+    def _view_context_menu(self, element_id: str | None, pos) -> None:
+        if self.context_menu is not None:
+            self.context_menu.close()
+        menu = self.context_menu = view_menu(self, element_id, pos)
+        menu.aboutToHide.connect(lambda: setattr(self, "context_menu", None))
+        menu.popup(self.view.vtk.mapToGlobal(pos))
+
+    def inspect(self, element_id: str) -> None:
+        """Select ``element_id`` and bring the Inspector with its parameters to the front."""
+        self.view.set_selection([element_id])
+        self.docks["inspector"].show()
+        self.docks["inspector"].raise_()
+
     def delete_selection(self):
         ids = list(self.view.selection)
         if ids:
