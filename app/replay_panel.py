@@ -43,6 +43,7 @@ from app.theme import STATE_COLORS, chart, plain_numbers
 from app.worker import Job
 from kernels.types import STATE_NAMES
 from twin import model as m
+from twin.errors import InputError
 from twin.fork import ForkError, fork_from_recording
 from twin.project import project_from_json, project_to_json
 from twin.recording import Recording, kpis_for_bins, replay_recording
@@ -477,7 +478,11 @@ class ReplayPanel(QWidget):
             self._fork_error("no recorded asset is mapped onto a station; choose a station "
                              "for at least one asset in the 'Asset → element mapping' table")
             return False
-        snapshot = project_from_json(project_to_json(project))  # editing goes on meanwhile
+        try:  # the fork gets its own copy: editing goes on meanwhile
+            snapshot = project_from_json(project_to_json(project))
+        except InputError as e:  # a layout being edited: an element without successor, ...
+            self._fork_error(f"the project cannot be simulated as it is: {e}")
+            return False
         rec, t, end = self.recording, self.t, self.fork_end_time()
         reps, seed = self.fork_replications.value(), project.run.seed
         task = TaskState()
