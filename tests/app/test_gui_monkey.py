@@ -119,7 +119,8 @@ class Monkey:
                       self.rng.randrange(max(1, widget.height())))
 
     def _name(self, widget) -> str:
-        return f"{type(widget).__name__}({widget.objectName() or widget.parent().__class__.__name__})"
+        owner = widget.objectName() or type(widget.parent()).__name__
+        return f"{type(widget).__name__}({owner})"
 
     # --- the steps ---------------------------------------------------------------------------
     def use_popup(self, popup) -> None:
