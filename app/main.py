@@ -43,8 +43,10 @@ def no_display() -> str | None:
 
 
 def main(project: str | None = None) -> int:
+    from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from app.crash import CrashHandler, enable_faulthandler
     from twin.errors import ProjectError
     from twin.projectfile.reader import load_project
 
@@ -59,12 +61,17 @@ def main(project: str | None = None) -> int:
     if app is None and (reason := no_display()):
         print(f"twinbench: {reason}", file=sys.stderr)
         return 2
+    # the names give the data folder of the crash log: set before any window (or crash)
+    QCoreApplication.setOrganizationName("twinbench")
+    QCoreApplication.setApplicationName("twinbench")
+    crash_log = enable_faulthandler()
     app = app or QApplication(sys.argv[:1])
-    app.setOrganizationName("twinbench")
-    app.setApplicationName("twinbench")
+    crashes = CrashHandler(crash_log, parent=app)
+    crashes.install()
     from app.main_window import MainWindow, recovery_files
 
     win = MainWindow()
+    crashes.window = win
     if given is not None:
         win.show_project(given)
     elif (path := startup_project(win.recent())) is not None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
@@ -26,14 +27,16 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem,
 )
 
+from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
 from app.replay_panel import ReplayPanel
-from app.run_panel import Background, RunPanel
+from app.run_panel import RunPanel
 from app.theme import STATE_COLORS, apply_theme, utilisation_color
 from app.view3d import CAMERA_PRESETS, View3D
+from app.worker import Job
 from twin import safeio
 from twin.errors import ProjectError
 from twin.model import commands as cmd
@@ -93,10 +96,13 @@ class MainWindow(QMainWindow):
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
         self.view.message.connect(self.log)
+        self.context_menu: QMenu | None = None  # the 3D view's, while it is open
+        self.view.context_menu_requested.connect(self._view_context_menu)
         self.inspector.message.connect(self.statusBar().showMessage)
         self.run_panel.run_started.connect(lambda: self.log("run started"))
         self.run_panel.run_finished.connect(self._run_finished)
         self.run_panel.run_failed.connect(self._run_failed)
+        self.run_panel.run_cancelled.connect(self._run_cancelled)
         self.dashboards.playback_time_changed.connect(self._play_at)
         self.dashboards.export_button.clicked.connect(self.export_chart_dialog)
         self.dashboards.csv_button.clicked.connect(self.export_csv_dialog)
@@ -135,7 +141,7 @@ class MainWindow(QMainWindow):
         self.replay = ReplayPanel()
         self.replay.states_changed.connect(self._replay_states)
         self.replay.project_provider = lambda: self.project
-        self.replay.fork_failed.connect(lambda msg: self.log(f"fork failed: {msg}"))
+        self.replay.fork_failed.connect(lambda msg, tb=None: self.log_failure("fork", msg, tb))
         self.log_pane = QPlainTextEdit()
         self.log_pane.setReadOnly(True)
         self.docks = {
@@ -285,7 +291,7 @@ class MainWindow(QMainWindow):
             self.view.set_project(project, self.stack)
         self.path = Path(path) if path else None
         if not clean:
-            self.stack._clean = None  # a recovered project differs from its file
+            self.stack.mark_modified()  # a recovered project differs from its file
         self.inspector.set_stack(self.stack)
         self.run_panel.set_project(project)
         self.playback = None
@@ -333,7 +339,30 @@ class MainWindow(QMainWindow):
         self.log_pane.appendPlainText(text)
         self.statusBar().showMessage(text.splitlines()[0] if text else "", 5000)
 
+    def log_failure(self, what: str, message: str, tb: str | None = None) -> None:
+        """A background job's failure in the log pane: the user's error as its message; a
+        bug (``tb`` given) with its traceback, for a bug report."""
+        if tb is None:
+            self.log(f"{what} failed: {message}")
+        else:
+            self.log(f"{what} failed: {message}\n(a bug in twinbench; please report it with "
+                     f"this traceback)\n{tb.rstrip()}")
+            self.statusBar().showMessage(f"{what} failed: {message}", 10_000)
+
     # --- edit -----------------------------------------------------------------------------------
+    def _view_context_menu(self, element_id: str | None, pos) -> None:
+        if self.context_menu is not None:
+            self.context_menu.close()
+        menu = self.context_menu = view_menu(self, element_id, pos)
+        menu.aboutToHide.connect(lambda: setattr(self, "context_menu", None))
+        menu.popup(self.view.vtk.mapToGlobal(pos))
+
+    def inspect(self, element_id: str) -> None:
+        """Select ``element_id`` and bring the Inspector with its parameters to the front."""
+        self.view.set_selection([element_id])
+        self.docks["inspector"].show()
+        self.docks["inspector"].raise_()
+
     def delete_selection(self):
         ids = list(self.view.selection)
         if ids:
@@ -566,10 +595,14 @@ class MainWindow(QMainWindow):
         from kernels.warmup import warm_up
 
         self.kernel_label.setText("Compiling the twin kernel…")
-        self.warm_job = Background(warm_up, self)
+        self.warm_job = Job(lambda _task: warm_up(), parent=self)
         self.warm_job.finished.connect(lambda _: self.kernel_label.setText("Kernel ready"))
-        self.warm_job.failed.connect(lambda msg: self.log(f"kernel warm-up failed: {msg}"))
+        self.warm_job.failed.connect(self._warm_up_failed)
         self.warm_job.start()
+
+    def _warm_up_failed(self, msg: str, tb: str | None):
+        self.kernel_label.setText("Kernel not compiled (see the log)")
+        self.log_failure("kernel warm-up", msg, tb)
 
     def _run_finished(self, result):
         self.progress.hide()
@@ -587,9 +620,13 @@ class MainWindow(QMainWindow):
             self.log(f"{name}: throughput {tp['mean']:.4g} ± {tp['ci95_halfwidth']:.2g} "
                      f"parts/h, bottleneck {doc['bottleneck']}")
 
-    def _run_failed(self, msg: str):
+    def _run_failed(self, msg: str, tb: str | None = None):
         self.progress.hide()
-        self.log(f"run stopped: {msg}")
+        self.log_failure("run", msg, tb)
+
+    def _run_cancelled(self):
+        self.progress.hide()
+        self.log("run cancelled")
 
     def set_colour_mode(self, mode: str):
         self.colour_mode = mode

@@ -7,7 +7,7 @@ each asset for its state at one time (a ``searchsorted``); the Gantt chart is an
 when the range changes, so a week of one-minute events costs the same as an hour.
 
 "Fork from here" runs ``twin.whatif.fork.fork_from_recording`` at the cursor on a worker thread
-(``app.run_panel.Background``) with a snapshot of the project; the GUI thread only draws the
+(``app.worker.Job``) with a snapshot of the project; the GUI thread only draws the
 fan chart (``app.fork_view.ForkView``). As for runs, the worker reports into a
 ``twin.tasks.TaskState`` that a 30 Hz timer reads for the progress bar; Cancel asks it to
 stop, which the fork does within one chunk of one replication. Where the work in process at
@@ -39,14 +39,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.fork_view import ForkView
-from app.run_panel import Background
 from app.theme import STATE_COLORS, chart, plain_numbers
+from app.worker import Job
 from kernels.types import STATE_NAMES
+from twin.errors import InputError
 from twin.model import elements as m
 from twin.projectfile.reader import project_from_json, project_to_json
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
-from twin.tasks import Cancelled, TaskState
+from twin.tasks import TaskState
 from twin.whatif.fork import ForkError, fork_from_recording
 
 CHART_MIN_HEIGHT = 130  # px: a title, an axis and a plot one can read
@@ -66,17 +67,11 @@ FORK_SPAN = 8 * 3600.0  # default fork horizon after the cursor (s)
 
 def _fork_job(project: m.Project, recording: Recording, t: float, end: float, reps: int,
               seed: int, scenario: str | None, assets: dict[str, str], task: TaskState):
-    """Worker side of a fork; anything but a ``ForkError`` (or a cancel) is reported with its
-    type, so a bug shows in the log instead of leaving the job hanging."""
+    """Worker side of a fork (``app.worker.Job`` reports whatever it raises)."""
     # leave one core to the GUI thread, as runs do
     workers = max(1, (os.cpu_count() or 1) - 1)
-    try:
-        return fork_from_recording(project, recording, t, end, reps, seed, scenario,
-                                   assets=assets, task=task, workers=workers)
-    except (ForkError, Cancelled):
-        raise
-    except Exception as e:  # noqa: BLE001 - reported to the user by Background.failed
-        raise RuntimeError(f"fork failed ({type(e).__name__}): {e}") from e
+    return fork_from_recording(project, recording, t, end, reps, seed, scenario,
+                               assets=assets, task=task, workers=workers)
 
 
 def state_lut() -> np.ndarray:
@@ -110,7 +105,7 @@ class ReplayPanel(QWidget):
     time_changed = Signal(float)
     fork_started = Signal()
     fork_finished = Signal(object)  # twin.whatif.fork.ForkResult
-    fork_failed = Signal(str)
+    fork_failed = Signal(str, object)  # message, traceback (a bug) or None
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -124,10 +119,10 @@ class ReplayPanel(QWidget):
         # the window that docks this panel owns the project; tests may set another provider
         # the window owning this dock says which project forks run on (main_window sets it)
         self.project_provider = lambda: None
-        self.fork_job: Background | None = None
+        self.fork_job: Job | None = None
         self.fork_task: TaskState | None = None
         # running threads, cancelled ones included, with the TaskState each reports into
-        self._jobs: dict[Background, TaskState] = {}
+        self._jobs: dict[Job, TaskState] = {}
         self._end_edited = False
         # --- controls
         self.play_button = QPushButton("Play")
@@ -460,9 +455,9 @@ class ReplayPanel(QWidget):
     def is_forking(self) -> bool:
         return self.fork_job is not None
 
-    def _fork_error(self, msg: str) -> None:
+    def _fork_error(self, msg: str, tb: str | None = None) -> None:
         self.fork_status.setText(f"Fork failed: {msg}")
-        self.fork_failed.emit(msg)
+        self.fork_failed.emit(msg, tb)
 
     def start_fork(self) -> bool:
         """Fork at the cursor on a worker thread; False (with the reason shown) if it cannot."""
@@ -483,14 +478,20 @@ class ReplayPanel(QWidget):
             self._fork_error("no recorded asset is mapped onto a station; choose a station "
                              "for at least one asset in the 'Asset → element mapping' table")
             return False
-        snapshot = project_from_json(project_to_json(project))  # editing goes on meanwhile
+        try:  # the fork gets its own copy: editing goes on meanwhile
+            snapshot = project_from_json(project_to_json(project))
+        except InputError as e:  # a layout being edited: an element without successor, ...
+            self._fork_error(f"the project cannot be simulated as it is: {e}")
+            return False
         rec, t, end = self.recording, self.t, self.fork_end_time()
         reps, seed = self.fork_replications.value(), project.run.seed
         task = TaskState()
-        job = Background(lambda: _fork_job(snapshot, rec, t, end, reps, seed, chosen, assets,
-                                           task), self)
+        # twin.whatif.fork.ForkError is the user's to fix, but no InputError (yet)
+        job = Job(lambda task: _fork_job(snapshot, rec, t, end, reps, seed, chosen, assets,
+                                         task), task, user_errors=(ForkError,), parent=self)
         job.finished.connect(lambda res, job=job: self._fork_done(job, res))
-        job.failed.connect(lambda msg, job=job: self._fork_failed(job, msg))
+        job.failed.connect(lambda msg, tb, job=job: self._fork_failed(job, msg, tb))
+        job.cancelled.connect(lambda job=job: self._fork_cancelled(job))
         self.fork_job, self.fork_task = job, task
         self._jobs[job] = task
         self.fork_button.setEnabled(False)
@@ -527,7 +528,7 @@ class ReplayPanel(QWidget):
         self.fork_button.setEnabled(True)
         self.fork_cancel.setEnabled(False)
 
-    def _fork_done(self, job: Background, result) -> None:
+    def _fork_done(self, job: Job, result) -> None:
         self._jobs.pop(job, None)
         job.deleteLater()
         if job is not self.fork_job or self.recording is None:
@@ -547,15 +548,24 @@ class ReplayPanel(QWidget):
         self._set_fork_warning(result.wip_warning)
         self.fork_finished.emit(result)
 
-    def _fork_failed(self, job: Background, msg: str) -> None:
+    def _fork_failed(self, job: Job, msg: str, tb: str | None) -> None:
         self._jobs.pop(job, None)
         job.deleteLater()
         if job is not self.fork_job:
-            return  # a cancelled fork reports "cancelled": already shown
+            return  # cancelled before it failed: the cancel was shown already
         self.fork_job = self.fork_task = None
         self._fork_idle()
         self.fork_busy.setValue(0)
-        self._fork_error(msg)
+        self._fork_error(msg, tb)
+
+    def _fork_cancelled(self, job: Job) -> None:
+        self._jobs.pop(job, None)
+        job.deleteLater()
+        if job is self.fork_job:  # cancel_fork has reset the panel already otherwise
+            self.fork_job = self.fork_task = None
+            self._fork_idle()
+            self.fork_busy.setValue(0)
+            self.fork_status.setText("fork cancelled")
 
     def close_recording(self) -> None:
         self.stop()

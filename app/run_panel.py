@@ -1,27 +1,20 @@
-"""The run panel: what to run, and the worker thread that runs it.
+"""The run panel: what to run, and the background job (``app.worker.Job``) that runs it.
 
-``run_project`` runs on a QThread, never the GUI thread. The worker only reports; a 30 Hz
-timer on the GUI thread reads the shared ``TaskState`` for the progress bar (pyvistaqt's
-pull model), so a burst of progress updates never floods the event loop.
-
-Background threads run at a lower CPU priority than the GUI thread. On a busy machine the
-GUI thread otherwise waits for a CPU behind the simulation it started: with two cores and
-one busy elsewhere, that wait was most of each 100-300 ms stall of the event loop during a
-long run (``benchmarks/bench_gui.py`` splits a stall into work, waiting for a CPU and
-blocked). The worker also makes everything the dashboards and playback need, so the GUI
-thread only draws (issue 3).
+``run_project`` runs on the job's thread, never the GUI thread. The worker only reports; a
+30 Hz timer on the GUI thread reads the shared ``TaskState`` for the progress bar
+(pyvistaqt's pull model), so a burst of progress updates never floods the event loop. The
+worker also makes everything the dashboards and playback need, so the GUI thread only draws
+(issue 3). Every outcome of a run, a bug included, ends in ``run_finished``, ``run_failed``
+or ``run_cancelled`` and gives the Run button back.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
-import threading
 import time
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -38,92 +31,13 @@ from PySide6.QtWidgets import (
 
 from app.dashboards import prepare_charts
 from app.playback import Playback
+from app.worker import Job
 from twin.errors import ProjectError
 from twin.model import elements as m
 from twin.projectfile.reader import project_from_json, project_to_json
 from twin.sim.runner import RunSpec, run_project
-from twin.tasks import Cancelled, TaskState
+from twin.tasks import TaskState
 from twin.units import format_duration, parse_duration
-
-log = logging.getLogger(__name__)
-
-BACKGROUND_NICE = 10  # added to a background thread's nice value (Linux): the GUI goes first
-
-
-def lower_thread_priority() -> None:
-    """Lower the calling thread's CPU priority below the GUI thread's.
-
-    Linux ignores ``QThread`` priorities (``SCHED_OTHER`` has a single level) but keeps a nice
-    value per thread, which threads started later inherit (the replication pool of
-    ``run_project``). Elsewhere ``Background.start`` asks Qt for ``LowPriority``.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    tid = threading.get_native_id()
-    try:
-        nice = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, nice + BACKGROUND_NICE))
-    except OSError as e:  # e.g. a sandbox without setpriority: run at normal priority
-        log.warning("could not lower the priority of a background thread: %s", e)
-
-
-class _Worker(QObject):
-    """Calls ``fn()`` on its thread and reports the result or the error message."""
-
-    done = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    @Slot()
-    def run(self):
-        lower_thread_priority()
-        try:
-            out = self.fn()
-        except Cancelled:
-            self.failed.emit("cancelled")
-        except (ProjectError, ValueError, KeyError, RuntimeError, MemoryError) as e:
-            self.failed.emit(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
-        else:
-            self.done.emit(out)
-
-
-class Background(QObject):
-    """Run ``fn`` on a fresh QThread; ``finished(result)`` or ``failed(message)`` on the GUI
-    thread. Keep a reference until one of them fires."""
-
-    finished = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn, parent=None):
-        super().__init__(parent)
-        self.thread = QThread()
-        self.worker = _Worker(fn)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.done.connect(self._done)
-        self.worker.failed.connect(self._failed)
-
-    def start(self):
-        self.thread.start(QThread.LowPriority)
-
-    def _stop(self):
-        self.thread.quit()
-        self.thread.wait()
-
-    def _done(self, out):
-        self._stop()
-        self.finished.emit(out)
-
-    def _failed(self, msg):
-        self._stop()
-        self.failed.emit(msg)
-
-    def wait(self):
-        self.thread.quit()
-        self.thread.wait()
 
 
 def _run_and_summarize(project, names, spec, task):
@@ -146,13 +60,17 @@ class RunPanel(QWidget):
 
     run_started = Signal()
     run_finished = Signal(object)  # twin.sim.runner.RunResult
-    run_failed = Signal(str)
+    run_failed = Signal(str, object)  # message, traceback (a bug) or None (the user's error)
+    run_cancelled = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.project: m.Project | None = None
         self.task: TaskState | None = None
-        self.job: Background | None = None
+        self.job: Job | None = None
+        # what a run does on its thread, (project, names, spec, task) -> (result, summary,
+        # playback, charts); tests replace it with jobs that fail
+        self.run_job = _run_and_summarize
         self.started_at = 0.0
         self.last_summary: dict = {}
         self.last_playback: Playback | None = None
@@ -246,12 +164,15 @@ class RunPanel(QWidget):
             # the worker gets its own copy: editing on goes on while it runs
             snapshot = project_from_json(project_to_json(self.project))
         except (ProjectError, ValueError) as e:
-            self.run_failed.emit(str(e))
+            self.run_failed.emit(str(e), None)
             return False
-        self.task = task = TaskState()
-        self.job = Background(lambda: _run_and_summarize(snapshot, names, spec, task), self)
+        self.task = TaskState()
+        run_job = self.run_job
+        self.job = Job(lambda task: run_job(snapshot, names, spec, task), self.task,
+                       parent=self)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)
+        self.job.cancelled.connect(self._cancelled)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
@@ -273,20 +194,27 @@ class RunPanel(QWidget):
 
     def _end(self):
         self._poll.stop()
+        if self.job is not None:
+            self.job.deleteLater()
         self.job = None
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
 
     def _finished(self, out):
-        result, self.last_summary, self.last_playback, self.last_charts = out
         self._end()
+        result, self.last_summary, self.last_playback, self.last_charts = out
         self.progress.setValue(1000)
         self.run_finished.emit(result)
 
-    def _failed(self, msg):
+    def _failed(self, msg: str, tb: str | None):
         self._end()
         self.progress.setValue(0)
-        self.run_failed.emit(msg)
+        self.run_failed.emit(msg, tb)
+
+    def _cancelled(self):
+        self._end()
+        self.progress.setValue(0)
+        self.run_cancelled.emit()
 
     def shutdown(self) -> None:
         """Cancel a run and wait for its thread (closing the window)."""

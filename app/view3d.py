@@ -3,8 +3,9 @@
 Gestures become commands on the undo stack (a drag pushes merging ``MoveElements`` with one
 drag id, so a whole drag is one undo step); the view redraws from model events. Left button:
 select, rubber band on empty floor, drag to move (or, in connect mode, drag from one element
-to the next); right button orbits, middle pans, wheel zooms. Renders are coalesced: changes
-mark the view dirty and a 60 Hz timer renders at most once per tick.
+to the next); right drag orbits and a right click asks for the context menu
+(``context_menu_requested``; the window builds it); middle pans, wheel zooms. Renders are
+coalesced: changes mark the view dirty and a 60 Hz timer renders at most once per tick.
 
 All elements of a kind are drawn by one batched actor (``app.batch``), ids by one label
 mapper and the selection boxes by one line set, so the frame rate holds with hundreds of
@@ -22,7 +23,7 @@ import vtkmodules.vtkInteractionStyle  # noqa: F401 - registers the interactor s
 import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering for labels
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - the OpenGL back end
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QRubberBand, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QRubberBand, QVBoxLayout, QWidget
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
@@ -56,6 +57,8 @@ class View3D(QWidget):
     message = Signal(str)
     mode_changed = Signal(str)
     measured = Signal(str)  # the measure tool's result, for the status bar
+    # a right click without a drag: (element id under it or None, widget position QPoint)
+    context_menu_requested = Signal(object, object)
 
     def __init__(self, project: m.Project, stack: cmd.UndoStack, parent=None):
         super().__init__(parent)
@@ -80,6 +83,7 @@ class View3D(QWidget):
         self.batches: dict[str, KindBatch] = {}
         self.selection: list[str] = []
         self._drag: dict | None = None
+        self._right: dict | None = None  # a right-button press: a click or an orbit
         self._drag_ids = itertools.count(1)
         self._dirty = self._layout_dirty = True
         self._rubber = QRubberBand(QRubberBand.Rectangle, self.vtk)
@@ -137,6 +141,10 @@ class View3D(QWidget):
         if mode != self._mode:
             self._mode = mode
             self.measure.clear()
+            if self._drag is not None and self._drag["kind"] == "link":
+                self._drag = None  # "Connect from here" waits no longer
+                self.link_actor.VisibilityOff()
+                self.request_render()
             self.mode_changed.emit(mode)
 
     def warn(self, text: str) -> None:
@@ -403,7 +411,17 @@ class View3D(QWidget):
         self.set_selection([eid])
         return eid
 
+    def start_link(self, element_id: str) -> None:
+        """Connect mode with a link from ``element_id`` following the mouse: the next left
+        click on an element connects the two ("Connect from here")."""
+        self.mode = "connect"
+        self._drag = {"kind": "link", "from": element_id, "sticky": True}
+
     def press(self, ev) -> bool:
+        if ev.button() == Qt.RightButton:
+            pos = ev.position().toPoint()
+            self._right = {"origin": pos, "last": pos, "orbit": False}
+            return True
         if ev.button() != Qt.LeftButton:
             return False
         pos = ev.position().toPoint()
@@ -412,7 +430,11 @@ class View3D(QWidget):
             return True
         hit = self.element_at(pos.x(), pos.y())
         if self.mode == "connect":
-            if hit is not None:
+            d = self._drag
+            if d is not None and d.get("sticky"):
+                self._drag = None
+                self._connect(d["from"], hit)
+            elif hit is not None:
                 self._drag = {"kind": "link", "from": hit}
             return True
         if hit is None:
@@ -434,6 +456,16 @@ class View3D(QWidget):
         return True
 
     def move(self, ev) -> bool:
+        r = self._right
+        if r is not None and ev.buttons() & Qt.RightButton:
+            pos = ev.position().toPoint()
+            if not r["orbit"] and ((pos - r["origin"]).manhattanLength()
+                                   >= QApplication.startDragDistance()):
+                r["orbit"] = True
+            if r["orbit"]:
+                self.orbit(pos.x() - r["last"].x(), pos.y() - r["last"].y())
+                r["last"] = pos
+            return True
         d = self._drag
         if self.mode == "measure":
             self.measure.hover(ev.position().x(), ev.position().y())
@@ -469,9 +501,15 @@ class View3D(QWidget):
         self.stack.push(cmd.MoveElements(moves, drag_id=("drag", d["id"])))
 
     def release(self, ev) -> bool:
-        d, self._drag = self._drag, None
+        if ev.button() == Qt.RightButton:
+            r, self._right = self._right, None
+            if r is not None and not r["orbit"]:
+                p = r["origin"]
+                self.context_menu_requested.emit(self.element_at(p.x(), p.y()), p)
+            return True
         if ev.button() != Qt.LeftButton:
             return False
+        d, self._drag = self._drag, None
         if d is None:
             return self.mode != "select"
         pos = ev.position().toPoint()
@@ -488,15 +526,19 @@ class View3D(QWidget):
         elif d["kind"] == "link":
             self.link_actor.VisibilityOff()
             self.request_render()
-            target = self.element_at(pos.x(), pos.y())
-            if target is not None and target != d["from"]:
-                try:
-                    self.stack.push(cmd.Connect(d["from"], target))
-                except (KeyError, ValueError) as e:
-                    self.message.emit(str(e.args[0] if e.args else e))
+            self._connect(d["from"], self.element_at(pos.x(), pos.y()))
         elif d["kind"] == "move":
             self._drag_to(d, pos)
         return True
+
+    def _connect(self, source: str, target: str | None) -> None:
+        self.link_actor.VisibilityOff()
+        self.request_render()
+        if target is not None and target != source:
+            try:
+                self.stack.push(cmd.Connect(source, target))
+            except (KeyError, ValueError) as e:
+                self.message.emit(str(e.args[0] if e.args else e))
 
     # --- selection and colours ------------------------------------------------------------------
     def set_selection(self, ids: list[str]) -> None:
@@ -536,6 +578,18 @@ class View3D(QWidget):
             cam.SetPosition(7, -10, 8)
             cam.SetViewUp(0, 0, 1)
         self.fit_view()
+
+    def orbit(self, dx: float, dy: float) -> None:
+        """Turn the camera about its focal point for a mouse move of (dx, dy) widget pixels,
+        as VTK's trackball camera does (200° across the whole view)."""
+        w, h = self.render_window.GetSize()
+        r = self.vtk.devicePixelRatioF()
+        cam = self.renderer.GetActiveCamera()
+        cam.Azimuth(-200.0 * dx * r / max(w, 1))
+        cam.Elevation(200.0 * dy * r / max(h, 1))  # Qt's y grows downwards, VTK's upwards
+        cam.OrthogonalizeViewUp()
+        self.renderer.ResetCameraClippingRange()
+        self.request_render()
 
     def fit_view(self) -> None:
         if self._layout_dirty:

@@ -1,12 +1,15 @@
 """The Qt widget holding the VTK render window of the 3D view, and its camera handling.
 
-Left-button gestures, drops from the palette and Esc go to the view (``app.view3d``) before
-VTK's own camera handling sees them; the right button orbits, the middle button pans.
+Left- and right-button gestures, drops from the palette and Esc go to the view
+(``app.view3d``) before VTK's own camera handling sees them: the view orbits on a right drag
+and opens its context menu on a right click. VTK keeps the middle button (pan) and the wheel
+(zoom).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QContextMenuEvent
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 
@@ -14,14 +17,20 @@ from app.palette import MIME_KIND
 
 
 class CameraStyle(vtkInteractorStyleTrackballCamera):
-    """Right button orbits (the left button belongs to the editor), middle pans."""
+    """VTK's trackball camera without the left and right buttons: the middle button pans,
+    the wheel zooms. The left button belongs to the editor and the right one to the view,
+    which orbits itself (``View3D.orbit``): an observer that called ``OnLeftButtonDown``
+    for the right button crashed the process on the first right click."""
 
     def __init__(self):
         super().__init__()
-        self.AddObserver("RightButtonPressEvent", lambda *_: self.OnLeftButtonDown())
-        self.AddObserver("RightButtonReleaseEvent", lambda *_: self.OnLeftButtonUp())
-        for ev in ("LeftButtonPressEvent", "LeftButtonReleaseEvent"):
-            self.AddObserver(ev, lambda *_: None)
+        for ev in ("LeftButtonPressEvent", "LeftButtonReleaseEvent",
+                   "RightButtonPressEvent", "RightButtonReleaseEvent"):
+            self.AddObserver(ev, _ignore)
+
+
+def _ignore(*_):
+    """An observer that takes the event away from the style (it does nothing with it)."""
 
 
 class VtkWidget(QVTKRenderWindowInteractor):
@@ -49,6 +58,17 @@ class VtkWidget(QVTKRenderWindowInteractor):
             self._view.mode = "select"  # Esc leaves the connect and measure modes
             return
         super().keyPressEvent(ev)
+
+    def contextMenuEvent(self, ev):  # noqa: N802
+        # a right click opens the menu on release, unless it became a drag (View3D.release);
+        # the menu key opens it here, under the mouse when it is over the view
+        ev.accept()
+        if ev.reason() != QContextMenuEvent.Mouse:
+            pos = self.mapFromGlobal(self.cursor().pos())
+            if not self.rect().contains(pos):
+                pos = self.rect().center()
+            self._view.context_menu_requested.emit(self._view.element_at(pos.x(), pos.y()),
+                                                   pos)
 
     def dragEnterEvent(self, ev):  # noqa: N802
         if ev.mimeData().hasFormat(MIME_KIND):

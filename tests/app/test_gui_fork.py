@@ -106,7 +106,7 @@ def test_fork_errors_are_shown_with_the_fix(make_window, line_project, sme_recor
     box.setCurrentIndex(box.findData("B1"))
     _seek(rp, 0.5)
     failed = []
-    rp.fork_failed.connect(failed.append)
+    rp.fork_failed.connect(lambda msg, tb: failed.append(msg))
     assert rp.start_fork()
     qtbot.waitUntil(lambda: bool(failed), timeout=60_000)
     assert "not a station" in failed[0] and "stations: ['M1', 'M2']" in failed[0]
@@ -129,9 +129,10 @@ def _long_fork(rp):
     rp.fork_end.setValue(rp.fork_end.maximum())
     assert rp.start_fork()
     job, task = rp.fork_job, rp.fork_task
-    failed = []
-    job.failed.connect(failed.append)
-    return job, task, failed
+    failed, cancelled = [], []
+    job.failed.connect(lambda msg, tb: failed.append(msg))
+    job.cancelled.connect(lambda: cancelled.append(True))
+    return job, task, failed, cancelled
 
 
 def test_cancel_stops_the_fork_within_a_chunk(make_window, line_project, sme_recording,
@@ -139,7 +140,7 @@ def test_cancel_stops_the_fork_within_a_chunk(make_window, line_project, sme_rec
     w, rp = _open_and_map(make_window, line_project, sme_recording)
     got = []
     rp.fork_finished.connect(got.append)
-    job, task, failed = _long_fork(rp)
+    job, task, failed, cancelled = _long_fork(rp)
     # progress shows on the bar, read from the TaskState by the panel's timer
     qtbot.waitUntil(lambda: rp.fork_busy.value() > 0, timeout=60_000)
     assert 0 < task.progress < 100
@@ -149,7 +150,7 @@ def test_cancel_stops_the_fork_within_a_chunk(make_window, line_project, sme_rec
     assert rp.fork_status.text() == "fork cancelled" and rp.fork_busy.value() == 0
     # the worker stops at its next chunk, far from done, and reports the cancel
     qtbot.waitUntil(lambda: job not in rp._jobs, timeout=60_000)
-    assert failed == ["cancelled"] and task.progress < 50
+    assert cancelled == [True] and failed == [] and task.progress < 50
     assert got == [] and rp.fork_view.result is None
     assert "fork failed" not in w.log_pane.toPlainText()  # a cancel is no error
     # a new fork runs to its end after a cancelled one
@@ -163,7 +164,7 @@ def test_cancel_stops_the_fork_within_a_chunk(make_window, line_project, sme_rec
 def test_closing_the_recording_stops_a_running_fork(make_window, line_project, sme_recording,
                                                     qtbot, warm_kernel):
     w, rp = _open_and_map(make_window, line_project, sme_recording)
-    job, task, failed = _long_fork(rp)
+    job, task, _, _ = _long_fork(rp)
     qtbot.waitUntil(lambda: task.progress > 0, timeout=60_000)
     rp.close_recording()  # waits for the thread, which stops within a chunk
     assert task.is_interruption_requested() and task.progress < 50

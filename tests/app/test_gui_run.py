@@ -10,8 +10,8 @@ import pytest
 
 from app.dashboards import throughput_series
 from app.playback import Playback
-from app.run_panel import BACKGROUND_NICE, Background
 from app.theme import STATE_COLORS
+from app.worker import BACKGROUND_NICE, Job
 from kernels import types as kt
 from twin.sim.runner import RunSpec, run_project
 from twin.sim.stats import format_ci, mean_ci
@@ -152,12 +152,15 @@ def test_cancel_run(make_window, line_project, qtbot, warm_kernel):
     rp = w.run_panel
     rp.horizon.setText("2000d")
     rp.replications.setValue(2)
-    with qtbot.waitSignal(rp.run_failed, timeout=30_000) as blocker:
+    failed = []
+    rp.run_failed.connect(lambda msg, tb: failed.append(msg))
+    with qtbot.waitSignal(rp.run_cancelled, timeout=30_000):
         assert rp.start_run()
         qtbot.wait(100)
         rp.cancel_button.click()
-    assert blocker.args == ["cancelled"]
-    assert rp.run_button.isEnabled()
+    assert failed == []  # a cancel is no failure
+    assert rp.run_button.isEnabled() and not rp.cancel_button.isEnabled()
+    assert w.log_pane.toPlainText().splitlines()[-1] == "run cancelled"
 
 
 def test_bad_settings_are_refused(make_window, line_project, qtbot):
@@ -205,7 +208,7 @@ def test_background_threads_run_below_the_gui(qtbot):
     if not sys.platform.startswith("linux"):
         pytest.skip("per-thread nice values are a Linux feature")
     gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    job = Background(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    job = Job(lambda _task: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     with qtbot.waitSignal(job.finished, timeout=10_000) as blocker:
         job.start()
     assert blocker.args[0] == min(19, gui + BACKGROUND_NICE)
