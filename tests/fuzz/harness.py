@@ -469,8 +469,9 @@ def mutate_recording(path: Path, mutations: list[dict]) -> None:
             f = h5py.File(path, "r+")
         except OSError:  # an earlier mutation broke the file: the reader gets it as it is
             return
-        # a link loop, a path an earlier mutation removed: this mutation is moot
-        with f, contextlib.suppress(RuntimeError, OSError, KeyError, ValueError, TypeError):
+        # a link loop, a path an earlier mutation removed, a value the new dtype cannot
+        # hold: this mutation is moot (the case still gets the others)
+        with f, contextlib.suppress(Exception):
             _mutate(f, mu)
 
 
@@ -491,7 +492,7 @@ def _mutate(f, mu: dict) -> None:
         try:
             new = (data.astype(mu["dtype"]) if data.dtype.names is None
                    else np.asarray(data.tolist(), dtype=object).astype(mu["dtype"]))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             new = np.zeros(max(data.size, 1), mu["dtype"])
         del f[p]
         f[p] = new
