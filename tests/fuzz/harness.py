@@ -164,8 +164,8 @@ def _non_finite(obj, path="$") -> str | None:
 
 def case_project(folder: str, horizon: float, replications: int) -> Outcome:
     """Load a project folder; when it loads, run it briefly (every scenario)."""
-    from twin.project import load_project
-    from twin.runner import RunSpec, run_project
+    from twin.projectfile.reader import load_project
+    from twin.sim.runner import RunSpec, run_project
 
     project = load_project(folder)
     names = ["base", *(s.name for s in project.scenarios)]

@@ -3,9 +3,9 @@
 
 Project documents start valid-shaped: a line source -> stations (with buffers or conveyors
 between them) -> sink, whose distributions, run settings, tariff and wear are drawn from
-``twin/project.schema.json`` with hypothesis-jsonschema (the whole schema is too large for
-it: its ``if``/``then`` element kinds take minutes per example, so the line is put together
-here from the schema's parts). Then :func:`mutated` changes one to three places of a
+``twin/projectfile/project.schema.json`` with hypothesis-jsonschema (the whole schema is too
+large for it: its ``if``/``then`` element kinds take minutes per example, so the line is put
+together here from the schema's parts). Then :func:`mutated` changes one to three places of a
 document: extreme numbers, huge or broken strings, NaN written as text, deep nesting, a
 dropped key, another type. The example projects in ``projects/`` and the shipped mappings
 are mutated the same way; CSV data loses columns and gains broken rows; recordings are
@@ -26,7 +26,7 @@ from hypothesis_jsonschema import from_schema
 # documents nested 1,200 deep are drawn, copied and dumped here (the readers get them as text)
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
 
-SCHEMA = json.loads((ROOT / "twin/project.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "twin/projectfile/project.schema.json").read_text(encoding="utf-8"))
 EXAMPLES = {p.parent.name: json.loads(p.read_text(encoding="utf-8"))
             for p in sorted((ROOT / "projects").glob("*/project.json"))}
 MAPPINGS = {p.name: json.loads(p.read_text(encoding="utf-8"))
