@@ -15,6 +15,20 @@ class InputError(ValueError):
     is a bug in twinbench and is reported with its traceback."""
 
 
+class NotFoundError(InputError, KeyError):
+    """A name the user gave (a scenario) that the project does not have; the message lists
+    those it has. Still a ``KeyError`` for callers that look names up, but shown as its
+    message, not as a quoted key."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputPathError(InputError):
+    """A file the user asked for (results, a recording) that cannot be written where they
+    asked: the message names the path and why."""
+
+
 # What a terminal would obey rather than show: C0 controls (escape sequences, carriage
 # return, backspace), DEL, C1 controls, and the bidirectional overrides, embeddings,
 # isolates and marks that reorder what follows them (CVE-2021-42574, "Trojan Source"),

@@ -229,18 +229,21 @@ def test_opening_the_workbench_without_a_display_says_why_instead_of_aborting():
 
 
 def test_fork_is_the_one_with_a_progress_bar():
-    """One ``fork`` subcommand, ``app.cli_recording``'s (progress bar, --quiet, servers), and
-    ``calibrate`` from ``app.cli_calibrate``."""
-    import app.cli_calibrate
-    import app.cli_recording
+    """One ``fork`` subcommand, ``app.cli.whatif``'s (progress bar, --quiet, servers), and
+    ``calibrate`` beside it; no other command module has a fork of its own."""
+    import app.cli.open
+    import app.cli.recording
+    import app.cli.run
+    import app.cli.whatif
 
     parser = build_parser()
     args = parser.parse_args(["fork", "p", "r.h5", "--at", "0", "--until", "60", "--quiet",
                               "--asset", "m1#1=m1:1"])
-    assert args.func is app.cli_recording.run_fork and args.quiet
+    assert args.func is app.cli.whatif.run_fork and args.quiet
     args = parser.parse_args(["calibrate", "p", "r.h5", "--asset", "m1#1=m1:1"])
-    assert args.func is app.cli_calibrate.run_calibrate
-    assert not hasattr(app.cli_calibrate, "run_fork")
+    assert args.func is app.cli.whatif.run_calibrate
+    for other in (app.cli.open, app.cli.recording, app.cli.run):
+        assert not hasattr(other, "run_fork")
 
 
 def test_calibrate_and_fork_from_the_command_line(kernel, make_project, tmp_path):
@@ -263,7 +266,7 @@ def test_calibrate_and_fork_from_the_command_line(kernel, make_project, tmp_path
     doc = strict_json(proc.stdout)
     assert doc["wip_unknown"] == [] and set(doc["wip"]) == {"b1"}
     proc = twinbench("fork", folder, rec, "--at", "1e9", "--until", "2e9", "--quiet")
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 2 and proc.stdout == ""  # a user error (issue 13: was 1)
     assert proc.stderr.startswith("twinbench fork: error:") and "outside" in proc.stderr
 
 
@@ -321,7 +324,7 @@ def test_every_command_names_itself_in_its_errors(json_run, tmp_path):
     for command in ("calibrate", "replay"):
         args = (folder, fake) if command == "calibrate" else (fake,)
         done = twinbench(command, *args)
-        assert done.returncode == 1
+        assert done.returncode == 2  # a user error (issue 13: was 1)
         assert done.stderr.startswith(f"twinbench {command}: error: {fake}: not an HDF5 file")
 
 

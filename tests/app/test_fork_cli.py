@@ -1,17 +1,14 @@
-"""``fork`` on the command line (``app.cli_recording.add_fork_command``): a progress bar on
-stderr as ``twinbench run`` has, the work in process at the fork time, and the warning where
-it was unknown."""
+"""``fork`` on the command line (``app.cli.whatif``): a progress bar on stderr as
+``twinbench run`` has, the work in process at the fork time, and the warning where it was
+unknown."""
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 
 import pytest
 
-import app.cli
-from app.cli_recording import add_fork_command
+from app.cli import common, main
 from twin.projectfile.reader import load_project
 from twin.recording import AssetInfo, RecordingWriter
 from twin.sim.runner import RunSpec, run_project
@@ -33,31 +30,21 @@ def doc() -> dict:
         "connections": [["src", "m1"], ["m1", "b"], ["b", "m2"], ["m2", "sink"]]}
 
 
-class EagerBar(app.cli.ProgressBar):
-    """``twinbench run``'s bar, without its half-second grace period (forks here are fast)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.t0 -= 10.0
-
-
 @pytest.fixture
-def setup(tmp_path, make_project, kernel, monkeypatch):
-    monkeypatch.setattr(app.cli, "ProgressBar", EagerBar)
+def setup(tmp_path, make_project, kernel, monkeypatch, capsys):
+    # ``twinbench run``'s bar, without its half-second grace period (forks here are fast)
+    monkeypatch.setattr(common.ProgressBar, "GRACE_S", 0.0)
     folder = make_project(doc())
     res = run_project(load_project(folder), spec=RunSpec(horizon=H, replications=1, seed=3,
                                                          log=True))
     with_levels, without = tmp_path / "wip.h5", tmp_path / "nowip.h5"
     write_run_as_recording(res.scenarios["base"], 0, with_levels, seed=3, levels=True)
     write_run_as_recording(res.scenarios["base"], 0, without, seed=3, levels=False)
-    parser = argparse.ArgumentParser()
-    add_fork_command(parser.add_subparsers())
 
     def run(*argv):
-        args = parser.parse_args(["fork", str(folder), *map(str, argv)])
-        out, err = io.StringIO(), io.StringIO()
-        code = args.func(args, out, err)
-        return code, out.getvalue(), err.getvalue()
+        code = main(["fork", str(folder), *map(str, argv)])
+        out, err = capsys.readouterr()
+        return code, out, err
 
     return run, with_levels, without
 
@@ -95,7 +82,8 @@ def test_unknown_wip_is_a_warning(setup):
     assert [(s["asset"], s["server"]) for s in starts] == [("m1#0", 1), ("m1#1", 0), ("m2", 0)]
 
 
-def test_errors_exit_1_with_the_message(setup, tmp_path):
+def test_errors_exit_2_with_the_message(setup, tmp_path):
+    # user errors exit 2, as in every command (issue 13: fork exited 1)
     run, with_levels, _ = setup
     bad = tmp_path / "bad.h5"
     with RecordingWriter.create(bad, source="t", epoch_utc="2024-01-01T00:00:00+00:00",
@@ -105,14 +93,14 @@ def test_errors_exit_1_with_the_message(setup, tmp_path):
         w.append_power("m2", [0.0, 7200.0], [2.0, 2.0])
         w.append_level("b", [0.0, 100.0], [1.0, 9.0])
     code, out, err = run(bad, "--at", 600, "--until", 900, "--quiet")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert ("twinbench fork: error: asset 'b': the level of 'b' recorded at t=100 s "
             "(2024-01-01 00:01:40 UTC), in force at t=600 s, is 9 parts, above its capacity "
             "of 5") in err
     code, _, err = run(with_levels, "--at", 1e9, "--until", 2e9, "--quiet")
-    assert code == 1 and "outside the recording" in err
+    assert code == 2 and "outside the recording" in err
     code, _, err = run(with_levels, "--at", 10, "--until", 20, "--asset", "nonsense")
-    assert code == 1 and "expected ASSET=ELEMENT" in err
+    assert code == 2 and "expected ASSET=ELEMENT" in err
 
 
 def test_interrupt_exits_130(setup, monkeypatch):
@@ -160,7 +148,7 @@ def test_at_and_until_take_durations_seconds_and_iso_8601(setup, tmp_path):
     assert (doc["t"], doc["horizon_end"]) == (6.5 * 3600, 8 * 3600)
 
     code, out, err = run(with_levels, "--at", "two hours", "--until", "8h", "--quiet")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert ("twinbench fork: error: --at 'two hours' is not a time; use a duration from the "
             "recording's first record (e.g. 2h, 90min, 1h30min); or seconds since the "
             "recording epoch (e.g. 7200); or ISO 8601") in err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli_recording import add_commands
+from app.cli import common, main
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = {
@@ -30,10 +29,7 @@ ROWS = [
 
 
 def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="twinbench")
-    add_commands(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(list(argv))
 
 
 @pytest.fixture
@@ -45,12 +41,14 @@ def files(tmp_path):
     return data, mapping, tmp_path / "rec.h5"
 
 
-def test_import_then_replay_json(files, capsys):
+def test_import_then_replay_json(files, capsys, monkeypatch):
+    monkeypatch.setattr(common.ProgressBar, "GRACE_S", 0.0)  # a 4-row import is quick
     data, mapping, out = files
     assert cli("import", str(data), "--mapping", str(mapping), "--out", str(out)) == 0
     captured = capsys.readouterr()
     assert "rows read 4, stored 4" in captured.out and f"wrote {out}" in captured.out
-    assert "importing" in captured.err and "100 %" in captured.err
+    # the one progress bar of every command (issue 13: import had its own, "100 %")
+    assert "importing [" in captured.err and "100.0%" in captured.err
     assert cli("replay", str(out), "--json") == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc["assets"]) == {"M1", "M2"}
@@ -78,33 +76,34 @@ def test_replay_window_table_and_breakdown(files, capsys):
 
 
 def test_bad_input_exits_non_zero_with_a_clear_message(files, capsys, tmp_path):
+    # a user error exits 2, as in every command (issue 13: import and replay exited 1)
     data, mapping, out = files
     assert cli("import", str(data), "--mapping", str(tmp_path / "no.json"),
-               "--out", str(out)) == 1
+               "--out", str(out)) == 2
     assert "existing mapping file" in capsys.readouterr().err
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**MAPPING, "states": {"1": "runing"}}))
-    assert cli("import", str(data), "--mapping", str(bad), "--out", str(out)) == 1
+    assert cli("import", str(data), "--mapping", str(bad), "--out", str(out)) == 2
     err = capsys.readouterr().err
     assert "twinbench import: error:" in err and "$.states['1']" in err
     data.write_text(data.read_text() + "2024-01-01T00:15:00Z,M1,9,1,1\n")
     assert cli("import", str(data), "--mapping", str(mapping), "--out", str(out),
-               "--on-bad-rows", "fail") == 1
+               "--on-bad-rows", "fail") == 2
     assert "row 5" in capsys.readouterr().err
     assert not out.exists()
-    assert cli("replay", str(data)) == 1
+    assert cli("replay", str(data)) == 2
     assert "not an HDF5 file" in capsys.readouterr().err
     cli("import", str(data), "--mapping", str(mapping), "--out", str(out), "--quiet")
     capsys.readouterr()
-    assert cli("replay", str(out), "--from", "yesterday") == 1
+    assert cli("replay", str(out), "--from", "yesterday") == 2
     assert "--from 'yesterday'" in capsys.readouterr().err
-    assert cli("replay", str(out), "--from", "900", "--to", "100") == 1
-    assert cli("import", str(data), "--mapping", str(mapping), "--out", str(out)) == 1
+    assert cli("replay", str(out), "--from", "900", "--to", "100") == 2
+    assert cli("import", str(data), "--mapping", str(mapping), "--out", str(out)) == 2
     assert "--force" in capsys.readouterr().err
 
 
 def test_cli_module_imports_no_qt():
-    code = ("import sys; import app.cli_recording; "
+    code = ("import sys; import app.cli.recording; "
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'pyqtgraph', 'vtk', 'vtkmodules')]; print(bad); sys.exit(bool(bad))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

@@ -4,14 +4,14 @@ no link followed out of the file, no time outside 1970-2200 (issue 12)."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-from app.cli_recording import _fork_assets, _ForkTimes, add_commands
+from app.cli import main
+from app.cli.whatif import _fork_assets, _ForkTimes
 from twin.errors import InputError
 from twin.recording import (
     Recording,
@@ -207,17 +207,14 @@ def test_time_of_refuses_times_outside_the_range(tmp_path, value):
 
 
 def cli(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="twinbench")
-    add_commands(parser.add_subparsers(required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(list(argv))
 
 
 @pytest.mark.parametrize("flags", [("--to=1e300",), ("--to=nan",), ("--to=inf",),
                                    ("--from=9999-12-31T23:59:59",), ("--from=-1e12",)])
 def test_replay_window_outside_the_range_is_an_error(tmp_path, capsys, flags):
     path = make(tmp_path / "r.h5")
-    assert cli("replay", str(path), *flags) == 1
+    assert cli("replay", str(path), *flags) == 2  # a user error (issue 13: was 1)
     err = capsys.readouterr().err
     assert flags[0].split("=")[0] in err and RANGE_TEXT in err and "Traceback" not in err
 
@@ -226,7 +223,7 @@ def test_replay_window_outside_the_range_is_an_error(tmp_path, capsys, flags):
                                   "bytes where a number is expected", "scalar dataset"])
 def test_replay_cli_prints_the_error_not_a_traceback(tmp_path, capsys, name):
     path = edit(make(tmp_path / "r.h5"), BAD[name][0])
-    assert cli("replay", str(path), "--json") == 1
+    assert cli("replay", str(path), "--json") == 2  # a user error (issue 13: was 1)
     err = capsys.readouterr().err
     assert err.startswith("twinbench replay: error: ") and str(path) in err
 

@@ -366,7 +366,7 @@ def test_a_problem_prints_its_path_message_and_value_escaped():
 def test_the_cli_table_escapes_ids_and_names(run_result):
     import io
 
-    from app.cli import print_table
+    from app.cli.run import print_table
 
     summary = run_result.summary()["base"]
     summary["elements"] = {HOSTILE + k: v for k, v in summary["elements"].items()}

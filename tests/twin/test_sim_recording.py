@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
@@ -136,10 +135,10 @@ def test_levels_record_the_buffer_content(kernel, tmp_path):
     assert np.all(np.diff(b.level.time) > 0)  # one value per instant
 
 
-def test_cli_calibrate_and_fork(kernel, tmp_path, make_project):
+def test_cli_calibrate_and_fork(kernel, tmp_path, make_project, capsys):
     """``twinbench calibrate`` then ``twinbench fork`` through the main parser (the fork is
-    ``app.cli_recording``'s, with its progress bar)."""
-    from app.cli import build_parser
+    ``app.cli.whatif``'s, with its progress bar)."""
+    from app.cli import main
 
     folder = make_project(doc())
     project = load_project(folder)
@@ -147,21 +146,17 @@ def test_cli_calibrate_and_fork(kernel, tmp_path, make_project):
                                             log=True))
     rec = tmp_path / "r.h5"
     write_run_as_recording(res.scenarios["base"], 0, rec, seed=9)
-    parser = build_parser()
-    out = io.StringIO()
-    args = parser.parse_args(["calibrate", str(folder), str(rec), "--json", "--write"])
-    assert args.func(args, out) == 0
-    assert json.loads(out.getvalue())["written"]["scenario"] == "calibrated"
+    assert main(["calibrate", str(folder), str(rec), "--json", "--write"]) == 0
+    assert json.loads(capsys.readouterr().out)["written"]["scenario"] == "calibrated"
     assert load_project(folder).scenario("calibrated").overrides
-    args = parser.parse_args(["calibrate", str(folder), str(rec), "--write"])
-    assert args.func(args, io.StringIO()) == 1  # the scenario exists already
-    out, err = io.StringIO(), io.StringIO()
-    args = parser.parse_args(["fork", str(folder), str(rec), "--at", "100000", "--until",
-                              "150000", "--replications", "5", "--scenario", "calibrated"])
-    assert args.func(args, out, err) == 0, err.getvalue()
-    assert "P50" in out.getvalue()
-    args = parser.parse_args(["fork", str(folder), str(rec), "--at", "1e9", "--until", "2e9",
-                              "--quiet"])
-    err = io.StringIO()
-    assert args.func(args, io.StringIO(), err) == 1
-    assert err.getvalue().startswith("twinbench fork: error:")
+    # the scenario exists already: a user error, exit 2 (issue 13: was 1)
+    assert main(["calibrate", str(folder), str(rec), "--write"]) == 2
+    capsys.readouterr()
+    code = main(["fork", str(folder), str(rec), "--at", "100000", "--until", "150000",
+                 "--replications", "5", "--scenario", "calibrated"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "P50" in out
+    assert main(["fork", str(folder), str(rec), "--at", "1e9", "--until", "2e9",
+                 "--quiet"]) == 2
+    assert capsys.readouterr().err.startswith("twinbench fork: error:")

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from psygnal import Signal, evented
 
-from twin.errors import Problem
+from twin.errors import NotFoundError, Problem
 from twin.model.distributions import Distribution
 
 STATION_STATES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
@@ -345,7 +345,7 @@ class Project:
             if s.name == name:
                 return s
         known = ", ".join(["base (the project as it is)", *(s.name for s in self.scenarios)])
-        raise KeyError(f"no scenario {name!r} in project {self.name!r}; known: {known}")
+        raise NotFoundError(f"no scenario {name!r} in project {self.name!r}; known: {known}")
 
     def stations(self) -> list[Station]:
         return [el for el in self.elements if isinstance(el, Station)]

@@ -30,7 +30,7 @@ import numpy as np
 
 from kernels import types as kt
 from twin import safeio
-from twin.errors import unwritable
+from twin.errors import OutputPathError, unwritable
 from twin.sim.summary import replication_kpis
 
 SCHEMA_VERSION = 1
@@ -46,9 +46,10 @@ def _units(key: str) -> str:
 
 
 def check_results_path(path: str | os.PathLike) -> None:
-    """Raise ``ValueError`` naming what is wrong when results cannot be written to ``path``."""
+    """Raise ``OutputPathError`` naming what is wrong when results cannot be written to
+    ``path``."""
     if problem := unwritable(path):
-        raise ValueError(problem)
+        raise OutputPathError(problem)
 
 
 def write_results(result, path: str | os.PathLike, state_logs: bool | None = None) -> Path:

@@ -50,13 +50,14 @@ import numpy as np
 from scipy import stats
 
 from kernels.types import BUSY, DOWN, N_STATES, STATE_NAMES
+from twin.errors import InputError
 from twin.model import elements as m
 from twin.recording import Recording, replay_asset
 from twin.recording.format import NO_DATA, UNKNOWN
 from twin.whatif.fitting import CANDIDATES, MIN_SAMPLES, DistFit, Estimate, fit_candidates
 
 
-class CalibrationError(ValueError):
+class CalibrationError(InputError):
     """A recording or project that cannot be calibrated (message names the fix)."""
 
 

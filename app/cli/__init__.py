@@ -1,0 +1,66 @@
+"""The ``twinbench`` command: the workbench with no arguments, headless runs otherwise.
+
+One module per group of commands, each adding its subcommands to the parser built here:
+``run`` (``run``, ``check``), ``recording`` (``import``, ``replay``), ``whatif`` (``fork``,
+``calibrate``) and ``open`` (the workbench, the only one that reaches Qt). They share
+``common`` (progress bar, tables, the error policy) and import neither each other nor this
+module. Headless commands import no Qt, so ``twinbench run`` starts fast on a machine
+without a display.
+
+Exit codes: 0 done, 2 a user error (one message, no traceback), 130 interrupted, 1 an
+internal error (with its traceback); see ``app.cli.common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli import common, recording, run, whatif
+from app.cli import open as workbench
+
+__all__ = ["build_parser", "main"]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("twinbench")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from kernels import __version__
+
+        return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``twinbench`` parser with every subcommand; each sets ``func`` to its handler."""
+    p = argparse.ArgumentParser(
+        prog="twinbench",
+        description="Digital-twin workbench for production lines. With no command, opens the\n"
+                    "workbench on the most recent project.",
+        epilog=common.EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"twinbench {_version()}")
+    sub = p.add_subparsers(dest="command")
+    run.add_commands(sub)
+    workbench.add_commands(sub)
+    recording.add_commands(sub)
+    whatif.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``twinbench`` with ``argv`` (default: the process's arguments); return the exit
+    code: 0 done, 1 internal error, 2 user error, 130 interrupted."""
+    from twin.safeio import exit_on_sigterm
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a command line argparse refused (2)
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
+    if args.command is None:
+        args.project = None
+        args.func = workbench.cmd_open
+    if args.func is not workbench.cmd_open:  # the workbench's Qt loop would hold it back
+        exit_on_sigterm()  # a terminated run or import removes its temporary file
+    return common.run_command(args)

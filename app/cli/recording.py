@@ -1,0 +1,205 @@
+"""``twinbench import`` and ``twinbench replay``: recordings from the command line.
+
+:func:`add_commands` adds both to the main parser's subparsers; each sets ``func`` to a
+handler that takes the parsed arguments and returns 0. A user error raises a
+``twin.errors.InputError``, which ``app.cli`` turns into exit code 2 (``app.cli.common``).
+No Qt here: this runs on headless machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from app.cli.common import (
+    ProgressBar,
+    UsageError,
+    format_table,
+    number,
+    percent,
+    user_files,
+)
+from twin.errors import printable
+from twin.recording import (
+    Recording,
+    daily_kpis,
+    extent,
+    import_recording,
+    importers,
+    recording_kpis,
+    replay_recording,
+    shift_kpis,
+)
+from twin.recording.errors import RecordingError
+from twin.tasks import TaskState
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``import`` and ``replay`` subcommands.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers()`` returned.
+    """
+    p = subparsers.add_parser(
+        "import",
+        help="import a CSV/Parquet data file into a recording (.h5)",
+        description="Import shop-floor data through a mapping file into a twinbench "
+                    "recording. Prints the import report; progress goes to stderr.",
+    )
+    p.add_argument("data", help="data file (.csv, .csv.gz, .parquet)")
+    p.add_argument("--mapping", required=True, help="mapping file (JSON)")
+    p.add_argument("--out", required=True, help="recording to create (.h5)")
+    p.add_argument("--importer", choices=[s.identifier for s in importers()],
+                   help="importer to use (default: guessed from the file)")
+    p.add_argument("--on-bad-rows", choices=("report", "fail"),
+                   help="override the mapping: count bad rows in the report, or stop at the "
+                        "first one")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=run_import, if_interrupted=_not_written)
+
+    r = subparsers.add_parser(
+        "replay",
+        help="replay a recording and print KPIs per asset",
+        description="Replay a recording and print per-asset KPIs: parts, energy, OEE "
+                    "(availability, performance, quality), MTBF, MTTR and time per state.",
+    )
+    r.add_argument("recording", help="recording file (.h5)")
+    r.add_argument("--json", action="store_true", help="print one JSON document")
+    r.add_argument("--from", dest="t_from", metavar="T",
+                   help="window start: ISO 8601 (naive = plant time zone) or seconds since "
+                        "the recording epoch")
+    r.add_argument("--to", dest="t_to", metavar="T", help="window end, like --from")
+    r.add_argument("--by", choices=("day", "shift"), help="also break KPIs down per day/shift")
+    r.set_defaults(func=run_replay)
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Handle ``twinbench import``; return the exit code."""
+    started = time.perf_counter()
+    with user_files(args.data, args.mapping, args.out), \
+            ProgressBar("importing", enabled=not args.quiet) as bar:
+        report = import_recording(
+            args.data, args.mapping, args.out, task=TaskState(bar), importer=args.importer,
+            overwrite=args.force, on_bad_rows=args.on_bad_rows,
+        )
+    print(printable(report.format(), newlines=True))  # asset ids come from the data file
+    rate = report.rows_read / max(time.perf_counter() - started, 1e-9)
+    print(f"wrote {args.out} ({report.rows_read:,} rows, {rate:,.0f} rows/s)")
+    return 0
+
+
+def _not_written(args: argparse.Namespace) -> str:
+    return f"{args.out} was not written"
+
+
+# --- replay --------------------------------------------------------------------------------
+
+
+def _time_arg(recording: Recording, text: str | None, flag: str) -> float | None:
+    """``--from``/``--to``: seconds since the epoch or ISO 8601, inside the supported range
+    (``Recording.time_of`` checks both forms)."""
+    if text is None:
+        return None
+    try:
+        value: float | str = float(text)
+    except ValueError:
+        value = text
+    try:
+        return recording.time_of(value)
+    except RecordingError as exc:
+        raise RecordingError(f"{flag} {text!r}: {exc}") from None
+
+
+_COLUMNS = (
+    ("asset", 8), ("name", 14), ("parts", 9), ("scrap", 7), ("kWh", 10), ("kWh/part", 9),
+    ("OEE", 7), ("avail", 7), ("perf", 7), ("qual", 7), ("fails", 6), ("MTBF h", 8),
+    ("MTTR min", 9), ("busy h", 8), ("down h", 8), ("no data h", 10),
+)
+
+
+def _row(label: str, k) -> list[str]:
+    st = k.state_time_s
+    return [
+        label, k.name[:14], number(k.parts_out, digits=0), number(k.scrap, digits=0),
+        number(k.energy_kwh, digits=2), number(k.energy_per_part_kwh, digits=3),
+        percent(k.oee), percent(k.availability), percent(k.performance), percent(k.quality),
+        str(k.failures), number(k.mtbf_s, 3600.0), number(k.mttr_s, 60.0),
+        number(st["busy"], 3600.0), number(st["down"], 3600.0), number(st["no_data"], 3600.0),
+    ]
+
+
+def _table(rows: list[list[str]]) -> str:
+    return format_table([name for name, _ in _COLUMNS], rows, left=2,
+                        widths=[w for _, w in _COLUMNS], rule=True)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """Handle ``twinbench replay``; return the exit code."""
+    with user_files(args.recording), Recording.open(args.recording) as rec:
+        t0 = _time_arg(rec, args.t_from, "--from")
+        t1 = _time_arg(rec, args.t_to, "--to")
+        window = None
+        if t0 is not None or t1 is not None:
+            span = extent(replay_recording(rec))
+            window = (span[0] if t0 is None else t0, span[1] if t1 is None else t1)
+            if not window[1] > window[0]:
+                raise UsageError(f"--to ({args.t_to or 'end'}) must be after --from "
+                                 f"({args.t_from or 'start'})")
+        kpis = recording_kpis(rec, window)
+        periods = {}
+        if args.by:
+            fn = daily_kpis if args.by == "day" else shift_kpis
+            periods = {a: fn(rec, a, window) for a in kpis}
+        text = (json.dumps(_document(rec, kpis, periods), indent=2) if args.json
+                else _text(rec, kpis, periods))
+    print(text if args.json else printable(text, newlines=True))
+    sys.stdout.flush()
+    return 0
+
+
+def _document(rec: Recording, kpis: dict, periods: dict) -> dict:
+    any_k = next(iter(kpis.values()), None)
+    doc = {
+        "recording": str(rec.path),
+        "source": rec.source,
+        "time_zone": rec.time_zone,
+        "epoch_utc": rec.epoch_utc.isoformat(),
+        "window": None if any_k is None else {
+            "from_s": any_k.t0, "to_s": any_k.t1,
+            "from": rec.datetime_of(any_k.t0).isoformat(),
+            "to": rec.datetime_of(any_k.t1).isoformat(),
+        },
+        "assets": {a: k.to_dict() for a, k in kpis.items()},
+    }
+    if periods:
+        doc["periods"] = {
+            a: [{"label": p.label, "start": p.start, "end": p.end, **p.kpis.to_dict()}
+                for p in ps]
+            for a, ps in periods.items()
+        }
+    return doc
+
+
+def _text(rec: Recording, kpis: dict, periods: dict) -> str:
+    lines = [f"{rec.path}  ({rec.shape}, time zone {rec.time_zone})", f"source: {rec.source}"]
+    if kpis:
+        k = next(iter(kpis.values()))
+        lines.append(f"window: {rec.datetime_of(k.t0).isoformat()} .. "
+                     f"{rec.datetime_of(k.t1).isoformat()}")
+    lines.append(_table([_row(a, k) for a, k in kpis.items()]))
+    for a, k in kpis.items():
+        lines.append(f"asset {a}: ideal cycle time {number(k.ideal_cycle_time_s)} s "
+                     f"({k.ideal_cycle_time_source})")
+    for a, ps in periods.items():
+        lines.append("")
+        lines.append(f"asset {a} by period:")
+        lines.append(_table([_row(p.label, p.kpis) for p in ps]))
+    return "\n".join(lines)

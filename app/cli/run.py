@@ -1,0 +1,213 @@
+"""``twinbench run`` and ``twinbench check``: simulate a project headless, or validate it.
+
+Imports of the twin happen inside the handlers, so that ``twinbench --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from app.cli.common import ProgressBar, count, format_table, user_files
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``run`` and ``check`` to the main parser's subparsers."""
+    r = sub.add_parser("run", help="simulate a project headless and print KPIs with 95%% "
+                       "intervals")
+    r.add_argument("project", help="project folder (holding project.json) or a .json file")
+    r.add_argument("--scenario", action="append", metavar="NAME",
+                   help="scenario to run (repeatable; 'base' is the project as it is)")
+    r.add_argument("--horizon", type=_horizon,
+                   help="simulated time: 8h, 30min, 3600 (at most 10 years)")
+    r.add_argument("--warmup", type=_duration, help="time discarded at the start")
+    r.add_argument("--replications", type=_positive_int, help="1 to 10,000")
+    r.add_argument("--seed", type=_seed, help="0 to 2**63 - 1")
+    r.add_argument("--sample-interval", type=_duration, help="time-series sampling interval")
+    r.add_argument("--json", action="store_true", help="print one JSON document")
+    r.add_argument("--out", metavar="FILE.h5", help="write KPIs and time series to HDF5")
+    r.add_argument("--state-log", action="store_true",
+                   help="with --out: also write every state change (for Gantt and playback)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    c = sub.add_parser("check", help="validate a project and print every problem")
+    c.add_argument("project")
+    c.set_defaults(func=cmd_check)
+
+
+# --- option values -------------------------------------------------------------------------
+
+
+def _duration(text: str, lo: float = 0.0, lo_open: bool = False,
+              hi: float | None = None) -> float:
+    """A duration in seconds within ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``); the
+    default ``hi`` is the longest horizon (``twin.limits.MAX_HORIZON_S``)."""
+    from twin.limits import MAX_HORIZON_S
+    from twin.units import format_duration, parse_duration
+
+    hi = MAX_HORIZON_S if hi is None else hi
+    try:
+        v = parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if v < lo or (lo_open and v == lo) or v > hi:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration {'>' if lo_open else '>='} {format_duration(lo)} and at most "
+            f"{format_duration(hi)} ({hi:g} s), got {text!r}")
+    return v
+
+
+def _horizon(text: str) -> float:
+    return _duration(text, lo_open=True)
+
+
+def _whole(text: str, lo: int, hi: int) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {lo:,} and <= {hi:,}, "
+                                         f"got {text!r}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    from twin.limits import MAX_REPLICATIONS
+
+    return _whole(text, 1, MAX_REPLICATIONS)
+
+
+def _seed(text: str) -> int:
+    from twin.limits import MAX_SEED
+
+    return _whole(text, 0, MAX_SEED)
+
+
+# --- run -----------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Handle ``twinbench run``; return the exit code."""
+    from kernels.warmup import cache_is_warm
+    from twin.projectfile.reader import load_project
+    from twin.sim.estimate import estimate_run
+    from twin.sim.resultsfile import check_results_path, write_results
+    from twin.sim.runner import RunSpec, run_project
+    from twin.tasks import TaskState
+
+    project = load_project(args.project)
+    print_warnings(project, args.project)  # stderr: a missing mesh does not stop a run
+    if args.out:
+        check_results_path(args.out)  # before the run, not after it
+    spec = RunSpec.from_project(project, horizon=args.horizon, warmup=args.warmup,
+                                replications=args.replications, seed=args.seed,
+                                sample_interval=args.sample_interval,
+                                log=bool(args.out and args.state_log))
+    # how big the run would be, before any of it: too many events, samples or bytes are
+    # refused with the size and what to lower (twin.limits)
+    estimate_run(project, spec, args.scenario or None)
+    if not cache_is_warm():
+        print("twinbench: compiling the twin kernel (first run only, 10-15 s)...",
+              file=sys.stderr)
+    with ProgressBar("running", enabled=not args.quiet) as bar:
+        result = run_project(project, args.scenario or None, spec, TaskState(bar))
+    summary = result.summary()
+    if args.json:  # printed first: should the file fail to write, the results are not lost
+        json.dump(_json_safe(summary), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_table(summary)
+    sys.stdout.flush()
+    if args.out:
+        with user_files(args.out):
+            write_results(result, args.out)
+        if not args.json:
+            print(f"\nresults written to {args.out}")
+    return 0
+
+
+def print_table(summary: dict, out=None) -> None:
+    """The summary as tables; every id and name goes through ``twin.errors.printable``
+    (a project's ids may hold escape codes that would act on the terminal)."""
+    from twin.errors import printable
+    from twin.sim.stats import format_ci
+
+    out = out or sys.stdout
+    for name, doc in summary.items():
+        line = doc["line"]
+        out.write(f"\nScenario {printable(name)} ({doc['replications']} replications, "
+                  "95% intervals)\n")
+        for key, label in (("throughput_per_hour", "throughput (good parts/h)"),
+                           ("wip", "work in process (parts)"),
+                           ("lead_time_s", "lead time (s)"), ("energy_kwh", "energy (kWh)"),
+                           ("energy_kwh_per_part", "energy per part (kWh)"),
+                           ("energy_cost", "energy cost")):
+            if key in line:
+                out.write(f"  {label:<28}{format_ci(line[key], 4)}\n")
+        if doc.get("bottleneck"):
+            out.write(f"  {'bottleneck':<28}{printable(doc['bottleneck'])}\n")
+        stations = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]
+        if stations:
+            states = ("busy", "blocked", "starved", "down")
+            out.write(format_table(
+                ["station", "parts out", "utilisation", *states, "energy kWh", "failures",
+                 "wear"],
+                [[printable(eid), format_ci(el["parts_out"], 6), format_ci(el["utilization"]),
+                  *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
+                  format_ci(el["energy_kwh"], 4), format_ci(el["failures"], 6),
+                  f"{el['wear']['mean']:.3g}"] for eid, el in stations], indent="  ") + "\n")
+        stores = [(eid, el) for eid, el in doc["elements"].items()
+                  if el["kind"] in ("buffer", "conveyor")]
+        if stores:
+            out.write(format_table(["buffer", "mean content", "fill"],
+                                   [[printable(eid), format_ci(el["mean_content"]),
+                                     format_ci(el["utilization"])] for eid, el in stores],
+                                   indent="  ") + "\n")
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+# --- check ---------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Handle ``twinbench check``; return the exit code."""
+    from twin.projectfile.reader import load_project
+    from twin.sim.estimate import estimate_run
+    from twin.sim.runner import RunSpec
+    from twin.units import format_duration
+
+    project = load_project(args.project)
+    rs = project.run
+    # the project's own run settings: a run beyond the limits fails the check
+    estimate = estimate_run(project, RunSpec.from_project(project))
+    n_st = len(project.stations())
+    n_w = len(project.warnings)
+    also = f"; {count(n_w, 'warning')}" if n_w else ""
+    counts = ", ".join(count(n, word) for n, word in (
+        (len(project.elements), "element"), (n_st, "station"),
+        (len(project.connections), "connection"), (len(project.scenarios), "scenario")))
+    print(f"{args.project}: OK ({counts}{also})")
+    print(f"run settings ({format_duration(rs.horizon)}, {count(rs.replications, 'replication')}"
+          f"): {estimate}")
+    print_warnings(project, args.project, sys.stdout)
+    return 0
+
+
+def print_warnings(project, where: str, out=None) -> None:
+    """One line per problem that did not stop the project from loading (a missing mesh), on
+    ``out`` (standard error by default)."""
+    out = out or sys.stderr
+    for w in project.warnings:
+        out.write(f"warning: {w.format(str(where))}\n")
