@@ -60,7 +60,7 @@ MAX_OPERATIONS = 1_000_000_000
 # --- text -------------------------------------------------------------------------------------
 MAX_ID_CHARS = 100  # element ids, product names
 MAX_NAME_CHARS = 200  # display names, scenario names, currency, override paths
-MAX_TEXT_CHARS = 100_000  # descriptions
+MAX_TEXT_CHARS = 1_000_000  # descriptions
 
 # --- space (metres, degrees, m/s) ------------------------------------------------------------
 MAX_COORDINATE_M = 100_000.0  # |x|, |y|, |z| of a position: 100 km

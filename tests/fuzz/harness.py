@@ -44,9 +44,9 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 TIMEOUT_S = 5.0
 #: Address space of the worker: far above what any case needs (numba + h5py: ~1 GB).
 MEMORY_BYTES = 6 << 30
-#: Exit codes of a refused command line: ``twinbench run/check`` exit 2, ``import``,
-#: ``replay``, ``calibrate`` and ``fork`` exit 1 (both print the message on stderr).
-REFUSAL_EXIT_CODES = (1, 2)
+#: Exit code of a refused command line (every command: a user error exits 2 with its message
+#: on stderr; 1 is an internal error, with a traceback).
+REFUSAL_EXIT_CODES = (2,)
 #: Time bound of a real subprocess (interpreter start, imports, kernel from the cache).
 SUBPROCESS_TIMEOUT_S = 60.0
 

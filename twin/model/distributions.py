@@ -289,7 +289,7 @@ def parse_distribution(obj, path: str, problems: Problems) -> Distribution | Non
                      " or a number of seconds", obj)
         return None
     name = obj.get("dist")
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         problems.add(f"{path}.dist", f"unknown distribution; expected one of {sorted(REGISTRY)}",
                      name)
         return None

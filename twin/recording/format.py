@@ -179,7 +179,7 @@ def zone(name: str) -> ZoneInfo:
     """Return the IANA time zone ``name`` or raise :class:`RecordingError` naming it."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise RecordingError(
             f"time zone {name!r} is not an IANA time zone name "
             "(expected e.g. 'UTC' or 'Europe/Rome')"

@@ -15,9 +15,11 @@ import difflib
 import gzip
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,7 +301,8 @@ class _CsvSource(BatchSource):
         for buffer, lines in self._pieces():
             self._lines = lines
             try:
-                batches = list(self._reader(buffer, columns))
+                with _quiet_undecodable_rows(self._on_invalid):
+                    batches = list(self._reader(buffer, columns))
             except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
                 raise RecordingImportError(
                     f"{self.path}: the CSV cannot be parsed after line {lines} ({exc}); fix "
@@ -324,6 +327,30 @@ class _CsvSource(BatchSource):
 
     def close(self) -> None:
         self._raw.close()
+
+
+@contextmanager
+def _quiet_undecodable_rows(handler) -> Iterator[None]:
+    """Keep pyarrow's traceback for a malformed row that is not valid text off stderr.
+
+    pyarrow decodes a malformed row as UTF-8 before it calls ``invalid_row_handler``; when
+    that decode fails inside pyarrow, it prints "Exception ignored ..." with a traceback and
+    then stops the parse with ``ArrowInvalid``, which :meth:`_CsvSource.chunks` reports with
+    the line. The traceback says nothing more, so it is dropped; anything else unraisable
+    goes to the hook that was there.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable):
+        if not (isinstance(unraisable.exc_value, UnicodeDecodeError)
+                and getattr(unraisable.object, "__func__", None) is handler.__func__):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _as_text(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, dict[str, np.ndarray]]:

@@ -34,6 +34,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from kernels.types import BLOCKED, BUSY, DOWN, IDLE, MAINTENANCE, OFF, SETUP, STARVED, STATE_NAMES
+from twin.recording.errors import RecordingError
 from twin.recording.format import UNKNOWN, Recording, state_name, zone
 from twin.recording.mapping import DEFAULT_SHIFTS_JSON, Shift, parse_shifts
 from twin.recording.replay import AssetReplay, down_runs, extent, replay_recording
@@ -323,6 +324,23 @@ def _shift_edges(
     return out
 
 
+#: Periods (days, shifts) one breakdown may have: a year of three shifts a day is ~1,100;
+#: a damaged or mis-stamped sample decades away would otherwise ask for tens of thousands,
+#: each a replay window of its own.
+MAX_PERIODS = 10_000
+
+
+def _check_span(recording, t0: float, t1: float, per_day: int) -> None:
+    """Refuse a breakdown of more than ``MAX_PERIODS`` periods before making their edges."""
+    days = (t1 - t0) / 86400.0
+    if days * per_day > MAX_PERIODS:
+        raise RecordingError(
+            f"{recording.path}: the window spans {days:,.0f} days, about "
+            f"{days * per_day:,.0f} periods; a breakdown has at most {MAX_PERIODS:,}: narrow "
+            "the window (--from/--to), or check the recording for time stamps far from the "
+            "others")
+
+
 def _periods(recording, replay, t0, t1, inc, starts) -> list[Period]:
     starts = sorted(starts)
     # The period containing t0 begins the list; later starts inside the window cut it.
@@ -344,6 +362,7 @@ def daily_kpis(
     """KPIs of one asset per local calendar day (recording time zone), clipped to ``window``."""
     replays = replay_recording(recording)
     t0, t1, inc = _window(recording, replays, window)
+    _check_span(recording, t0, t1, 1)
     return _periods(recording, replays[asset_id], t0, t1, inc, _day_edges(recording, t0, t1))
 
 
@@ -365,6 +384,7 @@ def shift_kpis(
     t0, t1, inc = _window(recording, replays, window)
     spec = shifts or recording.shifts or list(DEFAULT_SHIFTS_JSON)
     parsed = parse_shifts(spec, file=str(recording.path), path="shifts")
+    _check_span(recording, t0, t1, max(len(parsed), 1))
     starts = _shift_edges(recording, t0, t1, parsed)
     return _periods(recording, replays[asset_id], t0, t1, inc, starts)
 
