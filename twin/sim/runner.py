@@ -8,8 +8,6 @@ request stops it within one chunk.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +18,7 @@ from twin.errors import ProjectError
 from twin.limits import check_run_settings
 from twin.model import elements as m
 from twin.projectfile.reader import with_scenario
+from twin.sim.executors import Executor, JobContext, make_executor
 from twin.sim.lowering import Lowered, grow, lower, new_state
 from twin.tasks import TaskState
 
@@ -237,14 +236,31 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
                        state.ts_content.copy(), None if sink is None else sink.records())
 
 
+@dataclass(frozen=True)
+class ReplicationJob:
+    """One replication to run: picklable (lowered arrays and numbers), for any executor."""
+
+    lowered: Lowered
+    seed: int
+    replication: int
+
+
+def replicate(job: ReplicationJob, ctx: JobContext) -> Replication:
+    """Run one replication as an executor job (``twin.sim.executors``)."""
+    return run_replication(job.lowered, job.seed, job.replication, ctx, ctx.progress)
+
+
 def run_project(project: m.Project, scenarios: list[str] | None = None,
                 spec: RunSpec | None = None, task: TaskState | None = None,
-                workers: int | None = None) -> RunResult:
+                workers: int | None = None,
+                executor: Executor | str | None = None) -> RunResult:
     """Run each scenario (``None`` or ``"base"``: the project as it is) for ``spec``.
 
     Every scenario uses the same seeds, replication by replication, and each element draws
     from its own random streams: scenario differences are measured with common random
-    numbers. Raises ``ProjectError`` on a bad project or settings, ``Cancelled`` on cancel.
+    numbers. Replications run on ``executor`` (``twin.sim.executors.make_executor``: threads
+    by default, ``workers`` of them). Raises ``ProjectError`` on a bad project or settings,
+    ``Cancelled`` on cancel.
     """
     spec = spec or RunSpec.from_project(project)
     spec.check()
@@ -257,30 +273,12 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
                                             spec.sample_interval, spec.log))
         except ProjectError as e:
             raise ProjectError(e.problems, f"scenario {name!r}") from None
-    jobs = [(name, r) for name in names for r in range(spec.replications)]
-    done = np.zeros(len(jobs))
     unlogged = {name: _log_on(low, False) for name, (_, low) in lowered.items()}
-
-    def one(i):
-        name, r = jobs[i]
-
-        def progress(frac):
-            done[i] = frac
-            if task is not None:
-                task.set_progress_value(100.0 * done.sum() / len(jobs))
-
-        keep = spec.log_only is None or (name, r) in spec.log_only
-        low = lowered[name][1] if keep else unlogged[name]
-        return run_replication(low, spec.seed, r, task, progress)
-
-    n_workers = workers or min(len(jobs), os.cpu_count() or 1)
-    if n_workers > 1 and len(jobs) > 1:
-        # compile (or load from cache) once, then fan out
-        outputs = [one(0)]
-        with ThreadPoolExecutor(n_workers) as pool:
-            outputs += list(pool.map(one, range(1, len(jobs))))
-    else:
-        outputs = [one(i) for i in range(len(jobs))]
+    jobs = [(name, r) for name in names for r in range(spec.replications)]
+    items = [ReplicationJob(lowered[name][1] if spec.log_only is None
+                            or (name, r) in spec.log_only else unlogged[name], spec.seed, r)
+             for name, r in jobs]
+    outputs = make_executor(executor, workers).map(replicate, items, task)
     results = {name: ScenarioResult(name, lowered[name][1], lowered[name][0]) for name in names}
     for (name, _), rep in zip(jobs, outputs, strict=True):
         results[name].replications.append(rep)

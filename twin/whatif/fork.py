@@ -50,8 +50,6 @@ output (parts reaching a sink) and of the energy of the mapped stations, on a ti
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +68,7 @@ from twin.recording.snapshot import (
     level_parts,
     snapshot_at,
 )
+from twin.sim.executors import JobContext, ThreadExecutor
 from twin.sim.lowering import Lowered, grow, lower, new_state
 from twin.sim.runner import Replication, run_replication
 from twin.tasks import TaskState
@@ -478,31 +477,36 @@ def _wip(project: m.Project, low: Lowered, recording: Recording, replays: dict,
     return wip, notes, unknown
 
 
+@dataclass(frozen=True)
+class _ForkJob:
+    """One replication of a fork: the state at ``t`` is built in the job, from its own
+    random stream, so that replications differ only by their number."""
+
+    low: Lowered
+    variant: m.Project
+    starts: tuple
+    wip: dict
+    t: float
+    seed: int
+    replication: int
+    recorded_repair_end: dict
+    log: bool
+
+
+def _fork_replication(job: _ForkJob, ctx: JobContext) -> Replication:
+    ctx.check()
+    rng = np.random.default_rng([job.seed, job.replication, 0x5EED])
+    state = build_state(job.low, job.variant, list(job.starts), job.t, job.seed,
+                        job.replication, rng, job.recorded_repair_end,
+                        4096 if job.log else 0, job.wip)
+    return run_replication(job.low, job.seed, job.replication, ctx, ctx.progress, state=state)
+
+
 def _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, log, task,
          workers) -> list[Replication]:
-    done = np.zeros(replications)
-
-    def one(r: int) -> Replication:
-        if task is not None:
-            task.check()
-        rng = np.random.default_rng([seed, r, 0x5EED])
-        state = build_state(low, variant, starts, t, seed, r, rng, recorded_repair_end,
-                            4096 if log else 0, wip)
-
-        def progress(frac: float) -> None:
-            done[r] = frac
-            if task is not None:
-                task.set_progress_value(100.0 * done.sum() / replications)
-
-        return run_replication(low, seed, r, task, progress, state=state)
-
-    n = workers or min(replications, os.cpu_count() or 1)
-    if n <= 1 or replications == 1:
-        return [one(r) for r in range(replications)]
-    reps = [one(0)]  # compile (or load from the cache) once, then fan out
-    with ThreadPoolExecutor(n) as pool:
-        reps += list(pool.map(one, range(1, replications)))
-    return reps
+    items = [_ForkJob(low, variant, tuple(starts), wip, t, seed, r, recorded_repair_end, log)
+             for r in range(replications)]
+    return ThreadExecutor(workers).map(_fork_replication, items, task)
 
 
 def _check_counts(replications: object, seed: object, grid: object) -> None:
