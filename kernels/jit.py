@@ -44,17 +44,38 @@ pass bit for bit, and ``tests/kernels/test_jit.py`` checks the cases around them
 """
 
 import copy
+import os
 import threading
 from collections import Counter
 
+import numpy as np
 from numba import njit, types
-from numba.core import ir
+from numba.core import config, ir
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.dispatcher import Dispatcher
 from numba.core.inline_closurecall import InlineWorker
 from numba.core.ir_utils import build_definitions, replace_vars
 from numba.core.targetconfig import TargetConfig
 from numba.core.untyped_passes import InlineInlinables
+
+# Every measure below, by name: whether it is in force in this process. Each one depends on
+# Numba's internals staying as they are; one that no longer applies leaves the kernel
+# correct but slower, so ``tests/kernels/test_jit.py`` fails naming it instead.
+PATCHES: dict[str, bool] = {}
+
+# For measuring only: ``TWINBENCH_JIT_WITHOUT=name,...`` leaves those measures out
+# (``benchmarks/compile_time.py``, ``benchmarks/count_instructions.py``).
+_WITHOUT = frozenset(n.strip() for n in os.environ.get("TWINBENCH_JIT_WITHOUT", "").split(",")
+                     if n.strip())
+if _WITHOUT and config.CACHE_DIR:  # code compiled without them must not fill the real cache
+    config.CACHE_DIR = os.path.join(config.CACHE_DIR, "without-" + "-".join(sorted(_WITHOUT)))
+
+
+def _measure(name: str, apply) -> bool:
+    """Apply the measure ``name`` (``apply()`` says whether it could) and record it."""
+    PATCHES[name] = name not in _WITHOUT and bool(apply())
+    return PATCHES[name]
 
 
 @register_pass(mutates_CFG=False, analysis_only=False)
@@ -138,9 +159,11 @@ def _copy_callees_cheaply():
     which every copy copied again. Numba functions outside ``kernels`` are left alone.
     """
     inline_ir = getattr(InlineWorker, "inline_ir", None)
-    if (inline_ir is None or getattr(inline_ir, "_twinbench", False)
-            or "__deepcopy__" in vars(ir.Loc) or "__deepcopy__" in vars(ir.Scope)):
-        return  # a Numba that reorganised its inliner: it only compiles more slowly
+    if getattr(inline_ir, "_twinbench", False):
+        return True
+    if (inline_ir is None or "__deepcopy__" in vars(ir.Loc) or "__deepcopy__" in vars(ir.Scope)
+            or "__deepcopy__" not in vars(ir.Var)):
+        return False  # a Numba that reorganised its inliner
     copy_var = ir.Var.__deepcopy__
 
     def inline_ir_sharing_scopes(self, caller_ir, block, i, callee_ir, *args, **kwargs):
@@ -173,9 +196,10 @@ def _copy_callees_cheaply():
     ir.Var.__deepcopy__ = deepcopy_var
     ir.Scope.__deepcopy__ = deepcopy_shared_from(2)
     ir.Loc.__deepcopy__ = deepcopy_shared_from(1)
+    return True
 
 
-_copy_callees_cheaply()
+_measure("copy_callees_cheaply", _copy_callees_cheaply)
 
 
 def _translate_callees_once():
@@ -189,8 +213,10 @@ def _translate_callees_once():
     names to it), which the inliner is then free to rewrite.
     """
     run_untyped = getattr(InlineWorker, "run_untyped_passes", None)
-    if run_untyped is None or getattr(run_untyped, "_twinbench", False):
-        return  # a Numba that reorganised its inliner: it only compiles more slowly
+    if getattr(run_untyped, "_twinbench", False):
+        return True
+    if run_untyped is None:
+        return False  # a Numba that reorganised its inliner
     translated = {}  # only touched while compiling, under Numba's global compiler lock
 
     def run_untyped_passes_once(self, func, enable_ssa=False):
@@ -219,9 +245,10 @@ def _translate_callees_once():
 
     run_untyped_passes_once._twinbench = True
     InlineWorker.run_untyped_passes = run_untyped_passes_once
+    return True
 
 
-_translate_callees_once()
+_measure("translate_callees_once", _translate_callees_once)
 
 
 def _compare_flags_cheaply():
@@ -236,9 +263,10 @@ def _compare_flags_cheaply():
     the defaults. Anything else is compared as before.
     """
     compare = vars(TargetConfig).get("__eq__")
-    if compare is None or getattr(compare, "_twinbench", False) or not hasattr(
-            TargetConfig, "options"):
-        return  # a Numba that reorganised its flags: it only compiles more slowly
+    if getattr(compare, "_twinbench", False):
+        return True
+    if compare is None or not hasattr(TargetConfig, "options"):
+        return False  # a Numba that reorganised its flags
     hashes = {}
     defaults_of = {}
 
@@ -267,9 +295,10 @@ def _compare_flags_cheaply():
     flags_eq._twinbench = True
     TargetConfig.__eq__ = flags_eq
     TargetConfig.__hash__ = flags_hash
+    return True
 
 
-_compare_flags_cheaply()
+_measure("compare_flags_cheaply", _compare_flags_cheaply)
 
 
 class _KernelCompiler(CompilerBase):
@@ -292,6 +321,8 @@ def _compiled_once(jit):
 
     def decorate(func):
         dispatcher = jit(func)
+        if config.DISABLE_JIT or not PATCHES["compiled_once"]:
+            return dispatcher  # under NUMBA_DISABLE_JIT, the Python function itself
         resolve = dispatcher.get_call_template
 
         def get_call_template(args, kws):
@@ -322,8 +353,10 @@ def _index_without_wraparound():
     from numba.np import arrayobj
 
     fix = getattr(arrayobj, "fix_integer_index", None)
-    if fix is None or getattr(fix, "_twinbench", False):
-        return  # a Numba that reorganised its indexing: the kernel only runs more slowly
+    if getattr(fix, "_twinbench", False):
+        return True
+    if fix is None:
+        return False  # a Numba that reorganised its indexing
 
     def fix_integer_index(context, builder, idxty, idx, size):
         if idxty.signed and builder.function.name.startswith(_KERNEL_SYMBOLS):
@@ -332,14 +365,40 @@ def _index_without_wraparound():
 
     fix_integer_index._twinbench = True
     arrayobj.fix_integer_index = fix_integer_index
+    return True
 
 
-_index_without_wraparound()
+_measure("index_without_wraparound", _index_without_wraparound)
 
 
-_BASE = dict(cache=True, nogil=True, _nrt=False, error_model="numpy")
+# Numba types a call of a dispatcher through this method (``types.Dispatcher``).
+_measure("compiled_once", lambda: callable(getattr(Dispatcher, "get_call_template", None)))
+_measure("forward_argument_aliases", lambda: True)
+_BASE = dict(cache=True, nogil=True, error_model="numpy")
+if _measure("no_reference_counting", lambda: True):
+    _BASE["_nrt"] = False
+_PIPELINE = {"pipeline_class": _KernelCompiler} if PATCHES["forward_argument_aliases"] else {}
 
 hot = njit(inline="always", **_BASE)
-cold = _compiled_once(njit(no_cpython_wrapper=True, no_cfunc_wrapper=True,
-                           pipeline_class=_KernelCompiler, **_BASE))
-entry = _compiled_once(njit(pipeline_class=_KernelCompiler, **_BASE))
+cold = _compiled_once(njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_PIPELINE, **_BASE))
+entry = _compiled_once(njit(**_PIPELINE, **_BASE))
+
+
+def _as_compiled(func):
+    """Under ``NUMBA_DISABLE_JIT``, ``func`` itself, run with NumPy's warnings off.
+
+    Compiled, integer arithmetic wraps around (the random number generator relies on it) and
+    a division by zero gives inf or nan without a word (``error_model="numpy"``); NumPy's
+    scalars do the same but warn. Only ``entry`` functions are wrapped: every kernel
+    path starts at one, and the others stay the plain functions to step through.
+    """
+    return np.errstate(all="ignore")(func)  # one per function: NumPy 1.x's does not nest
+
+
+if config.DISABLE_JIT:
+    entry = _as_compiled
+
+if _WITHOUT - PATCHES.keys():
+    raise ValueError(f"TWINBENCH_JIT_WITHOUT={','.join(sorted(_WITHOUT))}: no measure called "
+                     f"{', '.join(sorted(_WITHOUT - PATCHES.keys()))}; the measures are "
+                     f"{', '.join(PATCHES)}")
