@@ -22,7 +22,7 @@ parameters); the checks and the error paths they need cost 20-30% of the time pe
 
 Compile time (a cold cache compiles everything once: ``kernels/warmup.py``) was measured
 by Numba pass, by LLVM pass and with cProfile over the whole compile; what is here cut it
-from 41 s to about 13 s of CPU:
+from 41 s to about 13 s of CPU on an idle machine, when it was written:
 
 - ``ForwardArgumentAliases``, one extra pass for ``cold`` and ``entry`` functions. Inlining
   binds each callee's parameters with a copy (``m.12 = m``); for the two named tuples
@@ -37,10 +37,33 @@ from 41 s to about 13 s of CPU:
   are small ``cold`` functions of their own instead of inlined at every call site.
 
 One measure is for run time: ``_index_without_wraparound`` drops Python's negative-index
-handling from kernel code.
+handling from kernel code; and ``_nrt=False`` (Numba's private option) compiles without
+reference counting.
 
 None of them changes what the compiled code computes: the exact-trace and oracle tests
 pass bit for bit, and ``tests/kernels/test_jit.py`` checks the cases around them.
+
+Each measure is recorded in ``PATCHES`` by name with whether it applied, and Numba is
+pinned to the one range they are tested on (``pyproject.toml``): ``test_jit.py`` fails
+naming any measure that did not apply, or whose Numba hook a compile no longer calls.
+``TWINBENCH_JIT_WITHOUT=name,...`` leaves measures out, for measuring only (into a cache
+folder of its own). Measured again with Numba 0.68.1 on 2 vCPUs shared with other jobs
+(load 6-12): cold compile CPU time of the whole kernel in one process
+(``benchmarks/compile_time.py``, fresh process, empty cache; runs interleaved, median and
+range) and instructions per event (``benchmarks/count_instructions.py``, callgrind):
+
+- all in force: 40.3 s (39.3-42.8, 4 runs); the tree before this registry: 40.6 s (1 run);
+  1,102.5 instructions per event.
+- without ``forward_argument_aliases``: 63.4 s (1 run): +57%.
+- without ``compiled_once``: 49.5 s (1 run): +23%.
+- without ``copy_callees_cheaply``: 43.6 s (42.0-45.3, 2 runs): +8%.
+- without ``translate_callees_once``: 41.9 s (40.5-43.3, 2 runs): +4%.
+- without ``compare_flags_cheaply``: 43.9 s (43.1-44.7, 2 runs): +9%.
+
+The last three are each within the spread of a loaded machine, but their medians add up
+to +21%: they stay until a quiet machine tells them apart. Not measured again yet (a
+callgrind run took over 40 minutes under that load): ``index_without_wraparound`` (1,709
+-> 1,379 instructions per event when it was written) and ``no_reference_counting``.
 """
 
 import copy
