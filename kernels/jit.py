@@ -22,7 +22,7 @@ parameters); the checks and the error paths they need cost 20-30% of the time pe
 
 Compile time (a cold cache compiles everything once: ``kernels/warmup.py``) was measured
 by Numba pass, by LLVM pass and with cProfile over the whole compile; what is here cut it
-from 41 s to about 13 s of CPU:
+from 41 s to about 13 s of CPU on an idle machine, when it was written:
 
 - ``ForwardArgumentAliases``, one extra pass for ``cold`` and ``entry`` functions. Inlining
   binds each callee's parameters with a copy (``m.12 = m``); for the two named tuples
@@ -37,24 +37,68 @@ from 41 s to about 13 s of CPU:
   are small ``cold`` functions of their own instead of inlined at every call site.
 
 One measure is for run time: ``_index_without_wraparound`` drops Python's negative-index
-handling from kernel code.
+handling from kernel code; and ``_nrt=False`` (Numba's private option) compiles without
+reference counting.
 
 None of them changes what the compiled code computes: the exact-trace and oracle tests
 pass bit for bit, and ``tests/kernels/test_jit.py`` checks the cases around them.
+
+Each measure is recorded in ``PATCHES`` by name with whether it applied, and Numba is
+pinned to the one range they are tested on (``pyproject.toml``): ``test_jit.py`` fails
+naming any measure that did not apply, or whose Numba hook a compile no longer calls.
+``TWINBENCH_JIT_WITHOUT=name,...`` leaves measures out, for measuring only (into a cache
+folder of its own). Measured again with Numba 0.68.1 on 2 vCPUs shared with other jobs
+(load 6-12): cold compile CPU time of the whole kernel in one process
+(``benchmarks/compile_time.py``, fresh process, empty cache; runs interleaved, median and
+range) and instructions per event (``benchmarks/count_instructions.py``, callgrind):
+
+- all in force: 40.3 s (39.3-42.8, 4 runs); the tree before this registry: 40.6 s (1 run);
+  1,102.5 instructions per event.
+- without ``forward_argument_aliases``: 63.4 s (1 run): +57%.
+- without ``compiled_once``: 49.5 s (1 run): +23%.
+- without ``copy_callees_cheaply``: 43.6 s (42.0-45.3, 2 runs): +8%.
+- without ``translate_callees_once``: 41.9 s (40.5-43.3, 2 runs): +4%.
+- without ``compare_flags_cheaply``: 43.9 s (43.1-44.7, 2 runs): +9%.
+
+The last three are each within the spread of a loaded machine, but their medians add up
+to +21%: they stay until a quiet machine tells them apart. Not measured again yet (a
+callgrind run took over 40 minutes under that load): ``index_without_wraparound`` (1,709
+-> 1,379 instructions per event when it was written) and ``no_reference_counting``.
 """
 
 import copy
+import os
 import threading
 from collections import Counter
 
+import numpy as np
 from numba import njit, types
-from numba.core import ir
+from numba.core import config, ir
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.dispatcher import Dispatcher
 from numba.core.inline_closurecall import InlineWorker
 from numba.core.ir_utils import build_definitions, replace_vars
 from numba.core.targetconfig import TargetConfig
 from numba.core.untyped_passes import InlineInlinables
+
+# Every measure below, by name: whether it is in force in this process. Each one depends on
+# Numba's internals staying as they are; one that no longer applies leaves the kernel
+# correct but slower, so ``tests/kernels/test_jit.py`` fails naming it instead.
+PATCHES: dict[str, bool] = {}
+
+# For measuring only: ``TWINBENCH_JIT_WITHOUT=name,...`` leaves those measures out
+# (``benchmarks/compile_time.py``, ``benchmarks/count_instructions.py``).
+_WITHOUT = frozenset(n.strip() for n in os.environ.get("TWINBENCH_JIT_WITHOUT", "").split(",")
+                     if n.strip())
+if _WITHOUT and config.CACHE_DIR:  # code compiled without them must not fill the real cache
+    config.CACHE_DIR = os.path.join(config.CACHE_DIR, "without-" + "-".join(sorted(_WITHOUT)))
+
+
+def _measure(name: str, apply) -> bool:
+    """Apply the measure ``name`` (``apply()`` says whether it could) and record it."""
+    PATCHES[name] = name not in _WITHOUT and bool(apply())
+    return PATCHES[name]
 
 
 @register_pass(mutates_CFG=False, analysis_only=False)
@@ -138,9 +182,11 @@ def _copy_callees_cheaply():
     which every copy copied again. Numba functions outside ``kernels`` are left alone.
     """
     inline_ir = getattr(InlineWorker, "inline_ir", None)
-    if (inline_ir is None or getattr(inline_ir, "_twinbench", False)
-            or "__deepcopy__" in vars(ir.Loc) or "__deepcopy__" in vars(ir.Scope)):
-        return  # a Numba that reorganised its inliner: it only compiles more slowly
+    if getattr(inline_ir, "_twinbench", False):
+        return True
+    if (inline_ir is None or "__deepcopy__" in vars(ir.Loc) or "__deepcopy__" in vars(ir.Scope)
+            or "__deepcopy__" not in vars(ir.Var)):
+        return False  # a Numba that reorganised its inliner
     copy_var = ir.Var.__deepcopy__
 
     def inline_ir_sharing_scopes(self, caller_ir, block, i, callee_ir, *args, **kwargs):
@@ -173,9 +219,10 @@ def _copy_callees_cheaply():
     ir.Var.__deepcopy__ = deepcopy_var
     ir.Scope.__deepcopy__ = deepcopy_shared_from(2)
     ir.Loc.__deepcopy__ = deepcopy_shared_from(1)
+    return True
 
 
-_copy_callees_cheaply()
+_measure("copy_callees_cheaply", _copy_callees_cheaply)
 
 
 def _translate_callees_once():
@@ -189,8 +236,10 @@ def _translate_callees_once():
     names to it), which the inliner is then free to rewrite.
     """
     run_untyped = getattr(InlineWorker, "run_untyped_passes", None)
-    if run_untyped is None or getattr(run_untyped, "_twinbench", False):
-        return  # a Numba that reorganised its inliner: it only compiles more slowly
+    if getattr(run_untyped, "_twinbench", False):
+        return True
+    if run_untyped is None:
+        return False  # a Numba that reorganised its inliner
     translated = {}  # only touched while compiling, under Numba's global compiler lock
 
     def run_untyped_passes_once(self, func, enable_ssa=False):
@@ -219,9 +268,10 @@ def _translate_callees_once():
 
     run_untyped_passes_once._twinbench = True
     InlineWorker.run_untyped_passes = run_untyped_passes_once
+    return True
 
 
-_translate_callees_once()
+_measure("translate_callees_once", _translate_callees_once)
 
 
 def _compare_flags_cheaply():
@@ -236,9 +286,10 @@ def _compare_flags_cheaply():
     the defaults. Anything else is compared as before.
     """
     compare = vars(TargetConfig).get("__eq__")
-    if compare is None or getattr(compare, "_twinbench", False) or not hasattr(
-            TargetConfig, "options"):
-        return  # a Numba that reorganised its flags: it only compiles more slowly
+    if getattr(compare, "_twinbench", False):
+        return True
+    if compare is None or not hasattr(TargetConfig, "options"):
+        return False  # a Numba that reorganised its flags
     hashes = {}
     defaults_of = {}
 
@@ -267,9 +318,10 @@ def _compare_flags_cheaply():
     flags_eq._twinbench = True
     TargetConfig.__eq__ = flags_eq
     TargetConfig.__hash__ = flags_hash
+    return True
 
 
-_compare_flags_cheaply()
+_measure("compare_flags_cheaply", _compare_flags_cheaply)
 
 
 class _KernelCompiler(CompilerBase):
@@ -292,6 +344,8 @@ def _compiled_once(jit):
 
     def decorate(func):
         dispatcher = jit(func)
+        if config.DISABLE_JIT or not PATCHES["compiled_once"]:
+            return dispatcher  # under NUMBA_DISABLE_JIT, the Python function itself
         resolve = dispatcher.get_call_template
 
         def get_call_template(args, kws):
@@ -322,8 +376,10 @@ def _index_without_wraparound():
     from numba.np import arrayobj
 
     fix = getattr(arrayobj, "fix_integer_index", None)
-    if fix is None or getattr(fix, "_twinbench", False):
-        return  # a Numba that reorganised its indexing: the kernel only runs more slowly
+    if getattr(fix, "_twinbench", False):
+        return True
+    if fix is None:
+        return False  # a Numba that reorganised its indexing
 
     def fix_integer_index(context, builder, idxty, idx, size):
         if idxty.signed and builder.function.name.startswith(_KERNEL_SYMBOLS):
@@ -332,14 +388,40 @@ def _index_without_wraparound():
 
     fix_integer_index._twinbench = True
     arrayobj.fix_integer_index = fix_integer_index
+    return True
 
 
-_index_without_wraparound()
+_measure("index_without_wraparound", _index_without_wraparound)
 
 
-_BASE = dict(cache=True, nogil=True, _nrt=False, error_model="numpy")
+# Numba types a call of a dispatcher through this method (``types.Dispatcher``).
+_measure("compiled_once", lambda: callable(getattr(Dispatcher, "get_call_template", None)))
+_measure("forward_argument_aliases", lambda: True)
+_BASE = dict(cache=True, nogil=True, error_model="numpy")
+if _measure("no_reference_counting", lambda: True):
+    _BASE["_nrt"] = False
+_PIPELINE = {"pipeline_class": _KernelCompiler} if PATCHES["forward_argument_aliases"] else {}
 
 hot = njit(inline="always", **_BASE)
-cold = _compiled_once(njit(no_cpython_wrapper=True, no_cfunc_wrapper=True,
-                           pipeline_class=_KernelCompiler, **_BASE))
-entry = _compiled_once(njit(pipeline_class=_KernelCompiler, **_BASE))
+cold = _compiled_once(njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_PIPELINE, **_BASE))
+entry = _compiled_once(njit(**_PIPELINE, **_BASE))
+
+
+def _as_compiled(func):
+    """Under ``NUMBA_DISABLE_JIT``, ``func`` itself, run with NumPy's warnings off.
+
+    Compiled, integer arithmetic wraps around (the random number generator relies on it) and
+    a division by zero gives inf or nan without a word (``error_model="numpy"``); NumPy's
+    scalars do the same but warn. Only ``entry`` functions are wrapped: every kernel
+    path starts at one, and the others stay the plain functions to step through.
+    """
+    return np.errstate(all="ignore")(func)  # one per function: NumPy 1.x's does not nest
+
+
+if config.DISABLE_JIT:
+    entry = _as_compiled
+
+if _WITHOUT - PATCHES.keys():
+    raise ValueError(f"TWINBENCH_JIT_WITHOUT={','.join(sorted(_WITHOUT))}: no measure called "
+                     f"{', '.join(sorted(_WITHOUT - PATCHES.keys()))}; the measures are "
+                     f"{', '.join(PATCHES)}")

@@ -88,7 +88,7 @@ def _compile_elsewhere() -> subprocess.Popen | None:
     rare events too. The other process only ever adds to the cache: if it fails or is slow,
     this one compiles whatever it finds missing, as it would alone.
     """
-    if cache_is_warm() or (os.cpu_count() or 1) < 2:
+    if cache_is_warm() or (os.cpu_count() or 1) < 2 or _jit_disabled():
         return None
     code = "from kernels.warmup import compile_rest; compile_rest()"
     try:
@@ -96,6 +96,15 @@ def _compile_elsewhere() -> subprocess.Popen | None:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return None
+
+
+def _jit_disabled() -> bool:
+    """``NUMBA_DISABLE_JIT`` as Numba reads it (an integer; unreadable is 0), without
+    importing Numba: then the kernels are the Python functions, with nothing to compile."""
+    try:
+        return bool(int(os.environ.get("NUMBA_DISABLE_JIT", "0")))
+    except ValueError:
+        return False
 
 
 def _argument_types():

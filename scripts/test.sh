@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install twinbench with its test tools and run every check CI runs:
-# ruff, the import contracts, the model tests without Qt, then the whole test suite.
+# ruff, the import contracts, the model tests without Qt (and the exact-trace tests without
+# JIT), then the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --dev
@@ -15,7 +16,11 @@ if [[ ! -x .venv-noqt/bin/python ]]; then
   ${PYTHON:-python3} -m venv .venv-noqt
 fi
 .venv-noqt/bin/python -m pip install -q --upgrade pip
-.venv-noqt/bin/python -m pip install -q numpy numba h5py psygnal pyarrow pytest scipy
+# numba as pinned in pyproject.toml: kernels/jit.py patches its internals (tests/kernels/test_jit.py)
+numba_pin=$(.venv-noqt/bin/python -c 'import tomllib
+deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
+print(next(d for d in deps if d.startswith("numba")))')
+.venv-noqt/bin/python -m pip install -q numpy "$numba_pin" h5py psygnal pyarrow pytest scipy
 .venv-noqt/bin/python -m pip install -q --no-deps -e .
 .venv-noqt/bin/python - <<'PY'
 import importlib.util, sys
@@ -23,6 +28,9 @@ leaked = [m for m in ("PySide6", "vtk", "pyqtgraph") if importlib.util.find_spec
 sys.exit(f"Qt-free environment has {leaked}" if leaked else 0)
 PY
 .venv-noqt/bin/python -m pytest -q -p no:cacheprovider tests/kernels tests/twin -m "not slow"
+
+echo "== exact event traces with the kernels run as plain Python (NUMBA_DISABLE_JIT=1)"
+NUMBA_DISABLE_JIT=1 .venv-noqt/bin/python -m pytest -q -p no:cacheprovider tests/twin/test_traces.py
 
 echo "== full test suite"
 .venv/bin/python -m pytest -q

@@ -7,11 +7,19 @@ inlined callees), and compare with plain Python. The inlined callees here are tr
 once and copied per call site (``_translate_callees_once``). Compile flags must compare and
 hash as Numba's own code does, Numba code outside ``kernels`` keeps its negative-index
 wraparound, and no two kernel dispatchers share one Python function (and so a cache entry).
+
+Every measure replaces part of Numba's internals: on the pinned Numba each one must apply
+(``kernels.jit.PATCHES``), and Numba must still call what it replaced when it compiles a
+function of the ``kernels`` package; otherwise the kernel silently compiles or runs slower.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
+import sys
+import tomllib
+from collections import Counter, namedtuple
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -147,3 +155,117 @@ def test_every_kernel_function_has_a_disk_cache_entry_of_its_own():
     shared = {f.__qualname__: names for f, names in seen.items() if len(names) > 1}
     assert not shared, shared
     assert len(seen) > 30
+
+
+def test_every_measure_applies_on_the_pinned_numba():
+    import numba
+    from packaging.specifiers import SpecifierSet
+
+    from kernels.jit import PATCHES
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    pin = next(d for d in deps if d.startswith("numba"))
+    assert numba.__version__ in SpecifierSet(pin.removeprefix("numba")), (numba.__version__, pin)
+    not_applied = sorted(name for name, applied in PATCHES.items() if not applied)
+    assert not not_applied, f"numba {numba.__version__}: kernels/jit.py did not apply {not_applied}"
+
+
+_PROBE = """
+def leaf(a, i):
+    return a[i] * 2.0
+
+
+def scaled(a, k):
+    return a[0] * k
+
+
+def caller(p, i):
+    q = p
+    return leaf(q.w, i) + leaf(p.w, i + 1) + scaled(q.w, 1) + scaled(p.w, 2)
+"""
+
+
+def test_numba_still_calls_what_the_measures_replace(monkeypatch):
+    """Compile functions of a ``kernels`` module (fresh, not from the disk cache) and count
+    the calls Numba makes into each piece of it that ``kernels.jit`` replaced."""
+    from numba import njit
+    from numba.core.inline_closurecall import InlineWorker
+    from numba.core.targetconfig import TargetConfig
+    from numba.np import arrayobj
+
+    import kernels.jit as kj
+
+    calls = Counter()
+
+    def spy(owner, name, key, counts=lambda out: True):
+        real = getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            out = real(*args, **kwargs)
+            calls[key] += bool(counts(out))
+            return out
+
+        monkeypatch.setattr(owner, name, counted)
+
+    spy(InlineWorker, "inline_ir", "copy_callees_cheaply")
+    spy(InlineWorker, "run_untyped_passes", "translate_callees_once")
+    spy(TargetConfig, "__eq__", "compare_flags_cheaply")
+    spy(arrayobj, "fix_integer_index", "index_without_wraparound")
+    # a pass that forwarded something (``q = p``) returns True
+    spy(kj.ForwardArgumentAliases, "run_pass", "forward_argument_aliases", lambda changed: changed)
+
+    probe = ModuleType("kernels.probe_of_test_jit")
+    monkeypatch.setitem(sys.modules, probe.__name__, probe)
+    exec(compile(_PROBE, __file__, "exec"), probe.__dict__)
+    options = {k: v for k, v in kj._BASE.items() if k != "cache"}  # compile it here, now
+    probe.leaf = njit(inline="always", **options)(probe.leaf)
+    probe.scaled = kj._compiled_once(njit(no_cpython_wrapper=True, **kj._PIPELINE, **options))(
+        probe.scaled)
+    probe.caller = kj._compiled_once(njit(**kj._PIPELINE, **options))(probe.caller)
+
+    w = np.arange(1.0, 6.0)
+    assert probe.caller(Plant(w, w), 2) == 2 * 3.0 + 2 * 4.0 + 1.0 + 2.0
+    assert len(probe.scaled.overloads) == 1, "compiled_once: one copy for the constants 1 and 2"
+    calls["compiled_once"] = len(probe.scaled.overloads)
+    (signature,) = probe.caller.signatures
+    calls["no_reference_counting"] = "NRT_" not in probe.caller.inspect_llvm(signature)
+    unused = sorted(name for name in kj.PATCHES if not calls[name])
+    assert not unused, f"Numba no longer calls what these measures replace: {unused}"
+
+
+_PLAIN_PYTHON_RUN = """
+import sys, types
+import numpy as np
+from kernels.warmup import compiled_kernels, tiny_model
+start, run_until = compiled_kernels()
+assert all(isinstance(f, types.FunctionType) for f in (start, run_until)), (start, run_until)
+m, s = tiny_model()
+start(m, s)
+run_until(m, s, 10.0)
+np.savez(sys.argv[1], **s._asdict())
+"""
+
+
+def test_kernels_run_as_plain_python_without_jit(tmp_path, kernel):
+    """Under ``NUMBA_DISABLE_JIT=1`` the kernels import, warm up without compiling anything,
+    and run as Python functions to the very state the compiled kernel reaches."""
+    import os
+    import subprocess
+
+    from kernels.warmup import compiled_kernels, tiny_model
+
+    out = tmp_path / "plain.npz"
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=str(Path(__file__).parents[2]))
+    done = subprocess.run([sys.executable, "-c", _PLAIN_PYTHON_RUN, str(out)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    start, run_until = compiled_kernels()
+    m, s = tiny_model()
+    start(m, s)
+    run_until(m, s, 10.0)
+    fresh = tiny_model()[1]
+    assert [n for n, a in s._asdict().items() if not np.array_equal(a, getattr(fresh, n))]
+    with np.load(out) as plain:
+        for name, compiled in s._asdict().items():
+            np.testing.assert_array_equal(plain[name], compiled, err_msg=name)

@@ -1,0 +1,77 @@
+"""CPU time of a cold compile of the whole kernel, with and without the measures of
+``kernels.jit``.
+
+Each run is a fresh process with an empty ``NUMBA_CACHE_DIR`` that compiles ``start`` and
+``run_until`` (every kernel function they call) by running ``kernels.warmup``'s tiny model,
+as ``warm_up`` does but in this one process (``warm_up`` compiles part of the kernel in a
+second one). It reports CPU time (``time.process_time``), which a shared machine inflates
+far less than wall time. The variants run interleaved, so a change of load hits them all;
+the table gives the median and the range of each.
+
+A variant is a comma-separated list of measures to leave out (``TWINBENCH_JIT_WITHOUT``);
+``-`` is all of them in force. Not part of the test suite; about 15 s of CPU per run::
+
+    .venv/bin/python benchmarks/compile_time.py --repeats 5 - compare_flags_cheaply
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPILE = """
+import gc, threading, time
+import numba
+t0 = time.process_time()
+def compile_all():
+    from kernels.engine import run_until, start
+    from kernels.warmup import tiny_model
+    m, s = tiny_model()
+    start(m, s)
+    run_until(m, s, 10.0)
+gc.disable()  # as warm_up does
+worker = threading.Thread(target=compile_all)
+worker.start()
+worker.join()
+print("CPU", time.process_time() - t0)
+"""
+
+
+def cold_compile(root: Path, without: str) -> float:
+    """CPU seconds of one cold compile of the kernel of the tree at ``root``."""
+    with tempfile.TemporaryDirectory(prefix="twinbench-numba-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(root),
+                   TWINBENCH_JIT_WITHOUT="" if without == "-" else without)
+        done = subprocess.run([sys.executable, "-c", COMPILE], env=env, cwd=root,
+                              capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        sys.exit(done.stderr[-2000:])
+    return float(done.stdout.split("CPU")[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("variants", nargs="*", default=["-"],
+                        help="measures to leave out, comma-separated; '-' for none")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the twinbench tree to compile (default: this one)")
+    args = parser.parse_args()
+    times: dict[str, list[float]] = {v: [] for v in args.variants}
+    for _ in range(args.repeats):
+        for v in args.variants:
+            times[v].append(cold_compile(args.root, v))
+            print(f"  {v}: {times[v][-1]:.2f} s", flush=True)
+    print(f"cold compile CPU time, {args.repeats} runs each (median, min-max):")
+    for v, t in times.items():
+        print(f"  without {v:40s} {statistics.median(t):6.2f} s   ({min(t):.2f}-{max(t):.2f})")
+
+
+if __name__ == "__main__":
+    main()
