@@ -10,12 +10,11 @@ import sys
 import h5py
 import numpy as np
 import pytest
+from oracles.cli import TIMEOUT, strict_json, twinbench
 from oracles.lines import MANY_FAULTS, exp, operating_failures, serial_line, station
 
 from app.cli import build_parser
 from kernels import types as kt
-
-TIMEOUT = 600  # the first run may compile the kernel
 
 LINE = serial_line(
     [station("m1", exp(50.0), failures=operating_failures(exp(3600.0), exp(300.0)),
@@ -24,18 +23,6 @@ LINE = serial_line(
      station("m2", exp(55.0), power_kw={"busy": 4.0, "starved": 1.0})],
     [4], name="cli line", run={"horizon": "4h", "replications": 3, "seed": 7})
 STATION_KEYS = ("parts_out", "utilization", "energy_kwh", "failures", "wear")
-
-
-def twinbench(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "app.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd)
-
-
-def strict_json(text):
-    def no_constants(name):
-        raise ValueError(f"{name} is not JSON")
-
-    return json.loads(text, parse_constant=no_constants)
 
 
 def is_stat(node):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from oracles.cli import twinbench
 from oracles.lines import exp, serial_line, station
-from test_cli import twinbench
 
 LINE = serial_line([station("m1", exp(60.0), name="Press"), station("m2", exp(50.0))], [5],
                    run={"horizon": "8h", "replications": 3})
