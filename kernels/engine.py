@@ -505,6 +505,52 @@ def _recheck(m, s, units, p, x):
     return _room(m, s)
 
 
+@hot
+def _pull(m, s, x, moved):
+    """``x`` pulls parts, from the predecessor whose part has waited longest, while it has
+    room; ``moved`` counts the moves since the room was last checked.
+
+    Returns ``(code, moved)``: ``K_DONE``, or the code of a stop (for room, a pause or a
+    stall) before the next move, after which ``x`` must go on pulling (``S_PULLING``).
+    """
+    a = m.pred_ptr[x]
+    b = m.pred_ptr[x + 1]
+    while a < b:
+        srv_in = room(m, s, x)
+        if srv_in < 0:
+            break
+        best = INF
+        best_p = -1
+        best_srv = -1
+        for k in range(a, b):
+            p = m.pred[k]
+            r, srv = offer(m, s, p, x)
+            if r < best:
+                best = r
+                best_p = p
+                best_srv = srv
+        if best_p < 0:
+            break
+        moved += 1
+        if moved > MOVES_PER_CHECK:
+            code = _recheck(m, s, moved, best_p, x)
+            if code != K_DONE:
+                return code, moved
+            moved = 0
+        put(m, s, x, take(m, s, best_p, best_srv), srv_in)
+        if b - a == 1 and best_srv >= 0 and m.el_i[best_p, I_SERVERS] == 1:
+            break  # the only server of the only predecessor was just emptied
+        if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:
+            break  # a single-server station is full once it took a part
+    return K_DONE, moved
+
+
+@cold
+def _resume_pulling(m, s, x):
+    """``_pull`` into ``x``, where the last call stopped (``S_PULLING``), compiled once."""
+    return _pull(m, s, x, 0)
+
+
 @entry
 def run_until(m, s, t_stop):
     """Process events up to and including time ``t_stop`` (s).
@@ -539,54 +585,28 @@ def run_until(m, s, t_stop):
     if obj >= 0:
         kind = E_ARRIVAL
         s.si[S_LOSE] = 0
-    x = s.si[S_PULLING] - 1
-    s.si[S_PULLING] = 0
     work = s.si[S_WORK]
     moved = 0
+    x = s.si[S_PULLING] - 1
+    if x >= 0:
+        code, moved = _resume_pulling(m, s, x)
+        if code != K_DONE:
+            if code != K_STALLED and kind == E_ARRIVAL:
+                s.si[S_LOSE] = obj + 1
+            _flush(m, s)
+            return code
+        s.si[S_PULLING] = 0
     while True:
         # settle the line after the last event (and, on the first call, after start): each
-        # element on the work stack pulls, from the predecessor whose part has waited
-        # longest, while it has room (written out here, not called: see kernels/jit.py)
-        while True:
-            if x < 0:
-                n = s.si[S_STACK_N] - 1
-                if n < 0:
-                    break
-                s.si[S_STACK_N] = n
-                x = s.stack[n]
-                s.el_si[x, EI_QUEUED] = 0
-            a = m.pred_ptr[x]
-            b = m.pred_ptr[x + 1]
-            while a < b:
-                srv_in = room(m, s, x)
-                if srv_in < 0:
-                    break
-                best = INF
-                best_p = -1
-                best_srv = -1
-                for k in range(a, b):
-                    p = m.pred[k]
-                    r, srv = offer(m, s, p, x)
-                    if r < best:
-                        best = r
-                        best_p = p
-                        best_srv = srv
-                if best_p < 0:
-                    break
-                moved += 1
-                if moved > MOVES_PER_CHECK:
-                    code = _recheck(m, s, moved, best_p, x)
-                    if code != K_DONE:
-                        break
-                    moved = 0
-                put(m, s, x, take(m, s, best_p, best_srv), srv_in)
-                if b - a == 1 and best_srv >= 0 and m.el_i[best_p, I_SERVERS] == 1:
-                    break  # the only server of the only predecessor was just emptied
-                if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:
-                    break  # a single-server station is full once it took a part
+        # element on the work stack pulls while it has room
+        while s.si[S_STACK_N] > 0:
+            n = s.si[S_STACK_N] - 1
+            s.si[S_STACK_N] = n
+            x = s.stack[n]
+            s.el_si[x, EI_QUEUED] = 0
+            code, moved = _pull(m, s, x, moved)
             if code != K_DONE:
                 break
-            x = -1
         if code != K_DONE:
             break
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
@@ -627,7 +647,8 @@ def run_until(m, s, t_stop):
     if code == K_DONE:
         _reach(m, s, t_stop)
     elif code != K_STALLED:
-        s.si[S_PULLING] = x + 1
+        if moved > MOVES_PER_CHECK:  # stopped before a move: x goes on pulling first
+            s.si[S_PULLING] = x + 1
         if kind == E_ARRIVAL:
             s.si[S_LOSE] = obj + 1
     _flush(m, s)
