@@ -3,8 +3,10 @@
 Both functions take the plant as ``types.ModelArrays`` (read only) and the run as
 ``types.KernelState`` (updated in place), so a run can stop after any chunk (progress,
 cancel) and go on, and a run can start from any state ``twin`` builds (a fork of a recorded
-shift). ``run_until`` returns ``types.K_DONE`` when it reached the requested time, or a
-``K_NEED_*`` code when an array is nearly full: the caller grows it and calls again.
+shift). ``run_until`` returns ``types.K_DONE`` when it reached the requested time, a ``K_NEED_*``
+code when an array is nearly full (the caller grows it and calls again), ``K_PAUSE`` after a
+share of work (the caller may cancel, then calls again) or ``K_STALLED`` when the model keeps
+firing while simulated time stands (nearly) still: zero or tiny times (docs/semantics.md).
 """
 
 from kernels.flow import (
@@ -59,6 +61,7 @@ from kernels.types import (
     FB_CALENDAR,
     FB_NONE,
     FB_OPERATIONS,
+    GUARD_EVERY,
     I_ARRIVAL_DIST,
     I_CALENDAR,
     I_FAIL_BASIS,
@@ -73,11 +76,14 @@ from kernels.types import (
     K_NEED_HEAP,
     K_NEED_LOG,
     K_NEED_PARTS,
+    K_PAUSE,
+    K_STALLED,
     L_ALL_EVENTS,
     L_EVENTS,
     L_LOST,
     L_OBSERVED,
     L_WIP_INT,
+    MOVES_PER_CHECK,
     N_STREAMS,
     O_CONTENT_INT,
     O_CONTENT_MAX,
@@ -88,19 +94,30 @@ from kernels.types import (
     P_LOG,
     P_PROCESS,
     P_RESERVE_HEAP,
+    P_RESERVE_LOG,
     P_RESERVE_PARTS,
     P_SETUP,
+    P_STALL_LIMIT,
+    PAUSE_EVERY,
     RS_ARRIVAL,
     RS_FAILURE,
     S_CAL_K,
+    S_CALL_N,
     S_GOOD_TOTAL,
     S_HEAP_N,
     S_LOG_N,
+    S_LOSE,
     S_NFREE,
+    S_PULLING,
     S_SAMPLE_K,
     S_STACK_N,
+    S_STALL_EL,
+    S_STALL_KIND,
+    S_STALL_N,
+    S_STALL_TO,
     S_WARM_DONE,
     S_WIP,
+    S_WORK,
     S_WORKING,
     SF_REM,
     SF_SINCE,
@@ -118,9 +135,11 @@ from kernels.types import (
     SI_STATE,
     SI_TOK,
     SOURCE,
+    STALL_WINDOW,
     STATION,
     T_NOW,
     T_OBS_START,
+    T_STALL,
     T_WARMUP,
     T_WIP_SINCE,
 )
@@ -426,6 +445,112 @@ def _reach(m, s, t_stop):
     s.sf[T_NOW] = max(s.sf[T_NOW], t_stop)
 
 
+@cold
+def _room(m, s):
+    """``K_DONE`` when every growable array has its reserve free, else the ``K_NEED_*`` code
+    of one that has not (the same test as at the top of ``run_until``'s loop)."""
+    if s.si[S_NFREE] < int(m.params[P_RESERVE_PARTS]):
+        return K_NEED_PARTS
+    if s.heap_t.shape[0] - s.si[S_HEAP_N] < int(m.params[P_RESERVE_HEAP]):
+        return K_NEED_HEAP
+    if m.params[P_LOG] > 0.0 and s.log_t.shape[0] - s.si[S_LOG_N] < int(m.params[P_RESERVE_LOG]):
+        return K_NEED_LOG
+    return K_DONE
+
+
+@cold
+def _count(m, s, units, el, kind, to):
+    """Add ``units`` of work done by ``el`` (event ``kind``, or -1: parts handed to ``to``).
+
+    Returns ``K_STALLED`` when more than ``P_STALL_LIMIT`` units fell within
+    ``STALL_WINDOW`` seconds of simulated time (a NaN clock counts as not moving),
+    ``K_PAUSE`` when this call has done ``PAUSE_EVERY`` units, else ``K_DONE``.
+    """
+    now = s.sf[T_NOW]
+    if now - s.sf[T_STALL] >= STALL_WINDOW:
+        s.sf[T_STALL] = now
+        s.si[S_STALL_N] = 0
+    else:
+        s.si[S_STALL_N] += units
+        if s.si[S_STALL_N] > m.params[P_STALL_LIMIT]:
+            s.si[S_STALL_EL] = el
+            s.si[S_STALL_KIND] = kind
+            s.si[S_STALL_TO] = to
+            return K_STALLED
+    s.si[S_CALL_N] += units
+    if s.si[S_CALL_N] >= PAUSE_EVERY:
+        return K_PAUSE
+    return K_DONE
+
+
+@cold
+def _count_events(m, s, units, kind, obj):
+    """``_count`` for ``units`` events, the last of them ``kind`` on ``obj``."""
+    if kind == E_SHIFT:
+        el = -1
+    elif kind == E_ARRIVAL or kind == E_CONVEYOR or kind == E_WAKE:
+        el = obj
+    else:
+        el = s.srv_i[obj, SI_EL]
+    return _count(m, s, units, el, kind, -1)
+
+
+@cold
+def _recheck(m, s, units, p, x):
+    """A long cascade (``p`` handing parts to ``x``) did ``units`` more moves: count them,
+    and check there is room for as many again (``_room``)."""
+    code = _count(m, s, units, p, -1, x)
+    if code != K_DONE:
+        return code
+    return _room(m, s)
+
+
+@hot
+def _pull(m, s, x, moved):
+    """``x`` pulls parts, from the predecessor whose part has waited longest, while it has
+    room; ``moved`` counts the moves since the room was last checked.
+
+    Returns ``(code, moved)``: ``K_DONE``, or the code of a stop (for room, a pause or a
+    stall) before the next move, after which ``x`` must go on pulling (``S_PULLING``).
+    """
+    a = m.pred_ptr[x]
+    b = m.pred_ptr[x + 1]
+    while a < b:
+        srv_in = room(m, s, x)
+        if srv_in < 0:
+            break
+        best = INF
+        best_p = -1
+        best_srv = -1
+        for k in range(a, b):
+            p = m.pred[k]
+            r, srv = offer(m, s, p, x)
+            if r < best:
+                best = r
+                best_p = p
+                best_srv = srv
+        if best_p < 0:
+            break
+        moved += 1
+        if moved > MOVES_PER_CHECK:
+            code = _recheck(m, s, moved, best_p, x)
+            if code != K_DONE:
+                return code, moved
+            moved = 0
+        put(m, s, x, take(m, s, best_p, best_srv), srv_in)
+        if b - a == 1 and best_srv >= 0 and m.el_i[best_p, I_SERVERS] == 1:
+            break  # the only server of the only predecessor was just emptied
+        if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:
+            break  # a single-server station is full once it took a part
+    return K_DONE, moved
+
+
+@cold
+def _resume_pulling(m, s, x):
+    """``_pull`` into ``x``, where the last call stopped (``S_PULLING``), compiled once."""
+    return _pull(m, s, x, 0)
+
+
 @entry
 def run_until(m, s, t_stop):
     """Process events up to and including time ``t_stop`` (s).
@@ -433,49 +558,57 @@ def run_until(m, s, t_stop):
     Returns
     -------
     int
-        ``K_DONE``, or ``K_NEED_PARTS``/``K_NEED_HEAP``/``K_NEED_LOG`` when the part pool,
-        the event queue or the state log must grow before the run can go on.
+        ``K_DONE``; ``K_NEED_PARTS``/``K_NEED_HEAP``/``K_NEED_LOG`` when the part pool,
+        the event queue or the state log must grow before the run can go on;
+        ``K_PAUSE`` after ``PAUSE_EVERY`` units of work (call again); ``K_STALLED`` when
+        the model keeps firing without simulated time passing (``S_STALL_*`` say where).
+        Each growable array is checked for its reserve (``P_RESERVE_*``) before every
+        event and every ``MOVES_PER_CHECK`` moves of a cascade, so no array is ever
+        written past its end; a call that stops (any code but ``K_DONE``) may stop inside
+        an instant, and the next call goes on from exactly there.
     """
     reserve_parts = int(m.params[P_RESERVE_PARTS])
     reserve_heap = int(m.params[P_RESERVE_HEAP])
+    reserve_log = int(m.params[P_RESERVE_LOG])
     log_on = m.params[P_LOG] > 0.0
     n_samples = m.ts_t.shape[0]
     warmup = s.sf[T_WARMUP]
-    code = K_DONE
+    s.si[S_CALL_N] = 0
+    code = _room(m, s)
+    if code != K_DONE:
+        _flush(m, s)
+        return code
+    # a previous call may have stopped inside an instant: after an arrival at a 'lose'
+    # source, and in the middle of an element's pulling
     kind = -1
-    obj = -1
+    obj = s.si[S_LOSE] - 1
+    if obj >= 0:
+        kind = E_ARRIVAL
+        s.si[S_LOSE] = 0
+    work = s.si[S_WORK]
+    moved = 0
+    x = s.si[S_PULLING] - 1
+    if x >= 0:
+        code, moved = _resume_pulling(m, s, x)
+        if code != K_DONE:
+            if code != K_STALLED and kind == E_ARRIVAL:
+                s.si[S_LOSE] = obj + 1
+            _flush(m, s)
+            return code
+        s.si[S_PULLING] = 0
     while True:
         # settle the line after the last event (and, on the first call, after start): each
-        # element on the work stack pulls, from the predecessor whose part has waited
-        # longest, while it has room (written out here, not called: see kernels/jit.py)
+        # element on the work stack pulls while it has room
         while s.si[S_STACK_N] > 0:
             n = s.si[S_STACK_N] - 1
             s.si[S_STACK_N] = n
             x = s.stack[n]
             s.el_si[x, EI_QUEUED] = 0
-            a = m.pred_ptr[x]
-            b = m.pred_ptr[x + 1]
-            while a < b:
-                srv_in = room(m, s, x)
-                if srv_in < 0:
-                    break
-                best = INF
-                best_p = -1
-                best_srv = -1
-                for k in range(a, b):
-                    p = m.pred[k]
-                    r, srv = offer(m, s, p, x)
-                    if r < best:
-                        best = r
-                        best_p = p
-                        best_srv = srv
-                if best_p < 0:
-                    break
-                put(m, s, x, take(m, s, best_p, best_srv), srv_in)
-                if b - a == 1 and best_srv >= 0 and m.el_i[best_p, I_SERVERS] == 1:
-                    break  # the only server of the only predecessor was just emptied
-                if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:
-                    break  # a single-server station is full once it took a part
+            code, moved = _pull(m, s, x, moved)
+            if code != K_DONE:
+                break
+        if code != K_DONE:
+            break
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
             _lose_blocked_arrivals(m, s, obj)
         kind = -1
@@ -488,9 +621,10 @@ def run_until(m, s, t_stop):
         if s.heap_t.shape[0] - s.si[S_HEAP_N] < reserve_heap:
             code = K_NEED_HEAP
             break
-        if log_on and s.log_t.shape[0] - s.si[S_LOG_N] < reserve_heap:
+        if log_on and s.log_t.shape[0] - s.si[S_LOG_N] < reserve_log:
             code = K_NEED_LOG
             break
+        moved = 0
         if s.si[S_HEAP_N] == 0 or s.heap_t[0] > t_stop:
             break
         t = s.heap_t[0]
@@ -503,8 +637,19 @@ def run_until(m, s, t_stop):
             kind = -1
             continue
         s.line_out[L_ALL_EVENTS] += 1.0
+        work += 1
+        if work >= GUARD_EVERY:
+            code = _count_events(m, s, work, kind, obj)
+            work = 0
+            if code != K_DONE:
+                break
+    s.si[S_WORK] = work
     if code == K_DONE:
         _reach(m, s, t_stop)
+    elif code != K_STALLED:
+        if moved > MOVES_PER_CHECK:  # stopped before a move: x goes on pulling first
+            s.si[S_PULLING] = x + 1
+        if kind == E_ARRIVAL:
+            s.si[S_LOSE] = obj + 1
     _flush(m, s)
     return code
-

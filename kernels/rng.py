@@ -33,6 +33,10 @@ _S45 = np.uint64(45)
 _S19 = np.uint64(19)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0
+# Tries of a rejection method before it gives up: no loop of the kernel may run forever,
+# whatever parameters reach it. With the parameters a project can hold, a draw needs this
+# many tries with a probability below 2**-1000.
+MAX_REJECTIONS = 1000
 
 
 @hot
@@ -92,7 +96,7 @@ def _gamma(st, i, shape, scale):
         return _gamma(st, i, shape + 1.0, scale) * uniform01(st, i) ** (1.0 / shape)
     d = shape - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
-    while True:
+    for _ in range(MAX_REJECTIONS):  # each try accepts with probability > 0.95
         z = std_normal(st, i)
         v = 1.0 + c * z
         if v <= 0.0:
@@ -101,6 +105,7 @@ def _gamma(st, i, shape, scale):
         u = uniform01(st, i)
         if math.log(u) < 0.5 * z * z + d - d * v + d * math.log(v):
             return d * v * scale
+    return d * scale  # only with parameters no project can hold (NaN)
 
 
 @cold
@@ -151,10 +156,11 @@ def sample(dist_kind, dist_par, emp, d, st, i):
     if k == D_NORMAL:
         if b == 0.0:
             return max(a, 0.0)
-        while True:
+        for _ in range(MAX_REJECTIONS):  # a mean > 0 (twin checks it) accepts half or more
             x = a + b * std_normal(st, i)
             if x >= 0.0:
                 return x
+        return 0.0  # only for a mean far below 0, which twin refuses
     if k == D_LOGNORMAL:
         return math.exp(a + b * std_normal(st, i))
     if k == D_GAMMA:

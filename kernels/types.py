@@ -148,10 +148,26 @@ P_PROCESS = 2
 P_DONE = 3
 
 # --- kernel exit codes -------------------------------------------------------------------
+# Every code but K_DONE and K_STALLED leaves a state that a new call goes on from exactly
+# (even from inside an instant): the trajectory does not depend on where a call stopped.
 K_DONE = 0  # reached the requested time
 K_NEED_PARTS = 1  # the part pool is nearly full: grow it and call again
 K_NEED_HEAP = 2  # the event queue is nearly full
 K_NEED_LOG = 3  # the state log is nearly full
+K_PAUSE = 4  # the call did PAUSE_EVERY units of work: call again (the caller may cancel first)
+K_STALLED = 5  # more than P_STALL_LIMIT units of work in STALL_WINDOW seconds: S_STALL_* say
+#                which element kept firing; the run cannot go on
+
+# --- bounds on the work of one call (docs/semantics.md, "Zero and tiny times") -------------
+# A unit of work is an event taken from the queue, or a part moved in a cascade longer than
+# MOVES_PER_CHECK moves. The room the kernel needs is checked before each event and again
+# every MOVES_PER_CHECK moves of a cascade; the P_RESERVE_* entries are sized for that.
+MOVES_PER_CHECK = 64
+GUARD_EVERY = 1 << 16  # events between two looks at the stall and pause counters
+PAUSE_EVERY = 1 << 22  # units of work after which a call returns K_PAUSE (~0.2 s)
+STALL_WINDOW = 1.0  # seconds of simulated time the stall limit counts over
+STALL_BASE = 1_000_000  # units of work in STALL_WINDOW no plant comes near, plus
+STALL_PER_ELEMENT = 1000  # this many for every element and server (twin.sim.lowering)
 
 # --- state log record: one row per state or content change --------------------------------
 LOG_DTYPE = np.dtype(
@@ -233,12 +249,21 @@ S_WIP = 9
 S_GOOD_TOTAL = 10  # good parts at the sinks since time 0 (never reset), for the time series
 S_STACK_N = 11
 S_DIRTY_N = 12
-N_S = 13
+S_PULLING = 13  # 1 + the element a call stopped in the middle of pulling into (0: none)
+S_LOSE = 14  # 1 + the 'lose' source whose unplaced arrivals are still to be lost (0: none)
+S_WORK = 15  # events since the last look at the stall counter
+S_CALL_N = 16  # units of work in this call (K_PAUSE)
+S_STALL_N = 17  # units of work since T_STALL
+S_STALL_EL = 18  # K_STALLED: the element that kept firing (-1: the calendar)
+S_STALL_KIND = 19  # K_STALLED: its event kind (E_*), or -1 for parts it kept handing on
+S_STALL_TO = 20  # K_STALLED with kind -1: the element that kept taking them
+N_S = 21
 T_NOW = 0
 T_WIP_SINCE = 1
 T_OBS_START = 2  # start of the observation (0 or end of warm-up)
 T_WARMUP = 3
-N_T = 4
+T_STALL = 4  # start of the window S_STALL_N counts over
+N_T = 5
 
 # --- the bundles the kernel takes: the plant (read only) and the state (updated in place) --
 from collections import namedtuple  # noqa: E402
@@ -255,7 +280,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "sched_t", "sched_p", "sched_q",  # source schedules: time (s), product, quantity
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
-    "params",  # float64 (5,): the P_* entries below
+    "params",  # float64 (N_P,): the P_* entries below
 ])
 
 KernelState = namedtuple("KernelState", [
@@ -276,6 +301,12 @@ KernelState = namedtuple("KernelState", [
 ])
 P_WARMUP = 0  # warm-up (s)
 P_LOG = 1  # 1: write the state log
-P_RESERVE_PARTS = 2  # free parts to keep before each event
-P_RESERVE_HEAP = 3  # free queue (and log) slots to keep before each event
+# Free parts, queue slots and log rows to keep before each event and every MOVES_PER_CHECK
+# moves: enough for the largest event (a shift change, a schedule row), MOVES_PER_CHECK + 2
+# moves, and what follows a cascade (state commits, lost arrivals); twin.sim.lowering sizes them.
+P_RESERVE_PARTS = 2
+P_RESERVE_HEAP = 3
 P_WORKING0 = 4  # 1: time 0 is working time of the calendar
+P_RESERVE_LOG = 5
+P_STALL_LIMIT = 6  # units of work in STALL_WINDOW beyond which the kernel returns K_STALLED
+N_P = 7

@@ -31,6 +31,9 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
     el_i[:, [kt.I_TTF_DIST, kt.I_TTR_DIST, kt.I_PM_DIST, kt.I_CAPACITY]] = -1
     el_i[1, kt.I_SERVERS] = 1
     el_i[:, kt.I_OFF_STATE] = kt.OFF
+    params = np.zeros(kt.N_P)
+    params[[kt.P_WARMUP, kt.P_LOG, kt.P_RESERVE_PARTS, kt.P_RESERVE_HEAP, kt.P_WORKING0,
+            kt.P_RESERVE_LOG, kt.P_STALL_LIMIT]] = 1.0, 1.0, 8.0, 16.0, 1.0, 16.0, kt.STALL_BASE
     m = kt.ModelArrays(
         el_i=el_i, el_f=np.zeros((n_el, kt.N_F)),
         succ_ptr=np.array([0, 1, 2, 2]), succ=np.array([1, 2]), succ_cum=np.ones(2),
@@ -40,7 +43,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         setup_dist=np.full((n_el, 1), -1, np.int64), power=np.ones((n_el, kt.N_STATES)),
         mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
         sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
-        ts_t=np.arange(3) * 5.0, params=np.array([1.0, 1.0, 8.0, 16.0, 1.0]),
+        ts_t=np.arange(3) * 5.0, params=params,
     )
     n_p, n_h, n_s = 64, 64, 3
     part_i = np.full((n_p, kt.N_PI), -1, np.int64)

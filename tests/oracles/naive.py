@@ -3,18 +3,22 @@
 It reads the same project document the kernel runs (a subset: one unlimited source, then
 stations in series, each pair joined straight or through a buffer, then one sink) and
 simulates it with plain Python lists, one event at a time, re-scanning the whole line after
-every event. Supported: constant and exponential times, operating-time failures (the clock
-runs only while processing; preempt-resume), scrap, blocking after service.
+every event. Supported: constant and exponential times, parallel servers (a part goes to the
+free server with the lowest index; a successor takes the finished part that has waited
+longest), operating-time failures (the clock runs only while processing; preempt-resume),
+scrap, blocking after service.
 
 Random numbers: each element draws from its own xoshiro256** stream per purpose, seeded
 exactly as the kernel's streams (``twin.sim.lowering.stream_seeds`` documents the recipe), and
-turned into variates by the textbook formulas written out below, so that with the same seed
+turned into variates by the textbook formulas written out below (the servers of a station
+share its streams, drawing in the order they need numbers), so that with the same seed
 the oracle and the kernel see the same process times, failures and scrap decisions and must
 produce the same trace. Nothing of the kernel's event logic is reused.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -64,17 +68,22 @@ def draw(dist, stream: Xoshiro256) -> float:
 
 
 @dataclass
-class _Station:
-    id: str
+class _Server:
+    """One server of a station; the servers of a station share its random streams."""
+
+    id: str  # name in the trace: the station id, or ``id[k]`` for server k > 0
+    station: str
     process: object
     failures: dict | None
     scrap: float
     streams: dict
+    index: int = 0
     part: int | None = None  # id of the part held
     phase: str = "empty"  # empty, work, done
     down: bool = False
     rem: float = 0.0  # work left on the part
     seg_start: float = 0.0  # start of the current uninterrupted stretch of work
+    done_t: float = 0.0  # when the part held became finished
     ttf: float = math.inf  # processing time left until the next failure
     version: int = 0  # bumped to cancel the pending event
     state: str = "starved"
@@ -130,11 +139,16 @@ def serial_layout(doc: dict) -> list[dict]:
         f = e.get("failures")
         if f is not None and f.get("basis", "operating") != "operating":
             raise NotImplementedError("the naive oracle has operating-time failures only")
-        if e["kind"] == "station" and (e.get("servers", 1) != 1 or "setup_time" in e
-                                       or "maintenance" in e or "wear" in e):
-            raise NotImplementedError("single-server stations without setups, maintenance "
-                                      "or wear")
+        if e["kind"] == "station" and ("setup_time" in e or "maintenance" in e
+                                       or "wear" in e):
+            raise NotImplementedError("stations without setups, maintenance or wear")
     return order
+
+
+def _longest_waiting(servers: list[_Server]) -> _Server | None:
+    """The server whose finished part has waited longest (ties: the lowest index)."""
+    done = [st for st in servers if st.phase == "done"]
+    return min(done, key=lambda st: (st.done_t, st.index)) if done else None
 
 
 def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> Result:
@@ -147,19 +161,23 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         e = ids.index(eid)
         return {p: Xoshiro256(seeds[e * kt.N_STREAMS + p]) for p in range(kt.N_STREAMS)}
 
-    # the line as a list of stages: ("station", _Station) or ("buffer", [id, capacity, parts])
+    # the line as a list of stages: ("station", [_Server, ...]) or
+    # ("buffer", [id, capacity, parts])
     stages = []
     for e in order[1:-1]:
         if e["kind"] == "station":
-            stages.append(("station", _Station(e["id"], e["process_time"], e.get("failures"),
-                                               float(e.get("scrap", 0.0)), streams(e["id"]))))
+            shared = streams(e["id"])
+            stages.append(("station", [
+                _Server(e["id"] if k == 0 else f"{e['id']}[{k}]", e["id"], e["process_time"],
+                        e.get("failures"), float(e.get("scrap", 0.0)), shared, k)
+                for k in range(e.get("servers", 1))]))
         else:
             cap = e.get("capacity", 10)
             stages.append(("buffer", [e["id"], math.inf if cap is None else cap, []]))
-    stations = [x for k, x in stages if k == "station"]
+    servers = [st for k, x in stages if k == "station" for st in x]
     now = 0.0
     seq = 0
-    events: list[tuple[float, int, str, _Station, int]] = []
+    events: list[tuple[float, int, str, _Server, int]] = []  # a heap on (time, seq)
     trace: list[tuple[float, str, str | int]] = []
     born: dict[int, float] = {}
     next_part = 0
@@ -168,7 +186,7 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
 
     def schedule(t, kind, st):
         nonlocal seq
-        events.append((t, seq, kind, st, st.version))
+        heapq.heappush(events, (t, seq, kind, st, st.version))
         seq += 1
 
     def run_segment(st):
@@ -187,10 +205,17 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         st.rem = draw(st.process, st.streams[kt.RS_PROCESS])
         run_segment(st)
 
+    def hand_on(st):
+        """``st`` gives its finished part away; returns the part."""
+        part = st.part
+        st.part, st.phase = None, "empty"
+        st.parts_out += 1
+        return part
+
     def new_ttf(st):
         st.ttf = draw(st.failures["time_to_failure"], st.streams[kt.RS_FAILURE])
 
-    for st in stations:
+    for st in servers:
         st.time_in = {s: 0.0 for s in kt.STATE_NAMES}
         if st.failures is not None:
             new_ttf(st)
@@ -203,39 +228,36 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
             moved = False
             for k, (kind, x) in enumerate(stages):
                 if kind == "buffer":
-                    up = stages[k - 1][1]
-                    if up.phase == "done" and len(x[2]) < x[1]:
-                        x[2].append(up.part)
-                        up.part, up.phase = None, "empty"
-                        up.parts_out += 1
+                    while len(x[2]) < x[1]:
+                        up = _longest_waiting(stages[k - 1][1])
+                        if up is None:
+                            break
+                        x[2].append(hand_on(up))
                         moved = True
                     continue
-                st = x
-                if k == len(stages) - 1 and st.phase == "done":
-                    good += 1
-                    lead_sum += now - born.pop(st.part)
-                    st.part, st.phase = None, "empty"
-                    st.parts_out += 1
-                    moved = True
-                if st.phase != "empty" or st.down:
-                    continue
-                if k == 0:
-                    born[next_part] = now
-                    start_part(st, next_part)
-                    next_part += 1
-                    moved = True
-                elif stages[k - 1][0] == "buffer" and stages[k - 1][1][2]:
-                    start_part(st, stages[k - 1][1][2].pop(0))
-                    moved = True
-                elif stages[k - 1][0] == "station" and stages[k - 1][1].phase == "done":
-                    up = stages[k - 1][1]
-                    start_part(st, up.part)
-                    up.part, up.phase = None, "empty"
-                    up.parts_out += 1
+                if k == len(stages) - 1:  # the sink takes every finished part
+                    while (up := _longest_waiting(x)) is not None:
+                        good += 1
+                        lead_sum += now - born.pop(hand_on(up))
+                        moved = True
+                for st in x:  # free servers take parts, the lowest index first
+                    if st.phase != "empty" or st.down:
+                        continue
+                    if k == 0:
+                        born[next_part] = now
+                        start_part(st, next_part)
+                        next_part += 1
+                    elif stages[k - 1][0] == "buffer" and stages[k - 1][1][2]:
+                        start_part(st, stages[k - 1][1][2].pop(0))
+                    elif (stages[k - 1][0] == "station"
+                          and (up := _longest_waiting(stages[k - 1][1])) is not None):
+                        start_part(st, hand_on(up))
+                    else:
+                        break
                     moved = True
 
     def record(contents_before):
-        for st in stations:
+        for st in servers:
             new = st.derived()
             if new != st.state:
                 st.time_in[st.state] += now - st.since
@@ -252,10 +274,10 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
     settle()
     record(before)
     while events:
-        t, _, kind, st, version = min(events, key=lambda ev: (ev[0], ev[1]))
+        t, _, kind, st, version = events[0]
         if t > horizon:
             break
-        events.remove((t, _, kind, st, version))
+        heapq.heappop(events)
         if version != st.version:
             continue
         now = t
@@ -271,6 +293,7 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
                 st.scrapped += 1
             else:
                 st.phase = "done"
+                st.done_t = now
         elif kind == "fail":
             st.rem = max(st.rem - elapsed, 0.0)
             st.ttf = 0.0
@@ -286,9 +309,18 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         settle()
         record(before)
     now = horizon
-    for st in stations:
+
+    def total(attr):
+        out: dict[str, int] = {}
+        for st in servers:
+            out[st.station] = out.get(st.station, 0) + getattr(st, attr)
+        return out
+
+    state_time: dict[str, dict[str, float]] = {}
+    for st in servers:
         st.time_in[st.state] += now - st.since
-    return Result(
-        trace, good, lead_sum, {st.id: st.time_in for st in stations},
-        {st.id: st.parts_in for st in stations}, {st.id: st.parts_out for st in stations},
-        {st.id: st.scrapped for st in stations}, {st.id: st.failures_n for st in stations})
+        into = state_time.setdefault(st.station, {s: 0.0 for s in kt.STATE_NAMES})
+        for s, v in st.time_in.items():
+            into[s] += v
+    return Result(trace, good, lead_sum, state_time, total("parts_in"), total("parts_out"),
+                  total("scrapped"), total("failures_n"))

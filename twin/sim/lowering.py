@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import types as kt
-from twin.errors import Problems
+from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
@@ -34,6 +34,7 @@ class Lowered:
     n_servers: int
     horizon: float
     warmup: float
+    element_names: tuple[str, ...] = ()
 
 
 class _Dists:
@@ -172,18 +173,27 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                                            for c in project.connections])
     pred_ptr, pred, _ = _csr(n_el, [(index[c.target], index[c.source], 1.0)
                                     for c in project.connections])
-    cal_t, cal_on, working0 = calendar_toggles(project.calendar, horizon)
-    keep = cal_t <= horizon
+    cal = project.calendar
+    if cal is not None and _toggles_estimate(cal, horizon) > MAX_TOGGLES:
+        problems.add("$.calendar.period", f"makes more than {MAX_TOGGLES:,} shift changes in "
+                     f"a run of {horizon:g} s; give the calendar a period of minutes or more",
+                     cal.period)
+        problems.raise_if_any(getattr(project, "name", None))
     dt = sample_interval if sample_interval > 0 else horizon / 200.0
-    n_samples = int(np.floor(horizon / dt + 1e-9)) + 1
+    n_samples = int(np.floor(min(horizon / dt, 1e18) + 1e-9)) + 1
+    if n_samples * max(n_el, 1) > MAX_SAMPLE_CELLS:
+        problems.add("sample_interval", f"makes {n_samples:,} samples of {n_el} elements, more "
+                     f"than the {MAX_SAMPLE_CELLS:,} values a run keeps; sample less often",
+                     sample_interval)
+        problems.raise_if_any("the run settings")
+    cal_t, cal_on, working0 = calendar_toggles(cal, horizon)
+    keep = cal_t <= horizon
     ts_t = np.arange(n_samples) * dt
     extra_t = [warmup, horizon]
     if project.tariff is not None and project.tariff.hourly:
         extra_t += list(np.arange(0.0, horizon, 3600.0))  # prices change on the hour
     ts_t = np.unique(np.concatenate([ts_t[ts_t <= horizon], extra_t]))
-    max_q = max(sched_q, default=1)
-    params = np.array([warmup, float(log), float(n_el + max_q + 4),
-                       float(2 * n_srv + 3 * n_el + 16), float(working0)])
+    params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
         pred_ptr=pred_ptr, pred=pred,
@@ -195,7 +205,52 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         ts_t=ts_t, params=params,
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
-                   tuple(prods), n_srv, float(horizon), float(warmup))
+                   tuple(prods), n_srv, float(horizon), float(warmup),
+                   tuple(el.name for el in els))
+
+
+# Backstops against runs whose arrays alone would exhaust the memory (twin.limits refuses
+# such settings with its own messages first; these keep lower() from trying).
+MAX_TOGGLES = 2_000_000  # shift changes in one run
+MAX_SAMPLE_CELLS = 100_000_000  # time-series values per series (samples x elements)
+# The part pool and the event queue grow on the kernel's demand up to these; past them the
+# line holds more parts (or events) than any plant does: an input error, not more memory.
+MAX_PARTS = 1 << 24
+MAX_HEAP = 1 << 26
+
+
+def _toggles_estimate(cal: m.Calendar, horizon: float) -> float:
+    """An upper bound on the shift changes of ``cal`` up to ``horizon`` (s)."""
+    per_period = 2 * (len(cal.shifts) + len(cal.breaks))
+    return (horizon / cal.period + 3.0) * per_period
+
+
+def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
+            max_q: int) -> np.ndarray:
+    """The kernel's ``P_*`` parameters, with reserves that make overruns impossible.
+
+    ``run_until`` checks the reserves before each event and every ``MOVES_PER_CHECK``
+    moves, so each must cover the most one event can use, ``MOVES_PER_CHECK + 2`` moves
+    and what follows a cascade. One event creates at most ``max_q`` parts (a schedule
+    row), schedules at most ``n_srv + n_el + 1`` events (a shift change restarts every
+    server and source) and logs at most ``max_q`` rows (a schedule row's arrivals); one
+    move creates at most one part, schedules at most three events (a conveyor's two, one
+    for the server released) and logs two rows (the contents of both elements); after a
+    cascade, lost arrivals log up to ``max_q`` rows and the state commits one per server.
+    """
+    batch = kt.MOVES_PER_CHECK + 2
+    params = np.zeros(kt.N_P)
+    params[kt.P_WARMUP] = warmup
+    params[kt.P_LOG] = float(log)
+    params[kt.P_WORKING0] = float(working0)
+    params[kt.P_RESERVE_PARTS] = max_q + batch + 8
+    params[kt.P_RESERVE_HEAP] = n_srv + n_el + 1 + 3 * batch + 16
+    params[kt.P_RESERVE_LOG] = 2 * max_q + 2 * batch + n_srv + 16
+    # no element of a plant fires a thousand times a second; a large batch at one instant
+    # passing a line of zero-time stations is legal, and allowed for
+    params[kt.P_STALL_LIMIT] = (kt.STALL_BASE + kt.STALL_PER_ELEMENT * (n_el + n_srv)
+                                + 4 * n_el * max_q)
+    return params
 
 
 def _csr(n, edges):
@@ -233,13 +288,26 @@ def stream_seeds(element_ids: tuple[str, ...], seed: int, replication: int) -> n
     return out
 
 
-def new_state(low: Lowered, seed: int, replication: int, parts: int = 1024,
-              log_rows: int = 0) -> kt.KernelState:
-    """The state of a fresh run at time 0: empty line, every server starved (or off)."""
+def new_state(low: Lowered, seed: int, replication: int, parts: int | None = None,
+              log_rows: int = 0, heap: int | None = None) -> kt.KernelState:
+    """The state of a fresh run at time 0: empty line, every server starved (or off).
+
+    ``parts`` and ``heap`` size the part pool and the event queue (default: room for every
+    server and every place in a finite buffer or conveyor, and for the first events of each);
+    they and the state log (``log_rows``) grow when the kernel asks (``grow``), so these
+    sizes only spare copies, and any size, however small, gives the same run.
+    """
     a = low.arrays
     n_el, n_srv = a.el_i.shape[0], low.n_servers
     n_s = a.ts_t.shape[0]
     working0 = int(a.params[kt.P_WORKING0])
+    places = _places(a)
+    if parts is None:
+        parts = max(1024, min(n_srv + places, 1 << 20) + int(a.params[kt.P_RESERVE_PARTS]))
+    if heap is None:
+        # start() schedules up to two events per server and one per element
+        heap = (4 * (n_srv + n_el) + 64 + int(a.params[kt.P_RESERVE_HEAP])
+                + min(2 * places, 1 << 20))
     si = np.zeros(kt.N_S, np.int64)
     sf = np.zeros(kt.N_T)
     si[kt.S_WORKING] = working0
@@ -267,7 +335,6 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int = 1024,
     part_i, part_f = _part_pool(parts)
     si[kt.S_FREE] = 0
     si[kt.S_NFREE] = parts
-    heap = 4 * (n_srv + n_el) + 64
     log_rows = log_rows if a.params[kt.P_LOG] > 0 else 1
     return kt.KernelState(
         si=si, sf=sf, srv_i=srv_i, srv_f=srv_f, el_si=el_si, el_sf=el_sf,
@@ -275,11 +342,21 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int = 1024,
         rng=stream_seeds(low.element_ids, seed, replication),
         el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),
         st_total=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
+        # each element is on the work stack at most once (EI_QUEUED), each server on the
+        # commit list at most once (SI_DIRTY): these two never grow
         stack=np.zeros(n_el, np.int64), dirty=np.zeros(max(n_srv, 1), np.int64),
         ts_line=np.zeros((n_s, 3)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), 4), np.int64),
     )
+
+
+def _places(a: kt.ModelArrays) -> int:
+    """Places in finite buffers and conveyors (each holds a part; each conveyor part may
+    have two events queued)."""
+    kind, cap = a.el_i[:, kt.I_KIND], a.el_i[:, kt.I_CAPACITY]
+    finite = ((kind == kt.BUFFER) | (kind == kt.CONVEYOR)) & (cap > 0)
+    return int(cap[finite].sum())
 
 
 def _part_pool(n: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -289,10 +366,108 @@ def _part_pool(n: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return part_i, np.zeros((n, kt.N_PF))
 
 
-def grow(state: kt.KernelState, code: int) -> kt.KernelState:
-    """Double the array the kernel asked for (``K_NEED_*``) and return the new state."""
+class RunawayError(ProjectError):
+    """A model the kernel cannot take to its horizon: an element keeps firing while
+    simulated time stands (nearly) still, or the line piles up more parts than any plant
+    holds. ``element`` is the id of the element named (None: the calendar or the line),
+    ``time`` the simulated time (s) it was noticed at."""
+
+    def __init__(self, path: str, message: str, element: str | None, time: float):
+        super().__init__([Problem(path, message)])
+        self.element = element
+        self.time = time
+
+
+def _label(low: Lowered | None, e: int) -> str:
+    if low is None or not low.element_ids:
+        return f"element #{e}"
+    eid = low.element_ids[e]
+    name = low.element_names[e] if e < len(low.element_names) else ""
+    return f"{low.element_kinds[e]} {eid!r}" + (f" ({name})" if name and name != eid else "")
+
+
+# what keeps firing, by event kind: (field of the element, what it does, the fix)
+_STALL_FIXES = {
+    kt.E_PHASE_END: ("process_time", "keeps finishing parts",
+                     "its process (or setup) time is 0 or nearly so and parts reach it as fast "
+                     "as it finishes them; give it a process time > 0, or its source an arrival "
+                     "time > 0"),
+    kt.E_FAIL: ("failures", "keeps failing and being repaired",
+                "give failures.time_to_failure and time_to_repair values > 0"),
+    kt.E_CAL_FAIL: ("failures", "keeps failing and being repaired",
+                    "give failures.time_to_failure and time_to_repair values > 0"),
+    kt.E_REPAIR_END: ("failures", "keeps failing and being repaired",
+                      "give failures.time_to_failure and time_to_repair values > 0"),
+    kt.E_PM_DUE: ("maintenance", "keeps falling due for maintenance",
+                  "give maintenance.every_hours (in hours) and its duration values > 0"),
+    kt.E_PM_END: ("maintenance", "keeps going through maintenance",
+                  "give maintenance.duration and every_operations or every_hours values > 0"),
+    kt.E_ARRIVAL: ("arrival", "keeps receiving parts",
+                   "give it an arrival time (or a schedule_period) > 0"),
+    kt.E_CONVEYOR: ("spacing", "keeps moving parts",
+                    "give it a spacing > 0 and a speed that takes time to cover it"),
+    kt.E_WAKE: ("", "keeps waking", "give the elements around it times > 0"),
+}
+
+
+def stalled_error(state: kt.KernelState, low: Lowered | None = None) -> RunawayError:
+    """The error for a run the kernel stopped with ``K_STALLED`` (``S_STALL_*``)."""
+    e = int(state.si[kt.S_STALL_EL])
+    kind = int(state.si[kt.S_STALL_KIND])
+    t = float(state.sf[kt.T_NOW])
+    limit = int(low.arrays.params[kt.P_STALL_LIMIT]) if low is not None else kt.STALL_BASE
+    when = (f"more than {limit:,} events and moves within {kt.STALL_WINDOW:g} s of simulated "
+            f"time, at t = {t:.9g} s; no plant comes near that")
+    eid = None if e < 0 or low is None else low.element_ids[e]
+    if kind == kt.E_SHIFT or e < 0:
+        return RunawayError("$.calendar", "the shift calendar keeps switching working time "
+                            f"({when}); give it a period and shifts of minutes or more",
+                            None, t)
+    if kind < 0:
+        to = int(state.si[kt.S_STALL_TO])
+        return RunawayError(
+            f"$.elements[{e}]", f"{_label(low, e)} keeps handing parts to {_label(low, to)} "
+            f"with no time passing ({when}): an unlimited source feeding a sink or an "
+            "unlimited buffer makes parts without end; put a station with a process time > 0 "
+            "between them, give the source an arrival time, or give the buffer a capacity",
+            eid, t)
+    field, does, fix = _STALL_FIXES.get(kind, ("", "keeps firing", "give it times > 0"))
+    if kind == kt.E_ARRIVAL and low is not None and low.arrays.el_i[e, kt.I_ARRIVAL_DIST] < 0:
+        field = "schedule_period"
+    path = f"$.elements[{e}]" + (f".{field}" if field else "")
+    return RunawayError(path, f"{_label(low, e)} {does} with no time passing ({when}); {fix}",
+                        eid, t)
+
+
+def _overfull(state: kt.KernelState, low: Lowered | None, what: str, n: int) -> RunawayError:
+    """The error for a line that holds more parts (or queued events) than ``n``."""
+    count = state.el_si[:, kt.EI_COUNT]
+    e = int(np.argmax(count))
+    t = float(state.sf[kt.T_NOW])
+    eid = None if low is None else low.element_ids[e]
+    return RunawayError(
+        f"$.elements[{e}]", f"the line needs more than {n:,} {what} at t = {t:.9g} s, more "
+        f"than any plant; {_label(low, e)} holds {int(count[e]):,} parts: parts arrive faster "
+        "than the line takes them. Give the source a longer arrival time or when_blocked: "
+        '"lose", or the buffer a capacity', eid, t)
+
+
+def grow(state: kt.KernelState, code: int, low: Lowered | None = None) -> kt.KernelState:
+    """Act on a kernel code that is not ``K_DONE`` and return the state to call on with.
+
+    ``K_NEED_*``: double the array the kernel asked for (up to ``MAX_PARTS`` parts and
+    ``MAX_HEAP`` queued events). ``K_PAUSE``: the state as it is. ``K_STALLED``, or a pool
+    or queue past its maximum, raises ``RunawayError``, naming the element by the ids and
+    names of ``low`` (when given; else by index).
+    """
+    if code == kt.K_PAUSE:
+        return state
+    if code == kt.K_STALLED:
+        raise stalled_error(state, low)
     if code == kt.K_NEED_PARTS:
         n = state.part_i.shape[0]
+        if n >= MAX_PARTS:
+            raise _overfull(state, low, "parts", MAX_PARTS)
         new_i, new_f = _part_pool(n, start=n)
         new_i[-1, kt.PI_NEXT] = state.si[kt.S_FREE]
         state.si[kt.S_FREE] = n
@@ -301,6 +476,8 @@ def grow(state: kt.KernelState, code: int) -> kt.KernelState:
                               part_f=np.concatenate([state.part_f, new_f]))
     if code == kt.K_NEED_HEAP:
         n = state.heap_t.shape[0]
+        if n >= MAX_HEAP:
+            raise _overfull(state, low, "queued events", MAX_HEAP)
         return state._replace(heap_t=np.concatenate([state.heap_t, np.zeros(n)]),
                               heap_i=np.concatenate([state.heap_i, np.zeros((n, 4), np.int64)]))
     if code == kt.K_NEED_LOG:

@@ -210,7 +210,9 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
 
     With the state log on, the returned ``log`` holds every row the kernel logged, those
     already in ``state`` included; they are moved out of ``state`` chunk by chunk (its
-    ``S_LOG_N`` ends at 0).
+    ``S_LOG_N`` ends at 0). Raises ``Cancelled`` when ``task`` asks to stop (checked after
+    each chunk, and every few million events within one), and ``lowering.RunawayError``
+    for a model that keeps firing while simulated time stands still (zero times).
     """
     start, run_until = compiled_kernels()
 
@@ -224,7 +226,9 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
     for k in range(1, CHUNKS + 1):
         t_stop = t0 + (horizon - t0) * k / CHUNKS
         while (code := run_until(a, state, t_stop)) != kt.K_DONE:
-            state = grow(state, code)
+            if code == kt.K_PAUSE and task is not None:
+                task.check()  # a chunk of a model that makes many events ends late
+            state = grow(state, code, low)
         if sink is not None:
             sink.take(state, k / CHUNKS)
         if task is not None:

@@ -229,7 +229,7 @@ def trace_replication(low: Lowered, seed: int, replication: int,
     t_stop = 0.0  # the first call settles the line at time 0 (start() queues no event)
     while True:
         while (code := run_until(a, state, t_stop)) != kt.K_DONE:
-            state = grow(state, code)
+            state = grow(state, code, low)
         out = state.el_out[idx, kt.O_OUT]
         scrap = state.el_out[idx, kt.O_SCRAP]
         for k in np.flatnonzero((out != last_out) | (scrap != last_scrap)):
