@@ -11,7 +11,7 @@ Layout::
     /scenarios/<name>/state_log/<replication>                 time, element, server, state,
                                                                content (with --state-log;
                                                                every replication)
-    /scenarios/<name>/summary  attr "json": the summary printed by ``twinbench run --json``
+    /scenarios/<name>          attr "summary_json": the summary ``twinbench run --json`` prints
 
 Element ids are in the attribute ``element_ids`` of each scenario group, state names in the
 root attribute ``state_names``. Units are attributes of each dataset.
