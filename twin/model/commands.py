@@ -579,9 +579,9 @@ class SetOverride(_ScenarioCommand):
         self.name, self.override = name, m.Override(path, copy.deepcopy(value), element)
         self.text = f"set {element + '.' if element else ''}{path} in scenario {name}"
 
-    def _changed(self, project, scenarios):
-        i = self._index(project, self.name)
-        ovs = list(scenarios[i].overrides)
+    def applied(self, scenario: m.Scenario) -> m.Scenario:
+        """``scenario`` with this override set (what ``do`` stores), to check it first."""
+        ovs = list(scenario.overrides)
         o = self.override
         at = next((j for j, x in enumerate(ovs)
                    if x.element == o.element and x.path == o.path), None)
@@ -589,7 +589,11 @@ class SetOverride(_ScenarioCommand):
             ovs.append(o)
         else:
             ovs[at] = o
-        scenarios[i] = dataclasses.replace(scenarios[i], overrides=tuple(ovs))
+        return dataclasses.replace(scenario, overrides=tuple(ovs))
+
+    def _changed(self, project, scenarios):
+        i = self._index(project, self.name)
+        scenarios[i] = self.applied(scenarios[i])
         return scenarios
 
 
