@@ -110,9 +110,13 @@ def test_overridden_fields_gives_base_and_value(stack):
     p = stack.project
     stack.push(cmd.SetOverride("faster", "B1", "capacity", 20))
     stack.push(cmd.SetOverride("faster", "M1", "failures", None))
+    stack.push(cmd.SetOverride("faster", "M1", "servers", 2))
+    stack.push(cmd.SetOverride("faster", "M1", "wear.per_operation", 0.1))
     got = overridden_fields(p, "faster", "M1")
     assert got["process_time"] == ({"dist": "exponential", "mean": 40.0}, 35.0)
-    assert got["failures"] == (MISSING, None)
+    assert got["failures"] == (None, None)  # not set, and the scenario keeps it so
+    assert got["servers"] == (1, 2)  # the default the writer leaves out
+    assert got["wear.per_operation"] == (MISSING, 0.1)
     assert overridden_fields(p, "faster", "B1") == {"capacity": (5, 20)}
     assert overridden_fields(p, "faster", "src") == {}
     assert overridden_fields(p, "base", "M1") == {}

@@ -64,8 +64,8 @@ def overridden_fields(project: m.Project, scenario_name: str,
                       element_id: str | None) -> dict[str, tuple[object, object]]:
     """What scenario ``scenario_name`` changes of one element: ``{path: (base, value)}``.
 
-    ``base`` is the value in the base project's file form (``MISSING`` when the file leaves
-    it out: an optional block not set, a default value); ``value`` is the scenario's. An
+    ``base`` is the value in the base project's file form (a field's default when the file
+    leaves it out; ``MISSING`` inside a block that is not set); ``value`` is the scenario's. An
     element id of None gives the overrides at the document root. ``base`` (the project
     itself) changes nothing: ``{}``. The inspector shows these side by side, changed
     fields highlighted.
@@ -79,10 +79,15 @@ def overridden_fields(project: m.Project, scenario_name: str,
         return {}
     scenario = project.scenario(scenario_name)
     doc = project_to_json(project)
+    el = project.element(element_id) if element_id is not None and element_id in project \
+        else None
     out: dict[str, tuple[object, object]] = {}
     for o in scenario.overrides:
         if o.element == element_id:
-            out[o.path] = (value_at(doc, element_id, o.path), o.value)
+            base = value_at(doc, element_id, o.path)
+            if base is MISSING and el is not None and hasattr(el, o.path):
+                base = _file_value(getattr(el, o.path))  # a default the writer leaves out
+            out[o.path] = (base, o.value)
     return out
 
 
