@@ -40,7 +40,7 @@ from app.inspector import parse_text
 from twin.errors import ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
-from twin.projectfile.reader import project_to_json
+from twin.projectfile.reader import element_to_json, project_to_json
 from twin.projectfile.scenarios import (
     MISSING,
     check_scenario,
@@ -104,10 +104,14 @@ class ScenarioPanel(QWidget):
         self.rename_button = QPushButton("Rename")
         self.description = QLabel("")
         self.description.setWordWrap(True)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020")
-        self.error.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        # a refusal is shown next to what was refused: the name's under the name, an
+        # override's under the override editor
+        self.name_error, self.error = QLabel(""), QLabel("")
+        for label in (self.name_error, self.error):
+            label.setWordWrap(True)
+            label.setStyleSheet("color: #b00020")
+            label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            label.hide()
 
         self.overrides = QTableWidget(0, 3)
         self.overrides.setHorizontalHeaderLabels(["Element", "Field", "Value"])
@@ -164,6 +168,7 @@ class ScenarioPanel(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(self.save_current_button)
         lay.addLayout(rename)
+        lay.addWidget(self.name_error)
         lay.addWidget(self.description)
         lay.addWidget(editor, 3)
 
@@ -219,17 +224,21 @@ class ScenarioPanel(QWidget):
                 self.element_combo.setCurrentIndex(i)
 
     # --- commands -----------------------------------------------------------------------------
-    def _push(self, command: cmd.Command, select: str | None = None) -> bool:
-        """Push ``command``; a refusal is shown under the editor, never raised."""
+    def _push(self, command: cmd.Command, select: str | None = None,
+              where: QLabel | None = None) -> bool:
+        """Push ``command``; a refusal is shown in ``where`` (default: under the name),
+        never raised."""
+        where = where or self.name_error
         self._select_after = select
         try:
             self.stack.push(command)
         except (ValueError, KeyError, ProjectError) as e:
             self._select_after = None
-            self._show_error(str(e.args[0]) if isinstance(e, KeyError) else str(e))
+            _say(where, str(e.args[0]) if isinstance(e, KeyError) else str(e))
             return False
         self._select_after = None
-        self._show_error("")
+        _say(self.name_error, "")
+        _say(self.error, "")
         self.message.emit(command.text)
         return True
 
@@ -261,10 +270,11 @@ class ScenarioPanel(QWidget):
         try:
             c, left_out = save_as_scenario(self.project, self.saved_doc, name)
         except (ValueError, ProjectError) as e:
-            self._show_error(str(e))
+            _say(self.name_error, str(e))
             return
         if self._push(c, select=name) and left_out:
-            self._show_error("kept in the base (not element fields): " + "; ".join(left_out))
+            _say(self.name_error, "kept in the base (not element fields): "
+                                    + "; ".join(left_out))
 
     def set_override(self) -> None:
         name = self.current()
@@ -274,15 +284,15 @@ class ScenarioPanel(QWidget):
         path = self.field_combo.currentText().strip()
         text = self.value_edit.text().strip()
         if not text:
-            self._show_error("type a value (null removes an optional block)")
+            _say(self.error, "type a value (null removes an optional block)")
             return
         try:
             c = cmd.SetOverride(name, element, path, parse_text(text))
             check_scenario(self.project, c.applied(self.project.scenario(name)))
         except (ValueError, ProjectError) as e:
-            self._show_error(str(e))
+            _say(self.error, str(e))
             return
-        self._push(c, select=name)
+        self._push(c, select=name, where=self.error)
 
     def remove_override(self) -> None:
         row = self.overrides.currentRow()
@@ -290,10 +300,7 @@ class ScenarioPanel(QWidget):
         if row < 0 or name == BASE:
             return
         o = self.project.scenario(name).overrides[row]
-        self._push(cmd.RemoveOverride(name, o.element, o.path), select=name)
-
-    def _show_error(self, text: str) -> None:
-        self.error.setText(text)
+        self._push(cmd.RemoveOverride(name, o.element, o.path), select=name, where=self.error)
 
     # --- drawing ------------------------------------------------------------------------------
     def _model_changed(self) -> None:
@@ -340,7 +347,8 @@ class ScenarioPanel(QWidget):
             self.overrides.insertRow(r)
             for c, text in enumerate((o.element or ROOT, o.path, shown(o.value))):
                 self.overrides.setItem(r, c, QTableWidgetItem(text))
-        self.error.setText("")
+        _say(self.error, "")
+        _say(self.name_error, "")
         self._enable()
         self._fill_values()
         self.current_changed.emit(name)
@@ -374,7 +382,9 @@ class ScenarioPanel(QWidget):
         if path in fields:
             self.value_edit.setText(shown(fields[path][1]))
         else:
-            base = value_at(project_to_json(self.project), element, path)
+            doc = project_to_json(self.project) if element is None or element not in \
+                self.project else {"elements": [element_to_json(self.project.element(element))]}
+            base = value_at(doc, element, path)
             self.value_edit.setText("" if base is MISSING else shown(base))
 
     def _override_chosen(self) -> None:
@@ -428,6 +438,12 @@ class ScenarioPanel(QWidget):
     def _start_rename(self) -> None:
         self.name_edit.setFocus()
         self.name_edit.selectAll()
+
+
+def _say(label: QLabel, text: str) -> None:
+    """Show ``text`` in an error label; an empty label takes no room."""
+    label.setText(text)
+    label.setVisible(bool(text))
 
 
 def sync_run_choices(run_panel, project: m.Project) -> None:

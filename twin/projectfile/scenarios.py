@@ -78,9 +78,10 @@ def overridden_fields(project: m.Project, scenario_name: str,
     if scenario_name in (None, "", "base"):
         return {}
     scenario = project.scenario(scenario_name)
-    doc = project_to_json(project)
     el = project.element(element_id) if element_id is not None and element_id in project \
         else None
+    # one element's file form, not the whole project's: this runs on every click
+    doc = project_to_json(project) if el is None else {"elements": [element_to_json(el)]}
     out: dict[str, tuple[object, object]] = {}
     for o in scenario.overrides:
         if o.element == element_id:
