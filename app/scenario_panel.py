@@ -198,6 +198,9 @@ class ScenarioPanel(QWidget):
         project.element_removed.connect(self._elements_changed)
         stack.clean_changed.connect(self._clean_changed)
         self.saved_doc = project_to_json(project)
+        self.list.blockSignals(True)
+        self.list.clear()  # the old project's scenarios: none is chosen while filling
+        self.list.blockSignals(False)
         self._fill_elements()
         self._fill_list(BASE)
 

@@ -168,3 +168,13 @@ def test_scenarios_are_saved_and_reopened(win, tmp_path):
     _choose(win.scenario_panel, "scenario")
     assert _cells(win.scenario_panel.overrides) == [["M1", "servers", "3"]]
     assert not win.isWindowModified()
+
+
+def test_a_new_project_while_a_scenario_is_chosen(win):
+    """Found by the monkey test: File > New with a scenario chosen raised KeyError from the
+    dock, which still asked the new project for the old project's scenario."""
+    panel = win.scenario_panel
+    _choose(panel, "faster")
+    win.new_project()
+    assert _names(panel.list) == ["base"] and panel.current() == "base"
+    assert not panel.set_button.isEnabled()
