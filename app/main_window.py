@@ -34,6 +34,7 @@ from app.palette import PaletteList
 from app.playback import Playback
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
+from app.scenario_panel import ScenarioPanel, sync_run_choices
 from app.theme import STATE_COLORS, apply_theme, utilisation_color
 from app.view3d import CAMERA_PRESETS, View3D
 from app.worker import Job
@@ -99,6 +100,10 @@ class MainWindow(QMainWindow):
         self.context_menu: QMenu | None = None  # the 3D view's, while it is open
         self.view.context_menu_requested.connect(self._view_context_menu)
         self.inspector.message.connect(self.statusBar().showMessage)
+        self.scenario_panel.message.connect(self.statusBar().showMessage)
+        self.scenario_panel.scenarios_changed.connect(
+            lambda: (sync_run_choices(self.run_panel, self.project), self._structure_changed()))
+        self.view.selection_changed.connect(self.scenario_panel.show_element)
         self.run_panel.run_started.connect(lambda: self.log("run started"))
         self.run_panel.run_finished.connect(self._run_finished)
         self.run_panel.run_failed.connect(self._run_failed)
@@ -137,6 +142,7 @@ class MainWindow(QMainWindow):
         self.palette = PaletteList()
         self.inspector = Inspector()
         self.run_panel = RunPanel()
+        self.scenario_panel = ScenarioPanel()
         self.dashboards = Dashboards()
         self.replay = ReplayPanel()
         self.replay.states_changed.connect(self._replay_states)
@@ -149,13 +155,16 @@ class MainWindow(QMainWindow):
             "palette": self._dock("Palette", self.palette, Qt.LeftDockWidgetArea),
             "inspector": self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea),
             "run": self._dock("Run", self.run_panel, Qt.RightDockWidgetArea),
+            "scenarios": self._dock("Scenarios", self.scenario_panel, Qt.RightDockWidgetArea),
             "charts": self._dock("Charts", self.dashboards, Qt.BottomDockWidgetArea),
             "log": self._dock("Log", self.log_pane, Qt.BottomDockWidgetArea),
             "replay": self._dock("Replay", self.replay, Qt.BottomDockWidgetArea),
         }
+        self.tabifyDockWidget(self.docks["run"], self.docks["scenarios"])
         self.tabifyDockWidget(self.docks["charts"], self.docks["log"])
         self.tabifyDockWidget(self.docks["charts"], self.docks["replay"])
         self.docks["charts"].raise_()
+        self.docks["run"].raise_()
 
     def _action(self, menu, text, slot, shortcut=None, tip=None, checkable=False) -> QAction:
         a = QAction(text, self)
@@ -294,6 +303,7 @@ class MainWindow(QMainWindow):
             self.stack.mark_modified()  # a recovered project differs from its file
         self.inspector.set_stack(self.stack)
         self.run_panel.set_project(project)
+        self.scenario_panel.set_project(project, self.stack)
         self.playback = None
         self._structure_changed()
         self._stack_changed()

@@ -441,3 +441,176 @@ class UndoStack:
         self.index_changed.emit(self._index)
         if self.is_clean() != was_clean:
             self.clean_changed.emit(self.is_clean())
+
+
+# --- scenarios (issue 14, §3) ------------------------------------------------------------------
+# Each scenario command replaces ``project.scenarios`` with a new list and keeps the old one
+# for its undo: scenarios and overrides are frozen, so a list of them is a cheap, exact
+# snapshot, and undo cannot drift from do.
+
+
+def _set_scenarios(project: m.Project, scenarios: list[m.Scenario]) -> None:
+    project.scenarios = list(scenarios)
+    project.scenarios_changed.emit()
+    project.changed.emit()
+
+
+def check_scenario_name(project: m.Project, name: str, allow: str | None = None) -> str:
+    """``name`` stripped, or ``ValueError`` saying why a scenario cannot be called so.
+
+    ``allow`` is the scenario being renamed (its own name is not a clash)."""
+    name = str(name).strip()
+    if not name:
+        raise ValueError("a scenario needs a name; type one")
+    if name == "base":
+        raise ValueError("'base' names the project itself; pick another scenario name")
+    if name != allow and any(s.name == name for s in project.scenarios):
+        raise ValueError(f"a scenario named {name!r} exists already; names must be unique")
+    return name
+
+
+def unique_scenario_name(project: m.Project, stem: str = "scenario") -> str:
+    """``stem`` if free, else ``stem 2``, ``stem 3``, ... (never ``base``)."""
+    taken = {s.name for s in project.scenarios} | {"base"}
+    if stem not in taken:
+        return stem
+    i = 2
+    while f"{stem} {i}" in taken:
+        i += 1
+    return f"{stem} {i}"
+
+
+class _ScenarioCommand(Command):
+    """Replace the scenario list by ``_changed(old list)``; undo puts the old list back."""
+
+    def __init__(self):
+        self._before: list[m.Scenario] = []
+
+    def _changed(self, project: m.Project, scenarios: list[m.Scenario]) -> list[m.Scenario]:
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def _index(self, project: m.Project, name: str) -> int:
+        for i, s in enumerate(project.scenarios):
+            if s.name == name:
+                return i
+        raise KeyError(f"no scenario {name!r} in project {project.name!r}")
+
+    def do(self, project):
+        before = list(project.scenarios)
+        after = self._changed(project, list(before))
+        self._before = before
+        _set_scenarios(project, after)
+
+    def undo(self, project):
+        _set_scenarios(project, self._before)
+
+
+class AddScenario(_ScenarioCommand):
+    """Add a scenario ``name`` (at ``index``, default the end) with ``overrides``."""
+
+    def __init__(self, name: str, overrides: Sequence[m.Override] = (), description: str = "",
+                 index: int | None = None):
+        super().__init__()
+        self.scenario = m.Scenario(str(name).strip(), tuple(overrides), description)
+        self.index = index
+        self.text = f"add scenario {self.scenario.name}"
+
+    def _changed(self, project, scenarios):
+        check_scenario_name(project, self.scenario.name)
+        scenarios.insert(len(scenarios) if self.index is None else self.index, self.scenario)
+        return scenarios
+
+
+class DuplicateScenario(_ScenarioCommand):
+    """A copy of scenario ``name`` right after it, called ``new_name`` (default
+    ``<name> copy``, numbered when taken)."""
+
+    def __init__(self, project: m.Project, name: str, new_name: str | None = None):
+        super().__init__()
+        self.name = name
+        self.new_name = new_name or unique_scenario_name(project, f"{name} copy")
+        self.text = f"duplicate scenario {name}"
+
+    def _changed(self, project, scenarios):
+        i = self._index(project, self.name)
+        new = check_scenario_name(project, self.new_name)
+        scenarios.insert(i + 1, dataclasses.replace(scenarios[i], name=new))
+        return scenarios
+
+
+class RenameScenario(_ScenarioCommand):
+    """Call scenario ``name`` ``new_name``; refuses ``base``, a taken name and no name."""
+
+    def __init__(self, name: str, new_name: str):
+        super().__init__()
+        self.name, self.new_name = name, new_name
+        self.text = f"rename scenario {name} to {str(new_name).strip()}"
+
+    def _changed(self, project, scenarios):
+        i = self._index(project, self.name)
+        new = check_scenario_name(project, self.new_name, allow=self.name)
+        scenarios[i] = dataclasses.replace(scenarios[i], name=new)
+        return scenarios
+
+
+class DeleteScenario(_ScenarioCommand):
+    """Remove scenario ``name``; undo puts it back at its place."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        self.text = f"delete scenario {name}"
+
+    def _changed(self, project, scenarios):
+        del scenarios[self._index(project, self.name)]
+        return scenarios
+
+
+class SetOverride(_ScenarioCommand):
+    """In scenario ``name``, set ``path`` of ``element`` (None: the document root) to
+    ``value`` (in the file's JSON form). An existing override of the same element and path
+    is replaced in place; a new one goes to the end (overrides apply in order)."""
+
+    def __init__(self, name: str, element: str | None, path: str, value: object):
+        super().__init__()
+        path = str(path).strip()
+        if not path:
+            raise ValueError("an override needs a field: choose one")
+        self.name, self.override = name, m.Override(path, copy.deepcopy(value), element)
+        self.text = f"set {element + '.' if element else ''}{path} in scenario {name}"
+
+    def applied(self, scenario: m.Scenario) -> m.Scenario:
+        """``scenario`` with this override set (what ``do`` stores), to check it first."""
+        ovs = list(scenario.overrides)
+        o = self.override
+        at = next((j for j, x in enumerate(ovs)
+                   if x.element == o.element and x.path == o.path), None)
+        if at is None:
+            ovs.append(o)
+        else:
+            ovs[at] = o
+        return dataclasses.replace(scenario, overrides=tuple(ovs))
+
+    def _changed(self, project, scenarios):
+        i = self._index(project, self.name)
+        scenarios[i] = self.applied(scenarios[i])
+        return scenarios
+
+
+class RemoveOverride(_ScenarioCommand):
+    """Remove the override of ``path`` of ``element`` from scenario ``name``."""
+
+    def __init__(self, name: str, element: str | None, path: str):
+        super().__init__()
+        self.name, self.element, self.path = name, element, path
+        self.text = f"remove {element + '.' if element else ''}{path} from scenario {name}"
+
+    def _changed(self, project, scenarios):
+        i = self._index(project, self.name)
+        ovs = [o for o in scenarios[i].overrides
+               if not (o.element == self.element and o.path == self.path)]
+        if len(ovs) == len(scenarios[i].overrides):
+            raise KeyError(f"scenario {self.name!r} does not override {self.path!r} of "
+                           f"{self.element!r}")
+        scenarios[i] = dataclasses.replace(scenarios[i], overrides=tuple(ovs))
+        return scenarios

@@ -281,6 +281,7 @@ class Project:
     element_added = Signal(object)
     element_removed = Signal(object)
     connections_changed = Signal()
+    scenarios_changed = Signal()  # a scenario added, removed, renamed or its overrides edited
     changed = Signal()
 
     def __init__(
