@@ -1,0 +1,112 @@
+"""Exports fit for a report: a chart as PNG at a chosen width or as SVG, and the KPIs as CSV.
+
+Every file is written whole through ``twin.safeio`` (complete or absent). The legend of a
+chart is the PlotItem's child (``app.dashboards``), so both pictures hold it. The SVG comes
+from Qt's SVG painter rather than pyqtgraph's ``SVGExporter``, which fails on
+``FillBetweenItem`` paths (0.14): ``tests/app/test_export.py`` renders it with librsvg,
+another program, and compares its pixels with the PNG export.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pyqtgraph.exporters as pge
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from twin import safeio
+from twin.errors import InputError
+from twin.sim.report import write_kpi_csv
+
+MIN_WIDTH, MAX_WIDTH = 200, 8000  # px: below, no text fits; above, the file is huge
+
+
+class ExportError(InputError):
+    """An export the user asked for cannot be made (nothing to export, a bad size)."""
+
+
+def _png_bytes(image: QImage) -> bytes:
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    image.save(buf, "PNG")
+    buf.close()
+    return bytes(data)
+
+
+def chart_png(plot: pg.PlotWidget, width: int | None = None) -> bytes:
+    """PNG bytes of ``plot`` (axes, title, legend) ``width`` px wide (the size on screen by
+    default); the height keeps the chart's proportions."""
+    item = plot.getPlotItem()
+    exp = pge.ImageExporter(item)
+    if width is not None:
+        if not MIN_WIDTH <= int(width) <= MAX_WIDTH:
+            raise ExportError(f"picture width {width} px: choose {MIN_WIDTH} to {MAX_WIDTH} px")
+        exp.parameters()["width"] = int(width)
+    else:
+        exp.parameters()["width"] = int(item.sceneBoundingRect().width())
+    return _png_bytes(exp.export(toBytes=True))
+
+
+def export_png(plot: pg.PlotWidget, path, width: int | None = None) -> None:
+    """Write :func:`chart_png` to ``path``."""
+    safeio.write_bytes(path, chart_png(plot, width))
+
+
+def chart_svg(plot: pg.PlotWidget) -> bytes:
+    """SVG bytes of ``plot`` as drawn on screen, its size that of the chart in pixels."""
+    item = plot.getPlotItem()
+    rect = item.sceneBoundingRect()
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(rect.size().toSize())
+    gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+    gen.setTitle(item.titleLabel.text or "chart")
+    painter = QPainter(gen)
+    plot.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+    painter.end()
+    buf.close()
+    return bytes(data)
+
+
+def export_svg(plot: pg.PlotWidget, path) -> None:
+    """Write :func:`chart_svg` to ``path``."""
+    safeio.write_bytes(path, chart_svg(plot))
+
+
+def export_chart(plot: pg.PlotWidget, path, width: int | None = None) -> None:
+    """``path`` ending in ``.svg``: SVG; else PNG ``width`` px wide."""
+    if str(path).lower().endswith(".svg"):
+        export_svg(plot, path)
+    else:
+        export_png(plot, path, width)
+
+
+def export_kpis(summary: dict, path) -> int:
+    """Every figure of a run as CSV (``twin.sim.report.write_kpi_csv``); rows written."""
+    if not summary:
+        raise ExportError("nothing to export yet: run the project first")
+    return write_kpi_csv(path, summary)
+
+
+def chart_dialog(window) -> str | None:
+    """Ask where (PNG or SVG) and, for a PNG, how wide; export the chart on screen.
+    Returns the path written, or None when the user cancelled."""
+    path, _ = QFileDialog.getSaveFileName(window, "Export chart", "chart.png",
+                                          "PNG (*.png);;SVG (*.svg)")
+    if not path:
+        return None
+    width = None
+    if not path.lower().endswith(".svg"):
+        width, ok = QInputDialog.getInt(window, "Picture width", "Width in pixels (the height "
+                                        "keeps the chart's proportions):", 1600, MIN_WIDTH,
+                                        MAX_WIDTH, 100)
+        if not ok:
+            return None
+    window.dashboards.export_chart(path, width)
+    return path
