@@ -274,7 +274,11 @@ class Dashboards(QWidget):
         self.export_button = QPushButton("Export chart…")
         self.export_button.setToolTip("Save the chart on screen as PNG or SVG")
         self.csv_button = QPushButton("Export KPIs…")
-        self.csv_button.setToolTip("Save the KPI comparison table as CSV")
+        self.csv_button.setToolTip("Save every figure of the run as CSV: scenario, element, "
+                                   "kpi, mean, ci95_halfwidth, unit")
+        self.report_button = QPushButton("Report…")
+        self.report_button.setToolTip("Save one HTML page of the run: layout, tables, charts, "
+                                      "comparison, settings and software versions")
         top = QHBoxLayout()
         top.addWidget(QLabel("Scenario"))
         top.addWidget(self.scenario)
@@ -283,6 +287,7 @@ class Dashboards(QWidget):
         top.addWidget(self.bottleneck, 1)
         top.addWidget(self.export_button)
         top.addWidget(self.csv_button)
+        top.addWidget(self.report_button)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 1000)
         self.slider.setToolTip("Play the run back: the 3D view shows states and buffer fill")
@@ -388,8 +393,10 @@ class Dashboards(QWidget):
     def _band(self, plot, t, mean, hw, color, name):
         curve = plot.plot(t, mean, pen=pg.mkPen(color, width=2), name=name)
         if np.all(np.isfinite(hw)):
-            lo = pg.PlotDataItem(t, mean - hw, pen=None)
-            hi = pg.PlotDataItem(t, mean + hw, pen=None)
+            # curves, not PlotDataItems: a PlotDataItem without a pen keeps no path, and the
+            # band between two of them was empty (drawn nowhere, on screen or exported)
+            lo = pg.PlotCurveItem(t, mean - hw, pen=pg.mkPen(None))
+            hi = pg.PlotCurveItem(t, mean + hw, pen=pg.mkPen(None))
             fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(pg.mkColor(color).red(),
                                                                pg.mkColor(color).green(),
                                                                pg.mkColor(color).blue(), 50))

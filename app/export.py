@@ -2,12 +2,15 @@
 
 Every file is written whole through ``twin.safeio`` (complete or absent). The legend of a
 chart is the PlotItem's child (``app.dashboards``), so both pictures hold it. The SVG comes
-from Qt's SVG painter rather than pyqtgraph's ``SVGExporter``, which fails on
-``FillBetweenItem`` paths (0.14): ``tests/app/test_export.py`` renders it with librsvg,
-another program, and compares its pixels with the PNG export.
+from Qt's SVG painter (pyqtgraph's ``SVGExporter`` raises ``ValueError`` in
+``correctCoordinates`` on these charts), with its data-space groups flattened into pixels
+(``_flatten``) so that renderers without ``non-scaling-stroke`` draw it right:
+``tests/app/test_export.py`` renders it with librsvg and compares its pixels with the PNG.
 """
 
 from __future__ import annotations
+
+import re
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pge
@@ -55,8 +58,30 @@ def export_png(plot: pg.PlotWidget, path, width: int | None = None) -> None:
     safeio.write_bytes(path, chart_png(plot, width))
 
 
-def chart_svg(plot: pg.PlotWidget) -> bytes:
-    """SVG bytes of ``plot`` as drawn on screen, its size that of the chart in pixels."""
+_GROUP = re.compile(r'(<g [^>]*?)\s*transform="matrix\(([^)]*)\)"([^>]*>)(.*?)(</g>)', re.S)
+_PAIR = re.compile(r"(-?\d*\.?\d+(?:e[-+]?\d+)?),(-?\d*\.?\d+(?:e[-+]?\d+)?)")
+
+
+def _flatten(match: re.Match) -> str:
+    """A group of paths drawn through a data-to-pixel matrix, with the matrix applied to
+    their points instead. Qt draws a curve in data coordinates under the view's matrix
+    with ``vector-effect="non-scaling-stroke"``; a renderer without that SVG Tiny feature
+    (librsvg) scales the 2 px pen by the matrix and a curve became a band 180 px wide."""
+    head, matrix, rest, body, end = match.groups()
+    if any(tag in body for tag in ("<g", "<text", "<rect", "<image")):
+        return match.group(0)  # text and pictures keep their matrix
+    a, b, c, d, e, f = (float(v) for v in matrix.replace(",", " ").split())
+
+    def pair(m: re.Match) -> str:
+        x, y = float(m.group(1)), float(m.group(2))
+        return f"{a * x + c * y + e:.3f},{b * x + d * y + f:.3f}"
+
+    return head + rest + _PAIR.sub(pair, body) + end
+
+
+def chart_svg(plot: pg.PlotWidget, flatten: bool = True) -> bytes:
+    """SVG bytes of ``plot`` as drawn on screen, its size that of the chart in pixels
+    (``flatten=False``: as Qt writes it, for the test that shows why it is flattened)."""
     item = plot.getPlotItem()
     rect = item.sceneBoundingRect()
     data = QByteArray()
@@ -65,13 +90,17 @@ def chart_svg(plot: pg.PlotWidget) -> bytes:
     gen = QSvgGenerator()
     gen.setOutputDevice(buf)
     gen.setSize(rect.size().toSize())
+    # Qt writes the size in mm at its resolution (72 dpi by default); at CSS's 96 px per
+    # inch, browsers, librsvg and Inkscape draw it as many pixels as it has on screen
+    gen.setResolution(96)
     gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
     gen.setTitle(item.titleLabel.text or "chart")
     painter = QPainter(gen)
     plot.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
     painter.end()
     buf.close()
-    return bytes(data)
+    text = bytes(data).decode("utf-8")
+    return (_GROUP.sub(_flatten, text) if flatten else text).encode("utf-8")
 
 
 def export_svg(plot: pg.PlotWidget, path) -> None:

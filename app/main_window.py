@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.dashboards.playback_time_changed.connect(self._play_at)
         self.dashboards.export_button.clicked.connect(self.export_chart_dialog)
         self.dashboards.csv_button.clicked.connect(self.export_csv_dialog)
+        self.dashboards.report_button.clicked.connect(self.report_dialog)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -191,6 +192,7 @@ class MainWindow(QMainWindow):
         self._action(ex, "Chart (PNG/SVG)…", self.export_chart_dialog)
         self._action(ex, "KPI table (CSV)…", self.export_csv_dialog)
         self._action(ex, "3D view (PNG)…", self.export_view_dialog)
+        self._action(ex, "Report of the run (HTML)…", self.report_dialog)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.Quit)
         e = mb.addMenu("&Edit")
@@ -514,6 +516,14 @@ class MainWindow(QMainWindow):
             export.chart_dialog(self)
         except (InputError, OSError) as e:
             self.log(f"could not export the chart: {e}")
+
+    def report_dialog(self):
+        from app.report import report_dialog
+
+        try:
+            report_dialog(self)
+        except (InputError, OSError) as e:
+            self.log(f"could not write the report: {e}")
 
     def export_csv_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, "Export KPIs", "kpis.csv", "CSV (*.csv)")

@@ -152,16 +152,22 @@ def software_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for label, dist in (("twinbench", "twinbench"), ("NumPy", "numpy"), ("Numba", "numba"),
-                        ("PySide6", "PySide6"), ("VTK", "vtk"), ("pyqtgraph", "pyqtgraph")):
-        try:
-            out[label] = version(dist)
-        except PackageNotFoundError:
-            if label == "twinbench":
-                from kernels import __version__
-                out[label] = __version__
-            else:
-                out[label] = "-"
+    # by distribution, not by import: twin imports no Qt or VTK (import-linter contracts);
+    # PySide6 comes as PySide6 or as its Essentials part, VTK as vtk or vtk-osmesa
+    for label, dists in (("twinbench", ("twinbench",)), ("NumPy", ("numpy",)),
+                         ("Numba", ("numba",)), ("PySide6", ("PySide6", "PySide6_Essentials")),
+                         ("VTK", ("vtk", "vtk-osmesa")), ("pyqtgraph", ("pyqtgraph",))):
+        out[label] = "-"
+        for dist in dists:
+            try:
+                out[label] = version(dist)
+                break
+            except PackageNotFoundError:
+                continue
+    if out["twinbench"] == "-":  # a source tree that was never installed
+        from kernels import __version__
+
+        out["twinbench"] = __version__
     out["Python"] = sys.version.split()[0]
     out["platform"] = platform.platform()
     return out
