@@ -267,7 +267,7 @@ class Dashboards(QWidget):
         self.bottleneck = QLabel("")
         self.bin_width = QComboBox()
         self.bin_width.addItems([label for label, _ in BIN_WIDTHS])
-        self.bin_width.setCurrentText("1 h")
+        self.bin_width.setCurrentText("each sample")  # as before; the user picks wider bins
         self.bin_width.setToolTip("Width of the time bins of the Throughput chart")
         self.bin_width.currentTextChanged.connect(lambda _: self.result and
                                                   self._draw_throughput())

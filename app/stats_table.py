@@ -42,7 +42,12 @@ class NumericItem(QTableWidgetItem):
     def __lt__(self, other):  # Qt's sort calls it
         a, b = self.data(Qt.UserRole), other.data(Qt.UserRole)
         if a is None or b is None:
-            return a is not None and b is None  # numbers first, blanks last
+            # blanks (a figure the element has not) last in either order
+            table = self.tableWidget()
+            descending = (table is not None and table.horizontalHeader().sortIndicatorOrder()
+                          == Qt.DescendingOrder)
+            return (a is None and b is not None) if descending else \
+                (a is not None and b is None)
         return a < b
 
 

@@ -71,18 +71,34 @@ def element_stat(doc: dict, key: str) -> dict | None:
     return node if isinstance(node, dict) and "mean" in node else None
 
 
-def element_columns(doc: dict) -> list[tuple[str, str, str]]:
+#: Element kinds that share a table in the report (their columns are alike).
+KIND_GROUPS = (("stations", ("station",)), ("buffers and conveyors", ("buffer", "conveyor")),
+               ("sources and sinks", ("source", "sink")))
+
+
+def _figure(el: dict, key: str, kinds: tuple[str, ...]) -> dict | None:
+    # a sink's "parts out" is always 0: a figure only for the kinds it means something for
+    return element_stat(el, key) if el["kind"] in kinds else None
+
+
+def element_columns(doc: dict, kinds: tuple[str, ...] | None = None
+                    ) -> list[tuple[str, str, str]]:
     """The ``(key, label, unit)`` columns of ``ELEMENT_KPIS`` that some element of one
-    scenario's summary ``doc`` has (a line without buffers shows no content column)."""
-    return [(k, label, unit) for k, label, unit, _ in ELEMENT_KPIS
-            if any(element_stat(el, k) is not None for el in doc["elements"].values())]
+    scenario's summary ``doc`` (of ``kinds``, default all) has: a line without buffers
+    shows no content column."""
+    els = [el for el in doc["elements"].values() if kinds is None or el["kind"] in kinds]
+    return [(k, label, unit) for k, label, unit, ks in ELEMENT_KPIS
+            if any(_figure(el, k, ks) is not None for el in els)]
 
 
-def element_rows(doc: dict) -> list[tuple[str, str, list[dict | None]]]:
-    """``(element id, kind, [stat or None per column of element_columns])`` per element."""
-    cols = element_columns(doc)
-    return [(eid, el["kind"], [element_stat(el, k) for k, _, _ in cols])
-            for eid, el in doc["elements"].items()]
+def element_rows(doc: dict, kinds: tuple[str, ...] | None = None
+                 ) -> list[tuple[str, str, list[dict | None]]]:
+    """``(element id, kind, [stat or None per column of element_columns])`` per element
+    (of ``kinds``, default all)."""
+    cols = element_columns(doc, kinds)
+    ks = {k: kk for k, _, _, kk in ELEMENT_KPIS}
+    return [(eid, el["kind"], [_figure(el, k, ks[k]) for k, _, _ in cols])
+            for eid, el in doc["elements"].items() if kinds is None or el["kind"] in kinds]
 
 
 def element_tooltip(doc: dict, eid: str, scenario: str) -> str:
@@ -92,8 +108,8 @@ def element_tooltip(doc: dict, eid: str, scenario: str) -> str:
     if el is None:
         return ""
     lines = [f"{eid} ({el['kind']}), scenario {scenario}, 95% intervals"]
-    for key, label, unit, _ in ELEMENT_KPIS:
-        stat = element_stat(el, key)
+    for key, label, unit, kinds in ELEMENT_KPIS:
+        stat = _figure(el, key, kinds)
         if stat is not None and not _nan(stat["mean"]):
             lines.append(f"{label}: {format_ci(stat)} {unit}")
     return "\n".join(lines)
@@ -112,8 +128,8 @@ def kpi_records(summary: dict) -> list[dict]:
             if key in doc["line"]:
                 out.append(_record(name, "line", key, doc["line"][key], unit))
         for eid, el in doc["elements"].items():
-            for key, _, unit, _ in ELEMENT_KPIS:
-                stat = element_stat(el, key)
+            for key, _, unit, kinds in ELEMENT_KPIS:
+                stat = _figure(el, key, kinds)
                 if stat is not None:
                     out.append(_record(name, eid, key, stat, unit))
     return out
@@ -230,7 +246,7 @@ def report_html(summary: dict, parts: ReportParts, title: str) -> str:
     out = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
            f"<style>{CSS}</style></head><body><h1>{e(title)}</h1>"]
     if parts.layout_png:
-        out.append("<h2>Layout</h2>" + _img(parts.layout_png, "layout"))
+        out.append("<h2>Layout</h2><p>" + _img(parts.layout_png, "layout") + "</p>")
     for name, doc in summary.items():
         out.append(f"<h2>Scenario {e(name)}: line KPIs ({doc['replications']} "
                    "replications, 95% intervals)</h2>")
@@ -239,18 +255,21 @@ def report_html(summary: dict, parts: ReportParts, title: str) -> str:
         if doc.get("bottleneck"):
             line.append(["bottleneck", doc["bottleneck"], ""])
         out.append(_table(["KPI", "mean ± 95%", "unit"], line, "line-kpis"))
-        cols = element_columns(doc)
-        out.append(f"<h2>Scenario {e(name)}: per element</h2>")
-        rows = [[eid, kind, *("" if s is None else format_ci(s) for s in stats)]
-                for eid, kind, stats in element_rows(doc)]
-        out.append(_table(["element", "kind", *(f"{lab} ({u})" for _, lab, u in cols)], rows,
-                          "elements"))
+        for group, kinds in KIND_GROUPS:
+            rows = [[eid, kind, *("" if s is None else format_ci(s) for s in stats)]
+                    for eid, kind, stats in element_rows(doc, kinds)]
+            if not rows:
+                continue
+            cols = element_columns(doc, kinds)
+            out.append(f"<h2>Scenario {e(name)}: {group}</h2>")
+            out.append(_table(["element", "kind", *(f"{lab} ({u})" for _, lab, u in cols)],
+                              rows, "elements"))
     if parts.comparison and len(parts.comparison) > 1:
         out.append("<h2>Scenario comparison (differences paired by replication, "
                    "* = significant at 95%)</h2>")
         out.append(_table(parts.comparison[0], parts.comparison[1:], "comparison"))
     for chart_title, png in parts.charts:
-        out.append(f"<h2>{e(chart_title)}</h2>" + _img(png, chart_title))
+        out.append(f"<h2>{e(chart_title)}</h2><p>" + _img(png, chart_title) + "</p>")
     out.append("<h2>Project and run settings</h2>")
     out.append(_table(["setting", "value"], [[k, v] for k, v in parts.settings.items()],
                       "settings"))
