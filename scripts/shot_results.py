@@ -78,7 +78,9 @@ def main(argv=None) -> int:
         return 1
     w.dashboards.finish_drawing()
     w.docks["statistics"].raise_()
-    w.resizeDocks([w.docks["statistics"]], [480], Qt.Vertical)
+    # floating, as tall as its rows: the docked table shares the bottom with the charts
+    w.docks["statistics"].setFloating(True)
+    w.docks["statistics"].resize(1500, 420)
     w.stats.table.sortByColumn(w.stats.column("utilisation"), Qt.AscendingOrder)
     QTimer.singleShot(200, loop.quit)
     loop.exec()
