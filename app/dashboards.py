@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -273,6 +274,13 @@ class Dashboards(QWidget):
                                                   self._draw_throughput())
         self.export_button = QPushButton("Export chart…")
         self.export_button.setToolTip("Save the chart on screen as PNG or SVG")
+        self.png_width = QSpinBox()
+        self.png_width.setRange(export.MIN_WIDTH, export.MAX_WIDTH)
+        self.png_width.setSingleStep(100)
+        self.png_width.setValue(1600)
+        self.png_width.setSuffix(" px")
+        self.png_width.setToolTip("Width of an exported PNG; its height keeps the chart's "
+                                  "proportions")
         self.csv_button = QPushButton("Export KPIs…")
         self.csv_button.setToolTip("Save every figure of the run as CSV: scenario, element, "
                                    "kpi, mean, ci95_halfwidth, unit")
@@ -285,6 +293,7 @@ class Dashboards(QWidget):
         top.addWidget(QLabel("Bins"))
         top.addWidget(self.bin_width)
         top.addWidget(self.bottleneck, 1)
+        top.addWidget(self.png_width)
         top.addWidget(self.export_button)
         top.addWidget(self.csv_button)
         top.addWidget(self.report_button)
@@ -521,6 +530,8 @@ class Dashboards(QWidget):
         if np.all(np.isfinite(hw)):
             self.compare_plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * hw, beam=0.2))
         self.compare_plot.getAxis("bottom").setTicks([list(enumerate(names))])
+        top = np.nanmax(np.concatenate([y, y + np.nan_to_num(hw)]), initial=1.0)
+        self.compare_plot.setYRange(0.0, top * 1.2, padding=0)  # room for the marks
         row = next(i for i, (k, _) in enumerate(LINE_KPIS) if k == "throughput_per_hour")
         for j, sig in enumerate(self.charts.significant[row]):
             if sig:  # differs from the base significantly (paired, common random numbers)

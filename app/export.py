@@ -17,7 +17,7 @@ import pyqtgraph.exporters as pge
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog
 
 from twin import safeio
 from twin.errors import InputError
@@ -124,18 +124,11 @@ def export_kpis(summary: dict, path) -> int:
 
 
 def chart_dialog(window) -> str | None:
-    """Ask where (PNG or SVG) and, for a PNG, how wide; export the chart on screen.
-    Returns the path written, or None when the user cancelled."""
+    """Ask where (PNG or SVG) and export the chart on screen, a PNG as wide as the
+    dashboards' width box says. Returns the path written, or None when cancelled."""
     path, _ = QFileDialog.getSaveFileName(window, "Export chart", "chart.png",
                                           "PNG (*.png);;SVG (*.svg)")
     if not path:
         return None
-    width = None
-    if not path.lower().endswith(".svg"):
-        width, ok = QInputDialog.getInt(window, "Picture width", "Width in pixels (the height "
-                                        "keeps the chart's proportions):", 1600, MIN_WIDTH,
-                                        MAX_WIDTH, 100)
-        if not ok:
-            return None
-    window.dashboards.export_chart(path, width)
+    window.dashboards.export_chart(path, window.dashboards.png_width.value())
     return path

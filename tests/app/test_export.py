@@ -9,7 +9,9 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog
 
 from app.export import ExportError, chart_svg
 from app.report import export_report
@@ -65,7 +67,8 @@ class _Tables(HTMLParser):
             self._cell += data
 
 
-def test_svg_png_and_report(make_window, line_project, qtbot, warm_kernel, tmp_path):
+def test_svg_png_and_report(make_window, line_project, qtbot, warm_kernel, tmp_path,
+                            monkeypatch):
     w = make_window(line_project)
     with pytest.raises(ExportError, match="run the project first"):
         export_report(w, tmp_path / "early.html")
@@ -82,6 +85,16 @@ def test_svg_png_and_report(make_window, line_project, qtbot, warm_kernel, tmp_p
     # PNG at a chosen width; the legend (right of the plot area) is inside the picture
     d.export_chart(str(tmp_path / "wide.png"), 1500)
     assert QImage(str(tmp_path / "wide.png")).width() == 1500
+    # as a user: the width box, Export chart…, a file name; Report… the same way
+    chosen = {"name": "dialog.png"}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / chosen["name"]), "")))
+    d.png_width.setValue(900)
+    qtbot.mouseClick(d.export_button, Qt.LeftButton)
+    assert QImage(str(tmp_path / "dialog.png")).width() == 900
+    chosen["name"] = "clicked.html"
+    qtbot.mouseClick(d.report_button, Qt.LeftButton)
+    assert "<table" in (tmp_path / "clicked.html").read_text(encoding="utf-8")
     d.export_chart(str(tmp_path / "tp.png"), width)
     d.export_chart(str(tmp_path / "tp.svg"))
     png = _pixels(tmp_path / "tp.png")
