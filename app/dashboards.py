@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -266,6 +268,13 @@ class Dashboards(QWidget):
         self.scenario.setToolTip("Scenario shown in the States, Energy and Wear tabs")
         self.scenario.currentTextChanged.connect(self._draw_scenario)
         self.bottleneck = QLabel("")
+        self.compared: dict[str, bool] = {}  # scenario -> drawn in the time charts
+        self.compare_button = QToolButton()
+        self.compare_button.setText("Scenarios shown")
+        self.compare_button.setToolTip("Scenarios drawn in the Throughput, WIP and power "
+                                       "charts: one, a chosen few or all")
+        self.compare_button.setPopupMode(QToolButton.InstantPopup)
+        self.compare_button.setMenu(QMenu(self.compare_button))
         self.bin_width = QComboBox()
         self.bin_width.addItems([label for label, _ in BIN_WIDTHS])
         self.bin_width.setCurrentText("each sample")  # as before; the user picks wider bins
@@ -290,6 +299,7 @@ class Dashboards(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Scenario"))
         top.addWidget(self.scenario)
+        top.addWidget(self.compare_button)
         top.addWidget(QLabel("Bins"))
         top.addWidget(self.bin_width)
         top.addWidget(self.bottleneck, 1)
@@ -334,6 +344,8 @@ class Dashboards(QWidget):
         self.scenario.clear()
         self.scenario.blockSignals(False)
         self.bottleneck.setText("")
+        self.compare_button.menu().clear()
+        self.compared = {}
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
@@ -363,6 +375,7 @@ class Dashboards(QWidget):
         self.scenario.clear()
         self.scenario.addItems(list(result.scenarios))
         self.scenario.blockSignals(False)
+        self._fill_compare_menu(list(result.scenarios))
         self._fill_table()
         shown = self.scenario.currentText  # read when the step runs: the user may pick another
         steps = {
@@ -420,10 +433,32 @@ class Dashboards(QWidget):
                                    labelOpts={"position": 0.95, "color": "#808080"})
             plot.addItem(line)
 
+    def _compared(self):
+        """``(colour index, (name, charts))`` of the scenarios ticked under "Compare"; a
+        scenario keeps its colour whichever others are shown."""
+        return [(i, item) for i, item in enumerate(self.charts.scenarios.items())
+                if self.compared.get(item[0], True)]
+
+    def _compare_changed(self, name: str, on: bool) -> None:
+        self.compared[name] = on
+        if self.result is not None:
+            for draw in (self._draw_throughput, self._draw_wip, self._draw_power):
+                draw()
+
+    def _fill_compare_menu(self, names: list[str]) -> None:
+        menu = self.compare_button.menu()
+        menu.clear()
+        self.compared = {n: True for n in names}
+        for n in names:
+            a = menu.addAction(n)
+            a.setCheckable(True)
+            a.setChecked(True)
+            a.toggled.connect(lambda on, n=n: self._compare_changed(n, on))
+
     def _draw_throughput(self) -> None:
         _fresh(self.throughput)
         width = dict(BIN_WIDTHS).get(self.bin_width.currentText(), 0.0)
-        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+        for i, (name, sc) in self._compared():
             series = binned_throughput(sc.good_t, sc.good, width) if width else sc.throughput
             self.curves[name]["throughput"] = self._band(
                 self.throughput, *series, PALETTE[i % len(PALETTE)], name)
@@ -432,7 +467,7 @@ class Dashboards(QWidget):
 
     def _draw_wip(self) -> None:
         _fresh(self.wip)
-        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+        for i, (name, sc) in self._compared():
             self.curves[name]["wip"] = self._band(self.wip, *sc.wip,
                                                   PALETTE[i % len(PALETTE)], name)
         self._warmup_mark(self.wip)
@@ -440,7 +475,7 @@ class Dashboards(QWidget):
 
     def _draw_power(self) -> None:
         _fresh(self.power)
-        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+        for i, (name, sc) in self._compared():
             self.curves[name]["power"] = self.power.plot(*sc.power, name=name,
                                                          pen=PALETTE[i % len(PALETTE)])
         _legend_room(self.power)

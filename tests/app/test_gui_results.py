@@ -131,6 +131,16 @@ def test_charts_band_warmup_and_notes(make_window, line_project, qtbot, warm_ker
     k = np.searchsorted(t, edges)
     want = (good[:, k[1:]] - good[:, k[:-1]]).mean(axis=0) / 0.5
     np.testing.assert_allclose(y, want)
+    # one scenario, or a chosen few: untick "faster" under "Scenarios shown"
+    actions = {a.text(): a for a in d.compare_button.menu().actions()}
+    assert list(actions) == ["base", "faster"]
+    actions["faster"].trigger()
+    for plot in (d.throughput, d.wip, d.power):
+        assert [c.name() for c in plot.getPlotItem().listDataItems()] == ["base"]
+    fills = [i for i in d.throughput.getPlotItem().items if isinstance(i, pg.FillBetweenItem)]
+    assert len(fills) == 1 and len(d.curves["base"]["throughput"].getData()[0]) == 8
+    actions["faster"].trigger()
+    assert len(d.throughput.getPlotItem().listDataItems()) == 2
     # legends outside the plot area: right of the view box
     legend = d.throughput.getPlotItem().legend
     vb = d.throughput.getPlotItem().getViewBox()
