@@ -8,11 +8,22 @@ module only adds what needs the window: the layout rendered by VTK
 
 from __future__ import annotations
 
-from PySide6.QtGui import QImage
+import base64
+import re
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QUrl
+from PySide6.QtGui import QImage, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog
 
 from app.export import ExportError, _png_bytes, chart_png
-from twin.sim.report import ReportParts, run_record, software_versions, write_report
+from twin import safeio
+from twin.sim.report import (
+    ReportParts,
+    report_html,
+    run_record,
+    software_versions,
+    write_report,
+)
 
 CHART_WIDTH = 1100  # px: a page wide, in a browser and printed
 
@@ -52,12 +63,47 @@ def report_parts(window) -> ReportParts:
         versions=software_versions())
 
 
+def text_document(page: str, width: float) -> QTextDocument:
+    """``page`` as a ``QTextDocument`` laid out ``width`` wide, its inline ``data:``
+    pictures handed to it as resources (Qt's rich text does not read data URIs) and shrunk
+    to the width, as the page's CSS asks of a browser (``max-width: 100%``)."""
+    doc = QTextDocument()
+    for src in set(re.findall(r'src="(data:image/png;base64,[^"]+)"', page)):
+        img = QImage.fromData(base64.b64decode(src.split(",", 1)[1]), "PNG")
+        if img.width() > width - 40:
+            img = img.scaledToWidth(int(width - 40))
+        doc.addResource(QTextDocument.ImageResource, QUrl(src), img)
+    doc.setHtml(page)
+    doc.setTextWidth(width)
+    return doc
+
+
+def pdf_bytes(page: str) -> bytes:
+    """The report ``page`` printed to A4 PDF by Qt (no browser needed, works headless)."""
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    writer = QPdfWriter(buf)
+    writer.setPageSize(QPageSize(QPageSize.A4))
+    writer.setResolution(150)
+    writer.setTitle(re.search(r"<title>(.*?)</title>", page).group(1))
+    doc = text_document(page, writer.width())
+    doc.print_(writer)
+    buf.close()
+    return bytes(data)
+
+
 def export_report(window, path) -> None:
-    """Write the HTML report of the last run in ``window`` to ``path``."""
+    """Write the report of the last run in ``window`` to ``path``: PDF if it ends in
+    ``.pdf``, else HTML."""
     if window.last_result is None:
         raise ExportError("no run to report yet: run the project first (F5)")
     title = f"{window.project.name}: simulation report"
-    write_report(path, window.last_summary, report_parts(window), title)
+    if str(path).lower().endswith(".pdf"):
+        page = report_html(window.last_summary, report_parts(window), title)
+        safeio.write_bytes(path, pdf_bytes(page))
+    else:
+        write_report(path, window.last_summary, report_parts(window), title)
 
 
 def report_dialog(window) -> str | None:
@@ -65,7 +111,7 @@ def report_dialog(window) -> str | None:
     if window.last_result is None:
         raise ExportError("no run to report yet: run the project first (F5)")
     path, _ = QFileDialog.getSaveFileName(window, "Save report", "report.html",
-                                          "HTML (*.html)")
+                                          "HTML (*.html);;PDF (*.pdf)")
     if not path:
         return None
     export_report(window, path)

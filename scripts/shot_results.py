@@ -12,7 +12,6 @@ look, and look at both pictures before committing them.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import sys
 import tempfile
@@ -25,22 +24,13 @@ sys.path.insert(0, str(ROOT))
 
 
 def render_html(page: str, width: int, height: int):
-    """The top ``height`` px of ``page`` laid out ``width`` px wide, as a QImage; its
-    ``data:`` pictures handed to the document as resources."""
-    import re
+    """The top ``height`` px of ``page`` laid out ``width`` px wide, as a QImage."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QImage, QPainter
 
-    from PySide6.QtCore import QRectF, QUrl
-    from PySide6.QtGui import QImage, QPainter, QTextDocument
+    from app.report import text_document
 
-    doc = QTextDocument()
-    for src in set(re.findall(r'src="(data:image/png;base64,[^"]+)"', page)):
-        img = QImage.fromData(base64.b64decode(src.split(",", 1)[1]), "PNG")
-        # a page wide at most, as the report's CSS asks (max-width: 100%)
-        if img.width() > width - 40:
-            img = img.scaledToWidth(width - 40)
-        doc.addResource(QTextDocument.ImageResource, QUrl(src), img)
-    doc.setHtml(page)
-    doc.setTextWidth(width)
+    doc = text_document(page, width)
     out = QImage(width, height, QImage.Format_RGB32)
     out.fill(0xFFFFFF)
     p = QPainter(out)

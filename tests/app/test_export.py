@@ -159,3 +159,8 @@ def test_svg_png_and_report(make_window, line_project, qtbot, warm_kernel, tmp_p
     versions = dict(parser.tables["versions"][0][1:])
     for name in ("twinbench", "Python", "NumPy", "Numba", "PySide6", "VTK"):
         assert re.match(r"\d+\.\d+", versions[name]), name
+    # the same report as PDF: a document of several A4 pages
+    export_report(w, tmp_path / "report.pdf")
+    pdf = (tmp_path / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 3
