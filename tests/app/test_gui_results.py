@@ -176,6 +176,16 @@ def test_dark_theme_readable(make_window, line_project, qtbot, warm_kernel):
         for _, label in plot.getPlotItem().legend.items:
             c = pg.mkColor(label.opts["color"])
             assert c.lightness() > 150, c.name()  # light text on the dark chart
+    # and on screen: light text pixels in the legend's box on the dark background
+    d.tabs.setCurrentWidget(d.throughput)
+    qtbot.wait(50)
+    legend = d.throughput.getPlotItem().legend
+    box = d.throughput.mapFromScene(legend.sceneBoundingRect()).boundingRect()
+    img = d.throughput.grab().toImage()
+    light = sum(1 for x in range(box.left(), box.right(), 1)
+                for y in range(box.top(), box.bottom(), 1)
+                if img.pixelColor(x, y).lightness() > 180)
+    assert light > 20
     # a disabled Undo looks disabled: its tool button's text is dimmer than Redo enabled
     w.stack.push(__import__("twin.model.commands", fromlist=["x"]).MoveElements(
         {"M1": ((3.0, 0.0, 0.0), (3.5, 0.0, 0.0))}))
