@@ -8,27 +8,29 @@ freezes the window (issue 3: the GUI event loop never stalls for more than 50 ms
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters as pge
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSlider,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app import export
 from app.theme import STATE_COLORS, chart
 from kernels import types as kt
 from twin.sim.stats import band, format_ci, mean_ci
@@ -52,15 +54,64 @@ def _fresh(plot: pg.PlotWidget) -> None:
     """Empty ``plot`` for new curves, its range following them again."""
     plot.clear()
     plot.enableAutoRange()
+    plot.getPlotItem().layout.setContentsMargins(0, 0, 0, 0)
+
+
+def _legend_room(plot: pg.PlotWidget) -> None:
+    """Make room right of the plot area for the legend (none without entries)."""
+    pi = plot.getPlotItem()
+    lg = pi.legend
+    width = lg.boundingRect().width() + 8 if lg is not None and lg.items else 0
+    pi.layout.setContentsMargins(0, 0, width, 0)
+
+
+def _note(plot: pg.PlotWidget, text: str) -> None:
+    """A note in the middle of an empty chart instead of a flat line."""
+    plot.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0)
+    hint = pg.TextItem(text, color="#808080", anchor=(0.5, 0.5))
+    hint.setPos(0.5, 0.5)
+    plot.addItem(hint)
 
 
 def _plot(title: str, left: str, bottom: str = "time (h)", legend: bool = True) -> pg.PlotWidget:
-    # two columns: a legend of several scenarios stays readable over a low chart
-    w = chart(title, left, bottom, legend_offset=(-10, 10), legend_columns=2, legend=legend)
+    w = chart(title, left, bottom, legend_offset=(-10, 10), legend=legend)
     pi = w.getPlotItem()
+    if pi.legend is not None:
+        # outside the plot area, right of it: it hides no curve, and an exported picture
+        # holds it (it is the PlotItem's child, not the view box's, which clips)
+        pi.legend.setParentItem(pi)
+        pi.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 28))
     pi.setDownsampling(mode="peak")
     pi.setClipToView(True)
     return w
+
+
+BIN_WIDTHS = (("each sample", 0.0), ("15 min", 900.0), ("30 min", 1800.0), ("1 h", 3600.0),
+              ("4 h", 14400.0), ("8 h", 28800.0), ("1 d", 86400.0))
+NO_WEAR = "No station has a wear model: nothing wears in this scenario"
+
+
+def binned_throughput(t: np.ndarray, good: np.ndarray, width: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Good parts per hour in bins of ``width`` s: bin ends (h), mean and 95% half-width
+    over replications.
+
+    ``t`` (s) are the sample times and ``good`` (replications x samples) the cumulative
+    good parts at them; a bin runs from the first sample at or after its start to the first
+    at or after its end, and its rate is divided by that span, so bins that do not meet a
+    sample exactly are still exact rates. ``width`` 0 gives one bin per sample interval.
+    """
+    if width <= 0:
+        k = np.arange(len(t))
+    else:
+        k = np.unique(np.searchsorted(t, np.arange(0.0, t[-1] + width * 0.5, width)))
+        k = k[k < len(t)]
+        if k[-1] != len(t) - 1 and t[-1] - t[k[-1]] >= 0.5 * width:
+            k = np.append(k, len(t) - 1)  # a last bin at least half full
+    span = t[k[1:]] - t[k[:-1]]
+    rate = (good[:, k[1:]] - good[:, k[:-1]]) / span[None, :] * 3600.0
+    mean, hw = band(rate)
+    return t[k[1:]] / 3600.0, mean, hw
 
 
 def throughput_series(sr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,6 +135,9 @@ class ScenarioCharts:
     energy: tuple[np.ndarray, np.ndarray]  # kWh per station: mean, 95% half-width
     wear: dict[str, tuple[np.ndarray, np.ndarray]]  # station -> t (h), mean wear
     bottleneck: str | None
+    good_t: np.ndarray  # sample times (s) of ``good``
+    good: np.ndarray  # replications x samples: cumulative good parts (the binned throughput)
+    warmup: float  # s
 
 
 @dataclass(frozen=True)
@@ -93,6 +147,8 @@ class ChartData:
     scenarios: dict[str, ScenarioCharts]
     comparison: list[list[str]]  # header row, then one row per line KPI
     compare_throughput: tuple[list[str], np.ndarray, np.ndarray]  # names, mean, half-width
+    # per comparison row, per other scenario: the paired difference to base excludes 0
+    significant: list[list[bool]]
 
 
 def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
@@ -109,18 +165,26 @@ def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
               np.array([doc["elements"][s]["energy_kwh"]["ci95_halfwidth"] for s in stations],
                        float))
     index = {eid: e for e, eid in enumerate(sr.lowered.element_ids)}
+    worn = [s for s in stations if getattr(sr.project.element(s), "wear", None) is not None]
     wear = {s: (t_h, np.mean([r.ts_wear[:, index[s]] for r in sr.replications], axis=0))
-            for s in stations}
+            for s in worn}
     return ScenarioCharts(
         throughput=throughput_series(sr),
         wip=(t_h, *band(np.array([r.ts_line[:, 1] for r in sr.replications]))),
         power=(t_h, np.mean([r.ts_line[:, 2] for r in sr.replications], axis=0)),
         stations=stations, state_fractions=fractions, energy=energy, wear=wear,
-        bottleneck=doc.get("bottleneck"))
+        bottleneck=doc.get("bottleneck"), good_t=sr.ts_t,
+        good=np.array([r.ts_line[:, 0] for r in sr.replications], float),
+        warmup=float(sr.lowered.warmup))
 
 
-def comparison_table(result, summary: dict) -> list[list[str]]:
-    """KPI table: per scenario mean ± 95% half-width, and the paired difference to base."""
+def comparison_table(result, summary: dict, significant: list | None = None
+                     ) -> list[list[str]]:
+    """KPI table: per scenario mean ± 95% half-width, and the paired difference to base.
+
+    ``significant``, a list, receives per row and other scenario whether the paired
+    difference's 95% interval excludes 0 (common random numbers make the difference its own
+    sample: two overlapping intervals of the means may still differ significantly)."""
     names = list(result.scenarios)
     base = names[0]
     per_rep = {n: [replication_kpis(sr, r) for r in sr.replications]
@@ -130,11 +194,17 @@ def comparison_table(result, summary: dict) -> list[list[str]]:
     for key, label in LINE_KPIS:
         k = f"line.{key}"
         row = [label] + [format_ci(summary[n]["line"][key], 4) for n in names]
+        marks = []
         for n in names[1:]:
             # common random numbers: replication i of every scenario shares its seeds
             diffs = [a[k] - b[k] for a, b in zip(per_rep[n], per_rep[base], strict=False)]
-            row.append(format_ci(mean_ci(diffs), 4))
+            d = mean_ci(diffs)
+            row.append(format_ci(d, 4))
+            m, h = d["mean"], d["ci95_halfwidth"]
+            marks.append(bool(np.isfinite(m) and np.isfinite(h) and abs(m) > h))
         rows.append(row)
+        if significant is not None:
+            significant.append(marks)
     return rows
 
 
@@ -147,9 +217,10 @@ def prepare_charts(result, summary: dict | None = None) -> ChartData:
     summary = summary or result.summary()
     names = list(result.scenarios)
     tp = [summary[n]["line"]["throughput_per_hour"] for n in names]
+    significant: list[list[bool]] = []
     return ChartData(
         scenarios={n: _scenario_charts(sr, summary[n]) for n, sr in result.scenarios.items()},
-        comparison=comparison_table(result, summary),
+        comparison=comparison_table(result, summary, significant), significant=significant,
         compare_throughput=(names, np.array([s["mean"] for s in tp], float),
                             np.array([s["ci95_halfwidth"] for s in tp], float)))
 
@@ -197,16 +268,45 @@ class Dashboards(QWidget):
         self.scenario.setToolTip("Scenario shown in the States, Energy and Wear tabs")
         self.scenario.currentTextChanged.connect(self._draw_scenario)
         self.bottleneck = QLabel("")
+        self.compared: dict[str, bool] = {}  # scenario -> drawn in the time charts
+        self.compare_button = QToolButton()
+        self.compare_button.setText("Scenarios shown")
+        self.compare_button.setToolTip("Scenarios drawn in the Throughput, WIP and power "
+                                       "charts: one, a chosen few or all")
+        self.compare_button.setPopupMode(QToolButton.InstantPopup)
+        self.compare_button.setMenu(QMenu(self.compare_button))
+        self.bin_width = QComboBox()
+        self.bin_width.addItems([label for label, _ in BIN_WIDTHS])
+        self.bin_width.setCurrentText("each sample")  # as before; the user picks wider bins
+        self.bin_width.setToolTip("Width of the time bins of the Throughput chart")
+        self.bin_width.currentTextChanged.connect(lambda _: self.result and
+                                                  self._draw_throughput())
         self.export_button = QPushButton("Export chart…")
         self.export_button.setToolTip("Save the chart on screen as PNG or SVG")
+        self.png_width = QSpinBox()
+        self.png_width.setRange(export.MIN_WIDTH, export.MAX_WIDTH)
+        self.png_width.setSingleStep(100)
+        self.png_width.setValue(1600)
+        self.png_width.setSuffix(" px")
+        self.png_width.setToolTip("Width of an exported PNG; its height keeps the chart's "
+                                  "proportions")
         self.csv_button = QPushButton("Export KPIs…")
-        self.csv_button.setToolTip("Save the KPI comparison table as CSV")
+        self.csv_button.setToolTip("Save every figure of the run as CSV: scenario, element, "
+                                   "kpi, mean, ci95_halfwidth, unit")
+        self.report_button = QPushButton("Report…")
+        self.report_button.setToolTip("Save one HTML page of the run: layout, tables, charts, "
+                                      "comparison, settings and software versions")
         top = QHBoxLayout()
         top.addWidget(QLabel("Scenario"))
         top.addWidget(self.scenario)
+        top.addWidget(self.compare_button)
+        top.addWidget(QLabel("Bins"))
+        top.addWidget(self.bin_width)
         top.addWidget(self.bottleneck, 1)
+        top.addWidget(self.png_width)
         top.addWidget(self.export_button)
         top.addWidget(self.csv_button)
+        top.addWidget(self.report_button)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 1000)
         self.slider.setToolTip("Play the run back: the 3D view shows states and buffer fill")
@@ -244,6 +344,8 @@ class Dashboards(QWidget):
         self.scenario.clear()
         self.scenario.blockSignals(False)
         self.bottleneck.setText("")
+        self.compare_button.menu().clear()
+        self.compared = {}
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
@@ -273,6 +375,7 @@ class Dashboards(QWidget):
         self.scenario.clear()
         self.scenario.addItems(list(result.scenarios))
         self.scenario.blockSignals(False)
+        self._fill_compare_menu(list(result.scenarios))
         self._fill_table()
         shown = self.scenario.currentText  # read when the step runs: the user may pick another
         steps = {
@@ -312,31 +415,70 @@ class Dashboards(QWidget):
     def _band(self, plot, t, mean, hw, color, name):
         curve = plot.plot(t, mean, pen=pg.mkPen(color, width=2), name=name)
         if np.all(np.isfinite(hw)):
-            lo = pg.PlotDataItem(t, mean - hw, pen=None)
-            hi = pg.PlotDataItem(t, mean + hw, pen=None)
+            # curves, not PlotDataItems: a PlotDataItem without a pen keeps no path, and the
+            # band between two of them was empty (drawn nowhere, on screen or exported)
+            lo = pg.PlotCurveItem(t, mean - hw, pen=pg.mkPen(None))
+            hi = pg.PlotCurveItem(t, mean + hw, pen=pg.mkPen(None))
             fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(pg.mkColor(color).red(),
                                                                pg.mkColor(color).green(),
                                                                pg.mkColor(color).blue(), 50))
             plot.addItem(fill)
         return curve
 
+    def _warmup_mark(self, plot) -> None:
+        warm = next(iter(self.charts.scenarios.values())).warmup
+        if warm > 0:
+            line = pg.InfiniteLine(warm / 3600.0, angle=90, label="warm-up",
+                                   pen=pg.mkPen("#808080", style=Qt.DashLine),
+                                   labelOpts={"position": 0.95, "color": "#808080"})
+            plot.addItem(line)
+
+    def _compared(self):
+        """``(colour index, (name, charts))`` of the scenarios ticked under "Compare"; a
+        scenario keeps its colour whichever others are shown."""
+        return [(i, item) for i, item in enumerate(self.charts.scenarios.items())
+                if self.compared.get(item[0], True)]
+
+    def _compare_changed(self, name: str, on: bool) -> None:
+        self.compared[name] = on
+        if self.result is not None:
+            for draw in (self._draw_throughput, self._draw_wip, self._draw_power):
+                draw()
+
+    def _fill_compare_menu(self, names: list[str]) -> None:
+        menu = self.compare_button.menu()
+        menu.clear()
+        self.compared = {n: True for n in names}
+        for n in names:
+            a = menu.addAction(n)
+            a.setCheckable(True)
+            a.setChecked(True)
+            a.toggled.connect(lambda on, n=n: self._compare_changed(n, on))
+
     def _draw_throughput(self) -> None:
         _fresh(self.throughput)
-        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+        width = dict(BIN_WIDTHS).get(self.bin_width.currentText(), 0.0)
+        for i, (name, sc) in self._compared():
+            series = binned_throughput(sc.good_t, sc.good, width) if width else sc.throughput
             self.curves[name]["throughput"] = self._band(
-                self.throughput, *sc.throughput, PALETTE[i % len(PALETTE)], name)
+                self.throughput, *series, PALETTE[i % len(PALETTE)], name)
+        self._warmup_mark(self.throughput)
+        _legend_room(self.throughput)
 
     def _draw_wip(self) -> None:
         _fresh(self.wip)
-        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+        for i, (name, sc) in self._compared():
             self.curves[name]["wip"] = self._band(self.wip, *sc.wip,
                                                   PALETTE[i % len(PALETTE)], name)
+        self._warmup_mark(self.wip)
+        _legend_room(self.wip)
 
     def _draw_power(self) -> None:
         _fresh(self.power)
-        for i, (name, sc) in enumerate(self.charts.scenarios.items()):
+        for i, (name, sc) in self._compared():
             self.curves[name]["power"] = self.power.plot(*sc.power, name=name,
                                                          pen=PALETTE[i % len(PALETTE)])
+        _legend_room(self.power)
 
     def _draw_scenario(self, name: str) -> None:
         """The States, Energy and Wear tabs for scenario ``name`` (the combo box)."""
@@ -365,8 +507,8 @@ class Dashboards(QWidget):
             self.states.addItem(mark)
         self.states.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
         self.states.setYRange(0, 1.1)
-        # room on the right for the legend, beside the last bar rather than over it
-        self.states.setXRange(-0.5, len(x) + 1.0, padding=0)
+        self.states.setXRange(-0.5, len(x) - 0.5, padding=0.02)
+        _legend_room(self.states)
 
     def _draw_energy(self, name: str) -> None:
         sc = self.charts.scenarios[name]
@@ -381,8 +523,12 @@ class Dashboards(QWidget):
 
     def _draw_wear(self, name: str) -> None:
         _fresh(self.wear)
-        for i, (s, (t, w)) in enumerate(self.charts.scenarios[name].wear.items()):
+        wear = self.charts.scenarios[name].wear
+        if not wear:
+            _note(self.wear, NO_WEAR)
+        for i, (s, (t, w)) in enumerate(wear.items()):
             self.wear.plot(t, w, pen=PALETTE[i % len(PALETTE)], name=s)
+        _legend_room(self.wear)
 
     def comparison_rows(self) -> list[list[str]]:
         """KPI table: per scenario mean ± 95% half-width, and the paired difference to base."""
@@ -393,9 +539,20 @@ class Dashboards(QWidget):
         self.table.setColumnCount(len(rows[0]))
         self.table.setRowCount(len(rows) - 1)
         self.table.setHorizontalHeaderLabels(rows[0])
+        n = len(rows[0]) // 2 + 1  # KPI and the scenarios, then the differences
         for i, row in enumerate(rows[1:]):
             for j, text in enumerate(row):
-                self.table.setItem(i, j, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if j >= n:
+                    sig = self.charts.significant[i][j - n]
+                    font = item.font()
+                    font.setBold(sig)
+                    item.setFont(font)
+                    item.setToolTip(
+                        "significant at 95%: the interval of the paired difference excludes 0"
+                        if sig else "not significant at 95%: the interval of the paired "
+                        "difference includes 0")
+                self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()  # one line of text each: all KPIs in view
 
@@ -408,41 +565,28 @@ class Dashboards(QWidget):
         if np.all(np.isfinite(hw)):
             self.compare_plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * hw, beam=0.2))
         self.compare_plot.getAxis("bottom").setTicks([list(enumerate(names))])
+        top = np.nanmax(np.concatenate([y, y + np.nan_to_num(hw)]), initial=1.0)
+        self.compare_plot.setYRange(0.0, top * 1.2, padding=0)  # room for the marks
+        row = next(i for i, (k, _) in enumerate(LINE_KPIS) if k == "throughput_per_hour")
+        for j, sig in enumerate(self.charts.significant[row]):
+            if sig:  # differs from the base significantly (paired, common random numbers)
+                star = pg.TextItem("* significant", color="#d62728", anchor=(0.5, 1))
+                star.setPos(j + 1, float(np.nan_to_num(y[j + 1] + hw[j + 1])))
+                self.compare_plot.addItem(star)
 
     # --- export ------------------------------------------------------------------
     def current_plot(self) -> pg.PlotWidget:
         w = self.tabs.currentWidget()
         return w if isinstance(w, pg.PlotWidget) else w.findChildren(pg.PlotWidget)[0]
 
-    def export_chart(self, path: str) -> None:
+    def export_chart(self, path: str, width: int | None = None) -> None:
+        """The chart on screen as SVG (``path`` ends in ``.svg``) or PNG ``width`` px wide."""
         self.finish_drawing()
-        plot = self.current_plot()
-        item = plot.getPlotItem()
-        if path.lower().endswith(".svg"):
-            # pyqtgraph's SVGExporter fails on FillBetweenItem paths (0.14); Qt's SVG painter
-            # draws the scene as it is on screen
-            from PySide6.QtCore import QRectF
-            from PySide6.QtGui import QPainter
-            from PySide6.QtSvg import QSvgGenerator
+        export.export_chart(self.current_plot(), path, width)
 
-            rect = item.sceneBoundingRect()
-            gen = QSvgGenerator()
-            gen.setFileName(path)
-            gen.setSize(rect.size().toSize())
-            gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-            painter = QPainter(gen)
-            plot.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-            painter.end()
-        else:
-            exp = pge.ImageExporter(item)
-            exp.parameters()["width"] = 1200
-            exp.export(path)
-
-    def export_csv(self, path: str) -> None:
-        if self.result is None:
-            raise ValueError("nothing to export yet: run the project first")
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            csv.writer(f).writerows(self.comparison_rows())
+    def export_csv(self, path: str) -> int:
+        """Every figure of the last run as CSV (``app.export.export_kpis``)."""
+        return export.export_kpis(self.summary, path)
 
     # --- playback ------------------------------------------------------------------
     def _slid(self, v: int):

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem,
 )
 
+from app import export
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.inspector import Inspector
@@ -35,11 +36,12 @@ from app.playback import Playback
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
-from app.theme import STATE_COLORS, apply_theme, utilisation_color
+from app.stats_table import ColourLegend, HoverTips, StatsTable
+from app.theme import STATE_COLORS, apply_theme, utilisation_color, view_theme
 from app.view3d import CAMERA_PRESETS, View3D
 from app.worker import Job
 from twin import safeio
-from twin.errors import ProjectError
+from twin.errors import InputError, ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.projectfile.reader import atomic_write_text, dumps, load_project, save_project
@@ -90,12 +92,15 @@ class MainWindow(QMainWindow):
         # before any chart exists: a chart takes its colours from the theme when it is made
         apply_theme(str(self.settings.value("theme", "light")))
         self.view = View3D(self.project, self.stack, self)
+        view_theme(self.view, str(self.settings.value("theme", "light")))
         self.setCentralWidget(self.view)
         self._make_docks()
         self._make_actions()
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
+        self.hover_tips = HoverTips(self.view, self.stats)
+        self.colour_legend = ColourLegend(self.view)
         self.view.message.connect(self.log)
         self.context_menu: QMenu | None = None  # the 3D view's, while it is open
         self.view.context_menu_requested.connect(self._view_context_menu)
@@ -111,6 +116,7 @@ class MainWindow(QMainWindow):
         self.dashboards.playback_time_changed.connect(self._play_at)
         self.dashboards.export_button.clicked.connect(self.export_chart_dialog)
         self.dashboards.csv_button.clicked.connect(self.export_csv_dialog)
+        self.dashboards.report_button.clicked.connect(self.report_dialog)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -144,6 +150,7 @@ class MainWindow(QMainWindow):
         self.run_panel = RunPanel()
         self.scenario_panel = ScenarioPanel()
         self.dashboards = Dashboards()
+        self.stats = StatsTable()
         self.replay = ReplayPanel()
         self.replay.states_changed.connect(self._replay_states)
         self.replay.project_provider = lambda: self.project
@@ -157,10 +164,12 @@ class MainWindow(QMainWindow):
             "run": self._dock("Run", self.run_panel, Qt.RightDockWidgetArea),
             "scenarios": self._dock("Scenarios", self.scenario_panel, Qt.RightDockWidgetArea),
             "charts": self._dock("Charts", self.dashboards, Qt.BottomDockWidgetArea),
+            "statistics": self._dock("Statistics", self.stats, Qt.BottomDockWidgetArea),
             "log": self._dock("Log", self.log_pane, Qt.BottomDockWidgetArea),
             "replay": self._dock("Replay", self.replay, Qt.BottomDockWidgetArea),
         }
         self.tabifyDockWidget(self.docks["run"], self.docks["scenarios"])
+        self.tabifyDockWidget(self.docks["charts"], self.docks["statistics"])
         self.tabifyDockWidget(self.docks["charts"], self.docks["log"])
         self.tabifyDockWidget(self.docks["charts"], self.docks["replay"])
         self.docks["charts"].raise_()
@@ -192,6 +201,7 @@ class MainWindow(QMainWindow):
         self._action(ex, "Chart (PNG/SVG)…", self.export_chart_dialog)
         self._action(ex, "KPI table (CSV)…", self.export_csv_dialog)
         self._action(ex, "3D view (PNG)…", self.export_view_dialog)
+        self._action(ex, "Report of the run (HTML)…", self.report_dialog)
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.Quit)
         e = mb.addMenu("&Edit")
@@ -292,6 +302,7 @@ class MainWindow(QMainWindow):
             self.project, self.stack = project, cmd.UndoStack(project)
             self.last_result = None
             self.dashboards.clear_results()  # they were another project's
+            self.stats.show_summary(None)
             self.act_undo.triggered.disconnect()
             self.act_redo.triggered.disconnect()
             self.act_undo.triggered.connect(self.stack.undo)
@@ -511,18 +522,26 @@ class MainWindow(QMainWindow):
             return []
 
     def export_chart_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export chart", "chart.png",
-                                              "PNG (*.png);;SVG (*.svg)")
-        if path:
-            self.dashboards.export_chart(path)
+        try:
+            export.chart_dialog(self)
+        except (InputError, OSError) as e:
+            self.log(f"could not export the chart: {e}")
+
+    def report_dialog(self):
+        from app.report import report_dialog
+
+        try:
+            report_dialog(self)
+        except (InputError, OSError) as e:
+            self.log(f"could not write the report: {e}")
 
     def export_csv_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, "Export KPIs", "kpis.csv", "CSV (*.csv)")
         if path:
             try:
                 self.dashboards.export_csv(path)
-            except ValueError as e:
-                self.log(str(e))
+            except (InputError, OSError) as e:
+                self.log(f"could not export the KPIs: {e}")
 
     def export_view_dialog(self):
         path, _ = QFileDialog.getSaveFileName(self, "Export 3D view", "layout.png", "PNG (*.png)")
@@ -545,6 +564,7 @@ class MainWindow(QMainWindow):
         self.replay.close_recording()
         self.replay.set_recording(rec, [el.id for el in self.project.elements])
         self.colour_mode = "replay"
+        self.colour_legend.show_mode("replay")
         self.docks["replay"].show()
         self.docks["replay"].raise_()
         self.log(f"opened recording {path}: {len(self.replay.asset_ids)} assets")
@@ -623,6 +643,7 @@ class MainWindow(QMainWindow):
         self.last_summary = self.run_panel.last_summary or result.summary()
         # the worker made the charts' series: the GUI thread only draws them
         self.dashboards.show_result(result, self.last_summary, self.run_panel.last_charts)
+        self.stats.show_summary(self.last_summary)
         self.playback = self.run_panel.last_playback
         self.set_colour_mode("utilisation")
         for name, doc in self.last_summary.items():
@@ -640,6 +661,7 @@ class MainWindow(QMainWindow):
 
     def set_colour_mode(self, mode: str):
         self.colour_mode = mode
+        self.colour_legend.show_mode(mode if self.last_result or mode == "replay" else "plain")
         if mode == "replay":
             self.replay.seek(self.replay.t)
         elif mode == "plain" or self.last_result is None:
@@ -661,6 +683,7 @@ class MainWindow(QMainWindow):
             return
         if self.colour_mode != "state":
             self.colour_mode = "state"
+            self.colour_legend.show_mode("state")
         states, fills = self.playback.at(t)
         self.view.set_tints({eid: STATE_COLORS[s] for eid, s in states.items()})
         self.view.set_fills(fills)

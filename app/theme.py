@@ -9,6 +9,12 @@ from PySide6.QtWidgets import QApplication
 
 THEMES = ("light", "dark")
 
+# the 3D view per theme: gradient background (bottom, top), floor, grid (RGB 0-1)
+VIEW_COLORS = {
+    "light": ((0.93, 0.94, 0.96), (0.78, 0.82, 0.88), (0.86, 0.87, 0.86), (0.72, 0.74, 0.76)),
+    "dark": ((0.17, 0.18, 0.20), (0.11, 0.12, 0.14), (0.30, 0.31, 0.33), (0.40, 0.42, 0.45)),
+}
+
 # RGB 0-1 per station state (kernels.types.STATE_NAMES order)
 STATE_COLORS = {
     "off": (0.55, 0.55, 0.58),
@@ -61,6 +67,20 @@ def apply_theme(name: str, window=None) -> None:
         if item.legend is not None:
             item.legend.setBrush(legend_brush())
             item.legend.setLabelTextColor(foreground)
+    view = getattr(window, "view", None)
+    if view is not None:
+        view_theme(view, name)
+
+
+def view_theme(view, name: str) -> None:
+    """The 3D view's background, floor and grid in theme ``name`` (a light view in the dark
+    theme dazzled, and its light labels were lost on it)."""
+    bottom, top, floor, grid = VIEW_COLORS[name]
+    view.renderer.SetBackground(*bottom)
+    view.renderer.SetBackground2(*top)
+    view.floor.GetProperty().SetColor(*floor)
+    view.grid.GetProperty().SetColor(*grid)
+    view.request_render()
 
 
 def chart(title: str, left: str = "", bottom: str = "time (h)", legend_offset=(10, 10),
@@ -77,7 +97,9 @@ def chart(title: str, left: str = "", bottom: str = "time (h)", legend_offset=(1
         w.setLabel("bottom", bottom)
     w.showGrid(x=True, y=True, alpha=0.3)
     if legend:
-        w.addLegend(offset=legend_offset, colCount=legend_columns, brush=legend_brush())
+        # the theme's text colour, explicitly: the legend's own default was black
+        w.addLegend(offset=legend_offset, colCount=legend_columns, brush=legend_brush(),
+                    labelTextColor=pg.getConfigOption("foreground"))
     return w
 
 

@@ -18,7 +18,8 @@ if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
   pkgs=(libgl1 libegl1 libglx-mesa0 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3 libfontconfig1
         libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
         libxcb-randr0 libxcb-render-util0 libxcb-image0 libxrender1 libxi6 libxtst6)
-  (( dev )) && pkgs+=(xvfb xauth libosmesa6 mosquitto)
+  # librsvg2-bin: rsvg-convert, the second renderer of the SVG export test
+  (( dev )) && pkgs+=(xvfb xauth libosmesa6 mosquitto librsvg2-bin)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

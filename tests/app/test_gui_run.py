@@ -59,7 +59,9 @@ def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, war
     w.dashboards.export_csv(str(tmp_path / "kpi.csv"))
     assert (tmp_path / "tp.png").stat().st_size > 1000
     assert "<svg" in (tmp_path / "tp.svg").read_text()
-    assert (tmp_path / "kpi.csv").read_text().startswith("KPI,base,faster,faster − base")
+    # every figure, numbers in their own columns (tests/app/test_gui_results.py reads them)
+    assert (tmp_path / "kpi.csv").read_text().startswith(
+        "scenario,element,kpi,mean,ci95_halfwidth,unit\nbase,line,throughput_per_hour,")
     # only the replication played back keeps its state log; any other is made on demand
     assert result.spec.log and result.spec.log_only == (("base", 0),)
     assert w.dashboards.slider.isEnabled()
