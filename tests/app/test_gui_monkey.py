@@ -313,6 +313,9 @@ def test_random_input_never_crashes_the_window(make_window, qtbot, tmp_path, stu
     write_run_as_recording(res.scenarios["base"], 0, rec, seed=3, levels=True)
     stub_dialogs["recording"] = rec
     w = make_window(project, size=(1400, 900))
+    for action in w.findChildren(QAction):
+        if action.text() == "&Quit":  # also reachable by Alt+F, Q and by Ctrl+Q
+            action.setEnabled(False)
     assert w.open_recording(rec)
     rp = w.run_panel
     rp.horizon.setText("2h")  # runs of seconds, so that many start and end
