@@ -32,6 +32,7 @@ from app.dashboards import Dashboards
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
+from app.problem_marks import ProblemMarks
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.theme import STATE_COLORS, apply_theme, utilisation_color
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.view = View3D(self.project, self.stack, self)
         self.setCentralWidget(self.view)
         self._make_docks()
+        self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         self._make_actions()
         self._make_status()
         self._connect_project()
@@ -266,12 +268,14 @@ class MainWindow(QMainWindow):
     # --- project ------------------------------------------------------------------------------
     def _connect_project(self):
         self.stack.index_changed.connect(self._stack_changed)
+        self.stack.index_changed.connect(self.marks.update)
         self.stack.clean_changed.connect(self._clean_changed)
         self.project.element_added.connect(self._structure_changed)
         self.project.element_removed.connect(self._structure_changed)
 
     def _disconnect_project(self):
         self.stack.index_changed.disconnect(self._stack_changed)
+        self.stack.index_changed.disconnect(self.marks.update)
         self.stack.clean_changed.disconnect(self._clean_changed)
         self.project.element_added.disconnect(self._structure_changed)
         self.project.element_removed.disconnect(self._structure_changed)
@@ -296,6 +300,7 @@ class MainWindow(QMainWindow):
         self.run_panel.set_project(project)
         self.playback = None
         self._structure_changed()
+        self.marks.update()
         self._stack_changed()
         self._clean_changed(self.stack.is_clean())
         self.view.fit_view()
@@ -325,6 +330,7 @@ class MainWindow(QMainWindow):
         for i in range(self.run_count):
             QTreeWidgetItem(self.runs_item, [f"Run {i + 1}"])
         self.tree.expandAll()
+        self.marks.mark_tree()
 
     def _tree_clicked(self, item, _col):
         eid = item.data(0, Qt.UserRole)
@@ -437,7 +443,7 @@ class MainWindow(QMainWindow):
 
     def open_project(self, path) -> bool:
         try:
-            project = load_project(path)
+            project = load_project(path, strict=False)  # a half-built line opens, marked
         except ProjectError as e:
             self.log(str(e))
             QMessageBox.warning(self, "Cannot open project", str(e)) if self.isVisible() else None
@@ -578,7 +584,8 @@ class MainWindow(QMainWindow):
         origin = (file.parent / "origin.txt").read_text(encoding="utf-8").strip() \
             if (file.parent / "origin.txt").exists() else ""
         try:
-            project = load_project(file, folder=origin or None)  # meshes live at the origin
+            # meshes live at the origin; a half-built line is recovered, marked
+            project = load_project(file, folder=origin or None, strict=False)
         except ProjectError as e:
             self.log(str(e))
             return False
@@ -671,5 +678,6 @@ class MainWindow(QMainWindow):
         if self.warm_job is not None:
             self.warm_job.wait()
         self._remove_recovery()
+        self.marks.close()
         self.view.close_view()
         ev.accept()

@@ -3,7 +3,10 @@
 Reading collects every problem (bad JSON, unknown kinds, bad parameters, structural faults)
 with its JSON path before raising one ``ProjectError``. What does not stop a project from
 opening (a station's mesh file missing from the folder) is collected the same way into
-``Project.warnings``, for the workbench's log and ``twinbench check`` to show. Old schema
+``Project.warnings``, for the workbench's log and ``twinbench check`` to show. Faults of the
+flow (``check_structure``: a half-built line, an empty project) stop a run but not an editor:
+read with ``strict=False`` they are kept in ``Project.problems`` instead of raised, so that
+every layout the workbench can save opens again (``require_runnable`` raises them). Old schema
 versions migrate forward through ``MIGRATIONS``. Writing lives in ``twin.projectfile.writer``
 (re-exported here). The format is documented in ``docs/project-format.md`` and
 ``twin/projectfile/project.schema.json``.
@@ -463,13 +466,19 @@ def _read_scenarios(v, path, problems):
     return out
 
 
-def project_from_json(doc, file: str | None = None, folder: Path | None = None) -> m.Project:
+def project_from_json(doc, file: str | None = None, folder: Path | None = None,
+                      strict: bool = True) -> m.Project:
     """Build a project from its JSON document; raises ``ProjectError`` listing every problem.
 
     ``file`` names the document in messages; ``folder`` is the project folder, where mesh
     files should exist (without it only their names are checked). A mesh file missing from
     ``folder`` does not stop the reading: it is listed in the project's ``warnings`` (the
     station keeps its ``mesh`` and is drawn as a box).
+
+    ``strict=False`` is for opening a project to edit it: the faults of its flow
+    (:func:`structure_problems`: loose ends, no source, no elements at all) are listed in the
+    project's ``problems`` instead of raised, since the workbench saves layouts half built.
+    Malformed values (a negative time, NaN, a wrong type) are raised either way.
     """
     problems = Problems()
     warnings: list[Problem] = []
@@ -488,8 +497,11 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
                                      "meta"})
     elements: list[m.Element] = []
     raw = doc.get("elements")
-    if not isinstance(raw, list) or not raw:
-        problems.add("$.elements", "a project needs a non-empty list of elements", raw)
+    structure = Problems()  # faults of the flow: raised when strict, kept when editing
+    if isinstance(raw, list) and not raw:
+        structure.add("$.elements", _EMPTY, raw)
+    elif not isinstance(raw, list):
+        problems.add("$.elements", _EMPTY, raw)
         raw = []
     seen: dict[str, int] = {}
     unread: dict[str, int] = {}  # ids of elements too broken to read (reported already)
@@ -535,14 +547,71 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
         tariff=tariff, meta=r.obj_at("meta") or {},
         extra={k: v for k, v in doc.items() if k.startswith("x-")},
     )
-    check_structure(project, problems, {eid: i for eid, i in seen.items()})
+    check_structure(project, structure, {eid: i for eid, i in seen.items()})
+    if problems or strict:  # every problem at once, as a strict reading always gave them
+        problems.items += structure.items
+        structure.items = []
     if not problems:
         check_project(project, problems, seen)
     if not problems:
-        check_scenarios(project, doc, problems, folder, warnings)
+        check_scenarios(project, doc, problems, folder, warnings,
+                        None if strict else structure)
     problems.raise_if_any(file)
     project.warnings = warnings
+    project.problems = [_named(project, p) for p in structure.items]
     return project
+
+
+_EMPTY = "a project needs a non-empty list of elements"
+
+
+def structure_problems(project: m.Project) -> list[Problem]:
+    """The faults of ``project``'s flow as it is now (``check_structure``, no elements at all,
+    a scenario overriding a deleted element), each naming its element by kind, id and name:
+    what stops a run of a layout that still opens for editing. Empty when it can run."""
+    problems = Problems()
+    if not project.elements:
+        problems.add("$.elements", _EMPTY, [])
+    index = {el.id: i for i, el in enumerate(project.elements)}
+    check_structure(project, problems, index)
+    for i, s in enumerate(project.scenarios):  # as check_scenarios finds them in a file
+        gone = next((o.element for o in s.overrides
+                     if o.element is not None and o.element not in index), None)
+        if gone is not None:
+            problems.add(f"$.scenarios[{i}]", f"scenario {s.name!r}: override names element "
+                         f"{gone!r}, which does not exist", s.name)
+    return [_named(project, p) for p in problems.items]
+
+
+def _named(project: m.Project, p: Problem) -> Problem:
+    """``p`` with its message led by the element its path points at (as the reader does)."""
+    el = problem_element(project, p)
+    if el is None:
+        return p
+    who = f"{el.kind} {el.id!r}" + (f" ({el.name})" if el.name and el.name != el.id else "")
+    return Problem(p.path, f"{who}: {p.message}", p.value)
+
+
+def problem_element(project: m.Project, p: Problem) -> m.Element | None:
+    """The element a structural problem of ``project`` is about (from the index in its JSON
+    path; a connection's problem: the connection's source), or None (the whole line)."""
+    for prefix, pick in (("$.elements[", lambda i: project.elements[i]),
+                         ("$.connections[", lambda i: project.element(
+                             project.connections[i].source))):
+        if p.path.startswith(prefix):
+            try:
+                return pick(int(p.path[len(prefix):].split("]")[0]))
+            except (ValueError, IndexError, KeyError):
+                return None
+    return None
+
+
+def require_runnable(project: m.Project, where: str | None = None) -> None:
+    """Raise ``ProjectError`` listing the faults of the flow that stop ``project`` from
+    running (:func:`structure_problems`); ``where`` names it in the message."""
+    found = structure_problems(project)
+    if found:
+        raise ProjectError(found, where or f"project {project.name!r}")
 
 
 def _name_element(problems: Problems, n0: int, obj) -> None:
@@ -667,17 +736,24 @@ def products(project: m.Project) -> list[str]:
 
 
 def check_scenarios(project: m.Project, doc: dict, problems: Problems,
-                    folder: Path | None = None, warnings: list[Problem] | None = None) -> None:
+                    folder: Path | None = None, warnings: list[Problem] | None = None,
+                    structure: Problems | None = None) -> None:
     """Every scenario must give a valid project: its problems are reported under its path,
-    and so are the warnings it adds to the base project's ``warnings`` (when given)."""
+    and so are the warnings it adds to the base project's ``warnings`` (when given).
+
+    An override naming an element that is gone (deleted in the editor) is a fault of the
+    layout like a loose end: it goes to ``structure`` when given (a project opened for
+    editing), to ``problems`` otherwise."""
     base = {(w.path, w.value) for w in warnings or ()}
     for i, s in enumerate(project.scenarios):
         try:
             variant = apply_overrides(doc, s, validate=False)
             variant.pop("scenarios", None)
-            found = project_from_json(variant, folder=folder).warnings
+            # not strict: the base's faults of the flow are its own, reported once
+            found = project_from_json(variant, folder=folder, strict=False).warnings
         except KeyError as e:
-            problems.add(f"$.scenarios[{i}]", str(e.args[0]), s.name)
+            (problems if structure is None else structure).add(
+                f"$.scenarios[{i}]", f"scenario {s.name!r}: {e.args[0]}", s.name)
         except ProjectError as e:
             for p in e.problems:
                 problems.add(f"$.scenarios[{i}] ({s.name}) -> {p.path}", p.message, p.value)
@@ -717,20 +793,25 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
     if name in (None, "", "base"):
         return project
     scenario = project.scenario(name)
-    doc = apply_overrides(project_to_json(project), scenario)
     try:
-        return project_from_json(doc)
+        return project_from_json(apply_overrides(project_to_json(project), scenario))
+    except KeyError as e:  # an element it overrides was deleted in the editor
+        raise ProjectError([Problem("$.scenarios", str(e.args[0]), name)],
+                           f"scenario {name!r}") from None
     except ProjectError as e:
         raise ProjectError(e.problems, f"scenario {name!r}") from None
 
 
 # --- loading ----------------------------------------------------------------------------------
-def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> m.Project:
+def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = None,
+                 strict: bool = True) -> m.Project:
     """Read a project folder (or its ``project.json``); raises ``ProjectError``. What did not
     stop the reading is listed in the project's ``warnings``.
 
     ``folder`` is the project's folder when the file lies elsewhere (an autosaved recovery
-    copy): mesh files are looked up there and it becomes ``project.path``.
+    copy): mesh files are looked up there and it becomes ``project.path``. ``strict=False``
+    (the workbench) opens a layout with faults of its flow and lists them in its
+    ``problems`` (see :func:`project_from_json`).
     """
     file = _project_file(path)
     if not file.exists():
@@ -741,7 +822,7 @@ def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = Non
     except jsonfile.JsonInputError as e:
         raise ProjectError([Problem(e.path, e.message, e.value)], str(file)) from None
     home = Path(folder) if folder else file.parent
-    project = project_from_json(doc, str(file), home)
+    project = project_from_json(doc, str(file), home, strict)
     project.path = home  # type: ignore[attr-defined]
     return project
 

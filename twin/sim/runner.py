@@ -19,7 +19,7 @@ from kernels.warmup import compiled_kernels
 from twin.errors import ProjectError
 from twin.limits import check_run_settings
 from twin.model import elements as m
-from twin.projectfile.reader import with_scenario
+from twin.projectfile.reader import require_runnable, with_scenario
 from twin.sim.lowering import Lowered, grow, lower, new_state
 from twin.tasks import TaskState
 
@@ -252,6 +252,8 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
     lowered = {}
     for name in names:
         variant = with_scenario(project, name)
+        # a layout opened for editing may be half built (Project.problems): never run it
+        require_runnable(variant, f"scenario {name!r}")
         try:
             lowered[name] = (variant, lower(variant, spec.horizon, spec.warmup,
                                             spec.sample_interval, spec.log))

@@ -1,0 +1,85 @@
+"""State handling a user can trust: a half-built layout reopens with its faults marked,
+New and Open clear every trace of the last project, results go stale, titles, Save As and
+recovery."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from twin.model import commands as cmd
+from twin.projectfile.reader import load_project, save_project
+
+pytestmark = pytest.mark.gui
+
+
+def _tree_item(w, eid):
+    root = w.tree.topLevelItem(0)
+    return next(root.child(i) for i in range(root.childCount())
+                if root.child(i).data(0, Qt.UserRole) == eid)
+
+
+def test_a_half_built_line_reopens_marked_and_runs_once_mended(make_window, line_project,
+                                                               qtbot, tmp_path, warm_kernel):
+    # File > Save of a line with a station deleted from its middle wrote a file that could
+    # not be opened again, nor recovered from autosave
+    cmd.UndoStack(line_project).push(cmd.RemoveElement("B1"))
+    save_project(line_project, tmp_path / "half")
+    w = make_window()
+    assert w.open_project(tmp_path / "half")
+    assert [el.id for el in w.project.elements] == ["src", "M1", "M2", "out"]
+    # marked on the element in the tree: icon, colour and a tool tip naming it
+    m1, m2, out = _tree_item(w, "M1"), _tree_item(w, "M2"), _tree_item(w, "out")
+    assert "station 'M1'" in m1.toolTip(0) and "cannot leave" in m1.toolTip(0)
+    assert "station 'M2'" in m2.toolTip(0) and "no part can reach" in m2.toolTip(0)
+    assert not m1.icon(0).isNull() and out.icon(0).isNull() and out.toolTip(0) == ""
+    assert m1.foreground(0).color() != out.foreground(0).color()
+    # the source's parts can reach no sink either
+    assert "source 'src'" in _tree_item(w, "src").toolTip(0)
+    assert sorted(w.marks.by_element) == ["M1", "M2", "src"]
+    # and in 3D: an orange box around each of the three, with the same tool tip
+    assert w.marks.boxes.actor.GetVisibility()
+    assert w.marks.boxes.poly.GetNumberOfLines() == 3 * 12
+    assert "station 'M1'" in w.marks.tooltip("M1") and w.marks.tooltip("out") == ""
+    log = w.log_pane.toPlainText()
+    assert "cannot run yet: station 'M1'" in log and "cannot run yet: station 'M2'" in log
+    # a run is refused with the reason
+    failed = []
+    w.run_panel.run_failed.connect(lambda msg, tb: failed.append((msg, tb)))
+    assert not w.run_panel.start_run()
+    assert failed and failed[0][1] is None and "cannot leave" in failed[0][0]
+    # the user connects the missing link: the marks go, the run works
+    w.stack.push(cmd.Connect("M1", "M2"))
+    m1 = _tree_item(w, "M1")
+    assert m1.toolTip(0) == "" and m1.icon(0).isNull()
+    assert not w.marks.boxes.actor.GetVisibility() and w.marks.by_element == {}
+    assert "every fault of the flow is mended" in w.log_pane.toPlainText()
+    w.run_panel.horizon.setText("1h")
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        assert w.run_panel.start_run()
+    # undo brings the marks back
+    w.stack.undo()
+    assert "cannot leave" in _tree_item(w, "M1").toolTip(0)
+
+
+def test_file_new_saves_and_reopens(make_window, tmp_path):
+    w = make_window()
+    w.act_new.trigger()
+    assert w.save_to(tmp_path / "empty")
+    assert w.open_project(tmp_path / "empty")
+    assert w.project.elements == [] and w.marks.line
+    assert "non-empty list of elements" in w.tree.topLevelItem(0).toolTip(0)
+
+
+def test_a_recovered_half_built_line_comes_back(make_window, line_project, tmp_path):
+    from app.main_window import recovery_files
+
+    save_project(line_project, tmp_path / "p")
+    w = make_window(load_project(tmp_path / "p"))
+    w.view.set_selection(["B1"])
+    w.act_delete.trigger()
+    file = w.autosave()
+    assert recovery_files() == [file]
+    w2 = make_window()
+    assert w2.recover(file)
+    assert "B1" not in w2.project and "cannot leave" in _tree_item(w2, "M1").toolTip(0)
