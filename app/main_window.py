@@ -33,6 +33,13 @@ from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
 from app.problem_marks import ProblemMarks
+from app.project_state import (
+    forget_last_project,
+    model_edited,
+    project_folder_from_name,
+    save_as_start,
+)
+from app.recovery import remove_copy
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.theme import STATE_COLORS, apply_theme, utilisation_color
@@ -82,6 +89,7 @@ class MainWindow(QMainWindow):
         self.project = project or m.Project("Untitled")
         self.path: Path | None = Path(path) if path else getattr(self.project, "path", None)
         self.stack = cmd.UndoStack(self.project)
+        self.autosaved: set[Path] = set()  # recovery copies this window wrote
         self.run_count = 0
         self.playback: Playback | None = None
         self.last_result = None
@@ -269,6 +277,7 @@ class MainWindow(QMainWindow):
     def _connect_project(self):
         self.stack.index_changed.connect(self._stack_changed)
         self.stack.index_changed.connect(self.marks.update)
+        self.stack.index_changed.connect(self._model_edited)
         self.stack.clean_changed.connect(self._clean_changed)
         self.project.element_added.connect(self._structure_changed)
         self.project.element_removed.connect(self._structure_changed)
@@ -276,6 +285,7 @@ class MainWindow(QMainWindow):
     def _disconnect_project(self):
         self.stack.index_changed.disconnect(self._stack_changed)
         self.stack.index_changed.disconnect(self.marks.update)
+        self.stack.index_changed.disconnect(self._model_edited)
         self.stack.clean_changed.disconnect(self._clean_changed)
         self.project.element_added.disconnect(self._structure_changed)
         self.project.element_removed.disconnect(self._structure_changed)
@@ -285,8 +295,7 @@ class MainWindow(QMainWindow):
             self._disconnect_project()
             self._remove_recovery()
             self.project, self.stack = project, cmd.UndoStack(project)
-            self.last_result = None
-            self.dashboards.clear_results()  # they were another project's
+            forget_last_project(self)  # runs, progress, playback, forks: another project's
             self.act_undo.triggered.disconnect()
             self.act_redo.triggered.disconnect()
             self.act_undo.triggered.connect(self.stack.undo)
@@ -310,6 +319,9 @@ class MainWindow(QMainWindow):
         self.act_redo.setEnabled(self.stack.can_redo())
         self.act_undo.setText(f"&Undo {self.stack.undo_text()}".rstrip())
         self.act_redo.setText(f"&Redo {self.stack.redo_text()}".rstrip())
+
+    def _model_edited(self, *_):
+        model_edited(self)
 
     def _clean_changed(self, clean: bool):
         self.setWindowTitle(f"{self.project.name}[*] — twinbench")
@@ -484,13 +496,21 @@ class MainWindow(QMainWindow):
             return False
         self.path = file.parent
         self.stack.set_clean()
+        self._clean_changed(True)  # the title: a Save As may have named the project
         self._add_recent(self.path)
         self.log(f"saved {file}")
         return True
 
     def save_as_dialog(self) -> bool:
-        path = QFileDialog.getExistingDirectory(self, "Save project into folder")
-        return bool(path) and self.save_to(path)
+        """Ask for a project name; its folder is made beside the project's (issue 14)."""
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project as (a folder of that name is made)", save_as_start(self.path))
+        if not path:
+            return False
+        folder = project_folder_from_name(path)
+        if self.path is None or folder.resolve() != self.path.resolve():
+            self.project.name = folder.name  # the name given is the project's
+        return self.save_to(folder)
 
     def _add_recent(self, path):
         recent = [str(Path(path))] + [p for p in self.recent() if p != str(Path(path))]
@@ -569,15 +589,15 @@ class MainWindow(QMainWindow):
         file = self.recovery_file()
         atomic_write_text(file, dumps(self.project))
         safeio.write_text(file.parent / "origin.txt", str(self.path or ""))
+        self.autosaved.add(file)
         return file
 
     def _remove_recovery(self):
-        file = self.recovery_file()
-        for p in (file, file.parent / "origin.txt"):
-            if p.exists():
-                p.unlink()
-        if file.parent.exists() and not any(file.parent.iterdir()):
-            file.parent.rmdir()
+        # every copy this window wrote: an untitled project's copy is named after the
+        # window, and Save As gives it a path: that copy would be offered at the next start
+        for file in {self.recovery_file(), *self.autosaved}:
+            remove_copy(file)
+        self.autosaved.clear()
 
     def recover(self, file: Path) -> bool:
         """Open a recovery copy as an unsaved edit of its original project."""

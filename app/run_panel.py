@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -93,6 +94,11 @@ class RunPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        self.stale_label = QLabel("results are stale: run again")
+        self.stale_label.setToolTip("The model was edited after the last run: its charts and "
+                                    "KPIs describe the layout as it was")
+        self.stale_label.setStyleSheet("color: #b06000; font-weight: bold")
+        self.stale_label.hide()
         form = QFormLayout()
         form.addRow("Horizon", self.horizon)
         form.addRow("Warm-up", self.warmup)
@@ -107,6 +113,7 @@ class RunPanel(QWidget):
         lay.addWidget(self.record)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
+        lay.addWidget(self.stale_label)
         self.run_button.clicked.connect(self.start_run)
         self.cancel_button.clicked.connect(self.cancel)
         self._poll = QTimer(self)
@@ -126,6 +133,25 @@ class RunPanel(QWidget):
         self.warmup.setText(format_duration(rs.warmup))
         self.replications.setValue(rs.replications)
         self.seed.setValue(rs.seed)
+
+    def mark_stale(self) -> None:
+        """The model changed after the last run: say its results are stale."""
+        self.stale_label.show()
+
+    def reset(self) -> None:
+        """Forget the last project's run (New, Open): a running one is cancelled and its
+        outcome dropped, the progress and the stale mark go."""
+        if self.job is not None:
+            job = self.job
+            for sig in (job.finished, job.failed, job.cancelled):
+                sig.disconnect()
+            self.cancel()
+            job.wait()  # it stops within one chunk; deleting a running thread would crash
+            self._end()
+        self.task = None
+        self.progress.setValue(0)
+        self.stale_label.hide()
+        self.last_summary, self.last_playback, self.last_charts = {}, None, None
 
     def chosen_scenarios(self) -> list[str]:
         return [self.scenarios.item(i).text() for i in range(self.scenarios.count())
@@ -202,6 +228,7 @@ class RunPanel(QWidget):
 
     def _finished(self, out):
         self._end()
+        self.stale_label.hide()
         result, self.last_summary, self.last_playback, self.last_charts = out
         self.progress.setValue(1000)
         self.run_finished.emit(result)

@@ -83,3 +83,116 @@ def test_a_recovered_half_built_line_comes_back(make_window, line_project, tmp_p
     w2 = make_window()
     assert w2.recover(file)
     assert "B1" not in w2.project and "cannot leave" in _tree_item(w2, "M1").toolTip(0)
+
+
+def _run(w, qtbot):
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        assert w.run_panel.start_run()
+
+
+def test_new_and_open_clear_every_trace(make_window, line_project, qtbot, tmp_path,
+                                        warm_kernel):
+    w = make_window(line_project)
+    w.run_panel.horizon.setText("1h")
+    _run(w, qtbot)
+    assert w.runs_item.childCount() == 1 and w.playback is not None
+    w.replay._fill_scenarios()
+    assert w.replay.fork_scenario.count() == 2  # base and the old project's "faster"
+    w.act_new.trigger()
+    assert w.runs_item.childCount() == 0 and w.run_count == 0
+    assert w.playback is None and w.last_result is None and w.dashboards.result is None
+    assert w.progress.value() == 0 and not w.progress.isVisible()
+    assert w.run_panel.progress.value() == 0
+    assert [w.replay.fork_scenario.itemText(i)
+            for i in range(w.replay.fork_scenario.count())] == ["base"]
+    assert w.colour_mode == "plain"
+    # a run still going when another project opens is cancelled, its result dropped
+    other = save_project(line_project, tmp_path / "other").parent
+    w.open_project(other)
+    w.run_panel.horizon.setText("2000d")
+    assert w.run_panel.start_run()
+    qtbot.wait(200)
+    assert w.open_project(other)
+    assert not w.run_panel.is_running() and w.run_panel.run_button.isEnabled()
+    qtbot.wait(300)
+    assert w.runs_item.childCount() == 0 and w.last_result is None
+
+
+def test_editing_after_a_run_marks_the_results_stale(make_window, line_project, qtbot,
+                                                     warm_kernel):
+    w = make_window(line_project)
+    w.run_panel.horizon.setText("1h")
+    w.view.set_selection(["M2"])
+    w.act_rotate.trigger()  # before any run: nothing to be stale
+    assert not w.run_panel.stale_label.isVisible()
+    _run(w, qtbot)
+    assert not w.run_panel.stale_label.isVisible()
+    w.act_rotate.trigger()
+    assert w.run_panel.stale_label.isVisible()
+    assert w.run_panel.stale_label.text() == "results are stale: run again"
+    _run(w, qtbot)
+    assert not w.run_panel.stale_label.isVisible()
+
+
+def test_title_save_as_from_a_name_and_permissions(make_window, line_project, tmp_path,
+                                                   monkeypatch):
+    import os
+    import stat
+
+    from PySide6.QtWidgets import QFileDialog
+
+    save_project(line_project, tmp_path / "small")
+    w = make_window(load_project(tmp_path / "small"))
+    assert w.windowTitle().startswith("small") and not w.isWindowModified()
+    w.view.set_selection(["M2"])
+    w.act_rotate.trigger()
+    assert w.isWindowModified() and "[*]" in w.windowTitle()  # Qt shows the [*] as '*'
+    asked = []
+
+    def dialog(parent, caption, start, *rest):
+        asked.append(start)
+        return str(tmp_path / "My line"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    old = os.umask(0o027)
+    try:
+        assert w.act_save_as.trigger() is None and (tmp_path / "My line").is_dir()
+    finally:
+        os.umask(old)
+    assert asked == [str(tmp_path / "small")]  # the dialog opened at the project's folder
+    file = tmp_path / "My line" / "project.json"
+    assert load_project(file).name == "My line"
+    assert w.windowTitle().startswith("My line") and not w.isWindowModified()
+    assert stat.S_IMODE(file.stat().st_mode) == 0o640  # 0666 less the umask, not 0600
+    # and the next Save As starts in the new project's folder
+    w.act_save_as.trigger()
+    assert asked[-1] == str(tmp_path / "My line")
+
+
+def test_no_recovery_prompt_after_a_clean_save_and_exit(make_window, line_project, tmp_path):
+    from app.main_window import recovery_files
+
+    w = make_window(line_project)  # never saved: its copy is named after the window
+    w.view.set_selection(["M2"])
+    w.act_rotate.trigger()
+    assert w.autosave() is not None and len(recovery_files()) == 1
+    assert w.save_to(tmp_path / "saved")  # now it has a path, and another copy name
+    w.close()
+    assert recovery_files() == []
+
+
+def test_declining_a_recovery_deletes_it(make_window, line_project, tmp_path):
+    from app.main_window import recovery_files
+    from app.recovery import offer_recovery
+
+    save_project(line_project, tmp_path / "p")
+    w = make_window(load_project(tmp_path / "p"))
+    w.view.set_selection(["M2"])
+    w.act_rotate.trigger()
+    file = w.autosave()
+    assert recovery_files() == [file]
+    w2 = make_window()
+    asked = []
+    assert not offer_recovery(w2, recovery_files(), lambda win, f: asked.append(f) or False)
+    assert asked == [file] and recovery_files() == [] and not file.parent.exists()
+    assert "deleted the unsaved changes" in w2.log_pane.toPlainText()
