@@ -637,6 +637,8 @@ class MainWindow(QMainWindow):
         self.last_result = result
         QTreeWidgetItem(self.runs_item, [f"Run {self.run_count}: "
                                          f"{', '.join(result.scenarios)}"])
+        if result.cancelled:  # the finished replications, with their intervals
+            self.log(f"run: {result.outcome()}")
         self.last_summary = self.run_panel.last_summary or result.summary()
         # the worker made the charts' series: the GUI thread only draws them
         self.dashboards.show_result(result, self.last_summary, self.run_panel.last_charts)

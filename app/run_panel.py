@@ -56,6 +56,24 @@ def _run_and_summarize(project, names, spec, task):
     return result, summary, playback, prepare_charts(result, summary)
 
 
+def eta_text(percent: float, elapsed: float) -> str:
+    """" — about 4 min left" from the share done and the seconds it took ("" too early to
+    tell: under 2 % or 1 s)."""
+    if percent < 2 or elapsed < 1.0 or percent >= 100:
+        return ""
+    left = elapsed * (100.0 - percent) / percent
+    return f" — about {human_time(left)} left"
+
+
+def human_time(seconds: float) -> str:
+    """A rough time as a user reads it: "40 s", "4 min", "2.5 h"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 class RunPanel(QWidget):
     """Scenarios, horizon, warm-up and replications; Run and Cancel; progress."""
 
@@ -87,6 +105,10 @@ class RunPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.record = QCheckBox("Record states (playback)")
+        self.record.setToolTip(
+            "Keep the state log of the first replication of the first scenario, for playback "
+            "in 3D; the others run without it, so a long run's memory does not grow with "
+            "its replications and scenarios (a saved results file logs each one again)")
         self.record.setChecked(True)
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the selected scenarios in the background (F5)")
@@ -192,9 +214,11 @@ class RunPanel(QWidget):
         except (ProjectError, ValueError) as e:
             self.run_failed.emit(str(e), None)
             return False
-        self.task = TaskState()
+        # Cancel interrupts the run's task, not the job's: run_project then returns the
+        # replications it finished, and the job reports them as finished (issue 14 §6)
+        self.task = run_task = TaskState()
         run_job = self.run_job
-        self.job = Job(lambda task: run_job(snapshot, names, spec, task), self.task,
+        self.job = Job(lambda _job_task: run_job(snapshot, names, spec, run_task),
                        parent=self)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)
@@ -216,7 +240,9 @@ class RunPanel(QWidget):
     def _show_progress(self):
         if self.task is not None:
             # whole percents: QProgressBar.setValue repaints at once on every new value
-            self.progress.setValue(int(self.task.progress) * 10)
+            pct = int(self.task.progress)
+            self.progress.setValue(pct * 10)
+            self.progress.setFormat(f"%p%{eta_text(pct, time.perf_counter() - self.started_at)}")
 
     def _end(self):
         self._poll.stop()
@@ -231,15 +257,18 @@ class RunPanel(QWidget):
         self.stale_label.hide()
         result, self.last_summary, self.last_playback, self.last_charts = out
         self.progress.setValue(1000)
+        self.progress.setFormat(f"%p% — {result.outcome()}" if result.cancelled else "%p%")
         self.run_finished.emit(result)
 
     def _failed(self, msg: str, tb: str | None):
         self._end()
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.run_failed.emit(msg, tb)
 
     def _cancelled(self):
         self._end()
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.run_cancelled.emit()
 

@@ -8,9 +8,10 @@ request stops it within one chunk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from twin.limits import check_run_settings
 from twin.model import elements as m
 from twin.projectfile.reader import require_runnable, with_scenario
 from twin.sim.lowering import Lowered, grow, lower, new_state
-from twin.tasks import TaskState
+from twin.tasks import Cancelled, TaskState
 
 CHUNKS = 64  # kernel calls per replication: progress granularity and cancel latency
 LOG_FIELDS = ("element", "server", "state", "content")  # columns of the kernel's log_i
@@ -101,8 +102,21 @@ class ScenarioResult:
 
 @dataclass
 class RunResult:
+    """Every scenario's replications. A cancelled run keeps the replications it finished
+    (``spec.replications`` of them, in every scenario); ``requested`` is how many were
+    asked for."""
+
     spec: RunSpec
     scenarios: dict[str, ScenarioResult]
+    cancelled: bool = False
+    requested: int | None = None
+
+    def outcome(self) -> str:
+        """What ran, in words: "10 replications", or "3 of 10 replications, cancelled"."""
+        n = self.spec.replications
+        if not self.cancelled:
+            return f"{n} replication{'' if n == 1 else 's'}"
+        return f"{n} of {self.requested} replications, cancelled"
 
     def summary(self) -> dict:
         from twin.sim.summary import summarize
@@ -244,7 +258,12 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
 
     Every scenario uses the same seeds, replication by replication, and each element draws
     from its own random streams: scenario differences are measured with common random
-    numbers. Raises ``ProjectError`` on a bad project or settings, ``Cancelled`` on cancel.
+    numbers. Raises ``ProjectError`` on a bad project or settings.
+
+    Cancel (``task``) keeps what is finished: replication r of every scenario runs before
+    replication r + 1 of any, and the result holds the replications 0..k-1 that every
+    scenario finished (paired, for common random numbers), with ``cancelled`` set. Raises
+    ``Cancelled`` when none was finished.
     """
     spec = spec or RunSpec.from_project(project)
     spec.check()
@@ -259,7 +278,8 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
                                             spec.sample_interval, spec.log))
         except ProjectError as e:
             raise ProjectError(e.problems, f"scenario {name!r}") from None
-    jobs = [(name, r) for name in names for r in range(spec.replications)]
+    # replication-major: a cancel leaves whole replications of every scenario behind
+    jobs = [(name, r) for r in range(spec.replications) for name in names]
     done = np.zeros(len(jobs))
     unlogged = {name: _log_on(low, False) for name, (_, low) in lowered.items()}
 
@@ -275,15 +295,36 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
         low = lowered[name][1] if keep else unlogged[name]
         return run_replication(low, spec.seed, r, task, progress)
 
+    outputs: dict[int, Replication] = {}
+
+    def attempt(i):
+        if task is not None and task.is_interruption_requested():
+            return  # not started: a cancelled run starts nothing more
+        with contextlib.suppress(Cancelled):  # what the others finished is kept
+            outputs[i] = one(i)
+
     n_workers = workers or min(len(jobs), os.cpu_count() or 1)
     if n_workers > 1 and len(jobs) > 1:
         # compile (or load from cache) once, then fan out
-        outputs = [one(0)]
+        attempt(0)
         with ThreadPoolExecutor(n_workers) as pool:
-            outputs += list(pool.map(one, range(1, len(jobs))))
+            list(pool.map(attempt, range(1, len(jobs))))
     else:
-        outputs = [one(i) for i in range(len(jobs))]
+        for i in range(len(jobs)):
+            attempt(i)
+    done_reps = spec.replications
+    if len(outputs) < len(jobs):  # cancelled: the replications every scenario finished
+        per_rep = len(names)  # job i is replication i // per_rep of scenario i % per_rep
+        done_reps = next(r for r in range(spec.replications + 1)
+                         if r == spec.replications or any(
+                             r * per_rep + k not in outputs for k in range(per_rep)))
+        if done_reps == 0:
+            raise Cancelled()
     results = {name: ScenarioResult(name, lowered[name][1], lowered[name][0]) for name in names}
-    for (name, _), rep in zip(jobs, outputs, strict=True):
-        results[name].replications.append(rep)
+    for i, (name, r) in enumerate(jobs):
+        if r < done_reps:
+            results[name].replications.append(outputs[i])
+    if done_reps < spec.replications:
+        return RunResult(replace(spec, replications=done_reps), results, True,
+                         spec.replications)
     return RunResult(spec, results)

@@ -1,0 +1,62 @@
+"""Long runs (issue 14 §6): Cancel keeps the finished replications, progress shows an ETA,
+and only the replication played back keeps its state log."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.sim.runner import RunSpec, run_project
+from twin.tasks import TaskState
+
+pytestmark = pytest.mark.gui
+
+
+def _cancel_at(percent):
+    task = TaskState(on_progress=lambda p: p >= percent and task.request_interruption())
+    return task
+
+
+def test_cancel_keeps_the_finished_replications_of_every_scenario(line_project, warm_kernel):
+    spec = RunSpec(horizon=2 * 86400.0, replications=6, seed=3)
+    full = run_project(line_project, ["base", "faster"], spec, workers=1)
+    part = run_project(line_project, ["base", "faster"], spec, _cancel_at(45.0), workers=1)
+    assert part.cancelled and part.requested == 6
+    k = part.spec.replications
+    assert 1 <= k < 6
+    assert part.outcome() == f"{k} of 6 replications, cancelled"
+    for name in ("base", "faster"):  # paired: the same replications in each scenario
+        reps = part.scenarios[name].replications
+        assert len(reps) == k
+        for a, b in zip(reps, full.scenarios[name].replications[:k], strict=False):
+            np.testing.assert_array_equal(a.el_out, b.el_out)
+    s = part.summary()["base"]["line"]["throughput_per_hour"]
+    assert np.isfinite(s["mean"])
+    assert not full.cancelled and full.outcome() == "6 replications"
+
+
+def test_cancel_in_the_window_shows_what_finished(make_window, line_project, qtbot,
+                                                  warm_kernel):
+    w = make_window(line_project)
+    rp = w.run_panel
+    rp.horizon.setText("20d")
+    rp.replications.setValue(8)
+    with qtbot.waitSignal(rp.run_finished, timeout=120_000) as blocker:
+        assert rp.start_run()
+        qtbot.waitUntil(lambda: rp.task.progress >= 30.0, timeout=60_000)
+        assert "left" in rp.progress.text() or rp.progress.value() < 20
+        rp.cancel_button.click()
+    result = blocker.args[0]
+    assert result.cancelled and 1 <= result.spec.replications < 8
+    assert "of 8 replications, cancelled" in w.log_pane.toPlainText()
+    assert "cancelled" in rp.progress.text()
+    assert w.dashboards.result is result and w.dashboards.table.rowCount() > 0
+
+
+def test_eta_text():
+    from app.run_panel import eta_text
+
+    assert eta_text(1, 30.0) == ""  # too early to tell
+    assert eta_text(50, 120.0) == " — about 2 min left"
+    assert eta_text(20, 10.0) == " — about 40 s left"
+    assert eta_text(10, 3600.0) == " — about 9.0 h left"
