@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -34,11 +35,21 @@ from app.dashboards import prepare_charts
 from app.playback import Playback
 from app.worker import Job
 from twin.errors import ProjectError
+from twin.limits import nbytes
 from twin.model import elements as m
 from twin.projectfile.reader import project_from_json, project_to_json
-from twin.sim.runner import RunSpec, run_project
+from twin.sim.estimate import estimate_run
+from twin.sim.runner import RunSpec, pilot_seconds, run_project
 from twin.tasks import TaskState
 from twin.units import format_duration, parse_duration
+
+PILOT_ABOVE_S = 3.0  # the rough estimate (events) above which a pilot times the run
+LONG_RUN_S = 10.0  # a run the pilot finds longer is confirmed first (issue 14 §6)
+
+
+def _workers() -> int:
+    # leave one core to the GUI thread: with every core simulating, the window stutters
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def _run_and_summarize(project, names, spec, task):
@@ -47,9 +58,7 @@ def _run_and_summarize(project, names, spec, task):
     2000-day log on the GUI thread froze it for about a second).
 
     Returns ``(result, summary, playback or None, charts)``."""
-    # leave one core to the GUI thread: with every core simulating, the window stutters
-    workers = max(1, (os.cpu_count() or 1) - 1)
-    result = run_project(project, names, spec, task, workers=workers)
+    result = run_project(project, names, spec, task, workers=_workers())
     first = next(iter(result.scenarios.values()))
     playback = Playback(first) if first.replications[0].log is not None else None
     summary = result.summary()
@@ -90,6 +99,9 @@ class RunPanel(QWidget):
         # what a run does on its thread, (project, names, spec, task) -> (result, summary,
         # playback, charts); tests replace it with jobs that fail
         self.run_job = _run_and_summarize
+        self.confirm_long_run = self._ask_long_run  # tests replace it
+        self.pilot_job: Job | None = None
+        self.last_estimate = ""  # "about 4 min, 1.2 GB" of the last long run asked about
         self.started_at = 0.0
         self.last_summary: dict = {}
         self.last_playback: Playback | None = None
@@ -160,6 +172,17 @@ class RunPanel(QWidget):
         """The model changed after the last run: say its results are stale."""
         self.stale_label.show()
 
+    def _drop_pilot(self) -> None:
+        """Forget a pilot still timing a run (its answer is not wanted any more)."""
+        if self.pilot_job is not None:
+            for sig in (self.pilot_job.finished, self.pilot_job.failed,
+                        self.pilot_job.cancelled):
+                sig.disconnect()
+            self.pilot_job.wait()  # under a second or two; a running thread must not go
+            self.pilot_job = None
+            self.run_button.setEnabled(True)
+            self.progress.setFormat("%p%")
+
     def reset(self) -> None:
         """Forget the last project's run (New, Open): a running one is cancelled and its
         outcome dropped, the progress and the stale mark go."""
@@ -170,6 +193,7 @@ class RunPanel(QWidget):
             self.cancel()
             job.wait()  # it stops within one chunk; deleting a running thread would crash
             self._end()
+        self._drop_pilot()
         self.task = None
         self.progress.setValue(0)
         self.stale_label.hide()
@@ -197,7 +221,7 @@ class RunPanel(QWidget):
 
     @Slot()
     def start_run(self) -> bool:
-        if self.project is None or self.job is not None:
+        if self.project is None or self.job is not None or self.pilot_job is not None:
             return False
         try:
             spec = self.spec()
@@ -211,9 +235,51 @@ class RunPanel(QWidget):
                 spec = replace(spec, log_only=((names[0], 0),))
             # the worker gets its own copy: editing on goes on while it runs
             snapshot = project_from_json(project_to_json(self.project))
+            # how big, before any of it: a run beyond the limits is refused (RunTooLarge)
+            estimate = estimate_run(snapshot, spec, names)
         except (ProjectError, ValueError) as e:
             self.run_failed.emit(str(e), None)
             return False
+        if estimate.seconds / _workers() > PILOT_ABOVE_S:
+            return self._start_pilot(snapshot, names, spec, estimate)
+        return self._launch(snapshot, names, spec)
+
+    def _start_pilot(self, snapshot, names, spec, estimate) -> bool:
+        """Time a short slice of the run on a worker, then ask before a long run."""
+        self.pilot_job = Job(lambda _task: pilot_seconds(
+            snapshot, names, spec, _workers(), estimate.events), parent=self)
+        self.run_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress.setFormat("estimating the run time…")
+
+        def done(seconds):
+            self.pilot_job = None
+            self.run_button.setEnabled(True)
+            self.progress.setFormat("%p%")
+            text = f"about {human_time(seconds)}, {nbytes(estimate.memory_bytes)}"
+            self.last_estimate = text
+            if seconds <= LONG_RUN_S or self.confirm_long_run(
+                    f"This run takes {text} of memory ({estimate.runs} replications). "
+                    "Run it?"):
+                self._launch(snapshot, names, spec)
+
+        def failed(msg, tb):
+            self.pilot_job = None
+            self.run_button.setEnabled(True)
+            self.progress.setFormat("%p%")
+            self.run_failed.emit(msg, tb)
+
+        self.pilot_job.finished.connect(done)
+        self.pilot_job.failed.connect(failed)
+        self.pilot_job.cancelled.connect(lambda: failed("estimate cancelled", None))
+        self.pilot_job.start()
+        return True
+
+    def _ask_long_run(self, text: str) -> bool:
+        return QMessageBox.question(self, "A long run", text, QMessageBox.Yes | QMessageBox.No,
+                                    QMessageBox.Yes) == QMessageBox.Yes
+
+    def _launch(self, snapshot, names, spec) -> bool:
         # Cancel interrupts the run's task, not the job's: run_project then returns the
         # replications it finished, and the job reports them as finished (issue 14 §6)
         self.task = run_task = TaskState()
@@ -275,6 +341,7 @@ class RunPanel(QWidget):
     def shutdown(self) -> None:
         """Cancel a run and wait for its thread (closing the window)."""
         self._poll.stop()
+        self._drop_pilot()
         if self.job is not None:
             self.cancel()
             self.job.wait()

@@ -3,6 +3,8 @@ and only the replication played back keeps its state log."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,37 @@ def test_eta_text():
     assert eta_text(50, 120.0) == " — about 2 min left"
     assert eta_text(20, 10.0) == " — about 40 s left"
     assert eta_text(10, 3600.0) == " — about 9.0 h left"
+
+
+def test_a_long_run_is_estimated_and_confirmed_first(make_window, line_project, qtbot,
+                                                    warm_kernel):
+    w = make_window(line_project)
+    rp = w.run_panel
+    asked = []
+    rp.confirm_long_run = lambda text: asked.append(text) or False
+    rp.horizon.setText("365d")
+    rp.replications.setValue(10)
+    assert rp.start_run()
+    assert not rp.run_button.isEnabled() and "estimating" in rp.progress.text()
+    qtbot.waitUntil(lambda: rp.pilot_job is None, timeout=60_000)
+    assert len(asked) == 1, "a year of 10 replications x 2 scenarios takes over 10 s"
+    assert re.search(r"This run takes about \d+(\.\d)? (s|min|h), [\d.]+ [kMGT]?B of memory",
+                     asked[0]), asked[0]
+    assert not rp.is_running() and rp.run_button.isEnabled()  # declined: nothing started
+
+
+def test_a_run_beyond_the_limits_is_refused_before_it_starts(make_window, line_project):
+    from twin.model.distributions import exponential
+
+    line_project.element("src").arrival = exponential(0.05)
+    w = make_window(line_project)
+    rp = w.run_panel
+    failed = []
+    rp.run_failed.connect(lambda msg, tb: failed.append((msg, tb)))
+    rp.horizon.setText("3650d")
+    assert not rp.start_run()
+    assert failed and failed[0][1] is None
+    assert "billion events per replication" in failed[0][0]
+    assert "at most 1 billion" in failed[0][0]
+    assert rp.pilot_job is None and not rp.is_running() and rp.run_button.isEnabled()
+    assert "at most 1 billion" in w.log_pane.toPlainText()

@@ -328,3 +328,32 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
         return RunResult(replace(spec, replications=done_reps), results, True,
                          spec.replications)
     return RunResult(spec, results)
+
+
+def pilot_seconds(project: m.Project, scenarios: list[str] | None, spec: RunSpec,
+                  workers: int = 1, events_per_replication: float | None = None,
+                  budget: float = 1.0) -> float:
+    """Wall-clock seconds the run of ``spec`` would take, from a short pilot: the first
+    scenario's first replication over a slice of the horizon, timed, scaled to the horizon,
+    the scenarios and replications, and shared by ``workers`` threads.
+
+    The slice is chosen so that the pilot takes about ``budget`` seconds by the estimate's
+    ``events_per_replication`` (``twin.sim.estimate``, at ``EVENTS_PER_SECOND``): at most
+    1/16 of the horizon, at least one second of plant time. The state log is off (it costs
+    little time; memory is the estimate's). The kernel must be compiled already (the
+    workbench warms it at start-up), or the compile time is counted.
+    """
+    import time
+
+    from twin.limits import EVENTS_PER_SECOND
+
+    names = list(scenarios or ["base"])
+    per_rep = (events_per_replication or 0.0) / EVENTS_PER_SECOND
+    frac = min(1.0 / 16, max(budget / per_rep, 1.0 / spec.horizon) if per_rep > 0 else 1 / 16)
+    pilot = replace(spec, horizon=spec.horizon * frac, warmup=0.0, replications=1,
+                    sample_interval=0.0, log=False, log_only=None)
+    t0 = time.perf_counter()
+    run_project(project, names[:1], pilot, workers=1)
+    took = time.perf_counter() - t0
+    runs = len(names) * spec.replications
+    return took / frac * runs / max(1, min(workers, runs))
