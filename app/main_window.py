@@ -34,6 +34,7 @@ from app.palette import PaletteList
 from app.playback import Playback
 from app.problem_marks import ProblemMarks
 from app.project_state import (
+    apply_remembered_assets,
     forget_last_project,
     model_edited,
     project_folder_from_name,
@@ -150,6 +151,8 @@ class MainWindow(QMainWindow):
         self.dashboards = Dashboards()
         self.replay = ReplayPanel()
         self.replay.states_changed.connect(self._replay_states)
+        self.replay.asset_mapped.connect(lambda a, e: self.stack.push(
+            cmd.SetRecordingAsset(self.recording_name, a, e)))
         self.replay.project_provider = lambda: self.project
         self.replay.fork_failed.connect(lambda msg, tb=None: self.log_failure("fork", msg, tb))
         self.log_pane = QPlainTextEdit()
@@ -560,6 +563,8 @@ class MainWindow(QMainWindow):
             return False
         self.replay.close_recording()
         self.replay.set_recording(rec, [el.id for el in self.project.elements])
+        self.recording_name = Path(path).name
+        apply_remembered_assets(self.replay, self.project, self.recording_name)
         self.colour_mode = "replay"
         self.docks["replay"].show()
         self.docks["replay"].raise_()

@@ -60,3 +60,26 @@ def project_folder_from_name(chosen: str) -> Path:
     if p.suffix.lower() == ".json":
         p = p.with_suffix("")
     return p
+
+
+def remembered_assets(project, recording_name: str) -> dict[str, str]:
+    """The asset -> element mapping the user made for the recording named
+    ``recording_name`` (its file name), as kept in the project's ``meta``."""
+    table = project.meta.get("recording_assets")
+    found = table.get(recording_name) if isinstance(table, dict) else None
+    return {str(a): str(e) for a, e in found.items()} if isinstance(found, dict) else {}
+
+
+def apply_remembered_assets(replay, project, recording_name: str) -> int:
+    """Show each asset of the open recording where the user put it last time (elements
+    since deleted are skipped); returns how many were applied."""
+    ids = [el.id for el in project.elements]
+    applied = 0
+    for asset, eid in remembered_assets(project, recording_name).items():
+        if asset in replay.elements and (eid == "" or eid in ids):
+            replay.elements[asset] = eid
+            applied += 1
+    if applied:
+        replay._fill_mapping(ids)
+        replay.seek(replay.t)
+    return applied

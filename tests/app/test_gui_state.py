@@ -196,3 +196,21 @@ def test_declining_a_recovery_deletes_it(make_window, line_project, tmp_path):
     assert not offer_recovery(w2, recovery_files(), lambda win, f: asked.append(f) or False)
     assert asked == [file] and recovery_files() == [] and not file.parent.exists()
     assert "deleted the unsaved changes" in w2.log_pane.toPlainText()
+
+
+def test_the_asset_mapping_of_a_recording_is_remembered(make_window, line_project, tmp_path,
+                                                        sme_recording):
+    w = make_window(line_project)
+    assert w.open_recording(sme_recording)
+    box = w.replay.mapping_table.cellWidget(2, 1)
+    box.setCurrentIndex(box.findData("M1"))  # the user shows machine 2 on M1
+    assert w.isWindowModified()  # an edit of the project, undoable
+    assert w.project.meta["recording_assets"] == {sme_recording.name: {"2": "M1"}}
+    assert w.save_to(tmp_path / "mapped")
+    w2 = make_window()
+    assert w2.open_project(tmp_path / "mapped")
+    assert w2.open_recording(sme_recording)
+    assert w2.replay.elements["2"] == "M1"
+    assert w2.replay.mapping_table.cellWidget(2, 1).currentData() == "M1"
+    w.stack.undo()
+    assert "recording_assets" not in w.project.meta
