@@ -35,7 +35,7 @@ from app.dashboards import prepare_charts
 from app.playback import Playback
 from app.worker import Job
 from twin.errors import ProjectError
-from twin.limits import nbytes
+from twin.limits import LOG_ROW_BYTES, nbytes
 from twin.model import elements as m
 from twin.projectfile.reader import project_from_json, project_to_json
 from twin.sim.estimate import estimate_run
@@ -45,6 +45,9 @@ from twin.units import format_duration, parse_duration
 
 PILOT_ABOVE_S = 3.0  # the rough estimate (events) above which a pilot times the run
 LONG_RUN_S = 10.0  # a run the pilot finds longer is confirmed first (issue 14 §6)
+# the state log kept for playback (one replication): beyond it the run keeps none. A year of
+# the bottling line logs about 240 million state changes, 5.7 GB (benchmarks/bench_gui.py)
+PLAYBACK_LOG_CAP = 1e9
 
 
 def _workers() -> int:
@@ -120,7 +123,8 @@ class RunPanel(QWidget):
         self.record.setToolTip(
             "Keep the state log of the first replication of the first scenario, for playback "
             "in 3D; the others run without it, so a long run's memory does not grow with "
-            "its replications and scenarios (a saved results file logs each one again)")
+            "its replications and scenarios (a saved results file logs each one again). A "
+            f"log over {PLAYBACK_LOG_CAP / 1e9:g} GB is not kept: the run says so")
         self.record.setChecked(True)
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the selected scenarios in the background (F5)")
@@ -145,6 +149,9 @@ class RunPanel(QWidget):
         lay.addWidget(self.scenarios, 1)
         lay.addLayout(form)
         lay.addWidget(self.record)
+        self.log_note = QLabel("")
+        self.log_note.setWordWrap(True)
+        lay.addWidget(self.log_note)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.stale_label)
@@ -237,6 +244,17 @@ class RunPanel(QWidget):
             snapshot = project_from_json(project_to_json(self.project))
             # how big, before any of it: a run beyond the limits is refused (RunTooLarge)
             estimate = estimate_run(snapshot, spec, names)
+            self.log_note.setText("")
+            log_bytes = estimate.log_rows * LOG_ROW_BYTES
+            if spec.log and log_bytes > PLAYBACK_LOG_CAP:
+                # the one log playback needs grows with the horizon: beyond the cap the run
+                # goes without it, and says so (issue 14 §6)
+                spec = replace(spec, log=False, log_only=None)
+                estimate = estimate_run(snapshot, spec, names)
+                self.log_note.setText(
+                    f"No playback for this run: its state log would take about "
+                    f"{nbytes(log_bytes)} (at most {nbytes(PLAYBACK_LOG_CAP)} is kept); "
+                    "a shorter horizon plays back")
         except (ProjectError, ValueError) as e:
             self.run_failed.emit(str(e), None)
             return False

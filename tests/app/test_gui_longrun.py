@@ -96,3 +96,24 @@ def test_a_run_beyond_the_limits_is_refused_before_it_starts(make_window, line_p
     assert "at most 1 billion" in failed[0][0]
     assert rp.pilot_job is None and not rp.is_running() and rp.run_button.isEnabled()
     assert "at most 1 billion" in w.log_pane.toPlainText()
+
+
+def test_a_state_log_over_the_cap_is_not_kept_and_the_panel_says_so(
+        make_window, line_project, qtbot, warm_kernel, monkeypatch):
+    import app.run_panel as run_panel
+
+    w = make_window(line_project)
+    rp = w.run_panel
+    rp.horizon.setText("2d")
+    rp.replications.setValue(1)
+    monkeypatch.setattr(run_panel, "PLAYBACK_LOG_CAP", 10_000.0)  # bytes: a tiny cap
+    with qtbot.waitSignal(rp.run_finished, timeout=60_000) as blocker:
+        assert rp.start_run()
+    assert blocker.args[0].scenarios["base"].replications[0].log is None
+    assert w.playback is None
+    assert rp.log_note.text().startswith("No playback for this run: its state log would take")
+    assert rp.log_note.isVisible()
+    monkeypatch.setattr(run_panel, "PLAYBACK_LOG_CAP", 1e9)
+    with qtbot.waitSignal(rp.run_finished, timeout=60_000):
+        assert rp.start_run()
+    assert w.playback is not None and rp.log_note.text() == ""
