@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -102,7 +101,10 @@ class RunPanel(QWidget):
         # what a run does on its thread, (project, names, spec, task) -> (result, summary,
         # playback, charts); tests replace it with jobs that fail
         self.run_job = _run_and_summarize
-        self.confirm_long_run = self._ask_long_run  # tests replace it
+        # asks before a long run: True runs it now; the panel's own asks inline (never a
+        # modal dialog) and returns False: its "Run it" button starts the run. Tests replace it
+        self.confirm_long_run = self._ask_long_run
+        self.pending = None  # (snapshot, names, spec) of a long run waiting for "Run it"
         self.pilot_job: Job | None = None
         self.last_estimate = ""  # "about 4 min, 1.2 GB" of the last long run asked about
         self.started_at = 0.0
@@ -152,6 +154,22 @@ class RunPanel(QWidget):
         self.log_note = QLabel("")
         self.log_note.setWordWrap(True)
         lay.addWidget(self.log_note)
+        self.confirm_bar = QWidget()
+        self.confirm_text = QLabel("")
+        self.confirm_text.setWordWrap(True)
+        self.confirm_go = QPushButton("Run it")
+        self.confirm_no = QPushButton("Don't run")
+        bar = QVBoxLayout(self.confirm_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.confirm_text)
+        row = QHBoxLayout()
+        row.addWidget(self.confirm_go)
+        row.addWidget(self.confirm_no)
+        bar.addLayout(row)
+        self.confirm_bar.hide()
+        lay.addWidget(self.confirm_bar)
+        self.confirm_go.clicked.connect(self._run_pending)
+        self.confirm_no.clicked.connect(self._drop_pending)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
         lay.addWidget(self.stale_label)
@@ -201,6 +219,7 @@ class RunPanel(QWidget):
             job.wait()  # it stops within one chunk; deleting a running thread would crash
             self._end()
         self._drop_pilot()
+        self._drop_pending()
         self.task = None
         self.progress.setValue(0)
         self.stale_label.hide()
@@ -266,24 +285,29 @@ class RunPanel(QWidget):
         """Time a short slice of the run on a worker, then ask before a long run."""
         self.pilot_job = Job(lambda _task: pilot_seconds(
             snapshot, names, spec, _workers(), estimate.events), parent=self)
+        self._drop_pending()
         self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)  # Cancel drops the run before it starts
         self.progress.setValue(0)
         self.progress.setFormat("estimating the run time…")
 
         def done(seconds):
             self.pilot_job = None
             self.run_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
             self.progress.setFormat("%p%")
             text = f"about {human_time(seconds)}, {nbytes(estimate.memory_bytes)}"
             self.last_estimate = text
+            self.pending = (snapshot, names, spec)
             if seconds <= LONG_RUN_S or self.confirm_long_run(
                     f"This run takes {text} of memory ({estimate.runs} replications). "
                     "Run it?"):
-                self._launch(snapshot, names, spec)
+                self._run_pending()
 
         def failed(msg, tb):
             self.pilot_job = None
             self.run_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
             self.progress.setFormat("%p%")
             self.run_failed.emit(msg, tb)
 
@@ -294,8 +318,22 @@ class RunPanel(QWidget):
         return True
 
     def _ask_long_run(self, text: str) -> bool:
-        return QMessageBox.question(self, "A long run", text, QMessageBox.Yes | QMessageBox.No,
-                                    QMessageBox.Yes) == QMessageBox.Yes
+        self.confirm_text.setText(text)
+        self.confirm_bar.show()
+        self.cancel_button.setEnabled(True)  # Cancel says no too
+        self.confirm_go.setFocus()
+        return False
+
+    def _run_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        self.confirm_bar.hide()
+        if pending is not None and self.job is None:
+            self._launch(*pending)
+
+    def _drop_pending(self) -> None:
+        self.pending = None
+        self.confirm_bar.hide()
+        self.cancel_button.setEnabled(self.job is not None)
 
     def _launch(self, snapshot, names, spec) -> bool:
         # Cancel interrupts the run's task, not the job's: run_project then returns the
@@ -318,7 +356,12 @@ class RunPanel(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        if self.task is not None:
+        if self.pilot_job is not None or self.pending is not None:
+            self._drop_pilot()  # not started yet: nothing to keep
+            self._drop_pending()
+            self.cancel_button.setEnabled(False)
+            self.run_cancelled.emit()
+        elif self.task is not None:
             self.task.request_interruption()
 
     def _show_progress(self):

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from twin.sim.runner import RunSpec, run_project
 from twin.tasks import TaskState
@@ -117,3 +118,26 @@ def test_a_state_log_over_the_cap_is_not_kept_and_the_panel_says_so(
     with qtbot.waitSignal(rp.run_finished, timeout=60_000):
         assert rp.start_run()
     assert w.playback is not None and rp.log_note.text() == ""
+
+
+def test_the_panel_asks_inline_and_cancel_drops_a_long_run(make_window, line_project, qtbot,
+                                                           warm_kernel):
+    w = make_window(line_project)
+    rp = w.run_panel
+    rp.horizon.setText("365d")
+    rp.replications.setValue(10)
+    assert rp.start_run()
+    qtbot.waitUntil(lambda: rp.pilot_job is None, timeout=60_000)
+    assert rp.confirm_bar.isVisible() and rp.confirm_text.text().startswith("This run takes")
+    assert not rp.is_running()  # nothing runs until "Run it"
+    with qtbot.waitSignal(rp.run_cancelled, timeout=5_000):
+        rp.cancel_button.click()
+    assert not rp.confirm_bar.isVisible() and rp.pending is None
+    assert rp.run_button.isEnabled() and not rp.cancel_button.isEnabled()
+    # "Run it" starts it; Cancel then keeps what finished (here: nothing yet)
+    assert rp.start_run()
+    qtbot.waitUntil(lambda: rp.confirm_bar.isVisible(), timeout=60_000)
+    qtbot.mouseClick(rp.confirm_go, Qt.LeftButton)
+    assert rp.is_running() and not rp.confirm_bar.isVisible()
+    with qtbot.waitSignal(rp.run_cancelled, timeout=30_000):
+        rp.cancel_button.click()
