@@ -50,7 +50,9 @@ class ProblemMarks(QObject):
             else:
                 self.by_element.setdefault(el.id, []).append(p.message)
             messages.append(p.message)
-        for text in messages:  # each fault once, when it appears
+        # each fault once, when it appears; an empty project (the window's first, File > New)
+        # is obviously not a line yet: its faults are in the tree's tool tip only
+        for text in messages if project.elements else ():
             if text not in self._shown:
                 self.log(f"cannot run yet: {text}")
         if self._shown and not messages:

@@ -71,12 +71,12 @@ def test_a_long_run_is_estimated_and_confirmed_first(make_window, line_project, 
     rp = w.run_panel
     asked = []
     rp.confirm_long_run = lambda text: asked.append(text) or False
-    rp.horizon.setText("365d")
-    rp.replications.setValue(10)
+    rp.horizon.setText("3650d")
+    rp.replications.setValue(20)
     assert rp.start_run()
     assert not rp.run_button.isEnabled() and "estimating" in rp.progress.text()
     qtbot.waitUntil(lambda: rp.pilot_job is None, timeout=60_000)
-    assert len(asked) == 1, "a year of 10 replications x 2 scenarios takes over 10 s"
+    assert len(asked) == 1, "ten years of 20 replications x 2 scenarios take over 10 s"
     assert re.search(r"This run takes about \d+(\.\d)? (s|min|h), [\d.]+ [kMGT]?B of memory",
                      asked[0]), asked[0]
     assert not rp.is_running() and rp.run_button.isEnabled()  # declined: nothing started
@@ -124,8 +124,8 @@ def test_the_panel_asks_inline_and_cancel_drops_a_long_run(make_window, line_pro
                                                            warm_kernel):
     w = make_window(line_project)
     rp = w.run_panel
-    rp.horizon.setText("365d")
-    rp.replications.setValue(10)
+    rp.horizon.setText("3650d")
+    rp.replications.setValue(20)
     assert rp.start_run()
     qtbot.waitUntil(lambda: rp.pilot_job is None, timeout=60_000)
     assert rp.confirm_bar.isVisible() and rp.confirm_text.text().startswith("This run takes")

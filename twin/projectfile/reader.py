@@ -715,8 +715,10 @@ def check_structure(project: m.Project, problems: Problems,
                 todo.append(c.source)
     for el in project.elements:
         if el.id not in reach and el.kind != "sink" and succ.get(el.id):
+            # a loop without a way out, or a line cut further on (an element deleted)
             problems.add(f"$.elements[{index[el.id]}]", "parts entering here can never reach a "
-                         "sink (the flow only cycles); connect the loop to a sink", el.id)
+                         "sink: the flow further on is cut or only cycles; connect it to a sink",
+                         el.id)
     if not any(el.kind == "source" for el in project.elements):
         problems.add("$.elements", "the line needs at least one source")
 

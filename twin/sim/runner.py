@@ -334,8 +334,9 @@ def pilot_seconds(project: m.Project, scenarios: list[str] | None, spec: RunSpec
                   workers: int = 1, events_per_replication: float | None = None,
                   budget: float = 1.0) -> float:
     """Wall-clock seconds the run of ``spec`` would take, from a short pilot: the first
-    scenario's first replication over a slice of the horizon, timed, scaled to the horizon,
-    the scenarios and replications, and shared by ``workers`` threads.
+    scenario's first replication over a slice of the horizon and over twice that slice,
+    timed; the difference scaled to the horizon, the scenarios and replications and shared
+    by ``workers`` threads, plus the fixed cost of a run.
 
     The slice is chosen so that the pilot takes about ``budget`` seconds by the estimate's
     ``events_per_replication`` (``twin.sim.estimate``, at ``EVENTS_PER_SECOND``): at most
@@ -350,10 +351,16 @@ def pilot_seconds(project: m.Project, scenarios: list[str] | None, spec: RunSpec
     names = list(scenarios or ["base"])
     per_rep = (events_per_replication or 0.0) / EVENTS_PER_SECOND
     frac = min(1.0 / 16, max(budget / per_rep, 1.0 / spec.horizon) if per_rep > 0 else 1 / 16)
-    pilot = replace(spec, horizon=spec.horizon * frac, warmup=0.0, replications=1,
-                    sample_interval=0.0, log=False, log_only=None)
-    t0 = time.perf_counter()
-    run_project(project, names[:1], pilot, workers=1)
-    took = time.perf_counter() - t0
+    took = []
+    for f in (frac, 2 * frac):  # two slices: their difference is the simulation alone
+        pilot = replace(spec, horizon=spec.horizon * f, warmup=0.0, replications=1,
+                        sample_interval=0.0, log=False, log_only=None)
+        t0 = time.perf_counter()
+        run_project(project, names[:1], pilot, workers=1)
+        took.append(time.perf_counter() - t0)
+    # a run costs a fixed part (lowering, threads) plus one in proportion to its horizon: one
+    # slice alone took the fixed part for simulation and overestimated a day's run 5 times
+    per_horizon = max(took[1] - took[0], 0.0) / frac
+    fixed = max(took[0] - per_horizon * frac, 0.0)
     runs = len(names) * spec.replications
-    return took / frac * runs / max(1, min(workers, runs))
+    return fixed + per_horizon * runs / max(1, min(workers, runs))
