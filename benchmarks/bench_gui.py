@@ -173,7 +173,8 @@ def bench_longrun(app, days: int = 365, reps: int = 10, cancel_after: float = 45
     The run is confirmed when the window asks, and cancelled after ``cancel_after`` s (a
     benchmark stays under a minute): Cancel keeps the finished replications, which are then
     drawn. ``every_log`` keeps every replication's state log, as before ``RunSpec.log_only``
-    (the peer this run is measured against). Returns (peak RSS MB, longest stall ms)."""
+    and ``PLAYBACK_LOG_CAP`` (the peer this run is measured against). Returns (peak RSS MB,
+    longest stall ms)."""
     from dataclasses import replace
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -189,7 +190,11 @@ def bench_longrun(app, days: int = 365, reps: int = 10, cancel_after: float = 45
     w = MainWindow(load_project(root / "projects" / "bottling-line"), warm_up=False)
     rp = w.run_panel
     rp.confirm_long_run = lambda text: print(f"asked: {text}") or True
-    if every_log:
+    import app.run_panel as run_panel
+
+    cap = run_panel.PLAYBACK_LOG_CAP
+    if every_log:  # the peer: no cap on the log kept, and every replication's kept
+        run_panel.PLAYBACK_LOG_CAP = float("inf")
         rp.run_job = lambda p, n, spec, t: _run_and_summarize(p, n, replace(spec, log_only=None),
                                                               t)
     w.show()
@@ -220,10 +225,11 @@ def bench_longrun(app, days: int = 365, reps: int = 10, cancel_after: float = 45
     stall, why = ticks.worst()
     peak = max(rss)
     print(f"long run of the bottling line, 4 scenarios x {reps} replications x {days} d"
-          f"{', every state log kept (the peer)' if every_log else ', one state log kept'}: "
+          f"{', every state log kept (the peer)' if every_log else ', playback log capped'}: "
           f"{outcome[0] if outcome else '?'} after {time.perf_counter() - t0:.0f} s; peak "
           f"RSS {peak:.0f} MB (from {rss[0]:.0f} MB); longest event-loop stall {stall:.0f} ms "
           f"({why})")
+    run_panel.PLAYBACK_LOG_CAP = cap
     w.stack.set_clean()
     w.close()
     return peak, stall
