@@ -44,7 +44,7 @@ def no_display() -> str | None:
 
 def main(project: str | None = None) -> int:
     from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
     from app.crash import CrashHandler, enable_faulthandler
     from twin.errors import ProjectError
@@ -53,7 +53,7 @@ def main(project: str | None = None) -> int:
     given = None
     if project:  # read before any window exists: a problem goes to the terminal that asked
         try:
-            given = load_project(project)
+            given = load_project(project, strict=False)  # a half-built line opens, marked
         except ProjectError as e:
             print(f"twinbench: {e}", file=sys.stderr)
             return 2
@@ -69,6 +69,7 @@ def main(project: str | None = None) -> int:
     crashes = CrashHandler(crash_log, parent=app)
     crashes.install()
     from app.main_window import MainWindow, recovery_files
+    from app.recovery import offer_recovery
 
     win = MainWindow()
     crashes.window = win
@@ -76,12 +77,6 @@ def main(project: str | None = None) -> int:
         win.show_project(given)
     elif (path := startup_project(win.recent())) is not None:
         win.open_project(path)  # what it cannot open, it says in its log
-    for file in recovery_files()[:1]:
-        answer = QMessageBox.question(
-            win, "Recover unsaved changes",
-            f"twinbench closed with unsaved changes (autosaved {file.parent.name}). "
-            "Recover them?", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
-        if answer == QMessageBox.Yes:
-            win.recover(file)
+    offer_recovery(win, recovery_files())  # declined: deleted
     win.show()
     return app.exec()

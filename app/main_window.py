@@ -33,6 +33,15 @@ from app.dashboards import Dashboards
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
+from app.problem_marks import ProblemMarks
+from app.project_state import (
+    apply_remembered_assets,
+    forget_last_project,
+    model_edited,
+    project_folder_from_name,
+    save_as_start,
+)
+from app.recovery import remove_copy
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
@@ -84,6 +93,7 @@ class MainWindow(QMainWindow):
         self.project = project or m.Project("Untitled")
         self.path: Path | None = Path(path) if path else getattr(self.project, "path", None)
         self.stack = cmd.UndoStack(self.project)
+        self.autosaved: set[Path] = set()  # recovery copies this window wrote
         self.run_count = 0
         self.playback: Playback | None = None
         self.last_result = None
@@ -95,6 +105,7 @@ class MainWindow(QMainWindow):
         view_theme(self.view, str(self.settings.value("theme", "light")))
         self.setCentralWidget(self.view)
         self._make_docks()
+        self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         self._make_actions()
         self._make_status()
         self._connect_project()
@@ -153,6 +164,8 @@ class MainWindow(QMainWindow):
         self.stats = StatsTable()
         self.replay = ReplayPanel()
         self.replay.states_changed.connect(self._replay_states)
+        self.replay.asset_mapped.connect(lambda a, e: self.stack.push(
+            cmd.SetRecordingAsset(self.recording_name, a, e)))
         self.replay.project_provider = lambda: self.project
         self.replay.fork_failed.connect(lambda msg, tb=None: self.log_failure("fork", msg, tb))
         self.log_pane = QPlainTextEdit()
@@ -285,12 +298,16 @@ class MainWindow(QMainWindow):
     # --- project ------------------------------------------------------------------------------
     def _connect_project(self):
         self.stack.index_changed.connect(self._stack_changed)
+        self.stack.index_changed.connect(self.marks.update)
+        self.stack.index_changed.connect(self._model_edited)
         self.stack.clean_changed.connect(self._clean_changed)
         self.project.element_added.connect(self._structure_changed)
         self.project.element_removed.connect(self._structure_changed)
 
     def _disconnect_project(self):
         self.stack.index_changed.disconnect(self._stack_changed)
+        self.stack.index_changed.disconnect(self.marks.update)
+        self.stack.index_changed.disconnect(self._model_edited)
         self.stack.clean_changed.disconnect(self._clean_changed)
         self.project.element_added.disconnect(self._structure_changed)
         self.project.element_removed.disconnect(self._structure_changed)
@@ -300,9 +317,7 @@ class MainWindow(QMainWindow):
             self._disconnect_project()
             self._remove_recovery()
             self.project, self.stack = project, cmd.UndoStack(project)
-            self.last_result = None
-            self.dashboards.clear_results()  # they were another project's
-            self.stats.show_summary(None)
+            forget_last_project(self)  # runs, progress, playback, forks: another project's
             self.act_undo.triggered.disconnect()
             self.act_redo.triggered.disconnect()
             self.act_undo.triggered.connect(self.stack.undo)
@@ -317,6 +332,7 @@ class MainWindow(QMainWindow):
         self.scenario_panel.set_project(project, self.stack)
         self.playback = None
         self._structure_changed()
+        self.marks.update()
         self._stack_changed()
         self._clean_changed(self.stack.is_clean())
         self.view.fit_view()
@@ -326,6 +342,9 @@ class MainWindow(QMainWindow):
         self.act_redo.setEnabled(self.stack.can_redo())
         self.act_undo.setText(f"&Undo {self.stack.undo_text()}".rstrip())
         self.act_redo.setText(f"&Redo {self.stack.redo_text()}".rstrip())
+
+    def _model_edited(self, *_):
+        model_edited(self)
 
     def _clean_changed(self, clean: bool):
         self.setWindowTitle(f"{self.project.name}[*] — twinbench")
@@ -346,6 +365,7 @@ class MainWindow(QMainWindow):
         for i in range(self.run_count):
             QTreeWidgetItem(self.runs_item, [f"Run {i + 1}"])
         self.tree.expandAll()
+        self.marks.mark_tree()
 
     def _tree_clicked(self, item, _col):
         eid = item.data(0, Qt.UserRole)
@@ -458,7 +478,7 @@ class MainWindow(QMainWindow):
 
     def open_project(self, path) -> bool:
         try:
-            project = load_project(path)
+            project = load_project(path, strict=False)  # a half-built line opens, marked
         except ProjectError as e:
             self.log(str(e))
             QMessageBox.warning(self, "Cannot open project", str(e)) if self.isVisible() else None
@@ -499,13 +519,21 @@ class MainWindow(QMainWindow):
             return False
         self.path = file.parent
         self.stack.set_clean()
+        self._clean_changed(True)  # the title: a Save As may have named the project
         self._add_recent(self.path)
         self.log(f"saved {file}")
         return True
 
     def save_as_dialog(self) -> bool:
-        path = QFileDialog.getExistingDirectory(self, "Save project into folder")
-        return bool(path) and self.save_to(path)
+        """Ask for a project name; its folder is made beside the project's (issue 14)."""
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project as (a folder of that name is made)", save_as_start(self.path))
+        if not path:
+            return False
+        folder = project_folder_from_name(path)
+        if self.path is None or folder.resolve() != self.path.resolve():
+            self.project.name = folder.name  # the name given is the project's
+        return self.save_to(folder)
 
     def _add_recent(self, path):
         recent = [str(Path(path))] + [p for p in self.recent() if p != str(Path(path))]
@@ -563,6 +591,8 @@ class MainWindow(QMainWindow):
             return False
         self.replay.close_recording()
         self.replay.set_recording(rec, [el.id for el in self.project.elements])
+        self.recording_name = Path(path).name
+        apply_remembered_assets(self.replay, self.project, self.recording_name)
         self.colour_mode = "replay"
         self.colour_legend.show_mode("replay")
         self.docks["replay"].show()
@@ -593,22 +623,23 @@ class MainWindow(QMainWindow):
         file = self.recovery_file()
         atomic_write_text(file, dumps(self.project))
         safeio.write_text(file.parent / "origin.txt", str(self.path or ""))
+        self.autosaved.add(file)
         return file
 
     def _remove_recovery(self):
-        file = self.recovery_file()
-        for p in (file, file.parent / "origin.txt"):
-            if p.exists():
-                p.unlink()
-        if file.parent.exists() and not any(file.parent.iterdir()):
-            file.parent.rmdir()
+        # every copy this window wrote: an untitled project's copy is named after the
+        # window, and Save As gives it a path: that copy would be offered at the next start
+        for file in {self.recovery_file(), *self.autosaved}:
+            remove_copy(file)
+        self.autosaved.clear()
 
     def recover(self, file: Path) -> bool:
         """Open a recovery copy as an unsaved edit of its original project."""
         origin = (file.parent / "origin.txt").read_text(encoding="utf-8").strip() \
             if (file.parent / "origin.txt").exists() else ""
         try:
-            project = load_project(file, folder=origin or None)  # meshes live at the origin
+            # meshes live at the origin; a half-built line is recovered, marked
+            project = load_project(file, folder=origin or None, strict=False)
         except ProjectError as e:
             self.log(str(e))
             return False
@@ -640,6 +671,8 @@ class MainWindow(QMainWindow):
         self.last_result = result
         QTreeWidgetItem(self.runs_item, [f"Run {self.run_count}: "
                                          f"{', '.join(result.scenarios)}"])
+        if result.cancelled:  # the finished replications, with their intervals
+            self.log(f"run: {result.outcome()}")
         self.last_summary = self.run_panel.last_summary or result.summary()
         # the worker made the charts' series: the GUI thread only draws them
         self.dashboards.show_result(result, self.last_summary, self.run_panel.last_charts)
@@ -704,5 +737,6 @@ class MainWindow(QMainWindow):
         if self.warm_job is not None:
             self.warm_job.wait()
         self._remove_recovery()
+        self.marks.close()
         self.view.close_view()
         ev.accept()

@@ -102,6 +102,7 @@ class ReplayPanel(QWidget):
     """Replays one recording; ``states_changed({element id: rgb})`` colours the 3D view."""
 
     states_changed = Signal(dict)
+    asset_mapped = Signal(str, str)  # the user chose an element for an asset ("": none)
     time_changed = Signal(float)
     fork_started = Signal()
     fork_finished = Signal(object)  # twin.whatif.fork.ForkResult
@@ -305,9 +306,13 @@ class ReplayPanel(QWidget):
                 box.addItem(eid, eid)
             box.setCurrentIndex(max(box.findData(self.elements[a]), 0))
             box.currentIndexChanged.connect(
-                lambda _i, a=a, box=box: self.map_asset(a, box.currentData()))
+                lambda _i, a=a, box=box: self._user_mapped(a, box.currentData()))
             t.setCellWidget(i, 1, box)
         t.resizeColumnToContents(0)
+
+    def _user_mapped(self, asset_id: str, element_id: str) -> None:
+        self.map_asset(asset_id, element_id)
+        self.asset_mapped.emit(asset_id, element_id or "")  # the window keeps it (issue 14)
 
     def map_asset(self, asset_id: str, element_id: str) -> None:
         """Show ``asset_id`` on ``element_id`` ("" shows it nowhere)."""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -33,11 +34,24 @@ from app.dashboards import prepare_charts
 from app.playback import Playback
 from app.worker import Job
 from twin.errors import ProjectError
+from twin.limits import LOG_ROW_BYTES, nbytes
 from twin.model import elements as m
 from twin.projectfile.reader import project_from_json, project_to_json
-from twin.sim.runner import RunSpec, run_project
+from twin.sim.estimate import estimate_run
+from twin.sim.runner import RunSpec, pilot_seconds, run_project
 from twin.tasks import TaskState
 from twin.units import format_duration, parse_duration
+
+PILOT_ABOVE_S = 3.0  # the rough estimate (events) above which a pilot times the run
+LONG_RUN_S = 10.0  # a run the pilot finds longer is confirmed first (issue 14 §6)
+# the state log kept for playback (one replication): beyond it the run keeps none. A year of
+# the bottling line logs about 240 million state changes, 5.7 GB (benchmarks/bench_gui.py)
+PLAYBACK_LOG_CAP = 1e9
+
+
+def _workers() -> int:
+    # leave one core to the GUI thread: with every core simulating, the window stutters
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def _run_and_summarize(project, names, spec, task):
@@ -46,13 +60,29 @@ def _run_and_summarize(project, names, spec, task):
     2000-day log on the GUI thread froze it for about a second).
 
     Returns ``(result, summary, playback or None, charts)``."""
-    # leave one core to the GUI thread: with every core simulating, the window stutters
-    workers = max(1, (os.cpu_count() or 1) - 1)
-    result = run_project(project, names, spec, task, workers=workers)
+    result = run_project(project, names, spec, task, workers=_workers())
     first = next(iter(result.scenarios.values()))
     playback = Playback(first) if first.replications[0].log is not None else None
     summary = result.summary()
     return result, summary, playback, prepare_charts(result, summary)
+
+
+def eta_text(percent: float, elapsed: float) -> str:
+    """" — about 4 min left" from the share done and the seconds it took ("" too early to
+    tell: under 2 % or 1 s)."""
+    if percent < 2 or elapsed < 1.0 or percent >= 100:
+        return ""
+    left = elapsed * (100.0 - percent) / percent
+    return f" — about {human_time(left)} left"
+
+
+def human_time(seconds: float) -> str:
+    """A rough time as a user reads it: "40 s", "4 min", "2.5 h"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class RunPanel(QWidget):
@@ -71,6 +101,12 @@ class RunPanel(QWidget):
         # what a run does on its thread, (project, names, spec, task) -> (result, summary,
         # playback, charts); tests replace it with jobs that fail
         self.run_job = _run_and_summarize
+        # asks before a long run: True runs it now; the panel's own asks inline (never a
+        # modal dialog) and returns False: its "Run it" button starts the run. Tests replace it
+        self.confirm_long_run = self._ask_long_run
+        self.pending = None  # (snapshot, names, spec) of a long run waiting for "Run it"
+        self.pilot_job: Job | None = None
+        self.last_estimate = ""  # "about 4 min, 1.2 GB" of the last long run asked about
         self.started_at = 0.0
         self.last_summary: dict = {}
         self.last_playback: Playback | None = None
@@ -86,6 +122,11 @@ class RunPanel(QWidget):
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.record = QCheckBox("Record states (playback)")
+        self.record.setToolTip(
+            "Keep the state log of the first replication of the first scenario, for playback "
+            "in 3D; the others run without it, so a long run's memory does not grow with "
+            "its replications and scenarios (a saved results file logs each one again). A "
+            f"log over {PLAYBACK_LOG_CAP / 1e9:g} GB is not kept: the run says so")
         self.record.setChecked(True)
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the selected scenarios in the background (F5)")
@@ -93,6 +134,11 @@ class RunPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        self.stale_label = QLabel("results are stale: run again")
+        self.stale_label.setToolTip("The model was edited after the last run: its charts and "
+                                    "KPIs describe the layout as it was")
+        self.stale_label.setStyleSheet("color: #b06000; font-weight: bold")
+        self.stale_label.hide()
         form = QFormLayout()
         form.addRow("Horizon", self.horizon)
         form.addRow("Warm-up", self.warmup)
@@ -105,8 +151,28 @@ class RunPanel(QWidget):
         lay.addWidget(self.scenarios, 1)
         lay.addLayout(form)
         lay.addWidget(self.record)
+        self.log_note = QLabel("")
+        self.log_note.setWordWrap(True)
+        lay.addWidget(self.log_note)
+        self.confirm_bar = QWidget()
+        self.confirm_text = QLabel("")
+        self.confirm_text.setWordWrap(True)
+        self.confirm_go = QPushButton("Run it")
+        self.confirm_no = QPushButton("Don't run")
+        bar = QVBoxLayout(self.confirm_bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.addWidget(self.confirm_text)
+        row = QHBoxLayout()
+        row.addWidget(self.confirm_go)
+        row.addWidget(self.confirm_no)
+        bar.addLayout(row)
+        self.confirm_bar.hide()
+        lay.addWidget(self.confirm_bar)
+        self.confirm_go.clicked.connect(self._run_pending)
+        self.confirm_no.clicked.connect(self._drop_pending)
         lay.addLayout(buttons)
         lay.addWidget(self.progress)
+        lay.addWidget(self.stale_label)
         self.run_button.clicked.connect(self.start_run)
         self.cancel_button.clicked.connect(self.cancel)
         self._poll = QTimer(self)
@@ -126,6 +192,38 @@ class RunPanel(QWidget):
         self.warmup.setText(format_duration(rs.warmup))
         self.replications.setValue(rs.replications)
         self.seed.setValue(rs.seed)
+
+    def mark_stale(self) -> None:
+        """The model changed after the last run: say its results are stale."""
+        self.stale_label.show()
+
+    def _drop_pilot(self) -> None:
+        """Forget a pilot still timing a run (its answer is not wanted any more)."""
+        if self.pilot_job is not None:
+            for sig in (self.pilot_job.finished, self.pilot_job.failed,
+                        self.pilot_job.cancelled):
+                sig.disconnect()
+            self.pilot_job.wait()  # under a second or two; a running thread must not go
+            self.pilot_job = None
+            self.run_button.setEnabled(True)
+            self.progress.setFormat("%p%")
+
+    def reset(self) -> None:
+        """Forget the last project's run (New, Open): a running one is cancelled and its
+        outcome dropped, the progress and the stale mark go."""
+        if self.job is not None:
+            job = self.job
+            for sig in (job.finished, job.failed, job.cancelled):
+                sig.disconnect()
+            self.cancel()
+            job.wait()  # it stops within one chunk; deleting a running thread would crash
+            self._end()
+        self._drop_pilot()
+        self._drop_pending()
+        self.task = None
+        self.progress.setValue(0)
+        self.stale_label.hide()
+        self.last_summary, self.last_playback, self.last_charts = {}, None, None
 
     def chosen_scenarios(self) -> list[str]:
         return [self.scenarios.item(i).text() for i in range(self.scenarios.count())
@@ -149,7 +247,7 @@ class RunPanel(QWidget):
 
     @Slot()
     def start_run(self) -> bool:
-        if self.project is None or self.job is not None:
+        if self.project is None or self.job is not None or self.pilot_job is not None:
             return False
         try:
             spec = self.spec()
@@ -163,12 +261,86 @@ class RunPanel(QWidget):
                 spec = replace(spec, log_only=((names[0], 0),))
             # the worker gets its own copy: editing on goes on while it runs
             snapshot = project_from_json(project_to_json(self.project))
+            # how big, before any of it: a run beyond the limits is refused (RunTooLarge)
+            estimate = estimate_run(snapshot, spec, names)
+            self.log_note.setText("")
+            log_bytes = estimate.log_rows * LOG_ROW_BYTES
+            if spec.log and log_bytes > PLAYBACK_LOG_CAP:
+                # the one log playback needs grows with the horizon: beyond the cap the run
+                # goes without it, and says so (issue 14 §6)
+                spec = replace(spec, log=False, log_only=None)
+                estimate = estimate_run(snapshot, spec, names)
+                self.log_note.setText(
+                    f"No playback for this run: its state log would take about "
+                    f"{nbytes(log_bytes)} (at most {nbytes(PLAYBACK_LOG_CAP)} is kept); "
+                    "a shorter horizon plays back")
         except (ProjectError, ValueError) as e:
             self.run_failed.emit(str(e), None)
             return False
-        self.task = TaskState()
+        if estimate.seconds / _workers() > PILOT_ABOVE_S:
+            return self._start_pilot(snapshot, names, spec, estimate)
+        return self._launch(snapshot, names, spec)
+
+    def _start_pilot(self, snapshot, names, spec, estimate) -> bool:
+        """Time a short slice of the run on a worker, then ask before a long run."""
+        self.pilot_job = Job(lambda _task: pilot_seconds(
+            snapshot, names, spec, _workers(), estimate.events), parent=self)
+        self._drop_pending()
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)  # Cancel drops the run before it starts
+        self.progress.setValue(0)
+        self.progress.setFormat("estimating the run time…")
+
+        def done(seconds):
+            self.pilot_job = None
+            self.run_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+            self.progress.setFormat("%p%")
+            text = f"about {human_time(seconds)}, {nbytes(estimate.memory_bytes)}"
+            self.last_estimate = text
+            self.pending = (snapshot, names, spec)
+            if seconds <= LONG_RUN_S or self.confirm_long_run(
+                    f"This run takes {text} of memory ({estimate.runs} replications). "
+                    "Run it?"):
+                self._run_pending()
+
+        def failed(msg, tb):
+            self.pilot_job = None
+            self.run_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+            self.progress.setFormat("%p%")
+            self.run_failed.emit(msg, tb)
+
+        self.pilot_job.finished.connect(done)
+        self.pilot_job.failed.connect(failed)
+        self.pilot_job.cancelled.connect(lambda: failed("estimate cancelled", None))
+        self.pilot_job.start()
+        return True
+
+    def _ask_long_run(self, text: str) -> bool:
+        self.confirm_text.setText(text)
+        self.confirm_bar.show()
+        self.cancel_button.setEnabled(True)  # Cancel says no too
+        self.confirm_go.setFocus()
+        return False
+
+    def _run_pending(self) -> None:
+        pending, self.pending = self.pending, None
+        self.confirm_bar.hide()
+        if pending is not None and self.job is None:
+            self._launch(*pending)
+
+    def _drop_pending(self) -> None:
+        self.pending = None
+        self.confirm_bar.hide()
+        self.cancel_button.setEnabled(self.job is not None)
+
+    def _launch(self, snapshot, names, spec) -> bool:
+        # Cancel interrupts the run's task, not the job's: run_project then returns the
+        # replications it finished, and the job reports them as finished (issue 14 §6)
+        self.task = run_task = TaskState()
         run_job = self.run_job
-        self.job = Job(lambda task: run_job(snapshot, names, spec, task), self.task,
+        self.job = Job(lambda _job_task: run_job(snapshot, names, spec, run_task),
                        parent=self)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)
@@ -184,13 +356,20 @@ class RunPanel(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        if self.task is not None:
+        if self.pilot_job is not None or self.pending is not None:
+            self._drop_pilot()  # not started yet: nothing to keep
+            self._drop_pending()
+            self.cancel_button.setEnabled(False)
+            self.run_cancelled.emit()
+        elif self.task is not None:
             self.task.request_interruption()
 
     def _show_progress(self):
         if self.task is not None:
             # whole percents: QProgressBar.setValue repaints at once on every new value
-            self.progress.setValue(int(self.task.progress) * 10)
+            pct = int(self.task.progress)
+            self.progress.setValue(pct * 10)
+            self.progress.setFormat(f"%p%{eta_text(pct, time.perf_counter() - self.started_at)}")
 
     def _end(self):
         self._poll.stop()
@@ -202,23 +381,28 @@ class RunPanel(QWidget):
 
     def _finished(self, out):
         self._end()
+        self.stale_label.hide()
         result, self.last_summary, self.last_playback, self.last_charts = out
         self.progress.setValue(1000)
+        self.progress.setFormat(f"%p% — {result.outcome()}" if result.cancelled else "%p%")
         self.run_finished.emit(result)
 
     def _failed(self, msg: str, tb: str | None):
         self._end()
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.run_failed.emit(msg, tb)
 
     def _cancelled(self):
         self._end()
+        self.progress.setFormat("%p%")
         self.progress.setValue(0)
         self.run_cancelled.emit()
 
     def shutdown(self) -> None:
         """Cancel a run and wait for its thread (closing the window)."""
         self._poll.stop()
+        self._drop_pilot()
         if self.job is not None:
             self.cancel()
             self.job.wait()

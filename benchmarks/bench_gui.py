@@ -153,6 +153,88 @@ def bench_stall(app) -> float:
     return stall
 
 
+def _rss_mb() -> float:
+    """The process's resident memory now (MB), from Linux ``/proc/self/status``."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def bench_longrun(app, days: int = 365, reps: int = 10, cancel_after: float = 45.0,
+                  every_log: bool = False) -> tuple[float, float]:
+    """Peak memory and the longest event-loop stall of a long run of the bottling line
+    (issue 14 §6: 365 days x 10 replications x 4 scenarios held 5.9 GB after 90 s).
+
+    The run is confirmed when the window asks, and cancelled after ``cancel_after`` s (a
+    benchmark stays under a minute): Cancel keeps the finished replications, which are then
+    drawn. ``every_log`` keeps every replication's state log, as before ``RunSpec.log_only``
+    and ``PLAYBACK_LOG_CAP`` (the peer this run is measured against). Returns (peak RSS MB,
+    longest stall ms)."""
+    from dataclasses import replace
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtTest import QTest
+
+    from app.main_window import MainWindow
+    from app.run_panel import _run_and_summarize
+    from kernels.warmup import warm_up
+    from twin.projectfile.reader import load_project
+
+    warm_up()
+    root = Path(__file__).resolve().parent.parent
+    w = MainWindow(load_project(root / "projects" / "bottling-line"), warm_up=False)
+    rp = w.run_panel
+    rp.confirm_long_run = lambda text: print(f"asked: {text}") or True
+    import app.run_panel as run_panel
+
+    cap = run_panel.PLAYBACK_LOG_CAP
+    if every_log:  # the peer: no cap on the log kept, and every replication's kept
+        run_panel.PLAYBACK_LOG_CAP = float("inf")
+        rp.run_job = lambda p, n, spec, t: _run_and_summarize(p, n, replace(spec, log_only=None),
+                                                              t)
+    w.show()
+    QTest.qWaitForWindowExposed(w)
+    _wait(300)
+    rp.horizon.setText(f"{days}d")
+    rp.replications.setValue(reps)
+    ticks = _Ticks()
+    rss = [_rss_mb()]
+    sampler = QTimer()
+    sampler.setInterval(100)
+    sampler.timeout.connect(lambda: rss.append(_rss_mb()))
+    loop = QEventLoop()
+    outcome = []
+    rp.run_finished.connect(lambda r: (outcome.append(r.outcome()), QTimer.singleShot(300,
+                                                                                     loop.quit)))
+    rp.run_failed.connect(lambda m, tb=None: (outcome.append(f"failed: {m}"), loop.quit()))
+    rp.run_cancelled.connect(lambda: (outcome.append("cancelled, nothing finished"),
+                                      loop.quit()))
+    t0 = time.perf_counter()
+    ticks.start()
+    sampler.start()
+    assert rp.start_run()
+    QTimer.singleShot(int(cancel_after * 1000), rp.cancel)
+    loop.exec()
+    ticks.stop()
+    sampler.stop()
+    stall, why = ticks.worst()
+    peak = max(rss)
+    print(f"long run of the bottling line, 4 scenarios x {reps} replications x {days} d"
+          f"{', every state log kept (the peer)' if every_log else ', playback log capped'}: "
+          f"{outcome[0] if outcome else '?'} after {time.perf_counter() - t0:.0f} s; peak "
+          f"RSS {peak:.0f} MB (from {rss[0]:.0f} MB); longest event-loop stall {stall:.0f} ms "
+          f"({why})")
+    run_panel.PLAYBACK_LOG_CAP = cap
+    w.stack.set_clean()
+    w.close()
+    return peak, stall
+
+
 def bench_fps(app, n: int = 500) -> float:
     from app.view3d import View3D
     from twin.model import commands as cmd
@@ -315,12 +397,24 @@ def main() -> int:
     ap.add_argument("--elements", type=int, default=500)
     ap.add_argument("--skip-stall", action="store_true", help="skip the long-run benchmark")
     ap.add_argument("--stall-only", action="store_true", help="only the long-run benchmark")
+    ap.add_argument("--long", action="store_true",
+                    help="only the bottling line's 365-day, 10-replication, 4-scenario run "
+                    "(issue 14), cancelled after --cancel-after s, against the peer that keeps "
+                    "every state log")
+    ap.add_argument("--cancel-after", type=float, default=25.0)
     args = ap.parse_args()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     app.setOrganizationName("twinbench-bench")
     app.setApplicationName("twinbench-bench")
+    if args.long:
+        peak, stall = bench_longrun(app, cancel_after=args.cancel_after)
+        peer_peak, peer_stall = bench_longrun(app, cancel_after=args.cancel_after,
+                                              every_log=True)
+        print(f"peak RSS {peak:.0f} MB vs {peer_peak:.0f} MB keeping every log "
+              f"({peer_peak / peak:.1f}x); longest stall {stall:.0f} ms vs {peer_stall:.0f} ms")
+        return 0
     if not args.skip_stall:
         bench_stall(app)
     if args.stall_only:

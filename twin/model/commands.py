@@ -614,3 +614,28 @@ class RemoveOverride(_ScenarioCommand):
                            f"{self.element!r}")
         scenarios[i] = dataclasses.replace(scenarios[i], overrides=tuple(ovs))
         return scenarios
+
+
+class SetRecordingAsset(Command):
+    """Remember which element shows an asset of a recording, in the project's
+    ``meta["recording_assets"][recording][asset]`` (issue 14: the mapping a user makes in
+    the replay panel is kept with the project; ``""`` removes it)."""
+
+    def __init__(self, recording: str, asset: str, element_id: str):
+        self.recording, self.asset, self.element_id = recording, asset, element_id
+        self.text = f"show {asset} on {element_id or 'nothing'}"
+        self._old: dict | None = None
+
+    def do(self, project):
+        self._old = copy.deepcopy(project.meta.get("recording_assets"))
+        table = dict(project.meta.get("recording_assets") or {})
+        assets = dict(table.get(self.recording) or {})
+        assets[self.asset] = self.element_id
+        table[self.recording] = assets
+        project.meta["recording_assets"] = table
+
+    def undo(self, project):
+        if self._old is None:
+            project.meta.pop("recording_assets", None)
+        else:
+            project.meta["recording_assets"] = self._old

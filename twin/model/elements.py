@@ -310,6 +310,10 @@ class Project:
         # what the file reader found that did not stop it (twin.errors.Problem), e.g. a
         # station's mesh file missing from the folder; shown once when the project opens
         self.warnings: list[Problem] = []
+        # faults of the flow a project opened for editing has (a half-built line): they stop
+        # a run, not the editor (twin.projectfile.reader.structure_problems says what they
+        # are now, after edits)
+        self.problems: list[Problem] = []
         self._relay = _changed_relay(self)
         for el in self.elements:
             self._watch(el)

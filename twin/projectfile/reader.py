@@ -3,7 +3,10 @@
 Reading collects every problem (bad JSON, unknown kinds, bad parameters, structural faults)
 with its JSON path before raising one ``ProjectError``. What does not stop a project from
 opening (a station's mesh file missing from the folder) is collected the same way into
-``Project.warnings``, for the workbench's log and ``twinbench check`` to show. Old schema
+``Project.warnings``, for the workbench's log and ``twinbench check`` to show. Faults of the
+flow (``check_structure``: a half-built line, an empty project) stop a run but not an editor:
+read with ``strict=False`` they are kept in ``Project.problems`` instead of raised, so that
+every layout the workbench can save opens again (``require_runnable`` raises them). Old schema
 versions migrate forward through ``MIGRATIONS``. Writing lives in ``twin.projectfile.writer``
 (re-exported here). The format is documented in ``docs/project-format.md`` and
 ``twin/projectfile/project.schema.json``.
@@ -23,6 +26,16 @@ from twin.model import elements as m
 from twin.model.distributions import parse_distribution
 from twin.projectfile.meshes import read_mesh
 from twin.projectfile.plantlimits import check_project
+from twin.projectfile.structure import (  # noqa: F401  (re-exported)
+    _EMPTY,
+    _named,
+    _products,
+    check_structure,
+    problem_element,
+    products,
+    require_runnable,
+    structure_problems,
+)
 from twin.projectfile.writer import (  # noqa: F401  (re-exported: one import for callers)
     PROJECT_FILE,
     SCHEMA_VERSION,
@@ -463,13 +476,19 @@ def _read_scenarios(v, path, problems):
     return out
 
 
-def project_from_json(doc, file: str | None = None, folder: Path | None = None) -> m.Project:
+def project_from_json(doc, file: str | None = None, folder: Path | None = None,
+                      strict: bool = True) -> m.Project:
     """Build a project from its JSON document; raises ``ProjectError`` listing every problem.
 
     ``file`` names the document in messages; ``folder`` is the project folder, where mesh
     files should exist (without it only their names are checked). A mesh file missing from
     ``folder`` does not stop the reading: it is listed in the project's ``warnings`` (the
     station keeps its ``mesh`` and is drawn as a box).
+
+    ``strict=False`` is for opening a project to edit it: the faults of its flow
+    (:func:`structure_problems`: loose ends, no source, no elements at all) are listed in the
+    project's ``problems`` instead of raised, since the workbench saves layouts half built.
+    Malformed values (a negative time, NaN, a wrong type) are raised either way.
     """
     problems = Problems()
     warnings: list[Problem] = []
@@ -488,8 +507,11 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
                                      "meta"})
     elements: list[m.Element] = []
     raw = doc.get("elements")
-    if not isinstance(raw, list) or not raw:
-        problems.add("$.elements", "a project needs a non-empty list of elements", raw)
+    structure = Problems()  # faults of the flow: raised when strict, kept when editing
+    if isinstance(raw, list) and not raw:
+        structure.add("$.elements", _EMPTY, raw)
+    elif not isinstance(raw, list):
+        problems.add("$.elements", _EMPTY, raw)
         raw = []
     seen: dict[str, int] = {}
     unread: dict[str, int] = {}  # ids of elements too broken to read (reported already)
@@ -535,13 +557,18 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None) 
         tariff=tariff, meta=r.obj_at("meta") or {},
         extra={k: v for k, v in doc.items() if k.startswith("x-")},
     )
-    check_structure(project, problems, {eid: i for eid, i in seen.items()})
+    check_structure(project, structure, {eid: i for eid, i in seen.items()})
+    if problems or strict:  # every problem at once, as a strict reading always gave them
+        problems.items += structure.items
+        structure.items = []
     if not problems:
         check_project(project, problems, seen)
     if not problems:
-        check_scenarios(project, doc, problems, folder, warnings)
+        check_scenarios(project, doc, problems, folder, warnings,
+                        None if strict else structure)
     problems.raise_if_any(file)
     project.warnings = warnings
+    project.problems = [_named(project, p) for p in structure.items]
     return project
 
 
@@ -591,93 +618,25 @@ def _read_tariff(obj, problems):
                     tuple(float(x) for x in hourly), r.string("currency", "EUR"))
 
 
-def check_structure(project: m.Project, problems: Problems,
-                    index: dict[str, int] | None = None) -> None:
-    """Faults of the flow: elements parts cannot leave or reach, wrong fan-in and fan-out.
-
-    ``index`` maps element ids to their position in the file, for the JSON paths.
-    """
-    index = index or {el.id: i for i, el in enumerate(project.elements)}
-    succ, pred = project.adjacency()  # once: asking per element is quadratic
-    prods = _products(project)
-    seen_pairs = set()
-    for i, c in enumerate(project.connections):
-        if c.source == c.target:
-            problems.add(f"$.connections[{i}]", "connects an element to itself", c.source)
-        if (c.source, c.target) in seen_pairs:
-            problems.add(f"$.connections[{i}]", "repeats an earlier connection",
-                         [c.source, c.target])
-        seen_pairs.add((c.source, c.target))
-    for el in project.elements:
-        ep = f"$.elements[{index[el.id]}]"
-        outs, ins = succ.get(el.id, []), pred.get(el.id, [])
-        if el.kind == "sink":
-            if outs:
-                problems.add(ep, "a sink takes parts out of the line; it cannot have successors",
-                             el.id)
-        elif not outs:
-            problems.add(ep, "parts cannot leave this element: connect it to a successor "
-                         "(a sink ends the line)", el.id)
-        if el.kind == "source" and ins:
-            problems.add(ep, "a source cannot have predecessors", el.id)
-        if el.kind not in ("source",) and not ins:
-            problems.add(ep, "no part can reach this element: connect a predecessor to it",
-                         el.id)
-        if el.kind == "conveyor" and (len(ins) > 1 or len(outs) > 1):
-            problems.add(ep, "a conveyor joins one predecessor to one successor; put a buffer "
-                         "before or after it to merge or split", el.id)
-        if getattr(el, "routing", None) == "probability" and len(outs) > 1 and sum(
-                c.weight for c in outs) <= 0:
-            problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
-        if isinstance(el, m.Station) and isinstance(el.process_time, dict):
-            for prod in prods:
-                if el.process_time_for(prod) is None:
-                    problems.add(f"{ep}.process_time", f"has no time for product {prod!r}; "
-                                 "add it or a '*' entry for all others", sorted(el.process_time))
-    # every element must be able to reach a sink: walk the connections backwards from the
-    # sinks, each connection once (a pass over all connections until nothing changes was
-    # quadratic in a long line)
-    reach = {el.id for el in project.elements if el.kind == "sink"}
-    todo = list(reach)
-    while todo:
-        for c in pred.get(todo.pop(), []):
-            if c.source not in reach:
-                reach.add(c.source)
-                todo.append(c.source)
-    for el in project.elements:
-        if el.id not in reach and el.kind != "sink" and succ.get(el.id):
-            problems.add(f"$.elements[{index[el.id]}]", "parts entering here can never reach a "
-                         "sink (the flow only cycles); connect the loop to a sink", el.id)
-    if not any(el.kind == "source" for el in project.elements):
-        problems.add("$.elements", "the line needs at least one source")
-
-
-def _products(project: m.Project) -> list[str]:
-    out: list[str] = []
-    for el in project.elements:
-        if isinstance(el, m.Source):
-            names = [row[1] for row in el.schedule] if el.schedule else list(el.product_mix)
-            out.extend(n for n in names if n not in out)
-    return out or ["part"]
-
-
-def products(project: m.Project) -> list[str]:
-    """Every product name the sources make, in a stable order."""
-    return _products(project)
-
-
 def check_scenarios(project: m.Project, doc: dict, problems: Problems,
-                    folder: Path | None = None, warnings: list[Problem] | None = None) -> None:
+                    folder: Path | None = None, warnings: list[Problem] | None = None,
+                    structure: Problems | None = None) -> None:
     """Every scenario must give a valid project: its problems are reported under its path,
-    and so are the warnings it adds to the base project's ``warnings`` (when given)."""
+    and so are the warnings it adds to the base project's ``warnings`` (when given).
+
+    An override naming an element that is gone (deleted in the editor) is a fault of the
+    layout like a loose end: it goes to ``structure`` when given (a project opened for
+    editing), to ``problems`` otherwise."""
     base = {(w.path, w.value) for w in warnings or ()}
     for i, s in enumerate(project.scenarios):
         try:
             variant = apply_overrides(doc, s, validate=False)
             variant.pop("scenarios", None)
-            found = project_from_json(variant, folder=folder).warnings
+            # not strict: the base's faults of the flow are its own, reported once
+            found = project_from_json(variant, folder=folder, strict=False).warnings
         except KeyError as e:
-            problems.add(f"$.scenarios[{i}]", str(e.args[0]), s.name)
+            (problems if structure is None else structure).add(
+                f"$.scenarios[{i}]", f"scenario {s.name!r}: {e.args[0]}", s.name)
         except ProjectError as e:
             for p in e.problems:
                 problems.add(f"$.scenarios[{i}] ({s.name}) -> {p.path}", p.message, p.value)
@@ -717,20 +676,25 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
     if name in (None, "", "base"):
         return project
     scenario = project.scenario(name)
-    doc = apply_overrides(project_to_json(project), scenario)
     try:
-        return project_from_json(doc)
+        return project_from_json(apply_overrides(project_to_json(project), scenario))
+    except KeyError as e:  # an element it overrides was deleted in the editor
+        raise ProjectError([Problem("$.scenarios", str(e.args[0]), name)],
+                           f"scenario {name!r}") from None
     except ProjectError as e:
         raise ProjectError(e.problems, f"scenario {name!r}") from None
 
 
 # --- loading ----------------------------------------------------------------------------------
-def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = None) -> m.Project:
+def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = None,
+                 strict: bool = True) -> m.Project:
     """Read a project folder (or its ``project.json``); raises ``ProjectError``. What did not
     stop the reading is listed in the project's ``warnings``.
 
     ``folder`` is the project's folder when the file lies elsewhere (an autosaved recovery
-    copy): mesh files are looked up there and it becomes ``project.path``.
+    copy): mesh files are looked up there and it becomes ``project.path``. ``strict=False``
+    (the workbench) opens a layout with faults of its flow and lists them in its
+    ``problems`` (see :func:`project_from_json`).
     """
     file = _project_file(path)
     if not file.exists():
@@ -741,7 +705,7 @@ def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = Non
     except jsonfile.JsonInputError as e:
         raise ProjectError([Problem(e.path, e.message, e.value)], str(file)) from None
     home = Path(folder) if folder else file.parent
-    project = project_from_json(doc, str(file), home)
+    project = project_from_json(doc, str(file), home, strict)
     project.path = home  # type: ignore[attr-defined]
     return project
 

@@ -76,12 +76,14 @@ class Executor:
 
     Raises ``Cancelled`` when ``task`` asks to stop (jobs not started are dropped; a thread
     job stops within one chunk), and re-raises the first exception a job raised, after
-    cancelling the jobs that have not started.
+    cancelling the jobs that have not started. With ``partial`` a cancel keeps what is
+    finished instead: the results of jobs that ended, ``None`` for the others.
     """
 
     name = "executor"
 
-    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
+            partial: bool = False) -> list:
         raise NotImplementedError
 
     @property
@@ -94,13 +96,18 @@ class SerialExecutor(Executor):
 
     name = "serial"
 
-    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
+            partial: bool = False) -> list:
         report = _Progress(len(items), task)
-        out = []
-        for i, item in enumerate(items):
-            if task is not None:
-                task.check()
-            out.append(fn(item, JobContext(i, report, task)))
+        out = [None] * len(items)
+        try:
+            for i, item in enumerate(items):
+                if task is not None:
+                    task.check()
+                out[i] = fn(item, JobContext(i, report, task))
+        except Cancelled:
+            if not partial:
+                raise
         return out
 
 
@@ -120,16 +127,21 @@ class ThreadExecutor(Executor):
     def workers(self) -> int:
         return self._workers
 
-    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
+            partial: bool = False) -> list:
         report = _Progress(len(items), task)
         if self._workers == 1 or len(items) <= 1:
-            return SerialExecutor().map(fn, items, task)
-        out = [fn(items[0], JobContext(0, report, task))]
+            return SerialExecutor().map(fn, items, task, partial)
+        try:
+            first = fn(items[0], JobContext(0, report, task))
+        except Cancelled:
+            if not partial:
+                raise
+            return [None] * len(items)
         with _Pool(min(self._workers, len(items) - 1)) as pool:
             futures = [pool.submit(fn, item, JobContext(i, report, task))
                        for i, item in enumerate(items) if i > 0]
-            out += _collect(futures, task)
-        return out
+            return [first, *_collect(futures, task, partial)]
 
 
 class ProcessExecutor(Executor):
@@ -146,32 +158,45 @@ class ProcessExecutor(Executor):
     def workers(self) -> int:
         return self._workers
 
-    def map(self, fn: Job, items: Sequence, task: TaskState | None = None) -> list:
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
+            partial: bool = False) -> list:
         report = _Progress(len(items), task)
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(self._workers, max(len(items), 1)), mp_context=ctx) as pool:
             futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
             for i, f in enumerate(futures):
                 f.add_done_callback(lambda _f, i=i: report(i, 1.0))
-            return _collect(futures, task)
+            return _collect(futures, task, partial)
 
 
-def _collect(futures: list[Future], task: TaskState | None, poll: float = 0.1) -> list:
-    """Wait for every future; on cancel or on a job's exception, cancel the rest and raise."""
+def _collect(futures: list[Future], task: TaskState | None, partial: bool = False,
+             poll: float = 0.1) -> list:
+    """Wait for every future; on a job's exception, cancel the rest and raise. On cancel,
+    cancel the jobs not started and raise ``Cancelled`` or, with ``partial``, wait for the
+    running ones (a thread job stops within one chunk) and return what finished, ``None``
+    for the rest."""
     pending = set(futures)
     try:
         while pending:
             done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
             for f in done:
-                if f.exception() is not None:
-                    raise f.exception()
+                e = f.exception()
+                if e is not None and not (partial and isinstance(e, Cancelled)):
+                    raise e
             if task is not None and task.is_interruption_requested():
                 raise Cancelled("cancelled by the user")
+    except Cancelled:
+        for f in pending:
+            f.cancel()
+        if not partial:
+            raise
+        wait(pending)
     except BaseException:
         for f in pending:
             f.cancel()
         raise
-    return [f.result() for f in futures]
+    return [f.result() if f.done() and not f.cancelled() and f.exception() is None else None
+            for f in futures]
 
 
 EXECUTORS: dict[str, Callable[[int | None], Executor]] = {

@@ -8,7 +8,7 @@ request stops it within one chunk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,10 +17,10 @@ from kernels.warmup import compiled_kernels
 from twin.errors import ProjectError
 from twin.limits import check_run_settings
 from twin.model import elements as m
-from twin.projectfile.reader import with_scenario
+from twin.projectfile.reader import require_runnable, with_scenario
 from twin.sim.executors import Executor, JobContext, make_executor
 from twin.sim.lowering import Lowered, grow, lower, new_state
-from twin.tasks import TaskState
+from twin.tasks import Cancelled, TaskState
 
 CHUNKS = 64  # kernel calls per replication: progress granularity and cancel latency
 LOG_FIELDS = ("element", "server", "state", "content")  # columns of the kernel's log_i
@@ -100,8 +100,21 @@ class ScenarioResult:
 
 @dataclass
 class RunResult:
+    """Every scenario's replications. A cancelled run keeps the replications it finished
+    (``spec.replications`` of them, in every scenario); ``requested`` is how many were
+    asked for."""
+
     spec: RunSpec
     scenarios: dict[str, ScenarioResult]
+    cancelled: bool = False
+    requested: int | None = None
+
+    def outcome(self) -> str:
+        """What ran, in words: "10 replications", or "3 of 10 replications, cancelled"."""
+        n = self.spec.replications
+        if not self.cancelled:
+            return f"{n} replication{'' if n == 1 else 's'}"
+        return f"{n} of {self.requested} replications, cancelled"
 
     def summary(self) -> dict:
         from twin.sim.summary import summarize
@@ -263,8 +276,12 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
     Every scenario uses the same seeds, replication by replication, and each element draws
     from its own random streams: scenario differences are measured with common random
     numbers. Replications run on ``executor`` (``twin.sim.executors.make_executor``: threads
-    by default, ``workers`` of them). Raises ``ProjectError`` on a bad project or settings,
-    ``Cancelled`` on cancel.
+    by default, ``workers`` of them). Raises ``ProjectError`` on a bad project or settings.
+
+    Cancel (``task``) keeps what is finished: replication r of every scenario runs before
+    replication r + 1 of any, and the result holds the replications 0..k-1 that every
+    scenario finished (paired, for common random numbers), with ``cancelled`` set. Raises
+    ``Cancelled`` when none was finished.
     """
     spec = spec or RunSpec.from_project(project)
     spec.check()
@@ -272,18 +289,69 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
     lowered = {}
     for name in names:
         variant = with_scenario(project, name)
+        # a layout opened for editing may be half built (Project.problems): never run it
+        require_runnable(variant, f"scenario {name!r}")
         try:
             lowered[name] = (variant, lower(variant, spec.horizon, spec.warmup,
                                             spec.sample_interval, spec.log))
         except ProjectError as e:
             raise ProjectError(e.problems, f"scenario {name!r}") from None
     unlogged = {name: _log_on(low, False) for name, (_, low) in lowered.items()}
-    jobs = [(name, r) for name in names for r in range(spec.replications)]
+    # replication-major: a cancel leaves whole replications of every scenario behind
+    jobs = [(name, r) for r in range(spec.replications) for name in names]
     items = [ReplicationJob(lowered[name][1] if spec.log_only is None
                             or (name, r) in spec.log_only else unlogged[name], spec.seed, r)
              for name, r in jobs]
-    outputs = make_executor(executor, workers).map(replicate, items, task)
+    outputs = make_executor(executor, workers).map(replicate, items, task, partial=True)
+    done_reps = spec.replications
+    if any(out is None for out in outputs):  # cancelled: the replications all finished
+        per_rep = len(names)  # job i is replication i // per_rep of scenario i % per_rep
+        done_reps = next(r for r in range(spec.replications + 1)
+                         if r == spec.replications or any(
+                             outputs[r * per_rep + k] is None for k in range(per_rep)))
+        if done_reps == 0:
+            raise Cancelled()
     results = {name: ScenarioResult(name, lowered[name][1], lowered[name][0]) for name in names}
-    for (name, _), rep in zip(jobs, outputs, strict=True):
-        results[name].replications.append(rep)
+    for i, (name, r) in enumerate(jobs):
+        if r < done_reps:
+            results[name].replications.append(outputs[i])
+    if done_reps < spec.replications:
+        return RunResult(replace(spec, replications=done_reps), results, True,
+                         spec.replications)
     return RunResult(spec, results)
+
+
+def pilot_seconds(project: m.Project, scenarios: list[str] | None, spec: RunSpec,
+                  workers: int = 1, events_per_replication: float | None = None,
+                  budget: float = 1.0) -> float:
+    """Wall-clock seconds the run of ``spec`` would take, from a short pilot: the first
+    scenario's first replication over a slice of the horizon and over twice that slice,
+    timed; the difference scaled to the horizon, the scenarios and replications and shared
+    by ``workers`` threads, plus the fixed cost of a run.
+
+    The slice is chosen so that the pilot takes about ``budget`` seconds by the estimate's
+    ``events_per_replication`` (``twin.sim.estimate``, at ``EVENTS_PER_SECOND``): at most
+    1/16 of the horizon, at least one second of plant time. The state log is off (it costs
+    little time; memory is the estimate's). The kernel must be compiled already (the
+    workbench warms it at start-up), or the compile time is counted.
+    """
+    import time
+
+    from twin.limits import EVENTS_PER_SECOND
+
+    names = list(scenarios or ["base"])
+    per_rep = (events_per_replication or 0.0) / EVENTS_PER_SECOND
+    frac = min(1.0 / 16, max(budget / per_rep, 1.0 / spec.horizon) if per_rep > 0 else 1 / 16)
+    took = []
+    for f in (frac, 2 * frac):  # two slices: their difference is the simulation alone
+        pilot = replace(spec, horizon=spec.horizon * f, warmup=0.0, replications=1,
+                        sample_interval=0.0, log=False, log_only=None)
+        t0 = time.perf_counter()
+        run_project(project, names[:1], pilot, workers=1)
+        took.append(time.perf_counter() - t0)
+    # a run costs a fixed part (lowering, threads) plus one in proportion to its horizon: one
+    # slice alone took the fixed part for simulation and overestimated a day's run 5 times
+    per_horizon = max(took[1] - took[0], 0.0) / frac
+    fixed = max(took[0] - per_horizon * frac, 0.0)
+    runs = len(names) * spec.replications
+    return fixed + per_horizon * runs / max(1, min(workers, runs))

@@ -1,0 +1,86 @@
+"""What the window shows of one project, and forgets when another one comes (issue 14, §5).
+
+New and Open must leave no trace of the last project: its runs in the tree, the progress of
+a run, the playback colours, the fork results and the fork's scenario list; a run still going
+is cancelled (its results would be the old line's). Results of a run go stale when the model
+is edited after it: the run panel says so until the next run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths
+
+
+def forget_last_project(win) -> None:
+    """Clear from ``win`` (a ``MainWindow``) everything that belonged to the last project."""
+    win.run_panel.reset()
+    win.progress.hide()
+    win.progress.setValue(0)
+    win.run_count = 0
+    win.last_result = None
+    win.last_summary = {}
+    win.playback = None
+    win.dashboards.clear_results()
+    win.stats.show_summary(None)
+    win.view.set_tints(None)
+    win.view.set_fills(None)
+    win.colour_mode = "plain"
+    replay = win.replay
+    if replay.is_forking():
+        replay.cancel_fork()
+    replay.fork_view.clear()
+    replay.fork_status.setText("")
+    replay._set_fork_warning("")
+    replay._fill_scenarios()  # the fork's scenario list: the new project's
+    if replay.recording is not None:  # its assets map onto the new project's elements
+        replay.set_recording(replay.recording, [el.id for el in win.project.elements])
+
+
+def model_edited(win) -> None:
+    """After a command of the undo stack: results of an earlier run no longer describe the
+    model on screen."""
+    if win.last_result is not None:
+        win.run_panel.mark_stale()
+
+
+def save_as_start(path: Path | None) -> str:
+    """Where the Save As dialog opens: the project's folder (its parent, where a sibling
+    would go, when it is a saved project), else the user's documents."""
+    if path is not None:
+        return str(Path(path).parent / Path(path).name)
+    docs = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+    return str(Path(docs or Path.home()) / "Untitled")
+
+
+def project_folder_from_name(chosen: str) -> Path:
+    """The project folder a name typed in Save As makes: ``.../Name`` (a ``.json`` ending
+    typed by habit is dropped); the folder is created by the save."""
+    p = Path(chosen)
+    if p.suffix.lower() == ".json":
+        p = p.with_suffix("")
+    return p
+
+
+def remembered_assets(project, recording_name: str) -> dict[str, str]:
+    """The asset -> element mapping the user made for the recording named
+    ``recording_name`` (its file name), as kept in the project's ``meta``."""
+    table = project.meta.get("recording_assets")
+    found = table.get(recording_name) if isinstance(table, dict) else None
+    return {str(a): str(e) for a, e in found.items()} if isinstance(found, dict) else {}
+
+
+def apply_remembered_assets(replay, project, recording_name: str) -> int:
+    """Show each asset of the open recording where the user put it last time (elements
+    since deleted are skipped); returns how many were applied."""
+    ids = [el.id for el in project.elements]
+    applied = 0
+    for asset, eid in remembered_assets(project, recording_name).items():
+        if asset in replay.elements and (eid == "" or eid in ids):
+            replay.elements[asset] = eid
+            applied += 1
+    if applied:
+        replay._fill_mapping(ids)
+        replay.seek(replay.t)
+    return applied

@@ -1,0 +1,142 @@
+"""Faults of a project's flow: elements parts cannot leave or reach, wrong fan-in and
+fan-out, no source, no elements, a scenario naming a deleted element.
+
+They stop a run but not an editor (issue 14): the reader raises them when strict (the
+command line) and keeps them in ``Project.problems`` when a project is opened for editing;
+``structure_problems`` says what they are after edits, ``require_runnable`` raises them
+before a run.
+"""
+
+from __future__ import annotations
+
+from twin.errors import Problem, Problems, ProjectError
+from twin.model import elements as m
+
+
+def check_structure(project: m.Project, problems: Problems,
+                    index: dict[str, int] | None = None) -> None:
+    """Faults of the flow: elements parts cannot leave or reach, wrong fan-in and fan-out.
+
+    ``index`` maps element ids to their position in the file, for the JSON paths.
+    """
+    index = index or {el.id: i for i, el in enumerate(project.elements)}
+    succ, pred = project.adjacency()  # once: asking per element is quadratic
+    prods = _products(project)
+    seen_pairs = set()
+    for i, c in enumerate(project.connections):
+        if c.source == c.target:
+            problems.add(f"$.connections[{i}]", "connects an element to itself", c.source)
+        if (c.source, c.target) in seen_pairs:
+            problems.add(f"$.connections[{i}]", "repeats an earlier connection",
+                         [c.source, c.target])
+        seen_pairs.add((c.source, c.target))
+    for el in project.elements:
+        ep = f"$.elements[{index[el.id]}]"
+        outs, ins = succ.get(el.id, []), pred.get(el.id, [])
+        if el.kind == "sink":
+            if outs:
+                problems.add(ep, "a sink takes parts out of the line; it cannot have successors",
+                             el.id)
+        elif not outs:
+            problems.add(ep, "parts cannot leave this element: connect it to a successor "
+                         "(a sink ends the line)", el.id)
+        if el.kind == "source" and ins:
+            problems.add(ep, "a source cannot have predecessors", el.id)
+        if el.kind not in ("source",) and not ins:
+            problems.add(ep, "no part can reach this element: connect a predecessor to it",
+                         el.id)
+        if el.kind == "conveyor" and (len(ins) > 1 or len(outs) > 1):
+            problems.add(ep, "a conveyor joins one predecessor to one successor; put a buffer "
+                         "before or after it to merge or split", el.id)
+        if getattr(el, "routing", None) == "probability" and len(outs) > 1 and sum(
+                c.weight for c in outs) <= 0:
+            problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
+        if isinstance(el, m.Station) and isinstance(el.process_time, dict):
+            for prod in prods:
+                if el.process_time_for(prod) is None:
+                    problems.add(f"{ep}.process_time", f"has no time for product {prod!r}; "
+                                 "add it or a '*' entry for all others", sorted(el.process_time))
+    # every element must be able to reach a sink: walk the connections backwards from the
+    # sinks, each connection once (a pass over all connections until nothing changes was
+    # quadratic in a long line)
+    reach = {el.id for el in project.elements if el.kind == "sink"}
+    todo = list(reach)
+    while todo:
+        for c in pred.get(todo.pop(), []):
+            if c.source not in reach:
+                reach.add(c.source)
+                todo.append(c.source)
+    for el in project.elements:
+        if el.id not in reach and el.kind != "sink" and succ.get(el.id):
+            # a loop without a way out, or a line cut further on (an element deleted)
+            problems.add(f"$.elements[{index[el.id]}]", "parts entering here can never reach a "
+                         "sink: the flow further on is cut or only cycles; connect it to a sink",
+                         el.id)
+    if not any(el.kind == "source" for el in project.elements):
+        problems.add("$.elements", "the line needs at least one source")
+
+
+def _products(project: m.Project) -> list[str]:
+    out: list[str] = []
+    for el in project.elements:
+        if isinstance(el, m.Source):
+            names = [row[1] for row in el.schedule] if el.schedule else list(el.product_mix)
+            out.extend(n for n in names if n not in out)
+    return out or ["part"]
+
+
+def products(project: m.Project) -> list[str]:
+    """Every product name the sources make, in a stable order."""
+    return _products(project)
+
+
+_EMPTY = "a project needs a non-empty list of elements"
+
+
+def structure_problems(project: m.Project) -> list[Problem]:
+    """The faults of ``project``'s flow as it is now (``check_structure``, no elements at all,
+    a scenario overriding a deleted element), each naming its element by kind, id and name:
+    what stops a run of a layout that still opens for editing. Empty when it can run."""
+    problems = Problems()
+    if not project.elements:
+        problems.add("$.elements", _EMPTY, [])
+    index = {el.id: i for i, el in enumerate(project.elements)}
+    check_structure(project, problems, index)
+    for i, s in enumerate(project.scenarios):  # as check_scenarios finds them in a file
+        gone = next((o.element for o in s.overrides
+                     if o.element is not None and o.element not in index), None)
+        if gone is not None:
+            problems.add(f"$.scenarios[{i}]", f"scenario {s.name!r}: override names element "
+                         f"{gone!r}, which does not exist", s.name)
+    return [_named(project, p) for p in problems.items]
+
+
+def _named(project: m.Project, p: Problem) -> Problem:
+    """``p`` with its message led by the element its path points at (as the reader does)."""
+    el = problem_element(project, p)
+    if el is None:
+        return p
+    who = f"{el.kind} {el.id!r}" + (f" ({el.name})" if el.name and el.name != el.id else "")
+    return Problem(p.path, f"{who}: {p.message}", p.value)
+
+
+def problem_element(project: m.Project, p: Problem) -> m.Element | None:
+    """The element a structural problem of ``project`` is about (from the index in its JSON
+    path; a connection's problem: the connection's source), or None (the whole line)."""
+    for prefix, pick in (("$.elements[", lambda i: project.elements[i]),
+                         ("$.connections[", lambda i: project.element(
+                             project.connections[i].source))):
+        if p.path.startswith(prefix):
+            try:
+                return pick(int(p.path[len(prefix):].split("]")[0]))
+            except (ValueError, IndexError, KeyError):
+                return None
+    return None
+
+
+def require_runnable(project: m.Project, where: str | None = None) -> None:
+    """Raise ``ProjectError`` listing the faults of the flow that stop ``project`` from
+    running (:func:`structure_problems`); ``where`` names it in the message."""
+    found = structure_problems(project)
+    if found:
+        raise ProjectError(found, where or f"project {project.name!r}")
