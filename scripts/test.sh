@@ -20,7 +20,7 @@ fi
 numba_pin=$(.venv-noqt/bin/python -c 'import tomllib
 deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
 print(next(d for d in deps if d.startswith("numba")))')
-.venv-noqt/bin/python -m pip install -q numpy "$numba_pin" h5py psygnal pyarrow pytest scipy
+.venv-noqt/bin/python -m pip install -q numpy "$numba_pin" h5py psygnal pyarrow pytest pytest-timeout scipy
 .venv-noqt/bin/python -m pip install -q --no-deps -e .
 .venv-noqt/bin/python - <<'PY'
 import importlib.util, sys
