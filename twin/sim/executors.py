@@ -111,14 +111,8 @@ class SerialExecutor(Executor):
         return out
 
 
-class ThreadExecutor(Executor):
-    """Jobs on ``workers`` threads of this process (default: one per core).
-
-    The first job runs alone, so that the kernel is compiled (or loaded from the disk cache)
-    once rather than by every thread at the same time.
-    """
-
-    name = "threads"
+class _PoolExecutor(Executor):
+    """An executor with ``workers`` of its own (default: one per core)."""
 
     def __init__(self, workers: int | None = None):
         self._workers = max(1, workers or os.cpu_count() or 1)
@@ -126,6 +120,16 @@ class ThreadExecutor(Executor):
     @property
     def workers(self) -> int:
         return self._workers
+
+
+class ThreadExecutor(_PoolExecutor):
+    """Jobs on ``workers`` threads of this process (default: one per core).
+
+    The first job runs alone, so that the kernel is compiled (or loaded from the disk cache)
+    once rather than by every thread at the same time.
+    """
+
+    name = "threads"
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
             partial: bool = False) -> list:
@@ -144,19 +148,12 @@ class ThreadExecutor(Executor):
             return [first, *_collect(futures, task, partial)]
 
 
-class ProcessExecutor(Executor):
+class ProcessExecutor(_PoolExecutor):
     """Jobs in ``workers`` processes started with ``spawn``; ``fn`` must be importable (a
     module-level function) and items and results picklable. Each process loads the compiled
     kernel from the disk cache."""
 
     name = "processes"
-
-    def __init__(self, workers: int | None = None):
-        self._workers = max(1, workers or os.cpu_count() or 1)
-
-    @property
-    def workers(self) -> int:
-        return self._workers
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
             partial: bool = False) -> list:
