@@ -608,7 +608,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     keep = ts >= t
     times = ts[keep]
     idx = [low.element_ids.index(el) for el in sorted(mapped)]
-    out = np.array([rep.ts_line[keep, 0] for rep in reps])
+    out = np.array([rep.good_parts()[keep] for rep in reps])
     energy = np.array([rep.ts_energy[keep][:, idx].sum(axis=1) for rep in reps])
     sinks = {c.source for c in variant.connections
              if isinstance(variant.element(c.target), m.Sink)}
