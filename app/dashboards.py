@@ -117,7 +117,7 @@ def binned_throughput(t: np.ndarray, good: np.ndarray, width: float
 def throughput_series(sr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Time (h), mean and 95% half-width of good parts per hour between samples."""
     t = sr.ts_t
-    good = np.array([r.ts_line[:, 0] for r in sr.replications])
+    good = np.array([r.ts_line[:, kt.TS_GOOD] for r in sr.replications])
     rate = np.diff(good, axis=1) / np.diff(t)[None, :] * 3600.0
     mean, hw = band(rate)
     return t[1:] / 3600.0, mean, hw
@@ -170,8 +170,8 @@ def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
             for s in worn}
     return ScenarioCharts(
         throughput=throughput_series(sr),
-        wip=(t_h, *band(np.array([r.ts_line[:, 1] for r in sr.replications]))),
-        power=(t_h, np.mean([r.ts_line[:, 2] for r in sr.replications], axis=0)),
+        wip=(t_h, *band(np.array([r.ts_line[:, kt.TS_WIP] for r in sr.replications]))),
+        power=(t_h, np.mean([r.ts_line[:, kt.TS_POWER] for r in sr.replications], axis=0)),
         stations=stations, state_fractions=fractions, energy=energy, wear=wear,
         bottleneck=doc.get("bottleneck"), good_t=sr.ts_t,
         good=np.array([r.ts_line[:, 0] for r in sr.replications], float),

@@ -142,6 +142,9 @@ from kernels.types import (
     T_STALL,
     T_WARMUP,
     T_WIP_SINCE,
+    TS_GOOD,
+    TS_POWER,
+    TS_WIP,
 )
 
 
@@ -349,8 +352,8 @@ def _dispatch(m, s, kind, obj, tok):
 @cold
 def _sample(m, s, k, t):
     """Write time-series row ``k`` for time ``t`` (the state is constant since the last event)."""
-    s.ts_line[k, 0] = s.si[S_GOOD_TOTAL]
-    s.ts_line[k, 1] = s.si[S_WIP]
+    s.ts_line[k, TS_GOOD] = s.si[S_GOOD_TOTAL]
+    s.ts_line[k, TS_WIP] = s.si[S_WIP]
     n_el = m.el_i.shape[0]
     power = 0.0
     for e in range(n_el):
@@ -370,7 +373,7 @@ def _sample(m, s, k, t):
             wear += s.srv_f[srv, SF_WEAR]
         s.ts_energy[k, e] = energy / 3600.0
         s.ts_wear[k, e] = wear / n
-    s.ts_line[k, 2] = power
+    s.ts_line[k, TS_POWER] = power
 
 
 @cold

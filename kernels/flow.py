@@ -64,6 +64,10 @@ from kernels.types import (
     L_LEAD_SUM,
     L_SCRAPPED,
     L_WIP_INT,
+    LG_CONTENT,
+    LG_EL,
+    LG_SERVER,
+    LG_STATE,
     MAINTENANCE,
     N_STREAMS,
     O_CONTENT_INT,
@@ -138,10 +142,10 @@ INF = np.inf
 def _write_log(log_t, log_i, si, now, e, srv, state, content):
     k = si[S_LOG_N]
     log_t[k] = now
-    log_i[k, 0] = e
-    log_i[k, 1] = srv
-    log_i[k, 2] = state
-    log_i[k, 3] = content
+    log_i[k, LG_EL] = e
+    log_i[k, LG_SERVER] = srv
+    log_i[k, LG_STATE] = state
+    log_i[k, LG_CONTENT] = content
     si[S_LOG_N] = k + 1
 
 

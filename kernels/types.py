@@ -129,6 +129,19 @@ L_LOST = 7
 L_ALL_EVENTS = 8  # every event taken from the queue, bookkeeping ones included
 N_L = 9
 
+# --- time-series columns: ``ts_line[sample, column]`` -------------------------------------
+TS_GOOD = 0  # good parts at the sinks since time 0 (S_GOOD_TOTAL at the sample)
+TS_WIP = 1  # parts in the line at the sample
+TS_POWER = 2  # total power drawn at the sample (kW)
+N_TS = 3
+
+# --- state-log columns: ``log_i[row, column]`` (the time is ``log_t[row]``) ----------------
+LG_EL = 0  # element
+LG_SERVER = 1  # server within the element (-1: a change of the element's content)
+LG_STATE = 2  # the server's new state (STATE codes)
+LG_CONTENT = 3  # parts inside the element after the change
+N_LG = 4
+
 # --- event kinds in the queue ------------------------------------------------------------
 E_PHASE_END = 0  # obj = server: end of setup or of processing
 E_FAIL = 1  # obj = server: operating-time failure
@@ -295,9 +308,9 @@ KernelState = namedtuple("KernelState", [
     "st_total",  # float64 (n_el, N_STATES): the same since time 0 (time series)
     "line_out",  # float64 (N_L,)
     "stack", "dirty",  # work stacks: elements to pull into, servers to commit
-    "ts_line",  # float64 (n_samples, 3): good parts since 0, WIP, total power (kW)
+    "ts_line",  # float64 (n_samples, N_TS): TS_* columns
     "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
-    "log_t", "log_i",  # state log: time (n_log,), (n_log, 4) element, server, state, content
+    "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
 ])
 P_WARMUP = 0  # warm-up (s)
 P_LOG = 1  # 1: write the state log

@@ -34,8 +34,9 @@ MAX_ELEMENTS = 10_000
 #: Connections of a project (five per element on average).
 MAX_CONNECTIONS = 50_000
 #: Parallel servers of one station, and of all stations together (each is a row of the
-#: kernel's server arrays and a slot of its event queue).
-MAX_SERVERS = 1_000
+#: kernel's server arrays and a slot of its event queue). 3,000 is the largest station
+#: checked event by event against the naive oracle (tests/kernels/test_extremes.py).
+MAX_SERVERS = 3_000
 MAX_SERVERS_TOTAL = 100_000
 #: Parts a buffer holds (``null``: unlimited), and parts a conveyor holds (length / spacing).
 MAX_CAPACITY = 1_000_000

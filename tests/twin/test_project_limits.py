@@ -56,7 +56,7 @@ PRESS = "station 'm1' (Press)"
 # --- tracebacks instead of errors -----------------------------------------------------------
 @pytest.mark.parametrize("mutate, path, words, value", [
     (lambda d: _el(d, "m1").update(servers=2**63), "$.elements[1].servers",
-     (PRESS, "<= 1000"), 2**63),
+     (PRESS, "<= 3000"), 2**63),
     (lambda d: _el(d, "b1").update(capacity=2**63), "$.elements[2].capacity",
      ("buffer 'b1'", "<= 1e+06"), 2**63),
     (lambda d: _el(d, "m1").update(process_time={"dist": "lognormal", "mu": 800, "sigma": 1}),

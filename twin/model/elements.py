@@ -14,13 +14,15 @@ from typing import ClassVar
 
 from psygnal import Signal, evented
 
+from kernels import types as kt
 from twin.errors import NotFoundError, Problem
 from twin.model.distributions import Distribution
 
-STATION_STATES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
+# The names of what the kernel codes are defined once, in kernels.types, in code order.
+STATION_STATES = kt.STATE_NAMES
 MESH_FORMATS = (".stl", ".obj")  # custom station bodies twinbench reads (twin.projectfile.meshes)
-ROUTINGS = ("probability", "round_robin", "shortest_queue")
-FAILURE_BASES = ("operating", "calendar", "operations")
+ROUTINGS = kt.ROUTING_NAMES
+FAILURE_BASES = kt.FAILURE_BASIS_NAMES[kt.FB_OPERATING:]  # a project names no "none" basis
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.types import BLOCKED, BUSY, DOWN, IDLE, SETUP, STARVED
+from kernels.types import (
+    BLOCKED,
+    BUSY,
+    DOWN,
+    FAILURE_BASIS_NAMES,
+    FB_OPERATING,
+    IDLE,
+    SETUP,
+    STARVED,
+)
 from twin.recording.errors import RecordingError
 from twin.recording.format import NO_DATA, Recording
 from twin.recording.replay import AssetReplay
 
 #: Failure bases a snapshot can measure exposure on (``twin.model.elements.FAILURE_BASES``).
-BASES = ("operating", "calendar", "operations")
+BASES = FAILURE_BASIS_NAMES[FB_OPERATING:]
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     for e, el in enumerate(els):
         path = f"$.elements[{e}]"
         el_i[e, kt.I_KIND] = _KIND[el.kind]
-        el_i[e, kt.I_ROUTING] = m.ROUTINGS.index(getattr(el, "routing", "probability"))
+        el_i[e, kt.I_ROUTING] = kt.ROUTING_NAMES.index(getattr(el, "routing", "probability"))
         if isinstance(el, m.Station):
             el_i[e, kt.I_SERVERS] = el.servers
             el_i[e, kt.I_SERVER0] = n_srv
@@ -122,7 +122,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                 proc[e, p] = dists.add(d)
                 setup[e, p] = dists.add(el.setup_time_for(name))
             if el.failures is not None:
-                el_i[e, kt.I_FAIL_BASIS] = 1 + m.FAILURE_BASES.index(el.failures.basis)
+                el_i[e, kt.I_FAIL_BASIS] = kt.FAILURE_BASIS_NAMES.index(el.failures.basis)
                 el_i[e, kt.I_TTF_DIST] = dists.add(el.failures.time_to_failure)
                 el_i[e, kt.I_TTR_DIST] = dists.add(el.failures.time_to_repair)
             el_f[e, kt.F_SCRAP] = el.scrap
@@ -345,9 +345,9 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         # each element is on the work stack at most once (EI_QUEUED), each server on the
         # commit list at most once (SI_DIRTY): these two never grow
         stack=np.zeros(n_el, np.int64), dirty=np.zeros(max(n_srv, 1), np.int64),
-        ts_line=np.zeros((n_s, 3)), ts_energy=np.zeros((n_s, n_el)),
+        ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
-        log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), 4), np.int64),
+        log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), kt.N_LG), np.int64),
     )
 
 
@@ -491,7 +491,7 @@ def reserve_log(state: kt.KernelState, rows: int) -> kt.KernelState:
     if rows <= n:
         return state
     log_t = np.empty(rows)
-    log_i = np.empty((rows, 4), np.int64)
+    log_i = np.empty((rows, kt.N_LG), np.int64)
     log_t[:n] = state.log_t
     log_i[:n] = state.log_i
     return state._replace(log_t=log_t, log_i=log_i)

@@ -90,10 +90,10 @@ def write_results(result, path: str | os.PathLike, state_logs: bool | None = Non
             d = g.create_dataset("time", data=sr.ts_t)
             d.attrs["units"] = "s"
             reps = sr.replications
-            for key, col, unit in (("good_parts", 0, "count"), ("wip", 1, "parts"),
-                                   ("power_kw", 2, "kW")):
+            # each key is also the name of the Replication accessor that reads its column
+            for key, unit in (("good_parts", "count"), ("wip", "parts"), ("power_kw", "kW")):
                 d = g.create_dataset(f"series/{key}",
-                                     data=np.stack([r.ts_line[:, col] for r in reps]),
+                                     data=np.stack([getattr(r, key)() for r in reps]),
                                      compression="gzip")
                 d.attrs["units"] = unit
             for key, attr, unit in (("energy_kwh", "ts_energy", "kWh"),

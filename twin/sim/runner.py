@@ -8,6 +8,7 @@ request stops it within one chunk.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -23,7 +24,9 @@ from twin.sim.lowering import Lowered, grow, lower, new_state
 from twin.tasks import Cancelled, TaskState
 
 CHUNKS = 64  # kernel calls per replication: progress granularity and cancel latency
-LOG_FIELDS = ("element", "server", "state", "content")  # columns of the kernel's log_i
+#: The ``kt.LOG_DTYPE`` field each column of the kernel's ``log_i`` goes to.
+LOG_FIELDS = {"element": kt.LG_EL, "server": kt.LG_SERVER, "state": kt.LG_STATE,
+              "content": kt.LG_CONTENT}
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,30 @@ class Replication:
     ts_wear: np.ndarray
     ts_content: np.ndarray
     log: np.ndarray | None = None
+
+    # Readers ask these for a meaning; the columns behind them are kernels.types' names.
+    def good_parts(self) -> np.ndarray:
+        """Good parts at the sinks since time 0 at each sample (float64, (n_samples,))."""
+        return self.ts_line[:, kt.TS_GOOD]
+
+    def wip(self) -> np.ndarray:
+        """Parts in the line at each sample (float64, (n_samples,))."""
+        return self.ts_line[:, kt.TS_WIP]
+
+    def power_kw(self) -> np.ndarray:
+        """Total power the stations draw at each sample, kW (float64, (n_samples,))."""
+        return self.ts_line[:, kt.TS_POWER]
+
+    def state_seconds(self, e: int, state: int) -> float:
+        """Server-seconds element ``e`` spent in ``state`` (a ``kt`` state code) after the
+        warm-up, summed over its servers."""
+        return self.st_time[e, state]
+
+    def state_fraction(self, e: int, state: int) -> float:
+        """The share of element ``e``'s observed server time spent in ``state`` (a ``kt``
+        state code); NaN when it has none (not a station, or nothing observed)."""
+        total = self.st_time[e].sum()
+        return self.st_time[e, state] / total if total > 0 else math.nan
 
 
 @dataclass
@@ -178,7 +205,7 @@ def _log_records(log_t: np.ndarray, log_i: np.ndarray, out: np.ndarray) -> None:
         out.view(np.int32).reshape(n, 6)[:, 2:] = log_i[:n]
     else:  # another record layout: field by field
         out["time"] = log_t[:n]
-        for c, name in enumerate(LOG_FIELDS):
+        for name, c in LOG_FIELDS.items():
             out[name] = log_i[:n, c]
 
 

@@ -42,8 +42,7 @@ def replication_kpis(sr, rep) -> dict[str, float]:
             servers = a.el_i[e, kt.I_SERVERS]
             total = rep.st_time[e].sum()
             for s, name in enumerate(kt.STATE_NAMES):
-                out[p + f"state_fraction.{name}"] = (rep.st_time[e, s] / total if total > 0
-                                                     else math.nan)
+                out[p + f"state_fraction.{name}"] = rep.state_fraction(e, s)
             scheduled = total - rep.st_time[e, kt.OFF] - rep.st_time[e, kt.IDLE]
             active = rep.st_time[e, kt.BUSY] + rep.st_time[e, kt.SETUP]
             out[p + "utilization"] = active / scheduled if scheduled > 0 else math.nan

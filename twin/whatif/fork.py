@@ -54,8 +54,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernels import fork as kf
 from kernels import types as kt
-from kernels.queue import push
 from kernels.warmup import compiled_kernels
 from twin.errors import InputError
 from twin.model import elements as m
@@ -249,66 +249,6 @@ def _conditional(d, a: float, rng: np.random.Generator) -> float:
     return max(x - a, 0.0)
 
 
-def _set_calendar(low: Lowered, state, t: float) -> int:
-    a = low.arrays
-    k = int(np.searchsorted(a.cal_t, t, side="left"))
-    working = int(a.cal_on[k - 1]) if k > 0 else int(a.params[kt.P_WORKING0])
-    state.si[kt.S_CAL_K] = k
-    state.si[kt.S_WORKING] = working
-    for srv in range(low.n_servers):
-        e = state.srv_i[srv, kt.SI_EL]
-        off = int(a.el_i[e, kt.I_CALENDAR] == 1 and not working)
-        state.srv_i[srv, kt.SI_OFF] = off
-        state.srv_i[srv, kt.SI_STATE] = a.el_i[e, kt.I_OFF_STATE] if off else kt.STARVED
-    for e in range(a.el_i.shape[0]):
-        n = a.el_i[e, kt.I_SCHED_N]
-        if a.el_i[e, kt.I_KIND] != kt.SOURCE or n == 0:
-            continue
-        rows = a.sched_t[a.el_i[e, kt.I_SCHED0]:a.el_i[e, kt.I_SCHED0] + n]
-        period = a.el_f[e, kt.F_SCHED_PERIOD]
-        cycle = int(t // period) if period > 0 else 0
-        j = int(np.searchsorted(rows, t - cycle * period, side="left"))
-        if period > 0 and j >= n:
-            j, cycle = 0, cycle + 1
-        state.el_si[e, kt.EI_SCHED_K] = j
-        state.el_si[e, kt.EI_SCHED_CYCLE] = cycle
-    return working
-
-
-def _new_part(state, t: float) -> int:
-    p = int(state.si[kt.S_FREE])
-    state.si[kt.S_FREE] = state.part_i[p, kt.PI_NEXT]
-    state.si[kt.S_NFREE] -= 1
-    state.part_i[p] = (-1, 0, -2)
-    state.part_f[p] = (t, t)
-    state.si[kt.S_WIP] += 1
-    return p
-
-
-def _fill_fifo(low: Lowered, s, e: int, n: int, t: float) -> None:
-    """Put ``n`` parts into FIFO element ``e`` (buffer, conveyor, source queue) at ``t``."""
-    a = low.arrays
-    conveyor = a.el_i[e, kt.I_KIND] == kt.CONVEYOR
-    travel, gap = a.el_f[e, kt.F_TRAVEL], a.el_f[e, kt.F_GAP]
-    ready = t
-    for i in range(n):
-        p = _new_part(s, t)
-        if conveyor:
-            # spread evenly along the belt, the first at its end, at least one gap apart
-            ready = max(t + travel * i / n, ready + gap) if i else t
-            push(s.heap_t, s.heap_i, s.si, ready, kt.E_CONVEYOR, e, 0)
-        s.part_f[p, kt.PF_READY] = ready
-        tail = s.el_si[e, kt.EI_TAIL]
-        if tail >= 0:
-            s.part_i[tail, kt.PI_NEXT] = p
-        else:
-            s.el_si[e, kt.EI_HEAD] = p
-        s.el_si[e, kt.EI_TAIL] = p
-    s.el_si[e, kt.EI_COUNT] += n
-    if conveyor and n:
-        s.el_sf[e, kt.EF_LAST_ENTRY] = ready - travel  # when the last part entered
-
-
 def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: float,
                 seed: int, replication: int, rng: np.random.Generator,
                 recorded_repair_end: bool = True, log_rows: int = 0,
@@ -331,48 +271,28 @@ def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: 
                if a.el_i[low.element_ids.index(el), kt.I_KIND] == kt.CONVEYOR)
     while s.heap_t.shape[0] < belt + 4 * (low.n_servers + a.el_i.shape[0]) + 64:
         s = grow(s, kt.K_NEED_HEAP)
-    s.sf[kt.T_NOW] = t
-    s.sf[kt.T_WIP_SINCE] = t
-    s.sf[kt.T_OBS_START] = t
-    s.si[kt.S_WARM_DONE] = 1
-    s.si[kt.S_SAMPLE_K] = int(np.searchsorted(a.ts_t, t, side="left"))
-    s.srv_f[:, kt.SF_SINCE] = t
-    s.el_sf[:, kt.EF_CONTENT_SINCE] = t
-    _set_calendar(low, s, t)
+    kf.fork_clock(a, s, float(t))
     for el, n in wip.items():
-        _fill_fifo(low, s, low.element_ids.index(el), n, t)
+        kf.fork_fill(a, s, low.element_ids.index(el), int(n), 0)
     plan = {}
     for ss in starts:
         e = low.element_ids.index(ss.element)
         srv = int(a.el_i[e, kt.I_SERVER0]) + ss.server
         st = project.element(ss.element)
-        rem = 0.0
-        if ss.holds != "none":
-            p = _new_part(s, t)
-            s.srv_i[srv, kt.SI_PART] = p
-            s.srv_i[srv, kt.SI_LAST_PROD] = 0
-            s.el_si[e, kt.EI_COUNT] += 1
-            if ss.holds == "process":
-                rem = _conditional(st.process_time_for(low.products[0]), ss.elapsed_work, rng)
-                s.srv_i[srv, kt.SI_PHASE] = kt.P_PROCESS
-                s.srv_f[srv, kt.SF_REM] = rem
-                s.srv_f[srv, kt.SF_WORK] = rem + ss.elapsed_work
-            else:
-                s.srv_i[srv, kt.SI_PHASE] = kt.P_DONE
-                s.srv_f[srv, kt.SF_DONE_T] = ss.since
-                lo, hi = a.succ_ptr[e], a.succ_ptr[e + 1]
-                s.srv_i[srv, kt.SI_DEST] = a.succ[lo] if hi - lo == 1 else -1
-        if ss.state == kt.DOWN:
-            s.srv_i[srv, kt.SI_DOWN] = 1
-        s.srv_i[srv, kt.SI_STATE] = _derived(a, s, srv)
-        plan[srv] = (ss, st, rem)
-    s.el_out[:, kt.O_CONTENT_MAX] = s.el_si[:, kt.EI_COUNT]
+        phase, rem, work, done_t = kt.P_EMPTY, 0.0, 0.0, 0.0
+        if ss.holds == "process":
+            phase = kt.P_PROCESS
+            rem = _conditional(st.process_time_for(low.products[0]), ss.elapsed_work, rng)
+            work = rem + ss.elapsed_work
+        elif ss.holds != "none":
+            phase, done_t = kt.P_DONE, float(ss.since)
+        kf.fork_server(a, s, srv, phase, 0, float(rem), float(work), done_t,
+                       int(ss.state == kt.DOWN))
+        plan[srv] = (ss, st)
     start(a, s)
-    for srv, (ss, st, rem) in plan.items():
-        e = s.srv_i[srv, kt.SI_EL]
-        basis = a.el_i[e, kt.I_FAIL_BASIS]
+    for srv, (ss, st) in plan.items():
+        basis = a.el_i[s.srv_i[srv, kt.SI_EL], kt.I_FAIL_BASIS]
         if s.srv_i[srv, kt.SI_DOWN]:
-            s.srv_i[srv, kt.SI_CTOK] += 1  # a calendar failure clock restarts after repair
             if ss.repair_end is not None and recorded_repair_end:
                 left = ss.repair_end - t
             elif st.failures is None:
@@ -383,37 +303,13 @@ def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: 
                     "fork at another time")
             else:
                 left = _conditional(st.failures.time_to_repair, ss.down_elapsed, rng)
-            push(s.heap_t, s.heap_i, s.si, t + left, kt.E_REPAIR_END, srv, 0)
+            kf.fork_repair(a, s, srv, float(left))
             continue
+        ttf = 0.0
         if basis != kt.FB_NONE:
             ttf = _conditional(st.failures.time_to_failure, ss.exposure, rng)
-            if basis == kt.FB_CALENDAR:
-                s.srv_i[srv, kt.SI_CTOK] += 1
-                push(s.heap_t, s.heap_i, s.si, t + ttf, kt.E_CAL_FAIL, srv,
-                     s.srv_i[srv, kt.SI_CTOK])
-            elif basis == kt.FB_OPERATIONS:
-                s.srv_f[srv, kt.SF_TTF] = max(1.0, float(round(ttf)))
-            else:
-                s.srv_f[srv, kt.SF_TTF] = ttf
-        if s.srv_i[srv, kt.SI_PHASE] == kt.P_PROCESS and not s.srv_i[srv, kt.SI_OFF]:
-            # kernels.flow.resume, with wear 0 (hazard 1)
-            s.srv_f[srv, kt.SF_START] = t
-            s.srv_i[srv, kt.SI_TOK] += 1
-            tok = s.srv_i[srv, kt.SI_TOK]
-            if basis == kt.FB_OPERATING and s.srv_f[srv, kt.SF_TTF] < rem:
-                push(s.heap_t, s.heap_i, s.si, t + s.srv_f[srv, kt.SF_TTF], kt.E_FAIL, srv, tok)
-            else:
-                push(s.heap_t, s.heap_i, s.si, t + rem, kt.E_PHASE_END, srv, tok)
+        kf.fork_resume(a, s, srv, float(ttf))
     return s
-
-
-def _derived(a, s, srv) -> int:
-    if s.srv_i[srv, kt.SI_DOWN]:
-        return kt.DOWN
-    if s.srv_i[srv, kt.SI_OFF]:
-        return int(a.el_i[s.srv_i[srv, kt.SI_EL], kt.I_OFF_STATE])
-    return {kt.P_DONE: kt.BLOCKED, kt.P_PROCESS: kt.BUSY}.get(
-        int(s.srv_i[srv, kt.SI_PHASE]), kt.STARVED)
 
 
 def _holds_fifo(el: m.Element) -> bool:
@@ -608,7 +504,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     keep = ts >= t
     times = ts[keep]
     idx = [low.element_ids.index(el) for el in sorted(mapped)]
-    out = np.array([rep.ts_line[keep, 0] for rep in reps])
+    out = np.array([rep.good_parts()[keep] for rep in reps])
     energy = np.array([rep.ts_energy[keep][:, idx].sum(axis=1) for rep in reps])
     sinks = {c.source for c in variant.connections
              if isinstance(variant.element(c.target), m.Sink)}

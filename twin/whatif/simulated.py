@@ -261,13 +261,13 @@ def trace_replication(low: Lowered, seed: int, replication: int,
     for e in stations:
         s0, n_srv = a.el_i[e, kt.I_SERVER0], a.el_i[e, kt.I_SERVERS]
         for k in range(n_srv):
-            rows = (log_i[:, 0] == e) & (log_i[:, 1] == k)
+            rows = (log_i[:, kt.LG_EL] == e) & (log_i[:, kt.LG_SERVER] == k)
             pt, pg = ((split.t[s0 + k], split.good[s0 + k]) if n_srv > 1
                       else (parts_t[e], parts_g[e]))
             events.append(StationEvents(
                 element=low.element_ids[e],
                 state_t=np.concatenate(([0.0], log_t[rows])),
-                state=np.concatenate(([init[s0 + k]], log_i[rows, 2])).astype(np.int64),
+                state=np.concatenate(([init[s0 + k]], log_i[rows, kt.LG_STATE])).astype(np.int64),
                 part_t=np.asarray(pt, float), part_good=np.asarray(pg, bool),
                 server=k if n_srv > 1 else None))
     return events, state
@@ -283,9 +283,10 @@ def trace_levels(low: Lowered, state) -> list[LevelEvents]:
     log_t, log_i = state.log_t[:n], state.log_i[:n]
     out = []
     for e in _queues(low):
-        rows = (log_i[:, 0] == e) & (log_i[:, 1] < 0)
+        rows = (log_i[:, kt.LG_EL] == e) & (log_i[:, kt.LG_SERVER] < 0)
         t = np.concatenate(([0.0], log_t[rows], [low.horizon]))
-        v = np.concatenate(([0.0], log_i[rows, 3], [state.el_si[e, kt.EI_COUNT]])).astype(float)
+        v = np.concatenate(([0.0], log_i[rows, kt.LG_CONTENT],
+                            [state.el_si[e, kt.EI_COUNT]])).astype(float)
         last = np.append(t[1:] != t[:-1], True)  # the last value of each instant
         out.append(LevelEvents(low.element_ids[e], t[last], v[last]))
     return out
