@@ -2,7 +2,10 @@
 
 Validation is the project reader's: the edited value goes into the element's JSON form and
 ``twin.projectfile.reader`` reads it back, so the inspector refuses exactly what a project
-file would, with the same reason. A valid edit becomes one ``SetField`` command. A station's
+file would, with the same reason. A valid edit becomes one ``SetField`` command. Times,
+failures, power, wear, maintenance and routing have their own editors (``app.editors``), so
+no JSON is typed by hand; derived values (a station's efficiency and isolated rate, a
+conveyor's length, transport time and capacity) show read-only below the fields. A station's
 mesh row has an *Import mesh…* button: the file is copied into the project folder
 (``twin.projectfile.meshes.import_mesh``) and the field set by one command."""
 
@@ -29,12 +32,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.editors import derived
+from app.editors.distribution import DistributionEditor
+from app.editors.routing import RoutingEditor
+from app.editors.station import (
+    FailuresEditor,
+    MaintenanceEditor,
+    PowerEditor,
+    ProductDistEditor,
+    WearEditor,
+)
 from app.meshes import guess_scale
 from twin.errors import ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.projectfile.meshes import import_mesh
-from twin.projectfile.reader import element_from_json, element_to_json
+from twin.projectfile.reader import element_from_json, element_to_json, products
 
 UNITS = {
     "position": "m (x, y, z)", "rotation": "°", "footprint": "m (width, depth)",
@@ -49,6 +62,14 @@ CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
 }
 TEXT_FIELDS = ("name",)
+#: Fields with an editor of their own instead of a line edit (issue 14 §2).
+STRUCTURED = {
+    "process_time": lambda: ProductDistEditor(optional=True),
+    "setup_time": lambda: ProductDistEditor(optional=True),
+    "arrival": lambda: DistributionEditor(optional=True),
+    "failures": FailuresEditor, "power_kw": PowerEditor, "wear": WearEditor,
+    "maintenance": MaintenanceEditor, "routing": RoutingEditor,
+}
 MESH_FILTER = "Meshes (*.stl *.obj *.STL *.OBJ);;All files (*)"
 _SHORT = re.compile(r"^\s*([a-z_]+)\s*\((.*)\)\s*$")
 
@@ -121,6 +142,10 @@ class Inspector(QWidget):
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
+        self.derived = QLabel("")
+        self.derived.setStyleSheet("color: #406080")
+        self.derived.setToolTip("derived from the fields and the layout; read-only")
+        self.derived.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         # never squash the rows below their height: scroll instead
@@ -132,12 +157,22 @@ class Inspector(QWidget):
         self.setMinimumHeight(240)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
+        lay.addWidget(self.derived)
         lay.addWidget(scroll, 1)
         lay.addWidget(self.error)
 
     def set_stack(self, stack: cmd.UndoStack) -> None:
+        if self.stack is not None:
+            self.stack.index_changed.disconnect(self._stack_changed)
         self.stack = stack
+        # a move of a conveyor's neighbour or a new connection changes derived values and
+        # the routing table without an event of the element shown
+        stack.index_changed.connect(self._stack_changed)
         self.show_element(None)
+
+    def _stack_changed(self, *_):
+        if self.element is not None and self.element.id in self.stack.project:
+            self._refresh()
 
     def show_element(self, el: m.Element | None) -> None:
         if self.element is not None:
@@ -147,6 +182,7 @@ class Inspector(QWidget):
             self.form.removeRow(0)
         self.editors.clear()
         self.error.setText("")
+        self.derived.setText("")
         if el is None:
             self.title.setText("Nothing selected")
             return
@@ -160,6 +196,17 @@ class Inspector(QWidget):
     def _add_row(self, key: str) -> None:
         el = self.element
         value = getattr(el, key)
+        if key in STRUCTURED:
+            w = STRUCTURED[key]()
+            w.committed.connect(lambda v, k=key: self._commit_structured(k, v))
+            if isinstance(w, DistributionEditor | ProductDistEditor):
+                w.check = lambda v, k=key: check_field(self.element, k, v, self.folder())[1]
+            if isinstance(w, RoutingEditor):
+                w.weight_committed.connect(self._commit_weight)
+            w.setToolTip(_tip(key))
+            self.form.addRow(key, w)
+            self.editors[key] = w
+            return
         if key in CHOICES:
             w = QComboBox()
             w.addItems(list(CHOICES[key]))
@@ -203,8 +250,11 @@ class Inspector(QWidget):
     def _refresh(self, *_):
         if self.element is None:
             return
+        self._show_derived()
         for key, w in self.editors.items():
-            if isinstance(w, QComboBox):
+            if key in STRUCTURED:
+                self._refresh_structured(key, w)
+            elif isinstance(w, QComboBox):
                 w.setCurrentText(getattr(self.element, key))
             elif isinstance(w, QCheckBox):
                 w.blockSignals(True)
@@ -215,6 +265,47 @@ class Inspector(QWidget):
                 w.setText(text)
                 w.setCursorPosition(0)  # show the start of a long value, not its end
                 w.setToolTip(f"{_tip(key)}: {text}" if text else _tip(key))
+
+    def _refresh_structured(self, key: str, w: QWidget) -> None:
+        el = self.element
+        if isinstance(w, RoutingEditor):
+            succ = self.stack.project.successors(el.id) if self.stack is not None else []
+            w.set_value(el.routing, el.id, succ)
+            return
+        if isinstance(w, ProductDistEditor) and self.stack is not None:
+            w.set_products(products(self.stack.project))
+        w.set_value(element_to_json(el).get(key))
+
+    def _show_derived(self) -> None:
+        project = self.stack.project if self.stack is not None else None
+        self.derived.setText(derived.summary(project, self.element))
+        self.derived.setVisible(bool(self.derived.text()))
+
+    def _commit_structured(self, key: str, raw) -> None:
+        """An editor finished an edit: the reader judges it as the field of the element."""
+        if self.element is None:
+            return
+        value, msgs = check_field(self.element, key, raw, self.folder())
+        w = self.editors.get(key)
+        if w is not None:
+            w.show_problems(msgs)
+        self.error.setText("\n".join(msgs))
+        if not msgs:
+            self._commit(key, value)
+
+    def _commit_weight(self, target: str, weight: float) -> None:
+        el = self.element
+        if el is None or self.stack is None:
+            return
+        if any(c.target == target and c.weight == weight
+               for c in self.stack.project.successors(el.id)):
+            return
+        self.stack.push(cmd.SetWeight(el.id, target, weight))
+        self.message.emit(f"{el.id} -> {target}: weight {weight:g}")
+
+    def editor(self, key: str) -> QWidget:
+        """The editor of field ``key`` of the element shown (tests read and click it)."""
+        return self.editors[key]
 
     def _raw(self, key: str):
         text = self.editors[key].text().strip()
