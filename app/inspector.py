@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.editors import derived
 from app.editors.distribution import DistributionEditor
+from app.editors.fields import Choice
 from app.editors.routing import RoutingEditor
 from app.editors.station import (
     FailuresEditor,
@@ -161,6 +162,11 @@ class Inspector(QWidget):
         lay.addWidget(scroll, 1)
         lay.addWidget(self.error)
 
+    def sizeHint(self):
+        # the editors (a density plot per time) are tall: ask the dock area for room, so
+        # that the Run panel below does not leave the inspector a strip
+        return QSize(320, 620)
+
     def set_stack(self, stack: cmd.UndoStack) -> None:
         if self.stack is not None:
             self.stack.index_changed.disconnect(self._stack_changed)
@@ -208,7 +214,7 @@ class Inspector(QWidget):
             self.editors[key] = w
             return
         if key in CHOICES:
-            w = QComboBox()
+            w = Choice()
             w.addItems(list(CHOICES[key]))
             w.activated.connect(lambda _i, k=key, w=w: self._commit(k, w.currentText()))
         elif isinstance(value, bool):

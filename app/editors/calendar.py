@@ -12,7 +12,6 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.editors.fields import NumberField
+from app.editors.fields import Choice, NumberField
 from twin.errors import Problems
 from twin.model import elements as m
 from twin.projectfile.reader import _read_calendar  # the file's own check of a calendar
@@ -161,7 +160,7 @@ class CalendarEditor(QWidget):
         self._loading = True
         i = self.table.rowCount()
         self.table.insertRow(i)
-        box = QComboBox()
+        box = Choice()
         box.addItems(list(KINDS))
         box.setCurrentText(kind)
         box.activated.connect(lambda _i: self.finish())

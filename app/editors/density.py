@@ -90,7 +90,7 @@ def density(d: Distribution) -> tuple[np.ndarray, np.ndarray]:
         return np.array([lo, mo, hi]), np.array([0.0, 2.0 / (hi - lo), 0.0])
     mean = d.mean
     if name == "exponential":
-        x = np.linspace(0.0, 5.0 * mean, GRID)
+        x = np.linspace(0.0, 7.0 * mean, GRID)  # 99.9% of the draws
         return x, np.exp(-x / mean) / mean
     if name == "normal":
         mu, sd = p["mean"], p["sd"]

@@ -19,7 +19,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.editors.density import density, mean_sd
-from app.editors.fields import NumberField, number_text
+from app.editors.fields import Choice, NumberField, narrow, number_text
 from twin.errors import Problems
 from twin.model.distributions import REGISTRY, TIME_PARAMS, parse_distribution
 from twin.units import format_duration, parse_duration
@@ -133,6 +132,13 @@ def column_values(path: str | Path, column: int) -> list[float]:
     return out
 
 
+class _Plot(pg.PlotWidget):
+    """The density plot: it shows, and leaves the mouse wheel to the inspector's scrolling."""
+
+    def wheelEvent(self, event):
+        event.ignore()
+
+
 class DistributionEditor(QWidget):
     """Edits one distribution field. ``committed(value)`` carries the JSON form (``None``:
     unset, offered when ``optional``) when the user finishes an edit and ``check`` finds no
@@ -149,15 +155,17 @@ class DistributionEditor(QWidget):
         self.fields: dict[str, NumberField] = {}
         self._last_mean = 60.0
         self._shown: tuple = ()
-        self.family = QComboBox()
+        self.family = Choice()
         if optional:
             self.family.addItem(NONE)
         self.family.addItems(list(REGISTRY))
         self.family.setToolTip("the family of the distribution")
         self.family.activated.connect(self._family_chosen)
-        self.form_box = QComboBox()  # families written in two ways: lognormal mean/sd or mu/sigma
+        self.form_box = Choice()  # families written in two ways: lognormal mean/sd or mu/sigma
         self.form_box.setToolTip("which parameters describe it")
         self.form_box.activated.connect(self._form_chosen)
+        narrow(self.family)
+        narrow(self.form_box)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.family, 1)
@@ -185,7 +193,8 @@ class DistributionEditor(QWidget):
         ev.addLayout(emp)
         ev.addWidget(self.interpolate)
         self.stats = QLabel("")
-        self.plot = pg.PlotWidget(background=None)
+        self.stats.setWordWrap(True)
+        self.plot = _Plot(background=None)
         self.plot.setFixedHeight(90)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
@@ -338,6 +347,7 @@ class DistributionEditor(QWidget):
                 return
         problems = Problems()
         d = parse_distribution(value, "$", problems) if value is not None else None
+        self.stats.setVisible(d is not None)
         if d is None:
             self.stats.setText("")
             self.curve.setData([], [])

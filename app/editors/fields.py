@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from twin.units import format_duration, parse_duration
 
@@ -15,6 +15,28 @@ def understood(seconds: float) -> str:
     short = format_duration(seconds)
     plain = f"{seconds:g} s"
     return f"= {plain}" if short.rstrip("s") == f"{seconds:g}" else f"= {plain} ({short})"
+
+
+class Choice(QComboBox):
+    """A combo box that takes the mouse wheel only when it has the keyboard focus: the wheel
+    over an inspector row scrolls the inspector, it never changes a distribution's family."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.StrongFocus)
+
+    def wheelEvent(self, event):
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()  # to the scroll area
+
+
+def narrow(combo: QComboBox, chars: int = 3) -> QComboBox:
+    """Let a combo box shrink to a few characters: the inspector's dock may be narrow."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    return combo
 
 
 def number_text(v) -> str:
@@ -39,8 +61,10 @@ class NumberField(QWidget):
         super().__init__(parent)
         self.time = time
         self.edit = QLineEdit()
+        self.edit.setMinimumWidth(56)  # "28800" stays readable in a narrow dock
         self.unit = QLabel(unit)
         self.unit.setStyleSheet("color: gray")
+        self.unit.setWordWrap(True)  # "= 5400 s (1h30min)" wraps in a narrow dock
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.edit, 1)

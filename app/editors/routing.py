@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -16,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.editors.fields import number_text
+from app.editors.fields import Choice, narrow, number_text
 from twin.errors import Problems
 from twin.model.elements import ROUTINGS, Connection
 from twin.projectfile.reader import _read_connection  # the file's own check of a connection
@@ -43,7 +42,7 @@ class RoutingEditor(QWidget):
         super().__init__(parent)
         self.source = ""
         self._loading = False
-        self.rule = QComboBox()
+        self.rule = narrow(Choice(), 6)
         self.rule.addItems(list(ROUTINGS))
         self.rule.setToolTip("probability: split by the weights; round_robin: in turn; "
                              "shortest_queue: to the emptiest next element")
@@ -51,6 +50,7 @@ class RoutingEditor(QWidget):
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["to", "weight"])
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumWidth(60)  # a narrow dock scrolls the table, not the inspector
         self.table.verticalHeader().setVisible(False)
         self.table.itemChanged.connect(self._cell_changed)
         self.error = QLabel("")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFormLayout,
     QLabel,
     QTableWidget,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.editors.distribution import DistributionEditor, check_distribution
-from app.editors.fields import NumberField, number_text
+from app.editors.fields import Choice, NumberField, narrow, number_text
 from twin.model.elements import FAILURE_BASES, STATION_STATES
 
 ALL_PRODUCTS = "*"
@@ -72,7 +71,7 @@ class FailuresEditor(_Editor):
         super().__init__(parent)
         self.enabled = QCheckBox("breaks down")
         self.enabled.toggled.connect(self._toggled)
-        self.basis = QComboBox()
+        self.basis = narrow(Choice())
         self.basis.addItems(list(FAILURE_BASES))
         self.basis.setToolTip("operating: the clock runs while processing; calendar: always; "
                               "operations: time to failure counts operations")
@@ -84,6 +83,7 @@ class FailuresEditor(_Editor):
         self.body = QWidget()
         form = QFormLayout(self.body)
         form.setContentsMargins(0, 0, 0, 0)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # fits a narrow dock
         form.addRow("basis", self.basis)
         form.addRow("time to failure", self.ttf)
         form.addRow("time to repair", self.ttr)
@@ -127,6 +127,7 @@ class PowerEditor(_Editor):
         self.table.setHorizontalHeaderLabels(["kW"])
         self.table.setVerticalHeaderLabels(list(STATION_STATES))
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumWidth(60)  # a narrow dock scrolls the table, not the inspector
         rows = self.table.verticalHeader().defaultSectionSize()
         self.table.setFixedHeight(rows * (len(STATION_STATES) + 1) + 6)
         self.table.itemChanged.connect(lambda _it: self._emit())
@@ -216,7 +217,7 @@ class MaintenanceEditor(_Editor):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.enabled = QCheckBox("preventive maintenance")
+        self.enabled = QCheckBox("preventive")
         self.enabled.toggled.connect(self._toggled)
         self.duration = DistributionEditor()
         self.duration.committed.connect(lambda _v: self._emit())
@@ -227,6 +228,7 @@ class MaintenanceEditor(_Editor):
         self.body = QWidget()
         form = QFormLayout(self.body)
         form.setContentsMargins(0, 0, 0, 0)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # fits a narrow dock
         form.addRow("duration", self.duration)
         form.addRow("every", self.every_operations)
         form.addRow("every", self.every_hours)
@@ -280,7 +282,7 @@ class ProductDistEditor(_Editor):
         self.per_product.setToolTip("a different time for each product (a setup before each "
                                     "change to that product)")
         self.per_product.toggled.connect(self._per_product_toggled)
-        self.product = QComboBox()
+        self.product = narrow(Choice())
         self.product.setToolTip("the product whose time is edited below; * stands for the others")
         self.product.activated.connect(self._product_chosen)
         self.dist = DistributionEditor(optional=True)

@@ -211,3 +211,25 @@ def test_routing_rule_and_weights(qtbot, make_window, line_project):
     w.act_undo.trigger()
     assert [c.weight for c in w.project.successors("src")] == [1.0, 1.0]
     assert re.table.item(1, 1).text() == "1"
+
+
+def test_the_wheel_over_a_family_or_a_plot_changes_nothing(qtbot, make_window, line_project):
+    # the wheel over an unfocused family list once picked the next family; it is ignored
+    # there, and Qt hands an ignored wheel event of the mouse on to the scroll area (a sent
+    # event does not propagate, so this reads the event's verdict, not the scroll bar)
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    w = make_window(line_project)
+    select(w, qtbot, "M1")
+    ed = w.inspector.editor("process_time").dist
+    for target in (ed.family, ed.plot.viewport()):
+        w.inspector.title.setFocus()
+        pos = QPointF(target.width() / 2, target.height() / 2)
+        ev = QWheelEvent(pos, target.mapToGlobal(pos), QPoint(0, 0), QPoint(0, -120),
+                         Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+        QApplication.sendEvent(target, ev)
+        assert not ev.isAccepted()
+        assert w.project.element("M1").process_time.dist == "exponential"
+        assert ed.family.currentText() == "exponential"
