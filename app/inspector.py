@@ -143,6 +143,10 @@ class Inspector(QWidget):
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
+        self.project_problems: dict[str, list[str]] = {}
+        self.problems = QLabel("")  # the project's problems with this element (its flow)
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #d03030")
         self.derived = QLabel("")
         self.derived.setStyleSheet("color: #406080")
         self.derived.setToolTip("derived from the fields and the layout; read-only")
@@ -158,6 +162,7 @@ class Inspector(QWidget):
         self.setMinimumHeight(240)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
+        lay.addWidget(self.problems)
         lay.addWidget(self.derived)
         lay.addWidget(scroll, 1)
         lay.addWidget(self.error)
@@ -189,6 +194,7 @@ class Inspector(QWidget):
         self.editors.clear()
         self.error.setText("")
         self.derived.setText("")
+        self.problems.setText("")
         if el is None:
             self.title.setText("Nothing selected")
             return
@@ -286,6 +292,18 @@ class Inspector(QWidget):
         project = self.stack.project if self.stack is not None else None
         self.derived.setText(derived.summary(project, self.element))
         self.derived.setVisible(bool(self.derived.text()))
+        self._show_problems()
+
+    def set_problems(self, found: dict[str, list[str]]) -> None:
+        """The project's problems by element id (``app.editors.problems``): the window finds
+        them once per edit, for the tree and for this pane."""
+        self.project_problems = found
+        self._show_problems()
+
+    def _show_problems(self) -> None:
+        msgs = self.project_problems.get(self.element.id, []) if self.element else []
+        self.problems.setText("\n".join(msgs))
+        self.problems.setVisible(bool(msgs))
 
     def _commit_structured(self, key: str, raw) -> None:
         """An editor finished an edit: the reader judges it as the field of the element."""

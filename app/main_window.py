@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
+from app.editors.problems import mark_tree
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
@@ -307,6 +308,8 @@ class MainWindow(QMainWindow):
         self.view.fit_view()
 
     def _stack_changed(self, *_):
+        # an unconnected element shows red in the tree, and its problem in the inspector
+        self.inspector.set_problems(mark_tree(self.tree, self.project))
         self.act_undo.setEnabled(self.stack.can_undo())
         self.act_redo.setEnabled(self.stack.can_redo())
         self.act_undo.setText(f"&Undo {self.stack.undo_text()}".rstrip())

@@ -25,11 +25,20 @@ from app.editors.fields import Choice, NumberField
 from twin.errors import Problems
 from twin.model import elements as m
 from twin.projectfile.reader import _read_calendar  # the file's own check of a calendar
-from twin.units import format_duration
 
 WEEK = 7 * 86400.0
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 KINDS = ("shift", "break")
+
+
+def clock(seconds: float) -> str:
+    """A time of day or a period as a user writes it: ``6h``, ``10h15min``, ``24h``."""
+    h, rest = divmod(float(seconds), 3600.0)
+    mins, secs = divmod(rest, 60.0)
+    out = (f"{int(h)}h" if h else "") + (f"{int(mins)}min" if mins else "")
+    if secs or not out:
+        out += f"{secs:g}s"
+    return out
 
 
 def calendar_json(cal: m.Calendar | None) -> dict | None:
@@ -38,12 +47,12 @@ def calendar_json(cal: m.Calendar | None) -> dict | None:
         return None
 
     def per(p: m.Period) -> dict:
-        d = {"start": format_duration(p.start), "end": format_duration(p.end)}
+        d = {"start": clock(p.start), "end": clock(p.end)}
         if p.name:
             d["name"] = p.name
         return d
 
-    return {"period": format_duration(cal.period), "shifts": [per(p) for p in cal.shifts],
+    return {"period": clock(cal.period), "shifts": [per(p) for p in cal.shifts],
             "breaks": [per(p) for p in cal.breaks]}
 
 
@@ -62,6 +71,7 @@ class WeekBar(QWidget):
         super().__init__(parent)
         self.calendar: m.Calendar | None = None
         self.setMinimumHeight(7 * 12 + 4)
+        self.setMaximumHeight(7 * 18 + 4)
         self.setToolTip("the week this calendar makes: green works, amber is a break")
 
     def set_calendar(self, cal: m.Calendar | None) -> None:
@@ -146,7 +156,8 @@ class CalendarEditor(QWidget):
         self.body.setVisible(cal is not None)
         self.table.setRowCount(0)
         if cal is not None:
-            self.period.set_value(cal.period)
+            self.period.edit.setText(clock(cal.period))
+            self.period._show_understood()  # "= 86400 s (1d)"
             doc = calendar_json(cal)
             for kind, key in (("shift", "shifts"), ("break", "breaks")):
                 for p in doc[key]:
@@ -184,7 +195,7 @@ class CalendarEditor(QWidget):
         if self._loading:
             return
         if on and self.table.rowCount() == 0:
-            self.period.set_value(86400)
+            self.period.edit.setText("24h")
             self._loading = True
             self._add("shift", "6h", "14h", "early", emit=False)
             self._add("shift", "14h", "22h", "late", emit=False)

@@ -233,3 +233,22 @@ def test_the_wheel_over_a_family_or_a_plot_changes_nothing(qtbot, make_window, l
         assert not ev.isAccepted()
         assert w.project.element("M1").process_time.dist == "exponential"
         assert ed.family.currentText() == "exponential"
+
+
+def test_an_unconnected_element_is_marked_in_the_tree_and_the_inspector(qtbot, make_window,
+                                                                        line_project):
+    p = line_project
+    p.add_element(m.Station("M9", name="Spare press", position=(3.0, 6.0, 0.0),
+                            process_time=constant(30.0)))
+    w = make_window(p)
+    items = {w.tree.topLevelItem(0).child(i).data(0, Qt.UserRole):
+             w.tree.topLevelItem(0).child(i) for i in range(w.tree.topLevelItem(0).childCount())}
+    tip = items["M9"].toolTip(0)
+    assert tip.startswith("M9 (Spare press): parts cannot leave this element")
+    assert items["M9"].foreground(0).color().name() == "#d03030"
+    assert items["M1"].toolTip(0) == ""
+    select(w, qtbot, "M9")
+    assert "M9 (Spare press): no part can reach this element" in w.inspector.problems.text()
+    # connected: the marks go at once
+    w.stack.push(cmd.Macro([cmd.Connect("M1", "M9"), cmd.Connect("M9", "B1")]))
+    assert items["M9"].toolTip(0) == "" and w.inspector.problems.isHidden()
