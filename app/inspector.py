@@ -315,7 +315,9 @@ class Inspector(QWidget):
             w.show_problems(msgs)
         self.error.setText("\n".join(msgs))
         if not msgs:
-            self._commit(key, value)
+            # families picked in a row merge into one undo step
+            picking = getattr(w, "picking_family", False)
+            self._commit(key, value, ("family", self.element.id, key) if picking else None)
 
     def _commit_weight(self, target: str, weight: float) -> None:
         el = self.element
@@ -364,7 +366,7 @@ class Inspector(QWidget):
         if not msgs:
             self._commit(key, value)
 
-    def _commit(self, key: str, value) -> None:
+    def _commit(self, key: str, value, merge_key=None) -> None:
         el = self.element
         if el is None or self.stack is None:
             return
@@ -376,7 +378,7 @@ class Inspector(QWidget):
         if value == getattr(el, key):
             return
         try:
-            self.stack.push(cmd.SetField(el.id, key, value))
+            self.stack.push(cmd.SetField(el.id, key, value, merge_key))
         except (AttributeError, ValueError) as e:
             self.error.setText(str(e))
             return

@@ -155,6 +155,7 @@ class DistributionEditor(QWidget):
         self.fields: dict[str, NumberField] = {}
         self._last_mean = 60.0
         self._shown: tuple = ()
+        self.picking_family = False
         self.family = Choice()
         if optional:
             self.family.addItem(NONE)
@@ -327,7 +328,13 @@ class DistributionEditor(QWidget):
     def _switch(self, name: str, keys: tuple[str, ...]) -> None:
         params = _starting_params(name, keys, self._last_mean) if name in REGISTRY else None
         self.set_value(None if params is None else {"dist": name, **params})
-        self.finish()
+        # picks in a row (arrow keys through the list) are one undo step: the owner reads
+        # this while it commits
+        self.picking_family = True
+        try:
+            self.finish()
+        finally:
+            self.picking_family = False
 
     # --- feedback ------------------------------------------------------------------------------
     def show_problems(self, msgs: list[str]) -> None:

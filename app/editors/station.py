@@ -308,6 +308,10 @@ class ProductDistEditor(_Editor):
             return []
         return self.check(whole)
 
+    @property
+    def picking_family(self) -> bool:
+        return self.dist.picking_family
+
     def set_products(self, products: list[str]) -> None:
         self.products = list(products)
 

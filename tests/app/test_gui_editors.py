@@ -252,3 +252,17 @@ def test_an_unconnected_element_is_marked_in_the_tree_and_the_inspector(qtbot, m
     # connected: the marks go at once
     w.stack.push(cmd.Macro([cmd.Connect("M1", "M9"), cmd.Connect("M9", "B1")]))
     assert items["M9"].toolTip(0) == "" and w.inspector.problems.isHidden()
+
+
+def test_families_picked_in_a_row_are_one_undo_step(qtbot, make_window, line_project):
+    w = make_window(line_project)
+    select(w, qtbot, "M1")
+    ed = w.inspector.editor("process_time").dist
+    n = len(w.stack)
+    ed.family.setFocus()
+    for _ in range(3):  # exponential -> uniform -> triangular -> normal, by the arrow key
+        QTest.keyClick(ed.family, Qt.Key_Down)
+    assert w.project.element("M1").process_time.dist == "normal"
+    assert len(w.stack) == n + 1
+    w.act_undo.trigger()
+    assert w.project.element("M1").process_time.dist == "exponential"
