@@ -214,9 +214,9 @@ class DistributionEditor(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.params_host)
         lay.addWidget(self.empirical_host)
+        lay.addWidget(self.error)  # under the fields it is about, above the plot
         lay.addWidget(self.stats)
         lay.addWidget(self.plot)
-        lay.addWidget(self.error)
         self.set_value(None)
 
     # --- showing a value ---------------------------------------------------------------------
