@@ -195,17 +195,7 @@ class DistributionEditor(QWidget):
         ev.addWidget(self.interpolate)
         self.stats = QLabel("")
         self.stats.setWordWrap(True)
-        self.plot = _Plot(background=None)
-        self.plot.setFixedHeight(90)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        self.plot.getAxis("left").setStyle(showValues=False)
-        self.plot.setLabel("bottom", "s")
-        self.curve = self.plot.plot([], [], pen=pg.mkPen("#3070c0", width=2),
-                                    fillLevel=0, brush=(48, 112, 192, 60))
-        self.mean_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d07020", width=1))
-        self.plot.addItem(self.mean_line)
+        self.plot: _Plot | None = None  # made when a distribution is first shown (_plot_of)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
@@ -216,7 +206,6 @@ class DistributionEditor(QWidget):
         lay.addWidget(self.empirical_host)
         lay.addWidget(self.error)  # under the fields it is about, above the plot
         lay.addWidget(self.stats)
-        lay.addWidget(self.plot)
         self.set_value(None)
 
     # --- showing a value ---------------------------------------------------------------------
@@ -260,7 +249,8 @@ class DistributionEditor(QWidget):
         self.form_box.setVisible(len(forms) > 1)
         self.form_box.setCurrentText(" / ".join(form))
         self.empirical_host.setVisible(name == "empirical")
-        self.plot.setVisible(name != NONE)
+        if self.plot is not None:
+            self.plot.setVisible(name != NONE)
         if name == "empirical":
             return
         for k in form:
@@ -357,14 +347,36 @@ class DistributionEditor(QWidget):
         self.stats.setVisible(d is not None)
         if d is None:
             self.stats.setText("")
-            self.curve.setData([], [])
+            if self.plot is not None:
+                self.curve.setData([], [])
             return
         mean, sd = mean_sd(d)
         self._last_mean = mean
         self.stats.setText(f"mean {seconds_text(mean)}, sd {seconds_text(sd)}")
         x, y = density(d)
+        self._make_plot()
         self.curve.setData(x, y)
         self.mean_line.setValue(mean)
+
+    def _make_plot(self) -> None:
+        """The density plot, made on first use: a station's inspector holds five editors,
+        most of them off (no setup, no maintenance), and a plot costs ~0.1 s to make."""
+        if self.plot is not None:
+            self.plot.setVisible(True)
+            return
+        self.plot = _Plot(background=None)
+        self.plot.setFixedHeight(90)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.getAxis("left").setStyle(showValues=False)
+        self.plot.setLabel("bottom", "s")
+        self.curve = self.plot.plot([], [], pen=pg.mkPen("#3070c0", width=2),
+                                    fillLevel=0, brush=(48, 112, 192, 60))
+        self.mean_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d07020", width=1))
+        self.plot.addItem(self.mean_line)
+        lay = self.layout()
+        lay.insertWidget(lay.indexOf(self.stats) + 1, self.plot)
 
     def csv_dialog(self) -> None:
         """Take the empirical values from a column of a CSV file the user picks."""

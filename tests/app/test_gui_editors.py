@@ -266,3 +266,24 @@ def test_families_picked_in_a_row_are_one_undo_step(qtbot, make_window, line_pro
     assert len(w.stack) == n + 1
     w.act_undo.trigger()
     assert w.project.element("M1").process_time.dist == "exponential"
+
+
+def test_another_element_of_the_same_kind_shows_its_own_values(qtbot, make_window,
+                                                               line_project, retype):
+    # the rows are kept between elements of one kind: nothing of the last one may stay
+    w = make_window(line_project)
+    select(w, qtbot, "M1")
+    ins = w.inspector
+    pt = ins.editor("process_time")
+    servers = ins.edit_text("servers")
+    retype(servers, "0")
+    assert servers.property("invalid") is True
+    select(w, qtbot, "M2")
+    assert ins.editor("process_time") is pt  # the same editor, refilled
+    assert servers.text() == "1" and not servers.property("invalid")
+    assert pt.dist.family.currentText() == "constant" and pt.dist.fields["value"].text() == "45"
+    assert ins.editor("power_kw").value() == {"busy": 4.0}
+    assert ins.title.text() == "Station M2"
+    retype(pt.dist.fields["value"].edit, "50", commit=True)
+    assert w.project.element("M2").process_time.mean == 50
+    assert w.project.element("M1").process_time.mean == 40
