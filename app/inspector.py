@@ -2,7 +2,10 @@
 
 Validation is the project reader's: the edited value goes into the element's JSON form and
 ``twin.projectfile.reader`` reads it back, so the inspector refuses exactly what a project
-file would, with the same reason. A valid edit becomes one ``SetField`` command. A station's
+file would, with the same reason. A valid edit becomes one ``SetField`` command. Times,
+failures, power, wear, maintenance and routing have their own editors (``app.editors``), so
+no JSON is typed by hand; derived values (a station's efficiency and isolated rate, a
+conveyor's length, transport time and capacity) show read-only below the fields. A station's
 mesh row has an *Import mesh…* button: the file is copied into the project folder
 (``twin.projectfile.meshes.import_mesh``) and the field set by one command."""
 
@@ -13,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,12 +32,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.editors import derived
+from app.editors.distribution import DistributionEditor
+from app.editors.fields import Choice
+from app.editors.routing import RoutingEditor
+from app.editors.station import (
+    FailuresEditor,
+    MaintenanceEditor,
+    PowerEditor,
+    ProductDistEditor,
+    WearEditor,
+)
 from app.meshes import guess_scale
 from twin.errors import ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.projectfile.meshes import import_mesh
-from twin.projectfile.reader import element_from_json, element_to_json
+from twin.projectfile.reader import element_from_json, element_to_json, products
 
 UNITS = {
     "position": "m (x, y, z)", "rotation": "°", "footprint": "m (width, depth)",
@@ -49,6 +63,14 @@ CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
 }
 TEXT_FIELDS = ("name",)
+#: Fields with an editor of their own instead of a line edit (issue 14 §2).
+STRUCTURED = {
+    "process_time": lambda: ProductDistEditor(optional=True),
+    "setup_time": lambda: ProductDistEditor(optional=True),
+    "arrival": lambda: DistributionEditor(optional=True),
+    "failures": FailuresEditor, "power_kw": PowerEditor, "wear": WearEditor,
+    "maintenance": MaintenanceEditor, "routing": RoutingEditor,
+}
 MESH_FILTER = "Meshes (*.stl *.obj *.STL *.OBJ);;All files (*)"
 _SHORT = re.compile(r"^\s*([a-z_]+)\s*\((.*)\)\s*$")
 
@@ -116,11 +138,20 @@ class Inspector(QWidget):
         self.stack: cmd.UndoStack | None = None
         self.element: m.Element | None = None
         self.editors: dict[str, QWidget] = {}
+        self._rows_of: type | None = None  # the element type the rows were built for
         self.title = QLabel("Nothing selected")
         self.title.setStyleSheet("font-weight: bold")
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
+        self.project_problems: dict[str, list[str]] = {}
+        self.problems = QLabel("")  # the project's problems with this element (its flow)
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #d03030")
+        self.derived = QLabel("")
+        self.derived.setStyleSheet("color: #406080")
+        self.derived.setToolTip("derived from the fields and the layout; read-only")
+        self.derived.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         # never squash the rows below their height: scroll instead
@@ -132,36 +163,77 @@ class Inspector(QWidget):
         self.setMinimumHeight(240)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
+        lay.addWidget(self.problems)
+        lay.addWidget(self.derived)
         lay.addWidget(scroll, 1)
         lay.addWidget(self.error)
 
+    def sizeHint(self):
+        # the editors (a density plot per time) are tall: ask the dock area for room, so
+        # that the Run panel below does not leave the inspector a strip
+        return QSize(320, 620)
+
     def set_stack(self, stack: cmd.UndoStack) -> None:
+        if self.stack is not None:
+            self.stack.index_changed.disconnect(self._stack_changed)
         self.stack = stack
+        # a move of a conveyor's neighbour or a new connection changes derived values and
+        # the routing table without an event of the element shown
+        stack.index_changed.connect(self._stack_changed)
         self.show_element(None)
+
+    def _stack_changed(self, *_):
+        if self.element is not None and self.element.id in self.stack.project:
+            self._refresh()
 
     def show_element(self, el: m.Element | None) -> None:
         if self.element is not None:
             self.element.events.disconnect(self._refresh)
+        # an element of the kind shown keeps the rows: building a station's editors (five
+        # density plots) cost about 0.5 s per click on a busy machine
+        keep = el is not None and bool(self.editors) and type(el) is self._rows_of
         self.element = el
-        while self.form.rowCount():
-            self.form.removeRow(0)
-        self.editors.clear()
+        if not keep:
+            while self.form.rowCount():
+                self.form.removeRow(0)
+            self.editors.clear()
+            self._rows_of = type(el) if el is not None else None
         self.error.setText("")
+        self.derived.setText("")
+        self.problems.setText("")
         if el is None:
             self.title.setText("Nothing selected")
             return
         self.title.setText(f"{el.kind.capitalize()} {el.id}")
-        for f in dataclasses.fields(el):
-            if f.name not in ("id", "extra"):  # extra: custom x- fields, kept as written
-                self._add_row(f.name)
+        if keep:
+            for w in self.editors.values():
+                if isinstance(w, QLineEdit) and w.property("invalid"):
+                    w.setProperty("invalid", False)  # the last element's refused text
+                    w.style().unpolish(w)
+                    w.style().polish(w)
+        else:
+            for f in dataclasses.fields(el):
+                if f.name not in ("id", "extra"):  # extra: custom x- fields, kept as written
+                    self._add_row(f.name)
         el.events.connect(self._refresh)
         self._refresh()
 
     def _add_row(self, key: str) -> None:
         el = self.element
         value = getattr(el, key)
+        if key in STRUCTURED:
+            w = STRUCTURED[key]()
+            w.committed.connect(lambda v, k=key: self._commit_structured(k, v))
+            if isinstance(w, DistributionEditor | ProductDistEditor):
+                w.check = lambda v, k=key: check_field(self.element, k, v, self.folder())[1]
+            if isinstance(w, RoutingEditor):
+                w.weight_committed.connect(self._commit_weight)
+            w.setToolTip(_tip(key))
+            self.form.addRow(key, w)
+            self.editors[key] = w
+            return
         if key in CHOICES:
-            w = QComboBox()
+            w = Choice()
             w.addItems(list(CHOICES[key]))
             w.activated.connect(lambda _i, k=key, w=w: self._commit(k, w.currentText()))
         elif isinstance(value, bool):
@@ -203,8 +275,11 @@ class Inspector(QWidget):
     def _refresh(self, *_):
         if self.element is None:
             return
+        self._show_derived()
         for key, w in self.editors.items():
-            if isinstance(w, QComboBox):
+            if key in STRUCTURED:
+                self._refresh_structured(key, w)
+            elif isinstance(w, QComboBox):
                 w.setCurrentText(getattr(self.element, key))
             elif isinstance(w, QCheckBox):
                 w.blockSignals(True)
@@ -215,6 +290,61 @@ class Inspector(QWidget):
                 w.setText(text)
                 w.setCursorPosition(0)  # show the start of a long value, not its end
                 w.setToolTip(f"{_tip(key)}: {text}" if text else _tip(key))
+
+    def _refresh_structured(self, key: str, w: QWidget) -> None:
+        el = self.element
+        if isinstance(w, RoutingEditor):
+            succ = self.stack.project.successors(el.id) if self.stack is not None else []
+            w.set_value(el.routing, el.id, succ)
+            return
+        if isinstance(w, ProductDistEditor) and self.stack is not None:
+            w.set_products(products(self.stack.project))
+        w.set_value(element_to_json(el).get(key))
+
+    def _show_derived(self) -> None:
+        project = self.stack.project if self.stack is not None else None
+        self.derived.setText(derived.summary(project, self.element))
+        self.derived.setVisible(bool(self.derived.text()))
+        self._show_problems()
+
+    def set_problems(self, found: dict[str, list[str]]) -> None:
+        """The project's problems by element id (``app.editors.problems``): the window finds
+        them once per edit, for the tree and for this pane."""
+        self.project_problems = found
+        self._show_problems()
+
+    def _show_problems(self) -> None:
+        msgs = self.project_problems.get(self.element.id, []) if self.element else []
+        self.problems.setText("\n".join(msgs))
+        self.problems.setVisible(bool(msgs))
+
+    def _commit_structured(self, key: str, raw) -> None:
+        """An editor finished an edit: the reader judges it as the field of the element."""
+        if self.element is None:
+            return
+        value, msgs = check_field(self.element, key, raw, self.folder())
+        w = self.editors.get(key)
+        if w is not None:
+            w.show_problems(msgs)
+        self.error.setText("\n".join(msgs))
+        if not msgs:
+            # families picked in a row merge into one undo step
+            picking = getattr(w, "picking_family", False)
+            self._commit(key, value, ("family", self.element.id, key) if picking else None)
+
+    def _commit_weight(self, target: str, weight: float) -> None:
+        el = self.element
+        if el is None or self.stack is None:
+            return
+        if any(c.target == target and c.weight == weight
+               for c in self.stack.project.successors(el.id)):
+            return
+        self.stack.push(cmd.SetWeight(el.id, target, weight))
+        self.message.emit(f"{el.id} -> {target}: weight {weight:g}")
+
+    def editor(self, key: str) -> QWidget:
+        """The editor of field ``key`` of the element shown (tests read and click it)."""
+        return self.editors[key]
 
     def _raw(self, key: str):
         text = self.editors[key].text().strip()
@@ -249,7 +379,7 @@ class Inspector(QWidget):
         if not msgs:
             self._commit(key, value)
 
-    def _commit(self, key: str, value) -> None:
+    def _commit(self, key: str, value, merge_key=None) -> None:
         el = self.element
         if el is None or self.stack is None:
             return
@@ -261,7 +391,7 @@ class Inspector(QWidget):
         if value == getattr(el, key):
             return
         try:
-            self.stack.push(cmd.SetField(el.id, key, value))
+            self.stack.push(cmd.SetField(el.id, key, value, merge_key))
         except (AttributeError, ValueError) as e:
             self.error.setText(str(e))
             return

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 from app import export
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
+from app.editors.plant import PlantDialog
+from app.editors.problems import mark_tree
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
@@ -227,6 +229,9 @@ class MainWindow(QMainWindow):
                                           "Copy the selected elements 1 m to the side")
         self.act_rotate = self._action(e, "Rotate 90°", self.rotate_selection, "R",
                                        "Turn the selected elements by 90°")
+        self.plant_dialog: PlantDialog | None = None
+        self.act_plant = self._action(e, "Calendar and &tariff…", self.edit_plant, None,
+                                      "The shift calendar and the electricity tariff")
         align = e.addMenu("&Align")
         self.align_actions = {}
         for how, label, tip in ALIGN_ITEMS:
@@ -328,6 +333,8 @@ class MainWindow(QMainWindow):
         if not clean:
             self.stack.mark_modified()  # a recovered project differs from its file
         self.inspector.set_stack(self.stack)
+        if self.plant_dialog is not None:
+            self.plant_dialog.set_stack(self.stack)
         self.run_panel.set_project(project)
         self.scenario_panel.set_project(project, self.stack)
         self.playback = None
@@ -338,6 +345,8 @@ class MainWindow(QMainWindow):
         self.view.fit_view()
 
     def _stack_changed(self, *_):
+        # an unconnected element shows red in the tree, and its problem in the inspector
+        self.inspector.set_problems(mark_tree(self.tree, self.project))
         self.act_undo.setEnabled(self.stack.can_undo())
         self.act_redo.setEnabled(self.stack.can_redo())
         self.act_undo.setText(f"&Undo {self.stack.undo_text()}".rstrip())
@@ -397,6 +406,13 @@ class MainWindow(QMainWindow):
         menu = self.context_menu = view_menu(self, element_id, pos)
         menu.aboutToHide.connect(lambda: setattr(self, "context_menu", None))
         menu.popup(self.view.vtk.mapToGlobal(pos))
+
+    def edit_plant(self) -> None:
+        """Show the calendar and tariff editor (app.editors.plant)."""
+        if self.plant_dialog is None:
+            self.plant_dialog = PlantDialog(self.stack, self)
+        self.plant_dialog.show()
+        self.plant_dialog.raise_()
 
     def inspect(self, element_id: str) -> None:
         """Select ``element_id`` and bring the Inspector with its parameters to the front."""

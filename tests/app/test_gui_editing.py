@@ -67,19 +67,28 @@ def test_build_edit_undo_save_reopen(make_window, tmp_path, retype):
     assert "must be >= 1" in w.inspector.error.text()
     retype(ed, "2", commit=True)
     assert w.project.element("M1").servers == 2
-    pt = w.inspector.edit_text("process_time")
-    retype(pt, "triangular(low=50, mode=40, high=90)")
-    assert pt.property("invalid") is True and "mode" in w.inspector.error.text()
-    retype(pt, "triangular(low=30, mode=40, high=90)", commit=True)
+    servers_set = w.stack.index
+    # the process time in its distribution editor: a family from the list, then its fields
+    pt = w.inspector.editors["process_time"].dist
+    pt.family.setCurrentText("triangular")
+    pt.family.activated.emit(pt.family.currentIndex())
+    retype(pt.fields["low"].edit, "50")
+    retype(pt.fields["mode"].edit, "40")
+    retype(pt.fields["high"].edit, "90")
+    assert pt.fields["high"].edit.property("invalid") is True and "mode" in pt.error.text()
+    retype(pt.fields["low"].edit, "30", commit=True)
     assert w.project.element("M1").process_time.dist == "triangular"
     edited = project_to_json(w.project)
-    # undo twice, redo twice: exactly the same project
-    w.act_undo.trigger()
-    w.act_undo.trigger()
+    # undo the process time (the family, then the field: two steps) and the servers, redo
+    # them: exactly the same project
+    steps = w.stack.index - servers_set + 1
+    assert steps == 3
+    for _ in range(steps):
+        w.act_undo.trigger()
     assert w.project.element("M1").servers == 1
     assert w.inspector.editors["servers"].text() == "1"
-    w.act_redo.trigger()
-    w.act_redo.trigger()
+    for _ in range(steps):
+        w.act_redo.trigger()
     assert project_to_json(w.project) == edited
     # save, reopen in a new window, compare
     assert w.save_to(tmp_path / "built")
@@ -194,5 +203,7 @@ def test_the_inspector_fits_its_dock_and_shows_values_from_their_start(make_wind
     viewport = ins.findChild(QScrollArea).viewport()
     assert ins.form_host.minimumSizeHint().width() <= viewport.width()
     assert ins.editors["mesh"].placeholderText().startswith("STL/OBJ")
-    pt = ins.editors["process_time"]
-    assert pt.text().startswith("{") and pt.cursorPosition() == 0
+    # a distribution shows in its editor: the family and one field per parameter
+    pt = ins.editors["process_time"].dist
+    assert pt.family.currentText() == station.process_time.dist
+    assert set(pt.fields) == set(station.process_time.params)

@@ -196,6 +196,51 @@ class SetField(Command):
         return True
 
 
+class SetWeight(Command):
+    """Set the split weight of the connection from ``source`` to ``target``, keeping its place
+    among the connections (their order is the order of the routing's choices)."""
+
+    def __init__(self, source: str, target: str, weight: float):
+        self.source, self.target, self.weight = source, target, float(weight)
+        self.text = f"set weight {source} -> {target}"
+        self._before: list[m.Connection] = []
+
+    def do(self, project):
+        i = next((i for i, c in enumerate(project.connections)
+                  if c.source == self.source and c.target == self.target), None)
+        if i is None:
+            raise KeyError(f"{self.source!r} is not connected to {self.target!r}")
+        self._before = list(project.connections)
+        conns = list(project.connections)
+        conns[i] = dataclasses.replace(conns[i], weight=self.weight)
+        project.set_connections(conns)
+
+    def undo(self, project):
+        project.set_connections(self._before)
+
+
+class SetProjectField(Command):
+    """Set a plant-wide value (``calendar`` or ``tariff``) of the project."""
+
+    FIELDS = ("calendar", "tariff")
+
+    def __init__(self, field: str, value: object):
+        if field not in self.FIELDS:
+            raise ValueError(f"cannot set project field {field!r}; one of {self.FIELDS}")
+        self.field, self.value = field, value
+        self.text = f"set {field}"
+        self._old: object = None
+
+    def do(self, project):
+        self._old = getattr(project, self.field)
+        setattr(project, self.field, self.value)
+        project.changed.emit()
+
+    def undo(self, project):
+        setattr(project, self.field, self._old)
+        project.changed.emit()
+
+
 def _replaced(obj, path: list[str], value, full: str):
     if not path:
         return value

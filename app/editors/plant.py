@@ -1,0 +1,58 @@
+"""The plant dialog: the shift calendar and the tariff, the project-wide settings that belong
+to no element. Each accepted edit is one ``SetProjectField`` command; undo shows here."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialog, QLabel, QTabWidget, QVBoxLayout
+
+from app.editors.calendar import CalendarEditor
+from app.editors.tariff import TariffEditor
+from twin.model import commands as cmd
+
+
+class PlantDialog(QDialog):
+    """Non-modal: the plant's calendar and tariff, following undo and redo. The window keeps
+    one and hands it the new stack when another project opens."""
+
+    def __init__(self, stack: cmd.UndoStack, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Calendar and tariff")
+        self.stack = None
+        self.calendar = CalendarEditor()
+        self.tariff = TariffEditor()
+        self.calendar.committed.connect(lambda v: self._set("calendar", v))
+        self.tariff.committed.connect(lambda v: self._set("tariff", v))
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.calendar, "Shift calendar")
+        self.tabs.addTab(self.tariff, "Tariff")
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: gray")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.tabs, 1)
+        lay.addWidget(self.status)
+        self.resize(520, 560)
+        self.set_stack(stack)
+
+    def set_stack(self, stack: cmd.UndoStack) -> None:
+        """Edit the project of ``stack`` (another project was opened)."""
+        if self.stack is not None:
+            self.stack.index_changed.disconnect(self.refresh)
+        self.stack = stack
+        stack.index_changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, *_):
+        if not self.isVisible():
+            return  # shown again: showEvent refreshes
+        self.calendar.set_value(self.stack.project.calendar)
+        self.tariff.set_value(self.stack.project.tariff)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.refresh()
+
+    def _set(self, field: str, value) -> None:
+        if value == getattr(self.stack.project, field):
+            return
+        self.stack.push(cmd.SetProjectField(field, value))
+        self.status.setText(f"{field} set")

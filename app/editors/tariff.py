@@ -1,0 +1,133 @@
+"""The tariff editor: no tariff, a flat price per kWh, or 24 hourly prices in a small table.
+The reader (``twin.projectfile.reader``) judges it as it would a file."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.editors.fields import NumberField, number_text
+from twin.errors import Problems
+from twin.model import elements as m
+from twin.projectfile.reader import _read_tariff  # the file's own check of a tariff
+
+
+def read_tariff(obj: dict) -> tuple[m.Tariff | None, list[str]]:
+    """The tariff the reader makes of ``obj``, or its problems."""
+    problems = Problems()
+    t = _read_tariff(obj, problems)
+    msgs = [p.format() for p in problems.items]
+    return (None if msgs else t), msgs
+
+
+class TariffEditor(QWidget):
+    """``committed(tariff or None)`` once the reader accepts the fields."""
+
+    committed = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._loading = False
+        self.enabled = QCheckBox("electricity tariff")
+        self.enabled.toggled.connect(self._toggled)
+        self.price = NumberField("per kWh")
+        self.price.finished.connect(self.finish)
+        self.currency = QLineEdit()
+        self.currency.setMaxLength(8)
+        self.currency.editingFinished.connect(self.finish)
+        self.hourly_on = QCheckBox("a price per hour of the day")
+        self.hourly_on.toggled.connect(self._hourly_toggled)
+        self.hourly = QTableWidget(24, 1)
+        self.hourly.setHorizontalHeaderLabels(["price per kWh"])
+        self.hourly.setVerticalHeaderLabels([f"{h:02d}:00" for h in range(24)])
+        self.hourly.horizontalHeader().setStretchLastSection(True)
+        self.hourly.itemChanged.connect(lambda _it: self.finish())
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #d03030")
+        self.body = QWidget()
+        form = QFormLayout(self.body)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("flat price", self.price)
+        form.addRow("currency", self.currency)
+        form.addRow(self.hourly_on)
+        form.addRow(self.hourly)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.enabled)
+        lay.addWidget(self.body, 1)
+        lay.addWidget(self.error)
+
+    def set_value(self, t: m.Tariff | None) -> None:
+        self._loading = True
+        self.enabled.setChecked(t is not None)
+        self.body.setVisible(t is not None)
+        t = t or m.Tariff()
+        self.price.set_value(t.price_per_kwh)
+        self.currency.setText(t.currency)
+        self.hourly_on.setChecked(bool(t.hourly))
+        self.hourly.setVisible(bool(t.hourly))
+        for h in range(24):
+            v = t.hourly[h] if t.hourly else t.price_per_kwh
+            self.hourly.setItem(h, 0, QTableWidgetItem(number_text(v)))
+        self.show_problems([])
+        self._loading = False
+
+    def _toggled(self, on: bool) -> None:
+        self.body.setVisible(on)
+        self.finish()
+
+    def _hourly_toggled(self, on: bool) -> None:
+        self.hourly.setVisible(on)
+        self.finish()
+
+    def value(self) -> dict | None:
+        if not self.enabled.isChecked():
+            return None
+        try:
+            price = self.price.value() or 0.0
+        except ValueError as e:
+            raise ValueError(f"tariff.price_per_kwh: {e}") from None
+        out: dict = {"price_per_kwh": price, "currency": self.currency.text().strip() or "EUR"}
+        if self.hourly_on.isChecked():
+            hourly = []
+            for h in range(24):
+                item = self.hourly.item(h, 0)
+                text = item.text().strip() if item else ""
+                try:
+                    hourly.append(float(text))
+                except ValueError:
+                    raise ValueError(f"tariff.hourly[{h}] ({h:02d}:00): expected a price, got "
+                                     f"{text!r}") from None
+            out["hourly"] = hourly
+        return out
+
+    def show_problems(self, msgs: list[str]) -> None:
+        self.error.setText("\n".join(msgs))
+        self.error.setVisible(bool(msgs))
+
+    def finish(self) -> None:
+        if self._loading:
+            return
+        try:
+            obj = self.value()
+        except ValueError as e:
+            self.show_problems([str(e)])
+            return
+        if obj is None:
+            self.show_problems([])
+            self.committed.emit(None)
+            return
+        t, msgs = read_tariff(obj)
+        self.show_problems(msgs)
+        if not msgs:
+            self.committed.emit(t)
