@@ -308,8 +308,8 @@ class Inspector(QWidget):
         self._show_problems()
 
     def set_problems(self, found: dict[str, list[str]]) -> None:
-        """The project's problems by element id (``app.editors.problems``): the window finds
-        them once per edit, for the tree and for this pane."""
+        """The project's problems by element id (``app.problem_marks.ProblemMarks``): the
+        window finds them once per edit, for the tree, the 3D view and this pane."""
         self.project_problems = found
         self._show_problems()
 

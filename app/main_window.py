@@ -31,7 +31,6 @@ from app import export
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
-from app.editors.problems import mark_tree
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
@@ -112,7 +111,7 @@ class MainWindow(QMainWindow):
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
-        self.hover_tips = HoverTips(self.view, self.stats)
+        self.hover_tips = HoverTips(self.view, self.marks, self.stats)
         self.colour_legend = ColourLegend(self.view)
         self.view.message.connect(self.log)
         self.context_menu: QMenu | None = None  # the 3D view's, while it is open
@@ -303,7 +302,6 @@ class MainWindow(QMainWindow):
     # --- project ------------------------------------------------------------------------------
     def _connect_project(self):
         self.stack.index_changed.connect(self._stack_changed)
-        self.stack.index_changed.connect(self.marks.update)
         self.stack.index_changed.connect(self._model_edited)
         self.stack.clean_changed.connect(self._clean_changed)
         self.project.element_added.connect(self._structure_changed)
@@ -311,7 +309,6 @@ class MainWindow(QMainWindow):
 
     def _disconnect_project(self):
         self.stack.index_changed.disconnect(self._stack_changed)
-        self.stack.index_changed.disconnect(self.marks.update)
         self.stack.index_changed.disconnect(self._model_edited)
         self.stack.clean_changed.disconnect(self._clean_changed)
         self.project.element_added.disconnect(self._structure_changed)
@@ -339,14 +336,15 @@ class MainWindow(QMainWindow):
         self.scenario_panel.set_project(project, self.stack)
         self.playback = None
         self._structure_changed()
-        self.marks.update()
         self._stack_changed()
         self._clean_changed(self.stack.is_clean())
         self.view.fit_view()
 
     def _stack_changed(self, *_):
-        # an unconnected element shows red in the tree, and its problem in the inspector
-        self.inspector.set_problems(mark_tree(self.tree, self.project))
+        # the faults of the flow, marked in the tree and in 3D (app.problem_marks), and the
+        # selected element's in the inspector
+        self.marks.update()
+        self.inspector.set_problems(self.marks.by_element)
         self.act_undo.setEnabled(self.stack.can_undo())
         self.act_redo.setEnabled(self.stack.can_redo())
         self.act_undo.setText(f"&Undo {self.stack.undo_text()}".rstrip())

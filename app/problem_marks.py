@@ -1,5 +1,6 @@
 """Faults of the flow marked on the elements: a warning icon, colour and tool tip in the
-project tree, an orange box in the 3D view with the same tool tip, and a line in the log.
+project tree, an orange box in the 3D view with the same tool tip (shown by
+``app.stats_table.HoverTips``), and a line in the log.
 
 A layout opened for editing may be half built (a loose end, no source, an element deleted
 from the middle): it opens, and these marks say what stops it from running. The twin says
@@ -9,9 +10,9 @@ them, and follow the layout after every command of the undo stack.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon
-from PySide6.QtWidgets import QStyle, QToolTip, QTreeWidget
+from PySide6.QtWidgets import QStyle, QTreeWidget
 
 from app.batch import OutlineBatch
 from twin.model import elements as m
@@ -36,7 +37,6 @@ class ProblemMarks(QObject):
         self.line: list[str] = []
         self._shown: set[str] = set()
         self.boxes = OutlineBatch(view.renderer, WARN, width=4.0)
-        view.vtk.installEventFilter(self)
 
     def update(self, *_) -> None:
         """Find the faults of the project as it is now and mark them."""
@@ -83,20 +83,8 @@ class ProblemMarks(QObject):
             root.setToolTip(0, "\n".join(self.line))
 
     def tooltip(self, element_id: str | None) -> str:
-        """What the 3D view's tool tip says over ``element_id``."""
+        """What the 3D view's tool tip says of ``element_id``'s faults (``HoverTips``)."""
         return "\n".join(self.by_element.get(element_id, [])) if element_id else ""
 
-    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt override
-        if ev.type() == QEvent.ToolTip:
-            pos = ev.pos()
-            text = self.tooltip(self.view.element_at(pos.x(), pos.y()))
-            if text:
-                QToolTip.showText(ev.globalPos(), text, self.view.vtk)
-            else:
-                QToolTip.hideText()
-            return True
-        return False
-
     def close(self) -> None:
-        self.view.vtk.removeEventFilter(self)
         self.boxes.close()

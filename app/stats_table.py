@@ -134,17 +134,21 @@ class StatsTable(QWidget):
 
 
 class HoverTips(QObject):
-    """Tooltips over the 3D view: the hovered element's figures from the statistics table
-    (an event filter on the view's VTK widget, so the view itself stays as it is)."""
+    """Tooltips over the 3D view: what each source says of the hovered element (its faults
+    from ``app.problem_marks``, its figures from the statistics table), one after the other.
+    One event filter on the view's VTK widget, so the view itself stays as it is; a second
+    filter would take every tooltip event from the first."""
 
-    def __init__(self, view, stats: StatsTable):
+    def __init__(self, view, *sources):
         super().__init__(view)
-        self.view, self.stats = view, stats
+        self.view, self.sources = view, sources
         view.vtk.installEventFilter(self)
 
     def text_at(self, x: int, y: int) -> str:
         eid = self.view.element_at(x, y)
-        return self.stats.tooltip(eid) if eid is not None else ""
+        if eid is None:
+            return ""
+        return "\n\n".join(t for t in (s.tooltip(eid) for s in self.sources) if t)
 
     def eventFilter(self, obj, ev):  # noqa: N802 - Qt override
         if ev.type() == QEvent.ToolTip:
