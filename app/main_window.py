@@ -17,14 +17,17 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
+    QScrollArea,
     QTreeWidget,
     QTreeWidgetItem,
+    QWidget,
 )
 
 from app import export
@@ -83,6 +86,16 @@ def recovery_files() -> list[Path]:
     folder = recovery_dir()
     files = [p for p in folder.glob("*/project.json")] if folder.exists() else []
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless scroll area: a tall panel scrolls instead of making the
+    window taller than the screen (the window's minimum height is its docks' together)."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -175,8 +188,10 @@ class MainWindow(QMainWindow):
             "project": self._dock("Project", self.tree, Qt.LeftDockWidgetArea),
             "palette": self._dock("Palette", self.palette, Qt.LeftDockWidgetArea),
             "inspector": self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea),
-            "run": self._dock("Run", self.run_panel, Qt.RightDockWidgetArea),
-            "scenarios": self._dock("Scenarios", self.scenario_panel, Qt.RightDockWidgetArea),
+            "run": self._dock("Run", scrolled(self.run_panel), Qt.RightDockWidgetArea),
+            # scrolled: their forms are taller than the right side has room for
+            "scenarios": self._dock("Scenarios", scrolled(self.scenario_panel),
+                                    Qt.RightDockWidgetArea),
             "charts": self._dock("Charts", self.dashboards, Qt.BottomDockWidgetArea),
             "statistics": self._dock("Statistics", self.stats, Qt.BottomDockWidgetArea),
             "log": self._dock("Log", self.log_pane, Qt.BottomDockWidgetArea),

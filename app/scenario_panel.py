@@ -150,6 +150,9 @@ class ScenarioPanel(QWidget):
         rename.addWidget(QLabel("Name"))
         rename.addWidget(self.name_edit, 1)
         rename.addWidget(self.rename_button)
+        for combo in (self.element_combo, self.field_combo):  # long names must not widen the dock
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         form = QFormLayout()
         form.addRow("Element", self.element_combo)
         form.addRow("Field", self.field_combo)
@@ -161,7 +164,9 @@ class ScenarioPanel(QWidget):
         ed.addLayout(form)
         ed.addWidget(self.set_button)
         ed.addWidget(self.error)
-        ed.addWidget(QLabel("Scenario values of the element (changed fields highlighted)"))
+        values_label = QLabel("Scenario values of the element (changed fields highlighted)")
+        values_label.setWordWrap(True)  # the dock shares the right side with Run: keep it narrow
+        ed.addWidget(values_label)
         ed.addWidget(self.values, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.list, 1)

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
+from app.problem_marks import WARN_TEXT
 from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.model.distributions import constant
@@ -244,11 +245,11 @@ def test_an_unconnected_element_is_marked_in_the_tree_and_the_inspector(qtbot, m
     items = {w.tree.topLevelItem(0).child(i).data(0, Qt.UserRole):
              w.tree.topLevelItem(0).child(i) for i in range(w.tree.topLevelItem(0).childCount())}
     tip = items["M9"].toolTip(0)
-    assert tip.startswith("M9 (Spare press): parts cannot leave this element")
-    assert items["M9"].foreground(0).color().name() == "#d03030"
+    assert tip.startswith("station 'M9' (Spare press): parts cannot leave this element")
+    assert items["M9"].foreground(0).color() == WARN_TEXT  # app.problem_marks
     assert items["M1"].toolTip(0) == ""
     select(w, qtbot, "M9")
-    assert "M9 (Spare press): no part can reach this element" in w.inspector.problems.text()
+    assert "station 'M9' (Spare press): no part can reach this element" in w.inspector.problems.text()
     # connected: the marks go at once
     w.stack.push(cmd.Macro([cmd.Connect("M1", "M9"), cmd.Connect("M9", "B1")]))
     assert items["M9"].toolTip(0) == "" and w.inspector.problems.isHidden()
