@@ -249,7 +249,8 @@ def test_an_unconnected_element_is_marked_in_the_tree_and_the_inspector(qtbot, m
     assert items["M9"].foreground(0).color() == WARN_TEXT  # app.problem_marks
     assert items["M1"].toolTip(0) == ""
     select(w, qtbot, "M9")
-    assert "station 'M9' (Spare press): no part can reach this element" in w.inspector.problems.text()
+    shown = w.inspector.problems.text()
+    assert "station 'M9' (Spare press): no part can reach this element" in shown
     # connected: the marks go at once
     w.stack.push(cmd.Macro([cmd.Connect("M1", "M9"), cmd.Connect("M9", "B1")]))
     assert items["M9"].toolTip(0) == "" and w.inspector.problems.isHidden()
