@@ -14,7 +14,7 @@ import re
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pge
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog
@@ -89,7 +89,9 @@ def chart_svg(plot: pg.PlotWidget, flatten: bool = True) -> bytes:
     buf.open(QIODevice.WriteOnly)
     gen = QSvgGenerator()
     gen.setOutputDevice(buf)
-    gen.setSize(rect.size().toSize())
+    # whole pixels as the PNG counts them (``chart_png`` truncates): rounding made the SVG
+    # a pixel wider than the PNG of the same chart at some window sizes
+    gen.setSize(QSize(int(rect.width()), int(rect.height())))
     # Qt writes the size in mm at its resolution (72 dpi by default); at CSS's 96 px per
     # inch, browsers, librsvg and Inkscape draw it as many pixels as it has on screen
     gen.setResolution(96)

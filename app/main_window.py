@@ -88,6 +88,11 @@ def recovery_files() -> list[Path]:
     return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+#: Version of the dock layout the window saves. Raise it when docks are added or removed: Qt
+#: would restore an older layout and leave the new docks floating over the window.
+DOCK_LAYOUT_VERSION = 2
+
+
 def scrolled(widget: QWidget) -> QScrollArea:
     """``widget`` in a frameless scroll area: a tall panel scrolls instead of making the
     window taller than the screen (the window's minimum height is its docks' together)."""
@@ -151,8 +156,8 @@ class MainWindow(QMainWindow):
         if geo is not None:
             self.restoreGeometry(geo)
         st = self.settings.value("windowState")
-        if st is not None:
-            self.restoreState(st)
+        if st is not None:  # a layout saved by a version with other docks is not restored
+            self.restoreState(st, DOCK_LAYOUT_VERSION)
         self._set_project(self.project, self.path)
         self.warm_job = None
         if warm_up:
@@ -756,7 +761,7 @@ class MainWindow(QMainWindow):
             ev.ignore()
             return
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState())
+        self.settings.setValue("windowState", self.saveState(DOCK_LAYOUT_VERSION))
         if self.path:
             self._add_recent(self.path)
         self.autosave_timer.stop()

@@ -115,7 +115,11 @@ def test_svg_png_and_report(make_window, line_project, qtbot, warm_kernel, tmp_p
         return _pixels(tmp_path / f"{name}.png")
 
     svg = rendered((tmp_path / "tp.svg").read_bytes(), "svg")
-    assert svg.shape == png.shape  # 96 px per inch, as on screen
+    # 96 px per inch, as on screen; the SVG states its size in mm, and the round trip
+    # through mm may give librsvg one pixel more than the PNG has
+    assert abs(svg.shape[0] - png.shape[0]) <= 1 and abs(svg.shape[1] - png.shape[1]) <= 1
+    rows, cols = min(svg.shape[0], png.shape[0]), min(svg.shape[1], png.shape[1])
+    svg, png = svg[:rows, :cols], png[:rows, :cols]
     # the same picture. The two renderers antialias and hint text and thin lines
     # differently, which moves edges by under a pixel; averaged over 5 x 5 pixels those
     # differences cancel (measured: 1.0 of 255 on this chart) while a wrong area does not:
@@ -123,7 +127,8 @@ def test_svg_png_and_report(make_window, line_project, qtbot, warm_kernel, tmp_p
     diff = np.abs(_blur(svg) - _blur(png)).mean()
     assert diff < 3.0, diff
     raw = rendered(chart_svg(d.throughput, flatten=False), "raw")
-    assert np.abs(_blur(raw) - _blur(png)).mean() > 3.0
+    rows, cols = min(rows, raw.shape[0]), min(cols, raw.shape[1])
+    assert np.abs(_blur(raw[:rows, :cols]) - _blur(png[:rows, :cols])).mean() > 3.0
     # the report: one self-contained page whose tables hold the summary's numbers
     path = tmp_path / "report.html"
     export_report(w, path)
