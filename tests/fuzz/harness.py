@@ -171,7 +171,7 @@ def case_project(folder: str, horizon: float, replications: int) -> Outcome:
     names = ["base", *(s.name for s in project.scenarios)]
     spec = RunSpec(horizon=horizon, warmup=0.0, replications=replications, seed=1)
     summary = run_project(project, names, spec, workers=1).summary()
-    from app.cli import _json_safe
+    from app.cli.run import _json_safe
 
     problem = check_run_json(json.dumps(_json_safe(summary)))
     return Outcome("failure", problem) if problem else Outcome("sane")
