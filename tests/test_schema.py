@@ -393,7 +393,7 @@ REJECTED = {
         {"element": "m1", "path": "servers", "value": 2, "note": "x"}]}]),
     "unknown scenario field": _set(scenarios=[{"name": "a", "runs": 3}]),
     # limits (docs/limits.md)
-    "too many servers": _set_el("m1", servers=1001),
+    "too many servers": _set_el("m1", servers=3001),
     "buffer capacity beyond the limit": _set_el("buf", capacity=10**6 + 1),
     "position beyond 100 km": _set_el("m1", position=[1e6, 0, 0]),
     "footprint of 0": _set_el("m1", footprint=[0, 1]),
