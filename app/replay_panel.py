@@ -44,7 +44,7 @@ from app.worker import Job
 from kernels.types import STATE_NAMES
 from twin.errors import InputError
 from twin.model import elements as m
-from twin.projectfile.reader import project_from_json, project_to_json
+from twin.projectfile.reader import project_from_json, project_to_json, with_scenario
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
 from twin.tasks import TaskState
@@ -66,12 +66,14 @@ FORK_SPAN = 8 * 3600.0  # default fork horizon after the cursor (s)
 
 
 def _fork_job(project: m.Project, recording: Recording, t: float, end: float, reps: int,
-              seed: int, scenario: str | None, assets: dict[str, str], task: TaskState):
-    """Worker side of a fork (``app.worker.Job`` reports whatever it raises)."""
+              seed: int, scenario: str | None, variant: m.Project, assets: dict[str, str],
+              task: TaskState):
+    """Worker side of a fork (``app.worker.Job`` reports whatever it raises). ``variant``:
+    the scenario applied, on the GUI thread (``twin.projectfile.reader.scenario_variants``)."""
     # leave one core to the GUI thread, as runs do
     workers = max(1, (os.cpu_count() or 1) - 1)
     return fork_from_recording(project, recording, t, end, reps, seed, scenario,
-                               assets=assets, task=task, workers=workers)
+                               assets=assets, task=task, workers=workers, variant=variant)
 
 
 def state_lut() -> np.ndarray:
@@ -485,6 +487,7 @@ class ReplayPanel(QWidget):
             return False
         try:  # the fork gets its own copy: editing goes on meanwhile
             snapshot = project_from_json(project_to_json(project))
+            variant = with_scenario(snapshot, chosen)  # built here: a worker only reads it
         except InputError as e:  # a layout being edited: an element without successor, ...
             self._fork_error(f"the project cannot be simulated as it is: {e}")
             return False
@@ -492,8 +495,9 @@ class ReplayPanel(QWidget):
         reps, seed = self.fork_replications.value(), project.run.seed
         task = TaskState()
         # twin.whatif.fork.ForkError is the user's to fix, but no InputError (yet)
-        job = Job(lambda task: _fork_job(snapshot, rec, t, end, reps, seed, chosen, assets,
-                                         task), task, user_errors=(ForkError,), parent=self)
+        job = Job(lambda task: _fork_job(snapshot, rec, t, end, reps, seed, chosen, variant,
+                                         assets, task), task, user_errors=(ForkError,),
+                  parent=self)
         job.finished.connect(lambda res, job=job: self._fork_done(job, res))
         job.failed.connect(lambda msg, tb, job=job: self._fork_failed(job, msg, tb))
         job.cancelled.connect(lambda job=job: self._fork_cancelled(job))

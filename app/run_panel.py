@@ -36,7 +36,7 @@ from app.worker import Job
 from twin.errors import ProjectError
 from twin.limits import LOG_ROW_BYTES, nbytes
 from twin.model import elements as m
-from twin.projectfile.reader import project_from_json, project_to_json
+from twin.projectfile.reader import project_from_json, project_to_json, scenario_variants
 from twin.sim.estimate import estimate_run
 from twin.sim.runner import RunSpec, pilot_seconds, run_project
 from twin.tasks import TaskState
@@ -54,13 +54,15 @@ def _workers() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
-def _run_and_summarize(project, names, spec, task):
-    """Run, compute the KPI summary and the charts' series, and index the first scenario's
-    state log for playback, all on the worker, so the GUI thread only draws (indexing a
-    2000-day log on the GUI thread froze it for about a second).
+def _run_and_summarize(project, variants, spec, task):
+    """Run the scenarios (``variants``: built on the GUI thread, see
+    ``twin.projectfile.reader.scenario_variants``), compute the KPI summary and the charts'
+    series, and index the first scenario's state log for playback, all on the worker, so the GUI
+    thread only draws (indexing a 2000-day log on the GUI thread froze it for about a second).
 
     Returns ``(result, summary, playback or None, charts)``."""
-    result = run_project(project, names, spec, task, workers=_workers())
+    result = run_project(project, list(variants), spec, task, workers=_workers(),
+                         variants=variants)
     first = next(iter(result.scenarios.values()))
     playback = Playback(first) if first.replications[0].log is not None else None
     summary = result.summary()
@@ -98,13 +100,13 @@ class RunPanel(QWidget):
         self.project: m.Project | None = None
         self.task: TaskState | None = None
         self.job: Job | None = None
-        # what a run does on its thread, (project, names, spec, task) -> (result, summary,
+        # what a run does on its thread, (project, variants, spec, task) -> (result, summary,
         # playback, charts); tests replace it with jobs that fail
         self.run_job = _run_and_summarize
         # asks before a long run: True runs it now; the panel's own asks inline (never a
         # modal dialog) and returns False: its "Run it" button starts the run. Tests replace it
         self.confirm_long_run = self._ask_long_run
-        self.pending = None  # (snapshot, names, spec) of a long run waiting for "Run it"
+        self.pending = None  # (snapshot, variants, spec) of a long run waiting for "Run it"
         self.pilot_job: Job | None = None
         self.last_estimate = ""  # "about 4 min, 1.2 GB" of the last long run asked about
         self.started_at = 0.0
@@ -261,15 +263,17 @@ class RunPanel(QWidget):
                 spec = replace(spec, log_only=((names[0], 0),))
             # the worker gets its own copy: editing on goes on while it runs
             snapshot = project_from_json(project_to_json(self.project))
+            # the scenarios are built here, on the GUI thread: a worker only reads models
+            variants = scenario_variants(snapshot, names)
             # how big, before any of it: a run beyond the limits is refused (RunTooLarge)
-            estimate = estimate_run(snapshot, spec, names)
+            estimate = estimate_run(snapshot, spec, names, variants)
             self.log_note.setText("")
             log_bytes = estimate.log_rows * LOG_ROW_BYTES
             if spec.log and log_bytes > PLAYBACK_LOG_CAP:
                 # the one log playback needs grows with the horizon: beyond the cap the run
                 # goes without it, and says so (issue 14 §6)
                 spec = replace(spec, log=False, log_only=None)
-                estimate = estimate_run(snapshot, spec, names)
+                estimate = estimate_run(snapshot, spec, names, variants)
                 self.log_note.setText(
                     f"No playback for this run: its state log would take about "
                     f"{nbytes(log_bytes)} (at most {nbytes(PLAYBACK_LOG_CAP)} is kept); "
@@ -278,13 +282,14 @@ class RunPanel(QWidget):
             self.run_failed.emit(str(e), None)
             return False
         if estimate.seconds / _workers() > PILOT_ABOVE_S:
-            return self._start_pilot(snapshot, names, spec, estimate)
-        return self._launch(snapshot, names, spec)
+            return self._start_pilot(snapshot, variants, spec, estimate)
+        return self._launch(snapshot, variants, spec)
 
-    def _start_pilot(self, snapshot, names, spec, estimate) -> bool:
+    def _start_pilot(self, snapshot, variants, spec, estimate) -> bool:
         """Time a short slice of the run on a worker, then ask before a long run."""
         self.pilot_job = Job(lambda _task: pilot_seconds(
-            snapshot, names, spec, _workers(), estimate.events), parent=self)
+            snapshot, list(variants), spec, _workers(), estimate.events,
+            variants=variants), parent=self)
         self._drop_pending()
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)  # Cancel drops the run before it starts
@@ -298,7 +303,7 @@ class RunPanel(QWidget):
             self.progress.setFormat("%p%")
             text = f"about {human_time(seconds)}, {nbytes(estimate.memory_bytes)}"
             self.last_estimate = text
-            self.pending = (snapshot, names, spec)
+            self.pending = (snapshot, variants, spec)
             if seconds <= LONG_RUN_S or self.confirm_long_run(
                     f"This run takes {text} of memory ({estimate.runs} replications). "
                     "Run it?"):
@@ -335,12 +340,12 @@ class RunPanel(QWidget):
         self.confirm_bar.hide()
         self.cancel_button.setEnabled(self.job is not None)
 
-    def _launch(self, snapshot, names, spec) -> bool:
+    def _launch(self, snapshot, variants, spec) -> bool:
         # Cancel interrupts the run's task, not the job's: run_project then returns the
         # replications it finished, and the job reports them as finished (issue 14 §6)
         self.task = run_task = TaskState()
         run_job = self.run_job
-        self.job = Job(lambda _job_task: run_job(snapshot, names, spec, run_task),
+        self.job = Job(lambda _job_task: run_job(snapshot, variants, spec, run_task),
                        parent=self)
         self.job.finished.connect(self._finished)
         self.job.failed.connect(self._failed)

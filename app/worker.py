@@ -35,7 +35,7 @@ import traceback
 from PySide6.QtCore import QObject, QThread, Signal
 
 from twin.errors import InputError
-from twin.tasks import Cancelled, TaskState
+from twin.tasks import Cancelled, TaskState, pause_collection, resume_collection
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,10 @@ class Job(QObject):
         self.thread.finished.connect(self._report)
 
     def start(self) -> None:
+        # no automatic garbage collection while the job's thread runs Python: on Python 3.11
+        # the GUI thread's collection crashed the process when it met the worker's frames
+        # (twin.tasks.pause_collection); the job's end resumes it
+        pause_collection()
         _running.add(self)
         self.thread.start(QThread.LowPriority)
 
@@ -154,7 +158,9 @@ class Job(QObject):
         return self.thread.wait() if ms is None else self.thread.wait(ms)
 
     def _report(self) -> None:
-        _running.discard(self)
+        if self in _running:  # the thread has ended: run() returned
+            _running.discard(self)
+            resume_collection()
         if self.outcome is not None:
             return
         kind, *args = self.thread.outcome

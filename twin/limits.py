@@ -165,7 +165,8 @@ def check_document(doc: dict, problems: Problems) -> bool:
             problems.add(f"$.{key}", f"{len(v):,} {key}: at most {limit:,} are allowed "
                          "(docs/limits.md); split the plant into several projects", len(v))
             ok = False
-    for i, s in enumerate(doc.get("scenarios") or []):
+    scenarios = doc.get("scenarios")
+    for i, s in enumerate(scenarios if isinstance(scenarios, list) else []):
         ovs = s.get("overrides") if isinstance(s, dict) else None
         if isinstance(ovs, list) and len(ovs) > MAX_OVERRIDES:
             problems.add(f"$.scenarios[{i}].overrides", f"{len(ovs):,} overrides: at most "

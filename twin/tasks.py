@@ -42,3 +42,52 @@ class TaskState:
         """Raise ``Cancelled`` if the user asked to stop."""
         if self._cancel.is_set():
             raise Cancelled("cancelled by the user")
+
+
+# --- garbage collection while threads run Python -----------------------------------------------
+# CPython 3.11 can crash when one thread's garbage collection traverses the frames of another
+# thread that is in the middle of running Python (python/cpython#111363, #101975: a frame's
+# stack top is not kept up to date). The workbench met it twice: its GUI thread collected while
+# a worker built models or Numba compiled, and Python segfaulted. So while work runs on
+# threads, automatic collection waits; it resumes, as it was, once the last of them ends.
+# Reference counting frees everything without cycles meanwhile.
+_paused = 0
+_was_enabled = False
+_pause_lock = threading.Lock()
+
+
+def pause_collection() -> None:
+    """Hold automatic garbage collection off until the matching ``resume_collection``."""
+    global _paused, _was_enabled
+    import gc
+
+    with _pause_lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+
+
+def resume_collection() -> None:
+    """End one ``pause_collection``; the last one restores collection as it was."""
+    global _paused
+    import gc
+
+    with _pause_lock:
+        if _paused == 0:
+            return
+        _paused -= 1
+        if _paused == 0 and _was_enabled:
+            gc.enable()
+
+
+class collection_paused:
+    """``with collection_paused():`` threads run Python with no automatic collection."""
+
+    def __enter__(self):
+        pause_collection()
+        return self
+
+    def __exit__(self, *exc):
+        resume_collection()
+        return False

@@ -100,3 +100,23 @@ def retype():
             QTest.keyClick(field, Qt.Key_Return)
 
     return retype_
+
+
+@pytest.fixture
+def model_threads(monkeypatch):
+    """The names of the threads that built a ``Project`` while the test ran.
+
+    Models are evented (psygnal): building one on a worker thread while the GUI thread
+    collected garbage crashed Python in psygnal's compiled code, so the workbench builds them
+    on the GUI thread and a worker only reads them."""
+    import threading
+
+    built: list[str] = []
+    init = m.Project.__init__
+
+    def recording_init(self, *args, **kwargs):
+        built.append(threading.current_thread().name)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(m.Project, "__init__", recording_init)
+    return built

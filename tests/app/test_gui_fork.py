@@ -201,3 +201,21 @@ def test_fork_from_a_recording_with_levels_knows_the_wip(make_window, line_proje
     assert rp.fork_warning.isHidden() and rp.fork_warning.text() == ""
     assert "work in process at t: " + ", ".join(f"{el} {n}" for el, n in want.items()) \
         in rp.fork_status.text()
+
+
+def test_a_fork_builds_its_scenario_on_the_gui_thread(make_window, line_project, sme_recording,
+                                                      qtbot, warm_kernel, model_threads):
+    import threading
+
+    w, rp = _open_and_map(make_window, line_project, sme_recording)
+    _seek(rp, 0.5)
+    rp.fork_scenario.setCurrentIndex(rp.fork_scenario.findText("faster"))
+    rp.fork_replications.setValue(2)
+    got = []
+    rp.fork_finished.connect(got.append)
+    model_threads.clear()
+    qtbot.mouseClick(rp.fork_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(got), timeout=60_000)
+    assert got[0].scenario == "faster"
+    # the snapshot and the "faster" variant among them: none on the worker
+    assert len(model_threads) >= 2 and set(model_threads) == {threading.main_thread().name}

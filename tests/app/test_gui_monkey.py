@@ -20,7 +20,6 @@ the seed, ``TWINBENCH_MONKEY_STEPS`` the length (the default takes about a minut
 ``TWINBENCH_MONKEY_MINUTES`` runs for that long instead (the long version).
 """
 
-import gc
 import os
 import random
 import shutil
@@ -300,7 +299,7 @@ def stub_dialogs(monkeypatch, tmp_path):
 # cannot make a weak reference to the group's relay and warns that it keeps a strong one
 # (reported against twin/psygnal; harmless to the window)
 @pytest.mark.filterwarnings("ignore:failed to create weakref:UserWarning")
-def test_random_input_never_crashes_the_window(request, make_window, qtbot, tmp_path,
+def test_random_input_never_crashes_the_window(make_window, qtbot, tmp_path,
                                                stub_dialogs, warm_kernel):
     from twin.sim.runner import RunSpec, run_project
     from twin.whatif.simulated import write_run_as_recording
@@ -326,12 +325,6 @@ def test_random_input_never_crashes_the_window(request, make_window, qtbot, tmp_
     monkey = Monkey(w, rng, tmp_path / "monkey-trace.txt")
     deadline = time.monotonic() + 60 * MINUTES if MINUTES else None
     i = 0
-    # KNOWN CRASH, to mend first (closing note of session 7): a run builds psygnal-evented
-    # scenario projects on its worker thread (runner.run_project -> with_scenario); once in
-    # CI the GUI thread's garbage collection ran meanwhile and Python segfaulted inside
-    # psygnal's compiled code. Collection waits until the random input is over.
-    gc.disable()
-    request.addfinalizer(gc.enable)
     with qtbot.captureExceptions() as errors:
         while (i < STEPS) if deadline is None else (time.monotonic() < deadline):
             i += 1

@@ -90,6 +90,27 @@ def test_finished_and_cancelled(qtbot):
     assert _run_job(qtbot, lambda t: "stale", task) == [("cancelled",)]
 
 
+def test_automatic_collection_waits_while_a_job_runs(qtbot):
+    """The GUI thread's garbage collection crashed Python 3.11 when it met a worker's frames
+    (twin.tasks.pause_collection): it waits until every job has ended."""
+    import gc
+    import threading
+
+    assert gc.isenabled()
+    release = [threading.Event() for _ in range(2)]
+    jobs = [Job(lambda _t, e=e: e.wait(10)) for e in release]
+    recs = [_Recorder(j) for j in jobs]
+    for j in jobs:
+        j.start()
+    assert not gc.isenabled()
+    release[0].set()
+    qtbot.waitUntil(lambda: bool(recs[0].got), timeout=10_000)
+    assert not gc.isenabled()  # the other one still runs
+    release[1].set()
+    qtbot.waitUntil(lambda: bool(recs[1].got), timeout=10_000)
+    assert gc.isenabled()
+
+
 def test_a_dropped_job_still_reports(qtbot):
     """Nobody keeps the job: it lives until its thread ends (a QThread destroyed while
     running aborts the process)."""
@@ -133,6 +154,28 @@ def test_a_failing_run_gives_the_run_button_back(make_window, line_project, qtbo
     rp.run_job = lambda *a: (_ for _ in ()).throw(InputError("again"))
     with qtbot.waitSignal(rp.run_failed, timeout=10_000):
         assert rp.start_run()
+
+
+def test_a_run_builds_its_scenarios_on_the_gui_thread(make_window, line_project, qtbot,
+                                                      model_threads, warm_kernel):
+    import threading
+
+    from PySide6.QtCore import Qt
+
+    w = make_window(line_project)
+    rp = w.run_panel
+    for i in range(rp.scenarios.count()):
+        rp.scenarios.item(i).setCheckState(Qt.Checked)
+    assert rp.chosen_scenarios() == ["base", "faster"]
+    rp.horizon.setText("1h")
+    model_threads.clear()
+    with qtbot.waitSignal(rp.run_finished, timeout=60_000) as blocker:
+        assert rp.start_run()
+    result = blocker.args[0]
+    assert list(result.scenarios) == ["base", "faster"]
+    assert result.scenarios["faster"].project.element("M2").process_time.mean == 35.0
+    # the snapshot and the "faster" variant among them: none on the worker
+    assert len(model_threads) >= 2 and set(model_threads) == {threading.main_thread().name}
 
 
 def test_a_cancelled_run_gives_the_run_button_back(make_window, line_project, qtbot):

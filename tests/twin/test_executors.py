@@ -81,3 +81,41 @@ def test_a_run_in_spawned_processes_equals_the_run_on_threads(kernel):
         for a, b in zip(ref, got, strict=True):
             assert np.array_equal(a.el_out, b.el_out) and np.array_equal(a.st_time, b.st_time)
             assert np.array_equal(a.ts_line, b.ts_line)
+
+
+def _collecting(item, ctx):
+    import gc
+
+    return gc.isenabled()
+
+
+def test_threads_run_with_automatic_collection_paused_and_it_comes_back():
+    """CPython 3.11 crashed collecting across threads (twin.tasks.pause_collection)."""
+    import gc
+
+    assert gc.isenabled()
+    got = ThreadExecutor(3).map(_collecting, list(range(6)))
+    assert got[0] is True and not any(got[1:])  # the first runs alone, the rest on threads
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError):  # and it comes back when a job fails
+        ThreadExecutor(3).map(lambda i, ctx: 1 / (i - 3), list(range(6)))
+    assert gc.isenabled()
+
+
+def test_pauses_nest_and_a_collection_switched_off_stays_off():
+    import gc
+
+    from twin.tasks import collection_paused
+
+    with collection_paused():
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -685,6 +685,16 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
         raise ProjectError(e.problems, f"scenario {name!r}") from None
 
 
+def scenario_variants(project: m.Project, names) -> dict:
+    """Each named scenario applied to the project, by name (``None`` or ``"base"``: the
+    project itself).
+
+    Build them on the thread that owns the project and hand them to a worker thread, which
+    only reads them: models are evented (psygnal), and building them on a worker while the
+    GUI thread collected garbage crashed Python inside psygnal's compiled code."""
+    return {name: with_scenario(project, name) for name in names}
+
+
 # --- loading ----------------------------------------------------------------------------------
 def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = None,
                  strict: bool = True) -> m.Project:

@@ -23,7 +23,7 @@ from twin.limits import (
     who,
 )
 from twin.model import elements as m
-from twin.projectfile.reader import with_scenario
+from twin.projectfile.reader import scenario_variants
 
 
 # --- the size of a run ------------------------------------------------------------------------
@@ -199,7 +199,8 @@ def _scenario_size(project, spec, index: dict[str, int]):
     return total, log * horizon if spec.log else 0.0, busiest, problems
 
 
-def estimate_run(project, spec, scenarios: list[str] | None = None) -> RunEstimate:
+def estimate_run(project, spec, scenarios: list[str] | None = None,
+                 variants: dict | None = None) -> RunEstimate:
     """Estimate the size of a run and refuse one beyond the limits, before it starts.
 
     Parameters
@@ -209,6 +210,8 @@ def estimate_run(project, spec, scenarios: list[str] | None = None) -> RunEstima
         Horizon, warm-up, replications, seed, sample interval and state log of the run.
     scenarios : list of str, optional
         The scenarios run (default: the base project).
+    variants : dict, optional
+        The scenarios applied already (``twin.projectfile.reader.scenario_variants``).
 
     Returns
     -------
@@ -237,8 +240,10 @@ def estimate_run(project, spec, scenarios: list[str] | None = None) -> RunEstima
         samples += int(horizon / 3600.0) + 1
     index = {el.id: i for i, el in enumerate(project.elements)}
     events, log_rows, busiest, problems = 0.0, 0.0, "", Problems()
+    if variants is None:
+        variants = scenario_variants(project, names)
     for name in names:
-        variant = with_scenario(project, name)
+        variant = variants[name]
         ev, rows, top, found = _scenario_size(variant, spec, index)
         for q in found.items:
             where = q.path if name in (None, "", "base") else f"scenario {name!r} -> {q.path}"

@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures import ThreadPoolExecutor as _Pool
 from dataclasses import dataclass
 
-from twin.tasks import Cancelled, TaskState
+from twin.tasks import Cancelled, TaskState, collection_paused
 
 Job = Callable[[object, "JobContext"], object]
 
@@ -142,7 +142,8 @@ class ThreadExecutor(_PoolExecutor):
             if not partial:
                 raise
             return [None] * len(items)
-        with _Pool(min(self._workers, len(items) - 1)) as pool:
+        # threads running Python: no automatic collection meanwhile (twin.tasks)
+        with collection_paused(), _Pool(min(self._workers, len(items) - 1)) as pool:
             futures = [pool.submit(fn, item, JobContext(i, report, task))
                        for i, item in enumerate(items) if i > 0]
             return [first, *_collect(futures, task, partial)]

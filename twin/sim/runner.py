@@ -18,7 +18,7 @@ from kernels.warmup import compiled_kernels
 from twin.errors import ProjectError
 from twin.limits import check_run_settings
 from twin.model import elements as m
-from twin.projectfile.reader import require_runnable, with_scenario
+from twin.projectfile.reader import require_runnable, scenario_variants
 from twin.sim.executors import Executor, JobContext, make_executor
 from twin.sim.lowering import Lowered, grow, lower, new_state
 from twin.tasks import Cancelled, TaskState
@@ -297,13 +297,16 @@ def replicate(job: ReplicationJob, ctx: JobContext) -> Replication:
 def run_project(project: m.Project, scenarios: list[str] | None = None,
                 spec: RunSpec | None = None, task: TaskState | None = None,
                 workers: int | None = None,
-                executor: Executor | str | None = None) -> RunResult:
+                executor: Executor | str | None = None,
+                variants: dict[str | None, m.Project] | None = None) -> RunResult:
     """Run each scenario (``None`` or ``"base"``: the project as it is) for ``spec``.
 
-    Every scenario uses the same seeds, replication by replication, and each element draws
-    from its own random streams: scenario differences are measured with common random
-    numbers. Replications run on ``executor`` (``twin.sim.executors.make_executor``: threads
-    by default, ``workers`` of them). Raises ``ProjectError`` on a bad project or settings.
+    Every scenario uses the same seeds, replication by replication, and each element draws from its
+    own random streams: scenario differences are measured with common random numbers.
+    ``variants``: the scenarios applied already (``twin.projectfile.reader.scenario_variants``),
+    as the workbench builds them on its GUI thread; by default they are built here. Replications
+    run on ``executor`` (``twin.sim.executors.make_executor``: threads by default, ``workers``
+    of them). Raises ``ProjectError`` on a bad project or settings.
 
     Cancel (``task``) keeps what is finished: replication r of every scenario runs before
     replication r + 1 of any, and the result holds the replications 0..k-1 that every
@@ -313,9 +316,11 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
     spec = spec or RunSpec.from_project(project)
     spec.check()
     names = list(scenarios or ["base"])
+    if variants is None:
+        variants = scenario_variants(project, names)
     lowered = {}
     for name in names:
-        variant = with_scenario(project, name)
+        variant = variants[name]
         # a layout opened for editing may be half built (Project.problems): never run it
         require_runnable(variant, f"scenario {name!r}")
         try:
@@ -350,7 +355,8 @@ def run_project(project: m.Project, scenarios: list[str] | None = None,
 
 def pilot_seconds(project: m.Project, scenarios: list[str] | None, spec: RunSpec,
                   workers: int = 1, events_per_replication: float | None = None,
-                  budget: float = 1.0) -> float:
+                  budget: float = 1.0,
+                  variants: dict[str | None, m.Project] | None = None) -> float:
     """Wall-clock seconds the run of ``spec`` would take, from a short pilot: the first
     scenario's first replication over a slice of the horizon and over twice that slice,
     timed; the difference scaled to the horizon, the scenarios and replications and shared
@@ -374,7 +380,7 @@ def pilot_seconds(project: m.Project, scenarios: list[str] | None, spec: RunSpec
         pilot = replace(spec, horizon=spec.horizon * f, warmup=0.0, replications=1,
                         sample_interval=0.0, log=False, log_only=None)
         t0 = time.perf_counter()
-        run_project(project, names[:1], pilot, workers=1)
+        run_project(project, names[:1], pilot, workers=1, variants=variants)
         took.append(time.perf_counter() - t0)
     # a run costs a fixed part (lowering, threads) plus one in proportion to its horizon: one
     # slice alone took the fixed part for simulation and overestimated a day's run 5 times

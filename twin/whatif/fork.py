@@ -419,7 +419,8 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
                         replications: int = 20, seed: int = 1, scenario: str | None = None, *,
                         assets: dict | None = None, recorded_repair_end: bool = True,
                         log: bool = False, grid: int = GRID, task: TaskState | None = None,
-                        workers: int | None = 1) -> ForkResult:
+                        workers: int | None = 1,
+                        variant: m.Project | None = None) -> ForkResult:
     """Run ``replications`` of a scenario from the recorded state at ``t`` to ``horizon_end``.
 
     Parameters
@@ -447,6 +448,9 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
         of one replication (``twin.sim.runner.CHUNKS`` per replication) with ``Cancelled``.
     workers : int or None
         Threads running replications (None: one per core). The result does not depend on it.
+    variant : twin.model.elements.Project, optional
+        ``scenario`` applied already (``twin.projectfile.reader.scenario_variants``), as the
+        workbench builds it on its GUI thread; by default it is built here.
 
     Returns
     -------
@@ -475,7 +479,8 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     if not horizon_end > t:
         raise ForkError(f"horizon_end={horizon_end:g} s must be after the fork time t={t:g} s")
     name = scenario or "base"
-    variant = with_scenario(project, scenario)
+    if variant is None:
+        variant = with_scenario(project, scenario)
     low = lower(variant, horizon_end, 0.0, (horizon_end - t) / grid, log)
     starts = recorded_starts(recording, servers, t, variant, replays)
     wip, wip_notes, unknown = _wip(variant, low, recording, replays, levels, t)
