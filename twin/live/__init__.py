@@ -1,5 +1,6 @@
-"""Live plant data (MQTT, OPC UA): drivers, the recorder and the twin run beside the plant.
+"""Live plant data (MQTT, OPC UA): sources, the recorder and the twin run beside the plant.
 
-Empty for now; see issue 15. Drivers will register here as importers do in
-``twin.recording``, hand batches over through a queue and never touch Qt.
+``feed.py`` is the seam: a source turns what the plant sends into ``Reading`` batches for a
+``Feed`` (the recorder, the workbench's live view) on a thread of its own, never touching Qt;
+sources register by URL scheme (``open_source("mqtt://...")``).
 """

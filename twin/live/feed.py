@@ -1,0 +1,125 @@
+"""What every live source hands over, and the registry of sources.
+
+A source (MQTT, OPC UA, ...) turns what the plant sends into :class:`Reading` objects and
+hands them, in batches, to a :class:`Feed`: the recorder, the workbench's live view, a test.
+It also tells the feed how its connection goes (:meth:`Feed.link`) and counts what it could
+not read (:meth:`Feed.bad`): bad input from a plant never stops a source.
+
+Sources run on a thread of their own (``Source.run`` blocks until ``stop`` is set) and never
+touch Qt. They register themselves by URL scheme, as the recording importers do by format.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from kernels.types import STATE_NAMES
+from twin.errors import InputError
+
+#: The channels of the default conventions (docs/live.md): a machine state (a name of
+#: ``kernels.types.STATE_NAMES``), a part event (the value: how many parts, default 1), a
+#: scrapped part event, a cumulative good-part counter, the power now (kW), the parts inside
+#: a buffer, conveyor or queue.
+CHANNELS = ("state", "parts", "scrap", "count", "power_kw", "level")
+STATES = STATE_NAMES
+
+#: Link states a source reports. ``connected`` ends a gap; ``reconnecting`` starts one.
+LINK_STATES = ("connecting", "connected", "reconnecting", "closed")
+
+
+class LiveError(InputError):
+    """A live source cannot be used as asked: a bad address, no such broker or server, a
+    certificate not trusted, a bad mapping. The message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value the plant sent.
+
+    ``asset`` is the recording's asset id (a project element id, ``<station>#<k>`` for
+    server k of a multi-server station); ``t`` the plant's time stamp, seconds since the
+    Unix epoch (UTC); ``value`` a state name for ``state``, a number otherwise. ``key``
+    identifies the message at its source so that a redelivered one is recorded once
+    (MQTT: the publisher's message identity; OPC UA: node and source time stamp); ``""``
+    when the source cannot tell.
+    """
+
+    asset: str
+    channel: str
+    t: float
+    value: float | str
+    key: str = ""
+
+
+class Feed(Protocol):
+    """Where a source puts what it reads. Called from the source's thread."""
+
+    def readings(self, batch: list[Reading]) -> None:
+        """Readings in the order they arrived (not necessarily in time order)."""
+
+    def bad(self, kind: str, example: str) -> None:
+        """One message that could not be read: ``kind`` names the fault (``unparsable
+        payload``, ``unknown asset``, ``unknown state``, ``value out of range``, ``time in the
+        future``, ...), ``example`` shows it (shortened)."""
+
+    def link(self, state: str, detail: str = "") -> None:
+        """The connection changed: one of :data:`LINK_STATES`; ``detail`` says why."""
+
+
+class Source(ABC):
+    """A live source: ``url`` says where, ``options`` how (mapping, security, client id).
+
+    Subclasses set ``schemes`` and are registered with :func:`register`.
+    """
+
+    schemes: tuple[str, ...] = ()
+
+    def __init__(self, url: str, **options) -> None:
+        self.url = url
+        self.options = options
+
+    @abstractmethod
+    def run(self, feed: Feed, stop: threading.Event) -> None:
+        """Follow the plant until ``stop`` is set, reconnecting on its own; raises
+        :class:`LiveError` only for what retrying cannot mend (a bad address, an untrusted
+        certificate)."""
+
+
+SOURCES: dict[str, type[Source]] = {}
+
+
+def register(cls: type[Source]) -> type[Source]:
+    """Class decorator: make ``cls`` the source of its URL schemes."""
+    for scheme in cls.schemes:
+        SOURCES[scheme] = cls
+    return cls
+
+
+def open_source(url: str, **options) -> Source:
+    """The registered source for ``url``'s scheme (``mqtt://``, ``opc.tcp://``, ...)."""
+    _load_drivers()
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in SOURCES:
+        known = ", ".join(f"{s}://" for s in sorted(SOURCES)) or "none installed"
+        raise LiveError(f"{url!r}: no live source for {scheme + '://' if scheme else 'it'}; "
+                        f"twinbench reads {known}")
+    return SOURCES[scheme](url, **options)
+
+
+def _load_drivers() -> None:
+    """Import the driver modules, which register themselves (their libraries are optional
+    until a source is used)."""
+    import importlib
+
+    for name in ("twin.live.mqtt", "twin.live.opcua"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("twin."):
+                continue  # that driver is not written yet
+            raise LiveError(f"{name.rsplit('.', 1)[1]} needs the package {e.name!r}: "
+                            f"pip install {e.name}") from None
