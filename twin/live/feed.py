@@ -123,3 +123,46 @@ def _load_drivers() -> None:
                 continue  # that driver is not written yet
             raise LiveError(f"{name.rsplit('.', 1)[1]} needs the package {e.name!r}: "
                             f"pip install {e.name}") from None
+
+
+# --- values under the default conventions (docs/live.md) -------------------------------------
+def plant_time(ts: float | int | str) -> float:
+    """A time stamp as seconds since the Unix epoch: a number of seconds, or ISO 8601 text
+    (``2026-12-02T06:00:00Z``, ``2026-12-02 07:00:00+01:00``; without a zone it is UTC).
+    Raises ``ValueError`` naming what it could not read."""
+    import math
+    from datetime import UTC, datetime
+
+    if isinstance(ts, bool):
+        raise ValueError(f"time stamp {ts!r} is not a time")
+    if isinstance(ts, int | float):
+        t = float(ts)
+    elif isinstance(ts, str):
+        text = ts.strip()
+        try:
+            t = float(text)
+        except ValueError:
+            try:
+                d = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"time stamp {ts[:40]!r} is neither seconds since 1970 nor "
+                                 "ISO 8601") from None
+            t = (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
+    else:
+        raise ValueError(f"time stamp {ts!r} is not a time")
+    if not math.isfinite(t) or not 0.0 <= t < 32503680000.0:  # 1970 .. 3000
+        raise ValueError(f"time stamp {ts!r} lies outside 1970-3000")
+    return t
+
+
+def state_name(value: str | int | float, codes: dict[str, str] | None = None) -> str:
+    """A state as one of :data:`STATES`: a state name (any case), or a plant code that
+    ``codes`` (the mapping's ``{raw: state name}``) names. Raises ``ValueError``."""
+    raw = str(value).strip() if not isinstance(value, float) or not value.is_integer() \
+        else str(int(value))
+    if codes and raw in codes:
+        return codes[raw]
+    if raw.lower() in STATES:
+        return raw.lower()
+    raise ValueError(f"state {raw[:40]!r} is not one of {', '.join(STATES)}"
+                     + (" nor a code of the mapping" if codes else ""))
