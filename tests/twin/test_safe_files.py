@@ -241,7 +241,7 @@ def killed(kernel, tmp_path_factory):
 @pytest.mark.parametrize("writer", ["run", "import", "save"])
 def test_a_killed_writer_leaves_a_whole_file_and_the_next_write_cleans_up(killed, writer):
     report = killed[writer]
-    assert report["kills"] == 25
+    assert report["kills"] >= 25
     assert report["broken"] == [] and report["broken_now"] is None
     # the kills did land inside writes, where a broken file could have come from
     assert report["killed_mid_write"] >= 3, report
