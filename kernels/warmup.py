@@ -119,14 +119,23 @@ def _argument_types():
 
 def compile_rest() -> None:
     """Compile (or load) the rare events of ``run_until`` (with the argument types its
-    event loop passes), then ``start``; nothing runs."""
+    event loop passes), then ``start``, then the functions that set up a fork's state
+    (``kernels.fork``, with the types ``twin.whatif.fork.build_state`` passes: else the
+    first fork from a recording compiled them for about 8 s); nothing runs."""
     from numba import types
 
+    from kernels import fork
     from kernels.engine import _rare_event, start
 
     plant_and_run = _argument_types()
-    _rare_event.compile((*plant_and_run, types.int64, types.int64, types.int64))
+    i, f = types.int64, types.float64
+    _rare_event.compile((*plant_and_run, i, i, i))
     start.compile(plant_and_run)
+    fork.fork_clock.compile((*plant_and_run, f))
+    fork.fork_fill.compile((*plant_and_run, i, i, i))
+    fork.fork_server.compile((*plant_and_run, i, i, i, f, f, f, i))
+    fork.fork_repair.compile((*plant_and_run, i, f))
+    fork.fork_resume.compile((*plant_and_run, i, f))
 
 
 def _reap(helper: subprocess.Popen | None) -> None:
