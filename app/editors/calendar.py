@@ -22,9 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.editors.fields import Choice, NumberField
-from twin.errors import Problems
 from twin.model import elements as m
-from twin.projectfile.reader import _read_calendar  # the file's own check of a calendar
+from twin.projectfile.reader import read_calendar  # the file's own check of a calendar
 
 WEEK = 7 * 86400.0
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -54,14 +53,6 @@ def calendar_json(cal: m.Calendar | None) -> dict | None:
 
     return {"period": clock(cal.period), "shifts": [per(p) for p in cal.shifts],
             "breaks": [per(p) for p in cal.breaks]}
-
-
-def read_calendar(obj: dict) -> tuple[m.Calendar | None, list[str]]:
-    """The calendar the reader makes of ``obj``, or its problems."""
-    problems = Problems()
-    cal = _read_calendar(obj, "$.calendar", problems)
-    msgs = [p.format() for p in problems.items]
-    return (None if msgs else cal), msgs
 
 
 class WeekBar(QWidget):

@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.editors.fields import Choice, narrow, number_text
-from twin.errors import Problems
 from twin.model.elements import ROUTINGS, Connection
-from twin.projectfile.reader import _read_connection  # the file's own check of a connection
+from twin.projectfile.reader import read_connection  # the file's own check of a connection
 
 
 def check_weight(source: str, target: str, text: str) -> tuple[float | None, list[str]]:
@@ -27,9 +26,8 @@ def check_weight(source: str, target: str, text: str) -> tuple[float | None, lis
         w = float(text)
     except ValueError:
         return None, [f"weight {source} -> {target}: expected a number, got {text!r}"]
-    problems = Problems()
-    conn = _read_connection([source, target, w], f"connection {source} -> {target}", problems)
-    return (conn.weight if conn else None), [p.format() for p in problems.items]
+    conn, problems = read_connection(source, target, w)
+    return (conn.weight if conn else None), problems
 
 
 class RoutingEditor(QWidget):

@@ -16,17 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.editors.fields import NumberField, number_text
-from twin.errors import Problems
 from twin.model import elements as m
-from twin.projectfile.reader import _read_tariff  # the file's own check of a tariff
-
-
-def read_tariff(obj: dict) -> tuple[m.Tariff | None, list[str]]:
-    """The tariff the reader makes of ``obj``, or its problems."""
-    problems = Problems()
-    t = _read_tariff(obj, problems)
-    msgs = [p.format() for p in problems.items]
-    return (None if msgs else t), msgs
+from twin.projectfile.reader import read_tariff  # the file's own check of a tariff
 
 
 class TariffEditor(QWidget):

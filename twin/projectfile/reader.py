@@ -618,6 +618,31 @@ def _read_tariff(obj, problems):
                     tuple(float(x) for x in hourly), r.string("currency", "EUR"))
 
 
+# --- one part of a document, read as the file reader reads it (the workbench's editors) -------
+def _read_part(read, *args) -> tuple:
+    problems = Problems()
+    value = read(*args, problems)
+    msgs = [p.format() for p in problems.items]
+    return (None if msgs else value), msgs
+
+
+def read_calendar(obj: dict | None) -> tuple[m.Calendar | None, list[str]]:
+    """The calendar ``$.calendar`` reads as, or ``None`` and the problems as text."""
+    return _read_part(_read_calendar, obj, "$.calendar")
+
+
+def read_tariff(obj: dict | None) -> tuple[m.Tariff | None, list[str]]:
+    """The tariff ``$.tariff`` reads as, or ``None`` and the problems as text."""
+    return _read_part(_read_tariff, obj)
+
+
+def read_connection(source: str, target: str, weight: float
+                    ) -> tuple[m.Connection | None, list[str]]:
+    """The connection ``[source, target, weight]`` reads as, or ``None`` and the problems."""
+    return _read_part(_read_connection, [source, target, weight],
+                      f"connection {source} -> {target}")
+
+
 def check_scenarios(project: m.Project, doc: dict, problems: Problems,
                     folder: Path | None = None, warnings: list[Problem] | None = None,
                     structure: Problems | None = None) -> None:
