@@ -158,6 +158,11 @@ class MainWindow(QMainWindow):
         st = self.settings.value("windowState")
         if st is not None:  # a layout saved by a version with other docks is not restored
             self.restoreState(st, DOCK_LAYOUT_VERSION)
+        # the minimum size was taken while the docks were being added side by side (1,323 px
+        # wide): take it again from the finished layout (tabbed docks), so that the window can
+        # be sized down to what that needs
+        self.layout().invalidate()
+        self.layout().activate()
         self._set_project(self.project, self.path)
         self.warm_job = None
         if warm_up:

@@ -145,9 +145,6 @@ def test_pixels_show_station_where_dropped(make_window):
     assert r2 > g2 + 60 and r2 > b2 + 60
 
 
-@pytest.mark.xfail(strict=True, reason="regression of this session's dock merges: the second "
-                   "window comes back 1323 px wide, not the factory's 1200 (its docks' restored "
-                   "layout asks for more); to be mended, see the closing note")
 def test_title_close_and_settings(make_window, line_project):
     w = make_window(line_project)
     assert not w.isWindowModified() and w.windowTitle().startswith("small")
