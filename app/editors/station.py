@@ -64,29 +64,18 @@ class _Editor(QWidget):
         self.committed.emit(value)
 
 
-class FailuresEditor(_Editor):
-    """Breakdowns: on or off, the basis from a list, time to failure and time to repair."""
+class _Switchable(_Editor):
+    """An editor of a part that is on or off (failures, wear, maintenance): a check box, and
+    under it the part's fields, shown while it is on. ``None`` is off."""
 
-    def __init__(self, parent=None):
+    def __init__(self, switch: str, parent=None):
         super().__init__(parent)
-        self.enabled = QCheckBox("breaks down")
+        self.enabled = QCheckBox(switch)
         self.enabled.toggled.connect(self._toggled)
-        self.basis = narrow(Choice())
-        self.basis.addItems(list(FAILURE_BASES))
-        self.basis.setToolTip("operating: the clock runs while processing; calendar: always; "
-                              "operations: time to failure counts operations")
-        self.basis.activated.connect(lambda _i: self._emit())
-        self.ttf = DistributionEditor()
-        self.ttr = DistributionEditor()
-        for d in (self.ttf, self.ttr):
-            d.committed.connect(lambda _v: self._emit())
         self.body = QWidget()
-        form = QFormLayout(self.body)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # fits a narrow dock
-        form.addRow("basis", self.basis)
-        form.addRow("time to failure", self.ttf)
-        form.addRow("time to repair", self.ttr)
+        self.form = QFormLayout(self.body)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # a narrow dock
         self.lay.addWidget(self.enabled)
         self.lay.addWidget(self.body)
         self._finish_layout()
@@ -96,20 +85,65 @@ class FailuresEditor(_Editor):
         on = isinstance(value, dict)
         self.enabled.setChecked(on)
         self.body.setVisible(on)
-        if on:
-            self.basis.setCurrentText(value.get("basis", "operating"))
-            self.ttf.set_value(value.get("time_to_failure"))
-            self.ttr.set_value(value.get("time_to_repair"))
+        self._load(value if on else {})
         self.show_problems([])
         self._loading = False
+
+    def _load(self, value: dict) -> None:
+        """Show the part's fields (``{}`` when it is off)."""
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        """Plausible values for a part just switched on (none by default)."""
 
     def _toggled(self, on: bool) -> None:
         self.body.setVisible(on)
         if on and not self._loading:
-            # a plausible start: a failure every 8 h of operation, repaired in about 10 min
-            self.ttf.set_value({"dist": "exponential", "mean": 28800})
-            self.ttr.set_value({"dist": "exponential", "mean": 600})
+            self._start()
         self._emit()
+
+
+def _numbers(prefix: str, fields) -> dict:
+    """``{key: value}`` of the number fields given, leaving out zeros and blanks."""
+    out = {}
+    for key, f in fields:
+        try:
+            v = f.value()
+        except ValueError as e:
+            raise ValueError(f"{prefix}.{key}: {e}") from None
+        if v:
+            out[key] = v
+    return out
+
+
+class FailuresEditor(_Switchable):
+    """Breakdowns: on or off, the basis from a list, time to failure and time to repair."""
+
+    def __init__(self, parent=None):
+        super().__init__("breaks down", parent)
+        self.basis = narrow(Choice())
+        self.basis.addItems(list(FAILURE_BASES))
+        self.basis.setToolTip("operating: the clock runs while processing; calendar: always; "
+                              "operations: time to failure counts operations")
+        self.basis.activated.connect(lambda _i: self._emit())
+        self.ttf = DistributionEditor()
+        self.ttr = DistributionEditor()
+        for d in (self.ttf, self.ttr):
+            d.committed.connect(lambda _v: self._emit())
+        self.form.addRow("basis", self.basis)
+        self.form.addRow("time to failure", self.ttf)
+        self.form.addRow("time to repair", self.ttr)
+
+    def _load(self, value: dict) -> None:
+        if value:
+            self.basis.setCurrentText(value.get("basis", "operating"))
+            self.ttf.set_value(value.get("time_to_failure"))
+            self.ttr.set_value(value.get("time_to_repair"))
+
+    def _start(self) -> None:
+        # a failure every 8 h of operation, repaired in about 10 min
+        self.ttf.set_value({"dist": "exponential", "mean": 28800})
+        self.ttr.set_value({"dist": "exponential", "mean": 600})
 
     def value(self):
         if not self.enabled.isChecked():
@@ -161,113 +195,63 @@ class PowerEditor(_Editor):
         self.table.item(STATION_STATES.index(state), 0).setText(text)
 
 
-class WearEditor(_Editor):
+class WearEditor(_Switchable):
     """Wear per operation and per busy hour, and how it raises hazard and scrap."""
 
     KEYS = (("per_operation", "per operation"), ("per_busy_hour", "per busy hour"),
             ("failure_gain", "hazard x (1 + gain x wear)"), ("scrap_gain", "scrap + gain x wear"))
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.enabled = QCheckBox("wears")
-        self.enabled.toggled.connect(self._toggled)
-        self.body = QWidget()
-        form = QFormLayout(self.body)
-        form.setContentsMargins(0, 0, 0, 0)
+        super().__init__("wears", parent)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.fields: dict[str, NumberField] = {}
         for key, unit in self.KEYS:
             f = NumberField(unit)
             f.finished.connect(self._emit)
-            form.addRow(key, f)
+            self.form.addRow(key, f)
             self.fields[key] = f
-        self.lay.addWidget(self.enabled)
-        self.lay.addWidget(self.body)
-        self._finish_layout()
 
-    def set_value(self, value) -> None:
-        self._loading = True
-        on = isinstance(value, dict)
-        self.enabled.setChecked(on)
-        self.body.setVisible(on)
+    def _load(self, value: dict) -> None:
         for k, f in self.fields.items():
-            f.set_value((value or {}).get(k, 0))
-        self.show_problems([])
-        self._loading = False
-
-    def _toggled(self, on: bool) -> None:
-        self.body.setVisible(on)
-        self._emit()
+            f.set_value(value.get(k, 0))
 
     def value(self):
         if not self.enabled.isChecked():
             return None
-        out = {}
-        for k, f in self.fields.items():
-            try:
-                v = f.value()
-            except ValueError as e:
-                raise ValueError(f"wear.{k}: {e}") from None
-            if v:
-                out[k] = v
-        return out
+        return _numbers("wear", self.fields.items())
 
 
-class MaintenanceEditor(_Editor):
+class MaintenanceEditor(_Switchable):
     """Preventive maintenance: its duration, every N operations and/or every H hours."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.enabled = QCheckBox("preventive")
-        self.enabled.toggled.connect(self._toggled)
+        super().__init__("preventive", parent)
         self.duration = DistributionEditor()
         self.duration.committed.connect(lambda _v: self._emit())
         self.every_operations = NumberField("operations")
         self.every_hours = NumberField("h")
         for f in (self.every_operations, self.every_hours):
             f.finished.connect(self._emit)
-        self.body = QWidget()
-        form = QFormLayout(self.body)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # fits a narrow dock
-        form.addRow("duration", self.duration)
-        form.addRow("every", self.every_operations)
-        form.addRow("every", self.every_hours)
-        self.lay.addWidget(self.enabled)
-        self.lay.addWidget(self.body)
-        self._finish_layout()
+        self.form.addRow("duration", self.duration)
+        self.form.addRow("every", self.every_operations)
+        self.form.addRow("every", self.every_hours)
 
-    def set_value(self, value) -> None:
-        self._loading = True
-        on = isinstance(value, dict)
-        self.enabled.setChecked(on)
-        self.body.setVisible(on)
-        if on:
+    def _load(self, value: dict) -> None:
+        if value:
             self.duration.set_value(value.get("duration"))
             self.every_operations.set_value(value.get("every_operations"))
             self.every_hours.set_value(value.get("every_hours"))
-        self.show_problems([])
-        self._loading = False
 
-    def _toggled(self, on: bool) -> None:
-        self.body.setVisible(on)
-        if on and not self._loading:
-            self.duration.set_value({"dist": "constant", "value": 1800})
-            self.every_hours.set_value(168)
-        self._emit()
+    def _start(self) -> None:
+        self.duration.set_value({"dist": "constant", "value": 1800})
+        self.every_hours.set_value(168)
 
     def value(self):
         if not self.enabled.isChecked():
             return None
-        out = {"duration": self.duration.value()}
-        for key, f in (("every_operations", self.every_operations),
-                       ("every_hours", self.every_hours)):
-            try:
-                v = f.value()
-            except ValueError as e:
-                raise ValueError(f"maintenance.{key}: {e}") from None
-            if v:
-                out[key] = v
-        return out
+        return {"duration": self.duration.value(),
+                **_numbers("maintenance", (("every_operations", self.every_operations),
+                                           ("every_hours", self.every_hours)))}
 
 
 class ProductDistEditor(_Editor):
