@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -49,6 +50,7 @@ from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.projectfile.meshes import import_mesh
 from twin.projectfile.reader import element_from_json, element_to_json, products
+from twin.projectfile.scenarios import MISSING, overridden_fields
 
 UNITS = {
     "position": "m (x, y, z)", "rotation": "°", "footprint": "m (width, depth)",
@@ -128,8 +130,19 @@ def _tip(key: str) -> str:
     return f"{key} ({UNITS[key]})" if key in UNITS else key
 
 
+CHANGED = QColor(255, 236, 153)  # a field a scenario changes: the highlight of a text marker
+
+
+def shown(value) -> str:
+    """A value as the editor shows and takes it: compact JSON; '(not set)' for MISSING."""
+    if value is MISSING:
+        return "(not set)"
+    return json.dumps(value, ensure_ascii=False)
+
+
 class Inspector(QWidget):
-    """Edits the selected element; shows why a value is refused."""
+    """Edits the selected element; shows why a value is refused, and what the scenario
+    chosen in the Scenarios dock changes of it (base and scenario side by side)."""
 
     message = Signal(str)
 
@@ -152,6 +165,14 @@ class Inspector(QWidget):
         self.derived.setStyleSheet("color: #406080")
         self.derived.setToolTip("derived from the fields and the layout; read-only")
         self.derived.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.scenario = "base"  # chosen in the Scenarios dock
+        self.rows: dict[str, QWidget] = {}  # each field's row, for its label
+        self.scenario_note = QLabel("")
+        self.scenario_note.setWordWrap(True)
+        self.scenario_note.setTextFormat(Qt.PlainText)
+        self.scenario_note.setStyleSheet(
+            f"background: {CHANGED.name()}; color: black; padding: 3px")
+        self.scenario_note.hide()
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)
         # never squash the rows below their height: scroll instead
@@ -165,6 +186,7 @@ class Inspector(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.problems)
         lay.addWidget(self.derived)
+        lay.addWidget(self.scenario_note)
         lay.addWidget(scroll, 1)
         lay.addWidget(self.error)
 
@@ -197,12 +219,14 @@ class Inspector(QWidget):
             while self.form.rowCount():
                 self.form.removeRow(0)
             self.editors.clear()
+            self.rows.clear()
             self._rows_of = type(el) if el is not None else None
         self.error.setText("")
         self.derived.setText("")
         self.problems.setText("")
         if el is None:
             self.title.setText("Nothing selected")
+            self._show_scenario()
             return
         self.title.setText(f"{el.kind.capitalize()} {el.id}")
         if keep:
@@ -231,6 +255,7 @@ class Inspector(QWidget):
             w.setToolTip(_tip(key))
             self.form.addRow(key, w)
             self.editors[key] = w
+            self.rows[key] = w
             return
         if key in CHOICES:
             w = Choice()
@@ -263,6 +288,7 @@ class Inspector(QWidget):
             h.addWidget(unit)
         self.form.addRow(key, row)
         self.editors[key] = w
+        self.rows[key] = row
 
     def _text_of(self, key: str) -> str:
         el = self.element
@@ -272,10 +298,41 @@ class Inspector(QWidget):
         v = doc[key] if key in doc else _plain(getattr(el, key))
         return "" if v is None else json.dumps(v)
 
+    def set_scenario(self, name: str) -> None:
+        """Show what scenario ``name`` changes of the element ("base": nothing)."""
+        self.scenario = name or "base"
+        self._show_scenario()
+
+    def _show_scenario(self) -> None:
+        """Base and scenario values of the fields the scenario changes, above the form, and
+        their labels highlighted."""
+        fields = {}
+        el, project = self.element, self.stack.project if self.stack is not None else None
+        if el is not None and project is not None and self.scenario != "base":
+            try:
+                fields = overridden_fields(project, self.scenario, el.id)
+            except KeyError:  # the scenario was deleted: the dock chooses another one
+                fields = {}
+        changed = {p: bv for p, bv in fields.items() if bv[0] != bv[1]}
+        for key, row in self.rows.items():
+            label = self.form.labelForField(row)
+            if label is None:
+                continue
+            mine = {p: bv for p, bv in changed.items() if p.split(".")[0] == key}
+            label.setStyleSheet(f"background: {CHANGED.name()}; color: black" if mine else "")
+            label.setToolTip("\n".join(f"scenario {self.scenario!r} sets {p} = {shown(v)} "
+                                        f"(base: {shown(b)})" for p, (b, v) in mine.items()))
+        if changed:
+            lines = [f"{p}: {shown(b)}  →  {shown(v)}" for p, (b, v) in changed.items()]
+            self.scenario_note.setText(f"Scenario {self.scenario!r} (base → scenario):\n"
+                                       + "\n".join(lines))
+        self.scenario_note.setVisible(bool(changed))
+
     def _refresh(self, *_):
         if self.element is None:
             return
         self._show_derived()
+        self._show_scenario()
         for key, w in self.editors.items():
             if key in STRUCTURED:
                 self._refresh_structured(key, w)

@@ -139,6 +139,8 @@ class MainWindow(QMainWindow):
         self.scenario_panel.scenarios_changed.connect(
             lambda: (sync_run_choices(self.run_panel, self.project), self._structure_changed()))
         self.view.selection_changed.connect(self.scenario_panel.show_element)
+        # the inspector marks what the scenario chosen in the Scenarios dock changes
+        self.scenario_panel.current_changed.connect(self.inspector.set_scenario)
         self.run_panel.run_started.connect(lambda: self.log("run started"))
         self.run_panel.run_finished.connect(self._run_finished)
         self.run_panel.run_failed.connect(self._run_failed)

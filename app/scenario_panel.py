@@ -13,10 +13,8 @@ ones highlighted; the inspector can show the same from ``current_changed`` and
 
 from __future__ import annotations
 
-import json
-
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -36,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.inspector import parse_text
+from app.inspector import CHANGED, parse_text, shown
 from twin.errors import ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
@@ -54,14 +52,6 @@ BASE = "base"
 ROOT = "(project)"  # the element combo's entry for overrides at the document root
 ROOT_FIELDS = ("calendar", "calendar.shifts", "calendar.breaks", "calendar.period", "tariff",
                "tariff.price_per_kwh", "tariff.hourly")
-CHANGED = QColor(255, 236, 153)  # a changed field: the highlight of a text marker
-
-
-def shown(value) -> str:
-    """A value as the editor shows and takes it: compact JSON; '(not set)' for MISSING."""
-    if value is MISSING:
-        return "(not set)"
-    return json.dumps(value, ensure_ascii=False)
 
 
 class ScenarioPanel(QWidget):

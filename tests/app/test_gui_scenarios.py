@@ -178,3 +178,34 @@ def test_a_new_project_while_a_scenario_is_chosen(win):
     win.new_project()
     assert _names(panel.list) == ["base"] and panel.current() == "base"
     assert not panel.set_button.isEnabled()
+
+
+def test_the_inspector_shows_base_and_scenario_side_by_side(win, retype):
+    """The scenario chosen in the dock: its changes of the selected element above the
+    inspector's fields, base -> scenario, and the changed fields' labels highlighted."""
+    panel, ins = win.scenario_panel, win.inspector
+    win.view.set_selection(["M2"])
+    assert not ins.scenario_note.isVisible()
+    _choose(panel, "faster")
+    note = ins.scenario_note
+    assert note.isVisible()
+    assert note.text().splitlines() == ["Scenario 'faster' (base → scenario):",
+                                        "process_time: 45.0  →  35.0"]
+    label = ins.form.labelForField(ins.rows["process_time"])
+    assert "background" in label.styleSheet()
+    assert "base: 45.0" in label.toolTip()
+    other = ins.form.labelForField(ins.rows["servers"])
+    assert other.styleSheet() == "" and other.toolTip() == ""
+    win.view.set_selection(["M1"])  # not changed by the scenario
+    assert not note.isVisible()
+    win.view.set_selection(["M2"])
+    # an override set in the dock shows at once; its undo takes it away again
+    panel.field_combo.setCurrentIndex(panel.field_combo.findText("servers"))
+    retype(panel.value_edit, "2")
+    _click(panel.set_button)
+    assert "servers: 1  →  2" in note.text().splitlines()
+    assert "background" in ins.form.labelForField(ins.rows["servers"]).styleSheet()
+    win.act_undo.trigger()
+    assert "servers" not in note.text()
+    _choose(panel, "base")
+    assert not note.isVisible() and label.styleSheet() == ""
