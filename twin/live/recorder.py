@@ -439,7 +439,9 @@ class LiveRecorder:
             self.path, shape="event_log", source=c["source"], time_zone=c["time_zone"],
             epoch_utc=epoch, assets=[a.info for a in self._assets.values()],
             mapping=c["mapping"], shifts=c["shifts"], swmr=True, overwrite=c["overwrite"],
-            chunk_rows=1024)  # small chunks: the chunk cache is per dataset, assets x 4
+            # small chunks and a cache of about one chunk per dataset: records are only
+            # appended, and memory then grows with the assets, never with the recording
+            chunk_rows=1024, chunk_cache_bytes=64 * 1024)
         self._epoch_s = (epoch - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(seconds=1)
         self.report.epoch_utc = epoch.isoformat()
         self._last_flush = self._clock()

@@ -129,6 +129,7 @@ class RecordingWriter:
         swmr: bool = False,
         overwrite: bool = False,
         chunk_rows: int = 8192,
+        chunk_cache_bytes: int = CHUNK_CACHE_BYTES,
     ) -> RecordingWriter:
         """Create a new recording file.
 
@@ -160,6 +161,8 @@ class RecordingWriter:
             Replace an existing file; otherwise an existing file is an error.
         chunk_rows : int
             HDF5 chunk length of the record datasets.
+        chunk_cache_bytes : int
+            HDF5 chunk cache per dataset; a live recorder that only appends needs one chunk.
 
         Raises
         ------
@@ -186,7 +189,7 @@ class RecordingWriter:
         # hundreds of MiB for a recording with many assets.
         # created with O_EXCL | O_NOFOLLOW, never through a link planted at ``path``
         f = safeio.open_hdf5(path, replace=overwrite, libver="latest",
-                             rdcc_nbytes=CHUNK_CACHE_BYTES, rdcc_w0=1.0)
+                             rdcc_nbytes=int(chunk_cache_bytes), rdcc_w0=1.0)
         try:
             f.attrs["format"] = FORMAT_NAME
             f.attrs["schema_version"] = SCHEMA_VERSION
