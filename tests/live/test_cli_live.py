@@ -1,0 +1,122 @@
+"""``twinbench live`` as the main CLI wires it: bad arguments (exit 2, naming the problem),
+``--duration`` in plant time, SIGTERM (exit 0 after a final flush). The source is the test
+feed of ``cli_feed.py`` (a registered test-only scheme): the recorder and the command are
+under test; the MQTT and OPC UA sources have tests of their own."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from twin.recording import Recording
+
+sys.path.insert(0, str(Path(__file__).parent))
+import cli_feed  # noqa: E402,F401  (registers testfeed://)
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = ROOT / "projects" / "machining-cell"
+
+
+def cli(*argv: str) -> int:
+    return main(["live", *map(str, argv)])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--mqtt", "http://host:1883/x"], "--mqtt 'http://host:1883/x' is not an address of "
+                                       "that kind; give mqtt://HOST:PORT/PREFIX"),
+    (["--opcua", "mqtt://host:1883"], "give opc.tcp://HOST:PORT"),
+    (["--source", "nosuch://x"], "no live source for nosuch://"),
+    (["--source", "testfeed://", "--duration", "soon"], "--duration 'soon' is not a duration"),
+    (["--source", "testfeed://", "--duration=-2h"], "--duration '-2h' is not a duration"),
+    (["--source", "testfeed://", "--duration", "0s"], "--duration '0s' must be a positive"),
+    (["--source", "testfeed://", "--epoch", "2026-12-02T00:00"], "--epoch '2026-12-02T00:00' "
+                                                                 "has no UTC offset"),
+    (["--source", "testfeed://", "--epoch", "noon"], "--epoch 'noon' is not ISO 8601"),
+    (["--source", "testfeed://", "--status-every", "0"],
+     "--status-every 0 must be a positive number"),
+    (["--source", "testfeed://?fail=1"], "the test feed was asked to refuse"),
+])
+def test_bad_arguments_exit_2_naming_the_problem(tmp_path, capsys, argv, message):
+    out = tmp_path / "rec.h5"
+    assert cli(PROJECT, *argv, "--record", out) == 2
+    err = capsys.readouterr().err
+    assert "twinbench live: error:" in err and message in err, err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_bad_files_exit_2(tmp_path, capsys):
+    out = tmp_path / "rec.h5"
+    assert cli(tmp_path / "nowhere", "--source", "testfeed://", "--record", out) == 2
+    assert "nowhere" in capsys.readouterr().err
+    out.write_bytes(b"old")
+    assert cli(PROJECT, "--source", "testfeed://", "--record", out) == 2
+    assert "exists; choose another file or overwrite it (--force)" in capsys.readouterr().err
+    assert out.read_bytes() == b"old"
+    mapping = tmp_path / "m.json"
+    mapping.write_text("[1, 2]")
+    assert cli(PROJECT, "--source", "testfeed://", "--record", tmp_path / "b.h5",
+               "--mapping", mapping) == 2
+    assert "a mapping file is a JSON object" in capsys.readouterr().err
+    # argparse: a source and a recording are required, one source only
+    assert cli(PROJECT, "--record", out) == 2
+    assert cli(PROJECT, "--mqtt", "mqtt://a:1/p", "--opcua", "opc.tcp://a:4840",
+               "--record", out) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(60)
+def test_duration_is_plant_time(tmp_path, capsys):
+    out = tmp_path / "rec.h5"
+    # 30 plant seconds per reading, 20 readings every 10 ms: an hour in well under a second
+    assert cli(PROJECT, "--source", "testfeed://?step=30&batch=20", "--record", out,
+               "--duration", "1h", "--status-every", "0.05") == 0
+    text = capsys.readouterr().out
+    assert "1h of plant time recorded" in text
+    assert "Live recording" in text and "no problems found" in text
+    with Recording.open(out) as rec:
+        assert rec.source == "testfeed://?step=30&batch=20"
+        saw = rec.asset("saw")
+        t = sorted([*saw.states["time"], *saw.parts["time"]])
+        assert t[-1] - t[0] >= 3600.0
+        assert t[0] == 6 * 3600.0  # epoch: the first reading's UTC midnight
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_stops_it_with_a_final_flush_and_exit_0(tmp_path):
+    out = tmp_path / "rec.h5"
+    code = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]; "
+            "import cli_feed; from app.cli import main; sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "live", str(PROJECT), "--source",
+         "testfeed://?step=1&pace=0.005", "--record", str(out), "--status-every", "0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while not any("msg/s" in line for line in lines):
+            assert time.monotonic() < deadline and proc.poll() is None, lines
+            lines.append(proc.stdout.readline())
+        status = next(line for line in lines if "msg/s" in line)
+        assert re.search(r"connected \| [\d,]+ msg/s \| plant 2026-12-02 06:", status), status
+        assert "problems 0" in status and "assets: " in status
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Live recording" in rest and "no problems found" in rest
+    fed = int(re.search(r"^fed (\d+)$", err, re.M).group(1))
+    with Recording.open(out) as rec:  # everything the source handed over: the final flush
+        saw = rec.asset("saw")
+        assert len(saw.states) + len(saw.parts) == fed > 0
+        assert re.search(rf"records stored {fed:,} .*flushed {fed:,}", rest)
