@@ -125,6 +125,7 @@ def run_live(args) -> int:
     from twin.live.feed import open_source
     from twin.live.recorder import LiveRecorder, mapping_assets, project_assets
     from twin.projectfile.reader import load_project
+    from twin.recording import RecordingError
 
     url = _source_url(args)
     duration = None if args.duration is None else parse_duration(args.duration)
@@ -179,15 +180,21 @@ def run_live(args) -> int:
                 print(status_line(recorder, (received - last_count) / (now - last_status)),
                       flush=True)
                 last_status, last_count = now, received
+    except OSError as exc:  # writing the recording failed (disk full, file gone)
+        raise RecordingError(f"{args.record}: writing failed ({exc}); everything up to the "
+                             "last flush is in the file; check the disk and start again "
+                             "with another --record") from exc
     finally:
         stop.set()
         thread.join(30.0)
-        report = recorder.close()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    print(report.format(), flush=True)
-    if thread.is_alive():
-        print("twinbench live: the source did not stop within 30 s", file=sys.stderr)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        try:
+            recorder.close()
+        finally:  # the report, however it ended
+            print(recorder.report.format(), flush=True)
+            if thread.is_alive():
+                print("twinbench live: the source did not stop within 30 s", file=sys.stderr)
     if failed:
         raise failed[0]
     return 0

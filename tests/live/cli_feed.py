@@ -3,7 +3,8 @@
 A test double for the network only (the recorder and the command are what the tests
 exercise): it sends ``batch`` readings of the machining cell's ``saw`` every ``pace`` wall
 seconds, ``step`` plant seconds apart, from 2026-12-02T06:00:00Z, until it is stopped;
-``fail=1`` refuses to start as a driver does for a bad address. When it stops it prints
+``fail=1`` refuses to start as a driver does for a bad address; ``cut=K&lost=N`` loses the
+link after K batches, and N readings with it, then reconnects. When it stops it prints
 ``fed N`` (readings handed over) on stderr. Importing this module registers it.
 """
 
@@ -30,8 +31,14 @@ class FeedForTests(Source):
             int(q.get("batch", 10))
         feed.link("connecting", self.url)
         feed.link("connected")
-        i = 0
+        cut, lost = int(q.get("cut", -1)), int(q.get("lost", 0))
+        i = n = 0
         while not stop.is_set():
+            if n == cut:
+                feed.link("reconnecting", "test cut")
+                i += lost
+                feed.link("connected")
+            n += 1
             out = []
             for _ in range(batch):
                 t = T0 + i * step

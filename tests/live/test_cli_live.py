@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from twin.recording import Recording
+from twin.recording import Recording, recording_kpis
 
 sys.path.insert(0, str(Path(__file__).parent))
 import cli_feed  # noqa: E402,F401  (registers testfeed://)
@@ -75,18 +75,26 @@ def test_bad_files_exit_2(tmp_path, capsys):
 @pytest.mark.timeout(60)
 def test_duration_is_plant_time(tmp_path, capsys):
     out = tmp_path / "rec.h5"
-    # 30 plant seconds per reading, 20 readings every 10 ms: an hour in well under a second
-    assert cli(PROJECT, "--source", "testfeed://?step=30&batch=20", "--record", out,
-               "--duration", "1h", "--status-every", "0.05") == 0
+    # 30 plant seconds per reading, 20 readings every 10 ms: an hour in well under a second;
+    # the link is lost after 3 batches (60 readings), with 20 readings
+    url = "testfeed://?step=30&batch=20&cut=3&lost=20"
+    assert cli(PROJECT, "--source", url, "--record", out, "--duration", "1h",
+               "--status-every", "0.05") == 0
     text = capsys.readouterr().out
     assert "1h of plant time recorded" in text
     assert "Live recording" in text and "no problems found" in text
+    assert "reconnects 1, gaps recorded 1" in text
     with Recording.open(out) as rec:
-        assert rec.source == "testfeed://?step=30&batch=20"
+        assert rec.source == url
         saw = rec.asset("saw")
         t = sorted([*saw.states["time"], *saw.parts["time"]])
         assert t[-1] - t[0] >= 3600.0
         assert t[0] == 6 * 3600.0  # epoch: the first reading's UTC midnight
+        # from the last reading before the cut (59) to the first after it (80)
+        assert rec.gaps[["start", "end"]].tolist() == [(6 * 3600.0 + 59 * 30, 6 * 3600.0 + 80 * 30)]
+        assert rec.labels("gap_reason") == ("reconnecting: test cut",)
+        kpis = recording_kpis(rec)["saw"]
+        assert kpis.state_time_s["no_data"] == 21 * 30
 
 
 @pytest.mark.timeout(60)

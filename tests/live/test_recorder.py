@@ -337,3 +337,34 @@ def test_memory_does_not_grow_with_the_length_of_the_recording(tmp_path):
         assert len(r.asset("B1").level) == 75_000
     print(f"RSS after 60,000 readings {early} KiB, after 300,000 {late} KiB")
     assert late - early < 4 * 1024, (early, late)  # KiB, for 240,000 more readings
+
+
+def test_readings_drained_while_reconnecting_are_not_hidden_by_the_gap(tmp_path):
+    """A source that still hands over what it had queued after reporting ``reconnecting``:
+    the gap starts after those readings, not before them."""
+    path = tmp_path / "drain.h5"
+    rec = LiveRecorder(path, ["M"])
+    rec.readings([Reading("M", "state", T0, "busy")])
+    rec.link("reconnecting", "cut")
+    rec.readings([Reading("M", "state", T0 + 20, "down")])  # queued before the cut
+    rec.link("connected")
+    rec.readings([Reading("M", "state", T0 + 90, "busy")])
+    rec.close()
+    with Recording.open(path) as r:
+        assert r.gaps[["start", "end"]].tolist() == [(T0 + 20 - DAY, T0 + 90 - DAY)]
+        m = replay_recording(r)["M"]
+        assert m.state_at(T0 + 10 - DAY) == BUSY and m.state_at(T0 + 50 - DAY) == NO_DATA
+
+
+def test_what_is_not_a_reading_is_counted_and_kinds_are_bounded(tmp_path):
+    rec = LiveRecorder(tmp_path / "m.h5", ["M"])
+    rec.readings([("M", "state", T0, "busy"), Reading(["M"], "state", T0, "busy"),
+                  Reading("M", "state", T0, "busy", key=None)])
+    for i in range(100):
+        rec.bad(f"weird {i}", "x")  # a source that puts values into the kind
+    rec.readings([Reading("M", "state", T0, "busy")])
+    report = rec.close()
+    assert report.problems["malformed reading"].count == 3
+    assert len(report.problems) == 64 + 1  # and "other"
+    assert report.problems["other"].count == 100 - 63
+    assert report.stored["states"] == 1 and rec.failure is None

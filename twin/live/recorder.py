@@ -26,9 +26,10 @@ with ``kill -9`` leaves a readable file holding everything up to its last flush.
 * **Duplicates**: a reading whose ``(asset, channel, key)`` was seen among the last
   ``dedup_window`` keyed readings is dropped (redelivery); memory stays bounded.
 * **Gaps**: ``link("reconnecting")`` .. ``link("connected")`` is a gap, stored in ``/gaps``
-  (schema 3) from the latest plant time seen before the link went down to the earliest time
-  stamp of the first batch after it came back (a zero-length gap when redelivered or
-  back-filled data covers it). Replay shows no data over a gap.
+  (schema 3) from the latest plant time seen before the link came back (readings still
+  handed over while reconnecting count) to the earliest time stamp of the first batch after
+  it came back (a zero-length gap when redelivered or back-filled data covers it). Replay
+  shows no data over a gap.
 * **Flushing**: records are buffered (at most ``max_buffered`` rows, then appended to the
   datasets) and the file is flushed at least every ``flush_interval_s`` seconds, by
   :meth:`LiveRecorder.readings` or :meth:`LiveRecorder.tick` (call it from a timer when
@@ -80,12 +81,16 @@ PROBLEMS = {
     "bad time stamp": f"time stamps outside {RANGE_TEXT} or not a number: not stored",
     "counter reset": "cumulative counters that went down: the value is the new base, no "
                      "parts stored for it",
+    "malformed reading": "readings that are not a Reading of text asset, channel and key "
+                         "(a bug in the source): not stored",
     "out of order": "readings earlier than the asset's previous reading on that channel: "
                     "stored in arrival order (replay sorts); a late counter value is not "
                     "stored (the later value includes it)",
 }
 #: Examples kept per problem kind.
 MAX_EXAMPLES = 5
+#: Problem kinds counted apart; more are counted as ``other``.
+MAX_KINDS = 64
 #: Raw state texts kept (vocabulary entries); beyond, an unknown state keeps no raw text.
 MAX_RAW_STATES = 1024
 
@@ -291,7 +296,7 @@ class LiveRecorder:
         self._last_flush = clock()
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._raw_states: set[str] = set()
-        self._gap: tuple[float | None, str] | None = None  # (start, reason) while down
+        self._gap: list | None = None  # [start, reason] while the link is down
         self._gap_waits_end = False
         self.report = LiveReport(path=str(self.path))
         self.link_state = "connecting"
@@ -331,7 +336,7 @@ class LiveRecorder:
                 self.report.reconnects += 1
                 if self._gap is None:
                     reason = f"reconnecting: {detail}" if detail else "reconnecting"
-                    self._gap = (self.report.last, reason[:100])
+                    self._gap = [self.report.last, _label(reason)]
                     self._gap_waits_end = False
             elif state == "connected" and self._gap is not None:
                 self._gap_waits_end = True  # ends at the first time stamp that comes in
@@ -413,7 +418,11 @@ class LiveRecorder:
     def _problem(self, kind: str, example: str) -> None:
         p = self.report.problems.get(kind)
         if p is None:
-            p = self.report.problems[kind] = Problem()
+            if len(self.report.problems) >= MAX_KINDS:  # a source naming kinds by value
+                kind = "other"
+                p = self.report.problems.get(kind)
+            if p is None:
+                p = self.report.problems[kind] = Problem()
         p.add(example)
 
     def _duplicate(self, r: Reading) -> bool:
@@ -451,6 +460,10 @@ class LiveRecorder:
         first_t = None  # earliest valid time stamp of this batch, to end a gap
         for r in batch:
             rep.received += 1
+            if not (isinstance(r, Reading) and isinstance(r.asset, str)
+                    and isinstance(r.channel, str) and isinstance(r.key, str)):
+                self._problem("malformed reading", repr(r)[:200])
+                continue
             if self._duplicate(r):
                 rep.duplicates += 1
                 continue
@@ -472,7 +485,11 @@ class LiveRecorder:
             t = float(t)
             if self._writer is None:
                 self._start(t)
-            if first_t is None or t < first_t:
+            if self._gap is not None and not self._gap_waits_end:
+                # still reporting while reconnecting: data the source had before the cut
+                if self._gap[0] is None or t > self._gap[0]:
+                    self._gap[0] = t
+            elif first_t is None or t < first_t:
                 first_t = t
             ts = t - self._epoch_s
             last = a.last_t.get(r.channel)
