@@ -30,10 +30,12 @@ with ``kill -9`` leaves a readable file holding everything up to its last flush.
   handed over while reconnecting count) to the earliest time stamp of the first batch after
   it came back (a zero-length gap when redelivered or back-filled data covers it). Replay
   shows no data over a gap.
-* **Flushing**: records are buffered (at most ``max_buffered`` rows, then appended to the
-  datasets) and the file is flushed at least every ``flush_interval_s`` seconds, by
-  :meth:`LiveRecorder.readings` or :meth:`LiveRecorder.tick` (call it from a timer when
-  readings stop coming). Memory does not grow with the length of the recording.
+* **Flushing**: the source's thread only checks readings and buffers rows; a writer thread
+  of the recorder appends them (once ``max_buffered`` rows wait) and flushes the file at
+  least every ``flush_interval_s`` seconds while records wait, so HDF5 work never holds a
+  source up. When the writer falls behind, :meth:`LiveRecorder.readings` waits once
+  ``max_backlog`` rows are held: memory does not grow with the length of the recording.
+  A failure to write is raised by :meth:`LiveRecorder.tick` on the caller's thread.
 """
 
 from __future__ import annotations
@@ -222,11 +224,15 @@ class LiveRecorder:
     flush_interval_s : float
         Longest time between two flushes while records wait (wall-clock seconds).
     max_buffered : int
-        Rows held in memory before they are appended to the datasets.
+        Rows held in memory before the writer thread appends them to the datasets (sooner
+        than the flush interval).
+    max_backlog : int
+        Rows held in memory at most: when the writer falls behind, :meth:`readings` waits
+        (the source slows down; an MQTT broker keeps the messages) rather than growing.
     dedup_window : int
         Keys remembered to drop redelivered readings.
     on_flush : callable, optional
-        Called with the number of records on disk after each flush (under the lock).
+        Called with the number of records on disk after each flush (on the writer thread).
     clock : callable
         Wall-clock seconds (monotonic), for the flush interval.
 
@@ -250,6 +256,7 @@ class LiveRecorder:
         mapping: dict | None = None,
         flush_interval_s: float = 1.0,
         max_buffered: int = 8192,
+        max_backlog: int = 200_000,
         dedup_window: int = 65536,
         on_flush: Callable[[int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -284,14 +291,22 @@ class LiveRecorder:
                             shifts=shifts, mapping=mapping)
         self.flush_interval_s = float(flush_interval_s)
         self.max_buffered = int(max_buffered)
+        self.max_backlog = max(int(max_backlog), self.max_buffered)
         self.dedup_window = int(dedup_window)
         self.on_flush = on_flush
         self._clock = clock
+        # Lock order: _io (the HDF5 file), then _lock (everything else). The source's thread
+        # takes _lock only, so HDF5 work never holds it up for longer than a swap of buffers.
+        self._io = threading.Lock()
         self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._closing = False
         self._writer: RecordingWriter | None = None
         self._epoch_s = 0.0
         self._buffers: dict[tuple[str, str], list[tuple]] = {}
         self._buffered = 0
+        self._gap_rows: list[tuple[float, float, str]] = []
         self._unflushed = False
         self._last_flush = clock()
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
@@ -310,15 +325,19 @@ class LiveRecorder:
         """Store a batch (from the source's thread). Never raises for bad readings: each is
         counted; a failure to write is kept in :attr:`failure` and raised by :meth:`tick`."""
         with self._lock:
+            while (self._buffered >= self.max_backlog and self.failure is None
+                   and not self.closed):
+                self._wake.wait(0.5)  # the writer is behind: hold the source back
             if self.closed or self.failure is not None:
                 return
+            waited = self._unflushed
             try:
                 self._take(batch)
-                if self._buffered >= self.max_buffered:
-                    self._write_buffers()
-                self._flush_if_due()
-            except Exception as exc:  # a disk error: the main thread raises it (tick)
+            except Exception as exc:  # creating the file failed: the main thread raises it
                 self.failure = exc
+                return
+            if self._buffered >= self.max_buffered or (self._unflushed and not waited):
+                self._wake.notify_all()  # the writer thread counts the interval from now
 
     def bad(self, kind: str, example: str) -> None:
         """A message the source could not read: counted under ``kind`` with its example."""
@@ -344,50 +363,46 @@ class LiveRecorder:
     # -- driving it -------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Flush if the interval is over; call it from a timer (the CLI's loop). Raises a
-        failure to write that happened on the source's thread."""
+        """Raise a failure to write that happened on the writer thread (call it from the
+        command's loop or a timer); the writer thread flushes on its own."""
         with self._lock:
             if self.failure is not None:
                 raise self.failure
-            if not self.closed:
-                self._flush_if_due()
 
     def flush(self) -> None:
-        """Append every buffered record and flush the file (SWMR readers see them)."""
-        with self._lock:
-            if self._writer is None or self.closed:
-                return
-            self._write_buffers()
-            self._writer.flush()
-            self._unflushed = False
-            self._last_flush = self._clock()
-            self.report.flushed = sum(self.report.stored.values())
-            if self.on_flush is not None:
-                self.on_flush(self.report.flushed)
+        """Append every buffered record and flush the file now (SWMR readers see them)."""
+        self._write(flush=True)
 
     def close(self) -> LiveReport:
-        """End the recording: close an open gap at the latest time seen, flush, close the
-        file. Returns the report."""
+        """End the recording: close an open gap at the latest time seen, stop the writer
+        thread, flush, close the file. Returns the report."""
         with self._lock:
             if self.closed:
                 return self.report
-            try:
-                if self._gap is not None and self._writer is not None:
-                    start, reason = self._gap
-                    if start is not None:
-                        self._write_gap(start, max(start, self.report.last or start), reason)
-                    self._gap = None
-                if self.failure is None:
-                    self.flush()
-            finally:
+            if self._gap is not None and self._writer is not None:
+                start, reason = self._gap
+                if start is not None:
+                    self._add_gap(start, max(start, self.report.last or start), reason)
+                self._gap = None
+            self._closing = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+        try:
+            if self.failure is None:
+                self.flush()
+        finally:
+            with self._io, self._lock:
                 self.closed = True
+                self._wake.notify_all()
                 if self._writer is not None:
                     try:
                         self._writer.close()
                     except Exception:
                         if self.failure is None:
                             raise
-            return self.report
+        return self.report
 
     def __enter__(self) -> LiveRecorder:
         return self
@@ -454,6 +469,9 @@ class LiveRecorder:
         self._epoch_s = (epoch - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(seconds=1)
         self.report.epoch_utc = epoch.isoformat()
         self._last_flush = self._clock()
+        self._thread = threading.Thread(target=self._run_writer, name="live-recorder-writer",
+                                        daemon=True)
+        self._thread.start()
 
     def _take(self, batch: list[Reading]) -> None:
         rep = self.report
@@ -505,7 +523,7 @@ class LiveRecorder:
         if first_t is not None and self._gap_waits_end:
             start, reason = self._gap
             if start is not None:
-                self._write_gap(start, max(start, first_t), reason)
+                self._add_gap(start, max(start, first_t), reason)
             self._gap, self._gap_waits_end = None, False
 
     def _number(self, r: Reading) -> float:
@@ -568,9 +586,58 @@ class LiveRecorder:
         self.report.stored[kind] += 1
         self._unflushed = True
 
-    def _write_buffers(self) -> None:
+    def _run_writer(self) -> None:
+        """The writer thread: appends buffered rows when there are ``max_buffered`` of them
+        and flushes the file at least every ``flush_interval_s`` while records wait."""
+        while True:
+            with self._lock:
+                while not self._closing and self.failure is None:
+                    wait = self.flush_interval_s - (self._clock() - self._last_flush)
+                    if self._buffered >= self.max_buffered or (self._unflushed and wait <= 0):
+                        break
+                    self._wake.wait(max(wait, 0.05) if self._unflushed else 0.5)
+                if self._closing or self.failure is not None:
+                    return
+                due = self._unflushed and \
+                    self._clock() - self._last_flush >= self.flush_interval_s
+            self._write(flush=due)
+
+    def _write(self, flush: bool) -> None:
+        """Take the buffered rows (under the lock) and append them (outside it); with
+        ``flush``, flush the file. A failure is kept for :meth:`tick` to raise."""
+        with self._io:
+            with self._lock:
+                if self._writer is None or self.closed or self.failure is not None:
+                    return
+                buffers, self._buffers = self._buffers, {}
+                gaps, self._gap_rows = self._gap_rows, []
+                self._buffered = 0
+                if flush:
+                    self._unflushed = False
+                    on_disk = sum(self.report.stored.values())
+                self._wake.notify_all()  # room again for a source held back
+            try:
+                self._write_buffers(buffers)
+                for start, end, reason in gaps:
+                    self._writer.append_gaps(start - self._epoch_s, end - self._epoch_s,
+                                             [reason])
+                if flush:
+                    self._writer.flush()
+            except Exception as exc:  # a disk error: the main thread raises it (tick)
+                with self._lock:
+                    self.failure = exc
+                    self._wake.notify_all()
+                return
+            if flush:
+                with self._lock:
+                    self._last_flush = self._clock()
+                    self.report.flushed = on_disk
+                if self.on_flush is not None:
+                    self.on_flush(on_disk)
+
+    def _write_buffers(self, buffers: dict[tuple[str, str], list[tuple]]) -> None:
         w = self._writer
-        for (aid, kind), rows in self._buffers.items():
+        for (aid, kind), rows in buffers.items():
             if not rows:
                 continue
             if kind == "states":
@@ -586,16 +653,9 @@ class LiveRecorder:
             else:
                 rec = np.array(rows, dtype=_DTYPES[kind])
             w.append_records(aid, kind, rec)
-            rows.clear()
-        self._buffered = 0
 
-    def _flush_if_due(self) -> None:
-        if self._writer is not None and (self._unflushed or self._buffered) and \
-                self._clock() - self._last_flush >= self.flush_interval_s:
-            self.flush()
-
-    def _write_gap(self, start: float, end: float, reason: str) -> None:
-        self._writer.append_gaps(start - self._epoch_s, end - self._epoch_s, [reason])
+    def _add_gap(self, start: float, end: float, reason: str) -> None:
+        self._gap_rows.append((start, end, reason))
         self.report.gaps += 1
         self._unflushed = True
 
