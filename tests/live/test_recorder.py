@@ -374,3 +374,13 @@ def test_what_is_not_a_reading_is_counted_and_kinds_are_bounded(tmp_path):
     assert len(report.problems) == 64 + 1  # and "other"
     assert report.problems["other"].count == 100 - 63
     assert report.stored["states"] == 1 and rec.failure is None
+
+
+def test_readings_after_close_are_counted_not_lost_silently(tmp_path):
+    rec = LiveRecorder(tmp_path / "c.h5", ["M"])
+    rec.readings([Reading("M", "state", T0, "busy")])
+    report = rec.close()
+    rec.readings([Reading("M", "state", T0 + 1, "idle")] * 3)
+    assert report.problems["after close"].count == 1 and report.received == 4
+    assert report.flushed == report.stored["states"] == 1
+    assert rec.close() is report  # twice is harmless

@@ -85,6 +85,7 @@ PROBLEMS = {
                      "parts stored for it",
     "malformed reading": "readings that are not a Reading of text asset, channel and key "
                          "(a bug in the source): not stored",
+    "after close": "batches handed over after the recording was closed: not stored",
     "out of order": "readings earlier than the asset's previous reading on that channel: "
                     "stored in arrival order (replay sorts); a late counter value is not "
                     "stored (the later value includes it)",
@@ -326,9 +327,13 @@ class LiveRecorder:
         counted; a failure to write is kept in :attr:`failure` and raised by :meth:`tick`."""
         with self._lock:
             while (self._buffered >= self.max_backlog and self.failure is None
-                   and not self.closed):
+                   and not self._closing):
                 self._wake.wait(0.5)  # the writer is behind: hold the source back
-            if self.closed or self.failure is not None:
+            if self._closing:  # a source still running after close(): nothing is stored
+                self.report.received += len(batch)
+                self._problem("after close", f"{len(batch)} readings")
+                return
+            if self.failure is not None:
                 return
             waited = self._unflushed
             try:
