@@ -21,7 +21,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from app.cli.common import UsageError, user_files
+from twin.errors import printable
 
+#: Plants with at most this many assets get each asset's state on the status line.
+LIST_ASSETS = 12
 #: Seconds between two status lines by default.
 STATUS_EVERY_S = 5.0
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -105,9 +108,14 @@ def _epoch(text: str | None) -> datetime | None:
 
 
 def status_line(recorder, rate: float) -> str:
-    """One line: link, messages per second, plant time, per-state asset counts, problems."""
-    states = Counter(s or "no data" for s in recorder.states().values())
-    summary = ", ".join(f"{n} {s}" for s, n in states.most_common())
+    """One line: link, messages per second, plant time, each asset's state (up to
+    :data:`LIST_ASSETS` assets; how many assets are in each state beyond), problems."""
+    last = recorder.states()
+    if len(last) <= LIST_ASSETS:
+        summary = " ".join(f"{printable(a)}={s or '-'}" for a, s in last.items())
+    else:
+        states = Counter(s or "no data" for s in last.values())
+        summary = ", ".join(f"{n} {s}" for s, n in states.most_common())
     rep = recorder.report
     link = recorder.link_state + (f" ({recorder.link_detail})" if recorder.link_detail and
                                   recorder.link_state != "connected" else "")
@@ -121,7 +129,6 @@ def status_line(recorder, rate: float) -> str:
 def run_live(args) -> int:
     """Handler of ``twinbench live``."""
     from twin import jsonfile
-    from twin.errors import printable
     from twin.live.feed import open_source
     from twin.live.recorder import LiveRecorder, mapping_assets, project_assets
     from twin.projectfile.reader import load_project

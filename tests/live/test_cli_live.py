@@ -115,6 +115,7 @@ def test_sigterm_stops_it_with_a_final_flush_and_exit_0(tmp_path):
         status = next(line for line in lines if "msg/s" in line)
         assert re.search(r"connected \| [\d,]+ msg/s \| plant 2026-12-02 06:", status), status
         assert "problems 0" in status and "assets: " in status
+        assert re.search(r"assets: saw=(busy|down) lathes#0=- .* b_wash=- \|", status), status
         proc.send_signal(signal.SIGTERM)
         rest, err = proc.communicate(timeout=30)
     finally:
@@ -128,3 +129,18 @@ def test_sigterm_stops_it_with_a_final_flush_and_exit_0(tmp_path):
         saw = rec.asset("saw")
         assert len(saw.states) + len(saw.parts) == fed > 0
         assert re.search(rf"records stored {fed:,} .*flushed {fed:,}", rest)
+
+
+def test_the_status_line_counts_states_of_many_assets(tmp_path):
+    from app.cli.live import status_line
+    from twin.live.feed import Reading
+    from twin.live.recorder import LiveRecorder
+
+    rec = LiveRecorder(tmp_path / "s.h5", [f"M{i}" for i in range(20)])
+    rec.readings([Reading(f"M{i}", "state", cli_feed.T0, "busy" if i < 3 else "down")
+                  for i in range(5)])
+    rec.link("reconnecting", "broker gone")
+    line = status_line(rec, 1234.4)
+    rec.close()
+    assert "reconnecting (broker gone) | 1,234 msg/s | plant 2026-12-02 06:00:00Z" in line
+    assert "| stored 5 | assets: 15 no data, 3 busy, 2 down | problems 0" in line
