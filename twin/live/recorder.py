@@ -137,7 +137,8 @@ class LiveReport:
     gaps : int
         Gaps written (disconnections).
     reconnects : int
-        Times the source reported ``reconnecting``.
+        Times the link went down (a source's ``reconnecting``; retries while down count
+        once).
     first, last : float or None
         Plant time of the first and latest reading stored, s since the Unix epoch.
     epoch_utc : str
@@ -357,8 +358,8 @@ class LiveRecorder:
                 return
             self.link_state, self.link_detail = state, str(detail)
             if state == "reconnecting":
-                self.report.reconnects += 1
-                if self._gap is None:
+                if self._gap is None:  # the link went down (retries are the same gap)
+                    self.report.reconnects += 1
                     reason = f"reconnecting: {detail}" if detail else "reconnecting"
                     self._gap = [self.report.last, _label(reason)]
                     self._gap_waits_end = False
