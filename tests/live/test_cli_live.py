@@ -5,6 +5,7 @@ under test; the MQTT and OPC UA sources have tests of their own."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -95,6 +96,15 @@ def test_duration_is_plant_time(tmp_path, capsys):
         assert rec.labels("gap_reason") == ("reconnecting: test cut",)
         kpis = recording_kpis(rec)["saw"]
         assert kpis.state_time_s["no_data"] == 21 * 30
+    assert main(["replay", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert ("link gaps: 1, 630 s without data (the live source was disconnected; no data in "
+            "the KPIs); first 2026-12-02T06:29:30+00:00 (reconnecting: test cut)") in text
+    assert main(["replay", str(out), "--json"]) == 0
+    gaps = json.loads(capsys.readouterr().out)["gaps"]
+    assert gaps == [{"start_s": 6 * 3600.0 + 59 * 30, "end_s": 6 * 3600.0 + 80 * 30,
+                     "start": "2026-12-02T06:29:30+00:00", "end": "2026-12-02T06:40:00+00:00",
+                     "reason": "reconnecting: test cut"}]
 
 
 @pytest.mark.timeout(60)
