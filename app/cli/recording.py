@@ -178,6 +178,7 @@ def _document(rec: Recording, kpis: dict, periods: dict) -> dict:
             "to": rec.datetime_of(any_k.t1).isoformat(),
         },
         "assets": {a: k.to_dict() for a, k in kpis.items()},
+        "gaps": _gaps(rec),
     }
     if periods:
         doc["periods"] = {
@@ -188,12 +189,29 @@ def _document(rec: Recording, kpis: dict, periods: dict) -> dict:
     return doc
 
 
+def _gaps(rec: Recording) -> list[dict]:
+    """The recording's link gaps (schema 3; none in imported files)."""
+    reasons = rec.labels("gap_reason")
+    return [{"start_s": float(g["start"]), "end_s": float(g["end"]),
+             "start": rec.datetime_of(g["start"]).isoformat(),
+             "end": rec.datetime_of(g["end"]).isoformat(),
+             "reason": reasons[g["reason"]] if g["reason"] >= 0 else ""}
+            for g in rec.gaps]
+
+
 def _text(rec: Recording, kpis: dict, periods: dict) -> str:
     lines = [f"{rec.path}  ({rec.shape}, time zone {rec.time_zone})", f"source: {rec.source}"]
     if kpis:
         k = next(iter(kpis.values()))
         lines.append(f"window: {rec.datetime_of(k.t0).isoformat()} .. "
                      f"{rec.datetime_of(k.t1).isoformat()}")
+    gaps = _gaps(rec)
+    if gaps:
+        lost = sum(g["end_s"] - g["start_s"] for g in gaps)
+        first = gaps[0]
+        lines.append(f"link gaps: {len(gaps)}, {lost:,.0f} s without data (the live source "
+                     f"was disconnected; no data in the KPIs); first {first['start']} "
+                     f"({first['reason'] or 'no reason given'})")
     lines.append(_table([_row(a, k) for a, k in kpis.items()]))
     for a, k in kpis.items():
         lines.append(f"asset {a}: ideal cycle time {number(k.ideal_cycle_time_s)} s "

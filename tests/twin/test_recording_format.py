@@ -130,29 +130,31 @@ def test_versions_newer_rejected_older_migrated(tmp_path, monkeypatch):
     with pytest.raises(RecordingError, match="newer twinbench.*upgrade twinbench"):
         Recording.open(path)
 
-    # pretend this twinbench writes version 3 and knows how to upgrade version 2
+    # pretend this twinbench writes the next version and knows how to upgrade this one
+    now, later = SCHEMA_VERSION, SCHEMA_VERSION + 1
     with h5py.File(path, "r+") as f:
-        f.attrs["schema_version"] = 2
-    monkeypatch.setattr(fmt, "SCHEMA_VERSION", 3)
+        f.attrs["schema_version"] = now
+    monkeypatch.setattr(fmt, "SCHEMA_VERSION", later)
     monkeypatch.setattr(fmt, "_MIGRATIONS", {})
-    with pytest.raises(RecordingError, match="older than 3.*migrate=True"):
+    with pytest.raises(RecordingError, match=f"older than {later}.*migrate=True"):
         Recording.open(path)
-    with pytest.raises(RecordingError, match="no migration from version 2"):
+    with pytest.raises(RecordingError, match=f"no migration from version {now}"):
         migrate_recording(path)
 
-    @fmt.migration(2)
+    @fmt.migration(now)
     def rename_source(f):
         f.attrs["source"] = "migrated: " + f.attrs["source"]
 
     with Recording.open(path, migrate=True) as rec:
-        assert rec.schema_version == 3
+        assert rec.schema_version == later
         assert rec.source == "migrated: unit test"
     assert not (tmp_path / "r.h5.tmp").exists()
 
 
-def test_version_1_files_open_as_they_are_and_migrate_to_2(tmp_path):
-    """Version 2 only added optional parts: a version-1 file (no level, no server
-    attribute) opens unchanged and reads as before; migrating only stamps version 2."""
+def test_version_1_files_open_as_they_are_and_migrate(tmp_path):
+    """Versions 2 and 3 only added optional parts: a version-1 file (no level, no server
+    attribute, no gaps) opens unchanged and reads as before; migrating stamps version 2,
+    then adds the empty gaps of version 3."""
     path = tmp_path / "v1.h5"
     with make(path, assets=["A"]) as w:
         w.append_states("A", [0.0, 5.0], ["busy", "down"])
@@ -160,16 +162,19 @@ def test_version_1_files_open_as_they_are_and_migrate_to_2(tmp_path):
     with h5py.File(path, "r+") as f:  # what twinbench wrote before version 2
         f.attrs["schema_version"] = 1
         del f["assets/A"].attrs["server"]
+        del f["gaps"], f["labels/gap_reason"]
     before = path.read_bytes()
     with Recording.open(path) as rec:
         assert rec.schema_version == 1
         d = rec.asset("A")
         assert d.server is None and len(d.level) == 0
         assert d.states["state"].tolist() == [BUSY, DOWN]
+        assert len(rec.gaps) == 0
     assert path.read_bytes() == before  # opening did not touch the file
     assert migrate_recording(path) == 1
     with Recording.open(path) as rec:
-        assert rec.schema_version == SCHEMA_VERSION == 2
+        assert rec.schema_version == SCHEMA_VERSION == 3
+        assert len(rec.gaps) == 0 and rec.labels("gap_reason") == ()
         assert rec.asset("A").parts["time"].tolist() == [3.0]
 
 

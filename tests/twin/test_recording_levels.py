@@ -11,6 +11,7 @@ from kernels.types import BUSY, DOWN, STARVED
 from twin.model.distributions import constant, exponential
 from twin.model.elements import Buffer, Project, Sink, Source, Station
 from twin.recording import (
+    SCHEMA_VERSION,
     AssetInfo,
     MappingError,
     Recording,
@@ -110,7 +111,7 @@ def test_the_shipped_example_mapping_imports_levels_and_servers(tmp_path):
     assert report.issues["impossible_values"].examples[0].value == "'-2'"
     assert report.count("missing_values") == 0
     with Recording.open(out) as rec:
-        assert rec.schema_version == 2
+        assert rec.schema_version == SCHEMA_VERSION
         assert [(rec.asset(a).element, rec.asset(a).server) for a in rec.asset_ids] == [
             ("M1", 0), ("M1", 1), ("M2", None), ("B1", None)]
         lv = rec.asset("B1").level

@@ -18,6 +18,7 @@ from twin.recording.errors import MappingError, RecordingError, RecordingImportE
 from twin.recording.format import (
     COMPATIBLE_VERSIONS,
     FORMAT_NAME,
+    GAPS_DTYPE,
     NO_DATA,
     SCHEMA_VERSION,
     UNKNOWN,
@@ -54,7 +55,7 @@ from twin.recording.snapshot import AssetSnapshot, ChannelError, snapshot_at
 from twin.recording.writer import AssetInfo, RecordingWriter
 
 __all__ = [
-    "COMPATIBLE_VERSIONS", "FORMAT_NAME", "NO_DATA", "SCHEMA_VERSION", "UNKNOWN",
+    "COMPATIBLE_VERSIONS", "FORMAT_NAME", "GAPS_DTYPE", "NO_DATA", "SCHEMA_VERSION", "UNKNOWN",
     "AssetData", "AssetInfo", "AssetReplay", "AssetSnapshot", "ChannelError", "Cumulative",
     "ImportReport", "Kpis", "Level", "Mapping", "MappingError", "Period", "Recording",
     "RecordingError", "RecordingImportError", "RecordingWriter", "StateTimeline",

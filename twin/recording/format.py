@@ -36,11 +36,12 @@ from twin.recording.timerange import (
 )
 
 FORMAT_NAME = "twinbench-recording"
-SCHEMA_VERSION = 2
-#: Older schema versions this reader opens as they are. Version 2 only added optional parts
-#: (the ``level`` dataset and the ``server`` asset attribute), so a version-1 file is a valid
-#: version-2 file without them; :func:`migrate_recording` still stamps it 2 on request.
-COMPATIBLE_VERSIONS = (1,)
+SCHEMA_VERSION = 3
+#: Older schema versions this reader opens as they are. Versions 2 and 3 only added optional
+#: parts (2: the ``level`` dataset and the ``server`` asset attribute; 3: the ``/gaps``
+#: dataset and its ``/labels/gap_reason`` vocabulary), so a version-1 or -2 file is a valid
+#: version-3 file without them; :func:`migrate_recording` still upgrades it on request.
+COMPATIBLE_VERSIONS = (1, 2)
 
 #: State code of a stored record whose raw state is not in the mapping (the raw value is kept).
 UNKNOWN = -2
@@ -83,8 +84,13 @@ SHAPE_DATASETS = {"event_log": ("states", "parts", "power"), "buckets": ("bucket
 #: Datasets an asset of either shape may have in addition (created when first written).
 OPTIONAL_DATASETS = ("level",)
 
+#: Gaps in the data (schema 3): from ``start`` to ``end`` (s since the epoch) the source was
+#: not connected, so nothing is known of any asset; ``reason`` indexes ``/labels/gap_reason``.
+GAPS_DTYPE = np.dtype([("start", "f8"), ("end", "f8"), ("reason", "i4")], align=True)
+GAPS_UNITS = {"start": "s", "end": "s", "reason": "1"}
+
 LABEL_DTYPE = np.dtype("S128")
-LABEL_SETS = ("raw_state", "product")
+LABEL_SETS = ("raw_state", "product", "gap_reason")
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _PARQUET_MAGIC = b"PAR1"
@@ -246,6 +252,26 @@ def migrate_recording(path: str | os.PathLike) -> int:
 @migration(1)
 def _add_optional_parts(f: h5py.File) -> None:
     """Version 2 only added optional parts (``level``, ``server``): nothing to change."""
+
+
+@migration(2)
+def _add_gaps(f: h5py.File) -> None:
+    """Version 3 added the ``/gaps`` dataset (empty: an imported file knows no link gaps) and
+    its reason vocabulary, so that a migrated file has every dataset a live writer makes."""
+    create_gaps(f)
+
+
+def create_gaps(f: h5py.File) -> None:
+    """Create the empty ``/gaps`` dataset and ``/labels/gap_reason`` if missing."""
+    if "gaps" not in f:
+        ds = f.create_dataset("gaps", shape=(0,), maxshape=(None,), chunks=(256,),
+                              dtype=GAPS_DTYPE)
+        for fld, unit in GAPS_UNITS.items():
+            ds.attrs[f"units.{fld}"] = unit
+    labels = f.require_group("labels")
+    if "gap_reason" not in labels:
+        labels.create_dataset("gap_reason", shape=(0,), maxshape=(None,), chunks=(256,),
+                              dtype=LABEL_DTYPE)
 
 
 def _check_format(f: h5py.File, path: Path) -> int:
@@ -466,6 +492,39 @@ class Recording:
                 ds = self._r.dataset(group, key)
                 if ds is not None:
                     ds.refresh()
+
+    @property
+    def gaps(self) -> np.ndarray:
+        """Gaps in the data (schema 3): a structured array of :data:`GAPS_DTYPE` in stored
+        order, empty for a file that has none (every version-1 or -2 file).
+
+        From ``start`` to ``end`` the live source was not connected: nothing is known of any
+        asset then, and replay shows no data (``docs/recording-format.md``). The reason of
+        gap ``i`` is ``labels("gap_reason")[reason[i]]`` (-1: none given).
+        """
+        r = self._r
+        ds = r.dataset(self._f, "gaps", place="/")
+        if ds is None:
+            return np.empty(0, GAPS_DTYPE)
+        if self.swmr:
+            ds.refresh()
+        values = r.records(ds, GAPS_DTYPE)
+        lo = (EARLIEST - self.epoch_utc).total_seconds()
+        hi = (LATEST - self.epoch_utc).total_seconds()
+        what = (f"seconds since epoch_utc {self.epoch_utc.isoformat()} inside the supported "
+                f"range {RANGE_TEXT}, i.e. from {lo:.0f} to {hi:.0f}")
+        for fld in ("start", "end"):
+            t = values[fld]
+            with np.errstate(invalid="ignore"):
+                ok = np.isfinite(t) & (t >= lo) & (t < hi)
+            r.check(ds.name, fld, t, ok, what)
+        r.check(ds.name, "end", values["end"], values["end"] >= values["start"],
+                "a time at or after the gap's start")
+        n = len(self.labels("gap_reason"))
+        v = values["reason"]
+        r.check(ds.name, "reason", v, (v >= -1) & (v < n),
+                f"-1 (none) or an index into /labels/gap_reason (0..{n - 1})")
+        return values
 
     def _read_assets(self) -> dict[str, tuple[h5py.Group, AssetData]]:
         """Asset id -> (group, its attributes as an empty AssetData), in the order the assets

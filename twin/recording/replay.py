@@ -16,6 +16,11 @@ The rules (also in ``docs/recording-format.md``):
   clipped), so that a fork can refuse it naming the asset and time.
 * **Gaps.** Time covered by no interval has no state (:data:`NO_DATA`), no energy and no parts;
   KPIs count it as ``no_data`` and leave it out of the observed time.
+* **Link gaps** (schema 3, ``/gaps``: a live source was disconnected). Every asset's state
+  intervals and (event logs) power intervals are cut out over a gap: a state or power
+  sample from before the gap does not hold across it (it resumes after the gap until the
+  next record: a plant that sends only changes sent none while nothing changed). Parts and
+  level samples recorded inside a gap (redelivered or back-filled) are kept as recorded.
 * Records out of order are sorted by time (stable). Stored values that are NaN or negative
   count as 0 and are counted in ``invalid_values``.
 
@@ -312,7 +317,44 @@ def _bucket_replay(data: AssetData) -> dict:
     }
 
 
-def _event_replay(data: AssetData) -> dict:
+def merged_gaps(gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of the recording's gaps (:attr:`Recording.gaps`) as sorted, disjoint
+    ``(start, end)`` arrays, zero-length gaps left out."""
+    keep = gaps["end"] > gaps["start"]
+    s, e = gaps["start"][keep], gaps["end"][keep]
+    if not len(s):
+        return np.empty(0), np.empty(0)
+    order = np.argsort(s, kind="stable")
+    s, e = s[order], np.maximum.accumulate(e[order])
+    new = np.ones(len(s), bool)
+    new[1:] = s[1:] > e[:-1]
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, len(s) - 1)
+    return s[first], e[last]
+
+
+def cut_gaps(start: np.ndarray, end: np.ndarray, value: np.ndarray,
+             gaps: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remove the gaps from sorted, non-overlapping intervals ``[start, end)``: an interval
+    that a gap crosses is split around it, one inside a gap goes. Returns the pieces (each
+    keeps its interval's ``value``), sorted, zero-length pieces left out."""
+    for g0, g1 in zip(*gaps, strict=True):
+        hit = (start < g1) & (end > g0)
+        if not hit.any():
+            continue
+        before = hit & (start < g0)
+        after = hit & (end > g1)
+        keep = ~hit
+        start = np.concatenate((start[keep], start[before], np.full(after.sum(), g1)))
+        end = np.concatenate((end[keep], np.full(before.sum(), g0), end[after]))
+        value = np.concatenate((value[keep], value[before], value[after]))
+        order = np.argsort(start, kind="stable")
+        start, end, value = start[order], end[order], value[order]
+    real = end > start
+    return start[real], end[real], value[real]
+
+
+def _event_replay(data: AssetData, gaps: tuple[np.ndarray, np.ndarray]) -> dict:
     st = _sorted(data.states, "time")
     parts = _sorted(data.parts, "time")
     power = _sorted(data.power, "time")
@@ -322,13 +364,14 @@ def _event_replay(data: AssetData) -> dict:
     ts = st["time"]
     te = np.append(ts[1:], t_last) if len(ts) else ts
     real = te > ts
-    timeline = StateTimeline(ts[real], te[real], st["state"][real])
+    timeline = StateTimeline(*cut_gaps(ts[real], te[real], st["state"][real], gaps))
     count, bad_c = _clean(parts["count"])
     pt = parts["time"]
     scrap = np.where(parts["good"] == 0, count, 0.0)
     pw, bad_w = _clean(power["power_kw"])
     wt = power["time"]
     we = np.append(wt[1:], t_last) if len(wt) else wt
+    ew, ee, epw = cut_gaps(wt, we, pw, gaps)
     # Cycle times: successive part events inside one busy interval.
     cycles = np.empty(0)
     if len(pt) > 1 and len(timeline.start):
@@ -341,7 +384,7 @@ def _event_replay(data: AssetData) -> dict:
         "timeline": timeline,
         "produced": Cumulative(pt, pt, count),
         "scrap": Cumulative(pt, pt, scrap),
-        "energy": Cumulative(wt, we, pw * (we - wt)),
+        "energy": Cumulative(ew, ee, epw * (ee - ew)),
         "has_parts": bool(len(pt)),
         "has_power": bool(len(wt)),
         "cycle_times": cycles,
@@ -370,7 +413,13 @@ def replay_asset(
     AssetReplay
     """
     data = recording.asset(asset_id)
-    built = _bucket_replay(data) if recording.shape == "buckets" else _event_replay(data)
+    gaps = merged_gaps(recording.gaps)
+    if recording.shape == "buckets":
+        built = _bucket_replay(data)
+        tl = built["timeline"]
+        built["timeline"] = StateTimeline(*cut_gaps(tl.start, tl.end, tl.state, gaps))
+    else:
+        built = _event_replay(data, gaps)
     timeline = built["timeline"]
     if window is not None:
         timeline = timeline.clip(*window)

@@ -26,6 +26,7 @@ from twin.recording.format import (
     DATASET_DTYPES,
     FIELD_UNITS,
     FORMAT_NAME,
+    GAPS_DTYPE,
     LABEL_DTYPE,
     LABEL_SETS,
     LEVEL_DTYPE,
@@ -38,6 +39,7 @@ from twin.recording.format import (
     STATES_DTYPE,
     UNKNOWN,
     _ns,
+    create_gaps,
     group_name,
     parse_epoch,
     zone,
@@ -127,6 +129,7 @@ class RecordingWriter:
         swmr: bool = False,
         overwrite: bool = False,
         chunk_rows: int = 8192,
+        chunk_cache_bytes: int = CHUNK_CACHE_BYTES,
     ) -> RecordingWriter:
         """Create a new recording file.
 
@@ -158,6 +161,8 @@ class RecordingWriter:
             Replace an existing file; otherwise an existing file is an error.
         chunk_rows : int
             HDF5 chunk length of the record datasets.
+        chunk_cache_bytes : int
+            HDF5 chunk cache per dataset; a live recorder that only appends needs one chunk.
 
         Raises
         ------
@@ -184,7 +189,7 @@ class RecordingWriter:
         # hundreds of MiB for a recording with many assets.
         # created with O_EXCL | O_NOFOLLOW, never through a link planted at ``path``
         f = safeio.open_hdf5(path, replace=overwrite, libver="latest",
-                             rdcc_nbytes=CHUNK_CACHE_BYTES, rdcc_w0=1.0)
+                             rdcc_nbytes=int(chunk_cache_bytes), rdcc_w0=1.0)
         try:
             f.attrs["format"] = FORMAT_NAME
             f.attrs["schema_version"] = SCHEMA_VERSION
@@ -207,6 +212,7 @@ class RecordingWriter:
                 labels.create_dataset(
                     name, shape=(0,), maxshape=(None,), chunks=(256,), dtype=LABEL_DTYPE
                 )
+            create_gaps(f)
             writer = cls(f, path, shape, epoch, chunk_rows)
             writer.label_codes("raw_state", raw_state_labels)
             writer.label_codes("product", product_labels)
@@ -514,6 +520,36 @@ class RecordingWriter:
             prod = self.label_codes("product", prod.tolist())
         rec["product"] = np.broadcast_to(prod.astype(np.int32), (n,))
         self.append_records(asset_id, "buckets", rec)
+
+    def append_gaps(self, start: object, end: object, reason: object = None) -> None:
+        """Append gaps in the data (schema 3): from ``start[i]`` to ``end[i]`` nothing is
+        known of any asset (a live source was disconnected); replay shows no data there.
+
+        Parameters
+        ----------
+        start, end : array_like of float (s since epoch) or datetime64
+        reason : array_like of str labels or int vocabulary codes, optional
+            Why (``"reconnecting: broker closed the connection"``).
+        """
+        t0 = self._times(start)
+        t1 = np.broadcast_to(self._times(end), t0.shape)
+        if (t1 < t0).any():
+            raise RecordingError("a gap cannot end before it starts")
+        rec = np.empty(len(t0), GAPS_DTYPE)
+        rec["start"] = t0
+        rec["end"] = t1
+        if reason is None:
+            rec["reason"] = -1
+        else:
+            arr = np.atleast_1d(np.asarray(reason))
+            if arr.dtype.kind in "USO":
+                arr = self.label_codes("gap_reason", arr.tolist())
+            rec["reason"] = np.broadcast_to(arr.astype(np.int32), (len(t0),))
+        if len(rec):
+            ds = self._f["gaps"]
+            n = ds.shape[0]
+            ds.resize((n + len(rec),))
+            ds[n:] = rec
 
     def flush(self) -> None:
         """Write buffered records to disk; SWMR readers see them after their next refresh."""

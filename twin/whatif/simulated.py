@@ -127,6 +127,24 @@ def _queues(low: Lowered) -> list[int]:
     return out
 
 
+def recorded_assets(low: Lowered, levels: bool = True) -> list[AssetInfo]:
+    """The assets a recording of this plant has, named as :func:`write_run_as_recording`
+    names them: one per station server (the station id, or ``"<station>#<k>"`` for server k
+    of a multi-server station) and, with ``levels``, one level asset per buffer, conveyor and
+    queuing source. A live recording declares these up front (``twin.live.recorder``)."""
+    a = low.arrays
+    out = []
+    for e in _stations(low):
+        eid, n = low.element_ids[e], int(a.el_i[e, kt.I_SERVERS])
+        for k in range(n):
+            aid = eid if n == 1 else f"{eid}#{k}"
+            out.append(AssetInfo(aid, name=aid, element=eid, server=k if n > 1 else None))
+    if levels:
+        out += [AssetInfo(low.element_ids[e], name=low.element_ids[e],
+                          element=low.element_ids[e], level=True) for e in _queues(low)]
+    return out
+
+
 class _ServerParts:
     """Splits the part counters of multi-server stations among their servers, per instant.
 

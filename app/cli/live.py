@@ -1,0 +1,207 @@
+"""``twinbench live``: follow a running plant over MQTT or OPC UA and record it.
+
+The source (``twin.live.feed.open_source``) runs on a thread of its own and hands its
+readings to a ``twin.live.recorder.LiveRecorder``, which appends them to a SWMR recording
+(flushed every second, readable while it grows). This thread prints a status line every few
+seconds and stops on SIGINT or SIGTERM (exit 0, after a final flush), at the end of
+``--duration`` (plant time: the readings' own time stamps), or when the source gives up;
+then it prints the problems report. No Qt here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from app.cli.common import UsageError, user_files
+from twin.errors import printable
+
+#: Plants with at most this many assets get each asset's state on the status line.
+LIST_ASSETS = 12
+#: Seconds between two status lines by default.
+STATUS_EVERY_S = 5.0
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``live`` subcommand."""
+    p = subparsers.add_parser(
+        "live",
+        help="follow a running plant (MQTT or OPC UA) and record it (.h5)",
+        description="Follow a running plant and append everything it sends to a recording "
+                    "(SWMR: `twinbench replay FILE` and the workbench read it while it "
+                    "grows). Prints a status line every few seconds; Ctrl-C or SIGTERM "
+                    "stops it after a final flush (exit 0). Ends with the problems report.",
+    )
+    p.add_argument("project", help="project folder or project.json: its stations, buffers, "
+                                    "conveyors and queues are the assets recorded")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--mqtt", metavar="URL", help="MQTT broker and topic prefix: "
+                                                    "mqtt://HOST:PORT/PREFIX (mqtts:// for TLS)")
+    src.add_argument("--opcua", metavar="URL", help="OPC UA server: opc.tcp://HOST:PORT")
+    src.add_argument("--source", metavar="URL", help="any installed live source, by URL")
+    p.add_argument("--record", required=True, metavar="FILE.h5", help="recording to create")
+    p.add_argument("--mapping", help="mapping file (JSON): extra assets, state codes and the "
+                                     "source's `live` section")
+    p.add_argument("--duration", metavar="D", help="stop after this much plant time (the "
+                   "readings' time stamps, not the wall clock): 8h, 30m, 90s, 1h30m or seconds")
+    p.add_argument("--epoch", metavar="ISO", help="time zero of the recording (ISO 8601 with "
+                   "offset); default: UTC midnight of the first reading's day")
+    p.add_argument("--time-zone", default="UTC", help="the plant's IANA time zone (days and "
+                                                      "shifts are cut in it; default UTC)")
+    p.add_argument("--status-every", type=float, default=STATUS_EVERY_S, metavar="S",
+                   help=f"seconds between status lines (default {STATUS_EVERY_S:g})")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --record file")
+    p.set_defaults(func=run_live)
+
+
+def parse_duration(text: str) -> float:
+    """``8h``, ``30m``, ``90s``, ``1h30m``, ``2d`` or a number of seconds, as seconds."""
+    s = text.strip().lower()
+    try:
+        value = float(s)
+    except ValueError:
+        parts = re.findall(r"(\d+(?:\.\d+)?)\s*([smhd])", s)
+        if not parts or re.sub(r"(\d+(?:\.\d+)?)\s*([smhd])", "", s).strip():
+            raise UsageError(f"--duration {text!r} is not a duration; give e.g. 8h, 30m, "
+                             "90s, 1h30m or a number of seconds") from None
+        value = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not value > 0 or value != value or value == float("inf"):
+        raise UsageError(f"--duration {text!r} must be a positive time, e.g. 8h")
+    return value
+
+
+def _source_url(args) -> str:
+    if args.mqtt is not None:
+        url, schemes, flag = args.mqtt, ("mqtt", "mqtts"), "--mqtt"
+        form = "mqtt://HOST:PORT/PREFIX"
+    elif args.opcua is not None:
+        url, schemes, flag = args.opcua, ("opc.tcp",), "--opcua"
+        form = "opc.tcp://HOST:PORT"
+    else:
+        return args.source
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise UsageError(f"{flag} {url!r} is not an address of that kind; give {form}")
+    return url
+
+
+def _epoch(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--epoch {text!r} is not ISO 8601; give e.g. "
+                         "2026-12-02T00:00:00+00:00") from None
+    if value.tzinfo is None:
+        raise UsageError(f"--epoch {text!r} has no UTC offset; give e.g. "
+                         "2026-12-02T00:00:00+00:00 or ...Z")
+    return value
+
+
+def status_line(recorder, rate: float) -> str:
+    """One line: link, messages per second, plant time, each asset's state (up to
+    :data:`LIST_ASSETS` assets; how many assets are in each state beyond), problems."""
+    last = recorder.states()
+    if len(last) <= LIST_ASSETS:
+        summary = " ".join(f"{printable(a)}={s or '-'}" for a, s in last.items())
+    else:
+        states = Counter(s or "no data" for s in last.values())
+        summary = ", ".join(f"{n} {s}" for s, n in states.most_common())
+    rep = recorder.report
+    link = recorder.link_state + (f" ({recorder.link_detail})" if recorder.link_detail and
+                                  recorder.link_state != "connected" else "")
+    plant = "-" if rep.last is None else datetime.fromtimestamp(rep.last, UTC).strftime(
+        "%Y-%m-%d %H:%M:%SZ")
+    return (f"[{time.strftime('%H:%M:%S')}] {link} | {rate:,.0f} msg/s | plant {plant} | "
+            f"stored {sum(rep.stored.values()):,} | assets: {summary} | "
+            f"problems {rep.problem_count:,}")
+
+
+def run_live(args) -> int:
+    """Handler of ``twinbench live``."""
+    from twin import jsonfile
+    from twin.live.feed import open_source
+    from twin.live.recorder import LiveRecorder, mapping_assets, project_assets
+    from twin.projectfile.reader import load_project
+    from twin.recording import RecordingError
+
+    url = _source_url(args)
+    duration = None if args.duration is None else parse_duration(args.duration)
+    epoch = _epoch(args.epoch)
+    if not args.status_every > 0:
+        raise UsageError(f"--status-every {args.status_every:g} must be a positive number of "
+                         "seconds")
+    with user_files(args.project, args.record, args.mapping):
+        project = load_project(args.project)
+        mapping = None
+        if args.mapping is not None:
+            mapping = jsonfile.read(args.mapping)
+            if not isinstance(mapping, dict):
+                raise UsageError(f"--mapping {args.mapping}: a mapping file is a JSON object, "
+                                 f"not {type(mapping).__name__}")
+        assets = project_assets(project)
+        assets += mapping_assets(mapping, assets)
+        options = {} if args.mapping is None else {"mapping": args.mapping}
+        source = open_source(url, **options)
+        recorder = LiveRecorder(args.record, assets, source=url, time_zone=args.time_zone,
+                                epoch_utc=epoch, overwrite=args.force, mapping=mapping)
+
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def follow() -> None:
+        try:
+            source.run(recorder, stop)
+        except BaseException as exc:  # raised again on this thread, after the final flush
+            failed.append(exc)
+        finally:
+            stop.set()
+
+    def on_signal(signum, _frame) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    print(f"twinbench live: following {printable(url)} into {printable(args.record)} "
+          f"({len(assets)} assets); Ctrl-C stops", flush=True)
+    thread = threading.Thread(target=follow, name="live-source", daemon=True)
+    try:
+        thread.start()
+        last_status, last_count = time.monotonic(), 0
+        while not stop.wait(0.2):
+            recorder.tick()
+            if duration is not None and recorder.span_s >= duration:
+                print(f"twinbench live: {args.duration} of plant time recorded", flush=True)
+                break
+            now = time.monotonic()
+            if now - last_status >= args.status_every:
+                received = recorder.report.received
+                print(status_line(recorder, (received - last_count) / (now - last_status)),
+                      flush=True)
+                last_status, last_count = now, received
+    except OSError as exc:  # writing the recording failed (disk full, file gone)
+        raise RecordingError(f"{args.record}: writing failed ({exc}); everything up to the "
+                             "last flush is in the file; check the disk and start again "
+                             "with another --record") from exc
+    finally:
+        stop.set()
+        thread.join(30.0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        try:
+            recorder.close()
+        finally:  # the report, however it ended
+            print(recorder.report.format(), flush=True)
+            if thread.is_alive():
+                print("twinbench live: the source did not stop within 30 s", file=sys.stderr)
+    if failed:
+        raise failed[0]
+    return 0

@@ -1,0 +1,740 @@
+"""Record a live feed: a :class:`~twin.live.feed.Feed` that appends to a twinbench recording.
+
+:class:`LiveRecorder` takes the readings a source hands over (on the source's thread) and
+appends them to an event-log recording in SWMR mode (``docs/recording-format.md``), so that
+the workbench and ``twinbench replay`` can read the file while it grows, and a recorder killed
+with ``kill -9`` leaves a readable file holding everything up to its last flush. The rules
+(also in ``docs/live-recording.md``):
+
+* **Assets** are declared when the file is created (HDF5 cannot add groups in SWMR mode):
+  :func:`project_assets` (every station server, ``<station>#<k>`` for a multi-server
+  station, and a level asset per buffer, conveyor and queuing source, as simulated
+  recordings name them) plus the mapping's ``assets``. A reading for another asset is
+  counted (``unknown asset``, with examples) and not stored.
+* **Channels**: ``state`` -> a state record (a value that is no state name is stored as
+  ``unknown`` with its raw text kept as the raw state); ``parts``/``scrap`` -> a part record
+  (count = the value, good 1/0); ``count`` (a cumulative good-part counter) -> a part record
+  per increase (a counter that goes down is a reset: its value is the new base, counted, no
+  parts); ``power_kw`` -> a power sample; ``level`` -> a level sample (level assets only).
+  A quantity that is not a number >= 0 is stored as recorded (text as NaN) and counted, as
+  the importers do; replay counts it as 0.
+* **Time**: the file is created when the first reading arrives; its ``epoch_utc`` is the UTC
+  midnight of that reading's day (or the epoch given), and times are stored as seconds since
+  it. Out-of-order readings (earlier than the asset's previous reading on that channel) are
+  stored in arrival order and counted: the format stores arrival order and replay sorts
+  (stably). A late ``count`` reading is not stored: the later counter value includes it.
+* **Duplicates**: a reading whose ``(asset, channel, key)`` was seen among the last
+  ``dedup_window`` keyed readings is dropped (redelivery); memory stays bounded.
+* **Gaps**: ``link("reconnecting")`` .. ``link("connected")`` is a gap, stored in ``/gaps``
+  (schema 3) from the latest plant time seen before the link came back (readings still
+  handed over while reconnecting count) to the earliest time stamp of the first batch after
+  it came back (a zero-length gap when redelivered or back-filled data covers it). Replay
+  shows no data over a gap.
+* **Flushing**: the source's thread only checks readings and buffers rows; a writer thread
+  of the recorder appends them (once ``max_buffered`` rows wait) and flushes the file at
+  least every ``flush_interval_s`` seconds while records wait, so HDF5 work never holds a
+  source up. When the writer falls behind, :meth:`LiveRecorder.readings` waits once
+  ``max_backlog`` rows are held: memory does not grow with the length of the recording.
+  A failure to write is raised by :meth:`LiveRecorder.tick` on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from kernels.types import STATE_NAMES
+from twin.errors import printable
+from twin.live.feed import CHANNELS, LINK_STATES, Reading
+from twin.recording import AssetInfo, RecordingError, RecordingWriter
+from twin.recording.format import (
+    LABEL_DTYPE,
+    LEVEL_DTYPE,
+    PARTS_DTYPE,
+    POWER_DTYPE,
+    STATES_DTYPE,
+    UNKNOWN,
+    parse_epoch,
+    zone,
+)
+from twin.recording.timerange import EARLIEST, LATEST, RANGE_TEXT
+
+#: Problem kinds the recorder finds itself, with what it did about them. Kinds a source
+#: reports through :meth:`LiveRecorder.bad` are counted under their own names.
+PROBLEMS = {
+    "unknown asset": "readings for an asset the recording did not declare (neither in the "
+                     "project nor in the mapping): not stored",
+    "unknown channel": f"readings on a channel other than {', '.join(CHANNELS)}: not stored",
+    "level of a machine": "level readings for an asset that is not a buffer, conveyor or "
+                          "queue: not stored",
+    "unknown state": "state values that are not a twinbench state: stored as 'unknown' with "
+                     "the raw value kept",
+    "bad value": "quantities that are not a number >= 0: stored as recorded (text as NaN), "
+                 "replay counts them as 0; a bad counter value is not stored",
+    "bad time stamp": f"time stamps outside {RANGE_TEXT} or not a number: not stored",
+    "counter reset": "cumulative counters that went down: the value is the new base, no "
+                     "parts stored for it",
+    "malformed reading": "readings that are not a Reading of text asset, channel and key "
+                         "(a bug in the source): not stored",
+    "after close": "batches handed over after the recording was closed: not stored",
+    "out of order": "readings earlier than the asset's previous reading on that channel: "
+                    "stored in arrival order (replay sorts); a late counter value is not "
+                    "stored (the later value includes it)",
+}
+#: Examples kept per problem kind.
+MAX_EXAMPLES = 5
+#: Problem kinds counted apart; more are counted as ``other``.
+MAX_KINDS = 64
+#: Raw state texts kept (vocabulary entries); beyond, an unknown state keeps no raw text.
+MAX_RAW_STATES = 1024
+
+_STATE_CODES = {name: i for i, name in enumerate(STATE_NAMES)}
+_DTYPES = {"states": STATES_DTYPE, "parts": PARTS_DTYPE, "power": POWER_DTYPE,
+           "level": LEVEL_DTYPE}
+_EARLIEST_S = (EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+_LATEST_S = (LATEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+
+
+@dataclass
+class Problem:
+    """Count and first examples of one kind of problem."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, example: str) -> None:
+        self.count += 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(example)
+
+
+@dataclass
+class LiveReport:
+    """What a live recording received, stored and found.
+
+    Attributes
+    ----------
+    path : str
+    received : int
+        Readings handed over by the source.
+    duplicates : int
+        Readings dropped as redeliveries of one already received.
+    stored : dict of str to int
+        Records stored per dataset kind (``states``, ``parts``, ``power``, ``level``).
+    flushed : int
+        Records on disk at the last flush.
+    problems : dict of str to Problem
+        Per kind (:data:`PROBLEMS`, and what the source reported).
+    gaps : int
+        Gaps written (disconnections).
+    reconnects : int
+        Times the link went down (a source's ``reconnecting``; retries while down count
+        once).
+    first, last : float or None
+        Plant time of the first and latest reading stored, s since the Unix epoch.
+    epoch_utc : str
+        The recording's epoch ("" before the file exists).
+    """
+
+    path: str = ""
+    received: int = 0
+    duplicates: int = 0
+    stored: dict[str, int] = field(default_factory=lambda: {k: 0 for k in _DTYPES})
+    flushed: int = 0
+    problems: dict[str, Problem] = field(default_factory=dict)
+    gaps: int = 0
+    reconnects: int = 0
+    first: float | None = None
+    last: float | None = None
+    epoch_utc: str = ""
+
+    @property
+    def problem_count(self) -> int:
+        """All problems found, every kind."""
+        return sum(p.count for p in self.problems.values())
+
+    def format(self) -> str:
+        """The report as text for a terminal or a log pane."""
+        total = sum(self.stored.values())
+        lines = [f"Live recording {self.path}"]
+        if self.first is None:
+            lines.append("  no reading stored: the recording was not created")
+        else:
+            lines.append(f"  plant time {_iso(self.first)} .. {_iso(self.last)}")
+        recs = ", ".join(f"{k} {v:,}" for k, v in self.stored.items())
+        lines.append(f"  readings received {self.received:,}, duplicates dropped "
+                     f"{self.duplicates:,}; records stored {total:,} ({recs}), "
+                     f"flushed {self.flushed:,}")
+        lines.append(f"  reconnects {self.reconnects}, gaps recorded {self.gaps}")
+        found = [(k, v) for k, v in self.problems.items() if v.count]
+        if not found:
+            lines.append("  no problems found")
+        for kind, p in found:
+            meaning = PROBLEMS.get(kind, "reported by the source: not stored")
+            lines.append(f"  {printable(kind)}: {p.count:,} - {meaning}")
+            lines.extend(f"      {printable(e)}" for e in p.examples)
+        return "\n".join(lines)
+
+    __str__ = format
+
+
+def _iso(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+
+
+class _Asset:
+    """What the recorder keeps per declared asset: bounded, whatever the recording's length."""
+
+    __slots__ = ("info", "last_t", "base", "state")
+
+    def __init__(self, info: AssetInfo) -> None:
+        self.info = info
+        self.last_t: dict[str, float] = {}
+        self.base: float | None = None  # the counter's last value
+        self.state = ""  # the last state name received
+
+
+class LiveRecorder:
+    """A :class:`~twin.live.feed.Feed` that writes a twinbench recording as readings arrive.
+
+    Parameters
+    ----------
+    path : path-like
+        The recording to create (``.h5``); created when the first reading arrives.
+    assets : iterable of AssetInfo or str
+        Every asset the recording may hold (:func:`project_assets`, :func:`mapping_assets`).
+    source : str
+        Where the data comes from (the source's URL), stored in the ``source`` attribute.
+    time_zone : str
+        The plant's IANA time zone (days and shifts are cut in it).
+    epoch_utc : datetime or str, optional
+        Time zero of the stored times; default the UTC midnight of the first reading's day.
+    overwrite : bool
+        Replace an existing file; otherwise an existing file is an error, raised here.
+    flush_interval_s : float
+        Longest time between two flushes while records wait (wall-clock seconds).
+    max_buffered : int
+        Rows held in memory before the writer thread appends them to the datasets (sooner
+        than the flush interval).
+    max_backlog : int
+        Rows held in memory at most: when the writer falls behind, :meth:`readings` waits
+        (the source slows down; an MQTT broker keeps the messages) rather than growing.
+    dedup_window : int
+        Keys remembered to drop redelivered readings.
+    on_flush : callable, optional
+        Called with the number of records on disk after each flush (on the writer thread).
+    clock : callable
+        Wall-clock seconds (monotonic), for the flush interval.
+
+    Raises
+    ------
+    RecordingError
+        For an existing file without ``overwrite``, a missing folder, a bad epoch or time
+        zone, or no assets.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        assets: Iterable[AssetInfo | str],
+        *,
+        source: str = "live",
+        time_zone: str = "UTC",
+        epoch_utc: datetime | str | None = None,
+        overwrite: bool = False,
+        shifts: list[dict] | None = None,
+        mapping: dict | None = None,
+        flush_interval_s: float = 1.0,
+        max_buffered: int = 8192,
+        max_backlog: int = 200_000,
+        dedup_window: int = 65536,
+        on_flush: Callable[[int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = Path(path)
+        infos = [a if isinstance(a, AssetInfo) else AssetInfo(str(a)) for a in assets]
+        if not infos:
+            raise RecordingError("a live recording needs at least one asset: the project has "
+                                 "no station, buffer, conveyor or queue, and the mapping "
+                                 "names none")
+        self._assets: dict[str, _Asset] = {}
+        for info in infos:
+            if info.asset_id in self._assets:
+                raise RecordingError(f"asset {info.asset_id!r} is declared twice (project "
+                                     "and mapping?); name it once")
+            self._assets[info.asset_id] = _Asset(info)
+        if os.path.lexists(self.path) and not overwrite:
+            raise RecordingError(f"{self.path}: exists; choose another file or overwrite it "
+                                 "(--force)")
+        if not self.path.parent.is_dir():
+            raise RecordingError(f"{self.path}: folder {self.path.parent} does not exist; "
+                                 "create it or choose another path")
+        zone(time_zone)
+        if isinstance(epoch_utc, str):
+            epoch_utc = parse_epoch(epoch_utc)
+        elif epoch_utc is not None:
+            if epoch_utc.tzinfo is None:
+                raise RecordingError(f"epoch {epoch_utc!r} must say its UTC offset")
+            epoch_utc = epoch_utc.astimezone(UTC)
+        self._epoch_given = epoch_utc
+        self._create = dict(source=source, time_zone=time_zone, overwrite=overwrite,
+                            shifts=shifts, mapping=mapping)
+        self.flush_interval_s = float(flush_interval_s)
+        self.max_buffered = int(max_buffered)
+        self.max_backlog = max(int(max_backlog), self.max_buffered)
+        self.dedup_window = int(dedup_window)
+        self.on_flush = on_flush
+        self._clock = clock
+        # Lock order: _io (the HDF5 file), then _lock (everything else). The source's thread
+        # takes _lock only, so HDF5 work never holds it up for longer than a swap of buffers.
+        self._io = threading.Lock()
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._closing = False
+        self._writer: RecordingWriter | None = None
+        self._epoch_s = 0.0
+        self._buffers: dict[tuple[str, str], list[tuple]] = {}
+        self._buffered = 0
+        self._gap_rows: list[tuple[float, float, str]] = []
+        self._unflushed = False
+        self._last_flush = clock()
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._raw_states: set[str] = set()
+        self._gap: list | None = None  # [start, reason] while the link is down
+        self._gap_waits_end = False
+        self.report = LiveReport(path=str(self.path))
+        self.link_state = "connecting"
+        self.link_detail = ""
+        self.failure: BaseException | None = None
+        self.closed = False
+
+    # -- the Feed protocol ------------------------------------------------------------------
+
+    def readings(self, batch: list[Reading]) -> None:
+        """Store a batch (from the source's thread). Never raises for bad readings: each is
+        counted; a failure to write is kept in :attr:`failure` and raised by :meth:`tick`."""
+        with self._lock:
+            while (self._buffered >= self.max_backlog and self.failure is None
+                   and not self._closing):
+                self._wake.wait(0.5)  # the writer is behind: hold the source back
+            if self._closing:  # a source still running after close(): nothing is stored
+                self.report.received += len(batch)
+                self._problem("after close", f"{len(batch)} readings")
+                return
+            if self.failure is not None:
+                return
+            waited = self._unflushed
+            try:
+                self._take(batch)
+            except Exception as exc:  # creating the file failed: the main thread raises it
+                self.failure = exc
+                return
+            if self._buffered >= self.max_buffered or (self._unflushed and not waited):
+                self._wake.notify_all()  # the writer thread counts the interval from now
+
+    def bad(self, kind: str, example: str) -> None:
+        """A message the source could not read: counted under ``kind`` with its example."""
+        with self._lock:
+            self._problem(str(kind), str(example)[:200])
+
+    def link(self, state: str, detail: str = "") -> None:
+        """The source's connection changed; ``reconnecting`` .. ``connected`` is a gap."""
+        with self._lock:
+            if state not in LINK_STATES:
+                self._problem("unknown link state", f"{state!r} ({detail})"[:200])
+                return
+            self.link_state, self.link_detail = state, str(detail)
+            if state == "reconnecting":
+                if self._gap is None:  # the link went down (retries are the same gap)
+                    self.report.reconnects += 1
+                    reason = f"reconnecting: {detail}" if detail else "reconnecting"
+                    self._gap = [self.report.last, _label(reason)]
+                    self._gap_waits_end = False
+            elif state == "connected" and self._gap is not None:
+                self._gap_waits_end = True  # ends at the first time stamp that comes in
+
+    # -- driving it -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Raise a failure to write that happened on the writer thread (call it from the
+        command's loop or a timer); the writer thread flushes on its own."""
+        with self._lock:
+            if self.failure is not None:
+                raise self.failure
+
+    def flush(self) -> None:
+        """Append every buffered record and flush the file now (SWMR readers see them)."""
+        self._write(flush=True)
+
+    def close(self) -> LiveReport:
+        """End the recording: close an open gap at the latest time seen, stop the writer
+        thread, flush, close the file. Returns the report."""
+        with self._lock:
+            if self.closed:
+                return self.report
+            if self._gap is not None and self._writer is not None:
+                start, reason = self._gap
+                if start is not None:
+                    self._add_gap(start, max(start, self.report.last or start), reason)
+                self._gap = None
+            self._closing = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+        try:
+            if self.failure is None:
+                self.flush()
+        finally:
+            with self._io, self._lock:
+                self.closed = True
+                self._wake.notify_all()
+                if self._writer is not None:
+                    try:
+                        self._writer.close()
+                    except Exception:
+                        if self.failure is None:
+                            raise
+        return self.report
+
+    def __enter__(self) -> LiveRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what the status line shows -------------------------------------------------------
+
+    @property
+    def epoch_utc(self) -> datetime | None:
+        """The recording's epoch, once the file exists (or the epoch given)."""
+        return self._writer.epoch_utc if self._writer is not None else self._epoch_given
+
+    def states(self) -> dict[str, str]:
+        """Each asset's last state name (``""``: none yet)."""
+        with self._lock:
+            return {aid: a.state for aid, a in self._assets.items()}
+
+    @property
+    def span_s(self) -> float:
+        """Plant time from the first to the latest reading stored, s."""
+        r = self.report
+        return 0.0 if r.first is None else r.last - r.first
+
+    # -- inside -----------------------------------------------------------------------------
+
+    def _problem(self, kind: str, example: str) -> None:
+        p = self.report.problems.get(kind)
+        if p is None:
+            if len(self.report.problems) >= MAX_KINDS:  # a source naming kinds by value
+                kind = "other"
+                p = self.report.problems.get(kind)
+            if p is None:
+                p = self.report.problems[kind] = Problem()
+        p.add(example)
+
+    def _duplicate(self, r: Reading) -> bool:
+        if not r.key:
+            return False
+        k = (r.asset, r.channel, r.key)
+        if k in self._seen:
+            self._seen.move_to_end(k)
+            return True
+        self._seen[k] = None
+        if len(self._seen) > self.dedup_window:
+            self._seen.popitem(last=False)
+        return False
+
+    def _start(self, t: float) -> None:
+        """Create the file: epoch = UTC midnight of the first reading's day unless given."""
+        epoch = self._epoch_given
+        if epoch is None:
+            day = datetime.fromtimestamp(t, UTC)
+            epoch = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        c = self._create
+        self._writer = RecordingWriter.create(
+            self.path, shape="event_log", source=c["source"], time_zone=c["time_zone"],
+            epoch_utc=epoch, assets=[a.info for a in self._assets.values()],
+            mapping=c["mapping"], shifts=c["shifts"], swmr=True, overwrite=c["overwrite"],
+            # small chunks and a cache of about one chunk per dataset: records are only
+            # appended, and memory then grows with the assets, never with the recording
+            chunk_rows=1024, chunk_cache_bytes=64 * 1024)
+        self._epoch_s = (epoch - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(seconds=1)
+        self.report.epoch_utc = epoch.isoformat()
+        self._last_flush = self._clock()
+        self._thread = threading.Thread(target=self._run_writer, name="live-recorder-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def _take(self, batch: list[Reading]) -> None:
+        rep = self.report
+        first_t = None  # earliest valid time stamp of this batch, to end a gap
+        for r in batch:
+            rep.received += 1
+            if not (isinstance(r, Reading) and isinstance(r.asset, str)
+                    and isinstance(r.channel, str) and isinstance(r.key, str)):
+                self._problem("malformed reading", repr(r)[:200])
+                continue
+            if self._duplicate(r):
+                rep.duplicates += 1
+                continue
+            a = self._assets.get(r.asset)
+            if a is None:
+                self._problem("unknown asset", _show(r))
+                continue
+            if r.channel not in CHANNELS:
+                self._problem("unknown channel", _show(r))
+                continue
+            t = r.t
+            if (isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t)
+                    or not _EARLIEST_S <= t < _LATEST_S):
+                self._problem("bad time stamp", _show(r))
+                continue
+            if r.channel == "level" and not a.info.level:
+                self._problem("level of a machine", _show(r))
+                continue
+            t = float(t)
+            if self._writer is None:
+                self._start(t)
+            if self._gap is not None and not self._gap_waits_end:
+                # still reporting while reconnecting: data the source had before the cut
+                if self._gap[0] is None or t > self._gap[0]:
+                    self._gap[0] = t
+            elif first_t is None or t < first_t:
+                first_t = t
+            ts = t - self._epoch_s
+            last = a.last_t.get(r.channel)
+            late = last is not None and ts < last
+            if late:
+                self._problem("out of order", _show(r))
+            else:
+                a.last_t[r.channel] = ts
+            if not self._record(a, r, ts, late):
+                continue
+            rep.first = t if rep.first is None else min(rep.first, t)
+            rep.last = t if rep.last is None else max(rep.last, t)
+        if first_t is not None and self._gap_waits_end:
+            start, reason = self._gap
+            if start is not None:
+                self._add_gap(start, max(start, first_t), reason)
+            self._gap, self._gap_waits_end = None, False
+
+    def _number(self, r: Reading) -> float:
+        """A quantity as recorded: a bad one is counted and kept (text as NaN)."""
+        value = r.value
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            x = math.nan
+        else:
+            try:
+                x = float(value)
+            except ValueError:
+                x = math.nan
+        if not (math.isfinite(x) and x >= 0):
+            self._problem("bad value", _show(r))
+        return x
+
+    def _record(self, a: _Asset, r: Reading, ts: float, late: bool) -> bool:
+        """Buffer the record(s) of one reading; False when nothing is stored."""
+        ch, aid = r.channel, a.info.asset_id
+        if ch == "state":
+            raw = r.value.strip() if isinstance(r.value, str) else str(r.value)
+            code = _STATE_CODES.get(raw.lower())
+            label = None
+            if code is None:
+                self._problem("unknown state", _show(r))
+                code = UNKNOWN
+                label = _label(raw)
+                if label not in self._raw_states:
+                    if len(self._raw_states) >= MAX_RAW_STATES:
+                        label = None
+                    else:
+                        self._raw_states.add(label)
+            if not late:
+                a.state = STATE_NAMES[code] if code >= 0 else "unknown"
+            self._buffer(aid, "states", (ts, code, label))
+        elif ch in ("parts", "scrap"):
+            self._buffer(aid, "parts", (ts, self._number(r), int(ch == "parts")))
+        elif ch == "count":
+            x = self._number(r)
+            if late or not (math.isfinite(x) and x >= 0):
+                return False
+            if a.base is None or x == a.base:
+                a.base = x
+                return True
+            if x < a.base:
+                self._problem("counter reset", f"{_show(r)} (was {a.base:g})")
+                a.base = x
+                return True
+            self._buffer(aid, "parts", (ts, x - a.base, 1))
+            a.base = x
+        elif ch == "power_kw":
+            self._buffer(aid, "power", (ts, self._number(r)))
+        else:  # level
+            self._buffer(aid, "level", (ts, self._number(r)))
+        return True
+
+    def _buffer(self, asset_id: str, kind: str, row: tuple) -> None:
+        self._buffers.setdefault((asset_id, kind), []).append(row)
+        self._buffered += 1
+        self.report.stored[kind] += 1
+        self._unflushed = True
+
+    def _run_writer(self) -> None:
+        """The writer thread: appends buffered rows when there are ``max_buffered`` of them
+        and flushes the file at least every ``flush_interval_s`` while records wait."""
+        while True:
+            with self._lock:
+                while not self._closing and self.failure is None:
+                    wait = self.flush_interval_s - (self._clock() - self._last_flush)
+                    if self._buffered >= self.max_buffered or (self._unflushed and wait <= 0):
+                        break
+                    self._wake.wait(max(wait, 0.05) if self._unflushed else 0.5)
+                if self._closing or self.failure is not None:
+                    return
+                due = self._unflushed and \
+                    self._clock() - self._last_flush >= self.flush_interval_s
+            self._write(flush=due)
+
+    def _write(self, flush: bool) -> None:
+        """Take the buffered rows (under the lock) and append them (outside it); with
+        ``flush``, flush the file. A failure is kept for :meth:`tick` to raise."""
+        with self._io:
+            with self._lock:
+                if self._writer is None or self.closed or self.failure is not None:
+                    return
+                buffers, self._buffers = self._buffers, {}
+                gaps, self._gap_rows = self._gap_rows, []
+                self._buffered = 0
+                if flush:
+                    self._unflushed = False
+                    on_disk = sum(self.report.stored.values())
+                self._wake.notify_all()  # room again for a source held back
+            try:
+                self._write_buffers(buffers)
+                for start, end, reason in gaps:
+                    self._writer.append_gaps(start - self._epoch_s, end - self._epoch_s,
+                                             [reason])
+                if flush:
+                    self._writer.flush()
+            except Exception as exc:  # a disk error: the main thread raises it (tick)
+                with self._lock:
+                    self.failure = exc
+                    self._wake.notify_all()
+                return
+            if flush:
+                with self._lock:
+                    self._last_flush = self._clock()
+                    self.report.flushed = on_disk
+                if self.on_flush is not None:
+                    self.on_flush(on_disk)
+
+    def _write_buffers(self, buffers: dict[tuple[str, str], list[tuple]]) -> None:
+        w = self._writer
+        for (aid, kind), rows in buffers.items():
+            if not rows:
+                continue
+            if kind == "states":
+                rec = np.empty(len(rows), STATES_DTYPE)
+                rec["time"] = [x[0] for x in rows]
+                rec["state"] = [x[1] for x in rows]
+                labels = [x[2] for x in rows]
+                named = [i for i, x in enumerate(labels) if x is not None]
+                raw = np.full(len(rows), -1, np.int32)
+                if named:
+                    raw[named] = w.label_codes("raw_state", [labels[i] for i in named])
+                rec["raw_state"] = raw
+            else:
+                rec = np.array(rows, dtype=_DTYPES[kind])
+            w.append_records(aid, kind, rec)
+
+    def _add_gap(self, start: float, end: float, reason: str) -> None:
+        self._gap_rows.append((start, end, reason))
+        self.report.gaps += 1
+        self._unflushed = True
+
+
+def _show(r: Reading) -> str:
+    """A reading as a problem's example, shortened."""
+    return f"asset {r.asset!s:.60}, {r.channel!s:.20} = {r.value!s:.60} at {r.t!s:.30}"
+
+
+def _label(raw: str) -> str:
+    """A raw state as a label: at most :data:`LABEL_DTYPE`'s bytes of UTF-8, no NUL."""
+    text = raw.replace("\x00", "")
+    data = text.encode("utf-8")[:LABEL_DTYPE.itemsize]
+    return data.decode("utf-8", errors="ignore")
+
+
+# --- which assets ----------------------------------------------------------------------------
+
+
+def project_assets(project) -> list[AssetInfo]:
+    """The assets a live recording of ``project`` declares, named as simulated recordings
+    name them (:func:`twin.whatif.simulated.recorded_assets`): every station server and a
+    level asset per buffer, conveyor and queuing source.
+
+    Raises
+    ------
+    InputError
+        For a project that cannot be lowered (its problems named).
+    """
+    from twin.sim.lowering import lower
+    from twin.whatif.simulated import recorded_assets
+
+    return recorded_assets(lower(project, horizon=3600.0))
+
+
+def mapping_assets(mapping: dict | None, declared: Iterable[AssetInfo] = ()) -> list[AssetInfo]:
+    """The mapping's ``assets`` (recorded id -> element id, or ``{"element", "name",
+    "server", "ideal_cycle_time_s"}``) that ``declared`` does not hold already; an asset
+    mapped to a level element of ``declared`` (or to no known element) records a level too.
+
+    Raises
+    ------
+    RecordingError
+        For an ``assets`` entry of the wrong form, naming it.
+    """
+    if not mapping or "assets" not in mapping:
+        return []
+    table = mapping["assets"]
+    if not isinstance(table, dict):
+        raise RecordingError(f"mapping: assets must be an object of asset id -> element, not "
+                             f"{type(table).__name__}")
+    declared = list(declared)
+    have = {d.asset_id for d in declared}
+    levels = {d.element for d in declared if d.level}
+    elements = {d.element for d in declared}
+    out = []
+    for aid, spec in table.items():
+        if aid in have:
+            continue
+        if isinstance(spec, str):
+            spec = {"element": spec}
+        if not isinstance(spec, dict):
+            raise RecordingError(f"mapping: $.assets.{aid}: expected an element id or an "
+                                 f"object, not {type(spec).__name__}")
+        element = str(spec.get("element", ""))
+        server = spec.get("server")
+        ict = spec.get("ideal_cycle_time_s")
+        try:
+            out.append(AssetInfo(
+                str(aid), name=str(spec.get("name", "")), element=element,
+                ideal_cycle_time_s=None if ict is None else float(ict),
+                server=None if server is None else int(server),
+                level=element in levels or element not in elements))
+        except (TypeError, ValueError) as exc:
+            raise RecordingError(f"mapping: $.assets.{aid}: {exc}") from None
+    return out
