@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli import common, recording, run, whatif
+from app.cli import common, emulate, recording, run, whatif
 from app.cli import open as workbench
 
 __all__ = ["build_parser", "main"]
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     workbench.add_commands(sub)
     recording.add_commands(sub)
     whatif.add_commands(sub)
+    emulate.add_commands(sub)
     return p
 
 
