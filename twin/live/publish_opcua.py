@@ -11,7 +11,8 @@ folder one object per asset, browse name = the asset id (``<station>`` or
 node ids ``ns=<i>;s=<asset>.<Variable>``. Every write carries the plant time as its
 SourceTimestamp (the ServerTimestamp is the wall clock). Every variable is historizing:
 each write is kept in asyncua's in-memory history (the last :data:`HISTORY` values per
-variable), so a client back-fills a gap with HistoryRead. Writes go straight to the history
+variable; the initial values, ``off`` and 0 at plant time 0 until the first event overwrites
+them, are not), so a client back-fills a gap with HistoryRead. Writes go straight to the history
 store, not through an internal subscription, which would keep only the last of several
 changes within one publishing interval.
 
