@@ -155,6 +155,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         for pub in publishers:
             pub.open(plan, epoch)
             opened.append(pub)
+        playing.set()  # from here a signal ends the play (and the summary is printed)
         where = ", ".join(p.url for p in publishers)
         speed = "max" if args.speed == 0 else f"{args.speed:g}x"
         _tell(f"twinbench emulate: {len(plan):,} events of {len(plan.assets)} assets over "
@@ -166,7 +167,6 @@ def cmd_emulate(args: argparse.Namespace) -> int:
             printer = threading.Thread(target=_status_lines, args=(status, plan, epoch, done),
                                        daemon=True)
             printer.start()
-        playing.set()
         truth = play(plan, publishers, speed=args.speed, epoch=epoch, stop=stop, status=status)
         done.set()
         if printer is not None:
