@@ -167,7 +167,9 @@ def cmd_emulate(args: argparse.Namespace) -> int:
             printer = threading.Thread(target=_status_lines, args=(status, plan, epoch, done),
                                        daemon=True)
             printer.start()
+        t0 = time.monotonic()
         truth = play(plan, publishers, speed=args.speed, epoch=epoch, stop=stop, status=status)
+        took = time.monotonic() - t0
         done.set()
         if printer is not None:
             printer.join(5)
@@ -179,7 +181,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
             pub.close()
         for s, h in old.items():
             signal.signal(s, h)
-    _summary(truth, status, plan)
+    _summary(truth, status, took)
     return 0
 
 
@@ -205,11 +207,12 @@ def _status_lines(status, plan, epoch: float, done: threading.Event) -> None:
               f"sent {n:,}  {rate:,.0f}/s")
 
 
-def _summary(truth, status, plan) -> None:
+def _summary(truth, status, took: float) -> None:
     from twin.errors import printable
 
     how = "the end" if status.done else "stopped"
-    print(f"\nsent {status.sent:,} messages; plant time {_clock(status.plant_t)} ({how})")
+    print(f"\nsent {status.sent:,} messages in {took:.1f} s ({status.sent / max(took, 1e-9):,.0f}"
+          f"/s); plant time {_clock(status.plant_t)} ({how})")
     rows = [(printable(a), f"{d['parts']:,}", f"{d['scrap']:,}", f"{d['energy_kwh']:.3f}")
             for a, d in truth.per_asset().items()]
     print(format_table(("asset", "parts", "scrap", "energy kWh"), rows, left=1))
