@@ -53,6 +53,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "(default: ~/.local/share/twinbench/emulator-pki)")
     e.add_argument("--trusted", metavar="DIR",
                    help="folder of trusted client certificates; others are refused")
+    e.add_argument("--status-every", type=_interval, default=STATUS_EVERY, metavar="SECONDS",
+                   help=f"seconds between two status lines (default {STATUS_EVERY:g})")
     e.add_argument("--quiet", action="store_true", help="no status lines")
     e.set_defaults(func=cmd_emulate)
 
@@ -69,6 +71,16 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"expected plant seconds per wall second > 0 (60: an hour a minute), or 0 or "
             f"'max' for as fast as possible; got {text!r}")
+    return v
+
+
+def _interval(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not 0.05 <= v <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0.05 to 3600, got {text!r}")
     return v
 
 
@@ -164,8 +176,9 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         done = threading.Event()
         printer = None
         if not args.quiet:
-            printer = threading.Thread(target=_status_lines, args=(status, plan, epoch, done),
-                                       daemon=True)
+            printer = threading.Thread(
+                target=_status_lines, args=(status, plan, epoch, done, args.status_every),
+                daemon=True)
             printer.start()
         t0 = time.monotonic()
         truth = play(plan, publishers, speed=args.speed, epoch=epoch, stop=stop, status=status)
@@ -194,11 +207,11 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _status_lines(status, plan, epoch: float, done: threading.Event) -> None:
+def _status_lines(status, plan, epoch: float, done: threading.Event, every: float) -> None:
     from datetime import UTC, datetime
 
     last_t, last_n = time.monotonic(), 0
-    while not done.wait(STATUS_EVERY):
+    while not done.wait(every):
         now, n = time.monotonic(), status.sent
         rate = (n - last_n) / max(now - last_t, 1e-9)
         last_t, last_n = now, n

@@ -31,9 +31,10 @@ def test_it_runs_to_the_end_of_its_duration_and_prints_what_it_sent(broker, caps
 
 
 def test_a_sigterm_ends_it_with_exit_code_0(broker):
-    """Started as a user would, killed with SIGTERM while it plays: exit code 0 and the
-    summary of what it sent."""
-    p = subprocess.Popen([sys.executable, "-m", "app.cli", "emulate", CELL, "--speed", "10",
+    """Started as a user would, killed with SIGTERM while it plays (after its first status
+    line): exit code 0 and the summary of what it sent."""
+    p = subprocess.Popen([sys.executable, "-m", "app.cli", "emulate", CELL, "--speed", "600",
+                          "--status-every", "0.2", "--start", "2026-12-02T00:00:00Z",
                           "--mqtt", f"{broker.url}/plant"], cwd=ROOT, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -44,8 +45,8 @@ def test_a_sigterm_ends_it_with_exit_code_0(broker):
         def read():
             for line in p.stderr:
                 err.append(line)
-                if "events of" in line:
-                    playing.set()
+                if line.startswith("plant 2026-12-02 ") and " sent " in line:
+                    playing.set()  # a status line: plant time, messages sent, rate
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
