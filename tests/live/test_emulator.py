@@ -222,3 +222,33 @@ def test_a_broker_restart_mid_play_loses_nothing(broker, cell_plan):
     sub.loop_stop()
     assert 0 < sent_while_down < len(plan)
     assert {m["id"] for m in got} == set(range(1, len(plan) + 1))
+
+
+def test_a_stop_is_heard_while_the_broker_is_away(broker, cell_plan, monkeypatch):
+    """With the broker gone the window of unacknowledged messages fills and the play waits;
+    a stop (SIGTERM) still ends it, and closing gives up on the acknowledgements."""
+    from twin.live import emulator, publish_mqtt
+
+    monkeypatch.setattr(emulator, "BATCH", 10)  # the window is checked once per batch
+    monkeypatch.setattr(publish_mqtt, "WINDOW", 50)
+    monkeypatch.setattr(publish_mqtt, "STOP_WAIT", 0.5)
+    pub = MqttPublisher(f"{broker.url}/plant")
+    pub.open(cell_plan, EPOCH)
+    broker.stop()
+    stop = threading.Event()
+    status = Status()
+    player = threading.Thread(target=play, args=(cell_plan, [pub]), daemon=True,
+                              kwargs=dict(speed=0, epoch=EPOCH, stop=stop, status=status))
+    player.start()
+    deadline = time.monotonic() + 10
+    while pub.sent - pub.acked <= 50 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pub.sent - pub.acked > 50
+    player.join(0.3)
+    assert player.is_alive() and pub.sent < len(cell_plan)  # held by the full window
+    stop.set()
+    player.join(10)
+    assert not player.is_alive() and not status.done
+    pub.close()
+    assert pub.acked < pub.sent < len(cell_plan)
+    broker.start()  # the fixture stops it

@@ -230,6 +230,9 @@ class Publisher:
 
     name = "publisher"
     sent = 0
+    #: The play's stop (set by :func:`play`): a publisher waiting for its broker gives up
+    #: waiting when it is set.
+    stop: threading.Event | None = None
 
     def open(self, plan: Plan, epoch: float) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -279,6 +282,8 @@ def play(plan: Plan, publishers: Sequence[Publisher], *, speed: float, epoch: fl
     stop = stop or threading.Event()
     status = status or Status()
     truth = Truth(plan)
+    for pub in publishers:
+        pub.stop = stop
     fast = speed <= 0 or math.isinf(speed)
     t0 = clock()
     n = len(plan)

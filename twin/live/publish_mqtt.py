@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from twin.live.emulator import EmulatorError, Message, Plan, Publisher
 
-#: Messages published but not acknowledged before ``send`` waits.
+#: Messages published but not acknowledged before ``send`` waits (checked once per batch).
 WINDOW = 20_000
 #: Messages sent and not yet acknowledged at once (paho holds the others queued). paho scans
 #: its queue on every acknowledgement: 10,000 in flight published 3,000 messages/s, 100 about
@@ -35,6 +35,8 @@ WINDOW = 20_000
 INFLIGHT = 100
 #: Seconds ``close`` waits for the last acknowledgements.
 CLOSE_WAIT = 30.0
+#: The same after a stop (Ctrl-C, SIGTERM): a broker that is away does not hold the exit.
+STOP_WAIT = 5.0
 
 
 def parse_url(url: str) -> tuple[str, int, str]:
@@ -125,7 +127,7 @@ class MqttPublisher(Publisher):
 
     def send(self, batch: Sequence[Message]) -> None:
         with self._cond:  # back-pressure: a broker away or slow holds the play here
-            while self.sent - self._acked > WINDOW:
+            while self.sent - self._acked > WINDOW and not self._stopping():
                 self._cond.wait(0.5)
         publish = self._client.publish
         for asset, channel, ts, value in batch:
@@ -135,17 +137,20 @@ class MqttPublisher(Publisher):
             # reconnecting; it is acknowledged then
             publish(self.topic(asset, channel), payload, qos=1)
 
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
     @property
     def acked(self) -> int:
         return self._acked
 
     def close(self, wait: bool = True) -> None:
-        """Wait (at most :data:`CLOSE_WAIT` s) until the broker acknowledged every message,
-        then disconnect."""
+        """Wait (at most :data:`CLOSE_WAIT` s, :data:`STOP_WAIT` s after a stop) until the
+        broker acknowledged every message, then disconnect."""
         if self._client is None:
             return
         if wait:
-            deadline = time.monotonic() + CLOSE_WAIT
+            deadline = time.monotonic() + (STOP_WAIT if self._stopping() else CLOSE_WAIT)
             with self._cond:
                 while self._acked < self.sent and time.monotonic() < deadline:
                     self._cond.wait(0.2)
