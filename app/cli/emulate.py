@@ -164,6 +164,12 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         epoch = args.start if args.start is not None else default_epoch()
         _tell("twinbench emulate: running the twin...")
         plan = plan_run(project, args.scenario, args.duration, args.seed)
+        if args.duration is None and plan.horizon < project.run.horizon:
+            from twin.units import format_duration
+
+            _tell(f"twinbench emulate: emulating {format_duration(plan.horizon)} of the "
+                  f"project's horizon of {format_duration(project.run.horizon)}: the most whose "
+                  "events the emulator holds in memory (give --duration to choose)")
         for pub in publishers:
             pub.open(plan, epoch)
             opened.append(pub)

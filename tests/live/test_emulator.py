@@ -252,3 +252,17 @@ def test_a_stop_is_heard_while_the_broker_is_away(broker, cell_plan, monkeypatch
     pub.close()
     assert pub.acked < pub.sent < len(cell_plan)
     broker.start()  # the fixture stops it
+
+
+def test_the_projects_horizon_is_cut_to_what_the_plan_holds(monkeypatch):
+    """Without --duration the project's horizon is emulated, or the longest whole number of
+    hours of it whose events fit in ``MAX_PLAN_EVENTS``."""
+    from twin.live import emulator
+
+    project = load_project(PROJECTS / "machining-cell")
+    whole = plan_run(project, duration=8 * 3600.0)
+    monkeypatch.setattr(emulator, "MAX_PLAN_EVENTS", 2 * len(whole))
+    plan = plan_run(project)  # the project's horizon: a week
+    assert 3600.0 <= plan.horizon < project.run.horizon and plan.horizon % 3600.0 == 0
+    with pytest.raises(emulator.EmulatorError, match="more than the emulator holds"):
+        plan_run(project, duration=project.run.horizon)
