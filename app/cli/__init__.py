@@ -2,7 +2,8 @@
 
 One module per group of commands, each adding its subcommands to the parser built here:
 ``run`` (``run``, ``check``), ``recording`` (``import``, ``replay``), ``whatif`` (``fork``,
-``calibrate``) and ``open`` (the workbench, the only one that reaches Qt). They share
+``calibrate``), ``emulate`` (the twin as a virtual plant) and ``open`` (the workbench, the
+only one that reaches Qt). They share
 ``common`` (progress bar, tables, the error policy) and import neither each other nor this
 module. Headless commands import no Qt, so ``twinbench run`` starts fast on a machine
 without a display.
