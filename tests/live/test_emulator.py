@@ -266,3 +266,15 @@ def test_the_projects_horizon_is_cut_to_what_the_plan_holds(monkeypatch):
     assert 3600.0 <= plan.horizon < project.run.horizon and plan.horizon % 3600.0 == 0
     with pytest.raises(emulator.EmulatorError, match="more than the emulator holds"):
         plan_run(project, duration=project.run.horizon)
+
+
+def test_a_scenario_is_emulated_with_its_overrides():
+    """``fourth-lathe`` gives the lathes a fourth server: a fourth asset, and the parts sent
+    still equal the twin's."""
+    plan = plan_run(load_project(PROJECTS / "machining-cell"), "fourth-lathe",
+                    duration=8 * 3600.0)
+    assert "lathes#3" in plan.assets and "lathes#3" not in plan_run(
+        load_project(PROJECTS / "machining-cell"), duration=600.0).assets
+    sent = play(plan, [], speed=0, epoch=EPOCH).per_asset()
+    assert sum(d["parts"] for a, d in sent.items() if a.startswith("lathes#")) == \
+        plan.twin["lathes"]["parts"] > 0
