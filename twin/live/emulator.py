@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from kernels import types as kt
 from kernels.types import STATE_NAMES
 from twin.live.feed import LiveError
 
@@ -170,16 +171,13 @@ def plan_run(project, scenario: str | None = None, duration: float | None = None
         t = value = np.zeros(0)
         asset, channel = np.zeros(0, np.int32), np.zeros(0, np.int8)
 
-    from kernels import types as kt
-
     rep = sr.replications[0]
-    a = low.arrays
-    twin = {}
+    twin = {}  # as twin.sim.summary reads them (warm-up 0: the whole run)
     for e, kind in enumerate(low.element_kinds):
         if kind == "station":
             twin[low.element_ids[e]] = {
                 "parts": int(rep.el_out[e, kt.O_OUT]), "scrap": int(rep.el_out[e, kt.O_SCRAP]),
-                "energy_kwh": float(rep.st_time[e] @ a.power[e]) / 3600.0}
+                "energy_kwh": float(rep.st_time[e] @ low.arrays.power[e]) / 3600.0}
     return Plan(tuple(assets), tuple(kinds), t, asset, channel, value, horizon, twin)
 
 
