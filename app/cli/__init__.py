@@ -2,10 +2,10 @@
 
 One module per group of commands, each adding its subcommands to the parser built here:
 ``run`` (``run``, ``check``), ``recording`` (``import``, ``replay``), ``whatif`` (``fork``,
-``calibrate``), ``live`` (following a plant) and ``open`` (the workbench, the only one that
-reaches Qt). They share ``common`` (progress bar, tables, the error policy) and import
-neither each other nor this module. Headless commands import no Qt, so ``twinbench run``
-starts fast on a machine without a display.
+``calibrate``), ``live`` (following a plant), ``emulate`` (the twin as a virtual plant) and
+``open`` (the workbench, the only one that reaches Qt). They share ``common`` (progress bar,
+tables, the error policy) and import neither each other nor this module. Headless commands
+import no Qt, so ``twinbench run`` starts fast on a machine without a display.
 
 Exit codes: 0 done, 2 a user error (one message, no traceback), 130 interrupted, 1 an
 internal error (with its traceback); see ``app.cli.common``.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli import common, live, recording, run, whatif
+from app.cli import common, emulate, live, recording, run, whatif
 from app.cli import open as workbench
 
 __all__ = ["build_parser", "main"]
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     recording.add_commands(sub)
     whatif.add_commands(sub)
     live.add_commands(sub)
+    emulate.add_commands(sub)
     return p
 
 

@@ -374,6 +374,27 @@ def write_run_as_recording(scenario_result, replication: int, path: str | os.Pat
     SimRecordingError
         See :func:`trace_replication`.
     """
+    low = scenario_result.lowered
+    events, level_events = replication_events(scenario_result, replication, seed=seed,
+                                              levels=levels)
+    write_events(events, low, path, epoch_utc=epoch_utc, overwrite=overwrite,
+                 levels=level_events,
+                 source=f"twinbench simulation of {scenario_result.project.name!r}, scenario "
+                        f"{scenario_result.scenario!r}, seed {seed}, replication {replication}")
+    return events
+
+
+def replication_events(scenario_result, replication: int, *, seed: int,
+                       levels: bool = True) -> tuple[list[StationEvents], list[LevelEvents]]:
+    """The events of one simulated replication, as :func:`write_run_as_recording` writes
+    them: per station server (states, parts, scrap) and, with ``levels``, per buffer,
+    conveyor and queuing source (content). The emulator (``twin.live.emulator``) plays the
+    same events in real time.
+
+    ``scenario_result`` must be run with ``RunSpec(log=True, warmup=0)``; the re-run is
+    checked against the stored replication (:func:`trace_replication`). Raises
+    ``SimRecordingError``.
+    """
     reps = scenario_result.replications
     if not 0 <= replication < len(reps):
         raise SimRecordingError(
@@ -381,8 +402,9 @@ def write_run_as_recording(scenario_result, replication: int, path: str | os.Pat
             f"(0..{len(reps) - 1})")
     low = scenario_result.lowered
     events, state = trace_replication(low, seed, replication, check=reps[replication])
-    write_events(events, low, path, epoch_utc=epoch_utc, overwrite=overwrite,
-                 levels=trace_levels(low, state) if levels else (),
-                 source=f"twinbench simulation of {scenario_result.project.name!r}, scenario "
-                        f"{scenario_result.scenario!r}, seed {seed}, replication {replication}")
-    return events
+    return events, (trace_levels(low, state) if levels else [])
+
+
+def power_of(low: Lowered, ev: StationEvents) -> np.ndarray:
+    """The power (kW) a station server draws from each of its state records on."""
+    return low.arrays.power[low.element_ids.index(ev.element)][ev.state]

@@ -1,0 +1,159 @@
+"""The emulator's MQTT publisher: every message to ``<prefix>/<asset>/<channel>`` at QoS 1.
+
+Payload: JSON ``{"ts": <s since 1970>, "value": ..., "id": <n>}``, where ``id`` numbers the
+messages of one publisher from 1 on, so that a receiver can drop a message the broker
+delivers twice (QoS 1 is at least once).
+
+An asset id is one topic level, percent-encoded (``urllib.parse.quote`` with no safe
+characters but ``-_.~``): MQTT forbids ``#`` and ``+`` in the topic of a publication, and a
+multi-server station's servers are ``<station>#<k>``, so ``lathes#0`` goes out as
+``lathes%230``. Receivers decode the level with ``urllib.parse.unquote`` (ids without such
+characters are unchanged).
+
+paho-mqtt keeps every QoS 1 message until the broker acknowledges it and sends the
+unacknowledged ones again after a reconnect (its loop reconnects by itself); at most
+:data:`WINDOW` messages are in flight or queued at once, and :meth:`close` waits until every
+one is acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Sequence
+from urllib.parse import quote, urlsplit
+
+from twin.live.emulator import EmulatorError, Message, Plan, Publisher
+
+#: Messages published but not acknowledged before ``send`` waits (checked once per batch).
+WINDOW = 20_000
+#: Messages sent and not yet acknowledged at once (paho holds the others queued). paho scans
+#: its queue on every acknowledgement: 10,000 in flight published 3,000 messages/s, 100 about
+#: 15,000-25,000 (standard-line, this 2-core machine, shared).
+INFLIGHT = 100
+#: Seconds ``close`` waits for the last acknowledgements.
+CLOSE_WAIT = 30.0
+#: The same after a stop (Ctrl-C, SIGTERM): a broker that is away does not hold the exit.
+STOP_WAIT = 5.0
+
+
+def parse_url(url: str) -> tuple[str, int, str]:
+    """``mqtt://HOST[:PORT][/PREFIX]`` as ``(host, port, prefix)``; raises
+    :class:`EmulatorError` naming what is wrong."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 1883
+    except ValueError as e:
+        raise EmulatorError(f"--mqtt {url!r}: {e}; write mqtt://HOST:PORT/PREFIX") from None
+    if parts.scheme != "mqtt" or not parts.hostname:
+        raise EmulatorError(f"--mqtt {url!r}: expected mqtt://HOST:PORT/PREFIX, e.g. "
+                            "mqtt://127.0.0.1:1883/plant")
+    prefix = parts.path.strip("/")
+    if any(c in prefix for c in "#+\0"):
+        raise EmulatorError(f"--mqtt {url!r}: the topic prefix may not hold '#', '+' or NUL")
+    return parts.hostname, port, prefix
+
+
+def topic_level(asset: str) -> str:
+    """An asset id as one MQTT topic level (module docstring)."""
+    return quote(asset, safe="-_.~")
+
+
+class MqttPublisher(Publisher):
+    """Publish to the broker of ``url`` (``mqtt://HOST:PORT/PREFIX``)."""
+
+    name = "mqtt"
+
+    def __init__(self, url: str, client_id: str | None = None, connect_timeout: float = 10.0,
+                 inflight: int = INFLIGHT):
+        self.url = url
+        self.host, self.port, self.prefix = parse_url(url)
+        self.client_id = client_id or f"twinbench-emulator-{os.getpid()}"
+        self.connect_timeout = connect_timeout
+        self.inflight = inflight
+        self.sent = 0
+        self._acked = 0
+        self._cond = threading.Condition()
+        self._connected = threading.Event()
+        self._client = None
+        self._topics: dict[tuple[str, str], str] = {}
+
+    def open(self, plan: Plan, epoch: float) -> None:
+        import paho.mqtt.client as mqtt
+
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                        protocol=mqtt.MQTTv311, clean_session=True)
+        c.max_inflight_messages_set(self.inflight)
+        c.max_queued_messages_set(0)  # no limit: WINDOW bounds it
+        c.reconnect_delay_set(0.1, 5)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_publish = self._on_publish
+        try:
+            c.connect(self.host, self.port, keepalive=30)
+        except (OSError, ValueError) as e:
+            raise EmulatorError(
+                f"--mqtt {self.url!r}: no MQTT broker answers at {self.host}:{self.port} "
+                f"({e}); start one (mosquitto -p {self.port}) or fix the address") from None
+        c.loop_start()
+        self._client = c
+        if not self._connected.wait(self.connect_timeout):
+            self.close(wait=False)
+            raise EmulatorError(f"--mqtt {self.url!r}: the broker did not accept the "
+                                f"connection within {self.connect_timeout:g} s")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if not reason_code.is_failure:
+            self._connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._cond:
+            self._acked += 1
+            self._cond.notify_all()
+
+    def topic(self, asset: str, channel: str) -> str:
+        key = (asset, channel)
+        t = self._topics.get(key)
+        if t is None:
+            level = topic_level(asset)
+            t = self._topics[key] = (f"{self.prefix}/{level}/{channel}" if self.prefix
+                                     else f"{level}/{channel}")
+        return t
+
+    def send(self, batch: Sequence[Message]) -> None:
+        with self._cond:  # back-pressure: a broker away or slow holds the play here
+            while self.sent - self._acked > WINDOW and not self._stopping():
+                self._cond.wait(0.5)
+        publish = self._client.publish
+        for asset, channel, ts, value in batch:
+            self.sent += 1
+            payload = json.dumps({"ts": round(ts, 6), "value": value, "id": self.sent})
+            # while the broker is away paho queues the message (rc NO_CONN) and sends it after
+            # reconnecting; it is acknowledged then
+            publish(self.topic(asset, channel), payload, qos=1)
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    @property
+    def acked(self) -> int:
+        return self._acked
+
+    def close(self, wait: bool = True) -> None:
+        """Wait (at most :data:`CLOSE_WAIT` s, :data:`STOP_WAIT` s after a stop) until the
+        broker acknowledged every message, then disconnect."""
+        if self._client is None:
+            return
+        if wait:
+            deadline = time.monotonic() + (STOP_WAIT if self._stopping() else CLOSE_WAIT)
+            with self._cond:
+                while self._acked < self.sent and time.monotonic() < deadline:
+                    self._cond.wait(0.2)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._client = None
