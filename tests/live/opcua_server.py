@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from asyncua import Server, ua
+from asyncua.common.utils import ServiceError
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
@@ -154,6 +155,18 @@ class PlantServer:
             else:  # the server is down; the plant and its historian go on
                 self._offline.append((key, dv))
 
+    async def _validate(self, cert, app_description) -> None:
+        """Accept a client certificate only if it is in ``client_trust`` (read at each
+        connection, as a server whose administrator moves files into its trust list)."""
+        store = TrustStore([self.client_trust], [])
+        try:
+            await store.load()
+        except ValueError:  # an empty folder
+            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted) from None
+        await CertificateValidator(CertificateValidatorOptions.TRUSTED_VALIDATION
+                                   | CertificateValidatorOptions.PEER_CLIENT,
+                                   store).validate(cert, app_description)
+
     async def _start(self) -> None:
         server = Server()
         await server.init()
@@ -171,11 +184,7 @@ class PlantServer:
         else:
             server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         if self.client_trust is not None:
-            store = TrustStore([self.client_trust], [])
-            await store.load()
-            server.set_certificate_validator(CertificateValidator(
-                CertificateValidatorOptions.TRUSTED_VALIDATION
-                | CertificateValidatorOptions.PEER_CLIENT, store))
+            server.set_certificate_validator(self._validate)
         self.ns = await server.register_namespace(NAMESPACE)
         if self.history:
             # the plant's historian outlives the server; what changed while the server was

@@ -56,6 +56,7 @@ _REFUSED = {"BadCertificateUntrusted", "BadSecurityChecksFailed", "BadCertificat
 #: InfoType "data value" (0x400) with the Overflow bit (0x80): the server dropped values of
 #: this monitored item's queue (OPC 10000-4, 7.39).
 _OVERFLOW = 0x0480
+_NONE_URI = "http://opcfoundation.org/UA/SecurityPolicy#None"
 _RECENT = 4096  # keys remembered per node to drop a value delivered twice
 
 _log = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ class OpcUaSource(Source):
                                 "ns=2;s=Name or ns=2;i=42)") from None
             self._nodes[str(nodeid)] = _Node(str(nodeid), str(asset), channel)
         self._browse = not self._nodes
+        self._app_uri = APP_URI
 
     # --- the thread's loop ------------------------------------------------------------------
     def run(self, feed: Feed, stop: threading.Event) -> None:
@@ -200,9 +202,8 @@ class OpcUaSource(Source):
             feed.link("closed")
 
     async def _main(self, feed: Feed, stop: threading.Event) -> None:
-        if self.security != "None":
-            await self._own_certificate()
-        feed.link("connecting", self.url)
+        note = await self._own_certificate() if self.security != "None" else ""
+        feed.link("connecting", f"{self.url}{'; ' + note if note else ''}")
         delay, connected_once, last_why = 0.2, False, None
         while not stop.is_set():
             try:
@@ -214,7 +215,8 @@ class OpcUaSource(Source):
                 why = str(e)
                 connected_once = True
                 delay = 0.2
-            except (OSError, TimeoutError, ua.UaError, ConnectionError, EOFError) as e:
+            except Exception as e:  # reported on the link, then retried
+                # (asyncua raises many kinds on a dead socket; none may end the source)
                 why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
             if why != last_why or connected_once:
                 feed.link("reconnecting" if connected_once else "connecting", why)
@@ -224,10 +226,9 @@ class OpcUaSource(Source):
 
     async def _session(self, feed: Feed, stop: threading.Event, again: bool) -> None:
         client = Client(self.url, timeout=self.timeout, watchdog_intervall=min(1.0, self.timeout))
-        client.application_uri = APP_URI
+        client.application_uri = self._app_uri
         client.name = client.description = "twinbench"
-        if self.security != "None":
-            await self._secure(client)
+        await self._secure(client)
         try:
             try:
                 await asyncio.wait_for(client.connect(), 2 * self.timeout)
@@ -248,21 +249,40 @@ class OpcUaSource(Source):
                 await asyncio.wait_for(client.disconnect(), self.timeout)
 
     # --- security ---------------------------------------------------------------------------
-    async def _own_certificate(self) -> None:
-        """Make twinbench's self-signed client certificate once (when none was given)."""
+    async def _own_certificate(self) -> str:
+        """Make twinbench's self-signed client certificate once (when none was given);
+        returns a note saying where, when it made one."""
+        note = ""
         if not self._own_made:
             for p in (self.certificate, self.private_key):
                 if not p.is_file():
                     raise LiveError(f"OPC UA: {p} does not exist; give the client certificate "
                                     "and key files, or neither (twinbench then makes its own)")
-            return
-        self.certificate.parent.mkdir(parents=True, exist_ok=True)
-        host = socket.gethostname()
-        await setup_self_signed_certificate(
-            self.private_key, self.certificate, APP_URI, host, [ExtendedKeyUsageOID.CLIENT_AUTH],
-            {"organizationName": "twinbench", "commonName": f"twinbench@{host}"})
-        with contextlib.suppress(OSError):
-            os.chmod(self.private_key, 0o600)
+        else:
+            made = not self.certificate.is_file()
+            self.certificate.parent.mkdir(parents=True, exist_ok=True)
+            host = socket.gethostname()
+            await setup_self_signed_certificate(
+                self.private_key, self.certificate, APP_URI, host,
+                [ExtendedKeyUsageOID.CLIENT_AUTH],
+                {"organizationName": "twinbench", "commonName": f"twinbench@{host}"})
+            with contextlib.suppress(OSError):
+                os.chmod(self.private_key, 0o600)
+            if made:
+                note = (f"made twinbench's OPC UA client certificate {self.certificate} (the "
+                        "server must trust it)")
+        try:
+            cert = await uacrypto.load_certificate(self.certificate)
+        except Exception as e:
+            raise LiveError(f"OPC UA: cannot read the client certificate {self.certificate} "
+                            f"({e}); give a DER or PEM file") from None
+        # servers check the application URI the client announces against its certificate's
+        with contextlib.suppress(x509.ExtensionNotFound):
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
+            if uris:
+                self._app_uri = uris[0]
+        return note
 
     async def _secure(self, client: Client) -> None:
         """Find the server's Basic256Sha256 endpoint, check its certificate against the trust
@@ -270,14 +290,18 @@ class OpcUaSource(Source):
         endpoints = await asyncio.wait_for(client.connect_and_get_server_endpoints(),
                                            2 * self.timeout)
         mode = MODES[self.security]
-        match = [e for e in endpoints if e.SecurityPolicyUri == SecurityPolicyBasic256Sha256.URI
-                 and e.SecurityMode == mode]
+        policy = SecurityPolicyBasic256Sha256.URI if self.security != "None" else _NONE_URI
+        match = [e for e in endpoints if e.SecurityPolicyUri == policy and e.SecurityMode == mode]
         if not match:
-            offered = sorted({f"{e.SecurityPolicyUri.rsplit('#', 1)[-1]} {e.SecurityMode.name}"
-                              for e in endpoints})
-            raise LiveError(f"OPC UA server {self.url} offers no Basic256Sha256 {self.security} "
-                            f"endpoint (it offers: {', '.join(offered)}); choose security "
-                            "accordingly")
+            offered = sorted({f"{e.SecurityPolicyUri.rsplit('#', 1)[-1]} "
+                              f"{e.SecurityMode.name.rstrip('_')}" for e in endpoints})
+            wanted = "no security (None)" if self.security == "None" else \
+                f"Basic256Sha256 {self.security}"
+            raise LiveError(f"OPC UA server {self.url} offers no endpoint with {wanted} (it "
+                            f"offers: {', '.join(offered)}); set security {self.security} to "
+                            "one it offers")
+        if self.security == "None":
+            return
         cert = uacrypto.x509_from_der(match[0].ServerCertificate)
         der = cert.public_bytes(serialization.Encoding.DER)
         await self._check_trusted(cert, der)
