@@ -57,6 +57,7 @@ _REFUSED = {"BadCertificateUntrusted", "BadSecurityChecksFailed", "BadCertificat
 #: this monitored item's queue (OPC 10000-4, 7.39).
 _OVERFLOW = 0x0480
 _NONE_URI = "http://opcfoundation.org/UA/SecurityPolicy#None"
+_HISTORY_END = datetime(9999, 1, 1, tzinfo=UTC)
 _RECENT = 4096  # keys remembered per node to drop a value delivered twice
 
 _log = logging.getLogger(__name__)
@@ -444,8 +445,10 @@ class OpcUaSource(Source):
                 continue
             start = datetime.fromtimestamp(node.last_t, UTC)
             try:
+                # an end time, as the standard asks when NumValuesPerNode is 0; far ahead,
+                # because plant time may run ahead of this clock (an emulator at --speed 60)
                 values = await asyncio.wait_for(client.get_node(node.nodeid).read_raw_history(
-                    start, None, 0, return_bounds=False), 4 * self.timeout)
+                    start, _HISTORY_END, 0, return_bounds=False), 4 * self.timeout)
             except ua.UaStatusCodeError:
                 without.append(node)
                 continue
