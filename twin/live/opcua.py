@@ -205,23 +205,24 @@ class OpcUaSource(Source):
     async def _main(self, feed: Feed, stop: threading.Event) -> None:
         note = await self._own_certificate() if self.security != "None" else ""
         feed.link("connecting", f"{self.url}{'; ' + note if note else ''}")
-        delay, connected_once, last_why = 0.2, False, None
+        delay, connected_once, last = 0.2, False, None
+        self._up = False
         while not stop.is_set():
             try:
                 await self._session(feed, stop, connected_once)
                 return  # stopped
             except LiveError:
                 raise
-            except _Lost as e:
-                why = str(e)
-                connected_once = True
-                delay = 0.2
             except Exception as e:  # reported on the link, then retried
                 # (asyncua raises many kinds on a dead socket; none may end the source)
-                why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-            if why != last_why or connected_once:
-                feed.link("reconnecting" if connected_once else "connecting", why)
-                last_why = why
+                why = str(e) if isinstance(e, _Lost) else \
+                    f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            if self._up:  # a connection lost: a new gap, retried at once
+                self._up, connected_once, delay, last = False, True, 0.2, None
+            state = "reconnecting" if connected_once else "connecting"
+            if (state, why) != last:  # once per cause, not once per attempt
+                feed.link(state, why)
+                last = (state, why)
             await _sleep(delay, stop)
             delay = min(delay * 2, self.backoff_max)
 
@@ -244,6 +245,7 @@ class OpcUaSource(Source):
             await self._monitor(client, sub, feed)
             detail = await self._backfill(client, feed) if again else ""
             feed.link("connected", detail)
+            self._up = True
             await self._follow(client, sub, feed, stop)
         finally:
             with contextlib.suppress(Exception):
