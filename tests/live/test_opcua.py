@@ -124,13 +124,14 @@ def follow(tmp_path):
 
 
 def test_every_value_written_arrives_as_written(plant, follow):
-    server = plant()
+    server = plant(machines=("M1", "M2", "S3#2"))  # server 2 of a multi-server station
     src = follow(server.url)
     src.connected()
     feed = src.feed
     t0 = server.t0
     # the initial values: a state, counters, power, level (ScrapParts is only a base)
-    feed.wait(lambda f: len(f.got) >= 7, what="the initial values")
+    feed.wait(lambda f: len(f.got) >= 10, what="the initial values")
+    assert feed.values("S3#2", "state") == [(t0, "idle")]
     assert feed.values("M1", "state") == [(t0, "idle")]
     assert feed.values("M1", "count") == [(t0, 0.0)]
     assert feed.values("B1", "level") == [(t0, 0.0)]
@@ -141,7 +142,7 @@ def test_every_value_written_arrives_as_written(plant, follow):
               ("M1", "ScrapParts", 3, t0 + 5.0), ("M1", "State", "busy", t0 + 6.0)]
     for w in writes:
         server.write(*w)
-    feed.wait(lambda f: len(f.got) >= 7 + 7, what="the written values")
+    feed.wait(lambda f: len(f.got) >= 10 + 7, what="the written values")
     time.sleep(0.3)  # nothing more may come
     src.stop()
     assert feed.values("M1", "state") == [(t0, "idle"), (t0 + 1.25, "busy"), (t0 + 6.0, "busy")]
@@ -264,5 +265,8 @@ def test_server_restart_reconnects_and_back_fills_from_history(plant, follow, hi
         # the link states say so
         assert got == [(t0, 0.0)] + [(t0 + i, float(i)) for i in (*range(1, 6), *range(15, 21))]
         assert "not back-filled" in detail
-    states = [s for s, _ in src.feed.links]
+    links = src.feed.links
+    assert all(a != b for a, b in zip(links, links[1:], strict=False)), \
+        "a link state reported again for the same cause"
+    states = [s for s, _ in links]
     assert states.index("reconnecting") < len(states) - 1 - states[::-1].index("connected")
