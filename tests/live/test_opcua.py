@@ -234,6 +234,18 @@ def test_bad_options_are_refused_with_a_message():
         open_source("opc.tcp://127.0.0.1:4840", nodes={"ns=2;s=X": ("M1", "speed")})
     with pytest.raises(LiveError, match="unknown option"):
         open_source("opc.tcp://127.0.0.1:4840", publish=1)
+    with pytest.raises(LiveError, match="not an OPC UA address"):
+        open_source("opc.tcp://:4840")
+    with pytest.raises(LiveError, match="not an OPC UA address"):
+        open_source("opc.tcp://plc:port")
+
+
+def test_an_unknown_host_stops_the_source_with_a_message(follow):
+    src = follow("opc.tcp://no-such-plc.invalid:4840")
+    src.thread.join(30)
+    assert isinstance(src.error, LiveError)
+    assert "no host 'no-such-plc.invalid' is known" in str(src.error)
+    assert src.feed.links[-1] == ("closed", "")
 
 
 @pytest.mark.parametrize("history", [True, False])

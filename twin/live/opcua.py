@@ -26,6 +26,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from asyncua import Client, ua
 from asyncua.crypto import uacrypto
@@ -145,6 +146,15 @@ class OpcUaSource(Source):
 
     def __init__(self, url: str, **options) -> None:
         super().__init__(url, **options)
+        where = urlsplit(url)
+        try:
+            where.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            where = None
+        if where is None or not where.hostname:
+            raise LiveError(f"{url!r} is not an OPC UA address: write opc.tcp://HOST:PORT "
+                            "(e.g. opc.tcp://192.168.0.10:4840)")
+        self.host = where.hostname
         known = {"nodes", "state_codes", "security", "certificate", "private_key", "pki_dir",
                  "trust_dir", "publishing_interval", "max_rate", "queue_size", "timeout",
                  "backoff_max", "history"}
@@ -217,6 +227,9 @@ class OpcUaSource(Source):
                 # (asyncua raises many kinds on a dead socket; none may end the source)
                 why = str(e) if isinstance(e, _Lost) else \
                     f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+                if isinstance(e, socket.gaierror) and not connected_once:
+                    raise LiveError(f"OPC UA server {self.url}: no host {self.host!r} is "
+                                    f"known ({e.strerror}); check the address") from None
             if self._up:  # a connection lost: a new gap, retried at once
                 self._up, connected_once, delay, last = False, True, 0.2, None
             state = "reconnecting" if connected_once else "connecting"
