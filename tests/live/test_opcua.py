@@ -282,3 +282,25 @@ def test_server_restart_reconnects_and_back_fills_from_history(plant, follow, hi
         "a link state reported again for the same cause"
     states = [s for s, _ in links]
     assert states.index("reconnecting") < len(states) - 1 - states[::-1].index("connected")
+
+
+def test_a_server_that_never_answers_is_reported_and_stop_still_ends_the_source(follow):
+    import socket
+
+    with socket.socket() as mute:  # accepts connections (the kernel does) and never answers
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(16)
+        url = f"opc.tcp://127.0.0.1:{mute.getsockname()[1]}"
+        src = follow(url, timeout=0.5)
+        src.feed.wait(lambda f: any("no answer from" in d for _, d in f.links),
+                      what="the missing answer reported")
+        assert src.thread.is_alive() and src.error is None  # it keeps trying
+        # a request that would wait for a minute is given up as soon as stop is set
+        slow = follow(url, timeout=60.0)
+        slow.feed.wait(lambda f: f.links, what="connecting")
+        time.sleep(0.5)  # well inside its first request by now
+        slow.stop()
+        src.stop()
+    assert slow.feed.links[-1] == ("closed", "")
+    assert [s for s, _ in src.feed.links if s != "closed"] == \
+        ["connecting"] * (len(src.feed.links) - 1)

@@ -110,6 +110,10 @@ class _Lost(Exception):
     """The connection to the server is gone (retry)."""
 
 
+class _Stopped(Exception):
+    """``stop`` was set while a request was under way."""
+
+
 @register
 class OpcUaSource(Source):
     """Follows an OPC UA server (``opc.tcp://host:port[/path]``).
@@ -212,7 +216,26 @@ class OpcUaSource(Source):
         finally:
             feed.link("closed")
 
+    async def _call(self, awaitable, timeout: float):
+        """``await awaitable`` with a deadline (asyncua can hang on a dead socket), given up
+        at once when ``stop`` is set."""
+        task = asyncio.ensure_future(awaitable)
+        deadline = time.monotonic() + timeout
+        try:
+            while not task.done():
+                if self._stop.is_set():
+                    raise _Stopped
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no answer from {self.url} in {timeout:g} s")
+                await asyncio.wait({task}, timeout=0.05)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return task.result()
+
     async def _main(self, feed: Feed, stop: threading.Event) -> None:
+        self._stop = stop
         note = await self._own_certificate() if self.security != "None" else ""
         feed.link("connecting", f"{self.url}{'; ' + note if note else ''}")
         delay, connected_once, last = 0.2, False, None
@@ -223,9 +246,13 @@ class OpcUaSource(Source):
                 return  # stopped
             except LiveError:
                 raise
+            except _Stopped:
+                return
             except Exception as e:  # reported on the link, then retried
                 # (asyncua raises many kinds on a dead socket; none may end the source)
-                why = str(e) if isinstance(e, _Lost) else \
+                why = str(e) if isinstance(e, _Lost | TimeoutError) and str(e) else \
+                    f"no answer from {self.url} in {self.timeout:g} s" \
+                    if isinstance(e, TimeoutError) else \
                     f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
                 if isinstance(e, socket.gaierror) and not connected_once:
                     raise LiveError(f"OPC UA server {self.url}: no host {self.host!r} is "
@@ -246,14 +273,14 @@ class OpcUaSource(Source):
         await self._secure(client)
         try:
             try:
-                await asyncio.wait_for(client.connect(), 2 * self.timeout)
+                await self._call(client.connect(), 2 * self.timeout)
             except ua.UaStatusCodeError as e:
                 if type(e).__name__ in _REFUSED:
                     raise self._refused(e) from None
                 raise
             if self._browse and not self._nodes:
                 await self._discover(client)
-            sub = await asyncio.wait_for(client.create_subscription(
+            sub = await self._call(client.create_subscription(
                 self._subscription_parameters(), None, queue_maxsize=0), self.timeout)
             await self._monitor(client, sub, feed)
             detail = await self._backfill(client, feed) if again else ""
@@ -262,7 +289,7 @@ class OpcUaSource(Source):
             await self._follow(client, sub, feed, stop)
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.disconnect(), self.timeout)
+                await asyncio.wait_for(client.disconnect(), min(self.timeout, 2.0))
 
     # --- security ---------------------------------------------------------------------------
     async def _own_certificate(self) -> str:
@@ -303,7 +330,7 @@ class OpcUaSource(Source):
     async def _secure(self, client: Client) -> None:
         """Find the server's Basic256Sha256 endpoint, check its certificate against the trust
         store, and set the client up to use it (pinning that certificate)."""
-        endpoints = await asyncio.wait_for(client.connect_and_get_server_endpoints(),
+        endpoints = await self._call(client.connect_and_get_server_endpoints(),
                                            2 * self.timeout)
         mode = MODES[self.security]
         policy = SecurityPolicyBasic256Sha256.URI if self.security != "None" else _NONE_URI
@@ -381,14 +408,14 @@ class OpcUaSource(Source):
     async def _discover(self, client: Client) -> None:
         """Browse Objects for the convention's assets and variables."""
         objects = client.nodes.objects
-        refs = await asyncio.wait_for(objects.get_references(
+        refs = await self._call(objects.get_references(
             ua.ObjectIds.HierarchicalReferences, ua.BrowseDirection.Forward,
             ua.NodeClass.Object), self.timeout)
         for ref in refs:
             if ref.BrowseName.NamespaceIndex == 0:
                 continue  # the Server object and other standard nodes
             asset = ref.BrowseName.Name
-            children = await asyncio.wait_for(client.get_node(ref.NodeId).get_references(
+            children = await self._call(client.get_node(ref.NodeId).get_references(
                 ua.ObjectIds.HierarchicalReferences, ua.BrowseDirection.Forward,
                 ua.NodeClass.Variable), self.timeout)
             for child in children:
@@ -433,13 +460,13 @@ class OpcUaSource(Source):
             req.RequestedParameters = params
             requests.append(req)
             self._handles[i] = node
-        results = await asyncio.wait_for(sub.create_monitored_items(requests), 2 * self.timeout)
+        results = await self._call(sub.create_monitored_items(requests), 2 * self.timeout)
         for node, result in zip(self._nodes.values(), results, strict=True):
             if isinstance(result, ua.StatusCode):
                 feed.bad("node not monitored", f"{node.nodeid} ({node.asset} {node.channel}): "
                                                f"{result.name}")
         if self.history:
-            levels = await asyncio.wait_for(client.read_attributes(
+            levels = await self._call(client.read_attributes(
                 [client.get_node(n.nodeid) for n in self._nodes.values()],
                 ua.AttributeIds.UserAccessLevel), self.timeout)
             for node, level in zip(self._nodes.values(), levels, strict=True):
@@ -453,7 +480,7 @@ class OpcUaSource(Source):
             return "gap not back-filled (history off)"
         filled, nodes, without = 0, 0, []
         for node in self._nodes.values():
-            if node.last_t is None:
+            if node.last_t is None or self._stop.is_set():
                 continue
             if not node.history:
                 without.append(node)
@@ -462,7 +489,7 @@ class OpcUaSource(Source):
             try:
                 # an end time, as the standard asks when NumValuesPerNode is 0; far ahead,
                 # because plant time may run ahead of this clock (an emulator at --speed 60)
-                values = await asyncio.wait_for(client.get_node(node.nodeid).read_raw_history(
+                values = await self._call(client.get_node(node.nodeid).read_raw_history(
                     start, _HISTORY_END, 0, return_bounds=False), 4 * self.timeout)
             except ua.UaStatusCodeError:
                 without.append(node)
