@@ -217,3 +217,66 @@ class PlantServer:
         if self._server is not None:
             server, self._server = self._server, None
             await server.stop()  # closes the history file too
+
+
+class Proxy:
+    """A TCP relay to ``port`` on loopback whose link can be cut without closing it (as a
+    pulled cable or a dead router: nothing arrives, no connection is refused) and restored."""
+
+    def __init__(self, port: int):
+        self.target = port
+        self.port = free_port()
+        self.url = f"opc.tcp://127.0.0.1:{self.port}"
+        self._open = threading.Event()
+        self._open.set()
+        self._writers: list[asyncio.StreamWriter] = []
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="opcua-test-proxy")
+        self._thread.start()
+        self._server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._relay, "127.0.0.1", self.port), self._loop).result(10)
+
+    def cut(self) -> None:
+        """From now on nothing passes, in either direction, on any connection."""
+        self._open.clear()
+
+    def restore(self) -> None:
+        """Connections made while cut are dropped (their data is gone); new ones pass."""
+        async def drop():
+            for w in self._writers:
+                w.transport.abort()
+            self._writers.clear()
+        asyncio.run_coroutine_threadsafe(drop(), self._loop).result(10)
+        self._open.set()
+
+    def close(self) -> None:
+        async def shut():
+            self._server.close()
+            for w in self._writers:
+                w.transport.abort()
+        asyncio.run_coroutine_threadsafe(shut(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    async def _relay(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer),
+                             return_exceptions=True)
+
+    async def _pipe(self, reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                while not self._open.is_set():  # cut: hold everything, forever
+                    await asyncio.sleep(0.05)
+                    if writer.transport.is_closing():
+                        return
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.transport.abort()

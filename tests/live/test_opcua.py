@@ -304,3 +304,30 @@ def test_a_server_that_never_answers_is_reported_and_stop_still_ends_the_source(
     assert slow.feed.links[-1] == ("closed", "")
     assert [s for s, _ in src.feed.links if s != "closed"] == \
         ["connecting"] * (len(src.feed.links) - 1)
+
+
+def test_a_cut_link_is_noticed_and_the_gap_back_filled(plant, follow):
+    from opcua_server import Proxy
+
+    server = plant(history=True)
+    proxy = Proxy(server.port)
+    try:
+        src = follow(proxy.url, timeout=1.0)
+        src.connected()
+        src.feed.wait(lambda f: len(f.got) >= 7, what="the initial values")
+        t0 = server.t0
+        server.write_many([("M1", "GoodParts", i, t0 + i) for i in range(1, 6)])
+        src.feed.wait(lambda f: len(f.values("M1", "count")) == 6, what="the first values")
+        proxy.cut()  # no FIN, no reset: only silence
+        server.write_many([("M1", "GoodParts", i, t0 + i) for i in range(6, 16)])
+        src.feed.wait(lambda f: any(s == "reconnecting" for s, _ in f.links), what="noticed")
+        proxy.restore()
+        src.connected(2)
+        server.write_many([("M1", "GoodParts", i, t0 + i) for i in range(16, 21)])
+        src.feed.wait(lambda f: (t0 + 20, 20.0) in f.values("M1", "count"), what="the last")
+        src.stop()
+    finally:
+        proxy.close()
+    assert src.feed.values("M1", "count") == [(t0, 0.0)] + [(t0 + i, float(i))
+                                                             for i in range(1, 21)]
+    assert "back-filled" in [d for s, d in src.feed.links if s == "connected"][-1]
