@@ -122,3 +122,44 @@ def pki_client_cert(pki: Path) -> Path:
     asyncio.run(source._own_certificate())
     assert APP_URI in source.certificate.read_bytes().decode("latin-1")
     return source.certificate
+
+
+def test_a_server_issued_by_a_trusted_authority_is_trusted(tmp_path):
+    import socket
+
+    from asyncua.crypto import cert_gen
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    def authority(name):
+        key = cert_gen.generate_private_key()
+        return key, cert_gen.generate_self_signed_app_certificate(key, name, {}, [], [])
+
+    ca_key, ca = authority("plant CA")
+    _, other_ca = authority("someone else's CA")
+    key = cert_gen.generate_private_key()
+    csr = cert_gen.generate_app_certificate_signing_request(
+        key, "plant", {}, [x509.UniformResourceIdentifier(SERVER_URI),
+                           x509.DNSName(socket.gethostname())], [ExtendedKeyUsageOID.SERVER_AUTH])
+    cert = cert_gen.sign_certificate_request(csr, ca, ca_key)
+    folder = tmp_path / "server-pki"
+    folder.mkdir()
+    (folder / "plant.der").write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    (folder / "plant.pem").write_bytes(cert_gen.dump_private_key_as_pem(key))
+    server = PlantServer(tmp_path / "server", certificate=folder / "plant.der",
+                         private_key=folder / "plant.pem", allow_none=False)
+    server.start()
+    try:
+        pki = tmp_path / "pki"
+        (pki / "trusted").mkdir(parents=True)
+        (pki / "trusted" / "other-ca.pem").write_bytes(
+            other_ca.public_bytes(serialization.Encoding.PEM))
+        _, error = run_once(server.url, security="Sign", pki_dir=pki, timeout=3)
+        assert isinstance(error, LiveError) and "not trusted" in str(error)
+        (pki / "trusted" / "plant-ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        feed, error = run_once(server.url, security="Sign", pki_dir=pki, timeout=3)
+        assert error is None
+        assert feed.values("M1", "state") == [(server.t0, "idle")]
+    finally:
+        server.close()

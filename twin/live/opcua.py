@@ -32,8 +32,8 @@ from asyncua import Client, ua
 from asyncua.crypto import uacrypto
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
-from asyncua.crypto.truststore import TrustStore
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -315,8 +315,8 @@ class OpcUaSource(Source):
                 note = (f"made twinbench's OPC UA client certificate {self.certificate} (the "
                         "server must trust it)")
         try:
-            cert = await uacrypto.load_certificate(self.certificate)
-        except Exception as e:
+            cert = _load_certificate(self.certificate)
+        except (OSError, ValueError) as e:
             raise LiveError(f"OPC UA: cannot read the client certificate {self.certificate} "
                             f"({e}); give a DER or PEM file") from None
         # servers check the application URI the client announces against its certificate's
@@ -330,8 +330,7 @@ class OpcUaSource(Source):
     async def _secure(self, client: Client) -> None:
         """Find the server's Basic256Sha256 endpoint, check its certificate against the trust
         store, and set the client up to use it (pinning that certificate)."""
-        endpoints = await self._call(client.connect_and_get_server_endpoints(),
-                                           2 * self.timeout)
+        endpoints = await self._call(client.connect_and_get_server_endpoints(), 2 * self.timeout)
         mode = MODES[self.security]
         policy = SecurityPolicyBasic256Sha256.URI if self.security != "None" else _NONE_URI
         match = [e for e in endpoints if e.SecurityPolicyUri == policy and e.SecurityMode == mode]
@@ -356,26 +355,16 @@ class OpcUaSource(Source):
         the refused certificate is saved under ``rejected/`` for the user to move."""
         trusted = False
         if self.trust_dir.is_dir():
-            for f in self.trust_dir.iterdir():
+            for f in sorted(self.trust_dir.iterdir()):
                 if f.suffix.lower() not in (".der", ".pem", ".crt", ".cer"):
                     continue
                 try:
-                    mine = await uacrypto.load_certificate(f, "pem" if f.suffix.lower() == ".pem"
-                                                           else None)
-                except Exception:
-                    continue
-                if mine.public_bytes(serialization.Encoding.DER) == der:
+                    mine = _load_certificate(f)
+                except (OSError, ValueError):
+                    continue  # not a certificate: not a trust
+                if mine.public_bytes(serialization.Encoding.DER) == der or _issued_by(cert, mine):
                     trusted = True
                     break
-            if not trusted:  # a certificate issued by a trusted authority
-                store = TrustStore([self.trust_dir], [])
-                with contextlib.suppress(Exception):
-                    await store.load_trust()
-                    logging.getLogger("asyncuagds.validate").disabled = True
-                    try:
-                        trusted = store.is_trusted(cert)
-                    finally:
-                        logging.getLogger("asyncuagds.validate").disabled = False
         if trusted:
             return
         thumb = thumbprint(der)
@@ -392,11 +381,9 @@ class OpcUaSource(Source):
 
     def _refused(self, e: Exception) -> LiveError:
         try:
-            cert = uacrypto.x509_from_der(self.certificate.read_bytes()) \
-                if self.certificate.suffix.lower() != ".pem" else \
-                x509.load_pem_x509_certificate(self.certificate.read_bytes())
+            cert = _load_certificate(self.certificate)
             thumb = thumbprint(cert.public_bytes(serialization.Encoding.DER))
-        except Exception:
+        except (OSError, ValueError):
             thumb = "unreadable"
         return LiveError(
             f"OPC UA server {self.url} refused twinbench's client certificate "
@@ -620,6 +607,26 @@ class OpcUaSource(Source):
             feed.bad("value out of range", example)
             return None
         return Reading(node.asset, node.channel, t, value, key)
+
+
+def _load_certificate(path: Path) -> x509.Certificate:
+    """A certificate file, PEM or DER whatever its name says."""
+    data = path.read_bytes()
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_certificate(data)
+    return x509.load_der_x509_certificate(data)
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether the certificate authority ``ca`` (basic constraints CA) signed ``cert``."""
+    try:
+        if not ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return False
+        cert.verify_directly_issued_by(ca)
+    except (x509.ExtensionNotFound, ValueError, TypeError, InvalidSignature):
+        return False
+    now = datetime.now(UTC)
+    return ca.not_valid_before_utc <= now <= ca.not_valid_after_utc
 
 
 def _positive(options: dict, name: str, default: float) -> float:
