@@ -94,7 +94,8 @@ class PlantServer:
         self._thread.start()
         self._server: Server | None = None
         self._offline: list[tuple[str, ua.DataValue]] = []
-        self._historian = Historian()
+        # pages of 4 values: a back-fill of more must follow continuation points
+        self._historian = Historian(max_history_data_response_size=4)
         self.ns = 2
 
     # --- from the test's thread ---------------------------------------------------------

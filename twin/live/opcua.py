@@ -472,19 +472,31 @@ class OpcUaSource(Source):
             if not node.history:
                 without.append(node)
                 continue
-            start = datetime.fromtimestamp(node.last_t, UTC)
+            details = ua.ReadRawModifiedDetails()
+            details.IsReadModified = False
+            details.StartTime = datetime.fromtimestamp(node.last_t, UTC)
+            # an end time, as the standard asks when NumValuesPerNode is 0; far ahead,
+            # because plant time may run ahead of this clock (an emulator at --speed 60)
+            details.EndTime = _HISTORY_END
+            details.NumValuesPerNode = 0
+            details.ReturnBounds = False
+            target, cont = client.get_node(node.nodeid), None
             try:
-                # an end time, as the standard asks when NumValuesPerNode is 0; far ahead,
-                # because plant time may run ahead of this clock (an emulator at --speed 60)
-                values = await self._call(client.get_node(node.nodeid).read_raw_history(
-                    start, _HISTORY_END, 0, return_bounds=False), 4 * self.timeout)
+                while True:  # page by page: a long gap never sits in memory whole
+                    result = await self._call(target.history_read(details, cont),
+                                              4 * self.timeout)
+                    result.StatusCode.check()
+                    values = (result.HistoryData.DataValues or []) if result.HistoryData else []
+                    batch = [r for r in (self._reading(node, dv, feed) for dv in values) if r]
+                    if batch:
+                        feed.readings(batch)
+                    filled += len(batch)
+                    if not result.ContinuationPoint or result.ContinuationPoint == cont:
+                        break
+                    cont = result.ContinuationPoint
             except ua.UaStatusCodeError:
                 without.append(node)
                 continue
-            batch = [r for r in (self._reading(node, dv, feed) for dv in values) if r]
-            if batch:
-                feed.readings(batch)
-            filled += len(batch)
             nodes += 1
         parts = []
         if nodes:
