@@ -214,7 +214,8 @@ def test_bad_values_are_counted_and_the_source_goes_on(plant, follow):
 def test_nodes_option_for_a_plant_off_the_convention(plant, follow):
     server = plant()
     src = follow(server.url, nodes={server.nodeid("M1", "PowerKw"): ("press", "power_kw"),
-                                    server.nodeid("M2", "GoodParts"): ("press", "parts")})
+                                    server.nodeid("M2", "GoodParts"): ["press", "parts"],
+                                    "ns=2;s=NoSuchNode": ["press", "state"]})
     src.connected()
     t0 = server.t0
     server.write("M1", "PowerKw", 3.0, t0 + 1)
@@ -225,6 +226,8 @@ def test_nodes_option_for_a_plant_off_the_convention(plant, follow):
     assert {r.asset for r in src.feed.got} == {"press"}
     assert src.feed.values("press", "power_kw") == [(t0, 0.0), (t0 + 1, 3.0)]
     assert src.feed.values("press", "parts") == [(t0 + 2, 2.0)]
+    assert src.feed.bad_kinds() == Counter({"node not monitored": 1})
+    assert "ns=2;s=NoSuchNode" in src.feed.bads[0][1]
 
 
 def test_bad_options_are_refused_with_a_message():
