@@ -334,3 +334,26 @@ def test_a_cut_link_is_noticed_and_the_gap_back_filled(plant, follow):
     assert src.feed.values("M1", "count") == [(t0, 0.0)] + [(t0 + i, float(i))
                                                              for i in range(1, 21)]
     assert "back-filled" in [d for s, d in src.feed.links if s == "connected"][-1]
+
+
+def test_a_queue_overflow_flagged_by_a_server_is_counted():
+    # asyncua's own server never sets the Overflow bit; other servers do (OPC 10000-4 7.39)
+    from datetime import UTC, datetime
+
+    from asyncua import ua
+
+    from twin.live.opcua import OpcUaSource, _Node
+
+    source = OpcUaSource("opc.tcp://127.0.0.1:4840", security="None")
+    node = _Node("ns=2;i=7", "M1", "count")
+    feed = CollectingFeed()
+    stamp = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
+    overflow = ua.DataValue(ua.Variant(5, ua.VariantType.Int64), SourceTimestamp=stamp,
+                            StatusCode=ua.StatusCode(0x0480))
+    reading = source._reading(node, overflow, feed)
+    assert (reading.asset, reading.channel, reading.t, reading.value) == \
+        ("M1", "count", stamp.timestamp(), 5.0)
+    bad = ua.DataValue(ua.Variant(6, ua.VariantType.Int64), SourceTimestamp=stamp,
+                       StatusCode=ua.StatusCode(ua.StatusCodes.BadSensorFailure))
+    assert source._reading(node, bad, feed) is None
+    assert feed.bad_kinds() == Counter({"values lost (queue overflow)": 1, "bad status": 1})

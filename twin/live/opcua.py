@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import logging
 import math
 import os
 import socket
@@ -60,8 +59,6 @@ _OVERFLOW = 0x0480
 _NONE_URI = "http://opcfoundation.org/UA/SecurityPolicy#None"
 _HISTORY_END = datetime(9999, 1, 1, tzinfo=UTC)
 _RECENT = 4096  # keys remembered per node to drop a value delivered twice
-
-_log = logging.getLogger(__name__)
 
 
 def default_pki_dir() -> Path:
@@ -545,7 +542,7 @@ class OpcUaSource(Source):
         async def watch() -> None:
             while not stop.is_set():
                 await asyncio.sleep(0.05)
-                if client.state.value not in ("connected",):
+                if client.state.value != "connected":
                     raise _Lost(f"connection to {self.url} lost")
 
         tasks = [asyncio.ensure_future(consume()), asyncio.ensure_future(watch())]
