@@ -98,6 +98,15 @@ class PlantServer:
         self._historian = Historian(max_history_data_response_size=4)
         self.ns = 2
 
+    def add_machine(self, asset: str) -> None:
+        """A machine added to the plant; its nodes appear when the server starts again."""
+        self.machines += (asset,)
+        for var, (value, vt) in MACHINE_VARS.items():
+            key = f"{asset}.{var}"
+            self._last[key] = self._dv(value, vt, self.t0)
+            self._types[key] = vt
+            self._ids[key] = 1000 + len(self._ids)
+
     # --- from the test's thread ---------------------------------------------------------
     def call(self, coro, timeout: float = 30.0):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)

@@ -264,6 +264,7 @@ def test_server_restart_reconnects_and_back_fills_from_history(plant, follow, hi
     src.feed.wait(lambda f: any(s == "reconnecting" for s, _ in f.links), what="reconnecting")
     # while the server is down the plant goes on (and its historian records it)
     server.write_many([("M1", "GoodParts", i, t0 + i) for i in range(6, 16)])
+    server.add_machine("M3")  # the plant's server comes back with a new machine
     server.start()
     src.connected(2)
     server.write_many([("M1", "GoodParts", i, t0 + i) for i in range(16, 21)])
@@ -271,6 +272,7 @@ def test_server_restart_reconnects_and_back_fills_from_history(plant, follow, hi
     src.stop()
     got = src.feed.values("M1", "count")
     assert len({t for t, _ in got}) == len(got), "a value recorded twice"
+    assert src.feed.values("M3", "state") == [(t0, "idle")]
     detail = [d for s, d in src.feed.links if s == "connected"][-1]
     if history:
         assert got == [(t0, 0.0)] + [(t0 + i, float(i)) for i in range(1, 21)]

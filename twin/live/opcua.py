@@ -275,8 +275,8 @@ class OpcUaSource(Source):
                 if type(e).__name__ in _REFUSED:
                     raise self._refused(e) from None
                 raise
-            if self._browse and not self._nodes:
-                await self._discover(client)
+            if self._browse:
+                await self._discover(client, again)
             sub = await self._call(client.create_subscription(
                 self._subscription_parameters(), None, queue_maxsize=0), self.timeout)
             await self._monitor(client, sub, feed)
@@ -389,12 +389,15 @@ class OpcUaSource(Source):
             "put it in their 'rejected' folder for you to move), then connect again.")
 
     # --- nodes and subscription -------------------------------------------------------------
-    async def _discover(self, client: Client) -> None:
-        """Browse Objects for the convention's assets and variables."""
+    async def _discover(self, client: Client, again: bool) -> None:
+        """Browse Objects for the convention's assets and variables (at every connection: a
+        plant's server may come back with assets added; a node seen before keeps what the
+        source remembers of it)."""
         objects = client.nodes.objects
         refs = await self._call(objects.get_references(
             ua.ObjectIds.HierarchicalReferences, ua.BrowseDirection.Forward,
             ua.NodeClass.Object), self.timeout)
+        found: dict[str, _Node] = {}
         for ref in refs:
             if ref.BrowseName.NamespaceIndex == 0:
                 continue  # the Server object and other standard nodes
@@ -406,11 +409,16 @@ class OpcUaSource(Source):
                 channel = CONVENTION.get(child.BrowseName.Name)
                 if channel is not None:
                     nodeid = child.NodeId.to_string()
-                    self._nodes[nodeid] = _Node(nodeid, asset, channel)
-        if not self._nodes:
+                    old = self._nodes.get(nodeid)
+                    found[nodeid] = old if old is not None and (old.asset, old.channel) == \
+                        (asset, channel) else _Node(nodeid, asset, channel)
+        if not found:
+            if again:  # a server still starting up: try again
+                raise _Lost(f"OPC UA server {self.url} shows no assets (yet)")
             raise LiveError(f"OPC UA server {self.url}: no object under Objects has the "
                             f"variables of the convention ({', '.join(CONVENTION)}); list the "
                             "plant's nodes in the mapping's live section (option nodes)")
+        self._nodes = found
 
     def _subscription_parameters(self) -> ua.CreateSubscriptionParameters:
         p = ua.CreateSubscriptionParameters()
