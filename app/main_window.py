@@ -49,6 +49,7 @@ from app.recovery import remove_copy
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
+from app.startup import StartupStatus, after_first_paint
 from app.stats_table import ColourLegend, HoverTips, StatsTable
 from app.theme import STATE_COLORS, apply_theme, utilisation_color, view_theme
 from app.view3d import CAMERA_PRESETS, View3D
@@ -74,6 +75,13 @@ ALIGN_ITEMS = (  # Edit > Align: (how, label, tool tip); None separates groups
     ("distribute_x", "Distribute in &x", "Equal gaps along x between the outermost two"),
     ("distribute_y", "Distribute in y", "Equal gaps along y between the outermost two"),
 )
+
+
+def _warm_up_kernel(_task) -> None:
+    """Load (or compile) the kernel; on the warm-up job's thread, numba's import too."""
+    from kernels.warmup import warm_up
+
+    warm_up()
 
 
 def recovery_dir() -> Path:
@@ -160,8 +168,11 @@ class MainWindow(QMainWindow):
             self.restoreState(st, DOCK_LAYOUT_VERSION)
         self._set_project(self.project, self.path)
         self.warm_job = None
+        # the window paints first; the kernel loads after it, the status bar says so (§1)
+        self.startup = StartupStatus(self.statusBar(), self)
         if warm_up:
-            self._start_warm_up()
+            self.startup.begin("kernel", "compiling the twin kernel…")
+            after_first_paint(self, self._start_warm_up)
 
     # --- layout ---------------------------------------------------------------------------------
     def _dock(self, title: str, widget, area) -> QDockWidget:
@@ -687,15 +698,18 @@ class MainWindow(QMainWindow):
 
     # --- runs -----------------------------------------------------------------------------------
     def _start_warm_up(self):
-        from kernels.warmup import warm_up
-
         self.kernel_label.setText("Compiling the twin kernel…")
-        self.warm_job = Job(lambda _task: warm_up(), parent=self)
-        self.warm_job.finished.connect(lambda _: self.kernel_label.setText("Kernel ready"))
+        self.warm_job = Job(_warm_up_kernel, parent=self)
+        self.warm_job.finished.connect(self._warm_up_done)
         self.warm_job.failed.connect(self._warm_up_failed)
         self.warm_job.start()
 
+    def _warm_up_done(self, _result=None):
+        self.kernel_label.setText("Kernel ready")
+        self.startup.done("kernel")
+
     def _warm_up_failed(self, msg: str, tb: str | None):
+        self.startup.done("kernel")
         self.kernel_label.setText("Kernel not compiled (see the log)")
         self.log_failure("kernel warm-up", msg, tb)
 
