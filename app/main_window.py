@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import export
+from app.calibrate_dialog import show_calibrate_dialog
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
+from app.import_dialog import show_import_dialog
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
@@ -240,6 +242,15 @@ class MainWindow(QMainWindow):
         self.act_open_recording = self._action(
             f, "Open re&cording…", self.open_recording_dialog, "Ctrl+Shift+O",
             "Replay an HDF5 recording of the real plant on this layout")
+        # import and calibrate (issue 14 §7): app.import_dialog, app.calibrate_dialog
+        self.import_dialog = self.calibrate_dialog = None
+        self.act_import = self._action(
+            f, "&Import data…", lambda: show_import_dialog(self), "Ctrl+I",
+            "Import a CSV/Parquet file of the plant through a mapping and replay it")
+        self.act_calibrate = self._action(
+            f, "Ca&librate from the recording…", lambda: show_calibrate_dialog(self), None,
+            "Fit the stations' process times, failures and power to the open recording")
+        self.replay.calibrate_button.clicked.connect(self.act_calibrate.trigger)
         self.act_save = self._action(f, "&Save", self.save, QKeySequence.Save)
         self.act_save_as = self._action(f, "Save &As…", self.save_as_dialog, QKeySequence.SaveAs)
         ex = f.addMenu("&Export")

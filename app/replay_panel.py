@@ -141,12 +141,17 @@ class ReplayPanel(QWidget):
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setToolTip("Scrub through the recording")
         self.time_label = QLabel("-")
+        # the window connects it to File > Calibrate from the recording (app.calibrate_dialog)
+        self.calibrate_button = QPushButton("Calibrate…")
+        self.calibrate_button.setToolTip("Fit the mapped stations' process times, failures "
+                                         "and power to this recording")
         self.time_label.setMinimumWidth(170)
         top = QHBoxLayout()
         top.addWidget(self.play_button)
         top.addWidget(self.speed)
         top.addWidget(self.slider, 1)
         top.addWidget(self.time_label)
+        top.addWidget(self.calibrate_button)
         # --- charts
         self.gantt = pg.PlotWidget(title="Machine states")
         self.gantt.setMouseEnabled(x=True, y=False)

@@ -1,0 +1,180 @@
+"""File > Import data… and Calibrate, driven as a user drives them (issue 14 §7)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.conftest import SME_CSV, SME_MAPPING
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def sme_csv():
+    if not SME_CSV.is_file():
+        pytest.skip(f"the SME retrofit data is not at {SME_CSV}")
+    return SME_CSV
+
+
+def _import(qtbot, dlg) -> None:
+    """Click Import and wait for the worker to end (finished or failed)."""
+    with qtbot.waitSignal(dlg.import_button.clicked, timeout=1000):
+        qtbot.mouseClick(dlg.import_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.is_importing(), timeout=60_000)
+
+
+def _open_dialog(w, qtbot):
+    w.act_import.trigger()
+    dlg = w.import_dialog
+    qtbot.waitExposed(dlg)
+    return dlg
+
+
+def test_import_the_sme_csv_with_the_shipped_mapping_opens_it_in_replay(
+        make_window, line_project, sme_csv, qtbot, tmp_path):
+    w = make_window(line_project)
+    dlg = _open_dialog(w, qtbot)
+    dlg.choose_mapping(SME_MAPPING.name)
+    qtbot.keyClicks(dlg.data_path, str(sme_csv))
+    # the preview shows the first rows, each column headed by what it becomes
+    qtbot.waitUntil(lambda: dlg.preview.rowCount() == 20, timeout=5000)
+    assert dlg.preview_header("status") == "status\n→ state"
+    assert dlg.preview_header("power_avg") == "power_avg\n→ power"
+    assert dlg.preview_header("alarm") == "alarm\n(not imported)"
+    col = dlg.preview.horizontalHeader().logicalIndex(
+        [dlg.preview.horizontalHeaderItem(j).text().split("\n")[0]
+         for j in range(dlg.preview.columnCount())].index("status"))
+    assert dlg.preview.item(0, col).text() == "2.0 → busy"
+    assert not dlg.error.isVisible()
+    out = tmp_path / "rec" / "sme.h5"
+    dlg.output.clear()
+    qtbot.keyClicks(dlg.output, str(out))
+    _import(qtbot, dlg)
+    assert out.is_file()
+    report = dlg.report_view.toPlainText()
+    assert report.startswith(f"Import of {sme_csv}")
+    assert f"rows read {dlg.report.rows_read:,}" in report and dlg.report.rows_read > 10_000
+    assert "wrote" in dlg.status.text()
+    # ... and the window replays it, with its three machines
+    assert w.replay.recording is not None and w.replay.recording.path == out
+    assert w.replay.asset_ids == ["0", "1", "2"]
+    assert w.replay.mapping_table.item(2, 0).text() == "Machine 2 (2)"
+    assert w.docks["replay"].isVisible()
+    assert f"imported {out}" in w.log_pane.toPlainText()
+
+
+def _recording_arrays(path):
+    from twin.recording import Recording
+
+    with Recording.open(path) as rec:
+        out = {}
+        for a in rec.asset_ids:
+            d = rec.asset(a)
+            for kind in ("states", "parts", "buckets", "power", "level"):
+                out[(a, kind)] = np.asarray(getattr(d, kind))
+        return out, rec.labels("raw_state"), rec.time_zone, rec.source
+
+
+def test_a_mapping_built_in_the_dialog_gives_the_cli_s_recording(
+        make_window, line_project, sme_csv, qtbot, tmp_path):
+    w = make_window(line_project)
+    dlg = _open_dialog(w, qtbot)
+    dlg.choose_mapping("Build the mapping here")
+    qtbot.keyClicks(dlg.data_path, str(sme_csv))
+    qtbot.waitUntil(lambda: dlg.preview.rowCount() == 20, timeout=5000)
+    b = dlg.builder
+    assert b.isVisible()
+    # the roles guessed from the column names; the user takes product out and sets the rest
+    assert b.column("time") == "ts" and b.column("state") == "status"
+    b.set_column("product", None)
+    b.shape.setCurrentText("buckets")
+    b.bucket_length.setValue(300.0)
+    b.time_zone.selectAll()
+    qtbot.keyClicks(b.time_zone, "Europe/Rome")
+    b.source.selectAll()
+    qtbot.keyClicks(b.source, "SME retrofit, company A")
+    b.parentWidget().parentWidget().ensureWidgetVisible(b.read_codes)  # the form scrolls
+    qtbot.mouseClick(b.read_codes, Qt.LeftButton)
+    # the data has codes 1, 2 and 3; the mapping file also names 0 (idle)
+    assert [b.states.item(r, 0).text() for r in range(b.states.rowCount())] == \
+        ["1", "2", "3"]
+    dlg.refresh()
+    assert "choose a machine state for the raw code(s) 1, 2, 3" in dlg.error.text()
+    for code, state in (("1", "busy"), ("2", "busy"), ("3", "down")):
+        b.set_state(code, state)
+    dlg.refresh()
+    assert not dlg.error.isVisible(), dlg.error.text()
+    assert dlg.preview_header("items") == "items\n→ parts"
+    assert dlg.preview_header("product") == "product\n(not imported)"
+    saved = tmp_path / "built.json"
+    assert dlg.save_mapping(saved)
+    out = tmp_path / "gui.h5"
+    dlg.output.clear()
+    qtbot.keyClicks(dlg.output, str(out))
+    _import(qtbot, dlg)
+    assert out.is_file(), dlg.error.text()
+    assert w.replay.asset_ids == ["0", "1", "2"]
+    # the equivalent mapping file, written by hand, through the command line
+    doc = {"mapping_version": 1, "shape": "buckets", "source": "SME retrofit, company A",
+           "columns": {"time": "ts", "asset": "asset", "state": "status", "parts": "items",
+                       "power": "power_avg"},
+           "time": {"format": "iso", "time_zone": "Europe/Rome"}, "bucket_length_s": 300,
+           "states": {"1": "busy", "2": "busy", "3": "down"}}
+    (tmp_path / "hand.json").write_text(json.dumps(doc), encoding="utf-8")
+    cli_out = tmp_path / "cli.h5"
+    done = subprocess.run([sys.executable, "-m", "app.cli", "import", str(sme_csv), "--mapping",
+                           str(tmp_path / "hand.json"), "--out", str(cli_out), "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    gui, cli = _recording_arrays(out), _recording_arrays(cli_out)
+    assert gui[0].keys() == cli[0].keys()
+    for key in gui[0]:
+        np.testing.assert_array_equal(gui[0][key], cli[0][key], err_msg=str(key))
+    assert gui[1:] == cli[1:]
+    assert sum(len(v) for v in gui[0].values()) > 10_000
+    # the mapping saved from the dialog gives that recording too
+    from twin.recording import load_mapping
+
+    assert load_mapping(saved).states == load_mapping(tmp_path / "hand.json").states
+
+
+def test_a_malformed_csv_is_named_in_the_dialog_and_the_window_survives(
+        make_window, line_project, qtbot, tmp_path):
+    w = make_window(line_project)
+    dlg = _open_dialog(w, qtbot)
+    dlg.choose_mapping(SME_MAPPING.name)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time;machine;state\n2024-01-01 00:00;1;2\n", encoding="utf-8")
+    qtbot.keyClicks(dlg.data_path, str(bad))
+    dlg.refresh()
+    assert dlg.error.isVisible()
+    assert "the file has no column 'ts' (time)" in dlg.error.text()
+    assert not dlg.start_import()  # the Import button refuses, saying why
+    # a file that passes the header check but whose rows are garbage: the import says why
+    rows = bad.with_name("rows.csv")
+    rows.write_text("ts,asset,items,status,status_time,power_avg,cycle_time,alarm,product\n"
+                    + "not a time,x,y,z,1,2,3,4,5\n" * 3, encoding="utf-8")
+    dlg.data_path.selectAll()
+    qtbot.keyClicks(dlg.data_path, str(rows))
+    dlg.output.clear()
+    qtbot.keyClicks(dlg.output, str(tmp_path / "rows.h5"))
+    dlg.refresh()
+    assert not dlg.error.isVisible(), dlg.error.text()
+    _import(qtbot, dlg)
+    assert dlg.error.text().startswith("Import failed: ")
+    assert "a bug" not in dlg.error.text()
+    assert not (tmp_path / "rows.h5").exists()
+    # a mapping file that is not JSON
+    mapping = tmp_path / "broken.json"
+    mapping.write_text("{not json", encoding="utf-8")
+    dlg.choose_mapping("A mapping file…")
+    qtbot.keyClicks(dlg.mapping_path, str(mapping))
+    dlg.refresh()
+    assert "Mapping:" in dlg.error.text() and "valid JSON" in dlg.error.text()
+    # the window lives on and opened nothing
+    assert w.isVisible() and w.replay.recording is None
+    w.act_fit.trigger()
