@@ -178,3 +178,71 @@ def test_a_malformed_csv_is_named_in_the_dialog_and_the_window_survives(
     # the window lives on and opened nothing
     assert w.isVisible() and w.replay.recording is None
     w.act_fit.trigger()
+
+
+def _tree_rows(item, depth=0):
+    rows = [(depth, [item.text(c) for c in range(item.columnCount())])]
+    for i in range(item.childCount()):
+        rows += _tree_rows(item.child(i), depth + 1)
+    return rows
+
+
+def test_calibrate_the_sme_recording_shows_fits_and_saves_an_undoable_scenario(
+        make_window, line_project, sme_recording, qtbot):
+    w = make_window(line_project)
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    # nothing mapped yet: the dialog says what to do, no crash
+    qtbot.mouseClick(rp.calibrate_button, Qt.LeftButton)
+    dlg = w.calibrate_dialog
+    qtbot.waitUntil(lambda: not dlg.is_running(), timeout=60_000)
+    assert dlg.status.text().startswith("Calibration failed: ")
+    assert not dlg.save_button.isEnabled()
+    # the user maps machine 2 onto M1 and machine 1 onto M2, as in the Replay panel
+    for row, element in ((2, "M1"), (1, "M2")):
+        box = rp.mapping_table.cellWidget(row, 1)
+        box.setCurrentIndex(box.findData(element))
+    qtbot.mouseClick(rp.calibrate_button, Qt.LeftButton)
+    assert dlg.is_running() or dlg.report is not None
+    qtbot.waitUntil(lambda: not dlg.is_running(), timeout=60_000)
+    assert dlg.report is not None, dlg.status.text()
+    assert "2 → M1" in dlg.title.text() and "1 → M2" in dlg.title.text()
+    tops = {dlg.fits.topLevelItem(i).text(0): dlg.fits.topLevelItem(i)
+            for i in range(dlg.fits.topLevelItemCount())}
+    assert sorted(tops) == ["M1", "M2"]
+    rows = _tree_rows(tops["M1"])
+    quantities = [r[1][0] for r in rows if r[0] == 1]
+    assert quantities[:3] == ["process_time", "time_to_failure", "time_to_repair"]
+    assert "power busy" in quantities
+    # each quantity lists its candidates, the best first, with KS p and a verdict
+    pt = tops["M1"].child(0)
+    assert pt.childCount() >= 4
+    best = pt.child(0)
+    assert best.text(0) == "★ best"
+    fit = dlg.report.station("M1").process_time.best
+    assert best.text(1) == fit.family and best.text(5) == f"{fit.ks_pvalue:.3f}"
+    # bucket means reject every candidate for the process times: the dialog warns, visibly
+    assert dlg.warning.isVisible()
+    assert "M1 process_time" in dlg.warning.text() and "M2 process_time" in dlg.warning.text()
+    assert "time_to_repair" not in dlg.warning.text()
+    assert pt.text(7) == "all rejected"
+    assert all(pt.child(i).text(7) == "rejected" for i in range(pt.childCount()))
+    # save as a scenario: one undo step, the project's own values untouched
+    assert dlg.scenario_name.text() == "calibrated"
+    before = w.project.element("M1").process_time
+    qtbot.mouseClick(dlg.save_button, Qt.LeftButton)
+    names = [s.name for s in w.project.scenarios]
+    assert names == ["faster", "calibrated"]
+    sc = w.project.scenarios[1]
+    pt_over = next(o for o in sc.overrides if o.element == "M1" and o.path == "process_time")
+    assert pt_over.value["dist"] == fit.family
+    assert w.project.element("M1").process_time == before
+    listed = [w.scenario_panel.list.item(i).text() for i in range(w.scenario_panel.list.count())]
+    assert any("calibrated" in t for t in listed)
+    assert "added" in dlg.status.text() and dlg.scenario_name.text() == "calibrated 2"
+    w.act_undo.trigger()
+    assert [s.name for s in w.project.scenarios] == ["faster"]
+    listed = [w.scenario_panel.list.item(i).text() for i in range(w.scenario_panel.list.count())]
+    assert not any("calibrated" in t for t in listed)
+    w.act_redo.trigger()
+    assert [s.name for s in w.project.scenarios] == ["faster", "calibrated"]
