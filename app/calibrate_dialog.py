@@ -119,7 +119,7 @@ class CalibrateDialog(QDialog):
         lay.addWidget(self.notes)
         lay.addLayout(save)
         lay.addWidget(buttons)
-        self.resize(980, 600)
+        self.resize(1180, 640)
         self.run_button.clicked.connect(self.start)
         self.save_button.clicked.connect(self.save_scenario)
 

@@ -363,6 +363,7 @@ class ImportDialog(QDialog):
         split.addWidget(self.builder_box)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
+        split.setSizes([380, 720])
         out = QHBoxLayout()
         out.addWidget(QLabel("Recording"))
         out.addWidget(self.output, 1)
@@ -502,7 +503,12 @@ class ImportDialog(QDialog):
             t.setRowCount(0)
             t.setColumnCount(0)
             return
-        roles = column_roles(self.mapping) if self.mapping is not None else {}
+        if self.mapping is not None:
+            roles = column_roles(self.mapping)
+        elif self.mapping_choice.currentData() == "build":  # not complete yet: the roles chosen
+            roles = {c: r for r in ROLES if (c := self.builder.column(r)) is not None}
+        else:
+            roles = {}
         t.setColumnCount(len(head.columns))
         t.setRowCount(len(head.rows))
         grey = QColor("#888888")
@@ -514,7 +520,8 @@ class ImportDialog(QDialog):
             t.setHorizontalHeaderItem(j, item)
             for i, row in enumerate(head.rows):
                 value = row[j] if j < len(row) else ""
-                extra = explain_cell(self.mapping, role, value) if role else ""
+                extra = (explain_cell(self.mapping, role, value)
+                         if role and self.mapping is not None else "")
                 cell = QTableWidgetItem(f"{value} → {extra}" if extra else value)
                 if role is None:
                     cell.setForeground(grey)
