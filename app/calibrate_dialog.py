@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from app.import_dialog import EndJobOnClose
 from app.worker import Job
 from twin.errors import InputError
 from twin.model import commands as cmd
@@ -147,7 +148,11 @@ class CalibrateDialog(QDialog):
             self._show_failure("no recording is open: open or import one (File menu) and map "
                                "its assets onto stations in the Replay panel")
             return False
-        snapshot = project_from_json(project_to_json(self.project))  # on the GUI thread
+        try:  # a copy, made on the GUI thread: editing goes on meanwhile
+            snapshot = project_from_json(project_to_json(self.project))
+        except InputError as e:  # a layout being edited: no source, an unconnected station
+            self._show_failure(f"the project cannot be calibrated as it is: {e}")
+            return False
         path, assets = self.recording_path, self.assets
         job = Job(lambda task: _calibrate_job(snapshot, path, assets, task), parent=self)
         job.finished.connect(lambda rep, job=job: self._done(job, rep))
@@ -275,9 +280,13 @@ class CalibrateDialog(QDialog):
         self.scenario_added.emit(name)
         return True
 
-    def closeEvent(self, ev):  # noqa: N802 - Qt override
-        if self.job is not None:  # calibrate has no cancel: let it end before the dialog goes
+    def end_job(self) -> None:
+        """Wait for a running calibration (it has no cancel; it takes seconds)."""
+        if self.job is not None:
             self.job.wait()
+
+    def closeEvent(self, ev):  # noqa: N802 - Qt override
+        self.end_job()
         super().closeEvent(ev)
 
 
@@ -286,6 +295,7 @@ def show_calibrate_dialog(window) -> CalibrateDialog:
     dlg = getattr(window, "calibrate_dialog", None)
     if dlg is None:
         dlg = window.calibrate_dialog = CalibrateDialog(window)
+        EndJobOnClose(window, dlg)
         dlg.scenario_added.connect(lambda name: window.log(
             f"calibration: scenario {name!r} added (Undo removes it)"))
     rp = window.replay

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -87,6 +87,21 @@ def _import_job(data: str, mapping: Mapping, out: str, overwrite: bool, task: Ta
     """Worker side of an import (``app.worker.Job`` reports whatever it raises)."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     return import_recording(data, mapping, out, task=task, overwrite=overwrite)
+
+
+class EndJobOnClose(QObject):
+    """Ends ``dialog``'s job (``dialog.end_job()``) when ``window`` is asked to close: the
+    dialog is the window's child and goes with it, and a job must not outlive its receiver."""
+
+    def __init__(self, window: QWidget, dialog) -> None:
+        super().__init__(dialog)
+        self.dialog = dialog
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt override
+        if ev.type() == QEvent.Close:
+            self.dialog.end_job()
+        return False
 
 
 class MappingBuilder(QWidget):
@@ -634,11 +649,14 @@ class ImportDialog(QDialog):
         if self._end(job):
             self.status.setText("import cancelled; nothing was written")
 
-    def closeEvent(self, ev):  # noqa: N802 - Qt override
-        # an import writes a file on its thread: let it stop before the dialog goes
+    def end_job(self) -> None:
+        """Cancel a running import and wait until its thread has stopped (nothing written)."""
         if self.job is not None:
             self.job.cancel()
             self.job.wait()
+
+    def closeEvent(self, ev):  # noqa: N802 - Qt override
+        self.end_job()  # an import writes a file on its thread: let it stop first
         super().closeEvent(ev)
 
 
@@ -647,6 +665,7 @@ def show_import_dialog(window) -> ImportDialog:
     dlg = getattr(window, "import_dialog", None)
     if dlg is None:
         dlg = window.import_dialog = ImportDialog(window.path, window)
+        EndJobOnClose(window, dlg)
 
         def opened(path: str) -> None:
             window.log(f"imported {path}\n{dlg.report.format() if dlg.report else ''}".rstrip())
