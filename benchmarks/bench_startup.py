@@ -20,6 +20,7 @@ the same run. Not a test: nothing here asserts a time.
 Usage::
 
     DISPLAY=:72 .venv/bin/python benchmarks/bench_startup.py [--runs 5] [--project bottling-line]
+    DISPLAY=:72 .venv/bin/python benchmarks/bench_startup.py --baseline ../main   # before/after
 """
 
 from __future__ import annotations
@@ -75,12 +76,13 @@ else:
 """
 
 
-def sample(project: str, empty: bool, env: dict) -> dict:
+def sample(project: str, empty: bool, env: dict, root: Path = ROOT) -> dict:
     t0 = time.time()
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", CHILD, repr(t0), project,
          "empty" if empty else "app"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=root, env={**env, "PYTHONPATH": str(root)}, capture_output=True, text=True,
+        timeout=300,
     )
     line = next((s for s in proc.stdout.splitlines() if s.startswith("RESULT ")), None)
     if line is None:
@@ -98,21 +100,31 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--project", default="bottling-line")
+    ap.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                    help="also start the workbench of another checkout (e.g. the main branch) "
+                         "in the same run, for a before/after figure")
     args = ap.parse_args()
     if not os.environ.get("DISPLAY"):
         raise SystemExit("needs a display: run under Xvfb (Xvfb :72 & DISPLAY=:72 ...)")
-    from kernels.warmup import warm_up
-
-    warm_up()  # the issue's figure is with a warm Numba cache
+    # the issue's figure is with a warm Numba cache; numba keys its cache by the source
+    # file, so each checkout's kernel is warmed from that checkout
+    for root in [ROOT] + ([args.baseline.resolve()] if args.baseline else []):
+        subprocess.run([sys.executable, "-c", "from kernels.warmup import warm_up; warm_up()"],
+                       cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, check=True,
+                       timeout=600)
     with tempfile.TemporaryDirectory() as home:
         # fresh settings, no recovery prompt, no remembered window layout
         env = {**os.environ, "XDG_CONFIG_HOME": f"{home}/config",
                "XDG_DATA_HOME": f"{home}/data"}
         project = str(ROOT / "projects" / args.project)
-        rows = {"empty QMainWindow (peer)": [], f"twinbench open {args.project}": []}
-        for _ in range(args.runs):  # interleaved: load changes hit both sides alike
+        ours = f"twinbench open {args.project}"
+        base = f"baseline {args.baseline}" if args.baseline else None
+        rows = {"empty QMainWindow (peer)": [], ours: [], **({base: []} if base else {})}
+        for _ in range(args.runs):  # interleaved: load changes hit every side alike
             rows["empty QMainWindow (peer)"].append(sample(project, True, env))
-            rows[f"twinbench open {args.project}"].append(sample(project, False, env))
+            rows[ours].append(sample(project, False, env))
+            if base:
+                rows[base].append(sample(project, False, env, args.baseline.resolve()))
     try:
         load = os.getloadavg()[0]
     except OSError:
@@ -126,10 +138,13 @@ def main() -> int:
             if xs:
                 med[(name, key)] = statistics.median(xs)
                 cells.append(f"{key} {statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})")
-        print(f"  {name:<32} " + "; ".join(cells))
+        print(f"  {str(name)[:40]:<40} " + "; ".join(cells))
     peer = med[("empty QMainWindow (peer)", "paint")]
-    ours = med[(f"twinbench open {args.project}", "paint")]
-    print(f"first paint: {ours:.2f} s, {ours / peer:.1f}x the empty window's {peer:.2f} s")
+    t = med[(ours, "paint")]
+    print(f"first paint: {t:.2f} s, {t / peer:.1f}x the empty window's {peer:.2f} s")
+    if base:
+        b = med[(base, "paint")]
+        print(f"first paint: {t:.2f} s against the baseline's {b:.2f} s ({b / t:.2f}x faster)")
     return 0
 
 
