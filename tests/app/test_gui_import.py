@@ -35,7 +35,7 @@ def _open_dialog(w, qtbot):
 
 
 def test_import_the_sme_csv_with_the_shipped_mapping_opens_it_in_replay(
-        make_window, line_project, sme_csv, qtbot, tmp_path):
+        make_window, line_project, sme_csv, qtbot, tmp_path, model_threads):
     w = make_window(line_project)
     dlg = _open_dialog(w, qtbot)
     dlg.choose_mapping(SME_MAPPING.name)
@@ -65,6 +65,8 @@ def test_import_the_sme_csv_with_the_shipped_mapping_opens_it_in_replay(
     assert w.replay.mapping_table.item(2, 0).text() == "Machine 2 (2)"
     assert w.docks["replay"].isVisible()
     assert f"imported {out}" in w.log_pane.toPlainText()
+    # the recording was written off the GUI thread, and no model was built there
+    assert set(model_threads) <= {"MainThread"}
 
 
 def _recording_arrays(path):
@@ -188,7 +190,7 @@ def _tree_rows(item, depth=0):
 
 
 def test_calibrate_the_sme_recording_shows_fits_and_saves_an_undoable_scenario(
-        make_window, line_project, sme_recording, qtbot):
+        make_window, line_project, sme_recording, qtbot, model_threads):
     w = make_window(line_project)
     assert w.open_recording(sme_recording)
     rp = w.replay
@@ -246,3 +248,5 @@ def test_calibrate_the_sme_recording_shows_fits_and_saves_an_undoable_scenario(
     assert not any("calibrated" in t for t in listed)
     w.act_redo.trigger()
     assert [s.name for s in w.project.scenarios] == ["faster", "calibrated"]
+    # the project copies the calibrations read were made on the GUI thread
+    assert model_threads and set(model_threads) == {"MainThread"}
