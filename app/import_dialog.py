@@ -180,21 +180,23 @@ class MappingBuilder(QWidget):
         self.bucket_length.valueChanged.connect(lambda *_: self.changed.emit())
 
     def set_head(self, head: Head | None, data_path: Path | None) -> None:
-        """Offer ``head``'s columns in the role boxes (guessing roles on a new file)."""
+        """Offer ``head``'s columns in the role boxes, guessing the roles not chosen yet."""
         new_file = data_path != self.data_path
         columns = head.columns if head is not None else []
         old = self.head.columns if self.head is not None else []
         self.head, self.data_path = head, data_path
         if not new_file and columns == old:
             return  # nothing to offer anew (and no change to report: refresh called us)
-        guess = guess_roles(columns) if new_file else {}
+        # a role keeps its column where the file has it; the others are guessed from the
+        # names (a new file, or the columns read anew with another delimiter)
+        guess = guess_roles(columns)
         for role, box in self.role_boxes.items():
             keep = box.currentText()
             box.blockSignals(True)
             box.clear()
             box.addItem(NONE)
             box.addItems(columns)
-            pick = guess.get(role, keep) if new_file else keep
+            pick = keep if keep in columns else guess.get(role, NONE)
             box.setCurrentIndex(max(box.findText(pick), 0))
             box.blockSignals(False)
         if new_file and not self.source.text() and data_path is not None:

@@ -250,3 +250,50 @@ def test_calibrate_the_sme_recording_shows_fits_and_saves_an_undoable_scenario(
     assert [s.name for s in w.project.scenarios] == ["faster", "calibrated"]
     # the project copies the calibrations read were made on the GUI thread
     assert model_threads and set(model_threads) == {"MainThread"}
+
+
+def test_an_event_log_of_one_machine_with_semicolons_built_in_the_dialog(
+        make_window, line_project, qtbot, tmp_path):
+    data = tmp_path / "press.csv"
+    data.write_text("Timestamp;State;Pieces\n"
+                    "2024-03-04 06:00:00;RUN;\n"
+                    "2024-03-04 06:10:00;;1\n"
+                    "2024-03-04 06:20:00;ALARM;\n"
+                    "2024-03-04 06:25:00;RUN;\n"
+                    "2024-03-04 06:40:00;STOP;1\n", encoding="utf-8")
+    w = make_window(line_project)
+    dlg = _open_dialog(w, qtbot)
+    dlg.choose_mapping("Build the mapping here")
+    qtbot.keyClicks(dlg.data_path, str(data))
+    dlg.refresh()
+    b = dlg.builder
+    # read with commas, the header is one column: nothing to guess yet
+    assert dlg.preview.columnCount() == 1 and b.column("time") is None
+    b.delimiter.selectAll()
+    qtbot.keyClicks(b.delimiter, ";")
+    dlg.refresh()
+    assert dlg.preview.columnCount() == 3
+    assert (b.column("time"), b.column("state")) == ("Timestamp", "State")
+    b.set_column("parts", "Pieces")  # not a name the dialog knows
+    qtbot.keyClicks(b.asset_id, "press 1")
+    b.fill_codes()
+    for code, state in (("RUN", "busy"), ("ALARM", "down"), ("STOP", "idle")):
+        b.set_state(code, state)
+    dlg.refresh()
+    assert not dlg.error.isVisible(), dlg.error.text()
+    col = [dlg.preview.horizontalHeaderItem(j).text() for j in range(3)].index("State\n→ state")
+    assert dlg.preview.item(2, col).text() == "ALARM → down"
+    dlg.output.clear()
+    out = tmp_path / "press.h5"
+    qtbot.keyClicks(dlg.output, str(out))
+    _import(qtbot, dlg)
+    assert out.is_file(), dlg.error.text()
+    assert "rows read 5, stored 5" in dlg.report_view.toPlainText()
+    assert w.replay.asset_ids == ["press 1"]
+    from twin.recording import Recording
+
+    with Recording.open(out) as rec:
+        assert rec.shape == "event_log"
+        d = rec.asset("press 1")
+        assert list(d.states["state"]) == [2, 6, 2, 1]  # busy, down, busy, idle
+        assert len(d.parts) == 2
