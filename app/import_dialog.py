@@ -46,7 +46,14 @@ from app.worker import Job
 from kernels.types import STATE_NAMES
 from twin.errors import InputError
 from twin.recording import import_recording, load_mapping, mapping_from_dict
-from twin.recording.mapping import DEFAULT_SHIFTS_JSON, ROLES, SHAPES, TIME_FORMATS, Mapping
+from twin.recording.mapping import (
+    DEFAULT_SHIFTS_JSON,
+    ROLES,
+    SHAPES,
+    TIME_FORMATS,
+    Mapping,
+    normalize_label,
+)
 from twin.recording.preview import (
     Head,
     column_roles,
@@ -159,6 +166,11 @@ class MappingBuilder(QWidget):
         self.read_codes = QPushButton("Read codes from the data")
         self.read_codes.setToolTip(f"List the distinct codes of the state column (first "
                                    f"{CODE_SCAN_ROWS:,} rows)")
+        self.new_code = QLineEdit()
+        self.new_code.setPlaceholderText("a code the head of the file lacks")
+        self.add_code = QPushButton("Add code")
+        self.add_code.setToolTip("Add a raw state code by hand (codes that occur later in "
+                                 "the file, or in next month's export)")
         self.save_button = QPushButton("Save mapping…")
         self.save_button.setToolTip("Write this mapping as a JSON file, for the command line "
                                     "(twinbench import --mapping) or the next import")
@@ -171,8 +183,14 @@ class MappingBuilder(QWidget):
         row.addWidget(self.read_codes)
         lay.addLayout(row)
         lay.addWidget(self.states, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.new_code, 1)
+        row.addWidget(self.add_code)
+        lay.addLayout(row)
         lay.addWidget(self.save_button)
         self.read_codes.clicked.connect(self.fill_codes)
+        self.add_code.clicked.connect(self._add_typed_code)
+        self.new_code.returnPressed.connect(self._add_typed_code)
         for w in (self.shape, self.time_format, *self.role_boxes.values()):
             w.currentTextChanged.connect(lambda *_: self.changed.emit())
         for w in (self.time_zone, self.asset_id, self.delimiter, self.source):
@@ -227,6 +245,13 @@ class MappingBuilder(QWidget):
             self.set_state(code, None)
         self.changed.emit()
 
+    def _add_typed_code(self) -> None:
+        code = normalize_label(self.new_code.text())
+        if code:
+            self.set_state(code, None)
+            self.new_code.clear()
+            self.changed.emit()
+
     def set_state(self, code: str, state: str | None) -> None:
         """Map raw ``code`` to machine ``state`` (a row is added for a new code)."""
         for r in range(self.states.rowCount()):
@@ -278,7 +303,9 @@ class MappingBuilder(QWidget):
         if unset:
             raise InputError(f"choose a machine state for the raw code(s) {', '.join(unset)} "
                              "in the state codes table")
-        doc["states"] = dict(states)
+        # in code order, whatever order they were read or added in: the recording's list of
+        # raw codes follows the mapping's order, so the same codes give the same file
+        doc["states"] = {c: states[c] for c in sorted(states, key=_code_order)}
         if self.delimiter.text() not in ("", ","):
             doc["csv"] = {"delimiter": self.delimiter.text()}
         doc["shifts"] = [dict(s) for s in DEFAULT_SHIFTS_JSON]

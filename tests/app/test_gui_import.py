@@ -106,7 +106,11 @@ def test_a_mapping_built_in_the_dialog_gives_the_cli_s_recording(
         ["1", "2", "3"]
     dlg.refresh()
     assert "choose a machine state for the raw code(s) 1, 2, 3" in dlg.error.text()
-    for code, state in (("1", "busy"), ("2", "busy"), ("3", "down")):
+    # code 0 (idle) is not in this export; the user adds it by hand, as the shipped mapping has
+    qtbot.keyClicks(b.new_code, " 0.0 ")
+    qtbot.mouseClick(b.add_code, Qt.LeftButton)
+    assert b.states.item(3, 0).text() == "0" and b.new_code.text() == ""
+    for code, state in (("0", "idle"), ("1", "busy"), ("2", "busy"), ("3", "down")):
         b.set_state(code, state)
     dlg.refresh()
     assert not dlg.error.isVisible(), dlg.error.text()
@@ -125,7 +129,7 @@ def test_a_mapping_built_in_the_dialog_gives_the_cli_s_recording(
            "columns": {"time": "ts", "asset": "asset", "state": "status", "parts": "items",
                        "power": "power_avg"},
            "time": {"format": "iso", "time_zone": "Europe/Rome"}, "bucket_length_s": 300,
-           "states": {"1": "busy", "2": "busy", "3": "down"}}
+           "states": {"0": "idle", "1": "busy", "2": "busy", "3": "down"}}
     (tmp_path / "hand.json").write_text(json.dumps(doc), encoding="utf-8")
     cli_out = tmp_path / "cli.h5"
     done = subprocess.run([sys.executable, "-m", "app.cli", "import", str(sme_csv), "--mapping",
