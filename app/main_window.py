@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import export
+from app.calibrate_dialog import show_calibrate_dialog
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
+from app.import_dialog import show_import_dialog
 from app.inspector import Inspector
 from app.palette import PaletteList
 from app.playback import Playback
@@ -49,6 +51,7 @@ from app.recovery import remove_copy
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
+from app.startup import StartupStatus, after_first_paint
 from app.stats_table import ColourLegend, HoverTips, StatsTable
 from app.theme import STATE_COLORS, apply_theme, utilisation_color, view_theme
 from app.view3d import CAMERA_PRESETS, View3D
@@ -74,6 +77,13 @@ ALIGN_ITEMS = (  # Edit > Align: (how, label, tool tip); None separates groups
     ("distribute_x", "Distribute in &x", "Equal gaps along x between the outermost two"),
     ("distribute_y", "Distribute in y", "Equal gaps along y between the outermost two"),
 )
+
+
+def _warm_up_kernel(_task) -> None:
+    """Load (or compile) the kernel; on the warm-up job's thread, numba's import too."""
+    from kernels.warmup import warm_up
+
+    warm_up()
 
 
 def recovery_dir() -> Path:
@@ -167,8 +177,11 @@ class MainWindow(QMainWindow):
         self.layout().activate()
         self._set_project(self.project, self.path)
         self.warm_job = None
+        # the window paints first; the kernel loads after it, the status bar says so (§1)
+        self.startup = StartupStatus(self.statusBar(), self)
         if warm_up:
-            self._start_warm_up()
+            self.startup.begin("kernel", "compiling the twin kernel…")
+            after_first_paint(self, self._start_warm_up)
 
     # --- layout ---------------------------------------------------------------------------------
     def _dock(self, title: str, widget, area) -> QDockWidget:
@@ -236,6 +249,15 @@ class MainWindow(QMainWindow):
         self.act_open_recording = self._action(
             f, "Open re&cording…", self.open_recording_dialog, "Ctrl+Shift+O",
             "Replay an HDF5 recording of the real plant on this layout")
+        # import and calibrate (issue 14 §7): app.import_dialog, app.calibrate_dialog
+        self.import_dialog = self.calibrate_dialog = None
+        self.act_import = self._action(
+            f, "&Import data…", lambda: show_import_dialog(self), "Ctrl+I",
+            "Import a CSV/Parquet file of the plant through a mapping and replay it")
+        self.act_calibrate = self._action(
+            f, "Ca&librate from the recording…", lambda: show_calibrate_dialog(self), None,
+            "Fit the stations' process times, failures and power to the open recording")
+        self.replay.calibrate_button.clicked.connect(self.act_calibrate.trigger)
         self.act_save = self._action(f, "&Save", self.save, QKeySequence.Save)
         self.act_save_as = self._action(f, "Save &As…", self.save_as_dialog, QKeySequence.SaveAs)
         ex = f.addMenu("&Export")
@@ -694,15 +716,18 @@ class MainWindow(QMainWindow):
 
     # --- runs -----------------------------------------------------------------------------------
     def _start_warm_up(self):
-        from kernels.warmup import warm_up
-
         self.kernel_label.setText("Compiling the twin kernel…")
-        self.warm_job = Job(lambda _task: warm_up(), parent=self)
-        self.warm_job.finished.connect(lambda _: self.kernel_label.setText("Kernel ready"))
+        self.warm_job = Job(_warm_up_kernel, parent=self)
+        self.warm_job.finished.connect(self._warm_up_done)
         self.warm_job.failed.connect(self._warm_up_failed)
         self.warm_job.start()
 
+    def _warm_up_done(self, _result=None):
+        self.kernel_label.setText("Kernel ready")
+        self.startup.done("kernel")
+
     def _warm_up_failed(self, msg: str, tb: str | None):
+        self.startup.done("kernel")
         self.kernel_label.setText("Kernel not compiled (see the log)")
         self.log_failure("kernel warm-up", msg, tb)
 

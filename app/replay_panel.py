@@ -48,7 +48,6 @@ from twin.projectfile.reader import project_from_json, project_to_json, with_sce
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
 from twin.tasks import TaskState
-from twin.whatif.fork import ForkError, fork_from_recording
 
 CHART_MIN_HEIGHT = 130  # px: a title, an axis and a plot one can read
 GANTT_ROW_HEIGHT = 22  # px per asset in the machine-state chart
@@ -70,6 +69,8 @@ def _fork_job(project: m.Project, recording: Recording, t: float, end: float, re
               task: TaskState):
     """Worker side of a fork (``app.worker.Job`` reports whatever it raises). ``variant``:
     the scenario applied, on the GUI thread (``twin.projectfile.reader.scenario_variants``)."""
+    from twin.whatif.fork import fork_from_recording  # scipy and numba: not at start-up
+
     # leave one core to the GUI thread, as runs do
     workers = max(1, (os.cpu_count() or 1) - 1)
     return fork_from_recording(project, recording, t, end, reps, seed, scenario,
@@ -140,12 +141,17 @@ class ReplayPanel(QWidget):
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setToolTip("Scrub through the recording")
         self.time_label = QLabel("-")
+        # the window connects it to File > Calibrate from the recording (app.calibrate_dialog)
+        self.calibrate_button = QPushButton("Calibrate…")
+        self.calibrate_button.setToolTip("Fit the mapped stations' process times, failures "
+                                         "and power to this recording")
         self.time_label.setMinimumWidth(170)
         top = QHBoxLayout()
         top.addWidget(self.play_button)
         top.addWidget(self.speed)
         top.addWidget(self.slider, 1)
         top.addWidget(self.time_label)
+        top.addWidget(self.calibrate_button)
         # --- charts
         self.gantt = pg.PlotWidget(title="Machine states")
         self.gantt.setMouseEnabled(x=True, y=False)
@@ -491,6 +497,8 @@ class ReplayPanel(QWidget):
         except InputError as e:  # a layout being edited: an element without successor, ...
             self._fork_error(f"the project cannot be simulated as it is: {e}")
             return False
+        from twin.whatif.fork import ForkError  # scipy and numba: loaded at the first fork
+
         rec, t, end = self.recording, self.t, self.fork_end_time()
         reps, seed = self.fork_replications.value(), project.run.seed
         task = TaskState()

@@ -18,8 +18,15 @@ from twin.model.distributions import constant, exponential  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _own_folders(tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    # Qt reads XDG_CONFIG_HOME once per process, so without this every test after the first
+    # shared its settings: a window restored the docks, geometry and theme the monkey test's
+    # window had saved
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(tmp_path / "config"))
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -141,7 +141,16 @@ class Monkey:
         if buttons:
             b = self.rng.choice(buttons)
             self.log(f"click button {b.text()!r} ({type(b).__name__})")
+            if getattr(b, "menu", lambda: None)() is not None:
+                # an instant-popup button runs its menu in a nested event loop inside the
+                # click: use (or close) the menu from there, or the click never returns
+                QTimer.singleShot(50, self._popup_in_click)
             QTest.mouseClick(b, Qt.LeftButton, Qt.NoModifier, b.rect().center())
+
+    def _popup_in_click(self) -> None:
+        popup = QApplication.activePopupWidget()
+        if popup is not None:
+            self.use_popup(popup)
 
     def menu_actions(self) -> list[QAction]:
         """What the menu bar and the tool bars offer, submenus included (the charts' own
