@@ -11,7 +11,7 @@ then it prints the problems report. No Qt here.
 from __future__ import annotations
 
 import argparse
-import re
+import logging
 import signal
 import sys
 import threading
@@ -27,7 +27,8 @@ from twin.errors import printable
 LIST_ASSETS = 12
 #: Seconds between two status lines by default.
 STATUS_EVERY_S = 5.0
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+#: ``--security`` as the OPC UA source names the modes.
+SECURITY = {"sign-encrypt": "SignAndEncrypt", "sign": "Sign", "none": "None"}
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -59,23 +60,47 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--status-every", type=float, default=STATUS_EVERY_S, metavar="S",
                    help=f"seconds between status lines (default {STATUS_EVERY_S:g})")
     p.add_argument("--force", action="store_true", help="overwrite an existing --record file")
+    o = p.add_argument_group("OPC UA security (docs/live-opcua.md)")
+    o.add_argument("--security", choices=tuple(SECURITY), default="sign-encrypt",
+                   help="Basic256Sha256 with sign-encrypt (default) or sign; none only for a "
+                        "server that offers no security (such as `twinbench emulate` without "
+                        "--security)")
+    o.add_argument("--certificate", metavar="FILE", help="twinbench's client certificate "
+                   "(default: one made on first use in the user's data folder)")
+    o.add_argument("--private-key", metavar="FILE", help="its private key (PEM)")
+    o.add_argument("--trust-dir", metavar="DIR", help="folder of trusted server certificates "
+                   "(default: trusted/ beside twinbench's own certificate)")
     p.set_defaults(func=run_live)
 
 
 def parse_duration(text: str) -> float:
     """``8h``, ``30m``, ``90s``, ``1h30m``, ``2d`` or a number of seconds, as seconds."""
-    s = text.strip().lower()
+    from twin.units import parse_duration as duration
+
     try:
-        value = float(s)
-    except ValueError:
-        parts = re.findall(r"(\d+(?:\.\d+)?)\s*([smhd])", s)
-        if not parts or re.sub(r"(\d+(?:\.\d+)?)\s*([smhd])", "", s).strip():
-            raise UsageError(f"--duration {text!r} is not a duration; give e.g. 8h, 30m, "
-                             "90s, 1h30m or a number of seconds") from None
-        value = sum(float(n) * _UNITS[u] for n, u in parts)
-    if not value > 0 or value != value or value == float("inf"):
+        value = duration(text)
+    except ValueError as e:
+        raise UsageError(f"--duration {text!r}: {e}") from None
+    if not 0 < value < float("inf"):
         raise UsageError(f"--duration {text!r} must be a positive time, e.g. 8h")
     return value
+
+
+def _source_options(args, mapping: dict | None) -> dict:
+    """What the source of ``args`` is given: the mapping file (MQTT), or the OPC UA security
+    and the mapping's ``live.opcua`` section (``nodes``, ``state_codes``)."""
+    if args.opcua is None:
+        return {} if args.mapping is None else {"mapping": args.mapping}
+    options = {"security": SECURITY[args.security]}
+    for key in ("certificate", "private_key", "trust_dir"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    section = ((mapping or {}).get("live") or {}).get("opcua") or {}
+    if not isinstance(section, dict):
+        raise UsageError(f"--mapping {args.mapping}: live.opcua must be an object with "
+                         "nodes and state_codes")
+    options.update({k: section[k] for k in ("nodes", "state_codes") if k in section})
+    return options
 
 
 def _source_url(args) -> str:
@@ -135,6 +160,9 @@ def run_live(args) -> int:
     from twin.recording import RecordingError
 
     url = _source_url(args)
+    # asyncua logs every dropped connection as an error with its traceback; the link state
+    # on the status line says what happened
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)
     duration = None if args.duration is None else parse_duration(args.duration)
     epoch = _epoch(args.epoch)
     if not args.status_every > 0:
@@ -150,8 +178,7 @@ def run_live(args) -> int:
                                  f"not {type(mapping).__name__}")
         assets = project_assets(project)
         assets += mapping_assets(mapping, assets)
-        options = {} if args.mapping is None else {"mapping": args.mapping}
-        source = open_source(url, **options)
+        source = open_source(url, **_source_options(args, mapping))
         recorder = LiveRecorder(args.record, assets, source=url, time_zone=args.time_zone,
                                 epoch_utc=epoch, overwrite=args.force, mapping=mapping)
 
