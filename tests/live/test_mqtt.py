@@ -1,0 +1,258 @@
+"""The MQTT source against a real mosquitto: what is published arrives once, equal in content;
+the address, options, credentials and mapping are checked with messages that say what to fix."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+import pytest
+from mqtt_tools import KeepingFeed, Publisher, SourceThread
+
+from twin.live.feed import LiveError, open_source
+from twin.live.mqtt import MqttSource, default_client_id, read_credentials
+from twin.recording.errors import MappingError
+
+pytestmark = pytest.mark.timeout(60)
+
+T0 = 1_790_000_000.0  # 2026-09-21, in the past of the test machine
+
+
+def _iso(t):
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _follow(broker, prefix="plant", **options):
+    source = open_source(f"{broker.url}/{prefix}", client_id=f"tb-{prefix.replace('/', '-')}",
+                         **options)
+    feed = KeepingFeed()
+    thread = SourceThread(source, feed)
+    feed.wait(KeepingFeed.connected, 15, "the connection")
+    return source, feed, thread
+
+
+def test_every_channel_in_every_form_arrives_once_as_published(broker):
+    source, feed, thread = _follow(broker, "site/line1")
+    assert isinstance(source, MqttSource) and source.prefix == "site/line1"
+    pub = Publisher(broker.port)
+    p = "site/line1"
+    sent = [  # (topic, payload, expected asset, channel, t or None for arrival time, value)
+        (f"{p}/lathe/state", "busy", "lathe", "state", None, "busy"),
+        (f"{p}/lathe/state", '"DOWN"', "lathe", "state", None, "down"),
+        (f"{p}/lathe/state", json.dumps({"ts": T0, "value": "setup"}), "lathe", "state", T0,
+         "setup"),
+        (f"{p}/lathe/parts", "", "lathe", "parts", None, 1.0),
+        (f"{p}/lathe/parts", json.dumps({"ts": _iso(T0 + 1.5), "value": 3}), "lathe", "parts",
+         T0 + 1.5, 3.0),
+        (f"{p}/lathe/parts", json.dumps({"ts": T0 + 2}), "lathe", "parts", T0 + 2, 1.0),
+        (f"{p}/lathe/scrap", json.dumps({"ts": str(T0 + 3), "value": 1}), "lathe", "scrap",
+         T0 + 3, 1.0),
+        (f"{p}/lathe/count", "1234", "lathe", "count", None, 1234.0),
+        (f"{p}/lathe/power_kw", json.dumps({"ts": "2026-09-21T15:33:25+02:00", "value": 7.25}),
+         "lathe", "power_kw", datetime(2026, 9, 21, 13, 33, 25, tzinfo=UTC).timestamp(), 7.25),
+        (f"{p}/lathe/power_kw", "-0.5", "lathe", "power_kw", None, -0.5),
+        (f"{p}/buffer1/level", json.dumps({"ts": T0 + 4, "value": 0}), "buffer1", "level",
+         T0 + 4, 0.0),
+        (f"{p}/press%232/state", "idle", "press#2", "state", None, "idle"),
+    ]
+    before = time.time()
+    for topic, payload, *_ in sent:
+        pub.publish(topic, payload)
+    pub.wait_all()
+    feed.wait(lambda f: len(f.got) >= len(sent), 20, "every reading")
+    after = time.time()
+    time.sleep(0.3)  # nothing more comes
+    thread.stop()
+    pub.close()
+    assert len(feed.got) == len(sent) and not feed.bad_kinds
+    for (topic, payload, asset, channel, t, value), r in zip(sent, feed.got, strict=True):
+        assert (r.asset, r.channel, r.value) == (asset, channel, value), (topic, payload, r)
+        if t is None:
+            assert before <= r.t <= after
+        else:
+            assert r.t == t
+        # a message with a time stamp has an identity; a bare value cannot tell
+        assert (r.key != "") == (t is not None)
+    assert [s for s, _ in feed.links] == ["connecting", "connected", "closed"]
+
+
+def test_the_publishers_message_id_is_the_identity_and_a_repeat_is_recorded_once(broker):
+    source, feed, thread = _follow(broker)
+    pub = Publisher(broker.port)
+    for i in range(5):  # each sent twice: as a publisher re-sends after a lost PUBACK
+        for _ in range(2):
+            pub.publish("plant/M1/parts", json.dumps({"ts": T0 + i, "value": 1}))
+            pub.publish("plant/M2/state", "busy" if i % 2 else "idle", msg_id=f"m{i}")
+            pub.publish("plant/M3/count", json.dumps({"seq": i, "value": i + 10}))
+    pub.publish("plant/M1/parts", json.dumps({"ts": T0 + 99, "value": 1}))  # the last
+    pub.wait_all()
+    feed.wait(lambda f: any(r.t == T0 + 99 for r in f.got), 20, "the last reading")
+    thread.stop()
+    pub.close()
+    assert len(feed.got) == 16 and source.reader.dedup.repeats == 15
+    assert len({r.key for r in feed.got}) == 16
+    assert sorted(r.value for r in feed.got if r.asset == "M3") == [10, 11, 12, 13, 14]
+    assert {r.key for r in feed.got if r.asset == "M2"} == {f"plant/M2/state|id:m{i}"
+                                                          for i in range(5)}
+
+
+def test_a_mapping_names_other_topics_fields_state_codes_and_assets(broker, tmp_path):
+    mapping = {
+        "states": {"1": "busy", "2": "idle", "3": {"state": "down", "label": "alarm"}},
+        "assets": {"P-01": {"element": "press", "server": 1}, "L7": "lathe"},
+        "live": {"mqtt": {"topics": [
+            {"topic": "factory/{asset}/telemetry",
+             "fields": {"ts": "time", "id": "n", "state": "st", "power_kw": "kw",
+                        "count": "good"}},
+            {"topic": "legacy/oven/status", "asset": "oven", "channel": "state",
+             "fields": {"value": "code"}},
+        ]}},
+    }
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(mapping))
+    source, feed, thread = _follow(broker, "plant", mapping=str(path))
+    assert set(source.topics) == {"plant/+/+", "factory/+/telemetry", "legacy/oven/status"}
+    pub = Publisher(broker.port)
+    pub.publish("factory/P-01/telemetry", json.dumps({"time": T0, "n": 1, "st": 3, "kw": 4.5,
+                                                      "good": 17}))
+    pub.publish("factory/P-01/telemetry", json.dumps({"time": T0, "n": 1, "st": 3, "kw": 4.5,
+                                                      "good": 17}))  # again: a repeat
+    pub.publish("factory/L7/telemetry", json.dumps({"time": T0 + 1, "n": 2, "st": "2"}))
+    pub.publish("legacy/oven/status", json.dumps({"ts": T0 + 2, "code": "1"}))
+    pub.publish("plant/L7/state", "3")  # the default convention, with the mapping's codes
+    pub.publish("factory/L7/telemetry", json.dumps({"time": T0 + 3, "n": 3, "st": "9"}))
+    pub.wait_all()
+    feed.wait(lambda f: len(f.got) >= 6 and f.bad_kinds, 20, "the readings")
+    thread.stop()
+    pub.close()
+    got = [(r.asset, r.channel, r.t, r.value) for r in feed.got]
+    assert got[:3] == [("press#1", "state", T0, "down"), ("press#1", "power_kw", T0, 4.5),
+                       ("press#1", "count", T0, 17.0)]
+    assert got[3] == ("lathe", "state", T0 + 1, "idle")
+    assert got[4] == ("oven", "state", T0 + 2, "busy")
+    assert got[5][:2] == ("lathe", "state") and got[5][3] == "down"
+    assert len(got) == 6 and feed.bad_kinds == {"unknown state": 1}
+    assert "'9'" in feed.examples["unknown state"]
+
+
+@pytest.mark.parametrize("bad, fix", [
+    ({"live": {"mqtt": {"topics": [{"topic": "f/+/x", "channel": "state"}]}}}, "wildcards"),
+    ({"live": {"mqtt": {"topics": [{"topic": "f/{asset}/x"}]}}}, "one of state"),
+    ({"live": {"mqtt": {"topics": [{"topic": "f/{asset}/x", "channel": "state",
+                                    "fields": {"tz": "a"}}]}}}, "one of the keys"),
+    ({"live": {"mqtt": {"topics": [{"topic": "f/x{asset}", "channel": "state"}]}}},
+     "whole level"),
+    ({"live": {"opcua": {}}}, "['mqtt']"),
+    ({"states": {"3": "broken"}}, "machine states"),
+])
+def test_a_bad_live_mapping_is_refused_naming_the_path_and_the_fix(bad, fix):
+    with pytest.raises(MappingError) as e:
+        MqttSource("mqtt://127.0.0.1/plant", mapping=bad)
+    assert fix in str(e.value) and "$." in str(e.value)
+
+
+def test_a_mapping_for_import_may_carry_the_live_section():
+    from twin.recording.mapping import mapping_from_dict
+
+    m = mapping_from_dict({"shape": "event_log", "source": "test", "asset_id": "M1",
+                           "columns": {"time": "t", "state": "s"}, "states": {"1": "busy"},
+                           "live": {"mqtt": {"topics": [{"topic": "a/{asset}/{channel}"}]}}})
+    assert m.document["live"]["mqtt"]["topics"][0]["topic"] == "a/{asset}/{channel}"
+
+
+@pytest.mark.parametrize("url, fix", [
+    ("mqtt:///plant", "mqtt://HOST:PORT/PREFIX"),
+    ("mqtt://h:99999/p", "port"),
+    ("mqtt://user:pw@h/p", "credentials"),
+    ("mqtt://h/p/#", "wildcards"),
+    ("mqtt://h/p/+/q", "wildcards"),
+])
+def test_a_bad_address_is_refused_with_the_form_to_write(url, fix):
+    with pytest.raises(LiveError, match=fix):
+        open_source(url)
+
+
+def test_defaults_ports_prefix_and_a_stable_client_id():
+    a = MqttSource("mqtt://broker.local")
+    b = MqttSource("mqtts://broker.local/a/b/")
+    assert (a.port, a.prefix, a.tls, a.topics) == (1883, "", False, ["+/+"])
+    assert (b.port, b.prefix, b.tls, b.topics) == (8883, "a/b", True, ["a/b/+/+"])
+    assert a.client_id == MqttSource("mqtt://broker.local").client_id != b.client_id
+    assert default_client_id("My Line", "x").startswith("twinbench-My-Line-")
+    with pytest.raises(LiveError, match="unknown option 'qos'"):
+        MqttSource("mqtt://h/p", qos=2)
+    with pytest.raises(LiveError, match="'5' or '3.1.1'"):
+        MqttSource("mqtt://h/p", protocol="4")
+
+
+def test_credentials_come_from_a_private_file_or_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("TWINBENCH_MQTT_USERNAME", raising=False)
+    assert read_credentials(None) is None
+    monkeypatch.setenv("TWINBENCH_MQTT_USERNAME", "ops")
+    monkeypatch.setenv("TWINBENCH_MQTT_PASSWORD", "s3cret")
+    assert read_credentials(None) == ("ops", "s3cret")
+    f = tmp_path / "cred"
+    f.write_text("line1:pa:ss\n")
+    f.chmod(0o644)
+    with pytest.raises(LiveError, match="chmod 600"):
+        read_credentials(f)
+    f.chmod(0o600)
+    assert read_credentials(f) == ("line1", "pa:ss")
+    f.write_text(json.dumps({"username": "u", "password": "p"}))
+    assert read_credentials(f) == ("u", "p")
+    f.write_text("no separator")
+    with pytest.raises(LiveError, match="user:password"):
+        read_credentials(f)
+
+
+def test_a_broker_with_passwords_lets_in_the_right_user_and_refuses_a_wrong_one(tmp_path):
+    import subprocess
+
+    from conftest import Broker
+
+    b = Broker(tmp_path / "b")
+    pw = tmp_path / "b" / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "line", "right"], check=True,
+                   capture_output=True)
+    conf = b.conf.read_text().replace("allow_anonymous true", "allow_anonymous false")
+    b.conf.write_text(conf + f"password_file {pw}\n")
+    b.start()
+    try:
+        cred = tmp_path / "cred"
+        cred.write_text("line:right")
+        cred.chmod(0o600)
+        source = MqttSource(f"{b.url}/plant", credentials=str(cred), client_id="tb-pw",
+                            protocol="3.1.1")
+        feed = KeepingFeed()
+        thread = SourceThread(source, feed)
+        feed.wait(KeepingFeed.connected, 15, "the connection")
+        thread.stop()
+        cred.write_text("line:wrong")
+        wrong = MqttSource(f"{b.url}/plant", credentials=str(cred), client_id="tb-pw2")
+        with pytest.raises(LiveError, match="not authorized: check the user name and password"):
+            wrong.run(KeepingFeed(), __import__("threading").Event())
+    finally:
+        b.stop()
+
+
+def test_mqtt_3_1_1_keeps_the_session_too(broker):
+    source = MqttSource(f"{broker.url}/old", client_id="tb-311", protocol="3.1.1")
+    feed = KeepingFeed()
+    thread = SourceThread(source, feed)
+    feed.wait(KeepingFeed.connected, 15, "the connection")
+    thread.stop()  # away: the broker queues for the 3.1.1 persistent session
+    pub = Publisher(broker.port, protocol=mqtt.MQTTv311, client_id="pub-311")
+    for i in range(20):
+        pub.publish("old/M1/power_kw", json.dumps({"ts": T0 + i, "value": i / 4}))
+    pub.wait_all()
+    pub.close()
+    feed2 = KeepingFeed()
+    thread = SourceThread(MqttSource(f"{broker.url}/old", client_id="tb-311",
+                                     protocol="3.1.1"), feed2)
+    feed2.wait(lambda f: len(f.got) >= 20, 20, "what was sent while away")
+    thread.stop()
+    assert [r.value for r in feed2.got] == [i / 4 for i in range(20)]
+    assert feed2.links[1] == ("connected", "session resumed")
+
