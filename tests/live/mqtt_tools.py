@@ -120,8 +120,8 @@ class Publisher:
 
     def wait_all(self, timeout=30.0):
         deadline = time.monotonic() + timeout
-        for info in self.infos:
-            while not info.is_published():
+        for info in self.infos:  # by PUBACK, also for what was sent while disconnected
+            while info.mid not in self.acked_at:
                 assert time.monotonic() < deadline, "the broker did not acknowledge everything"
                 time.sleep(0.02)
 

@@ -33,8 +33,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from twin.live.feed import CHANNELS, Feed, LiveError, Reading, Source, plant_time, register, \
-    state_name
+from twin.live.feed import (
+    CHANNELS,
+    Feed,
+    LiveError,
+    Reading,
+    Source,
+    plant_time,
+    register,
+    state_name,
+)
 from twin.live.mapping import LiveMapping, TopicRule, live_mapping, load_live_mapping
 
 #: Kinds of bad input this source reports (``Feed.bad``).
@@ -458,14 +466,39 @@ class MqttSource(Source):
                     raise LiveError(self._fatal)
         finally:
             self._stopping = True
+            # paho's thread would leave queued acknowledgements unsent when it sees the
+            # DISCONNECT: stop it, then write the last ones and the DISCONNECT from here
+            client.loop_stop()
             try:
                 self._drain(feed, client)
             finally:
+                self._flush(client)
                 client.disconnect()
-                client.loop_stop()
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline and \
+                        client.loop(0.05) == mqtt.MQTT_ERR_SUCCESS:
+                    pass
                 # what came after the last hand-over is not acknowledged: the broker keeps it
                 self._pending.clear()
                 feed.link("closed", "stopped" if not self._fatal else self._fatal)
+
+    def _flush(self, client: mqtt.Client, timeout: float = 5.0) -> None:
+        """Wait until the broker has read the last acknowledgements: a round trip it answers
+        after them (UNSUBSCRIBE of a topic never subscribed, answered by UNSUBACK). Closing the
+        socket while the broker's messages lie unread in it sends a TCP reset, and the broker
+        throws away what it had not read yet: the acknowledgements, so it sends those
+        messages again next time."""
+        answered = threading.Event()
+        asked: list[int] = []
+        client.on_unsubscribe = lambda _c, _u, mid, *_: mid in asked and answered.set()
+        rc, mid = client.unsubscribe(f"twinbench/flush/{self.client_id}")
+        if rc != mqtt.MQTT_ERR_SUCCESS:
+            return
+        asked.append(mid)
+        deadline = time.monotonic() + timeout
+        while not answered.is_set() and time.monotonic() < deadline:
+            if client.loop(0.05) != mqtt.MQTT_ERR_SUCCESS:
+                return
 
     def _drain(self, feed: Feed, client: mqtt.Client) -> None:
         """Hand what has come in to the feed, in batches, then acknowledge it."""

@@ -360,7 +360,9 @@ def parse_shifts(
     return tuple(shifts)
 
 
-def states_and_assets(data: dict, *, file: str = "<mapping>") -> tuple[dict[str, str], dict[str, AssetMapping]]:
+def states_and_assets(
+    data: dict, *, file: str = "<mapping>"
+) -> tuple[dict[str, str], dict[str, AssetMapping]]:
     """The ``states`` and ``assets`` sections of a mapping document, checked as an import
     checks them, for a reader that needs only those (the live sources, ``twin.live.mapping``).
 
