@@ -256,3 +256,76 @@ def test_mqtt_3_1_1_keeps_the_session_too(broker):
     assert [r.value for r in feed2.got] == [i / 4 for i in range(20)]
     assert feed2.links[1] == ("connected", "session resumed")
 
+
+
+def _certificates(folder):
+    """A CA, a broker certificate for 127.0.0.1 signed by it, and another CA nobody trusts."""
+    import subprocess
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    for ca in ("ca", "other"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            f"/CN=twinbench test {ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+        "broker.key", "-out", "broker.csr")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "broker.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "broker.crt")
+
+
+def test_mqtts_connects_to_a_broker_whose_ca_is_given_and_refuses_one_it_cannot_trust(tmp_path):
+    from conftest import Broker
+
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    _certificates(certs)
+    b = Broker(tmp_path / "b")
+    b.conf.write_text(b.conf.read_text() + f"cafile {certs}/ca.crt\ncertfile "
+                      f"{certs}/broker.crt\nkeyfile {certs}/broker.key\n")
+    b.start()
+    try:
+        url = f"mqtts://127.0.0.1:{b.port}/plant"
+        source = MqttSource(url, ca_file=str(certs / "ca.crt"), client_id="tb-tls")
+        feed = KeepingFeed()
+        thread = SourceThread(source, feed)
+        feed.wait(KeepingFeed.connected, 15, "the TLS connection")
+        thread.stop()
+        untrusted = MqttSource(url, ca_file=str(certs / "other.crt"), client_id="tb-tls2")
+        with pytest.raises(LiveError, match="TLS .* failed.*ca_file"):
+            untrusted.run(KeepingFeed(), __import__("threading").Event())
+    finally:
+        b.stop()
+    with pytest.raises(LiveError, match="no such file"):
+        MqttSource(url, ca_file=str(certs / "missing.crt"))
+
+
+def test_a_host_that_does_not_resolve_is_refused_and_the_feed_told():
+    feed = KeepingFeed()
+    with pytest.raises(LiveError, match="cannot find the broker's host"):
+        MqttSource("mqtt://no-such-host.invalid/plant").run(feed, __import__("threading").Event())
+    assert [s for s, _ in feed.links] == ["connecting", "closed"]
+
+
+def test_a_broker_not_up_yet_is_waited_for_and_followed_when_it_comes(tmp_path):
+    from conftest import Broker
+
+    b = Broker(tmp_path / "late")
+    source = MqttSource(f"{b.url}/plant", client_id="tb-late", reconnect_max_s=1)
+    feed = KeepingFeed()
+    thread = SourceThread(source, feed)
+    feed.wait(lambda f: len(f.links) >= 2, 15, "the first attempt")
+    assert feed.links[1][0] == "reconnecting"
+    b.start()
+    try:
+        feed.wait(KeepingFeed.connected, 20, "the connection once the broker is up")
+        pub = Publisher(b.port)
+        pub.publish("plant/M1/state", "down")
+        pub.wait_all()
+        pub.close()
+        feed.wait(lambda f: f.got, 15, "the reading")
+        thread.stop()
+    finally:
+        b.stop()
+    assert [(r.asset, r.value) for r in feed.got] == [("M1", "down")]

@@ -446,12 +446,14 @@ class MqttSource(Source):
         try:
             client.connect(self.host, self.port, self.keepalive_s, **self._connect_args())
         except socket.gaierror as e:
-            raise LiveError(f"{self.url!r}: cannot find the broker's host {self.host!r} "
-                            f"({e.strerror})") from None
+            why = f"{self.url!r}: cannot find the broker's host {self.host!r} ({e.strerror})"
+            feed.link("closed", why)
+            raise LiveError(why) from None
         except ssl.SSLError as e:
-            raise LiveError(f"{self.url!r}: TLS with {where} failed: {e.reason or e}; check "
-                            "ca_file (the CA that signed the broker's certificate) and the "
-                            "host name in the address") from None
+            why = (f"{self.url!r}: TLS with {where} failed: {e.reason or e}; check ca_file (the "
+                   "CA that signed the broker's certificate) and the host name in the address")
+            feed.link("closed", why)
+            raise LiveError(why) from None
         except OSError as e:  # not up yet: paho's loop keeps trying, with backoff
             self._last_link = "reconnecting"
             feed.link("reconnecting", f"{where}: {e.strerror or e}")
