@@ -329,3 +329,20 @@ def test_a_broker_not_up_yet_is_waited_for_and_followed_when_it_comes(tmp_path):
     finally:
         b.stop()
     assert [(r.asset, r.value) for r in feed.got] == [("M1", "down")]
+
+
+def test_a_payload_of_several_channels_with_one_bad_value_is_bad_as_a_whole():
+    from twin.live.mapping import live_mapping
+    from twin.live.mqtt import BadMessage, MessageReader
+
+    m = live_mapping({"live": {"mqtt": {"topics": [
+        {"topic": "f/{asset}/t", "fields": {"id": "n", "state": "st", "power_kw": "kw"}}]}}})
+    reader = MessageReader("", m)
+    with pytest.raises(BadMessage) as e:
+        reader.read("f/A/t", b'{"n": 5, "st": "busy", "kw": "NaN"}', T0)
+    assert e.value.kind == "value out of range"
+    # nothing of it was remembered: the same message id, readable now, is new
+    out = reader.read("f/A/t", b'{"n": 5, "st": "busy", "kw": 2}', T0)
+    assert [(r.channel, r.value, r.key) for r in out] == [
+        ("state", "busy", "f/A/t|id:5|state"), ("power_kw", 2.0, "f/A/t|id:5|power_kw")]
+    assert reader.read("f/A/t", b'{"n": 5, "st": "busy", "kw": 2}', T0) == []

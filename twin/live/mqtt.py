@@ -197,12 +197,14 @@ class MessageReader:
         if msg_id is not None:
             identity = f"{topic}|id:{msg_id}"
         if channels:  # one JSON payload, several channels
+            # every value read first: a bad one makes the whole message bad, none remembered
+            values = [(ch, self._value(ch, doc[name])) for ch, name in channels.items()
+                      if name in doc]
             out = []
-            for ch, name in channels.items():
-                if name in doc:
-                    key = f"{identity}|{ch}" if identity else ""
-                    if not key or self.dedup.first_time(asset, ch, key):
-                        out.append(Reading(asset, ch, t, self._value(ch, doc[name]), key))
+            for ch, value in values:
+                key = f"{identity}|{ch}" if identity else ""
+                if not key or self.dedup.first_time(asset, ch, key):
+                    out.append(Reading(asset, ch, t, value, key))
             return out
         if doc is not None:
             value = doc.get(fields.get("value", "value"))
