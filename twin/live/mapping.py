@@ -83,6 +83,32 @@ class TopicRule:
         return asset, channel
 
 
+#: Sparkplug B metric names read by default (as the OPC UA convention names its variables),
+#: besides the channel names themselves.
+SPARKPLUG_METRICS = {"State": "state", "Parts": "parts", "Scrap": "scrap", "GoodParts": "count",
+                     "PowerKw": "power_kw", "Level": "level", **{c: c for c in CHANNELS}}
+
+
+@dataclass(frozen=True)
+class SparkplugRule:
+    """``live.mqtt.sparkplug``: read Sparkplug B (``spBv1.0/<group>/...``) messages.
+
+    Attributes
+    ----------
+    group : str
+        The group id to follow (``"+"``: every group).
+    metrics : dict
+        Metric name to channel; metrics not named are skipped.
+    """
+
+    group: str = "+"
+    metrics: dict[str, str] = field(default_factory=lambda: dict(SPARKPLUG_METRICS))
+
+    @property
+    def subscription(self) -> str:
+        return f"spBv1.0/{self.group}/#"
+
+
 @dataclass(frozen=True)
 class LiveMapping:
     """A checked live mapping. Build with :func:`live_mapping` or :func:`load_live_mapping`.
@@ -102,6 +128,7 @@ class LiveMapping:
     topics: tuple[TopicRule, ...] = ()
     states: dict[str, str] = field(default_factory=dict)
     assets: dict[str, AssetMapping] = field(default_factory=dict)
+    sparkplug: SparkplugRule | None = None
 
     def asset_id(self, raw: str) -> str:
         """The recording's asset id of an asset as the plant names it: the mapping's element
@@ -149,14 +176,40 @@ def live_mapping(data: Any, *, file: str = "<mapping>") -> LiveMapping:
     if not isinstance(mqtt, dict):
         raise MappingError(file, "$.live.mqtt", mqtt, 'an object like {"topics": [...]}')
     for key in mqtt:
-        if key != "topics":
-            raise MappingError(file, f"$.live.mqtt.{key}", key, "one of the keys ['topics']")
+        if key not in ("topics", "sparkplug"):
+            raise MappingError(file, f"$.live.mqtt.{key}", key,
+                               "one of the keys ['sparkplug', 'topics']")
     topics = mqtt.get("topics", [])
     if not isinstance(topics, list) or len(topics) > MAX_TOPICS:
         raise MappingError(file, "$.live.mqtt.topics", topics,
                            f"a list of at most {MAX_TOPICS} topic rules")
     rules = tuple(_rule(file, f"$.live.mqtt.topics[{i}]", item) for i, item in enumerate(topics))
-    return LiveMapping(file=file, topics=rules, states=states, assets=assets)
+    sparkplug = _sparkplug(file, mqtt["sparkplug"]) if "sparkplug" in mqtt else None
+    return LiveMapping(file=file, topics=rules, states=states, assets=assets,
+                       sparkplug=sparkplug)
+
+
+def _sparkplug(file: str, value: Any) -> SparkplugRule:
+    p = "$.live.mqtt.sparkplug"
+    if not isinstance(value, dict):
+        raise MappingError(file, p, value, 'an object like {"group": "line1", "metrics": '
+                           '{"Machine/State": "state"}}')
+    for key in value:
+        if key not in ("group", "metrics"):
+            raise MappingError(file, f"{p}.{key}", key, "one of the keys ['group', 'metrics']")
+    group = value.get("group", "+")
+    if not isinstance(group, str) or not group or "/" in group or "#" in group or (
+            "+" in group and group != "+"):
+        raise MappingError(file, f"{p}.group", group, "a Sparkplug group id (one topic level) "
+                           "or '+' for every group")
+    metrics = value.get("metrics", SPARKPLUG_METRICS)
+    if not isinstance(metrics, dict) or not metrics:
+        raise MappingError(file, f"{p}.metrics", metrics, "an object of metric name to channel")
+    for name, channel in metrics.items():
+        if channel not in CHANNELS:
+            raise MappingError(file, f"{p}.metrics[{name!r}]", channel,
+                               f"one of {', '.join(CHANNELS)}")
+    return SparkplugRule(group, dict(metrics))
 
 
 def _rule(file: str, p: str, item: Any) -> TopicRule:

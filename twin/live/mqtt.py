@@ -33,6 +33,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from twin.live import sparkplug as spb
 from twin.live.feed import (
     CHANNELS,
     Feed,
@@ -140,11 +141,14 @@ class MessageReader:
         self.max_future_s = max_future_s
         self.dedup = Dedup(dedup_window)
         self._assets: dict[str, str] = {}
+        self._aliases: dict[tuple[str, str], dict[int, str]] = {}  # Sparkplug, per edge node
 
     def read(self, topic: str, payload: bytes, arrival: float, dup: bool = False,
              msg_id: str | None = None) -> list[Reading]:
         """The new readings of one message (``[]`` for a repeat). Raises :class:`BadMessage`."""
         levels = topic.split("/")
+        if levels[0] == "spBv1.0" and self.mapping.sparkplug is not None:
+            return self._sparkplug(levels, topic, payload, arrival)
         rule: TopicRule | None = None
         for r in self.mapping.topics:
             m = r.match(levels)
@@ -226,6 +230,61 @@ class MessageReader:
             return []
         self.dedup.first_time(asset, channel, "bare|" + content)
         return [reading]
+
+    def _sparkplug(self, levels: list[str], topic: str, payload: bytes,
+                   arrival: float) -> list[Reading]:
+        """NBIRTH/DBIRTH/NDATA/DDATA: each mapped metric a reading of the device (D...) or the
+        edge node (N...); BIRTHs name the aliases DATA messages use; other types are skipped."""
+        if len(levels) not in (4, 5) or levels[1] == "STATE":
+            return []
+        _, group, kind, node = levels[:4]
+        if kind not in ("NBIRTH", "DBIRTH", "NDATA", "DDATA"):
+            return []  # deaths, commands: nothing to record
+        if (kind[0] == "D") != (len(levels) == 5):
+            raise BadMessage(BAD_TOPIC, f"topic {topic!r} is not spBv1.0/group/{kind}/node"
+                             + ("/device" if kind[0] == "D" else ""))
+        asset = self._asset(levels[4] if len(levels) == 5 else node, topic)
+        try:
+            p = spb.decode(payload)
+        except spb.SparkplugError as e:
+            raise BadMessage(UNPARSABLE, f"not a Sparkplug B payload: {e}") from None
+        aliases = self._aliases.setdefault((group, node), {})
+        if kind == "NBIRTH":
+            aliases.clear()  # a rebirth defines them anew
+        names = self.mapping.sparkplug.metrics
+        values = []
+        for m in p.metrics:
+            name = m.name
+            if kind.endswith("BIRTH") and m.alias is not None and name:
+                aliases[m.alias] = name
+            if not name:
+                if m.alias not in aliases:
+                    raise BadMessage(UNKNOWN_CHANNEL, f"metric alias {m.alias} of {topic!r} "
+                                     "was named by no BIRTH")
+                name = aliases[m.alias]
+            channel = names.get(name)
+            if channel is None or m.value is None:
+                continue
+            ms = m.timestamp_ms if m.timestamp_ms is not None else p.timestamp_ms
+            t = arrival
+            if ms is not None:
+                try:
+                    t = plant_time(ms / 1000.0)
+                except ValueError as e:
+                    raise BadMessage(BAD_TIME, str(e)) from None
+                if self.max_future_s is not None and t > time.time() + self.max_future_s:
+                    raise BadMessage(FUTURE, f"time stamp {ms} ms is more than "
+                                     f"{self.max_future_s:g} s ahead of this machine's clock")
+            value = m.value
+            if channel == "state" and isinstance(value, bool):
+                raise BadMessage(UNKNOWN_STATE, f"state {value!r} is not a state")
+            values.append((channel, t, self._value(channel, value),
+                           f"{topic}|{name}|{ms}" if ms is not None else ""))
+        out = []
+        for channel, t, value, key in values:
+            if not key or self.dedup.first_time(asset, channel, key):
+                out.append(Reading(asset, channel, t, value, key))
+        return out
 
     def _asset(self, raw: str, topic: str) -> str:
         asset = self._assets.get(raw)
@@ -373,7 +432,10 @@ class MqttSource(Source):
     def topics(self) -> list[str]:
         """The topic filters this source subscribes to."""
         default = f"{self.prefix}/+/+" if self.prefix else "+/+"
-        return list(dict.fromkeys([default, *(r.subscription for r in self.mapping.topics)]))
+        rules = [*self.mapping.topics]
+        if self.mapping.sparkplug is not None:
+            rules.append(self.mapping.sparkplug)
+        return list(dict.fromkeys([default, *(r.subscription for r in rules)]))
 
     # --- paho's thread: take in, nothing more --------------------------------------------
     def _on_message(self, client, userdata, msg) -> None:
