@@ -186,3 +186,29 @@ def test_a_broker_killed_mid_feed_loses_only_what_it_had_not_saved_and_nothing_i
     assert must_set <= set(got)
     assert [s for s, _ in feed.links].count("connected") >= 2
     assert "reconnecting" in [s for s, _ in feed.links]
+
+
+class SlowFeed(KeepingFeed):
+    """A feed that takes 0.2 s per batch (a recorder on a slow disk)."""
+
+    def readings(self, batch):
+        time.sleep(0.2)
+        super().readings(batch)
+
+
+def test_a_slow_feed_holds_the_stream_back_at_the_broker_and_loses_nothing(broker):
+    n = 1500
+    feed = SlowFeed()
+    source = MqttSource(f"{broker.url}/plant", client_id="tb-slow", inflight=300,
+                        batch_max=100, keepalive_s=5)
+    thread = SourceThread(source, feed)
+    feed.wait(KeepingFeed.connected, 15, "the connection")
+    pub = Publisher(broker.port)
+    _publish(pub, range(n), pace=1000)
+    pub.wait_all(60)  # the broker took everything while twinbench lagged behind
+    pub.close()
+    assert len(source._pending) <= 300 + 100  # what waits in twinbench is bounded: inflight
+    feed.wait(lambda f: len(f.got) >= n, 90, "everything")
+    thread.stop()
+    _assert_once([feed], n)
+    assert "reconnecting" not in [s for s, _ in feed.links]
