@@ -10,7 +10,7 @@ messages are recorded once (:class:`Dedup`, the rule in docs/live.md).
 paho's network thread only appends what arrives to a queue; the thread that calls
 :meth:`MqttSource.run` parses, de-duplicates and hands the readings to the feed in batches
 (every ``batch_s`` or ``batch_max`` messages), so a slow feed never stalls the network loop:
-the broker holds back what twinbench has not acknowledged (MQTT 5's Receive Maximum).
+the broker is asked to hold back what twinbench has not acknowledged (MQTT 5 Receive Maximum).
 """
 
 from __future__ import annotations
