@@ -346,3 +346,11 @@ def test_a_payload_of_several_channels_with_one_bad_value_is_bad_as_a_whole():
     assert [(r.channel, r.value, r.key) for r in out] == [
         ("state", "busy", "f/A/t|id:5|state"), ("power_kw", 2.0, "f/A/t|id:5|power_kw")]
     assert reader.read("f/A/t", b'{"n": 5, "st": "busy", "kw": 2}', T0) == []
+
+
+@pytest.mark.parametrize("option", [{"inflight": "many"}, {"batch_max": 0},
+                                    {"dedup_window": -1}, {"max_future_s": "soon"},
+                                    {"keepalive_s": True}])
+def test_a_bad_number_option_is_refused_naming_it(option):
+    with pytest.raises(LiveError, match=f"{next(iter(option))}=.*give a number"):
+        MqttSource("mqtt://h/p", **option)

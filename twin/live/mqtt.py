@@ -402,17 +402,29 @@ class MqttSource(Source):
         self.protocol = mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311
         self.client_id = options.get("client_id") or default_client_id(
             options.get("project", "twinbench"), self.prefix)
-        self.session_expiry_s = int(options.get("session_expiry_s", 7 * 24 * 3600))
-        self.batch_s = float(options.get("batch_s", 0.05))
-        self.batch_max = int(options.get("batch_max", 1000))
-        self.inflight = int(options.get("inflight", 1000))
-        self.keepalive_s = int(options.get("keepalive_s", 30))
-        self.reconnect = (int(options.get("reconnect_min_s", 1)),
-                          int(options.get("reconnect_max_s", 30)))
+        def number(key, default, kind=int, low=0):
+            value = options.get(key, default)
+            try:
+                x = kind(value)
+            except (TypeError, ValueError):
+                x = None
+            if x is None or isinstance(value, bool) or not low <= x < 2**31:
+                raise LiveError(f"{key}={value!r}: give a number >= {low}")
+            return x
+
+        self.session_expiry_s = number("session_expiry_s", 7 * 24 * 3600)
+        self.batch_s = number("batch_s", 0.05, float, 0.001)
+        self.batch_max = number("batch_max", 1000, int, 1)
+        self.inflight = number("inflight", 1000, int, 1)
+        self.keepalive_s = number("keepalive_s", 30, int, 1)
+        self.reconnect = (number("reconnect_min_s", 1, int, 1),
+                          number("reconnect_max_s", 30, int, 1))
+        future = options.get("max_future_s", 60.0)
         self.mapping = _mapping(options.get("mapping"))
         self.reader = MessageReader(self.prefix, self.mapping,
-                                    options.get("max_future_s", 60.0),
-                                    int(options.get("dedup_window", 1024)))
+                                    None if future is None else number("max_future_s", 60.0,
+                                                                       float),
+                                    number("dedup_window", 1024, int, 1))
         self.credentials = read_credentials(options.get("credentials"))
         self.tls_files = {k: options.get(k) for k in ("ca_file", "cert_file", "key_file")}
         for key, path in self.tls_files.items():
@@ -439,12 +451,16 @@ class MqttSource(Source):
 
     # --- paho's thread: take in, nothing more --------------------------------------------
     def _on_message(self, client, userdata, msg) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # the broker should refuse it; never kill paho's thread
+            topic = msg._topic.decode("utf-8", errors="replace")
         msg_id = None
         if self.protocol == mqtt.MQTTv5 and msg.properties is not None:
             for name, value in getattr(msg.properties, "UserProperty", ()):
                 if name == "msg-id":
                     msg_id = value
-        self._pending.append((msg.topic, msg.payload, msg.dup, msg_id, time.time(), msg.mid,
+        self._pending.append((topic, msg.payload, msg.dup, msg_id, time.time(), msg.mid,
                               msg.qos, self._generation))
         if len(self._pending) >= self.batch_max:
             self._wake.set()
