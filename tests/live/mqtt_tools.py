@@ -128,3 +128,17 @@ class Publisher:
     def close(self):
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def make_broker(folder):
+    """A :class:`Broker` of ``tests/live/conftest.py`` (not started) for a test that configures
+    its own (passwords, TLS, started late). Loaded by path: several test folders have a
+    ``conftest`` module."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "live_broker_conftest", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Broker(folder)

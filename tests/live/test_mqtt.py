@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
-from mqtt_tools import KeepingFeed, Publisher, SourceThread
+from mqtt_tools import KeepingFeed, Publisher, SourceThread, make_broker
 
 from twin.live.feed import LiveError, open_source
 from twin.live.mqtt import MqttSource, default_client_id, read_credentials
@@ -210,9 +210,7 @@ def test_credentials_come_from_a_private_file_or_the_environment(tmp_path, monke
 def test_a_broker_with_passwords_lets_in_the_right_user_and_refuses_a_wrong_one(tmp_path):
     import subprocess
 
-    from conftest import Broker
-
-    b = Broker(tmp_path / "b")
+    b = make_broker(tmp_path / "b")
     pw = tmp_path / "b" / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "line", "right"], check=True,
                    capture_output=True)
@@ -276,12 +274,10 @@ def _certificates(folder):
 
 
 def test_mqtts_connects_to_a_broker_whose_ca_is_given_and_refuses_one_it_cannot_trust(tmp_path):
-    from conftest import Broker
-
     certs = tmp_path / "certs"
     certs.mkdir()
     _certificates(certs)
-    b = Broker(tmp_path / "b")
+    b = make_broker(tmp_path / "b")
     b.conf.write_text(b.conf.read_text() + f"cafile {certs}/ca.crt\ncertfile "
                       f"{certs}/broker.crt\nkeyfile {certs}/broker.key\n")
     b.start()
@@ -309,9 +305,7 @@ def test_a_host_that_does_not_resolve_is_refused_and_the_feed_told():
 
 
 def test_a_broker_not_up_yet_is_waited_for_and_followed_when_it_comes(tmp_path):
-    from conftest import Broker
-
-    b = Broker(tmp_path / "late")
+    b = make_broker(tmp_path / "late")
     source = MqttSource(f"{b.url}/plant", client_id="tb-late", reconnect_max_s=1)
     feed = KeepingFeed()
     thread = SourceThread(source, feed)
