@@ -44,6 +44,7 @@ _TOP_KEYS = {
     "mapping_version", "shape", "source", "notes", "csv", "columns", "time", "bucket_length_s",
     "parts_include_scrap", "states", "scrap_values", "assets", "asset_id",
     "ideal_cycle_time_s", "max_silence_s", "shifts", "on_bad_rows", "duplicate_buckets",
+    "live",  # the plant's live feed: read and checked by twin.live.mapping, not by importers
 }
 _INT_LABEL = re.compile(r"^[+-]?\d+(\.0*)?$")
 
@@ -357,6 +358,29 @@ def parse_shifts(
     if len(set(names)) != len(names):
         r.fail(path, names, "distinct shift names")
     return tuple(shifts)
+
+
+def states_and_assets(
+    data: dict, *, file: str = "<mapping>"
+) -> tuple[dict[str, str], dict[str, AssetMapping]]:
+    """The ``states`` and ``assets`` sections of a mapping document, checked as an import
+    checks them, for a reader that needs only those (the live sources, ``twin.live.mapping``).
+
+    Returns
+    -------
+    states : dict
+        Normalized raw state label to state name (one of ``kernels.types.STATE_NAMES``).
+    assets : dict
+        Normalized asset id to :class:`AssetMapping`.
+
+    Raises
+    ------
+    MappingError
+    """
+    r = _Reader(file)
+    states, _labels = _states(r, data.get("states", {}), False)
+    assets = _assets(r, data.get("assets", {}))
+    return {raw: STATE_NAMES[code] for raw, code in states.items()}, assets
 
 
 def shipped_mapping(name: str) -> Path:
