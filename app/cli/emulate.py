@@ -43,7 +43,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="plant time to emulate: 8h, 30min, 3600 (default: the project's horizon)")
     e.add_argument("--seed", type=_seed, help="random seed (default: the project's)")
     e.add_argument("--start", type=_start, metavar="ISO",
-                   help="plant time 0 as ISO 8601 (default: today's midnight, UTC)")
+                   help="plant time 0 as ISO 8601 (default: the last UTC midnight at least the "
+                        "duration ago, so that time stamps never lie in the future)")
     e.add_argument("--security", default="none", choices=("none", "sign", "sign-encrypt"),
                    help="OPC UA security: none, or Basic256Sha256 Sign / SignAndEncrypt")
     e.add_argument("--certificate", metavar="FILE", help="OPC UA server certificate (DER/PEM); "
@@ -161,9 +162,9 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     opened = []
     try:
         project = load_project(args.project)
-        epoch = args.start if args.start is not None else default_epoch()
         _tell("twinbench emulate: running the twin...")
         plan = plan_run(project, args.scenario, args.duration, args.seed)
+        epoch = args.start if args.start is not None else default_epoch(plan.horizon)
         if args.duration is None and plan.horizon < project.run.horizon:
             from twin.units import format_duration
 

@@ -86,9 +86,13 @@ def parse_duration(text: str) -> float:
     return value
 
 
-def _source_options(args, mapping: dict | None) -> dict:
-    """What the source of ``args`` is given: the mapping file (MQTT), or the OPC UA security
-    and the mapping's ``live.opcua`` section (``nodes``, ``state_codes``)."""
+def _source_options(args, mapping: dict | None, project_name: str) -> dict:
+    """What the source of ``args`` is given: for MQTT the mapping file and the project's name
+    (its persistent session's client id, the same on every run); for OPC UA the security and
+    the mapping's ``live.opcua`` section (``nodes``, ``state_codes``)."""
+    if args.mqtt is not None:
+        return {"project": project_name,
+                **({} if args.mapping is None else {"mapping": args.mapping})}
     if args.opcua is None:
         return {} if args.mapping is None else {"mapping": args.mapping}
     options = {"security": SECURITY[args.security]}
@@ -178,7 +182,7 @@ def run_live(args) -> int:
                                  f"not {type(mapping).__name__}")
         assets = project_assets(project)
         assets += mapping_assets(mapping, assets)
-        source = open_source(url, **_source_options(args, mapping))
+        source = open_source(url, **_source_options(args, mapping, project.name))
         recorder = LiveRecorder(args.record, assets, source=url, time_zone=args.time_zone,
                                 epoch_utc=epoch, overwrite=args.force, mapping=mapping)
 

@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -349,10 +349,13 @@ def play(plan: Plan, publishers: Sequence[Publisher], *, speed: float, epoch: fl
     return truth
 
 
-def default_epoch(day: datetime | None = None) -> float:
-    """Plant time 0 by default: midnight UTC of today (the twin's calendar starts at its
-    time 0, so shifts fall on the hours the project gives them)."""
-    day = day or datetime.now(UTC)
+def default_epoch(horizon: float = 0.0, now: datetime | None = None) -> float:
+    """Plant time 0 by default: a UTC midnight (the twin's calendar starts at its time 0, so
+    shifts fall on the hours the project gives them), the last one at least ``horizon``
+    seconds before ``now``. So the plant clock never runs past the wall clock, even sped
+    up: a receiver that refuses time stamps in the future (``twinbench live`` does, a
+    minute ahead) takes every one."""
+    day = (now or datetime.now(UTC)) - timedelta(seconds=horizon)
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
