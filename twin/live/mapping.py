@@ -17,13 +17,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from twin import jsonfile
 from twin.live.feed import CHANNELS
 from twin.recording.errors import MappingError
-from twin.recording.mapping import AssetMapping, normalize_label, states_and_assets
+from twin.recording.mapping import (
+    AssetMapping,
+    normalize_label,
+    read_mapping_file,
+    states_and_assets,
+)
 
 #: Keys of a topic rule's ``fields``: where a JSON payload keeps its time stamp, its value, its
 #: message id, or (for a payload that carries several channels) each channel's value.
@@ -143,14 +146,7 @@ class LiveMapping:
 
 def load_live_mapping(path: str | os.PathLike) -> LiveMapping:
     """Read a mapping file and check its live part (see :func:`live_mapping`)."""
-    path = Path(path)
-    if not path.exists():
-        raise MappingError(str(path), "$", ..., "an existing mapping file (check the path)")
-    try:
-        data = jsonfile.read(path)
-    except jsonfile.JsonInputError as exc:
-        raise MappingError.from_json(exc) from None
-    return live_mapping(data, file=str(path))
+    return live_mapping(read_mapping_file(path), file=str(path))
 
 
 def live_mapping(data: Any, *, file: str = "<mapping>") -> LiveMapping:

@@ -221,18 +221,23 @@ def load_mapping(path: str | os.PathLike) -> Mapping:
         For a missing file, invalid JSON or any bad value, naming the file, the JSON path, the
         value and what was expected.
     """
+    return mapping_from_dict(read_mapping_file(path), file=str(path))
+
+
+def read_mapping_file(path: str | os.PathLike) -> Any:
+    """The JSON document of a mapping file, unchecked; raises ``MappingError`` for a missing
+    file or invalid JSON, naming where."""
     path = Path(path)
     if not path.exists():
         raise MappingError(str(path), "$", ..., "an existing mapping file (check the path)")
     try:
-        data = jsonfile.read(path)
+        return jsonfile.read(path)
     except jsonfile.JsonInputError as exc:
         if exc.path.startswith("line "):  # a syntax error: where it is, and what it is
             raise MappingError(str(path), "$", f"{exc.path.replace(',', '')}: "
                                f"{exc.message.removeprefix('invalid JSON: ')}",
                                "valid JSON") from None
         raise MappingError.from_json(exc) from None
-    return mapping_from_dict(data, file=str(path))
 
 
 def mapping_from_dict(data: Any, *, file: str = "<mapping>") -> Mapping:
