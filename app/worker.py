@@ -32,7 +32,7 @@ import sys
 import threading
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from twin.errors import InputError
 from twin.tasks import Cancelled, TaskState, pause_collection, resume_collection
@@ -80,6 +80,11 @@ def describe(error: BaseException, user_errors: tuple[type[BaseException], ...] 
     message = f"{type(error).__name__}: {text}" if text else type(error).__name__
     tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return message, tb
+
+
+def _thread_ended() -> None:
+    """A job's thread has returned from ``run``: the pause ``Job.start`` began ends."""
+    resume_collection()
 
 
 class _Thread(QThread):
@@ -137,6 +142,10 @@ class Job(QObject):
         # QThread.finished is emitted on the worker thread once run() has returned, whatever
         # it did; queued to this object's (the GUI) thread
         self.thread.finished.connect(self._report)
+        # and, on the worker thread as its run() has returned, whether or not this object
+        # still exists then (a window closed under a running job deletes it): collection
+        # resumes in any case (twin.tasks.pause_collection)
+        self.thread.finished.connect(_thread_ended, Qt.DirectConnection)
 
     def start(self) -> None:
         # no automatic garbage collection while the job's thread runs Python: on Python 3.11
@@ -158,9 +167,7 @@ class Job(QObject):
         return self.thread.wait() if ms is None else self.thread.wait(ms)
 
     def _report(self) -> None:
-        if self in _running:  # the thread has ended: run() returned
-            _running.discard(self)
-            resume_collection()
+        _running.discard(self)
         if self.outcome is not None:
             return
         kind, *args = self.thread.outcome

@@ -109,6 +109,18 @@ def test_automatic_collection_waits_while_a_job_runs(qtbot):
     release[1].set()
     qtbot.waitUntil(lambda: bool(recs[1].got), timeout=10_000)
     assert gc.isenabled()
+    # a job whose owner is deleted while it runs (a window closed under a run) still ends
+    # the pause when its thread ends
+    from PySide6.QtCore import QObject
+    from shiboken6 import delete
+
+    owner, done = QObject(), threading.Event()
+    job = Job(lambda _t: done.wait(10), parent=owner)
+    job.start()
+    assert not gc.isenabled()
+    delete(owner)
+    done.set()
+    qtbot.waitUntil(gc.isenabled, timeout=10_000)
 
 
 def test_a_dropped_job_still_reports(qtbot):
