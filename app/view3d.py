@@ -40,6 +40,7 @@ from app.adapters import SELECTED, ElementActor, arrow_glyphs, make_adapter
 from app.batch import KindBatch, LabelBatch, OutlineBatch
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
+from app.scale_bar import ScaleBar
 from app.vtk_widget import CameraStyle, VtkWidget
 from twin.model import commands as cmd
 from twin.model import elements as m
@@ -101,6 +102,7 @@ class View3D(QWidget):
         self.project = project
         self.stack = stack
         self._attach()
+        self.scale_bar = ScaleBar(self)  # metres on the floor, re-measured after each render
         self.camera_preset("isometric")
 
     # --- project ------------------------------------------------------------------------------
@@ -216,8 +218,10 @@ class View3D(QWidget):
         shown = [a for eid, a in self.adapters.items() if not many or eid in self.selection]
         for eid, a in self.adapters.items():
             a.set_label_visible(not many or eid in self.selection)
-        self.labels.set_labels([a.element.id for a in shown],
-                               np.array([a.label_position() for a in shown]).reshape(-1, 3))
+        # names (a user's words), ids on hover (app.selection.IdentityTips)
+        self.labels.set_labels([a.element.label for a in shown],
+                               np.array([a.label_position() for a in shown]).reshape(-1, 3),
+                               [a.label_priority for a in shown])
         self.outlines.set_boxes([a.box() for a in self.adapters.values() if a.selected])
         self._dirty = True
 
@@ -438,14 +442,19 @@ class View3D(QWidget):
                 self._drag = {"kind": "link", "from": hit}
             return True
         if hit is None:
-            self._drag = {"kind": "band", "origin": pos,
-                          "add": bool(ev.modifiers() & Qt.ControlModifier)}
+            self._drag = {"kind": "band", "origin": pos, "add": bool(
+                ev.modifiers() & (Qt.ControlModifier | Qt.ShiftModifier))}
             self._rubber.setGeometry(QRect(pos, QSize()))
             self._rubber.show()
             return True
-        if ev.modifiers() & Qt.ControlModifier:
-            sel = [i for i in self.selection if i != hit] if hit in self.selection else [
-                *self.selection, hit]
+        mods = ev.modifiers()
+        if mods & (Qt.ControlModifier | Qt.ShiftModifier):
+            # Ctrl toggles the element in the selection, Shift adds it (as in a file manager)
+            if hit in self.selection:
+                sel = self.selection if mods & Qt.ShiftModifier and not (
+                    mods & Qt.ControlModifier) else [i for i in self.selection if i != hit]
+            else:
+                sel = [*self.selection, hit]
             self.set_selection(sel)
             return True
         if hit not in self.selection:
