@@ -51,7 +51,7 @@ class ScaleBar(QWidget):
         self.text = ""
         self.metres = 0.0
         self.bar_px = 0.0
-        self.resize(TARGET_PX + 2 * MARGIN, HEIGHT)
+        self.resize(TARGET_PX + 16, HEIGHT)
         view.installEventFilter(self)
         self._observer = view.renderer.AddObserver("EndEvent", lambda *_: self.measure())
         self._place()
@@ -83,6 +83,8 @@ class ScaleBar(QWidget):
         if (text, round(bar_px)) == (self.text, round(self.bar_px)):
             return
         self.text, self.metres, self.bar_px = text, metres, bar_px
+        # exactly as wide as drawn: over the GL view an unpainted part would show black
+        self.resize(round(max(bar_px, 60)) + 16, HEIGHT)
         self.setVisible(bool(text))
         self.setToolTip(f"{text} on the floor at this corner of the view" if text else "")
         self.update()
@@ -94,7 +96,7 @@ class ScaleBar(QWidget):
         p.setRenderHint(QPainter.Antialiasing)
         w = self.bar_px
         # its own colours, readable on the light floor in both themes (as the colour legend)
-        p.fillRect(QRectF(0, 0, max(w, 60) + 16, self.height()), QColor(255, 255, 255, 190))
+        p.fillRect(QRectF(self.rect()), QColor(255, 255, 255, 190))
         pen = QPen(QColor(20, 20, 20))
         pen.setWidth(2)
         p.setPen(pen)
