@@ -1,9 +1,9 @@
 """The Help menu (issue 14, §9): a quick-start tour, the keyboard shortcuts, the docs, About.
 
 The shortcuts dialog is made from the window's actions when it opens, so it can never list a
-key that does nothing. The docs are the ``docs/*.md`` of the repository: installed with the
-package under ``<prefix>/share/twinbench/docs`` (pyproject's ``data-files``), or read from
-the source tree beside ``app/`` (a checkout, an editable install). They open in a viewer in
+key that does nothing. The docs are the ``docs/*.md`` of the repository: read from the source
+tree beside ``app/`` (a checkout, an editable install), or where a wheel installs them,
+``<prefix>/share/twinbench/docs`` (pyproject's ``data-files``). They open in a viewer in
 the window (Markdown rendered), with a button that hands the file to the desktop's viewer.
 """
 
@@ -37,10 +37,12 @@ EXAMPLE = "bottling-line"
 
 
 def docs_folders() -> list[Path]:
-    """Where the docs may be, in the order they are looked for."""
+    """Where the docs may be, in the order they are looked for: a checkout's own (an
+    editable install may also have copied them to the prefix, where they go stale), then
+    where a wheel puts them."""
     share = ("share", "twinbench", "docs")
-    return [Path(sysconfig.get_path("data")).joinpath(*share),
-            Path(sys.prefix).joinpath(*share), SOURCE_ROOT / "docs"]
+    return [SOURCE_ROOT / "docs", Path(sysconfig.get_path("data")).joinpath(*share),
+            Path(sys.prefix).joinpath(*share)]
 
 
 def docs() -> list[tuple[str, Path]]:
@@ -53,7 +55,7 @@ def docs() -> list[tuple[str, Path]]:
         title = file.stem.replace("-", " ").capitalize()
         for line in file.read_text(encoding="utf-8").splitlines():
             if line.startswith("# "):
-                title = line[2:].strip()
+                title = line[2:].strip().replace("`", "")  # the menu shows no Markdown
                 break
         out.append((title, file))
     return out
