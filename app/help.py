@@ -111,9 +111,11 @@ class ShortcutsDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.table.resizeColumnToContents(1)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Mouse in the 3D view: click selects, Ctrl/Shift-click selects "
-                             "more, drag moves, right-drag orbits, middle-drag pans, the "
-                             "wheel zooms, a right click opens the context menu."))
+        mouse = QLabel("Mouse in the 3D view: click selects, Ctrl/Shift-click selects more, "
+                       "drag moves, right-drag orbits, middle-drag pans, the wheel zooms, a "
+                       "right click opens the context menu.")
+        mouse.setWordWrap(True)
+        lay.addWidget(mouse)
         lay.addWidget(self.table)
         box = QDialogButtonBox(QDialogButtonBox.Close)
         box.rejected.connect(self.close)
