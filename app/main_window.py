@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import clipboard, export
+from app import clipboard, conveyor_tool, export
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         # view (app.selection), the Help menu (app.help)
         self.act_cut, self.act_copy, self.act_paste = clipboard.make_actions(
             self, e, before=self.act_delete)
+        self.act_draw_conveyor = conveyor_tool.make_action(self, v, self.act_snap)
         self.tree_selection = TreeSelection(self)
         self.help = HelpMenu(self)
         tb = self.addToolBar("Main")

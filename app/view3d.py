@@ -38,6 +38,7 @@ from vtkmodules.vtkRenderingCore import (
 
 from app.adapters import SELECTED, ElementActor, arrow_glyphs, make_adapter
 from app.batch import KindBatch, LabelBatch, OutlineBatch
+from app.conveyor_tool import ConveyorTool
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.scale_bar import ScaleBar
@@ -47,7 +48,7 @@ from twin.model import elements as m
 
 CAMERA_PRESETS = ("top", "isometric", "front")
 LABELS_UP_TO = 150  # more elements than this: labels only on the selection (legibility)
-MODES = ("select", "connect", "measure")
+MODES = ("select", "connect", "measure", "conveyor")
 log = logging.getLogger(__name__)
 
 
@@ -80,6 +81,7 @@ class View3D(QWidget):
         self.snap = 0.5  # grid snapping of dragged positions (m); 0 turns it off
         self._mode = "select"
         self.measure = MeasureTool(self)
+        self.conveyor_tool = ConveyorTool(self)
         self.adapters: dict[str, ElementActor] = {}
         self.batches: dict[str, KindBatch] = {}
         self.selection: list[str] = []
@@ -109,6 +111,7 @@ class View3D(QWidget):
     def set_project(self, project: m.Project, stack: cmd.UndoStack) -> None:
         self._detach()
         self.measure.clear()
+        self.conveyor_tool.clear()
         self.project, self.stack = project, stack
         self.selection = []
         self._attach()
@@ -143,6 +146,7 @@ class View3D(QWidget):
         if mode != self._mode:
             self._mode = mode
             self.measure.clear()
+            self.conveyor_tool.clear()
             if self._drag is not None and self._drag["kind"] == "link":
                 self._drag = None  # "Connect from here" waits no longer
                 self.link_actor.VisibilityOff()
@@ -432,6 +436,9 @@ class View3D(QWidget):
         if self.mode == "measure":
             self.measure.click(pos.x(), pos.y())
             return True
+        if self.mode == "conveyor":
+            self.conveyor_tool.click(pos.x(), pos.y())
+            return True
         hit = self.element_at(pos.x(), pos.y())
         if self.mode == "connect":
             d = self._drag
@@ -478,6 +485,8 @@ class View3D(QWidget):
         d = self._drag
         if self.mode == "measure":
             self.measure.hover(ev.position().x(), ev.position().y())
+        elif self.mode == "conveyor":
+            self.conveyor_tool.hover(ev.position().x(), ev.position().y())
         if d is None:
             return False
         pos = ev.position().toPoint()
@@ -628,6 +637,7 @@ class View3D(QWidget):
         """Stop the render timer, drop the adapters and release the GL context."""
         self._timer.stop()
         self.measure.close()
+        self.conveyor_tool.close()
         self._detach()
         for b in self.batches.values():
             b.close()

@@ -278,3 +278,42 @@ def test_scale_bar_follows_zoom(make_window, line_project):
     w.resize(900, 700)
     wait_for(lambda: bar.y() + bar.height() <= v.height())
     assert bar.x() == 10 and v.height() - (bar.y() + bar.height()) == 10
+
+
+def test_conveyor_drawn_by_its_two_ends(make_window, line_project):
+    w = top_window(make_window, line_project)
+    v = w.view
+    keys(w, Qt.Key_C, Qt.ShiftModifier)
+    assert v.mode == "conveyor" and w.act_draw_conveyor.isChecked()
+    # from M1 to B1 (moved aside first): connected both ways, its length follows them
+    w.stack.push(cmd.MoveElements({"B1": ((6.0, 0.0, 0.0), (6.0, 4.0, 0.0))}))
+    v.render_now()
+    n = w.stack.index
+    click_element(w, "M1")
+    assert w.project.elements[-1].id == "out"  # the first click only starts it
+    QTest.mouseMove(v.vtk, v.widget_point(5.0, 2.0))  # the line follows the mouse
+    assert v.conveyor_tool.line.GetVisibility()
+    click_element(w, "B1")
+    assert w.stack.index == n + 1
+    c = w.project.element("C1")
+    assert c.kind == "conveyor" and c.length is None and v.selection == ["C1"]
+    assert ("M1", "C1") in links(w.project) and ("C1", "B1") in links(w.project)
+    assert w.project.conveyor_length(c) == pytest.approx(5.0)  # (3, 0) to (6, 4)
+    w.stack.push(cmd.MoveElements({"B1": ((6.0, 4.0, 0.0), (3.0, 8.0, 0.0))}))
+    assert w.project.conveyor_length(c) == pytest.approx(8.0)
+    # on the empty floor: as long as drawn, on the grid, turned along its ends
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(0.1, -3.0))
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(0.0, -6.1))
+    c2 = w.project.element("C2")
+    assert c2.length == pytest.approx(3.0) and c2.position == pytest.approx((0.0, -4.5, 0.0))
+    assert c2.rotation == pytest.approx(270.0) and c2.footprint[0] == pytest.approx(3.0)
+    assert not any("C2" in pair for pair in links(w.project))
+    assert v.mode == "conveyor"  # on for the next one
+    # one click twice at the same place makes nothing, and says why
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(-3.0, -3.0))
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(-3.0, -3.0))
+    assert "C3" not in w.project and "at least 0.2 m apart" in w.log_pane.toPlainText()
+    w.act_undo.trigger()  # each conveyor is one step
+    assert "C2" not in w.project and "C1" in w.project
+    keys(w, Qt.Key_Escape)
+    assert v.mode == "select" and not w.act_draw_conveyor.isChecked()
