@@ -34,6 +34,7 @@ from app import clipboard, conveyor_tool, export
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
+from app.floor_plan import FloorPlanActions
 from app.help import HelpMenu
 from app.inspector import Inspector
 from app.palette import PaletteList
@@ -305,6 +306,7 @@ class MainWindow(QMainWindow):
         self.act_cut, self.act_copy, self.act_paste = clipboard.make_actions(
             self, e, before=self.act_delete)
         self.act_draw_conveyor = conveyor_tool.make_action(self, v, self.act_snap)
+        self.floor_plan = FloorPlanActions(self, v, self.act_snap)
         self.tree_selection = TreeSelection(self)
         self.help = HelpMenu(self)
         tb = self.addToolBar("Main")

@@ -39,6 +39,7 @@ from vtkmodules.vtkRenderingCore import (
 from app.adapters import SELECTED, ElementActor, arrow_glyphs, make_adapter
 from app.batch import KindBatch, LabelBatch, OutlineBatch
 from app.conveyor_tool import ConveyorTool
+from app.floor_plan import FloorPlan
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.scale_bar import ScaleBar
@@ -48,7 +49,7 @@ from twin.model import elements as m
 
 CAMERA_PRESETS = ("top", "isometric", "front")
 LABELS_UP_TO = 150  # more elements than this: labels only on the selection (legibility)
-MODES = ("select", "connect", "measure", "conveyor")
+MODES = ("select", "connect", "measure", "conveyor", "plan")
 log = logging.getLogger(__name__)
 
 
@@ -82,6 +83,9 @@ class View3D(QWidget):
         self._mode = "select"
         self.measure = MeasureTool(self)
         self.conveyor_tool = ConveyorTool(self)
+        # the two-click tools, by mode (app.floor_plan adds "plan")
+        self.tools = {"measure": self.measure, "conveyor": self.conveyor_tool}
+        self.floor_plan = FloorPlan(self)
         self.adapters: dict[str, ElementActor] = {}
         self.batches: dict[str, KindBatch] = {}
         self.selection: list[str] = []
@@ -110,8 +114,8 @@ class View3D(QWidget):
     # --- project ------------------------------------------------------------------------------
     def set_project(self, project: m.Project, stack: cmd.UndoStack) -> None:
         self._detach()
-        self.measure.clear()
-        self.conveyor_tool.clear()
+        for tool in self.tools.values():
+            tool.clear()
         self.project, self.stack = project, stack
         self.selection = []
         self._attach()
@@ -124,12 +128,14 @@ class View3D(QWidget):
         self.project.element_added.connect(self._on_added)
         self.project.element_removed.connect(self._on_removed)
         self.project.connections_changed.connect(self._on_layout)
+        self.floor_plan.attach(self.project)
         self._on_layout()
 
     def _detach(self):
         self.project.element_added.disconnect(self._on_added)
         self.project.element_removed.disconnect(self._on_removed)
         self.project.connections_changed.disconnect(self._on_layout)
+        self.floor_plan.detach()
         for a in self.adapters.values():
             a.close()
         self.adapters.clear()
@@ -145,8 +151,8 @@ class View3D(QWidget):
             raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
         if mode != self._mode:
             self._mode = mode
-            self.measure.clear()
-            self.conveyor_tool.clear()
+            for tool in self.tools.values():
+                tool.clear()
             if self._drag is not None and self._drag["kind"] == "link":
                 self._drag = None  # "Connect from here" waits no longer
                 self.link_actor.VisibilityOff()
@@ -433,11 +439,8 @@ class View3D(QWidget):
         if ev.button() != Qt.LeftButton:
             return False
         pos = ev.position().toPoint()
-        if self.mode == "measure":
-            self.measure.click(pos.x(), pos.y())
-            return True
-        if self.mode == "conveyor":
-            self.conveyor_tool.click(pos.x(), pos.y())
+        if self.mode in self.tools:
+            self.tools[self.mode].click(pos.x(), pos.y())
             return True
         hit = self.element_at(pos.x(), pos.y())
         if self.mode == "connect":
@@ -483,10 +486,8 @@ class View3D(QWidget):
                 r["last"] = pos
             return True
         d = self._drag
-        if self.mode == "measure":
-            self.measure.hover(ev.position().x(), ev.position().y())
-        elif self.mode == "conveyor":
-            self.conveyor_tool.hover(ev.position().x(), ev.position().y())
+        if self.mode in self.tools:
+            self.tools[self.mode].hover(ev.position().x(), ev.position().y())
         if d is None:
             return False
         pos = ev.position().toPoint()
@@ -636,8 +637,8 @@ class View3D(QWidget):
     def close_view(self) -> None:
         """Stop the render timer, drop the adapters and release the GL context."""
         self._timer.stop()
-        self.measure.close()
-        self.conveyor_tool.close()
+        for tool in self.tools.values():
+            tool.close()
         self._detach()
         for b in self.batches.values():
             b.close()

@@ -1,0 +1,94 @@
+"""A floor plan image under the layout, scaled by two points clicked on it (issue 14 §8)."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtTest import QTest
+from screen import near, pixel
+
+from app.floor_plan import KEY
+from twin.projectfile.reader import load_project
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
+RED, BLUE = (220, 30, 30), (30, 60, 220)
+
+
+def two_colour_image(path, w=200, h=100):
+    """Left half red, right half blue."""
+    img = QImage(w, h, QImage.Format_RGB32)
+    img.fill(QColor(*RED))
+    for x in range(w // 2, w):
+        for y in range(h):
+            img.setPixelColor(x, y, QColor(*BLUE))
+    assert img.save(str(path))
+    return path
+
+
+def test_load_scale_by_two_points_undo_and_keep(make_window, line_project, tmp_path):
+    folder = tmp_path / "hall"
+    folder.mkdir()
+    line_project.path = folder  # the project's folder: the image inside it is kept relative
+    w = make_window(line_project, folder)
+    v = w.view
+    v.camera_preset("top")
+    file = two_colour_image(folder / "plan.png")
+    assert w.floor_plan.load(file)
+    plan = w.project.meta[KEY]
+    assert plan["image"] == "plan.png"
+    # the first guess: 5 m before the layout (x 0..12), 10 m wider than it
+    assert plan["origin"] == pytest.approx([-5.5, -5.5], abs=0.3)
+    x0, x1, y0, y1 = v.floor_plan.bounds()
+    assert x1 - x0 == pytest.approx(2 * (y1 - y0))  # the image's aspect
+    v.fit_view()
+    v.camera_preset("top")
+    left, right = x0 + 0.25 * (x1 - x0), x0 + 0.75 * (x1 - x0)
+    ymid = y0 + 0.8 * (y1 - y0)  # clear of the elements on y = 0
+    assert near(pixel(v, left, ymid), RED, 60) and near(pixel(v, right, ymid), BLUE, 60)
+    # scale by two points: clicked on the plan, their real distance given: doubled
+    asked = []
+    w.floor_plan.ask_distance = lambda drawn: asked.append(drawn) or 2 * drawn
+    w.floor_plan.start_scaling()
+    assert v.mode == "plan"
+    a, b = (x0 + 1.0, y0 + 1.0), (x0 + 5.0, y0 + 1.0)
+    n = w.stack.index
+    for p in (a, b):
+        QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(*p))
+    assert asked == [pytest.approx(4.0, abs=0.1)] and v.mode == "select"
+    assert w.stack.index == n + 1
+    nx0, nx1, ny0, ny1 = v.floor_plan.bounds()
+    assert nx1 - nx0 == pytest.approx(2 * (x1 - x0))
+    # about the first point: it stays where it was on the plan
+    ax, ay = v.floor_point(v.widget_point(*a).x(), v.widget_point(*a).y())
+    assert (ax - nx0) == pytest.approx(2 * (ax - x0), abs=0.1)
+    assert (ay - ny0) == pytest.approx(2 * (ay - y0), abs=0.1)
+    # one undo puts it back; Remove is undoable too
+    w.act_undo.trigger()
+    assert v.floor_plan.bounds() == pytest.approx((x0, x1, y0, y1))
+    w.act_redo.trigger()
+    assert w.save()
+    w.floor_plan.remove()
+    assert v.floor_plan.bounds() is None and KEY not in w.project.meta
+    w.act_undo.trigger()
+    assert v.floor_plan.bounds() == pytest.approx((nx0, nx1, ny0, ny1))
+    # kept with the project: reopened, the plan is drawn where it was
+    reopened = load_project(folder)
+    assert reopened.meta[KEY]["image"] == "plan.png"
+    w2 = make_window(reopened, folder)
+    assert w2.view.floor_plan.bounds() == pytest.approx((nx0, nx1, ny0, ny1))
+
+
+def test_a_file_that_is_no_image_is_refused(make_window, line_project, tmp_path):
+    w = make_window(line_project)
+    bad = tmp_path / "plan.dxf"
+    bad.write_text("0\nSECTION\n")
+    n = w.stack.index
+    assert not w.floor_plan.load(bad)
+    assert w.stack.index == n and KEY not in w.project.meta
+    assert "export it as an image" in w.log_pane.toPlainText()
+    # a plan whose image went missing opens without it, and says so
+    w.project.meta[KEY] = {"image": str(tmp_path / "gone.png"), "origin": [0, 0],
+                           "metres_per_pixel": 0.1}
+    w.project.changed.emit()
+    assert w.view.floor_plan.bounds() is None
+    QTest.qWait(10)
+    assert "floor plan not drawn" in w.log_pane.toPlainText()
