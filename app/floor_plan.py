@@ -206,6 +206,7 @@ class FloorPlanActions:
         self.ask_file = lambda: QFileDialog.getOpenFileName(
             win, "Floor plan image", "", IMAGE_FILTER)[0]  # tests replace it
         self.ask_distance = self._ask_distance  # tests replace it
+        self.dialog: QInputDialog | None = None
         sub = self.menu = QMenu("Floor &plan", menu)
         if before is None:
             menu.addMenu(sub)
@@ -226,11 +227,21 @@ class FloorPlanActions:
         self.act_scale.setEnabled(has)
         self.act_remove.setEnabled(has)
 
-    def _ask_distance(self, drawn: float) -> float | None:
-        value, ok = QInputDialog.getDouble(
-            self.win, "Scale the floor plan", f"The two points are {drawn:.3f} m apart on the "
-            "plan now. How far apart are they really (m)?", drawn, 0.001, 100_000.0, 3)
-        return value if ok else None
+    def _ask_distance(self, drawn: float, answer) -> None:
+        """Ask the real distance of the two points (``drawn`` m apart now) and call
+        ``answer(metres)``; window-modal but not blocking (never ``exec``)."""
+        dlg = QInputDialog(self.win)
+        dlg.setWindowTitle("Scale the floor plan")
+        dlg.setLabelText(f"The two points are {drawn:.3f} m apart on the plan now.\n"
+                         "How far apart are they really (m)?")
+        dlg.setInputMode(QInputDialog.DoubleInput)
+        dlg.setDoubleRange(0.001, 100_000.0)
+        dlg.setDoubleDecimals(3)
+        dlg.setDoubleValue(drawn)
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.doubleValueSelected.connect(answer)
+        self.dialog = dlg
+        dlg.open()
 
     def load_dialog(self) -> None:
         file = self.ask_file()
@@ -248,7 +259,8 @@ class FloorPlanActions:
         plan = {"image": stored_path(win.project, Path(file)),
                 **first_guess(win.view, (img.width(), img.height()))}
         win.stack.push(cmd.SetMeta(KEY, plan, "load floor plan"))
-        outside = win.project.path is not None and Path(plan["image"]).is_absolute()
+        outside = getattr(win.project, "path", None) is not None and Path(
+            plan["image"]).is_absolute()
         win.log("floor plan loaded: scale it by two points (View > Floor plan)" + (
             "; the image is outside the project folder: copy it there to keep it with the "
             "project" if outside else ""))
@@ -263,17 +275,20 @@ class FloorPlanActions:
             "Floor plan: click two points of the plan whose distance you know (Esc leaves)")
 
     def scale_by(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
-        """Scale the plan about ``a`` so that ``a``-``b`` is the distance the user gives."""
+        """Ask how far apart ``a`` and ``b`` really are, then scale the plan about ``a`` to
+        match (one undo step); False if there is nothing to scale."""
         plan = plan_of(self.win.project)
         drawn = math.hypot(b[0] - a[0], b[1] - a[1])
         if plan is None or drawn < 1e-6:
             self.win.statusBar().showMessage("click two different points of the plan", 3000)
             return False
-        real = self.ask_distance(drawn)
-        if real is None or not real > 0:
-            return False
-        self.win.stack.push(cmd.SetMeta(KEY, scaled(plan, a, real / drawn),
-                                        "scale floor plan"))
+
+        def answer(real: float) -> None:
+            if real > 0 and plan_of(self.win.project) == plan:  # not changed meanwhile
+                self.win.stack.push(cmd.SetMeta(KEY, scaled(plan, a, real / drawn),
+                                                "scale floor plan"))
+
+        self.ask_distance(drawn, answer)
         return True
 
     def remove(self) -> None:

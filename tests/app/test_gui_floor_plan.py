@@ -46,7 +46,12 @@ def test_load_scale_by_two_points_undo_and_keep(make_window, line_project, tmp_p
     assert near(pixel(v, left, ymid), RED, 60) and near(pixel(v, right, ymid), BLUE, 60)
     # scale by two points: clicked on the plan, their real distance given: doubled
     asked = []
-    w.floor_plan.ask_distance = lambda drawn: asked.append(drawn) or 2 * drawn
+
+    def ask(drawn, answer):
+        asked.append(drawn)
+        answer(2 * drawn)
+
+    w.floor_plan.ask_distance = ask
     w.floor_plan.start_scaling()
     assert v.mode == "plan"
     a, b = (x0 + 1.0, y0 + 1.0), (x0 + 5.0, y0 + 1.0)
@@ -75,6 +80,19 @@ def test_load_scale_by_two_points_undo_and_keep(make_window, line_project, tmp_p
     assert reopened.meta[KEY]["image"] == "plan.png"
     w2 = make_window(reopened, folder)
     assert w2.view.floor_plan.bounds() == pytest.approx((nx0, nx1, ny0, ny1))
+
+
+def test_the_distance_is_asked_without_blocking(make_window, line_project, tmp_path):
+    w = make_window(line_project)
+    assert w.floor_plan.load(two_colour_image(tmp_path / "plan.png"))
+    before = dict(w.project.meta[KEY])
+    assert w.floor_plan.scale_by((0.0, 0.0), (3.0, 4.0))  # returns: the dialog waits
+    dlg = w.floor_plan.dialog
+    assert dlg.isVisible() and "5.000 m apart" in dlg.labelText()
+    dlg.setDoubleValue(10.0)
+    dlg.accept()
+    after = w.project.meta[KEY]
+    assert after["metres_per_pixel"] == pytest.approx(2 * before["metres_per_pixel"])
 
 
 def test_a_file_that_is_no_image_is_refused(make_window, line_project, tmp_path):
