@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-from screen import mouse_drag
+from screen import mouse_drag, near
 
 from app.clipboard import MIME_ELEMENTS
 from app.palette import new_element
@@ -317,3 +317,30 @@ def test_conveyor_drawn_by_its_two_ends(make_window, line_project):
     assert "C2" not in w.project and "C1" in w.project
     keys(w, Qt.Key_Escape)
     assert v.mode == "select" and not w.act_draw_conveyor.isChecked()
+
+
+def test_a_machines_label_is_drawn_where_a_conveyors_would_cover_it(make_window):
+    from twin.model import elements as m
+
+    p = m.Project("labels", elements=[
+        m.Conveyor("C1", name="A conveyor with a long name", position=(0.0, 0.0, 0.0),
+                   footprint=(2.0, 0.6)),
+        m.Station("M1", name="M", position=(0.0, 0.0, 0.0)),  # on the belt: labels collide
+    ])
+    w = top_window(make_window, p)
+    v = w.view
+    assert sorted(v.labels.texts) == ["A conveyor with a long name", "M"]
+    # both labels anchor at (0, 0) seen from above; where only the long one would reach,
+    # the floor shows: the machine's short label was placed, the conveyor's was not
+    beside = v.widget_point(0.0, 0.0)
+    beside.setX(beside.x() + 70)
+
+    def at_beside():
+        return v.grab_image()[beside.y(), beside.x()]
+
+    with_machine = at_beside()
+    w.stack.push(cmd.RemoveElement("M1"))
+    v.render_now()
+    conveyor_alone = at_beside()  # its label's white background now covers the spot
+    assert not near(with_machine, tuple(int(c) for c in conveyor_alone), 10)
+    assert min(int(c) for c in conveyor_alone) > max(int(c) for c in with_machine)
