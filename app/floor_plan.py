@@ -1,14 +1,14 @@
-"""A floor plan under the layout: an image (PNG, JPEG, BMP, ...), scaled by two points
-(issue 14, §8).
+"""A floor plan under the layout: a DXF drawing or an image (PNG, JPEG, BMP, ...), scaled
+by two points (issue 14, §8).
 
 The plan is kept with the project in ``meta.floor_plan``: ``{"image": path, "origin": [x, y],
-"metres_per_pixel": s}``, the image's bottom-left corner on the floor (m) and its scale; the
-path is relative to the project folder when the image is inside it (it then moves with the
-project), else absolute. Loading puts the image under the layout at a first guess of its
-scale; *Scale by two points* asks for two points clicked on the plan and their real distance,
-and scales the plan about the first point. Every change is one undo step (``SetMeta``).
-
-DXF drawings are not read (that needs a DXF library): export the drawing as an image.
+"scale": s}``: where the plan's bottom-left corner lies on the floor (m), and its scale in
+metres per pixel of an image or per unit of a drawing. The path is relative to the project
+folder when the file is inside it (it then moves with the project), else absolute. Loading
+puts the plan under the layout: a drawing at the scale its unit says (``app.dxf_plan``), an
+image as wide as the layout with a margin; *Scale by two points* asks for two points clicked
+on the plan and their real distance, and scales the plan about the first point. Every change
+is one undo step (``SetMeta``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
-from vtkmodules.util.numpy_support import numpy_to_vtk
-from vtkmodules.vtkCommonDataModel import vtkImageData
+from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
 from vtkmodules.vtkFiltersSources import vtkPlaneSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
 
@@ -31,7 +32,8 @@ from twin.model import commands as cmd
 KEY = "floor_plan"
 Z = -0.005  # m: above the floor (-0.01), under the grid lines (0)
 MAX_TEXTURE_PX = 4096  # larger images are shrunk: software GL's texture limit
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+IMAGE_FILTER = ("Floor plans (*.dxf *.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;"
+                "All files (*)")
 
 
 def plan_of(project) -> dict | None:
@@ -61,9 +63,31 @@ def stored_path(project, file: Path) -> str:
 def read_image(file: Path) -> QImage:
     img = QImage(str(file))
     if img.isNull():
-        raise OSError(f"{file}: not an image twinbench can read (PNG, JPEG, BMP, GIF, TIFF); "
-                      "for a DXF drawing export it as an image first")
+        raise OSError(f"{file}: not an image twinbench can read (PNG, JPEG, BMP, GIF, TIFF) "
+                      "nor a DXF drawing (.dxf); export the plan as one of those")
     return img
+
+
+def is_drawing(file: Path) -> bool:
+    return Path(file).suffix.lower() == ".dxf"
+
+
+def read_plan(file: Path):
+    """The drawing (``app.dxf_plan.Drawing``) or image (``QImage``) in ``file``."""
+    if is_drawing(file):
+        try:
+            from app.dxf_plan import read_dxf
+        except ImportError:  # pragma: no cover - ezdxf is a dependency
+            raise OSError("reading DXF needs the ezdxf package: pip install ezdxf") from None
+        return read_dxf(Path(file))
+    return read_image(Path(file))
+
+
+def plan_size(plan_file) -> tuple[float, float]:
+    """Width and height of a read plan: pixels of an image, units of a drawing."""
+    if isinstance(plan_file, QImage):
+        return float(plan_file.width()), float(plan_file.height())
+    return plan_file.size
 
 
 class FloorPlan:
@@ -73,7 +97,8 @@ class FloorPlan:
         self.view = view
         self.project = None
         self.shown: dict | None = None  # the plan drawn
-        self.size_px: tuple[int, int] = (0, 0)
+        self.size: tuple[float, float] = (0.0, 0.0)  # pixels or drawing units
+        self.drawing = None  # the DXF drawing shown, or None for an image
         self._image_key = None
         self.source = vtkPlaneSource()
         mapper = vtkPolyDataMapper()
@@ -87,6 +112,17 @@ class FloorPlan:
         self.actor.PickableOff()
         self.actor.VisibilityOff()
         view.renderer.AddActor(self.actor)
+        self.lines_poly = vtkPolyData()
+        lm = vtkPolyDataMapper()
+        lm.SetInputData(self.lines_poly)
+        self.lines = vtkActor()
+        self.lines.SetMapper(lm)
+        lp = self.lines.GetProperty()
+        lp.SetColor(0.25, 0.25, 0.3)
+        lp.LightingOff()
+        self.lines.PickableOff()
+        self.lines.VisibilityOff()
+        view.renderer.AddActor(self.lines)
 
     def attach(self, project) -> None:
         self.project = project
@@ -104,31 +140,62 @@ class FloorPlan:
         if plan == self.shown:
             return
         self.shown = None if plan is None else dict(plan)
+        self.actor.VisibilityOff()
+        self.lines.VisibilityOff()
+        self.view.request_render()
         if plan is None:
-            self.actor.VisibilityOff()
-            self.view.request_render()
             return
         file = image_path(self.project, plan)
         key = (str(file), file.stat().st_mtime if file.exists() else None)
         if key != self._image_key:
             try:
-                self._set_image(read_image(file))
+                read = read_plan(file)
             except OSError as e:
-                self.actor.VisibilityOff()
+                self._image_key = None
                 self.view.warn(f"floor plan not drawn: {e}")
                 return
+            if isinstance(read, QImage):
+                self._set_image(read)
+            else:
+                self._set_drawing(read)
+            self.size = plan_size(read)
             self._image_key = key
-        w, h = self.size_px
-        s = float(plan["metres_per_pixel"])
-        x0, y0 = (float(v) for v in plan["origin"])
+        try:
+            s = float(plan["scale"])
+            x0, y0 = (float(v) for v in plan["origin"])
+        except (KeyError, TypeError, ValueError):
+            self.view.warn("floor plan not drawn: meta.floor_plan needs an origin [x, y] and "
+                           "a scale; load the plan again")
+            return
+        if self.drawing is not None:
+            lx, ly = self.drawing.lower
+            self.lines.SetScale(s, s, 1.0)
+            self.lines.SetPosition(x0 - s * lx, y0 - s * ly, Z)
+            self.lines.VisibilityOn()
+            return
+        w, h = self.size
         self.source.SetOrigin(x0, y0, Z)
         self.source.SetPoint1(x0 + w * s, y0, Z)
         self.source.SetPoint2(x0, y0 + h * s, Z)
         self.actor.VisibilityOn()
-        self.view.request_render()
+
+    def _set_drawing(self, drawing) -> None:
+        self.drawing = drawing
+        n = len(drawing.segments)
+        pts = vtkPoints()
+        pts.SetData(numpy_to_vtk(np.column_stack(
+            [drawing.segments.reshape(-1, 2), np.zeros(2 * n)]), deep=True))
+        cells = vtkCellArray()
+        cells.SetData(numpy_to_vtkIdTypeArray(np.arange(0, 2 * n + 1, 2, dtype=np.int64),
+                                              deep=True),
+                      numpy_to_vtkIdTypeArray(np.arange(2 * n, dtype=np.int64), deep=True))
+        self.lines_poly.Initialize()
+        self.lines_poly.SetPoints(pts)
+        self.lines_poly.SetLines(cells)
+        self.lines_poly.Modified()
 
     def _set_image(self, img: QImage) -> None:
-        self.size_px = (img.width(), img.height())
+        self.drawing = None
         if max(img.width(), img.height()) > MAX_TEXTURE_PX:
             img = img.scaled(MAX_TEXTURE_PX, MAX_TEXTURE_PX, Qt.KeepAspectRatio,
                              Qt.SmoothTransformation)
@@ -146,15 +213,17 @@ class FloorPlan:
 
     def bounds(self) -> tuple[float, float, float, float] | None:
         """(xmin, xmax, ymin, ymax) of the plan on the floor (m), or None."""
-        if self.shown is None or not self.actor.GetVisibility():
+        actor = self.lines if self.drawing is not None else self.actor
+        if self.shown is None or not actor.GetVisibility():
             return None
-        x0, x1, y0, y1, _, _ = self.actor.GetBounds()
+        x0, x1, y0, y1, _, _ = actor.GetBounds()
         return x0, x1, y0, y1
 
 
-def first_guess(view, size_px: tuple[int, int]) -> dict:
-    """Origin and scale of a newly loaded plan: as wide as the layout with 5 m around it
-    (at least 20 m), its corner 5 m before the layout's."""
+def first_guess(view, size: tuple[float, float], scale: float | None = None) -> dict:
+    """Origin and scale of a newly loaded plan of ``size`` (pixels or drawing units): its
+    corner 5 m before the layout's; ``scale`` if known (a drawing's unit), else as wide as
+    the layout with 5 m around it (at least 20 m)."""
     if view.adapters:
         b = np.array([a.bounds() for a in view.adapters.values()])
         x0, x1, y0 = b[:, 0].min(), b[:, 1].max(), b[:, 2].min()
@@ -162,7 +231,7 @@ def first_guess(view, size_px: tuple[int, int]) -> dict:
         x0 = x1 = y0 = 0.0
     width = max(20.0, float(x1 - x0) + 10.0)
     return {"origin": [float(x0) - 5.0, float(y0) - 5.0],
-            "metres_per_pixel": width / max(size_px[0], 1)}
+            "scale": scale if scale else width / max(size[0], 1e-9)}
 
 
 def scaled(plan: dict, about: tuple[float, float], factor: float) -> dict:
@@ -170,7 +239,7 @@ def scaled(plan: dict, about: tuple[float, float], factor: float) -> dict:
     ox, oy = plan["origin"]
     return {**plan, "origin": [about[0] + (ox - about[0]) * factor,
                                about[1] + (oy - about[1]) * factor],
-            "metres_per_pixel": plan["metres_per_pixel"] * factor}
+            "scale": plan["scale"] * factor}
 
 
 class PlanScaleTool(MeasureTool):
@@ -249,21 +318,28 @@ class FloorPlanActions:
             self.load(file)
 
     def load(self, file) -> bool:
-        """Put the image ``file`` under the layout (one undo step); False if unreadable."""
+        """Put the plan ``file`` (DXF or image) under the layout (one undo step); False if
+        it cannot be read (said in the log)."""
         win = self.win
         try:
-            img = read_image(Path(file))
+            read = read_plan(Path(file))
         except OSError as e:
             win.log(f"cannot load the floor plan: {e}")
             return False
+        drawing = None if isinstance(read, QImage) else read
         plan = {"image": stored_path(win.project, Path(file)),
-                **first_guess(win.view, (img.width(), img.height()))}
+                **first_guess(win.view, plan_size(read),
+                              drawing.metres_per_unit if drawing is not None else None)}
         win.stack.push(cmd.SetMeta(KEY, plan, "load floor plan"))
-        outside = getattr(win.project, "path", None) is not None and Path(
-            plan["image"]).is_absolute()
-        win.log("floor plan loaded: scale it by two points (View > Floor plan)" + (
-            "; the image is outside the project folder: copy it there to keep it with the "
-            "project" if outside else ""))
+        notes = ["scale it by two points (View > Floor plan) if it is not to scale"]
+        if drawing is not None and not drawing.unit_stated:
+            notes.append("the drawing states no unit: taken as millimetres")
+        if drawing is not None and drawing.truncated:
+            notes.append("the drawing is very large: only part of it is drawn")
+        if getattr(win.project, "path", None) is not None and Path(plan["image"]).is_absolute():
+            notes.append("the file is outside the project folder: copy it there to keep it "
+                         "with the project")
+        win.log("floor plan loaded: " + "; ".join(notes))
         return True
 
     def start_scaling(self) -> None:

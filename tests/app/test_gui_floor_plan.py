@@ -92,21 +92,59 @@ def test_the_distance_is_asked_without_blocking(make_window, line_project, tmp_p
     dlg.setDoubleValue(10.0)
     dlg.accept()
     after = w.project.meta[KEY]
-    assert after["metres_per_pixel"] == pytest.approx(2 * before["metres_per_pixel"])
+    assert after["scale"] == pytest.approx(2 * before["scale"])
 
 
 def test_a_file_that_is_no_image_is_refused(make_window, line_project, tmp_path):
     w = make_window(line_project)
-    bad = tmp_path / "plan.dxf"
-    bad.write_text("0\nSECTION\n")
     n = w.stack.index
-    assert not w.floor_plan.load(bad)
-    assert w.stack.index == n and KEY not in w.project.meta
-    assert "export it as an image" in w.log_pane.toPlainText()
+    for name, text in (("plan.dxf", "0\nSECTION\n"), ("plan.png", "not a picture"),
+                       ("empty.dxf", "")):
+        bad = tmp_path / name
+        bad.write_text(text)
+        assert not w.floor_plan.load(bad)
+        assert w.stack.index == n and KEY not in w.project.meta
+        assert f"{bad}: not a" in w.log_pane.toPlainText().splitlines()[-1]
     # a plan whose image went missing opens without it, and says so
     w.project.meta[KEY] = {"image": str(tmp_path / "gone.png"), "origin": [0, 0],
-                           "metres_per_pixel": 0.1}
+                           "scale": 0.1}
     w.project.changed.emit()
     assert w.view.floor_plan.bounds() is None
     QTest.qWait(10)
     assert "floor plan not drawn" in w.log_pane.toPlainText()
+
+
+def test_a_dxf_drawing_at_the_scale_of_its_unit(make_window, line_project, tmp_path):
+    import ezdxf
+    from ezdxf import units
+
+    doc = ezdxf.new()
+    doc.units = units.MM
+    msp = doc.modelspace()
+    msp.add_lwpolyline([(0, 0), (30_000, 0), (30_000, 12_000), (0, 12_000)], close=True)
+    msp.add_line((10_000, 0), (10_000, 12_000))
+    msp.add_circle((20_000, 6_000), 1_000)
+    block = doc.blocks.new("PILLAR")
+    block.add_line((0, 0), (500, 500))
+    msp.add_blockref("PILLAR", (29_000, 11_000))
+    doc.saveas(tmp_path / "hall.dxf")
+    w = make_window(line_project)
+    v = w.view
+    assert w.floor_plan.load(tmp_path / "hall.dxf")
+    plan = w.project.meta[KEY]
+    assert plan["scale"] == pytest.approx(0.001)  # millimetres
+    x0, x1, y0, y1 = v.floor_plan.bounds()
+    assert (x1 - x0, y1 - y0) == pytest.approx((30.0, 12.0), abs=1e-6)
+    assert (x0, y0) == pytest.approx(tuple(plan["origin"]))
+    assert len(v.floor_plan.drawing.segments) > 6  # the circle flattened, the block's line
+    # a drawing in metres of the same hall is as big on the floor
+    doc.units = units.M
+    for e in list(msp):
+        msp.delete_entity(e)
+    msp.add_lwpolyline([(0, 0), (30, 0), (30, 12), (0, 12)], close=True)
+    doc.saveas(tmp_path / "hall-m.dxf")
+    assert w.floor_plan.load(tmp_path / "hall-m.dxf")
+    x0, x1, y0, y1 = v.floor_plan.bounds()
+    assert (x1 - x0, y1 - y0) == pytest.approx((30.0, 12.0), abs=1e-6)
+    w.act_undo.trigger()  # back to the first drawing
+    assert w.project.meta[KEY]["image"].endswith("hall.dxf")
