@@ -30,7 +30,8 @@ from app.measure import MeasureTool
 from twin.model import commands as cmd
 
 KEY = "floor_plan"
-Z = -0.005  # m: above the floor (-0.01), under the grid lines (0)
+Z = -0.005  # m: an image lies above the floor (-0.01), under the grid lines (0)
+Z_LINES = 0.002  # m: a drawing's lines over the grid's, under every body
 MAX_TEXTURE_PX = 4096  # larger images are shrunk: software GL's texture limit
 IMAGE_FILTER = ("Floor plans (*.dxf *.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;"
                 "All files (*)")
@@ -118,7 +119,8 @@ class FloorPlan:
         self.lines = vtkActor()
         self.lines.SetMapper(lm)
         lp = self.lines.GetProperty()
-        lp.SetColor(0.25, 0.25, 0.3)
+        lp.SetColor(0.12, 0.22, 0.55)  # apart from the grey grid
+        lp.SetLineWidth(2.0)
         lp.LightingOff()
         self.lines.PickableOff()
         self.lines.VisibilityOff()
@@ -142,7 +144,7 @@ class FloorPlan:
         self.shown = None if plan is None else dict(plan)
         self.actor.VisibilityOff()
         self.lines.VisibilityOff()
-        self.view.request_render()
+        self.view.element_changed(None)  # the floor's grid grows to cover the plan
         if plan is None:
             return
         file = image_path(self.project, plan)
@@ -170,7 +172,7 @@ class FloorPlan:
         if self.drawing is not None:
             lx, ly = self.drawing.lower
             self.lines.SetScale(s, s, 1.0)
-            self.lines.SetPosition(x0 - s * lx, y0 - s * ly, Z)
+            self.lines.SetPosition(x0 - s * lx, y0 - s * ly, Z_LINES)
             self.lines.VisibilityOn()
             return
         w, h = self.size

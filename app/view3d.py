@@ -274,8 +274,11 @@ class View3D(QWidget):
 
     def _update_floor(self):
         """A metre grid covering the layout with 5 m to spare, grown in 10 m steps."""
-        if self.adapters:
-            b = np.array([a.bounds() for a in self.adapters.values()])
+        boxes = [a.bounds() for a in self.adapters.values()]
+        if self.floor_plan.bounds() is not None:  # the floor plan lies on the floor too
+            boxes.append(self.floor_plan.bounds())
+        if boxes:
+            b = np.array(boxes)
             x0, x1, y0, y1 = b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max()
         else:
             x0 = x1 = y0 = y1 = 0.0
