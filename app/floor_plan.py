@@ -26,6 +26,7 @@ from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyDat
 from vtkmodules.vtkFiltersSources import vtkPlaneSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTexture
 
+from app.help import ClosedWithWindow
 from app.measure import MeasureTool
 from twin.model import commands as cmd
 
@@ -270,7 +271,8 @@ class PlanScaleTool(MeasureTool):
 
 
 class FloorPlanActions:
-    """View > Floor plan: load an image, scale it by two points, remove it (for ``win``)."""
+    """View > Floor plan: load a drawing or image, scale it by two points, remove it (for
+    ``win``)."""
 
     def __init__(self, win, menu, before: QAction | None = None):
         self.win = win
@@ -278,13 +280,15 @@ class FloorPlanActions:
             win, "Floor plan image", "", IMAGE_FILTER)[0]  # tests replace it
         self.ask_distance = self._ask_distance  # tests replace it
         self.dialog: QInputDialog | None = None
+        self._closer = ClosedWithWindow(win, self._take_dialog)
         sub = self.menu = QMenu("Floor &plan", menu)
         if before is None:
             menu.addMenu(sub)
         else:
             menu.insertMenu(before, sub)
-        self.act_load = sub.addAction("&Load image…", self.load_dialog)
-        self.act_load.setToolTip("An image of the hall as the background of the layout")
+        self.act_load = sub.addAction("&Load DXF or image…", self.load_dialog)
+        self.act_load.setToolTip("A drawing or picture of the hall as the background of the "
+                                 "layout")
         self.act_scale = sub.addAction("&Scale by two points…", self.start_scaling)
         self.act_scale.setToolTip("Click two points of the plan whose distance you know, "
                                   "then give it")
@@ -292,6 +296,10 @@ class FloorPlanActions:
         self.tool = PlanScaleTool(win.view, self.scale_by)
         win.view.tools["plan"] = self.tool
         sub.aboutToShow.connect(self._update)
+
+    def _take_dialog(self):
+        dialog, self.dialog = self.dialog, None
+        return [dialog]
 
     def _update(self) -> None:
         has = plan_of(self.win.project) is not None
@@ -301,6 +309,9 @@ class FloorPlanActions:
     def _ask_distance(self, drawn: float, answer) -> None:
         """Ask the real distance of the two points (``drawn`` m apart now) and call
         ``answer(metres)``; window-modal but not blocking (never ``exec``)."""
+        if self.dialog is not None:  # one question at a time: the last one asked counts
+            self.dialog.close()
+            self.dialog.deleteLater()
         dlg = QInputDialog(self.win)
         dlg.setWindowTitle("Scale the floor plan")
         dlg.setLabelText(f"The two points are {drawn:.3f} m apart on the plan now.\n"
@@ -309,7 +320,6 @@ class FloorPlanActions:
         dlg.setDoubleRange(0.001, 100_000.0)
         dlg.setDoubleDecimals(3)
         dlg.setDoubleValue(drawn)
-        dlg.setAttribute(Qt.WA_DeleteOnClose)
         dlg.doubleValueSelected.connect(answer)
         self.dialog = dlg
         dlg.open()

@@ -16,7 +16,7 @@ import sysconfig
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QRect, Qt, QUrl, qVersion
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QUrl, qVersion
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -298,6 +298,25 @@ class QuickStartTour(QDialog):
         return "Running… the progress is in the status bar."
 
 
+class ClosedWithWindow(QObject):
+    """Closes and deletes the dialogs ``dialogs()`` returns when ``win`` hides (its close):
+    no top-level dialog outlives its window (Qt's offscreen platform crashed deleting a
+    window beside other top-level windows of the same VTK view)."""
+
+    def __init__(self, win, dialogs):
+        super().__init__(win)
+        self.dialogs = dialogs
+        win.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):  # noqa: N802 - Qt override
+        if ev.type() == QEvent.Hide and not obj.isMinimized():
+            for d in list(self.dialogs()):
+                if d is not None:
+                    d.close()
+                    d.deleteLater()
+        return False
+
+
 class HelpMenu:
     """The Help menu of ``win`` and the dialogs it opens (kept, so tests can read them)."""
 
@@ -306,7 +325,7 @@ class HelpMenu:
         self.dialogs: dict[str, QDialog] = {}
         menu = self.menu = win.menuBar().addMenu("&Help")
         self.act_tour = self._add("&Quick start tour…", self.tour,
-                                  "A few steps through the example project")
+                                  "A few steps through the example project", "F1")
         self.act_shortcuts = self._add("&Keyboard shortcuts…", self.show_shortcuts,
                                        "Every shortcut of the window", "Ctrl+F1")
         self.docs_menu = menu.addMenu("&Documentation")
@@ -321,6 +340,11 @@ class HelpMenu:
             self.docs_menu.addAction("(the docs are not installed here)").setEnabled(False)
         menu.addSeparator()
         self.act_about = self._add("&About twinbench", self.about)
+        self._closer = ClosedWithWindow(win, self._take_dialogs)
+
+    def _take_dialogs(self):
+        dialogs, self.dialogs = list(self.dialogs.values()), {}
+        return dialogs
 
     def _add(self, text, slot, tip=None, key=None) -> QAction:
         a = QAction(text, self.win)

@@ -53,6 +53,10 @@ def test_about_shows_the_versions(make_window):
         assert version in text
     for name in ("twinbench", "Python", "Qt", "PySide6", "VTK", "Numba", "NumPy"):
         assert f"<td>{name}</td>" in text
+    # no dialog outlives its window
+    about = w.help.dialogs["about"]
+    w.close()
+    assert not about.isVisible() and w.help.dialogs == {}
 
 
 def test_each_doc_link_opens_an_existing_doc(make_window):

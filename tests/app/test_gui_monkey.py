@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSlider,
     QToolBar,
+    QToolButton,
 )
 
 from twin.projectfile.reader import load_project, project_from_json, project_to_json
@@ -141,6 +142,13 @@ class Monkey:
         if buttons:
             b = self.rng.choice(buttons)
             self.log(f"click button {b.text()!r} ({type(b).__name__})")
+            if isinstance(b, QToolButton) and b.menu() is not None and (
+                    b.popupMode() == QToolButton.InstantPopup):
+                # a click runs the menu's own event loop (QMenu.exec) until a user picks an
+                # entry: the monkey would wait in it for ever. The same menu as a popup: the
+                # next step uses it (use_popup), as a user would
+                b.menu().popup(b.mapToGlobal(b.rect().bottomLeft()))
+                return
             QTest.mouseClick(b, Qt.LeftButton, Qt.NoModifier, b.rect().center())
 
     def menu_actions(self) -> list[QAction]:
