@@ -33,12 +33,17 @@ def warm_kernel():
 @pytest.fixture
 def make_window(qtbot, qapp, tmp_path):
     """``make_window(project=None, path=None)`` -> a shown ``MainWindow`` closed at teardown."""
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QMessageBox
 
     from app.main_window import MainWindow
 
     qapp.setOrganizationName("twinbench")
     qapp.setApplicationName("twinbench")
+    # Qt reads XDG_CONFIG_HOME once per process: without this, a window's saved dock layout
+    # (a panel the monkey test closed) came back in the next test's windows
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(tmp_path / "config"))
     made = []
 
     def factory(project=None, path=None, size=(1200, 800)):
