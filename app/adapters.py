@@ -61,6 +61,8 @@ class ElementActor:
     height = 1.0
     color = (0.6, 0.6, 0.6)
     wireframe = False
+    #: where labels overlap, the higher wins: a machine's name is never hidden by a belt's
+    label_priority = 2.0
 
     def __init__(self, element: m.Element, scene):
         self.element, self.scene = element, scene
@@ -170,6 +172,7 @@ class StationActor(ElementActor):
 
     height = 1.6
     color = (0.45, 0.55, 0.72)
+    label_priority = 3.0
 
     def __init__(self, element, scene):
         self.mesh = self.mesh_size = None  # the mesh drawn, its (w, d, h) in metres
@@ -296,6 +299,7 @@ class ConveyorActor(ElementActor):
 
     height = 0.45
     color = (0.3, 0.3, 0.3)
+    label_priority = 1.0
 
     def placement(self):
         project = self.scene.project

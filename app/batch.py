@@ -188,7 +188,11 @@ class KindBatch:
 
 
 class LabelBatch:
-    """Element ids as screen-aligned labels, all through one ``vtkLabelPlacementMapper``."""
+    """Element names as screen-aligned labels, all through one ``vtkLabelPlacementMapper``.
+
+    Where labels would overlap, the placement mapper drops the one of lower priority: each
+    label's priority (``set_labels``) lets a machine's name win over a conveyor's (issue 14).
+    """
 
     def __init__(self, renderer):
         self.renderer = renderer
@@ -196,6 +200,7 @@ class LabelBatch:
         self._hier = vtkPointSetToLabelHierarchy()
         self._hier.SetInputData(self.poly)
         self._hier.SetLabelArrayName("labels")
+        self._hier.SetPriorityArrayName("priority")
         tp = self._hier.GetTextProperty()
         tp.SetFontSize(13)
         tp.SetColor(0.1, 0.1, 0.1)
@@ -211,9 +216,12 @@ class LabelBatch:
         self._shown: tuple = ()
         self.set_labels([], np.zeros((0, 3)))
 
-    def set_labels(self, texts: list[str], positions: np.ndarray) -> None:
-        """Show ``texts`` at ``positions`` (n x 3, m); the rest of the labels go away."""
-        key = (tuple(texts), np.asarray(positions, float).round(4).tobytes())
+    def set_labels(self, texts: list[str], positions: np.ndarray,
+                   priorities: list[float] | None = None) -> None:
+        """Show ``texts`` at ``positions`` (n x 3, m); the rest of the labels go away. Of two
+        overlapping labels the one of higher ``priorities`` (default all equal) is shown."""
+        prio = np.ones(len(texts)) if priorities is None else np.asarray(priorities, float)
+        key = (tuple(texts), np.asarray(positions, float).round(4).tobytes(), prio.tobytes())
         if key == self._shown:
             return
         self._shown = key
@@ -226,6 +234,9 @@ class LabelBatch:
         self.poly.Initialize()
         self.poly.SetPoints(pts)
         self.poly.GetPointData().AddArray(names)
+        pa = numpy_to_vtk(prio.reshape(-1), deep=True)
+        pa.SetName("priority")
+        self.poly.GetPointData().AddArray(pa)
         self.actor.SetVisibility(bool(texts))
         self.poly.Modified()
 
@@ -233,6 +244,11 @@ class LabelBatch:
     def texts(self) -> list[str]:
         arr = self.poly.GetPointData().GetAbstractArray("labels")
         return [] if arr is None else [arr.GetValue(i) for i in range(arr.GetNumberOfValues())]
+
+    @property
+    def priorities(self) -> list[float]:
+        arr = self.poly.GetPointData().GetArray("priority")
+        return [] if arr is None else list(vtk_to_numpy(arr))
 
     def close(self) -> None:
         self.renderer.RemoveActor(self.actor)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
 
+from app.clipboard import paste_at_pixel
 from twin.model import elements as m
 
 
@@ -33,6 +34,8 @@ def view_menu(win, element_id: str | None, pos: QPoint) -> QMenu:
         menu.addSeparator()
         menu.addAction("&Inspect", lambda: win.inspect(element_id)).setToolTip(
             "Show its parameters in the Inspector")
+        menu.addAction(win.act_cut)
+        menu.addAction(win.act_copy)
         menu.addAction(win.act_duplicate)
         menu.addAction(win.act_rotate)
         menu.addAction("&Connect from here", lambda: view.start_link(element_id)).setToolTip(
@@ -45,5 +48,8 @@ def view_menu(win, element_id: str | None, pos: QPoint) -> QMenu:
     add.setEnabled(floor is not None)  # above the horizon there is no floor to put it on
     for kind in m.ELEMENT_TYPES:
         add.addAction(kind.capitalize(), lambda k=kind: view.create_at(k, pos.x(), pos.y()))
+    paste = menu.addAction("&Paste here", lambda: paste_at_pixel(win, pos.x(), pos.y()))
+    paste.setToolTip("The elements on the clipboard, centred where you clicked")
+    paste.setEnabled(floor is not None)
     menu.addAction(win.act_fit)
     return menu

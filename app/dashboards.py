@@ -601,3 +601,12 @@ class Dashboards(QWidget):
         self._play.stop()
         self._step.stop()
         self._pending = []
+        # a chart's Export dialog (pyqtgraph's, from its context menu) is a window of its own,
+        # with no parent: it outlived the workbench window. Every chart of the window: these,
+        # the inspector's density plots, the replay panel's
+        for view in self.window().findChildren(pg.GraphicsView):
+            dialog = getattr(view.scene(), "exportDialog", None)
+            if dialog is not None:
+                dialog.close()
+                dialog.deleteLater()
+                view.scene().exportDialog = None

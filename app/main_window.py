@@ -30,11 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import export
+from app import clipboard, conveyor_tool, export
 from app.calibrate_dialog import show_calibrate_dialog
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
+from app.floor_plan import FloorPlanActions
+from app.help import HelpMenu
 from app.import_dialog import show_import_dialog
 from app.inspector import Inspector
 from app.palette import PaletteList
@@ -51,6 +53,7 @@ from app.recovery import remove_copy
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
+from app.selection import IdentityTips, TreeSelection
 from app.startup import StartupStatus, after_first_paint
 from app.stats_table import ColourLegend, HoverTips, StatsTable
 from app.theme import STATE_COLORS, apply_theme, utilisation_color, view_theme
@@ -139,7 +142,7 @@ class MainWindow(QMainWindow):
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
-        self.hover_tips = HoverTips(self.view, self.marks, self.stats)
+        self.hover_tips = HoverTips(self.view, self.marks, self.stats, IdentityTips(self))
         self.colour_legend = ColourLegend(self.view)
         self.view.message.connect(self.log)
         self.context_menu: QMenu | None = None  # the 3D view's, while it is open
@@ -194,7 +197,6 @@ class MainWindow(QMainWindow):
     def _make_docks(self):
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
-        self.tree.itemClicked.connect(self._tree_clicked)
         self.palette = PaletteList()
         self.inspector = Inspector()
         self.run_panel = RunPanel()
@@ -328,6 +330,14 @@ class MainWindow(QMainWindow):
         self.act_run = self._action(r, "&Run", self.run_panel.start_run, "F5",
                                     "Run the ticked scenarios in the background")
         self.act_cancel = self._action(r, "&Cancel run", self.run_panel.cancel, "Shift+F5")
+        # issue 14 §8-9: the clipboard (app.clipboard), one selection in the tree and the 3D
+        # view (app.selection), the Help menu (app.help)
+        self.act_cut, self.act_copy, self.act_paste = clipboard.make_actions(
+            self, e, before=self.act_delete)
+        self.act_draw_conveyor = conveyor_tool.make_action(self, v, self.act_snap)
+        self.floor_plan = FloorPlanActions(self, v, self.act_snap)
+        self.tree_selection = TreeSelection(self)
+        self.help = HelpMenu(self)
         tb = self.addToolBar("Main")
         tb.setObjectName("toolbar_main")
         for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo,
@@ -422,11 +432,7 @@ class MainWindow(QMainWindow):
             QTreeWidgetItem(self.runs_item, [f"Run {i + 1}"])
         self.tree.expandAll()
         self.marks.mark_tree()
-
-    def _tree_clicked(self, item, _col):
-        eid = item.data(0, Qt.UserRole)
-        if eid:
-            self.view.set_selection([eid])
+        self.tree_selection.to_tree()
 
     def _selection_changed(self, ids: list[str]):
         self.inspector.show_element(self.project.element(ids[0]) if len(ids) == 1 else None)

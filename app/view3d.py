@@ -38,15 +38,18 @@ from vtkmodules.vtkRenderingCore import (
 
 from app.adapters import SELECTED, ElementActor, arrow_glyphs, make_adapter
 from app.batch import KindBatch, LabelBatch, OutlineBatch
+from app.conveyor_tool import ConveyorTool
+from app.floor_plan import FloorPlan
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
+from app.scale_bar import ScaleBar
 from app.vtk_widget import CameraStyle, VtkWidget
 from twin.model import commands as cmd
 from twin.model import elements as m
 
 CAMERA_PRESETS = ("top", "isometric", "front")
 LABELS_UP_TO = 150  # more elements than this: labels only on the selection (legibility)
-MODES = ("select", "connect", "measure")
+MODES = ("select", "connect", "measure", "conveyor", "plan")
 log = logging.getLogger(__name__)
 
 
@@ -79,6 +82,10 @@ class View3D(QWidget):
         self.snap = 0.5  # grid snapping of dragged positions (m); 0 turns it off
         self._mode = "select"
         self.measure = MeasureTool(self)
+        self.conveyor_tool = ConveyorTool(self)
+        # the two-click tools, by mode (app.floor_plan adds "plan")
+        self.tools = {"measure": self.measure, "conveyor": self.conveyor_tool}
+        self.floor_plan = FloorPlan(self)
         self.adapters: dict[str, ElementActor] = {}
         self.batches: dict[str, KindBatch] = {}
         self.selection: list[str] = []
@@ -101,12 +108,14 @@ class View3D(QWidget):
         self.project = project
         self.stack = stack
         self._attach()
+        self.scale_bar = ScaleBar(self)  # metres on the floor, re-measured after each render
         self.camera_preset("isometric")
 
     # --- project ------------------------------------------------------------------------------
     def set_project(self, project: m.Project, stack: cmd.UndoStack) -> None:
         self._detach()
-        self.measure.clear()
+        for tool in self.tools.values():
+            tool.clear()
         self.project, self.stack = project, stack
         self.selection = []
         self._attach()
@@ -119,12 +128,14 @@ class View3D(QWidget):
         self.project.element_added.connect(self._on_added)
         self.project.element_removed.connect(self._on_removed)
         self.project.connections_changed.connect(self._on_layout)
+        self.floor_plan.attach(self.project)
         self._on_layout()
 
     def _detach(self):
         self.project.element_added.disconnect(self._on_added)
         self.project.element_removed.disconnect(self._on_removed)
         self.project.connections_changed.disconnect(self._on_layout)
+        self.floor_plan.detach()
         for a in self.adapters.values():
             a.close()
         self.adapters.clear()
@@ -140,7 +151,8 @@ class View3D(QWidget):
             raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
         if mode != self._mode:
             self._mode = mode
-            self.measure.clear()
+            for tool in self.tools.values():
+                tool.clear()
             if self._drag is not None and self._drag["kind"] == "link":
                 self._drag = None  # "Connect from here" waits no longer
                 self.link_actor.VisibilityOff()
@@ -216,8 +228,10 @@ class View3D(QWidget):
         shown = [a for eid, a in self.adapters.items() if not many or eid in self.selection]
         for eid, a in self.adapters.items():
             a.set_label_visible(not many or eid in self.selection)
-        self.labels.set_labels([a.element.id for a in shown],
-                               np.array([a.label_position() for a in shown]).reshape(-1, 3))
+        # names (a user's words), ids on hover (app.selection.IdentityTips)
+        self.labels.set_labels([a.element.label for a in shown],
+                               np.array([a.label_position() for a in shown]).reshape(-1, 3),
+                               [a.label_priority for a in shown])
         self.outlines.set_boxes([a.box() for a in self.adapters.values() if a.selected])
         self._dirty = True
 
@@ -260,8 +274,11 @@ class View3D(QWidget):
 
     def _update_floor(self):
         """A metre grid covering the layout with 5 m to spare, grown in 10 m steps."""
-        if self.adapters:
-            b = np.array([a.bounds() for a in self.adapters.values()])
+        boxes = [a.bounds() for a in self.adapters.values()]
+        if self.floor_plan.bounds() is not None:  # the floor plan lies on the floor too
+            boxes.append(self.floor_plan.bounds())
+        if boxes:
+            b = np.array(boxes)
             x0, x1, y0, y1 = b[:, 0].min(), b[:, 1].max(), b[:, 2].min(), b[:, 3].max()
         else:
             x0 = x1 = y0 = y1 = 0.0
@@ -425,8 +442,8 @@ class View3D(QWidget):
         if ev.button() != Qt.LeftButton:
             return False
         pos = ev.position().toPoint()
-        if self.mode == "measure":
-            self.measure.click(pos.x(), pos.y())
+        if self.mode in self.tools:
+            self.tools[self.mode].click(pos.x(), pos.y())
             return True
         hit = self.element_at(pos.x(), pos.y())
         if self.mode == "connect":
@@ -438,14 +455,19 @@ class View3D(QWidget):
                 self._drag = {"kind": "link", "from": hit}
             return True
         if hit is None:
-            self._drag = {"kind": "band", "origin": pos,
-                          "add": bool(ev.modifiers() & Qt.ControlModifier)}
+            self._drag = {"kind": "band", "origin": pos, "add": bool(
+                ev.modifiers() & (Qt.ControlModifier | Qt.ShiftModifier))}
             self._rubber.setGeometry(QRect(pos, QSize()))
             self._rubber.show()
             return True
-        if ev.modifiers() & Qt.ControlModifier:
-            sel = [i for i in self.selection if i != hit] if hit in self.selection else [
-                *self.selection, hit]
+        mods = ev.modifiers()
+        if mods & (Qt.ControlModifier | Qt.ShiftModifier):
+            # Ctrl toggles the element in the selection, Shift adds it (as in a file manager)
+            if hit in self.selection:
+                sel = self.selection if mods & Qt.ShiftModifier and not (
+                    mods & Qt.ControlModifier) else [i for i in self.selection if i != hit]
+            else:
+                sel = [*self.selection, hit]
             self.set_selection(sel)
             return True
         if hit not in self.selection:
@@ -467,8 +489,8 @@ class View3D(QWidget):
                 r["last"] = pos
             return True
         d = self._drag
-        if self.mode == "measure":
-            self.measure.hover(ev.position().x(), ev.position().y())
+        if self.mode in self.tools:
+            self.tools[self.mode].hover(ev.position().x(), ev.position().y())
         if d is None:
             return False
         pos = ev.position().toPoint()
@@ -618,7 +640,8 @@ class View3D(QWidget):
     def close_view(self) -> None:
         """Stop the render timer, drop the adapters and release the GL context."""
         self._timer.stop()
-        self.measure.close()
+        for tool in self.tools.values():
+            tool.close()
         self._detach()
         for b in self.batches.values():
             b.close()

@@ -50,8 +50,8 @@ def test_right_click_on_an_element_opens_its_menu(make_window, line_project, qtb
     click(vtk, Qt.RightButton, p)
     qtbot.waitUntil(lambda: w.context_menu is not None and w.context_menu.isVisible())
     menu = w.context_menu
-    assert entries(menu) == ["M1 (station)", "&Inspect", "D&uplicate", "Rotate 90°",
-                             "&Connect from here", "&Delete"]
+    assert entries(menu) == ["M1 (station)", "&Inspect", "Cu&t", "&Copy", "D&uplicate",
+                             "Rotate 90°", "&Connect from here", "&Delete"]
     assert v.selection == ["M1"]
     # Duplicate: one undo step
     n = len(w.project.elements)
@@ -102,7 +102,7 @@ def test_right_click_on_the_floor_adds_an_element(make_window, line_project, qtb
     click(vtk, Qt.RightButton, p)
     qtbot.waitUntil(lambda: w.context_menu is not None and w.context_menu.isVisible())
     menu = w.context_menu
-    assert entries(menu) == ["&Add element here", "&Fit to view"]
+    assert entries(menu) == ["&Add element here", "&Paste here", "&Fit to view"]
     add = next(a for a in menu.actions() if a.text() == "&Add element here").menu()
     assert entries(add) == ["Source", "Station", "Buffer", "Conveyor", "Sink"]
     n = len(w.project.elements)

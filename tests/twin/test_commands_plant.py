@@ -45,3 +45,28 @@ def test_set_project_field_sets_calendar_and_tariff_and_undoes():
     assert p.calendar is None and p.tariff is None and len(seen) == 4
     with pytest.raises(ValueError, match="cannot set project field 'name'"):
         cmd.SetProjectField("name", "x")
+
+
+def test_set_meta_sets_replaces_removes_and_undoes_each():
+    p = project()
+    p.meta["author"] = "me"
+    stack = cmd.UndoStack(p)
+    changed = []
+    p.changed.connect(lambda: changed.append(1))
+    plan = {"image": "plan.png", "origin": [0.0, 0.0], "metres_per_pixel": 0.05}
+    stack.push(cmd.SetMeta("floor_plan", plan))
+    plan["origin"][0] = 99.0  # the command holds its own copy
+    assert p.meta == {"author": "me", "floor_plan": {"image": "plan.png", "origin": [0.0, 0.0],
+                                                     "metres_per_pixel": 0.05}}
+    stack.push(cmd.SetMeta("floor_plan", {**p.meta["floor_plan"], "metres_per_pixel": 0.1}))
+    stack.push(cmd.SetMeta("floor_plan", None))
+    assert p.meta == {"author": "me"} and len(changed) == 3
+    stack.undo()
+    assert p.meta["floor_plan"]["metres_per_pixel"] == 0.1
+    stack.undo()
+    assert p.meta["floor_plan"]["metres_per_pixel"] == 0.05
+    stack.undo()
+    assert p.meta == {"author": "me"}
+    stack.push(cmd.SetMeta("author", None))  # removing a key that was there comes back
+    stack.undo()
+    assert p.meta == {"author": "me"}

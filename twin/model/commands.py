@@ -684,3 +684,30 @@ class SetRecordingAsset(Command):
             project.meta.pop("recording_assets", None)
         else:
             project.meta["recording_assets"] = self._old
+
+
+class SetMeta(Command):
+    """Set ``project.meta[key]`` to ``value`` (a JSON value; ``None`` removes the key): what
+    the workbench keeps with a project, such as its floor plan (``meta.floor_plan``)."""
+
+    def __init__(self, key: str, value: object, text: str | None = None):
+        self.key, self.value = str(key), copy.deepcopy(value)
+        self.text = text or f"set {self.key}"
+        self._old: object = None
+        self._had = False
+
+    def do(self, project):
+        self._had = self.key in project.meta
+        self._old = copy.deepcopy(project.meta.get(self.key))
+        if self.value is None:
+            project.meta.pop(self.key, None)
+        else:
+            project.meta[self.key] = copy.deepcopy(self.value)
+        project.changed.emit()
+
+    def undo(self, project):
+        if self._had:
+            project.meta[self.key] = self._old
+        else:
+            project.meta.pop(self.key, None)
+        project.changed.emit()
