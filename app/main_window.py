@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         view_theme(self.view, str(self.settings.value("theme", "light")))
         self.setCentralWidget(self.view)
         self._make_docks()
+        self._structure_pending = False  # a tree rebuild is due (_structure_soon)
         self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         self._make_actions()
         self._make_status()
@@ -363,15 +364,15 @@ class MainWindow(QMainWindow):
         self.stack.index_changed.connect(self._stack_changed)
         self.stack.index_changed.connect(self._model_edited)
         self.stack.clean_changed.connect(self._clean_changed)
-        self.project.element_added.connect(self._structure_changed)
-        self.project.element_removed.connect(self._structure_changed)
+        self.project.element_added.connect(self._structure_soon)
+        self.project.element_removed.connect(self._structure_soon)
 
     def _disconnect_project(self):
         self.stack.index_changed.disconnect(self._stack_changed)
         self.stack.index_changed.disconnect(self._model_edited)
         self.stack.clean_changed.disconnect(self._clean_changed)
-        self.project.element_added.disconnect(self._structure_changed)
-        self.project.element_removed.disconnect(self._structure_changed)
+        self.project.element_added.disconnect(self._structure_soon)
+        self.project.element_removed.disconnect(self._structure_soon)
 
     def _set_project(self, project: m.Project, path: Path | None, clean: bool = True):
         if project is not self.project:
@@ -399,7 +400,20 @@ class MainWindow(QMainWindow):
         self._clean_changed(self.stack.is_clean())
         self.view.fit_view()
 
+    def _structure_soon(self, *_):
+        """Elements were added or removed: rebuild the tree once the command is done (a
+        paste of 300 elements rebuilt it 300 times, quadratic in the count), or at the next
+        turn of the event loop for a change outside the undo stack."""
+        if not self._structure_pending:
+            self._structure_pending = True
+            QTimer.singleShot(0, self._structure_flush)
+
+    def _structure_flush(self) -> None:
+        if self._structure_pending:
+            self._structure_changed()
+
     def _stack_changed(self, *_):
+        self._structure_flush()
         # the faults of the flow, marked in the tree and in 3D (app.problem_marks), and the
         # selected element's in the inspector
         self.marks.update()
@@ -419,6 +433,18 @@ class MainWindow(QMainWindow):
             self._remove_recovery()
 
     def _structure_changed(self, *_):
+        self._structure_pending = False
+        # clearing the tree deselects its items: that must not clear the view's selection
+        # (setting a scenario's override rebuilds the tree); to_tree() selects them again
+        self.tree.blockSignals(True)
+        try:
+            self._fill_tree()
+        finally:
+            self.tree.blockSignals(False)
+        self.marks.mark_tree()
+        self.tree_selection.to_tree()
+
+    def _fill_tree(self) -> None:
         self.tree.clear()
         els = QTreeWidgetItem(self.tree, ["Elements"])
         for el in self.project.elements:
@@ -431,8 +457,6 @@ class MainWindow(QMainWindow):
         for i in range(self.run_count):
             QTreeWidgetItem(self.runs_item, [f"Run {i + 1}"])
         self.tree.expandAll()
-        self.marks.mark_tree()
-        self.tree_selection.to_tree()
 
     def _selection_changed(self, ids: list[str]):
         self.inspector.show_element(self.project.element(ids[0]) if len(ids) == 1 else None)
