@@ -37,6 +37,7 @@ from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
 from app.import_dialog import show_import_dialog
 from app.inspector import Inspector
+from app.live_panel import install_live
 from app.palette import PaletteList
 from app.playback import Playback
 from app.problem_marks import ProblemMarks
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow):
         self._make_docks()
         self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         self._make_actions()
+        install_live(self)  # Plant menu and Live dock (issue 15 §4): app.live_panel
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
@@ -798,6 +800,7 @@ class MainWindow(QMainWindow):
             self._add_recent(self.path)
         self.autosave_timer.stop()
         self.run_panel.shutdown()
+        self.live.shutdown()  # disconnects; the recording gets its final flush
         self.dashboards.stop()
         self.replay.close_recording()
         if self.warm_job is not None:

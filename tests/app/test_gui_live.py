@@ -1,0 +1,149 @@
+"""Live mode in the workbench (issue 15 §4), against a real mosquitto broker: the Connect
+dialog, the Live dock following what a publisher sends, the 3D colour of a station that
+goes down, the connection indicator across a broker restart, and the recording left by
+Disconnect (and by closing the window) opening in Replay."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from app.live_panel import connect_dialog
+from app.theme import STATE_COLORS
+from tests.live.conftest import broker  # noqa: F401 - the fixture: a real mosquitto
+from twin.live.publish_mqtt import MqttPublisher
+from twin.recording import Recording
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(150)]
+
+
+@pytest.fixture
+def publisher(broker):  # noqa: F811
+    """The emulator's MQTT publisher (QoS 1, numbered messages), on the broker's plant/."""
+    pub = MqttPublisher(f"{broker.url}/plant", client_id="test-plant")
+    pub.open(None, 0.0)
+    yield pub
+    pub.close(wait=False)
+
+
+def _connect(qtbot, win, url: str, record) -> None:
+    dlg = connect_dialog(win)
+    assert dlg is not None and dlg.isVisible()
+    dlg.kind.setCurrentText("MQTT")
+    dlg.address.setText(url)
+    dlg.record.setText(str(record))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert not dlg.isVisible(), dlg.error.text()
+    assert win.live.connected
+
+
+def _good(rec: Recording, asset: str) -> float:
+    p = rec.asset(asset).parts
+    return float(p["count"][p["good"] == 1].sum())
+
+
+def test_connect_dialog_names_bad_input(make_window, line_project, tmp_path, qtbot):
+    win = make_window(line_project)
+    dlg = connect_dialog(win)
+    dlg.address.setText("http://127.0.0.1:1883/plant")
+    dlg.record.setText(str(tmp_path / "x.h5"))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "mqtt://HOST:PORT/PREFIX" in dlg.error.text()
+    dlg.address.setText("mqtt://127.0.0.1:1883/plant")
+    dlg.record.setText(str(tmp_path / "missing" / "x.h5"))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "does not exist" in dlg.error.text()
+    dlg.record.setText(str(tmp_path / "x.h5"))
+    dlg.mapping.setText(str(tmp_path / "no-mapping.json"))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "no-mapping.json" in dlg.error.text()
+    assert not win.live.connected
+    dlg.reject()
+
+
+def test_live_mode_follows_the_plant(make_window, line_project, broker, publisher,  # noqa: F811
+                                     tmp_path, qtbot):
+    win = make_window(line_project)
+    record = tmp_path / "live.h5"
+    _connect(qtbot, win, f"{broker.url}/plant", record)
+    live = win.live
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+
+    t0 = time.time() - 600.0  # the source refuses time stamps from the future
+    publisher.send([("M1", "state", t0, "busy"), ("M2", "state", t0, "idle"),
+                    ("M1", "power_kw", t0, 5.0), ("M2", "power_kw", t0, 1.5),
+                    ("M1", "parts", t0 + 40, 1), ("M1", "parts", t0 + 80, 2),
+                    ("M1", "scrap", t0 + 90, 1), ("M2", "parts", t0 + 100, 1)])
+    qtbot.waitUntil(lambda: "good parts 4 · scrap 1" in live.totals_label.text(),
+                    timeout=15000)
+    assert "power now 6.5 kW" in live.totals_label.text()
+    rows = {live.table.item(i, 0).text(): [live.table.item(i, j).text() for j in range(6)]
+            for i in range(live.table.rowCount())}
+    assert rows["M1"][1:4] == ["busy", "3", "1"] and rows["M2"][1:4] == ["idle", "1", "0"]
+    assert win.view.adapters["M1"].tint == STATE_COLORS["busy"]
+    assert win.view.adapters["M2"].tint == STATE_COLORS["idle"]
+
+    # a station that goes down turns red in the 3D view
+    view = win.view
+    view.camera_preset("top")
+    view.render_now()
+    p = view.widget_point(3.45, -0.45, 1.6)  # M1's roof, clear of its label
+    before = view.grab_image()[p.y(), p.x()].astype(int)
+    publisher.send([("M1", "state", t0 + 120, "down")])
+    qtbot.waitUntil(lambda: view.adapters["M1"].tint == STATE_COLORS["down"], timeout=15000)
+    assert view.adapters["M2"].tint == STATE_COLORS["idle"]
+    r, g, b = view.grab_image()[p.y(), p.x()].astype(int)
+    assert r > g + 60 and r > b + 60 and (r, g, b) != tuple(before)
+
+    # the broker goes away and comes back: the indicator says so
+    broker.kill()
+    qtbot.waitUntil(lambda: live.indicator.startswith("reconnecting since"), timeout=20000)
+    broker.start()
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected (last gap"), timeout=40000)
+    publisher.send([("M2", "parts", t0 + 200, 1)])
+    qtbot.waitUntil(lambda: "good parts 5" in live.totals_label.text(), timeout=20000)
+
+    # Disconnect leaves a recording that opens in Replay
+    qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: live.replay_button.isEnabled(), timeout=30000)
+    assert not live.connected and win.act_live_connect.isEnabled()
+    qtbot.mouseClick(live.replay_button, Qt.LeftButton)
+    rec = win.replay.recording
+    assert rec is not None and {"M1", "M2"} <= set(win.replay.asset_ids)
+    assert (_good(rec, "M1"), _good(rec, "M2")) == (3.0, 2.0)
+    assert len(rec.gaps) == 1  # the broker restart
+
+
+def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, broker,  # noqa: F811
+                                                 publisher, warm_kernel, tmp_path, qtbot):
+    from twin.live.emulator import default_epoch, plan_run, play
+
+    win = make_window(line_project)
+    record = tmp_path / "emulated.h5"
+    _connect(qtbot, win, f"{broker.url}/plant", record)
+    qtbot.waitUntil(lambda: win.live.indicator.startswith("connected"), timeout=15000)
+    plan = plan_run(line_project, duration=3600.0, seed=5)
+    truth = play(plan, [publisher], speed=0, epoch=default_epoch(plan.horizon))
+    publisher.close()  # every message acknowledged by the broker
+    sent = truth.per_asset()
+    good = sum(v["parts"] for v in sent.values())
+    scrap = sum(v["scrap"] for v in sent.values())
+    assert good > 0
+    qtbot.waitUntil(lambda: f"good parts {good:,.0f} · scrap {scrap:,.0f}"
+                    in win.live.totals_label.text(), timeout=30000)
+    for i in range(win.live.table.rowCount()):
+        asset = win.live.table.item(i, 0).text()
+        assert win.live.table.item(i, 2).text() == f"{sent[asset]['parts']:,.0f}", asset
+    # closing the window while live disconnects and closes the recording cleanly
+    win.close()
+    assert not win.live.connected
+    rec = Recording.open(record)
+    try:
+        assert {a: _good(rec, a) for a in sent} == {a: float(v["parts"]) for a, v in
+                                                     sent.items()}
+        assert all(len(rec.asset(a).power) > 0 for a in sent)
+    finally:
+        rec.close()
