@@ -84,6 +84,7 @@ class LivePanel(QWidget):
         self._rate = 0.0
         self._tints: dict | None = None
         self._stopping = False
+        self.ends: set[str] | None = None
         self.closing = False  # the window closes: no questions
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -126,12 +127,15 @@ class LivePanel(QWidget):
         self.timer.timeout.connect(self.poll)
 
     # --- session ------------------------------------------------------------------------------
-    def start(self, session: LiveSession) -> None:
-        """Show ``session`` and start its source."""
+    def start(self, session: LiveSession, ends: set[str] | None = None) -> None:
+        """Show ``session`` and start its source. ``ends``: the element ids whose good parts
+        leave the plant (:func:`line_ends`); the total counts theirs (all when ``None``)."""
         self.session = session
         self.recording = str(session.recorder.path)
+        # project order (the recording's), not sorted: s2 comes before s10
         self.elements = {a.asset_id: a.element or a.asset_id.split("#")[0]
                          for a in session.assets if not a.level}
+        self.ends = ends
         self._last, self._rate, self._tints, self._stopping = None, 0.0, None, False
         self.table.setRowCount(0)
         self.replay_button.setEnabled(False)
@@ -192,8 +196,13 @@ class LivePanel(QWidget):
                                  datetime.fromtimestamp(s.plant_t, UTC).strftime(
                                      "%Y-%m-%d %H:%M:%S UTC"))
         share = s.busy_share()
+        if self.ends:
+            good = sum(n for a, n in s.good.items() if self.elements.get(a) in self.ends)
+            what = "good parts out"
+        else:
+            good, what = s.total_good, "good parts (all stations)"
         self.totals_label.setText(
-            f"good parts {s.total_good:,.0f} · scrap {s.total_scrap:,.0f} · busy share since "
+            f"{what} {good:,.0f} · scrap {s.total_scrap:,.0f} · busy share since "
             f"connecting {'-' if share is None else f'{share:.1%}'} · power now "
             f"{s.power_now:,.1f} kW")
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
@@ -210,7 +219,7 @@ class LivePanel(QWidget):
             self.states_changed.emit(tints)
 
     def _fill_table(self, s: Snapshot) -> None:
-        assets = sorted(self.elements)
+        assets = list(self.elements)
         if self.table.rowCount() != len(assets):
             self.table.setRowCount(len(assets))
         for i, a in enumerate(assets):
@@ -242,7 +251,8 @@ class LivePanel(QWidget):
             self.message.emit(f"live: the source stopped: {session.failure}")
             self.link_label.setText(f"stopped: {session.failure}")
         else:
-            self.link_label.setText("disconnected")
+            self.indicator = "disconnected"
+            self.link_label.setText(self.indicator)
         self.message.emit(report.format())
         recorded = os.path.exists(self.recording)
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})"
@@ -310,4 +320,13 @@ def start_live(win, session: LiveSession) -> None:
     win.act_live_disconnect.setEnabled(True)
     win.docks["live"].show()
     win.docks["live"].raise_()
-    win.live.start(session)
+    win.live.start(session, line_ends(win.project))
+
+
+def line_ends(project) -> set[str]:
+    """Elements whose good parts leave the plant: those connected to a sink (a part counted
+    by every station it passes would be counted once per station in a plain sum)."""
+    from twin.model import elements as m
+
+    sinks = {e.id for e in project.elements if isinstance(e, m.Sink)}
+    return {c.source for c in project.connections if c.target in sinks}

@@ -77,7 +77,7 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
                     ("M1", "power_kw", t0, 5.0), ("M2", "power_kw", t0, 1.5),
                     ("M1", "parts", t0 + 40, 1), ("M1", "parts", t0 + 80, 2),
                     ("M1", "scrap", t0 + 90, 1), ("M2", "parts", t0 + 100, 1)])
-    qtbot.waitUntil(lambda: "good parts 4 · scrap 1" in live.totals_label.text(),
+    qtbot.waitUntil(lambda: "good parts out 1 · scrap 1" in live.totals_label.text(),
                     timeout=15000)
     assert "power now 6.5 kW" in live.totals_label.text()
     rows = {live.table.item(i, 0).text(): [live.table.item(i, j).text() for j in range(6)]
@@ -104,7 +104,7 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     broker.start()
     qtbot.waitUntil(lambda: live.indicator.startswith("connected (last gap"), timeout=40000)
     publisher.send([("M2", "parts", t0 + 200, 1)])
-    qtbot.waitUntil(lambda: "good parts 5" in live.totals_label.text(), timeout=20000)
+    qtbot.waitUntil(lambda: "good parts out 2 ·" in live.totals_label.text(), timeout=20000)
 
     # Disconnect leaves a recording that opens in Replay
     qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
@@ -129,10 +129,10 @@ def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, brok
     truth = play(plan, [publisher], speed=0, epoch=default_epoch(plan.horizon))
     publisher.close()  # every message acknowledged by the broker
     sent = truth.per_asset()
-    good = sum(v["parts"] for v in sent.values())
+    good = sent["M2"]["parts"]  # M2 feeds the sink: the parts out of the line
     scrap = sum(v["scrap"] for v in sent.values())
-    assert good > 0
-    qtbot.waitUntil(lambda: f"good parts {good:,.0f} · scrap {scrap:,.0f}"
+    assert good > 0 and sent["M1"]["parts"] > 0
+    qtbot.waitUntil(lambda: f"good parts out {good:,.0f} · scrap {scrap:,.0f}"
                     in win.live.totals_label.text(), timeout=30000)
     for i in range(win.live.table.rowCount()):
         asset = win.live.table.item(i, 0).text()
