@@ -171,9 +171,10 @@ class LivePanel(QWidget):
         session = self.session
         if session is None:
             return
-        try:
-            session.recorder.tick()  # a failure to write, raised on this thread
-        except Exception as exc:
+        # a failure to write (what recorder.tick raises), read without the recorder's lock:
+        # the source's thread holds it while it creates the file, and the GUI never waits
+        exc = session.recorder.failure
+        if exc is not None and not session.stop_event.is_set():
             self.message.emit(f"live: writing {self.recording} failed: {exc}")
             session.failure = session.failure or exc
             session.request_stop()
