@@ -147,3 +147,57 @@ def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, brok
         assert all(len(rec.asset(a).power) > 0 for a in sent)
     finally:
         rec.close()
+
+
+def test_a_source_that_gives_up_ends_live_mode_with_its_reason(make_window, line_project,
+                                                               tmp_path, qtbot):
+    win = make_window(line_project)
+    # the form is right; the host does not exist: the source's thread finds out and gives up
+    _connect(qtbot, win, "mqtt://no-such-host.invalid:1883/plant", tmp_path / "none.h5")
+    qtbot.waitUntil(lambda: not win.live.connected, timeout=30000)
+    assert "cannot find the broker's host" in win.live.link_label.text()
+    assert "no-such-host.invalid" in win.log_pane.toPlainText()
+    assert not (tmp_path / "none.h5").exists() and not win.live.replay_button.isEnabled()
+    assert win.act_live_connect.isEnabled() and not win.act_live_disconnect.isEnabled()
+
+
+def test_live_mode_follows_an_opcua_plant(make_window, line_project, warm_kernel, tmp_path,
+                                          qtbot):
+    from tests.live.conftest import free_port
+    from twin.live.emulator import default_epoch, plan_run, play
+    from twin.live.publish_opcua import OpcUaPublisher
+    from twin.tasks import pause_collection, resume_collection
+
+    win = make_window(line_project)
+    plan = plan_run(line_project, duration=1800.0, seed=7)
+    epoch = default_epoch(plan.horizon)
+    url = f"opc.tcp://127.0.0.1:{free_port()}"
+    server = OpcUaPublisher(url)  # the emulator's server, no security
+    # its asyncio thread runs Python in this process: automatic collection waits while it
+    # runs, as for any thread of the workbench (twin.tasks: a collection meeting another
+    # thread's frames can crash Python 3.11)
+    pause_collection()
+    server.open(plan, epoch)
+    try:
+        dlg = connect_dialog(win)
+        dlg.kind.setCurrentText("OPC UA")
+        assert dlg.security.isEnabled()
+        dlg.address.setText(url)
+        dlg.security.setCurrentText("none")
+        dlg.record.setText(str(tmp_path / "opcua.h5"))
+        qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+        assert not dlg.isVisible(), dlg.error.text()
+        qtbot.waitUntil(lambda: win.live.indicator.startswith("connected"), timeout=30000)
+        sent = play(plan, [server], speed=0, epoch=epoch).per_asset()
+        good = sent["M2"]["parts"]
+        assert good > 0
+        # the good-part counters: the dashboard counts their increases
+        qtbot.waitUntil(lambda: f"good parts out {good:,.0f} ·" in win.live.totals_label.text(),
+                        timeout=30000)
+        qtbot.mouseClick(win.live.disconnect_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: win.live.replay_button.isEnabled(), timeout=30000)
+    finally:
+        server.close()
+        resume_collection()
+    with Recording.open(tmp_path / "opcua.h5") as rec:
+        assert _good(rec, "M2") == good
