@@ -16,6 +16,8 @@ import os
 import time
 from datetime import UTC, datetime
 
+import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -36,6 +38,8 @@ from twin.errors import printable
 POLL_MS = 150
 LINK_COLORS = {"connected": "#2a9d3a", "connecting": "#888888", "reconnecting": "#d08a00",
                "closed": "#c0392b"}
+#: Seconds between two redraws of the state bars.
+BARS_EVERY_S = 1.0
 COLUMNS = ("asset", "state", "good", "scrap", "busy", "kW")
 
 
@@ -121,6 +125,21 @@ class LivePanel(QWidget):
         self.power_chart.setXRange(-60, 0, padding=0)
         self.power_curve = self.power_chart.plot([], [], pen="#e07b00")
         row.addWidget(self.power_chart, 1)
+        # per station server: the share of the time seen in each state, one stacked bar
+        self.state_chart = chart("states since connecting", "", "share of the time",
+                                 legend=False)
+        self.state_chart.setXRange(0, 1, padding=0)
+        self.state_chart.setMouseEnabled(x=False, y=False)
+        self.state_chart.invertY(True)  # first row on top, as in the table
+        self.state_bars = {}
+        for name, rgb in STATE_COLORS.items():
+            bar = pg.BarGraphItem(x0=[], y=[], width=[], height=0.8,
+                                  brush=pg.mkBrush(*(int(255 * v) for v in rgb)),
+                                  pen=pg.mkPen(None))
+            self.state_chart.addItem(bar)
+            self.state_bars[name] = bar
+        self._bars_at = 0.0
+        row.addWidget(self.state_chart, 1)
         lay.addLayout(row, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
@@ -209,15 +228,32 @@ class LivePanel(QWidget):
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
         self._fill_table(s)
         if s.power_t and s.plant_t is not None:
-            import numpy as np
-
             self.power_curve.setData((np.asarray(s.power_t) - s.plant_t) / 60.0,
                                      np.asarray(s.power_kw))
+        if now - self._bars_at >= BARS_EVERY_S:
+            self._bars_at = now
+            self._draw_state_bars(s)
         tints = {eid: STATE_COLORS[st] for eid, st in
                  element_states(s.states, self.elements).items()}
         if tints != self._tints:
             self._tints = tints
             self.states_changed.emit(tints)
+
+    def _draw_state_bars(self, s: Snapshot) -> None:
+        assets = list(self.elements)
+        y = np.arange(len(assets), dtype=float)
+        seen = np.array([s.seen_s.get(a, 0.0) for a in assets])
+        left = np.zeros(len(assets))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, bar in self.state_bars.items():
+                width = np.array([s.state_s.get(a, {}).get(name, 0.0) for a in assets])
+                width = np.where(seen > 0, width / np.where(seen > 0, seen, 1.0), 0.0)
+                bar.setOpts(x0=left.copy(), y=y, width=width, height=0.8)
+                left += width
+        axis = self.state_chart.getAxis("left")
+        step = max(1, len(assets) // 25)  # at most about 25 names on the axis
+        axis.setTicks([[(i, a) for i, a in enumerate(assets) if i % step == 0]])
+        self.state_chart.setYRange(-0.6, max(len(assets), 1) - 0.4, padding=0)
 
     def _fill_table(self, s: Snapshot) -> None:
         assets = list(self.elements)
@@ -246,6 +282,7 @@ class LivePanel(QWidget):
         self.timer.stop()
         self.session = None
         self._stopping = False
+        self._bars_at = 0.0  # the last state bars too
         self.show_snapshot(last)
         self.disconnect_button.setEnabled(False)
         if session.failure is not None:

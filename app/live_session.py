@@ -53,6 +53,7 @@ class Snapshot:
     scrap: dict[str, float] = field(default_factory=dict)
     busy_s: dict[str, float] = field(default_factory=dict)
     seen_s: dict[str, float] = field(default_factory=dict)
+    state_s: dict[str, dict[str, float]] = field(default_factory=dict)  # per asset and state
     power: dict[str, float] = field(default_factory=dict)
     power_t: list[float] = field(default_factory=list)
     power_kw: list[float] = field(default_factory=list)
@@ -142,12 +143,15 @@ class LiveState:
             s = self._snap
             out = Snapshot(s.link, s.link_detail, s.link_since, s.last_gap_s, s.messages,
                            s.plant_t, dict(s.states), dict(s.good), dict(s.scrap),
-                           dict(s.busy_s), dict(s.seen_s), dict(s.power),
+                           dict(s.busy_s), dict(s.seen_s),
+                           {a: dict(d) for a, d in s.state_s.items()}, dict(s.power),
                            list(self._power_t), list(self._power_kw))
             if s.plant_t is not None:  # the states still open count up to now
                 for a, t0 in self._state_t.items():
                     dt = max(0.0, s.plant_t - t0)
                     out.seen_s[a] = out.seen_s.get(a, 0.0) + dt
+                    mix = out.state_s.setdefault(a, {})
+                    mix[s.states[a]] = mix.get(s.states[a], 0.0) + dt
                     if s.states.get(a) == "busy":
                         out.busy_s[a] = out.busy_s.get(a, 0.0) + dt
         return out
@@ -167,6 +171,8 @@ class LiveState:
             t0 = self._state_t.get(a)
             if t0 is not None and t > t0:  # a late state does not turn the clock back
                 s.seen_s[a] = s.seen_s.get(a, 0.0) + (t - t0)
+                mix = s.state_s.setdefault(a, {})
+                mix[s.states[a]] = mix.get(s.states[a], 0.0) + (t - t0)
                 if s.states.get(a) == "busy":
                     s.busy_s[a] = s.busy_s.get(a, 0.0) + (t - t0)
             if t0 is None or t >= t0:

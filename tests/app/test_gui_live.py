@@ -85,6 +85,10 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     assert rows["M1"][1:4] == ["busy", "3", "1"] and rows["M2"][1:4] == ["idle", "1", "0"]
     assert win.view.adapters["M1"].tint == STATE_COLORS["busy"]
     assert win.view.adapters["M2"].tint == STATE_COLORS["idle"]
+    # the state bars: M1 (row 0) busy all the time seen so far, M2 (row 1) idle
+    bars = live.state_bars
+    qtbot.waitUntil(lambda: list(bars["busy"].opts["width"]) == [1.0, 0.0]
+                    and list(bars["idle"].opts["width"]) == [0.0, 1.0], timeout=5000)
 
     # a station that goes down turns red in the 3D view
     view = win.view

@@ -49,6 +49,7 @@ def test_live_state_counts_once_and_passes_everything_on(tmp_path):
     assert s.states == {"mill": "idle"} and s.power_now == 7.5
     # busy from T0 to T0 + 30 of the 50 s seen since the first state
     assert s.busy_share("mill") == 30 / 50
+    assert s.state_s == {"mill": {"busy": 30.0, "idle": 20.0}}
     live.link("reconnecting", "connection lost")
     assert live.snapshot().link == "reconnecting"
     live.link("connected", "session resumed")
