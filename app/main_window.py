@@ -39,6 +39,7 @@ from app.floor_plan import FloorPlanActions
 from app.help import HelpMenu
 from app.import_dialog import show_import_dialog
 from app.inspector import Inspector
+from app.live_panel import install_live
 from app.palette import PaletteList
 from app.playback import Playback
 from app.problem_marks import ProblemMarks
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self._structure_pending = False  # a tree rebuild is due (_structure_soon)
         self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         self._make_actions()
+        install_live(self)  # Plant menu and Live dock (issue 15 §4): app.live_panel
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
@@ -828,6 +830,7 @@ class MainWindow(QMainWindow):
             self._add_recent(self.path)
         self.autosave_timer.stop()
         self.run_panel.shutdown()
+        self.live.shutdown()  # disconnects; the recording gets its final flush
         self.dashboards.stop()
         self.replay.close_recording()
         if self.warm_job is not None:

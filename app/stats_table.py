@@ -168,7 +168,8 @@ def _swatch(rgb) -> str:
 
 
 LEGEND_TITLES = {"utilisation": "Utilisation (last run, first scenario)",
-                 "state": "State (playback)", "replay": "State (recording)"}
+                 "state": "State (playback)", "replay": "State (recording)",
+                 "live": "State (live)"}
 
 
 class ColourLegend(QLabel):

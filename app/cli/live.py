@@ -22,13 +22,12 @@ from urllib.parse import urlsplit
 
 from app.cli.common import UsageError, user_files
 from twin.errors import printable
+from twin.live.options import SECURITY  # ``--security``: as the OPC UA source names it
 
 #: Plants with at most this many assets get each asset's state on the status line.
 LIST_ASSETS = 12
 #: Seconds between two status lines by default.
 STATUS_EVERY_S = 5.0
-#: ``--security`` as the OPC UA source names the modes.
-SECURITY = {"sign-encrypt": "SignAndEncrypt", "sign": "Sign", "none": "None"}
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -87,24 +86,12 @@ def parse_duration(text: str) -> float:
 
 
 def _source_options(args, mapping: dict | None, project_name: str) -> dict:
-    """What the source of ``args`` is given: for MQTT the mapping file and the project's name
-    (its persistent session's client id, the same on every run); for OPC UA the security and
-    the mapping's ``live.opcua`` section (``nodes``, ``state_codes``)."""
-    if args.mqtt is not None:
-        return {"project": project_name,
-                **({} if args.mapping is None else {"mapping": args.mapping})}
-    if args.opcua is None:
-        return {} if args.mapping is None else {"mapping": args.mapping}
-    options = {"security": SECURITY[args.security]}
-    for key in ("certificate", "private_key", "trust_dir"):
-        if getattr(args, key) is not None:
-            options[key] = getattr(args, key)
-    section = ((mapping or {}).get("live") or {}).get("opcua") or {}
-    if not isinstance(section, dict):
-        raise UsageError(f"--mapping {args.mapping}: live.opcua must be an object with "
-                         "nodes and state_codes")
-    options.update({k: section[k] for k in ("nodes", "state_codes") if k in section})
-    return options
+    """What the source of ``args`` is given (``twin.live.options.source_options``)."""
+    from twin.live.options import source_options
+
+    kind = "mqtt" if args.mqtt is not None else "opcua" if args.opcua is not None else "other"
+    return source_options(kind, args.mapping, mapping, project_name, args.security,
+                          args.certificate, args.private_key, args.trust_dir)
 
 
 def _source_url(args) -> str:

@@ -1,0 +1,115 @@
+"""*Plant > Connect to plant…*: where the plant is, how to read it, where to record it.
+
+A value the user got wrong (an address of the wrong form, a mapping that cannot be read, a
+recording file that exists, a project that cannot be lowered) is shown in the dialog with
+its fix, and the dialog stays open. Opening the source only checks what it is given: the
+connection itself is made by the source's thread once live mode runs (a broker that is away
+shows as "reconnecting" in the Live dock).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from app.live_session import KINDS, LiveSession, default_recording, open_session
+from twin.errors import InputError
+
+DEFAULT_ADDRESS = {"MQTT": "mqtt://127.0.0.1:1883/plant", "OPC UA": "opc.tcp://127.0.0.1:4840"}
+SECURITY_CHOICES = ("none", "sign", "sign-encrypt")
+
+
+def _with_browse(edit: QLineEdit, pick) -> QWidget:
+    w = QWidget()
+    row = QHBoxLayout(w)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(edit, 1)
+    b = QPushButton("…")
+    b.setFixedWidth(32)
+    b.clicked.connect(pick)
+    row.addWidget(b)
+    return w
+
+
+class ConnectDialog(QDialog):
+    """The Connect dialog; emits :attr:`connected` with a ready (not started) session."""
+
+    connected = Signal(object)
+
+    def __init__(self, project, project_path: Path | None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Connect to plant")
+        self.project, self.project_path = project, project_path
+        self.session: LiveSession | None = None
+        form = QFormLayout(self)
+        self.kind = QComboBox()
+        self.kind.addItems(list(KINDS))
+        self.address = QLineEdit(DEFAULT_ADDRESS["MQTT"])
+        self.mapping = QLineEdit()
+        self.mapping.setPlaceholderText("optional: extra assets, topics, state codes")
+        self.security = QComboBox()
+        self.security.addItems(list(SECURITY_CHOICES))
+        self.security.setCurrentText("sign-encrypt")
+        self.record = QLineEdit(str(default_recording(project_path)))
+        form.addRow("Source", self.kind)
+        form.addRow("Address", self.address)
+        form.addRow("Mapping file", _with_browse(self.mapping, self._pick_mapping))
+        form.addRow("OPC UA security", self.security)
+        form.addRow("Record to", _with_browse(self.record, self._pick_record))
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c0392b")
+        form.addRow(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.button(QDialogButtonBox.Ok).setText("Connect")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.kind.currentTextChanged.connect(self._kind_changed)
+        self._kind_changed(self.kind.currentText())
+
+    def _kind_changed(self, kind: str) -> None:
+        if self.address.text().strip() in ("", *DEFAULT_ADDRESS.values()):
+            self.address.setText(DEFAULT_ADDRESS[kind])
+        self.address.setPlaceholderText(KINDS[kind][1])
+        self.security.setEnabled(kind == "OPC UA")
+
+    def _pick_mapping(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Mapping file", "",
+                                              "Mapping (*.json);;All files (*)")
+        if path:
+            self.mapping.setText(path)
+
+    def _pick_record(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.record.text(),
+                                              "Recordings (*.h5)")
+        if path:
+            self.record.setText(path)
+
+    def accept(self) -> None:
+        """Make the session; a user's mistake stays in the dialog with its fix."""
+        kind = self.kind.currentText()
+        try:
+            self.session = open_session(
+                self.project, self.project_path, kind, self.address.text(),
+                self.mapping.text(), self.security.currentText() if kind == "OPC UA" else
+                "none", self.record.text())
+        except InputError as e:
+            self.error.setText(str(e))
+            return
+        self.error.setText("")
+        super().accept()
+        self.connected.emit(self.session)

@@ -1,0 +1,370 @@
+"""The live dashboard dock and live mode's place in the window (issue 15 §4).
+
+:func:`install_live` adds the *Plant* menu (*Connect to plant…*, *Disconnect*) and the *Live*
+dock to a ``MainWindow``. While connected, a timer (every :data:`POLL_MS`) reads the session's
+:class:`~app.live_session.LiveState`: the connection indicator, messages per second, plant
+time, parts and scrap per station and in total, the busy share since connecting, power now
+and the total power over the last hour, the recording's path and size; and it colours the 3D
+view by each station's live state (``app.live_session.element_states``). The GUI thread never
+waits on the network: *Disconnect* asks the source to stop and the timer finishes the session
+(final flush of the recording) once its thread has ended.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.live_session import LiveSession, Snapshot, element_states
+from app.theme import STATE_COLORS, chart
+from twin.errors import printable
+
+#: Milliseconds between two reads of the live state (charts redraw at most this often).
+POLL_MS = 150
+LINK_COLORS = {"connected": "#2a9d3a", "connecting": "#888888", "reconnecting": "#d08a00",
+               "closed": "#c0392b"}
+#: Seconds between two redraws of the state bars.
+BARS_EVERY_S = 1.0
+COLUMNS = ("asset", "state", "good", "scrap", "busy", "kW")
+
+
+def _hms(wall: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(wall))
+
+
+def _size(path) -> str:
+    try:
+        n = os.path.getsize(path)
+    except OSError:
+        return "not created yet (it is created with the first reading)"
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def link_text(s: Snapshot) -> str:
+    """The connection indicator's words."""
+    if s.link == "reconnecting":
+        text = f"reconnecting since {_hms(s.link_since)}"
+    elif s.link == "connected":
+        text = "connected" + (f" (last gap {s.last_gap_s:.0f} s)" if s.last_gap_s is not None
+                              else "")
+    else:
+        text = s.link
+    if s.link_detail and s.link != "connected":
+        text += f": {s.link_detail}"
+    return text
+
+
+class LivePanel(QWidget):
+    """The *Live* dock: shows a :class:`LiveSession` until it ends."""
+
+    #: element id -> RGB of its live state
+    states_changed = Signal(dict)
+    #: the session ended: the recording's path ("" when nothing was recorded)
+    ended = Signal(str)
+    #: a line for the log pane
+    message = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.session: LiveSession | None = None
+        self.recording: str = ""
+        self.elements: dict[str, str] = {}
+        self._last: tuple[float, int] | None = None  # (wall, messages) of the last poll
+        self._rate = 0.0
+        self._tints: dict | None = None
+        self._stopping = False
+        self.ends: set[str] | None = None
+        self.closing = False  # the window closes: no questions
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.indicator = "not connected"  # the connection indicator's words
+        self.link_label = QLabel(self.indicator)
+        self.rate_label = QLabel("")
+        self.plant_label = QLabel("")
+        for w in (self.link_label, self.rate_label, self.plant_label):
+            top.addWidget(w)
+        top.addStretch(1)
+        self.disconnect_button = QPushButton("Disconnect")
+        self.disconnect_button.setEnabled(False)
+        self.disconnect_button.clicked.connect(self.disconnect)
+        self.replay_button = QPushButton("Open in Replay")
+        self.replay_button.setEnabled(False)
+        top.addWidget(self.disconnect_button)
+        top.addWidget(self.replay_button)
+        lay.addLayout(top)
+        self.totals_label = QLabel("")
+        self.record_label = QLabel("")
+        self.record_label.setWordWrap(True)
+        lay.addWidget(self.totals_label)
+        lay.addWidget(self.record_label)
+        row = QHBoxLayout()
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        row.addWidget(self.table, 1)
+        self.power_chart = chart("total power, last hour", "kW", "plant time (min, 0 = now)",
+                                 legend=False)
+        self.power_chart.setDownsampling(mode="peak")
+        self.power_chart.setClipToView(True)
+        self.power_chart.setXRange(-60, 0, padding=0)
+        self.power_curve = self.power_chart.plot([], [], pen="#e07b00")
+        row.addWidget(self.power_chart, 1)
+        # per station server: the share of the time seen in each state, one stacked bar
+        self.state_chart = chart("states since connecting", "", "share of the time",
+                                 legend=False)
+        self.state_chart.setXRange(0, 1, padding=0)
+        self.state_chart.setMouseEnabled(x=False, y=False)
+        self.state_chart.invertY(True)  # first row on top, as in the table
+        self.state_bars = {}
+        for name, rgb in STATE_COLORS.items():
+            bar = pg.BarGraphItem(x0=[], y=[], width=[], height=0.8,
+                                  brush=pg.mkBrush(*(int(255 * v) for v in rgb)),
+                                  pen=pg.mkPen(None))
+            self.state_chart.addItem(bar)
+            self.state_bars[name] = bar
+        self._bars_at = 0.0
+        row.addWidget(self.state_chart, 1)
+        lay.addLayout(row, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+
+    # --- session ------------------------------------------------------------------------------
+    def start(self, session: LiveSession, ends: set[str] | None = None) -> None:
+        """Show ``session`` and start its source. ``ends``: the element ids whose good parts
+        leave the plant (:func:`line_ends`); the total counts theirs (all when ``None``)."""
+        self.session = session
+        self.recording = str(session.recorder.path)
+        # project order (the recording's), not sorted: s2 comes before s10
+        self.elements = {a.asset_id: a.element or a.asset_id.split("#")[0]
+                         for a in session.assets if not a.level}
+        self.ends = ends
+        self._last, self._rate, self._tints, self._stopping = None, 0.0, None, False
+        self.table.setRowCount(0)
+        self.replay_button.setEnabled(False)
+        self.disconnect_button.setEnabled(True)
+        session.start()
+        self.timer.start()
+        self.message.emit(f"live: following {printable(session.url)} into "
+                          f"{printable(self.recording)}")
+        self.poll()
+
+    @property
+    def connected(self) -> bool:
+        return self.session is not None
+
+    def disconnect(self) -> None:
+        """Ask the source to stop; the timer finishes the session once its thread ended."""
+        if self.session is None or self._stopping:
+            return
+        self._stopping = True
+        self.disconnect_button.setEnabled(False)
+        self.link_label.setText("disconnecting…")
+        self.session.request_stop()
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Disconnect now and wait (closing the window): the recording is flushed."""
+        self.closing = True
+        if self.session is not None:
+            self.session.request_stop()
+            self._finish(timeout)
+
+    def poll(self) -> None:
+        """Read the live state and show it (the timer's slot, on the GUI thread)."""
+        session = self.session
+        if session is None:
+            return
+        # a failure to write (what recorder.tick raises), read without the recorder's lock:
+        # the source's thread holds it while it creates the file, and the GUI never waits
+        exc = session.recorder.failure
+        if exc is not None and not session.stop_event.is_set():
+            self.message.emit(f"live: writing {self.recording} failed: {exc}")
+            session.failure = session.failure or exc
+            session.request_stop()
+        if session.ended:
+            self._finish(30.0)
+            return
+        self.show_snapshot(session.state.snapshot())
+
+    def show_snapshot(self, s: Snapshot) -> None:
+        now = time.monotonic()
+        if self._last is not None and now > self._last[0]:
+            rate = (s.messages - self._last[1]) / (now - self._last[0])
+            self._rate = 0.7 * self._rate + 0.3 * rate  # smoothed: polls are short
+        self._last = (now, s.messages)
+        color = LINK_COLORS.get(s.link, "#888888")
+        self.indicator = link_text(s)
+        self.link_label.setText(f'<span style="color:{color}">●</span> {self.indicator}')
+        self.rate_label.setText(f"{self._rate:,.0f} msg/s")
+        self.plant_label.setText("plant time -" if s.plant_t is None else "plant time " +
+                                 datetime.fromtimestamp(s.plant_t, UTC).strftime(
+                                     "%Y-%m-%d %H:%M:%S UTC"))
+        share = s.busy_share()
+        if self.ends:
+            good = sum(n for a, n in s.good.items() if self.elements.get(a) in self.ends)
+            what = "good parts out"
+        else:
+            good, what = s.total_good, "good parts (all stations)"
+        self.totals_label.setText(
+            f"{what} {good:,.0f} · scrap {s.total_scrap:,.0f} · busy share since "
+            f"connecting {'-' if share is None else f'{share:.1%}'} · power now "
+            f"{s.power_now:,.1f} kW")
+        self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
+        self._fill_table(s)
+        if s.power_t and s.plant_t is not None:
+            self.power_curve.setData((np.asarray(s.power_t) - s.plant_t) / 60.0,
+                                     np.asarray(s.power_kw))
+        if now - self._bars_at >= BARS_EVERY_S:
+            self._bars_at = now
+            self._draw_state_bars(s)
+        tints = {eid: STATE_COLORS[st] for eid, st in
+                 element_states(s.states, self.elements).items()}
+        if tints != self._tints:
+            self._tints = tints
+            self.states_changed.emit(tints)
+
+    def _draw_state_bars(self, s: Snapshot) -> None:
+        assets = list(self.elements)
+        y = np.arange(len(assets), dtype=float)
+        seen = np.array([s.seen_s.get(a, 0.0) for a in assets])
+        left = np.zeros(len(assets))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, bar in self.state_bars.items():
+                width = np.array([s.state_s.get(a, {}).get(name, 0.0) for a in assets])
+                width = np.where(seen > 0, width / np.where(seen > 0, seen, 1.0), 0.0)
+                bar.setOpts(x0=left.copy(), y=y, width=width, height=0.8)
+                left += width
+        axis = self.state_chart.getAxis("left")
+        step = max(1, len(assets) // 25)  # at most about 25 names on the axis
+        axis.setTicks([[(i, a) for i, a in enumerate(assets) if i % step == 0]])
+        self.state_chart.setYRange(-0.6, max(len(assets), 1) - 0.4, padding=0)
+
+    def _fill_table(self, s: Snapshot) -> None:
+        assets = list(self.elements)
+        if self.table.rowCount() != len(assets):
+            self.table.setRowCount(len(assets))
+        for i, a in enumerate(assets):
+            share = s.busy_share(a) if a in s.seen_s else None
+            values = (a, s.states.get(a, "-") or "-", f"{s.good.get(a, 0):,.0f}",
+                      f"{s.scrap.get(a, 0):,.0f}", "-" if share is None else f"{share:.0%}",
+                      "-" if a not in s.power else f"{s.power[a]:,.1f}")
+            for j, v in enumerate(values):
+                item = self.table.item(i, j)
+                if item is None:
+                    self.table.setItem(i, j, QTableWidgetItem(v))
+                elif item.text() != v:
+                    item.setText(v)
+
+    def _finish(self, timeout: float) -> None:
+        session = self.session
+        last = session.state.snapshot()
+        report = session.finish(timeout)
+        if report is None:
+            self.message.emit("live: the source did not stop in time; the recording stays "
+                              "open until it does")
+            return
+        self.timer.stop()
+        self.session = None
+        self._stopping = False
+        self._bars_at = 0.0  # the last state bars too
+        self.show_snapshot(last)
+        self.disconnect_button.setEnabled(False)
+        if session.failure is not None:
+            self.message.emit(f"live: the source stopped: {session.failure}")
+            self.link_label.setText(f"stopped: {session.failure}")
+        else:
+            self.indicator = "disconnected"
+            self.link_label.setText(self.indicator)
+        self.message.emit(report.format())
+        recorded = os.path.exists(self.recording)
+        self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})"
+                                  if recorded else "nothing was received: no recording made")
+        self.replay_button.setEnabled(recorded)
+        self.ended.emit(self.recording if recorded else "")
+
+
+def install_live(win) -> LivePanel:
+    """Add the *Live* dock and the *Plant* menu to the ``MainWindow`` ``win``."""
+    from PySide6.QtCore import Qt
+
+    panel = LivePanel()
+    win.live = panel
+    dock = win.docks["live"] = win._dock("Live", panel, Qt.BottomDockWidgetArea)
+    win.tabifyDockWidget(win.docks["charts"], dock)
+    win.docks["charts"].raise_()
+    menu = win.menuBar().addMenu("&Plant")
+    win.act_live_connect = win._action(menu, "&Connect to plant…", lambda: connect_dialog(win),
+                                       None, "Follow the running plant (MQTT or OPC UA) and "
+                                             "record it")
+    win.act_live_disconnect = win._action(menu, "&Disconnect", panel.disconnect, None,
+                                          "Stop following the plant; the recording is closed")
+    win.act_live_disconnect.setEnabled(False)
+    panel.message.connect(win.log)
+
+    def tint(colors: dict) -> None:
+        if win.colour_mode == "live":
+            win.view.set_tints(colors)
+
+    def ended(path: str) -> None:
+        win.act_live_connect.setEnabled(True)
+        win.act_live_disconnect.setEnabled(False)
+        if not path or panel.closing or not win.isVisible() or win.testing:
+            return
+        if QMessageBox.question(win, "Live mode ended", f"Open the recording {path} in "
+                                "Replay?") == QMessageBox.Yes:
+            win.open_recording(path)
+
+    panel.states_changed.connect(tint)
+    panel.ended.connect(ended)
+    panel.replay_button.clicked.connect(lambda: win.open_recording(panel.recording))
+    return panel
+
+
+def connect_dialog(win):
+    """Show the Connect dialog; on success start live mode in ``win``. Returns the dialog
+    (tests fill it in)."""
+    from app.live_dialog import ConnectDialog
+
+    if win.live.connected:
+        win.log("live: already connected; disconnect first")
+        return None
+    dlg = ConnectDialog(win.project, win.path, win)
+    dlg.connected.connect(lambda session: start_live(win, session))
+    dlg.open()
+    return dlg
+
+
+def start_live(win, session: LiveSession) -> None:
+    """Start ``session`` in ``win``: the 3D view follows the live states."""
+    win.colour_mode = "live"
+    win.colour_legend.show_mode("live")
+    win.act_live_connect.setEnabled(False)
+    win.act_live_disconnect.setEnabled(True)
+    win.docks["live"].show()
+    win.docks["live"].raise_()
+    win.live.start(session, line_ends(win.project))
+
+
+def line_ends(project) -> set[str]:
+    """Elements whose good parts leave the plant: those connected to a sink (a part counted
+    by every station it passes would be counted once per station in a plain sum)."""
+    from twin.model import elements as m
+
+    sinks = {e.id for e in project.elements if isinstance(e, m.Sink)}
+    return {c.source for c in project.connections if c.target in sinks}

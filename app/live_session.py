@@ -1,0 +1,328 @@
+"""Live mode's moving parts, without Qt: a source on its own thread, the recorder, and a
+compact live state that the workbench polls (issue 15 §4).
+
+:func:`open_session` checks what the user gave (address, mapping, recording file) and makes
+the source and the :class:`~twin.live.recorder.LiveRecorder` the way ``twinbench live`` does
+(``app.cli.live``); :class:`LiveSession` runs the source on a thread of its own until
+:meth:`LiveSession.request_stop`. The source hands its batches to a :class:`LiveState`, a
+:class:`~twin.live.feed.Feed` that passes every batch on to the recorder and keeps what the
+dashboard shows (last state per asset, parts and scrap so far, power now, the link) behind a
+lock. The GUI thread reads it with :meth:`LiveState.snapshot` on a timer: it never waits on
+the network, and no ``twin.model`` object is built on the source's thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from twin.live.feed import STATES, LiveError, Reading
+from twin.tasks import pause_collection, resume_collection
+
+#: Source kinds of the Connect dialog: label -> (URL schemes, the form to write).
+KINDS = {"MQTT": (("mqtt", "mqtts"), "mqtt://HOST:PORT/PREFIX"),
+         "OPC UA": (("opc.tcp",), "opc.tcp://HOST:PORT")}
+#: Plant seconds of total power kept for the rolling chart.
+POWER_SPAN_S = 3600.0
+#: Shortest plant time between two points of the power chart, s.
+POWER_STEP_S = 1.0
+#: Message keys remembered to count a redelivered message once (the recorder stores it once).
+DEDUP = 65536
+#: A multi-server station ``st#k`` is drawn in the worst state of its servers: the first of
+#: this order that any server is in (a station with one server down is shown down).
+WORST_FIRST = ("down", "maintenance", "blocked", "starved", "setup", "idle", "busy", "off")
+
+
+@dataclass
+class Snapshot:
+    """What the dashboard shows, copied under the state's lock."""
+
+    link: str = "connecting"
+    link_detail: str = ""
+    link_since: float = 0.0          # wall clock (time.time) of the last link change
+    last_gap_s: float | None = None  # wall seconds the last gap lasted
+    messages: int = 0                # readings received
+    plant_t: float | None = None     # latest plant time stamp, s since 1970 (UTC)
+    states: dict[str, str] = field(default_factory=dict)
+    good: dict[str, float] = field(default_factory=dict)
+    scrap: dict[str, float] = field(default_factory=dict)
+    busy_s: dict[str, float] = field(default_factory=dict)
+    seen_s: dict[str, float] = field(default_factory=dict)
+    state_s: dict[str, dict[str, float]] = field(default_factory=dict)  # per asset and state
+    power: dict[str, float] = field(default_factory=dict)
+    power_t: list[float] = field(default_factory=list)
+    power_kw: list[float] = field(default_factory=list)
+
+    @property
+    def total_good(self) -> float:
+        return sum(self.good.values())
+
+    @property
+    def total_scrap(self) -> float:
+        return sum(self.scrap.values())
+
+    @property
+    def power_now(self) -> float:
+        return sum(self.power.values())
+
+    def busy_share(self, asset: str | None = None) -> float | None:
+        """Share of the observed time an asset (``None``: all) was busy, since connecting."""
+        keys = [asset] if asset is not None else list(self.seen_s)
+        seen = sum(self.seen_s.get(a, 0.0) for a in keys)
+        return None if seen <= 0 else sum(self.busy_s.get(a, 0.0) for a in keys) / seen
+
+
+class LiveState:
+    """A :class:`~twin.live.feed.Feed`: every call goes on to ``recorder``; what the dashboard
+    shows is kept on the side. ``assets``: the recording's :class:`AssetInfo` list (level
+    assets keep no state)."""
+
+    def __init__(self, recorder, assets, clock=time.time) -> None:
+        self.recorder = recorder
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._servers = {a.asset_id for a in assets if not a.level}
+        self._snap = Snapshot(link_since=clock())
+        self._state_t: dict[str, float] = {}  # plant time the asset's state began
+        self._base: dict[str, float] = {}     # cumulative counters' last values
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._gap_start: float | None = None
+        self._power_t: deque[float] = deque()
+        self._power_kw: deque[float] = deque()
+
+    # -- Feed (the source's thread) ----------------------------------------------------------
+    def readings(self, batch: list[Reading]) -> None:
+        self.recorder.readings(batch)
+        with self._lock:
+            s = self._snap
+            s.messages += len(batch)
+            for r in batch:
+                if not isinstance(r, Reading) or r.asset not in self._servers:
+                    continue
+                if r.key:
+                    k = (r.asset, r.channel, r.key)
+                    if k in self._seen:
+                        continue
+                    self._seen[k] = None
+                    if len(self._seen) > DEDUP:
+                        self._seen.popitem(last=False)
+                self._take(s, r)
+            if s.plant_t is not None and (not self._power_t
+                                          or s.plant_t >= self._power_t[-1] + POWER_STEP_S):
+                self._power_t.append(s.plant_t)
+                self._power_kw.append(sum(s.power.values()))
+                while self._power_t and self._power_t[0] < s.plant_t - POWER_SPAN_S:
+                    self._power_t.popleft()
+                    self._power_kw.popleft()
+
+    def bad(self, kind: str, example: str) -> None:
+        self.recorder.bad(kind, example)
+
+    def link(self, state: str, detail: str = "") -> None:
+        self.recorder.link(state, detail)
+        now = self._clock()
+        with self._lock:
+            s = self._snap
+            if state == s.link:
+                return
+            if state == "reconnecting" and self._gap_start is None:
+                self._gap_start = now
+            elif state == "connected" and self._gap_start is not None:
+                s.last_gap_s, self._gap_start = now - self._gap_start, None
+            s.link, s.link_detail, s.link_since = state, str(detail), now
+
+    # -- the GUI thread ----------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """A copy of the live state; busy and observed times run up to the latest time."""
+        with self._lock:
+            s = self._snap
+            out = Snapshot(s.link, s.link_detail, s.link_since, s.last_gap_s, s.messages,
+                           s.plant_t, dict(s.states), dict(s.good), dict(s.scrap),
+                           dict(s.busy_s), dict(s.seen_s),
+                           {a: dict(d) for a, d in s.state_s.items()}, dict(s.power),
+                           list(self._power_t), list(self._power_kw))
+            if s.plant_t is not None:  # the states still open count up to now
+                for a, t0 in self._state_t.items():
+                    dt = max(0.0, s.plant_t - t0)
+                    out.seen_s[a] = out.seen_s.get(a, 0.0) + dt
+                    mix = out.state_s.setdefault(a, {})
+                    mix[s.states[a]] = mix.get(s.states[a], 0.0) + dt
+                    if s.states.get(a) == "busy":
+                        out.busy_s[a] = out.busy_s.get(a, 0.0) + dt
+        return out
+
+    # -- inside ------------------------------------------------------------------------------
+    def _take(self, s: Snapshot, r: Reading) -> None:
+        t = r.t
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+            return
+        if s.plant_t is None or t > s.plant_t:
+            s.plant_t = float(t)
+        ch, a = r.channel, r.asset
+        if ch == "state":
+            name = str(r.value).strip().lower()
+            if name not in STATES:
+                name = "unknown"
+            t0 = self._state_t.get(a)
+            if t0 is not None and t > t0:  # a late state does not turn the clock back
+                s.seen_s[a] = s.seen_s.get(a, 0.0) + (t - t0)
+                mix = s.state_s.setdefault(a, {})
+                mix[s.states[a]] = mix.get(s.states[a], 0.0) + (t - t0)
+                if s.states.get(a) == "busy":
+                    s.busy_s[a] = s.busy_s.get(a, 0.0) + (t - t0)
+            if t0 is None or t >= t0:
+                self._state_t[a] = float(t)
+                s.states[a] = name
+            return
+        x = _number(r.value)
+        if x is None:
+            return
+        if ch == "parts":
+            s.good[a] = s.good.get(a, 0.0) + x
+        elif ch == "scrap":
+            s.scrap[a] = s.scrap.get(a, 0.0) + x
+        elif ch == "count":
+            base = self._base.get(a)
+            if base is not None and x > base:
+                s.good[a] = s.good.get(a, 0.0) + (x - base)
+            self._base[a] = x
+        elif ch == "power_kw":
+            s.power[a] = x
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        x = float(value)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) and x >= 0 else None
+
+
+def element_states(states: dict[str, str], elements: dict[str, str]) -> dict[str, str]:
+    """Each element's state from its assets' (``elements``: asset -> element id): a
+    multi-server station takes the worst of its servers' (:data:`WORST_FIRST`)."""
+    rank = {name: i for i, name in enumerate(WORST_FIRST)}
+    out: dict[str, str] = {}
+    for asset, state in states.items():
+        eid = elements.get(asset)
+        if not eid or state not in rank:
+            continue
+        if eid not in out or rank[state] < rank[out[eid]]:
+            out[eid] = state
+    return out
+
+
+def default_recording(project_path: Path | None, now: float | None = None) -> Path:
+    """``live-YYYYmmdd-HHMMSS.h5`` beside the project (the working folder for a new one)."""
+    folder = Path(project_path).parent if project_path else Path.cwd()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return folder / f"live-{stamp}.h5"
+
+
+class LiveSession:
+    """A source following the plant on a thread of its own into ``state`` (and its recorder).
+
+    ``failure`` holds what the source raised (a :class:`LiveError` it cannot mend by
+    retrying); :attr:`ended` says the thread has returned.
+    """
+
+    def __init__(self, source, recorder, state: LiveState, url: str, assets) -> None:
+        self.source, self.recorder, self.state, self.url = source, recorder, state, url
+        self.assets = list(assets)
+        self.stop_event = threading.Event()
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._follow, name="live-source", daemon=True)
+        self._collecting_paused = False
+        self.report = None
+
+    def start(self) -> None:
+        # a thread running Python: automatic collection waits until it has ended (twin.tasks)
+        pause_collection()
+        self._collecting_paused = True
+        self.thread.start()
+
+    def _follow(self) -> None:
+        try:
+            self.source.run(self.state, self.stop_event)
+        except BaseException as exc:  # shown by the panel, on the GUI thread
+            self.failure = exc
+
+    @property
+    def ended(self) -> bool:
+        return not self.thread.is_alive()
+
+    def request_stop(self) -> None:
+        """Ask the source to stop (it acknowledges what it handed over and disconnects)."""
+        self.stop_event.set()
+
+    def finish(self, timeout: float = 30.0):
+        """Stop, wait for the thread (at most ``timeout`` s), close the recorder (its final
+        flush) and return its report; ``None`` when the thread did not end in time."""
+        self.request_stop()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            return None
+        if self._collecting_paused:
+            self._collecting_paused = False
+            resume_collection()
+        if self.report is None:
+            self.report = self.recorder.close()
+        return self.report
+
+
+def open_session(project, project_path: Path | None, kind: str, address: str,
+                 mapping_path: str = "", security: str = "none",
+                 record: str | Path = "") -> LiveSession:
+    """Check the dialog's values and make the source and the recorder (not started).
+
+    Raises
+    ------
+    InputError
+        ``LiveError`` for a bad address or mapping, ``RecordingError`` for a bad recording
+        file, ``ProjectError`` for a project that cannot be lowered; each names the fix.
+    """
+    from twin import jsonfile
+    from twin.live.feed import open_source
+    from twin.live.options import SECURITY, source_options
+    from twin.live.recorder import LiveRecorder, mapping_assets, project_assets
+    from twin.recording import RecordingError
+
+    schemes, form = KINDS[kind]
+    address = address.strip()
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as e:
+        raise LiveError(f"address {address!r}: {e}; write {form}") from None
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise LiveError(f"address {address!r} is not an {kind} address; write {form}")
+    if security not in SECURITY:
+        raise LiveError(f"security {security!r}: choose one of {', '.join(SECURITY)}")
+    mapping_path = mapping_path.strip()
+    mapping = None
+    if mapping_path:
+        mapping = jsonfile.read(mapping_path)
+        if not isinstance(mapping, dict):
+            raise LiveError(f"mapping {mapping_path}: a mapping file is a JSON object, not "
+                            f"{type(mapping).__name__}")
+    record = Path(str(record).strip()) if str(record).strip() else default_recording(
+        project_path)
+    if record.suffix.lower() not in (".h5", ".hdf5"):
+        raise RecordingError(f"recording {record}: name it .h5 (an HDF5 recording)")
+    assets = project_assets(project)
+    assets += mapping_assets(mapping, assets)
+    options = source_options("mqtt" if kind == "MQTT" else "opcua", mapping_path or None,
+                             mapping, project.name, security)
+    try:
+        source = open_source(address, **options)
+    except OSError as e:  # a mapping or certificate file that cannot be read
+        raise LiveError(f"{address}: {e}") from None
+    recorder = LiveRecorder(record, assets, source=address, mapping=mapping)
+    return LiveSession(source, recorder, LiveState(recorder, assets), address, assets)

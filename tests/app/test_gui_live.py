@@ -1,0 +1,207 @@
+"""Live mode in the workbench (issue 15 §4), against a real mosquitto broker: the Connect
+dialog, the Live dock following what a publisher sends, the 3D colour of a station that
+goes down, the connection indicator across a broker restart, and the recording left by
+Disconnect (and by closing the window) opening in Replay."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+
+from app.live_panel import connect_dialog
+from app.theme import STATE_COLORS
+from tests.live.conftest import broker  # noqa: F401 - the fixture: a real mosquitto
+from twin.live.publish_mqtt import MqttPublisher
+from twin.recording import Recording
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(150)]
+
+
+@pytest.fixture
+def publisher(broker):  # noqa: F811
+    """The emulator's MQTT publisher (QoS 1, numbered messages), on the broker's plant/."""
+    pub = MqttPublisher(f"{broker.url}/plant", client_id="test-plant")
+    pub.open(None, 0.0)
+    yield pub
+    pub.close(wait=False)
+
+
+def _connect(qtbot, win, url: str, record) -> None:
+    dlg = connect_dialog(win)
+    assert dlg is not None and dlg.isVisible()
+    dlg.kind.setCurrentText("MQTT")
+    dlg.address.setText(url)
+    dlg.record.setText(str(record))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert not dlg.isVisible(), dlg.error.text()
+    assert win.live.connected
+
+
+def _good(rec: Recording, asset: str) -> float:
+    p = rec.asset(asset).parts
+    return float(p["count"][p["good"] == 1].sum())
+
+
+def test_connect_dialog_names_bad_input(make_window, line_project, tmp_path, qtbot):
+    win = make_window(line_project)
+    dlg = connect_dialog(win)
+    dlg.address.setText("http://127.0.0.1:1883/plant")
+    dlg.record.setText(str(tmp_path / "x.h5"))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "mqtt://HOST:PORT/PREFIX" in dlg.error.text()
+    dlg.address.setText("mqtt://127.0.0.1:1883/plant")
+    dlg.record.setText(str(tmp_path / "missing" / "x.h5"))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "does not exist" in dlg.error.text()
+    dlg.record.setText(str(tmp_path / "x.h5"))
+    dlg.mapping.setText(str(tmp_path / "no-mapping.json"))
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "no-mapping.json" in dlg.error.text()
+    assert not win.live.connected
+    dlg.reject()
+
+
+def test_live_mode_follows_the_plant(make_window, line_project, broker, publisher,  # noqa: F811
+                                     tmp_path, qtbot):
+    win = make_window(line_project)
+    record = tmp_path / "live.h5"
+    _connect(qtbot, win, f"{broker.url}/plant", record)
+    live = win.live
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+
+    t0 = time.time() - 600.0  # the source refuses time stamps from the future
+    publisher.send([("M1", "state", t0, "busy"), ("M2", "state", t0, "idle"),
+                    ("M1", "power_kw", t0, 5.0), ("M2", "power_kw", t0, 1.5),
+                    ("M1", "parts", t0 + 40, 1), ("M1", "parts", t0 + 80, 2),
+                    ("M1", "scrap", t0 + 90, 1), ("M2", "parts", t0 + 100, 1)])
+    qtbot.waitUntil(lambda: "good parts out 1 · scrap 1" in live.totals_label.text(),
+                    timeout=15000)
+    assert "power now 6.5 kW" in live.totals_label.text()
+    rows = {live.table.item(i, 0).text(): [live.table.item(i, j).text() for j in range(6)]
+            for i in range(live.table.rowCount())}
+    assert rows["M1"][1:4] == ["busy", "3", "1"] and rows["M2"][1:4] == ["idle", "1", "0"]
+    assert win.view.adapters["M1"].tint == STATE_COLORS["busy"]
+    assert win.view.adapters["M2"].tint == STATE_COLORS["idle"]
+    # the state bars: M1 (row 0) busy all the time seen so far, M2 (row 1) idle
+    bars = live.state_bars
+    qtbot.waitUntil(lambda: list(bars["busy"].opts["width"]) == [1.0, 0.0]
+                    and list(bars["idle"].opts["width"]) == [0.0, 1.0], timeout=5000)
+
+    # a station that goes down turns red in the 3D view
+    view = win.view
+    view.camera_preset("top")
+    view.render_now()
+    p = view.widget_point(3.45, -0.45, 1.6)  # M1's roof, clear of its label
+    before = view.grab_image()[p.y(), p.x()].astype(int)
+    publisher.send([("M1", "state", t0 + 120, "down")])
+    qtbot.waitUntil(lambda: view.adapters["M1"].tint == STATE_COLORS["down"], timeout=15000)
+    assert view.adapters["M2"].tint == STATE_COLORS["idle"]
+    r, g, b = view.grab_image()[p.y(), p.x()].astype(int)
+    assert r > g + 60 and r > b + 60 and (r, g, b) != tuple(before)
+
+    # the broker goes away and comes back: the indicator says so
+    broker.kill()
+    qtbot.waitUntil(lambda: live.indicator.startswith("reconnecting since"), timeout=20000)
+    broker.start()
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected (last gap"), timeout=40000)
+    publisher.send([("M2", "parts", t0 + 200, 1)])
+    qtbot.waitUntil(lambda: "good parts out 2 ·" in live.totals_label.text(), timeout=20000)
+
+    # Disconnect leaves a recording that opens in Replay
+    qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: live.replay_button.isEnabled(), timeout=30000)
+    assert not live.connected and win.act_live_connect.isEnabled()
+    qtbot.mouseClick(live.replay_button, Qt.LeftButton)
+    rec = win.replay.recording
+    assert rec is not None and {"M1", "M2"} <= set(win.replay.asset_ids)
+    assert (_good(rec, "M1"), _good(rec, "M2")) == (3.0, 2.0)
+    assert len(rec.gaps) == 1  # the broker restart
+
+
+def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, broker,  # noqa: F811
+                                                 publisher, warm_kernel, tmp_path, qtbot):
+    from twin.live.emulator import default_epoch, plan_run, play
+
+    win = make_window(line_project)
+    record = tmp_path / "emulated.h5"
+    _connect(qtbot, win, f"{broker.url}/plant", record)
+    qtbot.waitUntil(lambda: win.live.indicator.startswith("connected"), timeout=15000)
+    plan = plan_run(line_project, duration=3600.0, seed=5)
+    truth = play(plan, [publisher], speed=0, epoch=default_epoch(plan.horizon))
+    publisher.close()  # every message acknowledged by the broker
+    sent = truth.per_asset()
+    good = sent["M2"]["parts"]  # M2 feeds the sink: the parts out of the line
+    scrap = sum(v["scrap"] for v in sent.values())
+    assert good > 0 and sent["M1"]["parts"] > 0
+    qtbot.waitUntil(lambda: f"good parts out {good:,.0f} · scrap {scrap:,.0f}"
+                    in win.live.totals_label.text(), timeout=30000)
+    for i in range(win.live.table.rowCount()):
+        asset = win.live.table.item(i, 0).text()
+        assert win.live.table.item(i, 2).text() == f"{sent[asset]['parts']:,.0f}", asset
+    # closing the window while live disconnects and closes the recording cleanly
+    win.close()
+    assert not win.live.connected
+    rec = Recording.open(record)
+    try:
+        assert {a: _good(rec, a) for a in sent} == {a: float(v["parts"]) for a, v in
+                                                     sent.items()}
+        assert all(len(rec.asset(a).power) > 0 for a in sent)
+    finally:
+        rec.close()
+
+
+def test_a_source_that_gives_up_ends_live_mode_with_its_reason(make_window, line_project,
+                                                               tmp_path, qtbot):
+    win = make_window(line_project)
+    # the form is right; the host does not exist: the source's thread finds out and gives up
+    _connect(qtbot, win, "mqtt://no-such-host.invalid:1883/plant", tmp_path / "none.h5")
+    qtbot.waitUntil(lambda: not win.live.connected, timeout=30000)
+    assert "cannot find the broker's host" in win.live.link_label.text()
+    assert "no-such-host.invalid" in win.log_pane.toPlainText()
+    assert not (tmp_path / "none.h5").exists() and not win.live.replay_button.isEnabled()
+    assert win.act_live_connect.isEnabled() and not win.act_live_disconnect.isEnabled()
+
+
+def test_live_mode_follows_an_opcua_plant(make_window, line_project, warm_kernel, tmp_path,
+                                          qtbot):
+    from tests.live.conftest import free_port
+    from twin.live.emulator import default_epoch, plan_run, play
+    from twin.live.publish_opcua import OpcUaPublisher
+    from twin.tasks import pause_collection, resume_collection
+
+    win = make_window(line_project)
+    plan = plan_run(line_project, duration=1800.0, seed=7)
+    epoch = default_epoch(plan.horizon)
+    url = f"opc.tcp://127.0.0.1:{free_port()}"
+    server = OpcUaPublisher(url)  # the emulator's server, no security
+    # its asyncio thread runs Python in this process: automatic collection waits while it
+    # runs, as for any thread of the workbench (twin.tasks: a collection meeting another
+    # thread's frames can crash Python 3.11)
+    pause_collection()
+    server.open(plan, epoch)
+    try:
+        dlg = connect_dialog(win)
+        dlg.kind.setCurrentText("OPC UA")
+        assert dlg.security.isEnabled()
+        dlg.address.setText(url)
+        dlg.security.setCurrentText("none")
+        dlg.record.setText(str(tmp_path / "opcua.h5"))
+        qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+        assert not dlg.isVisible(), dlg.error.text()
+        qtbot.waitUntil(lambda: win.live.indicator.startswith("connected"), timeout=30000)
+        sent = play(plan, [server], speed=0, epoch=epoch).per_asset()
+        good = sent["M2"]["parts"]
+        assert good > 0
+        # the good-part counters: the dashboard counts their increases
+        qtbot.waitUntil(lambda: f"good parts out {good:,.0f} ·" in win.live.totals_label.text(),
+                        timeout=30000)
+        qtbot.mouseClick(win.live.disconnect_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: win.live.replay_button.isEnabled(), timeout=30000)
+    finally:
+        server.close()
+        resume_collection()
+    with Recording.open(tmp_path / "opcua.h5") as rec:
+        assert _good(rec, "M2") == good

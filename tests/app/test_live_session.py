@@ -1,0 +1,62 @@
+"""The live state the Live dock polls (``app.live_session``), fed as a source feeds it, with
+a real recorder behind it."""
+
+from __future__ import annotations
+
+import math
+
+from app.live_session import LiveState, element_states
+from twin.live.feed import Reading
+from twin.live.recorder import LiveRecorder
+from twin.recording import Recording
+from twin.recording.writer import AssetInfo
+
+T0 = 1_790_000_000.0
+ASSETS = [AssetInfo("lathes#0", element="lathes", server=0),
+          AssetInfo("lathes#1", element="lathes", server=1),
+          AssetInfo("mill", element="mill"), AssetInfo("buf", element="buf", level=True)]
+
+
+def test_a_multi_server_station_shows_its_worst_server():
+    elements = {"lathes#0": "lathes", "lathes#1": "lathes", "mill": "mill"}
+    states = {"lathes#0": "busy", "lathes#1": "down", "mill": "idle"}
+    assert element_states(states, elements) == {"lathes": "down", "mill": "idle"}
+    states["lathes#1"] = "starved"
+    assert element_states(states, elements)["lathes"] == "starved"
+    states["lathes#1"] = "unknown"  # no colour of its own: the other server's
+    assert element_states(states, elements)["lathes"] == "busy"
+
+
+def test_live_state_counts_once_and_passes_everything_on(tmp_path):
+    path = tmp_path / "r.h5"
+    rec = LiveRecorder(path, ASSETS)
+    live = LiveState(rec, ASSETS)
+    live.link("connected", "new session")
+    batch = [Reading("mill", "state", T0, "busy", "1"),
+             Reading("mill", "parts", T0 + 10, 2, "2"),
+             Reading("mill", "parts", T0 + 10, 2, "2"),  # redelivered: counted once
+             Reading("mill", "scrap", T0 + 20, 1, "3"),
+             Reading("mill", "state", T0 + 30, "idle", "4"),
+             Reading("lathes#0", "count", T0 + 30, 100, "5"),  # a counter's first value
+             Reading("lathes#0", "count", T0 + 40, 103, "6"),
+             Reading("lathes#0", "power_kw", T0 + 40, 7.5, "7"),
+             Reading("buf", "level", T0 + 40, 3, "8"),
+             Reading("mill", "parts", T0 + 50, "lots", "9")]  # bad value: no parts
+    live.readings(batch)
+    s = live.snapshot()
+    assert s.messages == len(batch) and s.plant_t == T0 + 50
+    assert s.good == {"mill": 2.0, "lathes#0": 3.0} and s.scrap == {"mill": 1.0}
+    assert s.states == {"mill": "idle"} and s.power_now == 7.5
+    # busy from T0 to T0 + 30 of the 50 s seen since the first state
+    assert s.busy_share("mill") == 30 / 50
+    assert s.state_s == {"mill": {"busy": 30.0, "idle": 20.0}}
+    live.link("reconnecting", "connection lost")
+    assert live.snapshot().link == "reconnecting"
+    live.link("connected", "session resumed")
+    assert live.snapshot().last_gap_s is not None
+    rec.close()
+    with Recording.open(path) as r:
+        parts = r.asset("mill").parts
+        # the recorder stored each once; the bad value as recorded (NaN), counted as 0
+        assert parts["count"][:2].tolist() == [2.0, 1.0] and math.isnan(parts["count"][2])
+        assert parts["good"].tolist() == [1, 0, 1]
