@@ -22,6 +22,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QTableWidget,
@@ -308,7 +309,14 @@ def install_live(win) -> LivePanel:
     dock = win.docks["live"] = win._dock("Live", panel, Qt.BottomDockWidgetArea)
     win.tabifyDockWidget(win.docks["charts"], dock)
     win.docks["charts"].raise_()
-    menu = win.menuBar().addMenu("&Plant")
+    menu = QMenu("&Plant", win)
+    # before Help, which stays last
+    bar = win.menuBar()
+    help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
+    if help_menu is None:
+        bar.addMenu(menu)
+    else:
+        bar.insertMenu(help_menu, menu)
     win.act_live_connect = win._action(menu, "&Connect to plant…", lambda: connect_dialog(win),
                                        None, "Follow the running plant (MQTT or OPC UA) and "
                                              "record it")
