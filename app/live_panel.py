@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from datetime import UTC, datetime
 
 import numpy as np
@@ -41,7 +42,9 @@ LINK_COLORS = {"connected": "#2a9d3a", "connecting": "#888888", "reconnecting": 
                "closed": "#c0392b"}
 #: Seconds between two redraws of the state bars.
 BARS_EVERY_S = 1.0
-COLUMNS = ("asset", "state", "good", "scrap", "busy", "kW")
+COLUMNS = ("asset", "state", "good", "scrap", "busy", "OEE (shift)", "kW")
+#: The rolling throughput: good parts out per hour over this much plant time before each point.
+THROUGHPUT_WINDOW_S = 600.0
 
 
 def _hms(wall: float) -> str:
@@ -90,6 +93,8 @@ class LivePanel(QWidget):
         self._tints: dict | None = None
         self._stopping = False
         self.ends: set[str] | None = None
+        self.ideal: dict[str, float] = {}  # element id -> ideal cycle time (s), for OEE
+        self._out: deque[tuple[float, float]] = deque()  # (plant time, good parts out)
         self.closing = False  # the window closes: no questions
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -126,6 +131,12 @@ class LivePanel(QWidget):
         self.power_chart.setXRange(-60, 0, padding=0)
         self.power_curve = self.power_chart.plot([], [], pen="#e07b00")
         row.addWidget(self.power_chart, 1)
+        self.rate_chart = chart(f"throughput, last hour ({THROUGHPUT_WINDOW_S / 60:.0f}-min "
+                                "rolling)", "good parts out / h",
+                                "plant time (min, 0 = now)", legend=False)
+        self.rate_chart.setXRange(-60, 0, padding=0)
+        self.rate_curve = self.rate_chart.plot([], [], pen="#2a6fdb")
+        row.addWidget(self.rate_chart, 1)
         # per station server: the share of the time seen in each state, one stacked bar
         self.state_chart = chart("states since connecting", "", "share of the time",
                                  legend=False)
@@ -147,7 +158,8 @@ class LivePanel(QWidget):
         self.timer.timeout.connect(self.poll)
 
     # --- session ------------------------------------------------------------------------------
-    def start(self, session: LiveSession, ends: set[str] | None = None) -> None:
+    def start(self, session: LiveSession, ends: set[str] | None = None,
+              ideal: dict[str, float] | None = None) -> None:
         """Show ``session`` and start its source. ``ends``: the element ids whose good parts
         leave the plant (:func:`line_ends`); the total counts theirs (all when ``None``)."""
         self.session = session
@@ -156,6 +168,8 @@ class LivePanel(QWidget):
         self.elements = {a.asset_id: a.element or a.asset_id.split("#")[0]
                          for a in session.assets if not a.level}
         self.ends = ends
+        self.ideal = dict(ideal or {})
+        self._out.clear()
         self._last, self._rate, self._tints, self._stopping = None, 0.0, None, False
         self.table.setRowCount(0)
         self.replay_button.setEnabled(False)
@@ -217,15 +231,27 @@ class LivePanel(QWidget):
                                  datetime.fromtimestamp(s.plant_t, UTC).strftime(
                                      "%Y-%m-%d %H:%M:%S UTC"))
         share = s.busy_share()
-        if self.ends:
-            good = sum(n for a, n in s.good.items() if self.elements.get(a) in self.ends)
-            what = "good parts out"
-        else:
-            good, what = s.total_good, "good parts (all stations)"
+        ends = [a for a in self.elements if not self.ends or self.elements[a] in self.ends]
+        good = sum(s.good.get(a, 0.0) for a in ends)
+        what = "good parts out" if self.ends else "good parts (all stations)"
+        shift_good = sum(s.shift_good.get(a, 0.0) for a in ends)
+        oees = [o for o in (self.oee(s, a) for a in ends) if o is not None]
+        oee = f"{sum(oees) / len(oees):.1%}" if oees else "-"
         self.totals_label.setText(
-            f"{what} {good:,.0f} · scrap {s.total_scrap:,.0f} · busy share since "
-            f"connecting {'-' if share is None else f'{share:.1%}'} · power now "
-            f"{s.power_now:,.1f} kW")
+            f"shift {s.shift or '-'}: {shift_good:,.0f} good parts out, OEE {oee} (line end) · "
+            f"since connecting: {what} {good:,.0f}, scrap {s.total_scrap:,.0f}, busy share "
+            f"{'-' if share is None else f'{share:.1%}'} · power now {s.power_now:,.1f} kW")
+        if s.plant_t is not None and (not self._out or s.plant_t > self._out[-1][0]):
+            self._out.append((s.plant_t, good))
+            while self._out and self._out[0][0] < s.plant_t - 3600.0 - THROUGHPUT_WINDOW_S:
+                self._out.popleft()
+            t, n = np.array(self._out).T
+            back = np.searchsorted(t, t - THROUGHPUT_WINDOW_S)  # first point in the window
+            span = t - t[back]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = np.where(span > 0, (n - n[back]) / span * 3600.0, np.nan)
+            keep = t >= t[0] + THROUGHPUT_WINDOW_S / 2  # too little history before that
+            self.rate_curve.setData((t[keep] - s.plant_t) / 60.0, rate[keep])
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
         self._fill_table(s)
         if s.power_t and s.plant_t is not None:
@@ -262,8 +288,10 @@ class LivePanel(QWidget):
             self.table.setRowCount(len(assets))
         for i, a in enumerate(assets):
             share = s.busy_share(a) if a in s.seen_s else None
+            oee = self.oee(s, a)
             values = (a, s.states.get(a, "-") or "-", f"{s.good.get(a, 0):,.0f}",
                       f"{s.scrap.get(a, 0):,.0f}", "-" if share is None else f"{share:.0%}",
+                      "-" if oee is None else f"{oee:.0%}",
                       "-" if a not in s.power else f"{s.power[a]:,.1f}")
             for j, v in enumerate(values):
                 item = self.table.item(i, j)
@@ -271,6 +299,11 @@ class LivePanel(QWidget):
                     self.table.setItem(i, j, QTableWidgetItem(v))
                 elif item.text() != v:
                     item.setText(v)
+
+    def oee(self, s: Snapshot, asset: str) -> float | None:
+        """``asset``'s OEE in the current shift so far, its ideal cycle time the mean process
+        time of its station (per server)."""
+        return s.shift_oee(asset, self.ideal.get(self.elements.get(asset, asset)))
 
     def _finish(self, timeout: float) -> None:
         session = self.session
@@ -366,7 +399,23 @@ def start_live(win, session: LiveSession) -> None:
     win.act_live_disconnect.setEnabled(True)
     win.docks["live"].show()
     win.docks["live"].raise_()
-    win.live.start(session, line_ends(win.project))
+    win.live.start(session, line_ends(win.project), ideal_cycle_times(win.project))
+
+
+def ideal_cycle_times(project) -> dict[str, float]:
+    """Station id -> the mean of its process time (per server; for products, the first
+    product's), the ideal cycle time the live OEE measures performance against."""
+    from twin.model import elements as m
+
+    out = {}
+    for el in project.elements:
+        if isinstance(el, m.Station):
+            pt = el.process_time
+            if isinstance(pt, dict):
+                pt = pt.get("*") or next(iter(pt.values()), None)
+            if pt is not None and pt.mean > 0:
+                out[el.id] = pt.mean
+    return out
 
 
 def line_ends(project) -> set[str]:

@@ -18,10 +18,14 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from twin.live.feed import STATES, LiveError, Reading
+from twin.recording.format import zone
+from twin.recording.mapping import DEFAULT_SHIFTS_JSON, parse_shifts
 from twin.tasks import pause_collection, resume_collection
 
 #: Source kinds of the Connect dialog: label -> (URL schemes, the form to write).
@@ -57,6 +61,13 @@ class Snapshot:
     power: dict[str, float] = field(default_factory=dict)
     power_t: list[float] = field(default_factory=list)
     power_kw: list[float] = field(default_factory=list)
+    # the current shift (twin.recording's default shifts, as Replay cuts them): its label,
+    # its start (s since 1970) and, since then, each asset's time per state and parts
+    shift: str = ""
+    shift_start: float | None = None
+    shift_state_s: dict[str, dict[str, float]] = field(default_factory=dict)
+    shift_good: dict[str, float] = field(default_factory=dict)
+    shift_scrap: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_good(self) -> float:
@@ -70,6 +81,21 @@ class Snapshot:
     def power_now(self) -> float:
         return sum(self.power.values())
 
+    def shift_oee(self, asset: str, ideal_cycle_s: float | None) -> float | None:
+        """OEE of ``asset`` in the current shift so far, as Replay defines it
+        (``twin.recording.kpi``): availability (busy / planned busy time: observed time
+        without off and maintenance) x performance (ideal cycle time x parts made / busy
+        time) x quality (good / made). None while a ratio is undefined."""
+        st = self.shift_state_s.get(asset, {})
+        observed = sum(v for k, v in st.items() if k != "unknown")
+        planned = observed - st.get("off", 0.0) - st.get("maintenance", 0.0)
+        busy = st.get("busy", 0.0)
+        good = self.shift_good.get(asset, 0.0)
+        made = good + self.shift_scrap.get(asset, 0.0)
+        if planned <= 0 or busy <= 0 or made <= 0 or not ideal_cycle_s:
+            return 0.0 if planned > 0 and made == 0 else None
+        return (busy / planned) * min(ideal_cycle_s * made / busy, 1.0e9) * (good / made)
+
     def busy_share(self, asset: str | None = None) -> float | None:
         """Share of the observed time an asset (``None``: all) was busy, since connecting."""
         keys = [asset] if asset is not None else list(self.seen_s)
@@ -82,8 +108,10 @@ class LiveState:
     shows is kept on the side. ``assets``: the recording's :class:`AssetInfo` list (level
     assets keep no state)."""
 
-    def __init__(self, recorder, assets, clock=time.time) -> None:
+    def __init__(self, recorder, assets, clock=time.time, time_zone: str = "UTC") -> None:
         self.recorder = recorder
+        self._zone = zone(time_zone)
+        self._shift_end: float | None = None
         self._clock = clock
         self._lock = threading.Lock()
         self._servers = {a.asset_id for a in assets if not a.level}
@@ -145,7 +173,9 @@ class LiveState:
                            s.plant_t, dict(s.states), dict(s.good), dict(s.scrap),
                            dict(s.busy_s), dict(s.seen_s),
                            {a: dict(d) for a, d in s.state_s.items()}, dict(s.power),
-                           list(self._power_t), list(self._power_kw))
+                           list(self._power_t), list(self._power_kw), s.shift,
+                           s.shift_start, {a: dict(d) for a, d in s.shift_state_s.items()},
+                           dict(s.shift_good), dict(s.shift_scrap))
             if s.plant_t is not None:  # the states still open count up to now
                 for a, t0 in self._state_t.items():
                     dt = max(0.0, s.plant_t - t0)
@@ -154,6 +184,7 @@ class LiveState:
                     mix[s.states[a]] = mix.get(s.states[a], 0.0) + dt
                     if s.states.get(a) == "busy":
                         out.busy_s[a] = out.busy_s.get(a, 0.0) + dt
+                    _add_shift_time(out, a, s.states[a], t0, s.plant_t)
         return out
 
     # -- inside ------------------------------------------------------------------------------
@@ -163,6 +194,10 @@ class LiveState:
             return
         if s.plant_t is None or t > s.plant_t:
             s.plant_t = float(t)
+            if self._shift_end is None or t >= self._shift_end:  # a new shift begins
+                start, self._shift_end, s.shift = shift_of(t, self._zone)
+                s.shift_start = start
+                s.shift_state_s, s.shift_good, s.shift_scrap = {}, {}, {}
         ch, a = r.channel, r.asset
         if ch == "state":
             name = str(r.value).strip().lower()
@@ -175,6 +210,7 @@ class LiveState:
                 mix[s.states[a]] = mix.get(s.states[a], 0.0) + (t - t0)
                 if s.states.get(a) == "busy":
                     s.busy_s[a] = s.busy_s.get(a, 0.0) + (t - t0)
+                _add_shift_time(s, a, s.states[a], t0, t)
             if t0 is None or t >= t0:
                 self._state_t[a] = float(t)
                 s.states[a] = name
@@ -182,17 +218,50 @@ class LiveState:
         x = _number(r.value)
         if x is None:
             return
+        in_shift = s.shift_start is not None and t >= s.shift_start
         if ch == "parts":
             s.good[a] = s.good.get(a, 0.0) + x
+            if in_shift:
+                s.shift_good[a] = s.shift_good.get(a, 0.0) + x
         elif ch == "scrap":
             s.scrap[a] = s.scrap.get(a, 0.0) + x
+            if in_shift:
+                s.shift_scrap[a] = s.shift_scrap.get(a, 0.0) + x
         elif ch == "count":
             base = self._base.get(a)
             if base is not None and x > base:
                 s.good[a] = s.good.get(a, 0.0) + (x - base)
+                if in_shift:
+                    s.shift_good[a] = s.shift_good.get(a, 0.0) + (x - base)
             self._base[a] = x
         elif ch == "power_kw":
             s.power[a] = x
+
+
+DEFAULT_SHIFTS = parse_shifts(list(DEFAULT_SHIFTS_JSON))
+
+
+def shift_of(t: float, tz) -> tuple[float, float, str]:
+    """``(start, end, label)`` of the shift holding plant time ``t`` (s since 1970), by the
+    default shifts Replay cuts a recording into (``twin.recording.mapping``), in ``tz``."""
+    local = datetime.fromtimestamp(t, tz)
+    edges = []
+    for day in (local.date() - timedelta(days=1), local.date(), local.date() + timedelta(days=1)):
+        for sh in DEFAULT_SHIFTS:
+            at = datetime.combine(day, dtime(sh.start_min // 60, sh.start_min % 60), tz)
+            edges.append((at.timestamp(), f"{day.isoformat()} {sh.name}"))
+    i = max(k for k, (start, _) in enumerate(edges) if start <= t)
+    return edges[i][0], edges[i + 1][0], edges[i][1]
+
+
+def _add_shift_time(s: Snapshot, asset: str, state: str, t0: float, t1: float) -> None:
+    """The part of ``[t0, t1)`` in the current shift, to ``asset``'s time in ``state``."""
+    if s.shift_start is None:
+        return
+    dt = t1 - max(t0, s.shift_start)
+    if dt > 0:
+        mix = s.shift_state_s.setdefault(asset, {})
+        mix[state] = mix.get(state, 0.0) + dt
 
 
 def _number(value) -> float | None:

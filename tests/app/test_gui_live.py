@@ -72,17 +72,28 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     live = win.live
     qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
 
-    t0 = time.time() - 600.0  # the source refuses time stamps from the future
+    # the source refuses time stamps from the future; all of them in one shift
+    from app.live_session import shift_of
+    from twin.recording.format import zone
+
+    shift_start, _, shift = shift_of(time.time() - 1200.0, zone("UTC"))
+    t0 = shift_start + 1.0
     publisher.send([("M1", "state", t0, "busy"), ("M2", "state", t0, "idle"),
                     ("M1", "power_kw", t0, 5.0), ("M2", "power_kw", t0, 1.5),
                     ("M1", "parts", t0 + 40, 1), ("M1", "parts", t0 + 80, 2),
                     ("M1", "scrap", t0 + 90, 1), ("M2", "parts", t0 + 100, 1)])
-    qtbot.waitUntil(lambda: "good parts out 1 · scrap 1" in live.totals_label.text(),
+    qtbot.waitUntil(lambda: "good parts out 1, scrap 1" in live.totals_label.text(),
                     timeout=15000)
-    assert "power now 6.5 kW" in live.totals_label.text()
-    rows = {live.table.item(i, 0).text(): [live.table.item(i, j).text() for j in range(6)]
+    # M2 ends the line: idle all the shift, so its OEE is undefined (no busy time)
+    assert live.totals_label.text() == (
+        f"shift {shift}: 1 good parts out, OEE - (line end) · since connecting: good parts "
+        "out 1, scrap 1, busy share 50.0% · power now 6.5 kW")
+    rows = {live.table.item(i, 0).text(): [live.table.item(i, j).text() for j in range(7)]
             for i in range(live.table.rowCount())}
     assert rows["M1"][1:4] == ["busy", "3", "1"] and rows["M2"][1:4] == ["idle", "1", "0"]
+    # M1 in the shift: busy 100 s of 100, 4 made (3 good) at an ideal 40 s (its mean
+    # process time): A 1 x P 1.6 x Q 0.75 = 120% (exponential times beat their mean)
+    assert rows["M1"][5] == "120%" and rows["M2"][5] == "-"
     assert win.view.adapters["M1"].tint == STATE_COLORS["busy"]
     assert win.view.adapters["M2"].tint == STATE_COLORS["idle"]
     # the state bars: M1 (row 0) busy all the time seen so far, M2 (row 1) idle
@@ -108,7 +119,7 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     broker.start()
     qtbot.waitUntil(lambda: live.indicator.startswith("connected (last gap"), timeout=40000)
     publisher.send([("M2", "parts", t0 + 200, 1)])
-    qtbot.waitUntil(lambda: "good parts out 2 ·" in live.totals_label.text(), timeout=20000)
+    qtbot.waitUntil(lambda: "good parts out 2," in live.totals_label.text(), timeout=20000)
 
     # Disconnect leaves a recording that opens in Replay
     qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
@@ -136,7 +147,7 @@ def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, brok
     good = sent["M2"]["parts"]  # M2 feeds the sink: the parts out of the line
     scrap = sum(v["scrap"] for v in sent.values())
     assert good > 0 and sent["M1"]["parts"] > 0
-    qtbot.waitUntil(lambda: f"good parts out {good:,.0f} · scrap {scrap:,.0f}"
+    qtbot.waitUntil(lambda: f"good parts out {good:,.0f}, scrap {scrap:,.0f}"
                     in win.live.totals_label.text(), timeout=30000)
     for i in range(win.live.table.rowCount()):
         asset = win.live.table.item(i, 0).text()
@@ -196,7 +207,7 @@ def test_live_mode_follows_an_opcua_plant(make_window, line_project, warm_kernel
         good = sent["M2"]["parts"]
         assert good > 0
         # the good-part counters: the dashboard counts their increases
-        qtbot.waitUntil(lambda: f"good parts out {good:,.0f} ·" in win.live.totals_label.text(),
+        qtbot.waitUntil(lambda: f"good parts out {good:,.0f}," in win.live.totals_label.text(),
                         timeout=30000)
         qtbot.mouseClick(win.live.disconnect_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: win.live.replay_button.isEnabled(), timeout=30000)

@@ -60,3 +60,32 @@ def test_live_state_counts_once_and_passes_everything_on(tmp_path):
         # the recorder stored each once; the bad value as recorded (NaN), counted as 0
         assert parts["count"][:2].tolist() == [2.0, 1.0] and math.isnan(parts["count"][2])
         assert parts["good"].tolist() == [1, 0, 1]
+
+
+def test_the_shift_so_far_starts_again_at_each_shift_and_gives_its_oee(tmp_path):
+    """The default shifts start at 06:00, 14:00 and 22:00 (UTC here): what a station did
+    before 14:00 does not count in the late shift; OEE = A x P x Q as Replay computes it."""
+    from datetime import UTC, datetime
+
+    late = datetime(2026, 12, 2, 14, 0, tzinfo=UTC).timestamp()
+    rec = LiveRecorder(tmp_path / "r.h5", ASSETS)
+    live = LiveState(rec, ASSETS)
+    live.readings([Reading("mill", "state", late - 600, "busy", "1"),
+                   Reading("mill", "parts", late - 300, 5, "2")])
+    s = live.snapshot()
+    assert s.shift == "2026-12-02 early" and s.shift_good == {"mill": 5.0}
+    live.readings([Reading("mill", "parts", late + 60, 2, "3"),
+                   Reading("mill", "scrap", late + 90, 1, "4"),
+                   Reading("mill", "state", late + 100, "off", "5"),  # a break: planned
+                   Reading("mill", "state", late + 150, "idle", "6"),
+                   Reading("mill", "state", late + 200, "idle", "7")])
+    s = live.snapshot()
+    assert s.shift == "2026-12-02 late" and s.shift_start == late
+    assert s.shift_good == {"mill": 2.0} and s.shift_scrap == {"mill": 1.0}
+    # busy 100 s (from 14:00; the 600 s before belong to the early shift), off 50, idle 50
+    assert s.shift_state_s["mill"] == {"busy": 100.0, "off": 50.0, "idle": 50.0}
+    # A = 100 / (200 - 50), P = 20 s x 3 made / 100 s, Q = 2 / 3
+    assert math.isclose(s.shift_oee("mill", 20.0), (100 / 150) * (60 / 100) * (2 / 3))
+    assert s.shift_oee("mill", None) is None  # no ideal cycle time: no performance
+    assert s.good == {"mill": 7.0}  # since connecting, over both shifts
+    rec.close()
