@@ -304,16 +304,17 @@ def test_a_host_that_does_not_resolve_is_refused_and_the_feed_told():
     assert [s for s, _ in feed.links] == ["connecting", "closed"]
 
 
+@pytest.mark.timeout(150)  # its waits allow for a loaded machine
 def test_a_broker_not_up_yet_is_waited_for_and_followed_when_it_comes(tmp_path):
     b = make_broker(tmp_path / "late")
     source = MqttSource(f"{b.url}/plant", client_id="tb-late", reconnect_max_s=1)
     feed = KeepingFeed()
     thread = SourceThread(source, feed)
-    feed.wait(lambda f: len(f.links) >= 2, 15, "the first attempt")
+    feed.wait(lambda f: len(f.links) >= 2, 40, "the first attempt")
     assert feed.links[1][0] == "reconnecting"
     b.start()
     try:
-        feed.wait(KeepingFeed.connected, 20, "the connection once the broker is up")
+        feed.wait(KeepingFeed.connected, 60, "the connection once the broker is up")
         pub = Publisher(b.port)
         pub.publish("plant/M1/state", "down")
         pub.wait_all()
