@@ -58,7 +58,8 @@ class TreeSelection(QObject):
             last = None
             for item in self._element_items():
                 on = item.data(0, Qt.UserRole) in ids
-                item.setSelected(on)
+                if item.isSelected() != on:  # setSelected costs even when nothing changes
+                    item.setSelected(on)
                 last = item if on else last
             if last is not None:
                 self.win.tree.scrollToItem(last)
