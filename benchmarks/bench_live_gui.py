@@ -57,10 +57,10 @@ def line(n: int):
     return p
 
 
-def _flood(port: int, count: int, stations: int, out) -> None:
+def _flood(port: int, count: int, stations: int, out, which: int = 0) -> None:
     import paho.mqtt.client as mqtt
 
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-flood",
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-flood-{which}",
                     protocol=mqtt.MQTTv311)
     c.max_inflight_messages_set(1000)
     window, acked, done = threading.Semaphore(1000), [0], threading.Event()
@@ -80,7 +80,8 @@ def _flood(port: int, count: int, stations: int, out) -> None:
         ch = CHANNELS[k % 3]
         value = "busy" if ch == "state" else 1
         msgs.append((f"plant/s{2 + k % (stations - 1)}/{ch}",
-                     json.dumps({"ts": t0 + k * 0.01, "value": value, "id": k + 1})))
+                     json.dumps({"ts": t0 + k * 0.01, "value": value,
+                                 "id": which * 10_000_000 + k + 1})))
     start = time.perf_counter()
     for topic, payload in msgs:
         window.acquire()
@@ -96,6 +97,8 @@ def main(argv=None) -> int:
     p.add_argument("--messages", type=int, default=100_000)
     p.add_argument("--stations", type=int, default=100)
     p.add_argument("--samples", type=int, default=40)
+    p.add_argument("--publishers", type=int, default=1,
+                   help="publisher processes sharing the messages (one alone is the limit)")
     a = p.parse_args(argv)
 
     from PySide6.QtCore import QTimer
@@ -139,9 +142,12 @@ def main(argv=None) -> int:
             tick.timeout.connect(lambda: ticks.append(time.perf_counter()))
             firsts = []
             q = mp.get_context("spawn").Queue()
-            pub = mp.get_context("spawn").Process(
-                target=_flood, args=(port, a.messages, a.stations, q))
-            pub.start()  # spawning the publisher is not the workbench's stall
+            share = a.messages // a.publishers
+            pubs = [mp.get_context("spawn").Process(
+                target=_flood, args=(port, share, a.stations, q, i))
+                for i in range(a.publishers)]
+            for pub in pubs:
+                pub.start()  # spawning the publishers is not the workbench's stall
             tick.start()
             seen = []
 
@@ -154,21 +160,24 @@ def main(argv=None) -> int:
             watcher.setInterval(20)
             watcher.timeout.connect(watch)
             watcher.start()
-            ok = wait(lambda: bool(seen) and seen[-1][1] >= a.messages, 600)
+            total = share * a.publishers
+            ok = wait(lambda: bool(seen) and seen[-1][1] >= total, 600)
             watcher.stop()
             tick.stop()
-            span = q.get(timeout=60)
-            pub.join(30)
-            last = next(t for t, n in seen if n >= a.messages) if ok else seen[-1][0]
+            spans = [q.get(timeout=60) for _ in pubs]
+            for pub in pubs:
+                pub.join(30)
+            last = next(t for t, n in seen if n >= total) if ok else seen[-1][0]
             got = seen[-1][1]
             rate = got / (last - firsts[0])
-            pub_rate = a.messages / (span[1] - span[0])
+            pub_rate = total / (max(e for _, e in spans) - min(b for b, _ in spans))
             gaps = [b - x for x, b in zip(ticks, ticks[1:], strict=False)]
             worst = max(range(len(gaps)), key=gaps.__getitem__)
             print(f"(longest gap {ticks[worst] - firsts[0]:+.2f} s after the first message; "
                   f"gaps over 50 ms: {sum(g > 0.05 for g in gaps)} of {len(gaps)})")
-            print(f"flood: {got:,} of {a.messages:,} messages for {a.stations} stations; the "
-                  f"workbench took {rate:,.0f} msg/s, the publisher sent {pub_rate:,.0f} msg/s "
+            print(f"flood: {got:,} of {total:,} messages for {a.stations} stations; the "
+                  f"workbench took {rate:,.0f} msg/s, {a.publishers} publisher(s) sent "
+                  f"{pub_rate:,.0f} msg/s "
                   f"(ratio {rate / pub_rate:.2f}); longest event-loop gap "
                   f"{1000 * max(gaps):.0f} ms (target < 50 ms)")
 
