@@ -9,6 +9,7 @@ import time
 from collections import Counter
 
 import pytest
+from mqtt_tools import SourceThread
 from opcua_server import PlantServer
 
 from twin.live.feed import LiveError, Reading, open_source
@@ -59,22 +60,11 @@ class CollectingFeed:
                                  f"{len(self.got)} readings, bad {self.bads[:5]}")
 
 
-class Running:
+class Running(SourceThread):
     """A source on its own thread; ``stop()`` joins it and re-raises what it raised."""
 
     def __init__(self, url, **options):
-        self.source = open_source(url, **options)
-        self.feed = CollectingFeed()
-        self.stop_event = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            self.source.run(self.feed, self.stop_event)
-        except BaseException as e:  # handed to the test
-            self.error = e
+        super().__init__(open_source(url, **options), CollectingFeed())
 
     def connected(self, times=1, timeout=20.0):
         self.feed.wait(lambda f: sum(s == "connected" for s, _ in f.links) >= times, timeout,
