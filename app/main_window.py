@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -30,16 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import clipboard, conveyor_tool, export
-from app.calibrate_dialog import show_calibrate_dialog
+from app import export
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
-from app.floor_plan import FloorPlanActions
-from app.help import HelpMenu
-from app.import_dialog import show_import_dialog
 from app.inspector import Inspector
 from app.live_panel import install_live
+from app.menus import make_menus
 from app.palette import PaletteList
 from app.playback import Playback
 from app.problem_marks import ProblemMarks
@@ -54,11 +51,11 @@ from app.recovery import remove_copy
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
-from app.selection import IdentityTips, TreeSelection
+from app.selection import IdentityTips
 from app.startup import StartupStatus, after_first_paint
 from app.stats_table import ColourLegend, HoverTips, StatsTable
 from app.theme import STATE_COLORS, apply_theme, utilisation_color, view_theme
-from app.view3d import CAMERA_PRESETS, View3D
+from app.view3d import View3D
 from app.worker import Job
 from twin import safeio
 from twin.errors import InputError, ProjectError
@@ -69,18 +66,6 @@ from twin.recording import Recording, RecordingError
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
-ALIGN_ITEMS = (  # Edit > Align: (how, label, tool tip); None separates groups
-    ("left", "&Left edges", "Line up the left edges (smallest x) of the selection"),
-    ("centre_x", "&Centres in x", "Put the centres of the selection on one line along y"),
-    ("right", "&Right edges", "Line up the right edges (largest x) of the selection"),
-    (None, None, None),
-    ("top", "&Top edges", "Line up the top edges (largest y, seen from above)"),
-    ("centre_y", "Centres in &y", "Put the centres of the selection on one line along x"),
-    ("bottom", "&Bottom edges", "Line up the bottom edges (smallest y, seen from above)"),
-    (None, None, None),
-    ("distribute_x", "Distribute in &x", "Equal gaps along x between the outermost two"),
-    ("distribute_y", "Distribute in y", "Equal gaps along y between the outermost two"),
-)
 
 
 def _warm_up_kernel(_task) -> None:
@@ -140,7 +125,7 @@ class MainWindow(QMainWindow):
         self._make_docks()
         self._structure_pending = False  # a tree rebuild is due (_structure_soon)
         self.marks = ProblemMarks(self.view, self.tree, self.log, self)
-        self._make_actions()
+        make_menus(self)
         install_live(self)  # Plant menu and Live dock (issue 15 §4): app.live_panel
         self._make_status()
         self._connect_project()
@@ -244,112 +229,6 @@ class MainWindow(QMainWindow):
         a.triggered.connect(slot)
         menu.addAction(a)
         return a
-
-    def _make_actions(self):
-        mb = self.menuBar()
-        f = mb.addMenu("&File")
-        self.act_new = self._action(f, "&New", self.new_project, QKeySequence.New)
-        self.act_open = self._action(f, "&Open…", self.open_dialog, QKeySequence.Open)
-        self.recent_menu = f.addMenu("Open &Recent")
-        self.act_open_recording = self._action(
-            f, "Open re&cording…", self.open_recording_dialog, "Ctrl+Shift+O",
-            "Replay an HDF5 recording of the real plant on this layout")
-        # import and calibrate (issue 14 §7): app.import_dialog, app.calibrate_dialog
-        self.import_dialog = self.calibrate_dialog = None
-        self.act_import = self._action(
-            f, "&Import data…", lambda: show_import_dialog(self), "Ctrl+I",
-            "Import a CSV/Parquet file of the plant through a mapping and replay it")
-        self.act_calibrate = self._action(
-            f, "Ca&librate from the recording…", lambda: show_calibrate_dialog(self), None,
-            "Fit the stations' process times, failures and power to the open recording")
-        self.replay.calibrate_button.clicked.connect(self.act_calibrate.trigger)
-        self.act_save = self._action(f, "&Save", self.save, QKeySequence.Save)
-        self.act_save_as = self._action(f, "Save &As…", self.save_as_dialog, QKeySequence.SaveAs)
-        ex = f.addMenu("&Export")
-        self._action(ex, "Chart (PNG/SVG)…", self.export_chart_dialog)
-        self._action(ex, "KPI table (CSV)…", self.export_csv_dialog)
-        self._action(ex, "3D view (PNG)…", self.export_view_dialog)
-        self._action(ex, "Report of the run (HTML)…", self.report_dialog)
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, QKeySequence.Quit)
-        e = mb.addMenu("&Edit")
-        self.act_undo = self._action(e, "&Undo", self.stack.undo, QKeySequence.Undo)
-        self.act_redo = self._action(e, "&Redo", self.stack.redo, QKeySequence.Redo)
-        e.addSeparator()
-        self.act_delete = self._action(e, "&Delete", self.delete_selection, QKeySequence.Delete,
-                                       "Delete the selected elements and their connections")
-        self.act_duplicate = self._action(e, "D&uplicate", self.duplicate_selection, "Ctrl+D",
-                                          "Copy the selected elements 1 m to the side")
-        self.act_rotate = self._action(e, "Rotate 90°", self.rotate_selection, "R",
-                                       "Turn the selected elements by 90°")
-        self.plant_dialog: PlantDialog | None = None
-        self.act_plant = self._action(e, "Calendar and &tariff…", self.edit_plant, None,
-                                      "The shift calendar and the electricity tariff")
-        align = e.addMenu("&Align")
-        self.align_actions = {}
-        for how, label, tip in ALIGN_ITEMS:
-            if how is None:
-                align.addSeparator()
-                continue
-            self.align_actions[how] = self._action(
-                align, label, lambda _=False, h=how: self.align_selection(h), None, tip)
-        v = mb.addMenu("&View")
-        for i, name in enumerate(CAMERA_PRESETS):
-            self._action(v, f"{name.capitalize()} view",
-                         lambda _=False, n=name: self.view.camera_preset(n), f"Ctrl+{i + 1}")
-        self.act_fit = self._action(v, "&Fit to view", self.view.fit_view, "F")
-        v.addSeparator()
-        self.act_connect = self._action(v, "&Connect mode", self._toggle_connect, "C",
-                                        "Drag from one element to the next to connect them",
-                                        checkable=True)
-        self.act_measure = self._action(v, "&Measure distance", self._toggle_measure, "M",
-                                        "Click two points or elements on the floor to measure "
-                                        "the distance between them (Esc leaves)",
-                                        checkable=True)
-        self.act_leave_mode = self._action(self, "Leave the mode", self._leave_mode, "Esc",
-                                           "Back to selecting (leaves connect and measure)")
-        self.act_leave_mode.setEnabled(False)
-        self.view.mode_changed.connect(self._mode_changed)
-        self.view.measured.connect(self.statusBar().showMessage)
-        self.act_snap = self._action(v, "&Snap to grid (0.5 m)", self._toggle_snap, None,
-                                     "Round dragged positions to half a metre", checkable=True)
-        self.act_snap.setChecked(True)
-        colour = v.addMenu("Colour stations by")
-        group = QActionGroup(self)
-        for key, label in (("plain", "Kind"), ("utilisation", "Utilisation (last run)"),
-                           ("state", "State (playback)"), ("replay", "State (recording)")):
-            a = self._action(colour, label, lambda _=False, k=key: self.set_colour_mode(k),
-                             checkable=True)
-            group.addAction(a)
-            a.setChecked(key == "plain")
-        self.colour_mode = "plain"
-        themes = v.addMenu("Theme")
-        for name in ("light", "dark"):
-            self._action(themes, name.capitalize(), lambda _=False, n=name: self.set_theme(n))
-        docks = v.addMenu("Panels")
-        for d in self.docks.values():
-            docks.addAction(d.toggleViewAction())
-        r = mb.addMenu("&Run")
-        self.act_run = self._action(r, "&Run", self.run_panel.start_run, "F5",
-                                    "Run the ticked scenarios in the background")
-        self.act_cancel = self._action(r, "&Cancel run", self.run_panel.cancel, "Shift+F5")
-        # issue 14 §8-9: the clipboard (app.clipboard), one selection in the tree and the 3D
-        # view (app.selection), the Help menu (app.help)
-        self.act_cut, self.act_copy, self.act_paste = clipboard.make_actions(
-            self, e, before=self.act_delete)
-        self.act_draw_conveyor = conveyor_tool.make_action(self, v, self.act_snap)
-        self.floor_plan = FloorPlanActions(self, v, self.act_snap)
-        self.tree_selection = TreeSelection(self)
-        self.help = HelpMenu(self)
-        tb = self.addToolBar("Main")
-        tb.setObjectName("toolbar_main")
-        for a in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo,
-                  self.act_delete, None, self.act_connect, self.act_measure, self.act_fit, None,
-                  self.act_run, self.act_cancel):
-            if a is None:
-                tb.addSeparator()
-            else:
-                tb.addAction(a)
 
     def _make_status(self):
         self.progress = QProgressBar()
