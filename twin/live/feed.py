@@ -125,6 +125,20 @@ def _load_drivers() -> None:
                             f"pip install {e.name}") from None
 
 
+def split_address(url: str, scheme: str, default_port: int, form: str, example: str,
+                  what: str, error: type[LiveError] = LiveError) -> tuple[str, int, str]:
+    """``(host, port, path)`` of ``url``, a ``scheme://HOST[:PORT][/PATH]`` address; raises
+    ``error`` naming ``what`` (``--mqtt``), the ``form`` expected and an ``example``."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or default_port
+    except ValueError as e:
+        raise error(f"{what} {url!r}: {e}; write {form}") from None
+    if parts.scheme != scheme or not parts.hostname:
+        raise error(f"{what} {url!r}: expected {form}, e.g. {example}")
+    return parts.hostname, port, parts.path
+
+
 # --- values under the default conventions (docs/live.md) -------------------------------------
 def plant_time(ts: float | int | str) -> float:
     """A time stamp as seconds since the Unix epoch: a number of seconds, or ISO 8601 text

@@ -23,9 +23,10 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from twin.live.emulator import EmulatorError, Message, Plan, Publisher
+from twin.live.feed import split_address
 
 #: Messages published but not acknowledged before ``send`` waits (checked once per batch).
 WINDOW = 20_000
@@ -42,18 +43,12 @@ STOP_WAIT = 5.0
 def parse_url(url: str) -> tuple[str, int, str]:
     """``mqtt://HOST[:PORT][/PREFIX]`` as ``(host, port, prefix)``; raises
     :class:`EmulatorError` naming what is wrong."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or 1883
-    except ValueError as e:
-        raise EmulatorError(f"--mqtt {url!r}: {e}; write mqtt://HOST:PORT/PREFIX") from None
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise EmulatorError(f"--mqtt {url!r}: expected mqtt://HOST:PORT/PREFIX, e.g. "
-                            "mqtt://127.0.0.1:1883/plant")
-    prefix = parts.path.strip("/")
+    host, port, path = split_address(url, "mqtt", 1883, "mqtt://HOST:PORT/PREFIX",
+                                     "mqtt://127.0.0.1:1883/plant", "--mqtt", EmulatorError)
+    prefix = path.strip("/")
     if any(c in prefix for c in "#+\0"):
         raise EmulatorError(f"--mqtt {url!r}: the topic prefix may not hold '#', '+' or NUL")
-    return parts.hostname, port, prefix
+    return host, port, prefix
 
 
 def topic_level(asset: str) -> str:

@@ -35,9 +35,9 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from twin.live.emulator import EmulatorError, Message, Plan, Publisher
+from twin.live.feed import split_address
 
 #: The namespace of the emulator's nodes.
 NAMESPACE = "urn:twinbench:plant"
@@ -64,15 +64,9 @@ def default_pki() -> Path:
 
 def parse_url(url: str) -> tuple[str, int]:
     """``opc.tcp://HOST:PORT`` as ``(host, port)``; raises :class:`EmulatorError`."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or 4840
-    except ValueError as e:
-        raise EmulatorError(f"--opcua {url!r}: {e}; write opc.tcp://HOST:PORT") from None
-    if parts.scheme != "opc.tcp" or not parts.hostname:
-        raise EmulatorError(f"--opcua {url!r}: expected opc.tcp://HOST:PORT, e.g. "
-                            "opc.tcp://127.0.0.1:4840")
-    return parts.hostname, port
+    host, port, _ = split_address(url, "opc.tcp", 4840, "opc.tcp://HOST:PORT",
+                                  "opc.tcp://127.0.0.1:4840", "--opcua", EmulatorError)
+    return host, port
 
 
 class OpcUaPublisher(Publisher):
