@@ -17,6 +17,7 @@ never each other; ``app.cli`` imports them. No Qt here.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import errno
 import io
@@ -228,3 +229,50 @@ def run_command(args) -> int:
 def _tell(text: str) -> None:
     sys.stdout.flush()  # what the command printed comes first
     print(text, file=sys.stderr)
+
+
+# --- option values (argparse types shared by the commands) ----------------------------------
+def duration_arg(text: str, lo: float = 0.0, lo_open: bool = False,
+              hi: float | None = None) -> float:
+    """A duration in seconds within ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``); the
+    default ``hi`` is the longest horizon (``twin.limits.MAX_HORIZON_S``)."""
+    from twin.limits import MAX_HORIZON_S
+    from twin.units import format_duration, parse_duration
+
+    hi = MAX_HORIZON_S if hi is None else hi
+    try:
+        v = parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if v < lo or (lo_open and v == lo) or v > hi:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration {'>' if lo_open else '>='} {format_duration(lo)} and at most "
+            f"{format_duration(hi)} ({hi:g} s), got {text!r}")
+    return v
+
+
+def horizon_arg(text: str) -> float:
+    return duration_arg(text, lo_open=True)
+
+
+def whole_arg(text: str, lo: int, hi: int) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = None
+    if v is None or not lo <= v <= hi:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {lo:,} and <= {hi:,}, "
+                                         f"got {text!r}")
+    return v
+
+
+def replications_arg(text: str) -> int:
+    from twin.limits import MAX_REPLICATIONS
+
+    return whole_arg(text, 1, MAX_REPLICATIONS)
+
+
+def seed_arg(text: str) -> int:
+    from twin.limits import MAX_SEED
+
+    return whole_arg(text, 0, MAX_SEED)

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from app.cli.common import format_table
+from app.cli.common import format_table, horizon_arg, seed_arg
 
 #: Seconds between two status lines.
 STATUS_EVERY = 3.0
@@ -39,9 +39,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="publish to this broker, topics PREFIX/<asset>/<channel>, QoS 1")
     e.add_argument("--opcua", metavar="opc.tcp://HOST:PORT",
                    help="serve the plant on an OPC UA server started on this endpoint")
-    e.add_argument("--duration", type=_duration,
+    e.add_argument("--duration", type=horizon_arg,
                    help="plant time to emulate: 8h, 30min, 3600 (default: the project's horizon)")
-    e.add_argument("--seed", type=_seed, help="random seed (default: the project's)")
+    e.add_argument("--seed", type=seed_arg, help="random seed (default: the project's)")
     e.add_argument("--start", type=_start, metavar="ISO",
                    help="plant time 0 as ISO 8601 (default: the last UTC midnight at least the "
                         "duration ago, so that time stamps never lie in the future)")
@@ -82,33 +82,6 @@ def _interval(text: str) -> float:
         v = math.nan
     if not 0.05 <= v <= 3600:
         raise argparse.ArgumentTypeError(f"expected seconds from 0.05 to 3600, got {text!r}")
-    return v
-
-
-def _duration(text: str) -> float:
-    from twin.limits import MAX_HORIZON_S
-    from twin.units import parse_duration
-
-    try:
-        v = parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if not 0 < v <= MAX_HORIZON_S:
-        raise argparse.ArgumentTypeError(f"expected a duration > 0 and at most "
-                                         f"{MAX_HORIZON_S:g} s, got {text!r}")
-    return v
-
-
-def _seed(text: str) -> int:
-    from twin.limits import MAX_SEED
-
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if not 0 <= v <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, "
-                                         f"got {text!r}")
     return v
 
 

@@ -10,7 +10,16 @@ import json
 import math
 import sys
 
-from app.cli.common import ProgressBar, count, format_table, user_files
+from app.cli.common import (
+    ProgressBar,
+    count,
+    duration_arg,
+    format_table,
+    horizon_arg,
+    replications_arg,
+    seed_arg,
+    user_files,
+)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +29,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("project", help="project folder (holding project.json) or a .json file")
     r.add_argument("--scenario", action="append", metavar="NAME",
                    help="scenario to run (repeatable; 'base' is the project as it is)")
-    r.add_argument("--horizon", type=_horizon,
+    r.add_argument("--horizon", type=horizon_arg,
                    help="simulated time: 8h, 30min, 3600 (at most 10 years)")
-    r.add_argument("--warmup", type=_duration, help="time discarded at the start")
-    r.add_argument("--replications", type=_positive_int, help="1 to 10,000")
-    r.add_argument("--seed", type=_seed, help="0 to 2**63 - 1")
-    r.add_argument("--sample-interval", type=_duration, help="time-series sampling interval")
+    r.add_argument("--warmup", type=duration_arg, help="time discarded at the start")
+    r.add_argument("--replications", type=replications_arg, help="1 to 10,000")
+    r.add_argument("--seed", type=seed_arg, help="0 to 2**63 - 1")
+    r.add_argument("--sample-interval", type=duration_arg, help="time-series sampling interval")
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.add_argument("--out", metavar="FILE.h5", help="write KPIs and time series to HDF5")
     r.add_argument("--state-log", action="store_true",
@@ -38,52 +47,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 # --- option values -------------------------------------------------------------------------
-
-
-def _duration(text: str, lo: float = 0.0, lo_open: bool = False,
-              hi: float | None = None) -> float:
-    """A duration in seconds within ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``); the
-    default ``hi`` is the longest horizon (``twin.limits.MAX_HORIZON_S``)."""
-    from twin.limits import MAX_HORIZON_S
-    from twin.units import format_duration, parse_duration
-
-    hi = MAX_HORIZON_S if hi is None else hi
-    try:
-        v = parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    if v < lo or (lo_open and v == lo) or v > hi:
-        raise argparse.ArgumentTypeError(
-            f"expected a duration {'>' if lo_open else '>='} {format_duration(lo)} and at most "
-            f"{format_duration(hi)} ({hi:g} s), got {text!r}")
-    return v
-
-
-def _horizon(text: str) -> float:
-    return _duration(text, lo_open=True)
-
-
-def _whole(text: str, lo: int, hi: int) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = None
-    if v is None or not lo <= v <= hi:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= {lo:,} and <= {hi:,}, "
-                                         f"got {text!r}")
-    return v
-
-
-def _positive_int(text: str) -> int:
-    from twin.limits import MAX_REPLICATIONS
-
-    return _whole(text, 1, MAX_REPLICATIONS)
-
-
-def _seed(text: str) -> int:
-    from twin.limits import MAX_SEED
-
-    return _whole(text, 0, MAX_SEED)
 
 
 # --- run -----------------------------------------------------------------------------------
