@@ -20,10 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,38 +28,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_live_mqtt import _broker, _free_port  # noqa: E402
 
 from twin.live.emulator import plan_run, play  # noqa: E402
 from twin.live.publish_mqtt import MqttPublisher  # noqa: E402
 from twin.live.publish_opcua import OpcUaPublisher  # noqa: E402
 from twin.projectfile.reader import load_project  # noqa: E402
 from twin.units import parse_duration  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _broker(folder: Path) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    conf = folder / "mosquitto.conf"
-    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "max_queued_messages 0"]
-    if os.geteuid() == 0:
-        lines.append("user root")
-    conf.write_text("\n".join(lines) + "\n")
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, port
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("mosquitto did not start")
 
 
 def _peer(port: int, messages) -> float:
@@ -110,7 +83,8 @@ def main() -> None:
     print(f"{args.project}, {args.duration} of plant time: {n:,} messages, "
           f"{len(plan.assets)} assets")
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = _broker(Path(tmp))
+        port = _free_port()
+        proc = _broker(Path(tmp), port)
         try:
             pub = MqttPublisher(f"mqtt://127.0.0.1:{port}/bench")
             pub.open(plan, 0.0)
