@@ -54,7 +54,9 @@ class ConnectDialog(QDialog):
         self.setWindowTitle("Connect to plant")
         self.project, self.project_path = project, project_path
         self.session: LiveSession | None = None
+        self.setMinimumWidth(560)  # room for an address and a recording's path
         form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.kind = QComboBox()
         self.kind.addItems(list(KINDS))
         self.address = QLineEdit(DEFAULT_ADDRESS["MQTT"])
@@ -109,6 +111,7 @@ class ConnectDialog(QDialog):
                 "none", self.record.text())
         except InputError as e:
             self.error.setText(str(e))
+            self.adjustSize()  # a message of several lines: the dialog grows to show it all
             return
         self.error.setText("")
         super().accept()
