@@ -1,0 +1,93 @@
+"""A recording played back as the live readings it was made of.
+
+The alert rules and the drift tests take the plant's data as ``twin.live.feed.Reading``
+batches; :func:`playback` turns an event-log recording (``docs/recording-format.md``) back
+into such batches, one per ``step_s`` of plant time, in time order (stable: records of one
+time keep their stored order), so that the rules run on a recorded shift exactly as they
+ran live (``twinbench replay FILE --alerts``). Times become seconds since the Unix epoch, as
+live readings carry them. Bucketed recordings (5-minute counters) hold no events to play:
+:class:`PlaybackError` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from twin.errors import InputError
+from twin.live.feed import Reading
+from twin.recording import Recording
+from twin.recording.format import state_name
+
+#: Channel of each stored kind (parts split into ``parts`` and ``scrap`` by ``good``).
+_CHANNELS = ("state", "parts", "scrap", "power_kw", "level")
+
+
+class PlaybackError(InputError):
+    """A recording that cannot be played back as readings (the message names the fix)."""
+
+
+def recorded_readings(recording: Recording, window: tuple[float, float] | None = None
+                      ) -> tuple[np.ndarray, list[Reading]]:
+    """Every record of ``recording`` as a :class:`Reading`, in time order.
+
+    Returns the times (s since the recording's epoch) and the readings (``t`` in s since the
+    Unix epoch). ``window`` keeps ``[t0, t1)`` (recording time).
+    """
+    if recording.shape != "event_log":
+        raise PlaybackError(f"{recording.path}: a bucketed recording holds counts per bucket, "
+                            "not the events the alert rules follow; import an event log "
+                            "(state changes and parts) or record the plant live")
+    epoch = recording.epoch_utc.timestamp()
+    times, rows = [], []
+    for aid in recording.asset_ids:
+        d = recording.asset(aid)
+        for kind, rec in (("state", d.states), ("parts", d.parts), ("power_kw", d.power),
+                          ("level", d.level)):
+            if not len(rec):
+                continue
+            times.append(np.asarray(rec["time"], float))
+            if kind == "state":
+                values = [state_name(int(c)) for c in rec["state"]]
+                chans = ["state"] * len(rec)
+            elif kind == "parts":
+                values = [float(c) for c in rec["count"]]
+                chans = ["parts" if g else "scrap" for g in rec["good"]]
+            else:
+                values = [float(v) for v in rec["power_kw" if kind == "power_kw" else "level"]]
+                chans = [kind] * len(rec)
+            rows.extend(zip([aid] * len(rec), chans, values, strict=True))
+    if not times:
+        return np.empty(0), []
+    t = np.concatenate(times)
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    keep = np.ones(len(t), bool) if window is None else (t >= window[0]) & (t < window[1])
+    out = [Reading(rows[i][0], rows[i][1], float(t_ + epoch), rows[i][2])
+           for i, t_, k in zip(order, t, keep, strict=True) if k]
+    return t[keep], out
+
+
+def playback(recording: Recording, step_s: float = 10.0,
+             window: tuple[float, float] | None = None
+             ) -> Iterator[tuple[float, list[Reading]]]:
+    """Yield ``(t_end, batch)`` per ``step_s`` of plant time: the readings of ``[t_end -
+    step_s, t_end)``, ``t_end`` in s since the Unix epoch (empty steps are yielded too, so
+    that rules waiting for time to pass see it pass)."""
+    if not step_s > 0:
+        raise PlaybackError(f"step {step_s!r} must be a positive number of seconds")
+    t, readings = recorded_readings(recording, window)
+    if not readings:
+        return
+    epoch = recording.epoch_utc.timestamp()
+    start = float(t[0]) if window is None else window[0]
+    end = float(t[-1]) if window is None else window[1]
+    edges = np.arange(start + step_s, end + step_s, step_s)
+    cuts = np.searchsorted(t, edges, side="left")
+    lo = 0
+    for edge, hi in zip(edges, cuts, strict=True):
+        yield float(edge + epoch), readings[lo:hi]
+        lo = hi
+    if lo < len(readings):
+        yield float(end + epoch + step_s), readings[lo:]
