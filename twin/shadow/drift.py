@@ -257,7 +257,12 @@ class Drift:
 
     def message(self, clock=None) -> str:
         """A sentence for a shift supervisor; ``clock`` formats a plant time."""
-        when = clock(self.since) if clock else f"{self.since:.0f} s"
+        if clock is None:
+            from datetime import UTC, datetime
+
+            def clock(t):
+                return datetime.fromtimestamp(t, UTC).strftime("%H:%M UTC")
+        when = clock(self.since)
         if math.isfinite(self.ratio):
             if self.quantity == "time_to_failure":
                 size = (f"fails {1 / self.ratio:.1f}x as often as the model says"
@@ -270,7 +275,8 @@ class Drift:
                   if math.isfinite(self.ratio_low) else "")
         else:
             size, ci = f"{self.what} {self.direction} than the model says", ""
-        return (f"{self.name}: {size}{ci}, since {when} ({self.n_since} observations); "
+        n = f"{self.n_since} observation{'s' if self.n_since != 1 else ''}"
+        return (f"{self.name}: {size}{ci}, since {when} ({n}); "
                 "re-calibrate it from the recent data?")
 
     def to_dict(self) -> dict:
@@ -468,6 +474,16 @@ class DriftMonitor:
             self.drifts.append(d)
         return d
 
+    def gap(self) -> None:
+        """The data were cut (the link went down): forget every observation begun before,
+        so that none spans the gap (a machine's time to failure over hours without data)."""
+        for srv in self._servers.values():
+            srv.state, srv.since, srv.busy_known, srv.repaired = "", None, False, False
+            srv.busy = srv.clock = srv.parts = srv.energy = 0.0
+            srv.power, srv.energy_known = None, False
+        for test in self._tests.values():
+            test.pending = []
+
     def readings(self, batch) -> list[Drift]:
         """Take a batch of :class:`twin.live.feed.Reading` and return the drifts found."""
         out = []
@@ -565,7 +581,15 @@ def recalibration_scenario(project: m.Project, recording, drift: Drift,
     epoch = recording.epoch_utc.timestamp()
     end = extent(replay_recording(recording))[1]
     t0 = min(max(drift.since - epoch, 0.0), end)
-    report = calibrate(project, recording, window=(t0, end))
+    mine = {}  # the station's own assets only: the others are not re-calibrated
+    for aid in recording.asset_ids:
+        a = recording.asset(aid)
+        if (a.element or aid.split("#")[0]) == drift.element:
+            mine[aid] = drift.element if a.server is None else (drift.element, a.server)
+    if not mine:
+        raise CalibrationError(f"the recording holds no asset of station {drift.element!r}; "
+                               "re-calibrate it from a recording of the plant")
+    report = calibrate(project, recording, assets=mine, window=(t0, end))
     report.stations = [s for s in report.stations if s.element == drift.element]
     if not report.stations:
         raise CalibrationError(f"the recording holds no data of station {drift.element!r} "
