@@ -8,8 +8,8 @@ import re
 
 import numpy as np
 import pytest
-
 from shadow_feeds import EPOCH, emulated, in_batches, project
+
 from twin.live.feed import Reading
 from twin.model import distributions as dists
 from twin.shadow.drift import (
