@@ -19,8 +19,8 @@ stands in for it (a gap in the recording raises it).
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -119,8 +119,11 @@ def _clock(t: float, time_zone: str = "UTC", seconds: bool = False) -> str:
 
 
 def _minutes(s: float) -> str:
+    """A span as a supervisor says it: 45 s, 2 min 10 s, 25 min, 1.5 h."""
     if s < 90:
         return f"{s:.0f} s"
+    if s < 600 and round(s) % 60:
+        return f"{int(round(s)) // 60} min {int(round(s)) % 60} s"
     if s < 5400:
         return f"{s / 60:.0f} min"
     return f"{s / 3600:.1f} h"
@@ -144,6 +147,7 @@ class _Asset:
     power: float = 0.0
     last_t: float | None = None  # plant time of its latest reading
     last_wall: float | None = None
+    run: dict = field(default_factory=dict)  # state rule id -> since when in its states
 
 
 class AlertEngine:
@@ -190,7 +194,8 @@ class AlertEngine:
         self._first_t: float | None = None
         # the line's power as steps: (t, kW from t on, kWs from the first step to t), the
         # steps of the last quarter hour and the one before it
-        self._line: deque[tuple[float, float, float]] = deque()
+        self._line: list[tuple[float, float, float]] = []
+        self._line_t: list[float] = []
         self._power_start: float | None = None
         self._checked = -math.inf  # plant time the timed rules were last evaluated at
         self._p_miss: list[tuple[float, float]] = []  # (plant time, P(target missed))
@@ -338,7 +343,6 @@ class AlertEngine:
                 PEAK_WINDOW_S:
             return None
         t0 = now - PEAK_WINDOW_S
-        self._trim(t0)
         return (self._energy_at(now) - self._energy_at(t0)) / PEAK_WINDOW_S
 
     # --- inside ------------------------------------------------------------------------------
@@ -396,10 +400,18 @@ class AlertEngine:
             return []
         changes = []
         for r in self.rules:
-            key = (self._rid(r), asset)
-            if r.kind == "state" and key in self._open and new not in r.states:
-                changes.append(self._clear(key, t, f"{new} after {_minutes(t - a.since)}"
-                                           if a.since is not None else new))
+            if r.kind != "state":
+                continue
+            rid = self._rid(r)
+            key = (rid, asset)
+            if new in r.states:  # a run of the rule's states goes on, or begins
+                if a.state not in r.states or rid not in a.run:
+                    a.run[rid] = t
+                continue
+            began = a.run.pop(rid, None)
+            if key in self._open:
+                changes.append(self._clear(key, t, f"{new} after {_minutes(t - began)}"
+                                           if began is not None else new))
         a.state, a.since = new, t
         return changes
 
@@ -424,24 +436,28 @@ class AlertEngine:
             if r.kind != "state" or a.state not in r.states or (
                     r.elements and a.element not in r.elements):
                 continue
-            key = (self._rid(r), asset)
-            began = a.since + r.longer_than
+            rid = self._rid(r)
+            key = (rid, asset)
+            run = a.run.get(rid, a.since)
+            began = run + r.longer_than
             if now >= began and key not in self._open:
                 changes.append(self._raise(r, key, asset, began,
-                                           self._state_message(asset, a, r, began),
-                                           self._state_details(a, r)))
+                                           self._state_message(asset, a, r, run, began),
+                                           self._state_details(a, r, run)))
         return changes
 
-    def _state_message(self, asset: str, a: _Asset, r: m.AlertRule, t: float) -> str:
-        long = t - a.since
-        msg = f"{self._who(asset)} {a.state} for {_minutes(long)}"
+    def _state_message(self, asset: str, a: _Asset, r: m.AlertRule, run: float,
+                       t: float) -> str:
+        long = t - run
+        what = a.state if a.since == run else " or ".join(r.states)
+        msg = f"{self._who(asset)} {what} for {_minutes(long)}"
         mttr = self._mttr.get(a.element)
         if a.state == "down" and mttr:
             msg += f", {long / mttr:.1f}x its usual repair ({_minutes(mttr)})"
-        msg += f" (since {_clock(a.since, self.time_zone)})"
+        msg += f" (since {_clock(run, self.time_zone)})"
         if self._p_miss:
             now_p = self._p_miss[-1][1]
-            before = [p for when, p in self._p_miss if when <= a.since]
+            before = [p for when, p in self._p_miss if when <= run]
             if before and abs(before[-1] - now_p) >= 0.005:
                 verb = "rose" if now_p > before[-1] else "fell"
                 msg += f"; P(shift target missed) {verb} from {before[-1]:.0%} to {now_p:.0%}"
@@ -449,8 +465,8 @@ class AlertEngine:
                 msg += f"; P(shift target missed) {now_p:.0%}"
         return msg
 
-    def _state_details(self, a: _Asset, r: m.AlertRule) -> dict:
-        d = {"state": a.state, "since": a.since, "limit_s": r.longer_than}
+    def _state_details(self, a: _Asset, r: m.AlertRule, run: float) -> dict:
+        d = {"state": a.state, "since": run, "limit_s": r.longer_than}
         if a.element in self._mttr:
             d["usual_repair_s"] = self._mttr[a.element]
         if self._p_miss:
@@ -464,29 +480,32 @@ class AlertEngine:
         if not self._line:
             self._power_start = t
             self._line.append((t, kw, 0.0))
+            self._line_t.append(t)
             return
         t1, kw1, e1 = self._line[-1]
         t = max(t, t1)  # a late reading of one asset counts from the latest time
         self._line.append((t, kw, e1 + kw1 * (t - t1)))
+        self._line_t.append(t)
 
     def _trim(self, t0: float) -> None:
-        """Drop the steps that ended before ``t0`` (one step at or before it stays)."""
-        while len(self._line) > 1 and self._line[1][0] <= t0:
-            self._line.popleft()
+        """Drop the steps that ended before ``t0`` (one step at or before it stays), in
+        chunks (amortised: a list shifts once per many steps)."""
+        i = bisect.bisect_right(self._line_t, t0) - 1
+        if i > 256 and 2 * i > len(self._line):
+            del self._line[:i], self._line_t[:i]
 
     def _energy_at(self, t: float) -> float:
-        """kWs from the first step kept's reference to ``t`` (t at or after its start)."""
-        if t >= self._line[-1][0]:
-            t1, kw1, e1 = self._line[-1]
-            return e1 + kw1 * (t - t1)
-        for t1, kw1, e1 in self._line:  # t lies in the first step after trimming
-            if t1 <= t:
-                best = e1 + kw1 * (t - t1)
-            else:
-                break
-        return best
+        """kWs from the first step kept's reference to ``t``: the steps kept reach a quarter
+        hour before the latest evaluation (:meth:`_trim`), and before the first power
+        reading the line drew nothing."""
+        i = bisect.bisect_right(self._line_t, t) - 1
+        if i < 0:
+            return self._line[0][2]
+        t1, kw1, e1 = self._line[i]
+        return e1 + kw1 * (t - t1)
 
     def _peak_now(self, t: float) -> list[Alert]:
+        self._trim(t - 2 * PEAK_WINDOW_S)  # memory stays bounded, queries of a window back
         mean = self.line_power_15min(t)
         if mean is None:
             return []
