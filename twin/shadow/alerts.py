@@ -311,6 +311,12 @@ class AlertEngine:
                                                    f"{p:.0%}"))
         return changes
 
+    def gap(self) -> None:
+        """The data were cut (the link went down): the drift tests forget the observations
+        under way (:meth:`twin.shadow.drift.DriftMonitor.gap`)."""
+        for mon in self._drift.values():
+            mon.gap()
+
     def acknowledge(self, alert_id: str, at: float | None = None) -> Alert:
         """The user has seen it: ``raised`` -> ``acknowledged`` (a cleared one stays cleared
         and is marked acknowledged). Raises ``KeyError`` for an unknown id."""
@@ -453,7 +459,8 @@ class AlertEngine:
         msg = f"{self._who(asset)} {what} for {_minutes(long)}"
         mttr = self._mttr.get(a.element)
         if a.state == "down" and mttr:
-            msg += f", {long / mttr:.1f}x its usual repair ({_minutes(mttr)})"
+            msg += (f", {long / mttr:.1f}x its usual repair ({_minutes(mttr)})"
+                    if long >= mttr else f"; its usual repair takes {_minutes(mttr)}")
         msg += f" (since {_clock(run, self.time_zone)})"
         if self._p_miss:
             now_p = self._p_miss[-1][1]

@@ -81,8 +81,10 @@ def playback(recording: Recording, step_s: float = 10.0,
     if not readings:
         return
     epoch = recording.epoch_utc.timestamp()
-    start = float(t[0]) if window is None else window[0]
-    end = float(t[-1]) if window is None else window[1]
+    start, end = float(t[0]), float(t[-1])
+    if window is not None:  # empty steps from the window's start and to its end, if finite
+        start = window[0] if np.isfinite(window[0]) else start
+        end = window[1] if np.isfinite(window[1]) else end
     edges = np.arange(start + step_s, end + step_s, step_s)
     cuts = np.searchsorted(t, edges, side="left")
     lo = 0
