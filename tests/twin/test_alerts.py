@@ -240,3 +240,14 @@ def test_a_project_without_alerts_raises_nothing():
     e = AlertEngine(project())
     readings = states("filler", [("down", 7200), ("busy", 10)])
     assert feed(e, readings) == []
+
+
+def test_no_data_before_any_reading_counts_from_the_start():
+    clock = Clock(1_800_000_000.0)
+    e = engine(m.AlertRule("no_data", "silent", longer_than=120.0), clock=clock)
+    assert e.advance() == []
+    clock.t += 121
+    raised = e.advance()
+    assert [a.state for a in raised] == ["raised"]
+    assert raised[0].message.endswith(": nothing received yet")
+    assert raised[0].time == clock.t  # the wall clock stands in for the plant's time

@@ -574,19 +574,22 @@ class AlertEngine:
                 quiet = clock_now - start
                 if quiet >= r.longer_than and key not in self._open:
                     who = f"{self._who(asset)}" if asset else "the plant (the source)"
-                    plant_t = (now if wall is not None else start + r.longer_than) or 0.0
+                    # live: the plant's time now (the wall clock before any reading); a
+                    # replay: the moment the limit passed
+                    plant_t = (start + r.longer_than if wall is None
+                               else now if now is not None else wall)
                     msg = (f"No data from {who} for {_minutes(quiet)} (limit "
                            f"{_minutes(r.longer_than)})" + ("" if last is not None else
                                                             ": nothing received yet"))
                     changes.append(self._raise(r, key, asset, plant_t, msg,
                                                {"quiet_s": quiet, "limit_s": r.longer_than}))
                 elif quiet < r.longer_than and key in self._open:
-                    changes.append(self._clear(key, now if now is not None else 0.0,
+                    changes.append(self._clear(key, now if now is not None else clock_now,
                                                "data again"))
         return changes
 
 
-def run_rules(engine: AlertEngine, batches, step_s: float = 1.0) -> list[Alert]:
+def run_rules(engine: AlertEngine, batches) -> list[Alert]:
     """Feed ``batches`` (``(t_end, readings)`` pairs from :func:`twin.shadow.playback.
     playback`) to ``engine`` and advance it to each batch's end; the changes, in order."""
     out = []
