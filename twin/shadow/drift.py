@@ -329,22 +329,22 @@ class _Test:
         self.up, self.down = Cusum(designed(up, s.arl)), Cusum(designed(down, s.arl))
         self.xs: list[float] = []  # raw observations, kept from the older excursion start on
         self.ts: list[float] = []
-        self.pending: list[float] = []  # standardised values of a batch not yet complete
+        self.pending: list[float] = []  # observations of a batch not yet complete
         self.offset = 0  # index (in observations) of xs[0]
 
-    def standardise(self, x: float) -> float:
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        """The observations as the test sees them (module docstring)."""
         if self.cdf is None:
             return (x / self.model_mean - 1.0) / self.sd
-        u = min(float(self.cdf(x)), 1.0 - 1e-16)
-        return -math.log1p(-u)
+        return -np.log1p(-np.minimum(self.cdf(x), 1.0 - 1e-16))
 
     def add(self, x: float, t: float) -> Drift | None:
         self.xs.append(x)
         self.ts.append(t)
-        self.pending.append(self.standardise(x))
+        self.pending.append(x)  # raw: a batch is standardised at once (SciPy per call)
         if len(self.pending) < self.batch:
             return None
-        y = float(np.mean(self.pending))
+        y = float(np.mean(self.standardise(np.asarray(self.pending, float))))
         self.pending = []
         out = None
         for cusum, sign in ((self.up, 1), (self.down, -1)):
