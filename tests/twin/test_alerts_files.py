@@ -174,3 +174,33 @@ def test_alert_log_beside_the_recording(tmp_path):
     path.write_text('nope\n{"id": 1}\n')
     with pytest.raises(InputError, match="line 1"):
         read_alert_log(path)
+
+
+def test_a_link_gap_plays_back_as_a_gap(tmp_path):
+    """A recording's link gap comes back between the readings around it, and the engine
+    forgets the drift observations under way there (no repair spans the gap)."""
+    from twin.live.recorder import LiveRecorder, project_assets
+    from twin.recording import Recording
+    from twin.shadow.alerts import run_rules
+    from twin.shadow.playback import playback
+
+    p = project_from_json(line_doc())
+    path = tmp_path / "gap.h5"
+    with LiveRecorder(path, project_assets(p), source="test") as rec:
+        rec.readings(states("filler", [("busy", 100), ("down", 50)]))
+        rec.link("reconnecting", "cable")
+        rec.link("connected")
+        rec.readings(states("filler", [("busy", 10)], EPOCH + 7200))
+    with Recording.open(path) as r:
+        steps = list(playback(r, step_s=60.0))
+        gap_at = [t for t, b in steps if b is None]
+        assert gap_at == [EPOCH + 100]  # the last reading before the cut
+        before = [x for t, b in steps if b is not None and t <= gap_at[0] for x in b]
+        assert [x.t for x in before] == [EPOCH, EPOCH + 100]
+        e = AlertEngine(p, m.AlertSettings((m.AlertRule("drift", "drift", arl=10.0,
+                                                        elements=("filler",)),)))
+        seen = []
+        mon = next(iter(e._drift.values()))
+        mon.observe = lambda *a, **k: seen.append(a)  # what the tests would be given
+        run_rules(e, playback(r, step_s=60.0))
+    assert seen == []  # the down stretch from 100 s did not become a 2-hour repair

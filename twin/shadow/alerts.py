@@ -591,9 +591,13 @@ class AlertEngine:
 
 def run_rules(engine: AlertEngine, batches) -> list[Alert]:
     """Feed ``batches`` (``(t_end, readings)`` pairs from :func:`twin.shadow.playback.
-    playback`) to ``engine`` and advance it to each batch's end; the changes, in order."""
+    playback`; ``readings`` None: a link gap) to ``engine`` and advance it to each batch's
+    end; the changes, in order."""
     out = []
     for t_end, batch in batches:
+        if batch is None:  # a link gap of the recording
+            engine.gap()
+            continue
         out += engine.readings(batch)
         out += engine.advance(t_end)
     return out

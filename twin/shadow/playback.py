@@ -71,10 +71,13 @@ def recorded_readings(recording: Recording, window: tuple[float, float] | None =
 
 def playback(recording: Recording, step_s: float = 10.0,
              window: tuple[float, float] | None = None
-             ) -> Iterator[tuple[float, list[Reading]]]:
+             ) -> Iterator[tuple[float, list[Reading] | None]]:
     """Yield ``(t_end, batch)`` per ``step_s`` of plant time: the readings of ``[t_end -
     step_s, t_end)``, ``t_end`` in s since the Unix epoch (empty steps are yielded too, so
-    that rules waiting for time to pass see it pass)."""
+    that rules waiting for time to pass see it pass). A link gap of the recording
+    (``/gaps``: the live source was cut) is yielded as ``(gap start, None)`` between the
+    readings before it and those after, as a live source reports it
+    (``AlertEngine.gap``)."""
     if not step_s > 0:
         raise PlaybackError(f"step {step_s!r} must be a positive number of seconds")
     t, readings = recorded_readings(recording, window)
@@ -86,10 +89,18 @@ def playback(recording: Recording, step_s: float = 10.0,
         start = window[0] if np.isfinite(window[0]) else start
         end = window[1] if np.isfinite(window[1]) else end
     edges = np.arange(start + step_s, end + step_s, step_s)
-    cuts = np.searchsorted(t, edges, side="left")
+    gaps = sorted(float(g) for g in recording.gaps["start"]) if len(recording.gaps) else []
+    marks = [(g, None) for g in gaps if start <= g < end]
+    steps = sorted([(float(e), "step") for e in edges] + marks, key=lambda x: x[0])
     lo = 0
-    for edge, hi in zip(edges, cuts, strict=True):
-        yield float(edge + epoch), readings[lo:hi]
+    for edge, kind in steps:
+        # a gap starts at the last reading before the cut: that reading goes before it
+        hi = int(np.searchsorted(t, edge, side="left" if kind else "right"))
+        if kind is None:  # the readings before the gap, then the gap
+            yield float(edge + epoch), readings[lo:hi]
+            yield float(edge + epoch), None
+        else:
+            yield float(edge + epoch), readings[lo:hi]
         lo = hi
     if lo < len(readings):
         yield float(end + epoch + step_s), readings[lo:]
