@@ -204,3 +204,21 @@ def test_a_link_gap_plays_back_as_a_gap(tmp_path):
         mon.observe = lambda *a, **k: seen.append(a)  # what the tests would be given
         run_rules(e, playback(r, step_s=60.0))
     assert seen == []  # the down stretch from 100 s did not become a 2-hour repair
+
+
+def test_a_rule_naming_a_deleted_station_opens_for_editing(make_project):
+    """The workbench saves a project whose rule names a station deleted since: it opens
+    again for editing (the fault listed), and a strict reading refuses it, naming the path."""
+    doc = doc_with({"rules": [{"kind": "state", "elements": ["capper", "filler"],
+                               "longer_than": 60}]})
+    doc["elements"] = [e for e in doc["elements"] if e["id"] != "capper"]
+    doc["connections"] = [["src", "filler"], ["filler", "buf"], ["buf", "sink"]]
+    del doc["scenarios"]
+    folder = make_project(doc)
+    p = load_project(folder, strict=False)
+    assert p.alerts.rules[0].elements == ("capper", "filler")
+    assert [x.path for x in p.problems] == ["$.alerts.rules[0].elements[0]"]
+    assert "deleted?" in p.problems[0].message
+    with pytest.raises(ProjectError) as err:
+        load_project(folder)
+    assert err.value.problems[0].path == "$.alerts.rules[0].elements[0]"

@@ -66,7 +66,7 @@ def _number(obj: dict, key: str, path: str, problems: Problems, default, lo: flo
 
 
 def _names(obj: dict, key: str, path: str, problems: Problems, choices=None,
-           known=None, what: str = "") -> tuple[str, ...]:
+           known=None, what: str = "", stale: Problems | None = None) -> tuple[str, ...]:
     if key not in obj:
         return ()
     v = obj[key]
@@ -77,17 +77,21 @@ def _names(obj: dict, key: str, path: str, problems: Problems, choices=None,
         if choices is not None and x not in choices:
             problems.add(f"{path}.{key}[{i}]", f"expected one of {list(choices)}", x)
         elif known is not None and x not in known:
-            problems.add(f"{path}.{key}[{i}]", f"is not {what} of this project; known: "
-                         f"{', '.join(sorted(known)[:20]) or 'none'}", x)
+            (problems if stale is None else stale).add(
+                f"{path}.{key}[{i}]", f"is not {what} of this project (deleted?); known: "
+                f"{', '.join(sorted(known)[:20]) or 'none'}; remove it from the rule", x)
     return tuple(v)
 
 
 def read_alerts(obj, problems: Problems, project: m.Project | None = None,
-                path: str = "$.alerts") -> m.AlertSettings | None:
+                path: str = "$.alerts", stale: Problems | None = None
+                ) -> m.AlertSettings | None:
     """Read the ``alerts`` section (``None``: none); problems are added with their paths.
 
     ``project`` gives the station and element ids a rule may name (without it names are not
-    checked).
+    checked). A rule naming an element the project lacks (deleted in the workbench) is
+    added to ``stale`` when given (the reader's faults of the flow, which the workbench
+    keeps rather than refusing the project) and the rule is kept: it watches nothing there.
     """
     if obj is None:
         return None
@@ -114,7 +118,7 @@ def read_alerts(obj, problems: Problems, project: m.Project | None = None,
         elements |= {f"{s.id}#{k}" for s in project.stations() for k in range(s.servers)}
     rules, ids = [], {}
     for i, r in enumerate(raw):
-        rule = _read_rule(r, f"{path}.rules[{i}]", problems, stations, elements)
+        rule = _read_rule(r, f"{path}.rules[{i}]", problems, stations, elements, stale)
         if rule is None:
             continue
         rid = rule.id or f"{rule.kind}-{i + 1}"
@@ -130,7 +134,8 @@ def read_alerts(obj, problems: Problems, project: m.Project | None = None,
     return m.AlertSettings(tuple(rules), target)
 
 
-def _read_rule(r, path: str, problems: Problems, stations, elements) -> m.AlertRule | None:
+def _read_rule(r, path: str, problems: Problems, stations, elements,
+               stale: Problems | None = None) -> m.AlertRule | None:
     if not isinstance(r, dict):
         problems.add(path, 'expected a rule object with a "kind"', r)
         return None
@@ -156,7 +161,7 @@ def _read_rule(r, path: str, problems: Problems, stations, elements) -> m.AlertR
                 "extra": {k: v for k, v in r.items() if k.startswith("x-")}}
     if kind == "state":
         kw["elements"] = _names(r, "elements", path, problems, known=stations,
-                                what="a station")
+                                what="a station", stale=stale)
         kw["states"] = _names(r, "states", path, problems, choices=m.STATION_STATES) \
             or ("down",)
         kw["longer_than"] = _duration(r, "longer_than", path, problems, 0.0, required=True)
@@ -182,7 +187,7 @@ def _read_rule(r, path: str, problems: Problems, stations, elements) -> m.AlertR
                               lo_open=True)
     elif kind == "drift":
         kw["elements"] = _names(r, "elements", path, problems, known=stations,
-                                what="a station")
+                                what="a station", stale=stale)
         kw["quantities"] = _names(r, "quantities", path, problems, choices=DRIFT_QUANTITIES)
         kw["ratio"] = _number(r, "ratio", path, problems, 2.0, 1.0, 100.0,
                               "the change to detect, e.g. 2 (twice as long)", lo_open=True)
@@ -190,7 +195,7 @@ def _read_rule(r, path: str, problems: Problems, stations, elements) -> m.AlertR
                             "observations to a false alarm on average")
     else:  # no_data
         kw["elements"] = _names(r, "elements", path, problems, known=elements,
-                                what="an element (or <station>#<server>)")
+                                what="an element (or <station>#<server>)", stale=stale)
         scope = r.get("scope", "asset" if kw["elements"] else "source")
         if scope not in ("source", "asset"):
             problems.add(f"{path}.scope", "expected 'source' (no reading at all) or 'asset' "

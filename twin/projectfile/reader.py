@@ -559,7 +559,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
         extra={k: v for k, v in doc.items() if k.startswith("x-")},
     )
     # the alert rules (issue 16) name stations, so they are read once the elements are
-    project.alerts = read_alerts(doc.get("alerts"), problems, project)
+    project.alerts = read_alerts(doc.get("alerts"), problems, project, stale=structure)
     check_structure(project, structure, {eid: i for eid, i in seen.items()})
     if problems or strict:  # every problem at once, as a strict reading always gave them
         problems.items += structure.items
