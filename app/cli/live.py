@@ -5,7 +5,10 @@ readings to a ``twin.live.recorder.LiveRecorder``, which appends them to a SWMR 
 (flushed every second, readable while it grows). This thread prints a status line every few
 seconds and stops on SIGINT or SIGTERM (exit 0, after a final flush), at the end of
 ``--duration`` (plant time: the readings' own time stamps), or when the source gives up;
-then it prints the problems report. No Qt here.
+then it prints the problems report. When the project has `alerts` rules they follow the
+plant beside the recorder (``twin.shadow.tee.LiveAlerts``): each alert is printed (only
+them with ``--alerts-only``), logged beside the recording and, with ``--publish-alerts``,
+published to MQTT. No Qt here.
 """
 
 from __future__ import annotations
