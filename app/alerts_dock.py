@@ -109,8 +109,8 @@ class AlertsPanel(QWidget):
         when = datetime.fromtimestamp(alert.time, ZoneInfo(self.time_zone))
         values = (when.strftime("%Y-%m-%d %H:%M:%S"), alert.severity, alert.state,
                   alert.asset or "line", printable(alert.message))
-        color = QColor(CLEARED_COLOR if alert.state == "cleared"
-                       else SEVERITY_COLORS.get(alert.severity, "#000000"))
+        # the severity keeps its colour; a cleared alert's other cells turn grey
+        color = QColor(SEVERITY_COLORS.get(alert.severity, "#000000"))
         for col, v in enumerate(values):
             item = self.table.item(row, col)
             if item is None:

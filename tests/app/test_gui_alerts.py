@@ -127,3 +127,26 @@ def test_rules_on_a_replayed_recording_jump_and_recalibrate(make_window, warm_ke
     assert {o.element for o in sc.overrides} == {"filler"}
     win.stack.undo()
     assert not any(s.name == "recalibrated filler" for s in win.project.scenarios)
+
+
+def test_severity_colours(qtbot):
+    """Each severity has its colour, kept when the alert clears (its text turns grey)."""
+    from app.alerts_dock import CLEARED_COLOR, SEVERITY_COLORS, AlertsPanel
+    from twin.shadow.alerts import Alert
+
+    panel = AlertsPanel()
+    qtbot.addWidget(panel)
+    for i, sev in enumerate(("info", "warning", "critical")):
+        panel.show_alert(Alert(f"r/a/{i}", "r", "state", sev, "a", "a", 1.7e9 + i, "m"))
+    rows = {panel.table.item(r, 1).text(): r for r in range(3)}
+    for sev, r in rows.items():
+        assert panel.table.item(r, 1).background().color().name() == SEVERITY_COLORS[sev]
+    a = panel.alerts["r/a/2"]
+    from dataclasses import replace
+
+    panel.show_alert(replace(a, state="cleared"))
+    r = rows["critical"]
+    assert panel.table.item(r, 2).text() == "cleared"
+    assert panel.table.item(r, 1).background().color().name() == SEVERITY_COLORS["critical"]
+    assert panel.table.item(r, 4).foreground().color().name() == CLEARED_COLOR
+    assert panel.summary.text() == "2 active (0 critical), 3 in all"
