@@ -82,6 +82,8 @@ class LivePanel(QWidget):
     ended = Signal(str)
     #: a line for the log pane
     message = Signal(str)
+    #: a session is about to start its source (the Alerts dock hooks its rules in)
+    started = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -174,6 +176,7 @@ class LivePanel(QWidget):
         self.table.setRowCount(0)
         self.replay_button.setEnabled(False)
         self.disconnect_button.setEnabled(True)
+        self.started.emit(session)
         session.start()
         self.timer.start()
         self.message.emit(f"live: following {printable(session.url)} into "

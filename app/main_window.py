@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import export
+from app.alerts_dock import install_alerts
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         make_menus(self)
         install_live(self)  # Plant menu and Live dock (issue 15 §4): app.live_panel
+        install_alerts(self)  # Alerts dock (issue 16 §4): app.alerts_dock
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)

@@ -5,12 +5,16 @@ readings to a ``twin.live.recorder.LiveRecorder``, which appends them to a SWMR 
 (flushed every second, readable while it grows). This thread prints a status line every few
 seconds and stops on SIGINT or SIGTERM (exit 0, after a final flush), at the end of
 ``--duration`` (plant time: the readings' own time stamps), or when the source gives up;
-then it prints the problems report. No Qt here.
+then it prints the problems report. When the project has `alerts` rules they follow the
+plant beside the recorder (``twin.shadow.tee.LiveAlerts``): each alert is printed (only
+them with ``--alerts-only``), logged beside the recording and, with ``--publish-alerts``,
+published to MQTT. No Qt here.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -59,6 +63,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--status-every", type=float, default=STATUS_EVERY_S, metavar="S",
                    help=f"seconds between status lines (default {STATUS_EVERY_S:g})")
     p.add_argument("--force", action="store_true", help="overwrite an existing --record file")
+    a = p.add_argument_group("alerts (the project's `alerts` rules; docs/shadow.md)")
+    a.add_argument("--alerts-only", action="store_true", help="print only the alerts, one "
+                   "line each (no status lines; the closing report goes to stderr)")
+    a.add_argument("--json", action="store_true", help="with --alerts-only: each alert as "
+                   "one line of JSON")
+    a.add_argument("--publish-alerts", nargs="?", const="", metavar="URL",
+                   help="publish each alert as JSON to <prefix>/alerts of an MQTT broker: "
+                        "mqtt://HOST:PORT/PREFIX (default: the --mqtt broker and prefix)")
     o = p.add_argument_group("OPC UA security (docs/live-opcua.md)")
     o.add_argument("--security", choices=tuple(SECURITY), default="sign-encrypt",
                    help="Basic256Sha256 with sign-encrypt (default) or sign; none only for a "
@@ -142,6 +154,33 @@ def status_line(recorder, rate: float) -> str:
             f"problems {rep.problem_count:,}")
 
 
+def _alerts(args, project):
+    """The project's alert rules beside the recorder (``twin.shadow.tee.LiveAlerts``):
+    printed, logged beside the recording, optionally published; None without rules."""
+    from twin.shadow.tee import LiveAlerts
+
+    if args.json and not args.alerts_only:
+        raise UsageError("--json prints the alerts as JSON lines: give it with --alerts-only")
+    if not (project.alerts and project.alerts.rules):
+        if args.alerts_only or args.publish_alerts is not None:
+            raise UsageError(f"project {project.name!r} has no alert rules: add an `alerts` "
+                             "section to its project.json (docs/project-format.md)")
+        return None
+    publish = None
+    if args.publish_alerts is not None:
+        publish = args.publish_alerts or args.mqtt
+        if not publish:
+            raise UsageError("--publish-alerts needs a broker: give --publish-alerts "
+                             "mqtt://HOST:PORT/PREFIX, or follow the plant with --mqtt")
+
+    def show(alert) -> None:
+        print(json.dumps(alert.to_dict()) if args.json
+              else printable(alert.line(args.time_zone)), flush=True)
+
+    return LiveAlerts(project, args.record, time_zone=args.time_zone, publish=publish,
+                      overwrite=args.force, listeners=[show])
+
+
 def run_live(args) -> int:
     """Handler of ``twinbench live``."""
     from twin import jsonfile
@@ -172,13 +211,19 @@ def run_live(args) -> int:
         source = open_source(url, **_source_options(args, mapping, project.name))
         recorder = LiveRecorder(args.record, assets, source=url, time_zone=args.time_zone,
                                 epoch_utc=epoch, overwrite=args.force, mapping=mapping)
+        try:  # the recording's file is made by the first reading: none yet
+            alerts = _alerts(args, project)
+        except BaseException:
+            recorder.close()
+            raise
+    feed = recorder if alerts is None else alerts.tee(recorder)
 
     stop = threading.Event()
     failed: list[BaseException] = []
 
     def follow() -> None:
         try:
-            source.run(recorder, stop)
+            source.run(feed, stop)
         except BaseException as exc:  # raised again on this thread, after the final flush
             failed.append(exc)
         finally:
@@ -188,19 +233,23 @@ def run_live(args) -> int:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    out = sys.stderr if args.alerts_only else sys.stdout
     print(f"twinbench live: following {printable(url)} into {printable(args.record)} "
-          f"({len(assets)} assets); Ctrl-C stops", flush=True)
+          f"({len(assets)} assets); Ctrl-C stops", file=out, flush=True)
     thread = threading.Thread(target=follow, name="live-source", daemon=True)
     try:
         thread.start()
         last_status, last_count = time.monotonic(), 0
         while not stop.wait(0.2):
             recorder.tick()
+            if alerts is not None:
+                alerts.drain()
             if duration is not None and recorder.span_s >= duration:
-                print(f"twinbench live: {args.duration} of plant time recorded", flush=True)
+                print(f"twinbench live: {args.duration} of plant time recorded", file=out,
+                      flush=True)
                 break
             now = time.monotonic()
-            if now - last_status >= args.status_every:
+            if now - last_status >= args.status_every and not args.alerts_only:
                 received = recorder.report.received
                 print(status_line(recorder, (received - last_count) / (now - last_status)),
                       flush=True)
@@ -217,7 +266,9 @@ def run_live(args) -> int:
         try:
             recorder.close()
         finally:  # the report, however it ended
-            print(recorder.report.format(), flush=True)
+            if alerts is not None:
+                alerts.close()
+            print(recorder.report.format(), file=out, flush=True)
             if thread.is_alive():
                 print("twinbench live: the source did not stop within 30 s", file=sys.stderr)
     if failed:

@@ -75,6 +75,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                         "the recording epoch")
     r.add_argument("--to", dest="t_to", metavar="T", help="window end, like --from")
     r.add_argument("--by", choices=("day", "shift"), help="also break KPIs down per day/shift")
+    r.add_argument("--alerts", action="store_true", help="run the --project's alert rules on "
+                   "the recording instead (one line per alert; --json: one JSON line each)")
+    r.add_argument("--project", metavar="P", help="with --alerts: the project whose `alerts` "
+                   "rules and model are used")
     r.set_defaults(func=run_replay)
 
 
@@ -143,6 +147,8 @@ def _table(rows: list[list[str]]) -> str:
 
 def run_replay(args: argparse.Namespace) -> int:
     """Handle ``twinbench replay``; return the exit code."""
+    if args.alerts or args.project is not None:
+        return _replay_alerts(args)
     with user_files(args.recording), Recording.open(args.recording) as rec:
         t0 = _time_arg(rec, args.t_from, "--from")
         t1 = _time_arg(rec, args.t_to, "--to")
@@ -161,6 +167,42 @@ def run_replay(args: argparse.Namespace) -> int:
         text = (json.dumps(_document(rec, kpis, periods), indent=2) if args.json
                 else _text(rec, kpis, periods))
     print(text if args.json else printable(text, newlines=True))
+    sys.stdout.flush()
+    return 0
+
+
+def _replay_alerts(args: argparse.Namespace) -> int:
+    """``twinbench replay FILE --alerts --project P``: the rules run on the recorded shift,
+    as they ran live (``twin.shadow.playback``); the plant's time stands in for the wall
+    clock of the ``no_data`` rule."""
+    from twin.projectfile.reader import load_project
+    from twin.shadow.alerts import AlertEngine, run_rules
+    from twin.shadow.playback import playback
+
+    if not (args.alerts and args.project):
+        raise UsageError("--alerts and --project go together: twinbench replay FILE --alerts "
+                         "--project PROJECT")
+    with user_files(args.recording, args.project), Recording.open(args.recording) as rec:
+        project = load_project(args.project)
+        if not (project.alerts and project.alerts.rules):
+            raise UsageError(f"--project {args.project}: project {project.name!r} has no alert "
+                             "rules; add an `alerts` section (docs/project-format.md)")
+        t0 = _time_arg(rec, args.t_from, "--from")
+        t1 = _time_arg(rec, args.t_to, "--to")
+        window = None if t0 is None and t1 is None else (
+            -float("inf") if t0 is None else t0, float("inf") if t1 is None else t1)
+        engine = AlertEngine(project, epoch_s=rec.epoch_utc.timestamp(),
+                             time_zone=rec.time_zone)
+        changes = run_rules(engine, playback(rec, window=window))
+    for a in changes:
+        print(json.dumps(a.to_dict()) if args.json else printable(a.line(rec.time_zone)))
+    if not args.json:
+        raised = [a for a in changes if a.state == "raised"]
+        by_rule = ", ".join(f"{r} {n}" for r, n in sorted(
+            {a.rule: sum(b.rule == a.rule for b in raised) for a in raised}.items()))
+        print(f"{len(raised)} alert{'s' if len(raised) != 1 else ''} raised"
+              + (f" ({by_rule})" if raised else "") + f" by {len(project.alerts.rules)} "
+              f"rule{'s' if len(project.alerts.rules) != 1 else ''} of {project.name}")
     sys.stdout.flush()
     return 0
 

@@ -277,6 +277,42 @@ class Tariff:
     currency: str = "EUR"
 
 
+# --- alert rules (issue 16): read and written by twin.projectfile.alerts ---------------------
+#: Kinds of alert rule (docs/project-format.md, "alerts"; evaluated by twin.shadow.alerts).
+ALERT_KINDS = ("state", "shift_target", "peak_power", "drift", "no_data")
+ALERT_SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One rule of the project's ``alerts`` section; fields a kind does not use keep their
+    defaults. Times in seconds, power in kW, probabilities in 0..1."""
+
+    kind: str
+    id: str = ""
+    severity: str = "warning"
+    elements: tuple[str, ...] = ()  # stations (state, drift) or assets (no_data); (): all
+    states: tuple[str, ...] = ("down",)  # state: which states
+    longer_than: float = 0.0  # state, no_data: the limit
+    above: float = 0.5  # shift_target, peak_power (forecast): the probability limit
+    clear_below: float | None = None  # hysteresis: clears below this (default per kind)
+    limit_kw: float = 0.0  # peak_power
+    within: float = 0.0  # peak_power: forecast horizon (0: now only)
+    scope: str = "source"  # no_data: "source" (any reading) or "asset" (each asset)
+    ratio: float = 2.0  # drift: the change of a time to detect soonest
+    arl: float = 10000.0  # drift: in-control average run length, observations
+    quantities: tuple[str, ...] = ()  # drift: which quantities (): all
+    extra: dict = field(default_factory=dict, compare=False)  # "x-" fields, kept
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """The ``alerts`` section: the rules and the shift's target of good parts."""
+
+    rules: tuple[AlertRule, ...] = ()
+    shift_target: float | None = None
+
+
 class Project:
     """A plant: its elements, connections, calendar, scenarios and run defaults."""
 
@@ -298,6 +334,7 @@ class Project:
         description: str = "",
         meta: dict | None = None,
         extra: dict | None = None,
+        alerts: AlertSettings | None = None,
     ):
         self.name = name
         self.description = description
@@ -309,6 +346,7 @@ class Project:
         self.tariff = tariff
         self.meta = dict(meta or {})
         self.extra = dict(extra or {})  # custom top-level "x-" fields, kept as written
+        self.alerts = alerts  # the alert rules (issue 16); None: the file has no section
         # what the file reader found that did not stop it (twin.errors.Problem), e.g. a
         # station's mesh file missing from the folder; shown once when the project opens
         self.warnings: list[Problem] = []

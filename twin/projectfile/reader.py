@@ -24,6 +24,7 @@ from twin import jsonfile, limits
 from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.model.distributions import parse_distribution
+from twin.projectfile.alerts import read_alerts
 from twin.projectfile.meshes import read_mesh
 from twin.projectfile.plantlimits import check_project
 from twin.projectfile.structure import (  # noqa: F401  (re-exported)
@@ -504,7 +505,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     doc = migrate(doc, file)
     r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
                                      "connections", "calendar", "scenarios", "run", "tariff",
-                                     "meta"})
+                                     "meta", "alerts"})
     elements: list[m.Element] = []
     raw = doc.get("elements")
     structure = Problems()  # faults of the flow: raised when strict, kept when editing
@@ -557,6 +558,8 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
         tariff=tariff, meta=r.obj_at("meta") or {},
         extra={k: v for k, v in doc.items() if k.startswith("x-")},
     )
+    # the alert rules (issue 16) name stations, so they are read once the elements are
+    project.alerts = read_alerts(doc.get("alerts"), problems, project, stale=structure)
     check_structure(project, structure, {eid: i for eid, i in seen.items()})
     if problems or strict:  # every problem at once, as a strict reading always gave them
         problems.items += structure.items

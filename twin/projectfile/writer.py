@@ -135,6 +135,10 @@ def project_to_json(project: m.Project) -> dict:
                             "value": o.value} for o in s.overrides]}
             for s in project.scenarios
         ]
+    if project.alerts is not None:  # the alert rules (issue 16)
+        from twin.projectfile.alerts import alerts_to_json
+
+        doc["alerts"] = alerts_to_json(project.alerts)
     if project.meta:
         doc["meta"] = project.meta
     doc.update(project.extra)

@@ -1,0 +1,226 @@
+"""Drift tests: the CUSUM's false-alarm rate and detection delay measured by simulation
+against their design, and an injected change on the emulated plant detected and named."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from shadow_feeds import EPOCH, emulated, in_batches, project
+
+from twin.live.feed import Reading
+from twin.model import distributions as dists
+from twin.shadow.drift import (
+    Cusum,
+    CusumDesign,
+    DriftMonitor,
+    DriftSettings,
+    cusum_arl,
+    designed,
+    scale_design,
+    shift_design,
+)
+from twin.whatif.fitting import scipy_of
+
+
+def run_lengths(design: CusumDesign, draw, runs: int, rng, cap: int) -> np.ndarray:
+    """Observations to the first alarm of ``runs`` independent CUSUMs (vectorised);
+    ``draw(rng, n)`` gives n standardised observations."""
+    s = np.zeros(runs)
+    length = np.full(runs, cap, float)
+    alive = np.ones(runs, bool)
+    for i in range(1, cap + 1):
+        idx = np.flatnonzero(alive)
+        if not len(idx):
+            break
+        s[idx] = np.maximum(0.0, s[idx] + design.a + design.b * draw(rng, len(idx)))
+        hit = idx[s[idx] > design.h]
+        length[hit] = i
+        alive[hit] = False
+    assert not alive.any(), "a run reached the cap: raise it"
+    return length
+
+
+def mean_ci(x: np.ndarray) -> tuple[float, float]:
+    half = 1.96 * x.std(ddof=1) / math.sqrt(len(x))
+    return x.mean() - half, x.mean() + half
+
+
+def exp_draw(rng, n):
+    return rng.exponential(1.0, n)
+
+
+@pytest.mark.parametrize("name, design, draw", [
+    ("longer times (ratio 2)", scale_design(2.0), exp_draw),
+    ("shorter times (ratio 1/2)", scale_design(0.5), exp_draw),
+    ("cycle batches of 100 (ratio 1.2)", scale_design(1.2, 100),
+     lambda rng, n: rng.gamma(100, 1 / 100, n)),
+    ("power, Gaussian (shift 2.5 sd)", shift_design(2.5), lambda rng, n: rng.normal(0, 1, n)),
+])
+def test_in_control_average_run_length_is_as_designed(name, design, draw):
+    """4,000 in-control runs: the 95% interval of their mean run length holds the ARL the
+    threshold was designed for (Brook-Evans), here 400 observations."""
+    d = designed(design, 400.0)
+    assert 400.0 <= cusum_arl(d) <= 400.0 * 1.005  # the threshold errs on the safe side
+    x = run_lengths(d, draw, 4000, np.random.default_rng(7), 20_000)
+    lo, hi = mean_ci(x)
+    assert lo <= cusum_arl(d) <= hi, (name, x.mean(), lo, hi)
+
+
+def test_false_alarms_through_the_model_distribution_are_as_designed():
+    """The probability integral transform makes any model exact: lognormal repair times
+    (the Filler's), standardised by the model and tested, give the designed in-control ARL."""
+    model = dists.Distribution("lognormal", {"mean": 180.0, "sd": 120.0})
+    f = scipy_of(model)
+    d = designed(scale_design(2.0), 300.0)
+
+    def draw(rng, n):
+        x = f.rvs(size=n, random_state=rng)
+        return -np.log1p(-np.minimum(f.cdf(x), 1 - 1e-16))
+
+    x = run_lengths(d, draw, 3000, np.random.default_rng(3), 20_000)
+    lo, hi = mean_ci(x)
+    assert lo <= cusum_arl(d) <= hi
+
+
+#: Documented in docs/shadow.md ("Drift"): with the defaults (ratio 2, ARL 10,000), repairs
+#: that become 3x longer are detected after 9.7 repairs on average (exponential repairs,
+#: Brook-Evans), and after at most 12 on average for the Filler's lognormal repairs.
+DOCUMENTED_DELAY_REPAIRS = 12.0
+
+
+def test_detection_delay_of_three_times_longer_repairs():
+    d = designed(scale_design(DriftSettings().ratio), DriftSettings().arl)
+    expected = cusum_arl(d, scale=3.0)
+    assert expected == pytest.approx(9.7, abs=0.1)
+    x = run_lengths(d, lambda rng, n: rng.exponential(3.0, n), 4000,
+                    np.random.default_rng(11), 2000)
+    lo, hi = mean_ci(x)
+    assert lo <= expected <= hi
+    # the same through a lognormal model (a scale change of a lognormal is exact in x,
+    # not in the standardised y): measured, and inside the documented delay
+    f = scipy_of(dists.Distribution("lognormal", {"mean": 180.0, "sd": 120.0}))
+
+    def draw(rng, n):
+        x = 3.0 * f.rvs(size=n, random_state=rng)
+        return -np.log1p(-np.minimum(f.cdf(x), 1 - 1e-16))
+
+    x = run_lengths(d, draw, 4000, np.random.default_rng(12), 2000)
+    assert mean_ci(x)[1] <= DOCUMENTED_DELAY_REPAIRS
+
+
+def test_cusum_trace_and_change_point():
+    """A hand-checked trace: increments -1 + y; alarm above 2.5; the change point is the
+    first observation of the excursion that crossed."""
+    c = Cusum(CusumDesign(-1.0, 1.0, 2.5))
+    ys = [0.5, 0.2, 1.5, 0.3, 2.0, 2.0, 1.8]
+    out = [c.update(y) for y in ys]
+    # S: 0, 0, 0.5, 0, 1.0, 2.0, 2.8 -> alarm at index 6, excursion began at index 4
+    assert out == [None, None, None, None, None, None, 4]
+    assert c.s == 0.0 and c.start is None
+
+
+def test_monitor_names_a_power_drift():
+    """The Filler draws 1.5x its busy power from a known time on: the power test of the busy
+    state alarms, higher, since about then; the other states stay quiet."""
+    p = project()
+    mon = DriftMonitor(p, settings=DriftSettings(arl=1000.0))
+    rng = np.random.default_rng(5)
+    t, readings, change = EPOCH, [], EPOCH + 3 * 3600
+    while t < EPOCH + 6 * 3600:
+        busy = rng.exponential(300.0)
+        kw = 45.0 * (1.5 if t >= change else 1.0) * rng.normal(1.0, 0.05)
+        readings += [Reading("filler", "state", t, "busy"), Reading("filler", "power_kw", t, kw)]
+        t += busy
+        readings += [Reading("filler", "state", t, "starved"),
+                     Reading("filler", "power_kw", t, 10.0 * rng.normal(1.0, 0.05))]
+        t += rng.exponential(60.0)
+    found = []
+    for _, batch in in_batches(readings):
+        found += mon.readings(batch)
+    assert found, "no drift found"
+    d = found[0]
+    assert (d.element, d.quantity, d.state, d.direction) == ("filler", "power", "busy",
+                                                              "higher")
+    assert d.detected_at >= change
+    assert abs(d.since - change) < 1800.0
+    assert d.ratio == pytest.approx(1.5, rel=0.15)  # one stretch may suffice: no interval
+    assert re.match(r"Filler: power in busy 1\.\dx the model's \(\d+(\.\d)? against 45\), "
+                    r"since \d\d:\d\d UTC", d.message())
+
+
+@pytest.fixture(scope="module")
+def changed_plant(kernel):
+    """The emulated line: 4 h as modelled, then 8 h with the Filler's repairs 3x longer."""
+    p = project()
+    return p, emulated(p, [("base", 4, 1), ("slow-repairs", 8, 11)]), EPOCH + 4 * 3600
+
+
+def test_injected_change_is_detected_named_and_measured(changed_plant):
+    p, readings, change = changed_plant
+    mon = DriftMonitor(p)
+    repairs_after = 0
+    first = None
+    for _, batch in in_batches(readings):
+        for r in batch:
+            if r.asset == "filler" and r.channel == "state" and r.value == "down" \
+                    and r.t >= change:
+                repairs_after += 1
+        found = mon.readings(batch)
+        if found and first is None:
+            first, at_repairs = found[0], repairs_after
+    assert first is not None, "the change was not detected"
+    assert (first.element, first.quantity, first.direction) == ("filler", "time_to_repair",
+                                                                "longer")
+    assert first.detected_at > change, "a false alarm before the change"
+    # detected within three times the documented mean delay (a single trajectory)
+    assert at_repairs <= 3 * DOCUMENTED_DELAY_REPAIRS
+    assert first.ratio > 1.5 and first.ratio_low > 1.0
+    assert "Filler: repairs" in first.message()
+    # every drift found is of that quantity: the capper and the other tests stay quiet
+    assert {(d.element, d.quantity) for d in mon.drifts} == {("filler", "time_to_repair")}
+
+
+def test_model_plant_raises_no_drift(changed_plant):
+    """The 4 modelled hours and 8 more modelled hours (another seed): no test alarms. A
+    link gap forgets the observations it cuts (no time to failure spans it)."""
+    p, readings, change = changed_plant
+    mon = DriftMonitor(p)
+    for _, batch in in_batches([r for r in readings if r.t < change]):
+        assert mon.readings(batch) == []
+    more = emulated(p, [("base", 4, 1), ("base", 8, 21)])  # 8 more modelled hours
+    for _, batch in in_batches([r for r in more if r.t >= change]):
+        assert mon.readings(batch) == []
+    assert len(mon.tests) == 2 * 3 + 5 + 4  # 3 quantities per station, power per state
+    mon.gap()
+    later = [Reading(r.asset, r.channel, r.t + 12 * 3600, r.value) for r in more
+             if r.t >= change]
+    for _, batch in in_batches(later):
+        assert mon.readings(batch) == []
+
+
+def test_recalibration_offer_fits_the_recent_repairs(changed_plant, tmp_path):
+    """The offer re-calibrates the Filler from the recording since the change: its repair
+    mean is near 3x the model's, the other stations are left alone."""
+    from twin.live.recorder import LiveRecorder, project_assets
+    from twin.recording import Recording
+    from twin.shadow.drift import recalibration_scenario
+
+    p, readings, change = changed_plant
+    path = tmp_path / "shift.h5"
+    with LiveRecorder(path, project_assets(p), source="test") as rec:
+        rec.readings(readings)
+    mon = DriftMonitor(p)
+    found = [d for _, b in in_batches(readings) for d in mon.readings(b)]
+    with Recording.open(path) as r:
+        sc = recalibration_scenario(p, r, found[0])
+    assert {o.element for o in sc.overrides} == {"filler"}
+    fail = next(o for o in sc.overrides if o.path == "failures")
+    ttr = fail.value["time_to_repair"]
+    fitted = dists.Distribution(ttr["dist"], {k: v for k, v in ttr.items() if k != "dist"})
+    # 3x the model's 180 s; the window starts at the estimated change, so a few modelled
+    # repairs before it may be in (the interval of a fit to ~20 repairs is wide)
+    assert 2.0 * 180 <= fitted.mean <= 4.5 * 180
+    assert "Filler" in sc.description
