@@ -160,7 +160,7 @@ class ExperimentCharts(QTabWidget):
         self.pareto_x = _combo([], "The response across")
         self.pareto_y = _combo([], "The response up")
         self.pareto_plot = chart("", "", "", legend=True)
-        self.pareto_scatter = pg.ScatterPlotItem(size=9, hoverable=True, tip=None)
+        self.pareto_scatter = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._tip)
         self.pareto_scatter.sigClicked.connect(self._clicked)
         self.front_mask = np.zeros(0, bool)
         self.addTab(self._with_bar(self.pareto_plot, ("across", self.pareto_x),
@@ -308,6 +308,13 @@ class ExperimentCharts(QTabWidget):
         self.pareto_scatter.setData(spots)
         plot.addItem(self.pareto_scatter)
         plot.enableAutoRange()
+
+    def _tip(self, x, y, i) -> str:
+        """A point's factors and responses, as its hover tip."""
+        point = self.data.points[int(i)]
+        values = ", ".join(f"{k} = {v:.4g}" for k, v in point.items())
+        return (f"design point {int(i)}: {values}\n{self.pareto_x.currentText()} = {x:.4g}, "
+                f"{self.pareto_y.currentText()} = {y:.4g}\nclick: make it a scenario")
 
     def _clicked(self, _item, points, _ev=None) -> None:
         if len(points):

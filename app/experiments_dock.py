@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -94,7 +95,10 @@ class ExperimentsDock(QWidget):
         self.saved.activated.connect(lambda _i: self.load(self.saved.currentText()))
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.setMinimumHeight(90)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setToolTip("The factors: right-click a number in the Inspector and choose "
                               "'Vary this…' to add one; edit low, high and cost here")
@@ -111,6 +115,7 @@ class ExperimentsDock(QWidget):
         self.points_spin.valueChanged.connect(lambda _v: self._show_size())
         self.points_label = QLabel("levels per range")
         self.responses = QListWidget()
+        self.responses.setMinimumHeight(80)
         self.responses.setToolTip("The KPIs the study records and charts (the first is the one "
                                   "a precision target applies to)")
         self.replications = QSpinBox()
@@ -196,8 +201,14 @@ class ExperimentsDock(QWidget):
         lv.addLayout(buttons)
         lv.addWidget(self.status)
         lv.addWidget(self.error)
+        # the form scrolls in a low dock instead of pushing the dock over its neighbours' tabs
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(360)
         split = QSplitter(Qt.Horizontal)
-        split.addWidget(left)
+        split.addWidget(scroll)
         split.addWidget(self.charts)
         split.setStretchFactor(1, 2)
         lay = QVBoxLayout(self)
@@ -519,7 +530,11 @@ def install_experiments(win) -> ExperimentsDock:
     win.tabifyDockWidget(win.docks["charts"], win.docks["experiments"])
     win.docks["charts"].raise_()
     whatif = win.whatif = WhatIfPanel()
-    win.docks["whatif"] = win._dock("What-if", whatif, Qt.RightDockWidgetArea)
+    scroll = QScrollArea()  # as the Scenarios dock: it scrolls rather than squeeze the rows
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.NoFrame)
+    scroll.setWidget(whatif)
+    win.docks["whatif"] = win._dock("What-if", scroll, Qt.RightDockWidgetArea)
     win.tabifyDockWidget(win.docks["run"], win.docks["whatif"])
     win.docks["run"].raise_()
     win.vary = VaryMenus(win.inspector, win)

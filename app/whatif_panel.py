@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSlider,
@@ -207,10 +208,15 @@ class WhatIfPanel(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setColumnStretch(1, 1)
         self.table = QTableWidget(len(KPIS), 3)
-        self.table.setHorizontalHeaderLabels(["before", "now (mean ± 95%)", "change"])
-        self.table.setVerticalHeaderLabels([f"{label} ({unit})" for label, _, unit, _ in KPIS])
+        self.table.setHorizontalHeaderLabels(["before", "now ± 95%", "change"])
+        # units in the tooltips: the dock is narrow, the numbers need the room
+        self.table.setVerticalHeaderLabels([label for label, _, _, _ in KPIS])
+        for i, (label, _, unit, _) in enumerate(KPIS):
+            self.table.verticalHeaderItem(i).setToolTip(f"{label} in {unit}")
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumHeight(150)
         self.table.setToolTip("The line's KPIs of the last run (now) and of the one before, "
                               "each the mean over the replications ± the half-width of its "
                               "95% confidence interval; the change is green where it is better "
@@ -232,13 +238,14 @@ class WhatIfPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(self.hint)
         lay.addWidget(self.grid_host)
+        settings = QHBoxLayout()
+        settings.addWidget(QLabel("horizon"))
+        settings.addWidget(self.horizon)
+        settings.addStretch(1)
+        settings.addWidget(self.run_button)
+        lay.addLayout(settings)
         lay.addWidget(self.table, 1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(QLabel("horizon"))
-        bottom.addWidget(self.horizon)
-        bottom.addWidget(self.run_button)
-        lay.addLayout(bottom)
+        lay.addWidget(self.status)
         lay.addWidget(self.error)
         self._enable()
 
@@ -421,9 +428,10 @@ class WhatIfPanel(QWidget):
                     change.setForeground(BETTER if good else WORSE)
                 change.setToolTip("the 95% intervals do not overlap" if apart else
                                   "within the noise: the 95% intervals overlap")
-        if self.before is not None:
-            self.table.setHorizontalHeaderItem(0, QTableWidgetItem(
-                f"before ({self._describe(self.values_before)})"))
+        head = self.table.horizontalHeaderItem(0)
+        head.setToolTip(f"before: {self._describe(self.values_before)}" if self.before else "")
+        now = self.table.horizontalHeaderItem(1)
+        now.setToolTip(f"now: {self._describe(self.values_now)}" if self.now else "")
 
     def _cell(self, r: int, c: int, text: str) -> QTableWidgetItem:
         item = QTableWidgetItem(text)
