@@ -504,7 +504,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     doc = migrate(doc, file)
     r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
                                      "connections", "calendar", "scenarios", "run", "tariff",
-                                     "meta"})
+                                     "meta", "experiments"})
     elements: list[m.Element] = []
     raw = doc.get("elements")
     structure = Problems()  # faults of the flow: raised when strict, kept when editing
@@ -557,6 +557,11 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
         tariff=tariff, meta=r.obj_at("meta") or {},
         extra={k: v for k, v in doc.items() if k.startswith("x-")},
     )
+    # --- experiments (issue 17): read here, checked against the project below
+    from twin.projectfile.experiments import check_experiments, read_experiments
+
+    project.experiments = read_experiments(doc.get("experiments"), "$.experiments", problems)
+    # --- end experiments
     check_structure(project, structure, {eid: i for eid, i in seen.items()})
     if problems or strict:  # every problem at once, as a strict reading always gave them
         problems.items += structure.items
@@ -566,6 +571,8 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     if not problems:
         check_scenarios(project, doc, problems, folder, warnings,
                         None if strict else structure)
+    if not problems and project.experiments:  # experiments (issue 17)
+        check_experiments(project, doc, problems)
     problems.raise_if_any(file)
     project.warnings = warnings
     project.problems = [_named(project, p) for p in structure.items]

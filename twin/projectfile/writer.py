@@ -135,6 +135,10 @@ def project_to_json(project: m.Project) -> dict:
                             "value": o.value} for o in s.overrides]}
             for s in project.scenarios
         ]
+    if project.experiments:  # issue 17
+        from twin.projectfile.experiments import experiment_to_json
+
+        doc["experiments"] = [experiment_to_json(e) for e in project.experiments]
     if project.meta:
         doc["meta"] = project.meta
     doc.update(project.extra)

@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from twin.tasks import Cancelled, TaskState, collection_paused
 
 Job = Callable[[object, "JobContext"], object]
+#: ``done(index, result)``: called in the calling thread as each job finishes (a study writes
+#: each finished design point to its file at once), in the order they finish.
+Done = Callable[[int, object], None]
 
 
 @dataclass
@@ -77,13 +80,14 @@ class Executor:
     Raises ``Cancelled`` when ``task`` asks to stop (jobs not started are dropped; a thread
     job stops within one chunk), and re-raises the first exception a job raised, after
     cancelling the jobs that have not started. With ``partial`` a cancel keeps what is
-    finished instead: the results of jobs that ended, ``None`` for the others.
+    finished instead: the results of jobs that ended, ``None`` for the others. ``done``
+    (optional) hears of each result as its job finishes (:data:`Done`).
     """
 
     name = "executor"
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
         raise NotImplementedError
 
     @property
@@ -97,7 +101,7 @@ class SerialExecutor(Executor):
     name = "serial"
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
         report = _Progress(len(items), task)
         out = [None] * len(items)
         try:
@@ -105,6 +109,8 @@ class SerialExecutor(Executor):
                 if task is not None:
                     task.check()
                 out[i] = fn(item, JobContext(i, report, task))
+                if done is not None:
+                    done(i, out[i])
         except Cancelled:
             if not partial:
                 raise
@@ -132,21 +138,24 @@ class ThreadExecutor(_PoolExecutor):
     name = "threads"
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
         report = _Progress(len(items), task)
         if self._workers == 1 or len(items) <= 1:
-            return SerialExecutor().map(fn, items, task, partial)
+            return SerialExecutor().map(fn, items, task, partial, done)
         try:
             first = fn(items[0], JobContext(0, report, task))
         except Cancelled:
             if not partial:
                 raise
             return [None] * len(items)
+        if done is not None:
+            done(0, first)
+        later = None if done is None else (lambda i, r: done(i + 1, r))
         # threads running Python: no automatic collection meanwhile (twin.tasks)
         with collection_paused(), _Pool(min(self._workers, len(items) - 1)) as pool:
             futures = [pool.submit(fn, item, JobContext(i, report, task))
                        for i, item in enumerate(items) if i > 0]
-            return [first, *_collect(futures, task, partial)]
+            return [first, *_collect(futures, task, partial, done=later)]
 
 
 class ProcessExecutor(_PoolExecutor):
@@ -157,30 +166,33 @@ class ProcessExecutor(_PoolExecutor):
     name = "processes"
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
         report = _Progress(len(items), task)
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(min(self._workers, max(len(items), 1)), mp_context=ctx) as pool:
             futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
             for i, f in enumerate(futures):
                 f.add_done_callback(lambda _f, i=i: report(i, 1.0))
-            return _collect(futures, task, partial)
+            return _collect(futures, task, partial, done=done)
 
 
 def _collect(futures: list[Future], task: TaskState | None, partial: bool = False,
-             poll: float = 0.1) -> list:
+             poll: float = 0.1, done: Done | None = None) -> list:
     """Wait for every future; on a job's exception, cancel the rest and raise. On cancel,
     cancel the jobs not started and raise ``Cancelled`` or, with ``partial``, wait for the
     running ones (a thread job stops within one chunk) and return what finished, ``None``
     for the rest."""
     pending = set(futures)
+    index = {f: i for i, f in enumerate(futures)}
     try:
         while pending:
-            done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
-            for f in done:
+            finished, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+            for f in finished:
                 e = f.exception()
                 if e is not None and not (partial and isinstance(e, Cancelled)):
                     raise e
+                if e is None and done is not None:
+                    done(index[f], f.result())
             if task is not None and task.is_interruption_requested():
                 raise Cancelled("cancelled by the user")
     except Cancelled:
@@ -189,6 +201,9 @@ def _collect(futures: list[Future], task: TaskState | None, partial: bool = Fals
         if not partial:
             raise
         wait(pending)
+        for f in pending:  # the running ones finished: what they made is kept too
+            if done is not None and not f.cancelled() and f.exception() is None:
+                done(index[f], f.result())
     except BaseException:
         for f in pending:
             f.cancel()
