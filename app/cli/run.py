@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
 from app.cli.common import (
@@ -16,6 +15,7 @@ from app.cli.common import (
     duration_arg,
     format_table,
     horizon_arg,
+    json_safe,
     replications_arg,
     seed_arg,
     user_files,
@@ -131,14 +131,7 @@ def print_table(summary: dict, out=None) -> None:
                                    indent="  ") + "\n")
 
 
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+_json_safe = json_safe  # the name the other modules and tests know
 
 
 # --- check ---------------------------------------------------------------------------------
