@@ -44,6 +44,16 @@ class StudyData:
     points: list[Mapping[str, float]]
     values: list[Mapping[str, np.ndarray]]
 
+    @classmethod
+    def from_study(cls, res) -> StudyData:
+        """The points a ``twin.experiments.study.StudyResult`` finished, with their
+        replications (a cancelled study's unfinished points are left out)."""
+        done = [i for i in range(len(res.points)) if res.done[i]]
+        values = [{n: res.values[n][i, :int(res.replications[i])] for n in res.names}
+                  for i in done]
+        return cls([f.name for f in res.experiment.factors], list(res.experiment.responses),
+                   [res.points[i] for i in done], values)
+
     def point_means(self, response: str) -> np.ndarray:
         """Each point's mean of ``response`` (NaN where it has none)."""
         return np.array([float(np.nanmean(v[response])) if len(v.get(response, ())) else math.nan
@@ -309,11 +319,12 @@ class ExperimentCharts(QTabWidget):
         plot.addItem(self.pareto_scatter)
         plot.enableAutoRange()
 
-    def _tip(self, x, y, i) -> str:
+    def _tip(self, x, y, data) -> str:
         """A point's factors and responses, as its hover tip."""
-        point = self.data.points[int(i)]
+        i = int(data)
+        point = self.data.points[i]
         values = ", ".join(f"{k} = {v:.4g}" for k, v in point.items())
-        return (f"design point {int(i)}: {values}\n{self.pareto_x.currentText()} = {x:.4g}, "
+        return (f"design point {i}: {values}\n{self.pareto_x.currentText()} = {x:.4g}, "
                 f"{self.pareto_y.currentText()} = {y:.4g}\nclick: make it a scenario")
 
     def _clicked(self, _item, points, _ev=None) -> None:

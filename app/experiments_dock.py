@@ -48,8 +48,9 @@ from app.whatif_panel import HORIZONS
 from app.worker import Job
 from twin.errors import ProjectError
 from twin.experiments.design import design_points
-from twin.experiments.evaluate import evaluate, point_overrides
+from twin.experiments.evaluate import point_overrides
 from twin.experiments.spec import DERIVED_RESPONSES, DESIGNS, Experiment, Factor, kpi_names
+from twin.experiments.study import run_study
 from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.tasks import TaskState
@@ -85,7 +86,6 @@ class ExperimentsDock(QWidget):
         self.factors: list[Factor] = []
         self.job: Job | None = None
         self.data: StudyData | None = None
-        self.points: list[dict[str, float]] = []
 
         self.name = QLineEdit("experiment 1")
         self.name.setToolTip("The experiment's name in the project (twinbench study PROJECT "
@@ -143,6 +143,12 @@ class ExperimentsDock(QWidget):
                                 "at most half of it)")
         self.size = QLabel("")
         self.size.setStyleSheet("color: gray")
+        self.executor = QComboBox()
+        self.executor.addItem("threads", "threads")
+        self.executor.addItem("process pool", "processes")
+        self.executor.setToolTip("Where the runs go: threads of the workbench (the kernel runs "
+                                 "on every core; starts at once) or a pool of spawned "
+                                 "processes (each loads the kernel first: for long studies)")
         self.run_button = QPushButton("Run study")
         self.run_button.clicked.connect(self.run)
         self.cancel_button = QPushButton("Cancel")
@@ -188,6 +194,7 @@ class ExperimentsDock(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.executor)
         buttons.addWidget(self.progress, 1)
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -404,43 +411,44 @@ class ExperimentsDock(QWidget):
 
     # --- running --------------------------------------------------------------------------
     def run(self) -> None:
-        """Run the study on a background job: progress per finished point, cancel."""
-        if self.project is None or self.is_running():
-            return
+        """Run the study (``twin.experiments.study.run_study``) on a background job: progress
+        per finished point, cancel."""
         try:
             exp = self.experiment()
-            points = design_points(exp.factors, exp.design, exp.points, exp.seed)
+            total = len(design_points(exp.factors, exp.design, exp.points, exp.seed))
         except Exception as e:  # noqa: BLE001 - a bad range or design is the user's to fix
             self.error.setText(str(e))
             return
-        self.error.setText("")
-        project = self.project
-        done = [0]
-        total = len(points)
-
-        def on_point(_i, _responses):  # on the job's thread
-            done[0] += 1
-            task.set_progress_value(100.0 * done[0] / total,
-                                    f"{done[0]} of {total} points")
+        project, executor = self.project, self.executor.currentData()
 
         def study(task: TaskState):
-            return evaluate(project, exp.factors, points, exp.replications, exp.seed,
-                            task=task, horizon=exp.horizon, warmup=exp.warmup,
-                            margin=exp.margin, precision=exp.precision,
-                            primary=exp.responses[0], on_point=on_point)
+            def points_done(done: int, total: int) -> None:  # on the job's thread
+                task.set_progress_value(100.0 * done / total, f"{done} of {total} points")
 
-        task = TaskState(on_progress=lambda _p: None)
-        job = Job(study, task, parent=self)
-        job.finished.connect(lambda res, j=job: self._finished(j, exp, points, res))
+            return run_study(project, exp, executor=executor, task=task,
+                             points_done=points_done)
+
+        self.start_job(study, lambda res: self._study_done(exp, res), f"running {total} points…",
+                       "study")
+
+    def start_job(self, fn, done, status: str, what: str) -> Job | None:
+        """Run ``fn(task)`` on a job with the dock's progress bar and Cancel; ``done(result)``
+        on the GUI thread when it returns. One job at a time."""
+        if self.project is None or self.is_running():
+            return None
+        self.error.setText("")
+        job = Job(fn, parent=self)
+        job.what = what
+        job.finished.connect(lambda res, j=job: self._finished(j, res, done))
         job.failed.connect(lambda msg, tb, j=job: self._failed(j, msg, tb))
         job.cancelled.connect(lambda j=job: self._cancelled(j))
         self.job = job
-        self.points = points
         self.progress.setValue(0)
-        self.status.setText(f"running {total} points…")
+        self.status.setText(status)
         self.timer_id = self.startTimer(100)
         job.start()
         self._enable()
+        return job
 
     def timerEvent(self, _ev):  # noqa: N802 - Qt override: the job's progress, polled
         job = self.job
@@ -458,31 +466,34 @@ class ExperimentsDock(QWidget):
         if self.job is not None and self.job.is_running():
             self.job.cancel()
 
-    def _finished(self, job: Job, exp: Experiment, points, results) -> None:
+    def _finished(self, job: Job, result, done) -> None:
         if job is not self.job:
             return
         self.job = None
         self.progress.setValue(1000)
-        self.status.setText(f"{len(points)} points x {exp.replications} replications done")
-        self.data = StudyData([f.name for f in exp.factors], list(exp.responses), points,
-                              results)
+        self._enable()
+        done(result)
+
+    def _study_done(self, exp: Experiment, res) -> None:
+        self.status.setText(f"{len(res.points)} points, {int(res.replications.sum())} "
+                            "replications in all")
+        self.data = StudyData.from_study(res)
         self.experiment_run = exp
         self.charts.show_study(self.data)
-        self._enable()
         self.study_shown.emit(self.data)
 
     def _failed(self, job: Job, msg: str, tb) -> None:
         if job is self.job:
             self.job = None
             self.status.setText("")
-            self.error.setText(f"the study failed: {msg}")
-            self.message.emit(f"study failed: {msg}" + (f"\n{tb}" if tb else ""))
+            self.error.setText(f"the {job.what} failed: {msg}")
+            self.message.emit(f"{job.what} failed: {msg}" + (f"\n{tb}" if tb else ""))
             self._enable()
 
     def _cancelled(self, job: Job) -> None:
         if job is self.job:
             self.job = None
-            self.status.setText("study cancelled")
+            self.status.setText(f"{job.what} cancelled")
             self._enable()
 
     def _enable(self) -> None:
@@ -499,7 +510,7 @@ class ExperimentsDock(QWidget):
         if self.data is None or self.stack is None:
             return None
         exp = self.experiment_run
-        point = self.points[index]
+        point = self.data.points[index]
         name = _scenario_name(self.project, f"{exp.name} point {index}")
         desc = ", ".join(f"{k} = {v:g}" for k, v in point.items())
         try:
