@@ -178,7 +178,8 @@ class ExperimentCharts(QTabWidget):
                                    note="Click a point: it becomes a scenario of the project"),
                     "Pareto front")
         # sensitivity and selection: filled from the optimise / sensitivity results
-        self.tornado = chart("Sensitivity", "", "index", legend=True)
+        self.tornado = chart("Sensitivity", "", "index", legend=False)
+        self.tornado_values: dict[str, float] = {}
         self.tornado_note = QLabel("Run a sensitivity analysis to see which factors matter")
         self.addTab(self._with_bar(self.tornado, note_label=self.tornado_note), "Tornado")
         self.report = QPlainTextEdit()
@@ -332,32 +333,33 @@ class ExperimentCharts(QTabWidget):
             self.point_chosen.emit(int(points[0].data()))
 
     # --- sensitivity and selection -----------------------------------------------------------
-    def show_sensitivity(self, names: Sequence[str], first: Sequence[float],
-                         first_ci: Sequence[float], total: Sequence[float] | None = None,
-                         total_ci: Sequence[float] | None = None, title: str = "") -> None:
-        """The tornado chart: one bar per factor, the largest on top, with its interval."""
-        first = np.asarray(first, float)
-        order = np.argsort(np.nan_to_num(total if total is not None else first, nan=-1))
+    def show_sensitivity(self, names: Sequence[str], value: Sequence[float],
+                         half: Sequence[float], first_order: Sequence[float] | None = None,
+                         measure: str = "index", title: str = "") -> None:
+        """The tornado chart: one bar per factor (``value``, given widest first) drawn from
+        the top, with its interval (``half``-width) and, for Sobol', the first-order index
+        beside it."""
         plot = self.tornado
         plot.clear()
-        y = np.arange(len(order))
-        bars = [(first, first_ci, "#1f77b4", "first order", -0.2)]
-        if total is not None:
-            bars.append((np.asarray(total, float), total_ci, "#ff7f0e", "total", 0.2))
-        for values, ci, colour, name, dy in bars:
-            v = np.nan_to_num(values[order])
-            item = pg.BarGraphItem(x0=np.zeros(len(y)), y=y + dy, height=0.38, width=v,
-                                   brush=pg.mkBrush(colour), name=name)
-            plot.addItem(item)
-            plot.getPlotItem().legend.addItem(item, name)
-            if ci is not None:
-                c = np.nan_to_num(np.asarray(ci, float)[order])
-                plot.addItem(pg.ErrorBarItem(x=v, y=y + dy, width=2 * c, beam=0.1))
-        plot.getAxis("left").setTicks([[(i, names[k]) for i, k in enumerate(order)]])
+        n = len(names)
+        y = np.arange(n)[::-1].astype(float)  # the first (widest) on top
+        v = np.nan_to_num(np.asarray(value, float))
+        plot.addItem(pg.BarGraphItem(x0=np.zeros(n), y=y + 0.17, height=0.34, width=v,
+                                     brush=pg.mkBrush("#1f77b4"), name=measure))
+        plot.addItem(pg.ErrorBarItem(x=v, y=y + 0.17, width=2 * np.nan_to_num(
+            np.asarray(half, float)), beam=0.12))
+        if first_order is not None:
+            f1 = np.nan_to_num(np.asarray(first_order, float))
+            plot.addItem(pg.BarGraphItem(x0=np.zeros(n), y=y - 0.17, height=0.34, width=f1,
+                                         brush=pg.mkBrush("#ff7f0e"), name="first order S1"))
+        self.tornado_values = dict(zip(names, v, strict=True))
+        plot.getAxis("left").setTicks([[(y[k], names[k]) for k in range(n)]])
+        plot.setLabel("bottom", measure)
         plot.setTitle(title or "Sensitivity")
-        self.tornado_note.setText("")
+        self.tornado_note.setText("blue: " + measure + (", orange: first-order index"
+                                                        if first_order is not None else ""))
         plot.enableAutoRange()
-        self.setCurrentIndex(self.indexOf(self.tornado.parentWidget()))
+        self.setCurrentIndex(2 + 1)
 
     def show_report(self, text: str) -> None:
         self.report.setPlainText(text)

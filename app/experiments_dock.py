@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.experiment_analysis import AnalysisBox
 from app.experiment_charts import ExperimentCharts, StudyData
 from app.whatif_panel import HORIZONS
 from app.worker import Job
@@ -164,6 +165,9 @@ class ExperimentsDock(QWidget):
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
+        self.analysis = AnalysisBox(self)
+        self.responses.itemChanged.connect(lambda _i: self.analysis.set_response(
+            (self.chosen_responses() or [None])[0]))
         self.charts = ExperimentCharts()
         self.charts.point_chosen.connect(self.make_scenario)
 
@@ -208,6 +212,7 @@ class ExperimentsDock(QWidget):
         lv.addLayout(buttons)
         lv.addWidget(self.status)
         lv.addWidget(self.error)
+        lv.addWidget(self.analysis)
         # the form scrolls in a low dock instead of pushing the dock over its neighbours' tabs
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -502,6 +507,9 @@ class ExperimentsDock(QWidget):
         self.cancel_button.setEnabled(running)
         self.save_button.setEnabled(bool(self.factors) and self.stack is not None)
         self.remove_button.setEnabled(bool(self.factors))
+        ready = not running and bool(self.factors) and self.project is not None
+        self.analysis.sensitivity_button.setEnabled(ready and len(self.factors) > 1)
+        self.analysis.optimise_button.setEnabled(ready)
 
     # --- a point becomes a scenario ---------------------------------------------------------
     def make_scenario(self, index: int) -> str | None:

@@ -191,3 +191,55 @@ def test_a_study_is_cancelled(win, qtbot):
     qtbot.waitUntil(lambda: not dock.is_running(), timeout=60_000)
     assert dock.status.text() == "study cancelled"
     assert dock.run_button.isEnabled()
+
+
+def test_sensitivity_draws_the_tornado_of_the_study(win, qtbot):
+    from twin.experiments.sensitivity import sensitivity
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    dock.replications.setValue(2)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    dock.set_responses(["line.throughput_per_hour"])
+    box = dock.analysis
+    box.method.setCurrentIndex(box.method.findData("morris"))
+    box.samples.setValue(4)
+    QTest.mouseClick(box.sensitivity_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=120_000)
+    assert dock.error.text() == ""
+    want = sensitivity(win.project, dock.experiment(), method="morris", samples=4,
+                       horizon=8 * 3600.0)
+    bars = {b["factor"]: b["value"] for b in want.tornado()}
+    assert dock.charts.tornado_values == pytest.approx(bars)
+    # M2's time decides whether it is the bottleneck; the buffer hardly matters
+    assert bars["M2.process_time"] > bars["B1.capacity"]
+    ticks = dock.charts.tornado.getAxis("left")._tickLevels[0]
+    assert max(ticks)[1] == "M2.process_time"  # the widest bar on top
+
+
+def test_optimise_reports_the_selection_and_makes_the_best_a_scenario(win, qtbot):
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    dock.replications.setValue(3)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    dock.set_responses(["line.throughput_per_hour"])
+    box = dock.analysis
+    assert box.goal.currentData() == "max"
+    box.budget.setValue(500)  # 100 a place: at most 5 places
+    box.trials.setValue(8)
+    QTest.mouseClick(box.optimise_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=300_000)
+    assert dock.error.text() == ""
+    exp, res = box.result
+    text = dock.charts.report.toPlainText()
+    assert "maximise line.throughput_per_hour, subject to budget ≤ 500" in text
+    assert res.best is not None and res.best["B1.capacity"] * 100 <= 500
+    assert res.selection.statement() in text
+    assert dock.charts.currentWidget() is dock.charts.report
+    with qtbot.waitSignal(dock.scenario_made) as made:
+        QTest.mouseClick(box.scenario_button, Qt.LeftButton)
+    scenario = win.project.scenario(made.args[0])
+    assert {o.element + "." + o.path: o.value for o in scenario.overrides} == pytest.approx(
+        {k: v for k, v in res.best.items()})
