@@ -290,8 +290,12 @@ class DaskExecutor(Executor):
             raise ExecutorError("Dask is not installed: pip install 'dask[distributed]'") \
                 from e
         if self.address == "local":
+            import logging
+
+            # its workers' start and stop notes are not the user's business: errors only
             self._cluster = LocalCluster(n_workers=self._n, threads_per_worker=1,
-                                         processes=True, dashboard_address=None)
+                                         processes=True, dashboard_address=None,
+                                         silence_logs=logging.ERROR)
             return Client(self._cluster)
         try:
             return Client(self.address, timeout=f"{self.timeout}s")
