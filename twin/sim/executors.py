@@ -221,11 +221,12 @@ class ExecutorError(InputError):
     workers without twinbench (the message says which and how to fix it)."""
 
 
-def probe_worker() -> dict:
+def probe_worker(job: Job | None = None) -> dict:
     """What a worker process can run: twinbench's version and the kernel it loads.
 
-    Sent to every Dask worker before a study: a worker without twinbench cannot even load
-    this function, and one with another version would compute other numbers."""
+    Sent to every Dask worker before a study, with the job function: a worker without
+    twinbench (or with an older one, lacking the job's module) cannot even load it, and one
+    with another version would compute other numbers."""
     from kernels.warmup import compiled_kernels
 
     compiled_kernels()  # loads the kernel from the cache (or compiles it) once per worker
@@ -289,8 +290,12 @@ class DaskExecutor(Executor):
             raise ExecutorError("Dask is not installed: pip install 'dask[distributed]'") \
                 from e
         if self.address == "local":
+            import logging
+
+            # its workers' start and stop notes are not the user's business: errors only
             self._cluster = LocalCluster(n_workers=self._n, threads_per_worker=1,
-                                         processes=True, dashboard_address=None)
+                                         processes=True, dashboard_address=None,
+                                         silence_logs=logging.ERROR)
             return Client(self._cluster)
         try:
             return Client(self.address, timeout=f"{self.timeout}s")
@@ -300,9 +305,10 @@ class DaskExecutor(Executor):
                 "`dask scheduler` and workers with `dask worker ADDRESS` (on machines "
                 "with twinbench installed), or use --dask local") from None
 
-    def check_workers(self) -> None:
-        """Probe the workers not probed yet; raise ``ExecutorError`` for one that cannot
-        run twinbench's jobs, or when the scheduler has no worker within the timeout."""
+    def check_workers(self, fn: Job | None = None) -> None:
+        """Probe the workers not probed yet (with the job ``fn``); raise ``ExecutorError``
+        for one that cannot run it, or when the scheduler has no worker within the
+        timeout."""
         client = self.client
         try:
             client.wait_for_workers(1, timeout=self.timeout)
@@ -312,7 +318,7 @@ class DaskExecutor(Executor):
         new = [w for w in client.scheduler_info()["workers"] if w not in self._checked]
         if not new:
             return
-        found = client.run(probe_worker, workers=new, on_error="return")
+        found = client.run(probe_worker, fn, workers=new, on_error="return")
         here = {"twinbench": _twinbench_version(), "python": _python()}
         for worker, got in found.items():
             if isinstance(got, BaseException):
@@ -332,7 +338,7 @@ class DaskExecutor(Executor):
             partial: bool = False, done: Done | None = None) -> list:
         from distributed import wait as dask_wait
 
-        self.check_workers()
+        self.check_workers(fn)
         report = _Progress(len(items), task)
         tag = uuid.uuid4().hex[:12]
         futures = self.client.map(fn, list(items), [JobContext(i) for i in range(len(items))],

@@ -1,0 +1,85 @@
+"""Studies on a real Dask cluster: results identical to a local run, a worker killed in the
+middle has its runs re-done elsewhere, workers without twinbench are named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from oracles.lines import exp, operating_failures, serial_line, station
+
+from twin.experiments.study import run_study
+from twin.projectfile.reader import project_from_json
+from twin.sim.executors import DaskExecutor, ExecutorError
+
+EXPERIMENT = {
+    "name": "buffers", "design": "latin_hypercube", "points": 16, "seed": 3,
+    "factors": [{"element": "b1", "path": "capacity", "low": 1, "high": 12, "integer": True,
+                 "cost_per_unit": 3},
+                {"element": "m2", "path": "process_time.mean", "low": 0.8, "high": 1.2}],
+    "responses": ["line.throughput_per_hour", "profit"], "margin_per_good_part": 0.2,
+    "replications": 4, "horizon": "3h"}
+
+
+def project():
+    fail = operating_failures(exp(60.0), exp(6.0))
+    doc = serial_line([station("m1", exp(1.0), failures=fail),
+                       station("m2", exp(1.0), failures=fail)], [4], name="dask line")
+    doc["experiments"] = [EXPERIMENT]
+    return project_from_json(doc)
+
+
+def same(a, b):
+    assert a.points == b.points
+    np.testing.assert_array_equal(a.replications, b.replications)
+    for name in a.names:
+        np.testing.assert_array_equal(a.values[name], b.values[name], err_msg=name)
+
+
+def test_a_study_on_dask_survives_a_killed_worker_with_the_local_results(
+        dask_cluster, tmp_path, kernel):
+    p = project()
+    local = run_study(p, "buffers", executor="threads")
+    dask_cluster.start_worker("w1")
+    dask_cluster.start_worker("w2")
+    killed = []
+
+    with DaskExecutor(dask_cluster.address, timeout=30) as ex:
+        ex.check_workers()
+        assert ex.workers == 2
+
+        def kill_one(i, responses):
+            if not killed:  # points are running on both workers now: kill one of them
+                dask_cluster.kill("w2")
+                killed.append(i)
+
+        remote = run_study(p, "buffers", executor=ex, out=tmp_path / "s.h5",
+                           on_point=kill_one)
+        assert killed and remote.finished
+        assert dask_cluster.workers["w2"].poll() is not None  # it really died
+        assert ex.workers == 1  # the scheduler knows; its runs went to w1
+    same(local, remote)
+
+
+def test_workers_without_twinbench_are_named(dask_cluster, tmp_path, kernel):
+    fake = tmp_path / "site"
+    (fake / "twin").mkdir(parents=True)
+    (fake / "twin" / "__init__.py").write_text(
+        "raise ImportError('twinbench is not installed here')\n")
+    dask_cluster.start_worker("bare", env={"PYTHONPATH": str(fake)})
+    with DaskExecutor(dask_cluster.address, timeout=30) as ex, \
+            pytest.raises(ExecutorError, match=r"Dask worker .* cannot run twinbench jobs "
+                          r"\(.*twinbench is not installed here.*install twinbench"):
+        run_study(project(), "buffers", executor=ex)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(kernel):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ex = DaskExecutor(f"tcp://127.0.0.1:{port}", timeout=2)
+    with pytest.raises(ExecutorError, match=f"cannot reach the Dask scheduler at "
+                       f"tcp://127.0.0.1:{port}.*dask scheduler"):
+        run_study(project(), "buffers", executor=ex)
+    ex.close()
