@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.editors.fields import number_text
 from app.worker import Job
-from twin.errors import ProjectError
+from twin.errors import Problem, ProjectError
 from twin.experiments.spec import Factor
 from twin.model import elements as m
 from twin.projectfile.reader import apply_overrides, project_from_json, project_to_json
@@ -88,10 +88,14 @@ def varied(project: m.Project, values: dict[Factor, float]) -> m.Project:
     GUI thread: models are evented."""
     ovs = tuple(m.Override(f.path, int(round(v)) if f.integer else v, f.element)
                 for f, v in values.items())
-    doc = apply_overrides(project_to_json(project), m.Scenario("what-if", ovs))
-    doc.pop("scenarios", None)  # the base's scenarios are not this run's
     try:
+        doc = apply_overrides(project_to_json(project), m.Scenario("what-if", ovs))
+        doc.pop("scenarios", None)  # the base's scenarios are not this run's
+        doc.pop("experiments", None)  # nor its experiments (they may name other factors)
         return project_from_json(doc, folder=getattr(project, "path", None))
+    except KeyError as e:  # the factor's element was deleted since
+        raise ProjectError([Problem("$.elements", f"{e.args[0]}: remove its slider")],
+                           "what-if") from None
     except ProjectError as e:
         raise ProjectError(e.problems, "what-if") from None
 

@@ -43,7 +43,8 @@ def _expected(project, panel, capacity: int, replications: int) -> dict:
     return {k: (v["mean"], v["ci95_halfwidth"]) for k, v in line.items()}
 
 
-def test_a_release_updates_the_kpis_and_a_second_release_cancels_the_first(win, qtbot):
+def test_a_release_updates_the_kpis_and_a_second_release_cancels_the_first(win, qtbot,
+                                                                          model_threads):
     panel: WhatIfPanel = win.whatif
     runs = []
     panel.kpis_shown.connect(runs.append)
@@ -71,6 +72,8 @@ def test_a_release_updates_the_kpis_and_a_second_release_cancels_the_first(win, 
     assert panel.cancelled_jobs == 1
     second = _wait_shown(qtbot, panel, 1, runs)
     assert len(runs) == 2  # the cancelled run never reached the table
+    # the varied projects were built on the GUI thread; the jobs only read them
+    assert model_threads and set(model_threads) == {"MainThread"}
     assert panel.values_now == {"B1.capacity": 3.0}
     want = _expected(win.project, panel, 3, second.replications)
     for key in ("throughput_per_hour", "wip", "lead_time_s", "energy_kwh"):
@@ -110,6 +113,18 @@ def test_a_value_the_reader_refuses_is_shown_not_run(win, qtbot):
     assert "M2" in panel.error.text() and "process_time" in panel.error.text()
     with pytest.raises(ProjectError):
         varied(win.project, {Factor("M2", "process_time", -5.0, 45.0): -5.0})
+
+
+def test_a_deleted_element_is_named_not_a_crash(win, qtbot):
+    from twin.model import commands as cmd
+
+    panel = win.whatif
+    panel.add_factor(CAPACITY)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    win.stack.push(cmd.RemoveElement("B1"))
+    panel.rerun()
+    assert panel.job is None
+    assert "B1" in panel.error.text() and "remove its slider" in panel.error.text()
 
 
 def test_a_field_that_is_not_a_number_gets_no_slider(win):
