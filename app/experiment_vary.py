@@ -75,6 +75,7 @@ class VaryDialog(QDialog):
         self.integer.setChecked(factor.integer)
         self.integer.toggled.connect(self._integer_toggled)
         self.cost = self._spin(factor.cost_per_unit)
+        self.cost.setDecimals(2)
         self.cost.setToolTip("what one unit of the value costs (a buffer place, a machine): it "
                              "adds to the 'cost' response")
         self.error = QLabel("")

@@ -551,11 +551,15 @@ def install_experiments(win) -> ExperimentsDock:
     whatif = win.whatif = WhatIfPanel()
     scroll = QScrollArea()  # as the Scenarios dock: it scrolls rather than squeeze the rows
     scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # rows fit the width, text wraps
     scroll.setFrameShape(QScrollArea.NoFrame)
     scroll.setWidget(whatif)
     win.docks["whatif"] = win._dock("What-if", scroll, Qt.RightDockWidgetArea)
     win.tabifyDockWidget(win.docks["run"], win.docks["whatif"])
     win.docks["run"].raise_()
+    # room for the sliders and the KPI table's three columns (a layout the user saved is
+    # restored over this)
+    win.resizeDocks([win.docks["inspector"]], [340], Qt.Horizontal)
     win.vary = VaryMenus(win.inspector, win)
 
     def vary(factor: Factor) -> None:

@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass, replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -115,7 +115,10 @@ def run_whatif(variant: m.Project, spec: RunSpec, replications: int | None, task
     if replications is None:
         one = pilot_seconds(variant, None, replace(spec, replications=1), workers=1,
                             variants={"base": variant}, budget=0.05)
-        replications = replications_for(one)
+        # conservative: a pilot of a slice underestimated a whole 8-hour replication of the
+        # bottling line 4 times on a busy machine (25 replications took 2.6 s); the run
+        # after this one is sized by this one's own time
+        replications = replications_for(one, BUDGET_S / 2, workers=1)
     spec = replace(spec, replications=replications)
     t0 = time.perf_counter()
     result = run_project(variant, ["base"], spec, task, variants={"base": variant})
@@ -130,14 +133,16 @@ def _fmt(mean: float, hw: float) -> str:
     return f"{mean:.4g} ± {hw:.2g}" if math.isfinite(hw) else f"{mean:.4g}"
 
 
-class _FactorRow:
-    """One factor's slider, its value and a remove button."""
+class _FactorRow(QWidget):
+    """One factor: its name above its slider, the value and a remove button."""
 
     def __init__(self, factor: Factor, value: float):
+        super().__init__()
         self.factor = factor
         lo, hi = factor.bounds
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setObjectName(f"whatif_{factor.name}")
+        self.slider.setMinimumWidth(120)
         self.slider.setToolTip(f"{factor.name}: {number_text(lo)} … {number_text(hi)}; "
                                "release to run the twin with this value")
         if factor.levels:
@@ -146,12 +151,22 @@ class _FactorRow:
             self.slider.setRange(int(math.ceil(lo)), int(math.floor(hi)))
         else:
             self.slider.setRange(0, STEPS)
-        self.label = QLabel(factor.name)
+        self.label = QLabel(f"{factor.name}  ({number_text(lo)} … {number_text(hi)})")
+        self.label.setStyleSheet("color: gray")
         self.value_label = QLabel("")
-        self.value_label.setMinimumWidth(60)
+        self.value_label.setMinimumWidth(48)
         self.remove = QPushButton("✕")
         self.remove.setFlat(True)
+        self.remove.setFixedWidth(24)
         self.remove.setToolTip(f"Stop varying {factor.name}")
+        lay = QGridLayout(self)
+        lay.setContentsMargins(0, 0, 0, 2)
+        lay.setVerticalSpacing(0)
+        lay.addWidget(self.label, 0, 0, 1, 3)
+        lay.addWidget(self.slider, 1, 0)
+        lay.addWidget(self.value_label, 1, 1)
+        lay.addWidget(self.remove, 1, 2)
+        lay.setColumnStretch(0, 1)
         self.set_value(value)
 
     def value(self) -> float:
@@ -208,9 +223,8 @@ class WhatIfPanel(QWidget):
                            "to add a slider here; release a slider to run the twin again.")
         self.hint.setWordWrap(True)
         self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
+        self.grid = QVBoxLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setColumnStretch(1, 1)
         self.table = QTableWidget(len(KPIS), 3)
         self.table.setHorizontalHeaderLabels(["before", "now ± 95%", "change"])
         # units in the tooltips: the dock is narrow, the numbers need the room
@@ -218,8 +232,11 @@ class WhatIfPanel(QWidget):
         for i, (label, _, unit, _) in enumerate(KPIS):
             self.table.verticalHeaderItem(i).setToolTip(f"{label} in {unit}")
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # the columns share the dock's width (a scroll bar hid the change column)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setMinimumSectionSize(50)
+        self.table.setWordWrap(False)
         self.table.setMinimumHeight(150)
         self.table.setToolTip("The line's KPIs of the last run (now) and of the one before, "
                               "each the mean over the replications ± the half-width of its "
@@ -297,11 +314,7 @@ class WhatIfPanel(QWidget):
         row.slider.valueChanged.connect(lambda _v, r=row: self._moved(r))
         row.slider.sliderReleased.connect(self.rerun)
         row.remove.clicked.connect(lambda _=False, r=row: self.remove_factor(r.factor.name))
-        i = len(self.rows)
-        self.grid.addWidget(row.label, i, 0)
-        self.grid.addWidget(row.slider, i, 1)
-        self.grid.addWidget(row.value_label, i, 2)
-        self.grid.addWidget(row.remove, i, 3)
+        self.grid.addWidget(row)
         self.rows.append(row)
         self._enable()
         self.rerun()
@@ -316,9 +329,9 @@ class WhatIfPanel(QWidget):
 
     def _drop_row(self, row: _FactorRow) -> None:
         self.rows.remove(row)
-        for w in (row.label, row.slider, row.value_label, row.remove):
-            self.grid.removeWidget(w)
-            w.deleteLater()
+        self.grid.removeWidget(row)
+        row.hide()
+        row.deleteLater()
 
     def _moved(self, row: _FactorRow) -> None:
         row.show_value()
@@ -415,7 +428,7 @@ class WhatIfPanel(QWidget):
         return ", ".join(f"{k} = {v:.4g}" for k, v in values.items())
 
     def _show(self) -> None:
-        for i, (_label, key, _unit, more_better) in enumerate(KPIS):
+        for i, (_label, key, unit, more_better) in enumerate(KPIS):
             now = self.now.kpis.get(key) if self.now else None
             before = self.before.kpis.get(key) if self.before else None
             self._cell(i, 0, _fmt(*before) if before else "–")
@@ -423,15 +436,16 @@ class WhatIfPanel(QWidget):
             change = self._cell(i, 2, "")
             if now and before and math.isfinite(now[0]) and math.isfinite(before[0]):
                 d = now[0] - before[0]
-                rel = f" ({d / before[0]:+.1%})" if before[0] else ""
-                change.setText(f"{d:+.4g}{rel}")
+                # relative: it fits a narrow dock; the difference itself is in the tooltip
+                change.setText(f"{d / before[0]:+.1%}" if before[0] else f"{d:+.4g}")
                 # bands that do not overlap: a difference the replications can tell apart
                 apart = abs(d) > now[1] + before[1]
                 if apart:
                     good = (d > 0) == more_better
                     change.setForeground(BETTER if good else WORSE)
-                change.setToolTip("the 95% intervals do not overlap" if apart else
-                                  "within the noise: the 95% intervals overlap")
+                change.setToolTip(f"{d:+.4g} {unit}; " + (
+                    "the 95% intervals do not overlap" if apart else
+                    "within the noise: the 95% intervals overlap"))
         head = self.table.horizontalHeaderItem(0)
         head.setToolTip(f"before: {self._describe(self.values_before)}" if self.before else "")
         now = self.table.horizontalHeaderItem(1)
@@ -442,6 +456,9 @@ class WhatIfPanel(QWidget):
         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
         self.table.setItem(r, c, item)
         return item
+
+    def sizeHint(self):
+        return QSize(340, 420)
 
     def kpi_text(self, key: str, column: int = 1) -> str:
         """What the table shows for KPI ``key`` (0: before, 1: now, 2: change)."""

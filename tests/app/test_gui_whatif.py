@@ -82,7 +82,9 @@ def test_a_release_updates_the_kpis_and_a_second_release_cancels_the_first(win, 
     assert panel.kpi_text("throughput_per_hour", 0) == shown_first
     m3, hw3 = want["throughput_per_hour"]
     assert panel.kpi_text("throughput_per_hour", 1) == f"{m3:.4g} ± {hw3:.2g}"
-    assert panel.kpi_text("throughput_per_hour", 2).startswith(f"{m3 - m:+.4g}")
+    assert panel.kpi_text("throughput_per_hour", 2) == f"{(m3 - m) / m:+.1%}"
+    i = 0  # throughput's row
+    assert panel.table.item(i, 2).toolTip().startswith(f"{m3 - m:+.4g} parts/h; ")
     assert panel.table.horizontalHeaderItem(0).toolTip() == "before: B1.capacity = 5"
 
 
