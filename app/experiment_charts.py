@@ -344,9 +344,10 @@ class ExperimentCharts(QTabWidget):
         n = len(names)
         y = np.arange(n)[::-1].astype(float)  # the first (widest) on top
         v = np.nan_to_num(np.asarray(value, float))
-        plot.addItem(pg.BarGraphItem(x0=np.zeros(n), y=y + 0.17, height=0.34, width=v,
+        dy, h = (0.17, 0.34) if first_order is not None else (0.0, 0.6)  # two bars or one
+        plot.addItem(pg.BarGraphItem(x0=np.zeros(n), y=y + dy, height=h, width=v,
                                      brush=pg.mkBrush("#1f77b4"), name=measure))
-        plot.addItem(pg.ErrorBarItem(x=v, y=y + 0.17, width=2 * np.nan_to_num(
+        plot.addItem(pg.ErrorBarItem(x=v, y=y + dy, width=2 * np.nan_to_num(
             np.asarray(half, float)), beam=0.12))
         if first_order is not None:
             f1 = np.nan_to_num(np.asarray(first_order, float))

@@ -232,7 +232,11 @@ class ExperimentsDock(QWidget):
     # --- the project ----------------------------------------------------------------------
     def set_project(self, project: m.Project, stack: cmd.UndoStack) -> None:
         self.cancel()
+        if self.stack is not None:
+            self.stack.index_changed.disconnect(self._fill_saved)
         self.project, self.stack = project, stack
+        # an undo of "Save to project" (or a redo) changes the experiments listed
+        stack.index_changed.connect(self._fill_saved)
         self.factors = []
         self.data = None
         self._fill_table()
@@ -268,10 +272,13 @@ class ExperimentsDock(QWidget):
             item.setCheckState(Qt.Checked if n in checked else Qt.Unchecked)
             self.responses.addItem(item)
 
-    def _fill_saved(self) -> None:
+    def _fill_saved(self, *_) -> None:
+        keep = self.saved.currentText()
         self.saved.clear()
         names = [e.name for e in getattr(self.project, "experiments", [])]
         self.saved.addItems(names)
+        if keep in names:
+            self.saved.setCurrentText(keep)
         self.saved.setVisible(bool(names))
 
     def chosen_responses(self) -> list[str]:
@@ -391,9 +398,9 @@ class ExperimentsDock(QWidget):
         except ValueError as e:
             self.error.setText(str(e))
             return
-        self.stack.push(cmd.SetExperiment(exp))
+        self.stack.push(cmd.SetExperiment(exp))  # the list follows the stack (_fill_saved)
         self.error.setText("")
-        self._fill_saved()
+        self.saved.setCurrentText(exp.name)
         self.message.emit(f"experiment {exp.name!r} saved in the project")
 
     def load(self, name: str) -> None:

@@ -176,8 +176,16 @@ def test_the_experiment_is_saved_in_the_project_and_undone(win, qtbot):
     QTest.mouseClick(dock.save_button, Qt.LeftButton)
     assert [e.name for e in win.project.experiments] == ["buffer size"]
     assert win.project.experiments[0].factors == (CAPACITY,)
+    # the dock opens it again after other edits
+    dock.table.selectRow(0)
+    dock.remove_selected()
+    assert dock.factors == []
+    assert dock.saved.currentText() == "buffer size"
+    dock.saved.activated.emit(0)
+    assert dock.factors == [CAPACITY] and dock.name.text() == "buffer size"
     win.stack.undo()
     assert win.project.experiments == []
+    assert dock.saved.count() == 0 and not dock.saved.isVisibleTo(dock)
 
 
 def test_a_study_is_cancelled(win, qtbot):
