@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
         self.run_panel.set_project(project)
         self.scenario_panel.set_project(project, self.stack)
         self.experiments.set_project(project, self.stack)
-        self.whatif.set_project(project)
+        self.whatif.set_project(project, self.stack)
         self.playback = None
         self._structure_changed()
         self._stack_changed()

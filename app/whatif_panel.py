@@ -210,6 +210,7 @@ class WhatIfPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.project: m.Project | None = None
+        self.stack = None
         self.rows: list[_FactorRow] = []
         self.job: Job | None = None
         self.cancelled_jobs = 0  # older runs a newer release cancelled
@@ -271,10 +272,15 @@ class WhatIfPanel(QWidget):
         self._enable()
 
     # --- factors --------------------------------------------------------------------------
-    def set_project(self, project: m.Project) -> None:
-        """Another project: no sliders, no results."""
+    def set_project(self, project: m.Project, stack=None) -> None:
+        """Another project: no sliders, no results. ``stack``: its undo stack, whose edits
+        mark the KPIs shown as of the project before them."""
         self.cancel()
-        self.project = project
+        if self.stack is not None:
+            self.stack.index_changed.disconnect(self._edited)
+        self.project, self.stack = project, stack
+        if stack is not None:
+            stack.index_changed.connect(self._edited)
         for row in list(self.rows):
             self._drop_row(row)
         self.now = self.before = None
@@ -332,6 +338,11 @@ class WhatIfPanel(QWidget):
         self.grid.removeWidget(row)
         row.hide()
         row.deleteLater()
+
+    def _edited(self, *_) -> None:
+        if self.now is not None and self.job is None:
+            self.status.setText("the project was edited since these KPIs: release a slider "
+                                "or press Run again")
 
     def _moved(self, row: _FactorRow) -> None:
         row.show_value()

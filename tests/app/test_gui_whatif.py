@@ -124,6 +124,7 @@ def test_a_deleted_element_is_named_not_a_crash(win, qtbot):
     panel.add_factor(CAPACITY)
     qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
     win.stack.push(cmd.RemoveElement("B1"))
+    assert panel.status.text().startswith("the project was edited since these KPIs")
     panel.rerun()
     assert panel.job is None
     assert "B1" in panel.error.text() and "remove its slider" in panel.error.text()
