@@ -566,7 +566,7 @@ def install_experiments(win) -> ExperimentsDock:
     win.docks["run"].raise_()
     # room for the sliders and the KPI table's three columns (a layout the user saved is
     # restored over this)
-    win.resizeDocks([win.docks["inspector"]], [340], Qt.Horizontal)
+    win.resizeDocks([win.docks["inspector"]], [380], Qt.Horizontal)
     win.vary = VaryMenus(win.inspector, win)
 
     def vary(factor: Factor) -> None:

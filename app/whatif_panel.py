@@ -43,6 +43,7 @@ from twin.model import elements as m
 from twin.projectfile.reader import apply_overrides, project_from_json, project_to_json
 from twin.projectfile.scenarios import MISSING, value_at
 from twin.sim.runner import RunSpec, pilot_seconds, run_project
+from twin.sim.stats import format_ci
 from twin.units import format_duration
 
 #: The KPIs shown: label, key in the summary's ``line`` section, unit, whether more is better.
@@ -128,9 +129,8 @@ def run_whatif(variant: m.Project, spec: RunSpec, replications: int | None, task
 
 
 def _fmt(mean: float, hw: float) -> str:
-    if mean is None or not math.isfinite(mean):
-        return "–"
-    return f"{mean:.4g} ± {hw:.2g}" if math.isfinite(hw) else f"{mean:.4g}"
+    """As the statistics table writes a KPI: the mean to the half-width's decimal place."""
+    return format_ci({"mean": mean, "ci95_halfwidth": hw})
 
 
 class _FactorRow(QWidget):
@@ -465,6 +465,7 @@ class WhatIfPanel(QWidget):
     def _cell(self, r: int, c: int, text: str) -> QTableWidgetItem:
         item = QTableWidgetItem(text)
         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        item.setToolTip(text)  # whole, where a narrow dock elides it
         self.table.setItem(r, c, item)
         return item
 

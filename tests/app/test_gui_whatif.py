@@ -18,6 +18,7 @@ from app.whatif_panel import (
 from twin.errors import ProjectError
 from twin.experiments.spec import Factor
 from twin.sim.runner import run_project
+from twin.sim.stats import format_ci
 
 CAPACITY = Factor("B1", "capacity", 1, 9, integer=True)
 
@@ -57,7 +58,7 @@ def test_a_release_updates_the_kpis_and_a_second_release_cancels_the_first(win, 
     assert first.kpis["throughput_per_hour"] == pytest.approx(want["throughput_per_hour"])
     shown_first = panel.kpi_text("throughput_per_hour")
     m, hw = want["throughput_per_hour"]
-    assert shown_first == f"{m:.4g} ± {hw:.2g}"
+    assert shown_first == format_ci({"mean": m, "ci95_halfwidth": hw})
 
     # two key presses in a row, as a user nudging the slider: the first starts a run, the
     # second cancels it and starts its own
@@ -81,7 +82,8 @@ def test_a_release_updates_the_kpis_and_a_second_release_cancels_the_first(win, 
     # old against new, in place
     assert panel.kpi_text("throughput_per_hour", 0) == shown_first
     m3, hw3 = want["throughput_per_hour"]
-    assert panel.kpi_text("throughput_per_hour", 1) == f"{m3:.4g} ± {hw3:.2g}"
+    assert panel.kpi_text("throughput_per_hour", 1) == format_ci({"mean": m3,
+                                                                  "ci95_halfwidth": hw3})
     assert panel.kpi_text("throughput_per_hour", 2) == f"{(m3 - m) / m:+.1%}"
     i = 0  # throughput's row
     assert panel.table.item(i, 2).toolTip().startswith(f"{m3 - m:+.4g} parts/h; ")
