@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -167,8 +167,7 @@ def _ancestor(w: QWidget, kind: type) -> QWidget | None:
 class VaryMenus(QObject):
     """Adds *Vary this…* to the context menu of the inspector's numeric fields.
 
-    ``factor_chosen(factor)`` follows the range dialog's OK. ``ask`` (tests replace it)
-    shows the dialog and returns the factor or None.
+    ``factor_chosen(factor)`` follows the range dialog's OK (``dialog``: the last one).
     """
 
     factor_chosen = Signal(object)
@@ -177,7 +176,7 @@ class VaryMenus(QObject):
         super().__init__(parent)
         self.inspector = inspector
         self.menu: QMenu | None = None  # the last menu shown (tests click it)
-        self.ask = self._ask
+        self.dialog: VaryDialog | None = None
         inspector.refreshed.connect(self.watch)
         self.watch()
 
@@ -223,11 +222,12 @@ class VaryMenus(QObject):
         self.menu = menu
         return menu
 
-    def vary(self, element: str, path: str, value: float) -> None:
-        factor = self.ask(default_factor(element, path, value), value)
-        if factor is not None:
-            self.factor_chosen.emit(factor)
-
-    def _ask(self, factor: Factor, value: float) -> Factor | None:
-        dialog = VaryDialog(factor, value, self.inspector.window())
-        return dialog.factor() if dialog.exec() == QDialog.Accepted else None
+    def vary(self, element: str, path: str, value: float) -> VaryDialog:
+        """Open the range dialog (window-modal, without a nested event loop); its OK emits
+        ``factor_chosen``. Returns the dialog (tests fill it in)."""
+        dialog = self.dialog = VaryDialog(default_factor(element, path, value), value,
+                                          self.inspector.window())
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.factor_chosen.emit(dialog.factor()))
+        dialog.open()
+        return dialog

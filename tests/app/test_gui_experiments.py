@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from app.experiment_charts import main_effect, pareto_front
 from app.experiment_vary import VaryDialog, default_factor
@@ -38,40 +38,39 @@ def _action(menu, text):
     return next(a for a in menu.actions() if a.text() == text)
 
 
-def test_vary_this_on_a_number_adds_a_factor_and_a_slider(win, qtbot):
-    asked = []
-
-    def ask(factor, value):  # the range dialog, filled with its defaults and accepted
-        dialog = VaryDialog(factor, value, win)
-        asked.append((dialog.low.value(), dialog.high.value(), dialog.integer.isChecked()))
-        return dialog.factor()
-
-    win.vary.ask = ask
-    win.inspect("B1")
-    edit = win.inspector.editor("capacity")
+def _vary_with_defaults(win, qtbot, edit):
+    """Right-click ``edit``, choose Vary this…, read the range dialog's defaults, press OK."""
     _right_click(edit)
     menu = win.vary.menu
     assert menu is not None and menu.isVisible()
-    assert any(a.text().startswith("&Copy") or "Copy" in a.text() for a in menu.actions())
+    assert any("Copy" in a.text() for a in menu.actions())  # the edit's own menu, kept
     _action(menu, "Vary this…").trigger()
     menu.close()
+    dialog = win.vary.dialog
+    qtbot.waitUntil(dialog.isVisible)
+    shown = (dialog.low.value(), dialog.high.value(), dialog.integer.isChecked())
+    QTest.mouseClick(dialog.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert not dialog.isVisible()
+    return shown
+
+
+def test_vary_this_on_a_number_adds_a_factor_and_a_slider(win, qtbot):
+    win.inspect("B1")
     # capacity 5: ±50% in whole places, 2 … 8
-    assert asked == [(2.0, 8.0, True)]
+    assert _vary_with_defaults(win, qtbot, win.inspector.editor("capacity")) == (2, 8, True)
     dock = win.experiments
     assert [f.name for f in dock.factors] == ["B1.capacity"]
     assert dock.table.item(0, 0).text() == "B1.capacity"
     assert (dock.table.item(0, 1).text(), dock.table.item(0, 2).text()) == ("2", "8")
     assert dock.table.item(0, 3).checkState() == Qt.Checked
     assert [f.name for f in win.whatif.factors()] == ["B1.capacity"]
+    assert win.whatif.slider("B1.capacity").value() == 5
     qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
 
-    # a distribution's mean, inside the process-time editor
+    # a distribution's mean, inside the process-time editor: mean 40 s
     win.inspect("M1")
     mean_edit = win.inspector.editor("process_time").dist.fields["mean"].edit
-    _right_click(mean_edit)
-    _action(win.vary.menu, "Vary this…").trigger()
-    win.vary.menu.close()
-    assert asked[-1] == (20.0, 60.0, False)  # mean 40 s
+    assert _vary_with_defaults(win, qtbot, mean_edit) == (20, 60, False)
     assert [f.name for f in dock.factors] == ["B1.capacity", "M1.process_time.mean"]
     qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
 
