@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -47,7 +47,7 @@ from app.experiment_analysis import AnalysisBox
 from app.experiment_charts import ExperimentCharts, StudyData
 from app.whatif_panel import HORIZONS
 from app.worker import Job
-from twin.errors import ProjectError
+from twin.errors import InputError, ProjectError
 from twin.experiments.design import design_points
 from twin.experiments.evaluate import point_overrides
 from twin.experiments.spec import DERIVED_RESPONSES, DESIGNS, Experiment, Factor, kpi_names
@@ -159,6 +159,9 @@ class ExperimentsDock(QWidget):
                                     "the project file)")
         self.save_button.clicked.connect(self.save)
         self.progress = QProgressBar()
+        self.poll = QTimer(self)
+        self.poll.setInterval(100)
+        self.poll.timeout.connect(self._poll)
         self.progress.setRange(0, 1000)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -380,10 +383,7 @@ class ExperimentsDock(QWidget):
         try:
             exp = self.experiment()
             n = len(design_points(exp.factors, exp.design, exp.points, exp.seed))
-        except (ValueError, ProjectError) as e:
-            self.size.setText(str(e))
-            return
-        except Exception as e:  # noqa: BLE001 - the design's own refusal (DesignError)
+        except (ValueError, InputError) as e:  # InputError: the design's own (DesignError)
             self.size.setText(str(e))
             return
         reps = exp.replications
@@ -428,7 +428,7 @@ class ExperimentsDock(QWidget):
         try:
             exp = self.experiment()
             total = len(design_points(exp.factors, exp.design, exp.points, exp.seed))
-        except Exception as e:  # noqa: BLE001 - a bad range or design is the user's to fix
+        except (ValueError, InputError) as e:  # a bad range or design: the user's to fix
             self.error.setText(str(e))
             return
         project, executor = self.project, self.executor.currentData()
@@ -457,15 +457,16 @@ class ExperimentsDock(QWidget):
         self.job = job
         self.progress.setValue(0)
         self.status.setText(status)
-        self.timer_id = self.startTimer(100)
+        self.poll.start()
         job.start()
         self._enable()
         return job
 
-    def timerEvent(self, _ev):  # noqa: N802 - Qt override: the job's progress, polled
+    def _poll(self) -> None:
+        """The job's progress and message, polled (the job reports from its thread)."""
         job = self.job
         if job is None:
-            self.killTimer(self.timer_id)
+            self.poll.stop()
             return
         self.progress.setValue(int(job.task.progress * 10))
         if job.task.message:
@@ -539,6 +540,8 @@ class ExperimentsDock(QWidget):
         return name
 
     def shutdown(self) -> None:
+        """The window closes: stop polling, cancel the job and wait for it."""
+        self.poll.stop()
         job = self.job
         self.cancel()
         if job is not None:
