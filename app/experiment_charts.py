@@ -272,9 +272,13 @@ class ExperimentCharts(QTabWidget):
             self.heat_response.currentText()
         if data is None or not (fx and fy and r):
             return
+        if fx == fy:
+            self.heat_plot.setTitle(f"{r}: choose two different factors (a study with one "
+                                    "factor has no heatmap; see its main effect)")
         lx, ly, grid = heat_grid(data, fx, fy, r)
         self.heat_grid = (lx, ly, grid)
-        self.heat_plot.setTitle(f"{r} over {fx} and {fy}")
+        if fx != fy:
+            self.heat_plot.setTitle(f"{r} over {fx} and {fy}")
         self.heat_plot.setLabel("bottom", fx)
         self.heat_plot.setLabel("left", fy)
         finite = grid[np.isfinite(grid)]

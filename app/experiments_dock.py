@@ -85,6 +85,7 @@ class ExperimentsDock(QWidget):
         self.project: m.Project | None = None
         self.stack: cmd.UndoStack | None = None
         self.factors: list[Factor] = []
+        self._ids: tuple = ()  # the elements whose KPIs the responses list offers
         self.job: Job | None = None
         self.data: StudyData | None = None
 
@@ -236,10 +237,10 @@ class ExperimentsDock(QWidget):
     def set_project(self, project: m.Project, stack: cmd.UndoStack) -> None:
         self.cancel()
         if self.stack is not None:
-            self.stack.index_changed.disconnect(self._fill_saved)
+            self.stack.index_changed.disconnect(self._edited)
         self.project, self.stack = project, stack
         # an undo of "Save to project" (or a redo) changes the experiments listed
-        stack.index_changed.connect(self._fill_saved)
+        stack.index_changed.connect(self._edited)
         self.factors = []
         self.data = None
         self._fill_table()
@@ -262,7 +263,16 @@ class ExperimentsDock(QWidget):
                 i = self.horizon.count() - 1
             self.horizon.setCurrentIndex(i)
 
+    def _edited(self, *_) -> None:
+        """An edit or an undo: the experiments listed, and the KPIs offered when elements
+        came or went (each element has KPIs of its own)."""
+        self._fill_saved()
+        ids = tuple(el.id for el in self.project.elements)
+        if ids != self._ids:
+            self._fill_responses(self.chosen_responses())
+
     def _fill_responses(self, checked) -> None:
+        self._ids = tuple(el.id for el in self.project.elements)
         try:
             names = kpi_names(self.project) if self.project.elements else []
         except ProjectError:  # a layout still being built has no KPIs yet
@@ -398,7 +408,7 @@ class ExperimentsDock(QWidget):
         except ValueError as e:
             self.error.setText(str(e))
             return
-        self.stack.push(cmd.SetExperiment(exp))  # the list follows the stack (_fill_saved)
+        self.stack.push(cmd.SetExperiment(exp))  # the list follows the stack (_edited)
         self.error.setText("")
         self.saved.setCurrentText(exp.name)
         self.message.emit(f"experiment {exp.name!r} saved in the project")

@@ -250,3 +250,17 @@ def test_optimise_reports_the_selection_and_makes_the_best_a_scenario(win, qtbot
     scenario = win.project.scenario(made.args[0])
     assert {o.element + "." + o.path: o.value for o in scenario.overrides} == pytest.approx(
         {k: v for k, v in res.best.items()})
+
+
+def test_the_responses_follow_the_elements(win):
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    names = [dock.responses.item(i).text() for i in range(dock.responses.count())]
+    assert "line.throughput_per_hour" in names and "budget" in names
+    assert any(n.startswith("elements.M2.") for n in names)
+    dock.set_responses(["line.wip"])
+    win.stack.push(cmd.RemoveElement("M2"))
+    names = [dock.responses.item(i).text() for i in range(dock.responses.count())]
+    assert not any(n.startswith("elements.M2.") for n in names)
+    assert dock.chosen_responses() == ["line.wip"]  # the ticks kept
