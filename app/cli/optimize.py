@@ -149,7 +149,12 @@ def _cell(stat: dict | None) -> str:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """Handle ``twinbench optimize``; return the exit code."""
-    from twin.experiments.optimize import Settings, optimize, optimum_command
+    from twin.experiments.optimize import (
+        Settings,
+        check_scenario_name,
+        optimize,
+        optimum_command,
+    )
     from twin.projectfile.reader import save_project
     from twin.tasks import TaskState
 
@@ -157,12 +162,20 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.pick is not None and len(exp.objectives) < 2:
         raise UsageError("--pick chooses a point of the Pareto front, which only an "
                          "experiment with several objectives has; leave it out")
-    settings = Settings(args.trials or exp.trials or Settings.trials, args.batch,
-                        args.candidates, args.confidence, args.delta, args.max_replications)
+    if args.save_scenario is not None:  # before the search, not after it
+        check_scenario_name(project, args.save_scenario)
+        if len(exp.objectives) > 1 and args.pick is None:
+            raise UsageError("the experiment has several objectives, so there is no single "
+                             "best to save: run without --save-scenario, read the Pareto "
+                             "front, then run again with --pick N --save-scenario NAME")
+    settings = Settings(batch=args.batch, candidates=args.candidates,
+                        confidence=args.confidence, delta=args.delta,
+                        max_replications=args.max_replications)
     _compiling_note()
     try:
         with ProgressBar(f"optimize {exp.name[:30]}", enabled=not args.quiet) as bar:
-            res = optimize(project, exp, settings=settings, executor=executor,
+            res = optimize(project, exp, trials=args.trials, settings=settings,
+                           executor=executor,
                            task=TaskState(bar))
     finally:
         if hasattr(executor, "close"):

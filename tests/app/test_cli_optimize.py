@@ -64,6 +64,7 @@ def test_optimize_selects_the_exact_best_split_and_saves_it(project):
     again = twinbench("optimize", project, "split", "--quiet", "--trials", "2",
                       "--save-scenario", "best split")
     assert again.returncode == 2 and "exists already" in again.stderr
+    assert "search: TPE" not in again.stdout  # refused before the search ran
     assert (project / "project.json").read_text() == before
 
 

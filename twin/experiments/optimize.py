@@ -35,6 +35,7 @@ fixed, and the simulation's streams follow the seed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -482,14 +483,14 @@ def optimize(project: m.Project, experiment: Experiment, *, trials: int | None =
              task: TaskState | None = None) -> OptimizationResult:
     """Optimise ``experiment``'s objectives over its factors (see the module docstring).
 
-    ``trials``: default the experiment's, then ``Settings.trials``. ``evaluate``: the
+    ``trials`` (distinct points to simulate): default the experiment's, then
+    ``settings.trials``. ``evaluate``: the
     simulation (default ``twin.experiments.evaluate.evaluate``; a test may pass another
     with the same signature).
     """
     settings = settings or Settings()
-    n = trials or experiment.trials or settings.trials
-    settings = Settings(n, settings.batch, settings.candidates, settings.confidence,
-                        settings.delta, settings.max_replications)
+    settings = dataclasses.replace(settings,
+                                   trials=trials or experiment.trials or settings.trials)
     # the progress of each evaluate call would run 0..100 again: only its cancel is passed
     inner = _CancelOnly(task) if task is not None else None
     ev = project_evaluator(project, experiment, evaluate=evaluate, executor=executor,
@@ -529,8 +530,16 @@ def optimum_command(project: m.Project, factors: Sequence[Factor],
     from twin.experiments.evaluate import point_overrides
     from twin.model import commands as cmd
 
+    check_scenario_name(project, name)
+    return cmd.AddScenario(name, point_overrides(factors, point), description)
+
+
+def check_scenario_name(project: m.Project, name: str) -> None:
+    """Raise ``OptimizationError`` unless ``name`` can name a new scenario of ``project``
+    (checked before a search, so that a long one is not run for nothing)."""
+    from twin.model import commands as cmd
+
     try:
         cmd.check_scenario_name(project, name)
     except ValueError as e:
         raise OptimizationError(f"--save-scenario {name!r}: {e}") from None
-    return cmd.AddScenario(name, point_overrides(factors, point), description)
