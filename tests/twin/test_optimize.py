@@ -279,3 +279,16 @@ def test_infeasible_everywhere_says_so():
     res = optimize(line_project(), exp)
     assert res.best is None and "no feasible point" in res.notes[0]
     assert np.all([not t.feasible for t in res.trials])
+
+
+def test_progress_rises_to_100_and_cancel_stops_the_search():
+    from twin.tasks import Cancelled, TaskState
+
+    seen: list[float] = []
+    optimize(line_project(), dataclasses.replace(split_experiment(4), trials=4),
+             task=TaskState(seen.append), settings=Settings(delta=30.0))
+    assert seen and seen[-1] == 100.0 and seen == sorted(seen)
+    task = TaskState()
+    task.request_interruption()
+    with pytest.raises(Cancelled):
+        optimize(line_project(), split_experiment(4), task=task)
