@@ -236,17 +236,21 @@ def print_optimization(res, out=None) -> None:
                  + (f" ({sel.replications} replications each)" if sel else
                     " (the Pareto front)"))
         print(f"\n{title}:", file=out)
-        header = ["#", *res.factors, *responses, "feasible"]
+        header = ["#", *res.factors, *responses, *(["vs best"] if sel else []), "feasible"]
         rows = []
         for i, c in enumerate(res.candidates):
             mark = "*" if sel is not None and i == sel.best else " "
+            versus = ([] if sel is None else ["-" if i == sel.best else _cell(
+                {"mean": sel.differences[i], "ci95_halfwidth": sel.difference_halfwidths[i]})])
             rows.append([f"{mark}{i + 1}", *(f"{c.point[f]:g}" for f in res.factors),
-                         *(_cell(c.stats.get(r)) for r in responses),
+                         *(_cell(c.stats.get(r)) for r in responses), *versus,
                          "yes" if c.feasible else "no"])
         print(format_table([printable(h) for h in header], rows, left=1, indent="  "),
               file=out)
     if res.selection is not None:
         print(f"\nselected: {printable(res.selection.statement())}", file=out)
+        print(f"('vs best': {res.objectives[0].response} minus the selected point's, paired "
+              "replication by replication, with its 95% interval)", file=out)
     for note in res.notes:
         print(f"note: {printable(note)}", file=out)
 
