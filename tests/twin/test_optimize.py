@@ -7,6 +7,12 @@ independent seeded trials would succeed with probability p**n. The quick variant
 n = 10 (all correct rejects p <= 0.74 at the 5% level); the slow variant runs n = 59, where
 all correct rejects p < 0.95 at the 5% level (0.95**59 = 0.048): the one-sided 95%
 Clopper-Pearson lower bound of the success rate is then 0.95.
+
+Each trial is what a user would run: a search that simulates fewer points than the space
+holds (6 of 12 server counts; 12 of the 15 splits within the budget), the best few
+re-simulated, and the selection's indifference zone half the true gap between the best and
+the runner-up (the selection guarantees 95% whenever the gap is at least the zone; the
+search must also have put the optimum among the candidates).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ def lq(c: int) -> float:
 
 
 def mmc_best() -> tuple[int, float]:
-    costs = {c: SERVER_COST * c + WAIT_COST * lq(c) for c in range(5, 11)}
+    costs = {c: SERVER_COST * c + WAIT_COST * lq(c) for c in range(5, 17)}
     best = min(costs, key=costs.get)
     gap = min(v for c, v in costs.items() if c != best) - costs[best]
     return best, gap
@@ -75,10 +81,10 @@ def with_waiting_cost(project, factors, points, replications, seed, **kw):
 
 
 def mmc_experiment(seed: int) -> Experiment:
-    return Experiment("servers", (Factor("s", "servers", 5, 10, integer=True,
+    return Experiment("servers", (Factor("s", "servers", 5, 16, integer=True,
                                          cost_per_unit=SERVER_COST),),
                       responses=("total_cost",), replications=5, seed=seed,
-                      objectives=(Objective("total_cost", "min"),), trials=10)
+                      objectives=(Objective("total_cost", "min"),), trials=6)
 
 
 def test_the_mmc_optimum_is_clear():
@@ -88,16 +94,17 @@ def test_the_mmc_optimum_is_clear():
 
 def mmc_trial(seed: int):
     res = optimize(mmc_project(), mmc_experiment(seed), evaluate=with_waiting_cost,
-                   settings=Settings(batch=4, candidates=3, delta=0.4))
+                   settings=Settings(batch=4, candidates=3, delta=0.25))
     return res
 
 
 def test_mmc_one_run_reports_the_optimum_with_its_guarantee():
     res = mmc_trial(1)
-    assert res.sampler == "TPE" and len(res.trials) == 10
+    # 6 points searched, then at most max(2 d, trials / 2) = 3 more around the best
+    assert res.sampler == "TPE" and 6 <= res.simulated_points <= 9
     assert res.best == {"s.servers": 7.0}
     sel = res.selection
-    assert sel is not None and sel.delta == 0.4 and not sel.capped
+    assert sel is not None and sel.delta == 0.25 and not sel.capped
     assert "95% confidence" in sel.statement()
     # the selection's means estimate the exact costs of its candidates
     for cand in res.candidates:
@@ -117,10 +124,27 @@ def test_a_point_asked_twice_is_simulated_once():
         return with_waiting_cost(project, factors, points, replications, seed, **kw)
 
     exp = mmc_experiment(1)
-    res = optimize(mmc_project(), dataclasses.replace(exp, trials=16),
-                   evaluate=counting, settings=Settings(batch=4, candidates=3, delta=0.4))
-    assert len(res.trials) == 16 and len(searched) == len(set(searched)) <= 6
-    assert res.simulated_points == len(searched)
+    res = optimize(mmc_project(), dataclasses.replace(exp, trials=9),
+                   evaluate=counting, settings=Settings(batch=4, candidates=3, delta=0.25))
+    assert len(searched) == len(set(searched)) == res.simulated_points >= 9
+    assert len(res.trials) >= res.simulated_points
+    assert len({t.number for t in res.trials}) == len(res.trials)  # all Optuna trials
+
+
+def test_the_neighbourhood_of_the_best_holds_steps_and_trades():
+    from twin.experiments.optimize import neighbours
+
+    factors = (Factor("b1", "capacity", 1, 5, integer=True),
+               Factor("b2", "capacity", 1, 5, integer=True),
+               Factor("m", "servers", levels=(1, 2, 4)), Factor("m", "speed", 0.5, 2.0))
+    got = neighbours(factors, {"b1.capacity": 5.0, "b2.capacity": 2.0, "m.servers": 2.0,
+                               "m.speed": 1.0})
+    pts = {(p["b1.capacity"], p["b2.capacity"], p["m.servers"]) for p in got}
+    assert all(p["m.speed"] == 1.0 for p in got)
+    # b1 is at its top (5): no step up, nor a trade that raises it
+    assert pts == {(4, 2, 2), (5, 1, 2), (5, 3, 2), (5, 2, 1), (5, 2, 4),  # one step
+                   (4, 3, 2), (5, 3, 1), (4, 2, 4), (5, 1, 4)}  # up in one, down in another
+    assert len(got) == len(pts)
 
 
 @pytest.mark.parametrize("n", [QUICK, pytest.param(FULL, marks=pytest.mark.slow)])
@@ -133,7 +157,7 @@ def test_mmc_optimum_found_in_every_seeded_trial(n):
 
 # --- the buffer split of a three-machine line ----------------------------------------------------
 MEANS = (1.0, 1.0, 0.7)
-PLACES = 5  # buffer places to share, each buffer at least 1
+PLACES = 6  # buffer places to share, each buffer at least 1
 
 
 def split_best() -> tuple[tuple[int, int], float]:
@@ -158,23 +182,23 @@ def split_experiment(seed: int) -> Experiment:
     return Experiment("split", factors, responses=("line.throughput_per_hour",),
                       replications=5, seed=seed,
                       objectives=(Objective("line.throughput_per_hour", "max"),),
-                      constraints=(Constraint("budget", max=PLACES),), trials=24)
+                      constraints=(Constraint("budget", max=PLACES),), trials=12)
 
 
 def test_the_split_optimum_is_clear():
     best, gap = split_best()
-    assert best == (3, 2) and gap * 3600 > 15  # parts per hour ahead of the next split
+    assert best == (4, 2) and gap * 3600 > 30  # parts per hour ahead of the next split
 
 
 def split_trial(seed: int):
     _, gap = split_best()
     return optimize(line_project(), split_experiment(seed),
-                    settings=Settings(batch=4, candidates=4, delta=0.9 * gap * 3600))
+                    settings=Settings(batch=4, candidates=5, delta=gap / 2 * 3600))
 
 
 def test_split_one_run_respects_the_budget_without_simulating_over_it():
     res = split_trial(2)
-    assert res.best == {"b1.capacity": 3.0, "b2.capacity": 2.0}
+    assert res.best == {"b1.capacity": 4.0, "b2.capacity": 2.0}
     over = [t for t in res.trials if t.point["b1.capacity"] + t.point["b2.capacity"] > PLACES]
     assert all(not t.simulated and not t.feasible for t in over)
     assert all(c.point["b1.capacity"] + c.point["b2.capacity"] <= PLACES
@@ -255,3 +279,16 @@ def test_infeasible_everywhere_says_so():
     res = optimize(line_project(), exp)
     assert res.best is None and "no feasible point" in res.notes[0]
     assert np.all([not t.feasible for t in res.trials])
+
+
+def test_progress_rises_to_100_and_cancel_stops_the_search():
+    from twin.tasks import Cancelled, TaskState
+
+    seen: list[float] = []
+    optimize(line_project(), dataclasses.replace(split_experiment(4), trials=4),
+             task=TaskState(seen.append), settings=Settings(delta=30.0))
+    assert seen and seen[-1] == 100.0 and seen == sorted(seen)
+    task = TaskState()
+    task.request_interruption()
+    with pytest.raises(Cancelled):
+        optimize(line_project(), split_experiment(4), task=task)

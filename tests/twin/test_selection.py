@@ -80,6 +80,12 @@ def test_closer_designs_still_give_one_within_delta():
                       labels=("a", "b", "c"))
     assert sel.delta == 0.5 and not sel.capped
     assert "95% confidence" in sel.statement() and "within 0.5" in sel.statement()
+    assert sel.differences[sel.best] == 0.0
+    # paired differences: the common part cancels, so their intervals are the narrower
+    rng = np.random.default_rng(8)
+    paired = select_best(crn_population([0.0, 1.0], 0.2, 5.0, rng), 2, delta=0.5)
+    assert paired.difference_halfwidths[0] < paired.halfwidths[0] / 5
+    assert paired.differences[0] == pytest.approx(-1.0, abs=3 * paired.difference_halfwidths[0])
 
 
 def test_the_cap_widens_the_guaranteed_zone():

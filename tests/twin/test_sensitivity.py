@@ -1,6 +1,6 @@
 """Sensitivity: Sobol' indices of the Ishigami function through the same path a project's
 response takes (an experiment, ``evaluate``'s signature, the mean over replications), Morris
-ranking, the tornado's shape, and a real simulated response."""
+ranking and the tornado's shape. A simulated response: tests/app/test_cli_optimize.py."""
 
 from __future__ import annotations
 

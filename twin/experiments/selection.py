@@ -113,6 +113,10 @@ class Selection:
     sd_difference: float
     maximize: bool
     labels: tuple[str, ...] = field(default=())
+    #: Each design's mean minus the best's and the 95% half-width of that paired difference
+    #: (common random numbers make it far narrower than the designs' own intervals).
+    differences: tuple[float, ...] = field(default=())
+    difference_halfwidths: tuple[float, ...] = field(default=())
 
     @property
     def capped(self) -> bool:
@@ -136,7 +140,9 @@ class Selection:
                 "first_stage_replications": self.first_stage,
                 "replications": self.replications, "critical_value": self.critical,
                 "sd_of_difference": self.sd_difference,
-                "goal": "max" if self.maximize else "min", "statement": self.statement()}
+                "goal": "max" if self.maximize else "min", "statement": self.statement(),
+                "differences_from_best": list(self.differences),
+                "difference_ci95_halfwidths": list(self.difference_halfwidths)}
 
 
 def _check(first_stage: int, delta: float, confidence: float, cap: int | None) -> None:
@@ -213,6 +219,10 @@ def select_best(sample: Callable[[int], np.ndarray], k: int, *, delta: float,
     hw = (stats.t.ppf(0.975, n - 1) * x.std(axis=1, ddof=1) / math.sqrt(n)
           if n > 1 else np.full(k, math.nan))
     best = int(np.argmax(means) if maximize else np.argmin(means))
+    diff = x - x[best]
+    dhw = (stats.t.ppf(0.975, n - 1) * diff.std(axis=1, ddof=1) / math.sqrt(n)
+           if n > 1 else np.full(k, math.nan))
     return Selection(best, tuple(float(v) for v in means), tuple(float(v) for v in hw),
                      confidence, float(guaranteed), float(delta), first_stage, int(n),
-                     float(g), float(s), maximize, tuple(labels))
+                     float(g), float(s), maximize, tuple(labels),
+                     tuple(float(v) for v in diff.mean(axis=1)), tuple(float(v) for v in dhw))
