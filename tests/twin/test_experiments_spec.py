@@ -202,6 +202,8 @@ def test_a_layout_whose_varied_element_was_deleted_still_opens_for_editing(kerne
         project_from_json(copy.deepcopy(doc))
     p = project_from_json(doc, strict=False)
     found = {x.path: x.message for x in p.problems}
-    assert "names element 'b1', which does not exist" in found["$.experiments[0].factors[0].element"]
+    factor = found["$.experiments[0].factors[0].element"]
+    assert "experiment 'buffer and servers': factor b1.capacity names element 'b1', which " \
+        "does not exist" in factor
     assert "'b1'" in found["$.experiments[0].responses[4]"]
     assert p.experiments[0].factors[0].element == "b1"  # kept, as written

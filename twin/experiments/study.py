@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,11 +179,15 @@ def run_study(project: m.Project, exp: Experiment | str, *, out: str | os.PathLi
         for i in skip:
             keep(i, store.point(i))  # type: ignore[union-attr]
         ex = make_executor(executor or DEFAULT_EXECUTOR, workers)
+        # an executor made here is ours to open and close (a process pool then serves every
+        # round of a precision study); one handed in is the caller's
+        owned = ex if ex is not executor and hasattr(ex, "__enter__") else nullcontext()
         if len(skip) < total:
-            evaluate(project, exp.factors, points, exp.replications, exp.seed,
-                     executor=ex, task=task, horizon=spec.horizon, warmup=spec.warmup,
-                     margin=exp.margin, precision=exp.precision,
-                     primary=exp.responses[0], on_point=finished, skip=skip)
+            with owned:
+                evaluate(project, exp.factors, points, exp.replications, exp.seed,
+                         executor=ex, task=task, horizon=spec.horizon, warmup=spec.warmup,
+                         margin=exp.margin, precision=exp.precision,
+                         primary=exp.responses[0], on_point=finished, skip=skip)
     finally:
         if store is not None:
             store.close()
