@@ -98,3 +98,28 @@ def test_an_unreachable_scheduler_is_a_clear_error(kernel):
                        f"tcp://127.0.0.1:{port}.*dask scheduler"):
         run_study(project(), "buffers", executor=ex)
     ex.close()
+
+
+def test_the_command_on_a_local_cluster_gives_the_local_numbers(tmp_path, make_project,
+                                                                  kernel, capsys):
+    import json
+
+    from app.cli import main as twinbench
+
+    doc = project_to_json_with_small_experiment()
+    folder = make_project(doc)
+    assert twinbench(["study", str(folder), "buffers", "--json", "--quiet",
+                      "--workers", "2"]) == 0
+    pool = json.loads(capsys.readouterr().out)
+    assert twinbench(["study", str(folder), "buffers", "--json", "--quiet",
+                      "--dask", "local", "--workers", "1"]) == 0
+    dask = json.loads(capsys.readouterr().out)
+    assert dask["points"] == pool["points"] and len(dask["points"]) == 4
+
+
+def project_to_json_with_small_experiment() -> dict:
+    from twin.projectfile.reader import project_to_json
+
+    doc = project_to_json(project())
+    doc["experiments"][0].update(points=4, replications=2, horizon=1800.0)
+    return doc
