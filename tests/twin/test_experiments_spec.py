@@ -207,3 +207,14 @@ def test_a_layout_whose_varied_element_was_deleted_still_opens_for_editing(kerne
         "does not exist" in factor
     assert "'b1'" in found["$.experiments[0].responses[4]"]
     assert p.experiments[0].factors[0].element == "b1"  # kept, as written
+
+
+def test_check_reports_a_response_that_is_no_kpi(make_project, kernel, capsys):
+    from app.cli import main as twinbench
+
+    assert twinbench(["check", str(make_project(with_experiment()))]) == 0
+    assert "1 experiment" in capsys.readouterr().out
+    bad = with_experiment(responses=["line.throughput_per_hour", "elements.s1.mean_content"])
+    assert twinbench(["check", str(make_project(bad, name="bad"))]) == 2
+    err = capsys.readouterr().err
+    assert "$.experiments[0].responses[1]: this run reports no such KPI" in err

@@ -327,7 +327,7 @@ class DaskExecutor(Executor):
 
             # its workers' start and stop notes are not the user's business: errors only
             self._cluster = LocalCluster(n_workers=self._n, threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
+                                         processes=True, dashboard_address=":0",
                                          silence_logs=logging.ERROR)
             return Client(self._cluster)
         try:
