@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -188,6 +189,11 @@ def run_study(project: m.Project, exp: Experiment | str, *, out: str | os.PathLi
                          executor=ex, task=task, horizon=spec.horizon, warmup=spec.warmup,
                          margin=exp.margin, precision=exp.precision,
                          primary=exp.responses[0], on_point=finished, skip=skip)
+    except BaseException:
+        if store is not None and not resume and count[0] == 0:
+            store.close()  # nothing of this new study was done: leave no file to refuse
+            Path(out).unlink(missing_ok=True)  # type: ignore[arg-type]
+        raise
     finally:
         if store is not None:
             store.close()
