@@ -189,3 +189,13 @@ def test_a_study_that_fails_before_any_point_leaves_no_file(tmp_path, kernel):
     with pytest.raises(ProjectError, match="design point 0"):
         run_study(p, "buffer", out=tmp_path / "s.h5", executor="threads")
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_a_study_too_big_to_keep_is_refused_before_it_runs(tmp_path, kernel):
+    from twin.experiments.study import StudyError
+
+    p = project_from_json(doc(design="latin_hypercube", points=100_000, replications=10_000))
+    with pytest.raises(StudyError, match=r"100,000 points x \d+ KPIs x up to 10,000 "
+                       "replications.*give fewer points or a lower replications cap"):
+        run_study(p, "buffer", out=tmp_path / "big.h5")
+    assert not (tmp_path / "big.h5").exists()
