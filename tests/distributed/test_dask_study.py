@@ -3,6 +3,9 @@ middle has its runs re-done elsewhere, workers without twinbench are named."""
 
 from __future__ import annotations
 
+import sys
+
+import cloudpickle
 import numpy as np
 import pytest
 from oracles.lines import exp, operating_failures, serial_line, station
@@ -26,6 +29,13 @@ def project():
                        station("m2", exp(1.0), failures=fail)], [4], name="dask line")
     doc["experiments"] = [EXPERIMENT]
     return project_from_json(doc)
+
+
+def rescheduled(dask_scheduler) -> list[str]:
+    """Run on the scheduler: keys of jobs taken off a worker that left while running them."""
+    return sorted({row[0] for row in dask_scheduler.transition_log
+                   if row[1] == "processing" and row[2] in ("released", "waiting")
+                   and "worker" in str(row[4]) and "twinbench-run_point" in str(row[0])})
 
 
 def same(a, b):
@@ -57,6 +67,11 @@ def test_a_study_on_dask_survives_a_killed_worker_with_the_local_results(
         assert killed and remote.finished
         assert dask_cluster.workers["w2"].poll() is not None  # it really died
         assert ex.workers == 1  # the scheduler knows; its runs went to w1
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        try:  # w2 died mid-run: what it was running was done again on w1
+            assert ex.client.run_on_scheduler(rescheduled)
+        finally:
+            cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     same(local, remote)
 
 
@@ -83,3 +98,28 @@ def test_an_unreachable_scheduler_is_a_clear_error(kernel):
                        f"tcp://127.0.0.1:{port}.*dask scheduler"):
         run_study(project(), "buffers", executor=ex)
     ex.close()
+
+
+def test_the_command_on_a_local_cluster_gives_the_local_numbers(tmp_path, make_project,
+                                                                  kernel, capsys):
+    import json
+
+    from app.cli import main as twinbench
+
+    doc = project_to_json_with_small_experiment()
+    folder = make_project(doc)
+    assert twinbench(["study", str(folder), "buffers", "--json", "--quiet",
+                      "--workers", "2"]) == 0
+    pool = json.loads(capsys.readouterr().out)
+    assert twinbench(["study", str(folder), "buffers", "--json", "--quiet",
+                      "--dask", "local", "--workers", "1"]) == 0
+    dask = json.loads(capsys.readouterr().out)
+    assert dask["points"] == pool["points"] and len(dask["points"]) == 4
+
+
+def project_to_json_with_small_experiment() -> dict:
+    from twin.projectfile.reader import project_to_json
+
+    doc = project_to_json(project())
+    doc["experiments"][0].update(points=4, replications=2, horizon=1800.0)
+    return doc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -174,3 +175,27 @@ def test_the_command_prints_a_table_json_and_exit_codes(tmp_path, make_project, 
     assert twinbench(["study", str(folder), "buffer", "--resume"]) == 2
     assert twinbench(["study", str(folder), "buffer", "--out", str(out)]) == 2
     assert "exists already" in capsys.readouterr().err
+
+
+def test_a_study_that_fails_before_any_point_leaves_no_file(tmp_path, kernel):
+    from twin.errors import ProjectError
+
+    bad = doc(factors=[{"element": "b1", "path": "capacity", "low": 1, "high": 2,
+                        "integer": True}])
+    p = project_from_json(bad)
+    p.experiments[0] = dataclasses.replace(
+        p.experiments[0], factors=(dataclasses.replace(p.experiments[0].factors[0],
+                                                       low=-2.0),))
+    with pytest.raises(ProjectError, match="design point 0"):
+        run_study(p, "buffer", out=tmp_path / "s.h5", executor="threads")
+    assert not (tmp_path / "s.h5").exists()
+
+
+def test_a_study_too_big_to_keep_is_refused_before_it_runs(tmp_path, kernel):
+    from twin.experiments.study import StudyError
+
+    p = project_from_json(doc(design="latin_hypercube", points=100_000, replications=10_000))
+    with pytest.raises(StudyError, match=r"100,000 points x \d+ KPIs x up to 10,000 "
+                       "replications.*give fewer points or a lower replications cap"):
+        run_study(p, "buffer", out=tmp_path / "big.h5")
+    assert not (tmp_path / "big.h5").exists()

@@ -88,6 +88,9 @@ class Executor:
     """
 
     name = "executor"
+    #: Jobs run in this process (threads): what they read may be made on the caller's
+    #: thread and handed over as is; otherwise it crosses by pickle to other processes.
+    in_process = True
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
             partial: bool = False, done: Done | None = None) -> list:
@@ -164,19 +167,48 @@ class ThreadExecutor(_PoolExecutor):
 class ProcessExecutor(_PoolExecutor):
     """Jobs in ``workers`` processes started with ``spawn``; ``fn`` must be importable (a
     module-level function) and items and results picklable. Each process loads the compiled
-    kernel from the disk cache."""
+    kernel from the disk cache (a second or more: ``benchmarks/bench_study.py`` measures it).
+
+    Each ``map`` starts its own pool, unless the executor is used as a context manager:
+    then one pool serves every ``map`` inside the ``with`` (a study replicating to a
+    precision maps several rounds), and its processes load the kernel once.
+    """
 
     name = "processes"
+    in_process = False
+
+    def __init__(self, workers: int | None = None):
+        super().__init__(workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self, n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
             partial: bool = False, done: Done | None = None) -> list:
+        if self._pool is not None:
+            return self._submit(self._pool, fn, items, task, partial, done)
+        with self._new_pool(min(self._workers, max(len(items), 1))) as pool:
+            return self._submit(pool, fn, items, task, partial, done)
+
+    @staticmethod
+    def _submit(pool: ProcessPoolExecutor, fn: Job, items: Sequence, task: TaskState | None,
+                partial: bool, done: Done | None) -> list:
         report = _Progress(len(items), task)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self._workers, max(len(items), 1)), mp_context=ctx) as pool:
-            futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
-            for i, f in enumerate(futures):
-                f.add_done_callback(lambda _f, i=i: report(i, 1.0))
-            return _collect(futures, task, partial, done=done)
+        futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
+        for i, f in enumerate(futures):
+            f.add_done_callback(lambda _f, i=i: report(i, 1.0))
+        return _collect(futures, task, partial, done=done)
+
+    def __enter__(self) -> ProcessExecutor:
+        if self._pool is None:
+            self._pool = self._new_pool(self._workers)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _collect(futures: list[Future], task: TaskState | None, partial: bool = False,
@@ -261,6 +293,7 @@ class DaskExecutor(Executor):
     """
 
     name = "dask"
+    in_process = False
 
     def __init__(self, address: str = "local", workers: int | None = None,
                  timeout: float = 20.0):
@@ -294,7 +327,7 @@ class DaskExecutor(Executor):
 
             # its workers' start and stop notes are not the user's business: errors only
             self._cluster = LocalCluster(n_workers=self._n, threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
+                                         processes=True, dashboard_address=":0",
                                          silence_logs=logging.ERROR)
             return Client(self._cluster)
         try:
