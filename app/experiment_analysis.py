@@ -4,14 +4,12 @@
 Morris screening, each index with its interval) over the factors' ranges and draws the
 tornado chart. *Optimise* runs ``twin.experiments.optimize.optimize`` (Optuna, then a
 ranking-and-selection procedure on fresh replications) with the goal and the budget set
-here, and shows the selection report (``twinbench optimize``'s, word for word); *Make the
-best a scenario* adds the selected point as a scenario through one command. Both run as
-the dock's job (its progress bar and Cancel).
+here, and shows the selection report; *Make the best a scenario* adds the selected point as a
+scenario through one command. Both run as the dock's job (its progress bar and Cancel).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
@@ -24,11 +22,51 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from app.cli.optimize import print_optimization
 from app.experiment_charts import larger_is_better
 from twin.experiments.optimize import optimize, optimum_command
 from twin.experiments.sensitivity import sensitivity
 from twin.experiments.spec import Constraint, Objective
+
+
+def _stat(stats: dict, name: str) -> str:
+    s = stats.get(name)
+    if not s:
+        return "–"
+    hw = s.get("ci95_halfwidth")
+    return f"{s['mean']:.4g} ± {hw:.2g}" if hw is not None and hw == hw else f"{s['mean']:.4g}"
+
+
+def selection_report(res) -> str:
+    """An ``OptimizationResult`` in words: the search, the candidates simulated again with
+    their 95% intervals, the selection's statement and the notes."""
+    goals = ", ".join(f"{'maximise' if o.sense == 'max' else 'minimise'} {o.response}"
+                      for o in res.objectives)
+    cons = "; ".join(" ".join([c.response, *([f"≥ {c.min:g}"] if c.min is not None else []),
+                               *([f"≤ {c.max:g}"] if c.max is not None else [])])
+                     for c in res.constraints)
+    feasible = sum(t.feasible for t in res.trials)
+    lines = [f"Experiment {res.experiment}: {goals}" + (f", subject to {cons}" if cons else ""),
+             f"Search: {len(res.trials)} trials ({res.sampler}), {res.simulated_points} points "
+             f"simulated, {feasible} within the constraints; seed {res.seed}", ""]
+    if res.candidates:
+        names = [o.response for o in res.objectives] + [
+            c.response for c in res.constraints if c.response not in
+            {o.response for o in res.objectives}]
+        lines.append("Candidates simulated again (mean ± 95% half-width):")
+        for k, c in enumerate(res.candidates):
+            point = ", ".join(f"{n} = {v:g}" for n, v in c.point.items())
+            values = "; ".join(f"{n} {_stat(c.stats, n)}" for n in names)
+            mark = "  (best)" if res.best is not None and c.point == res.best else ""
+            lines.append(f"  {k + 1}. {point}: {values}"
+                         f"{'' if c.feasible else ' (misses a constraint)'}{mark}")
+        lines.append("")
+    if res.selection is not None:
+        lines.append(res.selection.statement())
+    elif res.best is None and len(res.objectives) > 1:
+        lines.append("Several objectives: the candidates above are the Pareto front; choose "
+                     "among them")
+    lines += [f"Note: {n}" for n in res.notes]
+    return "\n".join(lines)
 
 
 class AnalysisBox(QGroupBox):
@@ -141,9 +179,7 @@ class AnalysisBox(QGroupBox):
 
     def _optimise_done(self, exp, res) -> None:
         self.result = (exp, res)
-        text = io.StringIO()
-        print_optimization(res, text)  # the report of `twinbench optimize`, word for word
-        self.dock.charts.show_report(text.getvalue())
+        self.dock.charts.show_report(selection_report(res))
         self.scenario_button.setEnabled(res.best is not None)
         self.dock.status.setText("optimisation done: see Selection")
 

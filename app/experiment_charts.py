@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -185,8 +184,6 @@ class ExperimentCharts(QTabWidget):
         self.addTab(self._with_bar(self.tornado, note_label=self.tornado_note), "Tornado")
         self.report = QPlainTextEdit()
         self.report.setReadOnly(True)
-        self.report.setFont(QFontDatabase.systemFont(QFontDatabase.FixedFont))  # a table
-        self.report.setLineWrapMode(QPlainTextEdit.NoWrap)
         self.report.setPlaceholderText("Run an optimisation: the selection report shows here")
         self.addTab(self.report, "Selection")
         for c in (self.effects_response,):

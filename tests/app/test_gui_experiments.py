@@ -241,7 +241,7 @@ def test_optimise_reports_the_selection_and_makes_the_best_a_scenario(win, qtbot
     assert dock.error.text() == ""
     exp, res = box.result
     text = dock.charts.report.toPlainText()
-    assert "max line.throughput_per_hour subject to budget <= 500" in text
+    assert "maximise line.throughput_per_hour, subject to budget ≤ 500" in text
     assert res.best is not None and res.best["B1.capacity"] * 100 <= 500
     assert res.selection.statement() in text
     assert dock.charts.currentWidget() is dock.charts.report
