@@ -1,5 +1,9 @@
 """Sensitivity and optimisation of the Experiments dock's experiment (issue 17 §2, §3, §5).
 
+The selection report is written here, not by ``twinbench optimize``'s printer: the
+workbench may not import ``app.cli``'s command modules (the layers contract of
+``app.cli``); the figures are the same ``OptimizationResult``'s.
+
 *Sensitivity* runs ``twin.experiments.sensitivity.sensitivity`` (SALib: Sobol' indices or
 Morris screening, each index with its interval) over the factors' ranges and draws the
 tornado chart. *Optimise* runs ``twin.experiments.optimize.optimize`` (Optuna, then a
@@ -56,6 +60,13 @@ def selection_report(res) -> str:
         for k, c in enumerate(res.candidates):
             point = ", ".join(f"{n} = {v:g}" for n, v in c.point.items())
             values = "; ".join(f"{n} {_stat(c.stats, n)}" for n in names)
+            sel = res.selection
+            if sel is not None and sel.differences and k != sel.best:
+                # paired with the best replication by replication (common random numbers):
+                # far narrower than the two candidates' own intervals
+                values += "; vs best " + _stat({"d": {
+                    "mean": sel.differences[k],
+                    "ci95_halfwidth": sel.difference_halfwidths[k]}}, "d")
             mark = "  (best)" if res.best is not None and c.point == res.best else ""
             lines.append(f"  {k + 1}. {point}: {values}"
                          f"{'' if c.feasible else ' (misses a constraint)'}{mark}")

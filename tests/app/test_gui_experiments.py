@@ -244,6 +244,7 @@ def test_optimise_reports_the_selection_and_makes_the_best_a_scenario(win, qtbot
     assert "maximise line.throughput_per_hour, subject to budget ≤ 500" in text
     assert res.best is not None and res.best["B1.capacity"] * 100 <= 500
     assert res.selection.statement() in text
+    assert text.count("vs best") == len(res.candidates) - 1
     assert dock.charts.currentWidget() is dock.charts.report
     with qtbot.waitSignal(dock.scenario_made) as made:
         QTest.mouseClick(box.scenario_button, Qt.LeftButton)
