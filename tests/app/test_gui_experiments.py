@@ -265,3 +265,14 @@ def test_the_responses_follow_the_elements(win):
     names = [dock.responses.item(i).text() for i in range(dock.responses.count())]
     assert not any(n.startswith("elements.M2.") for n in names)
     assert dock.chosen_responses() == ["line.wip"]  # the ticks kept
+
+
+def test_a_point_the_reader_refuses_fails_the_study_with_its_reason(win, qtbot):
+    dock = win.experiments
+    dock.add_factor(Factor("M2", "process_time", -10.0, 45.0))
+    QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=60_000)
+    text = dock.error.text()
+    assert text.startswith("the study failed: ")
+    assert "design point 0" in text and "process_time" in text
+    assert "Traceback" not in text and dock.run_button.isEnabled()
