@@ -19,6 +19,8 @@ import os
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -36,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.editors.fields import number_text
+from app.theme import chart
 from app.worker import Job
 from twin.errors import Problem, ProjectError
 from twin.experiments.spec import Factor
@@ -226,6 +229,19 @@ class WhatIfPanel(QWidget):
         self.grid_host = QWidget()
         self.grid = QVBoxLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
+        # the bands: each KPI's mean and 95% interval, before and now, as % of before
+        self.bands = chart("", "% of before", "", legend=False)
+        self.bands.setMouseEnabled(x=False, y=False)
+        self.bands_caption = QLabel("<span style='color:#9e9e9e'>●</span> before  "
+                                    "<span style='color:#1f77b4'>●</span> now: mean and 95% "
+                                    "band, in % of the mean before")
+        self.bands_caption.setStyleSheet("color: gray")
+        self.bands.setMinimumHeight(150)
+        self.bands.getAxis("bottom").setTicks([[(i, k[0]) for i, k in enumerate(KPIS)]])
+        self.bands.setToolTip("Each KPI's mean and 95% interval, before (grey) and now "
+                              "(blue), in per cent of the mean before: bands apart are a "
+                              "change the replications can tell from noise")
+        self.band_points: dict[str, tuple] = {}
         self.table = QTableWidget(len(KPIS), 3)
         self.table.setHorizontalHeaderLabels(["before", "now ± 95%", "change"])
         # units in the tooltips: the dock is narrow, the numbers need the room
@@ -238,7 +254,11 @@ class WhatIfPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(50)
         self.table.setWordWrap(False)
-        self.table.setMinimumHeight(150)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        # as tall as its rows, so that the bands below show without scrolling
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
+                                  + self.table.verticalHeader().length()
+                                  + 2 * self.table.frameWidth())
         self.table.setToolTip("The line's KPIs of the last run (now) and of the one before, "
                               "each the mean over the replications ± the half-width of its "
                               "95% confidence interval; the change is green where it is better "
@@ -266,7 +286,9 @@ class WhatIfPanel(QWidget):
         settings.addStretch(1)
         settings.addWidget(self.run_button)
         lay.addLayout(settings)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.table)
+        lay.addWidget(self.bands_caption)
+        lay.addWidget(self.bands, 1)
         lay.addWidget(self.status)
         lay.addWidget(self.error)
         self._enable()
@@ -457,10 +479,41 @@ class WhatIfPanel(QWidget):
                 change.setToolTip(f"{d:+.4g} {unit}; " + (
                     "the 95% intervals do not overlap" if apart else
                     "within the noise: the 95% intervals overlap"))
+        self._draw_bands()
         head = self.table.horizontalHeaderItem(0)
         head.setToolTip(f"before: {self._describe(self.values_before)}" if self.before else "")
         now = self.table.horizontalHeaderItem(1)
         now.setToolTip(f"now: {self._describe(self.values_now)}" if self.now else "")
+
+    def _draw_bands(self) -> None:
+        """Before and now of each KPI as a point with its 95% band, in % of before (of now
+        when there is no before): what moved more than the noise shows at a glance."""
+        plot = self.bands
+        plot.clear()
+        self.band_points = {}
+        ref = self.before or self.now
+        if ref is None:
+            return
+        for j, (res, colour, name) in enumerate(((self.before, "#9e9e9e", "before"),
+                                                  (self.now, "#1f77b4", "now"))):
+            if res is None:
+                continue
+            x, y, h = [], [], []
+            for i, (_label, key, _unit, _) in enumerate(KPIS):
+                base, (m, hw) = ref.kpis[key][0], res.kpis[key]
+                if not (base and math.isfinite(base) and math.isfinite(m)):
+                    continue
+                x.append(i + (j - 0.5) * 0.3)
+                y.append(100.0 * m / base)
+                h.append(100.0 * hw / abs(base) if math.isfinite(hw) else 0.0)
+                self.band_points.setdefault(key, {})[name] = (y[-1], h[-1])
+            x, y, h = np.array(x), np.array(y), np.array(h)
+            plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * h, beam=0.12,
+                                         pen=pg.mkPen(colour, width=1.5)))
+            plot.plot(x, y, pen=None, symbol="o", symbolSize=7, symbolBrush=colour,
+                      symbolPen=colour)
+        plot.setXRange(-0.6, len(KPIS) - 0.4, padding=0)
+        plot.enableAutoRange(axis="y")
 
     def _cell(self, r: int, c: int, text: str) -> QTableWidgetItem:
         item = QTableWidgetItem(text)

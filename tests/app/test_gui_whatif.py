@@ -88,6 +88,10 @@ def test_a_release_updates_the_kpis_and_a_second_release_cancels_the_first(win, 
     i = 0  # throughput's row
     assert panel.table.item(i, 2).toolTip().startswith(f"{m3 - m:+.4g} parts/h; ")
     assert panel.table.horizontalHeaderItem(0).toolTip() == "before: B1.capacity = 5"
+    # the bands: before at 100%, now relative to it, each with its 95% half-width
+    before_pt, now_pt = (panel.band_points["throughput_per_hour"][k] for k in ("before", "now"))
+    assert before_pt == pytest.approx((100.0, 100.0 * hw / m))
+    assert now_pt == pytest.approx((100.0 * m3 / m, 100.0 * hw3 / m))
 
 
 def test_a_drag_runs_once_on_release(win, qtbot):
