@@ -139,12 +139,14 @@ _json_safe = json_safe  # the name the other modules and tests know
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Handle ``twinbench check``; return the exit code."""
+    from twin.experiments.spec import check_responses
     from twin.projectfile.reader import load_project
     from twin.sim.estimate import estimate_run
     from twin.sim.runner import RunSpec
     from twin.units import format_duration
 
     project = load_project(args.project)
+    check_responses(project)  # experiments' responses are KPIs of this project's runs
     rs = project.run
     # the project's own run settings: a run beyond the limits fails the check
     estimate = estimate_run(project, RunSpec.from_project(project))
@@ -153,7 +155,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     also = f"; {count(n_w, 'warning')}" if n_w else ""
     counts = ", ".join(count(n, word) for n, word in (
         (len(project.elements), "element"), (n_st, "station"),
-        (len(project.connections), "connection"), (len(project.scenarios), "scenario")))
+        (len(project.connections), "connection"), (len(project.scenarios), "scenario"),
+        *([(len(project.experiments), "experiment")] if project.experiments else [])))
     print(f"{args.project}: OK ({counts}{also})")
     print(f"run settings ({format_duration(rs.horizon)}, {count(rs.replications, 'replication')}"
           f"): {estimate}")

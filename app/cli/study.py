@@ -35,7 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--dask", metavar="ADDRESS",
                    help="run on a Dask cluster: tcp://HOST:8786 (an existing scheduler whose "
                    "workers have twinbench installed), or 'local' (start a LocalCluster)")
-    s.add_argument("--workers", type=lambda t: whole_arg(t, 1, 1024),
+    s.add_argument("--workers", type=lambda t: whole_arg(t, 1, 1024), metavar="N",
                    help="processes (or local Dask workers); default one per core")
     s.add_argument("--out", metavar="FILE.h5",
                    help="the study file: each finished point is written to it as it completes")

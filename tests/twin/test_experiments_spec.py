@@ -100,7 +100,7 @@ def test_named_lookup_lists_the_known_ones(kernel):
 
 @pytest.mark.parametrize("factor, path, words", [
     ({"element": "b9", "path": "capacity", "low": 1, "high": 3},
-     "$.experiments[0].factors[0].element", "no element 'b9'"),
+     "$.experiments[0].factors[0].element", "names element 'b9', which does not exist"),
     ({"element": "b1", "path": "capacty", "low": 1, "high": 3},
      "$.experiments[0].factors[0].path", "its numeric parameters are capacity"),
     ({"element": "b1", "path": "capacity", "low": 6, "high": 3, "integer": True},
@@ -131,7 +131,7 @@ def test_a_bad_factor_is_named_with_its_path(factor, path, words, kernel):
     ({"responses": ["line.throughput_per_hour", "throughput"]},
      "$.experiments[0].responses[1]", "unknown response"),
     ({"responses": ["elements.s9.utilization"]},
-     "$.experiments[0].responses[0]", "names element 's9'"),
+     "$.experiments[0].responses[0]", "names element 's9', which does not exist"),
     ({"responses": ["line.throughput_per_hr"]},
      "$.experiments[0].responses[0]", "did you mean line.throughput_per_hour"),
     ({"responses": ["elements.b1.servers"]},
@@ -190,3 +190,31 @@ def test_the_schema_and_the_reader_agree_on_experiments(kernel):
     both = with_experiment(factors=[{"element": "b1", "path": "capacity", "low": 1,
                                      "high": 3, "levels": [1, 2]}])
     assert schema_errors(both) and not loader_accepts(both)
+
+
+def test_a_layout_whose_varied_element_was_deleted_still_opens_for_editing(kernel):
+    doc = with_experiment()
+    doc["experiments"][0]["responses"].append("elements.b1.mean_content")
+    # b1 deleted in the editor: the line is joined again, the experiment still names it
+    doc["elements"] = [e for e in doc["elements"] if e["id"] != "b1"]
+    doc["connections"] = [c for c in doc["connections"] if "b1" not in c] + [["s1", "s2"]]
+    with pytest.raises(ProjectError, match=r"\$.experiments\[0\].factors\[0\].element"):
+        project_from_json(copy.deepcopy(doc))
+    p = project_from_json(doc, strict=False)
+    found = {x.path: x.message for x in p.problems}
+    factor = found["$.experiments[0].factors[0].element"]
+    assert "experiment 'buffer and servers': factor b1.capacity names element 'b1', which " \
+        "does not exist" in factor
+    assert "'b1'" in found["$.experiments[0].responses[4]"]
+    assert p.experiments[0].factors[0].element == "b1"  # kept, as written
+
+
+def test_check_reports_a_response_that_is_no_kpi(make_project, kernel, capsys):
+    from app.cli import main as twinbench
+
+    assert twinbench(["check", str(make_project(with_experiment()))]) == 0
+    assert "1 experiment" in capsys.readouterr().out
+    bad = with_experiment(responses=["line.throughput_per_hour", "elements.s1.mean_content"])
+    assert twinbench(["check", str(make_project(bad, name="bad"))]) == 2
+    err = capsys.readouterr().err
+    assert "$.experiments[0].responses[1]: this run reports no such KPI" in err

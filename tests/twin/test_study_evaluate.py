@@ -144,3 +144,26 @@ def test_processes_give_the_same_numbers_as_threads(kernel):
     for x, y in zip(a, b, strict=True):
         for key in x:
             np.testing.assert_array_equal(x[key], y[key])
+
+
+def test_a_project_error_crosses_a_process_boundary_whole():
+    import pickle
+
+    from twin.errors import Problem
+    from twin.sim.lowering import RunawayError
+
+    e = ProjectError([Problem("$.elements[1].capacity", "must be >= 0", -3)], "design point 4")
+    back = pickle.loads(pickle.dumps(e))
+    assert str(back) == str(e) and back.problems == e.problems and back.file == e.file
+    r = RunawayError("$.elements[2]", "keeps firing at 0 s", "m1", 12.5)
+    back = pickle.loads(pickle.dumps(r))
+    assert isinstance(back, RunawayError) and (back.element, back.time) == ("m1", 12.5)
+    assert str(back) == str(r)
+
+
+def test_in_other_processes_a_bad_point_is_named_by_the_worker_that_reads_it(kernel):
+    seen = []
+    with pytest.raises(ProjectError, match=r"design point 1 \(b1.capacity=-3") as info:
+        evaluate(line(), [CAP], [{"b1.capacity": 2}, {"b1.capacity": -3}], 2, 1, horizon=H,
+                 executor="processes", on_point=lambda i, r: seen.append(i))
+    assert info.value.problems and "capacity" in info.value.problems[0].path

@@ -3,11 +3,12 @@ sequential to a precision, on any executor.
 
 A design point is a scenario made of one override per factor (``twin.projectfile``'s
 addressing, ``apply_overrides``), read by the project reader (so a point the reader refuses
-fails with its reason) and lowered on the caller's thread. What goes to a worker is a
-:class:`PointJob`: the lowered arrays, the tariff, the seed and the replication numbers,
-picklable for a process pool or a Dask cluster. The worker runs the replications with the
-state log off and sends back only KPIs (one float per KPI and replication), so a study of
-1,000 points never holds a state log or a time series.
+fails with its reason) and lowered. What goes to a worker is a :class:`PointJob`, picklable:
+for jobs in this process (threads) the lowered arrays, made on the caller's thread; for a
+process pool or a Dask cluster the project document and the point (:class:`PointModel`),
+read and lowered by the worker, so that a cluster reads its points in parallel. The worker
+runs the replications with the state log off and sends back only KPIs (one float per KPI
+and replication), so a study of 1,000 points never holds a state log or a time series.
 
 Common random numbers: replication ``r`` of every point draws from the streams of
 ``(seed, r, element id, purpose)`` (``twin.sim.lowering.stream_seeds``), so the differences
@@ -41,15 +42,39 @@ PointDone = Callable[[int, dict[str, np.ndarray]], None]
 
 
 @dataclass(frozen=True)
-class PointJob:
-    """Some replications of one design point: picklable, for any executor."""
+class PointModel:
+    """How a worker process makes a design point's model: the base document and the point,
+    read and lowered there (JSON in, so that a cluster reads its points in parallel)."""
 
-    lowered: Lowered
+    doc: dict
+    factors: tuple[Factor, ...]
+    point: dict
+    label: str
+    horizon: float
+    warmup: float
+    sample_interval: float
+
+    def make(self) -> tuple[Lowered, m.Tariff | None]:
+        """The lowered model and the tariff; ``ProjectError`` for a point the reader
+        refuses."""
+        variant = point_project(self.doc, self.factors, self.point, self.label)
+        return (lower(variant, self.horizon, self.warmup, self.sample_interval, False),
+                variant.tariff)
+
+
+@dataclass(frozen=True)
+class PointJob:
+    """Some replications of one design point: picklable, for any executor. The model comes
+    lowered (``lowered`` and ``tariff``: made on the caller's thread, for jobs in this
+    process) or as a :class:`PointModel` that the worker process reads and lowers."""
+
+    lowered: Lowered | None
     tariff: m.Tariff | None
     seed: int
     replications: tuple[int, ...]
     budget: float = 0.0
     margin: float | None = None
+    model: PointModel | None = None
 
 
 class _KpiView:
@@ -76,11 +101,12 @@ def run_point(job: PointJob, ctx: JobContext | None = None) -> dict[str, np.ndar
     """
     from twin.sim.summary import replication_kpis
 
-    view = _KpiView(job.lowered, job.tariff)
+    lowered, tariff = (job.lowered, job.tariff) if job.model is None else job.model.make()
+    view = _KpiView(lowered, tariff)
     rows = []
     n = len(job.replications)
     for k, r in enumerate(job.replications):
-        rep = run_replication(job.lowered, job.seed, r)
+        rep = run_replication(lowered, job.seed, r)
         row = replication_kpis(view, rep)
         row["budget"] = job.budget
         row["cost"] = row.get("line.energy_cost", 0.0) + job.budget
@@ -204,7 +230,9 @@ def evaluate(project: m.Project, factors: Sequence[Factor],
     Raises
     ------
     ProjectError
-        A point gives no valid project (before anything runs).
+        A point gives no valid project: before anything runs when the jobs run in this
+        process; from the worker that reads it otherwise (the points finished by then were
+        handed to ``on_point``).
     Cancelled
         ``task`` asked to stop; the points finished by then were handed to ``on_point``.
     """
@@ -212,12 +240,15 @@ def evaluate(project: m.Project, factors: Sequence[Factor],
     base = base_document(project)
     todo = [i for i in range(len(points)) if i not in set(skip)]
     budgets = {i: sum(f.cost_per_unit * points[i][f.name] for f in factors) for i in todo}
-    lowered: dict[int, tuple[Lowered, m.Tariff | None]] = {}
-    for i in todo:  # all of them first: a bad point stops the study before it runs
-        variant = point_project(base, factors, points[i], f"design point {i}")
-        lowered[i] = (lower(variant, spec.horizon, spec.warmup, spec.sample_interval, False),
-                      variant.tariff)
     ex = make_executor(executor)
+    models = {i: PointModel(base, tuple(factors), dict(points[i]), f"design point {i}",
+                            spec.horizon, spec.warmup, spec.sample_interval) for i in todo}
+    lowered: dict[int, tuple[Lowered | None, m.Tariff | None]] = dict.fromkeys(
+        todo, (None, None))
+    if ex.in_process:  # built here, on the caller's thread (models are psygnal objects)
+        for i in todo:  # all of them first: a bad point stops the study before it runs
+            lowered[i] = models[i].make()
+    # in other processes each job reads and lowers its point: in parallel, on the cluster
     cap = replications
     first = min(cap, FIRST_REPLICATIONS) if precision is not None else cap
     results: list[dict[str, np.ndarray] | None] = [None] * len(points)
@@ -226,7 +257,8 @@ def evaluate(project: m.Project, factors: Sequence[Factor],
     while want:
         order = list(want)
         jobs = [PointJob(lowered[i][0], lowered[i][1], seed,
-                         tuple(range(_count(have.get(i)), want[i])), budgets[i], margin)
+                         tuple(range(_count(have.get(i)), want[i])), budgets[i], margin,
+                         None if lowered[i][0] is not None else models[i])
                 for i in order]
 
         def finished(k: int, out: dict[str, np.ndarray], order=order) -> None:

@@ -29,6 +29,7 @@ from twin.model.experiments import (  # noqa: F401  (re-exported: the public nam
     Factor,
     Objective,
 )
+from twin.projectfile.structure import experiment_responses
 
 __all__ = ["Constraint", "DERIVED_RESPONSES", "DESIGNS", "Experiment", "Factor", "Objective",
            "budget_of", "check_responses", "experiment", "experiments_of", "kpi_names"]
@@ -76,13 +77,7 @@ def check_responses(project: m.Project, names: Sequence[str] | None = None) -> N
     for i, exp in enumerate(project.experiments):
         if names is not None and exp.name not in names:
             continue
-        ep = f"$.experiments[{i}]"
-        used = [(f"{ep}.responses[{k}]", r) for k, r in enumerate(exp.responses)]
-        used += [(f"{ep}.objectives[{k}].response", o.response)
-                 for k, o in enumerate(exp.objectives)]
-        used += [(f"{ep}.constraints[{k}].response", c.response)
-                 for k, c in enumerate(exp.constraints)]
-        for path, resp in used:
+        for path, resp in experiment_responses(exp, f"$.experiments[{i}]"):
             if resp in DERIVED_RESPONSES or resp in known:
                 continue
             close = difflib.get_close_matches(resp, sorted(known), 3, 0.6)

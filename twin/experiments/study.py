@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from twin.errors import Problems
+from twin.errors import InputError, Problems
 from twin.experiments.design import experiment_points
 from twin.experiments.evaluate import PointDone, base_document, evaluate
 from twin.experiments.spec import Experiment, experiment, kpi_names
@@ -32,6 +34,13 @@ from twin.tasks import TaskState
 
 #: Where a study runs unless told: all cores, in ``spawn``-ed processes.
 DEFAULT_EXECUTOR = "processes"
+#: The most a study keeps (every KPI of every replication of every point, in memory and in
+#: its file): 1,000 points x 250 KPIs x 100 replications is 0.2 GB.
+MAX_STUDY_BYTES = 2e9
+
+
+class StudyError(InputError):
+    """A study too big to keep (the message gives its size and what to lower)."""
 
 
 @dataclass
@@ -140,6 +149,12 @@ def run_study(project: m.Project, exp: Experiment | str, *, out: str | os.PathLi
     spec = RunSpec.from_project(project, horizon=horizon or exp.horizon, warmup=exp.warmup)
     spec.check()
     names = response_names(project, exp)
+    size = len(points) * len(names) * exp.replications * 8
+    if size > MAX_STUDY_BYTES:
+        raise StudyError(
+            f"the study would keep {size / 1e9:.1f} GB of results ({len(points):,} points x "
+            f"{len(names)} KPIs x up to {exp.replications:,} replications); at most "
+            f"{MAX_STUDY_BYTES / 1e9:g} GB: give fewer points or a lower replications cap")
     factor_names = [f.name for f in exp.factors]
     store: StudyFile | None = None
     skip: list[int] = []
@@ -178,11 +193,20 @@ def run_study(project: m.Project, exp: Experiment | str, *, out: str | os.PathLi
         for i in skip:
             keep(i, store.point(i))  # type: ignore[union-attr]
         ex = make_executor(executor or DEFAULT_EXECUTOR, workers)
+        # an executor made here is ours to open and close (a process pool then serves every
+        # round of a precision study); one handed in is the caller's
+        owned = ex if ex is not executor and hasattr(ex, "__enter__") else nullcontext()
         if len(skip) < total:
-            evaluate(project, exp.factors, points, exp.replications, exp.seed,
-                     executor=ex, task=task, horizon=spec.horizon, warmup=spec.warmup,
-                     margin=exp.margin, precision=exp.precision,
-                     primary=exp.responses[0], on_point=finished, skip=skip)
+            with owned:
+                evaluate(project, exp.factors, points, exp.replications, exp.seed,
+                         executor=ex, task=task, horizon=spec.horizon, warmup=spec.warmup,
+                         margin=exp.margin, precision=exp.precision,
+                         primary=exp.responses[0], on_point=finished, skip=skip)
+    except BaseException:
+        if store is not None and not resume and count[0] == 0:
+            store.close()  # nothing of this new study was done: leave no file to refuse
+            Path(out).unlink(missing_ok=True)  # type: ignore[arg-type]
+        raise
     finally:
         if store is not None:
             store.close()

@@ -2,11 +2,13 @@
 
 A factor addresses a parameter as a scenario's override does (``element`` + dotted
 ``path``, ``docs/project-format.md`` §8), and is checked the way a scenario is: each bound
-(or level) is applied as an override and the resulting document read by the project reader,
-so a factor accepts exactly the values a scenario would. Problems carry their JSON path
-(``$.experiments[0].factors[1].high``). Which KPI names a response may use depends on the
-simulation's summary and is checked by ``twin.experiments.spec.check_responses``; this
-module checks each response's form and the element it names.
+(or level) is applied as an override and the element read by the project reader, so a
+factor accepts the values a scenario would. Problems carry their JSON path
+(``$.experiments[0].factors[1].high``). Limits only the whole plant tells (servers in
+total, clocks against the horizon) are checked for each design point when a study starts
+(``twin.experiments.evaluate.point_project``). Which KPI names a response may use depends
+on the simulation's summary and is checked by ``twin.experiments.spec.check_responses``;
+this module checks each response's form and the element it names.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import math
 
 from twin import limits
-from twin.errors import Problems, ProjectError
+from twin.errors import Problems
 from twin.model import elements as m
 from twin.model.experiments import (
     DERIVED_RESPONSES,
@@ -24,8 +26,9 @@ from twin.model.experiments import (
     Factor,
     Objective,
 )
-from twin.projectfile.reader import _Reader, apply_overrides, project_from_json
+from twin.projectfile.reader import _read_element, _Reader, apply_overrides
 from twin.projectfile.scenarios import MISSING, value_at
+from twin.projectfile.structure import experiment_responses, experiments_naming_gone_elements
 
 _EXPERIMENT_KEYS = {"name", "description", "factors", "design", "points", "responses",
                     "replications", "precision", "seed", "margin_per_good_part", "horizon",
@@ -217,52 +220,48 @@ def _read_constraints(raw, path: str, problems: Problems) -> list[Constraint]:
 
 
 # --- checks against the project ---------------------------------------------------------------
-def check_experiments(project: m.Project, doc: dict, problems: Problems) -> None:
+def check_experiments(project: m.Project, doc: dict, problems: Problems,
+                      structure: Problems | None = None) -> None:
     """Check each experiment against the project: its factors address existing numeric
-    parameters and every value they take gives a valid project (read as a scenario's would
-    be); responses name existing elements; ``profit`` has a margin."""
+    parameters and every value they take gives a valid element (read as a scenario's would
+    be); responses have a known form; ``profit`` has a margin.
+
+    A factor or response naming an element that is gone (deleted in the editor) is a fault
+    of the layout, as a scenario's override of one is (``structure_problems``): it goes to
+    ``structure`` when given (a project opened for editing), to ``problems`` otherwise."""
     base = {k: v for k, v in doc.items() if k not in ("scenarios", "experiments")}
-    ids = [el.id for el in project.elements]
+    index = {el.id: i for i, el in enumerate(project.elements)}
+    experiments_naming_gone_elements(project, problems if structure is None else structure,
+                                     index)
     for i, exp in enumerate(project.experiments):
         ep = f"$.experiments[{i}]"
         for j, f in enumerate(exp.factors):
-            _check_factor(project, base, f, f"{ep}.factors[{j}]", ids, problems)
-        names = [(f"{ep}.responses[{k}]", r) for k, r in enumerate(exp.responses)]
-        names += [(f"{ep}.objectives[{k}].response", o.response)
-                  for k, o in enumerate(exp.objectives)]
-        names += [(f"{ep}.constraints[{k}].response", c.response)
-                  for k, c in enumerate(exp.constraints)]
-        for rp, resp in names:
-            why = response_form_problem(resp, ids, exp)
+            if f.element in index:
+                _check_factor(project, base, f, f"{ep}.factors[{j}]", problems)
+        for rp, resp in experiment_responses(exp, ep):
+            why = response_form_problem(resp, exp)
             if why:
                 problems.add(rp, why, resp)
 
 
-def response_form_problem(resp: str, ids: list[str], exp: Experiment) -> str | None:
-    """Why ``resp`` cannot be a response of ``exp`` by its form alone, or None."""
+def response_form_problem(resp: str, exp: Experiment) -> str | None:
+    """Why ``resp`` cannot be a response of ``exp`` by its form alone, or None (whether
+    its element exists is ``experiments_naming_gone_elements``'s question)."""
     if resp in DERIVED_RESPONSES:
         if resp == "profit" and exp.margin is None:
             return ("profit needs the margin per good part: set "
                     "\"margin_per_good_part\" in the experiment")
         return None
     parts = resp.split(".")
-    if parts[0] == "line" and len(parts) == 2:
-        return None
-    if parts[0] == "elements" and len(parts) >= 3:
-        if parts[1] not in ids:
-            return f"names element {parts[1]!r}, which is not in the project"
+    if (parts[0] == "line" and len(parts) == 2) or (parts[0] == "elements" and len(parts) >= 3):
         return None
     return ("unknown response: name a KPI as `twinbench run --json` does "
             "(\"line.throughput_per_hour\", \"elements.s1.utilization\"), or cost, profit, "
             "budget")
 
 
-def _check_factor(project: m.Project, base: dict, f: Factor, fp: str, ids: list[str],
+def _check_factor(project: m.Project, base: dict, f: Factor, fp: str,
                   problems: Problems) -> None:
-    if f.element not in ids:
-        problems.add(f"{fp}.element", f"no element {f.element!r} in the project; its elements "
-                     f"are {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}", f.element)
-        return
     el = project.element(f.element)
     value = value_at(base, f.element, f.path)
     if value is MISSING and "." not in f.path and hasattr(el, f.path):
@@ -279,13 +278,20 @@ def _check_factor(project: m.Project, base: dict, f: Factor, fp: str, ids: list[
     probes = list(f.levels or (f.low, f.high))
     if not f.integer and f.levels is None and f.high > f.low:  # type: ignore[operator]
         probes.append((f.low + f.high) / 2)  # type: ignore[operator]
+    raw = next(e for e in base["elements"] if e.get("id") == f.element)
     for v in probes:
+        # the element alone, read as the file reader reads it: fast enough for every load
+        # (the whole plant's limits are checked for each point when a study starts)
         ov = m.Override(f.path, int(v) if f.integer else float(v), f.element)
+        found = Problems()
         try:
-            project_from_json(apply_overrides(base, m.Scenario("probe", (ov,))))
-        except (KeyError, ProjectError) as e:
-            msgs = ([p.message for p in e.problems] if isinstance(e, ProjectError)
-                    else [str(e.args[0])])
+            changed = apply_overrides({"elements": [raw]}, m.Scenario("probe", (ov,)))
+        except KeyError as e:
+            found.add(fp, str(e.args[0]))
+        else:
+            _read_element(changed["elements"][0], "$", found, None, [])
+        if found:
+            msgs = [p.message for p in found.items]
             hint = ("; it takes whole numbers only: set \"integer\": true"
                     if any("whole number" in s for s in msgs) and not f.integer else "")
             problems.add(fp, f"{f.name} = {v:g} does not give a valid project: "

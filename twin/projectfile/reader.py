@@ -572,7 +572,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
         check_scenarios(project, doc, problems, folder, warnings,
                         None if strict else structure)
     if not problems and project.experiments:  # experiments (issue 17)
-        check_experiments(project, doc, problems)
+        check_experiments(project, doc, problems, None if strict else structure)
     problems.raise_if_any(file)
     project.warnings = warnings
     project.problems = [_named(project, p) for p in structure.items]
@@ -664,6 +664,7 @@ def check_scenarios(project: m.Project, doc: dict, problems: Problems,
         try:
             variant = apply_overrides(doc, s, validate=False)
             variant.pop("scenarios", None)
+            variant.pop("experiments", None)  # checked once, on the base (issue 17)
             # not strict: the base's faults of the flow are its own, reported once
             found = project_from_json(variant, folder=folder, strict=False).warnings
         except KeyError as e:

@@ -88,6 +88,9 @@ class Executor:
     """
 
     name = "executor"
+    #: Jobs run in this process (threads): what they read may be made on the caller's
+    #: thread and handed over as is; otherwise it crosses by pickle to other processes.
+    in_process = True
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
             partial: bool = False, done: Done | None = None) -> list:
@@ -164,19 +167,48 @@ class ThreadExecutor(_PoolExecutor):
 class ProcessExecutor(_PoolExecutor):
     """Jobs in ``workers`` processes started with ``spawn``; ``fn`` must be importable (a
     module-level function) and items and results picklable. Each process loads the compiled
-    kernel from the disk cache."""
+    kernel from the disk cache (a second or more: ``benchmarks/bench_study.py`` measures it).
+
+    Each ``map`` starts its own pool, unless the executor is used as a context manager:
+    then one pool serves every ``map`` inside the ``with`` (a study replicating to a
+    precision maps several rounds), and its processes load the kernel once.
+    """
 
     name = "processes"
+    in_process = False
+
+    def __init__(self, workers: int | None = None):
+        super().__init__(workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self, n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
             partial: bool = False, done: Done | None = None) -> list:
+        if self._pool is not None:
+            return self._submit(self._pool, fn, items, task, partial, done)
+        with self._new_pool(min(self._workers, max(len(items), 1))) as pool:
+            return self._submit(pool, fn, items, task, partial, done)
+
+    @staticmethod
+    def _submit(pool: ProcessPoolExecutor, fn: Job, items: Sequence, task: TaskState | None,
+                partial: bool, done: Done | None) -> list:
         report = _Progress(len(items), task)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self._workers, max(len(items), 1)), mp_context=ctx) as pool:
-            futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
-            for i, f in enumerate(futures):
-                f.add_done_callback(lambda _f, i=i: report(i, 1.0))
-            return _collect(futures, task, partial, done=done)
+        futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
+        for i, f in enumerate(futures):
+            f.add_done_callback(lambda _f, i=i: report(i, 1.0))
+        return _collect(futures, task, partial, done=done)
+
+    def __enter__(self) -> ProcessExecutor:
+        if self._pool is None:
+            self._pool = self._new_pool(self._workers)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _collect(futures: list[Future], task: TaskState | None, partial: bool = False,
@@ -221,11 +253,12 @@ class ExecutorError(InputError):
     workers without twinbench (the message says which and how to fix it)."""
 
 
-def probe_worker() -> dict:
+def probe_worker(job: Job | None = None) -> dict:
     """What a worker process can run: twinbench's version and the kernel it loads.
 
-    Sent to every Dask worker before a study: a worker without twinbench cannot even load
-    this function, and one with another version would compute other numbers."""
+    Sent to every Dask worker before a study, with the job function: a worker without
+    twinbench (or with an older one, lacking the job's module) cannot even load it, and one
+    with another version would compute other numbers."""
     from kernels.warmup import compiled_kernels
 
     compiled_kernels()  # loads the kernel from the cache (or compiles it) once per worker
@@ -260,6 +293,7 @@ class DaskExecutor(Executor):
     """
 
     name = "dask"
+    in_process = False
 
     def __init__(self, address: str = "local", workers: int | None = None,
                  timeout: float = 20.0):
@@ -289,8 +323,12 @@ class DaskExecutor(Executor):
             raise ExecutorError("Dask is not installed: pip install 'dask[distributed]'") \
                 from e
         if self.address == "local":
+            import logging
+
+            # its workers' start and stop notes are not the user's business: errors only
             self._cluster = LocalCluster(n_workers=self._n, threads_per_worker=1,
-                                         processes=True, dashboard_address=None)
+                                         processes=True, dashboard_address=":0",
+                                         silence_logs=logging.ERROR)
             return Client(self._cluster)
         try:
             return Client(self.address, timeout=f"{self.timeout}s")
@@ -300,9 +338,10 @@ class DaskExecutor(Executor):
                 "`dask scheduler` and workers with `dask worker ADDRESS` (on machines "
                 "with twinbench installed), or use --dask local") from None
 
-    def check_workers(self) -> None:
-        """Probe the workers not probed yet; raise ``ExecutorError`` for one that cannot
-        run twinbench's jobs, or when the scheduler has no worker within the timeout."""
+    def check_workers(self, fn: Job | None = None) -> None:
+        """Probe the workers not probed yet (with the job ``fn``); raise ``ExecutorError``
+        for one that cannot run it, or when the scheduler has no worker within the
+        timeout."""
         client = self.client
         try:
             client.wait_for_workers(1, timeout=self.timeout)
@@ -312,7 +351,7 @@ class DaskExecutor(Executor):
         new = [w for w in client.scheduler_info()["workers"] if w not in self._checked]
         if not new:
             return
-        found = client.run(probe_worker, workers=new, on_error="return")
+        found = client.run(probe_worker, fn, workers=new, on_error="return")
         here = {"twinbench": _twinbench_version(), "python": _python()}
         for worker, got in found.items():
             if isinstance(got, BaseException):
@@ -332,7 +371,7 @@ class DaskExecutor(Executor):
             partial: bool = False, done: Done | None = None) -> list:
         from distributed import wait as dask_wait
 
-        self.check_workers()
+        self.check_workers(fn)
         report = _Progress(len(items), task)
         tag = uuid.uuid4().hex[:12]
         futures = self.client.map(fn, list(items), [JobContext(i) for i in range(len(items))],
