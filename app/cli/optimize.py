@@ -304,4 +304,4 @@ def _pm(row: dict, key: str) -> str:
 
 
 def _bar(value: float, top: float, width: int = 30) -> str:
-    return "#" * max(0, round(width * value / top))
+    return ("#" * max(0, round(width * value / top))).ljust(width)  # bars start together

@@ -107,3 +107,34 @@ def test_bad_requests_say_what_to_change():
 
     with pytest.raises(SensitivityError, match="not finite"):
         sensitivity(None, ishigami_experiment(), samples=8, evaluate=nan_evaluate)
+
+
+def test_a_project_response_runs_at_the_experiments_horizon_and_is_checked_first(kernel):
+    from oracles import lines
+
+    from twin.experiments.evaluate import evaluate
+    from twin.projectfile.reader import project_from_json
+
+    doc = lines.serial_line([lines.station(f"m{i}", lines.exp(1.0)) for i in (1, 2, 3)],
+                            [2, 2], run={"horizon": 1_000_000})
+    project = project_from_json(doc)
+    factors = tuple(Factor(b, "capacity", 1, 6, integer=True) for b in ("b1", "b2"))
+    exp = Experiment("buffers", factors, responses=("line.wip",), replications=2, seed=5,
+                     horizon=500.0, warmup=50.0, margin=0.5)
+    calls = []
+
+    def recording(*args, **kw):
+        calls.append(kw)
+        return evaluate(*args, **kw)
+
+    res = sensitivity(project, exp, method="morris", samples=2, evaluate=recording)
+    assert calls and all(c["horizon"] == 500.0 and c["warmup"] == 50.0 and c["margin"] == 0.5
+                         for c in calls)
+    assert res.runs == 2 * 3 and all(r["mu_star"] > 0 for r in res.rows)  # WIP grows with both
+    calls.clear()
+    with pytest.raises(SensitivityError, match="did you mean line.wip"):
+        sensitivity(project, exp, response="line.wipp", evaluate=recording)
+    with pytest.raises(SensitivityError, match="no margin per good part"):
+        sensitivity(project, Experiment("x", factors, margin=None), response="profit",
+                    evaluate=recording)
+    assert not calls  # refused before anything ran

@@ -218,19 +218,42 @@ def morris_screening(factors: Sequence, response: ResponseFn, *, trajectories: i
 
 
 def response_of(project, experiment, response: str, *, evaluate=None, executor=None,
-                task: TaskState | None = None, horizon: float | None = None) -> ResponseFn:
+                task: TaskState | None = None) -> ResponseFn:
     """Points -> the mean of ``response`` over the experiment's replications at each point,
-    simulated by ``evaluate`` (default ``twin.experiments.evaluate.evaluate``) with common
-    random numbers across points."""
-    if evaluate is None:
-        from twin.experiments.evaluate import evaluate
+    simulated by ``evaluate`` (default ``twin.experiments.evaluate.evaluate``, bound to the
+    experiment's horizon, warm-up and margin as optimisation binds it) with common random
+    numbers across points."""
+    from twin.experiments.optimize import project_evaluator
+
+    run = project_evaluator(project, experiment, evaluate=evaluate, executor=executor,
+                            task=task)
 
     def mean_response(points: list[dict[str, float]]) -> np.ndarray:
-        out = evaluate(project, experiment.factors, points, experiment.replications,
-                       experiment.seed, executor=executor, task=task, horizon=horizon)
+        out = run(points, experiment.replications, experiment.seed)
         return np.array([mean_of(o, response) for o in out])
 
     return mean_response
+
+
+def check_response(project, experiment, response: str) -> None:
+    """Raise ``SensitivityError`` unless a run of ``project`` reports ``response`` (before
+    anything is simulated)."""
+    from twin.experiments.spec import kpi_names
+
+    if response == "profit" and experiment.margin is None:
+        raise SensitivityError(f"experiment {experiment.name!r} gives no margin per good part, "
+                               "so there is no profit; add \"margin_per_good_part\" or choose "
+                               "another response")
+    if response in ("cost", "budget", "profit"):
+        return
+    known = kpi_names(project)
+    if response not in known:
+        import difflib
+
+        close = difflib.get_close_matches(response, known, 3, 0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else (
+            "`twinbench run --json` lists the KPIs of this project")
+        raise SensitivityError(f"no response {response!r} in a run of this project; {hint}")
 
 
 def mean_of(values: Mapping[str, np.ndarray], response: str) -> float:
@@ -244,20 +267,23 @@ def mean_of(values: Mapping[str, np.ndarray], response: str) -> float:
 
 def sensitivity(project, experiment, *, method: str = "sobol", response: str | None = None,
                 samples: int | None = None, evaluate=None, executor=None,
-                task: TaskState | None = None, horizon: float | None = None
-                ) -> SensitivityResult:
+                task: TaskState | None = None) -> SensitivityResult:
     """Morris screening or Sobol' indices of one of the experiment's responses (default the
     first) over its factors, every point simulated through ``evaluate``.
 
     ``samples``: Morris trajectories (default 20) or the Sobol' base sample ``N`` (default
-    256, a power of two).
+    256, a power of two). Each point runs the experiment's ``replications`` (a fixed number:
+    ``precision`` is a study's setting). ``project`` None: ``evaluate`` alone knows the
+    responses (a test function).
     """
     if method not in METHODS:
         raise SensitivityError(f"unknown sensitivity method {method!r}; use one of "
                                f"{', '.join(METHODS)}")
     name = response or experiment.responses[0]
+    if project is not None:
+        check_response(project, experiment, name)
     fn = response_of(project, experiment, name, evaluate=evaluate, executor=executor,
-                     task=task, horizon=horizon)
+                     task=task)
     if method == "morris":
         return morris_screening(experiment.factors, fn, trajectories=samples or 20,
                                 seed=experiment.seed, name=name)
