@@ -154,8 +154,8 @@ class AnalysisBox(QGroupBox):
             self.samples.value()
 
         def fn(task):
-            return sensitivity(project, exp, method=method, samples=samples, task=task,
-                               horizon=exp.horizon)
+            # at the experiment's horizon, warm-up and margin (the experiment carries them)
+            return sensitivity(project, exp, method=method, samples=samples, task=task)
 
         self.dock.start_job(fn, self._sensitivity_done,
                             f"sensitivity of {exp.responses[0]}…", "sensitivity analysis")
