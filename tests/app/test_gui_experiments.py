@@ -168,13 +168,18 @@ def test_clicking_a_pareto_point_makes_a_scenario(win, qtbot):
     assert len(win.project.scenarios) == n_before
 
 
-def test_the_experiment_is_saved_in_the_project_and_undone(win, qtbot):
+def test_the_experiment_is_saved_in_the_project_and_undone(win, qtbot, tmp_path):
+    from twin.projectfile.reader import load_project
+
     dock = win.experiments
     dock.add_factor(CAPACITY)
     dock.name.setText("buffer size")
     QTest.mouseClick(dock.save_button, Qt.LeftButton)
     assert [e.name for e in win.project.experiments] == ["buffer size"]
     assert win.project.experiments[0].factors == (CAPACITY,)
+    # and the project file carries it: what `twinbench study` would run
+    assert win.save_to(tmp_path / "saved")
+    assert load_project(tmp_path / "saved").experiments == win.project.experiments
     # the dock opens it again after other edits
     dock.table.selectRow(0)
     dock.remove_selected()
