@@ -145,6 +145,8 @@ class Inspector(QWidget):
     chosen in the Scenarios dock changes of it (base and scenario side by side)."""
 
     message = Signal(str)
+    #: the fields show the element anew (rows and editors may be new widgets)
+    refreshed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -347,6 +349,7 @@ class Inspector(QWidget):
                 w.setText(text)
                 w.setCursorPosition(0)  # show the start of a long value, not its end
                 w.setToolTip(f"{_tip(key)}: {text}" if text else _tip(key))
+        self.refreshed.emit()
 
     def _refresh_structured(self, key: str, w: QWidget) -> None:
         el = self.element

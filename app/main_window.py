@@ -35,6 +35,7 @@ from app.alerts_dock import install_alerts
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
+from app.experiments_dock import install_experiments
 from app.inspector import Inspector
 from app.live_panel import install_live
 from app.menus import make_menus
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         view_theme(self.view, str(self.settings.value("theme", "light")))
         self.setCentralWidget(self.view)
         self._make_docks()
+        install_experiments(self)  # Experiments and What-if docks, "Vary this…" (issue 17 §5)
         self._structure_pending = False  # a tree rebuild is due (_structure_soon)
         self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         make_menus(self)
@@ -277,6 +279,8 @@ class MainWindow(QMainWindow):
             self.plant_dialog.set_stack(self.stack)
         self.run_panel.set_project(project)
         self.scenario_panel.set_project(project, self.stack)
+        self.experiments.set_project(project, self.stack)
+        self.whatif.set_project(project, self.stack)
         self.playback = None
         self._structure_changed()
         self._stack_changed()
@@ -711,6 +715,8 @@ class MainWindow(QMainWindow):
             self._add_recent(self.path)
         self.autosave_timer.stop()
         self.run_panel.shutdown()
+        self.experiments.shutdown()
+        self.whatif.shutdown()
         self.live.shutdown()  # disconnects; the recording gets its final flush
         self.dashboards.stop()
         self.replay.close_recording()

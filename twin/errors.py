@@ -102,6 +102,19 @@ class ProjectError(InputError):
         head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {file or 'the project'}:"
         super().__init__("\n".join([head, *("  - " + line for line in lines)]))
 
+    def __reduce__(self):
+        # raised in a worker process (a design point of a study), it crosses back by pickle:
+        # rebuilt as it is, not by calling __init__ with the message as the problem list
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type, args: tuple, state: dict) -> Exception:
+    """An exception of ``cls`` with ``args`` and ``state``, without its ``__init__``."""
+    e = cls.__new__(cls)
+    Exception.__init__(e, *args)
+    e.__dict__.update(state)
+    return e
+
 
 class Problems:
     """Collects problems while a document is read, so that all of them can be reported."""

@@ -2,7 +2,9 @@
 
 One module per group of commands, each adding its subcommands to the parser built here:
 ``run`` (``run``, ``check``), ``recording`` (``import``, ``replay``), ``whatif`` (``fork``,
-``calibrate``), ``live`` (following a plant), ``emulate`` (the twin as a virtual plant) and
+``calibrate``), ``live`` (following a plant), ``emulate`` (the twin as a virtual plant),
+``study`` (every design point of an experiment, issue 17), ``optimize`` (``optimize``,
+``sensitivity``: the best design and which factors matter) and
 ``open`` (the workbench, the only one that reaches Qt). They share ``common`` (progress bar,
 tables, the error policy) and import neither each other nor this module. Headless commands
 import no Qt, so ``twinbench run`` starts fast on a machine without a display.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli import common, emulate, live, recording, run, whatif
+from app.cli import common, emulate, live, optimize, recording, run, study, whatif
 from app.cli import open as workbench
 
 __all__ = ["build_parser", "main"]
@@ -47,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     whatif.add_commands(sub)
     live.add_commands(sub)
     emulate.add_commands(sub)
+    study.add_commands(sub)
+    optimize.add_commands(sub)
     return p
 
 

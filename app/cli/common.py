@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import errno
 import io
+import math
 import os
 import sys
 import time
@@ -195,6 +196,18 @@ def percent(value: float | None) -> str:
 def count(n: int, word: str) -> str:
     """``1 station``, ``3 stations``."""
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def json_safe(obj):
+    """``obj`` with NaN and infinities as ``None`` (JSON has neither; ``--json`` prints
+    ``null``)."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def run_command(args) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
 from app.cli.common import (
@@ -16,6 +15,7 @@ from app.cli.common import (
     duration_arg,
     format_table,
     horizon_arg,
+    json_safe,
     replications_arg,
     seed_arg,
     user_files,
@@ -131,14 +131,7 @@ def print_table(summary: dict, out=None) -> None:
                                    indent="  ") + "\n")
 
 
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+_json_safe = json_safe  # the name the other modules and tests know
 
 
 # --- check ---------------------------------------------------------------------------------
@@ -146,12 +139,14 @@ def _json_safe(obj):
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Handle ``twinbench check``; return the exit code."""
+    from twin.experiments.spec import check_responses
     from twin.projectfile.reader import load_project
     from twin.sim.estimate import estimate_run
     from twin.sim.runner import RunSpec
     from twin.units import format_duration
 
     project = load_project(args.project)
+    check_responses(project)  # experiments' responses are KPIs of this project's runs
     rs = project.run
     # the project's own run settings: a run beyond the limits fails the check
     estimate = estimate_run(project, RunSpec.from_project(project))
@@ -160,7 +155,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     also = f"; {count(n_w, 'warning')}" if n_w else ""
     counts = ", ".join(count(n, word) for n, word in (
         (len(project.elements), "element"), (n_st, "station"),
-        (len(project.connections), "connection"), (len(project.scenarios), "scenario")))
+        (len(project.connections), "connection"), (len(project.scenarios), "scenario"),
+        *([(len(project.experiments), "experiment")] if project.experiments else [])))
     print(f"{args.project}: OK ({counts}{also})")
     print(f"run settings ({format_duration(rs.horizon)}, {count(rs.replications, 'replication')}"
           f"): {estimate}")

@@ -711,3 +711,29 @@ class SetMeta(Command):
         else:
             project.meta.pop(self.key, None)
         project.changed.emit()
+
+
+class SetExperiment(Command):
+    """Put ``experiment`` (a ``twin.model.experiments.Experiment``) into the project's
+    experiments: in place of the one of the same name, or at the end. Undo puts the list
+    back as it was."""
+
+    def __init__(self, experiment):
+        self.experiment = experiment
+        self.text = f"save experiment {experiment.name}"
+        self._before: list = []
+
+    def do(self, project):
+        self._before = list(project.experiments)
+        after = list(self._before)
+        names = [e.name for e in after]
+        if self.experiment.name in names:
+            after[names.index(self.experiment.name)] = self.experiment
+        else:
+            after.append(self.experiment)
+        project.experiments = after
+        project.changed.emit()
+
+    def undo(self, project):
+        project.experiments = list(self._before)
+        project.changed.emit()

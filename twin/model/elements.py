@@ -354,6 +354,9 @@ class Project:
         # a run, not the editor (twin.projectfile.reader.structure_problems says what they
         # are now, after edits)
         self.problems: list[Problem] = []
+        # --- experiments (issue 17): twin.model.experiments.Experiment, in file order
+        self.experiments: list = []
+        # --- end experiments
         self._relay = _changed_relay(self)
         for el in self.elements:
             self._watch(el)

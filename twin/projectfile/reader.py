@@ -505,7 +505,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     doc = migrate(doc, file)
     r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
                                      "connections", "calendar", "scenarios", "run", "tariff",
-                                     "meta", "alerts"})
+                                     "meta", "alerts", "experiments"})
     elements: list[m.Element] = []
     raw = doc.get("elements")
     structure = Problems()  # faults of the flow: raised when strict, kept when editing
@@ -560,6 +560,11 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     )
     # the alert rules (issue 16) name stations, so they are read once the elements are
     project.alerts = read_alerts(doc.get("alerts"), problems, project, stale=structure)
+    # --- experiments (issue 17): read here, checked against the project below
+    from twin.projectfile.experiments import check_experiments, read_experiments
+
+    project.experiments = read_experiments(doc.get("experiments"), "$.experiments", problems)
+    # --- end experiments
     check_structure(project, structure, {eid: i for eid, i in seen.items()})
     if problems or strict:  # every problem at once, as a strict reading always gave them
         problems.items += structure.items
@@ -569,6 +574,8 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     if not problems:
         check_scenarios(project, doc, problems, folder, warnings,
                         None if strict else structure)
+    if not problems and project.experiments:  # experiments (issue 17)
+        check_experiments(project, doc, problems, None if strict else structure)
     problems.raise_if_any(file)
     project.warnings = warnings
     project.problems = [_named(project, p) for p in structure.items]
@@ -660,6 +667,7 @@ def check_scenarios(project: m.Project, doc: dict, problems: Problems,
         try:
             variant = apply_overrides(doc, s, validate=False)
             variant.pop("scenarios", None)
+            variant.pop("experiments", None)  # checked once, on the base (issue 17)
             # not strict: the base's faults of the flow are its own, reported once
             found = project_from_json(variant, folder=folder, strict=False).warnings
         except KeyError as e:

@@ -108,7 +108,37 @@ def structure_problems(project: m.Project) -> list[Problem]:
         if gone is not None:
             problems.add(f"$.scenarios[{i}]", f"scenario {s.name!r}: override names element "
                          f"{gone!r}, which does not exist", s.name)
+    experiments_naming_gone_elements(project, problems, index)
     return [_named(project, p) for p in problems.items]
+
+
+def experiments_naming_gone_elements(project: m.Project, problems: Problems,
+                                     index: dict[str, int]) -> None:
+    """An experiment's factor or response naming an element that does not exist (deleted in
+    the editor), as a scenario's override of one is a fault (issue 17)."""
+    for i, exp in enumerate(getattr(project, "experiments", ())):
+        ep = f"$.experiments[{i}]"
+        for j, f in enumerate(exp.factors):
+            if f.element not in index:
+                problems.add(f"{ep}.factors[{j}].element", f"experiment {exp.name!r}: factor "
+                             f"{f.name} names element {f.element!r}, which does not exist",
+                             f.element)
+        for path, resp in experiment_responses(exp, ep):
+            parts = resp.split(".")
+            if parts[0] == "elements" and len(parts) >= 3 and parts[1] not in index:
+                problems.add(path, f"experiment {exp.name!r}: response {resp} names element "
+                             f"{parts[1]!r}, which does not exist", resp)
+
+
+def experiment_responses(exp, ep: str) -> list[tuple[str, str]]:
+    """``(JSON path, name)`` of every response an experiment uses: its responses, its
+    objectives' and its constraints'."""
+    out = [(f"{ep}.responses[{k}]", r) for k, r in enumerate(exp.responses)]
+    out += [(f"{ep}.objectives[{k}].response", o.response)
+            for k, o in enumerate(exp.objectives)]
+    out += [(f"{ep}.constraints[{k}].response", c.response)
+            for k, c in enumerate(exp.constraints)]
+    return out
 
 
 def _named(project: m.Project, p: Problem) -> Problem:

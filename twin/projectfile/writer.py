@@ -139,6 +139,10 @@ def project_to_json(project: m.Project) -> dict:
         from twin.projectfile.alerts import alerts_to_json
 
         doc["alerts"] = alerts_to_json(project.alerts)
+    if project.experiments:  # issue 17
+        from twin.projectfile.experiments import experiment_to_json
+
+        doc["experiments"] = [experiment_to_json(e) for e in project.experiments]
     if project.meta:
         doc["meta"] = project.meta
     doc.update(project.extra)

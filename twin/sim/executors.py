@@ -12,23 +12,29 @@ the jobs' fractions into one ``TaskState`` progress (0-100).
 so replications run in parallel, and progress and cancel reach inside each job, chunk by
 chunk. ``ProcessExecutor`` runs them in ``spawn``-ed processes (STYLE.md 6: fork after
 Numba's threading layer kills the child); progress then moves job by job, and a cancel
-request stops jobs that have not started. A Dask executor (issue 17) plugs in here, as a
-subclass of :class:`Executor`; the runner and fork do not change.
+request stops jobs that have not started. ``DaskExecutor`` (issue 17) sends them to a Dask
+distributed cluster, or a ``LocalCluster`` it starts; the runner and fork do not change.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures import ThreadPoolExecutor as _Pool
 from dataclasses import dataclass
 
+from twin.errors import InputError
 from twin.tasks import Cancelled, TaskState, collection_paused
 
 Job = Callable[[object, "JobContext"], object]
+#: ``done(index, result)``: called in the calling thread as each job finishes (a study writes
+#: each finished design point to its file at once), in the order they finish.
+Done = Callable[[int, object], None]
 
 
 @dataclass
@@ -77,13 +83,17 @@ class Executor:
     Raises ``Cancelled`` when ``task`` asks to stop (jobs not started are dropped; a thread
     job stops within one chunk), and re-raises the first exception a job raised, after
     cancelling the jobs that have not started. With ``partial`` a cancel keeps what is
-    finished instead: the results of jobs that ended, ``None`` for the others.
+    finished instead: the results of jobs that ended, ``None`` for the others. ``done``
+    (optional) hears of each result as its job finishes (:data:`Done`).
     """
 
     name = "executor"
+    #: Jobs run in this process (threads): what they read may be made on the caller's
+    #: thread and handed over as is; otherwise it crosses by pickle to other processes.
+    in_process = True
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
         raise NotImplementedError
 
     @property
@@ -97,7 +107,7 @@ class SerialExecutor(Executor):
     name = "serial"
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
         report = _Progress(len(items), task)
         out = [None] * len(items)
         try:
@@ -105,6 +115,8 @@ class SerialExecutor(Executor):
                 if task is not None:
                     task.check()
                 out[i] = fn(item, JobContext(i, report, task))
+                if done is not None:
+                    done(i, out[i])
         except Cancelled:
             if not partial:
                 raise
@@ -132,55 +144,90 @@ class ThreadExecutor(_PoolExecutor):
     name = "threads"
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
         report = _Progress(len(items), task)
         if self._workers == 1 or len(items) <= 1:
-            return SerialExecutor().map(fn, items, task, partial)
+            return SerialExecutor().map(fn, items, task, partial, done)
         try:
             first = fn(items[0], JobContext(0, report, task))
         except Cancelled:
             if not partial:
                 raise
             return [None] * len(items)
+        if done is not None:
+            done(0, first)
+        later = None if done is None else (lambda i, r: done(i + 1, r))
         # threads running Python: no automatic collection meanwhile (twin.tasks)
         with collection_paused(), _Pool(min(self._workers, len(items) - 1)) as pool:
             futures = [pool.submit(fn, item, JobContext(i, report, task))
                        for i, item in enumerate(items) if i > 0]
-            return [first, *_collect(futures, task, partial)]
+            return [first, *_collect(futures, task, partial, done=later)]
 
 
 class ProcessExecutor(_PoolExecutor):
     """Jobs in ``workers`` processes started with ``spawn``; ``fn`` must be importable (a
     module-level function) and items and results picklable. Each process loads the compiled
-    kernel from the disk cache."""
+    kernel from the disk cache (a second or more: ``benchmarks/bench_study.py`` measures it).
+
+    Each ``map`` starts its own pool, unless the executor is used as a context manager:
+    then one pool serves every ``map`` inside the ``with`` (a study replicating to a
+    precision maps several rounds), and its processes load the kernel once.
+    """
 
     name = "processes"
+    in_process = False
+
+    def __init__(self, workers: int | None = None):
+        super().__init__(workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self, n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
 
     def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
-            partial: bool = False) -> list:
+            partial: bool = False, done: Done | None = None) -> list:
+        if self._pool is not None:
+            return self._submit(self._pool, fn, items, task, partial, done)
+        with self._new_pool(min(self._workers, max(len(items), 1))) as pool:
+            return self._submit(pool, fn, items, task, partial, done)
+
+    @staticmethod
+    def _submit(pool: ProcessPoolExecutor, fn: Job, items: Sequence, task: TaskState | None,
+                partial: bool, done: Done | None) -> list:
         report = _Progress(len(items), task)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self._workers, max(len(items), 1)), mp_context=ctx) as pool:
-            futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
-            for i, f in enumerate(futures):
-                f.add_done_callback(lambda _f, i=i: report(i, 1.0))
-            return _collect(futures, task, partial)
+        futures = [pool.submit(fn, item, JobContext(i)) for i, item in enumerate(items)]
+        for i, f in enumerate(futures):
+            f.add_done_callback(lambda _f, i=i: report(i, 1.0))
+        return _collect(futures, task, partial, done=done)
+
+    def __enter__(self) -> ProcessExecutor:
+        if self._pool is None:
+            self._pool = self._new_pool(self._workers)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _collect(futures: list[Future], task: TaskState | None, partial: bool = False,
-             poll: float = 0.1) -> list:
+             poll: float = 0.1, done: Done | None = None) -> list:
     """Wait for every future; on a job's exception, cancel the rest and raise. On cancel,
     cancel the jobs not started and raise ``Cancelled`` or, with ``partial``, wait for the
     running ones (a thread job stops within one chunk) and return what finished, ``None``
     for the rest."""
     pending = set(futures)
+    index = {f: i for i, f in enumerate(futures)}
     try:
         while pending:
-            done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
-            for f in done:
+            finished, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+            for f in finished:
                 e = f.exception()
                 if e is not None and not (partial and isinstance(e, Cancelled)):
                     raise e
+                if e is None and done is not None:
+                    done(index[f], f.result())
             if task is not None and task.is_interruption_requested():
                 raise Cancelled("cancelled by the user")
     except Cancelled:
@@ -189,6 +236,9 @@ def _collect(futures: list[Future], task: TaskState | None, partial: bool = Fals
         if not partial:
             raise
         wait(pending)
+        for f in pending:  # the running ones finished: what they made is kept too
+            if done is not None and not f.cancelled() and f.exception() is None:
+                done(index[f], f.result())
     except BaseException:
         for f in pending:
             f.cancel()
@@ -197,16 +247,195 @@ def _collect(futures: list[Future], task: TaskState | None, partial: bool = Fals
             for f in futures]
 
 
+# --- Dask distributed (issue 17) ---------------------------------------------------------------
+class ExecutorError(InputError):
+    """Where the jobs should run cannot take them: a scheduler out of reach, no workers,
+    workers without twinbench (the message says which and how to fix it)."""
+
+
+def probe_worker(job: Job | None = None) -> dict:
+    """What a worker process can run: twinbench's version and the kernel it loads.
+
+    Sent to every Dask worker before a study, with the job function: a worker without
+    twinbench (or with an older one, lacking the job's module) cannot even load it, and one
+    with another version would compute other numbers."""
+    from kernels.warmup import compiled_kernels
+
+    compiled_kernels()  # loads the kernel from the cache (or compiles it) once per worker
+    return {"twinbench": _twinbench_version(), "python": _python()}
+
+
+def _python() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _twinbench_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("twinbench")
+    except PackageNotFoundError:  # a source tree never installed
+        from kernels import __version__
+
+        return __version__
+
+
+class DaskExecutor(Executor):
+    """Jobs on a Dask distributed cluster: ``address`` ``"tcp://host:8786"`` (an existing
+    scheduler) or ``"local"`` (a ``LocalCluster`` of ``workers`` single-threaded worker
+    processes, started here and closed by :meth:`close`).
+
+    Before the first jobs every worker is probed (:func:`probe_worker`): a worker without
+    twinbench, or with another version, stops the run with an ``ExecutorError`` naming it.
+    A worker lost mid-run has its jobs re-run elsewhere by the scheduler (Dask's
+    ``allowed-failures``); ``fn`` must be importable on the workers and items and results
+    picklable. Progress moves job by job; a cancel drops the jobs not finished.
+    """
+
+    name = "dask"
+    in_process = False
+
+    def __init__(self, address: str = "local", workers: int | None = None,
+                 timeout: float = 20.0):
+        self.address, self.timeout = address, timeout
+        self._n = max(1, workers or os.cpu_count() or 1)
+        self._client = None
+        self._cluster = None
+        self._checked: set[str] = set()
+
+    @property
+    def workers(self) -> int:
+        if self._client is None:
+            return self._n
+        return max(1, len(self._client.scheduler_info().get("workers", {})))
+
+    @property
+    def client(self):
+        """The ``distributed.Client`` (connected, or its local cluster started, once)."""
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as e:  # pragma: no cover - a dependency of twinbench
+            raise ExecutorError("Dask is not installed: pip install 'dask[distributed]'") \
+                from e
+        if self.address == "local":
+            import logging
+
+            # its workers' start and stop notes are not the user's business: errors only
+            self._cluster = LocalCluster(n_workers=self._n, threads_per_worker=1,
+                                         processes=True, dashboard_address=":0",
+                                         silence_logs=logging.ERROR)
+            return Client(self._cluster)
+        try:
+            return Client(self.address, timeout=f"{self.timeout}s")
+        except (OSError, TimeoutError) as e:
+            raise ExecutorError(
+                f"cannot reach the Dask scheduler at {self.address}: {e}. Start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS` (on machines "
+                "with twinbench installed), or use --dask local") from None
+
+    def check_workers(self, fn: Job | None = None) -> None:
+        """Probe the workers not probed yet (with the job ``fn``); raise ``ExecutorError``
+        for one that cannot run it, or when the scheduler has no worker within the
+        timeout."""
+        client = self.client
+        try:
+            client.wait_for_workers(1, timeout=self.timeout)
+        except (TimeoutError, OSError):
+            raise ExecutorError(f"the Dask scheduler at {self.address} has no workers: "
+                                "start some with `dask worker ADDRESS`") from None
+        new = [w for w in client.scheduler_info()["workers"] if w not in self._checked]
+        if not new:
+            return
+        found = client.run(probe_worker, fn, workers=new, on_error="return")
+        here = {"twinbench": _twinbench_version(), "python": _python()}
+        for worker, got in found.items():
+            if isinstance(got, BaseException):
+                raise ExecutorError(
+                    f"Dask worker {worker} cannot run twinbench jobs ({type(got).__name__}: "
+                    f"{got}); install twinbench {here['twinbench']} in the worker's Python "
+                    "(pip install twinbench) and restart it")
+            if got != here:
+                raise ExecutorError(
+                    f"Dask worker {worker} runs twinbench {got['twinbench']} on Python "
+                    f"{got['python']}, this process {here['twinbench']} on {here['python']}: "
+                    "install the same version on every worker, so that every machine "
+                    "computes the same numbers")
+        self._checked.update(new)
+
+    def map(self, fn: Job, items: Sequence, task: TaskState | None = None,
+            partial: bool = False, done: Done | None = None) -> list:
+        from distributed import wait as dask_wait
+
+        self.check_workers(fn)
+        report = _Progress(len(items), task)
+        tag = uuid.uuid4().hex[:12]
+        futures = self.client.map(fn, list(items), [JobContext(i) for i in range(len(items))],
+                                  key=[f"twinbench-{fn.__name__}-{tag}-{i}"
+                                       for i in range(len(items))], pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        out: list = [None] * len(items)
+        pending = set(futures)
+        try:
+            while pending:
+                try:
+                    finished, pending = dask_wait(list(pending), timeout=0.1,
+                                                  return_when="FIRST_COMPLETED")
+                    pending = set(pending)
+                except TimeoutError:
+                    finished = set()
+                for f in finished:
+                    i = index[f.key]
+                    if f.status == "error":
+                        raise f.exception()
+                    if f.status == "cancelled":
+                        raise Cancelled("the Dask cluster cancelled the job")
+                    out[i] = f.result()
+                    report(i, 1.0)
+                    if done is not None:
+                        done(i, out[i])
+                if task is not None and task.is_interruption_requested():
+                    raise Cancelled("cancelled by the user")
+        except Cancelled:
+            self.client.cancel(list(pending))
+            if not partial:
+                raise
+        except BaseException:
+            self.client.cancel(list(pending))
+            raise
+        return out
+
+    def close(self) -> None:
+        """Disconnect, and stop the local cluster if this executor started it."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 EXECUTORS: dict[str, Callable[[int | None], Executor]] = {
     "serial": lambda workers: SerialExecutor(),
     "threads": ThreadExecutor,
     "processes": ProcessExecutor,
+    "dask": lambda workers: DaskExecutor("local", workers),
 }
 
 
 def make_executor(kind: str | Executor | None = None, workers: int | None = None) -> Executor:
-    """The executor named ``kind`` (``"threads"`` by default, ``"processes"``, ``"serial"``),
-    or ``kind`` itself when it is one already.
+    """The executor named ``kind`` (``"threads"`` by default, ``"processes"``, ``"serial"``,
+    ``"dask"``: a local Dask cluster), or ``kind`` itself when it is one already.
 
     Raises
     ------

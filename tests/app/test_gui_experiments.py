@@ -1,0 +1,282 @@
+"""The Experiments dock (issue 17 §5): "Vary this…" in the Inspector adds a factor, a small
+study runs with progress and fills the charts with the study's own values, a click on a
+Pareto point makes it a scenario."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from app.experiment_charts import main_effect, pareto_front
+from app.experiment_vary import VaryDialog, default_factor
+from twin.experiments.design import design_points
+from twin.experiments.evaluate import evaluate
+from twin.experiments.spec import Factor
+from twin.sim.stats import mean_ci
+
+CAPACITY = Factor("B1", "capacity", 1.0, 9.0, integer=True, cost_per_unit=100.0)
+M2_TIME = Factor("M2", "process_time", 35.0, 75.0)
+
+
+@pytest.fixture
+def win(make_window, line_project, warm_kernel):
+    w = make_window(line_project)
+    w.docks["experiments"].raise_()
+    return w
+
+
+def _right_click(edit):
+    """A right click on a line edit, as Qt delivers it."""
+    pos = QPoint(5, 5)
+    QApplication.sendEvent(edit, QContextMenuEvent(QContextMenuEvent.Mouse, pos,
+                                                   edit.mapToGlobal(pos)))
+
+
+def _action(menu, text):
+    return next(a for a in menu.actions() if a.text() == text)
+
+
+def _vary_with_defaults(win, qtbot, edit):
+    """Right-click ``edit``, choose Vary this…, read the range dialog's defaults, press OK."""
+    _right_click(edit)
+    menu = win.vary.menu
+    assert menu is not None and menu.isVisible()
+    assert any("Copy" in a.text() for a in menu.actions())  # the edit's own menu, kept
+    _action(menu, "Vary this…").trigger()
+    menu.close()
+    dialog = win.vary.dialog
+    qtbot.waitUntil(dialog.isVisible)
+    shown = (dialog.low.value(), dialog.high.value(), dialog.integer.isChecked())
+    QTest.mouseClick(dialog.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert not dialog.isVisible()
+    return shown
+
+
+def test_vary_this_on_a_number_adds_a_factor_and_a_slider(win, qtbot):
+    win.inspect("B1")
+    # capacity 5: ±50% in whole places, 2 … 8
+    assert _vary_with_defaults(win, qtbot, win.inspector.editor("capacity")) == (2, 8, True)
+    dock = win.experiments
+    assert [f.name for f in dock.factors] == ["B1.capacity"]
+    assert dock.table.item(0, 0).text() == "B1.capacity"
+    assert (dock.table.item(0, 1).text(), dock.table.item(0, 2).text()) == ("2", "8")
+    assert dock.table.item(0, 3).checkState() == Qt.Checked
+    assert [f.name for f in win.whatif.factors()] == ["B1.capacity"]
+    assert win.whatif.slider("B1.capacity").value() == 5
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+
+    # a distribution's mean, inside the process-time editor: mean 40 s
+    win.inspect("M1")
+    mean_edit = win.inspector.editor("process_time").dist.fields["mean"].edit
+    assert _vary_with_defaults(win, qtbot, mean_edit) == (20, 60, False)
+    assert [f.name for f in dock.factors] == ["B1.capacity", "M1.process_time.mean"]
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+
+    # a field that is no number keeps its usual menu, without "Vary this…"
+    win.vary.menu = None
+    _right_click(win.inspector.editor("name"))
+    assert win.vary.menu is None
+
+
+def test_the_range_dialog_refuses_an_empty_range(qtbot):
+    dialog = VaryDialog(default_factor("B1", "capacity", 5), 5)
+    qtbot.addWidget(dialog)
+    dialog.low.setValue(6)
+    dialog.high.setValue(6)
+    dialog.accept()
+    assert dialog.result() == 0 and "below high" in dialog.error.text()
+    assert default_factor("M1", "servers", 1) == Factor("M1", "servers", 1.0, 2.0, integer=True)
+    assert default_factor("M1", "scrap", 0.1).bounds == pytest.approx((0.05, 0.15))
+
+
+def _run_study(win, qtbot):
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    dock.replications.setValue(3)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    dock.set_responses(["line.throughput_per_hour", "line.wip", "budget"])
+    assert dock.size.text().startswith("9 design points x 3 replications")
+    with qtbot.waitSignal(dock.study_shown, timeout=120_000) as shown:
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+        assert dock.cancel_button.isEnabled() and not dock.run_button.isEnabled()
+    assert dock.progress.value() == 1000
+    return dock, shown.args[0]
+
+
+def test_a_small_study_fills_the_main_effects_with_the_studys_values(win, qtbot):
+    dock, data = _run_study(win, qtbot)
+    exp = dock.experiment_run
+    # the same study straight through twin.experiments (same seed: the same numbers)
+    points = design_points(exp.factors, exp.design, exp.points, exp.seed)
+    direct = evaluate(win.project, exp.factors, points, 3, exp.seed, horizon=8 * 3600.0,
+                      warmup=exp.warmup)
+    assert data.points == points
+    for got, want in zip(data.values, direct, strict=True):
+        np.testing.assert_array_equal(got["line.throughput_per_hour"],
+                                      want["line.throughput_per_hour"])
+    dock.charts.effects_response.setCurrentText("line.throughput_per_hour")
+    for f in exp.factors:
+        levels = sorted({p[f.name] for p in points})
+        plot = dock.charts.effect_plots[f.name]
+        x, y = plot.getPlotItem().listDataItems()[0].getData()
+        np.testing.assert_allclose(x, levels)
+        for lv, yv in zip(levels, y, strict=True):
+            reps = np.concatenate([direct[i]["line.throughput_per_hour"]
+                                   for i, p in enumerate(points) if p[f.name] == lv])
+            assert yv == pytest.approx(mean_ci(reps)["mean"])
+    # the model's answer, not only the arithmetic: with M2 at 75 s it is the bottleneck and
+    # passes at most 3600 / 75 = 48 parts/h (72 arrive); at 35 s it passes more
+    _, y, hw = main_effect(data, "M2.process_time", "line.throughput_per_hour")
+    assert y[0] - hw[0] > y[-1] + hw[-1]
+    assert y[-1] - hw[-1] <= 3600 / 75
+    # the budget response is the factors' cost: 100 per buffer place
+    for p, v in zip(points, data.values, strict=True):
+        np.testing.assert_allclose(v["budget"], 100.0 * p["B1.capacity"])
+
+
+def test_clicking_a_pareto_point_makes_a_scenario(win, qtbot):
+    dock, data = _run_study(win, qtbot)
+    charts = dock.charts
+    charts.setCurrentIndex(2)
+    charts.pareto_x.setCurrentText("line.throughput_per_hour")
+    charts.pareto_y.setCurrentText("budget")
+    x, y = data.point_means("line.throughput_per_hour"), data.point_means("budget")
+    front = pareto_front(x, y, True, False)
+    np.testing.assert_array_equal(charts.front_mask, front)
+    i = int(np.flatnonzero(front)[-1])
+    plot = charts.pareto_plot
+    qtbot.waitUntil(lambda: plot.isVisible())
+    plot.getPlotItem().vb.autoRange()
+    QApplication.processEvents()
+    scene_pt = plot.getPlotItem().vb.mapViewToScene(QPointF(x[i], y[i]))
+    pixel = plot.mapFromScene(scene_pt)
+    n_before = len(win.project.scenarios)
+    with qtbot.waitSignal(dock.scenario_made, timeout=5000) as made:
+        QTest.mouseClick(plot.viewport(), Qt.LeftButton, Qt.NoModifier, pixel)
+    name = made.args[0]
+    scenario = win.project.scenario(name)
+    point = data.points[i]
+    assert {(o.element, o.path): o.value for o in scenario.overrides} == {
+        ("B1", "capacity"): int(point["B1.capacity"]),
+        ("M2", "process_time"): point["M2.process_time"]}
+    assert win.scenario_panel.current() == name
+    assert sorted(win.view.selection) == ["B1", "M2"]
+    win.stack.undo()
+    assert len(win.project.scenarios) == n_before
+
+
+def test_the_experiment_is_saved_in_the_project_and_undone(win, qtbot, tmp_path):
+    from twin.projectfile.reader import load_project
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.name.setText("buffer size")
+    QTest.mouseClick(dock.save_button, Qt.LeftButton)
+    assert [e.name for e in win.project.experiments] == ["buffer size"]
+    assert win.project.experiments[0].factors == (CAPACITY,)
+    # and the project file carries it: what `twinbench study` would run
+    assert win.save_to(tmp_path / "saved")
+    assert load_project(tmp_path / "saved").experiments == win.project.experiments
+    # the dock opens it again after other edits
+    dock.table.selectRow(0)
+    dock.remove_selected()
+    assert dock.factors == []
+    assert dock.saved.currentText() == "buffer size"
+    dock.saved.activated.emit(0)
+    assert dock.factors == [CAPACITY] and dock.name.text() == "buffer size"
+    win.stack.undo()
+    assert win.project.experiments == []
+    assert dock.saved.count() == 0 and not dock.saved.isVisibleTo(dock)
+
+
+def test_a_study_is_cancelled(win, qtbot):
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.replications.setValue(50)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(86400.0))
+    QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    assert dock.is_running()
+    QTest.mouseClick(dock.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=60_000)
+    assert dock.status.text() == "study cancelled"
+    assert dock.run_button.isEnabled()
+
+
+def test_sensitivity_draws_the_tornado_of_the_study(win, qtbot):
+    from twin.experiments.sensitivity import sensitivity
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    dock.replications.setValue(2)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    dock.set_responses(["line.throughput_per_hour"])
+    box = dock.analysis
+    box.method.setCurrentIndex(box.method.findData("morris"))
+    box.samples.setValue(4)
+    QTest.mouseClick(box.sensitivity_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=120_000)
+    assert dock.error.text() == ""
+    want = sensitivity(win.project, dock.experiment(), method="morris", samples=4)
+    bars = {b["factor"]: b["value"] for b in want.tornado()}
+    assert dock.charts.tornado_values == pytest.approx(bars)
+    # M2's time decides whether it is the bottleneck; the buffer hardly matters
+    assert bars["M2.process_time"] > bars["B1.capacity"]
+    ticks = dock.charts.tornado.getAxis("left")._tickLevels[0]
+    assert max(ticks)[1] == "M2.process_time"  # the widest bar on top
+
+
+def test_optimise_reports_the_selection_and_makes_the_best_a_scenario(win, qtbot):
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    dock.replications.setValue(3)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    dock.set_responses(["line.throughput_per_hour"])
+    box = dock.analysis
+    assert box.goal.currentData() == "max"
+    box.budget.setValue(500)  # 100 a place: at most 5 places
+    box.trials.setValue(8)
+    QTest.mouseClick(box.optimise_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=300_000)
+    assert dock.error.text() == ""
+    exp, res = box.result
+    text = dock.charts.report.toPlainText()
+    assert "maximise line.throughput_per_hour, subject to budget ≤ 500" in text
+    assert res.best is not None and res.best["B1.capacity"] * 100 <= 500
+    assert res.selection.statement() in text
+    assert text.count("vs best") == len(res.candidates) - 1
+    assert dock.charts.currentWidget() is dock.charts.report
+    with qtbot.waitSignal(dock.scenario_made) as made:
+        QTest.mouseClick(box.scenario_button, Qt.LeftButton)
+    scenario = win.project.scenario(made.args[0])
+    assert {o.element + "." + o.path: o.value for o in scenario.overrides} == pytest.approx(
+        {k: v for k, v in res.best.items()})
+
+
+def test_the_responses_follow_the_elements(win):
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    names = [dock.responses.item(i).text() for i in range(dock.responses.count())]
+    assert "line.throughput_per_hour" in names and "budget" in names
+    assert any(n.startswith("elements.M2.") for n in names)
+    dock.set_responses(["line.wip"])
+    win.stack.push(cmd.RemoveElement("M2"))
+    names = [dock.responses.item(i).text() for i in range(dock.responses.count())]
+    assert not any(n.startswith("elements.M2.") for n in names)
+    assert dock.chosen_responses() == ["line.wip"]  # the ticks kept
+
+
+def test_a_point_the_reader_refuses_fails_the_study_with_its_reason(win, qtbot):
+    dock = win.experiments
+    dock.add_factor(Factor("M2", "process_time", -10.0, 45.0))
+    QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=60_000)
+    text = dock.error.text()
+    assert text.startswith("the study failed: ")
+    assert "design point 0" in text and "process_time" in text
+    assert "Traceback" not in text and dock.run_button.isEnabled()
