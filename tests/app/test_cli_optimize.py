@@ -102,3 +102,11 @@ def test_user_errors_exit_2_with_the_reason(project, args, words):
     proc = twinbench(cmd, project, *rest, "--quiet")
     assert proc.returncode == 2, proc.stderr
     assert words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_optimize_on_a_local_dask_cluster_gives_the_local_result(project):
+    args = ("optimize", project, "split", "--json", "--quiet", "--delta", "15", "--trials", "3")
+    local = twinbench(*args, "--workers", "1")
+    dask = twinbench(*args, "--dask", "local", "--workers", "1")
+    assert local.returncode == 0 and dask.returncode == 0, (local.stderr, dask.stderr)
+    assert strict_json(dask.stdout) == strict_json(local.stdout)  # same seeds, same numbers

@@ -84,10 +84,10 @@ def test_levels_and_integers_map_to_their_values():
     factors = (Factor("b", "capacity", 1, 4, integer=True),
                Factor("m", "servers", levels=(1.0, 2.0, 5.0)))
     problem = salib_problem(factors)
-    assert problem["bounds"] == [[1.0, 4.0], [0.0, 3.0]]
-    pts = points_of(factors, np.array([[1.4, 0.2], [3.6, 2.99], [4.0, 3.0]]))
-    assert pts == [{"b.capacity": 1.0, "m.servers": 1.0}, {"b.capacity": 4.0, "m.servers": 5.0},
-                   {"b.capacity": 4.0, "m.servers": 5.0}]
+    assert problem["bounds"] == [[0.5, 4.5], [0.0, 3.0]]  # each whole number equally likely
+    pts = points_of(factors, np.array([[0.5, 0.2], [1.4, 1.5], [3.6, 2.99], [4.5, 3.0]]))
+    assert pts == [{"b.capacity": 1.0, "m.servers": 1.0}, {"b.capacity": 1.0, "m.servers": 2.0},
+                   {"b.capacity": 4.0, "m.servers": 5.0}, {"b.capacity": 4.0, "m.servers": 5.0}]
 
 
 def test_bad_requests_say_what_to_change():

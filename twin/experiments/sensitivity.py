@@ -14,7 +14,9 @@ chart. Nothing here estimates an index itself.
   interactions, each with a confidence interval; ``N (d + 2)`` runs.
 
 A factor given by levels is sampled as an index over its levels; an integer factor is
-rounded. Both make the response piecewise constant in that factor, which the indices handle.
+sampled over its range widened by half a unit each side and rounded, so every whole number
+is equally likely. Both make the response piecewise constant in that factor, which the
+indices handle.
 """
 
 from __future__ import annotations
@@ -40,11 +42,15 @@ class SensitivityError(InputError):
 
 
 def salib_problem(factors: Sequence) -> dict:
-    """The SALib problem of ``factors``: each range as bounds, levels as an index range."""
+    """The SALib problem of ``factors``: each range as bounds, levels as an index range, a
+    whole-number range widened by half a unit each side (so that rounding gives every whole
+    number the same share, the ends included)."""
     bounds = []
     for f in factors:
         if f.levels is not None:
             bounds.append([0.0, float(len(f.levels))])
+        elif f.integer:
+            bounds.append([math.ceil(f.low) - 0.5, math.floor(f.high) + 0.5])
         else:
             bounds.append([float(f.low), float(f.high)])
     return {"num_vars": len(factors), "names": [f.name for f in factors], "bounds": bounds}
@@ -56,7 +62,7 @@ def factor_value(factor, x: float) -> float:
         i = min(int(math.floor(x)), len(factor.levels) - 1)
         return float(factor.levels[max(i, 0)])
     if factor.integer:
-        return float(min(max(round(x), math.ceil(factor.low)), math.floor(factor.high)))
+        return float(min(max(math.floor(x + 0.5), math.ceil(factor.low)), math.floor(factor.high)))
     return float(x)
 
 
