@@ -167,3 +167,17 @@ def test_in_other_processes_a_bad_point_is_named_by_the_worker_that_reads_it(ker
         evaluate(line(), [CAP], [{"b1.capacity": 2}, {"b1.capacity": -3}], 2, 1, horizon=H,
                  executor="processes", on_point=lambda i, r: seen.append(i))
     assert info.value.problems and "capacity" in info.value.problems[0].path
+
+
+def test_points_run_without_a_state_log_and_return_only_kpis(kernel):
+    from kernels import types as kt
+    from twin.experiments.evaluate import PointJob, PointModel, base_document, run_point
+
+    p = line()
+    model = PointModel(base_document(p), (CAP,), {"b1.capacity": 4.0}, "design point 0",
+                       H, 0.0, 0.0)
+    lowered, tariff = model.make()
+    assert lowered.arrays.params[kt.P_LOG] == 0  # no state log, whatever the study's size
+    out = run_point(PointJob(None, None, 1, (0, 1), 0.0, None, model))
+    assert all(isinstance(v, np.ndarray) and v.shape == (2,) and v.dtype == float
+               for v in out.values())
