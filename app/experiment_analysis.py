@@ -150,7 +150,7 @@ class AnalysisBox(QGroupBox):
         exp = self._experiment()
         if exp is None:
             return
-        project, method, samples = self.dock.project, self.method.currentData(), \
+        project, method, samples = self.dock.snapshot(), self.method.currentData(), \
             self.samples.value()
 
         def fn(task):
@@ -180,7 +180,7 @@ class AnalysisBox(QGroupBox):
             if self.budget.value() else ()
         exp = replace(exp, objectives=(Objective(exp.responses[0], self.goal.currentData()),),
                       constraints=constraints, trials=self.trials.value())
-        project = self.dock.project
+        project = self.dock.snapshot()
 
         def fn(task):
             return optimize(project, exp, task=task)

@@ -54,6 +54,7 @@ from twin.experiments.spec import DERIVED_RESPONSES, DESIGNS, Experiment, Factor
 from twin.experiments.study import run_study
 from twin.model import commands as cmd
 from twin.model import elements as m
+from twin.projectfile.reader import project_from_json, project_to_json
 from twin.tasks import TaskState
 from twin.units import format_duration
 
@@ -441,7 +442,7 @@ class ExperimentsDock(QWidget):
         except (ValueError, InputError) as e:  # a bad range or design: the user's to fix
             self.error.setText(str(e))
             return
-        project, executor = self.project, self.executor.currentData()
+        project, executor = self.snapshot(), self.executor.currentData()
 
         def study(task: TaskState):
             def points_done(done: int, total: int) -> None:  # on the job's thread
@@ -452,6 +453,13 @@ class ExperimentsDock(QWidget):
 
         self.start_job(study, lambda res: self._study_done(exp, res), f"running {total} points…",
                        "study")
+
+    def snapshot(self) -> m.Project:
+        """A copy of the project for a job, made here on the GUI thread: the job reads it while
+        the user goes on editing the original. (With the threads executor a study still reads
+        each design point's model on the job's thread; automatic garbage collection waits
+        while it runs, ``twin.tasks.pause_collection``.)"""
+        return project_from_json(project_to_json(self.project))
 
     def start_job(self, fn, done, status: str, what: str) -> Job | None:
         """Run ``fn(task)`` on a job with the dock's progress bar and Cancel; ``done(result)``
