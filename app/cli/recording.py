@@ -13,6 +13,7 @@ import json
 import sys
 import time
 
+from app.cli import forecast
 from app.cli.common import (
     ProgressBar,
     UsageError,
@@ -75,6 +76,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                         "the recording epoch")
     r.add_argument("--to", dest="t_to", metavar="T", help="window end, like --from")
     r.add_argument("--by", choices=("day", "shift"), help="also break KPIs down per day/shift")
+    forecast.add_options(r)
     r.set_defaults(func=run_replay)
 
 
@@ -153,6 +155,8 @@ def run_replay(args: argparse.Namespace) -> int:
             if not window[1] > window[0]:
                 raise UsageError(f"--to ({args.t_to or 'end'}) must be after --from "
                                  f"({args.t_from or 'start'})")
+        if args.forecast:
+            return forecast.run_forecast(args, rec, window)
         kpis = recording_kpis(rec, window)
         periods = {}
         if args.by:

@@ -1,0 +1,110 @@
+"""``twinbench replay FILE --forecast``: the shadow twin's rolling forecast over a recording.
+
+Forecasts the rest of the shift every ``--every`` of plant time between ``--from`` and
+``--to`` (default the whole recording), as the workbench does while the recording plays, and
+prints for each: when it was made, the shift, P10/P50/P90 of the shift's good parts, the
+probability of missing ``--target`` and what the shift actually made. ``--save-forecasts``
+keeps them beside the recording (``twin.shadow.forecast.ForecastLog``) for scoring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from app.cli.common import (
+    ProgressBar,
+    UsageError,
+    duration_arg,
+    format_table,
+    replications_arg,
+    seed_arg,
+)
+from twin.tasks import TaskState
+
+
+def add_options(r: argparse.ArgumentParser) -> None:
+    """The ``--forecast`` options of ``twinbench replay``."""
+    g = r.add_argument_group("forecast (the shadow twin, docs/shadow.md)")
+    g.add_argument("--forecast", action="store_true",
+                   help="forecast the rest of each shift every --every of plant time")
+    g.add_argument("--project", help="project folder or project.json of the twin (needed "
+                                     "with --forecast)")
+    g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=60.0,
+                   metavar="DURATION", help="plant time between forecasts (default 60 s)")
+    g.add_argument("--replications", type=replications_arg, default=200,
+                   help="replications per forecast (default 200)")
+    g.add_argument("--seed", type=seed_arg, default=1)
+    g.add_argument("--scenario", help="scenario of the project to forecast with")
+    g.add_argument("--target", type=float, help="the shift's target of good parts")
+    g.add_argument("--shift-length", type=lambda s: duration_arg(s, lo_open=True),
+                   default=8 * 3600.0, metavar="DURATION",
+                   help="shift length when the project has no calendar (default 8h)")
+    g.add_argument("--save-forecasts", action="store_true",
+                   help="keep the forecasts in RECORDING.forecasts.jsonl")
+    g.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _cell(v: float | None, digits: int = 0) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def run_forecast(args: argparse.Namespace, rec, window: tuple[float, float] | None) -> int:
+    """Handle ``twinbench replay --forecast``; return the exit code."""
+    from twin.projectfile.reader import load_project
+    from twin.recording import extent, replay_recording
+    from twin.shadow.forecast import ForecastLog, RollingForecaster, log_path
+    from twin.shadow.scoring import actual_good
+
+    if not args.project:
+        raise UsageError("--forecast needs the twin's project: add --project PROJECT")
+    project = load_project(args.project)
+    replays = replay_recording(rec)
+    t0, t1 = window or extent(replays)
+    log = ForecastLog(log_path(rec.path), {"project": str(args.project)}) \
+        if args.save_forecasts else None
+    roll = RollingForecaster(project, every=args.every, replications=args.replications,
+                             seed=args.seed, target=args.target, scenario=args.scenario,
+                             shift_length=args.shift_length, log=log)
+    rows, docs = [], []
+    last = extent(replays)[1]
+    times = [t0 + k * args.every for k in range(int((t1 - t0) // args.every) + 1)]
+    times = [t for t in times if t < last]
+    try:
+        with ProgressBar("forecasting", enabled=not args.quiet) as bar:
+            for k, t in enumerate(times):
+                bar(100.0 * k / max(len(times), 1))
+                f = roll.forecast(rec, t, TaskState())
+                q = {p: float(v[-1]) for p, v in f.quantiles().items()}
+                actual = (actual_good(project, rec, f.shift_start, f.shift_end,
+                                      replays=replays) if f.shift_end <= last else math.nan)
+                p_miss = f.p_below(f.target) if f.target is not None else None
+                docs.append({"made_at": f.made_at, "shift_start": f.shift_start,
+                             "shift_end": f.shift_end, "good_so_far": _num(f.good_so_far),
+                             "p10": q[0.1], "p50": q[0.5], "p90": q[0.9],
+                             "energy_kwh_p50": float(sorted(f.energy_kwh)[len(f.energy_kwh) // 2]),
+                             "target": f.target, "p_below_target": p_miss,
+                             "actual": _num(actual), "notes": list(f.notes)})
+                rows.append([_cell(f.made_at), f"{_cell(f.shift_start)}-{_cell(f.shift_end)}",
+                             _cell(f.good_so_far), _cell(q[0.1]), _cell(q[0.5]), _cell(q[0.9]),
+                             "-" if p_miss is None else f"{100 * p_miss:.0f}%", _cell(actual)])
+            bar(100.0)
+    finally:
+        if log is not None:
+            log.close()
+    if args.json:
+        print(json.dumps({"recording": str(rec.path), "every_s": args.every,
+                          "replications": args.replications, "forecasts": docs}, indent=2))
+        return 0
+    print(f"Forecasts of the shift's good parts, {args.replications} replications each "
+          f"(times in s since the recording epoch)")
+    print(format_table(["made at", "shift", "so far", "P10", "P50", "P90", "P(miss)",
+                        "actual"], rows, left=2, rule=True))
+    if log is not None:
+        print(f"forecasts kept in {log.path}")
+    return 0
+
+
+def _num(v: float) -> float | None:
+    return None if not math.isfinite(v) else float(v)
