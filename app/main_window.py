@@ -34,6 +34,7 @@ from app import export
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
+from app.forecast_dock import install_forecast
 from app.inspector import Inspector
 from app.live_panel import install_live
 from app.menus import make_menus
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self.marks = ProblemMarks(self.view, self.tree, self.log, self)
         make_menus(self)
         install_live(self)  # Plant menu and Live dock (issue 15 §4): app.live_panel
+        install_forecast(self)  # the shadow twin's fan chart (issue 16): app.forecast_dock
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
@@ -711,6 +713,7 @@ class MainWindow(QMainWindow):
         self.run_panel.shutdown()
         self.live.shutdown()  # disconnects; the recording gets its final flush
         self.dashboards.stop()
+        self.forecast.stop()  # before the recording it reads is closed
         self.replay.close_recording()
         if self.warm_job is not None:
             self.warm_job.wait()

@@ -17,8 +17,9 @@ time, so simulated recordings give the same data hundreds of times faster), are 
 1/8, 1/4, 1/2 and 3/4 of the shift; the table gives the share of actual end-of-shift outputs
 below P10, inside P10-P90 and above P90 (95% Clopper-Pearson intervals; target 10/80/10 +- 5
 points) and the CRPS of the twin and of the naive run rate. ``--sme`` adds the real SME
-retrofit recording (``../shared/data``), forecast every ``--sme-every`` on 8-hour blocks with
-a twin calibrated from the same recording (in-sample parameters: an optimistic setting).
+retrofit recording (``../shared/data``), forecast every ``--sme-every`` in the recording's
+shifts (06:00, 14:00, 22:00) with a twin calibrated from the same recording (in-sample
+parameters: an optimistic setting).
 
     .venv/bin/python benchmarks/bench_forecast.py                 # everything, ~15 min
     .venv/bin/python benchmarks/bench_forecast.py --quick         # 2 projects, 60 shifts
@@ -64,6 +65,34 @@ def clock(fn):
     return time.perf_counter() - t0, out
 
 
+def speed_row(name: str, replications: int, at: float, folder: Path) -> str:
+    project = load_project(ROOT / "projects" / name)
+    res = run_project(project, spec=RunSpec(horizon=SHIFT, warmup=0.0, replications=1, seed=3,
+                                            log=True))
+    path = folder / f"{name}.h5"
+    write_run_as_recording(res.scenarios["base"], 0, path, seed=3, overwrite=True)
+    cells = []
+    with Recording.open(path) as r:
+        def fc(t, reps, workers=None):
+            return forecast_at(project, r, t, replications=reps, workers=workers,
+                               shift=(0.0, SHIFT))
+
+        def peer(workers):
+            return run_project(project, spec=RunSpec(
+                horizon=SHIFT - at, warmup=0.0, replications=replications, seed=1,
+                sample_interval=60.0), workers=workers)
+
+        for workers in (1, None):
+            tf, f = clock(lambda w=workers: fc(at, replications, w))
+            tp, _ = clock(lambda w=workers: peer(w))
+            cells += [f"{tf:13.2f}s", f"{tp:11.2f}s", f"{tf / tp:6.2f}"]
+        tn, _ = clock(lambda: fc(at + 60.0, replications))
+        t1, _ = clock(lambda: fc(at, 1, 1))
+    return (f"{name:16s} {cells[0]:>14s} {cells[1]:>12s} {cells[2]:>6s}   {cells[3]:>13s} "
+            f"{cells[4]:>12s} {cells[5]:>6s}   {tn:7.2f}s {t1:6.3f}s"
+            f"   (P50 {f.quantiles()[0.5][-1]:.0f} parts)")
+
+
 def speed(names, replications: int, at: float, folder: Path) -> None:
     print(f"\nSpeed: a forecast of {replications} replications from t={at:g} s to the end of "
           "an 8-hour shift")
@@ -71,26 +100,7 @@ def speed(names, replications: int, at: float, folder: Path) -> None:
           f"{'forecast pool':>13s} {'run_project':>12s} {'ratio':>6s}   {'next fc':>8s} "
           f"{'1 rep':>7s}")
     for name in names:
-        project = load_project(ROOT / "projects" / name)
-        res = run_project(project, spec=RunSpec(horizon=SHIFT, warmup=0.0, replications=1,
-                                                seed=3, log=True))
-        path = folder / f"{name}.h5"
-        write_run_as_recording(res.scenarios["base"], 0, path, seed=3, overwrite=True)
-        row = [name]
-        with Recording.open(path) as r:
-            for workers in (1, None):
-                tf, f = clock(lambda w=workers: forecast_at(
-                    project, r, at, replications=replications, workers=w))
-                tp, _ = clock(lambda w=workers: run_project(project, spec=RunSpec(
-                    horizon=SHIFT - at, warmup=0.0, replications=replications, seed=1,
-                    sample_interval=60.0), workers=w))
-                row += [f"{tf:13.2f}s", f"{tp:11.2f}s", f"{tf / tp:6.2f}"]
-            tn, _ = clock(lambda: forecast_at(project, r, at + 60.0,
-                                              replications=replications))
-            t1, _ = clock(lambda: forecast_at(project, r, at, replications=1, workers=1))
-        print(f"{row[0]:16s} {row[1]:>14s} {row[2]:>12s} {row[3]:>6s}   {row[4]:>13s} "
-              f"{row[5]:>12s} {row[6]:>6s}   {tn:7.2f}s {t1:6.3f}s"
-              f"   (P50 {f.quantiles()[0.5][-1]:.0f} parts)")
+        print(speed_row(name, replications, at, folder), flush=True)
 
 
 def table(title: str, rows: list[tuple[str, Coverage]]) -> None:
@@ -150,7 +160,7 @@ def sme(replications: int, every: float, folder: Path) -> None:
         scores = []
         t = first + every
         while t < last:
-            start, end = shift_at(project, t)
+            start, end = shift_at(project, r, t)
             if end <= last and t > start:
                 f = forecast_at(project, r, t, replications=replications, scenario="calibrated",
                                 assets=assets, replays=replays, shift=(start, end))
@@ -162,7 +172,8 @@ def sme(replications: int, every: float, folder: Path) -> None:
     for s in scores:
         by.setdefault(min(int(s.elapsed * 4), 3), []).append(s)
     table(f"Calibration on the SME retrofit recording ({len(scores)} forecasts every "
-          f"{every / 3600:g} h in 8-hour blocks; forecasts within a block are not independent)",
+          f"{every / 3600:g} h in the recording's 8-hour shifts; forecasts within a shift are "
+          "not independent)",
           [(f"{25 * k}-{25 * k + 25}% of shift", coverage(v)) for k, v in sorted(by.items())]
           + [("all", coverage(scores))])
 

@@ -38,9 +38,6 @@ def add_options(r: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=seed_arg, default=1)
     g.add_argument("--scenario", help="scenario of the project to forecast with")
     g.add_argument("--target", type=float, help="the shift's target of good parts")
-    g.add_argument("--shift-length", type=lambda s: duration_arg(s, lo_open=True),
-                   default=8 * 3600.0, metavar="DURATION",
-                   help="shift length when the project has no calendar (default 8h)")
     g.add_argument("--save-forecasts", action="store_true",
                    help="keep the forecasts in RECORDING.forecasts.jsonl")
     g.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -66,7 +63,7 @@ def run_forecast(args: argparse.Namespace, rec, window: tuple[float, float] | No
         if args.save_forecasts else None
     roll = RollingForecaster(project, every=args.every, replications=args.replications,
                              seed=args.seed, target=args.target, scenario=args.scenario,
-                             shift_length=args.shift_length, log=log)
+                             log=log)
     rows, docs = [], []
     last = extent(replays)[1]
     times = [t0 + k * args.every for k in range(int((t1 - t0) // args.every) + 1)]

@@ -9,8 +9,9 @@ the shift's total: P10/P50/P90 are order statistics of those replications.
 
 **The shift** comes from the project's shift calendar (``$.calendar.shifts``, each period as
 written, its breaks inside it): the shift that contains ``made_at``, or, outside working
-time, the next one. Without a calendar, shifts are ``shift_length`` long (8 h by default)
-from time 0 of the recording. As for forks, the calendar's time 0 is the recording's epoch.
+time, the next one; as for forks, the calendar's time 0 is the recording's epoch. Without a
+calendar, the recording's shifts, the ones Replay cuts its per-shift KPIs at (the mapping's
+``shifts``, by default 06:00, 14:00 and 22:00 in the plant's time zone).
 
 **Rolling**: :class:`RollingForecaster` forecasts every ``every`` seconds of plant time
 (60 s by default) as the recording grows (live, while the recorder writes it) or as a replay
@@ -34,13 +35,14 @@ from twin.errors import InputError
 from twin.model import elements as m
 from twin.projectfile.reader import with_scenario
 from twin.recording import Recording, extent, replay_recording
+from twin.recording.kpi import _shift_edges
+from twin.recording.mapping import DEFAULT_SHIFTS_JSON, parse_shifts
 from twin.tasks import TaskState
 from twin.whatif.fork import fork_from_recording, recorded_since, station_channels
 
 #: Defaults of the rolling forecast (``docs/shadow.md``).
 REPLICATIONS = 200
 EVERY = 60.0
-SHIFT_LENGTH = 8 * 3600.0
 #: Width of the power window the peak rules look at (s): a quarter-hour, as tariffs bill it.
 PEAK_WINDOW = 900.0
 #: Grid step of the fan (s) and the most grid points since time 0 a fork's lowering may hold
@@ -194,20 +196,17 @@ class StoredForecast:
                    a("p50"), a("p90"), a("final_good"), a("energy_kwh"))
 
 
-def shift_at(project: m.Project, t: float,
-             shift_length: float = SHIFT_LENGTH) -> tuple[float, float]:
-    """The shift ``(start, end)`` (s) that contains ``t``, or the next one (module docstring).
-
-    Raises ``ForecastError`` for a ``shift_length`` that is not a positive number.
-    """
+def shift_at(project: m.Project, recording: Recording, t: float) -> tuple[float, float]:
+    """The shift ``(start, end)`` (s since the recording epoch) that contains ``t``, or the
+    next one: from the project's calendar, else the recording's shifts (module docstring)."""
     cal = project.calendar
     if cal is None or not cal.shifts:
-        if not (isinstance(shift_length, int | float) and math.isfinite(shift_length)
-                and shift_length > 0):
-            raise ForecastError(f"shift_length={shift_length!r} must be a duration > 0 s "
-                                "(the project has no calendar to take shifts from)")
-        k = math.floor(t / shift_length)
-        return k * shift_length, (k + 1) * shift_length
+        spec = recording.shifts or list(DEFAULT_SHIFTS_JSON)
+        parsed = parse_shifts(spec, file=str(recording.path), path="shifts")
+        # the edges Replay cuts its per-shift KPIs at (twin.recording.kpi)
+        edges = [e for e, _ in _shift_edges(recording, t, t + 86400.0, parsed)]
+        k = max(i for i, e in enumerate(edges) if e <= t)
+        return edges[k], edges[k + 1]
     k = math.floor(t / cal.period)
     spans = sorted((c * cal.period + p.start, c * cal.period + p.end)
                    for c in (k - 1, k, k + 1) for p in cal.shifts)
@@ -236,7 +235,7 @@ class _Fork:
 
 def forecast_at(project: m.Project, recording: Recording, t: float, *,
                 replications: int = REPLICATIONS, seed: int = 1, target: float | None = None,
-                shift: tuple[float, float] | None = None, shift_length: float = SHIFT_LENGTH,
+                shift: tuple[float, float] | None = None,
                 scenario: str | None = None, variant: m.Project | None = None,
                 assets: dict | None = None, workers: int | None = None,
                 task: TaskState | None = None, replays: dict | None = None) -> Forecast:
@@ -254,8 +253,6 @@ def forecast_at(project: m.Project, recording: Recording, t: float, *,
         The shift's target of good parts (default: the project's, if it has one).
     shift : (float, float), optional
         Start and end of the shift (default :func:`shift_at`).
-    shift_length : float
-        Length of the fallback shifts of a project without calendar.
     scenario, variant, assets, workers, task
         As :func:`twin.whatif.fork.fork_from_recording` (``workers`` None: one per core).
     replays : dict, optional
@@ -267,7 +264,7 @@ def forecast_at(project: m.Project, recording: Recording, t: float, *,
         For a bad shift, or what a fork refuses.
     """
     t = float(recording.time_of(t))
-    start, end = shift if shift is not None else shift_at(project, t, shift_length)
+    start, end = shift if shift is not None else shift_at(project, recording, t)
     if not end > t:
         raise ForecastError(f"the shift [{start:g}, {end:g}) s has ended at t={t:g} s; "
                             "forecast from a time inside it")
@@ -377,7 +374,7 @@ class RollingForecaster:
 
     def __init__(self, project: m.Project, *, every: float = EVERY,
                  replications: int = REPLICATIONS, seed: int = 1, target: float | None = None,
-                 shift_length: float = SHIFT_LENGTH, scenario: str | None = None,
+                 scenario: str | None = None,
                  variant: m.Project | None = None, assets: dict | None = None,
                  workers: int | None = None, log: ForecastLog | None = None,
                  start: float | None = None) -> None:
@@ -386,7 +383,7 @@ class RollingForecaster:
         self.fork = _Fork(project, scenario, variant)
         self.every = float(every)
         self.replications, self.seed, self.target = replications, seed, target
-        self.shift_length, self.assets, self.workers = shift_length, assets, workers
+        self.assets, self.workers = assets, workers
         self.log = log
         self.next_t = start
         self.forecasts: list[Forecast] = []
@@ -405,7 +402,7 @@ class RollingForecaster:
                  task: TaskState | None = None) -> Forecast:
         """Forecast from ``t``, keep it and log it."""
         f = forecast_at(self.fork.project, recording, t, replications=self.replications,
-                        seed=self.seed, target=self.target, shift_length=self.shift_length,
+                        seed=self.seed, target=self.target,
                         variant=self.fork.variant, assets=self.assets, workers=self.workers,
                         task=task)
         self.forecasts.append(f)
