@@ -241,20 +241,20 @@ def recorded_starts(recording: Recording, mapping: dict, t: float, project: m.Pr
     return out
 
 
-_FROZEN: dict[str, object] = {}
+_FROZEN: dict[int, tuple] = {}
 
 
 def _frozen(d):
-    """``scipy_of(d)``, made once per distinct distribution: freezing a SciPy distribution
+    """``scipy_of(d)``, made once per distribution object: freezing a SciPy distribution
     costs about 2 ms (it builds its docstring), which 200 replications x a few stations of
-    every rolling forecast would pay again and again. Frozen distributions are only read."""
-    key = json.dumps(d.to_json(), sort_keys=True)
-    f = _FROZEN.get(key)
-    if f is None:
-        if len(_FROZEN) > 1024:  # a long session of calibrations: start afresh
+    every rolling forecast would pay again and again. Frozen distributions are only read;
+    the cache keeps ``d`` itself, so that its ``id`` is not reused while cached."""
+    hit = _FROZEN.get(id(d))
+    if hit is None or hit[0] is not d:
+        if len(_FROZEN) > 1024:  # a long session of edits and calibrations: start afresh
             _FROZEN.clear()
-        f = _FROZEN[key] = scipy_of(d)
-    return f
+        hit = _FROZEN[id(d)] = (d, scipy_of(d))
+    return hit[1]
 
 
 def _conditional(d, a: float, rng: np.random.Generator) -> float:
