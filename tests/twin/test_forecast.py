@@ -181,3 +181,31 @@ def test_forecast_from_a_live_recording_while_the_recorder_writes_it(tmp_path, k
     assert made[1].made_at > made[0].made_at + 3600.0
     assert made[0].shift_end == made[1].shift_end == 6 * 3600.0
     assert made[1].good_so_far > made[0].good_so_far > 0
+
+
+def test_the_actual_output_counts_parts_on_the_last_conveyor_when_they_arrive(tmp_path, kernel):
+    """M2 -> conveyor -> sink: the recording has M2's parts and the conveyor's level; the
+    shift's actual is what reached the sink, as the twin counts it."""
+    from kernels import types as kt
+    from twin.shadow.scoring import actual_good
+
+    p = m.Project("belt", elements=[
+        m.Source("src"), m.Station("M1", process_time=exponential(30.0)),
+        m.Conveyor("C1", length=20.0, speed=0.1, spacing=0.5),
+        m.Station("M2", process_time=exponential(25.0)),
+        m.Conveyor("C2", length=30.0, speed=0.1, spacing=0.5), m.Sink("out")])
+    for a, b in (("src", "M1"), ("M1", "C1"), ("C1", "M2"), ("M2", "C2"), ("C2", "out")):
+        p.connect(a, b)
+    res = run_project(p, spec=RunSpec(horizon=3600.0, replications=1, seed=4, log=True))
+    path = tmp_path / "belt.h5"
+    write_run_as_recording(res.scenarios["base"], 0, path, seed=4)
+    rep = res.scenarios["base"].replications[0]
+    with Recording.open(path) as r:
+        got = actual_good(p, r, 0.0, 3600.0)
+        f = forecast_at(p, r, 1800.0, replications=5, shift=(0.0, 3600.0), workers=1)
+    assert got == rep.line_out[kt.L_GOOD]
+    assert f.good_so_far == float(np.interp(1800.0, rep_times(res), rep.good_parts()))
+
+
+def rep_times(res):
+    return res.scenarios["base"].lowered.arrays.ts_t

@@ -537,7 +537,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     out = np.array([rep.good_parts()[keep] for rep in reps])
     energy = np.array([rep.ts_energy[keep][:, idx].sum(axis=1) for rep in reps])
     rec_out, rec_energy = recorded_since(variant, replays, servers, t, times)
-    if not _sink_feeders(variant) & mapped:
+    if not _sink_feeders(variant)[0] & mapped:
         notes.append("no recorded station feeds a sink: the recorded output is unknown")
 
     def q(x):
@@ -549,33 +549,54 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
 
 def recorded_since(project: m.Project, replays: dict, servers: dict, t0: float,
                    times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """What the recording shows between ``t0`` and each of ``times``: good parts out of the
-    stations that feed a sink (NaN everywhere when no recorded station does) and energy of
-    the recorded stations (kWh); NaN beyond the end of the recording.
+    """What the recording shows between ``t0`` and each of ``times``: good parts that reached
+    a sink, and energy of the recorded stations (kWh); NaN beyond the end of the recording.
 
-    ``servers`` is the asset -> ``(station, server)`` mapping of the fork
-    (:func:`station_channels`).
+    Parts reaching a sink are the parts out of the stations that feed it (directly or through
+    buffers and conveyors only) less what those buffers and conveyors gained meanwhile, where
+    a level asset records it (else the parts on them count when they leave the station). NaN
+    everywhere when no recorded station feeds a sink. ``servers`` is the asset ->
+    ``(station, server)`` mapping of the fork (:func:`station_channels`).
     """
     times = np.asarray(times, float)
-    sinks = _sink_feeders(project)
+    feeders, between = _sink_feeders(project)
     out = np.zeros(len(times))
     energy = np.zeros(len(times))
     for a, (el, _) in servers.items():
         rp = replays[a]
-        if el in sinks:
+        if el in feeders:
             out += rp.parts_at(times) - rp.parts_at(t0)
         energy += rp.energy_kwh_at(times) - rp.energy_kwh_at(t0)
+    for rp in replays.values():
+        if rp.has_level and rp.element in between:
+            out -= np.nan_to_num(rp.level_at(times) - rp.level_at(t0))
     beyond = times > extent(replays)[1]
     out[beyond] = np.nan
     energy[beyond] = np.nan
-    if not sinks & {el for el, _ in servers.values()}:
+    if not feeders & {el for el, _ in servers.values()}:
         out[:] = np.nan
     return out, energy
 
 
-def _sink_feeders(project: m.Project) -> set[str]:
-    return {c.source for c in project.connections
-            if isinstance(project.element(c.target), m.Sink)}
+def _sink_feeders(project: m.Project) -> tuple[set[str], set[str]]:
+    """The stations whose parts go to a sink through buffers and conveyors only, and those
+    buffers and conveyors."""
+    preds: dict[str, list[str]] = {}
+    for c in project.connections:
+        preds.setdefault(c.target, []).append(c.source)
+    stations, between = set(), set()
+    todo = [el.id for el in project.elements if isinstance(el, m.Sink)]
+    seen = set(todo)
+    while todo:
+        for p in preds.get(todo.pop(), []):
+            el = project.element(p)
+            if isinstance(el, m.Station):
+                stations.add(p)
+            elif isinstance(el, m.Buffer | m.Conveyor) and p not in seen:
+                between.add(p)
+                seen.add(p)
+                todo.append(p)
+    return stations, between
 
 
 def station_channels(project: m.Project, recording: Recording, replays: dict,
