@@ -119,3 +119,28 @@ def test_forecast_without_recording_or_project_says_why(make_window, line_projec
     assert failed and "open a recording in Replay first" in failed[0]
     assert "Forecast failed" in w.forecast.status.text()
     assert "forecast failed: open a recording" in w.log_pane.toPlainText()
+
+
+def test_rolling_while_live_forecasts_at_the_newest_step_recorded(make_window, line_project,
+                                                                  shift_recording, qtbot):
+    """Live: the dock reads the recording the live session writes (here one already written,
+    handed over as the Live dock hands its path) at the newest step it holds."""
+    from types import SimpleNamespace
+
+    from twin.recording import extent, replay_recording
+
+    w = make_window(line_project)
+    fd = w.forecast
+    fd.attach_live(SimpleNamespace(session=object(), recording=str(shift_recording)))
+    fd.replications.setValue(10)
+    fd.every.setValue(15.0)
+    made = []
+    fd.forecast_made.connect(made.append)
+    fd.rolling.setChecked(True)
+    qtbot.waitUntil(lambda: bool(made), timeout=120_000)
+    fd.rolling.setChecked(False)
+    with Recording.open(shift_recording) as rec:
+        last = extent(replay_recording(rec))[1]
+    step = 15 * 60.0
+    assert made[0].made_at == (np.ceil(last / step) - 1) * step  # the newest step before the end
+    assert made[0].shift_start == 6 * 3600.0 and fd.fans and fd.forecasts[0] is made[0]
