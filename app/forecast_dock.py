@@ -53,15 +53,17 @@ MAX_FANS = 40
 LIVE_POLL_MS = 2000
 
 
-def _forecast_job(snapshot, variant, source, t, reps, seed, target, assets, task):
+def _forecast_job(snapshot, variant, source, t, reps, seed, target, assets, task,
+                  replays=None):
     """Worker side: one forecast at ``t`` (or, ``t`` None, at the newest multiple of
-    ``source``'s ``every`` a live recording holds); ``source`` is a ``Recording`` or a path."""
+    ``source``'s ``every`` a live recording holds); ``source`` is a ``Recording`` (with its
+    ``replays`` read already, as Replay holds them) or ``(path, every)``."""
     from twin.recording import Recording, extent, replay_recording
     from twin.shadow.forecast import forecast_at
     from twin.whatif.fork import recorded_since, station_channels
 
-    def run(rec):
-        replays = replay_recording(rec)
+    def run(rec, replays=None):
+        replays = replay_recording(rec) if replays is None else replays
         first, last = extent(replays)
         when = t
         if when is None:  # live: the newest grid time inside what was recorded
@@ -80,7 +82,7 @@ def _forecast_job(snapshot, variant, source, t, reps, seed, target, assets, task
     if isinstance(source, tuple):  # (path, every): a live recording, opened here
         with Recording.open(source[0]) as rec:
             return run(rec)
-    return run(source)
+    return run(source, replays)
 
 
 class Fan:
@@ -216,7 +218,7 @@ class ForecastDock(QWidget):
             return
         rec = self.replay.recording
         if rec is not None and self.replay.t0 <= due < self.replay.t1 and self._start(
-                rec, due, self._replay_assets()):
+                rec, due, self._replay_assets(), self.replay.replays):
             self.next_t = due + every
 
     def _live_tick(self) -> None:
@@ -237,13 +239,14 @@ class ForecastDock(QWidget):
         if self.replay is None or self.replay.recording is None:
             self._fail("open a recording in Replay first (File > Open recording)")
             return False
-        return self._start(self.replay.recording, self.replay.t, self._replay_assets())
+        return self._start(self.replay.recording, self.replay.t, self._replay_assets(),
+                           self.replay.replays)
 
     def _fail(self, msg: str, tb: str | None = None) -> None:
         self.status.setText(f"Forecast failed: {msg}")
         self.forecast_failed.emit(msg, tb)
 
-    def _start(self, source, t, assets) -> bool:
+    def _start(self, source, t, assets, replays=None) -> bool:
         if self.job is not None:
             return False
         project = self.project_provider()
@@ -260,7 +263,7 @@ class ForecastDock(QWidget):
         target = float(self.target.value()) or None
         task = TaskState()
         job = Job(lambda task: _forecast_job(snapshot, variant, source, t, reps, seed, target,
-                                             assets, task), task, parent=self)
+                                             assets, task, replays), task, parent=self)
         job.finished.connect(lambda res, job=job: self._done(job, res))
         job.failed.connect(lambda msg, tb, job=job: self._failed(job, msg, tb))
         job.cancelled.connect(lambda job=job: self._ended(job))

@@ -72,7 +72,7 @@ def run_forecast(args: argparse.Namespace, rec, window: tuple[float, float] | No
         with ProgressBar("forecasting", enabled=not args.quiet) as bar:
             for k, t in enumerate(times):
                 bar(100.0 * k / max(len(times), 1))
-                f = roll.forecast(rec, t, TaskState())
+                f = roll.forecast(rec, t, TaskState(), replays)
                 q = {p: float(v[-1]) for p, v in f.quantiles().items()}
                 actual = (actual_good(project, rec, f.shift_start, f.shift_end,
                                       replays=replays) if f.shift_end <= last else math.nan)

@@ -398,13 +398,14 @@ class RollingForecaster:
             self.next_t += self.every
         return out if catch_up else out[-1:]
 
-    def forecast(self, recording: Recording, t: float,
-                 task: TaskState | None = None) -> Forecast:
-        """Forecast from ``t``, keep it and log it."""
+    def forecast(self, recording: Recording, t: float, task: TaskState | None = None,
+                 replays: dict | None = None) -> Forecast:
+        """Forecast from ``t``, keep it and log it (``replays``: the recording read already,
+        when it does not grow)."""
         f = forecast_at(self.fork.project, recording, t, replications=self.replications,
                         seed=self.seed, target=self.target,
                         variant=self.fork.variant, assets=self.assets, workers=self.workers,
-                        task=task)
+                        task=task, replays=replays)
         self.forecasts.append(f)
         if self.log is not None:
             self.log.append(f)
@@ -412,7 +413,9 @@ class RollingForecaster:
 
     def run(self, recording: Recording, t0: float, t1: float,
             task: TaskState | None = None):
-        """Forecast at ``t0, t0 + every, ...`` up to ``t1`` (a replay); yields each."""
+        """Forecast at ``t0, t0 + every, ...`` up to ``t1`` (a replay: the recording is read
+        once for all of them); yields each."""
         self.next_t = float(t0)
+        replays = replay_recording(recording)
         for t in self.due(float(t1)):
-            yield self.forecast(recording, t, task)
+            yield self.forecast(recording, t, task, replays)
