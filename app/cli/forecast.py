@@ -31,8 +31,9 @@ def add_options(r: argparse.ArgumentParser) -> None:
                    help="forecast the rest of each shift every --every of plant time")
     g.add_argument("--project", help="project folder or project.json of the twin (needed "
                                      "with --forecast)")
-    g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=60.0,
-                   metavar="DURATION", help="plant time between forecasts (default 60 s)")
+    g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=None,
+                   metavar="DURATION", help="plant time between forecasts (default: the "
+                                            "project's alerts.forecast_every, else 60 s)")
     g.add_argument("--replications", type=replications_arg, default=200,
                    help="replications per forecast (default 200)")
     g.add_argument("--seed", type=seed_arg, default=1)
@@ -51,7 +52,7 @@ def run_forecast(args: argparse.Namespace, rec, window: tuple[float, float] | No
     """Handle ``twinbench replay --forecast``; return the exit code."""
     from twin.projectfile.reader import load_project
     from twin.recording import extent, replay_recording
-    from twin.shadow.forecast import ForecastLog, RollingForecaster, log_path
+    from twin.shadow.forecast import ForecastLog, RollingForecaster, log_path, project_every
     from twin.shadow.scoring import actual_good
 
     if not args.project:
@@ -59,14 +60,15 @@ def run_forecast(args: argparse.Namespace, rec, window: tuple[float, float] | No
     project = load_project(args.project)
     replays = replay_recording(rec)
     t0, t1 = window or extent(replays)
+    every = project_every(project) if args.every is None else args.every
     log = ForecastLog(log_path(rec.path), {"project": str(args.project)}) \
         if args.save_forecasts else None
-    roll = RollingForecaster(project, every=args.every, replications=args.replications,
+    roll = RollingForecaster(project, every=every, replications=args.replications,
                              seed=args.seed, target=args.target, scenario=args.scenario,
                              log=log)
     rows, docs = [], []
     last = extent(replays)[1]
-    times = [t0 + k * args.every for k in range(int((t1 - t0) // args.every) + 1)]
+    times = [t0 + k * every for k in range(int((t1 - t0) // every) + 1)]
     times = [t for t in times if t < last]
     try:
         with ProgressBar("forecasting", enabled=not args.quiet) as bar:
@@ -91,7 +93,7 @@ def run_forecast(args: argparse.Namespace, rec, window: tuple[float, float] | No
         if log is not None:
             log.close()
     if args.json:
-        print(json.dumps({"recording": str(rec.path), "every_s": args.every,
+        print(json.dumps({"recording": str(rec.path), "every_s": every,
                           "replications": args.replications, "forecasts": docs}, indent=2))
         return 0
     print(f"Forecasts of the shift's good parts, {args.replications} replications each "

@@ -58,7 +58,7 @@ class ForecastError(InputError):
     """A forecast that cannot be made (the message names the value and the fix)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: its fields are arrays
 class Forecast:
     """One forecast of the rest of a shift.
 
@@ -163,7 +163,7 @@ class Forecast:
                 "energy_kwh": arr(self.energy_kwh), "notes": list(self.notes)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StoredForecast:
     """A forecast as the log keeps it: its fan (P10/P50/P90 on the grid) and the ensemble of
     end-of-shift values (enough to score it, ``twin.shadow.scoring``)."""
@@ -216,11 +216,23 @@ def shift_at(project: m.Project, recording: Recording, t: float) -> tuple[float,
     return next((a, b) for a, b in spans if a > t)
 
 
+def _alerts_setting(project: m.Project, name: str) -> float | None:
+    """A number of the project's ``alerts`` section (parsed and checked by
+    ``twin.projectfile``, issue 16 §4), or None where the project has none."""
+    value = getattr(getattr(project, "alerts", None), name, None)
+    return None if value is None else float(value)
+
+
 def project_target(project: m.Project) -> float | None:
     """The shift target the project gives (``$.alerts.shift_target``), if any."""
-    alerts = getattr(project, "alerts", None)
-    value = getattr(alerts, "shift_target", None)
-    return None if value is None else float(value)
+    return _alerts_setting(project, "shift_target")
+
+
+def project_every(project: m.Project) -> float:
+    """Seconds of plant time between rolling forecasts: ``$.alerts.forecast_every``, else
+    :data:`EVERY`."""
+    every = _alerts_setting(project, "forecast_every")
+    return EVERY if every is None else every
 
 
 class _Fork:
@@ -364,7 +376,8 @@ class ForecastLog:
 
 
 class RollingForecaster:
-    """Forecast again every ``every`` seconds of plant time (module docstring).
+    """Forecast again every ``every`` seconds of plant time (module docstring; default the
+    project's ``alerts.forecast_every``, else 60 s).
 
     Call :meth:`due` with the newest plant time the recording holds; it lists the times a
     forecast is owed for (the grid ``t0, t0 + every, ...``; while live, only the newest one
@@ -372,12 +385,13 @@ class RollingForecaster:
     logs one.
     """
 
-    def __init__(self, project: m.Project, *, every: float = EVERY,
+    def __init__(self, project: m.Project, *, every: float | None = None,
                  replications: int = REPLICATIONS, seed: int = 1, target: float | None = None,
                  scenario: str | None = None,
                  variant: m.Project | None = None, assets: dict | None = None,
                  workers: int | None = None, log: ForecastLog | None = None,
                  start: float | None = None) -> None:
+        every = project_every(project) if every is None else every
         if not (isinstance(every, int | float) and math.isfinite(every) and every > 0):
             raise ForecastError(f"forecast_every={every!r} must be a duration > 0 s")
         self.fork = _Fork(project, scenario, variant)
