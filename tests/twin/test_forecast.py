@@ -209,3 +209,16 @@ def test_the_actual_output_counts_parts_on_the_last_conveyor_when_they_arrive(tm
 
 def rep_times(res):
     return res.scenarios["base"].lowered.arrays.ts_t
+
+
+def test_settings_come_from_the_alerts_section_when_the_project_has_one():
+    from types import SimpleNamespace
+
+    from twin.shadow.forecast import EVERY, project_every, project_target
+
+    p = line()
+    assert project_every(p) == EVERY == 60.0 and project_target(p) is None
+    p.alerts = SimpleNamespace(shift_target=420, forecast_every=300.0)  # as parsed, §4
+    assert project_every(p) == 300.0 and project_target(p) == 420.0
+    assert RollingForecaster(p).every == 300.0
+    assert RollingForecaster(p, every=30.0).every == 30.0

@@ -253,8 +253,20 @@ def _frozen(d):
     if hit is None or hit[0] is not d:
         if len(_FROZEN) > 1024:  # a long session of edits and calibrations: start afresh
             _FROZEN.clear()
-        hit = _FROZEN[id(d)] = (d, scipy_of(d))
-    return hit[1]
+        hit = _FROZEN[id(d)] = (d, scipy_of(d), {})
+    return hit[1], hit[2]
+
+
+def _survival(d, a: float) -> float:
+    """``P(X > a)``, once per distribution and elapsed time: every replication of a fork
+    conditions the same server on the same elapsed time."""
+    f, sf = _frozen(d)
+    s = sf.get(a)
+    if s is None:
+        if len(sf) > 4096:
+            sf.clear()
+        s = sf[a] = float(f.sf(a)) if a > 0 else 1.0
+    return s
 
 
 def _conditional(d, a: float, rng: np.random.Generator) -> float:
@@ -263,8 +275,8 @@ def _conditional(d, a: float, rng: np.random.Generator) -> float:
         return float(rng.exponential(d.mean))
     if d.dist == "constant":
         return max(d.params["value"] - a, 0.0)
-    f = _frozen(d)
-    s = float(f.sf(a)) if a > 0 else 1.0
+    f, _ = _frozen(d)
+    s = _survival(d, a)
     if not s > 1e-12:
         return 0.0  # already beyond any plausible value: it ends now
     x = float(f.isf(s * (1.0 - rng.random())))
