@@ -53,36 +53,29 @@ MAX_FANS = 40
 LIVE_POLL_MS = 2000
 
 
-def _forecast_job(snapshot, variant, source, t, reps, seed, target, assets, task,
-                  replays=None):
-    """Worker side: one forecast at ``t`` (or, ``t`` None, at the newest multiple of
-    ``source``'s ``every`` a live recording holds); ``source`` is a ``Recording`` (with its
-    ``replays`` read already, as Replay holds them) or ``(path, every)``."""
+def _forecast_job(snapshot, variant, path, t, reps, seed, target, assets, task,
+                  replays=None, every=None):
+    """Worker side: one forecast at ``t`` from the recording at ``path`` (or, ``t`` None, at
+    the newest multiple of ``every`` a live recording holds). The job opens the file itself,
+    so that Replay may close its own handle meanwhile; ``replays``: the recording as Replay
+    read it (it does not grow)."""
     from twin.recording import Recording, extent, replay_recording
     from twin.shadow.forecast import forecast_at
     from twin.whatif.fork import recorded_since, station_channels
 
-    def run(rec, replays=None):
+    with Recording.open(path) as rec:
         replays = replay_recording(rec) if replays is None else replays
         first, last = extent(replays)
-        when = t
-        if when is None:  # live: the newest grid time inside what was recorded
-            every = source[1]
-            when = math.floor((last - 1e-6) / every) * every
-            if when < first:
+        if t is None:  # live: the newest grid time inside what was recorded
+            t = math.floor((last - 1e-6) / every) * every
+            if t < first:
                 return None
-        f = forecast_at(snapshot, rec, when, replications=reps, seed=seed, target=target,
+        f = forecast_at(snapshot, rec, t, replications=reps, seed=seed, target=target,
                         variant=variant, assets=assets, task=task, replays=replays)
         times = np.linspace(max(f.shift_start, first), min(f.made_at, last), 200)
         servers = station_channels(variant, rec, replays, assets)
-        start = max(f.shift_start, first)
-        good, _ = recorded_since(variant, replays, servers, start, times)
-        return f, f.quantiles(), times, good
-
-    if isinstance(source, tuple):  # (path, every): a live recording, opened here
-        with Recording.open(source[0]) as rec:
-            return run(rec)
-    return run(source, replays)
+        good, _ = recorded_since(variant, replays, servers, max(f.shift_start, first), times)
+    return f, f.quantiles(), times, good
 
 
 class Fan:
@@ -218,13 +211,13 @@ class ForecastDock(QWidget):
             return
         rec = self.replay.recording
         if rec is not None and self.replay.t0 <= due < self.replay.t1 and self._start(
-                rec, due, self._replay_assets(), self.replay.replays):
+                rec.path, due, self._replay_assets(), self.replay.replays):
             self.next_t = due + every
 
     def _live_tick(self) -> None:
         if not self._live_on() or self.is_busy():
             return
-        self._start((self.live.recording, self._every_s()), None, None)
+        self._start(self.live.recording, None, None, every=self._every_s())
 
     def _replay_assets(self) -> dict | None:
         mapped = {a: el for a, el in self.replay.elements.items() if el}
@@ -239,14 +232,14 @@ class ForecastDock(QWidget):
         if self.replay is None or self.replay.recording is None:
             self._fail("open a recording in Replay first (File > Open recording)")
             return False
-        return self._start(self.replay.recording, self.replay.t, self._replay_assets(),
+        return self._start(self.replay.recording.path, self.replay.t, self._replay_assets(),
                            self.replay.replays)
 
     def _fail(self, msg: str, tb: str | None = None) -> None:
         self.status.setText(f"Forecast failed: {msg}")
         self.forecast_failed.emit(msg, tb)
 
-    def _start(self, source, t, assets, replays=None) -> bool:
+    def _start(self, path, t, assets, replays=None, every=None) -> bool:
         if self.job is not None:
             return False
         project = self.project_provider()
@@ -262,8 +255,8 @@ class ForecastDock(QWidget):
         reps, seed = self.replications.value(), project.run.seed
         target = float(self.target.value()) or None
         task = TaskState()
-        job = Job(lambda task: _forecast_job(snapshot, variant, source, t, reps, seed, target,
-                                             assets, task, replays), task, parent=self)
+        job = Job(lambda task: _forecast_job(snapshot, variant, path, t, reps, seed, target,
+                                             assets, task, replays, every), task, parent=self)
         job.finished.connect(lambda res, job=job: self._done(job, res))
         job.failed.connect(lambda msg, tb, job=job: self._failed(job, msg, tb))
         job.cancelled.connect(lambda job=job: self._ended(job))

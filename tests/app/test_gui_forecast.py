@@ -144,3 +144,21 @@ def test_rolling_while_live_forecasts_at_the_newest_step_recorded(make_window, l
     step = 15 * 60.0
     assert made[0].made_at == (np.ceil(last / step) - 1) * step  # the newest step before the end
     assert made[0].shift_start == 6 * 3600.0 and fd.fans and fd.forecasts[0] is made[0]
+
+
+def test_a_forecast_outlives_replay_closing_its_recording(make_window, line_project,
+                                                          shift_recording, qtbot):
+    """The job reads the file through its own handle: opening another recording (which
+    closes Replay's) while it runs does not break it."""
+    w = make_window(line_project)
+    assert w.open_recording(shift_recording)
+    fd = w.forecast
+    fd.replications.setValue(20)
+    w.replay.seek(7 * 3600.0)
+    made, failed = [], []
+    fd.forecast_made.connect(made.append)
+    fd.forecast_failed.connect(lambda msg, tb: failed.append((msg, tb)))
+    assert fd.forecast_now()
+    w.replay.close_recording()
+    qtbot.waitUntil(lambda: bool(made or failed), timeout=120_000)
+    assert not failed and made[0].made_at == 7 * 3600.0
