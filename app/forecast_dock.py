@@ -12,7 +12,8 @@ Where forecasts come from (:func:`install_forecast` connects both):
   each time playback (or the slider) passes the next multiple of *every* of plant time.
 * **Live**: with *Rolling*, while the Live dock follows a plant, a timer asks for a forecast
   at the newest multiple of *every* the growing recording holds (the job opens the recording
-  in SWMR mode beside the recorder).
+  beside the recorder); each is appended to ``<recording>.forecasts.jsonl``
+  (``twin.shadow.forecast.ForecastLog``) so that it can be scored afterwards.
 
 Each forecast runs as an ``app.worker.Job`` (``twin.shadow.forecast.forecast_at``); the
 project is copied and its scenario applied on the GUI thread, the job only reads them. While
@@ -54,13 +55,14 @@ LIVE_POLL_MS = 2000
 
 
 def _forecast_job(snapshot, variant, path, t, reps, seed, target, assets, task,
-                  replays=None, every=None):
+                  replays=None, every=None, after=-math.inf):
     """Worker side: one forecast at ``t`` from the recording at ``path`` (or, ``t`` None, at
-    the newest multiple of ``every`` a live recording holds). The job opens the file itself,
+    the newest multiple of ``every`` a live recording holds, if later than ``after``). The
+    job opens the file itself,
     so that Replay may close its own handle meanwhile; ``replays``: the recording as Replay
     read it (it does not grow)."""
     from twin.recording import Recording, extent, replay_recording
-    from twin.shadow.forecast import forecast_at
+    from twin.shadow.forecast import ForecastLog, forecast_at, log_path
     from twin.whatif.fork import recorded_since, station_channels
 
     with Recording.open(path) as rec:
@@ -68,13 +70,16 @@ def _forecast_job(snapshot, variant, path, t, reps, seed, target, assets, task,
         first, last = extent(replays)
         if t is None:  # live: the newest grid time inside what was recorded
             t = math.floor((last - 1e-6) / every) * every
-            if t < first:
+            if t < first or t <= after:  # nothing recorded yet, or forecast already
                 return None
         f = forecast_at(snapshot, rec, t, replications=reps, seed=seed, target=target,
                         variant=variant, assets=assets, task=task, replays=replays)
         times = np.linspace(max(f.shift_start, first), min(f.made_at, last), 200)
         servers = station_channels(variant, rec, replays, assets)
         good, _ = recorded_since(variant, replays, servers, max(f.shift_start, first), times)
+    if every is not None:  # live: kept beside the recording, to be scored afterwards
+        with ForecastLog(log_path(path), {"project": snapshot.name}) as log:
+            log.append(f)
     return f, f.quantiles(), times, good
 
 
@@ -217,7 +222,8 @@ class ForecastDock(QWidget):
     def _live_tick(self) -> None:
         if not self._live_on() or self.is_busy():
             return
-        self._start(self.live.recording, None, None, every=self._every_s())
+        last = self.forecasts[-1].made_at if self.forecasts else -math.inf
+        self._start(self.live.recording, None, None, every=self._every_s(), after=last)
 
     def _replay_assets(self) -> dict | None:
         mapped = {a: el for a, el in self.replay.elements.items() if el}
@@ -239,7 +245,7 @@ class ForecastDock(QWidget):
         self.status.setText(f"Forecast failed: {msg}")
         self.forecast_failed.emit(msg, tb)
 
-    def _start(self, path, t, assets, replays=None, every=None) -> bool:
+    def _start(self, path, t, assets, replays=None, every=None, after=-math.inf) -> bool:
         if self.job is not None:
             return False
         project = self.project_provider()
@@ -256,7 +262,8 @@ class ForecastDock(QWidget):
         target = float(self.target.value()) or None
         task = TaskState()
         job = Job(lambda task: _forecast_job(snapshot, variant, path, t, reps, seed, target,
-                                             assets, task, replays, every), task, parent=self)
+                                             assets, task, replays, every, after), task,
+                  parent=self)
         job.finished.connect(lambda res, job=job: self._done(job, res))
         job.failed.connect(lambda msg, tb, job=job: self._failed(job, msg, tb))
         job.cancelled.connect(lambda job=job: self._ended(job))

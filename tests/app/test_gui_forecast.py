@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
+from app.forecast_dock import LIVE_POLL_MS
 from twin.recording import Recording
 from twin.shadow.forecast import forecast_at
 from twin.sim.runner import RunSpec, run_project
@@ -138,12 +139,20 @@ def test_rolling_while_live_forecasts_at_the_newest_step_recorded(make_window, l
     fd.forecast_made.connect(made.append)
     fd.rolling.setChecked(True)
     qtbot.waitUntil(lambda: bool(made), timeout=120_000)
+    qtbot.wait(2 * LIVE_POLL_MS + 500)  # the timer looks again: nothing newer was recorded
     fd.rolling.setChecked(False)
+    qtbot.waitUntil(lambda: not fd.is_busy(), timeout=60_000)
+    assert len(made) == 1
     with Recording.open(shift_recording) as rec:
         last = extent(replay_recording(rec))[1]
     step = 15 * 60.0
     assert made[0].made_at == (np.ceil(last / step) - 1) * step  # the newest step before the end
     assert made[0].shift_start == 6 * 3600.0 and fd.fans and fd.forecasts[0] is made[0]
+    # live forecasts are kept beside the recording
+    from twin.shadow.forecast import ForecastLog, log_path
+
+    kept = ForecastLog.read(log_path(shift_recording))
+    assert [k.made_at for k in kept] == [f.made_at for f in made]
 
 
 def test_a_forecast_outlives_replay_closing_its_recording(make_window, line_project,
