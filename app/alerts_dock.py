@@ -213,6 +213,12 @@ class AlertsController:
         if self.live is not None:
             self.live.drain()
 
+    def forecast(self, f) -> None:
+        """A forecast of the shift was made (the Forecast dock): the shift-target and
+        forecast-peak rules of the engine that follows the plant judge it."""
+        if self.panel.engine is not None:
+            self.panel.engine.forecast(f)
+
     def stop(self, _path: str = "") -> None:
         self.timer.stop()
         if self.live is not None:

@@ -36,6 +36,7 @@ from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
 from app.experiments_dock import install_experiments
+from app.forecast_dock import install_forecast
 from app.inspector import Inspector
 from app.live_panel import install_live
 from app.menus import make_menus
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         make_menus(self)
         install_live(self)  # Plant menu and Live dock (issue 15 §4): app.live_panel
         install_alerts(self)  # Alerts dock (issue 16 §4): app.alerts_dock
+        install_forecast(self)  # the shadow twin's fan chart (issue 16): app.forecast_dock
         self._make_status()
         self._connect_project()
         self.view.selection_changed.connect(self._selection_changed)
@@ -719,6 +721,7 @@ class MainWindow(QMainWindow):
         self.whatif.shutdown()
         self.live.shutdown()  # disconnects; the recording gets its final flush
         self.dashboards.stop()
+        self.forecast.stop()  # before the recording it reads is closed
         self.replay.close_recording()
         if self.warm_job is not None:
             self.warm_job.wait()

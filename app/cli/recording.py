@@ -13,6 +13,7 @@ import json
 import sys
 import time
 
+from app.cli import forecast
 from app.cli.common import (
     ProgressBar,
     UsageError,
@@ -76,9 +77,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--to", dest="t_to", metavar="T", help="window end, like --from")
     r.add_argument("--by", choices=("day", "shift"), help="also break KPIs down per day/shift")
     r.add_argument("--alerts", action="store_true", help="run the --project's alert rules on "
-                   "the recording instead (one line per alert; --json: one JSON line each)")
-    r.add_argument("--project", metavar="P", help="with --alerts: the project whose `alerts` "
-                   "rules and model are used")
+                   "the recording instead (one line per alert; --json: one JSON line each); "
+                   "with --forecast, the forecasts feed the shift-target and peak rules")
+    forecast.add_options(r)
     r.set_defaults(func=run_replay)
 
 
@@ -147,8 +148,11 @@ def _table(rows: list[list[str]]) -> str:
 
 def run_replay(args: argparse.Namespace) -> int:
     """Handle ``twinbench replay``; return the exit code."""
-    if args.alerts or args.project is not None:
+    if args.alerts:
         return _replay_alerts(args)
+    if args.project is not None and not args.forecast:
+        raise UsageError("--project goes with --alerts or --forecast: twinbench replay FILE "
+                         "--alerts --project PROJECT")
     with user_files(args.recording), Recording.open(args.recording) as rec:
         t0 = _time_arg(rec, args.t_from, "--from")
         t1 = _time_arg(rec, args.t_to, "--to")
@@ -159,6 +163,8 @@ def run_replay(args: argparse.Namespace) -> int:
             if not window[1] > window[0]:
                 raise UsageError(f"--to ({args.t_to or 'end'}) must be after --from "
                                  f"({args.t_from or 'start'})")
+        if args.forecast:
+            return forecast.run_forecast(args, rec, window)
         kpis = recording_kpis(rec, window)
         periods = {}
         if args.by:
@@ -179,9 +185,9 @@ def _replay_alerts(args: argparse.Namespace) -> int:
     from twin.shadow.alerts import AlertEngine, run_rules
     from twin.shadow.playback import playback
 
-    if not (args.alerts and args.project):
-        raise UsageError("--alerts and --project go together: twinbench replay FILE --alerts "
-                         "--project PROJECT")
+    if not args.project:
+        raise UsageError("--alerts needs the project whose rules and model are used: "
+                         "twinbench replay FILE --alerts --project PROJECT")
     with user_files(args.recording, args.project), Recording.open(args.recording) as rec:
         project = load_project(args.project)
         if not (project.alerts and project.alerts.rules):
@@ -193,7 +199,14 @@ def _replay_alerts(args: argparse.Namespace) -> int:
             -float("inf") if t0 is None else t0, float("inf") if t1 is None else t1)
         engine = AlertEngine(project, epoch_s=rec.epoch_utc.timestamp(),
                              time_zone=rec.time_zone)
-        changes = run_rules(engine, playback(rec, window=window))
+        batches = playback(rec, window=window)
+        changes: list = []
+        if args.forecast:  # the shadow twin's forecasts, made as plant time passes them
+            batches = forecast.feeding(args, rec, project, engine, batches)
+            engine.listeners.append(changes.append)  # the forecasts' changes too, in order
+            run_rules(engine, batches)
+        else:
+            changes = run_rules(engine, batches)
     for a in changes:
         print(json.dumps(a.to_dict()) if args.json else printable(a.line(rec.time_zone)))
     if not args.json:

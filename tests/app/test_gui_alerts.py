@@ -150,3 +150,22 @@ def test_severity_colours(qtbot):
     assert panel.table.item(r, 1).background().color().name() == SEVERITY_COLORS["critical"]
     assert panel.table.item(r, 4).foreground().color().name() == CLEARED_COLOR
     assert panel.summary.text() == "2 active (0 critical), 3 in all"
+
+
+def test_a_forecast_of_the_forecast_dock_is_judged_by_the_rules(make_window, qtbot):
+    """The Forecast dock's forecasts reach the engine that follows the plant: a shift whose
+    forecast misses the target raises the shift-target alert in the dock."""
+    from twin.shadow.alerts import AlertEngine
+
+    p = shadow_feeds.project()
+    p.alerts = m.AlertSettings((m.AlertRule("shift_target", "target", above=0.5),),
+                               shift_target=1000.0)
+    win = make_window(p)
+    engine = AlertEngine(p, epoch_s=0.0)
+    engine.listeners.append(win.alerts.show_alert)
+    win.alerts.engine = engine
+    win.forecast.forecast_made.emit(shadow_feeds.forecast(7 * 3600.0, [1200] * 90 + [900] * 10))
+    assert win.alerts.table.rowCount() == 0  # P(missed) 10%: quiet
+    win.forecast.forecast_made.emit(shadow_feeds.forecast(8 * 3600.0, [1200] * 30 + [900] * 70))
+    assert [a.rule for a in win.alerts.alerts.values()] == ["target"]
+    assert "rose from 10% to 70%" in next(iter(win.alerts.alerts.values())).message

@@ -18,6 +18,7 @@ from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
+from twin.sim.seeds import seed_states
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
          "conveyor": kt.CONVEYOR, "sink": kt.SINK}
@@ -279,13 +280,10 @@ def stream_seeds(element_ids: tuple[str, ...], seed: int, replication: int) -> n
     id, so that scenarios sharing a seed share random numbers element by element (common
     random numbers), whatever else differs between them.
     """
-    out = np.empty((len(element_ids) * kt.N_STREAMS, 4), np.uint64)
-    for e, eid in enumerate(element_ids):
-        key = zlib.crc32(eid.encode("utf-8"))
-        for purpose in range(kt.N_STREAMS):
-            ss = np.random.SeedSequence(entropy=seed, spawn_key=(replication, key, purpose))
-            out[e * kt.N_STREAMS + purpose] = ss.generate_state(4, np.uint64)
-    return out
+    # the states of SeedSequence(entropy=seed, spawn_key=(replication, key, purpose)),
+    # made for all streams at once (twin.sim.seeds)
+    keys = [zlib.crc32(eid.encode("utf-8")) for eid in element_ids]
+    return seed_states(int(seed), int(replication), keys, kt.N_STREAMS)
 
 
 def new_state(low: Lowered, seed: int, replication: int, parts: int | None = None,

@@ -152,6 +152,10 @@ class ForkResult:
     wip_unknown : list of str
         Elements whose content at ``t`` is unknown and that started empty (or, for a
         multi-server station, with its unrecorded servers empty).
+    output_paths, energy_paths : numpy.ndarray
+        ``(replications, len(times))``: each replication's cumulative good output and energy
+        of the mapped stations (kWh) since ``t`` at each grid time (what the quantiles
+        summarise; the rolling forecast of ``twin.shadow.forecast`` reads them).
     """
 
     scenario: str
@@ -169,6 +173,8 @@ class ForkResult:
     notes: list[str] = field(default_factory=list)
     wip: dict[str, int] = field(default_factory=dict)
     wip_unknown: list[str] = field(default_factory=list)
+    output_paths: np.ndarray | None = field(repr=False, default=None)
+    energy_paths: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def wip_warning(self) -> str:
@@ -235,14 +241,42 @@ def recorded_starts(recording: Recording, mapping: dict, t: float, project: m.Pr
     return out
 
 
+_FROZEN: dict[int, tuple] = {}
+
+
+def _frozen(d):
+    """``scipy_of(d)``, made once per distribution object: freezing a SciPy distribution
+    costs about 2 ms (it builds its docstring), which 200 replications x a few stations of
+    every rolling forecast would pay again and again. Frozen distributions are only read;
+    the cache keeps ``d`` itself, so that its ``id`` is not reused while cached."""
+    hit = _FROZEN.get(id(d))
+    if hit is None or hit[0] is not d:
+        if len(_FROZEN) > 1024:  # a long session of edits and calibrations: start afresh
+            _FROZEN.clear()
+        hit = _FROZEN[id(d)] = (d, scipy_of(d), {})
+    return hit[1], hit[2]
+
+
+def _survival(d, a: float) -> float:
+    """``P(X > a)``, once per distribution and elapsed time: every replication of a fork
+    conditions the same server on the same elapsed time."""
+    f, sf = _frozen(d)
+    s = sf.get(a)
+    if s is None:
+        if len(sf) > 4096:
+            sf.clear()
+        s = sf[a] = float(f.sf(a)) if a > 0 else 1.0
+    return s
+
+
 def _conditional(d, a: float, rng: np.random.Generator) -> float:
     """Draw ``X - a`` given ``X > a`` for a project distribution ``d``."""
     if d.dist == "exponential":
         return float(rng.exponential(d.mean))
     if d.dist == "constant":
         return max(d.params["value"] - a, 0.0)
-    f = scipy_of(d)
-    s = float(f.sf(a)) if a > 0 else 1.0
+    f, _ = _frozen(d)
+    s = _survival(d, a)
     if not s > 1e-12:
         return 0.0  # already beyond any plausible value: it ends now
     x = float(f.isf(s * (1.0 - rng.random())))
@@ -420,7 +454,8 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
                         assets: dict | None = None, recorded_repair_end: bool = True,
                         log: bool = False, grid: int = GRID, task: TaskState | None = None,
                         workers: int | None = 1,
-                        variant: m.Project | None = None) -> ForkResult:
+                        variant: m.Project | None = None,
+                        replays: dict | None = None) -> ForkResult:
     """Run ``replications`` of a scenario from the recorded state at ``t`` to ``horizon_end``.
 
     Parameters
@@ -451,6 +486,8 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     variant : twin.model.elements.Project, optional
         ``scenario`` applied already (``twin.projectfile.reader.scenario_variants``), as the
         workbench builds it on its GUI thread; by default it is built here.
+    replays : dict, optional
+        ``twin.recording.replay_recording(recording)``, when the caller has read it already.
 
     Returns
     -------
@@ -470,7 +507,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     """
     _check_counts(replications, seed, grid)
     t, horizon_end = recording.time_of(t), recording.time_of(horizon_end)
-    replays = replay_recording(recording)
+    replays = replay_recording(recording) if replays is None else replays
     servers, levels, notes = _channels(project, recording, replays, assets)
     t_first, t_last = extent(replays)
     if not t_first <= t < t_last:
@@ -511,24 +548,71 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     idx = [low.element_ids.index(el) for el in sorted(mapped)]
     out = np.array([rep.good_parts()[keep] for rep in reps])
     energy = np.array([rep.ts_energy[keep][:, idx].sum(axis=1) for rep in reps])
-    sinks = {c.source for c in variant.connections
-             if isinstance(variant.element(c.target), m.Sink)}
-    rec_out = np.zeros(len(times))
-    rec_energy = np.zeros(len(times))
-    for a, (el, _) in servers.items():
-        rp = replays[a]
-        if el in sinks:
-            rec_out += rp.parts_at(times) - rp.parts_at(t)
-        rec_energy += rp.energy_kwh_at(times) - rp.energy_kwh_at(t)
-    beyond = times > t_last
-    rec_out[beyond] = np.nan
-    rec_energy[beyond] = np.nan
-    if not sinks & mapped:
-        rec_out[:] = np.nan
+    rec_out, rec_energy = recorded_since(variant, replays, servers, t, times)
+    if not _sink_feeders(variant)[0] & mapped:
         notes.append("no recorded station feeds a sink: the recorded output is unknown")
 
     def q(x):
         return {f"p{p}": np.percentile(x, p, axis=0) for p in (10, 50, 90)}
 
     return ForkResult(name, t, horizon_end, times, q(out), q(energy), rec_out, rec_energy,
-                      out[:, -1], energy[:, -1], starts, reps, notes, wip, unknown)
+                      out[:, -1], energy[:, -1], starts, reps, notes, wip, unknown, out, energy)
+
+
+def recorded_since(project: m.Project, replays: dict, servers: dict, t0: float,
+                   times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the recording shows between ``t0`` and each of ``times``: good parts that reached
+    a sink, and energy of the recorded stations (kWh); NaN beyond the end of the recording.
+
+    Parts reaching a sink are the parts out of the stations that feed it (directly or through
+    buffers and conveyors only) less what those buffers and conveyors gained meanwhile, where
+    a level asset records it (else the parts on them count when they leave the station). NaN
+    everywhere when no recorded station feeds a sink. ``servers`` is the asset ->
+    ``(station, server)`` mapping of the fork (:func:`station_channels`).
+    """
+    times = np.asarray(times, float)
+    feeders, between = _sink_feeders(project)
+    out = np.zeros(len(times))
+    energy = np.zeros(len(times))
+    for a, (el, _) in servers.items():
+        rp = replays[a]
+        if el in feeders:
+            out += rp.parts_at(times) - rp.parts_at(t0)
+        energy += rp.energy_kwh_at(times) - rp.energy_kwh_at(t0)
+    for rp in replays.values():
+        if rp.has_level and rp.element in between:
+            out -= np.nan_to_num(rp.level_at(times) - rp.level_at(t0))
+    beyond = times > extent(replays)[1]
+    out[beyond] = np.nan
+    energy[beyond] = np.nan
+    if not feeders & {el for el, _ in servers.values()}:
+        out[:] = np.nan
+    return out, energy
+
+
+def _sink_feeders(project: m.Project) -> tuple[set[str], set[str]]:
+    """The stations whose parts go to a sink through buffers and conveyors only, and those
+    buffers and conveyors."""
+    preds: dict[str, list[str]] = {}
+    for c in project.connections:
+        preds.setdefault(c.target, []).append(c.source)
+    stations, between = set(), set()
+    todo = [el.id for el in project.elements if isinstance(el, m.Sink)]
+    seen = set(todo)
+    while todo:
+        for p in preds.get(todo.pop(), []):
+            el = project.element(p)
+            if isinstance(el, m.Station):
+                stations.add(p)
+            elif isinstance(el, m.Buffer | m.Conveyor) and p not in seen:
+                between.add(p)
+                seen.add(p)
+                todo.append(p)
+    return stations, between
+
+
+def station_channels(project: m.Project, recording: Recording, replays: dict,
+                     assets: dict | None = None) -> dict:
+    """The recorded assets that are station servers: ``{asset: (station, server)}``
+    (``assets`` as :func:`fork_from_recording` takes it). Raises ``ForkError``."""
+    return _channels(project, recording, replays, assets)[0]
