@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.live_session import KINDS, LiveSession, default_recording, open_session
 from twin.errors import InputError
+from twin.live.feed import ADDRESSES
 
 DEFAULT_ADDRESS = {"MQTT": "mqtt://127.0.0.1:1883/plant", "OPC UA": "opc.tcp://127.0.0.1:4840"}
 SECURITY_CHOICES = ("none", "sign", "sign-encrypt")
@@ -86,7 +87,7 @@ class ConnectDialog(QDialog):
     def _kind_changed(self, kind: str) -> None:
         if self.address.text().strip() in ("", *DEFAULT_ADDRESS.values()):
             self.address.setText(DEFAULT_ADDRESS[kind])
-        self.address.setPlaceholderText(KINDS[kind][1])
+        self.address.setPlaceholderText(ADDRESSES[KINDS[kind]].form)
         self.security.setEnabled(kind == "OPC UA")
 
     def _pick_mapping(self) -> None:

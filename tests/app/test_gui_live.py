@@ -73,10 +73,10 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
 
     # the source refuses time stamps from the future; all of them in one shift
-    from app.live_session import shift_of
-    from twin.recording.format import zone
+    from twin.live.shifts import LiveShifts
 
-    shift_start, _, shift = shift_of(time.time() - 1200.0, zone("UTC"))
+    current = LiveShifts.of_project(win.project).at(time.time() - 1200.0)
+    shift_start, shift = current.start, current.label
     t0 = shift_start + 1.0
     publisher.send([("M1", "state", t0, "busy"), ("M2", "state", t0, "idle"),
                     ("M1", "power_kw", t0, 5.0), ("M2", "power_kw", t0, 1.5),
