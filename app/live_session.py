@@ -346,8 +346,11 @@ class LiveSession:
 
 def open_session(project, project_path: Path | None, kind: str, address: str,
                  mapping_path: str = "", security: str = "none",
-                 record: str | Path = "") -> LiveSession:
+                 record: str | Path = "", certificate: str = "", private_key: str = "",
+                 trust_dir: str = "") -> LiveSession:
     """Check the dialog's values and make the source and the recorder (not started).
+    ``security``, ``certificate``, ``private_key`` and ``trust_dir`` are OPC UA's (blank:
+    twinbench's own certificate and trust store, ``twin.live.options.check_security``).
 
     Raises
     ------
@@ -357,14 +360,16 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
     """
     from twin import jsonfile
     from twin.live.feed import open_source
-    from twin.live.options import SECURITY, source_options
+    from twin.live.options import check_security, source_options
     from twin.live.process import ProcessSource
     from twin.live.recorder import LiveRecorder, mapping_assets, project_assets
     from twin.recording import RecordingError
 
     address = check_address(address, KINDS[kind], "address").url
-    if security not in SECURITY:
-        raise LiveError(f"security {security!r}: choose one of {', '.join(SECURITY)}")
+    if KINDS[kind] == "opcua":
+        security_files = check_security(security, certificate, private_key, trust_dir)
+    else:
+        security_files = {}
     mapping_path = mapping_path.strip()
     mapping = None
     if mapping_path:
@@ -379,7 +384,7 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
     assets = project_assets(project)
     assets += mapping_assets(mapping, assets)
     options = source_options(KINDS[kind], mapping_path or None,
-                             mapping, project.name, security)
+                             mapping, project.name, security, **security_files)
     try:
         # in a process of its own: parsing 20,000 messages/s would hold the GUI thread up
         source = ProcessSource(open_source(address, **options))
