@@ -66,6 +66,10 @@ def link_text(s: Snapshot) -> str:
     elif s.link == "connected":
         text = "connected" + (f" (last gap {s.last_gap_s:.0f} s)" if s.last_gap_s is not None
                               else "")
+        if not s.messages:
+            # the most common surprise: a plant off shift sends nothing, and a wrong topic
+            # prefix receives nothing (docs/live.md, "In the workbench")
+            text += ", nothing received yet"
     else:
         text = s.link
     if s.link_detail and s.link != "connected":

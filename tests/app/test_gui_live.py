@@ -229,6 +229,7 @@ def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path
 
     from tests.live.opcua_server import SERVER_URI, PlantServer, make_certificate
     from twin.live.opcua import APP_URI
+    from twin.tasks import pause_collection, resume_collection
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # rejected/ goes there
     server_cert, server_key = asyncio.run(make_certificate(tmp_path / "server-pki", "plant",
@@ -240,10 +241,13 @@ def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path
         folder.mkdir()
     shutil.copy(client_cert, server_trusts)
     shutil.copy(server_cert, my_trusts)
+    win = make_window(line_project)
     server = PlantServer(tmp_path / "server", certificate=server_cert, private_key=server_key,
                          client_trust=server_trusts, allow_none=False)
+    # the server's asyncio thread runs Python in this process: automatic collection waits
+    # while it runs (twin.tasks; as in test_live_mode_follows_an_opcua_plant)
+    pause_collection()
     server.start()
-    win = make_window(line_project)
     try:
         dlg = connect_dialog(win)
         rows = dlg.security_rows
@@ -293,3 +297,4 @@ def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path
     finally:
         win.live.shutdown()
         server.close()
+        resume_collection()
