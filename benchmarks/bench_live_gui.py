@@ -181,6 +181,11 @@ def main(argv=None) -> int:
                   "core: " + ", ".join(f"{k} {v / wall:.0%}" for k, v in
                                        sorted(used.items(), key=lambda kv: -kv[1]) if v > 0.01)
                   + f"; the source's own process {(child1 - child0) / wall:.0%}")
+            # CPU per message does not depend on what else the machine runs (wall rates do)
+            print(f"CPU per message: the workbench process {1e6 * sum(used.values()) / got:.0f}"
+                  f" µs, the source's process {1e6 * (child1 - child0) / got:.0f} µs (a core "
+                  f"takes {1e6 / max(1e6 * (child1 - child0) / got, 1e-9):,.0f} msg/s of the "
+                  "source's process alone)")
 
             # 2. latency
             lat = []

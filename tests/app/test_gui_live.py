@@ -218,6 +218,7 @@ def test_live_mode_follows_an_opcua_plant(make_window, line_project, warm_kernel
         assert _good(rec, "M2") == good
 
 
+@pytest.mark.timeout(240)
 def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path, qtbot,
                                              monkeypatch):
     """The security fields show for OPC UA only, bad values are named in the dialog, and
@@ -291,7 +292,7 @@ def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path
             edit.setText(str(value))
         qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
         assert not dlg.isVisible(), dlg.error.text()
-        qtbot.waitUntil(lambda: not live.connected, timeout=40000)
+        qtbot.waitUntil(lambda: not live.connected, timeout=90000)
         text = live.link_label.text()
         assert "not trusted" in text and "rejected" in text, text
     finally:
