@@ -21,11 +21,14 @@ import multiprocessing as mp
 import os
 import pickle
 import threading
+import time
 
 from twin.live.feed import Feed, LiveError, Reading, Source
 
 #: Seconds between the child's checks that its parent is still there.
 ORPHAN_CHECK_S = 0.5
+#: Seconds the child has to stop (final acknowledgements, disconnect) before it is killed.
+STOP_GRACE_S = 20.0
 
 
 class ProcessSource(Source):
@@ -55,10 +58,17 @@ class ProcessSource(Source):
         self.pid = proc.pid
         theirs.close()
         failure: BaseException | None = None
+        stopped_at: float | None = None
         try:
             while True:
                 if stop.is_set() and not child_stop.is_set():
                     child_stop.set()
+                    stopped_at = time.monotonic()
+                if stopped_at is not None and time.monotonic() - stopped_at > STOP_GRACE_S:
+                    proc.kill()
+                    feed.link("closed", f"the source's process did not stop within "
+                                        f"{STOP_GRACE_S:g} s: ended")
+                    break
                 if not mine.poll(0.1):
                     if not proc.is_alive() and not mine.poll(0):
                         raise LiveError(f"{self.url}: the live source's process ended "
