@@ -468,7 +468,10 @@ class MqttSource(Source):
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         if not self._stopping:
-            self._link("reconnecting", f"connection lost: {reason}")
+            # paho names a dropped socket "Unspecified error": say what the user sees
+            why = ("the broker went away or the network dropped" if getattr(
+                reason, "value", None) == 0x80 else str(reason))
+            self._link("reconnecting", f"connection lost: {why}")
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._link("reconnecting", "broker not reachable")
