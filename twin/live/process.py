@@ -17,6 +17,7 @@ or when this process goes away.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import pickle
@@ -50,19 +51,23 @@ class ProcessSource(Source):
         """Start the child, pass what it hands over to ``feed`` until it has ended."""
         ctx = mp.get_context("spawn")
         mine, theirs = ctx.Pipe(duplex=False)
-        child_stop = ctx.Event()
+        # stop: a message (or this end closing) on a pipe of its own, not an mp.Event, whose
+        # set() waits for ever on a waiter that exited while waiting
+        stop_r, stop_w = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, name="twinbench-live-source", daemon=True,
-                           args=(type(self.inner), self.url, self.options, theirs, child_stop,
+                           args=(type(self.inner), self.url, self.options, theirs, stop_r,
                                  os.getpid()))
         proc.start()
         self.pid = proc.pid
         theirs.close()
+        stop_r.close()
+        told = False
         failure: BaseException | None = None
         stopped_at: float | None = None
         try:
             while True:
-                if stop.is_set() and not child_stop.is_set():
-                    child_stop.set()
+                if stop.is_set() and not told:
+                    told = _tell_stop(stop_w)
                     stopped_at = time.monotonic()
                 if stopped_at is not None and time.monotonic() - stopped_at > STOP_GRACE_S:
                     proc.kill()
@@ -92,7 +97,9 @@ class ProcessSource(Source):
                 elif kind == "end":
                     break
         finally:
-            child_stop.set()
+            if not told:
+                _tell_stop(stop_w)
+            stop_w.close()
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
@@ -100,6 +107,12 @@ class ProcessSource(Source):
             mine.close()
         if failure is not None:
             raise failure
+
+
+def _tell_stop(conn) -> bool:
+    with contextlib.suppress(OSError):  # the child has gone
+        conn.send(True)
+    return True
 
 
 class _PipeFeed:
@@ -128,9 +141,10 @@ def _child(cls, url: str, options: dict, conn, stop, parent: int) -> None:
     done = threading.Event()
     local_stop = threading.Event()
 
-    def watch() -> None:  # mp.Event -> threading.Event; an orphan stops too
+    def watch() -> None:  # the stop pipe -> threading.Event; an orphan stops too
         while not done.is_set():
-            if stop.wait(ORPHAN_CHECK_S) or os.getppid() != parent:
+            # a message, or the parent's end closed (it has gone): both read as ready
+            if stop.poll(ORPHAN_CHECK_S) or os.getppid() != parent:
                 local_stop.set()
                 return
 
