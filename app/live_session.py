@@ -347,10 +347,11 @@ class LiveSession:
 def open_session(project, project_path: Path | None, kind: str, address: str,
                  mapping_path: str = "", security: str = "none",
                  record: str | Path = "", certificate: str = "", private_key: str = "",
-                 trust_dir: str = "") -> LiveSession:
+                 trust_dir: str = "", protocol: str | None = None) -> LiveSession:
     """Check the dialog's values and make the source and the recorder (not started).
     ``security``, ``certificate``, ``private_key`` and ``trust_dir`` are OPC UA's (blank:
     twinbench's own certificate and trust store, ``twin.live.options.check_security``).
+    ``protocol``: MQTT's version (``"5"``, ``"3.1.1"``; ``None``: 5).
 
     Raises
     ------
@@ -383,8 +384,9 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
         raise RecordingError(f"recording {record}: name it .h5 (an HDF5 recording)")
     assets = project_assets(project)
     assets += mapping_assets(mapping, assets)
-    options = source_options(KINDS[kind], mapping_path or None,
-                             mapping, project.name, security, **security_files)
+    options = source_options(KINDS[kind], mapping_path or None, mapping, project.name, security,
+                             **security_files,
+                             protocol=protocol if KINDS[kind] == "mqtt" else None)
     try:
         # in a process of its own: parsing 20,000 messages/s would hold the GUI thread up
         source = ProcessSource(open_source(address, **options))

@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=40)
     p.add_argument("--publishers", type=int, default=1,
                    help="publisher processes sharing the messages (default 1)")
+    p.add_argument("--protocol", choices=("5", "3.1.1"), default="5",
+                   help="the MQTT version the workbench follows with (default 5)")
     p.add_argument("--rate", type=float, default=0.0,
                    help="messages/s the publishers send together (default 0: as fast as the "
                         "broker takes them)")
@@ -124,7 +126,7 @@ def main(argv=None) -> int:
             from app.live_panel import start_live
 
             session = open_session(project, None, "MQTT", f"mqtt://127.0.0.1:{port}/plant",
-                                   record=Path(tmp) / "live.h5")
+                                   record=Path(tmp) / "live.h5", protocol=a.protocol)
             start_live(win, session)
             state = session.state
             assert wait(lambda: state.snapshot().link == "connected", 15), "not connected"

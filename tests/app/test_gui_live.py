@@ -29,10 +29,12 @@ def publisher(broker):  # noqa: F811
     pub.close(wait=False)
 
 
-def _connect(qtbot, win, url: str, record) -> None:
+def _connect(qtbot, win, url: str, record, protocol: str = "5") -> None:
     dlg = connect_dialog(win)
     assert dlg is not None and dlg.isVisible()
     dlg.kind.setCurrentText("MQTT")
+    assert dlg.protocol.isVisible()
+    dlg.protocol.setCurrentText(protocol)
     dlg.address.setText(url)
     dlg.record.setText(str(record))
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
@@ -138,7 +140,9 @@ def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, brok
 
     win = make_window(line_project)
     record = tmp_path / "emulated.h5"
-    _connect(qtbot, win, f"{broker.url}/plant", record)
+    # MQTT 3.1.1 this time: the same persistent session and counts as with 5
+    _connect(qtbot, win, f"{broker.url}/plant", record, protocol="3.1.1")
+    assert win.live.session.source.options["protocol"] == "3.1.1"
     qtbot.waitUntil(lambda: win.live.indicator.startswith("connected"), timeout=15000)
     plan = plan_run(line_project, duration=3600.0, seed=5)
     truth = play(plan, [publisher], speed=0, epoch=default_epoch(plan.horizon))
@@ -254,7 +258,7 @@ def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path
         rows = dlg.security_rows
         assert not any(r.isVisible() for r in rows)  # MQTT first
         dlg.kind.setCurrentText("OPC UA")
-        assert all(r.isVisible() for r in rows)
+        assert all(r.isVisible() for r in rows) and not dlg.protocol.isVisible()
         dlg.address.setText(server.url)
         dlg.record.setText(str(tmp_path / "secure.h5"))
 

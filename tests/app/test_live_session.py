@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from app.live_session import LiveState, element_states
-from twin.live.feed import Reading
+from twin.live.feed import LiveError, Reading
 from twin.live.recorder import LiveRecorder
 from twin.recording import Recording
 from twin.recording.writer import AssetInfo
@@ -194,3 +196,10 @@ def test_open_session_takes_the_projects_calendar(tmp_path):
     session = open_session(project, None, "MQTT", "mqtt://127.0.0.1:1/plant",
                            record=tmp_path / "r.h5")
     assert session.state.shifts.origin.startswith("the project's calendar (1 shift every")
+    # the MQTT version goes to the source; a version it does not speak is named
+    session = open_session(project, None, "MQTT", "mqtt://127.0.0.1:1/plant",
+                           record=tmp_path / "r.h5", protocol="3.1.1")
+    assert session.source.options["protocol"] == "3.1.1"
+    with pytest.raises(LiveError, match="MQTT protocol '4': choose one of 5, 3.1.1"):
+        open_session(project, None, "MQTT", "mqtt://127.0.0.1:1/plant",
+                     record=tmp_path / "r.h5", protocol="4")
