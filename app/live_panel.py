@@ -66,6 +66,10 @@ def link_text(s: Snapshot) -> str:
     elif s.link == "connected":
         text = "connected" + (f" (last gap {s.last_gap_s:.0f} s)" if s.last_gap_s is not None
                               else "")
+        if not s.messages:
+            # the most common surprise: a plant off shift sends nothing, and a wrong topic
+            # prefix receives nothing (docs/live.md, "In the workbench")
+            text += ", nothing received yet"
     else:
         text = s.link
     if s.link_detail and s.link != "connected":
@@ -116,9 +120,13 @@ class LivePanel(QWidget):
         top.addWidget(self.replay_button)
         lay.addLayout(top)
         self.totals_label = QLabel("")
+        # which shifts "this shift" is cut by: the project's calendar or the defaults
+        self.shifts_label = QLabel("")
+        self.shifts_label.setStyleSheet("color: palette(mid)")
         self.record_label = QLabel("")
         self.record_label.setWordWrap(True)
         lay.addWidget(self.totals_label)
+        lay.addWidget(self.shifts_label)
         lay.addWidget(self.record_label)
         row = QHBoxLayout()
         self.table = QTableWidget(0, len(COLUMNS))
@@ -174,6 +182,7 @@ class LivePanel(QWidget):
         self._out.clear()
         self._last, self._rate, self._tints, self._stopping = None, 0.0, None, False
         self.table.setRowCount(0)
+        self.shifts_label.setText(f"shifts: {session.state.shifts.origin}")
         self.replay_button.setEnabled(False)
         self.disconnect_button.setEnabled(True)
         self.started.emit(session)
@@ -240,8 +249,10 @@ class LivePanel(QWidget):
         shift_good = sum(s.shift_good.get(a, 0.0) for a in ends)
         oees = [o for o in (self.oee(s, a) for a in ends) if o is not None]
         oee = f"{sum(oees) / len(oees):.1%}" if oees else "-"
+        ended = " (ended)" if s.shift_ended else ""
         self.totals_label.setText(
-            f"shift {s.shift or '-'}: {shift_good:,.0f} good parts out, OEE {oee} (line end) · "
+            f"shift {s.shift or '-'}{ended}: {shift_good:,.0f} good parts out, OEE {oee} "
+            "(line end) · "
             f"since connecting: {what} {good:,.0f}, scrap {s.total_scrap:,.0f}, busy share "
             f"{'-' if share is None else f'{share:.1%}'} · power now {s.power_now:,.1f} kW")
         if s.plant_t is not None and (not self._out or s.plant_t > self._out[-1][0]):

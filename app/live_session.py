@@ -18,19 +18,14 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import time as dtime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from twin.live.feed import STATES, LiveError, Reading
-from twin.recording.format import zone
-from twin.recording.mapping import DEFAULT_SHIFTS_JSON, parse_shifts
+from twin.live.feed import STATES, LiveError, Reading, check_address
+from twin.live.shifts import LiveShifts
 from twin.tasks import pause_collection, resume_collection
 
-#: Source kinds of the Connect dialog: label -> (URL schemes, the form to write).
-KINDS = {"MQTT": (("mqtt", "mqtts"), "mqtt://HOST:PORT/PREFIX"),
-         "OPC UA": (("opc.tcp",), "opc.tcp://HOST:PORT")}
+#: Source kinds of the Connect dialog: label -> kind of address (``twin.live.feed.ADDRESSES``).
+KINDS = {"MQTT": "mqtt", "OPC UA": "opcua"}
 #: Plant seconds of total power kept for the rolling chart.
 POWER_SPAN_S = 3600.0
 #: Shortest plant time between two points of the power chart, s.
@@ -61,13 +56,22 @@ class Snapshot:
     power: dict[str, float] = field(default_factory=dict)
     power_t: list[float] = field(default_factory=list)
     power_kw: list[float] = field(default_factory=list)
-    # the current shift (twin.recording's default shifts, as Replay cuts them): its label,
-    # its start (s since 1970) and, since then, each asset's time per state and parts
+    # the current shift (twin.live.shifts: the project's calendar, or Replay's default
+    # shifts): its label, its start and end (s since 1970) and, between them, each asset's
+    # time per state and parts; where the shifts come from
     shift: str = ""
     shift_start: float | None = None
+    shift_end: float | None = None
     shift_state_s: dict[str, dict[str, float]] = field(default_factory=dict)
     shift_good: dict[str, float] = field(default_factory=dict)
     shift_scrap: dict[str, float] = field(default_factory=dict)
+    shifts_origin: str = ""
+
+    @property
+    def shift_ended(self) -> bool:
+        """The current shift is over (its figures no longer grow until the next begins)."""
+        return self.shift_end is not None and self.plant_t is not None and \
+            self.plant_t >= self.shift_end
 
     @property
     def total_good(self) -> float:
@@ -106,16 +110,19 @@ class Snapshot:
 class LiveState:
     """A :class:`~twin.live.feed.Feed`: every call goes on to ``recorder``; what the dashboard
     shows is kept on the side. ``assets``: the recording's :class:`AssetInfo` list (level
-    assets keep no state)."""
+    assets keep no state). ``shifts``: where "this shift" begins and ends
+    (:class:`~twin.live.shifts.LiveShifts`; Replay's default shifts in ``time_zone`` when
+    ``None``)."""
 
-    def __init__(self, recorder, assets, clock=time.time, time_zone: str = "UTC") -> None:
+    def __init__(self, recorder, assets, clock=time.time, time_zone: str = "UTC",
+                 shifts: LiveShifts | None = None) -> None:
         self.recorder = recorder
-        self._zone = zone(time_zone)
-        self._shift_end: float | None = None
+        self.shifts = shifts or LiveShifts.default(time_zone)
+        self._shift_until: float | None = None
         self._clock = clock
         self._lock = threading.Lock()
         self._servers = {a.asset_id for a in assets if not a.level}
-        self._snap = Snapshot(link_since=clock())
+        self._snap = Snapshot(link_since=clock(), shifts_origin=self.shifts.origin)
         self._state_t: dict[str, float] = {}  # plant time the asset's state began
         self._base: dict[str, float] = {}     # cumulative counters' last values
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
@@ -165,6 +172,11 @@ class LiveState:
             s.link, s.link_detail, s.link_since = state, str(detail), now
 
     # -- the GUI thread ----------------------------------------------------------------------
+    @property
+    def messages(self) -> int:
+        """Readings received so far (read without the lock: a single int)."""
+        return self._snap.messages
+
     def snapshot(self) -> Snapshot:
         """A copy of the live state; busy and observed times run up to the latest time."""
         with self._lock:
@@ -174,8 +186,9 @@ class LiveState:
                            dict(s.busy_s), dict(s.seen_s),
                            {a: dict(d) for a, d in s.state_s.items()}, dict(s.power),
                            list(self._power_t), list(self._power_kw), s.shift,
-                           s.shift_start, {a: dict(d) for a, d in s.shift_state_s.items()},
-                           dict(s.shift_good), dict(s.shift_scrap))
+                           s.shift_start, s.shift_end,
+                           {a: dict(d) for a, d in s.shift_state_s.items()},
+                           dict(s.shift_good), dict(s.shift_scrap), s.shifts_origin)
             if s.plant_t is not None:  # the states still open count up to now
                 for a, t0 in self._state_t.items():
                     dt = max(0.0, s.plant_t - t0)
@@ -194,9 +207,10 @@ class LiveState:
             return
         if s.plant_t is None or t > s.plant_t:
             s.plant_t = float(t)
-            if self._shift_end is None or t >= self._shift_end:  # a new shift begins
-                start, self._shift_end, s.shift = shift_of(t, self._zone)
-                s.shift_start = start
+            if self._shift_until is None or t >= self._shift_until:  # a new shift begins
+                w = self.shifts.at(t)
+                s.shift, s.shift_start, s.shift_end, self._shift_until = \
+                    w.label, w.start, w.end, w.until
                 s.shift_state_s, s.shift_good, s.shift_scrap = {}, {}, {}
         ch, a = r.channel, r.asset
         if ch == "state":
@@ -218,7 +232,7 @@ class LiveState:
         x = _number(r.value)
         if x is None:
             return
-        in_shift = s.shift_start is not None and t >= s.shift_start
+        in_shift = s.shift_start is not None and s.shift_start <= t < s.shift_end
         if ch == "parts":
             s.good[a] = s.good.get(a, 0.0) + x
             if in_shift:
@@ -238,27 +252,11 @@ class LiveState:
             s.power[a] = x
 
 
-DEFAULT_SHIFTS = parse_shifts(list(DEFAULT_SHIFTS_JSON))
-
-
-def shift_of(t: float, tz) -> tuple[float, float, str]:
-    """``(start, end, label)`` of the shift holding plant time ``t`` (s since 1970), by the
-    default shifts Replay cuts a recording into (``twin.recording.mapping``), in ``tz``."""
-    local = datetime.fromtimestamp(t, tz)
-    edges = []
-    for day in (local.date() - timedelta(days=1), local.date(), local.date() + timedelta(days=1)):
-        for sh in DEFAULT_SHIFTS:
-            at = datetime.combine(day, dtime(sh.start_min // 60, sh.start_min % 60), tz)
-            edges.append((at.timestamp(), f"{day.isoformat()} {sh.name}"))
-    i = max(k for k, (start, _) in enumerate(edges) if start <= t)
-    return edges[i][0], edges[i + 1][0], edges[i][1]
-
-
 def _add_shift_time(s: Snapshot, asset: str, state: str, t0: float, t1: float) -> None:
     """The part of ``[t0, t1)`` in the current shift, to ``asset``'s time in ``state``."""
     if s.shift_start is None:
         return
-    dt = t1 - max(t0, s.shift_start)
+    dt = min(t1, s.shift_end) - max(t0, s.shift_start)
     if dt > 0:
         mix = s.shift_state_s.setdefault(asset, {})
         mix[state] = mix.get(state, 0.0) + dt
@@ -348,8 +346,12 @@ class LiveSession:
 
 def open_session(project, project_path: Path | None, kind: str, address: str,
                  mapping_path: str = "", security: str = "none",
-                 record: str | Path = "") -> LiveSession:
+                 record: str | Path = "", certificate: str = "", private_key: str = "",
+                 trust_dir: str = "", protocol: str | None = None) -> LiveSession:
     """Check the dialog's values and make the source and the recorder (not started).
+    ``security``, ``certificate``, ``private_key`` and ``trust_dir`` are OPC UA's (blank:
+    twinbench's own certificate and trust store, ``twin.live.options.check_security``).
+    ``protocol``: MQTT's version (``"5"``, ``"3.1.1"``; ``None``: 5).
 
     Raises
     ------
@@ -359,21 +361,16 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
     """
     from twin import jsonfile
     from twin.live.feed import open_source
-    from twin.live.options import SECURITY, source_options
+    from twin.live.options import check_security, source_options
+    from twin.live.process import ProcessSource
     from twin.live.recorder import LiveRecorder, mapping_assets, project_assets
     from twin.recording import RecordingError
 
-    schemes, form = KINDS[kind]
-    address = address.strip()
-    try:
-        parts = urlsplit(address)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as e:
-        raise LiveError(f"address {address!r}: {e}; write {form}") from None
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        raise LiveError(f"address {address!r} is not an {kind} address; write {form}")
-    if security not in SECURITY:
-        raise LiveError(f"security {security!r}: choose one of {', '.join(SECURITY)}")
+    address = check_address(address, KINDS[kind], "address").url
+    if KINDS[kind] == "opcua":
+        security_files = check_security(security, certificate, private_key, trust_dir)
+    else:
+        security_files = {}
     mapping_path = mapping_path.strip()
     mapping = None
     if mapping_path:
@@ -387,11 +384,14 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
         raise RecordingError(f"recording {record}: name it .h5 (an HDF5 recording)")
     assets = project_assets(project)
     assets += mapping_assets(mapping, assets)
-    options = source_options("mqtt" if kind == "MQTT" else "opcua", mapping_path or None,
-                             mapping, project.name, security)
+    options = source_options(KINDS[kind], mapping_path or None, mapping, project.name, security,
+                             **security_files,
+                             protocol=protocol if KINDS[kind] == "mqtt" else None)
     try:
-        source = open_source(address, **options)
+        # in a process of its own: parsing 20,000 messages/s would hold the GUI thread up
+        source = ProcessSource(open_source(address, **options))
     except OSError as e:  # a mapping or certificate file that cannot be read
         raise LiveError(f"{address}: {e}") from None
     recorder = LiveRecorder(record, assets, source=address, mapping=mapping)
-    return LiveSession(source, recorder, LiveState(recorder, assets), address, assets)
+    state = LiveState(recorder, assets, shifts=LiveShifts.of_project(project))
+    return LiveSession(source, recorder, state, address, assets)

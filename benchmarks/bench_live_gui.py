@@ -22,7 +22,6 @@ Run headless::
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import sys
@@ -38,8 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_live_mqtt import _broker, _free_port  # noqa: E402
-
-CHANNELS = ("state", "parts", "power_kw")
+from mqtt_flood import publisher_rate, start_publishers  # noqa: E402
 
 
 def line(n: int):
@@ -57,39 +55,25 @@ def line(n: int):
     return p
 
 
-def _flood(port: int, count: int, stations: int, out, which: int = 0) -> None:
-    import paho.mqtt.client as mqtt
+def process_cpu(pid: int) -> float:
+    """CPU seconds process ``pid`` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-flood-{which}",
-                    protocol=mqtt.MQTTv311)
-    c.max_inflight_messages_set(1000)
-    window, acked, done = threading.Semaphore(1000), [0], threading.Event()
 
-    def on_publish(*_):
-        window.release()
-        acked[0] += 1
-        if acked[0] >= count:
-            done.set()
-
-    c.on_publish = on_publish
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    t0 = time.time() - 3600.0
-    msgs = []
-    for k in range(count):
-        ch = CHANNELS[k % 3]
-        value = "busy" if ch == "state" else 1
-        msgs.append((f"plant/s{2 + k % (stations - 1)}/{ch}",
-                     json.dumps({"ts": t0 + k * 0.01, "value": value,
-                                 "id": which * 10_000_000 + k + 1})))
-    start = time.perf_counter()
-    for topic, payload in msgs:
-        window.acquire()
-        c.publish(topic, payload, qos=1)
-    done.wait(600)
-    out.put((start, time.perf_counter()))
-    c.disconnect()
-    c.loop_stop()
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds each thread of this process has used, by thread name (Linux /proc)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(task.name)) or (task / "comm").read_text().strip()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def main(argv=None) -> int:
@@ -98,23 +82,35 @@ def main(argv=None) -> int:
     p.add_argument("--stations", type=int, default=100)
     p.add_argument("--samples", type=int, default=40)
     p.add_argument("--publishers", type=int, default=1,
-                   help="publisher processes sharing the messages (one alone is the limit)")
+                   help="publisher processes sharing the messages (default 1)")
+    p.add_argument("--protocol", choices=("5", "3.1.1"), default="5",
+                   help="the MQTT version the workbench follows with (default 5)")
+    p.add_argument("--rate", type=float, default=0.0,
+                   help="messages/s the publishers send together (default 0: as fast as the "
+                        "broker takes them)")
     a = p.parse_args(argv)
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    _qapp = QApplication.instance() or QApplication(sys.argv)  # kept alive
     from app.live_session import open_session
     from app.main_window import MainWindow
     from app.theme import STATE_COLORS
     from twin.live.publish_mqtt import MqttPublisher
 
     def wait(cond, timeout: float) -> bool:
+        """Run Qt's event loop until ``cond()`` (checked every millisecond) or ``timeout``."""
+        if cond():
+            return True
         deadline = time.monotonic() + timeout
-        while not cond() and time.monotonic() < deadline:
-            app.processEvents()
-            time.sleep(0.001)
+        loop = QEventLoop()
+        check = QTimer()
+        check.setInterval(1)
+        check.timeout.connect(lambda: (cond() or time.monotonic() > deadline) and loop.quit())
+        check.start()
+        loop.exec()
+        check.stop()
         return cond()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,10 +126,12 @@ def main(argv=None) -> int:
             from app.live_panel import start_live
 
             session = open_session(project, None, "MQTT", f"mqtt://127.0.0.1:{port}/plant",
-                                   record=Path(tmp) / "live.h5")
+                                   record=Path(tmp) / "live.h5", protocol=a.protocol)
             start_live(win, session)
             state = session.state
             assert wait(lambda: state.snapshot().link == "connected", 15), "not connected"
+
+            wait(lambda: False, 2.0)  # the window's first paint is not the flood's stall
 
             # 1. flood
             ticks = []
@@ -142,17 +140,15 @@ def main(argv=None) -> int:
             tick.timeout.connect(lambda: ticks.append(time.perf_counter()))
             firsts = []
             q = mp.get_context("spawn").Queue()
-            share = a.messages // a.publishers
-            pubs = [mp.get_context("spawn").Process(
-                target=_flood, args=(port, share, a.stations, q, i))
-                for i in range(a.publishers)]
-            for pub in pubs:
-                pub.start()  # spawning the publishers is not the workbench's stall
+            cpu0, child0 = thread_cpu(), process_cpu(session.source.pid)
+            # s1 is left to the latency samples
+            pubs, share = start_publishers(port, a.messages, a.publishers, a.stations - 1,
+                                           "plant", q, a.rate, first_asset=2)
             tick.start()
             seen = []
 
             def watch():
-                n = state.snapshot().messages
+                n = state.messages
                 if n and not firsts:
                     firsts.append(time.perf_counter())
                 seen.append((time.perf_counter(), n))
@@ -170,7 +166,8 @@ def main(argv=None) -> int:
             last = next(t for t, n in seen if n >= total) if ok else seen[-1][0]
             got = seen[-1][1]
             rate = got / (last - firsts[0])
-            pub_rate = total / (max(e for _, e in spans) - min(b for b, _ in spans))
+            pub_rate = publisher_rate(spans)
+            cpu1, child1 = thread_cpu(), process_cpu(session.source.pid)
             gaps = [b - x for x, b in zip(ticks, ticks[1:], strict=False)]
             worst = max(range(len(gaps)), key=gaps.__getitem__)
             print(f"(longest gap {ticks[worst] - firsts[0]:+.2f} s after the first message; "
@@ -180,6 +177,17 @@ def main(argv=None) -> int:
                   f"{pub_rate:,.0f} msg/s "
                   f"(ratio {rate / pub_rate:.2f}); longest event-loop gap "
                   f"{1000 * max(gaps):.0f} ms (target < 50 ms)")
+            used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
+            wall = last - firsts[0]
+            print(f"CPU of the workbench's threads over the flood ({wall:.1f} s), share of one "
+                  "core: " + ", ".join(f"{k} {v / wall:.0%}" for k, v in
+                                       sorted(used.items(), key=lambda kv: -kv[1]) if v > 0.01)
+                  + f"; the source's own process {(child1 - child0) / wall:.0%}")
+            # CPU per message does not depend on what else the machine runs (wall rates do)
+            print(f"CPU per message: the workbench process {1e6 * sum(used.values()) / got:.0f}"
+                  f" µs, the source's process {1e6 * (child1 - child0) / got:.0f} µs (a core "
+                  f"takes {1e6 / max(1e6 * (child1 - child0) / got, 1e-9):,.0f} msg/s of the "
+                  "source's process alone)")
 
             # 2. latency
             lat = []

@@ -2,7 +2,8 @@
 
 A mosquitto broker is started on a free loopback port (persistence on, unlimited queue, as
 docs/live.md tells admins); ``--publishers`` processes publish ``--messages`` JSON messages
-``{"ts", "value"}`` for ``--assets`` assets (channels parts, power_kw, state in turn) at QoS 1,
+``{"ts", "value", "id"}`` for ``--assets`` assets (channels state, parts, power_kw in turn) at
+QoS 1 (``mqtt_flood.py``: encoded before the clock starts),
 as fast as the broker takes them; MqttSource follows on this process's threads and hands its
 batches to the feed. The figure is the messages the feed received per second, from the first
 to the last, and the publishers' own rate beside it (the peer: what the broker was given).
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import multiprocessing as mp
 import os
 import shutil
@@ -33,10 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from twin.live.mqtt import MqttSource  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CHANNELS = ("parts", "power_kw", "state")
-T0 = 1_790_000_000.0
+from mqtt_flood import publisher_rate, start_publishers  # noqa: E402
+
+from twin.live.mqtt import MqttSource  # noqa: E402
 
 
 class CountingFeed:
@@ -91,52 +92,14 @@ def _broker(folder: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("mosquitto did not start")
 
 
-def _publish(port: int, index: int, count: int, assets: int, qos: int, out) -> None:
-    import paho.mqtt.client as mqtt
-
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{index}",
-                    protocol=mqtt.MQTTv5)
-    c.max_inflight_messages_set(1000)
-    acked = [0]
-    done = threading.Event()
-    # at most 1,000 unacknowledged: paho scans its whole queue on every PUBACK, so a queue of
-    # 100,000 messages would make the publisher, not the source, the bottleneck
-    window = threading.Semaphore(1000)
-
-    def on_publish(*_):
-        window.release()
-        acked[0] += 1
-        if acked[0] >= count:
-            done.set()
-
-    c.on_publish = on_publish
-    c.connect("127.0.0.1", port)
-    c.loop_start()
-    messages = []
-    for i in range(count):
-        k = index * count + i
-        channel = CHANNELS[k % 3]
-        value = "busy" if channel == "state" else k % 5
-        messages.append((f"bench/A{k % assets}/{channel}",
-                         json.dumps({"ts": T0 + k * 0.001, "value": value})))
-    start = time.perf_counter()
-    for topic, payload in messages:
-        if qos:
-            window.acquire()
-        c.publish(topic, payload, qos=qos)
-    if qos:
-        done.wait(600)
-    out.put((start, time.perf_counter()))
-    c.disconnect()
-    c.loop_stop()
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=100_000, help="in all (default 100,000)")
     p.add_argument("--assets", type=int, default=1000)
     p.add_argument("--publishers", type=int, default=1, help="publishing processes")
-    p.add_argument("--qos", type=int, default=1, choices=(0, 1))
+    p.add_argument("--rate", type=float, default=0.0,
+                   help="messages/s the publishers send together (default 0: as fast as the "
+                        "broker takes them)")
     p.add_argument("--feed", default="count", help="'count' or module:factory of a Feed")
     p.add_argument("--backlog", action="store_true",
                    help="publish everything while the source is away, then time how fast it "
@@ -165,12 +128,10 @@ def main(argv=None) -> int:
             if a.backlog:
                 stop.set()
                 runner.join(30)
-            ctx = mp.get_context("spawn")
-            out = ctx.Queue()
-            procs = [ctx.Process(target=_publish, args=(port, i, per, a.assets, a.qos, out))
-                     for i in range(a.publishers)]
-            for pr in procs:
-                pr.start()
+            out = mp.get_context("spawn").Queue()
+            cpu0 = time.process_time()
+            procs, _ = start_publishers(port, total, a.publishers, a.assets, "bench", out,
+                                        a.rate, asset_name="A{}")
             spans = [out.get(timeout=900) for _ in procs]
             for pr in procs:
                 pr.join(60)
@@ -182,18 +143,22 @@ def main(argv=None) -> int:
                 feed.done.wait(300)
             stop.set()
             runner.join(30)
+            cpu = time.process_time() - cpu0
         finally:
             broker.terminate()
             broker.wait(10)
-    pub_s = max(e for _, e in spans) - min(s for s, _ in spans)
-    print(f"published: {total:,} messages (QoS {a.qos}, {a.assets} assets, "
-          f"{a.publishers} publisher process(es)) in {pub_s:.2f} s = {total / pub_s:,.0f} msgs/s")
+    pub_rate = publisher_rate(spans)
+    print(f"published: {total:,} messages (QoS 1, {a.assets} assets, {a.publishers} publisher "
+          f"process(es)) at {pub_rate:,.0f} msgs/s")
     if isinstance(feed, CountingFeed):
         span = feed.last - feed.first
         print(f"MqttSource -> feed: {feed.n:,} readings ({feed.bad_n} bad, "
               f"{source.reader.dedup.repeats} repeats) in {span:.2f} s = "
               f"{feed.n / span:,.0f} msgs/s (target 20,000)")
-        print(f"ratio to the publishers' rate: {(feed.n / span) / (total / pub_s):.2f}")
+        print(f"ratio to the publishers' rate: {(feed.n / span) / pub_rate:.2f}")
+        # CPU per message does not depend on what else the machine runs (wall rates do)
+        print(f"CPU of this process (paho's thread and the source's): {1e6 * cpu / feed.n:.0f} "
+              f"µs a message ({feed.n / cpu:,.0f} msgs per CPU second)")
     print("(2-core machine shared with other work: see `uptime`)")
     return 0
 

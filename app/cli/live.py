@@ -22,7 +22,6 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from app.cli.common import UsageError, user_files
 from twin.errors import printable
@@ -107,18 +106,13 @@ def _source_options(args, mapping: dict | None, project_name: str) -> dict:
 
 
 def _source_url(args) -> str:
-    if args.mqtt is not None:
-        url, schemes, flag = args.mqtt, ("mqtt", "mqtts"), "--mqtt"
-        form = "mqtt://HOST:PORT/PREFIX"
-    elif args.opcua is not None:
-        url, schemes, flag = args.opcua, ("opc.tcp",), "--opcua"
-        form = "opc.tcp://HOST:PORT"
-    else:
-        return args.source
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in schemes or not parts.hostname:
-        raise UsageError(f"{flag} {url!r} is not an address of that kind; give {form}")
-    return url
+    """The address of ``--mqtt``, ``--opcua`` (checked) or ``--source``."""
+    from twin.live.feed import check_address
+
+    for flag, url, kind in (("--mqtt", args.mqtt, "mqtt"), ("--opcua", args.opcua, "opcua")):
+        if url is not None:
+            return check_address(url, kind, flag, UsageError).url
+    return args.source
 
 
 def _epoch(text: str | None) -> datetime | None:

@@ -29,10 +29,12 @@ def publisher(broker):  # noqa: F811
     pub.close(wait=False)
 
 
-def _connect(qtbot, win, url: str, record) -> None:
+def _connect(qtbot, win, url: str, record, protocol: str = "5") -> None:
     dlg = connect_dialog(win)
     assert dlg is not None and dlg.isVisible()
     dlg.kind.setCurrentText("MQTT")
+    assert dlg.protocol.isVisible()
+    dlg.protocol.setCurrentText(protocol)
     dlg.address.setText(url)
     dlg.record.setText(str(record))
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
@@ -73,10 +75,10 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
 
     # the source refuses time stamps from the future; all of them in one shift
-    from app.live_session import shift_of
-    from twin.recording.format import zone
+    from twin.live.shifts import LiveShifts
 
-    shift_start, _, shift = shift_of(time.time() - 1200.0, zone("UTC"))
+    current = LiveShifts.of_project(win.project).at(time.time() - 1200.0)
+    shift_start, shift = current.start, current.label
     t0 = shift_start + 1.0
     publisher.send([("M1", "state", t0, "busy"), ("M2", "state", t0, "idle"),
                     ("M1", "power_kw", t0, 5.0), ("M2", "power_kw", t0, 1.5),
@@ -138,7 +140,9 @@ def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, brok
 
     win = make_window(line_project)
     record = tmp_path / "emulated.h5"
-    _connect(qtbot, win, f"{broker.url}/plant", record)
+    # MQTT 3.1.1 this time: the same persistent session and counts as with 5
+    _connect(qtbot, win, f"{broker.url}/plant", record, protocol="3.1.1")
+    assert win.live.session.source.options["protocol"] == "3.1.1"
     qtbot.waitUntil(lambda: win.live.indicator.startswith("connected"), timeout=15000)
     plan = plan_run(line_project, duration=3600.0, seed=5)
     truth = play(plan, [publisher], speed=0, epoch=default_epoch(plan.horizon))
@@ -216,3 +220,86 @@ def test_live_mode_follows_an_opcua_plant(make_window, line_project, warm_kernel
         resume_collection()
     with Recording.open(tmp_path / "opcua.h5") as rec:
         assert _good(rec, "M2") == good
+
+
+@pytest.mark.timeout(240)
+def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path, qtbot,
+                                             monkeypatch):
+    """The security fields show for OPC UA only, bad values are named in the dialog, and
+    with a client certificate the server trusts and a trust folder holding the server's
+    certificate, live mode connects to a server that offers Basic256Sha256 only; with a
+    trust folder that lacks it, the server is refused and the dock says how to trust it."""
+    import asyncio
+    import shutil
+
+    from tests.live.opcua_server import SERVER_URI, PlantServer, make_certificate
+    from twin.live.opcua import APP_URI
+    from twin.tasks import pause_collection, resume_collection
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # rejected/ goes there
+    server_cert, server_key = asyncio.run(make_certificate(tmp_path / "server-pki", "plant",
+                                                           SERVER_URI, server=True))
+    client_cert, client_key = asyncio.run(make_certificate(tmp_path / "client-pki",
+                                                           "twinbench", APP_URI, server=False))
+    server_trusts, my_trusts, empty = (tmp_path / n for n in ("srv-trust", "trust", "empty"))
+    for folder in (server_trusts, my_trusts, empty):
+        folder.mkdir()
+    shutil.copy(client_cert, server_trusts)
+    shutil.copy(server_cert, my_trusts)
+    win = make_window(line_project)
+    server = PlantServer(tmp_path / "server", certificate=server_cert, private_key=server_key,
+                         client_trust=server_trusts, allow_none=False)
+    # the server's asyncio thread runs Python in this process: automatic collection waits
+    # while it runs (twin.tasks; as in test_live_mode_follows_an_opcua_plant)
+    pause_collection()
+    server.start()
+    try:
+        dlg = connect_dialog(win)
+        rows = dlg.security_rows
+        assert not any(r.isVisible() for r in rows)  # MQTT first
+        dlg.kind.setCurrentText("OPC UA")
+        assert all(r.isVisible() for r in rows) and not dlg.protocol.isVisible()
+        dlg.address.setText(server.url)
+        dlg.record.setText(str(tmp_path / "secure.h5"))
+
+        def refused(message: str) -> None:
+            qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+            assert dlg.isVisible() and message in dlg.error.text(), dlg.error.text()
+
+        dlg.certificate.setText(str(client_cert))
+        refused("give both the client certificate and its private key, or neither")
+        dlg.private_key.setText(str(tmp_path / "nokey.pem"))
+        refused(f"private key {tmp_path / 'nokey.pem'}: no such file")
+        dlg.private_key.setText(str(client_key))
+        dlg.trust_dir.setText(str(tmp_path / "nofolder"))
+        refused(f"trusted-servers folder {tmp_path / 'nofolder'}: no such folder")
+        dlg.trust_dir.setText(str(my_trusts))
+        dlg.security.setCurrentText("none")
+        refused("security none uses no client certificate or private key or trusted-servers "
+                "folder")
+        dlg.security.setCurrentText("sign-encrypt")
+        qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+        assert not dlg.isVisible(), dlg.error.text()
+        live = win.live
+        qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=40000)
+        qtbot.waitUntil(lambda: "M1" in live.session.state.snapshot().states, timeout=20000)
+        qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: not live.connected, timeout=30000)
+
+        # the same, trusting no server: refused, with the way to trust it
+        dlg = connect_dialog(win)
+        dlg.kind.setCurrentText("OPC UA")
+        dlg.address.setText(server.url)
+        dlg.record.setText(str(tmp_path / "refused.h5"))
+        for edit, value in ((dlg.certificate, client_cert), (dlg.private_key, client_key),
+                            (dlg.trust_dir, empty)):
+            edit.setText(str(value))
+        qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+        assert not dlg.isVisible(), dlg.error.text()
+        qtbot.waitUntil(lambda: not live.connected, timeout=90000)
+        text = live.link_label.text()
+        assert "not trusted" in text and "rejected" in text, text
+    finally:
+        win.live.shutdown()
+        server.close()
+        resume_collection()

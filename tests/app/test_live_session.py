@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from app.live_session import LiveState, element_states
-from twin.live.feed import Reading
+from twin.live.feed import LiveError, Reading
 from twin.live.recorder import LiveRecorder
 from twin.recording import Recording
 from twin.recording.writer import AssetInfo
@@ -89,3 +91,115 @@ def test_the_shift_so_far_starts_again_at_each_shift_and_gives_its_oee(tmp_path)
     assert s.shift_oee("mill", None) is None  # no ideal cycle time: no performance
     assert s.good == {"mill": 7.0}  # since connecting, over both shifts
     rec.close()
+
+
+def _calendar_project(*periods, period=86400.0):
+    from twin.model import elements as m
+
+    return m.Project("cal", elements=[], calendar=m.Calendar(
+        tuple(m.Period(a * 3600.0, b * 3600.0, name) for a, b, name in periods),
+        period=period))
+
+
+def test_the_shift_is_the_projects_calendar_shift_and_stops_at_its_end(tmp_path):
+    """With a calendar of 07:00-15:00 "A" and 15:00-23:00 (no name), the late shift is cut at
+    15:00, not at Replay's 14:00; after 23:00 it is shown as ended and no longer grows; the
+    next shift begins at 07:00 the next day."""
+    from datetime import UTC, datetime
+
+    from twin.live.shifts import LiveShifts
+
+    shifts = LiveShifts.of_project(_calendar_project((7, 15, "A"), (15, 23, "")))
+    assert shifts.origin == "the project's calendar (2 shifts every 24 h, UTC)"
+
+    def at(h, m=0, day=2):
+        return datetime(2026, 12, day, h, m, tzinfo=UTC).timestamp()
+
+    rec = LiveRecorder(tmp_path / "r.h5", ASSETS)
+    live = LiveState(rec, ASSETS, shifts=shifts)
+    live.readings([Reading("mill", "state", at(14, 30), "busy", "1"),
+                   Reading("mill", "parts", at(14, 50), 4, "2")])
+    s = live.snapshot()
+    assert s.shift == "2026-12-02 A" and s.shift_start == at(7) and s.shift_end == at(15)
+    assert s.shift_good == {"mill": 4.0} and not s.shift_ended
+    assert s.shifts_origin == shifts.origin
+    live.readings([Reading("mill", "parts", at(15, 10), 1, "3"),
+                   Reading("mill", "state", at(22, 0), "off", "4")])
+    s = live.snapshot()
+    assert s.shift == "2026-12-02 shift 2" and s.shift_start == at(15)
+    assert s.shift_good == {"mill": 1.0}  # the 4 of 14:50 were the early shift's
+    assert s.shift_state_s["mill"] == {"busy": 7 * 3600.0}
+    live.readings([Reading("mill", "parts", at(23, 30), 2, "5"),
+                   Reading("mill", "state", at(23, 59), "off", "6")])
+    s = live.snapshot()
+    # after 23:00 the late shift is over: shown as ended, its figures frozen at 23:00
+    assert s.shift == "2026-12-02 shift 2" and s.shift_ended
+    assert s.shift_good == {"mill": 1.0}
+    assert s.shift_state_s["mill"] == {"busy": 7 * 3600.0, "off": 3600.0}
+    assert s.good == {"mill": 7.0}  # since connecting: everything
+    live.readings([Reading("mill", "state", at(7, 0, day=3), "busy", "7")])
+    s = live.snapshot()
+    assert s.shift == "2026-12-03 A" and not s.shift_ended and s.shift_good == {}
+    rec.close()
+
+
+def test_shifts_fall_back_to_replays_defaults_and_follow_the_time_zone():
+    from datetime import UTC, datetime
+
+    from twin.live.shifts import LiveShifts
+    from twin.model import elements as m
+
+    d = LiveShifts.of_project(m.Project("nocal", elements=[]))
+    assert d.origin == ("default shifts (06:00, 14:00, 22:00 UTC): the project has no "
+                        "calendar")
+    w = d.at(datetime(2026, 12, 2, 3, 0, tzinfo=UTC).timestamp())
+    assert (w.label, w.start, w.end) == (
+        "2026-12-01 night", datetime(2026, 12, 1, 22, tzinfo=UTC).timestamp(),
+        datetime(2026, 12, 2, 6, tzinfo=UTC).timestamp())
+    # 06:00 in Berlin is 05:00 UTC in winter and 04:00 UTC in summer
+    berlin = LiveShifts.of_project(_calendar_project((6, 14, "early")), "Europe/Berlin")
+    for month, utc_hour in ((12, 5), (7, 4)):
+        w = berlin.at(datetime(2026, month, 2, 10, tzinfo=UTC).timestamp())
+        assert w.start == datetime(2026, month, 2, utc_hour, tzinfo=UTC).timestamp()
+        assert w.end - w.start == 8 * 3600.0
+
+
+def test_a_weekly_calendar_starts_its_cycle_on_monday():
+    """A "1w" calendar with shifts up to 5 d: Monday to Friday 06:00-22:00, then the weekend
+    belongs to Friday's shift until Monday's begins."""
+    from datetime import UTC, datetime
+
+    from twin.live.shifts import LiveShifts
+
+    days = [(24 * d + 6, 24 * d + 22, f"day {d + 1}") for d in range(5)]
+    weekly = LiveShifts.of_project(_calendar_project(*days, period=7 * 86400.0))
+    # 2026-12-02 is a Wednesday: day 3
+    w = weekly.at(datetime(2026, 12, 2, 12, tzinfo=UTC).timestamp())
+    assert w.label == "2026-12-02 day 3"
+    sunday = weekly.at(datetime(2026, 12, 6, 12, tzinfo=UTC).timestamp())
+    assert sunday.label == "2026-12-04 day 5"
+    assert sunday.until == datetime(2026, 12, 7, 6, tzinfo=UTC).timestamp()
+
+
+def test_open_session_takes_the_projects_calendar(tmp_path):
+    from app.live_session import open_session
+    from twin.model import elements as m
+    from twin.model.distributions import constant
+
+    project = m.Project("cal", elements=[
+        m.Source("src", position=(0, 0, 0), arrival=constant(10.0)),
+        m.Station("mill", position=(3, 0, 0), process_time=constant(9.0)),
+        m.Sink("out", position=(6, 0, 0))],
+        calendar=_calendar_project((6, 14, "early")).calendar)
+    project.connect("src", "mill")
+    project.connect("mill", "out")
+    session = open_session(project, None, "MQTT", "mqtt://127.0.0.1:1/plant",
+                           record=tmp_path / "r.h5")
+    assert session.state.shifts.origin.startswith("the project's calendar (1 shift every")
+    # the MQTT version goes to the source; a version it does not speak is named
+    session = open_session(project, None, "MQTT", "mqtt://127.0.0.1:1/plant",
+                           record=tmp_path / "r.h5", protocol="3.1.1")
+    assert session.source.options["protocol"] == "3.1.1"
+    with pytest.raises(LiveError, match="MQTT protocol '4': choose one of 5, 3.1.1"):
+        open_session(project, None, "MQTT", "mqtt://127.0.0.1:1/plant",
+                     record=tmp_path / "r.h5", protocol="4")

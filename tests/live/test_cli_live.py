@@ -30,9 +30,15 @@ def cli(*argv: str) -> int:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--mqtt", "http://host:1883/x"], "--mqtt 'http://host:1883/x' is not an address of "
-                                       "that kind; give mqtt://HOST:PORT/PREFIX"),
-    (["--opcua", "mqtt://host:1883"], "give opc.tcp://HOST:PORT"),
+    (["--mqtt", "http://host:1883/x"], "--mqtt 'http://host:1883/x' is not an MQTT address: "
+                                       "write mqtt://HOST:PORT/PREFIX (mqtts:// for TLS), e.g. "
+                                       "mqtt://192.168.0.10:1883/plant"),
+    (["--mqtt", "mqtt://host:99999/x"], "--mqtt 'mqtt://host:99999/x' is not an MQTT address: "
+                                        "the port must be a number 1-65535"),
+    (["--mqtt", "mqtt://host/plant/#"], "may not hold the wildcards + or #"),
+    (["--opcua", "mqtt://host:1883"], "--opcua 'mqtt://host:1883' is not an OPC UA address: "
+                                      "write opc.tcp://HOST:PORT, e.g. "
+                                      "opc.tcp://192.168.0.10:4840"),
     (["--source", "nosuch://x"], "no live source for nosuch://"),
     (["--source", "testfeed://", "--duration", "soon"], "--duration 'soon': expected a duration"),
     (["--source", "testfeed://", "--duration=-2h"], "--duration '-2h': expected a duration"),

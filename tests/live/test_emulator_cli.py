@@ -64,7 +64,9 @@ def test_a_sigterm_ends_it_with_exit_code_0(broker):
 
 @pytest.mark.parametrize("args, message", [
     (["--mqtt", "mqtt://127.0.0.1:1/plant", "--scenario", "nope"], "no such scenario"),
-    (["--mqtt", "http://127.0.0.1:1883/plant"], "expected mqtt://HOST:PORT/PREFIX"),
+    (["--mqtt", "http://127.0.0.1:1883/plant"], "--mqtt 'http://127.0.0.1:1883/plant' is not "
+                                                "an MQTT address: write mqtt://HOST:PORT/PREFIX"),
+    (["--mqtt", "mqtt://127.0.0.1:1883/pl+ant"], "may not hold the wildcards + or #"),
     (["--mqtt", "mqtt://127.0.0.1:notaport/plant"], "mqtt://HOST:PORT/PREFIX"),
     (["--mqtt", "mqtt://127.0.0.1:1883/plant", "--speed", "-1"], "--speed"),
     (["--mqtt", "mqtt://127.0.0.1:1883/plant", "--speed", "fast"], "--speed"),

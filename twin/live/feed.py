@@ -101,8 +101,8 @@ def register(cls: type[Source]) -> type[Source]:
 
 def open_source(url: str, **options) -> Source:
     """The registered source for ``url``'s scheme (``mqtt://``, ``opc.tcp://``, ...)."""
-    _load_drivers()
     scheme = urlsplit(url).scheme.lower()
+    _load_drivers(scheme)
     if scheme not in SOURCES:
         known = ", ".join(f"{s}://" for s in sorted(SOURCES)) or "none installed"
         raise LiveError(f"{url!r}: no live source for {scheme + '://' if scheme else 'it'}; "
@@ -110,12 +110,18 @@ def open_source(url: str, **options) -> Source:
     return SOURCES[scheme](url, **options)
 
 
-def _load_drivers() -> None:
+#: URL scheme -> the module of its driver, imported when a source of that scheme is opened.
+DRIVERS = {"mqtt": "twin.live.mqtt", "mqtts": "twin.live.mqtt", "opc.tcp": "twin.live.opcua"}
+
+
+def _load_drivers(scheme: str = "") -> None:
     """Import the driver modules, which register themselves (their libraries are optional
-    until a source is used)."""
+    until a source is used): the one of ``scheme`` alone when it is known (asyncua takes a
+    second to import, which the workbench's GUI thread should not wait for to follow MQTT),
+    else all of them (to name what is installed)."""
     import importlib
 
-    for name in ("twin.live.mqtt", "twin.live.opcua"):
+    for name in ([DRIVERS[scheme]] if scheme in DRIVERS else sorted(set(DRIVERS.values()))):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -125,18 +131,72 @@ def _load_drivers() -> None:
                             f"pip install {e.name}") from None
 
 
-def split_address(url: str, scheme: str, default_port: int, form: str, example: str,
-                  what: str, error: type[LiveError] = LiveError) -> tuple[str, int, str]:
-    """``(host, port, path)`` of ``url``, a ``scheme://HOST[:PORT][/PATH]`` address; raises
-    ``error`` naming ``what`` (``--mqtt``), the ``form`` expected and an ``example``."""
+@dataclass(frozen=True)
+class AddressKind:
+    """A kind of plant address: its name, URL schemes (with their default ports), the form to
+    write and an example."""
+
+    name: str
+    ports: dict[str, int]
+    form: str
+    example: str
+
+
+#: The addresses twinbench follows and emulates, by kind (``"mqtt"``, ``"opcua"``).
+ADDRESSES = {
+    "mqtt": AddressKind("MQTT", {"mqtt": 1883, "mqtts": 8883},
+                        "mqtt://HOST:PORT/PREFIX (mqtts:// for TLS)",
+                        "mqtt://192.168.0.10:1883/plant"),
+    "opcua": AddressKind("OPC UA", {"opc.tcp": 4840}, "opc.tcp://HOST:PORT",
+                         "opc.tcp://192.168.0.10:4840"),
+}
+
+
+@dataclass(frozen=True)
+class Address:
+    """A checked address: ``path`` is the MQTT topic prefix (``/a/b``) or the OPC UA
+    endpoint's path."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+
+def check_address(url: str, kind: str, what: str = "",
+                  error: type[Exception] = LiveError) -> Address:
+    """``url`` as an :class:`Address` of ``kind`` (a key of :data:`ADDRESSES`), or ``error``
+    naming ``what`` (``--mqtt``, ``address``), the value, what is wrong and the form to write.
+
+    The one check of an address for ``twinbench live``, ``twinbench emulate``, the Connect
+    dialog and the sources. An MQTT address holds no wildcard (``+``, ``#``) in its prefix and
+    no user, password or query: credentials come from the environment or a file.
+    """
+    k = ADDRESSES[kind]
+    text = str(url).strip()
+    head = f"{what} {text!r}" if what else repr(text)
+    fix = f"write {k.form}, e.g. {k.example}"
     try:
-        parts = urlsplit(url)
-        port = parts.port or default_port
-    except ValueError as e:
-        raise error(f"{what} {url!r}: {e}; write {form}") from None
-    if parts.scheme != scheme or not parts.hostname:
-        raise error(f"{what} {url!r}: expected {form}, e.g. {example}")
-    return parts.hostname, port, parts.path
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise error(f"{head} is not an {k.name} address: the port must be a number "
+                    f"1-65535; {fix}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in k.ports or not parts.hostname:
+        raise error(f"{head} is not an {k.name} address: {fix}")
+    if port == 0:
+        raise error(f"{head} is not an {k.name} address: the port must be a number "
+                    f"1-65535; {fix}")
+    if kind == "mqtt":
+        if "#" in text or "+" in parts.path or "\0" in text:
+            raise error(f"{head}: the topic prefix may not hold the wildcards + or # (nor NUL); "
+                        f"{fix}")
+        if parts.query or parts.username or parts.password:
+            raise error(f"{head}: no user, password or ?query in the address (credentials "
+                        "come from the environment or a credentials file)")
+    return Address(text, scheme, parts.hostname, port or k.ports[scheme], parts.path)
 
 
 # --- values under the default conventions (docs/live.md) -------------------------------------

@@ -27,7 +27,7 @@ import stat
 import threading
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -40,6 +40,7 @@ from twin.live.feed import (
     LiveError,
     Reading,
     Source,
+    check_address,
     plant_time,
     register,
     state_name,
@@ -57,7 +58,6 @@ BAD_TOPIC = "topic not understood"
 BAD_KINDS = (UNPARSABLE, UNKNOWN_CHANNEL, UNKNOWN_STATE, OUT_OF_RANGE, BAD_TIME, FUTURE,
              BAD_TOPIC)
 
-DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 #: MQTT 5 CONNACK reasons that retrying cannot mend.
 _FATAL_CONNACK = {
     0x84: "the broker does not speak this MQTT version: try protocol='3.1.1'",
@@ -380,22 +380,10 @@ class MqttSource(Source):
             if key not in known:
                 raise LiveError(f"MQTT source: unknown option {key!r}; known: "
                                 f"{', '.join(sorted(known))}")
-        parts = urlsplit(url)
-        self.tls = parts.scheme.lower() == "mqtts"
-        if parts.scheme.lower() not in self.schemes or not parts.hostname:
-            raise LiveError(f"{url!r}: write the broker as mqtt://HOST:PORT/PREFIX "
-                            "(or mqtts:// for TLS)")
-        try:
-            self.port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
-        except ValueError:
-            raise LiveError(f"{url!r}: the port must be a number 1-65535") from None
-        if "#" in url or "+" in parts.path:
-            raise LiveError(f"{url!r}: the prefix may not hold the wildcards + or #")
-        if parts.query or parts.username or parts.password:
-            raise LiveError(f"{url!r}: no user, password or ?query in the address "
-                            "(credentials come from the environment or a credentials file)")
-        self.host = parts.hostname
-        self.prefix = unquote(parts.path).strip("/")
+        where = check_address(url, "mqtt")
+        self.tls = where.scheme == "mqtts"
+        self.host, self.port = where.host, where.port
+        self.prefix = unquote(where.path).strip("/")
         protocol = str(options.get("protocol", "5"))
         if protocol not in ("5", "3.1.1"):
             raise LiveError(f"protocol={protocol!r}: give '5' or '3.1.1'")
@@ -480,7 +468,10 @@ class MqttSource(Source):
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         if not self._stopping:
-            self._link("reconnecting", f"connection lost: {reason}")
+            # paho names a dropped socket "Unspecified error": say what the user sees
+            why = ("the broker went away or the network dropped" if getattr(
+                reason, "value", None) == 0x80 else str(reason))
+            self._link("reconnecting", f"connection lost: {why}")
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._link("reconnecting", "broker not reachable")

@@ -25,7 +25,6 @@ import time
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from asyncua import Client, ua
 from asyncua.crypto import uacrypto
@@ -36,7 +35,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from twin.live.feed import CHANNELS, Feed, LiveError, Reading, Source, register, state_name
+from twin.live.feed import (
+    CHANNELS,
+    Feed,
+    LiveError,
+    Reading,
+    Source,
+    check_address,
+    register,
+    state_name,
+)
 
 #: The default convention: variable browse name -> channel.
 CONVENTION = {"State": "state", "GoodParts": "count", "ScrapParts": "scrap",
@@ -147,15 +155,7 @@ class OpcUaSource(Source):
 
     def __init__(self, url: str, **options) -> None:
         super().__init__(url, **options)
-        where = urlsplit(url)
-        try:
-            where.port  # noqa: B018 - raises on a port that is not a number
-        except ValueError:
-            where = None
-        if where is None or not where.hostname:
-            raise LiveError(f"{url!r} is not an OPC UA address: write opc.tcp://HOST:PORT "
-                            "(e.g. opc.tcp://192.168.0.10:4840)")
-        self.host = where.hostname
+        self.host = check_address(url, "opcua").host
         known = {"nodes", "state_codes", "security", "certificate", "private_key", "pki_dir",
                  "trust_dir", "publishing_interval", "max_rate", "queue_size", "timeout",
                  "backoff_max", "history"}

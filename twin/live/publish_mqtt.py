@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from twin.live.emulator import EmulatorError, Message, Plan, Publisher
-from twin.live.feed import split_address
+from twin.live.feed import check_address
 
 #: Messages published but not acknowledged before ``send`` waits (checked once per batch).
 WINDOW = 20_000
@@ -43,12 +43,8 @@ STOP_WAIT = 5.0
 def parse_url(url: str) -> tuple[str, int, str]:
     """``mqtt://HOST[:PORT][/PREFIX]`` as ``(host, port, prefix)``; raises
     :class:`EmulatorError` naming what is wrong."""
-    host, port, path = split_address(url, "mqtt", 1883, "mqtt://HOST:PORT/PREFIX",
-                                     "mqtt://127.0.0.1:1883/plant", "--mqtt", EmulatorError)
-    prefix = path.strip("/")
-    if any(c in prefix for c in "#+\0"):
-        raise EmulatorError(f"--mqtt {url!r}: the topic prefix may not hold '#', '+' or NUL")
-    return host, port, prefix
+    where = check_address(url, "mqtt", "--mqtt", EmulatorError)
+    return where.host, where.port, where.path.strip("/")
 
 
 def topic_level(asset: str) -> str:

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from twin.live.emulator import EmulatorError, Message, Plan, Publisher
-from twin.live.feed import split_address
+from twin.live.feed import check_address
 
 #: The namespace of the emulator's nodes.
 NAMESPACE = "urn:twinbench:plant"
@@ -64,9 +64,8 @@ def default_pki() -> Path:
 
 def parse_url(url: str) -> tuple[str, int]:
     """``opc.tcp://HOST:PORT`` as ``(host, port)``; raises :class:`EmulatorError`."""
-    host, port, _ = split_address(url, "opc.tcp", 4840, "opc.tcp://HOST:PORT",
-                                  "opc.tcp://127.0.0.1:4840", "--opcua", EmulatorError)
-    return host, port
+    where = check_address(url, "opcua", "--opcua", EmulatorError)
+    return where.host, where.port
 
 
 class OpcUaPublisher(Publisher):
