@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         self.path: Path | None = Path(path) if path else getattr(self.project, "path", None)
         self.stack = cmd.UndoStack(self.project)
         self.autosaved: set[Path] = set()  # recovery copies this window wrote
-        self.run_count = 0
+        self.run_labels: list[str] = []  # the Runs branch of the tree: "Run 2: base, faster"
         self.playback: Playback | None = None
         self.last_result = None
         self.ask_unsaved = self._ask_unsaved  # tests replace it
@@ -335,9 +335,14 @@ class MainWindow(QMainWindow):
         for s in self.project.scenarios:
             QTreeWidgetItem(sc, [s.name]).setToolTip(0, s.description)
         self.runs_item = QTreeWidgetItem(self.tree, ["Runs"])
-        for i in range(self.run_count):
-            QTreeWidgetItem(self.runs_item, [f"Run {i + 1}"])
+        for label in self.run_labels:  # rebuilt on every edit: the runs keep their names
+            QTreeWidgetItem(self.runs_item, [label])
         self.tree.expandAll()
+
+    @property
+    def run_count(self) -> int:
+        """How many runs finished since the project was opened."""
+        return len(self.run_labels)
 
     def _selection_changed(self, ids: list[str]):
         self.inspector.show_element(self.project.element(ids[0]) if len(ids) == 1 else None)
@@ -644,10 +649,9 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, result):
         self.progress.hide()
-        self.run_count += 1
+        self.run_labels.append(f"Run {self.run_count + 1}: {', '.join(result.scenarios)}")
         self.last_result = result
-        QTreeWidgetItem(self.runs_item, [f"Run {self.run_count}: "
-                                         f"{', '.join(result.scenarios)}"])
+        QTreeWidgetItem(self.runs_item, [self.run_labels[-1]])
         if result.cancelled:  # the finished replications, with their intervals
             self.log(f"run: {result.outcome()}")
         self.last_summary = self.run_panel.last_summary or result.summary()
