@@ -632,7 +632,8 @@ class MainWindow(QMainWindow):
 
     # --- runs -----------------------------------------------------------------------------------
     def _start_warm_up(self):
-        self.kernel_label.setText("Compiling the twin kernel…")
+        # the start-up status already reads "Loading: compiling the twin kernel…": the kernel
+        # label stays empty until the kernel is ready or failed, not the same words twice
         self.warm_job = Job(_warm_up_kernel, parent=self)
         self.warm_job.finished.connect(self._warm_up_done)
         self.warm_job.failed.connect(self._warm_up_failed)
