@@ -572,8 +572,9 @@ class MainWindow(QMainWindow):
         self.replay.set_recording(rec, [el.id for el in self.project.elements])
         self.recording_name = Path(path).name
         apply_remembered_assets(self.replay, self.project, self.recording_name)
-        self.colour_mode = "replay"
-        self.colour_legend.show_mode("replay")
+        # the 3D view takes the recording's states at the cursor now (set_recording's seek
+        # came before this mode): no station keeps the last run's utilisation colour
+        self.set_colour_mode("replay")
         self.docks["replay"].show()
         self.docks["replay"].raise_()
         self.log(f"opened recording {path}: {len(self.replay.asset_ids)} assets")
