@@ -133,6 +133,7 @@ class MainWindow(QMainWindow):
         self.hover_tips = HoverTips(self.view, self.marks, self.stats, IdentityTips(self))
         self.colour_legend = ColourLegend(self.view)
         self.view.message.connect(self.log)
+        self.view.hint.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.context_menu: QMenu | None = None  # the 3D view's, while it is open
         self.view.context_menu_requested.connect(self._view_context_menu)
         self.inspector.message.connect(self.statusBar().showMessage)

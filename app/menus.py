@@ -87,7 +87,8 @@ def make_menus(win) -> None:
     win.act_fit = win._action(v, "&Fit to view", win.view.fit_view, "F")
     v.addSeparator()
     win.act_connect = win._action(v, "&Connect mode", win._toggle_connect, "C",
-                                    "Drag from one element to the next to connect them",
+                                    "Drag from one element to the next, or click one and then the "
+                                    "next, to connect them (Esc leaves)",
                                     checkable=True)
     win.act_measure = win._action(v, "&Measure distance", win._toggle_measure, "M",
                                     "Click two points or elements on the floor to measure "
