@@ -183,14 +183,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, d)
         return d
 
-    def _run_area(self) -> QScrollArea:
-        """The Run panel scrolls when a note ("No playback for this run: ...") makes it taller
-        than its dock, rather than squeezing its fields to slivers; without one it is as tall
-        as it needs, its Run button in sight."""
-        area = scrolled(self.run_panel)
-        area.setMinimumHeight(self.run_panel.minimumSizeHint().height())
-        return area
-
     def _make_docks(self):
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
@@ -212,7 +204,7 @@ class MainWindow(QMainWindow):
             "project": self._dock("Project", self.tree, Qt.LeftDockWidgetArea),
             "palette": self._dock("Palette", self.palette, Qt.LeftDockWidgetArea),
             "inspector": self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea),
-            "run": self._dock("Run", self._run_area(), Qt.RightDockWidgetArea),
+            "run": self._dock("Run", scrolled(self.run_panel), Qt.RightDockWidgetArea),
             # scrolled: its list, editor and tables are taller than the right side has room for
             "scenarios": self._dock("Scenarios", scrolled(self.scenario_panel),
                                     Qt.RightDockWidgetArea),

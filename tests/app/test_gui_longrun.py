@@ -106,10 +106,6 @@ def test_a_state_log_over_the_cap_is_not_kept_and_the_panel_says_so(
 
     w = make_window(line_project)
     rp = w.run_panel
-    w.docks["run"].raise_()
-    qtbot.wait(50)
-    # the panel scrolls only when it must: without a note its Run button is in sight
-    assert rp.progress.visibleRegion().boundingRect().height() == rp.progress.height()
     rp.horizon.setText("2d")
     rp.replications.setValue(1)
     monkeypatch.setattr(run_panel, "PLAYBACK_LOG_CAP", 10_000.0)  # bytes: a tiny cap
