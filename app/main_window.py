@@ -204,7 +204,7 @@ class MainWindow(QMainWindow):
             "project": self._dock("Project", self.tree, Qt.LeftDockWidgetArea),
             "palette": self._dock("Palette", self.palette, Qt.LeftDockWidgetArea),
             "inspector": self._dock("Inspector", self.inspector, Qt.RightDockWidgetArea),
-            "run": self._dock("Run", scrolled(self.run_panel), Qt.RightDockWidgetArea),
+            "run": self._dock("Run", self.run_panel, Qt.RightDockWidgetArea),
             # scrolled: its list, editor and tables are taller than the right side has room for
             "scenarios": self._dock("Scenarios", scrolled(self.scenario_panel),
                                     Qt.RightDockWidgetArea),

@@ -115,12 +115,6 @@ def test_a_state_log_over_the_cap_is_not_kept_and_the_panel_says_so(
     assert w.playback is None
     assert rp.log_note.text().startswith("No playback for this run: its state log would take")
     assert rp.log_note.isVisible()
-    # the four-line note squeezed the Warm-up, Replications and Seed fields to slivers in a
-    # dock tabbed under the Inspector: the panel scrolls instead, every field keeps its height
-    w.docks["run"].raise_()
-    qtbot.wait(50)
-    for field in (rp.horizon, rp.warmup, rp.replications, rp.seed):
-        assert field.height() >= field.minimumSizeHint().height(), field
     monkeypatch.setattr(run_panel, "PLAYBACK_LOG_CAP", 1e9)
     with qtbot.waitSignal(rp.run_finished, timeout=60_000):
         assert rp.start_run()
