@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.resize(1400, 900)
+        self.default_layout = self.saveState(DOCK_LAYOUT_VERSION)  # View > Panels > Reset
         geo = self.settings.value("geometry")
         if geo is not None:
             self.restoreGeometry(geo)
@@ -182,6 +183,10 @@ class MainWindow(QMainWindow):
         d.setWidget(widget)
         self.addDockWidget(area, d)
         return d
+
+    def reset_layout(self) -> None:
+        """View > Panels > Reset layout: the docks as a new installation has them."""
+        self.restoreState(self.default_layout, DOCK_LAYOUT_VERSION)
 
     def _make_docks(self):
         self.tree = QTreeWidget()

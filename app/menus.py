@@ -117,6 +117,12 @@ def make_menus(win) -> None:
     docks = v.addMenu("Panels")
     for d in win.docks.values():
         docks.addAction(d.toggleViewAction())
+    docks.addSeparator()
+    # a layout squeezed by a tiny window, or docks dragged away, is saved and comes back at
+    # every start: this puts the panels where a new installation has them
+    win.act_reset_layout = win._action(
+        docks, "&Reset layout", win.reset_layout,
+        tip="Put every panel back where it starts on a new installation")
     r = mb.addMenu("&Run")
     win.act_run = win._action(r, "&Run", win.run_panel.start_run, "F5",
                                 "Run the ticked scenarios in the background")
