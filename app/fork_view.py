@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from app.theme import chart
@@ -49,6 +50,9 @@ class FanChart:
     def clear(self) -> None:
         for item in (self.lo, self.hi, self.median, self.recorded):
             item.setData([], [])
+        # a PlotDataItem emptied so keeps its hidden curve's path, from which the band
+        # rebuilds itself: it stayed painted; the next show() fills it again
+        self.band.setPath(QPainterPath())
 
 
 class ForkView(QWidget):

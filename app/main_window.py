@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self.path: Path | None = Path(path) if path else getattr(self.project, "path", None)
         self.stack = cmd.UndoStack(self.project)
         self.autosaved: set[Path] = set()  # recovery copies this window wrote
-        self.run_count = 0
+        self.run_labels: list[str] = []  # the Runs branch of the tree: "Run 2: base, faster"
         self.playback: Playback | None = None
         self.last_result = None
         self.ask_unsaved = self._ask_unsaved  # tests replace it
@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.hover_tips = HoverTips(self.view, self.marks, self.stats, IdentityTips(self))
         self.colour_legend = ColourLegend(self.view)
         self.view.message.connect(self.log)
+        self.view.hint.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.context_menu: QMenu | None = None  # the 3D view's, while it is open
         self.view.context_menu_requested.connect(self._view_context_menu)
         self.inspector.message.connect(self.statusBar().showMessage)
@@ -161,6 +162,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.resize(1400, 900)
+        self.default_layout = self.saveState(DOCK_LAYOUT_VERSION)  # View > Panels > Reset
         geo = self.settings.value("geometry")
         if geo is not None:
             self.restoreGeometry(geo)
@@ -187,6 +189,10 @@ class MainWindow(QMainWindow):
         d.setWidget(widget)
         self.addDockWidget(area, d)
         return d
+
+    def reset_layout(self) -> None:
+        """View > Panels > Reset layout: the docks as a new installation has them."""
+        self.restoreState(self.default_layout, DOCK_LAYOUT_VERSION)
 
     def _make_docks(self):
         self.tree = QTreeWidget()
@@ -343,9 +349,14 @@ class MainWindow(QMainWindow):
         for s in self.project.scenarios:
             QTreeWidgetItem(sc, [s.name]).setToolTip(0, s.description)
         self.runs_item = QTreeWidgetItem(self.tree, ["Runs"])
-        for i in range(self.run_count):
-            QTreeWidgetItem(self.runs_item, [f"Run {i + 1}"])
+        for label in self.run_labels:  # rebuilt on every edit: the runs keep their names
+            QTreeWidgetItem(self.runs_item, [label])
         self.tree.expandAll()
+
+    @property
+    def run_count(self) -> int:
+        """How many runs finished since the project was opened."""
+        return len(self.run_labels)
 
     def _selection_changed(self, ids: list[str]):
         self.inspector.show_element(self.project.element(ids[0]) if len(ids) == 1 else None)
@@ -575,8 +586,9 @@ class MainWindow(QMainWindow):
         self.replay.set_recording(rec, [el.id for el in self.project.elements])
         self.recording_name = Path(path).name
         apply_remembered_assets(self.replay, self.project, self.recording_name)
-        self.colour_mode = "replay"
-        self.colour_legend.show_mode("replay")
+        # the 3D view takes the recording's states at the cursor now (set_recording's seek
+        # came before this mode): no station keeps the last run's utilisation colour
+        self.set_colour_mode("replay")
         self.docks["replay"].show()
         self.docks["replay"].raise_()
         self.log(f"opened recording {path}: {len(self.replay.asset_ids)} assets")
@@ -635,7 +647,8 @@ class MainWindow(QMainWindow):
 
     # --- runs -----------------------------------------------------------------------------------
     def _start_warm_up(self):
-        self.kernel_label.setText("Compiling the twin kernel…")
+        # the start-up status already reads "Loading: compiling the twin kernel…": the kernel
+        # label stays empty until the kernel is ready or failed, not the same words twice
         self.warm_job = Job(_warm_up_kernel, parent=self)
         self.warm_job.finished.connect(self._warm_up_done)
         self.warm_job.failed.connect(self._warm_up_failed)
@@ -652,10 +665,9 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, result):
         self.progress.hide()
-        self.run_count += 1
+        self.run_labels.append(f"Run {self.run_count + 1}: {', '.join(result.scenarios)}")
         self.last_result = result
-        QTreeWidgetItem(self.runs_item, [f"Run {self.run_count}: "
-                                         f"{', '.join(result.scenarios)}"])
+        QTreeWidgetItem(self.runs_item, [self.run_labels[-1]])
         if result.cancelled:  # the finished replications, with their intervals
             self.log(f"run: {result.outcome()}")
         self.last_summary = self.run_panel.last_summary or result.summary()

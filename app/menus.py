@@ -87,7 +87,8 @@ def make_menus(win) -> None:
     win.act_fit = win._action(v, "&Fit to view", win.view.fit_view, "F")
     v.addSeparator()
     win.act_connect = win._action(v, "&Connect mode", win._toggle_connect, "C",
-                                    "Drag from one element to the next to connect them",
+                                    "Drag from one element to the next, or click one and then the "
+                                    "next, to connect them (Esc leaves)",
                                     checkable=True)
     win.act_measure = win._action(v, "&Measure distance", win._toggle_measure, "M",
                                     "Click two points or elements on the floor to measure "
@@ -116,6 +117,12 @@ def make_menus(win) -> None:
     docks = v.addMenu("Panels")
     for d in win.docks.values():
         docks.addAction(d.toggleViewAction())
+    docks.addSeparator()
+    # a layout squeezed by a tiny window, or docks dragged away, is saved and comes back at
+    # every start: this puts the panels where a new installation has them
+    win.act_reset_layout = win._action(
+        docks, "&Reset layout", win.reset_layout,
+        tip="Put every panel back where it starts on a new installation")
     r = mb.addMenu("&Run")
     win.act_run = win._action(r, "&Run", win.run_panel.start_run, "F5",
                                 "Run the ticked scenarios in the background")

@@ -18,7 +18,7 @@ def forget_last_project(win) -> None:
     win.run_panel.reset()
     win.progress.hide()
     win.progress.setValue(0)
-    win.run_count = 0
+    win.run_labels = []
     win.last_result = None
     win.last_summary = {}
     win.playback = None

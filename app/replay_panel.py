@@ -139,6 +139,9 @@ class ReplayPanel(QWidget):
         self.speed.setToolTip("Recorded time per second of replay")
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
+        # a click on the groove (and Page Up/Down) moves a fiftieth of the recording: Qt's
+        # default 10 steps was 3 s of an hour
+        self.slider.setPageStep(SLIDER_STEPS // 50)
         self.slider.setToolTip("Scrub through the recording")
         self.time_label = QLabel("-")
         # the window connects it to File > Calibrate from the recording (app.calibrate_dialog)

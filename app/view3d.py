@@ -58,6 +58,7 @@ class View3D(QWidget):
 
     selection_changed = Signal(list)
     message = Signal(str)
+    hint = Signal(str)  # what the next click does, for the status bar (not the log)
     mode_changed = Signal(str)
     measured = Signal(str)  # the measure tool's result, for the status bar
     # a right click without a drag: (element id under it or None, widget position QPoint)
@@ -546,9 +547,17 @@ class View3D(QWidget):
             self.set_selection(([*self.selection] if d["add"] else []) + [
                 i for i in picked if not (d["add"] and i in self.selection)])
         elif d["kind"] == "link":
+            target = self.element_at(pos.x(), pos.y())
+            if target == d["from"] and not d.get("sticky"):
+                # a click, not a drag: the link waits for the next click, as after "Connect
+                # from here" (click the source, then the target, as in Plant Simulation)
+                self._drag = {**d, "sticky": True}
+                self.hint.emit(f"connecting from {d['from']}: click the element the parts go "
+                               "to next (Esc leaves)")
+                return True
             self.link_actor.VisibilityOff()
             self.request_render()
-            self._connect(d["from"], self.element_at(pos.x(), pos.y()))
+            self._connect(d["from"], target)
         elif d["kind"] == "move":
             self._drag_to(d, pos)
         return True

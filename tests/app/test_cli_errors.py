@@ -68,6 +68,22 @@ def test_a_user_error_exits_2_with_one_message_and_no_traceback(command, files, 
         [err.splitlines()[0]]
 
 
+@pytest.mark.parametrize("command", ["calibrate", "fork"])
+def test_a_recording_of_another_line_says_how_to_map_it_on_the_command_line(
+        command, files, sme_recording, capsys):
+    # the SME machines map to no station of this line: the message names what was recorded,
+    # what the project has and the command line's --asset (it once said "pass
+    # assets={asset: station id}}", a Python argument with a stray brace)
+    extra = ["--at", "1h", "--until", "2h"] if command == "fork" else []
+    code, out, err = twinbench(capsys, command, files["project"], sme_recording, *extra)
+    assert code == 2 and out == ""
+    assert err.startswith(f"twinbench {command}: error: {sme_recording}: no recorded asset "
+                          "maps to a station of project 'errors line'")
+    assert "recorded assets: ['0', '1', '2']" in err and "stations: ['m1', 'm2']" in err
+    assert "--asset ASSET=STATION" in err and "'element' in the mapping file's assets" in err
+    assert "assets={" not in err and "}}" not in err
+
+
 def test_a_bad_command_line_exits_2_and_help_and_version_0(capsys):
     assert main(["run"]) == 2  # no project: argparse refuses it
     assert "twinbench run: error: the following arguments are required: project" in \

@@ -91,6 +91,18 @@ def test_fork_draws_the_fan_chart_of_the_result(make_window, line_project, sme_r
     assert not rp.fork_warning.isHidden()
     assert rp.fork_warning.text() == ("⚠ work in process unknown at the fork time, started "
                                       "empty: src, B1, M1")
+    # another recording opened (here the same file again): the old fork's fan is gone,
+    # band included (its P10-P90 band stayed painted over the new recording's charts)
+    assert w.open_recording(sme_recording)
+    for chart in (fv.output, fv.energy):
+        assert chart.band.path().isEmpty()
+        assert all(item.getData()[0] is None or len(item.getData()[0]) == 0
+                   for item in (chart.lo, chart.hi, chart.median))
+    img = fv.output_plot.grab().toImage()
+    assert sum(1 for x in range(0, img.width(), 3) for y in range(0, img.height(), 3)
+               if img.pixelColor(x, y).blue() > 150 > img.pixelColor(x, y).red()) < 5
+    fv.show_result(res, rp.t0)  # and the next fork's band is filled again
+    assert not fv.output.band.path().isEmpty()
 
 
 def test_fork_errors_are_shown_with_the_fix(make_window, line_project, sme_recording,

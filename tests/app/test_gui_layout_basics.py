@@ -344,3 +344,22 @@ def test_a_machines_label_is_drawn_where_a_conveyors_would_cover_it(make_window)
     conveyor_alone = at_beside()  # its label's white background now covers the spot
     assert not near(with_machine, tuple(int(c) for c in conveyor_alone), 10)
     assert min(int(c) for c in conveyor_alone) > max(int(c) for c in with_machine)
+
+
+def test_view_panels_reset_layout_undoes_a_squeezed_and_scattered_layout(make_window, qtbot):
+    # resizing the window tiny left the Project and Palette docks 60 px wide, and that layout
+    # was saved and came back at every start; nothing put the panels back
+    w = make_window(size=(1400, 900))
+    left, insp = w.docks["project"], w.docks["inspector"]
+    qtbot.wait(50)
+    fresh = (left.width(), insp.width(), insp.isFloating())
+    w.resizeDocks([left], [40], Qt.Horizontal)
+    insp.setFloating(True)
+    w.docks["log"].hide()
+    qtbot.wait(50)
+    assert left.width() < fresh[0] and insp.isFloating()
+    assert w.act_reset_layout.parent() is w
+    w.act_reset_layout.trigger()
+    qtbot.wait(50)
+    assert not insp.isFloating() and w.docks["log"].toggleViewAction().isChecked()
+    assert abs(left.width() - fresh[0]) <= 2 and abs(insp.width() - fresh[1]) <= 2

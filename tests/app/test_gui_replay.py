@@ -94,3 +94,54 @@ def test_replay_charts_keep_a_readable_height_in_a_low_dock(make_window, line_pr
     ticks = rp.gantt.getAxis("left")
     top, bottom = (ticks.mapToScene(0, 0).y(), ticks.mapToScene(0, ticks.height()).y())
     assert (bottom - top) / n >= 12  # px per row
+
+
+def test_opening_a_recording_colours_the_3d_view_by_it_at_once(make_window, line_project,
+                                                               sme_recording, qtbot, tmp_path,
+                                                               warm_kernel):
+    # after a run, the stations kept their utilisation colours under the "State (recording)"
+    # legend (a red, fully used M1 read as down), and mapped ones took the recording's state
+    # only once the slider was moved
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.simulated import write_run_as_recording
+
+    w = make_window(line_project)
+    w.run_panel.horizon.setText("1h")
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        assert w.run_panel.start_run()
+    assert w.colour_mode == "utilisation" and w.view.adapters["M1"].tint is not None
+    # the SME machines map onto no element: every station shows its own colour
+    assert w.open_recording(sme_recording)
+    assert w.colour_mode == "replay"
+    assert all(a.tint is None for a in w.view.adapters.values())
+    # a recording of this line (every station mapped): coloured by its state at the cursor
+    res = run_project(line_project, spec=RunSpec(horizon=3600.0, replications=1, seed=2,
+                                                 log=True))
+    path = tmp_path / "line.h5"
+    write_run_as_recording(res.scenarios["base"], 0, path, seed=2, levels=False)
+    assert w.open_recording(path)
+    rp = w.replay
+    for eid in ("M1", "M2"):
+        asset = next(a for a, el in rp.elements.items() if el == eid)
+        code = rp.replays[asset].state_at(rp.t)
+        assert code >= 0  # recorded from the first instant
+        state = STATE_NAMES[code]
+        assert w.view.adapters[eid].tint == STATE_COLORS[state], eid
+
+
+def test_a_click_on_the_slider_groove_moves_a_fiftieth_of_the_recording(make_window,
+                                                                        line_project,
+                                                                        sme_recording):
+    # it stepped 0.1%: 3 s of a one-hour recording, 30 min of three weeks, per click
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    w = make_window(line_project)
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    w.docks["replay"].raise_()
+    s = rp.slider
+    assert s.value() == 0
+    QTest.mouseClick(s, Qt.LeftButton, Qt.NoModifier, QPoint(s.width() * 3 // 4, s.height() // 2))
+    assert s.value() == s.maximum() // 50
+    assert rp.t - rp.t0 == pytest.approx((rp.t1 - rp.t0) / 50)

@@ -38,6 +38,9 @@ def test_the_start_up_status_says_what_is_loading_and_clears(qtbot, qapp, line_p
         assert label.text() == "Loading: compiling the twin kernel…"
         assert label.isVisibleTo(w)
         spy = _PaintSpy(w)
+        kernel_texts = []  # what the kernel label said meanwhile
+        set_text = w.kernel_label.setText
+        w.kernel_label.setText = lambda t: (kernel_texts.append(t), set_text(t))
         texts = []
         w.startup.changed.connect(texts.append)
         w.resize(1000, 700)
@@ -54,6 +57,9 @@ def test_the_start_up_status_says_what_is_loading_and_clears(qtbot, qapp, line_p
         assert texts == [""]
         assert label.text() == "" and not label.isVisible()
         assert w.kernel_label.text() == "Kernel ready"
+        # the status bar never said it twice ("Loading: compiling the twin kernel…  Compiling
+        # the twin kernel…"): the kernel label only says how it ended
+        assert kernel_texts == ["Kernel ready"]
     finally:
         w.close()
         w.deleteLater()

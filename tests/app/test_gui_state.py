@@ -214,3 +214,28 @@ def test_the_asset_mapping_of_a_recording_is_remembered(make_window, line_projec
     assert w2.replay.mapping_table.cellWidget(2, 1).currentData() == "M1"
     w.stack.undo()
     assert "recording_assets" not in w.project.meta
+
+
+def test_the_runs_keep_their_names_when_the_project_tree_is_rebuilt(make_window, line_project,
+                                                                   qtbot, warm_kernel):
+    # "Run 1: base" became "Run 1" once a scenario was added: every edit rebuilds the tree
+    from PySide6.QtTest import QTest
+
+    w = make_window(line_project)
+    w.run_panel.horizon.setText("1h")
+    _run(w, qtbot)
+    runs = lambda: [w.runs_item.child(i).text(0)  # noqa: E731
+                    for i in range(w.runs_item.childCount())]
+    assert runs() == ["Run 1: base, faster"]
+    w.docks["scenarios"].show()
+    QTest.mouseClick(w.scenario_panel.new_button, Qt.LeftButton)
+    assert "scenario" in [s.name for s in w.project.scenarios]
+    assert runs() == ["Run 1: base, faster"]
+    w.run_panel.horizon.setText("30min")
+    _run(w, qtbot)
+    assert runs() == ["Run 1: base, faster", "Run 2: base, faster, scenario"]
+    assert w.run_count == 2
+    w.act_undo.trigger()  # another rebuild, the labels stay
+    assert runs() == ["Run 1: base, faster", "Run 2: base, faster, scenario"]
+    w.act_new.trigger()
+    assert runs() == [] and w.run_count == 0

@@ -95,6 +95,31 @@ def test_connect_from_here(make_window, line_project, qtbot):
     assert len(w.project.connections) == before
 
 
+def test_connect_mode_click_then_click_connects(make_window, line_project, qtbot):
+    # Plant Simulation's and FlexSim's habit: in Connect mode, click the source, then the
+    # target. Only a drag connected; the two clicks did nothing and said nothing
+    w, v, vtk = _window(make_window, line_project)
+    m2, src = v.widget_point(9.0, 0.0, 0.5), v.widget_point(0.0, 0.0, 0.3)
+    w.act_connect.trigger()
+    assert v.mode == "connect"
+    before = len(w.project.connections)
+    click(vtk, Qt.LeftButton, m2)
+    assert len(w.project.connections) == before  # not yet: the link waits for its target
+    assert "click the element the parts go to next" in w.statusBar().currentMessage()
+    mouse(vtk, QEvent.MouseMove, Qt.NoButton, src, Qt.NoButton)  # the link follows the mouse
+    assert v.link_actor.GetVisibility()
+    click(vtk, Qt.LeftButton, src)
+    assert len(w.project.connections) == before + 1
+    assert any(c.source == "M2" and c.target == "src" for c in w.project.connections)
+    assert not v.link_actor.GetVisibility() and v.mode == "connect"
+    # a click on empty floor drops a waiting link, and a drag still connects at once
+    click(vtk, Qt.LeftButton, m2)
+    click(vtk, Qt.LeftButton, v.widget_point(6.0, 5.0, 0.0))
+    assert len(w.project.connections) == before + 1 and not v.link_actor.GetVisibility()
+    drag(vtk, Qt.LeftButton, src, m2)
+    assert any(c.source == "src" and c.target == "M2" for c in w.project.connections)
+
+
 def test_right_click_on_the_floor_adds_an_element(make_window, line_project, qtbot):
     w, v, vtk = _window(make_window, line_project)
     p = v.widget_point(6.0, 3.0, 0.0)

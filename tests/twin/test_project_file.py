@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from pathlib import Path
 
 import pytest
 from oracles.lines import MANY_FAULTS, RICH, serial_line, station
@@ -123,6 +124,27 @@ def test_not_utf8_is_reported(make_project):
 def test_missing_project_is_reported(tmp_path):
     with pytest.raises(ProjectError, match="no such project"):
         load_project(tmp_path / "nowhere")
+
+
+def test_a_file_that_is_no_project_is_named_as_given(tmp_path):
+    # `twinbench check README.md` said "README.md/project.json: no such project"
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes\n")
+    with pytest.raises(ProjectError) as exc:
+        load_project(readme)
+    assert exc.value.file == str(readme)
+    assert "not a project: give a project folder" in str(exc.value)
+    assert "README.md/project.json" not in str(exc.value)
+
+
+def test_a_mapping_file_is_told_apart_from_a_project():
+    # both are .json: the mapping was checked as a project and drew 14 "unknown field" lines
+    mapping = Path(__file__).resolve().parents[2] / "resources/mappings/sme_retrofit_mapping.json"
+    with pytest.raises(ProjectError) as exc:
+        load_project(mapping)
+    assert len(exc.value.problems) == 1
+    assert "this is a mapping file (for twinbench import --mapping), not a project" in \
+        str(exc.value)
 
 
 def test_every_problem_in_one_error_with_file_and_path(make_project):

@@ -744,12 +744,18 @@ def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = Non
     """
     file = _project_file(path)
     if not file.exists():
-        raise ProjectError([Problem("$", "no such project: give a project folder holding "
-                                      "project.json, or the path of a .json file")], str(file))
+        given = Path(path)  # README.md is named so, not as README.md/project.json
+        where, what = (given, "not a project") if given.is_file() else (file, "no such project")
+        raise ProjectError([Problem("$", f"{what}: give a project folder holding "
+                                      "project.json, or the path of a .json file")], str(where))
     try:
         doc = jsonfile.read(file)
     except jsonfile.JsonInputError as e:
         raise ProjectError([Problem(e.path, e.message, e.value)], str(file)) from None
+    if isinstance(doc, dict) and "mapping_version" in doc and "elements" not in doc:
+        raise ProjectError([Problem("$", "this is a mapping file (for twinbench import "
+                                         "--mapping), not a project: give a project folder "
+                                         "holding project.json")], str(file))
     home = Path(folder) if folder else file.parent
     project = project_from_json(doc, str(file), home, strict)
     project.path = home  # type: ignore[attr-defined]

@@ -181,6 +181,16 @@ def asset_targets(recording: Recording, replays: dict, assets: dict | None
     return pairs
 
 
+def no_station_mapped(recording: Recording, stations: list[str], project_name: str) -> str:
+    """The message for a recording none of whose assets maps to a station of the project:
+    what was recorded, what the project has, and the two ways to map one onto the other."""
+    return (f"{recording.path}: no recorded asset maps to a station of project "
+            f"{project_name!r} (recorded assets: {list(recording.asset_ids)}; stations: "
+            f"{stations}); map them with --asset ASSET=STATION on the command line, the "
+            "Replay panel's asset -> element table in the workbench, or 'element' in the "
+            "mapping file's assets")
+
+
 def assign_servers(channels: dict[str, tuple[str, int | None]],
                    servers_of: dict[str, int]) -> tuple[dict[str, tuple[str, int]], list[str]]:
     """Give every state channel its server: ``{asset: (station, server)}``.

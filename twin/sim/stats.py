@@ -57,15 +57,25 @@ def band(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def format_ci(stat: dict, digits: int = 3) -> str:
     """``mean ± half-width`` for people: the half-width to two significant digits and the
     mean to the same decimal place (1590 ± 52, 0.8040 ± 0.0031); ``digits`` significant
-    digits where there is no interval, or it is zero (20 ± 0); ``-`` for no mean."""
+    digits where there is no interval, or it is zero (20 ± 0; a mean too big for them is
+    written whole: 1442 ± 0); ``-`` for no mean."""
     m, h = stat["mean"], stat["ci95_halfwidth"]
     if m is None or (isinstance(m, float) and math.isnan(m)):
         return "-"
     if h is None or (isinstance(h, float) and math.isnan(h)):
-        return f"{m:.{digits}g}"
+        return _significant(m, digits)
     if 0 < h < math.inf and abs(m) < 1e15:
         decimals = max(0, 1 - math.floor(math.log10(h)))
         if decimals <= 6:
             return f"{m:.{decimals}f} ± {h:.{decimals}f}"
-    return f"{m:.{digits}g} ± {h:.2g}"
+    return f"{_significant(m, digits)} ± {h:.2g}"
+
+
+def _significant(m: float, digits: int) -> str:
+    """``m`` to ``digits`` significant digits, but a whole number too big for them in full
+    (1442 parts, not ``1.44e+03``): the exponent form is kept for the very large and small."""
+    text = f"{m:.{digits}g}"
+    if "e+" in text and abs(m) < 1e15:
+        return f"{m:.0f}"
+    return text
 

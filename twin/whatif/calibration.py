@@ -371,7 +371,12 @@ def station_assets(project: m.Project, recording: Recording, replays: dict,
         the station (out of range, one server twice, more assets than servers), or no
         asset mapped to a station.
     """
-    from twin.recording.snapshot import ChannelError, asset_targets, assign_servers
+    from twin.recording.snapshot import (
+        ChannelError,
+        asset_targets,
+        assign_servers,
+        no_station_mapped,
+    )
 
     try:
         pairs = asset_targets(recording, replays, assets)
@@ -399,9 +404,7 @@ def station_assets(project: m.Project, recording: Recording, replays: dict,
                      "work in process a fork starts from, not a calibration or validation "
                      "input")
     if not channels:
-        raise CalibrationError(
-            f"{recording.path}: no recorded asset maps to a station; pass assets={{asset: "
-            "station id}} or set 'element' in the mapping file's assets")
+        raise CalibrationError(no_station_mapped(recording, sorted(stations), project.name))
     try:  # the fork's checks: indices in range, one asset per server
         assign_servers(channels, {el: st.servers for el, st in stations.items()})
     except ChannelError as e:

@@ -66,6 +66,7 @@ from twin.recording.snapshot import (
     asset_targets,
     assign_servers,
     level_parts,
+    no_station_mapped,
     snapshot_at,
 )
 from twin.sim.executors import JobContext, ThreadExecutor
@@ -362,8 +363,8 @@ def _channels(project: m.Project, recording: Recording, replays: dict, assets):
     except ChannelError as e:
         raise ForkError(str(e)) from None
     if not pairs:
-        raise ForkError(f"{recording.path}: no recorded asset maps to a station of project "
-                        f"{project.name!r}; pass assets={{asset: station id}}")
+        raise ForkError(no_station_mapped(recording, sorted(s.id for s in project.stations()),
+                                          project.name))
     stations = {s.id: s for s in project.stations()}
     servers: dict[str, tuple[str, int | None]] = {}
     levels: dict[str, str] = {}
