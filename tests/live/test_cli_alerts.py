@@ -98,4 +98,4 @@ def test_alerts_need_rules_and_a_project(tmp_path, capsys):
                  "--alerts-only"]) == 2
     assert "has no alert rules: add an `alerts` section" in capsys.readouterr().err
     assert main(["replay", str(out), "--alerts"]) == 2
-    assert "--alerts and --project go together" in capsys.readouterr().err
+    assert "--alerts needs the project whose rules" in capsys.readouterr().err

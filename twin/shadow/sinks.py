@@ -20,7 +20,7 @@ from pathlib import Path
 
 from twin import jsonfile
 from twin.errors import InputError
-from twin.live.feed import LiveError, split_address
+from twin.live.feed import LiveError, check_address
 from twin.shadow.alerts import Alert
 
 #: Seconds :meth:`MqttAlertPublisher.close` waits for the broker's acknowledgements.
@@ -86,12 +86,8 @@ class MqttAlertPublisher:
     def __init__(self, url: str, client_id: str | None = None, timeout: float = 10.0) -> None:
         import paho.mqtt.client as mqtt
 
-        host, port, path = split_address(url, "mqtt", 1883, "mqtt://HOST:PORT/PREFIX",
-                                         "mqtt://127.0.0.1:1883/plant", "--alerts-mqtt")
-        prefix = path.strip("/")
-        if any(c in prefix for c in "#+\0"):
-            raise LiveError(f"--alerts-mqtt {url!r}: the topic prefix may not hold '#', '+' "
-                            "or NUL")
+        a = check_address(url, "mqtt", "--publish-alerts")  # no wildcard in the prefix
+        host, port, prefix = a.host, a.port, a.path.strip("/")
         self.topic = f"{prefix}/alerts" if prefix else "alerts"
         self.published = 0
         self._acked = 0
