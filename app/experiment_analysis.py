@@ -152,6 +152,8 @@ class AnalysisBox(QGroupBox):
             return
         project, method, samples = self.dock.snapshot(), self.method.currentData(), \
             self.samples.value()
+        if project is None:
+            return
 
         def fn(task):
             # at the experiment's horizon, warm-up and margin (the experiment carries them)
@@ -181,6 +183,8 @@ class AnalysisBox(QGroupBox):
         exp = replace(exp, objectives=(Objective(exp.responses[0], self.goal.currentData()),),
                       constraints=constraints, trials=self.trials.value())
         project = self.dock.snapshot()
+        if project is None:
+            return
 
         def fn(task):
             return optimize(project, exp, task=task)

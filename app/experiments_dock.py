@@ -443,6 +443,8 @@ class ExperimentsDock(QWidget):
             self.error.setText(str(e))
             return
         project, executor = self.snapshot(), self.executor.currentData()
+        if project is None:
+            return
 
         def study(task: TaskState):
             def points_done(done: int, total: int) -> None:  # on the job's thread
@@ -454,12 +456,20 @@ class ExperimentsDock(QWidget):
         self.start_job(study, lambda res: self._study_done(exp, res), f"running {total} points…",
                        "study")
 
-    def snapshot(self) -> m.Project:
+    def snapshot(self) -> m.Project | None:
         """A copy of the project for a job, made here on the GUI thread: the job reads it while
         the user goes on editing the original. (With the threads executor a study still reads
         each design point's model on the job's thread; automatic garbage collection waits
-        while it runs, ``twin.tasks.pause_collection``.)"""
-        return project_from_json(project_to_json(self.project))
+        while it runs, ``twin.tasks.pause_collection``.)
+
+        ``None``, with the reader's problems under the table, when the project as it stands
+        cannot be run (an element left unconnected, a factor naming a deleted element): the
+        user's to fix, not a crash of the window."""
+        try:
+            return project_from_json(project_to_json(self.project))
+        except ProjectError as e:
+            self.error.setText(f"the project cannot be run as it stands; fix it first: {e}")
+            return None
 
     def start_job(self, fn, done, status: str, what: str) -> Job | None:
         """Run ``fn(task)`` on a job with the dock's progress bar and Cancel; ``done(result)``

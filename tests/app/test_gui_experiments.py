@@ -280,3 +280,30 @@ def test_a_point_the_reader_refuses_fails_the_study_with_its_reason(win, qtbot):
     assert text.startswith("the study failed: ")
     assert "design point 0" in text and "process_time" in text
     assert "Traceback" not in text and dock.run_button.isEnabled()
+
+
+def test_a_project_that_cannot_run_is_named_not_a_crash(win, qtbot):
+    """A line left unconnected mid-edit: Run study, Sensitivity and Optimise each say what
+    the reader refuses, under the table, and start nothing (they raised in the event loop)."""
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    win.stack.push(cmd.Disconnect("M1", "B1"))
+    box = dock.analysis
+    for button in (dock.run_button, box.sensitivity_button, box.optimise_button):
+        assert button.isEnabled()
+        dock.error.setText("")
+        QTest.mouseClick(button, Qt.LeftButton)
+        assert not dock.is_running()
+        text = dock.error.text()
+        assert text.startswith("the project cannot be run as it stands; fix it first")
+        assert "connect it to a successor" in text and "'M1'" in text
+        assert dock.run_button.isEnabled()
+    win.stack.undo()
+    with qtbot.waitSignal(dock.study_shown, timeout=120_000):
+        dock.replications.setValue(2)
+        dock.horizon.setCurrentIndex(dock.horizon.findData(3600.0))
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    assert dock.error.text() == ""
