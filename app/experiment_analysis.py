@@ -204,10 +204,9 @@ class AnalysisBox(QGroupBox):
             return None
         exp, res = self.result
         dock = self.dock
-        taken = {s.name for s in dock.project.scenarios}
-        name = next(n for n in (f"{exp.name} best", *(f"{exp.name} best ({k})"
-                                                      for k in range(2, 10_000)))
-                    if n not in taken)
+        if not dock.factors_exist(exp.factors):
+            return None
+        name = dock.scenario_name(f"{exp.name} best")
         desc = ", ".join(f"{k} = {v:g}" for k, v in res.best.items())
         dock.stack.push(optimum_command(dock.project, exp.factors, res.best, name,
                                         f"the optimum of {exp.name}: {desc}"))

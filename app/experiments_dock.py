@@ -554,6 +554,8 @@ class ExperimentsDock(QWidget):
         if self.data is None or self.stack is None:
             return None
         exp = self.experiment_run
+        if not self.factors_exist(exp.factors):
+            return None
         point = self.data.points[index]
         name = _scenario_name(self.project, f"{exp.name} point {index}")
         desc = ", ".join(f"{k} = {v:g}" for k, v in point.items())
@@ -566,6 +568,21 @@ class ExperimentsDock(QWidget):
         self.message.emit(f"scenario {name!r}: {desc}")
         self.scenario_made.emit(name)
         return name
+
+    def factors_exist(self, factors) -> bool:
+        """Whether every factor's element is still in the project; if not, says which under
+        the table. (A scenario made of a study or an optimisation run before the element was
+        deleted would override an element that is gone: a project file the reader refuses.)"""
+        gone = [f for f in factors if f.element not in self.project]
+        if gone:
+            names = ", ".join(f"{f.name} (element {f.element!r})" for f in gone)
+            self.error.setText(f"no scenario made: {names} no longer in the project; undo the "
+                               "deletion, or remove the factor and run again")
+        return not gone
+
+    def scenario_name(self, stem: str) -> str:
+        """``stem``, or ``stem (2)``, ``stem (3)``... if the project has it already."""
+        return _scenario_name(self.project, stem)
 
     def shutdown(self) -> None:
         """The window closes: stop polling, cancel the job and wait for it."""

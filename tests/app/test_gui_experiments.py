@@ -307,3 +307,36 @@ def test_a_project_that_cannot_run_is_named_not_a_crash(win, qtbot):
         dock.horizon.setCurrentIndex(dock.horizon.findData(3600.0))
         QTest.mouseClick(dock.run_button, Qt.LeftButton)
     assert dock.error.text() == ""
+
+
+def test_no_scenario_of_a_deleted_element(win, qtbot):
+    """The study's (or optimisation's) element deleted since: no scenario overriding an
+    element that is gone (the project file would be refused on reopening), the reason
+    said; the deletion undone, the point becomes a scenario."""
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.replications.setValue(2)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(3600.0))
+    with qtbot.waitSignal(dock.study_shown, timeout=120_000):
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    box = dock.analysis
+    box.trials.setValue(2)
+    QTest.mouseClick(box.optimise_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=300_000)
+    assert box.scenario_button.isEnabled()
+    n_before = len(win.project.scenarios)
+    win.stack.push(cmd.RemoveElement("B1"))
+    assert dock.make_scenario(0) is None
+    assert dock.error.text() == ("no scenario made: B1.capacity (element 'B1') no longer in "
+                                 "the project; undo the deletion, or remove the factor and "
+                                 "run again")
+    dock.error.setText("")
+    QTest.mouseClick(box.scenario_button, Qt.LeftButton)
+    assert "B1.capacity (element 'B1') no longer in the project" in dock.error.text()
+    assert len(win.project.scenarios) == n_before
+    win.stack.undo()
+    assert dock.make_scenario(0) == "experiment 1 point 0"
+    assert box.best_as_scenario() == "experiment 1 best"
+    assert len(win.project.scenarios) == n_before + 2
