@@ -89,6 +89,13 @@ class ExperimentsDock(QWidget):
         self._ids: tuple = ()  # the elements whose KPIs the responses list offers
         self.job: Job | None = None
         self.data: StudyData | None = None
+        #: the project's experiment opened in the dock: what the dock does not show (its
+        #: warm-up, objectives, constraints, description, the order of its responses, a
+        #: full factorial without "points") is kept from it, so running or saving it again
+        #: is the experiment ``twinbench study PROJECT NAME`` runs
+        self.opened: Experiment | None = None
+        self.points_unset = False  # the opened full factorial has no "points", untouched
+        self._order: list[str] = []  # the responses in the order they were chosen
 
         self.name = QLineEdit("experiment 1")
         self.name.setToolTip("The experiment's name in the project (twinbench study PROJECT "
@@ -115,7 +122,7 @@ class ExperimentsDock(QWidget):
         self.points_spin = QSpinBox()
         self.points_spin.setRange(2, 100_000)
         self.points_spin.setValue(3)
-        self.points_spin.valueChanged.connect(lambda _v: self._show_size())
+        self.points_spin.valueChanged.connect(self._points_edited)
         self.points_label = QLabel("levels per range")
         self.responses = QListWidget()
         self.responses.setMinimumHeight(80)
@@ -244,6 +251,7 @@ class ExperimentsDock(QWidget):
         stack.index_changed.connect(self._edited)
         self.factors = []
         self.data = None
+        self.opened, self.points_unset = None, False
         self._fill_table()
         self._fill_responses(DEFAULT_RESPONSES)
         self._fill_saved()
@@ -296,10 +304,15 @@ class ExperimentsDock(QWidget):
         self.saved.setVisible(bool(names))
 
     def chosen_responses(self) -> list[str]:
-        return [self.responses.item(i).text() for i in range(self.responses.count())
-                if self.responses.item(i).checkState() == Qt.Checked]
+        """The ticked responses: those set (``set_responses``, an opened experiment's) in
+        their order first, the first being the primary, then the others ticked."""
+        ticked = [self.responses.item(i).text() for i in range(self.responses.count())
+                  if self.responses.item(i).checkState() == Qt.Checked]
+        return [n for n in self._order if n in ticked] + \
+            [n for n in ticked if n not in self._order]
 
     def set_responses(self, names) -> None:
+        self._order = list(names)
         for i in range(self.responses.count()):
             item = self.responses.item(i)
             item.setCheckState(Qt.Checked if item.text() in names else Qt.Unchecked)
@@ -383,12 +396,23 @@ class ExperimentsDock(QWidget):
         if not name:
             raise ValueError("give the experiment a name")
         horizon = self.horizon.currentData()
-        warmup = None if horizon is None else min(self.project.run.warmup, horizon / 2)
-        return Experiment(name=name, factors=tuple(self.factors), design=self.design_key(),
-                          points=self.points_spin.value(), responses=tuple(responses),
-                          replications=self.replications.value(),
-                          precision=self.precision.value() or None, seed=self.seed.value(),
-                          horizon=horizon, warmup=warmup, margin=self.margin.value() or None)
+        opened = self.opened if self.opened is not None else Experiment(name, ())
+        if opened.warmup is not None:
+            warmup = opened.warmup if horizon is None else min(opened.warmup, horizon / 2)
+        else:
+            warmup = None if horizon is None else min(self.project.run.warmup, horizon / 2)
+        design = self.design_key()
+        points = None if self.points_unset and design == "full_factorial" \
+            else self.points_spin.value()
+        return replace(opened, name=name, factors=tuple(self.factors), design=design,
+                       points=points, responses=tuple(responses),
+                       replications=self.replications.value(),
+                       precision=self.precision.value() or None, seed=self.seed.value(),
+                       horizon=horizon, warmup=warmup, margin=self.margin.value() or None)
+
+    def _points_edited(self, _value: int) -> None:
+        self.points_unset = False  # the user's (or a change of design's) number from now on
+        self._show_size()
 
     def _show_size(self) -> None:
         try:
@@ -430,6 +454,8 @@ class ExperimentsDock(QWidget):
         self.set_responses(exp.responses)
         self._fill_horizons(exp.horizon)
         self.margin.setValue(exp.margin or 0.0)
+        self.opened = exp
+        self.points_unset = exp.points is None
         self._fill_table()
 
     # --- running --------------------------------------------------------------------------

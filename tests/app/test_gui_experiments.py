@@ -340,3 +340,38 @@ def test_no_scenario_of_a_deleted_element(win, qtbot):
     assert dock.make_scenario(0) == "experiment 1 point 0"
     assert box.best_as_scenario() == "experiment 1 best"
     assert len(win.project.scenarios) == n_before + 2
+
+
+def test_an_opened_experiment_runs_and_saves_as_the_project_has_it(make_window, line_project,
+                                                                   warm_kernel):
+    """Opening a saved experiment and running or saving it kept only what the dock shows:
+    its warm-up became the project's, its objectives, constraints and description were
+    lost on saving, its primary (first) response became the first in the list's order, and
+    a full factorial without "points" got the spin box's 3 levels (B1 1..4: 4 levels)."""
+    from twin.experiments.spec import Constraint, Experiment, Objective
+
+    exp = Experiment("kept", (Factor("B1", "capacity", 1.0, 4.0, integer=True,
+                                     cost_per_unit=100.0),),
+                     design="full_factorial", points=None,
+                     responses=("budget", "line.throughput_per_hour"), replications=2,
+                     horizon=3600.0, warmup=600.0,
+                     objectives=(Objective("line.throughput_per_hour", "max"),),
+                     constraints=(Constraint("budget", max=300.0),), trials=7,
+                     description="one buffer")
+    line_project.experiments = [exp]
+    win = make_window(line_project)
+    dock = win.experiments
+    dock.saved.setCurrentIndex(0)
+    dock.saved.activated.emit(0)
+    assert dock.experiment() == exp
+    assert dock.size.text().startswith("4 design points x 2 replications")
+    QTest.mouseClick(dock.save_button, Qt.LeftButton)
+    assert win.project.experiments == [exp]
+    # what the user changes is changed, the rest kept
+    dock.points_spin.setValue(2)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    got = dock.experiment()
+    assert (got.points, got.horizon, got.warmup) == (2, 8 * 3600.0, 600.0)
+    assert got.objectives == exp.objectives and got.description == "one buffer"
+    dock.set_responses(["line.wip", "budget"])
+    assert dock.experiment().responses == ("line.wip", "budget")
