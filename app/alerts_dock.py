@@ -210,12 +210,20 @@ class AlertsController:
         except InputError as e:
             self.panel.message.emit(f"alerts: {e}")
             return
+        self._say_stale(p)
         self.panel.clear()
         self.panel.engine = self.live.engine
         state = session.state
         state.recorder = self.live.tee(state.recorder)
         self.timer.start()
         self.panel.message.emit(f"alerts: {len(p.alerts.rules)} rules follow the plant")
+
+    def _say_stale(self, project) -> None:
+        """Rules naming an element deleted since: said in the log and the status bar."""
+        from twin.shadow.alerts import stale_rules
+
+        for line in stale_rules(project):
+            self.panel.message.emit(f"alerts: {line}")
 
     def drain(self) -> None:
         if self.live is not None:
@@ -247,6 +255,7 @@ class AlertsController:
             return
         if self.job is not None and self.job.is_running():
             return
+        self._say_stale(p)
         path, epoch, tz = rec.path, rec.epoch_utc.timestamp(), rec.time_zone
         engine = AlertEngine(p, epoch_s=epoch, time_zone=tz)
 

@@ -183,3 +183,26 @@ def test_severity_colours(qtbot):
     assert panel.table.item(r, 1).background().color().name() == SEVERITY_COLORS["critical"]
     assert panel.table.item(r, 4).foreground().color().name() == CLEARED_COLOR
     assert panel.summary.text() == "2 active (0 critical), 3 in all"
+
+
+def test_rules_naming_a_deleted_station_are_said_not_silent(make_window, warm_kernel, tmp_path,
+                                                            qtbot):
+    """The filler deleted, its rules watch nothing: running them said only "0 raised"."""
+    from twin.model import commands as cmd
+
+    p, path = _drifting_shift(tmp_path)
+    win = make_window(p)
+    assert win.open_recording(path)
+    win.stack.push(cmd.RemoveElement("filler"))
+    qtbot.mouseClick(win.alerts.replay_button, Qt.LeftButton)
+    qtbot.waitUntil(win.alerts.replay_button.isEnabled, timeout=120000)
+    log = win.log_pane.toPlainText()
+    for rule in ("long-stop", "drift"):
+        assert (f"alerts: rule {rule!r} names 'filler', which is not a station of the project "
+                "(deleted?): it watches nothing there") in log
+    win.stack.undo()
+    win.log_pane.clear()
+    qtbot.mouseClick(win.alerts.replay_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.alerts.table.rowCount() > 0 and
+                    win.alerts.replay_button.isEnabled(), timeout=120000)
+    assert "watches nothing" not in win.log_pane.toPlainText()
