@@ -258,6 +258,10 @@ class WhatIfPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(50)
         self.table.setWordWrap(False)
+        # wide enough for "mean ± half-width" in each column without eliding it ("1208…")
+        cell = self.table.fontMetrics().horizontalAdvance("00000 ± 0000") + 12
+        self.table.setMinimumWidth(self.table.verticalHeader().sizeHint().width() + 3 * cell
+                                   + 2 * self.table.frameWidth())
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         # as tall as its rows, so that the bands below show without scrolling
         self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()

@@ -171,5 +171,11 @@ def test_the_panel_fits_the_dock_width(make_window, line_project, warm_kernel, q
         assert right <= viewport.width(), child
     table = panel.table
     assert table.horizontalHeader().length() <= table.viewport().width()
+    fm = table.fontMetrics()
+    for r in range(table.rowCount()):  # no number elided ("1208…")
+        for c in range(table.columnCount()):
+            item = table.item(r, c)
+            if item is not None and item.text():
+                assert fm.horizontalAdvance(item.text()) < table.columnWidth(c), item.text()
     assert all(c.minimumSizeHint().width() <= viewport.width()
                for c in panel.findChildren(QWidget))
