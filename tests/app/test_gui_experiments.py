@@ -375,3 +375,30 @@ def test_an_opened_experiment_runs_and_saves_as_the_project_has_it(make_window, 
     assert got.objectives == exp.objectives and got.description == "one buffer"
     dock.set_responses(["line.wip", "budget"])
     assert dock.experiment().responses == ("line.wip", "budget")
+
+
+def test_the_heatmap_names_each_bin_by_its_range(qtbot):
+    """A Latin hypercube's buffer places 1..20 in six bins: the ticks say "1–4", not the
+    bins' means ("2.5" places); few distinct values keep their own labels."""
+    from app.experiment_charts import ExperimentCharts, StudyData, level_labels
+
+    factors = [Factor("B1", "capacity", 1.0, 20.0, integer=True), Factor("M2", "servers",
+                                                                          levels=(1.0, 2.0))]
+    points = design_points(factors, "latin_hypercube", 60, 1)
+    data = StudyData([f.name for f in factors], ["r"], points,
+                     [{"r": np.array([p["B1.capacity"]])} for p in points])
+    charts = ExperimentCharts()
+    qtbot.addWidget(charts)
+    charts.show_study(data)
+    charts.heat_x.setCurrentText("B1.capacity")
+    charts.heat_y.setCurrentText("M2.servers")
+    charts.draw_heatmap()
+    ticks = [t for _, t in charts.heat_plot.getAxis("bottom")._tickLevels[0]]
+    assert ticks == level_labels(data.column("B1.capacity"))
+    assert len(ticks) == 6 and ticks[0].startswith("1–") and ticks[-1].endswith("–20")
+    for t in ticks:  # whole places, the bins in order, none overlapping
+        lo, hi = (int(v) for v in t.split("–"))
+        assert lo < hi
+    bounds = [tuple(int(v) for v in t.split("–")) for t in ticks]
+    assert all(a[1] < b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert [t for _, t in charts.heat_plot.getAxis("left")._tickLevels[0]] == ["1", "2"]
