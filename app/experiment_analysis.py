@@ -105,7 +105,8 @@ class AnalysisBox(QGroupBox):
         self.goal = QComboBox()
         self.goal.addItem("maximise", "max")
         self.goal.addItem("minimise", "min")
-        self.goal.setToolTip("The goal for the first response")
+        self.goal.setToolTip("The goal for the experiment's objective (an experiment opened "
+                             "from the project), else for the first response")
         self.budget = QDoubleSpinBox()
         self.budget.setRange(0.0, 1e12)
         self.budget.setDecimals(0)
@@ -133,6 +134,16 @@ class AnalysisBox(QGroupBox):
         grid.addWidget(QLabel("trials"), 2, 1)
         grid.addWidget(self.trials, 2, 2)
         grid.addWidget(self.scenario_button, 2, 3)
+
+    def show_experiment(self, exp) -> None:
+        """An experiment opened from the project: its objective's goal, its budget and its
+        trials in the boxes (``twinbench optimize`` reads the same)."""
+        if exp.objectives:
+            self.goal.setCurrentIndex(self.goal.findData(exp.objectives[0].sense))
+        self.budget.setValue(next((c.max for c in exp.constraints
+                                   if c.response == "budget" and c.max is not None), 0.0))
+        if exp.trials:
+            self.trials.setValue(exp.trials)
 
     def set_response(self, response: str | None) -> None:
         """The first response changed: propose its natural goal."""
@@ -178,9 +189,13 @@ class AnalysisBox(QGroupBox):
         exp = self._experiment()
         if exp is None:
             return
-        constraints = (Constraint("budget", max=self.budget.value()),) \
-            if self.budget.value() else ()
-        exp = replace(exp, objectives=(Objective(exp.responses[0], self.goal.currentData()),),
+        # the experiment's own objective and constraints when it has them (one opened from
+        # the project), the goal, budget and trials as the boxes say
+        response = exp.objectives[0].response if exp.objectives else exp.responses[0]
+        constraints = tuple(c for c in exp.constraints if c.response != "budget")
+        if self.budget.value():
+            constraints += (Constraint("budget", max=self.budget.value()),)
+        exp = replace(exp, objectives=(Objective(response, self.goal.currentData()),),
                       constraints=constraints, trials=self.trials.value())
         project = self.dock.snapshot()
         if project is None:

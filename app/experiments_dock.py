@@ -456,6 +456,7 @@ class ExperimentsDock(QWidget):
         self.margin.setValue(exp.margin or 0.0)
         self.opened = exp
         self.points_unset = exp.points is None
+        self.analysis.show_experiment(exp)
         self._fill_table()
 
     # --- running --------------------------------------------------------------------------

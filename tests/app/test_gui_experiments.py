@@ -402,3 +402,32 @@ def test_the_heatmap_names_each_bin_by_its_range(qtbot):
     bounds = [tuple(int(v) for v in t.split("–")) for t in ticks]
     assert all(a[1] < b[0] for a, b in zip(bounds, bounds[1:], strict=False))
     assert [t for _, t in charts.heat_plot.getAxis("left")._tickLevels[0]] == ["1", "2"]
+
+
+def test_optimise_an_opened_experiment_with_its_objective_and_constraints(make_window,
+                                                                          line_project,
+                                                                          warm_kernel, qtbot):
+    """Optimise on an experiment opened from the project optimised the first response with
+    the boxes' defaults (maximise, no budget, 40 trials), not the experiment's objective and
+    constraints that `twinbench optimize` uses."""
+    from twin.experiments.spec import Constraint, Experiment, Objective
+
+    cons = (Constraint("budget", max=300.0), Constraint("line.throughput_per_hour", min=10.0))
+    line_project.experiments = [Experiment(
+        "wip", (CAPACITY,), responses=("line.throughput_per_hour", "line.wip"),
+        replications=2, horizon=3600.0, objectives=(Objective("line.wip", "min"),),
+        constraints=cons, trials=4)]
+    win = make_window(line_project)
+    dock = win.experiments
+    dock.saved.setCurrentIndex(0)
+    dock.saved.activated.emit(0)
+    box = dock.analysis
+    assert (box.goal.currentData(), box.budget.value(), box.trials.value()) == ("min", 300, 4)
+    QTest.mouseClick(box.optimise_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=300_000)
+    assert dock.error.text() == ""
+    exp, res = box.result
+    assert exp.objectives == (Objective("line.wip", "min"),)
+    assert set(exp.constraints) == set(cons)
+    assert "minimise line.wip, subject to" in dock.charts.report.toPlainText()
+    assert res.best is not None and res.best["B1.capacity"] * 100 <= 300
