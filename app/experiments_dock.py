@@ -21,6 +21,7 @@ import math
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -279,6 +280,7 @@ class ExperimentsDock(QWidget):
         ids = tuple(el.id for el in self.project.elements)
         if ids != self._ids:
             self._fill_responses(self.chosen_responses())
+            self._fill_table()  # a factor whose element went (or came back) is marked
 
     def _fill_responses(self, checked) -> None:
         self._ids = tuple(el.id for el in self.project.elements)
@@ -343,6 +345,10 @@ class ExperimentsDock(QWidget):
                 if c == 3:
                     item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
                     item.setCheckState(Qt.Checked if f.integer else Qt.Unchecked)
+                if c == 0 and self.project is not None and f.element not in self.project:
+                    item.setForeground(QColor("#d03030"))
+                    item.setToolTip(f"element {f.element!r} is no longer in the project: "
+                                    "undo its deletion or remove this factor")
                 self.table.setItem(r, c, item)
         self.table.blockSignals(False)
         self._show_size()

@@ -431,3 +431,20 @@ def test_optimise_an_opened_experiment_with_its_objective_and_constraints(make_w
     assert set(exp.constraints) == set(cons)
     assert "minimise line.wip, subject to" in dock.charts.report.toPlainText()
     assert res.best is not None and res.best["B1.capacity"] * 100 <= 300
+
+
+def test_a_factor_whose_element_is_deleted_is_marked(win):
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    win.stack.push(cmd.RemoveElement("B1"))
+    item = dock.table.item(0, 0)
+    assert item.text() == "B1.capacity"
+    assert item.toolTip() == ("element 'B1' is no longer in the project: undo its deletion "
+                              "or remove this factor")
+    assert item.foreground().color().name() == "#d03030"
+    assert dock.table.item(1, 0).toolTip() == ""
+    win.stack.undo()
+    assert dock.table.item(0, 0).toolTip() == ""
