@@ -61,6 +61,7 @@ class AlertsPanel(QWidget):
         self.rows: list[str] = []  # alert ids, in row order
         self.time_zone = "UTC"
         self.engine = None  # the engine that can acknowledge (live, or the replay's run)
+        self.recalibrating = False
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         self.summary = QLabel("no alerts")
@@ -151,7 +152,14 @@ class AlertsPanel(QWidget):
         sel = self.selected()
         self.ack_button.setEnabled(self.engine is not None and any(
             not a.acknowledged for a in sel))
-        self.recalibrate_button.setEnabled(len(sel) == 1 and sel[0].kind == "drift")
+        self.recalibrate_button.setEnabled(len(sel) == 1 and sel[0].kind == "drift"
+                                           and not self.recalibrating)
+
+    def set_recalibrating(self, on: bool) -> None:
+        """A re-calibration runs: its button says so and takes no second press."""
+        self.recalibrating = on
+        self.recalibrate_button.setText("Re-calibrating…" if on else "Re-calibrate…")
+        self._selection_changed()
 
     def _double_clicked(self, row: int, _col: int) -> None:
         a = self.alerts[self.rows[row]]
@@ -202,12 +210,20 @@ class AlertsController:
         except InputError as e:
             self.panel.message.emit(f"alerts: {e}")
             return
+        self._say_stale(p)
         self.panel.clear()
         self.panel.engine = self.live.engine
         state = session.state
         state.recorder = self.live.tee(state.recorder)
         self.timer.start()
         self.panel.message.emit(f"alerts: {len(p.alerts.rules)} rules follow the plant")
+
+    def _say_stale(self, project) -> None:
+        """Rules naming an element deleted since: said in the log and the status bar."""
+        from twin.shadow.alerts import stale_rules
+
+        for line in stale_rules(project):
+            self.panel.message.emit(f"alerts: {line}")
 
     def drain(self) -> None:
         if self.live is not None:
@@ -245,6 +261,7 @@ class AlertsController:
             return
         if self.job is not None and self.job.is_running():
             return
+        self._say_stale(p)
         path, epoch, tz = rec.path, rec.epoch_utc.timestamp(), rec.time_zone
         engine = AlertEngine(p, epoch_s=epoch, time_zone=tz)
 
@@ -289,12 +306,14 @@ class AlertsController:
         """Fit the drifting machine from the recording since the drift began (a job) and add
         it as a scenario (an undoable command)."""
         from app.worker import Job
-        from twin.model.commands import AddScenario
+        from twin.model.commands import AddScenario, unique_scenario_name
         from twin.recording import Recording
         from twin.shadow.drift import Drift, recalibration_scenario
 
         sel = self.panel.selected()
         if len(sel) != 1 or sel[0].kind != "drift":
+            return
+        if self.job is not None and self.job.is_running():  # a second press: one at a time
             return
         d = sel[0].details
         drift = Drift(**{k: d[k] for k in Drift.__dataclass_fields__})
@@ -305,10 +324,7 @@ class AlertsController:
             self.panel.message.emit("alerts: re-calibrating needs the plant's recording: "
                                     "open it in Replay")
             return
-        names = {s.name for s in self.win.project.scenarios}
-        name, k = f"recalibrated {drift.element}", 2
-        while name in names:
-            name, k = f"recalibrated {drift.element} ({k})", k + 1
+        name = f"recalibrated {drift.element}"
         project = self.win.project
 
         def work(task):
@@ -316,13 +332,20 @@ class AlertsController:
                 return recalibration_scenario(project, r, drift, name)
 
         def done(sc) -> None:
-            self.win.stack.push(AddScenario(sc.name, sc.overrides, sc.description))
-            self.panel.message.emit(f"alerts: scenario {sc.name!r} added ({sc.description})")
+            self.panel.set_recalibrating(False)
+            # named now, on the GUI thread: the user may have added a scenario meanwhile
+            free = unique_scenario_name(self.win.project, sc.name)
+            self.win.stack.push(AddScenario(free, sc.overrides, sc.description))
+            self.panel.message.emit(f"alerts: scenario {free!r} added ({sc.description})")
+
+        def failed(msg, tb=None) -> None:
+            self.panel.set_recalibrating(False)
+            self.win.log_failure("re-calibrate", msg, tb)
 
         self.job = Job(work, parent=self.panel)
         self.job.finished.connect(done)
-        self.job.failed.connect(lambda msg, tb=None: self.win.log_failure("re-calibrate",
-                                                                          msg, tb))
+        self.job.failed.connect(failed)
+        self.panel.set_recalibrating(True)
         self.job.start()
 
     def live_path(self):

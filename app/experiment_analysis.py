@@ -105,7 +105,8 @@ class AnalysisBox(QGroupBox):
         self.goal = QComboBox()
         self.goal.addItem("maximise", "max")
         self.goal.addItem("minimise", "min")
-        self.goal.setToolTip("The goal for the first response")
+        self.goal.setToolTip("The goal for the experiment's objective (an experiment opened "
+                             "from the project), else for the first response")
         self.budget = QDoubleSpinBox()
         self.budget.setRange(0.0, 1e12)
         self.budget.setDecimals(0)
@@ -134,6 +135,16 @@ class AnalysisBox(QGroupBox):
         grid.addWidget(self.trials, 2, 2)
         grid.addWidget(self.scenario_button, 2, 3)
 
+    def show_experiment(self, exp) -> None:
+        """An experiment opened from the project: its objective's goal, its budget and its
+        trials in the boxes (``twinbench optimize`` reads the same)."""
+        if exp.objectives:
+            self.goal.setCurrentIndex(self.goal.findData(exp.objectives[0].sense))
+        self.budget.setValue(next((c.max for c in exp.constraints
+                                   if c.response == "budget" and c.max is not None), 0.0))
+        if exp.trials:
+            self.trials.setValue(exp.trials)
+
     def set_response(self, response: str | None) -> None:
         """The first response changed: propose its natural goal."""
         if response:
@@ -152,6 +163,8 @@ class AnalysisBox(QGroupBox):
             return
         project, method, samples = self.dock.snapshot(), self.method.currentData(), \
             self.samples.value()
+        if project is None:
+            return
 
         def fn(task):
             # at the experiment's horizon, warm-up and margin (the experiment carries them)
@@ -176,11 +189,17 @@ class AnalysisBox(QGroupBox):
         exp = self._experiment()
         if exp is None:
             return
-        constraints = (Constraint("budget", max=self.budget.value()),) \
-            if self.budget.value() else ()
-        exp = replace(exp, objectives=(Objective(exp.responses[0], self.goal.currentData()),),
+        # the experiment's own objective and constraints when it has them (one opened from
+        # the project), the goal, budget and trials as the boxes say
+        response = exp.objectives[0].response if exp.objectives else exp.responses[0]
+        constraints = tuple(c for c in exp.constraints if c.response != "budget")
+        if self.budget.value():
+            constraints += (Constraint("budget", max=self.budget.value()),)
+        exp = replace(exp, objectives=(Objective(response, self.goal.currentData()),),
                       constraints=constraints, trials=self.trials.value())
         project = self.dock.snapshot()
+        if project is None:
+            return
 
         def fn(task):
             return optimize(project, exp, task=task)
@@ -200,10 +219,9 @@ class AnalysisBox(QGroupBox):
             return None
         exp, res = self.result
         dock = self.dock
-        taken = {s.name for s in dock.project.scenarios}
-        name = next(n for n in (f"{exp.name} best", *(f"{exp.name} best ({k})"
-                                                      for k in range(2, 10_000)))
-                    if n not in taken)
+        if not dock.factors_exist(exp.factors):
+            return None
+        name = dock.scenario_name(f"{exp.name} best")
         desc = ", ".join(f"{k} = {v:g}" for k, v in res.best.items())
         dock.stack.push(optimum_command(dock.project, exp.factors, res.best, name,
                                         f"the optimum of {exp.name}: {desc}"))

@@ -79,6 +79,19 @@ def levels_of(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centres[keep], remap[group]
 
 
+def level_labels(x: np.ndarray) -> list[str]:
+    """A label per group of :func:`levels_of`: the value itself, or for a bin the range of
+    the values in it ("7–10" places, not the bin's mean "8.5")."""
+    centres, group = levels_of(x)
+    if len(np.unique(x)) <= MAX_LEVELS:
+        return [f"{v:.4g}" for v in centres]
+    out = []
+    for g in range(len(centres)):
+        lo, hi = float(x[group == g].min()), float(x[group == g].max())
+        out.append(f"{lo:.4g}" if lo == hi else f"{lo:.4g}–{hi:.4g}")
+    return out
+
+
 def main_effect(data: StudyData, factor: str, response: str
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(levels, mean, half-width)`` of ``response`` at each level of ``factor``, averaged
@@ -289,8 +302,9 @@ class ExperimentCharts(QTabWidget):
         # one cell per level pair, placed over the factors' values (cells of equal size)
         nx, ny = len(lx), len(ly)
         self.heat_image.setRect(-0.5, -0.5, nx, ny)
-        self.heat_plot.getAxis("bottom").setTicks([[(i, f"{v:.4g}") for i, v in enumerate(lx)]])
-        self.heat_plot.getAxis("left").setTicks([[(j, f"{v:.4g}") for j, v in enumerate(ly)]])
+        self.heat_plot.getAxis("bottom").setTicks(
+            [list(enumerate(level_labels(data.column(fx))))])
+        self.heat_plot.getAxis("left").setTicks([list(enumerate(level_labels(data.column(fy))))])
         cmap = pg.colormap.get("viridis")
         if self.heat_bar is None:
             self.heat_bar = pg.ColorBarItem(values=(lo, hi), colorMap=cmap, interactive=False)

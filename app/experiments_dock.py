@@ -21,6 +21,7 @@ import math
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -89,6 +90,13 @@ class ExperimentsDock(QWidget):
         self._ids: tuple = ()  # the elements whose KPIs the responses list offers
         self.job: Job | None = None
         self.data: StudyData | None = None
+        #: the project's experiment opened in the dock: what the dock does not show (its
+        #: warm-up, objectives, constraints, description, the order of its responses, a
+        #: full factorial without "points") is kept from it, so running or saving it again
+        #: is the experiment ``twinbench study PROJECT NAME`` runs
+        self.opened: Experiment | None = None
+        self.points_unset = False  # the opened full factorial has no "points", untouched
+        self._order: list[str] = []  # the responses in the order they were chosen
 
         self.name = QLineEdit("experiment 1")
         self.name.setToolTip("The experiment's name in the project (twinbench study PROJECT "
@@ -115,7 +123,7 @@ class ExperimentsDock(QWidget):
         self.points_spin = QSpinBox()
         self.points_spin.setRange(2, 100_000)
         self.points_spin.setValue(3)
-        self.points_spin.valueChanged.connect(lambda _v: self._show_size())
+        self.points_spin.valueChanged.connect(self._points_edited)
         self.points_label = QLabel("levels per range")
         self.responses = QListWidget()
         self.responses.setMinimumHeight(80)
@@ -244,6 +252,7 @@ class ExperimentsDock(QWidget):
         stack.index_changed.connect(self._edited)
         self.factors = []
         self.data = None
+        self.opened, self.points_unset = None, False
         self._fill_table()
         self._fill_responses(DEFAULT_RESPONSES)
         self._fill_saved()
@@ -271,6 +280,7 @@ class ExperimentsDock(QWidget):
         ids = tuple(el.id for el in self.project.elements)
         if ids != self._ids:
             self._fill_responses(self.chosen_responses())
+            self._fill_table()  # a factor whose element went (or came back) is marked
 
     def _fill_responses(self, checked) -> None:
         self._ids = tuple(el.id for el in self.project.elements)
@@ -296,10 +306,15 @@ class ExperimentsDock(QWidget):
         self.saved.setVisible(bool(names))
 
     def chosen_responses(self) -> list[str]:
-        return [self.responses.item(i).text() for i in range(self.responses.count())
-                if self.responses.item(i).checkState() == Qt.Checked]
+        """The ticked responses: those set (``set_responses``, an opened experiment's) in
+        their order first, the first being the primary, then the others ticked."""
+        ticked = [self.responses.item(i).text() for i in range(self.responses.count())
+                  if self.responses.item(i).checkState() == Qt.Checked]
+        return [n for n in self._order if n in ticked] + \
+            [n for n in ticked if n not in self._order]
 
     def set_responses(self, names) -> None:
+        self._order = list(names)
         for i in range(self.responses.count()):
             item = self.responses.item(i)
             item.setCheckState(Qt.Checked if item.text() in names else Qt.Unchecked)
@@ -330,6 +345,10 @@ class ExperimentsDock(QWidget):
                 if c == 3:
                     item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
                     item.setCheckState(Qt.Checked if f.integer else Qt.Unchecked)
+                if c == 0 and self.project is not None and f.element not in self.project:
+                    item.setForeground(QColor("#d03030"))
+                    item.setToolTip(f"element {f.element!r} is no longer in the project: "
+                                    "undo its deletion or remove this factor")
                 self.table.setItem(r, c, item)
         self.table.blockSignals(False)
         self._show_size()
@@ -383,12 +402,23 @@ class ExperimentsDock(QWidget):
         if not name:
             raise ValueError("give the experiment a name")
         horizon = self.horizon.currentData()
-        warmup = None if horizon is None else min(self.project.run.warmup, horizon / 2)
-        return Experiment(name=name, factors=tuple(self.factors), design=self.design_key(),
-                          points=self.points_spin.value(), responses=tuple(responses),
-                          replications=self.replications.value(),
-                          precision=self.precision.value() or None, seed=self.seed.value(),
-                          horizon=horizon, warmup=warmup, margin=self.margin.value() or None)
+        opened = self.opened if self.opened is not None else Experiment(name, ())
+        if opened.warmup is not None:
+            warmup = opened.warmup if horizon is None else min(opened.warmup, horizon / 2)
+        else:
+            warmup = None if horizon is None else min(self.project.run.warmup, horizon / 2)
+        design = self.design_key()
+        points = None if self.points_unset and design == "full_factorial" \
+            else self.points_spin.value()
+        return replace(opened, name=name, factors=tuple(self.factors), design=design,
+                       points=points, responses=tuple(responses),
+                       replications=self.replications.value(),
+                       precision=self.precision.value() or None, seed=self.seed.value(),
+                       horizon=horizon, warmup=warmup, margin=self.margin.value() or None)
+
+    def _points_edited(self, _value: int) -> None:
+        self.points_unset = False  # the user's (or a change of design's) number from now on
+        self._show_size()
 
     def _show_size(self) -> None:
         try:
@@ -430,6 +460,9 @@ class ExperimentsDock(QWidget):
         self.set_responses(exp.responses)
         self._fill_horizons(exp.horizon)
         self.margin.setValue(exp.margin or 0.0)
+        self.opened = exp
+        self.points_unset = exp.points is None
+        self.analysis.show_experiment(exp)
         self._fill_table()
 
     # --- running --------------------------------------------------------------------------
@@ -443,6 +476,8 @@ class ExperimentsDock(QWidget):
             self.error.setText(str(e))
             return
         project, executor = self.snapshot(), self.executor.currentData()
+        if project is None:
+            return
 
         def study(task: TaskState):
             def points_done(done: int, total: int) -> None:  # on the job's thread
@@ -454,12 +489,20 @@ class ExperimentsDock(QWidget):
         self.start_job(study, lambda res: self._study_done(exp, res), f"running {total} points…",
                        "study")
 
-    def snapshot(self) -> m.Project:
+    def snapshot(self) -> m.Project | None:
         """A copy of the project for a job, made here on the GUI thread: the job reads it while
         the user goes on editing the original. (With the threads executor a study still reads
         each design point's model on the job's thread; automatic garbage collection waits
-        while it runs, ``twin.tasks.pause_collection``.)"""
-        return project_from_json(project_to_json(self.project))
+        while it runs, ``twin.tasks.pause_collection``.)
+
+        ``None``, with the reader's problems under the table, when the project as it stands
+        cannot be run (an element left unconnected, a factor naming a deleted element): the
+        user's to fix, not a crash of the window."""
+        try:
+            return project_from_json(project_to_json(self.project))
+        except ProjectError as e:
+            self.error.setText(f"the project cannot be run as it stands; fix it first: {e}")
+            return None
 
     def start_job(self, fn, done, status: str, what: str) -> Job | None:
         """Run ``fn(task)`` on a job with the dock's progress bar and Cancel; ``done(result)``
@@ -544,6 +587,8 @@ class ExperimentsDock(QWidget):
         if self.data is None or self.stack is None:
             return None
         exp = self.experiment_run
+        if not self.factors_exist(exp.factors):
+            return None
         point = self.data.points[index]
         name = _scenario_name(self.project, f"{exp.name} point {index}")
         desc = ", ".join(f"{k} = {v:g}" for k, v in point.items())
@@ -556,6 +601,21 @@ class ExperimentsDock(QWidget):
         self.message.emit(f"scenario {name!r}: {desc}")
         self.scenario_made.emit(name)
         return name
+
+    def factors_exist(self, factors) -> bool:
+        """Whether every factor's element is still in the project; if not, says which under
+        the table. (A scenario made of a study or an optimisation run before the element was
+        deleted would override an element that is gone: a project file the reader refuses.)"""
+        gone = [f for f in factors if f.element not in self.project]
+        if gone:
+            names = ", ".join(f"{f.name} (element {f.element!r})" for f in gone)
+            self.error.setText(f"no scenario made: {names} no longer in the project; undo the "
+                               "deletion, or remove the factor and run again")
+        return not gone
+
+    def scenario_name(self, stem: str) -> str:
+        """``stem``, or ``stem (2)``, ``stem (3)``... if the project has it already."""
+        return _scenario_name(self.project, stem)
 
     def shutdown(self) -> None:
         """The window closes: stop polling, cancel the job and wait for it."""
@@ -582,6 +642,9 @@ def install_experiments(win) -> ExperimentsDock:
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # rows fit the width, text wraps
     scroll.setFrameShape(QScrollArea.NoFrame)
     scroll.setWidget(whatif)
+    # the dock no narrower than the panel (rows wrap their text, the table needs its width)
+    scroll.setMinimumWidth(whatif.minimumSizeHint().width()
+                           + scroll.verticalScrollBar().sizeHint().width())
     win.docks["whatif"] = win._dock("What-if", scroll, Qt.RightDockWidgetArea)
     win.tabifyDockWidget(win.docks["run"], win.docks["whatif"])
     win.docks["run"].raise_()

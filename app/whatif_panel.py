@@ -156,6 +156,7 @@ class _FactorRow(QWidget):
             self.slider.setRange(0, STEPS)
         self.label = QLabel(f"{factor.name}  ({number_text(lo)} … {number_text(hi)})")
         self.label.setStyleSheet("color: gray")
+        self.label.setWordWrap(True)  # a long parameter path must not widen the dock
         self.value_label = QLabel("")
         self.value_label.setMinimumWidth(48)
         self.remove = QPushButton("✕")
@@ -236,6 +237,9 @@ class WhatIfPanel(QWidget):
                                     "<span style='color:#1f77b4'>●</span> now: mean and 95% "
                                     "band, in % of the mean before")
         self.bands_caption.setStyleSheet("color: gray")
+        # one long line widened the panel past the dock, cutting off the table's now and
+        # change columns, the sliders' values and Run again (the dock does not scroll sideways)
+        self.bands_caption.setWordWrap(True)
         self.bands.setMinimumHeight(150)
         self.bands.getAxis("bottom").setTicks([[(i, k[0]) for i, k in enumerate(KPIS)]])
         self.bands.setToolTip("Each KPI's mean and 95% interval, before (grey) and now "
@@ -254,6 +258,10 @@ class WhatIfPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setMinimumSectionSize(50)
         self.table.setWordWrap(False)
+        # wide enough for "mean ± half-width" in each column without eliding it ("1208…")
+        cell = self.table.fontMetrics().horizontalAdvance("00000 ± 0000") + 12
+        self.table.setMinimumWidth(self.table.verticalHeader().sizeHint().width() + 3 * cell
+                                   + 2 * self.table.frameWidth())
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         # as tall as its rows, so that the bands below show without scrolling
         self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()

@@ -83,8 +83,8 @@ def test_alerts_follow_the_live_plant(make_window, line_project, broker, tmp_pat
     assert [r["state"] for r in rows] == ["raised", "acknowledged", "cleared"]
 
 
-def test_rules_on_a_replayed_recording_jump_and_recalibrate(make_window, warm_kernel,
-                                                            tmp_path, qtbot, model_threads):
+def _drifting_shift(tmp_path):
+    """The shadow feeds' line and a recorded shift whose filler's repairs slow down."""
     from twin.live.recorder import LiveRecorder, project_assets
 
     p = shadow_feeds.project()
@@ -96,6 +96,12 @@ def test_rules_on_a_replayed_recording_jump_and_recalibrate(make_window, warm_ke
     p.alerts = m.AlertSettings((
         m.AlertRule("state", "long-stop", "warning", ("filler",), ("down",), 1200.0),
         m.AlertRule("drift", "drift", elements=("filler",))))
+    return p, path
+
+
+def test_rules_on_a_replayed_recording_jump_and_recalibrate(make_window, warm_kernel,
+                                                            tmp_path, qtbot, model_threads):
+    p, path = _drifting_shift(tmp_path)
     win = make_window(p)
     assert win.open_recording(path)
     built_before = len(model_threads)
@@ -127,6 +133,33 @@ def test_rules_on_a_replayed_recording_jump_and_recalibrate(make_window, warm_ke
     assert {o.element for o in sc.overrides} == {"filler"}
     win.stack.undo()
     assert not any(s.name == "recalibrated filler" for s in win.project.scenarios)
+
+
+def test_recalibrate_pressed_twice_adds_one_scenario_then_another_name(make_window, warm_kernel,
+                                                                      tmp_path, qtbot):
+    """A second press while the fit runs is not taken (the two fits both added "recalibrated
+    filler": the second raised in the event loop); a later one gets a free name."""
+    p, path = _drifting_shift(tmp_path)
+    win = make_window(p)
+    assert win.open_recording(path)
+    qtbot.mouseClick(win.alerts.replay_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.alerts.table.rowCount() > 0 and
+                    win.alerts.replay_button.isEnabled(), timeout=120000)
+    panel = win.alerts
+    panel.table.selectRow(next(r for r, aid in enumerate(panel.rows)
+                               if panel.alerts[aid].kind == "drift"))
+    button = panel.recalibrate_button
+    qtbot.mouseClick(button, Qt.LeftButton)
+    assert not button.isEnabled() and button.text() == "Re-calibrating…"
+    panel.recalibrate_button.click()  # (a click on a disabled button does nothing anyway)
+    win.alerts_controller.recalibrate()  # nor does the action behind it
+    qtbot.waitUntil(button.isEnabled, timeout=120000)
+    assert [s.name for s in win.project.scenarios
+            if s.name.startswith("recalibrated")] == ["recalibrated filler"]
+    qtbot.mouseClick(button, Qt.LeftButton)
+    qtbot.waitUntil(button.isEnabled, timeout=120000)
+    assert [s.name for s in win.project.scenarios if s.name.startswith("recalibrated")] == [
+        "recalibrated filler", "recalibrated filler 2"]
 
 
 def test_severity_colours(qtbot):
@@ -169,3 +202,26 @@ def test_a_forecast_of_the_forecast_dock_is_judged_by_the_rules(make_window, qtb
     win.forecast.forecast_made.emit(shadow_feeds.forecast(8 * 3600.0, [1200] * 30 + [900] * 70))
     assert [a.rule for a in win.alerts.alerts.values()] == ["target"]
     assert "rose from 10% to 70%" in next(iter(win.alerts.alerts.values())).message
+
+
+def test_rules_naming_a_deleted_station_are_said_not_silent(make_window, warm_kernel, tmp_path,
+                                                            qtbot):
+    """The filler deleted, its rules watch nothing: running them said only "0 raised"."""
+    from twin.model import commands as cmd
+
+    p, path = _drifting_shift(tmp_path)
+    win = make_window(p)
+    assert win.open_recording(path)
+    win.stack.push(cmd.RemoveElement("filler"))
+    qtbot.mouseClick(win.alerts.replay_button, Qt.LeftButton)
+    qtbot.waitUntil(win.alerts.replay_button.isEnabled, timeout=120000)
+    log = win.log_pane.toPlainText()
+    for rule in ("long-stop", "drift"):
+        assert (f"alerts: rule {rule!r} names 'filler', which is not a station of the project "
+                "(deleted?): it watches nothing there") in log
+    win.stack.undo()
+    win.log_pane.clear()
+    qtbot.mouseClick(win.alerts.replay_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: win.alerts.table.rowCount() > 0 and
+                    win.alerts.replay_button.isEnabled(), timeout=120000)
+    assert "watches nothing" not in win.log_pane.toPlainText()

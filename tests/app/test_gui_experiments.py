@@ -280,3 +280,171 @@ def test_a_point_the_reader_refuses_fails_the_study_with_its_reason(win, qtbot):
     assert text.startswith("the study failed: ")
     assert "design point 0" in text and "process_time" in text
     assert "Traceback" not in text and dock.run_button.isEnabled()
+
+
+def test_a_project_that_cannot_run_is_named_not_a_crash(win, qtbot):
+    """A line left unconnected mid-edit: Run study, Sensitivity and Optimise each say what
+    the reader refuses, under the table, and start nothing (they raised in the event loop)."""
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    win.stack.push(cmd.Disconnect("M1", "B1"))
+    box = dock.analysis
+    for button in (dock.run_button, box.sensitivity_button, box.optimise_button):
+        assert button.isEnabled()
+        dock.error.setText("")
+        QTest.mouseClick(button, Qt.LeftButton)
+        assert not dock.is_running()
+        text = dock.error.text()
+        assert text.startswith("the project cannot be run as it stands; fix it first")
+        assert "connect it to a successor" in text and "'M1'" in text
+        assert dock.run_button.isEnabled()
+    win.stack.undo()
+    with qtbot.waitSignal(dock.study_shown, timeout=120_000):
+        dock.replications.setValue(2)
+        dock.horizon.setCurrentIndex(dock.horizon.findData(3600.0))
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    assert dock.error.text() == ""
+
+
+def test_no_scenario_of_a_deleted_element(win, qtbot):
+    """The study's (or optimisation's) element deleted since: no scenario overriding an
+    element that is gone (the project file would be refused on reopening), the reason
+    said; the deletion undone, the point becomes a scenario."""
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.replications.setValue(2)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(3600.0))
+    with qtbot.waitSignal(dock.study_shown, timeout=120_000):
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    box = dock.analysis
+    box.trials.setValue(2)
+    QTest.mouseClick(box.optimise_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=300_000)
+    assert box.scenario_button.isEnabled()
+    n_before = len(win.project.scenarios)
+    win.stack.push(cmd.RemoveElement("B1"))
+    assert dock.make_scenario(0) is None
+    assert dock.error.text() == ("no scenario made: B1.capacity (element 'B1') no longer in "
+                                 "the project; undo the deletion, or remove the factor and "
+                                 "run again")
+    dock.error.setText("")
+    QTest.mouseClick(box.scenario_button, Qt.LeftButton)
+    assert "B1.capacity (element 'B1') no longer in the project" in dock.error.text()
+    assert len(win.project.scenarios) == n_before
+    win.stack.undo()
+    assert dock.make_scenario(0) == "experiment 1 point 0"
+    assert box.best_as_scenario() == "experiment 1 best"
+    assert len(win.project.scenarios) == n_before + 2
+
+
+def test_an_opened_experiment_runs_and_saves_as_the_project_has_it(make_window, line_project,
+                                                                   warm_kernel):
+    """Opening a saved experiment and running or saving it kept only what the dock shows:
+    its warm-up became the project's, its objectives, constraints and description were
+    lost on saving, its primary (first) response became the first in the list's order, and
+    a full factorial without "points" got the spin box's 3 levels (B1 1..4: 4 levels)."""
+    from twin.experiments.spec import Constraint, Experiment, Objective
+
+    exp = Experiment("kept", (Factor("B1", "capacity", 1.0, 4.0, integer=True,
+                                     cost_per_unit=100.0),),
+                     design="full_factorial", points=None,
+                     responses=("budget", "line.throughput_per_hour"), replications=2,
+                     horizon=3600.0, warmup=600.0,
+                     objectives=(Objective("line.throughput_per_hour", "max"),),
+                     constraints=(Constraint("budget", max=300.0),), trials=7,
+                     description="one buffer")
+    line_project.experiments = [exp]
+    win = make_window(line_project)
+    dock = win.experiments
+    dock.saved.setCurrentIndex(0)
+    dock.saved.activated.emit(0)
+    assert dock.experiment() == exp
+    assert dock.size.text().startswith("4 design points x 2 replications")
+    QTest.mouseClick(dock.save_button, Qt.LeftButton)
+    assert win.project.experiments == [exp]
+    # what the user changes is changed, the rest kept
+    dock.points_spin.setValue(2)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    got = dock.experiment()
+    assert (got.points, got.horizon, got.warmup) == (2, 8 * 3600.0, 600.0)
+    assert got.objectives == exp.objectives and got.description == "one buffer"
+    dock.set_responses(["line.wip", "budget"])
+    assert dock.experiment().responses == ("line.wip", "budget")
+
+
+def test_the_heatmap_names_each_bin_by_its_range(qtbot):
+    """A Latin hypercube's buffer places 1..20 in six bins: the ticks say "1–4", not the
+    bins' means ("2.5" places); few distinct values keep their own labels."""
+    from app.experiment_charts import ExperimentCharts, StudyData, level_labels
+
+    factors = [Factor("B1", "capacity", 1.0, 20.0, integer=True), Factor("M2", "servers",
+                                                                          levels=(1.0, 2.0))]
+    points = design_points(factors, "latin_hypercube", 60, 1)
+    data = StudyData([f.name for f in factors], ["r"], points,
+                     [{"r": np.array([p["B1.capacity"]])} for p in points])
+    charts = ExperimentCharts()
+    qtbot.addWidget(charts)
+    charts.show_study(data)
+    charts.heat_x.setCurrentText("B1.capacity")
+    charts.heat_y.setCurrentText("M2.servers")
+    charts.draw_heatmap()
+    ticks = [t for _, t in charts.heat_plot.getAxis("bottom")._tickLevels[0]]
+    assert ticks == level_labels(data.column("B1.capacity"))
+    assert len(ticks) == 6 and ticks[0].startswith("1–") and ticks[-1].endswith("–20")
+    for t in ticks:  # whole places, the bins in order, none overlapping
+        lo, hi = (int(v) for v in t.split("–"))
+        assert lo < hi
+    bounds = [tuple(int(v) for v in t.split("–")) for t in ticks]
+    assert all(a[1] < b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert [t for _, t in charts.heat_plot.getAxis("left")._tickLevels[0]] == ["1", "2"]
+
+
+def test_optimise_an_opened_experiment_with_its_objective_and_constraints(make_window,
+                                                                          line_project,
+                                                                          warm_kernel, qtbot):
+    """Optimise on an experiment opened from the project optimised the first response with
+    the boxes' defaults (maximise, no budget, 40 trials), not the experiment's objective and
+    constraints that `twinbench optimize` uses."""
+    from twin.experiments.spec import Constraint, Experiment, Objective
+
+    cons = (Constraint("budget", max=300.0), Constraint("line.throughput_per_hour", min=10.0))
+    line_project.experiments = [Experiment(
+        "wip", (CAPACITY,), responses=("line.throughput_per_hour", "line.wip"),
+        replications=2, horizon=3600.0, objectives=(Objective("line.wip", "min"),),
+        constraints=cons, trials=4)]
+    win = make_window(line_project)
+    dock = win.experiments
+    dock.saved.setCurrentIndex(0)
+    dock.saved.activated.emit(0)
+    box = dock.analysis
+    assert (box.goal.currentData(), box.budget.value(), box.trials.value()) == ("min", 300, 4)
+    QTest.mouseClick(box.optimise_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=300_000)
+    assert dock.error.text() == ""
+    exp, res = box.result
+    assert exp.objectives == (Objective("line.wip", "min"),)
+    assert set(exp.constraints) == set(cons)
+    assert "minimise line.wip, subject to" in dock.charts.report.toPlainText()
+    assert res.best is not None and res.best["B1.capacity"] * 100 <= 300
+
+
+def test_a_factor_whose_element_is_deleted_is_marked(win):
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.add_factor(M2_TIME)
+    win.stack.push(cmd.RemoveElement("B1"))
+    item = dock.table.item(0, 0)
+    assert item.text() == "B1.capacity"
+    assert item.toolTip() == ("element 'B1' is no longer in the project: undo its deletion "
+                              "or remove this factor")
+    assert item.foreground().color().name() == "#d03030"
+    assert dock.table.item(1, 0).toolTip() == ""
+    win.stack.undo()
+    assert dock.table.item(0, 0).toolTip() == ""

@@ -148,3 +148,34 @@ def test_replications_fit_the_budget():
     assert replications_for(0.1, budget=1.0, workers=2) == 14
     assert replications_for(10.0, budget=1.0, workers=2) == MIN_REPLICATIONS
     assert replications_for(1e-6, budget=1.0, workers=2) == 30
+
+
+def test_the_panel_fits_the_dock_width(make_window, line_project, warm_kernel, qtbot):
+    """At the window's default layout nothing of the panel is cut off on the right (the
+    scroll area does not scroll sideways): the table's now and change columns, the value
+    of each slider and Run again. The caption of the bands, one long line, made the panel
+    wider than the dock and cut them."""
+    from PySide6.QtWidgets import QWidget
+
+    w = make_window(line_project, size=(1600, 1000))
+    w.docks["whatif"].raise_()
+    panel = w.whatif
+    panel.add_factor(CAPACITY)
+    panel.add_factor(Factor("M1", "failures.time_to_repair.mean", 100.0, 300.0))
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    qtbot.wait(50)
+    viewport = w.docks["whatif"].widget().viewport()
+    assert panel.width() <= viewport.width()
+    for child in (panel.table, panel.run_button, *(r.value_label for r in panel.rows)):
+        right = child.mapTo(viewport, child.rect().topRight()).x()
+        assert right <= viewport.width(), child
+    table = panel.table
+    assert table.horizontalHeader().length() <= table.viewport().width()
+    fm = table.fontMetrics()
+    for r in range(table.rowCount()):  # no number elided ("1208…")
+        for c in range(table.columnCount()):
+            item = table.item(r, c)
+            if item is not None and item.text():
+                assert fm.horizontalAdvance(item.text()) < table.columnWidth(c), item.text()
+    assert all(c.minimumSizeHint().width() <= viewport.width()
+               for c in panel.findChildren(QWidget))

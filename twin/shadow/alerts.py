@@ -139,6 +139,25 @@ def asset_elements(project: m.Project) -> dict[str, str]:
     return out
 
 
+def stale_rules(project: m.Project, settings: m.AlertSettings | None = None) -> list[str]:
+    """One line per name a rule gives that the project lacks (an element deleted in the
+    workbench after the rule was written; the reader keeps such a rule): the rule watches
+    nothing there, which the user should hear rather than see no alerts."""
+    settings = settings if settings is not None else (project.alerts or m.AlertSettings())
+    stations = {s.id for s in project.stations()}
+    assets = set(asset_elements(project))
+    out = []
+    for i, r in enumerate(settings.rules):
+        known = assets if r.kind == "no_data" else stations
+        for name in r.elements:
+            if name not in known:
+                out.append(f"rule {r.id or f'{r.kind}-{i + 1}'!r} names {name!r}, which is "
+                           "not a station of the project (deleted?): it watches nothing "
+                           "there; undo the deletion or take it out of the rule "
+                           "(`alerts` in project.json)")
+    return out
+
+
 @dataclass
 class _Asset:
     element: str
