@@ -50,8 +50,8 @@ class Clock:
         return cls(SIM_ORIGIN.timestamp(), UTC, True)
 
     @classmethod
-    def recording(cls, epoch: datetime, tariff: m.Tariff) -> Clock:
-        return cls(epoch.timestamp(), ZoneInfo(tariff.timezone), False)
+    def recording(cls, epoch: datetime, timezone: str) -> Clock:
+        return cls(epoch.timestamp(), ZoneInfo(timezone), False)
 
     def wall(self, day, seconds: float) -> float:
         """Time (s from time 0) of ``seconds`` after local midnight of ``day`` (a date)."""

@@ -311,7 +311,7 @@ class Tariff:
     billing_period: float = 30 * 86400.0
     co2_g_per_kwh: float = 0.0
     co2_series: EnergySeries | None = None
-    timezone: str = "UTC"  # the wall clock of recordings (simulations: time 0 is Monday 0:00)
+    timezone: str = ""  # the wall clock of recordings ("": the recording's own time zone)
 
 
 # --- alert rules (issue 16): read and written by twin.projectfile.alerts ---------------------

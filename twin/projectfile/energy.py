@@ -258,14 +258,15 @@ def read_energy(obj, problems: Problems, folder: Path | None = None) -> m.Tariff
                                  MAX_CO2)
     else:
         co2 = _number(obj, "co2_g_per_kwh", path, problems, 0.0, MAX_CO2, "g/kWh")
-    tz = obj.get("timezone", "UTC")
+    tz = obj.get("timezone", "")
     try:
-        if not isinstance(tz, str):
+        if not isinstance(tz, str) or len(tz) > 64:
             raise ZoneInfoNotFoundError
-        ZoneInfo(tz)
+        if tz:
+            ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         problems.add(f"{path}.timezone", "must be an IANA time zone such as Europe/Berlin "
-                     "(the wall clock of recordings)", tz)
+                     "(the wall clock of recordings; leave it out for the recording's own)", tz)
     if len(problems.items) > n0:
         return None
     return m.Tariff(price, tuple(float(x) for x in hourly), currency, periods, series,
@@ -291,6 +292,6 @@ def energy_to_json(t: m.Tariff) -> dict:
         doc["co2_g_per_kwh"] = t.co2_series.file
     elif t.co2_g_per_kwh:
         doc["co2_g_per_kwh"] = t.co2_g_per_kwh
-    if t.timezone != "UTC":
+    if t.timezone:
         doc["timezone"] = t.timezone
     return doc
