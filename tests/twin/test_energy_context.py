@@ -11,8 +11,7 @@ from oracles.lines import serial_line, station
 
 from twin.errors import ProjectError
 from twin.model import elements as m
-from twin.projectfile.reader import load_project, project_from_json, project_to_json, \
-    read_tariff
+from twin.projectfile.reader import load_project, project_from_json, project_to_json, read_tariff
 
 DOC = serial_line([station("m1", 60.0, power_kw={"busy": 10.0})], [])
 
