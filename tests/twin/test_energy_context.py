@@ -67,6 +67,12 @@ def test_the_full_context_round_trips(tmp_path):
                                                                 folder=tmp_path)),
                               folder=tmp_path).tariff
     assert again == t
+    from tests.test_schema import schema_errors
+
+    assert schema_errors(_with(tariff)) == []
+    assert schema_errors(project_to_json(project_from_json(_with(tariff), folder=tmp_path))) \
+        == []
+    assert schema_errors(_with({**tariff, "demand_charge": {"billing_period": "1d"}}))
 
 
 def test_a_price_series_beside_the_project_loads_with_the_project(make_project):

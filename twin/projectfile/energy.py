@@ -230,7 +230,7 @@ def read_energy(obj, problems: Problems, folder: Path | None = None) -> m.Tariff
     series = read_series(obj["price_series"], f"{path}.price_series", problems, folder,
                          "price", limits.MAX_PRICE) if "price_series" in obj else None
     currency = obj.get("currency", d.currency)
-    if not isinstance(currency, str) or not 0 < len(currency) <= 12:
+    if not isinstance(currency, str) or len(currency) > limits.MAX_NAME_CHARS:
         problems.add(f"{path}.currency", "must be a currency such as EUR", currency)
     per_kw, billing = 0.0, d.billing_period
     dc = obj.get("demand_charge")
