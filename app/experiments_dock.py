@@ -54,7 +54,7 @@ from twin.experiments.spec import DERIVED_RESPONSES, DESIGNS, Experiment, Factor
 from twin.experiments.study import run_study
 from twin.model import commands as cmd
 from twin.model import elements as m
-from twin.projectfile.reader import project_from_json, project_to_json
+from twin.projectfile.reader import copy_project
 from twin.tasks import TaskState
 from twin.units import format_duration
 
@@ -459,7 +459,7 @@ class ExperimentsDock(QWidget):
         the user goes on editing the original. (With the threads executor a study still reads
         each design point's model on the job's thread; automatic garbage collection waits
         while it runs, ``twin.tasks.pause_collection``.)"""
-        return project_from_json(project_to_json(self.project))
+        return copy_project(self.project)
 
     def start_job(self, fn, done, status: str, what: str) -> Job | None:
         """Run ``fn(task)`` on a job with the dock's progress bar and Cancel; ``done(result)``

@@ -3,6 +3,8 @@ The reader (``twin.projectfile.reader``) judges it as it would a file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,6 +21,11 @@ from app.editors.fields import NumberField, number_text
 from twin.model import elements as m
 from twin.projectfile.reader import read_tariff  # the file's own check of a tariff
 
+#: Fields of the energy context this editor does not show (periods, series, demand charge,
+#: CO2, time zone: edited in project.json, docs/energy.md); an edit here keeps them.
+KEPT = ("periods", "price_series", "demand_charge_per_kw", "billing_period", "co2_g_per_kwh",
+        "co2_series", "timezone")
+
 
 class TariffEditor(QWidget):
     """``committed(tariff or None)`` once the reader accepts the fields."""
@@ -28,6 +35,7 @@ class TariffEditor(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._loading = False
+        self._kept: m.Tariff | None = None  # the tariff shown: its fields this editor lacks
         self.enabled = QCheckBox("electricity tariff")
         self.enabled.toggled.connect(self._toggled)
         self.price = NumberField("per kWh")
@@ -60,6 +68,7 @@ class TariffEditor(QWidget):
 
     def set_value(self, t: m.Tariff | None) -> None:
         self._loading = True
+        self._kept = t
         self.enabled.setChecked(t is not None)
         self.body.setVisible(t is not None)
         t = t or m.Tariff()
@@ -119,6 +128,11 @@ class TariffEditor(QWidget):
             self.committed.emit(None)
             return
         t, msgs = read_tariff(obj)
+        if not msgs and self._kept is not None:
+            t = replace(t, **{f: getattr(self._kept, f) for f in KEPT})
+            if t.hourly and (t.periods or t.price_series):
+                msgs = ["tariff.hourly: this tariff has time-of-use periods or a price series "
+                        "(project.json); remove them there to use hourly prices"]
         self.show_problems(msgs)
         if not msgs:
             self.committed.emit(t)

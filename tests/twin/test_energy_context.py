@@ -171,3 +171,24 @@ def test_the_editor_reads_a_tariff_part_as_the_file_reader_does():
     assert t is None and msgs and "$.tariff.demand_charge.billing_period" in msgs[0]
     t, msgs = read_tariff(json.loads('{"price_per_kwh": 0.25}'))
     assert msgs == [] and t.price_per_kwh == 0.25
+
+
+def test_copies_scenarios_and_design_points_still_find_the_csv(make_project):
+    from twin.experiments.evaluate import base_document, point_project
+    from twin.projectfile.reader import copy_project, with_scenario
+
+    doc = _with({"price_series": "p.csv", "co2_g_per_kwh": "c.csv"})
+    doc["scenarios"] = [{"name": "dear", "overrides": [{"path": "tariff.demand_charge",
+                                                        "value": {"per_kw": 5}}]}]
+    folder = make_project(doc)
+    _hourly_csv(folder, "p.csv", [0.1, 0.2])
+    _hourly_csv(folder, "c.csv", [100, 200])
+    project = load_project(folder)
+    snapshot = copy_project(project)  # what the workbench hands a worker
+    assert snapshot.tariff == project.tariff and snapshot.path == folder
+    assert with_scenario(snapshot, "dear").tariff.demand_charge_per_kw == 5.0
+    point = point_project(base_document(project), (), {})
+    assert point.tariff.price_series.values == (0.1, 0.2)
+    assert point.tariff.co2_series.values == (100.0, 200.0)
+    # saving writes the names beside project.json, never the absolute paths
+    assert project_to_json(snapshot)["tariff"]["price_series"] == "p.csv"

@@ -133,14 +133,14 @@ def read_series(name, path, problems, folder: Path | None, what: str,
                 hi: float) -> m.EnergySeries | None:
     """A CSV ``time,value`` of ISO 8601 times with offset and values >= 0 in steps of 15
     min or 1 h, without gaps; ``None`` and the problems (with the CSV line) otherwise."""
-    if not isinstance(name, str) or not name or len(name) > limits.MAX_NAME_CHARS:
+    if not isinstance(name, str) or not name or len(name) > 4096:
         problems.add(path, f"must be the name of a CSV file of {what} beside project.json", name)
         return None
-    if folder is None:
+    if folder is None and not Path(name).is_absolute():
         problems.add(path, f"{name!r} lies beside project.json: open the project from its "
                      "folder so that the file can be found", name)
         return None
-    file = Path(folder) / name
+    file = Path(folder or "") / name
     try:
         with open(file, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
@@ -294,4 +294,16 @@ def energy_to_json(t: m.Tariff) -> dict:
         doc["co2_g_per_kwh"] = t.co2_g_per_kwh
     if t.timezone:
         doc["timezone"] = t.timezone
+    return doc
+
+
+def absolute_files(doc: dict, folder) -> dict:
+    """``doc`` with the tariff's CSV names made absolute paths under ``folder``, for a copy
+    of the project read elsewhere than its folder (a worker's snapshot, a design point)."""
+    t = doc.get("tariff")
+    if folder is None or not isinstance(t, dict):
+        return doc
+    for key in ("price_series", "co2_g_per_kwh"):
+        if isinstance(t.get(key), str):
+            t[key] = str(Path(folder) / t[key])
     return doc

@@ -25,7 +25,7 @@ from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.model.distributions import parse_distribution
 from twin.projectfile.alerts import read_alerts
-from twin.projectfile.energy import read_energy
+from twin.projectfile.energy import absolute_files, read_energy  # noqa: F401
 from twin.projectfile.meshes import read_mesh
 from twin.projectfile.plantlimits import check_project
 from twin.projectfile.structure import (  # noqa: F401  (re-exported)
@@ -710,6 +710,15 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
                            f"scenario {name!r}") from None
     except ProjectError as e:
         raise ProjectError(e.problems, f"scenario {name!r}") from None
+
+
+def copy_project(project: m.Project) -> m.Project:
+    """A copy of ``project`` read from its document (a worker's snapshot: editing goes on
+    with the original), that still finds the files beside its project.json."""
+    copy_ = project_from_json(project_to_json(project), folder=getattr(project, "path", None))
+    if hasattr(project, "path"):
+        copy_.path = project.path  # type: ignore[attr-defined]
+    return copy_
 
 
 def scenario_variants(project: m.Project, names) -> dict:
