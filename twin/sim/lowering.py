@@ -197,6 +197,11 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         problems.items += e.problems
         problems.raise_if_any(getattr(project, "name", None))
     ts_t = np.unique(np.concatenate([ts_t[ts_t <= horizon], extra_t]))
+    if ts_t.size * max(n_el, 1) > MAX_SAMPLE_CELLS:  # the tariff's quarter hours added
+        problems.add("$.tariff", f"prices this run at {ts_t.size:,} times of {n_el} elements, "
+                     f"more than the {MAX_SAMPLE_CELLS:,} values a run keeps; run a shorter "
+                     "horizon", horizon)
+        problems.raise_if_any(getattr(project, "name", None))
     params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
