@@ -149,6 +149,12 @@ def test_a_series_without_offset_or_on_an_odd_step_is_refused(tmp_path):
     assert "600 s apart" in msg
 
 
+def test_a_bad_first_time_is_not_taken_for_a_header(tmp_path):
+    (tmp_path / "p.csv").write_text("yesterday,0.1\n2024-01-01T01:00:00+00:00,0.2\n")
+    (_, msg), = _problems(_with({"price_series": "p.csv"}), tmp_path)
+    assert "line 1: 'yesterday' is not an ISO 8601 time" in msg
+
+
 def test_a_series_needs_the_project_folder():
     (path, msg), = _problems(_with({"price_series": "p.csv"}))
     assert path == "$.tariff.price_series" and "open the project from its folder" in msg

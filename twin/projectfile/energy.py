@@ -129,6 +129,14 @@ def _check_overlaps(periods, path, problems) -> None:
             return
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_series(name, path, problems, folder: Path | None, what: str,
                 hi: float) -> m.EnergySeries | None:
     """A CSV ``time,value`` of ISO 8601 times with offset and values >= 0 in steps of 15
@@ -154,7 +162,7 @@ def read_series(name, path, problems, folder: Path | None, what: str,
     if len(rows) > MAX_SERIES_ROWS:
         problems.add(path, f"{name}: {len(rows):,} rows, at most {MAX_SERIES_ROWS:,}", name)
         return None
-    times, values = [], []
+    times, values, header_seen = [], [], False
     for line, row in enumerate(rows, 1):
         if not row or all(not c.strip() for c in row):
             continue
@@ -165,7 +173,8 @@ def read_series(name, path, problems, folder: Path | None, what: str,
         try:
             t = datetime.fromisoformat(row[0].strip())
         except ValueError:
-            if not times:  # a header
+            if not times and not header_seen and not _is_number(row[1]):  # a header
+                header_seen = True
                 continue
             problems.add(path, f"{where}: {row[0]!r} is not an ISO 8601 time such as "
                          "2024-03-01T14:00:00+01:00", row[0])
@@ -264,7 +273,7 @@ def read_energy(obj, problems: Problems, folder: Path | None = None) -> m.Tariff
             raise ZoneInfoNotFoundError
         if tz:
             ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         problems.add(f"{path}.timezone", "must be an IANA time zone such as Europe/Berlin "
                      "(the wall clock of recordings; leave it out for the recording's own)", tz)
     if len(problems.items) > n0:
