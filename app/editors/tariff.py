@@ -50,6 +50,9 @@ class TariffEditor(QWidget):
         self.hourly.setVerticalHeaderLabels([f"{h:02d}:00" for h in range(24)])
         self.hourly.horizontalHeader().setStretchLastSection(True)
         self.hourly.itemChanged.connect(lambda _it: self.finish())
+        self.more = QLabel("")  # what of the energy context this editor does not show
+        self.more.setWordWrap(True)
+        self.more.setVisible(False)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
@@ -64,6 +67,7 @@ class TariffEditor(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.enabled)
         lay.addWidget(self.body, 1)
+        lay.addWidget(self.more)
         lay.addWidget(self.error)
 
     def set_value(self, t: m.Tariff | None) -> None:
@@ -79,6 +83,14 @@ class TariffEditor(QWidget):
         for h in range(24):
             v = t.hourly[h] if t.hourly else t.price_per_kwh
             self.hourly.setItem(h, 0, QTableWidgetItem(number_text(v)))
+        more = [w for w, on in (
+            (f"{len(t.periods)} time-of-use period{'s' * (len(t.periods) != 1)}", t.periods),
+            (f"prices from {t.price_series.file}" if t.price_series else "", t.price_series),
+            (f"a demand charge of {t.demand_charge_per_kw:g} per kW", t.demand_charge_per_kw),
+            ("CO2 intensity", t.co2_g_per_kwh or t.co2_series)) if on]
+        self.more.setText(("Also in this tariff, edited in project.json (docs/energy.md) and "
+                           "kept: " + ", ".join(more)) if more else "")
+        self.more.setVisible(bool(more))
         self.show_problems([])
         self._loading = False
 

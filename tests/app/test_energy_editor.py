@@ -19,6 +19,8 @@ def test_editing_the_price_keeps_the_energy_context(qtbot):
     qtbot.addWidget(te)
     te.show()
     te.set_value(CONTEXT)
+    assert "1 time-of-use period, a demand charge of 12 per kW, CO2 intensity" in \
+        te.more.text()
     got = []
     te.committed.connect(got.append)
     te.price.edit.setFocus()
