@@ -36,7 +36,7 @@ from app.worker import Job
 from twin.errors import InputError
 from twin.model import commands as cmd
 from twin.model import elements as m
-from twin.projectfile.reader import project_from_json, project_to_json
+from twin.projectfile.reader import copy_project
 from twin.recording import Recording
 from twin.tasks import TaskState
 
@@ -149,7 +149,7 @@ class CalibrateDialog(QDialog):
                                "its assets onto stations in the Replay panel")
             return False
         try:  # a copy, made on the GUI thread: editing goes on meanwhile
-            snapshot = project_from_json(project_to_json(self.project))
+            snapshot = copy_project(self.project)
         except InputError as e:  # a layout being edited: no source, an unconnected station
             self._show_failure(f"the project cannot be calibrated as it is: {e}")
             return False

@@ -55,7 +55,7 @@ from twin.experiments.spec import DERIVED_RESPONSES, DESIGNS, Experiment, Factor
 from twin.experiments.study import run_study
 from twin.model import commands as cmd
 from twin.model import elements as m
-from twin.projectfile.reader import project_from_json, project_to_json
+from twin.projectfile.reader import copy_project
 from twin.tasks import TaskState
 from twin.units import format_duration
 
@@ -499,7 +499,7 @@ class ExperimentsDock(QWidget):
         cannot be run (an element left unconnected, a factor naming a deleted element): the
         user's to fix, not a crash of the window."""
         try:
-            return project_from_json(project_to_json(self.project))
+            return copy_project(self.project)
         except ProjectError as e:
             self.error.setText(f"the project cannot be run as it stands; fix it first: {e}")
             return None

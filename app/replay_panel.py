@@ -44,7 +44,7 @@ from app.worker import Job
 from kernels.types import STATE_NAMES
 from twin.errors import InputError
 from twin.model import elements as m
-from twin.projectfile.reader import project_from_json, project_to_json, with_scenario
+from twin.projectfile.reader import copy_project, with_scenario
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent
 from twin.tasks import TaskState
@@ -495,7 +495,7 @@ class ReplayPanel(QWidget):
                              "for at least one asset in the 'Asset → element mapping' table")
             return False
         try:  # the fork gets its own copy: editing goes on meanwhile
-            snapshot = project_from_json(project_to_json(project))
+            snapshot = copy_project(project)
             variant = with_scenario(snapshot, chosen)  # built here: a worker only reads it
         except InputError as e:  # a layout being edited: an element without successor, ...
             self._fork_error(f"the project cannot be simulated as it is: {e}")

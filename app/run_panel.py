@@ -36,7 +36,7 @@ from app.worker import Job
 from twin.errors import ProjectError
 from twin.limits import LOG_ROW_BYTES, nbytes
 from twin.model import elements as m
-from twin.projectfile.reader import project_from_json, project_to_json, scenario_variants
+from twin.projectfile.reader import copy_project, scenario_variants
 from twin.sim.estimate import estimate_run
 from twin.sim.runner import RunSpec, pilot_seconds, run_project
 from twin.tasks import TaskState
@@ -262,7 +262,7 @@ class RunPanel(QWidget):
                 # other one again on demand, and write_results does so for a saved file
                 spec = replace(spec, log_only=((names[0], 0),))
             # the worker gets its own copy: editing on goes on while it runs
-            snapshot = project_from_json(project_to_json(self.project))
+            snapshot = copy_project(self.project)
             # the scenarios are built here, on the GUI thread: a worker only reads models
             variants = scenario_variants(snapshot, names)
             # how big, before any of it: a run beyond the limits is refused (RunTooLarge)

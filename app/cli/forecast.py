@@ -29,8 +29,9 @@ def add_options(r: argparse.ArgumentParser) -> None:
     g = r.add_argument_group("forecast (the shadow twin, docs/shadow.md)")
     g.add_argument("--forecast", action="store_true",
                    help="forecast the rest of each shift every --every of plant time")
-    g.add_argument("--project", help="project folder or project.json of the twin (needed "
-                                     "with --forecast and --alerts)")
+    g.add_argument("--project", metavar="P", help="a project folder or project.json: with "
+                   "--forecast the twin, with --alerts its rules and model; alone, its energy "
+                   "context (`tariff`) prices the recorded power (cost, 15-min peak, CO2)")
     g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=None,
                    metavar="DURATION", help="plant time between forecasts (default: the "
                                             "project's alerts.forecast_every, else 60 s)")

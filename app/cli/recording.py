@@ -150,10 +150,8 @@ def run_replay(args: argparse.Namespace) -> int:
     """Handle ``twinbench replay``; return the exit code."""
     if args.alerts:
         return _replay_alerts(args)
-    if args.project is not None and not args.forecast:
-        raise UsageError("--project goes with --alerts or --forecast: twinbench replay FILE "
-                         "--alerts --project PROJECT")
-    with user_files(args.recording), Recording.open(args.recording) as rec:
+    files = (args.recording,) + ((args.project,) if args.project else ())
+    with user_files(*files), Recording.open(args.recording) as rec:
         t0 = _time_arg(rec, args.t_from, "--from")
         t1 = _time_arg(rec, args.t_to, "--to")
         window = None
@@ -170,11 +168,47 @@ def run_replay(args: argparse.Namespace) -> int:
         if args.by:
             fn = daily_kpis if args.by == "day" else shift_kpis
             periods = {a: fn(rec, a, window) for a in kpis}
-        text = (json.dumps(_document(rec, kpis, periods), indent=2) if args.json
-                else _text(rec, kpis, periods))
+        energy = _energy(rec, args.project, window) if args.project else None
+        if args.json:
+            doc = _document(rec, kpis, periods)
+            if energy is not None:
+                doc["energy"] = energy
+            text = json.dumps(doc, indent=2)
+        else:
+            text = _text(rec, kpis, periods) + (_energy_text(energy) if energy else "")
     print(text if args.json else printable(text, newlines=True))
     sys.stdout.flush()
     return 0
+
+
+def _energy(rec: Recording, project_path: str, window) -> dict:
+    """``--project P`` without ``--alerts``: cost, 15-min peak and CO2 of the recorded power
+    under the project's energy context (twin.recording.energy)."""
+    from twin.projectfile.reader import load_project
+    from twin.recording.energy import recording_energy
+
+    project = load_project(project_path)
+    if project.tariff is None:
+        raise UsageError(f"--project {project_path}: project {project.name!r} has no energy "
+                         "context; add a `tariff` section (docs/energy.md)")
+    figures = recording_energy(rec, project.tariff, window)
+    return {"project": project.name, "currency": project.tariff.currency,
+            **{("line" if a == "total" else a): k.to_dict() for a, k in figures.items()}}
+
+
+def _energy_text(energy: dict) -> str:
+    cur = energy["currency"]
+    header = ["", "kWh", f"cost {cur}", f"energy {cur}", f"demand {cur}", "peak 15min kW",
+              "CO2 kg", f"{cur}/part", "kg CO2/part"]
+    rows = [[printable("all assets" if a == "line" else f"asset {a}")]
+            + [number(k[f], digits=d) for f, d in (
+                ("energy_kwh", 1), ("energy_cost", 2), ("energy_cost_energy", 2),
+                ("energy_cost_demand", 2), ("peak_kw_15min", 2), ("co2_kg", 1),
+                ("energy_cost_per_part", 4), ("co2_kg_per_part", 4))]
+            for a, k in energy.items() if isinstance(k, dict)]
+    return (f"\n\nenergy under the energy context of {printable(energy['project'])} (the "
+            "demand charge bills the coincident peak of all assets):\n"
+            + format_table(header, rows, left=1, rule=True))
 
 
 def _replay_alerts(args: argparse.Namespace) -> int:

@@ -107,7 +107,10 @@ def print_table(summary: dict, out=None) -> None:
                            ("wip", "work in process (parts)"),
                            ("lead_time_s", "lead time (s)"), ("energy_kwh", "energy (kWh)"),
                            ("energy_kwh_per_part", "energy per part (kWh)"),
-                           ("energy_cost", "energy cost")):
+                           ("energy_cost", "energy cost"),
+                           ("energy_cost_demand", "  of which demand charge"),
+                           ("peak_kw_15min", "peak 15-min power (kW)"),
+                           ("co2_kg", "CO2 (kg)")):
             if key in line:
                 out.write(f"  {label:<28}{format_ci(line[key], 4)}\n")
         if doc.get("bottleneck"):

@@ -3,6 +3,8 @@ The reader (``twin.projectfile.reader``) judges it as it would a file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,6 +21,11 @@ from app.editors.fields import NumberField, number_text
 from twin.model import elements as m
 from twin.projectfile.reader import read_tariff  # the file's own check of a tariff
 
+#: Fields of the energy context this editor does not show (periods, series, demand charge,
+#: CO2, time zone: edited in project.json, docs/energy.md); an edit here keeps them.
+KEPT = ("periods", "price_series", "demand_charge_per_kw", "billing_period", "co2_g_per_kwh",
+        "co2_series", "timezone")
+
 
 class TariffEditor(QWidget):
     """``committed(tariff or None)`` once the reader accepts the fields."""
@@ -28,6 +35,7 @@ class TariffEditor(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._loading = False
+        self._kept: m.Tariff | None = None  # the tariff shown: its fields this editor lacks
         self.enabled = QCheckBox("electricity tariff")
         self.enabled.toggled.connect(self._toggled)
         self.price = NumberField("per kWh")
@@ -42,6 +50,9 @@ class TariffEditor(QWidget):
         self.hourly.setVerticalHeaderLabels([f"{h:02d}:00" for h in range(24)])
         self.hourly.horizontalHeader().setStretchLastSection(True)
         self.hourly.itemChanged.connect(lambda _it: self.finish())
+        self.more = QLabel("")  # what of the energy context this editor does not show
+        self.more.setWordWrap(True)
+        self.more.setVisible(False)
         self.error = QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
@@ -56,10 +67,12 @@ class TariffEditor(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.enabled)
         lay.addWidget(self.body, 1)
+        lay.addWidget(self.more)
         lay.addWidget(self.error)
 
     def set_value(self, t: m.Tariff | None) -> None:
         self._loading = True
+        self._kept = t
         self.enabled.setChecked(t is not None)
         self.body.setVisible(t is not None)
         t = t or m.Tariff()
@@ -70,6 +83,14 @@ class TariffEditor(QWidget):
         for h in range(24):
             v = t.hourly[h] if t.hourly else t.price_per_kwh
             self.hourly.setItem(h, 0, QTableWidgetItem(number_text(v)))
+        more = [w for w, on in (
+            (f"{len(t.periods)} time-of-use period{'s' * (len(t.periods) != 1)}", t.periods),
+            (f"prices from {t.price_series.file}" if t.price_series else "", t.price_series),
+            (f"a demand charge of {t.demand_charge_per_kw:g} per kW", t.demand_charge_per_kw),
+            ("CO2 intensity", t.co2_g_per_kwh or t.co2_series)) if on]
+        self.more.setText(("Also in this tariff, edited in project.json (docs/energy.md) and "
+                           "kept: " + ", ".join(more)) if more else "")
+        self.more.setVisible(bool(more))
         self.show_problems([])
         self._loading = False
 
@@ -119,6 +140,11 @@ class TariffEditor(QWidget):
             self.committed.emit(None)
             return
         t, msgs = read_tariff(obj)
+        if not msgs and self._kept is not None:
+            t = replace(t, **{f: getattr(self._kept, f) for f in KEPT})
+            if t.hourly and (t.periods or t.price_series):
+                msgs = ["tariff.hourly: this tariff has time-of-use periods or a price series "
+                        "(project.json); remove them there to use hourly prices"]
         self.show_problems(msgs)
         if not msgs:
             self.committed.emit(t)

@@ -107,5 +107,5 @@ def test_replay_alerts_judge_the_forecasts(tmp_path, make_project, kernel, capsy
     assert bool(fired) == raised, alerts
     if raised:
         assert "Shift target of 5,000 good parts at risk" in fired[0]["message"]
-    code = main(["replay", str(path), "--project", str(folder)])
-    assert code == 2 and "--project goes with --alerts or --forecast" in capsys.readouterr().err
+    code = main(["replay", str(path), "--project", str(folder)])  # alone: its energy context
+    assert code == 2 and "has no energy context" in capsys.readouterr().err

@@ -27,7 +27,12 @@ import numpy as np
 from twin.errors import ProjectError
 from twin.model import elements as m
 from twin.model.experiments import Factor
-from twin.projectfile.reader import apply_overrides, project_from_json, project_to_json
+from twin.projectfile.reader import (
+    absolute_files,
+    apply_overrides,
+    project_from_json,
+    project_to_json,
+)
 from twin.sim.executors import Executor, JobContext, make_executor
 from twin.sim.lowering import Lowered, lower
 from twin.sim.runner import RunSpec, run_replication
@@ -149,7 +154,8 @@ def point_project(base_doc: dict, factors: Sequence[Factor], point: Mapping[str,
 
 def base_document(project: m.Project) -> dict:
     """``project``'s document without its scenarios and experiments (what points apply to)."""
-    doc = project_to_json(project)
+    # tariff CSVs (issue 19) by absolute path: points are read away from the folder
+    doc = absolute_files(project_to_json(project), getattr(project, "path", None))
     doc.pop("scenarios", None)
     doc.pop("experiments", None)
     return doc

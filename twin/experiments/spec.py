@@ -83,7 +83,8 @@ def check_responses(project: m.Project, names: Sequence[str] | None = None) -> N
             close = difflib.get_close_matches(resp, sorted(known), 3, 0.6)
             hint = f"; did you mean {', '.join(close)}?" if close else (
                 "; `twinbench run --json` lists the KPIs of this project")
-            why = ("this run reports no such KPI" if resp not in ("line.energy_cost",)
+            energy = resp.rsplit(".", 1)[-1].startswith(("energy_cost", "peak_kw", "co2_kg"))
+            why = ("this run reports no such KPI" if not energy or project.tariff is not None
                    else "the project has no tariff: add one, or use line.energy_kwh")
             problems.add(path, why + hint, resp)
     problems.raise_if_any(str(getattr(project, "path", "")) or None)

@@ -268,13 +268,50 @@ class RunSettings:
     sample_interval: float = 0.0  # 0: horizon / 200
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class TouPeriod:
+    """A time-of-use period of the weekly price profile: from ``start`` to ``end`` (seconds
+    after midnight) on each of ``days`` (0 = Monday); ``end <= start`` runs past midnight
+    into the next day (Sunday into Monday)."""
+
+    start: float
+    end: float
+    price_per_kwh: float
+    days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class EnergySeries:
+    """A time series read from a CSV beside the project: ``values[i]`` holds from
+    ``times[i]`` (POSIX seconds, UTC) for ``step`` seconds (900 or 3600)."""
+
+    file: str
+    step: float
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+
+
 @dataclass(frozen=True)
 class Tariff:
-    """Price of electricity: a flat price, or a price per hour of the day (24 values)."""
+    """The energy context (``$.tariff``, read by twin.projectfile.energy, used by
+    twin.energy): a price (flat, 24 hourly prices, weekly time-of-use periods over the flat
+    base price, or a price series), a demand charge on the highest 15-minute mean power of
+    each billing period, and the CO2 intensity (constant or a series)."""
 
     price_per_kwh: float = 0.0
     hourly: tuple[float, ...] = ()
     currency: str = "EUR"
+    periods: tuple[TouPeriod, ...] = ()
+    price_series: EnergySeries | None = None
+    demand_charge_per_kw: float = 0.0
+    billing_period: float = 30 * 86400.0
+    co2_g_per_kwh: float = 0.0
+    co2_series: EnergySeries | None = None
+    timezone: str = ""  # the wall clock of recordings ("": the recording's own time zone)
 
 
 # --- alert rules (issue 16): read and written by twin.projectfile.alerts ---------------------

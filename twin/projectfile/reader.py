@@ -25,6 +25,7 @@ from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.model.distributions import parse_distribution
 from twin.projectfile.alerts import read_alerts
+from twin.projectfile.energy import absolute_files, read_energy  # noqa: F401
 from twin.projectfile.meshes import read_mesh
 from twin.projectfile.plantlimits import check_project
 from twin.projectfile.structure import (  # noqa: F401  (re-exported)
@@ -548,7 +549,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
                              "element of this project", c)
         conns.append(conn)
     run = _read_run(r.obj_at("run"), problems)
-    tariff = _read_tariff(r.obj_at("tariff"), problems)
+    tariff = _read_tariff(doc.get("tariff"), problems, folder)
     project = m.Project(
         name=r.string("name", Path(file).parent.name if file else "Untitled"),
         description=r.string("description", "", limit=limits.MAX_TEXT_CHARS),
@@ -613,19 +614,8 @@ def _read_run(obj, problems):
     return run if len(problems.items) == n0 else d
 
 
-def _read_tariff(obj, problems):
-    if obj is None:
-        return None
-    r = _Reader(obj, "$.tariff", problems, {"price_per_kwh", "hourly", "currency"})
-    hourly = obj.get("hourly", [])
-    if hourly != [] and (not isinstance(hourly, list) or len(hourly) != 24 or any(
-            isinstance(x, bool) or not isinstance(x, int | float)
-            or not 0 <= x <= limits.MAX_PRICE for x in hourly)):
-        problems.add("$.tariff.hourly", f"must be 24 prices >= 0 and <= {limits.MAX_PRICE:g}, "
-                     "one per hour of the day", hourly)
-        hourly = []
-    return m.Tariff(r.number("price_per_kwh", 0.0, lo=0.0, hi=limits.MAX_PRICE),
-                    tuple(float(x) for x in hourly), r.string("currency", "EUR"))
+def _read_tariff(obj, problems, folder=None):
+    return read_energy(obj, problems, folder)  # the energy context: twin.projectfile.energy
 
 
 # --- one part of a document, read as the file reader reads it (the workbench's editors) -------
@@ -713,12 +703,22 @@ def with_scenario(project: m.Project, name: str | None) -> m.Project:
         return project
     scenario = project.scenario(name)
     try:
-        return project_from_json(apply_overrides(project_to_json(project), scenario))
+        return project_from_json(apply_overrides(project_to_json(project), scenario),
+                                 folder=getattr(project, "path", None))  # CSVs of its tariff
     except KeyError as e:  # an element it overrides was deleted in the editor
         raise ProjectError([Problem("$.scenarios", str(e.args[0]), name)],
                            f"scenario {name!r}") from None
     except ProjectError as e:
         raise ProjectError(e.problems, f"scenario {name!r}") from None
+
+
+def copy_project(project: m.Project) -> m.Project:
+    """A copy of ``project`` read from its document (a worker's snapshot: editing goes on
+    with the original), that still finds the files beside its project.json."""
+    copy_ = project_from_json(project_to_json(project), folder=getattr(project, "path", None))
+    if hasattr(project, "path"):
+        copy_.path = project.path  # type: ignore[attr-defined]
+    return copy_
 
 
 def scenario_variants(project: m.Project, names) -> dict:

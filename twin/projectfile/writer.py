@@ -124,10 +124,9 @@ def project_to_json(project: m.Project) -> dict:
     if rs.sample_interval:
         doc["run"]["sample_interval"] = rs.sample_interval
     if project.tariff is not None:
-        t = project.tariff
-        doc["tariff"] = {"price_per_kwh": t.price_per_kwh, "currency": t.currency}
-        if t.hourly:
-            doc["tariff"]["hourly"] = list(t.hourly)
+        from twin.projectfile.energy import energy_to_json
+
+        doc["tariff"] = energy_to_json(project.tariff)
     if project.scenarios:
         doc["scenarios"] = [
             {"name": s.name, **({"description": s.description} if s.description else {}),

@@ -236,8 +236,9 @@ def estimate_run(project, spec, scenarios: list[str] | None = None,
     dt = spec.sample_interval if spec.sample_interval > 0 else horizon / 200.0
     samples = int(horizon / dt) + 3
     tariff = project.tariff
-    if tariff is not None and tariff.hourly:
-        samples += int(horizon / 3600.0) + 1
+    if tariff is not None:  # the energy context's change times (twin.sim.energy)
+        samples += int(horizon / 900.0) + 3 + (int(horizon / 86400.0) + 3) * (
+            24 * bool(tariff.hourly) + 2 * len(tariff.periods))
     index = {el.id: i for i, el in enumerate(project.elements)}
     events, log_rows, busiest, problems = 0.0, 0.0, "", Problems()
     if variants is None:

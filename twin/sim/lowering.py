@@ -19,6 +19,7 @@ from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
 from twin.sim.seeds import seed_states
+from twin.sim.energy import sample_times
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
          "conveyor": kt.CONVEYOR, "sink": kt.SINK}
@@ -191,9 +192,17 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     keep = cal_t <= horizon
     ts_t = np.arange(n_samples) * dt
     extra_t = [warmup, horizon]
-    if project.tariff is not None and project.tariff.hourly:
-        extra_t += list(np.arange(0.0, horizon, 3600.0))  # prices change on the hour
+    try:  # prices, CO2, demand windows change there (twin.sim.energy)
+        extra_t += list(sample_times(project.tariff, horizon))
+    except ProjectError as e:
+        problems.items += e.problems
+        problems.raise_if_any(getattr(project, "name", None))
     ts_t = np.unique(np.concatenate([ts_t[ts_t <= horizon], extra_t]))
+    if ts_t.size * max(n_el, 1) > MAX_SAMPLE_CELLS:  # the tariff's quarter hours added
+        problems.add("$.tariff", f"prices this run at {ts_t.size:,} times of {n_el} elements, "
+                     f"more than the {MAX_SAMPLE_CELLS:,} values a run keeps; run a shorter "
+                     "horizon", horizon)
+        problems.raise_if_any(getattr(project, "name", None))
     params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,

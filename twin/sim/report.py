@@ -39,6 +39,9 @@ ELEMENT_KPIS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("energy_kwh", "energy", "kWh", ("station",)),
     ("wear", "wear", "wear units", ("station",)),
     ("scrap", "scrap", "parts", ("station",)),
+    ("energy_cost", "energy cost", "currency", ("station",)),
+    ("peak_kw_15min", "peak 15-min power", "kW", ("station",)),
+    ("co2_kg", "CO2", "kg", ("station",)),
     ("mean_content", "mean content", "parts", ("buffer", "conveyor")),
     ("max_content", "max content", "parts", ("buffer", "conveyor")),
     ("mean_queue", "source queue", "parts", ("source",)),
@@ -55,6 +58,13 @@ LINE_KPIS: tuple[tuple[str, str, str], ...] = (
     ("energy_kwh", "energy", "kWh"),
     ("energy_kwh_per_part", "energy per part", "kWh/part"),
     ("energy_cost", "energy cost", "currency"),
+    # the energy context (issue 19; twin.sim.energy): only with a tariff
+    ("energy_cost_energy", "energy cost: energy part", "currency"),
+    ("energy_cost_demand", "energy cost: demand part", "currency"),
+    ("energy_cost_per_part", "energy cost per part", "currency/part"),
+    ("peak_kw_15min", "peak 15-min power", "kW"),
+    ("co2_kg", "CO2", "kg"),
+    ("co2_kg_per_part", "CO2 per part", "kg/part"),
 )
 
 NO_STAT = {"mean": math.nan, "ci95_halfwidth": math.nan}

@@ -38,7 +38,8 @@ FORMAT = "twinbench-results"
 
 
 def _units(key: str) -> str:
-    for suffix, unit in (("_per_hour", "1/h"), ("_kwh", "kWh"), ("_s", "s"), ("wip", "parts"),
+    for suffix, unit in (("_per_hour", "1/h"), ("peak_kw", "kW"), ("co2_kg", "kg"),
+                         ("_kwh", "kWh"), ("_s", "s"), ("wip", "parts"),
                          ("fraction", "1"), ("utilization", "1"), ("energy_cost", "currency")):
         if suffix in key:
             return unit

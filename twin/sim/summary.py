@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from kernels import types as kt
+from twin.sim.energy import energy_kpis
 from twin.sim.stats import mean_ci
 
 
@@ -66,25 +67,9 @@ def replication_kpis(sr, rep) -> dict[str, float]:
     out["line.energy_kwh"] = energy_total
     out["line.energy_kwh_per_part"] = energy_total / good if good > 0 else math.nan
     tariff = sr.project.tariff
-    if tariff is not None:
-        out["line.energy_cost"] = energy_cost(sr, rep, tariff)
+    if tariff is not None:  # cost, demand, 15-min peak, CO2 (twin.sim.energy)
+        out.update(energy_kpis(sr, rep, tariff, good))
     return out
-
-
-def energy_cost(sr, rep, tariff) -> float:
-    """Cost of the energy used after warm-up, at a flat or an hour-of-day price.
-
-    With hourly prices the sample grid holds every full hour, the end of the warm-up and the
-    horizon (``twin.sim.lowering``), so each interval lies in one price hour and the sum is exact.
-    """
-    if not tariff.hourly:
-        return float(np.sum(rep.st_time * sr.lowered.arrays.power) / 3600.0
-                     * tariff.price_per_kwh)
-    t = sr.ts_t
-    keep = t >= sr.lowered.warmup
-    kwh = np.diff(rep.ts_energy.sum(axis=1)[keep])
-    hour = (t[keep][:-1] // 3600 % 24).astype(int)
-    return float(np.sum(kwh * np.asarray(tariff.hourly)[hour]))
 
 
 def summarize(sr) -> dict:

@@ -1,0 +1,116 @@
+"""Energy KPIs of the real SME recording (issue 19 §3) against the raw CSV.
+
+The oracle reads the CSV with pandas: each row's energy is ``power_avg`` x 300 s, spread
+over the bucket (cut short where the next bucket of the asset starts early, as replay
+documents; a repeated bucket counts once), then summed into the quarter hours of the
+clock, priced on the wall clock of Europe/Rome (the recording's time zone): a weekday night
+from 22:00 to 6:00 across midnight, a cheap weekend, Sunday night into Monday.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import SME_CSV
+from twin.model import elements as m
+from twin.recording import Recording
+from twin.recording.energy import recording_energy
+
+NIGHT, WEEKEND, BASE = 0.11, 0.07, 0.27
+TARIFF = m.Tariff(
+    BASE, periods=(
+        m.TouPeriod(22 * 3600.0, 6 * 3600.0, NIGHT, (0, 1, 2, 3, 4, 6), "night"),
+        m.TouPeriod(6 * 3600.0, 0.0, WEEKEND, (5,), "saturday"),
+        m.TouPeriod(0.0, 22 * 3600.0, WEEKEND, (6,), "sunday")),
+    demand_charge_per_kw=9.0, billing_period=7 * 86400.0, co2_g_per_kwh=350.0)
+
+
+def _price(local: pd.DatetimeIndex) -> np.ndarray:
+    day, hour = local.day_of_week.to_numpy(), (local.hour + local.minute / 60).to_numpy()
+    night = (hour < 6) | (hour >= 22)
+    return np.select([(day == 5) & (hour < 6), day == 5, (day == 6) & (hour >= 22), day == 6,
+                      night], [NIGHT, WEEKEND, NIGHT, WEEKEND, NIGHT], BASE)
+
+
+def _oracle():
+    raw = pd.read_csv(SME_CSV)
+    raw["t"] = (pd.to_datetime(raw["ts"], utc=True)
+                - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    raw = raw.drop_duplicates(["asset", "t"], keep="first").sort_values(["asset", "t"])
+    raw["power"] = raw["power_avg"].where(raw["power_avg"] >= 0).fillna(0.0)
+    nxt = raw.groupby("asset")["t"].shift(-1)
+    raw["end"] = np.minimum(raw["t"] + 300.0, nxt.fillna(np.inf))
+    t0, t1 = raw["t"].min(), (raw["t"] + 300.0).max()
+    q0 = np.floor(t0 / 900) * 900
+    edges = np.arange(q0, t1 + 900, 900.0)
+    kwh = np.zeros((len(edges) - 1, 3))
+    for a in range(3):
+        r = raw[raw["asset"] == a]
+        s, e, q = r["t"].to_numpy(), r["end"].to_numpy(), r["power"].to_numpy() * 300 / 3600
+        # each bucket (<= 300 s) touches at most two quarters: split it at the boundary
+        k = np.floor(s / 900).astype(int)
+        cut = np.minimum(e, (k + 1) * 900.0)
+        frac = (cut - s) / (e - s)
+        i = k - int(q0 // 900)
+        np.add.at(kwh[:, a], i, q * frac)
+        np.add.at(kwh[:, a], np.minimum(i + 1, len(kwh) - 1), q * (1 - frac))
+    covered = np.minimum(edges[1:], t1) - np.maximum(edges[:-1], t0)
+    kw = kwh / (covered / 3600.0)[:, None]
+    mid = pd.to_datetime(np.maximum(edges[:-1], t0), unit="s", utc=True)
+    price = _price(mid.tz_convert("Europe/Rome"))
+    origin = pd.Timestamp(pd.Timestamp(t0, unit="s", tz="UTC").tz_convert("Europe/Rome")
+                          .date(), tz="Europe/Rome").timestamp()
+    billing = ((edges[:-1] - origin) // (7 * 86400)).astype(int)
+    line = kw.sum(axis=1)
+    demand = 9.0 * sum(line[billing == b].max() for b in np.unique(billing))
+    return kwh, kw, price, demand
+
+
+@pytest.fixture(scope="module")
+def figures(sme_recording):
+    with Recording.open(sme_recording) as rec:
+        assert rec.time_zone == "Europe/Rome"
+        return recording_energy(rec, TARIFF)
+
+
+def test_sme_cost_peak_and_co2_equal_the_raw_csv(figures):
+    kwh, kw, price, demand = _oracle()
+    line = figures["total"]
+    assert line.energy_kwh == pytest.approx(kwh.sum(), rel=1e-9)
+    assert line.energy_cost == pytest.approx(float(kwh.sum(axis=1) @ price), rel=1e-9)
+    assert line.peak_kw_15min == pytest.approx(kw.sum(axis=1).max(), rel=1e-9)
+    assert line.demand_cost == pytest.approx(demand, rel=1e-9)
+    assert line.co2_kg == pytest.approx(0.350 * kwh.sum(), rel=1e-9)
+    assert line.cost == pytest.approx(line.energy_cost + demand)
+    for a in range(3):
+        k = figures[str(a)]
+        assert k.energy_cost == pytest.approx(float(kwh[:, a] @ price), rel=1e-9)
+        assert k.peak_kw_15min == pytest.approx(kw[:, a].max(), rel=1e-9)
+        assert k.demand_cost == 0.0  # the demand charge bills the coincident peak only
+    # the profile mattered: the mean price paid lies strictly between night and day
+    assert WEEKEND < line.energy_cost / line.energy_kwh < BASE
+
+
+def test_the_cli_prints_the_energy_of_a_recording(sme_recording, make_project, capsys):
+    from oracles.lines import serial_line, station
+
+    from app.cli import main
+    from twin.projectfile.energy import energy_to_json
+
+    doc = serial_line([station("m1", 60.0)], [])
+    doc["tariff"] = energy_to_json(TARIFF)
+    folder = make_project(doc)
+    assert main(["replay", str(sme_recording), "--project", str(folder), "--json"]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)["energy"]
+    kwh, kw, price, demand = _oracle()
+    assert out["line"]["energy_cost"] == pytest.approx(float(kwh.sum(axis=1) @ price) + demand,
+                                                       rel=1e-9)
+    assert out["line"]["peak_kw_15min"] == pytest.approx(kw.sum(axis=1).max(), rel=1e-9)
+    assert set(out) == {"project", "currency", "line", "0", "1", "2"}
+    assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "peak 15min kW" in text and "all assets" in text

@@ -1,0 +1,78 @@
+"""Energy cost, 15-minute peak and CO2 of a recording under a project's energy context
+(issue 19 §3), exactly from its power channels.
+
+A recording's power is constant over each bucket (the bucket's mean power) or between two
+power readings (event recordings), and zero where there is no record or a link gap
+(``twin.recording.replay``). :mod:`twin.energy` splits that curve at every price change,
+quarter hour and billing-period start: with buckets that divide 15 minutes (the SME
+recording's 5-minute buckets) each demand window holds whole buckets, so the peak is the
+mean of the recorded powers of its buckets, as a utility's meter would find it. Prices and
+time-of-use periods are read on the wall clock of the tariff's ``timezone`` (default: the
+recording's time zone); price series are matched by their time stamps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.energy import Clock, figures
+from twin.model import elements as m
+from twin.recording.format import Recording
+from twin.recording.kpi import _window
+from twin.recording.replay import replay_recording
+
+
+@dataclass(frozen=True)
+class EnergyKpis:
+    """Energy KPIs of one asset, or of all assets together (``demand_cost`` and ``cost``
+    include the demand charge only for the total: it bills the coincident peak)."""
+
+    energy_kwh: float
+    energy_cost: float
+    demand_cost: float
+    peak_kw_15min: float
+    co2_kg: float
+    good_parts: float
+
+    @property
+    def cost(self) -> float:
+        return self.energy_cost + self.demand_cost
+
+    def to_dict(self) -> dict:
+        per = (lambda x: x / self.good_parts) if self.good_parts > 0 else (lambda x: None)
+        return {"energy_kwh": self.energy_kwh, "energy_cost": self.cost,
+                "energy_cost_energy": self.energy_cost, "energy_cost_demand": self.demand_cost,
+                "energy_cost_per_part": per(self.cost), "peak_kw_15min": self.peak_kw_15min,
+                "co2_kg": self.co2_kg, "co2_kg_per_part": per(self.co2_kg)}
+
+
+def recording_energy(recording: Recording, tariff: m.Tariff, window: tuple | None = None
+                     ) -> dict[str, EnergyKpis]:
+    """Energy KPIs of each asset with power and of their ``"total"`` over ``window``
+    (default: the whole recording; see ``twin.recording.kpi.recording_kpis``). Raises
+    ``twin.energy.EnergyError`` if a price or CO2 series does not cover the window."""
+    replays = replay_recording(recording)
+    t0, t1, _ = _window(recording, replays, window)
+    powered = {a: r for a, r in replays.items() if r.has_power}
+    knots = np.unique(np.concatenate([[t0, t1]] + [
+        np.concatenate([r.energy.start, r.energy.end]) for r in powered.values()]))
+    cols = [r.energy.at(knots) / 3600.0 for r in powered.values()]
+    e = np.column_stack([np.sum(cols, axis=0) if cols else np.zeros(len(knots)), *cols])
+    clock = Clock.recording(recording.epoch_utc, tariff.timezone or recording.time_zone)
+    f = figures(tariff, clock, knots, e, t0, t1)
+    good = {a: _good(r, t0, t1) for a, r in powered.items()}
+    out = {"total": EnergyKpis(float(f.energy_kwh[0]), float(f.energy_cost[0]), f.demand_cost,
+                               float(f.peak_kw_15min[0]), float(f.co2_kg[0]),
+                               sum(good.values()))}
+    for j, a in enumerate(powered, 1):
+        out[a] = EnergyKpis(float(f.energy_kwh[j]), float(f.energy_cost[j]), 0.0,
+                            float(f.peak_kw_15min[j]), float(f.co2_kg[j]), good[a])
+    return out
+
+
+def _good(r, t0: float, t1: float) -> float:
+    made = r.produced.between(t0, t1) - r.scrap.between(t0, t1)
+    return made if math.isfinite(made) else 0.0
