@@ -18,8 +18,8 @@ from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
-from twin.sim.seeds import seed_states
 from twin.sim.energy import sample_times
+from twin.sim.seeds import seed_states
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
          "conveyor": kt.CONVEYOR, "sink": kt.SINK}
