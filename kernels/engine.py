@@ -107,7 +107,6 @@ from kernels.types import (
     S_HEAP_N,
     S_LOG_N,
     S_LOSE,
-    S_MOVES_LEFT,
     S_NFREE,
     S_PULLING,
     S_SAMPLE_K,
@@ -526,15 +525,14 @@ def _recheck(m, s, units, p, x):
 
 
 @hot
-def _pull(m, s, x):
+def _pull(m, s, x, moved):
     """``x`` pulls parts, from the predecessor whose part has waited longest, while it has
-    room; each move counts down ``S_MOVES_LEFT``, and the room is checked again (``_recheck``)
-    when it goes below 0.
+    room; ``moved`` counts the moves since the room was last checked.
 
-    Returns ``K_DONE``, or the code of a stop (for room, a pause or a stall) before the next
-    move (``S_MOVES_LEFT`` then stays < 0), after which ``x`` must go on pulling
-    (``S_PULLING``). The count lives in the state, not in a returned tuple: on the path of
-    every move, a load, a decrement and a store are all it costs.
+    Returns ``(code, moved)``: ``K_DONE``, or the code of a stop (for room, a pause or a
+    stall) before the next move, after which ``x`` must go on pulling (``S_PULLING``).
+    The count stays a local (a store into the state on every move measured 49 instructions
+    per event more: benchmarks/README.md).
     """
     a = m.pred_ptr[x]
     b = m.pred_ptr[x + 1]
@@ -554,25 +552,24 @@ def _pull(m, s, x):
                 best_srv = srv
         if best_p < 0:
             break
-        left = s.si[S_MOVES_LEFT] - 1
-        s.si[S_MOVES_LEFT] = left
-        if left < 0:
-            code = _recheck(m, s, MOVES_PER_CHECK + 1, best_p, x)
+        moved += 1
+        if moved > MOVES_PER_CHECK:
+            code = _recheck(m, s, moved, best_p, x)
             if code != K_DONE:
-                return code
-            s.si[S_MOVES_LEFT] = MOVES_PER_CHECK
+                return code, moved
+            moved = 0
         put(m, s, x, take(m, s, best_p, best_srv), srv_in)
         if b - a == 1 and best_srv >= 0 and m.el_i[best_p, I_SERVERS] == 1:
             break  # the only server of the only predecessor was just emptied
         if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:
             break  # a single-server station is full once it took a part
-    return K_DONE
+    return K_DONE, moved
 
 
 @cold
 def _resume_pulling(m, s, x):
     """``_pull`` into ``x``, where the last call stopped (``S_PULLING``), compiled once."""
-    return _pull(m, s, x)
+    return _pull(m, s, x, 0)
 
 
 @entry
@@ -612,10 +609,10 @@ def run_until(m, s, t_stop):
     # be added to L_ALL_EVENTS (added in bulk, off the path of every event)
     work = s.si[S_WORK]
     counted = work
-    s.si[S_MOVES_LEFT] = MOVES_PER_CHECK
+    moved = 0
     x = s.si[S_PULLING] - 1
     if x >= 0:
-        code = _resume_pulling(m, s, x)
+        code, moved = _resume_pulling(m, s, x)
         if code != K_DONE:
             if code != K_STALLED and kind == E_ARRIVAL:
                 s.si[S_LOSE] = obj + 1
@@ -630,7 +627,7 @@ def run_until(m, s, t_stop):
             s.si[S_STACK_N] = n
             x = s.stack[n]
             s.el_si[x, EI_QUEUED] = 0
-            code = _pull(m, s, x)
+            code, moved = _pull(m, s, x, moved)
             if code != K_DONE:
                 break
         if code != K_DONE:
@@ -650,7 +647,7 @@ def run_until(m, s, t_stop):
         if log_on and s.si[S_LOG_N] > log_full:
             code = K_NEED_LOG
             break
-        s.si[S_MOVES_LEFT] = MOVES_PER_CHECK
+        moved = 0
         if s.si[S_HEAP_N] == 0 or s.heap_t[0] > t_stop:
             break
         if s.heap_t[0] > due:
@@ -675,7 +672,7 @@ def run_until(m, s, t_stop):
     if code == K_DONE:
         _reach(m, s, t_stop)
     elif code != K_STALLED:
-        if s.si[S_MOVES_LEFT] < 0:  # stopped before a move: x goes on pulling first
+        if moved > MOVES_PER_CHECK:  # stopped before a move: x goes on pulling first
             s.si[S_PULLING] = x + 1
         if kind == E_ARRIVAL:
             s.si[S_LOSE] = obj + 1

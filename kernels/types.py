@@ -270,9 +270,7 @@ S_STALL_N = 17  # units of work since T_STALL
 S_STALL_EL = 18  # K_STALLED: the element that kept firing (-1: the calendar)
 S_STALL_KIND = 19  # K_STALLED: its event kind (E_*), or -1 for parts it kept handing on
 S_STALL_TO = 20  # K_STALLED with kind -1: the element that kept taking them
-S_MOVES_LEFT = 21  # moves a cascade may make before the room is checked again (< 0: stopped
-#                    before a move, which the next call makes first); set by each call
-N_S = 22
+N_S = 21
 T_NOW = 0
 T_WIP_SINCE = 1
 T_OBS_START = 2  # start of the observation (0 or end of warm-up)
