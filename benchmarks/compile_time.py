@@ -9,9 +9,12 @@ far less than wall time. The variants run interleaved, so a change of load hits 
 the table gives the median and the range of each.
 
 A variant is a comma-separated list of measures to leave out (``TWINBENCH_JIT_WITHOUT``);
-``-`` is all of them in force. Not part of the test suite; about 15 s of CPU per run::
+``-`` is all of them in force. ``--root`` may be given several times to compare trees (an
+older checkout against this one), interleaved the same way; the load average is printed
+before and after. Not part of the test suite; about 15 s of CPU per run::
 
     .venv/bin/python benchmarks/compile_time.py --repeats 5 - compare_flags_cheaply
+    .venv/bin/python benchmarks/compile_time.py --repeats 3 --root . --root ../old-checkout
 """
 
 from __future__ import annotations
@@ -55,22 +58,31 @@ def cold_compile(root: Path, without: str) -> float:
     return float(done.stdout.split("CPU")[-1])
 
 
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("variants", nargs="*", default=["-"],
                         help="measures to leave out, comma-separated; '-' for none")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--root", type=Path, default=ROOT,
-                        help="the twinbench tree to compile (default: this one)")
+    parser.add_argument("--root", type=Path, action="append",
+                        help="a twinbench tree to compile (default: this one); repeatable")
     args = parser.parse_args()
-    times: dict[str, list[float]] = {v: [] for v in args.variants}
+    roots = [r.resolve() for r in args.root or [ROOT]]
+    runs = [(r, v) for r in roots for v in args.variants]
+    times: dict[tuple[Path, str], list[float]] = {run: [] for run in runs}
+    print(_load(), flush=True)
     for _ in range(args.repeats):
-        for v in args.variants:
-            times[v].append(cold_compile(args.root, v))
-            print(f"  {v}: {times[v][-1]:.2f} s", flush=True)
+        for root, v in runs:
+            times[root, v].append(cold_compile(root, v))
+            print(f"  {root} without {v}: {times[root, v][-1]:.2f} s", flush=True)
+    print(_load())
     print(f"cold compile CPU time, {args.repeats} runs each (median, min-max):")
-    for v, t in times.items():
-        print(f"  without {v:40s} {statistics.median(t):6.2f} s   ({min(t):.2f}-{max(t):.2f})")
+    for (root, v), t in times.items():
+        name = f"{root.name} without {v}" if len(roots) > 1 else f"without {v}"
+        print(f"  {name:50s} {statistics.median(t):6.2f} s   ({min(t):.2f}-{max(t):.2f})")
 
 
 if __name__ == "__main__":

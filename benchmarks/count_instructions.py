@@ -10,10 +10,12 @@ emulated CPU would otherwise miss the normal cache and compile under valgrind, s
 Not part of the test suite; needs ``valgrind``. About two minutes::
 
     .venv/bin/python benchmarks/count_instructions.py
+    .venv/bin/python benchmarks/count_instructions.py --root ../old-checkout   # another tree
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -31,23 +33,27 @@ import sys
 from kernels import types as kt
 from kernels.warmup import warm_up
 warm_up()
-from twin.projectfile.reader import load_project
-from twin.sim.runner import RunSpec, run_project
+try:
+    from twin.projectfile.reader import load_project
+    from twin.sim.runner import RunSpec, run_project
+except ImportError:  # the layout before twin/ was split into packages
+    from twin.project import load_project
+    from twin.runner import RunSpec, run_project
 p = load_project(sys.argv[1])
 r = run_project(p, spec=RunSpec(horizon=float(sys.argv[2]), replications=1, seed=1), workers=1)
 print("EVENTS", r.scenarios["base"].replications[0].line_out[kt.L_ALL_EVENTS])
 """
 
 
-def counted(env: dict, horizon: float, valgrind: bool) -> tuple[float, list[int]]:
-    cmd = [sys.executable, "-c", RUN, str(ROOT / "projects" / "standard-line"), str(horizon)]
+def counted(root: Path, env: dict, horizon: float, valgrind: bool) -> tuple[float, list[int]]:
+    cmd = [sys.executable, "-c", RUN, str(root / "projects" / "standard-line"), str(horizon)]
     counts: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
         if valgrind:
             cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
                    "--toggle-collect=Dispatcher_call*", "--branch-sim=yes",
                    f"--callgrind-out-file={tmp}/out"] + cmd
-        done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(done.stderr[-2000:])
         if valgrind:
@@ -58,17 +64,21 @@ def counted(env: dict, horizon: float, valgrind: bool) -> tuple[float, list[int]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the twinbench tree whose kernel is counted (default: this one)")
+    root = parser.parse_args().root.resolve()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT), **CPU)
-        counted(env, 2000, valgrind=False)  # compile natively into the cache
-        e1, c1 = counted(env, 2000, valgrind=True)
-        e2, c2 = counted(env, 50000, valgrind=True)
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(root), **CPU)
+        counted(root, env, 2000, valgrind=False)  # compile natively into the cache
+        e1, c1 = counted(root, env, 2000, valgrind=True)
+        e2, c2 = counted(root, env, 50000, valgrind=True)
     de = e2 - e1
     names = ["instructions", "conditional branches", "mispredicted", "indirect branches",
              "mispredicted"]
-    print(f"standard line, {de:,.0f} events between horizons 2,000 and 50,000:")
+    print(f"{root}: standard line, {de:,.0f} events between horizons 2,000 and 50,000:")
     for name, a, b in zip(names, c1, c2, strict=True):
         print(f"  {name:22s} {(b - a) / de:8.1f} per event   ({b - a:,} in all)")
 

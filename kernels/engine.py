@@ -396,8 +396,23 @@ def _reset_statistics(m, s, tw):
 
 
 @cold
+def _clock_due(m, s):
+    """The time after which the clock has something to do before an event: the next sample
+    or the end of the warm-up (inf: neither). An event at ``t > _clock_due`` calls
+    ``_advance_clock`` first, which is the one test per event for both."""
+    due = INF
+    k = s.si[S_SAMPLE_K]
+    if k < m.ts_t.shape[0]:
+        due = m.ts_t[k]
+    if s.si[S_WARM_DONE] == 0 and s.sf[T_WARMUP] < due:
+        due = s.sf[T_WARMUP]
+    return due
+
+
+@cold
 def _advance_clock(m, s, t):
-    """Take samples and the warm-up reset that fall before time ``t``."""
+    """Take samples and the warm-up reset that fall before time ``t``; returns the next
+    ``_clock_due``."""
     if s.si[S_WARM_DONE] == 0 and t > s.sf[T_WARMUP]:
         _reset_statistics(m, s, s.sf[T_WARMUP])
     k = s.si[S_SAMPLE_K]
@@ -406,6 +421,7 @@ def _advance_clock(m, s, t):
         _sample(m, s, k, m.ts_t[k])
         k += 1
     s.si[S_SAMPLE_K] = k
+    return _clock_due(m, s)
 
 
 @cold
@@ -515,6 +531,8 @@ def _pull(m, s, x, moved):
 
     Returns ``(code, moved)``: ``K_DONE``, or the code of a stop (for room, a pause or a
     stall) before the next move, after which ``x`` must go on pulling (``S_PULLING``).
+    The count stays a local (a store into the state on every move measured 49 instructions
+    per event more: benchmarks/README.md).
     """
     a = m.pred_ptr[x]
     b = m.pred_ptr[x + 1]
@@ -571,11 +589,10 @@ def run_until(m, s, t_stop):
         an instant, and the next call goes on from exactly there.
     """
     reserve_parts = int(m.params[P_RESERVE_PARTS])
-    reserve_heap = int(m.params[P_RESERVE_HEAP])
-    reserve_log = int(m.params[P_RESERVE_LOG])
+    heap_full = s.heap_t.shape[0] - int(m.params[P_RESERVE_HEAP])  # arrays grow between calls
+    log_full = s.log_t.shape[0] - int(m.params[P_RESERVE_LOG])
     log_on = m.params[P_LOG] > 0.0
-    n_samples = m.ts_t.shape[0]
-    warmup = s.sf[T_WARMUP]
+    due = _clock_due(m, s)
     s.si[S_CALL_N] = 0
     code = _room(m, s)
     if code != K_DONE:
@@ -588,7 +605,10 @@ def run_until(m, s, t_stop):
     if obj >= 0:
         kind = E_ARRIVAL
         s.si[S_LOSE] = 0
+    # events since the last look at the stall counter; those beyond ``counted`` are still to
+    # be added to L_ALL_EVENTS (added in bulk, off the path of every event)
     work = s.si[S_WORK]
+    counted = work
     moved = 0
     x = s.si[S_PULLING] - 1
     if x >= 0:
@@ -621,31 +641,33 @@ def run_until(m, s, t_stop):
         if s.si[S_NFREE] < reserve_parts:
             code = K_NEED_PARTS
             break
-        if s.heap_t.shape[0] - s.si[S_HEAP_N] < reserve_heap:
+        if s.si[S_HEAP_N] > heap_full:
             code = K_NEED_HEAP
             break
-        if log_on and s.log_t.shape[0] - s.si[S_LOG_N] < reserve_log:
+        if log_on and s.si[S_LOG_N] > log_full:
             code = K_NEED_LOG
             break
         moved = 0
         if s.si[S_HEAP_N] == 0 or s.heap_t[0] > t_stop:
             break
-        t = s.heap_t[0]
-        k = s.si[S_SAMPLE_K]
-        if (k < n_samples and m.ts_t[k] < t) or (s.si[S_WARM_DONE] == 0 and t > warmup):
-            _advance_clock(m, s, t)
+        if s.heap_t[0] > due:
+            s.line_out[L_ALL_EVENTS] += work - counted  # before a warm-up reset zeroes it
+            counted = work
+            due = _advance_clock(m, s, s.heap_t[0])
         t, kind, obj, tok = pop(s.heap_t, s.heap_i, s.si)
         s.sf[T_NOW] = t
         if not _dispatch(m, s, kind, obj, tok):
             kind = -1
             continue
-        s.line_out[L_ALL_EVENTS] += 1.0
         work += 1
         if work >= GUARD_EVERY:
+            s.line_out[L_ALL_EVENTS] += work - counted
             code = _count_events(m, s, work, kind, obj)
             work = 0
+            counted = 0
             if code != K_DONE:
                 break
+    s.line_out[L_ALL_EVENTS] += work - counted
     s.si[S_WORK] = work
     if code == K_DONE:
         _reach(m, s, t_stop)
