@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.playback: Playback | None = None
         self.last_result = None
         self.ask_unsaved = self._ask_unsaved  # tests replace it
+        self.ask_stop_work = self._ask_stop_work  # tests replace it
         self.testing = False  # tests set it: errors go to the log, never to a modal dialog
         # before any chart exists: a chart takes its colours from the theme when it is made
         apply_theme(str(self.settings.value("theme", "light")))
@@ -719,7 +720,30 @@ class MainWindow(QMainWindow):
         self.view.set_fills(fills)
 
     # --- closing --------------------------------------------------------------------------------
+    def work_going_on(self) -> list[str]:
+        """What the user started that closing the window would stop: "a run", "a study", …."""
+        going = (("a run", self.run_panel.is_running()),
+                 ("a study", self.experiments.is_running()),
+                 ("a fork", self.replay.is_forking()),
+                 ("a forecast", self.forecast.is_busy()))
+        return [name for name, on in going if on]
+
+    def _ask_stop_work(self, text: str) -> bool:
+        return QMessageBox.question(
+            self, "Work going on", text, QMessageBox.Yes | QMessageBox.Cancel,
+            QMessageBox.Cancel) == QMessageBox.Yes
+
     def closeEvent(self, ev):  # noqa: N802 - Qt override
+        # a running job first (as Plant Simulation and FlexSim do), then the unsaved edits:
+        # two different questions, each asked once
+        work = self.work_going_on()
+        if work:
+            names = " and ".join(work)
+            verb, them = ("are", "them") if len(work) > 1 else ("is", "it")
+            if not self.ask_stop_work(f"{names[0].upper()}{names[1:]} {verb} going on: "
+                                      f"stop {them} and quit?"):
+                ev.ignore()
+                return
         if not self.maybe_save():
             ev.ignore()
             return

@@ -245,7 +245,8 @@ class RunPanel(QWidget):
         return spec
 
     def is_running(self) -> bool:
-        return self.job is not None
+        """A run is going: its pilot estimating the time, or the run itself."""
+        return self.job is not None or self.pilot_job is not None
 
     @Slot()
     def start_run(self) -> bool:

@@ -7,12 +7,14 @@ import threading
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from app.dashboards import throughput_series
 from app.playback import Playback
 from app.theme import STATE_COLORS
 from app.worker import BACKGROUND_NICE, Job
 from kernels import types as kt
+from twin.model import commands as cmd
 from twin.sim.runner import RunSpec, run_project
 from twin.sim.stats import format_ci, mean_ci
 from twin.sim.summary import replication_kpis
@@ -220,3 +222,34 @@ def test_background_threads_run_below_the_gui(qtbot):
         job.start()
     assert blocker.args[0] == min(19, gui + BACKGROUND_NICE)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui
+
+
+def test_closing_during_a_run_asks_once_and_cancel_keeps_it_going(make_window, line_project,
+                                                                   qtbot, warm_kernel):
+    # F20: File > Quit (the window's close) during a run asks before throwing the run away;
+    # the unsaved-edits question is its own, asked once
+    w = make_window(line_project)
+    rp = w.run_panel
+    rp.horizon.setText("2000d")
+    rp.replications.setValue(2)
+    asked, unsaved = [], []
+    w.ask_stop_work = lambda text: asked.append(text) or False
+    w.ask_unsaved = lambda: unsaved.append(1) or QMessageBox.Discard
+    w.stack.push(cmd.RotateElement("M1", 90.0))  # an unsaved edit
+    assert w.work_going_on() == []
+    assert rp.start_run()
+    assert w.work_going_on() == ["a run"]
+    assert not w.close()  # answered Cancel: the window stays, the run goes on
+    assert asked == ["A run is going on: stop it and quit?"]
+    assert unsaved == []  # never asked about saving once the quit was called off
+    assert w.isVisible() and rp.is_running()
+    w.ask_stop_work = lambda text: asked.append(text) or True
+    assert w.close()  # answered Yes: then the unsaved edits are asked about, once
+    assert len(asked) == 2 and unsaved == [1]
+    assert not rp.is_running()
+
+
+def test_closing_without_work_going_on_does_not_ask(make_window, line_project):
+    w = make_window(line_project)
+    w.ask_stop_work = lambda text: pytest.fail(f"asked {text!r} with nothing running")
+    assert w.close()
