@@ -92,7 +92,7 @@ def recovery_files() -> list[Path]:
 
 #: Version of the dock layout the window saves. Raise it when docks are added or removed: Qt
 #: would restore an older layout and leave the new docks floating over the window.
-DOCK_LAYOUT_VERSION = 2
+DOCK_LAYOUT_VERSION = 3  # 3: the right column runs the full height (F5)
 
 
 def scrolled(widget: QWidget) -> QScrollArea:
@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.resize(1400, 900)
+        self._default_split()
         self.default_layout = self.saveState(DOCK_LAYOUT_VERSION)  # View > Panels > Reset
         geo = self.settings.value("geometry")
         if geo is not None:
@@ -191,9 +192,19 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, d)
         return d
 
+    def _default_split(self) -> None:
+        """The right column (Inspector over Run) runs the window's full height beside the
+        charts, and the Inspector, the main editing surface, takes what the Run panel does
+        not need: the charts under the whole width left it ~120 px on a 1000-px screen (F5)."""
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        run = self.docks["run"].widget().minimumSizeHint().height()
+        self.resizeDocks([self.docks["inspector"], self.docks["run"]],
+                         [max(1, self.height() - run), run], Qt.Vertical)
+
     def reset_layout(self) -> None:
         """View > Panels > Reset layout: the docks as a new installation has them."""
         self.restoreState(self.default_layout, DOCK_LAYOUT_VERSION)
+        self._default_split()  # for the window's height now, not the one it was made with
 
     def _make_docks(self):
         self.tree = QTreeWidget()
