@@ -32,9 +32,17 @@ def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, war
     result = blocker.args[0]
     assert not rp.is_running() and rp.progress.value() == 1000
     base = result.scenarios["base"]
-    # throughput curve: per-sample good-part rate of the kernel's cumulative count
-    x, y = w.dashboards.curves["base"]["throughput"].getData()
+    # throughput curve: the good-part rate of the kernel's cumulative count, by default in
+    # bins of about 100 parts, here capped at 8 bins over the 4 h run: 30 min
+    d = w.dashboards
+    x, y = d.curves["base"]["throughput"].getData()
     good = np.array([r.ts_line[:, 0] for r in base.replications])
+    assert d.throughput_bin() == 1800.0 and len(x) == 8
+    edges = np.searchsorted(base.ts_t, np.arange(0.0, base.ts_t[-1] + 1.0, 1800.0))
+    np.testing.assert_allclose(y, (good[:, edges[1:]] - good[:, edges[:-1]]).mean(axis=0) * 2)
+    # and per sample when asked
+    d.bin_width.setCurrentText("each sample")
+    x, y = d.curves["base"]["throughput"].getData()
     rate = np.diff(good, axis=1) / np.diff(base.ts_t) * 3600.0
     np.testing.assert_allclose(y, rate.mean(axis=0))
     np.testing.assert_allclose(x, base.ts_t[1:] / 3600.0)
