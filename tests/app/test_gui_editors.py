@@ -315,5 +315,5 @@ def test_the_preview_axis_labels_never_run_together(qtbot, make_window, line_pro
         painter.end()
     boxes = sorted((rect.left(), rect.right(), text) for rect, _, text in texts)
     assert len(boxes) >= 2, boxes  # still a scale to read
-    for (_, right, a), (left, _, b) in zip(boxes, boxes[1:]):
+    for (_, right, a), (left, _, b) in zip(boxes, boxes[1:], strict=False):
         assert left - right >= 4, f"{a!r} and {b!r} touch at {width} px: {boxes}"
