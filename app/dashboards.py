@@ -86,8 +86,16 @@ def _plot(title: str, left: str, bottom: str = "time (h)", legend: bool = True) 
     return w
 
 
+AUTO_BIN = "auto"  # the Throughput chart's default: auto_bin_width, its width shown beside
 BIN_WIDTHS = (("each sample", 0.0), ("15 min", 900.0), ("30 min", 1800.0), ("1 h", 3600.0),
               ("4 h", 14400.0), ("8 h", 28800.0), ("1 d", 86400.0))
+# the automatic bin holds this many good parts on average: a bin's count is off by at most the
+# parts that leave together (a cycle's batch), so a deterministic line's rate is within a few
+# percent in every bin instead of a saw-tooth between neighbouring counts per sample
+PARTS_PER_BIN = 100
+MIN_BINS = 8  # ...unless the run would then have fewer bins than this
+NICE_BIN_WIDTHS = (60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0, 7200.0, 10800.0,
+                   14400.0, 21600.0, 28800.0, 43200.0, 86400.0, 172800.0, 604800.0)
 NO_WEAR = "No station has a wear model: nothing wears in this scenario"
 
 
@@ -112,6 +120,34 @@ def binned_throughput(t: np.ndarray, good: np.ndarray, width: float
     rate = (good[:, k[1:]] - good[:, k[:-1]]) / span[None, :] * 3600.0
     mean, hw = band(rate)
     return t[k[1:]] / 3600.0, mean, hw
+
+
+def auto_bin_width(t: np.ndarray, good: np.ndarray) -> float:
+    """The Throughput chart's default bin width (s), 0 for one bin per sample interval.
+
+    The shortest readable width (``NICE_BIN_WIDTHS``) that holds ``PARTS_PER_BIN`` good
+    parts at the run's mean rate, but no wider than gives ``MIN_BINS`` bins over the run;
+    one bin per sample when a sample interval already holds that many (or there is no rate).
+    ``t`` and ``good`` as for ``binned_throughput``.
+    """
+    if len(t) < 2 or good.size == 0:
+        return 0.0
+    span = float(t[-1] - t[0])
+    parts = float(np.mean(good[:, -1] - good[:, 0]))
+    if span <= 0 or parts <= 0:
+        return 0.0
+    widest = [w for w in NICE_BIN_WIDTHS if w <= span / MIN_BINS]
+    wide_enough = [w for w in widest if w * parts / span >= PARTS_PER_BIN]
+    width = wide_enough[0] if wide_enough else widest[-1] if widest else 0.0
+    return width if width > float(np.median(np.diff(t))) else 0.0
+
+
+def bin_label(width: float) -> str:
+    """``3600`` -> "1 h", as the bin menu writes widths."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if width >= size:
+            return f"{width / size:g} {unit}"
+    return f"{width:g} s"
 
 
 def throughput_series(sr) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -276,9 +312,11 @@ class Dashboards(QWidget):
         self.compare_button.setPopupMode(QToolButton.InstantPopup)
         self.compare_button.setMenu(QMenu(self.compare_button))
         self.bin_width = QComboBox()
-        self.bin_width.addItems([label for label, _ in BIN_WIDTHS])
-        self.bin_width.setCurrentText("each sample")  # as before; the user picks wider bins
-        self.bin_width.setToolTip("Width of the time bins of the Throughput chart")
+        self.bin_width.addItems([AUTO_BIN] + [label for label, _ in BIN_WIDTHS])
+        self.bin_width.setCurrentIndex(0)  # auto: its text says the width once a run is shown
+        self.bin_width.setToolTip(
+            "Width of the time bins of the Throughput chart; auto: bins that hold about "
+            f"{PARTS_PER_BIN} parts each, so that a steady line shows its steady rate")
         self.bin_width.currentTextChanged.connect(lambda _: self.result and
                                                   self._draw_throughput())
         self.export_button = QPushButton("Export chart…")
@@ -455,9 +493,28 @@ class Dashboards(QWidget):
             a.setChecked(True)
             a.toggled.connect(lambda on, n=n: self._compare_changed(n, on))
 
+    def throughput_bin(self) -> float:
+        """The Throughput chart's bin width (s), 0 for one per sample: the one chosen, or for
+        "auto" the widest any shown scenario needs (one width for all: they compare)."""
+        if self.bin_width.currentIndex() > 0:
+            return dict(BIN_WIDTHS)[self.bin_width.currentText()]
+        return max((auto_bin_width(sc.good_t, sc.good) for _, (_, sc) in self._compared()),
+                   default=0.0)
+
     def _draw_throughput(self) -> None:
         _fresh(self.throughput)
-        width = dict(BIN_WIDTHS).get(self.bin_width.currentText(), 0.0)
+        width = self.throughput_bin()
+        if width:
+            per = f"{bin_label(width)} bins"
+        else:
+            sample = next((np.median(np.diff(sc.good_t)) for _, (_, sc) in self._compared()), 0.0)
+            per = f"one bin per sample ({bin_label(sample)})" if sample else "each sample"
+        self.throughput.setTitle(f"Throughput with 95% band, {per}")
+        auto = self.bin_width.currentIndex() == 0
+        self.bin_width.blockSignals(True)  # the current text changes: no second drawing
+        self.bin_width.setItemText(0, f"{AUTO_BIN} ({bin_label(width) if width else 'each sample'})"
+                                   if auto else AUTO_BIN)
+        self.bin_width.blockSignals(False)
         for i, (name, sc) in self._compared():
             series = binned_throughput(sc.good_t, sc.good, width) if width else sc.throughput
             self.curves[name]["throughput"] = self._band(

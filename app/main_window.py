@@ -92,7 +92,7 @@ def recovery_files() -> list[Path]:
 
 #: Version of the dock layout the window saves. Raise it when docks are added or removed: Qt
 #: would restore an older layout and leave the new docks floating over the window.
-DOCK_LAYOUT_VERSION = 2
+DOCK_LAYOUT_VERSION = 3  # 3: the right column runs the full height (F5)
 
 
 def scrolled(widget: QWidget) -> QScrollArea:
@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.playback: Playback | None = None
         self.last_result = None
         self.ask_unsaved = self._ask_unsaved  # tests replace it
+        self.ask_stop_work = self._ask_stop_work  # tests replace it
         self.testing = False  # tests set it: errors go to the log, never to a modal dialog
         # before any chart exists: a chart takes its colours from the theme when it is made
         apply_theme(str(self.settings.value("theme", "light")))
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.resize(1400, 900)
+        self._default_split()
         self.default_layout = self.saveState(DOCK_LAYOUT_VERSION)  # View > Panels > Reset
         geo = self.settings.value("geometry")
         if geo is not None:
@@ -190,9 +192,19 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, d)
         return d
 
+    def _default_split(self) -> None:
+        """The right column (Inspector over Run) runs the window's full height beside the
+        charts, and the Inspector, the main editing surface, takes what the Run panel does
+        not need: the charts under the whole width left it ~120 px on a 1000-px screen (F5)."""
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        run = self.docks["run"].widget().minimumSizeHint().height()
+        self.resizeDocks([self.docks["inspector"], self.docks["run"]],
+                         [max(1, self.height() - run), run], Qt.Vertical)
+
     def reset_layout(self) -> None:
         """View > Panels > Reset layout: the docks as a new installation has them."""
         self.restoreState(self.default_layout, DOCK_LAYOUT_VERSION)
+        self._default_split()  # for the window's height now, not the one it was made with
 
     def _make_docks(self):
         self.tree = QTreeWidget()
@@ -719,7 +731,30 @@ class MainWindow(QMainWindow):
         self.view.set_fills(fills)
 
     # --- closing --------------------------------------------------------------------------------
+    def work_going_on(self) -> list[str]:
+        """What the user started that closing the window would stop: "a run", "a study", …."""
+        going = (("a run", self.run_panel.is_running()),
+                 ("a study", self.experiments.is_running()),
+                 ("a fork", self.replay.is_forking()),
+                 ("a forecast", self.forecast.is_busy()))
+        return [name for name, on in going if on]
+
+    def _ask_stop_work(self, text: str) -> bool:
+        return QMessageBox.question(
+            self, "Work going on", text, QMessageBox.Yes | QMessageBox.Cancel,
+            QMessageBox.Cancel) == QMessageBox.Yes
+
     def closeEvent(self, ev):  # noqa: N802 - Qt override
+        # a running job first (as Plant Simulation and FlexSim do), then the unsaved edits:
+        # two different questions, each asked once
+        work = self.work_going_on()
+        if work:
+            names = " and ".join(work)
+            verb, them = ("are", "them") if len(work) > 1 else ("is", "it")
+            if not self.ask_stop_work(f"{names[0].upper()}{names[1:]} {verb} going on: "
+                                      f"stop {them} and quit?"):
+                ev.ignore()
+                return
         if not self.maybe_save():
             ev.ignore()
             return

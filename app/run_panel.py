@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -181,6 +181,30 @@ class RunPanel(QWidget):
         self._poll.setInterval(33)
         self._poll.timeout.connect(self._show_progress)
 
+    # --- room for the wrapped notes ---------------------------------------------------------
+    def _keep_room(self) -> None:
+        """Ask the dock for the height the rows need at this width, the wrapped notes' lines
+        included: a layout's minimum counts a word-wrapped label as one line, so the dock
+        gave a four-line note its room by squeezing Warm-up, Replications and Seed to slivers
+        (F19). The scenario list, stretched, gives way first. (A scroll area instead put the
+        Run button below the fold and let the wheel change Replications: ff23895.)"""
+        margins = self.layout().contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        for label in (self.log_note, self.confirm_text):
+            need = label.heightForWidth(width) if label.text() else 0
+            if need != label.minimumHeight():
+                label.setMinimumHeight(max(0, need))
+
+    def event(self, e) -> bool:  # noqa: D401 - Qt override
+        done = super().event(e)
+        if e.type() == QEvent.LayoutRequest:  # a note's text came or went, a bar showed
+            self._keep_room()
+        return done
+
+    def resizeEvent(self, e) -> None:  # noqa: N802 - Qt override: narrower, more lines
+        super().resizeEvent(e)
+        self._keep_room()
+
     def set_project(self, project: m.Project) -> None:
         self.project = project
         self.scenarios.clear()
@@ -245,7 +269,8 @@ class RunPanel(QWidget):
         return spec
 
     def is_running(self) -> bool:
-        return self.job is not None
+        """A run is going: its pilot estimating the time, or the run itself."""
+        return self.job is not None or self.pilot_job is not None
 
     @Slot()
     def start_run(self) -> bool:

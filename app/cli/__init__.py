@@ -36,7 +36,7 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``twinbench`` parser with every subcommand; each sets ``func`` to its handler."""
-    p = argparse.ArgumentParser(
+    p = common.Parser(
         prog="twinbench",
         description="Digital-twin workbench for production lines. With no command, opens the\n"
                     "workbench on the most recent project.",

@@ -23,6 +23,7 @@ import errno
 import io
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -47,6 +48,21 @@ exit codes:
        output path; one message says what is wrong and how to fix it
   130  interrupted (Ctrl-C)
 """
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of ``twinbench`` and, as argparse makes subparsers of the parent's class,
+    of each command: a value that begins with a minus and a digit (``--horizon -1h``,
+    ``--warmup -5m``, ``--seed -3``) is the option's value, which its type then refuses
+    with the range it expects. argparse's own rule takes only plain numbers (``-1``,
+    ``-0.5``) as values and anything else starting with ``-`` as an unknown option, and
+    said "expected one argument". No twinbench option is spelled like a negative number.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse keeps the rule in this attribute (CPython 3.8 to 3.13)
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
 
 class UsageError(InputError):
@@ -253,14 +269,19 @@ def duration_arg(text: str, lo: float = 0.0, lo_open: bool = False,
     from twin.units import format_duration, parse_duration
 
     hi = MAX_HORIZON_S if hi is None else hi
+    bounds = (f"a duration {'>' if lo_open else '>='} {format_duration(lo)} and at most "
+              f"{format_duration(hi)} ({hi:g} s)")
     try:
         v = parse_duration(text)
     except ValueError as e:
+        if text.strip().startswith("-"):  # "-1h": the unit's form is fine, the sign is not
+            with contextlib.suppress(ValueError):
+                parse_duration(text.strip()[1:])
+                raise argparse.ArgumentTypeError(
+                    f"a duration cannot be negative: expected {bounds}, got {text!r}") from None
         raise argparse.ArgumentTypeError(str(e)) from None
     if v < lo or (lo_open and v == lo) or v > hi:
-        raise argparse.ArgumentTypeError(
-            f"expected a duration {'>' if lo_open else '>='} {format_duration(lo)} and at most "
-            f"{format_duration(hi)} ({hi:g} s), got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {bounds}, got {text!r}")
     return v
 
 

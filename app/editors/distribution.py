@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFileDialog,
     QFormLayout,
@@ -130,6 +132,35 @@ def column_values(path: str | Path, column: int) -> list[float]:
     if not out:
         raise ValueError(f"{path}: column {header[column]!r} holds no values")
     return out
+
+
+LABEL_GAP_PX = 10  # at least this much room between two labels of the preview's time axis
+
+
+class _SpacedAxis(pg.AxisItem):
+    """A bottom axis whose labels never run together: pyqtgraph spaces ticks by the axis
+    length alone (two intervals at least), so in a narrow Inspector 0, 2000, 4000 and 6000
+    read "0 200040006" (F24). Here the spacing grows (1-2-5 steps) until the widest label
+    fits between two ticks; the minor levels, unlabelled noise at this size, are left out."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or size <= 0 or maxVal <= minVal:
+            return levels
+        metrics = QFontMetrics(self.style.get("tickFont") or QApplication.font())
+        px = size / (maxVal - minVal)
+        spacing = levels[0][0]
+        for _ in range(20):  # x1000 at most: a far wider spacing than any axis needs
+            first = math.ceil(minVal / spacing) * spacing
+            ticks = [first + i * spacing for i in range(int((maxVal - first) / spacing) + 1)]
+            widest = max((metrics.horizontalAdvance(t)
+                          for t in self.tickStrings(ticks or [first], 1.0, spacing)), default=0)
+            if spacing * px >= widest + LABEL_GAP_PX:
+                break
+            decade = 10.0 ** math.floor(math.log10(spacing))
+            step = spacing / decade  # 1 -> 2 -> 5 -> 10 (and 2.5 -> 5)
+            spacing = decade * (2.0 if step < 1.5 else 5.0 if step < 4.5 else 10.0)
+        return [(spacing, 0.0)]
 
 
 class _Plot(pg.PlotWidget):
@@ -364,7 +395,7 @@ class DistributionEditor(QWidget):
         if self.plot is not None:
             self.plot.setVisible(True)
             return
-        self.plot = _Plot(background=None)
+        self.plot = _Plot(background=None, axisItems={"bottom": _SpacedAxis("bottom")})
         self.plot.setFixedHeight(90)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)

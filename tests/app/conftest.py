@@ -51,6 +51,7 @@ def make_window(qtbot, qapp, tmp_path):
     def factory(project=None, path=None, size=(1200, 800)):
         w = MainWindow(project, path, warm_up=False)
         w.ask_unsaved = lambda: QMessageBox.Discard
+        w.ask_stop_work = lambda text: True
         w.testing = True
         w.resize(*size)
         w.show()
@@ -63,6 +64,7 @@ def make_window(qtbot, qapp, tmp_path):
 
     for w in made:
         w.ask_unsaved = lambda: QMessageBox.Discard
+        w.ask_stop_work = lambda text: True
         w.close()
         w.deleteLater()
     # deleteLater only deletes at the next turn of the event loop, in the next test: delete

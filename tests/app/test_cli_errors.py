@@ -223,3 +223,26 @@ def test_the_headless_commands_leave_qt_out(make_project):
                                                                  repr(str(folder))))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK (5 elements" in done.stdout
+
+
+@pytest.mark.parametrize("argv, option, says", [
+    (["run", "p", "--horizon", "-1h"], "--horizon", "a duration cannot be negative"),
+    (["run", "p", "--warmup", "-5m"], "--warmup", "a duration cannot be negative"),
+    (["run", "p", "--replications", "-3"], "--replications", ">= 1 and <= 10,000"),
+    (["run", "p", "--sample-interval", "-1.5h"], "--sample-interval", "cannot be negative"),
+    (["study", "p", "--horizon", "-2h"], "--horizon", "a duration cannot be negative"),
+    (["emulate", "p", "--duration", "-1h"], "--duration", "a duration cannot be negative"),
+    (["optimize", "p", "--workers", "-2"], "--workers", ">= 1 and <= 1,024"),
+])
+def test_a_negative_value_is_named_as_the_options_value_not_a_missing_one(argv, option, says,
+                                                                         capsys):
+    # F3: argparse took "-1h" for an option and said "expected one argument"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: " in err and says in err and repr(argv[-1]) in err
+    assert "expected one argument" not in err
+
+
+def test_an_option_word_after_an_option_is_still_a_missing_value(capsys):
+    assert main(["run", "p", "--horizon", "--json"]) == 2
+    assert "argument --horizon: expected one argument" in capsys.readouterr().err

@@ -289,3 +289,31 @@ def test_another_element_of_the_same_kind_shows_its_own_values(qtbot, make_windo
     retype(pt.dist.fields["value"].edit, "50", commit=True)
     assert w.project.element("M2").process_time.mean == 50
     assert w.project.element("M1").process_time.mean == 40
+
+
+@pytest.mark.parametrize("width", [110, 160, 260])
+def test_the_preview_axis_labels_never_run_together(qtbot, make_window, line_project, width):
+    # F24: a time to failure of ~2000 s in a narrow Inspector labelled its axis "0 200040006"
+    from PySide6.QtGui import QImage, QPainter
+
+    from twin.model.distributions import exponential
+
+    w = make_window(line_project)
+    w.stack.push(cmd.SetField("M1", "process_time", exponential(2000.0)))
+    select(w, qtbot, "M1")
+    ed = w.inspector.editor("process_time").dist
+    ed.plot.setFixedWidth(width)
+    qtbot.waitUntil(lambda: ed.plot.width() == width)
+    axis = ed.plot.getAxis("bottom")
+    lo, hi = axis.range
+    assert hi > 5000  # the density's tail: four-digit labels
+    image = QImage(width, 40, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    boxes = sorted((rect.left(), rect.right(), text) for rect, _, text in texts)
+    assert len(boxes) >= 2, boxes  # still a scale to read
+    for (_, right, a), (left, _, b) in zip(boxes, boxes[1:], strict=False):
+        assert left - right >= 4, f"{a!r} and {b!r} touch at {width} px: {boxes}"

@@ -8,6 +8,9 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from app.dashboards import AUTO_BIN
+from twin.model import elements as m
+from twin.model.distributions import constant
 from twin.sim.stats import format_ci
 
 pytestmark = pytest.mark.gui
@@ -204,3 +207,32 @@ def test_dark_theme_readable(make_window, line_project, qtbot, warm_kernel):
     assert rgb.max() < 100
     w.set_theme("light")
     assert w.view.grab_image()[3, 3].astype(int).min() > 180
+
+
+def test_a_steady_lines_throughput_chart_shows_its_steady_rate_in_every_bin(
+        make_window, qtbot, warm_kernel):
+    # F6: source -> station (2 servers, 60 s each) -> sink makes 120 parts/h, two at a time;
+    # one bin per sample (8 h / 200 = 144 s) drew a saw-tooth between 100 and 150
+    p = m.Project("steady", elements=[
+        m.Source("src", position=(0.0, 0.0, 0.0), arrival=constant(5.0)),
+        m.Station("M1", position=(3.0, 0.0, 0.0), process_time=constant(60.0), servers=2),
+        m.Sink("out", position=(6.0, 0.0, 0.0)),
+    ], run=m.RunSettings(horizon=8 * 3600.0, replications=2, seed=1))
+    p.connect("src", "M1")
+    p.connect("M1", "out")
+    w = make_window(p)
+    _run(w, qtbot)
+    d = w.dashboards
+    x, y = d.curves["base"]["throughput"].getData()
+    assert len(x) >= 8  # the run's shape is still there
+    np.testing.assert_allclose(y, 120.0, rtol=0.025)  # every bin, the first one included
+    # the bin is said on the chart and in the menu
+    assert d.throughput_bin() == 3600.0
+    assert d.throughput.getPlotItem().titleLabel.text.endswith(", 1 h bins")
+    assert d.bin_width.currentText() == f"{AUTO_BIN} (1 h)"
+    # the saw-tooth the per-sample bins drew, for the record (the choice is still offered)
+    d.bin_width.setCurrentText("each sample")
+    _, y = d.curves["base"]["throughput"].getData()
+    assert y.max() - y.min() > 30.0
+    assert "one bin per sample (2.4 min)" in d.throughput.getPlotItem().titleLabel.text
+    assert d.bin_width.itemText(0) == AUTO_BIN

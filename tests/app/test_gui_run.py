@@ -7,12 +7,14 @@ import threading
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from app.dashboards import throughput_series
 from app.playback import Playback
 from app.theme import STATE_COLORS
 from app.worker import BACKGROUND_NICE, Job
 from kernels import types as kt
+from twin.model import commands as cmd
 from twin.sim.runner import RunSpec, run_project
 from twin.sim.stats import format_ci, mean_ci
 from twin.sim.summary import replication_kpis
@@ -30,9 +32,17 @@ def test_run_charts_and_playback(make_window, line_project, qtbot, tmp_path, war
     result = blocker.args[0]
     assert not rp.is_running() and rp.progress.value() == 1000
     base = result.scenarios["base"]
-    # throughput curve: per-sample good-part rate of the kernel's cumulative count
-    x, y = w.dashboards.curves["base"]["throughput"].getData()
+    # throughput curve: the good-part rate of the kernel's cumulative count, by default in
+    # bins of about 100 parts, here capped at 8 bins over the 4 h run: 30 min
+    d = w.dashboards
+    x, y = d.curves["base"]["throughput"].getData()
     good = np.array([r.ts_line[:, 0] for r in base.replications])
+    assert d.throughput_bin() == 1800.0 and len(x) == 8
+    edges = np.searchsorted(base.ts_t, np.arange(0.0, base.ts_t[-1] + 1.0, 1800.0))
+    np.testing.assert_allclose(y, (good[:, edges[1:]] - good[:, edges[:-1]]).mean(axis=0) * 2)
+    # and per sample when asked
+    d.bin_width.setCurrentText("each sample")
+    x, y = d.curves["base"]["throughput"].getData()
     rate = np.diff(good, axis=1) / np.diff(base.ts_t) * 3600.0
     np.testing.assert_allclose(y, rate.mean(axis=0))
     np.testing.assert_allclose(x, base.ts_t[1:] / 3600.0)
@@ -220,3 +230,34 @@ def test_background_threads_run_below_the_gui(qtbot):
         job.start()
     assert blocker.args[0] == min(19, gui + BACKGROUND_NICE)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui
+
+
+def test_closing_during_a_run_asks_once_and_cancel_keeps_it_going(make_window, line_project,
+                                                                   qtbot, warm_kernel):
+    # F20: File > Quit (the window's close) during a run asks before throwing the run away;
+    # the unsaved-edits question is its own, asked once
+    w = make_window(line_project)
+    rp = w.run_panel
+    rp.horizon.setText("2000d")
+    rp.replications.setValue(2)
+    asked, unsaved = [], []
+    w.ask_stop_work = lambda text: asked.append(text) or False
+    w.ask_unsaved = lambda: unsaved.append(1) or QMessageBox.Discard
+    w.stack.push(cmd.RotateElement("M1", 90.0))  # an unsaved edit
+    assert w.work_going_on() == []
+    assert rp.start_run()
+    assert w.work_going_on() == ["a run"]
+    assert not w.close()  # answered Cancel: the window stays, the run goes on
+    assert asked == ["A run is going on: stop it and quit?"]
+    assert unsaved == []  # never asked about saving once the quit was called off
+    assert w.isVisible() and rp.is_running()
+    w.ask_stop_work = lambda text: asked.append(text) or True
+    assert w.close()  # answered Yes: then the unsaved edits are asked about, once
+    assert len(asked) == 2 and unsaved == [1]
+    assert not rp.is_running()
+
+
+def test_closing_without_work_going_on_does_not_ask(make_window, line_project):
+    w = make_window(line_project)
+    w.ask_stop_work = lambda text: pytest.fail(f"asked {text!r} with nothing running")
+    assert w.close()
