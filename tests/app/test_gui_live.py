@@ -303,3 +303,28 @@ def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path
         win.live.shutdown()
         server.close()
         resume_collection()
+
+
+def _panels_menu(win):
+    view = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
+    return next(a.menu() for a in view.actions() if a.text() == "Panels")
+
+
+def test_the_live_dock_is_listed_in_view_panels(make_window, line_project, qtbot):
+    """A closed Live dock comes back from View > Panels, listed with the other docks (above
+    Reset layout), and Reset layout puts it back too."""
+    win = make_window(line_project)
+    dock = win.docks["live"]
+    texts = [a.text() for a in _panels_menu(win).actions()]
+    assert "Live" in texts
+    assert texts.index("Live") < texts.index("&Reset layout")
+    entry = next(a for a in _panels_menu(win).actions() if a.text() == "Live")
+    dock.close()
+    qtbot.waitUntil(lambda: not dock.isVisible())
+    assert not entry.isChecked()
+    entry.trigger()
+    qtbot.waitUntil(dock.isVisible)
+    dock.close()
+    qtbot.waitUntil(lambda: not dock.isVisible())
+    win.act_reset_layout.trigger()
+    assert not dock.isHidden()
