@@ -342,7 +342,7 @@ class LivePanel(QWidget):
         self.message.emit(report.format())
         recorded = os.path.exists(self.recording)
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})"
-                                  if recorded else "nothing was received: no recording made")
+                                  if recorded else "no reading was stored: no recording made")
         self.replay_button.setEnabled(recorded)
         self.ended.emit(self.recording if recorded else "")
 

@@ -286,11 +286,29 @@ def element_states(states: dict[str, str], elements: dict[str, str]) -> dict[str
     return out
 
 
-def default_recording(project_path: Path | None, now: float | None = None) -> Path:
-    """``live-YYYYmmdd-HHMMSS.h5`` beside the project (the working folder for a new one)."""
-    folder = Path(project_path).parent if project_path else Path.cwd()
+#: The folder, inside the project's, that live recordings go to by default.
+RECORDINGS = "recordings"
+
+
+def recordings_folder(project_path: Path | None, elsewhere: Path | None = None) -> Path:
+    """Where a live recording goes by default: ``recordings/`` in the project's folder (a
+    project file's folder); for a project never saved, ``elsewhere`` (the user's documents
+    folder) or the working folder. It may not exist yet (:func:`default_recording`'s caller
+    makes it when connecting)."""
+    if project_path:
+        folder = Path(project_path)
+        if folder.suffix.lower() == ".json" or folder.is_file():
+            folder = folder.parent
+        return folder / RECORDINGS
+    return Path(elsewhere) if elsewhere else Path.cwd()
+
+
+def default_recording(project_path: Path | None, now: float | None = None,
+                      elsewhere: Path | None = None) -> Path:
+    """``live-YYYYmmdd-HHMMSS.h5`` in :func:`recordings_folder`: each connection a new file,
+    kept apart from the project's own files (and from other projects beside it)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    return folder / f"live-{stamp}.h5"
+    return recordings_folder(project_path, elsewhere) / f"live-{stamp}.h5"
 
 
 class LiveSession:
@@ -380,6 +398,14 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
                             f"{type(mapping).__name__}")
     record = Path(str(record).strip()) if str(record).strip() else default_recording(
         project_path)
+    if record.parent == recordings_folder(project_path) and record.parent.parent.is_dir():
+        # the default folder is made on demand; any other folder must exist (a typo in it
+        # would otherwise leave a recording somewhere unexpected)
+        try:
+            record.parent.mkdir(exist_ok=True)
+        except OSError as e:
+            raise RecordingError(f"recording {record}: cannot make its folder ({e}); choose "
+                                 "another place to record to") from None
     if record.suffix.lower() not in (".h5", ".hdf5"):
         raise RecordingError(f"recording {record}: name it .h5 (an HDF5 recording)")
     assets = project_assets(project)

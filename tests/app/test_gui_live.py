@@ -328,3 +328,43 @@ def test_the_live_dock_is_listed_in_view_panels(make_window, line_project, qtbot
     qtbot.waitUntil(lambda: not dock.isVisible())
     win.act_reset_layout.trigger()
     assert not dock.isHidden()
+
+
+def test_connect_dialog_remembers_the_last_address_and_records_beside_the_project(
+        make_window, line_project, broker, tmp_path, qtbot):  # noqa: F811
+    """F17: the second Connect dialog shows what the first one connected with; the default
+    recording is a new file in recordings/ inside the project's folder, made on connecting;
+    Disconnect before any reading: the status bar and the Live dock both say no recording."""
+    folder = tmp_path / "my-line"
+    folder.mkdir()
+    win = make_window(line_project, folder)
+    dlg = connect_dialog(win)
+    default = dlg.record.text()
+    assert default.startswith(str(folder / "recordings" / "live-")) and default.endswith(".h5")
+    assert str(folder / "recordings") in dlg.record_note.text()
+    assert not (folder / "recordings").exists()
+    dlg.kind.setCurrentText("OPC UA")
+    dlg.security.setCurrentText("sign")
+    dlg.certificate.setText(str(tmp_path / "client.der"))
+    dlg.kind.setCurrentText("MQTT")
+    dlg.protocol.setCurrentText("3.1.1")
+    dlg.address.setText(f"{broker.url}/line7")
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert not dlg.isVisible(), dlg.error.text()
+    assert (folder / "recordings").is_dir()  # the default folder, made on demand
+    live = win.live
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not live.connected, timeout=30000)
+    assert live.record_label.text() == "no reading was stored: no recording made"
+    assert "not made" in win.statusBar().currentMessage()
+    assert not list((folder / "recordings").iterdir())
+
+    again = connect_dialog(win)
+    assert again.address.text() == f"{broker.url}/line7"
+    assert again.protocol.currentText() == "3.1.1" and again.kind.currentText() == "MQTT"
+    # the OPC UA fields typed once come back as well (the same settings)
+    again.kind.setCurrentText("OPC UA")
+    assert again.security.currentText() == "sign"
+    assert again.certificate.text() == str(tmp_path / "client.der")
+    again.reject()

@@ -165,10 +165,10 @@ class LiveReport:
     def format(self) -> str:
         """The report as text for a terminal or a log pane."""
         total = sum(self.stored.values())
-        lines = [f"Live recording {self.path}"]
-        if self.first is None:
-            lines.append("  no reading stored: the recording was not created")
+        if self.first is None:  # the first line is what a status bar shows: say it there
+            lines = [f"Live recording {self.path} not made: no reading was stored"]
         else:
+            lines = [f"Live recording {self.path}"]
             lines.append(f"  plant time {_iso(self.first)} .. {_iso(self.last)}")
         recs = ", ".join(f"{k} {v:,}" for k, v in self.stored.items())
         lines.append(f"  readings received {self.received:,}, duplicates dropped "
