@@ -174,12 +174,7 @@ class LivePanel(QWidget):
         leave the plant (:func:`line_ends`); the total counts theirs (all when ``None``)."""
         self.session = session
         self.recording = str(session.recorder.path)
-        # project order (the recording's), not sorted: s2 comes before s10
-        self.elements = {a.asset_id: a.element or a.asset_id.split("#")[0]
-                         for a in session.assets if not a.level}
-        self.ends = ends
-        self.ideal = dict(ideal or {})
-        self._out.clear()
+        self.follow(session.assets, ends, ideal)
         self._last, self._rate, self._tints, self._stopping = None, 0.0, None, False
         self.table.setRowCount(0)
         self.shifts_label.setText(f"shifts: {session.state.shifts.origin}")
@@ -191,6 +186,18 @@ class LivePanel(QWidget):
         self.message.emit(f"live: following {printable(session.url)} into "
                           f"{printable(self.recording)}")
         self.poll()
+
+    def follow(self, assets, ends: set[str] | None = None,
+               ideal: dict[str, float] | None = None) -> None:
+        """Show the station servers among ``assets`` (``AssetInfo``), counting the good parts
+        of those of ``ends`` (element ids) as the line's output."""
+        # project order (the recording's), not sorted: s2 comes before s10
+        self.elements = {a.asset_id: a.element or a.asset_id.split("#")[0]
+                         for a in assets if not a.level}
+        # line ends that no asset reports cannot give the output: all stations are summed
+        self.ends = (set(ends) & set(self.elements.values()) or None) if ends else None
+        self.ideal = dict(ideal or {})
+        self._out.clear()
 
     @property
     def connected(self) -> bool:
@@ -251,7 +258,8 @@ class LivePanel(QWidget):
         oee = f"{sum(oees) / len(oees):.1%}" if oees else "-"
         ended = " (ended)" if s.shift_ended else ""
         self.totals_label.setText(
-            f"shift {s.shift or '-'}{ended}: {shift_good:,.0f} good parts out, OEE {oee} "
+            f"shift {s.shift or '-'}{ended}: {shift_good:,.0f} "
+            f"{'good parts out' if self.ends else 'good parts (all stations)'}, OEE {oee} "
             "(line end) · "
             f"since connecting: {what} {good:,.0f}, scrap {s.total_scrap:,.0f}, busy share "
             f"{'-' if share is None else f'{share:.1%}'} · power now {s.power_now:,.1f} kW")
@@ -448,9 +456,10 @@ def ideal_cycle_times(project) -> dict[str, float]:
 
 
 def line_ends(project) -> set[str]:
-    """Elements whose good parts leave the plant: those connected to a sink (a part counted
-    by every station it passes would be counted once per station in a plain sum)."""
-    from twin.model import elements as m
+    """Stations whose good parts leave the plant: those that feed a sink directly or through
+    buffers and conveyors only (``twin.whatif.fork.sink_feeders``, the fork's line output; a
+    sink is not published by a plant, and a part counted by every station it passes would be
+    counted once per station in a plain sum)."""
+    from twin.whatif.fork import sink_feeders
 
-    sinks = {e.id for e in project.elements if isinstance(e, m.Sink)}
-    return {c.source for c in project.connections if c.target in sinks}
+    return sink_feeders(project)[0]
