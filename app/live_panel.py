@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.live_session import LiveSession, Snapshot, element_states
 from app.theme import STATE_COLORS, chart
 from twin.errors import printable
+from twin.live.sequence import LOST
 
 #: Milliseconds between two reads of the live state (charts redraw at most this often).
 POLL_MS = 150
@@ -128,6 +129,12 @@ class LivePanel(QWidget):
         lay.addWidget(self.totals_label)
         lay.addWidget(self.shifts_label)
         lay.addWidget(self.record_label)
+        # messages a broker dropped (holes in the publishers' numbering, twin.live.sequence)
+        self.lost_label = QLabel("")
+        self.lost_label.setWordWrap(True)
+        self.lost_label.setStyleSheet("color: #c0392b")
+        self.lost_label.hide()
+        lay.addWidget(self.lost_label)
         row = QHBoxLayout()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -198,6 +205,7 @@ class LivePanel(QWidget):
         self.ends = (set(ends) & set(self.elements.values()) or None) if ends else None
         self.ideal = dict(ideal or {})
         self._out.clear()
+        self._show_lost(0)
 
     @property
     def connected(self) -> bool:
@@ -275,6 +283,7 @@ class LivePanel(QWidget):
             keep = t >= t[0] + THROUGHPUT_WINDOW_S / 2  # too little history before that
             self.rate_curve.setData((t[keep] - s.plant_t) / 60.0, rate[keep])
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
+        self._show_lost(s.lost)
         self._fill_table(s)
         if s.power_t and s.plant_t is not None:
             self.power_curve.setData((np.asarray(s.power_t) - s.plant_t) / 60.0,
@@ -287,6 +296,14 @@ class LivePanel(QWidget):
         if tints != self._tints:
             self._tints = tints
             self.states_changed.emit(tints)
+
+    def _show_lost(self, lost: int) -> None:
+        if lost:
+            self.lost_label.setText(
+                f"{lost:,} messages never arrived: the broker dropped them (the publisher's "
+                "message ids have holes). Raise the broker's max_queued_messages (0: no "
+                "limit; docs/live.md, \"For broker admins\"); the recording marks them as gaps")
+        self.lost_label.setVisible(bool(lost))
 
     def _draw_state_bars(self, s: Snapshot) -> None:
         assets = list(self.elements)
@@ -340,6 +357,8 @@ class LivePanel(QWidget):
         self._stopping = False
         self._bars_at = 0.0  # the last state bars too
         self.show_snapshot(last)
+        lost = report.problems.get(LOST)  # the final count, after the last batches
+        self._show_lost(lost.count if lost is not None else 0)
         self.disconnect_button.setEnabled(False)
         if session.failure is not None:
             self.message.emit(f"live: the source stopped: {session.failure}")

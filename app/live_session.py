@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.live.feed import STATES, LiveError, Reading, check_address
+from twin.live.sequence import LOST
 from twin.live.shifts import LiveShifts
 from twin.tasks import pause_collection, resume_collection
 
@@ -66,6 +67,9 @@ class Snapshot:
     shift_good: dict[str, float] = field(default_factory=dict)
     shift_scrap: dict[str, float] = field(default_factory=dict)
     shifts_origin: str = ""
+    # messages the publishers numbered that never arrived (twin.live.sequence): a broker
+    # dropped them
+    lost: int = 0
 
     @property
     def shift_ended(self) -> bool:
@@ -198,6 +202,8 @@ class LiveState:
                     if s.states.get(a) == "busy":
                         out.busy_s[a] = out.busy_s.get(a, 0.0) + dt
                     _add_shift_time(out, a, s.states[a], t0, s.plant_t)
+        lost = self.recorder.report.problems.get(LOST)  # the recorder counts them
+        out.lost = lost.count if lost is not None else 0
         return out
 
     # -- inside ------------------------------------------------------------------------------

@@ -368,3 +368,36 @@ def test_connect_dialog_remembers_the_last_address_and_records_beside_the_projec
     assert again.security.currentText() == "sign"
     assert again.certificate.text() == str(tmp_path / "client.der")
     again.reject()
+
+
+def test_messages_the_broker_dropped_are_shown_and_reported(make_window, line_project,
+                                                            broker, publisher,  # noqa: F811
+                                                            tmp_path, qtbot):
+    """F8: a publisher's message ids with a hole (what a broker dropping messages leaves):
+    the Live dock says how many never arrived and what to do, the closing report lists
+    their ids, and the recording marks them as a gap."""
+    win = make_window(line_project)
+    record = tmp_path / "lossy.h5"
+    _connect(qtbot, win, f"{broker.url}/plant", record)
+    live = win.live
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    assert live.lost_label.isHidden()
+    t0 = time.time() - 600.0
+    publisher.send([("M1", "state", t0, "busy"), ("M1", "parts", t0 + 10, 1),
+                    ("M2", "parts", t0 + 20, 1)])  # ids 1-3
+    publisher.sent += 5  # ids 4-8 go nowhere: as if the broker had dropped them
+    publisher.send([("M1", "parts", t0 + 70, 1), ("M2", "parts", t0 + 80, 1)])  # ids 9, 10
+    qtbot.waitUntil(lambda: not live.lost_label.isHidden(), timeout=15000)
+    assert live.lost_label.text().startswith("5 messages never arrived: the broker dropped")
+    assert "max_queued_messages" in live.lost_label.text()
+    qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: live.replay_button.isEnabled(), timeout=30000)
+    assert "5 messages never arrived (ids 4-8)" in win.log_pane.toPlainText()
+    assert not live.lost_label.isHidden()  # still said after the end
+    with Recording.open(record) as rec:
+        gaps = rec.gaps
+        assert len(gaps) == 1
+        start, end = (float(gaps[k][0]) + rec.epoch_utc.timestamp() for k in ("start", "end"))
+        # between the readings on either side of the hole (ids 3 and 9)
+        assert start == pytest.approx(t0 + 20, abs=1e-3)
+        assert end == pytest.approx(t0 + 70, abs=1e-3)

@@ -55,7 +55,7 @@ import numpy as np
 from kernels.types import STATE_NAMES
 from twin.errors import printable
 from twin.live.feed import CHANNELS, LINK_STATES, Reading
-from twin.live.sequence import MessageIds, describe_ranges
+from twin.live.sequence import LOST, MessageIds, describe_ranges
 from twin.recording import AssetInfo, RecordingError, RecordingWriter
 from twin.recording.format import (
     LABEL_DTYPE,
@@ -69,9 +69,6 @@ from twin.recording.format import (
 )
 from twin.recording.timerange import EARLIEST, LATEST, RANGE_TEXT
 
-#: The problem kind of messages a publisher numbered that never arrived
-#: (``twin.live.sequence``).
-LOST = "messages never arrived"
 #: Problem kinds the recorder finds itself, with what it did about them. Kinds a source
 #: reports through :meth:`LiveRecorder.bad` are counted under their own names.
 PROBLEMS = {

@@ -25,6 +25,8 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
+#: The problem kind of the live report (``twin.live.recorder``) for the messages lost.
+LOST = "messages never arrived"
 #: Hole intervals kept per publisher; beyond, holes are only counted.
 MAX_HOLES = 100_000
 #: A publisher whose numbers clash across topics more often than this is numbered per topic.
