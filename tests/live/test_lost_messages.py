@@ -114,3 +114,51 @@ def test_late_numbers_fill_their_hole_and_per_topic_numbering_is_not_a_loss():
             per.see(f"line2/{a}/parts|id:{n}", T0 + n)
     per.see("line2/M1/parts|id:40", T0 + 40)
     assert per.per_topic == ["line2"] and per.lost == 0 and per.ranges() == []
+
+
+def test_twinbench_live_reports_the_ids_that_never_arrived(broker, tmp_path):
+    """The closing report of ``twinbench live`` names the holes in the emulator-style ids
+    (1, 2, ... in JSON), instead of "no problems found"."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import paho.mqtt.client as mqtt
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "live", str(root / "projects" / "machining-cell"),
+         "--mqtt", f"{broker.url}/plant", "--record", str(tmp_path / "live.h5"),
+         "--status-every", "0.2"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        line = ""
+        while "connected |" not in line:
+            assert time.monotonic() < deadline and proc.poll() is None, line
+            line = proc.stdout.readline()
+        time.sleep(0.5)  # subscribed (SUBACK) before anything is published
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-skipper")
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        t0 = time.time() - 3600.0
+        sent = [i for i in range(1, 101) if not (40 <= i <= 49 or i == 77)]
+        for i in sent:
+            payload = json.dumps({"ts": t0 + i, "value": 1, "id": i})
+            pub.publish("plant/saw/parts", payload, qos=1).wait_for_publish(10)
+        pub.disconnect()
+        pub.loop_stop()
+        while f"stored {len(sent)} " not in line:
+            assert time.monotonic() < deadline + 60 and proc.poll() is None, line
+            line = proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "11 messages never arrived (ids 40-49, 77): the broker dropped them" in rest, rest
+    assert "max_queued_messages" in rest and "no problems found" not in rest
+    assert "gaps recorded 2" in rest
