@@ -545,7 +545,7 @@ class LiveRecorder:
             p = rep.problems.setdefault(LOST, Problem())
             if p.count != lost:
                 p.count = lost
-                p.examples = [describe_ranges(self._ids.ranges())]
+                p.examples = [describe_ranges(self._ids.ranges(6))]  # 5 and '…'
         if first_t is not None and self._gap_waits_end:
             start, reason = self._gap
             if start is not None:

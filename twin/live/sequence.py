@@ -22,6 +22,7 @@ recorded as a gap (``/gaps``): replay then shows no data where data is missing.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -29,6 +30,8 @@ from dataclasses import dataclass, field
 LOST = "messages never arrived"
 #: Hole intervals kept per publisher; beyond, holes are only counted.
 MAX_HOLES = 100_000
+#: Recent numbers whose topics are kept, to tell a publisher that numbers each topic apart.
+RECENT = 64
 #: A publisher whose numbers clash across topics more often than this is numbered per topic.
 MAX_CLASHES = 10
 
@@ -59,7 +62,8 @@ class _Sequence:
     holes: list[list] = field(default_factory=list)
     lost: int = 0  # numbers in holes (also those beyond MAX_HOLES)
     clashes: int = 0
-    topics: dict[int, str] = field(default_factory=dict)  # a few recent numbers' topics
+    # the topics of the latest RECENT numbers, at n % RECENT: (n, topic)
+    recent: list = field(default_factory=lambda: [(None, "")] * RECENT)
 
     def see(self, n: int, t: float | None, topic: str) -> None:
         if n > self.top:
@@ -70,13 +74,13 @@ class _Sequence:
             self.top, self.top_t = n, t
         elif n < self.low:  # older than the first number seen: before it, nothing is lost
             self.low = n
-        elif not self._fill(n) and self.topics.get(n, topic) != topic:
-            # a number already received on another topic: a publisher numbering each topic
-            # apart (the same number comes on many topics)
-            self.clashes += 1
-        self.topics[n] = topic
-        if len(self.topics) > 64:
-            del self.topics[next(iter(self.topics))]
+        elif not self._fill(n):
+            seen, where = self.recent[n % RECENT]
+            if seen == n and where != topic:
+                # a number already received on another topic: a publisher numbering each
+                # topic apart (the same number comes on many topics)
+                self.clashes += 1
+        self.recent[n % RECENT] = (n, topic)
 
     def _fill(self, n: int) -> bool:
         """Take ``n`` out of its hole; whether it was in one."""
@@ -95,6 +99,7 @@ class MessageIds:
 
     def __init__(self) -> None:
         self._pubs: dict[str, _Sequence] = {}
+        self._pub_of: dict[str, str] = {}  # topic -> its publisher (a plant has few topics)
 
     def see(self, key: str, t: object) -> None:
         """A reading arrived with ``key`` at plant time ``t`` (s since 1970)."""
@@ -102,12 +107,16 @@ class MessageIds:
         if got is None:
             return
         topic, n = got
-        pub = topic.rsplit("/", 2)[0] if topic.count("/") >= 2 else ""
+        pub = self._pub_of.get(topic)
+        if pub is None:
+            pub = self._pub_of[topic] = topic.rsplit("/", 2)[0] if topic.count("/") >= 2 \
+                else ""
         tt = float(t) if isinstance(t, int | float) and not isinstance(t, bool) \
             and math.isfinite(t) else None
         s = self._pubs.get(pub)
         if s is None:
-            self._pubs[pub] = _Sequence(top=n, top_t=tt, low=n, topics={n: topic})
+            s = self._pubs[pub] = _Sequence(top=n, top_t=tt, low=n)
+            s.recent[n % RECENT] = (n, topic)
         else:
             s.see(n, tt, topic)
 
@@ -124,9 +133,11 @@ class MessageIds:
         """Messages never received, over every publisher with one sequence."""
         return sum(s.lost for s in self._counted())
 
-    def ranges(self) -> list[tuple[int, int]]:
-        """The number ranges never received (first, last), in order per publisher."""
-        return [(h[0], h[1]) for s in self._counted() for h in s.holes]
+    def ranges(self, most: int | None = None) -> list[tuple[int, int]]:
+        """The number ranges never received (first, last), in order per publisher; the
+        first ``most`` of them (all: ``None``)."""
+        every = ((h[0], h[1]) for s in self._counted() for h in s.holes)
+        return list(itertools.islice(every, most))
 
     def gaps(self) -> list[tuple[float, float, int]]:
         """``(start, end, messages)``: the plant time between the readings on either side of
