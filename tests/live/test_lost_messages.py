@@ -107,6 +107,10 @@ def test_late_numbers_fill_their_hole_and_per_topic_numbering_is_not_a_loss():
     ids.see("plant/M1/parts|id:p7", T0)  # not a number: no sequence
     ids.see("plant/M1/parts", T0)
     assert ids.lost == 2
+    # the publisher starts over (a new emulator run): its holes stay, new ones add
+    for n in (1, 2, 4):
+        ids.see(f"plant/M1/parts|id:{n}", T0 + 100 + n)
+    assert ids.lost == 3 and ids.ranges() == [(4, 4), (7, 7), (3, 3)]
     # a publisher numbering each topic on its own: the same numbers on many topics
     per = MessageIds()
     for n in range(1, 30):
@@ -114,6 +118,14 @@ def test_late_numbers_fill_their_hole_and_per_topic_numbering_is_not_a_loss():
             per.see(f"line2/{a}/parts|id:{n}", T0 + n)
     per.see("line2/M1/parts|id:40", T0 + 40)
     assert per.per_topic == ["line2"] and per.lost == 0 and per.ranges() == []
+    # devices counting their own seq, one coming online late: not a loss either
+    late = MessageIds()
+    for n in range(1, 200):
+        late.see(f"line3/A/parts|id:{n}", T0 + n)
+        if n > 100:
+            late.see(f"line3/B/parts|id:{n - 100}", T0 + n)
+            late.see(f"line3/B/parts|id:{n - 99}", T0 + n)
+    assert late.per_topic == ["line3"] and late.lost == 0
 
 
 def test_twinbench_live_reports_the_ids_that_never_arrived(broker, tmp_path):

@@ -12,8 +12,11 @@ never came are the messages lost. :class:`MessageIds` counts them from the readi
   what was sent before it subscribed);
 * a number above the highest so far opens a hole below it; a number that arrives later
   (redelivered after a reconnect) fills its place;
-* a publisher that numbers each topic on its own (the same number on two topics) has no
-  single sequence: it is left out (:attr:`MessageIds.per_topic`), nothing is counted lost.
+* a publisher that numbers each topic on its own (the same number on two topics, or most
+  numbers one above the previous on their topic: a device's ``seq``) has no single
+  sequence: it is left out (:attr:`MessageIds.per_topic`), nothing is counted lost;
+* number 1 again (not a redelivery: those are dropped before) is a publisher that started
+  over (a new emulator run): a new sequence begins, the old one's holes stay lost.
 
 Each hole keeps the plant times of the readings on either side of it, so that it can be
 recorded as a gap (``/gaps``): replay then shows no data where data is missing.
@@ -32,6 +35,8 @@ LOST = "messages never arrived"
 MAX_HOLES = 100_000
 #: Recent numbers whose topics are kept, to tell a publisher that numbers each topic apart.
 RECENT = 64
+#: Numbers that followed an earlier one on their topic before a publisher can be judged.
+MIN_STEPS = 20
 #: A publisher whose numbers clash across topics more often than this is numbered per topic.
 MAX_CLASHES = 10
 
@@ -64,8 +69,24 @@ class _Sequence:
     clashes: int = 0
     # the topics of the latest RECENT numbers, at n % RECENT: (n, topic)
     recent: list = field(default_factory=lambda: [(None, "")] * RECENT)
+    last: dict[str, int] = field(default_factory=dict)  # topic -> its latest number
+    steps: int = 0  # numbers that followed an earlier one on their topic
+    ones: int = 0  # of them, those one above it (every one, for a topic numbered apart)
+
+    @property
+    def per_topic(self) -> bool:
+        """Numbered each topic apart: the same numbers on several topics, or (several
+        topics) most numbers one above the topic's previous (one sequence spread over many
+        topics seldom gives a topic two numbers in a row)."""
+        return self.clashes > MAX_CLASHES or (
+            len(self.last) > 1 and self.steps >= MIN_STEPS and 2 * self.ones > self.steps)
 
     def see(self, n: int, t: float | None, topic: str) -> None:
+        before = self.last.get(topic)
+        if before is not None:
+            self.steps += 1
+            self.ones += n == before + 1
+        self.last[topic] = n
         if n > self.top:
             if n > self.top + 1:
                 self.lost += n - self.top - 1
@@ -99,6 +120,7 @@ class MessageIds:
 
     def __init__(self) -> None:
         self._pubs: dict[str, _Sequence] = {}
+        self._done: list[_Sequence] = []  # sequences of publishers that restarted
         self._pub_of: dict[str, str] = {}  # topic -> its publisher (a plant has few topics)
 
     def see(self, key: str, t: object) -> None:
@@ -114,19 +136,26 @@ class MessageIds:
         tt = float(t) if isinstance(t, int | float) and not isinstance(t, bool) \
             and math.isfinite(t) else None
         s = self._pubs.get(pub)
+        if s is not None and n == 1 and s.last.get(topic, 1) > 1:
+            # number 1 again on a topic that had later ones (the de-duplication let it
+            # through: not a redelivery): the publisher restarted, a new sequence; the old
+            # one's holes stay lost
+            self._done.append(s)
+            s = None
         if s is None:
             s = self._pubs[pub] = _Sequence(top=n, top_t=tt, low=n)
             s.recent[n % RECENT] = (n, topic)
+            s.last[topic] = n
         else:
             s.see(n, tt, topic)
 
     @property
     def per_topic(self) -> list[str]:
         """Publishers left out: they number each topic apart."""
-        return [p for p, s in self._pubs.items() if s.clashes > MAX_CLASHES]
+        return [p for p, s in self._pubs.items() if s.per_topic]
 
     def _counted(self) -> list[_Sequence]:
-        return [s for s in self._pubs.values() if s.clashes <= MAX_CLASHES]
+        return [s for s in (*self._done, *self._pubs.values()) if not s.per_topic]
 
     @property
     def lost(self) -> int:
