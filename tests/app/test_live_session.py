@@ -4,6 +4,7 @@ a real recorder behind it."""
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -260,3 +261,16 @@ def test_a_line_whose_ends_report_nothing_sums_every_station(qtbot):
     assert panel.ends is None
     panel.follow(ASSETS, {"mill", "press"})
     assert panel.ends == {"mill"}
+
+
+def test_recordings_go_to_recordings_in_the_projects_folder_or_the_documents(tmp_path):
+    from app.live_session import default_recording, recordings_folder
+
+    project = tmp_path / "line"
+    project.mkdir()
+    (project / "project.json").write_text("{}")
+    assert recordings_folder(project) == project / "recordings"
+    assert recordings_folder(project / "project.json") == project / "recordings"
+    assert recordings_folder(None, tmp_path / "Documents") == tmp_path / "Documents"
+    at = time.mktime((2026, 12, 2, 6, 30, 5, 0, 0, -1))
+    assert default_recording(project, at) == project / "recordings" / "live-20261202-063005.h5"
