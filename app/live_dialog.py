@@ -5,13 +5,19 @@ recording file that exists, a project that cannot be lowered) is shown in the di
 its fix, and the dialog stays open. Opening the source only checks what it is given: the
 connection itself is made by the source's thread once live mode runs (a broker that is away
 shows as "reconnecting" in the Live dock).
+
+What the user typed last (source, address, MQTT version, mapping, OPC UA security) comes back
+the next time (QSettings, as the window keeps its other settings; never a password: those come
+from the environment, docs/live.md). The recording is a new file each time, in
+``recordings/`` inside the project's folder (:func:`app.live_session.recordings_folder`), or in
+the user's documents folder for a project never saved; the dialog says so.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSettings, QStandardPaths, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,13 +31,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.live_session import KINDS, LiveSession, default_recording, open_session
+from app.live_session import (
+    KINDS,
+    LiveSession,
+    default_recording,
+    open_session,
+    recordings_folder,
+)
 from twin.errors import InputError
 from twin.live.feed import ADDRESSES
 from twin.live.options import MQTT_PROTOCOLS
 
 DEFAULT_ADDRESS = {"MQTT": "mqtt://127.0.0.1:1883/plant", "OPC UA": "opc.tcp://127.0.0.1:4840"}
 SECURITY_CHOICES = ("none", "sign", "sign-encrypt")
+#: QSettings group of the fields the dialog remembers.
+SETTINGS_GROUP = "live_connect"
+
+
+def documents_folder() -> Path:
+    """The user's documents folder (a project never saved records there)."""
+    return Path(QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+                or Path.home())
 
 
 def _with_browse(edit: QLineEdit, pick) -> QWidget:
@@ -75,7 +95,11 @@ class ConnectDialog(QDialog):
         self.private_key.setPlaceholderText("blank with a blank certificate")
         self.trust_dir = QLineEdit()
         self.trust_dir.setPlaceholderText("blank: trusted/ beside twinbench's own certificate")
-        self.record = QLineEdit(str(default_recording(project_path)))
+        self.record = QLineEdit(str(default_recording(project_path,
+                                                      elsewhere=documents_folder())))
+        self.record_note = QLabel(self._record_note())
+        self.record_note.setWordWrap(True)
+        self.record_note.setStyleSheet("color: palette(mid)")
         self.protocol = QComboBox()
         self.protocol.addItems(list(MQTT_PROTOCOLS))
         self.protocol.setToolTip("5: session expiry, flow control, message ids as a property; "
@@ -97,6 +121,7 @@ class ConnectDialog(QDialog):
                                "Trusted servers"), self.security_rows, strict=True):
             form.addRow(label, row)
         form.addRow("Record to", _with_browse(self.record, self._pick_record))
+        form.addRow("", self.record_note)
         self.form = form
         self.error = QLabel("")
         self.error.setWordWrap(True)
@@ -108,7 +133,39 @@ class ConnectDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
         self.kind.currentTextChanged.connect(self._kind_changed)
+        self.settings = getattr(parent, "settings", None) or QSettings()
+        self._restore()
         self._kind_changed(self.kind.currentText())
+
+    def _remembered(self) -> dict:
+        """The fields the dialog remembers: settings key -> (widget, its current text)."""
+        return {"kind": self.kind, "address": self.address, "protocol": self.protocol,
+                "mapping": self.mapping, "security": self.security,
+                "certificate": self.certificate, "private_key": self.private_key,
+                "trust_dir": self.trust_dir}
+
+    def _restore(self) -> None:
+        for key, w in self._remembered().items():
+            value = self.settings.value(f"{SETTINGS_GROUP}/{key}")
+            if value is None:
+                continue
+            if isinstance(w, QComboBox):
+                if w.findText(str(value)) >= 0:  # a choice a later version dropped: default
+                    w.setCurrentText(str(value))
+            else:
+                w.setText(str(value))
+
+    def _remember(self) -> None:
+        for key, w in self._remembered().items():
+            text = w.currentText() if isinstance(w, QComboBox) else w.text()
+            self.settings.setValue(f"{SETTINGS_GROUP}/{key}", text)
+
+    def _record_note(self) -> str:
+        folder = recordings_folder(self.project_path, documents_folder())
+        where = ("in recordings/ inside the project's folder, made when you connect"
+                 if self.project_path else
+                 "in your documents folder (the project is not saved yet)")
+        return f"A new file each time, {where}: {folder}"
 
     def _kind_changed(self, kind: str) -> None:
         if self.address.text().strip() in ("", *DEFAULT_ADDRESS.values()):
@@ -160,5 +217,6 @@ class ConnectDialog(QDialog):
             self.adjustSize()  # a message of several lines: the dialog grows to show it all
             return
         self.error.setText("")
+        self._remember()
         super().accept()
         self.connected.emit(self.session)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.live_session import LiveSession, Snapshot, element_states
 from app.theme import STATE_COLORS, chart
 from twin.errors import printable
+from twin.live.sequence import LOST
 
 #: Milliseconds between two reads of the live state (charts redraw at most this often).
 POLL_MS = 150
@@ -128,6 +129,12 @@ class LivePanel(QWidget):
         lay.addWidget(self.totals_label)
         lay.addWidget(self.shifts_label)
         lay.addWidget(self.record_label)
+        # messages a broker dropped (holes in the publishers' numbering, twin.live.sequence)
+        self.lost_label = QLabel("")
+        self.lost_label.setWordWrap(True)
+        self.lost_label.setStyleSheet("color: #c0392b")
+        self.lost_label.hide()
+        lay.addWidget(self.lost_label)
         row = QHBoxLayout()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -174,12 +181,7 @@ class LivePanel(QWidget):
         leave the plant (:func:`line_ends`); the total counts theirs (all when ``None``)."""
         self.session = session
         self.recording = str(session.recorder.path)
-        # project order (the recording's), not sorted: s2 comes before s10
-        self.elements = {a.asset_id: a.element or a.asset_id.split("#")[0]
-                         for a in session.assets if not a.level}
-        self.ends = ends
-        self.ideal = dict(ideal or {})
-        self._out.clear()
+        self.follow(session.assets, ends, ideal)
         self._last, self._rate, self._tints, self._stopping = None, 0.0, None, False
         self.table.setRowCount(0)
         self.shifts_label.setText(f"shifts: {session.state.shifts.origin}")
@@ -191,6 +193,19 @@ class LivePanel(QWidget):
         self.message.emit(f"live: following {printable(session.url)} into "
                           f"{printable(self.recording)}")
         self.poll()
+
+    def follow(self, assets, ends: set[str] | None = None,
+               ideal: dict[str, float] | None = None) -> None:
+        """Show the station servers among ``assets`` (``AssetInfo``), counting the good parts
+        of those of ``ends`` (element ids) as the line's output."""
+        # project order (the recording's), not sorted: s2 comes before s10
+        self.elements = {a.asset_id: a.element or a.asset_id.split("#")[0]
+                         for a in assets if not a.level}
+        # line ends that no asset reports cannot give the output: all stations are summed
+        self.ends = (set(ends) & set(self.elements.values()) or None) if ends else None
+        self.ideal = dict(ideal or {})
+        self._out.clear()
+        self._show_lost(0)
 
     @property
     def connected(self) -> bool:
@@ -251,7 +266,8 @@ class LivePanel(QWidget):
         oee = f"{sum(oees) / len(oees):.1%}" if oees else "-"
         ended = " (ended)" if s.shift_ended else ""
         self.totals_label.setText(
-            f"shift {s.shift or '-'}{ended}: {shift_good:,.0f} good parts out, OEE {oee} "
+            f"shift {s.shift or '-'}{ended}: {shift_good:,.0f} "
+            f"{'good parts out' if self.ends else 'good parts (all stations)'}, OEE {oee} "
             "(line end) · "
             f"since connecting: {what} {good:,.0f}, scrap {s.total_scrap:,.0f}, busy share "
             f"{'-' if share is None else f'{share:.1%}'} · power now {s.power_now:,.1f} kW")
@@ -267,6 +283,7 @@ class LivePanel(QWidget):
             keep = t >= t[0] + THROUGHPUT_WINDOW_S / 2  # too little history before that
             self.rate_curve.setData((t[keep] - s.plant_t) / 60.0, rate[keep])
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
+        self._show_lost(s.lost)
         self._fill_table(s)
         if s.power_t and s.plant_t is not None:
             self.power_curve.setData((np.asarray(s.power_t) - s.plant_t) / 60.0,
@@ -279,6 +296,14 @@ class LivePanel(QWidget):
         if tints != self._tints:
             self._tints = tints
             self.states_changed.emit(tints)
+
+    def _show_lost(self, lost: int) -> None:
+        if lost:
+            self.lost_label.setText(
+                f"{lost:,} messages never arrived: the broker dropped them (the publisher's "
+                "message ids have holes). Raise the broker's max_queued_messages (0: no "
+                "limit; docs/live.md, \"For broker admins\"); the recording marks them as gaps")
+        self.lost_label.setVisible(bool(lost))
 
     def _draw_state_bars(self, s: Snapshot) -> None:
         assets = list(self.elements)
@@ -332,6 +357,8 @@ class LivePanel(QWidget):
         self._stopping = False
         self._bars_at = 0.0  # the last state bars too
         self.show_snapshot(last)
+        lost = report.problems.get(LOST)  # the final count, after the last batches
+        self._show_lost(lost.count if lost is not None else 0)
         self.disconnect_button.setEnabled(False)
         if session.failure is not None:
             self.message.emit(f"live: the source stopped: {session.failure}")
@@ -342,7 +369,7 @@ class LivePanel(QWidget):
         self.message.emit(report.format())
         recorded = os.path.exists(self.recording)
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})"
-                                  if recorded else "nothing was received: no recording made")
+                                  if recorded else "no reading was stored: no recording made")
         self.replay_button.setEnabled(recorded)
         self.ended.emit(self.recording if recorded else "")
 
@@ -356,6 +383,7 @@ def install_live(win) -> LivePanel:
     dock = win.docks["live"] = win._dock("Live", panel, Qt.BottomDockWidgetArea)
     win.tabifyDockWidget(win.docks["charts"], dock)
     win.docks["charts"].raise_()
+    _list_in_panels(win, dock)
     menu = QMenu("&Plant", win)
     # before Help, which stays last
     bar = win.menuBar()
@@ -389,6 +417,20 @@ def install_live(win) -> LivePanel:
     panel.ended.connect(ended)
     panel.replay_button.clicked.connect(lambda: win.open_recording(panel.recording))
     return panel
+
+
+def _list_in_panels(win, dock) -> None:
+    """Put ``dock``'s show/hide entry in *View > Panels* (built before this dock exists), with
+    the other docks' entries, above *Reset layout*: a closed Live dock can be shown again."""
+    panels = next((m for m in win.act_reset_layout.associatedObjects()
+                   if isinstance(m, QMenu)), None)
+    if panels is None:
+        return
+    actions = panels.actions()
+    # the separator before Reset layout ends the list of docks
+    at = actions.index(win.act_reset_layout)
+    before = actions[at - 1] if at > 0 and actions[at - 1].isSeparator() else actions[at]
+    panels.insertAction(before, dock.toggleViewAction())
 
 
 def connect_dialog(win):
@@ -433,9 +475,10 @@ def ideal_cycle_times(project) -> dict[str, float]:
 
 
 def line_ends(project) -> set[str]:
-    """Elements whose good parts leave the plant: those connected to a sink (a part counted
-    by every station it passes would be counted once per station in a plain sum)."""
-    from twin.model import elements as m
+    """Stations whose good parts leave the plant: those that feed a sink directly or through
+    buffers and conveyors only (``twin.whatif.fork.sink_feeders``, the fork's line output; a
+    sink is not published by a plant, and a part counted by every station it passes would be
+    counted once per station in a plain sum)."""
+    from twin.whatif.fork import sink_feeders
 
-    sinks = {e.id for e in project.elements if isinstance(e, m.Sink)}
-    return {c.source for c in project.connections if c.target in sinks}
+    return sink_feeders(project)[0]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.live.feed import STATES, LiveError, Reading, check_address
+from twin.live.sequence import LOST
 from twin.live.shifts import LiveShifts
 from twin.tasks import pause_collection, resume_collection
 
@@ -66,6 +67,9 @@ class Snapshot:
     shift_good: dict[str, float] = field(default_factory=dict)
     shift_scrap: dict[str, float] = field(default_factory=dict)
     shifts_origin: str = ""
+    # messages the publishers numbered that never arrived (twin.live.sequence): a broker
+    # dropped them
+    lost: int = 0
 
     @property
     def shift_ended(self) -> bool:
@@ -198,6 +202,8 @@ class LiveState:
                     if s.states.get(a) == "busy":
                         out.busy_s[a] = out.busy_s.get(a, 0.0) + dt
                     _add_shift_time(out, a, s.states[a], t0, s.plant_t)
+        lost = self.recorder.report.problems.get(LOST)  # the recorder counts them
+        out.lost = lost.count if lost is not None else 0
         return out
 
     # -- inside ------------------------------------------------------------------------------
@@ -286,11 +292,29 @@ def element_states(states: dict[str, str], elements: dict[str, str]) -> dict[str
     return out
 
 
-def default_recording(project_path: Path | None, now: float | None = None) -> Path:
-    """``live-YYYYmmdd-HHMMSS.h5`` beside the project (the working folder for a new one)."""
-    folder = Path(project_path).parent if project_path else Path.cwd()
+#: The folder, inside the project's, that live recordings go to by default.
+RECORDINGS = "recordings"
+
+
+def recordings_folder(project_path: Path | None, elsewhere: Path | None = None) -> Path:
+    """Where a live recording goes by default: ``recordings/`` in the project's folder (a
+    project file's folder); for a project never saved, ``elsewhere`` (the user's documents
+    folder) or the working folder. It may not exist yet (:func:`default_recording`'s caller
+    makes it when connecting)."""
+    if project_path:
+        folder = Path(project_path)
+        if folder.suffix.lower() == ".json" or folder.is_file():
+            folder = folder.parent
+        return folder / RECORDINGS
+    return Path(elsewhere) if elsewhere else Path.cwd()
+
+
+def default_recording(project_path: Path | None, now: float | None = None,
+                      elsewhere: Path | None = None) -> Path:
+    """``live-YYYYmmdd-HHMMSS.h5`` in :func:`recordings_folder`: each connection a new file,
+    kept apart from the project's own files (and from other projects beside it)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    return folder / f"live-{stamp}.h5"
+    return recordings_folder(project_path, elsewhere) / f"live-{stamp}.h5"
 
 
 class LiveSession:
@@ -380,6 +404,14 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
                             f"{type(mapping).__name__}")
     record = Path(str(record).strip()) if str(record).strip() else default_recording(
         project_path)
+    if record.parent == recordings_folder(project_path) and record.parent.parent.is_dir():
+        # the default folder is made on demand; any other folder must exist (a typo in it
+        # would otherwise leave a recording somewhere unexpected)
+        try:
+            record.parent.mkdir(exist_ok=True)
+        except OSError as e:
+            raise RecordingError(f"recording {record}: cannot make its folder ({e}); choose "
+                                 "another place to record to") from None
     if record.suffix.lower() not in (".h5", ".hdf5"):
         raise RecordingError(f"recording {record}: name it .h5 (an HDF5 recording)")
     assets = project_assets(project)

@@ -303,3 +303,101 @@ def test_connect_dialog_takes_opcua_security(make_window, line_project, tmp_path
         win.live.shutdown()
         server.close()
         resume_collection()
+
+
+def _panels_menu(win):
+    view = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
+    return next(a.menu() for a in view.actions() if a.text() == "Panels")
+
+
+def test_the_live_dock_is_listed_in_view_panels(make_window, line_project, qtbot):
+    """A closed Live dock comes back from View > Panels, listed with the other docks (above
+    Reset layout), and Reset layout puts it back too."""
+    win = make_window(line_project)
+    dock = win.docks["live"]
+    texts = [a.text() for a in _panels_menu(win).actions()]
+    assert "Live" in texts
+    assert texts.index("Live") < texts.index("&Reset layout")
+    entry = next(a for a in _panels_menu(win).actions() if a.text() == "Live")
+    dock.close()
+    qtbot.waitUntil(lambda: not dock.isVisible())
+    assert not entry.isChecked()
+    entry.trigger()
+    qtbot.waitUntil(dock.isVisible)
+    dock.close()
+    qtbot.waitUntil(lambda: not dock.isVisible())
+    win.act_reset_layout.trigger()
+    assert not dock.isHidden()
+
+
+def test_connect_dialog_remembers_the_last_address_and_records_beside_the_project(
+        make_window, line_project, broker, tmp_path, qtbot):  # noqa: F811
+    """F17: the second Connect dialog shows what the first one connected with; the default
+    recording is a new file in recordings/ inside the project's folder, made on connecting;
+    Disconnect before any reading: the status bar and the Live dock both say no recording."""
+    folder = tmp_path / "my-line"
+    folder.mkdir()
+    win = make_window(line_project, folder)
+    dlg = connect_dialog(win)
+    default = dlg.record.text()
+    assert default.startswith(str(folder / "recordings" / "live-")) and default.endswith(".h5")
+    assert str(folder / "recordings") in dlg.record_note.text()
+    assert not (folder / "recordings").exists()
+    dlg.kind.setCurrentText("OPC UA")
+    dlg.security.setCurrentText("sign")
+    dlg.certificate.setText(str(tmp_path / "client.der"))
+    dlg.kind.setCurrentText("MQTT")
+    dlg.protocol.setCurrentText("3.1.1")
+    dlg.address.setText(f"{broker.url}/line7")
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert not dlg.isVisible(), dlg.error.text()
+    assert (folder / "recordings").is_dir()  # the default folder, made on demand
+    live = win.live
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not live.connected, timeout=30000)
+    assert live.record_label.text() == "no reading was stored: no recording made"
+    assert "not made" in win.statusBar().currentMessage()
+    assert not list((folder / "recordings").iterdir())
+
+    again = connect_dialog(win)
+    assert again.address.text() == f"{broker.url}/line7"
+    assert again.protocol.currentText() == "3.1.1" and again.kind.currentText() == "MQTT"
+    # the OPC UA fields typed once come back as well (the same settings)
+    again.kind.setCurrentText("OPC UA")
+    assert again.security.currentText() == "sign"
+    assert again.certificate.text() == str(tmp_path / "client.der")
+    again.reject()
+
+
+def test_messages_the_broker_dropped_are_shown_and_reported(make_window, line_project,
+                                                            broker, publisher,  # noqa: F811
+                                                            tmp_path, qtbot):
+    """F8: a publisher's message ids with a hole (what a broker dropping messages leaves):
+    the Live dock says how many never arrived and what to do, the closing report lists
+    their ids, and the recording marks them as a gap."""
+    win = make_window(line_project)
+    record = tmp_path / "lossy.h5"
+    _connect(qtbot, win, f"{broker.url}/plant", record)
+    live = win.live
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    assert live.lost_label.isHidden()
+    t0 = time.time() - 600.0
+    publisher.send([("M1", "state", t0, "busy"), ("M1", "parts", t0 + 10, 1),
+                    ("M2", "parts", t0 + 20, 1)])  # ids 1-3
+    publisher.sent += 5  # ids 4-8 go nowhere: as if the broker had dropped them
+    publisher.send([("M1", "parts", t0 + 70, 1), ("M2", "parts", t0 + 80, 1)])  # ids 9, 10
+    qtbot.waitUntil(lambda: not live.lost_label.isHidden(), timeout=15000)
+    assert live.lost_label.text().startswith("5 messages never arrived: the broker dropped")
+    assert "max_queued_messages" in live.lost_label.text()
+    qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: live.replay_button.isEnabled(), timeout=30000)
+    assert "5 messages never arrived (ids 4-8)" in win.log_pane.toPlainText()
+    assert not live.lost_label.isHidden()  # still said after the end
+    with Recording.open(record) as rec:
+        gaps = rec.gaps
+        assert len(gaps) == 1
+        start, end = (float(gaps[k][0]) + rec.epoch_utc.timestamp() for k in ("start", "end"))
+        # between the readings on either side of the hole (ids 3 and 9)
+        assert start == pytest.approx(t0 + 20, abs=1e-3)
+        assert end == pytest.approx(t0 + 70, abs=1e-3)

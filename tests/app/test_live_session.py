@@ -4,6 +4,7 @@ a real recorder behind it."""
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -203,3 +204,73 @@ def test_open_session_takes_the_projects_calendar(tmp_path):
     with pytest.raises(LiveError, match="MQTT protocol '4': choose one of 5, 3.1.1"):
         open_session(project, None, "MQTT", "mqtt://127.0.0.1:1/plant",
                      record=tmp_path / "r.h5", protocol="4")
+
+
+def test_the_line_output_is_what_the_last_stations_send_through_conveyors(tmp_path, qtbot):
+    """F16: the bottling line's sink (the palletiser) is not published; the packer feeds it
+    through a conveyor. The Live dock's "good parts out" and throughput are the packer's good
+    parts (the fork's line output, twin.whatif.fork.sink_feeders), not 0 and not a sum over
+    every station."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from app.live_panel import LivePanel, line_ends
+    from twin.live.recorder import project_assets
+    from twin.projectfile.reader import load_project
+
+    project = load_project(Path(__file__).parents[2] / "projects" / "bottling-line")
+    assert line_ends(project) == {"packer"}  # through c_packer; not the conveyor itself
+    assets = project_assets(project)
+    rec = LiveRecorder(tmp_path / "r.h5", assets)
+    live = LiveState(rec, assets)
+    live.link("connected", "new session")
+    panel = LivePanel()
+    qtbot.addWidget(panel)
+    panel.follow(assets, line_ends(project))
+    # 40 minutes of plant time, one reading a minute: the labeller makes 3 parts a minute,
+    # the packer 2 (1 of them scrap every 4th minute), nothing from the palletiser
+    n = 0
+    good = 0
+    for k in range(41):
+        t = T0 + 60.0 * k
+        batch = [Reading("labeller", "parts", t, 3, str(n := n + 1)),
+                 Reading("packer", "parts", t, 2, str(n := n + 1))]
+        good += 2
+        if k % 4 == 0:
+            batch.append(Reading("packer", "scrap", t, 1, str(n := n + 1)))
+        live.readings(batch)
+        panel.show_snapshot(live.snapshot())
+    text = panel.totals_label.text()
+    assert f"since connecting: good parts out {good:,}," in text, text
+    assert "(all stations)" not in text
+    # the throughput chart: 2 good parts a minute = 120 / h over the 10-minute window
+    _, rate = panel.rate_curve.getData()
+    assert len(rate) > 0 and np.allclose(rate, 120.0)
+    rec.close()
+
+
+def test_a_line_whose_ends_report_nothing_sums_every_station(qtbot):
+    """A project whose sink-feeding stations are none of the assets: the dock says it sums
+    all stations rather than showing 0 parts out."""
+    from app.live_panel import LivePanel
+
+    panel = LivePanel()
+    qtbot.addWidget(panel)
+    panel.follow(ASSETS, {"press"})
+    assert panel.ends is None
+    panel.follow(ASSETS, {"mill", "press"})
+    assert panel.ends == {"mill"}
+
+
+def test_recordings_go_to_recordings_in_the_projects_folder_or_the_documents(tmp_path):
+    from app.live_session import default_recording, recordings_folder
+
+    project = tmp_path / "line"
+    project.mkdir()
+    (project / "project.json").write_text("{}")
+    assert recordings_folder(project) == project / "recordings"
+    assert recordings_folder(project / "project.json") == project / "recordings"
+    assert recordings_folder(None, tmp_path / "Documents") == tmp_path / "Documents"
+    at = time.mktime((2026, 12, 2, 6, 30, 5, 0, 0, -1))
+    assert default_recording(project, at) == project / "recordings" / "live-20261202-063005.h5"

@@ -55,6 +55,7 @@ import numpy as np
 from kernels.types import STATE_NAMES
 from twin.errors import printable
 from twin.live.feed import CHANNELS, LINK_STATES, Reading
+from twin.live.sequence import LOST, MessageIds, describe_ranges
 from twin.recording import AssetInfo, RecordingError, RecordingWriter
 from twin.recording.format import (
     LABEL_DTYPE,
@@ -86,6 +87,10 @@ PROBLEMS = {
     "malformed reading": "readings that are not a Reading of text asset, channel and key "
                          "(a bug in the source): not stored",
     "after close": "batches handed over after the recording was closed: not stored",
+    LOST: "the broker dropped them (numbers missing in the publisher's numbering of its "
+          "messages; mosquitto drops a subscriber's messages beyond max_queued_messages, "
+          "1000 by default, also for one that is connected but slow): raise "
+          "max_queued_messages (0: no limit) in the broker's configuration; recorded as gaps",
     "out of order": "readings earlier than the asset's previous reading on that channel: "
                     "stored in arrival order (replay sorts); a late counter value is not "
                     "stored (the later value includes it)",
@@ -165,10 +170,10 @@ class LiveReport:
     def format(self) -> str:
         """The report as text for a terminal or a log pane."""
         total = sum(self.stored.values())
-        lines = [f"Live recording {self.path}"]
-        if self.first is None:
-            lines.append("  no reading stored: the recording was not created")
+        if self.first is None:  # the first line is what a status bar shows: say it there
+            lines = [f"Live recording {self.path} not made: no reading was stored"]
         else:
+            lines = [f"Live recording {self.path}"]
             lines.append(f"  plant time {_iso(self.first)} .. {_iso(self.last)}")
         recs = ", ".join(f"{k} {v:,}" for k, v in self.stored.items())
         lines.append(f"  readings received {self.received:,}, duplicates dropped "
@@ -179,6 +184,10 @@ class LiveReport:
         if not found:
             lines.append("  no problems found")
         for kind, p in found:
+            if kind == LOST:  # its examples are the numbers missing
+                lines.append(f"  {p.count:,} {LOST} (ids {', '.join(p.examples)}): "
+                             f"{PROBLEMS[LOST]}")
+                continue
             meaning = PROBLEMS.get(kind, "reported by the source: not stored")
             lines.append(f"  {printable(kind)}: {p.count:,} - {meaning}")
             lines.extend(f"      {printable(e)}" for e in p.examples)
@@ -316,6 +325,7 @@ class LiveRecorder:
         self._gap: list | None = None  # [start, reason] while the link is down
         self._gap_waits_end = False
         self.report = LiveReport(path=str(self.path))
+        self._ids = MessageIds()  # the holes in publishers' numbering: messages lost
         self.link_state = "connecting"
         self.link_detail = ""
         self.failure: BaseException | None = None
@@ -390,6 +400,9 @@ class LiveRecorder:
                 if start is not None:
                     self._add_gap(start, max(start, self.report.last or start), reason)
                 self._gap = None
+            if self._writer is not None:  # where messages were lost, replay shows no data
+                for start, end, _ in self._ids.gaps():
+                    self._add_gap(start, end, _label(f"{LOST}: the broker dropped them"))
             self._closing = True
             self._wake.notify_all()
             thread = self._thread
@@ -491,6 +504,7 @@ class LiveRecorder:
             if self._duplicate(r):
                 rep.duplicates += 1
                 continue
+            self._ids.see(r.key, r.t)
             a = self._assets.get(r.asset)
             if a is None:
                 self._problem("unknown asset", _show(r))
@@ -526,6 +540,12 @@ class LiveRecorder:
                 continue
             rep.first = t if rep.first is None else min(rep.first, t)
             rep.last = t if rep.last is None else max(rep.last, t)
+        lost = self._ids.lost
+        if lost or LOST in rep.problems:
+            p = rep.problems.setdefault(LOST, Problem())
+            if p.count != lost:
+                p.count = lost
+                p.examples = [describe_ranges(self._ids.ranges(6))]  # 5 and '…'
         if first_t is not None and self._gap_waits_end:
             start, reason = self._gap
             if start is not None:

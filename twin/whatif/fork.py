@@ -550,7 +550,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     out = np.array([rep.good_parts()[keep] for rep in reps])
     energy = np.array([rep.ts_energy[keep][:, idx].sum(axis=1) for rep in reps])
     rec_out, rec_energy = recorded_since(variant, replays, servers, t, times)
-    if not _sink_feeders(variant)[0] & mapped:
+    if not sink_feeders(variant)[0] & mapped:
         notes.append("no recorded station feeds a sink: the recorded output is unknown")
 
     def q(x):
@@ -572,7 +572,7 @@ def recorded_since(project: m.Project, replays: dict, servers: dict, t0: float,
     ``(station, server)`` mapping of the fork (:func:`station_channels`).
     """
     times = np.asarray(times, float)
-    feeders, between = _sink_feeders(project)
+    feeders, between = sink_feeders(project)
     out = np.zeros(len(times))
     energy = np.zeros(len(times))
     for a, (el, _) in servers.items():
@@ -591,7 +591,7 @@ def recorded_since(project: m.Project, replays: dict, servers: dict, t0: float,
     return out, energy
 
 
-def _sink_feeders(project: m.Project) -> tuple[set[str], set[str]]:
+def sink_feeders(project: m.Project) -> tuple[set[str], set[str]]:
     """The stations whose parts go to a sink through buffers and conveyors only, and those
     buffers and conveyors."""
     preds: dict[str, list[str]] = {}
