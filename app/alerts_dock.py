@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.menus import list_in_panels
 from twin.errors import printable
 
 #: Milliseconds between two evaluations of the live readings.
@@ -360,6 +361,7 @@ def install_alerts(win) -> AlertsPanel:
     win.alerts = panel
     dock = win.docks["alerts"] = win._dock("Alerts", panel, Qt.BottomDockWidgetArea)
     win.tabifyDockWidget(win.docks["charts"], dock)
+    list_in_panels(win, dock)  # View > Panels shows it again once closed
     win.docks["charts"].raise_()
     win.alerts_controller = AlertsController(win, panel)
     return panel

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.menus import list_in_panels
 from app.theme import chart
 from app.worker import Job
 from twin.errors import InputError
@@ -360,5 +361,6 @@ def install_forecast(win) -> ForecastDock:
         dock.forecast_made.connect(win.alerts_controller.forecast)
     d = win.docks["forecast"] = win._dock("Forecast", dock, Qt.BottomDockWidgetArea)
     win.tabifyDockWidget(win.docks["charts"], d)
+    list_in_panels(win, d)  # View > Panels shows it again once closed
     win.docks["charts"].raise_()
     return dock

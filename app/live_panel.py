@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.live_session import LiveSession, Snapshot, element_states
+from app.menus import list_in_panels
 from app.theme import STATE_COLORS, chart
 from twin.errors import printable
 from twin.live.sequence import LOST
@@ -383,7 +384,7 @@ def install_live(win) -> LivePanel:
     dock = win.docks["live"] = win._dock("Live", panel, Qt.BottomDockWidgetArea)
     win.tabifyDockWidget(win.docks["charts"], dock)
     win.docks["charts"].raise_()
-    _list_in_panels(win, dock)
+    list_in_panels(win, dock)
     menu = QMenu("&Plant", win)
     # before Help, which stays last
     bar = win.menuBar()
@@ -418,19 +419,6 @@ def install_live(win) -> LivePanel:
     panel.replay_button.clicked.connect(lambda: win.open_recording(panel.recording))
     return panel
 
-
-def _list_in_panels(win, dock) -> None:
-    """Put ``dock``'s show/hide entry in *View > Panels* (built before this dock exists), with
-    the other docks' entries, above *Reset layout*: a closed Live dock can be shown again."""
-    panels = next((m for m in win.act_reset_layout.associatedObjects()
-                   if isinstance(m, QMenu)), None)
-    if panels is None:
-        return
-    actions = panels.actions()
-    # the separator before Reset layout ends the list of docks
-    at = actions.index(win.act_reset_layout)
-    before = actions[at - 1] if at > 0 and actions[at - 1].isSeparator() else actions[at]
-    panels.insertAction(before, dock.toggleViewAction())
 
 
 def connect_dialog(win):

@@ -7,6 +7,7 @@ Panels add their own entries (``app.clipboard``, ``app.conveyor_tool``, ``app.fl
 from __future__ import annotations
 
 from PySide6.QtGui import QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu
 
 from app import clipboard, conveyor_tool
 from app.calibrate_dialog import show_calibrate_dialog
@@ -144,3 +145,18 @@ def make_menus(win) -> None:
             tb.addSeparator()
         else:
             tb.addAction(a)
+
+
+def list_in_panels(win, dock) -> None:
+    """Put ``dock``'s show/hide entry in *View > Panels* (built before this dock exists), with
+    the other docks' entries, above *Reset layout*: a dock installed after the menus (Live,
+    Alerts, Forecast) can be shown again once closed."""
+    panels = next((m for m in win.act_reset_layout.associatedObjects()
+                   if isinstance(m, QMenu)), None)
+    if panels is None:
+        return
+    actions = panels.actions()
+    # the separator before Reset layout ends the list of docks
+    at = actions.index(win.act_reset_layout)
+    before = actions[at - 1] if at > 0 and actions[at - 1].isSeparator() else actions[at]
+    panels.insertAction(before, dock.toggleViewAction())

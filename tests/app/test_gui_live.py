@@ -310,20 +310,23 @@ def _panels_menu(win):
     return next(a.menu() for a in view.actions() if a.text() == "Panels")
 
 
-def test_the_live_dock_is_listed_in_view_panels(make_window, line_project, qtbot):
-    """A closed Live dock comes back from View > Panels, listed with the other docks (above
-    Reset layout), and Reset layout puts it back too."""
+@pytest.mark.parametrize("key, title", [("live", "Live"), ("alerts", "Alerts"),
+                                        ("forecast", "Forecast")])
+def test_docks_made_after_the_menus_are_listed_in_view_panels(make_window, line_project, qtbot,
+                                                              key, title):
+    """A closed Live (Alerts, Forecast) dock comes back from View > Panels, listed with the
+    other docks (above Reset layout), and Reset layout puts it back too."""
     win = make_window(line_project)
-    dock = win.docks["live"]
+    dock = win.docks[key]
     texts = [a.text() for a in _panels_menu(win).actions()]
-    assert "Live" in texts
-    assert texts.index("Live") < texts.index("&Reset layout")
-    entry = next(a for a in _panels_menu(win).actions() if a.text() == "Live")
+    assert title in texts
+    assert texts.index(title) < texts.index("&Reset layout")
+    entry = next(a for a in _panels_menu(win).actions() if a.text() == title)
     dock.close()
     qtbot.waitUntil(lambda: not dock.isVisible())
     assert not entry.isChecked()
     entry.trigger()
-    qtbot.waitUntil(dock.isVisible)
+    qtbot.waitUntil(lambda: not dock.isHidden())
     dock.close()
     qtbot.waitUntil(lambda: not dock.isVisible())
     win.act_reset_layout.trigger()
