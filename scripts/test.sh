@@ -16,11 +16,13 @@ if [[ ! -x .venv-noqt/bin/python ]]; then
   ${PYTHON:-python3} -m venv .venv-noqt
 fi
 .venv-noqt/bin/python -m pip install -q --upgrade pip
-# numba as pinned in pyproject.toml: kernels/jit.py patches its internals (tests/kernels/test_jit.py)
-numba_pin=$(.venv-noqt/bin/python -c 'import tomllib
+# twinbench's own dependencies without the GUI ones (PySide6, VTK, pyqtgraph), as pinned in
+# pyproject.toml (numba's pin matters: kernels/jit.py patches its internals, tests/kernels/test_jit.py)
+mapfile -t deps < <(.venv-noqt/bin/python -c 'import tomllib
+gui = ("pyside6", "vtk", "pyqtgraph")
 deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
-print(next(d for d in deps if d.startswith("numba")))')
-.venv-noqt/bin/python -m pip install -q numpy "$numba_pin" h5py psygnal pyarrow pytest pytest-timeout scipy
+print("\n".join(d for d in deps if not d.lower().startswith(gui)))')
+.venv-noqt/bin/python -m pip install -q "${deps[@]}" pytest pytest-timeout jsonschema
 .venv-noqt/bin/python -m pip install -q --no-deps -e .
 .venv-noqt/bin/python - <<'PY'
 import importlib.util, sys
