@@ -25,6 +25,13 @@ class AlertTee:
         self._queue: collections.deque = collections.deque()
         self._lock = threading.Lock()
 
+    def __getattr__(self, name: str):
+        """What the feed has besides the Feed protocol (the recorder's path, its report of
+        problems and lost messages) is read from the feed: the tee stands in for it."""
+        if name == "feed":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.feed, name)
+
     # -- the Feed protocol (the source's thread) ------------------------------------------------
     def readings(self, batch) -> None:
         self.feed.readings(batch)
