@@ -376,15 +376,21 @@ def pilot_seconds(project: m.Project, scenarios: list[str] | None, spec: RunSpec
     per_rep = (events_per_replication or 0.0) / EVENTS_PER_SECOND
     frac = min(1.0 / 16, max(budget / per_rep, 1.0 / spec.horizon) if per_rep > 0 else 1 / 16)
     took = []
-    for f in (frac, 2 * frac):  # two slices: their difference is the simulation alone
+    # two slices: their difference is the simulation alone. A first, uncounted slice pays
+    # what only a first call costs (imports, caches): counted, it made the difference
+    # negative now and then, and a ten-year run was estimated at its fixed cost alone
+    for f in (frac, frac, 2 * frac):
         pilot = replace(spec, horizon=spec.horizon * f, warmup=0.0, replications=1,
                         sample_interval=0.0, log=False, log_only=None)
         t0 = time.perf_counter()
         run_project(project, names[:1], pilot, workers=1, variants=variants)
         took.append(time.perf_counter() - t0)
+    one, two = took[1:]
     # a run costs a fixed part (lowering, threads) plus one in proportion to its horizon: one
-    # slice alone took the fixed part for simulation and overestimated a day's run 5 times
-    per_horizon = max(took[1] - took[0], 0.0) / frac
-    fixed = max(took[0] - per_horizon * frac, 0.0)
+    # slice alone took the fixed part for simulation and overestimated a day's run 5 times.
+    # Where noise hides the difference, all of the longer slice counts as simulation (an
+    # estimate too long rather than too short: a long run is asked about)
+    per_horizon = (two - one) / frac if two > one else two / (2 * frac)
+    fixed = max(one - per_horizon * frac, 0.0)
     runs = len(names) * spec.replications
     return fixed + per_horizon * runs / max(1, min(workers, runs))
