@@ -642,9 +642,11 @@ def install_experiments(win) -> ExperimentsDock:
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # rows fit the width, text wraps
     scroll.setFrameShape(QScrollArea.NoFrame)
     scroll.setWidget(whatif)
-    # the dock no narrower than the panel (rows wrap their text, the table needs its width)
-    scroll.setMinimumWidth(whatif.minimumSizeHint().width()
-                           + scroll.verticalScrollBar().sizeHint().width())
+    # as wide as the panel (rows wrap their text, the table needs its width): the window's
+    # default layout gives the right column this width (MainWindow._default_split); a hard
+    # minimum instead kept the window from shrinking below 1,329 px
+    win.right_column_width = (whatif.minimumSizeHint().width()
+                              + scroll.verticalScrollBar().sizeHint().width())
     win.docks["whatif"] = win._dock("What-if", scroll, Qt.RightDockWidgetArea)
     win.tabifyDockWidget(win.docks["run"], win.docks["whatif"])
     win.docks["run"].raise_()

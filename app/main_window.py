@@ -197,6 +197,9 @@ class MainWindow(QMainWindow):
         charts, and the Inspector, the main editing surface, takes what the Run panel does
         not need: the charts under the whole width left it ~120 px on a 1000-px screen (F5)."""
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        width = getattr(self, "right_column_width", 0)  # what the What-if panel needs
+        if width:
+            self.resizeDocks([self.docks["inspector"]], [width], Qt.Horizontal)
         run = self.docks["run"].widget().minimumSizeHint().height()
         self.resizeDocks([self.docks["inspector"], self.docks["run"]],
                          [max(1, self.height() - run), run], Qt.Vertical)
