@@ -5,13 +5,12 @@ interface, built from given arrays (the forecast helper's class when it is there
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from twin.live.emulator import plan_run
 from twin.live.feed import Reading
 from twin.projectfile.reader import project_from_json
+from twin.shadow.forecast import Forecast
 
 EPOCH = 1_764_633_600.0  # 2025-12-02 00:00 UTC
 
@@ -87,36 +86,6 @@ def states(asset: str, spans, t0: float = EPOCH) -> list[Reading]:
         out.append(Reading(asset, "state", t, state))
         t += seconds
     return out
-
-
-try:  # the forecast helper's class, once merged
-    from twin.shadow.forecast import Forecast  # noqa: F401
-except ImportError:  # the interface of docs: shadow-common (forecast and alerts side by side)
-    @dataclass(frozen=True)
-    class Forecast:  # type: ignore[no-redef]
-        made_at: float
-        shift_start: float
-        shift_end: float
-        target: float | None
-        times: np.ndarray
-        good: np.ndarray
-        power_kw: np.ndarray
-        energy_kwh: np.ndarray
-        good_so_far: float
-
-        def quantiles(self, q=(0.1, 0.5, 0.9)) -> dict[float, np.ndarray]:
-            return {x: np.quantile(self.good, x, axis=0) for x in q}
-
-        def p_below(self, target: float) -> float:
-            return float(np.mean(self.good[:, -1] < target))
-
-        def peak_15min_within(self, minutes: float) -> np.ndarray:
-            dt = self.times[1] - self.times[0]
-            k = max(1, int(round(900.0 / dt)))
-            n = int(round(minutes * 60.0 / dt))
-            p = self.power_kw[:, :max(n, k)]
-            c = np.cumsum(np.pad(p, ((0, 0), (1, 0))), axis=1)
-            return ((c[:, k:] - c[:, :-k]) / k).max(axis=1)
 
 
 def forecast(made_at: float, finals, target: float | None = None, peaks_kw=None,
