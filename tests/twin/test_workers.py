@@ -253,3 +253,55 @@ def test_bad_workers_are_named_by_their_json_path(change, path, words):
         project_from_json(doc)
     found = [p for p in err.value.problems if p.path == path]
     assert found and words in found[0].message, err.value
+
+
+# --- recordings, fork and calibration ---------------------------------------------------------
+@pytest.fixture(scope="module")
+def repair_recording(tmp_path_factory, kernel):
+    """A simulated day of a repair shop (two machines, one technician), written as an
+    event-log recording."""
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.simulated import write_run_as_recording
+
+    doc = repair_shop(2, 1, 600.0, 300.0)
+    doc["elements"][1]["servers"] = 1
+    doc["elements"][1]["process_time"] = {"dist": "exponential", "mean": 10.0}  # to fit
+    doc["elements"].insert(2, {**doc["elements"][1], "id": "m2"})
+    doc["connections"] = [["src", "m"], ["src", "m2"], ["m", "snk"], ["m2", "snk"]]
+    project = project_from_json(doc)
+    sr = run_project(project, spec=RunSpec(horizon=86_400.0, replications=1, seed=3,
+                                           log=True)).scenarios["base"]
+    path = tmp_path_factory.mktemp("workers") / "shop.h5"
+    write_run_as_recording(sr, 0, path, seed=3)
+    return project, path, sr
+
+
+def test_a_recording_keeps_the_waiting_for_worker_state(repair_recording):
+    from twin.recording import Recording
+    from twin.recording.kpi import recording_kpis
+
+    project, path, sr = repair_recording
+    with Recording.open(path) as rec:
+        kpis = recording_kpis(rec)
+    for eid in ("m", "m2"):
+        recorded = [k for k in kpis.values() if k.element == eid]
+        assert len(recorded) == 1
+        waited = recorded[0].state_time_s["waiting_for_worker"]
+        assert waited > 0  # one technician for two machines: someone waits
+        assert waited == pytest.approx(st_time(sr, eid)["waiting_for_worker"])
+        assert recorded[0].losses_s["waiting_for_worker"] == waited
+
+
+def test_fork_refuses_a_project_with_workers_and_calibration_notes_the_repairs(
+        repair_recording):
+    from twin.recording import Recording
+    from twin.whatif.calibration import calibrate
+    from twin.whatif.fork import ForkError, fork_from_recording
+
+    project, path, _ = repair_recording
+    with Recording.open(path) as rec:
+        with pytest.raises(ForkError, match=r"worker pools \(tech\).*without forking"):
+            fork_from_recording(project, rec, 3600.0, 7200.0, replications=2)
+        report = calibrate(project, rec)
+    for sc in report.stations:
+        assert any("waiting_for_worker" in n for n in sc.notes)

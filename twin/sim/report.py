@@ -33,6 +33,7 @@ ELEMENT_KPIS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("state_fraction.starved", "starved", "fraction", ("station",)),
     ("state_fraction.down", "down", "fraction", ("station",)),
     ("state_fraction.maintenance", "maintenance", "fraction", ("station",)),
+    ("state_fraction.waiting_for_worker", "waiting for a worker", "fraction", ("station",)),
     ("state_fraction.idle", "idle", "fraction", ("station",)),
     ("state_fraction.off", "off", "fraction", ("station",)),
     ("failures", "failures", "count", ("station",)),
