@@ -305,3 +305,28 @@ def test_fork_refuses_a_project_with_workers_and_calibration_notes_the_repairs(
         report = calibrate(project, rec)
     for sc in report.stations:
         assert any("waiting_for_worker" in n for n in sc.notes)
+
+
+def test_the_schema_and_the_reader_agree_on_workers():
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "twin" / "projectfile"
+                         / "project.schema.json").read_text(encoding="utf-8"))
+    valid = Draft202012Validator(schema)
+    good = operator_line(skills=["welding"], follows_calendar=True)
+    good["elements"][2]["workers"] = {"process": {"skill": "welding"}, "priority": 3}
+    good["elements"][1]["power_kw"] = {"waiting_for_worker": 1.5}
+    assert list(valid.iter_errors(good)) == []
+    project_from_json(good)
+    for change in (lambda d: d["workers"][0].update(count=0),
+                   lambda d: d["workers"][0].update(speed=0),
+                   lambda d: d["elements"][1].update(workers={"process": {}}),
+                   lambda d: d["elements"][1].update(workers={"lunch": "op"})):
+        bad = operator_line()
+        change(bad)
+        assert list(valid.iter_errors(bad)), bad
+        with pytest.raises(ProjectError):
+            project_from_json(bad)
