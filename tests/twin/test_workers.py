@@ -182,7 +182,7 @@ def test_the_operator_repairs_its_own_station_without_deadlock(run_doc):
     assert sr.replications[0].line_out[kt.L_GOOD] > 300
 
 
-# --- shifts, energy ---------------------------------------------------------------------------------
+# --- shifts, energy -------------------------------------------------------------------------------
 def test_a_pool_on_the_calendar_starts_no_task_off_shift(run_doc):
     # The operator works 0-100 and 200-300 of every 400 s; the stations run around the
     # clock. The 19-s cycle of the first test runs from t=4: at 99 b asks, the operator walks
@@ -212,7 +212,7 @@ def test_energy_counts_the_new_state_at_its_power(run_doc):
     assert kpi(sr, "elements.a.state_fraction.waiting_for_worker") == pytest.approx(30 / 42)
 
 
-# --- the project file ---------------------------------------------------------------------------------
+# --- the project file -----------------------------------------------------------------------------
 def test_workers_round_trip_through_the_writer():
     doc = operator_line(skills=["welding"], follows_calendar=True, name="Line crew")
     doc["elements"][2]["workers"] = {"process": {"skill": "welding"}, "priority": 2}
