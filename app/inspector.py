@@ -60,6 +60,7 @@ UNITS = {
     "speed": "m/s", "spacing": "m", "product_mix": "weights", "schedule": "[time, product, qty]",
     "failures": "s", "maintenance": "s", "wear": "per op / busy h",
     "mesh": "STL/OBJ in the project folder; scale: m per unit",
+    "workers": '{"repair": pool, "setup": pool, "process": pool, "priority": 0}',
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),

@@ -330,3 +330,15 @@ def test_the_schema_and_the_reader_agree_on_workers():
         assert list(valid.iter_errors(bad)), bad
         with pytest.raises(ProjectError):
             project_from_json(bad)
+
+
+def test_a_run_refuses_a_station_whose_pool_was_removed(run_doc):
+    # the workbench may remove a pool that a station still names: the run says which
+    from twin.sim.lowering import lower
+
+    p = project_from_json(operator_line())
+    p.workers = []
+    with pytest.raises(ProjectError) as err:
+        lower(p, 100.0)
+    assert err.value.problems[0].path == "$.elements[1].workers.process"
+    assert "no worker pool can do this task" in err.value.problems[0].message

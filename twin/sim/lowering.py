@@ -145,7 +145,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
             el_i[e, kt.I_CALENDAR] = int(el.follows_calendar and project.calendar is not None)
             el_i[e, kt.I_OFF_STATE] = kt.IDLE if el.off_shift == "standby" else kt.OFF
             if el.workers is not None:
-                _lower_needs(project, el.workers, el_i[e])
+                _lower_needs(project, el.workers, el_i[e], f"{path}.workers", problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
         elif isinstance(el, m.Conveyor):
@@ -226,14 +226,24 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                    tuple(el.name for el in els), tuple(p.id for p in project.workers))
 
 
-def _lower_needs(project: m.Project, needs, row: np.ndarray) -> None:
-    """A station's worker needs as the kernel's pool masks (``I_CREW_*``)."""
+def _lower_needs(project: m.Project, needs, row: np.ndarray, path: str,
+                 problems: Problems) -> None:
+    """A station's worker needs as the kernel's pool masks (``I_CREW_*``); a need no pool
+    can meet (a pool removed since, in the workbench) is a problem at ``path``."""
     bit = {p.id: 1 << k for k, p in enumerate(project.workers)}
     for task, col in (("repair", kt.I_CREW_REPAIR), ("setup", kt.I_CREW_SETUP),
                       ("process", kt.I_CREW_PROCESS)):
         need = needs.need(task)
-        if need is not None:
-            row[col] = sum(bit[p.id] for p in need.pools(project.workers))
+        if need is None:
+            continue
+        pools = [p for p in need.pools(project.workers)
+                 if not need.skill or need.skill in p.skills]
+        if not pools:
+            known = ", ".join(p.id for p in project.workers) or "none"
+            problems.add(f"{path}.{task}", f"no worker pool can do this task (pools: {known}); "
+                         "name a pool of the project's workers, or add one",
+                         need.pool or need.skill)
+        row[col] = sum(bit[p.id] for p in pools)
     row[kt.I_CREW] = int(row[kt.I_CREW_SETUP] != 0 or row[kt.I_CREW_PROCESS] != 0)
     row[kt.I_CREW_PRIO] = needs.priority
 
