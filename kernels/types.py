@@ -93,7 +93,7 @@ I_PM_OPS = 14  # station: preventive maintenance every N operations (0: never)
 I_PM_DIST = 15  # station: duration of preventive maintenance
 I_SLOT = 16  # index into the per-kind arrays (stations: 0..n_stations-1)
 # station: the worker pools a task may take a worker from, as a bit mask over the pools of
-# ``wk_i`` (bit k: pool k; 0: the task needs no worker); ``kernels.workers``
+# ``wk`` (bit k: pool k; 0: the task needs no worker); ``kernels.workers``
 I_CREW_REPAIR = 17
 I_CREW_SETUP = 18
 I_CREW_PROCESS = 19
@@ -111,7 +111,10 @@ F_PM_HOURS = 5  # preventive maintenance every H hours of calendar time (0: neve
 F_TRAVEL = 6  # conveyor: travel time of one part over the whole length (s)
 F_GAP = 7  # conveyor: time between two parts at minimum spacing (s)
 F_SCHED_PERIOD = 8  # source: the schedule repeats with this period (s, 0: once)
-N_F = 9
+F_X = 9  # position of the element on the floor (m): x, y, z, for walking distances
+F_Y = 10
+F_Z = 11
+N_F = 12
 
 # --- per-element result columns: ``el_out[e, column]`` -----------------------------------
 O_IN = 0  # parts that entered
@@ -269,36 +272,37 @@ N_PF = 2
 # the processing of a part, by an operator); each holds one worker at a time.
 W_REPAIR = 0
 W_OP = 1
-# per pool: ``wk_i[k, column]`` and ``wk_f[k, column]``
+# The worker arrays are float64 (whole numbers held exactly): few arrays, because every call
+# of a separately compiled kernel function passes each array of the two bundles as scalars.
+# per pool: ``wk[k, column]``
 WK_COUNT = 0  # people in the pool
-WK_FIRST = 1  # index of its first worker in the worker arrays
+WK_FIRST = 1  # index of its first worker in ``wkr``
 WK_CALENDAR = 2  # 1: works only in the working time of the shift calendar
 WK_HOME = 3  # element its people start at (-1: at their first task, no walk to it)
-N_WK = 4
-WKF_SPEED = 0  # walking speed (m/s)
-N_WKF = 1
-# worker states: they partition each worker's time; ``wk_time[k, state]`` sums them per pool
+WK_SPEED = 4  # walking speed (m/s)
+N_WK = 5
+# worker states: they partition each worker's time; ``wk_out[k, state]`` sums them per pool
 WS_IDLE = 0  # free, in working time
 WS_WALKING = 1  # walking to the station of its task
 WS_BUSY = 2  # working at it (repairing, setting up, processing)
 WS_OFF = 3  # outside the pool's working time
 N_WS = 4
 WORKER_STATE_NAMES = ("idle", "walking", "busy", "off")
-# per worker: ``wkr_i[w, column]`` and ``wkr_f[w, column]``
+# per worker: ``wkr[w, column]``
 WR_POOL = 0
 WR_STATE = 1  # WS_* code
 WR_AT = 2  # element it is at, or walks to (-1: nowhere yet)
 WR_SRV = 3  # server it works for (-1: none)
-N_WR = 4
-WRF_SINCE = 0  # time its state began
-N_WRF = 1
-# per pool results since the warm-up: ``wk_out[k, column]``
-WO_TASKS = 0  # tasks that got a worker
-WO_WAITED = 1  # of those, tasks that had to wait for one (walking not counted)
-WO_WAIT_SUM = 2  # total time tasks waited for a worker (s), walking not included
-WO_WAIT_MAX = 3
-WO_WALK_SUM = 4  # total walking time of the tasks' workers (s)
-N_WO = 5
+WR_SINCE = 4  # time its state began
+N_WR = 5
+# per pool results since the warm-up: ``wk_out[k, column]``; columns 0..N_WS-1 are the
+# worker-seconds in each WS_* state
+WO_TASKS = 4  # tasks that got a worker
+WO_WAITED = 5  # of those, tasks that had to wait for one (walking not counted)
+WO_WAIT_SUM = 6  # total time tasks waited for a worker (s), walking not included
+WO_WAIT_MAX = 7
+WO_WALK_SUM = 8  # total walking time of the tasks' workers (s)
+N_WO = 9
 
 # --- scalars: ``si[column]`` and ``sf[column]`` -------------------------------------------
 S_SEQ = 0  # events scheduled so far (tie-breaker of the queue)
@@ -346,8 +350,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
     "params",  # float64 (N_P,): the P_* entries below
-    "wk_i", "wk_f",  # worker pools: int64 (n_pools, N_WK), float64 (n_pools, N_WKF)
-    "el_pos",  # float64 (n_el, 3): element positions (m), for walking distances
+    "wk",  # float64 (n_pools, N_WK): worker pools
 ])
 
 KernelState = namedtuple("KernelState", [
@@ -365,9 +368,8 @@ KernelState = namedtuple("KernelState", [
     "ts_line",  # float64 (n_samples, N_TS): TS_* columns
     "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
     "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
-    "wkr_i", "wkr_f",  # workers: int64 (n_workers, N_WR), float64 (n_workers, N_WRF)
-    "wk_time",  # float64 (n_pools, N_WS): worker-seconds in each WS_* state since warm-up
-    "wk_out",  # float64 (n_pools, N_WO): WO_* columns
+    "wkr",  # float64 (n_workers, N_WR): workers
+    "wk_out",  # float64 (n_pools, N_WO): worker-seconds per WS_* state, WO_* columns
 ])
 P_WARMUP = 0  # warm-up (s)
 P_LOG = 1  # 1: write the state log

@@ -44,8 +44,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
         sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
         ts_t=np.arange(3) * 5.0, params=params,
-        wk_i=np.zeros((0, kt.N_WK), np.int64), wk_f=np.zeros((0, kt.N_WKF)),
-        el_pos=np.zeros((n_el, 3)),
+        wk=np.zeros((0, kt.N_WK)),
     )
     n_p, n_h, n_s = 64, 64, 3
     part_i = np.full((n_p, kt.N_PI), -1, np.int64)
@@ -74,8 +73,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(256), log_i=np.zeros((256, kt.N_LG), np.int64),
-        wkr_i=np.zeros((0, kt.N_WR), np.int64), wkr_f=np.zeros((0, kt.N_WRF)),
-        wk_time=np.zeros((0, kt.N_WS)), wk_out=np.zeros((0, kt.N_WO)),
+        wkr=np.zeros((0, kt.N_WR)), wk_out=np.zeros((0, kt.N_WO)),
     )
     return m, s
 

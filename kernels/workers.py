@@ -37,6 +37,8 @@ from kernels.rng import sample
 from kernels.types import (
     E_REPAIR_END,
     E_WORKER_ARRIVES,
+    F_X,
+    F_Z,
     I_CREW_PRIO,
     I_CREW_PROCESS,
     I_CREW_REPAIR,
@@ -59,7 +61,7 @@ from kernels.types import (
     WK_CALENDAR,
     WK_COUNT,
     WK_FIRST,
-    WKF_SPEED,
+    WK_SPEED,
     WO_TASKS,
     WO_WAIT_MAX,
     WO_WAIT_SUM,
@@ -67,9 +69,9 @@ from kernels.types import (
     WO_WALK_SUM,
     WR_AT,
     WR_POOL,
+    WR_SINCE,
     WR_SRV,
     WR_STATE,
-    WRF_SINCE,
     WS_BUSY,
     WS_IDLE,
     WS_OFF,
@@ -78,31 +80,37 @@ from kernels.types import (
 
 
 @hot
+def _get(s, w, column):
+    """An integer column of worker ``w`` (``wkr`` holds whole numbers as floats)."""
+    return int(s.wkr[w, column])
+
+
+@hot
 def _set_worker(s, w, state):
     """Book worker ``w``'s time in its state so far and put it in ``state``."""
     now = s.sf[T_NOW]
-    k = s.wkr_i[w, WR_POOL]
-    s.wk_time[k, s.wkr_i[w, WR_STATE]] += now - s.wkr_f[w, WRF_SINCE]
-    s.wkr_f[w, WRF_SINCE] = now
-    s.wkr_i[w, WR_STATE] = state
+    k = _get(s, w, WR_POOL)
+    s.wk_out[k, _get(s, w, WR_STATE)] += now - s.wkr[w, WR_SINCE]
+    s.wkr[w, WR_SINCE] = now
+    s.wkr[w, WR_STATE] = state
 
 
 @hot
 def _pool_on(m, s, k):
-    return m.wk_i[k, WK_CALENDAR] == 0 or s.si[S_WORKING] == 1
+    return m.wk[k, WK_CALENDAR] == 0.0 or s.si[S_WORKING] == 1
 
 
 @hot
 def _walk_time(m, s, w, e):
     """Seconds worker ``w`` walks from where it is to element ``e``."""
-    a = s.wkr_i[w, WR_AT]
+    a = _get(s, w, WR_AT)
     if a < 0 or a == e:
         return 0.0
     d = 0.0
-    for c in range(3):
-        x = m.el_pos[e, c] - m.el_pos[a, c]
+    for c in range(F_X, F_Z + 1):
+        x = m.el_f[e, c] - m.el_f[a, c]
         d += x * x
-    return np.sqrt(d) / m.wk_f[s.wkr_i[w, WR_POOL], WKF_SPEED]
+    return np.sqrt(d) / m.wk[_get(s, w, WR_POOL), WK_SPEED]
 
 
 @hot
@@ -125,7 +133,7 @@ def _assign(m, s, w, srv, slot):
     """Worker ``w`` takes the task in ``slot`` of ``srv`` and walks there."""
     now = s.sf[T_NOW]
     e = s.srv_i[srv, SI_EL]
-    k = s.wkr_i[w, WR_POOL]
+    k = _get(s, w, WR_POOL)
     walk = _walk_time(m, s, w, e)
     waited = now - s.srv_f[srv, SF_ASKED0 + slot]
     s.wk_out[k, WO_TASKS] += 1.0
@@ -135,8 +143,8 @@ def _assign(m, s, w, srv, slot):
         s.wk_out[k, WO_WAIT_SUM] += waited
         s.wk_out[k, WO_WAIT_MAX] = max(s.wk_out[k, WO_WAIT_MAX], waited)
     _set_worker(s, w, WS_WALKING)
-    s.wkr_i[w, WR_AT] = e
-    s.wkr_i[w, WR_SRV] = srv
+    s.wkr[w, WR_AT] = e
+    s.wkr[w, WR_SRV] = srv
     s.srv_i[srv, SI_WORKER0 + slot] = w
     push(s.heap_t, s.heap_i, s.si, now + walk, E_WORKER_ARRIVES, srv, slot)
 
@@ -151,12 +159,12 @@ def request_worker(m, s, srv, slot):
     mask = _mask(m, e, slot, s.srv_i[srv, SI_PHASE])
     best = -1
     best_t = np.inf
-    for k in range(m.wk_i.shape[0]):
+    for k in range(m.wk.shape[0]):
         if not _eligible(mask, k) or not _pool_on(m, s, k):
             continue
-        a = m.wk_i[k, WK_FIRST]
-        for w in range(a, a + m.wk_i[k, WK_COUNT]):
-            if s.wkr_i[w, WR_STATE] == WS_IDLE:
+        a = int(m.wk[k, WK_FIRST])
+        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+            if _get(s, w, WR_STATE) == WS_IDLE:
                 t = _walk_time(m, s, w, e)
                 if t < best_t:
                     best_t = t
@@ -197,7 +205,7 @@ def _waiting_task(m, s, k):
 @cold
 def _dispatch(m, s, w):
     """Worker ``w`` is free: it takes the next waiting task, or idles (or goes off shift)."""
-    k = s.wkr_i[w, WR_POOL]
+    k = _get(s, w, WR_POOL)
     if not _pool_on(m, s, k):
         _set_worker(s, w, WS_OFF)
         return
@@ -216,7 +224,7 @@ def release_worker(m, s, srv, slot):
     s.srv_i[srv, SI_WORKER0 + slot] = -1
     if w < 0 or s.srv_i[srv, SI_WORKER0 + (1 - slot)] == w:
         return
-    s.wkr_i[w, WR_SRV] = -1
+    s.wkr[w, WR_SRV] = -1
     _dispatch(m, s, w)
 
 
@@ -237,11 +245,11 @@ def request_repair(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     op = s.srv_i[srv, SI_WORKER0 + W_OP]
     s.srv_i[srv, SI_DOWN] = 2
-    if (op >= 0 and s.wkr_i[op, WR_STATE] == WS_BUSY
-            and _eligible(m.el_i[e, I_CREW_REPAIR], s.wkr_i[op, WR_POOL])):
+    if (op >= 0 and _get(s, op, WR_STATE) == WS_BUSY
+            and _eligible(m.el_i[e, I_CREW_REPAIR], _get(s, op, WR_POOL))):
         s.srv_f[srv, SF_ASKED0 + W_REPAIR] = s.sf[T_NOW]
         s.srv_i[srv, SI_WORKER0 + W_REPAIR] = op
-        k = s.wkr_i[op, WR_POOL]
+        k = _get(s, op, WR_POOL)
         s.wk_out[k, WO_TASKS] += 1.0
         start_repair(m, s, srv)
     else:
@@ -256,7 +264,7 @@ def wait_for_operator(m, s, srv, phase):
     e = s.srv_i[srv, SI_EL]
     held = s.srv_i[srv, SI_WORKER0 + W_OP]
     mask = m.el_i[e, I_CREW_SETUP] if phase == P_SETUP else m.el_i[e, I_CREW_PROCESS]
-    if held >= 0 and _eligible(mask, s.wkr_i[held, WR_POOL]):
+    if held >= 0 and _eligible(mask, _get(s, held, WR_POOL)):
         return False
     if held >= 0:
         release_worker(m, s, srv, W_OP)
@@ -286,12 +294,12 @@ def worker_arrives(m, s, srv, slot):
 @cold
 def workers_shift(m, s, on):
     """Working time begins (``on``) or ends for the pools that follow the calendar."""
-    for k in range(m.wk_i.shape[0]):
-        if m.wk_i[k, WK_CALENDAR] == 0:
+    for k in range(m.wk.shape[0]):
+        if m.wk[k, WK_CALENDAR] == 0.0:
             continue
-        a = m.wk_i[k, WK_FIRST]
-        for w in range(a, a + m.wk_i[k, WK_COUNT]):
-            st = s.wkr_i[w, WR_STATE]
+        a = int(m.wk[k, WK_FIRST])
+        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+            st = _get(s, w, WR_STATE)
             if on and st == WS_OFF:
                 _dispatch(m, s, w)
             elif not on and st == WS_IDLE:
@@ -301,14 +309,13 @@ def workers_shift(m, s, on):
 @cold
 def flush_workers(s):
     """Book every worker's time up to now (results read consistently)."""
-    for w in range(s.wkr_i.shape[0]):
-        _set_worker(s, w, s.wkr_i[w, WR_STATE])
+    for w in range(s.wkr.shape[0]):
+        _set_worker(s, w, _get(s, w, WR_STATE))
 
 
 @cold
 def reset_workers(s, tw):
     """Discard the workers' statistics before the end of the warm-up ``tw``."""
-    for w in range(s.wkr_i.shape[0]):
-        s.wkr_f[w, WRF_SINCE] = tw
-    s.wk_time[:, :] = 0.0
+    for w in range(s.wkr.shape[0]):
+        s.wkr[w, WR_SINCE] = tw
     s.wk_out[:, :] = 0.0

@@ -207,9 +207,11 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                      f"more than the {MAX_SAMPLE_CELLS:,} values a run keeps; run a shorter "
                      "horizon", horizon)
         problems.raise_if_any(getattr(project, "name", None))
-    wk_i, wk_f = _lower_pools(project, index)
+    wk = _lower_pools(project, index)
+    el_f[:, [kt.F_X, kt.F_Y, kt.F_Z]] = np.array([el.position for el in els],
+                                                  float).reshape(n_el, 3)
     params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]),
-                     int(wk_i[:, kt.WK_COUNT].sum()))
+                     int(wk[:, kt.WK_COUNT].sum()))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
         pred_ptr=pred_ptr, pred=pred,
@@ -218,8 +220,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         emp=np.array(dists.emp or [0.0], float), proc_dist=proc, setup_dist=setup, power=power,
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
-        ts_t=ts_t, params=params, wk_i=wk_i, wk_f=wk_f,
-        el_pos=np.array([el.position for el in els], float).reshape(n_el, 3),
+        ts_t=ts_t, params=params, wk=wk,
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
@@ -248,20 +249,19 @@ def _lower_needs(project: m.Project, needs, row: np.ndarray, path: str,
     row[kt.I_CREW_PRIO] = needs.priority
 
 
-def _lower_pools(project: m.Project, index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The worker pools as ``wk_i`` and ``wk_f`` (kernels.types, "worker pools")."""
+def _lower_pools(project: m.Project, index: dict[str, int]) -> np.ndarray:
+    """The worker pools as ``wk`` (kernels.types, "worker pools")."""
     pools = project.workers
-    wk_i = np.zeros((len(pools), kt.N_WK), np.int64)
-    wk_f = np.zeros((len(pools), kt.N_WKF))
+    wk = np.zeros((len(pools), kt.N_WK))
     first = 0
     for k, p in enumerate(pools):
-        wk_i[k, kt.WK_COUNT] = p.count
-        wk_i[k, kt.WK_FIRST] = first
-        wk_i[k, kt.WK_CALENDAR] = int(p.follows_calendar and project.calendar is not None)
-        wk_i[k, kt.WK_HOME] = index.get(p.home, -1) if p.home else -1
-        wk_f[k, kt.WKF_SPEED] = p.speed
+        wk[k, kt.WK_COUNT] = p.count
+        wk[k, kt.WK_FIRST] = first
+        wk[k, kt.WK_CALENDAR] = int(p.follows_calendar and project.calendar is not None)
+        wk[k, kt.WK_HOME] = index.get(p.home, -1) if p.home else -1
+        wk[k, kt.WK_SPEED] = p.speed
         first += p.count
-    return wk_i, wk_f
+    return wk
 
 
 # Backstops against runs whose arrays alone would exhaust the memory (twin.limits refuses
@@ -408,18 +408,17 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
 def _workers_state(a: kt.ModelArrays, working0: int) -> dict:
     """The workers at time 0: each idle (off, when its pool follows the calendar outside
     working time) at its pool's home."""
-    n_pools = a.wk_i.shape[0]
-    n_w = int(a.wk_i[:, kt.WK_COUNT].sum())
-    wkr_i = np.zeros((n_w, kt.N_WR), np.int64)
-    wkr_i[:, kt.WR_SRV] = -1
+    n_pools = a.wk.shape[0]
+    n_w = int(a.wk[:, kt.WK_COUNT].sum())
+    wkr = np.zeros((n_w, kt.N_WR))
+    wkr[:, kt.WR_SRV] = -1
     for k in range(n_pools):
-        w0, n = a.wk_i[k, kt.WK_FIRST], a.wk_i[k, kt.WK_COUNT]
-        wkr_i[w0:w0 + n, kt.WR_POOL] = k
-        wkr_i[w0:w0 + n, kt.WR_AT] = a.wk_i[k, kt.WK_HOME]
-        off = a.wk_i[k, kt.WK_CALENDAR] and not working0
-        wkr_i[w0:w0 + n, kt.WR_STATE] = kt.WS_OFF if off else kt.WS_IDLE
-    return dict(wkr_i=wkr_i, wkr_f=np.zeros((n_w, kt.N_WRF)),
-                wk_time=np.zeros((n_pools, kt.N_WS)), wk_out=np.zeros((n_pools, kt.N_WO)))
+        w0, n = int(a.wk[k, kt.WK_FIRST]), int(a.wk[k, kt.WK_COUNT])
+        wkr[w0:w0 + n, kt.WR_POOL] = k
+        wkr[w0:w0 + n, kt.WR_AT] = a.wk[k, kt.WK_HOME]
+        off = a.wk[k, kt.WK_CALENDAR] and not working0
+        wkr[w0:w0 + n, kt.WR_STATE] = kt.WS_OFF if off else kt.WS_IDLE
+    return dict(wkr=wkr, wk_out=np.zeros((n_pools, kt.N_WO)))
 
 
 def _places(a: kt.ModelArrays) -> int:

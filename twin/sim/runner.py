@@ -85,8 +85,7 @@ class Replication:
     ts_wear: np.ndarray
     ts_content: np.ndarray
     log: np.ndarray | None = None
-    wk_time: np.ndarray | None = None  # worker-seconds per pool and WS_* state (issue 18)
-    wk_out: np.ndarray | None = None  # per pool, WO_* columns
+    wk_out: np.ndarray | None = None  # per pool: worker-seconds per WS_* state, WO_* (issue 18)
 
     # Readers ask these for a meaning; the columns behind them are kernels.types' names.
     def good_parts(self) -> np.ndarray:
@@ -117,7 +116,7 @@ class Replication:
         (``twin.sim.workers.pool_kpis``)."""
         from twin.sim.workers import pool_kpis
 
-        return pool_kpis(self.wk_time[k], self.wk_out[k], count)
+        return pool_kpis(self.wk_out[k], count)
 
 
 @dataclass
@@ -287,7 +286,7 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
     return Replication(state.el_out.copy(), state.st_time.copy(), state.line_out.copy(),
                        state.ts_line.copy(), state.ts_energy.copy(), state.ts_wear.copy(),
                        state.ts_content.copy(), None if sink is None else sink.records(),
-                       state.wk_time.copy(), state.wk_out.copy())
+                       state.wk_out.copy())
 
 
 @dataclass(frozen=True)

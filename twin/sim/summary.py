@@ -64,9 +64,9 @@ def replication_kpis(sr, rep) -> dict[str, float]:
         elif kind == "source":
             out[p + "lost"] = rep.el_out[e, kt.O_LOST]
             out[p + "mean_queue"] = mean_content
-    if rep.wk_time is not None:  # worker pools (issue 18): "workers.<pool>.<kpi>"
+    if rep.wk_out is not None:  # worker pools (issue 18): "workers.<pool>.<kpi>"
         for k, pid in enumerate(low.pool_ids):
-            kpis = rep.worker_kpis(k, int(a.wk_i[k, kt.WK_COUNT]))
+            kpis = rep.worker_kpis(k, int(a.wk[k, kt.WK_COUNT]))
             out.update({f"workers.{pid}.{name}": v for name, v in kpis.items()})
     out["line.energy_kwh"] = energy_total
     out["line.energy_kwh_per_part"] = energy_total / good if good > 0 else math.nan

@@ -24,10 +24,11 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
 
-def pool_kpis(wk_time: np.ndarray, wk_out: np.ndarray, count: int) -> dict[str, float]:
-    """The KPIs of a pool of ``count`` people from its ``wk_time`` (worker-seconds per
-    ``WS_*`` state) and ``wk_out`` (``WO_*`` columns) rows; ``mean_working`` is the mean
-    number of its people walking or busy."""
+def pool_kpis(wk_out: np.ndarray, count: int) -> dict[str, float]:
+    """The KPIs of a pool of ``count`` people from its ``wk_out`` row (worker-seconds per
+    ``WS_*`` state, then the ``WO_*`` columns); ``mean_working`` is the mean number of its
+    people walking or busy."""
+    wk_time = wk_out[:kt.N_WS]
     total = float(wk_time.sum())
     on = total - float(wk_time[kt.WS_OFF])
     busy, walk = float(wk_time[kt.WS_BUSY]), float(wk_time[kt.WS_WALKING])
