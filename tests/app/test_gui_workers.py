@@ -33,8 +33,10 @@ def test_add_a_pool_make_a_station_manual_and_read_the_operators_figures(
     w.view.set_selection(["M2"])
     qtbot.waitUntil(lambda: all(e.isVisible() for e in w.inspector.editors.values()))
     field = w.inspector.editors["workers"]
-    retype(field, '{"process": "nobody"}', commit=True)
-    assert w.project.element("M2").workers.process.pool == "nobody"  # the element reads it
+    retype(field, '{"process": "nobody"}', commit=True)  # no such pool: refused, and why
+    assert "M2.workers.process.pool" in w.inspector.error.text()
+    assert "pools: operators" in w.inspector.error.text()
+    assert w.project.element("M2").workers is None
     retype(field, '{"process": "operators"}', commit=True)
     assert w.project.element("M2").workers.process.pool == "operators"
     with qtbot.waitSignal(w.run_panel.run_finished, timeout=120_000) as blocker:
@@ -53,4 +55,6 @@ def test_add_a_pool_make_a_station_manual_and_read_the_operators_figures(
     assert float(row["mean"]) == pytest.approx(ops["utilization"]["mean"])
     # undo takes the station's need back first, then the pool's edits
     w.act_undo.trigger()
-    assert w.project.element("M2").workers.process.pool == "nobody"
+    assert w.project.element("M2").workers is None
+    w.act_undo.trigger()
+    assert w.project.workers[0].speed == 1.0

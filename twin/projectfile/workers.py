@@ -103,33 +103,39 @@ def read_station_workers(obj, path: str, problems: Problems) -> StationWorkers |
 def check_workers(project, problems: Problems, index: dict[str, int]) -> None:
     """What only the whole project tells: each need names a pool that exists (or a skill
     some pool has, or that its pool has), each home an element of the project."""
-    pools = project.workers
-    by_id = {p.id: p for p in pools}
-    for i, p in enumerate(pools):
+    for i, p in enumerate(project.workers):
         if p.home and p.home not in index:
             problems.add(f"$.workers[{i}].home", "is not an element of this project", p.home)
     for el in project.elements:
-        needs = getattr(el, "workers", None)
-        if needs is None:
+        check_station_workers(project.workers, el, f"$.elements[{index[el.id]}]", problems)
+
+
+def check_station_workers(pools: list[WorkerPool], el, path: str, problems: Problems) -> None:
+    """What station ``el`` (at ``path``) needs of the pools ``pools``: each need names a pool
+    that exists, a skill some pool has, or a skill its pool has (the inspector checks a
+    typed ``workers`` field with it, the file reader every station)."""
+    needs = getattr(el, "workers", None)
+    if needs is None:
+        return
+    by_id = {p.id: p for p in pools}
+    for task in TASKS:
+        need = needs.need(task)
+        if need is None:
             continue
-        for task in TASKS:
-            need = needs.need(task)
-            if need is None:
-                continue
-            path = f"$.elements[{index[el.id]}].workers.{task}"
-            if need.pool and need.pool not in by_id:
-                known = ", ".join(by_id) or "none: add one to $.workers"
-                problems.add(f"{path}.pool", f"station {el.id!r}: no worker pool with this id "
-                             f"(pools: {known})", need.pool)
-            elif need.pool and need.skill and need.skill not in by_id[need.pool].skills:
-                problems.add(f"{path}.skill", f"station {el.id!r}: pool {need.pool!r} has not "
-                             f"this skill (it has {list(by_id[need.pool].skills)})", need.skill)
-            elif not need.pool and not need.pools(pools):
-                problems.add(f"{path}.skill", f"station {el.id!r}: no worker pool has this "
-                             "skill; list it in a pool's skills", need.skill)
-            if task == "repair" and el.failures is None:
-                problems.add(path, f"station {el.id!r} never fails (it has no failures), so "
-                             "no repair needs a worker: remove it or give the station failures")
+        where = f"{path}.workers.{task}"
+        if need.pool and need.pool not in by_id:
+            known = ", ".join(by_id) or "none: add one to $.workers"
+            problems.add(f"{where}.pool", f"station {el.id!r}: no worker pool with this id "
+                         f"(pools: {known})", need.pool)
+        elif need.pool and need.skill and need.skill not in by_id[need.pool].skills:
+            problems.add(f"{where}.skill", f"station {el.id!r}: pool {need.pool!r} has not "
+                         f"this skill (it has {list(by_id[need.pool].skills)})", need.skill)
+        elif not need.pool and not need.pools(pools):
+            problems.add(f"{where}.skill", f"station {el.id!r}: no worker pool has this "
+                         "skill; list it in a pool's skills", need.skill)
+        if task == "repair" and el.failures is None:
+            problems.add(where, f"station {el.id!r} never fails (it has no failures), so "
+                         "no repair needs a worker: remove it or give the station failures")
 
 
 def pools_to_json(pools: list[WorkerPool]) -> list[dict]:
