@@ -139,6 +139,19 @@ def co2_steps(tariff: m.Tariff, clock: Clock, t0: float, t1: float
     return np.asarray([t0 - 1.0]), np.asarray([tariff.co2_g_per_kwh])
 
 
+def pv_steps(pv: m.Pv, clock: Clock, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+    """The PV power (kW) as a step function on ``[t0, t1]``: a daily profile of 24 or 96
+    values read on the clock's wall time, or a series (``$.tariff.pv.series``)."""
+    if pv.series is not None:
+        return _series_steps(pv.series, clock, t0, t1, "$.tariff.pv.series")
+    if not pv.profile_kw:
+        return np.asarray([t0 - 1.0]), np.asarray([0.0])
+    step = 86400.0 / len(pv.profile_kw)
+    days = list(clock.days(t0, t1))
+    times = [clock.wall(d, step * i) for d in days for i in range(len(pv.profile_kw))]
+    return np.asarray(times), np.tile(np.asarray(pv.profile_kw, float), len(days))
+
+
 def _billing_origin(clock: Clock, t0: float) -> float:
     if clock.series_from_origin:
         return 0.0
@@ -146,8 +159,9 @@ def _billing_origin(clock: Clock, t0: float) -> float:
 
 
 def change_times(tariff: m.Tariff, clock: Clock, t0: float, t1: float) -> np.ndarray:
-    """Every time in ``[t0, t1]`` at which a price, the CO2 intensity, a demand window or
-    a billing period changes: a power curve known at these times is priced exactly."""
+    """Every time in ``[t0, t1]`` at which a price, the CO2 intensity, the PV power, a
+    demand window or a billing period changes: a power curve known at these times is
+    priced exactly."""
     q0 = math.ceil((clock.origin + t0) / QUARTER) * QUARTER - clock.origin
     b0 = _billing_origin(clock, t0)
     parts = [np.arange(q0, t1, QUARTER),
@@ -155,6 +169,7 @@ def change_times(tariff: m.Tariff, clock: Clock, t0: float, t1: float) -> np.nda
                  math.ceil((t0 - b0) / tariff.billing_period),
                  math.floor((t1 - b0) / tariff.billing_period) + 1),
              price_steps(tariff, clock, t0, t1)[0], co2_steps(tariff, clock, t0, t1)[0],
+             pv_steps(tariff.pv, clock, t0, t1)[0] if tariff.pv is not None else [],
              [t0, t1]]
     t = np.unique(np.concatenate([np.asarray(p, float) for p in parts]))
     return t[(t >= t0) & (t <= t1)]

@@ -15,6 +15,7 @@ import numpy as np
 
 from twin.energy import Clock, figures
 from twin.energy import change_times as _change_times
+from twin.energy_site import site_curve, site_kpis
 from twin.model import elements as m
 
 
@@ -29,7 +30,9 @@ def sample_times(tariff: m.Tariff | None, horizon: float) -> np.ndarray:
 def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
     """The energy KPIs of one replication after warm-up: the line's cost (energy and demand
     parts), 15-minute peak and CO2, per good part too, and each station's energy part,
-    peak and CO2 (the demand charge is the line's: it bills the coincident peak)."""
+    peak and CO2 (the demand charge is the line's: it bills the coincident peak); with PV
+    or a battery, the grid's figures with and without the battery (``line.grid_*``,
+    ``line.pv_*``, ``line.battery_*``: twin.energy_site.site_kpis)."""
     low = sr.lowered
     t = sr.ts_t
     stations = [e for e, k in enumerate(low.element_kinds) if k == "station"]
@@ -46,9 +49,23 @@ def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
         "line.co2_kg": float(f.co2_kg[0]),
         "line.co2_kg_per_part": per(float(f.co2_kg[0])),
     }
+    if tariff.pv is not None or tariff.battery is not None:  # PV and battery: twin.energy_site
+        site = site_kpis(tariff, Clock.simulation(), t, e.sum(axis=1), low.warmup,
+                         low.horizon, good)
+        out.update({f"line.{k}": v for k, v in site.items()})
     for j, el in enumerate(stations, 1):
         p = f"elements.{low.element_ids[el]}."
         out[p + "energy_cost"] = float(f.energy_cost[j])
         out[p + "peak_kw_15min"] = float(f.peak_kw_15min[j])
         out[p + "co2_kg"] = float(f.co2_kg[j])
     return out
+
+
+def replication_dispatch(sr, rep, tariff: m.Tariff):
+    """The PV and battery dispatch (``twin.energy_site.Dispatch``) of one replication after
+    warm-up: the day chart's grid power, PV and battery state."""
+    low = sr.lowered
+    stations = [e for e, k in enumerate(low.element_kinds) if k == "station"]
+    return site_curve(tariff, Clock.simulation(), sr.ts_t,
+                      rep.ts_energy[:, stations].sum(axis=1), low.warmup, low.horizon,
+                      tariff.battery)
