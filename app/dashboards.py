@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app import export
 from app.theme import STATE_COLORS, chart
 from kernels import types as kt
+from twin.sim.energy import compare_rows
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
 
@@ -227,7 +228,8 @@ def comparison_table(result, summary: dict, significant: list | None = None
                for n, sr in result.scenarios.items()}
     header = ["KPI", *names, *(f"{n} − {base}" for n in names[1:])]
     rows = [header]
-    for key, label in LINE_KPIS:
+    # and the scenarios in money and CO2 where they have an energy context (issue 19 §4)
+    for key, label in LINE_KPIS + tuple(compare_rows(summary)):
         k = f"line.{key}"
         row = [label] + [format_ci(summary[n]["line"][key], 4) for n in names]
         marks = []

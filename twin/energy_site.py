@@ -164,7 +164,13 @@ def site_kpis(tariff: m.Tariff, clock: Clock, t: np.ndarray, e_kwh: np.ndarray,
                 "battery_cycles": thr / b.capacity_kwh,
                 "battery_charge_kwh": with_b.kwh(with_b.charge),
                 "battery_soc_end_kwh": float(with_b.soc[-1]),
-                "peak_shaved_kw": out["grid_peak_kw_15min_no_battery"]
-                - out["grid_peak_kw_15min"],
+                "peak_shaved_kw": _rounded(out["grid_peak_kw_15min_no_battery"]
+                                           - out["grid_peak_kw_15min"],
+                                           out["grid_peak_kw_15min_no_battery"]),
                 "battery_saving": out["grid_cost_no_battery"] - out["grid_cost"]}
     return out
+
+
+def _rounded(diff: float, scale: float) -> float:
+    """A difference of two sums of the same pieces: rounding below 1e-9 of them is 0."""
+    return 0.0 if abs(diff) <= 1e-9 * max(abs(scale), 1.0) else diff

@@ -296,3 +296,62 @@ def test_recorded_shift_with_a_battery_and_pv_exactly(sme_recording):
         assert k["pv_self_kwh"] + k["pv_export_kwh"] == pytest.approx(k["pv_kwh"], rel=1e-12)
         assert k["peak_shaved_kw"] >= 0 and k["battery_cycles"] > 0
         assert recording_site(rec, flat) == {}
+
+
+# --- scenario comparison in money and CO2, and the command line -------------------------------
+def test_scenarios_compare_in_money_and_co2(kernel, make_project, capsys):
+    import json
+
+    from app.cli import main
+    from twin.sim.energy import energy_comparison
+
+    doc = _with(SITE)
+    doc["scenarios"] = [{"name": "bigger battery", "overrides": [
+        {"path": "tariff.battery.capacity_kwh", "value": 20.0}]}]
+    project = project_from_json(doc)
+    spec = RunSpec(horizon=HORIZON, warmup=WARMUP, replications=4, seed=5,
+                   sample_interval=600.0)
+    result = run_project(project, ["base", "bigger battery"], spec)
+    rows = {r["key"]: r for r in energy_comparison(result)}
+    assert {"energy_cost", "energy_cost_energy", "energy_cost_demand", "co2_kg",
+            "energy_cost_per_part", "grid_cost", "peak_shaved_kw"} <= set(rows)
+    reps = {n: [replication_kpis(sr, r) for r in sr.replications]
+            for n, sr in result.scenarios.items()}
+    for key in ("grid_cost", "energy_cost"):
+        d = [a[f"line.{key}"] - b[f"line.{key}"]
+             for a, b in zip(reps["bigger battery"], reps["base"], strict=True)]
+        got = rows[key]["vs_base"]["bigger battery"]
+        assert got["difference"]["mean"] == pytest.approx(np.mean(d), rel=1e-9, abs=1e-12)
+        base = np.mean([r[f"line.{key}"] for r in reps["base"]])
+        assert got["percent"]["mean"] == pytest.approx(100 * np.mean(d) / base, rel=1e-9,
+                                                       abs=1e-12)
+    # the line's own bill does not see the battery (common random numbers: the same runs)
+    assert rows["energy_cost"]["vs_base"]["bigger battery"]["difference"]["mean"] == 0.0
+    # a bigger battery saves, and never costs
+    assert rows["grid_cost"]["vs_base"]["bigger battery"]["difference"]["mean"] <= 0.0
+    folder = make_project(doc)
+    args = ["run", str(folder), "--horizon", "2d", "--warmup", "1000s", "--replications", "3",
+            "--quiet", "--scenario", "base", "--scenario", "bigger battery"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "Energy by scenario" in text and "bigger battery - base" in text
+    assert "grid bill per good part" in text and "CO2 per good part" in text
+    assert main([*args, "--json"]) == 0
+    line = json.loads(capsys.readouterr().out)["bigger battery"]["line"]
+    assert set(line["battery_cycles"]) == {"mean", "ci95_halfwidth"}
+
+
+def test_replay_prints_pv_and_battery(sme_recording, make_project, capsys):
+    import json
+
+    from app.cli import main
+
+    doc = _with({"price_per_kwh": 0.25, "battery": {"capacity_kwh": 20, "power_kw": 1e5,
+                                                    "efficiency": 0.64, "initial_soc": 1}})
+    folder = make_project(doc)
+    assert main(["replay", str(sme_recording), "--project", str(folder), "--json"]) == 0
+    site = json.loads(capsys.readouterr().out)["energy"]["site"]
+    assert site["battery_throughput_kwh"] == pytest.approx(16.0)
+    assert site["pv_self_share"] is None  # no PV: no share, not NaN in the JSON
+    assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
+    assert "peak shaved kW" in capsys.readouterr().out

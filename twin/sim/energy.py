@@ -69,3 +69,65 @@ def replication_dispatch(sr, rep, tariff: m.Tariff):
     return site_curve(tariff, Clock.simulation(), sr.ts_t,
                       rep.ts_energy[:, stations].sum(axis=1), low.warmup, low.horizon,
                       tariff.battery)
+
+
+#: The energy figures scenarios are compared by (``line.<key>``, label), in this order; a
+#: row is shown where every scenario has it (a tariff; PV or a battery for the grid's rows).
+COMPARE_KPIS: tuple[tuple[str, str], ...] = (
+    ("energy_cost", "Energy cost"),
+    ("energy_cost_energy", "  energy part"),
+    ("energy_cost_demand", "  demand part"),
+    ("energy_cost_per_part", "Energy cost per good part"),
+    ("peak_kw_15min", "Peak 15-min power (kW)"),
+    ("co2_kg", "CO2 (kg)"),
+    ("co2_kg_per_part", "CO2 per good part (kg)"),
+    ("grid_cost", "Grid bill with PV and battery"),
+    ("grid_cost_energy", "  energy part"),
+    ("grid_cost_demand", "  demand part"),
+    ("grid_cost_per_part", "Grid bill per good part"),
+    ("grid_peak_kw_15min", "Grid peak 15-min (kW)"),
+    ("peak_shaved_kw", "Peak shaved by the battery (kW)"),
+    ("battery_saving", "Saved by the battery"),
+    ("grid_co2_kg", "Grid CO2 (kg)"),
+    ("pv_self_share", "PV self-consumed (share)"),
+    ("battery_cycles", "Battery full cycles"),
+)
+
+
+def compare_rows(summary: dict) -> list[tuple[str, str]]:
+    """The rows of :data:`COMPARE_KPIS` every scenario of ``summary`` (name -> the doc of
+    ``twin.sim.summary.summarize``) has."""
+    return [(k, label) for k, label in COMPARE_KPIS
+            if all(k in doc["line"] for doc in summary.values())]
+
+
+def energy_comparison(result, summary: dict | None = None) -> list[dict]:
+    """The scenarios of ``result`` in money and CO2: per row of :func:`compare_rows`, each
+    scenario's ``{mean, ci95_halfwidth}`` and, for each scenario after the first (the base),
+    the paired difference to the base over replications (common random numbers: replication
+    i of every scenario shares its seeds) and that difference in % of the base's mean."""
+    from twin.sim.stats import mean_ci
+    from twin.sim.summary import replication_kpis
+
+    summary = summary or result.summary()
+    names = list(result.scenarios)
+    base = names[0]
+    reps = {n: [replication_kpis(sr, r) for r in sr.replications]
+            for n, sr in result.scenarios.items()}
+    out = []
+    for key, label in compare_rows(summary):
+        k = f"line.{key}"
+        row = {"key": key, "label": label,
+               "scenarios": {n: summary[n]["line"][key] for n in names}, "vs_base": {}}
+        b = summary[base]["line"][key]["mean"]
+        for n in names[1:]:
+            # a difference below 1e-12 of the values is rounding of the same sums: 0
+            d = mean_ci([0.0 if abs(x[k] - y[k]) <= 1e-12 * max(abs(x[k]), abs(y[k]))
+                         else x[k] - y[k] for x, y in zip(reps[n], reps[base], strict=False)])
+            pct = {"mean": math.nan, "ci95_halfwidth": math.nan}
+            if b and math.isfinite(b):
+                pct = {"mean": 100.0 * d["mean"] / abs(b),
+                       "ci95_halfwidth": 100.0 * d["ci95_halfwidth"] / abs(b)}
+            row["vs_base"][n] = {"difference": d, "percent": pct}
+        out.append(row)
+    return out
