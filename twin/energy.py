@@ -58,6 +58,19 @@ class Clock:
         mid = datetime(day.year, day.month, day.day, tzinfo=self.tz)
         return (mid + timedelta(seconds=seconds)).timestamp() - self.origin
 
+    def day_grid(self, t0: float, t1: float, seconds) -> tuple[np.ndarray, int]:
+        """Times (s from time 0) of each of ``seconds`` after local midnight on each day of
+        :meth:`days`, day by day, and the number of days. A day of 86,400 s (no clock
+        change) is one addition; a day with a change goes through :meth:`wall`."""
+        sec = np.asarray(seconds, float)
+        days = list(self.days(t0, t1))
+        mids = [self.wall(d, 0.0) for d in days] + [self.wall(days[-1] + timedelta(days=1),
+                                                              0.0)]
+        rows = [mids[i] + sec if mids[i + 1] - mids[i] == 86400.0
+                else np.asarray([self.wall(d, x) for x in sec.tolist()])
+                for i, d in enumerate(days)]
+        return np.concatenate(rows), len(days)
+
     def days(self, t0: float, t1: float):
         """The local dates from the day before ``t0`` to the day after ``t1``."""
         d = datetime.fromtimestamp(self.origin + t0, self.tz).date() - timedelta(days=1)
@@ -113,9 +126,8 @@ def price_steps(tariff: m.Tariff, clock: Clock, t0: float, t1: float
     if tariff.price_series is not None:
         return _series_steps(tariff.price_series, clock, t0, t1, "$.tariff.price_series")
     if tariff.hourly:
-        times = [clock.wall(d, 3600.0 * h) for d in clock.days(t0, t1) for h in range(24)]
-        values = [tariff.hourly[h] for _ in clock.days(t0, t1) for h in range(24)]
-        return np.asarray(times), np.asarray(values)
+        times, n = clock.day_grid(t0, t1, 3600.0 * np.arange(24))
+        return times, np.tile(np.asarray(tariff.hourly, float), n)
     if tariff.periods:
         spans = []  # (from, to, price) of each period on each day
         for d in clock.days(t0, t1):
@@ -147,9 +159,8 @@ def pv_steps(pv: m.Pv, clock: Clock, t0: float, t1: float) -> tuple[np.ndarray, 
     if not pv.profile_kw:
         return np.asarray([t0 - 1.0]), np.asarray([0.0])
     step = 86400.0 / len(pv.profile_kw)
-    days = list(clock.days(t0, t1))
-    times = [clock.wall(d, step * i) for d in days for i in range(len(pv.profile_kw))]
-    return np.asarray(times), np.tile(np.asarray(pv.profile_kw, float), len(days))
+    times, n = clock.day_grid(t0, t1, step * np.arange(len(pv.profile_kw)))
+    return times, np.tile(np.asarray(pv.profile_kw, float), n)
 
 
 def _billing_origin(clock: Clock, t0: float) -> float:

@@ -355,3 +355,20 @@ def test_replay_prints_pv_and_battery(sme_recording, make_project, capsys):
     assert site["pv_self_share"] is None  # no PV: no share, not NaN in the JSON
     assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
     assert "peak shaved kW" in capsys.readouterr().out
+
+
+def test_the_day_grid_equals_the_wall_clock_across_a_clock_change():
+    from datetime import UTC, datetime
+
+    # Europe/Berlin: 2024-03-31 has 23 hours, 2024-10-27 has 25
+    for start in ("2024-03-29", "2024-10-25"):
+        clock = Clock.recording(datetime.fromisoformat(start).replace(tzinfo=UTC),
+                                "Europe/Berlin")
+        sec = 900.0 * np.arange(96)
+        got, n = clock.day_grid(0.0, 4 * 86400.0, sec)
+        want = [clock.wall(d, x) for d in clock.days(0.0, 4 * 86400.0) for x in sec]
+        assert n == len(list(clock.days(0.0, 4 * 86400.0)))
+        np.testing.assert_array_equal(got, want)
+        mids = got[::96]
+        assert {float(b - a) for a, b in zip(mids, mids[1:], strict=False)} == {
+            86400.0, 86400.0 + (-3600.0 if start.endswith("03-29") else 3600.0)}
