@@ -136,10 +136,11 @@ def price_steps(tariff: m.Tariff, clock: Clock, t0: float, t1: float
                     end = clock.wall(d, p.end) if p.end > p.start else \
                         clock.wall(d + timedelta(days=1), p.end)
                     spans.append((clock.wall(d, p.start), end, p.price_per_kwh))
-        edges = sorted({t0 - 1.0, *(a for a, _, _ in spans), *(b for _, b, _ in spans)})
-        values = [next((p for a, b, p in spans if a <= x < b), tariff.price_per_kwh)
-                  for x in edges]
-        return np.asarray(edges), np.asarray(values)
+        edges = np.unique([t0 - 1.0, *(a for a, _, _ in spans), *(b for _, b, _ in spans)])
+        values = np.full(len(edges), tariff.price_per_kwh)
+        for a, b, p in spans:  # periods do not overlap (the reader refuses it)
+            values[np.searchsorted(edges, a):np.searchsorted(edges, b)] = p
+        return edges, values
     return np.asarray([t0 - 1.0]), np.asarray([tariff.price_per_kwh])
 
 

@@ -255,6 +255,12 @@ def test_run_kpis_have_student_t_intervals_and_the_battery_shaves(kernel):
         assert doc["line"][key]["mean"] == pytest.approx(x.mean(), rel=1e-12)
         # twin.sim.stats.t975 holds the quantile to 4 significant digits (2.571 for 5 df)
         assert doc["line"][key]["ci95_halfwidth"] == pytest.approx(half, rel=2e-4)
+    # the CSV export and the HTML report list them with their units
+    from twin.sim.report import kpi_records
+
+    records = {(r["element"], r["kpi"]): r for r in kpi_records({"base": doc})}
+    assert records["line", "battery_cycles"]["unit"] == "cycles"
+    assert records["line", "grid_cost"]["mean"] == doc["line"]["grid_cost"]["mean"]
     for r in rows:
         assert r["line.peak_shaved_kw"] >= -1e-9
         assert r["line.grid_peak_kw_15min"] <= r["line.grid_peak_kw_15min_no_battery"] + 1e-9
