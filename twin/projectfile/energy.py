@@ -258,8 +258,9 @@ def _read_battery(obj, path, problems) -> m.Battery | None:
                     ("power_kw", "its highest charge and discharge power, kW")):
         if k not in obj:
             problems.add(f"{path}.{k}", f"is required: {what}")
-    cap = _number(obj, "capacity_kwh", path, problems, 0.0, MAX_STORAGE_KWH, "kWh")
-    power = _number(obj, "power_kw", path, problems, 0.0, limits.MAX_POWER_KW, "kW")
+    cap = _number(obj, "capacity_kwh", path, problems, 0.0, MAX_STORAGE_KWH,
+                  "an energy in kWh")
+    power = _number(obj, "power_kw", path, problems, 0.0, limits.MAX_POWER_KW, "a power in kW")
     # 0 passes _number's range (>= 0) but is no battery
     for k in ("capacity_kwh", "power_kw"):
         if k in obj and not isinstance(obj[k], bool) and obj[k] == 0:
@@ -271,7 +272,8 @@ def _read_battery(obj, path, problems) -> m.Battery | None:
                      "charged comes back)", obj["efficiency"])
     soc = _number(obj, "initial_soc", path, problems, 0.5, 1.0,
                   "a state of charge (a fraction of the capacity)")
-    thr = _number(obj, "threshold_kw", path, problems, 0.0, limits.MAX_POWER_KW, "kW")
+    thr = _number(obj, "threshold_kw", path, problems, 0.0, limits.MAX_POWER_KW,
+                  "a power in kW")
     cheap = obj.get("charge_in_cheapest", False)
     if not isinstance(cheap, bool):
         problems.add(f"{path}.charge_in_cheapest", "must be true or false", cheap)
