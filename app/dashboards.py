@@ -176,7 +176,7 @@ class ScenarioCharts:
     good_t: np.ndarray  # sample times (s) of ``good``
     good: np.ndarray  # replications x samples: cumulative good parts (the binned throughput)
     warmup: float  # s
-    energy_day: object = None  # twin.sim.energy.DayChart: grid, PV, battery (None: no tariff)
+    energy_day: object = None  # twin.energy_site.DayChart: grid, PV, battery (None: no tariff)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The energy day chart (issue 19 §4): the grid's import, the line's load and the PV power
 over the run (kW, left axis), the battery's stored energy (kWh, right axis), and the price
-periods shaded: the darker, the dearer. Drawn from ``twin.sim.energy.DayChart``, which the
-run's worker prepares."""
+periods shaded: the darker, the dearer. Drawn from a ``twin.energy_site.DayChart``, which
+the run's worker prepares (``twin.sim.energy.day_chart``), or a recording's
+(``twin.recording.energy.recording_day_chart``)."""
 
 from __future__ import annotations
 
@@ -72,13 +73,20 @@ class EnergyDayChart(QWidget):
         self.note.setText(hint)
 
     def draw(self, data) -> None:
-        """Show ``data`` (a ``twin.sim.energy.DayChart``; ``None``: no energy context)."""
+        """Show ``data`` (a ``twin.energy_site.DayChart``; ``None``: no energy context)."""
         if data is None:
             self.clear()
             return
         self.clear("")
-        hours = data.t / 3600.0
-        periods = price_periods(data.price_t, data.price_v, float(data.t[-1]))
+        origin = float(data.t[0]) if data.replications == 0 else 0.0  # a recording: its start
+        self.plot.setLabel("bottom", "time since the start of the recording (h)"
+                           if data.replications == 0 else "time (h)")
+        self.plot.setTitle("Grid, PV and battery over the "
+                           f"{'recording' if data.replications == 0 else 'run'}; price periods "
+                           "shaded")
+        hours = (data.t - origin) / 3600.0
+        periods = [(a - origin, b - origin, p) for a, b, p in
+                   price_periods(data.price_t, data.price_v, float(data.t[-1]))]
         lo, hi = min(p for *_, p in periods), max(p for *_, p in periods)
         if len(periods) <= MAX_SHADED and hi > lo:
             for a, b, p in periods:
@@ -111,5 +119,6 @@ class EnergyDayChart(QWidget):
                   if hi > lo and len(periods) <= MAX_SHADED else
                   f"price {lo:g} {data.currency}/kWh" if hi == lo else
                   f"{len(periods)} price steps: too many to shade")
-        self.note.setText(f"Means of {data.replications} replications after the warm-up; "
-                          f"{prices}.")
+        what = (f"Means of {data.replications} replications after the warm-up"
+                if data.replications else "The recorded line, exactly from its power channels")
+        self.note.setText(f"{what}; {prices}.")

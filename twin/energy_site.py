@@ -175,6 +175,40 @@ def site_kpis(tariff: m.Tariff, clock: Clock, t: np.ndarray, e_kwh: np.ndarray,
     return out
 
 
+@dataclass(frozen=True)
+class DayChart:
+    """The Grid and battery chart, as ``app.energy_chart`` draws it: per piece
+    ``[t[i], t[i+1])`` (s) the line's load, the PV power and the grid's import (kW; means
+    over replications for a run), the battery's stored energy at each ``t`` (kWh), and the
+    price as steps (``price_v[i]`` from ``price_t[i]`` on)."""
+
+    t: np.ndarray
+    load: np.ndarray
+    pv: np.ndarray
+    grid: np.ndarray
+    soc: np.ndarray | None  # None: no battery
+    price_t: np.ndarray
+    price_v: np.ndarray
+    currency: str
+    replications: int  # 0: a recording
+
+
+def chart_of(dispatches: list[Dispatch], tariff: m.Tariff, clock: Clock, t0: float,
+             t1: float, recorded: bool = False) -> DayChart:
+    """The :class:`DayChart` of dispatches on the same pieces (the replications of a run,
+    or a recording: ``recorded``) over ``[t0, t1]``."""
+    pt, pv = price_steps(tariff, clock, t0, t1)
+    first = max(int(np.searchsorted(pt, t0, side="right")) - 1, 0)
+    last = int(np.searchsorted(pt, t1, side="left"))
+    pt, pv = pt[first:last].copy(), pv[first:last]
+    pt[0] = t0  # the price in force at the start
+    ds = dispatches
+    return DayChart(ds[0].t, np.mean([d.load for d in ds], axis=0),
+                    np.mean([d.pv for d in ds], axis=0), np.mean([d.grid for d in ds], axis=0),
+                    np.mean([d.soc for d in ds], axis=0) if tariff.battery else None,
+                    pt, pv, tariff.currency, 0 if recorded else len(ds))
+
+
 def _rounded(diff: float, scale: float) -> float:
     """A difference of two sums of the same pieces: rounding below 1e-9 of them is 0."""
     return 0.0 if abs(diff) <= 1e-9 * max(abs(scale), 1.0) else diff

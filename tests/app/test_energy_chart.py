@@ -59,3 +59,34 @@ def test_the_chart_shows_the_mean_dispatch_and_the_dear_hours(make_window, line_
         assert w.run_panel.start_run()
     d.finish_drawing()
     assert not chart.curves and "No energy context" in chart.note.text()
+
+
+def test_the_energy_of_the_open_recording(make_window, line_project, sme_recording, qtbot):
+    from twin.recording import Recording
+    from twin.recording.energy import recording_energy, recording_site
+
+    w = make_window(line_project)
+    w.act_recording_energy.trigger()  # no recording yet: a word on what to do
+    dlg = w.recording_energy_dialog
+    assert "File > Open recording" in dlg.status.text() and dlg.table.rowCount() == 0
+    assert w.open_recording(sme_recording)
+    w.act_recording_energy.trigger()  # no energy context
+    assert "Calendar and energy" in dlg.status.text()
+    tariff = m.Tariff(0.25, periods=(m.TouPeriod(8 * H, 20 * H, 0.4, tuple(range(5))),),
+                      demand_charge_per_kw=9.0,
+                      pv=m.Pv((0.0,) * 8 + (3.0,) * 8 + (0.0,) * 8),
+                      battery=m.Battery(10.0, 2.0, 0.9, 0.0, 2.5, True))
+    w.stack.push(cmd.SetProjectField("tariff", tariff))
+    w.act_recording_energy.trigger()
+    qtbot.waitUntil(lambda: dlg.figures is not None, timeout=30_000)
+    with Recording.open(sme_recording) as rec:
+        line = recording_energy(rec, tariff)["total"]
+        site = recording_site(rec, tariff)
+    assert dlg.value_of("energy cost, EUR") == f"{line.cost:,.2f}"
+    assert dlg.value_of("peak shaved, kW") == f"{site['peak_shaved_kw']:,.2f}"
+    assert dlg.value_of("battery full cycles") == f"{site['battery_cycles']:,.2f}"
+    chart = dlg.chart
+    assert set(chart.curves) == {"load", "pv", "grid", "soc"} and chart.shaded
+    assert "recorded line" in chart.note.text()
+    x, _ = chart.curves["grid"].getData()
+    assert x[0] == 0.0  # hours since the start of the recording

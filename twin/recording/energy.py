@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.energy import Clock, figures
-from twin.energy_site import site_curve, site_kpis
+from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
 from twin.model import elements as m
 from twin.recording.format import Recording
 from twin.recording.kpi import _window
@@ -91,9 +91,18 @@ def recording_site(recording: Recording, tariff: m.Tariff, window: tuple | None 
 
 
 def recording_dispatch(recording: Recording, tariff: m.Tariff, window: tuple | None = None):
-    """The dispatch (``twin.energy_site.Dispatch``) of the recorded line: the day chart."""
+    """The dispatch (``twin.energy_site.Dispatch``) of the recorded line."""
     _, knots, e, clock, t0, t1, _ = _curves(recording, tariff, window)
     return site_curve(tariff, clock, knots, e[:, 0], t0, t1, tariff.battery)
+
+
+def recording_day_chart(recording: Recording, tariff: m.Tariff, window: tuple | None = None
+                        ) -> DayChart:
+    """The Grid and battery chart (``twin.energy_site.DayChart``) of the recorded line;
+    its times are seconds since the recording's epoch, as the replay's."""
+    _, knots, e, clock, t0, t1, _ = _curves(recording, tariff, window)
+    d = site_curve(tariff, clock, knots, e[:, 0], t0, t1, tariff.battery)
+    return chart_of([d], tariff, clock, t0, t1, recorded=True)
 
 
 def _good(r, t0: float, t1: float) -> float:

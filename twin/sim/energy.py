@@ -10,13 +10,12 @@ lies in one demand window (:mod:`twin.energy`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from twin.energy import Clock, figures, price_steps
+from twin.energy import Clock, figures
 from twin.energy import change_times as _change_times
-from twin.energy_site import site_curve, site_kpis
+from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
 from twin.model import elements as m
 
 
@@ -134,38 +133,13 @@ def energy_comparison(result, summary: dict | None = None) -> list[dict]:
     return out
 
 
-@dataclass(frozen=True)
-class DayChart:
-    """The energy chart of a scenario, as ``app.energy_chart`` draws it: per piece
-    ``[t[i], t[i+1])`` (s) the line's load, the PV power and the grid's import (kW, means
-    over replications), the battery's stored energy at each ``t`` (kWh, mean), and the
-    price as steps (``price_v[i]`` from ``price_t[i]`` on)."""
-
-    t: np.ndarray
-    load: np.ndarray
-    pv: np.ndarray
-    grid: np.ndarray
-    soc: np.ndarray | None  # None: no battery
-    price_t: np.ndarray
-    price_v: np.ndarray
-    currency: str
-    replications: int
-
-
 def day_chart(sr) -> DayChart | None:
-    """The :class:`DayChart` of a simulated scenario (``None``: no energy context). Every
-    replication of a scenario shares its sample grid, so the pieces line up."""
+    """The :class:`twin.energy_site.DayChart` of a simulated scenario (``None``: no energy
+    context). Every replication of a scenario shares its sample grid, so the pieces line
+    up."""
     tariff = sr.project.tariff
     if tariff is None:
         return None
-    ds = [replication_dispatch(sr, rep, tariff) for rep in sr.replications]
     low = sr.lowered
-    pt, pv = price_steps(tariff, Clock.simulation(), low.warmup, low.horizon)
-    first = max(int(np.searchsorted(pt, low.warmup, side="right")) - 1, 0)
-    last = int(np.searchsorted(pt, low.horizon, side="left"))
-    pt, pv = pt[first:last].copy(), pv[first:last]
-    pt[0] = low.warmup  # the price in force at the end of the warm-up
-    return DayChart(ds[0].t, np.mean([d.load for d in ds], axis=0),
-                    np.mean([d.pv for d in ds], axis=0), np.mean([d.grid for d in ds], axis=0),
-                    np.mean([d.soc for d in ds], axis=0) if tariff.battery else None,
-                    pt, pv, tariff.currency, len(ds))
+    return chart_of([replication_dispatch(sr, rep, tariff) for rep in sr.replications],
+                    tariff, Clock.simulation(), low.warmup, low.horizon)
