@@ -118,3 +118,20 @@ def test_a_typed_battery_capacity_changes_the_saving_the_run_reports(
     # each typed value was one undo step
     w.act_undo.trigger()
     assert w.project.tariff.battery.capacity_kwh == 2.0 and te.capacity.text() == "2"
+
+
+@pytest.mark.gui
+def test_a_bigger_battery_as_a_scenario_in_the_scenarios_dock(make_window, line_project, qtbot):
+    from twin.projectfile.reader import with_scenario
+
+    line_project.tariff = m.Tariff(0.3, battery=m.Battery(10.0, 5.0))
+    w = make_window(line_project)
+    panel = w.scenario_panel
+    panel.select("faster")
+    panel.element_combo.setCurrentIndex(panel.element_combo.findData(None))
+    panel.field_combo.setCurrentText("tariff.battery.capacity_kwh")
+    assert panel.value_edit.text() == "10.0"  # the base's value, to edit
+    _type(panel.value_edit, "40")
+    QTest.mouseClick(panel.set_button, Qt.LeftButton)
+    assert with_scenario(w.project, "faster").tariff.battery.capacity_kwh == 40.0
+    assert w.project.tariff.battery.capacity_kwh == 10.0
