@@ -134,9 +134,9 @@ def site_curve(tariff: m.Tariff, clock: Clock, t: np.ndarray, e_kwh: np.ndarray,
 
 def site_kpis(tariff: m.Tariff, clock: Clock, t: np.ndarray, e_kwh: np.ndarray,
               t0: float, t1: float, good: float) -> dict[str, float]:
-    """The on-site KPIs of ``[t0, t1]`` (keys without the ``line.`` prefix): PV produced,
-    self-consumed (and its share) and exported; battery throughput (kWh discharged) and
-    equivalent full cycles (throughput / capacity); the grid's import, 15-minute peak, cost
+    """The on-site KPIs of ``[t0, t1]`` (keys without the ``line.`` prefix): with PV, PV
+    produced, self-consumed (and its share) and exported; with a battery, its throughput
+    (kWh discharged) and equivalent full cycles (throughput / capacity); the grid's import, 15-minute peak, cost
     (energy and demand parts, less the feed-in earnings) and CO2 with the battery and
     without it (PV alone), and the differences (peak shaved, battery saving)."""
     with_b = site_curve(tariff, clock, t, e_kwh, t0, t1, tariff.battery)
@@ -154,13 +154,14 @@ def site_kpis(tariff: m.Tariff, clock: Clock, t: np.ndarray, e_kwh: np.ndarray,
                 "grid_cost_energy" + suffix: float(f.energy_cost[0]),
                 "grid_cost_demand" + suffix: f.demand_cost,
                 "grid_co2_kg" + suffix: float(f.co2_kg[0])}
-    pv = with_b.kwh(with_b.pv)
-    self_kwh = with_b.kwh(with_b.pv_load + with_b.charge_pv)
-    out |= {"pv_kwh": pv, "pv_self_kwh": self_kwh,
-            "pv_self_share": self_kwh / pv if pv > 0 else math.nan,
-            "pv_export_kwh": with_b.kwh(with_b.export),
-            "pv_feed_in": feed * with_b.kwh(with_b.export),
-            "grid_cost_per_part": out["grid_cost"] / good if good > 0 else math.nan}
+    out["grid_cost_per_part"] = out["grid_cost"] / good if good > 0 else math.nan
+    if tariff.pv is not None:
+        pv = with_b.kwh(with_b.pv)
+        self_kwh = with_b.kwh(with_b.pv_load + with_b.charge_pv)
+        out |= {"pv_kwh": pv, "pv_self_kwh": self_kwh,
+                "pv_self_share": self_kwh / pv if pv > 0 else math.nan,
+                "pv_export_kwh": with_b.kwh(with_b.export),
+                "pv_feed_in": feed * with_b.kwh(with_b.export)}
     if tariff.battery is not None:
         b = tariff.battery
         thr = with_b.kwh(with_b.discharge)

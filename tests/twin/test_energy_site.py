@@ -358,7 +358,7 @@ def test_replay_prints_pv_and_battery(sme_recording, make_project, capsys):
     assert main(["replay", str(sme_recording), "--project", str(folder), "--json"]) == 0
     site = json.loads(capsys.readouterr().out)["energy"]["site"]
     assert site["battery_throughput_kwh"] == pytest.approx(16.0)
-    assert site["pv_self_share"] is None  # no PV: no share, not NaN in the JSON
+    assert "pv_self_share" not in site  # no PV: no PV figures
     assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
     assert "peak shaved kW" in capsys.readouterr().out
 
