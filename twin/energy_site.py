@@ -136,9 +136,10 @@ def site_kpis(tariff: m.Tariff, clock: Clock, t: np.ndarray, e_kwh: np.ndarray,
               t0: float, t1: float, good: float) -> dict[str, float]:
     """The on-site KPIs of ``[t0, t1]`` (keys without the ``line.`` prefix): with PV, PV
     produced, self-consumed (and its share) and exported; with a battery, its throughput
-    (kWh discharged) and equivalent full cycles (throughput / capacity); the grid's import, 15-minute peak, cost
-    (energy and demand parts, less the feed-in earnings) and CO2 with the battery and
-    without it (PV alone), and the differences (peak shaved, battery saving)."""
+    (kWh discharged) and equivalent full cycles (throughput / capacity); the grid's import,
+    15-minute peak, cost (energy and demand parts, less the feed-in earnings) and CO2 with
+    the battery and without it (PV alone), and the differences (peak shaved, battery
+    saving)."""
     with_b = site_curve(tariff, clock, t, e_kwh, t0, t1, tariff.battery)
     without = site_curve(tariff, clock, t, e_kwh, t0, t1, None) \
         if tariff.battery is not None else with_b
