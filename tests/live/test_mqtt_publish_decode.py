@@ -51,7 +51,7 @@ def _received(cls, packet: dict, v5: bool, manual_ack: bool = True):
 @pytest.mark.parametrize("manual_ack", [True, False])
 def test_a_plain_publish_reads_as_paho_reads_it(v5, qos, flags, manual_ack):
     dup, retain = flags
-    packet = _publish("plant/s1/state".encode(), b'{"ts": 1790000000.5, "value": "busy"}',
+    packet = _publish(b"plant/s1/state", b'{"ts": 1790000000.5, "value": "busy"}',
                       qos, 4711, v5, dup=dup, retain=retain)
     fast = _received(_Client, packet, v5, manual_ack)
     assert fast == _received(mqtt.Client, packet, v5, manual_ack)
