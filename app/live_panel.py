@@ -5,9 +5,10 @@ dock to a ``MainWindow``. While connected, a timer (every :data:`POLL_MS`) reads
 :class:`~app.live_session.LiveState`: the connection indicator, messages per second, plant
 time, parts and scrap per station and in total, the busy share since connecting, power now
 and the total power over the last hour, the recording's path and size; and it colours the 3D
-view by each station's live state (``app.live_session.element_states``). The GUI thread never
-waits on the network: *Disconnect* asks the source to stop and the timer finishes the session
-(final flush of the recording) once its thread has ended.
+view by each station's live state (``app.live_session.element_states``); each read refreshes
+one of the heavier parts (:data:`PARTS`) in turn, so a read's work is bounded. The GUI thread
+never waits on the network: *Disconnect* asks the source to stop and the timer finishes the
+session (final flush of the recording) once its thread has ended.
 """
 
 from __future__ import annotations
