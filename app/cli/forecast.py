@@ -75,8 +75,8 @@ def _target_arg(text: str) -> float:
     return value
 
 
-def live_forecasts(args: argparse.Namespace, project):
-    """``twinbench live --forecast``: the rolling forecast beside the recorder
+def live_forecasts(args: argparse.Namespace, project, recorder):
+    """``twinbench live --forecast``: the rolling forecast beside ``recorder``
     (``twin.shadow.forecast.LiveForecasts``), or None without ``--forecast``."""
     from twin.shadow.forecast import REPLICATIONS, LiveForecasts
 
@@ -90,7 +90,8 @@ def live_forecasts(args: argparse.Namespace, project):
     reps = REPLICATIONS if args.replications is None else args.replications
     return LiveForecasts(project, args.record, every=args.every, replications=reps,
                          seed=1 if args.seed is None else args.seed, target=args.target,
-                         scenario=args.scenario, overwrite=args.force)
+                         scenario=args.scenario, overwrite=args.force,
+                         newest=lambda: recorder.report.last)
 
 
 def forecast_line(f, epoch_s: float, time_zone: str = "UTC") -> str:

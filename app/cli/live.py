@@ -230,7 +230,7 @@ def run_live(args) -> int:
         alerts = forecasts = None
         try:  # the recording's file is made by the first reading: none yet
             alerts = _alerts(args, project)
-            forecasts = live_forecasts(args, project)
+            forecasts = live_forecasts(args, project, recorder)
         except BaseException:
             if alerts is not None:
                 alerts.close()
