@@ -223,7 +223,14 @@ class ForecastDock(QWidget):
     def _live_tick(self) -> None:
         if not self._live_on() or self.is_busy():
             return
+        from twin.recording.format import parse_epoch
+        from twin.shadow.forecast import new_step_recorded
+
         last = self.forecasts[-1].made_at if self.forecasts else -math.inf
+        report = self.live.session.recorder.report
+        epoch = parse_epoch(report.epoch_utc).timestamp() if report.epoch_utc else None
+        if not new_step_recorded(report.last, epoch, self._every_s(), last):
+            return  # no new step yet: the job would read the whole recording for nothing
         self._start(self.live.recording, None, None, every=self._every_s(), after=last)
 
     def _replay_assets(self) -> dict | None:

@@ -455,6 +455,18 @@ def newest_step(replays: dict, every: float, after: float = -math.inf) -> float 
     return None if t < first or t <= after else t
 
 
+def new_step_recorded(newest: float | None, epoch_s: float | None, every: float,
+                      after: float) -> bool:
+    """Whether the plant's newest reading (``newest``, s since the Unix epoch, as a live
+    recorder's ``report.last``) lies past a step of ``every`` later than ``after`` (s since
+    the recording's epoch ``epoch_s``): only then is a growing recording worth reading for a
+    live forecast (reading a shift's recording takes 0.1-0.2 s). True when either is not
+    known yet."""
+    if newest is None or epoch_s is None:
+        return True
+    return math.floor((newest - epoch_s - 1e-6) / every) * every > after
+
+
 class LiveForecasts:
     """The rolling forecast beside a live recorder (``twinbench live --forecast``), on a
     thread of its own so that the recorder and the command's loop never wait for it.
@@ -471,8 +483,8 @@ class LiveForecasts:
 
     ``newest``, when given, returns the plant time of the newest reading (s since the Unix
     epoch, None before the first; the recorder's ``report.last``): the recording is then read
-    only when a new step is due, not every ``poll_s`` (reading a shift's recording takes
-    0.1-0.2 s; a forecast a minute read it sixty times for nothing).
+    only when a new step is due (:func:`new_step_recorded`), not every ``poll_s`` (a
+    forecast a minute read it sixty times for nothing).
     """
 
     def __init__(self, project: m.Project, record: str | os.PathLike, *,
@@ -510,11 +522,9 @@ class LiveForecasts:
         while not self._stop.wait(self.poll_s):
             if not self.path.exists():  # the recorder makes it at the first reading
                 continue
-            if epoch is not None and self.newest is not None:
-                now = self.newest()
-                if now is None or math.floor(
-                        (now - epoch - 1e-6) / self.roll.every) * self.roll.every <= last:
-                    continue  # no new step yet: the recording is not read
+            if self.newest is not None and not new_step_recorded(
+                    self.newest(), epoch, self.roll.every, last):
+                continue  # no new step yet: the recording is not read
             t = None
             try:
                 with Recording.open(self.path) as rec:  # SWMR, beside the recorder
