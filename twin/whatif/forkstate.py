@@ -30,7 +30,6 @@ class ForkError(InputError):
     """A fork that cannot be built (message names the field, the value and the fix)."""
 
 
-
 _FROZEN: dict[int, tuple] = {}
 
 
@@ -124,7 +123,7 @@ class StartPlan:
         kf.fork_clock(a, s, float(t))
         for el, n in wip.items():
             kf.fork_fill(a, s, low.element_ids.index(el), int(n), 0)
-        self.draws_: list[_Draw] = []
+        self.under_way: list[_Draw] = []
         self.process: list[tuple[int, float]] = []  # (server, work done on its part)
         plan = {}
         for ss in starts:
@@ -135,7 +134,7 @@ class StartPlan:
             if ss.holds == "process":
                 phase = kt.P_PROCESS
                 self.process.append((srv, float(ss.elapsed_work)))
-                self.draws_.append(_Draw.of(st.process_time_for(low.products[0]),
+                self.under_way.append(_Draw.of(st.process_time_for(low.products[0]),
                                             ss.elapsed_work))
             elif ss.holds != "none":
                 phase, done_t = kt.P_DONE, float(ss.since)
@@ -156,10 +155,10 @@ class StartPlan:
                         "the recording does not say when the repair ended, but the station "
                         "has no failures (no time to repair) in the project: add failures to "
                         "it, or fork at another time")
-                self.draws_.append(_Draw.of(st.failures.time_to_repair, ss.down_elapsed))
+                self.under_way.append(_Draw.of(st.failures.time_to_repair, ss.down_elapsed))
                 self.after.append((srv, True, None))
             elif basis != kt.FB_NONE:
-                self.draws_.append(_Draw.of(st.failures.time_to_failure, ss.exposure))
+                self.under_way.append(_Draw.of(st.failures.time_to_failure, ss.exposure))
                 self.after.append((srv, False, None))
             else:
                 self.after.append((srv, False, 0.0))
@@ -168,12 +167,12 @@ class StartPlan:
     def draws(self, seed: int, replications, rng: np.random.Generator | None = None
               ) -> np.ndarray:
         """``(len(replications), n)``: each replication's draws, from its own stream
-        (``rng``, else ``default_rng([seed, r, 0x5EED])``), in the order of :attr:`draws_`."""
-        raw = np.empty((len(replications), len(self.draws_)))
+        (``rng``, else ``default_rng([seed, r, 0x5EED])``), in the order of :attr:`under_way`."""
+        raw = np.empty((len(replications), len(self.under_way)))
         for i, r in enumerate(replications):
             g = rng if rng is not None else np.random.default_rng([seed, r, 0x5EED])
-            raw[i] = [d.raw(g) for d in self.draws_]
-        for j, d in enumerate(self.draws_):
+            raw[i] = [d.raw(g) for d in self.under_way]
+        for j, d in enumerate(self.under_way):
             raw[:, j] = _conditional(d.dist, d.elapsed, raw[:, j])
         return raw
 
