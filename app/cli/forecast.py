@@ -33,8 +33,7 @@ def add_options(r: argparse.ArgumentParser) -> None:
                    "--forecast the twin, with --alerts its rules and model; alone, its energy "
                    "context (`tariff`) prices the recorded power (cost, 15-min peak, CO2)")
     g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=None,
-                   metavar="DURATION", help="plant time between forecasts (default: the "
-                                            "project's alerts.forecast_every, else 60 s)")
+                   metavar="DURATION", help="plant time between forecasts (default 60 s)")
     g.add_argument("--replications", type=replications_arg, default=200,
                    help="replications per forecast (default 200)")
     g.add_argument("--seed", type=seed_arg, default=1)
@@ -54,8 +53,7 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
                         "of the shift's good parts printed, each forecast kept in "
                         "RECORDING.forecasts.jsonl and given to the alert rules")
     g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=None,
-                   metavar="DURATION", help="plant time between forecasts (default: the "
-                                            "project's alerts.forecast_every, else 60 s)")
+                   metavar="DURATION", help="plant time between forecasts (default 60 s)")
     g.add_argument("--replications", type=replications_arg, default=None,
                    help="replications per forecast (default 200)")
     g.add_argument("--seed", type=seed_arg, default=None, help="default 1")
