@@ -525,6 +525,16 @@ def _recheck(m, s, units, p, x):
 
 
 @hot
+def _pop_work(s):
+    """Take the element on top of the (non-empty) work stack off it."""
+    n = s.si[S_STACK_N] - 1
+    s.si[S_STACK_N] = n
+    x = s.stack[n]
+    s.el_si[x, EI_QUEUED] = 0
+    return x
+
+
+@hot
 def _pull(m, s, x, moved):
     """``x`` pulls parts, from the predecessor whose part has waited longest, while it has
     room; ``moved`` counts the moves since the room was last checked.
@@ -566,12 +576,6 @@ def _pull(m, s, x, moved):
     return K_DONE, moved
 
 
-@cold
-def _resume_pulling(m, s, x):
-    """``_pull`` into ``x``, where the last call stopped (``S_PULLING``), compiled once."""
-    return _pull(m, s, x, 0)
-
-
 @entry
 def run_until(m, s, t_stop):
     """Process events up to and including time ``t_stop`` (s).
@@ -610,26 +614,24 @@ def run_until(m, s, t_stop):
     work = s.si[S_WORK]
     counted = work
     moved = 0
+    # the element whose pulling the last call stopped in goes on first, its work-stack flag
+    # as it was (it may have been woken, so be on the stack again, since it was popped).
+    # The one loop resumes it: a second call site of ``_pull`` would compile a second copy
+    # of all it inlines (a third more compile time: benchmarks/README.md)
     x = s.si[S_PULLING] - 1
-    if x >= 0:
-        code, moved = _resume_pulling(m, s, x)
-        if code != K_DONE:
-            if code != K_STALLED and kind == E_ARRIVAL:
-                s.si[S_LOSE] = obj + 1
-            _flush(m, s)
-            return code
-        s.si[S_PULLING] = 0
+    s.si[S_PULLING] = 0
     while True:
         # settle the line after the last event (and, on the first call, after start): each
         # element on the work stack pulls while it has room
-        while s.si[S_STACK_N] > 0:
-            n = s.si[S_STACK_N] - 1
-            s.si[S_STACK_N] = n
-            x = s.stack[n]
-            s.el_si[x, EI_QUEUED] = 0
+        if x < 0 and s.si[S_STACK_N] > 0:
+            x = _pop_work(s)
+        while x >= 0:
             code, moved = _pull(m, s, x, moved)
             if code != K_DONE:
                 break
+            x = -1
+            if s.si[S_STACK_N] > 0:
+                x = _pop_work(s)
         if code != K_DONE:
             break
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
