@@ -642,15 +642,15 @@ def run_until(m, s, t_stop):
     while True:
         # settle the line after the last event (and, on the first call, after start): each
         # element on the work stack pulls while it has room
-        while True:
-            if x < 0:
-                if s.si[S_STACK_N] == 0:
-                    break
-                x = _pop_work(s)
+        if x < 0 and s.si[S_STACK_N] > 0:
+            x = _pop_work(s)
+        while x >= 0:
             code, moved = _pull(m, s, x, moved)
             if code != K_DONE:
                 break
             x = -1
+            if s.si[S_STACK_N] > 0:
+                x = _pop_work(s)
         if code != K_DONE:
             break
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
