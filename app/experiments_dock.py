@@ -618,10 +618,13 @@ class ExperimentsDock(QWidget):
         return _scenario_name(self.project, stem)
 
     def shutdown(self) -> None:
-        """The window closes: stop polling, cancel the job and wait for it."""
+        """The window closes: stop polling, abandon the job (a process pool's workers are
+        terminated, not waited for; points a study wrote to its file stay there) and wait
+        for its thread."""
         self.poll.stop()
         job = self.job
-        self.cancel()
+        if job is not None and job.is_running():
+            job.task.abandon()
         if job is not None:
             job.wait()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QUrl, qVersion
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QRegion
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -172,12 +172,20 @@ class AboutDialog(QDialog):
 
 
 class Pointer(QFrame):
-    """A red frame drawn over the part of the window a tour step is about."""
+    """A red frame drawn over the part of the window a tour step is about.
+
+    The frame is masked to its border: raised over the 3D view, a sibling of the view's
+    native GL window, it becomes a native window itself, and without a compositor (Xvfb,
+    a remote X display, software OpenGL) its "transparent" inside was drawn black over
+    the whole view."""
+
+    WIDTH = 3  # px of the border
 
     def __init__(self, win):
         super().__init__(win)
         self.win = win
-        self.setStyleSheet("QFrame { border: 3px solid #e0312b; background: transparent; }")
+        self.setStyleSheet(f"QFrame {{ border: {self.WIDTH}px solid #e0312b; "
+                           "background: transparent; }")
         self.setAttribute(Qt.WA_TransparentForMouseEvents)
         self.hide()
 
@@ -187,6 +195,8 @@ class Pointer(QFrame):
             return
         top_left = widget.mapTo(self.win, widget.rect().topLeft())
         self.setGeometry(QRect(top_left, widget.size()))
+        inside = self.rect().adjusted(self.WIDTH, self.WIDTH, -self.WIDTH, -self.WIDTH)
+        self.setMask(QRegion(self.rect()).subtracted(QRegion(inside)))
         self.raise_()
         self.show()
 

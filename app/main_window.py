@@ -415,8 +415,13 @@ class MainWindow(QMainWindow):
     def delete_selection(self):
         ids = list(self.view.selection)
         if ids:
-            self.stack.push(cmd.Macro([cmd.RemoveElement(i) for i in ids],
-                                      f"delete {', '.join(ids)}"))
+            removes = [cmd.RemoveElement(i) for i in ids]
+            self.stack.push(cmd.Macro(removes, f"delete {', '.join(ids)}"))
+            notes = [n for r in removes for n in r.notes]
+            if notes:  # what went with the elements besides their connections
+                self.log(f"deleted {', '.join(ids)} and with it {len(notes)} reference"
+                         f"{'s' if len(notes) > 1 else ''} to it (Undo brings them back):\n"
+                         + "\n".join(f"  {n}" for n in notes))
 
     def duplicate_selection(self):
         """Copy the selection 1 m aside with the connections among it, as one undo step."""

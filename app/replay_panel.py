@@ -24,6 +24,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -31,9 +32,9 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSlider,
     QSpinBox,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -101,6 +102,34 @@ def _fmt(value, unit: str) -> str:
     return f"{value:.3g}"
 
 
+def _side_by_side(*widgets: QWidget) -> QWidget:
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        row.addWidget(w)
+    return box
+
+
+def _scrolling_page(items) -> QScrollArea:
+    """A tab of the dock: ``items`` (widgets, layouts, or ``(widget, stretch)``) one under
+    the other, scrolling when the dock is lower than their readable heights."""
+    inner = QWidget()
+    col = QVBoxLayout(inner)
+    col.setContentsMargins(4, 4, 4, 4)
+    for item in items:
+        w, stretch = item if isinstance(item, tuple) else (item, 0)
+        if isinstance(w, QWidget):
+            col.addWidget(w, stretch)
+        else:
+            col.addLayout(w, stretch)
+    page = QScrollArea()
+    page.setWidgetResizable(True)
+    page.setFrameShape(QScrollArea.Shape.NoFrame)
+    page.setWidget(inner)
+    return page
+
+
 class ReplayPanel(QWidget):
     """Replays one recording; ``states_changed({element id: rgb})`` colours the 3D view."""
 
@@ -154,9 +183,8 @@ class ReplayPanel(QWidget):
         top.addWidget(self.speed)
         top.addWidget(self.slider, 1)
         top.addWidget(self.time_label)
-        top.addWidget(self.calibrate_button)
         # --- charts
-        self.gantt = pg.PlotWidget(title="Machine states")
+        self.gantt = pg.PlotWidget()  # its tab says what it is: the rows get the height
         self.gantt.setMouseEnabled(x=True, y=False)
         self.gantt.setLabel("bottom", "time (h)")
         self.gantt_image = pg.ImageItem(axisOrder="col-major")
@@ -207,51 +235,45 @@ class ReplayPanel(QWidget):
         self.fork_warning.setStyleSheet("color: #b35900;")
         self.fork_warning.setVisible(False)
         self.fork_view = ForkView()
-        fork_row = QHBoxLayout()
-        fork_row.addWidget(self.fork_button)
-        fork_row.addWidget(QLabel("scenario"))
-        fork_row.addWidget(self.fork_scenario)
-        fork_row.addWidget(QLabel("replications"))
-        fork_row.addWidget(self.fork_replications)
-        fork_row.addWidget(QLabel("until"))
-        fork_row.addWidget(self.fork_end)
-        fork_row.addWidget(self.fork_cancel)
-        fork_row.addWidget(self.fork_busy)
-        fork_row.addWidget(self.fork_status, 1)
-        tables = QWidget()
-        tl = QVBoxLayout(tables)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(QLabel("Asset → element mapping"))
-        tl.addWidget(self.mapping_table, 1)
-        tl.addWidget(self.kpi_title)
-        tl.addWidget(self.kpi_table, 2)
-        charts = QWidget()
-        cl = QVBoxLayout(charts)
-        cl.setContentsMargins(0, 0, 0, 0)
-        cl.addWidget(self.gantt, 2)
-        cl.addWidget(self.legend)
-        lower = QHBoxLayout()
-        lower.addWidget(self.output)
-        lower.addWidget(self.energy)
-        cl.addLayout(lower, 2)
-        cl.addLayout(fork_row)
-        cl.addWidget(self.fork_warning)
-        cl.addWidget(self.fork_view, 2)
-        # every chart keeps a readable height; in a low dock the charts scroll instead
+        self.fork_busy.setTextVisible(False)
+        # --- the dock: the time controls above, one tab per question below (it was charts,
+        # a row of ten fork controls and two tables side by side in about 250 px: every
+        # table showed one row, labels were cut and the fork controls ran off the dock)
+        fork_controls = QGridLayout()
+        fork_controls.addWidget(self.fork_button, 0, 0)
+        fork_controls.addWidget(self.fork_cancel, 0, 1)
+        fork_controls.addWidget(self.fork_busy, 0, 2)
+        fork_controls.addWidget(self.fork_status, 0, 3, 1, 4)
+        for col, (text, w) in enumerate((("Scenario", self.fork_scenario),
+                                         ("Replications", self.fork_replications),
+                                         ("Until", self.fork_end))):
+            fork_controls.addWidget(QLabel(text), 1, 2 * col)
+            fork_controls.addWidget(w, 1, 2 * col + 1)
+        fork_controls.setColumnStretch(6, 1)
+        calibrate_row = QHBoxLayout()
+        calibrate_row.addWidget(self.calibrate_button)
+        calibrate_row.addWidget(QLabel("fits the mapped stations to this recording"), 1)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tab_pages: dict[str, QWidget] = {}
+        for key, title, items in (
+                ("states", "Machine states", [(self.gantt, 1), self.legend]),
+                ("output", "Output && energy", [(_side_by_side(self.output, self.energy), 1)]),
+                ("kpis", "KPIs", [self.kpi_title, (self.kpi_table, 1)]),
+                ("fork", "Fork from here", [fork_controls, self.fork_warning,
+                                             (self.fork_view, 1)]),
+                ("mapping", "Asset mapping", [QLabel("Which 3D element shows each recorded "
+                                                     "asset"), (self.mapping_table, 1),
+                                              calibrate_row])):
+            self.tab_pages[key] = page = _scrolling_page(items)
+            self.tabs.addTab(page, title)
+        # every chart keeps a readable height; in a low dock its tab scrolls instead
         for w in (self.gantt, self.output, self.energy, self.fork_view):
             w.setMinimumHeight(CHART_MIN_HEIGHT)
-        self.charts_scroll = QScrollArea()
-        self.charts_scroll.setWidgetResizable(True)
-        self.charts_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.charts_scroll.setWidget(charts)
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(self.charts_scroll)
-        split.addWidget(tables)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
-        lay.addWidget(split, 1)
+        lay.addWidget(self.tabs, 1)
         # --- behaviour
         self.slider.valueChanged.connect(lambda v: self.seek(self.t0 + (self.t1 - self.t0)
                                                              * v / SLIDER_STEPS))
@@ -272,6 +294,11 @@ class ReplayPanel(QWidget):
         self._fork_poll = QTimer(self)
         self._fork_poll.setInterval(33)
         self._fork_poll.timeout.connect(self._show_fork_progress)
+
+    def show_tab(self, key: str) -> None:
+        """Bring a tab of the dock forward: ``states``, ``output``, ``kpis``, ``fork`` or
+        ``mapping``."""
+        self.tabs.setCurrentWidget(self.tab_pages[key])
 
     # --- loading ------------------------------------------------------------------------
     def set_recording(self, recording: Recording, element_ids: list[str]) -> None:
@@ -479,6 +506,7 @@ class ReplayPanel(QWidget):
         """Fork at the cursor on a worker thread; False (with the reason shown) if it cannot."""
         if self.recording is None or self.fork_job is not None:
             return False
+        self.show_tab("fork")  # its progress, reasons and fan chart are there
         project = self.project_provider()
         if project is None:
             self._fork_error("no project is open; open the plant project to fork into")
@@ -557,7 +585,8 @@ class ReplayPanel(QWidget):
         self._fork_idle()
         self.fork_busy.setValue(1000)
         self.fork_view.show_result(result, self.t0)
-        self.charts_scroll.ensureWidgetVisible(self.fork_view, 0, 0)  # the answer, in view
+        self.show_tab("fork")  # the answer, in view
+        self.tab_pages["fork"].ensureWidgetVisible(self.fork_view, 0, 0)
         text = f"fork of {result.scenario!r}: {len(result.outputs)} replications"
         if result.wip:
             text += "; work in process at t: " + ", ".join(

@@ -19,6 +19,7 @@ class TaskState:
     def __init__(self, on_progress=None):
         """``on_progress(percent)`` is called from the worker on every progress update."""
         self._cancel = threading.Event()
+        self._abandon = threading.Event()
         self._lock = threading.Lock()
         self.progress = 0.0
         self.message = ""
@@ -37,6 +38,16 @@ class TaskState:
 
     def is_interruption_requested(self) -> bool:
         return self._cancel.is_set()
+
+    def abandon(self) -> None:
+        """Stop now, dropping the work under way: a cancel that does not wait for running
+        jobs to end (the window closes). A process pool's workers are terminated
+        (``twin.sim.executors``); what finished before is kept, as on a cancel."""
+        self._abandon.set()
+        self._cancel.set()
+
+    def is_abandoned(self) -> bool:
+        return self._abandon.is_set()
 
     def check(self) -> None:
         """Raise ``Cancelled`` if the user asked to stop."""

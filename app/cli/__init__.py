@@ -6,7 +6,9 @@ One module per group of commands, each adding its subcommands to the parser buil
 ``study`` (every design point of an experiment, issue 17), ``optimize`` (``optimize``,
 ``sensitivity``: the best design and which factors matter) and
 ``open`` (the workbench, the only one that reaches Qt). They share ``common`` (progress bar,
-tables, the error policy) and import neither each other nor this module. Headless commands
+tables, the error policy; ``study_common``: the experiment arguments, executor and JSON
+output of ``study``, ``optimize`` and ``sensitivity``) and import neither each other nor
+this module. Headless commands
 import no Qt, so ``twinbench run`` starts fast on a machine without a display.
 
 Exit codes: 0 done, 2 a user error (one message, no traceback), 130 interrupted, 1 an

@@ -17,18 +17,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 
-from app.cli.common import (
-    ProgressBar,
-    UsageError,
-    format_table,
-    horizon_arg,
-    json_safe,
-    user_files,
-    whole_arg,
-)
+from app.cli.common import UsageError, format_table, user_files, whole_arg
+from app.cli.study_common import add_experiment_args, on_executor, print_json
 from twin.errors import printable
 
 
@@ -53,22 +45,6 @@ def _positive(text: str) -> float:
     return v
 
 
-def _where(p: argparse.ArgumentParser) -> None:
-    p.add_argument("project", help="project folder (holding project.json) or a .json file")
-    p.add_argument("experiment", help="the name of an experiment in the project's "
-                   "\"experiments\" section (docs/experiments.md)")
-    p.add_argument("--dask", metavar="ADDRESS",
-                   help="run on a Dask cluster: tcp://HOST:8786 (an existing scheduler whose "
-                   "workers have twinbench installed), or 'local' (start a LocalCluster)")
-    p.add_argument("--workers", type=lambda t: whole_arg(t, 1, 1024),
-                   help="threads (or local Dask workers); default one per core")
-    p.add_argument("--horizon", type=horizon_arg,
-                   help="simulated time per replication (default: the experiment's, else the "
-                   "project's)")
-    p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``optimize`` and ``sensitivity`` to the main parser's subparsers."""
     o = sub.add_parser(
@@ -79,7 +55,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     "several), simulate the best points again with fresh random numbers and "
                     "select the best with a stated confidence (Nelson-Matejcik). Progress "
                     "goes to stderr.")
-    _where(o)
+    add_experiment_args(o, "threads")
     o.add_argument("--trials", type=lambda t: whole_arg(t, 1, 100_000),
                    help="distinct points the search simulates (default: the experiment's "
                    "\"trials\", else 60); a point asked again or over the budget is free")
@@ -108,7 +84,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         description="Morris screening (mu*, sigma) or Sobol' indices (S1, ST) of a response "
                     "over the experiment's factors' ranges, with 95%% intervals (SALib), "
                     "widest first.")
-    _where(s)
+    add_experiment_args(s, "threads")
     s.add_argument("--method", choices=("morris", "sobol"), default="sobol",
                    help="sobol (default): variance shares; morris: a cheaper screening")
     s.add_argument("--response", help="the response (default: the experiment's first)")
@@ -119,26 +95,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _setup(args):
-    """The project, the experiment (with ``--horizon``) and the executor of the command."""
+    """The project and the experiment (with ``--horizon``) of the command."""
     from twin.experiments.spec import experiment
     from twin.projectfile.reader import load_project
-    from twin.sim.executors import DaskExecutor, make_executor
 
     project = load_project(args.project)
     exp = experiment(project, args.experiment)
     if args.horizon is not None:
         exp = dataclasses.replace(exp, horizon=args.horizon)
-    executor = (DaskExecutor(args.dask, args.workers) if args.dask
-                else make_executor("threads", args.workers))
-    return project, exp, executor
-
-
-def _compiling_note() -> None:
-    from kernels.warmup import cache_is_warm
-
-    if not cache_is_warm():
-        print("twinbench: compiling the twin kernel (first run only, 10-15 s)...",
-              file=sys.stderr)
+    return project, exp
 
 
 def _cell(stat: dict | None) -> str:
@@ -158,7 +123,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from twin.projectfile.reader import save_project
     from twin.tasks import TaskState
 
-    project, exp, executor = _setup(args)
+    project, exp = _setup(args)
     if args.pick is not None and len(exp.objectives) < 2:
         raise UsageError("--pick chooses a point of the Pareto front, which only an "
                          "experiment with several objectives has; leave it out")
@@ -171,15 +136,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     settings = Settings(batch=args.batch, candidates=args.candidates,
                         confidence=args.confidence, delta=args.delta,
                         max_replications=args.max_replications)
-    _compiling_note()
-    try:
-        with ProgressBar(f"optimize {exp.name[:30]}", enabled=not args.quiet) as bar:
-            res = optimize(project, exp, trials=args.trials, settings=settings,
-                           executor=executor,
-                           task=TaskState(bar))
-    finally:
-        if hasattr(executor, "close"):
-            executor.close()
+    with on_executor(args, f"optimize {exp.name[:30]}", "threads") as (executor, bar):
+        res = optimize(project, exp, trials=args.trials, settings=settings,
+                       executor=executor, task=TaskState(bar))
     saved = None
     if args.save_scenario is not None:
         point = _chosen(res, args.pick)
@@ -192,8 +151,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         doc = res.to_dict()
         if saved is not None:
             doc["written"] = {"scenario": args.save_scenario, "project": str(saved)}
-        json.dump(json_safe(doc), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(doc)
     else:
         print_optimization(res)
         if saved is not None:
@@ -260,18 +218,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from twin.experiments.sensitivity import sensitivity
     from twin.tasks import TaskState
 
-    project, exp, executor = _setup(args)
-    _compiling_note()
-    try:
-        with ProgressBar(f"{args.method} {exp.name[:30]}", enabled=not args.quiet) as bar:
-            res = sensitivity(project, exp, method=args.method, response=args.response,
-                              samples=args.samples, executor=executor, task=TaskState(bar))
-    finally:
-        if hasattr(executor, "close"):
-            executor.close()
+    project, exp = _setup(args)
+    with on_executor(args, f"{args.method} {exp.name[:30]}", "threads") as (executor, bar):
+        res = sensitivity(project, exp, method=args.method, response=args.response,
+                          samples=args.samples, executor=executor, task=TaskState(bar))
     if args.json:
-        json.dump(json_safe(res.to_dict()), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(res.to_dict())
     else:
         print_sensitivity(res)
     return 0

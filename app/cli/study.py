@@ -12,42 +12,23 @@ response's mean and 95% half-width) or, with ``--json``, one document
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from app.cli.common import (
-    ProgressBar,
-    format_table,
-    horizon_arg,
-    json_safe,
-    user_files,
-    whole_arg,
-)
+from app.cli.common import format_table, user_files
+from app.cli.study_common import add_experiment_args, on_executor, print_json
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``study`` to the main parser's subparsers."""
     s = sub.add_parser("study", help="simulate every design point of an experiment of the "
                        "project (docs/experiments.md)")
-    s.add_argument("project", help="project folder (holding project.json) or a .json file")
-    s.add_argument("experiment", help="the name of an experiment in the project's "
-                   "\"experiments\" section")
-    s.add_argument("--dask", metavar="ADDRESS",
-                   help="run on a Dask cluster: tcp://HOST:8786 (an existing scheduler whose "
-                   "workers have twinbench installed), or 'local' (start a LocalCluster)")
-    s.add_argument("--workers", type=lambda t: whole_arg(t, 1, 1024), metavar="N",
-                   help="processes (or local Dask workers); default one per core")
+    add_experiment_args(s, "processes")
     s.add_argument("--out", metavar="FILE.h5",
                    help="the study file: each finished point is written to it as it completes")
     s.add_argument("--resume", action="store_true",
                    help="continue the study in --out: run only the points not done yet")
     s.add_argument("--overwrite", action="store_true",
                    help="replace an existing --out instead of refusing it")
-    s.add_argument("--horizon", type=horizon_arg,
-                   help="simulated time per replication (default: the experiment's, else the "
-                   "project's)")
-    s.add_argument("--json", action="store_true", help="print one JSON document")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_study, if_interrupted=_interrupted)
 
 
@@ -60,12 +41,10 @@ def _interrupted(args) -> str:
 
 def cmd_study(args: argparse.Namespace) -> int:
     """Handle ``twinbench study``; return the exit code."""
-    from kernels.warmup import cache_is_warm
     from twin.errors import InputError
     from twin.experiments.spec import experiment
     from twin.experiments.study import run_study
     from twin.projectfile.reader import load_project
-    from twin.sim.executors import DaskExecutor
 
     if args.resume and not args.out:
         raise InputError("--resume continues the study in --out: give the study file")
@@ -73,25 +52,12 @@ def cmd_study(args: argparse.Namespace) -> int:
         raise InputError("--resume and --overwrite contradict each other: choose one")
     project = load_project(args.project)
     exp = experiment(project, args.experiment)
-    executor = None
-    if args.dask:
-        executor = DaskExecutor(args.dask, args.workers)
-    if not cache_is_warm():
-        print("twinbench: compiling the twin kernel (first run only, 10-15 s)...",
-              file=sys.stderr)
-    try:
-        with ProgressBar(f"study {exp.name[:30]}", enabled=not args.quiet) as bar, \
-                user_files(args.out):
-            result = run_study(project, exp, out=args.out, resume=args.resume,
-                               overwrite=args.overwrite, executor=executor,
-                               workers=args.workers, horizon=args.horizon,
-                               points_done=lambda k, n: bar(100.0 * k / n))
-    finally:
-        if executor is not None:
-            executor.close()
+    with on_executor(args, f"study {exp.name[:30]}") as (executor, bar), user_files(args.out):
+        result = run_study(project, exp, out=args.out, resume=args.resume,
+                           overwrite=args.overwrite, executor=executor, workers=args.workers,
+                           horizon=args.horizon, points_done=lambda k, n: bar(100.0 * k / n))
     if args.json:
-        json.dump(json_safe(result.to_json()), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(result.to_json())
     else:
         print_study(result)
     return 0

@@ -1,14 +1,16 @@
-"""The plant dialog: the shift calendar, the tariff and the worker pools, the project-wide
-settings that belong to no element. Each accepted edit is one ``SetProjectField`` command;
-undo shows here."""
+"""The plant dialog: the shift calendar, the energy context (app.energy_editor) and the
+worker pools, the project-wide settings that belong to no element. Each accepted edit is one
+``SetProjectField`` command; undo shows here."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QLabel, QTabWidget, QVBoxLayout
 
 from app.editors.calendar import CalendarEditor
-from app.editors.tariff import TariffEditor
 from app.editors.workers import WorkersEditor
+from app.energy_editor import EnergyEditor
 from twin.model import commands as cmd
 
 
@@ -18,24 +20,24 @@ class PlantDialog(QDialog):
 
     def __init__(self, stack: cmd.UndoStack, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Calendar, tariff and workers")
+        self.setWindowTitle("Calendar, energy and workers")
         self.stack = None
         self.calendar = CalendarEditor()
-        self.tariff = TariffEditor()
+        self.tariff = EnergyEditor(self._folder)
         self.calendar.committed.connect(lambda v: self._set("calendar", v))
         self.tariff.committed.connect(lambda v: self._set("tariff", v))
         self.workers = WorkersEditor()
         self.workers.committed.connect(lambda v: self._set("workers", v))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.calendar, "Shift calendar")
-        self.tabs.addTab(self.tariff, "Tariff")
+        self.tabs.addTab(self.tariff, "Energy")
         self.tabs.addTab(self.workers, "Workers")
         self.status = QLabel("")
         self.status.setStyleSheet("color: gray")
         lay = QVBoxLayout(self)
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.status)
-        self.resize(520, 560)
+        self.resize(560, 720)
         self.set_stack(stack)
 
     def set_stack(self, stack: cmd.UndoStack) -> None:
@@ -45,6 +47,14 @@ class PlantDialog(QDialog):
         self.stack = stack
         stack.index_changed.connect(self.refresh)
         self.refresh()
+
+    def _folder(self) -> Path | None:
+        """The project's folder, where its price, CO2 and PV series lie (None: unsaved)."""
+        path = getattr(self.parent(), "path", None)
+        if path is None:
+            return None
+        path = Path(path)
+        return path.parent if path.suffix == ".json" else path
 
     def refresh(self, *_):
         if not self.isVisible():

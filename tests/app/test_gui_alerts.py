@@ -5,6 +5,7 @@ drift alert's re-calibration adds a scenario."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -204,22 +205,35 @@ def test_a_forecast_of_the_forecast_dock_is_judged_by_the_rules(make_window, qtb
     assert "rose from 10% to 70%" in next(iter(win.alerts.alerts.values())).message
 
 
-def test_rules_naming_a_deleted_station_are_said_not_silent(make_window, warm_kernel, tmp_path,
-                                                            qtbot):
-    """The filler deleted, its rules watch nothing: running them said only "0 raised"."""
-    from twin.model import commands as cmd
-
+def test_rules_naming_a_deleted_station_go_with_it_and_come_back(make_window, warm_kernel,
+                                                                 tmp_path, qtbot):
+    """The filler deleted, its rules watched nothing (running them said only "0 raised") and
+    the project no longer opened: they go with it, the window says so, and undo brings them
+    back. A rule naming a station that is gone (a file edited by hand) is said, not silent."""
     p, path = _drifting_shift(tmp_path)
     win = make_window(p)
     assert win.open_recording(path)
-    win.stack.push(cmd.RemoveElement("filler"))
+    win.view.set_selection(["filler"])
+    win.delete_selection()
+    assert win.project.alerts.rules == ()
+    log = win.log_pane.toPlainText()
+    assert "deleted filler and with it 3 references to it (Undo brings them back):" in log
+    assert "scenario 'slow-repairs': override of failures.time_to_repair" in log
+    for rule in ("long-stop", "drift"):
+        assert f"alert rule {rule!r} (it watched only filler)" in log
+    win.stack.undo()
+    kept = win.project.alerts
+    assert [r.id for r in kept.rules] == ["long-stop", "drift"]
+    win.project.alerts = m.AlertSettings(tuple(
+        dataclasses.replace(r, elements=("filer",)) for r in win.project.alerts.rules))
+    win.log_pane.clear()
     qtbot.mouseClick(win.alerts.replay_button, Qt.LeftButton)
     qtbot.waitUntil(win.alerts.replay_button.isEnabled, timeout=120000)
     log = win.log_pane.toPlainText()
     for rule in ("long-stop", "drift"):
-        assert (f"alerts: rule {rule!r} names 'filler', which is not a station of the project "
+        assert (f"alerts: rule {rule!r} names 'filer', which is not a station of the project "
                 "(deleted?): it watches nothing there") in log
-    win.stack.undo()
+    win.project.alerts = kept
     win.log_pane.clear()
     qtbot.mouseClick(win.alerts.replay_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: win.alerts.table.rowCount() > 0 and

@@ -448,3 +448,34 @@ def test_a_factor_whose_element_is_deleted_is_marked(win):
     assert dock.table.item(1, 0).toolTip() == ""
     win.stack.undo()
     assert dock.table.item(0, 0).toolTip() == ""
+
+
+def test_closing_the_window_during_a_study_on_the_process_pool_stops_it_now(
+        make_window, line_project, warm_kernel, qtbot, monkeypatch):
+    """Closing waited for the design points under way and then for the idle workers to exit
+    (about 3-6 s): now the workers are ended at once; no point finishes after the close."""
+    import dataclasses
+    import multiprocessing
+    import os
+
+    # one worker: the points run one after the other, so when the first is done the second
+    # has only just started (with one per core the first ones end together)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    line_project.run = dataclasses.replace(line_project.run, horizon=180 * 86400.0)
+    win = make_window(line_project)
+    dock = win.experiments
+    dock.add_factor(CAPACITY)
+    dock.executor.setCurrentIndex(dock.executor.findData("processes"))
+    dock.replications.setValue(3)
+    before = set(multiprocessing.active_children())
+    QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    job = dock.job
+    qtbot.waitUntil(lambda: "1 of" in job.task.message, timeout=180_000)
+    workers = set(multiprocessing.active_children()) - before
+    assert workers and all(w.is_alive() for w in workers)
+    said = job.task.message
+    win.close()
+    assert job.wait(0)
+    assert job.task.message == said  # the point under way was dropped, not waited for
+    assert not any(w.is_alive() for w in workers)
+    assert job.task.is_abandoned()

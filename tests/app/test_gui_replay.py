@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from app.theme import STATE_COLORS
 from kernels.types import STATE_NAMES
@@ -79,6 +80,8 @@ def test_replay_charts_keep_a_readable_height_in_a_low_dock(make_window, line_pr
                                                              sme_recording):
     # in the bottom dock the five charts shared about 250 px: the machine-state rows and
     # their names ran into each other; now each chart keeps its height and the charts scroll
+    from PySide6.QtWidgets import QApplication
+
     from app.replay_panel import CHART_MIN_HEIGHT, GANTT_ROW_HEIGHT
 
     w = make_window(line_project)
@@ -88,8 +91,12 @@ def test_replay_charts_keep_a_readable_height_in_a_low_dock(make_window, line_pr
     w.docks["replay"].resize(w.width(), 250)
     n = len(rp.asset_ids)
     assert rp.gantt.height() >= 70 + GANTT_ROW_HEIGHT * n
-    for chart in (rp.output, rp.energy, rp.fork_view):
-        assert chart.height() >= CHART_MIN_HEIGHT
+    for tab, chart in (("output", rp.output), ("output", rp.energy), ("fork", rp.fork_view)):
+        rp.show_tab(tab)
+        QApplication.processEvents()
+        assert chart.isVisible() and chart.height() >= CHART_MIN_HEIGHT
+    rp.show_tab("states")
+    QApplication.processEvents()
     # the asset names on the state chart's axis are a row apart, not on top of each other
     ticks = rp.gantt.getAxis("left")
     top, bottom = (ticks.mapToScene(0, 0).y(), ticks.mapToScene(0, ticks.height()).y())
@@ -145,3 +152,39 @@ def test_a_click_on_the_slider_groove_moves_a_fiftieth_of_the_recording(make_win
     QTest.mouseClick(s, Qt.LeftButton, Qt.NoModifier, QPoint(s.width() * 3 // 4, s.height() // 2))
     assert s.value() == s.maximum() // 50
     assert rp.t - rp.t0 == pytest.approx((rp.t1 - rp.t0) / 50)
+
+
+def test_the_replay_dock_reads_in_a_low_dock(make_window, line_project, sme_recording):
+    """Charts, ten fork controls and two tables shared about 250 px side by side: each table
+    showed one row and labels were cut. Now one tab per question, none of its labels cut."""
+    from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
+
+    w = make_window(line_project, size=(1280, 800))
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    w.docks["replay"].raise_()
+    w.resizeDocks([w.docks["replay"]], [250], Qt.Vertical)
+    titles = [rp.tabs.tabText(i) for i in range(rp.tabs.count())]
+    assert titles == ["Machine states", "Output && energy", "KPIs", "Fork from here",
+                      "Asset mapping"]
+    for key in rp.tab_pages:
+        rp.show_tab(key)
+        QApplication.processEvents()
+        page = rp.tab_pages[key]
+        shown = [x for x in page.widget().findChildren(QLabel)
+                 + page.widget().findChildren(QAbstractButton)
+                 if x.isVisible() and x.text()]
+        for x in shown:
+            assert x.width() >= x.sizeHint().width() or (
+                isinstance(x, QLabel) and x.wordWrap()), (key, x.text(), x.width())
+        # what the tab is for is in view without scrolling across
+        assert page.widget().width() <= page.viewport().width()
+    rp.show_tab("kpis")
+    QApplication.processEvents()
+    # every KPI row of the SME recording's three machines in view at once
+    rows = rp.kpi_table.rowCount()
+    assert rows == 3
+    assert rp.kpi_table.rowViewportPosition(rows - 1) + rp.kpi_table.rowHeight(rows - 1) \
+        <= rp.kpi_table.viewport().height()
+    assert rp.fork_button.isVisibleTo(rp.tab_pages["fork"])
+    assert rp.calibrate_button.isVisibleTo(rp.tab_pages["mapping"])

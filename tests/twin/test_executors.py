@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from twin.sim.executors import SerialExecutor, ThreadExecutor, make_executor
+from twin.sim.executors import ProcessExecutor, SerialExecutor, ThreadExecutor, make_executor
 from twin.tasks import Cancelled, TaskState
 
 
@@ -119,3 +121,38 @@ def test_pauses_nest_and_a_collection_switched_off_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _pid_then_sleep(item, ctx):
+    path, seconds = item
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return seconds
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_an_abandoned_process_pool_drops_its_running_job_and_ends_its_workers(tmp_path):
+    """The window closes during a study: the pool stops now (a cancel waited for the running
+    design points, 5.6 s), what finished is kept, and no worker is left running."""
+    task, seen = TaskState(), []
+    slow = tmp_path / "slow"
+    items = [(tmp_path / "quick", 0.0), (slow, 600.0), (tmp_path / "queued", 0.0)]
+
+    def abandon_once_the_slow_job_runs():
+        while not (slow.exists() and seen):
+            time.sleep(0.05)
+        task.abandon()
+
+    threading.Thread(target=abandon_once_the_slow_job_runs, daemon=True).start()
+    out = ProcessExecutor(2).map(_pid_then_sleep, items, task, partial=True,
+                                 done=lambda i, r: seen.append(i))
+    assert out[:2] == [0.0, None] and 0 in seen and 1 not in seen
+    assert task.is_interruption_requested()
+    assert not _alive(int(slow.read_text()))

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from psygnal import Signal
 
 from twin.model import elements as m
+from twin.model import references
 
 
 class Command:
@@ -54,24 +55,36 @@ class AddElement(Command):
 
 
 class RemoveElement(Command):
-    """Remove an element; undo puts it back at its place with its connections, in order."""
+    """Remove an element with what only made sense with it: its connections, scenarios'
+    overrides of it, experiments' factors and responses of it, alert rules' mentions of it
+    (``twin.model.references.without_element``); ``notes`` says what went besides the
+    connections. Undo puts all of it back, the element at its place."""
 
     def __init__(self, element_id: str):
         self.element_id = element_id
         self.text = f"delete {element_id}"
+        self.notes: list[str] = []
         self._removed: tuple[m.Element, int] | None = None
         self._connections: list[m.Connection] = []
+        self._dependents: references.Dependents | None = None
 
     def do(self, project):
         before = list(project.connections)
+        kept = references.Dependents.of(project)
+        after = references.without_element(project, self.element_id)
         el, index, _dropped = project.remove_element(self.element_id)
         self._removed, self._connections = (el, index), before
+        self._dependents, self.notes = kept, after.notes
+        if after.notes:
+            after.put(project)
 
     def undo(self, project):
-        assert self._removed is not None
+        assert self._removed is not None and self._dependents is not None
         el, index = self._removed
         project.add_element(el, index)
         project.set_connections(self._connections)
+        if self.notes:
+            self._dependents.put(project)
 
 
 class MoveElements(Command):

@@ -14,6 +14,7 @@ import math
 from twin import limits
 from twin.errors import Problems
 from twin.model import elements as m
+from twin.projectfile.lists import objects
 from twin.units import parse_duration
 
 #: Fields of each kind of rule (besides ``kind``, ``id``, ``severity``, and ``x-`` fields).
@@ -104,21 +105,18 @@ def read_alerts(obj, problems: Problems, project: m.Project | None = None,
                          "'shift_target'] (prefix custom fields with 'x-')")
     target = _number(obj, "shift_target", path, problems, None, 0.0, 1e12,
                      "the good parts a shift should make", lo_open=True)
-    raw = obj.get("rules", [])
-    if not isinstance(raw, list):
-        problems.add(f"{path}.rules", "must be a list of rules", raw)
-        raw = []
-    if len(raw) > MAX_RULES:
-        problems.add(f"{path}.rules", f"{len(raw):,} rules: at most {MAX_RULES}", len(raw))
-        raw = []
+    raw = objects(obj.get("rules", []), f"{path}.rules", problems,
+                  not_list="must be a list of rules", none_is_empty=False,
+                  not_object='expected a rule object with a "kind"', limit=MAX_RULES,
+                  what="rules")
     stations = elements = None
     if project is not None:
         stations = {s.id for s in project.stations()}
         elements = {e.id for e in project.elements}
         elements |= {f"{s.id}#{k}" for s in project.stations() for k in range(s.servers)}
     rules, ids = [], {}
-    for i, r in enumerate(raw):
-        rule = _read_rule(r, f"{path}.rules[{i}]", problems, stations, elements, stale)
+    for i, rp, r in raw:
+        rule = _read_rule(r, rp, problems, stations, elements, stale)
         if rule is None:
             continue
         rid = rule.id or f"{rule.kind}-{i + 1}"
@@ -136,9 +134,6 @@ def read_alerts(obj, problems: Problems, project: m.Project | None = None,
 
 def _read_rule(r, path: str, problems: Problems, stations, elements,
                stale: Problems | None = None) -> m.AlertRule | None:
-    if not isinstance(r, dict):
-        problems.add(path, 'expected a rule object with a "kind"', r)
-        return None
     kind = r.get("kind")
     if kind not in m.ALERT_KINDS:
         problems.add(f"{path}.kind", f"expected one of {list(m.ALERT_KINDS)}", kind)

@@ -26,6 +26,7 @@ from twin.model.experiments import (
     Factor,
     Objective,
 )
+from twin.projectfile.lists import objects
 from twin.projectfile.reader import _read_element, _Reader, apply_overrides
 from twin.projectfile.scenarios import MISSING, value_at
 from twin.projectfile.structure import experiment_responses, experiments_naming_gone_elements
@@ -43,19 +44,9 @@ MAX_POINTS = 100_000
 def read_experiments(raw, path: str, problems: Problems) -> list[Experiment]:
     """The experiments of ``$.experiments`` (a list), each problem added with its path."""
     out: list[Experiment] = []
-    if raw is None:
-        return out
-    if not isinstance(raw, list):
-        problems.add(path, "must be a list of experiments", raw)
-        return out
-    if len(raw) > MAX_EXPERIMENTS:
-        problems.add(path, f"{len(raw)} experiments: at most {MAX_EXPERIMENTS}", len(raw))
-        return out
-    for i, e in enumerate(raw):
-        ep = f"{path}[{i}]"
-        if not isinstance(e, dict):
-            problems.add(ep, 'expected {"name": ..., "factors": [...], "responses": [...]}', e)
-            continue
+    for _i, ep, e in objects(raw, path, problems, not_list="must be a list of experiments",
+                             not_object='expected {"name": ..., "factors": [...], '
+                             '"responses": [...]}', limit=MAX_EXPERIMENTS, what="experiments"):
         n0 = len(problems.items)
         exp = _read_experiment(e, ep, problems)
         if exp is None or len(problems.items) > n0:
@@ -175,16 +166,9 @@ def _read_factor(x, fp: str, problems: Problems) -> Factor | None:
 
 def _read_objectives(raw, path: str, problems: Problems) -> list[Objective]:
     out: list[Objective] = []
-    if raw is None:
-        return out
-    if not isinstance(raw, list):
-        problems.add(path, 'must be a list of {"response": ..., "sense": "max"}', raw)
-        return out
-    for i, o in enumerate(raw):
-        op = f"{path}[{i}]"
-        if not isinstance(o, dict):
-            problems.add(op, 'expected {"response": "profit", "sense": "max"}', o)
-            continue
+    for _i, op, o in objects(raw, path, problems,
+                             not_list='must be a list of {"response": ..., "sense": "max"}',
+                             not_object='expected {"response": "profit", "sense": "max"}'):
         r = _Reader(o, op, problems, {"response", "sense"})
         resp, sense = r.string("response"), r.string("sense", "max", choices=("min", "max"))
         if not resp:
@@ -196,16 +180,9 @@ def _read_objectives(raw, path: str, problems: Problems) -> list[Objective]:
 
 def _read_constraints(raw, path: str, problems: Problems) -> list[Constraint]:
     out: list[Constraint] = []
-    if raw is None:
-        return out
-    if not isinstance(raw, list):
-        problems.add(path, 'must be a list of {"response": ..., "min": ..., "max": ...}', raw)
-        return out
-    for i, c in enumerate(raw):
-        cp = f"{path}[{i}]"
-        if not isinstance(c, dict):
-            problems.add(cp, 'expected {"response": "budget", "max": 100000}', c)
-            continue
+    for _i, cp, c in objects(raw, path, problems, not_list='must be a list of {"response": '
+                             '..., "min": ..., "max": ...}',
+                             not_object='expected {"response": "budget", "max": 100000}'):
         r = _Reader(c, cp, problems, {"response", "min", "max"})
         resp, lo, hi = r.string("response"), r.number("min"), r.number("max")
         if not resp:

@@ -26,6 +26,7 @@ from twin.model import elements as m
 from twin.model.distributions import parse_distribution
 from twin.projectfile.alerts import read_alerts
 from twin.projectfile.energy import absolute_files, read_energy  # noqa: F401
+from twin.projectfile.lists import objects
 from twin.projectfile.meshes import read_mesh
 from twin.projectfile.plantlimits import check_project
 from twin.projectfile.structure import (  # noqa: F401  (re-exported)
@@ -398,17 +399,10 @@ def _read_connection(v, path, problems):
 
 def _read_periods(v, path, problems):
     out = []
-    if not isinstance(v, list):
-        problems.add(path, "must be a list of {\"start\": ..., \"end\": ...}", v)
-        return out
-    if len(v) > limits.MAX_PERIODS:
-        problems.add(path, f"{len(v):,} periods: at most {limits.MAX_PERIODS}", len(v))
-        return out
-    for i, p in enumerate(v):
-        pp = f"{path}[{i}]"
-        if not isinstance(p, dict):
-            problems.add(pp, "expected {\"start\": \"6h\", \"end\": \"14h\"}", p)
-            continue
+    for _i, pp, p in objects(v, path, problems, none_is_empty=False,
+                             not_list="must be a list of {\"start\": ..., \"end\": ...}",
+                             not_object="expected {\"start\": \"6h\", \"end\": \"14h\"}",
+                             limit=limits.MAX_PERIODS, what="periods"):
         r = _Reader(p, pp, problems, {"start", "end", "name"})
         a, b = r.duration("start"), r.duration("end")
         if a is None or b is None:
@@ -443,16 +437,8 @@ def _read_calendar(obj, path, problems):
 
 def _read_scenarios(v, path, problems):
     out = []
-    if v is None:
-        return out
-    if not isinstance(v, list):
-        problems.add(path, "must be a list of scenarios", v)
-        return out
-    for i, s in enumerate(v):
-        sp = f"{path}[{i}]"
-        if not isinstance(s, dict):
-            problems.add(sp, "expected {\"name\": ..., \"overrides\": [...]}", s)
-            continue
+    for _i, sp, s in objects(v, path, problems, not_list="must be a list of scenarios",
+                             not_object="expected {\"name\": ..., \"overrides\": [...]}"):
         r = _Reader(s, sp, problems, {"name", "description", "overrides"})
         name = r.string("name")
         if not name:

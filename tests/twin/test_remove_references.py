@@ -1,0 +1,119 @@
+"""Deleting an element takes what only made sense with it (scenarios' overrides,
+experiments' factors and responses, alert rules, the replay's asset mapping) in the same
+undo step: the project saved after it opens and runs, and undo brings everything back."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from twin.model import commands as cmd
+from twin.model import elements as m
+from twin.model.experiments import Constraint, Experiment, Factor, Objective
+from twin.projectfile.reader import (
+    load_project,
+    project_to_json,
+    save_project,
+    structure_problems,
+)
+from twin.sim.runner import RunSpec, run_project
+
+STANDARD = Path(__file__).resolve().parents[2] / "projects" / "standard-line"
+
+
+def _with_references(project: m.Project) -> m.Project:
+    """The standard line with every kind of reference to station s5 besides the file's own
+    (the scenario faster-s5 and experiment buffers-around-s5)."""
+    project.experiments.append(Experiment(
+        "s5-only", (Factor("s5", "servers", levels=(1.0, 2.0), integer=True),),
+        responses=("elements.s5.utilization",)))
+    exp = project.experiments[0]
+    project.experiments[0] = dataclasses.replace(
+        exp, objectives=(Objective("elements.s5.utilization", "max"),
+                         Objective("line.throughput_per_hour", "max")),
+        constraints=(Constraint("elements.s5.utilization", max=0.95),))
+    project.alerts = m.AlertSettings((
+        m.AlertRule("state", "stops", elements=("s4", "s5"), longer_than=600.0),
+        m.AlertRule("drift", "s5-drift", elements=("s5",)),
+        m.AlertRule("no_data", "s5-server", elements=("s5#0",), scope="asset",
+                    longer_than=60.0),
+        m.AlertRule("state", "everything", longer_than=900.0)))
+    project.meta["recording_assets"] = {"shift.h5": {"S5": "s5", "S4": "s4"}}
+    return project
+
+
+def test_deleting_a_station_takes_its_references_in_one_undo_step(tmp_path):
+    project = _with_references(load_project(STANDARD))
+    before = project_to_json(project)
+    stack = cmd.UndoStack(project)
+    remove = cmd.RemoveElement("s5")
+    stack.push(remove)
+
+    assert project.scenario("faster-s5").overrides == ()
+    assert len(project.scenario("buffers-10").overrides) == 9  # names no s5: untouched
+    exp = project.experiments[0]
+    assert [f.name for f in exp.factors] == ["b4.capacity", "b5.capacity"]
+    assert "elements.s5.utilization" not in exp.responses
+    assert exp.objectives == (Objective("line.throughput_per_hour", "max"),)
+    assert exp.constraints == ()
+    assert [e.name for e in project.experiments] == ["buffers-around-s5"]
+    rules = {r.id: r.elements for r in project.alerts.rules}
+    assert rules == {"stops": ("s4",), "everything": ()}
+    assert project.meta["recording_assets"] == {"shift.h5": {"S4": "s4"}}
+    assert remove.notes == [
+        "scenario 'faster-s5': override of process_time.mean (it now runs as the base)",
+        "scenario 'no-failures': override of failures",
+        "experiment 'buffers-around-s5': s5.servers, elements.s5.utilization, objective "
+        "elements.s5.utilization, constraint on elements.s5.utilization",
+        "experiment 's5-only': s5.servers, elements.s5.utilization (the whole experiment: "
+        "it varied nothing else)",
+        "alert rule 'stops': no longer watches s5",
+        "alert rule 's5-drift' (it watched only s5)",
+        "alert rule 's5-server' (it watched only s5)",
+        "recording shift.h5: asset S5 is shown on no element",
+    ]
+
+    # mend the cut line; the file opens as strictly as the command line reads it, and runs
+    stack.push(cmd.Connect("b4", "b5"))
+    assert structure_problems(project) == []
+    after = project_to_json(project)
+    save_project(project, tmp_path / "p")
+    opened = load_project(tmp_path / "p")
+    assert project_to_json(opened) == after
+    names = [s.name for s in opened.scenarios]
+    result = run_project(opened, names, RunSpec(horizon=600.0, replications=1))
+    assert set(result.scenarios) == set(names)
+
+    stack.undo()
+    stack.undo()
+    assert project_to_json(project) == before
+    stack.redo()
+    stack.redo()
+    assert project_to_json(project) == after
+
+
+def test_a_buffer_named_by_a_scenario_among_others_keeps_the_rest():
+    project = load_project(STANDARD)
+    stack = cmd.UndoStack(project)
+    stack.push(cmd.Macro([cmd.RemoveElement("b4"), cmd.RemoveElement("b5")], "delete b4, b5"))
+    assert [o.element for o in project.scenario("buffers-10").overrides] == [
+        "b1", "b2", "b3", "b6", "b7", "b8", "b9"]
+    assert [f.name for f in project.experiments[0].factors] == ["s5.servers"]
+    stack.undo()
+    assert len(project.scenario("buffers-10").overrides) == 9
+    assert len(project.experiments[0].factors) == 3
+
+
+def test_scenario_listeners_hear_of_it_and_nothing_is_said_without_references():
+    project = load_project(STANDARD)
+    heard = []
+    project.scenarios_changed.connect(lambda: heard.append(1))
+    stack = cmd.UndoStack(project)
+    remove = cmd.RemoveElement("s5")
+    stack.push(remove)
+    assert heard == [1]
+    stack.undo()
+    assert heard == [1, 1]
+    quiet = cmd.RemoveElement("sink")
+    stack.push(quiet)
+    assert quiet.notes == [] and heard == [1, 1]
