@@ -448,19 +448,13 @@ def start_part(m, s, srv):
     d = m.setup_dist[e, prod]
     last = s.srv_i[srv, SI_LAST_PROD]
     s.srv_i[srv, SI_LAST_PROD] = prod
-    if d >= 0 and last >= 0 and last != prod:
-        s.el_out[e, O_SETUPS] += 1.0
-        s.srv_i[srv, SI_PHASE] = P_SETUP
-        s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
-                                      e * N_STREAMS + RS_SETUP)
-        # hook: workers (issue 18), a manual setup may wait for its operator
-        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_SETUP):
-            resume_cold(m, s, srv)  # setups are rarer than parts: one inlined resume is enough
-        touch(s, srv)
-    elif m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_PROCESS):
-        begin_process(m, s, srv)
+    setup = d >= 0 and last >= 0 and last != prod
+    if setup or m.el_i[e, I_CREW] != 0:  # hook: workers (issue 18), a manual station
+        # setups and manual stations are rarer than parts: one cold call site for both (each
+        # passes the two bundles as hundreds of scalars, which the hot loop keeps live)
+        _start_rare(m, s, srv, d, setup)
     else:
-        touch(s, srv)
+        begin_process(m, s, srv)
 
 
 @hot
@@ -474,14 +468,10 @@ def finish_phase(m, s, srv):
     if ph == P_PROCESS and basis == FB_OPERATING:
         s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * rate
     s.srv_f[srv, SF_REM] = 0.0
-    if ph == P_SETUP:
-        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_PROCESS):
-            begin_process_cold(m, s, srv)
-        else:
-            touch(s, srv)
-        return
-    if s.srv_i[srv, SI_WORKER0 + W_OP] >= 0:  # hook: workers (issue 18), the operator is free
-        release_worker(m, s, srv, W_OP)
+    if ph == P_SETUP or s.srv_i[srv, SI_WORKER0 + W_OP] >= 0:  # hook: workers (issue 18)
+        _end_rare(m, s, srv, ph)  # one cold call site: a setup's end, a manual processing's
+        if ph == P_SETUP:
+            return
     s.line_out[L_EVENTS] += 1.0
     s.srv_i[srv, SI_OPS_PM] += 1
     if basis == FB_OPERATIONS:
@@ -700,6 +690,37 @@ def put(m, s, x, part, srv):
 def resume_cold(m, s, srv):
     """``resume``, compiled once."""
     resume(m, s, srv)
+
+
+@cold
+def _start_rare(m, s, srv, d, setup):
+    """``start_part`` for a part that needs a setup (distribution ``d``) or a worker."""
+    e = s.srv_i[srv, SI_EL]
+    if setup:
+        s.el_out[e, O_SETUPS] += 1.0
+        s.srv_i[srv, SI_PHASE] = P_SETUP
+        s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
+                                      e * N_STREAMS + RS_SETUP)
+        # a manual setup may wait for its operator (kernels.workers)
+        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_SETUP):
+            resume(m, s, srv)
+    elif not wait_for_operator(m, s, srv, P_PROCESS):
+        begin_process(m, s, srv)
+    touch(s, srv)
+
+
+@cold
+def _end_rare(m, s, srv, ph):
+    """``finish_phase`` at the end of a setup (the processing may wait for its operator), or
+    of a processing that held an operator (who is free now)."""
+    if ph == P_SETUP:
+        e = s.srv_i[srv, SI_EL]
+        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_PROCESS):
+            begin_process(m, s, srv)
+        else:
+            touch(s, srv)
+    else:
+        release_worker(m, s, srv, W_OP)
 
 
 @cold
