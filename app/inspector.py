@@ -45,12 +45,13 @@ from app.editors.station import (
     WearEditor,
 )
 from app.meshes import guess_scale
-from twin.errors import ProjectError
+from twin.errors import Problems, ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.projectfile.meshes import import_mesh
 from twin.projectfile.reader import element_from_json, element_to_json, products
 from twin.projectfile.scenarios import MISSING, overridden_fields
+from twin.projectfile.workers import check_station_workers
 
 UNITS = {
     "position": "m (x, y, z)", "rotation": "°", "footprint": "m (width, depth)",
@@ -60,6 +61,7 @@ UNITS = {
     "speed": "m/s", "spacing": "m", "product_mix": "weights", "schedule": "[time, product, qty]",
     "failures": "s", "maintenance": "s", "wear": "per op / busy h",
     "mesh": "STL/OBJ in the project folder; scale: m per unit",
+    "workers": '{"repair": pool, "setup": pool, "process": pool, "priority": 0}',
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
@@ -104,11 +106,12 @@ def _plain(v):
     return v
 
 
-def check_field(el: m.Element, key: str, raw, folder: Path | None = None
-                ) -> tuple[object, list[str]]:
+def check_field(el: m.Element, key: str, raw, folder: Path | None = None,
+                project: m.Project | None = None) -> tuple[object, list[str]]:
     """Read ``raw`` (JSON value, ``None``: unset) as field ``key`` of ``el``; ``folder`` is the
     project folder, where a mesh file must exist when it is the field being set (a station
-    whose mesh went missing after it was set still takes edits of its other fields).
+    whose mesh went missing after it was set still takes edits of its other fields). A
+    station's ``workers`` must name pools (or skills) of ``project``'s worker pools.
 
     Returns the model value and the problems the project reader found (empty when valid).
     """
@@ -123,6 +126,11 @@ def check_field(el: m.Element, key: str, raw, folder: Path | None = None
         new = element_from_json(obj, el.id, folder, None if key == "mesh" else [])
     except ProjectError as e:
         return None, [p.format() for p in e.problems]
+    if key == "workers" and project is not None:
+        problems = Problems()
+        check_station_workers(project.workers, new, el.id, problems)
+        if problems:
+            return None, [p.format() for p in problems.items]
     return getattr(new, key), []
 
 
@@ -420,7 +428,8 @@ class Inspector(QWidget):
     def _validate(self, key: str):
         """Check the field as typed; mark it red with the reader's reason when refused."""
         raw = self._raw(key)
-        value, msgs = check_field(self.element, key, raw, self.folder())
+        value, msgs = check_field(self.element, key, raw, self.folder(),
+                                  self.stack.project if self.stack is not None else None)
         if key == "mesh" and raw is not None and self.folder() is None and not msgs:
             value, msgs = None, ["mesh: save the project first; mesh files live in the "
                                  "project folder"]

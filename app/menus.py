@@ -76,9 +76,9 @@ def make_menus(win) -> None:
     win.act_rotate = win._action(e, "Rotate 90°", win.rotate_selection, "R",
                                    "Turn the selected elements by 90°")
     win.plant_dialog = None  # app.editors.plant.PlantDialog, made when first opened
-    win.act_plant = win._action(e, "Calendar and &energy…", win.edit_plant, None,
-                                  "The shift calendar and the energy context: prices, "
-                                  "demand charge, CO2, PV and battery")
+    win.act_plant = win._action(e, "Calendar, energy and &workers…", win.edit_plant, None,
+                                  "The shift calendar, the energy context (prices, demand "
+                                  "charge, CO2, PV and battery) and the worker pools")
     align = e.addMenu("&Align")
     win.align_actions = {}
     for how, label, tip in ALIGN_ITEMS:

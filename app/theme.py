@@ -25,6 +25,7 @@ STATE_COLORS = {
     "starved": (0.95, 0.95, 0.55),
     "down": (0.85, 0.15, 0.15),
     "maintenance": (0.60, 0.35, 0.80),
+    "waiting_for_worker": (0.95, 0.45, 0.10),
 }
 
 

@@ -12,6 +12,7 @@ firing while simulated time stands (nearly) still: zero or tiny times (docs/sema
 from kernels.flow import (
     INF,
     after_release_cold,
+    begin_process_cold,
     change_content,
     commit_states,
     draw_product,
@@ -49,6 +50,7 @@ from kernels.types import (
     E_REPAIR_END,
     E_SHIFT,
     E_WAKE,
+    E_WORKER_ARRIVES,
     EF_CONTENT_SINCE,
     EI_ATOK,
     EI_COUNT,
@@ -98,6 +100,7 @@ from kernels.types import (
     P_RESERVE_PARTS,
     P_SETUP,
     P_STALL_LIMIT,
+    P_WAIT_PROCESS,
     PAUSE_EVERY,
     RS_ARRIVAL,
     RS_FAILURE,
@@ -134,6 +137,7 @@ from kernels.types import (
     SI_PM_DUE,
     SI_STATE,
     SI_TOK,
+    SI_WORKER0,
     SOURCE,
     STALL_WINDOW,
     STATION,
@@ -145,6 +149,14 @@ from kernels.types import (
     TS_GOOD,
     TS_POWER,
     TS_WIP,
+    W_REPAIR,
+)
+from kernels.workers import (
+    flush_workers,
+    release_worker,
+    reset_workers,
+    worker_arrives,
+    workers_shift,
 )
 
 
@@ -217,6 +229,7 @@ def _shift(m, s, k):
     s.si[S_CAL_K] = k + 1
     if k + 1 < m.cal_t.shape[0]:
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k + 1], E_SHIFT, k + 1, 0)
+    workers_shift(m, s, on)  # hook: workers (issue 18)
     for e in range(m.el_i.shape[0]):
         if m.el_i[e, I_CALENDAR] == 0:
             continue
@@ -301,6 +314,8 @@ def _rare_event(m, s, kind, obj, tok):
     elif kind == E_REPAIR_END:
         s.line_out[L_EVENTS] += 1.0
         s.srv_i[obj, SI_DOWN] = 0
+        if s.srv_i[obj, SI_WORKER0 + W_REPAIR] >= 0:  # hook: workers, the technician is free
+            release_worker(m, s, obj, W_REPAIR)
         _draw_ttf(m, s, obj)
         touch(s, obj)
         ph = s.srv_i[obj, SI_PHASE]
@@ -329,6 +344,13 @@ def _rare_event(m, s, kind, obj, tok):
         _arrival(m, s, obj)
     elif kind == E_SHIFT:
         _shift(m, s, obj)
+    elif kind == E_WORKER_ARRIVES:  # hook: workers (issue 18)
+        ph = worker_arrives(m, s, obj, tok)
+        if ph == P_WAIT_PROCESS:
+            begin_process_cold(m, s, obj)
+        elif ph >= 0:
+            resume_cold(m, s, obj)
+        touch(s, obj)
     return True
 
 
@@ -393,6 +415,7 @@ def _reset_statistics(m, s, tw):
     s.sf[T_WIP_SINCE] = tw
     s.sf[T_OBS_START] = tw
     s.si[S_WARM_DONE] = 1
+    reset_workers(s, tw)
 
 
 @hot
@@ -447,6 +470,7 @@ def _flush(m, s):
             s.el_out[e, O_WEAR] = w / n
     s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
     s.sf[T_WIP_SINCE] = now
+    flush_workers(s)
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
 
 

@@ -48,6 +48,8 @@ from kernels.types import (
     I_ARRIVAL_DIST,
     I_CALENDAR,
     I_CAPACITY,
+    I_CREW,
+    I_CREW_REPAIR,
     I_FAIL_BASIS,
     I_KIND,
     I_OFF_STATE,
@@ -126,13 +128,17 @@ from kernels.types import (
     SI_PM_DUE,
     SI_STATE,
     SI_TOK,
+    SI_WORKER0,
     SINK,
     SOURCE,
     STARVED,
     STATION,
     T_NOW,
     T_WIP_SINCE,
+    W_OP,
+    WAITING_FOR_WORKER,
 )
+from kernels.workers import release_worker, request_repair, wait_for_operator
 
 INF = np.inf
 
@@ -296,7 +302,7 @@ def touch(s, srv):
 @hot
 def derived_state(m, s, srv):
     if s.srv_i[srv, SI_DOWN]:
-        return DOWN
+        return DOWN if s.srv_i[srv, SI_DOWN] == 1 else WAITING_FOR_WORKER
     if s.srv_i[srv, SI_PM]:
         return MAINTENANCE
     if s.srv_i[srv, SI_OFF]:
@@ -308,7 +314,7 @@ def derived_state(m, s, srv):
         return SETUP
     if ph == P_PROCESS:
         return BUSY
-    return STARVED
+    return STARVED if ph == P_EMPTY else WAITING_FOR_WORKER  # P_WAIT_*: kernels.workers
 
 
 @hot
@@ -382,12 +388,15 @@ def suspend(m, s, srv):
 @cold
 def go_down(m, s, srv):
     e = s.srv_i[srv, SI_EL]
-    s.srv_i[srv, SI_DOWN] = 1
     s.el_out[e, O_FAILURES] += 1.0
+    touch(s, srv)
+    if m.el_i[e, I_CREW_REPAIR] != 0:  # hook: workers (issue 18), the repair needs a technician
+        request_repair(m, s, srv)
+        return
+    s.srv_i[srv, SI_DOWN] = 1
     ttr = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_TTR_DIST], s.rng,
                  e * N_STREAMS + RS_REPAIR)
     push(s.heap_t, s.heap_i, s.si, s.sf[T_NOW] + ttr, E_REPAIR_END, srv, 0)
-    touch(s, srv)
 
 
 @cold
@@ -439,13 +448,11 @@ def start_part(m, s, srv):
     d = m.setup_dist[e, prod]
     last = s.srv_i[srv, SI_LAST_PROD]
     s.srv_i[srv, SI_LAST_PROD] = prod
-    if d >= 0 and last >= 0 and last != prod:
-        s.el_out[e, O_SETUPS] += 1.0
-        s.srv_i[srv, SI_PHASE] = P_SETUP
-        s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
-                                      e * N_STREAMS + RS_SETUP)
-        resume_cold(m, s, srv)  # setups are rarer than parts: one inlined resume is enough
-        touch(s, srv)
+    setup = d >= 0 and last >= 0 and last != prod
+    if setup or m.el_i[e, I_CREW] != 0:  # hook: workers (issue 18), a manual station
+        # setups and manual stations are rarer than parts: one cold call site for both (each
+        # passes the two bundles as hundreds of scalars, which the hot loop keeps live)
+        _start_rare(m, s, srv, d, setup)
     else:
         begin_process(m, s, srv)
 
@@ -461,9 +468,10 @@ def finish_phase(m, s, srv):
     if ph == P_PROCESS and basis == FB_OPERATING:
         s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * rate
     s.srv_f[srv, SF_REM] = 0.0
-    if ph == P_SETUP:
-        begin_process_cold(m, s, srv)
-        return
+    if ph == P_SETUP or s.srv_i[srv, SI_WORKER0 + W_OP] >= 0:  # hook: workers (issue 18)
+        _end_rare(m, s, srv, ph)  # one cold call site: a setup's end, a manual processing's
+        if ph == P_SETUP:
+            return
     s.line_out[L_EVENTS] += 1.0
     s.srv_i[srv, SI_OPS_PM] += 1
     if basis == FB_OPERATIONS:
@@ -682,6 +690,37 @@ def put(m, s, x, part, srv):
 def resume_cold(m, s, srv):
     """``resume``, compiled once."""
     resume(m, s, srv)
+
+
+@cold
+def _start_rare(m, s, srv, d, setup):
+    """``start_part`` for a part that needs a setup (distribution ``d``) or a worker."""
+    e = s.srv_i[srv, SI_EL]
+    if setup:
+        s.el_out[e, O_SETUPS] += 1.0
+        s.srv_i[srv, SI_PHASE] = P_SETUP
+        s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
+                                      e * N_STREAMS + RS_SETUP)
+        # a manual setup may wait for its operator (kernels.workers)
+        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_SETUP):
+            resume(m, s, srv)
+    elif not wait_for_operator(m, s, srv, P_PROCESS):
+        begin_process(m, s, srv)
+    touch(s, srv)
+
+
+@cold
+def _end_rare(m, s, srv, ph):
+    """``finish_phase`` at the end of a setup (the processing may wait for its operator), or
+    of a processing that held an operator (who is free now)."""
+    if ph == P_SETUP:
+        e = s.srv_i[srv, SI_EL]
+        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_PROCESS):
+            begin_process(m, s, srv)
+        else:
+            touch(s, srv)
+    else:
+        release_worker(m, s, srv, W_OP)
 
 
 @cold

@@ -27,8 +27,10 @@ BLOCKED = 4  # holding a finished part that the next element cannot take (blocki
 STARVED = 5  # working time, ready, but no part to take
 DOWN = 6  # failed, under repair
 MAINTENANCE = 7  # preventive maintenance
-N_STATES = 8
-STATE_NAMES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance")
+WAITING_FOR_WORKER = 8  # a repair, setup or processing waits for a worker, or for it to walk up
+N_STATES = 9
+STATE_NAMES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance",
+               "waiting_for_worker")
 
 # --- distributions -----------------------------------------------------------------------
 # Parameters sit in ``dist_par[i, 0:4]``; each kernel variate function documents its columns.
@@ -90,7 +92,14 @@ I_OFF_STATE = 13  # station: state outside working time (OFF or IDLE)
 I_PM_OPS = 14  # station: preventive maintenance every N operations (0: never)
 I_PM_DIST = 15  # station: duration of preventive maintenance
 I_SLOT = 16  # index into the per-kind arrays (stations: 0..n_stations-1)
-N_I = 17
+# station: the worker pools a task may take a worker from, as a bit mask over the pools of
+# ``wk`` (bit k: pool k; 0: the task needs no worker); ``kernels.workers``
+I_CREW_REPAIR = 17
+I_CREW_SETUP = 18
+I_CREW_PROCESS = 19
+I_CREW = 20  # station: 1 when its setups or its processing need a worker
+I_CREW_PRIO = 21  # station: priority of its tasks among those waiting (higher first)
+N_I = 22
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability
@@ -102,7 +111,10 @@ F_PM_HOURS = 5  # preventive maintenance every H hours of calendar time (0: neve
 F_TRAVEL = 6  # conveyor: travel time of one part over the whole length (s)
 F_GAP = 7  # conveyor: time between two parts at minimum spacing (s)
 F_SCHED_PERIOD = 8  # source: the schedule repeats with this period (s, 0: once)
-N_F = 9
+F_X = 9  # position of the element on the floor (m): x, y, z, for walking distances
+F_Y = 10
+F_Z = 11
+N_F = 12
 
 # --- per-element result columns: ``el_out[e, column]`` -----------------------------------
 O_IN = 0  # parts that entered
@@ -153,12 +165,15 @@ E_ARRIVAL = 6  # obj = source element
 E_CONVEYOR = 7  # obj = conveyor element: a part may have reached the end, or the entry is free
 E_SHIFT = 8  # obj = index into the calendar arrays
 E_WAKE = 9  # obj = element: try to move parts into it again
+E_WORKER_ARRIVES = 10  # obj = server, token = worker slot (W_*): its worker reached it
 
 # --- server phases -----------------------------------------------------------------------
 P_EMPTY = 0
 P_SETUP = 1
 P_PROCESS = 2
 P_DONE = 3
+P_WAIT_SETUP = 4  # a part is in, its setup waits for a worker (kernels.workers)
+P_WAIT_PROCESS = 5  # its processing waits for a worker
 
 # --- kernel exit codes -------------------------------------------------------------------
 # Every code but K_DONE and K_STALLED leaves a state that a new call goes on from exactly
@@ -209,7 +224,10 @@ SI_LAST_PROD = 10  # product of the previous part (-1: none), for setups
 SI_OPS_PM = 11  # operations since the last maintenance
 SI_DEST = 12  # chosen successor for the finished part (-1: any)
 SI_DIRTY = 13  # 1 while queued for a state commit
-N_SI = 14
+# the worker of each slot (W_*) the server holds or waits for (-1: none); SI_DOWN is 2 while
+# a failed server waits for its technician, 1 while it is repaired
+SI_WORKER0 = 14
+N_SI = 16
 
 # --- per server: ``srv_f[s, column]`` ----------------------------------------------------
 SF_SINCE = 0  # time the committed state began
@@ -219,7 +237,8 @@ SF_TTF = 3  # time (operating basis) or operations (operations basis) left to fa
 SF_WEAR = 4
 SF_DONE_T = 5  # time the finished part became ready
 SF_WORK = 6  # full process time of the part in work (s), for busy-time wear
-N_SF = 7
+SF_ASKED0 = 7  # time the task of each worker slot (W_*) asked for its worker
+N_SF = 9
 
 # --- per element: ``el_si[e, column]`` ---------------------------------------------------
 EI_COUNT = 0  # parts inside (stations: servers holding a part)
@@ -247,6 +266,43 @@ N_PI = 3
 PF_T0 = 0  # time the part entered the line
 PF_READY = 1  # time the part became available to leave its FIFO element
 N_PF = 2
+
+# --- worker pools (issue 18 §3; ``kernels.workers``) -------------------------------------
+# A server has two worker slots: its repair (a technician) and its operation (the setup and
+# the processing of a part, by an operator); each holds one worker at a time.
+W_REPAIR = 0
+W_OP = 1
+# The worker arrays are float64 (whole numbers held exactly): few arrays, because every call
+# of a separately compiled kernel function passes each array of the two bundles as scalars.
+# per pool: ``wk[k, column]``
+WK_COUNT = 0  # people in the pool
+WK_FIRST = 1  # index of its first worker in ``wkr``
+WK_CALENDAR = 2  # 1: works only in the working time of the shift calendar
+WK_HOME = 3  # element its people start at (-1: at their first task, no walk to it)
+WK_SPEED = 4  # walking speed (m/s)
+N_WK = 5
+# worker states: they partition each worker's time; ``wk_out[k, state]`` sums them per pool
+WS_IDLE = 0  # free, in working time
+WS_WALKING = 1  # walking to the station of its task
+WS_BUSY = 2  # working at it (repairing, setting up, processing)
+WS_OFF = 3  # outside the pool's working time
+N_WS = 4
+WORKER_STATE_NAMES = ("idle", "walking", "busy", "off")
+# per worker: ``wkr[w, column]``
+WR_POOL = 0
+WR_STATE = 1  # WS_* code
+WR_AT = 2  # element it is at, or walks to (-1: nowhere yet)
+WR_SRV = 3  # server it works for (-1: none)
+WR_SINCE = 4  # time its state began
+N_WR = 5
+# per pool results since the warm-up: ``wk_out[k, column]``; columns 0..N_WS-1 are the
+# worker-seconds in each WS_* state
+WO_TASKS = 4  # tasks that got a worker
+WO_WAITED = 5  # of those, tasks that had to wait for one (walking not counted)
+WO_WAIT_SUM = 6  # total time tasks waited for a worker (s), walking not included
+WO_WAIT_MAX = 7
+WO_WALK_SUM = 8  # total walking time of the tasks' workers (s)
+N_WO = 9
 
 # --- scalars: ``si[column]`` and ``sf[column]`` -------------------------------------------
 S_SEQ = 0  # events scheduled so far (tie-breaker of the queue)
@@ -294,6 +350,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
     "params",  # float64 (N_P,): the P_* entries below
+    "wk",  # float64 (n_pools, N_WK): worker pools
 ])
 
 KernelState = namedtuple("KernelState", [
@@ -311,6 +368,8 @@ KernelState = namedtuple("KernelState", [
     "ts_line",  # float64 (n_samples, N_TS): TS_* columns
     "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
     "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
+    "wkr",  # float64 (n_workers, N_WR): workers
+    "wk_out",  # float64 (n_pools, N_WO): worker-seconds per WS_* state, WO_* columns
 ])
 P_WARMUP = 0  # warm-up (s)
 P_LOG = 1  # 1: write the state log

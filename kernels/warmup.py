@@ -44,6 +44,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
         sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
         ts_t=np.arange(3) * 5.0, params=params,
+        wk=np.zeros((0, kt.N_WK)),
     )
     n_p, n_h, n_s = 64, 64, 3
     part_i = np.full((n_p, kt.N_PI), -1, np.int64)
@@ -56,7 +57,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
     sf[kt.T_WARMUP] = 1.0
     srv_i = np.zeros((n_srv, kt.N_SI), np.int64)
     srv_i[0, kt.SI_EL] = 1
-    srv_i[0, [kt.SI_PART, kt.SI_LAST_PROD, kt.SI_DEST]] = -1
+    srv_i[0, [kt.SI_PART, kt.SI_LAST_PROD, kt.SI_DEST, kt.SI_WORKER0, kt.SI_WORKER0 + 1]] = -1
     srv_i[0, kt.SI_STATE] = kt.STARVED
     el_si = np.zeros((n_el, kt.N_EI), np.int64)
     el_si[:, [kt.EI_HEAD, kt.EI_TAIL]] = -1
@@ -72,6 +73,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(256), log_i=np.zeros((256, kt.N_LG), np.int64),
+        wkr=np.zeros((0, kt.N_WR)), wk_out=np.zeros((0, kt.N_WO)),
     )
     return m, s
 

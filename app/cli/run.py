@@ -137,8 +137,12 @@ def print_table(summary: dict, out=None) -> None:
         stations = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]
         if stations:
             states = ("busy", "blocked", "starved", "down")
+            if doc.get("workers"):  # issue 18: how long the stations waited for people
+                states += ("waiting_for_worker",)
             out.write(format_table(
-                ["station", "parts out", "utilisation", *states, "energy kWh", "failures",
+                ["station", "parts out", "utilisation",
+                 *(s.replace("waiting_for_worker", "wait worker") for s in states), "energy kWh",
+                 "failures",
                  "wear"],
                 [[printable(eid), format_ci(el["parts_out"], 6), format_ci(el["utilization"]),
                   *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
@@ -151,6 +155,16 @@ def print_table(summary: dict, out=None) -> None:
                                    [[printable(eid), format_ci(el["mean_content"]),
                                      format_ci(el["utilization"])] for eid, el in stores],
                                    indent="  ") + "\n")
+        pools = doc.get("workers", {})
+        if pools:  # issue 18
+            out.write(format_table(
+                ["worker pool", "utilisation", "walking", "idle", "tasks", "waited",
+                 "mean wait s"],
+                [[printable(pid), format_ci(w["utilization"]),
+                  f"{w['walking_fraction']['mean']:.3f}", f"{w['idle_fraction']['mean']:.3f}",
+                  format_ci(w["tasks"], 6), format_ci(w["tasks_waited"], 6),
+                  format_ci(w["mean_wait_s"], 4)] for pid, w in pools.items()],
+                indent="  ") + "\n")
 
 
 def print_energy_comparison(result, summary: dict, out=None) -> None:

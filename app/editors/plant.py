@@ -1,5 +1,5 @@
-"""The plant dialog: the shift calendar and the energy context (app.energy_editor), the
-project-wide settings that belong to no element. Each accepted edit is one
+"""The plant dialog: the shift calendar, the energy context (app.energy_editor) and the
+worker pools, the project-wide settings that belong to no element. Each accepted edit is one
 ``SetProjectField`` command; undo shows here."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QLabel, QTabWidget, QVBoxLayout
 
 from app.editors.calendar import CalendarEditor
+from app.editors.workers import WorkersEditor
 from app.energy_editor import EnergyEditor
 from twin.model import commands as cmd
 
@@ -19,15 +20,18 @@ class PlantDialog(QDialog):
 
     def __init__(self, stack: cmd.UndoStack, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Calendar and energy")
+        self.setWindowTitle("Calendar, energy and workers")
         self.stack = None
         self.calendar = CalendarEditor()
         self.tariff = EnergyEditor(self._folder)
         self.calendar.committed.connect(lambda v: self._set("calendar", v))
         self.tariff.committed.connect(lambda v: self._set("tariff", v))
+        self.workers = WorkersEditor()
+        self.workers.committed.connect(lambda v: self._set("workers", v))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.calendar, "Shift calendar")
         self.tabs.addTab(self.tariff, "Energy")
+        self.tabs.addTab(self.workers, "Workers")
         self.status = QLabel("")
         self.status.setStyleSheet("color: gray")
         lay = QVBoxLayout(self)
@@ -57,6 +61,7 @@ class PlantDialog(QDialog):
             return  # shown again: showEvent refreshes
         self.calendar.set_value(self.stack.project.calendar)
         self.tariff.set_value(self.stack.project.tariff)
+        self.workers.set_value(self.stack.project.workers)
 
     def showEvent(self, event):
         super().showEvent(event)

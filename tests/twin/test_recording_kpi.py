@@ -56,6 +56,7 @@ def test_hour_with_two_failures_closed_form(hour):
     assert k.energy_kwh == (600 * 10 + 300 * 2 + 1500 * 10 + 300 * 2 + 900 * 10) / 3600
     assert k.energy_per_part_kwh == k.energy_kwh / 45
     assert k.losses_s == {"down": 600, "setup": 0, "idle": 0, "starved": 0, "blocked": 0,
+                          "waiting_for_worker": 0,
                           "slow_cycles": 500.0, "scrap": 250.0}
 
 

@@ -233,9 +233,10 @@ class SetWeight(Command):
 
 
 class SetProjectField(Command):
-    """Set a plant-wide value (``calendar`` or ``tariff``) of the project."""
+    """Set a plant-wide value (``calendar``, ``tariff`` or the ``workers`` pools) of the
+    project."""
 
-    FIELDS = ("calendar", "tariff")
+    FIELDS = ("calendar", "tariff", "workers")
 
     def __init__(self, field: str, value: object):
         if field not in self.FIELDS:

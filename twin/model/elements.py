@@ -17,6 +17,7 @@ from psygnal import Signal, evented
 from kernels import types as kt
 from twin.errors import NotFoundError, Problem
 from twin.model.distributions import Distribution
+from twin.model.workers import StationWorkers, WorkerPool
 
 # The names of what the kernel codes are defined once, in kernels.types, in code order.
 STATION_STATES = kt.STATE_NAMES
@@ -131,6 +132,7 @@ class Station(Element):
     off_shift: str = "off"
     routing: str = "probability"
     mesh: Mesh | None = None
+    workers: StationWorkers | None = None  # issue 18: workers its tasks need
     kind: ClassVar[str] = "station"
 
     def process_time_for(self, product: str) -> Distribution | None:
@@ -422,6 +424,7 @@ class Project:
         # --- experiments (issue 17): twin.model.experiments.Experiment, in file order
         self.experiments: list = []
         # --- end experiments
+        self.workers: list[WorkerPool] = []  # worker pools (issue 18 §3), in file order
         self._relay = _changed_relay(self)
         for el in self.elements:
             self._watch(el)

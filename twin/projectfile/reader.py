@@ -190,7 +190,7 @@ _FIELDS = {
     "source": {"arrival", "schedule", "schedule_period", "product_mix", "when_blocked",
                "follows_calendar", "routing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
-                "maintenance", "follows_calendar", "off_shift", "routing", "mesh"},
+                "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers"},
     "buffer": {"capacity", "routing"},
     "conveyor": {"length", "speed", "spacing", "routing"},
     "sink": set(),
@@ -269,6 +269,7 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             follows_calendar=r.boolean("follows_calendar", True),
             off_shift=r.string("off_shift", "off", ("off", "standby")), routing=routing,
             mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder, warnings, eid),
+            workers=_station_workers(obj.get("workers"), f"{path}.workers", problems),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
@@ -284,6 +285,12 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
                                            hi=limits.MAX_LENGTH_M),
                           routing=routing)
     return m.Sink(**common)
+
+
+def _station_workers(obj, path: str, problems: Problems):
+    from twin.projectfile.workers import read_station_workers  # it reads through _Reader
+
+    return read_station_workers(obj, path, problems)
 
 
 def element_from_json(obj: dict, path: str = "$", folder: Path | None = None,
@@ -492,7 +499,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     doc = migrate(doc, file)
     r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
                                      "connections", "calendar", "scenarios", "run", "tariff",
-                                     "meta", "alerts", "experiments"})
+                                     "meta", "alerts", "experiments", "workers"})
     elements: list[m.Element] = []
     raw = doc.get("elements")
     structure = Problems()  # faults of the flow: raised when strict, kept when editing
@@ -547,6 +554,9 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     )
     # the alert rules (issue 16) name stations, so they are read once the elements are
     project.alerts = read_alerts(doc.get("alerts"), problems, project, stale=structure)
+    from twin.projectfile.workers import check_workers, read_worker_pools  # issue 18
+
+    project.workers = read_worker_pools(doc.get("workers"), problems)
     # --- experiments (issue 17): read here, checked against the project below
     from twin.projectfile.experiments import check_experiments, read_experiments
 
@@ -558,6 +568,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
         structure.items = []
     if not problems:
         check_project(project, problems, seen)
+        check_workers(project, problems, seen)
     if not problems:
         check_scenarios(project, doc, problems, folder, warnings,
                         None if strict else structure)

@@ -85,6 +85,10 @@ def element_to_json(el: m.Element) -> dict:
             out["off_shift"] = el.off_shift
         if el.mesh:
             out["mesh"] = mesh_to_json(el.mesh)
+        if el.workers is not None:
+            from twin.projectfile.workers import station_workers_to_json
+
+            out["workers"] = station_workers_to_json(el.workers)
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
     elif isinstance(el, m.Conveyor):
@@ -134,6 +138,10 @@ def project_to_json(project: m.Project) -> dict:
                             "value": o.value} for o in s.overrides]}
             for s in project.scenarios
         ]
+    if project.workers:  # worker pools (issue 18)
+        from twin.projectfile.workers import pools_to_json
+
+        doc["workers"] = pools_to_json(project.workers)
     if project.alerts is not None:  # the alert rules (issue 16)
         from twin.projectfile.alerts import alerts_to_json
 

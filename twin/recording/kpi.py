@@ -17,7 +17,8 @@ Time model after ISO 22400-2 (definitions also in ``docs/recording-format.md``),
 * quality Q = good quantity / produced quantity; OEE = A x P x Q.
 * failures: maximal runs of ``down`` overlapping the window; MTBF = APT / failures (mean
   operating time between failures); MTTR = down time / failures.
-* losses (s): ``down``, ``setup``, ``idle``, ``starved``, ``blocked`` (their time),
+* losses (s): ``down``, ``setup``, ``idle``, ``starved``, ``blocked``, ``waiting_for_worker``
+  (their time),
   ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
   scrap.
 
@@ -33,7 +34,18 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from kernels.types import BLOCKED, BUSY, DOWN, IDLE, MAINTENANCE, OFF, SETUP, STARVED, STATE_NAMES
+from kernels.types import (
+    BLOCKED,
+    BUSY,
+    DOWN,
+    IDLE,
+    MAINTENANCE,
+    OFF,
+    SETUP,
+    STARVED,
+    STATE_NAMES,
+    WAITING_FOR_WORKER,
+)
 from twin.recording.errors import RecordingError
 from twin.recording.format import UNKNOWN, Recording, state_name, zone
 from twin.recording.mapping import DEFAULT_SHIFTS_JSON, Shift, parse_shifts
@@ -221,6 +233,7 @@ def kpis_for_bins(
             "idle": st[STATE_NAMES[IDLE]],
             "starved": st[STATE_NAMES[STARVED]],
             "blocked": st[STATE_NAMES[BLOCKED]],
+            "waiting_for_worker": st[STATE_NAMES[WAITING_FOR_WORKER]],
         }
         if ict is not None:
             losses["slow_cycles"] = max(apt - ict * made, 0.0)

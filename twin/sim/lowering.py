@@ -37,6 +37,7 @@ class Lowered:
     horizon: float
     warmup: float
     element_names: tuple[str, ...] = ()
+    pool_ids: tuple[str, ...] = ()  # worker pools, in kernel order (issue 18)
 
 
 class _Dists:
@@ -99,6 +100,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     el_i[:, [kt.I_SERVERS, kt.I_SERVER0, kt.I_ROUTING, kt.I_FAIL_BASIS, kt.I_SCHED0,
              kt.I_SCHED_N, kt.I_ON_BLOCK, kt.I_CALENDAR, kt.I_PM_OPS, kt.I_SLOT]] = 0
     el_i[:, kt.I_OFF_STATE] = kt.OFF
+    el_i[:, [kt.I_CREW_REPAIR, kt.I_CREW_SETUP, kt.I_CREW_PROCESS, kt.I_CREW, kt.I_CREW_PRIO]] = 0
     proc = np.full((n_el, n_prod), -1, np.int64)
     setup = np.full((n_el, n_prod), -1, np.int64)
     power = np.zeros((n_el, kt.N_STATES))
@@ -142,6 +144,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                 power[e, kt.IDLE] = el.power_kw["standby"]
             el_i[e, kt.I_CALENDAR] = int(el.follows_calendar and project.calendar is not None)
             el_i[e, kt.I_OFF_STATE] = kt.IDLE if el.off_shift == "standby" else kt.OFF
+            if el.workers is not None:
+                _lower_needs(project, el.workers, el_i[e], f"{path}.workers", problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
         elif isinstance(el, m.Conveyor):
@@ -203,7 +207,11 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                      f"more than the {MAX_SAMPLE_CELLS:,} values a run keeps; run a shorter "
                      "horizon", horizon)
         problems.raise_if_any(getattr(project, "name", None))
-    params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]))
+    wk = _lower_pools(project, index)
+    el_f[:, [kt.F_X, kt.F_Y, kt.F_Z]] = np.array([el.position for el in els],
+                                                  float).reshape(n_el, 3)
+    params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]),
+                     int(wk[:, kt.WK_COUNT].sum()))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
         pred_ptr=pred_ptr, pred=pred,
@@ -212,11 +220,48 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         emp=np.array(dists.emp or [0.0], float), proc_dist=proc, setup_dist=setup, power=power,
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
-        ts_t=ts_t, params=params,
+        ts_t=ts_t, params=params, wk=wk,
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
-                   tuple(el.name for el in els))
+                   tuple(el.name for el in els), tuple(p.id for p in project.workers))
+
+
+def _lower_needs(project: m.Project, needs, row: np.ndarray, path: str,
+                 problems: Problems) -> None:
+    """A station's worker needs as the kernel's pool masks (``I_CREW_*``); a need no pool
+    can meet (a pool removed since, in the workbench) is a problem at ``path``."""
+    bit = {p.id: 1 << k for k, p in enumerate(project.workers)}
+    for task, col in (("repair", kt.I_CREW_REPAIR), ("setup", kt.I_CREW_SETUP),
+                      ("process", kt.I_CREW_PROCESS)):
+        need = needs.need(task)
+        if need is None:
+            continue
+        pools = [p for p in need.pools(project.workers)
+                 if not need.skill or need.skill in p.skills]
+        if not pools:
+            known = ", ".join(p.id for p in project.workers) or "none"
+            problems.add(f"{path}.{task}", f"no worker pool can do this task (pools: {known}); "
+                         "name a pool of the project's workers, or add one",
+                         need.pool or need.skill)
+        row[col] = sum(bit[p.id] for p in pools)
+    row[kt.I_CREW] = int(row[kt.I_CREW_SETUP] != 0 or row[kt.I_CREW_PROCESS] != 0)
+    row[kt.I_CREW_PRIO] = needs.priority
+
+
+def _lower_pools(project: m.Project, index: dict[str, int]) -> np.ndarray:
+    """The worker pools as ``wk`` (kernels.types, "worker pools")."""
+    pools = project.workers
+    wk = np.zeros((len(pools), kt.N_WK))
+    first = 0
+    for k, p in enumerate(pools):
+        wk[k, kt.WK_COUNT] = p.count
+        wk[k, kt.WK_FIRST] = first
+        wk[k, kt.WK_CALENDAR] = int(p.follows_calendar and project.calendar is not None)
+        wk[k, kt.WK_HOME] = index.get(p.home, -1) if p.home else -1
+        wk[k, kt.WK_SPEED] = p.speed
+        first += p.count
+    return wk
 
 
 # Backstops against runs whose arrays alone would exhaust the memory (twin.limits refuses
@@ -236,7 +281,7 @@ def _toggles_estimate(cal: m.Calendar, horizon: float) -> float:
 
 
 def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
-            max_q: int) -> np.ndarray:
+            max_q: int, n_workers: int = 0) -> np.ndarray:
     """The kernel's ``P_*`` parameters, with reserves that make overruns impossible.
 
     ``run_until`` checks the reserves before each event and every ``MOVES_PER_CHECK``
@@ -247,6 +292,7 @@ def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
     move creates at most one part, schedules at most three events (a conveyor's two, one
     for the server released) and logs two rows (the contents of both elements); after a
     cascade, lost arrivals log up to ``max_q`` rows and the state commits one per server.
+    A shift change also sends each of ``n_workers`` workers to a task (one event each).
     """
     batch = kt.MOVES_PER_CHECK + 2
     params = np.zeros(kt.N_P)
@@ -254,7 +300,7 @@ def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
     params[kt.P_LOG] = float(log)
     params[kt.P_WORKING0] = float(working0)
     params[kt.P_RESERVE_PARTS] = max_q + batch + 8
-    params[kt.P_RESERVE_HEAP] = n_srv + n_el + 1 + 3 * batch + 16
+    params[kt.P_RESERVE_HEAP] = n_srv + n_el + n_workers + 1 + 3 * batch + 16
     params[kt.P_RESERVE_LOG] = 2 * max_q + 2 * batch + n_srv + 16
     # no element of a plant fires a thousand times a second; a large batch at one instant
     # passing a line of zero-time stations is legal, and allowed for
@@ -331,7 +377,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
     sf[kt.T_WARMUP] = low.warmup
     srv_i = np.zeros((n_srv, kt.N_SI), np.int64)
     srv_f = np.zeros((n_srv, kt.N_SF))
-    srv_i[:, [kt.SI_PART, kt.SI_LAST_PROD, kt.SI_DEST]] = -1
+    srv_i[:, [kt.SI_PART, kt.SI_LAST_PROD, kt.SI_DEST, kt.SI_WORKER0, kt.SI_WORKER0 + 1]] = -1
     srv_i[:, kt.SI_STATE] = kt.STARVED
     for e in range(n_el):
         if a.el_i[e, kt.I_KIND] != kt.STATION:
@@ -364,7 +410,24 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), kt.N_LG), np.int64),
+        **_workers_state(a, working0),
     )
+
+
+def _workers_state(a: kt.ModelArrays, working0: int) -> dict:
+    """The workers at time 0: each idle (off, when its pool follows the calendar outside
+    working time) at its pool's home."""
+    n_pools = a.wk.shape[0]
+    n_w = int(a.wk[:, kt.WK_COUNT].sum())
+    wkr = np.zeros((n_w, kt.N_WR))
+    wkr[:, kt.WR_SRV] = -1
+    for k in range(n_pools):
+        w0, n = int(a.wk[k, kt.WK_FIRST]), int(a.wk[k, kt.WK_COUNT])
+        wkr[w0:w0 + n, kt.WR_POOL] = k
+        wkr[w0:w0 + n, kt.WR_AT] = a.wk[k, kt.WK_HOME]
+        off = a.wk[k, kt.WK_CALENDAR] and not working0
+        wkr[w0:w0 + n, kt.WR_STATE] = kt.WS_OFF if off else kt.WS_IDLE
+    return dict(wkr=wkr, wk_out=np.zeros((n_pools, kt.N_WO)))
 
 
 def _places(a: kt.ModelArrays) -> int:
@@ -423,6 +486,8 @@ _STALL_FIXES = {
     kt.E_CONVEYOR: ("spacing", "keeps moving parts",
                     "give it a spacing > 0 and a speed that takes time to cover it"),
     kt.E_WAKE: ("", "keeps waking", "give the elements around it times > 0"),
+    kt.E_WORKER_ARRIVES: ("workers", "keeps calling workers",
+                          "give its process, setup and repair times values > 0"),
 }
 
 

@@ -33,6 +33,7 @@ ELEMENT_KPIS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("state_fraction.starved", "starved", "fraction", ("station",)),
     ("state_fraction.down", "down", "fraction", ("station",)),
     ("state_fraction.maintenance", "maintenance", "fraction", ("station",)),
+    ("state_fraction.waiting_for_worker", "waiting for a worker", "fraction", ("station",)),
     ("state_fraction.idle", "idle", "fraction", ("station",)),
     ("state_fraction.off", "off", "fraction", ("station",)),
     ("failures", "failures", "count", ("station",)),
@@ -147,9 +148,20 @@ def _nan(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
+#: A worker pool's figures (``twin.sim.workers``): key, unit.
+WORKER_KPIS: tuple[tuple[str, str], ...] = (
+    ("utilization", "fraction"), ("busy_fraction", "fraction"),
+    ("walking_fraction", "fraction"), ("idle_fraction", "fraction"),
+    ("off_fraction", "fraction"), ("tasks", "count"), ("tasks_waited", "count"),
+    ("mean_wait_s", "s"), ("mean_wait_if_waited_s", "s"), ("max_wait_s", "s"),
+    ("mean_walk_s", "s"), ("mean_working", "people"),
+)
+
+
 def kpi_records(summary: dict) -> list[dict]:
     """Every figure of every scenario as a flat record: ``scenario, element, kpi, mean,
-    ci95_halfwidth, unit`` (element ``line`` for the line's KPIs); NaN for no value."""
+    ci95_halfwidth, unit`` (element ``line`` for the line's KPIs, ``workers.<pool>`` for a
+    worker pool's); NaN for no value."""
     out = []
     for name, doc in summary.items():
         for key, _, unit in LINE_KPIS:
@@ -160,6 +172,9 @@ def kpi_records(summary: dict) -> list[dict]:
                 stat = _figure(el, key, kinds)
                 if stat is not None:
                     out.append(_record(name, eid, key, stat, unit))
+        for pid, pool in doc.get("workers", {}).items():
+            for key, unit in WORKER_KPIS:
+                out.append(_record(name, f"workers.{pid}", key, pool[key], unit))
     return out
 
 

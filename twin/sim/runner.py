@@ -85,6 +85,7 @@ class Replication:
     ts_wear: np.ndarray
     ts_content: np.ndarray
     log: np.ndarray | None = None
+    wk_out: np.ndarray | None = None  # per pool: worker-seconds per WS_* state, WO_* (issue 18)
 
     # Readers ask these for a meaning; the columns behind them are kernels.types' names.
     def good_parts(self) -> np.ndarray:
@@ -109,6 +110,13 @@ class Replication:
         state code); NaN when it has none (not a station, or nothing observed)."""
         total = self.st_time[e].sum()
         return self.st_time[e, state] / total if total > 0 else math.nan
+
+    def worker_kpis(self, k: int, count: int) -> dict[str, float]:
+        """Pool ``k``'s (of ``count`` people) figures after the warm-up
+        (``twin.sim.workers.pool_kpis``)."""
+        from twin.sim.workers import pool_kpis
+
+        return pool_kpis(self.wk_out[k], count)
 
 
 @dataclass
@@ -280,7 +288,8 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
             progress(k / chunks)
     return Replication(state.el_out.copy(), state.st_time.copy(), state.line_out.copy(),
                        state.ts_line.copy(), state.ts_energy.copy(), state.ts_wear.copy(),
-                       state.ts_content.copy(), None if sink is None else sink.records())
+                       state.ts_content.copy(), None if sink is None else sink.records(),
+                       state.wk_out.copy())
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ def replication_kpis(sr, rep) -> dict[str, float]:
         elif kind == "source":
             out[p + "lost"] = rep.el_out[e, kt.O_LOST]
             out[p + "mean_queue"] = mean_content
+    if rep.wk_out is not None:  # worker pools (issue 18): "workers.<pool>.<kpi>"
+        for k, pid in enumerate(low.pool_ids):
+            kpis = rep.worker_kpis(k, int(a.wk[k, kt.WK_COUNT]))
+            out.update({f"workers.{pid}.{name}": v for name, v in kpis.items()})
     out["line.energy_kwh"] = energy_total
     out["line.energy_kwh_per_part"] = energy_total / good if good > 0 else math.nan
     tariff = sr.project.tariff
@@ -77,6 +81,8 @@ def summarize(sr) -> dict:
     rows = [replication_kpis(sr, rep) for rep in sr.replications]
     keys = list(rows[0])
     doc: dict = {"replications": len(rows), "line": {}, "elements": {}}
+    if sr.lowered.pool_ids:
+        doc["workers"] = {}
     for k in keys:
         stat = mean_ci([r[k] for r in rows])
         parts = k.split(".")

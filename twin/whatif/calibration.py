@@ -472,6 +472,11 @@ def calibrate(project: m.Project, recording: Recording, *, assets: dict | None =
             snotes.append(f"one state channel for {st.servers} servers: if it records the "
                           "whole station rather than one machine, its process times, failure "
                           "clocks and power mix the servers")
+        if st.workers is not None and st.workers.repair is not None:  # issue 18
+            snotes.append("its repairs need a technician: time_to_repair is fitted to the "
+                          "recorded down runs, which is right when the wait for a technician "
+                          "is recorded as waiting_for_worker; where the plant records that "
+                          "wait as down, the fitted repairs are too long by the mean wait")
         samples = [process_samples(recording, r) for r in rs]
         x = np.concatenate([s[0] for s in samples])
         how = samples[0][1] + (f", pooled over {len(rs)} assets" if len(rs) > 1 else "")

@@ -430,6 +430,13 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     name = scenario or "base"
     if variant is None:
         variant = with_scenario(project, scenario)
+    if variant.workers:
+        raise ForkError(
+            f"project {project.name!r} has worker pools ({', '.join(p.id for p in variant.workers)}"
+            "): a fork cannot yet place the recorded workers (where each stands, which task it "
+            "does), so it would start every one idle and the forecast would be wrong; run the "
+            "what-if without forking (twinbench run), or fork a copy of the project without "
+            "its $.workers and the stations' workers fields")
     low = lower(variant, horizon_end, 0.0, (horizon_end - t) / grid, log)
     starts = recorded_starts(recording, servers, t, variant, replays)
     wip, wip_notes, unknown = _wip(variant, low, recording, replays, levels, t)
