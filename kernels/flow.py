@@ -14,6 +14,7 @@ See ``docs/semantics.md``.
 import numpy as np
 
 from kernels.jit import cold, hot
+from kernels.places import account as account_inputs
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.types import (
@@ -44,6 +45,7 @@ from kernels.types import (
     F_WEAR_OP,
     F_WEAR_SCRAP,
     FB_OPERATING,
+    I_BOM_N,
     FB_OPERATIONS,
     I_ARRIVAL_DIST,
     I_CALENDAR,
@@ -318,6 +320,8 @@ def set_state(m, s, srv, new):
         return
     e = s.srv_i[srv, SI_EL]
     now = s.sf[T_NOW]
+    if m.el_i[e, I_BOM_N] > 0:  # hook (issue 18): an assembly's inputs count starved time
+        account_inputs(m, s, e, now)
     dt = now - s.srv_f[srv, SF_SINCE]
     s.st_time[e, old] += dt
     s.st_total[e, old] += dt

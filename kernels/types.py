@@ -90,7 +90,11 @@ I_OFF_STATE = 13  # station: state outside working time (OFF or IDLE)
 I_PM_OPS = 14  # station: preventive maintenance every N operations (0: never)
 I_PM_DIST = 15  # station: duration of preventive maintenance
 I_SLOT = 16  # index into the per-kind arrays (stations: 0..n_stations-1)
-N_I = 17
+# assembly (issue 18, kernels/assembly.py): a station with a bill of materials
+I_BOM0 = 17  # station: first row of its bill of materials in ``bom``
+I_BOM_N = 18  # station: rows of its bill of materials (0: not an assembly)
+I_OUT_PROD = 19  # assembly: product of the assembled part (-1: that of its main part)
+N_I = 20
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability
@@ -116,6 +120,25 @@ O_LOST = 7  # source: arrivals lost because the line could not take them
 O_SETUPS = 8
 O_PM = 9  # preventive maintenances done
 N_O = 10
+
+# --- bill of materials of the assemblies: ``bom[row, column]`` (one row per input) -------
+BM_EL = 0  # the assembly (a station element)
+BM_PRED = 1  # the predecessor element this input takes its parts from
+BM_K = 2  # parts of this input one assembly consumes (>= 1)
+BM_CAP = 3  # capacity of the input's place (parts waiting; >= BM_K)
+N_BM = 4
+
+# --- per input of an assembly: ``bom_si[row, column]`` (state) and ``bom_out[row, column]``
+BS_HEAD = 0  # FIFO of the parts waiting in the input's place (-1: empty)
+BS_TAIL = 1
+BS_COUNT = 2  # parts waiting
+N_BS = 3
+BO_IN = 0  # parts that entered the place
+BO_STARVED = 1  # server-seconds the assembly was starved while this input was short
+BO_CONTENT_INT = 2  # time integral of the parts waiting (part-seconds)
+BO_CONTENT_MAX = 3
+BO_SINCE = 4  # time the two integrals were last brought up to date
+N_BO = 5
 
 # --- line result columns: ``line_out[column]`` -------------------------------------------
 L_GOOD = 0  # good parts that reached a sink after warm-up
@@ -293,6 +316,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "sched_t", "sched_p", "sched_q",  # source schedules: time (s), product, quantity
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
+    "bom",  # int64 (max(n_bom, 1), N_BM): BM_* columns, one row per assembly input
     "params",  # float64 (N_P,): the P_* entries below
 ])
 
@@ -311,6 +335,7 @@ KernelState = namedtuple("KernelState", [
     "ts_line",  # float64 (n_samples, N_TS): TS_* columns
     "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
     "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
+    "bom_si", "bom_out",  # assembly inputs: (max(n_bom, 1), N_BS), (max(n_bom, 1), N_BO)
 ])
 P_WARMUP = 0  # warm-up (s)
 P_LOG = 1  # 1: write the state log
