@@ -224,3 +224,61 @@ def test_round_trip_through_writer_and_reader(tmp_path):
     again = load_project(tmp_path / "p")
     assert again.element("asm").assembly == project.element("asm").assembly
     assert project_to_json(again) == out
+
+
+# --- fork and calibration ------------------------------------------------------------------
+FORK_H = 4 * 3600.0
+
+
+@pytest.fixture(scope="module")
+def assembly_recording(tmp_path_factory, kernel):
+    """One recorded replication of a two-input assembly line with exponential times."""
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.simulated import write_run_as_recording
+
+    doc = {"schema_version": 1, "name": "assembly line", "elements": [
+        {"id": "src", "kind": "source"}, {"id": "srcB", "kind": "source"},
+        {"id": "mA", "kind": "station", "process_time": exp(20.0)},
+        {"id": "mB", "kind": "station", "process_time": exp(25.0)},
+        {"id": "asm", "kind": "station", "process_time": exp(30.0),
+         "power_kw": {"busy": 3.0, "starved": 1.0, "blocked": 1.0},
+         "assembly": {"inputs": [{"from": "mA", "capacity": 3}, {"from": "mB"}],
+                      "product": "unit"}},
+        {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "mA"], ["srcB", "mB"], ["mA", "asm"], ["mB", "asm"],
+                        ["asm", "sink"]]}
+    project = project_from_json(doc)
+    sr = run_project(project, spec=RunSpec(horizon=FORK_H, replications=1, seed=5,
+                                           log=True)).scenarios["base"]
+    path = tmp_path_factory.mktemp("asm") / "rec.h5"
+    write_run_as_recording(sr, 0, path, seed=5)
+    return project, path, sr
+
+
+def test_fork_starts_the_input_places_empty_and_says_so(assembly_recording):
+    from twin.recording import Recording
+    from twin.whatif.fork import fork_from_recording
+
+    project, path, sr = assembly_recording
+    with Recording.open(path) as r:
+        fr = fork_from_recording(project, r, FORK_H / 2, FORK_H, replications=6, seed=3)
+    assert "asm" in fr.wip_unknown
+    assert any("input places start empty" in n for n in fr.notes)
+    # the assembly goes on assembling: about one part per 30 s (its own time is the
+    # bottleneck) in the 2 h after the fork; the recorded run made as many
+    made = fr.outputs
+    assert np.all(made > 0.5 * 7200 / 30.0) and np.all(made < 1.5 * 7200 / 30.0), made
+    assert abs(np.median(made) - fr.recorded_output[-1]) < 0.25 * fr.recorded_output[-1]
+
+
+def test_calibration_fits_an_assemblys_process_time(assembly_recording):
+    from twin.recording import Recording
+    from twin.whatif.calibration import calibrate
+
+    project, path, _ = assembly_recording
+    with Recording.open(path) as r:
+        report = calibrate(project, r, level=0.999)
+    fit = report.station("asm").process_time.fit("exponential").params["mean"]
+    # its busy time between parts is its process time, whatever it waited for
+    assert fit.covers(30.0), fit
+    assert report.station("asm").power["starved"].mean_kw.value == pytest.approx(1.0)
