@@ -175,10 +175,14 @@ def test_file_errors_name_their_json_path():
     doc["elements"][4]["assembly"]["inputs"].append({"from": "mA", "quantity": 1})
     assert "is an input already" in file_problems(doc)["$.elements[4].assembly.inputs[2].from"]
     doc = two_plus_one()
-    doc["elements"][4]["assembly"] = {"inputs": [], "colour": 3}
+    doc["elements"][4]["assembly"] = {"inputs": {"from": "mA"}, "colour": 3}
     got = file_problems(doc)
-    assert "non-empty list" in got["$.elements[4].assembly.inputs"]
+    assert "must be a list of inputs" in got["$.elements[4].assembly.inputs"]
     assert "unknown field" in got["$.elements[4].assembly.colour"]
+    # an assembly just placed has no inputs yet: it opens, and cannot run
+    doc["elements"][4]["assembly"] = {"inputs": []}
+    opened = project_from_json(doc, strict=False)
+    assert [p.path for p in structure_problems(opened)] == ["$.elements[4].assembly.inputs"]
     doc = two_plus_one()
     doc["elements"][4]["assembly"]["inputs"][1] = {"quantity": 1}
     assert "predecessor" in file_problems(doc)["$.elements[4].assembly.inputs[1].from"]

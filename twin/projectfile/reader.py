@@ -345,16 +345,17 @@ def _read_failures(obj, path, problems):
 
 
 def _read_assembly(obj, path, problems):
-    """A station's bill of materials (issue 18); whether each input is a predecessor is a
-    fault of the flow (``structure.check_structure``), not of the file."""
+    """A station's bill of materials (issue 18); whether each input is a predecessor, and a
+    bill without inputs (an assembly just placed), are faults of the flow
+    (``structure.check_structure``), not of the file."""
     if obj is None:
         return None
     r = _Reader(obj, path, problems, {"inputs", "product"})
     product = r.string("product", None, limit=limits.MAX_ID_CHARS) if "product" in obj else None
-    rows = obj.get("inputs")
-    if not isinstance(rows, list) or not rows:
-        problems.add(f"{path}.inputs", 'must be a non-empty list of inputs, e.g. [{"from": '
-                     '"housings", "quantity": 1}, {"from": "screws", "quantity": 4}]', rows)
+    rows = obj.get("inputs", [])
+    if not isinstance(rows, list):
+        problems.add(f"{path}.inputs", 'must be a list of inputs, e.g. [{"from": "housings", '
+                     '"quantity": 1}, {"from": "screws", "quantity": 4}]', rows)
         return None
     inputs, seen = [], set()
     for k, row in enumerate(rows):

@@ -83,6 +83,10 @@ def _check_assembly(el: m.Station, ep: str, ins: list[m.Connection],
     """An assembly's bill of materials names each of its predecessors once, and only them."""
     preds = [c.source for c in ins]
     named = [i.source for i in el.assembly.inputs]
+    if not named:
+        problems.add(f"{ep}.assembly.inputs", "an assembly needs at least one input: connect "
+                     "its predecessors and give each a quantity", [])
+        return
     for k, inp in enumerate(el.assembly.inputs):
         if inp.source not in preds:
             problems.add(f"{ep}.assembly.inputs[{k}].from", f"{inp.source!r} is not connected "
