@@ -79,6 +79,22 @@ def test_two_plus_one_assembly_exact_trace(run_doc):
         5.5 / 11.5)
 
 
+def test_the_warm_up_resets_the_inputs_counts(run_doc):
+    # the 2+1 trace observed from 3 s (events at 3 itself belong to the warm-up): input mA
+    # is never short again; mB is short while the assembly starves at 5-6, 8-9, 11-11.5.
+    # Into the places after 3: a4, a5, a6, a7, a8 and b2, b3; mA holds 1 at the reset, then
+    # 2 (4-6), 1, 2 (7-9), 1, 2 (10-11.5): 14 part-seconds
+    sr = run_doc(two_plus_one(), 11.5, replications=1, warmup=3.0)
+    k = replication_kpis(sr, sr.replications[0])
+    p = "elements.asm.inputs."
+    assert k[p + "mA.starved_fraction"] == 0.0
+    assert k[p + "mB.starved_fraction"] == pytest.approx(2.5 / 8.5, abs=1e-12)
+    assert k["elements.asm.state_fraction.starved"] == pytest.approx(2.5 / 8.5, abs=1e-12)
+    assert (k[p + "mA.parts_in"], k[p + "mB.parts_in"]) == (5, 2)
+    assert k[p + "mA.mean_content"] == pytest.approx(14.0 / 8.5, abs=1e-12)
+    assert k["line.lead_time_s"] == pytest.approx((5 + 6 + 7) / 3)
+
+
 def test_assembled_product_and_per_product_times(run_doc):
     # the assembled part is a "motor": the sink's feeder times it as such (9 s), not as
     # the housing it was built on; with "product" left out it stays a "part"
