@@ -14,7 +14,6 @@ See ``docs/semantics.md``.
 import numpy as np
 
 from kernels.jit import cold, hot
-from kernels.places import account as account_inputs
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.types import (
@@ -47,7 +46,6 @@ from kernels.types import (
     FB_OPERATING,
     FB_OPERATIONS,
     I_ARRIVAL_DIST,
-    I_BOM_N,
     I_CALENDAR,
     I_CAPACITY,
     I_FAIL_BASIS,
@@ -320,8 +318,6 @@ def set_state(m, s, srv, new):
         return
     e = s.srv_i[srv, SI_EL]
     now = s.sf[T_NOW]
-    if m.el_i[e, I_BOM_N] > 0:  # hook (issue 18): an assembly's inputs count starved time
-        account_inputs(m, s, e, now)
     dt = now - s.srv_f[srv, SF_SINCE]
     s.st_time[e, old] += dt
     s.st_total[e, old] += dt

@@ -1,9 +1,9 @@
 """The input places of an assembly: a FIFO of waiting parts per input of its bill of
 materials, and what each counts (issue 18; ``docs/semantics.md``, "Assembly").
 
-Apart from ``kernels/assembly.py`` (which moves parts) so that ``kernels/flow.py`` can bring
-the per-input counts up to date when an assembly's server changes state, without a cycle of
-imports. Rows of ``bom``, ``bom_si`` and ``bom_out`` are the inputs (``kernels.types``,
+Apart from ``kernels/assembly.py`` (which moves parts) so that ``kernels/engine.py`` can
+bring the per-input counts up to date when a run is read or its warm-up ends, without a
+cycle of imports. Rows of ``bom``, ``bom_si`` and ``bom_out`` are the inputs (``kernels.types``,
 ``BM_*``, ``BS_*``, ``BO_*``); a plant without assemblies has one unused row.
 """
 
@@ -13,6 +13,7 @@ from kernels.types import (
     BO_CONTENT_INT,
     BO_CONTENT_MAX,
     BO_IN,
+    BO_MARK,
     BO_SINCE,
     BO_STARVED,
     BS_COUNT,
@@ -23,10 +24,24 @@ from kernels.types import (
     I_SERVER0,
     I_SERVERS,
     PI_NEXT,
+    SF_SINCE,
     SI_STATE,
     STARVED,
     T_NOW,
 )
+
+
+@hot
+def starved_seconds(m, s, x, t):
+    """Server-seconds assembly ``x`` spent starved from time 0 to ``t``, from its committed
+    states (``st_total`` and the running state of each server): no hook in the state
+    changes is needed to split its starved time by input."""
+    total = s.st_total[x, STARVED]
+    s0 = m.el_i[x, I_SERVER0]
+    for srv in range(s0, s0 + m.el_i[x, I_SERVERS]):
+        if s.srv_i[srv, SI_STATE] == STARVED:
+            total += t - s.srv_f[srv, SF_SINCE]
+    return total
 
 
 @cold
@@ -34,19 +49,16 @@ def account(m, s, x, t):
     """Bring the integrals of the inputs of assembly ``x`` up to time ``t``: the parts
     waiting in each place, and the server-seconds the assembly was starved while each
     input had fewer parts than one assembly needs (an interval short of two inputs counts
-    for both). Call before a place's count or a server's committed state changes."""
-    n_starved = 0
-    s0 = m.el_i[x, I_SERVER0]
-    for srv in range(s0, s0 + m.el_i[x, I_SERVERS]):
-        if s.srv_i[srv, SI_STATE] == STARVED:
-            n_starved += 1
+    for both). Called before a place's count changes (whether an input is short changes
+    only then) and when the statistics are read or reset."""
+    starved = starved_seconds(m, s, x, t)
     a = m.el_i[x, I_BOM0]
     for b in range(a, a + m.el_i[x, I_BOM_N]):
-        dt = t - s.bom_out[b, BO_SINCE]
         c = s.bom_si[b, BS_COUNT]
-        s.bom_out[b, BO_CONTENT_INT] += c * dt
+        s.bom_out[b, BO_CONTENT_INT] += c * (t - s.bom_out[b, BO_SINCE])
         if c < m.bom[b, BM_K]:
-            s.bom_out[b, BO_STARVED] += n_starved * dt
+            s.bom_out[b, BO_STARVED] += starved - s.bom_out[b, BO_MARK]
+        s.bom_out[b, BO_MARK] = starved
         s.bom_out[b, BO_SINCE] = t
 
 

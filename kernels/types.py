@@ -138,7 +138,8 @@ BO_STARVED = 1  # server-seconds the assembly was starved while this input was s
 BO_CONTENT_INT = 2  # time integral of the parts waiting (part-seconds)
 BO_CONTENT_MAX = 3
 BO_SINCE = 4  # time the two integrals were last brought up to date
-N_BO = 5
+BO_MARK = 5  # the assembly's starved server-seconds since time 0 at BO_SINCE
+N_BO = 6
 
 # --- line result columns: ``line_out[column]`` -------------------------------------------
 L_GOOD = 0  # good parts that reached a sink after warm-up
