@@ -309,7 +309,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "el_i",  # int64 (n_el, N_I)
     "el_f",  # float64 (n_el, N_F)
     "succ_ptr", "succ", "succ_cum",  # CSR successors; succ_cum: cumulative split probability
-    "pred_ptr", "pred",  # CSR predecessors
+    "pred_ptr", "pred",  # CSR predecessors (none for an assembly: it pulls through ``bom``)
     "dist_kind", "dist_par", "emp",  # distributions, see rng.sample
     "proc_dist", "setup_dist",  # int64 (n_el, n_products): distribution per product (-1 none)
     "power",  # float64 (n_el, N_STATES): kW per server in each state

@@ -185,8 +185,11 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
 
     succ_ptr, succ, succ_cum = _csr(n_el, [(index[c.source], index[c.target], c.weight)
                                            for c in project.connections])
+    # an assembly pulls through its bill of materials (``bom``), not ``pred``: it has none
+    # there, which keeps the test for it off the path of every other element's pulling
     pred_ptr, pred, _ = _csr(n_el, [(index[c.target], index[c.source], 1.0)
-                                    for c in project.connections])
+                                    for c in project.connections
+                                    if el_i[index[c.target], kt.I_BOM_N] == 0])
     cal = project.calendar
     if cal is not None and _toggles_estimate(cal, horizon) > MAX_TOGGLES:
         problems.add("$.calendar.period", f"makes more than {MAX_TOGGLES:,} shift changes in "
