@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from app import export
+from app.energy_chart import EnergyDayChart
 from app.theme import STATE_COLORS, chart
 from kernels import types as kt
+from twin.sim.energy import compare_rows, day_chart
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
 
@@ -174,6 +176,7 @@ class ScenarioCharts:
     good_t: np.ndarray  # sample times (s) of ``good``
     good: np.ndarray  # replications x samples: cumulative good parts (the binned throughput)
     warmup: float  # s
+    energy_day: object = None  # twin.energy_site.DayChart: grid, PV, battery (None: no tariff)
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
         stations=stations, state_fractions=fractions, energy=energy, wear=wear,
         bottleneck=doc.get("bottleneck"), good_t=sr.ts_t,
         good=np.array([r.ts_line[:, 0] for r in sr.replications], float),
-        warmup=float(sr.lowered.warmup))
+        warmup=float(sr.lowered.warmup), energy_day=day_chart(sr))
 
 
 def comparison_table(result, summary: dict, significant: list | None = None
@@ -227,7 +230,8 @@ def comparison_table(result, summary: dict, significant: list | None = None
                for n, sr in result.scenarios.items()}
     header = ["KPI", *names, *(f"{n} − {base}" for n in names[1:])]
     rows = [header]
-    for key, label in LINE_KPIS:
+    # and the scenarios in money and CO2 where they have an energy context (issue 19 §4)
+    for key, label in LINE_KPIS + tuple(compare_rows(summary)):
         k = f"line.{key}"
         row = [label] + [format_ci(summary[n]["line"][key], 4) for n in names]
         marks = []
@@ -296,12 +300,15 @@ class Dashboards(QWidget):
         el = QHBoxLayout(energy)
         el.addWidget(self.energy)
         el.addWidget(self.power)
+        self.energy_day = EnergyDayChart()  # grid, PV and battery with the prices (issue 19)
         for w, name in ((self.throughput, "Throughput"), (self.wip, "WIP"),
-                        (self.states, "States"), (energy, "Energy"), (self.wear, "Wear"),
+                        (self.states, "States"), (energy, "Energy"),
+                        (self.energy_day, "Grid and battery"), (self.wear, "Wear"),
                         (compare, "Compare")):
             self.tabs.addTab(w, name)
         self.scenario = QComboBox()
-        self.scenario.setToolTip("Scenario shown in the States, Energy and Wear tabs")
+        self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery "
+                                 "and Wear tabs")
         self.scenario.currentTextChanged.connect(self._draw_scenario)
         self.bottleneck = QLabel("")
         self.compared: dict[str, bool] = {}  # scenario -> drawn in the time charts
@@ -391,6 +398,7 @@ class Dashboards(QWidget):
         self.play_button.setChecked(False)
         self.play_button.setEnabled(False)
         self.time_label.setText("t = -")
+        self.energy_day.clear(NO_RESULTS)
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
@@ -421,6 +429,7 @@ class Dashboards(QWidget):
             "WIP": [self._draw_wip],
             "States": [lambda: self._draw_states(shown())],
             "Energy": [lambda: self._draw_energy(shown()), self._draw_power],
+            "Grid and battery": [lambda: self._draw_energy_day(shown())],
             "Wear": [lambda: self._draw_wear(shown())],
             "Compare": [self._draw_compare_plot],
         }
@@ -537,12 +546,17 @@ class Dashboards(QWidget):
                                                          pen=PALETTE[i % len(PALETTE)])
         _legend_room(self.power)
 
+    def _draw_energy_day(self, name: str) -> None:
+        if name in self.charts.scenarios:
+            self.energy_day.draw(self.charts.scenarios[name].energy_day)
+
     def _draw_scenario(self, name: str) -> None:
         """The States, Energy and Wear tabs for scenario ``name`` (the combo box)."""
         if not self.result or name not in self.charts.scenarios:
             return
         self._draw_states(name)
         self._draw_energy(name)
+        self._draw_energy_day(name)
         self._draw_wear(name)
 
     def _draw_states(self, name: str) -> None:

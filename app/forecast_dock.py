@@ -63,15 +63,15 @@ def _forecast_job(snapshot, variant, path, t, reps, seed, target, assets, task,
     so that Replay may close its own handle meanwhile; ``replays``: the recording as Replay
     read it (it does not grow)."""
     from twin.recording import Recording, extent, replay_recording
-    from twin.shadow.forecast import ForecastLog, forecast_at, log_path
+    from twin.shadow.forecast import ForecastLog, forecast_at, log_path, newest_step
     from twin.whatif.fork import recorded_since, station_channels
 
     with Recording.open(path) as rec:
         replays = replay_recording(rec) if replays is None else replays
         first, last = extent(replays)
         if t is None:  # live: the newest grid time inside what was recorded
-            t = math.floor((last - 1e-6) / every) * every
-            if t < first or t <= after:  # nothing recorded yet, or forecast already
+            t = newest_step(replays, every, after)
+            if t is None:  # nothing recorded yet, or forecast already
                 return None
         f = forecast_at(snapshot, rec, t, replications=reps, seed=seed, target=target,
                         variant=variant, assets=assets, task=task, replays=replays)
@@ -223,7 +223,14 @@ class ForecastDock(QWidget):
     def _live_tick(self) -> None:
         if not self._live_on() or self.is_busy():
             return
+        from twin.recording.format import parse_epoch
+        from twin.shadow.forecast import new_step_recorded
+
         last = self.forecasts[-1].made_at if self.forecasts else -math.inf
+        report = self.live.session.recorder.report
+        epoch = parse_epoch(report.epoch_utc).timestamp() if report.epoch_utc else None
+        if not new_step_recorded(report.last, epoch, self._every_s(), last):
+            return  # no new step yet: the job would read the whole recording for nothing
         self._start(self.live.recording, None, None, every=self._every_s(), after=last)
 
     def _replay_assets(self) -> dict | None:

@@ -5,13 +5,15 @@ dock to a ``MainWindow``. While connected, a timer (every :data:`POLL_MS`) reads
 :class:`~app.live_session.LiveState`: the connection indicator, messages per second, plant
 time, parts and scrap per station and in total, the busy share since connecting, power now
 and the total power over the last hour, the recording's path and size; and it colours the 3D
-view by each station's live state (``app.live_session.element_states``). The GUI thread never
-waits on the network: *Disconnect* asks the source to stop and the timer finishes the session
-(final flush of the recording) once its thread has ended.
+view by each station's live state (``app.live_session.element_states``); each read refreshes
+one of the heavier parts (:data:`PARTS`) in turn, so a read's work is bounded. The GUI thread
+never waits on the network: *Disconnect* asks the source to stop and the timer finishes the
+session (final flush of the recording) once its thread has ended.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import deque
@@ -32,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.live_session import LiveSession, Snapshot, element_states
+from app.live_session import POWER_STEP_S, LiveSession, Snapshot, element_states
 from app.menus import list_in_panels
 from app.theme import STATE_COLORS, chart
 from twin.errors import printable
@@ -42,11 +44,27 @@ from twin.live.sequence import LOST
 POLL_MS = 150
 LINK_COLORS = {"connected": "#2a9d3a", "connecting": "#888888", "reconnecting": "#d08a00",
                "closed": "#c0392b"}
-#: Seconds between two redraws of the state bars.
-BARS_EVERY_S = 1.0
+#: The dock's heavier parts: each poll refreshes one of them, in turn (each about every
+#: 0.6 s), and only while the dock is seen. A poll that refreshed all of them, after which Qt
+#: repainted all, held the event loop up for 50-90 ms in a 20,000 msg/s flood (issue 15).
+PARTS = ("table", "power", "throughput", "state bars")
+#: Table rows refreshed per turn beyond those in view (which are refreshed every turn).
+ROWS_PER_TURN = 20
 COLUMNS = ("asset", "state", "good", "scrap", "busy", "OEE (shift)", "kW")
 #: The rolling throughput: good parts out per hour over this much plant time before each point.
 THROUGHPUT_WINDOW_S = 600.0
+
+
+def steady_top(top: float | None, high: float) -> float:
+    """The top of a chart's y range (from 0) for data up to ``high``: kept while the data
+    fills 35-100 % of it, else a round number above ``high`` (1, 2 or 5 x 10^k). A range that
+    followed every new point made pyqtgraph lay its axes and grid out anew at each redraw."""
+    if not math.isfinite(high) or high <= 0:
+        high = 1.0
+    if top is not None and 0.35 * top <= high <= top:
+        return top
+    step = 10.0 ** math.floor(math.log10(high * 1.15))
+    return next(m * step for m in (1, 2, 5, 10) if m * step >= high * 1.15)
 
 
 def _hms(wall: float) -> str:
@@ -147,12 +165,14 @@ class LivePanel(QWidget):
         self.power_chart.setDownsampling(mode="peak")
         self.power_chart.setClipToView(True)
         self.power_chart.setXRange(-60, 0, padding=0)
+        self.power_chart.enableAutoRange(y=False)  # steady_top
         self.power_curve = self.power_chart.plot([], [], pen="#e07b00")
         row.addWidget(self.power_chart, 1)
         self.rate_chart = chart(f"throughput, last hour ({THROUGHPUT_WINDOW_S / 60:.0f}-min "
                                 "rolling)", "good parts out / h",
                                 "plant time (min, 0 = now)", legend=False)
         self.rate_chart.setXRange(-60, 0, padding=0)
+        self.rate_chart.enableAutoRange(y=False)
         self.rate_curve = self.rate_chart.plot([], [], pen="#2a6fdb")
         row.addWidget(self.rate_chart, 1)
         # per station server: the share of the time seen in each state, one stacked bar
@@ -168,7 +188,9 @@ class LivePanel(QWidget):
                                   pen=pg.mkPen(None))
             self.state_chart.addItem(bar)
             self.state_bars[name] = bar
-        self._bars_at = 0.0
+        self._bar_rows: list[str] = []  # the state bars' rows, as the axis names them
+        self._turn = 0  # the next of PARTS to refresh
+        self._next_row = 0  # the first row out of view to refresh next
         row.addWidget(self.state_chart, 1)
         lay.addLayout(row, 1)
         self.timer = QTimer(self)
@@ -185,6 +207,7 @@ class LivePanel(QWidget):
         self.follow(session.assets, ends, ideal)
         self._last, self._rate, self._tints, self._stopping = None, 0.0, None, False
         self.table.setRowCount(0)
+        self._turn = self._next_row = 0
         self.shifts_label.setText(f"shifts: {session.state.shifts.origin}")
         self.replay_button.setEnabled(False)
         self.disconnect_button.setEnabled(True)
@@ -245,7 +268,9 @@ class LivePanel(QWidget):
             return
         self.show_snapshot(session.state.snapshot())
 
-    def show_snapshot(self, s: Snapshot) -> None:
+    def show_snapshot(self, s: Snapshot, everything: bool = False) -> None:
+        """Show ``s``: the indicator, the totals and the 3D view's colours at once, and one of
+        :data:`PARTS` (all of them with ``everything``)."""
         now = time.monotonic()
         if self._last is not None and now > self._last[0]:
             rate = (s.messages - self._last[1]) / (now - self._last[0])
@@ -272,31 +297,57 @@ class LivePanel(QWidget):
             "(line end) · "
             f"since connecting: {what} {good:,.0f}, scrap {s.total_scrap:,.0f}, busy share "
             f"{'-' if share is None else f'{share:.1%}'} · power now {s.power_now:,.1f} kW")
-        if s.plant_t is not None and (not self._out or s.plant_t > self._out[-1][0]):
+        # a point a plant second at most (LiveState's power series is as fine): an hour of
+        # points stays a few thousand, however often the dock polls
+        if s.plant_t is not None and (not self._out or
+                                      s.plant_t >= self._out[-1][0] + POWER_STEP_S):
             self._out.append((s.plant_t, good))
             while self._out and self._out[0][0] < s.plant_t - 3600.0 - THROUGHPUT_WINDOW_S:
                 self._out.popleft()
-            t, n = np.array(self._out).T
-            back = np.searchsorted(t, t - THROUGHPUT_WINDOW_S)  # first point in the window
-            span = t - t[back]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rate = np.where(span > 0, (n - n[back]) / span * 3600.0, np.nan)
-            keep = t >= t[0] + THROUGHPUT_WINDOW_S / 2  # too little history before that
-            self.rate_curve.setData((t[keep] - s.plant_t) / 60.0, rate[keep])
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
         self._show_lost(s.lost)
-        self._fill_table(s)
-        if s.power_t and s.plant_t is not None:
-            self.power_curve.setData((np.asarray(s.power_t) - s.plant_t) / 60.0,
-                                     np.asarray(s.power_kw))
-        if now - self._bars_at >= BARS_EVERY_S:
-            self._bars_at = now
+        if everything:
+            parts = PARTS
+        elif self.isVisible():  # a dock tabbed away is not drawn for
+            parts = (PARTS[self._turn % len(PARTS)],)
+            self._turn += 1
+        else:
+            parts = ()
+        if "table" in parts:
+            self._fill_table(s, everything)
+        if "power" in parts and s.power_t and s.plant_t is not None:
+            kw = np.asarray(s.power_kw)
+            self.power_curve.setData((np.asarray(s.power_t) - s.plant_t) / 60.0, kw)
+            self._steady_y(self.power_chart, float(kw.max()))
+        if "throughput" in parts and self._out and s.plant_t is not None:
+            self._draw_throughput(s.plant_t)
+        if "state bars" in parts:
             self._draw_state_bars(s)
         tints = {eid: STATE_COLORS[st] for eid, st in
                  element_states(s.states, self.elements).items()}
         if tints != self._tints:
             self._tints = tints
             self.states_changed.emit(tints)
+
+    def _draw_throughput(self, now: float) -> None:
+        """Good parts out per hour, rolling over :data:`THROUGHPUT_WINDOW_S` (plant time)."""
+        t, n = np.array(self._out).T
+        back = np.searchsorted(t, t - THROUGHPUT_WINDOW_S)  # first point in the window
+        span = t - t[back]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(span > 0, (n - n[back]) / span * 3600.0, np.nan)
+        keep = t >= t[0] + THROUGHPUT_WINDOW_S / 2  # too little history before that
+        self.rate_curve.setData((t[keep] - now) / 60.0, rate[keep])
+        if keep.any():
+            self._steady_y(self.rate_chart, float(np.nanmax(rate[keep], initial=0.0)))
+
+    @staticmethod
+    def _steady_y(plot, high: float) -> None:
+        """Set ``plot``'s y range to :func:`steady_top` of ``high``, when that changes it."""
+        top = plot.getViewBox().viewRange()[1][1]
+        new = steady_top(top if top > 0 else None, high)
+        if new != top:
+            plot.setYRange(0.0, new, padding=0)
 
     def _show_lost(self, lost: int) -> None:
         if lost:
@@ -317,16 +368,31 @@ class LivePanel(QWidget):
                 width = np.where(seen > 0, width / np.where(seen > 0, seen, 1.0), 0.0)
                 bar.setOpts(x0=left.copy(), y=y, width=width, height=0.8)
                 left += width
-        axis = self.state_chart.getAxis("left")
-        step = max(1, len(assets) // 25)  # at most about 25 names on the axis
-        axis.setTicks([[(i, a) for i, a in enumerate(assets) if i % step == 0]])
-        self.state_chart.setYRange(-0.6, max(len(assets), 1) - 0.4, padding=0)
+        if assets != self._bar_rows:  # the axis is laid out anew only when the rows change
+            self._bar_rows = assets
+            axis = self.state_chart.getAxis("left")
+            step = max(1, len(assets) // 25)  # at most about 25 names on the axis
+            axis.setTicks([[(i, a) for i, a in enumerate(assets) if i % step == 0]])
+            self.state_chart.setYRange(-0.6, max(len(assets), 1) - 0.4, padding=0)
 
-    def _fill_table(self, s: Snapshot) -> None:
+    def _fill_table(self, s: Snapshot, every_row: bool = False) -> None:
+        """The rows in view and the next :data:`ROWS_PER_TURN` of the others (all of them
+        with ``every_row``): a dock showing ten rows of a thousand assets refreshes ten."""
         assets = list(self.elements)
         if self.table.rowCount() != len(assets):
             self.table.setRowCount(len(assets))
-        for i, a in enumerate(assets):
+        n = len(assets)
+        if every_row or n <= ROWS_PER_TURN:
+            rows = range(n)
+        else:
+            first = max(self.table.rowAt(0), 0)
+            last = self.table.rowAt(self.table.viewport().height() - 1)
+            last = n - 1 if last < 0 else last
+            rest = [(self._next_row + k) % n for k in range(ROWS_PER_TURN)]
+            self._next_row = (self._next_row + ROWS_PER_TURN) % n
+            rows = sorted(set(range(first, last + 1)).union(rest))
+        for i in rows:
+            a = assets[i]
             share = s.busy_share(a) if a in s.seen_s else None
             oee = self.oee(s, a)
             values = (a, s.states.get(a, "-") or "-", f"{s.good.get(a, 0):,.0f}",
@@ -356,8 +422,7 @@ class LivePanel(QWidget):
         self.timer.stop()
         self.session = None
         self._stopping = False
-        self._bars_at = 0.0  # the last state bars too
-        self.show_snapshot(last)
+        self.show_snapshot(last, everything=True)
         lost = report.problems.get(LOST)  # the final count, after the last batches
         self._show_lost(lost.count if lost is not None else 0)
         self.disconnect_button.setEnabled(False)

@@ -33,6 +33,8 @@ POWER_SPAN_S = 3600.0
 POWER_STEP_S = 1.0
 #: Message keys remembered to count a redelivered message once (the recorder stores it once).
 DEDUP = 65536
+#: Readings taken in under the lock at a time (LiveState.readings).
+LOCKED_SLICE = 200
 #: A multi-server station ``st#k`` is drawn in the worst state of its servers: the first of
 #: this order that any server is in (a station with one server down is shown down).
 WORST_FIRST = ("down", "maintenance", "blocked", "starved", "setup", "idle", "busy", "off")
@@ -137,27 +139,33 @@ class LiveState:
     # -- Feed (the source's thread) ----------------------------------------------------------
     def readings(self, batch: list[Reading]) -> None:
         self.recorder.readings(batch)
-        with self._lock:
-            s = self._snap
-            s.messages += len(batch)
-            for r in batch:
-                if not isinstance(r, Reading) or r.asset not in self._servers:
+        # a slice at a time under the lock: the GUI thread's snapshot waits for one slice,
+        # never for a whole batch of a flood (a thousand readings)
+        for i in range(0, len(batch), LOCKED_SLICE):
+            with self._lock:
+                self._take_all(batch[i:i + LOCKED_SLICE])
+
+    def _take_all(self, batch: list[Reading]) -> None:
+        s = self._snap
+        s.messages += len(batch)
+        for r in batch:
+            if not isinstance(r, Reading) or r.asset not in self._servers:
+                continue
+            if r.key:
+                k = (r.asset, r.channel, r.key)
+                if k in self._seen:
                     continue
-                if r.key:
-                    k = (r.asset, r.channel, r.key)
-                    if k in self._seen:
-                        continue
-                    self._seen[k] = None
-                    if len(self._seen) > DEDUP:
-                        self._seen.popitem(last=False)
-                self._take(s, r)
-            if s.plant_t is not None and (not self._power_t
-                                          or s.plant_t >= self._power_t[-1] + POWER_STEP_S):
-                self._power_t.append(s.plant_t)
-                self._power_kw.append(sum(s.power.values()))
-                while self._power_t and self._power_t[0] < s.plant_t - POWER_SPAN_S:
-                    self._power_t.popleft()
-                    self._power_kw.popleft()
+                self._seen[k] = None
+                if len(self._seen) > DEDUP:
+                    self._seen.popitem(last=False)
+            self._take(s, r)
+        if s.plant_t is not None and (not self._power_t
+                                      or s.plant_t >= self._power_t[-1] + POWER_STEP_S):
+            self._power_t.append(s.plant_t)
+            self._power_kw.append(sum(s.power.values()))
+            while self._power_t and self._power_t[0] < s.plant_t - POWER_SPAN_S:
+                self._power_t.popleft()
+                self._power_kw.popleft()
 
     def bad(self, kind: str, example: str) -> None:
         self.recorder.bad(kind, example)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu
 
 from app import clipboard, conveyor_tool
 from app.calibrate_dialog import show_calibrate_dialog
+from app.energy_recording import show_recording_energy
 from app.floor_plan import FloorPlanActions
 from app.help import HelpMenu
 from app.import_dialog import show_import_dialog
@@ -51,6 +52,10 @@ def make_menus(win) -> None:
         f, "Ca&librate from the recording…", lambda: show_calibrate_dialog(win), None,
         "Fit the stations' process times, failures and power to the open recording")
     win.replay.calibrate_button.clicked.connect(win.act_calibrate.trigger)
+    win.act_recording_energy = win._action(  # issue 19: app.energy_recording
+        f, "&Energy of the recording…", lambda: show_recording_energy(win), None,
+        "Cost, 15-minute peak, CO2, PV and battery of the open recording under the project's "
+        "energy context")
     win.act_save = win._action(f, "&Save", win.save, QKeySequence.Save)
     win.act_save_as = win._action(f, "Save &As…", win.save_as_dialog, QKeySequence.SaveAs)
     ex = f.addMenu("&Export")
@@ -71,8 +76,9 @@ def make_menus(win) -> None:
     win.act_rotate = win._action(e, "Rotate 90°", win.rotate_selection, "R",
                                    "Turn the selected elements by 90°")
     win.plant_dialog = None  # app.editors.plant.PlantDialog, made when first opened
-    win.act_plant = win._action(e, "Calendar and &tariff…", win.edit_plant, None,
-                                  "The shift calendar and the electricity tariff")
+    win.act_plant = win._action(e, "Calendar and &energy…", win.edit_plant, None,
+                                  "The shift calendar and the energy context: prices, "
+                                  "demand charge, CO2, PV and battery")
     align = e.addMenu("&Align")
     win.align_actions = {}
     for how, label, tip in ALIGN_ITEMS:

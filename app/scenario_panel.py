@@ -51,7 +51,12 @@ from twin.projectfile.scenarios import (
 BASE = "base"
 ROOT = "(project)"  # the element combo's entry for overrides at the document root
 ROOT_FIELDS = ("calendar", "calendar.shifts", "calendar.breaks", "calendar.period", "tariff",
-               "tariff.price_per_kwh", "tariff.hourly")
+               "tariff.price_per_kwh", "tariff.hourly",
+               # the energy context (issue 19; docs/energy.md): a bigger battery, no PV ...
+               "tariff.periods", "tariff.demand_charge.per_kw", "tariff.co2_g_per_kwh",
+               "tariff.pv", "tariff.pv.profile_kw", "tariff.pv.feed_in_per_kwh",
+               "tariff.battery", "tariff.battery.capacity_kwh", "tariff.battery.power_kw",
+               "tariff.battery.threshold_kw", "tariff.battery.charge_in_cheapest")
 
 
 class ScenarioPanel(QWidget):

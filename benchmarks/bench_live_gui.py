@@ -88,6 +88,10 @@ def main(argv=None) -> int:
     p.add_argument("--rate", type=float, default=0.0,
                    help="messages/s the publishers send together (default 0: as fast as the "
                         "broker takes them)")
+    p.add_argument("--why", action="store_true",
+                   help="time every call on the GUI thread (stall_calls.LongCalls) and print "
+                        "the long calls inside each gap over 50 ms (slows the GUI thread: the "
+                        "rates of such a run are not figures)")
     a = p.parse_args(argv)
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -127,6 +131,12 @@ def main(argv=None) -> int:
 
             session = open_session(project, None, "MQTT", f"mqtt://127.0.0.1:{port}/plant",
                                    record=Path(tmp) / "live.h5", protocol=a.protocol)
+            long_calls = None
+            if a.why:  # from here: the recorder's writer thread starts with the first reading
+                from stall_calls import LongCalls
+
+                long_calls = LongCalls(threads=("live-recorder-writer",))
+                long_calls.install()
             start_live(win, session)
             state = session.state
             assert wait(lambda: state.snapshot().link == "connected", 15), "not connected"
@@ -160,6 +170,8 @@ def main(argv=None) -> int:
             ok = wait(lambda: bool(seen) and seen[-1][1] >= total, 600)
             watcher.stop()
             tick.stop()
+            if long_calls is not None:
+                long_calls.remove()
             spans = [q.get(timeout=60) for _ in pubs]
             for pub in pubs:
                 pub.join(30)
@@ -177,6 +189,13 @@ def main(argv=None) -> int:
                   f"{pub_rate:,.0f} msg/s "
                   f"(ratio {rate / pub_rate:.2f}); longest event-loop gap "
                   f"{1000 * max(gaps):.0f} ms (target < 50 ms)")
+            if long_calls is not None:
+                for i in sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]:
+                    if gaps[i] <= 0.05:
+                        break
+                    print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - firsts[0]:+.2f} s; the "
+                          "GUI thread's calls of 10 ms or more in it:")
+                    print(long_calls.explain(ticks[i], ticks[i + 1]))
             used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
             wall = last - firsts[0]
             print(f"CPU of the workbench's threads over the flood ({wall:.1f} s), share of one "

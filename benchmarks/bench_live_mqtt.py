@@ -105,6 +105,8 @@ def main(argv=None) -> int:
                    help="publish everything while the source is away, then time how fast it "
                         "takes the backlog in (the source and broker alone, no publisher "
                         "competing for the CPU)")
+    p.add_argument("--protocol", choices=("5", "3.1.1"), default="5",
+                   help="the MQTT version the source follows with (default 5)")
     a = p.parse_args(argv)
     if a.feed == "count":
         feed = CountingFeed()
@@ -120,7 +122,7 @@ def main(argv=None) -> int:
         broker = _broker(Path(tmp), port)
         try:
             source = MqttSource(f"mqtt://127.0.0.1:{port}/bench", client_id="bench-source",
-                                max_future_s=None)
+                                max_future_s=None, protocol=a.protocol)
             stop = threading.Event()
             runner = threading.Thread(target=source.run, args=(feed, stop), daemon=True)
             runner.start()

@@ -399,7 +399,7 @@ def _reset_statistics(m, s, tw):
     s.si[S_WARM_DONE] = 1
 
 
-@cold
+@hot
 def _clock_due(m, s):
     """The time after which the clock has something to do before an event: the next sample
     or the end of the warm-up (inf: neither). An event at ``t > _clock_due`` calls
@@ -469,7 +469,7 @@ def _reach(m, s, t_stop):
     s.sf[T_NOW] = max(s.sf[T_NOW], t_stop)
 
 
-@cold
+@hot
 def _room(m, s):
     """``K_DONE`` when every growable array has its reserve free, else the ``K_NEED_*`` code
     of one that has not (the same test as at the top of ``run_until``'s loop)."""
@@ -527,6 +527,38 @@ def _recheck(m, s, units, p, x):
     if code != K_DONE:
         return code
     return _room(m, s)
+
+
+@cold
+def _begin(m, s):
+    """``run_until``'s first steps, one call: ``(code, due)``, the code of ``_room`` (the run
+    is flushed when it is not ``K_DONE``) and the ``_clock_due``. Each call of a ``cold``
+    function passes the two named tuples as hundreds of scalars, so ``run_until`` makes as
+    few call sites as it can."""
+    s.si[S_CALL_N] = 0
+    code = _room(m, s)
+    if code != K_DONE:
+        _flush(m, s)
+    return code, _clock_due(m, s)
+
+
+@cold
+def _end(m, s, code, t_stop):
+    """``run_until``'s last steps, one call: the clock to ``t_stop`` when the call reached
+    it (``code`` is ``K_DONE``), then every time integral brought up to now."""
+    if code == K_DONE:
+        _reach(m, s, t_stop)
+    _flush(m, s)
+
+
+@hot
+def _pop_work(s):
+    """Take the element on top of the (non-empty) work stack off it."""
+    n = s.si[S_STACK_N] - 1
+    s.si[S_STACK_N] = n
+    x = s.stack[n]
+    s.el_si[x, EI_QUEUED] = 0
+    return x
 
 
 @hot
@@ -593,12 +625,6 @@ def _pull_assembly(m, s, x, moved):
     return K_DONE, moved
 
 
-@cold
-def _resume_pulling(m, s, x):
-    """``_pull`` into ``x``, where the last call stopped (``S_PULLING``), compiled once."""
-    return _pull(m, s, x, 0)
-
-
 @entry
 def run_until(m, s, t_stop):
     """Process events up to and including time ``t_stop`` (s).
@@ -619,11 +645,8 @@ def run_until(m, s, t_stop):
     heap_full = s.heap_t.shape[0] - int(m.params[P_RESERVE_HEAP])  # arrays grow between calls
     log_full = s.log_t.shape[0] - int(m.params[P_RESERVE_LOG])
     log_on = m.params[P_LOG] > 0.0
-    due = _clock_due(m, s)
-    s.si[S_CALL_N] = 0
-    code = _room(m, s)
+    code, due = _begin(m, s)
     if code != K_DONE:
-        _flush(m, s)
         return code
     # a previous call may have stopped inside an instant: after an arrival at a 'lose'
     # source, and in the middle of an element's pulling
@@ -637,26 +660,24 @@ def run_until(m, s, t_stop):
     work = s.si[S_WORK]
     counted = work
     moved = 0
+    # the element whose pulling the last call stopped in goes on first, its work-stack flag
+    # as it was (it may have been woken, so be on the stack again, since it was popped).
+    # The one loop resumes it: a second call site of ``_pull`` would compile a second copy
+    # of all it inlines (a third more compile time: benchmarks/README.md)
     x = s.si[S_PULLING] - 1
-    if x >= 0:
-        code, moved = _resume_pulling(m, s, x)
-        if code != K_DONE:
-            if code != K_STALLED and kind == E_ARRIVAL:
-                s.si[S_LOSE] = obj + 1
-            _flush(m, s)
-            return code
-        s.si[S_PULLING] = 0
+    s.si[S_PULLING] = 0
     while True:
         # settle the line after the last event (and, on the first call, after start): each
         # element on the work stack pulls while it has room
-        while s.si[S_STACK_N] > 0:
-            n = s.si[S_STACK_N] - 1
-            s.si[S_STACK_N] = n
-            x = s.stack[n]
-            s.el_si[x, EI_QUEUED] = 0
+        if x < 0 and s.si[S_STACK_N] > 0:
+            x = _pop_work(s)
+        while x >= 0:
             code, moved = _pull(m, s, x, moved)
             if code != K_DONE:
                 break
+            x = -1
+            if s.si[S_STACK_N] > 0:
+                x = _pop_work(s)
         if code != K_DONE:
             break
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:
@@ -696,12 +717,10 @@ def run_until(m, s, t_stop):
                 break
     s.line_out[L_ALL_EVENTS] += work - counted
     s.si[S_WORK] = work
-    if code == K_DONE:
-        _reach(m, s, t_stop)
-    elif code != K_STALLED:
+    if code != K_DONE and code != K_STALLED:
         if moved > MOVES_PER_CHECK:  # stopped before a move: x goes on pulling first
             s.si[S_PULLING] = x + 1
         if kind == E_ARRIVAL:
             s.si[S_LOSE] = obj + 1
-    _flush(m, s)
+    _end(m, s, code, t_stop)
     return code

@@ -226,6 +226,10 @@ ACCEPTED = {
     "flat and hourly tariffs": _set(tariff={"price_per_kwh": 0.2, "currency": "CHF",
                                             "hourly": [0.1] * 24}),
     "empty hourly tariff": _set(tariff={"price_per_kwh": 0.2, "hourly": []}),
+    "pv and a battery": _set(tariff={"price_per_kwh": 0.2, "pv": {
+        "profile_kw": [0.0] * 6 + [5.0] * 12 + [0.0] * 6, "feed_in_per_kwh": 0.05},
+        "battery": {"capacity_kwh": 20, "power_kw": 10, "efficiency": 0.9, "initial_soc": 0,
+                    "threshold_kw": 15, "charge_in_cheapest": True}}),
     "scenarios": _set(scenarios=[
         {"name": "faster", "description": "d", "overrides": [
             {"element": "m1", "path": "process_time.mean", "value": 50},
@@ -407,6 +411,12 @@ REJECTED = {
     "a billion replications": _set(run={"replications": 10**9}),
     "seed of 2**63": _set(run={"seed": 2**63}),
     "price beyond 1e6": _set(tariff={"price_per_kwh": 1e7}),
+    "battery without power": _set(tariff={"battery": {"capacity_kwh": 5}}),
+    "battery of no capacity": _set(tariff={"battery": {"capacity_kwh": 0, "power_kw": 1}}),
+    "battery efficiency above 1": _set(tariff={"battery": {"capacity_kwh": 5, "power_kw": 1,
+                                                           "efficiency": 1.1}}),
+    "pv of 25 hours": _set(tariff={"pv": {"profile_kw": [1.0] * 25}}),
+    "pv without a profile": _set(tariff={"pv": {"feed_in_per_kwh": 0.1}}),
     "schedule quantity beyond 100,000": _set_el("src", schedule=[[0, "part", 100001]]),
 }
 

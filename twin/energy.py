@@ -58,6 +58,19 @@ class Clock:
         mid = datetime(day.year, day.month, day.day, tzinfo=self.tz)
         return (mid + timedelta(seconds=seconds)).timestamp() - self.origin
 
+    def day_grid(self, t0: float, t1: float, seconds) -> tuple[np.ndarray, int]:
+        """Times (s from time 0) of each of ``seconds`` after local midnight on each day of
+        :meth:`days`, day by day, and the number of days. A day of 86,400 s (no clock
+        change) is one addition; a day with a change goes through :meth:`wall`."""
+        sec = np.asarray(seconds, float)
+        days = list(self.days(t0, t1))
+        mids = [self.wall(d, 0.0) for d in days] + [self.wall(days[-1] + timedelta(days=1),
+                                                              0.0)]
+        rows = [mids[i] + sec if mids[i + 1] - mids[i] == 86400.0
+                else np.asarray([self.wall(d, x) for x in sec.tolist()])
+                for i, d in enumerate(days)]
+        return np.concatenate(rows), len(days)
+
     def days(self, t0: float, t1: float):
         """The local dates from the day before ``t0`` to the day after ``t1``."""
         d = datetime.fromtimestamp(self.origin + t0, self.tz).date() - timedelta(days=1)
@@ -113,9 +126,8 @@ def price_steps(tariff: m.Tariff, clock: Clock, t0: float, t1: float
     if tariff.price_series is not None:
         return _series_steps(tariff.price_series, clock, t0, t1, "$.tariff.price_series")
     if tariff.hourly:
-        times = [clock.wall(d, 3600.0 * h) for d in clock.days(t0, t1) for h in range(24)]
-        values = [tariff.hourly[h] for _ in clock.days(t0, t1) for h in range(24)]
-        return np.asarray(times), np.asarray(values)
+        times, n = clock.day_grid(t0, t1, 3600.0 * np.arange(24))
+        return times, np.tile(np.asarray(tariff.hourly, float), n)
     if tariff.periods:
         spans = []  # (from, to, price) of each period on each day
         for d in clock.days(t0, t1):
@@ -124,10 +136,11 @@ def price_steps(tariff: m.Tariff, clock: Clock, t0: float, t1: float
                     end = clock.wall(d, p.end) if p.end > p.start else \
                         clock.wall(d + timedelta(days=1), p.end)
                     spans.append((clock.wall(d, p.start), end, p.price_per_kwh))
-        edges = sorted({t0 - 1.0, *(a for a, _, _ in spans), *(b for _, b, _ in spans)})
-        values = [next((p for a, b, p in spans if a <= x < b), tariff.price_per_kwh)
-                  for x in edges]
-        return np.asarray(edges), np.asarray(values)
+        edges = np.unique([t0 - 1.0, *(a for a, _, _ in spans), *(b for _, b, _ in spans)])
+        values = np.full(len(edges), tariff.price_per_kwh)
+        for a, b, p in spans:  # periods do not overlap (the reader refuses it)
+            values[np.searchsorted(edges, a):np.searchsorted(edges, b)] = p
+        return edges, values
     return np.asarray([t0 - 1.0]), np.asarray([tariff.price_per_kwh])
 
 
@@ -139,6 +152,18 @@ def co2_steps(tariff: m.Tariff, clock: Clock, t0: float, t1: float
     return np.asarray([t0 - 1.0]), np.asarray([tariff.co2_g_per_kwh])
 
 
+def pv_steps(pv: m.Pv, clock: Clock, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
+    """The PV power (kW) as a step function on ``[t0, t1]``: a daily profile of 24 or 96
+    values read on the clock's wall time, or a series (``$.tariff.pv.series``)."""
+    if pv.series is not None:
+        return _series_steps(pv.series, clock, t0, t1, "$.tariff.pv.series")
+    if not pv.profile_kw:
+        return np.asarray([t0 - 1.0]), np.asarray([0.0])
+    step = 86400.0 / len(pv.profile_kw)
+    times, n = clock.day_grid(t0, t1, step * np.arange(len(pv.profile_kw)))
+    return times, np.tile(np.asarray(pv.profile_kw, float), n)
+
+
 def _billing_origin(clock: Clock, t0: float) -> float:
     if clock.series_from_origin:
         return 0.0
@@ -146,8 +171,9 @@ def _billing_origin(clock: Clock, t0: float) -> float:
 
 
 def change_times(tariff: m.Tariff, clock: Clock, t0: float, t1: float) -> np.ndarray:
-    """Every time in ``[t0, t1]`` at which a price, the CO2 intensity, a demand window or
-    a billing period changes: a power curve known at these times is priced exactly."""
+    """Every time in ``[t0, t1]`` at which a price, the CO2 intensity, the PV power, a
+    demand window or a billing period changes: a power curve known at these times is
+    priced exactly."""
     q0 = math.ceil((clock.origin + t0) / QUARTER) * QUARTER - clock.origin
     b0 = _billing_origin(clock, t0)
     parts = [np.arange(q0, t1, QUARTER),
@@ -155,6 +181,7 @@ def change_times(tariff: m.Tariff, clock: Clock, t0: float, t1: float) -> np.nda
                  math.ceil((t0 - b0) / tariff.billing_period),
                  math.floor((t1 - b0) / tariff.billing_period) + 1),
              price_steps(tariff, clock, t0, t1)[0], co2_steps(tariff, clock, t0, t1)[0],
+             pv_steps(tariff.pv, clock, t0, t1)[0] if tariff.pv is not None else [],
              [t0, t1]]
     t = np.unique(np.concatenate([np.asarray(p, float) for p in parts]))
     return t[(t >= t0) & (t <= t1)]

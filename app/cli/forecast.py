@@ -33,8 +33,7 @@ def add_options(r: argparse.ArgumentParser) -> None:
                    "--forecast the twin, with --alerts its rules and model; alone, its energy "
                    "context (`tariff`) prices the recorded power (cost, 15-min peak, CO2)")
     g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=None,
-                   metavar="DURATION", help="plant time between forecasts (default: the "
-                                            "project's alerts.forecast_every, else 60 s)")
+                   metavar="DURATION", help="plant time between forecasts (default 60 s)")
     g.add_argument("--replications", type=replications_arg, default=200,
                    help="replications per forecast (default 200)")
     g.add_argument("--seed", type=seed_arg, default=1)
@@ -43,6 +42,73 @@ def add_options(r: argparse.ArgumentParser) -> None:
     g.add_argument("--save-forecasts", action="store_true",
                    help="keep the forecasts in RECORDING.forecasts.jsonl")
     g.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def add_live_options(p: argparse.ArgumentParser) -> None:
+    """The ``--forecast`` options of ``twinbench live``."""
+    g = p.add_argument_group("forecast (the shadow twin, docs/shadow.md)")
+    g.add_argument("--forecast", action="store_true",
+                   help="forecast the rest of the shift with the project's twin every "
+                        "--every of plant time, from the newest recorded state: P10/P50/P90 "
+                        "of the shift's good parts printed, each forecast kept in "
+                        "RECORDING.forecasts.jsonl and given to the alert rules")
+    g.add_argument("--every", type=lambda s: duration_arg(s, lo_open=True), default=None,
+                   metavar="DURATION", help="plant time between forecasts (default 60 s)")
+    g.add_argument("--replications", type=replications_arg, default=None,
+                   help="replications per forecast (default 200)")
+    g.add_argument("--seed", type=seed_arg, default=None, help="default 1")
+    g.add_argument("--scenario", help="scenario of the project to forecast with")
+    g.add_argument("--target", type=_target_arg, default=None, metavar="N",
+                   help="the shift's target of good parts (default: the project's "
+                        "alerts.shift_target)")
+
+
+def _target_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of good parts >= 0")
+    return value
+
+
+def live_forecasts(args: argparse.Namespace, project, recorder):
+    """``twinbench live --forecast``: the rolling forecast beside ``recorder``
+    (``twin.shadow.forecast.LiveForecasts``), or None without ``--forecast``."""
+    from twin.shadow.forecast import REPLICATIONS, LiveForecasts
+
+    given = [flag for flag, v in (("--every", args.every), ("--replications", args.replications),
+                                  ("--seed", args.seed), ("--scenario", args.scenario),
+                                  ("--target", args.target)) if v is not None]
+    if not args.forecast:
+        if given:
+            raise UsageError(f"{given[0]} sets the rolling forecast: give it with --forecast")
+        return None
+    reps = REPLICATIONS if args.replications is None else args.replications
+    return LiveForecasts(project, args.record, every=args.every, replications=reps,
+                         seed=1 if args.seed is None else args.seed, target=args.target,
+                         scenario=args.scenario, overwrite=args.force,
+                         newest=lambda: recorder.report.last)
+
+
+def forecast_line(f, epoch_s: float, time_zone: str = "UTC") -> str:
+    """One line of ``twinbench live --forecast``: when, the shift, the parts so far, P10/P50/P90
+    at the shift's end and, with a target, the chance of missing it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    def clock(t: float, fmt: str = "%H:%M") -> str:
+        return datetime.fromtimestamp(epoch_s + t, ZoneInfo(time_zone)).strftime(fmt)
+
+    q = {p: float(v[-1]) for p, v in f.quantiles().items()}
+    line = (f"{clock(f.made_at, '%Y-%m-%d %H:%M:%S')} FORECAST shift {clock(f.shift_start)}-"
+            f"{clock(f.shift_end)}: {_cell(f.good_so_far)} good parts so far; by "
+            f"{clock(f.shift_end)} P10 {_cell(q[0.1])}, P50 {_cell(q[0.5])}, P90 "
+            f"{_cell(q[0.9])} ({f.replications} replications)")
+    if f.target is not None:
+        line += f"; P(below target {f.target:,.0f}) {100 * f.p_below(f.target):.0f}%"
+    return line
 
 
 def _cell(v: float | None, digits: int = 0) -> str:

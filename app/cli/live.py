@@ -8,7 +8,10 @@ seconds and stops on SIGINT or SIGTERM (exit 0, after a final flush), at the end
 then it prints the problems report. When the project has `alerts` rules they follow the
 plant beside the recorder (``twin.shadow.tee.LiveAlerts``): each alert is printed (only
 them with ``--alerts-only``), logged beside the recording and, with ``--publish-alerts``,
-published to MQTT. No Qt here.
+published to MQTT. With ``--forecast`` the project's twin forecasts the rest of the shift
+every ``--every`` of plant time on a thread of its own (``twin.shadow.forecast.
+LiveForecasts``): each forecast is printed, kept beside the recording and given to the
+alert rules. No Qt here.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from app.cli.common import UsageError, user_files
+from app.cli.forecast import add_live_options, forecast_line, live_forecasts
 from twin.errors import printable
 from twin.live.options import SECURITY  # ``--security``: as the OPC UA source names it
 
@@ -70,6 +74,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--publish-alerts", nargs="?", const="", metavar="URL",
                    help="publish each alert as JSON to <prefix>/alerts of an MQTT broker: "
                         "mqtt://HOST:PORT/PREFIX (default: the --mqtt broker and prefix)")
+    add_live_options(p)
     o = p.add_argument_group("OPC UA security (docs/live-opcua.md)")
     o.add_argument("--security", choices=tuple(SECURITY), default="sign-encrypt",
                    help="Basic256Sha256 with sign-encrypt (default) or sign; none only for a "
@@ -175,6 +180,23 @@ def _alerts(args, project):
                       overwrite=args.force, listeners=[show])
 
 
+def _forecasts(forecasts, alerts, args) -> None:
+    """Print the forecasts made since the last look (not with ``--alerts-only``) and give
+    them to the alert rules (shift target, forecast peak power); a forecast that could not
+    be made is reported on stderr and the session goes on."""
+    for item in forecasts.take():
+        if isinstance(item, str):
+            print(f"twinbench live: no forecast at {printable(item)}", file=sys.stderr,
+                  flush=True)
+            continue
+        f, epoch_s = item
+        if not args.alerts_only:
+            print(forecast_line(f, epoch_s, args.time_zone), flush=True)
+        if alerts is not None:
+            alerts.engine.epoch_s = epoch_s
+            alerts.engine.forecast(f)
+
+
 def run_live(args) -> int:
     """Handler of ``twinbench live``."""
     from twin import jsonfile
@@ -205,9 +227,13 @@ def run_live(args) -> int:
         source = open_source(url, **_source_options(args, mapping, project.name))
         recorder = LiveRecorder(args.record, assets, source=url, time_zone=args.time_zone,
                                 epoch_utc=epoch, overwrite=args.force, mapping=mapping)
+        alerts = forecasts = None
         try:  # the recording's file is made by the first reading: none yet
             alerts = _alerts(args, project)
+            forecasts = live_forecasts(args, project, recorder)
         except BaseException:
+            if alerts is not None:
+                alerts.close()
             recorder.close()
             raise
     feed = recorder if alerts is None else alerts.tee(recorder)
@@ -238,6 +264,8 @@ def run_live(args) -> int:
             recorder.tick()
             if alerts is not None:
                 alerts.drain()
+            if forecasts is not None:
+                _forecasts(forecasts, alerts, args)
             if duration is not None and recorder.span_s >= duration:
                 print(f"twinbench live: {args.duration} of plant time recorded", file=out,
                       flush=True)
@@ -257,12 +285,17 @@ def run_live(args) -> int:
         thread.join(30.0)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if forecasts is not None:  # a forecast under way is cancelled
+            forecasts.close()
         try:
             recorder.close()
         finally:  # the report, however it ended
             if alerts is not None:
                 alerts.close()
             print(recorder.report.format(), file=out, flush=True)
+            if forecasts is not None:
+                print(f"{forecasts.made} forecasts kept in {printable(forecasts.roll.log.path)}",
+                      file=out, flush=True)
             if thread.is_alive():
                 print("twinbench live: the source did not stop within 30 s", file=sys.stderr)
     if failed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
@@ -185,15 +186,18 @@ def _energy(rec: Recording, project_path: str, window) -> dict:
     """``--project P`` without ``--alerts``: cost, 15-min peak and CO2 of the recorded power
     under the project's energy context (twin.recording.energy)."""
     from twin.projectfile.reader import load_project
-    from twin.recording.energy import recording_energy
+    from twin.recording.energy import recording_energy, recording_site
 
     project = load_project(project_path)
     if project.tariff is None:
         raise UsageError(f"--project {project_path}: project {project.name!r} has no energy "
                          "context; add a `tariff` section (docs/energy.md)")
     figures = recording_energy(rec, project.tariff, window)
+    site = {k: (v if math.isfinite(v) else None)  # PV and battery: twin.energy_site
+            for k, v in recording_site(rec, project.tariff, window).items()}
     return {"project": project.name, "currency": project.tariff.currency,
-            **{("line" if a == "total" else a): k.to_dict() for a, k in figures.items()}}
+            **{("line" if a == "total" else a): k.to_dict() for a, k in figures.items()},
+            **({"site": site} if site else {})}
 
 
 def _energy_text(energy: dict) -> str:
@@ -205,10 +209,32 @@ def _energy_text(energy: dict) -> str:
                 ("energy_kwh", 1), ("energy_cost", 2), ("energy_cost_energy", 2),
                 ("energy_cost_demand", 2), ("peak_kw_15min", 2), ("co2_kg", 1),
                 ("energy_cost_per_part", 4), ("co2_kg_per_part", 4))]
-            for a, k in energy.items() if isinstance(k, dict)]
-    return (f"\n\nenergy under the energy context of {printable(energy['project'])} (the "
+            for a, k in energy.items() if isinstance(k, dict) and a != "site"]
+    text = (f"\n\nenergy under the energy context of {printable(energy['project'])} (the "
             "demand charge bills the coincident peak of all assets):\n"
             + format_table(header, rows, left=1, rule=True))
+    site = energy.get("site")
+    if site:
+        text += ("\n\non-site PV and battery (all assets; docs/energy.md):\n" + format_table(
+            ["", "value"], [[label, number(site[k], digits=d)] for k, label, d in SITE_ROWS
+                            if k in site], left=1, rule=True))
+    return text
+
+
+#: The PV and battery figures ``twinbench replay --project`` prints, with their digits.
+SITE_ROWS = (("pv_kwh", "PV produced kWh", 1), ("pv_self_kwh", "PV self-consumed kWh", 1),
+             ("pv_self_share", "PV self-consumed share", 3),
+             ("pv_export_kwh", "PV exported kWh", 1),
+             ("battery_throughput_kwh", "battery throughput kWh", 1),
+             ("battery_cycles", "battery full cycles", 2),
+             ("grid_kwh", "grid import kWh", 1),
+             ("grid_peak_kw_15min_no_battery", "grid peak 15min kW, no battery", 2),
+             ("grid_peak_kw_15min", "grid peak 15min kW", 2),
+             ("peak_shaved_kw", "peak shaved kW", 2),
+             ("grid_cost_no_battery", "grid bill, no battery", 2),
+             ("grid_cost", "grid bill", 2), ("grid_cost_demand", "  demand part", 2),
+             ("pv_feed_in", "PV feed-in earned", 2), ("battery_saving", "saved by the battery", 2),
+             ("grid_co2_kg", "grid CO2 kg", 1), ("grid_cost_per_part", "grid bill per part", 4))
 
 
 def _replay_alerts(args: argparse.Namespace) -> int:

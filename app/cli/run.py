@@ -83,6 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print_table(summary)
+        if len(summary) > 1:
+            print_energy_comparison(result, summary)
     sys.stdout.flush()
     if args.out:
         with user_files(args.out):
@@ -108,9 +110,26 @@ def print_table(summary: dict, out=None) -> None:
                            ("lead_time_s", "lead time (s)"), ("energy_kwh", "energy (kWh)"),
                            ("energy_kwh_per_part", "energy per part (kWh)"),
                            ("energy_cost", "energy cost"),
-                           ("energy_cost_demand", "  of which demand charge"),
+                           ("energy_cost_energy", "  energy part"),
+                           ("energy_cost_demand", "  demand part"),
+                           ("energy_cost_per_part", "energy cost per good part"),
                            ("peak_kw_15min", "peak 15-min power (kW)"),
-                           ("co2_kg", "CO2 (kg)")):
+                           ("co2_kg", "CO2 (kg)"), ("co2_kg_per_part", "CO2 per good part (kg)"),
+                           # PV and a battery (twin.energy_site)
+                           ("pv_kwh", "PV produced (kWh)"),
+                           ("pv_self_kwh", "PV self-consumed (kWh)"),
+                           ("pv_self_share", "PV self-consumed (share)"),
+                           ("pv_export_kwh", "PV exported (kWh)"),
+                           ("battery_throughput_kwh", "battery throughput (kWh)"),
+                           ("battery_cycles", "battery full cycles"),
+                           ("grid_peak_kw_15min_no_battery", "grid peak, no battery (kW)"),
+                           ("grid_peak_kw_15min", "grid peak 15-min (kW)"),
+                           ("peak_shaved_kw", "peak shaved (kW)"),
+                           ("grid_cost_no_battery", "grid bill, no battery"),
+                           ("grid_cost", "grid bill"),
+                           ("grid_cost_demand", "  demand part"),
+                           ("grid_cost_per_part", "grid bill per good part"),
+                           ("battery_saving", "saved by the battery")):
             if key in line:
                 out.write(f"  {label:<28}{format_ci(line[key], 4)}\n")
         if doc.get("bottleneck"):
@@ -140,6 +159,30 @@ def print_table(summary: dict, out=None) -> None:
                                    [[printable(eid), format_ci(el["mean_content"]),
                                      format_ci(el["utilization"])] for eid, el in stores],
                                    indent="  ") + "\n")
+
+
+def print_energy_comparison(result, summary: dict, out=None) -> None:
+    """The scenarios in money and CO2 (twin.sim.energy.energy_comparison): each scenario's
+    mean ± 95% and each one's paired difference to the first, also in % of it."""
+    from twin.errors import printable
+    from twin.sim.energy import energy_comparison
+    from twin.sim.stats import format_ci
+
+    rows = energy_comparison(result, summary)
+    if not rows:
+        return
+    out = out or sys.stdout
+    names = list(summary)
+    base = printable(names[0])
+    header = ["", *map(printable, names),
+              *(f"{printable(n)} - {base}" for n in names[1:]),
+              *(f"{printable(n)} vs {base} %" for n in names[1:])]
+    table = [[r["label"], *(format_ci(r["scenarios"][n], 4) for n in names),
+              *(format_ci(r["vs_base"][n]["difference"], 4) for n in names[1:]),
+              *(format_ci(r["vs_base"][n]["percent"], 3) for n in names[1:])] for r in rows]
+    out.write("\nEnergy by scenario (95% intervals; differences paired over replications "
+              "with common random numbers)\n")
+    out.write(format_table(header, table, indent="  ") + "\n")
 
 
 _json_safe = json_safe  # the name the other modules and tests know

@@ -1,12 +1,15 @@
-"""The plant dialog: the shift calendar and the tariff, the project-wide settings that belong
-to no element. Each accepted edit is one ``SetProjectField`` command; undo shows here."""
+"""The plant dialog: the shift calendar and the energy context (app.energy_editor), the
+project-wide settings that belong to no element. Each accepted edit is one
+``SetProjectField`` command; undo shows here."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QLabel, QTabWidget, QVBoxLayout
 
 from app.editors.calendar import CalendarEditor
-from app.editors.tariff import TariffEditor
+from app.energy_editor import EnergyEditor
 from twin.model import commands as cmd
 
 
@@ -16,21 +19,21 @@ class PlantDialog(QDialog):
 
     def __init__(self, stack: cmd.UndoStack, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Calendar and tariff")
+        self.setWindowTitle("Calendar and energy")
         self.stack = None
         self.calendar = CalendarEditor()
-        self.tariff = TariffEditor()
+        self.tariff = EnergyEditor(self._folder)
         self.calendar.committed.connect(lambda v: self._set("calendar", v))
         self.tariff.committed.connect(lambda v: self._set("tariff", v))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.calendar, "Shift calendar")
-        self.tabs.addTab(self.tariff, "Tariff")
+        self.tabs.addTab(self.tariff, "Energy")
         self.status = QLabel("")
         self.status.setStyleSheet("color: gray")
         lay = QVBoxLayout(self)
         lay.addWidget(self.tabs, 1)
         lay.addWidget(self.status)
-        self.resize(520, 560)
+        self.resize(560, 720)
         self.set_stack(stack)
 
     def set_stack(self, stack: cmd.UndoStack) -> None:
@@ -40,6 +43,14 @@ class PlantDialog(QDialog):
         self.stack = stack
         stack.index_changed.connect(self.refresh)
         self.refresh()
+
+    def _folder(self) -> Path | None:
+        """The project's folder, where its price, CO2 and PV series lie (None: unsaved)."""
+        path = getattr(self.parent(), "path", None)
+        if path is None:
+            return None
+        path = Path(path)
+        return path.parent if path.suffix == ".json" else path
 
     def refresh(self, *_):
         if not self.isVisible():

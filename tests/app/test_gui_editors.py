@@ -158,7 +158,7 @@ def test_power_and_calendar_round_trip_through_save_and_load(qtbot, make_window,
     w.plant_dialog.tabs.setCurrentWidget(te)
     qtbot.waitUntil(te.enabled.isVisible)
     tick(te.enabled)
-    tick(te.hourly_on)
+    te.kind.setCurrentIndex(1)  # hourly prices (app.energy_editor.PRICE_KINDS)
     te.hourly.item(18, 0).setText("0.4")
     assert w.project.tariff.hourly[18] == 0.4 and len(w.project.tariff.hourly) == 24
     assert w.save_to(tmp_path / "p")

@@ -125,26 +125,35 @@ def test_forecast_without_recording_or_project_says_why(make_window, line_projec
 def test_rolling_while_live_forecasts_at_the_newest_step_recorded(make_window, line_project,
                                                                   shift_recording, qtbot):
     """Live: the dock reads the recording the live session writes (here one already written,
-    handed over as the Live dock hands its path) at the newest step it holds."""
+    handed over as the Live dock hands its path, with its recorder's report of the newest
+    reading) at the newest step it holds; until a reading passes the next step it does not
+    read the recording again."""
     from types import SimpleNamespace
 
     from twin.recording import extent, replay_recording
 
+    with Recording.open(shift_recording) as rec:
+        last = extent(replay_recording(rec))[1]
+        epoch = rec.epoch_utc
+    report = SimpleNamespace(last=epoch.timestamp() + last, epoch_utc=epoch.isoformat())
     w = make_window(line_project)
     fd = w.forecast
-    fd.attach_live(SimpleNamespace(session=object(), recording=str(shift_recording)))
+    fd.attach_live(SimpleNamespace(session=SimpleNamespace(recorder=SimpleNamespace(
+        report=report)), recording=str(shift_recording)))
     fd.replications.setValue(10)
     fd.every.setValue(15.0)
     made = []
     fd.forecast_made.connect(made.append)
     fd.rolling.setChecked(True)
     qtbot.waitUntil(lambda: bool(made), timeout=120_000)
+    started = []
+    start = fd._start
+    fd._start = lambda *a, **k: started.append(a) or start(*a, **k)
     qtbot.wait(2 * LIVE_POLL_MS + 500)  # the timer looks again: nothing newer was recorded
+    assert started == []  # and so no job read the recording
     fd.rolling.setChecked(False)
     qtbot.waitUntil(lambda: not fd.is_busy(), timeout=60_000)
     assert len(made) == 1
-    with Recording.open(shift_recording) as rec:
-        last = extent(replay_recording(rec))[1]
     step = 15 * 60.0
     assert made[0].made_at == (np.ceil(last / step) - 1) * step  # the newest step before the end
     assert made[0].shift_start == 6 * 3600.0 and fd.fans and fd.forecasts[0] is made[0]

@@ -90,8 +90,14 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     assert live.totals_label.text() == (
         f"shift {shift}: 1 good parts out, OEE - (line end) · since connecting: good parts "
         "out 1, scrap 1, busy share 50.0% · power now 6.5 kW")
-    rows = {live.table.item(i, 0).text(): [live.table.item(i, j).text() for j in range(7)]
-            for i in range(live.table.rowCount())}
+    # the table is refreshed in its turn (app.live_panel.PARTS), within a second
+
+    def table():
+        return {live.table.item(i, 0).text(): [live.table.item(i, j).text() for j in range(7)]
+                for i in range(live.table.rowCount()) if live.table.item(i, 0) is not None}
+    qtbot.waitUntil(lambda: table().get("M2", [""] * 4)[1:4] == ["idle", "1", "0"],
+                    timeout=5000)
+    rows = table()
     assert rows["M1"][1:4] == ["busy", "3", "1"] and rows["M2"][1:4] == ["idle", "1", "0"]
     # M1 in the shift: busy 100 s of 100, 4 made (3 good) at an ideal 40 s (its mean
     # process time): A 1 x P 1.6 x Q 0.75 = 120% (exponential times beat their mean)
@@ -153,9 +159,13 @@ def test_dashboard_counts_what_the_emulator_sent(make_window, line_project, brok
     assert good > 0 and sent["M1"]["parts"] > 0
     qtbot.waitUntil(lambda: f"good parts out {good:,.0f}, scrap {scrap:,.0f}"
                     in win.live.totals_label.text(), timeout=30000)
-    for i in range(win.live.table.rowCount()):
-        asset = win.live.table.item(i, 0).text()
-        assert win.live.table.item(i, 2).text() == f"{sent[asset]['parts']:,.0f}", asset
+    table = win.live.table  # refreshed in its turn (app.live_panel.PARTS), within a second
+
+    def parts():
+        return {table.item(i, 0).text(): table.item(i, 2).text()
+                for i in range(table.rowCount()) if table.item(i, 0) is not None}
+    qtbot.waitUntil(lambda: len(parts()) == table.rowCount() > 0 and all(
+        n == f"{sent[a]['parts']:,.0f}" for a, n in parts().items()), timeout=5000)
     # closing the window while live disconnects and closes the recording cleanly
     win.close()
     assert not win.live.connected

@@ -228,6 +228,7 @@ def test_the_line_output_is_what_the_last_stations_send_through_conveyors(tmp_pa
     panel = LivePanel()
     qtbot.addWidget(panel)
     panel.follow(assets, line_ends(project))
+    panel.show()  # a dock out of sight draws no chart
     # 40 minutes of plant time, one reading a minute: the labeller makes 3 parts a minute,
     # the packer 2 (1 of them scrap every 4th minute), nothing from the palletiser
     n = 0
@@ -274,3 +275,63 @@ def test_recordings_go_to_recordings_in_the_projects_folder_or_the_documents(tmp
     assert recordings_folder(None, tmp_path / "Documents") == tmp_path / "Documents"
     at = time.mktime((2026, 12, 2, 6, 30, 5, 0, 0, -1))
     assert default_recording(project, at) == project / "recordings" / "live-20261202-063005.h5"
+
+
+def test_the_dock_refreshes_one_heavy_part_a_poll_and_the_table_rows_in_view(qtbot):
+    """A flood's poll does bounded work (issue 15: the event loop stalled 50-90 ms): the
+    indicator, totals and 3D colours every poll, then one of the table, the power chart, the
+    throughput chart and the state bars in turn; the table's rows in view and the next
+    ROWS_PER_TURN of the others. The end of a session shows everything."""
+    from app.live_panel import PARTS, ROWS_PER_TURN, LivePanel
+    from app.live_session import Snapshot
+
+    assets = [AssetInfo(f"s{i}") for i in range(1, 201)]
+    panel = LivePanel()
+    qtbot.addWidget(panel)
+    panel.follow(assets)
+    panel.resize(1200, 320)
+    panel.show()
+    qtbot.waitExposed(panel)
+    ids = [a.asset_id for a in assets]
+    snap = Snapshot(link="connected", messages=1000, plant_t=T0 + 900.0,
+                    states=dict.fromkeys(ids, "busy"), good=dict.fromkeys(ids, 7.0),
+                    seen_s=dict.fromkeys(ids, 900.0),
+                    state_s={a: {"busy": 900.0} for a in ids}, power=dict.fromkeys(ids, 2.0),
+                    power_t=[T0 + 60.0 * k for k in range(16)], power_kw=[400.0] * 16)
+
+    def filled():
+        return [i for i in range(panel.table.rowCount()) if panel.table.item(i, 0) is not None]
+
+    assert PARTS[0] == "table"
+    panel.show_snapshot(snap)  # the table's turn
+    in_view = panel.table.rowAt(panel.table.viewport().height() - 1) + 1
+    assert 0 < in_view < ROWS_PER_TURN
+    assert filled() == list(range(ROWS_PER_TURN))  # the rows in view are among them
+    assert panel.power_curve.getData()[0] is None and not len(
+        panel.state_bars["busy"].opts["width"])  # not their turn yet
+    assert "since connecting: good parts (all stations) 1,400," in panel.totals_label.text()
+    for _ in PARTS[1:]:
+        panel.show_snapshot(snap)
+    assert len(panel.power_curve.getData()[0]) == 16
+    assert list(panel.state_bars["busy"].opts["width"]) == [1.0] * 200
+    # the power chart's range is a round number above the data, kept while the data fits
+    assert panel.power_chart.getViewBox().viewRange()[1] == [0.0, 500.0]
+    panel.show_snapshot(snap)  # the table again: the next rows out of view
+    assert filled() == list(range(2 * ROWS_PER_TURN))
+    panel.show_snapshot(snap, everything=True)
+    assert filled() == list(range(200))
+    assert panel.table.item(199, 2).text() == "7"
+    panel.hide()  # a dock tabbed away: nothing is drawn for it
+    turn = panel._turn
+    panel.show_snapshot(snap)
+    assert panel._turn == turn
+
+
+def test_a_charts_top_is_a_round_number_kept_while_the_data_fits():
+    from app.live_panel import steady_top
+
+    assert steady_top(None, 0.3) == 0.5 and steady_top(None, 400.0) == 500.0
+    assert steady_top(500.0, 480.0) == 500.0 and steady_top(500.0, 180.0) == 500.0
+    assert steady_top(500.0, 520.0) == 1000.0  # grown past the top
+    assert steady_top(500.0, 150.0) == 200.0   # fallen below 35 % of it
+    assert steady_top(None, 0.0) == 2.0 and steady_top(None, math.nan) == 2.0

@@ -4,7 +4,8 @@ A test double for the network only (the recorder and the command are what the te
 exercise): it sends ``batch`` readings of the machining cell's ``saw`` every ``pace`` wall
 seconds, ``step`` plant seconds apart, from 2026-12-02T06:00:00Z, until it is stopped;
 ``fail=1`` refuses to start as a driver does for a bad address; ``cut=K&lost=N`` loses the
-link after K batches, and N readings with it, then reconnects. When it stops it prints
+link after K batches, and N readings with it, then reconnects; ``hang=K`` stops answering
+after K batches (a driver stuck in its network library). When it stops it prints
 ``fed N`` (readings handed over) on stderr. Importing this module registers it.
 """
 
@@ -33,7 +34,10 @@ class FeedForTests(Source):
         feed.link("connected")
         cut, lost = int(q.get("cut", -1)), int(q.get("lost", 0))
         i = n = 0
+        hang = int(q.get("hang", -1))
         while not stop.is_set():
+            if n == hang:
+                threading.Event().wait()  # for ever: only a kill ends it
             if n == cut:
                 feed.link("reconnecting", "test cut")
                 i += lost

@@ -69,3 +69,30 @@ def test_what_the_child_raises_is_raised_here():
 def test_options_that_cannot_go_to_a_process_are_refused():
     with pytest.raises(LiveError, match="cannot be given to a process of its own"):
         ProcessSource(open_source("testfeed://", hook=lambda: None))
+
+
+def test_a_child_killed_for_not_stopping_leaves_nothing_it_handed_over_behind(monkeypatch):
+    """A child that does not stop is killed; the batches it had put in the pipe (which an
+    MQTT source has acknowledged: the broker will not send them again) all reach the feed."""
+    import time
+
+    import twin.live.process as process
+
+    monkeypatch.setattr(process, "STOP_GRACE_S", 0.3)
+
+    class Slow(Collect):  # a feed behind the child: batches wait in the pipe
+        def readings(self, batch):
+            time.sleep(0.05)
+            super().readings(batch)
+
+    source = ProcessSource(open_source("testfeed://?batch=7&pace=0&hang=40"))
+    feed, stop = Slow(until=7), threading.Event()
+    thread = threading.Thread(target=source.run, args=(feed, stop))
+    thread.start()
+    assert feed.enough.wait(60)
+    stop.set()  # the child hangs after 40 batches, and is killed 0.3 s after this
+    thread.join(60)
+    assert not thread.is_alive()
+    assert feed.events[-1][:2] == ("l", "closed") and "did not stop" in feed.events[-1][2]
+    got = [r[4] for e in feed.events if e[0] == "r" for r in e[1]]
+    assert got == [str(i) for i in range(40 * 7)]  # every batch, in order, none twice

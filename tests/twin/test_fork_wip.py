@@ -192,3 +192,19 @@ def test_fork_with_servers_and_wip_is_consistent_with_continuing_the_run(tmp_pat
     assert stats.kstest(u[True], "uniform").pvalue > 0.01, u[True]
     assert stats.kstest(u[False], "uniform").pvalue < 0.01  # empty buffers: biased low
     assert np.mean(u[False]) > 0.6
+
+
+def test_a_buffer_asset_that_sent_no_level_yet_starts_empty(tmp_path, kernel):
+    """A live recording declares every buffer of the project as an asset; until the plant
+    sends a level, such a buffer's content is unknown: with the recording's own mapping the
+    fork starts it empty and says so (it refused the whole fork before, so every live
+    forecast of a line whose buffers report no level failed). Mapped explicitly, an asset
+    with no level still cannot give a buffer its content."""
+    project = project_from_json(doc())
+    with Recording.open(write(tmp_path / "r.h5")) as r:
+        fr = fork_from_recording(project, r, T, T + 600.0, replications=2, seed=1)
+        assert fr.wip == {} and fr.wip_unknown == ["B"]
+        assert "asset 'B' of 'B' records no level (yet): B starts empty" in fr.notes
+        assert [s.element for s in fr.starts] == ["M1", "M2"]
+        with pytest.raises(ForkError, match="asset 'B' maps to 'B', which is not a station"):
+            fork_from_recording(project, r, T, T + 600.0, assets={"M1": "M1", "B": "B"})

@@ -28,3 +28,17 @@ def test_random_seeds_agree():
         want = np.random.SeedSequence(entropy=seed, spawn_key=(rep, key, 4)).generate_state(
             4, np.uint64)
         assert np.array_equal(seed_states(seed, rep, [key], 9)[4], want)
+
+
+def test_many_replications_at_once_equal_one_at_a_time():
+    """A fork makes the streams of all its replications in one pass: the same states as one
+    replication at a time, also where replications need more 32-bit words than others."""
+    from twin.sim.seeds import seed_states_of
+
+    keys = [zlib.crc32(s.encode()) for s in ("src", "m1", "sink")]
+    reps = [0, 1, 2, 199, 2**32 - 1, 2**32, 2**40 + 3, 5]
+    for seed in (0, 7, 2**63 - 1):
+        many = seed_states_of(seed, reps, keys, 9)
+        assert many.shape == (len(reps), 27, 4)
+        for i, r in enumerate(reps):
+            assert np.array_equal(many[i], seed_states(seed, r, keys, 9)), (seed, r)

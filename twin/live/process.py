@@ -71,6 +71,11 @@ class ProcessSource(Source):
                     stopped_at = time.monotonic()
                 if stopped_at is not None and time.monotonic() - stopped_at > STOP_GRACE_S:
                     proc.kill()
+                    proc.join(5)
+                    # what it put in the pipe before, it has acknowledged (an MQTT broker
+                    # will not send it again): all of it goes on to the feed
+                    while _pass_on(mine, feed) not in ("end", None):
+                        pass
                     feed.link("closed", f"the source's process did not stop within "
                                         f"{STOP_GRACE_S:g} s: ended")
                     break
@@ -85,16 +90,9 @@ class ProcessSource(Source):
                     proc.join(5)
                     raise LiveError(f"{self.url}: the live source's process ended "
                                     f"unexpectedly (exit code {proc.exitcode})") from None
-                kind = msg[0]
-                if kind == "r":
-                    feed.readings([Reading(*r) for r in msg[1]])
-                elif kind == "b":
-                    feed.bad(msg[1], msg[2])
-                elif kind == "l":
-                    feed.link(msg[1], msg[2])
-                elif kind == "x":
+                if msg[0] == "x":
                     failure = msg[1]
-                elif kind == "end":
+                elif _hand(msg, feed) == "end":
                     break
         finally:
             if not told:
@@ -107,6 +105,31 @@ class ProcessSource(Source):
             mine.close()
         if failure is not None:
             raise failure
+
+
+def _hand(msg: tuple, feed: Feed) -> str:
+    """Pass one message of the child on to ``feed``; its kind."""
+    kind = msg[0]
+    if kind == "r":
+        feed.readings([Reading(*r) for r in msg[1]])
+    elif kind == "b":
+        feed.bad(msg[1], msg[2])
+    elif kind == "l":
+        feed.link(msg[1], msg[2])
+    return kind
+
+
+def _pass_on(conn, feed: Feed) -> str | None:
+    """The next message left in the pipe of a child that has gone, passed on to ``feed``
+    (a failure it sent is dropped: the stop was ours); None when the pipe is empty or what
+    is left was cut short."""
+    try:
+        if not conn.poll(0):
+            return None
+        msg = conn.recv()
+    except (EOFError, OSError, pickle.UnpicklingError):
+        return None
+    return "x" if msg[0] == "x" else _hand(msg, feed)
 
 
 def _tell_stop(conn) -> bool:

@@ -324,6 +324,32 @@ class EnergySeries:
 
 
 @dataclass(frozen=True)
+class Pv:
+    """On-site photovoltaic power (``$.tariff.pv``): a daily profile (24 or 96 kW values,
+    each held over its hour or quarter hour) or a kW series; exported power earns
+    ``feed_in_per_kwh``. Dispatched by twin.energy_site."""
+
+    profile_kw: tuple[float, ...] = ()
+    series: EnergySeries | None = None
+    feed_in_per_kwh: float = 0.0
+
+
+@dataclass(frozen=True)
+class Battery:
+    """An on-site battery (``$.tariff.battery``; the dispatch rule is twin.energy_site's):
+    ``efficiency`` is round trip, ``initial_soc`` a fraction of ``capacity_kwh``; it shaves
+    the grid draw above ``threshold_kw`` and, with ``charge_in_cheapest``, charges from the
+    grid at the lowest price of the span."""
+
+    capacity_kwh: float
+    power_kw: float
+    efficiency: float = 0.9
+    initial_soc: float = 0.5
+    threshold_kw: float = 0.0
+    charge_in_cheapest: bool = False
+
+
+@dataclass(frozen=True)
 class Tariff:
     """The energy context (``$.tariff``, read by twin.projectfile.energy, used by
     twin.energy): a price (flat, 24 hourly prices, weekly time-of-use periods over the flat
@@ -340,6 +366,8 @@ class Tariff:
     co2_g_per_kwh: float = 0.0
     co2_series: EnergySeries | None = None
     timezone: str = ""  # the wall clock of recordings ("": the recording's own time zone)
+    pv: Pv | None = None  # on-site generation and storage (issue 19 §1; twin.energy_site)
+    battery: Battery | None = None
 
 
 # --- alert rules (issue 16): read and written by twin.projectfile.alerts ---------------------

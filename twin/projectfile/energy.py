@@ -2,11 +2,13 @@
 
 A price (flat ``price_per_kwh``; 24 ``hourly`` prices; weekly time-of-use ``periods`` over
 the flat base price; or a ``price_series`` CSV beside the project), a ``demand_charge`` on
-the highest 15-minute mean power of each billing period, and the CO2 intensity
-(``co2_g_per_kwh``: a number, or a CSV beside the project). Older files (a flat price or 24
-hourly prices) are a subset of this shape and read unchanged: no migration. Every problem
-names its JSON path (``$.tariff.periods[1].start``) and, for a CSV, its line. The
-arithmetic is :mod:`twin.energy`; the format is docs/project-format.md §6.
+the highest 15-minute mean power of each billing period, the CO2 intensity
+(``co2_g_per_kwh``: a number, or a CSV beside the project), and on-site generation: ``pv``
+(a daily kW profile or a kW series) and a ``battery`` (twin.energy_site). Older files (a
+flat price or 24 hourly prices, no PV, no battery) are a subset of this shape and read
+unchanged: no migration. Every problem names its JSON path
+(``$.tariff.periods[1].start``) and, for a CSV, its line. The arithmetic is
+:mod:`twin.energy` and :mod:`twin.energy_site`; the format is docs/project-format.md §6.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from twin.model import elements as m
 from twin.units import parse_duration
 
 FIELDS = {"price_per_kwh", "hourly", "currency", "periods", "price_series", "demand_charge",
-          "co2_g_per_kwh", "timezone"}
+          "co2_g_per_kwh", "timezone", "pv", "battery"}
+PV_FIELDS = {"profile_kw", "series", "feed_in_per_kwh"}
+BATTERY_FIELDS = {"capacity_kwh", "power_kw", "efficiency", "initial_soc", "threshold_kw",
+                  "charge_in_cheapest"}
+MAX_STORAGE_KWH = 1e7
 #: Steps a price or CO2 series may have, s (a quarter hour, an hour).
 SERIES_STEPS = (900.0, 3600.0)
 #: The shortest billing period of a demand charge, s: one 15-minute demand window.
@@ -213,6 +219,69 @@ def read_series(name, path, problems, folder: Path | None, what: str,
     return m.EnergySeries(name, step, tuple(times), tuple(values))
 
 
+def _read_pv(obj, path, problems, folder) -> m.Pv | None:
+    if not _fields(obj, path, problems, PV_FIELDS):
+        return None
+    n0 = len(problems.items)
+    given = [k for k in ("profile_kw", "series") if k in obj]
+    if len(given) != 1:
+        problems.add(path, "give one of profile_kw (24 or 96 kW values over the day) or "
+                     "series (a CSV of time,kW beside project.json)" if not given else
+                     "give profile_kw or series, not both")
+        return None
+    profile: tuple[float, ...] = ()
+    series = None
+    if "profile_kw" in obj:
+        raw = obj["profile_kw"]
+        if not isinstance(raw, list) or len(raw) not in (24, 96) or any(
+                isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x)
+                or not 0 <= x <= limits.MAX_POWER_KW for x in raw):
+            problems.add(f"{path}.profile_kw", "must be 24 (one per hour) or 96 (one per "
+                         f"quarter hour) kW values >= 0 and <= {limits.MAX_POWER_KW:g}, from "
+                         "midnight", raw)
+        else:
+            profile = tuple(float(x) for x in raw)
+    else:
+        series = read_series(obj["series"], f"{path}.series", problems, folder, "kW",
+                             limits.MAX_POWER_KW)
+    feed = _number(obj, "feed_in_per_kwh", path, problems, 0.0, limits.MAX_PRICE, "a price")
+    if len(problems.items) > n0:
+        return None
+    return m.Pv(profile, series, feed)
+
+
+def _read_battery(obj, path, problems) -> m.Battery | None:
+    if not _fields(obj, path, problems, BATTERY_FIELDS):
+        return None
+    n0 = len(problems.items)
+    for k, what in (("capacity_kwh", "the energy it stores, kWh"),
+                    ("power_kw", "its highest charge and discharge power, kW")):
+        if k not in obj:
+            problems.add(f"{path}.{k}", f"is required: {what}")
+    cap = _number(obj, "capacity_kwh", path, problems, 0.0, MAX_STORAGE_KWH,
+                  "an energy in kWh")
+    power = _number(obj, "power_kw", path, problems, 0.0, limits.MAX_POWER_KW, "a power in kW")
+    # 0 passes _number's range (>= 0) but is no battery
+    for k in ("capacity_kwh", "power_kw"):
+        if k in obj and not isinstance(obj[k], bool) and obj[k] == 0:
+            problems.add(f"{path}.{k}", "must be more than 0 (leave the battery out for none)",
+                         obj[k])
+    eff = _number(obj, "efficiency", path, problems, 0.9, 1.0, "a round-trip efficiency")
+    if "efficiency" in obj and eff == 0.0:
+        problems.add(f"{path}.efficiency", "must be more than 0 (0.9: 90% of the energy "
+                     "charged comes back)", obj["efficiency"])
+    soc = _number(obj, "initial_soc", path, problems, 0.5, 1.0,
+                  "a state of charge (a fraction of the capacity)")
+    thr = _number(obj, "threshold_kw", path, problems, 0.0, limits.MAX_POWER_KW,
+                  "a power in kW")
+    cheap = obj.get("charge_in_cheapest", False)
+    if not isinstance(cheap, bool):
+        problems.add(f"{path}.charge_in_cheapest", "must be true or false", cheap)
+    if len(problems.items) > n0:
+        return None
+    return m.Battery(cap, power, eff, soc, thr, cheap)
+
+
 def read_energy(obj, problems: Problems, folder: Path | None = None) -> m.Tariff | None:
     """The energy context ``$.tariff`` reads as (``None``: no section)."""
     if obj is None:
@@ -276,10 +345,14 @@ def read_energy(obj, problems: Problems, folder: Path | None = None) -> m.Tariff
     except (ZoneInfoNotFoundError, ValueError, OSError):
         problems.add(f"{path}.timezone", "must be an IANA time zone such as Europe/Berlin "
                      "(the wall clock of recordings; leave it out for the recording's own)", tz)
+    pv = _read_pv(obj["pv"], f"{path}.pv", problems, folder) \
+        if obj.get("pv") is not None else None
+    battery = _read_battery(obj["battery"], f"{path}.battery", problems) \
+        if obj.get("battery") is not None else None
     if len(problems.items) > n0:
         return None
     return m.Tariff(price, tuple(float(x) for x in hourly), currency, periods, series,
-                    per_kw, billing, co2, co2_series, tz)
+                    per_kw, billing, co2, co2_series, tz, pv, battery)
 
 
 def energy_to_json(t: m.Tariff) -> dict:
@@ -303,6 +376,17 @@ def energy_to_json(t: m.Tariff) -> dict:
         doc["co2_g_per_kwh"] = t.co2_g_per_kwh
     if t.timezone:
         doc["timezone"] = t.timezone
+    if t.pv is not None:
+        doc["pv"] = ({"series": t.pv.series.file} if t.pv.series is not None
+                     else {"profile_kw": list(t.pv.profile_kw)})
+        if t.pv.feed_in_per_kwh:
+            doc["pv"]["feed_in_per_kwh"] = t.pv.feed_in_per_kwh
+    if t.battery is not None:
+        b = t.battery
+        doc["battery"] = {"capacity_kwh": b.capacity_kwh, "power_kw": b.power_kw,
+                          "efficiency": b.efficiency, "initial_soc": b.initial_soc,
+                          "threshold_kw": b.threshold_kw,
+                          "charge_in_cheapest": b.charge_in_cheapest}
     return doc
 
 
@@ -315,4 +399,7 @@ def absolute_files(doc: dict, folder) -> dict:
     for key in ("price_series", "co2_g_per_kwh"):
         if isinstance(t.get(key), str):
             t[key] = str(Path(folder) / t[key])
+    pv = t.get("pv")
+    if isinstance(pv, dict) and isinstance(pv.get("series"), str):
+        pv["series"] = str(Path(folder) / pv["series"])
     return doc

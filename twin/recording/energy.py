@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.energy import Clock, figures
+from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
 from twin.model import elements as m
 from twin.recording.format import Recording
 from twin.recording.kpi import _window
@@ -49,11 +50,7 @@ class EnergyKpis:
                 "co2_kg": self.co2_kg, "co2_kg_per_part": per(self.co2_kg)}
 
 
-def recording_energy(recording: Recording, tariff: m.Tariff, window: tuple | None = None
-                     ) -> dict[str, EnergyKpis]:
-    """Energy KPIs of each asset with power and of their ``"total"`` over ``window``
-    (default: the whole recording; see ``twin.recording.kpi.recording_kpis``). Raises
-    ``twin.energy.EnergyError`` if a price or CO2 series does not cover the window."""
+def _curves(recording: Recording, tariff: m.Tariff, window):
     replays = replay_recording(recording)
     t0, t1, _ = _window(recording, replays, window)
     powered = {a: r for a, r in replays.items() if r.has_power}
@@ -62,8 +59,17 @@ def recording_energy(recording: Recording, tariff: m.Tariff, window: tuple | Non
     cols = [r.energy.at(knots) / 3600.0 for r in powered.values()]
     e = np.column_stack([np.sum(cols, axis=0) if cols else np.zeros(len(knots)), *cols])
     clock = Clock.recording(recording.epoch_utc, tariff.timezone or recording.time_zone)
-    f = figures(tariff, clock, knots, e, t0, t1)
     good = {a: _good(r, t0, t1) for a, r in powered.items()}
+    return powered, knots, e, clock, t0, t1, good
+
+
+def recording_energy(recording: Recording, tariff: m.Tariff, window: tuple | None = None
+                     ) -> dict[str, EnergyKpis]:
+    """Energy KPIs of each asset with power and of their ``"total"`` over ``window``
+    (default: the whole recording; see ``twin.recording.kpi.recording_kpis``). Raises
+    ``twin.energy.EnergyError`` if a price or CO2 series does not cover the window."""
+    powered, knots, e, clock, t0, t1, good = _curves(recording, tariff, window)
+    f = figures(tariff, clock, knots, e, t0, t1)
     out = {"total": EnergyKpis(float(f.energy_kwh[0]), float(f.energy_cost[0]), f.demand_cost,
                                float(f.peak_kw_15min[0]), float(f.co2_kg[0]),
                                sum(good.values()))}
@@ -71,6 +77,32 @@ def recording_energy(recording: Recording, tariff: m.Tariff, window: tuple | Non
         out[a] = EnergyKpis(float(f.energy_kwh[j]), float(f.energy_cost[j]), 0.0,
                             float(f.peak_kw_15min[j]), float(f.co2_kg[j]), good[a])
     return out
+
+
+def recording_site(recording: Recording, tariff: m.Tariff, window: tuple | None = None
+                   ) -> dict[str, float]:
+    """PV and battery KPIs of all assets together over ``window``, exactly from the power
+    channels (``twin.energy_site.site_kpis``: the grid with and without the battery);
+    empty without PV and battery."""
+    if tariff.pv is None and tariff.battery is None:
+        return {}
+    _, knots, e, clock, t0, t1, good = _curves(recording, tariff, window)
+    return site_kpis(tariff, clock, knots, e[:, 0], t0, t1, sum(good.values()))
+
+
+def recording_dispatch(recording: Recording, tariff: m.Tariff, window: tuple | None = None):
+    """The dispatch (``twin.energy_site.Dispatch``) of the recorded line."""
+    _, knots, e, clock, t0, t1, _ = _curves(recording, tariff, window)
+    return site_curve(tariff, clock, knots, e[:, 0], t0, t1, tariff.battery)
+
+
+def recording_day_chart(recording: Recording, tariff: m.Tariff, window: tuple | None = None
+                        ) -> DayChart:
+    """The Grid and battery chart (``twin.energy_site.DayChart``) of the recorded line;
+    its times are seconds since the recording's epoch, as the replay's."""
+    _, knots, e, clock, t0, t1, _ = _curves(recording, tariff, window)
+    d = site_curve(tariff, clock, knots, e[:, 0], t0, t1, tariff.battery)
+    return chart_of([d], tariff, clock, t0, t1, recorded=True)
 
 
 def _good(r, t0: float, t1: float) -> float:

@@ -49,6 +49,9 @@ PEAK_WINDOW = 900.0
 #: (the kernel samples from time 0, so a late fork of a long recording steps coarser).
 GRID_STEP = 60.0
 MAX_SAMPLES = 20_000
+#: Kernel calls per replication: a forecast's replications are many and short, and each
+#: call and progress report cost Python time the kernel's own work of a small line is below.
+FORECAST_CHUNKS = 1
 #: Format tag of the first line of a forecast log.
 LOG_FORMAT = "twinbench-forecasts"
 LOG_VERSION = 1
@@ -286,9 +289,12 @@ def forecast_at(project: m.Project, recording: Recording, t: float, *,
     replays = replay_recording(recording) if replays is None else replays
     step = max(GRID_STEP, end / MAX_SAMPLES)
     grid = max(1, math.ceil((end - t) / step))
+    # one kernel call per replication (progress moves replication by replication, a cancel
+    # waits for the kernel's next pause, ~0.2 s at most), only the paths kept
     fr = fork_from_recording(project, recording, t, end, replications, seed, scenario,
                              assets=assets, grid=grid, task=task, workers=workers,
-                             variant=variant, replays=replays)
+                             variant=variant, replays=replays, chunks=FORECAST_CHUNKS,
+                             keep_replications=False)
     servers = station_channels(variant, recording, replays, assets)
     t0 = min(start, t)
     first = max(t0, extent(replays)[0])
@@ -390,7 +396,7 @@ class RollingForecaster:
                  scenario: str | None = None,
                  variant: m.Project | None = None, assets: dict | None = None,
                  workers: int | None = None, log: ForecastLog | None = None,
-                 start: float | None = None) -> None:
+                 start: float | None = None, keep: bool = True) -> None:
         every = project_every(project) if every is None else every
         if not (isinstance(every, int | float) and math.isfinite(every) and every > 0):
             raise ForecastError(f"forecast_every={every!r} must be a duration > 0 s")
@@ -400,6 +406,7 @@ class RollingForecaster:
         self.assets, self.workers = assets, workers
         self.log = log
         self.next_t = start
+        self.keep = keep  # False: a live session's hundreds of forecasts are not held
         self.forecasts: list[Forecast] = []
 
     def due(self, t_now: float, catch_up: bool = True) -> list[float]:
@@ -420,7 +427,8 @@ class RollingForecaster:
                         seed=self.seed, target=self.target,
                         variant=self.fork.variant, assets=self.assets, workers=self.workers,
                         task=task, replays=replays)
-        self.forecasts.append(f)
+        if self.keep:
+            self.forecasts.append(f)
         if self.log is not None:
             self.log.append(f)
         return f
@@ -433,3 +441,126 @@ class RollingForecaster:
         replays = replay_recording(recording)
         for t in self.due(float(t1)):
             yield self.forecast(recording, t, task, replays)
+
+
+def newest_step(replays: dict, every: float, after: float = -math.inf) -> float | None:
+    """The newest multiple of ``every`` (s of plant time) inside a growing recording
+    (``replays``), if later than ``after``: where a live forecast is owed (a slow machine
+    skips steps rather than falls behind). None when nothing is recorded yet or that step
+    was forecast already."""
+    first, last = extent(replays) if replays else (math.nan, math.nan)
+    if not (math.isfinite(first) and math.isfinite(last)):
+        return None
+    t = math.floor((last - 1e-6) / every) * every
+    return None if t < first or t <= after else t
+
+
+def new_step_recorded(newest: float | None, epoch_s: float | None, every: float,
+                      after: float) -> bool:
+    """Whether the plant's newest reading (``newest``, s since the Unix epoch, as a live
+    recorder's ``report.last``) lies past a step of ``every`` later than ``after`` (s since
+    the recording's epoch ``epoch_s``): only then is a growing recording worth reading for a
+    live forecast (reading a shift's recording takes 0.1-0.2 s). True when either is not
+    known yet."""
+    if newest is None or epoch_s is None:
+        return True
+    return math.floor((newest - epoch_s - 1e-6) / every) * every > after
+
+
+class LiveForecasts:
+    """The rolling forecast beside a live recorder (``twinbench live --forecast``), on a
+    thread of its own so that the recorder and the command's loop never wait for it.
+
+    Every ``poll_s`` wall seconds the thread looks at the recording at ``record`` and, when
+    a new step of ``every`` s of plant time is recorded, forecasts the shift from the newest
+    (:func:`newest_step`) and appends it to the log beside the
+    recording (``<recording>.forecasts.jsonl``, as ``twinbench replay --save-forecasts``
+    and the workbench keep them). :meth:`take`, on the caller's thread, returns what came
+    since: ``(forecast, epoch_s)`` pairs (``epoch_s``: the recording's epoch, s since the
+    Unix epoch) and the messages of forecasts that could not be made (``ForecastError``,
+    ``ForkError``: the session goes on). An internal error ends the thread and is raised by
+    :meth:`take`.
+
+    ``newest``, when given, returns the plant time of the newest reading (s since the Unix
+    epoch, None before the first; the recorder's ``report.last``): the recording is then read
+    only when a new step is due (:func:`new_step_recorded`), not every ``poll_s`` (a
+    forecast a minute read it sixty times for nothing).
+    """
+
+    def __init__(self, project: m.Project, record: str | os.PathLike, *,
+                 every: float | None = None, replications: int = REPLICATIONS, seed: int = 1,
+                 target: float | None = None, scenario: str | None = None,
+                 workers: int | None = None, overwrite: bool = False,
+                 poll_s: float = 1.0, newest=None) -> None:
+        import queue
+        import threading
+
+        self.path = Path(record)
+        self.roll = RollingForecaster(project, every=every, replications=replications,
+                                      seed=seed, target=target, scenario=scenario,
+                                      workers=workers, keep=False)
+        log = log_path(self.path)
+        if log.exists() and not overwrite:
+            raise ForecastError(f"{log}: exists (forecasts of an earlier session); choose "
+                                "another recording, or overwrite both with --force")
+        log.unlink(missing_ok=True)
+        self.roll.log = ForecastLog(log, {"project": project.name})
+        self.poll_s = float(poll_s)
+        self.newest = newest
+        self.made = 0
+        self._out: queue.SimpleQueue = queue.SimpleQueue()
+        self._task = TaskState()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="live-forecast",
+                                        daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        from twin.tasks import Cancelled
+
+        last, epoch = -math.inf, None
+        while not self._stop.wait(self.poll_s):
+            if not self.path.exists():  # the recorder makes it at the first reading
+                continue
+            if self.newest is not None and not new_step_recorded(
+                    self.newest(), epoch, self.roll.every, last):
+                continue  # no new step yet: the recording is not read
+            t = None
+            try:
+                with Recording.open(self.path) as rec:  # SWMR, beside the recorder
+                    epoch = rec.epoch_utc.timestamp()
+                    replays = replay_recording(rec)
+                    t = newest_step(replays, self.roll.every, last)
+                    if t is None:
+                        continue
+                    f = self.roll.forecast(rec, t, self._task, replays)
+                self.made += 1
+                self._out.put((f, epoch))
+            except Cancelled:
+                return
+            except InputError as e:  # this step cannot be forecast: say so, go on
+                self._out.put(f"t={t:g} s: {e}" if t is not None else str(e))
+            except BaseException as e:  # a bug: handed to the caller's thread
+                self._out.put(e)
+                return
+            if t is not None:
+                last = t
+
+    def take(self) -> list:
+        """What the thread made since the last call, in order (module docstring)."""
+        out = []
+        while not self._out.empty():
+            item = self._out.get()
+            if isinstance(item, BaseException):
+                raise item
+            out.append(item)
+        return out
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop (a forecast under way is cancelled within a kernel pause) and close the log."""
+        self._stop.set()
+        self._task.request_interruption()
+        self._thread.join(timeout)
+        if self.roll.log is not None:
+            self.roll.log.close()
+

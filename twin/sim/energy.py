@@ -15,6 +15,7 @@ import numpy as np
 
 from twin.energy import Clock, figures
 from twin.energy import change_times as _change_times
+from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
 from twin.model import elements as m
 
 
@@ -29,7 +30,9 @@ def sample_times(tariff: m.Tariff | None, horizon: float) -> np.ndarray:
 def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
     """The energy KPIs of one replication after warm-up: the line's cost (energy and demand
     parts), 15-minute peak and CO2, per good part too, and each station's energy part,
-    peak and CO2 (the demand charge is the line's: it bills the coincident peak)."""
+    peak and CO2 (the demand charge is the line's: it bills the coincident peak); with PV
+    or a battery, the grid's figures with and without the battery (``line.grid_*``,
+    ``line.pv_*``, ``line.battery_*``: twin.energy_site.site_kpis)."""
     low = sr.lowered
     t = sr.ts_t
     stations = [e for e, k in enumerate(low.element_kinds) if k == "station"]
@@ -46,9 +49,97 @@ def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
         "line.co2_kg": float(f.co2_kg[0]),
         "line.co2_kg_per_part": per(float(f.co2_kg[0])),
     }
+    if tariff.pv is not None or tariff.battery is not None:  # PV and battery: twin.energy_site
+        site = site_kpis(tariff, Clock.simulation(), t, e.sum(axis=1), low.warmup,
+                         low.horizon, good)
+        out.update({f"line.{k}": v for k, v in site.items()})
     for j, el in enumerate(stations, 1):
         p = f"elements.{low.element_ids[el]}."
         out[p + "energy_cost"] = float(f.energy_cost[j])
         out[p + "peak_kw_15min"] = float(f.peak_kw_15min[j])
         out[p + "co2_kg"] = float(f.co2_kg[j])
     return out
+
+
+def replication_dispatch(sr, rep, tariff: m.Tariff):
+    """The PV and battery dispatch (``twin.energy_site.Dispatch``) of one replication after
+    warm-up: the day chart's grid power, PV and battery state."""
+    low = sr.lowered
+    stations = [e for e, k in enumerate(low.element_kinds) if k == "station"]
+    return site_curve(tariff, Clock.simulation(), sr.ts_t,
+                      rep.ts_energy[:, stations].sum(axis=1), low.warmup, low.horizon,
+                      tariff.battery)
+
+
+#: The energy figures scenarios are compared by (``line.<key>``, label), in this order; a
+#: row is shown where every scenario has it (a tariff; PV or a battery for the grid's rows).
+COMPARE_KPIS: tuple[tuple[str, str], ...] = (
+    ("energy_cost", "Energy cost"),
+    ("energy_cost_energy", "  energy part"),
+    ("energy_cost_demand", "  demand part"),
+    ("energy_cost_per_part", "Energy cost per good part"),
+    ("peak_kw_15min", "Peak 15-min power (kW)"),
+    ("co2_kg", "CO2 (kg)"),
+    ("co2_kg_per_part", "CO2 per good part (kg)"),
+    ("grid_cost", "Grid bill with PV and battery"),
+    ("grid_cost_energy", "  energy part"),
+    ("grid_cost_demand", "  demand part"),
+    ("grid_cost_per_part", "Grid bill per good part"),
+    ("grid_peak_kw_15min", "Grid peak 15-min (kW)"),
+    ("peak_shaved_kw", "Peak shaved by the battery (kW)"),
+    ("battery_saving", "Saved by the battery"),
+    ("grid_co2_kg", "Grid CO2 (kg)"),
+    ("pv_self_share", "PV self-consumed (share)"),
+    ("battery_cycles", "Battery full cycles"),
+)
+
+
+def compare_rows(summary: dict) -> list[tuple[str, str]]:
+    """The rows of :data:`COMPARE_KPIS` every scenario of ``summary`` (name -> the doc of
+    ``twin.sim.summary.summarize``) has."""
+    return [(k, label) for k, label in COMPARE_KPIS
+            if all(k in doc["line"] for doc in summary.values())]
+
+
+def energy_comparison(result, summary: dict | None = None) -> list[dict]:
+    """The scenarios of ``result`` in money and CO2: per row of :func:`compare_rows`, each
+    scenario's ``{mean, ci95_halfwidth}`` and, for each scenario after the first (the base),
+    the paired difference to the base over replications (common random numbers: replication
+    i of every scenario shares its seeds) and that difference in % of the base's mean."""
+    from twin.sim.stats import mean_ci
+    from twin.sim.summary import replication_kpis
+
+    summary = summary or result.summary()
+    names = list(result.scenarios)
+    base = names[0]
+    reps = {n: [replication_kpis(sr, r) for r in sr.replications]
+            for n, sr in result.scenarios.items()}
+    out = []
+    for key, label in compare_rows(summary):
+        k = f"line.{key}"
+        row = {"key": key, "label": label,
+               "scenarios": {n: summary[n]["line"][key] for n in names}, "vs_base": {}}
+        b = summary[base]["line"][key]["mean"]
+        for n in names[1:]:
+            # a difference below 1e-12 of the values is rounding of the same sums: 0
+            d = mean_ci([0.0 if abs(x[k] - y[k]) <= 1e-12 * max(abs(x[k]), abs(y[k]))
+                         else x[k] - y[k] for x, y in zip(reps[n], reps[base], strict=False)])
+            pct = {"mean": math.nan, "ci95_halfwidth": math.nan}
+            if b and math.isfinite(b):
+                pct = {"mean": 100.0 * d["mean"] / abs(b),
+                       "ci95_halfwidth": 100.0 * d["ci95_halfwidth"] / abs(b)}
+            row["vs_base"][n] = {"difference": d, "percent": pct}
+        out.append(row)
+    return out
+
+
+def day_chart(sr) -> DayChart | None:
+    """The :class:`twin.energy_site.DayChart` of a simulated scenario (``None``: no energy
+    context). Every replication of a scenario shares its sample grid, so the pieces line
+    up."""
+    tariff = sr.project.tariff
+    if tariff is None:
+        return None
+    low = sr.lowered
+    return chart_of([replication_dispatch(sr, rep, tariff) for rep in sr.replications],
+                    tariff, Clock.simulation(), low.warmup, low.horizon)

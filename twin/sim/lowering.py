@@ -19,7 +19,7 @@ from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
 from twin.sim.energy import sample_times
-from twin.sim.seeds import seed_states
+from twin.sim.seeds import seed_states, seed_states_of
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
          "conveyor": kt.CONVEYOR, "sink": kt.SINK}
@@ -307,8 +307,17 @@ def stream_seeds(element_ids: tuple[str, ...], seed: int, replication: int) -> n
     """
     # the states of SeedSequence(entropy=seed, spawn_key=(replication, key, purpose)),
     # made for all streams at once (twin.sim.seeds)
-    keys = [zlib.crc32(eid.encode("utf-8")) for eid in element_ids]
-    return seed_states(int(seed), int(replication), keys, kt.N_STREAMS)
+    return seed_states(int(seed), int(replication), _stream_keys(element_ids), kt.N_STREAMS)
+
+
+def stream_seeds_of(element_ids: tuple[str, ...], seed: int, replications) -> np.ndarray:
+    """:func:`stream_seeds` of many replications at once: ``(len(replications),
+    n_elements * N_STREAMS, 4)``."""
+    return seed_states_of(int(seed), replications, _stream_keys(element_ids), kt.N_STREAMS)
+
+
+def _stream_keys(element_ids: tuple[str, ...]) -> list[int]:
+    return [zlib.crc32(eid.encode("utf-8")) for eid in element_ids]
 
 
 def new_state(low: Lowered, seed: int, replication: int, parts: int | None = None,

@@ -65,6 +65,24 @@ LINE_KPIS: tuple[tuple[str, str, str], ...] = (
     ("peak_kw_15min", "peak 15-min power", "kW"),
     ("co2_kg", "CO2", "kg"),
     ("co2_kg_per_part", "CO2 per part", "kg/part"),
+    # on-site PV and a battery (twin.energy_site): only with them
+    ("pv_kwh", "PV produced", "kWh"),
+    ("pv_self_kwh", "PV self-consumed", "kWh"),
+    ("pv_self_share", "PV self-consumed share", "fraction"),
+    ("pv_export_kwh", "PV exported", "kWh"),
+    ("battery_throughput_kwh", "battery throughput", "kWh"),
+    ("battery_cycles", "battery full cycles", "cycles"),
+    ("grid_kwh", "grid import", "kWh"),
+    ("grid_peak_kw_15min", "grid peak 15-min power", "kW"),
+    ("grid_peak_kw_15min_no_battery", "grid peak 15-min power, no battery", "kW"),
+    ("peak_shaved_kw", "peak shaved by the battery", "kW"),
+    ("grid_cost", "grid bill", "currency"),
+    ("grid_cost_energy", "grid bill: energy part", "currency"),
+    ("grid_cost_demand", "grid bill: demand part", "currency"),
+    ("grid_cost_no_battery", "grid bill, no battery", "currency"),
+    ("battery_saving", "saved by the battery", "currency"),
+    ("grid_cost_per_part", "grid bill per part", "currency/part"),
+    ("grid_co2_kg", "grid CO2", "kg"),
 )
 
 NO_STAT = {"mean": math.nan, "ci95_halfwidth": math.nan}

@@ -41,18 +41,44 @@ def seed_states(seed: int, replication: int, keys, purposes: int) -> np.ndarray:
     """``(len(keys) * purposes, 4)`` uint64: row ``k * purposes + p`` is
     ``SeedSequence(entropy=seed, spawn_key=(replication, keys[k], p)).generate_state(4,
     np.uint64)``; ``keys`` are ints below 2**32 (element hashes)."""
+    return _states(int(seed), [int(replication)], keys, purposes)[0]
+
+
+def seed_states_of(seed: int, replications, keys, purposes: int) -> np.ndarray:
+    """:func:`seed_states` of many replications in one pass: ``(len(replications),
+    len(keys) * purposes, 4)``. A fork's 200 replications made them one at a time in 12% of
+    a forecast of a small line (``benchmarks/bench_forecast.py``); at once, in 1 ms."""
+    return _states(int(seed), [int(r) for r in replications], keys, purposes)
+
+
+def _states(seed: int, replications: list[int], keys, purposes: int) -> np.ndarray:
     keys = np.asarray(keys, np.uint64)
     if len(keys) and int(keys.max()) >= 2**32:
         raise ValueError("keys must be below 2**32")
-    run = _words(int(seed))
+    run = _words(seed)
     run += [0] * max(0, _POOL - len(run))  # NumPy pads the run entropy when spawned
-    head = np.array(run + _words(int(replication)), np.uint32)
-    n = len(keys) * purposes
+    # replications of the same number of 32-bit words share the layout of their entropy
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(replications):
+        groups.setdefault(len(_words(r)), []).append(i)
+    out = np.empty((len(replications), len(keys) * purposes, 4), np.uint64)
+    for idx in groups.values():
+        heads = np.array([run + _words(replications[i]) for i in idx], np.uint32)
+        out[idx] = _mixed(heads, keys, purposes)
+    return out
+
+
+def _mixed(heads: np.ndarray, keys: np.ndarray, purposes: int) -> np.ndarray:
+    """The states of ``heads`` (one row of entropy words per replication) x keys x
+    purposes, ``(len(heads), len(keys) * purposes, 4)``."""
+    n_rep, width = heads.shape
+    per = len(keys) * purposes
+    n = n_rep * per
     # purposes < 2**32, so each stream's entropy is head + [key, purpose], or + [key, 0]
-    entropy = np.empty((len(head) + 2, n), np.uint32)
-    entropy[:len(head)] = head[:, None]
-    entropy[len(head)] = np.repeat(keys.astype(np.uint32), purposes)
-    entropy[len(head) + 1] = np.tile(np.arange(purposes, dtype=np.uint32), len(keys))
+    entropy = np.empty((width + 2, n), np.uint32)
+    entropy[:width] = np.repeat(heads.T, per, axis=1)
+    entropy[width] = np.tile(np.repeat(keys.astype(np.uint32), purposes), n_rep)
+    entropy[width + 1] = np.tile(np.arange(purposes, dtype=np.uint32), len(keys) * n_rep)
     with np.errstate(over="ignore"):
         h = _INIT_A
 
@@ -83,4 +109,4 @@ def seed_states(seed: int, replication: int, keys, purposes: int) -> np.ndarray:
             hb = np.uint32(hb * _MULT_B)
             v = v * hb
             state[:, k] = v ^ (v >> _SHIFT)
-    return state.astype("<u4").view("<u8").astype(np.uint64)
+    return state.astype("<u4").view("<u8").astype(np.uint64).reshape(n_rep, per, 4)

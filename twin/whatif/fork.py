@@ -56,10 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kernels import fork as kf
 from kernels import types as kt
-from kernels.warmup import compiled_kernels
-from twin.errors import InputError
 from twin.model import elements as m
 from twin.projectfile.reader import with_scenario
 from twin.recording import NO_DATA, UNKNOWN, Recording, extent, replay_recording
@@ -72,10 +69,10 @@ from twin.recording.snapshot import (
     snapshot_at,
 )
 from twin.sim.executors import JobContext, ThreadExecutor
-from twin.sim.lowering import Lowered, grow, lower, new_state
-from twin.sim.runner import Replication, run_replication
+from twin.sim.lowering import Lowered, lower, stream_seeds_of
+from twin.sim.runner import CHUNKS, Replication, run_replication
 from twin.tasks import TaskState
-from twin.whatif.fitting import scipy_of
+from twin.whatif.forkstate import ForkError, StartPlan, build_state  # noqa: F401 (this module's API)
 
 #: Number of grid intervals of the fan chart.
 GRID = 100
@@ -85,10 +82,6 @@ MAX_REPLICATIONS = 10_000
 MAX_GRID = 100_000
 #: Seeds are int64 inside the kernel.
 MAX_SEED = 2**63 - 1
-
-
-class ForkError(InputError):
-    """A fork that cannot be built (message names the field, the value and the fix)."""
 
 
 @dataclass(frozen=True)
@@ -244,113 +237,6 @@ def recorded_starts(recording: Recording, mapping: dict, t: float, project: m.Pr
     return out
 
 
-_FROZEN: dict[int, tuple] = {}
-
-
-def _frozen(d):
-    """``scipy_of(d)``, made once per distribution object: freezing a SciPy distribution
-    costs about 2 ms (it builds its docstring), which 200 replications x a few stations of
-    every rolling forecast would pay again and again. Frozen distributions are only read;
-    the cache keeps ``d`` itself, so that its ``id`` is not reused while cached."""
-    hit = _FROZEN.get(id(d))
-    if hit is None or hit[0] is not d:
-        if len(_FROZEN) > 1024:  # a long session of edits and calibrations: start afresh
-            _FROZEN.clear()
-        hit = _FROZEN[id(d)] = (d, scipy_of(d), {})
-    return hit[1], hit[2]
-
-
-def _survival(d, a: float) -> float:
-    """``P(X > a)``, once per distribution and elapsed time: every replication of a fork
-    conditions the same server on the same elapsed time."""
-    f, sf = _frozen(d)
-    s = sf.get(a)
-    if s is None:
-        if len(sf) > 4096:
-            sf.clear()
-        s = sf[a] = float(f.sf(a)) if a > 0 else 1.0
-    return s
-
-
-def _conditional(d, a: float, rng: np.random.Generator) -> float:
-    """Draw ``X - a`` given ``X > a`` for a project distribution ``d``."""
-    if d.dist == "exponential":
-        return float(rng.exponential(d.mean))
-    if d.dist == "constant":
-        return max(d.params["value"] - a, 0.0)
-    f, _ = _frozen(d)
-    s = _survival(d, a)
-    if not s > 1e-12:
-        return 0.0  # already beyond any plausible value: it ends now
-    x = float(f.isf(s * (1.0 - rng.random())))
-    return max(x - a, 0.0)
-
-
-def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: float,
-                seed: int, replication: int, rng: np.random.Generator,
-                recorded_repair_end: bool = True, log_rows: int = 0,
-                wip: dict[str, int] | None = None):
-    """A kernel state at time ``t`` holding the recorded situation (module docstring).
-
-    ``wip`` gives the parts to place in buffers, conveyors and source queues (element id ->
-    count); every station server in ``starts`` is put in its recorded state.
-    """
-    start, _ = compiled_kernels()
-
-    a = low.arrays
-    s = new_state(low, seed, replication, log_rows=log_rows)
-    wip = wip or {}
-    need = sum(wip.values()) + len(starts) + int(a.params[kt.P_RESERVE_PARTS])
-    while s.si[kt.S_NFREE] < need:
-        s = grow(s, kt.K_NEED_PARTS)
-    # one queued event per part on a conveyor, on top of what start() schedules
-    belt = sum(n for el, n in wip.items()
-               if a.el_i[low.element_ids.index(el), kt.I_KIND] == kt.CONVEYOR)
-    while s.heap_t.shape[0] < belt + 4 * (low.n_servers + a.el_i.shape[0]) + 64:
-        s = grow(s, kt.K_NEED_HEAP)
-    kf.fork_clock(a, s, float(t))
-    for el, n in wip.items():
-        kf.fork_fill(a, s, low.element_ids.index(el), int(n), 0)
-    plan = {}
-    for ss in starts:
-        e = low.element_ids.index(ss.element)
-        srv = int(a.el_i[e, kt.I_SERVER0]) + ss.server
-        st = project.element(ss.element)
-        # an assembly holds what it assembles (issue 18); other stations the first product
-        prod = max(int(a.el_i[e, kt.I_OUT_PROD]), 0) if a.el_i[e, kt.I_BOM_N] else 0
-        phase, rem, work, done_t = kt.P_EMPTY, 0.0, 0.0, 0.0
-        if ss.holds == "process":
-            phase = kt.P_PROCESS
-            rem = _conditional(st.process_time_for(low.products[prod]), ss.elapsed_work, rng)
-            work = rem + ss.elapsed_work
-        elif ss.holds != "none":
-            phase, done_t = kt.P_DONE, float(ss.since)
-        kf.fork_server(a, s, srv, phase, prod, float(rem), float(work), done_t,
-                       int(ss.state == kt.DOWN))
-        plan[srv] = (ss, st)
-    start(a, s)
-    for srv, (ss, st) in plan.items():
-        basis = a.el_i[s.srv_i[srv, kt.SI_EL], kt.I_FAIL_BASIS]
-        if s.srv_i[srv, kt.SI_DOWN]:
-            if ss.repair_end is not None and recorded_repair_end:
-                left = ss.repair_end - t
-            elif st.failures is None:
-                raise ForkError(
-                    f"asset {ss.asset!r} shows station {ss.element!r} down at t={t:g} s and the "
-                    "recording does not say when the repair ended, but the station has no "
-                    "failures (no time to repair) in the project: add failures to it, or "
-                    "fork at another time")
-            else:
-                left = _conditional(st.failures.time_to_repair, ss.down_elapsed, rng)
-            kf.fork_repair(a, s, srv, float(left))
-            continue
-        ttf = 0.0
-        if basis != kt.FB_NONE:
-            ttf = _conditional(st.failures.time_to_failure, ss.exposure, rng)
-        kf.fork_resume(a, s, srv, float(ttf))
-    return s
-
-
 def _holds_fifo(el: m.Element) -> bool:
     """Whether an element keeps parts in a queue that a recorded level can fill."""
     if isinstance(el, m.Buffer | m.Conveyor):
@@ -372,6 +258,7 @@ def _channels(project: m.Project, recording: Recording, replays: dict, assets):
     stations = {s.id: s for s in project.stations()}
     servers: dict[str, tuple[str, int | None]] = {}
     levels: dict[str, str] = {}
+    silent: list[str] = []
     for a, (el, k) in pairs.items():
         if el in stations:
             servers[a] = (el, k)
@@ -384,6 +271,11 @@ def _channels(project: m.Project, recording: Recording, replays: dict, assets):
                                 "map one of them elsewhere")
             levels[a] = el
             continue
+        if fifo and assets is None:
+            # the recording's own mapping (a live recording declares every buffer of the
+            # project): a buffer that sent no level yet is one whose content is unknown
+            silent.append(f"asset {a!r} of {el!r} records no level (yet): {el} starts empty")
+            continue
         extra = " and the asset records no level to give its content" if fifo else ""
         raise ForkError(f"asset {a!r} maps to {el!r}, which is not a station of project "
                         f"{project.name!r}{extra}; stations: {sorted(stations)}")
@@ -391,7 +283,7 @@ def _channels(project: m.Project, recording: Recording, replays: dict, assets):
         assigned, notes = assign_servers(servers, {el: st.servers for el, st in stations.items()})
     except ChannelError as e:
         raise ForkError(str(e)) from None
-    return assigned, levels, notes
+    return assigned, levels, notes + silent
 
 
 def _wip(project: m.Project, low: Lowered, recording: Recording, replays: dict,
@@ -413,35 +305,46 @@ def _wip(project: m.Project, low: Lowered, recording: Recording, replays: dict,
 
 
 @dataclass(frozen=True)
-class _ForkJob:
-    """One replication of a fork: the state at ``t`` is built in the job, from its own
-    random stream, so that replications differ only by their number."""
+class _ForkRun:
+    """What every replication of a fork reads: the start plan, each replication's streams
+    and draws (made for all at once), and what to keep of a replication."""
 
-    low: Lowered
-    variant: m.Project
-    starts: tuple
-    wip: dict
-    t: float
+    plan: StartPlan
     seed: int
+    streams: np.ndarray
+    drawn: np.ndarray
+    chunks: int
+    keep_t: np.ndarray  # the grid times at or after t
+    idx: list  # the recorded stations, whose energy counts
+    raw: bool  # keep the kernel's output of each replication
+
+
+@dataclass(frozen=True)
+class _ForkJob:
+    run: _ForkRun
     replication: int
-    recorded_repair_end: dict
-    log: bool
 
 
-def _fork_replication(job: _ForkJob, ctx: JobContext) -> Replication:
+def _fork_replication(job: _ForkJob, ctx: JobContext):
+    """One replication: its cumulative good output and energy of the recorded stations on
+    the grid, and its raw output when kept."""
     ctx.check()
-    rng = np.random.default_rng([job.seed, job.replication, 0x5EED])
-    state = build_state(job.low, job.variant, list(job.starts), job.t, job.seed,
-                        job.replication, rng, job.recorded_repair_end,
-                        4096 if job.log else 0, job.wip)
-    return run_replication(job.low, job.seed, job.replication, ctx, ctx.progress, state=state)
+    run, r = job.run, job.replication
+    state = run.plan.state_of(run.streams[r], run.drawn[r])
+    rep = run_replication(run.plan.low, run.seed, r, ctx, ctx.progress, state=state,
+                          chunks=run.chunks)
+    return (rep.good_parts()[run.keep_t], rep.ts_energy[run.keep_t][:, run.idx].sum(axis=1),
+            rep if run.raw else None)
 
 
 def _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, log, task,
-         workers) -> list[Replication]:
-    items = [_ForkJob(low, variant, tuple(starts), wip, t, seed, r, recorded_repair_end, log)
-             for r in range(replications)]
-    return ThreadExecutor(workers).map(_fork_replication, items, task)
+         workers, chunks, keep_t, idx, raw) -> list[tuple]:
+    plan = StartPlan(low, variant, starts, t, recorded_repair_end, 4096 if log else 0, wip)
+    reps = range(replications)
+    run = _ForkRun(plan, seed, stream_seeds_of(low.element_ids, seed, reps),
+                   plan.draws(seed, reps), chunks, keep_t, idx, raw)
+    return ThreadExecutor(workers).map(_fork_replication, [_ForkJob(run, r) for r in reps],
+                                       task)
 
 
 def _check_counts(replications: object, seed: object, grid: object) -> None:
@@ -460,7 +363,8 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
                         log: bool = False, grid: int = GRID, task: TaskState | None = None,
                         workers: int | None = 1,
                         variant: m.Project | None = None,
-                        replays: dict | None = None) -> ForkResult:
+                        replays: dict | None = None, chunks: int = CHUNKS,
+                        keep_replications: bool = True) -> ForkResult:
     """Run ``replications`` of a scenario from the recorded state at ``t`` to ``horizon_end``.
 
     Parameters
@@ -493,6 +397,11 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
         workbench builds it on its GUI thread; by default it is built here.
     replays : dict, optional
         ``twin.recording.replay_recording(recording)``, when the caller has read it already.
+    chunks : int
+        Kernel calls per replication (progress after each, ``run_replication``).
+    keep_replications : bool
+        Keep each replication's kernel output in ``result.replications`` (False: only the
+        paths on the grid, what a forecast reads).
 
     Returns
     -------
@@ -550,14 +459,15 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
         notes.append(f"assemblies {assemblies}: their input places start empty (a recording "
                      "holds no level for them)")
         unknown += [a for a in assemblies if a not in unknown]
-    reps = _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, log,
-                task, workers)
     ts = low.arrays.ts_t
     keep = ts >= t
     times = ts[keep]
     idx = [low.element_ids.index(el) for el in sorted(mapped)]
-    out = np.array([rep.good_parts()[keep] for rep in reps])
-    energy = np.array([rep.ts_energy[keep][:, idx].sum(axis=1) for rep in reps])
+    done = _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, log,
+                task, workers, chunks, keep, idx, keep_replications)
+    out = np.array([d[0] for d in done])
+    energy = np.array([d[1] for d in done])
+    reps = [d[2] for d in done] if keep_replications else []
     rec_out, rec_energy = recorded_since(variant, replays, servers, t, times)
     if not sink_feeders(variant)[0] & mapped:
         notes.append("no recorded station feeds a sink: the recorded output is unknown")

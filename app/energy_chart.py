@@ -1,0 +1,124 @@
+"""The energy day chart (issue 19 §4): the grid's import, the line's load and the PV power
+over the run (kW, left axis), the battery's stored energy (kWh, right axis), and the price
+periods shaded: the darker, the dearer. Drawn from a ``twin.energy_site.DayChart``, which
+the run's worker prepares (``twin.sim.energy.day_chart``), or a recording's
+(``twin.recording.energy.recording_day_chart``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.theme import chart
+
+#: More price steps than this are a fine price series: drawn as a line, not shaded.
+MAX_SHADED = 400
+NO_CONTEXT = ("No energy context: give the project prices, PV or a battery under "
+              "Edit > Calendar and energy…, then run")
+
+GRID, LOAD, PV, SOC = "#d62728", "#7f7f7f", "#e6a700", "#2ca02c"
+
+
+def price_periods(price_t: np.ndarray, price_v: np.ndarray, end: float
+                  ) -> list[tuple[float, float, float]]:
+    """``(from, to, price)`` of each run of equal prices up to ``end`` (s)."""
+    out: list[tuple[float, float, float]] = []
+    for i, (a, v) in enumerate(zip(price_t, price_v, strict=True)):
+        b = price_t[i + 1] if i + 1 < len(price_t) else end
+        if out and out[-1][2] == v:
+            out[-1] = (out[-1][0], b, v)
+        elif b > a:
+            out.append((float(a), float(b), float(v)))
+    return out
+
+
+class EnergyDayChart(QWidget):
+    """One plot with a second y axis for the battery; :meth:`draw` shows a scenario."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = chart("Grid, PV and battery over the run; price periods shaded",
+                          "power (kW)", legend_offset=(-10, 10))
+        item = self.plot.getPlotItem()
+        self.legend = item.legend
+        # the battery's kWh on a right axis: a second view box sharing x
+        self.soc_view = pg.ViewBox()
+        item.showAxis("right")
+        item.scene().addItem(self.soc_view)
+        item.getAxis("right").linkToView(self.soc_view)
+        item.getAxis("right").setLabel("battery (kWh)")
+        item.getAxis("right").enableAutoSIPrefix(False)
+        self.soc_view.setXLink(item)
+        item.vb.sigResized.connect(self._sync)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: gray")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.note)
+        self.shaded: list[pg.LinearRegionItem] = []
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.clear()
+
+    def _sync(self) -> None:
+        self.soc_view.setGeometry(self.plot.getPlotItem().vb.sceneBoundingRect())
+
+    def clear(self, hint: str = NO_CONTEXT) -> None:
+        self.plot.clear()
+        self.soc_view.clear()
+        self.legend.clear()
+        self.shaded, self.curves = [], {}
+        self.note.setText(hint)
+
+    def draw(self, data) -> None:
+        """Show ``data`` (a ``twin.energy_site.DayChart``; ``None``: no energy context)."""
+        if data is None:
+            self.clear()
+            return
+        self.clear("")
+        origin = float(data.t[0]) if data.replications == 0 else 0.0  # a recording: its start
+        self.plot.setLabel("bottom", "time since the start of the recording (h)"
+                           if data.replications == 0 else "time (h)")
+        self.plot.setTitle("Grid, PV and battery over the "
+                           f"{'recording' if data.replications == 0 else 'run'}; price periods "
+                           "shaded")
+        hours = (data.t - origin) / 3600.0
+        periods = [(a - origin, b - origin, p) for a, b, p in
+                   price_periods(data.price_t, data.price_v, float(data.t[-1]))]
+        lo, hi = min(p for *_, p in periods), max(p for *_, p in periods)
+        if len(periods) <= MAX_SHADED and hi > lo:
+            for a, b, p in periods:
+                if p == lo:
+                    continue  # the cheapest periods stay unshaded
+                alpha = int(25 + 70 * (p - lo) / (hi - lo))
+                region = pg.LinearRegionItem((a / 3600.0, b / 3600.0), movable=False,
+                                             brush=pg.mkBrush(70, 110, 200, alpha),
+                                             pen=pg.mkPen(None))
+                region.setZValue(-10)
+                region.setToolTip(f"{p:g} {data.currency}/kWh")
+                self.plot.addItem(region)
+                self.shaded.append(region)
+        for key, y, color, name in (("load", data.load, LOAD, "line load"),
+                                    ("pv", data.pv, PV, "PV"),
+                                    ("grid", data.grid, GRID, "grid import")):
+            if key == "pv" and not y.any():
+                continue
+            self.curves[key] = self.plot.plot(hours, y, stepMode="center", name=name,
+                                              pen=pg.mkPen(color, width=2 if key == "grid"
+                                                           else 1))
+        if data.soc is not None:
+            soc = pg.PlotDataItem(hours, data.soc, pen=pg.mkPen(SOC, width=2))
+            self.soc_view.addItem(soc)
+            self.legend.addItem(soc, "battery kWh (right)")
+            self.curves["soc"] = soc
+            self.soc_view.enableAutoRange()
+        self._sync()
+        prices = (f"prices from {lo:g} (unshaded) to {hi:g} {data.currency}/kWh (darkest)"
+                  if hi > lo and len(periods) <= MAX_SHADED else
+                  f"price {lo:g} {data.currency}/kWh" if hi == lo else
+                  f"{len(periods)} price steps: too many to shade")
+        what = (f"Means of {data.replications} replications after the warm-up"
+                if data.replications else "The recorded line, exactly from its power channels")
+        self.note.setText(f"{what}; {prices}.")

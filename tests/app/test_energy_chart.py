@@ -1,0 +1,92 @@
+"""The Grid and battery chart of a run (app.energy_chart): the means over replications of
+the dispatch of each replication, the battery on its own axis, the dear periods shaded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.energy_chart import price_periods
+from twin.energy import Clock
+from twin.energy_site import site_curve
+from twin.model import commands as cmd
+from twin.model import elements as m
+
+pytestmark = pytest.mark.gui
+
+H = 3600.0
+
+
+def test_price_periods_merge_equal_prices():
+    t = np.array([0.0, 10.0, 20.0, 30.0])
+    assert price_periods(t, np.array([1.0, 1.0, 2.0, 1.0]), 40.0) == [
+        (0.0, 20.0, 1.0), (20.0, 30.0, 2.0), (30.0, 40.0, 1.0)]
+
+
+def test_the_chart_shows_the_mean_dispatch_and_the_dear_hours(make_window, line_project,
+                                                               qtbot, warm_kernel):
+    line_project.tariff = m.Tariff(
+        0.2, periods=(m.TouPeriod(1 * H, 2 * H, 0.5, name="peak"),
+                      m.TouPeriod(3 * H, 3.5 * H, 0.35, name="shoulder")),
+        pv=m.Pv((0.0,) * 2 + (3.0,) * 22), battery=m.Battery(2.0, 3.0, 0.9, 0.5, 4.0))
+    w = make_window(line_project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000) as blocker:
+        assert w.run_panel.start_run()
+    d = w.dashboards
+    d.finish_drawing()
+    d.tabs.setCurrentWidget(d.energy_day)
+    sr = blocker.args[0].scenarios["base"]
+    tariff = sr.project.tariff
+    ds = [site_curve(tariff, Clock.simulation(), sr.ts_t, rep.ts_energy[:, [
+        i for i, k in enumerate(sr.lowered.element_kinds) if k == "station"]].sum(axis=1),
+        sr.lowered.warmup, sr.lowered.horizon, tariff.battery) for rep in sr.replications]
+    chart = d.energy_day
+    x, y = chart.curves["grid"].getData()
+    np.testing.assert_allclose(x, ds[0].t / H)
+    np.testing.assert_allclose(y, np.mean([e.grid for e in ds], axis=0))
+    _, soc = chart.curves["soc"].getData()
+    np.testing.assert_allclose(soc, np.mean([e.soc for e in ds], axis=0))
+    assert chart.curves["soc"] in chart.soc_view.addedItems  # on the right axis
+    assert set(chart.curves) == {"load", "pv", "grid", "soc"}
+    # the peak hour darker than the shoulder, the base price unshaded
+    regions = sorted(chart.shaded, key=lambda r: r.getRegion()[0])
+    assert [tuple(r.getRegion()) for r in regions] == [(1.0, 2.0), (3.0, 3.5)]
+    assert regions[0].brush.color().alpha() > regions[1].brush.color().alpha()
+    assert "3 replications" in chart.note.text() and "0.2 (unshaded) to 0.5" in chart.note.text()
+    # no energy context: a word on how to give one
+    w.stack.push(cmd.SetProjectField("tariff", None))
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000):
+        assert w.run_panel.start_run()
+    d.finish_drawing()
+    assert not chart.curves and "No energy context" in chart.note.text()
+
+
+def test_the_energy_of_the_open_recording(make_window, line_project, sme_recording, qtbot):
+    from twin.recording import Recording
+    from twin.recording.energy import recording_energy, recording_site
+
+    w = make_window(line_project)
+    w.act_recording_energy.trigger()  # no recording yet: a word on what to do
+    dlg = w.recording_energy_dialog
+    assert "File > Open recording" in dlg.status.text() and dlg.table.rowCount() == 0
+    assert w.open_recording(sme_recording)
+    w.act_recording_energy.trigger()  # no energy context
+    assert "Calendar and energy" in dlg.status.text()
+    tariff = m.Tariff(0.25, periods=(m.TouPeriod(8 * H, 20 * H, 0.4, tuple(range(5))),),
+                      demand_charge_per_kw=9.0,
+                      pv=m.Pv((0.0,) * 8 + (3.0,) * 8 + (0.0,) * 8),
+                      battery=m.Battery(10.0, 2.0, 0.9, 0.0, 2.5, True))
+    w.stack.push(cmd.SetProjectField("tariff", tariff))
+    w.act_recording_energy.trigger()
+    qtbot.waitUntil(lambda: dlg.figures is not None, timeout=30_000)
+    with Recording.open(sme_recording) as rec:
+        line = recording_energy(rec, tariff)["total"]
+        site = recording_site(rec, tariff)
+    assert dlg.value_of("energy cost, EUR") == f"{line.cost:,.2f}"
+    assert dlg.value_of("peak shaved, kW") == f"{site['peak_shaved_kw']:,.2f}"
+    assert dlg.value_of("battery full cycles") == f"{site['battery_cycles']:,.2f}"
+    chart = dlg.chart
+    assert set(chart.curves) == {"load", "pv", "grid", "soc"} and chart.shaded
+    assert "recorded line" in chart.note.text()
+    x, _ = chart.curves["grid"].getData()
+    assert x[0] == 0.0  # hours since the start of the recording
