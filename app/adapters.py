@@ -172,6 +172,9 @@ class StationActor(ElementActor):
 
     height = 1.6
     color = (0.45, 0.55, 0.72)
+    #: an assembly (a station with a bill of materials, issue 18) in a colour of its own,
+    #: until a run's state colours tint it as any station
+    assembly_color = (0.6, 0.47, 0.72)
     label_priority = 3.0
 
     def __init__(self, element, scene):
@@ -196,6 +199,11 @@ class StationActor(ElementActor):
         self.mesh_size = (tpl.size[0] * s, tpl.size[1] * s, tpl.size[2] * s)
         self.height = self.mesh_size[2]
         return self.scene.batch(f"StationMesh:{id(tpl)}", lambda r: KindBatch(r, tpl.source))
+
+    def base_color(self):
+        if self.tint is None and self.element.assembly is not None:
+            return self.assembly_color
+        return super().base_color()
 
     def _reported_missing(self) -> bool:
         """True when the file is missing and the project reader already warned of it (with

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.editors import derived
+from app.editors.assembly import AssemblyEditor
 from app.editors.distribution import DistributionEditor
 from app.editors.fields import Choice
 from app.editors.routing import RoutingEditor
@@ -62,6 +63,7 @@ UNITS = {
     "failures": "s", "maintenance": "s", "wear": "per op / busy h",
     "mesh": "STL/OBJ in the project folder; scale: m per unit",
     "workers": '{"repair": pool, "setup": pool, "process": pool, "priority": 0}',
+    "assembly": "bill of materials: parts per input",
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
@@ -73,7 +75,7 @@ STRUCTURED = {
     "setup_time": lambda: ProductDistEditor(optional=True),
     "arrival": lambda: DistributionEditor(optional=True),
     "failures": FailuresEditor, "power_kw": PowerEditor, "wear": WearEditor,
-    "maintenance": MaintenanceEditor, "routing": RoutingEditor,
+    "maintenance": MaintenanceEditor, "routing": RoutingEditor, "assembly": AssemblyEditor,
 }
 MESH_FILTER = "Meshes (*.stl *.obj *.STL *.OBJ);;All files (*)"
 _SHORT = re.compile(r"^\s*([a-z_]+)\s*\((.*)\)\s*$")
@@ -364,6 +366,10 @@ class Inspector(QWidget):
         if isinstance(w, RoutingEditor):
             succ = self.stack.project.successors(el.id) if self.stack is not None else []
             w.set_value(el.routing, el.id, succ)
+            return
+        if isinstance(w, AssemblyEditor):
+            pred = self.stack.project.predecessors(el.id) if self.stack is not None else []
+            w.set_value(element_to_json(el).get("assembly"), [c.source for c in pred])
             return
         if isinstance(w, ProductDistEditor) and self.stack is not None:
             w.set_products(products(self.stack.project))

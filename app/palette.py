@@ -14,17 +14,28 @@ MIME_KIND = "application/x-twinbench-element-kind"
 KIND_HELP = {
     "source": "Source: raw material enters the line here",
     "station": "Station: a machine that processes parts",
+    "assembly": "Assembly: a station that joins parts from its inputs into one (bill of "
+                "materials in the inspector)",
     "buffer": "Buffer: a FIFO store between machines",
     "conveyor": "Conveyor: an accumulating belt joining two elements",
     "sink": "Sink: finished parts leave the line here",
 }
 
 # id stems of new elements, e.g. station -> M1, M2, ...
-STEMS = {"source": "src", "station": "M", "buffer": "B", "conveyor": "C", "sink": "out"}
+STEMS = {"source": "src", "station": "M", "assembly": "A", "buffer": "B", "conveyor": "C",
+         "sink": "out"}
+# what the palette offers: the element kinds, and an assembly (a station with a bill of
+# materials, issue 18) after the station
+KINDS = ("source", "station", "assembly", "buffer", "conveyor", "sink")
 
 
 def new_element(kind: str, element_id: str, position: tuple[float, float, float]) -> m.Element:
-    """A new element of ``kind`` with the parameters a user starts editing from."""
+    """A new element of ``kind`` (an element kind or ``assembly``) with the parameters a user
+    starts editing from. An assembly starts with an empty bill: connecting its inputs lists
+    them in the inspector."""
+    if kind == "assembly":
+        return m.Station(element_id, position=position, process_time=constant(60.0),
+                         footprint=(2.0, 1.5), assembly=m.Assembly(()))
     cls = m.ELEMENT_TYPES[kind]
     if cls is m.Station:
         return m.Station(element_id, position=position, process_time=constant(60.0),
@@ -41,7 +52,7 @@ class PaletteList(QListWidget):
         super().__init__(parent)
         self.setDragEnabled(True)
         self.setSelectionMode(QListWidget.SingleSelection)
-        for kind in m.ELEMENT_TYPES:
+        for kind in KINDS:
             item = QListWidgetItem(kind.capitalize())
             item.setData(Qt.UserRole, kind)
             item.setToolTip(KIND_HELP[kind] + " (drag it onto the floor)")

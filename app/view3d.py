@@ -421,7 +421,7 @@ class View3D(QWidget):
     def create_at(self, kind: str, x: float, y: float) -> str | None:
         """Create a new ``kind`` element at widget pixel (x, y), as one undoable command."""
         p = self.floor_point(x, y)
-        if p is None or kind not in m.ELEMENT_TYPES:
+        if p is None or kind not in STEMS:
             return None
         eid = self.project.unique_id(STEMS[kind])
         el = new_element(kind, eid, (self.snapped(p[0]), self.snapped(p[1]), 0.0))

@@ -9,6 +9,7 @@ share of work (the caller may cancel, then calls again) or ``K_STALLED`` when th
 firing while simulated time stands (nearly) still: zero or tiny times (docs/semantics.md).
 """
 
+from kernels.assembly import fill_places, start_assemblies
 from kernels.flow import (
     INF,
     after_release_cold,
@@ -37,6 +38,7 @@ from kernels.flow import (
     wake_successors,
 )
 from kernels.jit import cold, entry, hot
+from kernels.places import flush_places
 from kernels.queue import pop, push
 from kernels.rng import sample
 from kernels.types import (
@@ -65,6 +67,7 @@ from kernels.types import (
     FB_OPERATIONS,
     GUARD_EVERY,
     I_ARRIVAL_DIST,
+    I_BOM_N,
     I_CALENDAR,
     I_FAIL_BASIS,
     I_KIND,
@@ -406,6 +409,7 @@ def _reset_statistics(m, s, tw):
         e = s.srv_i[srv, SI_EL]
         s.st_total[e, s.srv_i[srv, SI_STATE]] += tw - s.srv_f[srv, SF_SINCE]
         s.srv_f[srv, SF_SINCE] = tw
+    flush_places(m, s, tw, True)  # hook (issue 18): assembly inputs
     s.st_time[:, :] = 0.0
     s.el_out[:, :] = 0.0
     s.line_out[:] = 0.0
@@ -468,6 +472,7 @@ def _flush(m, s):
             for srv in range(a, a + n):
                 w += s.srv_f[srv, SF_WEAR]
             s.el_out[e, O_WEAR] = w / n
+    flush_places(m, s, now, False)  # hook (issue 18): assembly inputs
     s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
     s.sf[T_WIP_SINCE] = now
     flush_workers(s)
@@ -592,6 +597,10 @@ def _pull(m, s, x, moved):
     """
     a = m.pred_ptr[x]
     b = m.pred_ptr[x + 1]
+    # hook (issue 18): an assembly has no predecessors in ``pred`` (it pulls through its
+    # bill of materials), so only elements without any (sources) pay for this test
+    if a == b and m.el_i[x, I_BOM_N] > 0:
+        return _pull_assembly(m, s, x, moved)
     while a < b:
         srv_in = room(m, s, x)
         if srv_in < 0:
@@ -619,6 +628,24 @@ def _pull(m, s, x, moved):
             break  # the only server of the only predecessor was just emptied
         if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:
             break  # a single-server station is full once it took a part
+    return K_DONE, moved
+
+
+@cold
+def _pull_assembly(m, s, x, moved):
+    """``_pull`` for an assembly (kernels/assembly.py): fill its input places, checking the
+    room every ``MOVES_PER_CHECK`` moves as ``_pull`` does, then start what can start; a
+    start empties places, so the assembly pulls again."""
+    while True:
+        p, moved = fill_places(m, s, x, moved)
+        if p < 0:
+            break
+        code = _recheck(m, s, moved, p, x)
+        if code != K_DONE:
+            return code, moved
+        moved = 0
+    if start_assemblies(m, s, x) > 0:
+        wake(s, x)
     return K_DONE, moved
 
 

@@ -23,6 +23,7 @@ from kernels.flow import derived_state, fifo_push, new_part, resume
 from kernels.jit import entry, hot
 from kernels.queue import push
 from kernels.types import (
+    BO_SINCE,
     CONVEYOR,
     E_CAL_FAIL,
     E_CONVEYOR,
@@ -86,6 +87,7 @@ def fork_clock(m, s, t):
     s.si[S_SAMPLE_K] = np.searchsorted(m.ts_t, t, side="left")
     s.srv_f[:, SF_SINCE] = t
     s.el_sf[:, EF_CONTENT_SINCE] = t
+    s.bom_out[:, BO_SINCE] = t  # assembly inputs (issue 18): their places start empty
     k = np.searchsorted(m.cal_t, t, side="left")
     working = np.int64(m.cal_on[k - 1]) if k > 0 else np.int64(m.params[P_WORKING0])
     s.si[S_CAL_K] = k

@@ -99,7 +99,11 @@ I_CREW_SETUP = 18
 I_CREW_PROCESS = 19
 I_CREW = 20  # station: 1 when its setups or its processing need a worker
 I_CREW_PRIO = 21  # station: priority of its tasks among those waiting (higher first)
-N_I = 22
+# assembly (issue 18, kernels/assembly.py): a station with a bill of materials
+I_BOM0 = 22  # station: first row of its bill of materials in ``bom``
+I_BOM_N = 23  # station: rows of its bill of materials (0: not an assembly)
+I_OUT_PROD = 24  # assembly: product of the assembled part (-1: that of its main part)
+N_I = 25
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability
@@ -128,6 +132,26 @@ O_LOST = 7  # source: arrivals lost because the line could not take them
 O_SETUPS = 8
 O_PM = 9  # preventive maintenances done
 N_O = 10
+
+# --- bill of materials of the assemblies: ``bom[row, column]`` (one row per input) -------
+BM_EL = 0  # the assembly (a station element)
+BM_PRED = 1  # the predecessor element this input takes its parts from
+BM_K = 2  # parts of this input one assembly consumes (>= 1)
+BM_CAP = 3  # capacity of the input's place (parts waiting; >= BM_K)
+N_BM = 4
+
+# --- per input of an assembly: ``bom_si[row, column]`` (state) and ``bom_out[row, column]``
+BS_HEAD = 0  # FIFO of the parts waiting in the input's place (-1: empty)
+BS_TAIL = 1
+BS_COUNT = 2  # parts waiting
+N_BS = 3
+BO_IN = 0  # parts that entered the place
+BO_STARVED = 1  # server-seconds the assembly was starved while this input was short
+BO_CONTENT_INT = 2  # time integral of the parts waiting (part-seconds)
+BO_CONTENT_MAX = 3
+BO_SINCE = 4  # time the two integrals were last brought up to date
+BO_MARK = 5  # the assembly's starved server-seconds since time 0 at BO_SINCE
+N_BO = 6
 
 # --- line result columns: ``line_out[column]`` -------------------------------------------
 L_GOOD = 0  # good parts that reached a sink after warm-up
@@ -341,7 +365,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "el_i",  # int64 (n_el, N_I)
     "el_f",  # float64 (n_el, N_F)
     "succ_ptr", "succ", "succ_cum",  # CSR successors; succ_cum: cumulative split probability
-    "pred_ptr", "pred",  # CSR predecessors
+    "pred_ptr", "pred",  # CSR predecessors (none for an assembly: it pulls through ``bom``)
     "dist_kind", "dist_par", "emp",  # distributions, see rng.sample
     "proc_dist", "setup_dist",  # int64 (n_el, n_products): distribution per product (-1 none)
     "power",  # float64 (n_el, N_STATES): kW per server in each state
@@ -349,6 +373,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "sched_t", "sched_p", "sched_q",  # source schedules: time (s), product, quantity
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
+    "bom",  # int64 (max(n_bom, 1), N_BM): BM_* columns, one row per assembly input
     "params",  # float64 (N_P,): the P_* entries below
     "wk",  # float64 (n_pools, N_WK): worker pools
 ])
@@ -370,6 +395,7 @@ KernelState = namedtuple("KernelState", [
     "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
     "wkr",  # float64 (n_workers, N_WR): workers
     "wk_out",  # float64 (n_pools, N_WO): worker-seconds per WS_* state, WO_* columns
+    "bom_si", "bom_out",  # assembly inputs: (max(n_bom, 1), N_BS), (max(n_bom, 1), N_BO)
 ])
 P_WARMUP = 0  # warm-up (s)
 P_LOG = 1  # 1: write the state log

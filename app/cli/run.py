@@ -148,6 +148,14 @@ def print_table(summary: dict, out=None) -> None:
                   *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
                   format_ci(el["energy_kwh"], 4), format_ci(el["failures"], 6),
                   f"{el['wear']['mean']:.3g}"] for eid, el in stations], indent="  ") + "\n")
+        inputs = [(eid, src, kpis) for eid, el in stations
+                  for src, kpis in el.get("inputs", {}).items()]
+        if inputs:  # assemblies (issue 18): what each waited for
+            out.write(format_table(
+                ["assembly", "input", "starved short of it", "mean waiting", "parts in"],
+                [[printable(eid), printable(src), format_ci(k["starved_fraction"]),
+                  format_ci(k["mean_content"]), format_ci(k["parts_in"], 6)]
+                 for eid, src, k in inputs], indent="  ") + "\n")
         stores = [(eid, el) for eid, el in doc["elements"].items()
                   if el["kind"] in ("buffer", "conveyor")]
         if stores:

@@ -181,3 +181,70 @@ PUBLISHED = [
     (1.0, 1.1, 5, 100.0, 5.0, 0.773626),
     (1.0, 1.0, 20, 100.0, 5.0, 0.897973),
 ]
+
+
+# --- assembly of two Poisson streams (issue 18) ----------------------------------------------
+@dataclass(frozen=True)
+class AssemblySolution:
+    """Steady state of an assembly fed by two Poisson streams that lose what finds the
+    input's place full: ``busy`` is P(server busy), ``starved_short[i]`` P(server starved
+    and input i short of a set), ``mean_place[i]`` E[parts waiting at input i], ``lost[i]``
+    the rate of parts lost at input i, ``wip`` E[parts in places and server]."""
+
+    throughput: float
+    busy: float
+    starved_short: tuple[float, float]
+    mean_place: tuple[float, float]
+    lost: tuple[float, float]
+    wip: float
+    states: int
+
+
+def solve_assembly(lam: tuple[float, float], mu: float, k: tuple[int, int],
+                   caps: tuple[int, int]) -> AssemblySolution:
+    """Exact steady state of a single-server assembly (fork-join station) needing ``k[i]``
+    parts of stream ``i`` (rate ``lam[i]``, places of ``caps[i]`` parts), exponential
+    service of rate ``mu``. State: parts waiting at each input and whether the server is
+    busy; an idle server starts at once when both inputs hold a set (a vanishing state)."""
+
+    def settle(n0, n1, busy):
+        if not busy and n0 >= k[0] and n1 >= k[1]:
+            return n0 - k[0], n1 - k[1], 1
+        return n0, n1, busy
+
+    start = (0, 0, 0)
+    index, order, todo = {start: 0}, [start], deque([start])
+    rows, cols, vals = [], [], []
+    while todo:
+        s = todo.popleft()
+        n0, n1, busy = s
+        moves = []
+        if n0 < caps[0]:
+            moves.append((lam[0], settle(n0 + 1, n1, busy)))
+        if n1 < caps[1]:
+            moves.append((lam[1], settle(n0, n1 + 1, busy)))
+        if busy:
+            moves.append((mu, settle(n0, n1, 0)))
+        for rate, nxt in moves:
+            if nxt not in index:
+                index[nxt] = len(order)
+                order.append(nxt)
+                todo.append(nxt)
+            rows += [index[s], index[s]]
+            cols += [index[nxt], index[s]]
+            vals += [rate, -rate]
+    n = len(order)
+    a = sp.csr_matrix((vals, (rows, cols)), shape=(n, n)).T.tolil()
+    a[0, :] = np.ones(n)
+    rhs = np.zeros(n)
+    rhs[0] = 1.0
+    pi = spla.spsolve(a.tocsc(), rhs)
+    if not np.all(pi > -1e-12) or abs(pi.sum() - 1.0) > 1e-9:
+        raise ArithmeticError("the balance equations gave no probability vector")
+    st = np.array(order)
+    busy = float(pi @ st[:, 2])
+    short = tuple(float(pi[(st[:, 2] == 0) & (st[:, i] < k[i])].sum()) for i in (0, 1))
+    mean = tuple(float(pi @ st[:, i]) for i in (0, 1))
+    lost = tuple(float(lam[i] * pi[st[:, i] == caps[i]].sum()) for i in (0, 1))
+    wip = float(pi @ st.sum(axis=1))
+    return AssemblySolution(mu * busy, busy, short, mean, lost, wip, n)

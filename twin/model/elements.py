@@ -77,6 +77,33 @@ class Mesh:
     scale: float = 1.0
 
 
+@dataclass(frozen=True)
+class AssemblyInput:
+    """One line of an assembly's bill of materials: each assembled part consumes
+    ``quantity`` parts from the predecessor ``source``. They wait at the assembly in a FIFO
+    place of their own holding up to ``capacity`` parts (None: one set, ``quantity``); a
+    full place blocks the predecessor."""
+
+    source: str
+    quantity: int = 1
+    capacity: int | None = None
+
+    @property
+    def place_capacity(self) -> int:
+        return self.quantity if self.capacity is None else self.capacity
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """A station's bill of materials (issue 18): a server starts when every input's place
+    holds its quantity, consumes them all and works on one part, the main part (the first
+    part of the first input), which becomes ``product`` (None: keeps its own product).
+    Its lead time counts from the earliest line entry of its components."""
+
+    inputs: tuple[AssemblyInput, ...]
+    product: str | None = None
+
+
 @dataclass(eq=False)
 class Element:
     """Common to every element: identity and placement on the floor (metres, degrees)."""
@@ -133,6 +160,7 @@ class Station(Element):
     routing: str = "probability"
     mesh: Mesh | None = None
     workers: StationWorkers | None = None  # issue 18: workers its tasks need
+    assembly: Assembly | None = None  # a bill of materials makes the station an assembly
     kind: ClassVar[str] = "station"
 
     def process_time_for(self, product: str) -> Distribution | None:

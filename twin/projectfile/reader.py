@@ -190,7 +190,8 @@ _FIELDS = {
     "source": {"arrival", "schedule", "schedule_period", "product_mix", "when_blocked",
                "follows_calendar", "routing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
-                "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers"},
+                "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
+                "assembly"},
     "buffer": {"capacity", "routing"},
     "conveyor": {"length", "speed", "spacing", "routing"},
     "sink": set(),
@@ -270,6 +271,7 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             off_shift=r.string("off_shift", "off", ("off", "standby")), routing=routing,
             mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder, warnings, eid),
             workers=_station_workers(obj.get("workers"), f"{path}.workers", problems),
+            assembly=_read_assembly(r.obj_at("assembly"), f"{path}.assembly", problems),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
@@ -349,6 +351,50 @@ def _read_failures(obj, path, problems):
     if ttf.mean <= 0:
         problems.add(f"{path}.time_to_failure", "must have a mean > 0", ttf.to_json())
     return m.Failures(basis, ttf, ttr)
+
+
+def _read_assembly(obj, path, problems):
+    """A station's bill of materials (issue 18); whether each input is a predecessor, and a
+    bill without inputs (an assembly just placed), are faults of the flow
+    (``structure.check_structure``), not of the file."""
+    if obj is None:
+        return None
+    r = _Reader(obj, path, problems, {"inputs", "product"})
+    product = r.string("product", None, limit=limits.MAX_ID_CHARS) if "product" in obj else None
+    rows = obj.get("inputs", [])
+    if not isinstance(rows, list):
+        problems.add(f"{path}.inputs", 'must be a list of inputs, e.g. [{"from": "housings", '
+                     '"quantity": 1}, {"from": "screws", "quantity": 4}]', rows)
+        return None
+    inputs, seen = [], set()
+    for k, row in enumerate(rows):
+        rp = f"{path}.inputs[{k}]"
+        if not isinstance(row, dict):
+            problems.add(rp, 'expected {"from": "<predecessor id>", "quantity": 1}', row)
+            continue
+        ri = _Reader(row, rp, problems, {"from", "quantity", "capacity"})
+        src = ri.string("from")
+        if not src:
+            problems.add(f"{rp}.from", "names the predecessor element this input takes parts "
+                         "from (its id)", row.get("from"))
+            continue
+        if src in seen:
+            problems.add(f"{rp}.from", f"{src!r} is an input already; give that input the "
+                         "total quantity", src)
+            continue
+        seen.add(src)
+        qty = ri.number("quantity", 1, lo=1, hi=limits.MAX_QUANTITY, integer=True)
+        cap = ri.number("capacity", None, lo=1, hi=limits.MAX_CAPACITY, integer=True)
+        if qty is None:
+            continue
+        if cap is not None and cap < qty:
+            problems.add(f"{rp}.capacity", f"must hold at least one set ({qty} parts): a "
+                         "smaller place could never start an assembly", cap)
+            continue
+        inputs.append(m.AssemblyInput(src, int(qty), None if cap is None else int(cap)))
+    if len(inputs) != len(rows):
+        return None
+    return m.Assembly(tuple(inputs), product or None)
 
 
 def _read_wear(obj, path, problems):

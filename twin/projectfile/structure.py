@@ -51,6 +51,8 @@ def check_structure(project: m.Project, problems: Problems,
         if getattr(el, "routing", None) == "probability" and len(outs) > 1 and sum(
                 c.weight for c in outs) <= 0:
             problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
+        if isinstance(el, m.Station) and el.assembly is not None:
+            _check_assembly(el, ep, ins, problems)
         if isinstance(el, m.Station) and isinstance(el.process_time, dict):
             for prod in prods:
                 if el.process_time_for(prod) is None:
@@ -76,12 +78,37 @@ def check_structure(project: m.Project, problems: Problems,
         problems.add("$.elements", "the line needs at least one source")
 
 
+def _check_assembly(el: m.Station, ep: str, ins: list[m.Connection],
+                    problems: Problems) -> None:
+    """An assembly's bill of materials names each of its predecessors once, and only them."""
+    preds = [c.source for c in ins]
+    named = [i.source for i in el.assembly.inputs]
+    if not named:
+        problems.add(f"{ep}.assembly.inputs", "an assembly needs at least one input: connect "
+                     "its predecessors and give each a quantity", [])
+        return
+    for k, inp in enumerate(el.assembly.inputs):
+        if inp.source not in preds:
+            problems.add(f"{ep}.assembly.inputs[{k}].from", f"{inp.source!r} is not connected "
+                         f"into this station; connect it to {el.id!r}, or remove this input "
+                         f"(its predecessors: {preds})", inp.source)
+    for p in preds:
+        if p not in named:
+            problems.add(f"{ep}.assembly.inputs", f"predecessor {p!r} is not in the bill of "
+                         "materials, so its parts could never be used; add an input from it "
+                         "or disconnect it", p)
+
+
 def _products(project: m.Project) -> list[str]:
     out: list[str] = []
     for el in project.elements:
         if isinstance(el, m.Source):
             names = [row[1] for row in el.schedule] if el.schedule else list(el.product_mix)
             out.extend(n for n in names if n not in out)
+    for el in project.elements:  # what assemblies make (issue 18)
+        prod = el.assembly.product if isinstance(el, m.Station) and el.assembly else None
+        if prod and prod not in out:
+            out.append(prod)
     return out or ["part"]
 
 

@@ -33,6 +33,20 @@ def _dist_json(d):
     return d.to_json()
 
 
+def assembly_to_json(asm: m.Assembly) -> dict:
+    """A bill of materials as ``project.json`` holds it (``docs/project-format.md``)."""
+    inputs = []
+    for i in asm.inputs:
+        row: dict = {"from": i.source, "quantity": i.quantity}
+        if i.capacity is not None:
+            row["capacity"] = i.capacity
+        inputs.append(row)
+    out: dict = {"inputs": inputs}
+    if asm.product:
+        out["product"] = asm.product
+    return out
+
+
 def element_to_json(el: m.Element) -> dict:
     out: dict = {"id": el.id, "kind": el.kind}
     if el.name:
@@ -89,6 +103,8 @@ def element_to_json(el: m.Element) -> dict:
             from twin.projectfile.workers import station_workers_to_json
 
             out["workers"] = station_workers_to_json(el.workers)
+        if el.assembly is not None:
+            out["assembly"] = assembly_to_json(el.assembly)
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
     elif isinstance(el, m.Conveyor):

@@ -101,6 +101,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
              kt.I_SCHED_N, kt.I_ON_BLOCK, kt.I_CALENDAR, kt.I_PM_OPS, kt.I_SLOT]] = 0
     el_i[:, kt.I_OFF_STATE] = kt.OFF
     el_i[:, [kt.I_CREW_REPAIR, kt.I_CREW_SETUP, kt.I_CREW_PROCESS, kt.I_CREW, kt.I_CREW_PRIO]] = 0
+    el_i[:, [kt.I_BOM0, kt.I_BOM_N]] = 0
+    bom: list[tuple[int, int, int, int]] = []
     proc = np.full((n_el, n_prod), -1, np.int64)
     setup = np.full((n_el, n_prod), -1, np.int64)
     power = np.zeros((n_el, kt.N_STATES))
@@ -146,6 +148,16 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
             el_i[e, kt.I_OFF_STATE] = kt.IDLE if el.off_shift == "standby" else kt.OFF
             if el.workers is not None:
                 _lower_needs(project, el.workers, el_i[e], f"{path}.workers", problems)
+            if el.assembly is not None:
+                el_i[e, kt.I_BOM0] = len(bom)
+                el_i[e, kt.I_BOM_N] = len(el.assembly.inputs)
+                el_i[e, kt.I_OUT_PROD] = pindex.get(el.assembly.product, -1)
+                for k, inp in enumerate(el.assembly.inputs):
+                    if inp.source not in index:
+                        problems.add(f"{path}.assembly.inputs[{k}].from", "names no element "
+                                     "of the project", inp.source)
+                        continue
+                    bom.append((e, index[inp.source], inp.quantity, inp.place_capacity))
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
         elif isinstance(el, m.Conveyor):
@@ -177,8 +189,11 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
 
     succ_ptr, succ, succ_cum = _csr(n_el, [(index[c.source], index[c.target], c.weight)
                                            for c in project.connections])
+    # an assembly pulls through its bill of materials (``bom``), not ``pred``: it has none
+    # there, which keeps the test for it off the path of every other element's pulling
     pred_ptr, pred, _ = _csr(n_el, [(index[c.target], index[c.source], 1.0)
-                                    for c in project.connections])
+                                    for c in project.connections
+                                    if el_i[index[c.target], kt.I_BOM_N] == 0])
     cal = project.calendar
     if cal is not None and _toggles_estimate(cal, horizon) > MAX_TOGGLES:
         problems.add("$.calendar.period", f"makes more than {MAX_TOGGLES:,} shift changes in "
@@ -220,7 +235,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         emp=np.array(dists.emp or [0.0], float), proc_dist=proc, setup_dist=setup, power=power,
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
-        ts_t=ts_t, params=params, wk=wk,
+        ts_t=ts_t, bom=np.array(bom or [(-1,) * kt.N_BM], np.int64).reshape(-1, kt.N_BM),
+        params=params, wk=wk,
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
@@ -411,6 +427,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), kt.N_LG), np.int64),
         **_workers_state(a, working0),
+        bom_si=_bom_places(a.bom), bom_out=np.zeros((a.bom.shape[0], kt.N_BO)),
     )
 
 
@@ -430,12 +447,20 @@ def _workers_state(a: kt.ModelArrays, working0: int) -> dict:
     return dict(wkr=wkr, wk_out=np.zeros((n_pools, kt.N_WO)))
 
 
+def _bom_places(bom: np.ndarray) -> np.ndarray:
+    """The input places of the assemblies, empty (``kt.BS_*`` columns)."""
+    out = np.full((bom.shape[0], kt.N_BS), -1, np.int64)
+    out[:, kt.BS_COUNT] = 0
+    return out
+
+
 def _places(a: kt.ModelArrays) -> int:
     """Places in finite buffers and conveyors (each holds a part; each conveyor part may
     have two events queued)."""
     kind, cap = a.el_i[:, kt.I_KIND], a.el_i[:, kt.I_CAPACITY]
     finite = ((kind == kt.BUFFER) | (kind == kt.CONVEYOR)) & (cap > 0)
-    return int(cap[finite].sum())
+    inputs = a.bom[a.bom[:, kt.BM_EL] >= 0, kt.BM_CAP]  # assembly input places (issue 18)
+    return int(cap[finite].sum()) + int(inputs.sum())
 
 
 def _part_pool(n: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -56,6 +56,8 @@ def replication_kpis(sr, rep) -> dict[str, float]:
             out[p + "setups"] = rep.el_out[e, kt.O_SETUPS]
             out[p + "maintenances"] = rep.el_out[e, kt.O_PM]
             out[p + "servers"] = float(servers)
+            if a.el_i[e, kt.I_BOM_N] > 0 and rep.bom_out is not None:
+                out.update(input_kpis(low, rep, e, obs))
         elif kind in ("buffer", "conveyor"):
             cap = a.el_i[e, kt.I_CAPACITY]
             out[p + "mean_content"] = mean_content
@@ -73,6 +75,25 @@ def replication_kpis(sr, rep) -> dict[str, float]:
     tariff = sr.project.tariff
     if tariff is not None:  # cost, demand, 15-min peak, CO2 (twin.sim.energy)
         out.update(energy_kpis(sr, rep, tariff, good))
+    return out
+
+
+def input_kpis(low, rep, e: int, obs: float) -> dict[str, float]:
+    """KPIs of each input of assembly ``e`` (issue 18), under ``elements.<id>.inputs.<from>``:
+    ``starved_fraction``, the share of the assembly's server time it was starved while
+    this input was short of a set (an interval short of several inputs counts for each);
+    ``parts_in``, ``mean_content`` and ``max_content`` of the input's place."""
+    a = low.arrays
+    total = rep.st_time[e].sum()
+    out: dict[str, float] = {}
+    b0 = a.el_i[e, kt.I_BOM0]
+    for b in range(b0, b0 + a.el_i[e, kt.I_BOM_N]):
+        row = rep.bom_out[b]
+        p = f"elements.{low.element_ids[e]}.inputs.{low.element_ids[a.bom[b, kt.BM_PRED]]}."
+        out[p + "starved_fraction"] = row[kt.BO_STARVED] / total if total > 0 else math.nan
+        out[p + "parts_in"] = row[kt.BO_IN]
+        out[p + "mean_content"] = row[kt.BO_CONTENT_INT] / obs if obs > 0 else math.nan
+        out[p + "max_content"] = row[kt.BO_CONTENT_MAX]
     return out
 
 

@@ -38,7 +38,9 @@ recorded). The level in force at ``t`` must be a whole number of parts (rounded,
 time. Buffers, conveyors and queues without a recorded level, stations without a recorded
 asset and servers whose state is unknown start **empty and are listed in
 ``ForkResult.wip_unknown``** (shown by the workbench and ``twinbench fork``). Wear starts at
-0 and parts are of the first product.
+0 and parts are of the first product, those in an assembly of the product it assembles.
+**Assemblies** (issue 18): their input places start empty (no recording holds their levels),
+and each assembly is listed in ``wip_unknown`` with a note.
 
 Each replication then runs to ``horizon_end`` through :func:`twin.sim.runner.run_replication`,
 in chunks: a :class:`twin.tasks.TaskState` gets the progress and stops the fork within a
@@ -459,6 +461,11 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
         if s.state in (NO_DATA, UNKNOWN):
             blind.add(s.element)
     unknown += [s.id for s in variant.stations() if s.id in blind]
+    assemblies = [s.id for s in variant.stations() if s.assembly is not None]
+    if assemblies:  # a recording has no level for an assembly's input places (issue 18)
+        notes.append(f"assemblies {assemblies}: their input places start empty (a recording "
+                     "holds no level for them)")
+        unknown += [a for a in assemblies if a not in unknown]
     ts = low.arrays.ts_t
     keep = ts >= t
     times = ts[keep]

@@ -130,17 +130,19 @@ class StartPlan:
             e = low.element_ids.index(ss.element)
             srv = int(a.el_i[e, kt.I_SERVER0]) + ss.server
             st = project.element(ss.element)
+            # an assembly holds what it assembles (issue 18); other stations the first product
+            prod = max(int(a.el_i[e, kt.I_OUT_PROD]), 0) if a.el_i[e, kt.I_BOM_N] else 0
             phase, done_t = kt.P_EMPTY, 0.0
             if ss.holds == "process":
                 phase = kt.P_PROCESS
                 self.process.append((srv, float(ss.elapsed_work)))
-                self.under_way.append(_Draw.of(st.process_time_for(low.products[0]),
+                self.under_way.append(_Draw.of(st.process_time_for(low.products[prod]),
                                             ss.elapsed_work))
             elif ss.holds != "none":
                 phase, done_t = kt.P_DONE, float(ss.since)
             # the work left and the part's whole work are each replication's draw: written
             # where fork_server puts them (SF_REM, SF_WORK) by state_of
-            kf.fork_server(a, s, srv, phase, 0, 0.0, 0.0, done_t, int(ss.state == kt.DOWN))
+            kf.fork_server(a, s, srv, phase, prod, 0.0, 0.0, done_t, int(ss.state == kt.DOWN))
             plan[srv] = (ss, st)
         self.after: list[tuple[int, bool, float | None]] = []  # (server, down, fixed time)
         for srv, (ss, st) in plan.items():
