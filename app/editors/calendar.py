@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.editors.fields import Choice, NumberField
+from app.editors.fields import Choice, NumberField, remove_chosen_rows
 from twin.model import elements as m
 from twin.projectfile.reader import read_calendar  # the file's own check of a calendar
 
@@ -174,11 +174,7 @@ class CalendarEditor(QWidget):
             self.finish()
 
     def _remove(self) -> None:
-        rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)
-        if not rows and self.table.rowCount():
-            rows = [self.table.rowCount() - 1]
-        for r in rows:
-            self.table.removeRow(r)
+        remove_chosen_rows(self.table)
         self.finish()
 
     def _toggled(self, on: bool) -> None:

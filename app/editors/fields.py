@@ -10,6 +10,16 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 from twin.units import format_duration, parse_duration
 
 
+def remove_chosen_rows(table) -> None:
+    """Remove a table's selected rows, or its last row when none is selected (the editors'
+    "Remove" button)."""
+    rows = sorted({i.row() for i in table.selectedIndexes()}, reverse=True)
+    if not rows and table.rowCount():
+        rows = [table.rowCount() - 1]
+    for r in rows:
+        table.removeRow(r)
+
+
 def understood(seconds: float) -> str:
     """What a time field read, as a user checks it: ``= 90 s (1.5min)``."""
     short = format_duration(seconds)

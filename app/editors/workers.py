@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.editors.fields import remove_chosen_rows
 from twin.errors import Problems
 from twin.model.workers import WorkerPool
 from twin.projectfile.workers import pools_to_json, read_worker_pools
@@ -90,11 +91,7 @@ class WorkersEditor(QWidget):
         self.finish()
 
     def _remove(self) -> None:
-        rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)
-        if not rows and self.table.rowCount():
-            rows = [self.table.rowCount() - 1]
-        for r in rows:
-            self.table.removeRow(r)
+        remove_chosen_rows(self.table)
         self.finish()
 
     def _cell(self, r: int, c: int) -> str:
