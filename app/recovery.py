@@ -7,6 +7,7 @@ none behind (no prompt at the next start), and declining a recovery deletes it (
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
@@ -21,12 +22,25 @@ def remove_copy(file: Path) -> None:
         file.parent.rmdir()
 
 
+def recovery_question(file: Path) -> str:
+    """What the user is asked about the recovery copy ``file``: whose changes they are (the
+    project's folder, from ``origin.txt``) and when they were autosaved."""
+    origin = file.parent / "origin.txt"
+    try:
+        where = origin.read_text(encoding="utf-8").strip() if origin.exists() else ""
+    except (OSError, UnicodeError):
+        where = ""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(file.stat().st_mtime)) \
+        if file.exists() else "earlier"
+    whose = f"to {where}" if where else "to an untitled project"
+    return (f"twinbench closed with unsaved changes {whose} (autosaved {when}). Recover them "
+            "in this window instead of the project it opened? (No deletes them.)")
+
+
 def ask_recover(win, file: Path) -> bool:
     """Ask the user whether to recover ``file`` (tests replace this)."""
-    answer = QMessageBox.question(
-        win, "Recover unsaved changes",
-        f"twinbench closed with unsaved changes (autosaved {file.parent.name}). "
-        "Recover them? (No deletes them.)", QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+    answer = QMessageBox.question(win, "Recover unsaved changes", recovery_question(file),
+                                  QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
     return answer == QMessageBox.Yes
 
 

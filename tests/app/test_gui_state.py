@@ -198,6 +198,21 @@ def test_declining_a_recovery_deletes_it(make_window, line_project, tmp_path):
     assert "deleted the unsaved changes" in w2.log_pane.toPlainText()
 
 
+def test_the_recovery_question_names_the_project_it_belongs_to(make_window, line_project,
+                                                                tmp_path):
+    # it asked about "autosaved 570162d2d80f" while opening another project: a hash says
+    # nothing, and Yes replaces the project just opened with that other one
+    from app.recovery import recovery_question
+
+    save_project(line_project, tmp_path / "p")
+    w = make_window(load_project(tmp_path / "p"))
+    w.view.set_selection(["M2"])
+    w.act_rotate.trigger()
+    question = recovery_question(w.autosave())
+    assert str((tmp_path / "p").resolve()) in question or str(tmp_path / "p") in question
+    assert w.recovery_file().parent.name not in question
+
+
 def test_the_asset_mapping_of_a_recording_is_remembered(make_window, line_project, tmp_path,
                                                         sme_recording):
     w = make_window(line_project)
