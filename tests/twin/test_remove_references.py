@@ -117,3 +117,20 @@ def test_scenario_listeners_hear_of_it_and_nothing_is_said_without_references():
     quiet = cmd.RemoveElement("sink")
     stack.push(quiet)
     assert quiet.notes == [] and heard == [1, 1]
+
+
+def test_deleting_a_worker_pools_home_leaves_the_pool_without_one(tmp_path):
+    cell = Path(__file__).resolve().parents[2] / "projects" / "machining-cell"
+    project = load_project(cell)
+    assert [p.home for p in project.workers] == ["b_turned"]
+    before = project_to_json(project)
+    stack = cmd.UndoStack(project)
+    remove = cmd.RemoveElement("b_turned")
+    stack.push(remove)
+    assert [p.home for p in project.workers] == [""]
+    assert remove.notes == ["worker pool 'maintenance': home b_turned (its workers now start "
+                            "where their first task is)"]
+    save_project(project, tmp_path / "p")
+    assert [p.home for p in load_project(tmp_path / "p", strict=False).workers] == [""]
+    stack.undo()
+    assert project_to_json(project) == before

@@ -3,11 +3,11 @@
 A project names its elements by id in places other than ``elements`` and ``connections``:
 scenarios' overrides, experiments' factors and ``elements.<id>.<kpi>`` responses (with the
 objectives and constraints over them), alert rules' ``elements`` (a station, or one of its
-servers as ``<id>#<k>``), and the replay panel's asset mapping in
-``meta["recording_assets"]``. When the element is deleted each of these is left pointing at
-nothing: the file is then refused on reopening and every run stops on it (issue: dangling
-references). :func:`without_element` gives what the project holds in those places once the
-element is gone, with a line for each thing that went, so that
+servers as ``<id>#<k>``), the replay panel's asset mapping in
+``meta["recording_assets"]``, and worker pools' ``home``. When the element is deleted each of
+these is left pointing at nothing: the file is then refused on reopening and every run stops
+on it (issue: dangling references). :func:`without_element` gives what the project holds in
+those places once the element is gone, with a line for each thing that went, so that
 ``twin.model.commands.RemoveElement`` removes them in the same undo step and the workbench
 can say what went with the element.
 """
@@ -33,11 +33,13 @@ class Dependents:
     alerts: m.AlertSettings | None
     recording_assets: object = None
     notes: list[str] = field(default_factory=list)
+    workers: list = field(default_factory=list)  # worker pools (their ``home``)
 
     @classmethod
     def of(cls, project: m.Project) -> Dependents:
         return cls(list(project.scenarios), list(project.experiments), project.alerts,
-                   copy.deepcopy(project.meta.get("recording_assets")))
+                   copy.deepcopy(project.meta.get("recording_assets")),
+                   workers=list(project.workers))
 
     def put(self, project: m.Project) -> None:
         """Set these parts on ``project`` and tell its listeners."""
@@ -45,6 +47,7 @@ class Dependents:
         project.scenarios = list(self.scenarios)
         project.experiments = list(self.experiments)
         project.alerts = self.alerts
+        project.workers = list(self.workers)
         if self.recording_assets is None:
             project.meta.pop("recording_assets", None)
         else:
@@ -76,7 +79,7 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
     (with the objectives and constraints over those responses), and an experiment left
     without a factor goes; an alert rule loses the element from its ``elements``, and a rule
     that named nothing else goes (an empty list would mean every element); an asset shown
-    on the element is shown on none.
+    on the element is shown on none; a worker pool at home there gets no home.
     """
     notes: list[str] = []
     scenarios = []
@@ -119,7 +122,15 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
                 for asset in [a for a, e in assets.items() if e == element_id]:
                     del assets[asset]
                     notes.append(f"recording {rec}: asset {asset} is shown on no element")
-    return Dependents(scenarios, experiments, alerts, table, notes)
+
+    workers = []
+    for pool in project.workers:
+        if pool.home == element_id:
+            notes.append(f"worker pool {pool.id!r}: home {element_id} (its workers now start "
+                         "where their first task is)")
+            pool = dataclasses.replace(pool, home="")
+        workers.append(pool)
+    return Dependents(scenarios, experiments, alerts, table, notes, workers)
 
 
 def _experiment_without(exp, element_id: str):
