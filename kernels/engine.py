@@ -28,7 +28,6 @@ from kernels.flow import (
     new_part,
     offer,
     put,
-    resume,
     resume_cold,
     room,
     start_maintenance,
@@ -164,7 +163,7 @@ from kernels.workers import (
 )
 
 
-@hot
+@cold
 def _draw_ttf(m, s, srv):
     """Start a new failure cycle of ``srv`` according to the failure basis of its station."""
     e = s.srv_i[srv, SI_EL]
@@ -324,7 +323,7 @@ def _rare_event(m, s, kind, obj, tok):
         touch(s, obj)
         ph = s.srv_i[obj, SI_PHASE]
         if ph == P_SETUP or ph == P_PROCESS:
-            resume(m, s, obj)
+            resume_cold(m, s, obj)
         elif ph == P_EMPTY and s.srv_i[obj, SI_PM] == 0:
             after_release_cold(m, s, obj)
     elif kind == E_PM_END:

@@ -371,7 +371,7 @@ def resume(m, s, srv):
     schedule(s.heap_t, s.heap_i, s.si, now + w, kind, srv, tok)
 
 
-@hot
+@cold
 def suspend(m, s, srv):
     """Stop a running phase, keeping the work left (preempt-resume)."""
     e = s.srv_i[srv, SI_EL]
@@ -382,11 +382,8 @@ def suspend(m, s, srv):
     s.srv_i[srv, SI_TOK] += 1
 
 
-@hot
+@cold
 def go_down(m, s, srv):
-    """``srv`` has failed: its repair starts, or asks for a technician. ``hot``: inlined into
-    ``kernels.engine._rare_event`` (a failure then makes no further call with the two
-    bundles); the hot loop calls ``go_down_cold``."""
     e = s.srv_i[srv, SI_EL]
     s.el_out[e, O_FAILURES] += 1.0
     touch(s, srv)
@@ -416,7 +413,7 @@ def after_release(m, s, srv):
     if s.srv_i[srv, SI_DOWN] or s.srv_i[srv, SI_PM]:
         return
     if m.el_i[e, I_FAIL_BASIS] == FB_OPERATIONS and s.srv_f[srv, SF_TTF] <= 0.0:
-        go_down_cold(m, s, srv)
+        go_down(m, s, srv)
         return
     pm_ops = m.el_i[e, I_PM_OPS]
     if (pm_ops > 0 and s.srv_i[srv, SI_OPS_PM] >= pm_ops) or s.srv_i[srv, SI_PM_DUE]:
@@ -718,12 +715,6 @@ def _end_rare(m, s, srv, ph):
             touch(s, srv)
     else:
         release_worker(m, s, srv, W_OP)
-
-
-@cold
-def go_down_cold(m, s, srv):
-    """``go_down``, compiled once."""
-    go_down(m, s, srv)
 
 
 @cold
