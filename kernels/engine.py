@@ -563,6 +563,8 @@ def _begin(m, s):
     code = _room(m, s)
     if code != K_DONE:
         _flush(m, s)
+    else:
+        _resume_pulling(s)
     return code, _clock_due(m, s)
 
 
@@ -576,13 +578,20 @@ def _end(m, s, code, t_stop):
 
 
 @hot
-def _pop_work(s):
-    """Take the element on top of the (non-empty) work stack off it."""
-    n = s.si[S_STACK_N] - 1
-    s.si[S_STACK_N] = n
-    x = s.stack[n]
-    s.el_si[x, EI_QUEUED] = 0
-    return x
+def _resume_pulling(s):
+    """The element whose pulling the last call stopped in (``S_PULLING``) goes on first: it
+    goes on top of the work stack, its ``EI_QUEUED`` count one up. It may be on the stack
+    already (woken while it pulled, before the stop): its pop here leaves that entry and its
+    count as they were, so it pulls again at that entry, as it would have without the stop.
+    So the run's one loop pulls it (one call site of ``_pull``: benchmarks/README.md), and
+    the stack holds one entry more than there are elements (``twin.sim.lowering``)."""
+    x = s.si[S_PULLING] - 1
+    if x >= 0:
+        s.si[S_PULLING] = 0
+        n = s.si[S_STACK_N]
+        s.stack[n] = x
+        s.si[S_STACK_N] = n + 1
+        s.el_si[x, EI_QUEUED] += 1
 
 
 @hot
@@ -684,24 +693,19 @@ def run_until(m, s, t_stop):
     work = s.si[S_WORK]
     counted = work
     moved = 0
-    # the element whose pulling the last call stopped in goes on first, its work-stack flag
-    # as it was (it may have been woken, so be on the stack again, since it was popped).
-    # The one loop resumes it: a second call site of ``_pull`` would compile a second copy
-    # of all it inlines (a third more compile time: benchmarks/README.md)
-    x = s.si[S_PULLING] - 1
-    s.si[S_PULLING] = 0
+    x = -1
     while True:
         # settle the line after the last event (and, on the first call, after start): each
-        # element on the work stack pulls while it has room
-        if x < 0 and s.si[S_STACK_N] > 0:
-            x = _pop_work(s)
-        while x >= 0:
+        # element on the work stack pulls while it has room (first the one whose pulling the
+        # last call stopped in: ``_begin`` put it on top)
+        while s.si[S_STACK_N] > 0:
+            n = s.si[S_STACK_N] - 1
+            s.si[S_STACK_N] = n
+            x = s.stack[n]
+            s.el_si[x, EI_QUEUED] -= 1  # 0, or 1 for a resumed element woken before its stop
             code, moved = _pull(m, s, x, moved)
             if code != K_DONE:
                 break
-            x = -1
-            if s.si[S_STACK_N] > 0:
-                x = _pop_work(s)
         if code != K_DONE:
             break
         if kind == E_ARRIVAL and m.el_i[obj, I_ON_BLOCK] == 1:

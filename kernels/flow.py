@@ -26,7 +26,6 @@ from kernels.types import (
     E_FAIL,
     E_PHASE_END,
     E_PM_END,
-    E_REPAIR_END,
     EF_CONTENT_SINCE,
     EF_LAST_ENTRY,
     EF_LAST_TAKE,
@@ -59,7 +58,6 @@ from kernels.types import (
     I_SCHED_N,
     I_SERVER0,
     I_SERVERS,
-    I_TTR_DIST,
     L_CREATED,
     L_EVENTS,
     L_GOOD,
@@ -95,7 +93,6 @@ from kernels.types import (
     RS_MAINTENANCE,
     RS_PROCESS,
     RS_PRODUCT,
-    RS_REPAIR,
     RS_ROUTING,
     RS_SCRAP,
     RS_SETUP,
@@ -138,7 +135,7 @@ from kernels.types import (
     W_OP,
     WAITING_FOR_WORKER,
 )
-from kernels.workers import release_worker, request_repair, wait_for_operator
+from kernels.workers import release_worker, request_repair, start_repair, wait_for_operator
 
 INF = np.inf
 
@@ -392,11 +389,8 @@ def go_down(m, s, srv):
     touch(s, srv)
     if m.el_i[e, I_CREW_REPAIR] != 0:  # hook: workers (issue 18), the repair needs a technician
         request_repair(m, s, srv)
-        return
-    s.srv_i[srv, SI_DOWN] = 1
-    ttr = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_TTR_DIST], s.rng,
-                 e * N_STREAMS + RS_REPAIR)
-    push(s.heap_t, s.heap_i, s.si, s.sf[T_NOW] + ttr, E_REPAIR_END, srv, 0)
+    else:
+        start_repair(m, s, srv)
 
 
 @cold

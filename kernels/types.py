@@ -273,7 +273,7 @@ EI_PEND_DEST = 4  # unlimited source: chosen successor of the next part (-2: und
 EI_SCHED_K = 5  # source: next schedule row
 EI_SCHED_CYCLE = 6  # source: completed schedule periods
 EI_ATOK = 7  # source: token of the pending arrival
-EI_QUEUED = 8  # 1 while on the work stack
+EI_QUEUED = 8  # 1 while on the work stack (2: twice, kernels.engine._resume_pulling)
 N_EI = 9
 
 # --- per element: ``el_sf[e, column]`` ---------------------------------------------------

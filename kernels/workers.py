@@ -228,9 +228,11 @@ def release_worker(m, s, srv, slot):
     _dispatch(m, s, w)
 
 
-@cold
+@hot
 def start_repair(m, s, srv):
-    """The technician is at the failed ``srv``: the repair begins."""
+    """The repair of the failed ``srv`` begins (its technician, if it needs one, is there):
+    draw its time and schedule its end. ``hot``: inlined into its three ``cold`` callers
+    (``flow.go_down``, ``request_repair``, ``worker_arrives``), so a failure makes no extra call."""
     e = s.srv_i[srv, SI_EL]
     s.srv_i[srv, SI_DOWN] = 1
     ttr = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_TTR_DIST], s.rng,

@@ -107,6 +107,11 @@ def run_with(low, seed, parts=None, heap=None, log_rows=4096):
     inside = 0
     while (code := run_until(low.arrays, state, low.horizon)) != kt.K_DONE:
         inside += int(state.si[kt.S_PULLING] > 0)
+        # each element's work-stack count is its entries on the stack (the element a call
+        # stopped pulling in is off it; the next call puts it back on top, one count more)
+        n = int(state.si[kt.S_STACK_N])
+        entries = np.bincount(state.stack[:n], minlength=state.el_si.shape[0])
+        assert (state.el_si[:, kt.EI_QUEUED] == entries).all()
         state = grow(state, code, low)
     return state, inside
 

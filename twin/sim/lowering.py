@@ -420,9 +420,10 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         rng=stream_seeds(low.element_ids, seed, replication),
         el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),
         st_total=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
-        # each element is on the work stack at most once (EI_QUEUED), each server on the
-        # commit list at most once (SI_DIRTY): these two never grow
-        stack=np.zeros(n_el, np.int64), dirty=np.zeros(max(n_srv, 1), np.int64),
+        # each element is on the work stack at most once (EI_QUEUED), but for one more entry
+        # of an element whose pulling a call stopped in (kernels.engine._resume_pulling);
+        # each server on the commit list at most once (SI_DIRTY): these two never grow
+        stack=np.zeros(n_el + 1, np.int64), dirty=np.zeros(max(n_srv, 1), np.int64),
         ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), kt.N_LG), np.int64),
