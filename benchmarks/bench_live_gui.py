@@ -135,7 +135,7 @@ def main(argv=None) -> int:
             if a.why:  # from here: the recorder's writer thread starts with the first reading
                 from stall_calls import LongCalls
 
-                long_calls = LongCalls(threads=("live-recorder-writer",))
+                long_calls = LongCalls(threads=("live-recorder-writer", "live-source"))
                 long_calls.install()
             start_live(win, session)
             state = session.state

@@ -648,8 +648,8 @@ class LiveRecorder:
                 for start, end, reason in gaps:
                     self._writer.append_gaps(start - self._epoch_s, end - self._epoch_s,
                                              [reason])
-                if flush:
-                    self._writer.flush()
+                if flush:  # a dataset at a time: no HDF5 call holds the GIL for long
+                    self._writer.flush(each=True)
             except Exception as exc:  # a disk error: the main thread raises it (tick)
                 with self._lock:
                     self.failure = exc
