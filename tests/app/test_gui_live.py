@@ -443,3 +443,20 @@ def test_the_view_renders_in_live_colours_before_the_feed_starts(make_window, li
     assert first == 0, f"the first render in live colours came after {first} message(s)"
     # the warm-up left the view as the feed found it: M2 has no state yet, no tint
     assert view.adapters["M2"].tint is None
+
+
+def test_a_new_window_opens_on_the_charts_not_on_the_live_tab_it_was_closed_on(
+        make_window, line_project, qtbot):
+    """The saved layout restored the tab in front too: a window closed in live mode opened
+    the next one on an empty Live tab. A new window is in design mode: the Charts."""
+    win = make_window(line_project)
+    live = win.docks["live"]
+    live.raise_()  # as live mode leaves it (start_live)
+    qtbot.waitUntil(lambda: not live.visibleRegion().isEmpty())
+    assert win.docks["charts"].visibleRegion().isEmpty()
+    win.close()  # saves the layout
+    assert win.settings.value("windowState") is not None
+    again = make_window(line_project)
+    charts, live = again.docks["charts"], again.docks["live"]
+    qtbot.waitUntil(lambda: not charts.visibleRegion().isEmpty())
+    assert live.visibleRegion().isEmpty() and not live.isHidden()  # a tab behind the Charts
