@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def measure(stations: int, rounds: int, rows: int, each: bool) -> list[tuple[float, float]]:
     """(longest call, total) of each round's flush, CPU ms."""
     from bench_live_gui import line
+
     from twin.live.recorder import project_assets
     from twin.recording import RecordingWriter
     from twin.recording.format import PARTS_DTYPE, POWER_DTYPE, STATES_DTYPE

@@ -21,9 +21,10 @@ with ``kill -9`` leaves a readable file holding everything up to its last flush.
 * **Time**: the file is created when the first reading arrives (or before, by
   :meth:`LiveRecorder.prepare`, and made anew if the reading is of another day); its
   ``epoch_utc`` is the UTC midnight of that reading's day (or the epoch given), and times are
-  stored as seconds since it. Out-of-order readings (earlier than the asset's previous reading on that channel) are
-  stored in arrival order and counted: the format stores arrival order and replay sorts
-  (stably). A late ``count`` reading is not stored: the later counter value includes it.
+  stored as seconds since it. Out-of-order readings (earlier than the asset's previous
+  reading on that channel) are stored in arrival order and counted: the format stores
+  arrival order and replay sorts (stably). A late ``count`` reading is not stored: the
+  later counter value includes it.
 * **Duplicates**: a reading whose ``(asset, channel, key)`` was seen among the last
   ``dedup_window`` keyed readings is dropped (redelivery); memory stays bounded.
 * **Gaps**: ``link("reconnecting")`` .. ``link("connected")`` is a gap, stored in ``/gaps``
