@@ -184,7 +184,7 @@ def main(argv=None) -> int:
             worst = max(range(len(gaps)), key=gaps.__getitem__)
             # the flood's start: the recording made, the first colours drawn (issue 15)
             start = max((g for x, g in zip(ticks, gaps, strict=False)
-                         if 0.0 <= x - firsts[0] < 1.0), default=0.0)
+                         if -0.1 <= x - firsts[0] < 1.0), default=0.0)
             print(f"(longest gap {ticks[worst] - firsts[0]:+.2f} s after the first message; "
                   f"gaps over 50 ms: {sum(g > 0.05 for g in gaps)} of {len(gaps)}; longest "
                   f"in the first second after the first message {1000 * start:.0f} ms)")
