@@ -237,9 +237,13 @@ class RecordingWriter:
         self.flush(each=True)
         # HDF5 closes and reopens every open object as SWMR starts: with the 300 datasets of
         # a 100-station line open, one call of ~15 ms of CPU that holds the interpreter lock
-        # (h5py), ~3 ms with them closed; each reopens at its first append (``_dataset``)
+        # (h5py), ~3 ms with them closed; reopened here, one small call each, and not at
+        # their first appends (a live recorder's first flush, in the feed)
+        opened = list(self._datasets)
         self._datasets.clear()
         self._f.swmr_mode = True
+        for asset_id, kind in opened:
+            self._dataset(asset_id, kind)
 
     def add_asset(self, info: AssetInfo | str) -> None:
         """Create an asset's group and its (empty) datasets.
