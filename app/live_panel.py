@@ -493,10 +493,11 @@ def warm_live_colours(view, element_ids) -> None:
     then once as it was, before the feed starts (nothing is timed yet).
 
     Recolouring a batch rebuilds its vertex buffers with the colour array, and a render is a
-    single call that the event loop waits for: on software GL (OSMesa, no GPU) the first render
-    in live colours, in the first tenth of a second of a 20,000 msg/s flood (the recorder
-    creating its file, the broker's burst), held the event loop 65-75 ms (issue 15). After this,
-    the feed's first colouring is one more render of an already coloured view."""
+    single call that the event loop waits for: on software GL (OSMesa, no GPU) the render of
+    the first live colours, in the first tenth of a second of a 20,000 msg/s flood, held the
+    event loop 65-75 ms (issue 15). After this, the feed's first colouring is one more render
+    of an already coloured view. (Measured alone, that render costs no more CPU than another;
+    at the flood's start it mostly waits for the interpreter lock: docs/live.md, "Speed".)"""
     if not view.isVisible():  # a hidden window renders nothing; its first show does
         return
     idle = STATE_COLORS["idle"]
