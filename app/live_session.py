@@ -350,6 +350,9 @@ class LiveSession:
 
     def _follow(self) -> None:
         try:
+            # the file is made before the source connects, not at the first reading of what
+            # may be a flood, while the GUI thread draws it (twin.live.recorder)
+            self.recorder.prepare()
             self.source.run(self.state, self.stop_event)
         except BaseException as exc:  # shown by the panel, on the GUI thread
             self.failure = exc

@@ -171,6 +171,11 @@ class MainWindow(QMainWindow):
         st = self.settings.value("windowState")
         if st is not None:  # a layout saved by a version with other docks is not restored
             self.restoreState(st, DOCK_LAYOUT_VERSION)
+            # the saved layout keeps where the docks are, not the tab in front: a window opens
+            # in design mode, whose bottom dock is the Charts, not the Live (Replay...) tab of
+            # a session that ended with the last window
+            if not self.docks["charts"].isHidden():
+                self.docks["charts"].raise_()
         # the minimum size was taken while the docks were being added side by side (1,323 px
         # wide): take it again from the finished layout (tabbed docks), so that the window can
         # be sized down to what that needs

@@ -135,7 +135,7 @@ def main(argv=None) -> int:
             if a.why:  # from here: the recorder's writer thread starts with the first reading
                 from stall_calls import LongCalls
 
-                long_calls = LongCalls(threads=("live-recorder-writer",))
+                long_calls = LongCalls(threads=("live-recorder-writer", "live-source"))
                 long_calls.install()
             start_live(win, session)
             state = session.state
@@ -182,8 +182,12 @@ def main(argv=None) -> int:
             cpu1, child1 = thread_cpu(), process_cpu(session.source.pid)
             gaps = [b - x for x, b in zip(ticks, ticks[1:], strict=False)]
             worst = max(range(len(gaps)), key=gaps.__getitem__)
+            # the flood's start: the recording made, the first colours drawn (issue 15)
+            start = max((g for x, g in zip(ticks, gaps, strict=False)
+                         if -0.1 <= x - firsts[0] < 1.0), default=0.0)
             print(f"(longest gap {ticks[worst] - firsts[0]:+.2f} s after the first message; "
-                  f"gaps over 50 ms: {sum(g > 0.05 for g in gaps)} of {len(gaps)})")
+                  f"gaps over 50 ms: {sum(g > 0.05 for g in gaps)} of {len(gaps)}; longest "
+                  f"in the first second after the first message {1000 * start:.0f} ms)")
             print(f"flood: {got:,} of {total:,} messages for {a.stations} stations; the "
                   f"workbench took {rate:,.0f} msg/s, {a.publishers} publisher(s) sent "
                   f"{pub_rate:,.0f} msg/s "

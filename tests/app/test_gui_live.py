@@ -414,3 +414,49 @@ def test_messages_the_broker_dropped_are_shown_and_reported(make_window, line_pr
         # between the readings on either side of the hole (ids 3 and 9)
         assert start == pytest.approx(t0 + 20, abs=1e-3)
         assert end == pytest.approx(t0 + 70, abs=1e-3)
+
+
+def test_the_view_renders_in_live_colours_before_the_feed_starts(make_window, line_project,
+                                                                  broker, publisher,  # noqa: F811
+                                                                  tmp_path, qtbot):
+    """On software GL the first render after the first live colours held the event loop
+    65-75 ms in the first tenth of a second of a flood (issue 15, bench_live_gui.py): the view
+    renders once in live colours when live mode starts, before the source is started, so that
+    the feed's first colouring is not its first render in live colours."""
+    win = make_window(line_project)
+    view, live = win.view, win.live
+    renders = []  # per render of the 3D view: (messages received by then, any element tinted)
+
+    def rendering(*_):
+        session = live.session
+        renders.append((None if session is None else session.state.messages,
+                        any(a.tint is not None for a in view.adapters.values())))
+    view.render_window.AddObserver("StartEvent", rendering)
+    assert not any(tinted for _, tinted in renders)
+    _connect(qtbot, win, f"{broker.url}/plant", tmp_path / "live.h5")
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    publisher.send([("M1", "state", time.time() - 60.0, "down")])
+    qtbot.waitUntil(lambda: view.adapters["M1"].tint == STATE_COLORS["down"], timeout=15000)
+    # the feed's colours are rendered (by the view's 60 Hz timer)
+    qtbot.waitUntil(lambda: any(n and tinted for n, tinted in renders), timeout=5000)
+    first = next(n for n, tinted in renders if tinted)
+    assert first == 0, f"the first render in live colours came after {first} message(s)"
+    # the warm-up left the view as the feed found it: M2 has no state yet, no tint
+    assert view.adapters["M2"].tint is None
+
+
+def test_a_new_window_opens_on_the_charts_not_on_the_live_tab_it_was_closed_on(
+        make_window, line_project, qtbot):
+    """The saved layout restored the tab in front too: a window closed in live mode opened
+    the next one on an empty Live tab. A new window is in design mode: the Charts."""
+    win = make_window(line_project)
+    live = win.docks["live"]
+    live.raise_()  # as live mode leaves it (start_live)
+    qtbot.waitUntil(lambda: not live.visibleRegion().isEmpty())
+    assert win.docks["charts"].visibleRegion().isEmpty()
+    win.close()  # saves the layout
+    assert win.settings.value("windowState") is not None
+    again = make_window(line_project)
+    charts, live = again.docks["charts"], again.docks["live"]
+    qtbot.waitUntil(lambda: not charts.visibleRegion().isEmpty())
+    assert live.visibleRegion().isEmpty() and not live.isHidden()  # a tab behind the Charts

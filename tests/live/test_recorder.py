@@ -384,3 +384,39 @@ def test_readings_after_close_are_counted_not_lost_silently(tmp_path):
     assert report.problems["after close"].count == 1 and report.received == 4
     assert report.flushed == report.stored["states"] == 1
     assert rec.close() is report  # twice is harmless
+
+
+def test_a_prepared_file_is_taken_by_a_reading_of_its_day_made_anew_for_another(tmp_path):
+    """``prepare`` makes the file before the first reading (the workbench, before its source
+    connects): a first reading of that day writes into it, one of another day makes it anew
+    with that day's epoch, and a recorder closed with no reading leaves no file."""
+    readings, want = feed(1, 300)
+    path = tmp_path / "live.h5"
+    rec = LiveRecorder(path, project_assets(plant()), source="unit test")
+    rec.prepare(now=T0 + 3600.0)  # the wall clock: the day of the readings
+    assert path.exists()
+    with Recording.open(path, swmr=True) as r:  # a reader sees it, still empty
+        assert r.asset_ids == ("M1#0", "M1#1", "M2", "B1") and stored(r) == {}
+    prepared = rec._prepared
+    rec.readings(readings)
+    assert rec._writer is prepared  # the same file, not made anew
+    rec.close()
+    with Recording.open(path) as r:
+        assert r.epoch_utc == datetime(2026, 12, 2, tzinfo=UTC) and stored(r) == want
+
+    other = tmp_path / "other.h5"
+    rec = LiveRecorder(other, ["M"])
+    rec.prepare(now=T0 + 3 * 86400.0)  # the plant's clock is three days behind
+    rec.readings([Reading("M", "state", T0, "busy")])
+    rec.close()
+    with Recording.open(other) as r:
+        assert r.epoch_utc == datetime(2026, 12, 2, tzinfo=UTC)
+        assert r.asset("M").states["time"].tolist() == [T0 - DAY]
+
+    nothing = tmp_path / "nothing.h5"
+    rec = LiveRecorder(nothing, ["M"])
+    rec.prepare()
+    assert nothing.exists()
+    rec.readings([Reading("M", "nonsense", T0, 1.0)])  # counted, not stored
+    rec.close()
+    assert not nothing.exists()
