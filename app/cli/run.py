@@ -79,6 +79,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_project(project, args.scenario or None, spec, TaskState(bar))
     summary = result.summary()
     if args.json:  # printed first: should the file fail to write, the results are not lost
+        from twin.sim.energy import comparison_block
+
+        for name, block in comparison_block(result, summary).items():
+            summary[name]["compared_to_base"] = block
         json.dump(_json_safe(summary), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
