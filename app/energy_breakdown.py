@@ -11,15 +11,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (
-    QGraphicsScene,
-    QGraphicsView,
-    QLabel,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QSplitter
 
+from app.energy_chart import NotedChart
 from app.theme import STATE_COLORS, chart
 from twin.energy_breakdown import node_balance, sankey_flows
 
@@ -116,7 +110,7 @@ class SankeyView(QGraphicsView):
                            Qt.KeepAspectRatio)
 
 
-class EnergyBreakdownChart(QWidget):
+class EnergyBreakdownChart(NotedChart):
     """The stacked bar beside the Sankey; :meth:`draw` shows a ``Breakdown``."""
 
     def __init__(self, parent=None):
@@ -124,16 +118,10 @@ class EnergyBreakdownChart(QWidget):
         self.bar = chart("Energy cost per station, stacked by state", "cost", "station",
                          legend_offset=(-10, 10))
         self.sankey = SankeyView()
-        self.note = QLabel("")
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: gray")
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.bar)
         split.addWidget(self.sankey)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(split, 1)
-        lay.addWidget(self.note)
+        self._lay_out(split)
         self.stacks: dict[str, np.ndarray] = {}  # state -> cost per station (drawn)
         self.data = None
         self.clear()
@@ -145,12 +133,8 @@ class EnergyBreakdownChart(QWidget):
         self.stacks, self.data = {}, None
         self.note.setText(hint)
 
-    def draw(self, data) -> None:
-        """Show ``data`` (a ``twin.energy_breakdown.Breakdown``; ``None``: no context)."""
-        if data is None:
-            self.clear()
-            return
-        self.clear("")
+    def _draw(self, data) -> None:
+        """Show ``data``, a ``twin.energy_breakdown.Breakdown``."""
         self.data = data
         x = np.arange(len(data.stations))
         bottom = np.zeros(len(x))

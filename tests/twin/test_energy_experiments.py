@@ -90,6 +90,11 @@ def test_tariff_factors_round_trip_through_the_writer():
     doc["tariff"]["pv"]["scale"] = 1.5
     assert project_from_json(doc).tariff.pv.scale == 1.5
     assert project_to_json(project_from_json(doc))["tariff"]["pv"]["scale"] == 1.5
+    from tests.test_schema import schema_errors
+
+    assert schema_errors(doc) == [] and schema_errors(_doc()) == []
+    doc["tariff"]["pv"]["scale"] = -1
+    assert schema_errors(doc)
 
 
 def _problems(experiment=None, **tariff):

@@ -180,3 +180,27 @@ def test_sme_breakdown_per_asset_and_state_balances(sme_recording):
         if node.startswith("station:"):
             assert into == pytest.approx(out, rel=1e-12)
     assert b.supplies == pytest.approx({"grid": kwh.sum()})
+
+
+def test_the_cli_prints_the_shifts_of_a_recording(sme_recording, make_project, capsys):
+    import json
+
+    from oracles.lines import serial_line, station
+
+    from app.cli import main
+    from twin.projectfile.energy import energy_to_json
+    from twin.recording.energy import recording_shifts
+
+    doc = serial_line([station("m1", 60.0)], [])
+    doc["tariff"] = energy_to_json(TARIFF)
+    doc["calendar"] = {"shifts": [{"start": "6h", "end": "14h", "name": "early"},
+                                  {"start": "14h", "end": "22h", "name": "late"}]}
+    folder = make_project(doc)
+    assert main(["replay", str(sme_recording), "--project", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["energy"]["shifts"]
+    with Recording.open(sme_recording) as rec:
+        want = recording_shifts(rec, TARIFF, SHIFTS)
+    assert out == pytest.approx(want, rel=1e-12)
+    assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "per shift" in text and "early" in text and "late" in text

@@ -13,11 +13,11 @@ import math
 
 import numpy as np
 
+from kernels import types as kt
 from twin.energy import Clock, figures
 from twin.energy import change_times as _change_times
 from twin.energy_shifts import per_shift, shift_edges
 from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
-from kernels import types as kt
 from twin.model import elements as m
 
 
