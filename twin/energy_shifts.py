@@ -90,7 +90,7 @@ def per_shift(tariff: m.Tariff, calendar: m.Calendar, clock: Clock, t: np.ndarra
     module) and the line's ``energy_cost_per_shift`` and ``co2_kg_per_shift``, from the
     line's cumulative kWh ``e_kwh`` and good parts ``good`` at times ``t`` (both linear in
     between; exact when ``t`` holds the shifts' edges) over ``[t0, t1]``."""
-    t = np.asarray(t, float)
+    t, e_kwh, good = (np.asarray(x, float) for x in (t, e_kwh, good))
     acc: dict[str, dict[str, float]] = {n: {"n": 0.0, "energy_kwh": 0.0,
                                             "energy_cost_energy": 0.0, "co2_kg": 0.0,
                                             "good_parts": 0.0, "peak_kw_15min": 0.0}
@@ -99,13 +99,17 @@ def per_shift(tariff: m.Tariff, calendar: m.Calendar, clock: Clock, t: np.ndarra
         lo, hi = max(a, t0), min(b, t1)
         if hi <= lo:
             continue
-        f = figures(tariff, clock, t, e_kwh, lo, hi)
+        # the samples around the occurrence only: the same interpolation, without the rest
+        i0 = max(int(np.searchsorted(t, lo, side="right")) - 1, 0)
+        i1 = int(np.searchsorted(t, hi, side="left")) + 1
+        ts, es, gs = t[i0:i1], e_kwh[i0:i1], good[i0:i1]
+        f = figures(tariff, clock, ts, es, lo, hi)
         s = acc[name]
         s["n"] += (hi - lo) / (b - a)
         s["energy_kwh"] += float(f.energy_kwh[0])
         s["energy_cost_energy"] += float(f.energy_cost[0])
         s["co2_kg"] += float(f.co2_kg[0])
-        s["good_parts"] += float(np.interp(hi, t, good) - np.interp(lo, t, good))
+        s["good_parts"] += float(np.interp(hi, ts, gs) - np.interp(lo, ts, gs))
         s["peak_kw_15min"] = max(s["peak_kw_15min"], float(f.peak_kw_15min[0]))
     out: dict[str, float] = {}
     total = sum(s["n"] for s in acc.values())

@@ -127,6 +127,15 @@ def test_bad_energy_factors_name_their_json_path():
     assert "$.tariff.pv.scale" in got
 
 
+def test_a_field_at_its_default_can_vary():
+    doc = _doc(_exp({"path": "tariff.battery.efficiency", "levels": [0.8, 0.95]}))
+    assert "efficiency" not in doc["tariff"]["battery"]
+    f = project_from_json(doc).experiments[0].factors[0]
+    assert (f.element, f.name) == (None, "tariff.battery.efficiency")
+    got = _problems(_exp({"path": "tariff.battery.efficiency", "levels": [0.8, 1.5]}))
+    assert "tariff.battery.efficiency = 1.5" in got["$.experiments[0].factors[0]"]
+
+
 def test_a_tariff_factor_without_a_tariff_is_refused():
     doc = _doc(_exp({"path": "tariff.battery.power_kw", "low": 1, "high": 2}))
     del doc["tariff"]

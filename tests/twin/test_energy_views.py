@@ -143,9 +143,12 @@ def test_the_breakdown_is_the_per_state_times_and_its_flows_balance(run):
                         for r in run.replications])
         assert b.cost[i].sum() == pytest.approx(cost, rel=1e-9)
         assert b.kwh[i, kt.STATE_NAMES.index("busy")] > 0
-    # the stations' kWh are the line's energy (per-state times = power time series)
-    kwh = np.mean([replication_kpis(run, r)["line.energy_kwh"] for r in run.replications])
-    assert b.kwh.sum() == pytest.approx(kwh, rel=1e-9)
+    # each station's kWh over its states is its power time series after the warm-up
+    for i, e in enumerate(st):
+        cum = [np.interp([WARMUP, HORIZON], run.ts_t, rep.ts_energy[:, e])
+               for rep in run.replications]
+        assert b.kwh[i].sum() == pytest.approx(np.mean([c[1] - c[0] for c in cum]), rel=1e-9)
+    kwh = b.kwh.sum()
     assert b.supplies == pytest.approx({"grid": kwh})  # no PV, no battery
     flows = sankey_flows(b)
     for node, (into, out) in node_balance(flows).items():

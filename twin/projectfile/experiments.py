@@ -36,6 +36,8 @@ _EXPERIMENT_KEYS = {"name", "description", "factors", "design", "points", "respo
                     "warmup", "objectives", "constraints", "trials"}
 #: A factor without an element varies the energy context: its path starts so.
 TARIFF_PREFIX = "tariff."
+#: The battery's numbers a factor can vary, given or at their defaults.
+BATTERY_NUMBERS = ("capacity_kwh", "power_kw", "efficiency", "initial_soc", "threshold_kw")
 _FACTOR_KEYS = {"element", "path", "low", "high", "levels", "integer", "cost_per_unit"}
 MAX_FACTORS = 64
 MAX_EXPERIMENTS = 100
@@ -295,9 +297,10 @@ def _check_tariff_factor(base: dict, f: Factor, fp: str, problems: Problems) -> 
     node: object = base
     for k in f.path.split("."):
         node = node.get(k, MISSING) if isinstance(node, dict) else MISSING
-    if f.path == "tariff.pv.scale" and isinstance(tariff, dict) and isinstance(
-            tariff.get("pv"), dict):
-        node = tariff["pv"].get("scale", 1.0)  # left out at its default
+    if node is MISSING and isinstance(tariff, dict):  # a field left out at its default
+        node = read_energy(tariff, Problems())
+        for k in f.path.split(".")[1:]:
+            node = MISSING if node is None else getattr(node, k, MISSING)
     if isinstance(node, bool) or not isinstance(node, int | float):
         what = ("the project has no energy context: add a tariff (docs/energy.md)"
                 if not isinstance(tariff, dict) else
@@ -321,7 +324,8 @@ def _check_tariff_factor(base: dict, f: Factor, fp: str, problems: Problems) -> 
 
 def tariff_paths(tariff: dict, prefix: str = "tariff") -> list[str]:
     """The dotted paths of the numbers in a ``$.tariff`` document (what a factor of the
-    energy context can vary), ``tariff.pv.scale`` included where there is PV."""
+    energy context can vary), with the PV's and the battery's left out at their
+    defaults."""
     out = []
     for k, v in tariff.items():
         p = f"{prefix}.{k}"
@@ -329,9 +333,9 @@ def tariff_paths(tariff: dict, prefix: str = "tariff") -> list[str]:
             out += tariff_paths(v, p)
         elif not isinstance(v, bool) and isinstance(v, int | float):
             out.append(p)
-    if prefix == "tariff" and isinstance(tariff.get("pv"), dict) \
-            and "tariff.pv.scale" not in out:
-        out.append("tariff.pv.scale")
+    for key, fields in (("pv", ("scale",)), ("battery", BATTERY_NUMBERS)):
+        if prefix == "tariff" and isinstance(tariff.get(key), dict):
+            out += [p for k in fields if (p := f"tariff.{key}.{k}") not in out]
     return out
 
 
