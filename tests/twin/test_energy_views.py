@@ -207,3 +207,15 @@ def test_run_json_compares_scenarios_paired(kernel, make_project, capsys):
         assert d["mean"] == pytest.approx(out["slow"]["line"][key]["mean"] - base, abs=1e-9)
         assert pct["mean"] == pytest.approx(100 * d["mean"] / abs(base))
     assert block["throughput_per_hour"]["difference"]["mean"] < 0  # slower: less output
+
+
+def test_run_prints_the_shifts(kernel, make_project, capsys):
+    from app.cli import main
+
+    folder = make_project(_doc())
+    assert main(["run", str(folder), "--horizon", "1d", "--warmup", "1000",
+                 "--replications", "2", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "per shift" in text
+    rows = [r.split() for r in text.splitlines() if r.strip().startswith(("early", "late"))]
+    assert [r[0] for r in rows] == ["early", "late"]
