@@ -31,10 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import export
+from app.energy_breakdown import EnergyBreakdownChart
 from app.energy_chart import EnergyDayChart
 from app.theme import STATE_COLORS, chart
 from kernels import types as kt
-from twin.sim.energy import compare_rows, day_chart
+from twin.sim.energy import compare_rows, day_chart, scenario_breakdown
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
 
@@ -177,6 +178,7 @@ class ScenarioCharts:
     good: np.ndarray  # replications x samples: cumulative good parts (the binned throughput)
     warmup: float  # s
     energy_day: object = None  # twin.energy_site.DayChart: grid, PV, battery (None: no tariff)
+    breakdown: object = None  # twin.energy_breakdown.Breakdown: cost by station and state
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,8 @@ def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
         stations=stations, state_fractions=fractions, energy=energy, wear=wear,
         bottleneck=doc.get("bottleneck"), good_t=sr.ts_t,
         good=np.array([r.ts_line[:, 0] for r in sr.replications], float),
-        warmup=float(sr.lowered.warmup), energy_day=day_chart(sr))
+        warmup=float(sr.lowered.warmup), energy_day=day_chart(sr),
+        breakdown=scenario_breakdown(sr))
 
 
 def comparison_table(result, summary: dict, significant: list | None = None
@@ -231,7 +234,9 @@ def comparison_table(result, summary: dict, significant: list | None = None
     header = ["KPI", *names, *(f"{n} − {base}" for n in names[1:])]
     rows = [header]
     # and the scenarios in money and CO2 where they have an energy context (issue 19 §4)
-    for key, label in LINE_KPIS + tuple(compare_rows(summary)):
+    line_keys = {k for k, _ in LINE_KPIS}  # the output rows are in LINE_KPIS already
+    for key, label in LINE_KPIS + tuple(r for r in compare_rows(summary)
+                                        if r[0] not in line_keys):
         k = f"line.{key}"
         row = [label] + [format_ci(summary[n]["line"][key], 4) for n in names]
         marks = []
@@ -301,14 +306,16 @@ class Dashboards(QWidget):
         el.addWidget(self.energy)
         el.addWidget(self.power)
         self.energy_day = EnergyDayChart()  # grid, PV and battery with the prices (issue 19)
+        self.breakdown = EnergyBreakdownChart()  # cost by station and state, and the Sankey
         for w, name in ((self.throughput, "Throughput"), (self.wip, "WIP"),
                         (self.states, "States"), (energy, "Energy"),
-                        (self.energy_day, "Grid and battery"), (self.wear, "Wear"),
+                        (self.energy_day, "Grid and battery"),
+                        (self.breakdown, "Cost breakdown"), (self.wear, "Wear"),
                         (compare, "Compare")):
             self.tabs.addTab(w, name)
         self.scenario = QComboBox()
-        self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery "
-                                 "and Wear tabs")
+        self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery, "
+                                 "Cost breakdown and Wear tabs")
         self.scenario.currentTextChanged.connect(self._draw_scenario)
         self.bottleneck = QLabel("")
         self.compared: dict[str, bool] = {}  # scenario -> drawn in the time charts
@@ -399,6 +406,7 @@ class Dashboards(QWidget):
         self.play_button.setEnabled(False)
         self.time_label.setText("t = -")
         self.energy_day.clear(NO_RESULTS)
+        self.breakdown.clear(NO_RESULTS)
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
@@ -430,6 +438,7 @@ class Dashboards(QWidget):
             "States": [lambda: self._draw_states(shown())],
             "Energy": [lambda: self._draw_energy(shown()), self._draw_power],
             "Grid and battery": [lambda: self._draw_energy_day(shown())],
+            "Cost breakdown": [lambda: self._draw_breakdown(shown())],
             "Wear": [lambda: self._draw_wear(shown())],
             "Compare": [self._draw_compare_plot],
         }
@@ -550,6 +559,10 @@ class Dashboards(QWidget):
         if name in self.charts.scenarios:
             self.energy_day.draw(self.charts.scenarios[name].energy_day)
 
+    def _draw_breakdown(self, name: str) -> None:
+        if name in self.charts.scenarios:
+            self.breakdown.draw(self.charts.scenarios[name].breakdown)
+
     def _draw_scenario(self, name: str) -> None:
         """The States, Energy and Wear tabs for scenario ``name`` (the combo box)."""
         if not self.result or name not in self.charts.scenarios:
@@ -557,6 +570,7 @@ class Dashboards(QWidget):
         self._draw_states(name)
         self._draw_energy(name)
         self._draw_energy_day(name)
+        self._draw_breakdown(name)
         self._draw_wear(name)
 
     def _draw_states(self, name: str) -> None:

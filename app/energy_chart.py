@@ -33,7 +33,35 @@ def price_periods(price_t: np.ndarray, price_v: np.ndarray, end: float
     return out
 
 
-class EnergyDayChart(QWidget):
+class NotedChart(QWidget):
+    """A chart over a grey note; :meth:`draw` of ``None`` clears it and says why.
+    Subclasses give ``clear(hint)`` and ``_draw(data)``."""
+
+    def _lay_out(self, body: QWidget) -> None:
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: gray")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(body, 1)
+        lay.addWidget(self.note)
+
+    def clear(self, hint: str = "") -> None:
+        raise NotImplementedError
+
+    def _draw(self, data) -> None:
+        raise NotImplementedError
+
+    def draw(self, data) -> None:
+        """Show ``data`` (``None``: no energy context: the hint)."""
+        if data is None:
+            self.clear()
+            return
+        self.clear("")
+        self._draw(data)
+
+
+class EnergyDayChart(NotedChart):
     """One plot with a second y axis for the battery; :meth:`draw` shows a scenario."""
 
     def __init__(self, parent=None):
@@ -51,13 +79,7 @@ class EnergyDayChart(QWidget):
         item.getAxis("right").enableAutoSIPrefix(False)
         self.soc_view.setXLink(item)
         item.vb.sigResized.connect(self._sync)
-        self.note = QLabel("")
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: gray")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.plot, 1)
-        lay.addWidget(self.note)
+        self._lay_out(self.plot)
         self.shaded: list[pg.LinearRegionItem] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.clear()
@@ -72,12 +94,8 @@ class EnergyDayChart(QWidget):
         self.shaded, self.curves = [], {}
         self.note.setText(hint)
 
-    def draw(self, data) -> None:
-        """Show ``data`` (a ``twin.energy_site.DayChart``; ``None``: no energy context)."""
-        if data is None:
-            self.clear()
-            return
-        self.clear("")
+    def _draw(self, data) -> None:
+        """Show ``data``, a ``twin.energy_site.DayChart``."""
         origin = float(data.t[0]) if data.replications == 0 else 0.0  # a recording: its start
         self.plot.setLabel("bottom", "time since the start of the recording (h)"
                            if data.replications == 0 else "time (h)")

@@ -193,11 +193,14 @@ class EnergyEditor(QWidget):
         self.pv_pages.addWidget(self.pv_series)
         self.pv_kind.currentIndexChanged.connect(self.pv_pages.setCurrentIndex)
         self.feed_in = NumberField("per kWh exported")
+        self.pv_scale = NumberField("times the profile or series (1)")
         form = QFormLayout(self.pv)
         form.addRow("kind", self.pv_kind)
         form.addRow(self.pv_pages)
         form.addRow("feed-in", self.feed_in)
-        self._finish_on(self.pv, self.pv_kind, self.pv_profile, self.pv_series, self.feed_in)
+        form.addRow("scale", self.pv_scale)
+        self._finish_on(self.pv, self.pv_kind, self.pv_profile, self.pv_series, self.feed_in,
+                        self.pv_scale)
         return self.pv
 
     def _battery_box(self) -> QGroupBox:
@@ -282,6 +285,7 @@ class EnergyEditor(QWidget):
             self.pv_profile.setItem(i, 0, QTableWidgetItem(number_text(v)))
         self.pv_series.setText(pv.get("series", ""))
         self.feed_in.set_value(pv.get("feed_in_per_kwh", 0.0))
+        self.pv_scale.set_value(pv.get("scale", 1.0))
         b = doc.get("battery")
         self.battery.setChecked(b is not None)
         b = b or {"capacity_kwh": 10.0, "power_kw": 5.0, "efficiency": 0.9,
@@ -338,6 +342,7 @@ class EnergyEditor(QWidget):
             else:
                 pv["series"] = self.pv_series.text().strip()
             pv["feed_in_per_kwh"] = self._num(self.feed_in, "$.tariff.pv.feed_in_per_kwh", 0.0)
+            pv["scale"] = self._num(self.pv_scale, "$.tariff.pv.scale", 1.0)
             doc["pv"] = pv
         if self.battery.isChecked():
             doc["battery"] = {

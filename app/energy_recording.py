@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
 )
 
+from app.energy_breakdown import EnergyBreakdownChart
 from app.energy_chart import EnergyDayChart
 from app.worker import Job
 from twin.energy import EnergyError
@@ -47,11 +49,17 @@ SITE_ROWS = (("pv_kwh", "PV produced, kWh", 1), ("pv_self_kwh", "PV self-consume
 def recording_figures(path: str, tariff: m.Tariff) -> dict:
     """Qt-free: the figures and the chart of the recording at ``path`` (the job's work)."""
     from twin.recording import Recording
-    from twin.recording.energy import recording_day_chart, recording_energy, recording_site
+    from twin.recording.energy import (
+        recording_breakdown,
+        recording_day_chart,
+        recording_energy,
+        recording_site,
+    )
 
     with Recording.open(path) as rec:
         return {"line": recording_energy(rec, tariff)["total"].to_dict(),
-                "site": recording_site(rec, tariff), "chart": recording_day_chart(rec, tariff)}
+                "site": recording_site(rec, tariff), "chart": recording_day_chart(rec, tariff),
+                "breakdown": recording_breakdown(rec, tariff)}
 
 
 class RecordingEnergyDialog(QDialog):
@@ -69,9 +77,13 @@ class RecordingEnergyDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.chart = EnergyDayChart()
+        self.breakdown = EnergyBreakdownChart()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.chart, "Grid and battery")
+        self.tabs.addTab(self.breakdown, "Cost breakdown")
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.table)
-        split.addWidget(self.chart)
+        split.addWidget(self.tabs)
         split.setSizes([320, 780])
         lay = QVBoxLayout(self)
         lay.addWidget(self.status)
@@ -86,11 +98,13 @@ class RecordingEnergyDialog(QDialog):
         if path is None:
             self.status.setText("No recording is open: File > Open recording… first.")
             self.chart.clear("")
+            self.breakdown.clear("")
             return False
         if tariff is None:
             self.status.setText("The project has no energy context: give it prices (and PV "
                                 "or a battery) under Edit > Calendar and energy….")
             self.chart.clear()
+            self.breakdown.clear()
             return False
         if self.job is not None and self.job.is_running():
             self.job.cancel()
@@ -122,6 +136,7 @@ class RecordingEnergyDialog(QDialog):
         self.status.setText("The recorded line under the project's energy context, exactly "
                             "from its power channels (docs/energy.md).")
         self.chart.draw(figures["chart"])
+        self.breakdown.draw(figures["breakdown"])
 
     def value_of(self, label_start: str) -> str:
         """The text of the row whose label starts with ``label_start`` (tests, scripts)."""

@@ -345,7 +345,8 @@ class ExperimentsDock(QWidget):
                 if c == 3:
                     item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
                     item.setCheckState(Qt.Checked if f.integer else Qt.Unchecked)
-                if c == 0 and self.project is not None and f.element not in self.project:
+                if (c == 0 and self.project is not None and f.element is not None
+                        and f.element not in self.project):
                     item.setForeground(QColor("#d03030"))
                     item.setToolTip(f"element {f.element!r} is no longer in the project: "
                                     "undo its deletion or remove this factor")
@@ -606,7 +607,7 @@ class ExperimentsDock(QWidget):
         """Whether every factor's element is still in the project; if not, says which under
         the table. (A scenario made of a study or an optimisation run before the element was
         deleted would override an element that is gone: a project file the reader refuses.)"""
-        gone = [f for f in factors if f.element not in self.project]
+        gone = [f for f in factors if f.element is not None and f.element not in self.project]
         if gone:
             names = ", ".join(f"{f.name} (element {f.element!r})" for f in gone)
             self.error.setText(f"no scenario made: {names} no longer in the project; undo the "
@@ -669,7 +670,7 @@ def install_experiments(win) -> ExperimentsDock:
         # the 3D view shows what the scenario changes: its elements selected, and the
         # inspector (following the selection) marks the changed fields
         win.view.set_selection([f.element for f in dock.experiment_run.factors
-                                if f.element in win.project])
+                                if f.element is not None and f.element in win.project])
 
     win.vary.factor_chosen.connect(vary)
     dock.message.connect(win.log)

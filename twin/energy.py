@@ -154,14 +154,16 @@ def co2_steps(tariff: m.Tariff, clock: Clock, t0: float, t1: float
 
 def pv_steps(pv: m.Pv, clock: Clock, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
     """The PV power (kW) as a step function on ``[t0, t1]``: a daily profile of 24 or 96
-    values read on the clock's wall time, or a series (``$.tariff.pv.series``)."""
+    values read on the clock's wall time, or a series (``$.tariff.pv.series``), times
+    ``pv.scale``."""
     if pv.series is not None:
-        return _series_steps(pv.series, clock, t0, t1, "$.tariff.pv.series")
+        times, values = _series_steps(pv.series, clock, t0, t1, "$.tariff.pv.series")
+        return times, values * pv.scale
     if not pv.profile_kw:
         return np.asarray([t0 - 1.0]), np.asarray([0.0])
     step = 86400.0 / len(pv.profile_kw)
     times, n = clock.day_grid(t0, t1, step * np.arange(len(pv.profile_kw)))
-    return times, np.tile(np.asarray(pv.profile_kw, float), n)
+    return times, np.tile(np.asarray(pv.profile_kw, float) * pv.scale, n)
 
 
 def _billing_origin(clock: Clock, t0: float) -> float:

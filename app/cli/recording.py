@@ -186,7 +186,7 @@ def _energy(rec: Recording, project_path: str, window) -> dict:
     """``--project P`` without ``--alerts``: cost, 15-min peak and CO2 of the recorded power
     under the project's energy context (twin.recording.energy)."""
     from twin.projectfile.reader import load_project
-    from twin.recording.energy import recording_energy, recording_site
+    from twin.recording.energy import recording_energy, recording_shifts, recording_site
 
     project = load_project(project_path)
     if project.tariff is None:
@@ -195,9 +195,12 @@ def _energy(rec: Recording, project_path: str, window) -> dict:
     figures = recording_energy(rec, project.tariff, window)
     site = {k: (v if math.isfinite(v) else None)  # PV and battery: twin.energy_site
             for k, v in recording_site(rec, project.tariff, window).items()}
+    shifts = {k: (v if math.isfinite(v) else None)  # per shift: twin.energy_shifts
+              for k, v in recording_shifts(rec, project.tariff, project.calendar,
+                                           window).items()} if project.calendar else {}
     return {"project": project.name, "currency": project.tariff.currency,
             **{("line" if a == "total" else a): k.to_dict() for a, k in figures.items()},
-            **({"site": site} if site else {})}
+            **({"site": site} if site else {}), **({"shifts": shifts} if shifts else {})}
 
 
 def _energy_text(energy: dict) -> str:
@@ -209,7 +212,7 @@ def _energy_text(energy: dict) -> str:
                 ("energy_kwh", 1), ("energy_cost", 2), ("energy_cost_energy", 2),
                 ("energy_cost_demand", 2), ("peak_kw_15min", 2), ("co2_kg", 1),
                 ("energy_cost_per_part", 4), ("co2_kg_per_part", 4))]
-            for a, k in energy.items() if isinstance(k, dict) and a != "site"]
+            for a, k in energy.items() if isinstance(k, dict) and a not in ("site", "shifts")]
     text = (f"\n\nenergy under the energy context of {printable(energy['project'])} (the "
             "demand charge bills the coincident peak of all assets):\n"
             + format_table(header, rows, left=1, rule=True))
@@ -218,6 +221,17 @@ def _energy_text(energy: dict) -> str:
         text += ("\n\non-site PV and battery (all assets; docs/energy.md):\n" + format_table(
             ["", "value"], [[label, number(site[k], digits=d)] for k, label, d in SITE_ROWS
                             if k in site], left=1, rule=True))
+    shifts = energy.get("shifts")
+    if shifts:
+        names = sorted({k.split(".")[1] for k in shifts if k.startswith("shifts.")})
+        cols = (("energy_kwh", 1), ("energy_cost_energy", 2), ("peak_kw_15min", 2),
+                ("co2_kg", 1), ("good_parts", 1), ("energy_cost_per_part", 4))
+        text += ("\n\nper shift (means per occurrence of the calendar's shift; energy part "
+                 "only: the demand charge is the billing period's):\n" + format_table(
+                     ["shift", "kWh", f"energy {cur}", "peak 15min kW", "CO2 kg", "good parts",
+                      f"{cur}/part"],
+                     [[printable(n), *(number(shifts[f"shifts.{n}.{f}"], digits=d)
+                                       for f, d in cols)] for n in names], left=1, rule=True))
     return text
 
 

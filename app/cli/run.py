@@ -79,6 +79,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_project(project, args.scenario or None, spec, TaskState(bar))
     summary = result.summary()
     if args.json:  # printed first: should the file fail to write, the results are not lost
+        from twin.sim.energy import comparison_block
+
+        for name, block in comparison_block(result, summary).items():
+            summary[name]["compared_to_base"] = block
         json.dump(_json_safe(summary), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -132,6 +136,15 @@ def print_table(summary: dict, out=None) -> None:
                            ("battery_saving", "saved by the battery")):
             if key in line:
                 out.write(f"  {label:<28}{format_ci(line[key], 4)}\n")
+        if line.get("shifts"):  # per shift of the calendar (twin.energy_shifts)
+            cols = (("energy_kwh", "kWh"), ("energy_cost_energy", "energy part"),
+                    ("peak_kw_15min", "peak 15min kW"), ("co2_kg", "CO2 kg"),
+                    ("good_parts", "good parts"), ("energy_cost_per_part", "per good part"))
+            out.write("  per shift (per occurrence; the demand part is not split):\n")
+            out.write(format_table(["shift", *(c for _, c in cols)],
+                                   [[printable(s), *(format_ci(f[k], 4) for k, _ in cols)]
+                                    for s, f in line["shifts"].items()], indent="    ")
+                      + "\n")
         if doc.get("bottleneck"):
             out.write(f"  {'bottleneck':<28}{printable(doc['bottleneck'])}\n")
         stations = [(eid, el) for eid, el in doc["elements"].items() if el["kind"] == "station"]

@@ -80,7 +80,8 @@ def test_the_energy_of_the_open_recording(make_window, line_project, sme_recordi
     w.act_recording_energy.trigger()
     qtbot.waitUntil(lambda: dlg.figures is not None, timeout=30_000)
     with Recording.open(sme_recording) as rec:
-        line = recording_energy(rec, tariff)["total"]
+        per_asset = recording_energy(rec, tariff)
+        line = per_asset["total"]
         site = recording_site(rec, tariff)
     assert dlg.value_of("energy cost, EUR") == f"{line.cost:,.2f}"
     assert dlg.value_of("peak shaved, kW") == f"{site['peak_shaved_kw']:,.2f}"
@@ -90,3 +91,56 @@ def test_the_energy_of_the_open_recording(make_window, line_project, sme_recordi
     assert "recorded line" in chart.note.text()
     x, _ = chart.curves["grid"].getData()
     assert x[0] == 0.0  # hours since the start of the recording
+    # the cost breakdown of the recording: per asset and state, exactly from its channels
+    dlg.tabs.setCurrentWidget(dlg.breakdown)
+    assert dlg.breakdown.total_cost() == pytest.approx(
+        sum(v.energy_cost for k, v in per_asset.items() if k != "total"), rel=1e-9)
+    assert {"supply:grid", "supply:PV", "supply:battery", "station:0"} <= set(
+        dlg.breakdown.sankey.nodes)
+    assert "exactly from its power and state channels" in dlg.breakdown.note.text()
+
+
+def test_the_cost_breakdown_shows_each_station_by_state(make_window, line_project, qtbot,
+                                                        warm_kernel):
+    from kernels.types import STATE_NAMES
+    from twin.sim.summary import replication_kpis
+
+    line_project.tariff = m.Tariff(0.2, pv=m.Pv((0.0,) * 2 + (3.0,) * 22),
+                                   battery=m.Battery(2.0, 3.0, 0.9, 0.5, 4.0))
+    w = make_window(line_project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000) as blocker:
+        assert w.run_panel.start_run()
+    d = w.dashboards
+    d.finish_drawing()
+    names = [d.tabs.tabText(i) for i in range(d.tabs.count())]
+    d.tabs.setCurrentIndex(names.index("Cost breakdown"))
+    view = d.breakdown
+    sr = blocker.args[0].scenarios["base"]
+    rows = [replication_kpis(sr, r) for r in sr.replications]
+    stations = [sid for sid, k in zip(sr.lowered.element_ids, sr.lowered.element_kinds,
+                                      strict=True) if k == "station"]
+    # the bars: each station's energy part, stacked by state (a state with no cost: no bar)
+    assert view.total_cost() == pytest.approx(np.mean(
+        [sum(r[f"elements.{s}.energy_cost"] for s in stations) for r in rows]), rel=1e-9)
+    assert set(view.stacks) <= set(STATE_NAMES) and "busy" in view.stacks
+    ticks = view.bar.getAxis("bottom")._tickLevels[0]
+    assert [t for _, t in ticks] == stations
+    # the Sankey: the supplies, every station and its states, bands as wide as their kWh
+    nodes = set(view.sankey.nodes)
+    assert {"supply:grid", "supply:PV", "supply:battery"} <= nodes
+    assert {f"station:{s}" for s in stations} <= nodes and "state:busy" in nodes
+    tips = [item.toolTip() for _, item in view.sankey.bands]
+    assert any(t.startswith("PV -> ") for t in tips)
+    busy = view.data.kwh[:, STATE_NAMES.index("busy")].sum()
+    rect = view.sankey.nodes["state:busy"]
+    grid = view.sankey.nodes["supply:grid"]
+    assert rect.height() / grid.height() == pytest.approx(
+        busy / view.data.supplies["grid"], rel=1e-6)
+    assert "3 replications" in view.note.text() and "PV" in view.note.text()
+    # no energy context: a word on how to give one
+    w.stack.push(cmd.SetProjectField("tariff", None))
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000):
+        assert w.run_panel.start_run()
+    d.finish_drawing()
+    assert not view.stacks and not view.sankey.nodes
+    assert "No energy context" in view.note.text()

@@ -53,6 +53,12 @@ def test_the_whole_context_is_shown_and_an_edit_keeps_the_rest(editor):
     assert got[-1] == replace(CONTEXT, battery=m.Battery(25.0, 5.0, 0.9, 0.5, 8.0, True))
     te.periods.item(0, 2).setText("7h")  # the night ends an hour later
     assert got[-1].periods[0].end == 7 * 3600.0 and got[-1].battery.capacity_kwh == 25.0
+    assert te.pv_scale.text() == "1"
+    _type(te.pv_scale.edit, "2.5")  # twice and a half the panels
+    assert got[-1].pv.scale == 2.5 and got[-1].pv.profile_kw == CONTEXT.pv.profile_kw
+    _type(te.pv_scale.edit, "-1")
+    assert got[-1].pv.scale == 2.5  # refused: not committed
+    _type(te.pv_scale.edit, "2.5")
     te.pv.setChecked(False)
     assert got[-1].pv is None and got[-1].battery is not None
 

@@ -479,3 +479,32 @@ def test_closing_the_window_during_a_study_on_the_process_pool_stops_it_now(
     assert job.task.message == said  # the point under way was dropped, not waited for
     assert not any(w.is_alive() for w in workers)
     assert job.task.is_abandoned()
+
+
+def test_an_experiment_over_the_battery_runs_in_the_dock(make_window, line_project, qtbot,
+                                                         warm_kernel):
+    """A factor of the energy context (no element, a ``tariff.`` path: issue 19) shows by
+    its path, is not marked as naming a deleted element, and its study runs."""
+    from twin.experiments.spec import Experiment
+    from twin.model import elements as m
+
+    line_project.tariff = m.Tariff(0.2, demand_charge_per_kw=10.0,
+                                   battery=m.Battery(2.0, 3.0, 0.9, 0.5, 4.0))
+    factor = Factor(None, "tariff.battery.capacity_kwh", 1.0, 8.0)
+    line_project.experiments = [Experiment(
+        "battery", (factor,), points=2, responses=("line.grid_peak_kw_15min",),
+        replications=2, horizon=3600.0)]
+    win = make_window(line_project)
+    dock = win.experiments
+    dock.saved.setCurrentIndex(0)
+    dock.saved.activated.emit(0)
+    item = dock.table.item(0, 0)
+    assert item.text() == "tariff.battery.capacity_kwh" and item.toolTip() == ""
+    assert dock.factors_exist([factor])
+    with qtbot.waitSignal(dock.study_shown, timeout=120_000) as shown:
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    data = shown.args[0]
+    assert [p["tariff.battery.capacity_kwh"] for p in data.points] == [1.0, 8.0]
+    small, big = (v["line.grid_peak_kw_15min"] for v in data.values)
+    assert np.isfinite(small).all() and len(small) == 2
+    assert (big <= small + 1e-9).all()  # a bigger battery never raises the peak

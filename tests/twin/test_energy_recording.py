@@ -117,3 +117,90 @@ def test_the_cli_prints_the_energy_of_a_recording(sme_recording, make_project, c
     assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
     text = capsys.readouterr().out
     assert "peak 15min kW" in text and "all assets" in text
+
+
+# --- per shift and the breakdown (issue 19 §3-§4) --------------------------------------------
+SHIFTS = m.Calendar((m.Period(6 * 3600.0, 14 * 3600.0, "early"),
+                     m.Period(14 * 3600.0, 22 * 3600.0, "late")))
+
+
+def test_sme_figures_per_shift_equal_the_raw_csv(sme_recording):
+    from twin.recording.energy import recording_shifts
+
+    kwh, kw, price, _ = _oracle()
+    raw = pd.read_csv(SME_CSV)
+    t = pd.to_datetime(raw["ts"], utc=True)
+    t0, t1 = t.min(), t.max() + pd.Timedelta(seconds=300)
+    q0 = t0.floor("15min")
+    starts = pd.date_range(q0, periods=len(kwh), freq="15min").tz_convert("Europe/Rome")
+    hour = starts.hour.to_numpy()
+    with Recording.open(sme_recording) as rec:
+        got = recording_shifts(rec, TARIFF, SHIFTS)
+    line = kwh.sum(axis=1)
+    for name, lo, hi in (("early", 6, 14), ("late", 14, 22)):
+        inside = (hour >= lo) & (hour < hi)
+        # occurrences: each local day's shift, counted by its share inside the recording
+        n = 0.0
+        for day in pd.date_range(t0.tz_convert("Europe/Rome").normalize() - pd.Timedelta(days=1),
+                                 t1.tz_convert("Europe/Rome").normalize(), freq="D"):
+            a, b = day + pd.Timedelta(hours=lo), day + pd.Timedelta(hours=hi)
+            n += max((min(b, t1) - max(a, t0)).total_seconds(), 0.0) / ((hi - lo) * 3600)
+        assert n > 1
+        p = f"shifts.{name}."
+        assert got[p + "energy_kwh"] * n == pytest.approx(line[inside].sum(), rel=1e-9)
+        assert got[p + "energy_cost_energy"] * n == pytest.approx(
+            float(line[inside] @ price[inside]), rel=1e-9)
+        assert got[p + "co2_kg"] * n == pytest.approx(0.35 * line[inside].sum(), rel=1e-9)
+        assert got[p + "peak_kw_15min"] == pytest.approx(kw.sum(axis=1)[inside].max(), rel=1e-9)
+        assert got[p + "good_parts"] > 0
+
+
+def test_sme_breakdown_per_asset_and_state_balances(sme_recording):
+    from kernels.types import STATE_NAMES
+    from twin.energy_breakdown import node_balance, sankey_flows
+    from twin.recording.energy import recording_breakdown
+
+    kwh, *_ = _oracle()
+    with Recording.open(sme_recording) as rec:
+        b = recording_breakdown(rec, TARIFF)
+        per = recording_energy(rec, TARIFF)
+    assert b.stations == ("0", "1", "2") and b.states == (*STATE_NAMES, "unknown")
+    for i, a in enumerate(b.stations):
+        assert b.kwh[i].sum() == pytest.approx(kwh[:, i].sum(), rel=1e-9)
+        assert b.cost[i].sum() == pytest.approx(per[a].energy_cost, rel=1e-9)
+    # each bucket's energy (power_avg x 300 s) goes to the state its status maps to
+    raw = pd.read_csv(SME_CSV).drop_duplicates(["asset", "ts"], keep="first")
+    raw["kwh"] = raw["power_avg"].where(raw["power_avg"] >= 0).fillna(0.0) * 300 / 3600
+    raw["state"] = raw["status"].map({0: "idle", 1: "busy", 2: "busy", 3: "down"})
+    want = raw.groupby(["asset", "state"])["kwh"].sum()
+    for (a, state), v in want.items():
+        assert b.kwh[int(a), b.states.index(state)] == pytest.approx(v, rel=1e-9), (a, state)
+    assert b.kwh[:, STATE_NAMES.index("down")].sum() > 0  # the states really split it
+    for node, (into, out) in node_balance(sankey_flows(b)).items():
+        if node.startswith("station:"):
+            assert into == pytest.approx(out, rel=1e-12)
+    assert b.supplies == pytest.approx({"grid": kwh.sum()})
+
+
+def test_the_cli_prints_the_shifts_of_a_recording(sme_recording, make_project, capsys):
+    import json
+
+    from oracles.lines import serial_line, station
+
+    from app.cli import main
+    from twin.projectfile.energy import energy_to_json
+    from twin.recording.energy import recording_shifts
+
+    doc = serial_line([station("m1", 60.0)], [])
+    doc["tariff"] = energy_to_json(TARIFF)
+    doc["calendar"] = {"shifts": [{"start": "6h", "end": "14h", "name": "early"},
+                                  {"start": "14h", "end": "22h", "name": "late"}]}
+    folder = make_project(doc)
+    assert main(["replay", str(sme_recording), "--project", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["energy"]["shifts"]
+    with Recording.open(sme_recording) as rec:
+        want = recording_shifts(rec, TARIFF, SHIFTS)
+    assert out == pytest.approx(want, rel=1e-12)
+    assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "per shift" in text and "early" in text and "late" in text

@@ -80,14 +80,16 @@ class PointJob:
     budget: float = 0.0
     margin: float | None = None
     model: PointModel | None = None
+    calendar: m.Calendar | None = None  # the figures per shift (factors do not vary it)
 
 
 class _KpiView:
     """What ``twin.sim.summary.replication_kpis`` reads of a scenario result, without the
     (psygnal) project: the lowered model, the tariff and the sample times."""
 
-    def __init__(self, lowered: Lowered, tariff: m.Tariff | None):
-        self.lowered, self.tariff = lowered, tariff
+    def __init__(self, lowered: Lowered, tariff: m.Tariff | None,
+                 calendar: m.Calendar | None = None):
+        self.lowered, self.tariff, self.calendar = lowered, tariff, calendar
 
     @property
     def project(self):
@@ -107,7 +109,7 @@ def run_point(job: PointJob, ctx: JobContext | None = None) -> dict[str, np.ndar
     from twin.sim.summary import replication_kpis
 
     lowered, tariff = (job.lowered, job.tariff) if job.model is None else job.model.make()
-    view = _KpiView(lowered, tariff)
+    view = _KpiView(lowered, tariff, job.calendar)
     rows = []
     n = len(job.replications)
     for k, r in enumerate(job.replications):
@@ -264,7 +266,7 @@ def evaluate(project: m.Project, factors: Sequence[Factor],
         order = list(want)
         jobs = [PointJob(lowered[i][0], lowered[i][1], seed,
                          tuple(range(_count(have.get(i)), want[i])), budgets[i], margin,
-                         None if lowered[i][0] is not None else models[i])
+                         None if lowered[i][0] is not None else models[i], project.calendar)
                 for i in order]
 
         def finished(k: int, out: dict[str, np.ndarray], order=order) -> None:

@@ -329,11 +329,13 @@ class EnergySeries:
 class Pv:
     """On-site photovoltaic power (``$.tariff.pv``): a daily profile (24 or 96 kW values,
     each held over its hour or quarter hour) or a kW series; exported power earns
-    ``feed_in_per_kwh``. Dispatched by twin.energy_site."""
+    ``feed_in_per_kwh``. ``scale`` multiplies the profile or series (2: twice the panels;
+    what an experiment varies to size the PV). Dispatched by twin.energy_site."""
 
     profile_kw: tuple[float, ...] = ()
     series: EnergySeries | None = None
     feed_in_per_kwh: float = 0.0
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)

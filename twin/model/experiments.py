@@ -2,8 +2,9 @@
 
 Plain frozen dataclasses, carried on ``Project.experiments`` and read and written by
 ``twin.projectfile.experiments``; ``twin.experiments`` runs them. A factor addresses a
-parameter as a scenario's override does (``element`` + dotted ``path``), so a design point
-is a scenario made of one override per factor.
+parameter as a scenario's override does (``element`` + dotted ``path``, or a ``tariff.``
+path without an element: the PV and the battery), so a design point is a scenario made of
+one override per factor.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class Factor:
     adds ``cost_per_unit * value`` to the ``cost`` and ``budget`` responses.
     """
 
-    element: str
+    element: str | None  # None: ``path`` is of the energy context (``tariff.battery...``)
     path: str
     low: float | None = None
     high: float | None = None
@@ -33,8 +34,9 @@ class Factor:
 
     @property
     def name(self) -> str:
-        """``element.path``: the factor's column in designs, study files and tables."""
-        return f"{self.element}.{self.path}"
+        """``element.path`` (``path`` alone for a ``tariff.`` factor): the factor's column
+        in designs, study files and tables."""
+        return self.path if self.element is None else f"{self.element}.{self.path}"
 
     @property
     def bounds(self) -> tuple[float, float]:

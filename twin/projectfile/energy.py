@@ -26,10 +26,12 @@ from twin.units import parse_duration
 
 FIELDS = {"price_per_kwh", "hourly", "currency", "periods", "price_series", "demand_charge",
           "co2_g_per_kwh", "timezone", "pv", "battery"}
-PV_FIELDS = {"profile_kw", "series", "feed_in_per_kwh"}
+PV_FIELDS = {"profile_kw", "series", "feed_in_per_kwh", "scale"}
 BATTERY_FIELDS = {"capacity_kwh", "power_kw", "efficiency", "initial_soc", "threshold_kw",
                   "charge_in_cheapest"}
 MAX_STORAGE_KWH = 1e7
+#: The largest ``pv.scale``: a thousand times the profile or series given.
+MAX_PV_SCALE = 1000.0
 #: Steps a price or CO2 series may have, s (a quarter hour, an hour).
 SERIES_STEPS = (900.0, 3600.0)
 #: The shortest billing period of a demand charge, s: one 15-minute demand window.
@@ -245,9 +247,11 @@ def _read_pv(obj, path, problems, folder) -> m.Pv | None:
         series = read_series(obj["series"], f"{path}.series", problems, folder, "kW",
                              limits.MAX_POWER_KW)
     feed = _number(obj, "feed_in_per_kwh", path, problems, 0.0, limits.MAX_PRICE, "a price")
+    scale = _number(obj, "scale", path, problems, 1.0, MAX_PV_SCALE,
+                    "a factor on the profile or series (1: as given)")
     if len(problems.items) > n0:
         return None
-    return m.Pv(profile, series, feed)
+    return m.Pv(profile, series, feed, scale)
 
 
 def _read_battery(obj, path, problems) -> m.Battery | None:
@@ -381,6 +385,8 @@ def energy_to_json(t: m.Tariff) -> dict:
                      else {"profile_kw": list(t.pv.profile_kw)})
         if t.pv.feed_in_per_kwh:
             doc["pv"]["feed_in_per_kwh"] = t.pv.feed_in_per_kwh
+        if t.pv.scale != 1.0:
+            doc["pv"]["scale"] = t.pv.scale
     if t.battery is not None:
         b = t.battery
         doc["battery"] = {"capacity_kwh": b.capacity_kwh, "power_kw": b.power_kw,

@@ -34,6 +34,10 @@ from twin.projectfile.structure import experiment_responses, experiments_naming_
 _EXPERIMENT_KEYS = {"name", "description", "factors", "design", "points", "responses",
                     "replications", "precision", "seed", "margin_per_good_part", "horizon",
                     "warmup", "objectives", "constraints", "trials"}
+#: A factor without an element varies the energy context: its path starts so.
+TARIFF_PREFIX = "tariff."
+#: The battery's numbers a factor can vary, given or at their defaults.
+BATTERY_NUMBERS = ("capacity_kwh", "power_kw", "efficiency", "initial_soc", "threshold_kw")
 _FACTOR_KEYS = {"element", "path", "low", "high", "levels", "integer", "cost_per_unit"}
 MAX_FACTORS = 64
 MAX_EXPERIMENTS = 100
@@ -127,8 +131,12 @@ def _read_factor(x, fp: str, problems: Problems) -> Factor | None:
     n0 = len(problems.items)
     r = _Reader(x, fp, problems, _FACTOR_KEYS)
     element, path = r.string("element"), r.string("path")
-    if not element:
+    if not element and "element" in x:
         problems.add(f"{fp}.element", "name the element whose parameter varies (its id)")
+    elif not element and path and not path.startswith(TARIFF_PREFIX):
+        problems.add(f"{fp}.element", "name the element whose parameter varies (its id), or "
+                     "vary the energy context with a path under tariff "
+                     "(\"tariff.battery.capacity_kwh\", \"tariff.pv.scale\")", path)
     if not path:
         problems.add(f"{fp}.path", "name the parameter (\"capacity\", \"servers\", "
                      "\"process_time.mean\")")
@@ -160,7 +168,7 @@ def _read_factor(x, fp: str, problems: Problems) -> Factor | None:
     cost = r.number("cost_per_unit", 0.0, lo=-limits.MAX_PRICE, hi=limits.MAX_PRICE)
     if len(problems.items) > n0:
         return None
-    return Factor(element, path, None if levels else low, None if levels else high, levels,
+    return Factor(element or None, path, None if levels else low, None if levels else high, levels,
                   integer, cost)
 
 
@@ -213,7 +221,9 @@ def check_experiments(project: m.Project, doc: dict, problems: Problems,
     for i, exp in enumerate(project.experiments):
         ep = f"$.experiments[{i}]"
         for j, f in enumerate(exp.factors):
-            if f.element in index:
+            if f.element is None:
+                _check_tariff_factor(base, f, f"{ep}.factors[{j}]", problems)
+            elif f.element in index:
                 _check_factor(project, base, f, f"{ep}.factors[{j}]", problems)
         for rp, resp in experiment_responses(exp, ep):
             why = response_form_problem(resp, exp)
@@ -276,6 +286,59 @@ def _check_factor(project: m.Project, base: dict, f: Factor, fp: str,
             return
 
 
+def _check_tariff_factor(base: dict, f: Factor, fp: str, problems: Problems) -> None:
+    """A factor of the energy context: its path names a number of ``$.tariff`` and every
+    value it takes gives an energy context the reader accepts (the message it would get,
+    with its JSON path)."""
+    from twin.projectfile.energy import read_energy
+
+    tariff = base.get("tariff")
+    numeric = tariff_paths(tariff) if isinstance(tariff, dict) else []
+    node: object = base
+    for k in f.path.split("."):
+        node = node.get(k, MISSING) if isinstance(node, dict) else MISSING
+    if node is MISSING and isinstance(tariff, dict):  # a field left out at its default
+        node = read_energy(tariff, Problems())
+        for k in f.path.split(".")[1:]:
+            node = MISSING if node is None else getattr(node, k, MISSING)
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        what = ("the project has no energy context: add a tariff (docs/energy.md)"
+                if not isinstance(tariff, dict) else
+                f"{f.path} is not a number of the energy context; vary one of "
+                f"{', '.join(numeric) or 'none: it has no numbers'}")
+        problems.add(f"{fp}.path", what, f.path)
+        return
+    probes = list(f.levels or (f.low, f.high))
+    for v in probes:
+        ov = m.Override(f.path, int(v) if f.integer else float(v))
+        found = Problems()
+        read_energy(apply_overrides({"tariff": tariff}, m.Scenario("probe", (ov,)))["tariff"],
+                    found)
+        # its own field only: series files are read when the study starts, beside the project
+        mine = [p for p in found.items if p.path == f"$.{f.path}"]
+        if mine:
+            problems.add(fp, f"{f.name} = {v:g} does not give a valid energy context: "
+                         f"{mine[0].path} {mine[0].message}", v)
+            return
+
+
+def tariff_paths(tariff: dict, prefix: str = "tariff") -> list[str]:
+    """The dotted paths of the numbers in a ``$.tariff`` document (what a factor of the
+    energy context can vary), with the PV's and the battery's left out at their
+    defaults."""
+    out = []
+    for k, v in tariff.items():
+        p = f"{prefix}.{k}"
+        if isinstance(v, dict):
+            out += tariff_paths(v, p)
+        elif not isinstance(v, bool) and isinstance(v, int | float):
+            out.append(p)
+    for key, fields in (("pv", ("scale",)), ("battery", BATTERY_NUMBERS)):
+        if prefix == "tariff" and isinstance(tariff.get(key), dict):
+            out += [p for k in fields if (p := f"tariff.{key}.{k}") not in out]
+    return out
+
+
 def numeric_paths(el: m.Element) -> list[str]:
     """The override paths of ``el`` that hold a number (what a factor can vary), but its
     rotation in the layout."""
@@ -325,7 +388,8 @@ def experiment_to_json(exp: Experiment) -> dict:
 
 
 def factor_to_json(f: Factor) -> dict:
-    out: dict = {"element": f.element, "path": f.path}
+    out: dict = {"path": f.path} if f.element is None else {"element": f.element,
+                                                            "path": f.path}
     num = (lambda v: int(v)) if f.integer else (lambda v: v)
     if f.levels is not None:
         out["levels"] = [num(v) for v in f.levels]

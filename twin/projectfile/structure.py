@@ -146,7 +146,7 @@ def experiments_naming_gone_elements(project: m.Project, problems: Problems,
     for i, exp in enumerate(getattr(project, "experiments", ())):
         ep = f"$.experiments[{i}]"
         for j, f in enumerate(exp.factors):
-            if f.element not in index:
+            if f.element is not None and f.element not in index:
                 problems.add(f"{ep}.factors[{j}].element", f"experiment {exp.name!r}: factor "
                              f"{f.name} names element {f.element!r}, which does not exist",
                              f.element)

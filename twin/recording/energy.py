@@ -105,6 +105,44 @@ def recording_day_chart(recording: Recording, tariff: m.Tariff, window: tuple | 
     return chart_of([d], tariff, clock, t0, t1, recorded=True)
 
 
+def recording_shifts(recording: Recording, tariff: m.Tariff, calendar: m.Calendar,
+                     window: tuple | None = None) -> dict[str, float]:
+    """The figures per shift of all assets together (``twin.energy_shifts.per_shift``:
+    ``shifts.<name>.<figure>``, ``energy_cost_per_shift``, ``co2_kg_per_shift``), exactly
+    from the power channels, the calendar's cycles on the tariff's wall clock."""
+    from twin.energy_shifts import per_shift, shift_spans
+
+    powered, knots, e, clock, t0, t1, _ = _curves(recording, tariff, window)
+    edges = [x for _, a, b in shift_spans(calendar, clock, t0, t1) for x in (a, b)]
+    t = np.union1d(knots, np.clip(edges, t0, t1))  # the power is linear between knots
+    e = np.interp(t, knots, e[:, 0])
+    good = np.zeros(len(t))
+    for r in powered.values():
+        made = np.asarray(r.produced.at(t), float) - np.asarray(r.scrap.at(t), float)
+        good += np.where(np.isfinite(made), made, 0.0)
+    f = figures(tariff, clock, t, e, t0, t1)
+    return per_shift(tariff, calendar, clock, t, e, good, t0, t1, f.cost, float(f.co2_kg[0]))
+
+
+def recording_breakdown(recording: Recording, tariff: m.Tariff, window: tuple | None = None):
+    """The cost breakdown (``twin.energy_breakdown.Breakdown``) of the recorded assets with
+    power: kWh per asset and state exactly from the power and state channels (time without
+    a state: ``unknown``), each asset's energy part split by them, the supplies from the
+    PV and battery dispatch of all assets together."""
+    from kernels.types import STATE_NAMES
+    from twin.energy_breakdown import UNKNOWN, breakdown, recording_state_kwh, supplies_of
+
+    powered, knots, e, clock, t0, t1, _ = _curves(recording, tariff, window)
+    f = figures(tariff, clock, knots, e, t0, t1)
+    kwh = np.array([recording_state_kwh(r, t0, t1) for r in powered.values()]
+                   ).reshape(len(powered), len(STATE_NAMES) + 1)
+    site = tariff.pv is not None or tariff.battery is not None
+    sup = supplies_of([site_curve(tariff, clock, knots, e[:, 0], t0, t1, tariff.battery)]
+                      ) if site else None
+    return breakdown(list(powered), kwh, f.energy_cost[1:], sup, tariff.currency, 0,
+                     (*STATE_NAMES, UNKNOWN))
+
+
 def _good(r, t0: float, t1: float) -> float:
     made = r.produced.between(t0, t1) - r.scrap.between(t0, t1)
     return made if math.isfinite(made) else 0.0

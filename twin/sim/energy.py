@@ -13,18 +13,23 @@ import math
 
 import numpy as np
 
+from kernels import types as kt
 from twin.energy import Clock, figures
 from twin.energy import change_times as _change_times
+from twin.energy_shifts import per_shift, shift_edges
 from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
 from twin.model import elements as m
 
 
-def sample_times(tariff: m.Tariff | None, horizon: float) -> np.ndarray:
-    """Times in ``[0, horizon]`` the sample grid must hold to price a run exactly; raises
+def sample_times(tariff: m.Tariff | None, horizon: float,
+                 calendar: m.Calendar | None = None) -> np.ndarray:
+    """Times in ``[0, horizon]`` the sample grid must hold to price a run exactly, and
+    with a calendar the shifts' starts and ends (the figures per shift); raises
     ``ProjectError`` (``$.tariff.price_series``) if a series is shorter than the run."""
     if tariff is None:
         return np.empty(0)
-    return _change_times(tariff, Clock.simulation(), 0.0, horizon)
+    return np.union1d(_change_times(tariff, Clock.simulation(), 0.0, horizon),
+                      shift_edges(calendar, horizon))
 
 
 def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
@@ -53,6 +58,12 @@ def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
         site = site_kpis(tariff, Clock.simulation(), t, e.sum(axis=1), low.warmup,
                          low.horizon, good)
         out.update({f"line.{k}": v for k, v in site.items()})
+    calendar = sr.project.calendar
+    if calendar is not None:  # per shift (twin.energy_shifts); the grid holds their edges
+        shifts = per_shift(tariff, calendar, Clock.simulation(), t, e.sum(axis=1),
+                           rep.ts_line[:, kt.TS_GOOD], low.warmup, low.horizon, f.cost,
+                           float(f.co2_kg[0]))
+        out.update({f"line.{k}": v for k, v in shifts.items()})
     for j, el in enumerate(stations, 1):
         p = f"elements.{low.element_ids[el]}."
         out[p + "energy_cost"] = float(f.energy_cost[j])
@@ -91,14 +102,20 @@ COMPARE_KPIS: tuple[tuple[str, str], ...] = (
     ("grid_co2_kg", "Grid CO2 (kg)"),
     ("pv_self_share", "PV self-consumed (share)"),
     ("battery_cycles", "Battery full cycles"),
+    ("energy_cost_per_shift", "Energy cost per shift"),
+    ("co2_kg_per_shift", "CO2 per shift (kg)"),
+    ("throughput_per_hour", "Output (good parts/h)"),
+    ("good_parts", "Good parts"),
 )
 
 
 def compare_rows(summary: dict) -> list[tuple[str, str]]:
     """The rows of :data:`COMPARE_KPIS` every scenario of ``summary`` (name -> the doc of
-    ``twin.sim.summary.summarize``) has."""
-    return [(k, label) for k, label in COMPARE_KPIS
+    ``twin.sim.summary.summarize``) has; none without an energy context (the output rows
+    are there to weigh the energy saved against the output lost, in one table)."""
+    rows = [(k, label) for k, label in COMPARE_KPIS
             if all(k in doc["line"] for doc in summary.values())]
+    return rows if any(k == "energy_cost" for k, _ in rows) else []  # no tariff: no rows
 
 
 def energy_comparison(result, summary: dict | None = None) -> list[dict]:
@@ -131,6 +148,44 @@ def energy_comparison(result, summary: dict | None = None) -> list[dict]:
             row["vs_base"][n] = {"difference": d, "percent": pct}
         out.append(row)
     return out
+
+
+def comparison_block(result, summary: dict) -> dict[str, dict]:
+    """The scenario comparison of ``twinbench run --json`` (two or more scenarios): for each
+    scenario after the first, ``{"base": name, "pairing": ..., "<kpi>": {"difference":
+    {mean, ci95_halfwidth}, "percent": {mean, ci95_halfwidth}}}`` over the rows of
+    :func:`energy_comparison` (energy cost, its parts, peak, CO2, per part and per shift,
+    the grid's figures, output), paired over replications by common random numbers."""
+    names = list(summary)
+    rows = energy_comparison(result, summary) if len(names) > 1 else []
+    return {n: {"base": names[0], "pairing": "common random numbers: replication i of "
+                "every scenario shares its seeds; intervals of the paired differences",
+                **{r["key"]: r["vs_base"][n] for r in rows}} for n in names[1:]}
+
+
+def scenario_breakdown(sr):
+    """The cost breakdown (``twin.energy_breakdown.Breakdown``) of a simulated scenario:
+    per station and state, kWh from the per-state times and the states' powers and the
+    station's energy part split by them, means over replications; the supplies from the
+    PV and battery dispatch (all from the grid without them). ``None``: no energy
+    context."""
+    from twin.energy_breakdown import breakdown, supplies_of
+
+    tariff = sr.project.tariff
+    if tariff is None:
+        return None
+    low = sr.lowered
+    stations = [e for e, k in enumerate(low.element_kinds) if k == "station"]
+    power = low.arrays.power[stations]
+    kwh = np.mean([rep.st_time[stations] * power / 3600.0 for rep in sr.replications], axis=0)
+    cost = np.mean([figures(tariff, Clock.simulation(), sr.ts_t, rep.ts_energy[:, stations],
+                            low.warmup, low.horizon).energy_cost
+                    for rep in sr.replications], axis=0)
+    site = tariff.pv is not None or tariff.battery is not None
+    sup = supplies_of([replication_dispatch(sr, rep, tariff) for rep in sr.replications]
+                      ) if site else None
+    return breakdown([low.element_ids[e] for e in stations], kwh, cost, sup,
+                     tariff.currency, len(sr.replications))
 
 
 def day_chart(sr) -> DayChart | None:

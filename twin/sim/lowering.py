@@ -212,7 +212,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     ts_t = np.arange(n_samples) * dt
     extra_t = [warmup, horizon]
     try:  # prices, CO2, demand windows change there (twin.sim.energy)
-        extra_t += list(sample_times(project.tariff, horizon))
+        extra_t += list(sample_times(project.tariff, horizon, cal))
     except ProjectError as e:
         problems.items += e.problems
         problems.raise_if_any(getattr(project, "name", None))
