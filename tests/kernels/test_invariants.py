@@ -16,13 +16,17 @@ def el(sr, eid):
     return sr.lowered.element_ids.index(eid)
 
 
-@pytest.fixture(scope="module")
-def rich(kernel):
+def run_rich(doc):
     from twin.projectfile.reader import project_from_json
     from twin.sim.runner import RunSpec, run_project
 
     spec = RunSpec(horizon=4 * 3600.0, replications=3, seed=42, sample_interval=60.0, log=True)
-    return run_project(project_from_json(RICH), None, spec).scenarios["base"]
+    return run_project(project_from_json(doc), None, spec).scenarios["base"]
+
+
+@pytest.fixture(scope="module")
+def rich(kernel):
+    return run_rich(RICH)
 
 
 def test_the_rich_model_exercises_every_state(rich):
@@ -195,11 +199,7 @@ RICH_SAVING = {**RICH, "elements": [{**x, "energy_saving": SAVERS[x["id"]]} if x
 
 @pytest.fixture(scope="module")
 def rich_saving(kernel):
-    from twin.projectfile.reader import project_from_json
-    from twin.sim.runner import RunSpec, run_project
-
-    spec = RunSpec(horizon=4 * 3600.0, replications=3, seed=42, sample_interval=60.0, log=True)
-    return run_project(project_from_json(RICH_SAVING), None, spec).scenarios["base"]
+    return run_rich(RICH_SAVING)
 
 
 def test_energy_saving_states_partition_time_and_replay_from_the_log(rich_saving):
