@@ -36,14 +36,17 @@ from kernels.types import (
     I_KIND,
     N_STREAMS,
     O_RESTARTS,
+    P_DONE,
     P_EMPTY,
     P_WARM,
     RS_RESTART,
+    SI_DOWN,
     SI_EL,
     SI_ES,
     SI_ES_TOK,
     SI_OFF,
     SI_PHASE,
+    SI_PM,
     SI_STATE,
     STARVED,
     STATION,
@@ -82,7 +85,16 @@ def timer_runs_out(m, s, srv, tok):
     """``E_ES_TIMER``: True when ``srv`` now saves energy (the caller commits its state)."""
     if tok != s.srv_i[srv, SI_ES_TOK] or s.srv_i[srv, SI_ES] != 0:
         return False
-    s.srv_i[srv, SI_ES] = m.el_i[s.srv_i[srv, SI_EL], I_ES_MODE]
+    # the committed state is unchanged, but an event of this instant (not committed yet)
+    # may have given the server a part, or taken it: then it has work, or the other state
+    e = s.srv_i[srv, SI_EL]
+    ph = s.srv_i[srv, SI_PHASE]
+    when = m.el_i[e, I_ES_WHEN]
+    if not ((ph == P_EMPTY and when & 1) or (ph == P_DONE and when & 2)):
+        return False
+    if s.srv_i[srv, SI_DOWN] != 0 or s.srv_i[srv, SI_PM] != 0 or s.srv_i[srv, SI_OFF] != 0:
+        return False
+    s.srv_i[srv, SI_ES] = m.el_i[e, I_ES_MODE]
     return True
 
 

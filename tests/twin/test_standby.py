@@ -72,6 +72,16 @@ def test_switch_off_and_a_part_that_comes_before_the_timer_runs_out(run_doc):
     assert sr.replications[0].el_out[1, kt.O_RESTARTS] == 1
 
 
+def test_a_part_at_the_instant_the_timer_runs_out_starts_at_once(run_doc):
+    # starved from 10, the timer runs out at 30 as the second part arrives: the instant ends
+    # with the station busy, so it never was on standby and needs no warm-up
+    doc = scheduled_line({"after_s": 20, "restart_s": 5}, times=(0, 30))
+    sr = run_doc(doc, 100.0, replications=1, log=True)
+    assert states(sr) == [(0.0, "busy"), (10.0, "starved"), (30.0, "busy"), (40.0, "starved"),
+                          (60.0, "standby")]
+    assert sr.replications[0].el_out[1, kt.O_RESTARTS] == 0
+
+
 def test_without_a_policy_nothing_changes(run_doc):
     sr = run_doc(scheduled_line(None), 200.0, replications=1, log=True)
     assert states(sr) == [(0.0, "busy"), (10.0, "starved"), (100.0, "busy"), (110.0, "starved")]
