@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from app.editors import derived
 from app.editors.assembly import AssemblyEditor
 from app.editors.distribution import DistributionEditor
+from app.editors.energy_saving import EnergySavingEditor
 from app.editors.fields import Choice
 from app.editors.routing import RoutingEditor
 from app.editors.station import (
@@ -64,6 +65,7 @@ UNITS = {
     "mesh": "STL/OBJ in the project folder; scale: m per unit",
     "workers": '{"repair": pool, "setup": pool, "process": pool, "priority": 0}',
     "assembly": "bill of materials: parts per input",
+    "energy_saving": "standby or off after s without work; restart s, kWh",
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
@@ -76,6 +78,7 @@ STRUCTURED = {
     "arrival": lambda: DistributionEditor(optional=True),
     "failures": FailuresEditor, "power_kw": PowerEditor, "wear": WearEditor,
     "maintenance": MaintenanceEditor, "routing": RoutingEditor, "assembly": AssemblyEditor,
+    "energy_saving": EnergySavingEditor,
 }
 MESH_FILTER = "Meshes (*.stl *.obj *.STL *.OBJ);;All files (*)"
 _SHORT = re.compile(r"^\s*([a-z_]+)\s*\((.*)\)\s*$")

@@ -37,8 +37,8 @@ DEDUP = 65536
 LOCKED_SLICE = 200
 #: A multi-server station ``st#k`` is drawn in the worst state of its servers: the first of
 #: this order that any server is in (a station with one server down is shown down).
-WORST_FIRST = ("down", "waiting_for_worker", "maintenance", "blocked", "starved", "setup", "idle",
-               "busy", "off")
+WORST_FIRST = ("down", "waiting_for_worker", "maintenance", "blocked", "starved", "setup",
+               "warming_up", "idle", "standby", "busy", "switched_off", "off")
 
 
 @dataclass

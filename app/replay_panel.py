@@ -201,6 +201,7 @@ class ReplayPanel(QWidget):
         self.legend = QLabel("  ".join(
             f'<span style="color:rgb{tuple(int(255 * v) for v in STATE_COLORS[s])}">■</span> {s}'
             for s in STATE_NAMES))
+        self.legend.setWordWrap(True)  # twelve states (issue 19) wrap in a narrow dock
         # --- tables
         self.mapping_table = QTableWidget(0, 2)
         self.mapping_table.setHorizontalHeaderLabels(["asset", "3D element"])

@@ -26,6 +26,10 @@ STATE_COLORS = {
     "down": (0.85, 0.15, 0.15),
     "maintenance": (0.60, 0.35, 0.80),
     "waiting_for_worker": (0.95, 0.45, 0.10),
+    # issue 19: energy saving, in the cool tones of "not working" and a warm-up near busy
+    "standby": (0.55, 0.75, 0.85),
+    "switched_off": (0.30, 0.40, 0.55),
+    "warming_up": (0.55, 0.85, 0.45),
 }
 
 

@@ -31,6 +31,7 @@ from kernels.flow import (
     resume_cold,
     room,
     start_maintenance,
+    start_part,
     suspend,
     take,
     touch,
@@ -41,10 +42,13 @@ from kernels.jit import cold, entry, hot
 from kernels.places import flush_places
 from kernels.queue import pop, push
 from kernels.rng import sample
+from kernels.standby import start_timers, timer_runs_out, warmup_over
 from kernels.types import (
     E_ARRIVAL,
     E_CAL_FAIL,
     E_CONVEYOR,
+    E_ES_TIMER,
+    E_ES_WARM,
     E_FAIL,
     E_PHASE_END,
     E_PM_DUE,
@@ -96,6 +100,7 @@ from kernels.types import (
     O_LOST,
     O_WEAR,
     P_EMPTY,
+    P_ES,
     P_LOG,
     P_PROCESS,
     P_RESERVE_HEAP,
@@ -222,6 +227,8 @@ def start(m, s):
     k = s.si[S_CAL_K]
     if k < m.cal_t.shape[0]:
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k], E_SHIFT, k, 0)
+    if m.params[P_ES] > 0.0:  # hook: standby (issue 19), servers starved from the start
+        start_timers(m, s)
 
 
 @cold
@@ -353,6 +360,14 @@ def _rare_event(m, s, kind, obj, tok):
             begin_process_cold(m, s, obj)
         elif ph >= 0:
             resume_cold(m, s, obj)
+        touch(s, obj)
+    elif kind == E_ES_TIMER:  # hook: standby (issue 19)
+        if not timer_runs_out(m, s, obj, tok):
+            return False
+        touch(s, obj)
+    elif kind == E_ES_WARM:  # hook: standby (issue 19), the part starts
+        warmup_over(s, obj)
+        start_part(m, s, obj)
         touch(s, obj)
     return True
 

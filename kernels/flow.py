@@ -16,6 +16,7 @@ import numpy as np
 from kernels.jit import cold, hot
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
+from kernels.standby import start_warmup, state_changed
 from kernels.types import (
     BLOCKED,
     BUFFER,
@@ -80,9 +81,11 @@ from kernels.types import (
     O_SETUPS,
     P_DONE,
     P_EMPTY,
+    P_ES,
     P_LOG,
     P_PROCESS,
     P_SETUP,
+    P_WARM,
     PF_READY,
     PF_T0,
     PI_DEST,
@@ -116,6 +119,7 @@ from kernels.types import (
     SI_DIRTY,
     SI_DOWN,
     SI_EL,
+    SI_ES,
     SI_LAST_PROD,
     SI_OFF,
     SI_OPS_PM,
@@ -134,6 +138,7 @@ from kernels.types import (
     T_WIP_SINCE,
     W_OP,
     WAITING_FOR_WORKER,
+    WARMING_UP,
 )
 from kernels.workers import release_worker, request_repair, start_repair, wait_for_operator
 
@@ -305,13 +310,16 @@ def derived_state(m, s, srv):
     if s.srv_i[srv, SI_OFF]:
         return m.el_i[s.srv_i[srv, SI_EL], I_OFF_STATE]
     ph = s.srv_i[srv, SI_PHASE]
+    # SI_ES (kernels.standby) is 0 or a saving state, whose code is above both
     if ph == P_DONE:
-        return BLOCKED
+        return max(BLOCKED, s.srv_i[srv, SI_ES])
     if ph == P_SETUP:
         return SETUP
     if ph == P_PROCESS:
         return BUSY
-    return STARVED if ph == P_EMPTY else WAITING_FOR_WORKER  # P_WAIT_*: kernels.workers
+    if ph == P_EMPTY:
+        return max(STARVED, s.srv_i[srv, SI_ES])
+    return WARMING_UP if ph == P_WARM else WAITING_FOR_WORKER  # P_WAIT_*: kernels.workers
 
 
 @hot
@@ -327,6 +335,8 @@ def set_state(m, s, srv, new):
     s.srv_f[srv, SF_SINCE] = now
     s.srv_i[srv, SI_STATE] = new
     log_row(m, s, e, srv - m.el_i[e, I_SERVER0], new, s.el_si[e, EI_COUNT])
+    if m.params[P_ES] > 0.0:  # hook: standby (issue 19), the energy-saving timer
+        state_changed(m, s, srv, new)
 
 
 @hot
@@ -437,6 +447,10 @@ def begin_process(m, s, srv):
 
 @hot
 def start_part(m, s, srv):
+    if s.srv_i[srv, SI_ES] != 0:  # hook: standby (issue 19), the server warms up first
+        start_warmup(m, s, srv)
+        touch(s, srv)
+        return
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
     d = m.setup_dist[e, prod]

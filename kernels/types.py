@@ -28,9 +28,14 @@ STARVED = 5  # working time, ready, but no part to take
 DOWN = 6  # failed, under repair
 MAINTENANCE = 7  # preventive maintenance
 WAITING_FOR_WORKER = 8  # a repair, setup or processing waits for a worker, or for it to walk up
-N_STATES = 9
+# energy saving (issue 19 §2, ``kernels.standby``): after starving or blocking for a while in
+# working time, a server saves energy; a part to start must then wait for its warm-up
+STANDBY = 9  # on standby after its energy-saving timer ran out
+SWITCHED_OFF = 10  # switched off after its energy-saving timer ran out
+WARMING_UP = 11  # restarting from standby or switched off, holding the part it will start
+N_STATES = 12
 STATE_NAMES = ("off", "idle", "busy", "setup", "blocked", "starved", "down", "maintenance",
-               "waiting_for_worker")
+               "waiting_for_worker", "standby", "switched_off", "warming_up")
 
 # --- distributions -----------------------------------------------------------------------
 # Parameters sit in ``dist_par[i, 0:4]``; each kernel variate function documents its columns.
@@ -72,7 +77,8 @@ RS_ROUTING = 5
 RS_ARRIVAL = 6
 RS_PRODUCT = 7
 RS_MAINTENANCE = 8
-N_STREAMS = 9
+RS_RESTART = 9  # the warm-up of an energy-saving station (kernels.standby)
+N_STREAMS = 10
 
 # --- integer parameters per element: ``el_i[e, column]`` ---------------------------------
 I_KIND = 0
@@ -103,7 +109,11 @@ I_CREW_PRIO = 21  # station: priority of its tasks among those waiting (higher f
 I_BOM0 = 22  # station: first row of its bill of materials in ``bom``
 I_BOM_N = 23  # station: rows of its bill of materials (0: not an assembly)
 I_OUT_PROD = 24  # assembly: product of the assembled part (-1: that of its main part)
-N_I = 25
+# energy saving (issue 19 §2, kernels/standby.py; only read when P_ES is on)
+I_ES_MODE = 25  # station: the state its servers save energy in (STANDBY, SWITCHED_OFF; 0: none)
+I_ES_WHEN = 26  # station: what starts the timer: bit 0 starved, bit 1 blocked
+I_ES_RESTART = 27  # station: distribution of the warm-up (restart) time
+N_I = 28
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability
@@ -118,7 +128,9 @@ F_SCHED_PERIOD = 8  # source: the schedule repeats with this period (s, 0: once)
 F_X = 9  # position of the element on the floor (m): x, y, z, for walking distances
 F_Y = 10
 F_Z = 11
-N_F = 12
+F_ES_AFTER = 12  # station: starved (or blocked) this long (s) in working time: save energy
+F_ES_KWH = 13  # station: energy of one restart (kWh); read by twin.sim.summary, not the kernel
+N_F = 14
 
 # --- per-element result columns: ``el_out[e, column]`` -----------------------------------
 O_IN = 0  # parts that entered
@@ -131,7 +143,8 @@ O_CONTENT_MAX = 6
 O_LOST = 7  # source: arrivals lost because the line could not take them
 O_SETUPS = 8
 O_PM = 9  # preventive maintenances done
-N_O = 10
+O_RESTARTS = 10  # warm-ups begun from standby or switched off (kernels.standby)
+N_O = 11
 
 # --- bill of materials of the assemblies: ``bom[row, column]`` (one row per input) -------
 BM_EL = 0  # the assembly (a station element)
@@ -190,6 +203,8 @@ E_CONVEYOR = 7  # obj = conveyor element: a part may have reached the end, or th
 E_SHIFT = 8  # obj = index into the calendar arrays
 E_WAKE = 9  # obj = element: try to move parts into it again
 E_WORKER_ARRIVES = 10  # obj = server, token = worker slot (W_*): its worker reached it
+E_ES_TIMER = 11  # obj = server, token = SI_ES_TOK: its energy-saving timer ran out
+E_ES_WARM = 12  # obj = server: its warm-up is over, the part it holds starts
 
 # --- server phases -----------------------------------------------------------------------
 P_EMPTY = 0
@@ -198,6 +213,7 @@ P_PROCESS = 2
 P_DONE = 3
 P_WAIT_SETUP = 4  # a part is in, its setup waits for a worker (kernels.workers)
 P_WAIT_PROCESS = 5  # its processing waits for a worker
+P_WARM = 6  # a part is in, the server warms up first (kernels.standby)
 
 # --- kernel exit codes -------------------------------------------------------------------
 # Every code but K_DONE and K_STALLED leaves a state that a new call goes on from exactly
@@ -251,7 +267,11 @@ SI_DIRTY = 13  # 1 while queued for a state commit
 # the worker of each slot (W_*) the server holds or waits for (-1: none); SI_DOWN is 2 while
 # a failed server waits for its technician, 1 while it is repaired
 SI_WORKER0 = 14
-N_SI = 16
+# energy saving (kernels.standby): the state the server saves energy in (STANDBY or
+# SWITCHED_OFF; 0: none), and the token of its timer, bumped at every state change
+SI_ES = 16
+SI_ES_TOK = 17
+N_SI = 18
 
 # --- per server: ``srv_f[s, column]`` ----------------------------------------------------
 SF_SINCE = 0  # time the committed state began
@@ -407,4 +427,5 @@ P_RESERVE_HEAP = 3
 P_WORKING0 = 4  # 1: time 0 is working time of the calendar
 P_RESERVE_LOG = 5
 P_STALL_LIMIT = 6  # units of work in STALL_WINDOW beyond which the kernel returns K_STALLED
-N_P = 7
+P_ES = 7  # 1: some station has an energy-saving policy (kernels.standby); 0: no hook runs
+N_P = 8

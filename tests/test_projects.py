@@ -89,6 +89,9 @@ def test_it_is_a_complete_example(folder):
     for st in project.stations():
         # a station whose tasks need no worker never waits for one (issue 18)
         states = set(m.STATION_STATES) - ({"waiting_for_worker"} if st.workers is None else set())
+        # nor one without an energy-saving policy on standby, off or warming up (issue 19)
+        if st.energy_saving is None:
+            states -= {"standby", "switched_off", "warming_up"}
         assert set(st.power_kw) == states, st.id
     for el in doc["elements"]:
         assert "position" in el and "footprint" in el, el["id"]

@@ -152,6 +152,8 @@ def print_table(summary: dict, out=None) -> None:
             states = ("busy", "blocked", "starved", "down")
             if doc.get("workers"):  # issue 18: how long the stations waited for people
                 states += ("waiting_for_worker",)
+            if any("restarts" in el for _, el in stations):  # issue 19: energy saving
+                states += ("standby", "switched_off", "warming_up")
             out.write(format_table(
                 ["station", "parts out", "utilisation",
                  *(s.replace("waiting_for_worker", "wait worker") for s in states), "energy kWh",

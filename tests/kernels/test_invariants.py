@@ -16,13 +16,17 @@ def el(sr, eid):
     return sr.lowered.element_ids.index(eid)
 
 
-@pytest.fixture(scope="module")
-def rich(kernel):
+def run_rich(doc):
     from twin.projectfile.reader import project_from_json
     from twin.sim.runner import RunSpec, run_project
 
     spec = RunSpec(horizon=4 * 3600.0, replications=3, seed=42, sample_interval=60.0, log=True)
-    return run_project(project_from_json(RICH), None, spec).scenarios["base"]
+    return run_project(project_from_json(doc), None, spec).scenarios["base"]
+
+
+@pytest.fixture(scope="module")
+def rich(kernel):
+    return run_rich(RICH)
 
 
 def test_the_rich_model_exercises_every_state(rich):
@@ -179,3 +183,37 @@ def test_warmup_discards_what_happened_before_it(run_doc):
         k = int(1000.0 / 100.0)
         assert rw.line_out[kt.L_GOOD] == rf.ts_line[-1, 0] - rf.ts_line[k, 0]
         assert rw.line_out[kt.L_GOOD] < rf.line_out[kt.L_GOOD]
+
+
+# issue 19: energy-saving policies on the rich model (breaks, failures, maintenance, a
+# calendar): the new states still partition time, the log replays to them, and chunks do
+# not change the trajectory
+SAVERS = {
+    "m3": {"after_s": 2.0, "mode": "off", "restart_s": exp(1.5), "restart_kwh": 0.01},
+    "m2b": {"after_s": 1.0, "when": "both", "restart_s": 0.5},
+    "m2a": {"after_s": 0.5, "when": "blocked", "restart_s": 2.0},
+}
+RICH_SAVING = {**RICH, "elements": [{**x, "energy_saving": SAVERS[x["id"]]} if x["id"] in SAVERS
+                                    else x for x in RICH["elements"]]}
+
+
+@pytest.fixture(scope="module")
+def rich_saving(kernel):
+    return run_rich(RICH_SAVING)
+
+
+def test_energy_saving_states_partition_time_and_replay_from_the_log(rich_saving):
+    total = sum(rep.st_time for rep in rich_saving.replications)
+    for eid, states in (("m3", ("switched_off", "warming_up")),
+                        ("m2b", ("standby", "warming_up")), ("m2a", ("standby",))):
+        for state in states:
+            assert total[el(rich_saving, eid), kt.STATE_NAMES.index(state)] > 0, (eid, state)
+    test_states_partition_server_time(rich_saving)
+    test_the_log_replays_to_the_state_times(rich_saving)
+    test_log_rows_are_in_time_order_with_valid_codes(rich_saving)
+    test_parts_are_conserved(rich_saving)
+
+
+def test_energy_saving_runs_do_not_depend_on_chunks(monkeypatch):
+    assert_same_trajectory(run_with_chunks(monkeypatch, 1, RICH_SAVING),
+                           run_with_chunks(monkeypatch, 7, RICH_SAVING))

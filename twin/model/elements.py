@@ -63,6 +63,26 @@ class Maintenance:
     every_hours: float = 0.0
 
 
+ENERGY_SAVING_MODES = ("standby", "off")
+ENERGY_SAVING_WHEN = ("starved", "blocked", "both")
+
+
+@dataclass(frozen=True)
+class EnergySaving:
+    """A station's energy-saving policy (issue 19 §2, ``kernels.standby``): after being
+    starved (``when``: or blocked, or either) for ``after_s`` seconds of working time, each
+    server goes to ``standby`` or switches ``off`` (the states ``standby`` and
+    ``switched_off``, with their own ``power_kw``); before it can start its next part it warms
+    up (state ``warming_up``) for ``restart`` seconds (a distribution), using ``restart_kwh``
+    on top of the warm-up's power."""
+
+    after_s: float
+    mode: str = "standby"
+    when: str = "starved"
+    restart: Distribution | None = None  # None: no warm-up time
+    restart_kwh: float = 0.0
+
+
 @dataclass(frozen=True)
 class Mesh:
     """A custom 3D body for a station: an STL or OBJ file in the project folder.
@@ -161,6 +181,7 @@ class Station(Element):
     mesh: Mesh | None = None
     workers: StationWorkers | None = None  # issue 18: workers its tasks need
     assembly: Assembly | None = None  # a bill of materials makes the station an assembly
+    energy_saving: EnergySaving | None = None  # issue 19: standby or switch-off when idle
     kind: ClassVar[str] = "station"
 
     def process_time_for(self, product: str) -> Distribution | None:

@@ -191,7 +191,7 @@ _FIELDS = {
                "follows_calendar", "routing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
                 "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
-                "assembly"},
+                "assembly", "energy_saving"},
     "buffer": {"capacity", "routing"},
     "conveyor": {"length", "speed", "spacing", "routing"},
     "sink": set(),
@@ -272,6 +272,8 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder, warnings, eid),
             workers=_station_workers(obj.get("workers"), f"{path}.workers", problems),
             assembly=_read_assembly(r.obj_at("assembly"), f"{path}.assembly", problems),
+            energy_saving=_energy_saving(obj.get("energy_saving"), f"{path}.energy_saving",
+                                         problems),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
@@ -293,6 +295,12 @@ def _station_workers(obj, path: str, problems: Problems):
     from twin.projectfile.workers import read_station_workers  # it reads through _Reader
 
     return read_station_workers(obj, path, problems)
+
+
+def _energy_saving(obj, path: str, problems: Problems):
+    from twin.projectfile.standby import read_energy_saving  # it reads through _Reader
+
+    return read_energy_saving(obj, path, problems)
 
 
 def element_from_json(obj: dict, path: str = "$", folder: Path | None = None,

@@ -105,6 +105,10 @@ def element_to_json(el: m.Element) -> dict:
             out["workers"] = station_workers_to_json(el.workers)
         if el.assembly is not None:
             out["assembly"] = assembly_to_json(el.assembly)
+        if el.energy_saving is not None:
+            from twin.projectfile.standby import energy_saving_to_json
+
+            out["energy_saving"] = energy_saving_to_json(el.energy_saving)
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
     elif isinstance(el, m.Conveyor):

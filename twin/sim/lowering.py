@@ -142,8 +142,10 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                 el_i[e, kt.I_PM_DIST] = dists.add(el.maintenance.duration)
             for state, kw in el.power_kw.items():
                 power[e, kt.STATE_NAMES.index(state)] = kw
-            if "standby" in el.power_kw:  # tolerated alias of idle
-                power[e, kt.IDLE] = el.power_kw["standby"]
+            if "standby" in el.power_kw and "idle" not in el.power_kw:
+                power[e, kt.IDLE] = el.power_kw["standby"]  # the old alias of idle
+            if el.energy_saving is not None:
+                _lower_energy_saving(el, el_i[e], el_f[e], power[e], dists)
             el_i[e, kt.I_CALENDAR] = int(el.follows_calendar and project.calendar is not None)
             el_i[e, kt.I_OFF_STATE] = kt.IDLE if el.off_shift == "standby" else kt.OFF
             if el.workers is not None:
@@ -227,6 +229,9 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                                                   float).reshape(n_el, 3)
     params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]),
                      int(wk[:, kt.WK_COUNT].sum()))
+    if (el_i[:, kt.I_ES_MODE] > 0).any():  # issue 19: the energy-saving hooks run
+        params[kt.P_ES] = 1.0
+        params[kt.P_RESERVE_HEAP] += n_srv  # a state commit may start a timer per server
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
         pred_ptr=pred_ptr, pred=pred,
@@ -241,6 +246,22 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
                    tuple(el.name for el in els), tuple(p.id for p in project.workers))
+
+
+def _lower_energy_saving(el: m.Station, row_i: np.ndarray, row_f: np.ndarray,
+                         power: np.ndarray, dists: _Dists) -> None:
+    """A station's energy-saving policy (``I_ES_*``, ``F_ES_*``; kernels/standby.py).
+    Without their own ``power_kw``, standby draws the idle power and a warm-up the busy one."""
+    es = el.energy_saving
+    row_i[kt.I_ES_MODE] = kt.STANDBY if es.mode == "standby" else kt.SWITCHED_OFF
+    row_i[kt.I_ES_WHEN] = {"starved": 1, "blocked": 2, "both": 3}[es.when]
+    row_i[kt.I_ES_RESTART] = dists.add(es.restart or Distribution("constant", {"value": 0.0}))
+    row_f[kt.F_ES_AFTER] = es.after_s
+    row_f[kt.F_ES_KWH] = es.restart_kwh
+    if "standby" not in el.power_kw:
+        power[kt.STANDBY] = power[kt.IDLE]
+    if "warming_up" not in el.power_kw:
+        power[kt.WARMING_UP] = power[kt.BUSY]
 
 
 def _lower_needs(project: m.Project, needs, row: np.ndarray, path: str,

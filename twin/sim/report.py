@@ -35,9 +35,13 @@ ELEMENT_KPIS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("state_fraction.maintenance", "maintenance", "fraction", ("station",)),
     ("state_fraction.waiting_for_worker", "waiting for a worker", "fraction", ("station",)),
     ("state_fraction.idle", "idle", "fraction", ("station",)),
+    ("state_fraction.standby", "standby (energy saving)", "fraction", ("station",)),
+    ("state_fraction.switched_off", "switched off (energy saving)", "fraction", ("station",)),
+    ("state_fraction.warming_up", "warming up", "fraction", ("station",)),
     ("state_fraction.off", "off", "fraction", ("station",)),
     ("failures", "failures", "count", ("station",)),
     ("energy_kwh", "energy", "kWh", ("station",)),
+    ("restarts", "restarts", "count", ("station",)),
     ("wear", "wear", "wear units", ("station",)),
     ("scrap", "scrap", "parts", ("station",)),
     ("energy_cost", "energy cost", "currency", ("station",)),
@@ -105,8 +109,15 @@ KIND_GROUPS = (("stations", ("station",)), ("buffers and conveyors", ("buffer", 
                ("sources and sinks", ("source", "sink")))
 
 
+#: States only a station with an energy-saving policy (which reports restarts) can be in.
+SAVING_STATES = ("state_fraction.standby", "state_fraction.switched_off",
+                 "state_fraction.warming_up")
+
+
 def _figure(el: dict, key: str, kinds: tuple[str, ...]) -> dict | None:
     # a sink's "parts out" is always 0: a figure only for the kinds it means something for
+    if key in SAVING_STATES and "restarts" not in el:
+        return None
     return element_stat(el, key) if el["kind"] in kinds else None
 
 
