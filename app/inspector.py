@@ -64,6 +64,7 @@ UNITS = {
     "mesh": "STL/OBJ in the project folder; scale: m per unit",
     "workers": '{"repair": pool, "setup": pool, "process": pool, "priority": 0}',
     "assembly": "bill of materials: parts per input",
+    "batch": '{"size": 8, "timeout": "60min", "min_fill": 4, "capacity": 16} (empty: one part)',
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),

@@ -87,6 +87,7 @@ from kernels.types import (
     P_SETUP,
     PF_READY,
     PF_T0,
+    PI_BATCH,
     PI_DEST,
     PI_NEXT,
     PI_PROD,
@@ -615,6 +616,20 @@ def offer(m, s, p, x):
     return r, -1
 
 
+@cold
+def _take_from_load(m, s, srv, part):
+    """Batching (issue 18, ``kernels/batching.py``): a successor takes ``part``, the first
+    of the load server ``srv`` holds, and not its last. The server keeps the rest (done, so
+    blocked) and offers the next part, to a successor chosen afresh, as its own."""
+    s.srv_i[srv, SI_PART] = s.part_i[part, PI_BATCH]
+    s.part_i[part, PI_BATCH] = -1
+    e = s.srv_i[srv, SI_EL]
+    dest = choose_destination(m, s, e)
+    s.srv_i[srv, SI_DEST] = dest
+    wake_successors(m, s, e, dest)
+    return part
+
+
 @hot
 def take(m, s, p, srv):
     """Remove the offered part from ``p``; ``srv`` is the station server holding it."""
@@ -626,6 +641,8 @@ def take(m, s, p, srv):
         change_content(m, s, p, -1)
     if kind == STATION:
         part = s.srv_i[srv, SI_PART]
+        if s.part_i[part, PI_BATCH] >= 0:  # hook: batching (issue 18), a load leaves by parts
+            return _take_from_load(m, s, srv, part)
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
         after_release(m, s, srv)

@@ -103,7 +103,10 @@ I_CREW_PRIO = 21  # station: priority of its tasks among those waiting (higher f
 I_BOM0 = 22  # station: first row of its bill of materials in ``bom``
 I_BOM_N = 23  # station: rows of its bill of materials (0: not an assembly)
 I_OUT_PROD = 24  # assembly: product of the assembled part (-1: that of its main part)
-N_I = 25
+# batching (kernels/batching.py): a batch station is an assembly with one input whose
+# ``BM_K`` is the batch size; its server processes the parts of a load together
+I_BATCH_MIN = 25  # station: fewest parts of a load started at the timeout (0: not batching)
+N_I = 26
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability
@@ -118,7 +121,8 @@ F_SCHED_PERIOD = 8  # source: the schedule repeats with this period (s, 0: once)
 F_X = 9  # position of the element on the floor (m): x, y, z, for walking distances
 F_Y = 10
 F_Z = 11
-N_F = 12
+F_BATCH_TIMEOUT = 12  # batch station: a load starts this long after its first part (s; inf)
+N_F = 13
 
 # --- per-element result columns: ``el_out[e, column]`` -----------------------------------
 O_IN = 0  # parts that entered
@@ -280,13 +284,15 @@ N_EI = 9
 EF_CONTENT_SINCE = 0  # time of the last change of EI_COUNT
 EF_LAST_ENTRY = 1  # conveyor: time the last part entered
 EF_LAST_TAKE = 2  # unlimited source: time the last part was taken
-N_EF = 3
+EF_BATCH_WAKE = 3  # batch station: time of the timeout wake last scheduled (0: none)
+N_EF = 4
 
 # --- per part: ``part_i[p, column]`` and ``part_f[p, column]`` ----------------------------
 PI_NEXT = 0  # next part in the same FIFO, or in the free list
 PI_PROD = 1  # product index
 PI_DEST = 2  # chosen successor (-1 any, -2 undecided)
-N_PI = 3
+PI_BATCH = 3  # next part of the same load of a batch station (-1: none, or not in a load)
+N_PI = 4
 PF_T0 = 0  # time the part entered the line
 PF_READY = 1  # time the part became available to leave its FIFO element
 N_PF = 2

@@ -53,6 +53,8 @@ def check_structure(project: m.Project, problems: Problems,
             problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
         if isinstance(el, m.Station) and el.assembly is not None:
             _check_assembly(el, ep, ins, problems)
+        if isinstance(el, m.Station) and el.batch is not None:
+            _check_batch(el, ep, ins, problems)
         if isinstance(el, m.Station) and isinstance(el.process_time, dict):
             for prod in prods:
                 if el.process_time_for(prod) is None:
@@ -97,6 +99,21 @@ def _check_assembly(el: m.Station, ep: str, ins: list[m.Connection],
             problems.add(f"{ep}.assembly.inputs", f"predecessor {p!r} is not in the bill of "
                          "materials, so its parts could never be used; add an input from it "
                          "or disconnect it", p)
+
+
+def _check_batch(el: m.Station, ep: str, ins: list[m.Connection],
+                 problems: Problems) -> None:
+    """A batch station (issue 18 §2) takes its loads from one predecessor, is no assembly,
+    and scraps no parts (a load is processed as one)."""
+    if el.assembly is not None:
+        problems.add(f"{ep}.batch", "a station either assembles or processes loads, not "
+                     "both; remove 'batch' or 'assembly'", el.id)
+    if len(ins) > 1:
+        problems.add(f"{ep}.batch", "a batch station takes its parts from one predecessor; "
+                     "merge its feeders in a buffer before it", [c.source for c in ins])
+    if el.scrap > 0 or (el.wear is not None and el.wear.scrap_gain > 0):
+        problems.add(f"{ep}.scrap", "a batch station scraps no parts (a load is processed "
+                     "as one); put the scrap on a station after it", el.scrap)
 
 
 def _products(project: m.Project) -> list[str]:

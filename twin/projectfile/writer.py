@@ -105,6 +105,10 @@ def element_to_json(el: m.Element) -> dict:
             out["workers"] = station_workers_to_json(el.workers)
         if el.assembly is not None:
             out["assembly"] = assembly_to_json(el.assembly)
+        if el.batch is not None:
+            from twin.projectfile.batching import batch_to_json
+
+            out["batch"] = batch_to_json(el.batch)
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
     elif isinstance(el, m.Conveyor):

@@ -101,7 +101,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
              kt.I_SCHED_N, kt.I_ON_BLOCK, kt.I_CALENDAR, kt.I_PM_OPS, kt.I_SLOT]] = 0
     el_i[:, kt.I_OFF_STATE] = kt.OFF
     el_i[:, [kt.I_CREW_REPAIR, kt.I_CREW_SETUP, kt.I_CREW_PROCESS, kt.I_CREW, kt.I_CREW_PRIO]] = 0
-    el_i[:, [kt.I_BOM0, kt.I_BOM_N]] = 0
+    el_i[:, [kt.I_BOM0, kt.I_BOM_N, kt.I_BATCH_MIN]] = 0
     bom: list[tuple[int, int, int, int]] = []
     proc = np.full((n_el, n_prod), -1, np.int64)
     setup = np.full((n_el, n_prod), -1, np.int64)
@@ -158,6 +158,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                                      "of the project", inp.source)
                         continue
                     bom.append((e, index[inp.source], inp.quantity, inp.place_capacity))
+            if el.batch is not None:  # a batch station: an assembly of one input (issue 18)
+                _lower_batch(project, el, e, index, el_i, el_f, bom)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
         elif isinstance(el, m.Conveyor):
@@ -429,6 +431,18 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         **_workers_state(a, working0),
         bom_si=_bom_places(a.bom), bom_out=np.zeros((a.bom.shape[0], kt.N_BO)),
     )
+
+
+def _lower_batch(project, el, e, index, el_i, el_f, bom) -> None:
+    """A batch station's columns (``kernels/batching.py``): its place is the one input of a
+    bill of materials whose quantity is the batch size (``structure`` checked it has one
+    predecessor)."""
+    src = [c.source for c in project.connections if c.target == el.id]
+    el_i[e, kt.I_BOM0] = len(bom)
+    el_i[e, kt.I_BOM_N] = 1
+    el_i[e, kt.I_BATCH_MIN] = el.batch.min_fill
+    el_f[e, kt.F_BATCH_TIMEOUT] = np.inf if el.batch.timeout is None else el.batch.timeout
+    bom.append((e, index[src[0]], el.batch.size, el.batch.place_capacity))
 
 
 def _workers_state(a: kt.ModelArrays, working0: int) -> dict:
