@@ -18,7 +18,6 @@ from oracles.lines import exp, kernel_trace
 from kernels import types as kt
 from twin.errors import ProjectError
 from twin.projectfile.reader import project_from_json
-from twin.projectfile.structure import structure_problems
 from twin.projectfile.writer import project_to_json
 
 
@@ -192,14 +191,16 @@ def test_structure_refuses_two_feeders_an_assembly_and_scrap():
     doc = line({"process_time": 10, "batch": {"size": 2}, "scrap": 0.1})
     doc["elements"].insert(1, {"id": "src2", "kind": "source"})
     doc["connections"].append(["src2", "oven"])
-    found = {(p.path, p.message.split(";")[0]) for p in
-             structure_problems(project_from_json(doc))}
-    paths = {p for p, _ in found}
-    assert "$.elements[2].batch" in paths and "$.elements[2].scrap" in paths
+    with pytest.raises(ProjectError) as e:
+        project_from_json(doc)
+    found = {p.path: p.message for p in e.value.problems}
+    assert "merge its feeders in a buffer" in found["$.elements[2].batch"]
+    assert "scraps no parts" in found["$.elements[2].scrap"]
     doc = line({"process_time": 10, "batch": {"size": 2},
                 "assembly": {"inputs": [{"from": "src"}]}})
-    msgs = [p.message for p in structure_problems(project_from_json(doc))]
-    assert any("either assembles or processes loads" in m for m in msgs)
+    with pytest.raises(ProjectError) as e:
+        project_from_json(doc)
+    assert "either assembles or processes loads" in str(e.value)
 
 
 def test_the_batch_round_trips_through_the_writer():
