@@ -214,3 +214,34 @@ def test_the_batch_round_trips_through_the_writer():
     assert again.element("oven").batch == p.element("oven").batch
     doc["elements"][1]["batch"] = {"size": 3}
     assert project_to_json(project_from_json(doc))["elements"][1]["batch"] == {"size": 3}
+
+
+# --- fork and calibration ------------------------------------------------------------------
+def test_fork_and_calibration_refuse_a_batch_line(tmp_path, kernel):
+    from twin.recording import Recording
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.calibration import CalibrationError, calibrate
+    from twin.whatif.fork import ForkError, fork_from_recording
+    from twin.whatif.simulated import write_run_as_recording
+
+    doc = exp_source(line({"process_time": exp(30.0), "batch": {"size": 4, "timeout": 60}},
+                          feeder={"id": "m", "kind": "station", "process_time": exp(8.0)}),
+                     10.0)
+    project = project_from_json(doc)
+    sr = run_project(project, spec=RunSpec(horizon=7200.0, replications=1, seed=5,
+                                           log=True)).scenarios["base"]
+    path = tmp_path / "rec.h5"
+    write_run_as_recording(sr, 0, path, seed=5)
+    with Recording.open(path) as r:
+        with pytest.raises(ForkError, match=r"batch stations \['oven'\].*without forking"):
+            fork_from_recording(project, r, 3600.0, 7200.0, replications=2)
+        with pytest.raises(CalibrationError, match=r"batch stations \['oven'\].*without "
+                                                   r"their batch fields"):
+            calibrate(project, r)
+    # without the batch the same recording forks and calibrates
+    plain = copy.deepcopy(doc)
+    del plain["elements"][2]["batch"]
+    with Recording.open(path) as r:
+        assert fork_from_recording(project_from_json(plain), r, 3600.0, 7200.0,
+                                   replications=2).outputs.size == 2
+        calibrate(project_from_json(plain), r)
