@@ -159,7 +159,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                         continue
                     bom.append((e, index[inp.source], inp.quantity, inp.place_capacity))
             if el.batch is not None:  # a batch station: an assembly of one input (issue 18)
-                _lower_batch(project, el, e, index, el_i, el_f, bom)
+                _lower_batch(project, el, e, (index, el_i, el_f, bom), f"{path}.batch",
+                             problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
         elif isinstance(el, m.Conveyor):
@@ -433,11 +434,16 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
     )
 
 
-def _lower_batch(project, el, e, index, el_i, el_f, bom) -> None:
+def _lower_batch(project, el, e, arrays, path, problems) -> None:
     """A batch station's columns (``kernels/batching.py``): its place is the one input of a
-    bill of materials whose quantity is the batch size (``structure`` checked it has one
-    predecessor)."""
+    bill of materials whose quantity is the batch size; it needs one predecessor (an oven
+    just placed has none yet)."""
+    index, el_i, el_f, bom = arrays
     src = [c.source for c in project.connections if c.target == el.id]
+    if len(src) != 1:
+        problems.add(path, "a batch station takes its parts from exactly one predecessor; "
+                     "connect one (merge several in a buffer before it)", src)
+        return
     el_i[e, kt.I_BOM0] = len(bom)
     el_i[e, kt.I_BOM_N] = 1
     el_i[e, kt.I_BATCH_MIN] = el.batch.min_fill
