@@ -14,9 +14,14 @@ one (``kernels.flow._take_from_load``), each keeping its own identity and lead t
 The parts of a load are chained through ``PI_BATCH`` from the part the server holds; a
 part outside a load has ``PI_BATCH`` -1. Everything here is ``cold``: a line without batch
 stations calls only the one test in ``kernels.flow.take``.
+
+Disassembly (issue 18 §1) is a batch station of size 1 with ``I_SPLIT`` = K: the part it
+starts becomes a load of K parts (itself and K - 1 new parts of its product and line entry),
+processed once and handed out part by part as any load, each to the successor the routing
+``R_BILL`` gives (k_j to successor j in turn, ``kernels.flow._route``).
 """
 
-from kernels.flow import free_server, start_part
+from kernels.flow import change_content, free_server, new_part, start_part
 from kernels.jit import cold
 from kernels.places import place_pop
 from kernels.queue import push
@@ -29,8 +34,11 @@ from kernels.types import (
     F_BATCH_TIMEOUT,
     I_BATCH_MIN,
     I_BOM0,
+    I_SPLIT,
     PF_READY,
+    PF_T0,
     PI_BATCH,
+    PI_PROD,
     SI_PART,
     T_NOW,
 )
@@ -67,8 +75,24 @@ def start_batches(m, s, x):
             part = place_pop(m, s, x, b)
             s.part_i[last, PI_BATCH] = part
             last = part
+        if m.el_i[x, I_SPLIT] > 1:
+            last = _split(m, s, x, main)
         s.part_i[last, PI_BATCH] = -1
         s.srv_i[srv, SI_PART] = main
         start_part(m, s, srv)
         started += 1
 
+
+
+@cold
+def _split(m, s, x, main):
+    """Disassembly: make ``main`` into ``I_SPLIT`` parts, the others new parts of its product
+    and line entry chained after it as a load; returns the last."""
+    last = main
+    for _ in range(m.el_i[x, I_SPLIT] - 1):
+        part = new_part(s, s.part_i[main, PI_PROD])
+        s.part_f[part, PF_T0] = s.part_f[main, PF_T0]
+        s.part_i[last, PI_BATCH] = part
+        last = part
+    change_content(m, s, x, m.el_i[x, I_SPLIT] - 1)
+    return last

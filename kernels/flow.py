@@ -92,6 +92,7 @@ from kernels.types import (
     PI_NEXT,
     PI_PROD,
     R_PROBABILITY,
+    R_BILL,
     R_ROUND_ROBIN,
     RS_MAINTENANCE,
     RS_PROCESS,
@@ -511,6 +512,12 @@ def _route(routing, succ, succ_cum, el_si, rng, e, a, b):
         k = el_si[e, EI_RR] % (b - a)
         el_si[e, EI_RR] += 1
         return succ[a + k]
+    if routing == R_BILL:  # disassembly (issue 18): quantity k_j to successor j, in turn
+        u = float(el_si[e, EI_RR] % int(succ_cum[b - 1]))
+        el_si[e, EI_RR] += 1
+        for k in range(a, b):
+            if u < succ_cum[k]:
+                return succ[k]
     return -1
 
 

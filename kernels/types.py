@@ -60,6 +60,7 @@ FAILURE_BASIS_NAMES = ("none", "operating", "calendar", "operations")
 R_PROBABILITY = 0
 R_ROUND_ROBIN = 1
 R_SHORTEST_QUEUE = 2
+R_BILL = 3  # a disassembly's: succ_cum holds cumulative quantities; EI_RR counts its parts
 ROUTING_NAMES = ("probability", "round_robin", "shortest_queue")
 
 # --- random streams: one per element and purpose (common random numbers across scenarios) --
@@ -106,7 +107,10 @@ I_OUT_PROD = 24  # assembly: product of the assembled part (-1: that of its main
 # batching (kernels/batching.py): a batch station is an assembly with one input whose
 # ``BM_K`` is the batch size; its server processes the parts of a load together
 I_BATCH_MIN = 25  # station: fewest parts of a load started at the timeout (0: not batching)
-N_I = 26
+# disassembly (kernels/batching.py): a batch station of size 1 that makes each part it
+# starts into I_SPLIT parts, handed out by the routing R_BILL
+I_SPLIT = 26  # station: parts made of each part (0: not a disassembly)
+N_I = 27
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability

@@ -200,7 +200,7 @@ def test_structure_refuses_two_feeders_an_assembly_and_scrap():
                 "assembly": {"inputs": [{"from": "src"}]}})
     with pytest.raises(ProjectError) as e:
         project_from_json(doc)
-    assert "either assembles or processes loads" in str(e.value)
+    assert "either assembles, processes loads or disassembles" in str(e.value)
 
 
 def test_the_batch_round_trips_through_the_writer():
@@ -233,10 +233,10 @@ def test_fork_and_calibration_refuse_a_batch_line(tmp_path, kernel):
     path = tmp_path / "rec.h5"
     write_run_as_recording(sr, 0, path, seed=5)
     with Recording.open(path) as r:
-        with pytest.raises(ForkError, match=r"batch stations \['oven'\].*without forking"):
+        with pytest.raises(ForkError, match=r"disassembly stations \['oven'\].*without forking"):
             fork_from_recording(project, r, 3600.0, 7200.0, replications=2)
-        with pytest.raises(CalibrationError, match=r"batch stations \['oven'\].*without "
-                                                   r"their batch fields"):
+        with pytest.raises(CalibrationError, match=r"disassembly stations \['oven'\].*without "
+                                                   r"their batch and disassembly fields"):
             calibrate(project, r)
     # without the batch the same recording forks and calibrates
     plain = copy.deepcopy(doc)
@@ -245,3 +245,59 @@ def test_fork_and_calibration_refuse_a_batch_line(tmp_path, kernel):
         assert fork_from_recording(project_from_json(plain), r, 3600.0, 7200.0,
                                    replications=2).outputs.size == 2
         calibrate(project_from_json(plain), r)
+
+
+# --- disassembly (issue 18 §1) --------------------------------------------------------------
+def separator(outputs: list, process_time: float = 2.0) -> dict:
+    """A part every 10 s into a separator of ``process_time`` s with outputs to a sink
+    ``a`` and a station ``b`` (1 s) before the sink."""
+    return {"schema_version": 1, "name": "d", "elements": [
+        {"id": "src", "kind": "source", "arrival": {"dist": "constant", "value": 10}},
+        {"id": "dis", "kind": "station", "process_time": process_time,
+         "disassembly": {"outputs": outputs}},
+        {"id": "a", "kind": "sink"}, {"id": "b", "kind": "station", "process_time": 1},
+        {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "dis"], ["dis", "a"], ["dis", "b"], ["b", "sink"]]}
+
+
+def test_disassembly_emits_k_parts_to_each_successor(run_doc):
+    # p1 arrives at 10 and is separated 10-12 into 4 parts: 1 to the sink a (lead 2), 3 to
+    # b, which takes one at 12, 13 and 14 (leads 3, 4, 5 from p1's entry at 10): the
+    # separator is blocked 12-14 holding the rest. The same from 20; p3 (30) is in work at 31
+    sr = run_doc(separator([{"to": "a", "quantity": 1}, {"to": "b", "quantity": 3}]), 31.0,
+                 replications=1, log=True)
+    rep = sr.replications[0]
+    trace = [r for r in kernel_trace(rep.log, sr.lowered.element_ids) if r[1] in ("dis", "b")]
+    assert trace == [(10.0, "dis", "busy"), (12.0, "dis", "blocked"), (12.0, "b", "busy"),
+                     (14.0, "dis", "starved"), (15.0, "b", "starved"),
+                     (20.0, "dis", "busy"), (22.0, "dis", "blocked"), (22.0, "b", "busy"),
+                     (24.0, "dis", "starved"), (25.0, "b", "starved"), (30.0, "dis", "busy")]
+    ids = sr.lowered.element_ids
+    out = {i: rep.el_out[ids.index(i), kt.O_IN] for i in ("a", "b", "sink")}
+    assert out == {"a": 2, "b": 6, "sink": 6}
+    assert rep.line_out[kt.L_GOOD] == 8 and rep.line_out[kt.L_LEAD_SUM] == 2 * (2 + 3 + 4 + 5)
+    # three parts came in, eight went out; the parts are made as the processing starts
+    # (p3's three too) and count as created: 4 inside at 31, conserved
+    e = ids.index("dis")
+    assert (rep.el_out[e, kt.O_IN], rep.el_out[e, kt.O_OUT]) == (3, 8)
+    assert rep.line_out[kt.L_CREATED] == 3 + 3 * 3
+    assert rep.ts_content[-1, e] == 4
+    # other quantities: by 19, p1's four parts are out, two at a and two through b
+    sr = run_doc(separator([{"to": "b", "quantity": 2}, {"to": "a", "quantity": 2}]), 19.0,
+                 replications=1)
+    rep = sr.replications[0]
+    assert rep.el_out[ids.index("a"), kt.O_IN] == 2 and rep.el_out[ids.index("b"), kt.O_IN] == 2
+
+
+def test_disassembly_outputs_must_be_its_successors():
+    with pytest.raises(ProjectError) as e:
+        project_from_json(separator([{"to": "a", "quantity": 1}, {"to": "c", "quantity": 2}]))
+    found = {p.path: p.message for p in e.value.problems}
+    assert "'c' is not a successor" in found["$.elements[1].disassembly.outputs[1].to"]
+    assert "successor 'b' is in no output" in found["$.elements[1].disassembly.outputs"]
+    with pytest.raises(ProjectError) as e:
+        project_from_json(separator([{"to": "a", "quantity": 0}, {"to": "b"}]))
+    assert "$.elements[1].disassembly.outputs[0].quantity" in str(e.value)
+    doc = separator([{"to": "a"}, {"to": "b", "quantity": 3}])
+    out = project_to_json(project_from_json(doc))["elements"][1]["disassembly"]
+    assert out == {"outputs": [{"to": "a", "quantity": 1}, {"to": "b", "quantity": 3}]}

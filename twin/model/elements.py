@@ -124,6 +124,21 @@ class Batch:
         return self.size if self.capacity is None else self.capacity
 
 
+@dataclass(frozen=True)
+class Disassembly:
+    """A station that separates each part it processes into several (issue 18 §1): ``outputs``
+    pairs each successor with the parts it gets of one part, ``(successor id, k_j)``; the
+    part and its K - 1 new siblings (K the sum of the k_j) keep the part's product and line
+    entry, and leave one by one, k_j of them to successor j, the successors in the order of
+    the station's connections."""
+
+    outputs: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(k for _, k in self.outputs)
+
+
 @dataclass(eq=False)
 class Element:
     """Common to every element: identity and placement on the floor (metres, degrees)."""
@@ -182,6 +197,7 @@ class Station(Element):
     workers: StationWorkers | None = None  # issue 18: workers its tasks need
     assembly: Assembly | None = None  # a bill of materials makes the station an assembly
     batch: Batch | None = None  # issue 18 §2: processes its parts in loads (an oven)
+    disassembly: Disassembly | None = None  # issue 18 §1: one part in, several out
     kind: ClassVar[str] = "station"
 
     def process_time_for(self, product: str) -> Distribution | None:

@@ -1,4 +1,5 @@
-"""A station's ``batch`` field (issue 18 §2): the station processes its parts in loads.
+"""A station's ``batch`` field (issue 18 §2): the station processes its parts in loads; and
+its ``disassembly`` (issue 18 §1): it separates each part into several.
 
 ``{"size": 8, "timeout": "30min", "min_fill": 4, "capacity": 16}``: the format is in
 docs/project-format.md ("batch"), the behaviour in docs/semantics.md ("Batching"). Every
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from twin import limits
 from twin.errors import Problems
-from twin.model.elements import Batch
+from twin.model.elements import Batch, Disassembly
 from twin.projectfile.reader import _Reader
 
 _FIELDS = {"size", "timeout", "min_fill", "capacity"}
@@ -59,3 +60,45 @@ def batch_to_json(b: Batch) -> dict:
     if b.capacity is not None:
         out["capacity"] = b.capacity
     return out
+
+
+def read_disassembly(obj, path: str, problems: Problems) -> Disassembly | None:
+    """The ``disassembly`` object of a station: ``{"outputs": [{"to": id, "quantity": k}]}``;
+    whether each output is a successor is a fault of the flow (``structure``)."""
+    if obj is None:
+        return None
+    example = '{"outputs": [{"to": "frames", "quantity": 1}, {"to": "screws", "quantity": 4}]}'
+    rows = obj.get("outputs") if isinstance(obj, dict) else None
+    if not isinstance(rows, list) or not rows:
+        problems.add(f"{path}.outputs" if isinstance(obj, dict) else path,
+                     f"must list the outputs, e.g. {example}", rows if isinstance(obj, dict)
+                     else obj)
+        return None
+    _Reader(obj, path, problems, {"outputs"})
+    outputs, seen = [], set()
+    for k, row in enumerate(rows):
+        rp = f"{path}.outputs[{k}]"
+        if not isinstance(row, dict):
+            problems.add(rp, 'expected {"to": "<successor id>", "quantity": 1}', row)
+            continue
+        r = _Reader(row, rp, problems, {"to", "quantity"})
+        to = r.string("to", limit=limits.MAX_ID_CHARS)
+        if not to or to in seen:
+            problems.add(f"{rp}.to", "names a successor of the station, each once (give it "
+                         "the total quantity)", row.get("to"))
+            continue
+        seen.add(to)
+        q = r.number("quantity", 1, lo=1, hi=limits.MAX_QUANTITY, integer=True)
+        if q is not None:
+            outputs.append((to, int(q)))
+    if len(outputs) != len(rows):
+        return None
+    if sum(q for _, q in outputs) > limits.MAX_QUANTITY:
+        problems.add(f"{path}.outputs", f"makes more than {limits.MAX_QUANTITY:,} parts of "
+                     "one", sum(q for _, q in outputs))
+        return None
+    return Disassembly(tuple(outputs))
+
+
+def disassembly_to_json(d: Disassembly) -> dict:
+    return {"outputs": [{"to": to, "quantity": q} for to, q in d.outputs]}

@@ -191,7 +191,7 @@ _FIELDS = {
                "follows_calendar", "routing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
                 "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
-                "assembly", "batch"},
+                "assembly", "batch", "disassembly"},
     "buffer": {"capacity", "routing"},
     "conveyor": {"length", "speed", "spacing", "routing"},
     "sink": set(),
@@ -273,6 +273,8 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             workers=_station_workers(obj.get("workers"), f"{path}.workers", problems),
             assembly=_read_assembly(r.obj_at("assembly"), f"{path}.assembly", problems),
             batch=_read_batch(obj.get("batch"), f"{path}.batch", problems),
+            disassembly=_read_disassembly(obj.get("disassembly"), f"{path}.disassembly",
+                                          problems),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
@@ -300,6 +302,12 @@ def _read_batch(obj, path: str, problems: Problems):
     from twin.projectfile.batching import read_batch  # it reads through _Reader
 
     return read_batch(obj, path, problems)
+
+
+def _read_disassembly(obj, path: str, problems: Problems):
+    from twin.projectfile.batching import read_disassembly  # it reads through _Reader
+
+    return read_disassembly(obj, path, problems)
 
 
 def element_from_json(obj: dict, path: str = "$", folder: Path | None = None,
