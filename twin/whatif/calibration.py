@@ -459,8 +459,8 @@ def calibrate(project: m.Project, recording: Recording, *, assets: dict | None =
     if batches:  # issue 18 §2: a recorded cycle is a load's, not a part's
         raise CalibrationError(
             f"project {project.name!r} has batch or disassembly stations {batches}: their "
-            "recorded cycles are loads of varying size, which a fit per part would misread; calibrate a "
-            "copy of the project without their batch and disassembly fields")
+            "recorded cycles are loads of varying size, which a fit per part would misread; "
+            "calibrate a copy of the project without their batch and disassembly fields")
     replays = replay_recording(recording)
     if window is None:
         t0, t1 = extent(replays)
