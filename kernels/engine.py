@@ -646,10 +646,9 @@ def _pull_assembly(m, s, x, moved):
         if code != K_DONE:
             return code, moved
         moved = 0
-    if m.el_i[x, I_BATCH_MIN] > 0:  # hook: batching (issue 18), one input, loads
-        started = start_batches(m, s, x)
-    else:
-        started = start_assemblies(m, s, x)
+    # hook: batching (issue 18), a batch or disassembly station is an assembly of one input
+    batching = m.el_i[x, I_BATCH_MIN] > 0
+    started = start_batches(m, s, x) if batching else start_assemblies(m, s, x)
     if started > 0:
         wake(s, x)
     return K_DONE, moved
