@@ -63,3 +63,13 @@ def test_build_an_oven_with_the_mouse_and_run_it(make_window, qtbot, warm_kernel
     assert doc["line"]["good_parts"]["mean"] == 6
     assert doc["elements"]["O1"]["state_fraction"]["busy"]["mean"] == pytest.approx(
         (3600 - 60) / 3600)
+
+
+def test_the_heat_treatment_example_opens_with_its_furnace(make_window):
+    from pathlib import Path
+
+    w = make_window()
+    assert w.open_project(Path(__file__).resolve().parents[2] / "projects" / "heat-treatment")
+    assert w.project.element("furnace").batch == m.Batch(8, 3600.0, 4, 8)
+    w.view.set_selection(["furnace"])
+    assert '"timeout": 3600.0' in w.inspector.edit_text("batch").text()
