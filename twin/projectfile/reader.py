@@ -246,6 +246,8 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
                         when_blocked=r.string("when_blocked", "queue", ("queue", "lose")),
                         follows_calendar=r.boolean("follows_calendar", False), routing=routing)
     if kind == "station":
+        from twin.projectfile import batching  # it reads through _Reader
+
         pt = r.dist("process_time", per_product=True)
         if obj.get("process_time") is None:
             problems.add(f"{path}.process_time", "a station needs a process time, e.g. "
@@ -272,9 +274,9 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder, warnings, eid),
             workers=_station_workers(obj.get("workers"), f"{path}.workers", problems),
             assembly=_read_assembly(r.obj_at("assembly"), f"{path}.assembly", problems),
-            batch=_read_batch(obj.get("batch"), f"{path}.batch", problems),
-            disassembly=_read_disassembly(obj.get("disassembly"), f"{path}.disassembly",
-                                          problems),
+            batch=batching.read_batch(obj.get("batch"), f"{path}.batch", problems),
+            disassembly=batching.read_disassembly(obj.get("disassembly"),
+                                                  f"{path}.disassembly", problems),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)
@@ -296,18 +298,6 @@ def _station_workers(obj, path: str, problems: Problems):
     from twin.projectfile.workers import read_station_workers  # it reads through _Reader
 
     return read_station_workers(obj, path, problems)
-
-
-def _read_batch(obj, path: str, problems: Problems):
-    from twin.projectfile.batching import read_batch  # it reads through _Reader
-
-    return read_batch(obj, path, problems)
-
-
-def _read_disassembly(obj, path: str, problems: Problems):
-    from twin.projectfile.batching import read_disassembly  # it reads through _Reader
-
-    return read_disassembly(obj, path, problems)
 
 
 def element_from_json(obj: dict, path: str = "$", folder: Path | None = None,
