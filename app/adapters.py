@@ -175,6 +175,8 @@ class StationActor(ElementActor):
     #: an assembly (a station with a bill of materials, issue 18) in a colour of its own,
     #: until a run's state colours tint it as any station
     assembly_color = (0.6, 0.47, 0.72)
+    #: a batch station (an oven, issue 18 §2) in a warm colour of its own, likewise
+    batch_color = (0.78, 0.46, 0.28)
     label_priority = 3.0
 
     def __init__(self, element, scene):
@@ -203,6 +205,8 @@ class StationActor(ElementActor):
     def base_color(self):
         if self.tint is None and self.element.assembly is not None:
             return self.assembly_color
+        if self.tint is None and self.element.batch is not None:
+            return self.batch_color
         return super().base_color()
 
     def _reported_missing(self) -> bool:

@@ -66,6 +66,7 @@ UNITS = {
     "workers": '{"repair": pool, "setup": pool, "process": pool, "priority": 0}',
     "assembly": "bill of materials: parts per input",
     "energy_saving": "standby or off after s without work; restart s, kWh",
+    "batch": '{"size": 8, "timeout": "60min", "min_fill": 4, "capacity": 16} (empty: one part)',
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),

@@ -16,26 +16,31 @@ KIND_HELP = {
     "station": "Station: a machine that processes parts",
     "assembly": "Assembly: a station that joins parts from its inputs into one (bill of "
                 "materials in the inspector)",
+    "oven": "Oven: a station that processes its parts in loads (batch size, timeout and "
+            "minimum fill in the inspector's batch field)",
     "buffer": "Buffer: a FIFO store between machines",
     "conveyor": "Conveyor: an accumulating belt joining two elements",
     "sink": "Sink: finished parts leave the line here",
 }
 
 # id stems of new elements, e.g. station -> M1, M2, ...
-STEMS = {"source": "src", "station": "M", "assembly": "A", "buffer": "B", "conveyor": "C",
-         "sink": "out"}
+STEMS = {"source": "src", "station": "M", "assembly": "A", "oven": "O", "buffer": "B",
+         "conveyor": "C", "sink": "out"}
 # what the palette offers: the element kinds, and an assembly (a station with a bill of
-# materials, issue 18) after the station
-KINDS = ("source", "station", "assembly", "buffer", "conveyor", "sink")
+# materials, issue 18) and an oven (a station with a batch, issue 18 §2) after the station
+KINDS = ("source", "station", "assembly", "oven", "buffer", "conveyor", "sink")
 
 
 def new_element(kind: str, element_id: str, position: tuple[float, float, float]) -> m.Element:
-    """A new element of ``kind`` (an element kind or ``assembly``) with the parameters a user
-    starts editing from. An assembly starts with an empty bill: connecting its inputs lists
-    them in the inspector."""
+    """A new element of ``kind`` (an element kind, ``assembly`` or ``oven``) with the
+    parameters a user starts editing from. An assembly starts with an empty bill: connecting
+    its inputs lists them in the inspector. An oven hardens loads of 8 parts for 45 min."""
     if kind == "assembly":
         return m.Station(element_id, position=position, process_time=constant(60.0),
                          footprint=(2.0, 1.5), assembly=m.Assembly(()))
+    if kind == "oven":
+        return m.Station(element_id, position=position, process_time=constant(2700.0),
+                         footprint=(2.5, 2.5), batch=m.Batch(8, timeout=3600.0))
     cls = m.ELEMENT_TYPES[kind]
     if cls is m.Station:
         return m.Station(element_id, position=position, process_time=constant(60.0),

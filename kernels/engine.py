@@ -10,6 +10,7 @@ firing while simulated time stands (nearly) still: zero or tiny times (docs/sema
 """
 
 from kernels.assembly import fill_places, start_assemblies
+from kernels.batching import start_batches
 from kernels.flow import (
     INF,
     after_release_cold,
@@ -71,6 +72,7 @@ from kernels.types import (
     FB_OPERATIONS,
     GUARD_EVERY,
     I_ARRIVAL_DIST,
+    I_BATCH_MIN,
     I_BOM_N,
     I_CALENDAR,
     I_FAIL_BASIS,
@@ -668,7 +670,10 @@ def _pull_assembly(m, s, x, moved):
         if code != K_DONE:
             return code, moved
         moved = 0
-    if start_assemblies(m, s, x) > 0:
+    # hook: batching (issue 18), a batch or disassembly station is an assembly of one input
+    batching = m.el_i[x, I_BATCH_MIN] > 0
+    started = start_batches(m, s, x) if batching else start_assemblies(m, s, x)
+    if started > 0:
         wake(s, x)
     return K_DONE, moved
 

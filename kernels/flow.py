@@ -88,9 +88,11 @@ from kernels.types import (
     P_WARM,
     PF_READY,
     PF_T0,
+    PI_BATCH,
     PI_DEST,
     PI_NEXT,
     PI_PROD,
+    R_BILL,
     R_PROBABILITY,
     R_ROUND_ROBIN,
     RS_MAINTENANCE,
@@ -518,6 +520,12 @@ def _route(routing, succ, succ_cum, el_si, rng, e, a, b):
         k = el_si[e, EI_RR] % (b - a)
         el_si[e, EI_RR] += 1
         return succ[a + k]
+    if routing == R_BILL:  # disassembly (issue 18): quantity k_j to successor j, in turn
+        u = float(el_si[e, EI_RR] % int(succ_cum[b - 1]))
+        el_si[e, EI_RR] += 1
+        for k in range(a, b):
+            if u < succ_cum[k]:
+                return succ[k]
     return -1
 
 
@@ -623,6 +631,20 @@ def offer(m, s, p, x):
     return r, -1
 
 
+@cold
+def _take_from_load(m, s, srv, part):
+    """Batching (issue 18, ``kernels/batching.py``): a successor takes ``part``, the first
+    of the load server ``srv`` holds, and not its last. The server keeps the rest (done, so
+    blocked) and offers the next part, to a successor chosen afresh, as its own."""
+    s.srv_i[srv, SI_PART] = s.part_i[part, PI_BATCH]
+    s.part_i[part, PI_BATCH] = -1
+    e = s.srv_i[srv, SI_EL]
+    dest = choose_destination(m, s, e)
+    s.srv_i[srv, SI_DEST] = dest
+    wake_successors(m, s, e, dest)
+    return part
+
+
 @hot
 def take(m, s, p, srv):
     """Remove the offered part from ``p``; ``srv`` is the station server holding it."""
@@ -634,6 +656,8 @@ def take(m, s, p, srv):
         change_content(m, s, p, -1)
     if kind == STATION:
         part = s.srv_i[srv, SI_PART]
+        if s.part_i[part, PI_BATCH] >= 0:  # hook: batching (issue 18), a load leaves by parts
+            return _take_from_load(m, s, srv, part)
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
         after_release(m, s, srv)

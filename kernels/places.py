@@ -23,6 +23,7 @@ from kernels.types import (
     I_BOM_N,
     I_SERVER0,
     I_SERVERS,
+    PF_READY,
     PI_NEXT,
     SF_SINCE,
     SI_STATE,
@@ -67,6 +68,7 @@ def place_push(m, s, x, b, part):
     """Put ``part`` at the tail of input ``b`` of assembly ``x``."""
     account(m, s, x, s.sf[T_NOW])
     s.part_i[part, PI_NEXT] = -1
+    s.part_f[part, PF_READY] = s.sf[T_NOW]  # a batch's timeout runs from its first part
     tail = s.bom_si[b, BS_TAIL]
     if tail >= 0:
         s.part_i[tail, PI_NEXT] = part

@@ -65,6 +65,7 @@ FAILURE_BASIS_NAMES = ("none", "operating", "calendar", "operations")
 R_PROBABILITY = 0
 R_ROUND_ROBIN = 1
 R_SHORTEST_QUEUE = 2
+R_BILL = 3  # a disassembly's: succ_cum holds cumulative quantities; EI_RR counts its parts
 ROUTING_NAMES = ("probability", "round_robin", "shortest_queue")
 
 # --- random streams: one per element and purpose (common random numbers across scenarios) --
@@ -113,7 +114,13 @@ I_OUT_PROD = 24  # assembly: product of the assembled part (-1: that of its main
 I_ES_MODE = 25  # station: the state its servers save energy in (STANDBY, SWITCHED_OFF; 0: none)
 I_ES_WHEN = 26  # station: what starts the timer: bit 0 starved, bit 1 blocked
 I_ES_RESTART = 27  # station: distribution of the warm-up (restart) time
-N_I = 28
+# batching (kernels/batching.py): a batch station is an assembly with one input whose
+# ``BM_K`` is the batch size; its server processes the parts of a load together
+I_BATCH_MIN = 28  # station: fewest parts of a load started at the timeout (0: not batching)
+# disassembly (kernels/batching.py): a batch station of size 1 that makes each part it
+# starts into I_SPLIT parts, handed out by the routing R_BILL
+I_SPLIT = 29  # station: parts made of each part (0: not a disassembly)
+N_I = 30
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability
@@ -130,7 +137,8 @@ F_Y = 10
 F_Z = 11
 F_ES_AFTER = 12  # station: starved (or blocked) this long (s) in working time: save energy
 F_ES_KWH = 13  # station: energy of one restart (kWh); read by twin.sim.summary, not the kernel
-N_F = 14
+F_BATCH_TIMEOUT = 14  # batch station: a load starts this long after its first part (s; inf)
+N_F = 15
 
 # --- per-element result columns: ``el_out[e, column]`` -----------------------------------
 O_IN = 0  # parts that entered
@@ -300,13 +308,15 @@ N_EI = 9
 EF_CONTENT_SINCE = 0  # time of the last change of EI_COUNT
 EF_LAST_ENTRY = 1  # conveyor: time the last part entered
 EF_LAST_TAKE = 2  # unlimited source: time the last part was taken
-N_EF = 3
+EF_BATCH_WAKE = 3  # batch station: time of the timeout wake last scheduled (0: none)
+N_EF = 4
 
 # --- per part: ``part_i[p, column]`` and ``part_f[p, column]`` ----------------------------
 PI_NEXT = 0  # next part in the same FIFO, or in the free list
 PI_PROD = 1  # product index
 PI_DEST = 2  # chosen successor (-1 any, -2 undecided)
-N_PI = 3
+PI_BATCH = 3  # next part of the same load of a batch station (-1: none, or not in a load)
+N_PI = 4
 PF_T0 = 0  # time the part entered the line
 PF_READY = 1  # time the part became available to leave its FIFO element
 N_PF = 2

@@ -40,27 +40,35 @@ def test_the_rich_model_exercises_every_state(rich):
 
 
 def test_parts_are_conserved(rich):
-    for rep in rich.replications:
+    assert_conserved(rich)
+
+
+def assert_conserved(sr):
+    for rep in sr.replications:
         out, line = rep.el_out, rep.line_out
         content_end = rep.ts_content[-1]  # the last sample is taken at the horizon
-        for e, kind in enumerate(rich.lowered.element_kinds):
+        for e, kind in enumerate(sr.lowered.element_kinds):
             if kind == "sink":
                 assert out[e, kt.O_IN] == line[kt.L_GOOD]
                 continue
             gone = out[e, kt.O_OUT] + out[e, kt.O_SCRAP] + out[e, kt.O_LOST]
-            assert out[e, kt.O_IN] - gone == content_end[e], rich.lowered.element_ids[e]
+            assert out[e, kt.O_IN] - gone == content_end[e], sr.lowered.element_ids[e]
         assert line[kt.L_CREATED] == (line[kt.L_GOOD] + line[kt.L_SCRAPPED] + line[kt.L_LOST]
                                       + rep.ts_line[-1, 1])
         # every part made by the source went somewhere downstream
-        assert out[el(rich, "src"), kt.O_IN] == line[kt.L_CREATED]
+        assert out[el(sr, "src"), kt.O_IN] == line[kt.L_CREATED]
 
 
 def test_states_partition_server_time(rich):
-    a = rich.lowered.arrays
-    for rep in rich.replications:
+    assert_partition(rich)
+
+
+def assert_partition(sr):
+    a = sr.lowered.arrays
+    for rep in sr.replications:
         obs = rep.line_out[kt.L_OBSERVED]
-        assert obs == rich.lowered.horizon
-        for e, kind in enumerate(rich.lowered.element_kinds):
+        assert obs == sr.lowered.horizon
+        for e, kind in enumerate(sr.lowered.element_kinds):
             if kind == "station":
                 servers = a.el_i[e, kt.I_SERVERS]
                 assert rep.st_time[e].sum() == pytest.approx(servers * obs, rel=1e-12)
@@ -70,8 +78,12 @@ def test_states_partition_server_time(rich):
 
 
 def test_wip_is_the_sum_of_contents(rich):
-    sinks = [e for e, k in enumerate(rich.lowered.element_kinds) if k == "sink"]
-    for rep in rich.replications:
+    assert_wip_is_contents(rich)
+
+
+def assert_wip_is_contents(sr):
+    sinks = [e for e, k in enumerate(sr.lowered.element_kinds) if k == "sink"]
+    for rep in sr.replications:
         content = rep.ts_content.copy()
         content[:, sinks] = 0
         assert np.array_equal(rep.ts_line[:, 1], content.sum(axis=1))
@@ -80,6 +92,37 @@ def test_wip_is_the_sum_of_contents(rich):
         # good parts since 0: non-decreasing, ending at the sink count (no warm-up here)
         assert np.all(np.diff(rep.ts_line[:, 0]) >= 0)
         assert rep.ts_line[-1, 0] == rep.line_out[kt.L_GOOD]
+
+
+# batch stations (issue 18 §2): a two-server oven with failures, a timeout and a minimum
+# fill, fed through a buffer, split to two grinders; loads leave part by part
+BATCHED = {"schema_version": 1, "name": "batched", "elements": [
+    {"id": "src", "kind": "source", "arrival": exp(1.0), "product_mix": {"A": 0.5, "B": 0.5}},
+    {"id": "m", "kind": "station", "process_time": exp(0.8)},
+    {"id": "q", "kind": "buffer", "capacity": 5},
+    {"id": "oven", "kind": "station", "servers": 2, "process_time": {"A": 5.0, "B": exp(6.0)},
+     "setup_time": 1.0, "failures": operating_failures(exp(60.0), exp(4.0)),
+     "batch": {"size": 6, "timeout": 4.0, "min_fill": 2, "capacity": 9}},
+    {"id": "g1", "kind": "station", "process_time": exp(1.8)},
+    {"id": "g2", "kind": "station", "process_time": exp(1.8)},
+    {"id": "sink", "kind": "sink"}],
+    "connections": [["src", "m"], ["m", "q"], ["q", "oven"], ["oven", "g1"], ["oven", "g2"],
+                    ["g1", "sink"], ["g2", "sink"]]}
+
+
+def test_batch_stations_conserve_parts_and_partition_time(kernel):
+    from twin.projectfile.reader import project_from_json
+    from twin.sim.runner import RunSpec, run_project
+
+    spec = RunSpec(horizon=4 * 3600.0, replications=3, seed=5, sample_interval=60.0)
+    sr = run_project(project_from_json(BATCHED), None, spec).scenarios["base"]
+    total = sum(rep.st_time for rep in sr.replications)
+    names = dict(zip(kt.STATE_NAMES, total[el(sr, "oven")], strict=True))
+    for state in ("busy", "setup", "blocked", "starved", "down"):
+        assert names[state] > 0, state
+    assert_conserved(sr)
+    assert_partition(sr)
+    assert_wip_is_contents(sr)
 
 
 def test_the_log_replays_to_the_state_times(rich):

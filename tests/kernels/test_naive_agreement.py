@@ -34,6 +34,14 @@ LINES = {
                 failures=operating_failures(exp(15.0), 2.5)),
         station("m2", 1.05, failures=operating_failures(exp(25.0), exp(3.0))),
         station("m3", exp(1.0), scrap=0.05)], [0, 4]),
+    # issue 18 §2: a two-server oven with failures between a buffer and a straight link,
+    # and an oven fed straight by the first station
+    "batch stations": serial_line([
+        station("m1", exp(0.3)),
+        station("oven", exp(2.0), servers=2, batch={"size": 3, "capacity": 5},
+                failures=operating_failures(exp(30.0), exp(2.0))),
+        station("m3", exp(0.45)),
+        station("tray", 1.5, batch={"size": 4})], [2, 0, 0]),
 }
 
 

@@ -6,7 +6,9 @@ simulates it with plain Python lists, one event at a time, re-scanning the whole
 every event. Supported: constant and exponential times, parallel servers (a part goes to the
 free server with the lowest index; a successor takes the finished part that has waited
 longest), operating-time failures (the clock runs only while processing; preempt-resume),
-scrap, blocking after service.
+scrap, blocking after service; batch stations (``batch`` with a ``size`` and a
+``capacity``, no timeout): parts wait in a place, a free server starts when it holds a full
+load, processes it in one process time and hands its parts on one by one, oldest first.
 
 Random numbers: each element draws from its own xoshiro256** stream per purpose, seeded
 exactly as the kernel's streams (``twin.sim.lowering.stream_seeds`` documents the recipe), and
@@ -93,6 +95,7 @@ class _Server:
     parts_out: int = 0
     scrapped: int = 0
     failures_n: int = 0
+    load: list = field(default_factory=list)  # a batch station's other parts of the load
 
     def derived(self) -> str:
         if self.down:
@@ -142,6 +145,9 @@ def serial_layout(doc: dict) -> list[dict]:
         if e["kind"] == "station" and ("setup_time" in e or "maintenance" in e
                                        or "wear" in e):
             raise NotImplementedError("stations without setups, maintenance or wear")
+        if (e.get("batch") or {}).get("timeout") is not None or (e.get("batch") and (
+                e.get("scrap") or e.get("assembly") or e.get("disassembly"))):
+            raise NotImplementedError("batch stations without timeout, scrap or assembly")
     return order
 
 
@@ -164,7 +170,11 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
     # the line as a list of stages: ("station", [_Server, ...]) or
     # ("buffer", [id, capacity, parts])
     stages = []
+    places: dict[int, tuple[int, int, list]] = {}  # batch stations: stage -> (size, cap, parts)
     for e in order[1:-1]:
+        if e.get("batch"):
+            b = e["batch"]
+            places[len(stages)] = (b["size"], b.get("capacity") or b["size"], [])
         if e["kind"] == "station":
             shared = streams(e["id"])
             stages.append(("station", [
@@ -206,11 +216,46 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         run_segment(st)
 
     def hand_on(st):
-        """``st`` gives its finished part away; returns the part."""
+        """``st`` gives its finished part away (of a load: the first; the server stays done
+        until the last has gone); returns the part."""
         part = st.part
         st.part, st.phase = None, "empty"
+        if st.load:
+            st.part, st.phase = st.load.pop(0), "done"
         st.parts_out += 1
         return part
+
+    def upstream_part(k):
+        """A part for stage ``k`` from the stage before it (the source for the first), or
+        None."""
+        nonlocal next_part
+        if k == 0:
+            born[next_part] = now
+            next_part += 1
+            return next_part - 1
+        if stages[k - 1][0] == "buffer":
+            return stages[k - 1][1][2].pop(0) if stages[k - 1][1][2] else None
+        up = _longest_waiting(stages[k - 1][1])
+        return None if up is None else hand_on(up)
+
+    def fill_and_start(k, x):
+        """A batch station's place takes parts while it has room; free servers start full
+        loads, the lowest index first. Returns whether anything moved."""
+        size, cap, place = places[k]
+        moved = False
+        while True:
+            while len(place) < cap and (part := upstream_part(k)) is not None:
+                place.append(part)
+                x[0].parts_in += 1
+                moved = True
+            st = next((s for s in x if s.phase == "empty" and not s.down), None)
+            if st is None or len(place) < size:
+                return moved
+            load = [place.pop(0) for _ in range(size)]
+            start_part(st, load[0])
+            st.parts_in -= 1  # counted as they entered the place
+            st.load = load[1:]
+            moved = True
 
     def new_ttf(st):
         st.ttf = draw(st.failures["time_to_failure"], st.streams[kt.RS_FAILURE])
@@ -240,6 +285,9 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
                         good += 1
                         lead_sum += now - born.pop(hand_on(up))
                         moved = True
+                if k in places:
+                    moved = fill_and_start(k, x) or moved
+                    continue
                 for st in x:  # free servers take parts, the lowest index first
                     if st.phase != "empty" or st.down:
                         continue

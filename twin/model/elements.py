@@ -124,6 +124,41 @@ class Assembly:
     product: str | None = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A station that processes parts in loads (issue 18 §2, an oven): parts wait in a
+    FIFO place of ``capacity`` parts (None: one load, ``size``) before the station, which
+    blocks its one predecessor when full. A free server starts a load of ``size`` parts, or,
+    ``timeout`` seconds after the first part of the load entered the place (None: never),
+    of the ``min_fill`` or more parts there. The load takes one setup and one process time
+    (the station's, for the product of its first part); then its parts leave one by one,
+    each with its own identity and lead time, the server blocked until the last has left."""
+
+    size: int
+    timeout: float | None = None
+    min_fill: int = 1
+    capacity: int | None = None
+
+    @property
+    def place_capacity(self) -> int:
+        return self.size if self.capacity is None else self.capacity
+
+
+@dataclass(frozen=True)
+class Disassembly:
+    """A station that separates each part it processes into several (issue 18 §1): ``outputs``
+    pairs each successor with the parts it gets of one part, ``(successor id, k_j)``; the
+    part and its K - 1 new siblings (K the sum of the k_j) keep the part's product and line
+    entry, and leave one by one, k_j of them to successor j, the successors in the order of
+    the station's connections."""
+
+    outputs: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(k for _, k in self.outputs)
+
+
 @dataclass(eq=False)
 class Element:
     """Common to every element: identity and placement on the floor (metres, degrees)."""
@@ -182,6 +217,8 @@ class Station(Element):
     workers: StationWorkers | None = None  # issue 18: workers its tasks need
     assembly: Assembly | None = None  # a bill of materials makes the station an assembly
     energy_saving: EnergySaving | None = None  # issue 19: standby or switch-off when idle
+    batch: Batch | None = None  # issue 18 §2: processes its parts in loads (an oven)
+    disassembly: Disassembly | None = None  # issue 18 §1: one part in, several out
     kind: ClassVar[str] = "station"
 
     def process_time_for(self, product: str) -> Distribution | None:

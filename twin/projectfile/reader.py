@@ -191,7 +191,7 @@ _FIELDS = {
                "follows_calendar", "routing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
                 "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
-                "assembly", "energy_saving"},
+                "assembly", "energy_saving", "batch", "disassembly"},
     "buffer": {"capacity", "routing"},
     "conveyor": {"length", "speed", "spacing", "routing"},
     "sink": set(),
@@ -246,6 +246,8 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
                         when_blocked=r.string("when_blocked", "queue", ("queue", "lose")),
                         follows_calendar=r.boolean("follows_calendar", False), routing=routing)
     if kind == "station":
+        from twin.projectfile import batching  # it reads through _Reader
+
         pt = r.dist("process_time", per_product=True)
         if obj.get("process_time") is None:
             problems.add(f"{path}.process_time", "a station needs a process time, e.g. "
@@ -274,6 +276,9 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             assembly=_read_assembly(r.obj_at("assembly"), f"{path}.assembly", problems),
             energy_saving=_energy_saving(obj.get("energy_saving"), f"{path}.energy_saving",
                                          problems),
+            batch=batching.read_batch(obj.get("batch"), f"{path}.batch", problems),
+            disassembly=batching.read_disassembly(obj.get("disassembly"),
+                                                  f"{path}.disassembly", problems),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)

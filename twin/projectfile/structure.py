@@ -53,6 +53,8 @@ def check_structure(project: m.Project, problems: Problems,
             problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
         if isinstance(el, m.Station) and el.assembly is not None:
             _check_assembly(el, ep, ins, problems)
+        if isinstance(el, m.Station) and (el.batch or el.disassembly) is not None:
+            _check_batch(el, ep, ins, outs, problems)
         if isinstance(el, m.Station) and isinstance(el.process_time, dict):
             for prod in prods:
                 if el.process_time_for(prod) is None:
@@ -97,6 +99,37 @@ def _check_assembly(el: m.Station, ep: str, ins: list[m.Connection],
             problems.add(f"{ep}.assembly.inputs", f"predecessor {p!r} is not in the bill of "
                          "materials, so its parts could never be used; add an input from it "
                          "or disconnect it", p)
+
+
+def _check_batch(el: m.Station, ep: str, ins: list[m.Connection], outs: list[m.Connection],
+                 problems: Problems) -> None:
+    """A batch or disassembly station (issue 18) takes its parts from one predecessor, is no
+    assembly (and not both), and scraps no parts (a load is processed as one); a
+    disassembly's outputs name each of its successors once."""
+    field = "batch" if el.batch is not None else "disassembly"
+    if el.assembly is not None or (el.batch and el.disassembly):
+        problems.add(f"{ep}.{field}", "a station either assembles, processes loads or "
+                     "disassembles; keep one of 'assembly', 'batch' and 'disassembly'", el.id)
+    if len(ins) > 1:
+        problems.add(f"{ep}.{field}", f"a station with a {field} takes its parts from one "
+                     "predecessor; merge its feeders in a buffer before it",
+                     [c.source for c in ins])
+    if el.scrap > 0 or (el.wear is not None and el.wear.scrap_gain > 0):
+        problems.add(f"{ep}.scrap", f"a station with a {field} scraps no parts (a load is "
+                     "processed as one); put the scrap on a station after it", el.scrap)
+    if el.disassembly is not None:
+        succ = [c.target for c in outs]
+        named = [to for to, _ in el.disassembly.outputs]
+        for k, to in enumerate(named):
+            if to not in succ:
+                problems.add(f"{ep}.disassembly.outputs[{k}].to", f"{to!r} is not a successor "
+                             f"of this station; connect {el.id!r} to it, or remove this output "
+                             f"(its successors: {succ})", to)
+        for to in succ:
+            if to not in named:
+                problems.add(f"{ep}.disassembly.outputs", f"successor {to!r} is in no output, "
+                             "so no part could go there; add an output to it or disconnect "
+                             "it", to)
 
 
 def _products(project: m.Project) -> list[str]:

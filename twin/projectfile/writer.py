@@ -109,6 +109,14 @@ def element_to_json(el: m.Element) -> dict:
             from twin.projectfile.standby import energy_saving_to_json
 
             out["energy_saving"] = energy_saving_to_json(el.energy_saving)
+        if el.batch is not None:
+            from twin.projectfile.batching import batch_to_json
+
+            out["batch"] = batch_to_json(el.batch)
+        if el.disassembly is not None:
+            from twin.projectfile.batching import disassembly_to_json
+
+            out["disassembly"] = disassembly_to_json(el.disassembly)
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
     elif isinstance(el, m.Conveyor):

@@ -101,7 +101,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
              kt.I_SCHED_N, kt.I_ON_BLOCK, kt.I_CALENDAR, kt.I_PM_OPS, kt.I_SLOT]] = 0
     el_i[:, kt.I_OFF_STATE] = kt.OFF
     el_i[:, [kt.I_CREW_REPAIR, kt.I_CREW_SETUP, kt.I_CREW_PROCESS, kt.I_CREW, kt.I_CREW_PRIO]] = 0
-    el_i[:, [kt.I_BOM0, kt.I_BOM_N]] = 0
+    el_i[:, [kt.I_BOM0, kt.I_BOM_N, kt.I_BATCH_MIN, kt.I_SPLIT]] = 0
     bom: list[tuple[int, int, int, int]] = []
     proc = np.full((n_el, n_prod), -1, np.int64)
     setup = np.full((n_el, n_prod), -1, np.int64)
@@ -160,6 +160,9 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                                      "of the project", inp.source)
                         continue
                     bom.append((e, index[inp.source], inp.quantity, inp.place_capacity))
+            if el.batch or el.disassembly:  # an assembly of one input (issue 18)
+                _lower_batch(project, el, e, (index, el_i, el_f, bom),
+                             f"{path}.{'batch' if el.batch else 'disassembly'}", problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
         elif isinstance(el, m.Conveyor):
@@ -227,7 +230,9 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     wk = _lower_pools(project, index)
     el_f[:, [kt.F_X, kt.F_Y, kt.F_Z]] = np.array([el.position for el in els],
                                                   float).reshape(n_el, 3)
-    params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]),
+    most = _bill_routing(project, index, succ_ptr, succ, succ_cum)  # disassemblies
+    params = _params(warmup, log, working0, n_el, n_srv,
+                     max([1, *sched_q, most * (kt.MOVES_PER_CHECK + 2)]),
                      int(wk[:, kt.WK_COUNT].sum()))
     if (el_i[:, kt.I_ES_MODE] > 0).any():  # issue 19: the energy-saving hooks run
         params[kt.P_ES] = 1.0
@@ -451,6 +456,42 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         **_workers_state(a, working0),
         bom_si=_bom_places(a.bom), bom_out=np.zeros((a.bom.shape[0], kt.N_BO)),
     )
+
+
+def _lower_batch(project, el, e, arrays, path, problems) -> None:
+    """A batch station's columns (``kernels/batching.py``): its place is the one input of a
+    bill of materials whose quantity is the batch size; it needs one predecessor (an oven
+    just placed has none yet)."""
+    index, el_i, el_f, bom = arrays
+    src = [c.source for c in project.connections if c.target == el.id]
+    if len(src) != 1:
+        problems.add(path, "this station takes its parts from exactly one predecessor; "
+                     "connect one (merge several in a buffer before it)", src)
+        return
+    b = el.batch or m.Batch(1)  # a disassembly takes one part at a time
+    el_i[e, kt.I_BOM0] = len(bom)
+    el_i[e, kt.I_BOM_N] = 1
+    el_i[e, kt.I_BATCH_MIN] = b.min_fill
+    el_f[e, kt.F_BATCH_TIMEOUT] = np.inf if b.timeout is None else b.timeout
+    bom.append((e, index[src[0]], b.size, b.place_capacity))
+    if el.disassembly is not None:
+        el_i[e, kt.I_SPLIT] = el.disassembly.total
+        el_i[e, kt.I_ROUTING] = kt.R_BILL
+
+
+def _bill_routing(project, index, succ_ptr, succ, succ_cum) -> int:
+    """A disassembly's successors get cumulative quantities in ``succ_cum`` (routing
+    ``R_BILL``); returns the most parts one part makes (0: no disassembly)."""
+    most = 0
+    for el in project.stations():
+        if el.disassembly is None:
+            continue
+        e = index[el.id]
+        q = dict(el.disassembly.outputs)
+        a, b = succ_ptr[e], succ_ptr[e + 1]
+        succ_cum[a:b] = np.cumsum([q.get(project.elements[j].id, 0) for j in succ[a:b]])
+        most = max(most, el.disassembly.total)
+    return most
 
 
 def _workers_state(a: kt.ModelArrays, working0: int) -> dict:

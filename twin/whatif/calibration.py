@@ -455,6 +455,12 @@ def calibrate(project: m.Project, recording: Recording, *, assets: dict | None =
     bad = [f for f in families if f not in CANDIDATES]
     if bad:
         raise CalibrationError(f"families {bad} are not among {CANDIDATES}")
+    batches = [s.id for s in project.stations() if s.batch or s.disassembly]
+    if batches:  # issue 18 §2: a recorded cycle is a load's, not a part's
+        raise CalibrationError(
+            f"project {project.name!r} has batch or disassembly stations {batches}: their "
+            "recorded cycles are loads of varying size, which a fit per part would misread; "
+            "calibrate a copy of the project without their batch and disassembly fields")
     replays = replay_recording(recording)
     if window is None:
         t0, t1 = extent(replays)

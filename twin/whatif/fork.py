@@ -439,6 +439,14 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
             "does), so it would start every one idle and the forecast would be wrong; run the "
             "what-if without forking (twinbench run), or fork a copy of the project without "
             "its $.workers and the stations' workers fields")
+    batches = [s.id for s in variant.stations() if s.batch or s.disassembly]
+    if batches:  # issue 18: batch and disassembly stations
+        raise ForkError(
+            f"project {project.name!r} has batch or disassembly stations {batches}: a "
+            "recording holds no load state (which parts wait for a load, which load is in "
+            "the oven since when), so a fork cannot start them where the plant is; run the "
+            "what-if without forking (twinbench run), or fork a copy of the project without "
+            "their batch and disassembly fields")
     low = lower(variant, horizon_end, 0.0, (horizon_end - t) / grid, log)
     starts = recorded_starts(recording, servers, t, variant, replays)
     wip, wip_notes, unknown = _wip(variant, low, recording, replays, levels, t)

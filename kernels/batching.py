@@ -1,0 +1,98 @@
+"""Batching (issue 18 §2): a station that processes a load of parts together (an oven).
+
+A batch station is an assembly (``kernels/assembly.py``) with one input: its place (a FIFO
+with a capacity, filled from its one predecessor, which it blocks when full) collects the
+parts, and ``BM_K`` of that input is the batch size ``n``. A free server starts a load when
+the place holds ``n`` parts, or, once ``F_BATCH_TIMEOUT`` has passed since the first part
+of the load entered the place, when it holds at least ``I_BATCH_MIN`` parts. The load is
+one unit while it is processed: one setup, one process time (drawn for the product of its
+first part), one failure clock, one operation; the server is busy for it as a whole. When
+it is done the server holds the load, blocked, until its successors took every part one by
+one (``kernels.flow._take_from_load``), each keeping its own identity and lead time. See
+``docs/semantics.md``, "Batching".
+
+The parts of a load are chained through ``PI_BATCH`` from the part the server holds; a
+part outside a load has ``PI_BATCH`` -1. Everything here is ``cold``: a line without batch
+stations calls only the one test in ``kernels.flow.take``.
+
+Disassembly (issue 18 §1) is a batch station of size 1 with ``I_SPLIT`` = K: the part it
+starts becomes a load of K parts (itself and K - 1 new parts of its product and line entry),
+processed once and handed out part by part as any load, each to the successor the routing
+``R_BILL`` gives (k_j to successor j in turn, ``kernels.flow._route``).
+"""
+
+from kernels.flow import change_content, free_server, new_part, start_part
+from kernels.jit import cold
+from kernels.places import place_pop
+from kernels.queue import push
+from kernels.types import (
+    BM_K,
+    BS_COUNT,
+    BS_HEAD,
+    E_WAKE,
+    EF_BATCH_WAKE,
+    F_BATCH_TIMEOUT,
+    I_BATCH_MIN,
+    I_BOM0,
+    I_SPLIT,
+    PF_READY,
+    PF_T0,
+    PI_BATCH,
+    PI_PROD,
+    SI_PART,
+    T_NOW,
+)
+
+
+@cold
+def start_batches(m, s, x):
+    """Start a load on each free server of batch station ``x`` while its place holds a full
+    one (or a timed-out one of at least the minimum fill); returns how many started. When
+    the place holds a load that is neither, schedule one wake of ``x`` for its timeout."""
+    b = m.el_i[x, I_BOM0]
+    n = m.bom[b, BM_K]
+    now = s.sf[T_NOW]
+    started = 0
+    while True:
+        c = s.bom_si[b, BS_COUNT]
+        if c == 0:
+            return started
+        if c < n:
+            due = s.part_f[s.bom_si[b, BS_HEAD], PF_READY] + m.el_f[x, F_BATCH_TIMEOUT]
+            if due > now:
+                if due != s.el_sf[x, EF_BATCH_WAKE]:  # once per load, not per pull
+                    s.el_sf[x, EF_BATCH_WAKE] = due
+                    push(s.heap_t, s.heap_i, s.si, due, E_WAKE, x, 0)
+                return started
+            if c < m.el_i[x, I_BATCH_MIN]:
+                return started
+        srv = free_server(s, m, x)
+        if srv < 0:
+            return started
+        main = place_pop(m, s, x, b)
+        last = main
+        for _ in range(min(c, n) - 1):
+            part = place_pop(m, s, x, b)
+            s.part_i[last, PI_BATCH] = part
+            last = part
+        if m.el_i[x, I_SPLIT] > 1:
+            last = _split(m, s, x, main)
+        s.part_i[last, PI_BATCH] = -1
+        s.srv_i[srv, SI_PART] = main
+        start_part(m, s, srv)
+        started += 1
+
+
+
+@cold
+def _split(m, s, x, main):
+    """Disassembly: make ``main`` into ``I_SPLIT`` parts, the others new parts of its product
+    and line entry chained after it as a load; returns the last."""
+    last = main
+    for _ in range(m.el_i[x, I_SPLIT] - 1):
+        part = new_part(s, s.part_i[main, PI_PROD])
+        s.part_f[part, PF_T0] = s.part_f[main, PF_T0]
+        s.part_i[last, PI_BATCH] = part
+        last = part
+    change_content(m, s, x, m.el_i[x, I_SPLIT] - 1)
+    return last
