@@ -57,6 +57,7 @@ from kernels.types import (
     I_PM_OPS,
     I_ROUTING,
     I_SCHED_N,
+    I_SEQ,
     I_SERVER0,
     I_SERVERS,
     I_TTR_DIST,
@@ -89,6 +90,7 @@ from kernels.types import (
     PF_T0,
     PI_DEST,
     PI_NEXT,
+    PI_ORDER,
     PI_PROD,
     R_PROBABILITY,
     R_ROUND_ROBIN,
@@ -108,6 +110,7 @@ from kernels.types import (
     S_WIP,
     S_WORKING,
     SETUP,
+    SQ_SETUP,
     SF_DONE_T,
     SF_REM,
     SF_SINCE,
@@ -138,6 +141,7 @@ from kernels.types import (
     W_OP,
     WAITING_FOR_WORKER,
 )
+from kernels.orders import order_part_leaves, prefer_product
 from kernels.workers import release_worker, request_repair, wait_for_operator
 
 INF = np.inf
@@ -191,6 +195,7 @@ def new_part(s, prod):
     s.part_i[p, PI_NEXT] = -1
     s.part_i[p, PI_PROD] = prod
     s.part_i[p, PI_DEST] = -2
+    s.part_i[p, PI_ORDER] = -1
     s.part_f[p, PF_T0] = s.sf[T_NOW]
     s.part_f[p, PF_READY] = s.sf[T_NOW]
     s.line_out[L_CREATED] += 1.0
@@ -483,6 +488,8 @@ def finish_phase(m, s, srv):
         p = s.srv_i[srv, SI_PART]
         s.el_out[e, O_SCRAP] += 1.0
         s.line_out[L_SCRAPPED] += 1.0
+        if s.part_i[p, PI_ORDER] >= 0:  # hook: orders (issue 18)
+            order_part_leaves(m, s, p, False)
         free_part(s, p)
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
@@ -635,6 +642,8 @@ def take(m, s, p, srv):
         s.el_sf[p, EF_LAST_TAKE] = now
         return new_part(s, draw_product(m, s, p))
     part = fifo_pop(s, p)
+    if kind == SOURCE and m.el_i[p, I_SEQ] == SQ_SETUP:  # hook: orders (issue 18)
+        prefer_product(m, s, p, s.part_i[part, PI_PROD])
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
         # accumulated parts leave at minimum spacing
@@ -663,6 +672,8 @@ def put(m, s, x, part, srv):
         s.line_out[L_GOOD] += 1.0
         s.si[S_GOOD_TOTAL] += 1
         s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
+        if s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
+            order_part_leaves(m, s, part, True)
         free_part(s, part)
     else:
         ready = now

@@ -188,7 +188,7 @@ class _Reader:
 _COMMON = {"id", "kind", "name", "position", "rotation", "footprint"}
 _FIELDS = {
     "source": {"arrival", "schedule", "schedule_period", "product_mix", "when_blocked",
-               "follows_calendar", "routing"},
+               "follows_calendar", "routing", "orders", "sequencing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
                 "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
                 "assembly"},
@@ -240,7 +240,12 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         if arrival is not None and schedule is not None:
             problems.add(path, "a source has either an 'arrival' distribution or a 'schedule',"
                          " not both")
+        orders, orders_file, sequencing = _source_orders(r, path, problems, folder)
+        if orders is not None and (arrival is not None or schedule is not None):
+            problems.add(f"{path}.orders", "an order source releases its orders: remove its "
+                         "'arrival' and 'schedule', or its 'orders'")
         return m.Source(**common, arrival=arrival, schedule=schedule,
+                        orders=orders, orders_file=orders_file, sequencing=sequencing,
                         schedule_period=r.duration("schedule_period", 0.0),
                         product_mix={str(k): float(v) for k, v in mix.items()},
                         when_blocked=r.string("when_blocked", "queue", ("queue", "lose")),
@@ -287,6 +292,13 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
                                            hi=limits.MAX_LENGTH_M),
                           routing=routing)
     return m.Sink(**common)
+
+
+def _source_orders(r: _Reader, path: str, problems: Problems, folder: Path | None):
+    from twin.projectfile.orders import read_orders, read_sequencing  # it reads through _Reader
+
+    orders, name = read_orders(r.obj.get("orders"), f"{path}.orders", problems, folder)
+    return orders, name, read_sequencing(r)
 
 
 def _station_workers(obj, path: str, problems: Problems):

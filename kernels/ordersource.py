@@ -1,0 +1,47 @@
+"""The release of an order at an order source (issue 18 §4; ``kernels.orders``).
+
+Apart from ``kernels/orders.py`` because it makes parts (``kernels.flow``), which itself
+calls the hooks there. ``kernels.engine._arrival`` calls ``release_order`` for a schedule row
+of an order source: its one hook, on the rare path of an arrival.
+"""
+
+from kernels.flow import change_content, new_part
+from kernels.jit import cold
+from kernels.orders import insert_by_key, prefer_product
+from kernels.types import (
+    I_SERVER0,
+    I_KIND,
+    I_SEQ,
+    O_IN,
+    PI_ORDER,
+    SI_LAST_PROD,
+    SQ_SETUP,
+    STATION,
+)
+
+
+@cold
+def release_order(m, s, e, row):
+    """Order ``row`` (a schedule row of source ``e``) releases its parts into the source's
+    waiting parts, in the place its sequencing rule gives them."""
+    for _ in range(m.sched_q[row]):
+        p = new_part(s, m.sched_p[row])
+        s.part_i[p, PI_ORDER] = row
+        insert_by_key(m, s, e, p)
+        change_content(m, s, e, 1)
+        s.el_out[e, O_IN] += 1.0
+    if m.el_i[e, I_SEQ] == SQ_SETUP:
+        prefer_product(m, s, e, setup_product(m, s, e))
+
+
+@cold
+def setup_product(m, s, e):
+    """The product the first station after source ``e`` is set up for (that of the last
+    part its first server started; -1: none yet, or no station follows)."""
+    a = m.succ_ptr[e]
+    if m.succ_ptr[e + 1] == a:
+        return -1
+    x = m.succ[a]
+    if m.el_i[x, I_KIND] != STATION:
+        return -1
+    return s.srv_i[m.el_i[x, I_SERVER0], SI_LAST_PROD]
