@@ -159,3 +159,29 @@ def test_bad_sequencing_rule_is_refused():
     with pytest.raises(ProjectError) as e:
         project_from_json(line(ABC, "lifo"))
     assert any(p.path == "$.elements[0].sequencing" for p in e.value.problems)
+
+
+def test_summary_json_table_and_results_file_sorted_by_risk(run_doc, tmp_path):
+    import h5py
+
+    from app.cli.run import orders_table
+    from twin.sim.resultsfile import write_results
+    from twin.sim.runner import RunSpec, run_project
+    from twin.sim.summary import summarize
+
+    # deterministic, fifo: A done 4 (due 3: late by 1), B 5 (due 9), C 7 (due 6: late by 1)
+    sr = run_doc(line(ABC), 30.0, replications=2)
+    doc = summarize(sr)["orders"]
+    assert list(doc)[:2] in (["A", "C"], ["C", "A"]) and set(list(doc)[2:]) == {"W", "B"}
+    assert doc["A"]["p_late"] == 1.0 and doc["A"]["mean_tardiness_s"] == 1.0
+    assert doc["B"]["p_on_time"] == 1.0 and doc["B"]["completion_p50_s"] == 5.0
+    table = orders_table(doc).splitlines()
+    assert table[2].split()[0] in ("A", "C") and "1.000" in table[-1]
+    result = run_project(project_from_json(line(ABC)), ["base"],
+                         RunSpec(horizon=30.0, replications=2))
+    path = write_results(result, tmp_path / "r.h5")
+    with h5py.File(path) as f:
+        d = f["scenarios/base/orders/completion_s"]
+        assert [x.decode() if isinstance(x, bytes) else x for x in d.attrs["order_ids"]] == [
+            "W", "A", "B", "C"]
+        assert d[()].tolist() == [[1, 4, 5, 7], [1, 4, 5, 7]]

@@ -124,3 +124,21 @@ def project_orders(project: m.Project) -> list[tuple[str, m.Order]]:
         if isinstance(el, m.Source) and el.orders is not None:
             out.extend((el.id, o) for o in sorted(el.orders, key=lambda o: o.release))
     return out
+
+
+def scenario_orders(sr) -> dict[str, dict]:
+    """``order_summary`` of a scenario's replications (``{}``: the project has no orders);
+    the ``orders`` section of ``twinbench run --json``."""
+    orders = project_orders(sr.project)
+    if not orders or not sr.replications or sr.replications[0].ord_out is None:
+        return {}
+    rows = order_rows(sr.lowered.arrays)
+    done = np.array([completion_times(rep.ord_out, rows) for rep in sr.replications])
+    return order_summary(orders, done, sr.lowered.horizon)
+
+
+def order_rows(a: kt.ModelArrays) -> np.ndarray:
+    """The schedule rows of the order sources, in element order (``project_orders``)."""
+    rows = [np.arange(a.el_i[e, kt.I_SCHED0], a.el_i[e, kt.I_SCHED0] + a.el_i[e, kt.I_SCHED_N])
+            for e in np.flatnonzero(a.el_i[:, kt.I_SEQ] >= 0)]
+    return np.concatenate(rows) if rows else np.zeros(0, np.int64)
