@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import export
 from app.energy_chart import EnergyDayChart
+from app.orders_view import OrdersView
 from app.theme import STATE_COLORS, chart
 from kernels import types as kt
 from twin.sim.energy import compare_rows, day_chart
@@ -301,10 +302,11 @@ class Dashboards(QWidget):
         el.addWidget(self.energy)
         el.addWidget(self.power)
         self.energy_day = EnergyDayChart()  # grid, PV and battery with the prices (issue 19)
+        self.orders = OrdersView()  # risk table and order Gantt chart (issue 18 §4)
         for w, name in ((self.throughput, "Throughput"), (self.wip, "WIP"),
                         (self.states, "States"), (energy, "Energy"),
                         (self.energy_day, "Grid and battery"), (self.wear, "Wear"),
-                        (compare, "Compare")):
+                        (self.orders, "Orders"), (compare, "Compare")):
             self.tabs.addTab(w, name)
         self.scenario = QComboBox()
         self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery "
@@ -399,6 +401,7 @@ class Dashboards(QWidget):
         self.play_button.setEnabled(False)
         self.time_label.setText("t = -")
         self.energy_day.clear(NO_RESULTS)
+        self.orders.clear(NO_RESULTS)
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
@@ -431,6 +434,7 @@ class Dashboards(QWidget):
             "Energy": [lambda: self._draw_energy(shown()), self._draw_power],
             "Grid and battery": [lambda: self._draw_energy_day(shown())],
             "Wear": [lambda: self._draw_wear(shown())],
+            "Orders": [lambda: self._draw_orders(shown())],
             "Compare": [self._draw_compare_plot],
         }
         on_screen = self.tabs.tabText(self.tabs.currentIndex())
@@ -546,6 +550,9 @@ class Dashboards(QWidget):
                                                          pen=PALETTE[i % len(PALETTE)])
         _legend_room(self.power)
 
+    def _draw_orders(self, name: str) -> None:
+        self.orders.show_orders(self.summary.get(name, {}).get("orders", {}))
+
     def _draw_energy_day(self, name: str) -> None:
         if name in self.charts.scenarios:
             self.energy_day.draw(self.charts.scenarios[name].energy_day)
@@ -558,6 +565,7 @@ class Dashboards(QWidget):
         self._draw_energy(name)
         self._draw_energy_day(name)
         self._draw_wear(name)
+        self._draw_orders(name)
 
     def _draw_states(self, name: str) -> None:
         sc = self.charts.scenarios[name]

@@ -38,7 +38,7 @@ from kernels.flow import (
     wake_successors,
 )
 from kernels.jit import cold, entry, hot
-from kernels.ordersource import release_order
+from kernels.ordersource import release_orders
 from kernels.places import flush_places
 from kernels.queue import pop, push
 from kernels.rng import sample
@@ -273,8 +273,7 @@ def _arrival(m, s, e):
         change_content(m, s, e, 1)
         s.el_out[e, O_IN] += 1.0
     elif m.el_i[e, I_SEQ] >= 0:  # hook: orders (issue 18), each row once
-        release_order(m, s, e, m.el_i[e, I_SCHED0] + s.el_si[e, EI_SCHED_K])
-        s.el_si[e, EI_SCHED_K] += 1
+        release_orders(m, s, e)
     else:
         row = m.el_i[e, I_SCHED0] + s.el_si[e, EI_SCHED_K]
         for _ in range(m.sched_q[row]):

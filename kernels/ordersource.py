@@ -1,14 +1,17 @@
 """The release of an order at an order source (issue 18 §4; ``kernels.orders``).
 
 Apart from ``kernels/orders.py`` because it makes parts (``kernels.flow``), which itself
-calls the hooks there. ``kernels.engine._arrival`` calls ``release_order`` for a schedule row
-of an order source: its one hook, on the rare path of an arrival.
+calls the hooks there. ``kernels.engine._arrival`` calls ``release_orders`` for the next
+schedule rows of an order source: its one hook, on the rare path of an arrival.
 """
 
 from kernels.flow import change_content, new_part
 from kernels.jit import cold
 from kernels.orders import insert_by_key, prefer_product
 from kernels.types import (
+    EI_SCHED_K,
+    I_SCHED0,
+    I_SCHED_N,
     I_SERVER0,
     I_KIND,
     I_SEQ,
@@ -18,6 +21,21 @@ from kernels.types import (
     SQ_SETUP,
     STATION,
 )
+
+
+@cold
+def release_orders(m, s, e):
+    """Release the next order of order source ``e`` and every later one due at the same
+    time, so that its sequencing rule decides among all of them (an order released a
+    moment earlier may already have a part in the line)."""
+    r0 = m.el_i[e, I_SCHED0]
+    n = m.el_i[e, I_SCHED_N]
+    k = s.el_si[e, EI_SCHED_K]
+    t = m.sched_t[r0 + k]
+    while k < n and m.sched_t[r0 + k] == t:
+        release_order(m, s, e, r0 + k)
+        k += 1
+    s.el_si[e, EI_SCHED_K] = k
 
 
 @cold

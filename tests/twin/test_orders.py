@@ -62,6 +62,15 @@ def test_sequencing_rules_exact_completions(run_doc, rule, expected):
     assert completions(run_doc, line(ABC, rule)) == expected
 
 
+def test_orders_released_at_one_time_are_sequenced_together(run_doc):
+    # all three at 0, the station free: the rule picks among all of them from the first
+    # part on (fifo: the file's order; edd: A due 3, C due 6, B due 9)
+    together = [{**o, "release": 0} for o in ABC[1:]]
+    assert completions(run_doc, line(together, "fifo")) == {"A": 3, "B": 4, "C": 6}
+    assert completions(run_doc, line(together, "edd")) == {"A": 3, "C": 5, "B": 6}
+    assert completions(run_doc, line(together, "spt")) == {"B": 1, "C": 3, "A": 6}
+
+
 def test_setup_rule_prefers_the_product_the_station_is_set_up_for(run_doc):
     # W (product y) leaves the station set up for y; a change of product costs 2 s.
     orders = [order("W", 1, 0, 1, "y"), order("A", 2, 0.5, 9, "x"), order("B", 1, 0.5, 9, "y"),

@@ -110,6 +110,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     mix = np.ones((n_el, n_prod))
     sched_t, sched_p, sched_q = [], [], []
     ords: list[tuple[float, float]] = []  # OD_* per schedule row (orders, issue 18 §4)
+    batch = 1  # most parts one arrival makes (a schedule row, or orders released at once)
     n_srv = 0
     slot = 0
     for e, el in enumerate(els):
@@ -177,8 +178,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
             mix[e] = np.cumsum(w) / w.sum()
             mix[e, -1] = 1.0
             if el.orders is not None:  # issue 18 §4: an order source (twin.sim.orders)
-                lower_order_source(project, el, e, el_i, pindex, (sched_t, sched_p, sched_q),
-                                   ords)
+                batch = max(batch, lower_order_source(
+                    project, el, e, el_i, pindex, (sched_t, sched_p, sched_q), ords))
             elif el.schedule:
                 el_i[e, kt.I_SCHED0] = len(sched_t)
                 el_i[e, kt.I_SCHED_N] = len(el.schedule)
@@ -231,7 +232,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     wk = _lower_pools(project, index)
     el_f[:, [kt.F_X, kt.F_Y, kt.F_Z]] = np.array([el.position for el in els],
                                                   float).reshape(n_el, 3)
-    params = _params(warmup, log, working0, n_el, n_srv, max([1, *sched_q]),
+    params = _params(warmup, log, working0, n_el, n_srv, max([batch, *sched_q]),
                      int(wk[:, kt.WK_COUNT].sum()))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,

@@ -19,9 +19,10 @@ from twin.model import elements as m
 
 def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarray,
                        pindex: dict[str, int], sched: tuple[list, list, list],
-                       ords: list[tuple[float, float]]) -> list[tuple[int, int]]:
+                       ords: list[tuple[float, float]]) -> int:
     """Append the orders of source ``e`` to the schedule rows ``sched`` (times, products,
-    quantities) and ``ords`` (``OD_*`` per row); returns ``(row, order index)`` pairs."""
+    quantities) and ``ords`` (``OD_*`` per row); returns the most parts it releases at one
+    time (orders due at the same time are released together, ``kernels.ordersource``)."""
     sched_t, sched_p, sched_q = sched
     rule = kt.SEQUENCING_NAMES.index(el.sequencing)
     el_i[e, kt.I_SEQ] = rule
@@ -29,15 +30,14 @@ def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarra
     el_i[e, kt.I_SCHED_N] = len(el.orders)
     el_i[e, kt.I_ON_BLOCK] = 0  # an order's parts wait at the source, never lost
     stations = [s for s in project.elements if isinstance(s, m.Station)]
-    rows = []
-    for k in sorted(range(len(el.orders)), key=lambda k: el.orders[k].release):
-        o = el.orders[k]
-        rows.append((len(sched_t), k))
+    at: dict[float, int] = {}
+    for o in sorted(el.orders, key=lambda o: o.release):
         sched_t.append(o.release)
         sched_p.append(pindex[o.product])
         sched_q.append(o.quantity)
         ords.append((o.due, _key(rule, o, stations)))
-    return rows
+        at[o.release] = at.get(o.release, 0) + o.quantity
+    return max(at.values())
 
 
 def _key(rule: int, o, stations: list[m.Station]) -> float:
