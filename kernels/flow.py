@@ -14,6 +14,7 @@ See ``docs/semantics.md``.
 import numpy as np
 
 from kernels.jit import cold, hot
+from kernels.orders import order_part_leaves, prefer_product
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.types import (
@@ -110,7 +111,6 @@ from kernels.types import (
     S_WIP,
     S_WORKING,
     SETUP,
-    SQ_SETUP,
     SF_DONE_T,
     SF_REM,
     SF_SINCE,
@@ -134,6 +134,7 @@ from kernels.types import (
     SI_WORKER0,
     SINK,
     SOURCE,
+    SQ_SETUP,
     STARVED,
     STATION,
     T_NOW,
@@ -141,7 +142,6 @@ from kernels.types import (
     W_OP,
     WAITING_FOR_WORKER,
 )
-from kernels.orders import order_part_leaves, prefer_product
 from kernels.workers import release_worker, request_repair, wait_for_operator
 
 INF = np.inf

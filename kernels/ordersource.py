@@ -10,11 +10,11 @@ from kernels.jit import cold
 from kernels.orders import insert_by_key, prefer_product
 from kernels.types import (
     EI_SCHED_K,
+    I_KIND,
     I_SCHED0,
     I_SCHED_N,
-    I_SERVER0,
-    I_KIND,
     I_SEQ,
+    I_SERVER0,
     O_IN,
     PI_ORDER,
     SI_LAST_PROD,
