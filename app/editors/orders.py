@@ -9,18 +9,9 @@ kept in the project file itself (the inspector clears ``orders_file``).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QTableWidgetItem
 
-from app.editors.fields import remove_chosen_rows
+from app.editors.rows import RowsEditor
 from twin.units import format_duration
 
 COLUMNS = ("id", "product", "quantity", "release", "due", "priority")
@@ -39,39 +30,15 @@ def _number(text: str):
     return int(x) if x == int(x) else x
 
 
-class OrdersEditor(QWidget):
-    """The orders of a source; ``committed(list of order objects)`` on each edit."""
-
-    committed = Signal(object)
+class OrdersEditor(RowsEditor):
+    """The orders of a source; ``committed(list of order objects)`` on each edit (the
+    inspector has the project reader judge it)."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self._loading = False
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.file_note = QLabel("")
+        super().__init__(COLUMNS, "Add order", (self.file_note,), parent)
         self.table.verticalHeader().setVisible(False)
         self.table.setMinimumHeight(140)
-        self.table.itemChanged.connect(lambda _it: self.finish())
-        self.add = QPushButton("Add order")
-        self.remove = QPushButton("Remove")
-        self.add.clicked.connect(self._add_new)
-        self.remove.clicked.connect(self._remove)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add)
-        buttons.addWidget(self.remove)
-        self.file_note = QLabel("")
-        self.file_note.setStyleSheet("color: gray")
-        self.file_note.setWordWrap(True)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d03030")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.table, 1)
-        lay.addLayout(buttons)
-        lay.addWidget(self.file_note)
-        lay.addWidget(self.error)
         self.show_problems([])
 
     def set_value(self, orders: list[dict] | None, file: str = "") -> None:
@@ -109,14 +76,6 @@ class OrdersEditor(QWidget):
         self._loading = False
         self.finish()
 
-    def _remove(self) -> None:
-        remove_chosen_rows(self.table)
-        self.finish()
-
-    def _cell(self, r: int, c: int) -> str:
-        item = self.table.item(r, c)
-        return item.text().strip() if item is not None else ""
-
     def value(self) -> list[dict]:
         """The JSON form of what the table holds (as typed: the reader judges it)."""
         out = []
@@ -128,10 +87,6 @@ class OrdersEditor(QWidget):
                     o[key] = _number(text)
             out.append(o)
         return out
-
-    def show_problems(self, msgs: list[str]) -> None:
-        self.error.setText("\n".join(msgs))
-        self.error.setVisible(bool(msgs))
 
     def finish(self) -> None:
         """Commit the table: no rows at all make the source an order source no more."""
