@@ -164,6 +164,15 @@ def test_bad_orders_name_the_json_path(tmp_path, orders, path, words):
         (p.path, p.message) for p in e.value.problems]
 
 
+def test_an_order_source_has_no_arrival():
+    doc = line(ABC)
+    doc["elements"][0]["arrival"] = 10
+    with pytest.raises(ProjectError) as e:
+        project_from_json(doc)
+    assert any(p.path == "$.elements[0].orders" and "remove its 'arrival'" in p.message
+               for p in e.value.problems)
+
+
 def test_bad_sequencing_rule_is_refused():
     with pytest.raises(ProjectError) as e:
         project_from_json(line(ABC, "lifo"))

@@ -134,9 +134,16 @@ def _orders(rows: list[tuple[str, dict]], problems: Problems) -> list[Order]:
     return out
 
 
-def read_sequencing(r: _Reader) -> str:
-    """A source's ``sequencing`` rule (default ``fifo``)."""
-    return r.string("sequencing", "fifo", SEQUENCING_RULES)
+def source_orders(r: _Reader, path: str, problems: Problems, folder: Path | None,
+                  arrives: object) -> tuple[list[Order] | None, str, str]:
+    """A source's ``orders`` (None: not an order source), the CSV they came from and its
+    ``sequencing`` rule (default ``fifo``); ``arrives``: it has an arrival or a schedule,
+    which an order source must not have."""
+    orders, name = read_orders(r.obj.get("orders"), f"{path}.orders", problems, folder)
+    if orders is not None and arrives:
+        problems.add(f"{path}.orders", "an order source releases its orders: remove its "
+                     "'arrival' and 'schedule', or its 'orders'")
+    return orders, name, r.string("sequencing", "fifo", SEQUENCING_RULES)
 
 
 def orders_to_json(orders: list[Order]) -> list[dict]:

@@ -240,10 +240,10 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         if arrival is not None and schedule is not None:
             problems.add(path, "a source has either an 'arrival' distribution or a 'schedule',"
                          " not both")
-        orders, orders_file, sequencing = _source_orders(r, path, problems, folder)
-        if orders is not None and (arrival is not None or schedule is not None):
-            problems.add(f"{path}.orders", "an order source releases its orders: remove its "
-                         "'arrival' and 'schedule', or its 'orders'")
+        from twin.projectfile.orders import source_orders  # it reads through _Reader
+
+        orders, orders_file, sequencing = source_orders(r, path, problems, folder,
+                                                        arrival or schedule)
         return m.Source(**common, arrival=arrival, schedule=schedule,
                         orders=orders, orders_file=orders_file, sequencing=sequencing,
                         schedule_period=r.duration("schedule_period", 0.0),
@@ -292,13 +292,6 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
                                            hi=limits.MAX_LENGTH_M),
                           routing=routing)
     return m.Sink(**common)
-
-
-def _source_orders(r: _Reader, path: str, problems: Problems, folder: Path | None):
-    from twin.projectfile.orders import read_orders, read_sequencing  # it reads through _Reader
-
-    orders, name = read_orders(r.obj.get("orders"), f"{path}.orders", problems, folder)
-    return orders, name, read_sequencing(r)
 
 
 def _station_workers(obj, path: str, problems: Problems):
