@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app import export
 from app.energy_breakdown import EnergyBreakdownChart
 from app.energy_chart import EnergyDayChart
+from app.orders_view import OrdersView
 from app.theme import STATE_COLORS, chart
 from kernels import types as kt
 from twin.sim.energy import compare_rows, day_chart, scenario_breakdown
@@ -307,11 +308,12 @@ class Dashboards(QWidget):
         el.addWidget(self.power)
         self.energy_day = EnergyDayChart()  # grid, PV and battery with the prices (issue 19)
         self.breakdown = EnergyBreakdownChart()  # cost by station and state, and the Sankey
+        self.orders = OrdersView()  # risk table and order Gantt chart (issue 18 §4)
         for w, name in ((self.throughput, "Throughput"), (self.wip, "WIP"),
                         (self.states, "States"), (energy, "Energy"),
                         (self.energy_day, "Grid and battery"),
                         (self.breakdown, "Cost breakdown"), (self.wear, "Wear"),
-                        (compare, "Compare")):
+                        (self.orders, "Orders"), (compare, "Compare")):
             self.tabs.addTab(w, name)
         self.scenario = QComboBox()
         self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery, "
@@ -407,6 +409,7 @@ class Dashboards(QWidget):
         self.time_label.setText("t = -")
         self.energy_day.clear(NO_RESULTS)
         self.breakdown.clear(NO_RESULTS)
+        self.orders.clear(NO_RESULTS)
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
@@ -440,6 +443,7 @@ class Dashboards(QWidget):
             "Grid and battery": [lambda: self._draw_energy_day(shown())],
             "Cost breakdown": [lambda: self._draw_breakdown(shown())],
             "Wear": [lambda: self._draw_wear(shown())],
+            "Orders": [lambda: self._draw_orders(shown())],
             "Compare": [self._draw_compare_plot],
         }
         on_screen = self.tabs.tabText(self.tabs.currentIndex())
@@ -555,6 +559,9 @@ class Dashboards(QWidget):
                                                          pen=PALETTE[i % len(PALETTE)])
         _legend_room(self.power)
 
+    def _draw_orders(self, name: str) -> None:
+        self.orders.show_orders(self.summary.get(name, {}).get("orders", {}))
+
     def _draw_energy_day(self, name: str) -> None:
         if name in self.charts.scenarios:
             self.energy_day.draw(self.charts.scenarios[name].energy_day)
@@ -572,6 +579,7 @@ class Dashboards(QWidget):
         self._draw_energy_day(name)
         self._draw_breakdown(name)
         self._draw_wear(name)
+        self._draw_orders(name)
 
     def _draw_states(self, name: str) -> None:
         sc = self.charts.scenarios[name]

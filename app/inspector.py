@@ -38,6 +38,7 @@ from app.editors.assembly import AssemblyEditor
 from app.editors.distribution import DistributionEditor
 from app.editors.energy_saving import EnergySavingEditor
 from app.editors.fields import Choice
+from app.editors.orders import OrdersEditor
 from app.editors.routing import RoutingEditor
 from app.editors.station import (
     FailuresEditor,
@@ -50,7 +51,9 @@ from app.meshes import guess_scale
 from twin.errors import Problems, ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
+from twin.model.orders import SEQUENCING_RULES
 from twin.projectfile.meshes import import_mesh
+from twin.projectfile.orders import orders_to_json
 from twin.projectfile.reader import element_from_json, element_to_json, products
 from twin.projectfile.scenarios import MISSING, overridden_fields
 from twin.projectfile.workers import check_station_workers
@@ -67,9 +70,12 @@ UNITS = {
     "assembly": "bill of materials: parts per input",
     "energy_saving": "standby or off after s without work; restart s, kWh",
     "batch": '{"size": 8, "timeout": "60min", "min_fill": 4, "capacity": 16} (empty: one part)',
+    "orders": "id, product, quantity, release, due, priority",
+    "sequencing": "which waiting order goes first",
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),
+    "sequencing": SEQUENCING_RULES,
 }
 TEXT_FIELDS = ("name",)
 #: Fields with an editor of their own instead of a line edit (issue 14 §2).
@@ -80,6 +86,7 @@ STRUCTURED = {
     "failures": FailuresEditor, "power_kw": PowerEditor, "wear": WearEditor,
     "maintenance": MaintenanceEditor, "routing": RoutingEditor, "assembly": AssemblyEditor,
     "energy_saving": EnergySavingEditor,
+    "orders": OrdersEditor,
 }
 MESH_FILTER = "Meshes (*.stl *.obj *.STL *.OBJ);;All files (*)"
 _SHORT = re.compile(r"^\s*([a-z_]+)\s*\((.*)\)\s*$")
@@ -253,7 +260,8 @@ class Inspector(QWidget):
                     w.style().polish(w)
         else:
             for f in dataclasses.fields(el):
-                if f.name not in ("id", "extra"):  # extra: custom x- fields, kept as written
+                # extra: custom x- fields, kept as written; orders_file: shown by the orders
+                if f.name not in ("id", "extra", "orders_file"):
                     self._add_row(f.name)
         el.events.connect(self._refresh)
         self._refresh()
@@ -375,6 +383,10 @@ class Inspector(QWidget):
             pred = self.stack.project.predecessors(el.id) if self.stack is not None else []
             w.set_value(element_to_json(el).get("assembly"), [c.source for c in pred])
             return
+        if isinstance(w, OrdersEditor):  # issue 18 §4: the orders, wherever they were read
+            w.set_value(None if el.orders is None else orders_to_json(el.orders),
+                        el.orders_file)
+            return
         if isinstance(w, ProductDistEditor) and self.stack is not None:
             w.set_products(products(self.stack.project))
         w.set_value(element_to_json(el).get(key))
@@ -470,7 +482,10 @@ class Inspector(QWidget):
         if value == getattr(el, key):
             return
         try:
-            self.stack.push(cmd.SetField(el.id, key, value, merge_key))
+            c = cmd.SetField(el.id, key, value, merge_key)
+            if key == "orders" and el.orders_file:  # edited orders are kept in the project
+                c = cmd.Macro([c, cmd.SetField(el.id, "orders_file", "")], c.text)
+            self.stack.push(c)
         except (AttributeError, ValueError) as e:
             self.error.setText(str(e))
             return

@@ -15,6 +15,7 @@ one hook); these are ``cold``: a line without assemblies never calls them.
 
 from kernels.flow import INF, change_content, free_part, free_server, offer, start_part, take
 from kernels.jit import cold
+from kernels.orders import order_part_leaves
 from kernels.places import place_pop, place_push
 from kernels.types import (
     BM_CAP,
@@ -27,6 +28,7 @@ from kernels.types import (
     MOVES_PER_CHECK,
     O_IN,
     PF_T0,
+    PI_ORDER,
     PI_PROD,
     SI_PART,
 )
@@ -83,6 +85,8 @@ def start_assemblies(m, s, x):
                 if main < 0:
                     main = part
                 else:
+                    if s.part_i[part, PI_ORDER] >= 0:  # hook: orders, a component used up
+                        order_part_leaves(m, s, part, True)
                     free_part(s, part)
         prod = m.el_i[x, I_OUT_PROD]
         if prod >= 0:

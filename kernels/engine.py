@@ -40,6 +40,7 @@ from kernels.flow import (
     wake_successors,
 )
 from kernels.jit import cold, entry, hot
+from kernels.ordersource import release_orders
 from kernels.places import flush_places
 from kernels.queue import pop, push
 from kernels.rng import sample
@@ -80,6 +81,7 @@ from kernels.types import (
     I_ON_BLOCK,
     I_SCHED0,
     I_SCHED_N,
+    I_SEQ,
     I_SERVER0,
     I_SERVERS,
     I_TTF_DIST,
@@ -279,6 +281,8 @@ def _arrival(m, s, e):
         fifo_push(s, e, p)
         change_content(m, s, e, 1)
         s.el_out[e, O_IN] += 1.0
+    elif m.el_i[e, I_SEQ] >= 0:  # hook: orders (issue 18), each row once
+        release_orders(m, s, e)
     else:
         row = m.el_i[e, I_SCHED0] + s.el_si[e, EI_SCHED_K]
         for _ in range(m.sched_q[row]):

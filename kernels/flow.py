@@ -14,6 +14,7 @@ See ``docs/semantics.md``.
 import numpy as np
 
 from kernels.jit import cold, hot
+from kernels.orders import order_part_leaves, prefer_product
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.standby import start_warmup, state_changed
@@ -57,6 +58,7 @@ from kernels.types import (
     I_PM_OPS,
     I_ROUTING,
     I_SCHED_N,
+    I_SEQ,
     I_SERVER0,
     I_SERVERS,
     L_CREATED,
@@ -91,6 +93,7 @@ from kernels.types import (
     PI_BATCH,
     PI_DEST,
     PI_NEXT,
+    PI_ORDER,
     PI_PROD,
     R_BILL,
     R_PROBABILITY,
@@ -134,6 +137,7 @@ from kernels.types import (
     SI_WORKER0,
     SINK,
     SOURCE,
+    SQ_SETUP,
     STARVED,
     STATION,
     T_NOW,
@@ -195,6 +199,7 @@ def new_part(s, prod):
     s.part_i[p, PI_NEXT] = -1
     s.part_i[p, PI_PROD] = prod
     s.part_i[p, PI_DEST] = -2
+    s.part_i[p, PI_ORDER] = -1
     s.part_f[p, PF_T0] = s.sf[T_NOW]
     s.part_f[p, PF_READY] = s.sf[T_NOW]
     s.line_out[L_CREATED] += 1.0
@@ -493,6 +498,8 @@ def finish_phase(m, s, srv):
         p = s.srv_i[srv, SI_PART]
         s.el_out[e, O_SCRAP] += 1.0
         s.line_out[L_SCRAPPED] += 1.0
+        if s.part_i[p, PI_ORDER] >= 0:  # hook: orders (issue 18)
+            order_part_leaves(m, s, p, False)
         free_part(s, p)
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
@@ -667,6 +674,8 @@ def take(m, s, p, srv):
         s.el_sf[p, EF_LAST_TAKE] = now
         return new_part(s, draw_product(m, s, p))
     part = fifo_pop(s, p)
+    if kind == SOURCE and m.el_i[p, I_SEQ] == SQ_SETUP:  # hook: orders (issue 18)
+        prefer_product(m, s, p, s.part_i[part, PI_PROD])
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
         # accumulated parts leave at minimum spacing
@@ -695,6 +704,8 @@ def put(m, s, x, part, srv):
         s.line_out[L_GOOD] += 1.0
         s.si[S_GOOD_TOTAL] += 1
         s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
+        if s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
+            order_part_leaves(m, s, part, True)
         free_part(s, part)
     else:
         ready = now

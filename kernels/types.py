@@ -120,7 +120,9 @@ I_BATCH_MIN = 28  # station: fewest parts of a load started at the timeout (0: n
 # disassembly (kernels/batching.py): a batch station of size 1 that makes each part it
 # starts into I_SPLIT parts, handed out by the routing R_BILL
 I_SPLIT = 29  # station: parts made of each part (0: not a disassembly)
-N_I = 30
+# orders (issue 18 §4, kernels/orders.py): a source whose schedule rows are orders
+I_SEQ = 30  # source: sequencing rule of its waiting parts (SQ_*; -1: not an order source)
+N_I = 31
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability
@@ -316,10 +318,31 @@ PI_NEXT = 0  # next part in the same FIFO, or in the free list
 PI_PROD = 1  # product index
 PI_DEST = 2  # chosen successor (-1 any, -2 undecided)
 PI_BATCH = 3  # next part of the same load of a batch station (-1: none, or not in a load)
-N_PI = 4
+PI_ORDER = 4  # order of the part: its schedule row (-1: none; kernels/orders.py)
+N_PI = 5
 PF_T0 = 0  # time the part entered the line
 PF_READY = 1  # time the part became available to leave its FIFO element
 N_PF = 2
+
+# --- orders (issue 18 §4; ``kernels.orders``) ---------------------------------------------
+# An order source's schedule rows are its orders (released once, at their row's time); the
+# parts of a row carry the row index (PI_ORDER). Sequencing rules of the parts waiting at an
+# order source: which order's parts go to the line first.
+SQ_FIFO = 0  # by release (the row order)
+SQ_EDD = 1  # earliest due date first
+SQ_SPT = 2  # shortest total processing time first
+SQ_PRIORITY = 3  # highest priority first
+SQ_SETUP = 4  # the product the first station is set up for first, else by release
+SEQUENCING_NAMES = ("fifo", "edd", "spt", "priority", "setup")
+# per schedule row: ``ords[row, column]`` (float64; rows of sources without orders unused)
+OD_DUE = 0  # due date (s)
+OD_KEY = 1  # sort key of the order's parts at its source (smaller first; SQ_SETUP: release)
+N_OD = 2
+# per schedule row: ``ord_out[row, column]`` (float64), never reset by the warm-up
+OS_LEFT = 0  # parts of the order still in (or not yet released to) the line
+OS_DONE_T = 1  # time its last part left the line (-1: not yet)
+OS_GOOD = 2  # its parts that reached a sink
+N_OS = 3
 
 # --- worker pools (issue 18 §3; ``kernels.workers``) -------------------------------------
 # A server has two worker slots: its repair (a technician) and its operation (the setup and
@@ -406,6 +429,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "bom",  # int64 (max(n_bom, 1), N_BM): BM_* columns, one row per assembly input
     "params",  # float64 (N_P,): the P_* entries below
     "wk",  # float64 (n_pools, N_WK): worker pools
+    "ords",  # float64 (len(sched_t), N_OD): orders, one per schedule row (kernels.orders)
 ])
 
 KernelState = namedtuple("KernelState", [
@@ -426,6 +450,7 @@ KernelState = namedtuple("KernelState", [
     "wkr",  # float64 (n_workers, N_WR): workers
     "wk_out",  # float64 (n_pools, N_WO): worker-seconds per WS_* state, WO_* columns
     "bom_si", "bom_out",  # assembly inputs: (max(n_bom, 1), N_BS), (max(n_bom, 1), N_BO)
+    "ord_out",  # float64 (len(sched_t), N_OS): orders' progress, OS_* columns
 ])
 P_WARMUP = 0  # warm-up (s)
 P_LOG = 1  # 1: write the state log

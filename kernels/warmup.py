@@ -28,7 +28,8 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
     el_i = np.full((n_el, kt.N_I), 0, np.int64)
     el_i[:, kt.I_KIND] = (kt.SOURCE, kt.STATION, kt.SINK)
     el_i[:, kt.I_ARRIVAL_DIST] = -1
-    el_i[:, [kt.I_TTF_DIST, kt.I_TTR_DIST, kt.I_PM_DIST, kt.I_CAPACITY, kt.I_OUT_PROD]] = -1
+    el_i[:, [kt.I_TTF_DIST, kt.I_TTR_DIST, kt.I_PM_DIST, kt.I_CAPACITY, kt.I_OUT_PROD,
+              kt.I_SEQ]] = -1
     el_i[1, kt.I_SERVERS] = 1
     el_i[:, kt.I_OFF_STATE] = kt.OFF
     params = np.zeros(kt.N_P)
@@ -44,7 +45,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
         sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
         ts_t=np.arange(3) * 5.0, bom=np.full((1, kt.N_BM), -1, np.int64), params=params,
-        wk=np.zeros((0, kt.N_WK)),
+        wk=np.zeros((0, kt.N_WK)), ords=np.zeros((1, kt.N_OD)),
     )
     n_p, n_h, n_s = 64, 64, 3
     part_i = np.full((n_p, kt.N_PI), -1, np.int64)
@@ -75,6 +76,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         log_t=np.zeros(256), log_i=np.zeros((256, kt.N_LG), np.int64),
         wkr=np.zeros((0, kt.N_WR)), wk_out=np.zeros((0, kt.N_WO)),
         bom_si=np.full((1, kt.N_BS), -1, np.int64), bom_out=np.zeros((1, kt.N_BO)),
+        ord_out=np.zeros((1, kt.N_OS)),
     )
     return m, s
 

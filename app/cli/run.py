@@ -171,6 +171,8 @@ def print_table(summary: dict, out=None) -> None:
                 [[printable(eid), printable(src), format_ci(k["starved_fraction"]),
                   format_ci(k["mean_content"]), format_ci(k["parts_in"], 6)]
                  for eid, src, k in inputs], indent="  ") + "\n")
+        if doc.get("orders"):  # issue 18 §4: the riskiest order first
+            out.write(orders_table(doc["orders"]) + "\n")
         stores = [(eid, el) for eid, el in doc["elements"].items()
                   if el["kind"] in ("buffer", "conveyor")]
         if stores:
@@ -253,3 +255,22 @@ def print_warnings(project, where: str, out=None) -> None:
     out = out or sys.stderr
     for w in project.warnings:
         out.write(f"warning: {w.format(str(where))}\n")
+
+
+def orders_table(orders: dict) -> str:
+    """The ``orders`` of a run summary as a table, the riskiest first (as the summary sorts
+    them): P(on time) with its 95% interval, completion P10/P50/P90 and mean tardiness, in
+    hours."""
+    from twin.errors import printable
+
+    def h(x: float) -> str:
+        return "-" if x != x else f"{x / 3600.0:.3g}"
+
+    return format_table(
+        ["order", "product", "qty", "due h", "P(on time)", "95% interval", "done P10 h",
+         "P50 h", "P90 h", "mean tardiness h"],
+        [[printable(oid), printable(o["product"]), str(o["quantity"]), h(o["due_s"]),
+          f"{o['p_on_time']:.3f}",
+          f"{o['p_on_time_ci95'][0]:.3f}-{o['p_on_time_ci95'][1]:.3f}",
+          h(o["completion_p10_s"]), h(o["completion_p50_s"]), h(o["completion_p90_s"]),
+          h(o["mean_tardiness_s"])] for oid, o in orders.items()], indent="  ")

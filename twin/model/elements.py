@@ -17,6 +17,7 @@ from psygnal import Signal, evented
 from kernels import types as kt
 from twin.errors import NotFoundError, Problem
 from twin.model.distributions import Distribution
+from twin.model.orders import Order
 from twin.model.workers import StationWorkers, WorkerPool
 
 # The names of what the kernel codes are defined once, in kernels.types, in code order.
@@ -185,6 +186,10 @@ class Source(Element):
     ``schedule`` is a list of ``(time_s, product, quantity)``, repeated every
     ``schedule_period`` seconds if that is > 0. Arrivals that cannot enter the line wait at
     the source (``when_blocked="queue"``) or are lost (``"lose"``).
+
+    ``orders`` (issue 18 §4, ``twin.model.orders``) makes it an order source: each order
+    releases its parts once, and ``sequencing`` orders the parts waiting at the source;
+    ``orders_file`` is the CSV beside the project they were read from ("" : inline).
     """
 
     arrival: Distribution | None = None
@@ -194,6 +199,9 @@ class Source(Element):
     when_blocked: str = "queue"
     follows_calendar: bool = False
     routing: str = "probability"
+    orders: list[Order] | None = None
+    orders_file: str = ""
+    sequencing: str = "fifo"
     kind: ClassVar[str] = "source"
 
 

@@ -188,7 +188,7 @@ class _Reader:
 _COMMON = {"id", "kind", "name", "position", "rotation", "footprint"}
 _FIELDS = {
     "source": {"arrival", "schedule", "schedule_period", "product_mix", "when_blocked",
-               "follows_calendar", "routing"},
+               "follows_calendar", "routing", "orders", "sequencing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
                 "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
                 "assembly", "energy_saving", "batch", "disassembly"},
@@ -240,7 +240,12 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         if arrival is not None and schedule is not None:
             problems.add(path, "a source has either an 'arrival' distribution or a 'schedule',"
                          " not both")
+        from twin.projectfile.orders import source_orders  # it reads through _Reader
+
+        orders, orders_file, sequencing = source_orders(r, path, problems, folder,
+                                                        arrival or schedule)
         return m.Source(**common, arrival=arrival, schedule=schedule,
+                        orders=orders, orders_file=orders_file, sequencing=sequencing,
                         schedule_period=r.duration("schedule_period", 0.0),
                         product_mix={str(k): float(v) for k, v in mix.items()},
                         when_blocked=r.string("when_blocked", "queue", ("queue", "lose")),

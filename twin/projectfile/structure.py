@@ -137,6 +137,8 @@ def _products(project: m.Project) -> list[str]:
     for el in project.elements:
         if isinstance(el, m.Source):
             names = [row[1] for row in el.schedule] if el.schedule else list(el.product_mix)
+            if el.orders is not None:  # an order source makes what its orders ask for
+                names = [o.product for o in el.orders]
             out.extend(n for n in names if n not in out)
     for el in project.elements:  # what assemblies make (issue 18)
         prod = el.assembly.product if isinstance(el, m.Station) and el.assembly else None

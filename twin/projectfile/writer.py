@@ -70,6 +70,12 @@ def element_to_json(el: m.Element) -> dict:
             out["when_blocked"] = el.when_blocked
         if el.follows_calendar:
             out["follows_calendar"] = True
+        if el.orders is not None:  # issue 18 §4: the CSV's name, or the orders inline
+            from twin.projectfile.orders import orders_to_json
+
+            out["orders"] = el.orders_file or orders_to_json(el.orders)
+        if el.sequencing != "fifo":
+            out["sequencing"] = el.sequencing
     elif isinstance(el, m.Station):
         if el.servers != 1:
             out["servers"] = el.servers

@@ -19,6 +19,7 @@ from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
 from twin.sim.energy import sample_times
+from twin.sim.orders import initial_orders, lower_order_source
 from twin.sim.seeds import seed_states, seed_states_of
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
@@ -108,6 +109,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     power = np.zeros((n_el, kt.N_STATES))
     mix = np.ones((n_el, n_prod))
     sched_t, sched_p, sched_q = [], [], []
+    ords: list[tuple[float, float]] = []  # OD_* per schedule row (orders, issue 18 §4)
+    batch = 1  # most parts one arrival makes (a schedule row, or orders released at once)
     n_srv = 0
     slot = 0
     for e, el in enumerate(els):
@@ -179,7 +182,10 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                 w = np.ones(len(prods))
             mix[e] = np.cumsum(w) / w.sum()
             mix[e, -1] = 1.0
-            if el.schedule:
+            if el.orders is not None:  # issue 18 §4: an order source (twin.sim.orders)
+                batch = max(batch, lower_order_source(
+                    project, el, e, el_i, pindex, (sched_t, sched_p, sched_q), ords))
+            elif el.schedule:
                 el_i[e, kt.I_SCHED0] = len(sched_t)
                 el_i[e, kt.I_SCHED_N] = len(el.schedule)
                 el_f[e, kt.F_SCHED_PERIOD] = el.schedule_period
@@ -190,6 +196,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                     sched_t.append(t)
                     sched_p.append(pindex[name])
                     sched_q.append(q)
+                    ords.append((-1.0, 0.0))
     problems.raise_if_any(getattr(project, "name", None))
 
     succ_ptr, succ, succ_cum = _csr(n_el, [(index[c.source], index[c.target], c.weight)
@@ -232,7 +239,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                                                   float).reshape(n_el, 3)
     most = _bill_routing(project, index, succ_ptr, succ, succ_cum)  # disassemblies
     params = _params(warmup, log, working0, n_el, n_srv,
-                     max([1, *sched_q, most * (kt.MOVES_PER_CHECK + 2)]),
+                     max([batch, *sched_q, most * (kt.MOVES_PER_CHECK + 2)]),
                      int(wk[:, kt.WK_COUNT].sum()))
     if (el_i[:, kt.I_ES_MODE] > 0).any():  # issue 19: the energy-saving hooks run
         params[kt.P_ES] = 1.0
@@ -246,7 +253,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
         ts_t=ts_t, bom=np.array(bom or [(-1,) * kt.N_BM], np.int64).reshape(-1, kt.N_BM),
-        params=params, wk=wk,
+        params=params, wk=wk, ords=np.array(ords or [(-1.0, 0.0)], float).reshape(-1, kt.N_OD),
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
@@ -455,6 +462,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), kt.N_LG), np.int64),
         **_workers_state(a, working0),
         bom_si=_bom_places(a.bom), bom_out=np.zeros((a.bom.shape[0], kt.N_BO)),
+        ord_out=initial_orders(a),
     )
 
 

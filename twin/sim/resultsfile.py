@@ -11,6 +11,9 @@ Layout::
     /scenarios/<name>/state_log/<replication>                 time, element, server, state,
                                                                content (with --state-log;
                                                                every replication)
+    /scenarios/<name>/orders/completion_s                    (replications, orders), NaN:
+                                                               not complete (issue 18 §4);
+                                                               attr order_ids
     /scenarios/<name>          attr "summary_json": the summary ``twinbench run --json`` prints
 
 Element ids are in the attribute ``element_ids`` of each scenario group, state names in the
@@ -112,8 +115,23 @@ def write_results(result, path: str | os.PathLike, state_logs: bool | None = Non
                     d = g.create_dataset(f"state_log/{i}", data=log, compression="gzip")
                     d.attrs["units"] = "time: s"
                 del log  # a made-again log goes before the next one is made
+            _write_orders(g, sr)
             g.attrs["summary_json"] = json.dumps(_finite(summary[name]))
     return path
+
+
+def _write_orders(g, sr) -> None:
+    """Each order's completion time in each replication (issue 18 §4), when there are any."""
+    from twin.sim.orders import completion_times, order_rows, project_orders
+
+    orders = project_orders(sr.project)
+    if not orders or not sr.replications or sr.replications[0].ord_out is None:
+        return
+    rows = order_rows(sr.lowered.arrays)
+    done = np.array([completion_times(r.ord_out, rows) for r in sr.replications])
+    d = g.create_dataset("orders/completion_s", data=done)
+    d.attrs["units"] = "s"
+    d.attrs["order_ids"] = np.array([o.id for _, o in orders], dtype=h5py.string_dtype())
 
 
 def _finite(obj):

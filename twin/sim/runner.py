@@ -87,6 +87,7 @@ class Replication:
     log: np.ndarray | None = None
     wk_out: np.ndarray | None = None  # per pool: worker-seconds per WS_* state, WO_* (issue 18)
     bom_out: np.ndarray | None = None  # per assembly input: kernels.types BO_* columns
+    ord_out: np.ndarray | None = None  # per schedule row: orders' OS_* columns (issue 18 §4)
 
     # Readers ask these for a meaning; the columns behind them are kernels.types' names.
     def good_parts(self) -> np.ndarray:
@@ -290,7 +291,7 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
     return Replication(state.el_out.copy(), state.st_time.copy(), state.line_out.copy(),
                        state.ts_line.copy(), state.ts_energy.copy(), state.ts_wear.copy(),
                        state.ts_content.copy(), None if sink is None else sink.records(),
-                       state.wk_out.copy(), state.bom_out.copy())
+                       state.wk_out.copy(), state.bom_out.copy(), state.ord_out.copy())
 
 
 @dataclass(frozen=True)

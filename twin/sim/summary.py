@@ -16,6 +16,7 @@ import numpy as np
 
 from kernels import types as kt
 from twin.sim.energy import energy_kpis
+from twin.sim.orders import scenario_orders
 from twin.sim.stats import mean_ci
 
 
@@ -119,6 +120,9 @@ def summarize(sr) -> dict:
     for eid, kind in zip(sr.lowered.element_ids, sr.lowered.element_kinds, strict=True):
         doc["elements"].setdefault(eid, {})["kind"] = kind
     doc["bottleneck"] = bottleneck(sr)
+    orders = scenario_orders(sr)  # issue 18 §4: per order, the riskiest first
+    if orders:
+        doc["orders"] = orders
     return doc
 
 

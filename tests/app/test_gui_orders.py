@@ -1,0 +1,63 @@
+"""Orders in the workbench (issue 18 §4): the orders editor of a source refuses bad rows with
+the reader's JSON path, and a run's Orders tab lists the riskiest order first above its
+Gantt chart."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from twin.model import elements as m
+from twin.model.distributions import constant
+from twin.model.orders import Order
+
+pytestmark = pytest.mark.gui
+
+
+def order_line() -> m.Project:
+    """An order source (EDD) -> M (60 s a part) -> sink, with three orders released at 0."""
+    p = m.Project("orders", elements=[
+        m.Source("src", position=(0.0, 0.0, 0.0), sequencing="edd", orders=[
+            Order("easy", "part", 5, 0.0, 7200.0),  # 5 parts, due 2 h: on time
+            Order("tight", "part", 20, 0.0, 1500.0),  # done at 1500 s at best (EDD: first)
+            Order("late", "part", 40, 0.0, 3000.0)]),  # after tight: done at 3600 s, late
+        m.Station("M", position=(3.0, 0.0, 0.0), process_time=constant(60.0)),
+        m.Sink("out", position=(6.0, 0.0, 0.0)),
+    ], run=m.RunSettings(horizon=4 * 3600.0, warmup=0.0, replications=2, seed=3))
+    p.connect("src", "M")
+    p.connect("M", "out")
+    return p
+
+
+def test_orders_editor_and_the_risk_table(make_window, qtbot, warm_kernel):
+    w = make_window(order_line())
+    w.view.set_selection(["src"])
+    qtbot.waitUntil(lambda: all(e.isVisible() for e in w.inspector.editors.values()))
+    ed = w.inspector.editors["orders"]
+    assert ed.table.rowCount() == 3 and ed.table.item(1, 0).text() == "tight"
+    n = len(w.stack)
+    ed.table.item(2, 2).setText("0")  # a quantity of 0: refused, with the reader's path
+    assert "orders[2].quantity" in w.inspector.error.text()
+    assert ">= 1" in ed.error.text()
+    assert w.project.element("src").orders[2].quantity == 40 and len(w.stack) == n
+    ed.table.item(2, 2).setText("35")  # the late order now has 35 parts: done at 3300 s
+    assert w.project.element("src").orders[2].quantity == 35 and len(w.stack) == n + 1
+    QTest.mouseClick(ed.add, Qt.LeftButton)  # a fourth order, its product and times copied
+    assert [o.id for o in w.project.element("src").orders] == [
+        "easy", "tight", "late", "order4"]
+    w.act_undo.trigger()
+    assert len(w.project.element("src").orders) == 3
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=120_000):
+        assert w.run_panel.start_run()
+    d = w.dashboards
+    d.tabs.setCurrentWidget(d.orders)
+    d.finish_drawing()
+    table = d.orders.table
+    # EDD: tight (due 1500) runs 0-1200 s and is on time; late (due 3000) runs to 1200 +
+    # 35 * 60 = 3300 s; easy (due 7200) to 3600 s. Only "late" is late: it heads the table
+    assert table.rowCount() == 3
+    assert [table.item(r, 0).text() for r in range(3)][0] == "late"
+    assert table.item(0, 4).text() == "0.000"  # P(on time)
+    assert table.item(0, 7).text() == f"{3300 / 3600:.3g}"  # P50 completion (h)
+    assert table.item(0, 9).text() == f"{300 / 3600:.3g}"  # mean tardiness (h)
+    ticks = d.orders.gantt.getAxis("left")._tickLevels[0]
+    assert ticks[0][1] == "late"
