@@ -33,10 +33,12 @@ from PySide6.QtWidgets import (
 from app import export
 from app.energy_chart import EnergyDayChart
 from app.theme import STATE_COLORS, chart
+from app.workers_chart import WorkersChart
 from kernels import types as kt
 from twin.sim.energy import compare_rows, day_chart
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
+from twin.sim.workers import pool_chart
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 LINE_KPIS = (
@@ -177,6 +179,7 @@ class ScenarioCharts:
     good: np.ndarray  # replications x samples: cumulative good parts (the binned throughput)
     warmup: float  # s
     energy_day: object = None  # twin.energy_site.DayChart: grid, PV, battery (None: no tariff)
+    workers: object = None  # twin.sim.workers.PoolChart (None: no worker pools)
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
         stations=stations, state_fractions=fractions, energy=energy, wear=wear,
         bottleneck=doc.get("bottleneck"), good_t=sr.ts_t,
         good=np.array([r.ts_line[:, 0] for r in sr.replications], float),
-        warmup=float(sr.lowered.warmup), energy_day=day_chart(sr))
+        warmup=float(sr.lowered.warmup), energy_day=day_chart(sr), workers=pool_chart(doc))
 
 
 def comparison_table(result, summary: dict, significant: list | None = None
@@ -301,14 +304,16 @@ class Dashboards(QWidget):
         el.addWidget(self.energy)
         el.addWidget(self.power)
         self.energy_day = EnergyDayChart()  # grid, PV and battery with the prices (issue 19)
+        self.workers = WorkersChart()  # worker pools' busy/walking/idle (issue 18)
         for w, name in ((self.throughput, "Throughput"), (self.wip, "WIP"),
                         (self.states, "States"), (energy, "Energy"),
                         (self.energy_day, "Grid and battery"), (self.wear, "Wear"),
+                        (self.workers, "Workers"),
                         (compare, "Compare")):
             self.tabs.addTab(w, name)
         self.scenario = QComboBox()
-        self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery "
-                                 "and Wear tabs")
+        self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery, "
+                                 "Wear and Workers tabs")
         self.scenario.currentTextChanged.connect(self._draw_scenario)
         self.bottleneck = QLabel("")
         self.compared: dict[str, bool] = {}  # scenario -> drawn in the time charts
@@ -399,6 +404,7 @@ class Dashboards(QWidget):
         self.play_button.setEnabled(False)
         self.time_label.setText("t = -")
         self.energy_day.clear(NO_RESULTS)
+        self.workers.clear(NO_RESULTS)
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
@@ -431,6 +437,7 @@ class Dashboards(QWidget):
             "Energy": [lambda: self._draw_energy(shown()), self._draw_power],
             "Grid and battery": [lambda: self._draw_energy_day(shown())],
             "Wear": [lambda: self._draw_wear(shown())],
+            "Workers": [lambda: self._draw_workers(shown())],
             "Compare": [self._draw_compare_plot],
         }
         on_screen = self.tabs.tabText(self.tabs.currentIndex())
@@ -558,6 +565,7 @@ class Dashboards(QWidget):
         self._draw_energy(name)
         self._draw_energy_day(name)
         self._draw_wear(name)
+        self._draw_workers(name)
 
     def _draw_states(self, name: str) -> None:
         sc = self.charts.scenarios[name]
@@ -591,6 +599,10 @@ class Dashboards(QWidget):
         if np.all(np.isfinite(hw)):
             self.energy.addItem(pg.ErrorBarItem(x=x, y=kwh, height=2 * hw, beam=0.2))
         self.energy.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
+
+    def _draw_workers(self, name: str) -> None:
+        if name in self.charts.scenarios:
+            self.workers.draw(self.charts.scenarios[name].workers)
 
     def _draw_wear(self, name: str) -> None:
         _fresh(self.wear)

@@ -27,6 +27,13 @@ STATE_COLORS = {
     "maintenance": (0.60, 0.35, 0.80),
     "waiting_for_worker": (0.95, 0.45, 0.10),
 }
+#: Worker states (issue 18), in the Workers chart and on the 3D view's walking figures.
+WORKER_COLORS = {
+    "busy": (0.20, 0.70, 0.30),
+    "walking": (0.25, 0.55, 0.90),
+    "idle": (0.78, 0.78, 0.80),
+    "off": (0.55, 0.55, 0.58),
+}
 
 
 def resource_text(*parts: str) -> str:
