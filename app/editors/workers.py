@@ -7,18 +7,10 @@ refuses what a file would, with the same message; an accepted list is ``committe
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout
 
-from app.editors.fields import remove_chosen_rows
+from app.editors.table import TableEditor
 from twin.errors import Problems
 from twin.model.workers import WorkerPool
 from twin.projectfile.workers import pools_to_json, read_worker_pools
@@ -26,23 +18,14 @@ from twin.projectfile.workers import pools_to_json, read_worker_pools
 COLUMNS = ("id", "people", "speed m/s", "skills", "on calendar", "home")
 
 
-class WorkersEditor(QWidget):
+class WorkersEditor(TableEditor):
     """The project's worker pools; ``committed(list of WorkerPool)`` once the reader accepts.
     A station takes a worker through its ``workers`` field in the inspector."""
 
-    committed = Signal(object)
-
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self._loading = False
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.itemChanged.connect(lambda _it: self.finish())
+        super().__init__(list(COLUMNS), parent)
         self.add = QPushButton("Add pool")
-        self.remove = QPushButton("Remove")
         self.add.clicked.connect(self._add_new)
-        self.remove.clicked.connect(self._remove)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add)
         buttons.addWidget(self.remove)
@@ -50,9 +33,6 @@ class WorkersEditor(QWidget):
                       'e.g. {"repair": "technicians", "process": "operators"}.')
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray")
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d03030")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.table, 1)
@@ -90,10 +70,6 @@ class WorkersEditor(QWidget):
         self._loading = False
         self.finish()
 
-    def _remove(self) -> None:
-        remove_chosen_rows(self.table)
-        self.finish()
-
     def _cell(self, r: int, c: int) -> str:
         item = self.table.item(r, c)
         return item.text().strip() if item is not None else ""
@@ -120,16 +96,7 @@ class WorkersEditor(QWidget):
             out.append(d)
         return out
 
-    def show_problems(self, msgs: list[str]) -> None:
-        self.error.setText("\n".join(msgs))
-        self.error.setVisible(bool(msgs))
-
-    def finish(self) -> None:
-        if self._loading:
-            return
+    def read(self, obj: list[dict]) -> tuple[list[WorkerPool], list[str]]:
         problems = Problems()
-        pools = read_worker_pools(self.value(), problems)
-        msgs = [p.format() for p in problems.items]
-        self.show_problems(msgs)
-        if not msgs:
-            self.committed.emit(pools)
+        pools = read_worker_pools(obj, problems)
+        return pools, [p.format() for p in problems.items]
