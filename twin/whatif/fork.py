@@ -467,7 +467,8 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
                      "recorded servers, the fork's the whole station")
     blind = set(partial) | set(missing)
     for s in starts:
-        if s.state in (kt.SETUP, kt.MAINTENANCE, NO_DATA, UNKNOWN):
+        # waiting for a worker: for a repair or an operator? A recording does not say
+        if s.state in (kt.SETUP, kt.MAINTENANCE, kt.WAITING_FOR_WORKER, NO_DATA, UNKNOWN):
             what = {NO_DATA: "no data", UNKNOWN: "unknown"}.get(s.state) or kt.STATE_NAMES[s.state]
             notes.append(f"{s.element} (asset {s.asset}): recorded state {what} at t is "
                          f"started as {'busy' if s.holds == 'process' else 'empty'}")
