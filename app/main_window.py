@@ -717,7 +717,6 @@ class MainWindow(QMainWindow):
         elif mode == "plain" or self.last_result is None:
             self.view.set_tints(None)
             self.view.set_fills(None)
-            self.view.set_workers(None)
         elif mode == "utilisation":
             doc = next(iter(self.last_summary.values()))
             tints = {}
@@ -726,7 +725,6 @@ class MainWindow(QMainWindow):
                 if kpis["kind"] == "station" and u is not None and u == u:
                     tints[eid] = utilisation_color(u)
             self.view.set_tints(tints)
-            self.view.set_workers(None)
         else:
             self._play_at(self.dashboards.slider.value() / 1000 * self.last_result.spec.horizon)
 
@@ -739,7 +737,6 @@ class MainWindow(QMainWindow):
         states, fills = self.playback.at(t)
         self.view.set_tints({eid: STATE_COLORS[s] for eid, s in states.items()})
         self.view.set_fills(fills)
-        self.view.set_workers(self.playback.workers.at(t))
 
     # --- closing --------------------------------------------------------------------------------
     def work_going_on(self) -> list[str]:

@@ -26,7 +26,6 @@ def forget_last_project(win) -> None:
     win.stats.show_summary(None)
     win.view.set_tints(None)
     win.view.set_fills(None)
-    win.view.set_workers(None)
     win.colour_mode = "plain"
     replay = win.replay
     if replay.is_forking():

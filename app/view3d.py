@@ -44,7 +44,6 @@ from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.scale_bar import ScaleBar
 from app.vtk_widget import CameraStyle, VtkWidget
-from app.worker_figures import WorkerFigures
 from twin.model import commands as cmd
 from twin.model import elements as m
 
@@ -88,7 +87,6 @@ class View3D(QWidget):
         # the two-click tools, by mode (app.floor_plan adds "plan")
         self.tools = {"measure": self.measure, "conveyor": self.conveyor_tool}
         self.floor_plan = FloorPlan(self)
-        self.worker_figures = WorkerFigures(self.renderer)  # playback (issue 18)
         self.adapters: dict[str, ElementActor] = {}
         self.batches: dict[str, KindBatch] = {}
         self.selection: list[str] = []
@@ -593,11 +591,6 @@ class View3D(QWidget):
     def set_fills(self, fills: dict[str, float] | None) -> None:
         for eid, a in self.adapters.items():
             a.set_fill(None if fills is None else fills.get(eid))
-        self.request_render()
-
-    def set_workers(self, workers) -> None:
-        """Draw the workers of a playback (``app.playback.WorkerTracks.at``); None: none."""
-        self.worker_figures.show(workers)
         self.request_render()
 
     # --- camera ---------------------------------------------------------------------------------

@@ -176,8 +176,6 @@ LG_EL = 0  # element
 LG_SERVER = 1  # server within the element (-1: a change of the element's content)
 LG_STATE = 2  # the server's new state (STATE codes)
 LG_CONTENT = 3  # parts inside the element after the change
-# A worker's row (issue 18, kernels.workers): LG_EL -1, LG_SERVER the worker (its ``wkr``
-# row), LG_STATE its new WS_* state, LG_CONTENT the element it is at or walks to (-1: none)
 N_LG = 4
 
 # --- event kinds in the queue ------------------------------------------------------------

@@ -44,17 +44,11 @@ from kernels.types import (
     I_CREW_REPAIR,
     I_CREW_SETUP,
     I_TTR_DIST,
-    LG_CONTENT,
-    LG_EL,
-    LG_SERVER,
-    LG_STATE,
     N_STREAMS,
-    P_LOG,
     P_SETUP,
     P_WAIT_PROCESS,
     P_WAIT_SETUP,
     RS_REPAIR,
-    S_LOG_N,
     S_WORKING,
     SF_ASKED0,
     SI_CTOK,
@@ -103,22 +97,6 @@ def _set_worker(s, w, state):
     s.wk_out[k, _get(s, w, WR_STATE)] += now - s.wkr[w, WR_SINCE]
     s.wkr[w, WR_SINCE] = now
     s.wkr[w, WR_STATE] = state
-
-
-@hot
-def _log_worker(m, s, w):
-    """A worker row of the state log, when it is kept (``P_LOG``): element -1, server the
-    worker, state its ``WS_*`` code, content the element it is at or walks to (-1:
-    nowhere yet). Playback draws the workers walking from these rows (``app.playback``)."""
-    if m.params[P_LOG] > 0.0:
-        k = s.si[S_LOG_N]
-        if k < s.log_t.shape[0]:  # the reserve (twin.sim.lowering) makes room for it
-            s.log_t[k] = s.sf[T_NOW]
-            s.log_i[k, LG_EL] = -1
-            s.log_i[k, LG_SERVER] = w
-            s.log_i[k, LG_STATE] = _get(s, w, WR_STATE)
-            s.log_i[k, LG_CONTENT] = _get(s, w, WR_AT)
-            s.si[S_LOG_N] = k + 1
 
 
 @hot
@@ -172,7 +150,6 @@ def _assign(m, s, w, srv, slot):
     s.wkr[w, WR_AT] = e
     s.wkr[w, WR_SRV] = srv
     s.srv_i[srv, SI_WORKER0 + slot] = w
-    _log_worker(m, s, w)
     push(s.heap_t, s.heap_i, s.si, now + walk, E_WORKER_ARRIVES, srv, slot)
 
 
@@ -243,14 +220,12 @@ def _dispatch(m, s, w):
     k = _get(s, w, WR_POOL)
     if not _pool_on(m, s, k):
         _set_worker(s, w, WS_OFF)
-        _log_worker(m, s, w)
         return
     srv, slot = _waiting_task(m, s, k)
     if srv >= 0:
         _assign(m, s, w, srv, slot)
     else:
         _set_worker(s, w, WS_IDLE)
-        _log_worker(m, s, w)
 
 
 @cold
@@ -319,7 +294,6 @@ def worker_arrives(m, s, srv, slot):
     processing), or -1 when the task began here (a repair)."""
     w = s.srv_i[srv, SI_WORKER0 + slot]
     _set_worker(s, w, WS_BUSY)
-    _log_worker(m, s, w)
     if slot == W_REPAIR:
         start_repair(m, s, srv)
         return -1
@@ -342,7 +316,6 @@ def workers_shift(m, s, on):
                 _dispatch(m, s, w)
             elif not on and st == WS_IDLE:
                 _set_worker(s, w, WS_OFF)
-                _log_worker(m, s, w)
 
 
 @cold
@@ -394,7 +367,6 @@ def fork_task(m, s, srv, slot):
     s.wkr[w, WR_AT] = s.srv_i[srv, SI_EL]
     s.wkr[w, WR_SRV] = srv
     s.srv_i[srv, SI_WORKER0 + slot] = w
-    _log_worker(m, s, w)
     return True
 
 

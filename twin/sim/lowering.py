@@ -308,8 +308,7 @@ def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
     move creates at most one part, schedules at most three events (a conveyor's two, one
     for the server released) and logs two rows (the contents of both elements); after a
     cascade, lost arrivals log up to ``max_q`` rows and the state commits one per server.
-    A shift change also sends each of ``n_workers`` workers to a task (one event each,
-    one log row each), and a move may release a worker (one log row).
+    A shift change also sends each of ``n_workers`` workers to a task (one event each).
     """
     batch = kt.MOVES_PER_CHECK + 2
     params = np.zeros(kt.N_P)
@@ -319,8 +318,6 @@ def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
     params[kt.P_RESERVE_PARTS] = max_q + batch + 8
     params[kt.P_RESERVE_HEAP] = n_srv + n_el + n_workers + 1 + 3 * batch + 16
     params[kt.P_RESERVE_LOG] = 2 * max_q + 2 * batch + n_srv + 16
-    if n_workers:  # a worker row per worker at a shift change, one per move released
-        params[kt.P_RESERVE_LOG] += n_workers + batch
     # no element of a plant fires a thousand times a second; a large batch at one instant
     # passing a line of zero-time stations is legal, and allowed for
     params[kt.P_STALL_LIMIT] = (kt.STALL_BASE + kt.STALL_PER_ELEMENT * (n_el + n_srv)
