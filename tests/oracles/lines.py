@@ -76,13 +76,10 @@ def wrong_copy(doc: dict, process_mean: float) -> dict:
 def kernel_trace(log: np.ndarray, element_ids: tuple[str, ...]) -> list[tuple]:
     """The state log as ``(time, element, state name or content)`` rows.
 
-    Station rows of server k > 0 name the element ``id[k]``. Worker rows (element -1,
-    ``kernels.workers``) are left out: ``app.playback.WorkerTracks`` reads them.
+    Station rows of server k > 0 name the element ``id[k]``.
     """
     out = []
     for row in log:
-        if row["element"] < 0:
-            continue
         eid = element_ids[row["element"]]
         if row["state"] < 0:
             out.append((float(row["time"]), eid, int(row["content"])))
