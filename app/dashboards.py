@@ -35,10 +35,12 @@ from app.energy_breakdown import EnergyBreakdownChart
 from app.energy_chart import EnergyDayChart
 from app.orders_view import OrdersView
 from app.theme import STATE_COLORS, chart
+from app.workers_chart import WorkersChart
 from kernels import types as kt
 from twin.sim.energy import compare_rows, day_chart, scenario_breakdown
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
+from twin.sim.workers import pool_chart
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 LINE_KPIS = (
@@ -180,6 +182,7 @@ class ScenarioCharts:
     warmup: float  # s
     energy_day: object = None  # twin.energy_site.DayChart: grid, PV, battery (None: no tariff)
     breakdown: object = None  # twin.energy_breakdown.Breakdown: cost by station and state
+    workers: object = None  # twin.sim.workers.PoolChart (None: no worker pools)
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
         bottleneck=doc.get("bottleneck"), good_t=sr.ts_t,
         good=np.array([r.ts_line[:, 0] for r in sr.replications], float),
         warmup=float(sr.lowered.warmup), energy_day=day_chart(sr),
-        breakdown=scenario_breakdown(sr))
+        breakdown=scenario_breakdown(sr), workers=pool_chart(doc))
 
 
 def comparison_table(result, summary: dict, significant: list | None = None
@@ -309,15 +312,17 @@ class Dashboards(QWidget):
         self.energy_day = EnergyDayChart()  # grid, PV and battery with the prices (issue 19)
         self.breakdown = EnergyBreakdownChart()  # cost by station and state, and the Sankey
         self.orders = OrdersView()  # risk table and order Gantt chart (issue 18 §4)
+        self.workers = WorkersChart()  # worker pools' busy/walking/idle (issue 18)
         for w, name in ((self.throughput, "Throughput"), (self.wip, "WIP"),
                         (self.states, "States"), (energy, "Energy"),
                         (self.energy_day, "Grid and battery"),
                         (self.breakdown, "Cost breakdown"), (self.wear, "Wear"),
-                        (self.orders, "Orders"), (compare, "Compare")):
+                        (self.workers, "Workers"), (self.orders, "Orders"),
+                        (compare, "Compare")):
             self.tabs.addTab(w, name)
         self.scenario = QComboBox()
         self.scenario.setToolTip("Scenario shown in the States, Energy, Grid and battery, "
-                                 "Cost breakdown and Wear tabs")
+                                 "Cost breakdown, Wear and Workers tabs")
         self.scenario.currentTextChanged.connect(self._draw_scenario)
         self.bottleneck = QLabel("")
         self.compared: dict[str, bool] = {}  # scenario -> drawn in the time charts
@@ -410,6 +415,7 @@ class Dashboards(QWidget):
         self.energy_day.clear(NO_RESULTS)
         self.breakdown.clear(NO_RESULTS)
         self.orders.clear(NO_RESULTS)
+        self.workers.clear(NO_RESULTS)
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
@@ -444,6 +450,7 @@ class Dashboards(QWidget):
             "Cost breakdown": [lambda: self._draw_breakdown(shown())],
             "Wear": [lambda: self._draw_wear(shown())],
             "Orders": [lambda: self._draw_orders(shown())],
+            "Workers": [lambda: self._draw_workers(shown())],
             "Compare": [self._draw_compare_plot],
         }
         on_screen = self.tabs.tabText(self.tabs.currentIndex())
@@ -580,6 +587,7 @@ class Dashboards(QWidget):
         self._draw_breakdown(name)
         self._draw_wear(name)
         self._draw_orders(name)
+        self._draw_workers(name)
 
     def _draw_states(self, name: str) -> None:
         sc = self.charts.scenarios[name]
@@ -613,6 +621,10 @@ class Dashboards(QWidget):
         if np.all(np.isfinite(hw)):
             self.energy.addItem(pg.ErrorBarItem(x=x, y=kwh, height=2 * hw, beam=0.2))
         self.energy.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
+
+    def _draw_workers(self, name: str) -> None:
+        if name in self.charts.scenarios:
+            self.workers.draw(self.charts.scenarios[name].workers)
 
     def _draw_wear(self, name: str) -> None:
         _fresh(self.wear)

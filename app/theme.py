@@ -31,6 +31,13 @@ STATE_COLORS = {
     "switched_off": (0.30, 0.40, 0.55),
     "warming_up": (0.55, 0.85, 0.45),
 }
+#: Worker states (issue 18), in the Workers chart and on the 3D view's walking figures.
+WORKER_COLORS = {
+    "busy": (0.20, 0.70, 0.30),
+    "walking": (0.25, 0.55, 0.90),
+    "idle": (0.78, 0.78, 0.80),
+    "off": (0.55, 0.55, 0.58),
+}
 
 
 def resource_text(*parts: str) -> str:

@@ -4,7 +4,9 @@ A fork starts from a fresh state (``twin.sim.lowering.new_state``) and, in this 
 
 1. ``fork_clock(m, s, t)``: the clock, the calendar and the schedule rows at time ``t``;
 2. ``fork_fill(m, s, e, n, prod)``: ``n`` parts in the FIFO of element ``e``, and
-   ``fork_server(m, s, srv, ...)``: each recorded server's part, phase and failure;
+   ``fork_server(m, s, srv, ...)``: each recorded server's part, phase and failure, and
+   ``kernels.workers.fork_task(m, s, srv, slot)``: the worker of a repair (or a manual
+   processing) under way;
 3. ``kernels.engine.start(m, s)``, as for any run;
 4. ``fork_repair(m, s, srv, left)`` for a server that is down, or
    ``fork_resume(m, s, srv, ttf)`` for one that is up: its failure clock and its work go on.
@@ -73,13 +75,14 @@ from kernels.types import (
     T_OBS_START,
     T_WIP_SINCE,
 )
+from kernels.workers import fork_workers
 
 
 @entry
 def fork_clock(m, s, t):
     """Move a fresh state ``s`` to time ``t`` (s): the clock, the observation (it starts at
     ``t``, no warm-up), the next sample, the calendar, each server's working time and state,
-    and each scheduled source's next row."""
+    each scheduled source's next row, and the workers (``kernels.workers.fork_workers``)."""
     s.sf[T_NOW] = t
     s.sf[T_WIP_SINCE] = t
     s.sf[T_OBS_START] = t
@@ -96,6 +99,7 @@ def fork_clock(m, s, t):
         e = s.srv_i[srv, SI_EL]
         s.srv_i[srv, SI_OFF] = 1 if m.el_i[e, I_CALENDAR] == 1 and working == 0 else 0
         s.srv_i[srv, SI_STATE] = derived_state(m, s, srv)
+    fork_workers(m, s, working)  # issue 18: all free at home; fork_task puts some to work
     for e in range(m.el_i.shape[0]):
         n = m.el_i[e, I_SCHED_N]
         if m.el_i[e, I_KIND] != SOURCE or n == 0:

@@ -31,7 +31,7 @@ This module only books workers and schedules ``E_WORKER_ARRIVES``; what the arri
 
 import numpy as np
 
-from kernels.jit import cold, hot
+from kernels.jit import cold, entry, hot
 from kernels.queue import push
 from kernels.rng import sample
 from kernels.types import (
@@ -51,16 +51,20 @@ from kernels.types import (
     RS_REPAIR,
     S_WORKING,
     SF_ASKED0,
+    SI_CTOK,
     SI_DOWN,
     SI_EL,
     SI_PHASE,
+    SI_STATE,
     SI_WORKER0,
     T_NOW,
     W_OP,
     W_REPAIR,
+    WAITING_FOR_WORKER,
     WK_CALENDAR,
     WK_COUNT,
     WK_FIRST,
+    WK_HOME,
     WK_SPEED,
     WO_TASKS,
     WO_WAIT_MAX,
@@ -155,6 +159,15 @@ def request_worker(m, s, srv, slot):
     takes it, or it waits (``SI_WORKER0 + slot`` stays -1) until one is released."""
     s.srv_f[srv, SF_ASKED0 + slot] = s.sf[T_NOW]
     s.srv_i[srv, SI_WORKER0 + slot] = -1
+    best = _nearest_free(m, s, srv, slot)
+    if best >= 0:
+        _assign(m, s, best, srv, slot)
+
+
+@cold
+def _nearest_free(m, s, srv, slot):
+    """The free worker (of the pools the task in ``slot`` of ``srv`` may take one from, in
+    working time) with the shortest walk to it, ties to the lowest index; -1: none."""
     e = s.srv_i[srv, SI_EL]
     mask = _mask(m, e, slot, s.srv_i[srv, SI_PHASE])
     best = -1
@@ -169,8 +182,7 @@ def request_worker(m, s, srv, slot):
                 if t < best_t:
                     best_t = t
                     best = w
-    if best >= 0:
-        _assign(m, s, best, srv, slot)
+    return best
 
 
 @cold
@@ -321,3 +333,49 @@ def reset_workers(s, tw):
     for w in range(s.wkr.shape[0]):
         s.wkr[w, WR_SINCE] = tw
     s.wk_out[:, :] = 0.0
+
+
+@cold
+def fork_workers(m, s, working):
+    """A fork at ``s.sf[T_NOW]`` (``kernels.fork.fork_clock``): every worker is free at its
+    pool's home (off when its pool follows the calendar and ``working`` is 0), its time
+    counted from now. At time 0 this is the state ``twin.sim.lowering.new_state`` makes."""
+    for k in range(m.wk.shape[0]):
+        off = m.wk[k, WK_CALENDAR] != 0.0 and working == 0
+        a = int(m.wk[k, WK_FIRST])
+        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+            s.wkr[w, WR_STATE] = WS_OFF if off else WS_IDLE
+            s.wkr[w, WR_AT] = m.wk[k, WK_HOME]
+            s.wkr[w, WR_SRV] = -1.0
+            s.wkr[w, WR_SINCE] = s.sf[T_NOW]
+
+
+@entry
+def fork_task(m, s, srv, slot):
+    """A fork, before ``start``: the task in ``slot`` of ``srv`` (its repair, or the
+    processing of the part it holds) was under way at the fork. The free worker a request
+    would get (``request_worker``'s choice) holds it, already at the station and busy, as
+    if it had arrived there; its walk and wait are before the observation and not counted.
+    Returns False when no worker is free: a repair then waits for one (``SI_DOWN`` = 2,
+    asked now; ``fork_repair_waits`` after ``start``), a processing goes on without one."""
+    w = _nearest_free(m, s, srv, slot)
+    s.srv_f[srv, SF_ASKED0 + slot] = s.sf[T_NOW]
+    if w < 0:
+        if slot == W_REPAIR:
+            s.srv_i[srv, SI_DOWN] = 2
+            s.srv_i[srv, SI_STATE] = WAITING_FOR_WORKER  # kernels.flow.derived_state's
+        return False
+    s.wkr[w, WR_STATE] = WS_BUSY
+    s.wkr[w, WR_AT] = s.srv_i[srv, SI_EL]
+    s.wkr[w, WR_SRV] = srv
+    s.srv_i[srv, SI_WORKER0 + slot] = w
+    return True
+
+
+@entry
+def fork_repair_waits(m, s, srv):
+    """A fork, after ``start``: the failed ``srv`` waits for a technician (``fork_task``
+    found none free); the calendar failure clock ``start`` drew is cancelled (it restarts
+    when the repair ends). A technician released later takes the repair, walks there and
+    repairs it in a time drawn then."""
+    s.srv_i[srv, SI_CTOK] += 1

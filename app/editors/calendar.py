@@ -8,20 +8,20 @@ would, with the same message.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from app.editors.fields import Choice, NumberField, remove_chosen_rows
+from app.editors.fields import Choice, NumberField
+from app.editors.table import TableEditor
 from twin.model import elements as m
 from twin.projectfile.reader import read_calendar  # the file's own check of a calendar
 
@@ -96,35 +96,23 @@ class WeekBar(QWidget):
         p.end()
 
 
-class CalendarEditor(QWidget):
+class CalendarEditor(TableEditor):
     """Working periods and breaks; ``committed(calendar or None)`` once the reader accepts."""
 
-    committed = Signal(object)
-
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self._loading = False
+        super().__init__(["kind", "start", "end", "name"], parent)
         self.enabled = QCheckBox("shift calendar (without one the plant works around the clock)")
         self.enabled.toggled.connect(self._toggled)
         self.period = NumberField("", time=True)
         self.period.finished.connect(self.finish)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["kind", "start", "end", "name"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.itemChanged.connect(lambda _it: self.finish())
         self.add_shift = QPushButton("Add shift")
         self.add_break = QPushButton("Add break")
-        self.remove = QPushButton("Remove")
         self.add_shift.clicked.connect(lambda: self._add("shift", "6h", "14h"))
         self.add_break.clicked.connect(lambda: self._add("break", "10h", "10h15min"))
-        self.remove.clicked.connect(self._remove)
         buttons = QHBoxLayout()
         for b in (self.add_shift, self.add_break, self.remove):
             buttons.addWidget(b)
         self.week = WeekBar()
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d03030")
         self.body = QWidget()
         bl = QVBoxLayout(self.body)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -173,10 +161,6 @@ class CalendarEditor(QWidget):
         if emit:
             self.finish()
 
-    def _remove(self) -> None:
-        remove_chosen_rows(self.table)
-        self.finish()
-
     def _toggled(self, on: bool) -> None:
         self.body.setVisible(on)
         if self._loading:
@@ -204,21 +188,8 @@ class CalendarEditor(QWidget):
             out["shifts" if kind == "shift" else "breaks"].append(p)
         return out
 
-    def show_problems(self, msgs: list[str]) -> None:
-        self.error.setText("\n".join(msgs))
-        self.error.setVisible(bool(msgs))
+    def read(self, obj: dict | None) -> tuple[m.Calendar | None, list[str]]:
+        return (None, []) if obj is None else read_calendar(obj)
 
-    def finish(self) -> None:
-        if self._loading:
-            return
-        obj = self.value()
-        if obj is None:
-            self.show_problems([])
-            self.week.set_calendar(None)
-            self.committed.emit(None)
-            return
-        cal, msgs = read_calendar(obj)
-        self.show_problems(msgs)
-        if not msgs:
-            self.week.set_calendar(cal)
-            self.committed.emit(cal)
+    def accepted(self, value: m.Calendar | None) -> None:
+        self.week.set_calendar(value)

@@ -79,12 +79,7 @@ class WorkersEditor(RowsEditor):
             out.append(d)
         return out
 
-    def finish(self) -> None:
-        if self._loading:
-            return
+    def read(self, obj: list[dict]) -> tuple[list[WorkerPool], list[str]]:
         problems = Problems()
-        pools = read_worker_pools(self.value(), problems)
-        msgs = [p.format() for p in problems.items]
-        self.show_problems(msgs)
-        if not msgs:
-            self.committed.emit(pools)
+        pools = read_worker_pools(obj, problems)
+        return pools, [p.format() for p in problems.items]

@@ -2,6 +2,7 @@
 made manual in the inspector, a run whose exported figures show the operator's work."""
 
 import csv
+import dataclasses
 
 import pytest
 from PySide6.QtCore import Qt
@@ -58,3 +59,51 @@ def test_add_a_pool_make_a_station_manual_and_read_the_operators_figures(
     assert w.project.element("M2").workers is None
     w.act_undo.trigger()
     assert w.project.workers[0].speed == 1.0
+
+
+def test_the_workers_tab_shows_each_pools_busy_walking_and_idle_with_intervals(
+        make_window, qtbot, warm_kernel):
+    """machining-cell (one technician): the Workers tab stacks the pool's busy, walking and
+    idle fractions, each to its mean over the replications, and the table beside says the
+    same with the tasks waited for and their mean wait."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from twin.projectfile.reader import load_project
+    from twin.sim.workers import CHART_FRACTIONS
+
+    project = load_project(Path(__file__).resolve().parents[2] / "projects" / "machining-cell")
+    project.run = dataclasses.replace(project.run, horizon=2 * 86400.0, warmup=0.0,
+                                      replications=4)
+    w = make_window(project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=180_000) as blocker:
+        assert w.run_panel.start_run()
+    d = w.dashboards
+    d.finish_drawing()
+    d.tabs.setCurrentWidget(d.workers)
+    assert d.tabs.tabText(d.tabs.currentIndex()) == "Workers"
+    pool = blocker.args[0].summary()["base"]["workers"]["maintenance"]
+    chart = d.workers
+    assert list(chart.bars) == list(CHART_FRACTIONS)
+    top = 0.0
+    for part, bar in chart.bars.items():
+        want = pool[f"{part}_fraction"]["mean"]
+        assert bar.opts["height"][0] == pytest.approx(want)
+        assert bar.opts["y0"][0] == pytest.approx(top)
+        top += want
+    assert top == pytest.approx(1.0)  # the three parts are the whole working time
+    assert 0.0 < pool["busy_fraction"]["mean"] < 1.0 and pool["tasks"]["mean"] > 0
+    ticks = chart.plot.getAxis("bottom")._tickLevels
+    assert ticks == [[(0, "maintenance")]]
+    header = [chart.table.horizontalHeaderItem(c).text()
+              for c in range(chart.table.columnCount())]
+    assert header == ["pool", "busy %", "walking %", "idle %", "tasks", "tasks waited",
+                      "mean wait (s)"]
+    row = [chart.table.item(0, c).text() for c in range(chart.table.columnCount())]
+    busy = pool["busy_fraction"]
+    assert row[0] == "maintenance"
+    assert row[1] == f"{100 * busy['mean']:.1f} ± {100 * busy['ci95_halfwidth']:.1f}"
+    assert row[5].startswith(f"{pool['tasks_waited']['mean']:.1f} ± ")
+    assert row[6].startswith(f"{pool['mean_wait_s']['mean']:.1f} ± ")
+    assert np.isfinite(pool["mean_wait_s"]["ci95_halfwidth"])

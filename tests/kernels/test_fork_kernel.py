@@ -7,6 +7,8 @@ when scheduled).
 """
 
 import copy
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,12 +25,20 @@ SCHEDULED = serial_line([station("m1", 2.0)], [], name="scheduled")
 SCHEDULED["elements"][0].update(schedule=[[0.0, "A", 2], [50.0, "A", 1]], schedule_period=100.0)
 
 
+# issue 18: a technician pool that follows the calendar (off at 0 s: the shift begins at 6 h)
+CELL = json.loads((Path(__file__).resolve().parents[2] / "projects" / "machining-cell"
+                   / "project.json").read_text())
+CELL_ON = copy.deepcopy(CELL)  # the same, always working: its technician idles at 0 s
+CELL_ON["workers"][0]["follows_calendar"] = False
+
+
 def _pair(doc, horizon=3600.0):
     low = lower(project_from_json(doc), horizon, 0.0, 60.0)
     return low, new_state(low, 5, 1), new_state(low, 5, 1)
 
 
-@pytest.mark.parametrize("doc", [RICH, OFF_AT_ZERO, SCHEDULED], ids=["rich", "off", "sched"])
+@pytest.mark.parametrize("doc", [RICH, OFF_AT_ZERO, SCHEDULED, CELL, CELL_ON],
+                         ids=["rich", "off", "sched", "workers-off", "workers-on"])
 def test_a_fork_at_zero_with_nothing_placed_is_start(kernel, doc):
     from kernels.engine import start
 
@@ -109,3 +119,39 @@ def test_a_part_in_process_finishes_when_its_work_is_done(kernel):
     run_until(a, s, 107.0)
     assert s.srv_i[1, kt.SI_DOWN] == 0 and s.el_out[m1, kt.O_OUT] == s.el_out[m2, kt.O_IN] == 1
     assert s.srv_i[1, kt.SI_STATE] == kt.BUSY
+
+
+def test_a_repair_under_way_keeps_its_technician_and_frees_it_at_its_end(kernel):
+    """machining-cell, forked at 7 h (in the shift): lathe server 1 down with 100 s of repair
+    left. The one technician is busy there from the fork, at the lathes, and free (idle) at
+    the repair's end; a second failed lathe finds nobody free and waits for it."""
+    from kernels.engine import run_until, start
+    from kernels.workers import fork_repair_waits, fork_task
+
+    low, _, s = _pair(CELL_ON, horizon=30000.0)
+    a = low.arrays
+    t = 7 * 3600.0
+    lathes = low.element_ids.index("lathes")
+    s0 = int(a.el_i[lathes, kt.I_SERVER0])
+    kf.fork_clock(a, s, t)
+    assert (s.wkr[:, kt.WR_STATE] == kt.WS_IDLE).all()
+    assert s.wkr[0, kt.WR_AT] == low.element_ids.index("b_turned")
+    kf.fork_server(a, s, s0 + 1, kt.P_EMPTY, 0, 0.0, 0.0, 0.0, 1)
+    kf.fork_server(a, s, s0 + 2, kt.P_EMPTY, 0, 0.0, 0.0, 0.0, 1)
+    assert fork_task(a, s, s0 + 1, kt.W_REPAIR)
+    assert not fork_task(a, s, s0 + 2, kt.W_REPAIR)
+    assert s.srv_i[s0 + 1, kt.SI_DOWN] == 1 and s.srv_i[s0 + 2, kt.SI_DOWN] == 2
+    assert s.wkr[0, kt.WR_STATE] == kt.WS_BUSY and s.wkr[0, kt.WR_AT] == lathes
+    assert s.wkr[0, kt.WR_SRV] == s0 + 1 and s.srv_i[s0 + 1, kt.SI_WORKER0 + kt.W_REPAIR] == 0
+    start(a, s)
+    fork_repair_waits(a, s, s0 + 2)
+    kf.fork_repair(a, s, s0 + 1, 100.0)
+    assert s.srv_i[s0 + 2, kt.SI_STATE] == kt.WAITING_FOR_WORKER
+    run_until(a, s, t + 99.0)
+    assert s.wkr[0, kt.WR_STATE] == kt.WS_BUSY and s.srv_i[s0 + 1, kt.SI_DOWN] == 1
+    run_until(a, s, t + 100.0 + 1e-9)
+    # repaired at t + 100 s: the technician takes the waiting repair next door (no walk:
+    # same element), so it is busy again, on server 2, whose repair has begun
+    assert s.srv_i[s0 + 1, kt.SI_DOWN] == 0
+    assert s.wkr[0, kt.WR_SRV] == s0 + 2 and s.srv_i[s0 + 2, kt.SI_DOWN] == 1
+    assert s.wk_out[0, kt.WO_TASKS] == 1.0 and s.wk_out[0, kt.WO_WAIT_SUM] == pytest.approx(100.0)

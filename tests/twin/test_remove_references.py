@@ -134,3 +134,40 @@ def test_deleting_a_worker_pools_home_leaves_the_pool_without_one(tmp_path):
     assert [p.home for p in load_project(tmp_path / "p", strict=False).workers] == [""]
     stack.undo()
     assert project_to_json(project) == before
+
+
+def test_deleting_an_assemblys_input_takes_it_from_the_bill_in_the_same_undo_step(tmp_path):
+    line = Path(__file__).resolve().parents[2] / "projects" / "assembly-line"
+    project = load_project(line)
+    bill = project.element("motor_mount").assembly
+    assert [i.source for i in bill.inputs] == ["a_conveyor", "b_conveyor"]
+    before = project_to_json(project)
+    stack = cmd.UndoStack(project)
+    remove = cmd.RemoveElement("b_conveyor")
+    stack.push(remove)
+    left = project.element("motor_mount").assembly
+    assert [(i.source, i.quantity, i.capacity) for i in left.inputs] == [("a_conveyor", 1, 2)]
+    assert left.product == bill.product
+    assert remove.notes == ["assembly 'motor_mount': its input from b_conveyor (bill of "
+                            "materials)"]
+    save_project(project, tmp_path / "p")
+    # the flow is cut (feeder B leads nowhere now), but the bill names no deleted element
+    again = load_project(tmp_path / "p", strict=False)
+    assert [i.source for i in again.element("motor_mount").assembly.inputs] == ["a_conveyor"]
+    problems = [str(p) for p in structure_problems(again)]
+    assert problems and not any("motor_mount" in p or "b_conveyor" in p for p in problems)
+    stack.undo()
+    assert project_to_json(project) == before
+    assert project.element("motor_mount").assembly == bill
+
+
+def test_deleting_the_assembly_itself_leaves_no_note_about_its_bill():
+    line = Path(__file__).resolve().parents[2] / "projects" / "assembly-line"
+    project = load_project(line)
+    before = project_to_json(project)
+    stack = cmd.UndoStack(project)
+    remove = cmd.RemoveElement("motor_mount")
+    stack.push(remove)
+    assert not any("assembly" in n for n in remove.notes)
+    stack.undo()
+    assert project_to_json(project) == before

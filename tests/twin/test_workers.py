@@ -292,16 +292,24 @@ def test_a_recording_keeps_the_waiting_for_worker_state(repair_recording):
         assert recorded[0].losses_s["waiting_for_worker"] == waited
 
 
-def test_fork_refuses_a_project_with_workers_and_calibration_notes_the_repairs(
+def test_fork_runs_a_project_with_workers_and_calibration_notes_the_repairs(
         repair_recording):
-    from twin.recording import Recording
+    """A fork places the workers (tests/twin/test_fork_workers.py); a server recorded
+    waiting for a worker at the fork time is started empty, and the fork says so."""
+    from twin.recording import Recording, replay_asset
     from twin.whatif.calibration import calibrate
-    from twin.whatif.fork import ForkError, fork_from_recording
+    from twin.whatif.fork import fork_from_recording
 
     project, path, _ = repair_recording
     with Recording.open(path) as rec:
-        with pytest.raises(ForkError, match=r"worker pools \(tech\).*without forking"):
-            fork_from_recording(project, rec, 3600.0, 7200.0, replications=2)
+        fr = fork_from_recording(project, rec, 3600.0, 7200.0, replications=2)
+        assert fr.outputs.shape == (2,) and (fr.outputs > 0).all()
+        tl = replay_asset(rec, "m").timeline
+        rs, re_ = tl.runs(kt.WAITING_FOR_WORKER)
+        t = float(rs[0] + re_[0]) / 2
+        fr = fork_from_recording(project, rec, t, t + 600.0, replications=2)
+        assert any("m (asset m): recorded state waiting_for_worker at t is started as "
+                   "empty" in n for n in fr.notes), fr.notes
         report = calibrate(project, rec)
     for sc in report.stations:
         assert any("waiting_for_worker" in n for n in sc.notes)

@@ -4,7 +4,8 @@ A project names its elements by id in places other than ``elements`` and ``conne
 scenarios' overrides, experiments' factors and ``elements.<id>.<kpi>`` responses (with the
 objectives and constraints over them), alert rules' ``elements`` (a station, or one of its
 servers as ``<id>#<k>``), the replay panel's asset mapping in
-``meta["recording_assets"]``, and worker pools' ``home``. When the element is deleted each of
+``meta["recording_assets"]``, worker pools' ``home`` and assemblies' bills of materials
+(an input taken from the element). When the element is deleted each of
 these is left pointing at nothing: the file is then refused on reopening and every run stops
 on it (issue: dangling references). :func:`without_element` gives what the project holds in
 those places once the element is gone, with a line for each thing that went, so that
@@ -34,12 +35,13 @@ class Dependents:
     recording_assets: object = None
     notes: list[str] = field(default_factory=list)
     workers: list = field(default_factory=list)  # worker pools (their ``home``)
+    assemblies: dict = field(default_factory=dict)  # assembly station id -> its bill
 
     @classmethod
     def of(cls, project: m.Project) -> Dependents:
         return cls(list(project.scenarios), list(project.experiments), project.alerts,
                    copy.deepcopy(project.meta.get("recording_assets")),
-                   workers=list(project.workers))
+                   workers=list(project.workers), assemblies=_bills(project))
 
     def put(self, project: m.Project) -> None:
         """Set these parts on ``project`` and tell its listeners."""
@@ -48,6 +50,9 @@ class Dependents:
         project.experiments = list(self.experiments)
         project.alerts = self.alerts
         project.workers = list(self.workers)
+        for sid, bill in self.assemblies.items():
+            if sid in project and project.element(sid).assembly != bill:
+                project.element(sid).assembly = bill
         if self.recording_assets is None:
             project.meta.pop("recording_assets", None)
         else:
@@ -55,6 +60,11 @@ class Dependents:
         if scenarios_changed:
             project.scenarios_changed.emit()
         project.changed.emit()
+
+
+def _bills(project: m.Project) -> dict:
+    """Each assembly's bill of materials, by station id."""
+    return {el.id: el.assembly for el in project.stations() if el.assembly is not None}
 
 
 def names_element(name: str, element_id: str) -> bool:
@@ -79,7 +89,9 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
     (with the objectives and constraints over those responses), and an experiment left
     without a factor goes; an alert rule loses the element from its ``elements``, and a rule
     that named nothing else goes (an empty list would mean every element); an asset shown
-    on the element is shown on none; a worker pool at home there gets no home.
+    on the element is shown on none; a worker pool at home there gets no home; an
+    assembly's bill loses the input taken from the element (a bill left without inputs
+    stays, as an assembly just placed: the check asks for its inputs).
     """
     notes: list[str] = []
     scenarios = []
@@ -130,7 +142,14 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
                          "where their first task is)")
             pool = dataclasses.replace(pool, home="")
         workers.append(pool)
-    return Dependents(scenarios, experiments, alerts, table, notes, workers)
+
+    bills = _bills(project)
+    for sid, bill in bills.items():
+        keep = tuple(i for i in bill.inputs if i.source != element_id)
+        if sid != element_id and len(keep) < len(bill.inputs):
+            notes.append(f"assembly {sid!r}: its input from {element_id} (bill of materials)")
+            bills[sid] = dataclasses.replace(bill, inputs=keep)
+    return Dependents(scenarios, experiments, alerts, table, notes, workers, bills)
 
 
 def _experiment_without(exp, element_id: str):

@@ -9,6 +9,7 @@ until a worker is assigned to it (the walk that follows is counted apart).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,3 +49,60 @@ def pool_kpis(wk_out: np.ndarray, count: int) -> dict[str, float]:
         "mean_walk_s": _ratio(float(wk_out[kt.WO_WALK_SUM]), tasks),
         "mean_working": _ratio((busy + walk) * count, total),
     }
+
+
+#: The parts of a pool's working time the utilisation chart stacks, bottom to top.
+CHART_FRACTIONS = ("busy", "walking", "idle")
+
+
+@dataclass(frozen=True)
+class PoolChart:
+    """What the workbench's Workers chart shows of one scenario (:func:`pool_chart`).
+
+    Attributes
+    ----------
+    pools : list of str
+        Pool ids, in the project's order.
+    fractions : dict of str to tuple of numpy.ndarray
+        ``CHART_FRACTIONS`` entry -> (mean, 95% half-width) per pool, of its working time.
+    tasks, tasks_waited, mean_wait_s : tuple of numpy.ndarray
+        Per pool: tasks that got a worker, those that waited for one, and the mean wait of
+        a task (walking not included); each (mean, 95% half-width) over replications.
+    """
+
+    pools: list[str]
+    fractions: dict[str, tuple[np.ndarray, np.ndarray]]
+    tasks: tuple[np.ndarray, np.ndarray]
+    tasks_waited: tuple[np.ndarray, np.ndarray]
+    mean_wait_s: tuple[np.ndarray, np.ndarray]
+
+    def rows(self) -> list[list[str]]:
+        """A table of the chart's figures: a header, then one row per pool."""
+        def ci(pair, k, digits):
+            m, h = float(pair[0][k]), float(pair[1][k])
+            if not math.isfinite(m):
+                return "-"
+            return f"{m:.{digits}f}" + (f" ± {h:.{digits}f}" if math.isfinite(h) else "")
+        rows = [["pool", *(f"{f} %" for f in CHART_FRACTIONS), "tasks", "tasks waited",
+                 "mean wait (s)"]]
+        for k, pid in enumerate(self.pools):
+            pct = [ci((100 * m, 100 * h), k, 1) for m, h in self.fractions.values()]
+            rows.append([pid, *pct, ci(self.tasks, k, 1), ci(self.tasks_waited, k, 1),
+                         ci(self.mean_wait_s, k, 1)])
+        return rows
+
+
+def pool_chart(doc: dict) -> PoolChart | None:
+    """The Workers chart of a scenario from its summary (``twin.sim.summary.summarize``:
+    ``doc["workers"][pool][kpi]`` holds each KPI's mean and 95% half-width over the
+    replications); None when the project has no worker pools."""
+    pools = doc.get("workers") or {}
+    if not pools:
+        return None
+    ids = list(pools)
+
+    def pair(kpi):
+        return (np.array([pools[p][kpi]["mean"] for p in ids], float),
+                np.array([pools[p][kpi]["ci95_halfwidth"] for p in ids], float))
+    return PoolChart(ids, {f: pair(f"{f}_fraction") for f in CHART_FRACTIONS},
+                     pair("tasks"), pair("tasks_waited"), pair("mean_wait_s"))

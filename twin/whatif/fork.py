@@ -40,7 +40,14 @@ asset and servers whose state is unknown start **empty and are listed in
 ``ForkResult.wip_unknown``** (shown by the workbench and ``twinbench fork``). Wear starts at
 0 and parts are of the first product, those in an assembly of the product it assembles.
 **Assemblies** (issue 18): their input places start empty (no recording holds their levels),
-and each assembly is listed in ``wip_unknown`` with a note.
+and each assembly is listed in ``wip_unknown`` with a note. **Workers** (issue 18; a
+recording holds none): the technician of a repair under way at ``t`` stays with it, and so
+does the operator of a manual processing under way (repairs first, in mapping order, each
+the free worker a request would get); every other worker is free at its pool's home (off,
+outside the working time of a pool that follows the calendar). A repair that finds no free
+technician waits for one and starts afresh when one comes; a processing without a free
+operator finishes without one; both are noted. A fork at ``t = 0`` with nothing under way
+starts as a fresh run does.
 
 Each replication then runs to ``horizon_end`` through :func:`twin.sim.runner.run_replication`,
 in chunks: a :class:`twin.tasks.TaskState` gets the progress and stops the fork within a
@@ -343,8 +350,21 @@ def _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, 
     reps = range(replications)
     run = _ForkRun(plan, seed, stream_seeds_of(low.element_ids, seed, reps),
                    plan.draws(seed, reps), chunks, keep_t, idx, raw)
-    return ThreadExecutor(workers).map(_fork_replication, [_ForkJob(run, r) for r in reps],
+    done = ThreadExecutor(workers).map(_fork_replication, [_ForkJob(run, r) for r in reps],
                                        task)
+    return done, [_no_worker_note(low, srv, what) for srv, what in plan.idle_tasks]
+
+
+def _no_worker_note(low: Lowered, srv: int, task: str) -> str:
+    """What the fork did with a task under way at ``t`` that no free worker could hold."""
+    el_i = low.arrays.el_i
+    e = next(e for e in range(el_i.shape[0])
+             if el_i[e, kt.I_SERVER0] <= srv < el_i[e, kt.I_SERVER0] + el_i[e, kt.I_SERVERS])
+    where = f"{low.element_ids[e]} server {srv - int(el_i[e, kt.I_SERVER0])}"
+    if task == "repair":
+        return (f"{where}: down at t with no technician free (more repairs under way than "
+                "free workers of its pools): it waits for one, and its repair starts afresh")
+    return (f"{where}: processing at t with no operator free: it finishes without one")
 
 
 def _check_counts(replications: object, seed: object, grid: object) -> None:
@@ -432,13 +452,6 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     name = scenario or "base"
     if variant is None:
         variant = with_scenario(project, scenario)
-    if variant.workers:
-        raise ForkError(
-            f"project {project.name!r} has worker pools ({', '.join(p.id for p in variant.workers)}"
-            "): a fork cannot yet place the recorded workers (where each stands, which task it "
-            "does), so it would start every one idle and the forecast would be wrong; run the "
-            "what-if without forking (twinbench run), or fork a copy of the project without "
-            "its $.workers and the stations' workers fields")
     batches = [s.id for s in variant.stations() if s.batch or s.disassembly]
     if batches:  # issue 18: batch and disassembly stations
         raise ForkError(
@@ -462,7 +475,8 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
                      "recorded servers, the fork's the whole station")
     blind = set(partial) | set(missing)
     for s in starts:
-        if s.state in (kt.SETUP, kt.MAINTENANCE, NO_DATA, UNKNOWN):
+        # waiting for a worker: for a repair or an operator? A recording does not say
+        if s.state in (kt.SETUP, kt.MAINTENANCE, kt.WAITING_FOR_WORKER, NO_DATA, UNKNOWN):
             what = {NO_DATA: "no data", UNKNOWN: "unknown"}.get(s.state) or kt.STATE_NAMES[s.state]
             notes.append(f"{s.element} (asset {s.asset}): recorded state {what} at t is "
                          f"started as {'busy' if s.holds == 'process' else 'empty'}")
@@ -478,8 +492,10 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     keep = ts >= t
     times = ts[keep]
     idx = [low.element_ids.index(el) for el in sorted(mapped)]
-    done = _run(low, variant, starts, wip, t, seed, replications, recorded_repair_end, log,
-                task, workers, chunks, keep, idx, keep_replications)
+    done, worker_notes = _run(low, variant, starts, wip, t, seed, replications,
+                              recorded_repair_end, log, task, workers, chunks, keep, idx,
+                              keep_replications)
+    notes += worker_notes
     out = np.array([d[0] for d in done])
     energy = np.array([d[1] for d in done])
     reps = [d[2] for d in done] if keep_replications else []

@@ -4,7 +4,9 @@
 server's state and part, the work in process) in a kernel state once; every replication
 copies that state and draws its own values of what is under way at ``t`` from its own random
 stream: the work left on a part in process, the repair left, the time to the next failure,
-each conditioned on the time already elapsed (``X - a | X > a``).
+each conditioned on the time already elapsed (``X - a | X > a``). Workers (issue 18): the
+technician of a repair under way and the operator of a manual processing under way stay
+with it (:func:`_place_workers`); the others are free at their pools' homes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from kernels import fork as kf
 from kernels import types as kt
+from kernels import workers as kw
 from kernels.warmup import compiled_kernels
 from twin.errors import InputError
 from twin.model import elements as m
@@ -144,10 +147,14 @@ class StartPlan:
             # where fork_server puts them (SF_REM, SF_WORK) by state_of
             kf.fork_server(a, s, srv, phase, prod, 0.0, 0.0, done_t, int(ss.state == kt.DOWN))
             plan[srv] = (ss, st)
+        self.idle_tasks = _place_workers(a, s, plan)
         self.after: list[tuple[int, bool, float | None]] = []  # (server, down, fixed time)
+        self.waits: list[int] = []  # failed servers waiting for a technician
         for srv, (ss, st) in plan.items():
             basis = a.el_i[s.srv_i[srv, kt.SI_EL], kt.I_FAIL_BASIS]
-            if s.srv_i[srv, kt.SI_DOWN]:
+            if s.srv_i[srv, kt.SI_DOWN] == 2:
+                self.waits.append(srv)
+            elif s.srv_i[srv, kt.SI_DOWN]:
                 if ss.repair_end is not None and recorded_repair_end:
                     self.after.append((srv, True, ss.repair_end - t))
                     continue
@@ -192,6 +199,8 @@ class StartPlan:
             s.srv_f[srv, kt.SF_WORK] = drawn[j] + elapsed
             j += 1
         start(a, s)
+        for srv in self.waits:
+            kw.fork_repair_waits(a, s, srv)
         for srv, down, fixed in self.after:
             if fixed is None:
                 left, j = float(drawn[j]), j + 1
@@ -202,6 +211,28 @@ class StartPlan:
             else:
                 kf.fork_resume(a, s, srv, left)
         return s
+
+
+def _place_workers(a: kt.ModelArrays, s: kt.KernelState, plan: dict) -> list[tuple[int, str]]:
+    """The workers at the fork (issue 18): a failed server whose repair needs a technician
+    keeps one (first, in the order of ``plan``), then a server processing a part on a manual
+    station keeps its operator (``kernels.workers.fork_task``); every other worker is free
+    at its pool's home. Returns the ``(server, task)`` pairs that found no free worker: a
+    repair then waits for one, a processing goes on without one."""
+    if a.wk.shape[0] == 0:
+        return []
+    missing = []
+    for srv in plan:  # repairs first: a failed station stops, a manual one only slows
+        e = s.srv_i[srv, kt.SI_EL]
+        if (s.srv_i[srv, kt.SI_DOWN] and a.el_i[e, kt.I_CREW_REPAIR]
+                and not kw.fork_task(a, s, srv, kt.W_REPAIR)):
+            missing.append((srv, "repair"))
+    for srv in plan:
+        e = s.srv_i[srv, kt.SI_EL]
+        if (s.srv_i[srv, kt.SI_PHASE] == kt.P_PROCESS and a.el_i[e, kt.I_CREW_PROCESS]
+                and not kw.fork_task(a, s, srv, kt.W_OP)):
+            missing.append((srv, "process"))
+    return missing
 
 
 def build_state(low: Lowered, project: m.Project, starts: list[ServerStart], t: float,
