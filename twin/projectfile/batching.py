@@ -11,7 +11,7 @@ from __future__ import annotations
 from twin import limits
 from twin.errors import Problems
 from twin.model.elements import Batch, Disassembly
-from twin.projectfile.reader import _Reader
+from twin.projectfile.fields import FieldReader
 
 _FIELDS = {"size", "timeout", "min_fill", "capacity"}
 
@@ -23,7 +23,7 @@ def read_batch(obj, path: str, problems: Problems) -> Batch | None:
     if not isinstance(obj, dict):
         problems.add(path, 'must be an object, e.g. {"size": 8, "timeout": "30min"}', obj)
         return None
-    r = _Reader(obj, path, problems, _FIELDS)
+    r = FieldReader(obj, path, problems, _FIELDS)
     if obj.get("size") is None:
         problems.add(f"{path}.size", "a batch needs its size: the parts of a full load, e.g. 8")
         return None
@@ -74,14 +74,14 @@ def read_disassembly(obj, path: str, problems: Problems) -> Disassembly | None:
                      f"must list the outputs, e.g. {example}", rows if isinstance(obj, dict)
                      else obj)
         return None
-    _Reader(obj, path, problems, {"outputs"})
+    FieldReader(obj, path, problems, {"outputs"})
     outputs, seen = [], set()
     for k, row in enumerate(rows):
         rp = f"{path}.outputs[{k}]"
         if not isinstance(row, dict):
             problems.add(rp, 'expected {"to": "<successor id>", "quantity": 1}', row)
             continue
-        r = _Reader(row, rp, problems, {"to", "quantity"})
+        r = FieldReader(row, rp, problems, {"to", "quantity"})
         to = r.string("to", limit=limits.MAX_ID_CHARS)
         if not to or to in seen:
             problems.add(f"{rp}.to", "names a successor of the station, each once (give it "

@@ -26,8 +26,9 @@ from twin.model.experiments import (
     Factor,
     Objective,
 )
+from twin.projectfile.fields import FieldReader
 from twin.projectfile.lists import objects
-from twin.projectfile.reader import _read_element, _Reader, apply_overrides
+from twin.projectfile.reader import _read_element, apply_overrides
 from twin.projectfile.scenarios import MISSING, value_at
 from twin.projectfile.structure import experiment_responses, experiments_naming_gone_elements
 
@@ -64,7 +65,7 @@ def read_experiments(raw, path: str, problems: Problems) -> list[Experiment]:
 
 
 def _read_experiment(e: dict, ep: str, problems: Problems) -> Experiment | None:
-    r = _Reader(e, ep, problems, _EXPERIMENT_KEYS)
+    r = FieldReader(e, ep, problems, _EXPERIMENT_KEYS)
     name = r.string("name")
     if not name:
         problems.add(f"{ep}.name", "every experiment needs a name")
@@ -129,7 +130,7 @@ def _read_factor(x, fp: str, problems: Problems) -> Factor | None:
                      x)
         return None
     n0 = len(problems.items)
-    r = _Reader(x, fp, problems, _FACTOR_KEYS)
+    r = FieldReader(x, fp, problems, _FACTOR_KEYS)
     element, path = r.string("element"), r.string("path")
     if not element and "element" in x:
         problems.add(f"{fp}.element", "name the element whose parameter varies (its id)")
@@ -177,7 +178,7 @@ def _read_objectives(raw, path: str, problems: Problems) -> list[Objective]:
     for _i, op, o in objects(raw, path, problems,
                              not_list='must be a list of {"response": ..., "sense": "max"}',
                              not_object='expected {"response": "profit", "sense": "max"}'):
-        r = _Reader(o, op, problems, {"response", "sense"})
+        r = FieldReader(o, op, problems, {"response", "sense"})
         resp, sense = r.string("response"), r.string("sense", "max", choices=("min", "max"))
         if not resp:
             problems.add(f"{op}.response", "name the response to optimise")
@@ -191,7 +192,7 @@ def _read_constraints(raw, path: str, problems: Problems) -> list[Constraint]:
     for _i, cp, c in objects(raw, path, problems, not_list='must be a list of {"response": '
                              '..., "min": ..., "max": ...}',
                              not_object='expected {"response": "budget", "max": 100000}'):
-        r = _Reader(c, cp, problems, {"response", "min", "max"})
+        r = FieldReader(c, cp, problems, {"response", "min", "max"})
         resp, lo, hi = r.string("response"), r.number("min"), r.number("max")
         if not resp:
             problems.add(f"{cp}.response", "name the response (or \"budget\") it bounds")

@@ -14,7 +14,7 @@ from pathlib import Path
 from twin import limits
 from twin.errors import Problems
 from twin.model.orders import SEQUENCING_RULES, Order
-from twin.projectfile.reader import _Reader
+from twin.projectfile.fields import FieldReader
 
 _FIELDS = ("id", "product", "quantity", "release", "due", "priority")
 _REQUIRED = _FIELDS[:5]
@@ -96,7 +96,7 @@ def _typed(obj: dict) -> dict:
 def _orders(rows: list[tuple[str, dict]], problems: Problems) -> list[Order]:
     out, seen = [], {}
     for p, obj in rows:
-        r = _Reader(obj, p, problems, set(_FIELDS))
+        r = FieldReader(obj, p, problems, set(_FIELDS))
         oid = obj.get("id")
         oid = str(oid) if isinstance(oid, int | str) and not isinstance(oid, bool) else ""
         if not oid or len(oid) > limits.MAX_ID_CHARS:
@@ -134,7 +134,7 @@ def _orders(rows: list[tuple[str, dict]], problems: Problems) -> list[Order]:
     return out
 
 
-def source_orders(r: _Reader, path: str, problems: Problems, folder: Path | None,
+def source_orders(r: FieldReader, path: str, problems: Problems, folder: Path | None,
                   arrives: object) -> tuple[list[Order] | None, str, str]:
     """A source's ``orders`` (None: not an order source), the CSV they came from and its
     ``sequencing`` rule (default ``fifo``); ``arrives``: it has an arrival or a schedule,

@@ -15,7 +15,6 @@ versions migrate forward through ``MIGRATIONS``. Writing lives in ``twin.project
 from __future__ import annotations
 
 import copy
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +22,15 @@ from pathlib import Path
 from twin import jsonfile, limits
 from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
-from twin.model.distributions import parse_distribution
+from twin.projectfile import batching
 from twin.projectfile.alerts import read_alerts
 from twin.projectfile.energy import absolute_files, read_energy  # noqa: F401
+from twin.projectfile.fields import FieldReader
 from twin.projectfile.lists import objects
 from twin.projectfile.meshes import read_mesh
+from twin.projectfile.orders import source_orders
 from twin.projectfile.plantlimits import check_project
+from twin.projectfile.standby import read_energy_saving
 from twin.projectfile.structure import (  # noqa: F401  (re-exported)
     _EMPTY,
     _named,
@@ -39,6 +41,7 @@ from twin.projectfile.structure import (  # noqa: F401  (re-exported)
     require_runnable,
     structure_problems,
 )
+from twin.projectfile.workers import check_workers, read_station_workers, read_worker_pools
 from twin.projectfile.writer import (  # noqa: F401  (re-exported: one import for callers)
     PROJECT_FILE,
     SCHEMA_VERSION,
@@ -83,108 +86,6 @@ def migrate(doc: dict, file: str | None = None) -> dict:
 
 
 # --- reading ---------------------------------------------------------------------------------
-class _Reader:
-    """Typed field access on a JSON object that records problems instead of stopping."""
-
-    def __init__(self, obj: dict, path: str, problems: Problems, allowed: set[str]):
-        self.obj, self.path, self.problems = obj, path, problems
-        for key in obj:
-            if key not in allowed and not key.startswith("x-"):
-                problems.add(f"{path}.{key}", f"unknown field; expected one of {sorted(allowed)}"
-                             " (prefix custom fields with 'x-')")
-
-    def _bad(self, key, msg):
-        self.problems.add(f"{self.path}.{key}", msg, self.obj[key])
-
-    def number(self, key, default=None, lo=-math.inf, hi=math.inf, lo_open=False, integer=False):
-        if key not in self.obj or self.obj[key] is None:
-            return default
-        v = self.obj[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            self._bad(key, "must be a whole number" if integer else "must be a finite number")
-            return default
-        if integer and v != int(v):
-            self._bad(key, "must be a whole number")
-            return default
-        if v < lo or (lo_open and v == lo) or v > hi:
-            rng = f"{'>' if lo_open else '>='} {lo:g}"
-            rng += f" and <= {hi:g}" if hi < math.inf else ""
-            self._bad(key, f"must be {rng}")
-            return default
-        return int(v) if integer else float(v)
-
-    def duration(self, key, default=None):
-        if key not in self.obj:
-            return default
-        try:
-            return parse_duration(self.obj[key])
-        except ValueError as e:
-            self._bad(key, str(e))
-            return default
-
-    def string(self, key, default=None, choices=None, limit=limits.MAX_NAME_CHARS):
-        if key not in self.obj:
-            return default
-        v = self.obj[key]
-        if not isinstance(v, str):
-            self._bad(key, "must be a string")
-            return default
-        if choices and v not in choices:
-            self._bad(key, f"expected one of {list(choices)}")
-            return default
-        if len(v) > limit:
-            self.problems.add(f"{self.path}.{key}", f"{len(v):,} characters: at most "
-                              f"{limit:,} (docs/limits.md)", v[:40] + "...")
-            return default
-        return v
-
-    def boolean(self, key, default):
-        if key not in self.obj:
-            return default
-        v = self.obj[key]
-        if not isinstance(v, bool):
-            self._bad(key, "must be true or false")
-            return default
-        return v
-
-    def vector(self, key, n, default, lo=-math.inf, hi=math.inf, lo_open=False):
-        if key not in self.obj:
-            return default
-        v = self.obj[key]
-        if (not isinstance(v, list) or len(v) != n
-                or any(isinstance(x, bool) or not isinstance(x, int | float)
-                       or not math.isfinite(x) for x in v)):
-            self._bad(key, f"must be a list of {n} numbers (metres)")
-            return default
-        if any(x < lo or (lo_open and x == lo) or x > hi for x in v):
-            self._bad(key, f"each of its {n} numbers must be {'>' if lo_open else '>='} {lo:g}"
-                      f" and <= {hi:g} metres (docs/limits.md)")
-            return default
-        return tuple(float(x) for x in v)
-
-    def dist(self, key, default=None, per_product=False):
-        if key not in self.obj or self.obj[key] is None:
-            return default
-        v, path = self.obj[key], f"{self.path}.{key}"
-        if per_product and isinstance(v, dict) and "dist" not in v:
-            out = {}
-            for prod, d in v.items():
-                parsed = parse_distribution(d, f"{path}.{prod}", self.problems)
-                if parsed is not None:
-                    out[prod] = parsed
-            return out
-        return parse_distribution(v, path, self.problems)
-
-    def obj_at(self, key):
-        v = self.obj.get(key)
-        if v is None:
-            return None
-        if not isinstance(v, dict):
-            self._bad(key, "must be an object")
-            return None
-        return v
-
-
 _COMMON = {"id", "kind", "name", "position", "rotation", "footprint"}
 _FIELDS = {
     "source": {"arrival", "schedule", "schedule_period", "product_mix", "when_blocked",
@@ -208,7 +109,7 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         problems.add(f"{path}.kind", f"unknown element kind; expected one of "
                      f"{sorted(m.ELEMENT_TYPES)}", kind)
         return None
-    r = _Reader(obj, path, problems, _COMMON | _FIELDS[kind])
+    r = FieldReader(obj, path, problems, _COMMON | _FIELDS[kind])
     eid = r.string("id", limit=limits.MAX_ID_CHARS)
     if not eid:
         problems.add(f"{path}.id", "every element needs a non-empty string id", obj.get("id"))
@@ -240,7 +141,6 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         if arrival is not None and schedule is not None:
             problems.add(path, "a source has either an 'arrival' distribution or a 'schedule',"
                          " not both")
-        from twin.projectfile.orders import source_orders  # it reads through _Reader
 
         orders, orders_file, sequencing = source_orders(r, path, problems, folder,
                                                         arrival or schedule)
@@ -251,7 +151,6 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
                         when_blocked=r.string("when_blocked", "queue", ("queue", "lose")),
                         follows_calendar=r.boolean("follows_calendar", False), routing=routing)
     if kind == "station":
-        from twin.projectfile import batching  # it reads through _Reader
 
         pt = r.dist("process_time", per_product=True)
         if obj.get("process_time") is None:
@@ -277,9 +176,9 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             follows_calendar=r.boolean("follows_calendar", True),
             off_shift=r.string("off_shift", "off", ("off", "standby")), routing=routing,
             mesh=read_mesh(obj.get("mesh"), f"{path}.mesh", problems, folder, warnings, eid),
-            workers=_station_workers(obj.get("workers"), f"{path}.workers", problems),
+            workers=read_station_workers(obj.get("workers"), f"{path}.workers", problems),
             assembly=_read_assembly(r.obj_at("assembly"), f"{path}.assembly", problems),
-            energy_saving=_energy_saving(obj.get("energy_saving"), f"{path}.energy_saving",
+            energy_saving=read_energy_saving(obj.get("energy_saving"), f"{path}.energy_saving",
                                          problems),
             batch=batching.read_batch(obj.get("batch"), f"{path}.batch", problems),
             disassembly=batching.read_disassembly(obj.get("disassembly"),
@@ -299,18 +198,6 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
                                            hi=limits.MAX_LENGTH_M),
                           routing=routing)
     return m.Sink(**common)
-
-
-def _station_workers(obj, path: str, problems: Problems):
-    from twin.projectfile.workers import read_station_workers  # it reads through _Reader
-
-    return read_station_workers(obj, path, problems)
-
-
-def _energy_saving(obj, path: str, problems: Problems):
-    from twin.projectfile.standby import read_energy_saving  # it reads through _Reader
-
-    return read_energy_saving(obj, path, problems)
 
 
 def element_from_json(obj: dict, path: str = "$", folder: Path | None = None,
@@ -358,7 +245,7 @@ def _read_schedule(v, path, problems):
 def _read_failures(obj, path, problems):
     if obj is None:
         return None
-    r = _Reader(obj, path, problems, {"basis", "time_to_failure", "time_to_repair"})
+    r = FieldReader(obj, path, problems, {"basis", "time_to_failure", "time_to_repair"})
     basis = r.string("basis", "operating", m.FAILURE_BASES)
     ttf, ttr = r.dist("time_to_failure"), r.dist("time_to_repair")
     for key in ("time_to_failure", "time_to_repair"):
@@ -377,7 +264,7 @@ def _read_assembly(obj, path, problems):
     (``structure.check_structure``), not of the file."""
     if obj is None:
         return None
-    r = _Reader(obj, path, problems, {"inputs", "product"})
+    r = FieldReader(obj, path, problems, {"inputs", "product"})
     product = r.string("product", None, limit=limits.MAX_ID_CHARS) if "product" in obj else None
     rows = obj.get("inputs", [])
     if not isinstance(rows, list):
@@ -390,7 +277,7 @@ def _read_assembly(obj, path, problems):
         if not isinstance(row, dict):
             problems.add(rp, 'expected {"from": "<predecessor id>", "quantity": 1}', row)
             continue
-        ri = _Reader(row, rp, problems, {"from", "quantity", "capacity"})
+        ri = FieldReader(row, rp, problems, {"from", "quantity", "capacity"})
         src = ri.string("from")
         if not src:
             problems.add(f"{rp}.from", "names the predecessor element this input takes parts "
@@ -418,7 +305,7 @@ def _read_assembly(obj, path, problems):
 def _read_wear(obj, path, problems):
     if obj is None:
         return None
-    r = _Reader(obj, path, problems, {"per_operation", "per_busy_hour", "failure_gain",
+    r = FieldReader(obj, path, problems, {"per_operation", "per_busy_hour", "failure_gain",
                                       "scrap_gain"})
     return m.Wear(*(r.number(k, 0.0, lo=0.0, hi=limits.MAX_WEAR) for k in
                     ("per_operation", "per_busy_hour", "failure_gain", "scrap_gain")))
@@ -427,7 +314,7 @@ def _read_wear(obj, path, problems):
 def _read_maintenance(obj, path, problems):
     if obj is None:
         return None
-    r = _Reader(obj, path, problems, {"duration", "every_operations", "every_hours"})
+    r = FieldReader(obj, path, problems, {"duration", "every_operations", "every_hours"})
     dur = r.dist("duration")
     ops = r.number("every_operations", 0, lo=0, hi=limits.MAX_OPERATIONS, integer=True)
     hours = r.number("every_hours", 0.0, lo=0.0, hi=limits.MAX_TIME_S / 3600.0)
@@ -443,7 +330,7 @@ def _read_connection(v, path, problems):
         weight = v[2] if len(v) == 3 else 1.0
         src, dst = v[0], v[1]
     elif isinstance(v, dict):
-        r = _Reader(v, path, problems, {"from", "to", "probability", "weight"})
+        r = FieldReader(v, path, problems, {"from", "to", "probability", "weight"})
         src, dst = r.string("from"), r.string("to")
         weight = v.get("probability", v.get("weight", 1.0))
     else:
@@ -467,7 +354,7 @@ def _read_periods(v, path, problems):
                              not_list="must be a list of {\"start\": ..., \"end\": ...}",
                              not_object="expected {\"start\": \"6h\", \"end\": \"14h\"}",
                              limit=limits.MAX_PERIODS, what="periods"):
-        r = _Reader(p, pp, problems, {"start", "end", "name"})
+        r = FieldReader(p, pp, problems, {"start", "end", "name"})
         a, b = r.duration("start"), r.duration("end")
         if a is None or b is None:
             problems.add(pp, "needs 'start' and 'end'")
@@ -483,7 +370,7 @@ def _read_periods(v, path, problems):
 def _read_calendar(obj, path, problems):
     if obj is None:
         return None
-    r = _Reader(obj, path, problems, {"period", "shifts", "breaks"})
+    r = FieldReader(obj, path, problems, {"period", "shifts", "breaks"})
     period = r.duration("period", 86400.0)
     shifts = _read_periods(obj.get("shifts", []), f"{path}.shifts", problems)
     breaks = _read_periods(obj.get("breaks", []), f"{path}.breaks", problems)
@@ -503,7 +390,7 @@ def _read_scenarios(v, path, problems):
     out = []
     for _i, sp, s in objects(v, path, problems, not_list="must be a list of scenarios",
                              not_object="expected {\"name\": ..., \"overrides\": [...]}"):
-        r = _Reader(s, sp, problems, {"name", "description", "overrides"})
+        r = FieldReader(s, sp, problems, {"name", "description", "overrides"})
         name = r.string("name")
         if not name:
             problems.add(f"{sp}.name", "every scenario needs a name")
@@ -523,7 +410,7 @@ def _read_scenarios(v, path, problems):
             if not isinstance(o, dict) or "path" not in o or "value" not in o:
                 problems.add(op, 'expected {"element": id, "path": "a.b", "value": ...}', o)
                 continue
-            _Reader(o, op, problems, {"element", "path", "value"}).string("path")
+            FieldReader(o, op, problems, {"element", "path", "value"}).string("path")
             if o.get("element") is None and str(o["path"]).split(".")[0] == "run":
                 problems.add(f"{op}.path", "a scenario cannot change the run settings (all "
                              "scenarios of a comparison share horizon, warm-up, replications "
@@ -561,7 +448,7 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     if not limits.check_document(doc, problems):
         problems.raise_if_any(file)
     doc = migrate(doc, file)
-    r = _Reader(doc, "$", problems, {"schema_version", "name", "description", "elements",
+    r = FieldReader(doc, "$", problems, {"schema_version", "name", "description", "elements",
                                      "connections", "calendar", "scenarios", "run", "tariff",
                                      "meta", "alerts", "experiments", "workers"})
     elements: list[m.Element] = []
@@ -618,7 +505,6 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     )
     # the alert rules (issue 16) name stations, so they are read once the elements are
     project.alerts = read_alerts(doc.get("alerts"), problems, project, stale=structure)
-    from twin.projectfile.workers import check_workers, read_worker_pools  # issue 18
 
     project.workers = read_worker_pools(doc.get("workers"), problems)
     # --- experiments (issue 17): read here, checked against the project below
@@ -661,7 +547,7 @@ def _name_element(problems: Problems, n0: int, obj) -> None:
 def _read_run(obj, problems):
     if obj is None:
         return m.RunSettings()
-    r = _Reader(obj, "$.run", problems, {"horizon", "warmup", "replications", "seed",
+    r = FieldReader(obj, "$.run", problems, {"horizon", "warmup", "replications", "seed",
                                          "sample_interval"})
     d = m.RunSettings()
     n0 = len(problems.items)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from twin import limits
 from twin.errors import Problems
 from twin.model import elements as m
-from twin.projectfile.reader import _Reader
+from twin.projectfile.fields import FieldReader
 
 FIELDS = {"after_s", "mode", "when", "restart_s", "restart_kwh"}
 #: The most energy one restart may use (kWh); more is a typing error (a whole shift's worth).
@@ -26,7 +26,7 @@ def read_energy_saving(obj, path: str, problems: Problems) -> m.EnergySaving | N
                      '"restart_s": 30}', obj)
         return None
     n = len(problems.items)
-    r = _Reader(obj, path, problems, FIELDS)
+    r = FieldReader(obj, path, problems, FIELDS)
     if obj.get("after_s") is None:
         problems.add(f"{path}.after_s", "is required: the seconds of starving (or blocking) "
                      "after which the station saves energy, e.g. 120")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from twin import limits
 from twin.errors import Problems
 from twin.model.workers import TASKS, StationWorkers, WorkerNeed, WorkerPool
-from twin.projectfile.reader import _Reader
+from twin.projectfile.fields import FieldReader
 
 _POOL_FIELDS = {"id", "name", "count", "skills", "speed", "follows_calendar", "home"}
 _STATION_FIELDS = {*TASKS, "priority"}
@@ -49,7 +49,7 @@ def read_worker_pools(v, problems: Problems) -> list[WorkerPool]:
             problems.add(path, 'expected a pool object, e.g. {"id": "operators", "count": 2}',
                          obj)
             continue
-        r = _Reader(obj, path, problems, _POOL_FIELDS)
+        r = FieldReader(obj, path, problems, _POOL_FIELDS)
         pid = r.string("id", limit=limits.MAX_ID_CHARS)
         if not pid:
             problems.add(f"{path}.id", "every worker pool needs a non-empty string id",
@@ -78,7 +78,7 @@ def _need(v, path: str, problems: Problems) -> WorkerNeed | None:
     if not isinstance(v, dict):
         problems.add(path, 'expected a pool id or {"pool": ..., "skill": ...}', v)
         return None
-    r = _Reader(v, path, problems, {"pool", "skill"})
+    r = FieldReader(v, path, problems, {"pool", "skill"})
     need = WorkerNeed(pool=r.string("pool", "", limit=limits.MAX_ID_CHARS),
                       skill=r.string("skill", "", limit=limits.MAX_ID_CHARS))
     if not need.pool and not need.skill:
@@ -95,7 +95,7 @@ def read_station_workers(obj, path: str, problems: Problems) -> StationWorkers |
     if not isinstance(obj, dict):
         problems.add(path, 'must be an object such as {"repair": "technicians"}', obj)
         return None
-    r = _Reader(obj, path, problems, _STATION_FIELDS)
+    r = FieldReader(obj, path, problems, _STATION_FIELDS)
     return StationWorkers(**{t: _need(obj.get(t), f"{path}.{t}", problems) for t in TASKS},
                           priority=r.number("priority", 0, lo=-1000, hi=1000, integer=True))
 

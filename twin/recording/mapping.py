@@ -248,7 +248,7 @@ def mapping_from_dict(data: Any, *, file: str = "<mapping>") -> Mapping:
     MappingError
         As :func:`load_mapping`.
     """
-    r = _Reader(file)
+    r = FieldReader(file)
     try:  # a dict built in code gets the checks a file gets from jsonfile.read
         jsonfile.check_tree(data, file)
     except jsonfile.JsonInputError as exc:
@@ -342,7 +342,7 @@ def parse_shifts(
     ------
     MappingError
     """
-    r = _Reader(file)
+    r = FieldReader(file)
     if not isinstance(value, list) or not value:
         r.fail(path, value, 'a non-empty list like [{"name": "early", "start": "06:00"}, ...]')
     shifts = []
@@ -382,7 +382,7 @@ def states_and_assets(
     ------
     MappingError
     """
-    r = _Reader(file)
+    r = FieldReader(file)
     states, _labels = _states(r, data.get("states", {}), False)
     assets = _assets(r, data.get("assets", {}))
     return {raw: STATE_NAMES[code] for raw, code in states.items()}, assets
@@ -407,7 +407,7 @@ def shipped_mapping(name: str) -> Path:
 # --- helpers ------------------------------------------------------------------------------
 
 
-class _Reader:
+class FieldReader:
     def __init__(self, file: str) -> None:
         self.file = file
 
@@ -446,7 +446,7 @@ class _Reader:
         return float(value)
 
 
-def _columns(r: _Reader, value: Any, shape: str) -> dict[str, str]:
+def _columns(r: FieldReader, value: Any, shape: str) -> dict[str, str]:
     if not isinstance(value, dict):
         r.fail("$.columns", value, 'an object mapping roles to column names, e.g. {"time": "ts"}')
     columns = {}
@@ -470,7 +470,7 @@ def _columns(r: _Reader, value: Any, shape: str) -> dict[str, str]:
     return columns
 
 
-def _states(r: _Reader, value: Any, has_state: bool) -> tuple[dict[str, int], dict[str, str]]:
+def _states(r: FieldReader, value: Any, has_state: bool) -> tuple[dict[str, int], dict[str, str]]:
     if not isinstance(value, dict):
         r.fail("$.states", value, 'an object mapping raw codes to states, e.g. {"3": "down"}')
     if has_state and not value:
@@ -502,7 +502,7 @@ def _states(r: _Reader, value: Any, has_state: bool) -> tuple[dict[str, int], di
     return states, labels
 
 
-def _assets(r: _Reader, value: Any) -> dict[str, AssetMapping]:
+def _assets(r: FieldReader, value: Any) -> dict[str, AssetMapping]:
     if not isinstance(value, dict):
         r.fail("$.assets", value, 'an object like {"M1": {"element": "lathe1", "name": "Lathe"}}')
     out = {}
@@ -538,7 +538,7 @@ def _assets(r: _Reader, value: Any) -> dict[str, AssetMapping]:
     return out
 
 
-def _csv(r: _Reader, value: Any) -> CsvOptions:
+def _csv(r: FieldReader, value: Any) -> CsvOptions:
     if not isinstance(value, MappingABC):
         r.fail("$.csv", value, 'an object like {"delimiter": ";", "encoding": "utf-8"}')
     keys = ("delimiter", "encoding", "quote_char", "null_values")
