@@ -44,10 +44,12 @@ from kernels.ordersource import release_orders
 from kernels.places import flush_places
 from kernels.queue import pop, push
 from kernels.rng import sample
+from kernels.demand import boundaries, start_windows, station_of
 from kernels.standby import start_timers, timer_runs_out, warmup_over
 from kernels.types import (
     E_ARRIVAL,
     E_CAL_FAIL,
+    E_DR,
     E_CONVEYOR,
     E_ES_TIMER,
     E_ES_WARM,
@@ -104,6 +106,7 @@ from kernels.types import (
     O_LOST,
     O_WEAR,
     P_EMPTY,
+    P_DR,
     P_ES,
     P_LOG,
     P_PROCESS,
@@ -233,6 +236,8 @@ def start(m, s):
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k], E_SHIFT, k, 0)
     if m.params[P_ES] > 0.0:  # hook: standby (issue 19), servers starved from the start
         start_timers(m, s)
+    if m.params[P_DR] > 0.0:  # hook: demand response (issue 19), the first window boundary
+        start_windows(m, s)
 
 
 @cold
@@ -350,7 +355,7 @@ def _rare_event(m, s, kind, obj, tok):
         e = s.srv_i[obj, SI_EL]
         t = s.sf[T_NOW] + m.el_f[e, F_PM_HOURS] * 3600.0
         push(s.heap_t, s.heap_i, s.si, t, E_PM_DUE, obj, 0)
-        s.srv_i[obj, SI_PM_DUE] = 1
+        s.srv_i[obj, SI_PM_DUE] |= 1
         if (s.srv_i[obj, SI_PHASE] == P_EMPTY and s.srv_i[obj, SI_DOWN] == 0
                 and s.srv_i[obj, SI_PM] == 0):
             start_maintenance(m, s, obj)
@@ -375,7 +380,23 @@ def _rare_event(m, s, kind, obj, tok):
         warmup_over(s, obj)
         start_part(m, s, obj)
         touch(s, obj)
+    elif kind == E_DR:  # hook: demand response (issue 19), windows start or end
+        _demand(m, s, obj)
     return True
+
+
+@cold
+def _demand(m, s, k):
+    """``E_DR``: the window boundaries of this instant (kernels.demand); then the servers
+    of their stations are committed, and the empty ones not paused take work."""
+    for r in range(k, boundaries(m, s, k)):
+        e = station_of(m, r)
+        a = m.el_i[e, I_SERVER0]
+        for srv in range(a, a + m.el_i[e, I_SERVERS]):
+            touch(s, srv)
+            if (s.srv_i[srv, SI_PHASE] == P_EMPTY and s.srv_i[srv, SI_PM] == 0
+                    and s.srv_i[srv, SI_DOWN] == 0):
+                after_release_cold(m, s, srv)  # resumed (or maintenance due)
 
 
 @hot

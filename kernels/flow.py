@@ -17,6 +17,7 @@ from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, prefer_product
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
+from kernels.demand import pause_instead, slowed
 from kernels.standby import start_warmup, state_changed
 from kernels.types import (
     BLOCKED,
@@ -83,6 +84,8 @@ from kernels.types import (
     O_SETUPS,
     P_DONE,
     P_EMPTY,
+    PM_DUE_PAUSE,
+    P_DR,
     P_ES,
     P_LOG,
     P_PROCESS,
@@ -132,6 +135,7 @@ from kernels.types import (
     SI_PHASE,
     SI_PM,
     SI_PM_DUE,
+    STANDBY,
     SI_STATE,
     SI_TOK,
     SI_WORKER0,
@@ -312,8 +316,11 @@ def touch(s, srv):
 def derived_state(m, s, srv):
     if s.srv_i[srv, SI_DOWN]:
         return DOWN if s.srv_i[srv, SI_DOWN] == 1 else WAITING_FOR_WORKER
-    if s.srv_i[srv, SI_PM]:
-        return MAINTENANCE
+    if s.srv_i[srv, SI_PM]:  # else PM_PAUSED: demand response (kernels.demand)
+        if s.srv_i[srv, SI_PM] == 1:
+            return MAINTENANCE
+        if s.srv_i[srv, SI_OFF] == 0:
+            return STANDBY
     if s.srv_i[srv, SI_OFF]:
         return m.el_i[s.srv_i[srv, SI_EL], I_OFF_STATE]
     ph = s.srv_i[srv, SI_PHASE]
@@ -412,9 +419,12 @@ def go_down(m, s, srv):
 
 @cold
 def start_maintenance(m, s, srv):
+    if pause_instead(m, s, srv):  # hook: demand response (issue 19), only a pause was due
+        touch(s, srv)
+        return
     e = s.srv_i[srv, SI_EL]
     s.srv_i[srv, SI_PM] = 1
-    s.srv_i[srv, SI_PM_DUE] = 0
+    s.srv_i[srv, SI_PM_DUE] &= PM_DUE_PAUSE  # a pause due waits for the maintenance's end
     s.el_out[e, O_PM] += 1.0
     d = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_PM_DIST], s.rng,
                e * N_STREAMS + RS_MAINTENANCE)
@@ -445,6 +455,8 @@ def begin_process(m, s, srv):
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
     w = draw(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
              e * N_STREAMS + RS_PROCESS)
+    if m.params[P_DR] > 0.0:  # hook: demand response (issue 19), a slow-down in force
+        w = slowed(s, e, w)
     s.srv_f[srv, SF_WORK] = w
     s.srv_f[srv, SF_REM] = w
     s.srv_i[srv, SI_PHASE] = P_PROCESS
