@@ -11,6 +11,7 @@ firing while simulated time stands (nearly) still: zero or tiny times (docs/sema
 
 from kernels.assembly import fill_places, start_assemblies
 from kernels.batching import start_batches
+from kernels.demand import boundaries, start_windows, station_of
 from kernels.flow import (
     INF,
     after_release_cold,
@@ -44,13 +45,12 @@ from kernels.ordersource import release_orders
 from kernels.places import flush_places
 from kernels.queue import pop, push
 from kernels.rng import sample
-from kernels.demand import boundaries, start_windows, station_of
 from kernels.standby import start_timers, timer_runs_out, warmup_over
 from kernels.types import (
     E_ARRIVAL,
     E_CAL_FAIL,
-    E_DR,
     E_CONVEYOR,
+    E_DR,
     E_ES_TIMER,
     E_ES_WARM,
     E_FAIL,
@@ -105,8 +105,8 @@ from kernels.types import (
     O_IN,
     O_LOST,
     O_WEAR,
-    P_EMPTY,
     P_DR,
+    P_EMPTY,
     P_ES,
     P_LOG,
     P_PROCESS,

@@ -13,11 +13,11 @@ See ``docs/semantics.md``.
 
 import numpy as np
 
+from kernels.demand import pause_instead, slowed
 from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, prefer_product
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
-from kernels.demand import pause_instead, slowed
 from kernels.standby import start_warmup, state_changed
 from kernels.types import (
     BLOCKED,
@@ -83,9 +83,8 @@ from kernels.types import (
     O_SCRAP,
     O_SETUPS,
     P_DONE,
-    P_EMPTY,
-    PM_DUE_PAUSE,
     P_DR,
+    P_EMPTY,
     P_ES,
     P_LOG,
     P_PROCESS,
@@ -98,6 +97,7 @@ from kernels.types import (
     PI_NEXT,
     PI_ORDER,
     PI_PROD,
+    PM_DUE_PAUSE,
     R_BILL,
     R_PROBABILITY,
     R_ROUND_ROBIN,
@@ -135,13 +135,13 @@ from kernels.types import (
     SI_PHASE,
     SI_PM,
     SI_PM_DUE,
-    STANDBY,
     SI_STATE,
     SI_TOK,
     SI_WORKER0,
     SINK,
     SOURCE,
     SQ_SETUP,
+    STANDBY,
     STARVED,
     STATION,
     T_NOW,

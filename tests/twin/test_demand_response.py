@@ -154,3 +154,15 @@ def test_entries_round_trip_through_the_writer():
     assert out["demand_response"] == dr
     assert project_from_json(out).demand_response == p.demand_response
     assert "demand_response" not in project_to_json(project_from_json(line(None)))
+
+
+def test_the_schema_accepts_what_the_reader_reads_and_rejects_a_bad_speed():
+    from tests.test_schema import schema_errors
+
+    good = line([{"stations": ["m"], "windows": [[0, 10]]},
+                 {"stations": ["m"], "windows": [[20, 30]], "action": "slow", "speed": 0.7}])
+    assert schema_errors(good) == []
+    bad = line([{"stations": ["m"], "windows": [[0, 10]], "action": "slow", "speed": 0}])
+    assert any("demand_response" in e for e in schema_errors(bad))
+    typo = line([{"stations": ["m"], "windows": [[0, 10]], "when": "peak"}])
+    assert schema_errors(typo)

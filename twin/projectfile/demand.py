@@ -97,7 +97,7 @@ def _windows(raw, path: str, problems: Problems) -> tuple[tuple[float, float], .
         else:
             out.append((a, b, j))
     out.sort()
-    for (_, b, j), (c, _, k) in zip(out, out[1:]):
+    for (_, b, j), (c, _, k) in zip(out, out[1:], strict=False):
         if c < b:
             problems.add(f"{path}[{max(j, k)}]", f"overlaps {path}[{min(j, k)}]; merge the "
                          "two windows or make one end before the other starts", raw[max(j, k)])
