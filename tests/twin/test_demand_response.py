@@ -166,3 +166,13 @@ def test_the_schema_accepts_what_the_reader_reads_and_rejects_a_bad_speed():
     assert any("demand_response" in e for e in schema_errors(bad))
     typo = line([{"stations": ["m"], "windows": [[0, 10]], "when": "peak"}])
     assert schema_errors(typo)
+
+
+def test_a_station_deleted_after_reading_is_named_not_a_crash(run_doc):
+    from twin.sim.runner import RunSpec, run_project
+
+    p = project_from_json(line([{"stations": ["m"], "windows": [[0, 10]]}]))
+    p.demand_response[0] = p.demand_response[0].__class__(("m", "gone"), ((0.0, 10.0),))
+    with pytest.raises(ProjectError) as err:
+        run_project(p, ["base"], RunSpec(horizon=50.0))
+    assert [x.path for x in err.value.problems] == ["$.demand_response[0].stations[1]"]
