@@ -176,3 +176,23 @@ def test_a_station_deleted_after_reading_is_named_not_a_crash(run_doc):
     with pytest.raises(ProjectError) as err:
         run_project(p, ["base"], RunSpec(horizon=50.0))
     assert [x.path for x in err.value.problems] == ["$.demand_response[0].stations[1]"]
+
+
+def test_a_pause_over_a_shift_end_shows_off_and_resumes_at_the_window_end(run_doc):
+    # shifts 0-50 of every 100 s; window 40-120: paused 40-50, off 50-100 (off wins), paused
+    # 100-120 (working time again); the part of 110 waits for 120
+    doc = {**line([{"stations": ["m"], "windows": [[40, 120]]}], times=(0, 110)),
+           "calendar": {"period": 100, "shifts": [{"start": 0, "end": 50}]}}
+    sr = run_doc(doc, 140.0, replications=1, log=True)
+    assert states(sr) == [(0.0, "busy"), (10.0, "starved"), (40.0, "standby"), (50.0, "off"),
+                          (100.0, "standby"), (120.0, "busy"), (130.0, "starved")]
+
+
+def test_maintenance_due_in_a_window_goes_first_and_the_pause_follows(run_doc):
+    # maintenance (5 s) every 2 operations; window 15-40: part 2 (10-20) completes the
+    # second operation, so maintenance 20-25, then paused 25-40; part 3 (arrived 12) 40-50
+    doc = line([{"stations": ["m"], "windows": [[15, 40]]}], times=(0, 10, 12))
+    doc["elements"][1]["maintenance"] = {"every_operations": 2, "duration": 5}
+    sr = run_doc(doc, 60.0, replications=1, log=True)
+    assert states(sr) == [(0.0, "busy"), (20.0, "maintenance"), (25.0, "standby"),
+                          (40.0, "busy"), (50.0, "starved")]
