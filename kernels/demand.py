@@ -119,11 +119,3 @@ def pause_instead(m, s, srv):
     s.srv_i[srv, SI_PM_DUE] = 0
     s.srv_i[srv, SI_PM] = PM_PAUSED
     return True
-
-
-@cold
-def slowed(s, e, w):
-    """A processing time ``w`` drawn at station ``e``, stretched by a slow-down in force."""
-    speed = s.el_sf[e, EF_DR_SPEED]
-    return w / speed if speed > 0.0 else w
-

@@ -13,7 +13,7 @@ See ``docs/semantics.md``.
 
 import numpy as np
 
-from kernels.demand import pause_instead, slowed
+from kernels.demand import pause_instead
 from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, prefer_product
 from kernels.queue import push, schedule
@@ -30,6 +30,7 @@ from kernels.types import (
     E_PHASE_END,
     E_PM_END,
     EF_CONTENT_SINCE,
+    EF_DR_SPEED,
     EF_LAST_ENTRY,
     EF_LAST_TAKE,
     EI_COUNT,
@@ -455,8 +456,8 @@ def begin_process(m, s, srv):
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
     w = draw(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
              e * N_STREAMS + RS_PROCESS)
-    if m.params[P_DR] > 0.0:  # hook: demand response (issue 19), a slow-down in force
-        w = slowed(s, e, w)
+    if m.params[P_DR] > 0.0 and s.el_sf[e, EF_DR_SPEED] > 0.0:  # hook: demand response
+        w /= s.el_sf[e, EF_DR_SPEED]  # (issue 19): a slow-down in force (kernels.demand)
     s.srv_f[srv, SF_WORK] = w
     s.srv_f[srv, SF_REM] = w
     s.srv_i[srv, SI_PHASE] = P_PROCESS
