@@ -11,6 +11,7 @@ firing while simulated time stands (nearly) still: zero or tiny times (docs/sema
 
 from kernels.assembly import fill_places, start_assemblies
 from kernels.batching import start_batches
+from kernels.demand import boundaries, start_windows, station_of
 from kernels.flow import (
     INF,
     after_release_cold,
@@ -49,6 +50,7 @@ from kernels.types import (
     E_ARRIVAL,
     E_CAL_FAIL,
     E_CONVEYOR,
+    E_DR,
     E_ES_TIMER,
     E_ES_WARM,
     E_FAIL,
@@ -103,6 +105,7 @@ from kernels.types import (
     O_IN,
     O_LOST,
     O_WEAR,
+    P_DR,
     P_EMPTY,
     P_ES,
     P_LOG,
@@ -233,6 +236,8 @@ def start(m, s):
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k], E_SHIFT, k, 0)
     if m.params[P_ES] > 0.0:  # hook: standby (issue 19), servers starved from the start
         start_timers(m, s)
+    if m.params[P_DR] > 0.0:  # hook: demand response (issue 19), the first window boundary
+        start_windows(m, s)
 
 
 @cold
@@ -350,7 +355,7 @@ def _rare_event(m, s, kind, obj, tok):
         e = s.srv_i[obj, SI_EL]
         t = s.sf[T_NOW] + m.el_f[e, F_PM_HOURS] * 3600.0
         push(s.heap_t, s.heap_i, s.si, t, E_PM_DUE, obj, 0)
-        s.srv_i[obj, SI_PM_DUE] = 1
+        s.srv_i[obj, SI_PM_DUE] |= 1
         if (s.srv_i[obj, SI_PHASE] == P_EMPTY and s.srv_i[obj, SI_DOWN] == 0
                 and s.srv_i[obj, SI_PM] == 0):
             start_maintenance(m, s, obj)
@@ -375,7 +380,23 @@ def _rare_event(m, s, kind, obj, tok):
         warmup_over(s, obj)
         start_part(m, s, obj)
         touch(s, obj)
+    elif kind == E_DR:  # hook: demand response (issue 19), windows start or end
+        _demand(m, s, obj)
     return True
+
+
+@cold
+def _demand(m, s, k):
+    """``E_DR``: the window boundaries of this instant (kernels.demand); then the servers
+    of their stations are committed, and the empty ones not paused take work."""
+    for r in range(k, boundaries(m, s, k)):
+        e = station_of(m, r)
+        a = m.el_i[e, I_SERVER0]
+        for srv in range(a, a + m.el_i[e, I_SERVERS]):
+            touch(s, srv)
+            if (s.srv_i[srv, SI_PHASE] == P_EMPTY and s.srv_i[srv, SI_PM] == 0
+                    and s.srv_i[srv, SI_DOWN] == 0):
+                after_release_cold(m, s, srv)  # resumed (or maintenance due)
 
 
 @hot

@@ -13,6 +13,7 @@ See ``docs/semantics.md``.
 
 import numpy as np
 
+from kernels.demand import pause_instead
 from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, prefer_product
 from kernels.queue import push, schedule
@@ -29,6 +30,7 @@ from kernels.types import (
     E_PHASE_END,
     E_PM_END,
     EF_CONTENT_SINCE,
+    EF_DR_SPEED,
     EF_LAST_ENTRY,
     EF_LAST_TAKE,
     EI_COUNT,
@@ -82,6 +84,7 @@ from kernels.types import (
     O_SCRAP,
     O_SETUPS,
     P_DONE,
+    P_DR,
     P_EMPTY,
     P_ES,
     P_LOG,
@@ -95,6 +98,7 @@ from kernels.types import (
     PI_NEXT,
     PI_ORDER,
     PI_PROD,
+    PM_DUE_PAUSE,
     R_BILL,
     R_PROBABILITY,
     R_ROUND_ROBIN,
@@ -138,6 +142,7 @@ from kernels.types import (
     SINK,
     SOURCE,
     SQ_SETUP,
+    STANDBY,
     STARVED,
     STATION,
     T_NOW,
@@ -312,8 +317,11 @@ def touch(s, srv):
 def derived_state(m, s, srv):
     if s.srv_i[srv, SI_DOWN]:
         return DOWN if s.srv_i[srv, SI_DOWN] == 1 else WAITING_FOR_WORKER
-    if s.srv_i[srv, SI_PM]:
-        return MAINTENANCE
+    if s.srv_i[srv, SI_PM]:  # else PM_PAUSED: demand response (kernels.demand)
+        if s.srv_i[srv, SI_PM] == 1:
+            return MAINTENANCE
+        if s.srv_i[srv, SI_OFF] == 0:
+            return STANDBY
     if s.srv_i[srv, SI_OFF]:
         return m.el_i[s.srv_i[srv, SI_EL], I_OFF_STATE]
     ph = s.srv_i[srv, SI_PHASE]
@@ -412,9 +420,12 @@ def go_down(m, s, srv):
 
 @cold
 def start_maintenance(m, s, srv):
+    if pause_instead(m, s, srv):  # hook: demand response (issue 19), only a pause was due
+        touch(s, srv)
+        return
     e = s.srv_i[srv, SI_EL]
     s.srv_i[srv, SI_PM] = 1
-    s.srv_i[srv, SI_PM_DUE] = 0
+    s.srv_i[srv, SI_PM_DUE] &= PM_DUE_PAUSE  # a pause due waits for the maintenance's end
     s.el_out[e, O_PM] += 1.0
     d = sample(m.dist_kind, m.dist_par, m.emp, m.el_i[e, I_PM_DIST], s.rng,
                e * N_STREAMS + RS_MAINTENANCE)
@@ -445,6 +456,8 @@ def begin_process(m, s, srv):
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
     w = draw(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
              e * N_STREAMS + RS_PROCESS)
+    if m.params[P_DR] > 0.0 and s.el_sf[e, EF_DR_SPEED] > 0.0:  # hook: demand response
+        w /= s.el_sf[e, EF_DR_SPEED]  # (issue 19): a slow-down in force (kernels.demand)
     s.srv_f[srv, SF_WORK] = w
     s.srv_f[srv, SF_REM] = w
     s.srv_i[srv, SI_PHASE] = P_PROCESS

@@ -215,6 +215,7 @@ E_WAKE = 9  # obj = element: try to move parts into it again
 E_WORKER_ARRIVES = 10  # obj = server, token = worker slot (W_*): its worker reached it
 E_ES_TIMER = 11  # obj = server, token = SI_ES_TOK: its energy-saving timer ran out
 E_ES_WARM = 12  # obj = server: its warm-up is over, the part it holds starts
+E_DR = 13  # obj = row of the demand-response boundaries (kernels.demand): a window starts or ends
 
 # --- server phases -----------------------------------------------------------------------
 P_EMPTY = 0
@@ -267,8 +268,8 @@ SI_STATE = 3  # committed state (STATE codes) used for time accounting
 SI_TOK = 4  # token of the pending phase event; bumped to cancel it
 SI_CTOK = 5  # token of the pending calendar failure
 SI_DOWN = 6  # 1 while failed
-SI_PM = 7  # 1 while in preventive maintenance
-SI_PM_DUE = 8  # 1 when hours-based maintenance is due
+SI_PM = 7  # 1 while in preventive maintenance, PM_PAUSED while paused (kernels.demand)
+SI_PM_DUE = 8  # bit 0: hours-based maintenance is due; PM_DUE_PAUSE: a pause is (demand response)
 SI_OFF = 9  # 1 outside working time
 SI_LAST_PROD = 10  # product of the previous part (-1: none), for setups
 SI_OPS_PM = 11  # operations since the last maintenance
@@ -311,7 +312,8 @@ EF_CONTENT_SINCE = 0  # time of the last change of EI_COUNT
 EF_LAST_ENTRY = 1  # conveyor: time the last part entered
 EF_LAST_TAKE = 2  # unlimited source: time the last part was taken
 EF_BATCH_WAKE = 3  # batch station: time of the timeout wake last scheduled (0: none)
-N_EF = 4
+EF_DR_SPEED = 4  # station: speed of a demand-response slow-down in force (0: none; kernels.demand)
+N_EF = 5
 
 # --- per part: ``part_i[p, column]`` and ``part_f[p, column]`` ----------------------------
 PI_NEXT = 0  # next part in the same FIFO, or in the free list
@@ -463,4 +465,15 @@ P_WORKING0 = 4  # 1: time 0 is working time of the calendar
 P_RESERVE_LOG = 5
 P_STALL_LIMIT = 6  # units of work in STALL_WINDOW beyond which the kernel returns K_STALLED
 P_ES = 7  # 1: some station has an energy-saving policy (kernels.standby); 0: no hook runs
-N_P = 8
+P_DR = 8  # rows of demand-response boundaries after N_P in ``params`` (kernels.demand); 0: no hook
+N_P = 9
+
+# --- demand response (issue 19 §2, kernels/demand.py; only read when P_DR > 0) -------------
+# ``params[N_P + k * N_DR + DR_*]``: boundary k of a window for one station, sorted by time
+DR_T = 0  # time (s)
+DR_EL = 1  # the station (element index)
+DR_ON = 2  # 1: the window starts, 0: it ends
+DR_SPEED = 3  # 0: the station pauses; else it runs at this speed (0 < speed <= 1)
+N_DR = 4
+PM_PAUSED = 2  # SI_PM of a server paused by demand response
+PM_DUE_PAUSE = 2  # SI_PM_DUE bit: pause the server once its part has left

@@ -294,6 +294,21 @@ class Period:
 
 
 @dataclass(frozen=True)
+class DemandResponse:
+    """A demand-response entry (issue 19 §2, ``$.demand_response[i]``, ``kernels.demand``):
+    during each window ``(start_s, end_s)`` (seconds from time 0) the ``stations`` pause
+    after their current part (``action`` ``pause``) or process at ``speed`` (``slow``)."""
+
+    stations: tuple[str, ...]
+    windows: tuple[tuple[float, float], ...]
+    action: str = "pause"
+    speed: float = 1.0
+
+
+DEMAND_ACTIONS = ("pause", "slow")
+
+
+@dataclass(frozen=True)
 class Calendar:
     """Working periods and breaks repeating every ``period`` seconds (a day by default)."""
 
@@ -521,6 +536,8 @@ class Project:
         self.experiments: list = []
         # --- end experiments
         self.workers: list[WorkerPool] = []  # worker pools (issue 18 §3), in file order
+        # demand-response windows (issue 19 §2, twin.projectfile.demand), in file order
+        self.demand_response: list[DemandResponse] = []
         self._relay = _changed_relay(self)
         for el in self.elements:
             self._watch(el)

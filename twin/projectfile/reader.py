@@ -450,7 +450,8 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     doc = migrate(doc, file)
     r = FieldReader(doc, "$", problems, {"schema_version", "name", "description", "elements",
                                      "connections", "calendar", "scenarios", "run", "tariff",
-                                     "meta", "alerts", "experiments", "workers"})
+                                     "meta", "alerts", "experiments", "workers",
+                                     "demand_response"})
     elements: list[m.Element] = []
     raw = doc.get("elements")
     structure = Problems()  # faults of the flow: raised when strict, kept when editing
@@ -507,6 +508,11 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     project.alerts = read_alerts(doc.get("alerts"), problems, project, stale=structure)
 
     project.workers = read_worker_pools(doc.get("workers"), problems)
+    from twin.projectfile.demand import read_demand_response  # issue 19 §2
+
+    project.demand_response = read_demand_response(
+        doc.get("demand_response"), problems,
+        {el.id for el in elements if isinstance(el, m.Station)})
     # --- experiments (issue 17): read here, checked against the project below
     from twin.projectfile.experiments import check_experiments, read_experiments
 

@@ -176,6 +176,10 @@ def project_to_json(project: m.Project) -> dict:
         from twin.projectfile.workers import pools_to_json
 
         doc["workers"] = pools_to_json(project.workers)
+    if project.demand_response:  # issue 19 §2
+        from twin.projectfile.demand import demand_response_to_json
+
+        doc["demand_response"] = [demand_response_to_json(d) for d in project.demand_response]
     if project.alerts is not None:  # the alert rules (issue 16)
         from twin.projectfile.alerts import alerts_to_json
 

@@ -244,6 +244,9 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     if (el_i[:, kt.I_ES_MODE] > 0).any():  # issue 19: the energy-saving hooks run
         params[kt.P_ES] = 1.0
         params[kt.P_RESERVE_HEAP] += n_srv  # a state commit may start a timer per server
+    if project.demand_response:  # issue 19 §2: the window boundaries follow N_P in params
+        params = _lower_demand(project, index, params, power, problems)
+        problems.raise_if_any(getattr(project, "name", None))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
         pred_ptr=pred_ptr, pred=pred,
@@ -274,6 +277,31 @@ def _lower_energy_saving(el: m.Station, row_i: np.ndarray, row_f: np.ndarray,
         power[kt.STANDBY] = power[kt.IDLE]
     if "warming_up" not in el.power_kw:
         power[kt.WARMING_UP] = power[kt.BUSY]
+
+
+def _lower_demand(project: m.Project, index: dict, params: np.ndarray,
+                  power: np.ndarray, problems: Problems) -> np.ndarray:
+    """``params`` with the demand-response boundaries appended (``DR_*`` rows sorted by
+    time, a window's end before another's start at the same instant; kernels/demand.py). A
+    paused station draws its standby power, the idle power unless ``power_kw`` names one."""
+    rows = []
+    for i, dr in enumerate(project.demand_response):
+        speed = dr.speed if dr.action == "slow" else 0.0
+        for j, sid in enumerate(dr.stations):
+            e = index.get(sid, -1)
+            if e < 0 or not isinstance(project.elements[e], m.Station):  # deleted since read
+                problems.add(f"$.demand_response[{i}].stations[{j}]", "is not a station of "
+                             "this project any more; remove it from the list", sid)
+                continue
+            if dr.action == "pause" and "standby" not in project.element(sid).power_kw:
+                power[e, kt.STANDBY] = power[e, kt.IDLE]
+            for a, b in dr.windows:
+                rows += [(a, e, 1.0, speed), (b, e, 0.0, speed)]
+    rows.sort(key=lambda r: (r[0], r[2]))
+    out = np.concatenate([params, np.array(rows, float).ravel()])
+    out[kt.P_DR] = float(len(rows))
+    out[kt.P_RESERVE_HEAP] += 1  # the next boundary
+    return out
 
 
 def _lower_needs(project: m.Project, needs, row: np.ndarray, path: str,
