@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from oracles.lines import station
+from oracles.lines import exp, serial_line, station
 
 from kernels import types as kt
 from twin.sim.summary import replication_kpis
@@ -78,3 +78,30 @@ def test_the_restart_energy_moves_cost_into_its_warm_up(run_doc):
     assert b["line.energy_cost_energy"] - a["line.energy_cost_energy"] == pytest.approx(
         0.05 * (3 * NIGHT + 2 * DAY) / 5, rel=1e-9)
     assert b["line.energy_kwh"] - a["line.energy_kwh"] == pytest.approx(0.05, rel=1e-9)
+
+
+def test_a_random_warm_up_carries_the_restarts_on_average(run_doc):
+    """restart_s uniform(2, 8): the series holds restart_kwh / 5 s over every warm-up second
+    (an exact identity), and that is restarts x restart_kwh within its 95% interval."""
+    m = station("m", exp(60.0), power_kw=POWER, energy_saving={
+        "after_s": 30, "restart_s": {"dist": "uniform", "low": 2, "high": 8},
+        "restart_kwh": 0.05})
+    doc = serial_line([m], [], tariff={"price_per_kwh": 0.2})
+    doc["elements"][0]["arrival"] = exp(120.0)
+    sr = run_doc(doc, 100 * H, replications=5, warmup=H, sample_interval=900.0)
+    e = sr.lowered.element_ids.index("m")
+    power = sr.lowered.arrays.power[e]
+    gap = []
+    for rep in sr.replications:
+        k = replication_kpis(sr, rep)
+        series = np.interp([H, 100 * H], sr.ts_t, rep.ts_energy[:, e])
+        plain = rep.st_time[e] @ power / H
+        warm = rep.st_time[e, kt.WARMING_UP]
+        assert series[1] - series[0] == pytest.approx(plain + 0.05 * warm / 5.0, rel=1e-9)
+        assert k["line.energy_cost_energy"] == pytest.approx(0.2 * (series[1] - series[0]),
+                                                             rel=1e-9)
+        assert rep.el_out[e, kt.O_RESTARTS] > 500
+        gap.append(warm / 5.0 - rep.el_out[e, kt.O_RESTARTS])  # warm-ups' time in means
+    # E[warm-up] = 5 s: the warm-up seconds / 5 estimate the restarts
+    half = 2.776 * np.std(gap, ddof=1) / np.sqrt(len(gap))
+    assert abs(np.mean(gap)) <= half + 1.0  # + 1: a warm-up cut by the warm-up's end
