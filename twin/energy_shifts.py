@@ -19,6 +19,10 @@ Per shift, over its occurrences inside ``[t0, t1]`` (an occurrence cut by ``t0``
 - ``energy_cost_per_part`` and ``co2_kg_per_part``: its energy part and CO2 per good part
   made in it.
 
+Each station (each asset of a recording) gets its own ``energy_kwh``,
+``energy_cost_energy`` and ``co2_kg`` per occurrence of each shift the same way
+(``elements.<id>.shifts.<name>.*``); they add up to the line's.
+
 The demand part is not split into shifts: it bills the billing period's highest 15-minute
 mean, whichever shift drew it. :func:`per_shift` gives the line's cost with it and its
 CO2 divided by all occurrences of all shifts (``energy_cost_per_shift``,
@@ -89,12 +93,21 @@ def per_shift(tariff: m.Tariff, calendar: m.Calendar, clock: Clock, t: np.ndarra
     """The figures of each shift of ``calendar`` (``shifts.<name>.<figure>``, see the
     module) and the line's ``energy_cost_per_shift`` and ``co2_kg_per_shift``, from the
     line's cumulative kWh ``e_kwh`` and good parts ``good`` at times ``t`` (both linear in
-    between; exact when ``t`` holds the shifts' edges) over ``[t0, t1]``."""
-    t, e_kwh, good = (np.asarray(x, float) for x in (t, e_kwh, good))
-    acc: dict[str, dict[str, float]] = {n: {"n": 0.0, "energy_kwh": 0.0,
-                                            "energy_cost_energy": 0.0, "co2_kg": 0.0,
-                                            "good_parts": 0.0, "peak_kw_15min": 0.0}
-                                        for n in shift_names(calendar)}
+    between; exact when ``t`` holds the shifts' edges) over ``[t0, t1]``.
+
+    ``e_kwh`` may have more columns (the line in column 0, then one per station or asset):
+    ``shifts.<name>.<j>.<figure>`` then gives column ``j``'s (1, 2, ...) ``energy_kwh``,
+    ``energy_cost_energy`` and ``co2_kg`` per occurrence (:func:`element_shifts` names
+    them)."""
+    t, good = np.asarray(t, float), np.asarray(good, float)
+    e = np.asarray(e_kwh, float)
+    e = e[:, None] if e.ndim == 1 else e
+    cols = e.shape[1]
+    acc: dict[str, dict] = {n: {"n": 0.0, "energy_kwh": np.zeros(cols),
+                                "energy_cost_energy": np.zeros(cols),
+                                "co2_kg": np.zeros(cols), "good_parts": 0.0,
+                                "peak_kw_15min": 0.0}
+                            for n in shift_names(calendar)}
     for name, a, b in shift_spans(calendar, clock, t0, t1):
         lo, hi = max(a, t0), min(b, t1)
         if hi <= lo:
@@ -102,13 +115,13 @@ def per_shift(tariff: m.Tariff, calendar: m.Calendar, clock: Clock, t: np.ndarra
         # the samples around the occurrence only: the same interpolation, without the rest
         i0 = max(int(np.searchsorted(t, lo, side="right")) - 1, 0)
         i1 = int(np.searchsorted(t, hi, side="left")) + 1
-        ts, es, gs = t[i0:i1], e_kwh[i0:i1], good[i0:i1]
+        ts, es, gs = t[i0:i1], e[i0:i1], good[i0:i1]
         f = figures(tariff, clock, ts, es, lo, hi)
         s = acc[name]
         s["n"] += (hi - lo) / (b - a)
-        s["energy_kwh"] += float(f.energy_kwh[0])
-        s["energy_cost_energy"] += float(f.energy_cost[0])
-        s["co2_kg"] += float(f.co2_kg[0])
+        s["energy_kwh"] += f.energy_kwh
+        s["energy_cost_energy"] += f.energy_cost
+        s["co2_kg"] += f.co2_kg
         s["good_parts"] += float(np.interp(hi, ts, gs) - np.interp(lo, ts, gs))
         s["peak_kw_15min"] = max(s["peak_kw_15min"], float(f.peak_kw_15min[0]))
     out: dict[str, float] = {}
@@ -118,10 +131,33 @@ def per_shift(tariff: m.Tariff, calendar: m.Calendar, clock: Clock, t: np.ndarra
     for name, s in acc.items():
         n = s.pop("n")
         p = f"shifts.{name}."
-        for k in ("energy_kwh", "energy_cost_energy", "co2_kg", "good_parts"):
-            out[p + k] = s[k] / n if n > 0 else math.nan
+        for k in ("energy_kwh", "energy_cost_energy", "co2_kg"):
+            for j in range(cols):
+                out[p + (f"{j}." if j else "") + k] = float(s[k][j]) / n if n > 0 else math.nan
+        out[p + "good_parts"] = s["good_parts"] / n if n > 0 else math.nan
         out[p + "peak_kw_15min"] = s["peak_kw_15min"] if n > 0 else math.nan
         g = s["good_parts"]
-        out[p + "energy_cost_per_part"] = s["energy_cost_energy"] / g if g > 0 else math.nan
-        out[p + "co2_kg_per_part"] = s["co2_kg"] / g if g > 0 else math.nan
+        out[p + "energy_cost_per_part"] = (float(s["energy_cost_energy"][0]) / g if g > 0
+                                           else math.nan)
+        out[p + "co2_kg_per_part"] = float(s["co2_kg"][0]) / g if g > 0 else math.nan
     return out
+
+
+#: The figures :func:`element_shifts` gives each station or asset per shift.
+ELEMENT_FIGURES = ("energy_kwh", "energy_cost_energy", "co2_kg")
+
+
+def element_shifts(figs: dict[str, float], ids: list[str]
+                   ) -> tuple[dict[str, float], dict[str, dict[str, dict[str, float]]]]:
+    """Split the output of :func:`per_shift` with station (asset) columns ``ids`` (in
+    column order, 1, 2, ...) into the line's figures and, per id, ``{shift: {figure:
+    value}}`` (energy, energy part of the cost and CO2 per occurrence of the shift)."""
+    line: dict[str, float] = {}
+    per: dict[str, dict[str, dict[str, float]]] = {i: {} for i in ids}
+    for key, v in figs.items():
+        parts = key.split(".")
+        if len(parts) == 4:  # shifts.<name>.<column>.<figure>
+            per[ids[int(parts[2]) - 1]].setdefault(parts[1], {})[parts[3]] = v
+        else:
+            line[key] = v
+    return line, per

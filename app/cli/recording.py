@@ -186,7 +186,7 @@ def _energy(rec: Recording, project_path: str, window) -> dict:
     """``--project P`` without ``--alerts``: cost, 15-min peak and CO2 of the recorded power
     under the project's energy context (twin.recording.energy)."""
     from twin.projectfile.reader import load_project
-    from twin.recording.energy import recording_energy, recording_shifts, recording_site
+    from twin.recording.energy import recording_energy, recording_shifts_by_asset, recording_site
 
     project = load_project(project_path)
     if project.tariff is None:
@@ -195,11 +195,15 @@ def _energy(rec: Recording, project_path: str, window) -> dict:
     figures = recording_energy(rec, project.tariff, window)
     site = {k: (v if math.isfinite(v) else None)  # PV and battery: twin.energy_site
             for k, v in recording_site(rec, project.tariff, window).items()}
-    shifts = {k: (v if math.isfinite(v) else None)  # per shift: twin.energy_shifts
-              for k, v in recording_shifts(rec, project.tariff, project.calendar,
-                                           window).items()} if project.calendar else {}
+    fin = lambda v: v if math.isfinite(v) else None  # noqa: E731
+    shifts, per_asset = recording_shifts_by_asset(  # per shift: twin.energy_shifts
+        rec, project.tariff, project.calendar, window) if project.calendar else ({}, {})
+    shifts = {k: fin(v) for k, v in shifts.items()}
+    assets = {a: k.to_dict() for a, k in figures.items()}
+    for a, by in per_asset.items():  # each asset's energy, energy part and CO2 per shift
+        assets[a]["shifts"] = {n: {f: fin(v) for f, v in d.items()} for n, d in by.items()}
     return {"project": project.name, "currency": project.tariff.currency,
-            **{("line" if a == "total" else a): k.to_dict() for a, k in figures.items()},
+            **{("line" if a == "total" else a): k for a, k in assets.items()},
             **({"site": site} if site else {}), **({"shifts": shifts} if shifts else {})}
 
 

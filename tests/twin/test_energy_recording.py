@@ -125,7 +125,7 @@ SHIFTS = m.Calendar((m.Period(6 * 3600.0, 14 * 3600.0, "early"),
 
 
 def test_sme_figures_per_shift_equal_the_raw_csv(sme_recording):
-    from twin.recording.energy import recording_shifts
+    from twin.recording.energy import recording_shifts, recording_shifts_by_asset
 
     kwh, kw, price, _ = _oracle()
     raw = pd.read_csv(SME_CSV)
@@ -136,6 +136,8 @@ def test_sme_figures_per_shift_equal_the_raw_csv(sme_recording):
     hour = starts.hour.to_numpy()
     with Recording.open(sme_recording) as rec:
         got = recording_shifts(rec, TARIFF, SHIFTS)
+        same, by_asset = recording_shifts_by_asset(rec, TARIFF, SHIFTS)
+    assert same == got and set(by_asset) == {"0", "1", "2"}
     line = kwh.sum(axis=1)
     for name, lo, hi in (("early", 6, 14), ("late", 14, 22)):
         inside = (hour >= lo) & (hour < hi)
@@ -153,6 +155,13 @@ def test_sme_figures_per_shift_equal_the_raw_csv(sme_recording):
         assert got[p + "co2_kg"] * n == pytest.approx(0.35 * line[inside].sum(), rel=1e-9)
         assert got[p + "peak_kw_15min"] == pytest.approx(kw.sum(axis=1)[inside].max(), rel=1e-9)
         assert got[p + "good_parts"] > 0
+        for i, a in enumerate(("0", "1", "2")):  # each asset from its own 15-min kWh
+            mine = by_asset[a][name]
+            assert set(mine) == {"energy_kwh", "energy_cost_energy", "co2_kg"}
+            assert mine["energy_kwh"] * n == pytest.approx(kwh[inside, i].sum(), rel=1e-9)
+            assert mine["energy_cost_energy"] * n == pytest.approx(
+                float(kwh[inside, i] @ price[inside]), rel=1e-9)
+            assert mine["co2_kg"] * n == pytest.approx(0.35 * kwh[inside, i].sum(), rel=1e-9)
 
 
 def test_sme_breakdown_per_asset_and_state_balances(sme_recording):
@@ -189,7 +198,7 @@ def test_the_cli_prints_the_shifts_of_a_recording(sme_recording, make_project, c
 
     from app.cli import main
     from twin.projectfile.energy import energy_to_json
-    from twin.recording.energy import recording_shifts
+    from twin.recording.energy import recording_shifts, recording_shifts_by_asset
 
     doc = serial_line([station("m1", 60.0)], [])
     doc["tariff"] = energy_to_json(TARIFF)
@@ -197,10 +206,19 @@ def test_the_cli_prints_the_shifts_of_a_recording(sme_recording, make_project, c
                                   {"start": "14h", "end": "22h", "name": "late"}]}
     folder = make_project(doc)
     assert main(["replay", str(sme_recording), "--project", str(folder), "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)["energy"]["shifts"]
+    energy = json.loads(capsys.readouterr().out)["energy"]
+    out = energy["shifts"]
     with Recording.open(sme_recording) as rec:
         want = recording_shifts(rec, TARIFF, SHIFTS)
+        _, by_asset = recording_shifts_by_asset(rec, TARIFF, SHIFTS)
     assert out == pytest.approx(want, rel=1e-12)
+    for a in ("0", "1", "2"):  # elements per shift: the asset's own figures
+        assert set(energy[a]["shifts"]) == {"early", "late"}
+        for n in ("early", "late"):
+            assert energy[a]["shifts"][n] == pytest.approx(by_asset[a][n], rel=1e-12)
+    for n in ("early", "late"):  # the assets add up to the line
+        assert sum(energy[a]["shifts"][n]["energy_kwh"] for a in ("0", "1", "2")
+                   ) == pytest.approx(out[f"shifts.{n}.energy_kwh"], rel=1e-12)
     assert main(["replay", str(sme_recording), "--project", str(folder)]) == 0
     text = capsys.readouterr().out
     assert "per shift" in text and "early" in text and "late" in text

@@ -59,10 +59,12 @@ def _price(t: float) -> float:
     return DAYTIME if 6 * H <= t % DAY < 22 * H else NIGHT
 
 
-def _shift_oracle(sr, rep, a: float, b: float) -> dict:
+def _shift_oracle(sr, rep, a: float, b: float, only: int | None = None) -> dict:
     """The shift ``[a, b]`` priced piece by piece on the run's own samples (the shift's
-    edges must be samples), the 15-minute windows cut at its edges."""
-    st = [e for e, k in enumerate(sr.lowered.element_kinds) if k == "station"]
+    edges must be samples), the 15-minute windows cut at its edges; of the line, or of
+    station ``only`` (an element index) alone."""
+    st = [e for e, k in enumerate(sr.lowered.element_kinds)
+          if k == "station" and only in (None, e)]
     t = sr.ts_t
     assert a in t and b in t  # the grid holds the shift's edges
     quarters = np.arange(np.ceil(a / 900) * 900, b, 900.0)
@@ -117,6 +119,36 @@ def test_figures_per_shift_equal_the_power_time_series(run):
         # the early shift pays the day price throughout: its mean price is the day's
         e = k["line.shifts.early.energy_cost_energy"] / k["line.shifts.early.energy_kwh"]
         assert e == pytest.approx(DAYTIME)
+
+
+def test_each_station_per_shift_equals_its_power_time_series(run):
+    spans = shift_spans(run.project.calendar, Clock.simulation(), WARMUP, HORIZON)
+    low = run.lowered
+    for rep in run.replications:
+        k = replication_kpis(run, rep)
+        for name in ("early", "late"):
+            total = 0.0
+            for sid in ("m1", "m2"):
+                e = low.element_ids.index(sid)
+                o = [_shift_oracle(run, rep, a, b, e) for n, a, b in spans if n == name]
+                p = f"elements.{sid}.shifts.{name}."
+                assert k[p + "energy_kwh"] == pytest.approx(np.mean([x["kwh"] for x in o]),
+                                                            rel=1e-9)
+                assert k[p + "energy_cost_energy"] == pytest.approx(
+                    np.mean([x["cost"] for x in o]), rel=1e-9)
+                assert k[p + "co2_kg"] == pytest.approx(np.mean([x["co2"] for x in o]),
+                                                        rel=1e-9)
+                assert k[p + "energy_kwh"] > 0
+                total += k[p + "energy_kwh"]
+            assert total == pytest.approx(k[f"line.shifts.{name}.energy_kwh"], rel=1e-12)
+    doc = summarize(run)  # run --json: elements.<id>.shifts.<shift>.{mean, ci95_halfwidth}
+    rows = [replication_kpis(run, r) for r in run.replications]
+    stat = doc["elements"]["m2"]["shifts"]["early"]["co2_kg"]
+    x = np.array([r["elements.m2.shifts.early.co2_kg"] for r in rows])
+    assert stat["mean"] == pytest.approx(x.mean())
+    assert stat["ci95_halfwidth"] == pytest.approx(4.303 * x.std(ddof=1) / np.sqrt(3))
+    assert set(doc["elements"]["m1"]["shifts"]["late"]) == {
+        "energy_kwh", "energy_cost_energy", "co2_kg"}
 
 
 def test_run_json_has_the_shifts_with_intervals(run):

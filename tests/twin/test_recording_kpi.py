@@ -56,8 +56,8 @@ def test_hour_with_two_failures_closed_form(hour):
     assert k.energy_kwh == (600 * 10 + 300 * 2 + 1500 * 10 + 300 * 2 + 900 * 10) / 3600
     assert k.energy_per_part_kwh == k.energy_kwh / 45
     assert k.losses_s == {"down": 600, "setup": 0, "idle": 0, "starved": 0, "blocked": 0,
-                          "waiting_for_worker": 0,
-                          "slow_cycles": 500.0, "scrap": 250.0}
+                          "waiting_for_worker": 0, "standby": 0, "switched_off": 0,
+                          "warming_up": 0, "slow_cycles": 500.0, "scrap": 250.0}
 
 
 def test_windows_are_half_open_and_clip_failures(hour):
@@ -206,3 +206,34 @@ def test_days_and_shifts_follow_local_time_through_dst(tmp_path):
         custom = shift_kpis(rec, "M", shifts=[{"name": "day", "start": "08:00"},
                                              {"name": "night", "start": "20:00"}])
         assert [p.label for p in custom][:2] == ["2022-10-29 night", "2022-10-30 day"]
+
+
+def test_energy_saving_states_are_timed_and_losses(tmp_path):
+    """Issue 19: standby, switched_off and warming_up get their own times and losses, in
+    the whole window and per shift (a shift cutting a state counts its share)."""
+    from kernels.types import STANDBY, STATE_NAMES, SWITCHED_OFF, WARMING_UP
+
+    path = tmp_path / "es.h5"
+    # Monday 05:00-07:00 UTC: busy, standby, warming_up, busy, switched_off, warming_up, busy
+    t = [18000, 19800, 20400, 20520, 21600, 23400, 23700, 25200]
+    with RecordingWriter.create(path, source="t", epoch_utc=EPOCH) as w:
+        w.append_states("M", t[:-1], [BUSY, STANDBY, WARMING_UP, BUSY, SWITCHED_OFF,
+                                      WARMING_UP, BUSY])
+        w.append_states("M", [t[-1]], [OFF])
+    with Recording.open(path) as rec:
+        k = asset_kpis(rec, "M", (18000, 25200))
+        assert k.state_time_s["standby"] == 600 and k.state_time_s["switched_off"] == 1800
+        assert k.state_time_s["warming_up"] == 120 + 300
+        assert set(STATE_NAMES) <= set(k.state_time_s)
+        assert {n: k.losses_s[n] for n in ("standby", "switched_off", "warming_up")} == {
+            "standby": 600, "switched_off": 1800, "warming_up": 420}
+        assert set(k.losses_s) == {n for n in STATE_NAMES
+                                   if n not in ("busy", "off", "maintenance")}
+        assert k.planned_busy_s == 7200 and k.actual_production_s == 1800 + 1080 + 1500
+        # the default shifts: early from 06:00 cuts switched_off at 06:00 (21600 is 06:00)
+        by = {p.label.split()[-1]: p.kpis for p in shift_kpis(rec, "M", (18000, 25200))}
+        assert by["night"].losses_s["standby"] == 600
+        assert by["night"].losses_s["warming_up"] == 120
+        assert by["early"].losses_s["switched_off"] == 1800
+        assert by["early"].losses_s["warming_up"] == 300
+        assert by["early"].state_time_s["busy"] == 1500

@@ -110,18 +110,28 @@ def recording_shifts(recording: Recording, tariff: m.Tariff, calendar: m.Calenda
     """The figures per shift of all assets together (``twin.energy_shifts.per_shift``:
     ``shifts.<name>.<figure>``, ``energy_cost_per_shift``, ``co2_kg_per_shift``), exactly
     from the power channels, the calendar's cycles on the tariff's wall clock."""
-    from twin.energy_shifts import per_shift, shift_spans
+    return recording_shifts_by_asset(recording, tariff, calendar, window)[0]
+
+
+def recording_shifts_by_asset(recording: Recording, tariff: m.Tariff, calendar: m.Calendar,
+                              window: tuple | None = None
+                              ) -> tuple[dict[str, float], dict[str, dict]]:
+    """:func:`recording_shifts` and, per asset with power, ``{shift: {energy_kwh,
+    energy_cost_energy, co2_kg}}`` per occurrence (``twin.energy_shifts.element_shifts``),
+    exactly from its power channel."""
+    from twin.energy_shifts import element_shifts, per_shift, shift_spans
 
     powered, knots, e, clock, t0, t1, _ = _curves(recording, tariff, window)
     edges = [x for _, a, b in shift_spans(calendar, clock, t0, t1) for x in (a, b)]
     t = np.union1d(knots, np.clip(edges, t0, t1))  # the power is linear between knots
-    e = np.interp(t, knots, e[:, 0])
+    e = np.column_stack([np.interp(t, knots, e[:, j]) for j in range(e.shape[1])])
     good = np.zeros(len(t))
     for r in powered.values():
         made = np.asarray(r.produced.at(t), float) - np.asarray(r.scrap.at(t), float)
         good += np.where(np.isfinite(made), made, 0.0)
-    f = figures(tariff, clock, t, e, t0, t1)
-    return per_shift(tariff, calendar, clock, t, e, good, t0, t1, f.cost, float(f.co2_kg[0]))
+    f = figures(tariff, clock, t, e[:, 0], t0, t1)
+    return element_shifts(per_shift(tariff, calendar, clock, t, e, good, t0, t1, f.cost,
+                                    float(f.co2_kg[0])), list(powered))
 
 
 def recording_breakdown(recording: Recording, tariff: m.Tariff, window: tuple | None = None):

@@ -17,8 +17,10 @@ Time model after ISO 22400-2 (definitions also in ``docs/recording-format.md``),
 * quality Q = good quantity / produced quantity; OEE = A x P x Q.
 * failures: maximal runs of ``down`` overlapping the window; MTBF = APT / failures (mean
   operating time between failures); MTTR = down time / failures.
-* losses (s): ``down``, ``setup``, ``idle``, ``starved``, ``blocked``, ``waiting_for_worker``
-  (their time),
+* losses (s): the time of every state but ``busy`` and the planned downtime's ``off`` and
+  ``maintenance``, in ``kernels.types.STATE_NAMES`` order (``down``, ``setup``, ``idle``,
+  ``starved``, ``blocked``, ``waiting_for_worker``, and the energy-saving states
+  ``standby``, ``switched_off`` and ``warming_up`` of issue 19),
   ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
   scrap.
 
@@ -34,18 +36,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from kernels.types import (
-    BLOCKED,
-    BUSY,
-    DOWN,
-    IDLE,
-    MAINTENANCE,
-    OFF,
-    SETUP,
-    STARVED,
-    STATE_NAMES,
-    WAITING_FOR_WORKER,
-)
+from kernels.types import BUSY, DOWN, MAINTENANCE, OFF, STATE_NAMES
 from twin.recording.errors import RecordingError
 from twin.recording.format import UNKNOWN, Recording, state_name, zone
 from twin.recording.mapping import DEFAULT_SHIFTS_JSON, Shift, parse_shifts
@@ -55,6 +46,11 @@ from twin.recording.replay import AssetReplay, down_runs, extent, replay_recordi
 ICT_PERCENTILE = 5.0
 
 _STATE_KEYS = (*STATE_NAMES, "unknown", "no_data")
+#: The states whose time is a loss (``Kpis.losses_s``): all but busy and planned downtime,
+#: ``down`` first (the order of the losses tables).
+LOSS_STATES = tuple(sorted((n for c, n in enumerate(STATE_NAMES)
+                            if c not in (BUSY, OFF, MAINTENANCE)),
+                           key=lambda n: n != STATE_NAMES[DOWN]))
 
 
 @dataclass
@@ -227,14 +223,7 @@ def kpis_for_bins(
         else:
             oee = None
         n_fail = int(failures[b])
-        losses = {
-            "down": down,
-            "setup": st[STATE_NAMES[SETUP]],
-            "idle": st[STATE_NAMES[IDLE]],
-            "starved": st[STATE_NAMES[STARVED]],
-            "blocked": st[STATE_NAMES[BLOCKED]],
-            "waiting_for_worker": st[STATE_NAMES[WAITING_FOR_WORKER]],
-        }
+        losses = {name: st[name] for name in LOSS_STATES}
         if ict is not None:
             losses["slow_cycles"] = max(apt - ict * made, 0.0)
             losses["scrap"] = ict * bad

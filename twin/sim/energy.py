@@ -16,7 +16,7 @@ import numpy as np
 from kernels import types as kt
 from twin.energy import Clock, figures
 from twin.energy import change_times as _change_times
-from twin.energy_shifts import per_shift, shift_edges
+from twin.energy_shifts import element_shifts, per_shift, shift_edges
 from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
 from twin.model import elements as m
 
@@ -37,7 +37,8 @@ def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
     parts), 15-minute peak and CO2, per good part too, and each station's energy part,
     peak and CO2 (the demand charge is the line's: it bills the coincident peak); with PV
     or a battery, the grid's figures with and without the battery (``line.grid_*``,
-    ``line.pv_*``, ``line.battery_*``: twin.energy_site.site_kpis)."""
+    ``line.pv_*``, ``line.battery_*``: twin.energy_site.site_kpis); with a calendar, the
+    line's and each station's figures per shift (twin.energy_shifts)."""
     low = sr.lowered
     t = sr.ts_t
     stations = [e for e, k in enumerate(low.element_kinds) if k == "station"]
@@ -60,10 +61,14 @@ def energy_kpis(sr, rep, tariff: m.Tariff, good: float) -> dict[str, float]:
         out.update({f"line.{k}": v for k, v in site.items()})
     calendar = sr.project.calendar
     if calendar is not None:  # per shift (twin.energy_shifts); the grid holds their edges
-        shifts = per_shift(tariff, calendar, Clock.simulation(), t, e.sum(axis=1),
-                           rep.ts_line[:, kt.TS_GOOD], low.warmup, low.horizon, f.cost,
-                           float(f.co2_kg[0]))
-        out.update({f"line.{k}": v for k, v in shifts.items()})
+        ids = [low.element_ids[el] for el in stations]
+        line, per = element_shifts(per_shift(
+            tariff, calendar, Clock.simulation(), t, np.column_stack([e.sum(axis=1), e]),
+            rep.ts_line[:, kt.TS_GOOD], low.warmup, low.horizon, f.cost,
+            float(f.co2_kg[0])), ids)
+        out.update({f"line.{k}": v for k, v in line.items()})
+        out.update({f"elements.{i}.shifts.{name}.{k}": v for i, d in per.items()
+                    for name, fig in d.items() for k, v in fig.items()})
     for j, el in enumerate(stations, 1):
         p = f"elements.{low.element_ids[el]}."
         out[p + "energy_cost"] = float(f.energy_cost[j])

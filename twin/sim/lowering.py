@@ -20,6 +20,7 @@ from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
 from twin.sim.energy import sample_times
 from twin.sim.orders import initial_orders, lower_order_source
+from twin.sim.restart_energy import restart_power
 from twin.sim.seeds import seed_states, seed_states_of
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
@@ -39,6 +40,9 @@ class Lowered:
     warmup: float
     element_names: tuple[str, ...] = ()
     pool_ids: tuple[str, ...] = ()  # worker pools, in kernel order (issue 18)
+    # issue 19: per element, the power (kW) that spreads each restart's ``restart_kwh`` over
+    # its warm-up in the sampled series (twin.sim.restart_energy); None: no restart energy
+    restart_kw: np.ndarray | None = None
 
 
 class _Dists:
@@ -107,6 +111,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     proc = np.full((n_el, n_prod), -1, np.int64)
     setup = np.full((n_el, n_prod), -1, np.int64)
     power = np.zeros((n_el, kt.N_STATES))
+    restart_kw = np.zeros(n_el)
     mix = np.ones((n_el, n_prod))
     sched_t, sched_p, sched_q = [], [], []
     ords: list[tuple[float, float]] = []  # OD_* per schedule row (orders, issue 18 §4)
@@ -149,6 +154,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                 power[e, kt.IDLE] = el.power_kw["standby"]  # the old alias of idle
             if el.energy_saving is not None:
                 _lower_energy_saving(el, el_i[e], el_f[e], power[e], dists)
+                restart_kw[e] = restart_power(el.energy_saving)
             el_i[e, kt.I_CALENDAR] = int(el.follows_calendar and project.calendar is not None)
             el_i[e, kt.I_OFF_STATE] = kt.IDLE if el.off_shift == "standby" else kt.OFF
             if el.workers is not None:
@@ -260,7 +266,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
-                   tuple(el.name for el in els), tuple(p.id for p in project.workers))
+                   tuple(el.name for el in els), tuple(p.id for p in project.workers),
+                   restart_kw if restart_kw.any() else None)
 
 
 def _lower_energy_saving(el: m.Station, row_i: np.ndarray, row_f: np.ndarray,

@@ -21,6 +21,7 @@ from twin.model import elements as m
 from twin.projectfile.reader import require_runnable, scenario_variants
 from twin.sim.executors import Executor, JobContext, make_executor
 from twin.sim.lowering import Lowered, grow, lower, new_state
+from twin.sim.restart_energy import kernel_arrays
 from twin.tasks import Cancelled, TaskState
 
 CHUNKS = 64  # kernel calls per replication: progress granularity and cancel latency
@@ -269,7 +270,7 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
     """
     start, run_until = compiled_kernels()
 
-    a = low.arrays
+    a = kernel_arrays(low)  # the restarts' energy in the sampled series (issue 19 §3)
     if state is None:
         state = new_state(low, seed, replication, log_rows=4096)
         start(a, state)
