@@ -13,7 +13,7 @@ import math
 from twin import limits
 from twin.errors import Problems
 from twin.model import elements as m
-from twin.projectfile.reader import _Reader
+from twin.projectfile.fields import FieldReader
 
 FIELDS = {"stations", "windows", "action", "speed"}
 #: The most boundaries (two per window and station) a project may have in all.
@@ -48,7 +48,7 @@ def _read_entry(obj, path: str, problems: Problems, station_ids: set[str]):
         problems.add(path, f"must be an object, {_EXAMPLE}", obj)
         return None
     n = len(problems.items)
-    r = _Reader(obj, path, problems, FIELDS)
+    r = FieldReader(obj, path, problems, FIELDS)
     action = r.string("action", "pause", m.DEMAND_ACTIONS)
     speed = r.number("speed", 1.0, lo=0.0, hi=1.0, lo_open=True)
     if action == "slow" and obj.get("speed") is None:

@@ -24,6 +24,7 @@ from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.projectfile import batching
 from twin.projectfile.alerts import read_alerts
+from twin.projectfile.demand import read_demand_response
 from twin.projectfile.energy import absolute_files, read_energy  # noqa: F401
 from twin.projectfile.fields import FieldReader
 from twin.projectfile.lists import objects
@@ -508,7 +509,6 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     project.alerts = read_alerts(doc.get("alerts"), problems, project, stale=structure)
 
     project.workers = read_worker_pools(doc.get("workers"), problems)
-    from twin.projectfile.demand import read_demand_response  # issue 19 §2
 
     project.demand_response = read_demand_response(
         doc.get("demand_response"), problems,
