@@ -36,11 +36,13 @@ def mean_process_time(st: m.Station) -> float | None:
 
 def isolated_rate(st: m.Station) -> float | None:
     """Parts per hour the station makes alone, never starved nor blocked: servers / mean
-    process time x efficiency (setups, scrap and maintenance left out)."""
+    process time x efficiency (setups, scrap and maintenance left out). A batch station's
+    process time is per load: it makes ``size`` parts per process time, in full loads."""
     mpt = mean_process_time(st)
     if not mpt:
         return None
-    return 3600.0 * st.servers / mpt * efficiency(st)
+    per_load = st.batch.size if st.batch is not None else 1
+    return 3600.0 * st.servers * per_load / mpt * efficiency(st)
 
 
 def conveyor_values(project: m.Project, cv: m.Conveyor) -> tuple[float, float, int]:
@@ -55,7 +57,8 @@ def summary(project: m.Project | None, el: m.Element | None) -> str:
         eff = efficiency(el)
         rate = isolated_rate(el)
         lines = [f"efficiency MTTF/(MTTF+MTTR): {eff:.1%}"]
-        lines.append("isolated rate: " + (f"{rate:.4g} parts/h" if rate is not None
+        full = f" in full loads of {el.batch.size}" if el.batch is not None else ""
+        lines.append("isolated rate: " + (f"{rate:.4g} parts/h{full}" if rate is not None
                                           else "no process time"))
         return "\n".join(lines)
     if isinstance(el, m.Conveyor) and project is not None and el.id in project:

@@ -71,3 +71,10 @@ def test_station_efficiency_and_rate():
     st.process_time = None
     assert derived.isolated_rate(st) is None
     assert "no process time" in derived.summary(None, st)
+
+
+def test_a_batch_station_s_isolated_rate_counts_full_loads():
+    """An oven's process time is per load: 8 parts every 45 min are 10.67 parts/h."""
+    oven = m.Station("oven", process_time=constant(2700.0), batch=m.Batch(size=8))
+    assert derived.isolated_rate(oven) == pytest.approx(8 * 3600 / 2700)
+    assert "10.67 parts/h in full loads of 8" in derived.summary(None, oven)
