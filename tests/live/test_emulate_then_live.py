@@ -50,7 +50,15 @@ def test_live_records_what_the_emulator_sent(broker, tmp_path, project, duration
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
-        time.sleep(1.5)  # subscribed (its session would keep the messages anyway)
+        # until its status line says connected (it subscribes before it says so): a fixed
+        # wait was too short on a loaded machine, and a first session keeps nothing before
+        # it has subscribed
+        deadline = time.monotonic() + 60
+        line = ""
+        while "] connected" not in line and time.monotonic() < deadline:
+            line = live.stdout.readline()
+            assert line or live.poll() is None, "twinbench live stopped before connecting"
+        assert "] connected" in line, "twinbench live did not connect within 60 s"
         emu = subprocess.run(_twinbench("emulate", folder, "--speed", "max", "--duration",
                                         duration, "--mqtt", url, "--status-every", "60"),
                              cwd=ROOT, capture_output=True, text=True, timeout=180)
