@@ -242,11 +242,56 @@ def project_docs(draw) -> dict:
         doc["run"] = {k: v for k, v in draw(schema_part("run")).items()
                       if not k.startswith("x-")}
     if draw(st.booleans()):
+        draw(features(doc))
+    if draw(st.booleans()):
         station = draw(st.sampled_from([e for e in els if e["kind"] == "station"]))
         doc["scenarios"] = [{"name": "faster", "overrides": [
             {"element": station["id"], "path": draw(st.sampled_from(
                 ["process_time", "servers", "failures.time_to_repair", "scrap"])),
              "value": draw(st.one_of(distributions(), st.integers(1, 4)))}]}]
+    return doc
+
+
+@st.composite
+def features(draw, doc: dict) -> dict:
+    """Some of the modelling features of issues 18 and 19 on a drawn line, shaped as the
+    schema says and naming elements that exist, so that the checks behind the schema (and the
+    kernel's feature paths) are reached: energy saving, batch loads, disassembly, worker
+    pools, demand-response windows, an order list with a sequencing rule."""
+    stations = [e for e in doc["elements"] if e["kind"] == "station"]
+    small = st.floats(0, 7200, allow_nan=False)
+    if draw(st.booleans()):
+        draw(st.sampled_from(stations))["energy_saving"] = {
+            "after_s": draw(small), "mode": draw(st.sampled_from(["standby", "off"])),
+            "when": draw(st.sampled_from(["starved", "blocked", "both"])),
+            "restart_s": draw(distributions()), "restart_kwh": draw(st.floats(0, 100))}
+    if draw(st.booleans()):
+        size = draw(st.integers(1, 8))
+        draw(st.sampled_from(stations))["batch"] = {
+            "size": size, "timeout": draw(st.one_of(st.none(), small)),
+            "min_fill": draw(st.integers(1, size + 1))}
+    if draw(st.booleans()):
+        stations[-1]["disassembly"] = {"outputs": [{"to": "sink",
+                                                    "quantity": draw(st.integers(1, 4))}]}
+    if draw(st.booleans()):
+        doc["workers"] = [{"id": "crew", "count": draw(st.integers(1, 3)),
+                           "speed": draw(st.floats(0.05, 5))}]
+        draw(st.sampled_from(stations))["workers"] = {
+            draw(st.sampled_from(["repair", "setup", "process"])): "crew"}
+    if draw(st.booleans()):
+        times = sorted(draw(st.lists(small, min_size=2, max_size=6)))
+        doc["demand_response"] = [{
+            "stations": [draw(st.sampled_from(stations))["id"]],
+            "windows": [[a, b] for a, b in zip(times[::2], times[1::2], strict=False)],
+            "action": draw(st.sampled_from(["pause", "slow"])),
+            "speed": draw(st.floats(0.05, 1))}]
+    if draw(st.booleans()):
+        src = doc["elements"][0]
+        src.pop("arrival", None)
+        src["orders"] = [{"id": f"o{i}", "product": draw(st.sampled_from(["a", "b"])),
+                          "quantity": draw(st.integers(1, 20)), "release": draw(small),
+                          "due": draw(small)} for i in range(draw(st.integers(1, 5)))]
+        src["sequencing"] = draw(st.sampled_from(["fifo", "edd", "spt", "priority", "setup"]))
     return doc
 
 
