@@ -65,7 +65,7 @@ from twin.whatif.simulated import write_run_as_recording  # noqa: E402
 
 SHIFT = 8 * 3600.0
 LONG = 20  # shifts of the run that measures the kernel's events per second
-EXAMPLES = ("assembly-line", "bottling-line", "machining-cell", "standard-line")
+EXAMPLES = ("assembly-line", "bottling-line", "heat-treatment", "machining-cell", "standard-line")
 SME_CSV = ROOT.parent / "shared/data/sme-retrofit/company_A_labelled_subset.csv"
 SME_MAPPING = ROOT / "resources/mappings/sme_retrofit_mapping.json"
 

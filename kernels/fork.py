@@ -6,7 +6,8 @@ A fork starts from a fresh state (``twin.sim.lowering.new_state``) and, in this 
 2. ``fork_fill(m, s, e, n, prod)``: ``n`` parts in the FIFO of element ``e``, and
    ``fork_server(m, s, srv, ...)``: each recorded server's part, phase and failure, and
    ``kernels.workers.fork_task(m, s, srv, slot)``: the worker of a repair (or a manual
-   processing) under way;
+   processing) under way, and ``fork_load(m, s, srv, n)``: a batch or disassembly server's
+   part made a load of ``n``;
 3. ``kernels.engine.start(m, s)``, as for any run;
 4. ``fork_repair(m, s, srv, left)`` for a server that is down, or
    ``fork_resume(m, s, srv, ttf)`` for one that is up: its failure clock and its work go on.
@@ -52,6 +53,8 @@ from kernels.types import (
     P_PROCESS,
     P_WORKING0,
     PF_READY,
+    PI_BATCH,
+    PI_PROD,
     S_CAL_K,
     S_SAMPLE_K,
     S_WARM_DONE,
@@ -171,6 +174,24 @@ def fork_server(m, s, srv, phase, prod, rem, work, done_t, down):
     if down:
         s.srv_i[srv, SI_DOWN] = 1
     s.srv_i[srv, SI_STATE] = derived_state(m, s, srv)
+    s.el_out[e, O_CONTENT_MAX] = s.el_si[e, EI_COUNT]
+
+
+@entry
+def fork_load(m, s, srv, n):
+    """After ``fork_server`` placed a part on server ``srv`` of a batch or disassembly
+    station: make it a load of ``n`` parts of its product, chained through ``PI_BATCH`` as
+    ``kernels.batching`` chains the parts of a load it starts (or the parts a disassembly
+    separates), all in the station's content."""
+    e = s.srv_i[srv, SI_EL]
+    main = s.srv_i[srv, SI_PART]
+    last = main
+    for _ in range(n - 1):
+        p = _placed_part(s, s.part_i[main, PI_PROD])
+        s.part_i[last, PI_BATCH] = p
+        last = p
+    s.part_i[last, PI_BATCH] = -1
+    s.el_si[e, EI_COUNT] += n - 1
     s.el_out[e, O_CONTENT_MAX] = s.el_si[e, EI_COUNT]
 
 

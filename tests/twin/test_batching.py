@@ -217,11 +217,11 @@ def test_the_batch_round_trips_through_the_writer():
 
 
 # --- fork and calibration ------------------------------------------------------------------
-def test_fork_and_calibration_refuse_a_batch_line(tmp_path, kernel):
+def test_calibration_refuses_a_batch_line_and_a_fork_starts_it(tmp_path, kernel):
     from twin.recording import Recording
     from twin.sim.runner import RunSpec, run_project
     from twin.whatif.calibration import CalibrationError, calibrate
-    from twin.whatif.fork import ForkError, fork_from_recording
+    from twin.whatif.fork import fork_from_recording
     from twin.whatif.simulated import write_run_as_recording
 
     doc = exp_source(line({"process_time": exp(30.0), "batch": {"size": 4, "timeout": 60}},
@@ -233,11 +233,14 @@ def test_fork_and_calibration_refuse_a_batch_line(tmp_path, kernel):
     path = tmp_path / "rec.h5"
     write_run_as_recording(sr, 0, path, seed=5)
     with Recording.open(path) as r:
-        with pytest.raises(ForkError, match=r"disassembly stations \['oven'\].*without forking"):
-            fork_from_recording(project, r, 3600.0, 7200.0, replications=2)
         with pytest.raises(CalibrationError, match=r"disassembly stations \['oven'\].*without "
                                                    r"their batch and disassembly fields"):
             calibrate(project, r)
+        fork = fork_from_recording(project, r, 3600.0, 7200.0, replications=20)
+    # the oven takes a load every ~40 s of at most 4 parts (the source's 10 s arrivals):
+    # about 360 parts in the hour after the fork, none lost, every replication's own
+    assert fork.outputs.size == 20 and len(set(fork.outputs)) > 1
+    assert 300 < fork.outputs.mean() < 420
     # without the batch the same recording forks and calibrates
     plain = copy.deepcopy(doc)
     del plain["elements"][2]["batch"]
@@ -245,6 +248,33 @@ def test_fork_and_calibration_refuse_a_batch_line(tmp_path, kernel):
         assert fork_from_recording(project_from_json(plain), r, 3600.0, 7200.0,
                                    replications=2).outputs.size == 2
         calibrate(project_from_json(plain), r)
+
+
+def test_a_fork_during_a_load_finishes_it_with_a_full_load(tmp_path, kernel):
+    """The first trace's line (m every 1 s into an oven of 3 parts per 10 s), recorded and
+    forked at t=8: the oven has been busy with p1..p3 since 3, m is blocked holding p7.
+    The fork gives the oven a full load of 3 with 5 s left, its place empty (a recording
+    holds no place contents): p7 moves in at 8, p8 and p9 follow at 9 and 10. The load
+    leaves at 13 (3 parts), the next (p7..p9) at 23 (6): as the run itself did."""
+    from twin.recording import Recording
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.fork import fork_from_recording
+    from twin.whatif.simulated import write_run_as_recording
+
+    doc = line({"process_time": 10, "batch": {"size": 3}},
+               feeder={"id": "m", "kind": "station", "process_time": 1})
+    project = project_from_json(doc)
+    sr = run_project(project, spec=RunSpec(horizon=30.0, replications=1, seed=1,
+                                           log=True)).scenarios["base"]
+    path = tmp_path / "rec.h5"
+    write_run_as_recording(sr, 0, path, seed=1)
+    with Recording.open(path) as r:
+        t0 = r.time_of(0.0)
+        ends = {}
+        for end in (12.9, 13.1, 22.9, 23.1):
+            f = fork_from_recording(project, r, t0 + 8.0, t0 + end, replications=2)
+            ends[end] = f.outputs.tolist()
+    assert ends == {12.9: [0, 0], 13.1: [3, 3], 22.9: [3, 3], 23.1: [6, 6]}
 
 
 # --- disassembly (issue 18 §1) --------------------------------------------------------------
@@ -287,6 +317,28 @@ def test_disassembly_emits_k_parts_to_each_successor(run_doc):
                  replications=1)
     rep = sr.replications[0]
     assert rep.el_out[ids.index("a"), kt.O_IN] == 2 and rep.el_out[ids.index("b"), kt.O_IN] == 2
+
+
+def test_a_fork_during_a_disassembly_hands_out_all_its_parts(tmp_path, kernel):
+    """The trace above, recorded and forked at 11, while p1 is separated (10-12): the fork
+    starts the separator with the 4 parts p1 becomes, 1 s left; at 12 one goes to the sink
+    a and three to b (out at 13, 14, 15): 4 good parts by 15.5, 1 by 12.5."""
+    from twin.recording import Recording
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.fork import fork_from_recording
+    from twin.whatif.simulated import write_run_as_recording
+
+    project = project_from_json(separator([{"to": "a", "quantity": 1},
+                                           {"to": "b", "quantity": 3}]))
+    sr = run_project(project, spec=RunSpec(horizon=19.0, replications=1, seed=1,
+                                           log=True)).scenarios["base"]
+    path = tmp_path / "rec.h5"
+    write_run_as_recording(sr, 0, path, seed=1)
+    with Recording.open(path) as r:
+        t0 = r.time_of(0.0)
+        got = [fork_from_recording(project, r, t0 + 11.0, t0 + end,
+                                   replications=2).outputs.tolist() for end in (12.5, 15.5)]
+    assert got == [[1, 1], [4, 4]]
 
 
 def test_disassembly_outputs_must_be_its_successors():

@@ -452,14 +452,6 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     name = scenario or "base"
     if variant is None:
         variant = with_scenario(project, scenario)
-    batches = [s.id for s in variant.stations() if s.batch or s.disassembly]
-    if batches:  # issue 18: batch and disassembly stations
-        raise ForkError(
-            f"project {project.name!r} has batch or disassembly stations {batches}: a "
-            "recording holds no load state (which parts wait for a load, which load is in "
-            "the oven since when), so a fork cannot start them where the plant is; run the "
-            "what-if without forking (twinbench run), or fork a copy of the project without "
-            "their batch and disassembly fields")
     low = lower(variant, horizon_end, 0.0, (horizon_end - t) / grid, log)
     starts = recorded_starts(recording, servers, t, variant, replays)
     wip, wip_notes, unknown = _wip(variant, low, recording, replays, levels, t)

@@ -115,7 +115,8 @@ class StartPlan:
         a = low.arrays
         s = new_state(low, 0, 0, log_rows=log_rows)  # streams: each replication's own
         wip = wip or {}
-        need = sum(wip.values()) + len(starts) + int(a.params[kt.P_RESERVE_PARTS])
+        loads = [_load_size(project.element(ss.element)) for ss in starts]
+        need = sum(wip.values()) + sum(loads) + int(a.params[kt.P_RESERVE_PARTS])
         while s.si[kt.S_NFREE] < need:
             s = grow(s, kt.K_NEED_PARTS)
         # one queued event per part on a conveyor, on top of what start() schedules
@@ -129,7 +130,7 @@ class StartPlan:
         self.under_way: list[_Draw] = []
         self.process: list[tuple[int, float]] = []  # (server, work done on its part)
         plan = {}
-        for ss in starts:
+        for ss, load in zip(starts, loads, strict=True):
             e = low.element_ids.index(ss.element)
             srv = int(a.el_i[e, kt.I_SERVER0]) + ss.server
             st = project.element(ss.element)
@@ -146,6 +147,8 @@ class StartPlan:
             # the work left and the part's whole work are each replication's draw: written
             # where fork_server puts them (SF_REM, SF_WORK) by state_of
             kf.fork_server(a, s, srv, phase, prod, 0.0, 0.0, done_t, int(ss.state == kt.DOWN))
+            if phase != kt.P_EMPTY and load > 1:
+                kf.fork_load(a, s, srv, load)
             plan[srv] = (ss, st)
         self.idle_tasks = _place_workers(a, s, plan)
         self.after: list[tuple[int, bool, float | None]] = []  # (server, down, fixed time)
@@ -211,6 +214,17 @@ class StartPlan:
             else:
                 kf.fork_resume(a, s, srv, left)
         return s
+
+
+def _load_size(st) -> int:
+    """The parts a server of station ``st`` holds when the recording shows it working or
+    holding its work: a batch station's full load (a recording does not say how many parts
+    a load had: docs/semantics.md, "Batching"), the parts a disassembly makes of one, else 1."""
+    if isinstance(st, m.Station) and st.batch is not None:
+        return st.batch.size
+    if isinstance(st, m.Station) and st.disassembly is not None:
+        return st.disassembly.total
+    return 1
 
 
 def _place_workers(a: kt.ModelArrays, s: kt.KernelState, plan: dict) -> list[tuple[int, str]]:
