@@ -17,7 +17,9 @@ is the rest of the assertion: a segfault ends the test run, and the last steps a
 
 Seeded and reproducible up to the timing of background runs. ``TWINBENCH_MONKEY_SEED`` picks
 the seed, ``TWINBENCH_MONKEY_STEPS`` the length (the default takes about a minute here), and
-``TWINBENCH_MONKEY_MINUTES`` runs for that long instead (the long version).
+``TWINBENCH_MONKEY_MINUTES`` runs for that long instead (the long version);
+``TWINBENCH_MONKEY_PROJECT`` opens another example (``assembly-line`` for assembly and
+workers, ``heat-treatment`` for batches, ``machining-cell`` for calendars, energy and standby).
 """
 
 import os
@@ -50,6 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED = int(os.environ.get("TWINBENCH_MONKEY_SEED", "14"))
 STEPS = int(os.environ.get("TWINBENCH_MONKEY_STEPS", "700"))
 MINUTES = float(os.environ.get("TWINBENCH_MONKEY_MINUTES", "0"))
+EXAMPLE = os.environ.get("TWINBENCH_MONKEY_PROJECT", "bottling-line")
 # what the monkey types: wrong, odd and right values, none asking for hours of simulation
 TEXTS = ("", "x", "-1", "0", "1e400", "nan", "NaN", "Infinity", "2h", "30min", "5", "10",
          "[1, 2]", "[0.5, 1.5]", '{"dist": "exponential", "mean": 5}', "exponential(mean=3)",
@@ -313,7 +316,7 @@ def test_random_input_never_crashes_the_window(make_window, qtbot, tmp_path, mon
     from twin.sim.runner import RunSpec, run_project
     from twin.whatif.simulated import write_run_as_recording
 
-    folder = shutil.copytree(ROOT / "projects" / "bottling-line", tmp_path / "bottling-line")
+    folder = shutil.copytree(ROOT / "projects" / EXAMPLE, tmp_path / EXAMPLE)
     # Help's tour opens the example: this copy, or a random delete and Ctrl+S would write
     # over the repository's example (it did once the docks of issues 16-17 changed the draw)
     monkeypatch.setattr("app.help.example_project", lambda: Path(folder))
