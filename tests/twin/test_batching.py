@@ -217,21 +217,28 @@ def test_the_batch_round_trips_through_the_writer():
 
 
 # --- fork and calibration ------------------------------------------------------------------
+def recorded(project, horizon: float, folder, seed: int):
+    """A simulated recording of one replication of ``project`` (its path)."""
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.simulated import write_run_as_recording
+
+    sr = run_project(project, spec=RunSpec(horizon=horizon, replications=1, seed=seed,
+                                           log=True)).scenarios["base"]
+    path = folder / "rec.h5"
+    write_run_as_recording(sr, 0, path, seed=seed)
+    return path
+
+
 def test_calibration_refuses_a_batch_line_and_a_fork_starts_it(tmp_path, kernel):
     from twin.recording import Recording
-    from twin.sim.runner import RunSpec, run_project
     from twin.whatif.calibration import CalibrationError, calibrate
     from twin.whatif.fork import fork_from_recording
-    from twin.whatif.simulated import write_run_as_recording
 
     doc = exp_source(line({"process_time": exp(30.0), "batch": {"size": 4, "timeout": 60}},
                           feeder={"id": "m", "kind": "station", "process_time": exp(8.0)}),
                      10.0)
     project = project_from_json(doc)
-    sr = run_project(project, spec=RunSpec(horizon=7200.0, replications=1, seed=5,
-                                           log=True)).scenarios["base"]
-    path = tmp_path / "rec.h5"
-    write_run_as_recording(sr, 0, path, seed=5)
+    path = recorded(project, 7200.0, tmp_path, 5)
     with Recording.open(path) as r:
         with pytest.raises(CalibrationError, match=r"disassembly stations \['oven'\].*without "
                                                    r"their batch and disassembly fields"):
@@ -257,17 +264,12 @@ def test_a_fork_during_a_load_finishes_it_with_a_full_load(tmp_path, kernel):
     holds no place contents): p7 moves in at 8, p8 and p9 follow at 9 and 10. The load
     leaves at 13 (3 parts), the next (p7..p9) at 23 (6): as the run itself did."""
     from twin.recording import Recording
-    from twin.sim.runner import RunSpec, run_project
     from twin.whatif.fork import fork_from_recording
-    from twin.whatif.simulated import write_run_as_recording
 
     doc = line({"process_time": 10, "batch": {"size": 3}},
                feeder={"id": "m", "kind": "station", "process_time": 1})
     project = project_from_json(doc)
-    sr = run_project(project, spec=RunSpec(horizon=30.0, replications=1, seed=1,
-                                           log=True)).scenarios["base"]
-    path = tmp_path / "rec.h5"
-    write_run_as_recording(sr, 0, path, seed=1)
+    path = recorded(project, 30.0, tmp_path, 1)
     with Recording.open(path) as r:
         t0 = r.time_of(0.0)
         ends = {}
@@ -324,16 +326,11 @@ def test_a_fork_during_a_disassembly_hands_out_all_its_parts(tmp_path, kernel):
     starts the separator with the 4 parts p1 becomes, 1 s left; at 12 one goes to the sink
     a and three to b (out at 13, 14, 15): 4 good parts by 15.5, 1 by 12.5."""
     from twin.recording import Recording
-    from twin.sim.runner import RunSpec, run_project
     from twin.whatif.fork import fork_from_recording
-    from twin.whatif.simulated import write_run_as_recording
 
     project = project_from_json(separator([{"to": "a", "quantity": 1},
                                            {"to": "b", "quantity": 3}]))
-    sr = run_project(project, spec=RunSpec(horizon=19.0, replications=1, seed=1,
-                                           log=True)).scenarios["base"]
-    path = tmp_path / "rec.h5"
-    write_run_as_recording(sr, 0, path, seed=1)
+    path = recorded(project, 19.0, tmp_path, 1)
     with Recording.open(path) as r:
         t0 = r.time_of(0.0)
         got = [fork_from_recording(project, r, t0 + 11.0, t0 + end,
