@@ -176,7 +176,7 @@ def test_the_mean_wait_for_a_load_matches_its_closed_forms(run_doc):
 def test_file_errors_name_their_path():
     bad = [({"size": 0}, "$.elements[1].batch.size"),
            ({"timeout": 5}, "$.elements[1].batch.size"),
-           ({"size": 4, "timeout": 0}, "$.elements[1].batch.timeout"),
+           ({"size": 4, "timeout": -5}, "$.elements[1].batch.timeout"),
            ({"size": 4, "min_fill": 5}, "$.elements[1].batch.min_fill"),
            ({"size": 4, "capacity": 3}, "$.elements[1].batch.capacity"),
            ({"size": 4, "fill": 3}, "$.elements[1].batch.fill"),
@@ -214,6 +214,10 @@ def test_the_batch_round_trips_through_the_writer():
     assert again.element("oven").batch == p.element("oven").batch
     doc["elements"][1]["batch"] = {"size": 3}
     assert project_to_json(project_from_json(doc))["elements"][1]["batch"] == {"size": 3}
+    # timeout 0 (start with whatever waits) is kept, not dropped as a default
+    doc["elements"][1]["batch"] = {"size": 3, "timeout": 0}
+    assert project_to_json(project_from_json(doc))["elements"][1]["batch"] == {
+        "size": 3, "timeout": 0.0}
 
 
 # --- fork and calibration ------------------------------------------------------------------

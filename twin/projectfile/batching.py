@@ -34,10 +34,6 @@ def read_batch(obj, path: str, problems: Problems) -> Batch | None:
     cap = r.number("capacity", None, lo=1, hi=limits.MAX_CAPACITY, integer=True)
     if len(problems.items) > n:
         return None
-    if timeout is not None and timeout <= 0:
-        problems.add(f"{path}.timeout", "must be > 0: the time a load waits for more parts "
-                     "after its first (leave it out to wait for a full load)", obj["timeout"])
-        return None
     if min_fill > size:
         problems.add(f"{path}.min_fill", f"must be at most the size ({size}): a load never "
                      "holds more", min_fill)
