@@ -109,12 +109,17 @@ def random_line(seed: int) -> dict:
                 fields["batch"]["timeout"] = float(rng.choice([0.0, rng.uniform(0.2, 4.0)]))
             fields["servers"] = int(rng.integers(1, 3))
         elif kind == "disassembly":
-            fields["disassembly"] = {"outputs": [{"to": nxt[i],
-                                                  "quantity": int(rng.integers(1, 4))}]}
+            out = {"to": nxt[i], "quantity": int(rng.integers(2, 4))}
+            if rng.random() < 0.5:  # the parts become a product of their own
+                out["product"] = f"x{i}"
+            fields["disassembly"] = {"outputs": [out]}
         if kind != "disassembly" and rng.random() < 0.4:
             fields["failures"] = operating_failures(exp(float(rng.uniform(10, 40))),
                                                     exp(float(rng.uniform(1, 4))))
-        stations.append(station(ids[i], exp(float(rng.uniform(0.3, 2.0))), **fields))
+        process = exp(float(rng.uniform(0.3, 2.0)))
+        if i > 0 and rng.random() < 0.5:  # other times for the products of disassemblies
+            process = {"part": process, "*": exp(float(rng.uniform(0.1, 1.0)))}
+        stations.append(station(ids[i], process, **fields))
         bursty = (fields.get("batch", {}).get("size", 1) > 1
                   or ("disassembly" in fields
                       and fields["disassembly"]["outputs"][0]["quantity"] > 1))
@@ -124,7 +129,8 @@ def random_line(seed: int) -> dict:
 @pytest.mark.parametrize("seed", range(12))
 def test_kernel_and_naive_oracle_agree_on_random_batch_lines(run_doc, seed):
     """Random lines of batch stations (with and without timeouts, minimum fills, several
-    servers, failures) and disassemblies: the same trace and totals, event by event."""
+    servers, failures) and disassemblies (into parts of the same or another product, with
+    per-product times after them): the same trace and totals, event by event."""
     doc, horizon = random_line(seed), 1500.0
     sr = run_doc(doc, horizon, replications=1, seed=seed, log=True)
     rep = sr.replications[0]
