@@ -16,9 +16,12 @@ part outside a load has ``PI_BATCH`` -1. Everything here is ``cold``: a line wit
 stations calls only the one test in ``kernels.flow.take``.
 
 Disassembly (issue 18 §1) is a batch station of size 1 with ``I_SPLIT`` = K: the part it
-starts becomes a load of K parts (itself and K - 1 new parts of its product and line entry),
-processed once and handed out part by part as any load, each to the successor the routing
-``R_BILL`` gives (k_j to successor j in turn, ``kernels.flow._route``).
+starts becomes a load of K parts (itself and K - 1 new parts of its line entry), processed
+once and handed out part by part as any load, each to the successor the routing ``R_BILL``
+gives (k_j to successor j in turn, ``kernels.flow._route``). The rows of ``bom`` after its
+input row say the product of each (``BM_OUT_PROD``, in the order they leave): the new parts
+are made of theirs; the separated part keeps its own while it is processed (its setup and
+process time) and takes its new one as it leaves (``PD_BECOMES``).
 """
 
 from kernels.flow import change_content, free_server, new_part, start_part
@@ -27,6 +30,7 @@ from kernels.places import place_pop
 from kernels.queue import push
 from kernels.types import (
     BM_K,
+    BM_OUT_PROD,
     BS_COUNT,
     BS_HEAD,
     E_WAKE,
@@ -35,9 +39,11 @@ from kernels.types import (
     I_BATCH_MIN,
     I_BOM0,
     I_SPLIT,
+    PD_BECOMES,
     PF_READY,
     PF_T0,
     PI_BATCH,
+    PI_DEST,
     PI_PROD,
     SI_PART,
     T_NOW,
@@ -76,7 +82,7 @@ def start_batches(m, s, x):
             s.part_i[last, PI_BATCH] = part
             last = part
         if m.el_i[x, I_SPLIT] > 1:
-            last = _split(m, s, x, main)
+            last = split_part(m, s, x, main)
         s.part_i[last, PI_BATCH] = -1
         s.srv_i[srv, SI_PART] = main
         start_part(m, s, srv)
@@ -85,12 +91,24 @@ def start_batches(m, s, x):
 
 
 @cold
-def _split(m, s, x, main):
-    """Disassembly: make ``main`` into ``I_SPLIT`` parts, the others new parts of its product
-    and line entry chained after it as a load; returns the last."""
+def split_part(m, s, x, main):
+    """Disassembly: make ``main`` into ``I_SPLIT`` parts, the others new parts of its line
+    entry chained after it as a load, each of the product of its run of the bill (``main``
+    takes that of the first as it leaves); returns the last."""
+    own = s.part_i[main, PI_PROD]
+    r = m.el_i[x, I_BOM0] + 1  # the first run of the bill
+    left = m.bom[r, BM_K]
+    prod = m.bom[r, BM_OUT_PROD]
+    if prod >= 0 and prod != own:
+        s.part_i[main, PI_DEST] = PD_BECOMES - prod
     last = main
     for _ in range(m.el_i[x, I_SPLIT] - 1):
-        part = new_part(s, s.part_i[main, PI_PROD])
+        left -= 1
+        if left == 0:
+            r += 1
+            left = m.bom[r, BM_K]
+        prod = m.bom[r, BM_OUT_PROD]
+        part = new_part(s, own if prod < 0 else prod)
         s.part_f[part, PF_T0] = s.part_f[main, PF_T0]
         s.part_i[last, PI_BATCH] = part
         last = part

@@ -91,6 +91,7 @@ from kernels.types import (
     P_PROCESS,
     P_SETUP,
     P_WARM,
+    PD_BECOMES,
     PF_READY,
     PF_T0,
     PI_BATCH,
@@ -658,6 +659,9 @@ def _take_from_load(m, s, srv, part):
     blocked) and offers the next part, to a successor chosen afresh, as its own."""
     s.srv_i[srv, SI_PART] = s.part_i[part, PI_BATCH]
     s.part_i[part, PI_BATCH] = -1
+    if s.part_i[part, PI_DEST] <= PD_BECOMES:  # a disassembly's part takes its output's product
+        s.part_i[part, PI_PROD] = PD_BECOMES - s.part_i[part, PI_DEST]
+        s.part_i[part, PI_DEST] = -2
     e = s.srv_i[srv, SI_EL]
     dest = choose_destination(m, s, e)
     s.srv_i[srv, SI_DEST] = dest

@@ -22,6 +22,7 @@ times (``rem``, ``left``, ``ttf``), conditional on the time already elapsed.
 
 import numpy as np
 
+from kernels.batching import split_part
 from kernels.flow import derived_state, fifo_push, new_part, resume
 from kernels.jit import entry, hot
 from kernels.queue import push
@@ -47,6 +48,7 @@ from kernels.types import (
     I_KIND,
     I_SCHED0,
     I_SCHED_N,
+    I_SPLIT,
     L_CREATED,
     O_CONTENT_MAX,
     P_EMPTY,
@@ -180,18 +182,23 @@ def fork_server(m, s, srv, phase, prod, rem, work, done_t, down):
 @entry
 def fork_load(m, s, srv, n):
     """After ``fork_server`` placed a part on server ``srv`` of a batch or disassembly
-    station: make it a load of ``n`` parts of its product, chained through ``PI_BATCH`` as
-    ``kernels.batching`` chains the parts of a load it starts (or the parts a disassembly
-    separates), all in the station's content."""
+    station: make it a load, as ``kernels.batching`` makes one: ``n`` parts of its product
+    for a batch station, the parts a disassembly separates it into (``I_SPLIT``, each of its
+    output's product) for a disassembly; all in the station's content, none counted as
+    created after the fork."""
     e = s.srv_i[srv, SI_EL]
     main = s.srv_i[srv, SI_PART]
-    last = main
-    for _ in range(n - 1):
-        p = _placed_part(s, s.part_i[main, PI_PROD])
-        s.part_i[last, PI_BATCH] = p
-        last = p
+    if m.el_i[e, I_SPLIT] > 1:
+        last = split_part(m, s, e, main)
+        s.line_out[L_CREATED] -= m.el_i[e, I_SPLIT] - 1
+    else:
+        last = main
+        for _ in range(n - 1):
+            p = _placed_part(s, s.part_i[main, PI_PROD])
+            s.part_i[last, PI_BATCH] = p
+            last = p
+        s.el_si[e, EI_COUNT] += n - 1
     s.part_i[last, PI_BATCH] = -1
-    s.el_si[e, EI_COUNT] += n - 1
     s.el_out[e, O_CONTENT_MAX] = s.el_si[e, EI_COUNT]
 
 

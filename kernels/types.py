@@ -162,6 +162,10 @@ BM_PRED = 1  # the predecessor element this input takes its parts from
 BM_K = 2  # parts of this input one assembly consumes (>= 1)
 BM_CAP = 3  # capacity of the input's place (parts waiting; >= BM_K)
 N_BM = 4
+# disassembly (kernels/batching.py): after a disassembly's input row, one row per run of the
+# parts one part makes, in the order they leave (BM_EL -1: no input): BM_K parts of product
+# BM_OUT_PROD (-1: the separated part's own)
+BM_OUT_PROD = 3
 
 # --- per input of an assembly: ``bom_si[row, column]`` (state) and ``bom_out[row, column]``
 BS_HEAD = 0  # FIFO of the parts waiting in the input's place (-1: empty)
@@ -321,6 +325,9 @@ PI_PROD = 1  # product index
 PI_DEST = 2  # chosen successor (-1 any, -2 undecided)
 PI_BATCH = 3  # next part of the same load of a batch station (-1: none, or not in a load)
 PI_ORDER = 4  # order of the part: its schedule row (-1: none; kernels/orders.py)
+# PI_DEST of the part a disassembly separated, while it waits in its load: PD_BECOMES - p
+# when it becomes product p as it leaves (kernels.batching, kernels.flow._take_from_load)
+PD_BECOMES = -3
 N_PI = 5
 PF_T0 = 0  # time the part entered the line
 PF_READY = 1  # time the part became available to leave its FIFO element

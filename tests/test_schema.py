@@ -236,6 +236,9 @@ ACCEPTED = {
             {"path": "tariff.price_per_kwh", "value": 0.3, "x-why": "new contract"}]},
         {"name": "empty"}]),
     "meta": _set(meta={"author": "someone", "nested": {"a": [1, 2]}}),
+    "a batch starting with whatever waits": _set_el("m2", batch={"size": 3, "timeout": 0}),
+    "a disassembly into another product": _set_el("m1", disassembly={"outputs": [
+        {"to": "buf", "quantity": 2, "product": "half"}]}),
 }
 
 
@@ -418,6 +421,8 @@ REJECTED = {
     "pv of 25 hours": _set(tariff={"pv": {"profile_kw": [1.0] * 25}}),
     "pv without a profile": _set(tariff={"pv": {"feed_in_per_kwh": 0.1}}),
     "schedule quantity beyond 100,000": _set_el("src", schedule=[[0, "part", 100001]]),
+    "a disassembly output of no product": _set_el("m1", disassembly={"outputs": [
+        {"to": "buf", "quantity": 2, "product": ""}]}),
 }
 
 

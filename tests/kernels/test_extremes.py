@@ -21,11 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from oracles import naive
+from oracles.agree import assert_agrees
 from oracles.lines import (
-    end_of_instant,
     exp,
-    kernel_trace,
     operating_failures,
     serial_line,
     station,
@@ -65,26 +63,6 @@ EXTREMES = {
         [station(f"m{j}", exp(1.0 + 0.01 * (j % 7))) for j in range(150)],
         [1 + j % 3 for j in range(149)]), 60.0),
 }
-
-
-def assert_agrees(sr, doc, horizon, seed):
-    """Trace (end of each instant) and totals of the kernel equal the oracle's."""
-    rep = sr.replications[0]
-    ref = naive.simulate(doc, horizon, seed=seed, replication=0)
-    got = end_of_instant(kernel_trace(rep.log, sr.lowered.element_ids))
-    want = end_of_instant(ref.trace)
-    assert len(want) > 50
-    assert [(e, v) for _, e, v in got] == [(e, v) for _, e, v in want]
-    assert [t for t, _, _ in got] == pytest.approx([t for t, _, _ in want], rel=1e-12)
-    assert rep.line_out[kt.L_GOOD] == ref.good
-    assert rep.line_out[kt.L_LEAD_SUM] == pytest.approx(ref.lead_sum, rel=1e-12)
-    for sid, times in ref.state_time.items():
-        e = sr.lowered.element_ids.index(sid)
-        assert dict(zip(kt.STATE_NAMES, rep.st_time[e], strict=True)) == pytest.approx(
-            times, rel=1e-9, abs=1e-6)
-        assert rep.el_out[e, kt.O_IN] == ref.parts_in[sid]
-        assert rep.el_out[e, kt.O_OUT] == ref.parts_out[sid]
-        assert rep.el_out[e, kt.O_FAILURES] == ref.failures[sid]
 
 
 @pytest.mark.timeout(600)

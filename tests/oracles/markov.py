@@ -108,15 +108,13 @@ def _transitions(state, machines, caps):
             yield 1.0 / mc.mttr, (tuple(st), tuple(level))
 
 
-def solve_line(machines: list[Machine], buffers: list[int]) -> LineSolution:
-    """Exact steady state of the line; ``buffers[j]`` sits between machines j and j+1."""
-    if len(buffers) != len(machines) - 1:
-        raise ValueError("a line of n machines has n - 1 buffers (0: connected straight)")
-    caps = tuple(int(c) for c in buffers)
-    status0 = [STARVED] * len(machines)
-    level0 = [0] * len(caps)
-    _settle(status0, level0, caps)
-    start = (tuple(status0), tuple(level0))
+def stationary(start, transitions) -> tuple[list, np.ndarray]:
+    """The states reachable from ``start`` (breadth-first) and their stationary probabilities.
+
+    ``transitions(state)`` yields ``(rate, next_state)`` pairs; the generator ``Q`` is built as
+    a sparse matrix and ``pi Q = 0, sum(pi) = 1`` solved directly (one balance equation is
+    replaced by the normalisation). Returns the states in discovery order and ``pi``.
+    """
     index = {start: 0}
     order = [start]
     rows, cols, vals = [], [], []
@@ -124,7 +122,7 @@ def solve_line(machines: list[Machine], buffers: list[int]) -> LineSolution:
     while todo:
         s = todo.popleft()
         a = index[s]
-        for rate, nxt in _transitions(s, machines, caps):
+        for rate, nxt in transitions(s):
             if nxt not in index:
                 index[nxt] = len(order)
                 order.append(nxt)
@@ -136,7 +134,6 @@ def solve_line(machines: list[Machine], buffers: list[int]) -> LineSolution:
                 vals += [rate, -rate]
     n = len(order)
     q = sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
-    # pi Q = 0 with sum(pi) = 1: replace one balance equation by the normalisation
     a = q.T.tolil()
     a[0, :] = np.ones(n)
     rhs = np.zeros(n)
@@ -144,6 +141,20 @@ def solve_line(machines: list[Machine], buffers: list[int]) -> LineSolution:
     pi = spla.spsolve(a.tocsc(), rhs)
     if not np.all(pi > -1e-12) or abs(pi.sum() - 1.0) > 1e-9:
         raise ArithmeticError("the balance equations gave no probability vector")
+    return order, pi
+
+
+def solve_line(machines: list[Machine], buffers: list[int]) -> LineSolution:
+    """Exact steady state of the line; ``buffers[j]`` sits between machines j and j+1."""
+    if len(buffers) != len(machines) - 1:
+        raise ValueError("a line of n machines has n - 1 buffers (0: connected straight)")
+    caps = tuple(int(c) for c in buffers)
+    status0 = [STARVED] * len(machines)
+    level0 = [0] * len(caps)
+    _settle(status0, level0, caps)
+    order, pi = stationary((tuple(status0), tuple(level0)),
+                           lambda st: _transitions(st, machines, caps))
+    n = len(order)
     last = len(machines) - 1
     tp = sum(p / machines[last].mean for p, (st, _) in zip(pi, order, strict=True)
              if st[last] == WORKING)
@@ -212,35 +223,17 @@ def solve_assembly(lam: tuple[float, float], mu: float, k: tuple[int, int],
             return n0 - k[0], n1 - k[1], 1
         return n0, n1, busy
 
-    start = (0, 0, 0)
-    index, order, todo = {start: 0}, [start], deque([start])
-    rows, cols, vals = [], [], []
-    while todo:
-        s = todo.popleft()
+    def moves(s):
         n0, n1, busy = s
-        moves = []
         if n0 < caps[0]:
-            moves.append((lam[0], settle(n0 + 1, n1, busy)))
+            yield lam[0], settle(n0 + 1, n1, busy)
         if n1 < caps[1]:
-            moves.append((lam[1], settle(n0, n1 + 1, busy)))
+            yield lam[1], settle(n0, n1 + 1, busy)
         if busy:
-            moves.append((mu, settle(n0, n1, 0)))
-        for rate, nxt in moves:
-            if nxt not in index:
-                index[nxt] = len(order)
-                order.append(nxt)
-                todo.append(nxt)
-            rows += [index[s], index[s]]
-            cols += [index[nxt], index[s]]
-            vals += [rate, -rate]
+            yield mu, settle(n0, n1, 0)
+
+    order, pi = stationary((0, 0, 0), moves)
     n = len(order)
-    a = sp.csr_matrix((vals, (rows, cols)), shape=(n, n)).T.tolil()
-    a[0, :] = np.ones(n)
-    rhs = np.zeros(n)
-    rhs[0] = 1.0
-    pi = spla.spsolve(a.tocsc(), rhs)
-    if not np.all(pi > -1e-12) or abs(pi.sum() - 1.0) > 1e-9:
-        raise ArithmeticError("the balance equations gave no probability vector")
     st = np.array(order)
     busy = float(pi @ st[:, 2])
     short = tuple(float(pi[(st[:, 2] == 0) & (st[:, i] < k[i])].sum()) for i in (0, 1))
@@ -248,3 +241,63 @@ def solve_assembly(lam: tuple[float, float], mu: float, k: tuple[int, int],
     lost = tuple(float(lam[i] * pi[st[:, i] == caps[i]].sum()) for i in (0, 1))
     wip = float(pi @ st.sum(axis=1))
     return AssemblySolution(mu * busy, busy, short, mean, lost, wip, n)
+
+
+# --- batch service: the bulk queue M/M^[a,B]/1 (issue 18) -----------------------------------
+@dataclass(frozen=True)
+class BulkSolution:
+    """Steady state of the bulk-service queue: ``in_system`` E[parts waiting or in the load
+    in service], ``waiting`` E[parts waiting], ``busy`` P(a load in service), ``throughput``
+    parts per time unit, ``sojourn`` the mean time in system (Little), ``load_sizes[j - 1]``
+    the fraction of loads of j parts, ``tail`` the probability of the truncation level."""
+
+    in_system: float
+    waiting: float
+    busy: float
+    throughput: float
+    sojourn: float
+    load_sizes: tuple[float, ...]
+    tail: float
+    states: int
+
+
+def solve_bulk_service(lam: float, mu: float, size: int, min_fill: int = 1,
+                       levels: int = 400) -> BulkSolution:
+    """Exact steady state of Poisson arrivals (rate ``lam``) into an unlimited queue before a
+    server that serves loads: whenever it is free and at least ``min_fill`` parts wait, it
+    starts a load of ``min(waiting, size)`` parts at once (Neuts' general bulk service rule
+    (a, B); "A general class of bulk queues with Poisson input", Ann. Math. Stat. 38, 1967),
+    whose service takes an exponential time of rate ``mu`` whatever its size.
+
+    State: (parts waiting, parts of the load in service; 0: the server is free). The queue is
+    cut at ``levels`` waiting parts (an arrival there is refused); the result is exact when
+    ``tail``, the probability of that level, is negligible (the caller checks it)."""
+
+    def settle(q, j):
+        if j == 0 and q >= min_fill:
+            return q - min(q, size), min(q, size)
+        return q, j
+
+    def moves(s):
+        """``(rate, next state, size of the load it starts or 0)``."""
+        q, j = s
+        if q < levels:
+            q2, j2 = settle(q + 1, j)
+            yield lam, (q2, j2), j2 if j == 0 else 0
+        if j:
+            q2, j2 = settle(q, 0)
+            yield mu, (q2, j2), j2
+
+    order, pi = stationary((0, 0), lambda s: ((r, n) for r, n, _ in moves(s)))
+    st = np.array(order)
+    starts = np.zeros(size + 1)  # rate at which loads of each size start
+    for p, s in zip(pi, order, strict=True):
+        for rate, _, started in moves(s):
+            starts[started] += p * rate
+    starts[0] = 0.0
+    waiting = float(pi @ st[:, 0])
+    in_system = waiting + float(pi @ st[:, 1])
+    tail = float(pi[st[:, 0] == levels].sum())
+    tp = lam * (1.0 - tail)
+    return BulkSolution(in_system, waiting, float(pi[st[:, 1] > 0].sum()), tp,
+                        in_system / tp, tuple(starts[1:] / starts.sum()), tail, len(order))

@@ -6,9 +6,17 @@ simulates it with plain Python lists, one event at a time, re-scanning the whole
 every event. Supported: constant and exponential times, parallel servers (a part goes to the
 free server with the lowest index; a successor takes the finished part that has waited
 longest), operating-time failures (the clock runs only while processing; preempt-resume),
-scrap, blocking after service; batch stations (``batch`` with a ``size`` and a
-``capacity``, no timeout): parts wait in a place, a free server starts when it holds a full
-load, processes it in one process time and hands its parts on one by one, oldest first.
+scrap, blocking after service; per-product process times (a map of product names, ``"*"``
+for the rest); batch stations (``batch``): parts wait in a place, a free server starts a
+full load, or, once ``timeout`` has passed since the first waiting part entered the place,
+a load of at least ``min_fill`` of the waiting parts, processes it in one process time (for
+the product of its first part) and hands its parts on one by one, oldest first;
+disassembly stations with one output (the next stage): a place of one part, and each part
+started becomes ``quantity`` parts as one load (the new ones with the part's line entry),
+of the output's ``product`` if it names one. The oracle fills a place after the instant's
+other moves, the kernel as parts come: with a timeout, parts that reach a due load at one
+instant (from a load or a disassembly just before it) may join it on one side only, so
+compare the two where none can.
 
 Random numbers: each element draws from its own xoshiro256** stream per purpose, seeded
 exactly as the kernel's streams (``twin.sim.lowering.stream_seeds`` documents the recipe), and
@@ -26,6 +34,7 @@ from dataclasses import dataclass, field
 
 from kernels import types as kt
 from twin.sim.lowering import stream_seeds
+from twin.units import parse_duration
 
 MASK = (1 << 64) - 1
 
@@ -55,6 +64,13 @@ class Xoshiro256:
     def uniform(self) -> float:
         """Uniform on the open interval (0, 1): the top 53 bits, centred in their cell."""
         return ((self.next_u64() >> 11) + 0.5) / 9007199254740992.0
+
+
+def process_for(process, product: str):
+    """The distribution of ``process`` (one distribution, or a map of products) for ``product``."""
+    if isinstance(process, dict) and "dist" not in process:
+        return process[product] if product in process else process["*"]
+    return process
 
 
 def draw(dist, stream: Xoshiro256) -> float:
@@ -104,6 +120,19 @@ class _Server:
 
 
 @dataclass
+class _Place:
+    """The place of a batch (or disassembly) station: waiting ``(part, entry time)`` pairs."""
+
+    size: int
+    capacity: int
+    timeout: float  # inf: only full loads
+    min_fill: int
+    split: int = 1  # disassembly: parts made of each part
+    product: str | None = None  # disassembly: the product they become
+    parts: list = field(default_factory=list)
+
+
+@dataclass
 class Result:
     """What the oracle observed: the trace and the totals the kernel also reports."""
 
@@ -129,6 +158,8 @@ def serial_layout(doc: dict) -> list[dict]:
     sources = [e for e in doc["elements"] if e["kind"] == "source"]
     if len(sources) != 1 or "arrival" in sources[0] or "schedule" in sources[0]:
         raise NotImplementedError("the naive oracle needs one unlimited source")
+    if len(sources[0].get("product_mix", {"part": 1})) != 1:
+        raise NotImplementedError("the naive oracle's source makes one product")
     order = [sources[0]]
     while order[-1]["kind"] != "sink":
         order.append(by_id[succ[order[-1]["id"]]])
@@ -145,9 +176,12 @@ def serial_layout(doc: dict) -> list[dict]:
         if e["kind"] == "station" and ("setup_time" in e or "maintenance" in e
                                        or "wear" in e):
             raise NotImplementedError("stations without setups, maintenance or wear")
-        if (e.get("batch") or {}).get("timeout") is not None or (e.get("batch") and (
-                e.get("scrap") or e.get("assembly") or e.get("disassembly"))):
-            raise NotImplementedError("batch stations without timeout, scrap or assembly")
+        if (e.get("batch") or e.get("disassembly")) and (
+                e.get("scrap") or e.get("assembly") or (e.get("batch") and e.get("disassembly"))):
+            raise NotImplementedError("batch or disassembly stations without scrap or assembly")
+        if e.get("disassembly") and (len(e["disassembly"]["outputs"]) != 1
+                                     or e.get("servers", 1) != 1):
+            raise NotImplementedError("a serial line's disassembly has one output and server")
     return order
 
 
@@ -161,6 +195,7 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
     """Simulate ``doc`` from an empty line at time 0 up to and including ``horizon``."""
     order = serial_layout(doc)
     ids = tuple(e["id"] for e in doc["elements"])
+    first_product = next(iter(order[0].get("product_mix", {"part": 1})))
     seeds = stream_seeds(ids, seed, replication)
 
     def streams(eid):
@@ -170,11 +205,19 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
     # the line as a list of stages: ("station", [_Server, ...]) or
     # ("buffer", [id, capacity, parts])
     stages = []
-    places: dict[int, tuple[int, int, list]] = {}  # batch stations: stage -> (size, cap, parts)
+    # batch and disassembly stations: stage -> _Place
+    places: dict[int, _Place] = {}
     for e in order[1:-1]:
         if e.get("batch"):
             b = e["batch"]
-            places[len(stages)] = (b["size"], b.get("capacity") or b["size"], [])
+            places[len(stages)] = _Place(b["size"], b.get("capacity") or b["size"],
+                                         math.inf if b.get("timeout") is None
+                                         else parse_duration(b["timeout"]),
+                                         b.get("min_fill", 1))
+        if e.get("disassembly"):
+            out = e["disassembly"]["outputs"][0]
+            places[len(stages)] = _Place(1, 1, math.inf, 1, out.get("quantity", 1),
+                                         out.get("product"))
         if e["kind"] == "station":
             shared = streams(e["id"])
             stages.append(("station", [
@@ -190,6 +233,7 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
     events: list[tuple[float, int, str, _Server, int]] = []  # a heap on (time, seq)
     trace: list[tuple[float, str, str | int]] = []
     born: dict[int, float] = {}
+    product: dict[int, str] = {}
     next_part = 0
     good = 0
     lead_sum = 0.0
@@ -212,7 +256,7 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         st.part = part
         st.phase = "work"
         st.parts_in += 1
-        st.rem = draw(st.process, st.streams[kt.RS_PROCESS])
+        st.rem = draw(process_for(st.process, product[part]), st.streams[kt.RS_PROCESS])
         run_segment(st)
 
     def hand_on(st):
@@ -230,30 +274,45 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         None."""
         nonlocal next_part
         if k == 0:
-            born[next_part] = now
-            next_part += 1
-            return next_part - 1
+            return make_part(now, first_product)
         if stages[k - 1][0] == "buffer":
             return stages[k - 1][1][2].pop(0) if stages[k - 1][1][2] else None
         up = _longest_waiting(stages[k - 1][1])
         return None if up is None else hand_on(up)
 
+    def make_part(t0, prod):
+        nonlocal next_part
+        born[next_part], product[next_part] = t0, prod
+        next_part += 1
+        return next_part - 1
+
     def fill_and_start(k, x):
-        """A batch station's place takes parts while it has room; free servers start full
-        loads, the lowest index first. Returns whether anything moved."""
-        size, cap, place = places[k]
+        """A batch station's place takes parts while it has room; free servers start loads,
+        the lowest index first: a full one, or once the first waiting part's timeout is due
+        one of all the waiting parts if they are at least ``min_fill``. Returns whether
+        anything moved."""
+        pl = places[k]
         moved = False
         while True:
-            while len(place) < cap and (part := upstream_part(k)) is not None:
-                place.append(part)
+            while len(pl.parts) < pl.capacity and (part := upstream_part(k)) is not None:
+                pl.parts.append((part, now))
+                if pl.timeout < math.inf:  # a wake that finds nothing to start is harmless
+                    schedule(now + pl.timeout, "wake", x[0])
                 x[0].parts_in += 1
                 moved = True
             st = next((s for s in x if s.phase == "empty" and not s.down), None)
-            if st is None or len(place) < size:
+            full = len(pl.parts) >= pl.size
+            due = pl.parts and now >= pl.parts[0][1] + pl.timeout
+            if st is None or not (full or (due and len(pl.parts) >= pl.min_fill)):
                 return moved
-            load = [place.pop(0) for _ in range(size)]
+            load = [pl.parts.pop(0)[0] for _ in range(min(len(pl.parts), pl.size))]
             start_part(st, load[0])
             st.parts_in -= 1  # counted as they entered the place
+            for _ in range(pl.split - 1):  # disassembly: the part's siblings
+                load.append(make_part(born[load[0]], product[load[0]]))
+            if pl.product is not None:  # they become the output's product
+                for part in load:
+                    product[part] = pl.product
             st.load = load[1:]
             moved = True
 
@@ -292,9 +351,7 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
                     if st.phase != "empty" or st.down:
                         continue
                     if k == 0:
-                        born[next_part] = now
-                        start_part(st, next_part)
-                        next_part += 1
+                        start_part(st, make_part(now, first_product))
                     elif stages[k - 1][0] == "buffer" and stages[k - 1][1][2]:
                         start_part(st, stages[k - 1][1][2].pop(0))
                     elif (stages[k - 1][0] == "station"
@@ -326,7 +383,7 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         if t > horizon:
             break
         heapq.heappop(events)
-        if version != st.version:
+        if version != st.version and kind != "wake":
             continue
         now = t
         before = contents()
@@ -350,6 +407,8 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
             st.version += 1
             repair = draw(st.failures["time_to_repair"], st.streams[kt.RS_REPAIR])
             schedule(now + repair, "repair", st)
+        elif kind == "wake":  # a batch's timeout: only the settling below
+            pass
         elif kind == "repair":
             st.down = False
             new_ttf(st)

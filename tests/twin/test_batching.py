@@ -176,7 +176,7 @@ def test_the_mean_wait_for_a_load_matches_its_closed_forms(run_doc):
 def test_file_errors_name_their_path():
     bad = [({"size": 0}, "$.elements[1].batch.size"),
            ({"timeout": 5}, "$.elements[1].batch.size"),
-           ({"size": 4, "timeout": 0}, "$.elements[1].batch.timeout"),
+           ({"size": 4, "timeout": -5}, "$.elements[1].batch.timeout"),
            ({"size": 4, "min_fill": 5}, "$.elements[1].batch.min_fill"),
            ({"size": 4, "capacity": 3}, "$.elements[1].batch.capacity"),
            ({"size": 4, "fill": 3}, "$.elements[1].batch.fill"),
@@ -214,6 +214,10 @@ def test_the_batch_round_trips_through_the_writer():
     assert again.element("oven").batch == p.element("oven").batch
     doc["elements"][1]["batch"] = {"size": 3}
     assert project_to_json(project_from_json(doc))["elements"][1]["batch"] == {"size": 3}
+    # timeout 0 (start with whatever waits) is kept, not dropped as a default
+    doc["elements"][1]["batch"] = {"size": 3, "timeout": 0}
+    assert project_to_json(project_from_json(doc))["elements"][1]["batch"] == {
+        "size": 3, "timeout": 0.0}
 
 
 # --- fork and calibration ------------------------------------------------------------------
@@ -321,15 +325,19 @@ def test_disassembly_emits_k_parts_to_each_successor(run_doc):
     assert rep.el_out[ids.index("a"), kt.O_IN] == 2 and rep.el_out[ids.index("b"), kt.O_IN] == 2
 
 
-def test_a_fork_during_a_disassembly_hands_out_all_its_parts(tmp_path, kernel):
+@pytest.mark.parametrize("products", [(None, None), ("lid", "screw")])
+def test_a_fork_during_a_disassembly_hands_out_all_its_parts(tmp_path, kernel, products):
     """The trace above, recorded and forked at 11, while p1 is separated (10-12): the fork
     starts the separator with the 4 parts p1 becomes, 1 s left; at 12 one goes to the sink
     a and three to b (out at 13, 14, 15): 4 good parts by 15.5, 1 by 12.5."""
     from twin.recording import Recording
     from twin.whatif.fork import fork_from_recording
 
-    project = project_from_json(separator([{"to": "a", "quantity": 1},
-                                           {"to": "b", "quantity": 3}]))
+    outputs = [{"to": "a", "quantity": 1}, {"to": "b", "quantity": 3}]
+    for out, product in zip(outputs, products, strict=True):
+        if product:
+            out["product"] = product
+    project = project_from_json(separator(outputs))
     path = recorded(project, 19.0, tmp_path, 1)
     with Recording.open(path) as r:
         t0 = r.time_of(0.0)
@@ -350,3 +358,102 @@ def test_disassembly_outputs_must_be_its_successors():
     doc = separator([{"to": "a"}, {"to": "b", "quantity": 3}])
     out = project_to_json(project_from_json(doc))["elements"][1]["disassembly"]
     assert out == {"outputs": [{"to": "a", "quantity": 1}, {"to": "b", "quantity": 3}]}
+
+
+# --- disassembly to products (issue 18 §1: "several out, to different successors or products")
+def products_separator(outputs: list) -> dict:
+    """A motor every 10 s into a separator (2 s per motor) with outputs to stations ``a``
+    and ``b`` (connected in that order), whose times depend on the product, then a sink."""
+    return {"schema_version": 1, "name": "d", "elements": [
+        {"id": "src", "kind": "source", "arrival": {"dist": "constant", "value": 10},
+         "product_mix": {"motor": 1}},
+        {"id": "dis", "kind": "station", "process_time": {"motor": 2, "*": 50},
+         "disassembly": {"outputs": outputs}},
+        {"id": "a", "kind": "station", "process_time": {"housing": 3, "*": 9}},
+        {"id": "b", "kind": "station", "process_time": {"screw": 1, "washer": 4, "*": 7}},
+        {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "dis"], ["dis", "a"], ["dis", "b"], ["a", "sink"],
+                        ["b", "sink"]]}
+
+
+def test_disassembly_outputs_become_their_products(run_doc):
+    # m1 (a motor, in at 10) is separated 10-12 (the motor's 2 s, not 50) into a housing to a
+    # (the motor itself, renamed as it leaves: 3 s, not 9; out at 15, lead 5) and three
+    # screws to b (1 s each, not 7: out at 13, 14, 15, leads 3, 4, 5); the same from 20
+    sr = run_doc(products_separator([{"to": "a", "product": "housing"},
+                                     {"to": "b", "quantity": 3, "product": "screw"}]), 31.0,
+                 replications=1, log=True)
+    assert set(sr.lowered.products) == {"motor", "housing", "screw"}
+    rep = sr.replications[0]
+    trace = [r for r in kernel_trace(rep.log, sr.lowered.element_ids) if r[1] != "src"]
+    assert trace == [(10.0, "dis", "busy"), (12.0, "dis", "blocked"), (12.0, "a", "busy"),
+                     (12.0, "b", "busy"), (14.0, "dis", "starved"), (15.0, "a", "starved"),
+                     (15.0, "b", "starved"), (20.0, "dis", "busy"), (22.0, "dis", "blocked"),
+                     (22.0, "a", "busy"), (22.0, "b", "busy"), (24.0, "dis", "starved"),
+                     (25.0, "a", "starved"), (25.0, "b", "starved"), (30.0, "dis", "busy")]
+    assert rep.line_out[kt.L_GOOD] == 8
+    assert rep.line_out[kt.L_LEAD_SUM] == 2 * (5 + 3 + 4 + 5)
+
+
+def test_one_successor_takes_outputs_of_two_products_in_their_order(run_doc):
+    # b gets two screws (1 s each) and then a washer (4 s): busy 12-18 for each motor; the
+    # housing goes to a first (a is connected first), whatever the order of the outputs
+    sr = run_doc(products_separator([{"to": "b", "quantity": 2, "product": "screw"},
+                                     {"to": "b", "product": "washer"},
+                                     {"to": "a", "product": "housing"}]), 29.0,
+                 replications=1, log=True)
+    rep = sr.replications[0]
+    trace = [r for r in kernel_trace(rep.log, sr.lowered.element_ids) if r[1] in ("dis", "b")]
+    assert trace == [(10.0, "dis", "busy"), (12.0, "dis", "blocked"), (12.0, "b", "busy"),
+                     (14.0, "dis", "starved"), (18.0, "b", "starved"),
+                     (20.0, "dis", "busy"), (22.0, "dis", "blocked"), (22.0, "b", "busy"),
+                     (24.0, "dis", "starved"), (28.0, "b", "starved")]
+    assert rep.line_out[kt.L_GOOD] == 8
+    assert rep.line_out[kt.L_LEAD_SUM] == 2 * (5 + 3 + 4 + 8)
+    assert states(sr, rep, "b") == {"busy": 12.0, "starved": 17.0}
+    # without products the parts stay motors: 9 s at a (12-21), 7 s at b (from 12)
+    sr = run_doc(products_separator([{"to": "a"}, {"to": "b", "quantity": 3}]), 21.0,
+                 replications=1)
+    rep = sr.replications[0]
+    assert states(sr, rep, "a") == {"starved": 12.0, "busy": 9.0}
+    assert states(sr, rep, "b") == {"starved": 12.0, "busy": 9.0}
+
+
+def test_disassembly_product_errors_name_their_path():
+    bad = [([{"to": "a", "product": 5}, {"to": "b"}],
+            "$.elements[1].disassembly.outputs[0].product", "must be a string"),
+           ([{"to": "a", "product": " "}, {"to": "b"}],
+            "$.elements[1].disassembly.outputs[0].product", "names the product"),
+           ([{"to": "a", "product": "x"}, {"to": "b"}, {"to": "a", "product": "x"}],
+            "$.elements[1].disassembly.outputs[2].to", "each once per product")]
+    for outputs, path, words in bad:
+        with pytest.raises(ProjectError) as e:
+            project_from_json(products_separator(outputs))
+        found = {p.path: p.message for p in e.value.problems}
+        assert words in found.get(path, ""), (outputs, e.value)
+    one = products_separator([{"to": "a", "product": "housing"}])
+    one["connections"] = [c for c in one["connections"] if c[1] != "b"]
+    one["elements"] = [el for el in one["elements"] if el["id"] != "b"]
+    with pytest.raises(ProjectError) as e:
+        project_from_json(one)
+    assert "cannot change its product" in {
+        p.path: p.message for p in e.value.problems}["$.elements[1].disassembly.outputs[0]"
+                                                     ".product"]
+    two = products_separator([{"to": "a"}, {"to": "b"}])
+    two["elements"][1]["servers"] = 2
+    with pytest.raises(ProjectError) as e:
+        project_from_json(two)
+    assert "a disassembly has one server" in {
+        p.path: p.message for p in e.value.problems}["$.elements[1].servers"]
+
+
+def test_disassembly_products_round_trip_through_the_writer():
+    outputs = [{"to": "b", "quantity": 2, "product": "screw"}, {"to": "b", "product": "washer"},
+               {"to": "a"}]
+    p = project_from_json(products_separator(outputs))
+    out = project_to_json(p)["elements"][1]["disassembly"]
+    assert out == {"outputs": [{"to": "b", "quantity": 2, "product": "screw"},
+                               {"to": "b", "quantity": 1, "product": "washer"},
+                               {"to": "a", "quantity": 1}]}
+    assert project_from_json(project_to_json(p)).element("dis").disassembly == \
+        p.element("dis").disassembly

@@ -148,16 +148,22 @@ class Batch:
 @dataclass(frozen=True)
 class Disassembly:
     """A station that separates each part it processes into several (issue 18 §1): ``outputs``
-    pairs each successor with the parts it gets of one part, ``(successor id, k_j)``; the
-    part and its K - 1 new siblings (K the sum of the k_j) keep the part's product and line
-    entry, and leave one by one, k_j of them to successor j, the successors in the order of
-    the station's connections."""
+    are ``(successor id, k_j, product)``: the parts one part makes for that successor, and
+    the product they become (None: the part's own). The part and its K - 1 new siblings (K
+    the sum of the k_j) keep the part's line entry and leave one by one, k_j of them to
+    successor j, the successors in the order of the station's connections (two outputs to
+    one successor, of different products, in the order of ``outputs``)."""
 
-    outputs: tuple[tuple[str, int], ...]
+    outputs: tuple[tuple[str, int, str | None], ...]
 
     @property
     def total(self) -> int:
-        return sum(k for _, k in self.outputs)
+        return sum(k for _, k, _ in self.outputs)
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        """The products the outputs name, each once."""
+        return tuple(dict.fromkeys(p for _, _, p in self.outputs if p is not None))
 
 
 @dataclass(eq=False)

@@ -34,10 +34,6 @@ def read_batch(obj, path: str, problems: Problems) -> Batch | None:
     cap = r.number("capacity", None, lo=1, hi=limits.MAX_CAPACITY, integer=True)
     if len(problems.items) > n:
         return None
-    if timeout is not None and timeout <= 0:
-        problems.add(f"{path}.timeout", "must be > 0: the time a load waits for more parts "
-                     "after its first (leave it out to wait for a full load)", obj["timeout"])
-        return None
     if min_fill > size:
         problems.add(f"{path}.min_fill", f"must be at most the size ({size}): a load never "
                      "holds more", min_fill)
@@ -63,7 +59,8 @@ def batch_to_json(b: Batch) -> dict:
 
 
 def read_disassembly(obj, path: str, problems: Problems) -> Disassembly | None:
-    """The ``disassembly`` object of a station: ``{"outputs": [{"to": id, "quantity": k}]}``;
+    """The ``disassembly`` object of a station: ``{"outputs": [{"to": id, "quantity": k,
+    "product": name}]}`` (``product`` optional: the parts keep the separated part's);
     whether each output is a successor is a fault of the flow (``structure``)."""
     if obj is None:
         return None
@@ -81,24 +78,39 @@ def read_disassembly(obj, path: str, problems: Problems) -> Disassembly | None:
         if not isinstance(row, dict):
             problems.add(rp, 'expected {"to": "<successor id>", "quantity": 1}', row)
             continue
-        r = FieldReader(row, rp, problems, {"to", "quantity"})
+        r = FieldReader(row, rp, problems, {"to", "quantity", "product"})
         to = r.string("to", limit=limits.MAX_ID_CHARS)
-        if not to or to in seen:
-            problems.add(f"{rp}.to", "names a successor of the station, each once (give it "
-                         "the total quantity)", row.get("to"))
+        n = len(problems.items)
+        product = r.string("product")
+        if len(problems.items) > n:
             continue
-        seen.add(to)
+        if product is not None and not product.strip():
+            problems.add(f"{rp}.product", "names the product the parts become, e.g. "
+                         '"screw" (leave it out to keep the part\'s product)', product)
+            continue
+        if not to or (to, product) in seen:
+            problems.add(f"{rp}.to", "names a successor of the station, each once per "
+                         "product (give it the total quantity)", row.get("to"))
+            continue
+        seen.add((to, product))
         q = r.number("quantity", 1, lo=1, hi=limits.MAX_QUANTITY, integer=True)
         if q is not None:
-            outputs.append((to, int(q)))
+            outputs.append((to, int(q), product))
     if len(outputs) != len(rows):
         return None
-    if sum(q for _, q in outputs) > limits.MAX_QUANTITY:
+    total = sum(q for _, q, _ in outputs)
+    if total > limits.MAX_QUANTITY:
         problems.add(f"{path}.outputs", f"makes more than {limits.MAX_QUANTITY:,} parts of "
-                     "one", sum(q for _, q in outputs))
+                     "one", total)
+        return None
+    if total == 1 and outputs[0][2] is not None:
+        problems.add(f"{path}.outputs[0].product", "a disassembly that makes one part of "
+                     "each cannot change its product; give it two parts or more, or model "
+                     "the change as a new product downstream", outputs[0][2])
         return None
     return Disassembly(tuple(outputs))
 
 
 def disassembly_to_json(d: Disassembly) -> dict:
-    return {"outputs": [{"to": to, "quantity": q} for to, q in d.outputs]}
+    return {"outputs": [{"to": to, "quantity": q, **({"product": p} if p else {})}
+                        for to, q, p in d.outputs]}

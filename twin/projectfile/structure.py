@@ -119,7 +119,7 @@ def _check_batch(el: m.Station, ep: str, ins: list[m.Connection], outs: list[m.C
                      "processed as one); put the scrap on a station after it", el.scrap)
     if el.disassembly is not None:
         succ = [c.target for c in outs]
-        named = [to for to, _ in el.disassembly.outputs]
+        named = [to for to, _, _ in el.disassembly.outputs]
         for k, to in enumerate(named):
             if to not in succ:
                 problems.add(f"{ep}.disassembly.outputs[{k}].to", f"{to!r} is not a successor "
@@ -130,6 +130,10 @@ def _check_batch(el: m.Station, ep: str, ins: list[m.Connection], outs: list[m.C
                 problems.add(f"{ep}.disassembly.outputs", f"successor {to!r} is in no output, "
                              "so no part could go there; add an output to it or disconnect "
                              "it", to)
+        if el.servers > 1:
+            problems.add(f"{ep}.servers", "a disassembly has one server: it hands out the "
+                         "parts of one part in turn (for more, put separators in parallel "
+                         "after a buffer)", el.servers)
 
 
 def _products(project: m.Project) -> list[str]:
@@ -140,10 +144,12 @@ def _products(project: m.Project) -> list[str]:
             if el.orders is not None:  # an order source makes what its orders ask for
                 names = [o.product for o in el.orders]
             out.extend(n for n in names if n not in out)
-    for el in project.elements:  # what assemblies make (issue 18)
-        prod = el.assembly.product if isinstance(el, m.Station) and el.assembly else None
-        if prod and prod not in out:
-            out.append(prod)
+    for el in project.elements:  # what assemblies and disassemblies make (issue 18)
+        if not isinstance(el, m.Station):
+            continue
+        made = (el.assembly.product,) if el.assembly else ()
+        made += el.disassembly.products if el.disassembly else ()
+        out.extend(p for p in made if p and p not in out)
     return out or ["part"]
 
 

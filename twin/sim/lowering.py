@@ -170,7 +170,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                         continue
                     bom.append((e, index[inp.source], inp.quantity, inp.place_capacity))
             if el.batch or el.disassembly:  # an assembly of one input (issue 18)
-                _lower_batch(project, el, e, (index, el_i, el_f, bom),
+                _lower_batch(project, el, e, (index, pindex, el_i, el_f, bom),
                              f"{path}.{'batch' if el.batch else 'disassembly'}", problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
@@ -505,7 +505,7 @@ def _lower_batch(project, el, e, arrays, path, problems) -> None:
     """A batch station's columns (``kernels/batching.py``): its place is the one input of a
     bill of materials whose quantity is the batch size; it needs one predecessor (an oven
     just placed has none yet)."""
-    index, el_i, el_f, bom = arrays
+    index, pindex, el_i, el_f, bom = arrays
     src = [c.source for c in project.connections if c.target == el.id]
     if len(src) != 1:
         problems.add(path, "this station takes its parts from exactly one predecessor; "
@@ -517,9 +517,12 @@ def _lower_batch(project, el, e, arrays, path, problems) -> None:
     el_i[e, kt.I_BATCH_MIN] = b.min_fill
     el_f[e, kt.F_BATCH_TIMEOUT] = np.inf if b.timeout is None else b.timeout
     bom.append((e, index[src[0]], b.size, b.place_capacity))
-    if el.disassembly is not None:
-        el_i[e, kt.I_SPLIT] = el.disassembly.total
-        el_i[e, kt.I_ROUTING] = kt.R_BILL
+    if el.disassembly is not None:  # its bill, run by run in the order the parts leave
+        el_i[e, kt.I_ROUTING] = kt.R_BILL  # (the successors' order: _bill_routing)
+        for to in [c.target for c in project.connections if c.source == el.id]:
+            bom.extend((-1, -1, k, pindex.get(p, -1))
+                       for t, k, p in el.disassembly.outputs if t == to)
+        el_i[e, kt.I_SPLIT] = sum(row[kt.BM_K] for row in bom[el_i[e, kt.I_BOM0] + 1:])
 
 
 def _bill_routing(project, index, succ_ptr, succ, succ_cum) -> int:
@@ -530,7 +533,9 @@ def _bill_routing(project, index, succ_ptr, succ, succ_cum) -> int:
         if el.disassembly is None:
             continue
         e = index[el.id]
-        q = dict(el.disassembly.outputs)
+        q: dict[str, int] = {}
+        for to, k, _ in el.disassembly.outputs:
+            q[to] = q.get(to, 0) + k
         a, b = succ_ptr[e], succ_ptr[e + 1]
         succ_cum[a:b] = np.cumsum([q.get(project.elements[j].id, 0) for j in succ[a:b]])
         most = max(most, el.disassembly.total)
