@@ -12,6 +12,7 @@ from twin.model import elements as m
 from twin.model.experiments import Constraint, Experiment, Factor, Objective
 from twin.projectfile.reader import (
     load_project,
+    project_from_json,
     project_to_json,
     save_project,
     structure_problems,
@@ -169,5 +170,30 @@ def test_deleting_the_assembly_itself_leaves_no_note_about_its_bill():
     remove = cmd.RemoveElement("motor_mount")
     stack.push(remove)
     assert not any("assembly" in n for n in remove.notes)
+    stack.undo()
+    assert project_to_json(project) == before
+
+
+def test_deleting_a_disassemblys_successor_takes_its_output_in_the_same_undo_step(tmp_path):
+    """A separator with outputs to a sink ``a`` and a station ``b``: deleting ``b`` takes
+    its output from the bill (the one to ``a`` stays), undo puts it back."""
+    project = project_from_json({
+        "schema_version": 1, "name": "d", "elements": [
+            {"id": "src", "kind": "source"},
+            {"id": "dis", "kind": "station", "process_time": 2, "disassembly": {"outputs": [
+                {"to": "a", "quantity": 1}, {"to": "b", "quantity": 3, "product": "screw"}]}},
+            {"id": "a", "kind": "sink"}, {"id": "b", "kind": "station", "process_time": 1},
+            {"id": "sink", "kind": "sink"}],
+        "connections": [["src", "dis"], ["dis", "a"], ["dis", "b"], ["b", "sink"]]})
+    before = project_to_json(project)
+    stack = cmd.UndoStack(project)
+    remove = cmd.RemoveElement("b")
+    stack.push(remove)
+    assert project.element("dis").disassembly.outputs == (("a", 1, None),)
+    assert remove.notes == ["disassembly 'dis': its output to b"]
+    save_project(project, tmp_path / "p")
+    again = load_project(tmp_path / "p", strict=False)
+    assert again.element("dis").disassembly.outputs == (("a", 1, None),)
+    assert not any("'b'" in str(p) for p in structure_problems(again))
     stack.undo()
     assert project_to_json(project) == before

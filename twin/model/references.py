@@ -4,13 +4,13 @@ A project names its elements by id in places other than ``elements`` and ``conne
 scenarios' overrides, experiments' factors and ``elements.<id>.<kpi>`` responses (with the
 objectives and constraints over them), alert rules' ``elements`` (a station, or one of its
 servers as ``<id>#<k>``), the replay panel's asset mapping in
-``meta["recording_assets"]``, worker pools' ``home`` and assemblies' bills of materials
-(an input taken from the element). When the element is deleted each of
-these is left pointing at nothing: the file is then refused on reopening and every run stops
-on it (issue: dangling references). :func:`without_element` gives what the project holds in
-those places once the element is gone, with a line for each thing that went, so that
-``twin.model.commands.RemoveElement`` removes them in the same undo step and the workbench
-can say what went with the element.
+``meta["recording_assets"]``, worker pools' ``home``, assemblies' bills of materials (an
+input taken from the element) and disassemblies' outputs (to the element). When the element
+is deleted each of these is left pointing at nothing: the file is then refused on reopening
+and every run stops on it (issue: dangling references). :func:`without_element` gives what
+the project holds in those places once the element is gone, with a line for each thing that
+went, so that ``twin.model.commands.RemoveElement`` removes them in the same undo step and
+the workbench can say what went with the element.
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ class Dependents:
     notes: list[str] = field(default_factory=list)
     workers: list = field(default_factory=list)  # worker pools (their ``home``)
     assemblies: dict = field(default_factory=dict)  # assembly station id -> its bill
+    disassemblies: dict = field(default_factory=dict)  # disassembly station id -> its outputs
 
     @classmethod
     def of(cls, project: m.Project) -> Dependents:
         return cls(list(project.scenarios), list(project.experiments), project.alerts,
                    copy.deepcopy(project.meta.get("recording_assets")),
-                   workers=list(project.workers), assemblies=_bills(project))
+                   workers=list(project.workers), assemblies=_bills(project),
+                   disassemblies=_separations(project))
 
     def put(self, project: m.Project) -> None:
         """Set these parts on ``project`` and tell its listeners."""
@@ -53,6 +55,9 @@ class Dependents:
         for sid, bill in self.assemblies.items():
             if sid in project and project.element(sid).assembly != bill:
                 project.element(sid).assembly = bill
+        for sid, outputs in self.disassemblies.items():
+            if sid in project and project.element(sid).disassembly != outputs:
+                project.element(sid).disassembly = outputs
         if self.recording_assets is None:
             project.meta.pop("recording_assets", None)
         else:
@@ -65,6 +70,11 @@ class Dependents:
 def _bills(project: m.Project) -> dict:
     """Each assembly's bill of materials, by station id."""
     return {el.id: el.assembly for el in project.stations() if el.assembly is not None}
+
+
+def _separations(project: m.Project) -> dict:
+    """Each disassembly's outputs, by station id."""
+    return {el.id: el.disassembly for el in project.stations() if el.disassembly is not None}
 
 
 def names_element(name: str, element_id: str) -> bool:
@@ -91,7 +101,8 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
     that named nothing else goes (an empty list would mean every element); an asset shown
     on the element is shown on none; a worker pool at home there gets no home; an
     assembly's bill loses the input taken from the element (a bill left without inputs
-    stays, as an assembly just placed: the check asks for its inputs).
+    stays, as an assembly just placed: the check asks for its inputs); a disassembly loses
+    its outputs to the element (one left without outputs stays: the check asks for them).
     """
     notes: list[str] = []
     scenarios = []
@@ -149,7 +160,14 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
         if sid != element_id and len(keep) < len(bill.inputs):
             notes.append(f"assembly {sid!r}: its input from {element_id} (bill of materials)")
             bills[sid] = dataclasses.replace(bill, inputs=keep)
-    return Dependents(scenarios, experiments, alerts, table, notes, workers, bills)
+    separations = _separations(project)
+    for sid, dis in separations.items():
+        keep = tuple(o for o in dis.outputs if o[0] != element_id)
+        if sid != element_id and len(keep) < len(dis.outputs):
+            notes.append(f"disassembly {sid!r}: its output to {element_id}")
+            separations[sid] = dataclasses.replace(dis, outputs=keep)
+    return Dependents(scenarios, experiments, alerts, table, notes, workers, bills,
+                      separations)
 
 
 def _experiment_without(exp, element_id: str):
