@@ -7,10 +7,10 @@ servers as ``<id>#<k>``), the replay panel's asset mapping in
 ``meta["recording_assets"]``, worker pools' ``home``, assemblies' bills of materials
 (an input taken from the element) and the demand-response entries' ``stations``. When the
 element is deleted each of these is left pointing at nothing: the file is then refused on
-reopening and every run stops on it (issue: dangling references). :func:`without_element` gives what the project holds in
-those places once the element is gone, with a line for each thing that went, so that
-``twin.model.commands.RemoveElement`` removes them in the same undo step and the workbench
-can say what went with the element.
+reopening and every run stops on it (issue: dangling references). :func:`without_element`
+gives what the project holds in those places once the element is gone, with a line for
+each thing that went, so that ``twin.model.commands.RemoveElement`` removes them in the
+same undo step and the workbench can say what went with the element.
 """
 
 from __future__ import annotations
