@@ -1,13 +1,15 @@
 """The energy day chart (issue 19 §4): the grid's import, the line's load and the PV power
 over the run (kW, left axis), the battery's stored energy (kWh, right axis), and the price
-periods shaded: the darker, the dearer. Drawn from a ``twin.energy_site.DayChart``, which
-the run's worker prepares (``twin.sim.energy.day_chart``), or a recording's
+periods shaded: the darker, the dearer, and the highest 15-minute mean grid import marked.
+Drawn from a ``twin.energy_site.DayChart``, which the run's worker prepares
+(``twin.sim.energy.day_chart``), or a recording's
 (``twin.recording.energy.recording_day_chart``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.theme import chart
@@ -132,6 +134,12 @@ class EnergyDayChart(NotedChart):
             self.legend.addItem(soc, "battery kWh (right)")
             self.curves["soc"] = soc
             self.soc_view.enableAutoRange()
+        if data.peak is not None:  # the highest 15-minute mean of the grid import drawn
+            a, b, kw = data.peak
+            self.curves["peak"] = self.plot.plot(
+                [(a - origin) / 3600.0, (b - origin) / 3600.0], [kw, kw],
+                name=f"peak 15-min mean {kw:.4g} kW",
+                pen=pg.mkPen(GRID, width=3, style=Qt.DashLine))
         self._sync()
         prices = (f"prices from {lo:g} (unshaded) to {hi:g} {data.currency}/kWh (darkest)"
                   if hi > lo and len(periods) <= MAX_SHADED else
@@ -139,4 +147,10 @@ class EnergyDayChart(NotedChart):
                   f"{len(periods)} price steps: too many to shade")
         what = (f"Means of {data.replications} replications after the warm-up"
                 if data.replications else "The recorded line, exactly from its power channels")
-        self.note.setText(f"{what}; {prices}.")
+        peak = ""
+        if data.peak is not None:
+            a, b, kw = data.peak
+            peak = (f" The dashed bar marks the highest 15-minute mean grid import, {kw:.4g} "
+                    f"kW, {(a - origin) / 3600.0:.2f}-{(b - origin) / 3600.0:.2f} h"
+                    + (" (of the mean curve)." if data.replications else "."))
+        self.note.setText(f"{what}; {prices}.{peak}")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.energy import Clock, change_times, figures, price_steps, pv_steps
+from twin.energy import QUARTER, Clock, change_times, figures, price_steps, pv_steps
 from twin.model import elements as m
 
 
@@ -193,6 +193,9 @@ class DayChart:
     price_v: np.ndarray
     currency: str
     replications: int  # 0: a recording
+    #: ``(from, to, kW)``: the demand window (a clock quarter hour, cut by the span) with
+    #: the highest mean grid import of the curve drawn (for a run: of the mean curve)
+    peak: tuple[float, float, float] | None = None
 
 
 def chart_of(dispatches: list[Dispatch], tariff: m.Tariff, clock: Clock, t0: float,
@@ -205,10 +208,29 @@ def chart_of(dispatches: list[Dispatch], tariff: m.Tariff, clock: Clock, t0: flo
     pt, pv = pt[first:last].copy(), pv[first:last]
     pt[0] = t0  # the price in force at the start
     ds = dispatches
+    grid = np.mean([d.grid for d in ds], axis=0)
     return DayChart(ds[0].t, np.mean([d.load for d in ds], axis=0),
-                    np.mean([d.pv for d in ds], axis=0), np.mean([d.grid for d in ds], axis=0),
+                    np.mean([d.pv for d in ds], axis=0), grid,
                     np.mean([d.soc for d in ds], axis=0) if tariff.battery else None,
-                    pt, pv, tariff.currency, 0 if recorded else len(ds))
+                    pt, pv, tariff.currency, 0 if recorded else len(ds),
+                    peak_window(ds[0].t, grid, clock))
+
+
+def peak_window(t: np.ndarray, kw: np.ndarray, clock: Clock
+                ) -> tuple[float, float, float] | None:
+    """``(from, to, kW)`` of the clock quarter hour with the highest mean of the per-piece
+    power ``kw`` on pieces ``[t[i], t[i+1])`` (each inside one quarter hour, as the
+    dispatch cuts them), the window cut by the span; ``None`` for an empty span."""
+    dt = np.diff(t)
+    if not len(dt) or not dt.sum() > 0:
+        return None
+    q = np.floor((clock.origin + t[:-1]) / QUARTER + 1e-9)
+    keys, win = np.unique(q, return_inverse=True)
+    covered = np.bincount(win.ravel(), dt, len(keys))
+    mean = np.bincount(win.ravel(), kw * dt, len(keys)) / np.where(covered > 0, covered, 1)
+    k = int(np.argmax(np.where(covered > 0, mean, -np.inf)))
+    a = max(keys[k] * QUARTER - clock.origin, float(t[0]))
+    return a, min(keys[k] * QUARTER + QUARTER - clock.origin, float(t[-1])), float(mean[k])
 
 
 def _rounded(diff: float, scale: float) -> float:

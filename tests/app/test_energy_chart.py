@@ -47,7 +47,19 @@ def test_the_chart_shows_the_mean_dispatch_and_the_dear_hours(make_window, line_
     _, soc = chart.curves["soc"].getData()
     np.testing.assert_allclose(soc, np.mean([e.soc for e in ds], axis=0))
     assert chart.curves["soc"] in chart.soc_view.addedItems  # on the right axis
-    assert set(chart.curves) == {"load", "pv", "grid", "soc"}
+    assert set(chart.curves) == {"load", "pv", "grid", "soc", "peak"}
+    # the peak marked: the quarter hour of the clock with the highest mean grid import of
+    # the mean curve, found here by integrating it over every quarter hour of the span
+    t, grid = ds[0].t, np.mean([e.grid for e in ds], axis=0)
+    cum = np.concatenate([[0.0], np.cumsum(grid * np.diff(t))])
+    wins = [(max(k * 900.0, t[0]), min(k * 900.0 + 900.0, t[-1]))
+            for k in range(int(t[0] // 900), int(np.ceil(t[-1] / 900)))]
+    means = [(np.interp(b, t, cum) - np.interp(a, t, cum)) / (b - a) for a, b in wins]
+    (a, b), kw = wins[int(np.argmax(means))], max(means)
+    px, py = chart.curves["peak"].getData()
+    np.testing.assert_allclose(px, [a / H, b / H])
+    np.testing.assert_allclose(py, [kw, kw], rtol=1e-12)
+    assert f"highest 15-minute mean grid import, {kw:.4g} kW" in chart.note.text()
     # the peak hour darker than the shoulder, the base price unshaded
     regions = sorted(chart.shaded, key=lambda r: r.getRegion()[0])
     assert [tuple(r.getRegion()) for r in regions] == [(1.0, 2.0), (3.0, 3.5)]
@@ -87,7 +99,10 @@ def test_the_energy_of_the_open_recording(make_window, line_project, sme_recordi
     assert dlg.value_of("peak shaved, kW") == f"{site['peak_shaved_kw']:,.2f}"
     assert dlg.value_of("battery full cycles") == f"{site['battery_cycles']:,.2f}"
     chart = dlg.chart
-    assert set(chart.curves) == {"load", "pv", "grid", "soc"} and chart.shaded
+    assert set(chart.curves) == {"load", "pv", "grid", "soc", "peak"} and chart.shaded
+    # the peak marked is the grid's 15-minute peak the site figures report
+    _, py = chart.curves["peak"].getData()
+    assert py[0] == pytest.approx(site["grid_peak_kw_15min"], rel=1e-9)
     assert "recorded line" in chart.note.text()
     x, _ = chart.curves["grid"].getData()
     assert x[0] == 0.0  # hours since the start of the recording
