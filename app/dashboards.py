@@ -37,7 +37,13 @@ from app.orders_view import OrdersView
 from app.theme import STATE_COLORS, chart
 from app.workers_chart import WorkersChart
 from kernels import types as kt
-from twin.sim.energy import compare_rows, day_chart, scenario_breakdown
+from twin.sim.energy import (
+    compare_rows,
+    day_chart,
+    energy_comparison,
+    scenario_breakdown,
+    verdict,
+)
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
 from twin.sim.workers import pool_chart
@@ -194,6 +200,8 @@ class ChartData:
     compare_throughput: tuple[list[str], np.ndarray, np.ndarray]  # names, mean, half-width
     # per comparison row, per other scenario: the paired difference to base excludes 0
     significant: list[list[bool]]
+    # per other scenario, the trade-off in a sentence (twin.sim.energy.verdict; issue 19 §4)
+    verdicts: tuple[str, ...] = ()
 
 
 def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
@@ -267,11 +275,18 @@ def prepare_charts(result, summary: dict | None = None) -> ChartData:
     names = list(result.scenarios)
     tp = [summary[n]["line"]["throughput_per_hour"] for n in names]
     significant: list[list[bool]] = []
+    verdicts: tuple[str, ...] = ()
+    if len(names) > 1 and compare_rows(summary):  # an energy context: money against output
+        rows = energy_comparison(result, summary)
+        currency = result.scenarios[names[0]].project.tariff.currency
+        verdicts = tuple(v for v in (verdict(rows, n, names[0], currency) for n in names[1:])
+                         if v)
     return ChartData(
         scenarios={n: _scenario_charts(sr, summary[n]) for n, sr in result.scenarios.items()},
         comparison=comparison_table(result, summary, significant), significant=significant,
         compare_throughput=(names, np.array([s["mean"] for s in tp], float),
-                            np.array([s["ci95_halfwidth"] for s in tp], float)))
+                            np.array([s["ci95_halfwidth"] for s in tp], float)),
+        verdicts=verdicts)
 
 
 class Dashboards(QWidget):
@@ -302,7 +317,15 @@ class Dashboards(QWidget):
         # side by side: the dock is wide and low; the user moves the divide
         compare = QSplitter(Qt.Horizontal)
         self.table.verticalHeader().setVisible(False)  # the KPI names number the rows
-        compare.addWidget(self.table)
+        self.verdicts = QLabel("")  # the trade-off of each scenario in one sentence
+        self.verdicts.setWordWrap(True)
+        self.verdicts.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        table_box = QWidget()
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        tl.addWidget(self.verdicts)
+        compare.addWidget(table_box)
         compare.addWidget(self.compare_plot)
         compare.setSizes([2000, 1000])  # in proportion: the differences need the room
         energy = QWidget()
@@ -408,6 +431,8 @@ class Dashboards(QWidget):
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
+        self.verdicts.setText("")
+        self.verdicts.setVisible(False)
         self.slider.setEnabled(False)
         self.play_button.setChecked(False)
         self.play_button.setEnabled(False)
@@ -660,6 +685,8 @@ class Dashboards(QWidget):
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()  # one line of text each: all KPIs in view
+        self.verdicts.setText("\n".join(self.charts.verdicts))
+        self.verdicts.setVisible(bool(self.charts.verdicts))
 
     def _draw_compare_plot(self) -> None:
         names, y, hw = self.charts.compare_throughput

@@ -111,3 +111,4 @@ def test_deleting_a_station_takes_it_from_the_entries_undoably(make_window, line
     assert [d.stations for d in w.project.demand_response] == [("M1", "M2"), ("M1",)]
     assert [_cells(ed, r)[0] for r in range(2)] == ["M1, M2", "M1"]
     assert ed.error.text() == ""
+

@@ -1,0 +1,46 @@
+"""The Compare tab says each scenario's trade-off in one sentence (issue 19 §4): the energy
+cost saved against the output lost, paired over replications, as ``twinbench run`` does."""
+
+import pytest
+
+from twin.model import elements as m
+
+pytestmark = pytest.mark.gui
+
+
+def test_the_compare_tab_says_the_trade_off_in_a_sentence(make_window, line_project, qtbot,
+                                                          warm_kernel):
+    """Under the Compare table: per scenario the energy cost saved or added (paired, in %
+    of the base and in money) and the output lost or gained, as twinbench run prints it;
+    the figures are the paired differences of the replications' own KPIs."""
+    import numpy as np
+
+    from twin.sim.stats import format_ci, mean_ci
+    from twin.sim.summary import replication_kpis
+
+    line_project.tariff = m.Tariff(0.2, currency="EUR")
+    w = make_window(line_project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=120_000) as blocker:
+        assert w.run_panel.start_run()
+    d = w.dashboards
+    d.finish_drawing()
+    d.tabs.setCurrentWidget(d.tabs.widget(d.tabs.count() - 1))
+    assert d.tabs.tabText(d.tabs.currentIndex()) == "Compare"
+    assert d.verdicts.isVisible()
+    result = blocker.args[0]
+    reps = {n: [replication_kpis(sr, r) for r in sr.replications]
+            for n, sr in result.scenarios.items()}
+    diff = mean_ci([a["line.energy_cost"] - b["line.energy_cost"]
+                    for a, b in zip(reps["faster"], reps["base"], strict=True)])
+    base = np.mean([r["line.energy_cost"] for r in reps["base"]])
+    pct = {"mean": 100 * diff["mean"] / base, "ci95_halfwidth": 100 * diff["ci95_halfwidth"]
+           / base}
+    text = d.verdicts.text()
+    assert text.startswith("faster vs base: ")
+    if abs(pct["mean"]) > pct["ci95_halfwidth"]:
+        word = "saves" if pct["mean"] < 0 else "adds"
+        size = format_ci({"mean": abs(pct["mean"]), "ci95_halfwidth": pct["ci95_halfwidth"]}, 3)
+        assert f"{word} {size} % of the energy cost (" in text
+    else:
+        assert "does not change the energy cost significantly" in text
+    assert "% of output" in text or "does not change output" in text
