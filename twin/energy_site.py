@@ -33,7 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.energy import QUARTER, Clock, change_times, figures, price_steps, pv_steps
+from twin.energy import (
+    QUARTER,
+    Clock,
+    change_times,
+    co2_steps,
+    figures,
+    price_steps,
+    pv_steps,
+)
 from twin.model import elements as m
 
 
@@ -196,24 +204,34 @@ class DayChart:
     #: ``(from, to, kW)``: the demand window (a clock quarter hour, cut by the span) with
     #: the highest mean grid import of the curve drawn (for a run: of the mean curve)
     peak: tuple[float, float, float] | None = None
+    #: the CO2 intensity (g/kWh) as steps: ``co2_v[i]`` from ``co2_t[i]`` on
+    co2_t: np.ndarray | None = None
+    co2_v: np.ndarray | None = None
 
 
 def chart_of(dispatches: list[Dispatch], tariff: m.Tariff, clock: Clock, t0: float,
              t1: float, recorded: bool = False) -> DayChart:
     """The :class:`DayChart` of dispatches on the same pieces (the replications of a run,
     or a recording: ``recorded``) over ``[t0, t1]``."""
-    pt, pv = price_steps(tariff, clock, t0, t1)
-    first = max(int(np.searchsorted(pt, t0, side="right")) - 1, 0)
-    last = int(np.searchsorted(pt, t1, side="left"))
-    pt, pv = pt[first:last].copy(), pv[first:last]
-    pt[0] = t0  # the price in force at the start
+    pt, pv = _steps_in(*price_steps(tariff, clock, t0, t1), t0, t1)
+    ct, cv = _steps_in(*co2_steps(tariff, clock, t0, t1), t0, t1)
     ds = dispatches
     grid = np.mean([d.grid for d in ds], axis=0)
     return DayChart(ds[0].t, np.mean([d.load for d in ds], axis=0),
                     np.mean([d.pv for d in ds], axis=0), grid,
                     np.mean([d.soc for d in ds], axis=0) if tariff.battery else None,
                     pt, pv, tariff.currency, 0 if recorded else len(ds),
-                    peak_window(ds[0].t, grid, clock))
+                    peak_window(ds[0].t, grid, clock), ct, cv)
+
+
+def _steps_in(t: np.ndarray, v: np.ndarray, t0: float, t1: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The steps ``(t, v)`` that are in force in ``[t0, t1)``, the first from ``t0``."""
+    first = max(int(np.searchsorted(t, t0, side="right")) - 1, 0)
+    last = int(np.searchsorted(t, t1, side="left"))
+    t, v = t[first:last].copy(), v[first:last]
+    t[0] = t0  # the value in force at the start
+    return t, v
 
 
 def peak_window(t: np.ndarray, kw: np.ndarray, clock: Clock
