@@ -2,7 +2,8 @@
 ``demand_response`` list, its stations, its windows, pause or slow, and the speed.
 
 Windows are typed as ``start-end`` pairs with units as the calendar's times (``17h-19h;
-41h-43h``, seconds from time 0, Monday 00:00); the project reader
+41h-43h``, seconds from time 0, Monday 00:00), the repeat as a duration (``1d``); the
+project reader
 (``twin.projectfile.demand``) judges the whole list, so the editor refuses what a file
 would (an unknown station, a window that ends before it starts, overlapping windows, a
 speed above 1), with the same message and JSON path; an accepted list is ``committed``.
@@ -20,7 +21,7 @@ from twin.model import elements as m
 from twin.projectfile.demand import demand_response_to_json, read_demand_response
 from twin.units import parse_duration
 
-COLUMNS = ("stations", "windows", "action", "speed")
+COLUMNS = ("stations", "windows", "action", "speed", "repeat")
 
 
 def windows_text(windows) -> str:
@@ -58,7 +59,8 @@ class DemandResponseEditor(RowsEditor):
         hint = QLabel("During each window the stations pause after their current part, or run "
                       "at the speed (a fraction of normal, e.g. 0.7). Stations: ids separated "
                       "by commas. Windows: start-end from time 0 (Monday 00:00), separated by "
-                      "';', e.g. 17h-19h; 41h-43h.")
+                      "';', e.g. 17h-19h; 41h-43h. Repeat: every how long the windows come "
+                      "back (1d: daily, 7d: weekly; empty: once).")
         super().__init__(COLUMNS, "Add window", (hint,), parent)
         self.station_ids: set[str] = set()
 
@@ -84,6 +86,8 @@ class DemandResponseEditor(RowsEditor):
         self.table.setCellWidget(i, 2, box)
         speed = d.get("speed")
         self.table.setItem(i, 3, QTableWidgetItem("" if speed is None else f"{speed:g}"))
+        repeat = d.get("repeat")
+        self.table.setItem(i, 4, QTableWidgetItem(clock(repeat) if repeat else ""))
 
     def _add_new(self) -> None:
         """A pause of the first station (by id) in the evening peak of Monday, 17h-19h."""
@@ -107,6 +111,8 @@ class DemandResponseEditor(RowsEditor):
                     d["speed"] = float(speed)
                 except ValueError:
                     d["speed"] = speed  # the reader names it: "must be a finite number"
+            if self._cell(r, 4):
+                d["repeat"] = self._cell(r, 4)  # a duration as typed: "1d", "24h", 86400
             out.append(d)
         return out
 

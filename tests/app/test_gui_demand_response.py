@@ -16,7 +16,8 @@ H = 3600.0
 
 def _cells(ed, r: int) -> list[str]:
     return [ed.table.item(r, 0).text(), ed.table.item(r, 1).text(),
-            ed.table.cellWidget(r, 2).currentText(), ed.table.item(r, 3).text()]
+            ed.table.cellWidget(r, 2).currentText(), ed.table.item(r, 3).text(),
+            ed.table.item(r, 4).text()]
 
 
 def test_edit_demand_response_windows_refuse_bad_ones_and_undo(make_window, line_project,
@@ -31,7 +32,7 @@ def test_edit_demand_response_windows_refuse_bad_ones_and_undo(make_window, line
     n = len(w.stack)
     QTest.mouseClick(ed.add, Qt.LeftButton)  # M1 paused in Monday's evening peak
     assert w.project.demand_response == [m.DemandResponse(("M1",), ((17 * H, 19 * H),))]
-    assert _cells(ed, 0) == ["M1", "17h-19h", "pause", ""]
+    assert _cells(ed, 0) == ["M1", "17h-19h", "pause", "", ""]
     assert dlg.status.text() == "demand response set"
 
     ed.table.item(0, 0).setText("M1, M9")  # no such station: the reader's words and path
@@ -87,7 +88,20 @@ def test_edit_demand_response_windows_refuse_bad_ones_and_undo(make_window, line
     assert w.project.demand_response == [want]
     w.act_undo.trigger()  # before the speed: paused again
     assert w.project.demand_response[0].action == "pause"
-    assert _cells(ed, 0) == ["M1, M2", "17h-18h; 41h-43h", "pause", ""]
+    assert _cells(ed, 0) == ["M1, M2", "17h-18h; 41h-43h", "pause", "", ""]
+
+    # daily: the windows span 17h to 43h, more than a day: refused, and why; weekly is fine
+    ed.table.item(0, 4).setText("1d")
+    assert "$.demand_response[0].repeat: is shorter than the windows it repeats" in (
+        ed.error.text())
+    assert w.project.demand_response[0].repeat == 0.0
+    ed.table.item(0, 4).setText("7d")
+    assert w.project.demand_response[0].repeat == 7 * 86400.0
+    assert project_to_json(w.project)["demand_response"][0]["repeat"] == 7 * 86400.0
+    w.act_undo.trigger()
+    assert w.project.demand_response[0].repeat == 0.0 and _cells(ed, 0)[4] == ""
+    w.act_redo.trigger()
+    assert _cells(ed, 0)[4] == "168h"
 
 
 def test_deleting_a_station_takes_it_from_the_entries_undoably(make_window, line_project,
