@@ -60,7 +60,7 @@ def report_parts(window) -> ReportParts:
         layout_png=layout_png(window.view), charts=charts,
         comparison=marked_comparison(d.charts),
         settings=run_record(window.project, result.spec, list(result.scenarios)),
-        versions=software_versions())
+        versions=software_versions(), verdicts=d.charts.verdicts)
 
 
 def text_document(page: str, width: float) -> QTextDocument:

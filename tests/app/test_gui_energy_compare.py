@@ -9,7 +9,7 @@ pytestmark = pytest.mark.gui
 
 
 def test_the_compare_tab_says_the_trade_off_in_a_sentence(make_window, line_project, qtbot,
-                                                          warm_kernel):
+                                                          warm_kernel, tmp_path):
     """Under the Compare table: per scenario the energy cost saved or added (paired, in %
     of the base and in money) and the output lost or gained, as twinbench run prints it;
     the figures are the paired differences of the replications' own KPIs."""
@@ -44,3 +44,9 @@ def test_the_compare_tab_says_the_trade_off_in_a_sentence(make_window, line_proj
     else:
         assert "does not change the energy cost significantly" in text
     assert "% of output" in text or "does not change output" in text
+    # and the report says it under its comparison table
+    from app.report import export_report
+
+    export_report(w, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert f'<p class="verdict">{text}</p>' in page
