@@ -128,7 +128,7 @@ def test_a_bad_override_is_refused_with_the_readers_message(win, retype):
 def test_save_current_values_as_scenario(win):
     p, panel = win.project, win.scenario_panel
     _click(panel.save_current_button)
-    assert "no element field changed" in panel.name_error.text()
+    assert "no element field or demand-response window changed" in panel.name_error.text()
     win.stack.push(cmd.SetField("M1", "servers", 2))  # as the inspector does
     _click(panel.save_current_button)
     assert _names(panel.list) == ["base", "faster", "edited"] and panel.current() == "edited"
