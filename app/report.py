@@ -38,7 +38,7 @@ def layout_png(view) -> bytes:
 def marked_comparison(charts) -> list[list[str]]:
     """The Compare table with `` *`` after each difference significant at 95%."""
     rows = [list(r) for r in charts.comparison]
-    n = len(rows[0]) // 2 + 1  # KPI and the scenarios, then the differences
+    n = len(charts.compare_throughput[0]) + 1  # KPI and the scenarios, then the differences
     for row, sig in zip(rows[1:], charts.significant, strict=True):
         for j, s in enumerate(sig):
             if s:

@@ -10,9 +10,10 @@ pytestmark = pytest.mark.gui
 
 def test_the_compare_tab_says_the_trade_off_in_a_sentence(make_window, line_project, qtbot,
                                                           warm_kernel, tmp_path):
-    """Under the Compare table: per scenario the energy cost saved or added (paired, in %
-    of the base and in money) and the output lost or gained, as twinbench run prints it;
-    the figures are the paired differences of the replications' own KPIs."""
+    """The Compare table gives the paired differences in % of the base too, and under it
+    per scenario the energy cost saved or added (in % of the base and in money) and the
+    output lost or gained, as twinbench run prints it; the figures are the paired
+    differences of the replications' own KPIs."""
     import numpy as np
 
     from twin.sim.stats import format_ci, mean_ci
@@ -35,6 +36,13 @@ def test_the_compare_tab_says_the_trade_off_in_a_sentence(make_window, line_proj
     base = np.mean([r["line.energy_cost"] for r in reps["base"]])
     pct = {"mean": 100 * diff["mean"] / base, "ci95_halfwidth": 100 * diff["ci95_halfwidth"]
            / base}
+    # the table has the paired difference in % of the base too: one table for the trade-off
+    header = [d.table.horizontalHeaderItem(c).text() for c in range(d.table.columnCount())]
+    assert header == ["KPI", "base", "faster", "faster − base", "faster vs base %"]
+    row = next(r for r in range(d.table.rowCount())
+               if d.table.item(r, 0).text() == "Energy cost")
+    assert d.table.item(row, 4).text() == format_ci(pct, 3)
+    assert d.table.item(row, 4).font().bold() == (abs(diff["mean"]) > diff["ci95_halfwidth"])
     text = d.verdicts.text()
     assert text.startswith("faster vs base: ")
     if abs(pct["mean"]) > pct["ci95_halfwidth"]:
