@@ -26,7 +26,7 @@ DOC = {
     "connections": [["src", "m"], ["m", "sink"]],
     "calendar": {"period": "24h", "shifts": [{"start": "0h", "end": "12h", "name": "day"},
                                             {"start": "12h", "end": "24h", "name": "night"}]},
-    "tariff": {"currency": "EUR", "price_per_kwh": 0.2},
+    "tariff": {"currency": "EUR", "price_per_kwh": 0.2, "co2_g_per_kwh": 400.0},
     "scenarios": [{"name": "standby", "overrides": [
         {"element": "m", "path": "energy_saving",
          "value": {"after_s": 30, "mode": "standby", "restart_s": 10}}]}]}
@@ -76,6 +76,13 @@ def test_run_prints_station_energy_per_shift_and_the_trade_off(kernel, make_proj
     saved = format_ci({"mean": -pct["mean"], "ci95_halfwidth": pct["ci95_halfwidth"]}, 3)
     amount = format_ci({"mean": -vs["energy_cost"]["difference"]["mean"],
                         "ci95_halfwidth": vs["energy_cost"]["difference"]["ci95_halfwidth"]}, 4)
-    assert (f"  standby vs base: saves {saved} % of the energy cost ({amount} EUR), and "
-            "does not change output (0 %)\n") in text
+    co2 = vs["co2_kg"]
+    assert co2["percent"]["mean"] == pytest.approx(pct["mean"], rel=1e-9)  # a flat intensity
+    co2_saved = format_ci({"mean": -co2["percent"]["mean"],
+                           "ci95_halfwidth": co2["percent"]["ci95_halfwidth"]}, 3)
+    co2_amount = format_ci({"mean": -co2["difference"]["mean"],
+                            "ci95_halfwidth": co2["difference"]["ci95_halfwidth"]}, 4)
+    assert (f"  standby vs base: saves {saved} % of the energy cost ({amount} EUR) and saves "
+            f"{co2_saved} % of the CO2 ({co2_amount} kg), and does not change output (0 %)\n"
+            ) in text
     assert "Energy by scenario (money in EUR;" in text
