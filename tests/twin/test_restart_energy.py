@@ -136,3 +136,27 @@ def test_a_simulated_recording_replays_to_the_runs_energy_and_cost(run_doc, tmp_
     assert line.peak_kw_15min == pytest.approx(want["peak"], rel=1e-12)
     assert line.co2_kg == pytest.approx(k["line.co2_kg"], rel=1e-12)
     assert got["m"].co2_kg == pytest.approx(k["elements.m.co2_kg"], rel=1e-12)
+
+
+def test_validation_and_the_emulator_count_the_restarts_energy_as_the_recording_does(
+        run_doc, tmp_path):
+    """Validating the recording of a run against its own project finds the same kWh on
+    both sides; the emulator's twin figures hold the restart's energy too."""
+    from twin.live.emulator import plan_run
+    from twin.projectfile.reader import project_from_json
+    from twin.recording import Recording
+    from twin.whatif.simulated import write_run_as_recording
+    from twin.whatif.validation import validate
+
+    sr = run_doc(_doc(0.05), HORIZON, replications=1, log=True, seed=7, sample_interval=600.0)
+    path = tmp_path / "run.h5"
+    write_run_as_recording(sr, 0, path, seed=7)
+    want = _by_hand(0.05)["kwh"]
+    with Recording.open(path) as r:
+        report = validate(project_from_json(_doc(0.05)), r, replications=2, seed=7,
+                          states=False)
+    check = next(c for c in report.checks if c.station == "m" and c.kpi == "energy_kwh")
+    assert check.recorded == pytest.approx(want, rel=1e-12)
+    assert check.sim_mean == pytest.approx(want, rel=1e-12) and not check.flagged
+    plan = plan_run(project_from_json(_doc(0.05)), duration=HORIZON, seed=7)
+    assert plan.twin["m"]["energy_kwh"] == pytest.approx(want, rel=1e-12)
