@@ -160,3 +160,26 @@ def test_validation_and_the_emulator_count_the_restarts_energy_as_the_recording_
     assert check.sim_mean == pytest.approx(want, rel=1e-12) and not check.flagged
     plan = plan_run(project_from_json(_doc(0.05)), duration=HORIZON, seed=7)
     assert plan.twin["m"]["energy_kwh"] == pytest.approx(want, rel=1e-12)
+
+
+def test_the_cost_breakdown_puts_the_restarts_energy_in_the_warm_up(run_doc, tmp_path):
+    """Per station and state, the warm-up holds its 5 s at 6 kW plus the restart's 0.05
+    kWh, so the station's kWh is its energy_kwh and the breakdown of the run's recording
+    (exact from its channels) says the same."""
+    from twin.recording import Recording
+    from twin.recording.energy import recording_breakdown
+    from twin.sim.energy import scenario_breakdown
+    from twin.whatif.simulated import write_run_as_recording
+
+    sr = run_doc(_doc(0.05), HORIZON, replications=1, log=True, seed=7, sample_interval=600.0)
+    b = scenario_breakdown(sr)
+    m = b.stations.index("m")
+    warm = b.kwh[m, b.states.index("warming_up")]
+    assert warm == pytest.approx(5.0 * POWER["warming_up"] / H + 0.05, rel=1e-12)
+    assert b.station_kwh()[m] == pytest.approx(_by_hand(0.05)["kwh"], rel=1e-12)
+    assert b.station_cost()[m] == pytest.approx(_by_hand(0.05)["energy_cost"], rel=1e-12)
+    write_run_as_recording(sr, 0, tmp_path / "run.h5", seed=7)
+    with Recording.open(tmp_path / "run.h5") as r:
+        rb = recording_breakdown(r, sr.project.tariff)
+    k = rb.stations.index("m")
+    assert rb.kwh[k, rb.states.index("warming_up")] == pytest.approx(warm, rel=1e-12)

@@ -19,6 +19,7 @@ from twin.energy import change_times as _change_times
 from twin.energy_shifts import element_shifts, per_shift, shift_edges
 from twin.energy_site import DayChart, chart_of, site_curve, site_kpis
 from twin.model import elements as m
+from twin.sim.restart_energy import kernel_arrays
 
 
 def sample_times(tariff: m.Tariff | None, horizon: float,
@@ -205,10 +206,10 @@ def verdict(rows: list[dict], name: str, base: str, currency: str = "") -> str:
 
 def scenario_breakdown(sr):
     """The cost breakdown (``twin.energy_breakdown.Breakdown``) of a simulated scenario:
-    per station and state, kWh from the per-state times and the states' powers and the
-    station's energy part split by them, means over replications; the supplies from the
-    PV and battery dispatch (all from the grid without them). ``None``: no energy
-    context."""
+    per station and state, kWh from the per-state times and the states' powers (a warm-up's
+    with its restart energy) and the station's energy part split by them, means over
+    replications; the supplies from the PV and battery dispatch (all from the grid without
+    them). ``None``: no energy context."""
     from twin.energy_breakdown import breakdown, supplies_of
 
     tariff = sr.project.tariff
@@ -216,7 +217,9 @@ def scenario_breakdown(sr):
         return None
     low = sr.lowered
     stations = [e for e, k in enumerate(low.element_kinds) if k == "station"]
-    power = low.arrays.power[stations]
+    # a warm-up's power with its restart's energy spread over it, as in the priced series
+    # (twin.sim.restart_energy) and a recording of the run: the kWh and the cost agree
+    power = kernel_arrays(low).power[stations]
     kwh = np.mean([rep.st_time[stations] * power / 3600.0 for rep in sr.replications], axis=0)
     cost = np.mean([figures(tariff, Clock.simulation(), sr.ts_t, rep.ts_energy[:, stations],
                             low.warmup, low.horizon).energy_cost
