@@ -37,7 +37,13 @@ from app.orders_view import OrdersView
 from app.theme import STATE_COLORS, chart
 from app.workers_chart import WorkersChart
 from kernels import types as kt
-from twin.sim.energy import compare_rows, day_chart, scenario_breakdown
+from twin.sim.energy import (
+    compare_rows,
+    day_chart,
+    energy_comparison,
+    scenario_breakdown,
+    verdict,
+)
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
 from twin.sim.workers import pool_chart
@@ -194,6 +200,8 @@ class ChartData:
     compare_throughput: tuple[list[str], np.ndarray, np.ndarray]  # names, mean, half-width
     # per comparison row, per other scenario: the paired difference to base excludes 0
     significant: list[list[bool]]
+    # per other scenario, the trade-off in a sentence (twin.sim.energy.verdict; issue 19 §4)
+    verdicts: tuple[str, ...] = ()
 
 
 def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
@@ -226,7 +234,8 @@ def _scenario_charts(sr, doc: dict) -> ScenarioCharts:
 
 def comparison_table(result, summary: dict, significant: list | None = None
                      ) -> list[list[str]]:
-    """KPI table: per scenario mean ± 95% half-width, and the paired difference to base.
+    """KPI table: per scenario mean ± 95% half-width, the paired difference to base, and
+    that difference in % of the base's mean.
 
     ``significant``, a list, receives per row and other scenario whether the paired
     difference's 95% interval excludes 0 (common random numbers make the difference its own
@@ -235,7 +244,8 @@ def comparison_table(result, summary: dict, significant: list | None = None
     base = names[0]
     per_rep = {n: [replication_kpis(sr, r) for r in sr.replications]
                for n, sr in result.scenarios.items()}
-    header = ["KPI", *names, *(f"{n} − {base}" for n in names[1:])]
+    header = ["KPI", *names, *(f"{n} − {base}" for n in names[1:]),
+              *(f"{n} vs {base} %" for n in names[1:])]
     rows = [header]
     # and the scenarios in money and CO2 where they have an energy context (issue 19 §4)
     line_keys = {k for k, _ in LINE_KPIS}  # the output rows are in LINE_KPIS already
@@ -243,7 +253,8 @@ def comparison_table(result, summary: dict, significant: list | None = None
                                         if r[0] not in line_keys):
         k = f"line.{key}"
         row = [label] + [format_ci(summary[n]["line"][key], 4) for n in names]
-        marks = []
+        marks, pcts = [], []
+        b0 = summary[base]["line"][key]["mean"]
         for n in names[1:]:
             # common random numbers: replication i of every scenario shares its seeds
             diffs = [a[k] - b[k] for a, b in zip(per_rep[n], per_rep[base], strict=False)]
@@ -251,7 +262,11 @@ def comparison_table(result, summary: dict, significant: list | None = None
             row.append(format_ci(d, 4))
             m, h = d["mean"], d["ci95_halfwidth"]
             marks.append(bool(np.isfinite(m) and np.isfinite(h) and abs(m) > h))
-        rows.append(row)
+            # and in % of the base's mean ("saves 4.1 ± 0.3 % of the energy cost")
+            pcts.append(format_ci({"mean": 100.0 * m / abs(b0), "ci95_halfwidth":
+                                   100.0 * h / abs(b0)}, 3) if b0 and np.isfinite(b0)
+                        else "-")
+        rows.append(row + pcts)
         if significant is not None:
             significant.append(marks)
     return rows
@@ -267,11 +282,18 @@ def prepare_charts(result, summary: dict | None = None) -> ChartData:
     names = list(result.scenarios)
     tp = [summary[n]["line"]["throughput_per_hour"] for n in names]
     significant: list[list[bool]] = []
+    verdicts: tuple[str, ...] = ()
+    if len(names) > 1 and compare_rows(summary):  # an energy context: money against output
+        rows = energy_comparison(result, summary)
+        currency = result.scenarios[names[0]].project.tariff.currency
+        verdicts = tuple(v for v in (verdict(rows, n, names[0], currency) for n in names[1:])
+                         if v)
     return ChartData(
         scenarios={n: _scenario_charts(sr, summary[n]) for n, sr in result.scenarios.items()},
         comparison=comparison_table(result, summary, significant), significant=significant,
         compare_throughput=(names, np.array([s["mean"] for s in tp], float),
-                            np.array([s["ci95_halfwidth"] for s in tp], float)))
+                            np.array([s["ci95_halfwidth"] for s in tp], float)),
+        verdicts=verdicts)
 
 
 class Dashboards(QWidget):
@@ -302,7 +324,15 @@ class Dashboards(QWidget):
         # side by side: the dock is wide and low; the user moves the divide
         compare = QSplitter(Qt.Horizontal)
         self.table.verticalHeader().setVisible(False)  # the KPI names number the rows
-        compare.addWidget(self.table)
+        self.verdicts = QLabel("")  # the trade-off of each scenario in one sentence
+        self.verdicts.setWordWrap(True)
+        self.verdicts.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        table_box = QWidget()
+        tl = QVBoxLayout(table_box)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.table, 1)
+        tl.addWidget(self.verdicts)
+        compare.addWidget(table_box)
         compare.addWidget(self.compare_plot)
         compare.setSizes([2000, 1000])  # in proportion: the differences need the room
         energy = QWidget()
@@ -408,6 +438,8 @@ class Dashboards(QWidget):
         self.table.clear()
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
+        self.verdicts.setText("")
+        self.verdicts.setVisible(False)
         self.slider.setEnabled(False)
         self.play_button.setChecked(False)
         self.play_button.setEnabled(False)
@@ -644,12 +676,13 @@ class Dashboards(QWidget):
         self.table.setColumnCount(len(rows[0]))
         self.table.setRowCount(len(rows) - 1)
         self.table.setHorizontalHeaderLabels(rows[0])
-        n = len(rows[0]) // 2 + 1  # KPI and the scenarios, then the differences
+        k = len(self.charts.compare_throughput[0])  # the scenarios
+        n = k + 1  # KPI and the scenarios, then the differences and the same in %
         for i, row in enumerate(rows[1:]):
             for j, text in enumerate(row):
                 item = QTableWidgetItem(text)
                 if j >= n:
-                    sig = self.charts.significant[i][j - n]
+                    sig = self.charts.significant[i][(j - n) % (k - 1)]
                     font = item.font()
                     font.setBold(sig)
                     item.setFont(font)
@@ -660,6 +693,8 @@ class Dashboards(QWidget):
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()  # one line of text each: all KPIs in view
+        self.verdicts.setText("\n".join(self.charts.verdicts))
+        self.verdicts.setVisible(bool(self.charts.verdicts))
 
     def _draw_compare_plot(self) -> None:
         names, y, hw = self.charts.compare_throughput

@@ -1,15 +1,19 @@
 """The energy day chart (issue 19 §4): the grid's import, the line's load and the PV power
-over the run (kW, left axis), the battery's stored energy (kWh, right axis), and the price
-periods shaded: the darker, the dearer. Drawn from a ``twin.energy_site.DayChart``, which
-the run's worker prepares (``twin.sim.energy.day_chart``), or a recording's
+over the run (kW, left axis), the battery's stored energy (kWh, right axis), the price or
+the CO2 intensity as steps on an outer right axis, the price periods shaded (the darker,
+the dearer), and the highest 15-minute mean grid import marked.
+Drawn from a ``twin.energy_site.DayChart``, which the run's worker prepares
+(``twin.sim.energy.day_chart``), or a recording's
 (``twin.recording.energy.recording_day_chart``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.editors.fields import Choice, narrow
 from app.theme import chart
 
 #: More price steps than this are a fine price series: drawn as a line, not shaded.
@@ -18,6 +22,9 @@ NO_CONTEXT = ("No energy context: give the project prices, PV or a battery under
               "Edit > Calendar and energy…, then run")
 
 GRID, LOAD, PV, SOC = "#d62728", "#7f7f7f", "#e6a700", "#2ca02c"
+PRICE, CO2 = "#3b5fc0", "#6b8e23"
+#: What the outer right axis can show.
+SECOND_AXIS = ("price", "CO2 intensity")
 
 
 def price_periods(price_t: np.ndarray, price_v: np.ndarray, end: float
@@ -69,6 +76,19 @@ class EnergyDayChart(NotedChart):
         self.plot = chart("Grid, PV and battery over the run; price periods shaded",
                           "power (kW)", legend_offset=(-10, 10))
         item = self.plot.getPlotItem()
+        # the price or the CO2 intensity as steps on a third axis, outside the battery's
+        self.rate_view = pg.ViewBox()
+        self.rate_axis = pg.AxisItem("right")
+        self.rate_axis.enableAutoSIPrefix(False)
+        item.layout.addItem(self.rate_axis, 2, 3)
+        item.scene().addItem(self.rate_view)
+        self.rate_axis.linkToView(self.rate_view)
+        self.rate_view.setXLink(item)
+        self.second = narrow(Choice(), 12)
+        self.second.addItems(list(SECOND_AXIS))
+        self.second.setToolTip("what the outer right axis shows, as steps over the time")
+        self.second.activated.connect(lambda _i: self._draw_rate())
+        self.data = None
         self.legend = item.legend
         # the battery's kWh on a right axis: a second view box sharing x
         self.soc_view = pg.ViewBox()
@@ -79,17 +99,57 @@ class EnergyDayChart(NotedChart):
         item.getAxis("right").enableAutoSIPrefix(False)
         self.soc_view.setXLink(item)
         item.vb.sigResized.connect(self._sync)
-        self._lay_out(self.plot)
+        body = QWidget()
+        bl = QVBoxLayout(body)
+        bl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("outer right axis:"))
+        row.addWidget(self.second)
+        row.addStretch(1)
+        bl.addLayout(row)
+        bl.addWidget(self.plot, 1)
+        self._lay_out(body)
         self.shaded: list[pg.LinearRegionItem] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.clear()
 
     def _sync(self) -> None:
-        self.soc_view.setGeometry(self.plot.getPlotItem().vb.sceneBoundingRect())
+        rect = self.plot.getPlotItem().vb.sceneBoundingRect()
+        self.soc_view.setGeometry(rect)
+        self.rate_view.setGeometry(rect)
+
+    def _draw_rate(self) -> None:
+        """The price or the CO2 intensity (as :attr:`second` says) as steps on the outer
+        right axis; no CO2 intensity draws nothing there."""
+        self.rate_view.clear()
+        self.curves.pop("rate", None)
+        data = self.data
+        if data is None:
+            self.rate_axis.setLabel("")
+            return
+        price = self.second.currentText() == SECOND_AXIS[0]
+        t, v = (data.price_t, data.price_v) if price else (data.co2_t, data.co2_v)
+        if t is None or (not price and not np.any(v)):
+            self.rate_axis.setLabel("no CO2 intensity" if not price else "")
+            return
+        origin = float(data.t[0]) if data.replications == 0 else 0.0
+        steps = price_periods(t, v, float(data.t[-1]))
+        x = np.array([a for a, _, _ in steps] + [steps[-1][1]])
+        curve = pg.PlotDataItem((x - origin) / 3600.0, [p for *_, p in steps],
+                                stepMode="center", pen=pg.mkPen(
+                                    PRICE if price else CO2, width=1, style=Qt.DotLine))
+        self.rate_view.addItem(curve)
+        self.curves["rate"] = curve
+        self.rate_axis.setLabel(f"price ({data.currency}/kWh)" if price else
+                                "CO2 intensity (g/kWh)")
+        self.rate_view.enableAutoRange()
 
     def clear(self, hint: str = NO_CONTEXT) -> None:
         self.plot.clear()
         self.soc_view.clear()
+        self.rate_view.clear()
+        self.data = None
+        self.rate_axis.setLabel("")
         self.legend.clear()
         self.shaded, self.curves = [], {}
         self.note.setText(hint)
@@ -132,6 +192,14 @@ class EnergyDayChart(NotedChart):
             self.legend.addItem(soc, "battery kWh (right)")
             self.curves["soc"] = soc
             self.soc_view.enableAutoRange()
+        self.data = data
+        self._draw_rate()
+        if data.peak is not None:  # the highest 15-minute mean of the grid import drawn
+            a, b, kw = data.peak
+            self.curves["peak"] = self.plot.plot(
+                [(a - origin) / 3600.0, (b - origin) / 3600.0], [kw, kw],
+                name=f"peak 15-min mean {kw:.4g} kW",
+                pen=pg.mkPen(GRID, width=3, style=Qt.DashLine))
         self._sync()
         prices = (f"prices from {lo:g} (unshaded) to {hi:g} {data.currency}/kWh (darkest)"
                   if hi > lo and len(periods) <= MAX_SHADED else
@@ -139,4 +207,10 @@ class EnergyDayChart(NotedChart):
                   f"{len(periods)} price steps: too many to shade")
         what = (f"Means of {data.replications} replications after the warm-up"
                 if data.replications else "The recorded line, exactly from its power channels")
-        self.note.setText(f"{what}; {prices}.")
+        peak = ""
+        if data.peak is not None:
+            a, b, kw = data.peak
+            peak = (f" The dashed bar marks the highest 15-minute mean grid import, {kw:.4g} "
+                    f"kW, {(a - origin) / 3600.0:.2f}-{(b - origin) / 3600.0:.2f} h"
+                    + (" (of the mean curve)." if data.replications else "."))
+        self.note.setText(f"{what}; {prices}.{peak}")

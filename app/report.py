@@ -38,7 +38,7 @@ def layout_png(view) -> bytes:
 def marked_comparison(charts) -> list[list[str]]:
     """The Compare table with `` *`` after each difference significant at 95%."""
     rows = [list(r) for r in charts.comparison]
-    n = len(rows[0]) // 2 + 1  # KPI and the scenarios, then the differences
+    n = len(charts.compare_throughput[0]) + 1  # KPI and the scenarios, then the differences
     for row, sig in zip(rows[1:], charts.significant, strict=True):
         for j, s in enumerate(sig):
             if s:
@@ -60,7 +60,7 @@ def report_parts(window) -> ReportParts:
         layout_png=layout_png(window.view), charts=charts,
         comparison=marked_comparison(d.charts),
         settings=run_record(window.project, result.spec, list(result.scenarios)),
-        versions=software_versions())
+        versions=software_versions(), verdicts=d.charts.verdicts)
 
 
 def text_document(page: str, width: float) -> QTextDocument:

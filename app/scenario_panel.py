@@ -56,7 +56,9 @@ ROOT_FIELDS = ("calendar", "calendar.shifts", "calendar.breaks", "calendar.perio
                "tariff.periods", "tariff.demand_charge.per_kw", "tariff.co2_g_per_kwh",
                "tariff.pv", "tariff.pv.profile_kw", "tariff.pv.feed_in_per_kwh",
                "tariff.battery", "tariff.battery.capacity_kwh", "tariff.battery.power_kw",
-               "tariff.battery.threshold_kw", "tariff.battery.charge_in_cheapest")
+               "tariff.battery.threshold_kw", "tariff.battery.charge_in_cheapest",
+               # demand-response windows (issue 19 §2): pause or slow stations in a scenario
+               "demand_response")
 
 
 class ScenarioPanel(QWidget):

@@ -33,7 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.energy import Clock, change_times, figures, price_steps, pv_steps
+from twin.energy import (
+    QUARTER,
+    Clock,
+    change_times,
+    co2_steps,
+    figures,
+    price_steps,
+    pv_steps,
+)
 from twin.model import elements as m
 
 
@@ -193,22 +201,54 @@ class DayChart:
     price_v: np.ndarray
     currency: str
     replications: int  # 0: a recording
+    #: ``(from, to, kW)``: the demand window (a clock quarter hour, cut by the span) with
+    #: the highest mean grid import of the curve drawn (for a run: of the mean curve)
+    peak: tuple[float, float, float] | None = None
+    #: the CO2 intensity (g/kWh) as steps: ``co2_v[i]`` from ``co2_t[i]`` on
+    co2_t: np.ndarray | None = None
+    co2_v: np.ndarray | None = None
 
 
 def chart_of(dispatches: list[Dispatch], tariff: m.Tariff, clock: Clock, t0: float,
              t1: float, recorded: bool = False) -> DayChart:
     """The :class:`DayChart` of dispatches on the same pieces (the replications of a run,
     or a recording: ``recorded``) over ``[t0, t1]``."""
-    pt, pv = price_steps(tariff, clock, t0, t1)
-    first = max(int(np.searchsorted(pt, t0, side="right")) - 1, 0)
-    last = int(np.searchsorted(pt, t1, side="left"))
-    pt, pv = pt[first:last].copy(), pv[first:last]
-    pt[0] = t0  # the price in force at the start
+    pt, pv = _steps_in(*price_steps(tariff, clock, t0, t1), t0, t1)
+    ct, cv = _steps_in(*co2_steps(tariff, clock, t0, t1), t0, t1)
     ds = dispatches
+    grid = np.mean([d.grid for d in ds], axis=0)
     return DayChart(ds[0].t, np.mean([d.load for d in ds], axis=0),
-                    np.mean([d.pv for d in ds], axis=0), np.mean([d.grid for d in ds], axis=0),
+                    np.mean([d.pv for d in ds], axis=0), grid,
                     np.mean([d.soc for d in ds], axis=0) if tariff.battery else None,
-                    pt, pv, tariff.currency, 0 if recorded else len(ds))
+                    pt, pv, tariff.currency, 0 if recorded else len(ds),
+                    peak_window(ds[0].t, grid, clock), ct, cv)
+
+
+def _steps_in(t: np.ndarray, v: np.ndarray, t0: float, t1: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The steps ``(t, v)`` that are in force in ``[t0, t1)``, the first from ``t0``."""
+    first = max(int(np.searchsorted(t, t0, side="right")) - 1, 0)
+    last = int(np.searchsorted(t, t1, side="left"))
+    t, v = t[first:last].copy(), v[first:last]
+    t[0] = t0  # the value in force at the start
+    return t, v
+
+
+def peak_window(t: np.ndarray, kw: np.ndarray, clock: Clock
+                ) -> tuple[float, float, float] | None:
+    """``(from, to, kW)`` of the clock quarter hour with the highest mean of the per-piece
+    power ``kw`` on pieces ``[t[i], t[i+1])`` (each inside one quarter hour, as the
+    dispatch cuts them), the window cut by the span; ``None`` for an empty span."""
+    dt = np.diff(t)
+    if not len(dt) or not dt.sum() > 0:
+        return None
+    q = np.floor((clock.origin + t[:-1]) / QUARTER + 1e-9)
+    keys, win = np.unique(q, return_inverse=True)
+    covered = np.bincount(win.ravel(), dt, len(keys))
+    mean = np.bincount(win.ravel(), kw * dt, len(keys)) / np.where(covered > 0, covered, 1)
+    k = int(np.argmax(np.where(covered > 0, mean, -np.inf)))
+    a = max(keys[k] * QUARTER - clock.origin, float(t[0]))
+    return a, min(keys[k] * QUARTER + QUARTER - clock.origin, float(t[-1])), float(mean[k])
 
 
 def _rounded(diff: float, scale: float) -> float:

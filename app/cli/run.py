@@ -163,6 +163,8 @@ def print_table(summary: dict, out=None) -> None:
                   *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
                   format_ci(el["energy_kwh"], 4), format_ci(el["failures"], 6),
                   f"{el['wear']['mean']:.3g}"] for eid, el in stations], indent="  ") + "\n")
+        if any("energy_cost" in el for _, el in stations):  # issue 19: an energy context
+            out.write(station_energy_table(stations) + "\n")
         inputs = [(eid, src, kpis) for eid, el in stations
                   for src, kpis in el.get("inputs", {}).items()]
         if inputs:  # assemblies (issue 18): what each waited for
@@ -192,11 +194,34 @@ def print_table(summary: dict, out=None) -> None:
                 indent="  ") + "\n")
 
 
+def station_energy_table(stations: list[tuple[str, dict]]) -> str:
+    """Each station's energy under the tariff (its energy part: the demand charge bills
+    the line's coincident peak), its own 15-minute peak and CO2, and with a calendar one
+    row per station and shift (per occurrence of the shift; they add up to the line's)."""
+    from twin.errors import printable
+    from twin.sim.stats import format_ci
+
+    rows = []
+    for eid, el in stations:
+        rows.append([printable(eid), "whole run", format_ci(el["energy_kwh"], 4),
+                     format_ci(el["energy_cost"], 4), format_ci(el["peak_kw_15min"], 4),
+                     format_ci(el["co2_kg"], 4)])
+        for shift, f in el.get("shifts", {}).items():
+            rows.append([printable(eid), printable(shift), format_ci(f["energy_kwh"], 4),
+                         format_ci(f["energy_cost_energy"], 4), "", format_ci(f["co2_kg"], 4)])
+    header = ["station", "shift", "kWh", "energy part", "peak 15min kW", "CO2 kg"]
+    if not any(el.get("shifts") for _, el in stations):
+        return "  energy by station:\n" + format_table(
+            header[:1] + header[2:], [r[:1] + r[2:] for r in rows], indent="    ")
+    return ("  energy by station and shift (a shift's row: per occurrence of it):\n"
+            + format_table(header, rows, indent="    "))
+
+
 def print_energy_comparison(result, summary: dict, out=None) -> None:
     """The scenarios in money and CO2 (twin.sim.energy.energy_comparison): each scenario's
     mean ± 95% and each one's paired difference to the first, also in % of it."""
     from twin.errors import printable
-    from twin.sim.energy import energy_comparison
+    from twin.sim.energy import energy_comparison, verdict
     from twin.sim.stats import format_ci
 
     rows = energy_comparison(result, summary)
@@ -211,9 +236,12 @@ def print_energy_comparison(result, summary: dict, out=None) -> None:
     table = [[r["label"], *(format_ci(r["scenarios"][n], 4) for n in names),
               *(format_ci(r["vs_base"][n]["difference"], 4) for n in names[1:]),
               *(format_ci(r["vs_base"][n]["percent"], 3) for n in names[1:])] for r in rows]
-    out.write("\nEnergy by scenario (95% intervals; differences paired over replications "
-              "with common random numbers)\n")
+    tariff = result.scenarios[names[0]].project.tariff
+    out.write(f"\nEnergy by scenario (money in {printable(tariff.currency)}; 95% intervals; "
+              "differences paired over replications with common random numbers)\n")
     out.write(format_table(header, table, indent="  ") + "\n")
+    for n in names[1:]:  # the trade-off in one sentence: money and CO2 against output
+        out.write(f"  {printable(verdict(rows, n, names[0], tariff.currency))}\n")
 
 
 _json_safe = json_safe  # the name the other modules and tests know

@@ -1,5 +1,6 @@
-"""The plant dialog: the shift calendar, the energy context (app.energy_editor) and the
-worker pools, the project-wide settings that belong to no element. Each accepted edit is one
+"""The plant dialog: the shift calendar, the energy context (app.energy_editor), the
+demand-response windows (app.editors.demand) and the worker pools, the project-wide
+settings that belong to no element. Each accepted edit is one
 ``SetProjectField`` command; undo shows here."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QDialog, QLabel, QTabWidget, QVBoxLayout
 
 from app.editors.calendar import CalendarEditor
+from app.editors.demand import DemandResponseEditor
 from app.editors.workers import WorkersEditor
 from app.energy_editor import EnergyEditor
 from twin.model import commands as cmd
@@ -26,11 +28,14 @@ class PlantDialog(QDialog):
         self.tariff = EnergyEditor(self._folder)
         self.calendar.committed.connect(lambda v: self._set("calendar", v))
         self.tariff.committed.connect(lambda v: self._set("tariff", v))
+        self.demand = DemandResponseEditor()
+        self.demand.committed.connect(lambda v: self._set("demand_response", v))
         self.workers = WorkersEditor()
         self.workers.committed.connect(lambda v: self._set("workers", v))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.calendar, "Shift calendar")
         self.tabs.addTab(self.tariff, "Energy")
+        self.tabs.addTab(self.demand, "Demand response")
         self.tabs.addTab(self.workers, "Workers")
         self.status = QLabel("")
         self.status.setStyleSheet("color: gray")
@@ -61,6 +66,8 @@ class PlantDialog(QDialog):
             return  # shown again: showEvent refreshes
         self.calendar.set_value(self.stack.project.calendar)
         self.tariff.set_value(self.stack.project.tariff)
+        self.demand.set_value(self.stack.project.demand_response,
+                              {el.id for el in self.stack.project.stations()})
         self.workers.set_value(self.stack.project.workers)
 
     def showEvent(self, event):
@@ -71,4 +78,4 @@ class PlantDialog(QDialog):
         if value == getattr(self.stack.project, field):
             return
         self.stack.push(cmd.SetProjectField(field, value))
-        self.status.setText(f"{field} set")
+        self.status.setText(f"{field.replace('_', ' ')} set")

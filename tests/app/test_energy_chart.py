@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from app.energy_chart import price_periods
 from twin.energy import Clock
@@ -47,7 +49,32 @@ def test_the_chart_shows_the_mean_dispatch_and_the_dear_hours(make_window, line_
     _, soc = chart.curves["soc"].getData()
     np.testing.assert_allclose(soc, np.mean([e.soc for e in ds], axis=0))
     assert chart.curves["soc"] in chart.soc_view.addedItems  # on the right axis
-    assert set(chart.curves) == {"load", "pv", "grid", "soc"}
+    assert set(chart.curves) == {"load", "pv", "grid", "soc", "peak", "rate"}
+    # the price as steps on the outer right axis: base, peak, base, shoulder, base (0.6 h
+    # warm-up to the 4 h horizon)
+    rx, ry = chart.curves["rate"].getData()
+    np.testing.assert_allclose(rx, [600 / H, 1.0, 2.0, 3.0, 3.5, 4.0])
+    np.testing.assert_allclose(ry, [0.2, 0.5, 0.2, 0.35, 0.2])
+    assert chart.curves["rate"] in chart.rate_view.addedItems
+    assert chart.rate_axis.labelText == "price (EUR/kWh)"
+    chart.second.setFocus()  # the CO2 intensity instead: the project has none
+    QTest.keyClick(chart.second, Qt.Key_Down)
+    assert chart.second.currentText() == "CO2 intensity"
+    assert "rate" not in chart.curves and chart.rate_axis.labelText == "no CO2 intensity"
+    QTest.keyClick(chart.second, Qt.Key_Up)
+    assert chart.rate_axis.labelText == "price (EUR/kWh)"
+    # the peak marked: the quarter hour of the clock with the highest mean grid import of
+    # the mean curve, found here by integrating it over every quarter hour of the span
+    t, grid = ds[0].t, np.mean([e.grid for e in ds], axis=0)
+    cum = np.concatenate([[0.0], np.cumsum(grid * np.diff(t))])
+    wins = [(max(k * 900.0, t[0]), min(k * 900.0 + 900.0, t[-1]))
+            for k in range(int(t[0] // 900), int(np.ceil(t[-1] / 900)))]
+    means = [(np.interp(b, t, cum) - np.interp(a, t, cum)) / (b - a) for a, b in wins]
+    (a, b), kw = wins[int(np.argmax(means))], max(means)
+    px, py = chart.curves["peak"].getData()
+    np.testing.assert_allclose(px, [a / H, b / H])
+    np.testing.assert_allclose(py, [kw, kw], rtol=1e-12)
+    assert f"highest 15-minute mean grid import, {kw:.4g} kW" in chart.note.text()
     # the peak hour darker than the shoulder, the base price unshaded
     regions = sorted(chart.shaded, key=lambda r: r.getRegion()[0])
     assert [tuple(r.getRegion()) for r in regions] == [(1.0, 2.0), (3.0, 3.5)]
@@ -73,7 +100,7 @@ def test_the_energy_of_the_open_recording(make_window, line_project, sme_recordi
     w.act_recording_energy.trigger()  # no energy context
     assert "Calendar and energy" in dlg.status.text()
     tariff = m.Tariff(0.25, periods=(m.TouPeriod(8 * H, 20 * H, 0.4, tuple(range(5))),),
-                      demand_charge_per_kw=9.0,
+                      demand_charge_per_kw=9.0, co2_g_per_kwh=380.0,
                       pv=m.Pv((0.0,) * 8 + (3.0,) * 8 + (0.0,) * 8),
                       battery=m.Battery(10.0, 2.0, 0.9, 0.0, 2.5, True))
     w.stack.push(cmd.SetProjectField("tariff", tariff))
@@ -87,10 +114,18 @@ def test_the_energy_of_the_open_recording(make_window, line_project, sme_recordi
     assert dlg.value_of("peak shaved, kW") == f"{site['peak_shaved_kw']:,.2f}"
     assert dlg.value_of("battery full cycles") == f"{site['battery_cycles']:,.2f}"
     chart = dlg.chart
-    assert set(chart.curves) == {"load", "pv", "grid", "soc"} and chart.shaded
+    assert set(chart.curves) == {"load", "pv", "grid", "soc", "peak", "rate"} and chart.shaded
+    # the peak marked is the grid's 15-minute peak the site figures report
+    _, py = chart.curves["peak"].getData()
+    assert py[0] == pytest.approx(site["grid_peak_kw_15min"], rel=1e-9)
     assert "recorded line" in chart.note.text()
     x, _ = chart.curves["grid"].getData()
     assert x[0] == 0.0  # hours since the start of the recording
+    chart.second.setCurrentText("CO2 intensity")  # the constant intensity, over the recording
+    chart.second.activated.emit(1)
+    rx, ry = chart.curves["rate"].getData()
+    assert rx[0] == 0.0 and rx[-1] == pytest.approx(x[-1]) and list(ry) == [380.0]
+    assert chart.rate_axis.labelText == "CO2 intensity (g/kWh)"
     # the cost breakdown of the recording: per asset and state, exactly from its channels
     dlg.tabs.setCurrentWidget(dlg.breakdown)
     assert dlg.breakdown.total_cost() == pytest.approx(

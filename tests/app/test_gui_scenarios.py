@@ -128,7 +128,7 @@ def test_a_bad_override_is_refused_with_the_readers_message(win, retype):
 def test_save_current_values_as_scenario(win):
     p, panel = win.project, win.scenario_panel
     _click(panel.save_current_button)
-    assert "no element field changed" in panel.name_error.text()
+    assert "no element field or demand-response window changed" in panel.name_error.text()
     win.stack.push(cmd.SetField("M1", "servers", 2))  # as the inspector does
     _click(panel.save_current_button)
     assert _names(panel.list) == ["base", "faster", "edited"] and panel.current() == "edited"
@@ -209,3 +209,28 @@ def test_the_inspector_shows_base_and_scenario_side_by_side(win, retype):
     assert "servers" not in note.text()
     _choose(panel, "base")
     assert not note.isVisible() and label.styleSheet() == ""
+
+
+def test_a_scenario_sets_demand_response_windows_at_the_project_root(win, retype):
+    """(project) > demand_response: the windows typed as in the file; a station that is not
+    there is refused with the reader's message and path (issue 19 §2)."""
+    from twin.model import elements as m
+    from twin.projectfile.reader import with_scenario
+
+    p, panel = win.project, win.scenario_panel
+    _choose(panel, "faster")
+    panel.element_combo.setCurrentIndex(panel.element_combo.findData(None))
+    panel.field_combo.setCurrentText("demand_response")
+    assert panel.field_combo.currentText() == "demand_response"
+    retype(panel.value_edit, '[{"stations": ["M9"], "windows": [[3600, 7200]]}]')
+    _click(panel.set_button)
+    assert "$.demand_response[0].stations[0]" in panel.error.text()
+    assert len(win.stack) == 0
+    retype(panel.value_edit, '[{"stations": ["M2"], "windows": [[3600, 7200]], '
+                             '"repeat": "1d"}]')
+    _click(panel.set_button)
+    assert not panel.error.isVisible() and len(win.stack) == 1
+    assert _cells(panel.overrides)[-1][:2] == ["(project)", "demand_response"]
+    assert with_scenario(p, "faster").demand_response == [
+        m.DemandResponse(("M2",), ((3600.0, 7200.0),), repeat=86400.0)]
+    assert p.demand_response == []  # the base keeps none

@@ -135,6 +135,12 @@ def test_states_partition_time_on_a_random_line_with_windows_and_shifts(run_doc)
     ([{"stations": ["m"], "windows": [10, 20]}], "$.demand_response[0].windows[0]",
      "[start, end] pair"),
     ({"stations": ["m"]}, "$.demand_response", "must be a list"),
+    ([{"stations": ["m"], "windows": [[0, 10], [20, 90]], "repeat": 60}],
+     "$.demand_response[0].repeat", "shorter than the windows it repeats"),
+    ([{"stations": ["m"], "windows": [[0, 10]], "repeat": "-1d"}],
+     "$.demand_response[0].repeat", "expected a duration"),
+    ([{"stations": ["m"], "windows": [[0, 0.5]], "repeat": 0.5}],
+     "$.demand_response[0].repeat", "at least 1 s"),
 ])
 def test_bad_entries_name_their_json_path(dr, path, words):
     with pytest.raises(ProjectError) as err:
@@ -147,7 +153,7 @@ def test_bad_entries_name_their_json_path(dr, path, words):
 def test_entries_round_trip_through_the_writer():
     from twin.projectfile.writer import project_to_json
 
-    dr = [{"stations": ["m"], "windows": [[0.0, 10.0], [20.0, 30.0]]},
+    dr = [{"stations": ["m"], "windows": [[0.0, 10.0], [20.0, 30.0]], "repeat": 86400.0},
           {"stations": ["m"], "windows": [[40.0, 50.0]], "action": "slow", "speed": 0.7}]
     p = project_from_json(line(dr))
     out = project_to_json(p)
@@ -159,7 +165,7 @@ def test_entries_round_trip_through_the_writer():
 def test_the_schema_accepts_what_the_reader_reads_and_rejects_a_bad_speed():
     from tests.test_schema import schema_errors
 
-    good = line([{"stations": ["m"], "windows": [[0, 10]]},
+    good = line([{"stations": ["m"], "windows": [[0, 10]], "repeat": "1d"},
                  {"stations": ["m"], "windows": [[20, 30]], "action": "slow", "speed": 0.7}])
     assert schema_errors(good) == []
     bad = line([{"stations": ["m"], "windows": [[0, 10]], "action": "slow", "speed": 0}])
@@ -196,3 +202,41 @@ def test_maintenance_due_in_a_window_goes_first_and_the_pause_follows(run_doc):
     sr = run_doc(doc, 60.0, replications=1, log=True)
     assert states(sr) == [(0.0, "busy"), (20.0, "maintenance"), (25.0, "standby"),
                           (40.0, "busy"), (50.0, "starved")]
+
+
+def test_repeated_windows_pause_every_period_up_to_the_horizon(run_doc):
+    """A pause 20-30 repeating every 100 s, parts at 0, 25, 125 and 222: each 10 s; the
+    part of 25 waits for 30, the part of 125 for 130 (the second occurrence), the part of
+    222 for 230. The kernel gets the boundaries up to the horizon (350 s: 4 windows)."""
+    doc = line([{"stations": ["m"], "windows": [[20, 30]], "repeat": 100}],
+               times=(0, 25, 125, 222))
+    sr = run_doc(doc, 350.0, replications=1, log=True)
+    assert states(sr) == [
+        (0.0, "busy"), (10.0, "starved"), (20.0, "standby"), (30.0, "busy"), (40.0, "starved"),
+        (120.0, "standby"), (130.0, "busy"), (140.0, "starved"), (220.0, "standby"),
+        (230.0, "busy"), (240.0, "starved"), (320.0, "standby"), (330.0, "starved")]
+    assert sr.lowered.arrays.params[kt.P_DR] == 8  # 4 windows, 2 boundaries each
+
+
+def test_repeated_windows_that_meet_another_entry_are_named_when_run(run_doc):
+    """Once, the entries do not overlap (the reader passes them); the daily repeat of the
+    first meets the second's window on day 2: the run names it before it starts."""
+    from twin.sim.runner import RunSpec, run_project
+
+    p = project_from_json(line([{"stations": ["m"], "windows": [[0, 10]], "repeat": "1d"},
+                                {"stations": ["m"], "windows": [[86400 + 5, 86400 + 20]]}]))
+    with pytest.raises(ProjectError) as err:
+        run_project(p, ["base"], RunSpec(horizon=3 * 86400.0))
+    assert [x.path for x in err.value.problems] == ["$.demand_response[1].windows"]
+    assert "overlaps one of $.demand_response[0]" in err.value.problems[0].message
+    run_project(p, ["base"], RunSpec(horizon=86400.0))  # not reached within one day
+
+
+def test_too_many_repeats_are_refused_with_the_count(run_doc):
+    from twin.sim.runner import RunSpec, run_project
+
+    p = project_from_json(line([{"stations": ["m"], "windows": [[0, 1]], "repeat": 2}]))
+    with pytest.raises(ProjectError) as err:
+        run_project(p, ["base"], RunSpec(horizon=86400.0 * 3))
+    assert [x.path for x in err.value.problems] == ["$.demand_response"]
+    assert "259,200 window boundaries"  # 129,600 windows in err.value.problems[0].message

@@ -197,3 +197,32 @@ def test_deleting_a_disassemblys_successor_takes_its_output_in_the_same_undo_ste
     assert not any("'b'" in str(p) for p in structure_problems(again))
     stack.undo()
     assert project_to_json(project) == before
+
+
+def test_deleting_a_station_takes_it_from_the_demand_response_entries(tmp_path):
+    """An entry loses the station; an entry that named only it goes; the saved project
+    opens (the reader refuses a station that is not there); undo brings both back."""
+    cell = Path(__file__).resolve().parents[2] / "projects" / "machining-cell"
+    project = load_project(cell)
+    project.demand_response = [
+        m.DemandResponse(("washer", "cmm"), ((61200.0, 68400.0),), "pause"),
+        m.DemandResponse(("washer",), ((100000.0, 103600.0),), "slow", 0.5),
+        m.DemandResponse(("saw",), ((61200.0, 68400.0),))]
+    before = project_to_json(project)
+    stack = cmd.UndoStack(project)
+    remove = cmd.RemoveElement("washer")
+    stack.push(remove)
+    assert project.demand_response == [
+        m.DemandResponse(("cmm",), ((61200.0, 68400.0),), "pause"),
+        m.DemandResponse(("saw",), ((61200.0, 68400.0),))]
+    assert remove.notes[1:] == [  # [0]: the scenario washer-standby's overrides
+        "demand response 1: washer no longer pauses in its windows",
+        "demand response 2: washer no longer slows in its windows (the whole entry: it "
+        "named no other station)"]
+    save_project(project, tmp_path / "p")
+    again = load_project(tmp_path / "p", strict=False)
+    assert again.demand_response == project.demand_response
+    stack.undo()
+    assert project_to_json(project) == before
+    stack.redo()
+    assert len(project.demand_response) == 2

@@ -105,3 +105,81 @@ def test_a_random_warm_up_carries_the_restarts_on_average(run_doc):
     # E[warm-up] = 5 s: the warm-up seconds / 5 estimate the restarts
     half = 2.776 * np.std(gap, ddof=1) / np.sqrt(len(gap))
     assert abs(np.mean(gap)) <= half + 1.0  # + 1: a warm-up cut by the warm-up's end
+
+
+def test_a_simulated_recording_replays_to_the_runs_energy_and_cost(run_doc, tmp_path):
+    """The run written as a recording (twin.whatif.simulated): its power channel carries the
+    restart's energy over the warm-up, so replaying it under the same tariff gives the run's
+    kWh (state times x powers + restarts x restart_kwh), cost with its demand part, peak
+    and CO2, and the by-hand figures; without it the replay would miss the 0.05 kWh."""
+    from twin.recording import Recording, recording_kpis
+    from twin.recording.energy import recording_energy
+    from twin.whatif.simulated import write_run_as_recording
+
+    sr = run_doc(_doc(0.05), HORIZON, replications=1, log=True, seed=7, sample_interval=600.0)
+    k = replication_kpis(sr, sr.replications[0])
+    path = tmp_path / "run.h5"
+    write_run_as_recording(sr, 0, path, seed=7)
+    with Recording.open(path) as r:
+        got = recording_energy(r, sr.project.tariff)
+        state_kwh = recording_kpis(r)["m"].energy_kwh
+    want = _by_hand(0.05)
+    line = got["total"]
+    assert line.energy_kwh == pytest.approx(k["line.energy_kwh"], rel=1e-12)
+    assert line.energy_kwh == pytest.approx(want["kwh"], rel=1e-12)
+    assert got["m"].energy_kwh == pytest.approx(k["elements.m.energy_kwh"], rel=1e-12)
+    assert state_kwh == pytest.approx(k["elements.m.energy_kwh"], rel=1e-12)
+    assert line.energy_cost == pytest.approx(k["line.energy_cost_energy"], rel=1e-12)
+    assert line.demand_cost == pytest.approx(k["line.energy_cost_demand"], rel=1e-12)
+    assert line.cost == pytest.approx(k["line.energy_cost"], rel=1e-12)
+    assert line.energy_cost == pytest.approx(want["energy_cost"], rel=1e-12)
+    assert line.peak_kw_15min == pytest.approx(want["peak"], rel=1e-12)
+    assert line.co2_kg == pytest.approx(k["line.co2_kg"], rel=1e-12)
+    assert got["m"].co2_kg == pytest.approx(k["elements.m.co2_kg"], rel=1e-12)
+
+
+def test_validation_and_the_emulator_count_the_restarts_energy_as_the_recording_does(
+        run_doc, tmp_path):
+    """Validating the recording of a run against its own project finds the same kWh on
+    both sides; the emulator's twin figures hold the restart's energy too."""
+    from twin.live.emulator import plan_run
+    from twin.projectfile.reader import project_from_json
+    from twin.recording import Recording
+    from twin.whatif.simulated import write_run_as_recording
+    from twin.whatif.validation import validate
+
+    sr = run_doc(_doc(0.05), HORIZON, replications=1, log=True, seed=7, sample_interval=600.0)
+    path = tmp_path / "run.h5"
+    write_run_as_recording(sr, 0, path, seed=7)
+    want = _by_hand(0.05)["kwh"]
+    with Recording.open(path) as r:
+        report = validate(project_from_json(_doc(0.05)), r, replications=2, seed=7,
+                          states=False)
+    check = next(c for c in report.checks if c.station == "m" and c.kpi == "energy_kwh")
+    assert check.recorded == pytest.approx(want, rel=1e-12)
+    assert check.sim_mean == pytest.approx(want, rel=1e-12) and not check.flagged
+    plan = plan_run(project_from_json(_doc(0.05)), duration=HORIZON, seed=7)
+    assert plan.twin["m"]["energy_kwh"] == pytest.approx(want, rel=1e-12)
+
+
+def test_the_cost_breakdown_puts_the_restarts_energy_in_the_warm_up(run_doc, tmp_path):
+    """Per station and state, the warm-up holds its 5 s at 6 kW plus the restart's 0.05
+    kWh, so the station's kWh is its energy_kwh and the breakdown of the run's recording
+    (exact from its channels) says the same."""
+    from twin.recording import Recording
+    from twin.recording.energy import recording_breakdown
+    from twin.sim.energy import scenario_breakdown
+    from twin.whatif.simulated import write_run_as_recording
+
+    sr = run_doc(_doc(0.05), HORIZON, replications=1, log=True, seed=7, sample_interval=600.0)
+    b = scenario_breakdown(sr)
+    m = b.stations.index("m")
+    warm = b.kwh[m, b.states.index("warming_up")]
+    assert warm == pytest.approx(5.0 * POWER["warming_up"] / H + 0.05, rel=1e-12)
+    assert b.station_kwh()[m] == pytest.approx(_by_hand(0.05)["kwh"], rel=1e-12)
+    assert b.station_cost()[m] == pytest.approx(_by_hand(0.05)["energy_cost"], rel=1e-12)
+    write_run_as_recording(sr, 0, tmp_path / "run.h5", seed=7)
+    with Recording.open(tmp_path / "run.h5") as r:
+        rb = recording_breakdown(r, sr.project.tariff)
+    k = rb.stations.index("m")
+    assert rb.kwh[k, rb.states.index("warming_up")] == pytest.approx(warm, rel=1e-12)

@@ -156,8 +156,28 @@ def test_save_current_values_as_scenario_moves_the_edits_into_it(stack):
     check_scenario(p, p.scenario("upgrade"))
     stack.undo()  # one step: the edits come back and the scenario goes
     assert p.element("M1").servers == 3 and _names(p) == ["faster"]
-    with pytest.raises(ValueError, match="no element field changed"):
+    with pytest.raises(ValueError, match="no element field or demand-response window changed"):
         save_as_scenario(_line(), project_to_json(_line()), "nothing")
+
+
+def test_save_as_scenario_takes_the_demand_response_windows_along(stack):
+    """Windows set since the save become a project-level override of the scenario, the
+    base goes back to none; the scenario, applied, runs with them (issue 19 §2)."""
+    from twin.projectfile.reader import with_scenario
+
+    p = stack.project
+    saved = project_to_json(p)
+    evening = [m.DemandResponse(("M1",), ((61200.0, 68400.0),), repeat=86400.0)]
+    stack.push(cmd.SetProjectField("demand_response", evening))
+    macro, left_out = save_as_scenario(p, saved, "evening pause")
+    stack.push(macro)
+    assert left_out == [] and p.demand_response == []
+    assert p.scenario("evening pause").overrides == (m.Override("demand_response", [
+        {"stations": ["M1"], "windows": [[61200.0, 68400.0]], "repeat": 86400.0}]),)
+    check_scenario(p, p.scenario("evening pause"))
+    assert with_scenario(p, "evening pause").demand_response == evening
+    stack.undo()  # one step: the windows come back and the scenario goes
+    assert p.demand_response == evening and _names(p) == ["faster"]
 
 
 def test_save_as_scenario_back_to_a_default_value(stack):

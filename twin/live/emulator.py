@@ -117,6 +117,7 @@ def plan_run(project, scenario: str | None = None, duration: float | None = None
 
     Raises ``ProjectError`` (a bad project or scenario) or :class:`EmulatorError`.
     """
+    from twin.sim.restart_energy import station_energy_kwh
     from twin.sim.runner import RunSpec, run_project
     from twin.whatif.simulated import power_of, replication_events
 
@@ -177,7 +178,7 @@ def plan_run(project, scenario: str | None = None, duration: float | None = None
         if kind == "station":
             twin[low.element_ids[e]] = {
                 "parts": int(rep.el_out[e, kt.O_OUT]), "scrap": int(rep.el_out[e, kt.O_SCRAP]),
-                "energy_kwh": float(rep.st_time[e] @ low.arrays.power[e]) / 3600.0}
+                "energy_kwh": station_energy_kwh(low.arrays, rep, e)}
     return Plan(tuple(assets), tuple(kinds), t, asset, channel, value, horizon, twin)
 
 

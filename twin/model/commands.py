@@ -233,10 +233,10 @@ class SetWeight(Command):
 
 
 class SetProjectField(Command):
-    """Set a plant-wide value (``calendar``, ``tariff`` or the ``workers`` pools) of the
-    project."""
+    """Set a plant-wide value (``calendar``, ``tariff``, the ``workers`` pools or the
+    ``demand_response`` entries) of the project."""
 
-    FIELDS = ("calendar", "tariff", "workers")
+    FIELDS = ("calendar", "tariff", "workers", "demand_response")
 
     def __init__(self, field: str, value: object):
         if field not in self.FIELDS:

@@ -303,12 +303,15 @@ class Period:
 class DemandResponse:
     """A demand-response entry (issue 19 §2, ``$.demand_response[i]``, ``kernels.demand``):
     during each window ``(start_s, end_s)`` (seconds from time 0) the ``stations`` pause
-    after their current part (``action`` ``pause``) or process at ``speed`` (``slow``)."""
+    after their current part (``action`` ``pause``) or process at ``speed`` (``slow``);
+    with ``repeat`` (s, > 0) the windows come back every ``repeat`` seconds (a daily peak:
+    86400), 0 for once."""
 
     stations: tuple[str, ...]
     windows: tuple[tuple[float, float], ...]
     action: str = "pause"
     speed: float = 1.0
+    repeat: float = 0.0
 
 
 DEMAND_ACTIONS = ("pause", "slow")

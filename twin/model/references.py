@@ -5,12 +5,13 @@ scenarios' overrides, experiments' factors and ``elements.<id>.<kpi>`` responses
 objectives and constraints over them), alert rules' ``elements`` (a station, or one of its
 servers as ``<id>#<k>``), the replay panel's asset mapping in
 ``meta["recording_assets"]``, worker pools' ``home``, assemblies' bills of materials (an
-input taken from the element) and disassemblies' outputs (to the element). When the element
-is deleted each of these is left pointing at nothing: the file is then refused on reopening
-and every run stops on it (issue: dangling references). :func:`without_element` gives what
-the project holds in those places once the element is gone, with a line for each thing that
-went, so that ``twin.model.commands.RemoveElement`` removes them in the same undo step and
-the workbench can say what went with the element.
+input taken from the element), disassemblies' outputs (to the element) and the
+demand-response entries' ``stations``. When the element is deleted each of these is left
+pointing at nothing: the file is then refused on reopening and every run stops on it (issue:
+dangling references). :func:`without_element` gives what the project holds in those places
+once the element is gone, with a line for each thing that went, so that
+``twin.model.commands.RemoveElement`` removes them in the same undo step and the workbench
+can say what went with the element.
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ class Dependents:
     workers: list = field(default_factory=list)  # worker pools (their ``home``)
     assemblies: dict = field(default_factory=dict)  # assembly station id -> its bill
     disassemblies: dict = field(default_factory=dict)  # disassembly station id -> its outputs
+    demand_response: list = field(default_factory=list)  # the entries (their ``stations``)
 
     @classmethod
     def of(cls, project: m.Project) -> Dependents:
         return cls(list(project.scenarios), list(project.experiments), project.alerts,
                    copy.deepcopy(project.meta.get("recording_assets")),
                    workers=list(project.workers), assemblies=_bills(project),
-                   disassemblies=_separations(project))
+                   disassemblies=_separations(project),
+                   demand_response=list(project.demand_response))
 
     def put(self, project: m.Project) -> None:
         """Set these parts on ``project`` and tell its listeners."""
@@ -52,6 +55,7 @@ class Dependents:
         project.experiments = list(self.experiments)
         project.alerts = self.alerts
         project.workers = list(self.workers)
+        project.demand_response = list(self.demand_response)
         for sid, bill in self.assemblies.items():
             if sid in project and project.element(sid).assembly != bill:
                 project.element(sid).assembly = bill
@@ -102,7 +106,8 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
     on the element is shown on none; a worker pool at home there gets no home; an
     assembly's bill loses the input taken from the element (a bill left without inputs
     stays, as an assembly just placed: the check asks for its inputs); a disassembly loses
-    its outputs to the element (one left without outputs stays: the check asks for them).
+    its outputs to the element (one left without outputs stays: the check asks for them); a
+    demand-response entry loses the station, and an entry left without stations goes.
     """
     notes: list[str] = []
     scenarios = []
@@ -166,8 +171,19 @@ def without_element(project: m.Project, element_id: str) -> Dependents:
         if sid != element_id and len(keep) < len(dis.outputs):
             notes.append(f"disassembly {sid!r}: its output to {element_id}")
             separations[sid] = dataclasses.replace(dis, outputs=keep)
+    demand = []
+    for i, dr in enumerate(project.demand_response):
+        left = tuple(s for s in dr.stations if s != element_id)
+        if len(left) < len(dr.stations):
+            notes.append(f"demand response {i + 1}: {element_id} no longer "
+                         f"{'pauses' if dr.action == 'pause' else 'slows'} in its windows"
+                         + ("" if left else " (the whole entry: it named no other station)"))
+            if not left:
+                continue
+            dr = dataclasses.replace(dr, stations=left)
+        demand.append(dr)
     return Dependents(scenarios, experiments, alerts, table, notes, workers, bills,
-                      separations)
+                      separations, demand)
 
 
 def _experiment_without(exp, element_id: str):

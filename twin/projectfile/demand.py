@@ -15,7 +15,7 @@ from twin.errors import Problems
 from twin.model import elements as m
 from twin.projectfile.fields import FieldReader
 
-FIELDS = {"stations", "windows", "action", "speed"}
+FIELDS = {"stations", "windows", "action", "speed", "repeat"}
 #: The most boundaries (two per window and station) a project may have in all.
 MAX_BOUNDARIES = 100_000
 _EXAMPLE = ('e.g. [{"stations": ["press"], "windows": [[3600, 7200]], "action": "pause"}]')
@@ -54,11 +54,20 @@ def _read_entry(obj, path: str, problems: Problems, station_ids: set[str]):
     if action == "slow" and obj.get("speed") is None:
         problems.add(f"{path}.speed", "is required with action 'slow': the fraction of the "
                      "normal speed, > 0 and <= 1, e.g. 0.7")
+    repeat = r.duration("repeat", 0.0)
     stations = _stations(obj.get("stations"), f"{path}.stations", problems, station_ids)
     windows = _windows(obj.get("windows"), f"{path}.windows", problems)
+    if repeat and windows and windows[-1][1] - windows[0][0] > repeat:
+        problems.add(f"{path}.repeat", f"is shorter than the windows it repeats (from "
+                     f"{windows[0][0]:g} s to {windows[-1][1]:g} s): they would overlap their "
+                     f"next occurrence; repeat every {windows[-1][1] - windows[0][0]:g} s or "
+                     "more, e.g. \"1d\"", obj.get("repeat"))
+    elif 0 < repeat < 1.0:
+        problems.add(f"{path}.repeat", "must be at least 1 s (0 or none: the windows come "
+                     "once)", obj.get("repeat"))
     if len(problems.items) > n:
         return None
-    return m.DemandResponse(stations, windows, action, speed)
+    return m.DemandResponse(stations, windows, action, speed, repeat)
 
 
 def _stations(raw, path: str, problems: Problems, station_ids: set[str]) -> tuple[str, ...]:
@@ -104,12 +113,37 @@ def _windows(raw, path: str, problems: Problems) -> tuple[tuple[float, float], .
     return tuple((a, b) for a, b, _ in out)
 
 
-def check_overlap(entries: list[m.DemandResponse], problems: Problems) -> None:
-    """A station's windows of different entries must not overlap either."""
+def occurrences(dr: m.DemandResponse, until: float) -> list[tuple[float, float]]:
+    """The windows of ``dr``; with ``dr.repeat``, every occurrence that starts before
+    ``until``."""
+    if not dr.repeat:
+        return list(dr.windows)
+    n = max(math.ceil((until - dr.windows[0][0]) / dr.repeat), 0)
+    return [(a + k * dr.repeat, b + k * dr.repeat) for k in range(n) for a, b in dr.windows
+            if a + k * dr.repeat < until]
+
+
+def count_boundaries(entries: list[m.DemandResponse], until: float) -> int:
+    """The window boundaries (two per window and station) the entries have before
+    ``until``, without listing them."""
+    n = 0
+    for dr in entries:
+        reps = (max(math.ceil((until - dr.windows[0][0]) / dr.repeat), 0) if dr.repeat
+                else 1)
+        n += 2 * len(dr.stations) * len(dr.windows) * reps
+    return n
+
+
+def check_overlap(entries: list[m.DemandResponse], problems: Problems,
+                  until: float | None = None) -> None:
+    """A station's windows of different entries must not overlap either: their first
+    occurrences (the reader), or every occurrence before ``until`` (a run's horizon, for
+    entries that repeat)."""
     seen: dict[str, list[tuple[float, float, int]]] = {}
     for i, dr in enumerate(entries):
+        windows = dr.windows if until is None else occurrences(dr, until)
         for sid in dr.stations:
-            for a, b in dr.windows:
+            for a, b in windows:
                 for c, d, k in seen.get(sid, []):
                     if a < d and c < b:
                         problems.add(f"$.demand_response[{i}].windows", f"a window of station "
@@ -126,4 +160,6 @@ def demand_response_to_json(dr: m.DemandResponse) -> dict:
         out["action"] = dr.action
     if dr.action == "slow":
         out["speed"] = dr.speed
+    if dr.repeat:
+        out["repeat"] = dr.repeat
     return out

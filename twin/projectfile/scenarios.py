@@ -134,9 +134,10 @@ def save_as_scenario(project: m.Project, saved_doc: dict, name: str
     engineer trusts is the saved file. So every field of an element that differs between
     ``saved_doc`` (the project document as last saved or opened) and the project now
     becomes an override with the present value, and the element gets its saved value
-    back. Elements added or removed since the save, and changes outside elements (calendar,
-    tariff), cannot be an element override: they stay as they are and are listed in the
-    second item returned, for the window to say so.
+    back; so do the demand-response windows (a project-level override of
+    ``demand_response``). Elements added or removed since the save, and other changes
+    outside elements (calendar, tariff), cannot be an override: they stay as they are and
+    are listed in the second item returned, for the window to say so.
 
     Parameters
     ----------
@@ -183,9 +184,17 @@ def save_as_scenario(project: m.Project, saved_doc: dict, name: str
     for key in ("calendar", "tariff", "connections"):
         if doc.get(key) != saved_doc.get(key):
             left_out.append(f"{key} (not an element field)")
+    if doc.get("demand_response") != saved_doc.get("demand_response"):
+        # the demand-response windows are a project-level override (issue 19 §2): the
+        # scenario pauses with them, the base without
+        overrides.append(m.Override("demand_response",
+                                    copy.deepcopy(doc.get("demand_response", []))))
+        reverts.append(cmd.SetProjectField("demand_response",
+                                           list(saved_project.demand_response)))
     if not overrides:
-        raise ValueError("no element field changed since the last save: edit fields in the "
-                         "inspector first, then save them as a scenario")
+        raise ValueError("no element field or demand-response window changed since the last "
+                         "save: edit fields in the inspector (or the windows in Calendar, "
+                         "energy and workers) first, then save them as a scenario")
     macro = cmd.Macro([*reverts, cmd.AddScenario(name, overrides)],
                       f"save current values as scenario {name}")
     return macro, left_out

@@ -17,6 +17,12 @@ from kernels import types as kt
 from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
 from twin.model.distributions import Distribution
+from twin.projectfile.demand import (
+    MAX_BOUNDARIES,
+    check_overlap,
+    count_boundaries,
+    occurrences,
+)
 from twin.projectfile.reader import products as project_products
 from twin.sim.energy import sample_times
 from twin.sim.orders import initial_orders, lower_order_source
@@ -251,7 +257,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         params[kt.P_ES] = 1.0
         params[kt.P_RESERVE_HEAP] += n_srv  # a state commit may start a timer per server
     if project.demand_response:  # issue 19 §2: the window boundaries follow N_P in params
-        params = _lower_demand(project, index, params, power, problems)
+        params = _lower_demand(project, index, params, power, problems, horizon)
         problems.raise_if_any(getattr(project, "name", None))
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
@@ -287,12 +293,24 @@ def _lower_energy_saving(el: m.Station, row_i: np.ndarray, row_f: np.ndarray,
 
 
 def _lower_demand(project: m.Project, index: dict, params: np.ndarray,
-                  power: np.ndarray, problems: Problems) -> np.ndarray:
+                  power: np.ndarray, problems: Problems, horizon: float) -> np.ndarray:
     """``params`` with the demand-response boundaries appended (``DR_*`` rows sorted by
     time, a window's end before another's start at the same instant; kernels/demand.py). A
-    paused station draws its standby power, the idle power unless ``power_kw`` names one."""
+    paused station draws its standby power, the idle power unless ``power_kw`` names one.
+    Repeating windows are listed up to the horizon; their occurrences must not overlap
+    another entry's at a station, nor be too many."""
+    entries = project.demand_response
+    n = count_boundaries(entries, horizon)
+    if n > MAX_BOUNDARIES:
+        problems.add("$.demand_response", f"has {n:,} window boundaries over its stations "
+                     f"up to the horizon, more than {MAX_BOUNDARIES:,}; repeat the windows "
+                     "less often or shorten the run", len(entries))
+        return params
+    if any(dr.repeat for dr in entries):
+        check_overlap(entries, problems, until=horizon)
     rows = []
-    for i, dr in enumerate(project.demand_response):
+    for i, dr in enumerate(entries):
+        windows = occurrences(dr, horizon)
         speed = dr.speed if dr.action == "slow" else 0.0
         for j, sid in enumerate(dr.stations):
             e = index.get(sid, -1)
@@ -302,7 +320,7 @@ def _lower_demand(project: m.Project, index: dict, params: np.ndarray,
                 continue
             if dr.action == "pause" and "standby" not in project.element(sid).power_kw:
                 power[e, kt.STANDBY] = power[e, kt.IDLE]
-            for a, b in dr.windows:
+            for a, b in windows:
                 rows += [(a, e, 1.0, speed), (b, e, 0.0, speed)]
     rows.sort(key=lambda r: (r[0], r[2]))
     out = np.concatenate([params, np.array(rows, float).ravel()])

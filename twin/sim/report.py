@@ -270,6 +270,8 @@ class ReportParts:
     comparison: list[list[str]]  # header row, then rows (app.dashboards.comparison_table)
     settings: dict[str, str]
     versions: dict[str, str]
+    #: each scenario's trade-off in a sentence (twin.sim.energy.verdict), under the table
+    verdicts: tuple[str, ...] = ()
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -322,6 +324,7 @@ def report_html(summary: dict, parts: ReportParts, title: str) -> str:
         out.append("<h2>Scenario comparison (differences paired by replication, "
                    "* = significant at 95%)</h2>")
         out.append(_table(parts.comparison[0], parts.comparison[1:], "comparison"))
+        out.extend(f'<p class="verdict">{e(v)}</p>' for v in parts.verdicts)
     for chart_title, png in parts.charts:
         out.append(f"<h2>{e(chart_title)}</h2><p>" + _img(png, chart_title) + "</p>")
     out.append("<h2>Project and run settings</h2>")

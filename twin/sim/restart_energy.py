@@ -32,6 +32,18 @@ def restart_power(policy: m.EnergySaving) -> float:
     return kwh * 3600.0 / mean if kwh > 0 and mean > 0 else 0.0
 
 
+def station_energy_kwh(a: kt.ModelArrays, rep, e: int) -> float:
+    """Station ``e``'s ``energy_kwh`` in replication ``rep`` (a ``twin.sim.runner``
+    replication, or a kernel state: ``st_time`` and ``el_out``), on the lowered arrays
+    ``a``: its state times x the states' powers, plus its restarts x ``restart_kwh`` with
+    an energy-saving policy. A recording of the run carries the same energy (with a
+    constant ``restart_s``), so what compares the two uses this."""
+    energy = float(rep.st_time[e] @ a.power[e]) / 3600.0
+    if a.el_i[e, kt.I_ES_MODE] > 0:
+        energy += rep.el_out[e, kt.O_RESTARTS] * a.el_f[e, kt.F_ES_KWH]
+    return energy
+
+
 def kernel_arrays(low) -> kt.ModelArrays:
     """The arrays the kernel runs ``low`` (a ``twin.sim.lowering.Lowered``) on: its arrays,
     the warm-up's power raised by :func:`restart_power` where a station has restart

@@ -17,6 +17,7 @@ import numpy as np
 from kernels import types as kt
 from twin.sim.energy import energy_kpis
 from twin.sim.orders import scenario_orders
+from twin.sim.restart_energy import station_energy_kwh
 from twin.sim.stats import mean_ci
 
 
@@ -48,12 +49,11 @@ def replication_kpis(sr, rep) -> dict[str, float]:
             scheduled = total - rep.st_time[e, kt.OFF] - rep.st_time[e, kt.IDLE]
             active = rep.st_time[e, kt.BUSY] + rep.st_time[e, kt.SETUP]
             out[p + "utilization"] = active / scheduled if scheduled > 0 else math.nan
-            energy = float(rep.st_time[e] @ a.power[e]) / 3600.0
-            if a.el_i[e, kt.I_ES_MODE] > 0:  # issue 19: each restart's own energy
+            energy = station_energy_kwh(a, rep, e)  # with each restart's own energy
+            if a.el_i[e, kt.I_ES_MODE] > 0:  # issue 19
                 restarts = rep.el_out[e, kt.O_RESTARTS]
                 out[p + "restarts"] = restarts
                 out[p + "restart_kwh"] = restarts * a.el_f[e, kt.F_ES_KWH]
-                energy += out[p + "restart_kwh"]
             energy_total += energy
             out[p + "energy_kwh"] = energy
             out[p + "failures"] = rep.el_out[e, kt.O_FAILURES]

@@ -13,7 +13,10 @@ and source queue, each mapped to its element:
   that), then one record per row of the kernel's state log for that server.
 * **power** — one sample per state record: ``power_kw[state]`` (per server), plus a last
   sample at the horizon, so that the last state holds until the end of the run and the
-  recording spans exactly ``[0, horizon]``.
+  recording spans exactly ``[0, horizon]``. A warm-up of a station with restart energy
+  draws, on top, its restart's ``restart_kwh`` spread over the mean warm-up, as the run's
+  priced series does (``twin.sim.restart_energy``), so replaying the recording gives the
+  run's energy, cost, peak and CO2.
 * **parts** — one record per part that left the server, at the instant it left (the
   successor took it; ``good=1``), and one per part scrapped there (``good=0``), at the
   instant processing ended.
@@ -50,6 +53,7 @@ from kernels.warmup import compiled_kernels
 from twin import safeio
 from twin.recording import AssetInfo, RecordingError, RecordingWriter
 from twin.sim.lowering import Lowered, grow, new_state
+from twin.sim.restart_energy import kernel_arrays
 
 #: Default epoch of recordings written from simulations (time 0 of the run).
 DEFAULT_EPOCH = "2024-01-01T00:00:00+00:00"
@@ -314,8 +318,6 @@ def write_events(events: list[StationEvents], low: Lowered, path: str | os.PathL
                  epoch_utc: datetime | str = DEFAULT_EPOCH, source: str = "",
                  overwrite: bool = False, levels: list[LevelEvents] = ()) -> None:
     """Write station events (and levels) as an event-log recording (module docstring)."""
-    a = low.arrays
-    index = {eid: e for e, eid in enumerate(low.element_ids)}
     infos = [AssetInfo(ev.asset_id, name=ev.asset_id, element=ev.element, server=ev.server)
              for ev in events]
     infos += [AssetInfo(lv.element, name=lv.element, element=lv.element, level=True)
@@ -327,10 +329,10 @@ def write_events(events: list[StationEvents], low: Lowered, path: str | os.PathL
             tmp, shape="event_log", source=source or "twinbench simulation",
             epoch_utc=epoch_utc, assets=infos, overwrite=True) as w:
         for ev in events:
-            power = a.power[index[ev.element]]
             w.append_states(ev.asset_id, ev.state_t, ev.state)
             pt = np.append(ev.state_t, low.horizon)
-            pw = np.append(power[ev.state], power[ev.state[-1]])
+            power = power_of(low, ev)
+            pw = np.append(power, power[-1])
             w.append_power(ev.asset_id, pt, pw)
             if len(ev.part_t):
                 w.append_parts(ev.asset_id, ev.part_t, 1.0, ev.part_good)
@@ -406,5 +408,6 @@ def replication_events(scenario_result, replication: int, *, seed: int,
 
 
 def power_of(low: Lowered, ev: StationEvents) -> np.ndarray:
-    """The power (kW) a station server draws from each of its state records on."""
-    return low.arrays.power[low.element_ids.index(ev.element)][ev.state]
+    """The power (kW) a station server draws from each of its state records on; a warm-up
+    also draws its restart's energy (``twin.sim.restart_energy``), as in the run's series."""
+    return kernel_arrays(low).power[low.element_ids.index(ev.element)][ev.state]

@@ -35,6 +35,7 @@ from scipy import stats
 from kernels import types as kt
 from twin.model import elements as m
 from twin.recording import Recording, recording_kpis, replay_recording
+from twin.sim.restart_energy import station_energy_kwh
 from twin.sim.runner import RunSpec, run_project
 
 #: The KPIs compared, per station.
@@ -125,7 +126,7 @@ def _sim_values(sr, e: int) -> dict[str, np.ndarray]:
         obs = total  # a simulation has no gaps: observed time is all of it
         pbt = obs - st[kt.OFF] - st[kt.MAINTENANCE]
         out = rep.el_out[e, kt.O_OUT]
-        energy = float(st @ a.power[e]) / 3600.0
+        energy = station_energy_kwh(a, rep, e)  # the restarts' energy too, as recorded
         vals = {
             "parts_out": out,
             "throughput_per_hour": out / obs * n_servers * 3600.0 if obs > 0 else math.nan,
