@@ -24,9 +24,12 @@ import time
 
 #: Channels the flood sends, in turn, per asset.
 CHANNELS = ("state", "parts", "power_kw")
-#: Plant time of the first message (an hour before now is what bench_live_gui used; fixed
-#: here so that every run stamps the same times).
-T0 = 1_790_000_000.0
+#: Plant time of the first message: now (whole seconds, when this module is imported), as
+#: a plant's gateway stamps what it sends. The workbench prepares its recording for the
+#: day of its own clock before it connects (``twin.live.recorder.LiveRecorder.prepare``);
+#: a flood stamped on another day (a fixed time did) made it create the file again at the
+#: first message, a one-off 60-70 ms stall of the GUI thread that a live plant never causes.
+T0 = float(int(time.time()))
 
 
 def _remaining_length(n: int) -> bytes:
