@@ -312,7 +312,7 @@ EF_CONTENT_SINCE = 0  # time of the last change of EI_COUNT
 EF_LAST_ENTRY = 1  # conveyor: time the last part entered
 EF_LAST_TAKE = 2  # unlimited source: time the last part was taken
 EF_BATCH_WAKE = 3  # batch station: time of the timeout wake last scheduled (0: none)
-EF_DR_SPEED = 4  # station: speed of a demand-response slow-down in force (0: none; kernels.demand)
+EF_DR_SPEED = 4  # station: speed of a demand-response slow-down in force (1: none; kernels.demand)
 N_EF = 5
 
 # --- per part: ``part_i[p, column]`` and ``part_f[p, column]`` ----------------------------

@@ -63,10 +63,12 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
     el_si = np.zeros((n_el, kt.N_EI), np.int64)
     el_si[:, [kt.EI_HEAD, kt.EI_TAIL]] = -1
     el_si[:, kt.EI_PEND_DEST] = -2
+    el_sf = np.zeros((n_el, kt.N_EF))
+    el_sf[:, kt.EF_DR_SPEED] = 1.0
     rng = np.arange(1, n_el * kt.N_STREAMS * 4 + 1, dtype=np.uint64).reshape(-1, 4)
     s = kt.KernelState(
         si=si, sf=sf, srv_i=srv_i, srv_f=np.zeros((n_srv, kt.N_SF)), el_si=el_si,
-        el_sf=np.zeros((n_el, kt.N_EF)), part_i=part_i, part_f=np.zeros((n_p, kt.N_PF)),
+        el_sf=el_sf, part_i=part_i, part_f=np.zeros((n_p, kt.N_PF)),
         heap_t=np.zeros(n_h), heap_i=np.zeros((n_h, 4), np.int64), rng=rng,
         el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),
         st_total=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),

@@ -478,6 +478,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
     # an unlimited source that has not handed a part on yet has waited since forever, so
     # that sources feeding one element alternate from the first part on
     el_sf[:, kt.EF_LAST_TAKE] = -np.inf
+    el_sf[:, kt.EF_DR_SPEED] = 1.0  # no demand-response slow-down (kernels.demand)
     part_i, part_f = _part_pool(parts)
     si[kt.S_FREE] = 0
     si[kt.S_NFREE] = parts
