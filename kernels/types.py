@@ -360,13 +360,16 @@ WK_CALENDAR = 2  # 1: works only in the working time of the shift calendar
 WK_HOME = 3  # element its people start at (-1: at their first task, no walk to it)
 WK_SPEED = 4  # walking speed (m/s)
 N_WK = 5
-# worker states: they partition each worker's time; ``wk_out[k, state]`` sums them per pool
+# worker states: they partition each worker's time; a pool's results row (below) sums them
 WS_IDLE = 0  # free, in working time
 WS_WALKING = 1  # walking to the station of its task
 WS_BUSY = 2  # working at it (repairing, setting up, processing)
 WS_OFF = 3  # outside the pool's working time
 N_WS = 4
 WORKER_STATE_NAMES = ("idle", "walking", "busy", "off")
+# ``wkr`` (state, float64, (n_workers + n_pools, N_WKR)) holds the workers' rows first,
+# then each pool's results row: one array in the state bundle for the feature, not two
+# (each costs the hot loop even when no pool exists: benchmarks/README.md)
 # per worker: ``wkr[w, column]``
 WR_POOL = 0
 WR_STATE = 1  # WS_* code
@@ -374,14 +377,16 @@ WR_AT = 2  # element it is at, or walks to (-1: nowhere yet)
 WR_SRV = 3  # server it works for (-1: none)
 WR_SINCE = 4  # time its state began
 N_WR = 5
-# per pool results since the warm-up: ``wk_out[k, column]``; columns 0..N_WS-1 are the
-# worker-seconds in each WS_* state
+# per pool results since the warm-up: ``wkr[n_workers + k, column]`` (``wk_out`` of a run's
+# results, ``twin.sim.workers.pool_results``); columns 0..N_WS-1 are the worker-seconds in
+# each WS_* state
 WO_TASKS = 4  # tasks that got a worker
 WO_WAITED = 5  # of those, tasks that had to wait for one (walking not counted)
 WO_WAIT_SUM = 6  # total time tasks waited for a worker (s), walking not included
 WO_WAIT_MAX = 7
 WO_WALK_SUM = 8  # total walking time of the tasks' workers (s)
 N_WO = 9
+N_WKR = max(N_WR, N_WO)  # columns of ``wkr``
 
 # --- scalars: ``si[column]`` and ``sf[column]`` -------------------------------------------
 S_SEQ = 0  # events scheduled so far (tie-breaker of the queue)
@@ -449,8 +454,7 @@ KernelState = namedtuple("KernelState", [
     "ts_line",  # float64 (n_samples, N_TS): TS_* columns
     "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
     "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
-    "wkr",  # float64 (n_workers, N_WR): workers
-    "wk_out",  # float64 (n_pools, N_WO): worker-seconds per WS_* state, WO_* columns
+    "wkr",  # float64 (n_workers + n_pools, N_WKR): workers (WR_*), then pools' results (WO_*)
     "bom_si", "bom_out",  # assembly inputs: (max(n_bom, 1), N_BS), (max(n_bom, 1), N_BO)
     "ord_out",  # float64 (len(sched_t), N_OS): orders' progress, OS_* columns
 ])

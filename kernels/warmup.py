@@ -76,7 +76,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(256), log_i=np.zeros((256, kt.N_LG), np.int64),
-        wkr=np.zeros((0, kt.N_WR)), wk_out=np.zeros((0, kt.N_WO)),
+        wkr=np.zeros((0, kt.N_WKR)),
         bom_si=np.full((1, kt.N_BS), -1, np.int64), bom_out=np.zeros((1, kt.N_BO)),
         ord_out=np.zeros((1, kt.N_OS)),
     )

@@ -90,11 +90,17 @@ def _get(s, w, column):
 
 
 @hot
-def _set_worker(s, w, state):
+def _n_workers(m, s):
+    """Workers in ``wkr``: its rows after them are the pools' results (kernels.types)."""
+    return s.wkr.shape[0] - m.wk.shape[0]
+
+
+@hot
+def _set_worker(m, s, w, state):
     """Book worker ``w``'s time in its state so far and put it in ``state``."""
     now = s.sf[T_NOW]
-    k = _get(s, w, WR_POOL)
-    s.wk_out[k, _get(s, w, WR_STATE)] += now - s.wkr[w, WR_SINCE]
+    k = _n_workers(m, s) + _get(s, w, WR_POOL)  # the pool's results row
+    s.wkr[k, _get(s, w, WR_STATE)] += now - s.wkr[w, WR_SINCE]
     s.wkr[w, WR_SINCE] = now
     s.wkr[w, WR_STATE] = state
 
@@ -137,16 +143,16 @@ def _assign(m, s, w, srv, slot):
     """Worker ``w`` takes the task in ``slot`` of ``srv`` and walks there."""
     now = s.sf[T_NOW]
     e = s.srv_i[srv, SI_EL]
-    k = _get(s, w, WR_POOL)
+    k = _n_workers(m, s) + _get(s, w, WR_POOL)  # the pool's results row
     walk = _walk_time(m, s, w, e)
     waited = now - s.srv_f[srv, SF_ASKED0 + slot]
-    s.wk_out[k, WO_TASKS] += 1.0
-    s.wk_out[k, WO_WALK_SUM] += walk
+    s.wkr[k, WO_TASKS] += 1.0
+    s.wkr[k, WO_WALK_SUM] += walk
     if waited > 0.0:
-        s.wk_out[k, WO_WAITED] += 1.0
-        s.wk_out[k, WO_WAIT_SUM] += waited
-        s.wk_out[k, WO_WAIT_MAX] = max(s.wk_out[k, WO_WAIT_MAX], waited)
-    _set_worker(s, w, WS_WALKING)
+        s.wkr[k, WO_WAITED] += 1.0
+        s.wkr[k, WO_WAIT_SUM] += waited
+        s.wkr[k, WO_WAIT_MAX] = max(s.wkr[k, WO_WAIT_MAX], waited)
+    _set_worker(m, s, w, WS_WALKING)
     s.wkr[w, WR_AT] = e
     s.wkr[w, WR_SRV] = srv
     s.srv_i[srv, SI_WORKER0 + slot] = w
@@ -219,13 +225,13 @@ def _dispatch(m, s, w):
     """Worker ``w`` is free: it takes the next waiting task, or idles (or goes off shift)."""
     k = _get(s, w, WR_POOL)
     if not _pool_on(m, s, k):
-        _set_worker(s, w, WS_OFF)
+        _set_worker(m, s, w, WS_OFF)
         return
     srv, slot = _waiting_task(m, s, k)
     if srv >= 0:
         _assign(m, s, w, srv, slot)
     else:
-        _set_worker(s, w, WS_IDLE)
+        _set_worker(m, s, w, WS_IDLE)
 
 
 @cold
@@ -264,7 +270,7 @@ def request_repair(m, s, srv):
         s.srv_f[srv, SF_ASKED0 + W_REPAIR] = s.sf[T_NOW]
         s.srv_i[srv, SI_WORKER0 + W_REPAIR] = op
         k = _get(s, op, WR_POOL)
-        s.wk_out[k, WO_TASKS] += 1.0
+        s.wkr[k, WO_TASKS] += 1.0
         start_repair(m, s, srv)
     else:
         request_worker(m, s, srv, W_REPAIR)
@@ -295,7 +301,7 @@ def worker_arrives(m, s, srv, slot):
     caller must now start (``P_WAIT_SETUP``: resume the setup; ``P_WAIT_PROCESS``: begin the
     processing), or -1 when the task began here (a repair)."""
     w = s.srv_i[srv, SI_WORKER0 + slot]
-    _set_worker(s, w, WS_BUSY)
+    _set_worker(m, s, w, WS_BUSY)
     if slot == W_REPAIR:
         start_repair(m, s, srv)
         return -1
@@ -317,22 +323,23 @@ def workers_shift(m, s, on):
             if on and st == WS_OFF:
                 _dispatch(m, s, w)
             elif not on and st == WS_IDLE:
-                _set_worker(s, w, WS_OFF)
+                _set_worker(m, s, w, WS_OFF)
 
 
 @cold
-def flush_workers(s):
+def flush_workers(m, s):
     """Book every worker's time up to now (results read consistently)."""
-    for w in range(s.wkr.shape[0]):
-        _set_worker(s, w, _get(s, w, WR_STATE))
+    for w in range(_n_workers(m, s)):
+        _set_worker(m, s, w, _get(s, w, WR_STATE))
 
 
 @cold
-def reset_workers(s, tw):
+def reset_workers(m, s, tw):
     """Discard the workers' statistics before the end of the warm-up ``tw``."""
-    for w in range(s.wkr.shape[0]):
+    n = _n_workers(m, s)
+    for w in range(n):
         s.wkr[w, WR_SINCE] = tw
-    s.wk_out[:, :] = 0.0
+    s.wkr[n:, :] = 0.0
 
 
 @cold

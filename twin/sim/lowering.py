@@ -543,15 +543,15 @@ def _workers_state(a: kt.ModelArrays, working0: int) -> dict:
     working time) at its pool's home."""
     n_pools = a.wk.shape[0]
     n_w = int(a.wk[:, kt.WK_COUNT].sum())
-    wkr = np.zeros((n_w, kt.N_WR))
-    wkr[:, kt.WR_SRV] = -1
+    wkr = np.zeros((n_w + n_pools, kt.N_WKR))  # the workers, then the pools' results rows
+    wkr[:n_w, kt.WR_SRV] = -1
     for k in range(n_pools):
         w0, n = int(a.wk[k, kt.WK_FIRST]), int(a.wk[k, kt.WK_COUNT])
         wkr[w0:w0 + n, kt.WR_POOL] = k
         wkr[w0:w0 + n, kt.WR_AT] = a.wk[k, kt.WK_HOME]
         off = a.wk[k, kt.WK_CALENDAR] and not working0
         wkr[w0:w0 + n, kt.WR_STATE] = kt.WS_OFF if off else kt.WS_IDLE
-    return dict(wkr=wkr, wk_out=np.zeros((n_pools, kt.N_WO)))
+    return dict(wkr=wkr)
 
 
 def _bom_places(bom: np.ndarray) -> np.ndarray:

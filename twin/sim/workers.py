@@ -21,6 +21,11 @@ POOL_KPIS = ("utilization", "busy_fraction", "walking_fraction", "idle_fraction"
              "max_wait_s", "mean_walk_s", "mean_working")
 
 
+def pool_results(a: kt.ModelArrays, s: kt.KernelState) -> np.ndarray:
+    """A copy of each pool's results row (WO_* columns), kept in ``wkr`` after the workers."""
+    return s.wkr[s.wkr.shape[0] - a.wk.shape[0]:, :kt.N_WO].copy()
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 
