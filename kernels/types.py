@@ -336,7 +336,8 @@ SQ_SPT = 2  # shortest total processing time first
 SQ_PRIORITY = 3  # highest priority first
 SQ_SETUP = 4  # the product the first station is set up for first, else by release
 SEQUENCING_NAMES = ("fifo", "edd", "spt", "priority", "setup")
-# per schedule row: ``ords[row, column]`` (float64; rows of sources without orders unused)
+# per schedule row: ``params[P_OD0 + row * N_OD + column]`` (``twin.sim.orders.order_table``;
+# rows of sources without orders unused)
 OD_DUE = 0  # due date (s)
 OD_KEY = 1  # sort key of the order's parts at its source (smaller first; SQ_SETUP: release)
 N_OD = 2
@@ -353,7 +354,7 @@ W_REPAIR = 0
 W_OP = 1
 # The worker arrays are float64 (whole numbers held exactly): few arrays, because every call
 # of a separately compiled kernel function passes each array of the two bundles as scalars.
-# per pool: ``wk[k, column]``
+# per pool: ``params[P_WK0 + k * N_WK + column]`` (``twin.sim.workers.pool_table``)
 WK_COUNT = 0  # people in the pool
 WK_FIRST = 1  # index of its first worker in ``wkr``
 WK_CALENDAR = 2  # 1: works only in the working time of the shift calendar
@@ -434,9 +435,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
     "bom",  # int64 (max(n_bom, 1), N_BM): BM_* columns, one row per assembly input
-    "params",  # float64 (N_P,): the P_* entries below
-    "wk",  # float64 (n_pools, N_WK): worker pools
-    "ords",  # float64 (len(sched_t), N_OD): orders, one per schedule row (kernels.orders)
+    "params",  # float64 (N_P + ...): the P_* entries below, then the feature tables
 ])
 
 KernelState = namedtuple("KernelState", [
@@ -470,7 +469,12 @@ P_RESERVE_LOG = 5
 P_STALL_LIMIT = 6  # units of work in STALL_WINDOW beyond which the kernel returns K_STALLED
 P_ES = 7  # 1: some station has an energy-saving policy (kernels.standby); 0: no hook runs
 P_DR = 8  # rows of demand-response boundaries after N_P in ``params`` (kernels.demand); 0: no hook
-N_P = 9
+# Feature tables of the model ride in ``params`` after N_P (one array in the model bundle, not
+# one per feature: each costs the hot loop even when unused, benchmarks/README.md)
+P_POOLS = 9  # worker pools (kernels.workers): their rows ``params[P_WK0 + k * N_WK + WK_*]``
+P_WK0 = 10
+P_OD0 = 11  # orders' rows ``params[P_OD0 + row * N_OD + OD_*]`` (0: no order source)
+N_P = 12
 
 # --- demand response (issue 19 §2, kernels/demand.py; only read when P_DR > 0) -------------
 # ``params[N_P + k * N_DR + DR_*]``: boundary k of a window for one station, sorted by time

@@ -45,7 +45,6 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
         sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
         ts_t=np.arange(3) * 5.0, bom=np.full((1, kt.N_BM), -1, np.int64), params=params,
-        wk=np.zeros((0, kt.N_WK)), ords=np.zeros((1, kt.N_OD)),
     )
     n_p, n_h, n_s = 64, 64, 3
     part_i = np.full((n_p, kt.N_PI), -1, np.int64)

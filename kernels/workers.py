@@ -45,9 +45,12 @@ from kernels.types import (
     I_CREW_SETUP,
     I_TTR_DIST,
     N_STREAMS,
+    N_WK,
+    P_POOLS,
     P_SETUP,
     P_WAIT_PROCESS,
     P_WAIT_SETUP,
+    P_WK0,
     RS_REPAIR,
     S_WORKING,
     SF_ASKED0,
@@ -90,9 +93,20 @@ def _get(s, w, column):
 
 
 @hot
+def _n_pools(m):
+    return int(m.params[P_POOLS])
+
+
+@hot
+def _pool(m, k, column):
+    """Column ``WK_*`` of pool ``k``: the pools' table rides in ``params`` (kernels.types)."""
+    return m.params[int(m.params[P_WK0]) + k * N_WK + column]
+
+
+@hot
 def _n_workers(m, s):
     """Workers in ``wkr``: its rows after them are the pools' results (kernels.types)."""
-    return s.wkr.shape[0] - m.wk.shape[0]
+    return s.wkr.shape[0] - _n_pools(m)
 
 
 @hot
@@ -107,7 +121,7 @@ def _set_worker(m, s, w, state):
 
 @hot
 def _pool_on(m, s, k):
-    return m.wk[k, WK_CALENDAR] == 0.0 or s.si[S_WORKING] == 1
+    return _pool(m, k, WK_CALENDAR) == 0.0 or s.si[S_WORKING] == 1
 
 
 @hot
@@ -120,7 +134,7 @@ def _walk_time(m, s, w, e):
     for c in range(F_X, F_Z + 1):
         x = m.el_f[e, c] - m.el_f[a, c]
         d += x * x
-    return np.sqrt(d) / m.wk[_get(s, w, WR_POOL), WK_SPEED]
+    return np.sqrt(d) / _pool(m, _get(s, w, WR_POOL), WK_SPEED)
 
 
 @hot
@@ -178,11 +192,11 @@ def _nearest_free(m, s, srv, slot):
     mask = _mask(m, e, slot, s.srv_i[srv, SI_PHASE])
     best = -1
     best_t = np.inf
-    for k in range(m.wk.shape[0]):
+    for k in range(_n_pools(m)):
         if not _eligible(mask, k) or not _pool_on(m, s, k):
             continue
-        a = int(m.wk[k, WK_FIRST])
-        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+        a = int(_pool(m, k, WK_FIRST))
+        for w in range(a, a + int(_pool(m, k, WK_COUNT))):
             if _get(s, w, WR_STATE) == WS_IDLE:
                 t = _walk_time(m, s, w, e)
                 if t < best_t:
@@ -314,11 +328,11 @@ def worker_arrives(m, s, srv, slot):
 @cold
 def workers_shift(m, s, on):
     """Working time begins (``on``) or ends for the pools that follow the calendar."""
-    for k in range(m.wk.shape[0]):
-        if m.wk[k, WK_CALENDAR] == 0.0:
+    for k in range(_n_pools(m)):
+        if _pool(m, k, WK_CALENDAR) == 0.0:
             continue
-        a = int(m.wk[k, WK_FIRST])
-        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+        a = int(_pool(m, k, WK_FIRST))
+        for w in range(a, a + int(_pool(m, k, WK_COUNT))):
             st = _get(s, w, WR_STATE)
             if on and st == WS_OFF:
                 _dispatch(m, s, w)
@@ -347,12 +361,12 @@ def fork_workers(m, s, working):
     """A fork at ``s.sf[T_NOW]`` (``kernels.fork.fork_clock``): every worker is free at its
     pool's home (off when its pool follows the calendar and ``working`` is 0), its time
     counted from now. At time 0 this is the state ``twin.sim.lowering.new_state`` makes."""
-    for k in range(m.wk.shape[0]):
-        off = m.wk[k, WK_CALENDAR] != 0.0 and working == 0
-        a = int(m.wk[k, WK_FIRST])
-        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+    for k in range(_n_pools(m)):
+        off = _pool(m, k, WK_CALENDAR) != 0.0 and working == 0
+        a = int(_pool(m, k, WK_FIRST))
+        for w in range(a, a + int(_pool(m, k, WK_COUNT))):
             s.wkr[w, WR_STATE] = WS_OFF if off else WS_IDLE
-            s.wkr[w, WR_AT] = m.wk[k, WK_HOME]
+            s.wkr[w, WR_AT] = _pool(m, k, WK_HOME)
             s.wkr[w, WR_SRV] = -1.0
             s.wkr[w, WR_SINCE] = s.sf[T_NOW]
 
