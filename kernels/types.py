@@ -163,18 +163,18 @@ BM_K = 2  # parts of this input one assembly consumes (>= 1)
 BM_CAP = 3  # capacity of the input's place (parts waiting; >= BM_K)
 N_BM = 4
 
-# --- per input of an assembly: ``bom_si[row, column]`` (state) and ``bom_out[row, column]``
-BS_HEAD = 0  # FIFO of the parts waiting in the input's place (-1: empty)
-BS_TAIL = 1
-BS_COUNT = 2  # parts waiting
-N_BS = 3
+# --- per input of an assembly: ``bom_out[row, column]`` (state, float64: the place's FIFO,
+# whole numbers held exactly, shares the results' array: one array in the state bundle)
 BO_IN = 0  # parts that entered the place
 BO_STARVED = 1  # server-seconds the assembly was starved while this input was short
 BO_CONTENT_INT = 2  # time integral of the parts waiting (part-seconds)
 BO_CONTENT_MAX = 3
 BO_SINCE = 4  # time the two integrals were last brought up to date
 BO_MARK = 5  # the assembly's starved server-seconds since time 0 at BO_SINCE
-N_BO = 6
+BS_HEAD = 6  # FIFO of the parts waiting in the input's place (-1: empty)
+BS_TAIL = 7
+BS_COUNT = 8  # parts waiting
+N_BO = 9
 
 # --- line result columns: ``line_out[column]`` -------------------------------------------
 L_GOOD = 0  # good parts that reached a sink after warm-up
@@ -454,7 +454,7 @@ KernelState = namedtuple("KernelState", [
     "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
     "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
     "wkr",  # float64 (n_workers + n_pools, N_WKR): workers (WR_*), then pools' results (WO_*)
-    "bom_si", "bom_out",  # assembly inputs: (max(n_bom, 1), N_BS), (max(n_bom, 1), N_BO)
+    "bom_out",  # float64 (max(n_bom, 1), N_BO): assembly inputs, their places and results
     "ord_out",  # float64 (len(sched_t), N_OS): orders' progress, OS_* columns
 ])
 P_WARMUP = 0  # warm-up (s)

@@ -62,6 +62,8 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
     el_si = np.zeros((n_el, kt.N_EI), np.int64)
     el_si[:, [kt.EI_HEAD, kt.EI_TAIL]] = -1
     el_si[:, kt.EI_PEND_DEST] = -2
+    bom_out = np.zeros((1, kt.N_BO))
+    bom_out[:, [kt.BS_HEAD, kt.BS_TAIL]] = -1.0
     el_sf = np.zeros((n_el, kt.N_EF))
     el_sf[:, kt.EF_DR_SPEED] = 1.0
     rng = np.arange(1, n_el * kt.N_STREAMS * 4 + 1, dtype=np.uint64).reshape(-1, 4)
@@ -76,7 +78,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(256), log_i=np.zeros((256, kt.N_LG), np.int64),
         wkr=np.zeros((0, kt.N_WKR)),
-        bom_si=np.full((1, kt.N_BS), -1, np.int64), bom_out=np.zeros((1, kt.N_BO)),
+        bom_out=bom_out,
         ord_out=np.zeros((1, kt.N_OS)),
     )
     return m, s

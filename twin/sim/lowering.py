@@ -516,7 +516,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), kt.N_LG), np.int64),
         **_workers_state(a, working0),
-        bom_si=_bom_places(a.bom), bom_out=np.zeros((a.bom.shape[0], kt.N_BO)),
+        bom_out=_bom_places(a.bom),
         ord_out=initial_orders(a),
     )
 
@@ -575,9 +575,10 @@ def _workers_state(a: kt.ModelArrays, working0: int) -> dict:
 
 
 def _bom_places(bom: np.ndarray) -> np.ndarray:
-    """The input places of the assemblies, empty (``kt.BS_*`` columns)."""
-    out = np.full((bom.shape[0], kt.N_BS), -1, np.int64)
-    out[:, kt.BS_COUNT] = 0
+    """The inputs of the assemblies: their places empty (``kt.BS_*`` columns), nothing
+    counted (``kt.BO_*``)."""
+    out = np.zeros((bom.shape[0], kt.N_BO))
+    out[:, [kt.BS_HEAD, kt.BS_TAIL]] = -1.0
     return out
 
 
