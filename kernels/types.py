@@ -100,7 +100,7 @@ I_PM_OPS = 14  # station: preventive maintenance every N operations (0: never)
 I_PM_DIST = 15  # station: duration of preventive maintenance
 I_SLOT = 16  # index into the per-kind arrays (stations: 0..n_stations-1)
 # station: the worker pools a task may take a worker from, as a bit mask over the pools of
-# ``wk`` (bit k: pool k; 0: the task needs no worker); ``kernels.workers``
+# the model (bit k: pool k; 0: the task needs no worker); ``kernels.workers``
 I_CREW_REPAIR = 17
 I_CREW_SETUP = 18
 I_CREW_PROCESS = 19
