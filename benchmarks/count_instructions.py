@@ -45,7 +45,8 @@ print("EVENTS", r.scenarios["base"].replications[0].line_out[kt.L_ALL_EVENTS])
 """
 
 
-def counted(root: Path, env: dict, horizon: float, valgrind: bool) -> tuple[float, list[int]]:
+def counted(root: Path, env: dict, horizon: float, valgrind: bool,
+            keep: Path | None = None) -> tuple[float, list[int]]:
     cmd = [sys.executable, "-c", RUN, str(root / "projects" / "standard-line"), str(horizon)]
     counts: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,6 +60,8 @@ def counted(root: Path, env: dict, horizon: float, valgrind: bool) -> tuple[floa
         if valgrind:
             m = re.search(r"Collected : ([\d ]+)", done.stderr)
             counts = [int(x) for x in m.group(1).split()]
+            if keep is not None:  # for callgrind_annotate: where the instructions go
+                shutil.copy(f"{tmp}/out", keep / f"callgrind.{horizon:.0f}.out")
     events = float(re.search(r"EVENTS ([\d.e+]+)", done.stdout).group(1))
     return events, counts
 
@@ -67,14 +70,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="the twinbench tree whose kernel is counted (default: this one)")
-    root = parser.parse_args().root.resolve()
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="a folder to keep callgrind's output files in "
+                             "(read them with callgrind_annotate)")
+    args = parser.parse_args()
+    root, keep = args.root.resolve(), args.keep
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(root), **CPU)
         counted(root, env, 2000, valgrind=False)  # compile natively into the cache
-        e1, c1 = counted(root, env, 2000, valgrind=True)
-        e2, c2 = counted(root, env, 50000, valgrind=True)
+        e1, c1 = counted(root, env, 2000, valgrind=True, keep=keep)
+        e2, c2 = counted(root, env, 50000, valgrind=True, keep=keep)
     de = e2 - e1
     names = ["instructions", "conditional branches", "mispredicted", "indirect branches",
              "mispredicted"]

@@ -46,7 +46,7 @@ def fill_places(m, s, x, moved):
     a = m.el_i[x, I_BOM0]
     for b in range(a, a + m.el_i[x, I_BOM_N]):
         p = m.bom[b, BM_PRED]
-        while s.bom_si[b, BS_COUNT] < m.bom[b, BM_CAP]:
+        while s.bom_out[b, BS_COUNT] < m.bom[b, BM_CAP]:
             r, srv = offer(m, s, p, x)
             if r == INF:
                 break
@@ -72,7 +72,7 @@ def start_assemblies(m, s, x):
         if srv < 0:
             return started
         for b in range(a, a + n):
-            if s.bom_si[b, BS_COUNT] < m.bom[b, BM_K]:
+            if s.bom_out[b, BS_COUNT] < m.bom[b, BM_K]:
                 return started
         main = -1
         t0 = INF

@@ -60,11 +60,11 @@ def start_batches(m, s, x):
     now = s.sf[T_NOW]
     started = 0
     while True:
-        c = s.bom_si[b, BS_COUNT]
+        c = int(s.bom_out[b, BS_COUNT])
         if c == 0:
             return started
         if c < n:
-            due = s.part_f[s.bom_si[b, BS_HEAD], PF_READY] + m.el_f[x, F_BATCH_TIMEOUT]
+            due = s.part_f[int(s.bom_out[b, BS_HEAD]), PF_READY] + m.el_f[x, F_BATCH_TIMEOUT]
             if due > now:
                 if due != s.el_sf[x, EF_BATCH_WAKE]:  # once per load, not per pull
                     s.el_sf[x, EF_BATCH_WAKE] = due

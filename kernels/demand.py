@@ -14,10 +14,12 @@ cleared and paused servers take work again.
 
 *Slow*: while a window is in force, ``EF_DR_SPEED`` of the station holds its speed, and a
 processing that begins then takes its drawn time divided by the speed (``begin_process``).
+Outside a window it is 1.0, and ``begin_process`` divides by it all the same (``w / 1.0`` is
+``w`` exactly): one division is cheaper for the standard line than testing ``P_DR``.
 
-Every hook is behind ``P_DR`` except the two in cold or rarely taken branches that cost the
-standard line nothing: ``derived_state`` (only when ``SI_PM`` is set) and
-``start_maintenance``.
+Every hook is behind ``P_DR`` except that division and the two in cold or rarely taken
+branches that cost the standard line nothing: ``derived_state`` (only when ``SI_PM`` is set)
+and ``start_maintenance``.
 """
 
 from kernels.jit import cold
@@ -85,7 +87,7 @@ def _apply(m, s, k):
     on = m.params[row + DR_ON] > 0.0
     speed = m.params[row + DR_SPEED]
     if speed > 0.0:
-        s.el_sf[e, EF_DR_SPEED] = speed if on else 0.0
+        s.el_sf[e, EF_DR_SPEED] = speed if on else 1.0
         return
     a = m.el_i[e, I_SERVER0]
     for srv in range(a, a + m.el_i[e, I_SERVERS]):

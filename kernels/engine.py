@@ -461,7 +461,7 @@ def _reset_statistics(m, s, tw):
     s.sf[T_WIP_SINCE] = tw
     s.sf[T_OBS_START] = tw
     s.si[S_WARM_DONE] = 1
-    reset_workers(s, tw)
+    reset_workers(m, s, tw)
 
 
 @hot
@@ -517,7 +517,7 @@ def _flush(m, s):
     flush_places(m, s, now, False)  # hook (issue 18): assembly inputs
     s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
     s.sf[T_WIP_SINCE] = now
-    flush_workers(s)
+    flush_workers(m, s)
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
 
 

@@ -84,7 +84,6 @@ from kernels.types import (
     O_SCRAP,
     O_SETUPS,
     P_DONE,
-    P_DR,
     P_EMPTY,
     P_ES,
     P_LOG,
@@ -457,8 +456,9 @@ def begin_process(m, s, srv):
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
     w = draw(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
              e * N_STREAMS + RS_PROCESS)
-    if m.params[P_DR] > 0.0 and s.el_sf[e, EF_DR_SPEED] > 0.0:  # hook: demand response
-        w /= s.el_sf[e, EF_DR_SPEED]  # (issue 19): a slow-down in force (kernels.demand)
+    # hook: demand response (issue 19), the speed of a slow-down in force (kernels.demand),
+    # else 1.0 (w exactly): one division costs the standard line less than testing P_DR
+    w /= s.el_sf[e, EF_DR_SPEED]
     s.srv_f[srv, SF_WORK] = w
     s.srv_f[srv, SF_REM] = w
     s.srv_i[srv, SI_PHASE] = P_PROCESS

@@ -18,10 +18,12 @@ from kernels.jit import cold
 from kernels.types import (
     EI_HEAD,
     EI_TAIL,
+    N_OD,
     OD_KEY,
     OS_DONE_T,
     OS_GOOD,
     OS_LEFT,
+    P_OD0,
     PI_NEXT,
     PI_ORDER,
     PI_PROD,
@@ -46,10 +48,11 @@ def insert_by_key(m, s, e, p):
     """Put part ``p`` into the FIFO of source ``e`` after every part whose order's key is
     not larger (stable: ties keep their release order). Scans the waiting parts: cost
     linear in the parts waiting at the source, at each release only."""
-    key = m.ords[s.part_i[p, PI_ORDER], OD_KEY]
+    od0 = int(m.params[P_OD0])  # the orders' table rides in ``params`` (kernels.types)
+    key = m.params[od0 + s.part_i[p, PI_ORDER] * N_OD + OD_KEY]
     prev = -1
     q = s.el_si[e, EI_HEAD]
-    while q >= 0 and m.ords[s.part_i[q, PI_ORDER], OD_KEY] <= key:
+    while q >= 0 and m.params[od0 + s.part_i[q, PI_ORDER] * N_OD + OD_KEY] <= key:
         prev = q
         q = s.part_i[q, PI_NEXT]
     s.part_i[p, PI_NEXT] = q

@@ -3,7 +3,7 @@ materials, and what each counts (issue 18; ``docs/semantics.md``, "Assembly").
 
 Apart from ``kernels/assembly.py`` (which moves parts) so that ``kernels/engine.py`` can
 bring the per-input counts up to date when a run is read or its warm-up ends, without a
-cycle of imports. Rows of ``bom``, ``bom_si`` and ``bom_out`` are the inputs (``kernels.types``,
+cycle of imports. Rows of ``bom`` and ``bom_out`` are the inputs (``kernels.types``,
 ``BM_*``, ``BS_*``, ``BO_*``); a plant without assemblies has one unused row.
 """
 
@@ -55,7 +55,7 @@ def account(m, s, x, t):
     starved = starved_seconds(m, s, x, t)
     a = m.el_i[x, I_BOM0]
     for b in range(a, a + m.el_i[x, I_BOM_N]):
-        c = s.bom_si[b, BS_COUNT]
+        c = s.bom_out[b, BS_COUNT]
         s.bom_out[b, BO_CONTENT_INT] += c * (t - s.bom_out[b, BO_SINCE])
         if c < m.bom[b, BM_K]:
             s.bom_out[b, BO_STARVED] += starved - s.bom_out[b, BO_MARK]
@@ -69,14 +69,14 @@ def place_push(m, s, x, b, part):
     account(m, s, x, s.sf[T_NOW])
     s.part_i[part, PI_NEXT] = -1
     s.part_f[part, PF_READY] = s.sf[T_NOW]  # a batch's timeout runs from its first part
-    tail = s.bom_si[b, BS_TAIL]
+    tail = int(s.bom_out[b, BS_TAIL])
     if tail >= 0:
         s.part_i[tail, PI_NEXT] = part
     else:
-        s.bom_si[b, BS_HEAD] = part
-    s.bom_si[b, BS_TAIL] = part
-    c = s.bom_si[b, BS_COUNT] + 1
-    s.bom_si[b, BS_COUNT] = c
+        s.bom_out[b, BS_HEAD] = part
+    s.bom_out[b, BS_TAIL] = part
+    c = s.bom_out[b, BS_COUNT] + 1.0
+    s.bom_out[b, BS_COUNT] = c
     s.bom_out[b, BO_IN] += 1.0
     if c > s.bom_out[b, BO_CONTENT_MAX]:
         s.bom_out[b, BO_CONTENT_MAX] = c
@@ -86,13 +86,13 @@ def place_push(m, s, x, b, part):
 def place_pop(m, s, x, b):
     """Take the part at the head of input ``b`` of assembly ``x`` (it has one)."""
     account(m, s, x, s.sf[T_NOW])
-    part = s.bom_si[b, BS_HEAD]
+    part = int(s.bom_out[b, BS_HEAD])
     nxt = s.part_i[part, PI_NEXT]
-    s.bom_si[b, BS_HEAD] = nxt
+    s.bom_out[b, BS_HEAD] = nxt
     if nxt < 0:
-        s.bom_si[b, BS_TAIL] = -1
+        s.bom_out[b, BS_TAIL] = -1.0
     s.part_i[part, PI_NEXT] = -1
-    s.bom_si[b, BS_COUNT] -= 1
+    s.bom_out[b, BS_COUNT] -= 1.0
     return part
 
 
@@ -110,4 +110,4 @@ def flush_places(m, s, t, reset):
                 s.bom_out[b, BO_IN] = 0.0
                 s.bom_out[b, BO_STARVED] = 0.0
                 s.bom_out[b, BO_CONTENT_INT] = 0.0
-                s.bom_out[b, BO_CONTENT_MAX] = s.bom_si[b, BS_COUNT]
+                s.bom_out[b, BO_CONTENT_MAX] = s.bom_out[b, BS_COUNT]

@@ -100,7 +100,7 @@ I_PM_OPS = 14  # station: preventive maintenance every N operations (0: never)
 I_PM_DIST = 15  # station: duration of preventive maintenance
 I_SLOT = 16  # index into the per-kind arrays (stations: 0..n_stations-1)
 # station: the worker pools a task may take a worker from, as a bit mask over the pools of
-# ``wk`` (bit k: pool k; 0: the task needs no worker); ``kernels.workers``
+# the model (bit k: pool k; 0: the task needs no worker); ``kernels.workers``
 I_CREW_REPAIR = 17
 I_CREW_SETUP = 18
 I_CREW_PROCESS = 19
@@ -167,18 +167,18 @@ N_BM = 4
 # BM_OUT_PROD (-1: the separated part's own)
 BM_OUT_PROD = 3
 
-# --- per input of an assembly: ``bom_si[row, column]`` (state) and ``bom_out[row, column]``
-BS_HEAD = 0  # FIFO of the parts waiting in the input's place (-1: empty)
-BS_TAIL = 1
-BS_COUNT = 2  # parts waiting
-N_BS = 3
+# --- per input of an assembly: ``bom_out[row, column]`` (state, float64: the place's FIFO,
+# whole numbers held exactly, shares the results' array: one array in the state bundle)
 BO_IN = 0  # parts that entered the place
 BO_STARVED = 1  # server-seconds the assembly was starved while this input was short
 BO_CONTENT_INT = 2  # time integral of the parts waiting (part-seconds)
 BO_CONTENT_MAX = 3
 BO_SINCE = 4  # time the two integrals were last brought up to date
 BO_MARK = 5  # the assembly's starved server-seconds since time 0 at BO_SINCE
-N_BO = 6
+BS_HEAD = 6  # FIFO of the parts waiting in the input's place (-1: empty)
+BS_TAIL = 7
+BS_COUNT = 8  # parts waiting
+N_BO = 9
 
 # --- line result columns: ``line_out[column]`` -------------------------------------------
 L_GOOD = 0  # good parts that reached a sink after warm-up
@@ -316,7 +316,7 @@ EF_CONTENT_SINCE = 0  # time of the last change of EI_COUNT
 EF_LAST_ENTRY = 1  # conveyor: time the last part entered
 EF_LAST_TAKE = 2  # unlimited source: time the last part was taken
 EF_BATCH_WAKE = 3  # batch station: time of the timeout wake last scheduled (0: none)
-EF_DR_SPEED = 4  # station: speed of a demand-response slow-down in force (0: none; kernels.demand)
+EF_DR_SPEED = 4  # station: speed of a demand-response slow-down in force (1: none; kernels.demand)
 N_EF = 5
 
 # --- per part: ``part_i[p, column]`` and ``part_f[p, column]`` ----------------------------
@@ -343,7 +343,8 @@ SQ_SPT = 2  # shortest total processing time first
 SQ_PRIORITY = 3  # highest priority first
 SQ_SETUP = 4  # the product the first station is set up for first, else by release
 SEQUENCING_NAMES = ("fifo", "edd", "spt", "priority", "setup")
-# per schedule row: ``ords[row, column]`` (float64; rows of sources without orders unused)
+# per schedule row: ``params[P_OD0 + row * N_OD + column]`` (``twin.sim.orders.order_table``;
+# rows of sources without orders unused)
 OD_DUE = 0  # due date (s)
 OD_KEY = 1  # sort key of the order's parts at its source (smaller first; SQ_SETUP: release)
 N_OD = 2
@@ -360,20 +361,23 @@ W_REPAIR = 0
 W_OP = 1
 # The worker arrays are float64 (whole numbers held exactly): few arrays, because every call
 # of a separately compiled kernel function passes each array of the two bundles as scalars.
-# per pool: ``wk[k, column]``
+# per pool: ``params[P_WK0 + k * N_WK + column]`` (``twin.sim.workers.pool_table``)
 WK_COUNT = 0  # people in the pool
 WK_FIRST = 1  # index of its first worker in ``wkr``
 WK_CALENDAR = 2  # 1: works only in the working time of the shift calendar
 WK_HOME = 3  # element its people start at (-1: at their first task, no walk to it)
 WK_SPEED = 4  # walking speed (m/s)
 N_WK = 5
-# worker states: they partition each worker's time; ``wk_out[k, state]`` sums them per pool
+# worker states: they partition each worker's time; a pool's results row (below) sums them
 WS_IDLE = 0  # free, in working time
 WS_WALKING = 1  # walking to the station of its task
 WS_BUSY = 2  # working at it (repairing, setting up, processing)
 WS_OFF = 3  # outside the pool's working time
 N_WS = 4
 WORKER_STATE_NAMES = ("idle", "walking", "busy", "off")
+# ``wkr`` (state, float64, (n_workers + n_pools, N_WKR)) holds the workers' rows first,
+# then each pool's results row: one array in the state bundle for the feature, not two
+# (each costs the hot loop even when no pool exists: benchmarks/README.md)
 # per worker: ``wkr[w, column]``
 WR_POOL = 0
 WR_STATE = 1  # WS_* code
@@ -381,14 +385,16 @@ WR_AT = 2  # element it is at, or walks to (-1: nowhere yet)
 WR_SRV = 3  # server it works for (-1: none)
 WR_SINCE = 4  # time its state began
 N_WR = 5
-# per pool results since the warm-up: ``wk_out[k, column]``; columns 0..N_WS-1 are the
-# worker-seconds in each WS_* state
+# per pool results since the warm-up: ``wkr[n_workers + k, column]`` (``wk_out`` of a run's
+# results, ``twin.sim.workers.pool_results``); columns 0..N_WS-1 are the worker-seconds in
+# each WS_* state
 WO_TASKS = 4  # tasks that got a worker
 WO_WAITED = 5  # of those, tasks that had to wait for one (walking not counted)
 WO_WAIT_SUM = 6  # total time tasks waited for a worker (s), walking not included
 WO_WAIT_MAX = 7
 WO_WALK_SUM = 8  # total walking time of the tasks' workers (s)
 N_WO = 9
+N_WKR = max(N_WR, N_WO)  # columns of ``wkr``
 
 # --- scalars: ``si[column]`` and ``sf[column]`` -------------------------------------------
 S_SEQ = 0  # events scheduled so far (tie-breaker of the queue)
@@ -436,9 +442,7 @@ ModelArrays = namedtuple("ModelArrays", [
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
     "bom",  # int64 (max(n_bom, 1), N_BM): BM_* columns, one row per assembly input
-    "params",  # float64 (N_P,): the P_* entries below
-    "wk",  # float64 (n_pools, N_WK): worker pools
-    "ords",  # float64 (len(sched_t), N_OD): orders, one per schedule row (kernels.orders)
+    "params",  # float64 (N_P + ...): the P_* entries below, then the feature tables
 ])
 
 KernelState = namedtuple("KernelState", [
@@ -456,9 +460,8 @@ KernelState = namedtuple("KernelState", [
     "ts_line",  # float64 (n_samples, N_TS): TS_* columns
     "ts_energy", "ts_wear", "ts_content",  # float64 (n_samples, n_el): kWh since 0, wear, parts
     "log_t", "log_i",  # state log: time (n_log,), (n_log, N_LG) LG_* columns
-    "wkr",  # float64 (n_workers, N_WR): workers
-    "wk_out",  # float64 (n_pools, N_WO): worker-seconds per WS_* state, WO_* columns
-    "bom_si", "bom_out",  # assembly inputs: (max(n_bom, 1), N_BS), (max(n_bom, 1), N_BO)
+    "wkr",  # float64 (n_workers + n_pools, N_WKR): workers (WR_*), then pools' results (WO_*)
+    "bom_out",  # float64 (max(n_bom, 1), N_BO): assembly inputs, their places and results
     "ord_out",  # float64 (len(sched_t), N_OS): orders' progress, OS_* columns
 ])
 P_WARMUP = 0  # warm-up (s)
@@ -473,7 +476,12 @@ P_RESERVE_LOG = 5
 P_STALL_LIMIT = 6  # units of work in STALL_WINDOW beyond which the kernel returns K_STALLED
 P_ES = 7  # 1: some station has an energy-saving policy (kernels.standby); 0: no hook runs
 P_DR = 8  # rows of demand-response boundaries after N_P in ``params`` (kernels.demand); 0: no hook
-N_P = 9
+# Feature tables of the model ride in ``params`` after N_P (one array in the model bundle, not
+# one per feature: each costs the hot loop even when unused, benchmarks/README.md)
+P_POOLS = 9  # worker pools (kernels.workers): their rows ``params[P_WK0 + k * N_WK + WK_*]``
+P_WK0 = 10
+P_OD0 = 11  # orders' rows ``params[P_OD0 + row * N_OD + OD_*]`` (0: no order source)
+N_P = 12
 
 # --- demand response (issue 19 §2, kernels/demand.py; only read when P_DR > 0) -------------
 # ``params[N_P + k * N_DR + DR_*]``: boundary k of a window for one station, sorted by time

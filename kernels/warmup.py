@@ -45,7 +45,6 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
         sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
         ts_t=np.arange(3) * 5.0, bom=np.full((1, kt.N_BM), -1, np.int64), params=params,
-        wk=np.zeros((0, kt.N_WK)), ords=np.zeros((1, kt.N_OD)),
     )
     n_p, n_h, n_s = 64, 64, 3
     part_i = np.full((n_p, kt.N_PI), -1, np.int64)
@@ -63,10 +62,14 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
     el_si = np.zeros((n_el, kt.N_EI), np.int64)
     el_si[:, [kt.EI_HEAD, kt.EI_TAIL]] = -1
     el_si[:, kt.EI_PEND_DEST] = -2
+    bom_out = np.zeros((1, kt.N_BO))
+    bom_out[:, [kt.BS_HEAD, kt.BS_TAIL]] = -1.0
+    el_sf = np.zeros((n_el, kt.N_EF))
+    el_sf[:, kt.EF_DR_SPEED] = 1.0
     rng = np.arange(1, n_el * kt.N_STREAMS * 4 + 1, dtype=np.uint64).reshape(-1, 4)
     s = kt.KernelState(
         si=si, sf=sf, srv_i=srv_i, srv_f=np.zeros((n_srv, kt.N_SF)), el_si=el_si,
-        el_sf=np.zeros((n_el, kt.N_EF)), part_i=part_i, part_f=np.zeros((n_p, kt.N_PF)),
+        el_sf=el_sf, part_i=part_i, part_f=np.zeros((n_p, kt.N_PF)),
         heap_t=np.zeros(n_h), heap_i=np.zeros((n_h, 4), np.int64), rng=rng,
         el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),
         st_total=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
@@ -74,8 +77,8 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(256), log_i=np.zeros((256, kt.N_LG), np.int64),
-        wkr=np.zeros((0, kt.N_WR)), wk_out=np.zeros((0, kt.N_WO)),
-        bom_si=np.full((1, kt.N_BS), -1, np.int64), bom_out=np.zeros((1, kt.N_BO)),
+        wkr=np.zeros((0, kt.N_WKR)),
+        bom_out=bom_out,
         ord_out=np.zeros((1, kt.N_OS)),
     )
     return m, s

@@ -45,9 +45,12 @@ from kernels.types import (
     I_CREW_SETUP,
     I_TTR_DIST,
     N_STREAMS,
+    N_WK,
+    P_POOLS,
     P_SETUP,
     P_WAIT_PROCESS,
     P_WAIT_SETUP,
+    P_WK0,
     RS_REPAIR,
     S_WORKING,
     SF_ASKED0,
@@ -90,18 +93,35 @@ def _get(s, w, column):
 
 
 @hot
-def _set_worker(s, w, state):
+def _n_pools(m):
+    return int(m.params[P_POOLS])
+
+
+@hot
+def _pool(m, k, column):
+    """Column ``WK_*`` of pool ``k``: the pools' table rides in ``params`` (kernels.types)."""
+    return m.params[int(m.params[P_WK0]) + k * N_WK + column]
+
+
+@hot
+def _n_workers(m, s):
+    """Workers in ``wkr``: its rows after them are the pools' results (kernels.types)."""
+    return s.wkr.shape[0] - _n_pools(m)
+
+
+@hot
+def _set_worker(m, s, w, state):
     """Book worker ``w``'s time in its state so far and put it in ``state``."""
     now = s.sf[T_NOW]
-    k = _get(s, w, WR_POOL)
-    s.wk_out[k, _get(s, w, WR_STATE)] += now - s.wkr[w, WR_SINCE]
+    k = _n_workers(m, s) + _get(s, w, WR_POOL)  # the pool's results row
+    s.wkr[k, _get(s, w, WR_STATE)] += now - s.wkr[w, WR_SINCE]
     s.wkr[w, WR_SINCE] = now
     s.wkr[w, WR_STATE] = state
 
 
 @hot
 def _pool_on(m, s, k):
-    return m.wk[k, WK_CALENDAR] == 0.0 or s.si[S_WORKING] == 1
+    return _pool(m, k, WK_CALENDAR) == 0.0 or s.si[S_WORKING] == 1
 
 
 @hot
@@ -114,7 +134,7 @@ def _walk_time(m, s, w, e):
     for c in range(F_X, F_Z + 1):
         x = m.el_f[e, c] - m.el_f[a, c]
         d += x * x
-    return np.sqrt(d) / m.wk[_get(s, w, WR_POOL), WK_SPEED]
+    return np.sqrt(d) / _pool(m, _get(s, w, WR_POOL), WK_SPEED)
 
 
 @hot
@@ -137,16 +157,16 @@ def _assign(m, s, w, srv, slot):
     """Worker ``w`` takes the task in ``slot`` of ``srv`` and walks there."""
     now = s.sf[T_NOW]
     e = s.srv_i[srv, SI_EL]
-    k = _get(s, w, WR_POOL)
+    k = _n_workers(m, s) + _get(s, w, WR_POOL)  # the pool's results row
     walk = _walk_time(m, s, w, e)
     waited = now - s.srv_f[srv, SF_ASKED0 + slot]
-    s.wk_out[k, WO_TASKS] += 1.0
-    s.wk_out[k, WO_WALK_SUM] += walk
+    s.wkr[k, WO_TASKS] += 1.0
+    s.wkr[k, WO_WALK_SUM] += walk
     if waited > 0.0:
-        s.wk_out[k, WO_WAITED] += 1.0
-        s.wk_out[k, WO_WAIT_SUM] += waited
-        s.wk_out[k, WO_WAIT_MAX] = max(s.wk_out[k, WO_WAIT_MAX], waited)
-    _set_worker(s, w, WS_WALKING)
+        s.wkr[k, WO_WAITED] += 1.0
+        s.wkr[k, WO_WAIT_SUM] += waited
+        s.wkr[k, WO_WAIT_MAX] = max(s.wkr[k, WO_WAIT_MAX], waited)
+    _set_worker(m, s, w, WS_WALKING)
     s.wkr[w, WR_AT] = e
     s.wkr[w, WR_SRV] = srv
     s.srv_i[srv, SI_WORKER0 + slot] = w
@@ -172,11 +192,11 @@ def _nearest_free(m, s, srv, slot):
     mask = _mask(m, e, slot, s.srv_i[srv, SI_PHASE])
     best = -1
     best_t = np.inf
-    for k in range(m.wk.shape[0]):
+    for k in range(_n_pools(m)):
         if not _eligible(mask, k) or not _pool_on(m, s, k):
             continue
-        a = int(m.wk[k, WK_FIRST])
-        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+        a = int(_pool(m, k, WK_FIRST))
+        for w in range(a, a + int(_pool(m, k, WK_COUNT))):
             if _get(s, w, WR_STATE) == WS_IDLE:
                 t = _walk_time(m, s, w, e)
                 if t < best_t:
@@ -219,13 +239,13 @@ def _dispatch(m, s, w):
     """Worker ``w`` is free: it takes the next waiting task, or idles (or goes off shift)."""
     k = _get(s, w, WR_POOL)
     if not _pool_on(m, s, k):
-        _set_worker(s, w, WS_OFF)
+        _set_worker(m, s, w, WS_OFF)
         return
     srv, slot = _waiting_task(m, s, k)
     if srv >= 0:
         _assign(m, s, w, srv, slot)
     else:
-        _set_worker(s, w, WS_IDLE)
+        _set_worker(m, s, w, WS_IDLE)
 
 
 @cold
@@ -264,7 +284,7 @@ def request_repair(m, s, srv):
         s.srv_f[srv, SF_ASKED0 + W_REPAIR] = s.sf[T_NOW]
         s.srv_i[srv, SI_WORKER0 + W_REPAIR] = op
         k = _get(s, op, WR_POOL)
-        s.wk_out[k, WO_TASKS] += 1.0
+        s.wkr[k, WO_TASKS] += 1.0
         start_repair(m, s, srv)
     else:
         request_worker(m, s, srv, W_REPAIR)
@@ -295,7 +315,7 @@ def worker_arrives(m, s, srv, slot):
     caller must now start (``P_WAIT_SETUP``: resume the setup; ``P_WAIT_PROCESS``: begin the
     processing), or -1 when the task began here (a repair)."""
     w = s.srv_i[srv, SI_WORKER0 + slot]
-    _set_worker(s, w, WS_BUSY)
+    _set_worker(m, s, w, WS_BUSY)
     if slot == W_REPAIR:
         start_repair(m, s, srv)
         return -1
@@ -308,31 +328,32 @@ def worker_arrives(m, s, srv, slot):
 @cold
 def workers_shift(m, s, on):
     """Working time begins (``on``) or ends for the pools that follow the calendar."""
-    for k in range(m.wk.shape[0]):
-        if m.wk[k, WK_CALENDAR] == 0.0:
+    for k in range(_n_pools(m)):
+        if _pool(m, k, WK_CALENDAR) == 0.0:
             continue
-        a = int(m.wk[k, WK_FIRST])
-        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+        a = int(_pool(m, k, WK_FIRST))
+        for w in range(a, a + int(_pool(m, k, WK_COUNT))):
             st = _get(s, w, WR_STATE)
             if on and st == WS_OFF:
                 _dispatch(m, s, w)
             elif not on and st == WS_IDLE:
-                _set_worker(s, w, WS_OFF)
+                _set_worker(m, s, w, WS_OFF)
 
 
 @cold
-def flush_workers(s):
+def flush_workers(m, s):
     """Book every worker's time up to now (results read consistently)."""
-    for w in range(s.wkr.shape[0]):
-        _set_worker(s, w, _get(s, w, WR_STATE))
+    for w in range(_n_workers(m, s)):
+        _set_worker(m, s, w, _get(s, w, WR_STATE))
 
 
 @cold
-def reset_workers(s, tw):
+def reset_workers(m, s, tw):
     """Discard the workers' statistics before the end of the warm-up ``tw``."""
-    for w in range(s.wkr.shape[0]):
+    n = _n_workers(m, s)
+    for w in range(n):
         s.wkr[w, WR_SINCE] = tw
-    s.wk_out[:, :] = 0.0
+    s.wkr[n:, :] = 0.0
 
 
 @cold
@@ -340,12 +361,12 @@ def fork_workers(m, s, working):
     """A fork at ``s.sf[T_NOW]`` (``kernels.fork.fork_clock``): every worker is free at its
     pool's home (off when its pool follows the calendar and ``working`` is 0), its time
     counted from now. At time 0 this is the state ``twin.sim.lowering.new_state`` makes."""
-    for k in range(m.wk.shape[0]):
-        off = m.wk[k, WK_CALENDAR] != 0.0 and working == 0
-        a = int(m.wk[k, WK_FIRST])
-        for w in range(a, a + int(m.wk[k, WK_COUNT])):
+    for k in range(_n_pools(m)):
+        off = _pool(m, k, WK_CALENDAR) != 0.0 and working == 0
+        a = int(_pool(m, k, WK_FIRST))
+        for w in range(a, a + int(_pool(m, k, WK_COUNT))):
             s.wkr[w, WR_STATE] = WS_OFF if off else WS_IDLE
-            s.wkr[w, WR_AT] = m.wk[k, WK_HOME]
+            s.wkr[w, WR_AT] = _pool(m, k, WK_HOME)
             s.wkr[w, WR_SRV] = -1.0
             s.wkr[w, WR_SINCE] = s.sf[T_NOW]
 

@@ -18,6 +18,7 @@ from kernels import fork as kf
 from kernels import types as kt
 from twin.projectfile.reader import project_from_json
 from twin.sim.lowering import lower, new_state
+from twin.sim.workers import pool_results, pool_table
 
 OFF_AT_ZERO = copy.deepcopy(RICH)  # a shift that begins at 600 s: servers start off or idle
 OFF_AT_ZERO["calendar"]["shifts"] = [{"start": 600, "end": 3000}]
@@ -134,7 +135,8 @@ def test_a_repair_under_way_keeps_its_technician_and_frees_it_at_its_end(kernel)
     lathes = low.element_ids.index("lathes")
     s0 = int(a.el_i[lathes, kt.I_SERVER0])
     kf.fork_clock(a, s, t)
-    assert (s.wkr[:, kt.WR_STATE] == kt.WS_IDLE).all()
+    n_w = int(pool_table(a)[:, kt.WK_COUNT].sum())  # wkr: the workers, then the pools' results
+    assert (s.wkr[:n_w, kt.WR_STATE] == kt.WS_IDLE).all()
     assert s.wkr[0, kt.WR_AT] == low.element_ids.index("b_turned")
     kf.fork_server(a, s, s0 + 1, kt.P_EMPTY, 0, 0.0, 0.0, 0.0, 1)
     kf.fork_server(a, s, s0 + 2, kt.P_EMPTY, 0, 0.0, 0.0, 0.0, 1)
@@ -154,4 +156,5 @@ def test_a_repair_under_way_keeps_its_technician_and_frees_it_at_its_end(kernel)
     # same element), so it is busy again, on server 2, whose repair has begun
     assert s.srv_i[s0 + 1, kt.SI_DOWN] == 0
     assert s.wkr[0, kt.WR_SRV] == s0 + 2 and s.srv_i[s0 + 2, kt.SI_DOWN] == 1
-    assert s.wk_out[0, kt.WO_TASKS] == 1.0 and s.wk_out[0, kt.WO_WAIT_SUM] == pytest.approx(100.0)
+    out = pool_results(a, s)
+    assert out[0, kt.WO_TASKS] == 1.0 and out[0, kt.WO_WAIT_SUM] == pytest.approx(100.0)

@@ -28,6 +28,7 @@ from twin.sim.energy import sample_times
 from twin.sim.orders import initial_orders, lower_order_source
 from twin.sim.restart_energy import restart_power
 from twin.sim.seeds import seed_states, seed_states_of
+from twin.sim.workers import pool_table
 
 _KIND = {"source": kt.SOURCE, "station": kt.STATION, "buffer": kt.BUFFER,
          "conveyor": kt.CONVEYOR, "sink": kt.SINK}
@@ -259,6 +260,9 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     if project.demand_response:  # issue 19 §2: the window boundaries follow N_P in params
         params = _lower_demand(project, index, params, power, problems, horizon)
         problems.raise_if_any(getattr(project, "name", None))
+    has_orders = any(getattr(el, "orders", None) is not None for el in els)
+    params = _feature_tables(params, wk, np.array(ords, float).reshape(-1, kt.N_OD)
+                             if has_orders else None)
     arrays = kt.ModelArrays(
         el_i=el_i, el_f=el_f, succ_ptr=succ_ptr, succ=succ, succ_cum=succ_cum,
         pred_ptr=pred_ptr, pred=pred,
@@ -268,7 +272,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
         ts_t=ts_t, bom=np.array(bom or [(-1,) * kt.N_BM], np.int64).reshape(-1, kt.N_BM),
-        params=params, wk=wk, ords=np.array(ords or [(-1.0, 0.0)], float).reshape(-1, kt.N_OD),
+        params=params,
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
@@ -349,6 +353,21 @@ def _lower_needs(project: m.Project, needs, row: np.ndarray, path: str,
         row[col] = sum(bit[p.id] for p in pools)
     row[kt.I_CREW] = int(row[kt.I_CREW_SETUP] != 0 or row[kt.I_CREW_PROCESS] != 0)
     row[kt.I_CREW_PRIO] = needs.priority
+
+
+def _feature_tables(params: np.ndarray, wk: np.ndarray, ords: np.ndarray | None) -> np.ndarray:
+    """``params`` with the worker pools' table (``P_WK0``, ``P_POOLS``) and the orders' table
+    (``P_OD0``; none without an order source) appended: one array in the kernel's model
+    bundle instead of one per feature (kernels.types)."""
+    out = [params]
+    params[kt.P_POOLS] = wk.shape[0]
+    if wk.shape[0]:
+        params[kt.P_WK0] = params.size
+        out.append(wk.ravel())
+    if ords is not None:
+        params[kt.P_OD0] = params.size + (wk.size if wk.shape[0] else 0)
+        out.append(ords.ravel())
+    return np.concatenate(out) if len(out) > 1 else params
 
 
 def _lower_pools(project: m.Project, index: dict[str, int]) -> np.ndarray:
@@ -496,6 +515,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
     # an unlimited source that has not handed a part on yet has waited since forever, so
     # that sources feeding one element alternate from the first part on
     el_sf[:, kt.EF_LAST_TAKE] = -np.inf
+    el_sf[:, kt.EF_DR_SPEED] = 1.0  # no demand-response slow-down (kernels.demand)
     part_i, part_f = _part_pool(parts)
     si[kt.S_FREE] = 0
     si[kt.S_NFREE] = parts
@@ -514,7 +534,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),
         log_t=np.zeros(max(log_rows, 1)), log_i=np.zeros((max(log_rows, 1), kt.N_LG), np.int64),
         **_workers_state(a, working0),
-        bom_si=_bom_places(a.bom), bom_out=np.zeros((a.bom.shape[0], kt.N_BO)),
+        bom_out=_bom_places(a.bom),
         ord_out=initial_orders(a),
     )
 
@@ -563,23 +583,25 @@ def _bill_routing(project, index, succ_ptr, succ, succ_cum) -> int:
 def _workers_state(a: kt.ModelArrays, working0: int) -> dict:
     """The workers at time 0: each idle (off, when its pool follows the calendar outside
     working time) at its pool's home."""
-    n_pools = a.wk.shape[0]
-    n_w = int(a.wk[:, kt.WK_COUNT].sum())
-    wkr = np.zeros((n_w, kt.N_WR))
-    wkr[:, kt.WR_SRV] = -1
+    wk = pool_table(a)
+    n_pools = wk.shape[0]
+    n_w = int(wk[:, kt.WK_COUNT].sum())
+    wkr = np.zeros((n_w + n_pools, kt.N_WKR))  # the workers, then the pools' results rows
+    wkr[:n_w, kt.WR_SRV] = -1
     for k in range(n_pools):
-        w0, n = int(a.wk[k, kt.WK_FIRST]), int(a.wk[k, kt.WK_COUNT])
+        w0, n = int(wk[k, kt.WK_FIRST]), int(wk[k, kt.WK_COUNT])
         wkr[w0:w0 + n, kt.WR_POOL] = k
-        wkr[w0:w0 + n, kt.WR_AT] = a.wk[k, kt.WK_HOME]
-        off = a.wk[k, kt.WK_CALENDAR] and not working0
+        wkr[w0:w0 + n, kt.WR_AT] = wk[k, kt.WK_HOME]
+        off = wk[k, kt.WK_CALENDAR] and not working0
         wkr[w0:w0 + n, kt.WR_STATE] = kt.WS_OFF if off else kt.WS_IDLE
-    return dict(wkr=wkr, wk_out=np.zeros((n_pools, kt.N_WO)))
+    return dict(wkr=wkr)
 
 
 def _bom_places(bom: np.ndarray) -> np.ndarray:
-    """The input places of the assemblies, empty (``kt.BS_*`` columns)."""
-    out = np.full((bom.shape[0], kt.N_BS), -1, np.int64)
-    out[:, kt.BS_COUNT] = 0
+    """The inputs of the assemblies: their places empty (``kt.BS_*`` columns), nothing
+    counted (``kt.BO_*``)."""
+    out = np.zeros((bom.shape[0], kt.N_BO))
+    out[:, [kt.BS_HEAD, kt.BS_TAIL]] = -1.0
     return out
 
 

@@ -57,9 +57,9 @@ def _key(rule: int, o, stations: list[m.Station]) -> float:
 
 def initial_orders(a: kt.ModelArrays) -> np.ndarray:
     """``ord_out`` at time 0: every order's parts still to leave the line, none done."""
-    out = np.zeros((a.ords.shape[0], kt.N_OS))
+    out = np.zeros((a.sched_t.shape[0], kt.N_OS))  # a row per schedule row
     out[:, kt.OS_DONE_T] = -1.0
-    order_rows = np.zeros(a.ords.shape[0], bool)
+    order_rows = np.zeros(a.sched_t.shape[0], bool)
     for e in np.flatnonzero(a.el_i[:, kt.I_SEQ] >= 0):
         r0, n = a.el_i[e, kt.I_SCHED0], a.el_i[e, kt.I_SCHED_N]
         order_rows[r0:r0 + n] = True

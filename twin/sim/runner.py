@@ -22,6 +22,7 @@ from twin.projectfile.reader import require_runnable, scenario_variants
 from twin.sim.executors import Executor, JobContext, make_executor
 from twin.sim.lowering import Lowered, grow, lower, new_state
 from twin.sim.restart_energy import kernel_arrays
+from twin.sim.workers import pool_results
 from twin.tasks import Cancelled, TaskState
 
 CHUNKS = 64  # kernel calls per replication: progress granularity and cancel latency
@@ -292,7 +293,7 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
     return Replication(state.el_out.copy(), state.st_time.copy(), state.line_out.copy(),
                        state.ts_line.copy(), state.ts_energy.copy(), state.ts_wear.copy(),
                        state.ts_content.copy(), None if sink is None else sink.records(),
-                       state.wk_out.copy(), state.bom_out.copy(), state.ord_out.copy())
+                       pool_results(a, state), state.bom_out.copy(), state.ord_out.copy())
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from twin.sim.energy import energy_kpis
 from twin.sim.orders import scenario_orders
 from twin.sim.restart_energy import station_energy_kwh
 from twin.sim.stats import mean_ci
+from twin.sim.workers import pool_table
 
 
 def replication_kpis(sr, rep) -> dict[str, float]:
@@ -74,7 +75,7 @@ def replication_kpis(sr, rep) -> dict[str, float]:
             out[p + "mean_queue"] = mean_content
     if rep.wk_out is not None:  # worker pools (issue 18): "workers.<pool>.<kpi>"
         for k, pid in enumerate(low.pool_ids):
-            kpis = rep.worker_kpis(k, int(a.wk[k, kt.WK_COUNT]))
+            kpis = rep.worker_kpis(k, int(pool_table(a)[k, kt.WK_COUNT]))
             out.update({f"workers.{pid}.{name}": v for name, v in kpis.items()})
     out["line.energy_kwh"] = energy_total
     out["line.energy_kwh_per_part"] = energy_total / good if good > 0 else math.nan

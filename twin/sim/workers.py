@@ -21,6 +21,18 @@ POOL_KPIS = ("utilization", "busy_fraction", "walking_fraction", "idle_fraction"
              "max_wait_s", "mean_walk_s", "mean_working")
 
 
+def pool_table(a: kt.ModelArrays) -> np.ndarray:
+    """The worker pools (``WK_*`` columns, a row per pool), a view of their rows in
+    ``params`` (kernels.types)."""
+    k0, n = int(a.params[kt.P_WK0]), int(a.params[kt.P_POOLS])
+    return a.params[k0:k0 + n * kt.N_WK].reshape(n, kt.N_WK)
+
+
+def pool_results(a: kt.ModelArrays, s: kt.KernelState) -> np.ndarray:
+    """A copy of each pool's results row (WO_* columns), kept in ``wkr`` after the workers."""
+    return s.wkr[s.wkr.shape[0] - int(a.params[kt.P_POOLS]):, :kt.N_WO].copy()
+
+
 def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else math.nan
 

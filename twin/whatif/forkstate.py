@@ -233,7 +233,7 @@ def _place_workers(a: kt.ModelArrays, s: kt.KernelState, plan: dict) -> list[tup
     station keeps its operator (``kernels.workers.fork_task``); every other worker is free
     at its pool's home. Returns the ``(server, task)`` pairs that found no free worker: a
     repair then waits for one, a processing goes on without one."""
-    if a.wk.shape[0] == 0:
+    if a.params[kt.P_POOLS] == 0:
         return []
     missing = []
     for srv in plan:  # repairs first: a failed station stops, a manual one only slows
