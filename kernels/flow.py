@@ -15,7 +15,7 @@ import numpy as np
 
 from kernels.demand import pause_instead
 from kernels.jit import cold, hot
-from kernels.orders import order_part_leaves, prefer_product
+from kernels.orders import order_part_leaves, prefer_product, sequenced_push
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.standby import start_warmup, state_changed
@@ -141,6 +141,7 @@ from kernels.types import (
     SI_WORKER0,
     SINK,
     SOURCE,
+    SQ_FIFO,
     SQ_SETUP,
     STANDBY,
     STARVED,
@@ -687,7 +688,7 @@ def take(m, s, p, srv):
         s.el_sf[p, EF_LAST_TAKE] = now
         return new_part(s, draw_product(m, s, p))
     part = fifo_pop(s, p)
-    if kind == SOURCE and m.el_i[p, I_SEQ] == SQ_SETUP:  # hook: orders (issue 18)
+    if m.el_i[p, I_SEQ] == SQ_SETUP:  # hook: orders, at a source or buffer (issue 18)
         prefer_product(m, s, p, s.part_i[part, PI_PROD])
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
@@ -730,7 +731,10 @@ def put(m, s, x, part, srv):
             s.el_sf[x, EF_LAST_ENTRY] = now
             push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, x, 0)
             push(s.heap_t, s.heap_i, s.si, now + m.el_f[x, F_GAP], E_CONVEYOR, x, 0)
-        fifo_push(s, x, part)
+        if m.el_i[x, I_SEQ] > SQ_FIFO:  # hook: sequencing at a buffer (issue 18)
+            sequenced_push(m, s, x, part)
+        else:
+            fifo_push(s, x, part)
         s.part_f[part, PF_READY] = ready
         # a part with one way on is decided now (no draw); others when first offered
         dest = sole_successor(m, x)

@@ -9,22 +9,43 @@ keeps release order but moves a part of the product the first station is set up 
 head. An order is complete when its last part has left the line (reached a sink, was
 scrapped, or was consumed by an assembly): ``ord_out`` (``OS_*``). See ``docs/orders.md``.
 
+A buffer with a sequencing rule (``I_SEQ > SQ_FIFO`` on a buffer) keeps its waiting parts
+in the same way: ``sequenced_push`` places each part it receives by the rule's key
+(``part_key``: the due date or priority of the part's order, or its product's process time
+at the station after the buffer) and ``SQ_SETUP`` moves a part of the product that station
+is set up for to the head.
+
 These are the hooks ``kernels.flow`` calls; ``kernels.ordersource`` releases the parts. All
-are ``cold``: a part without an order costs a sink one test (``PI_ORDER >= 0``), and a
-source without orders costs a take from it one test (``I_SEQ``).
+are ``cold``: a part without an order costs a sink one test (``PI_ORDER >= 0``), a take
+from a source or buffer one test (``I_SEQ``), and a put into a buffer or conveyor one test
+(``I_SEQ``).
 """
+
+import numpy as np
 
 from kernels.jit import cold
 from kernels.types import (
     EI_HEAD,
     EI_TAIL,
+    I_KIND,
+    I_SEQ,
+    I_SERVER0,
+    OD_DUE,
     OD_KEY,
+    OD_PRIO,
     OS_DONE_T,
     OS_GOOD,
     OS_LEFT,
     PI_NEXT,
     PI_ORDER,
     PI_PROD,
+    SI_LAST_PROD,
+    SOURCE,
+    SQ_EDD,
+    SQ_PRIORITY,
+    SQ_SETUP,
+    SQ_SPT,
+    STATION,
     T_NOW,
 )
 
@@ -42,14 +63,57 @@ def order_part_leaves(m, s, part, good):
 
 
 @cold
+def part_key(m, s, e, p):
+    """The sort key of part ``p`` waiting at ``e`` (smaller first): at an order source its
+    order's ``OD_KEY``; at a buffer by the buffer's rule: ``edd`` the due date of its order
+    (none: last), ``priority`` minus its order's priority (none: priority 0), ``spt`` its
+    product's mean process time at the station after the buffer (``mix_cum[e, product]``),
+    ``fifo`` and ``setup`` 0 (arrival order)."""
+    o = s.part_i[p, PI_ORDER]
+    if m.el_i[e, I_KIND] == SOURCE:
+        return m.ords[o, OD_KEY]
+    rule = m.el_i[e, I_SEQ]
+    if rule == SQ_SPT:
+        return m.mix_cum[e, s.part_i[p, PI_PROD]]
+    if rule == SQ_EDD:
+        return m.ords[o, OD_DUE] if o >= 0 else np.inf
+    if rule == SQ_PRIORITY:
+        return -m.ords[o, OD_PRIO] if o >= 0 else 0.0
+    return 0.0
+
+
+@cold
+def sequenced_push(m, s, e, p):
+    """Part ``p`` joins the waiting parts of ``e`` (an order source, or a buffer with a
+    sequencing rule) in the place the rule gives it; ``SQ_SETUP`` then moves a part of the
+    product the station after ``e`` is set up for to the head."""
+    insert_by_key(m, s, e, p)
+    if m.el_i[e, I_SEQ] == SQ_SETUP:
+        prefer_product(m, s, e, setup_product(m, s, e))
+
+
+@cold
+def setup_product(m, s, e):
+    """The product the first station after ``e`` is set up for (that of the last part its
+    first server started; -1: none yet, or no station follows)."""
+    a = m.succ_ptr[e]
+    if m.succ_ptr[e + 1] == a:
+        return -1
+    x = m.succ[a]
+    if m.el_i[x, I_KIND] != STATION:
+        return -1
+    return s.srv_i[m.el_i[x, I_SERVER0], SI_LAST_PROD]
+
+
+@cold
 def insert_by_key(m, s, e, p):
-    """Put part ``p`` into the FIFO of source ``e`` after every part whose order's key is
-    not larger (stable: ties keep their release order). Scans the waiting parts: cost
-    linear in the parts waiting at the source, at each release only."""
-    key = m.ords[s.part_i[p, PI_ORDER], OD_KEY]
+    """Put part ``p`` into the FIFO of ``e`` after every part whose key (``part_key``) is
+    not larger (stable: ties keep their arrival order). Scans the waiting parts: cost
+    linear in the parts waiting, at each release (a source) or arrival (a buffer) only."""
+    key = part_key(m, s, e, p)
     prev = -1
     q = s.el_si[e, EI_HEAD]
-    while q >= 0 and m.ords[s.part_i[q, PI_ORDER], OD_KEY] <= key:
+    while q >= 0 and part_key(m, s, e, q) <= key:
         prev = q
         q = s.part_i[q, PI_NEXT]
     s.part_i[p, PI_NEXT] = q
@@ -63,7 +127,7 @@ def insert_by_key(m, s, e, p):
 
 @cold
 def prefer_product(m, s, e, prod):
-    """``SQ_SETUP``: move the first waiting part of product ``prod`` at source ``e`` to the
+    """``SQ_SETUP``: move the first waiting part of product ``prod`` at ``e`` to the
     head of its FIFO (the others keep their order). Scans the waiting parts up to it."""
     if prod < 0:
         return

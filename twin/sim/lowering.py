@@ -19,7 +19,7 @@ from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.reader import products as project_products
 from twin.sim.energy import sample_times
-from twin.sim.orders import initial_orders, lower_order_source
+from twin.sim.orders import initial_orders, lower_buffer_sequencing, lower_order_source
 from twin.sim.restart_energy import restart_power
 from twin.sim.seeds import seed_states, seed_states_of
 
@@ -114,7 +114,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     restart_kw = np.zeros(n_el)
     mix = np.ones((n_el, n_prod))
     sched_t, sched_p, sched_q = [], [], []
-    ords: list[tuple[float, float]] = []  # OD_* per schedule row (orders, issue 18 §4)
+    ords: list[tuple[float, float, float]] = []  # OD_* per schedule row (orders, issue 18 §4)
     batch = 1  # most parts one arrival makes (a schedule row, or orders released at once)
     n_srv = 0
     slot = 0
@@ -174,6 +174,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                              f"{path}.{'batch' if el.batch else 'disassembly'}", problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
+            if el.sequencing != "fifo":  # issue 18 §4: a rule at the buffer (twin.sim.orders)
+                lower_buffer_sequencing(project, el, e, el_i, mix, prods, path, problems)
         elif isinstance(el, m.Conveyor):
             length = project.conveyor_length(el)
             el_i[e, kt.I_CAPACITY] = max(1, int(length / el.spacing + 1e-9))
@@ -202,7 +204,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                     sched_t.append(t)
                     sched_p.append(pindex[name])
                     sched_q.append(q)
-                    ords.append((-1.0, 0.0))
+                    ords.append((-1.0, 0.0, 0.0))
     problems.raise_if_any(getattr(project, "name", None))
 
     succ_ptr, succ, succ_cum = _csr(n_el, [(index[c.source], index[c.target], c.weight)
@@ -262,7 +264,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
         ts_t=ts_t, bom=np.array(bom or [(-1,) * kt.N_BM], np.int64).reshape(-1, kt.N_BM),
-        params=params, wk=wk, ords=np.array(ords or [(-1.0, 0.0)], float).reshape(-1, kt.N_OD),
+        params=params, wk=wk, ords=np.array(ords or [(-1.0, 0.0, 0.0)], float).reshape(-1, kt.N_OD),
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),

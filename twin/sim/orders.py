@@ -19,7 +19,7 @@ from twin.model import elements as m
 
 def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarray,
                        pindex: dict[str, int], sched: tuple[list, list, list],
-                       ords: list[tuple[float, float]]) -> int:
+                       ords: list[tuple[float, float, float]]) -> int:
     """Append the orders of source ``e`` to the schedule rows ``sched`` (times, products,
     quantities) and ``ords`` (``OD_*`` per row); returns the most parts it releases at one
     time (orders due at the same time are released together, ``kernels.ordersource``)."""
@@ -35,9 +35,36 @@ def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarra
         sched_t.append(o.release)
         sched_p.append(pindex[o.product])
         sched_q.append(o.quantity)
-        ords.append((o.due, _key(rule, o, stations)))
+        ords.append((o.due, _key(rule, o, stations), o.priority))
         at[o.release] = at.get(o.release, 0) + o.quantity
     return max(at.values())
+
+
+def lower_buffer_sequencing(project: m.Project, el: m.Buffer, e: int, el_i: np.ndarray,
+                            mix: np.ndarray, prods: list[str], path: str, problems) -> None:
+    """A buffer's ``sequencing`` rule (``kernels.orders.part_key``): ``spt`` keys each
+    product by its mean process time at the stations after the buffer (their mean), in the
+    buffer's ``mix`` row; ``spt`` and ``setup`` need a station after the buffer, ``setup``
+    exactly one successor (the station whose set-up product goes first)."""
+    rule = kt.SEQUENCING_NAMES.index(el.sequencing)
+    el_i[e, kt.I_SEQ] = rule
+    by_id = {x.id: x for x in project.elements}
+    after = [by_id[c.target] for c in project.connections if c.source == el.id]
+    stations = [x for x in after if isinstance(x, m.Station)]
+    if rule == kt.SQ_SETUP and (len(after) != 1 or not stations):
+        problems.add(f"{path}.sequencing", "'setup' prefers the product the station after "
+                     "the buffer is set up for: connect the buffer to exactly one station, or "
+                     "choose another rule", el.sequencing)
+    if rule == kt.SQ_SPT:
+        if not stations:
+            problems.add(f"{path}.sequencing", "'spt' orders the parts by their process time "
+                         "at the station after the buffer: connect the buffer to a station, "
+                         "or choose another rule", el.sequencing)
+            return
+        for k, prod in enumerate(prods):
+            means = [d.mean if (d := s.process_time_for(prod)) is not None else 0.0
+                     for s in stations]
+            mix[e, k] = sum(means) / len(means)
 
 
 def _key(rule: int, o, stations: list[m.Station]) -> float:
@@ -60,7 +87,7 @@ def initial_orders(a: kt.ModelArrays) -> np.ndarray:
     out = np.zeros((a.ords.shape[0], kt.N_OS))
     out[:, kt.OS_DONE_T] = -1.0
     order_rows = np.zeros(a.ords.shape[0], bool)
-    for e in np.flatnonzero(a.el_i[:, kt.I_SEQ] >= 0):
+    for e in np.flatnonzero((a.el_i[:, kt.I_SEQ] >= 0) & (a.el_i[:, kt.I_KIND] == kt.SOURCE)):
         r0, n = a.el_i[e, kt.I_SCHED0], a.el_i[e, kt.I_SCHED_N]
         order_rows[r0:r0 + n] = True
     if a.sched_q.shape[0] == out.shape[0]:
@@ -140,5 +167,6 @@ def scenario_orders(sr) -> dict[str, dict]:
 def order_rows(a: kt.ModelArrays) -> np.ndarray:
     """The schedule rows of the order sources, in element order (``project_orders``)."""
     rows = [np.arange(a.el_i[e, kt.I_SCHED0], a.el_i[e, kt.I_SCHED0] + a.el_i[e, kt.I_SCHED_N])
-            for e in np.flatnonzero(a.el_i[:, kt.I_SEQ] >= 0)]
+            for e in np.flatnonzero((a.el_i[:, kt.I_SEQ] >= 0)
+                                    & (a.el_i[:, kt.I_KIND] == kt.SOURCE))]
     return np.concatenate(rows) if rows else np.zeros(0, np.int64)
