@@ -15,10 +15,11 @@ import numpy as np
 
 from kernels.demand import pause_instead
 from kernels.jit import cold, hot
-from kernels.orders import order_part_leaves, prefer_product, sequenced_push
+from kernels.orders import order_part_leaves, take_sequenced
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.standby import start_warmup, state_changed
+from kernels.statelog import write_log
 from kernels.types import (
     BLOCKED,
     BUFFER,
@@ -69,10 +70,6 @@ from kernels.types import (
     L_LEAD_SUM,
     L_SCRAPPED,
     L_WIP_INT,
-    LG_CONTENT,
-    LG_EL,
-    LG_SERVER,
-    LG_STATE,
     MAINTENANCE,
     N_STREAMS,
     O_CONTENT_INT,
@@ -111,7 +108,6 @@ from kernels.types import (
     S_DIRTY_N,
     S_FREE,
     S_GOOD_TOTAL,
-    S_LOG_N,
     S_NFREE,
     S_STACK_N,
     S_WIP,
@@ -142,7 +138,6 @@ from kernels.types import (
     SINK,
     SOURCE,
     SQ_FIFO,
-    SQ_SETUP,
     STANDBY,
     STARVED,
     STATION,
@@ -158,21 +153,10 @@ INF = np.inf
 
 
 # --- bookkeeping -----------------------------------------------------------------------------
-@cold
-def _write_log(log_t, log_i, si, now, e, srv, state, content):
-    k = si[S_LOG_N]
-    log_t[k] = now
-    log_i[k, LG_EL] = e
-    log_i[k, LG_SERVER] = srv
-    log_i[k, LG_STATE] = state
-    log_i[k, LG_CONTENT] = content
-    si[S_LOG_N] = k + 1
-
-
 @hot
 def log_row(m, s, e, srv, state, content):
     if m.params[P_LOG] > 0.0:
-        _write_log(s.log_t, s.log_i, s.si, s.sf[T_NOW], e, srv, state, content)
+        write_log(s.log_t, s.log_i, s.si, s.sf[T_NOW], e, srv, state, content)
 
 
 @hot
@@ -687,9 +671,8 @@ def take(m, s, p, srv):
         s.el_si[p, EI_PEND_DEST] = -2
         s.el_sf[p, EF_LAST_TAKE] = now
         return new_part(s, draw_product(m, s, p))
-    part = fifo_pop(s, p)
-    if m.el_i[p, I_SEQ] == SQ_SETUP:  # hook: orders, at a source or buffer (issue 18)
-        prefer_product(m, s, p, s.part_i[part, PI_PROD])
+    # hook: a sequencing rule at a source or buffer (orders, issue 18)
+    part = take_sequenced(m, s, p) if m.el_i[p, I_SEQ] > SQ_FIFO else fifo_pop(s, p)
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
         # accumulated parts leave at minimum spacing
@@ -731,10 +714,7 @@ def put(m, s, x, part, srv):
             s.el_sf[x, EF_LAST_ENTRY] = now
             push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, x, 0)
             push(s.heap_t, s.heap_i, s.si, now + m.el_f[x, F_GAP], E_CONVEYOR, x, 0)
-        if m.el_i[x, I_SEQ] > SQ_FIFO:  # hook: sequencing at a buffer (issue 18)
-            sequenced_push(m, s, x, part)
-        else:
-            fifo_push(s, x, part)
+        fifo_push(s, x, part)
         s.part_f[part, PF_READY] = ready
         # a part with one way on is decided now (no draw); others when first offered
         dest = sole_successor(m, x)

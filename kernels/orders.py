@@ -9,16 +9,15 @@ keeps release order but moves a part of the product the first station is set up 
 head. An order is complete when its last part has left the line (reached a sink, was
 scrapped, or was consumed by an assembly): ``ord_out`` (``OS_*``). See ``docs/orders.md``.
 
-A buffer with a sequencing rule (``I_SEQ > SQ_FIFO`` on a buffer) keeps its waiting parts
-in the same way: ``sequenced_push`` places each part it receives by the rule's key
-(``part_key``: the due date or priority of the part's order, or its product's process time
-at the station after the buffer) and ``SQ_SETUP`` moves a part of the product that station
-is set up for to the head.
+A buffer with a sequencing rule (``I_SEQ > SQ_FIFO`` on a buffer, which has one successor)
+keeps its parts in arrival order and applies the rule when its station takes one
+(``take_sequenced``): the waiting part with the smallest key (``part_key``: the due date or
+priority of its order, or its product's process time at the station) or, for ``SQ_SETUP``,
+the first of the product the station is set up for.
 
 These are the hooks ``kernels.flow`` calls; ``kernels.ordersource`` releases the parts. All
-are ``cold``: a part without an order costs a sink one test (``PI_ORDER >= 0``), a take
-from a source or buffer one test (``I_SEQ``), and a put into a buffer or conveyor one test
-(``I_SEQ``).
+are ``cold``: a part without an order costs a sink one test (``PI_ORDER >= 0``), and a take
+from a source, buffer or conveyor one test (``I_SEQ``).
 """
 
 import numpy as np
@@ -65,13 +64,13 @@ def order_part_leaves(m, s, part, good):
 @cold
 def part_key(m, s, e, p):
     """The sort key of part ``p`` waiting at ``e`` (smaller first): at an order source its
-    order's ``OD_KEY``; at a buffer by the buffer's rule: ``edd`` the due date of its order
-    (none: last), ``priority`` minus its order's priority (none: priority 0), ``spt`` its
-    product's mean process time at the station after the buffer (``mix_cum[e, product]``),
-    ``fifo`` and ``setup`` 0 (arrival order)."""
+    order's ``OD_KEY`` (a part of no order, there since a fork: -inf); at a buffer by the
+    buffer's rule: ``edd`` the due date of its order (none: last), ``priority`` minus its
+    order's priority (none: priority 0), ``spt`` its product's mean process time at the
+    station after the buffer (``mix_cum[e, product]``), else 0 (arrival order)."""
     o = s.part_i[p, PI_ORDER]
-    if m.el_i[e, I_KIND] == SOURCE:
-        return m.ords[o, OD_KEY]
+    if m.el_i[e, I_KIND] == SOURCE:  # a part of no order there: placed by a fork, first
+        return m.ords[o, OD_KEY] if o >= 0 else -np.inf
     rule = m.el_i[e, I_SEQ]
     if rule == SQ_SPT:
         return m.mix_cum[e, s.part_i[p, PI_PROD]]
@@ -83,13 +82,53 @@ def part_key(m, s, e, p):
 
 
 @cold
-def sequenced_push(m, s, e, p):
-    """Part ``p`` joins the waiting parts of ``e`` (an order source, or a buffer with a
-    sequencing rule) in the place the rule gives it; ``SQ_SETUP`` then moves a part of the
-    product the station after ``e`` is set up for to the head."""
-    insert_by_key(m, s, e, p)
-    if m.el_i[e, I_SEQ] == SQ_SETUP:
-        prefer_product(m, s, e, setup_product(m, s, e))
+def take_sequenced(m, s, e):
+    """The part the successor of ``e`` takes, removed from ``e``'s waiting parts: at an
+    order source the head (its rule keeps them in order; ``SQ_SETUP`` then moves a part of
+    the product just taken to the head); at a buffer the part its rule chooses."""
+    if m.el_i[e, I_KIND] == SOURCE:
+        part = s.el_si[e, EI_HEAD]
+        unlink(s, e, -1, part)
+        if m.el_i[e, I_SEQ] == SQ_SETUP:
+            prefer_product(m, s, e, s.part_i[part, PI_PROD])
+        return part
+    prev = -1
+    part = s.el_si[e, EI_HEAD]
+    if m.el_i[e, I_SEQ] == SQ_SETUP:  # the first of the product the station is set up for
+        prod = setup_product(m, s, e)
+        q_prev = -1
+        q = part
+        while q >= 0 and s.part_i[q, PI_PROD] != prod:
+            q_prev = q
+            q = s.part_i[q, PI_NEXT]
+        if q >= 0:
+            prev, part = q_prev, q
+    else:  # the smallest key, the first arrived of equal keys
+        best = part_key(m, s, e, part)
+        q_prev = part
+        q = s.part_i[part, PI_NEXT]
+        while q >= 0:
+            k = part_key(m, s, e, q)
+            if k < best:
+                best, prev, part = k, q_prev, q
+            q_prev = q
+            q = s.part_i[q, PI_NEXT]
+    unlink(s, e, prev, part)
+    return part
+
+
+@cold
+def unlink(s, e, prev, q):
+    """Remove part ``q`` from the waiting parts of ``e`` (``prev``: the part before it, -1:
+    it is the head)."""
+    nxt = s.part_i[q, PI_NEXT]
+    if prev < 0:
+        s.el_si[e, EI_HEAD] = nxt
+    else:
+        s.part_i[prev, PI_NEXT] = nxt
+    if nxt < 0:
+        s.el_si[e, EI_TAIL] = prev
+    s.part_i[q, PI_NEXT] = -1
 
 
 @cold
@@ -107,9 +146,9 @@ def setup_product(m, s, e):
 
 @cold
 def insert_by_key(m, s, e, p):
-    """Put part ``p`` into the FIFO of ``e`` after every part whose key (``part_key``) is
-    not larger (stable: ties keep their arrival order). Scans the waiting parts: cost
-    linear in the parts waiting, at each release (a source) or arrival (a buffer) only."""
+    """Put part ``p`` into the FIFO of order source ``e`` after every part whose key
+    (``part_key``) is not larger (stable: ties keep their release order). Scans the
+    waiting parts: cost linear in the parts waiting at the source, at each release only."""
     key = part_key(m, s, e, p)
     prev = -1
     q = s.el_si[e, EI_HEAD]
@@ -138,9 +177,6 @@ def prefer_product(m, s, e, prod):
         q = s.part_i[q, PI_NEXT]
     if q < 0 or prev < 0:
         return  # none of that product, or it is at the head already
-    nxt = s.part_i[q, PI_NEXT]
-    s.part_i[prev, PI_NEXT] = nxt
-    if nxt < 0:
-        s.el_si[e, EI_TAIL] = prev
+    unlink(s, e, prev, q)
     s.part_i[q, PI_NEXT] = s.el_si[e, EI_HEAD]
     s.el_si[e, EI_HEAD] = q

@@ -200,6 +200,9 @@ LG_EL = 0  # element
 LG_SERVER = 1  # server within the element (-1: a change of the element's content)
 LG_STATE = 2  # the server's new state (STATE codes)
 LG_CONTENT = 3  # parts inside the element after the change
+# With P_LOG = LOG_WORKERS (playback only) a worker's state change is a row too: LG_EL the
+# element it is at or walks to (WR_AT, -1 nowhere), LG_SERVER -2 - worker, LG_STATE its WS_*
+# code, LG_CONTENT the server it works for (WR_SRV)
 N_LG = 4
 
 # --- event kinds in the queue ------------------------------------------------------------
@@ -458,7 +461,8 @@ KernelState = namedtuple("KernelState", [
     "ord_out",  # float64 (len(sched_t), N_OS): orders' progress, OS_* columns
 ])
 P_WARMUP = 0  # warm-up (s)
-P_LOG = 1  # 1: write the state log
+P_LOG = 1  # 1: write the state log; LOG_WORKERS: also a row per worker state change
+LOG_WORKERS = 2  # P_LOG of a playback re-run: worker rows (LG_SERVER = -2 - worker) too
 # Free parts, queue slots and log rows to keep before each event and every MOVES_PER_CHECK
 # moves: enough for the largest event (a shift change, a schedule row), MOVES_PER_CHECK + 2
 # moves, and what follows a cascade (state commits, lost arrivals); twin.sim.lowering sizes them.

@@ -88,9 +88,9 @@ def test_setup_at_a_buffer_prefers_the_product_the_station_is_set_up_for(run_doc
         "W": 1, "B": 2, "A": 6, "C": 7}
 
 
-def test_a_part_arriving_later_is_placed_by_the_rule(run_doc):
+def test_a_part_arriving_later_is_chosen_by_the_rule(run_doc):
     # W 0-1; A (3 parts, due 20) reaches the buffer at 0.5; D (1, due 5) at 1.5, when A's
-    # first part is at the station (1-2): edd puts D before A's other two (2-3), A 3-5
+    # first part is at the station (1-2): at 2 edd takes D before A's other two (2-3), A 3-5
     orders = [order("W", 1, 0, 1), order("A", 3, 0.5, 20), order("D", 1, 1.5, 5)]
     assert completions(run_doc, buffered(orders, "fifo")) == {"W": 1, "A": 4, "D": 5}
     assert completions(run_doc, buffered(orders, "edd")) == {"W": 1, "D": 3, "A": 5}
@@ -136,16 +136,15 @@ def test_bad_buffer_rule_names_its_json_path():
         (p.path, p.message) for p in e.value.problems]
 
 
-@pytest.mark.parametrize("rule, words", [
-    ("setup", "exactly one station"), ("spt", "connect the buffer to a station")])
-def test_setup_and_spt_need_a_station_after_the_buffer(rule, words):
+@pytest.mark.parametrize("rule", ["edd", "spt", "priority", "setup"])
+def test_a_rule_needs_one_station_after_the_buffer(rule):
     doc = buffered(ABC, rule)
-    if rule == "setup":  # two ways on: the station and the sink
-        doc["connections"].append(["buf", "sink"])
-    else:  # no station after the buffer
-        doc["elements"].pop(2)
-        doc["connections"] = [["src", "buf"], ["buf", "sink"]]
-    with pytest.raises(ProjectError) as e:
-        lower(project_from_json(doc), 10.0)
-    assert any(p.path == "$.elements[1].sequencing" and words in p.message
-               for p in e.value.problems), [(p.path, p.message) for p in e.value.problems]
+    doc["connections"].append(["buf", "sink"])  # two ways on: the station and the sink
+    alone = buffered(ABC, rule)  # no station after it
+    alone["elements"].pop(2)
+    alone["connections"] = [["src", "buf"], ["buf", "sink"]]
+    for d in (doc, alone):
+        with pytest.raises(ProjectError) as e:
+            lower(project_from_json(d), 10.0)
+        assert any(p.path == "$.elements[1].sequencing" and "exactly one station" in p.message
+                   for p in e.value.problems), [(p.path, p.message) for p in e.value.problems]

@@ -203,3 +203,34 @@ def test_summary_json_table_and_results_file_sorted_by_risk(run_doc, tmp_path):
         assert [x.decode() if isinstance(x, bytes) else x for x in d.attrs["order_ids"]] == [
             "W", "A", "B", "C"]
         assert d[()].tolist() == [[1, 4, 5, 7], [1, 4, 5, 7]]
+
+
+def test_an_order_source_has_no_product_mix():
+    # its orders name the products: a mix would be ignored, so it is refused
+    doc = line(ABC)
+    doc["elements"][0]["product_mix"] = {"part": 1.0}
+    with pytest.raises(ProjectError) as e:
+        project_from_json(doc)
+    assert any(p.path == "$.elements[0].product_mix" and "remove 'product_mix'" in p.message
+               for p in e.value.problems)
+
+
+def test_fork_from_a_recording_of_an_order_source(kernel, tmp_path):
+    # A (3 parts at 0) and B (2 at 10), 1 s a part. Forked at 1.5: the recorded level of
+    # the source (A's third part) is placed there, the station's part has 0.5 s left; A's
+    # last part runs 2-3 and B (released after the fork, at its time) 10-12: 4 good parts
+    from twin.recording import Recording
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.fork import fork_from_recording
+    from twin.whatif.simulated import write_run_as_recording
+
+    project = project_from_json(line([order("A", 3, 0, 5), order("B", 2, 10, 20)]))
+    res = run_project(project, spec=RunSpec(horizon=20.0, replications=1, seed=1, log=True))
+    path = tmp_path / "rec.h5"
+    write_run_as_recording(res.scenarios["base"], 0, path, seed=1)
+    with Recording.open(path) as rec:
+        fr = fork_from_recording(project, rec, 1.5, 20.0, replications=3)
+    assert fr.wip == {"src": 1}
+    assert fr.outputs.tolist() == [4.0, 4.0, 4.0]
+    at = {float(t): float(g) for t, g in zip(fr.times, fr.output_q["p50"], strict=True)}
+    assert at[20.0] == 4.0 and all(g == 2.0 for t, g in at.items() if 3.0 <= t < 11.0)

@@ -387,7 +387,8 @@ def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
     params[kt.P_WORKING0] = float(working0)
     params[kt.P_RESERVE_PARTS] = max_q + batch + 8
     params[kt.P_RESERVE_HEAP] = n_srv + n_el + n_workers + 1 + 3 * batch + 16
-    params[kt.P_RESERVE_LOG] = 2 * max_q + 2 * batch + n_srv + 16
+    # (a playback re-run also logs each worker's change: a shift change changes them all)
+    params[kt.P_RESERVE_LOG] = 2 * max_q + 2 * batch + n_srv + 2 * n_workers + 16
     # no element of a plant fires a thousand times a second; a large batch at one instant
     # passing a line of zero-time stations is legal, and allowed for
     params[kt.P_STALL_LIMIT] = (kt.STALL_BASE + kt.STALL_PER_ELEMENT * (n_el + n_srv)

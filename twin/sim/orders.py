@@ -42,29 +42,21 @@ def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarra
 
 def lower_buffer_sequencing(project: m.Project, el: m.Buffer, e: int, el_i: np.ndarray,
                             mix: np.ndarray, prods: list[str], path: str, problems) -> None:
-    """A buffer's ``sequencing`` rule (``kernels.orders.part_key``): ``spt`` keys each
-    product by its mean process time at the stations after the buffer (their mean), in the
-    buffer's ``mix`` row; ``spt`` and ``setup`` need a station after the buffer, ``setup``
-    exactly one successor (the station whose set-up product goes first)."""
+    """A buffer's ``sequencing`` rule (``kernels.orders.take_sequenced``), for a buffer with
+    exactly one successor, a station (the rule chooses the part it takes); ``spt`` keys each
+    product by its mean process time at that station, in the buffer's ``mix`` row."""
     rule = kt.SEQUENCING_NAMES.index(el.sequencing)
     el_i[e, kt.I_SEQ] = rule
     by_id = {x.id: x for x in project.elements}
     after = [by_id[c.target] for c in project.connections if c.source == el.id]
-    stations = [x for x in after if isinstance(x, m.Station)]
-    if rule == kt.SQ_SETUP and (len(after) != 1 or not stations):
-        problems.add(f"{path}.sequencing", "'setup' prefers the product the station after "
-                     "the buffer is set up for: connect the buffer to exactly one station, or "
-                     "choose another rule", el.sequencing)
-    if rule == kt.SQ_SPT:
-        if not stations:
-            problems.add(f"{path}.sequencing", "'spt' orders the parts by their process time "
-                         "at the station after the buffer: connect the buffer to a station, "
-                         "or choose another rule", el.sequencing)
-            return
-        for k, prod in enumerate(prods):
-            means = [d.mean if (d := s.process_time_for(prod)) is not None else 0.0
-                     for s in stations]
-            mix[e, k] = sum(means) / len(means)
+    if len(after) != 1 or not isinstance(after[0], m.Station):
+        problems.add(f"{path}.sequencing", f"{el.sequencing!r} chooses the part the station "
+                     "after the buffer takes next: connect the buffer to exactly one station "
+                     "(a buffer per station), or leave the buffer 'fifo'", el.sequencing)
+        return
+    for k, prod in enumerate(prods):
+        d = after[0].process_time_for(prod)
+        mix[e, k] = d.mean if d is not None else 0.0
 
 
 def _key(rule: int, o, stations: list[m.Station]) -> float:
