@@ -11,7 +11,14 @@ import jsonschema
 import pytest
 
 from kernels import types as kt
-from tests.twin.test_orders import ABC, completions, order
+from tests.twin.test_orders import (
+    ABC,
+    SETUP_FIFO,
+    SETUP_ORDERS,
+    SETUP_RULE,
+    completions,
+    order,
+)
 from twin.errors import ProjectError
 from twin.model.orders import SEQUENCING_RULES
 from twin.projectfile.reader import project_from_json
@@ -77,15 +84,9 @@ def test_spt_at_a_buffer_uses_each_parts_process_time_at_the_station(run_doc):
 
 
 def test_setup_at_a_buffer_prefers_the_product_the_station_is_set_up_for(run_doc):
-    # W (y) leaves the station set up for y; a change of product costs 2 s
-    orders = [order("W", 1, 0, 1, "y"), order("A", 2, 0.5, 9, "x"), order("B", 1, 0.5, 9, "y"),
-              order("C", 1, 0.5, 9, "x")]
-    # fifo: A: setup 1-3, parts 3-4, 4-5; B: setup 5-7, 7-8; C: setup 8-10, 10-11
-    assert completions(run_doc, buffered(orders, "fifo", setup=2)) == {
-        "W": 1, "A": 5, "B": 8, "C": 11}
-    # setup: B (y, no setup) 1-2; A: setup 2-4, 4-5, 5-6; C (x, set up) 6-7
-    assert completions(run_doc, buffered(orders, "setup", setup=2)) == {
-        "W": 1, "B": 2, "A": 6, "C": 7}
+    # the order source's setup trace (tests/twin/test_orders.py), the rule at the buffer
+    assert completions(run_doc, buffered(SETUP_ORDERS, "fifo", setup=2)) == SETUP_FIFO
+    assert completions(run_doc, buffered(SETUP_ORDERS, "setup", setup=2)) == SETUP_RULE
 
 
 def test_a_part_arriving_later_is_chosen_by_the_rule(run_doc):

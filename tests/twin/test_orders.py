@@ -71,16 +71,18 @@ def test_orders_released_at_one_time_are_sequenced_together(run_doc):
     assert completions(run_doc, line(together, "spt")) == {"B": 1, "C": 3, "A": 6}
 
 
+# W (product y) leaves the station set up for y; a change of product costs 2 s.
+SETUP_ORDERS = [order("W", 1, 0, 1, "y"), order("A", 2, 0.5, 9, "x"),
+                order("B", 1, 0.5, 9, "y"), order("C", 1, 0.5, 9, "x")]
+# fifo: A: setup 1-3, parts 3-4, 4-5; B: setup 5-7, 7-8; C: setup 8-10, 10-11
+SETUP_FIFO = {"W": 1, "A": 5, "B": 8, "C": 11}
+# setup: B (y) first, no setup: 1-2; A: setup 2-4, 4-5, 5-6; C (x, set up): 6-7
+SETUP_RULE = {"W": 1, "B": 2, "A": 6, "C": 7}
+
+
 def test_setup_rule_prefers_the_product_the_station_is_set_up_for(run_doc):
-    # W (product y) leaves the station set up for y; a change of product costs 2 s.
-    orders = [order("W", 1, 0, 1, "y"), order("A", 2, 0.5, 9, "x"), order("B", 1, 0.5, 9, "y"),
-              order("C", 1, 0.5, 9, "x")]
-    # fifo: A: setup 1-3, parts 3-4, 4-5; B: setup 5-7, 7-8; C: setup 8-10, 10-11
-    assert completions(run_doc, line(orders, "fifo", setup=2)) == {
-        "W": 1, "A": 5, "B": 8, "C": 11}
-    # setup: B (y) first, no setup: 1-2; A: setup 2-4, 4-5, 5-6; C (x, set up): 6-7
-    assert completions(run_doc, line(orders, "setup", setup=2)) == {
-        "W": 1, "B": 2, "A": 6, "C": 7}
+    assert completions(run_doc, line(SETUP_ORDERS, "fifo", setup=2)) == SETUP_FIFO
+    assert completions(run_doc, line(SETUP_ORDERS, "setup", setup=2)) == SETUP_RULE
 
 
 def test_order_source_releases_at_release_time_and_parts_carry_their_order(run_doc):
