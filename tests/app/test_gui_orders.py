@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 
 from twin.model import elements as m
 from twin.model.distributions import constant
-from twin.model.orders import Order
+from twin.model.orders import SEQUENCING_RULES, Order
 
 pytestmark = pytest.mark.gui
 
@@ -88,3 +88,26 @@ def test_assembly_line_example_shows_its_orders_by_risk(make_window, qtbot, warm
     assert float(table.item(first, 8).text()) < 3.0  # its P90 completion (h)
     ticks = d.orders.gantt.getAxis("left")._tickLevels[0]
     assert [t[1] for t in ticks] == ids  # one Gantt bar per order, in the table's order
+
+
+def test_a_buffers_sequencing_is_a_choice_in_the_inspector(make_window, qtbot):
+    # issue 18 §4: a buffer's rule, chosen like a source's; undo restores fifo
+    p = m.Project("queue", elements=[
+        m.Source("src", position=(0.0, 0.0, 0.0), orders=[Order("A", "part", 5, 0.0, 600.0)]),
+        m.Buffer("Q", position=(2.0, 0.0, 0.0)),
+        m.Station("M", position=(4.0, 0.0, 0.0), process_time=constant(60.0)),
+        m.Sink("out", position=(6.0, 0.0, 0.0))])
+    for a, b in (("src", "Q"), ("Q", "M"), ("M", "out")):
+        p.connect(a, b)
+    w = make_window(p)
+    w.view.set_selection(["Q"])
+    qtbot.waitUntil(lambda: "sequencing" in w.inspector.editors
+                    and w.inspector.editors["sequencing"].isVisible())
+    box = w.inspector.editors["sequencing"]
+    assert [box.itemText(i) for i in range(box.count())] == list(SEQUENCING_RULES)
+    assert box.currentText() == "fifo"
+    box.setCurrentText("edd")
+    box.activated.emit(box.currentIndex())
+    assert w.project.element("Q").sequencing == "edd"
+    w.act_undo.trigger()
+    assert w.project.element("Q").sequencing == "fifo"
