@@ -71,7 +71,7 @@ UNITS = {
     "energy_saving": "standby or off after s without work; restart s, kWh",
     "batch": '{"size": 8, "timeout": "60min", "min_fill": 4, "capacity": 16} (empty: one part)',
     "orders": "id, product, quantity, release, due, priority",
-    "sequencing": "which waiting order goes first",
+    "sequencing": "which waiting part goes first",
 }
 CHOICES = {
     "routing": m.ROUTINGS, "when_blocked": ("queue", "lose"), "off_shift": ("off", "standby"),

@@ -742,6 +742,7 @@ class MainWindow(QMainWindow):
         states, fills = self.playback.at(t)
         self.view.set_tints({eid: STATE_COLORS[s] for eid, s in states.items()})
         self.view.set_fills(fills)
+        self.view.workers.show(self.playback.workers_at(t))
 
     # --- closing --------------------------------------------------------------------------------
     def work_going_on(self) -> list[str]:

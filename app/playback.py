@@ -1,10 +1,12 @@
-"""Play a run back from its state log: each station's state and each store's fill at time t."""
+"""Play a run back from its state log: each station's state and each store's fill at time t,
+and where each worker is (issue 18 §5)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from kernels import types as kt
+from twin.sim.walks import WorkerWalks, worker_rows
 
 
 class Playback:
@@ -15,7 +17,7 @@ class Playback:
     fancy indexing of the record array (which holds it) or a pass per element.
     """
 
-    def __init__(self, scenario_result, replication: int = 0):
+    def __init__(self, scenario_result, replication: int = 0, seed: int | None = None):
         low = scenario_result.lowered
         log = scenario_result.replications[replication].log
         if log is None:
@@ -52,6 +54,15 @@ class Playback:
                 c = content[lo:hi]
                 full = float(cap[e]) if cap[e] > 0 else float(max(c.max(initial=0), 1))
                 self._content[eid] = (times[lo:hi], c, full)
+        # worker pools (issue 18 §5): the replication runs once more with the workers' rows
+        # on (twin.sim.walks); ``seed``: the run's, None: no workers drawn
+        self.walks = None
+        if seed is not None and low.pool_ids:
+            self.walks = WorkerWalks(low, worker_rows(low, seed, replication))
+
+    def workers_at(self, t: float) -> dict:
+        """``{worker: twin.sim.walks.WorkerAt}`` at time ``t`` ({}: no workers drawn)."""
+        return {} if self.walks is None else self.walks.at(t)
 
     def at(self, t: float) -> tuple[dict[str, str], dict[str, float]]:
         """``({station id: state name}, {buffer/conveyor id: fill 0-1})`` at time ``t``."""

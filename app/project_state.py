@@ -26,6 +26,7 @@ def forget_last_project(win) -> None:
     win.stats.show_summary(None)
     win.view.set_tints(None)
     win.view.set_fills(None)
+    win.view.workers.clear()
     win.colour_mode = "plain"
     replay = win.replay
     if replay.is_forking():

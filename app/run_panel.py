@@ -64,7 +64,8 @@ def _run_and_summarize(project, variants, spec, task):
     result = run_project(project, list(variants), spec, task, workers=_workers(),
                          variants=variants)
     first = next(iter(result.scenarios.values()))
-    playback = Playback(first) if first.replications[0].log is not None else None
+    playback = (Playback(first, seed=result.spec.seed)
+                if first.replications[0].log is not None else None)
     summary = result.summary()
     return result, summary, playback, prepare_charts(result, summary)
 

@@ -44,6 +44,7 @@ from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.scale_bar import ScaleBar
 from app.vtk_widget import CameraStyle, VtkWidget
+from app.worker_figures import WorkerFigures
 from twin.model import commands as cmd
 from twin.model import elements as m
 
@@ -98,6 +99,7 @@ class View3D(QWidget):
         self._make_floor()
         self._make_connections()
         self.labels = LabelBatch(self.renderer)
+        self.workers = WorkerFigures(self.renderer)  # people walking in playback (issue 18)
         self.outlines = OutlineBatch(self.renderer, SELECTED)
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)

@@ -15,10 +15,11 @@ import numpy as np
 
 from kernels.demand import pause_instead
 from kernels.jit import cold, hot
-from kernels.orders import order_part_leaves, prefer_product
+from kernels.orders import order_part_leaves, take_sequenced
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.standby import start_warmup, state_changed
+from kernels.statelog import write_log
 from kernels.types import (
     BLOCKED,
     BUFFER,
@@ -69,10 +70,6 @@ from kernels.types import (
     L_LEAD_SUM,
     L_SCRAPPED,
     L_WIP_INT,
-    LG_CONTENT,
-    LG_EL,
-    LG_SERVER,
-    LG_STATE,
     MAINTENANCE,
     N_STREAMS,
     O_CONTENT_INT,
@@ -111,7 +108,6 @@ from kernels.types import (
     S_DIRTY_N,
     S_FREE,
     S_GOOD_TOTAL,
-    S_LOG_N,
     S_NFREE,
     S_STACK_N,
     S_WIP,
@@ -141,7 +137,7 @@ from kernels.types import (
     SI_WORKER0,
     SINK,
     SOURCE,
-    SQ_SETUP,
+    SQ_FIFO,
     STANDBY,
     STARVED,
     STATION,
@@ -157,21 +153,10 @@ INF = np.inf
 
 
 # --- bookkeeping -----------------------------------------------------------------------------
-@cold
-def _write_log(log_t, log_i, si, now, e, srv, state, content):
-    k = si[S_LOG_N]
-    log_t[k] = now
-    log_i[k, LG_EL] = e
-    log_i[k, LG_SERVER] = srv
-    log_i[k, LG_STATE] = state
-    log_i[k, LG_CONTENT] = content
-    si[S_LOG_N] = k + 1
-
-
 @hot
 def log_row(m, s, e, srv, state, content):
     if m.params[P_LOG] > 0.0:
-        _write_log(s.log_t, s.log_i, s.si, s.sf[T_NOW], e, srv, state, content)
+        write_log(s.log_t, s.log_i, s.si, s.sf[T_NOW], e, srv, state, content)
 
 
 @hot
@@ -690,9 +675,8 @@ def take(m, s, p, srv):
         s.el_si[p, EI_PEND_DEST] = -2
         s.el_sf[p, EF_LAST_TAKE] = now
         return new_part(s, draw_product(m, s, p))
-    part = fifo_pop(s, p)
-    if kind == SOURCE and m.el_i[p, I_SEQ] == SQ_SETUP:  # hook: orders (issue 18)
-        prefer_product(m, s, p, s.part_i[part, PI_PROD])
+    # hook: a sequencing rule at a source or buffer (orders, issue 18)
+    part = take_sequenced(m, s, p) if m.el_i[p, I_SEQ] > SQ_FIFO else fifo_pop(s, p)
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
         # accumulated parts leave at minimum spacing

@@ -9,17 +9,30 @@ keeps release order but moves a part of the product the first station is set up 
 head. An order is complete when its last part has left the line (reached a sink, was
 scrapped, or was consumed by an assembly): ``ord_out`` (``OS_*``). See ``docs/orders.md``.
 
+A buffer with a sequencing rule (``I_SEQ > SQ_FIFO`` on a buffer, which has one successor)
+keeps its parts in arrival order and applies the rule when its station takes one
+(``take_sequenced``): the waiting part with the smallest key (``part_key``: the due date or
+priority of its order, or its product's process time at the station) or, for ``SQ_SETUP``,
+the first of the product the station is set up for.
+
 These are the hooks ``kernels.flow`` calls; ``kernels.ordersource`` releases the parts. All
-are ``cold``: a part without an order costs a sink one test (``PI_ORDER >= 0``), and a
-source without orders costs a take from it one test (``I_SEQ``).
+are ``cold``: a part without an order costs a sink one test (``PI_ORDER >= 0``), and a take
+from a source, buffer or conveyor one test (``I_SEQ``).
 """
+
+import numpy as np
 
 from kernels.jit import cold
 from kernels.types import (
     EI_HEAD,
     EI_TAIL,
+    I_KIND,
+    I_SEQ,
+    I_SERVER0,
     N_OD,
+    OD_DUE,
     OD_KEY,
+    OD_PRIO,
     OS_DONE_T,
     OS_GOOD,
     OS_LEFT,
@@ -27,6 +40,13 @@ from kernels.types import (
     PI_NEXT,
     PI_ORDER,
     PI_PROD,
+    SI_LAST_PROD,
+    SOURCE,
+    SQ_EDD,
+    SQ_PRIORITY,
+    SQ_SETUP,
+    SQ_SPT,
+    STATION,
     T_NOW,
 )
 
@@ -44,15 +64,104 @@ def order_part_leaves(m, s, part, good):
 
 
 @cold
+def _order(m, o, col):
+    """Column ``col`` (``OD_*``) of order ``o``: the orders' table rides in ``params``
+    after ``N_P`` (from ``P_OD0``, ``kernels.types``)."""
+    return m.params[int(m.params[P_OD0]) + o * N_OD + col]
+
+
+@cold
+def part_key(m, s, e, p):
+    """The sort key of part ``p`` waiting at ``e`` (smaller first): at an order source its
+    order's ``OD_KEY`` (a part of no order, there since a fork: -inf); at a buffer by the
+    buffer's rule: ``edd`` the due date of its order (none: last), ``priority`` minus its
+    order's priority (none: priority 0), ``spt`` its product's mean process time at the
+    station after the buffer (``mix_cum[e, product]``), else 0 (arrival order)."""
+    o = s.part_i[p, PI_ORDER]
+    if m.el_i[e, I_KIND] == SOURCE:  # a part of no order there: placed by a fork, first
+        return _order(m, o, OD_KEY) if o >= 0 else -np.inf
+    rule = m.el_i[e, I_SEQ]
+    if rule == SQ_SPT:
+        return m.mix_cum[e, s.part_i[p, PI_PROD]]
+    if rule == SQ_EDD:
+        return _order(m, o, OD_DUE) if o >= 0 else np.inf
+    if rule == SQ_PRIORITY:
+        return -_order(m, o, OD_PRIO) if o >= 0 else 0.0
+    return 0.0
+
+
+@cold
+def take_sequenced(m, s, e):
+    """The part the successor of ``e`` takes, removed from ``e``'s waiting parts: at an
+    order source the head (its rule keeps them in order; ``SQ_SETUP`` then moves a part of
+    the product just taken to the head); at a buffer the part its rule chooses."""
+    if m.el_i[e, I_KIND] == SOURCE:
+        part = s.el_si[e, EI_HEAD]
+        unlink(s, e, -1, part)
+        if m.el_i[e, I_SEQ] == SQ_SETUP:
+            prefer_product(m, s, e, s.part_i[part, PI_PROD])
+        return part
+    prev = -1
+    part = s.el_si[e, EI_HEAD]
+    if m.el_i[e, I_SEQ] == SQ_SETUP:  # the first of the product the station is set up for
+        prod = setup_product(m, s, e)
+        q_prev = -1
+        q = part
+        while q >= 0 and s.part_i[q, PI_PROD] != prod:
+            q_prev = q
+            q = s.part_i[q, PI_NEXT]
+        if q >= 0:
+            prev, part = q_prev, q
+    else:  # the smallest key, the first arrived of equal keys
+        best = part_key(m, s, e, part)
+        q_prev = part
+        q = s.part_i[part, PI_NEXT]
+        while q >= 0:
+            k = part_key(m, s, e, q)
+            if k < best:
+                best, prev, part = k, q_prev, q
+            q_prev = q
+            q = s.part_i[q, PI_NEXT]
+    unlink(s, e, prev, part)
+    return part
+
+
+@cold
+def unlink(s, e, prev, q):
+    """Remove part ``q`` from the waiting parts of ``e`` (``prev``: the part before it, -1:
+    it is the head)."""
+    nxt = s.part_i[q, PI_NEXT]
+    if prev < 0:
+        s.el_si[e, EI_HEAD] = nxt
+    else:
+        s.part_i[prev, PI_NEXT] = nxt
+    if nxt < 0:
+        s.el_si[e, EI_TAIL] = prev
+    s.part_i[q, PI_NEXT] = -1
+
+
+@cold
+def setup_product(m, s, e):
+    """The product the first station after ``e`` is set up for (that of the last part its
+    first server started; -1: none yet, or no station follows)."""
+    a = m.succ_ptr[e]
+    if m.succ_ptr[e + 1] == a:
+        return -1
+    x = m.succ[a]
+    if m.el_i[x, I_KIND] != STATION:
+        return -1
+    return s.srv_i[m.el_i[x, I_SERVER0], SI_LAST_PROD]
+
+
+@cold
 def insert_by_key(m, s, e, p):
-    """Put part ``p`` into the FIFO of source ``e`` after every part whose order's key is
-    not larger (stable: ties keep their release order). Scans the waiting parts: cost
-    linear in the parts waiting at the source, at each release only."""
-    od0 = int(m.params[P_OD0])  # the orders' table rides in ``params`` (kernels.types)
-    key = m.params[od0 + s.part_i[p, PI_ORDER] * N_OD + OD_KEY]
+    """Put part ``p`` into the FIFO of order source ``e`` after every part whose key
+    (``part_key``) is not larger (stable: ties keep their release order). Scans the
+    waiting parts: cost linear in the parts waiting at the source, at each release only."""
+    key = part_key(m, s, e, p)
     prev = -1
     q = s.el_si[e, EI_HEAD]
-    while q >= 0 and m.params[od0 + s.part_i[q, PI_ORDER] * N_OD + OD_KEY] <= key:
+    while q >= 0 and part_key(m, s, e, q) <= key:
         prev = q
         q = s.part_i[q, PI_NEXT]
     s.part_i[p, PI_NEXT] = q
@@ -66,7 +175,7 @@ def insert_by_key(m, s, e, p):
 
 @cold
 def prefer_product(m, s, e, prod):
-    """``SQ_SETUP``: move the first waiting part of product ``prod`` at source ``e`` to the
+    """``SQ_SETUP``: move the first waiting part of product ``prod`` at ``e`` to the
     head of its FIFO (the others keep their order). Scans the waiting parts up to it."""
     if prod < 0:
         return
@@ -77,9 +186,6 @@ def prefer_product(m, s, e, prod):
         q = s.part_i[q, PI_NEXT]
     if q < 0 or prev < 0:
         return  # none of that product, or it is at the head already
-    nxt = s.part_i[q, PI_NEXT]
-    s.part_i[prev, PI_NEXT] = nxt
-    if nxt < 0:
-        s.el_si[e, EI_TAIL] = prev
+    unlink(s, e, prev, q)
     s.part_i[q, PI_NEXT] = s.el_si[e, EI_HEAD]
     s.el_si[e, EI_HEAD] = q

@@ -7,19 +7,15 @@ schedule rows of an order source: its one hook, on the rare path of an arrival.
 
 from kernels.flow import change_content, new_part
 from kernels.jit import cold
-from kernels.orders import insert_by_key, prefer_product
+from kernels.orders import insert_by_key, prefer_product, setup_product
 from kernels.types import (
     EI_SCHED_K,
-    I_KIND,
     I_SCHED0,
     I_SCHED_N,
     I_SEQ,
-    I_SERVER0,
     O_IN,
     PI_ORDER,
-    SI_LAST_PROD,
     SQ_SETUP,
-    STATION,
 )
 
 
@@ -51,15 +47,3 @@ def release_order(m, s, e, row):
     if m.el_i[e, I_SEQ] == SQ_SETUP:
         prefer_product(m, s, e, setup_product(m, s, e))
 
-
-@cold
-def setup_product(m, s, e):
-    """The product the first station after source ``e`` is set up for (that of the last
-    part its first server started; -1: none yet, or no station follows)."""
-    a = m.succ_ptr[e]
-    if m.succ_ptr[e + 1] == a:
-        return -1
-    x = m.succ[a]
-    if m.el_i[x, I_KIND] != STATION:
-        return -1
-    return s.srv_i[m.el_i[x, I_SERVER0], SI_LAST_PROD]

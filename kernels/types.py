@@ -121,7 +121,8 @@ I_BATCH_MIN = 28  # station: fewest parts of a load started at the timeout (0: n
 # starts into I_SPLIT parts, handed out by the routing R_BILL
 I_SPLIT = 29  # station: parts made of each part (0: not a disassembly)
 # orders (issue 18 §4, kernels/orders.py): a source whose schedule rows are orders
-I_SEQ = 30  # source: sequencing rule of its waiting parts (SQ_*; -1: not an order source)
+I_SEQ = 30  # source, buffer: sequencing rule of its waiting parts (SQ_*; -1: none, FIFO;
+#             a source with I_SEQ >= 0 is an order source; a buffer's rule is > SQ_FIFO)
 N_I = 31
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
@@ -203,6 +204,9 @@ LG_EL = 0  # element
 LG_SERVER = 1  # server within the element (-1: a change of the element's content)
 LG_STATE = 2  # the server's new state (STATE codes)
 LG_CONTENT = 3  # parts inside the element after the change
+# With P_LOG = LOG_WORKERS (playback only) a worker's state change is a row too: LG_EL the
+# element it is at or walks to (WR_AT, -1 nowhere), LG_SERVER -2 - worker, LG_STATE its WS_*
+# code, LG_CONTENT the server it works for (WR_SRV)
 N_LG = 4
 
 # --- event kinds in the queue ------------------------------------------------------------
@@ -336,7 +340,7 @@ N_PF = 2
 # --- orders (issue 18 §4; ``kernels.orders``) ---------------------------------------------
 # An order source's schedule rows are its orders (released once, at their row's time); the
 # parts of a row carry the row index (PI_ORDER). Sequencing rules of the parts waiting at an
-# order source: which order's parts go to the line first.
+# order source (and at a buffer with a rule, kernels.orders.part_key): which part goes first.
 SQ_FIFO = 0  # by release (the row order)
 SQ_EDD = 1  # earliest due date first
 SQ_SPT = 2  # shortest total processing time first
@@ -347,7 +351,8 @@ SEQUENCING_NAMES = ("fifo", "edd", "spt", "priority", "setup")
 # rows of sources without orders unused)
 OD_DUE = 0  # due date (s)
 OD_KEY = 1  # sort key of the order's parts at its source (smaller first; SQ_SETUP: release)
-N_OD = 2
+OD_PRIO = 2  # priority (higher first; the ``priority`` rule at a buffer)
+N_OD = 3
 # per schedule row: ``ord_out[row, column]`` (float64), never reset by the warm-up
 OS_LEFT = 0  # parts of the order still in (or not yet released to) the line
 OS_DONE_T = 1  # time its last part left the line (-1: not yet)
@@ -437,7 +442,8 @@ ModelArrays = namedtuple("ModelArrays", [
     "dist_kind", "dist_par", "emp",  # distributions, see rng.sample
     "proc_dist", "setup_dist",  # int64 (n_el, n_products): distribution per product (-1 none)
     "power",  # float64 (n_el, N_STATES): kW per server in each state
-    "mix_cum",  # float64 (n_el, n_products): cumulative product mix of a source
+    "mix_cum",  # float64 (n_el, n_products): cumulative product mix of a source; of a buffer
+    #             with the ``spt`` rule, each product's mean process time after it (orders)
     "sched_t", "sched_p", "sched_q",  # source schedules: time (s), product, quantity
     "cal_t", "cal_on",  # calendar toggles: time (s) and 1 if working from then on
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
@@ -465,7 +471,8 @@ KernelState = namedtuple("KernelState", [
     "ord_out",  # float64 (len(sched_t), N_OS): orders' progress, OS_* columns
 ])
 P_WARMUP = 0  # warm-up (s)
-P_LOG = 1  # 1: write the state log
+P_LOG = 1  # 1: write the state log; LOG_WORKERS: also a row per worker state change
+LOG_WORKERS = 2  # P_LOG of a playback re-run: worker rows (LG_SERVER = -2 - worker) too
 # Free parts, queue slots and log rows to keep before each event and every MOVES_PER_CHECK
 # moves: enough for the largest event (a shift change, a schedule row), MOVES_PER_CHECK + 2
 # moves, and what follows a cascade (state commits, lost arrivals); twin.sim.lowering sizes them.

@@ -34,6 +34,7 @@ import numpy as np
 from kernels.jit import cold, entry, hot
 from kernels.queue import push
 from kernels.rng import sample
+from kernels.statelog import write_log
 from kernels.types import (
     E_REPAIR_END,
     E_WORKER_ARRIVES,
@@ -44,8 +45,10 @@ from kernels.types import (
     I_CREW_REPAIR,
     I_CREW_SETUP,
     I_TTR_DIST,
+    LOG_WORKERS,
     N_STREAMS,
     N_WK,
+    P_LOG,
     P_POOLS,
     P_SETUP,
     P_WAIT_PROCESS,
@@ -119,6 +122,15 @@ def _set_worker(m, s, w, state):
     s.wkr[w, WR_STATE] = state
 
 
+@cold
+def _log_worker(m, s, w):
+    """Playback (``P_LOG`` = ``LOG_WORKERS``, a re-run of the replication played): a
+    state-log row for worker ``w``'s new state (``kernels.types``, LG_* with workers)."""
+    if m.params[P_LOG] >= LOG_WORKERS:
+        write_log(s.log_t, s.log_i, s.si, s.sf[T_NOW], _get(s, w, WR_AT), -2 - w,
+                  _get(s, w, WR_STATE), _get(s, w, WR_SRV))
+
+
 @hot
 def _pool_on(m, s, k):
     return _pool(m, k, WK_CALENDAR) == 0.0 or s.si[S_WORKING] == 1
@@ -171,6 +183,7 @@ def _assign(m, s, w, srv, slot):
     s.wkr[w, WR_SRV] = srv
     s.srv_i[srv, SI_WORKER0 + slot] = w
     push(s.heap_t, s.heap_i, s.si, now + walk, E_WORKER_ARRIVES, srv, slot)
+    _log_worker(m, s, w)
 
 
 @cold
@@ -240,12 +253,14 @@ def _dispatch(m, s, w):
     k = _get(s, w, WR_POOL)
     if not _pool_on(m, s, k):
         _set_worker(m, s, w, WS_OFF)
+        _log_worker(m, s, w)
         return
     srv, slot = _waiting_task(m, s, k)
     if srv >= 0:
         _assign(m, s, w, srv, slot)
     else:
         _set_worker(m, s, w, WS_IDLE)
+        _log_worker(m, s, w)
 
 
 @cold
@@ -316,6 +331,7 @@ def worker_arrives(m, s, srv, slot):
     processing), or -1 when the task began here (a repair)."""
     w = s.srv_i[srv, SI_WORKER0 + slot]
     _set_worker(m, s, w, WS_BUSY)
+    _log_worker(m, s, w)
     if slot == W_REPAIR:
         start_repair(m, s, srv)
         return -1
@@ -338,6 +354,7 @@ def workers_shift(m, s, on):
                 _dispatch(m, s, w)
             elif not on and st == WS_IDLE:
                 _set_worker(m, s, w, WS_OFF)
+                _log_worker(m, s, w)
 
 
 @cold

@@ -133,3 +133,35 @@ def test_conveyors_take_their_length_from_the_layout(folder):
         if isinstance(el, m.Conveyor):
             assert el.length is None, f"{el.id}: let the layout set the length"
             assert project.conveyor_length(el) > 1.0
+
+
+def test_assembly_line_is_driven_by_its_order_list(kernel):
+    # issue 18 §5: housings are released by its order list (earliest due date
+    # first); its scenarios change the orders (more-p300) or add a rush order
+    folder = ROOT / "projects" / "assembly-line"
+    project = load_project(folder)
+    kits = project.element("kits_a")
+    assert kits.orders_file == "" and kits.sequencing == "edd"  # inline: Save As keeps them
+    assert len(kits.orders) == 12 and {o.product for o in kits.orders} == {"P100", "P200", "P300"}
+    spec = RunSpec(horizon=HORIZON, warmup=3600.0, replications=4, seed=1)
+    summary = run_project(project, ["base", "more-p300", "rush-order"], spec).summary()
+    base, more, rush = summary["base"]["orders"], summary["more-p300"]["orders"], \
+        summary["rush-order"]["orders"]
+    assert len(base) == 12 and len(more) == 12 and set(rush) == set(base) | {"SO-1013"}
+    for doc in (base, more, rush):  # every order is shipped within the day
+        assert all(o["completed"] == 4 for o in doc.values())
+        risks = [(o["p_late"], o["mean_tardiness_s"]) for o in doc.values()]
+        assert risks == sorted(risks, reverse=True)  # the riskiest first
+    # the first orders are on time in every replication; the day's later ones are at risk
+    assert base["SO-1001"]["p_on_time"] == 1.0 and base["SO-1001"]["completion_p90_s"] < 3 * 3600
+    assert max(o["p_late"] for o in base.values()) > 0
+    # twice the large pumps: more quantity (P300 x2, P100 x2/3), the P300 orders the riskiest
+    assert more["SO-1003"]["quantity"] == 2 * base["SO-1003"]["quantity"] == 100
+    assert more["SO-1001"]["quantity"] == 87
+    assert more[next(iter(more))]["product"] == "P300"
+    assert sum(o["mean_tardiness_s"] for o in more.values()) > sum(
+        o["mean_tardiness_s"] for o in base.values())
+    # the rush order goes first by its due date, and the others wait longer for it
+    assert rush["SO-1013"]["quantity"] == 40 and rush["SO-1013"]["due_s"] == 13 * 3600
+    assert sum(o["mean_tardiness_s"] for k, o in rush.items() if k != "SO-1013") > sum(
+        o["mean_tardiness_s"] for o in base.values())

@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 
 from twin.model import elements as m
 from twin.model.distributions import constant
-from twin.model.orders import Order
+from twin.model.orders import SEQUENCING_RULES, Order
 
 pytestmark = pytest.mark.gui
 
@@ -61,3 +61,53 @@ def test_orders_editor_and_the_risk_table(make_window, qtbot, warm_kernel):
     assert table.item(0, 9).text() == f"{300 / 3600:.3g}"  # mean tardiness (h)
     ticks = d.orders.gantt.getAxis("left")._tickLevels[0]
     assert ticks[0][1] == "late"
+
+
+def test_assembly_line_example_shows_its_orders_by_risk(make_window, qtbot, warm_kernel):
+    # issue 18 §5: the example is driven by an order list; its run fills the Orders tab
+    import dataclasses
+    from pathlib import Path
+
+    from twin.projectfile.reader import load_project
+
+    project = load_project(Path(__file__).resolve().parents[2] / "projects" / "assembly-line")
+    project.run = dataclasses.replace(project.run, replications=2)
+    w = make_window(project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=240_000):
+        assert w.run_panel.start_run()
+    d = w.dashboards
+    d.tabs.setCurrentWidget(d.orders)
+    d.finish_drawing()
+    table = d.orders.table
+    ids = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert sorted(ids) == [f"SO-{1001 + k}" for k in range(12)]
+    p_on_time = [float(table.item(r, 4).text()) for r in range(len(ids))]
+    assert p_on_time == sorted(p_on_time)  # the riskiest first
+    first = ids.index("SO-1001")  # 130 P100 pumps due at 3 h: on time, done before 3 h
+    assert table.item(first, 3).text() == "3" and p_on_time[first] == 1.0
+    assert float(table.item(first, 8).text()) < 3.0  # its P90 completion (h)
+    ticks = d.orders.gantt.getAxis("left")._tickLevels[0]
+    assert [t[1] for t in ticks] == ids  # one Gantt bar per order, in the table's order
+
+
+def test_a_buffers_sequencing_is_a_choice_in_the_inspector(make_window, qtbot):
+    # issue 18 §4: a buffer's rule, chosen like a source's; undo restores fifo
+    p = m.Project("queue", elements=[
+        m.Source("src", position=(0.0, 0.0, 0.0), orders=[Order("A", "part", 5, 0.0, 600.0)]),
+        m.Buffer("Q", position=(2.0, 0.0, 0.0)),
+        m.Station("M", position=(4.0, 0.0, 0.0), process_time=constant(60.0)),
+        m.Sink("out", position=(6.0, 0.0, 0.0))])
+    for a, b in (("src", "Q"), ("Q", "M"), ("M", "out")):
+        p.connect(a, b)
+    w = make_window(p)
+    w.view.set_selection(["Q"])
+    qtbot.waitUntil(lambda: "sequencing" in w.inspector.editors
+                    and w.inspector.editors["sequencing"].isVisible())
+    box = w.inspector.editors["sequencing"]
+    assert [box.itemText(i) for i in range(box.count())] == list(SEQUENCING_RULES)
+    assert box.currentText() == "fifo"
+    box.setCurrentText("edd")
+    box.activated.emit(box.currentIndex())
+    assert w.project.element("Q").sequencing == "edd"
+    w.act_undo.trigger()
+    assert w.project.element("Q").sequencing == "fifo"

@@ -71,16 +71,18 @@ def test_orders_released_at_one_time_are_sequenced_together(run_doc):
     assert completions(run_doc, line(together, "spt")) == {"B": 1, "C": 3, "A": 6}
 
 
+# W (product y) leaves the station set up for y; a change of product costs 2 s.
+SETUP_ORDERS = [order("W", 1, 0, 1, "y"), order("A", 2, 0.5, 9, "x"),
+                order("B", 1, 0.5, 9, "y"), order("C", 1, 0.5, 9, "x")]
+# fifo: A: setup 1-3, parts 3-4, 4-5; B: setup 5-7, 7-8; C: setup 8-10, 10-11
+SETUP_FIFO = {"W": 1, "A": 5, "B": 8, "C": 11}
+# setup: B (y) first, no setup: 1-2; A: setup 2-4, 4-5, 5-6; C (x, set up): 6-7
+SETUP_RULE = {"W": 1, "B": 2, "A": 6, "C": 7}
+
+
 def test_setup_rule_prefers_the_product_the_station_is_set_up_for(run_doc):
-    # W (product y) leaves the station set up for y; a change of product costs 2 s.
-    orders = [order("W", 1, 0, 1, "y"), order("A", 2, 0.5, 9, "x"), order("B", 1, 0.5, 9, "y"),
-              order("C", 1, 0.5, 9, "x")]
-    # fifo: A: setup 1-3, parts 3-4, 4-5; B: setup 5-7, 7-8; C: setup 8-10, 10-11
-    assert completions(run_doc, line(orders, "fifo", setup=2)) == {
-        "W": 1, "A": 5, "B": 8, "C": 11}
-    # setup: B (y) first, no setup: 1-2; A: setup 2-4, 4-5, 5-6; C (x, set up): 6-7
-    assert completions(run_doc, line(orders, "setup", setup=2)) == {
-        "W": 1, "B": 2, "A": 6, "C": 7}
+    assert completions(run_doc, line(SETUP_ORDERS, "fifo", setup=2)) == SETUP_FIFO
+    assert completions(run_doc, line(SETUP_ORDERS, "setup", setup=2)) == SETUP_RULE
 
 
 def test_order_source_releases_at_release_time_and_parts_carry_their_order(run_doc):
@@ -203,3 +205,34 @@ def test_summary_json_table_and_results_file_sorted_by_risk(run_doc, tmp_path):
         assert [x.decode() if isinstance(x, bytes) else x for x in d.attrs["order_ids"]] == [
             "W", "A", "B", "C"]
         assert d[()].tolist() == [[1, 4, 5, 7], [1, 4, 5, 7]]
+
+
+def test_an_order_source_has_no_product_mix():
+    # its orders name the products: a mix would be ignored, so it is refused
+    doc = line(ABC)
+    doc["elements"][0]["product_mix"] = {"part": 1.0}
+    with pytest.raises(ProjectError) as e:
+        project_from_json(doc)
+    assert any(p.path == "$.elements[0].product_mix" and "remove 'product_mix'" in p.message
+               for p in e.value.problems)
+
+
+def test_fork_from_a_recording_of_an_order_source(kernel, tmp_path):
+    # A (3 parts at 0) and B (2 at 10), 1 s a part. Forked at 1.5: the recorded level of
+    # the source (A's third part) is placed there, the station's part has 0.5 s left; A's
+    # last part runs 2-3 and B (released after the fork, at its time) 10-12: 4 good parts
+    from twin.recording import Recording
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.fork import fork_from_recording
+    from twin.whatif.simulated import write_run_as_recording
+
+    project = project_from_json(line([order("A", 3, 0, 5), order("B", 2, 10, 20)]))
+    res = run_project(project, spec=RunSpec(horizon=20.0, replications=1, seed=1, log=True))
+    path = tmp_path / "rec.h5"
+    write_run_as_recording(res.scenarios["base"], 0, path, seed=1)
+    with Recording.open(path) as rec:
+        fr = fork_from_recording(project, rec, 1.5, 20.0, replications=3)
+    assert fr.wip == {"src": 1}
+    assert fr.outputs.tolist() == [4.0, 4.0, 4.0]
+    at = {float(t): float(g) for t, g in zip(fr.times, fr.output_q["p50"], strict=True)}
+    assert at[20.0] == 4.0 and all(g == 2.0 for t, g in at.items() if 3.0 <= t < 11.0)

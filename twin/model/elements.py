@@ -251,10 +251,16 @@ class Station(Element):
 @evented
 @dataclass(eq=False)
 class Buffer(Element):
-    """A FIFO store; ``capacity`` counts waiting parts (None: unlimited)."""
+    """A store of waiting parts; ``capacity`` counts them (None: unlimited).
+
+    ``sequencing`` (issue 18 §4, ``twin.model.orders.SEQUENCING_RULES``) is the order its
+    successor takes them in: ``fifo`` (default), or the rules of an order source applied
+    to the parts waiting here (docs/orders.md).
+    """
 
     capacity: int | None = 10
     routing: str = "probability"
+    sequencing: str = "fifo"
     kind: ClassVar[str] = "buffer"
 
 

@@ -143,6 +143,10 @@ def source_orders(r: FieldReader, path: str, problems: Problems, folder: Path | 
     if orders is not None and arrives:
         problems.add(f"{path}.orders", "an order source releases its orders: remove its "
                      "'arrival' and 'schedule', or its 'orders'")
+    if orders is not None and "product_mix" in r.obj:
+        problems.add(f"{path}.product_mix", "an order source's orders name their products: "
+                     "remove 'product_mix' (to change the mix, change the orders, e.g. a "
+                     "scenario that overrides 'orders' with another CSV)", r.obj["product_mix"])
     return orders, name, r.string("sequencing", "fifo", SEQUENCING_RULES)
 
 

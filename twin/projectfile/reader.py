@@ -22,6 +22,7 @@ from pathlib import Path
 from twin import jsonfile, limits
 from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
+from twin.model.orders import SEQUENCING_RULES
 from twin.projectfile import batching
 from twin.projectfile.alerts import read_alerts
 from twin.projectfile.demand import read_demand_response
@@ -94,7 +95,7 @@ _FIELDS = {
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
                 "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
                 "assembly", "energy_saving", "batch", "disassembly"},
-    "buffer": {"capacity", "routing"},
+    "buffer": {"capacity", "routing", "sequencing"},
     "conveyor": {"length", "speed", "spacing", "routing"},
     "sink": set(),
 }
@@ -189,7 +190,8 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
         cap = obj.get("capacity", 10)
         cap = None if cap is None else r.number("capacity", 10, lo=1, hi=limits.MAX_CAPACITY,
                                                  integer=True)
-        return m.Buffer(**common, capacity=cap, routing=routing)
+        return m.Buffer(**common, capacity=cap, routing=routing,
+                        sequencing=r.string("sequencing", "fifo", SEQUENCING_RULES))
     if kind == "conveyor":
         return m.Conveyor(**common, length=r.number("length", None, lo=0.0, lo_open=True,
                                                     hi=limits.MAX_LENGTH_M),

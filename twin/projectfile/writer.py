@@ -125,6 +125,8 @@ def element_to_json(el: m.Element) -> dict:
             out["disassembly"] = disassembly_to_json(el.disassembly)
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
+        if el.sequencing != "fifo":
+            out["sequencing"] = el.sequencing
     elif isinstance(el, m.Conveyor):
         if el.length is not None:
             out["length"] = el.length

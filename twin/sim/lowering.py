@@ -25,7 +25,7 @@ from twin.projectfile.demand import (
 )
 from twin.projectfile.reader import products as project_products
 from twin.sim.energy import sample_times
-from twin.sim.orders import initial_orders, lower_order_source
+from twin.sim.orders import initial_orders, lower_buffer_sequencing, lower_order_source
 from twin.sim.restart_energy import restart_power
 from twin.sim.seeds import seed_states, seed_states_of
 from twin.sim.workers import pool_table
@@ -121,7 +121,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     restart_kw = np.zeros(n_el)
     mix = np.ones((n_el, n_prod))
     sched_t, sched_p, sched_q = [], [], []
-    ords: list[tuple[float, float]] = []  # OD_* per schedule row (orders, issue 18 §4)
+    ords: list[tuple[float, float, float]] = []  # OD_* per schedule row (orders, issue 18 §4)
     batch = 1  # most parts one arrival makes (a schedule row, or orders released at once)
     n_srv = 0
     slot = 0
@@ -181,6 +181,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                              f"{path}.{'batch' if el.batch else 'disassembly'}", problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
+            if el.sequencing != "fifo":  # issue 18 §4: a rule at the buffer (twin.sim.orders)
+                lower_buffer_sequencing(project, el, e, el_i, mix, prods, path, problems)
         elif isinstance(el, m.Conveyor):
             length = project.conveyor_length(el)
             el_i[e, kt.I_CAPACITY] = max(1, int(length / el.spacing + 1e-9))
@@ -209,7 +211,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                     sched_t.append(t)
                     sched_p.append(pindex[name])
                     sched_q.append(q)
-                    ords.append((-1.0, 0.0))
+                    ords.append((-1.0, 0.0, 0.0))
     problems.raise_if_any(getattr(project, "name", None))
 
     succ_ptr, succ, succ_cum = _csr(n_el, [(index[c.source], index[c.target], c.weight)
@@ -422,7 +424,8 @@ def _params(warmup: float, log: bool, working0: int, n_el: int, n_srv: int,
     params[kt.P_WORKING0] = float(working0)
     params[kt.P_RESERVE_PARTS] = max_q + batch + 8
     params[kt.P_RESERVE_HEAP] = n_srv + n_el + n_workers + 1 + 3 * batch + 16
-    params[kt.P_RESERVE_LOG] = 2 * max_q + 2 * batch + n_srv + 16
+    # (a playback re-run also logs each worker's change: a shift change changes them all)
+    params[kt.P_RESERVE_LOG] = 2 * max_q + 2 * batch + n_srv + 2 * n_workers + 16
     # no element of a plant fires a thousand times a second; a large batch at one instant
     # passing a line of zero-time stations is legal, and allowed for
     params[kt.P_STALL_LIMIT] = (kt.STALL_BASE + kt.STALL_PER_ELEMENT * (n_el + n_srv)

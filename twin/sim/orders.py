@@ -19,7 +19,7 @@ from twin.model import elements as m
 
 def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarray,
                        pindex: dict[str, int], sched: tuple[list, list, list],
-                       ords: list[tuple[float, float]]) -> int:
+                       ords: list[tuple[float, float, float]]) -> int:
     """Append the orders of source ``e`` to the schedule rows ``sched`` (times, products,
     quantities) and ``ords`` (``OD_*`` per row); returns the most parts it releases at one
     time (orders due at the same time are released together, ``kernels.ordersource``)."""
@@ -35,9 +35,28 @@ def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarra
         sched_t.append(o.release)
         sched_p.append(pindex[o.product])
         sched_q.append(o.quantity)
-        ords.append((o.due, _key(rule, o, stations)))
+        ords.append((o.due, _key(rule, o, stations), o.priority))
         at[o.release] = at.get(o.release, 0) + o.quantity
     return max(at.values())
+
+
+def lower_buffer_sequencing(project: m.Project, el: m.Buffer, e: int, el_i: np.ndarray,
+                            mix: np.ndarray, prods: list[str], path: str, problems) -> None:
+    """A buffer's ``sequencing`` rule (``kernels.orders.take_sequenced``), for a buffer with
+    exactly one successor, a station (the rule chooses the part it takes); ``spt`` keys each
+    product by its mean process time at that station, in the buffer's ``mix`` row."""
+    rule = kt.SEQUENCING_NAMES.index(el.sequencing)
+    el_i[e, kt.I_SEQ] = rule
+    by_id = {x.id: x for x in project.elements}
+    after = [by_id[c.target] for c in project.connections if c.source == el.id]
+    if len(after) != 1 or not isinstance(after[0], m.Station):
+        problems.add(f"{path}.sequencing", f"{el.sequencing!r} chooses the part the station "
+                     "after the buffer takes next: connect the buffer to exactly one station "
+                     "(a buffer per station), or leave the buffer 'fifo'", el.sequencing)
+        return
+    for k, prod in enumerate(prods):
+        d = after[0].process_time_for(prod)
+        mix[e, k] = d.mean if d is not None else 0.0
 
 
 def _key(rule: int, o, stations: list[m.Station]) -> float:
@@ -60,7 +79,7 @@ def initial_orders(a: kt.ModelArrays) -> np.ndarray:
     out = np.zeros((a.sched_t.shape[0], kt.N_OS))  # a row per schedule row
     out[:, kt.OS_DONE_T] = -1.0
     order_rows = np.zeros(a.sched_t.shape[0], bool)
-    for e in np.flatnonzero(a.el_i[:, kt.I_SEQ] >= 0):
+    for e in np.flatnonzero((a.el_i[:, kt.I_SEQ] >= 0) & (a.el_i[:, kt.I_KIND] == kt.SOURCE)):
         r0, n = a.el_i[e, kt.I_SCHED0], a.el_i[e, kt.I_SCHED_N]
         order_rows[r0:r0 + n] = True
     if a.sched_q.shape[0] == out.shape[0]:
@@ -140,5 +159,6 @@ def scenario_orders(sr) -> dict[str, dict]:
 def order_rows(a: kt.ModelArrays) -> np.ndarray:
     """The schedule rows of the order sources, in element order (``project_orders``)."""
     rows = [np.arange(a.el_i[e, kt.I_SCHED0], a.el_i[e, kt.I_SCHED0] + a.el_i[e, kt.I_SCHED_N])
-            for e in np.flatnonzero(a.el_i[:, kt.I_SEQ] >= 0)]
+            for e in np.flatnonzero((a.el_i[:, kt.I_SEQ] >= 0)
+                                    & (a.el_i[:, kt.I_KIND] == kt.SOURCE))]
     return np.concatenate(rows) if rows else np.zeros(0, np.int64)

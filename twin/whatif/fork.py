@@ -39,15 +39,18 @@ time. Buffers, conveyors and queues without a recorded level, stations without a
 asset and servers whose state is unknown start **empty and are listed in
 ``ForkResult.wip_unknown``** (shown by the workbench and ``twinbench fork``). Wear starts at
 0 and parts are of the first product, those in an assembly of the product it assembles.
-**Assemblies** (issue 18): their input places start empty (no recording holds their levels),
-and each assembly is listed in ``wip_unknown`` with a note. **Workers** (issue 18; a
-recording holds none): the technician of a repair under way at ``t`` stays with it, and so
-does the operator of a manual processing under way (repairs first, in mapping order, each
-the free worker a request would get); every other worker is free at its pool's home (off,
-outside the working time of a pool that follows the calendar). A repair that finds no free
-technician waits for one and starts afresh when one comes; a processing without a free
-operator finishes without one; both are noted. A fork at ``t = 0`` with nothing under way
-starts as a fresh run does.
+**Order sources** (issue 18 §4): the recorded level fills the source's queue with parts of
+no order (they go first, as released before ``t``), and the orders released after ``t`` are
+released at their times; orders released before ``t`` do not complete in a fork (a fork
+reports output and energy, not orders). **Assemblies** (issue 18): their input places start
+empty (no recording holds their levels), and each assembly is listed in ``wip_unknown``
+with a note. **Workers** (issue 18; a recording holds none): the technician of a repair
+under way at ``t`` stays with it, and so does the operator of a manual processing under way
+(repairs first, in mapping order, each the free worker a request would get); every other
+worker is free at its pool's home (off, outside the working time of a pool that follows the
+calendar). A repair that finds no free technician waits for one and starts afresh when one
+comes; a processing without a free operator finishes without one; both are noted. A fork at
+``t = 0`` with nothing under way starts as a fresh run does.
 
 Each replication then runs to ``horizon_end`` through :func:`twin.sim.runner.run_replication`,
 in chunks: a :class:`twin.tasks.TaskState` gets the progress and stops the fork within a
@@ -249,7 +252,7 @@ def _holds_fifo(el: m.Element) -> bool:
     if isinstance(el, m.Buffer | m.Conveyor):
         return True
     return (isinstance(el, m.Source) and el.when_blocked == "queue"
-            and (el.arrival is not None or bool(el.schedule)))
+            and (el.arrival is not None or bool(el.schedule) or el.orders is not None))
 
 
 def _channels(project: m.Project, recording: Recording, replays: dict, assets):
