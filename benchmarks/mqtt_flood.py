@@ -24,12 +24,14 @@ import time
 
 #: Channels the flood sends, in turn, per asset.
 CHANNELS = ("state", "parts", "power_kw")
-#: Plant time of the first message: now (whole seconds, when this module is imported), as
-#: a plant's gateway stamps what it sends. The workbench prepares its recording for the
-#: day of its own clock before it connects (``twin.live.recorder.LiveRecorder.prepare``);
-#: a flood stamped on another day (a fixed time did) made it create the file again at the
-#: first message, a one-off 60-70 ms stall of the GUI thread that a live plant never causes.
-T0 = float(int(time.time()))
+#: Plant time of the first message: an hour before now (whole seconds, when this module is
+#: imported), so that a flood of up to 360,000 messages 0.01 s apart is stamped in the past
+#: (the workbench refuses readings from the future) and, but in the first hour after UTC
+#: midnight, on the day of the workbench's clock: it prepares its recording for that day
+#: before it connects (``twin.live.recorder.LiveRecorder.prepare``). A fixed time of
+#: another day made it create the file again at the first message, a one-off 60-70 ms
+#: stall of the GUI thread that a live plant, stamping now, does not cause.
+T0 = float(int(time.time())) - 3600.0
 
 
 def _remaining_length(n: int) -> bytes:
