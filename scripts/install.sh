@@ -38,6 +38,6 @@ if (( dev )); then
 else
   .venv/bin/python -m pip install -q -e .
 fi
-echo "compiling the twin kernel into the per-user cache (once per version, 10-15 s)..."
+echo "compiling the twin kernel into the per-user cache (once per kernel version, about a minute on two cores)..."
 .venv/bin/python -c "from kernels.warmup import warm_up; warm_up()"
 echo "twinbench installed in $(pwd)/.venv"
