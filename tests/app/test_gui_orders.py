@@ -111,3 +111,40 @@ def test_a_buffers_sequencing_is_a_choice_in_the_inspector(make_window, qtbot):
     assert w.project.element("Q").sequencing == "edd"
     w.act_undo.trigger()
     assert w.project.element("Q").sequencing == "fifo"
+
+
+def test_save_as_takes_the_orders_csv_along(make_window, qtbot, warm_kernel, tmp_path,
+                                           monkeypatch):
+    # a project whose orders are a CSV beside project.json: File > Save As into a new
+    # folder copies the CSV, so the saved project opens, runs and shows its orders
+    import json
+
+    from app import main_window as mw
+    from twin.projectfile.reader import load_project, save_project
+
+    p = order_line()
+    save_project(p, tmp_path / "a")
+    doc = json.loads((tmp_path / "a" / "project.json").read_text(encoding="utf-8"))
+    (tmp_path / "a" / "orders.csv").write_text(
+        "id,product,quantity,release,due\n" + "".join(
+            f"{o['id']},{o['product']},{o['quantity']},{o['release']},{o['due']}\n"
+            for o in doc["elements"][0]["orders"]), encoding="utf-8")
+    doc["elements"][0]["orders"] = "orders.csv"
+    (tmp_path / "a" / "project.json").write_text(json.dumps(doc), encoding="utf-8")
+    w = make_window(load_project(tmp_path / "a"))
+    monkeypatch.setattr(mw.QFileDialog, "getSaveFileName",
+                        lambda *a: (str(tmp_path / "b"), ""))
+    w.act_save_as.trigger()
+    assert w.path == tmp_path / "b"
+    assert w.log_pane.toPlainText().splitlines()[-1].startswith("saved ")
+    assert (tmp_path / "b" / "orders.csv").read_bytes() == (
+        tmp_path / "a" / "orders.csv").read_bytes()
+    w2 = make_window(load_project(tmp_path / "b"))
+    with qtbot.waitSignal(w2.run_panel.run_finished, timeout=120_000):
+        assert w2.run_panel.start_run()
+    d = w2.dashboards
+    d.tabs.setCurrentWidget(d.orders)
+    d.finish_drawing()
+    # EDD as in the first test, with 40 parts late: done at 1200 + 2400 = 3600 s
+    ids = [d.orders.table.item(r, 0).text() for r in range(d.orders.table.rowCount())]
+    assert ids[0] == "late" and sorted(ids) == ["easy", "late", "tight"]
