@@ -102,3 +102,13 @@ def test_saving_in_place_copies_nothing_and_keeps_the_name(tmp_path):
     assert kt.SQ_FIFO == 0  # the default rule, written as nothing
     assert "sequencing" not in json.loads((tmp_path / "a" / "project.json").read_text())[
         "elements"][0]
+
+
+def test_an_experiments_design_points_carry_the_csvs_orders(tmp_path):
+    # a design point is read away from the project folder: its orders go inline
+    from twin.experiments.evaluate import base_document
+    from twin.projectfile.reader import project_from_json
+
+    p = load_project(order_project(tmp_path / "a"))
+    point = project_from_json(base_document(p))
+    assert point.element("src").orders == p.element("src").orders
