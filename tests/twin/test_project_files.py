@@ -112,3 +112,24 @@ def test_an_experiments_design_points_carry_the_csvs_orders(tmp_path):
     p = load_project(order_project(tmp_path / "a"))
     point = project_from_json(base_document(p))
     assert point.element("src").orders == p.element("src").orders
+
+
+def test_save_as_copies_the_tariffs_series_csvs(tmp_path):
+    # the tariff's price series and CO2 series beside project.json travel as the orders do
+    from tests.twin.test_energy_context import DOC, _hourly_csv
+
+    folder = tmp_path / "a"
+    folder.mkdir()
+    _hourly_csv(folder, "prices.csv", [0.1, 0.2, 0.3, 0.4])
+    _hourly_csv(folder, "co2.csv", [300, 310, 320, 330])
+    doc = {**DOC, "tariff": {"price_series": "prices.csv", "co2_g_per_kwh": "co2.csv"}}
+    (folder / "project.json").write_text(json.dumps(doc), encoding="utf-8")
+    p = load_project(folder)
+    assert [(r.path, r.file) for r in referenced_files(p)] == [
+        ("$.tariff.price_series", "prices.csv"), ("$.tariff.co2_g_per_kwh", "co2.csv")]
+    save_project(p, tmp_path / "b")
+    for name in ("prices.csv", "co2.csv"):
+        assert (tmp_path / "b" / name).read_bytes() == (folder / name).read_bytes()
+    t = load_project(tmp_path / "b").tariff
+    assert t.price_series.values == (0.1, 0.2, 0.3, 0.4)
+    assert t.co2_series.values == (300, 310, 320, 330)
