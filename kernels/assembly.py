@@ -53,7 +53,7 @@ def fill_places(m, s, x, moved):
             moved += 1
             if moved > MOVES_PER_CHECK:
                 return p, moved
-            part = take(m, s, p, srv)
+            part = take(m, s, p, srv, x)
             s.el_out[x, O_IN] += 1.0
             change_content(m, s, x, 1)
             place_push(m, s, x, b, part)

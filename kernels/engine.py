@@ -674,7 +674,7 @@ def _pull(m, s, x, moved):
             if code != K_DONE:
                 return code, moved
             moved = 0
-        put(m, s, x, take(m, s, best_p, best_srv), srv_in)
+        put(m, s, x, take(m, s, best_p, best_srv, x), srv_in)
         if b - a == 1 and best_srv >= 0 and m.el_i[best_p, I_SERVERS] == 1:
             break  # the only server of the only predecessor was just emptied
         if m.el_i[x, I_SERVERS] == 1 and m.el_i[x, I_KIND] == STATION:

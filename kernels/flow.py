@@ -655,8 +655,9 @@ def _take_from_load(m, s, srv, part):
 
 
 @hot
-def take(m, s, p, srv):
-    """Remove the offered part from ``p``; ``srv`` is the station server holding it."""
+def take(m, s, p, srv, x):
+    """Remove the offered part from ``p`` for ``x``; ``srv`` is the station server holding
+    it."""
     now = s.sf[T_NOW]
     s.el_out[p, O_OUT] += 1.0
     kind = m.el_i[p, I_KIND]
@@ -676,7 +677,7 @@ def take(m, s, p, srv):
         s.el_sf[p, EF_LAST_TAKE] = now
         return new_part(s, draw_product(m, s, p))
     # hook: a sequencing rule at a source or buffer (orders, issue 18)
-    part = take_sequenced(m, s, p) if m.el_i[p, I_SEQ] > SQ_FIFO else fifo_pop(s, p)
+    part = take_sequenced(m, s, p, x) if m.el_i[p, I_SEQ] > SQ_FIFO else fifo_pop(s, p)
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
         # accumulated parts leave at minimum spacing

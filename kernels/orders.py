@@ -9,11 +9,13 @@ keeps release order but moves a part of the product the first station is set up 
 head. An order is complete when its last part has left the line (reached a sink, was
 scrapped, or was consumed by an assembly): ``ord_out`` (``OS_*``). See ``docs/orders.md``.
 
-A buffer with a sequencing rule (``I_SEQ > SQ_FIFO`` on a buffer, which has one successor)
-keeps its parts in arrival order and applies the rule when its station takes one
-(``take_sequenced``): the waiting part with the smallest key (``part_key``: the due date or
-priority of its order, or its product's process time at the station) or, for ``SQ_SETUP``,
-the first of the product the station is set up for.
+A buffer with a sequencing rule (``I_SEQ > SQ_FIFO`` on a buffer) keeps its parts in arrival
+order and applies the rule when a station after it takes one (``take_sequenced``, told the
+taking station ``x``): the waiting part with the smallest key (``part_key``: the due date or
+priority of its order, or its product's process time at ``x``, ``mix_cum[x, product]``) or,
+for ``SQ_SETUP``, the first of the product ``x`` is set up for. With several stations after
+it the buffer routes by ``shortest_queue`` (the lowering refuses the others): no part is
+assigned a station, so whichever has room takes its best part.
 
 These are the hooks ``kernels.flow`` calls; ``kernels.ordersource`` releases the parts. All
 are ``cold``: a part without an order costs a sink one test (``PI_ORDER >= 0``), and a take
@@ -71,18 +73,19 @@ def _order(m, o, col):
 
 
 @cold
-def part_key(m, s, e, p):
+def part_key(m, s, e, p, x):
     """The sort key of part ``p`` waiting at ``e`` (smaller first): at an order source its
     order's ``OD_KEY`` (a part of no order, there since a fork: -inf); at a buffer by the
-    buffer's rule: ``edd`` the due date of its order (none: last), ``priority`` minus its
-    order's priority (none: priority 0), ``spt`` its product's mean process time at the
-    station after the buffer (``mix_cum[e, product]``), else 0 (arrival order)."""
+    buffer's rule, for station ``x`` taking it: ``edd`` the due date of its order (none:
+    last), ``priority`` minus its order's priority (none: priority 0), ``spt`` its
+    product's mean process time at ``x`` (``mix_cum[x, product]``: a station's row holds
+    its process times, ``twin.sim.orders``), else 0 (arrival order)."""
     o = s.part_i[p, PI_ORDER]
     if m.el_i[e, I_KIND] == SOURCE:  # a part of no order there: placed by a fork, first
         return _order(m, o, OD_KEY) if o >= 0 else -np.inf
     rule = m.el_i[e, I_SEQ]
     if rule == SQ_SPT:
-        return m.mix_cum[e, s.part_i[p, PI_PROD]]
+        return m.mix_cum[x, s.part_i[p, PI_PROD]]
     if rule == SQ_EDD:
         return _order(m, o, OD_DUE) if o >= 0 else np.inf
     if rule == SQ_PRIORITY:
@@ -91,10 +94,11 @@ def part_key(m, s, e, p):
 
 
 @cold
-def take_sequenced(m, s, e):
-    """The part the successor of ``e`` takes, removed from ``e``'s waiting parts: at an
-    order source the head (its rule keeps them in order; ``SQ_SETUP`` then moves a part of
-    the product just taken to the head); at a buffer the part its rule chooses."""
+def take_sequenced(m, s, e, x):
+    """The part ``x``, a successor of ``e``, takes, removed from ``e``'s waiting parts: at
+    an order source the head (its rule keeps them in order; ``SQ_SETUP`` then moves a part
+    of the product just taken to the head); at a buffer the part its rule chooses for
+    ``x``."""
     if m.el_i[e, I_KIND] == SOURCE:
         part = s.el_si[e, EI_HEAD]
         unlink(s, e, -1, part)
@@ -103,8 +107,8 @@ def take_sequenced(m, s, e):
         return part
     prev = -1
     part = s.el_si[e, EI_HEAD]
-    if m.el_i[e, I_SEQ] == SQ_SETUP:  # the first of the product the station is set up for
-        prod = setup_product(m, s, e)
+    if m.el_i[e, I_SEQ] == SQ_SETUP:  # the first of the product ``x`` is set up for
+        prod = set_up_for(m, s, x)
         q_prev = -1
         q = part
         while q >= 0 and s.part_i[q, PI_PROD] != prod:
@@ -113,11 +117,11 @@ def take_sequenced(m, s, e):
         if q >= 0:
             prev, part = q_prev, q
     else:  # the smallest key, the first arrived of equal keys
-        best = part_key(m, s, e, part)
+        best = part_key(m, s, e, part, x)
         q_prev = part
         q = s.part_i[part, PI_NEXT]
         while q >= 0:
-            k = part_key(m, s, e, q)
+            k = part_key(m, s, e, q, x)
             if k < best:
                 best, prev, part = k, q_prev, q
             q_prev = q
@@ -147,7 +151,13 @@ def setup_product(m, s, e):
     a = m.succ_ptr[e]
     if m.succ_ptr[e + 1] == a:
         return -1
-    x = m.succ[a]
+    return set_up_for(m, s, m.succ[a])
+
+
+@cold
+def set_up_for(m, s, x):
+    """The product station ``x`` is set up for: that of the last part its first server
+    started (-1: none yet, or ``x`` is no station)."""
     if m.el_i[x, I_KIND] != STATION:
         return -1
     return s.srv_i[m.el_i[x, I_SERVER0], SI_LAST_PROD]
@@ -158,10 +168,10 @@ def insert_by_key(m, s, e, p):
     """Put part ``p`` into the FIFO of order source ``e`` after every part whose key
     (``part_key``) is not larger (stable: ties keep their release order). Scans the
     waiting parts: cost linear in the parts waiting at the source, at each release only."""
-    key = part_key(m, s, e, p)
+    key = part_key(m, s, e, p, -1)
     prev = -1
     q = s.el_si[e, EI_HEAD]
-    while q >= 0 and part_key(m, s, e, q) <= key:
+    while q >= 0 and part_key(m, s, e, q, -1) <= key:
         prev = q
         q = s.part_i[q, PI_NEXT]
     s.part_i[p, PI_NEXT] = q

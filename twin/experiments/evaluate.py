@@ -27,6 +27,7 @@ import numpy as np
 from twin.errors import ProjectError
 from twin.model import elements as m
 from twin.model.experiments import Factor
+from twin.projectfile.orders import orders_to_json
 from twin.projectfile.reader import (
     absolute_files,
     apply_overrides,
@@ -158,6 +159,9 @@ def base_document(project: m.Project) -> dict:
     """``project``'s document without its scenarios and experiments (what points apply to)."""
     # tariff CSVs (issue 19) by absolute path: points are read away from the folder
     doc = absolute_files(project_to_json(project), getattr(project, "path", None))
+    for i, el in enumerate(project.elements):  # an orders CSV: its orders inline (issue 18)
+        if isinstance(el, m.Source) and el.orders is not None and el.orders_file:
+            doc["elements"][i]["orders"] = orders_to_json(el.orders)
     doc.pop("scenarios", None)
     doc.pop("experiments", None)
     return doc

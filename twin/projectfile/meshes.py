@@ -2,9 +2,10 @@
 
 A station may be drawn with its own body, an STL or OBJ file kept inside the project folder
 (usually in ``meshes/``) so that the folder stays self-contained: it can be zipped, moved or
-put under version control whole. This module reads and checks the field, copies a file into
-the folder (the inspector's *Import mesh…*) and carries the files along when a project is
-saved into another folder. Drawing is the workbench's business (``app.meshes``).
+put under version control whole. This module reads and checks the field and copies a file
+into the folder (the inspector's *Import mesh…*); ``twin.projectfile.files`` carries them
+along, with the project's other files, when it is saved into another folder. Drawing is
+the workbench's business (``app.meshes``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import filecmp
 import math
 import os
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
 
 from twin import safeio
-from twin.errors import InputError, Problem, Problems, ProjectError
+from twin.errors import InputError, Problem, Problems
 from twin.model import elements as m
+from twin.projectfile import files
+from twin.projectfile.files import relative_problem
 
 MESH_FOLDER = "meshes"
 
@@ -29,13 +32,8 @@ _KEYS = {"file", "scale"}
 
 def _relative_problem(file: str) -> str | None:
     """Why ``file`` cannot name a file inside the project folder, or None."""
-    win = PureWindowsPath(file)
-    if PurePosixPath(file).is_absolute() or win.drive or win.root:
-        return ("must be relative to the project folder, e.g. \"meshes/press.stl\"; copy the "
-                "file into the folder (the inspector's Import mesh… does)")
-    if ".." in PurePosixPath(file.replace("\\", "/")).parts:
-        return "must stay inside the project folder (no '..')"
-    return None
+    return relative_problem(file, 'e.g. "meshes/press.stl": copy the file into the folder '
+                            "(the inspector's Import mesh… does)")
 
 
 def read_mesh(v, path: str, problems: Problems, folder: Path | None = None,
@@ -103,41 +101,11 @@ def _missing_message(station: str, file: str, folder: str | os.PathLike) -> str:
             "station, Import mesh… in the inspector) or remove the mesh field")
 
 
-def _first_link(root: Path, file: str) -> Path | None:
-    """The first symbolic link on the way from folder ``root`` to its ``file``, or None."""
-    p = root
-    for part in PurePosixPath(file).parts:
-        p = p / part
-        if p.is_symlink():
-            return p
-    return None
-
-
 def link_problem(folder: str | os.PathLike, file: str, station: str = "") -> str | None:
-    """Why the mesh ``file`` of the project ``folder`` is refused, or None.
-
-    twinbench reads and copies only plain files inside the project folder: a symbolic link
-    (the file, or a folder on the way to it) could make opening a project, or saving it
-    into another folder, read any file of the user's, and copy it along. A missing file is
-    no concern of this check (``read_mesh`` warns about it).
-    """
-    root = Path(folder)
+    """Why the mesh ``file`` of the project ``folder`` is refused (a symbolic link, or a
+    file outside the folder: ``twin.projectfile.files.link_problem``), or None."""
     who = f"station {station!r}" if station else "a station"
-    fix = ("replace the link with a copy of the file (select the station, Import mesh… in "
-           "the inspector copies the file in) or remove the mesh field")
-    link = _first_link(root, file)
-    if link is not None:
-        try:
-            to = f" to {os.readlink(link)!r}"
-        except OSError:
-            to = ""
-        return (f"{who}: its mesh file {file!r} is a symbolic link ({link}{to}); twinbench "
-                f"reads only files inside the project folder: {fix}")
-    path = root / file
-    if path.exists() and not path.resolve().is_relative_to(root.resolve()):
-        return (f"{who}: its mesh file {file!r} lies outside the project folder "
-                f"({path.resolve()}); twinbench reads only files inside it: {fix}")
-    return None
+    return files.link_problem(folder, file, f"{who}: its mesh file", files.MESH_FIX)
 
 
 def mesh_to_json(mesh: m.Mesh) -> dict:
@@ -180,42 +148,3 @@ def import_mesh(folder: str | os.PathLike, source: str | os.PathLike) -> str:
     if not target.exists():
         safeio.copy_file(src, target, follow=True)
     return f"{MESH_FOLDER}/{target.name}"
-
-
-def copy_meshes(project: m.Project, old: str | os.PathLike | None,
-                new: str | os.PathLike) -> list[str]:
-    """Copy the mesh files of ``project``'s stations from folder ``old`` into ``new`` (Save
-    As into another folder); returns the files copied. Files missing in ``old`` are left
-    for the reader to report when the project is next opened.
-
-    Raises ``ProjectError``, before anything is copied, for a mesh that is a symbolic link
-    or lies outside ``old`` (:func:`link_problem`), or whose place in ``new`` is reached
-    through a link: Save As copies only files of the project itself.
-    """
-    if old is None or Path(old).resolve() == Path(new).resolve():
-        return []
-    meshes, refused = [], []
-    for i, el in enumerate(project.elements):
-        if not isinstance(el, m.Station) or el.mesh is None:
-            continue
-        why = link_problem(old, el.mesh.file, el.id)
-        into = _first_link(Path(new), str(PurePosixPath(el.mesh.file).parent))
-        if why is None and into is not None:
-            why = (f"station {el.id!r}: its mesh file cannot be copied to {new}: {into} is a "
-                   "symbolic link; save into a folder without links, or replace the link "
-                   "with a folder")
-        if why is not None:
-            refused.append(Problem(f"$.elements[{i}].mesh.file", why, el.mesh.file))
-        meshes.append(el.mesh.file)
-    if refused:
-        raise ProjectError(refused, str(old))
-    copied = []
-    for file in dict.fromkeys(meshes):
-        src, dst = Path(old) / file, Path(new) / file
-        if not src.is_file() or (dst.is_file() and not dst.is_symlink()
-                                 and filecmp.cmp(src, dst, shallow=False)):
-            continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        safeio.copy_file(src, dst)  # never follows a link, at either end
-        copied.append(file)
-    return copied

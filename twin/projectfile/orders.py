@@ -15,6 +15,7 @@ from twin import limits
 from twin.errors import Problems
 from twin.model.orders import SEQUENCING_RULES, Order
 from twin.projectfile.fields import FieldReader
+from twin.projectfile.files import ORDERS_FIX, link_problem, relative_problem
 
 _FIELDS = ("id", "product", "quantity", "release", "due", "priority")
 _REQUIRED = _FIELDS[:5]
@@ -51,6 +52,11 @@ def _read_csv(name: str, path: str, problems: Problems, folder: Path | None) -> 
     if folder is None:
         problems.add(path, "names a CSV file, but the project has no folder to find it in "
                      "(save the project first, or list the orders inline)", name)
+        return []
+    why = relative_problem(name, ORDERS_FIX) or link_problem(folder, name, "the orders file",
+                                                             ORDERS_FIX)
+    if why is not None:
+        problems.add(path, why, name)
         return []
     f = folder / name
     try:

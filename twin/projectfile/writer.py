@@ -14,7 +14,8 @@ from pathlib import Path
 
 from twin import safeio
 from twin.model import elements as m
-from twin.projectfile.meshes import copy_meshes, mesh_to_json
+from twin.projectfile.files import copy_project_files
+from twin.projectfile.meshes import mesh_to_json
 
 SCHEMA_VERSION = 1
 PROJECT_FILE = "project.json"
@@ -240,12 +241,13 @@ def atomic_write_text(file: Path, text: str) -> None:
 def save_project(project: m.Project, path: str | os.PathLike) -> Path:
     """Save atomically to a project folder (created if needed); returns the file written.
 
-    Saving into another folder than the project's takes its stations' mesh files along
-    (before the project file, so that it never names a file the folder lacks).
+    Saving into another folder than the project's takes the files it refers to along (its
+    meshes, order lists and tariff series: ``twin.projectfile.files``), before the project
+    file, so that it never names a file the folder lacks.
     """
     file = _project_file(path)
     file.parent.mkdir(parents=True, exist_ok=True)
-    copy_meshes(project, getattr(project, "path", None), file.parent)
+    copy_project_files(project, getattr(project, "path", None), file.parent)
     atomic_write_text(file, dumps(project))
     project.path = file.parent  # type: ignore[attr-defined]
     return file

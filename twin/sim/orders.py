@@ -42,21 +42,39 @@ def lower_order_source(project: m.Project, el: m.Source, e: int, el_i: np.ndarra
 
 def lower_buffer_sequencing(project: m.Project, el: m.Buffer, e: int, el_i: np.ndarray,
                             mix: np.ndarray, prods: list[str], path: str, problems) -> None:
-    """A buffer's ``sequencing`` rule (``kernels.orders.take_sequenced``), for a buffer with
-    exactly one successor, a station (the rule chooses the part it takes); ``spt`` keys each
-    product by its mean process time at that station, in the buffer's ``mix`` row."""
+    """A buffer's ``sequencing`` rule (``kernels.orders.take_sequenced``), for a buffer
+    whose successors are all stations (the rule chooses the part the taking station takes
+    next): one, or several routed by ``shortest_queue`` (probability and round robin give
+    each part its station as it reaches the head of the buffer, before any station asks,
+    so no rule could choose among the waiting parts for the station taking one). ``spt``
+    keys each product by its mean process time at the taking station, in that station's
+    ``mix`` row (a station draws no products: its row is free)."""
     rule = kt.SEQUENCING_NAMES.index(el.sequencing)
     el_i[e, kt.I_SEQ] = rule
-    by_id = {x.id: x for x in project.elements}
-    after = [by_id[c.target] for c in project.connections if c.source == el.id]
-    if len(after) != 1 or not isinstance(after[0], m.Station):
+    index = {x.id: k for k, x in enumerate(project.elements)}
+    after = [c.target for c in project.connections if c.source == el.id]
+    stations = [x for x in after if isinstance(project.elements[index[x]], m.Station)]
+    if not after or len(stations) != len(after):
+        others = sorted(set(after) - set(stations))
         problems.add(f"{path}.sequencing", f"{el.sequencing!r} chooses the part the station "
-                     "after the buffer takes next: connect the buffer to exactly one station "
-                     "(a buffer per station), or leave the buffer 'fifo'", el.sequencing)
+                     "taking from the buffer takes next: connect the buffer only to stations "
+                     + (f"(not {', '.join(map(repr, others))}), " if others else
+                        "(it has no successor), ")
+                     + "or leave the buffer 'fifo'", el.sequencing)
         return
-    for k, prod in enumerate(prods):
-        d = after[0].process_time_for(prod)
-        mix[e, k] = d.mean if d is not None else 0.0
+    if len(after) > 1 and el.routing != "shortest_queue":
+        problems.add(f"{path}.routing", f"{el.routing!r} routing gives each part its station "
+                     "as it reaches the head of the buffer, so the buffer's sequencing "
+                     f"{el.sequencing!r} could not choose among the waiting parts for the "
+                     f"{len(after)} stations after it: set \"routing\": \"shortest_queue\" "
+                     "(whichever station has room takes the best part for it), or leave the "
+                     "buffer 'fifo'", el.routing)
+        return
+    for x in dict.fromkeys(after):
+        st = project.elements[index[x]]
+        for k, prod in enumerate(prods):
+            d = st.process_time_for(prod)
+            mix[index[x], k] = d.mean if d is not None else 0.0
 
 
 def _key(rule: int, o, stations: list[m.Station]) -> float:
