@@ -515,7 +515,7 @@ def uses_features(el_i: np.ndarray, params: np.ndarray) -> bool:
         (el_i[:, I_BOM_N] > 0).any()  # assembly, batch, disassembly (PI_BATCH loads)
         or (el_i[:, I_SEQ] >= 0).any()  # order sources (PI_ORDER) and sequencing rules
         or (el_i[:, [I_CREW, I_CREW_REPAIR, I_CREW_SETUP, I_CREW_PROCESS]] != 0).any()
-        or (el_i[:, I_ES_MODE] != 0).any()
+        or (el_i[:, I_ES_MODE] > 0).any()
         or params[P_POOLS] > 0 or params[P_ES] > 0.0 or params[P_DR] > 0.0
         or params[P_OD0] > 0)
 
