@@ -283,7 +283,7 @@ def _shift(m, s, k):
 def _arrival(m, s, e):
     d = m.el_i[e, I_ARRIVAL_DIST]
     if d >= 0:
-        p = new_part(s, draw_product(m, s, e))
+        p = new_part(m, s, draw_product(m, s, e))
         fifo_push(s, e, p)
         change_content(m, s, e, 1)
         s.el_out[e, O_IN] += 1.0
@@ -292,7 +292,7 @@ def _arrival(m, s, e):
     else:
         row = m.el_i[e, I_SCHED0] + s.el_si[e, EI_SCHED_K]
         for _ in range(m.sched_q[row]):
-            p = new_part(s, m.sched_p[row])
+            p = new_part(m, s, m.sched_p[row])
             fifo_push(s, e, p)
             change_content(m, s, e, 1)
             s.el_out[e, O_IN] += 1.0

@@ -182,14 +182,15 @@ def change_wip(s, delta):
 
 
 @hot
-def new_part(s, prod):
+def new_part(m, s, prod):
     p = s.si[S_FREE]
     s.si[S_FREE] = s.part_i[p, PI_NEXT]
     s.si[S_NFREE] -= 1
     s.part_i[p, PI_NEXT] = -1
     s.part_i[p, PI_PROD] = prod
     s.part_i[p, PI_DEST] = -2
-    s.part_i[p, PI_ORDER] = -1
+    if m.features is not None:  # hook: orders (issue 18), read only by their hooks
+        s.part_i[p, PI_ORDER] = -1
     s.part_f[p, PF_T0] = s.sf[T_NOW]
     s.part_f[p, PF_READY] = s.sf[T_NOW]
     s.line_out[L_CREATED] += 1.0
@@ -321,9 +322,9 @@ def derived_state(m, s, srv):
         return SETUP
     if ph == P_PROCESS:
         return BUSY
+    if m.features is None:
+        return STARVED  # P_EMPTY: the other phases are the features'
     if ph == P_EMPTY:
-        if m.features is None:
-            return STARVED
         return max(STARVED, s.srv_i[srv, SI_ES])
     return WARMING_UP if ph == P_WARM else WAITING_FOR_WORKER  # P_WAIT_*: kernels.workers
 
@@ -682,7 +683,7 @@ def take(m, s, p, srv):
     if unlimited:
         s.el_si[p, EI_PEND_DEST] = -2
         s.el_sf[p, EF_LAST_TAKE] = now
-        return new_part(s, draw_product(m, s, p))
+        return new_part(m, s, draw_product(m, s, p))
     # hook: a sequencing rule at a source or buffer (orders, issue 18)
     if m.features is not None and m.el_i[p, I_SEQ] > SQ_FIFO:
         part = take_sequenced(m, s, p)
