@@ -4,7 +4,10 @@
 Each run is a fresh process with an empty ``NUMBA_CACHE_DIR`` that compiles ``start`` and
 ``run_until`` (every kernel function they call) by running ``kernels.warmup``'s tiny model,
 as ``warm_up`` does but in this one process (``warm_up`` compiles part of the kernel in a
-second one). It reports CPU time (``time.process_time``), which a shared machine inflates
+second one). The kernel is compiled once for lines without the features of issues 18-19
+(``kernels.types.uses_features``: the standard line, the bottling line) and once for lines
+with them; ``--features`` measures the second (on a tree older than that split, both
+measure its one kernel). It reports CPU time (``time.process_time``), which a shared machine inflates
 far less than wall time. The variants run interleaved, so a change of load hits them all;
 the table gives the median and the range of each.
 
@@ -35,7 +38,10 @@ t0 = time.process_time()
 def compile_all():
     from kernels.engine import run_until, start
     from kernels.warmup import tiny_model
-    m, s = tiny_model()
+    try:
+        m, s = tiny_model(FEATURES)
+    except TypeError:  # a tree with one kernel for every line
+        m, s = tiny_model()
     start(m, s)
     run_until(m, s, 10.0)
 gc.disable()  # as warm_up does
@@ -46,12 +52,13 @@ print("CPU", time.process_time() - t0)
 """
 
 
-def cold_compile(root: Path, without: str) -> float:
+def cold_compile(root: Path, without: str, features: bool = False) -> float:
     """CPU seconds of one cold compile of the kernel of the tree at ``root``."""
     with tempfile.TemporaryDirectory(prefix="twinbench-numba-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(root),
                    TWINBENCH_JIT_WITHOUT="" if without == "-" else without)
-        done = subprocess.run([sys.executable, "-c", COMPILE], env=env, cwd=root,
+        code = f"FEATURES = {features}\n" + COMPILE
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root,
                               capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         sys.exit(done.stderr[-2000:])
@@ -67,6 +74,8 @@ def main() -> None:
     parser.add_argument("variants", nargs="*", default=["-"],
                         help="measures to leave out, comma-separated; '-' for none")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--features", action="store_true",
+                        help="the kernel for lines with the features of issues 18-19")
     parser.add_argument("--root", type=Path, action="append",
                         help="a twinbench tree to compile (default: this one); repeatable")
     args = parser.parse_args()
@@ -76,10 +85,12 @@ def main() -> None:
     print(_load(), flush=True)
     for _ in range(args.repeats):
         for root, v in runs:
-            times[root, v].append(cold_compile(root, v))
+            times[root, v].append(cold_compile(root, v, args.features))
             print(f"  {root} without {v}: {times[root, v][-1]:.2f} s", flush=True)
     print(_load())
-    print(f"cold compile CPU time, {args.repeats} runs each (median, min-max):")
+    kernel = "with" if args.features else "without"
+    print(f"cold compile CPU time of the kernel for lines {kernel} the features, "
+          f"{args.repeats} runs each (median, min-max):")
     for (root, v), t in times.items():
         name = f"{root.name} without {v}" if len(roots) > 1 else f"without {v}"
         print(f"  {name:50s} {statistics.median(t):6.2f} s   ({min(t):.2f}-{max(t):.2f})")

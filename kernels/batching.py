@@ -108,7 +108,7 @@ def split_part(m, s, x, main):
             r += 1
             left = m.bom[r, BM_K]
         prod = m.bom[r, BM_OUT_PROD]
-        part = new_part(s, own if prod < 0 else prod)
+        part = new_part(m, s, own if prod < 0 else prod)
         s.part_f[part, PF_T0] = s.part_f[main, PF_T0]
         s.part_i[last, PI_BATCH] = part
         last = part

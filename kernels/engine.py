@@ -234,9 +234,9 @@ def start(m, s):
     k = s.si[S_CAL_K]
     if k < m.cal_t.shape[0]:
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k], E_SHIFT, k, 0)
-    if m.params[P_ES] > 0.0:  # hook: standby (issue 19), servers starved from the start
+    if m.features is not None and m.params[P_ES] > 0.0:  # hook: standby (issue 19), servers starved from the start
         start_timers(m, s)
-    if m.params[P_DR] > 0.0:  # hook: demand response (issue 19), the first window boundary
+    if m.features is not None and m.params[P_DR] > 0.0:  # hook: demand response (issue 19), the first window
         start_windows(m, s)
 
 
@@ -248,7 +248,8 @@ def _shift(m, s, k):
     s.si[S_CAL_K] = k + 1
     if k + 1 < m.cal_t.shape[0]:
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k + 1], E_SHIFT, k + 1, 0)
-    workers_shift(m, s, on)  # hook: workers (issue 18)
+    if m.features is not None:  # hook: workers (issue 18)
+        workers_shift(m, s, on)
     for e in range(m.el_i.shape[0]):
         if m.el_i[e, I_CALENDAR] == 0:
             continue
@@ -282,16 +283,16 @@ def _shift(m, s, k):
 def _arrival(m, s, e):
     d = m.el_i[e, I_ARRIVAL_DIST]
     if d >= 0:
-        p = new_part(s, draw_product(m, s, e))
+        p = new_part(m, s, draw_product(m, s, e))
         fifo_push(s, e, p)
         change_content(m, s, e, 1)
         s.el_out[e, O_IN] += 1.0
-    elif m.el_i[e, I_SEQ] >= 0:  # hook: orders (issue 18), each row once
+    elif m.features is not None and m.el_i[e, I_SEQ] >= 0:  # hook: orders (issue 18), each row once
         release_orders(m, s, e)
     else:
         row = m.el_i[e, I_SCHED0] + s.el_si[e, EI_SCHED_K]
         for _ in range(m.sched_q[row]):
-            p = new_part(s, m.sched_p[row])
+            p = new_part(m, s, m.sched_p[row])
             fifo_push(s, e, p)
             change_content(m, s, e, 1)
             s.el_out[e, O_IN] += 1.0
@@ -335,7 +336,7 @@ def _rare_event(m, s, kind, obj, tok):
     elif kind == E_REPAIR_END:
         s.line_out[L_EVENTS] += 1.0
         s.srv_i[obj, SI_DOWN] = 0
-        if s.srv_i[obj, SI_WORKER0 + W_REPAIR] >= 0:  # hook: workers, the technician is free
+        if m.features is not None and s.srv_i[obj, SI_WORKER0 + W_REPAIR] >= 0:  # hook: workers
             release_worker(m, s, obj, W_REPAIR)
         _draw_ttf(m, s, obj)
         touch(s, obj)
@@ -365,6 +366,8 @@ def _rare_event(m, s, kind, obj, tok):
         _arrival(m, s, obj)
     elif kind == E_SHIFT:
         _shift(m, s, obj)
+    elif m.features is None:
+        pass  # the events below are the features' (kernels.types.uses_features)
     elif kind == E_WORKER_ARRIVES:  # hook: workers (issue 18)
         ph = worker_arrives(m, s, obj, tok)
         if ph == P_WAIT_PROCESS:
@@ -451,7 +454,8 @@ def _reset_statistics(m, s, tw):
         e = s.srv_i[srv, SI_EL]
         s.st_total[e, s.srv_i[srv, SI_STATE]] += tw - s.srv_f[srv, SF_SINCE]
         s.srv_f[srv, SF_SINCE] = tw
-    flush_places(m, s, tw, True)  # hook (issue 18): assembly inputs
+    if m.features is not None:  # hook (issue 18): assembly inputs
+        flush_places(m, s, tw, True)
     s.st_time[:, :] = 0.0
     s.el_out[:, :] = 0.0
     s.line_out[:] = 0.0
@@ -461,7 +465,8 @@ def _reset_statistics(m, s, tw):
     s.sf[T_WIP_SINCE] = tw
     s.sf[T_OBS_START] = tw
     s.si[S_WARM_DONE] = 1
-    reset_workers(m, s, tw)
+    if m.features is not None:  # hook: workers (issue 18)
+        reset_workers(m, s, tw)
 
 
 @hot
@@ -514,10 +519,12 @@ def _flush(m, s):
             for srv in range(a, a + n):
                 w += s.srv_f[srv, SF_WEAR]
             s.el_out[e, O_WEAR] = w / n
-    flush_places(m, s, now, False)  # hook (issue 18): assembly inputs
+    if m.features is not None:  # hook (issue 18): assembly inputs
+        flush_places(m, s, now, False)
     s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
     s.sf[T_WIP_SINCE] = now
-    flush_workers(m, s)
+    if m.features is not None:  # hook: workers (issue 18)
+        flush_workers(m, s)
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
 
 
@@ -650,7 +657,7 @@ def _pull(m, s, x, moved):
     b = m.pred_ptr[x + 1]
     # hook (issue 18): an assembly has no predecessors in ``pred`` (it pulls through its
     # bill of materials), so only elements without any (sources) pay for this test
-    if a == b and m.el_i[x, I_BOM_N] > 0:
+    if m.features is not None and a == b and m.el_i[x, I_BOM_N] > 0:
         return _pull_assembly(m, s, x, moved)
     while a < b:
         srv_in = room(m, s, x)

@@ -182,14 +182,15 @@ def change_wip(s, delta):
 
 
 @hot
-def new_part(s, prod):
+def new_part(m, s, prod):
     p = s.si[S_FREE]
     s.si[S_FREE] = s.part_i[p, PI_NEXT]
     s.si[S_NFREE] -= 1
     s.part_i[p, PI_NEXT] = -1
     s.part_i[p, PI_PROD] = prod
     s.part_i[p, PI_DEST] = -2
-    s.part_i[p, PI_ORDER] = -1
+    if m.features is not None:  # hook: orders (issue 18), read only by their hooks
+        s.part_i[p, PI_ORDER] = -1
     s.part_f[p, PF_T0] = s.sf[T_NOW]
     s.part_f[p, PF_READY] = s.sf[T_NOW]
     s.line_out[L_CREATED] += 1.0
@@ -301,9 +302,11 @@ def touch(s, srv):
 @hot
 def derived_state(m, s, srv):
     if s.srv_i[srv, SI_DOWN]:
-        return DOWN if s.srv_i[srv, SI_DOWN] == 1 else WAITING_FOR_WORKER
+        if m.features is None or s.srv_i[srv, SI_DOWN] == 1:
+            return DOWN
+        return WAITING_FOR_WORKER
     if s.srv_i[srv, SI_PM]:  # else PM_PAUSED: demand response (kernels.demand)
-        if s.srv_i[srv, SI_PM] == 1:
+        if m.features is None or s.srv_i[srv, SI_PM] == 1:
             return MAINTENANCE
         if s.srv_i[srv, SI_OFF] == 0:
             return STANDBY
@@ -312,11 +315,15 @@ def derived_state(m, s, srv):
     ph = s.srv_i[srv, SI_PHASE]
     # SI_ES (kernels.standby) is 0 or a saving state, whose code is above both
     if ph == P_DONE:
+        if m.features is None:
+            return BLOCKED
         return max(BLOCKED, s.srv_i[srv, SI_ES])
     if ph == P_SETUP:
         return SETUP
     if ph == P_PROCESS:
         return BUSY
+    if m.features is None:
+        return STARVED  # P_EMPTY: the other phases are the features'
     if ph == P_EMPTY:
         return max(STARVED, s.srv_i[srv, SI_ES])
     return WARMING_UP if ph == P_WARM else WAITING_FOR_WORKER  # P_WAIT_*: kernels.workers
@@ -335,7 +342,7 @@ def set_state(m, s, srv, new):
     s.srv_f[srv, SF_SINCE] = now
     s.srv_i[srv, SI_STATE] = new
     log_row(m, s, e, srv - m.el_i[e, I_SERVER0], new, s.el_si[e, EI_COUNT])
-    if m.params[P_ES] > 0.0:  # hook: standby (issue 19), the energy-saving timer
+    if m.features is not None and m.params[P_ES] > 0.0:  # hook: standby (issue 19), the energy-saving timer
         state_changed(m, s, srv, new)
 
 
@@ -397,7 +404,7 @@ def go_down(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     s.el_out[e, O_FAILURES] += 1.0
     touch(s, srv)
-    if m.el_i[e, I_CREW_REPAIR] != 0:  # hook: workers (issue 18), the repair needs a technician
+    if m.features is not None and m.el_i[e, I_CREW_REPAIR] != 0:  # hook: workers (issue 18), a technician
         request_repair(m, s, srv)
     else:
         start_repair(m, s, srv)
@@ -405,7 +412,7 @@ def go_down(m, s, srv):
 
 @cold
 def start_maintenance(m, s, srv):
-    if pause_instead(m, s, srv):  # hook: demand response (issue 19), only a pause was due
+    if m.features is not None and pause_instead(m, s, srv):  # hook: demand response (issue 19), a pause
         touch(s, srv)
         return
     e = s.srv_i[srv, SI_EL]
@@ -442,8 +449,9 @@ def begin_process(m, s, srv):
     w = draw(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
              e * N_STREAMS + RS_PROCESS)
     # hook: demand response (issue 19), the speed of a slow-down in force (kernels.demand),
-    # else 1.0 (w exactly): one division costs the standard line less than testing P_DR
-    w /= s.el_sf[e, EF_DR_SPEED]
+    # else 1.0 (w exactly)
+    if m.features is not None:
+        w /= s.el_sf[e, EF_DR_SPEED]
     s.srv_f[srv, SF_WORK] = w
     s.srv_f[srv, SF_REM] = w
     s.srv_i[srv, SI_PHASE] = P_PROCESS
@@ -453,7 +461,7 @@ def begin_process(m, s, srv):
 
 @hot
 def start_part(m, s, srv):
-    if s.srv_i[srv, SI_ES] != 0:  # hook: standby (issue 19), the server warms up first
+    if m.features is not None and s.srv_i[srv, SI_ES] != 0:  # hook: standby (issue 19), warm up first
         start_warmup(m, s, srv)
         touch(s, srv)
         return
@@ -463,7 +471,7 @@ def start_part(m, s, srv):
     last = s.srv_i[srv, SI_LAST_PROD]
     s.srv_i[srv, SI_LAST_PROD] = prod
     setup = d >= 0 and last >= 0 and last != prod
-    if setup or m.el_i[e, I_CREW] != 0:  # hook: workers (issue 18), a manual station
+    if setup or (m.features is not None and m.el_i[e, I_CREW] != 0):  # hook: workers
         # setups and manual stations are rarer than parts: one cold call site for both (each
         # passes the two bundles as hundreds of scalars, which the hot loop keeps live)
         _start_rare(m, s, srv, d, setup)
@@ -482,7 +490,8 @@ def finish_phase(m, s, srv):
     if ph == P_PROCESS and basis == FB_OPERATING:
         s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * rate
     s.srv_f[srv, SF_REM] = 0.0
-    if ph == P_SETUP or s.srv_i[srv, SI_WORKER0 + W_OP] >= 0:  # hook: workers (issue 18)
+    if ph == P_SETUP or (m.features is not None  # hook: workers (issue 18)
+                         and s.srv_i[srv, SI_WORKER0 + W_OP] >= 0):
         _end_rare(m, s, srv, ph)  # one cold call site: a setup's end, a manual processing's
         if ph == P_SETUP:
             return
@@ -497,7 +506,7 @@ def finish_phase(m, s, srv):
         p = s.srv_i[srv, SI_PART]
         s.el_out[e, O_SCRAP] += 1.0
         s.line_out[L_SCRAPPED] += 1.0
-        if s.part_i[p, PI_ORDER] >= 0:  # hook: orders (issue 18)
+        if m.features is not None and s.part_i[p, PI_ORDER] >= 0:  # hook: orders (issue 18)
             order_part_leaves(m, s, p, False)
         free_part(s, p)
         s.srv_i[srv, SI_PART] = -1
@@ -666,7 +675,7 @@ def take(m, s, p, srv, x):
         change_content(m, s, p, -1)
     if kind == STATION:
         part = s.srv_i[srv, SI_PART]
-        if s.part_i[part, PI_BATCH] >= 0:  # hook: batching (issue 18), a load leaves by parts
+        if m.features is not None and s.part_i[part, PI_BATCH] >= 0:  # hook: batching, a load leaves by parts
             return _take_from_load(m, s, srv, part)
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
@@ -675,9 +684,12 @@ def take(m, s, p, srv, x):
     if unlimited:
         s.el_si[p, EI_PEND_DEST] = -2
         s.el_sf[p, EF_LAST_TAKE] = now
-        return new_part(s, draw_product(m, s, p))
+        return new_part(m, s, draw_product(m, s, p))
     # hook: a sequencing rule at a source or buffer (orders, issue 18)
-    part = take_sequenced(m, s, p, x) if m.el_i[p, I_SEQ] > SQ_FIFO else fifo_pop(s, p)
+    if m.features is not None and m.el_i[p, I_SEQ] > SQ_FIFO:
+        part = take_sequenced(m, s, p, x)
+    else:
+        part = fifo_pop(s, p)
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
         # accumulated parts leave at minimum spacing
@@ -706,7 +718,7 @@ def put(m, s, x, part, srv):
         s.line_out[L_GOOD] += 1.0
         s.si[S_GOOD_TOTAL] += 1
         s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
-        if s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
+        if m.features is not None and s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
             order_part_leaves(m, s, part, True)
         free_part(s, part)
     else:
@@ -747,9 +759,10 @@ def _start_rare(m, s, srv, d, setup):
         s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
                                       e * N_STREAMS + RS_SETUP)
         # a manual setup may wait for its operator (kernels.workers)
-        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_SETUP):
+        if (m.features is None or m.el_i[e, I_CREW] == 0
+                or not wait_for_operator(m, s, srv, P_SETUP)):
             resume(m, s, srv)
-    elif not wait_for_operator(m, s, srv, P_PROCESS):
+    elif m.features is None or not wait_for_operator(m, s, srv, P_PROCESS):
         begin_process(m, s, srv)
     touch(s, srv)
 
@@ -760,11 +773,12 @@ def _end_rare(m, s, srv, ph):
     of a processing that held an operator (who is free now)."""
     if ph == P_SETUP:
         e = s.srv_i[srv, SI_EL]
-        if m.el_i[e, I_CREW] == 0 or not wait_for_operator(m, s, srv, P_PROCESS):
+        if (m.features is None or m.el_i[e, I_CREW] == 0
+                or not wait_for_operator(m, s, srv, P_PROCESS)):
             begin_process(m, s, srv)
         else:
             touch(s, srv)
-    else:
+    elif m.features is not None:
         release_worker(m, s, srv, W_OP)
 
 

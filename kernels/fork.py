@@ -123,7 +123,7 @@ def fork_clock(m, s, t):
 def _placed_part(s, prod):
     """A part of product ``prod`` that was in the line before the fork: made as the kernel
     makes one, but not counted as created after it."""
-    p = new_part(s, prod)
+    p = new_part(m, s, prod)
     s.line_out[L_CREATED] -= 1.0
     return p
 

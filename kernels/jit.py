@@ -36,6 +36,9 @@ from 41 s to about 13 s of CPU on an idle machine, when it was written:
 - Rare branches of hot functions (shortest-queue waking, routing, product mixes, logging)
   are small ``cold`` functions of their own instead of inlined at every call site.
 
+- ``DropAbsentFeatures``: a line without the features of issues 18-19 gets a kernel
+  compiled without their hooks (``m.features is None``): 16 s against 36 s of CPU for the
+  kernel with them, on a quiet machine (``benchmarks/compile_time.py [--features]``).
 One measure is for run time: ``_index_without_wraparound`` drops Python's negative-index
 handling from kernel code; and ``_nrt=False`` (Numba's private option) compiles without
 reference counting.
@@ -78,7 +81,7 @@ from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.dispatcher import Dispatcher
 from numba.core.inline_closurecall import InlineWorker
-from numba.core.ir_utils import build_definitions, replace_vars
+from numba.core.ir_utils import build_definitions, get_definition, guard, replace_vars
 from numba.core.targetconfig import TargetConfig
 from numba.core.untyped_passes import InlineInlinables
 
@@ -324,12 +327,64 @@ def _compare_flags_cheaply():
 _measure("compare_flags_cheaply", _compare_flags_cheaply)
 
 
+@register_pass(mutates_CFG=False, analysis_only=False)
+class DropAbsentFeatures(FunctionPass):
+    """Compile a line without the features it does not use: a field of an argument that is
+    ``None`` (``ModelArrays.features`` of a line without the features of issues 18-19,
+    ``kernels.types.uses_features``) is read as the constant ``None``.
+
+    Every feature hook is written ``if m.features is not None and ...``. Numba's next dead
+    branch pruning (it follows inlining) then drops each such branch before typing, so
+    none of the features' code is typed, lowered or optimised for that line (nor are the
+    ``cold`` functions only they call compiled), and the hot loop does not test them. A
+    line that uses a feature passes an array there and gets the kernel with every hook,
+    compiled once for that type: Numba keeps (and caches) one compiled kernel per argument
+    type. Where the pass does not apply, the tests stay in the code and are false: the
+    results are the same, only the compile and the loop are slower.
+    """
+
+    _name = "drop_absent_features"
+
+    def __init__(self):
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        func_ir = state.func_ir
+        changed = False
+        for block in func_ir.blocks.values():
+            for st in block.body:
+                v = st.value if isinstance(st, ir.Assign) else None
+                if not (isinstance(v, ir.Expr) and v.op == "getattr"):
+                    continue
+                arg = guard(get_definition, func_ir, v.value)
+                if isinstance(arg, ir.Arg) and _is_none_field(state.args[arg.index], v.attr):
+                    st.value = ir.Const(None, v.loc)
+                    changed = True
+        if changed:
+            func_ir._definitions = build_definitions(func_ir.blocks)
+        return changed
+
+
+def _is_none_field(ty, attr: str) -> bool:
+    """Whether ``attr`` of a value of Numba type ``ty`` is a named tuple's ``None`` field."""
+    fields = getattr(ty, "fields", None)
+    if not isinstance(ty, types.BaseNamedTuple) or attr not in fields:
+        return False
+    return isinstance(ty.types[fields.index(attr)], types.NoneType)
+
+
 class _KernelCompiler(CompilerBase):
-    """Numba's nopython pipeline with ``ForwardArgumentAliases`` after inlining."""
+    """Numba's nopython pipeline with ``ForwardArgumentAliases`` and ``DropAbsentFeatures``
+    after inlining, before the dead branch pruning that follows it (each if in force)."""
 
     def define_pipelines(self):
         pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
-        pm.add_pass_after(ForwardArgumentAliases, InlineInlinables)
+        after = InlineInlinables
+        for name, kernel_pass in (("forward_argument_aliases", ForwardArgumentAliases),
+                                  ("drop_absent_features", DropAbsentFeatures)):
+            if PATCHES[name]:
+                pm.add_pass_after(kernel_pass, after)
+                after = kernel_pass
         pm.finalize()
         return [pm]
 
@@ -400,7 +455,9 @@ _measure("forward_argument_aliases", lambda: True)
 _BASE = dict(cache=True, nogil=True, error_model="numpy")
 if _measure("no_reference_counting", lambda: True):
     _BASE["_nrt"] = False
-_PIPELINE = {"pipeline_class": _KernelCompiler} if PATCHES["forward_argument_aliases"] else {}
+_measure("drop_absent_features", lambda: True)
+_PIPELINE = ({"pipeline_class": _KernelCompiler}
+             if PATCHES["forward_argument_aliases"] or PATCHES["drop_absent_features"] else {})
 
 hot = njit(inline="always", **_BASE)
 cold = _compiled_once(njit(no_cpython_wrapper=True, no_cfunc_wrapper=True, **_PIPELINE, **_BASE))

@@ -39,7 +39,7 @@ def release_order(m, s, e, row):
     """Order ``row`` (a schedule row of source ``e``) releases its parts into the source's
     waiting parts, in the place its sequencing rule gives them."""
     for _ in range(m.sched_q[row]):
-        p = new_part(s, m.sched_p[row])
+        p = new_part(m, s, m.sched_p[row])
         s.part_i[p, PI_ORDER] = row
         insert_by_key(m, s, e, p)
         change_content(m, s, e, 1)

@@ -449,6 +449,8 @@ ModelArrays = namedtuple("ModelArrays", [
     "ts_t",  # float64 (n_samples,): times of the time-series samples (s)
     "bom",  # int64 (max(n_bom, 1), N_BM): BM_* columns, one row per assembly input
     "params",  # float64 (N_P + ...): the P_* entries below, then the feature tables
+    "features",  # None: the line uses none of the features of issues 18-19 (``uses_features``);
+    #              else int64 (1,). The kernel is compiled once for each (``kernels.jit``)
 ])
 
 KernelState = namedtuple("KernelState", [
@@ -499,3 +501,25 @@ DR_SPEED = 3  # 0: the station pauses; else it runs at this speed (0 < speed <= 
 N_DR = 4
 PM_PAUSED = 2  # SI_PM of a server paused by demand response
 PM_DUE_PAUSE = 2  # SI_PM_DUE bit: pause the server once its part has left
+
+
+def uses_features(el_i: np.ndarray, params: np.ndarray) -> bool:
+    """Whether a line needs the kernel's feature hooks (issue 18: assembly, batches and
+    disassembly, worker pools, orders and sequencing; issue 19: energy saving, demand
+    response). Each hook in ``kernels`` is written ``if m.features is not None and ...``:
+    for a line without any of these, every such test is false on every event, and its
+    ``ModelArrays.features`` is None, for which the kernel is compiled without the hooks
+    (``kernels.jit.DropAbsentFeatures``): neither their code nor their tests cost that line
+    anything, in run time or in compile time."""
+    return bool(
+        (el_i[:, I_BOM_N] > 0).any()  # assembly, batch, disassembly (PI_BATCH loads)
+        or (el_i[:, I_SEQ] >= 0).any()  # order sources (PI_ORDER) and sequencing rules
+        or (el_i[:, [I_CREW, I_CREW_REPAIR, I_CREW_SETUP, I_CREW_PROCESS]] != 0).any()
+        or (el_i[:, I_ES_MODE] > 0).any()
+        or params[P_POOLS] > 0 or params[P_ES] > 0.0 or params[P_DR] > 0.0
+        or params[P_OD0] > 0)
+
+
+def features_array(el_i: np.ndarray, params: np.ndarray) -> np.ndarray | None:
+    """``ModelArrays.features`` for a line (``uses_features``)."""
+    return np.ones(1, np.int64) if uses_features(el_i, params) else None

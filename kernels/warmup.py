@@ -22,8 +22,10 @@ def cache_is_warm() -> bool:
     return bool(glob.glob(os.path.join(folder, "**", "engine.run_until*.nbi"), recursive=True))
 
 
-def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
-    """A one-station line as raw arrays, built without ``twin`` (kernels never import it)."""
+def tiny_model(features: bool = False) -> tuple[kt.ModelArrays, kt.KernelState]:
+    """A one-station line as raw arrays, built without ``twin`` (kernels never import it);
+    with ``features``, typed as a line that uses the features of issues 18-19 (the kernel
+    with their hooks: ``kernels.types.uses_features``), though it uses none."""
     n_el, n_srv = 3, 1
     el_i = np.full((n_el, kt.N_I), 0, np.int64)
     el_i[:, kt.I_KIND] = (kt.SOURCE, kt.STATION, kt.SINK)
@@ -45,6 +47,7 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
         mix_cum=np.ones((n_el, 1)), sched_t=np.zeros(1), sched_p=np.zeros(1, np.int64),
         sched_q=np.zeros(1, np.int64), cal_t=np.zeros(0), cal_on=np.zeros(0, np.int64),
         ts_t=np.arange(3) * 5.0, bom=np.full((1, kt.N_BM), -1, np.int64), params=params,
+        features=np.ones(1, np.int64) if features else None,
     )
     n_p, n_h, n_s = 64, 64, 3
     part_i = np.full((n_p, kt.N_PI), -1, np.int64)
@@ -84,10 +87,12 @@ def tiny_model() -> tuple[kt.ModelArrays, kt.KernelState]:
     return m, s
 
 
-_ready = threading.Event()
+# Whether ``start`` and ``run_until`` are compiled (or loaded) in this process, for lines
+# without and with the features of issues 18-19 (``kernels.types.uses_features``)
+_ready = {False: threading.Event(), True: threading.Event()}
 
 
-def _compile_elsewhere() -> subprocess.Popen | None:
+def _compile_elsewhere(variants: tuple[bool, ...]) -> subprocess.Popen | None:
     """Compile part of the kernel in a second process while this one compiles ``run_until``.
 
     With a cold cache and two cores, the other process compiles ``start`` and the rare
@@ -101,7 +106,8 @@ def _compile_elsewhere() -> subprocess.Popen | None:
     """
     if cache_is_warm() or (os.cpu_count() or 1) < 2 or _jit_disabled():
         return None
-    code = "from kernels.warmup import compile_rest; compile_rest()"
+    code = ("from kernels.warmup import compile_rest\n"
+            f"for f in {variants!r}: compile_rest(f)")
     try:
         return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,14 +124,15 @@ def _jit_disabled() -> bool:
         return False
 
 
-def _argument_types():
-    """Numba types of the plant and the run, as every real run passes them."""
+def _argument_types(features: bool = False):
+    """Numba types of the plant and the run, as every real run passes them (for a line
+    with or without the features of issues 18-19)."""
     from numba import typeof
 
-    return tuple(typeof(a) for a in tiny_model())
+    return tuple(typeof(a) for a in tiny_model(features))
 
 
-def compile_rest() -> None:
+def compile_rest(features: bool = False) -> None:
     """Compile (or load) the rare events of ``run_until`` (with the argument types its
     event loop passes), then ``start``, then the functions that set up a fork's state
     (``kernels.fork``, with the types ``twin.whatif.fork.build_state`` passes: else the
@@ -135,7 +142,7 @@ def compile_rest() -> None:
     from kernels import fork
     from kernels.engine import _rare_event, start
 
-    plant_and_run = _argument_types()
+    plant_and_run = _argument_types(features)
     i, f = types.int64, types.float64
     _rare_event.compile((*plant_and_run, i, i, i))
     start.compile(plant_and_run)
@@ -157,11 +164,13 @@ def _reap(helper: subprocess.Popen | None) -> None:
         helper.wait()
 
 
-def warm_up() -> None:
+def warm_up(variants: tuple[bool, ...] = (False, True)) -> None:
     """Run the tiny model once: compiles every kernel, or loads it from the disk cache.
 
-    With a cold cache, part of the kernel compiles in a second process meanwhile
-    (``_compile_elsewhere``).
+    ``variants`` says which kernels: for lines without the features of issues 18-19
+    (``False``: the one most lines need, first) and with them (``True``); each is compiled
+    once (``kernels.jit.DropAbsentFeatures``). With a cold cache, part of each kernel
+    compiles in a second process meanwhile (``_compile_elsewhere``).
 
     Python's cyclic garbage collector is off meanwhile: Numba's compiler makes millions of
     short-lived objects, and the collector ran 2,800 times for 4 s of a 26 s compile.
@@ -173,29 +182,33 @@ def warm_up() -> None:
     """
 
     failed = []
+    variants = tuple(f for f in variants if not _ready[f].is_set())
 
-    def run_tiny_model():
-        helper = _compile_elsewhere()  # before numba loads here: the other one starts sooner
+    def run_tiny_models():
+        helper = _compile_elsewhere(variants)  # before numba loads: the other one starts sooner
         try:
             from numba import types
 
             from kernels.engine import run_until, start
 
-            if helper is not None:  # run_until first: start is being compiled elsewhere
-                run_until.compile((*_argument_types(), types.float64))
-            m, s = tiny_model()
-            start(m, s)
-            run_until(m, s, 10.0)
-            _ready.set()
+            for features in variants:
+                if helper is not None:  # run_until first: start is being compiled elsewhere
+                    run_until.compile((*_argument_types(features), types.float64))
+                m, s = tiny_model(features)
+                start(m, s)
+                run_until(m, s, 10.0)
+                _ready[features].set()
         except BaseException as e:  # handed to the caller's thread below
             failed.append(e)
         finally:
             _reap(helper)
 
+    if not variants:
+        return
     collecting = gc.isenabled()
     gc.disable()
     try:
-        worker = threading.Thread(target=run_tiny_model, name="twinbench-kernel-compile")
+        worker = threading.Thread(target=run_tiny_models, name="twinbench-kernel-compile")
         worker.start()
         worker.join()
     finally:
@@ -205,10 +218,12 @@ def warm_up() -> None:
         raise failed[0]
 
 
-def compiled_kernels():
-    """``(start, run_until)`` of ``kernels.engine``, after ``warm_up`` in this process."""
-    if not _ready.is_set():
-        warm_up()
+def compiled_kernels(arrays: kt.ModelArrays | None = None):
+    """``(start, run_until)`` of ``kernels.engine``, after ``warm_up`` in this process of
+    the kernel for lines like ``arrays`` (None: a line without the features)."""
+    features = arrays is not None and arrays.features is not None
+    if not _ready[features].is_set():
+        warm_up((features,))
     from kernels.engine import run_until, start
 
     return start, run_until

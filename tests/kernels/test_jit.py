@@ -183,6 +183,16 @@ def scaled(a, k):
 def caller(p, i):
     q = p
     return leaf(q.w, i) + leaf(p.w, i + 1) + scaled(q.w, 1) + scaled(p.w, 2)
+
+
+def hook(p):
+    if p.k is not None and p.w[0] > 0.0:
+        return p.k.no_such_attribute  # typed only if kept: a None ``k`` drops it
+    return p.w[0]
+
+
+def gated(p):
+    return hook(p)
 """
 
 
@@ -214,6 +224,7 @@ def test_numba_still_calls_what_the_measures_replace(monkeypatch):
     spy(arrayobj, "fix_integer_index", "index_without_wraparound")
     # a pass that forwarded something (``q = p``) returns True
     spy(kj.ForwardArgumentAliases, "run_pass", "forward_argument_aliases", lambda changed: changed)
+    spy(kj.DropAbsentFeatures, "run_pass", "drop_absent_features", lambda changed: changed)
 
     probe = ModuleType("kernels.probe_of_test_jit")
     monkeypatch.setitem(sys.modules, probe.__name__, probe)
@@ -223,6 +234,8 @@ def test_numba_still_calls_what_the_measures_replace(monkeypatch):
     probe.scaled = kj._compiled_once(njit(no_cpython_wrapper=True, **kj._PIPELINE, **options))(
         probe.scaled)
     probe.caller = kj._compiled_once(njit(**kj._PIPELINE, **options))(probe.caller)
+    probe.hook = njit(inline="always", **options)(probe.hook)
+    probe.gated = kj._compiled_once(njit(**kj._PIPELINE, **options))(probe.gated)
 
     w = np.arange(1.0, 6.0)
     assert probe.caller(Plant(w, w), 2) == 2 * 3.0 + 2 * 4.0 + 1.0 + 2.0
@@ -230,6 +243,9 @@ def test_numba_still_calls_what_the_measures_replace(monkeypatch):
     calls["compiled_once"] = len(probe.scaled.overloads)
     (signature,) = probe.caller.signatures
     calls["no_reference_counting"] = "NRT_" not in probe.caller.inspect_llvm(signature)
+    # drop_absent_features: the hook of a None field is gone before typing (else the
+    # attribute that does not exist would fail the compile)
+    assert probe.gated(Plant(w, None)) == 1.0
     unused = sorted(name for name in kj.PATCHES if not calls[name])
     assert not unused, f"Numba no longer calls what these measures replace: {unused}"
 

@@ -26,9 +26,10 @@ import json, sys
 from kernels.warmup import cache_is_warm, compiled_kernels
 from twin.projectfile.reader import load_project
 from twin.sim.runner import RunSpec, run_project
+from twin.sim.lowering import lower
 assert not cache_is_warm(), "the cache is not empty"
-compiled_kernels()
 project = load_project(sys.argv[1])
+compiled_kernels(lower(project, 10.0).arrays)  # the kernel for lines with its features
 rep = run_project(project, ["base"], RunSpec(horizon=3000.0, warmup=100.0, replications=1,
                                               seed=7), workers=1).scenarios["base"].replications[0]
 from kernels.engine import start

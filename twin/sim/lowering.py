@@ -274,7 +274,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         mix_cum=mix, sched_t=np.array(sched_t or [0.0]), sched_p=np.array(sched_p or [0], np.int64),
         sched_q=np.array(sched_q or [0], np.int64), cal_t=cal_t[keep], cal_on=cal_on[keep],
         ts_t=ts_t, bom=np.array(bom or [(-1,) * kt.N_BM], np.int64).reshape(-1, kt.N_BM),
-        params=params,
+        params=params, features=kt.features_array(el_i, params),
     )
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),

@@ -269,7 +269,7 @@ def run_replication(low: Lowered, seed: int, replication: int, task: TaskState |
     each chunk, and every few million events within one), and ``lowering.RunawayError``
     for a model that keeps firing while simulated time stands still (zero times).
     """
-    start, run_until = compiled_kernels()
+    start, run_until = compiled_kernels(low.arrays)
 
     a = kernel_arrays(low)  # the restarts' energy in the sampled series (issue 19 §3)
     if state is None:

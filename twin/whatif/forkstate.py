@@ -192,7 +192,7 @@ class StartPlan:
         """One replication's state at ``t``, started: the shared state copied, with the
         replication's random ``streams`` (``stream_seeds``) and ``drawn`` (a row of
         :meth:`draws`)."""
-        start, _ = compiled_kernels()
+        start, _ = compiled_kernels(self.low.arrays)
         a = self.low.arrays
         s = kt.KernelState(*(x.copy() for x in self.state))
         s.rng[:] = streams

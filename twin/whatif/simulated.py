@@ -228,7 +228,7 @@ def trace_replication(low: Lowered, seed: int, replication: int,
         For a run without state log or with a warm-up, or a re-run that does not reproduce
         ``check`` (wrong seed or replication).
     """
-    start, run_until = compiled_kernels()
+    start, run_until = compiled_kernels(low.arrays)
 
     a = low.arrays
     if a.params[kt.P_LOG] <= 0:
