@@ -120,7 +120,7 @@ def fork_clock(m, s, t):
 
 
 @hot
-def _placed_part(s, prod):
+def _placed_part(m, s, prod):
     """A part of product ``prod`` that was in the line before the fork: made as the kernel
     makes one, but not counted as created after it."""
     p = new_part(m, s, prod)
@@ -138,7 +138,7 @@ def fork_fill(m, s, e, n, prod):
     travel, gap = m.el_f[e, F_TRAVEL], m.el_f[e, F_GAP]
     ready = t
     for i in range(n):
-        p = _placed_part(s, prod)
+        p = _placed_part(m, s, prod)
         if conveyor:
             ready = max(t + travel * i / n, ready + gap) if i else t
             push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, e, 0)
@@ -161,7 +161,7 @@ def fork_server(m, s, srv, phase, prod, rem, work, done_t, down):
     """
     e = s.srv_i[srv, SI_EL]
     if phase != P_EMPTY:
-        p = _placed_part(s, prod)
+        p = _placed_part(m, s, prod)
         s.srv_i[srv, SI_PART] = p
         s.srv_i[srv, SI_LAST_PROD] = prod
         s.el_si[e, EI_COUNT] += 1
@@ -194,7 +194,7 @@ def fork_load(m, s, srv, n):
     else:
         last = main
         for _ in range(n - 1):
-            p = _placed_part(s, s.part_i[main, PI_PROD])
+            p = _placed_part(m, s, s.part_i[main, PI_PROD])
             s.part_i[last, PI_BATCH] = p
             last = p
         s.el_si[e, EI_COUNT] += n - 1
