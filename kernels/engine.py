@@ -234,9 +234,11 @@ def start(m, s):
     k = s.si[S_CAL_K]
     if k < m.cal_t.shape[0]:
         push(s.heap_t, s.heap_i, s.si, m.cal_t[k], E_SHIFT, k, 0)
-    if m.features is not None and m.params[P_ES] > 0.0:  # hook: standby (issue 19), servers starved from the start
+    # hooks: standby (issue 19), servers starved from the start; demand response, the first
+    # window boundary
+    if m.features is not None and m.params[P_ES] > 0.0:
         start_timers(m, s)
-    if m.features is not None and m.params[P_DR] > 0.0:  # hook: demand response (issue 19), the first window
+    if m.features is not None and m.params[P_DR] > 0.0:
         start_windows(m, s)
 
 

@@ -342,7 +342,7 @@ def set_state(m, s, srv, new):
     s.srv_f[srv, SF_SINCE] = now
     s.srv_i[srv, SI_STATE] = new
     log_row(m, s, e, srv - m.el_i[e, I_SERVER0], new, s.el_si[e, EI_COUNT])
-    if m.features is not None and m.params[P_ES] > 0.0:  # hook: standby (issue 19), the energy-saving timer
+    if m.features is not None and m.params[P_ES] > 0.0:  # hook: standby (issue 19), its timer
         state_changed(m, s, srv, new)
 
 
@@ -404,7 +404,7 @@ def go_down(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     s.el_out[e, O_FAILURES] += 1.0
     touch(s, srv)
-    if m.features is not None and m.el_i[e, I_CREW_REPAIR] != 0:  # hook: workers (issue 18), a technician
+    if m.features is not None and m.el_i[e, I_CREW_REPAIR] != 0:  # hook: workers, a technician
         request_repair(m, s, srv)
     else:
         start_repair(m, s, srv)
@@ -412,7 +412,7 @@ def go_down(m, s, srv):
 
 @cold
 def start_maintenance(m, s, srv):
-    if m.features is not None and pause_instead(m, s, srv):  # hook: demand response (issue 19), a pause
+    if m.features is not None and pause_instead(m, s, srv):  # hook: demand response, a pause
         touch(s, srv)
         return
     e = s.srv_i[srv, SI_EL]
@@ -461,7 +461,7 @@ def begin_process(m, s, srv):
 
 @hot
 def start_part(m, s, srv):
-    if m.features is not None and s.srv_i[srv, SI_ES] != 0:  # hook: standby (issue 19), warm up first
+    if m.features is not None and s.srv_i[srv, SI_ES] != 0:  # hook: standby, warm up first
         start_warmup(m, s, srv)
         touch(s, srv)
         return
@@ -675,7 +675,8 @@ def take(m, s, p, srv, x):
         change_content(m, s, p, -1)
     if kind == STATION:
         part = s.srv_i[srv, SI_PART]
-        if m.features is not None and s.part_i[part, PI_BATCH] >= 0:  # hook: batching, a load leaves by parts
+        # hook: batching (issue 18), a load leaves by parts
+        if m.features is not None and s.part_i[part, PI_BATCH] >= 0:
             return _take_from_load(m, s, srv, part)
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
