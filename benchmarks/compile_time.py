@@ -7,8 +7,8 @@ as ``warm_up`` does but in this one process (``warm_up`` compiles part of the ke
 second one). The kernel is compiled once for lines without the features of issues 18-19
 (``kernels.types.uses_features``: the standard line, the bottling line) and once for lines
 with them; ``--features`` measures the second (on a tree older than that split, both
-measure its one kernel). It reports CPU time (``time.process_time``), which a shared machine inflates
-far less than wall time. The variants run interleaved, so a change of load hits them all;
+measure its one kernel). It reports CPU time (``time.process_time``), which a shared
+machine inflates far less than wall time. The variants run interleaved, so a change of load hits them all;
 the table gives the median and the range of each.
 
 A variant is a comma-separated list of measures to leave out (``TWINBENCH_JIT_WITHOUT``);
