@@ -8,8 +8,8 @@ second one). The kernel is compiled once for lines without the features of issue
 (``kernels.types.uses_features``: the standard line, the bottling line) and once for lines
 with them; ``--features`` measures the second (on a tree older than that split, both
 measure its one kernel). It reports CPU time (``time.process_time``), which a shared
-machine inflates far less than wall time. The variants run interleaved, so a change of load hits them all;
-the table gives the median and the range of each.
+machine inflates far less than wall time. The variants run interleaved, so a change of
+load hits them all; the table gives the median and the range of each.
 
 A variant is a comma-separated list of measures to leave out (``TWINBENCH_JIT_WITHOUT``);
 ``-`` is all of them in force. ``--root`` may be given several times to compare trees (an
