@@ -16,6 +16,7 @@ import numpy as np
 from kernels.demand import pause_instead
 from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, take_sequenced
+from kernels.parts import free_part, load_size, load_to_sink, new_part
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.standby import start_warmup, state_changed
@@ -50,12 +51,14 @@ from kernels.types import (
     FB_OPERATING,
     FB_OPERATIONS,
     I_ARRIVAL_DIST,
+    I_BATCH_MIN,
     I_CALENDAR,
     I_CAPACITY,
     I_CREW,
     I_CREW_REPAIR,
     I_FAIL_BASIS,
     I_KIND,
+    I_LOAD,
     I_OFF_STATE,
     I_PM_DIST,
     I_PM_OPS,
@@ -64,12 +67,11 @@ from kernels.types import (
     I_SEQ,
     I_SERVER0,
     I_SERVERS,
-    L_CREATED,
     L_EVENTS,
     L_GOOD,
     L_LEAD_SUM,
     L_SCRAPPED,
-    L_WIP_INT,
+    LOAD_RELEASE,
     MAINTENANCE,
     N_STREAMS,
     O_CONTENT_INT,
@@ -106,11 +108,8 @@ from kernels.types import (
     RS_SCRAP,
     RS_SETUP,
     S_DIRTY_N,
-    S_FREE,
     S_GOOD_TOTAL,
-    S_NFREE,
     S_STACK_N,
-    S_WIP,
     S_WORKING,
     SETUP,
     SF_DONE_T,
@@ -142,7 +141,6 @@ from kernels.types import (
     STARVED,
     STATION,
     T_NOW,
-    T_WIP_SINCE,
     W_OP,
     WAITING_FOR_WORKER,
     WARMING_UP,
@@ -171,38 +169,6 @@ def change_content(m, s, e, delta):
         s.el_out[e, O_CONTENT_MAX] = c
     if m.el_i[e, I_KIND] != STATION:
         log_row(m, s, e, -1, -1, c)
-
-
-@hot
-def change_wip(s, delta):
-    now = s.sf[T_NOW]
-    s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
-    s.sf[T_WIP_SINCE] = now
-    s.si[S_WIP] += delta
-
-
-@hot
-def new_part(s, prod):
-    p = s.si[S_FREE]
-    s.si[S_FREE] = s.part_i[p, PI_NEXT]
-    s.si[S_NFREE] -= 1
-    s.part_i[p, PI_NEXT] = -1
-    s.part_i[p, PI_PROD] = prod
-    s.part_i[p, PI_DEST] = -2
-    s.part_i[p, PI_ORDER] = -1
-    s.part_f[p, PF_T0] = s.sf[T_NOW]
-    s.part_f[p, PF_READY] = s.sf[T_NOW]
-    s.line_out[L_CREATED] += 1.0
-    change_wip(s, 1)
-    return p
-
-
-@hot
-def free_part(s, p):
-    s.part_i[p, PI_NEXT] = s.si[S_FREE]
-    s.si[S_FREE] = p
-    s.si[S_NFREE] += 1
-    change_wip(s, -1)
 
 
 @hot
@@ -640,14 +606,25 @@ def offer(m, s, p, x):
 @cold
 def _take_from_load(m, s, srv, part):
     """Batching (issue 18, ``kernels/batching.py``): a successor takes ``part``, the first
-    of the load server ``srv`` holds, and not its last. The server keeps the rest (done, so
-    blocked) and offers the next part, to a successor chosen afresh, as its own."""
+    of the load server ``srv`` holds, and not its last. A batch station releasing by parts
+    (or an unbatch) keeps the rest (done, so blocked) and offers the next part, to a
+    successor chosen afresh, as its own; any other station (a batch station releasing its
+    load whole, or one a load passes through) lets the whole load go as one unit."""
+    e = s.srv_i[srv, SI_EL]
+    if m.el_i[e, I_BATCH_MIN] == 0 or m.el_i[e, I_LOAD] == LOAD_RELEASE:
+        if m.el_i[e, I_BATCH_MIN] > 0:  # the batch station counted the load's parts
+            n = load_size(s, part) - 1
+            s.el_out[e, O_OUT] += n
+            change_content(m, s, e, -n)
+        s.srv_i[srv, SI_PART] = -1
+        s.srv_i[srv, SI_PHASE] = P_EMPTY
+        after_release(m, s, srv)
+        return part
     s.srv_i[srv, SI_PART] = s.part_i[part, PI_BATCH]
     s.part_i[part, PI_BATCH] = -1
     if s.part_i[part, PI_DEST] <= PD_BECOMES:  # a disassembly's part takes its output's product
         s.part_i[part, PI_PROD] = PD_BECOMES - s.part_i[part, PI_DEST]
         s.part_i[part, PI_DEST] = -2
-    e = s.srv_i[srv, SI_EL]
     dest = choose_destination(m, s, e)
     s.srv_i[srv, SI_DEST] = dest
     wake_successors(m, s, e, dest)
@@ -702,6 +679,8 @@ def put(m, s, x, part, srv):
         s.srv_i[srv, SI_PART] = part
         start_part(m, s, srv)
     elif kind == SINK:
+        if s.part_i[part, PI_BATCH] >= 0:  # hook: batching (issue 18), a load's other parts
+            load_to_sink(m, s, x, part)
         s.line_out[L_GOOD] += 1.0
         s.si[S_GOOD_TOTAL] += 1
         s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]

@@ -1,0 +1,94 @@
+"""The part pool, and a load that travels as one unit (issue 18 §2).
+
+A part is a row of ``part_i``/``part_f``; free rows are chained through ``PI_NEXT`` from
+``S_FREE``, and the line's work in process (``S_WIP``, its integral ``L_WIP_INT``) counts
+the parts taken from the pool. A load is a part whose ``PI_BATCH`` chains the other parts
+of a batch station's load (``kernels/batching.py``); one released whole (``LOAD_RELEASE``)
+moves through conveyors, buffers and stations as its first part, and a sink that receives
+it counts each of its parts. Apart from ``kernels/flow.py``, which imports these.
+"""
+
+from kernels.jit import cold, hot
+from kernels.orders import order_part_leaves
+from kernels.types import (
+    L_CREATED,
+    L_GOOD,
+    L_LEAD_SUM,
+    L_WIP_INT,
+    O_IN,
+    PF_READY,
+    PF_T0,
+    PI_BATCH,
+    PI_DEST,
+    PI_NEXT,
+    PI_ORDER,
+    PI_PROD,
+    S_FREE,
+    S_GOOD_TOTAL,
+    S_NFREE,
+    S_WIP,
+    T_NOW,
+    T_WIP_SINCE,
+)
+
+
+@hot
+def change_wip(s, delta):
+    now = s.sf[T_NOW]
+    s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
+    s.sf[T_WIP_SINCE] = now
+    s.si[S_WIP] += delta
+
+
+@hot
+def new_part(s, prod):
+    p = s.si[S_FREE]
+    s.si[S_FREE] = s.part_i[p, PI_NEXT]
+    s.si[S_NFREE] -= 1
+    s.part_i[p, PI_NEXT] = -1
+    s.part_i[p, PI_PROD] = prod
+    s.part_i[p, PI_DEST] = -2
+    s.part_i[p, PI_ORDER] = -1
+    s.part_f[p, PF_T0] = s.sf[T_NOW]
+    s.part_f[p, PF_READY] = s.sf[T_NOW]
+    s.line_out[L_CREATED] += 1.0
+    change_wip(s, 1)
+    return p
+
+
+@hot
+def free_part(s, p):
+    s.part_i[p, PI_NEXT] = s.si[S_FREE]
+    s.si[S_FREE] = p
+    s.si[S_NFREE] += 1
+    change_wip(s, -1)
+
+
+@cold
+def load_size(s, part):
+    """The parts of the load ``part`` leads (1: a part outside a load)."""
+    n = 1
+    while s.part_i[part, PI_BATCH] >= 0:
+        part = s.part_i[part, PI_BATCH]
+        n += 1
+    return n
+
+
+@cold
+def load_to_sink(m, s, x, part):
+    """A load that travelled as one unit reaches sink ``x``: each of its parts but ``part``
+    (which ``put`` counts) is counted, with its own lead time, and freed."""
+    now = s.sf[T_NOW]
+    p = s.part_i[part, PI_BATCH]
+    s.part_i[part, PI_BATCH] = -1
+    while p >= 0:
+        nxt = s.part_i[p, PI_BATCH]
+        s.part_i[p, PI_BATCH] = -1
+        s.el_out[x, O_IN] += 1.0
+        s.line_out[L_GOOD] += 1.0
+        s.si[S_GOOD_TOTAL] += 1
+        s.line_out[L_LEAD_SUM] += now - s.part_f[p, PF_T0]
+        if s.part_i[p, PI_ORDER] >= 0:
+            order_part_leaves(m, s, p, True)
+        free_part(s, p)
+        p = nxt
