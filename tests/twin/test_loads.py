@@ -227,3 +227,14 @@ def test_calibration_refuses_stations_that_see_loads():
     with pytest.raises(CalibrationError, match=r"stations \['oven', 'unload'\] that process "
                                                r"loads as one unit.*without 'unbatch'"):
         calibrate(project_from_json(basket_line()), None)
+
+
+def test_a_load_led_back_to_its_own_batch_station_is_refused():
+    # a loop from the oven back through a buffer to the basket: a load would be batched
+    # again as one part of a new load
+    doc = basket_line()
+    doc["elements"].insert(4, {"id": "back", "kind": "buffer", "capacity": 4})
+    doc["connections"] += [["oven", "back"], ["back", "basket"]]
+    found = problems_of(doc)
+    assert "the loads of batch station 'basket' (release 'load') reach this station, which " \
+           "processes loads" in found["$.elements[1]"]

@@ -33,11 +33,12 @@ def load_reach(project: m.Project) -> dict[str, list[str]]:
         todo = [c.target for c in succ.get(start, [])]
         while todo:
             x = todo.pop(0)
-            if x in seen or x == start:
+            if x in seen:
                 continue
-            seen.append(x)
+            seen.append(x)  # the station itself too, when a loop leads back to it
             el = by_id.get(x)
-            if el is None or el.kind == "sink" or (isinstance(el, m.Station) and el.unbatch):
+            if (el is None or x == start or el.kind == "sink"
+                    or (isinstance(el, m.Station) and el.unbatch)):
                 continue
             todo.extend(c.target for c in succ.get(x, []))
         out[start] = seen
