@@ -16,7 +16,7 @@ import numpy as np
 from kernels.demand import pause_instead
 from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, take_sequenced
-from kernels.parts import free_part, load_size, load_to_sink, new_part
+from kernels.parts import free_part, load_size, new_part
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.standby import start_warmup, state_changed
@@ -679,14 +679,19 @@ def put(m, s, x, part, srv):
         s.srv_i[srv, SI_PART] = part
         start_part(m, s, srv)
     elif kind == SINK:
-        if s.part_i[part, PI_BATCH] >= 0:  # hook: batching (issue 18), a load's other parts
-            load_to_sink(m, s, x, part)
-        s.line_out[L_GOOD] += 1.0
-        s.si[S_GOOD_TOTAL] += 1
-        s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
-        if s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
-            order_part_leaves(m, s, part, True)
-        free_part(s, part)
+        while True:  # each part of a load that travelled as one unit (batching, issue 18)
+            s.line_out[L_GOOD] += 1.0
+            s.si[S_GOOD_TOTAL] += 1
+            s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
+            if s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
+                order_part_leaves(m, s, part, True)
+            free_part(s, part)
+            nxt = s.part_i[part, PI_BATCH]
+            if nxt < 0:  # hook: batching (issue 18), the next part of a load
+                break
+            s.part_i[part, PI_BATCH] = -1
+            s.el_out[x, O_IN] += 1.0
+            part = nxt
     else:
         ready = now
         if kind == CONVEYOR:

@@ -5,17 +5,14 @@ A part is a row of ``part_i``/``part_f``; free rows are chained through ``PI_NEX
 the parts taken from the pool. A load is a part whose ``PI_BATCH`` chains the other parts
 of a batch station's load (``kernels/batching.py``); one released whole (``LOAD_RELEASE``)
 moves through conveyors, buffers and stations as its first part, and a sink that receives
-it counts each of its parts. Apart from ``kernels/flow.py``, which imports these.
+it counts each of its parts (``kernels.flow.put``). Apart from ``kernels/flow.py``, which
+imports these.
 """
 
 from kernels.jit import cold, hot
-from kernels.orders import order_part_leaves
 from kernels.types import (
     L_CREATED,
-    L_GOOD,
-    L_LEAD_SUM,
     L_WIP_INT,
-    O_IN,
     PF_READY,
     PF_T0,
     PI_BATCH,
@@ -24,7 +21,6 @@ from kernels.types import (
     PI_ORDER,
     PI_PROD,
     S_FREE,
-    S_GOOD_TOTAL,
     S_NFREE,
     S_WIP,
     T_NOW,
@@ -72,23 +68,3 @@ def load_size(s, part):
         part = s.part_i[part, PI_BATCH]
         n += 1
     return n
-
-
-@cold
-def load_to_sink(m, s, x, part):
-    """A load that travelled as one unit reaches sink ``x``: each of its parts but ``part``
-    (which ``put`` counts) is counted, with its own lead time, and freed."""
-    now = s.sf[T_NOW]
-    p = s.part_i[part, PI_BATCH]
-    s.part_i[part, PI_BATCH] = -1
-    while p >= 0:
-        nxt = s.part_i[p, PI_BATCH]
-        s.part_i[p, PI_BATCH] = -1
-        s.el_out[x, O_IN] += 1.0
-        s.line_out[L_GOOD] += 1.0
-        s.si[S_GOOD_TOTAL] += 1
-        s.line_out[L_LEAD_SUM] += now - s.part_f[p, PF_T0]
-        if s.part_i[p, PI_ORDER] >= 0:
-            order_part_leaves(m, s, p, True)
-        free_part(s, p)
-        p = nxt
