@@ -13,9 +13,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 from oracles.lines import kernel_trace
+from test_assembly import file_problems as problems_of
 
 from kernels import types as kt
-from twin.errors import ProjectError
 from twin.model.loads import load_reach, stations_seeing_loads
 from twin.projectfile.reader import project_from_json
 from twin.projectfile.writer import project_to_json
@@ -167,12 +167,6 @@ def test_release_and_unbatch_round_trip_and_are_in_the_schema():
     out = project_to_json(project_from_json(doc))
     assert out["elements"][1]["batch"] == {"size": 3}
     assert "unbatch" not in out["elements"][4]
-
-
-def problems_of(doc) -> dict[str, str]:
-    with pytest.raises(ProjectError) as e:
-        project_from_json(doc)
-    return {p.path: p.message for p in e.value.problems}
 
 
 def test_bad_release_and_unbatch_values_are_named_by_path():
