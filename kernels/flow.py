@@ -618,7 +618,7 @@ def _take_from_load(m, s, srv, part):
             change_content(m, s, e, -n)
         s.srv_i[srv, SI_PART] = -1
         s.srv_i[srv, SI_PHASE] = P_EMPTY
-        after_release(m, s, srv)
+        after_release_cold(m, s, srv)
         return part
     s.srv_i[srv, SI_PART] = s.part_i[part, PI_BATCH]
     s.part_i[part, PI_BATCH] = -1
