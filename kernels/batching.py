@@ -20,7 +20,9 @@ A load that travels as one unit (issue 18 §2): a batch station with ``I_LOAD`` 
 moves on as its first part, through conveyors, buffers and stations, each of which holds it
 as one unit, until an unbatch (``I_LOAD`` = ``LOAD_UNBATCH``), a batch station of size 1
 whose unit is the load: it processes it once and hands its parts out one by one as a batch
-station does, or a sink, which counts each part (``kernels.flow.put``).
+station does. No code on the path of every part knows loads: a load never reaches a sink
+whole (the reader puts an unbatch before it), and only a station holding a load calls
+``_take_from_load``.
 
 Disassembly (issue 18 §1) is a batch station of size 1 with ``I_SPLIT`` = K: the part it
 starts becomes a load of K parts (itself and K - 1 new parts of its line entry), processed

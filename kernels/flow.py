@@ -679,19 +679,12 @@ def put(m, s, x, part, srv):
         s.srv_i[srv, SI_PART] = part
         start_part(m, s, srv)
     elif kind == SINK:
-        while True:  # each part of a load that travelled as one unit (batching, issue 18)
-            s.line_out[L_GOOD] += 1.0
-            s.si[S_GOOD_TOTAL] += 1
-            s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
-            if s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
-                order_part_leaves(m, s, part, True)
-            free_part(s, part)
-            nxt = s.part_i[part, PI_BATCH]
-            if nxt < 0:  # hook: batching (issue 18), the next part of a load
-                break
-            s.part_i[part, PI_BATCH] = -1
-            s.el_out[x, O_IN] += 1.0
-            part = nxt
+        s.line_out[L_GOOD] += 1.0
+        s.si[S_GOOD_TOTAL] += 1
+        s.line_out[L_LEAD_SUM] += now - s.part_f[part, PF_T0]
+        if s.part_i[part, PI_ORDER] >= 0:  # hook: orders (issue 18)
+            order_part_leaves(m, s, part, True)
+        free_part(s, part)
     else:
         ready = now
         if kind == CONVEYOR:

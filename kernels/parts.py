@@ -4,9 +4,9 @@ A part is a row of ``part_i``/``part_f``; free rows are chained through ``PI_NEX
 ``S_FREE``, and the line's work in process (``S_WIP``, its integral ``L_WIP_INT``) counts
 the parts taken from the pool. A load is a part whose ``PI_BATCH`` chains the other parts
 of a batch station's load (``kernels/batching.py``); one released whole (``LOAD_RELEASE``)
-moves through conveyors, buffers and stations as its first part, and a sink that receives
-it counts each of its parts (``kernels.flow.put``). Apart from ``kernels/flow.py``, which
-imports these.
+moves through conveyors, buffers and stations as its first part until an unbatch station
+releases its parts (a load never reaches a sink whole: ``twin.projectfile.structure``).
+Apart from ``kernels/flow.py``, which imports these.
 """
 
 from kernels.jit import cold, hot

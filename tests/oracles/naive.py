@@ -16,8 +16,8 @@ started becomes ``quantity`` parts as one load (the new ones with the part's lin
 of the output's ``product`` if it names one. A batch station with ``release: load`` hands
 its load on as one unit (a tuple of parts; it counts the parts out): buffers and stations
 hold and process it as one (its first part's product), an unbatch station (``unbatch``, a
-place of one unit) makes it a load again and hands its parts on one by one, and the sink
-counts each part with its own lead time. The oracle fills a place after the instant's
+place of one unit) makes it a load again and hands its parts on one by one (a load never
+reaches the sink whole: the reader refuses it). The oracle fills a place after the instant's
 other moves, the kernel as parts come: with a timeout, parts that reach a due load at one
 instant (from a load or a disassembly just before it) may join it on one side only, so
 compare the two where none can.
@@ -359,10 +359,8 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
                     continue
                 if k == len(stages) - 1:  # the sink takes every finished part
                     while (up := _longest_waiting(x)) is not None:
-                        unit = hand_on(up)
-                        for part in (unit if isinstance(unit, tuple) else (unit,)):
-                            good += 1
-                            lead_sum += now - born.pop(part)
+                        good += 1
+                        lead_sum += now - born.pop(hand_on(up))
                         moved = True
                 if k in places:
                     moved = fill_and_start(k, x) or moved

@@ -1,7 +1,7 @@
 """A load that travels as one unit (issue 18 §2): a batch station with ``release: load``
 sends its done load on whole (a basket), conveyors, buffers and stations carry, store and
-process it as one unit, and an unbatch station (or a sink) releases its parts, each with its
-own identity and lead time (docs/semantics.md, "A load that travels as one unit").
+process it as one unit, and an unbatch station releases its parts, each with its own
+identity and lead time (docs/semantics.md, "A load that travels as one unit").
 """
 
 from __future__ import annotations
@@ -109,14 +109,13 @@ def test_the_unbatch_is_blocked_until_the_last_part_of_its_load_has_left(run_doc
     assert rep.line_out[kt.L_LEAD_SUM] == 12 + 13 + 14 + 15 + 16 + 17
 
 
-def test_a_sink_counts_every_part_of_a_load_and_a_lone_part_passes_an_unbatch(run_doc):
-    # without the unbatch the loads reach the sink whole: each part counted, with its lead
+def test_a_load_may_not_reach_a_sink_whole_and_a_lone_part_passes_an_unbatch(run_doc):
+    # without the unbatch the loads would reach the sink whole: refused, with the fix
     doc = basket_line()
     del doc["elements"][4]["unbatch"]
-    sr = run_doc(doc, 22.0, replications=1)
-    rep = sr.replications[0]
-    assert rep.line_out[kt.L_GOOD] == 9  # the plain station passes each load on whole
-    assert rep.line_out[kt.L_LEAD_SUM] == 99
+    msg = problems_of(doc)["$.elements[5]"]
+    assert "the loads of batch station 'basket' (release 'load') reach this sink whole" in msg
+    assert '"unbatch": true, process time 0' in msg
     # a load of one part (the timeout with min_fill 1) is a part: the unbatch passes it
     doc = basket_line()
     doc["elements"][0]["arrival"]["value"] = 10
@@ -237,8 +236,8 @@ def test_a_load_led_back_to_its_own_batch_station_is_refused():
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_no_part_of_a_load_is_lost_on_a_branched_line(run_doc, seed):
     """Random times, failures, a split by probability to two ovens (one with two servers),
-    a merge before the unbatch, and a second sink that takes loads whole: every part made
-    is either counted good at a sink or still in the line at the end."""
+    a merge before the unbatch, and a second way out through an unbatch that takes no time:
+    every part made is either counted good at a sink or still in the line at the end."""
     exp = lambda mean: {"dist": "exponential", "mean": mean}  # noqa: E731
     els = [
         {"id": "src", "kind": "source", "arrival": exp(1.0)},
@@ -253,9 +252,11 @@ def test_no_part_of_a_load_is_lost_on_a_branched_line(run_doc, seed):
          "routing": "round_robin"},
         {"id": "merge", "kind": "buffer", "capacity": 4},
         {"id": "unload", "kind": "station", "process_time": exp(0.5), "unbatch": True},
+        {"id": "unpack", "kind": "station", "process_time": 0, "unbatch": True},
         {"id": "sink", "kind": "sink"}, {"id": "sink2", "kind": "sink"}]
     conns = [["src", "basket"], ["basket", "belt"], ["belt", "split"], ["split", "ovenA"],
-             ["split", "ovenB"], ["ovenA", "merge"], ["ovenB", "merge"], ["ovenB", "sink2"],
+             ["split", "ovenB"], ["ovenA", "merge"], ["ovenB", "merge"], ["ovenB", "unpack"],
+             ["unpack", "sink2"],
              ["merge", "unload"], ["unload", "sink"]]
     doc = {"schema_version": 1, "name": "branched", "elements": els, "connections": conns}
     sr = run_doc(doc, 5000.0, replications=1, seed=seed)

@@ -136,7 +136,7 @@ class Batch:
     its parts leave one by one, each with its own identity and lead time, the server
     blocked until the last has left; with ``release`` "load", the load leaves as one unit
     (a basket), carried, stored and processed as one until an unbatch station
-    (``Station.unbatch``) or a sink (docs/semantics.md, "A load that travels as one unit")."""
+    (``Station.unbatch``; docs/semantics.md, "A load that travels as one unit")."""
 
     size: int
     timeout: float | None = None

@@ -2,7 +2,7 @@
 
 A batch station whose ``batch.release`` is "load" lets each done load leave as one unit (a
 basket); conveyors, buffers and plain stations carry, store and process it as one, until an
-unbatch station (``Station.unbatch``) releases its parts or a sink counts them. This finds,
+unbatch station (``Station.unbatch``) releases its parts (never a sink). This finds,
 for each such batch station, the elements its loads can reach, so the reader can refuse
 what cannot hold a load (``twin.projectfile.structure``) and calibration and forks can say
 which stations see loads. See docs/semantics.md, "A load that travels as one unit".

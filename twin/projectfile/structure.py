@@ -85,12 +85,18 @@ def check_structure(project: m.Project, problems: Problems,
 
 def _check_loads(project: m.Project, index: dict[str, int], problems: Problems) -> None:
     """A load that travels as one unit (issue 18 §2) may reach conveyors, buffers, plain
-    stations, unbatch stations and sinks: not a station that assembles, batches, separates
-    or scraps (each would take the load for one part)."""
+    stations and unbatch stations: not a station that assembles, batches, separates or
+    scraps, nor a sink (each would take the load for one part)."""
     by_id = {el.id: el for el in project.elements}
     for start, reached in load_reach(project).items():
         for x in reached:
             el = by_id.get(x)
+            if el is not None and el.kind == "sink":
+                problems.add(f"$.elements[{index[x]}]", f"the loads of batch station {start!r} "
+                             "(release 'load') reach this sink whole, which would count each "
+                             "load as one part; put an unbatch station (\"unbatch\": true, "
+                             f"process time 0 if emptying takes no time) before it, or let "
+                             f"{start!r} release its loads by parts", x)
             if not isinstance(el, m.Station) or el.unbatch:
                 continue
             what = ("assembles" if el.assembly is not None else "processes loads"
