@@ -275,3 +275,18 @@ def test_no_part_of_a_load_is_lost_on_a_branched_line(run_doc, seed):
     # the unbatch takes units in and lets parts out: more parts than loads
     u = ids.index("unload")
     assert rep.el_out[u, kt.O_OUT] > 1.5 * rep.el_out[u, kt.O_IN]
+
+
+def test_a_fork_refuses_a_line_with_loads(tmp_path, kernel):
+    from test_batching import recorded
+
+    from twin.recording import Recording
+    from twin.whatif.fork import ForkError, fork_from_recording
+
+    project = project_from_json(basket_line())
+    path = recorded(project, 600.0, tmp_path, 3)
+    with Recording.open(path) as r, pytest.raises(
+            ForkError, match=r"carries loads as one unit \(stations \['basket', 'oven', "
+                             r"'unload'\]\).*whose batch stations release their loads by "
+                             r"parts, without 'unbatch' stations"):
+        fork_from_recording(project, r, 300.0, 600.0, replications=2)
