@@ -16,7 +16,6 @@ import numpy as np
 from kernels.demand import pause_instead
 from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, take_sequenced
-from kernels.parts import free_part, load_size, new_part
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
 from kernels.standby import start_warmup, state_changed
@@ -67,10 +66,12 @@ from kernels.types import (
     I_SEQ,
     I_SERVER0,
     I_SERVERS,
+    L_CREATED,
     L_EVENTS,
     L_GOOD,
     L_LEAD_SUM,
     L_SCRAPPED,
+    L_WIP_INT,
     LOAD_RELEASE,
     MAINTENANCE,
     N_STREAMS,
@@ -108,8 +109,11 @@ from kernels.types import (
     RS_SCRAP,
     RS_SETUP,
     S_DIRTY_N,
+    S_FREE,
     S_GOOD_TOTAL,
+    S_NFREE,
     S_STACK_N,
+    S_WIP,
     S_WORKING,
     SETUP,
     SF_DONE_T,
@@ -141,6 +145,7 @@ from kernels.types import (
     STARVED,
     STATION,
     T_NOW,
+    T_WIP_SINCE,
     W_OP,
     WAITING_FOR_WORKER,
     WARMING_UP,
@@ -169,6 +174,38 @@ def change_content(m, s, e, delta):
         s.el_out[e, O_CONTENT_MAX] = c
     if m.el_i[e, I_KIND] != STATION:
         log_row(m, s, e, -1, -1, c)
+
+
+@hot
+def change_wip(s, delta):
+    now = s.sf[T_NOW]
+    s.line_out[L_WIP_INT] += s.si[S_WIP] * (now - s.sf[T_WIP_SINCE])
+    s.sf[T_WIP_SINCE] = now
+    s.si[S_WIP] += delta
+
+
+@hot
+def new_part(s, prod):
+    p = s.si[S_FREE]
+    s.si[S_FREE] = s.part_i[p, PI_NEXT]
+    s.si[S_NFREE] -= 1
+    s.part_i[p, PI_NEXT] = -1
+    s.part_i[p, PI_PROD] = prod
+    s.part_i[p, PI_DEST] = -2
+    s.part_i[p, PI_ORDER] = -1
+    s.part_f[p, PF_T0] = s.sf[T_NOW]
+    s.part_f[p, PF_READY] = s.sf[T_NOW]
+    s.line_out[L_CREATED] += 1.0
+    change_wip(s, 1)
+    return p
+
+
+@hot
+def free_part(s, p):
+    s.part_i[p, PI_NEXT] = s.si[S_FREE]
+    s.si[S_FREE] = p
+    s.si[S_NFREE] += 1
+    change_wip(s, -1)
 
 
 @hot
@@ -613,7 +650,10 @@ def _take_from_load(m, s, srv, part):
     e = s.srv_i[srv, SI_EL]
     if m.el_i[e, I_BATCH_MIN] == 0 or m.el_i[e, I_LOAD] == LOAD_RELEASE:
         if m.el_i[e, I_BATCH_MIN] > 0:  # the batch station counted the load's parts
-            n = load_size(s, part) - 1
+            n, p = 0, part
+            while s.part_i[p, PI_BATCH] >= 0:
+                p = s.part_i[p, PI_BATCH]
+                n += 1
             s.el_out[e, O_OUT] += n
             change_content(m, s, e, -n)
         s.srv_i[srv, SI_PART] = -1
