@@ -37,7 +37,7 @@ from app.editors import derived
 from app.editors.assembly import AssemblyEditor
 from app.editors.distribution import DistributionEditor
 from app.editors.energy_saving import EnergySavingEditor
-from app.editors.fields import Choice
+from app.editors.fields import Choice, narrow
 from app.editors.orders import OrdersEditor
 from app.editors.routing import RoutingEditor
 from app.editors.station import (
@@ -52,6 +52,7 @@ from twin.errors import Problems, ProjectError
 from twin.model import commands as cmd
 from twin.model import elements as m
 from twin.model.orders import SEQUENCING_RULES
+from twin.projectfile.batching import RELEASES
 from twin.projectfile.meshes import import_mesh
 from twin.projectfile.orders import orders_to_json
 from twin.projectfile.reader import element_from_json, element_to_json, products
@@ -70,6 +71,7 @@ UNITS = {
     "assembly": "bill of materials: parts per input",
     "energy_saving": "standby or off after s without work; restart s, kWh",
     "batch": '{"size": 8, "timeout": "60min", "min_fill": 4, "capacity": 16} (empty: one part)',
+    "unbatch": "hands each load's parts on",
     "orders": "id, product, quantity, release, due, priority",
     "sequencing": "which waiting part goes first",
 }
@@ -297,6 +299,13 @@ class Inspector(QWidget):
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
         h.addWidget(w, 1)
+        if key == "batch":  # issue 18 §2: how a done load leaves, beside the batch itself
+            self.release = narrow(Choice(), 5)
+            self.release.addItems(list(RELEASES))
+            self.release.setToolTip("release: a done load leaves part by part, or as one "
+                                    "load (a basket) to an unbatch station")
+            self.release.activated.connect(lambda _i: self._commit_release())
+            h.addWidget(self.release)
         if key == "mesh":
             self.import_button = QPushButton("Import mesh…")
             self.import_button.setToolTip("Copy an STL or OBJ file into the project's meshes/ "
@@ -371,7 +380,23 @@ class Inspector(QWidget):
                 w.setText(text)
                 w.setCursorPosition(0)  # show the start of a long value, not its end
                 w.setToolTip(f"{_tip(key)}: {text}" if text else _tip(key))
+        if "batch" in self.editors:
+            batch = self.element.batch
+            self.release.setCurrentText(batch.release if batch is not None else "parts")
+            self.release.setEnabled(batch is not None)
         self.refreshed.emit()
+
+    def _commit_release(self) -> None:
+        """The release chosen: the batch with it, judged by the reader as the whole field."""
+        el = self.element
+        raw = element_to_json(el).get("batch") if el is not None else None
+        if raw is None:
+            return  # the choice is disabled without a batch
+        value, msgs = check_field(el, "batch", dict(raw, release=self.release.currentText()))
+        if msgs:
+            self.error.setText("\n".join(msgs))
+            return
+        self._commit("batch", value)
 
     def _refresh_structured(self, key: str, w: QWidget) -> None:
         el = self.element

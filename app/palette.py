@@ -18,29 +18,36 @@ KIND_HELP = {
                 "materials in the inspector)",
     "oven": "Oven: a station that processes its parts in loads (batch size, timeout and "
             "minimum fill in the inspector's batch field)",
+    "unbatch": "Unbatch: a station that empties each load that travelled as one unit (an "
+               "oven's with release 'load') and hands its parts on one by one",
     "buffer": "Buffer: a FIFO store between machines",
     "conveyor": "Conveyor: an accumulating belt joining two elements",
     "sink": "Sink: finished parts leave the line here",
 }
 
 # id stems of new elements, e.g. station -> M1, M2, ...
-STEMS = {"source": "src", "station": "M", "assembly": "A", "oven": "O", "buffer": "B",
-         "conveyor": "C", "sink": "out"}
+STEMS = {"source": "src", "station": "M", "assembly": "A", "oven": "O", "unbatch": "U",
+         "buffer": "B", "conveyor": "C", "sink": "out"}
 # what the palette offers: the element kinds, and an assembly (a station with a bill of
-# materials, issue 18) and an oven (a station with a batch, issue 18 §2) after the station
-KINDS = ("source", "station", "assembly", "oven", "buffer", "conveyor", "sink")
+# materials, issue 18), an oven (a station with a batch, issue 18 §2) and an unbatch station
+# (it empties loads that travel as one unit) after the station
+KINDS = ("source", "station", "assembly", "oven", "unbatch", "buffer", "conveyor", "sink")
 
 
 def new_element(kind: str, element_id: str, position: tuple[float, float, float]) -> m.Element:
     """A new element of ``kind`` (an element kind, ``assembly`` or ``oven``) with the
     parameters a user starts editing from. An assembly starts with an empty bill: connecting
-    its inputs lists them in the inspector. An oven hardens loads of 8 parts for 45 min."""
+    its inputs lists them in the inspector. An oven hardens loads of 8 parts for 45 min; an
+    unbatch station empties a load in a minute."""
     if kind == "assembly":
         return m.Station(element_id, position=position, process_time=constant(60.0),
                          footprint=(2.0, 1.5), assembly=m.Assembly(()))
     if kind == "oven":
         return m.Station(element_id, position=position, process_time=constant(2700.0),
                          footprint=(2.5, 2.5), batch=m.Batch(8, timeout=3600.0))
+    if kind == "unbatch":
+        return m.Station(element_id, position=position, process_time=constant(60.0),
+                         footprint=(1.5, 1.5), unbatch=True)
     cls = m.ELEMENT_TYPES[kind]
     if cls is m.Station:
         return m.Station(element_id, position=position, process_time=constant(60.0),

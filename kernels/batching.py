@@ -15,6 +15,15 @@ The parts of a load are chained through ``PI_BATCH`` from the part the server ho
 part outside a load has ``PI_BATCH`` -1. Everything here is ``cold``: a line without batch
 stations calls only the one test in ``kernels.flow.take``.
 
+A load that travels as one unit (issue 18 §2): a batch station with ``I_LOAD`` =
+``LOAD_RELEASE`` lets its done load go whole (``kernels.flow._take_from_load``): the load
+moves on as its first part, through conveyors, buffers and stations, each of which holds it
+as one unit, until an unbatch (``I_LOAD`` = ``LOAD_UNBATCH``), a batch station of size 1
+whose unit is the load: it processes it once and hands its parts out one by one as a batch
+station does. No code on the path of every part knows loads: a load never reaches a sink
+whole (the reader puts an unbatch before it), and only a station holding a load calls
+``_take_from_load``.
+
 Disassembly (issue 18 §1) is a batch station of size 1 with ``I_SPLIT`` = K: the part it
 starts becomes a load of K parts (itself and K - 1 new parts of its line entry), processed
 once and handed out part by part as any load, each to the successor the routing ``R_BILL``
@@ -38,7 +47,9 @@ from kernels.types import (
     F_BATCH_TIMEOUT,
     I_BATCH_MIN,
     I_BOM0,
+    I_LOAD,
     I_SPLIT,
+    LOAD_UNBATCH,
     PD_BECOMES,
     PF_READY,
     PF_T0,
@@ -83,6 +94,8 @@ def start_batches(m, s, x):
             last = part
         if m.el_i[x, I_SPLIT] > 1:
             last = split_part(m, s, x, main)
+        elif m.el_i[x, I_LOAD] == LOAD_UNBATCH:
+            last = unbatch(m, s, x, main)
         s.part_i[last, PI_BATCH] = -1
         s.srv_i[srv, SI_PART] = main
         start_part(m, s, srv)
@@ -113,4 +126,18 @@ def split_part(m, s, x, main):
         s.part_i[last, PI_BATCH] = part
         last = part
     change_content(m, s, x, m.el_i[x, I_SPLIT] - 1)
+    return last
+
+
+@cold
+def unbatch(m, s, x, main):
+    """An unbatch starts the unit ``main``: a load that travelled as one (or a lone part);
+    its parts count in the station's content from now on, as they leave one by one.
+    Returns the last part of the load."""
+    last = main
+    n = 0
+    while s.part_i[last, PI_BATCH] >= 0:
+        last = s.part_i[last, PI_BATCH]
+        n += 1
+    change_content(m, s, x, n)
     return last

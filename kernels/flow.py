@@ -50,12 +50,14 @@ from kernels.types import (
     FB_OPERATING,
     FB_OPERATIONS,
     I_ARRIVAL_DIST,
+    I_BATCH_MIN,
     I_CALENDAR,
     I_CAPACITY,
     I_CREW,
     I_CREW_REPAIR,
     I_FAIL_BASIS,
     I_KIND,
+    I_LOAD,
     I_OFF_STATE,
     I_PM_DIST,
     I_PM_OPS,
@@ -70,6 +72,7 @@ from kernels.types import (
     L_LEAD_SUM,
     L_SCRAPPED,
     L_WIP_INT,
+    LOAD_RELEASE,
     MAINTENANCE,
     N_STREAMS,
     O_CONTENT_INT,
@@ -649,14 +652,28 @@ def offer(m, s, p, x):
 @cold
 def _take_from_load(m, s, srv, part):
     """Batching (issue 18, ``kernels/batching.py``): a successor takes ``part``, the first
-    of the load server ``srv`` holds, and not its last. The server keeps the rest (done, so
-    blocked) and offers the next part, to a successor chosen afresh, as its own."""
+    of the load server ``srv`` holds, and not its last. A batch station releasing by parts
+    (or an unbatch) keeps the rest (done, so blocked) and offers the next part, to a
+    successor chosen afresh, as its own; any other station (a batch station releasing its
+    load whole, or one a load passes through) lets the whole load go as one unit."""
+    e = s.srv_i[srv, SI_EL]
+    if m.el_i[e, I_BATCH_MIN] == 0 or m.el_i[e, I_LOAD] == LOAD_RELEASE:
+        if m.el_i[e, I_BATCH_MIN] > 0:  # the batch station counted the load's parts
+            n, p = 0, part
+            while s.part_i[p, PI_BATCH] >= 0:
+                p = s.part_i[p, PI_BATCH]
+                n += 1
+            s.el_out[e, O_OUT] += n
+            change_content(m, s, e, -n)
+        s.srv_i[srv, SI_PART] = -1
+        s.srv_i[srv, SI_PHASE] = P_EMPTY
+        after_release_cold(m, s, srv)
+        return part
     s.srv_i[srv, SI_PART] = s.part_i[part, PI_BATCH]
     s.part_i[part, PI_BATCH] = -1
     if s.part_i[part, PI_DEST] <= PD_BECOMES:  # a disassembly's part takes its output's product
         s.part_i[part, PI_PROD] = PD_BECOMES - s.part_i[part, PI_DEST]
         s.part_i[part, PI_DEST] = -2
-    e = s.srv_i[srv, SI_EL]
     dest = choose_destination(m, s, e)
     s.srv_i[srv, SI_DEST] = dest
     wake_successors(m, s, e, dest)

@@ -123,7 +123,14 @@ I_SPLIT = 29  # station: parts made of each part (0: not a disassembly)
 # orders (issue 18 §4, kernels/orders.py): a source whose schedule rows are orders
 I_SEQ = 30  # source, buffer: sequencing rule of its waiting parts (SQ_*; -1: none, FIFO;
 #             a source with I_SEQ >= 0 is an order source; a buffer's rule is > SQ_FIFO)
-N_I = 31
+# a load that travels as one unit (issue 18 §2, kernels/batching.py): a batch station whose
+# done load leaves whole (LOAD_RELEASE), carried as one part by the chain ``PI_BATCH`` of
+# its first part, until an unbatch (LOAD_UNBATCH: a batch station of size 1 whose unit is a
+# load, released part by part)
+I_LOAD = 31  # station: 0, LOAD_RELEASE or LOAD_UNBATCH
+N_I = 32
+LOAD_RELEASE = 1
+LOAD_UNBATCH = 2
 
 # --- float parameters per element: ``el_f[e, column]`` -----------------------------------
 F_SCRAP = 0  # base scrap probability

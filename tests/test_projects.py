@@ -25,7 +25,8 @@ PROJECTS = sorted(p.parent for p in (ROOT / "projects").glob("*/project.json"))
 # a day covers the first shift of the calendar projects (time 0 is midnight)
 HORIZON = 86400.0
 BOTTLENECK = {"bottling-line": "filler", "machining-cell": "lathes",
-              "assembly-line": "test_bench", "standard-line": "s5", "heat-treatment": "grinding"}
+              "assembly-line": "test_bench", "standard-line": "s5", "heat-treatment": "grinding",
+              "basket-hardening": "grinding"}
 
 
 def raw(folder: Path) -> dict:

@@ -8,8 +8,13 @@ are compared in full, over thousands of events.
 
 from __future__ import annotations
 
+import sys
+import types
+from pathlib import Path
+
 import numpy as np
 import pytest
+from oracles import agree, naive
 from oracles.agree import assert_agrees
 from oracles.lines import (
     canonical,
@@ -54,6 +59,19 @@ LINES = {
         station("m4", exp(0.35)),
         station("tray", exp(1.0), batch={"size": 5, "timeout": 1.0, "min_fill": 3})],
         [3, 0, 0, 2]),
+    # issue 18 §2: baskets of three (collected in no time) through a buffer to a two-server
+    # oven with failures and on to an unbatch; trays of four through a station, unpacked
+    "loads as one unit": serial_line([
+        station("m1", exp(0.5)),
+        station("basket", 0, batch={"size": 3, "release": "load"}),
+        station("oven", exp(2.5), servers=2,
+                failures=operating_failures(exp(30.0), exp(2.0))),
+        station("unload", exp(0.3), unbatch=True),
+        station("m4", exp(0.4)),
+        station("tray", exp(1.2), batch={"size": 4, "timeout": 2.0, "min_fill": 2,
+                                         "release": "load"}),
+        station("m6", exp(0.5)),
+        station("unpack", exp(0.2), unbatch=True)], [2, 0, 1, 0, 0, 2, 0]),
 }
 
 
@@ -71,21 +89,28 @@ def test_kernel_and_naive_oracle_agree_event_by_event(run_doc, name, seed):
         assert_agrees(sr, doc, horizon, seed, r, min_rows=2000, abs_s=1e-9)
 
 
-def random_line(seed: int) -> dict:
+def random_line(seed: int, loads: bool = False) -> dict:
     """A small random serial line of plain, batch and disassembly stations (a plain one
-    first)."""
+    first); with ``loads``, also batch stations releasing their loads as one unit, which
+    only plain stations and unbatch stations follow until an unbatch."""
     rng = np.random.default_rng(seed)
-    n = int(rng.integers(2, 5))
+    n = int(rng.integers(2, 5) if not loads else rng.integers(3, 7))
     buffers = [int(b) for b in rng.integers(0, 4, n - 1)]
     ids = [f"s{i}" for i in range(n)]
     nxt = [f"b{i + 1}" if i < n - 1 and buffers[i] else (ids[i + 1] if i < n - 1 else "sink")
            for i in range(n)]
-    stations, bursty = [], False
+    stations, bursty, carrying = [], False, False
     for i in range(n):
         fields = {}
         # the first station is plain: the unlimited source would fill a place at once
-        kind = "plain" if i == 0 else rng.choice(["plain", "batch", "batch", "disassembly"])
-        if kind == "batch":
+        kind = "plain" if i == 0 else rng.choice(["plain", "batch", "batch", "disassembly"]
+                                                 if not loads else
+                                                 ["plain", "unbatch"] if carrying else
+                                                 ["plain", "batch", "load", "unbatch"])
+        if kind == "unbatch":
+            fields["unbatch"] = True
+            carrying = False
+        elif kind in ("batch", "load"):
             size = int(rng.integers(1, 5))
             fields["batch"] = {"size": size, "capacity": size + int(rng.integers(0, 3)),
                                "min_fill": int(rng.integers(1, size + 1))}
@@ -95,6 +120,9 @@ def random_line(seed: int) -> dict:
             if rng.random() < 0.8 and not bursty:
                 fields["batch"]["timeout"] = float(rng.choice([0.0, rng.uniform(0.2, 4.0)]))
             fields["servers"] = int(rng.integers(1, 3))
+            if kind == "load":
+                fields["batch"]["release"] = "load"
+                carrying = True
         elif kind == "disassembly":
             out = {"to": nxt[i], "quantity": int(rng.integers(2, 4))}
             if rng.random() < 0.5:  # the parts become a product of their own
@@ -107,9 +135,12 @@ def random_line(seed: int) -> dict:
         if i > 0 and rng.random() < 0.5:  # other times for the products of disassemblies
             process = {"part": process, "*": exp(float(rng.uniform(0.1, 1.0)))}
         stations.append(station(ids[i], process, **fields))
-        bursty = (fields.get("batch", {}).get("size", 1) > 1
-                  or ("disassembly" in fields
+        bursty = ((fields.get("batch", {}).get("size", 1) > 1 and kind != "load")
+                  or kind == "unbatch" or ("disassembly" in fields
                       and fields["disassembly"]["outputs"][0]["quantity"] > 1))
+    if carrying:  # a load never reaches the sink whole: an unbatch empties it
+        stations.append(station(f"s{n}", exp(float(rng.uniform(0.1, 0.5))), unbatch=True))
+        buffers.append(0)
     return serial_line(stations, buffers, name=f"random {seed}")
 
 
@@ -122,3 +153,43 @@ def test_kernel_and_naive_oracle_agree_on_random_batch_lines(run_doc, seed):
     sr = run_doc(doc, horizon, replications=1, seed=seed, log=True)
     assert_agrees(sr, doc, horizon, seed)
     assert sr.replications[0].line_out[kt.L_GOOD] > 100
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5, 6, 8, 9, 10, 15, 17, 18])  # each has a load
+def test_kernel_and_naive_oracle_agree_on_random_lines_with_loads(run_doc, seed):
+    """Random lines where batch stations release whole loads, carried as one unit through
+    buffers and plain stations (several servers, failures) to unbatch stations or the sink:
+    the same trace and totals, event by event."""
+    doc, horizon = random_line(seed, loads=True), 1500.0
+    assert any(e.get("batch", {}).get("release") == "load" for e in doc["elements"])
+    sr = run_doc(doc, horizon, replications=1, seed=seed, log=True)
+    assert_agrees(sr, doc, horizon, seed)
+    assert sr.replications[0].line_out[kt.L_GOOD] > 100
+
+
+MUTANTS = {  # deliberate off-by-ones in the oracle's loads, each of which the kernel refutes
+    "a station counts a load's parts in, not one unit": (
+        "        st.parts_in += 1\n",
+        "        st.parts_in += len(part) if isinstance(part, tuple) else 1\n"),
+    "the basket counts one part of each load too few out": (
+        "st.parts_out += len(part) if st.whole and",
+        "st.parts_out += len(part) - 1 if st.whole and"),
+    "the unbatch hands on all but the last part": (
+        "                load = list(load[0])\n", "                load = list(load[0])[:-1]\n"),
+}
+
+
+@pytest.mark.parametrize("mutation", list(MUTANTS))
+def test_an_off_by_one_in_the_oracles_loads_fails(run_doc, monkeypatch, mutation):
+    old, new = MUTANTS[mutation]
+    src = Path(naive.__file__).read_text()
+    assert src.count(old) == 1
+    mutant = types.ModuleType("naive_mutant")
+    monkeypatch.setitem(sys.modules, "naive_mutant", mutant)  # for its dataclasses
+    exec(compile(src.replace(old, new), "naive_mutant", "exec"), mutant.__dict__)
+    doc, horizon = LINES["loads as one unit"], 600.0
+    sr = run_doc(doc, horizon, replications=1, seed=1, log=True)
+    assert_agrees(sr, doc, horizon, 1)  # the true oracle agrees
+    monkeypatch.setattr(agree, "naive", mutant)
+    with pytest.raises(AssertionError):
+        assert_agrees(sr, doc, horizon, 1)

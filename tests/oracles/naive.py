@@ -13,7 +13,11 @@ a load of at least ``min_fill`` of the waiting parts, processes it in one proces
 the product of its first part) and hands its parts on one by one, oldest first;
 disassembly stations with one output (the next stage): a place of one part, and each part
 started becomes ``quantity`` parts as one load (the new ones with the part's line entry),
-of the output's ``product`` if it names one. The oracle fills a place after the instant's
+of the output's ``product`` if it names one. A batch station with ``release: load`` hands
+its load on as one unit (a tuple of parts; it counts the parts out): buffers and stations
+hold and process it as one (its first part's product), an unbatch station (``unbatch``, a
+place of one unit) makes it a load again and hands its parts on one by one (a load never
+reaches the sink whole: the reader refuses it). The oracle fills a place after the instant's
 other moves, the kernel as parts come: with a timeout, parts that reach a due load at one
 instant (from a load or a disassembly just before it) may join it on one side only, so
 compare the two where none can.
@@ -112,6 +116,7 @@ class _Server:
     scrapped: int = 0
     failures_n: int = 0
     load: list = field(default_factory=list)  # a batch station's other parts of the load
+    whole: bool = False  # a batch station whose load leaves as one unit (release: load)
 
     def derived(self) -> str:
         if self.down:
@@ -129,6 +134,7 @@ class _Place:
     min_fill: int
     split: int = 1  # disassembly: parts made of each part
     product: str | None = None  # disassembly: the product they become
+    whole: bool = False  # release: load: the load leaves as one unit (a tuple)
     parts: list = field(default_factory=list)
 
 
@@ -179,6 +185,8 @@ def serial_layout(doc: dict) -> list[dict]:
         if (e.get("batch") or e.get("disassembly")) and (
                 e.get("scrap") or e.get("assembly") or (e.get("batch") and e.get("disassembly"))):
             raise NotImplementedError("batch or disassembly stations without scrap or assembly")
+        if e.get("unbatch") and (e.get("batch") or e.get("disassembly") or e.get("scrap")):
+            raise NotImplementedError("an unbatch station that only unbatches")
         if e.get("disassembly") and (len(e["disassembly"]["outputs"]) != 1
                                      or e.get("servers", 1) != 1):
             raise NotImplementedError("a serial line's disassembly has one output and server")
@@ -213,7 +221,10 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
             places[len(stages)] = _Place(b["size"], b.get("capacity") or b["size"],
                                          math.inf if b.get("timeout") is None
                                          else parse_duration(b["timeout"]),
-                                         b.get("min_fill", 1))
+                                         b.get("min_fill", 1),
+                                         whole=b.get("release", "parts") == "load")
+        if e.get("unbatch"):  # a place of one unit, the load it holds made a load again
+            places[len(stages)] = _Place(1, 1, math.inf, 1)
         if e.get("disassembly"):
             out = e["disassembly"]["outputs"][0]
             places[len(stages)] = _Place(1, 1, math.inf, 1, out.get("quantity", 1),
@@ -222,7 +233,8 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
             shared = streams(e["id"])
             stages.append(("station", [
                 _Server(e["id"] if k == 0 else f"{e['id']}[{k}]", e["id"], e["process_time"],
-                        e.get("failures"), float(e.get("scrap", 0.0)), shared, k)
+                        e.get("failures"), float(e.get("scrap", 0.0)), shared, k,
+                        whole=(e.get("batch") or {}).get("release", "parts") == "load")
                 for k in range(e.get("servers", 1))]))
         else:
             cap = e.get("capacity", 10)
@@ -256,7 +268,8 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         st.part = part
         st.phase = "work"
         st.parts_in += 1
-        st.rem = draw(process_for(st.process, product[part]), st.streams[kt.RS_PROCESS])
+        first = part[0] if isinstance(part, tuple) else part  # a load: its first part's
+        st.rem = draw(process_for(st.process, product[first]), st.streams[kt.RS_PROCESS])
         run_segment(st)
 
     def hand_on(st):
@@ -266,7 +279,8 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
         st.part, st.phase = None, "empty"
         if st.load:
             st.part, st.phase = st.load.pop(0), "done"
-        st.parts_out += 1
+        # a batch station counts the parts of the load it lets go whole; others count units
+        st.parts_out += len(part) if st.whole and isinstance(part, tuple) else 1
         return part
 
     def upstream_part(k):
@@ -306,6 +320,8 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
             if st is None or not (full or (due and len(pl.parts) >= pl.min_fill)):
                 return moved
             load = [pl.parts.pop(0)[0] for _ in range(min(len(pl.parts), pl.size))]
+            if isinstance(load[0], tuple):  # an unbatch: the unit is a load
+                load = list(load[0])
             start_part(st, load[0])
             st.parts_in -= 1  # counted as they entered the place
             for _ in range(pl.split - 1):  # disassembly: the part's siblings
@@ -314,6 +330,8 @@ def simulate(doc: dict, horizon: float, seed: int = 1, replication: int = 0) -> 
                 for part in load:
                     product[part] = pl.product
             st.load = load[1:]
+            if pl.whole and len(load) > 1:  # the load leaves as one unit
+                st.part, st.load = tuple(load), []
             moved = True
 
     def new_ttf(st):

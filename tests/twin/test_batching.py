@@ -200,7 +200,7 @@ def test_structure_refuses_two_feeders_an_assembly_and_scrap():
                 "assembly": {"inputs": [{"from": "src"}]}})
     with pytest.raises(ProjectError) as e:
         project_from_json(doc)
-    assert "either assembles, processes loads or disassembles" in str(e.value)
+    assert "either assembles, processes loads, disassembles or unbatches" in str(e.value)
 
 
 def test_the_batch_round_trips_through_the_writer():

@@ -132,13 +132,17 @@ class Batch:
     blocks its one predecessor when full. A free server starts a load of ``size`` parts, or,
     ``timeout`` seconds after the first part of the load entered the place (None: never),
     of the ``min_fill`` or more parts there. The load takes one setup and one process time
-    (the station's, for the product of its first part); then its parts leave one by one,
-    each with its own identity and lead time, the server blocked until the last has left."""
+    (the station's, for the product of its first part); then, with ``release`` "parts",
+    its parts leave one by one, each with its own identity and lead time, the server
+    blocked until the last has left; with ``release`` "load", the load leaves as one unit
+    (a basket), carried, stored and processed as one until an unbatch station
+    (``Station.unbatch``; docs/semantics.md, "A load that travels as one unit")."""
 
     size: int
     timeout: float | None = None
     min_fill: int = 1
     capacity: int | None = None
+    release: str = "parts"  # "parts" or "load"
 
     @property
     def place_capacity(self) -> int:
@@ -233,6 +237,7 @@ class Station(Element):
     energy_saving: EnergySaving | None = None  # issue 19: standby or switch-off when idle
     batch: Batch | None = None  # issue 18 §2: processes its parts in loads (an oven)
     disassembly: Disassembly | None = None  # issue 18 §1: one part in, several out
+    unbatch: bool = False  # issue 18 §2: releases the parts of each load it processed
     kind: ClassVar[str] = "station"
 
     def process_time_for(self, product: str) -> Distribution | None:

@@ -1,9 +1,9 @@
 """A station's ``batch`` field (issue 18 §2): the station processes its parts in loads; and
 its ``disassembly`` (issue 18 §1): it separates each part into several.
 
-``{"size": 8, "timeout": "30min", "min_fill": 4, "capacity": 16}``: the format is in
-docs/project-format.md ("batch"), the behaviour in docs/semantics.md ("Batching"). Every
-problem is named with its JSON path (``$.elements[2].batch.min_fill``).
+``{"size": 8, "timeout": "30min", "min_fill": 4, "capacity": 16, "release": "load"}``: the
+format is in docs/project-format.md ("batch"), the behaviour in docs/semantics.md
+("Batching"). Every problem is named with its JSON path (``$.elements[2].batch.min_fill``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from twin.errors import Problems
 from twin.model.elements import Batch, Disassembly
 from twin.projectfile.fields import FieldReader
 
-_FIELDS = {"size", "timeout", "min_fill", "capacity"}
+_FIELDS = {"size", "timeout", "min_fill", "capacity", "release"}
+RELEASES = ("parts", "load")
 
 
 def read_batch(obj, path: str, problems: Problems) -> Batch | None:
@@ -32,6 +33,7 @@ def read_batch(obj, path: str, problems: Problems) -> Batch | None:
     timeout = r.duration("timeout", None) if obj.get("timeout") is not None else None
     min_fill = r.number("min_fill", 1, lo=1, hi=limits.MAX_QUANTITY, integer=True)
     cap = r.number("capacity", None, lo=1, hi=limits.MAX_CAPACITY, integer=True)
+    release = r.string("release", "parts", RELEASES)
     if len(problems.items) > n:
         return None
     if min_fill > size:
@@ -43,7 +45,7 @@ def read_batch(obj, path: str, problems: Problems) -> Batch | None:
                      "smaller place could never fill one", cap)
         return None
     return Batch(int(size), None if timeout is None else float(timeout), int(min_fill),
-                 None if cap is None else int(cap))
+                 None if cap is None else int(cap), release)
 
 
 def batch_to_json(b: Batch) -> dict:
@@ -55,6 +57,8 @@ def batch_to_json(b: Batch) -> dict:
         out["min_fill"] = b.min_fill
     if b.capacity is not None:
         out["capacity"] = b.capacity
+    if b.release != "parts":
+        out["release"] = b.release
     return out
 
 

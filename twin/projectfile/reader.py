@@ -94,7 +94,7 @@ _FIELDS = {
                "follows_calendar", "routing", "orders", "sequencing"},
     "station": {"servers", "process_time", "setup_time", "failures", "scrap", "power_kw", "wear",
                 "maintenance", "follows_calendar", "off_shift", "routing", "mesh", "workers",
-                "assembly", "energy_saving", "batch", "disassembly"},
+                "assembly", "energy_saving", "batch", "disassembly", "unbatch"},
     "buffer": {"capacity", "routing", "sequencing"},
     "conveyor": {"length", "speed", "spacing", "routing"},
     "sink": set(),
@@ -185,6 +185,7 @@ def _read_element(obj, path: str, problems: Problems, folder: Path | None = None
             batch=batching.read_batch(obj.get("batch"), f"{path}.batch", problems),
             disassembly=batching.read_disassembly(obj.get("disassembly"),
                                                   f"{path}.disassembly", problems),
+            unbatch=r.boolean("unbatch", False),
         )
     if kind == "buffer":
         cap = obj.get("capacity", 10)

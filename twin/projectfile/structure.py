@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from twin.errors import Problem, Problems, ProjectError
 from twin.model import elements as m
+from twin.model.loads import load_reach
 
 
 def check_structure(project: m.Project, problems: Problems,
@@ -53,7 +54,8 @@ def check_structure(project: m.Project, problems: Problems,
             problems.add(ep, "the split probabilities of its connections sum to 0", el.id)
         if isinstance(el, m.Station) and el.assembly is not None:
             _check_assembly(el, ep, ins, problems)
-        if isinstance(el, m.Station) and (el.batch or el.disassembly) is not None:
+        if isinstance(el, m.Station) and ((el.batch or el.disassembly) is not None
+                                          or el.unbatch):
             _check_batch(el, ep, ins, outs, problems)
         if isinstance(el, m.Station) and isinstance(el.process_time, dict):
             for prod in prods:
@@ -78,6 +80,36 @@ def check_structure(project: m.Project, problems: Problems,
                          el.id)
     if not any(el.kind == "source" for el in project.elements):
         problems.add("$.elements", "the line needs at least one source")
+    _check_loads(project, index, problems)
+
+
+def _check_loads(project: m.Project, index: dict[str, int], problems: Problems) -> None:
+    """A load that travels as one unit (issue 18 §2) may reach conveyors, buffers, plain
+    stations and unbatch stations: not a station that assembles, batches, separates or
+    scraps, nor a sink (each would take the load for one part)."""
+    by_id = {el.id: el for el in project.elements}
+    for start, reached in load_reach(project).items():
+        for x in reached:
+            el = by_id.get(x)
+            if el is not None and el.kind == "sink":
+                problems.add(f"$.elements[{index[x]}]", f"the loads of batch station {start!r} "
+                             "(release 'load') reach this sink whole, which would count each "
+                             "load as one part; put an unbatch station (\"unbatch\": true, "
+                             f"process time 0 if emptying takes no time) before it, or let "
+                             f"{start!r} release its loads by parts", x)
+            if not isinstance(el, m.Station) or el.unbatch:
+                continue
+            what = ("assembles" if el.assembly is not None else "processes loads"
+                    if el.batch is not None else "disassembles"
+                    if el.disassembly is not None else "scraps parts"
+                    if el.scrap > 0 or (el.wear is not None and el.wear.scrap_gain > 0)
+                    else None)
+            if what is not None:
+                problems.add(f"$.elements[{index[x]}]", f"the loads of batch station {start!r} "
+                             f"(release 'load') reach this station, which {what} and cannot "
+                             "take a load as one part; put an unbatch station (\"unbatch\": "
+                             f"true) before it, or let {start!r} release its loads by parts",
+                             x)
 
 
 def _check_assembly(el: m.Station, ep: str, ins: list[m.Connection],
@@ -106,10 +138,12 @@ def _check_batch(el: m.Station, ep: str, ins: list[m.Connection], outs: list[m.C
     """A batch or disassembly station (issue 18) takes its parts from one predecessor, is no
     assembly (and not both), and scraps no parts (a load is processed as one); a
     disassembly's outputs name each of its successors once."""
-    field = "batch" if el.batch is not None else "disassembly"
-    if el.assembly is not None or (el.batch and el.disassembly):
-        problems.add(f"{ep}.{field}", "a station either assembles, processes loads or "
-                     "disassembles; keep one of 'assembly', 'batch' and 'disassembly'", el.id)
+    field = ("batch" if el.batch is not None else "disassembly"
+             if el.disassembly is not None else "unbatch")
+    if sum(x is not None for x in (el.assembly, el.batch, el.disassembly)) + el.unbatch > 1:
+        problems.add(f"{ep}.{field}", "a station either assembles, processes loads, "
+                     "disassembles or unbatches; keep one of 'assembly', 'batch', "
+                     "'disassembly' and 'unbatch'", el.id)
     if len(ins) > 1:
         problems.add(f"{ep}.{field}", f"a station with a {field} takes its parts from one "
                      "predecessor; merge its feeders in a buffer before it",

@@ -124,6 +124,8 @@ def element_to_json(el: m.Element) -> dict:
             from twin.projectfile.batching import disassembly_to_json
 
             out["disassembly"] = disassembly_to_json(el.disassembly)
+        if el.unbatch:
+            out["unbatch"] = True
     elif isinstance(el, m.Buffer):
         out["capacity"] = el.capacity
         if el.sequencing != "fifo":

@@ -176,9 +176,10 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                                      "of the project", inp.source)
                         continue
                     bom.append((e, index[inp.source], inp.quantity, inp.place_capacity))
-            if el.batch or el.disassembly:  # an assembly of one input (issue 18)
+            if el.batch or el.disassembly or el.unbatch:  # an assembly of one input (issue 18)
+                field = "batch" if el.batch else "disassembly" if el.disassembly else "unbatch"
                 _lower_batch(project, el, e, (index, pindex, el_i, el_f, bom),
-                             f"{path}.{'batch' if el.batch else 'disassembly'}", problems)
+                             f"{path}.{field}", problems)
         elif isinstance(el, m.Buffer):
             el_i[e, kt.I_CAPACITY] = -1 if el.capacity is None else el.capacity
             if el.sequencing != "fifo":  # issue 18 §4: a rule at the buffer (twin.sim.orders)
@@ -552,7 +553,11 @@ def _lower_batch(project, el, e, arrays, path, problems) -> None:
         problems.add(path, "this station takes its parts from exactly one predecessor; "
                      "connect one (merge several in a buffer before it)", src)
         return
-    b = el.batch or m.Batch(1)  # a disassembly takes one part at a time
+    b = el.batch or m.Batch(1)  # a disassembly takes one part at a time, an unbatch one load
+    if el.unbatch:
+        el_i[e, kt.I_LOAD] = kt.LOAD_UNBATCH
+    elif b.release == "load":
+        el_i[e, kt.I_LOAD] = kt.LOAD_RELEASE
     el_i[e, kt.I_BOM0] = len(bom)
     el_i[e, kt.I_BOM_N] = 1
     el_i[e, kt.I_BATCH_MIN] = b.min_fill

@@ -52,6 +52,7 @@ from scipy import stats
 from kernels.types import BUSY, DOWN, N_STATES, STATE_NAMES
 from twin.errors import InputError
 from twin.model import elements as m
+from twin.model.loads import stations_seeing_loads
 from twin.recording import Recording, replay_asset
 from twin.recording.format import NO_DATA, UNKNOWN
 from twin.whatif.fitting import CANDIDATES, MIN_SAMPLES, DistFit, Estimate, fit_candidates
@@ -456,11 +457,14 @@ def calibrate(project: m.Project, recording: Recording, *, assets: dict | None =
     if bad:
         raise CalibrationError(f"families {bad} are not among {CANDIDATES}")
     batches = [s.id for s in project.stations() if s.batch or s.disassembly]
-    if batches:  # issue 18 §2: a recorded cycle is a load's, not a part's
+    loads = [x for x in stations_seeing_loads(project) if x not in batches]
+    if batches or loads:  # issue 18 §2: a recorded cycle is a load's, not a part's
+        also = f" and stations {loads} that process loads as one unit" if loads else ""
         raise CalibrationError(
-            f"project {project.name!r} has batch or disassembly stations {batches}: their "
-            "recorded cycles are loads of varying size, which a fit per part would misread; "
-            "calibrate a copy of the project without their batch and disassembly fields")
+            f"project {project.name!r} has batch or disassembly stations {batches}{also}: "
+            "their recorded cycles are loads of varying size, which a fit per part would "
+            "misread; calibrate a copy of the project without their batch and disassembly "
+            "fields" + (" (and without 'unbatch')" if loads else ""))
     replays = replay_recording(recording)
     if window is None:
         t0, t1 = extent(replays)

@@ -68,6 +68,7 @@ import numpy as np
 
 from kernels import types as kt
 from twin.model import elements as m
+from twin.model.loads import stations_seeing_loads
 from twin.projectfile.reader import with_scenario
 from twin.recording import NO_DATA, UNKNOWN, Recording, extent, replay_recording
 from twin.recording.snapshot import (
@@ -245,6 +246,18 @@ def recorded_starts(recording: Recording, mapping: dict, t: float, project: m.Pr
         out.append(ServerStart(el, snap.state, snap.holds, snap.elapsed_work, snap.since,
                                snap.down_elapsed, snap.repair_end, snap.exposure, k, a))
     return out
+
+
+def _refuse_loads(project: m.Project) -> None:
+    """A recording says how many parts a buffer or conveyor holds, not which of them travel
+    together as one load (issue 18 §2), so a fork cannot place loads."""
+    seen = stations_seeing_loads(project)
+    if seen:
+        raise ForkError(f"project {project.name!r} carries loads as one unit (stations "
+                        f"{seen}): a recording does not say which of its parts travel "
+                        "together, so a fork cannot place them; fork a copy of the project "
+                        "whose batch stations release their loads by parts, without "
+                        "'unbatch' stations")
 
 
 def _holds_fifo(el: m.Element) -> bool:
@@ -455,6 +468,7 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     name = scenario or "base"
     if variant is None:
         variant = with_scenario(project, scenario)
+    _refuse_loads(variant)
     low = lower(variant, horizon_end, 0.0, (horizon_end - t) / grid, log)
     starts = recorded_starts(recording, servers, t, variant, replays)
     wip, wip_notes, unknown = _wip(variant, low, recording, replays, levels, t)
