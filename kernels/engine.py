@@ -40,6 +40,7 @@ from kernels.flow import (
     wake,
     wake_successors,
 )
+from kernels.guards import count_events, recheck, room_left
 from kernels.jit import cold, entry, hot
 from kernels.ordersource import release_orders
 from kernels.places import flush_places
@@ -91,7 +92,6 @@ from kernels.types import (
     K_NEED_HEAP,
     K_NEED_LOG,
     K_NEED_PARTS,
-    K_PAUSE,
     K_STALLED,
     L_ALL_EVENTS,
     L_EVENTS,
@@ -114,9 +114,7 @@ from kernels.types import (
     P_RESERVE_LOG,
     P_RESERVE_PARTS,
     P_SETUP,
-    P_STALL_LIMIT,
     P_WAIT_PROCESS,
-    PAUSE_EVERY,
     RS_ARRIVAL,
     RS_FAILURE,
     S_CAL_K,
@@ -129,10 +127,6 @@ from kernels.types import (
     S_PULLING,
     S_SAMPLE_K,
     S_STACK_N,
-    S_STALL_EL,
-    S_STALL_KIND,
-    S_STALL_N,
-    S_STALL_TO,
     S_WARM_DONE,
     S_WIP,
     S_WORK,
@@ -154,11 +148,9 @@ from kernels.types import (
     SI_TOK,
     SI_WORKER0,
     SOURCE,
-    STALL_WINDOW,
     STATION,
     T_NOW,
     T_OBS_START,
-    T_STALL,
     T_WARMUP,
     T_WIP_SINCE,
     TS_GOOD,
@@ -544,74 +536,14 @@ def _reach(m, s, t_stop):
     s.sf[T_NOW] = max(s.sf[T_NOW], t_stop)
 
 
-@hot
-def _room(m, s):
-    """``K_DONE`` when every growable array has its reserve free, else the ``K_NEED_*`` code
-    of one that has not (the same test as at the top of ``run_until``'s loop)."""
-    if s.si[S_NFREE] < int(m.params[P_RESERVE_PARTS]):
-        return K_NEED_PARTS
-    if s.heap_t.shape[0] - s.si[S_HEAP_N] < int(m.params[P_RESERVE_HEAP]):
-        return K_NEED_HEAP
-    if m.params[P_LOG] > 0.0 and s.log_t.shape[0] - s.si[S_LOG_N] < int(m.params[P_RESERVE_LOG]):
-        return K_NEED_LOG
-    return K_DONE
-
-
-@cold
-def _count(m, s, units, el, kind, to):
-    """Add ``units`` of work done by ``el`` (event ``kind``, or -1: parts handed to ``to``).
-
-    Returns ``K_STALLED`` when more than ``P_STALL_LIMIT`` units fell within
-    ``STALL_WINDOW`` seconds of simulated time (a NaN clock counts as not moving),
-    ``K_PAUSE`` when this call has done ``PAUSE_EVERY`` units, else ``K_DONE``.
-    """
-    now = s.sf[T_NOW]
-    if now - s.sf[T_STALL] >= STALL_WINDOW:
-        s.sf[T_STALL] = now
-        s.si[S_STALL_N] = 0
-    else:
-        s.si[S_STALL_N] += units
-        if s.si[S_STALL_N] > m.params[P_STALL_LIMIT]:
-            s.si[S_STALL_EL] = el
-            s.si[S_STALL_KIND] = kind
-            s.si[S_STALL_TO] = to
-            return K_STALLED
-    s.si[S_CALL_N] += units
-    if s.si[S_CALL_N] >= PAUSE_EVERY:
-        return K_PAUSE
-    return K_DONE
-
-
-@cold
-def _count_events(m, s, units, kind, obj):
-    """``_count`` for ``units`` events, the last of them ``kind`` on ``obj``."""
-    if kind == E_SHIFT:
-        el = -1
-    elif kind == E_ARRIVAL or kind == E_CONVEYOR or kind == E_WAKE:
-        el = obj
-    else:
-        el = s.srv_i[obj, SI_EL]
-    return _count(m, s, units, el, kind, -1)
-
-
-@cold
-def _recheck(m, s, units, p, x):
-    """A long cascade (``p`` handing parts to ``x``) did ``units`` more moves: count them,
-    and check there is room for as many again (``_room``)."""
-    code = _count(m, s, units, p, -1, x)
-    if code != K_DONE:
-        return code
-    return _room(m, s)
-
-
 @cold
 def _begin(m, s):
-    """``run_until``'s first steps, one call: ``(code, due)``, the code of ``_room`` (the run
-    is flushed when it is not ``K_DONE``) and the ``_clock_due``. Each call of a ``cold``
-    function passes the two named tuples as hundreds of scalars, so ``run_until`` makes as
-    few call sites as it can."""
+    """``run_until``'s first steps, one call: ``(code, due)``, the code of ``room_left``
+    (``kernels.guards``; the run is flushed when it is not ``K_DONE``) and the
+    ``_clock_due``. Each call of a ``cold`` function passes the two named tuples as
+    hundreds of scalars, so ``run_until`` makes as few call sites as it can."""
     s.si[S_CALL_N] = 0
-    code = _room(m, s)
+    code = room_left(m, s)
     if code != K_DONE:
         _flush(m, s)
     else:
@@ -679,7 +611,7 @@ def _pull(m, s, x, moved):
             break
         moved += 1
         if moved > MOVES_PER_CHECK:
-            code = _recheck(m, s, moved, best_p, x)
+            code = recheck(m, s, moved, best_p, x)
             if code != K_DONE:
                 return code, moved
             moved = 0
@@ -700,7 +632,7 @@ def _pull_assembly(m, s, x, moved):
         p, moved = fill_places(m, s, x, moved)
         if p < 0:
             break
-        code = _recheck(m, s, moved, p, x)
+        code = recheck(m, s, moved, p, x)
         if code != K_DONE:
             return code, moved
         moved = 0
@@ -792,7 +724,7 @@ def run_until(m, s, t_stop):
         work += 1
         if work >= GUARD_EVERY:
             s.line_out[L_ALL_EVENTS] += work - counted
-            code = _count_events(m, s, work, kind, obj)
+            code = count_events(m, s, work, kind, obj)
             work = 0
             counted = 0
             if code != K_DONE:

@@ -18,6 +18,7 @@ from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, take_sequenced
 from kernels.queue import push, schedule
 from kernels.rng import draw, draw_uniform, sample, uniform01
+from kernels.routing import route
 from kernels.standby import start_warmup, state_changed
 from kernels.statelog import write_log
 from kernels.types import (
@@ -38,7 +39,6 @@ from kernels.types import (
     EI_HEAD,
     EI_PEND_DEST,
     EI_QUEUED,
-    EI_RR,
     EI_TAIL,
     F_GAP,
     F_SCRAP,
@@ -99,13 +99,9 @@ from kernels.types import (
     PI_ORDER,
     PI_PROD,
     PM_DUE_PAUSE,
-    R_BILL,
-    R_PROBABILITY,
-    R_ROUND_ROBIN,
     RS_MAINTENANCE,
     RS_PROCESS,
     RS_PRODUCT,
-    RS_ROUTING,
     RS_SCRAP,
     RS_SETUP,
     S_DIRTY_N,
@@ -526,27 +522,6 @@ def finish_phase(m, s, srv):
 
 
 # --- movement -------------------------------------------------------------------------------
-@cold
-def _route(routing, succ, succ_cum, el_si, rng, e, a, b):
-    if routing == R_PROBABILITY:
-        u = uniform01(rng, e * N_STREAMS + RS_ROUTING)
-        for k in range(a, b):
-            if u <= succ_cum[k]:
-                return succ[k]
-        return succ[b - 1]
-    if routing == R_ROUND_ROBIN:
-        k = el_si[e, EI_RR] % (b - a)
-        el_si[e, EI_RR] += 1
-        return succ[a + k]
-    if routing == R_BILL:  # disassembly (issue 18): quantity k_j to successor j, in turn
-        u = float(el_si[e, EI_RR] % int(succ_cum[b - 1]))
-        el_si[e, EI_RR] += 1
-        for k in range(a, b):
-            if u < succ_cum[k]:
-                return succ[k]
-    return -1
-
-
 @hot
 def sole_successor(m, e):
     """The one successor of ``e``, or -2 when it has several (a routing decides)."""
@@ -560,7 +535,7 @@ def choose_destination(m, s, e):
     d = sole_successor(m, e)
     if d != -2:
         return d
-    return _route(m.el_i[e, I_ROUTING], m.succ, m.succ_cum, s.el_si, s.rng, e,
+    return route(m.el_i[e, I_ROUTING], m.succ, m.succ_cum, s.el_si, s.rng, e,
                   m.succ_ptr[e], m.succ_ptr[e + 1])
 
 

@@ -144,11 +144,14 @@ def test_every_kernel_function_has_a_disk_cache_entry_of_its_own():
 
     import kernels.engine
     import kernels.flow
+    import kernels.guards
     import kernels.queue
     import kernels.rng
+    import kernels.routing
 
     seen = {}
-    for module in (kernels.engine, kernels.flow, kernels.queue, kernels.rng):
+    for module in (kernels.engine, kernels.flow, kernels.guards, kernels.queue, kernels.rng,
+                   kernels.routing):
         for name, d in vars(module).items():
             if isinstance(d, Dispatcher) and d.__module__ == module.__name__:
                 seen.setdefault(d.py_func, set()).add(f"{module.__name__}.{name}")
