@@ -27,7 +27,7 @@ whole (the reader puts an unbatch before it), and only a station holding a load 
 Disassembly (issue 18 §1) is a batch station of size 1 with ``I_SPLIT`` = K: the part it
 starts becomes a load of K parts (itself and K - 1 new parts of its line entry), processed
 once and handed out part by part as any load, each to the successor the routing ``R_BILL``
-gives (k_j to successor j in turn, ``kernels.flow._route``). The rows of ``bom`` after its
+gives (k_j to successor j in turn, ``kernels.routing.route``). The rows of ``bom`` after its
 input row say the product of each (``BM_OUT_PROD``, in the order they leave): the new parts
 are made of theirs; the separated part keeps its own while it is processed (its setup and
 process time) and takes its new one as it leaves (``PD_BECOMES``).
