@@ -10,6 +10,8 @@ which stations see loads. See docs/semantics.md, "A load that travels as one uni
 
 from __future__ import annotations
 
+from collections import deque
+
 from twin.model import elements as m
 
 
@@ -29,19 +31,19 @@ def load_reach(project: m.Project) -> dict[str, list[str]]:
     succ, _ = project.adjacency()
     out: dict[str, list[str]] = {}
     for start in starts:
-        seen: list[str] = []
-        todo = [c.target for c in succ.get(start, [])]
+        seen: dict[str, None] = {}  # in the order met (a dict: linear in a large line)
+        todo = deque(c.target for c in succ.get(start, []))
         while todo:
-            x = todo.pop(0)
+            x = todo.popleft()
             if x in seen:
                 continue
-            seen.append(x)  # the station itself too, when a loop leads back to it
+            seen[x] = None  # the station itself too, when a loop leads back to it
             el = by_id.get(x)
             if (el is None or x == start or el.kind == "sink"
                     or (isinstance(el, m.Station) and el.unbatch)):
                 continue
             todo.extend(c.target for c in succ.get(x, []))
-        out[start] = seen
+        out[start] = list(seen)
     return out
 
 
