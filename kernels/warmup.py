@@ -149,7 +149,8 @@ def compile_rest(features: bool = False) -> None:
     fork.fork_clock.compile((*plant_and_run, f))
     fork.fork_fill.compile((*plant_and_run, i, i, i))
     fork.fork_server.compile((*plant_and_run, i, i, i, f, f, f, i))
-    fork.fork_load.compile((*plant_and_run, i, i))
+    if features:  # a load in a batch station: only lines with the features have them
+        fork.fork_load.compile((*plant_and_run, i, i))
     fork.fork_repair.compile((*plant_and_run, i, f))
     fork.fork_resume.compile((*plant_and_run, i, f))
 
