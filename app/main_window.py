@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import export
 from app.alerts_dock import install_alerts
+from app.collector import hold_for
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.editors.plant import PlantDialog
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
     def __init__(self, project: m.Project | None = None, path: str | os.PathLike | None = None,
                  warm_up: bool = True):
         super().__init__()
+        hold_for(self)  # garbage collection only between events (app.collector)
         self.setObjectName("twinbench_main")
         self.settings = QSettings("twinbench", "twinbench")
         self.project = project or m.Project("Untitled")

@@ -79,6 +79,11 @@ def pause_collection() -> None:
         _paused += 1
 
 
+def paused_collections() -> int:
+    """How many ``pause_collection`` calls have not ended yet."""
+    return _paused
+
+
 def resume_collection() -> None:
     """End one ``pause_collection``; the last one restores collection as it was."""
     global _paused
