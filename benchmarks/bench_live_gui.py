@@ -92,6 +92,10 @@ def main(argv=None) -> int:
                    help="time every call on the GUI thread (stall_calls.LongCalls) and print "
                         "the long calls inside each gap over 50 ms (slows the GUI thread: the "
                         "rates of such a run are not figures)")
+    p.add_argument("--trace", action="store_true",
+                   help="sample the GUI thread's stack whenever its 5 ms timer is 30 ms late "
+                        "(stall_sampler.StallSampler) and print the samples inside each gap "
+                        "over 40 ms; light enough that the rates stay figures")
     a = p.parse_args(argv)
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -154,6 +158,12 @@ def main(argv=None) -> int:
             # s1 is left to the latency samples
             pubs, share = start_publishers(port, a.messages, a.publishers, a.stations - 1,
                                            "plant", q, a.rate, first_asset=2)
+            sampler = None
+            if a.trace:
+                from stall_sampler import StallSampler
+
+                sampler = StallSampler(ticks)
+                sampler.install()
             tick.start()
             seen = []
 
@@ -172,6 +182,8 @@ def main(argv=None) -> int:
             tick.stop()
             if long_calls is not None:
                 long_calls.remove()
+            if sampler is not None:
+                sampler.remove()
             spans = [q.get(timeout=60) for _ in pubs]
             for pub in pubs:
                 pub.join(30)
@@ -200,6 +212,13 @@ def main(argv=None) -> int:
                     print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - firsts[0]:+.2f} s; the "
                           "GUI thread's calls of 10 ms or more in it:")
                     print(long_calls.explain(ticks[i], ticks[i + 1]))
+            if sampler is not None:
+                for i in sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]:
+                    if gaps[i] <= 0.04:
+                        break
+                    print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - firsts[0]:+.2f} s; "
+                          "the GUI thread's stack while it was late:")
+                    print(sampler.explain(ticks[i], ticks[i + 1]))
             used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
             wall = last - firsts[0]
             print(f"CPU of the workbench's threads over the flood ({wall:.1f} s), share of one "
