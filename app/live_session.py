@@ -43,6 +43,11 @@ LOCKED_SLICE = 200
 LIVE_SWITCH_S = 0.001
 _switch = {"sessions": 0, "before": 0.005}
 _switch_lock = threading.Lock()
+#: How much lower the source's process runs than the workbench (``os.nice``). On a busy
+#: machine the GUI thread, and the software renderer's threads of a 3D render, then get a
+#: core before the source's parsing (a flood waits in the broker meanwhile): with the same
+#: priority, the first render of a flood took 50-120 ms instead of 30 (issue 15).
+SOURCE_NICE = 5
 #: A multi-server station ``st#k`` is drawn in the worst state of its servers: the first of
 #: this order that any server is in (a station with one server down is shown down).
 WORST_FIRST = ("down", "waiting_for_worker", "maintenance", "blocked", "starved", "setup",
@@ -458,7 +463,7 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
                              protocol=protocol if KINDS[kind] == "mqtt" else None)
     try:
         # in a process of its own: parsing 20,000 messages/s would hold the GUI thread up
-        source = ProcessSource(open_source(address, **options))
+        source = ProcessSource(open_source(address, **options), nice=SOURCE_NICE)
     except OSError as e:  # a mapping or certificate file that cannot be read
         raise LiveError(f"{address}: {e}") from None
     recorder = LiveRecorder(record, assets, source=address, mapping=mapping)

@@ -163,6 +163,7 @@ def main(argv=None) -> int:
                 from stall_sampler import StallSampler
 
                 sampler = StallSampler(ticks)
+                sampler.watch_renders(win.view.render_window)
                 sampler.install()
             tick.start()
             seen = []
@@ -219,6 +220,10 @@ def main(argv=None) -> int:
                     print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - firsts[0]:+.2f} s; "
                           "the GUI thread's stack while it was late:")
                     print(sampler.explain(ticks[i], ticks[i + 1]))
+                r = sorted(1000 * (e - s) for s, e, _ in sampler.renders)
+                if r:
+                    print(f"3D renders in the flood: {len(r)}, median {r[len(r) // 2]:.0f} ms, "
+                          f"longest {r[-1]:.0f} ms")
             used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
             wall = last - firsts[0]
             print(f"CPU of the workbench's threads over the flood ({wall:.1f} s), share of one "

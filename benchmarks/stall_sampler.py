@@ -35,9 +35,24 @@ class StallSampler:
         # (perf_counter, late by, GUI stack, {thread name: innermost frames})
         self.samples: list[tuple[float, float, str, dict[str, str]]] = []
         self.collections: list[tuple[float, float, int]] = []  # (start, end, generation)
+        self.renders: list[tuple[float, float, float]] = []  # (start, end, GUI CPU s)
         self._gc_start = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def watch_renders(self, render_window) -> None:
+        """Time each ``Render`` of ``render_window`` (a VTK window): wall and GUI-thread CPU."""
+        start = []
+
+        def begin(*_):
+            start[:] = [time.perf_counter(), time.thread_time()]
+
+        def end(*_):
+            if start:
+                self.renders.append((start[0], time.perf_counter(),
+                                     time.thread_time() - start[1]))
+        render_window.AddObserver("StartEvent", begin)
+        render_window.AddObserver("EndEvent", end)
 
     def install(self) -> None:
         gc.callbacks.append(self._gc)
@@ -77,6 +92,8 @@ class StallSampler:
         ``[t0, t1]``."""
         lines = [f"    gc gen {g} {1000 * (e - s):.1f} ms at +{1000 * (s - t0):.0f} ms"
                  for s, e, g in self.collections if s < t1 and e > t0]
+        lines += [f"    render {1000 * (e - s):.1f} ms ({1000 * c:.1f} ms of GUI-thread CPU) at "
+                  f"+{1000 * (s - t0):.0f} ms" for s, e, c in self.renders if s < t1 and e > t0]
         runs: list[list] = []  # [first t, late, GUI stack, others, count]
         for t, late, stack, others in self.samples:
             if not t0 <= t <= t1 + 0.001:
