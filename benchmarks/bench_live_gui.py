@@ -13,6 +13,11 @@ Connect dialog's session into a recording, for a line of ``--stations`` stations
    ``s1`` has that state's colour, read by a 1 ms timer on the GUI thread. Printed: median,
    p99 and max (target p99 under 250 ms).
 
+``--trace`` samples the GUI thread's stack whenever that timer is 30 ms late and times every
+3D render (``stall_sampler.StallSampler``), and prints, for each gap over 40 ms, where the GUI
+thread was, what the other threads ran, and the renders and garbage collections inside it;
+it costs the GUI thread next to nothing, unlike ``--why`` (``stall_calls.LongCalls``).
+
 Run headless::
 
     QT_QPA_PLATFORM=offscreen VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow \\
