@@ -81,6 +81,15 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+def explain_gaps(ticks, gaps, first: float, over: float, what: str, explain) -> None:
+    """Print ``explain(start, end)`` for each of the eight longest gaps over ``over`` s."""
+    for i in sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]:
+        if gaps[i] <= over:
+            break
+        print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - first:+.2f} s; {what}:")
+        print(explain(ticks[i], ticks[i + 1]))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=100_000)
@@ -212,19 +221,11 @@ def main(argv=None) -> int:
                   f"(ratio {rate / pub_rate:.2f}); longest event-loop gap "
                   f"{1000 * max(gaps):.0f} ms (target < 50 ms)")
             if long_calls is not None:
-                for i in sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]:
-                    if gaps[i] <= 0.05:
-                        break
-                    print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - firsts[0]:+.2f} s; the "
-                          "GUI thread's calls of 10 ms or more in it:")
-                    print(long_calls.explain(ticks[i], ticks[i + 1]))
+                explain_gaps(ticks, gaps, firsts[0], 0.05, "the GUI thread's calls of 10 ms or "
+                             "more in it", long_calls.explain)
             if sampler is not None:
-                for i in sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]:
-                    if gaps[i] <= 0.04:
-                        break
-                    print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - firsts[0]:+.2f} s; "
-                          "the GUI thread's stack while it was late:")
-                    print(sampler.explain(ticks[i], ticks[i + 1]))
+                explain_gaps(ticks, gaps, firsts[0], 0.04, "the GUI thread's stack while it "
+                             "was late", sampler.explain)
                 r = sorted(1000 * (e - s) for s, e, _ in sampler.renders)
                 if r:
                     print(f"3D renders in the flood: {len(r)}, median {r[len(r) // 2]:.0f} ms, "
