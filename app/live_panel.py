@@ -230,6 +230,8 @@ class LivePanel(QWidget):
         self.ideal = dict(ideal or {})
         self._out.clear()
         self._show_lost(0)
+        # the rows' names laid out now, at connect time, not in the feed's first second
+        self._set_bar_rows(list(self.elements))
 
     @property
     def connected(self) -> bool:
@@ -368,7 +370,11 @@ class LivePanel(QWidget):
                 width = np.where(seen > 0, width / np.where(seen > 0, seen, 1.0), 0.0)
                 bar.setOpts(x0=left.copy(), y=y, width=width, height=0.8)
                 left += width
-        if assets != self._bar_rows:  # the axis is laid out anew only when the rows change
+        self._set_bar_rows(assets)
+
+    def _set_bar_rows(self, assets: list[str]) -> None:
+        """Name the state bars' rows on the axis (laid out anew only when they change)."""
+        if assets != self._bar_rows:
             self._bar_rows = assets
             axis = self.state_chart.getAxis("left")
             step = max(1, len(assets) // 25)  # at most about 25 names on the axis

@@ -14,6 +14,7 @@ the network, and no ``twin.model`` object is built on the source's thread.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -35,6 +36,18 @@ POWER_STEP_S = 1.0
 DEDUP = 65536
 #: Readings taken in under the lock at a time (LiveState.readings).
 LOCKED_SLICE = 200
+#: The interpreter's switch interval while a session runs, s (Python's default: 0.005). The
+#: GUI thread takes the interpreter lock anew for each Python call Qt makes (a slot, each
+#: chart item's paint); while the source's thread runs Python, each take waits up to the
+#: switch interval, so a repaint of ten items could hold the event loop 50 ms (issue 15).
+LIVE_SWITCH_S = 0.001
+_switch = {"sessions": 0, "before": 0.005}
+_switch_lock = threading.Lock()
+#: How much lower the source's process runs than the workbench (``os.nice``). On a busy
+#: machine the GUI thread, and the software renderer's threads of a 3D render, then get a
+#: core before the source's parsing (a flood waits in the broker meanwhile): with the same
+#: priority, the first render of a flood took 50-120 ms instead of 30 (issue 15).
+SOURCE_NICE = 5
 #: A multi-server station ``st#k`` is drawn in the worst state of its servers: the first of
 #: this order that any server is in (a station with one server down is shown down).
 WORST_FIRST = ("down", "waiting_for_worker", "maintenance", "blocked", "starved", "setup",
@@ -346,6 +359,7 @@ class LiveSession:
         # a thread running Python: automatic collection waits until it has ended (twin.tasks)
         pause_collection()
         self._collecting_paused = True
+        _shorter_switch(True)
         self.thread.start()
 
     def _follow(self) -> None:
@@ -375,9 +389,25 @@ class LiveSession:
         if self._collecting_paused:
             self._collecting_paused = False
             resume_collection()
+            _shorter_switch(False)
         if self.report is None:
             self.report = self.recorder.close()
         return self.report
+
+
+def _shorter_switch(on: bool) -> None:
+    """Hand the interpreter lock over every :data:`LIVE_SWITCH_S` while any session runs
+    (``on``: one more session; else one fewer, the last one restoring the interval)."""
+    with _switch_lock:
+        if on:
+            if _switch["sessions"] == 0:
+                _switch["before"] = sys.getswitchinterval()
+                sys.setswitchinterval(min(LIVE_SWITCH_S, _switch["before"]))
+            _switch["sessions"] += 1
+        elif _switch["sessions"] > 0:
+            _switch["sessions"] -= 1
+            if _switch["sessions"] == 0:
+                sys.setswitchinterval(_switch["before"])
 
 
 def open_session(project, project_path: Path | None, kind: str, address: str,
@@ -433,7 +463,7 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
                              protocol=protocol if KINDS[kind] == "mqtt" else None)
     try:
         # in a process of its own: parsing 20,000 messages/s would hold the GUI thread up
-        source = ProcessSource(open_source(address, **options))
+        source = ProcessSource(open_source(address, **options), nice=SOURCE_NICE)
     except OSError as e:  # a mapping or certificate file that cannot be read
         raise LiveError(f"{address}: {e}") from None
     recorder = LiveRecorder(record, assets, source=address, mapping=mapping)

@@ -13,6 +13,11 @@ Connect dialog's session into a recording, for a line of ``--stations`` stations
    ``s1`` has that state's colour, read by a 1 ms timer on the GUI thread. Printed: median,
    p99 and max (target p99 under 250 ms).
 
+``--trace`` samples the GUI thread's stack whenever that timer is 30 ms late and times every
+3D render (``stall_sampler.StallSampler``), and prints, for each gap over 40 ms, where the GUI
+thread was, what the other threads ran, and the renders and garbage collections inside it;
+it costs the GUI thread next to nothing, unlike ``--why`` (``stall_calls.LongCalls``).
+
 Run headless::
 
     QT_QPA_PLATFORM=offscreen VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow \\
@@ -76,6 +81,15 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+def explain_gaps(ticks, gaps, first: float, over: float, what: str, explain) -> None:
+    """Print ``explain(start, end)`` for each of the eight longest gaps over ``over`` s."""
+    for i in sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]:
+        if gaps[i] <= over:
+            break
+        print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - first:+.2f} s; {what}:")
+        print(explain(ticks[i], ticks[i + 1]))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=100_000)
@@ -92,6 +106,10 @@ def main(argv=None) -> int:
                    help="time every call on the GUI thread (stall_calls.LongCalls) and print "
                         "the long calls inside each gap over 50 ms (slows the GUI thread: the "
                         "rates of such a run are not figures)")
+    p.add_argument("--trace", action="store_true",
+                   help="sample the GUI thread's stack whenever its 5 ms timer is 30 ms late "
+                        "(stall_sampler.StallSampler) and print the samples inside each gap "
+                        "over 40 ms; light enough that the rates stay figures")
     a = p.parse_args(argv)
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -154,6 +172,13 @@ def main(argv=None) -> int:
             # s1 is left to the latency samples
             pubs, share = start_publishers(port, a.messages, a.publishers, a.stations - 1,
                                            "plant", q, a.rate, first_asset=2)
+            sampler = None
+            if a.trace:
+                from stall_sampler import StallSampler
+
+                sampler = StallSampler(ticks)
+                sampler.watch_renders(win.view.render_window)
+                sampler.install()
             tick.start()
             seen = []
 
@@ -172,6 +197,8 @@ def main(argv=None) -> int:
             tick.stop()
             if long_calls is not None:
                 long_calls.remove()
+            if sampler is not None:
+                sampler.remove()
             spans = [q.get(timeout=60) for _ in pubs]
             for pub in pubs:
                 pub.join(30)
@@ -194,12 +221,15 @@ def main(argv=None) -> int:
                   f"(ratio {rate / pub_rate:.2f}); longest event-loop gap "
                   f"{1000 * max(gaps):.0f} ms (target < 50 ms)")
             if long_calls is not None:
-                for i in sorted(range(len(gaps)), key=gaps.__getitem__, reverse=True)[:8]:
-                    if gaps[i] <= 0.05:
-                        break
-                    print(f"gap {1000 * gaps[i]:.0f} ms at {ticks[i] - firsts[0]:+.2f} s; the "
-                          "GUI thread's calls of 10 ms or more in it:")
-                    print(long_calls.explain(ticks[i], ticks[i + 1]))
+                explain_gaps(ticks, gaps, firsts[0], 0.05, "the GUI thread's calls of 10 ms or "
+                             "more in it", long_calls.explain)
+            if sampler is not None:
+                explain_gaps(ticks, gaps, firsts[0], 0.04, "the GUI thread's stack while it "
+                             "was late", sampler.explain)
+                r = sorted(1000 * (e - s) for s, e, _ in sampler.renders)
+                if r:
+                    print(f"3D renders in the flood: {len(r)}, median {r[len(r) // 2]:.0f} ms, "
+                          f"longest {r[-1]:.0f} ms")
             used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
             wall = last - firsts[0]
             print(f"CPU of the workbench's threads over the flood ({wall:.1f} s), share of one "

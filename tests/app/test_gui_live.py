@@ -5,6 +5,7 @@ Disconnect (and by closing the window) opening in Replay."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -68,11 +69,17 @@ def test_connect_dialog_names_bad_input(make_window, line_project, tmp_path, qtb
 
 def test_live_mode_follows_the_plant(make_window, line_project, broker, publisher,  # noqa: F811
                                      tmp_path, qtbot):
+    from app.live_session import LIVE_SWITCH_S
+
     win = make_window(line_project)
     record = tmp_path / "live.h5"
+    switch = sys.getswitchinterval()
+    assert switch > LIVE_SWITCH_S  # Python's 5 ms
     _connect(qtbot, win, f"{broker.url}/plant", record)
     live = win.live
     qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    # while following, the GUI thread waits at most LIVE_SWITCH_S for the interpreter lock
+    assert sys.getswitchinterval() == pytest.approx(LIVE_SWITCH_S)
 
     # the source refuses time stamps from the future; all of them in one shift
     from twin.live.shifts import LiveShifts
@@ -133,6 +140,7 @@ def test_live_mode_follows_the_plant(make_window, line_project, broker, publishe
     qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: live.replay_button.isEnabled(), timeout=30000)
     assert not live.connected and win.act_live_connect.isEnabled()
+    assert sys.getswitchinterval() == pytest.approx(switch)  # as it was
     qtbot.mouseClick(live.replay_button, Qt.LeftButton)
     rec = win.replay.recording
     assert rec is not None and {"M1", "M2"} <= set(win.replay.asset_ids)

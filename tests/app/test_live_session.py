@@ -289,6 +289,10 @@ def test_the_dock_refreshes_one_heavy_part_a_poll_and_the_table_rows_in_view(qtb
     panel = LivePanel()
     qtbot.addWidget(panel)
     panel.follow(assets)
+    # the state bars' rows are named at connect time, not by their first draw in a flood
+    axis = panel.state_chart.getAxis("left")
+    assert axis._tickLevels[0][:3] == [(0, "s1"), (8, "s9"), (16, "s17")]
+    assert panel.state_chart.getViewBox().viewRange()[1] == pytest.approx([-0.6, 199.6])
     panel.resize(1200, 320)
     panel.show()
     qtbot.waitExposed(panel)

@@ -60,6 +60,32 @@ def test_the_child_hands_everything_over_in_order_and_stops():
         os.kill(source.pid, 0)  # the child has ended
 
 
+def _nice(pid: int) -> list[int]:
+    """The nice value of each thread of process ``pid`` (Linux /proc)."""
+    from pathlib import Path
+
+    return [int((t / "stat").read_text().rsplit(")", 1)[1].split()[16])
+            for t in Path(f"/proc/{pid}/task").iterdir()]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads Linux's /proc")
+def test_the_child_runs_at_the_lower_priority_it_was_given_in_all_its_threads():
+    """The workbench's source gives way to its GUI thread on a busy machine (issue 15)."""
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    source = ProcessSource(open_source("testfeed://?batch=7&pace=0.01"), nice=5)
+    feed, stop = Collect(until=50), threading.Event()
+    thread = threading.Thread(target=source.run, args=(feed, stop))
+    thread.start()
+    try:
+        assert feed.enough.wait(60), feed.events[:3]
+        nice = _nice(source.pid)
+        assert len(nice) >= 2 and set(nice) == {min(mine + 5, 19)}  # its threads too
+        assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # this process keeps its own
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 def test_what_the_child_raises_is_raised_here():
     source = ProcessSource(open_source("testfeed://?fail=1"))
     with pytest.raises(LiveError, match="the test feed was asked to refuse"):

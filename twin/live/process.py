@@ -35,11 +35,13 @@ STOP_GRACE_S = 20.0
 class ProcessSource(Source):
     """Runs ``source`` (a constructed :class:`~twin.live.feed.Source`, so its options are
     checked here) in a child process; the child makes its own from ``source.url`` and
-    ``source.options``, which must pickle."""
+    ``source.options``, which must pickle. ``nice``: how much lower the child's scheduling
+    priority is than this process's (``os.nice``; its threads inherit it)."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, nice: int = 0) -> None:
         super().__init__(source.url, **source.options)
         self.inner = source
+        self.nice = nice
         try:
             pickle.dumps((source.url, source.options))
         except Exception as e:  # noqa: BLE001 - anything that does not pickle
@@ -56,7 +58,7 @@ class ProcessSource(Source):
         stop_r, stop_w = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child, name="twinbench-live-source", daemon=True,
                            args=(type(self.inner), self.url, self.options, theirs, stop_r,
-                                 os.getpid()))
+                                 os.getpid(), self.nice))
         proc.start()
         self.pid = proc.pid
         theirs.close()
@@ -154,11 +156,13 @@ class _PipeFeed:
         self.conn.send(("l", state, str(detail)))
 
 
-def _child(cls, url: str, options: dict, conn, stop, parent: int) -> None:
+def _child(cls, url: str, options: dict, conn, stop, parent: int, nice: int = 0) -> None:
     """The child process: run the source until ``stop`` or until ``parent`` has gone."""
     import logging
     import signal
 
+    if nice:
+        _lower_priority(nice)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     logging.getLogger("asyncua").setLevel(logging.CRITICAL)  # links are reported, not logged
     done = threading.Event()
@@ -186,3 +190,16 @@ def _child(cls, url: str, options: dict, conn, stop, parent: int) -> None:
             conn.close()
         except OSError:
             pass  # the parent has gone
+
+
+def _lower_priority(nice: int) -> None:
+    """Lower this process's scheduling priority by ``nice``. On Linux each thread has its
+    own (new threads inherit their creator's): the threads already running (a numerical
+    library's pool, started by an import) are lowered one by one."""
+    with contextlib.suppress(OSError):
+        value = os.nice(nice)
+        tasks = f"/proc/{os.getpid()}/task"
+        if os.path.isdir(tasks):
+            for tid in os.listdir(tasks):
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, int(tid), value)
