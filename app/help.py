@@ -358,8 +358,9 @@ class HelpMenu:
 
     def _add(self, text, slot, tip=None, key=None) -> QAction:
         a = QAction(text, self.win)
-        a.setToolTip(tip or text)
-        a.setStatusTip(tip or text)
+        if tip:  # else Qt's own tip: the text without its '&' mnemonic and ellipsis
+            a.setToolTip(tip)
+        a.setStatusTip(a.toolTip())
         if key:
             a.setShortcut(QKeySequence(key))
         a.triggered.connect(slot)

@@ -257,8 +257,9 @@ class MainWindow(QMainWindow):
         a = QAction(text, self)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
-        a.setToolTip(tip or text)
-        a.setStatusTip(tip or text)
+        if tip:  # else Qt's own tip: the text without its '&' mnemonic and ellipsis
+            a.setToolTip(tip)
+        a.setStatusTip(a.toolTip())  # "&Open…" in the status bar read as a glitch
         a.setCheckable(checkable)
         a.triggered.connect(slot)
         menu.addAction(a)
