@@ -41,7 +41,8 @@ def forget_last_project(win) -> None:
 
 def model_edited(win) -> None:
     """After a command of the undo stack: results of an earlier run no longer describe the
-    model on screen."""
+    model on screen; nor will those of a run going on."""
+    win.run_panel.note_edit()
     if win.last_result is not None:
         win.run_panel.mark_stale()
 
