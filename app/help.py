@@ -275,9 +275,11 @@ class QuickStartTour(QDialog):
         self.status.setText(do() or "")
         self.pointer.point_at(target())
 
-    def closeEvent(self, ev):  # noqa: N802 - Qt override
+    def hideEvent(self, ev):  # noqa: N802 - Qt override
+        # closed, finished or left with Esc (a reject hides without a close event, and the
+        # frame stayed around the palette for good)
         self.pointer.hide()
-        super().closeEvent(ev)
+        super().hideEvent(ev)
 
     # --- what the steps do ------------------------------------------------------------------
     def _open_example(self) -> str:

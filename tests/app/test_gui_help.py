@@ -116,6 +116,27 @@ def test_tour_steps_do_what_they_say(make_window, line_project, qtbot, warm_kern
     assert not tour.isVisible() and not tour.pointer.isVisible()
 
 
+def test_escape_closes_the_tour_and_its_frame(make_window, line_project):
+    """Esc closed the tour's dialog but left its red frame around the palette for good."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = make_window(line_project)
+    w.help.act_tour.trigger()
+    tour = w.help.dialogs["tour"]
+    tour.next.click()  # step 2: the frame points at the palette
+    assert tour.pointer.isVisible()
+    QTest.keyClick(tour, Qt.Key_Escape)
+    assert not tour.isVisible()
+    assert not tour.pointer.isVisible()
+    # opened again, it points again
+    w.help.act_tour.trigger()
+    tour = w.help.dialogs["tour"]
+    assert tour.isVisible()
+    tour.next.click()
+    assert tour.pointer.isVisible()
+
+
 def test_status_and_tool_tips_show_no_mnemonic(make_window, line_project, qtbot):
     """Hovering the toolbar's Open showed "&Open…" in the status bar: the '&' that marks a
     menu's Alt key is not text to read."""
