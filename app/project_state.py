@@ -28,6 +28,7 @@ def forget_last_project(win) -> None:
     win.view.set_fills(None)
     win.view.workers.clear()
     win.colour_mode = "plain"
+    win.colour_legend.show_mode("plain")  # no legend of colours no element wears
     replay = win.replay
     if replay.is_forking():
         replay.cancel_fork()

@@ -96,6 +96,7 @@ def test_new_and_open_clear_every_trace(make_window, line_project, qtbot, tmp_pa
     w.run_panel.horizon.setText("1h")
     _run(w, qtbot)
     assert w.runs_item.childCount() == 1 and w.playback is not None
+    assert w.colour_legend.isVisible()  # the run coloured the stations: its legend shows
     w.replay._fill_scenarios()
     assert w.replay.fork_scenario.count() == 2  # base and the old project's "faster"
     w.act_new.trigger()
@@ -106,6 +107,9 @@ def test_new_and_open_clear_every_trace(make_window, line_project, qtbot, tmp_pa
     assert [w.replay.fork_scenario.itemText(i)
             for i in range(w.replay.fork_scenario.count())] == ["base"]
     assert w.colour_mode == "plain"
+    # and no legend of colours no element wears ("Utilisation (last run, first scenario)"
+    # stayed over the new project's plain view)
+    assert not w.colour_legend.isVisible()
     # a run still going when another project opens is cancelled, its result dropped
     other = save_project(line_project, tmp_path / "other").parent
     w.open_project(other)
