@@ -140,7 +140,8 @@ def beside_project(window, name: str = "", siblings: bool = False) -> str:
 def chart_dialog(window) -> str | None:
     """Ask where (PNG or SVG) and export the chart on screen, a PNG as wide as the
     dashboards' width box says. Returns the path written, or None when cancelled."""
-    path, _ = QFileDialog.getSaveFileName(window, "Export chart", beside_project(window, "chart.png"),
+    path, _ = QFileDialog.getSaveFileName(window, "Export chart",
+                                          beside_project(window, "chart.png"),
                                           "PNG (*.png);;SVG (*.svg)")
     if not path:
         return None

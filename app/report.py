@@ -110,7 +110,8 @@ def report_dialog(window) -> str | None:
     """Ask where and write the report; the path written or None (cancelled)."""
     if window.last_result is None:
         raise ExportError("no run to report yet: run the project first (F5)")
-    path, _ = QFileDialog.getSaveFileName(window, "Save report", beside_project(window, "report.html"),
+    path, _ = QFileDialog.getSaveFileName(window, "Save report",
+                                          beside_project(window, "report.html"),
                                           "HTML (*.html);;PDF (*.pdf)")
     if not path:
         return None
