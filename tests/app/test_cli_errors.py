@@ -265,3 +265,18 @@ def test_an_unknown_option_is_named_with_its_command(capsys, files, argv, comman
     assert (f"twinbench {command}: error: unrecognized arguments: {bad}; "
             f"`twinbench {command} --help` lists its options") in err
     assert "{run,check" not in err  # not the list of every command
+
+
+def test_open_names_itself_in_its_errors(capsys, tmp_path):
+    """`twinbench open` of a missing or broken project said "twinbench: 1 problem ...",
+    not the "twinbench open: error: ..." every other command (and the README) uses."""
+    code, out, err = twinbench(capsys, "open", tmp_path / "nowhere")
+    assert code == 2 and out == ""
+    assert err.startswith(f"twinbench open: error: 1 problem in {tmp_path / 'nowhere'}")
+    assert "no such project" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "project.json").write_text('{"schema_version": 1, "elements": [')
+    code, out, err = twinbench(capsys, "open", broken)
+    assert code == 2 and err.startswith("twinbench open: error: 1 problem in ")
+    assert "invalid JSON" in err
