@@ -260,6 +260,7 @@ def test_save_current_values_in_a_new_unsaved_project_says_save_first(make_windo
     # saved half built (no source, loose ends), edited, saved as a scenario: the override is
     # the edit, the base gets its saved value back (the layout's faults did not stop it)
     assert w.save_to(tmp_path / "new-line")
+    assert not panel.name_error.isVisible()  # "save the project" is answered: it goes
     w.stack.push(cmd.SetField("M1", "servers", 3))
     _click(panel.save_current_button)
     assert _names(panel.list) == ["base", "edited"], panel.name_error.text()
