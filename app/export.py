@@ -11,10 +11,11 @@ from Qt's SVG painter (pyqtgraph's ``SVGExporter`` raises ``ValueError`` in
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pge
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, QStandardPaths
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog
@@ -125,10 +126,22 @@ def export_kpis(summary: dict, path) -> int:
     return write_kpi_csv(path, summary)
 
 
+def beside_project(window, name: str = "", siblings: bool = False) -> str:
+    """Where a file dialog of ``window`` opens: ``name`` in the project's folder (with
+    ``siblings``, in the folder holding it), or in the user's documents for a project never
+    saved; a bare "report.html" opened in whatever folder twinbench was started from."""
+    folder = getattr(window, "path", None)
+    if folder is None:
+        docs = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+        return str(Path(docs or Path.home()) / name)
+    return str((Path(folder).parent if siblings else Path(folder)) / name)
+
+
 def chart_dialog(window) -> str | None:
     """Ask where (PNG or SVG) and export the chart on screen, a PNG as wide as the
     dashboards' width box says. Returns the path written, or None when cancelled."""
-    path, _ = QFileDialog.getSaveFileName(window, "Export chart", "chart.png",
+    path, _ = QFileDialog.getSaveFileName(window, "Export chart",
+                                          beside_project(window, "chart.png"),
                                           "PNG (*.png);;SVG (*.svg)")
     if not path:
         return None

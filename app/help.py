@@ -275,9 +275,11 @@ class QuickStartTour(QDialog):
         self.status.setText(do() or "")
         self.pointer.point_at(target())
 
-    def closeEvent(self, ev):  # noqa: N802 - Qt override
+    def hideEvent(self, ev):  # noqa: N802 - Qt override
+        # closed, finished or left with Esc (a reject hides without a close event, and the
+        # frame stayed around the palette for good)
         self.pointer.hide()
-        super().closeEvent(ev)
+        super().hideEvent(ev)
 
     # --- what the steps do ------------------------------------------------------------------
     def _open_example(self) -> str:
@@ -358,8 +360,9 @@ class HelpMenu:
 
     def _add(self, text, slot, tip=None, key=None) -> QAction:
         a = QAction(text, self.win)
-        a.setToolTip(tip or text)
-        a.setStatusTip(tip or text)
+        if tip:  # else Qt's own tip: the text without its '&' mnemonic and ellipsis
+            a.setToolTip(tip)
+        a.setStatusTip(a.toolTip())
         if key:
             a.setShortcut(QKeySequence(key))
         a.triggered.connect(slot)

@@ -432,6 +432,9 @@ class ImportDialog(QDialog):
         self._refresh_timer.timeout.connect(self.refresh)
         self.data_path.textChanged.connect(self._data_changed)
         self.mapping_choice.currentIndexChanged.connect(self._choice_changed)
+        # a mapping the user picked is kept; until then a data file picks one that fits it
+        self._mapping_picked = False
+        self.mapping_choice.activated.connect(lambda _i: setattr(self, "_mapping_picked", True))
         self.mapping_path.textChanged.connect(lambda *_: self._refresh_timer.start())
         self.builder.changed.connect(lambda: self._refresh_timer.start())
         self.builder.save_button.clicked.connect(self.save_mapping_dialog)
@@ -452,6 +455,7 @@ class ImportDialog(QDialog):
         i = self.mapping_choice.findText(text)
         if i < 0:
             raise ValueError(f"no mapping choice {text!r}")
+        self._mapping_picked = True
         self.mapping_choice.setCurrentIndex(i)
 
     def _choice_changed(self, *_):
@@ -464,7 +468,23 @@ class ImportDialog(QDialog):
     def _data_changed(self, text: str) -> None:
         if text.strip() and not self._output_edited:
             self.output.setText(str(default_output(Path(text.strip()), self.project_folder)))
+        if text.strip() and not self._mapping_picked:
+            self._pick_fitting_mapping(text.strip())
         self.refresh()
+
+    def _pick_fitting_mapping(self, data: str) -> None:
+        """A data file chosen before any mapping: the first shipped mapping whose columns
+        the file has. The first of the list stayed, and the README's SME data was refused
+        with "the file has no column 'level'" beside the mapping that reads it."""
+        for p in shipped_mappings():
+            try:
+                mapping = load_mapping(p)
+                head = read_head(data, PREVIEW_ROWS, mapping.csv)
+            except InputError:  # not a file (yet, while the path is typed), or unreadable
+                continue
+            if all(c in head.columns for c in mapping.columns.values()):
+                self.mapping_choice.setCurrentIndex(self.mapping_choice.findData(str(p)))
+                return
 
     def _browse_data(self):
         path, _ = QFileDialog.getOpenFileName(

@@ -55,11 +55,11 @@ def main(project: str | None = None) -> int:
         try:
             given = load_project(project, strict=False)  # a half-built line opens, marked
         except ProjectError as e:
-            print(f"twinbench: {e}", file=sys.stderr)
+            print(f"twinbench open: error: {e}", file=sys.stderr)  # as every command says
             return 2
     app = QApplication.instance()
     if app is None and (reason := no_display()):
-        print(f"twinbench: {reason}", file=sys.stderr)
+        print(f"twinbench open: error: {reason}", file=sys.stderr)
         return 2
     # the names give the data folder of the crash log: set before any window (or crash)
     QCoreApplication.setOrganizationName("twinbench")

@@ -257,8 +257,9 @@ class MainWindow(QMainWindow):
         a = QAction(text, self)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
-        a.setToolTip(tip or text)
-        a.setStatusTip(tip or text)
+        if tip:  # else Qt's own tip: the text without its '&' mnemonic and ellipsis
+            a.setToolTip(tip)
+        a.setStatusTip(a.toolTip())  # "&Open…" in the status bar read as a glitch
         a.setCheckable(checkable)
         a.triggered.connect(slot)
         menu.addAction(a)
@@ -522,7 +523,8 @@ class MainWindow(QMainWindow):
     def open_dialog(self):
         if not self.maybe_save():
             return
-        path = QFileDialog.getExistingDirectory(self, "Open project folder")
+        start = export.beside_project(self, siblings=True)  # among the open project's
+        path = QFileDialog.getExistingDirectory(self, "Open project folder", start)
         if path:
             self.open_project(path)
 
@@ -584,7 +586,8 @@ class MainWindow(QMainWindow):
             self.log(f"could not write the report: {e}")
 
     def export_csv_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export KPIs", "kpis.csv", "CSV (*.csv)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export KPIs", export.beside_project(
+            self, "kpis.csv"), "CSV (*.csv)")
         if path:
             try:
                 self.dashboards.export_csv(path)
@@ -592,7 +595,8 @@ class MainWindow(QMainWindow):
                 self.log(f"could not export the KPIs: {e}")
 
     def export_view_dialog(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Export 3D view", "layout.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export 3D view", export.beside_project(
+            self, "layout.png"), "PNG (*.png)")
         if path:
             from PySide6.QtGui import QImage
 
@@ -622,7 +626,7 @@ class MainWindow(QMainWindow):
         return True
 
     def open_recording_dialog(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open recording", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open recording", export.beside_project(self),
                                               "Recordings (*.h5 *.hdf5);;All files (*)")
         if path:
             self.open_recording(path)

@@ -28,6 +28,7 @@ def forget_last_project(win) -> None:
     win.view.set_fills(None)
     win.view.workers.clear()
     win.colour_mode = "plain"
+    win.colour_legend.show_mode("plain")  # no legend of colours no element wears
     replay = win.replay
     if replay.is_forking():
         replay.cancel_fork()
@@ -41,7 +42,8 @@ def forget_last_project(win) -> None:
 
 def model_edited(win) -> None:
     """After a command of the undo stack: results of an earlier run no longer describe the
-    model on screen."""
+    model on screen; nor will those of a run going on."""
+    win.run_panel.note_edit()
     if win.last_result is not None:
         win.run_panel.mark_stale()
 

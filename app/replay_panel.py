@@ -521,7 +521,7 @@ class ReplayPanel(QWidget):
         assets = {a: el for a, el in self.elements.items() if el}
         if not assets:
             self._fork_error("no recorded asset is mapped onto a station; choose a station "
-                             "for at least one asset in the 'Asset → element mapping' table")
+                             "for at least one asset in the Replay dock's 'Asset mapping' tab")
             return False
         try:  # the fork gets its own copy: editing goes on meanwhile
             snapshot = copy_project(project)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QUrl
 from PySide6.QtGui import QImage, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog
 
-from app.export import ExportError, _png_bytes, chart_png
+from app.export import ExportError, _png_bytes, beside_project, chart_png
 from twin import safeio
 from twin.sim.report import (
     ReportParts,
@@ -110,7 +110,8 @@ def report_dialog(window) -> str | None:
     """Ask where and write the report; the path written or None (cancelled)."""
     if window.last_result is None:
         raise ExportError("no run to report yet: run the project first (F5)")
-    path, _ = QFileDialog.getSaveFileName(window, "Save report", "report.html",
+    path, _ = QFileDialog.getSaveFileName(window, "Save report",
+                                          beside_project(window, "report.html"),
                                           "HTML (*.html);;PDF (*.pdf)")
     if not path:
         return None

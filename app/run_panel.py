@@ -108,6 +108,9 @@ class RunPanel(QWidget):
         # modal dialog) and returns False: its "Run it" button starts the run. Tests replace it
         self.confirm_long_run = self._ask_long_run
         self.pending = None  # (snapshot, variants, spec) of a long run waiting for "Run it"
+        # edits of the model so far, and how many there were when the running (or last)
+        # run's snapshot was taken: a run's results describe the model of its snapshot
+        self.edits = self.snapshot_edits = 0
         self.pilot_job: Job | None = None
         self.last_estimate = ""  # "about 4 min, 1.2 GB" of the last long run asked about
         self.started_at = 0.0
@@ -224,6 +227,10 @@ class RunPanel(QWidget):
         """The model changed after the last run: say its results are stale."""
         self.stale_label.show()
 
+    def note_edit(self) -> None:
+        """The model changed: a run whose snapshot was taken before is stale when it ends."""
+        self.edits += 1
+
     def _drop_pilot(self) -> None:
         """Forget a pilot still timing a run (its answer is not wanted any more)."""
         if self.pilot_job is not None:
@@ -289,6 +296,7 @@ class RunPanel(QWidget):
                 spec = replace(spec, log_only=((names[0], 0),))
             # the worker gets its own copy: editing on goes on while it runs
             snapshot = copy_project(self.project)
+            self.snapshot_edits = self.edits
             # the scenarios are built here, on the GUI thread: a worker only reads models
             variants = scenario_variants(snapshot, names)
             # how big, before any of it: a run beyond the limits is refused (RunTooLarge)
@@ -412,7 +420,9 @@ class RunPanel(QWidget):
 
     def _finished(self, out):
         self._end()
-        self.stale_label.hide()
+        # edited while it ran (or while "Run it?" waited): its results are of the model
+        # before, and a deleted station named the bottleneck with no mark of it
+        self.stale_label.setVisible(self.edits != self.snapshot_edits)
         result, self.last_summary, self.last_playback, self.last_charts = out
         self.progress.setValue(1000)
         self.progress.setFormat(f"%p% — {result.outcome()}" if result.cancelled else "%p%")

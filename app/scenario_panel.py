@@ -209,6 +209,8 @@ class ScenarioPanel(QWidget):
     def _clean_changed(self, clean: bool) -> None:
         if clean and self.project is not None:  # saved (or undone back to the saved state)
             self.saved_doc = project_to_json(self.project)
+            # "save the project first" (or another refusal of the state before) is answered
+            self.name_error.hide()
 
     def current(self) -> str:
         """The chosen scenario's name, ``base`` when none or the project itself."""

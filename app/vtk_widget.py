@@ -20,12 +20,17 @@ class CameraStyle(vtkInteractorStyleTrackballCamera):
     """VTK's trackball camera without the left and right buttons: the middle button pans,
     the wheel zooms. The left button belongs to the editor and the right one to the view,
     which orbits itself (``View3D.orbit``): an observer that called ``OnLeftButtonDown``
-    for the right button crashed the process on the first right click."""
+    for the right button crashed the process on the first right click.
+
+    Nor does it take VTK's one-letter commands ('w' wireframe, '3' red-blue stereo that
+    paints the view magenta, 'p' pick box, 'f' fly to, 'r' reset, 'e'/'q' exit): a user
+    typing over the view was left with a broken-looking view; the workbench's own keys
+    are Qt shortcuts."""
 
     def __init__(self):
         super().__init__()
         for ev in ("LeftButtonPressEvent", "LeftButtonReleaseEvent",
-                   "RightButtonPressEvent", "RightButtonReleaseEvent"):
+                   "RightButtonPressEvent", "RightButtonReleaseEvent", "CharEvent"):
             self.AddObserver(ev, _ignore)
 
 

@@ -53,7 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_commands(sub)
     study.add_commands(sub)
     optimize.add_commands(sub)
+    p.commands = sub.choices  # each command's parser, for its own usage in an error
     return p
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, but an unknown argument after a command is refused by that
+    command's parser: argparse refused it with the top-level usage (every command, none of
+    the options) and "twinbench: error", as if the command had not been read."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = getattr(args, "command", None)
+        target = parser.commands.get(command, parser) if command else parser
+        where = f"twinbench {command} --help` lists its options" if command else \
+            "twinbench --help` lists the commands"
+        target.error(f"unrecognized arguments: {' '.join(extra)}; `{where}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     except SystemExit as done:  # --help, --version, or a command line argparse refused (2)
         return done.code if isinstance(done.code, int) else int(done.code is not None)
     if args.command is None:

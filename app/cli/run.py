@@ -34,7 +34,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--warmup", type=duration_arg, help="time discarded at the start")
     r.add_argument("--replications", type=replications_arg, help="1 to 10,000")
     r.add_argument("--seed", type=seed_arg, help="0 to 2**63 - 1")
-    r.add_argument("--sample-interval", type=duration_arg, help="time-series sampling interval")
+    r.add_argument("--sample-interval", type=duration_arg,
+                   help="time-series sampling interval (default: the project's "
+                        "run.sample_interval; 0 means the horizon / 200)")
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.add_argument("--out", metavar="FILE.h5", help="write KPIs and time series to HDF5")
     r.add_argument("--state-log", action="store_true",

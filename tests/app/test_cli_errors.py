@@ -246,3 +246,37 @@ def test_a_negative_value_is_named_as_the_options_value_not_a_missing_one(argv, 
 def test_an_option_word_after_an_option_is_still_a_missing_value(capsys):
     assert main(["run", "p", "--horizon", "--json"]) == 2
     assert "argument --horizon: expected one argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["run", "PROJECT", "--frobnicate"], "run"),
+    (["check", "PROJECT", "--horizon", "8h"], "check"),  # an option of run, not of check
+    (["run", "PROJECT", "extra"], "run"),
+])
+def test_an_unknown_option_is_named_with_its_command(capsys, files, argv, command):
+    """``twinbench run P --frobnicate`` printed the top-level usage (every command, no
+    option of run) and "twinbench: error": the message names the command, its usage and
+    where its options are listed."""
+    argv = [files["project"] if a == "PROJECT" else a for a in argv]
+    code, out, err = twinbench(capsys, *argv)
+    assert code == 2 and out == ""
+    assert f"usage: twinbench {command} " in err
+    bad = " ".join(str(a) for a in argv[2:])
+    assert (f"twinbench {command}: error: unrecognized arguments: {bad}; "
+            f"`twinbench {command} --help` lists its options") in err
+    assert "{run,check" not in err  # not the list of every command
+
+
+def test_open_names_itself_in_its_errors(capsys, tmp_path):
+    """`twinbench open` of a missing or broken project said "twinbench: 1 problem ...",
+    not the "twinbench open: error: ..." every other command (and the README) uses."""
+    code, out, err = twinbench(capsys, "open", tmp_path / "nowhere")
+    assert code == 2 and out == ""
+    assert err.startswith(f"twinbench open: error: 1 problem in {tmp_path / 'nowhere'}")
+    assert "no such project" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "project.json").write_text('{"schema_version": 1, "elements": [')
+    code, out, err = twinbench(capsys, "open", broken)
+    assert code == 2 and err.startswith("twinbench open: error: 1 problem in ")
+    assert "invalid JSON" in err

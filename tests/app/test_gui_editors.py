@@ -172,6 +172,24 @@ def test_power_and_calendar_round_trip_through_save_and_load(qtbot, make_window,
     assert te.hourly.item(18, 0).text() == "0"
 
 
+def test_calendar_faults_name_the_row_that_has_them(qtbot, make_window, line_project):
+    """Row 1's start typed "abc", then row 2's end "30h": the dialog said shifts[0] of
+    both, and "needs 'start' and 'end'" of a row that had both."""
+    w = make_window(line_project)
+    w.act_plant.trigger()
+    ce = w.plant_dialog.calendar
+    qtbot.waitUntil(ce.enabled.isVisible)
+    tick(ce.enabled)
+    ce.table.item(0, 1).setText("abc")
+    ce.table.item(1, 2).setText("30h")
+    assert ce.error.text().splitlines() == [
+        "$.calendar.shifts[0].start: expected a duration such as 3600, '8h', '30min' or "
+        "'1h30min', got 'abc' (found 'abc')",
+        "$.calendar.shifts[1].end: must lie within the period (86400 s) (found '30h')"]
+    assert [(p.start, p.end) for p in w.project.calendar.shifts] == [(21600, 50400),
+                                                                     (50400, 79200)]
+
+
 def test_conveyor_derived_values_follow_the_layout(qtbot, make_window):
     p = m.Project("cv", elements=[
         m.Station("A", position=(0.0, 0.0, 0.0), process_time=constant(10.0)),

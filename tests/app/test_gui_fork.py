@@ -111,6 +111,9 @@ def test_fork_errors_are_shown_with_the_fix(make_window, line_project, sme_recor
     # nothing mapped: refused before any thread starts, the fix named
     assert not rp.start_fork()
     assert "mapping" in rp.fork_status.text()
+    # named as the tab the user sees ("'Asset → element mapping' table" was no tab's name)
+    tab = rp.tabs.tabText(rp.tabs.indexOf(rp.tab_pages["mapping"]))
+    assert f"'{tab}' tab" in rp.fork_status.text()
     assert "map" in w.log_pane.toPlainText() and "fork failed" in w.log_pane.toPlainText()
     # a buffer is no station: twin.whatif.fork's ForkError comes back from the worker
     row = rp.asset_ids.index("2")

@@ -114,3 +114,51 @@ def test_tour_steps_do_what_they_say(make_window, line_project, qtbot, warm_kern
     assert w.docks["statistics"].isVisible() and w.stats.table.rowCount() == 5
     tour.next.click()
     assert not tour.isVisible() and not tour.pointer.isVisible()
+
+
+def test_escape_closes_the_tour_and_its_frame(make_window, line_project):
+    """Esc closed the tour's dialog but left its red frame around the palette for good."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = make_window(line_project)
+    w.help.act_tour.trigger()
+    tour = w.help.dialogs["tour"]
+    tour.next.click()  # step 2: the frame points at the palette
+    assert tour.pointer.isVisible()
+    QTest.keyClick(tour, Qt.Key_Escape)
+    assert not tour.isVisible()
+    assert not tour.pointer.isVisible()
+    # opened again, it points again
+    w.help.act_tour.trigger()
+    tour = w.help.dialogs["tour"]
+    assert tour.isVisible()
+    tour.next.click()
+    assert tour.pointer.isVisible()
+
+
+def test_status_and_tool_tips_show_no_mnemonic(make_window, line_project, qtbot):
+    """Hovering the toolbar's Open showed "&Open…" in the status bar: the '&' that marks a
+    menu's Alt key is not text to read."""
+    import re
+
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QAction, QMouseEvent
+    from PySide6.QtWidgets import QApplication, QToolBar
+
+    w = make_window(line_project)
+    mnemonic = re.compile(r"(?<!&)&(?!&)")
+    bad = [(a.text(), a.statusTip(), a.toolTip()) for a in w.findChildren(QAction)
+           if mnemonic.search(a.statusTip()) or mnemonic.search(a.toolTip())]
+    assert bad == []
+    assert w.act_open.statusTip() == "Open" and w.act_new.toolTip() == "New"
+    # what the user reads: the status bar while the mouse is over the toolbar's Open
+    bar = w.findChild(QToolBar)
+    button = bar.widgetForAction(w.act_open)
+    centre = QPointF(button.rect().center())
+    QApplication.sendEvent(button, QEvent(QEvent.Enter))
+    QApplication.sendEvent(button, QMouseEvent(QEvent.MouseMove, centre,
+                                               QPointF(button.mapToGlobal(centre.toPoint())),
+                                               Qt.NoButton, Qt.NoButton, Qt.NoModifier))
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() != "", timeout=2000)
+    assert w.statusBar().currentMessage() == "Open"

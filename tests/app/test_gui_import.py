@@ -301,3 +301,23 @@ def test_an_event_log_of_one_machine_with_semicolons_built_in_the_dialog(
         d = rec.asset("press 1")
         assert list(d.states["state"]) == [2, 6, 2, 1]  # busy, down, busy, idle
         assert len(d.parts) == 2
+
+
+def test_a_data_file_chosen_first_gets_the_shipped_mapping_that_fits_it(
+        make_window, line_project, sme_csv, qtbot):
+    """The README's SME data typed into a new Import dialog: the first shipped mapping
+    (example_line_levels) stayed chosen and the dialog said "the file has no column
+    'level'"; the mapping whose columns the file has is chosen, and a pick is kept."""
+    w = make_window(line_project)
+    dlg = _open_dialog(w, qtbot)
+    assert dlg.mapping_choice.currentText() == "example_line_levels_mapping.json"
+    qtbot.keyClicks(dlg.data_path, str(sme_csv))
+    assert dlg.mapping_choice.currentText() == SME_MAPPING.name
+    qtbot.waitUntil(lambda: dlg.preview.rowCount() == 20, timeout=5000)
+    assert not dlg.error.isVisible()
+    # a mapping the user picks is theirs: another data file does not change it
+    dlg.choose_mapping("example_line_levels_mapping.json")
+    dlg.data_path.clear()
+    qtbot.keyClicks(dlg.data_path, str(sme_csv))
+    assert dlg.mapping_choice.currentText() == "example_line_levels_mapping.json"
+    assert "no column 'level'" in dlg.error.text()

@@ -96,6 +96,7 @@ def test_new_and_open_clear_every_trace(make_window, line_project, qtbot, tmp_pa
     w.run_panel.horizon.setText("1h")
     _run(w, qtbot)
     assert w.runs_item.childCount() == 1 and w.playback is not None
+    assert w.colour_legend.isVisible()  # the run coloured the stations: its legend shows
     w.replay._fill_scenarios()
     assert w.replay.fork_scenario.count() == 2  # base and the old project's "faster"
     w.act_new.trigger()
@@ -106,6 +107,9 @@ def test_new_and_open_clear_every_trace(make_window, line_project, qtbot, tmp_pa
     assert [w.replay.fork_scenario.itemText(i)
             for i in range(w.replay.fork_scenario.count())] == ["base"]
     assert w.colour_mode == "plain"
+    # and no legend of colours no element wears ("Utilisation (last run, first scenario)"
+    # stayed over the new project's plain view)
+    assert not w.colour_legend.isVisible()
     # a run still going when another project opens is cancelled, its result dropped
     other = save_project(line_project, tmp_path / "other").parent
     w.open_project(other)
@@ -254,3 +258,20 @@ def test_the_runs_keep_their_names_when_the_project_tree_is_rebuilt(make_window,
     assert runs() == ["Run 1: base, faster", "Run 2: base, faster, scenario"]
     w.act_new.trigger()
     assert runs() == [] and w.run_count == 0
+
+
+def test_editing_during_a_run_leaves_its_results_stale(make_window, line_project, qtbot,
+                                                      warm_kernel):
+    """A station deleted while the run went on (or while "Run it?" waited): the run ended
+    with its results, bottleneck and all, of the layout before, and no stale mark."""
+    w = make_window(line_project)
+    w.run_panel.horizon.setText("1h")
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        assert w.run_panel.start_run()
+        w.view.set_selection(["M2"])
+        w.act_rotate.trigger()  # the run's snapshot was taken before this
+    assert w.last_result is not None
+    assert w.run_panel.stale_label.isVisible()
+    assert w.run_panel.stale_label.text() == "results are stale: run again"
+    _run(w, qtbot)  # nothing edited during this one
+    assert not w.run_panel.stale_label.isVisible()

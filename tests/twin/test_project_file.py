@@ -231,6 +231,25 @@ def test_single_faults_name_their_path(fault, path, words):
     assert "plant/project.json" in str(exc.value)
 
 
+def test_a_shift_past_the_period_is_named_by_its_own_index():
+    """The plant dialog's row 2 ("late", end 30h) was reported as shifts[0] when row 1 held
+    a bad start: the check counted the shifts that read, not the file's list; and a bad start
+    was reported twice (its duration, then "needs 'start' and 'end'")."""
+    from twin.projectfile.reader import read_calendar
+
+    cal, problems = read_calendar({"period": "24h", "shifts": [
+        {"start": "abc", "end": "14h", "name": "early"},
+        {"start": "14h", "end": "30h", "name": "late"}]})
+    assert cal is None
+    assert problems == [
+        "$.calendar.shifts[0].start: expected a duration such as 3600, '8h', '30min' or "
+        "'1h30min', got 'abc' (found 'abc')",
+        "$.calendar.shifts[1].end: must lie within the period (86400 s) (found '30h')"]
+    # a missing end is still said so
+    assert read_calendar({"shifts": [{"start": "6h"}]})[1][0] == (
+        "$.calendar.shifts[0]: needs 'start' and 'end'")
+
+
 @pytest.mark.parametrize("element_fault, path", [
     ({"process_time": {"dist": "triangular", "low": 5, "mode": 2, "high": 9}},
      "$.elements[1].process_time.mode"),

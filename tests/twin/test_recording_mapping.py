@@ -85,6 +85,27 @@ def test_errors_name_path_value_and_expectation(tmp_path, changes, path, snippet
     assert "expected" in msg
 
 
+def test_a_misspelt_key_reads_as_a_sentence_and_a_project_is_not_a_mapping(tmp_path):
+    """"expected did you mean 'mapping_version'? one of the keys [...]" read as garbled; a
+    project.json given as the mapping was refused for its first key, not for what it is."""
+    file = tmp_path / "m.json"
+    file.write_text(json.dumps(with_(colums={})))
+    with pytest.raises(MappingError) as err:
+        load_mapping(file)
+    assert str(err.value).startswith(
+        f"{file}: $.colums: found 'colums'; expected one of the keys ['")
+    assert str(err.value).endswith("] (did you mean 'columns'?)")
+    project = tmp_path / "project.json"
+    project.write_text(json.dumps({"schema_version": 1, "name": "my line",
+                                   "elements": [], "connections": []}))
+    with pytest.raises(MappingError) as err:
+        load_mapping(project)
+    assert str(err.value) == (
+        f"{project}: $: found \"project 'my line'\"; expected a mapping file, not a twinbench "
+        "project: give the file that maps the data's columns, states and assets (e.g. "
+        "resources/mappings/sme_retrofit_mapping.json; docs/recording-format.md)")
+
+
 def test_missing_and_broken_files(tmp_path):
     with pytest.raises(MappingError, match="existing mapping file"):
         load_mapping(tmp_path / "none.json")

@@ -158,6 +158,20 @@ def test_save_current_values_as_scenario_moves_the_edits_into_it(stack):
     assert p.element("M1").servers == 3 and _names(p) == ["faster"]
     with pytest.raises(ValueError, match="no element field or demand-response window changed"):
         save_as_scenario(_line(), project_to_json(_line()), "nothing")
+    # a new project never saved: its document as "last saved" holds no element
+    new = _line()
+    with pytest.raises(ValueError, match=r"not been saved with its elements yet.*File > Save"):
+        save_as_scenario(new, project_to_json(m.Project("new")), "edited")
+    # a layout saved half built (a station and a sink, no source, nothing connected)
+    half = m.Project("half", elements=[m.Station("M1", process_time=constant(30.0)),
+                                       m.Sink("out", position=(3.0, 0.0, 0.0))])
+    saved_half = project_to_json(half)
+    half_stack = cmd.UndoStack(half)
+    half_stack.push(cmd.SetField("M1", "servers", 2))
+    macro, left_out = save_as_scenario(half, saved_half, "two")
+    half_stack.push(macro)
+    assert left_out == [] and half.element("M1").servers == 1
+    assert half.scenario("two").overrides == (m.Override("servers", 2, "M1"),)
 
 
 def test_save_as_scenario_takes_the_demand_response_windows_along(stack):

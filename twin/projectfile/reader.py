@@ -352,7 +352,9 @@ def _read_connection(v, path, problems):
     return m.Connection(src, dst, float(weight))
 
 
-def _read_periods(v, path, problems):
+def _read_periods(v, path, problems, within: float | None = None):
+    """The periods of list ``v``; with ``within`` (the calendar's period, s) each must end
+    within it, a fault named by the period's own index in ``v``."""
     out = []
     for _i, pp, p in objects(v, path, problems, none_is_empty=False,
                              not_list="must be a list of {\"start\": ..., \"end\": ...}",
@@ -361,12 +363,16 @@ def _read_periods(v, path, problems):
         r = FieldReader(p, pp, problems, {"start", "end", "name"})
         a, b = r.duration("start"), r.duration("end")
         if a is None or b is None:
-            problems.add(pp, "needs 'start' and 'end'")
+            if "start" not in p or "end" not in p:  # a bad one was named by r.duration
+                problems.add(pp, "needs 'start' and 'end'")
             continue
         if b <= a:
             problems.add(f"{pp}.end", f"must be after start ({a:g} s); split a shift that "
                          "crosses midnight in two", p.get("end"))
             continue
+        if within and b > within:
+            problems.add(f"{pp}.end", f"must lie within the period ({within:g} s)",
+                         p.get("end"))
         out.append(m.Period(a, b, r.string("name", "")))
     return out
 
@@ -376,17 +382,13 @@ def _read_calendar(obj, path, problems):
         return None
     r = FieldReader(obj, path, problems, {"period", "shifts", "breaks"})
     period = r.duration("period", 86400.0)
-    shifts = _read_periods(obj.get("shifts", []), f"{path}.shifts", problems)
-    breaks = _read_periods(obj.get("breaks", []), f"{path}.breaks", problems)
-    if not shifts:
-        problems.add(f"{path}.shifts", "a calendar needs at least one working period")
     if period is not None and period <= 0:
         problems.add(f"{path}.period", "must be > 0")
         period = None
-    for i, p in enumerate(shifts):
-        if period and p.end > period:
-            problems.add(f"{path}.shifts[{i}].end", f"must lie within the period ({period:g} s)",
-                         p.end)
+    shifts = _read_periods(obj.get("shifts", []), f"{path}.shifts", problems, within=period)
+    breaks = _read_periods(obj.get("breaks", []), f"{path}.breaks", problems)
+    if not shifts:
+        problems.add(f"{path}.shifts", "a calendar needs at least one working period")
     return m.Calendar(tuple(shifts), tuple(breaks), period or 86400.0)
 
 

@@ -160,7 +160,17 @@ def save_as_scenario(project: m.Project, saved_doc: dict, name: str
     """
     name = cmd.check_scenario_name(project, name)
     saved = {e["id"]: e for e in saved_doc.get("elements", ())}
-    saved_project = project_from_json({k: v for k, v in saved_doc.items() if k != "scenarios"})
+    if not saved:
+        # a new project not saved yet: every element is new, so no field of one can be
+        # told from its saved value (reading the empty document said "a project needs a
+        # non-empty list of elements", about a project that had five)
+        raise ValueError("the project has not been saved with its elements yet, so no field "
+                         "has a saved value to go back to: save the project (File > Save), "
+                         "edit the fields the scenario should change, then save them as a "
+                         "scenario")
+    # not strict: a layout saved half built (loose ends, no source yet) has saved values too
+    saved_project = project_from_json({k: v for k, v in saved_doc.items() if k != "scenarios"},
+                                      strict=False)
     overrides: list[m.Override] = []
     reverts: list[cmd.Command] = []
     left_out = [f"element {el.id} (added since the save)"

@@ -255,6 +255,11 @@ def mapping_from_dict(data: Any, *, file: str = "<mapping>") -> Mapping:
         raise MappingError.from_json(exc) from None
     if not isinstance(data, dict):
         r.fail("$", data, "a JSON object")
+    if "schema_version" in data and "elements" in data:  # a project.json given by mistake
+        r.fail("$", f"project {data.get('name', '')!r}",
+               "a mapping file, not a twinbench project: give the file that maps the data's "
+               "columns, states and assets (e.g. resources/mappings/sme_retrofit_mapping.json; "
+               "docs/recording-format.md)")
     for key in data:
         if key not in _TOP_KEYS:
             r.unknown_key("$", key, _TOP_KEYS)
@@ -416,8 +421,9 @@ class FieldReader:
 
     def unknown_key(self, path: str, key: str, allowed) -> None:
         close = difflib.get_close_matches(key, list(allowed), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        self.fail(f"{path}.{key}", key, f"{hint}one of the keys {sorted(allowed)}")
+        # the hint after the keys: "expected did you mean ...? one of" read as garbled
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        self.fail(f"{path}.{key}", key, f"one of the keys {sorted(allowed)}{hint}")
 
     def choice(self, path: str, value: Any, allowed) -> str:
         if value not in allowed:
@@ -488,8 +494,8 @@ def _states(r: FieldReader, value: Any, has_state: bool) -> tuple[dict[str, int]
             target = target.get("state", ...)
         if target not in STATE_NAMES:
             close = difflib.get_close_matches(str(target), STATE_NAMES, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            r.fail(p, target, f"{hint}one of the machine states {', '.join(STATE_NAMES)}")
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            r.fail(p, target, f"one of the machine states {', '.join(STATE_NAMES)}{hint}")
         key = normalize_label(raw)
         r.no_nul(p, key)
         if len(key.encode("utf-8")) > LABEL_DTYPE.itemsize:
