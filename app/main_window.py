@@ -296,10 +296,6 @@ class MainWindow(QMainWindow):
             self._remove_recovery()
             self.project, self.stack = project, cmd.UndoStack(project)
             forget_last_project(self)  # runs, progress, playback, forks: another project's
-            self.act_undo.triggered.disconnect()
-            self.act_redo.triggered.disconnect()
-            self.act_undo.triggered.connect(self.stack.undo)
-            self.act_redo.triggered.connect(self.stack.redo)
             self._connect_project()
             self.view.set_project(project, self.stack)
         self.path = Path(path) if path else None

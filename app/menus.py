@@ -15,7 +15,7 @@ from app.energy_recording import show_recording_energy
 from app.floor_plan import FloorPlanActions
 from app.help import HelpMenu
 from app.import_dialog import show_import_dialog
-from app.selection import TreeSelection
+from app.selection import TreeSelection, step_history
 from app.view3d import CAMERA_PRESETS
 
 ALIGN_ITEMS = (  # Edit > Align: (how, label, tool tip); None separates groups
@@ -66,8 +66,8 @@ def make_menus(win) -> None:
     f.addSeparator()
     win._action(f, "&Quit", win.close, QKeySequence.Quit)
     e = mb.addMenu("&Edit")
-    win.act_undo = win._action(e, "&Undo", win.stack.undo, QKeySequence.Undo)
-    win.act_redo = win._action(e, "&Redo", win.stack.redo, QKeySequence.Redo)
+    win.act_undo = win._action(e, "&Undo", lambda: step_history(win, "undo"), QKeySequence.Undo)
+    win.act_redo = win._action(e, "&Redo", lambda: step_history(win, "redo"), QKeySequence.Redo)
     e.addSeparator()
     win.act_delete = win._action(e, "&Delete", win.delete_selection, QKeySequence.Delete,
                                    "Delete the selected elements and their connections")

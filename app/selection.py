@@ -12,6 +12,17 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidgetItemIterator
 
 
+def step_history(win, which: str) -> None:
+    """Undo or redo one step of ``win``'s current undo stack (``which``: "undo" or "redo").
+    The elements the step brings back (a deleted element restored, an addition redone)
+    become the selection, so the next key (Delete, Ctrl+D, an arrow) acts on them."""
+    before = {el.id for el in win.project.elements}
+    getattr(win.stack, which)()
+    back = [el.id for el in win.project.elements if el.id not in before]
+    if back:
+        win.view.set_selection(back)
+
+
 class TreeSelection(QObject):
     """Keep ``win.tree``'s selected element items and ``win.view.selection`` the same."""
 

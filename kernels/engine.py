@@ -426,7 +426,7 @@ def _sample(m, s, k, t):
             continue
         energy = 0.0
         for st in range(m.power.shape[1]):
-            energy += m.power[e, st] * s.st_total[e, st]
+            energy += m.power[e, st] * (s.st_warm[e, st] + s.st_time[e, st])
         wear = 0.0
         a = m.el_i[e, I_SERVER0]
         n = m.el_i[e, I_SERVERS]
@@ -446,10 +446,13 @@ def _reset_statistics(m, s, tw):
     n_el = m.el_i.shape[0]
     for srv in range(s.srv_i.shape[0]):
         e = s.srv_i[srv, SI_EL]
-        s.st_total[e, s.srv_i[srv, SI_STATE]] += tw - s.srv_f[srv, SF_SINCE]
+        s.st_time[e, s.srv_i[srv, SI_STATE]] += tw - s.srv_f[srv, SF_SINCE]
         s.srv_f[srv, SF_SINCE] = tw
     if m.features is not None:  # hook (issue 18): assembly inputs
         flush_places(m, s, tw, True)
+    for e in range(n_el):  # the time before the warm-up counts for the time series only
+        for st in range(s.st_time.shape[1]):
+            s.st_warm[e, st] += s.st_time[e, st]
     s.st_time[:, :] = 0.0
     s.el_out[:, :] = 0.0
     s.line_out[:] = 0.0
@@ -501,7 +504,6 @@ def _flush(m, s):
         st = s.srv_i[srv, SI_STATE]
         dt = now - s.srv_f[srv, SF_SINCE]
         s.st_time[e, st] += dt
-        s.st_total[e, st] += dt
         s.srv_f[srv, SF_SINCE] = now
     for e in range(m.el_i.shape[0]):
         s.el_out[e, O_CONTENT_INT] += s.el_si[e, EI_COUNT] * (now - s.el_sf[e, EF_CONTENT_SINCE])

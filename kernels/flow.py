@@ -66,6 +66,7 @@ from kernels.types import (
     I_SEQ,
     I_SERVER0,
     I_SERVERS,
+    I_WEARS,
     L_CREATED,
     L_EVENTS,
     L_GOOD,
@@ -337,7 +338,6 @@ def set_state(m, s, srv, new):
     now = s.sf[T_NOW]
     dt = now - s.srv_f[srv, SF_SINCE]
     s.st_time[e, old] += dt
-    s.st_total[e, old] += dt
     s.srv_f[srv, SF_SINCE] = now
     s.srv_i[srv, SI_STATE] = new
     log_row(m, s, e, srv - m.el_i[e, I_SERVER0], new, s.el_si[e, EI_COUNT])
@@ -484,10 +484,9 @@ def finish_phase(m, s, srv):
     e = s.srv_i[srv, SI_EL]
     now = s.sf[T_NOW]
     ph = s.srv_i[srv, SI_PHASE]
-    rate = hazard_rate(m, s, srv, e)
     basis = m.el_i[e, I_FAIL_BASIS]
     if ph == P_PROCESS and basis == FB_OPERATING:
-        s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * rate
+        s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * hazard_rate(m, s, srv, e)
     s.srv_f[srv, SF_REM] = 0.0
     if ph == P_SETUP or (m.features is not None  # hook: workers (issue 18)
                          and s.srv_i[srv, SI_WORKER0 + W_OP] >= 0):
@@ -497,10 +496,12 @@ def finish_phase(m, s, srv):
     s.line_out[L_EVENTS] += 1.0
     s.srv_i[srv, SI_OPS_PM] += 1
     if basis == FB_OPERATIONS:
-        s.srv_f[srv, SF_TTF] -= rate
-    s.srv_f[srv, SF_WEAR] += m.el_f[e, F_WEAR_OP] + m.el_f[e, F_WEAR_BUSY_H] * (
-        s.srv_f[srv, SF_WORK] / 3600.0)
-    p_scrap = m.el_f[e, F_SCRAP] + m.el_f[e, F_WEAR_SCRAP] * s.srv_f[srv, SF_WEAR]
+        s.srv_f[srv, SF_TTF] -= hazard_rate(m, s, srv, e)
+    p_scrap = 0.0  # I_WEARS 0: the wear would not change and p_scrap would be 0 exactly
+    if m.el_i[e, I_WEARS]:
+        s.srv_f[srv, SF_WEAR] += m.el_f[e, F_WEAR_OP] + m.el_f[e, F_WEAR_BUSY_H] * (
+            s.srv_f[srv, SF_WORK] / 3600.0)
+        p_scrap = m.el_f[e, F_SCRAP] + m.el_f[e, F_WEAR_SCRAP] * s.srv_f[srv, SF_WEAR]
     if p_scrap > 0.0 and draw_uniform(s.rng, e * N_STREAMS + RS_SCRAP) < p_scrap:
         p = s.srv_i[srv, SI_PART]
         s.el_out[e, O_SCRAP] += 1.0

@@ -35,9 +35,9 @@ from kernels.types import (
 @hot
 def starved_seconds(m, s, x, t):
     """Server-seconds assembly ``x`` spent starved from time 0 to ``t``, from its committed
-    states (``st_total`` and the running state of each server): no hook in the state
+    states (``st_warm`` + ``st_time`` and the running state of each server): no hook in the state
     changes is needed to split its starved time by input."""
-    total = s.st_total[x, STARVED]
+    total = s.st_warm[x, STARVED] + s.st_time[x, STARVED]
     s0 = m.el_i[x, I_SERVER0]
     for srv in range(s0, s0 + m.el_i[x, I_SERVERS]):
         if s.srv_i[srv, SI_STATE] == STARVED:

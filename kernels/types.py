@@ -128,7 +128,9 @@ I_SEQ = 30  # source, buffer: sequencing rule of its waiting parts (SQ_*; -1: no
 # its first part, until an unbatch (LOAD_UNBATCH: a batch station of size 1 whose unit is a
 # load, released part by part)
 I_LOAD = 31  # station: 0, LOAD_RELEASE or LOAD_UNBATCH
-N_I = 32
+I_WEARS = 32  # station: 1 when it wears or scraps (F_WEAR_OP, F_WEAR_BUSY_H, F_SCRAP or
+#               F_WEAR_SCRAP not 0): the others skip that bookkeeping at each operation's end
+N_I = 33
 LOAD_RELEASE = 1
 LOAD_UNBATCH = 2
 
@@ -469,7 +471,7 @@ KernelState = namedtuple("KernelState", [
     "rng",  # uint64 (n_el * N_STREAMS, 4)
     "el_out",  # float64 (n_el, N_O)
     "st_time",  # float64 (n_el, N_STATES): server-seconds in each state since warm-up
-    "st_total",  # float64 (n_el, N_STATES): the same since time 0 (time series)
+    "st_warm",  # float64 (n_el, N_STATES): the same before warm-up (+ st_time: since 0)
     "line_out",  # float64 (N_L,)
     "stack", "dirty",  # work stacks: elements to pull into, servers to commit
     "ts_line",  # float64 (n_samples, N_TS): TS_* columns

@@ -75,7 +75,7 @@ def tiny_model(features: bool = False) -> tuple[kt.ModelArrays, kt.KernelState]:
         el_sf=el_sf, part_i=part_i, part_f=np.zeros((n_p, kt.N_PF)),
         heap_t=np.zeros(n_h), heap_i=np.zeros((n_h, 4), np.int64), rng=rng,
         el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),
-        st_total=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
+        st_warm=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
         stack=np.zeros(n_el + 1, np.int64), dirty=np.zeros(n_srv, np.int64),
         ts_line=np.zeros((n_s, kt.N_TS)), ts_energy=np.zeros((n_s, n_el)),
         ts_wear=np.zeros((n_s, n_el)), ts_content=np.zeros((n_s, n_el)),

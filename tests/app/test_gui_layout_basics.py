@@ -155,6 +155,16 @@ def test_selection_edits_are_one_undo_step(make_window, line_project):
     w.act_undo.trigger()
     assert [el.id for el in w.project.elements] == ["src", "M1", "B1", "M2", "out"]
     assert links(w.project) == conns
+    # the undo selects what it brought back: Delete deletes it again, Undo restores it
+    assert sorted(v.selection) == ["B1", "M1", "M2"]
+    assert sorted(tree_item(w, eid).isSelected() for eid in ("M1", "B1", "M2")) == [True] * 3
+    keys(w, Qt.Key_Delete)
+    assert [el.id for el in w.project.elements] == ["src", "out"]
+    w.act_undo.trigger()
+    w.act_redo.trigger()  # redoing the delete leaves nothing to select
+    assert v.selection == []
+    w.act_undo.trigger()
+    assert sorted(v.selection) == ["B1", "M1", "M2"]
     # duplicate: three copies with the two connections among them, one step
     v.set_selection(["M1", "B1", "M2"])
     n = w.stack.index

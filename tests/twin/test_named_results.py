@@ -40,6 +40,22 @@ def test_routing_and_basis_are_lowered_to_their_codes():
     assert low.arrays.el_i[low.element_ids.index("src"), kt.I_ROUTING] == kt.R_ROUND_ROBIN
 
 
+def test_a_station_skips_the_wear_and_scrap_bookkeeping_only_when_it_has_neither():
+    """``I_WEARS`` (kernels/flow.py finish_phase): 0 only when the wear could not change
+    and the scrap probability would be 0, whatever wear a fork starts it with."""
+    stations = [station("plain", 30.0), station("scraps", 30.0, scrap=0.01),
+                station("wears_op", 30.0, wear={"per_operation": 1e-4}),
+                station("wears_busy", 30.0, wear={"per_busy_hour": 0.01}),
+                station("wear_scraps", 30.0, wear={"scrap_gain": 0.5}),
+                station("wear_fails", 30.0, wear={"failure_gain": 2.0})]
+    low = lower(project_from_json(serial_line(stations, [3] * 5)), 3600.0, 0.0, 0.0)
+    wears = {sid: int(low.arrays.el_i[low.element_ids.index(sid), kt.I_WEARS])
+             for sid in ("plain", "scraps", "wears_op", "wears_busy", "wear_scraps",
+                         "wear_fails")}
+    assert wears == {"plain": 0, "scraps": 1, "wears_op": 1, "wears_busy": 1,
+                     "wear_scraps": 1, "wear_fails": 0}
+
+
 def test_accessors_read_what_they_name(kernel):
     doc = serial_line([station("m1", exp(40.0), power_kw={"busy": 10.0}),
                        station("m2", exp(45.0), power_kw={"busy": 10.0})], [None])

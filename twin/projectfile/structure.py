@@ -99,17 +99,25 @@ def _check_loads(project: m.Project, index: dict[str, int], problems: Problems) 
                              f"{start!r} release its loads by parts", x)
             if not isinstance(el, m.Station) or el.unbatch:
                 continue
-            what = ("assembles" if el.assembly is not None else "processes loads"
-                    if el.batch is not None else "disassembles"
-                    if el.disassembly is not None else "scraps parts"
-                    if el.scrap > 0 or (el.wear is not None and el.wear.scrap_gain > 0)
-                    else None)
+            what = _load_breaker(el)
             if what is not None:
                 problems.add(f"$.elements[{index[x]}]", f"the loads of batch station {start!r} "
                              f"(release 'load') reach this station, which {what} and cannot "
                              "take a load as one part; put an unbatch station (\"unbatch\": "
                              f"true) before it, or let {start!r} release its loads by parts",
                              x)
+
+
+def _load_breaker(el: m.Station) -> str | None:
+    """What station ``el`` does that a load cannot go through as one part, or None."""
+    scraps = el.scrap > 0 or (el.wear is not None and el.wear.scrap_gain > 0)
+    for what, does in (("assembles", el.assembly is not None),
+                       ("processes loads", el.batch is not None),
+                       ("disassembles", el.disassembly is not None),
+                       ("scraps parts", scraps)):
+        if does:
+            return what
+    return None
 
 
 def _check_assembly(el: m.Station, ep: str, ins: list[m.Connection],

@@ -151,6 +151,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                 el_f[e, [kt.F_WEAR_OP, kt.F_WEAR_BUSY_H, kt.F_WEAR_HAZARD, kt.F_WEAR_SCRAP]] = (
                     el.wear.per_operation, el.wear.per_busy_hour, el.wear.failure_gain,
                     el.wear.scrap_gain)
+            el_i[e, kt.I_WEARS] = int(bool(el_f[e, [kt.F_SCRAP, kt.F_WEAR_OP, kt.F_WEAR_BUSY_H,
+                                                    kt.F_WEAR_SCRAP]].any()))
             if el.maintenance is not None:
                 el_i[e, kt.I_PM_OPS] = el.maintenance.every_operations
                 el_f[e, kt.F_PM_HOURS] = el.maintenance.every_hours
@@ -529,7 +531,7 @@ def new_state(low: Lowered, seed: int, replication: int, parts: int | None = Non
         part_i=part_i, part_f=part_f, heap_t=np.zeros(heap), heap_i=np.zeros((heap, 4), np.int64),
         rng=stream_seeds(low.element_ids, seed, replication),
         el_out=np.zeros((n_el, kt.N_O)), st_time=np.zeros((n_el, kt.N_STATES)),
-        st_total=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
+        st_warm=np.zeros((n_el, kt.N_STATES)), line_out=np.zeros(kt.N_L),
         # each element is on the work stack at most once (EI_QUEUED), but for one more entry
         # of an element whose pulling a call stopped in (kernels.engine._resume_pulling);
         # each server on the commit list at most once (SI_DIRTY): these two never grow
