@@ -80,11 +80,14 @@ CHOICES = {
     "sequencing": SEQUENCING_RULES,
 }
 TEXT_FIELDS = ("name",)
+#: What a source without arrivals does (docs/semantics.md, Sources)
+NO_ARRIVAL = ("(none): unlimited raw material: a part whenever the next element can take one "
+              "(or the rows of its schedule, when it has one)")
 #: Fields with an editor of their own instead of a line edit (issue 14 §2).
 STRUCTURED = {
     "process_time": lambda: ProductDistEditor(optional=True),
     "setup_time": lambda: ProductDistEditor(optional=True),
-    "arrival": lambda: DistributionEditor(optional=True),
+    "arrival": lambda: DistributionEditor(optional=True, none_means=NO_ARRIVAL),
     "failures": FailuresEditor, "power_kw": PowerEditor, "wear": WearEditor,
     "maintenance": MaintenanceEditor, "routing": RoutingEditor, "assembly": AssemblyEditor,
     "energy_saving": EnergySavingEditor,
