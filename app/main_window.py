@@ -413,7 +413,7 @@ class MainWindow(QMainWindow):
         ids = list(self.view.selection)
         if ids:
             removes = [cmd.RemoveElement(i) for i in ids]
-            self.stack.push(cmd.Macro(removes, f"delete {', '.join(ids)}"))
+            self.stack.push(cmd.Macro(removes, f"delete {cmd.named(*ids)}"))
             notes = [n for r in removes for n in r.notes]
             if notes:  # what went with the elements besides their connections
                 self.log(f"deleted {', '.join(ids)} and with it {len(notes)} reference"
