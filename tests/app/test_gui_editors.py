@@ -185,7 +185,7 @@ def test_calendar_faults_name_the_row_that_has_them(qtbot, make_window, line_pro
     assert ce.error.text().splitlines() == [
         "$.calendar.shifts[0].start: expected a duration such as 3600, '8h', '30min' or "
         "'1h30min', got 'abc' (found 'abc')",
-        "$.calendar.shifts[1].end: must lie within the period (86400 s) (found '30h')"]
+        "$.calendar.shifts[1].end: must lie within the period (86400 s = 24 h) (found '30h')"]
     assert [(p.start, p.end) for p in w.project.calendar.shifts] == [(21600, 50400),
                                                                      (50400, 79200)]
 
