@@ -359,3 +359,20 @@ def test_every_red_field_says_why_and_turns_normal_when_valid_or_undone(qtbot, m
     assert w.project.element("M1").servers == 1 and servers.text() == "1"
     assert not rotation.property("invalid") and ins.error.text() == ""
     assert rotation.text() == ins._text_of("rotation")
+
+
+def test_the_calendar_dialog_closes_with_its_close_button(qtbot, make_window, line_project):
+    # it had no button at all: only the title bar's cross (or Esc) closed it
+    from PySide6.QtWidgets import QDialogButtonBox, QPushButton
+
+    w = make_window(line_project)
+    w.act_plant.trigger()
+    dlg = w.plant_dialog
+    qtbot.waitUntil(dlg.isVisible)
+    close = next(b for b in dlg.findChildren(QPushButton) if b.text() == "Close")
+    assert close.isVisible()
+    assert dlg.buttons.buttonRole(close) == QDialogButtonBox.RejectRole
+    QTest.mouseClick(close, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.isVisible())
+    w.act_plant.trigger()  # and it opens again
+    qtbot.waitUntil(dlg.isVisible)
