@@ -68,7 +68,7 @@ class ConveyorTool(MeasureTool):
         if eb is not None:
             commands.append(cmd.Connect(eid, eb))
         try:
-            v.stack.push(cmd.Macro(commands, f"draw conveyor {eid}"))
+            v.stack.push(cmd.Macro(commands, f"draw conveyor {cmd.named(eid)}"))
         except (KeyError, ValueError) as e:
             v.message.emit(f"cannot draw the conveyor: {e.args[0] if e.args else e}")
             return None

@@ -80,11 +80,14 @@ CHOICES = {
     "sequencing": SEQUENCING_RULES,
 }
 TEXT_FIELDS = ("name",)
+#: What a source without arrivals does (docs/semantics.md, Sources)
+NO_ARRIVAL = ("(none): unlimited raw material: a part whenever the next element can take one "
+              "(or the rows of its schedule, when it has one)")
 #: Fields with an editor of their own instead of a line edit (issue 14 §2).
 STRUCTURED = {
     "process_time": lambda: ProductDistEditor(optional=True),
     "setup_time": lambda: ProductDistEditor(optional=True),
-    "arrival": lambda: DistributionEditor(optional=True),
+    "arrival": lambda: DistributionEditor(optional=True, none_means=NO_ARRIVAL),
     "failures": FailuresEditor, "power_kw": PowerEditor, "wear": WearEditor,
     "maintenance": MaintenanceEditor, "routing": RoutingEditor, "assembly": AssemblyEditor,
     "energy_saving": EnergySavingEditor,
@@ -176,6 +179,8 @@ class Inspector(QWidget):
         self.stack: cmd.UndoStack | None = None
         self.element: m.Element | None = None
         self.editors: dict[str, QWidget] = {}
+        self.refused: dict[str, list[str]] = {}  # red fields: the reader's reasons, all shown
+        self._index = 0  # the stack's index: an undo drops the refused typing
         self._rows_of: type | None = None  # the element type the rows were built for
         self.title = QLabel("Nothing selected")
         self.title.setStyleSheet("font-weight: bold")
@@ -227,9 +232,14 @@ class Inspector(QWidget):
         # a move of a conveyor's neighbour or a new connection changes derived values and
         # the routing table without an event of the element shown
         stack.index_changed.connect(self._stack_changed)
+        self._index = stack.index
         self.show_element(None)
 
-    def _stack_changed(self, *_):
+    def _stack_changed(self, index: int = 0, *_):
+        undone, self._index = index < self._index, index
+        if undone:  # Edit > Undo: the refused typing goes too, the fields show the model
+            for key in list(self.refused):
+                self._mark(key, [])
         if self.element is not None and self.element.id in self.stack.project:
             self._refresh()
 
@@ -240,6 +250,8 @@ class Inspector(QWidget):
         # density plots) cost about 0.5 s per click on a busy machine
         keep = el is not None and bool(self.editors) and type(el) is self._rows_of
         self.element = el
+        for key in list(self.refused):
+            self._mark(key, [])  # the last element's refused text
         if not keep:
             while self.form.rowCount():
                 self.form.removeRow(0)
@@ -254,13 +266,7 @@ class Inspector(QWidget):
             self._show_scenario()
             return
         self.title.setText(f"{el.kind.capitalize()} {el.id}")
-        if keep:
-            for w in self.editors.values():
-                if isinstance(w, QLineEdit) and w.property("invalid"):
-                    w.setProperty("invalid", False)  # the last element's refused text
-                    w.style().unpolish(w)
-                    w.style().polish(w)
-        else:
+        if not keep:
             for f in dataclasses.fields(el):
                 # extra: custom x- fields, kept as written; orders_file: shown by the orders
                 if f.name not in ("id", "extra", "orders_file"):
@@ -375,7 +381,9 @@ class Inspector(QWidget):
                 w.blockSignals(True)
                 w.setChecked(bool(getattr(self.element, key)))
                 w.blockSignals(False)
-            elif not w.property("invalid"):
+            elif key in self.refused:
+                self._validate(key)  # another field or an undo may have made it valid
+            else:
                 text = self._text_of(key)
                 w.setText(text)
                 w.setCursorPosition(0)  # show the start of a long value, not its end
@@ -480,13 +488,26 @@ class Inspector(QWidget):
         if key == "mesh" and raw is not None and self.folder() is None and not msgs:
             value, msgs = None, ["mesh: save the project first; mesh files live in the "
                                  "project folder"]
-        w = self.editors[key]
-        w.setProperty("invalid", bool(msgs))
-        w.style().unpolish(w)
-        w.style().polish(w)
-        w.setToolTip("\n".join(msgs) if msgs else key)
-        self.error.setText("\n".join(msgs))
+        self._mark(key, msgs)
         return value, msgs
+
+    def _mark(self, key: str, msgs: list[str]) -> None:
+        """Mark field ``key`` red with ``msgs`` (none: normal again); under the form, the
+        messages of every red field, not only the last one typed in."""
+        w = self.editors.get(key)
+        if w is not None and bool(w.property("invalid")) != bool(msgs):
+            w.setProperty("invalid", bool(msgs))
+            w.style().unpolish(w)
+            w.style().polish(w)
+        if w is not None:
+            w.setToolTip("\n".join(msgs) if msgs else _tip(key))
+        if msgs:
+            self.refused[key] = msgs
+        else:
+            self.refused.pop(key, None)
+        order = list(self.editors)
+        keys = sorted(self.refused, key=lambda k: order.index(k) if k in order else len(order))
+        self.error.setText("\n".join(m for k in keys for m in self.refused[k]))
 
     def _finish(self, key: str):
         if self.element is None or key not in self.editors:

@@ -68,8 +68,7 @@ def main(project: str | None = None) -> int:
     app = app or QApplication(sys.argv[:1])
     crashes = CrashHandler(crash_log, parent=app)
     crashes.install()
-    from app.main_window import MainWindow, recovery_files
-    from app.recovery import offer_recovery
+    from app.main_window import MainWindow
 
     win = MainWindow()
     crashes.window = win
@@ -77,6 +76,7 @@ def main(project: str | None = None) -> int:
         win.show_project(given)
     elif (path := startup_project(win.recent())) is not None:
         win.open_project(path)  # what it cannot open, it says in its log
-    offer_recovery(win, recovery_files())  # declined: deleted
+    if win.path is None:  # an opened project was offered its own copies as it opened
+        win.offer_recovery()  # an untitled project's; kept unless the user discards them
     win.show()
     return app.exec()

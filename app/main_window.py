@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -51,7 +51,7 @@ from app.project_state import (
     project_folder_from_name,
     save_as_start,
 )
-from app.recovery import remove_copy
+from app.recovery import ask_recover, offer_recovery, recovery_dir, recovery_files_for, remove_copy
 from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
@@ -77,18 +77,6 @@ def _warm_up_kernel(_task) -> None:
     from kernels.warmup import warm_up
 
     warm_up()
-
-
-def recovery_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.AppDataLocation)
-    return Path(base) / "recovery"
-
-
-def recovery_files() -> list[Path]:
-    """Recovery copies left by a session that ended with unsaved changes, newest first."""
-    folder = recovery_dir()
-    files = [p for p in folder.glob("*/project.json")] if folder.exists() else []
-    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 #: Version of the dock layout the window saves. Raise it when docks are added or removed: Qt
@@ -122,6 +110,7 @@ class MainWindow(QMainWindow):
         self.last_result = None
         self.ask_unsaved = self._ask_unsaved  # tests replace it
         self.ask_stop_work = self._ask_stop_work  # tests replace it
+        self.ask_recover = ask_recover  # tests replace it
         self.testing = False  # tests set it: errors go to the log, never to a modal dialog
         # before any chart exists: a chart takes its colours from the theme when it is made
         apply_theme(str(self.settings.value("theme", "light")))
@@ -420,7 +409,7 @@ class MainWindow(QMainWindow):
         ids = list(self.view.selection)
         if ids:
             removes = [cmd.RemoveElement(i) for i in ids]
-            self.stack.push(cmd.Macro(removes, f"delete {', '.join(ids)}"))
+            self.stack.push(cmd.Macro(removes, f"delete {cmd.named(*ids)}"))
             notes = [n for r in removes for n in r.notes]
             if notes:  # what went with the elements besides their connections
                 self.log(f"deleted {', '.join(ids)} and with it {len(notes)} reference"
@@ -492,6 +481,12 @@ class MainWindow(QMainWindow):
     def new_project(self):
         if self.maybe_save():
             self._set_project(m.Project("Untitled"), None)
+            self.offer_recovery()  # an untitled project's unsaved work
+
+    def offer_recovery(self) -> bool:
+        """Offer the autosaved copies of the open project (of untitled ones when it has no
+        folder), and only those: another project's copy waits for that project."""
+        return offer_recovery(self, recovery_files_for(self.path), self.ask_recover)
 
     def open_project(self, path) -> bool:
         try:
@@ -509,6 +504,7 @@ class MainWindow(QMainWindow):
         self._add_recent(project.path)
         self.log(f"opened {project.path}")
         self._log_warnings(project)
+        self.offer_recovery()
 
     def _log_warnings(self, project: m.Project) -> None:
         """What the reader found that did not stop it (a missing mesh file): the log pane,
@@ -635,7 +631,10 @@ class MainWindow(QMainWindow):
     def recovery_file(self) -> Path:
         key = str(self.path.resolve()) if self.path else f"untitled-{id(self)}"
         name = hashlib.sha1(key.encode()).hexdigest()[:12]
-        return recovery_dir() / name / "project.json"
+        file = recovery_dir() / name / "project.json"
+        if file.exists() and file not in self.autosaved:  # a copy the user kept for later
+            file = recovery_dir() / f"{name}-{os.getpid()}-{id(self):x}" / "project.json"
+        return file
 
     def autosave(self) -> Path | None:
         """Write the unsaved project to the recovery folder (never over the user's file)."""
@@ -650,7 +649,8 @@ class MainWindow(QMainWindow):
     def _remove_recovery(self):
         # every copy this window wrote: an untitled project's copy is named after the
         # window, and Save As gives it a path: that copy would be offered at the next start
-        for file in {self.recovery_file(), *self.autosaved}:
+        # (a copy kept for later is not this window's)
+        for file in self.autosaved:
             remove_copy(file)
         self.autosaved.clear()
 

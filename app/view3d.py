@@ -451,7 +451,9 @@ class View3D(QWidget):
         hit = self.element_at(pos.x(), pos.y())
         if self.mode == "connect":
             d = self._drag
-            if d is not None and d.get("sticky"):
+            if d is not None and d.get("sticky") and hit == d["from"]:
+                pass  # the release says why not and the link waits on
+            elif d is not None and d.get("sticky"):
                 self._drag = None
                 self._connect(d["from"], hit)
             elif hit is not None:
@@ -556,6 +558,11 @@ class View3D(QWidget):
                 self._drag = {**d, "sticky": True}
                 self.hint.emit(f"connecting from {d['from']}: click the element the parts go "
                                "to next (Esc leaves)")
+                return True
+            if target == d["from"]:  # the second click on the element it starts from
+                self._drag = d  # still waiting for the target
+                self.hint.emit(f"{target} cannot feed itself: pick another element for the "
+                               "parts to go to (Esc leaves)")
                 return True
             self.link_actor.VisibilityOff()
             self.request_render()

@@ -66,6 +66,30 @@ def printable(text: object, newlines: bool = False) -> str:
     return pattern.sub(_escaped, str(text))
 
 
+def seconds_text(s: float) -> str:
+    """A time in seconds for a message, with its unit and a readable form: ``108000 s = 30
+    h`` (a bare ``108000.0`` said nothing of its unit)."""
+    text = f"{s:g} s"
+    for size, unit in ((4 * 86400.0, "d"), (3600.0, "h"), (60.0, "min")):
+        if abs(s) >= size:
+            return f"{text} = {s / size:.4g} {unit if unit != 'd' else 'days'}"
+    return text
+
+
+class Seconds(float):
+    """A value in seconds that a :class:`Problem` shows as ``(found 172800 s = 48 h)``."""
+
+    def __repr__(self) -> str:
+        return seconds_text(self)
+
+
+def as_seconds(value):
+    """``value`` as :class:`Seconds` when it is a number (as typed, a "30h" stays text)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Seconds(value)
+    return value
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in a project: where it is, what was found and what was expected.
@@ -99,6 +123,12 @@ class ProjectError(InputError):
         self.problems = list(problems)
         self.file = file
         lines = [p.format(file) for p in self.problems]
+        if file and len(self.problems) == 1 and self.problems[0].path == "$":
+            # the whole file (missing, not JSON): one line naming it once, not a list under
+            # "1 problem in FILE:" whose line names FILE again
+            only = self.problems[0]
+            super().__init__(Problem(file, only.message, only.value).format())
+            return
         head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {file or 'the project'}:"
         super().__init__("\n".join([head, *("  - " + line for line in lines)]))
 

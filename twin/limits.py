@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from twin.errors import Problems, ProjectError
+from twin.errors import Problems, ProjectError, as_seconds, seconds_text
 
 # --- counts -----------------------------------------------------------------------------------
 #: Elements of a project. Checking is linear in them (10,000 elements check in about a
@@ -195,8 +195,8 @@ def check_run_settings(horizon, warmup, replications, seed, sample_interval,
         if not 0 < horizon <= MAX_HORIZON_S:
             bad("horizon", f"must be > 0 and at most {MAX_HORIZON_S:g} s (ten years)", horizon)
         elif warmup is not None and not 0 <= warmup < horizon:
-            bad("warmup", f"must be >= 0 and shorter than the horizon ({horizon:g} s)",
-                warmup)
+            bad("warmup", f"must be >= 0 and shorter than the horizon "
+                f"({seconds_text(horizon)})", as_seconds(warmup))
     if replications is not None and (isinstance(replications, bool) or not isinstance(
             replications, int) or not 1 <= replications <= MAX_REPLICATIONS):
         bad("replications", f"must be a whole number from 1 to {MAX_REPLICATIONS:,}",

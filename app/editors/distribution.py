@@ -179,9 +179,10 @@ class DistributionEditor(QWidget):
     committed = Signal(object)
 
     def __init__(self, optional: bool = False, parent=None,
-                 check: Callable[[object], list[str]] | None = None):
+                 check: Callable[[object], list[str]] | None = None, none_means: str = ""):
         super().__init__(parent)
         self.optional = optional
+        self.none_means = none_means  # shown under "(none)": what no distribution does
         self.check = check or check_distribution
         self.fields: dict[str, NumberField] = {}
         self._last_mean = 60.0
@@ -375,9 +376,10 @@ class DistributionEditor(QWidget):
                 return
         problems = Problems()
         d = parse_distribution(value, "$", problems) if value is not None else None
-        self.stats.setVisible(d is not None)
+        means = self.none_means if value is None else ""
+        self.stats.setVisible(d is not None or bool(means))
         if d is None:
-            self.stats.setText("")
+            self.stats.setText(means)
             if self.plot is not None:
                 self.curve.setData([], [])
             return

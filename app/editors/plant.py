@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QLabel, QTabWidget, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QTabWidget,
+    QVBoxLayout,
+)
 
 from app.editors.calendar import CalendarEditor
 from app.editors.demand import DemandResponseEditor
@@ -39,9 +46,15 @@ class PlantDialog(QDialog):
         self.tabs.addTab(self.workers, "Workers")
         self.status = QLabel("")
         self.status.setStyleSheet("color: gray")
+        # every edit is applied as it is made: Close only closes (Esc does too)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.buttons.rejected.connect(self.close)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.buttons)
         lay = QVBoxLayout(self)
         lay.addWidget(self.tabs, 1)
-        lay.addWidget(self.status)
+        lay.addLayout(bottom)
         self.resize(560, 720)
         self.set_stack(stack)
 

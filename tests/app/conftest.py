@@ -52,6 +52,7 @@ def make_window(qtbot, qapp, tmp_path):
         w = MainWindow(project, path, warm_up=False)
         w.ask_unsaved = lambda: QMessageBox.Discard
         w.ask_stop_work = lambda text: True
+        w.ask_recover = lambda win, file: "keep"  # a copy left by another test: no modal
         w.testing = True
         w.resize(*size)
         w.show()

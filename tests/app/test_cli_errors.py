@@ -272,7 +272,7 @@ def test_open_names_itself_in_its_errors(capsys, tmp_path):
     not the "twinbench open: error: ..." every other command (and the README) uses."""
     code, out, err = twinbench(capsys, "open", tmp_path / "nowhere")
     assert code == 2 and out == ""
-    assert err.startswith(f"twinbench open: error: 1 problem in {tmp_path / 'nowhere'}")
+    assert err.startswith(f"twinbench open: error: {tmp_path / 'nowhere'}")
     assert "no such project" in err
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -280,3 +280,21 @@ def test_open_names_itself_in_its_errors(capsys, tmp_path):
     code, out, err = twinbench(capsys, "open", broken)
     assert code == 2 and err.startswith("twinbench open: error: 1 problem in ")
     assert "invalid JSON" in err
+
+
+def test_a_missing_project_is_named_once(capsys, tmp_path):
+    # "1 problem in /missing/project.json:\n  - /missing/project.json: $: no such project"
+    code, out, err = twinbench(capsys, "check", tmp_path / "missing")
+    file = tmp_path / "missing" / "project.json"
+    assert code == 2 and out == ""
+    assert err == (f"twinbench check: error: {file}: no such project: give a project folder "
+                   "holding project.json, or the path of a .json file\n")
+
+
+def test_a_warm_up_error_gives_seconds_with_their_unit(capsys, tmp_path):
+    # "(found 172800.0)": seconds, but nothing said so
+    code, out, err = twinbench(capsys, "run", ROOT / "projects" / "heat-treatment",
+                               "--horizon", "24h", "--warmup", "48h")
+    assert code == 2
+    assert ("warmup: must be >= 0 and shorter than the horizon (86400 s = 24 h) "
+            "(found 172800 s = 48 h)") in err

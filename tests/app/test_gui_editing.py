@@ -207,3 +207,22 @@ def test_the_inspector_fits_its_dock_and_shows_values_from_their_start(make_wind
     pt = ins.editors["process_time"].dist
     assert pt.family.currentText() == station.process_time.dist
     assert set(pt.fields) == set(station.process_time.params)
+
+
+def test_a_dropped_source_says_what_no_arrival_means(make_window, qtbot):
+    # "arrival: (none)" said nothing of what a source without arrivals does
+    w = make_window()
+    w.view.camera_preset("top")
+    w.view.render_now()
+    sid = drop(w.view, "source", 0.0, 0.0)
+    assert w.project.element(sid).arrival is None
+    ed = w.inspector.editor("arrival")
+    assert ed.family.currentText() == "(none)"
+    qtbot.waitUntil(lambda: ed.isVisible())  # a new row is shown at the next event
+    assert ed.stats.isVisible()
+    assert ed.stats.text() == ("(none): unlimited raw material: a part whenever the next "
+                               "element can take one (or the rows of its schedule, when it "
+                               "has one)")
+    ed.family.setCurrentText("exponential")  # a distribution: its mean instead
+    ed.family.activated.emit(ed.family.currentIndex())
+    assert ed.stats.text().startswith("mean ")

@@ -185,7 +185,7 @@ def test_calendar_faults_name_the_row_that_has_them(qtbot, make_window, line_pro
     assert ce.error.text().splitlines() == [
         "$.calendar.shifts[0].start: expected a duration such as 3600, '8h', '30min' or "
         "'1h30min', got 'abc' (found 'abc')",
-        "$.calendar.shifts[1].end: must lie within the period (86400 s) (found '30h')"]
+        "$.calendar.shifts[1].end: must lie within the period (86400 s = 24 h) (found '30h')"]
     assert [(p.start, p.end) for p in w.project.calendar.shifts] == [(21600, 50400),
                                                                      (50400, 79200)]
 
@@ -335,3 +335,44 @@ def test_the_preview_axis_labels_never_run_together(qtbot, make_window, line_pro
     assert len(boxes) >= 2, boxes  # still a scale to read
     for (_, right, a), (left, _, b) in zip(boxes, boxes[1:], strict=False):
         assert left - right >= 4, f"{a!r} and {b!r} touch at {width} px: {boxes}"
+
+
+def test_every_red_field_says_why_and_turns_normal_when_valid_or_undone(qtbot, make_window,
+                                                                        line_project, retype):
+    # a red field stayed red until the element was reselected, and only the last field
+    # typed in was explained under the form
+    w = make_window(line_project)
+    select(w, qtbot, "M1")
+    ins = w.inspector
+    servers, rotation = ins.edit_text("servers"), ins.edit_text("rotation")
+    retype(servers, "0")
+    retype(rotation, "north")
+    assert servers.property("invalid") is True and rotation.property("invalid") is True
+    lines = ins.error.text().splitlines()  # in the order of the form
+    assert lines == ["M1.rotation: must be a finite number (found 'north')",
+                     "M1.servers: must be >= 1 and <= 3000 (found 0)"]
+    retype(servers, "2")  # valid now: normal, and its message gone
+    assert not servers.property("invalid") and ins.error.text().splitlines() == lines[:1]
+    retype(servers, "2", commit=True)
+    assert w.project.element("M1").servers == 2 and rotation.property("invalid") is True
+    w.act_undo.trigger()  # Edit > Undo: the refused typing goes with it
+    assert w.project.element("M1").servers == 1 and servers.text() == "1"
+    assert not rotation.property("invalid") and ins.error.text() == ""
+    assert rotation.text() == ins._text_of("rotation")
+
+
+def test_the_calendar_dialog_closes_with_its_close_button(qtbot, make_window, line_project):
+    # it had no button at all: only the title bar's cross (or Esc) closed it
+    from PySide6.QtWidgets import QDialogButtonBox, QPushButton
+
+    w = make_window(line_project)
+    w.act_plant.trigger()
+    dlg = w.plant_dialog
+    qtbot.waitUntil(dlg.isVisible)
+    close = next(b for b in dlg.findChildren(QPushButton) if b.text() == "Close")
+    assert close.isVisible()
+    assert dlg.buttons.buttonRole(close) == QDialogButtonBox.RejectRole
+    QTest.mouseClick(close, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.isVisible())
+    w.act_plant.trigger()  # and it opens again
+    qtbot.waitUntil(dlg.isVisible)

@@ -48,7 +48,7 @@ def test_killed_save_leaves_old_or_new_file(tmp_path, line_project):
 
 
 def test_autosave_and_recovery(make_window, line_project, tmp_path):
-    from app.main_window import recovery_files
+    from app.recovery import recovery_files
 
     save_project(line_project, tmp_path / "p")
     w = make_window(load_project(tmp_path / "p"))

@@ -87,7 +87,7 @@ def test_import_a_mesh_scale_it_turn_it_undo_save(make_window, line_project, tmp
     assert (tmp_path / "plant" / "meshes" / "press.stl").read_bytes() == cad.read_bytes()
     # 4000 units long: read as millimetres, and the status bar says so
     assert w.project.element("M1").mesh == m.Mesh("meshes/press.stl", 0.001)
-    assert len(w.stack) == n + 1 and w.stack.undo_text() == "set M1.mesh"
+    assert len(w.stack) == n + 1 and w.stack.undo_text() == "set mesh of 'M1'"
     assert "scale 0.001 m per unit (its largest side is 4000 units: read as millimetres)" in (
         w.statusBar().currentMessage())
     # the scale is typed in the inspector like any field: 0 is refused, 0.002 is one step

@@ -72,7 +72,7 @@ def test_file_new_saves_and_reopens(make_window, tmp_path):
 
 
 def test_a_recovered_half_built_line_comes_back(make_window, line_project, tmp_path):
-    from app.main_window import recovery_files
+    from app.recovery import recovery_files
 
     save_project(line_project, tmp_path / "p")
     w = make_window(load_project(tmp_path / "p"))
@@ -174,7 +174,7 @@ def test_title_save_as_from_a_name_and_permissions(make_window, line_project, tm
 
 
 def test_no_recovery_prompt_after_a_clean_save_and_exit(make_window, line_project, tmp_path):
-    from app.main_window import recovery_files
+    from app.recovery import recovery_files
 
     w = make_window(line_project)  # never saved: its copy is named after the window
     w.view.set_selection(["M2"])
@@ -185,21 +185,96 @@ def test_no_recovery_prompt_after_a_clean_save_and_exit(make_window, line_projec
     assert recovery_files() == []
 
 
-def test_declining_a_recovery_deletes_it(make_window, line_project, tmp_path):
-    from app.main_window import recovery_files
-    from app.recovery import offer_recovery
-
-    save_project(line_project, tmp_path / "p")
-    w = make_window(load_project(tmp_path / "p"))
+def _edited_copy(make_window, project, folder):
+    """A window on ``project`` saved in ``folder``, edited and autosaved: its copy."""
+    save_project(project, folder)
+    w = make_window(load_project(folder))
     w.view.set_selection(["M2"])
     w.act_rotate.trigger()
-    file = w.autosave()
+    return w, w.autosave()
+
+
+def test_declining_a_recovery_keeps_it_and_only_discard_deletes_it(make_window, line_project,
+                                                                    tmp_path):
+    # "No" deleted the copy: another project's unsaved work was lost with one click
+    from app.recovery import DISCARD, KEEP, offer_recovery, recovery_files
+
+    _, file = _edited_copy(make_window, line_project, tmp_path / "p")
     assert recovery_files() == [file]
     w2 = make_window()
     asked = []
-    assert not offer_recovery(w2, recovery_files(), lambda win, f: asked.append(f) or False)
-    assert asked == [file] and recovery_files() == [] and not file.parent.exists()
+    assert not offer_recovery(w2, recovery_files(), lambda win, f: asked.append(f) or KEEP)
+    assert asked == [file] and recovery_files() == [file]
+    assert "kept the unsaved changes" in w2.log_pane.toPlainText()
+    assert not offer_recovery(w2, recovery_files(), lambda win, f: DISCARD)
+    assert recovery_files() == [] and not file.parent.exists()
     assert "deleted the unsaved changes" in w2.log_pane.toPlainText()
+
+
+def test_a_copy_is_offered_only_to_its_own_project(make_window, line_project, tmp_path):
+    from app.recovery import KEEP, recovery_files
+
+    w, file = _edited_copy(make_window, line_project, tmp_path / "a")
+    save_project(line_project, tmp_path / "b")
+    w2 = make_window()
+    asked = []
+    w2.ask_recover = lambda win, f: asked.append(f) or KEEP
+    assert w2.open_project(tmp_path / "b")  # another project: not a word about a's copy
+    w2.new_project()  # an untitled one: neither
+    assert asked == [] and recovery_files() == [file]
+    assert w2.open_project(tmp_path / "a")  # its own: offered, and kept
+    assert asked == [file] and recovery_files() == [file]
+    # the kept copy survives this window's clean close, and its own edits go elsewhere
+    w2.view.set_selection(["M1"])
+    w2.act_rotate.trigger()
+    mine = w2.autosave()
+    assert mine != file and set(recovery_files()) == {file, mine}
+    w2.close()
+    assert recovery_files() == [file]
+    w2 = make_window()  # Recover: the project comes back edited, the copy is gone
+    w2.ask_recover = lambda win, f: "recover"
+    assert w2.open_project(tmp_path / "a")
+    assert w2.isWindowModified() and w2.path == tmp_path / "a"
+    assert w2.project.element("M2").rotation != line_project.element("M2").rotation
+    assert recovery_files() == []
+
+
+def test_an_untitled_copy_is_offered_at_new(make_window, line_project):
+    from app.recovery import KEEP, recovery_files
+
+    w = make_window(line_project)  # never saved
+    w.view.set_selection(["M2"])
+    w.act_rotate.trigger()
+    file = w.autosave()
+    w2 = make_window()
+    asked = []
+    w2.ask_recover = lambda win, f: asked.append(f) or KEEP
+    w2.new_project()
+    assert asked == [file] and recovery_files() == [file]
+
+
+def test_the_recovery_question_has_recover_keep_and_discard(make_window, line_project,
+                                                            tmp_path, qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from app.recovery import KEEP, ask_recover, recovery_files
+
+    w, file = _edited_copy(make_window, line_project, tmp_path / "p")
+    seen = []
+
+    def click_keep():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click_keep)
+            return
+        seen.extend(b.text() for b in box.buttons())
+        box.escapeButton().click()  # Escape or the window's close: kept
+
+    QTimer.singleShot(0, click_keep)
+    assert ask_recover(w, file) == KEEP
+    assert sorted(seen) == ["Discard", "Keep for later", "Recover"]
+    assert recovery_files() == [file]
 
 
 def test_the_recovery_question_names_the_project_it_belongs_to(make_window, line_project,

@@ -120,6 +120,21 @@ def test_connect_mode_click_then_click_connects(make_window, line_project, qtbot
     assert any(c.source == "src" and c.target == "M2" for c in w.project.connections)
 
 
+def test_connect_mode_says_why_an_element_cannot_feed_itself(make_window, line_project, qtbot):
+    # the second click on the same element was ignored without a word
+    w, v, vtk = _window(make_window, line_project)
+    m2, src = v.widget_point(9.0, 0.0, 0.5), v.widget_point(0.0, 0.0, 0.3)
+    w.act_connect.trigger()
+    before = len(w.project.connections)
+    click(vtk, Qt.LeftButton, m2)
+    click(vtk, Qt.LeftButton, m2)
+    assert len(w.project.connections) == before
+    assert w.statusBar().currentMessage() == ("M2 cannot feed itself: pick another element "
+                                              "for the parts to go to (Esc leaves)")
+    click(vtk, Qt.LeftButton, src)  # the link still waited for its target
+    assert any(c.source == "M2" and c.target == "src" for c in w.project.connections)
+
+
 def test_right_click_on_the_floor_adds_an_element(make_window, line_project, qtbot):
     w, v, vtk = _window(make_window, line_project)
     p = v.widget_point(6.0, 3.0, 0.0)

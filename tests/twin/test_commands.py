@@ -146,7 +146,7 @@ def test_clean_index_and_signals():
     s.undo()
     s.redo()
     assert not s.is_clean()
-    assert s.undo_text() == "rotate m1"
+    assert s.undo_text() == "rotate 'm1'"
 
 
 def test_failed_macro_leaves_project_untouched():

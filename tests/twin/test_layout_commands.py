@@ -34,7 +34,7 @@ def test_duplicate_copies_connections_among_the_selection_only():
     before = project_to_json(p)
     dup = stack.push(c.Duplicate(p, ["m1", "m2", "m3"]))
     assert dup.new_ids == {"m1": "m4", "m2": "m5", "m3": "m6"}
-    assert len(stack) == 1 and stack.undo_text() == "duplicate m1, m2, m3"
+    assert len(stack) == 1 and stack.undo_text() == "duplicate 'm1', 'm2', 'm3'"
     # inside the selection: re-pointed to the copies, weights kept; to src and out: not copied
     assert pairs(p)[5:] == [("m4", "m5", 0.7), ("m4", "m6", 0.3)]
     assert p.predecessors("m4") == [] and p.successors("m5") == []

@@ -244,7 +244,15 @@ def test_a_shift_past_the_period_is_named_by_its_own_index():
     assert problems == [
         "$.calendar.shifts[0].start: expected a duration such as 3600, '8h', '30min' or "
         "'1h30min', got 'abc' (found 'abc')",
-        "$.calendar.shifts[1].end: must lie within the period (86400 s) (found '30h')"]
+        "$.calendar.shifts[1].end: must lie within the period (86400 s = 24 h) "
+        "(found '30h')"]
+    # the calendar editor writes seconds: a bare "found 108000.0" said nothing of its unit
+    assert read_calendar({"period": 86400, "shifts": [{"start": 21600, "end": 108000.0},
+                                                       {"start": 7200, "end": 3600}]})[1] == [
+        "$.calendar.shifts[0].end: must lie within the period (86400 s = 24 h) "
+        "(found 108000 s = 30 h)",
+        "$.calendar.shifts[1].end: must be after start (7200 s = 2 h); split a shift that "
+        "crosses midnight in two (found 3600 s = 1 h)"]
     # a missing end is still said so
     assert read_calendar({"shifts": [{"start": "6h"}]})[1][0] == (
         "$.calendar.shifts[0]: needs 'start' and 'end'")

@@ -213,3 +213,30 @@ def test_scenarios_survive_save_and_reopen(stack, tmp_path):
     back = load_project(tmp_path / "line")
     assert _names(back) == ["quick", "two servers"]
     assert back.scenario("two servers").overrides == (m.Override("servers", 2, "M1"),)
+
+
+def test_command_texts_quote_the_names(stack):
+    # "Undo add scenario scenario": a scenario named 'scenario' read as a stutter
+    p = stack.project
+    texts = []
+    for c in (cmd.AddScenario("scenario"), cmd.DuplicateScenario(p, "scenario"),
+              cmd.RenameScenario("scenario copy", "night shift"),
+              cmd.SetOverride("night shift", "M1", "servers", 2),
+              cmd.RemoveOverride("night shift", "M1", "servers"),
+              cmd.SetOverride("night shift", None, "calendar", None),
+              cmd.DeleteScenario("night shift"),
+              cmd.SetField("M1", "servers", 3), cmd.RotateElement("M1", 90.0),
+              cmd.Disconnect("M1", "B1"), cmd.Connect("M1", "B1"),
+              cmd.SetWeight("M1", "B1", 2.0), cmd.RemoveElement("B1")):
+        stack.push(c)
+        texts.append(stack.undo_text())
+    assert texts == [
+        "add scenario 'scenario'", "duplicate scenario 'scenario'",
+        "rename scenario 'scenario copy' to 'night shift'",
+        "set servers of 'M1' in scenario 'night shift'",
+        "remove servers of 'M1' from scenario 'night shift'",
+        "set calendar in scenario 'night shift'", "delete scenario 'night shift'",
+        "set servers of 'M1'", "rotate 'M1'", "disconnect 'M1' from 'B1'",
+        "connect 'M1' to 'B1'", "set weight 'M1' -> 'B1'", "delete 'B1'"]
+    stack.undo()
+    assert stack.redo_text() == "delete 'B1'"

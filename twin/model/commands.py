@@ -19,6 +19,17 @@ from twin.model import elements as m
 from twin.model import references
 
 
+def named(*names: object) -> str:
+    """Names in a command's text, quoted: "add scenario 'scenario'" (a scenario named
+    'scenario' read "add scenario scenario")."""
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def of(element: str | None) -> str:
+    """" of 'M1'" for a field of element M1; "" for a project field."""
+    return f" of {named(element)}" if element else ""
+
+
 class Command:
     """One undoable edit. ``do`` may raise; the stack then leaves the project untouched."""
 
@@ -41,7 +52,7 @@ class AddElement(Command):
     def __init__(self, element: m.Element, index: int | None = None,
                  connections: Sequence[m.Connection] = ()):
         self.element, self.index, self.connections = element, index, list(connections)
-        self.text = f"add {element.kind} {element.id}"
+        self.text = f"add {element.kind} {named(element.id)}"
         self._before: list[m.Connection] = []
 
     def do(self, project):
@@ -62,7 +73,7 @@ class RemoveElement(Command):
 
     def __init__(self, element_id: str):
         self.element_id = element_id
-        self.text = f"delete {element_id}"
+        self.text = f"delete {named(element_id)}"
         self.notes: list[str] = []
         self._removed: tuple[m.Element, int] | None = None
         self._connections: list[m.Connection] = []
@@ -97,7 +108,7 @@ class MoveElements(Command):
         self.moves = {k: (tuple(a), tuple(b)) for k, (a, b) in moves.items()}
         self.drag_id = drag_id
         n = len(self.moves)
-        self.text = f"move {next(iter(self.moves))}" if n == 1 else f"move {n} elements"
+        self.text = f"move {named(*self.moves)}" if n == 1 else f"move {n} elements"
 
     def _apply(self, project, which: int):
         for eid, pair in self.moves.items():
@@ -122,7 +133,7 @@ class RotateElement(Command):
 
     def __init__(self, element_id: str, rotation: float):
         self.element_id, self.rotation = element_id, float(rotation) % 360.0
-        self.text = f"rotate {element_id}"
+        self.text = f"rotate {named(element_id)}"
         self._old = 0.0
 
     def do(self, project):
@@ -139,7 +150,7 @@ class Connect(Command):
 
     def __init__(self, source: str, target: str, weight: float = 1.0):
         self.source, self.target, self.weight = source, target, weight
-        self.text = f"connect {source} to {target}"
+        self.text = f"connect {named(source)} to {named(target)}"
         self._before: list[m.Connection] = []
 
     def do(self, project):
@@ -155,7 +166,7 @@ class Disconnect(Command):
 
     def __init__(self, source: str, target: str):
         self.source, self.target = source, target
-        self.text = f"disconnect {source} from {target}"
+        self.text = f"disconnect {named(source)} from {named(target)}"
         self._before: list[m.Connection] = []
 
     def do(self, project):
@@ -185,7 +196,7 @@ class SetField(Command):
                              "delete the element and add a new one instead")
         self.element_id, self.field, self.value = element_id, field, value
         self.merge_key = merge_key
-        self.text = f"set {element_id}.{field}"
+        self.text = f"set {field} of {named(element_id)}"
         self._old: object = None
 
     def do(self, project):
@@ -215,7 +226,7 @@ class SetWeight(Command):
 
     def __init__(self, source: str, target: str, weight: float):
         self.source, self.target, self.weight = source, target, float(weight)
-        self.text = f"set weight {source} -> {target}"
+        self.text = f"set weight {named(source)} -> {named(target)}"
         self._before: list[m.Connection] = []
 
     def do(self, project):
@@ -317,7 +328,7 @@ class Duplicate(Macro):
             if c.source in self.new_ids and c.target in self.new_ids:
                 commands.append(Connect(self.new_ids[c.source], self.new_ids[c.target],
                                         c.weight))
-        super().__init__(commands, f"duplicate {', '.join(self.new_ids)}")
+        super().__init__(commands, f"duplicate {named(*self.new_ids)}")
 
 
 def _copied(el: m.Element, new_id: str, position) -> m.Element:
@@ -572,7 +583,7 @@ class AddScenario(_ScenarioCommand):
         super().__init__()
         self.scenario = m.Scenario(str(name).strip(), tuple(overrides), description)
         self.index = index
-        self.text = f"add scenario {self.scenario.name}"
+        self.text = f"add scenario {named(self.scenario.name)}"
 
     def _changed(self, project, scenarios):
         check_scenario_name(project, self.scenario.name)
@@ -588,7 +599,7 @@ class DuplicateScenario(_ScenarioCommand):
         super().__init__()
         self.name = name
         self.new_name = new_name or unique_scenario_name(project, f"{name} copy")
-        self.text = f"duplicate scenario {name}"
+        self.text = f"duplicate scenario {named(name)}"
 
     def _changed(self, project, scenarios):
         i = self._index(project, self.name)
@@ -603,7 +614,7 @@ class RenameScenario(_ScenarioCommand):
     def __init__(self, name: str, new_name: str):
         super().__init__()
         self.name, self.new_name = name, new_name
-        self.text = f"rename scenario {name} to {str(new_name).strip()}"
+        self.text = f"rename scenario {named(name)} to {named(str(new_name).strip())}"
 
     def _changed(self, project, scenarios):
         i = self._index(project, self.name)
@@ -618,7 +629,7 @@ class DeleteScenario(_ScenarioCommand):
     def __init__(self, name: str):
         super().__init__()
         self.name = name
-        self.text = f"delete scenario {name}"
+        self.text = f"delete scenario {named(name)}"
 
     def _changed(self, project, scenarios):
         del scenarios[self._index(project, self.name)]
@@ -636,7 +647,7 @@ class SetOverride(_ScenarioCommand):
         if not path:
             raise ValueError("an override needs a field: choose one")
         self.name, self.override = name, m.Override(path, copy.deepcopy(value), element)
-        self.text = f"set {element + '.' if element else ''}{path} in scenario {name}"
+        self.text = f"set {path}{of(element)} in scenario {named(name)}"
 
     def applied(self, scenario: m.Scenario) -> m.Scenario:
         """``scenario`` with this override set (what ``do`` stores), to check it first."""
@@ -662,7 +673,7 @@ class RemoveOverride(_ScenarioCommand):
     def __init__(self, name: str, element: str | None, path: str):
         super().__init__()
         self.name, self.element, self.path = name, element, path
-        self.text = f"remove {element + '.' if element else ''}{path} from scenario {name}"
+        self.text = f"remove {path}{of(element)} from scenario {named(name)}"
 
     def _changed(self, project, scenarios):
         i = self._index(project, self.name)
@@ -682,7 +693,7 @@ class SetRecordingAsset(Command):
 
     def __init__(self, recording: str, asset: str, element_id: str):
         self.recording, self.asset, self.element_id = recording, asset, element_id
-        self.text = f"show {asset} on {element_id or 'nothing'}"
+        self.text = f"show {named(asset)} on {named(element_id) if element_id else 'nothing'}"
         self._old: dict | None = None
 
     def do(self, project):
@@ -734,7 +745,7 @@ class SetExperiment(Command):
 
     def __init__(self, experiment):
         self.experiment = experiment
-        self.text = f"save experiment {experiment.name}"
+        self.text = f"save experiment {named(experiment.name)}"
         self._before: list = []
 
     def do(self, project):

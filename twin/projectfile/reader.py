@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from twin import jsonfile, limits
-from twin.errors import Problem, Problems, ProjectError
+from twin.errors import Problem, Problems, ProjectError, as_seconds, seconds_text
 from twin.model import elements as m
 from twin.model.orders import SEQUENCING_RULES
 from twin.projectfile import batching
@@ -367,12 +367,12 @@ def _read_periods(v, path, problems, within: float | None = None):
                 problems.add(pp, "needs 'start' and 'end'")
             continue
         if b <= a:
-            problems.add(f"{pp}.end", f"must be after start ({a:g} s); split a shift that "
-                         "crosses midnight in two", p.get("end"))
+            problems.add(f"{pp}.end", f"must be after start ({seconds_text(a)}); split a "
+                         "shift that crosses midnight in two", as_seconds(p.get("end")))
             continue
         if within and b > within:
-            problems.add(f"{pp}.end", f"must lie within the period ({within:g} s)",
-                         p.get("end"))
+            problems.add(f"{pp}.end", f"must lie within the period ({seconds_text(within)})",
+                         as_seconds(p.get("end")))
         out.append(m.Period(a, b, r.string("name", "")))
     return out
 

@@ -206,5 +206,5 @@ def save_as_scenario(project: m.Project, saved_doc: dict, name: str
                          "save: edit fields in the inspector (or the windows in Calendar, "
                          "energy and workers) first, then save them as a scenario")
     macro = cmd.Macro([*reverts, cmd.AddScenario(name, overrides)],
-                      f"save current values as scenario {name}")
+                      f"save current values as scenario {cmd.named(name)}")
     return macro, left_out

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import types as kt
-from twin.errors import Problem, Problems, ProjectError
+from twin.errors import Problem, Problems, ProjectError, as_seconds, seconds_text
 from twin.model import elements as m
 from twin.model.distributions import Distribution
 from twin.projectfile.demand import (
@@ -98,8 +98,8 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     if not horizon > 0:
         problems.add("horizon", "must be > 0 seconds", horizon)
     if not 0 <= warmup < horizon:
-        problems.add("warmup", f"must be >= 0 and shorter than the horizon ({horizon:g} s)",
-                     warmup)
+        problems.add("warmup", "must be >= 0 and shorter than the horizon "
+                     f"({seconds_text(horizon)})", as_seconds(warmup))
     problems.raise_if_any("the run settings")
     els = project.elements
     index = {el.id: i for i, el in enumerate(els)}
