@@ -312,7 +312,7 @@ def stub_dialogs(monkeypatch, tmp_path):
 # (reported against twin/psygnal; harmless to the window)
 @pytest.mark.filterwarnings("ignore:failed to create weakref:UserWarning")
 def test_random_input_never_crashes_the_window(make_window, qtbot, tmp_path, monkeypatch,
-                                               stub_dialogs, warm_kernel):
+                                               stub_dialogs, warm_kernel, request):
     from twin.sim.runner import RunSpec, run_project
     from twin.whatif.simulated import write_run_as_recording
 
@@ -338,6 +338,7 @@ def test_random_input_never_crashes_the_window(make_window, qtbot, tmp_path, mon
     original = project_to_json(w.project)
     rng = random.Random(SEED)
     monkey = Monkey(w, rng, tmp_path / "monkey-trace.txt")
+    request.addfinalizer(monkey.trace_file.close)  # kept open: written as it goes
     deadline = time.monotonic() + 60 * MINUTES if MINUTES else None
     i = 0
     with qtbot.captureExceptions() as errors:
