@@ -359,15 +359,7 @@ class HelpMenu:
         return dialogs
 
     def _add(self, text, slot, tip=None, key=None) -> QAction:
-        a = QAction(text, self.win)
-        if tip:  # else Qt's own tip: the text without its '&' mnemonic and ellipsis
-            a.setToolTip(tip)
-        a.setStatusTip(a.toolTip())
-        if key:
-            a.setShortcut(QKeySequence(key))
-        a.triggered.connect(slot)
-        self.menu.addAction(a)
-        return a
+        return self.win._action(self.menu, text, slot, key or None, tip)
 
     def _show(self, key: str, dialog: QDialog) -> QDialog:
         old = self.dialogs.pop(key, None)
