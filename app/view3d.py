@@ -451,11 +451,10 @@ class View3D(QWidget):
         hit = self.element_at(pos.x(), pos.y())
         if self.mode == "connect":
             d = self._drag
-            if d is not None and d.get("sticky") and hit == d["from"]:
-                pass  # the release says why not and the link waits on
-            elif d is not None and d.get("sticky"):
-                self._drag = None
-                self._connect(d["from"], hit)
+            if d is not None and d.get("sticky"):
+                if hit != d["from"]:  # a click on its start again: the release says why not
+                    self._drag = None
+                    self._connect(d["from"], hit)
             elif hit is not None:
                 self._drag = {"kind": "link", "from": hit}
             return True
