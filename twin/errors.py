@@ -70,9 +70,9 @@ def seconds_text(s: float) -> str:
     """A time in seconds for a message, with its unit and a readable form: ``108000 s = 30
     h`` (a bare ``108000.0`` said nothing of its unit)."""
     text = f"{s:g} s"
-    for size, unit in ((4 * 86400.0, "d"), (3600.0, "h"), (60.0, "min")):
+    for size, unit in ((4 * 86400.0, "days"), (3600.0, "h"), (60.0, "min")):  # 48 h, 5 days
         if abs(s) >= size:
-            return f"{text} = {s / size:.4g} {unit if unit != 'd' else 'days'}"
+            return f"{text} = {s / size:.4g} {unit}"
     return text
 
 
