@@ -39,9 +39,26 @@ def test_cancel_keeps_the_finished_replications_of_every_scenario(line_project, 
 
 
 def test_cancel_in_the_window_shows_what_finished(make_window, line_project, qtbot,
-                                                  warm_kernel):
+                                                  warm_kernel, monkeypatch):
+    # two workers, and the run held (in its progress report) from 30 % until Cancel is
+    # clicked: at least one replication has finished then (2.4 of 8 done, at most 2 in
+    # flight) and never all 8, whatever the machine's speed
+    import app.run_panel as run_panel
+
+    monkeypatch.setattr(run_panel, "_workers", lambda: 2)
     w = make_window(line_project)
     rp = w.run_panel
+    run = rp.run_job
+
+    def held(snapshot, variants, spec, task):
+        def hold(percent):
+            if percent >= 30.0:
+                task._cancel.wait(60.0)
+
+        task._on_progress = hold
+        return run(snapshot, variants, spec, task)
+
+    rp.run_job = held
     rp.horizon.setText("20d")
     rp.replications.setValue(8)
     with qtbot.waitSignal(rp.run_finished, timeout=120_000) as blocker:
