@@ -202,7 +202,15 @@ class VaryMenus(QObject):
         path = field_path(self.inspector, edit)
         if path is None:
             return None
-        value = value_at({"elements": [element_to_json(el)]}, el.id, path)
+        doc = {"elements": [element_to_json(el)]}
+        value = value_at(doc, el.id, path)
+        if value is MISSING and "." not in path:
+            # a field at its default is left out of the file (one server): the model has it
+            value = getattr(el, path, MISSING)
+        elif value is MISSING and path.endswith(".value"):
+            # a constant time is written as a bare number ("process_time": 60): vary that
+            path = path.removesuffix(".value")
+            value = value_at(doc, el.id, path)
         if value is MISSING or not numeric(value):
             return None
         return el.id, path, value

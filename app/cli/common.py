@@ -260,6 +260,22 @@ def _tell(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def output_file(path: str | os.PathLike, force: bool, reads: Sequence[str | os.PathLike] = (),
+                option: str = "--out") -> None:
+    """Refuse an output ``path`` that is one of the files the command ``reads`` (even with
+    ``--force``: writing the results over the project or the data being read loses it), or
+    that exists while ``force`` is off."""
+    out = Path(path)
+    for source in reads:
+        with contextlib.suppress(OSError):  # a source that is not there is named elsewhere
+            if out.exists() and out.samefile(source):
+                raise InputError(f"{path}: is the file this command reads; choose another "
+                                 f"{option}")
+    if os.path.lexists(out) and not out.is_dir() and not force:  # a folder: named elsewhere
+        raise InputError(f"{path}: exists; choose another {option}, or add --force to "
+                         "overwrite it")
+
+
 # --- option values (argparse types shared by the commands) ----------------------------------
 def duration_arg(text: str, lo: float = 0.0, lo_open: bool = False,
               hi: float | None = None) -> float:

@@ -20,6 +20,7 @@ from app.cli.common import (
     UsageError,
     format_table,
     number,
+    output_file,
     percent,
     user_files,
 )
@@ -90,6 +91,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def run_import(args: argparse.Namespace) -> int:
     """Handle ``twinbench import``; return the exit code."""
     started = time.perf_counter()
+    output_file(args.out, args.force, reads=[args.data, args.mapping])
     with user_files(args.data, args.mapping, args.out), \
             ProgressBar("importing", enabled=not args.quiet) as bar:
         report = import_recording(

@@ -16,6 +16,7 @@ from app.cli.common import (
     format_table,
     horizon_arg,
     json_safe,
+    output_file,
     replications_arg,
     seed_arg,
     user_files,
@@ -39,6 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "run.sample_interval; 0 means the horizon / 200)")
     r.add_argument("--json", action="store_true", help="print one JSON document")
     r.add_argument("--out", metavar="FILE.h5", help="write KPIs and time series to HDF5")
+    r.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     r.add_argument("--state-log", action="store_true",
                    help="with --out: also write every state change (for Gantt and playback)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,7 +59,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Handle ``twinbench run``; return the exit code."""
     from kernels.warmup import cache_is_warm
-    from twin.projectfile.reader import load_project
+    from twin.projectfile.reader import load_project, project_file
     from twin.sim.estimate import estimate_run
     from twin.sim.resultsfile import check_results_path, write_results
     from twin.sim.runner import RunSpec, run_project
@@ -65,8 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     print_warnings(project, args.project)  # stderr: a missing mesh does not stop a run
-    if args.out:
-        check_results_path(args.out)  # before the run, not after it
+    if args.out:  # before the run, not after it
+        output_file(args.out, args.force, reads=[project_file(args.project)])
+        check_results_path(args.out)
     spec = RunSpec.from_project(project, horizon=args.horizon, warmup=args.warmup,
                                 replications=args.replications, seed=args.seed,
                                 sample_interval=args.sample_interval,

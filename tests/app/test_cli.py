@@ -282,6 +282,23 @@ def test_results_that_cannot_be_written_are_refused_before_the_run(json_run, tmp
     assert proc.returncode == 2 and "is a folder" in proc.stderr
 
 
+def test_results_never_replace_a_file_unasked_nor_the_project(json_run):
+    folder, out, _ = json_run
+    before = out.read_bytes()
+    proc = twinbench("run", folder, "--quiet", "--out", out)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"{out}: exists; choose another --out, or add --force to overwrite it" in proc.stderr
+    assert out.read_bytes() == before
+    # the project the run reads is refused even with --force (a newcomer lost one so)
+    project = folder / "project.json"
+    text = project.read_text()
+    for target in (project, folder / "." / "project.json"):
+        proc = twinbench("run", folder, "--quiet", "--force", "--out", target)
+        assert proc.returncode == 2
+        assert "is the file this command reads; choose another --out" in proc.stderr
+    assert project.read_text() == text
+
+
 def test_an_unknown_scenario_is_named_with_those_there_are(json_run):
     folder, _, _ = json_run
     proc = twinbench("run", folder, "--quiet", "--scenario", "nope")

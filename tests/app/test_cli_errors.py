@@ -131,6 +131,21 @@ def test_ctrl_c_exits_130(files, capsys, monkeypatch):
     assert code == 130 and err == f"twinbench import: interrupted; {out} was not written\n"
 
 
+def test_an_import_never_writes_over_its_own_data_or_mapping(files, capsys):
+    data = files["data"].read_bytes()
+    for target in (files["data"], files["mapping"]):
+        code, _, err = twinbench(capsys, "import", files["data"], "--mapping",
+                                 files["mapping"], "--out", target, "--force")
+        assert code == 2
+        assert err == (f"twinbench import: error: {target}: is the file this command reads; "
+                       "choose another --out\n")
+    assert files["data"].read_bytes() == data
+    code, _, err = twinbench(capsys, "import", files["data"], "--mapping", files["mapping"],
+                             "--out", files["fake"])
+    assert code == 2 and err == (f"twinbench import: error: {files['fake']}: exists; choose "
+                                 "another --out, or add --force to overwrite it\n")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
 def test_a_data_file_that_cannot_be_read_is_a_user_error_naming_it(files, capsys):
     files["data"].chmod(0)

@@ -99,6 +99,11 @@ def test_errors_exit_2_with_the_message(setup, tmp_path):
             "of 5") in err
     code, _, err = run(with_levels, "--at", 1e9, "--until", 2e9, "--quiet")
     assert code == 2 and "outside the recording" in err
+    # times in the error as the user gives them (the plant's clock), not bare seconds
+    code, _, err = run(with_levels, "--at", "2h", "--until", "1h", "--quiet")
+    assert code == 2 and err == ("twinbench fork: error: the end 2024-01-01 01:00:00 "
+                                 "(t=3600 s) must be after the fork time 2024-01-01 02:00:00 "
+                                 "(t=7200 s); choose a later end\n")
     code, _, err = run(with_levels, "--at", 10, "--until", 20, "--asset", "nonsense")
     assert code == 2 and "expected ASSET=ELEMENT" in err
 

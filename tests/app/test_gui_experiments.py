@@ -80,6 +80,18 @@ def test_vary_this_on_a_number_adds_a_factor_and_a_slider(win, qtbot):
     assert win.vary.menu is None
 
 
+def test_vary_this_on_a_field_at_its_default_and_on_a_constant_time(win, qtbot):
+    # one server is left out of the file, a constant time is written as a bare number: both
+    # are numbers the user sees, and both offered no "Vary this…" (a newcomer's report)
+    win.inspect("M2")
+    assert _vary_with_defaults(win, qtbot, win.inspector.editor("servers"))[2] is True
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+    value_edit = win.inspector.editor("process_time").dist.fields["value"].edit
+    assert _vary_with_defaults(win, qtbot, value_edit) == (22.5, 67.5, False)
+    assert [f.name for f in win.experiments.factors] == ["M2.servers", "M2.process_time"]
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+
+
 def test_the_range_dialog_refuses_an_empty_range(qtbot):
     dialog = VaryDialog(default_factor("B1", "capacity", 5), 5)
     qtbot.addWidget(dialog)

@@ -64,7 +64,8 @@ class RunWriter:
         self.known = {"plant", "results.h5"}
 
     def write(self, _i: int) -> None:
-        if twinbench(["run", str(self.project), "--out", str(self.target), *LINE_RUN]):
+        if twinbench(["run", str(self.project), "--out", str(self.target), "--force",
+                      *LINE_RUN]):
             raise RuntimeError("twinbench run failed")
 
     def broken(self) -> str | None:

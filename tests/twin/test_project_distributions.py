@@ -125,6 +125,16 @@ def test_constant_is_exact():
     assert np.all(draws(d, 10) == 12.5)
 
 
+def test_a_bare_number_is_named_where_it_stands():
+    # the file holds "process_time": -5, not {"value": -5}: the message points at the number
+    problems = Problems()
+    assert parse_distribution(-5, "$.elements[1].process_time", problems) is None
+    assert [p.path for p in problems.items] == ["$.elements[1].process_time"]
+    problems = Problems()
+    parse_distribution({"dist": "constant", "value": -5}, "$.pt", problems)
+    assert [p.path for p in problems.items] == ["$.pt.value"]
+
+
 def test_several_empirical_distributions_in_one_plant(run_doc):
     # each station must draw from its own values (the lowering stacks them in one array)
     doc = serial_line([

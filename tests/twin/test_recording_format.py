@@ -103,6 +103,17 @@ def test_sniffing_gives_clear_errors(tmp_path):
     csv.write_text("ts,asset\n1,2\n")
     with pytest.raises(RecordingError, match="not an HDF5 file.*text/CSV.*twinbench import"):
         Recording.open(csv)
+    # a report or a project given as a recording is named for what it is, not sent to import
+    page = tmp_path / "report.html"
+    page.write_text("\n<!DOCTYPE html>\n<html><body>KPIs</body></html>\n")
+    with pytest.raises(RecordingError, match=r"report\.html: not an HDF5 file .*; it is an "
+                       r"HTML page \(an exported report\?\), not a recording; give the \.h5 "
+                       r"file$"):
+        Recording.open(page)
+    project = tmp_path / "project.json"
+    project.write_text('{"schema_version": 1}')
+    with pytest.raises(RecordingError, match=r"it is a JSON file \(a project or a mapping\?\)"):
+        Recording.open(project)
     blob = tmp_path / "x.h5"
     blob.write_bytes(b"\x00" * 2048)
     with pytest.raises(RecordingError, match=r"x\.h5: not an HDF5 file"):

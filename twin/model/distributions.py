@@ -282,8 +282,13 @@ class _Empirical:
 
 def parse_distribution(obj, path: str, problems: Problems) -> Distribution | None:
     """Read a distribution from its JSON form, adding every problem found to ``problems``."""
-    if isinstance(obj, int | float) and not isinstance(obj, bool):
+    bare = isinstance(obj, int | float) and not isinstance(obj, bool)
+    if bare:
         obj = {"dist": "constant", "value": obj}
+
+    def where(k: str) -> str:  # a bare number's problem is named where the number stands
+        return path if bare else f"{path}.{k}"
+
     if not isinstance(obj, dict):
         problems.add(path, 'expected a distribution such as {"dist": "exponential", "mean": 60}'
                      " or a number of seconds", obj)
@@ -305,16 +310,16 @@ def parse_distribution(obj, path: str, problems: Problems) -> Distribution | Non
         if k in ("values", "interpolate"):
             continue
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-            problems.add(f"{path}.{k}", "must be a finite number", v)
+            problems.add(where(k), "must be a finite number", v)
             ok = False
         elif k in TIME_PARAMS and abs(v) > limits.MAX_TIME_S:
-            problems.add(f"{path}.{k}", f"must be at most {limits.MAX_TIME_S:g} s (about 317 "
+            problems.add(where(k), f"must be at most {limits.MAX_TIME_S:g} s (about 317 "
                          "years; a longer time means never)", v)
             ok = False
     if not ok:
         return None
     n0 = len(problems.items)
-    spec.check(params, lambda k, msg: problems.add(f"{path}.{k}", msg, params.get(k)))
+    spec.check(params, lambda k, msg: problems.add(where(k), msg, params.get(k)))
     if len(problems.items) > n0:
         return None
     return Distribution(name, dict(params))

@@ -47,10 +47,10 @@ from twin.projectfile.workers import check_workers, read_station_workers, read_w
 from twin.projectfile.writer import (  # noqa: F401  (re-exported: one import for callers)
     PROJECT_FILE,
     SCHEMA_VERSION,
-    _project_file,
     atomic_write_text,
     dumps,
     element_to_json,
+    project_file,
     project_to_json,
     save_project,
 )
@@ -700,7 +700,7 @@ def load_project(path: str | os.PathLike, folder: str | os.PathLike | None = Non
     (the workbench) opens a layout with faults of its flow and lists them in its
     ``problems`` (see :func:`project_from_json`).
     """
-    file = _project_file(path)
+    file = project_file(path)
     if not file.exists():
         given = Path(path)  # README.md is named so, not as README.md/project.json
         where, what = (given, "not a project") if given.is_file() else (file, "no such project")

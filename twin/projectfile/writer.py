@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 PROJECT_FILE = "project.json"
 
 
-def _project_file(path: str | os.PathLike) -> Path:
+def project_file(path: str | os.PathLike) -> Path:
     p = Path(path)
     return p / PROJECT_FILE if p.is_dir() or p.suffix != ".json" else p
 
@@ -247,7 +247,7 @@ def save_project(project: m.Project, path: str | os.PathLike) -> Path:
     meshes, order lists and tariff series: ``twin.projectfile.files``), before the project
     file, so that it never names a file the folder lacks.
     """
-    file = _project_file(path)
+    file = project_file(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     copy_project_files(project, getattr(project, "path", None), file.parent)
     atomic_write_text(file, dumps(project))

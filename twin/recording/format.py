@@ -156,6 +156,19 @@ def sniff(path: str | os.PathLike) -> str:
     return "text"
 
 
+def _text_hint(path: Path) -> str:
+    """What a text file given as a recording most likely is: a report or a project is not
+    data to import (a newcomer gave ``replay`` the exported report.html and was told to
+    import it)."""
+    with open(path, "rb") as fh:
+        start = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "it is an HTML page (an exported report?), not a recording; give the .h5 file"
+    if start.startswith((b"{", b"[")):
+        return "it is a JSON file (a project or a mapping?), not a recording; give the .h5 file"
+    return "it looks like a text/CSV file: import it first"
+
+
 def is_hdf5(path: str | os.PathLike) -> bool:
     """Return True if the file carries the HDF5 signature."""
     return sniff(path) == "hdf5"
@@ -416,14 +429,11 @@ class Recording:
             raise RecordingError(f"{path}: no such recording file; check the path")
         kind = sniff(path)
         if kind != "hdf5":
-            hint = {
-                "parquet": "it is a Parquet file: import it first",
-                "text": "it looks like a text/CSV file: import it first",
-            }.get(kind, "it is not a recording")
-            raise RecordingError(
-                f"{path}: not an HDF5 file (no HDF5 signature); {hint} with "
-                "`twinbench import DATA --mapping MAPPING --out RECORDING.h5`"
-            )
+            hint = {"parquet": "it is a Parquet file: import it first",
+                    "text": _text_hint(path)}.get(kind, "it is not a recording")
+            if hint.endswith("first"):
+                hint += " with `twinbench import DATA --mapping MAPPING --out RECORDING.h5`"
+            raise RecordingError(f"{path}: not an HDF5 file (no HDF5 signature); {hint}")
         f = cls._open_h5(path, swmr)
         try:
             version = _check_format(f, path)

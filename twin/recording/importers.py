@@ -501,7 +501,7 @@ def import_recording(
         raise RecordingImportError(problem)
     if out.exists() and not overwrite:
         raise RecordingImportError(
-            f"{out}: exists; choose another --out or overwrite it (--force / overwrite=True)"
+            f"{out}: exists; choose another file, or overwrite it (--force)"
         )
     spec = find_importer(data, importer)
     source = spec.open(data, mapping, chunk)

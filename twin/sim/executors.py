@@ -71,10 +71,11 @@ class _Progress:
     def __call__(self, index: int, fraction: float) -> None:
         if self.task is None:
             return
+        # reported inside the lock: two threads computing their totals in one order and
+        # reporting them in the other moved a progress bar backwards (29 %, 49 %, 39 %)
         with self.lock:
             self.done[index] = fraction
-            total = sum(self.done)
-        self.task.set_progress_value(100.0 * total / len(self.done))
+            self.task.set_progress_value(100.0 * sum(self.done) / len(self.done))
 
 
 class Executor:

@@ -71,6 +71,7 @@ from twin.model import elements as m
 from twin.model.loads import stations_seeing_loads
 from twin.projectfile.reader import with_scenario
 from twin.recording import NO_DATA, UNKNOWN, Recording, extent, replay_recording
+from twin.recording.errors import RecordingError
 from twin.recording.snapshot import (
     ChannelError,
     asset_targets,
@@ -393,6 +394,16 @@ def _check_counts(replications: object, seed: object, grid: object) -> None:
             raise ForkError(f"{name}={shown} must be an integer from {lo} to {hi}")
 
 
+def _clock(recording: Recording, t: float) -> str:
+    """``t`` (s since the recording's epoch) as the plant's clock reads it, the form a user
+    types (``--at 2024-01-06T06:00``), with the seconds beside it."""
+    try:
+        when = recording.datetime_of(t).replace(tzinfo=None).isoformat(sep=" ")
+    except RecordingError:
+        return f"t={t:g} s"
+    return f"{when} (t={t:g} s)"
+
+
 def fork_from_recording(project: m.Project, recording: Recording, t: float, horizon_end: float,
                         replications: int = 20, seed: int = 1, scenario: str | None = None, *,
                         assets: dict | None = None, recorded_repair_end: bool = True,
@@ -461,10 +472,12 @@ def fork_from_recording(project: m.Project, recording: Recording, t: float, hori
     servers, levels, notes = _channels(project, recording, replays, assets)
     t_first, t_last = extent(replays)
     if not t_first <= t < t_last:
-        raise ForkError(f"fork time t={t:g} s lies outside the recording [{t_first:g}, "
-                        f"{t_last:g}) s; choose a time inside it")
+        raise ForkError(f"the fork time {_clock(recording, t)} lies outside the recording "
+                        f"({_clock(recording, t_first)} to {_clock(recording, t_last)}); "
+                        "choose a time inside it")
     if not horizon_end > t:
-        raise ForkError(f"horizon_end={horizon_end:g} s must be after the fork time t={t:g} s")
+        raise ForkError(f"the end {_clock(recording, horizon_end)} must be after the fork time "
+                        f"{_clock(recording, t)}; choose a later end")
     name = scenario or "base"
     if variant is None:
         variant = with_scenario(project, scenario)
