@@ -137,4 +137,3 @@ def utilisation_color(u: float) -> tuple[float, float, float]:
     """Green (idle) through yellow to red (saturated) for a utilisation 0-1."""
     u = min(max(u, 0.0), 1.0)
     return (min(1.0, 2 * u), min(1.0, 2 * (1 - u)) * 0.8 + 0.1, 0.15)
-
