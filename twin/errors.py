@@ -119,7 +119,12 @@ class Problem:
 class ProjectError(InputError):
     """A project that cannot be loaded or simulated; lists every problem found, not the first."""
 
-    def __init__(self, problems: list[Problem], file: str | None = None):
+    def __init__(self, problems: list[Problem], file: str | None = None, *,
+                 what: str | None = None):
+        # ``file``: a file, named on every line (``file: $.path: …``, as a compiler names
+        # it, for an editor to jump to); ``what``: the source when it is no file ("the run
+        # settings"), named once, in the head: "in the run settings: … - the run settings:
+        # warmup: …" named it twice (polish2 §4)
         self.problems = list(problems)
         self.file = file
         lines = [p.format(file) for p in self.problems]
@@ -129,7 +134,13 @@ class ProjectError(InputError):
             only = self.problems[0]
             super().__init__(Problem(file, only.message, only.value).format())
             return
-        head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {file or 'the project'}:"
+        if what and not file and len(self.problems) == 1:
+            # one line, as the status bar shows a message's first line: "the run settings:
+            # warmup: must be …", the field and its fix in sight, not under "1 problem in"
+            super().__init__(f"{what}: {lines[0]}")
+            return
+        source = file or what or "the project"
+        head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {source}:"
         super().__init__("\n".join([head, *("  - " + line for line in lines)]))
 
     def __reduce__(self):
@@ -158,9 +169,11 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def raise_if_any(self, file: str | None = None) -> None:
+    def raise_if_any(self, file: str | None = None, *, what: str | None = None) -> None:
+        """Raise a ``ProjectError`` of the problems: ``file`` names a file (on each line),
+        ``what`` a source that is none ("the run settings", in the head alone)."""
         if self.items:
-            raise ProjectError(self.items, file)
+            raise ProjectError(self.items, file, what=what)
 
 
 def unwritable(path: str | os.PathLike) -> str | None:

@@ -230,7 +230,7 @@ def estimate_run(project, spec, scenarios: list[str] | None = None,
     p = Problems()
     check_run_settings(spec.horizon, spec.warmup, spec.replications, spec.seed,
                        spec.sample_interval, p)
-    p.raise_if_any("the run settings")
+    p.raise_if_any(what="the run settings")
     names = list(scenarios or ["base"])
     horizon = spec.horizon
     dt = spec.sample_interval if spec.sample_interval > 0 else horizon / 200.0
