@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# messages name times with the workbench's one formatter (re-exported: the readers' import)
+from twin.units import seconds_text  # noqa: F401
+
 
 class InputError(ValueError):
     """Base of every error a user's input can cause: a project, mapping, recording or data
@@ -64,16 +67,6 @@ def printable(text: object, newlines: bool = False) -> str:
     """
     pattern = _UNSAFE_BUT_NEWLINE if newlines else _UNSAFE_CHAR
     return pattern.sub(_escaped, str(text))
-
-
-def seconds_text(s: float) -> str:
-    """A time in seconds for a message, with its unit and a readable form: ``108000 s = 30
-    h`` (a bare ``108000.0`` said nothing of its unit)."""
-    text = f"{s:g} s"
-    for size, unit in ((4 * 86400.0, "days"), (3600.0, "h"), (60.0, "min")):  # 48 h, 5 days
-        if abs(s) >= size:
-            return f"{text} = {s / size:.4g} {unit}"
-    return text
 
 
 class Seconds(float):
