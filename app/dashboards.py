@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import export
+from app.chart_fit import LEGEND_TOP, chart_note, fit_chart, keep_fitted
 from app.energy_breakdown import EnergyBreakdownChart
 from app.energy_chart import EnergyDayChart
 from app.orders_view import OrdersView
@@ -69,20 +70,10 @@ def _fresh(plot: pg.PlotWidget) -> None:
     plot.getPlotItem().layout.setContentsMargins(0, 0, 0, 0)
 
 
-def _legend_room(plot: pg.PlotWidget) -> None:
-    """Make room right of the plot area for the legend (none without entries)."""
-    pi = plot.getPlotItem()
-    lg = pi.legend
-    width = lg.boundingRect().width() + 8 if lg is not None and lg.items else 0
-    pi.layout.setContentsMargins(0, 0, width, 0)
-
-
 def _note(plot: pg.PlotWidget, text: str) -> None:
     """A note in the middle of an empty chart instead of a flat line."""
     plot.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0)
-    hint = pg.TextItem(text, color="#808080", anchor=(0.5, 0.5))
-    hint.setPos(0.5, 0.5)
-    plot.addItem(hint)
+    chart_note(plot, text)
 
 
 def _plot(title: str, left: str, bottom: str = "time (h)", legend: bool = True) -> pg.PlotWidget:
@@ -92,9 +83,10 @@ def _plot(title: str, left: str, bottom: str = "time (h)", legend: bool = True) 
         # outside the plot area, right of it: it hides no curve, and an exported picture
         # holds it (it is the PlotItem's child, not the view box's, which clips)
         pi.legend.setParentItem(pi)
-        pi.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 28))
+        pi.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, LEGEND_TOP))
     pi.setDownsampling(mode="peak")
     pi.setClipToView(True)
+    keep_fitted(w)
     return w
 
 
@@ -452,9 +444,7 @@ class Dashboards(QWidget):
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
             plot.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0)
-            hint = pg.TextItem(NO_RESULTS, color="#808080", anchor=(0.5, 0.5))
-            hint.setPos(0.5, 0.5)
-            plot.addItem(hint)
+            chart_note(plot, NO_RESULTS)
 
     # --- a run arrived ------------------------------------------------------------------
     def show_result(self, result, summary: dict | None = None,
@@ -581,7 +571,7 @@ class Dashboards(QWidget):
             self.curves[name]["throughput"] = self._band(
                 self.throughput, *series, PALETTE[i % len(PALETTE)], name)
         self._warmup_mark(self.throughput)
-        _legend_room(self.throughput)
+        fit_chart(self.throughput)
 
     def _draw_wip(self) -> None:
         _fresh(self.wip)
@@ -589,14 +579,14 @@ class Dashboards(QWidget):
             self.curves[name]["wip"] = self._band(self.wip, *sc.wip,
                                                   PALETTE[i % len(PALETTE)], name)
         self._warmup_mark(self.wip)
-        _legend_room(self.wip)
+        fit_chart(self.wip)
 
     def _draw_power(self) -> None:
         _fresh(self.power)
         for i, (name, sc) in self._compared():
             self.curves[name]["power"] = self.power.plot(*sc.power, name=name,
                                                          pen=PALETTE[i % len(PALETTE)])
-        _legend_room(self.power)
+        fit_chart(self.power)
 
     def _draw_orders(self, name: str) -> None:
         self.orders.show_orders(self.summary.get(name, {}).get("orders", {}))
@@ -641,7 +631,7 @@ class Dashboards(QWidget):
         self.states.getAxis("bottom").setTicks([list(enumerate(sc.stations))])
         self.states.setYRange(0, 1.1)
         self.states.setXRange(-0.5, len(x) - 0.5, padding=0.02)
-        _legend_room(self.states)
+        fit_chart(self.states)
 
     def _draw_energy(self, name: str) -> None:
         sc = self.charts.scenarios[name]
@@ -665,7 +655,7 @@ class Dashboards(QWidget):
             _note(self.wear, NO_WEAR)
         for i, (s, (t, w)) in enumerate(wear.items()):
             self.wear.plot(t, w, pen=PALETTE[i % len(PALETTE)], name=s)
-        _legend_room(self.wear)
+        fit_chart(self.wear)
 
     def comparison_rows(self) -> list[list[str]]:
         """KPI table: per scenario mean ± 95% half-width, and the paired difference to base."""

@@ -257,6 +257,8 @@ class ExperimentsDock(QWidget):
         self._fill_responses(DEFAULT_RESPONSES)
         self._fill_saved()
         self._fill_horizons(None)
+        if project.experiments:  # the factors chosen last time, "Vary this…"'s among them
+            self.load(project.experiments[-1].name)
         self._enable()
 
     def _fill_horizons(self, chosen: float | None) -> None:
@@ -275,8 +277,16 @@ class ExperimentsDock(QWidget):
 
     def _edited(self, *_) -> None:
         """An edit or an undo: the experiments listed, and the KPIs offered when elements
-        came or went (each element has KPIs of its own)."""
+        came or went (each element has KPIs of its own); the opened experiment as the
+        project has it now (an undo of "Vary this…" takes its factor away again)."""
         self._fill_saved()
+        if self.opened is not None:
+            now = next((e for e in self.project.experiments if e.name == self.opened.name),
+                       None)
+            if now is not self.opened:
+                self.opened = now
+                self.factors = list(now.factors) if now is not None else []
+                self._fill_table()
         ids = tuple(el.id for el in self.project.elements)
         if ids != self._ids:
             self._fill_responses(self.chosen_responses())
@@ -325,6 +335,28 @@ class ExperimentsDock(QWidget):
         self.factors = [f for f in self.factors if f.name != factor.name] + [factor]
         self._fill_table()
         self.message.emit(f"factor {factor.name}: {factor.low:g} … {factor.high:g}")
+
+    def keep_factor(self, factor: Factor) -> None:
+        """"Vary this…": add ``factor`` and put the experiment into the project, one undoable
+        step. Held in the dock alone, a factor chosen in the Inspector was lost on quit: the
+        window knew of no edit to save (polish2 §3)."""
+        self.add_factor(factor)
+        if self.stack is None or self.project is None:
+            return
+        taken = [e.name for e in self.project.experiments]
+        if self.opened is None and self.name.text().strip() in taken:  # never another's
+            self.name.setText(next(f"experiment {i}" for i in range(1, len(taken) + 2)
+                                   if f"experiment {i}" not in taken))
+        try:
+            exp = self.experiment()
+        except ValueError as e:
+            self.error.setText(f"{e}; then Save to project keeps the factors with the project")
+            return
+        step = cmd.SetExperiment(exp)
+        step.text = f"vary {factor.name} in experiment {cmd.named(exp.name)}"
+        self.opened = exp  # before the push: the dock shows what the project now holds
+        self.stack.push(step)
+        self.saved.setCurrentText(exp.name)
 
     def remove_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()}, reverse=True)
@@ -660,7 +692,7 @@ def install_experiments(win) -> ExperimentsDock:
     win.vary = VaryMenus(win.inspector, win)
 
     def vary(factor: Factor) -> None:
-        dock.add_factor(factor)
+        dock.keep_factor(factor)
         whatif.add_factor(factor)
         win.docks["whatif"].raise_()
 

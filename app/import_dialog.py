@@ -15,6 +15,7 @@ window to open the recording in Replay. A bad file or mapping is a message in th
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QStandardPaths, Qt, QTimer, Signal
@@ -59,6 +60,7 @@ from twin.recording.preview import (
     column_roles,
     explain_cell,
     guess_roles,
+    head_bytes,
     read_head,
     state_codes,
 )
@@ -327,6 +329,8 @@ class ImportDialog(QDialog):
         self.setWindowTitle("Import data")
         self.project_folder = project_folder
         self.head: Head | None = None
+        self._head_raw: bytes | None = None  # the data file's head (read_head)
+        self._head_key: tuple | None = None  # of which path, modified when, how big
         self.mapping: Mapping | None = None
         self.job: Job | None = None
         self.task: TaskState | None = None
@@ -479,12 +483,26 @@ class ImportDialog(QDialog):
         for p in shipped_mappings():
             try:
                 mapping = load_mapping(p)
-                head = read_head(data, PREVIEW_ROWS, mapping.csv)
+                head = self.read_head(data, PREVIEW_ROWS, mapping.csv)
             except InputError:  # not a file (yet, while the path is typed), or unreadable
                 continue
             if all(c in head.columns for c in mapping.columns.values()):
                 self.mapping_choice.setCurrentIndex(self.mapping_choice.findData(str(p)))
                 return
+
+    def read_head(self, data: str, rows: int, options) -> Head:
+        """The head of ``data`` read with ``options``, its bytes read once per path (and
+        version of the file): each shipped mapping's check of the columns, and the preview
+        after it, read the file again on every change of the path (polish2 §8)."""
+        try:
+            st = os.stat(data)
+            key = (data, st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = None  # read_head names what is wrong
+        if key is None or key != self._head_key:
+            self._head_raw = head_bytes(data)
+            self._head_key = key
+        return read_head(data, rows, options, raw=self._head_raw)
 
     def _browse_data(self):
         path, _ = QFileDialog.getOpenFileName(
@@ -532,7 +550,7 @@ class ImportDialog(QDialog):
             try:
                 opts = (self.mapping.csv if self.mapping is not None
                         else self.builder._csv_options())
-                self.head = read_head(text, PREVIEW_ROWS, opts)
+                self.head = self.read_head(text, PREVIEW_ROWS, opts)
             except InputError as e:
                 problems.append(f"Data file: {e}")
         else:

@@ -180,6 +180,9 @@ class Inspector(QWidget):
         self.element: m.Element | None = None
         self.editors: dict[str, QWidget] = {}
         self.refused: dict[str, list[str]] = {}  # red fields: the reader's reasons, all shown
+        # refused typing of elements no longer shown, by element id: shown again, red with
+        # its reason, when the element is (polish2 §6); another selection dropped it unsaid
+        self.drafts: dict[str, dict[str, str]] = {}
         self._index = 0  # the stack's index: an undo drops the refused typing
         self._rows_of: type | None = None  # the element type the rows were built for
         self.title = QLabel("Nothing selected")
@@ -234,12 +237,14 @@ class Inspector(QWidget):
         stack.index_changed.connect(self._stack_changed)
         self._index = stack.index
         self.show_element(None)
+        self.drafts.clear()  # another project's typing
 
     def _stack_changed(self, index: int = 0, *_):
         undone, self._index = index < self._index, index
         if undone:  # Edit > Undo: the refused typing goes too, the fields show the model
             for key in list(self.refused):
                 self._mark(key, [])
+            self.drafts.clear()
         if self.element is not None and self.element.id in self.stack.project:
             self._refresh()
 
@@ -249,6 +254,9 @@ class Inspector(QWidget):
         # an element of the kind shown keeps the rows: building a station's editors (five
         # density plots) cost about 0.5 s per click on a busy machine
         keep = el is not None and bool(self.editors) and type(el) is self._rows_of
+        if self.element is not None and self.refused:
+            self.drafts[self.element.id] = {k: self.editors[k].text() for k in self.refused
+                                            if isinstance(self.editors.get(k), QLineEdit)}
         self.element = el
         for key in list(self.refused):
             self._mark(key, [])  # the last element's refused text
@@ -273,6 +281,21 @@ class Inspector(QWidget):
                     self._add_row(f.name)
         el.events.connect(self._refresh)
         self._refresh()
+        self._restore_drafts(el.id)
+
+    def _restore_drafts(self, element_id: str) -> None:
+        """The refused typing left in this element's fields, red again with its reason; typing
+        the model has since made valid is not applied behind the user's back: the field shows
+        the model's value, and the status bar says the typing went."""
+        for key, text in self.drafts.pop(element_id, {}).items():
+            w = self.editors.get(key)
+            if not isinstance(w, QLineEdit):
+                continue
+            w.setText(text)
+            if not self._validate(key)[1]:
+                w.setText(self._text_of(key))
+                self.message.emit(f"{element_id}.{key}: {text!r}, refused before, was not "
+                                  "applied; it shows the project's value")
 
     def _add_row(self, key: str) -> None:
         el = self.element

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import export
+from app import export, recovery
 from app.alerts_dock import install_alerts
 from app.collector import hold_for
 from app.context_menu import view_menu
@@ -485,8 +485,10 @@ class MainWindow(QMainWindow):
 
     def offer_recovery(self) -> bool:
         """Offer the autosaved copies of the open project (of untitled ones when it has no
-        folder), and only those: another project's copy waits for that project."""
-        return offer_recovery(self, recovery_files_for(self.path), self.ask_recover)
+        folder), and only those: another project's copy waits for that project. Asked over
+        the drawn window (``when_drawn``)."""
+        return recovery.when_drawn(self, lambda: offer_recovery(
+            self, recovery_files_for(self.path), self.ask_recover))
 
     def open_project(self, path) -> bool:
         try:

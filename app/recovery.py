@@ -18,6 +18,8 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QMessageBox
 
+from app.startup import after_first_paint
+
 RECOVER, KEEP, DISCARD = "recover", "keep", "discard"
 
 
@@ -105,4 +107,22 @@ def offer_recovery(win, files: list[Path], ask=ask_recover) -> bool:
             win.log(f"deleted the unsaved changes autosaved in {file.parent}")
         else:
             win.log(f"kept the unsaved changes autosaved in {file.parent} for later")
+    return False
+
+
+def when_drawn(win, offer) -> bool:
+    """``offer()`` now when ``win`` is on the screen, else once it has painted (False now):
+    at start-up the question stood alone on the screen before the window it belongs to was
+    drawn (polish2 §5). Asked twice before that (a project opened, then an untitled one's
+    copies looked for), it is asked once, for the project open then."""
+    if win.isVisible():
+        return offer()
+    if not getattr(win, "_recovery_waits", False):
+        win._recovery_waits = True
+
+        def now() -> None:
+            win._recovery_waits = False
+            offer()
+
+        after_first_paint(win, now)
     return False

@@ -140,9 +140,19 @@ class ScenarioPanel(QWidget):
         self.values.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.values.verticalHeader().hide()
 
-        buttons = QHBoxLayout()
+        # The dock shares the right column's lower part with Run (about 300 px at the default
+        # window size): the list sits beside its buttons and is only as tall as they are, so
+        # that the override editor (element, field, value, Set override) is in sight when the
+        # dock opens; the two tables under it may scroll (polish2 §1).
+        buttons = QVBoxLayout()
         for b in (self.new_button, self.duplicate_button, self.delete_button):
             buttons.addWidget(b)
+        buttons.addStretch(1)
+        top = QHBoxLayout()
+        top.addWidget(self.list, 1)
+        top.addLayout(buttons)
+        self.list.setMinimumHeight(60)
+        self.list.setMaximumHeight(max(60, buttons.sizeHint().height()))
         rename = QHBoxLayout()
         rename.addWidget(QLabel("Name"))
         rename.addWidget(self.name_edit, 1)
@@ -150,29 +160,35 @@ class ScenarioPanel(QWidget):
         for combo in (self.element_combo, self.field_combo):  # long names must not widen the dock
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
+        value = QHBoxLayout()
+        value.addWidget(self.value_edit, 1)
+        value.addWidget(self.set_button)
         form = QFormLayout()
         form.addRow("Element", self.element_combo)
         form.addRow("Field", self.field_combo)
-        form.addRow("Value", self.value_edit)
+        form.addRow("Value", value)
         editor = QGroupBox("Overrides")
         ed = QVBoxLayout(editor)
+        ed.setContentsMargins(6, 4, 6, 6)
+        ed.addLayout(form)
+        ed.addWidget(self.error)
+        self.overrides.setMinimumHeight(80)
         ed.addWidget(self.overrides, 1)
         ed.addWidget(self.remove_override_button)
-        ed.addLayout(form)
-        ed.addWidget(self.set_button)
-        ed.addWidget(self.error)
         values_label = QLabel("Scenario values of the element (changed fields highlighted)")
         values_label.setWordWrap(True)  # the dock shares the right side with Run: keep it narrow
         ed.addWidget(values_label)
+        self.values.setMinimumHeight(80)
         ed.addWidget(self.values, 1)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.list, 1)
-        lay.addLayout(buttons)
-        lay.addWidget(self.save_current_button)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
         lay.addLayout(rename)
         lay.addWidget(self.name_error)
         lay.addWidget(self.description)
         lay.addWidget(editor, 3)
+        # made from the edits since the last save: a rarer step than editing overrides
+        lay.addWidget(self.save_current_button)
 
         self.new_button.clicked.connect(self.new_scenario)
         self.duplicate_button.clicked.connect(self.duplicate_scenario)

@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# messages name times with the workbench's one formatter (re-exported: the readers' import)
+from twin.units import seconds_text  # noqa: F401
+
 
 class InputError(ValueError):
     """Base of every error a user's input can cause: a project, mapping, recording or data
@@ -66,16 +69,6 @@ def printable(text: object, newlines: bool = False) -> str:
     return pattern.sub(_escaped, str(text))
 
 
-def seconds_text(s: float) -> str:
-    """A time in seconds for a message, with its unit and a readable form: ``108000 s = 30
-    h`` (a bare ``108000.0`` said nothing of its unit)."""
-    text = f"{s:g} s"
-    for size, unit in ((4 * 86400.0, "days"), (3600.0, "h"), (60.0, "min")):  # 48 h, 5 days
-        if abs(s) >= size:
-            return f"{text} = {s / size:.4g} {unit}"
-    return text
-
-
 class Seconds(float):
     """A value in seconds that a :class:`Problem` shows as ``(found 172800 s = 48 h)``."""
 
@@ -119,7 +112,12 @@ class Problem:
 class ProjectError(InputError):
     """A project that cannot be loaded or simulated; lists every problem found, not the first."""
 
-    def __init__(self, problems: list[Problem], file: str | None = None):
+    def __init__(self, problems: list[Problem], file: str | None = None, *,
+                 what: str | None = None):
+        # ``file``: a file, named on every line (``file: $.path: …``, as a compiler names
+        # it, for an editor to jump to); ``what``: the source when it is no file ("the run
+        # settings"), named once, in the head: "in the run settings: … - the run settings:
+        # warmup: …" named it twice (polish2 §4)
         self.problems = list(problems)
         self.file = file
         lines = [p.format(file) for p in self.problems]
@@ -129,7 +127,13 @@ class ProjectError(InputError):
             only = self.problems[0]
             super().__init__(Problem(file, only.message, only.value).format())
             return
-        head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {file or 'the project'}:"
+        if what and not file and len(self.problems) == 1:
+            # one line, as the status bar shows a message's first line: "the run settings:
+            # warmup: must be …", the field and its fix in sight, not under "1 problem in"
+            super().__init__(f"{what}: {lines[0]}")
+            return
+        source = file or what or "the project"
+        head = f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in {source}:"
         super().__init__("\n".join([head, *("  - " + line for line in lines)]))
 
     def __reduce__(self):
@@ -158,9 +162,11 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def raise_if_any(self, file: str | None = None) -> None:
+    def raise_if_any(self, file: str | None = None, *, what: str | None = None) -> None:
+        """Raise a ``ProjectError`` of the problems: ``file`` names a file (on each line),
+        ``what`` a source that is none ("the run settings", in the head alone)."""
         if self.items:
-            raise ProjectError(self.items, file)
+            raise ProjectError(self.items, file, what=what)
 
 
 def unwritable(path: str | os.PathLike) -> str | None:

@@ -145,14 +145,6 @@ def nbytes(n: float) -> str:
     return f"{n:.0f} bytes"
 
 
-def duration(seconds: float) -> str:
-    """A duration for messages: 8 h, 30 min, 2.5 s, 1e-09 s."""
-    for size, unit in ((86400.0 * 365, "years"), (86400.0, "d"), (3600.0, "h"), (60.0, "min")):
-        if seconds >= size:
-            return f"{seconds / size:.3g} {unit}"
-    return f"{seconds:.3g} s"
-
-
 # --- the document before it is read -----------------------------------------------------------
 def check_document(doc: dict, problems: Problems) -> bool:
     """Count what a document holds before reading it. Returns False when it is too large to
@@ -209,5 +201,5 @@ def check_run_settings(horizon, warmup, replications, seed, sample_interval,
             bad("sample_interval", "must be >= 0 (0: horizon / 200)", sample_interval)
         elif sample_interval > 0 and horizon / sample_interval > MAX_SAMPLES:
             bad("sample_interval", f"gives {big(horizon / sample_interval)} samples over the "
-                f"horizon of {duration(horizon)}; at most {MAX_SAMPLES:,} per replication: "
+                f"horizon of {seconds_text(horizon)}; at most {MAX_SAMPLES:,} per replication: "
                 f"use at least {horizon / MAX_SAMPLES:.3g} s", sample_interval)

@@ -53,3 +53,29 @@ def format_duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s" if seconds != int(seconds) else f"{int(seconds)}s"
+
+
+def seconds_text(s: float) -> str:
+    """A time in seconds for a person to read, with its unit: ``10 s``, ``12.25 s``, and for a
+    minute or more a readable form beside it, ``108000 s = 30 h`` (``= 5 days`` from four
+    days on). The one formatter of messages, limits and the distribution editor's statistics
+    (three had grown apart: ``8 h``, ``108000 s = 30 h``, ``60 s (1min)``).
+
+    A whole number of seconds is shown as it is (``172800 s``: the value the file holds), a
+    fraction to four digits (``sd 12.25 s``); an infinite time is ``∞``.
+
+    Parameters
+    ----------
+    s : float
+        Seconds.
+    """
+    if s in (float("inf"), float("-inf")):
+        return "∞" if s > 0 else "-∞"
+    text = f"{s:g} s" if s == round(s) else f"{s:.4g} s"
+    # from four days on in days (48 h reads better than 2 days); errors.seconds_text divided
+    # by the four days it starts at, so that five days read "1.25 days"
+    for start, size, unit in ((4 * 86400.0, 86400.0, "days"), (3600.0, 3600.0, "h"),
+                              (60.0, 60.0, "min")):
+        if abs(s) >= start:
+            return f"{text} = {s / size:.4g} {unit}"
+    return text

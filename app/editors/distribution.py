@@ -36,7 +36,7 @@ from app.editors.density import density, mean_sd
 from app.editors.fields import Choice, NumberField, narrow, number_text
 from twin.errors import Problems
 from twin.model.distributions import REGISTRY, TIME_PARAMS, parse_distribution
-from twin.units import format_duration, parse_duration
+from twin.units import parse_duration, seconds_text
 
 #: Units of the parameters that are not times in seconds.
 OTHER_UNITS = {"rate": "per s", "mu": "ln(s)", "sigma": "ln(s)", "shape": ""}
@@ -49,15 +49,6 @@ def check_distribution(value) -> list[str]:
     problems = Problems()
     parse_distribution(value, "$", problems)
     return [p.format() for p in problems.items]
-
-
-def seconds_text(s: float) -> str:
-    """A time for a label: ``90 s``, or ``90 s (1.5min)`` when a larger unit reads better."""
-    if not math.isfinite(s):
-        return "∞"
-    short = format_duration(s) if s == round(s, 6) else ""
-    plain = f"{s:.4g} s"
-    return f"{plain} ({short})" if short and not short.endswith("s") else plain
 
 
 def _starting_params(name: str, form: tuple[str, ...], mean: float) -> dict:

@@ -226,3 +226,33 @@ def test_a_dropped_source_says_what_no_arrival_means(make_window, qtbot):
     ed.family.setCurrentText("exponential")  # a distribution: its mean instead
     ed.family.activated.emit(ed.family.currentIndex())
     assert ed.stats.text().startswith("mean ")
+
+
+def test_refused_typing_is_kept_red_when_the_element_is_shown_again(make_window, line_project,
+                                                                     retype, qtbot):
+    """A refused value, another element selected, then this one again: the typing was gone
+    without a word, the field showing the old value (polish2 §6). It comes back red with its
+    reason, as Plant Simulation keeps an invalid entry in sight."""
+    w = make_window(line_project)
+    v = w.view
+    p = w.project.element("B1").position
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(p[0], p[1]))
+    assert v.selection == ["B1"]
+    ed = w.inspector.edit_text("capacity")
+    retype(ed, "-2", commit=True)
+    assert ed.property("invalid") is True
+    reason = w.inspector.error.text()
+    assert "capacity" in reason and w.project.element("B1").capacity == 5
+    p = w.project.element("M2").position
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(p[0], p[1]))
+    assert v.selection == ["M2"] and w.inspector.error.text() == ""
+    p = w.project.element("B1").position
+    QTest.mouseClick(v.vtk, Qt.LeftButton, Qt.NoModifier, v.widget_point(p[0], p[1]))
+    assert v.selection == ["B1"]
+    ed = w.inspector.editors["capacity"]
+    assert ed.text() == "-2" and ed.property("invalid") is True
+    assert w.inspector.error.text() == reason
+    # fixed by the user: applied, and nothing is kept any more
+    retype(ed, "7", commit=True)
+    assert w.project.element("B1").capacity == 7 and ed.property("invalid") is False
+    assert w.inspector.drafts == {}

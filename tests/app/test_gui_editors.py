@@ -53,7 +53,7 @@ def test_distribution_family_units_mean_refusal_and_undo(qtbot, make_window, lin
     retype(ed.fields["mode"].edit, "1min", commit=True)
     pt = w.project.element("M1").process_time
     assert (pt.dist, pt.params) == ("triangular", {"low": 30, "mode": 60.0, "high": 90.0})
-    assert ed.stats.text().startswith("mean 60 s (1min), sd 12.25 s")
+    assert ed.stats.text().startswith("mean 60 s = 1 min, sd 12.25 s")
     assert len(w.stack) == n + 4  # the family, then one step per field
     # a negative time: the reader's message next to the field, the model unchanged
     retype(ed.fields["low"].edit, "-5")
@@ -313,6 +313,7 @@ def test_another_element_of_the_same_kind_shows_its_own_values(qtbot, make_windo
 def test_the_preview_axis_labels_never_run_together(qtbot, make_window, line_project, width):
     # F24: a time to failure of ~2000 s in a narrow Inspector labelled its axis "0 200040006"
     from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QScrollArea
 
     from twin.model.distributions import exponential
 
@@ -322,6 +323,13 @@ def test_the_preview_axis_labels_never_run_together(qtbot, make_window, line_pro
     ed = w.inspector.editor("process_time").dist
     ed.plot.setFixedWidth(width)
     qtbot.waitUntil(lambda: ed.plot.width() == width)
+    # scrolled into sight, as the user reads it: a plot ranges its axes when it paints, and
+    # the stats line above it ("mean 2000 s = 33.33 min, …") now takes two lines
+    area = ed.plot.parentWidget()
+    while not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    area.ensureWidgetVisible(ed.plot)
+    qtbot.waitUntil(lambda: ed.plot.getAxis("bottom").range[1] != 1)
     axis = ed.plot.getAxis("bottom")
     lo, hi = axis.range
     assert hi > 5000  # the density's tail: four-digit labels

@@ -520,3 +520,42 @@ def test_an_experiment_over_the_battery_runs_in_the_dock(make_window, line_proje
     small, big = (v["line.grid_peak_kw_15min"] for v in data.values)
     assert np.isfinite(small).all() and len(small) == 2
     assert (big <= small + 1e-9).all()  # a bigger battery never raises the peak
+
+
+def test_vary_this_is_an_edit_kept_with_the_project(make_window, line_project, qtbot,
+                                                      warm_kernel, tmp_path):
+    """The factors "Vary this…" chose lived in the dock alone: quitting asked nothing and
+    they were gone when the project was opened again (polish2 §3). Now each is an undoable
+    edit that puts the experiment into the project: the window asks to save on quit, and
+    the saved project opens with them."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from twin.projectfile.reader import load_project
+
+    w = make_window(line_project)
+    assert w.save_to(tmp_path / "plant")
+    w.inspect("B1")
+    _vary_with_defaults(w, qtbot, w.inspector.editor("capacity"))
+    qtbot.waitUntil(lambda: w.whatif.job is None, timeout=60_000)
+    assert [f.name for f in w.experiments.factors] == ["B1.capacity"]
+    assert w.act_undo.text() == "&Undo vary B1.capacity in experiment 'experiment 1'"
+    # quitting now asks, as for any other edit; Save writes the experiment with the factor
+    asked = []
+    w.ask_unsaved = lambda: asked.append(1) or QMessageBox.Save
+    w.close()
+    assert asked == [1] and not w.isVisible()
+    saved = load_project(tmp_path / "plant")
+    assert [(e.name, [f.name for f in e.factors]) for e in saved.experiments] == \
+        [("experiment 1", ["B1.capacity"])]
+    # opened again: the dock shows the factor, and an undo takes a second one back out
+    again = make_window(saved)
+    dock = again.experiments
+    assert dock.table.rowCount() == 1 and dock.table.item(0, 0).text() == "B1.capacity"
+    again.inspect("M1")
+    _vary_with_defaults(again, qtbot, again.inspector.editor("process_time").dist.fields[
+        "mean"].edit)
+    qtbot.waitUntil(lambda: again.whatif.job is None, timeout=60_000)
+    assert [f.name for f in dock.factors] == ["B1.capacity", "M1.process_time.mean"]
+    again.stack.undo()
+    assert [f.name for f in dock.factors] == ["B1.capacity"]
+    assert dock.table.rowCount() == 1

@@ -321,3 +321,29 @@ def test_a_data_file_chosen_first_gets_the_shipped_mapping_that_fits_it(
     qtbot.keyClicks(dlg.data_path, str(sme_csv))
     assert dlg.mapping_choice.currentText() == "example_line_levels_mapping.json"
     assert "no column 'level'" in dlg.error.text()
+
+
+def test_the_data_files_head_is_read_once_per_path(make_window, line_project, qtbot,
+                                                   monkeypatch, tmp_path):
+    """Each change of the path read the file's head once per shipped mapping (to pick the
+    one that fits) and once more for the preview: it is read once per path (polish2 §8)."""
+    import app.import_dialog as dialog_module
+
+    sme_csv = tmp_path / "sme.csv"  # the SME data's columns, 30 rows
+    sme_csv.write_text("ts,asset,items,status,status_time,power_avg,cycle_time,alarm,product\n"
+                       + "".join(f"2022-08-31 22:{i:02d}:00+00:00,0,4.0,2.0,43.0,2.0,0.0,0,0\n"
+                                 for i in range(30)), encoding="utf-8")
+    reads = []
+    real = dialog_module.head_bytes
+    monkeypatch.setattr(dialog_module, "head_bytes", lambda p: reads.append(p) or real(p))
+    w = make_window(line_project)
+    dlg = _open_dialog(w, qtbot)
+    dlg.data_path.setText(str(sme_csv))  # as pasted: one change of the path
+    assert dlg.mapping_choice.currentText() == SME_MAPPING.name  # the fitting one, as before
+    qtbot.waitUntil(lambda: dlg.preview.rowCount() == 20, timeout=5000)
+    assert not dlg.error.isVisible()
+    assert reads == [str(sme_csv)]
+    # another mapping chosen: the preview follows without reading the file again
+    dlg.choose_mapping("example_line_levels_mapping.json")
+    dlg.refresh()
+    assert "no column 'level'" in dlg.error.text() and reads == [str(sme_csv)]

@@ -236,3 +236,36 @@ def test_a_steady_lines_throughput_chart_shows_its_steady_rate_in_every_bin(
     assert y.max() - y.min() > 30.0
     assert "one bin per sample (2.4 min)" in d.throughput.getPlotItem().titleLabel.text
     assert d.bin_width.itemText(0) == AUTO_BIN
+
+
+def _inside(plot, item) -> bool:
+    """``item`` (a graphics item of ``plot``) lies wholly in the part of the chart on screen."""
+    shown = plot.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    return plot.viewport().rect().contains(shown)
+
+
+def test_legends_and_notes_fit_the_default_window(make_window, line_project, qtbot, warm_kernel):
+    """Five scenarios at the window's default size: the throughput legend's fifth name was
+    under the chart's bottom edge, and the Compare tab's "No results" note wider than its
+    chart (polish2 §2)."""
+    for name in ("slower", "third", "fourth"):
+        line_project.scenarios.append(
+            m.Scenario(name, (m.Override("process_time", 42.0, "M2"),)))
+    line_project.run = m.RunSettings(horizon=3600.0, warmup=60.0, replications=2, seed=3)
+    w = make_window(line_project, size=(1400, 900))
+    w._default_split()
+    qtbot.wait(50)
+    d = w.dashboards
+    # before a run: each chart's note in sight, the Compare tab's too
+    d.tabs.setCurrentIndex([d.tabs.tabText(i) for i in range(d.tabs.count())].index("Compare"))
+    qtbot.wait(50)
+    notes = [i for i in d.compare_plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+    assert notes and all(_inside(d.compare_plot, n) for n in notes)
+    d.tabs.setCurrentIndex(0)
+    _run(w, qtbot)
+    qtbot.wait(50)
+    legend = d.throughput.getPlotItem().legend
+    names = [label.text for _, label in legend.items]
+    assert len(names) == 5
+    for _, label in legend.items:
+        assert _inside(d.throughput, label), label.text

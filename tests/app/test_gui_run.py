@@ -7,6 +7,8 @@ import threading
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
 from app.dashboards import throughput_series
@@ -261,3 +263,20 @@ def test_closing_without_work_going_on_does_not_ask(make_window, line_project):
     w = make_window(line_project)
     w.ask_stop_work = lambda text: pytest.fail(f"asked {text!r} with nothing running")
     assert w.close()
+
+
+def test_a_bad_run_setting_is_named_once_where_the_user_looks(make_window, line_project,
+                                                             retype):
+    """A warm-up longer than the horizon: the status bar (a message's first line) said "run
+    failed: 1 problem in the run settings:" and the log's next line named the run settings
+    again; now one line names the field, the value and the fix (polish2 §4)."""
+    w = make_window(line_project)
+    rp = w.run_panel
+    retype(rp.horizon, "1h")
+    retype(rp.warmup, "2h")
+    QTest.mouseClick(rp.run_button, Qt.LeftButton)
+    shown = w.statusBar().currentMessage()
+    assert shown == ("run failed: the run settings: warmup: must be >= 0 and shorter than "
+                     "the horizon (3600 s = 1 h) (found 7200 s = 2 h)")
+    assert w.log_pane.toPlainText().splitlines()[-1] == shown
+    assert rp.job is None

@@ -266,3 +266,25 @@ def test_save_current_values_in_a_new_unsaved_project_says_save_first(make_windo
     assert _names(panel.list) == ["base", "edited"], panel.name_error.text()
     assert _cells(panel.overrides) == [["M1", "servers", "3"]]
     assert w.project.element("M1").servers == 2
+
+
+def test_the_override_editor_is_in_sight_when_the_dock_opens(make_window, qtbot):
+    """At the window's default size the Scenarios dock shares the right column's lower half
+    with Run; its editor (element, field, value, Set override) was below the dock's bottom
+    edge, reachable only by scrolling or resizing (polish2 §1)."""
+    from twin.projectfile.reader import load_project as load
+
+    w = make_window(load("projects/bottling-line"), size=(1400, 900))
+    w._default_split()
+    w.docks["scenarios"].raise_()
+    panel = w.scenario_panel
+    _choose(panel, "faster-filler")
+    qtbot.wait(50)
+    area = w.docks["scenarios"].widget()
+    view = area.viewport()
+    for widget in (panel.element_combo, panel.field_combo, panel.value_edit, panel.set_button):
+        top = widget.mapTo(view, widget.rect().topLeft()).y()
+        bottom = widget.mapTo(view, widget.rect().bottomLeft()).y()
+        assert widget.isVisible()
+        assert top >= 0 and bottom < view.height(), (type(widget).__name__, top, bottom,
+                                                     view.height())

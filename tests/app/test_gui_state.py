@@ -350,3 +350,35 @@ def test_editing_during_a_run_leaves_its_results_stale(make_window, line_project
     assert w.run_panel.stale_label.text() == "results are stale: run again"
     _run(w, qtbot)  # nothing edited during this one
     assert not w.run_panel.stale_label.isVisible()
+
+
+def test_the_recovery_question_comes_over_the_drawn_window(make_window, line_project, tmp_path,
+                                                           qtbot):
+    """At start-up (``app.main``) the project opened, and its copy was offered, before the
+    window was shown: the question stood alone on the screen. It now waits for the window's
+    first paint (polish2 §5)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.main_window import MainWindow
+    from app.recovery import KEEP, recovery_files
+
+    _, file = _edited_copy(make_window, line_project, tmp_path / "p")  # a crash left it
+    assert recovery_files() == [file]
+    win = MainWindow(warm_up=False)  # as app.main does: open, then show
+    asked = []
+    win.ask_recover = lambda w, f: asked.append(
+        (f, w.isVisible(), w.windowHandle() is not None and w.windowHandle().isExposed())) or KEEP
+    win.testing = True
+    try:
+        win.show_project(load_project(tmp_path / "p"))
+        if win.path is None:
+            win.offer_recovery()
+        assert asked == []  # not before the window is there
+        win.show()
+        qtbot.waitUntil(lambda: bool(asked), timeout=5_000)
+        qtbot.wait(100)
+        assert asked == [(file, True, True)]  # once, over the shown window
+    finally:
+        win.ask_unsaved = lambda: QMessageBox.Discard
+        win.close()
+        win.deleteLater()

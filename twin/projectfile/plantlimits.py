@@ -17,10 +17,10 @@ from twin.limits import (
     MIN_INTERVAL_S,
     MIN_PERIOD_S,
     big,
-    duration,
     who,
 )
 from twin.model import elements as m
+from twin.units import seconds_text
 
 
 # --- the whole plant --------------------------------------------------------------------------
@@ -40,7 +40,7 @@ def check_project(project, problems: Problems, index: dict[str, int] | None = No
                          f"{minimum:g} s (docs/limits.md)", field_value)
         elif horizon / mean > MAX_EVENTS:
             problems.add(path, f"{who(el)}: {what} of {mean:g} s on average fires about "
-                         f"{big(horizon / mean)} times in the horizon of {duration(horizon)}; "
+                         f"{big(horizon / mean)} times in the horizon of {seconds_text(horizon)}; "
                          f"at most {big(MAX_EVENTS)} events are allowed per replication: "
                          f"lengthen it to at least {horizon / MAX_EVENTS:.3g} s or shorten "
                          "the horizon", field_value)
@@ -100,6 +100,6 @@ def check_project(project, problems: Problems, index: dict[str, int] | None = No
                          f"least is {MIN_CALENDAR_PERIOD_S:g} s", cal.period)
         elif horizon / cal.period > MAX_CALENDAR_CYCLES:
             problems.add("$.calendar.period", f"{big(horizon / cal.period)} calendar cycles in "
-                         f"the horizon of {duration(horizon)}; at most "
+                         f"the horizon of {seconds_text(horizon)}; at most "
                          f"{MAX_CALENDAR_CYCLES:,}: lengthen the period to at least "
                          f"{horizon / MAX_CALENDAR_CYCLES:.3g} s", cal.period)

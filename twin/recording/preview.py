@@ -57,8 +57,10 @@ class Head:
         return [r[i] if i < len(r) else "" for r in self.rows]
 
 
-def read_head(path: str | os.PathLike, rows: int = 20, options: CsvOptions | None = None) -> Head:
-    """Read the header and the first ``rows`` rows of a CSV (optionally gzipped) or Parquet file.
+def head_bytes(path: str | os.PathLike) -> bytes | None:
+    """The first ``HEAD_BYTES`` of a CSV file's text (un-gzipped), for :func:`read_head` to
+    parse with one set of options after another without reading the file again; None for a
+    Parquet file, whose head needs no options.
 
     Raises
     ------
@@ -68,16 +70,37 @@ def read_head(path: str | os.PathLike, rows: int = 20, options: CsvOptions | Non
     path = Path(path)
     if not path.is_file():
         raise RecordingImportError(f"{path}: no such data file; check the path")
-    spec = find_importer(path)
-    if spec.identifier == "parquet":
-        return _parquet_head(path, rows)
-    opts = options or CsvOptions()
+    if find_importer(path).identifier == "parquet":
+        return None
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    encoding = "utf-8-sig" if opts.encoding.lower() in ("utf-8", "utf8") else opts.encoding
     try:
         with opener(path, "rb") as raw:
-            text = raw.read(HEAD_BYTES).decode(encoding, errors="replace")
-    except (OSError, EOFError, LookupError) as exc:
+            return raw.read(HEAD_BYTES)
+    except (OSError, EOFError) as exc:
+        raise RecordingImportError(f"{path}: cannot be read ({exc}); check the file") from None
+
+
+def read_head(path: str | os.PathLike, rows: int = 20, options: CsvOptions | None = None,
+              raw: bytes | None = None) -> Head:
+    """Read the header and the first ``rows`` rows of a CSV (optionally gzipped) or Parquet file.
+
+    ``raw``: the file's :func:`head_bytes`, read before; the file is not read again.
+
+    Raises
+    ------
+    RecordingImportError
+        For a missing or unreadable file, naming it and the fix.
+    """
+    path = Path(path)
+    if raw is None:
+        raw = head_bytes(path)
+    if raw is None:
+        return _parquet_head(path, rows)
+    opts = options or CsvOptions()
+    encoding = "utf-8-sig" if opts.encoding.lower() in ("utf-8", "utf8") else opts.encoding
+    try:
+        text = raw.decode(encoding, errors="replace")
+    except LookupError as exc:
         raise RecordingImportError(f"{path}: cannot be read ({exc}); check the file") from None
     lines = text.splitlines()[: rows + 1]
     if not lines or not lines[0].strip():
@@ -90,7 +113,8 @@ def read_head(path: str | os.PathLike, rows: int = 20, options: CsvOptions | Non
         raise RecordingImportError(f"{path}: the first lines cannot be read as CSV ({exc}); "
                                    "check the delimiter and the quote character") from None
     header = [h.strip() for h in table[0]]
-    return Head(spec.identifier, header, [[c.strip() for c in r] for r in table[1:]])
+    # the importer by the file's name (read again only when the name does not tell)
+    return Head(find_importer(path).identifier, header, [[c.strip() for c in r] for r in table[1:]])
 
 
 def _parquet_head(path: Path, rows: int) -> Head:

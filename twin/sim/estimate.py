@@ -18,12 +18,12 @@ from twin.limits import (
     RunTooLarge,
     big,
     check_run_settings,
-    duration,
     nbytes,
     who,
 )
 from twin.model import elements as m
 from twin.projectfile.reader import scenario_variants
+from twin.units import seconds_text
 
 
 # --- the size of a run ------------------------------------------------------------------------
@@ -66,7 +66,7 @@ class RunEstimate:
         return (f"about {big(self.events)} events per replication{busiest}, "
                 f"{self.samples:,} time-series samples, {log}; {self.runs} replication"
                 f"{'' if self.runs == 1 else 's'} in all, about {nbytes(self.memory_bytes)} of "
-                f"results, about {duration(max(self.seconds, 0.1))} of simulation on one core")
+                f"results, about {seconds_text(max(self.seconds, 0.1))} of simulation on one core")
 
 
 def _share(conns) -> list[float]:
@@ -192,9 +192,9 @@ def _scenario_size(project, spec, index: dict[str, int]):
     if total > MAX_EVENTS:
         problems.add(top[1] or "$", f"this run would take about {big(total)} events per "
                      f"replication, {big(top[0] * horizon)} of them at {top[2]} (about "
-                     f"{duration(total / EVENTS_PER_SECOND)} per replication); at most "
+                     f"{seconds_text(total / EVENTS_PER_SECOND)} per replication); at most "
                      f"{big(MAX_EVENTS)} are allowed: shorten the horizon "
-                     f"({duration(horizon)}) or lengthen the times that fire so often",
+                     f"({seconds_text(horizon)}) or lengthen the times that fire so often",
                      round(total))
     return total, log * horizon if spec.log else 0.0, busiest, problems
 
@@ -230,7 +230,7 @@ def estimate_run(project, spec, scenarios: list[str] | None = None,
     p = Problems()
     check_run_settings(spec.horizon, spec.warmup, spec.replications, spec.seed,
                        spec.sample_interval, p)
-    p.raise_if_any("the run settings")
+    p.raise_if_any(what="the run settings")
     names = list(scenarios or ["base"])
     horizon = spec.horizon
     dt = spec.sample_interval if spec.sample_interval > 0 else horizon / 200.0

@@ -100,7 +100,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     if not 0 <= warmup < horizon:
         problems.add("warmup", "must be >= 0 and shorter than the horizon "
                      f"({seconds_text(horizon)})", as_seconds(warmup))
-    problems.raise_if_any("the run settings")
+    problems.raise_if_any(what="the run settings")
     els = project.elements
     index = {el.id: i for i, el in enumerate(els)}
     prods = project_products(project)
@@ -215,7 +215,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
                     sched_p.append(pindex[name])
                     sched_q.append(q)
                     ords.append((-1.0, 0.0, 0.0))
-    problems.raise_if_any(getattr(project, "name", None))
+    problems.raise_if_any(what=getattr(project, "name", None))
 
     succ_ptr, succ, succ_cum = _csr(n_el, [(index[c.source], index[c.target], c.weight)
                                            for c in project.connections])
@@ -229,14 +229,14 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         problems.add("$.calendar.period", f"makes more than {MAX_TOGGLES:,} shift changes in "
                      f"a run of {horizon:g} s; give the calendar a period of minutes or more",
                      cal.period)
-        problems.raise_if_any(getattr(project, "name", None))
+        problems.raise_if_any(what=getattr(project, "name", None))
     dt = sample_interval if sample_interval > 0 else horizon / 200.0
     n_samples = int(np.floor(min(horizon / dt, 1e18) + 1e-9)) + 1
     if n_samples * max(n_el, 1) > MAX_SAMPLE_CELLS:
         problems.add("sample_interval", f"makes {n_samples:,} samples of {n_el} elements, more "
                      f"than the {MAX_SAMPLE_CELLS:,} values a run keeps; sample less often",
                      sample_interval)
-        problems.raise_if_any("the run settings")
+        problems.raise_if_any(what="the run settings")
     cal_t, cal_on, working0 = calendar_toggles(cal, horizon)
     keep = cal_t <= horizon
     ts_t = np.arange(n_samples) * dt
@@ -245,13 +245,13 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         extra_t += list(sample_times(project.tariff, horizon, cal))
     except ProjectError as e:
         problems.items += e.problems
-        problems.raise_if_any(getattr(project, "name", None))
+        problems.raise_if_any(what=getattr(project, "name", None))
     ts_t = np.unique(np.concatenate([ts_t[ts_t <= horizon], extra_t]))
     if ts_t.size * max(n_el, 1) > MAX_SAMPLE_CELLS:  # the tariff's quarter hours added
         problems.add("$.tariff", f"prices this run at {ts_t.size:,} times of {n_el} elements, "
                      f"more than the {MAX_SAMPLE_CELLS:,} values a run keeps; run a shorter "
                      "horizon", horizon)
-        problems.raise_if_any(getattr(project, "name", None))
+        problems.raise_if_any(what=getattr(project, "name", None))
     wk = _lower_pools(project, index)
     el_f[:, [kt.F_X, kt.F_Y, kt.F_Z]] = np.array([el.position for el in els],
                                                   float).reshape(n_el, 3)
@@ -264,7 +264,7 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
         params[kt.P_RESERVE_HEAP] += n_srv  # a state commit may start a timer per server
     if project.demand_response:  # issue 19 §2: the window boundaries follow N_P in params
         params = _lower_demand(project, index, params, power, problems, horizon)
-        problems.raise_if_any(getattr(project, "name", None))
+        problems.raise_if_any(what=getattr(project, "name", None))
     has_orders = any(getattr(el, "orders", None) is not None for el in els)
     params = _feature_tables(params, wk, np.array(ords, float).reshape(-1, kt.N_OD)
                              if has_orders else None)

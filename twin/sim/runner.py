@@ -72,7 +72,7 @@ class RunSpec:
         p = Problems()
         check_run_settings(self.horizon, self.warmup, self.replications, self.seed,
                            self.sample_interval, p)
-        p.raise_if_any("the run settings")
+        p.raise_if_any(what="the run settings")
 
 
 @dataclass
