@@ -7,9 +7,10 @@ to the next); right drag orbits and a right click asks for the context menu
 (``context_menu_requested``; the window builds it); middle pans, wheel zooms. Renders are
 coalesced: changes mark the view dirty and a 60 Hz timer renders at most once per tick.
 
-All elements of a kind are drawn by one batched actor (``app.batch``), ids by one label
-mapper and the selection boxes by one line set, so the frame rate holds with hundreds of
-elements on software GL. Picking maps the picked cell of a batch back to its element.
+All elements of a kind are drawn by one batched actor (``app.batch``), names by one textured
+quad set (``app.labels``) and the selection boxes by one line set, so the frame rate holds
+with hundreds of elements on software GL. Picking maps the picked cell of a batch back to its
+element.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 
 import numpy as np
 import vtkmodules.vtkInteractionStyle  # noqa: F401 - registers the interactor styles
-import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering for labels
+import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering (the measure tool)
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - the OpenGL back end
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QRubberBand, QVBoxLayout, QWidget
@@ -37,9 +38,10 @@ from vtkmodules.vtkRenderingCore import (
 )
 
 from app.adapters import SELECTED, ElementActor, arrow_glyphs, make_adapter
-from app.batch import KindBatch, LabelBatch, OutlineBatch
+from app.batch import KindBatch, OutlineBatch
 from app.conveyor_tool import ConveyorTool
 from app.floor_plan import FloorPlan
+from app.labels import LabelBatch
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.scale_bar import ScaleBar
@@ -98,7 +100,7 @@ class View3D(QWidget):
         self._rubber = QRubberBand(QRubberBand.Rectangle, self.vtk)
         self._make_floor()
         self._make_connections()
-        self.labels = LabelBatch(self.renderer)
+        self.labels = LabelBatch(self.renderer, self.vtk.devicePixelRatioF())
         self.workers = WorkerFigures(self.renderer)  # people walking in playback (issue 18)
         self.outlines = OutlineBatch(self.renderer, SELECTED)
         self._picker = vtkCellPicker()
