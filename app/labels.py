@@ -2,9 +2,10 @@
 
 ``vtkLabelPlacementMapper`` (what the view used before) lays out and rasterises every label
 with FreeType and uploads it as a texture of its own in *every* frame: for the ~100 labels
-of a 100-station line that was most of a render on software GL (12-14 ms of the GUI thread's
-CPU against 4-5 without labels, and 40-80 ms of wall time on two loaded cores), and so the
-longest stall of the event loop when live colours first arrive (issue 15). Its overlap test
+of a 100-station line that was most of a render on software GL (28 ms of the GUI thread's
+CPU against 8 without labels, and 40-240 ms of wall time on two loaded cores), and so the
+longest stall of the event loop when live colours first arrive (issue 15). Drawn from the
+cache they cost no measurable time. Its overlap test
 also ignored the labels' backgrounds (neighbours' boxes overlapped), and it let a label run
 off the view's edge.
 
