@@ -136,21 +136,25 @@ def place(anchors: np.ndarray, sizes: np.ndarray, priorities: np.ndarray, view_w
     for k, left in enumerate((np.round(ax - w / 2), np.round(ax), np.round(ax) - w)):
         x0 = np.maximum(np.minimum(left, view_w - w), 0)
         boxes[:, k] = np.stack([x0, y0, x0 + w, y0 + h], axis=1)
+    # which candidate boxes come within ``gap`` of which, all at once: the greedy pass then
+    # reads one flag a candidate (a NumPy test per pair of boxes cost 13 ms for 100 labels,
+    # and orbiting the view places them again in every frame)
+    b = boxes.reshape(-1, 4).astype(np.int32)
+    near = ((b[:, None, 0] < b[None, :, 2] + gap) & (b[None, :, 0] < b[:, None, 2] + gap)
+            & (b[:, None, 1] < b[None, :, 3] + gap) & (b[None, :, 1] < b[:, None, 3] + gap))
+    blocked = np.zeros(len(b), bool)
     order = np.lexsort((np.arange(n), -np.asarray(priorities, float)))
-    taken = np.zeros((n, 4), np.int64)
     shown: list[int] = []
-    for i in order:
-        if not inside[i]:
-            continue
-        t = taken[: len(shown)]
-        for b in boxes[i]:
-            if not np.any((t[:, 0] < b[2] + gap) & (b[0] < t[:, 2] + gap)
-                          & (t[:, 1] < b[3] + gap) & (b[1] < t[:, 3] + gap)):
-                taken[len(shown)] = b
-                shown.append(int(i))
+    chosen: list[int] = []
+    for i in order[inside[order]].tolist():
+        for k in range(3):
+            c = 3 * i + k
+            if not blocked[c]:
+                blocked |= near[c]
+                shown.append(i)
+                chosen.append(c)
                 break
-    idx = np.array(shown, np.int64)
-    return idx, taken[: len(shown)].copy()
+    return np.array(shown, np.int64), b[chosen].reshape(-1, 4).astype(np.int64)
 
 
 class LabelBatch:
