@@ -682,5 +682,6 @@ class View3D(QWidget):
         for b in self.batches.values():
             b.close()
         self.batches.clear()
+        self.labels.close()  # its render observer holds it and the renderer in a cycle
         self.render_window.Finalize()
         self.vtk.close()
