@@ -8,22 +8,17 @@ elements changes and otherwise written in place, then marked ``Modified()`` (pyv
 pattern), so moving or recolouring an element never rebuilds the batch. Each cell knows its
 slot (``cell id // cells per element``), which is how picking finds the element.
 
-``LabelBatch`` draws every visible id through one ``vtkLabelPlacementMapper``, which also
-hides labels that would overlap. ``OutlineBatch`` draws the selection boxes as one line set.
+``OutlineBatch`` draws the selection boxes as one line set (the labels: ``app.labels``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
-from vtkmodules.vtkCommonCore import VTK_ID_TYPE, vtkPoints, vtkStringArray
+from vtkmodules.vtkCommonCore import VTK_ID_TYPE, vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkPolyDataNormals
-from vtkmodules.vtkRenderingCore import vtkActor, vtkActor2D, vtkPolyDataMapper
-from vtkmodules.vtkRenderingLabel import (
-    vtkLabelPlacementMapper,
-    vtkPointSetToLabelHierarchy,
-)
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
 
 
 def _cells(ca: vtkCellArray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,73 +177,6 @@ class KindBatch:
             self.poly.Modified()
         self._geometry = self._colors = False
         return changed
-
-    def close(self) -> None:
-        self.renderer.RemoveActor(self.actor)
-
-
-class LabelBatch:
-    """Element names as screen-aligned labels, all through one ``vtkLabelPlacementMapper``.
-
-    Where labels would overlap, the placement mapper drops the one of lower priority: each
-    label's priority (``set_labels``) lets a machine's name win over a conveyor's (issue 14).
-    """
-
-    def __init__(self, renderer):
-        self.renderer = renderer
-        self.poly = vtkPolyData()
-        self._hier = vtkPointSetToLabelHierarchy()
-        self._hier.SetInputData(self.poly)
-        self._hier.SetLabelArrayName("labels")
-        self._hier.SetPriorityArrayName("priority")
-        tp = self._hier.GetTextProperty()
-        tp.SetFontSize(13)
-        tp.SetColor(0.1, 0.1, 0.1)
-        self.mapper = vtkLabelPlacementMapper()
-        self.mapper.SetInputConnection(self._hier.GetOutputPort())
-        self.mapper.SetShapeToRoundedRect()
-        self.mapper.SetBackgroundColor(1.0, 1.0, 1.0)
-        self.mapper.SetBackgroundOpacity(0.6)
-        self.mapper.SetMargin(3)
-        self.actor = vtkActor2D()
-        self.actor.SetMapper(self.mapper)
-        renderer.AddActor(self.actor)
-        self._shown: tuple = ()
-        self.set_labels([], np.zeros((0, 3)))
-
-    def set_labels(self, texts: list[str], positions: np.ndarray,
-                   priorities: list[float] | None = None) -> None:
-        """Show ``texts`` at ``positions`` (n x 3, m); the rest of the labels go away. Of two
-        overlapping labels the one of higher ``priorities`` (default all equal) is shown."""
-        prio = np.ones(len(texts)) if priorities is None else np.asarray(priorities, float)
-        key = (tuple(texts), np.asarray(positions, float).round(4).tobytes(), prio.tobytes())
-        if key == self._shown:
-            return
-        self._shown = key
-        pts = vtkPoints()
-        pts.SetData(numpy_to_vtk(np.asarray(positions, float).reshape(-1, 3), deep=True))
-        names = vtkStringArray()
-        names.SetName("labels")
-        for t in texts:
-            names.InsertNextValue(t)
-        self.poly.Initialize()
-        self.poly.SetPoints(pts)
-        self.poly.GetPointData().AddArray(names)
-        pa = numpy_to_vtk(prio.reshape(-1), deep=True)
-        pa.SetName("priority")
-        self.poly.GetPointData().AddArray(pa)
-        self.actor.SetVisibility(bool(texts))
-        self.poly.Modified()
-
-    @property
-    def texts(self) -> list[str]:
-        arr = self.poly.GetPointData().GetAbstractArray("labels")
-        return [] if arr is None else [arr.GetValue(i) for i in range(arr.GetNumberOfValues())]
-
-    @property
-    def priorities(self) -> list[float]:
-        arr = self.poly.GetPointData().GetArray("priority")
-        return [] if arr is None else list(vtk_to_numpy(arr))
 
     def close(self) -> None:
         self.renderer.RemoveActor(self.actor)

@@ -7,9 +7,10 @@ to the next); right drag orbits and a right click asks for the context menu
 (``context_menu_requested``; the window builds it); middle pans, wheel zooms. Renders are
 coalesced: changes mark the view dirty and a 60 Hz timer renders at most once per tick.
 
-All elements of a kind are drawn by one batched actor (``app.batch``), ids by one label
-mapper and the selection boxes by one line set, so the frame rate holds with hundreds of
-elements on software GL. Picking maps the picked cell of a batch back to its element.
+All elements of a kind are drawn by one batched actor (``app.batch``), names by one textured
+quad set (``app.labels``) and the selection boxes by one line set, so the frame rate holds
+with hundreds of elements on software GL. Picking maps the picked cell of a batch back to its
+element.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 
 import numpy as np
 import vtkmodules.vtkInteractionStyle  # noqa: F401 - registers the interactor styles
-import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering for labels
+import vtkmodules.vtkRenderingFreeType  # noqa: F401 - text rendering (the measure tool)
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - the OpenGL back end
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QRubberBand, QVBoxLayout, QWidget
@@ -37,9 +38,10 @@ from vtkmodules.vtkRenderingCore import (
 )
 
 from app.adapters import SELECTED, ElementActor, arrow_glyphs, make_adapter
-from app.batch import KindBatch, LabelBatch, OutlineBatch
+from app.batch import KindBatch, OutlineBatch
 from app.conveyor_tool import ConveyorTool
 from app.floor_plan import FloorPlan
+from app.labels import LabelBatch
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.scale_bar import ScaleBar
@@ -98,7 +100,7 @@ class View3D(QWidget):
         self._rubber = QRubberBand(QRubberBand.Rectangle, self.vtk)
         self._make_floor()
         self._make_connections()
-        self.labels = LabelBatch(self.renderer)
+        self.labels = LabelBatch(self.renderer, self.vtk.devicePixelRatioF())
         self.workers = WorkerFigures(self.renderer)  # people walking in playback (issue 18)
         self.outlines = OutlineBatch(self.renderer, SELECTED)
         self._picker = vtkCellPicker()
@@ -257,10 +259,14 @@ class View3D(QWidget):
     # --- floor and connections ------------------------------------------------------------------
     def _make_floor(self):
         self._floor_src = vtkPlaneSource()
-        self._grid_src = vtkPlaneSource()
+        # the grid as its lines, one segment each, not a plane of 1 m cells drawn as
+        # wireframe: that drew every cell's four edges (for a 100-station line 25,600
+        # segments, 9 of a render's 20 ms of CPU on software GL, issue 15), each inner
+        # edge twice
+        self._grid_poly = vtkPolyData()
         floor_m, grid_m = vtkPolyDataMapper(), vtkPolyDataMapper()
         floor_m.SetInputConnection(self._floor_src.GetOutputPort())
-        grid_m.SetInputConnection(self._grid_src.GetOutputPort())
+        grid_m.SetInputData(self._grid_poly)
         self.floor, self.grid = vtkActor(), vtkActor()
         self.floor.SetMapper(floor_m)
         self.grid.SetMapper(grid_m)
@@ -268,7 +274,6 @@ class View3D(QWidget):
         self.floor.SetPosition(0, 0, -0.01)
         self.floor.PickableOff()
         gp = self.grid.GetProperty()
-        gp.SetRepresentationToWireframe()
         gp.SetColor(0.72, 0.74, 0.76)  # no multisampling: aliased lines look darker
         gp.LightingOff()
         self.renderer.AddActor(self.floor)
@@ -290,11 +295,25 @@ class View3D(QWidget):
         if ext == self._floor_extent:
             return
         self._floor_extent = ext
-        for src in (self._floor_src, self._grid_src):
-            src.SetOrigin(ext[0], ext[2], 0.0)
-            src.SetPoint1(ext[1], ext[2], 0.0)
-            src.SetPoint2(ext[0], ext[3], 0.0)
-        self._grid_src.SetResolution(int(ext[1] - ext[0]), int(ext[3] - ext[2]))
+        self._floor_src.SetOrigin(ext[0], ext[2], 0.0)
+        self._floor_src.SetPoint1(ext[1], ext[2], 0.0)
+        self._floor_src.SetPoint2(ext[0], ext[3], 0.0)
+        xs = np.arange(ext[0], ext[1] + 1, dtype=float)
+        ys = np.arange(ext[2], ext[3] + 1, dtype=float)
+        ends = np.zeros((len(xs) + len(ys), 2, 3))
+        ends[: len(xs), :, 0] = xs[:, None]  # lines along y at each metre of x
+        ends[: len(xs), :, 1] = (ext[2], ext[3])
+        ends[len(xs):, :, 0] = (ext[0], ext[1])
+        ends[len(xs):, :, 1] = ys[:, None]
+        points = vtkPoints()
+        points.SetData(numpy_to_vtk(ends.reshape(-1, 3), deep=True))
+        lines = vtkCellArray()
+        for i in range(len(ends)):
+            lines.InsertNextCell(2, (2 * i, 2 * i + 1))
+        self._grid_poly.Initialize()
+        self._grid_poly.SetPoints(points)
+        self._grid_poly.SetLines(lines)
+        self._grid_poly.Modified()
 
     def _make_connections(self):
         self._conn_poly = vtkPolyData()
@@ -663,5 +682,6 @@ class View3D(QWidget):
         for b in self.batches.values():
             b.close()
         self.batches.clear()
+        self.labels.close()  # its render observer holds it and the renderer in a cycle
         self.render_window.Finalize()
         self.vtk.close()

@@ -373,3 +373,22 @@ def test_view_panels_reset_layout_undoes_a_squeezed_and_scattered_layout(make_wi
     qtbot.wait(50)
     assert not insp.isFloating() and w.docks["log"].toggleViewAction().isChecked()
     assert abs(left.width() - fresh[0]) <= 2 and abs(insp.width() - fresh[1]) <= 2
+
+
+def test_floor_grid_has_a_line_at_every_metre(make_window, line_project):
+    # drawn as its lines, not as a wireframe of 1 m cells (issue 15: half a render's cost)
+    w = top_window(make_window, line_project)
+    v = w.view
+    v.fit_view()
+    img = v.grab_image().astype(int)
+
+    def at(x, y):
+        """The darkest pixel within 1 px of floor point (x, y): a 1 px line may fall on
+        the pixel beside the one its exact position rounds to."""
+        p = v.widget_point(x, y)
+        return img[p.y() - 1:p.y() + 2, p.x() - 1:p.x() + 2].sum(axis=2).min()
+
+    assert v.widget_point(1.0, 0.0).x() - v.widget_point(0.0, 0.0).x() >= 8  # 1 m is visible
+    for x in range(1, 12):  # beside the line of machines, clear of every label
+        assert at(x, -1.5) < at(x + 0.5, -1.5) - 20, x
+        assert at(x + 0.5, -2.0) < at(x + 0.5, -2.5) - 20, x
