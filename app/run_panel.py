@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.dashboards import prepare_charts
 from app.playback import Playback
 from app.worker import Job
+from kernels.warmup import is_compiling
 from twin.errors import ProjectError
 from twin.limits import LOG_ROW_BYTES, nbytes
 from twin.model import elements as m
@@ -44,6 +45,11 @@ from twin.units import format_duration, parse_duration
 
 PILOT_ABOVE_S = 3.0  # the rough estimate (events) above which a pilot times the run
 LONG_RUN_S = 10.0  # a run the pilot finds longer is confirmed first (issue 14 §6)
+# what the progress bar says while a run (or its pilot) waits for the kernel: on the first
+# start with an empty cache that is tens of seconds, and "estimating the run time…" or 0 %
+# read as a hang
+WAITING_FOR_KERNEL = "waiting for the kernel to compile (first start only)…"
+ESTIMATING = "estimating the run time…"
 # the state log kept for playback (one replication): beyond it the run keeps none. A year of
 # the bottling line logs about 240 million state changes, 5.7 GB (benchmarks/bench_gui.py)
 PLAYBACK_LOG_CAP = 1e9
@@ -328,11 +334,12 @@ class RunPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)  # Cancel drops the run before it starts
         self.progress.setValue(0)
-        self.progress.setFormat("estimating the run time…")
+        self.progress.setFormat(WAITING_FOR_KERNEL if is_compiling() else ESTIMATING)
+        self._poll.start()  # the text follows the kernel: waiting, then estimating
 
         def done(seconds):
+            self._poll.stop()
             self.pilot_job = None
-            self.run_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
             self.progress.setFormat("%p%")
             text = f"about {human_time(seconds)}, {nbytes(estimate.memory_bytes)}"
@@ -342,8 +349,11 @@ class RunPanel(QWidget):
                     f"This run takes {text} of memory ({estimate.runs} replications). "
                     "Run it?"):
                 self._run_pending()
+            # while "Run it / Don't run" asks, Run stays off: one way to start it, not two
+            self.run_button.setEnabled(self.job is None and self.confirm_bar.isHidden())
 
         def failed(msg, tb):
+            self._poll.stop()
             self.pilot_job = None
             self.run_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
@@ -373,6 +383,7 @@ class RunPanel(QWidget):
         self.pending = None
         self.confirm_bar.hide()
         self.cancel_button.setEnabled(self.job is not None)
+        self.run_button.setEnabled(self.job is None and self.pilot_job is None)
 
     def _launch(self, snapshot, variants, spec) -> bool:
         # Cancel interrupts the run's task, not the job's: run_project then returns the
@@ -387,6 +398,7 @@ class RunPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
+        self.progress.setToolTip("")
         self.started_at = time.perf_counter()
         self._poll.start()
         self.job.start()
@@ -404,11 +416,19 @@ class RunPanel(QWidget):
             self.task.request_interruption()
 
     def _show_progress(self):
-        if self.task is not None:
+        if self.pilot_job is not None:
+            text = WAITING_FOR_KERNEL if is_compiling() else ESTIMATING
+            if self.progress.format() != text:
+                self.progress.setFormat(text)
+        elif self.task is not None:
             # whole percents: QProgressBar.setValue repaints at once on every new value
             pct = int(self.task.progress)
             self.progress.setValue(pct * 10)
-            self.progress.setFormat(f"%p%{eta_text(pct, time.perf_counter() - self.started_at)}")
+            if pct == 0 and is_compiling():  # a short run (no pilot) on the first start
+                self.progress.setFormat(WAITING_FOR_KERNEL)
+            else:
+                self.progress.setFormat(
+                    f"%p%{eta_text(pct, time.perf_counter() - self.started_at)}")
 
     def _end(self):
         self._poll.stop()
@@ -424,8 +444,17 @@ class RunPanel(QWidget):
         # before, and a deleted station named the bottleneck with no mark of it
         self.stale_label.setVisible(self.edits != self.snapshot_edits)
         result, self.last_summary, self.last_playback, self.last_charts = out
-        self.progress.setValue(1000)
-        self.progress.setFormat(f"%p% — {result.outcome()}" if result.cancelled else "%p%")
+        if result.cancelled:
+            # the share that finished, not 100 %; and short: "100% — 9 of 10 replications,
+            # cancelled" wrapped and was clipped in the dock (the whole of it is the tooltip)
+            done, asked = result.spec.replications, result.requested
+            self.progress.setValue(round(1000 * done / max(1, asked)))
+            self.progress.setFormat(f"cancelled: {done} of {asked} done")
+            self.progress.setToolTip(result.outcome())
+        else:
+            self.progress.setValue(1000)
+            self.progress.setFormat("%p%")
+            self.progress.setToolTip("")
         self.run_finished.emit(result)
 
     def _failed(self, msg: str, tb: str | None):
