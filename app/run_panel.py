@@ -10,6 +10,7 @@ or ``run_cancelled`` and gives the Run button back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import replace
@@ -151,11 +152,26 @@ class RunPanel(QWidget):
                                     "KPIs describe the layout as it was")
         self.stale_label.setStyleSheet("color: #b06000; font-weight: bold")
         self.stale_label.hide()
+        # a refused setting is marked red with its reason under the form, as the Inspector
+        # marks a field: the reason was only in the status bar and the Log tab
+        self.fields = {"horizon": self.horizon, "warmup": self.warmup,
+                       "replications": self.replications, "seed": self.seed}
+        self.tips = {key: w.toolTip() for key, w in self.fields.items()}
+        self.refused: dict[str, str] = {}
+        self.field_error = QLabel("")
+        self.field_error.setObjectName("run_field_error")
+        self.field_error.setWordWrap(True)
+        self.field_error.setStyleSheet("color: #d03030")
+        self.field_error.hide()
+        self.stale = False  # the results describe the model before an edit
+        for w in (self.horizon, self.warmup):
+            w.textEdited.connect(self._recheck)
         form = QFormLayout()
         form.addRow("Horizon", self.horizon)
         form.addRow("Warm-up", self.warmup)
         form.addRow("Replications", self.replications)
         form.addRow("Seed", self.seed)
+        form.addRow(self.field_error)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
@@ -231,7 +247,32 @@ class RunPanel(QWidget):
 
     def mark_stale(self) -> None:
         """The model changed after the last run: say its results are stale."""
-        self.stale_label.show()
+        self._set_stale(True)
+
+    def _set_stale(self, stale: bool) -> None:
+        """"run again" is no advice while a setting is refused: its reason shows instead."""
+        self.stale = stale
+        self.stale_label.setVisible(stale and not self.refused)
+
+    def _mark(self, refused: dict[str, str]) -> None:
+        """Mark the settings in ``refused`` (key -> reason) red, the others normal again."""
+        self.refused = refused
+        for key, w in self.fields.items():
+            bad = key in refused
+            if bool(w.property("invalid")) != bad:
+                w.setProperty("invalid", bad)
+                w.style().unpolish(w)
+                w.style().polish(w)
+            w.setToolTip(refused[key] if bad else self.tips[key])
+        self.field_error.setText("\n".join(refused.values()))
+        self.field_error.setVisible(bool(refused))
+        self._set_stale(self.stale)
+
+    def _recheck(self, *_) -> None:
+        """Typing in a refused field: its mark goes as soon as it reads well."""
+        if self.refused and self.project is not None:
+            with contextlib.suppress(ValueError):  # spec() marks what it refuses
+                self.spec()
 
     def note_edit(self) -> None:
         """The model changed: a run whose snapshot was taken before is stale when it ends."""
@@ -262,7 +303,8 @@ class RunPanel(QWidget):
         self._drop_pending()
         self.task = None
         self.progress.setValue(0)
-        self.stale_label.hide()
+        self._set_stale(False)
+        self._mark({})
         self.last_summary, self.last_playback, self.last_charts = {}, None, None
 
     def chosen_scenarios(self) -> list[str]:
@@ -270,16 +312,25 @@ class RunPanel(QWidget):
                 if self.scenarios.item(i).checkState() == Qt.Checked]
 
     def spec(self) -> RunSpec:
-        """The run settings as typed; raises ``ValueError`` naming the bad field."""
-        out = {}
+        """The run settings as typed; raises ``ValueError`` naming the bad field, which is
+        marked red with its reason (and normal again once it reads well)."""
+        out, refused = {}, {}
         for key, w in (("horizon", self.horizon), ("warmup", self.warmup)):
             try:
                 out[key] = parse_duration(w.text().strip() or "0")
             except ValueError as e:
-                raise ValueError(f"{key}: {e}") from None
+                refused[key] = f"{key}: {e}"
+        if refused:
+            self._mark(refused)
+            raise ValueError("\n".join(refused.values()))
         spec = RunSpec.from_project(self.project, replications=self.replications.value(),
                                     seed=self.seed.value(), log=self.record.isChecked(), **out)
-        spec.check()
+        try:
+            spec.check()
+        except ProjectError as e:
+            self._mark({p.path: p.format() for p in e.problems if p.path in self.fields})
+            raise
+        self._mark({})
         return spec
 
     def is_running(self) -> bool:
@@ -442,7 +493,7 @@ class RunPanel(QWidget):
         self._end()
         # edited while it ran (or while "Run it?" waited): its results are of the model
         # before, and a deleted station named the bottleneck with no mark of it
-        self.stale_label.setVisible(self.edits != self.snapshot_edits)
+        self._set_stale(self.edits != self.snapshot_edits)
         result, self.last_summary, self.last_playback, self.last_charts = out
         if result.cancelled:
             # the share that finished, not 100 %; and short: "100% — 9 of 10 replications,
