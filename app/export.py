@@ -40,6 +40,18 @@ def _png_bytes(image: QImage) -> bytes:
     return bytes(data)
 
 
+def rgb_png(rgb) -> bytes:
+    """PNG bytes of an ``(h, w, 3)`` uint8 picture (the 3D view's ``grab_image``)."""
+    h, w, _ = rgb.shape
+    return _png_bytes(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888))
+
+
+def export_view_png(view, path) -> None:
+    """The 3D view to ``path`` as a PNG, through ``twin.safeio`` like every export: its
+    ``QImage.save(path)`` reported nothing when the folder did not exist."""
+    safeio.write_bytes(path, rgb_png(view.grab_image()))
+
+
 def chart_png(plot: pg.PlotWidget, width: int | None = None) -> bytes:
     """PNG bytes of ``plot`` (axes, title, legend) ``width`` px wide (the size on screen by
     default); the height keeps the chart's proportions."""

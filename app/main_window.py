@@ -585,11 +585,10 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export 3D view", export.beside_project(
             self, "layout.png"), "PNG (*.png)")
         if path:
-            from PySide6.QtGui import QImage
-
-            img = self.view.grab_image()
-            h, w, _ = img.shape
-            QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).save(path)
+            try:
+                export.export_view_png(self.view, path)
+            except OSError as e:
+                self.log(f"could not export the 3D view: {e}")
 
     def open_recording(self, path) -> bool:
         """Replay the recording at ``path``; a bad file is named in a dialog with the fix."""

@@ -105,6 +105,28 @@ def new_temp(target: str | os.PathLike) -> Path:
     return tmp
 
 
+def said_of(error: OSError, target: str | os.PathLike) -> OSError:
+    """``error``, met writing the temporary file of ``target`` or renaming it, said of
+    ``target`` alone, with the fix, as the CLI says it: the GUI showed "[Errno 2] No such
+    file or directory: '/nonexistent/dir/.kpis.csv.5398….twinbench-tmp'", a name the user
+    never gave. Same type and errno, so a caller's ``except OSError`` still holds."""
+    target = Path(target)
+    folder = target.parent
+    if isinstance(error, IsADirectoryError) or target.is_dir():
+        text = f"{target}: is a folder; give the path of a file in it"
+    elif not folder.exists():
+        text = f"{target}: the folder {folder} does not exist; create it or choose another path"
+    elif not folder.is_dir():
+        text = f"{target}: {folder} is not a folder; choose another path"
+    elif isinstance(error, PermissionError):
+        text = f"{target}: the folder {folder} is not writable; choose another path"
+    else:  # a full disk, a read-only file system, a quota
+        text = f"{target}: cannot be written ({error.strerror or error})"
+    plain = type(error)(text)
+    plain.errno = error.errno
+    return plain
+
+
 def _create_temp(target: Path) -> tuple[int, Path]:
     folder = target.parent
     clean_stale(folder)
@@ -114,6 +136,8 @@ def _create_temp(target: Path) -> tuple[int, Path]:
             return os.open(tmp, _NEW, _MODE), tmp
         except FileExistsError:  # taken (or planted): another random name
             continue
+        except OSError as e:
+            raise said_of(e, target) from None
     raise FileExistsError(f"{folder}: cannot create a temporary file for {target.name} "
                           f"(100 names taken); remove the *{TEMP_SUFFIX} files there")
 
@@ -144,7 +168,10 @@ def commit(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, target)
+    try:
+        os.replace(tmp, target)
+    except OSError as e:
+        raise said_of(e, target) from None
     _sync_folder(Path(target).parent)
 
 
@@ -178,7 +205,10 @@ def replacing(target: str | os.PathLike, mode: str = "wb",
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            raise said_of(e, target) from None
     except BaseException:
         discard(tmp)
         raise

@@ -42,3 +42,23 @@ def test_a_bad_horizon_is_marked_red_with_its_reason_until_fixed(
     assert "warmup: must be >= 0 and shorter than the horizon" in rp.field_error.text()
     retype(rp.warmup, "10min")
     assert not rp.warmup.property("invalid") and not rp.field_error.isVisible()
+
+
+def test_an_export_to_a_missing_folder_says_so_without_the_temporary_name(
+        make_window, line_project, qtbot, retype, tmp_path, monkeypatch, warm_kernel):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = make_window(line_project)
+    retype(w.run_panel.horizon, "1h")
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        qtbot.mouseClick(w.run_panel.run_button, Qt.LeftButton)
+    missing = tmp_path / "nonexistent" / "dir"
+    for name, act in (("kpis.csv", w.export_csv_dialog), ("layout.png", w.export_view_dialog)):
+        monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                            lambda *a, n=name, **k: (str(missing / n), ""))
+        act()
+        last = w.log_pane.toPlainText().splitlines()[-1]
+        assert last.endswith(f"{missing / name}: the folder {missing} does not exist; "
+                             "create it or choose another path"), last
+        assert "twinbench-tmp" not in last and "Errno" not in last
+    assert not missing.exists()
