@@ -448,6 +448,7 @@ class Dashboards(QWidget):
         self.breakdown.clear(NO_RESULTS)
         self.orders.clear(NO_RESULTS)
         self.workers.clear(NO_RESULTS)
+        self.throughput.setTitle("Throughput with 95% band")  # not the last run's bin
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)

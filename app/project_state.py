@@ -42,7 +42,10 @@ def forget_last_project(win) -> None:
 
 def model_edited(win) -> None:
     """After a command of the undo stack: results of an earlier run no longer describe the
-    model on screen; nor will those of a run going on."""
+    model on screen; nor will those of a run going on. An edit that cannot change a run
+    (which element shows a recorded asset: ``Command.affects_run``) leaves them current."""
+    if not getattr(win.stack.last, "affects_run", True):
+        return
     win.run_panel.note_edit()
     if win.last_result is not None:
         win.run_panel.mark_stale()

@@ -1,0 +1,61 @@
+"""What a newcomer found (F, E): a new project's chart title, the "mended" note at open, the
+undo text of the replay's asset mapping, and that mapping leaving results current."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(180)]
+
+
+def _run(w, qtbot, retype):
+    retype(w.run_panel.horizon, "1h")
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=60_000):
+        qtbot.mouseClick(w.run_panel.run_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "bin" in w.dashboards.throughput.getPlotItem().titleLabel.text,
+                    timeout=10_000)
+
+
+def test_file_new_clears_the_last_runs_chart_title(make_window, line_project, qtbot, retype,
+                                                   warm_kernel):
+    w = make_window(line_project)
+    _run(w, qtbot, retype)
+    w.act_new.trigger()
+    title = w.dashboards.throughput.getPlotItem().titleLabel.text
+    assert title == "Throughput with 95% band", title
+
+
+def test_opening_a_fault_free_project_says_nothing_was_mended(make_window, line_project,
+                                                             tmp_path):
+    from twin.model import commands as cmd
+    from twin.projectfile.reader import save_project
+
+    save_project(line_project, tmp_path / "line")
+    w = make_window()  # the empty "Untitled": it has faults (no source, no sink)
+    assert w.marks.line
+    assert w.open_project(tmp_path / "line")
+    assert "mended" not in w.log_pane.toPlainText()
+    # mending a fault of the open project still says so
+    w.stack.push(cmd.RemoveElement("out"))
+    w.stack.undo()
+    assert w.log_pane.toPlainText().splitlines()[-1] == \
+        "the layout can run: every fault of the flow is mended"
+
+
+def test_mapping_a_recorded_asset_is_named_so_and_leaves_results_current(
+        make_window, line_project, sme_recording, qtbot, retype, warm_kernel):
+    w = make_window(line_project)
+    _run(w, qtbot, retype)
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    box = rp.mapping_table.cellWidget(rp.asset_ids.index("2"), 1)
+    box.setCurrentIndex(box.findData("M2"))
+    assert w.act_undo.text() == "&Undo map recorded asset '2' to 'M2'"
+    assert not w.run_panel.stale_label.isVisible()  # a run does not read the mapping
+    w.act_undo.trigger()
+    assert w.act_redo.text() == "&Redo map recorded asset '2' to 'M2'"
+    assert not w.run_panel.stale_label.isVisible()
+    w.view.set_selection(["M2"])
+    w.act_rotate.trigger()  # an edit a run reads
+    assert w.run_panel.stale_label.isVisible()
