@@ -59,3 +59,19 @@ def test_mapping_a_recorded_asset_is_named_so_and_leaves_results_current(
     w.view.set_selection(["M2"])
     w.act_rotate.trigger()  # an edit a run reads
     assert w.run_panel.stale_label.isVisible()
+
+
+def test_no_data_has_a_colour_of_its_own_and_a_legend_entry(make_window, line_project):
+    from app.replay_panel import state_lut
+    from app.theme import STATE_COLORS
+
+    w = make_window(line_project)
+    w.set_colour_mode("replay")
+    assert w.colour_legend.isVisible() and w.colour_legend.entries()[-1] == "no data"
+    assert "no data" in w.replay.legend.text()
+    no_data = state_lut()[1, :3] / 255.0  # NO_DATA = -1, the LUT's second row
+    # far from every state's colour: near-white gaps read as light-grey "idle"
+    for state, rgb in STATE_COLORS.items():
+        assert max(abs(a - b) for a, b in zip(no_data, rgb, strict=True)) > 0.2, state
+    w.colour_legend.show_mode("state")  # a simulation's playback has no gaps
+    assert w.colour_legend.isVisible() and "no data" not in w.colour_legend.entries()
