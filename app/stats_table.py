@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import NO_DATA_RGB, STATE_COLORS, utilisation_color
-from twin.sim.report import element_columns, element_rows, element_tooltip
+from twin.sim.report import element_columns, element_label, element_rows, element_tooltip
 from twin.sim.stats import format_ci
 
 NO_RESULTS = "No results yet: run the project (F5) to see every element's figures here"
@@ -111,7 +111,7 @@ class StatsTable(QWidget):
         t.setHorizontalHeaderLabels(["element", "kind",
                                      *(f"{label}\n({unit})" for _, label, unit in cols)])
         for i, (eid, kind, stats) in enumerate(rows):
-            t.setItem(i, 0, QTableWidgetItem(eid))
+            t.setItem(i, 0, QTableWidgetItem(element_label(doc, eid)))
             t.setItem(i, 1, QTableWidgetItem(kind))
             for j, stat in enumerate(stats):
                 t.setItem(i, 2 + j, NumericItem("" if stat is None else format_ci(stat),

@@ -75,3 +75,23 @@ def test_no_data_has_a_colour_of_its_own_and_a_legend_entry(make_window, line_pr
         assert max(abs(a - b) for a, b in zip(no_data, rgb, strict=True)) > 0.2, state
     w.colour_legend.show_mode("state")  # a simulation's playback has no gaps
     assert w.colour_legend.isVisible() and "no data" not in w.colour_legend.entries()
+
+
+def test_an_element_with_a_name_is_shown_by_it(make_window, line_project, qtbot, retype,
+                                               warm_kernel):
+    from twin.sim.report import ReportParts, report_html
+
+    for eid in ("M1", "M2"):
+        line_project.element(eid).name = f"Lathe {eid[-1]}"
+    w = make_window(line_project)
+    _run(w, qtbot, retype)
+    doc = w.last_summary["base"]
+    bn = doc["bottleneck"]
+    assert bn in ("M1", "M2")
+    qtbot.waitUntil(lambda: w.dashboards.bottleneck.text() != "", timeout=10_000)
+    assert w.dashboards.bottleneck.text() == f"Bottleneck: Lathe {bn[-1]} ({bn})"
+    t = w.stats.table
+    shown = {t.item(i, 0).text() for i in range(t.rowCount())}
+    assert {"Lathe 1 (M1)", "Lathe 2 (M2)", "B1", "src", "out"} <= shown
+    html = report_html(w.last_summary, ReportParts(None, [], [], {}, {}), "r")
+    assert "<td>Lathe 1 (M1)</td>" in html and f"<td>Lathe {bn[-1]} ({bn})</td>" in html
