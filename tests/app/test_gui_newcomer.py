@@ -95,3 +95,36 @@ def test_an_element_with_a_name_is_shown_by_it(make_window, line_project, qtbot,
     assert {"Lathe 1 (M1)", "Lathe 2 (M2)", "B1", "src", "out"} <= shown
     html = report_html(w.last_summary, ReportParts(None, [], [], {}, {}), "r")
     assert "<td>Lathe 1 (M1)</td>" in html and f"<td>Lathe {bn[-1]} ({bn})</td>" in html
+
+
+def test_report_pictures_have_a_readable_size_and_no_selection_box(
+        make_window, line_project, qtbot, retype, warm_kernel):
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    from app.report import CHART_HEIGHT, CHART_WIDTH, report_parts
+
+    w = make_window(line_project, size=(1200, 500))  # the charts' dock a strip
+    _run(w, qtbot, retype)
+    d = w.dashboards
+    on_screen = d.throughput.getPlotItem().size()
+    assert on_screen.height() < 300
+    w.view.set_selection(["M1"])
+    selected = w.view.grab_image()
+    parts = report_parts(w)
+    for title, png in parts.charts:
+        img = QImage.fromData(png, "PNG")
+        assert (img.width(), img.height()) == (CHART_WIDTH, CHART_HEIGHT), title
+    assert d.throughput.getPlotItem().size() == on_screen  # the dock's chart as it was
+    layout = QImage.fromData(parts.layout_png, "PNG").convertToFormat(QImage.Format_RGB888)
+    h, wd = layout.height(), layout.width()
+    arr = np.frombuffer(layout.constBits(), np.uint8, layout.bytesPerLine() * h)
+    arr = arr.reshape(h, layout.bytesPerLine())[:, :3 * wd].reshape(h, wd, 3)
+    assert w.view.selection == ["M1"]  # still selected in the window
+    w.view.set_selection([])
+    unselected = w.view.grab_image()
+    assert not np.array_equal(selected, unselected)  # the box shows on screen
+    def differ(a, b):
+        return int((np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30).sum())
+
+    assert differ(arr, unselected) == 0 and differ(arr, selected) > 0  # not in the picture
