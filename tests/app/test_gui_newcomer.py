@@ -128,3 +128,31 @@ def test_report_pictures_have_a_readable_size_and_no_selection_box(
         return int((np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30).sum())
 
     assert differ(arr, unselected) == 0 and differ(arr, selected) > 0  # not in the picture
+
+
+def test_elements_keep_their_recording_colours_through_undo_and_redo(
+        make_window, line_project, sme_recording, qtbot):
+    w = make_window(line_project)
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    box = rp.mapping_table.cellWidget(rp.asset_ids.index("2"), 1)
+    box.setCurrentIndex(box.findData("M2"))
+    rp.seek(rp.t0 + 0.5 * (rp.t1 - rp.t0))
+    tint = w.view.adapters["M2"].tint
+    assert tint is not None
+    w.view.set_selection(["M1"])
+    w.act_rotate.trigger()
+    assert w.view.adapters["M2"].tint == tint
+    for act in (w.act_undo, w.act_redo):
+        act.trigger()
+        assert w.view.adapters["M2"].tint == tint, act.text()
+    w.act_undo.trigger()  # the rotation (the test's first edit)
+    from twin.model import commands as cmd
+
+    w.stack.push(cmd.RemoveElement("M2"))
+    w.act_undo.trigger()  # M2 back: a new actor, in the recording's colour again
+    assert w.view.adapters["M2"].tint == tint
+    w.act_undo.trigger()  # the mapping itself: M2 shows no asset any more
+    assert w.view.adapters["M2"].tint is None and rp.elements["2"] == ""
+    w.act_redo.trigger()
+    assert w.view.adapters["M2"].tint == tint and rp.elements["2"] == "M2"
