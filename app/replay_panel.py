@@ -196,8 +196,12 @@ class ReplayPanel(QWidget):
         plain_numbers(self.gantt)
         self.output = chart("Cumulative good parts")
         self.energy = chart("Cumulative energy (kWh)")
-        for w in (self.output, self.energy):
-            w.setXLink(self.gantt)
+        # the same hours on all three, by value: pyqtgraph's setXLink lines linked views up
+        # on screen, and the two charts side by side under the full-width Gantt showed its
+        # left and right halves (parts to ~270 h, energy to ~500 h of one recording)
+        self._linking = False
+        for w in (self.gantt, self.output, self.energy):
+            w.sigXRangeChanged.connect(self._same_hours)
         self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
                         for _ in range(3)]
         for w, c in zip((self.gantt, self.output, self.energy), self.cursors, strict=True):
@@ -362,6 +366,18 @@ class ReplayPanel(QWidget):
         """Show ``asset_id`` on ``element_id`` ("" shows it nowhere)."""
         self.elements[asset_id] = element_id or ""
         self.seek(self.t)
+
+    def _same_hours(self, source, x_range) -> None:
+        """Give the other time charts the x range (hours) ``source`` now shows."""
+        if self._linking:
+            return
+        self._linking = True
+        try:
+            for w in (self.gantt, self.output, self.energy):
+                if w.getPlotItem().getViewBox() is not source:
+                    w.setXRange(*x_range, padding=0)
+        finally:
+            self._linking = False
 
     def _draw_curves(self) -> None:
         for w in (self.output, self.energy):

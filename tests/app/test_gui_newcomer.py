@@ -156,3 +156,24 @@ def test_elements_keep_their_recording_colours_through_undo_and_redo(
     assert w.view.adapters["M2"].tint is None and rp.elements["2"] == ""
     w.act_redo.trigger()
     assert w.view.adapters["M2"].tint == tint and rp.elements["2"] == "M2"
+
+
+def test_output_and_energy_show_the_same_hours_as_the_gantt(make_window, line_project,
+                                                            sme_recording, qtbot):
+    w = make_window(line_project, size=(1600, 1000))
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    rp.tabs.setCurrentIndex([rp.tabs.tabText(i) for i in range(rp.tabs.count())]
+                            .index("Output && energy"))
+    qtbot.wait(100)
+    hours = (rp.t1 - rp.t0) / 3600.0
+
+    def ranges():
+        return [w_.getPlotItem().getViewBox().viewRange()[0] for w_ in
+                (rp.gantt, rp.output, rp.energy)]
+
+    for lo, hi in ranges():
+        assert lo == pytest.approx(0.0, abs=1e-6) and hi == pytest.approx(hours, rel=1e-6)
+    rp.output.setXRange(10.0, 50.0, padding=0)  # zoomed on one: the others follow
+    for lo, hi in ranges():
+        assert (lo, hi) == (pytest.approx(10.0), pytest.approx(50.0))
