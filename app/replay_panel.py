@@ -606,7 +606,7 @@ class ReplayPanel(QWidget):
         self.fork_job = self.fork_task = None
         self._fork_idle()
         self.fork_busy.setValue(1000)
-        self.fork_view.show_result(result, self.t0)
+        self.fork_view.show_result(result, self.t0, self.recording.datetime_of)
         self.show_tab("fork")  # the answer, in view
         self.tab_pages["fork"].ensureWidgetVisible(self.fork_view, 0, 0)
         text = f"fork of {result.scenario!r}: {len(result.outputs)} replications"
