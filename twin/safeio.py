@@ -105,26 +105,37 @@ def new_temp(target: str | os.PathLike) -> Path:
     return tmp
 
 
+_SAID: dict[type, type] = {}
+
+
+def _said_type(kind: type) -> type:
+    """``kind`` (an ``OSError`` subclass) read as "<file>: <reason>", without "[Errno N]"."""
+    if kind not in _SAID:
+        _SAID[kind] = type(kind.__name__, (kind,), {
+            "__str__": lambda self: f"{self.filename}: {self.strerror}",
+            "__module__": __name__})
+    return _SAID[kind]
+
+
 def said_of(error: OSError, target: str | os.PathLike) -> OSError:
     """``error``, met writing the temporary file of ``target`` or renaming it, said of
     ``target`` alone, with the fix, as the CLI says it: the GUI showed "[Errno 2] No such
     file or directory: '/nonexistent/dir/.kpis.csv.5398….twinbench-tmp'", a name the user
-    never gave. Same type and errno, so a caller's ``except OSError`` still holds."""
+    never gave. Same type, errno and a ``filename`` (the target's), so a caller's ``except
+    OSError`` and the CLI's ``user_files`` still hold."""
     target = Path(target)
     folder = target.parent
     if isinstance(error, IsADirectoryError) or target.is_dir():
-        text = f"{target}: is a folder; give the path of a file in it"
+        reason = "is a folder; give the path of a file in it"
     elif not folder.exists():
-        text = f"{target}: the folder {folder} does not exist; create it or choose another path"
+        reason = f"the folder {folder} does not exist; create it or choose another path"
     elif not folder.is_dir():
-        text = f"{target}: {folder} is not a folder; choose another path"
+        reason = f"{folder} is not a folder; choose another path"
     elif isinstance(error, PermissionError):
-        text = f"{target}: the folder {folder} is not writable; choose another path"
+        reason = f"the folder {folder} is not writable; choose another path"
     else:  # a full disk, a read-only file system, a quota
-        text = f"{target}: cannot be written ({error.strerror or error})"
-    plain = type(error)(text)
-    plain.errno = error.errno
-    return plain
+        reason = f"cannot be written ({error.strerror or error})"
+    return _said_type(type(error))(error.errno, reason, str(target))
 
 
 def _create_temp(target: Path) -> tuple[int, Path]:
