@@ -45,6 +45,7 @@ from twin.sim.energy import (
     scenario_breakdown,
     verdict,
 )
+from twin.sim.report import element_label
 from twin.sim.stats import band, format_ci, mean_ci
 from twin.sim.summary import replication_kpis
 from twin.sim.workers import pool_chart
@@ -440,6 +441,7 @@ class Dashboards(QWidget):
         self.breakdown.clear(NO_RESULTS)
         self.orders.clear(NO_RESULTS)
         self.workers.clear(NO_RESULTS)
+        self.throughput.setTitle("Throughput with 95% band")  # not the last run's bin
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)
@@ -623,7 +625,8 @@ class Dashboards(QWidget):
                                                 brush=pg.mkBrush(*c), name=state))
             bottom = bottom + h
         bn = sc.bottleneck
-        self.bottleneck.setText(f"Bottleneck: {bn}" if bn else "")
+        label = element_label(self.summary.get(name, {}), bn)  # "Lathe (M1)"
+        self.bottleneck.setText(f"Bottleneck: {label}" if bn else "")
         if bn in sc.stations:
             mark = pg.TextItem("▼ bottleneck", color="#d62728", anchor=(0.5, 1))
             mark.setPos(sc.stations.index(bn), 1.02)

@@ -40,10 +40,47 @@ def _png_bytes(image: QImage) -> bytes:
     return bytes(data)
 
 
-def chart_png(plot: pg.PlotWidget, width: int | None = None) -> bytes:
+def rgb_png(rgb) -> bytes:
+    """PNG bytes of an ``(h, w, 3)`` uint8 picture (the 3D view's ``grab_image``)."""
+    h, w, _ = rgb.shape
+    return _png_bytes(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888))
+
+
+def view_picture(view):
+    """The 3D view's picture (RGB uint8) without the selection's highlight: the box round
+    the selected elements is the editor's, not the layout's (it was in the report's)."""
+    boxes = view.outlines.actor
+    shown = boxes.GetVisibility()
+    boxes.SetVisibility(False)
+    try:
+        return view.grab_image()
+    finally:
+        boxes.SetVisibility(shown)
+        view.request_render()
+
+
+def export_view_png(view, path) -> None:
+    """The 3D view to ``path`` as a PNG, through ``twin.safeio`` like every export: its
+    ``QImage.save(path)`` reported nothing when the folder did not exist."""
+    safeio.write_bytes(path, rgb_png(view_picture(view)))
+
+
+def chart_png(plot: pg.PlotWidget, width: int | None = None,
+              height: int | None = None) -> bytes:
     """PNG bytes of ``plot`` (axes, title, legend) ``width`` px wide (the size on screen by
-    default); the height keeps the chart's proportions."""
+    default); the height keeps the chart's proportions, or, given, the chart is laid out
+    ``width`` x ``height`` for the picture alone: a report's chart was as squashed as the
+    dock (1100 x 113 px)."""
     item = plot.getPlotItem()
+    if width is not None and height is not None:
+        on_screen = item.size()
+        item.resize(int(width), int(height))
+        item.layout.activate()
+        try:
+            return chart_png(plot, width)
+        finally:
+            item.resize(on_screen)
+            item.layout.activate()
     exp = pge.ImageExporter(item)
     if width is not None:
         if not MIN_WIDTH <= int(width) <= MAX_WIDTH:

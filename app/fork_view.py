@@ -55,6 +55,29 @@ class FanChart:
         self.band.setPath(QPainterPath())
 
 
+class ClockAxis(pg.AxisItem):
+    """A time axis in hours after ``t0`` (s) that reads as the plant's clock ("Tue 14:00"):
+    the fork's charts showed "hours since the recording's epoch" (246…253 h)."""
+
+    def __init__(self):
+        super().__init__("bottom")
+        self.clock = None  # seconds since the recording's epoch -> its local datetime
+        self.t0 = 0.0
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph override
+        if self.clock is None:
+            return super().tickStrings(values, scale, spacing)
+        out = []
+        for v in values:
+            try:
+                when = self.clock(self.t0 + 3600.0 * v)
+            except (ValueError, OverflowError, OSError):  # out of the recording's range
+                out.append("")
+                continue
+            out.append(when.strftime("%a %H:%M" if spacing >= 1.0 else "%H:%M"))
+        return out
+
+
 class ForkView(QWidget):
     """Two fan charts: cumulative good output and energy since the fork time."""
 
@@ -62,6 +85,9 @@ class ForkView(QWidget):
         super().__init__(parent)
         self.output_plot = chart("Fork: good parts since the fork")
         self.energy_plot = chart("Fork: energy since the fork (kWh)")
+        self.axes = [ClockAxis(), ClockAxis()]
+        for plot, axis in zip((self.output_plot, self.energy_plot), self.axes, strict=True):
+            plot.setAxisItems({"bottom": axis})
         self.output = FanChart(self.output_plot)
         self.energy = FanChart(self.energy_plot)
         self.result = None
@@ -70,9 +96,14 @@ class ForkView(QWidget):
         lay.addWidget(self.output_plot)
         lay.addWidget(self.energy_plot)
 
-    def show_result(self, result, t0: float) -> None:
-        """Draw ``result`` (a ``ForkResult``); ``t0`` is the recording start (s)."""
+    def show_result(self, result, t0: float, clock=None) -> None:
+        """Draw ``result`` (a ``ForkResult``); ``t0`` is the recording start (s), ``clock``
+        the recording's ``datetime_of`` (the time axis then reads as clock times)."""
         self.result = result
+        for axis in self.axes:
+            axis.clock, axis.t0 = clock, t0
+            axis.picture = None  # its tick texts are made again
+            axis.update()
         x = (np.asarray(result.times, float) - t0) / 3600.0
         self.output.show(x, result.output_q, result.recorded_output)
         self.energy.show(x, result.energy_q, result.recorded_energy)

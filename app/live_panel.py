@@ -492,6 +492,8 @@ def install_live(win) -> LivePanel:
     def ended(path: str) -> None:
         win.act_live_connect.setEnabled(True)
         win.act_live_disconnect.setEnabled(False)
+        if win.colour_mode == "live":  # the legend said "State (live)" after Disconnect
+            win.set_colour_mode("plain")
         if not path or panel.closing or not win.isVisible() or win.testing:
             return
         if QMessageBox.question(win, "Live mode ended", f"Open the recording {path} in "

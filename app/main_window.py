@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -56,7 +56,7 @@ from app.replay_panel import ReplayPanel
 from app.run_panel import RunPanel
 from app.scenario_panel import ScenarioPanel, sync_run_choices
 from app.selection import IdentityTips
-from app.startup import StartupStatus, after_first_paint
+from app.startup import StartupStatus, after_first_paint, warm_up_kernel
 from app.stats_table import ColourLegend, HoverTips, StatsTable
 from app.theme import STATE_COLORS, apply_theme, utilisation_color, view_theme
 from app.view3d import View3D
@@ -70,13 +70,6 @@ from twin.recording import Recording, RecordingError
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
-
-
-def _warm_up_kernel(_task) -> None:
-    """Load (or compile) the kernel; on the warm-up job's thread, numba's import too."""
-    from kernels.warmup import warm_up
-
-    warm_up()
 
 
 #: Version of the dock layout the window saves. Raise it when docks are added or removed: Qt
@@ -95,6 +88,8 @@ def scrolled(widget: QWidget) -> QScrollArea:
 
 
 class MainWindow(QMainWindow):
+    kernel_ready = Signal()  # the plain kernel is ready (emitted on the warm-up's thread)
+
     def __init__(self, project: m.Project | None = None, path: str | os.PathLike | None = None,
                  warm_up: bool = True):
         super().__init__()
@@ -592,11 +587,10 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export 3D view", export.beside_project(
             self, "layout.png"), "PNG (*.png)")
         if path:
-            from PySide6.QtGui import QImage
-
-            img = self.view.grab_image()
-            h, w, _ = img.shape
-            QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).save(path)
+            try:
+                export.export_view_png(self.view, path)
+            except OSError as e:
+                self.log(f"could not export the 3D view: {e}")
 
     def open_recording(self, path) -> bool:
         """Replay the recording at ``path``; a bad file is named in a dialog with the fix."""
@@ -678,14 +672,19 @@ class MainWindow(QMainWindow):
     def _start_warm_up(self):
         # the start-up status already reads "Loading: compiling the twin kernel…": the kernel
         # label stays empty until the kernel is ready or failed, not the same words twice
-        self.warm_job = Job(_warm_up_kernel, parent=self)
+        ready = self.kernel_ready.emit  # queued to the GUI thread: the window lives there
+        self.kernel_ready.connect(self._warm_up_done, Qt.QueuedConnection)
+        self.warm_job = Job(lambda task: warm_up_kernel(task, ready), parent=self)
         self.warm_job.finished.connect(self._warm_up_done)
         self.warm_job.failed.connect(self._warm_up_failed)
         self.warm_job.start()
 
     def _warm_up_done(self, _result=None):
-        self.kernel_label.setText("Kernel ready")
-        self.startup.done("kernel")
+        """The plain kernel is ready (``kernel_ready``), or all of it (the job finished): the
+        kernel with the features compiles on, and a run that needs it says it waits."""
+        if "kernel" in self.startup.pending():
+            self.kernel_label.setText("Kernel ready")
+            self.startup.done("kernel")
 
     def _warm_up_failed(self, msg: str, tb: str | None):
         self.startup.done("kernel")

@@ -36,11 +36,15 @@ class ProblemMarks(QObject):
         self.by_element: dict[str, list[str]] = {}
         self.line: list[str] = []
         self._shown: set[str] = set()
+        self._project: m.Project | None = None  # whose faults _shown holds
         self.boxes = OutlineBatch(view.renderer, WARN, width=4.0)
 
     def update(self, *_) -> None:
         """Find the faults of the project as it is now and mark them."""
         project: m.Project = self.view.project
+        if project is not self._project:  # opened or new: the last project's faults were
+            # not mended, they went with it ("every fault is mended" at open, F)
+            self._project, self._shown = project, set()
         self.by_element, self.line = {}, []
         messages = []
         for p in structure_problems(project):

@@ -42,10 +42,35 @@ def forget_last_project(win) -> None:
 
 def model_edited(win) -> None:
     """After a command of the undo stack: results of an earlier run no longer describe the
-    model on screen; nor will those of a run going on."""
+    model on screen; nor will those of a run going on. An edit that cannot change a run
+    (which element shows a recorded asset: ``Command.affects_run``) leaves them current."""
+    replay = win.replay
+    if replay.recording is not None and win.colour_mode == "replay":
+        _follow_mapping(win, win.stack.last)
+        # an element undone back (a delete) is a new actor, without the recording's colour
+        replay.seek(replay.t)
+    if not getattr(win.stack.last, "affects_run", True):
+        return
     win.run_panel.note_edit()
     if win.last_result is not None:
         win.run_panel.mark_stale()
+
+
+def _follow_mapping(win, command) -> None:
+    """An undone or redone asset mapping (``SetRecordingAsset``) moves the asset in the
+    Replay dock too: the table and the 3D colours kept the undone mapping."""
+    replay = win.replay
+    if (getattr(command, "recording", None) != getattr(win, "recording_name", None)
+            or getattr(command, "asset", None) not in replay.elements):
+        return
+    ids = [el.id for el in win.project.elements]
+    eid = remembered_assets(win.project, command.recording).get(command.asset)
+    if eid is None:  # no mapping kept: the recording's own, where the project has it
+        own = replay.replays[command.asset].element
+        eid = own if own in ids else ""
+    if replay.elements[command.asset] != eid:
+        replay.elements[command.asset] = eid
+        replay._fill_mapping(ids)
 
 
 def save_as_start(path: Path | None) -> str:

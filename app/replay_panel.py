@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.fork_view import ForkView
-from app.theme import STATE_COLORS, chart, plain_numbers
+from app.theme import NO_DATA_RGB, STATE_COLORS, chart, plain_numbers
 from app.worker import Job
 from kernels.types import STATE_NAMES
 from twin.errors import InputError
@@ -57,7 +57,7 @@ GANTT_COLUMNS = 1500  # image columns of the visible range (about one per screen
 CURVE_POINTS = 1500
 SPEEDS = (("1×", 1.0), ("60× (1 min/s)", 60.0), ("600×", 600.0), ("1 h/s", 3600.0),
           ("1 d/s", 86400.0))
-NO_STATE_RGB = (0.97, 0.97, 0.97)  # no data / unknown
+NO_STATE_RGB = NO_DATA_RGB  # no data / unknown: not near-white, which read as "idle"
 KPI_COLUMNS = (("OEE", "oee", "%"), ("availability", "availability", "%"),
                ("performance", "performance", "%"), ("quality", "quality", "%"),
                ("MTBF (h)", "mtbf_s", "h"), ("MTTR (min)", "mttr_s", "min"),
@@ -87,7 +87,11 @@ def state_lut() -> np.ndarray:
 
 
 def state_rgb(code: int) -> tuple[float, float, float] | None:
-    return STATE_COLORS[STATE_NAMES[code]] if 0 <= code < len(STATE_NAMES) else None
+    """The colour of state ``code``; a gap (no data, unknown) has its own, as in the Gantt
+    chart, so a mapped asset without data is not shown as if it were the element's own."""
+    if 0 <= code < len(STATE_NAMES):
+        return STATE_COLORS[STATE_NAMES[code]]
+    return NO_STATE_RGB if code in (-1, -2) else None
 
 
 def _fmt(value, unit: str) -> str:
@@ -192,15 +196,20 @@ class ReplayPanel(QWidget):
         plain_numbers(self.gantt)
         self.output = chart("Cumulative good parts")
         self.energy = chart("Cumulative energy (kWh)")
-        for w in (self.output, self.energy):
-            w.setXLink(self.gantt)
+        # the same hours on all three, by value: pyqtgraph's setXLink lines linked views up
+        # on screen, and the two charts side by side under the full-width Gantt showed its
+        # left and right halves (parts to ~270 h, energy to ~500 h of one recording)
+        self._linking = False
+        for w in (self.gantt, self.output, self.energy):
+            w.sigXRangeChanged.connect(self._same_hours)
         self.cursors = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
                         for _ in range(3)]
         for w, c in zip((self.gantt, self.output, self.energy), self.cursors, strict=True):
             w.addItem(c, ignoreBounds=True)
         self.legend = QLabel("  ".join(
-            f'<span style="color:rgb{tuple(int(255 * v) for v in STATE_COLORS[s])}">■</span> {s}'
-            for s in STATE_NAMES))
+            f'<span style="color:rgb{tuple(int(255 * v) for v in rgb)}">■</span> {s}'
+            for s, rgb in [*((s, STATE_COLORS[s]) for s in STATE_NAMES),
+                           ("no data", NO_STATE_RGB)]))
         self.legend.setWordWrap(True)  # twelve states (issue 19) wrap in a narrow dock
         # --- tables
         self.mapping_table = QTableWidget(0, 2)
@@ -357,6 +366,18 @@ class ReplayPanel(QWidget):
         """Show ``asset_id`` on ``element_id`` ("" shows it nowhere)."""
         self.elements[asset_id] = element_id or ""
         self.seek(self.t)
+
+    def _same_hours(self, source, x_range) -> None:
+        """Give the other time charts the x range (hours) ``source`` now shows."""
+        if self._linking:
+            return
+        self._linking = True
+        try:
+            for w in (self.gantt, self.output, self.energy):
+                if w.getPlotItem().getViewBox() is not source:
+                    w.setXRange(*x_range, padding=0)
+        finally:
+            self._linking = False
 
     def _draw_curves(self) -> None:
         for w in (self.output, self.energy):
@@ -585,7 +606,7 @@ class ReplayPanel(QWidget):
         self.fork_job = self.fork_task = None
         self._fork_idle()
         self.fork_busy.setValue(1000)
-        self.fork_view.show_result(result, self.t0)
+        self.fork_view.show_result(result, self.t0, self.recording.datetime_of)
         self.show_tab("fork")  # the answer, in view
         self.tab_pages["fork"].ensureWidgetVisible(self.fork_view, 0, 0)
         text = f"fork of {result.scenario!r}: {len(result.outputs)} replications"

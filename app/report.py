@@ -15,7 +15,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QUrl
 from PySide6.QtGui import QImage, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog
 
-from app.export import ExportError, _png_bytes, beside_project, chart_png
+from app.export import ExportError, _png_bytes, beside_project, chart_png, view_picture
 from twin import safeio
 from twin.sim.report import (
     ReportParts,
@@ -26,11 +26,12 @@ from twin.sim.report import (
 )
 
 CHART_WIDTH = 1100  # px: a page wide, in a browser and printed
+CHART_HEIGHT = 420  # px: whatever the height of the dock on screen
 
 
 def layout_png(view) -> bytes:
     """The 3D view as PNG bytes, as it is on screen (its camera and colours)."""
-    img = view.grab_image()
+    img = view_picture(view)  # without the selection's box
     h, w, _ = img.shape
     return _png_bytes(QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).copy())
 
@@ -55,7 +56,7 @@ def report_parts(window) -> ReportParts:
     charts = []
     for plot in d.plots():
         title = plot.getPlotItem().titleLabel.text or titles[0]
-        charts.append((title, chart_png(plot, CHART_WIDTH)))
+        charts.append((title, chart_png(plot, CHART_WIDTH, CHART_HEIGHT)))
     return ReportParts(
         layout_png=layout_png(window.view), charts=charts,
         comparison=marked_comparison(d.charts),

@@ -10,6 +10,7 @@ or ``run_cancelled`` and gives the Run button back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import replace
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.dashboards import prepare_charts
 from app.playback import Playback
 from app.worker import Job
+from kernels.warmup import is_compiling
 from twin.errors import ProjectError
 from twin.limits import LOG_ROW_BYTES, nbytes
 from twin.model import elements as m
@@ -44,6 +46,11 @@ from twin.units import format_duration, parse_duration
 
 PILOT_ABOVE_S = 3.0  # the rough estimate (events) above which a pilot times the run
 LONG_RUN_S = 10.0  # a run the pilot finds longer is confirmed first (issue 14 §6)
+# what the progress bar says while a run (or its pilot) waits for the kernel: on the first
+# start with an empty cache that is tens of seconds, and "estimating the run time…" or 0 %
+# read as a hang
+WAITING_FOR_KERNEL = "waiting for the kernel to compile (first start only)…"
+ESTIMATING = "estimating the run time…"
 # the state log kept for playback (one replication): beyond it the run keeps none. A year of
 # the bottling line logs about 240 million state changes, 5.7 GB (benchmarks/bench_gui.py)
 PLAYBACK_LOG_CAP = 1e9
@@ -145,11 +152,26 @@ class RunPanel(QWidget):
                                     "KPIs describe the layout as it was")
         self.stale_label.setStyleSheet("color: #b06000; font-weight: bold")
         self.stale_label.hide()
+        # a refused setting is marked red with its reason under the form, as the Inspector
+        # marks a field: the reason was only in the status bar and the Log tab
+        self.fields = {"horizon": self.horizon, "warmup": self.warmup,
+                       "replications": self.replications, "seed": self.seed}
+        self.tips = {key: w.toolTip() for key, w in self.fields.items()}
+        self.refused: dict[str, str] = {}
+        self.field_error = QLabel("")
+        self.field_error.setObjectName("run_field_error")
+        self.field_error.setWordWrap(True)
+        self.field_error.setStyleSheet("color: #d03030")
+        self.field_error.hide()
+        self.stale = False  # the results describe the model before an edit
+        for w in (self.horizon, self.warmup):
+            w.textEdited.connect(self._recheck)
         form = QFormLayout()
         form.addRow("Horizon", self.horizon)
         form.addRow("Warm-up", self.warmup)
         form.addRow("Replications", self.replications)
         form.addRow("Seed", self.seed)
+        form.addRow(self.field_error)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
@@ -225,7 +247,32 @@ class RunPanel(QWidget):
 
     def mark_stale(self) -> None:
         """The model changed after the last run: say its results are stale."""
-        self.stale_label.show()
+        self._set_stale(True)
+
+    def _set_stale(self, stale: bool) -> None:
+        """"run again" is no advice while a setting is refused: its reason shows instead."""
+        self.stale = stale
+        self.stale_label.setVisible(stale and not self.refused)
+
+    def _mark(self, refused: dict[str, str]) -> None:
+        """Mark the settings in ``refused`` (key -> reason) red, the others normal again."""
+        self.refused = refused
+        for key, w in self.fields.items():
+            bad = key in refused
+            if bool(w.property("invalid")) != bad:
+                w.setProperty("invalid", bad)
+                w.style().unpolish(w)
+                w.style().polish(w)
+            w.setToolTip(refused[key] if bad else self.tips[key])
+        self.field_error.setText("\n".join(refused.values()))
+        self.field_error.setVisible(bool(refused))
+        self._set_stale(self.stale)
+
+    def _recheck(self, *_) -> None:
+        """Typing in a refused field: its mark goes as soon as it reads well."""
+        if self.refused and self.project is not None:
+            with contextlib.suppress(ValueError):  # spec() marks what it refuses
+                self.spec()
 
     def note_edit(self) -> None:
         """The model changed: a run whose snapshot was taken before is stale when it ends."""
@@ -256,7 +303,8 @@ class RunPanel(QWidget):
         self._drop_pending()
         self.task = None
         self.progress.setValue(0)
-        self.stale_label.hide()
+        self._set_stale(False)
+        self._mark({})
         self.last_summary, self.last_playback, self.last_charts = {}, None, None
 
     def chosen_scenarios(self) -> list[str]:
@@ -264,16 +312,25 @@ class RunPanel(QWidget):
                 if self.scenarios.item(i).checkState() == Qt.Checked]
 
     def spec(self) -> RunSpec:
-        """The run settings as typed; raises ``ValueError`` naming the bad field."""
-        out = {}
+        """The run settings as typed; raises ``ValueError`` naming the bad field, which is
+        marked red with its reason (and normal again once it reads well)."""
+        out, refused = {}, {}
         for key, w in (("horizon", self.horizon), ("warmup", self.warmup)):
             try:
                 out[key] = parse_duration(w.text().strip() or "0")
             except ValueError as e:
-                raise ValueError(f"{key}: {e}") from None
+                refused[key] = f"{key}: {e}"
+        if refused:
+            self._mark(refused)
+            raise ValueError("\n".join(refused.values()))
         spec = RunSpec.from_project(self.project, replications=self.replications.value(),
                                     seed=self.seed.value(), log=self.record.isChecked(), **out)
-        spec.check()
+        try:
+            spec.check()
+        except ProjectError as e:
+            self._mark({p.path: p.format() for p in e.problems if p.path in self.fields})
+            raise
+        self._mark({})
         return spec
 
     def is_running(self) -> bool:
@@ -328,11 +385,12 @@ class RunPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)  # Cancel drops the run before it starts
         self.progress.setValue(0)
-        self.progress.setFormat("estimating the run time…")
+        self.progress.setFormat(WAITING_FOR_KERNEL if is_compiling() else ESTIMATING)
+        self._poll.start()  # the text follows the kernel: waiting, then estimating
 
         def done(seconds):
+            self._poll.stop()
             self.pilot_job = None
-            self.run_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
             self.progress.setFormat("%p%")
             text = f"about {human_time(seconds)}, {nbytes(estimate.memory_bytes)}"
@@ -342,8 +400,11 @@ class RunPanel(QWidget):
                     f"This run takes {text} of memory ({estimate.runs} replications). "
                     "Run it?"):
                 self._run_pending()
+            # while "Run it / Don't run" asks, Run stays off: one way to start it, not two
+            self.run_button.setEnabled(self.job is None and self.confirm_bar.isHidden())
 
         def failed(msg, tb):
+            self._poll.stop()
             self.pilot_job = None
             self.run_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
@@ -373,6 +434,7 @@ class RunPanel(QWidget):
         self.pending = None
         self.confirm_bar.hide()
         self.cancel_button.setEnabled(self.job is not None)
+        self.run_button.setEnabled(self.job is None and self.pilot_job is None)
 
     def _launch(self, snapshot, variants, spec) -> bool:
         # Cancel interrupts the run's task, not the job's: run_project then returns the
@@ -387,6 +449,7 @@ class RunPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
+        self.progress.setToolTip("")
         self.started_at = time.perf_counter()
         self._poll.start()
         self.job.start()
@@ -404,11 +467,19 @@ class RunPanel(QWidget):
             self.task.request_interruption()
 
     def _show_progress(self):
-        if self.task is not None:
+        if self.pilot_job is not None:
+            text = WAITING_FOR_KERNEL if is_compiling() else ESTIMATING
+            if self.progress.format() != text:
+                self.progress.setFormat(text)
+        elif self.task is not None:
             # whole percents: QProgressBar.setValue repaints at once on every new value
             pct = int(self.task.progress)
             self.progress.setValue(pct * 10)
-            self.progress.setFormat(f"%p%{eta_text(pct, time.perf_counter() - self.started_at)}")
+            if pct == 0 and is_compiling():  # a short run (no pilot) on the first start
+                self.progress.setFormat(WAITING_FOR_KERNEL)
+            else:
+                self.progress.setFormat(
+                    f"%p%{eta_text(pct, time.perf_counter() - self.started_at)}")
 
     def _end(self):
         self._poll.stop()
@@ -422,10 +493,19 @@ class RunPanel(QWidget):
         self._end()
         # edited while it ran (or while "Run it?" waited): its results are of the model
         # before, and a deleted station named the bottleneck with no mark of it
-        self.stale_label.setVisible(self.edits != self.snapshot_edits)
+        self._set_stale(self.edits != self.snapshot_edits)
         result, self.last_summary, self.last_playback, self.last_charts = out
-        self.progress.setValue(1000)
-        self.progress.setFormat(f"%p% — {result.outcome()}" if result.cancelled else "%p%")
+        if result.cancelled:
+            # the share that finished, not 100 %; and short: "100% — 9 of 10 replications,
+            # cancelled" wrapped and was clipped in the dock (the whole of it is the tooltip)
+            done, asked = result.spec.replications, result.requested
+            self.progress.setValue(round(1000 * done / max(1, asked)))
+            self.progress.setFormat(f"cancelled: {done} of {asked} done")
+            self.progress.setToolTip(result.outcome())
+        else:
+            self.progress.setValue(1000)
+            self.progress.setFormat("%p%")
+            self.progress.setToolTip("")
         self.run_finished.emit(result)
 
     def _failed(self, msg: str, tb: str | None):

@@ -92,3 +92,15 @@ def after_first_paint(widget: QWidget, fn: Callable[[], None]) -> None:
         QTimer.singleShot(0, fn)
     else:
         _FirstPaint(widget, fn)
+
+
+def warm_up_kernel(_task, plain_ready=None) -> None:
+    """Load (or compile) the kernel; on the warm-up job's thread, numba's import too.
+
+    ``plain_ready()`` is called (on that thread) once the kernel of lines without the
+    features of issues 18-19 is ready: most runs need only it, and the status bar said
+    "compiling the twin kernel…" through a first run and after it while the other compiled."""
+    from kernels.warmup import warm_up
+
+    warm_up((False, True), lambda features: None if features or plain_ready is None
+            else plain_ready())

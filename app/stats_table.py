@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.theme import STATE_COLORS, utilisation_color
-from twin.sim.report import element_columns, element_rows, element_tooltip
+from app.theme import NO_DATA_RGB, STATE_COLORS, utilisation_color
+from twin.sim.report import element_columns, element_label, element_rows, element_tooltip
 from twin.sim.stats import format_ci
 
 NO_RESULTS = "No results yet: run the project (F5) to see every element's figures here"
@@ -111,7 +111,7 @@ class StatsTable(QWidget):
         t.setHorizontalHeaderLabels(["element", "kind",
                                      *(f"{label}\n({unit})" for _, label, unit in cols)])
         for i, (eid, kind, stats) in enumerate(rows):
-            t.setItem(i, 0, QTableWidgetItem(eid))
+            t.setItem(i, 0, QTableWidgetItem(element_label(doc, eid)))
             t.setItem(i, 1, QTableWidgetItem(kind))
             for j, stat in enumerate(stats):
                 t.setItem(i, 2 + j, NumericItem("" if stat is None else format_ci(stat),
@@ -199,6 +199,8 @@ class ColourLegend(QLabel):
             entries = [(utilisation_color(u), f"{u:.0%}") for u in (0.0, 0.25, 0.5, 0.75, 1.0)]
         else:
             entries = [(rgb, state) for state, rgb in STATE_COLORS.items()]
+            if mode in ("replay", "live"):  # a recording's gaps: no state to show
+                entries.append((NO_DATA_RGB, "no data"))
         rows = "".join(f"<tr><td>{_swatch(rgb)}</td><td>{label}</td></tr>"
                        for rgb, label in entries)
         self.setText(f"<b>{LEGEND_TITLES[mode]}</b><table>{rows}</table>")

@@ -31,6 +31,9 @@ STATE_COLORS = {
     "switched_off": (0.30, 0.40, 0.55),
     "warming_up": (0.55, 0.85, 0.45),
 }
+#: A recorded asset with no data at that time (a gap, before its first row): its own hue,
+#: for near-white gaps read as light-grey "idle" in the Gantt chart and the 3D view
+NO_DATA_RGB = (0.98, 0.45, 0.85)
 #: Worker states (issue 18), in the Workers chart and on the 3D view's walking figures.
 WORKER_COLORS = {
     "busy": (0.20, 0.70, 0.30),

@@ -90,6 +90,18 @@ def tiny_model(features: bool = False) -> tuple[kt.ModelArrays, kt.KernelState]:
 # Whether ``start`` and ``run_until`` are compiled (or loaded) in this process, for lines
 # without and with the features of issues 18-19 (``kernels.types.uses_features``)
 _ready = {False: threading.Event(), True: threading.Event()}
+# how many ``warm_up`` calls are compiling (or loading) a kernel in this process now
+_compiling = [0]
+_compiling_lock = threading.Lock()
+
+
+def is_compiling() -> bool:
+    """Whether a kernel is being compiled (or loaded from the disk cache) in this process now.
+
+    A run started meanwhile waits for it: the first start with an empty cache spends tens of
+    seconds here, and the workbench says so instead of "estimating the run time…".
+    """
+    return _compiling[0] > 0
 
 
 def _compile_elsewhere(variants: tuple[bool, ...]) -> subprocess.Popen | None:
@@ -165,13 +177,16 @@ def _reap(helper: subprocess.Popen | None) -> None:
         helper.wait()
 
 
-def warm_up(variants: tuple[bool, ...] = (False, True)) -> None:
+def warm_up(variants: tuple[bool, ...] = (False, True), on_ready=None) -> None:
     """Run the tiny model once: compiles every kernel, or loads it from the disk cache.
 
     ``variants`` says which kernels: for lines without the features of issues 18-19
     (``False``: the one most lines need, first) and with them (``True``); each is compiled
     once (``kernels.jit.DropAbsentFeatures``). With a cold cache, part of each kernel
-    compiles in a second process meanwhile (``_compile_elsewhere``).
+    compiles in a second process meanwhile (``_compile_elsewhere``). ``on_ready(features)``,
+    when given, is called on the compiling thread as soon as each variant is ready: the
+    workbench's plain kernel is ready (and says so) about as long before the one with the
+    features as it takes to compile that one.
 
     Python's cyclic garbage collector is off meanwhile: Numba's compiler makes millions of
     short-lived objects, and the collector ran 2,800 times for 4 s of a 26 s compile.
@@ -199,6 +214,8 @@ def warm_up(variants: tuple[bool, ...] = (False, True)) -> None:
                 start(m, s)
                 run_until(m, s, 10.0)
                 _ready[features].set()
+                if on_ready is not None:
+                    on_ready(features)
         except BaseException as e:  # handed to the caller's thread below
             failed.append(e)
         finally:
@@ -208,11 +225,15 @@ def warm_up(variants: tuple[bool, ...] = (False, True)) -> None:
         return
     collecting = gc.isenabled()
     gc.disable()
+    with _compiling_lock:
+        _compiling[0] += 1
     try:
         worker = threading.Thread(target=run_tiny_models, name="twinbench-kernel-compile")
         worker.start()
         worker.join()
     finally:
+        with _compiling_lock:
+            _compiling[0] -= 1
         if collecting:
             gc.enable()
     if failed:

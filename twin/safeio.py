@@ -105,6 +105,39 @@ def new_temp(target: str | os.PathLike) -> Path:
     return tmp
 
 
+_SAID: dict[type, type] = {}
+
+
+def _said_type(kind: type) -> type:
+    """``kind`` (an ``OSError`` subclass) read as "<file>: <reason>", without "[Errno N]"."""
+    if kind not in _SAID:
+        _SAID[kind] = type(kind.__name__, (kind,), {
+            "__str__": lambda self: f"{self.filename}: {self.strerror}",
+            "__module__": __name__})
+    return _SAID[kind]
+
+
+def said_of(error: OSError, target: str | os.PathLike) -> OSError:
+    """``error``, met writing the temporary file of ``target`` or renaming it, said of
+    ``target`` alone, with the fix, as the CLI says it: the GUI showed "[Errno 2] No such
+    file or directory: '/nonexistent/dir/.kpis.csv.5398….twinbench-tmp'", a name the user
+    never gave. Same type, errno and a ``filename`` (the target's), so a caller's ``except
+    OSError`` and the CLI's ``user_files`` still hold."""
+    target = Path(target)
+    folder = target.parent
+    if isinstance(error, IsADirectoryError) or target.is_dir():
+        reason = "is a folder; give the path of a file in it"
+    elif not folder.exists():
+        reason = f"the folder {folder} does not exist; create it or choose another path"
+    elif not folder.is_dir():
+        reason = f"{folder} is not a folder; choose another path"
+    elif isinstance(error, PermissionError):
+        reason = f"the folder {folder} is not writable; choose another path"
+    else:  # a full disk, a read-only file system, a quota
+        reason = f"cannot be written ({error.strerror or error})"
+    return _said_type(type(error))(error.errno, reason, str(target))
+
+
 def _create_temp(target: Path) -> tuple[int, Path]:
     folder = target.parent
     clean_stale(folder)
@@ -114,6 +147,8 @@ def _create_temp(target: Path) -> tuple[int, Path]:
             return os.open(tmp, _NEW, _MODE), tmp
         except FileExistsError:  # taken (or planted): another random name
             continue
+        except OSError as e:
+            raise said_of(e, target) from None
     raise FileExistsError(f"{folder}: cannot create a temporary file for {target.name} "
                           f"(100 names taken); remove the *{TEMP_SUFFIX} files there")
 
@@ -144,7 +179,10 @@ def commit(tmp: str | os.PathLike, target: str | os.PathLike) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, target)
+    try:
+        os.replace(tmp, target)
+    except OSError as e:
+        raise said_of(e, target) from None
     _sync_folder(Path(target).parent)
 
 
@@ -178,7 +216,10 @@ def replacing(target: str | os.PathLike, mode: str = "wb",
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            raise said_of(e, target) from None
     except BaseException:
         discard(tmp)
         raise

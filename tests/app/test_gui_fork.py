@@ -51,6 +51,11 @@ def test_fork_draws_the_fan_chart_of_the_result(make_window, line_project, sme_r
     assert not rp.is_forking() and rp.fork_button.isEnabled()
     assert res.scenario == "faster" and res.t == t and len(res.outputs) == 4
     assert res.horizon_end == pytest.approx(rp.fork_end_time())
+    # the time axis reads as the plant's clock, not as hours since the recording began
+    x = (t - rp.t0) / 3600.0
+    for axis in rp.fork_view.axes:
+        assert axis.tickStrings([x], 1.0, 2.0) == [
+            rp.recording.datetime_of(t).strftime("%a %H:%M")]
     # the same fork run here gives the same quantiles (seeded)
     with Recording.open(sme_recording) as rec:
         again = fork_from_recording(line_project, rec, t, rp.fork_end_time(), 4,

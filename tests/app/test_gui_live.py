@@ -196,6 +196,8 @@ def test_a_source_that_gives_up_ends_live_mode_with_its_reason(make_window, line
     assert "no-such-host.invalid" in win.log_pane.toPlainText()
     assert not (tmp_path / "none.h5").exists() and not win.live.replay_button.isEnabled()
     assert win.act_live_connect.isEnabled() and not win.act_live_disconnect.isEnabled()
+    # live mode over: the 3D view's legend no longer says "State (live)"
+    assert win.colour_mode == "plain" and not win.colour_legend.isVisible()
 
 
 def test_live_mode_follows_an_opcua_plant(make_window, line_project, warm_kernel, tmp_path,

@@ -71,6 +71,13 @@ def test_cancel_in_the_window_shows_what_finished(make_window, line_project, qtb
     assert result.cancelled and 1 <= result.spec.replications < 8
     assert "of 8 replications, cancelled" in w.log_pane.toPlainText()
     assert "cancelled" in rp.progress.text()
+    # the share that finished, never 100 %, in words that fit the bar (not wrapped, clipped)
+    k = result.spec.replications
+    assert rp.progress.value() == round(1000 * k / 8) and "100" not in rp.progress.text()
+    assert rp.progress.text() == f"cancelled: {k} of 8 done"
+    assert rp.progress.toolTip() == f"{k} of 8 replications, cancelled"
+    fits = rp.progress.fontMetrics().horizontalAdvance(rp.progress.text())
+    assert fits < rp.progress.contentsRect().width() - 40, "room beside the chunk's edges"
     assert w.dashboards.result is result and w.dashboards.table.rowCount() > 0
 
 

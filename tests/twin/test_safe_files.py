@@ -418,3 +418,22 @@ def test_the_import_report_prints_asset_ids_from_the_data_escaped(tmp_path, caps
     out = capsys.readouterr()
     assert not RAW.search(out.out + out.err)
     assert "A\\x1b[2J\\u202eB" in out.out
+
+
+@pytest.mark.parametrize("where, says", [
+    ("missing/dir/out.csv", "the folder {d}/missing/dir does not exist; create it or "
+                            "choose another path"),
+    ("a_file/out.csv", "{d}/a_file is not a folder; choose another path"),
+    (".", "is a folder; give the path of a file in it"),
+])
+def test_a_write_that_cannot_be_made_names_the_target_not_the_temporary_file(
+        tmp_path, where, says):
+    (tmp_path / "a_file").write_text("x")
+    target = tmp_path / where
+    with pytest.raises(OSError) as caught:
+        safeio.write_text(target, "data")
+    text = str(caught.value)
+    assert text.endswith(says.format(d=tmp_path)), text
+    assert safeio.TEMP_SUFFIX not in text and "Errno" not in text
+    assert caught.value.errno is not None  # still an OSError with its errno
+    assert not list(tmp_path.rglob(f"*{safeio.TEMP_SUFFIX}"))

@@ -34,6 +34,9 @@ class Command:
     """One undoable edit. ``do`` may raise; the stack then leaves the project untouched."""
 
     text = "edit"
+    #: whether the edit can change what a run computes: one that cannot (which element
+    #: shows a recorded asset) leaves the last run's results current
+    affects_run = True
 
     def do(self, project: m.Project) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -422,6 +425,7 @@ class UndoStack:
         self._commands: list[Command] = []
         self._index = 0
         self._clean: int | None = 0
+        self.last: Command | None = None  # the command done, undone or redone last
 
     # --- state ---------------------------------------------------------------------------------
     @property
@@ -456,8 +460,10 @@ class UndoStack:
             self._clean = None  # the saved state was undone and is now unreachable
         top = self._commands[-1] if self._commands else None
         if top is not None and not was_clean and top.merge(command):
+            self.last = top
             self._emit(was_clean)
             return top
+        self.last = command
         self._commands.append(command)
         self._index += 1
         if len(self._commands) > self.limit:
@@ -473,7 +479,8 @@ class UndoStack:
         if not self.can_undo():
             return
         was_clean = self.is_clean()
-        self._commands[self._index - 1].undo(self.project)
+        self.last = self._commands[self._index - 1]
+        self.last.undo(self.project)
         self._index -= 1
         self._emit(was_clean)
 
@@ -481,7 +488,8 @@ class UndoStack:
         if not self.can_redo():
             return
         was_clean = self.is_clean()
-        self._commands[self._index].do(self.project)
+        self.last = self._commands[self._index]
+        self.last.do(self.project)
         self._index += 1
         self._emit(was_clean)
 
@@ -691,9 +699,13 @@ class SetRecordingAsset(Command):
     ``meta["recording_assets"][recording][asset]`` (issue 14: the mapping a user makes in
     the replay panel is kept with the project; ``""`` removes it)."""
 
+    affects_run = False
+
     def __init__(self, recording: str, asset: str, element_id: str):
         self.recording, self.asset, self.element_id = recording, asset, element_id
-        self.text = f"show {named(asset)} on {named(element_id) if element_id else 'nothing'}"
+        # "show '2' on 'M2'" read as a setting of M2's; it is the replay's asset mapping
+        self.text = (f"map recorded asset {named(asset)} to {named(element_id)}" if element_id
+                     else f"unmap recorded asset {named(asset)}")
         self._old: dict | None = None
 
     def do(self, project):

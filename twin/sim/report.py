@@ -141,13 +141,21 @@ def element_rows(doc: dict, kinds: tuple[str, ...] | None = None
             for eid, el in doc["elements"].items() if kinds is None or el["kind"] in kinds]
 
 
+def element_label(doc: dict, eid: str | None) -> str:
+    """``eid`` as a user reads it: "Lathe (M1)" where the element has a name of its own
+    (the summary's ``name``), else its id alone: a user who named M1 "Lathe" found only
+    "M1" in the bottleneck, the tables and the report."""
+    name = (doc.get("elements", {}).get(eid) or {}).get("name") if eid else None
+    return f"{name} ({eid})" if name else str(eid or "")
+
+
 def element_tooltip(doc: dict, eid: str, scenario: str) -> str:
     """One element's figures, one per line, ``label: mean ± ci95 unit`` (the 3D view's
     tooltip shows the table's row)."""
     el = doc["elements"].get(eid)
     if el is None:
         return ""
-    lines = [f"{eid} ({el['kind']}), scenario {scenario}, 95% intervals"]
+    lines = [f"{element_label(doc, eid)} ({el['kind']}), scenario {scenario}, 95% intervals"]
     for key, label, unit, kinds in ELEMENT_KPIS:
         stat = _figure(el, key, kinds)
         if stat is not None and not _nan(stat["mean"]):
@@ -309,10 +317,11 @@ def report_html(summary: dict, parts: ReportParts, title: str) -> str:
         line = [[label, format_ci(doc["line"][k], 4), unit] for k, label, unit in LINE_KPIS
                 if k in doc["line"]]
         if doc.get("bottleneck"):
-            line.append(["bottleneck", doc["bottleneck"], ""])
+            line.append(["bottleneck", element_label(doc, doc["bottleneck"]), ""])
         out.append(_table(["KPI", "mean ± 95%", "unit"], line, "line-kpis"))
         for group, kinds in KIND_GROUPS:
-            rows = [[eid, kind, *("" if s is None else format_ci(s) for s in stats)]
+            rows = [[element_label(doc, eid), kind,
+                     *("" if s is None else format_ci(s) for s in stats)]
                     for eid, kind, stats in element_rows(doc, kinds)]
             if not rows:
                 continue

@@ -118,8 +118,11 @@ def summarize(sr) -> dict:
         for p in parts[1:-1]:
             node = node.setdefault(p, {})
         node[parts[-1]] = stat
+    names = {el.id: el.name for el in sr.project.elements}
     for eid, kind in zip(sr.lowered.element_ids, sr.lowered.element_kinds, strict=True):
         doc["elements"].setdefault(eid, {})["kind"] = kind
+        if names.get(eid) and names[eid] != eid:  # what the user called it (a "Lathe")
+            doc["elements"][eid]["name"] = names[eid]
     doc["bottleneck"] = bottleneck(sr)
     orders = scenario_orders(sr)  # issue 18 §4: per order, the riskiest first
     if orders:
