@@ -113,8 +113,15 @@ def _said_type(kind: type) -> type:
     if kind not in _SAID:
         _SAID[kind] = type(kind.__name__, (kind,), {
             "__str__": lambda self: f"{self.filename}: {self.strerror}",
+            # made at run time, so pickled as how to make it again (a process pool's job)
+            "__reduce__": lambda self: (_said, (kind, self.errno, self.strerror,
+                                                self.filename)),
             "__module__": __name__})
     return _SAID[kind]
+
+
+def _said(kind: type, errno: int, reason: str, filename: str) -> OSError:
+    return _said_type(kind)(errno, reason, filename)
 
 
 def said_of(error: OSError, target: str | os.PathLike) -> OSError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -437,3 +438,5 @@ def test_a_write_that_cannot_be_made_names_the_target_not_the_temporary_file(
     assert safeio.TEMP_SUFFIX not in text and "Errno" not in text
     assert caught.value.errno is not None  # still an OSError with its errno
     assert not list(tmp_path.rglob(f"*{safeio.TEMP_SUFFIX}"))
+    again = pickle.loads(pickle.dumps(caught.value))  # it crosses a process pool whole
+    assert type(again) is type(caught.value) and str(again) == text
