@@ -768,7 +768,7 @@ def _rare_phase(m, s, srv, d, step):
         # a manual setup may wait for its operator (kernels.workers)
         if (m.features is None or m.el_i[e, I_CREW] == 0
                 or not wait_for_operator(m, s, srv, P_SETUP)):
-            resume(m, s, srv)
+            resume_cold(m, s, srv)  # compiled anyway: not a second inlined copy
         touch(s, srv)
     elif step == RARE_MANUAL_END:
         if m.features is not None:
