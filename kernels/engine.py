@@ -495,9 +495,10 @@ def _advance_clock(m, s, t):
     return _clock_due(m, s)
 
 
-@cold
+@hot
 def _flush(m, s):
-    """Bring every time integral up to now, so that the results read consistently."""
+    """Bring every time integral up to now, so that the results read consistently (inlined
+    into ``_begin`` and ``_end``, its callers)."""
     now = s.sf[T_NOW]
     for srv in range(s.srv_i.shape[0]):
         e = s.srv_i[srv, SI_EL]
@@ -524,9 +525,10 @@ def _flush(m, s):
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
 
 
-@cold
+@hot
 def _reach(m, s, t_stop):
-    """The last event before ``t_stop`` is done: bring the clock to ``t_stop``."""
+    """The last event before ``t_stop`` is done: bring the clock to ``t_stop`` (inlined into
+    ``_end``, its one caller)."""
     commit_states(m, s)  # a stop to grow an array may fall inside an instant: not this one
     _advance_clock(m, s, t_stop)
     k = s.si[S_SAMPLE_K]
@@ -556,7 +558,10 @@ def _begin(m, s):
 @cold
 def _end(m, s, code, t_stop):
     """``run_until``'s last steps, one call: the clock to ``t_stop`` when the call reached
-    it (``code`` is ``K_DONE``), then every time integral brought up to now."""
+    it (``code`` is ``K_DONE``), then every time integral brought up to now. ``_reach`` and
+    ``_flush`` are inlined here: as ``cold`` functions of their own, each was compiled
+    again, and linked and optimised again into every caller's module (benchmarks/README.md,
+    "The cold compile back")."""
     if code == K_DONE:
         _reach(m, s, t_stop)
     _flush(m, s)

@@ -473,7 +473,7 @@ def start_part(m, s, srv):
     if setup or (m.features is not None and m.el_i[e, I_CREW] != 0):  # hook: workers
         # setups and manual stations are rarer than parts: one cold call site for both (each
         # passes the two bundles as hundreds of scalars, which the hot loop keeps live)
-        _start_rare(m, s, srv, d, setup)
+        _rare_phase(m, s, srv, d, RARE_SETUP if setup else RARE_MANUAL)
     else:
         begin_process(m, s, srv)
 
@@ -490,7 +490,8 @@ def finish_phase(m, s, srv):
     s.srv_f[srv, SF_REM] = 0.0
     if ph == P_SETUP or (m.features is not None  # hook: workers (issue 18)
                          and s.srv_i[srv, SI_WORKER0 + W_OP] >= 0):
-        _end_rare(m, s, srv, ph)  # one cold call site: a setup's end, a manual processing's
+        # one cold call site: a setup's end, a manual processing's
+        _rare_phase(m, s, srv, -1, RARE_SETUP_END if ph == P_SETUP else RARE_MANUAL_END)
         if ph == P_SETUP:
             return
     s.line_out[L_EVENTS] += 1.0
@@ -743,11 +744,23 @@ def resume_cold(m, s, srv):
     resume(m, s, srv)
 
 
+# What ``_rare_phase`` does: ``start_part`` for a part that needs a setup, or a worker (a
+# manual station); ``finish_phase`` at the end of a setup, or of a processing that held an
+# operator.
+RARE_SETUP = 0
+RARE_MANUAL = 1
+RARE_SETUP_END = 2
+RARE_MANUAL_END = 3
+
+
 @cold
-def _start_rare(m, s, srv, d, setup):
-    """``start_part`` for a part that needs a setup (distribution ``d``) or a worker."""
+def _rare_phase(m, s, srv, d, step):
+    """The rare steps of ``start_part`` and ``finish_phase`` (``RARE_*``; ``d`` is the setup's
+    distribution), in one function: ``begin_process`` (the processing draw and its
+    ``schedule``) is compiled into one ``cold`` function instead of two, and each call
+    site costs what any passes (benchmarks/README.md, "The cold compile back")."""
     e = s.srv_i[srv, SI_EL]
-    if setup:
+    if step == RARE_SETUP:
         s.el_out[e, O_SETUPS] += 1.0
         s.srv_i[srv, SI_PHASE] = P_SETUP
         s.srv_f[srv, SF_REM] = sample(m.dist_kind, m.dist_par, m.emp, d, s.rng,
@@ -755,25 +768,19 @@ def _start_rare(m, s, srv, d, setup):
         # a manual setup may wait for its operator (kernels.workers)
         if (m.features is None or m.el_i[e, I_CREW] == 0
                 or not wait_for_operator(m, s, srv, P_SETUP)):
-            resume(m, s, srv)
-    elif m.features is None or not wait_for_operator(m, s, srv, P_PROCESS):
-        begin_process(m, s, srv)
-    touch(s, srv)
-
-
-@cold
-def _end_rare(m, s, srv, ph):
-    """``finish_phase`` at the end of a setup (the processing may wait for its operator), or
-    of a processing that held an operator (who is free now)."""
-    if ph == P_SETUP:
-        e = s.srv_i[srv, SI_EL]
-        if (m.features is None or m.el_i[e, I_CREW] == 0
-                or not wait_for_operator(m, s, srv, P_PROCESS)):
-            begin_process(m, s, srv)
-        else:
+            resume_cold(m, s, srv)  # compiled anyway: not a second inlined copy
+        touch(s, srv)
+    elif step == RARE_MANUAL_END:
+        if m.features is not None:
+            release_worker(m, s, srv, W_OP)
+    else:  # RARE_MANUAL, RARE_SETUP_END: the processing, which may wait for its operator
+        manual = step == RARE_MANUAL or (m.features is not None and m.el_i[e, I_CREW] != 0)
+        if manual and m.features is not None and wait_for_operator(m, s, srv, P_PROCESS):
             touch(s, srv)
-    elif m.features is not None:
-        release_worker(m, s, srv, W_OP)
+        else:
+            begin_process(m, s, srv)
+            if step == RARE_MANUAL:
+                touch(s, srv)
 
 
 @cold

@@ -53,13 +53,25 @@ def room_left(m, s):
 
 
 @cold
-def _count(m, s, units, el, kind, to):
-    """Add ``units`` of work done by ``el`` (event ``kind``, or -1: parts handed to ``to``).
+def count_work(m, s, units, kind, obj, to):
+    """Add ``units`` of work: events, the last of them ``kind`` on ``obj`` (``to`` is -1), or
+    moves of a long cascade, ``obj`` handing parts to ``to`` (``kind`` is -1).
 
     Returns ``K_STALLED`` when more than ``P_STALL_LIMIT`` units fell within
     ``STALL_WINDOW`` seconds of simulated time (a NaN clock counts as not moving),
-    ``K_PAUSE`` when this call has done ``PAUSE_EVERY`` units, else ``K_DONE``.
+    ``K_PAUSE`` when this call has done ``PAUSE_EVERY`` units, else, for moves, the code of
+    ``room_left`` (room for as many again), and for events ``K_DONE``. One ``cold`` function
+    for both: each is compiled, linked and optimised on its own (benchmarks/README.md, "The
+    cold compile back").
     """
+    if to >= 0:
+        el = obj
+    elif kind == E_SHIFT:
+        el = -1
+    elif kind == E_ARRIVAL or kind == E_CONVEYOR or kind == E_WAKE:
+        el = obj
+    else:
+        el = s.srv_i[obj, SI_EL]
     now = s.sf[T_NOW]
     if now - s.sf[T_STALL] >= STALL_WINDOW:
         s.sf[T_STALL] = now
@@ -74,26 +86,19 @@ def _count(m, s, units, el, kind, to):
     s.si[S_CALL_N] += units
     if s.si[S_CALL_N] >= PAUSE_EVERY:
         return K_PAUSE
-    return K_DONE
+    if to < 0:
+        return K_DONE
+    return room_left(m, s)
 
 
-@cold
+@hot
 def count_events(m, s, units, kind, obj):
-    """``_count`` for ``units`` events, the last of them ``kind`` on ``obj``."""
-    if kind == E_SHIFT:
-        el = -1
-    elif kind == E_ARRIVAL or kind == E_CONVEYOR or kind == E_WAKE:
-        el = obj
-    else:
-        el = s.srv_i[obj, SI_EL]
-    return _count(m, s, units, el, kind, -1)
+    """``count_work`` for ``units`` events, the last of them ``kind`` on ``obj``."""
+    return count_work(m, s, units, kind, obj, -1)
 
 
-@cold
+@hot
 def recheck(m, s, units, p, x):
     """A long cascade (``p`` handing parts to ``x``) did ``units`` more moves: count them,
     and check there is room for as many again (``room_left``)."""
-    code = _count(m, s, units, p, -1, x)
-    if code != K_DONE:
-        return code
-    return room_left(m, s)
+    return count_work(m, s, units, -1, p, x)

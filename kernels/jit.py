@@ -83,7 +83,7 @@ from numba.core.dispatcher import Dispatcher
 from numba.core.inline_closurecall import InlineWorker
 from numba.core.ir_utils import build_definitions, get_definition, guard, replace_vars
 from numba.core.targetconfig import TargetConfig
-from numba.core.untyped_passes import InlineInlinables
+from numba.core.untyped_passes import InlineClosureLikes, InlineInlinables
 
 # Every measure below, by name: whether it is in force in this process. Each one depends on
 # Numba's internals staying as they are; one that no longer applies leaves the kernel
@@ -375,10 +375,18 @@ def _is_none_field(ty, attr: str) -> bool:
 
 class _KernelCompiler(CompilerBase):
     """Numba's nopython pipeline with ``ForwardArgumentAliases`` and ``DropAbsentFeatures``
-    after inlining, before the dead branch pruning that follows it (each if in force)."""
+    after inlining, before the dead branch pruning that follows it (each if in force).
+
+    ``DropAbsentFeatures`` also runs before inlining, before the first dead branch pruning:
+    a function's own hooks are dropped before the ``hot`` functions they call are inlined
+    (``_rare_event`` calls ``start_part`` for standby's warm-up), so that the kernel without
+    the features does not inline, then throw away, their code (the hooks of the inlined
+    functions are dropped by the second run, after inlining, as before)."""
 
     def define_pipelines(self):
         pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        if PATCHES["drop_absent_features"] and not self.state.flags.no_rewrites:
+            pm.add_pass_after(DropAbsentFeatures, InlineClosureLikes)
         after = InlineInlinables
         for name, kernel_pass in (("forward_argument_aliases", ForwardArgumentAliases),
                                   ("drop_absent_features", DropAbsentFeatures)):
