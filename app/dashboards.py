@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -348,6 +349,9 @@ class Dashboards(QWidget):
                                  "Cost breakdown, Wear and Workers tabs")
         self.scenario.currentTextChanged.connect(self._draw_scenario)
         self.bottleneck = QLabel("")
+        # a long name ("Filler (rotary, 40 valves) (filler)") must not widen the dock past
+        # its area: it drew over the Run dock beside it. Clipped; the tooltip says it whole
+        self.bottleneck.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.compared: dict[str, bool] = {}  # scenario -> drawn in the time charts
         self.compare_button = QToolButton()
         self.compare_button.setText("Scenarios shown")
@@ -627,6 +631,7 @@ class Dashboards(QWidget):
         bn = sc.bottleneck
         label = element_label(self.summary.get(name, {}), bn)  # "Lathe (M1)"
         self.bottleneck.setText(f"Bottleneck: {label}" if bn else "")
+        self.bottleneck.setToolTip(self.bottleneck.text())
         if bn in sc.stations:
             mark = pg.TextItem("▼ bottleneck", color="#d62728", anchor=(0.5, 1))
             mark.setPos(sc.stations.index(bn), 1.02)

@@ -97,6 +97,23 @@ def test_an_element_with_a_name_is_shown_by_it(make_window, line_project, qtbot,
     assert "<td>Lathe 1 (M1)</td>" in html and f"<td>Lathe {bn[-1]} ({bn})</td>" in html
 
 
+def test_a_long_bottleneck_name_does_not_widen_the_charts_over_the_run_dock(
+        make_window, line_project, qtbot, retype, warm_kernel):
+    for eid in ("M1", "M2"):
+        line_project.element(eid).name = f"Rotary filler {eid}, forty valves, bay 3 east " * 2
+    w = make_window(line_project)
+    w.resize(1400, 900)
+    charts, run = w.docks["charts"], w.docks["run"]
+    _run(w, qtbot, retype)
+    qtbot.waitUntil(lambda: w.dashboards.bottleneck.text() != "", timeout=10_000)
+    assert "forty valves" in w.dashboards.bottleneck.toolTip()  # whole in the tooltip
+    qtbot.wait(50)  # the layout settles
+    # the dock's content fits the dock, and the dock stays left of the Run dock
+    assert charts.widget().minimumSizeHint().width() <= charts.width()
+    right = charts.mapTo(w, charts.rect().topRight()).x()
+    assert right < run.mapTo(w, run.rect().topLeft()).x()
+
+
 def test_report_pictures_have_a_readable_size_and_no_selection_box(
         make_window, line_project, qtbot, retype, warm_kernel):
     import numpy as np
