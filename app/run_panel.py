@@ -51,6 +51,13 @@ LONG_RUN_S = 10.0  # a run the pilot finds longer is confirmed first (issue 14 �
 # read as a hang
 WAITING_FOR_KERNEL = "waiting for the kernel to compile (first start only)…"
 ESTIMATING = "estimating the run time…"
+
+
+def _pilot_text() -> str:
+    """What the bar says while the pilot (which first waits for the kernel) runs."""
+    return WAITING_FOR_KERNEL if is_compiling() else ESTIMATING
+
+
 # the state log kept for playback (one replication): beyond it the run keeps none. A year of
 # the bottling line logs about 240 million state changes, 5.7 GB (benchmarks/bench_gui.py)
 PLAYBACK_LOG_CAP = 1e9
@@ -385,7 +392,7 @@ class RunPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)  # Cancel drops the run before it starts
         self.progress.setValue(0)
-        self.progress.setFormat(WAITING_FOR_KERNEL if is_compiling() else ESTIMATING)
+        self.progress.setFormat(_pilot_text())
         self._poll.start()  # the text follows the kernel: waiting, then estimating
 
         def done(seconds):
@@ -468,7 +475,7 @@ class RunPanel(QWidget):
 
     def _show_progress(self):
         if self.pilot_job is not None:
-            text = WAITING_FOR_KERNEL if is_compiling() else ESTIMATING
+            text = _pilot_text()
             if self.progress.format() != text:
                 self.progress.setFormat(text)
         elif self.task is not None:
