@@ -49,16 +49,14 @@ def kpi_names(project: m.Project) -> list[str]:
     s = new_state(low, 0, 0)
     rep = Replication(s.el_out, s.st_time, s.line_out, s.ts_line, s.ts_energy, s.ts_wear,
                       s.ts_content)
-    return list(replication_kpis(_NamesOnly(low, project.tariff, project.calendar,
-                                            project.elements), rep))
+    return list(replication_kpis(_NamesOnly(low, project.tariff, project.calendar), rep))
 
 
 class _NamesOnly:
     """What ``replication_kpis`` reads of a scenario result: the lowered model and tariff."""
 
-    def __init__(self, lowered, tariff, calendar=None, elements=()):
+    def __init__(self, lowered, tariff, calendar=None):
         self.lowered, self.tariff, self.calendar = lowered, tariff, calendar
-        self.elements = elements  # the stations' ideal cycle times (OEE)
 
     @property
     def project(self):

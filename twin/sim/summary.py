@@ -39,7 +39,7 @@ def replication_kpis(sr, rep) -> dict[str, float]:
         "line.lost": rep.line_out[kt.L_LOST],
     }
     energy_total = 0.0
-    ideal = ideal_cycle_times(sr.project)
+    ideal = low.ideal_cycle_s or (None,) * len(low.element_ids)
     for e, (eid, kind) in enumerate(zip(low.element_ids, low.element_kinds, strict=True)):
         p = f"elements.{eid}."
         out[p + "parts_in"] = rep.el_out[e, kt.O_IN]
@@ -66,7 +66,7 @@ def replication_kpis(sr, rep) -> dict[str, float]:
             out[p + "setups"] = rep.el_out[e, kt.O_SETUPS]
             out[p + "maintenances"] = rep.el_out[e, kt.O_PM]
             out[p + "servers"] = float(servers)
-            out.update({p + k: v for k, v in station_oee(rep, e, ideal.get(eid)).items()})
+            out.update({p + k: v for k, v in station_oee(rep, e, ideal[e]).items()})
             if a.el_i[e, kt.I_BOM_N] > 0 and rep.bom_out is not None:
                 out.update(input_kpis(low, rep, e, obs))
         elif kind in ("buffer", "conveyor"):
@@ -87,12 +87,6 @@ def replication_kpis(sr, rep) -> dict[str, float]:
     if tariff is not None:  # cost, demand, 15-min peak, CO2 (twin.sim.energy)
         out.update(energy_kpis(sr, rep, tariff, good))
     return out
-
-
-def ideal_cycle_times(project) -> dict[str, float | None]:
-    """Each station's ideal cycle time (``twin.sim.oee.ideal_cycle_time``), by id."""
-    return {el.id: ideal_cycle_time(project, el)[0] for el in project.elements
-            if el.kind == "station"}
 
 
 def input_kpis(low, rep, e: int, obs: float) -> dict[str, float]:
