@@ -706,8 +706,10 @@ def install_experiments(win) -> ExperimentsDock:
     win.vary = VaryMenus(win.inspector, win)
 
     def vary(factor: Factor) -> None:
-        dock.keep_factor(factor)
-        whatif.add_factor(factor)
+        # one undo step: the factor in the experiment and its slider in the What-if dock
+        whatif.add_factor(factor, record=False)
+        dock.keep_factor(factor, also=whatif.sliders_command(f"add the what-if slider "
+                                                             f"{factor.name}"))
         win.docks["whatif"].raise_()
 
     def shown_as_scenario(name: str) -> None:
