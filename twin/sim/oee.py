@@ -42,14 +42,17 @@ def ideal_cycle_time(project: m.Project, station: m.Station) -> tuple[float | No
     by how many parts of each product the sources release (the product mix the station
     sees when every product passes it). A batch station processes a load of ``size`` parts
     in one process time, so a part's ideal share is the mean over ``size``. None (no
-    performance, no OEE) where a part's ideal time is not defined: no process time, or a
-    disassembly, whose parts out are not the parts it processed.
+    performance, no OEE) where a part's ideal time is not defined: no process time or one
+    of mean 0, a disassembly or an unbatch station, whose parts out are not the parts (or
+    loads) it processed.
     """
     pt = station.process_time
     if pt is None:
         return None, "none: the station has no process time"
     if station.disassembly is not None:
         return None, "none: a disassembly hands on several parts per part it processes"
+    if station.unbatch:
+        return None, "none: an unbatch station hands on a load's parts one by one"
     if isinstance(pt, dict):
         means = {p: d.mean for p, d in pt.items()}
         if len(set(means.values())) == 1:
@@ -64,9 +67,11 @@ def ideal_cycle_time(project: m.Project, station: m.Station) -> tuple[float | No
             source = "process time mean, weighted by the sources' product mix"
     else:
         mean, source = pt.mean, "process time mean"
+    if not mean > 0:
+        return None, "none: the process time's mean is 0"
     if station.batch is not None:
         return mean / station.batch.size, f"{source} / load size {station.batch.size}"
-    return (mean, source) if mean > 0 else (None, "none: the process time's mean is 0")
+    return mean, source
 
 
 def station_oee(rep, e: int, ideal_cycle_time_s: float | None) -> dict[str, float]:
