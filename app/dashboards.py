@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import export
-from app.chart_fit import LEGEND_TOP, chart_note, fit_chart, keep_fitted
+from app.chart_fit import LEGEND_TOP, chart_note, fit_chart, keep_fitted, set_categories
 from app.energy_breakdown import EnergyBreakdownChart
 from app.energy_chart import EnergyDayChart
 from app.orders_view import OrdersView
@@ -68,6 +68,7 @@ NO_RESULTS = "No results yet: tick scenarios in the Run panel and press Run"
 def _fresh(plot: pg.PlotWidget) -> None:
     """Empty ``plot`` for new curves, its range following them again."""
     plot.clear()
+    plot.categories = None  # a bar chart's names (chart_fit.set_categories) go with its bars
     plot.enableAutoRange()
     plot.getPlotItem().layout.setContentsMargins(0, 0, 0, 0)
 
@@ -702,15 +703,14 @@ class Dashboards(QWidget):
                                                   brush="#1f77b4"))
         if np.all(np.isfinite(hw)):
             self.compare_plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * hw, beam=0.2))
-        self.compare_plot.getAxis("bottom").setTicks([list(enumerate(names))])
         top = np.nanmax(np.concatenate([y, y + np.nan_to_num(hw)]), initial=1.0)
-        self.compare_plot.setYRange(0.0, top * 1.2, padding=0)  # room for the marks
         row = next(i for i, (k, _) in enumerate(LINE_KPIS) if k == "throughput_per_hour")
         for j, sig in enumerate(self.charts.significant[row]):
             if sig:  # differs from the base significantly (paired, common random numbers)
                 star = pg.TextItem("* significant", color="#d62728", anchor=(0.5, 1))
                 star.setPos(j + 1, float(np.nan_to_num(y[j + 1] + hw[j + 1])))
                 self.compare_plot.addItem(star)
+        set_categories(self.compare_plot, list(names), top)  # legible names, room for marks
 
     # --- export ------------------------------------------------------------------
     def current_plot(self) -> pg.PlotWidget:

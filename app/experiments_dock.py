@@ -336,11 +336,18 @@ class ExperimentsDock(QWidget):
         self._fill_table()
         self.message.emit(f"factor {factor.name}: {factor.low:g} … {factor.high:g}")
 
-    def keep_factor(self, factor: Factor) -> None:
+    def keep_factor(self, factor: Factor, also: cmd.Command | None = None) -> None:
         """"Vary this…": add ``factor`` and put the experiment into the project, one undoable
-        step. Held in the dock alone, a factor chosen in the Inspector was lost on quit: the
-        window knew of no edit to save (polish2 §3)."""
+        step (with ``also``, the What-if sliders' positions, in the same step). Held in the
+        dock alone, a factor chosen in the Inspector was lost on quit: the window knew of no
+        edit to save (polish2 §3)."""
         self.add_factor(factor)
+        self._keep(f"vary {factor.name}", also)
+
+    def _keep(self, what: str, also: cmd.Command | None = None) -> None:
+        """Put the experiment as the dock shows it into the project as the undoable step
+        ``what``: a factor varied, or its range edited in the table (which needed *Save to
+        project*, and was lost on quit without it: polish3 §5)."""
         if self.stack is None or self.project is None:
             return
         taken = [e.name for e in self.project.experiments]
@@ -351,9 +358,13 @@ class ExperimentsDock(QWidget):
             exp = self.experiment()
         except ValueError as e:
             self.error.setText(f"{e}; then Save to project keeps the factors with the project")
+            if also is not None:
+                self.stack.push(also)
             return
         step = cmd.SetExperiment(exp)
-        step.text = f"vary {factor.name} in experiment {cmd.named(exp.name)}"
+        step.text = f"{what} in experiment {cmd.named(exp.name)}"
+        if also is not None:
+            step = cmd.Macro([step, also], step.text)
         self.opened = exp  # before the push: the dock shows what the project now holds
         self.stack.push(step)
         self.saved.setCurrentText(exp.name)
@@ -410,6 +421,9 @@ class ExperimentsDock(QWidget):
         self.error.setText("")
         self.factors[r] = new
         self._fill_table()
+        if new != f:
+            what = {1: "low", 2: "high", 3: "whole numbers", 4: "cost per unit"}[c]
+            self._keep(f"set {new.name} {what}")
 
     # --- design ---------------------------------------------------------------------------
     def design_key(self) -> str:
@@ -692,8 +706,10 @@ def install_experiments(win) -> ExperimentsDock:
     win.vary = VaryMenus(win.inspector, win)
 
     def vary(factor: Factor) -> None:
-        dock.keep_factor(factor)
-        whatif.add_factor(factor)
+        # one undo step: the factor in the experiment and its slider in the What-if dock
+        whatif.add_factor(factor, record=False)
+        dock.keep_factor(factor, also=whatif.sliders_command(f"add the what-if slider "
+                                                             f"{factor.name}"))
         win.docks["whatif"].raise_()
 
     def shown_as_scenario(name: str) -> None:

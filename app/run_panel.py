@@ -220,10 +220,12 @@ class RunPanel(QWidget):
         included: a layout's minimum counts a word-wrapped label as one line, so the dock
         gave a four-line note its room by squeezing Warm-up, Replications and Seed to slivers
         (F19). The scenario list, stretched, gives way first. (A scroll area instead put the
-        Run button below the fold and let the wheel change Replications: ff23895.)"""
+        Run button below the fold and let the wheel change Replications: ff23895.) The red
+        reason of a refused setting is such a note too: a warm-up's two lines were given
+        the height of one, cut top and bottom."""
         margins = self.layout().contentsMargins()
         width = self.width() - margins.left() - margins.right()
-        for label in (self.log_note, self.confirm_text):
+        for label in (self.log_note, self.confirm_text, self.field_error):
             need = label.heightForWidth(width) if label.text() else 0
             if need != label.minimumHeight():
                 label.setMinimumHeight(max(0, need))

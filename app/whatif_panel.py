@@ -42,7 +42,9 @@ from app.theme import chart
 from app.worker import Job
 from twin.errors import Problem, ProjectError
 from twin.experiments.spec import Factor
+from twin.model import commands as cmd
 from twin.model import elements as m
+from twin.projectfile.experiments import factor_from_json, factor_to_json
 from twin.projectfile.reader import apply_overrides, project_from_json, project_to_json
 from twin.projectfile.scenarios import MISSING, value_at
 from twin.sim.runner import RunSpec, pilot_seconds, run_project
@@ -63,6 +65,9 @@ BETTER, WORSE = QColor(40, 150, 60), QColor(200, 60, 50)
 #: horizon is offered too (a long one answers more precisely, slower).
 HORIZONS = (("1 h", 3600.0), ("8 h", 8 * 3600.0), ("1 day", 86400.0), ("1 week", 604800.0))
 DEFAULT_HORIZON = 8 * 3600.0
+#: where a project keeps its sliders: ``meta.whatif`` = ``{"sliders": [{"factor": {...},
+#: "value": v}, ...]}`` (docs/project-format.md, ``meta``)
+META_KEY = "whatif"
 
 
 def replications_for(seconds_per_replication: float, budget: float = BUDGET_S,
@@ -324,6 +329,9 @@ class WhatIfPanel(QWidget):
             self.horizon.addItem(f"project's ({format_duration(own)})", own)
         self.horizon.setCurrentIndex(self.horizon.findData(DEFAULT_HORIZON))
         self.horizon.blockSignals(False)
+        if self._restore():  # the sliders the project was saved with, where they stood
+            self.status.setText("the sliders as the project was saved: release one or press "
+                                "Run again")
         self._show()
 
     def factors(self) -> list[Factor]:
@@ -333,9 +341,10 @@ class WhatIfPanel(QWidget):
         """The slider of factor ``name`` (tests drag it)."""
         return next(r.slider for r in self.rows if r.factor.name == name)
 
-    def add_factor(self, factor: Factor) -> None:
+    def add_factor(self, factor: Factor, record: bool = True) -> None:
         """A slider for ``factor`` at the project's value (replacing one of the same name); the
-        twin runs at once so that the next release has a "before"."""
+        twin runs at once so that the next release has a "before". ``record``: an edit of
+        the project (False: the caller puts ``sliders_command`` into a step of its own)."""
         if self.project is None:
             return
         value = factor_value(self.project, factor)
@@ -343,17 +352,22 @@ class WhatIfPanel(QWidget):
             self.error.setText(f"{factor.name} is not a number in this project: set a value "
                                "in the Inspector first")
             return
+        self._add_row(factor, value)
+        if record:
+            self._record(f"add the what-if slider {factor.name}")
+        self.rerun()
+
+    def _add_row(self, factor: Factor, value: float) -> None:
         old = next((r for r in self.rows if r.factor.name == factor.name), None)
         if old is not None:
             self._drop_row(old)
         row = _FactorRow(factor, value)
         row.slider.valueChanged.connect(lambda _v, r=row: self._moved(r))
-        row.slider.sliderReleased.connect(self.rerun)
+        row.slider.sliderReleased.connect(lambda r=row: self._released(r))
         row.remove.clicked.connect(lambda _=False, r=row: self.remove_factor(r.factor.name))
         self.grid.addWidget(row)
         self.rows.append(row)
         self._enable()
-        self.rerun()
 
     def remove_factor(self, name: str) -> None:
         row = next((r for r in self.rows if r.factor.name == name), None)
@@ -361,7 +375,56 @@ class WhatIfPanel(QWidget):
             return
         self._drop_row(row)
         self._enable()
+        self._record(f"remove the what-if slider {name}")
         self.factor_removed.emit(name)
+
+    # --- the sliders kept with the project (polish3 §4) ------------------------------------
+    def _state(self) -> dict | None:
+        if not self.rows:
+            return None
+        return {"sliders": [{"factor": factor_to_json(r.factor), "value": r.value()}
+                            for r in self.rows]}
+
+    def sliders_command(self, text: str) -> cmd.Command | None:
+        """The sliders as they stand, as an edit of the project (``meta.whatif``), or None
+        where the project holds them so already. Their positions used to live in the panel
+        alone: a reopened project showed none of them. Not an edit a run sees."""
+        if self.project is None or self._state() == self.project.meta.get(META_KEY):
+            return None
+        step = cmd.SetMeta(META_KEY, self._state(), text)
+        step.affects_run = False  # the run's results stay current (app.project_state)
+        return step
+
+    def _record(self, text: str) -> None:
+        step = self.sliders_command(text)
+        if step is not None and self.stack is not None:
+            self.stack.push(step)
+
+    def _restore(self) -> bool:
+        """Put the sliders where the project has them (it was opened, or an edit undone);
+        True when they moved. A factor that no longer reads, or whose parameter is no number
+        in the project any more, is left out."""
+        state = self.project.meta.get(META_KEY) if self.project is not None else None
+        if state == self._state():
+            return False
+        for row in list(self.rows):
+            self._drop_row(row)
+        sliders = state.get("sliders") if isinstance(state, dict) else None
+        for item in sliders if isinstance(sliders, list) else []:
+            factor = factor_from_json(item.get("factor")) if isinstance(item, dict) else None
+            value = item.get("value") if factor is not None else None
+            if (isinstance(value, int | float) and not isinstance(value, bool)
+                    and factor_value(self.project, factor) is not None):
+                self._add_row(factor, float(value))
+        self._enable()
+        return True
+
+    def _released(self, row: _FactorRow) -> None:
+        """A slider let go: its position is an edit of the project (one per release, not one
+        per pixel of the drag), and the twin runs there."""
+        self._record(f"set the what-if slider {row.factor.name} to "
+                     f"{number_text(row.value())}")
+        self.rerun()
 
     def _drop_row(self, row: _FactorRow) -> None:
         self.rows.remove(row)
@@ -370,6 +433,10 @@ class WhatIfPanel(QWidget):
         row.deleteLater()
 
     def _edited(self, *_) -> None:
+        if self._restore():  # an undo or redo of a slider's move, addition or removal
+            self.status.setText("the sliders as the project has them now: release one or "
+                                "press Run again")
+            return
         if self.now is not None and self.job is None:
             self.status.setText("the project was edited since these KPIs: release a slider "
                                 "or press Run again")
@@ -379,7 +446,7 @@ class WhatIfPanel(QWidget):
         # the keyboard and a click beside the handle move it without a drag: that is a
         # release too; during a drag only the label follows
         if not row.slider.isSliderDown():
-            self.rerun()
+            self._released(row)
 
     def _enable(self) -> None:
         self.hint.setVisible(not self.rows)

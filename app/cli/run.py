@@ -168,6 +168,8 @@ def print_table(summary: dict, out=None) -> None:
                   *(f"{el['state_fraction'][st]['mean']:.3f}" for st in states),
                   format_ci(el["energy_kwh"], 4), format_ci(el["failures"], 6),
                   f"{el['wear']['mean']:.3g}"] for eid, el in stations], indent="  ") + "\n")
+        if any("oee" in el for _, el in stations):
+            out.write(station_oee_table(stations) + "\n")
         if any("energy_cost" in el for _, el in stations):  # issue 19: an energy context
             out.write(station_energy_table(stations) + "\n")
         inputs = [(eid, src, kpis) for eid, el in stations
@@ -197,6 +199,36 @@ def print_table(summary: dict, out=None) -> None:
                   format_ci(w["tasks"], 6), format_ci(w["tasks_waited"], 6),
                   format_ci(w["mean_wait_s"], 4)] for pid, w in pools.items()],
                 indent="  ") + "\n")
+
+
+def station_oee_table(stations: list[tuple[str, dict]]) -> str:
+    """Each station's OEE, its factors, its ideal cycle time and, in hours, each loss that
+    some station has (``twin.oee``: the definition ``twinbench replay`` prints too)."""
+    from twin.errors import printable
+    from twin.oee import LOSS_KEYS
+    from twin.sim.stats import format_ci
+
+    def loss(el: dict, k: str) -> dict | None:
+        return el.get("oee_losses", {}).get(k)
+
+    losses = [k for k in LOSS_KEYS
+              if any((loss(el, k) or {}).get("mean", 0) > 0 for _, el in stations)]
+    hours = {"mean": 0.0, "ci95_halfwidth": 0.0}
+    rows = []
+    for eid, el in stations:
+        ict = el.get("ideal_cycle_time", {}).get("value_s")
+        cells = []
+        for k in losses:
+            stat = loss(el, k) or hours
+            cells.append(format_ci({"mean": stat["mean"] / 3600.0,
+                                    "ci95_halfwidth": stat["ci95_halfwidth"] / 3600.0}))
+        rows.append([printable(eid), *(format_ci(el[k]) for k in
+                                       ("oee", "availability", "performance", "quality")),
+                     "-" if ict is None else f"{ict:.4g}", *cells])
+    return ("  OEE by station (ideal cycle time: the process time's mean; losses in hours):\n"
+            + format_table(["station", "OEE", "availability", "performance", "quality",
+                            "ideal cycle s", *(k.replace("_", " ") for k in losses)],
+                           rows, indent="    "))
 
 
 def station_energy_table(stations: list[tuple[str, dict]]) -> str:

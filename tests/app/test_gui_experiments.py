@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
 
 from app.experiment_charts import main_effect, pareto_front
 from app.experiment_vary import VaryDialog, default_factor
@@ -559,3 +559,52 @@ def test_vary_this_is_an_edit_kept_with_the_project(make_window, line_project, q
     again.stack.undo()
     assert [f.name for f in dock.factors] == ["B1.capacity"]
     assert dock.table.rowCount() == 1
+
+
+def _retype_cell(qtbot, table, row, col, text):
+    """Double-click a cell, type over it, press Tab: as a user edits a range."""
+    rect = table.visualRect(table.model().index(row, col))
+    qtbot.mouseClick(table.viewport(), Qt.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(table.viewport(), Qt.LeftButton, pos=rect.center())
+
+    def editor():
+        return next((e for e in table.viewport().findChildren(QLineEdit) if e.isVisible()),
+                    None)
+
+    qtbot.waitUntil(lambda: editor() is not None, timeout=2_000)
+    editor = editor()
+    editor.selectAll()
+    QTest.keyClicks(editor, text)
+    QTest.keyClick(editor, Qt.Key_Tab)
+
+
+def test_editing_a_factors_range_is_an_undoable_project_edit(make_window, line_project, qtbot,
+                                                             warm_kernel, tmp_path):
+    """A range typed into the factors table lived in the dock alone until *Save to project*
+    (polish3 §5): now, as "Vary this…", it is an edit of the project, undone by Ctrl+Z."""
+    w = make_window(line_project)
+    w.docks["experiments"].raise_()
+    w.inspect("B1")
+    _vary_with_defaults(w, qtbot, w.inspector.editor("capacity"))  # 2 … 8
+    qtbot.waitUntil(lambda: w.whatif.job is None, timeout=60_000)
+    assert w.save_to(tmp_path / "plant") and not w.isWindowModified()
+    dock = w.experiments
+
+    def high_in_project():
+        exp = next(e for e in w.project.experiments if e.name == "experiment 1")
+        return exp.factors[0].high
+
+    assert high_in_project() == 8
+    _retype_cell(qtbot, dock.table, 0, 2, "9")
+    assert dock.table.item(0, 2).text() == "9"
+    assert high_in_project() == 9  # in the project, not only the dock
+    assert w.act_undo.text() == "&Undo set B1.capacity high in experiment 'experiment 1'"
+    assert w.isWindowModified()
+    w.act_undo.trigger()
+    assert high_in_project() == 8
+    assert dock.table.item(0, 2).text() == "8"
+    # a refused range changes nothing, in the dock or the project
+    n = len(w.stack)
+    _retype_cell(qtbot, dock.table, 0, 1, "20")
+    assert "must be below high" in dock.error.text()
+    assert high_in_project() == 8 and len(w.stack) == n

@@ -62,3 +62,25 @@ def test_an_export_to_a_missing_folder_says_so_without_the_temporary_name(
                              "create it or choose another path"), last
         assert "twinbench-tmp" not in last and "Errno" not in last
     assert not missing.exists()
+
+
+def test_a_two_line_reason_is_whole_at_the_default_window_size(
+        make_window, qtbot, retype):
+    """A refused warm-up's reason wraps to two lines in the Run dock at its default size;
+    the form gave it the height of one, so both lines were cut, top and bottom."""
+    from twin.projectfile.reader import load_project
+
+    w = make_window(load_project("projects/bottling-line"), size=(1400, 900))
+    rp = w.run_panel
+    retype(rp.warmup, "2d")
+    qtbot.mouseClick(rp.run_button, Qt.LeftButton)
+    label = rp.field_error
+    qtbot.waitUntil(label.isVisible)
+    assert "warmup: must be >= 0 and shorter than the horizon" in label.text()
+    qtbot.wait(50)  # the dock's layout settles
+    need = label.heightForWidth(label.width())
+    assert need >= 2 * label.fontMetrics().lineSpacing()  # it does wrap at this width
+    assert label.height() >= need  # every line of it shows
+    # and the fields above it keep their height (the list of scenarios gives way)
+    assert rp.seed.height() >= rp.seed.sizeHint().height()
+    assert not rp.is_running()

@@ -179,3 +179,45 @@ def test_the_panel_fits_the_dock_width(make_window, line_project, warm_kernel, q
                 assert fm.horizontalAdvance(item.text()) < table.columnWidth(c), item.text()
     assert all(c.minimumSizeHint().width() <= viewport.width()
                for c in panel.findChildren(QWidget))
+
+
+def test_the_sliders_are_kept_with_the_project(make_window, line_project, qtbot, warm_kernel,
+                                               tmp_path):
+    """The sliders' positions lived in the panel alone: a project opened again showed none
+    (polish3 §4). Each release is now an undoable edit of the project, which marks it
+    modified, and the project opens with its sliders where they stood."""
+    from twin.projectfile.reader import load_project
+
+    w = make_window(line_project)
+    w.docks["whatif"].raise_()
+    assert w.save_to(tmp_path / "plant") and not w.isWindowModified()
+    panel = w.whatif
+    panel.add_factor(CAPACITY)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert w.isWindowModified()
+    slider = panel.slider("B1.capacity")
+    slider.setFocus()
+    for _ in range(2):  # two nudges: 5 -> 6 -> 7, each a release of its own
+        QTest.keyClick(slider, Qt.Key_Right)
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    assert slider.value() == 7
+    assert w.act_undo.text() == "&Undo set the what-if slider B1.capacity to 7"
+    w.act_undo.trigger()
+    assert panel.slider("B1.capacity").value() == 6
+    assert panel.rows[0].value_label.text() == "6"
+    w.act_redo.trigger()
+    assert panel.slider("B1.capacity").value() == 7
+    assert w.save_to(tmp_path / "plant")
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60_000)
+    # opened again: the slider is back, where it stood
+    again = make_window(load_project(tmp_path / "plant"))
+    restored = again.whatif
+    assert [f.name for f in restored.factors()] == ["B1.capacity"]
+    assert restored.slider("B1.capacity").value() == 7
+    assert restored.rows[0].value_label.text() == "7"
+    assert not again.isWindowModified()
+    # undoing back past the slider's addition takes it away
+    w.act_undo.trigger()
+    w.act_undo.trigger()
+    w.act_undo.trigger()
+    assert panel.factors() == []

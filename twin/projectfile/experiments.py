@@ -124,6 +124,14 @@ def _read_names(e: dict, key: str, ep: str, problems: Problems) -> list[str]:
     return list(dict.fromkeys(raw))
 
 
+def factor_from_json(x) -> Factor | None:
+    """A factor as ``factor_to_json`` wrote it (the workbench keeps its what-if sliders'
+    factors so, in ``meta.whatif``), or None where it does not read as one."""
+    problems = Problems()
+    factor = _read_factor(x, "$", problems)
+    return None if problems else factor
+
+
 def _read_factor(x, fp: str, problems: Problems) -> Factor | None:
     if not isinstance(x, dict):
         problems.add(fp, 'expected {"element": id, "path": "capacity", "low": 1, "high": 10}',

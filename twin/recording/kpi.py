@@ -15,6 +15,8 @@ Time model after ISO 22400-2 (definitions also in ``docs/recording-format.md``),
   (see :class:`~twin.recording.replay.AssetReplay`), which is robust to a few implausibly
   fast buckets and still below typical cycles.
 * quality Q = good quantity / produced quantity; OEE = A x P x Q.
+  A, P, Q, OEE and the losses below are :func:`twin.oee.oee_terms`, the definition a
+  simulated run's stations use too (``twin.sim.oee``).
 * failures: maximal runs of ``down`` overlapping the window; MTBF = APT / failures (mean
   operating time between failures); MTTR = down time / failures.
 * losses (s): the time of every state but ``busy`` and the planned downtime's ``off`` and
@@ -36,7 +38,8 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from kernels.types import BUSY, DOWN, MAINTENANCE, OFF, STATE_NAMES
+from kernels.types import DOWN, STATE_NAMES
+from twin.oee import oee_terms
 from twin.recording.errors import RecordingError
 from twin.recording.format import UNKNOWN, Recording, state_name, zone
 from twin.recording.mapping import DEFAULT_SHIFTS_JSON, Shift, parse_shifts
@@ -46,11 +49,6 @@ from twin.recording.replay import AssetReplay, down_runs, extent, replay_recordi
 ICT_PERCENTILE = 5.0
 
 _STATE_KEYS = (*STATE_NAMES, "unknown", "no_data")
-#: The states whose time is a loss (``Kpis.losses_s``): all but busy and planned downtime,
-#: ``down`` first (the order of the losses tables).
-LOSS_STATES = tuple(sorted((n for c, n in enumerate(STATE_NAMES)
-                            if c not in (BUSY, OFF, MAINTENANCE)),
-                           key=lambda n: n != STATE_NAMES[DOWN]))
 
 
 @dataclass
@@ -160,7 +158,7 @@ def ideal_cycle_time(replay: AssetReplay, given: float | None = None) -> tuple[f
     return value, f"estimated: {ICT_PERCENTILE:g}th percentile of {len(cycles)} observed cycles"
 
 
-def _ratio(num: float, den: float) -> float | None:
+def _ratio(num: float, den: float) -> float | None:  # MTBF, MTTR, energy per part
     return None if den <= 0 else num / den
 
 
@@ -207,37 +205,23 @@ def kpis_for_bins(
     for b in range(len(width)):
         st = {k: float(v[b]) for k, v in times.items()}
         observed = float(width[b]) - st["no_data"] - st["unknown"]
-        pdot = st[STATE_NAMES[OFF]] + st[STATE_NAMES[MAINTENANCE]]
-        pbt = observed - pdot
-        apt = st[STATE_NAMES[BUSY]]
-        down = st[STATE_NAMES[DOWN]]
         made, bad = float(produced[b]), float(scrap[b])
-        good = made - bad
-        availability = _ratio(apt, pbt)
-        performance = None if ict is None else _ratio(ict * made, apt)
-        quality = _ratio(good, made)
-        if None not in (availability, performance, quality):
-            oee = availability * performance * quality
-        elif availability is not None and performance == 0.0:
-            oee = 0.0
-        else:
-            oee = None
+        terms = oee_terms(st, observed, made, bad, ict)
+        apt = terms.actual_production_s
         n_fail = int(failures[b])
-        losses = {name: st[name] for name in LOSS_STATES}
-        if ict is not None:
-            losses["slow_cycles"] = max(apt - ict * made, 0.0)
-            losses["scrap"] = ict * bad
         e_kwh = float(energy[b]) if replay.has_power else None
         out.append(Kpis(
             asset_id=replay.asset_id, name=replay.name, element=replay.element,
             t0=float(edges[b]), t1=float(edges[b + 1]), observed_s=observed,
-            planned_downtime_s=pdot, planned_busy_s=pbt, actual_production_s=apt,
-            state_time_s=st, produced=made, parts_out=good, scrap=bad, energy_kwh=e_kwh,
-            energy_per_part_kwh=None if e_kwh is None else _ratio(e_kwh, good),
+            planned_downtime_s=terms.planned_downtime_s, planned_busy_s=terms.planned_busy_s,
+            actual_production_s=apt, state_time_s=st, produced=made, parts_out=made - bad,
+            scrap=bad, energy_kwh=e_kwh,
+            energy_per_part_kwh=None if e_kwh is None else _ratio(e_kwh, made - bad),
             ideal_cycle_time_s=ict, ideal_cycle_time_source=source,
-            availability=availability, performance=performance, quality=quality, oee=oee,
-            failures=n_fail, mtbf_s=_ratio(apt, n_fail), mttr_s=_ratio(down, n_fail),
-            losses_s=losses, invalid_values=replay.invalid_values,
+            availability=terms.availability, performance=terms.performance,
+            quality=terms.quality, oee=terms.oee, failures=n_fail,
+            mtbf_s=_ratio(apt, n_fail), mttr_s=_ratio(st[STATE_NAMES[DOWN]], n_fail),
+            losses_s=terms.losses_s, invalid_values=replay.invalid_values,
         ))
     return out
 

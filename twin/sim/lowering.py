@@ -25,6 +25,7 @@ from twin.projectfile.demand import (
 )
 from twin.projectfile.reader import products as project_products
 from twin.sim.energy import sample_times
+from twin.sim.oee import ideal_cycle_time
 from twin.sim.orders import initial_orders, lower_buffer_sequencing, lower_order_source
 from twin.sim.restart_energy import restart_power
 from twin.sim.seeds import seed_states, seed_states_of
@@ -50,6 +51,9 @@ class Lowered:
     # issue 19: per element, the power (kW) that spreads each restart's ``restart_kwh`` over
     # its warm-up in the sampled series (twin.sim.restart_energy); None: no restart energy
     restart_kw: np.ndarray | None = None
+    # per element, a station's ideal cycle time (s) for its OEE (twin.sim.oee), else None:
+    # read off the project here, as the results are read without it (a study's points)
+    ideal_cycle_s: tuple[float | None, ...] = ()
 
 
 class _Dists:
@@ -282,7 +286,9 @@ def lower(project: m.Project, horizon: float, warmup: float = 0.0, sample_interv
     return Lowered(arrays, tuple(el.id for el in els), tuple(el.kind for el in els),
                    tuple(prods), n_srv, float(horizon), float(warmup),
                    tuple(el.name for el in els), tuple(p.id for p in project.workers),
-                   restart_kw if restart_kw.any() else None)
+                   restart_kw if restart_kw.any() else None,
+                   tuple(ideal_cycle_time(project, el)[0] if isinstance(el, m.Station)
+                         else None for el in els))
 
 
 def _lower_energy_saving(el: m.Station, row_i: np.ndarray, row_f: np.ndarray,

@@ -19,6 +19,7 @@ import sys
 from dataclasses import asdict, dataclass
 
 from twin import safeio
+from twin.oee import LOSS_KEYS
 from twin.sim.stats import format_ci
 
 #: The per-element figures: (key in a summary's element, column label, unit, kinds).
@@ -27,6 +28,10 @@ ELEMENT_KPIS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("parts_in", "parts in", "parts", ("station", "buffer", "conveyor", "sink")),
     ("parts_out", "parts out", "parts", ("source", "station", "buffer", "conveyor")),
     ("utilization", "utilisation", "fraction", ("station", "buffer", "conveyor")),
+    ("oee", "OEE", "fraction", ("station",)),
+    ("availability", "availability", "fraction", ("station",)),
+    ("performance", "performance", "fraction", ("station",)),
+    ("quality", "quality", "fraction", ("station",)),
     ("state_fraction.busy", "busy", "fraction", ("station",)),
     ("state_fraction.setup", "setup", "fraction", ("station",)),
     ("state_fraction.blocked", "blocked", "fraction", ("station",)),
@@ -39,6 +44,9 @@ ELEMENT_KPIS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("state_fraction.switched_off", "switched off (energy saving)", "fraction", ("station",)),
     ("state_fraction.warming_up", "warming up", "fraction", ("station",)),
     ("state_fraction.off", "off", "fraction", ("station",)),
+    # what OEE lost, by cause (twin.oee.LOSS_KEYS)
+    *((f"oee_losses.{k}", f"OEE loss: {k.replace('_', ' ')}", "s", ("station",))
+      for k in LOSS_KEYS),
     ("failures", "failures", "count", ("station",)),
     ("energy_kwh", "energy", "kWh", ("station",)),
     ("restarts", "restarts", "count", ("station",)),
@@ -110,8 +118,8 @@ KIND_GROUPS = (("stations", ("station",)), ("buffers and conveyors", ("buffer", 
 
 
 #: States only a station with an energy-saving policy (which reports restarts) can be in.
-SAVING_STATES = ("state_fraction.standby", "state_fraction.switched_off",
-                 "state_fraction.warming_up")
+SAVING_STATES = tuple(f"{group}.{state}" for group in ("state_fraction", "oee_losses")
+                      for state in ("standby", "switched_off", "warming_up"))
 
 
 def _figure(el: dict, key: str, kinds: tuple[str, ...]) -> dict | None:

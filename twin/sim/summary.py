@@ -5,7 +5,8 @@ of observed time (after warm-up); WIP is the time-average number of parts in the
 time is the mean time from entering the line to reaching a sink; a station's state fractions
 split its server-time into the mutually exclusive states; its utilisation is the fraction of
 scheduled time (all but off and standby) spent busy or in setup; energy is the sum over
-states of power times time.
+states of power times time. A station's OEE, its three factors and its losses are those of
+a recording (``twin.oee``), with the process time's mean as the ideal cycle time.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from kernels import types as kt
 from twin.sim.energy import energy_kpis
+from twin.sim.oee import ideal_cycle_time, station_oee
 from twin.sim.orders import scenario_orders
 from twin.sim.restart_energy import station_energy_kwh
 from twin.sim.stats import mean_ci
@@ -37,6 +39,7 @@ def replication_kpis(sr, rep) -> dict[str, float]:
         "line.lost": rep.line_out[kt.L_LOST],
     }
     energy_total = 0.0
+    ideal = low.ideal_cycle_s or (None,) * len(low.element_ids)
     for e, (eid, kind) in enumerate(zip(low.element_ids, low.element_kinds, strict=True)):
         p = f"elements.{eid}."
         out[p + "parts_in"] = rep.el_out[e, kt.O_IN]
@@ -63,6 +66,7 @@ def replication_kpis(sr, rep) -> dict[str, float]:
             out[p + "setups"] = rep.el_out[e, kt.O_SETUPS]
             out[p + "maintenances"] = rep.el_out[e, kt.O_PM]
             out[p + "servers"] = float(servers)
+            out.update({p + k: v for k, v in station_oee(rep, e, ideal[e]).items()})
             if a.el_i[e, kt.I_BOM_N] > 0 and rep.bom_out is not None:
                 out.update(input_kpis(low, rep, e, obs))
         elif kind in ("buffer", "conveyor"):
@@ -123,6 +127,10 @@ def summarize(sr) -> dict:
         doc["elements"].setdefault(eid, {})["kind"] = kind
         if names.get(eid) and names[eid] != eid:  # what the user called it (a "Lathe")
             doc["elements"][eid]["name"] = names[eid]
+    for el in sr.project.elements:  # where each station's OEE performance comes from
+        if el.kind == "station" and el.id in doc["elements"]:
+            ict, source = ideal_cycle_time(sr.project, el)
+            doc["elements"][el.id]["ideal_cycle_time"] = {"value_s": ict, "source": source}
     doc["bottleneck"] = bottleneck(sr)
     orders = scenario_orders(sr)  # issue 18 §4: per order, the riskiest first
     if orders:

@@ -1,0 +1,73 @@
+"""OEE of a simulated run's stations, as a user reads it: the Statistics table, the 3D
+view's tooltip, the exported figures and ``twinbench run``; checked against a line whose
+OEE is worked out by hand."""
+
+import io
+
+import pytest
+
+from app.cli.run import print_table
+from twin.model import elements as m
+from twin.model.distributions import constant
+from twin.sim.report import kpi_records
+from twin.sim.stats import format_ci
+
+pytestmark = pytest.mark.gui
+
+HORIZON = 36_000.0
+
+
+def _hand_line() -> m.Project:
+    """M1 takes 10 s a part and fails after every 90 s of work for 10 s: each 100 s it makes
+    9 parts, so availability 0.9, performance 1, quality 1 and OEE 0.9, with 3600 s down.
+    M2 takes 5 s a part and scraps none: it works 5 s of each 10 s M1 needs per part, so
+    its availability, and its OEE, is 3240 x 5 / 36000 = 0.45; the rest it waits (starved)."""
+    p = m.Project("oee by hand", elements=[
+        m.Source("src", position=(0.0, 0.0, 0.0)),
+        m.Station("M1", position=(3.0, 0.0, 0.0), process_time=constant(10.0),
+                  failures=m.Failures("operating", constant(90.0), constant(10.0))),
+        m.Station("M2", position=(6.0, 0.0, 0.0), process_time=constant(5.0)),
+        m.Sink("out", position=(9.0, 0.0, 0.0)),
+    ], run=m.RunSettings(horizon=HORIZON, warmup=0.0, replications=3, seed=1))
+    for a, b in (("src", "M1"), ("M1", "M2"), ("M2", "out")):
+        p.connect(a, b)
+    return p
+
+
+def test_statistics_table_shows_oee_of_a_simulated_run(make_window, qtbot, warm_kernel):
+    w = make_window(_hand_line())
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000) as blocker:
+        assert w.run_panel.start_run()
+    summary = blocker.args[0].summary()
+    st = w.stats
+    qtbot.waitUntil(lambda: st.table.rowCount() > 0, timeout=5_000)
+    rows = {st.table.item(i, 0).text(): i for i in range(st.table.rowCount())}
+
+    def cell(eid, label):
+        return st.table.item(rows[eid], st.column(label)).text()
+
+    # what the user reads is the hand-worked figure, with its interval
+    assert cell("M1", "OEE") == "0.9 ± 0"
+    assert cell("M1", "availability") == "0.9 ± 0"
+    assert cell("M1", "performance") == "1 ± 0"
+    assert cell("M1", "quality") == "1 ± 0"
+    assert cell("M1", "OEE loss: down") == "3600 ± 0"
+    m2 = summary["base"]["elements"]["M2"]
+    assert m2["oee"]["mean"] == pytest.approx(0.45, abs=1e-3)
+    assert cell("M2", "OEE") == format_ci(m2["oee"])
+    assert m2["oee_losses"]["starved"]["mean"] == pytest.approx(HORIZON * 0.55, rel=1e-3)
+    # a source or a buffer has no OEE: its cell is blank, not a made-up figure
+    assert cell("src", "OEE") == ""
+    # the 3D view's tooltip carries the same figure
+    assert "OEE: 0.9 ± 0 fraction" in st.tooltip("M1").splitlines()
+    # the export (CSV and report read these records) and twinbench run's table
+    recs = {(r["element"], r["kpi"]): r for r in kpi_records(summary)}
+    assert recs[("M1", "oee")]["mean"] == pytest.approx(0.9)
+    assert recs[("M1", "oee_losses.down")]["mean"] == pytest.approx(3600.0)
+    out = io.StringIO()
+    print_table(summary, out)
+    text = out.getvalue()
+    assert "OEE by station" in text
+    m1_line = next(x for x in text.splitlines()[text.splitlines().index(
+        next(x for x in text.splitlines() if "OEE by station" in x)):] if x.split()[:1] == ["M1"])
+    assert m1_line.split()[1:4] == ["0.9", "±", "0"]

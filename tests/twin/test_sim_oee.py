@@ -1,0 +1,51 @@
+"""The ideal cycle time a simulated station's OEE is measured against (twin.sim.oee), and
+the one OEE definition shared with recordings (twin.oee)."""
+
+import pytest
+
+from twin.model import elements as m
+from twin.model.distributions import constant, exponential
+from twin.oee import oee_terms
+from twin.sim.oee import ideal_cycle_time
+
+
+def _project(station, **source):
+    return m.Project("p", elements=[m.Source("src", **source), station, m.Sink("out")])
+
+
+def test_the_mean_of_the_process_time():
+    st = m.Station("M", process_time=exponential(40.0))
+    assert ideal_cycle_time(_project(st), st) == (40.0, "process time mean")
+
+
+def test_per_product_times_weighted_by_the_product_mix():
+    st = m.Station("M", process_time={"a": constant(10.0), "b": constant(30.0)})
+    p = _project(st, product_mix={"a": 3.0, "b": 1.0})
+    ict, source = ideal_cycle_time(p, st)
+    assert ict == pytest.approx((3 * 10 + 1 * 30) / 4)
+    assert "product mix" in source
+
+
+def test_a_batch_shares_its_time_over_the_load_and_a_disassembly_has_none():
+    oven = m.Station("oven", process_time=constant(800.0), batch=m.Batch(size=8))
+    assert ideal_cycle_time(_project(oven), oven)[0] == pytest.approx(100.0)
+    split = m.Station("split", process_time=constant(5.0),
+                      disassembly=m.Disassembly((("out", 2, None),)))
+    assert ideal_cycle_time(_project(split), split)[0] is None
+    unbatch = m.Station("unload", process_time=constant(5.0), unbatch=True)
+    assert ideal_cycle_time(_project(unbatch), unbatch)[0] is None
+
+
+def test_oee_terms_by_hand():
+    states = {"busy": 90.0, "down": 10.0, "idle": 0.0, "setup": 0.0, "starved": 0.0,
+              "blocked": 0.0, "waiting_for_worker": 0.0, "standby": 0.0,
+              "switched_off": 0.0, "warming_up": 0.0, "off": 20.0, "maintenance": 0.0}
+    t = oee_terms(states, 120.0, produced=8.0, scrap=1.0, ideal_cycle_time_s=10.0)
+    assert t.planned_busy_s == 100.0
+    assert t.availability == pytest.approx(0.9)
+    assert t.performance == pytest.approx(80.0 / 90.0)
+    assert t.quality == pytest.approx(7 / 8)
+    assert t.oee == pytest.approx(0.9 * 80 / 90 * 7 / 8)
+    assert t.losses_s["down"] == 10.0 and t.losses_s["slow_cycles"] == pytest.approx(10.0)
+    assert t.losses_s["scrap"] == pytest.approx(10.0)
+    assert "off" not in t.losses_s

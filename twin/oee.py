@@ -1,0 +1,97 @@
+"""OEE and its loss breakdown from a machine's time per state, output and scrap.
+
+The one definition of OEE in twinbench, after ISO 22400-2: a recorded shift
+(``twin.recording.kpi``) and a simulated replication (``twin.sim.oee``) both give their state
+times and counts to :func:`oee_terms`, so that a run's OEE and a recording's can be compared
+figure for figure (a calibrated twin should show the OEE the plant recorded).
+
+* planned downtime PDOT = time ``off`` + ``maintenance`` (the plant did not plan to produce).
+* planned busy time PBT = observed time - PDOT.
+* actual production time APT = time ``busy``.
+* availability A = APT / PBT.
+* performance P = ideal cycle time x produced quantity / APT.
+* quality Q = good quantity / produced quantity; OEE = A x P x Q.
+* losses (s): the time of every state but ``busy`` and the planned downtime's ``off`` and
+  ``maintenance``, in ``kernels.types.STATE_NAMES`` order with ``down`` first,
+  ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
+  scrap.
+
+Undefined ratios (a zero denominator) are None; so are performance and OEE without an ideal
+cycle time, except that a machine available but producing nothing has an OEE of 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kernels.types import BUSY, DOWN, MAINTENANCE, OFF, STATE_NAMES
+
+#: The states whose time is a loss: all but busy and planned downtime, ``down`` first.
+LOSS_STATES = tuple(sorted((n for c, n in enumerate(STATE_NAMES)
+                            if c not in (BUSY, OFF, MAINTENANCE)),
+                           key=lambda n: n != STATE_NAMES[DOWN]))
+#: Every key of ``OeeTerms.losses_s`` with an ideal cycle time, in the order tables show them.
+LOSS_KEYS = (*LOSS_STATES, "slow_cycles", "scrap")
+
+
+@dataclass(frozen=True)
+class OeeTerms:
+    """The ISO 22400 times (s), the three ratios and OEE (0-1 or None), and the losses (s)."""
+
+    planned_downtime_s: float
+    planned_busy_s: float
+    actual_production_s: float
+    availability: float | None
+    performance: float | None
+    quality: float | None
+    oee: float | None
+    losses_s: dict[str, float] = field(default_factory=dict)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return None if den <= 0 else num / den
+
+
+def oee_terms(
+    state_time_s: Mapping[str, float],
+    observed_s: float,
+    produced: float,
+    scrap: float,
+    ideal_cycle_time_s: float | None,
+) -> OeeTerms:
+    """OEE of one machine over one window.
+
+    Parameters
+    ----------
+    state_time_s : mapping of str to float
+        Time in each state of ``kernels.types.STATE_NAMES`` (s); for a machine of several
+        servers, the sum over its servers (server-time), as ``produced`` counts all of them.
+    observed_s : float
+        The time the states were observed (s): the window less any time without data.
+    produced, scrap : float
+        Parts produced (good + scrap) and scrapped in the window.
+    ideal_cycle_time_s : float or None
+        The time one part ideally takes on one server (s); None: no performance, no OEE.
+    """
+    pdot = state_time_s[STATE_NAMES[OFF]] + state_time_s[STATE_NAMES[MAINTENANCE]]
+    pbt = observed_s - pdot
+    apt = state_time_s[STATE_NAMES[BUSY]]
+    good = produced - scrap
+    ict = ideal_cycle_time_s
+    availability = _ratio(apt, pbt)
+    performance = None if ict is None else _ratio(ict * produced, apt)
+    quality = _ratio(good, produced)
+    if None not in (availability, performance, quality):
+        oee = availability * performance * quality
+    elif availability is not None and performance == 0.0:
+        oee = 0.0
+    else:
+        oee = None
+    losses = {name: float(state_time_s[name]) for name in LOSS_STATES}
+    if ict is not None:
+        losses["slow_cycles"] = max(apt - ict * produced, 0.0)
+        losses["scrap"] = ict * scrap
+    return OeeTerms(planned_downtime_s=pdot, planned_busy_s=pbt, actual_production_s=apt,
+                    availability=availability, performance=performance, quality=quality,
+                    oee=oee, losses_s=losses)
