@@ -460,7 +460,8 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
     assets += mapping_assets(mapping, assets)
     options = source_options(KINDS[kind], mapping_path or None, mapping, project.name, security,
                              **security_files,
-                             protocol=protocol if KINDS[kind] == "mqtt" else None)
+                             protocol=protocol if KINDS[kind] == "mqtt" else None,
+                             program="gui")
     try:
         # in a process of its own: parsing 20,000 messages/s would hold the GUI thread up
         source = ProcessSource(open_source(address, **options), nice=SOURCE_NICE)

@@ -345,6 +345,10 @@ class MqttSource(Source):
         host name (and the prefix), the same on every run.
     project : str
         The project's name, for the default client id.
+    program : str
+        Which program follows (``"live"``: ``twinbench live``, ``"gui"``: the workbench), for
+        the default client id: a persistent session belongs to one follower, and two that
+        shared an id would each be handed the other's backlog.
     session_expiry_s : int
         How long the broker keeps the session (and queues messages) while twinbench is away
         (MQTT 5; default one week).
@@ -372,7 +376,8 @@ class MqttSource(Source):
 
     def __init__(self, url: str, **options) -> None:
         super().__init__(url, **options)
-        known = {"mapping", "protocol", "client_id", "project", "session_expiry_s", "credentials",
+        known = {"mapping", "protocol", "client_id", "project", "program", "session_expiry_s",
+                 "credentials",
                  "ca_file", "cert_file", "key_file", "max_future_s", "batch_s", "batch_max",
                  "inflight", "dedup_window", "keepalive_s", "reconnect_min_s",
                  "reconnect_max_s"}
@@ -389,7 +394,7 @@ class MqttSource(Source):
             raise LiveError(f"protocol={protocol!r}: give '5' or '3.1.1'")
         self.protocol = mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311
         self.client_id = options.get("client_id") or default_client_id(
-            options.get("project", "twinbench"), self.prefix)
+            options.get("project", "twinbench"), self.prefix, options.get("program", "live"))
         def number(key, default, kind=int, low=0):
             value = options.get(key, default)
             try:
@@ -642,13 +647,18 @@ class _Client(mqtt.Client):
         return self._send_puback(mid)
 
 
-def default_client_id(project: str, prefix: str = "") -> str:
-    """``twinbench-<project>-<host>-<hash of prefix>``: the same on every run, so that the
-    broker keeps the session (and its messages) while twinbench is away. At most 64 chars."""
-    def slug(s):
-        return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-")[:20] or "x"
+def default_client_id(project: str, prefix: str = "", program: str = "live") -> str:
+    """``twinbench-<project>-<host>[-<program>]-<hash of prefix>``: the same on every run, so
+    that the broker keeps the session (and its messages) while twinbench is away; different
+    per program (``twinbench live`` adds none, as before programs were told apart, so its
+    session survives an upgrade), because the broker hands a session's backlog to whichever
+    client connects with its id, and a workbench and a ``twinbench live`` on one machine
+    would splice each other's streams. At most 64 chars."""
+    def slug(s, n=20):
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-")[:n] or "x"
     tag = hashlib.blake2b(prefix.encode(), digest_size=3).hexdigest()
-    return f"twinbench-{slug(project)}-{slug(socket.gethostname())}-{tag}"
+    who = "" if program == "live" else f"-{slug(program, 6)}"
+    return f"twinbench-{slug(project)}-{slug(socket.gethostname())}{who}-{tag}"
 
 
 def read_credentials(path) -> tuple[str, str | None] | None:
