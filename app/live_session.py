@@ -84,8 +84,9 @@ class Snapshot:
     shift_scrap: dict[str, float] = field(default_factory=dict)
     shifts_origin: str = ""
     # messages the publishers numbered that never arrived (twin.live.sequence): a broker
-    # dropped them
+    # dropped them, or lost with the session when it restarted without persistence
     lost: int = 0
+    lost_sessions: int = 0
 
     @property
     def shift_ended(self) -> bool:
@@ -226,6 +227,7 @@ class LiveState:
                     _add_shift_time(out, a, s.states[a], t0, s.plant_t)
         lost = self.recorder.report.problems.get(LOST)  # the recorder counts them
         out.lost = lost.count if lost is not None else 0
+        out.lost_sessions = self.recorder.report.sessions_lost
         return out
 
     # -- inside ------------------------------------------------------------------------------

@@ -420,3 +420,27 @@ def test_a_prepared_file_is_taken_by_a_reading_of_its_day_made_anew_for_another(
     rec.readings([Reading("M", "nonsense", T0, 1.0)])  # counted, not stored
     rec.close()
     assert not nothing.exists()
+
+
+@pytest.mark.parametrize("after", ["new session", "session resumed"])
+def test_messages_lost_with_a_broker_restart_are_blamed_on_it(tmp_path, after):
+    """A newcomer restarted a mosquitto without persistence: 20,974 messages were lost and
+    the report blamed max_queued_messages (set to 0). A reconnection to a new session (no
+    session at the broker) means the queue went with it: the report says so."""
+    rec = LiveRecorder(tmp_path / "r.h5", ["M"])
+    rec.link("connected", "new session")  # the first connection: nothing to lose yet
+    rec.readings([Reading("M", "power_kw", T0 + n, 1.0, f"plant/M/power_kw|id:{n}")
+                  for n in range(1, 11)])
+    rec.link("reconnecting", "connection lost")
+    rec.link("connected", after)
+    rec.readings([Reading("M", "power_kw", T0 + n, 1.0, f"plant/M/power_kw|id:{n}")
+                  for n in range(51, 61)])
+    report = rec.close()
+    assert report.problems["messages never arrived"].count == 40
+    text = report.format()
+    if after == "new session":
+        assert report.sessions_lost == 1
+        assert "restarted without persistence" in text and "persistence true" in text
+        assert "max_queued_messages" not in text
+    else:
+        assert report.sessions_lost == 0 and "max_queued_messages" in text
