@@ -304,6 +304,10 @@ class AlertEngine:
                     end = _clock(self.epoch_s + float(f.shift_end), self.time_zone)
                     msg = (f"Shift target of {target:,.0f} good parts at risk: P(shift target "
                            f"missed) {rose}; median forecast {p50:,.0f} by {end}")
+                    gap_s = getattr(f, "gap_s", 0.0)
+                    if gap_s > 0:  # what the forecast assumed where it saw nothing
+                        msg += (f" (counting about {f.good_in_gaps:,.0f} parts for "
+                                f"{_minutes(gap_s)} without data)")
                     changes.append(self._raise(r, key, "", t, msg, {
                         "p_missed": p, "p_before": base, "target": target, "p50": p50,
                         "shift_end": self.epoch_s + float(f.shift_end)}))
