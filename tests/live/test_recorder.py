@@ -444,3 +444,23 @@ def test_messages_lost_with_a_broker_restart_are_blamed_on_it(tmp_path, after):
         assert "max_queued_messages" not in text
     else:
         assert report.sessions_lost == 0 and "max_queued_messages" in text
+
+
+def test_a_second_stream_going_back_in_time_is_counted_not_blended_silently(tmp_path):
+    """The newcomer's workbench was handed another session's backlog: time stamps 7 hours
+    back between the new stream's. They are stored (replay sorts) but counted and shown with
+    examples; the recording's latest plant time stays the new stream's."""
+    rec = LiveRecorder(tmp_path / "r.h5", ["M", "N"])
+    rec.readings([Reading("M", "state", T0 + k, "busy", f"a{k}") for k in range(10)])
+    rec.readings([Reading("N", "state", T0 - 7 * 3600 + k, "down", f"b{k}")
+                  for k in range(8)])  # the other session's backlog
+    rec.readings([Reading("M", "state", T0 - 200, "idle", "late")])  # late, not a jump
+    rec.readings([Reading("M", "state", T0 + 20, "idle", "c")])
+    report = rec.close()
+    p = report.problems["time stamps went back"]
+    assert p.count == 8 and len(p.examples) == 5
+    assert p.examples[0].startswith("asset N, state = down") and "25,209 s before" in \
+        p.examples[0]
+    assert "time stamps went back: 8" in report.format()
+    assert report.last == T0 + 20  # the plant clock did not go back
+    assert report.stored["states"] == 20  # all kept, as recorded

@@ -55,7 +55,14 @@ import numpy as np
 
 from kernels.types import STATE_NAMES
 from twin.live.feed import CHANNELS, LINK_STATES, Reading
-from twin.live.report import PROBLEMS, LiveReport, Problem  # noqa: F401 - PROBLEMS as before
+from twin.live.report import (  # noqa: F401 - PROBLEMS as before
+    PROBLEMS,
+    TIME_BACK,
+    TIME_BACK_S,
+    LiveReport,
+    Problem,
+    _iso,
+)
 from twin.live.sequence import LOST, MessageIds, describe_ranges
 from twin.recording import AssetInfo, RecordingError, RecordingWriter
 from twin.recording.format import (
@@ -446,6 +453,9 @@ class LiveRecorder:
                     self._gap[0] = t
             elif first_t is None or t < first_t:
                 first_t = t
+            if rep.last is not None and t < rep.last - TIME_BACK_S:
+                self._problem(TIME_BACK, f"{_show(r)} ({rep.last - t:,.0f} s before "
+                                         f"{_iso(rep.last)})")
             ts = t - self._epoch_s
             last = a.last_t.get(r.channel)
             late = last is not None and ts < last

@@ -15,6 +15,11 @@ from twin.recording.timerange import RANGE_TEXT
 #: Record kinds stored, as the report counts them.
 KINDS = ("states", "parts", "power", "level")
 
+#: A time stamp this much earlier than the source's latest (s) is not lateness of one
+#: message (a batch, a redelivery, a slow asset: seconds to a minute or two) but another
+#: stream blended into this one.
+TIME_BACK_S = 300.0
+TIME_BACK = "time stamps went back"
 #: Problem kinds the recorder finds itself, with what it did about them. Kinds a source
 #: reports through :meth:`LiveRecorder.bad` are counted under their own names.
 PROBLEMS = {
@@ -37,6 +42,11 @@ PROBLEMS = {
           "messages; mosquitto drops a subscriber's messages beyond max_queued_messages, "
           "1000 by default, also for one that is connected but slow): raise "
           "max_queued_messages (0: no limit) in the broker's configuration; recorded as gaps",
+    TIME_BACK: f"time stamps more than {TIME_BACK_S:g} s earlier than the latest the source "
+               "sent (a second stream on the same topics, or another follower's backlog "
+               "handed over with a shared client id): stored in arrival order (replay "
+               "sorts), the plant clock stays at the latest; check that one publisher feeds "
+               "the prefix and that no other follower uses this client id",
     "out of order": "readings earlier than the asset's previous reading on that channel: "
                     "stored in arrival order (replay sorts); a late counter value is not "
                     "stored (the later value includes it)",
