@@ -47,7 +47,7 @@ from twin.errors import InputError
 from twin.model import elements as m
 from twin.projectfile.reader import copy_project, with_scenario
 from twin.recording import Recording, kpis_for_bins, replay_recording
-from twin.recording.replay import extent
+from twin.recording.replay import extent, merged_gaps
 from twin.tasks import TaskState
 
 CHART_MIN_HEIGHT = 130  # px: a title, an axis and a plot one can read
@@ -148,6 +148,7 @@ class ReplayPanel(QWidget):
         super().__init__(parent)
         self.recording: Recording | None = None
         self.replays: dict = {}
+        self._gaps = (np.empty(0), np.empty(0))  # the recording's link gaps, merged
         self.asset_ids: list[str] = []
         self.elements: dict[str, str] = {}  # asset id -> element id ("" unmapped)
         self.t0 = self.t1 = 0.0
@@ -316,6 +317,7 @@ class ReplayPanel(QWidget):
         self.stop()
         self.recording = recording
         self.replays = replay_recording(recording)
+        self._gaps = merged_gaps(recording.gaps)
         self.asset_ids = list(self.replays)
         self.t0, self.t1 = extent(self.replays)
         known = set(element_ids)
@@ -400,6 +402,16 @@ class ReplayPanel(QWidget):
         """State code of every asset at ``t`` (s since the recording epoch)."""
         return {a: int(r.state_at(t)) for a, r in self.replays.items()}
 
+    def level_known(self, asset: str, t: float) -> bool:
+        """Whether ``asset`` records a level and no state (a conveyor, a buffer), and its
+        level is known at ``t``: it has data then, though no state to colour it by (it showed
+        as "no data" with 119,455 level readings recorded)."""
+        r = self.replays[asset]
+        if not r.has_level or len(r.timeline.start):
+            return False
+        gs, ge = self._gaps
+        return not bool(np.any((gs <= t) & (t < ge))) and bool(np.isfinite(r.level_at(t)))
+
     def seek(self, t: float) -> None:
         """Show time ``t``: cursors, label, 3D colours."""
         if self.recording is None:
@@ -413,6 +425,8 @@ class ReplayPanel(QWidget):
         colors = {}
         for a, code in self.states_at(self.t).items():
             eid = self.elements.get(a)
+            if code == -1 and self.level_known(a, self.t):
+                continue  # its own colour: a conveyor has a level, not a state
             rgb = state_rgb(code)
             if eid and rgb is not None:
                 colors[eid] = rgb
