@@ -90,6 +90,8 @@ def link_text(s: Snapshot) -> str:
             # the most common surprise: a plant off shift sends nothing, and a wrong topic
             # prefix receives nothing (docs/live.md, "In the workbench")
             text += ", nothing received yet"
+            if s.elsewhere:  # a wrong prefix: the source found where the messages go
+                text += f" - {s.elsewhere}"
     else:
         text = s.link
     if s.link_detail and s.link != "connected":

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.live.feed import STATES, LiveError, Reading, check_address
+from twin.live.report import NOTHING_HERE
 from twin.live.sequence import LOST
 from twin.live.shifts import LiveShifts
 from twin.tasks import pause_collection, resume_collection
@@ -87,6 +88,8 @@ class Snapshot:
     # dropped them, or lost with the session when it restarted without persistence
     lost: int = 0
     lost_sessions: int = 0
+    # where the messages go when none comes under the prefix (the MQTT source's probe)
+    elsewhere: str = ""
 
     @property
     def shift_ended(self) -> bool:
@@ -228,6 +231,8 @@ class LiveState:
         lost = self.recorder.report.problems.get(LOST)  # the recorder counts them
         out.lost = lost.count if lost is not None else 0
         out.lost_sessions = self.recorder.report.sessions_lost
+        where = self.recorder.report.problems.get(NOTHING_HERE)
+        out.elsewhere = where.examples[0] if where is not None and where.examples else ""
         return out
 
     # -- inside ------------------------------------------------------------------------------

@@ -366,3 +366,20 @@ def test_the_workbench_and_twinbench_live_keep_persistent_sessions_of_their_own(
     assert gui[0] == gui[1] != cli
     assert cli == MqttSource(url, project="line").client_id  # as before programs were told
     assert len(gui[0]) <= 64 and "-gui-" in gui[0]
+
+
+def test_the_connection_words_say_where_the_messages_go_under_a_wrong_prefix(tmp_path):
+    """What the MQTT source's probe found reaches the Live dock's connection words: the
+    recorder keeps it as a problem, the snapshot carries it, the indicator says it."""
+    from app.live_panel import link_text
+    from app.live_session import LiveState
+    from twin.live.report import NOTHING_HERE
+
+    rec = LiveRecorder(tmp_path / "r.h5", ["M"])
+    state = LiveState(rec, [])
+    state.link("connected", "new session")
+    assert link_text(state.snapshot()) == "connected, nothing received yet"
+    said = "nothing arrives under 'plant', but ... 120 under 'line1' (e.g. line1/M/state)"
+    rec.bad(NOTHING_HERE, said)
+    assert link_text(state.snapshot()) == f"connected, nothing received yet - {said}"
+    rec.close()

@@ -20,6 +20,9 @@ KINDS = ("states", "parts", "power", "level")
 #: stream blended into this one.
 TIME_BACK_S = 300.0
 TIME_BACK = "time stamps went back"
+#: What the MQTT source reports when nothing comes under its prefix but messages come under
+#: others (``twin.live.mqtt``).
+NOTHING_HERE = "nothing under the prefix"
 #: Problem kinds the recorder finds itself, with what it did about them. Kinds a source
 #: reports through :meth:`LiveRecorder.bad` are counted under their own names.
 PROBLEMS = {
@@ -47,6 +50,9 @@ PROBLEMS = {
                "handed over with a shared client id): stored in arrival order (replay "
                "sorts), the plant clock stays at the latest; check that one publisher feeds "
                "the prefix and that no other follower uses this client id",
+    NOTHING_HERE: "nothing came under the address's prefix, but messages came under others "
+                  "(the source listened to every topic for a few seconds): the prefix is "
+                  "likely wrong; connect again with the one named",
     "out of order": "readings earlier than the asset's previous reading on that channel: "
                     "stored in arrival order (replay sorts); a late counter value is not "
                     "stored (the later value includes it)",
