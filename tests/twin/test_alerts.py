@@ -273,3 +273,15 @@ def test_no_data_when_an_asset_is_first_heard_after_the_others():
                                                 ("cleared", "silent"),
                                                 ("cleared", "capper-silent")]
     assert out[1].message.endswith(": nothing received yet")
+
+
+def test_no_data_on_a_replay_is_not_raised_by_an_old_reading_coming_late():
+    """Plant time stands in for the clock on a replay: an asset's reading from 7 hours back
+    (another session's backlog) must not make it look silent for 7 hours."""
+    rule = m.AlertRule("no_data", "capper-silent", elements=("capper",), scope="asset",
+                       longer_than=600.0)
+    e = engine(rule)
+    out = e.readings([Reading("capper", "state", EPOCH + 30000, "busy")])
+    out += e.readings([Reading("capper", "state", EPOCH + 5000, "busy")])  # the backlog
+    out += e.advance(EPOCH + 30100)
+    assert out == []

@@ -248,7 +248,8 @@ class AlertEngine:
             a = self._asset(r.asset)
             if r.channel == "state" and a.since is not None:
                 changes += self._state_rules(r.asset, a, t)
-            a.last_t, a.last_wall = t, wall
+            # a reading from the past (a backlog replayed) is not news of the asset now
+            a.last_t, a.last_wall = t if a.last_t is None else max(a.last_t, t), wall
             if self._first_t is None:
                 self._first_t = t
             self._now = t if self._now is None else max(self._now, t)
