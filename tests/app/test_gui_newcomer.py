@@ -201,6 +201,8 @@ def test_a_buffer_with_recorded_levels_is_not_shown_as_no_data(make_window, line
     """A live recording of the bottling line held 119,455 level readings of its conveyors,
     yet Replay painted them "no data" (pink): they record a level, no state. Where the level
     is known they keep their own colour; in a link gap they are "no data" as everything."""
+    import numpy as np
+
     from kernels.types import BUSY
     from twin.recording import AssetInfo, RecordingWriter
 
@@ -221,3 +223,11 @@ def test_a_buffer_with_recorded_levels_is_not_shown_as_no_data(make_window, line
     assert no_data.tint is not None  # M1 is busy: coloured by its state
     win.replay.seek(1100.0)  # in the gap: nothing is known of anything
     assert tint.tint == no_data.tint and tint.tint is not None
+    # the Gantt row likewise: clear where the level is known, "no data" in the gap
+    win.replay._range_changed()
+    image = win.replay.gantt_image.image  # columns x assets x RGBA
+    row = win.replay.asset_ids.index("B1")
+    lo, hi = win.replay._image_window
+    cols = (np.array([700.0, 1100.0]) - lo) / (hi - lo) * image.shape[0]
+    clear, gap = (image[int(c), row] for c in cols)
+    assert clear[3] == 0 and gap[3] == 255
