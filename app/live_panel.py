@@ -90,6 +90,8 @@ def link_text(s: Snapshot) -> str:
             # the most common surprise: a plant off shift sends nothing, and a wrong topic
             # prefix receives nothing (docs/live.md, "In the workbench")
             text += ", nothing received yet"
+            if s.elsewhere:  # a wrong prefix: the source found where the messages go
+                text += f" - {s.elsewhere}"
     else:
         text = s.link
     if s.link_detail and s.link != "connected":
@@ -320,7 +322,7 @@ class LivePanel(QWidget):
             while self._out and self._out[0][0] < s.plant_t - 3600.0 - THROUGHPUT_WINDOW_S:
                 self._out.popleft()
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
-        self._show_lost(s.lost)
+        self._show_lost(s.lost, s.lost_sessions)
         if everything:
             parts = PARTS
         elif self.isVisible():  # a dock tabbed away is not drawn for
@@ -364,8 +366,14 @@ class LivePanel(QWidget):
         if new != top:
             plot.setYRange(0.0, new, padding=0)
 
-    def _show_lost(self, lost: int) -> None:
-        if lost:
+    def _show_lost(self, lost: int, sessions_lost: int = 0) -> None:
+        if lost and sessions_lost:  # a queue limit is not the cause then
+            self.lost_label.setText(
+                f"{lost:,} messages never arrived: the broker restarted without keeping "
+                "twinbench's session (it reconnected to a new one), and what it had queued "
+                "went with it. Set persistence true in the broker's configuration "
+                "(docs/live.md, \"For broker admins\"); the recording marks them as gaps")
+        elif lost:
             self.lost_label.setText(
                 f"{lost:,} messages never arrived: the broker dropped them (the publisher's "
                 "message ids have holes). Raise the broker's max_queued_messages (0: no "
@@ -443,7 +451,7 @@ class LivePanel(QWidget):
         self._stopping = False
         self.show_snapshot(last, everything=True)
         lost = report.problems.get(LOST)  # the final count, after the last batches
-        self._show_lost(lost.count if lost is not None else 0)
+        self._show_lost(lost.count if lost is not None else 0, report.sessions_lost)
         self.disconnect_button.setEnabled(False)
         if session.failure is not None:
             self.message.emit(f"live: the source stopped: {session.failure}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.live.feed import STATES, LiveError, Reading, check_address
+from twin.live.report import NOTHING_HERE
 from twin.live.sequence import LOST
 from twin.live.shifts import LiveShifts
 from twin.tasks import pause_collection, resume_collection
@@ -84,8 +85,11 @@ class Snapshot:
     shift_scrap: dict[str, float] = field(default_factory=dict)
     shifts_origin: str = ""
     # messages the publishers numbered that never arrived (twin.live.sequence): a broker
-    # dropped them
+    # dropped them, or lost with the session when it restarted without persistence
     lost: int = 0
+    lost_sessions: int = 0
+    # where the messages go when none comes under the prefix (the MQTT source's probe)
+    elsewhere: str = ""
 
     @property
     def shift_ended(self) -> bool:
@@ -226,6 +230,9 @@ class LiveState:
                     _add_shift_time(out, a, s.states[a], t0, s.plant_t)
         lost = self.recorder.report.problems.get(LOST)  # the recorder counts them
         out.lost = lost.count if lost is not None else 0
+        out.lost_sessions = self.recorder.report.sessions_lost
+        where = self.recorder.report.problems.get(NOTHING_HERE)
+        out.elsewhere = where.examples[0] if where is not None and where.examples else ""
         return out
 
     # -- inside ------------------------------------------------------------------------------
@@ -460,7 +467,8 @@ def open_session(project, project_path: Path | None, kind: str, address: str,
     assets += mapping_assets(mapping, assets)
     options = source_options(KINDS[kind], mapping_path or None, mapping, project.name, security,
                              **security_files,
-                             protocol=protocol if KINDS[kind] == "mqtt" else None)
+                             protocol=protocol if KINDS[kind] == "mqtt" else None,
+                             program="gui")
     try:
         # in a process of its own: parsing 20,000 messages/s would hold the GUI thread up
         source = ProcessSource(open_source(address, **options), nice=SOURCE_NICE)

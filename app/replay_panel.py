@@ -47,7 +47,7 @@ from twin.errors import InputError
 from twin.model import elements as m
 from twin.projectfile.reader import copy_project, with_scenario
 from twin.recording import Recording, kpis_for_bins, replay_recording
-from twin.recording.replay import extent
+from twin.recording.replay import extent, merged_gaps
 from twin.tasks import TaskState
 
 CHART_MIN_HEIGHT = 130  # px: a title, an axis and a plot one can read
@@ -78,11 +78,18 @@ def _fork_job(project: m.Project, recording: Recording, t: float, end: float, re
                                assets=assets, task=task, workers=workers, variant=variant)
 
 
+#: The Gantt's code of a level-only asset (a conveyor, a buffer) where its level is known:
+#: drawn clear (it has data, no state), not as "no data".
+LEVEL_ONLY = len(STATE_NAMES)
+
+
 def state_lut() -> np.ndarray:
-    """RGBA uint8 per state code + 2 (``UNKNOWN`` = -2 and ``NO_DATA`` = -1 come first)."""
+    """RGBA uint8 per state code + 2 (``UNKNOWN`` = -2 and ``NO_DATA`` = -1 come first,
+    :data:`LEVEL_ONLY` last, transparent)."""
     rgb = [NO_STATE_RGB, NO_STATE_RGB] + [STATE_COLORS[s] for s in STATE_NAMES]
-    lut = np.full((len(rgb), 4), 255, np.uint8)
-    lut[:, :3] = np.round(np.array(rgb) * 255).astype(np.uint8)
+    lut = np.full((len(rgb) + 1, 4), 255, np.uint8)
+    lut[:-1, :3] = np.round(np.array(rgb) * 255).astype(np.uint8)
+    lut[-1] = 0
     return lut
 
 
@@ -148,6 +155,7 @@ class ReplayPanel(QWidget):
         super().__init__(parent)
         self.recording: Recording | None = None
         self.replays: dict = {}
+        self._gaps = (np.empty(0), np.empty(0))  # the recording's link gaps, merged
         self.asset_ids: list[str] = []
         self.elements: dict[str, str] = {}  # asset id -> element id ("" unmapped)
         self.t0 = self.t1 = 0.0
@@ -316,6 +324,7 @@ class ReplayPanel(QWidget):
         self.stop()
         self.recording = recording
         self.replays = replay_recording(recording)
+        self._gaps = merged_gaps(recording.gaps)
         self.asset_ids = list(self.replays)
         self.t0, self.t1 = extent(self.replays)
         known = set(element_ids)
@@ -400,6 +409,20 @@ class ReplayPanel(QWidget):
         """State code of every asset at ``t`` (s since the recording epoch)."""
         return {a: int(r.state_at(t)) for a, r in self.replays.items()}
 
+    def level_known(self, asset: str, t):
+        """Whether ``asset`` records a level and no state (a conveyor, a buffer), and its
+        level is known at ``t`` (a time or an array of them): it has data then, though no
+        state to colour it by (it showed as "no data" with 119,455 level readings
+        recorded)."""
+        r = self.replays[asset]
+        tt = np.asarray(t, float)
+        if not r.has_level or len(r.timeline.start):
+            return np.zeros(tt.shape, bool) if tt.ndim else False
+        gs, ge = self._gaps
+        gap = ((gs[:, None] <= tt.ravel()) & (tt.ravel() < ge[:, None])).any(axis=0)
+        known = ~gap.reshape(tt.shape) & np.isfinite(r.level_at(tt))
+        return known if tt.ndim else bool(known)
+
     def seek(self, t: float) -> None:
         """Show time ``t``: cursors, label, 3D colours."""
         if self.recording is None:
@@ -413,6 +436,8 @@ class ReplayPanel(QWidget):
         colors = {}
         for a, code in self.states_at(self.t).items():
             eid = self.elements.get(a)
+            if code == -1 and self.level_known(a, self.t):
+                continue  # its own colour: a conveyor has a level, not a state
             rgb = state_rgb(code)
             if eid and rgb is not None:
                 colors[eid] = rgb
@@ -461,7 +486,9 @@ class ReplayPanel(QWidget):
         # one column per sample at its centre, every asset in one vectorised look-up
         edges = np.linspace(lo, hi, GANTT_COLUMNS + 1)
         mid = (edges[:-1] + edges[1:]) / 2
-        codes = np.stack([self.replays[a].state_at(mid) for a in self.asset_ids], axis=1)
+        codes = np.stack([np.where(self.level_known(a, mid), LEVEL_ONLY,
+                                   self.replays[a].state_at(mid)) for a in self.asset_ids],
+                         axis=1)
         self.gantt_image.setImage(self._lut[codes.astype(np.int64) + 2], autoLevels=False)
         self._image_window = (lo, hi)
         self.gantt_image.setRect(QRectF((lo - self.t0) / 3600.0, -0.5, (hi - lo) / 3600.0,

@@ -103,12 +103,21 @@ def forecast_line(f, epoch_s: float, time_zone: str = "UTC") -> str:
 
     q = {p: float(v[-1]) for p, v in f.quantiles().items()}
     line = (f"{clock(f.made_at, '%Y-%m-%d %H:%M:%S')} FORECAST shift {clock(f.shift_start)}-"
-            f"{clock(f.shift_end)}: {_cell(f.good_so_far)} good parts so far; by "
+            f"{clock(f.shift_end)}: {_cell(f.good_so_far)} good parts so far{_gaps(f)}; by "
             f"{clock(f.shift_end)} P10 {_cell(q[0.1])}, P50 {_cell(q[0.5])}, P90 "
             f"{_cell(q[0.9])} ({f.replications} replications)")
     if f.target is not None:
         line += f"; P(below target {f.target:,.0f}) {100 * f.p_below(f.target):.0f}%"
     return line
+
+
+def _gaps(f) -> str:
+    """What the fan counts for the link gaps of the shift (none: nothing)."""
+    gap_s = getattr(f, "gap_s", 0.0)
+    if not gap_s > 0:
+        return ""
+    return (f" (+ about {_cell(f.good_in_gaps)} counted for {gap_s / 60:.0f} min without "
+            "data)")
 
 
 def _cell(v: float | None, digits: int = 0) -> str:

@@ -194,3 +194,40 @@ def test_output_and_energy_show_the_same_hours_as_the_gantt(make_window, line_pr
     rp.output.setXRange(10.0, 50.0, padding=0)  # zoomed on one: the others follow
     for lo, hi in ranges():
         assert (lo, hi) == (pytest.approx(10.0), pytest.approx(50.0))
+
+
+def test_a_buffer_with_recorded_levels_is_not_shown_as_no_data(make_window, line_project,
+                                                               tmp_path):
+    """A live recording of the bottling line held 119,455 level readings of its conveyors,
+    yet Replay painted them "no data" (pink): they record a level, no state. Where the level
+    is known they keep their own colour; in a link gap they are "no data" as everything."""
+    import numpy as np
+
+    from kernels.types import BUSY
+    from twin.recording import AssetInfo, RecordingWriter
+
+    path = tmp_path / "levels.h5"
+    with RecordingWriter.create(path, source="t", epoch_utc="2026-12-02T00:00:00+00:00") as w:
+        w.add_asset(AssetInfo("M1", element="M1"))
+        w.add_asset(AssetInfo("B1", element="B1", level=True))
+        w.append_states("M1", [0.0, 3600.0], [BUSY, BUSY])
+        w.append_level("B1", [0.0, 600.0, 1800.0, 3600.0], [0.0, 2.0, 3.0, 1.0])
+        w.append_gaps([1000.0], [1200.0], "reconnecting: connection lost")
+    win = make_window(line_project)
+    assert win.open_recording(path)
+    win.set_colour_mode("replay")
+    tint = win.view.adapters["B1"]
+    no_data = win.view.adapters["M1"]
+    win.replay.seek(700.0)
+    assert tint.tint is None  # its own colour: a level is known
+    assert no_data.tint is not None  # M1 is busy: coloured by its state
+    win.replay.seek(1100.0)  # in the gap: nothing is known of anything
+    assert tint.tint == no_data.tint and tint.tint is not None
+    # the Gantt row likewise: clear where the level is known, "no data" in the gap
+    win.replay._range_changed()
+    image = win.replay.gantt_image.image  # columns x assets x RGBA
+    row = win.replay.asset_ids.index("B1")
+    lo, hi = win.replay._image_window
+    cols = (np.array([700.0, 1100.0]) - lo) / (hi - lo) * image.shape[0]
+    clear, gap = (image[int(c), row] for c in cols)
+    assert clear[3] == 0 and gap[3] == 255

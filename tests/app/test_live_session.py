@@ -339,3 +339,47 @@ def test_a_charts_top_is_a_round_number_kept_while_the_data_fits():
     assert steady_top(500.0, 520.0) == 1000.0  # grown past the top
     assert steady_top(500.0, 150.0) == 200.0   # fallen below 35 % of it
     assert steady_top(None, 0.0) == 2.0 and steady_top(None, math.nan) == 2.0
+
+
+def test_the_workbench_and_twinbench_live_keep_persistent_sessions_of_their_own(tmp_path):
+    """A newcomer followed one broker with ``twinbench live`` and then the workbench: with one
+    default client id the broker handed the workbench the other's backlog. The ids differ per
+    program (``twinbench live``'s is the one it always had) and stay the same run to run."""
+    from argparse import Namespace
+
+    from app.cli.live import _source_options
+    from app.live_session import open_session
+    from twin.live.mqtt import MqttSource
+    from twin.model import elements as m
+    from twin.model.distributions import constant
+
+    project = m.Project("line", elements=[
+        m.Source("src", position=(0, 0, 0), arrival=constant(10.0)),
+        m.Sink("out", position=(3, 0, 0))])
+    project.connect("src", "out")
+    url = "mqtt://127.0.0.1:1/plant"
+    gui = [open_session(project, None, "MQTT", url, record=tmp_path / "r.h5").source.inner
+           .client_id for _ in range(2)]
+    args = Namespace(mqtt=url, opcua=None, mapping=None, security="sign-encrypt",
+                     certificate=None, private_key=None, trust_dir=None)
+    cli = MqttSource(url, **_source_options(args, None, project.name)).client_id
+    assert gui[0] == gui[1] != cli
+    assert cli == MqttSource(url, project="line").client_id  # as before programs were told
+    assert len(gui[0]) <= 64 and "-gui-" in gui[0]
+
+
+def test_the_connection_words_say_where_the_messages_go_under_a_wrong_prefix(tmp_path):
+    """What the MQTT source's probe found reaches the Live dock's connection words: the
+    recorder keeps it as a problem, the snapshot carries it, the indicator says it."""
+    from app.live_panel import link_text
+    from app.live_session import LiveState
+    from twin.live.report import NOTHING_HERE
+
+    rec = LiveRecorder(tmp_path / "r.h5", ["M"])
+    state = LiveState(rec, [])
+    state.link("connected", "new session")
+    assert link_text(state.snapshot()) == "connected, nothing received yet"
+    said = "nothing arrives under 'plant', but ... 120 under 'line1' (e.g. line1/M/state)"
+    rec.bad(NOTHING_HERE, said)
+    assert link_text(state.snapshot()) == f"connected, nothing received yet - {said}"
+    rec.close()

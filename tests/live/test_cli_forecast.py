@@ -28,7 +28,8 @@ import cli_feed  # noqa: E402,F401  (registers testfeed://)
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) FORECAST shift (\d\d:\d\d)-(\d\d:\d\d): "
-                  r"([\d,]+) good parts so far; by \d\d:\d\d P10 ([\d,]+), P50 ([\d,]+), "
+                  r"([\d,]+) good parts so far(?: \(\+ about [\d,]+ counted for \d+ min "
+                  r"without data\))?; by \d\d:\d\d P10 ([\d,]+), P50 ([\d,]+), "
                   r"P90 ([\d,]+) \(40 replications\); P\(below target 100,000\) (\d+)%$")
 
 

@@ -349,3 +349,26 @@ def test_a_payload_of_several_channels_with_one_bad_value_is_bad_as_a_whole():
 def test_a_bad_number_option_is_refused_naming_it(option):
     with pytest.raises(LiveError, match=f"{next(iter(option))}=.*give a number"):
         MqttSource("mqtt://h/p", **option)
+
+
+def test_a_wrong_prefix_is_told_where_the_messages_go(broker):
+    """A newcomer connected with a wrong prefix and waited "connected, nothing received yet"
+    for ever. Nothing under the prefix for ``probe_after_s``: the source listens to every
+    topic briefly (a client of its own) and names the prefix the messages come under."""
+    source, feed, thread = _follow(broker, "plant", probe_after_s=1)
+    pub = Publisher(broker.port)
+    stop = time.monotonic() + 12
+    try:
+        while time.monotonic() < stop and not feed.bad_kinds:
+            for asset in ("filler", "capper"):
+                pub.publish(f"line1/{asset}/state", "busy")
+            time.sleep(0.05)
+        feed.wait(lambda f: f.bad_kinds, 5, "the probe's report")
+    finally:
+        thread.stop()
+        pub.close()
+    assert list(feed.bad_kinds) == ["nothing under the prefix"]
+    text = feed.examples["nothing under the prefix"]
+    assert text.startswith("nothing arrives under 'plant', but in 5 s the broker carried")
+    assert "under 'line1' (e.g. line1/" in text and "mqtt://HOST:PORT/PREFIX" in text
+    assert not feed.got  # nothing of the other prefix was taken as readings

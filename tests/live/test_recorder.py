@@ -420,3 +420,47 @@ def test_a_prepared_file_is_taken_by_a_reading_of_its_day_made_anew_for_another(
     rec.readings([Reading("M", "nonsense", T0, 1.0)])  # counted, not stored
     rec.close()
     assert not nothing.exists()
+
+
+@pytest.mark.parametrize("after", ["new session", "session resumed"])
+def test_messages_lost_with_a_broker_restart_are_blamed_on_it(tmp_path, after):
+    """A newcomer restarted a mosquitto without persistence: 20,974 messages were lost and
+    the report blamed max_queued_messages (set to 0). A reconnection to a new session (no
+    session at the broker) means the queue went with it: the report says so."""
+    rec = LiveRecorder(tmp_path / "r.h5", ["M"])
+    rec.link("connected", "new session")  # the first connection: nothing to lose yet
+    rec.readings([Reading("M", "power_kw", T0 + n, 1.0, f"plant/M/power_kw|id:{n}")
+                  for n in range(1, 11)])
+    rec.link("reconnecting", "connection lost")
+    rec.link("connected", after)
+    rec.readings([Reading("M", "power_kw", T0 + n, 1.0, f"plant/M/power_kw|id:{n}")
+                  for n in range(51, 61)])
+    report = rec.close()
+    assert report.problems["messages never arrived"].count == 40
+    text = report.format()
+    if after == "new session":
+        assert report.sessions_lost == 1
+        assert "restarted without persistence" in text and "persistence true" in text
+        assert "max_queued_messages" not in text
+    else:
+        assert report.sessions_lost == 0 and "max_queued_messages" in text
+
+
+def test_a_second_stream_going_back_in_time_is_counted_not_blended_silently(tmp_path):
+    """The newcomer's workbench was handed another session's backlog: time stamps 7 hours
+    back between the new stream's. They are stored (replay sorts) but counted and shown with
+    examples; the recording's latest plant time stays the new stream's."""
+    rec = LiveRecorder(tmp_path / "r.h5", ["M", "N"])
+    rec.readings([Reading("M", "state", T0 + k, "busy", f"a{k}") for k in range(10)])
+    rec.readings([Reading("N", "state", T0 - 7 * 3600 + k, "down", f"b{k}")
+                  for k in range(8)])  # the other session's backlog
+    rec.readings([Reading("M", "state", T0 - 200, "idle", "late")])  # late, not a jump
+    rec.readings([Reading("M", "state", T0 + 20, "idle", "c")])
+    report = rec.close()
+    p = report.problems["time stamps went back"]
+    assert p.count == 8 and len(p.examples) == 5
+    assert p.examples[0].startswith("asset N, state = down") and "25,209 s before" in \
+        p.examples[0]
+    assert "time stamps went back: 8" in report.format()
+    assert report.last == T0 + 20  # the plant clock did not go back
+    assert report.stored["states"] == 20  # all kept, as recorded

@@ -251,3 +251,37 @@ def test_no_data_before_any_reading_counts_from_the_start():
     assert [a.state for a in raised] == ["raised"]
     assert raised[0].message.endswith(": nothing received yet")
     assert raised[0].time == clock.t  # the wall clock stands in for the plant's time
+
+
+def test_no_data_when_an_asset_is_first_heard_after_the_others():
+    """A new asset's first reading later than the latest seen (a new emulator after an old
+    session's backlog, time stamps going backwards then forwards) is evaluated before its
+    own time is stored: the source and asset rules count it as not heard yet, not crash."""
+    clock = Clock(1_800_000_000.0)
+    source = m.AlertRule("no_data", "silent", longer_than=120.0)
+    asset = m.AlertRule("no_data", "capper-silent", elements=("capper",), scope="asset",
+                        longer_than=120.0)
+    e = engine(source, asset, clock=clock)
+    assert e.readings([Reading("filler", "state", EPOCH + 600, "busy"),
+                       Reading("filler", "state", EPOCH + 30, "busy")]) == []  # a backlog
+    clock.t += 200
+    # the capper is heard for the first time, later than anything so far: the capper's
+    # rule counted from the start (200 s, raised) and clears on this very reading
+    out = e.readings([Reading("capper", "state", EPOCH + 900, "busy")])
+    assert [(a.state, a.rule) for a in out] == [("raised", "silent"),
+                                                ("raised", "capper-silent"),
+                                                ("cleared", "silent"),
+                                                ("cleared", "capper-silent")]
+    assert out[1].message.endswith(": nothing received yet")
+
+
+def test_no_data_on_a_replay_is_not_raised_by_an_old_reading_coming_late():
+    """Plant time stands in for the clock on a replay: an asset's reading from 7 hours back
+    (another session's backlog) must not make it look silent for 7 hours."""
+    rule = m.AlertRule("no_data", "capper-silent", elements=("capper",), scope="asset",
+                       longer_than=600.0)
+    e = engine(rule)
+    out = e.readings([Reading("capper", "state", EPOCH + 30000, "busy")])
+    out += e.readings([Reading("capper", "state", EPOCH + 5000, "busy")])  # the backlog
+    out += e.advance(EPOCH + 30100)
+    assert out == []

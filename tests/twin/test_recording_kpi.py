@@ -182,6 +182,48 @@ def test_estimated_cycle_time_from_an_event_log(tmp_path):
         assert "4 observed cycles" in source
 
 
+def test_cycle_times_of_machines_that_stop_after_every_part(tmp_path):
+    """The bottling line's capper (faster than the filler feeding it) goes starved the
+    instant each part leaves; its rinser (faster than the filler after it) goes blocked after
+    each cycle and its part leaves when the next cycle starts. Replay found no cycle of the
+    capper (OEE "-") and a few of the rinser; each part is one cycle: its busy time."""
+    from kernels.types import BLOCKED, STARVED
+
+    path = tmp_path / "c.h5"
+    cycles = [2.0, 2.1, 1.9, 2.2]
+    with RecordingWriter.create(path, source="t", epoch_utc=EPOCH) as w:
+        t, st, ss, parts = 0.0, [], [], []
+        for c in cycles:  # capper: starved 0.5 s, busy c, the part leaves as it ends
+            st += [t, t + 0.5]
+            ss += [STARVED, BUSY]
+            t += 0.5 + c
+            parts.append(t)
+        st.append(t)
+        ss.append(STARVED)
+        w.append_states("capper", st, ss)
+        w.append_parts("capper", parts, 1)
+        t, st, ss, parts = 100.0, [], [], []
+        for c in cycles:  # rinser: busy c, blocked 0.4 s, the part leaves as the next starts
+            st += [t, t + c]
+            ss += [BUSY, BLOCKED]
+            t += c + 0.4
+            parts.append(t)
+        w.append_states("rinser", st + [t], ss + [BUSY])
+        w.append_parts("rinser", parts, 1)
+        w.append_states("rinser", [t + 5.0], [OFF])
+        w.append_gaps([103.0], [103.5], "link down")  # between the rinser's first two parts
+    with Recording.open(path) as rec:
+        capper = replay_asset(rec, "capper")
+        assert capper.cycle_times == pytest.approx(cycles[1:])  # the first has no start
+        ict, source = ideal_cycle_time(capper)
+        assert ict == pytest.approx(np.percentile(cycles[1:], 5))
+        assert "3 observed cycles" in source
+        assert asset_kpis(rec, "capper").performance is not None
+        rinser = replay_asset(rec, "rinser")
+        # part 1 leaves at 102.4, part 2 at 104.9 across the gap: its cycle is not measured
+        assert rinser.cycle_times == pytest.approx(cycles[2:])
+
+
 def test_days_and_shifts_follow_local_time_through_dst(tmp_path):
     path = tmp_path / "dst.h5"
     with RecordingWriter.create(path, source="t", time_zone="Europe/Rome",

@@ -46,6 +46,7 @@ from twin.live.feed import (
     state_name,
 )
 from twin.live.mapping import LiveMapping, TopicRule, live_mapping, load_live_mapping
+from twin.live.report import NOTHING_HERE
 
 #: Kinds of bad input this source reports (``Feed.bad``).
 UNPARSABLE = "unparsable payload"
@@ -345,6 +346,10 @@ class MqttSource(Source):
         host name (and the prefix), the same on every run.
     project : str
         The project's name, for the default client id.
+    program : str
+        Which program follows (``"live"``: ``twinbench live``, ``"gui"``: the workbench), for
+        the default client id: a persistent session belongs to one follower, and two that
+        shared an id would each be handed the other's backlog.
     session_expiry_s : int
         How long the broker keeps the session (and queues messages) while twinbench is away
         (MQTT 5; default one week).
@@ -372,7 +377,8 @@ class MqttSource(Source):
 
     def __init__(self, url: str, **options) -> None:
         super().__init__(url, **options)
-        known = {"mapping", "protocol", "client_id", "project", "session_expiry_s", "credentials",
+        known = {"mapping", "protocol", "client_id", "project", "program", "session_expiry_s",
+                 "credentials", "probe_after_s",
                  "ca_file", "cert_file", "key_file", "max_future_s", "batch_s", "batch_max",
                  "inflight", "dedup_window", "keepalive_s", "reconnect_min_s",
                  "reconnect_max_s"}
@@ -389,7 +395,7 @@ class MqttSource(Source):
             raise LiveError(f"protocol={protocol!r}: give '5' or '3.1.1'")
         self.protocol = mqtt.MQTTv5 if protocol == "5" else mqtt.MQTTv311
         self.client_id = options.get("client_id") or default_client_id(
-            options.get("project", "twinbench"), self.prefix)
+            options.get("project", "twinbench"), self.prefix, options.get("program", "live"))
         def number(key, default, kind=int, low=0):
             value = options.get(key, default)
             try:
@@ -421,6 +427,10 @@ class MqttSource(Source):
         if (self.tls_files["cert_file"] is None) != (self.tls_files["key_file"] is None):
             raise LiveError("give both cert_file and key_file for a client certificate")
         self.messages = 0  # messages taken in, for status lines
+        self.probe_after_s = number("probe_after_s", 15, float, 0)
+        self._connected_at: float | None = None  # monotonic; None while not connected
+        self._probe: dict | None = None  # topic -> messages seen under '#', once taken
+        self._probing = False
         self._pending: collections.deque = collections.deque()
         self._wake = threading.Event()
         self._generation = 0
@@ -463,10 +473,12 @@ class MqttSource(Source):
                 self._link("reconnecting", f"broker refused: {reason}")
             return
         self._generation += 1
+        self._connected_at = time.monotonic()
         client.subscribe([(t, 1) for t in self.topics])
         self._link("connected", "session resumed" if flags.session_present else "new session")
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
+        self._connected_at = None
         if not self._stopping:
             # paho names a dropped socket "Unspecified error": say what the user sees
             why = ("the broker went away or the network dropped" if getattr(
@@ -535,6 +547,7 @@ class MqttSource(Source):
                 self._wake.wait(self.batch_s)
                 self._wake.clear()
                 self._drain(feed, client)
+                self._look_elsewhere(feed)
                 if self._fatal:
                     raise LiveError(self._fatal)
         finally:
@@ -572,6 +585,50 @@ class MqttSource(Source):
         while not answered.is_set() and time.monotonic() < deadline:
             if client.loop(0.05) != mqtt.MQTT_ERR_SUCCESS:
                 return
+
+    # --- nothing under the prefix: where do the messages go? ---------------------------------
+    def _look_elsewhere(self, feed: Feed) -> None:
+        """Connected for ``probe_after_s`` and nothing came: listen to every topic for
+        :data:`PROBE_S` (a client of its own, clean session, QoS 0: the persistent session is
+        not touched) and name the prefixes that do carry messages. A wrong prefix otherwise
+        waits "connected, nothing received yet" for ever."""
+        if self._probe is not None and not self._probing:
+            counts, self._probe = self._probe, {}
+            if counts:
+                feed.bad(NOTHING_HERE, _elsewhere(self.prefix, counts))
+            return
+        if self._probing or self._probe is not None or self.messages or not self.probe_after_s \
+                or self._connected_at is None \
+                or time.monotonic() - self._connected_at < self.probe_after_s:
+            return
+        self._probing = True
+        threading.Thread(target=self._listen_everywhere, name="mqtt-probe", daemon=True).start()
+
+    def _listen_everywhere(self) -> None:
+        counts: dict[str, int] = {}
+        try:
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=self.protocol,
+                            client_id=f"{self.client_id[:40]}-probe-{os.getpid()}")
+            c.on_connect = lambda cl, *_: cl.subscribe("#", 0)
+            c.on_message = lambda _c, _u, m: counts.__setitem__(m.topic,
+                                                                 counts.get(m.topic, 0) + 1)
+            if self.credentials:
+                c.username_pw_set(*self.credentials)
+            if self.tls:
+                c.tls_set(ca_certs=self.tls_files["ca_file"],
+                          certfile=self.tls_files["cert_file"],
+                          keyfile=self.tls_files["key_file"])
+            c.connect(self.host, self.port, self.keepalive_s)
+            c.loop_start()
+            time.sleep(PROBE_S)
+            c.disconnect()
+            c.loop_stop()
+        except (OSError, ValueError):  # the probe is a courtesy: the source goes on
+            pass
+        finally:
+            self._probe = dict(counts)
+            self._probing = False
+            self._wake.set()
 
     def _drain(self, feed: Feed, client: mqtt.Client) -> None:
         """Hand what has come in to the feed, in batches, then acknowledge it."""
@@ -642,13 +699,37 @@ class _Client(mqtt.Client):
         return self._send_puback(mid)
 
 
-def default_client_id(project: str, prefix: str = "") -> str:
-    """``twinbench-<project>-<host>-<hash of prefix>``: the same on every run, so that the
-    broker keeps the session (and its messages) while twinbench is away. At most 64 chars."""
-    def slug(s):
-        return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-")[:20] or "x"
+#: How long the probe listens to every topic, s.
+PROBE_S = 5.0
+
+
+def _elsewhere(prefix: str, counts: dict[str, int]) -> str:
+    """Which prefixes carry the messages (``<prefix>/<asset>/<channel>``), most first."""
+    by: dict[str, list] = {}
+    for topic, n in counts.items():
+        head = "/".join(topic.split("/")[:-2])
+        entry = by.setdefault(head, [0, topic])
+        entry[0] += n
+    top = sorted(by.items(), key=lambda kv: -kv[1][0])[:3]
+    said = "; ".join(f"{n:,} under {head or '(no prefix)'!r} (e.g. {ex})"
+                     for head, (n, ex) in top)
+    return (f"nothing arrives under {prefix or '(no prefix)'!r}, but in {PROBE_S:g} s the "
+            f"broker carried {sum(counts.values()):,} messages elsewhere: {said}; give that "
+            "prefix in the address (mqtt://HOST:PORT/PREFIX)")
+
+
+def default_client_id(project: str, prefix: str = "", program: str = "live") -> str:
+    """``twinbench-<project>-<host>[-<program>]-<hash of prefix>``: the same on every run, so
+    that the broker keeps the session (and its messages) while twinbench is away; different
+    per program (``twinbench live`` adds none, as before programs were told apart, so its
+    session survives an upgrade), because the broker hands a session's backlog to whichever
+    client connects with its id, and a workbench and a ``twinbench live`` on one machine
+    would splice each other's streams. At most 64 chars."""
+    def slug(s, n=20):
+        return re.sub(r"[^A-Za-z0-9_.-]+", "-", s).strip("-")[:n] or "x"
     tag = hashlib.blake2b(prefix.encode(), digest_size=3).hexdigest()
-    return f"twinbench-{slug(project)}-{slug(socket.gethostname())}-{tag}"
+    who = "" if program == "live" else f"-{slug(program, 6)}"
+    return f"twinbench-{slug(project)}-{slug(socket.gethostname())}{who}-{tag}"
 
 
 def read_credentials(path) -> tuple[str, str | None] | None:

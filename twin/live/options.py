@@ -16,11 +16,13 @@ SECURITY = {"sign-encrypt": "SignAndEncrypt", "sign": "Sign", "none": "None"}
 def source_options(kind: str, mapping_path: str | None, mapping: dict | None,
                    project_name: str, security: str = "sign-encrypt",
                    certificate: str | None = None, private_key: str | None = None,
-                   trust_dir: str | None = None, protocol: str | None = None) -> dict:
+                   trust_dir: str | None = None, protocol: str | None = None,
+                   program: str = "live") -> dict:
     """Options for the source of ``kind`` (``"mqtt"``, ``"opcua"`` or ``"other"``): for MQTT
-    the mapping file, the project's name (its persistent session's client id, the same on
-    every run) and the protocol (:data:`MQTT_PROTOCOLS`; ``None``: the source's default);
-    for OPC UA the security, the certificate files and the mapping's ``live.opcua`` section
+    the mapping file, the project's name and ``program`` (``"live"``, ``"gui"``: its
+    persistent session's client id, the same on every run, one per program) and the
+    protocol (:data:`MQTT_PROTOCOLS`; ``None``: the source's default); for OPC UA the
+    security, the certificate files and the mapping's ``live.opcua`` section
     (``nodes``, ``state_codes``).
 
     Raises
@@ -35,7 +37,7 @@ def source_options(kind: str, mapping_path: str | None, mapping: dict | None,
         if protocol is not None and protocol not in MQTT_PROTOCOLS:
             raise LiveError(f"MQTT protocol {protocol!r}: choose one of "
                             f"{', '.join(MQTT_PROTOCOLS)}")
-        return {"project": project_name,
+        return {"project": project_name, "program": program,
                 **({} if mapping_path is None else {"mapping": mapping_path}),
                 **({} if protocol is None else {"protocol": protocol})}
     if kind != "opcua":

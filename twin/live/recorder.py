@@ -48,15 +48,21 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from kernels.types import STATE_NAMES
-from twin.errors import printable
 from twin.live.feed import CHANNELS, LINK_STATES, Reading
+from twin.live.report import (  # noqa: F401 - PROBLEMS as before
+    PROBLEMS,
+    TIME_BACK,
+    TIME_BACK_S,
+    LiveReport,
+    Problem,
+    _iso,
+)
 from twin.live.sequence import LOST, MessageIds, describe_ranges
 from twin.recording import AssetInfo, RecordingError, RecordingWriter
 from twin.recording.format import (
@@ -69,36 +75,8 @@ from twin.recording.format import (
     parse_epoch,
     zone,
 )
-from twin.recording.timerange import EARLIEST, LATEST, RANGE_TEXT
+from twin.recording.timerange import EARLIEST, LATEST
 
-#: Problem kinds the recorder finds itself, with what it did about them. Kinds a source
-#: reports through :meth:`LiveRecorder.bad` are counted under their own names.
-PROBLEMS = {
-    "unknown asset": "readings for an asset the recording did not declare (neither in the "
-                     "project nor in the mapping): not stored",
-    "unknown channel": f"readings on a channel other than {', '.join(CHANNELS)}: not stored",
-    "level of a machine": "level readings for an asset that is not a buffer, conveyor or "
-                          "queue: not stored",
-    "unknown state": "state values that are not a twinbench state: stored as 'unknown' with "
-                     "the raw value kept",
-    "bad value": "quantities that are not a number >= 0: stored as recorded (text as NaN), "
-                 "replay counts them as 0; a bad counter value is not stored",
-    "bad time stamp": f"time stamps outside {RANGE_TEXT} or not a number: not stored",
-    "counter reset": "cumulative counters that went down: the value is the new base, no "
-                     "parts stored for it",
-    "malformed reading": "readings that are not a Reading of text asset, channel and key "
-                         "(a bug in the source): not stored",
-    "after close": "batches handed over after the recording was closed: not stored",
-    LOST: "the broker dropped them (numbers missing in the publisher's numbering of its "
-          "messages; mosquitto drops a subscriber's messages beyond max_queued_messages, "
-          "1000 by default, also for one that is connected but slow): raise "
-          "max_queued_messages (0: no limit) in the broker's configuration; recorded as gaps",
-    "out of order": "readings earlier than the asset's previous reading on that channel: "
-                    "stored in arrival order (replay sorts); a late counter value is not "
-                    "stored (the later value includes it)",
-}
-#: Examples kept per problem kind.
-MAX_EXAMPLES = 5
 #: Problem kinds counted apart; more are counted as ``other``.
 MAX_KINDS = 64
 #: Raw state texts kept (vocabulary entries); beyond, an unknown state keeps no raw text.
@@ -109,100 +87,6 @@ _DTYPES = {"states": STATES_DTYPE, "parts": PARTS_DTYPE, "power": POWER_DTYPE,
            "level": LEVEL_DTYPE}
 _EARLIEST_S = (EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 _LATEST_S = (LATEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
-
-
-@dataclass
-class Problem:
-    """Count and first examples of one kind of problem."""
-
-    count: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    def add(self, example: str) -> None:
-        self.count += 1
-        if len(self.examples) < MAX_EXAMPLES:
-            self.examples.append(example)
-
-
-@dataclass
-class LiveReport:
-    """What a live recording received, stored and found.
-
-    Attributes
-    ----------
-    path : str
-    received : int
-        Readings handed over by the source.
-    duplicates : int
-        Readings dropped as redeliveries of one already received.
-    stored : dict of str to int
-        Records stored per dataset kind (``states``, ``parts``, ``power``, ``level``).
-    flushed : int
-        Records on disk at the last flush.
-    problems : dict of str to Problem
-        Per kind (:data:`PROBLEMS`, and what the source reported).
-    gaps : int
-        Gaps written (disconnections).
-    reconnects : int
-        Times the link went down (a source's ``reconnecting``; retries while down count
-        once).
-    first, last : float or None
-        Plant time of the first and latest reading stored, s since the Unix epoch.
-    epoch_utc : str
-        The recording's epoch ("" before the file exists).
-    """
-
-    path: str = ""
-    received: int = 0
-    duplicates: int = 0
-    stored: dict[str, int] = field(default_factory=lambda: {k: 0 for k in _DTYPES})
-    flushed: int = 0
-    problems: dict[str, Problem] = field(default_factory=dict)
-    gaps: int = 0
-    reconnects: int = 0
-    first: float | None = None
-    last: float | None = None
-    epoch_utc: str = ""
-
-    @property
-    def problem_count(self) -> int:
-        """All problems found, every kind."""
-        return sum(p.count for p in self.problems.values())
-
-    def format(self) -> str:
-        """The report as text for a terminal or a log pane."""
-        total = sum(self.stored.values())
-        if self.first is None:  # the first line is what a status bar shows: say it there
-            lines = [f"Live recording {self.path} not made: no reading was stored"]
-        else:
-            lines = [f"Live recording {self.path}"]
-            lines.append(f"  plant time {_iso(self.first)} .. {_iso(self.last)}")
-        recs = ", ".join(f"{k} {v:,}" for k, v in self.stored.items())
-        lines.append(f"  readings received {self.received:,}, duplicates dropped "
-                     f"{self.duplicates:,}; records stored {total:,} ({recs}), "
-                     f"flushed {self.flushed:,}")
-        lines.append(f"  reconnects {self.reconnects}, gaps recorded {self.gaps}")
-        found = [(k, v) for k, v in self.problems.items() if v.count]
-        if not found:
-            lines.append("  no problems found")
-        for kind, p in found:
-            if kind == LOST:  # its examples are the numbers missing
-                lines.append(f"  {p.count:,} {LOST} (ids {', '.join(p.examples)}): "
-                             f"{PROBLEMS[LOST]}")
-                continue
-            meaning = PROBLEMS.get(kind, "reported by the source: not stored")
-            lines.append(f"  {printable(kind)}: {p.count:,} - {meaning}")
-            lines.extend(f"      {printable(e)}" for e in p.examples)
-        return "\n".join(lines)
-
-    __str__ = format
-
-
-def _iso(t: float | None) -> str:
-    if t is None:
-        return "-"
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
 
 
 class _Asset:
@@ -328,6 +212,7 @@ class LiveRecorder:
         self._raw_states: set[str] = set()
         self._gap: list | None = None  # [start, reason] while the link is down
         self._gap_waits_end = False
+        self._connected_once = False  # a later new session lost the broker's queue
         self.report = LiveReport(path=str(self.path))
         self._ids = MessageIds()  # the holes in publishers' numbering: messages lost
         self.link_state = "connecting"
@@ -377,8 +262,12 @@ class LiveRecorder:
                     reason = f"reconnecting: {detail}" if detail else "reconnecting"
                     self._gap = [self.report.last, _label(reason)]
                     self._gap_waits_end = False
-            elif state == "connected" and self._gap is not None:
-                self._gap_waits_end = True  # ends at the first time stamp that comes in
+            elif state == "connected":
+                if self._connected_once and str(detail) == "new session":
+                    self.report.sessions_lost += 1
+                self._connected_once = True
+                if self._gap is not None:
+                    self._gap_waits_end = True  # ends at the first time stamp that comes in
 
     # -- driving it -------------------------------------------------------------------------
 
@@ -564,6 +453,9 @@ class LiveRecorder:
                     self._gap[0] = t
             elif first_t is None or t < first_t:
                 first_t = t
+            if rep.last is not None and t < rep.last - TIME_BACK_S:
+                self._problem(TIME_BACK, f"{_show(r)} ({rep.last - t:,.0f} s before "
+                                         f"{_iso(rep.last)})")
             ts = t - self._epoch_s
             last = a.last_t.get(r.channel)
             late = last is not None and ts < last

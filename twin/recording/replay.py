@@ -372,14 +372,6 @@ def _event_replay(data: AssetData, gaps: tuple[np.ndarray, np.ndarray]) -> dict:
     wt = power["time"]
     we = np.append(wt[1:], t_last) if len(wt) else wt
     ew, ee, epw = cut_gaps(wt, we, pw, gaps)
-    # Cycle times: successive part events inside one busy interval.
-    cycles = np.empty(0)
-    if len(pt) > 1 and len(timeline.start):
-        k = np.searchsorted(timeline.start, pt, side="right") - 1
-        kk = np.maximum(k, 0)
-        busy = (k >= 0) & (timeline.state[kk] == BUSY) & (pt < timeline.end[kk])
-        same = busy[1:] & busy[:-1] & (k[1:] == k[:-1]) & (count[1:] > 0)
-        cycles = (pt[1:] - pt[:-1])[same] / count[1:][same]
     return {
         "timeline": timeline,
         "produced": Cumulative(pt, pt, count),
@@ -387,11 +379,55 @@ def _event_replay(data: AssetData, gaps: tuple[np.ndarray, np.ndarray]) -> dict:
         "energy": Cumulative(ew, ee, epw * (ee - ew)),
         "has_parts": bool(len(pt)),
         "has_power": bool(len(wt)),
-        "cycle_times": cycles,
+        "cycle_times": event_cycle_times(timeline, pt, count),
         "invalid": bad_c + bad_w,
         "t_first": t_first,
         "t_last": t_last,
     }
+
+
+def event_cycle_times(timeline: StateTimeline, pt: np.ndarray,
+                      count: np.ndarray) -> np.ndarray:
+    """Observed cycle times, s per part: the busy time between two successive part events
+    over the parts of the later one (the drift test measures them so too,
+    ``twin.shadow.drift``).
+
+    A part leaves as its cycle ends (the state turns from busy at that instant: a machine
+    faster than its neighbours goes starved after every part) or later, when the next one
+    takes it (a blocked machine's part leaves as it starts the next cycle). So a part event
+    counts while the machine is busy or the instant a busy stretch ends; time between the two
+    events must be all known (no gap, no unknown state). Counting only events inside one
+    busy stretch, as before, left a machine that stops after every part without a single
+    cycle (no ideal cycle time, no OEE) and a mostly blocked one with a few.
+    """
+    if len(pt) < 2 or not len(timeline.start):
+        return np.empty(0)
+    pt, inverse = np.unique(pt, return_inverse=True)  # the parts and scrap of one instant
+    n = np.bincount(inverse, weights=count, minlength=len(pt))
+    start, end, state = timeline.start, timeline.end, timeline.state
+    length = end - start
+    busy_len = np.where(state == BUSY, length, 0.0)
+    known_len = np.where(state >= 0, length, 0.0)  # NO_DATA and UNKNOWN are negative
+
+    def at(weights: np.ndarray, cum: np.ndarray, t: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(start, t, side="right") - 1
+        j = np.maximum(i, 0)
+        inside = np.clip(t - start[j], 0.0, length[j]) * (weights[j] > 0)
+        return np.where(i >= 0, cum[j] + inside, 0.0)
+
+    cum_busy = np.concatenate(([0.0], np.cumsum(busy_len)[:-1]))
+    cum_known = np.concatenate(([0.0], np.cumsum(known_len)[:-1]))
+    busy = at(busy_len, cum_busy, pt)
+    known = at(known_len, cum_known, pt)
+    now = timeline.state_at(pt) == BUSY
+    j = np.clip(np.searchsorted(end, pt, side="left"), 0, len(end) - 1)
+    ended = (end[j] == pt) & (state[j] == BUSY)
+    ok = now | ended
+    span = np.diff(pt)
+    worked = np.diff(busy)
+    pair = ok[1:] & ok[:-1] & (n[1:] > 0) & (worked > 0) & (
+        np.diff(known) >= span * (1.0 - 1e-9))
+    return worked[pair] / n[1:][pair]
 
 
 def replay_asset(

@@ -241,13 +241,15 @@ class AlertEngine:
         wall = self.clock() if self.clock else None
         for r in batch:
             t = float(r.t)
-            # what a rule that waited for time to pass sees just before this reading
-            a = self._asset(r.asset)
+            # what a rule that waited for time to pass sees just before this reading (an
+            # asset heard for the first time joins after: it has no reading before it)
             if self._now is not None and t > self._now and t - self._checked >= 1.0:
                 changes += self._timed(t, wall)
-            elif r.channel == "state" and a.since is not None:
+            a = self._asset(r.asset)
+            if r.channel == "state" and a.since is not None:
                 changes += self._state_rules(r.asset, a, t)
-            a.last_t, a.last_wall = t, wall
+            # a reading from the past (a backlog replayed) is not news of the asset now
+            a.last_t, a.last_wall = t if a.last_t is None else max(a.last_t, t), wall
             if self._first_t is None:
                 self._first_t = t
             self._now = t if self._now is None else max(self._now, t)
@@ -303,6 +305,10 @@ class AlertEngine:
                     end = _clock(self.epoch_s + float(f.shift_end), self.time_zone)
                     msg = (f"Shift target of {target:,.0f} good parts at risk: P(shift target "
                            f"missed) {rose}; median forecast {p50:,.0f} by {end}")
+                    gap_s = getattr(f, "gap_s", 0.0)
+                    if gap_s > 0:  # what the forecast assumed where it saw nothing
+                        msg += (f" (counting about {f.good_in_gaps:,.0f} parts for "
+                                f"{_minutes(gap_s)} without data)")
                     changes.append(self._raise(r, key, "", t, msg, {
                         "p_missed": p, "p_before": base, "target": target, "p50": p50,
                         "shift_end": self.epoch_s + float(f.shift_end)}))
@@ -569,9 +575,7 @@ class AlertEngine:
             if r.kind != "no_data":
                 continue
             if r.scope == "source":
-                targets = [("", max((a.last_wall if wall is not None else a.last_t)
-                                    for a in self._state.values())
-                            if self._state else None)]
+                targets = [("", _latest(self._state.values(), wall))]
             else:
                 names = r.elements or [x for x in self._state if x in self.assets]
                 targets = []
@@ -581,9 +585,8 @@ class AlertEngine:
                             s.element == x for s in self._state.values()):
                         targets.append((x, None))
                         continue
-                    last = [(s.last_wall if wall is not None else s.last_t)
-                            for aid, s in self._state.items() if aid == x or s.element == x]
-                    targets.append((x, max(last) if last else None))
+                    targets.append((x, _latest((s for aid, s in self._state.items()
+                                                if aid == x or s.element == x), wall)))
             for asset, last in targets:
                 key = (self._rid(r), asset)
                 start = last if last is not None else (
@@ -606,6 +609,15 @@ class AlertEngine:
                     changes.append(self._clear(key, now if now is not None else clock_now,
                                                "data again"))
         return changes
+
+
+def _latest(assets: Iterable[_Asset], wall: float | None) -> float | None:
+    """When the latest of ``assets`` was heard (wall clock when there is one, else plant
+    time), None when none has a reading yet: an asset's state may exist before its first
+    reading is stored, and that one was not heard (the rule counts from the start then)."""
+    times = [a.last_wall if wall is not None else a.last_t for a in assets]
+    times = [t for t in times if t is not None]
+    return max(times) if times else None
 
 
 def run_rules(engine: AlertEngine, batches) -> list[Alert]:

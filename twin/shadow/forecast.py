@@ -5,7 +5,10 @@ A forecast made at plant time ``made_at`` forks the twin from the recording at t
 process where a level is recorded) and runs ``replications`` (200 by default) to the end of
 the shift. Each replication's good parts since ``made_at`` are added to the good parts the
 recording shows from the start of the shift to ``made_at`` (``good_so_far``), so the fan is of
-the shift's total: P10/P50/P90 are order statistics of those replications.
+the shift's total: P10/P50/P90 are order statistics of those replications. **Link gaps** of
+the recording in the shift (the plant ran, nothing was recorded) are not zero output: each
+replication adds the recorded rate of the rest of the shift over the gaps' length
+(``good_in_gaps``), so that a broker outage does not read as lost production.
 
 **The shift** comes from the project's shift calendar (``$.calendar.shifts``, each period as
 written, its breaks inside it): the shift that contains ``made_at``, or, outside working
@@ -37,6 +40,7 @@ from twin.projectfile.reader import with_scenario
 from twin.recording import Recording, extent, replay_recording
 from twin.recording.kpi import _shift_edges
 from twin.recording.mapping import DEFAULT_SHIFTS_JSON, parse_shifts
+from twin.recording.replay import merged_gaps
 from twin.tasks import TaskState
 from twin.whatif.fork import fork_from_recording, recorded_since, station_channels
 
@@ -92,6 +96,10 @@ class Forecast:
         ``made_at`` (for the 15-minute windows that begin before it).
     notes : tuple of str
         What the fork noted (unknown work in process, partly recorded stations).
+    gap_s, good_in_gaps : float
+        Link gaps of the recording from ``shift_start`` to ``made_at`` (s: the plant ran, the
+        recording saw nothing), and the good parts the fan counts for them (median over the
+        replications; module docstring): not in ``good_so_far``, which is what was recorded.
     """
 
     made_at: float
@@ -107,6 +115,8 @@ class Forecast:
     recent_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
     recent_kwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
     notes: tuple[str, ...] = ()
+    gap_s: float = 0.0
+    good_in_gaps: float = 0.0
 
     @property
     def replications(self) -> int:
@@ -163,7 +173,8 @@ class Forecast:
                 "energy_so_far": self.energy_so_far,
                 "times": arr(self.times), "p10": arr(qs[0.1]), "p50": arr(qs[0.5]),
                 "p90": arr(qs[0.9]), "final_good": arr(self.final),
-                "energy_kwh": arr(self.energy_kwh), "notes": list(self.notes)}
+                "energy_kwh": arr(self.energy_kwh), "notes": list(self.notes),
+                "gap_s": self.gap_s, "good_in_gaps": self.good_in_gaps}
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,6 +313,7 @@ def forecast_at(project: m.Project, recording: Recording, t: float, *,
     rec_good, rec_kwh = recorded_since(variant, replays, servers, first,
                                        np.concatenate((recent_t, [t])))
     so_far, e_so_far = float(rec_good[-1]), float(rec_kwh[-1])
+    gap_s, in_gaps = _gap_parts(recording, first, t, so_far, fr.output_paths[:, -1])
     times = fr.times
     dt = np.diff(np.concatenate(([t], times)))
     steps = np.diff(np.concatenate((np.zeros((fr.energy_paths.shape[0], 1)), fr.energy_paths),
@@ -311,10 +323,30 @@ def forecast_at(project: m.Project, recording: Recording, t: float, *,
     if power.shape[1] > 1 and not dt[0] > 0:
         power[:, 0] = power[:, 1]
     return Forecast(made_at=t, shift_start=start, shift_end=end, target=target, times=times,
-                    good=so_far + fr.output_paths, power_kw=np.nan_to_num(power),
+                    good=so_far + in_gaps[:, None] + fr.output_paths,
+                    power_kw=np.nan_to_num(power),
                     energy_kwh=e_so_far + fr.energy_paths[:, -1], good_so_far=so_far,
                     energy_so_far=e_so_far, recent_t=recent_t[:-1], recent_kwh=rec_kwh[:-2],
-                    notes=tuple(fr.notes))
+                    notes=tuple(fr.notes), gap_s=gap_s,
+                    good_in_gaps=float(np.median(in_gaps)) if len(in_gaps) else 0.0)
+
+
+def _gap_parts(recording: Recording, t0: float, t: float, so_far: float,
+               future: np.ndarray) -> tuple[float, np.ndarray]:
+    """Seconds of link gaps between ``t0`` and ``t``, and per replication the good parts
+    counted for them: the plant ran while the recording saw nothing (a broker restart lost 31
+    minutes; counted as no output they made a forecast 700 parts short and raised "shift
+    target at risk"). The recorded rate of the rest of the shift, times the gap's length,
+    scaled per replication by its future output over the mean (the twin's spread of a rate).
+    """
+    gs, ge = merged_gaps(recording.gaps)
+    gap_s = float(np.sum(np.clip(np.minimum(ge, t) - np.maximum(gs, t0), 0.0, None)))
+    seen = t - t0 - gap_s
+    if not (gap_s > 0 and seen > 0 and math.isfinite(so_far)):
+        return gap_s, np.zeros(len(future))
+    mean = float(np.mean(future)) if len(future) else 0.0
+    spread = future / mean if mean > 0 else np.ones(len(future))
+    return gap_s, so_far / seen * gap_s * spread
 
 
 def log_path(recording_path: str | os.PathLike) -> Path:
