@@ -21,8 +21,10 @@ Whoever else might wait is woken anyway when it could move: a successor when it 
 (it then asks, and the event is scheduled), a predecessor when it gets a part. Every event
 takes its sequence number when it would have been scheduled (``queue.keep_seq``) and keeps
 it when it is (``queue.push_kept``), so events at the same time fire in the order they
-always did, and a run is the same, bit for bit, as when every event was scheduled
-(``tests/kernels/test_conveyor_events.py``).
+always did. A run's statistics are those of the kernel that scheduled every event, bit for
+bit; within an instant the moves may come in another order where an event nobody needed
+fell, to the bit, on the head's arrival and moved it first (``tests/kernels/
+test_conveyor_events.py`` says when; the state once the instant is over is the same).
 """
 
 from kernels.jit import cold, hot
