@@ -94,18 +94,20 @@ def await_head(s, x, head, ready):
 def await_entry(m, s, x):
     """Conveyor ``x`` was asked to pull but its entry is not free yet (one gap after the
     last part entered): the event that wakes it then, once, if its predecessor waits."""
-    if s.el_si[x, EI_ENTRY_SEQ] > 0:
-        _await_entry(m.pred_ptr, m.pred, m.el_i, m.el_f, s.el_si, s.el_sf, s.srv_i, s.part_i,
-                     s.heap_t, s.heap_i, s.si, x)
+    seq = s.el_si[x, EI_ENTRY_SEQ] - 1
+    if seq >= 0 and _pred_waits(m.pred_ptr, m.pred, m.el_i, s.el_si, s.srv_i, s.part_i, x):
+        s.el_si[x, EI_ENTRY_SEQ] = 0
+        push_kept(s.heap_t, s.heap_i, s.si, s.el_sf[x, EF_LAST_ENTRY] + m.el_f[x, F_GAP], seq,
+                  E_CONVEYOR, x, 0)
 
 
 @cold
-def _await_entry(pred_ptr, pred, el_i, el_f, el_si, el_sf, srv_i, part_i, ht, hi, si, x):
-    """``await_entry``'s look at the predecessors, in a function of its own that takes the
-    arrays it reads (not the two named tuples: hundreds of scalars per call). A part whose
-    way on is undecided (or a source that makes parts on demand) counts as waiting: a wake
-    that finds nothing to do costs an event, a missing one a wrong result."""
-    waits = False
+def _pred_waits(pred_ptr, pred, el_i, el_si, srv_i, part_i, x):
+    """Whether a predecessor of ``x`` holds a part that may be for it, in a function of its
+    own that takes the arrays it reads (not the two named tuples: hundreds of scalars per
+    call). A part whose way on is undecided (or a source that makes parts on demand) counts
+    as waiting: a wake that finds nothing to do costs an event, a missing one a wrong
+    result."""
     for k in range(pred_ptr[x], pred_ptr[x + 1]):
         p = pred[k]
         if el_i[p, I_KIND] == STATION:
@@ -113,14 +115,11 @@ def _await_entry(pred_ptr, pred, el_i, el_f, el_si, el_sf, srv_i, part_i, ht, hi
             for srv in range(a, a + el_i[p, I_SERVERS]):
                 d = srv_i[srv, SI_DEST]
                 if srv_i[srv, SI_PHASE] == P_DONE and (d == x or d < 0):
-                    waits = True
+                    return True
         elif el_i[p, I_KIND] == SOURCE and el_i[p, I_ARRIVAL_DIST] < 0 and el_i[p, I_SCHED_N] == 0:
-            waits = True
+            return True
         else:
             head = el_si[p, EI_HEAD]
-            waits = waits or (head >= 0 and (part_i[head, PI_DEST] == x
-                                             or part_i[head, PI_DEST] < 0))
-    if waits:
-        seq = el_si[x, EI_ENTRY_SEQ] - 1
-        el_si[x, EI_ENTRY_SEQ] = 0
-        push_kept(ht, hi, si, el_sf[x, EF_LAST_ENTRY] + el_f[x, F_GAP], seq, E_CONVEYOR, x, 0)
+            if head >= 0 and (part_i[head, PI_DEST] == x or part_i[head, PI_DEST] < 0):
+                return True
+    return False
