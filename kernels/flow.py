@@ -13,6 +13,7 @@ See ``docs/semantics.md``.
 
 import numpy as np
 
+from kernels.conveyor import await_entry, await_head, enter, head_leaves
 from kernels.demand import pause_instead
 from kernels.jit import cold, hot
 from kernels.orders import order_part_leaves, take_sequenced
@@ -27,7 +28,6 @@ from kernels.types import (
     BUSY,
     CONVEYOR,
     DOWN,
-    E_CONVEYOR,
     E_FAIL,
     E_PHASE_END,
     E_PM_END,
@@ -42,7 +42,6 @@ from kernels.types import (
     EI_TAIL,
     F_GAP,
     F_SCRAP,
-    F_TRAVEL,
     F_WEAR_BUSY_H,
     F_WEAR_HAZARD,
     F_WEAR_OP,
@@ -568,9 +567,10 @@ def room(m, s, x):
     if kind == CONVEYOR:
         if s.el_si[x, EI_COUNT] >= m.el_i[x, I_CAPACITY]:
             return -1
-        if s.el_si[x, EI_TAIL] < 0:
+        if s.el_si[x, EI_TAIL] < 0 or s.sf[T_NOW] >= s.el_sf[x, EF_LAST_ENTRY] + m.el_f[x, F_GAP]:
             return 0
-        return 0 if s.sf[T_NOW] >= s.el_sf[x, EF_LAST_ENTRY] + m.el_f[x, F_GAP] else -1
+        await_entry(m, s, x)
+        return -1
     return 0 if kind == SINK else -1
 
 
@@ -622,6 +622,7 @@ def offer(m, s, p, x):
         return INF, -1
     r = s.part_f[head, PF_READY]
     if kind == CONVEYOR and r > s.sf[T_NOW]:
+        await_head(s, p, head, r)
         return INF, -1
     return r, -1
 
@@ -687,11 +688,7 @@ def take(m, s, p, srv, x):
         part = fifo_pop(s, p)
     head = s.el_si[p, EI_HEAD]
     if kind == CONVEYOR and head >= 0:
-        # accumulated parts leave at minimum spacing
-        ready = now + m.el_f[p, F_GAP]
-        if ready > s.part_f[head, PF_READY]:
-            s.part_f[head, PF_READY] = ready
-            push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, p, 0)
+        head_leaves(m, s, p, head, now)
     wake(s, p)
     if head >= 0 and m.succ_ptr[p + 1] - m.succ_ptr[p] > 1:
         wake_successors(m, s, p, -1)
@@ -719,13 +716,7 @@ def put(m, s, x, part, srv):
     else:
         ready = now
         if kind == CONVEYOR:
-            ready = now + m.el_f[x, F_TRAVEL]
-            tail = s.el_si[x, EI_TAIL]
-            if tail >= 0:
-                ready = max(ready, s.part_f[tail, PF_READY] + m.el_f[x, F_GAP])
-            s.el_sf[x, EF_LAST_ENTRY] = now
-            push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, x, 0)
-            push(s.heap_t, s.heap_i, s.si, now + m.el_f[x, F_GAP], E_CONVEYOR, x, 0)
+            ready = enter(m, s, x, part, now)
         fifo_push(s, x, part)
         s.part_f[part, PF_READY] = ready
         # a part with one way on is decided now (no draw); others when first offered

@@ -57,6 +57,7 @@ from kernels.types import (
     PF_READY,
     PI_BATCH,
     PI_PROD,
+    PI_READY_SEQ,
     S_CAL_K,
     S_SAMPLE_K,
     S_WARM_DONE,
@@ -142,6 +143,7 @@ def fork_fill(m, s, e, n, prod):
         if conveyor:
             ready = max(t + travel * i / n, ready + gap) if i else t
             push(s.heap_t, s.heap_i, s.si, ready, E_CONVEYOR, e, 0)
+            s.part_i[p, PI_READY_SEQ] = 0  # its event is in the queue (kernels/conveyor.py)
         s.part_f[p, PF_READY] = ready
         fifo_push(s, e, p)
     s.el_si[e, EI_COUNT] += n

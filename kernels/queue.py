@@ -89,3 +89,34 @@ def pop(ht, hi, si):
                 break
         _move(ht, hi, i, n)
     return t, kind, obj, tok
+
+
+@hot
+def keep_seq(si):
+    """Take the next sequence number for an event that may be scheduled later
+    (``push_kept``), or never: the events scheduled after it get the numbers they would
+    have had had it been scheduled now, and it, when scheduled, its place among its ties."""
+    seq = si[S_SEQ]
+    si[S_SEQ] = seq + 1
+    return seq
+
+
+@entry
+def push_kept(ht, hi, si, t, seq, kind, obj, tok):
+    """``push`` with the sequence number ``seq`` that ``keep_seq`` took: older than some
+    events in the queue, so it rises past later ties too (issue 16: a conveyor's events,
+    scheduled only when someone waits for them, in their places)."""
+    n = si[S_HEAP_N]
+    si[S_HEAP_N] = n + 1
+    while n > 0:
+        parent = (n - 1) >> 1
+        if _before(t, seq, ht[parent], hi[parent, 0]):
+            _move(ht, hi, n, parent)
+            n = parent
+        else:
+            break
+    ht[n] = t
+    hi[n, 0] = seq
+    hi[n, 1] = kind
+    hi[n, 2] = obj
+    hi[n, 3] = tok

@@ -226,7 +226,9 @@ E_REPAIR_END = 3  # obj = server
 E_PM_END = 4  # obj = server
 E_PM_DUE = 5  # obj = server: hours-based maintenance falls due
 E_ARRIVAL = 6  # obj = source element
-E_CONVEYOR = 7  # obj = conveyor element: a part may have reached the end, or the entry is free
+# obj = conveyor element: its head part reaches the end while its successor waits for it, or
+# its entry frees while its predecessor waits to put a part on it (kernels/conveyor.py)
+E_CONVEYOR = 7
 E_SHIFT = 8  # obj = index into the calendar arrays
 E_WAKE = 9  # obj = element: try to move parts into it again
 E_WORKER_ARRIVES = 10  # obj = server, token = worker slot (W_*): its worker reached it
@@ -322,7 +324,10 @@ EI_SCHED_K = 5  # source: next schedule row
 EI_SCHED_CYCLE = 6  # source: completed schedule periods
 EI_ATOK = 7  # source: token of the pending arrival
 EI_QUEUED = 8  # 1 while on the work stack (2: twice, kernels.engine._resume_pulling)
-N_EI = 9
+# conveyor: 1 + the sequence number kept for the event at which its entry frees (0: none, or
+# the event is in the queue already; kernels/conveyor.py)
+EI_ENTRY_SEQ = 9
+N_EI = 10
 
 # --- per element: ``el_sf[e, column]`` ---------------------------------------------------
 EF_CONTENT_SINCE = 0  # time of the last change of EI_COUNT
@@ -338,10 +343,13 @@ PI_PROD = 1  # product index
 PI_DEST = 2  # chosen successor (-1 any, -2 undecided)
 PI_BATCH = 3  # next part of the same load of a batch station (-1: none, or not in a load)
 PI_ORDER = 4  # order of the part: its schedule row (-1: none; kernels/orders.py)
+# on a conveyor: 1 + the sequence number kept for the event at which it reaches the end (its
+# PF_READY), <= 0 when none is kept or the event is in the queue already (kernels/conveyor.py)
+PI_READY_SEQ = 5
 # PI_DEST of the part a disassembly separated, while it waits in its load: PD_BECOMES - p
 # when it becomes product p as it leaves (kernels.batching, kernels.flow._take_from_load)
 PD_BECOMES = -3
-N_PI = 5
+N_PI = 6
 PF_T0 = 0  # time the part entered the line
 PF_READY = 1  # time the part became available to leave its FIFO element
 N_PF = 2

@@ -46,3 +46,27 @@ def test_equal_times_come_out_first_in_first_out():
     for i in range(50):
         push(ht, hi, si, 5.0, kt.E_PHASE_END, i, 0)
     assert [pop(ht, hi, si)[2] for _ in range(50)] == list(range(50))
+
+
+def test_an_event_pushed_with_a_kept_number_takes_the_place_it_would_have_had():
+    """``keep_seq`` then, later, ``push_kept``: the event fires among its ties as if it had
+    been pushed when its number was taken (issue 16: a conveyor's events)."""
+    from kernels.queue import keep_seq, push_kept
+
+    rng = np.random.default_rng(5)
+    ht, hi, si = empty_queue(4096)
+    times = rng.integers(0, 10, size=2000).astype(float)  # many ties
+    kept = []
+    for i, t in enumerate(times):
+        if i % 3 == 0:
+            kept.append((t, keep_seq(si), i))
+        else:
+            push(ht, hi, si, t, kt.E_WAKE, i, 0)
+        if i % 7 == 0 and kept:  # some kept events are pushed long after their number
+            t, seq, j = kept.pop(int(rng.integers(len(kept))))
+            push_kept(ht, hi, si, t, seq, kt.E_CONVEYOR, j, 0)
+    for t, seq, j in kept:
+        push_kept(ht, hi, si, t, seq, kt.E_CONVEYOR, j, 0)
+    popped = [pop(ht, hi, si)[2] for _ in range(times.size)]
+    assert si[kt.S_HEAP_N] == 0
+    assert popped == sorted(range(times.size), key=lambda i: (times[i], i))
