@@ -380,7 +380,9 @@ def resume(m, s, srv):
     w = s.srv_f[srv, SF_REM]
     kind = E_PHASE_END
     if s.srv_i[srv, SI_PHASE] == P_PROCESS and m.el_i[e, I_FAIL_BASIS] == FB_OPERATING:
-        tf = s.srv_f[srv, SF_TTF] / hazard_rate(m, s, srv, e)
+        tf = s.srv_f[srv, SF_TTF]
+        if m.el_i[e, I_WEARS]:  # else no wear: the hazard rate is 1.0 exactly
+            tf /= hazard_rate(m, s, srv, e)
         if tf < w:
             w = tf
             kind = E_FAIL
@@ -486,7 +488,10 @@ def finish_phase(m, s, srv):
     ph = s.srv_i[srv, SI_PHASE]
     basis = m.el_i[e, I_FAIL_BASIS]
     if ph == P_PROCESS and basis == FB_OPERATING:
-        s.srv_f[srv, SF_TTF] -= (now - s.srv_f[srv, SF_START]) * hazard_rate(m, s, srv, e)
+        used = now - s.srv_f[srv, SF_START]
+        if m.el_i[e, I_WEARS]:  # else no wear: the hazard rate is 1.0 exactly
+            used *= hazard_rate(m, s, srv, e)
+        s.srv_f[srv, SF_TTF] -= used
     s.srv_f[srv, SF_REM] = 0.0
     if ph == P_SETUP or (m.features is not None  # hook: workers (issue 18)
                          and s.srv_i[srv, SI_WORKER0 + W_OP] >= 0):
