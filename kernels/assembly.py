@@ -94,5 +94,5 @@ def start_assemblies(m, s, x):
         s.part_f[main, PF_T0] = t0
         change_content(m, s, x, 1 - used)
         s.srv_i[srv, SI_PART] = main
-        start_part(m, s, srv)
+        start_part(m, s, srv, False)
         started += 1

@@ -98,7 +98,7 @@ def start_batches(m, s, x):
             last = unbatch(m, s, x, main)
         s.part_i[last, PI_BATCH] = -1
         s.srv_i[srv, SI_PART] = main
-        start_part(m, s, srv)
+        start_part(m, s, srv, False)
         started += 1
 
 

@@ -375,7 +375,7 @@ def _rare_event(m, s, kind, obj, tok):
         touch(s, obj)
     elif kind == E_ES_WARM:  # hook: standby (issue 19), the part starts
         warmup_over(s, obj)
-        start_part(m, s, obj)
+        start_part(m, s, obj, False)
         touch(s, obj)
     elif kind == E_DR:  # hook: demand response (issue 19), windows start or end
         _demand(m, s, obj)
