@@ -46,6 +46,7 @@ from twin.live.feed import (
     state_name,
 )
 from twin.live.mapping import LiveMapping, TopicRule, live_mapping, load_live_mapping
+from twin.live.mqtt_wire import WireClient
 
 #: Kinds of bad input this source reports (``Feed.bad``).
 UNPARSABLE = "unparsable payload"
@@ -453,6 +454,17 @@ class MqttSource(Source):
         if len(self._pending) >= self.batch_max:
             self._wake.set()
 
+    def _on_publish(self, topic: bytes, payload: bytes, dup: bool, mid: int, qos: int) -> None:
+        """A PUBLISH without properties, read by :class:`~twin.live.mqtt_wire.WireClient`."""
+        try:
+            text = topic.decode("utf-8")
+        except UnicodeDecodeError:  # the broker should refuse it
+            text = topic.decode("utf-8", errors="replace")
+        self._pending.append((text, payload, dup, None, time.time(), mid, qos,
+                              self._generation))
+        if len(self._pending) >= self.batch_max:
+            self._wake.set()
+
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
         if reason.is_failure:
             why = _FATAL_CONNACK.get(reason.value)
@@ -485,8 +497,9 @@ class MqttSource(Source):
     # --- the source's thread --------------------------------------------------------------
     def _client(self) -> mqtt.Client:
         kw = {"clean_session": False} if self.protocol != mqtt.MQTTv5 else {}
-        c = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                        protocol=self.protocol, manual_ack=True, **kw)
+        c = WireClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                       protocol=self.protocol, manual_ack=True, **kw)
+        c.fast_publish = self._on_publish
         c.on_message = self._on_message
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
@@ -601,45 +614,8 @@ class MqttSource(Source):
         if batch:
             feed.readings(batch)
         gen = self._generation
-        for mid, qos, g in acks:
-            if qos and g == gen:  # a message of an earlier connection comes again (DUP)
-                client.ack(mid, qos)
-
-
-class _Client(mqtt.Client):
-    """paho's client, reading a PUBLISH of QoS 0 or 1 without MQTT 5 properties on a short
-    path. paho builds a :class:`~paho.mqtt.properties.Properties` object for every MQTT 5
-    message and empties it attribute by attribute (27 ``hasattr`` and ``str.replace`` calls),
-    which made MQTT 5 cost ~55 µs of the source's process a message against ~33 for 3.1.1
-    (``bench_live_gui.py``). A message with properties (a ``msg-id`` user property), of QoS 2,
-    or one that does not parse here is left to paho; what is handed on is paho's own
-    :class:`~paho.mqtt.client.MQTTMessage`, its ``properties`` ``None`` for none."""
-
-    def _handle_publish(self) -> mqtt.MQTTErrorCode:
-        header, packet = self._in_packet["command"], self._in_packet["packet"]
-        qos = (header & 0x06) >> 1
-        props = 1 if self._protocol == mqtt.MQTTv5 else 0  # the property length: 0, one byte
-        n = len(packet)
-        at = 2 + ((packet[0] << 8) | packet[1]) if n >= 2 else n + 1  # after the topic
-        mid = 0
-        if qos == 1 and n >= at + 2:
-            mid = (packet[at] << 8) | packet[at + 1]
-            at += 2
-        if qos > 1 or n < at + props or (props and packet[at] != 0) or (
-                qos == 1 and not mid) or (not props and at == 2 + 2 * qos):
-            return super()._handle_publish()  # paho's errors and its QoS 2 hand-shake
-        topic = bytes(packet[2:2 + ((packet[0] << 8) | packet[1])])
-        message = mqtt.MQTTMessage(mid=mid, topic=topic)
-        message.dup = (header & 0x08) != 0
-        message.qos = qos
-        message.retain = (header & 0x01) != 0
-        message.properties = None
-        message.payload = bytes(packet[at + props:])
-        message.timestamp = mqtt.time_func()
-        self._handle_on_message(message)
-        if qos == 0 or self._manual_ack:
-            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
-        return self._send_puback(mid)
+        # a message of an earlier connection comes again (DUP): not acknowledged here
+        client.ack_many([(mid, qos) for mid, qos, g in acks if qos and g == gen])
 
 
 def default_client_id(project: str, prefix: str = "") -> str:
