@@ -286,6 +286,8 @@ def _add_shift_time(s: Snapshot, asset: str, state: str, t0: float, t1: float) -
 
 
 def _number(value) -> float | None:
+    if type(value) is float and 0.0 <= value < math.inf:  # noqa: E721 - the usual case
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:

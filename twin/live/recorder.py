@@ -626,6 +626,8 @@ class LiveRecorder:
     def _number(self, r: Reading) -> float:
         """A quantity as recorded: a bad one is counted and kept (text as NaN)."""
         value = r.value
+        if type(value) is float and 0.0 <= value < math.inf:  # noqa: E721 - usual case
+            return value
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             x = math.nan
         else:
