@@ -17,7 +17,7 @@ import math
 import sys
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +33,6 @@ KINDS = {"MQTT": "mqtt", "OPC UA": "opcua"}
 POWER_SPAN_S = 3600.0
 #: Shortest plant time between two points of the power chart, s.
 POWER_STEP_S = 1.0
-#: Message keys remembered to count a redelivered message once (the recorder stores it once).
-DEDUP = 65536
 #: Readings taken in under the lock at a time (LiveState.readings).
 LOCKED_SLICE = 200
 #: The interpreter's switch interval while a session runs, s (Python's default: 0.005). The
@@ -149,34 +147,30 @@ class LiveState:
         self._snap = Snapshot(link_since=clock(), shifts_origin=self.shifts.origin)
         self._state_t: dict[str, float] = {}  # plant time the asset's state began
         self._base: dict[str, float] = {}     # cumulative counters' last values
-        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._gap_start: float | None = None
         self._power_t: deque[float] = deque()
         self._power_kw: deque[float] = deque()
 
     # -- Feed (the source's thread) ----------------------------------------------------------
     def readings(self, batch: list[Reading]) -> None:
-        self.recorder.readings(batch)
+        # the recorder's de-duplication is the only one: what it hands back is what it did
+        # not drop as a redelivery (twin.live.recorder), so a message is counted once here
+        # as it is stored once there, without a second window of keys
+        kept = self.recorder.readings(batch)
+        with self._lock:
+            self._snap.messages += len(batch)
         # a slice at a time under the lock: the GUI thread's snapshot waits for one slice,
         # never for a whole batch of a flood (a thousand readings)
-        for i in range(0, len(batch), LOCKED_SLICE):
+        for i in range(0, len(kept), LOCKED_SLICE):
             with self._lock:
-                self._take_all(batch[i:i + LOCKED_SLICE])
+                self._take_all(kept[i:i + LOCKED_SLICE])
 
     def _take_all(self, batch: list[Reading]) -> None:
         s = self._snap
-        s.messages += len(batch)
+        servers, take = self._servers, self._take
         for r in batch:
-            if not isinstance(r, Reading) or r.asset not in self._servers:
-                continue
-            if r.key:
-                k = (r.asset, r.channel, r.key)
-                if k in self._seen:
-                    continue
-                self._seen[k] = None
-                if len(self._seen) > DEDUP:
-                    self._seen.popitem(last=False)
-            self._take(s, r)
+            if isinstance(r, Reading) and r.asset in servers:
+                take(s, r)
         if s.plant_t is not None and (not self._power_t
                                       or s.plant_t >= self._power_t[-1] + POWER_STEP_S):
             self._power_t.append(s.plant_t)
@@ -238,7 +232,8 @@ class LiveState:
     # -- inside ------------------------------------------------------------------------------
     def _take(self, s: Snapshot, r: Reading) -> None:
         t = r.t
-        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+        if type(t) is not float and (isinstance(t, bool) or not isinstance(t, int | float)) \
+                or not math.isfinite(t):  # a float, the usual case, checked first
             return
         if s.plant_t is None or t > s.plant_t:
             s.plant_t = float(t)
@@ -298,6 +293,8 @@ def _add_shift_time(s: Snapshot, asset: str, state: str, t0: float, t1: float) -
 
 
 def _number(value) -> float | None:
+    if type(value) is float and 0.0 <= value < math.inf:  # noqa: E721 - the usual case
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:

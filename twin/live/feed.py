@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from kernels.types import STATE_NAMES
@@ -36,8 +36,7 @@ class LiveError(InputError):
     certificate not trusted, a bad mapping. The message says what to fix."""
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One value the plant sent.
 
     ``asset`` is the recording's asset id (a project element id, ``<station>#<k>`` for
@@ -46,6 +45,11 @@ class Reading:
     identifies the message at its source so that a redelivered one is recorded once
     (MQTT: the publisher's message identity; OPC UA: node and source time stamp); ``""``
     when the source cannot tell.
+
+    A named tuple, not a frozen dataclass: the workbench makes one per message from what
+    the source's process hands over (``twin.live.process``), and a frozen dataclass's
+    ``__init__`` (an ``object.__setattr__`` per field) cost 2.5 µs of its CPU a reading at
+    20,000 readings/s; a tuple is made in C. Immutable and compared by value either way.
     """
 
     asset: str
@@ -204,6 +208,8 @@ def plant_time(ts: float | int | str) -> float:
     """A time stamp as seconds since the Unix epoch: a number of seconds, or ISO 8601 text
     (``2026-12-02T06:00:00Z``, ``2026-12-02 07:00:00+01:00``; without a zone it is UTC).
     Raises ``ValueError`` naming what it could not read."""
+    if type(ts) is float and 0.0 <= ts < 32503680000.0:  # the usual case, first: a flood's
+        return ts  # every message comes through here (NaN fails the comparison)
     import math
     from datetime import UTC, datetime
 

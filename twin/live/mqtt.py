@@ -46,6 +46,7 @@ from twin.live.feed import (
     state_name,
 )
 from twin.live.mapping import LiveMapping, TopicRule, live_mapping, load_live_mapping
+from twin.live.mqtt_wire import WireClient
 from twin.live.report import NOTHING_HERE
 
 #: Kinds of bad input this source reports (``Feed.bad``).
@@ -142,31 +143,21 @@ class MessageReader:
         self.max_future_s = max_future_s
         self.dedup = Dedup(dedup_window)
         self._assets: dict[str, str] = {}
+        self._topics: dict[str, tuple[TopicRule | None, str, str]] = {}
         self._aliases: dict[tuple[str, str], dict[int, str]] = {}  # Sparkplug, per edge node
 
     def read(self, topic: str, payload: bytes, arrival: float, dup: bool = False,
              msg_id: str | None = None) -> list[Reading]:
         """The new readings of one message (``[]`` for a repeat). Raises :class:`BadMessage`."""
-        levels = topic.split("/")
-        if levels[0] == "spBv1.0" and self.mapping.sparkplug is not None:
-            return self._sparkplug(levels, topic, payload, arrival)
-        rule: TopicRule | None = None
-        for r in self.mapping.topics:
-            m = r.match(levels)
-            if m is not None:
-                rule, (raw_asset, channel) = r, m
-                break
-        else:
-            n = self._n_prefix
-            if len(levels) != n + 2 or (n and "/".join(levels[:n]) != self.prefix):
-                raise BadMessage(BAD_TOPIC, f"topic {topic!r} is not <prefix>/<asset>/<channel>")
-            raw_asset, channel = levels[n], levels[n + 1]
-        asset = self._asset(raw_asset, topic)
+        known = self._topics.get(topic)  # a plant sends on the same topics again and again
+        if known is None:
+            levels = topic.split("/")
+            if levels[0] == "spBv1.0" and self.mapping.sparkplug is not None:
+                return self._sparkplug(levels, topic, payload, arrival)
+            known = self._topic(topic, levels)
+        rule, asset, channel = known
         fields = rule.fields if rule is not None else {}
         channels = rule.channel_fields if rule is not None else {}
-        if not channels and channel not in CHANNELS:
-            raise BadMessage(UNKNOWN_CHANNEL, f"channel {channel[:40]!r} of topic {topic!r} is "
-                             f"not one of {', '.join(CHANNELS)}")
         try:
             text = payload.decode("utf-8").strip()
         except UnicodeDecodeError:
@@ -174,7 +165,7 @@ class MessageReader:
         doc = None
         if text[:1] == "{" or channels:
             try:
-                doc = json.loads(text)
+                doc = _json(text)
             except (ValueError, RecursionError):
                 raise BadMessage(UNPARSABLE, "payload starts like JSON but is not") from None
             if not isinstance(doc, dict):
@@ -231,6 +222,29 @@ class MessageReader:
             return []
         self.dedup.first_time(asset, channel, "bare|" + content)
         return [reading]
+
+    def _topic(self, topic: str, levels: list[str]) -> tuple[TopicRule | None, str, str]:
+        """``(rule, asset, channel)`` of a topic (the rule ``None`` for the default
+        convention), remembered for the next message on it. Raises :class:`BadMessage`."""
+        rule: TopicRule | None = None
+        for r in self.mapping.topics:
+            m = r.match(levels)
+            if m is not None:
+                rule, (raw_asset, channel) = r, m
+                break
+        else:
+            n = self._n_prefix
+            if len(levels) != n + 2 or (n and "/".join(levels[:n]) != self.prefix):
+                raise BadMessage(BAD_TOPIC, f"topic {topic!r} is not <prefix>/<asset>/<channel>")
+            raw_asset, channel = levels[n], levels[n + 1]
+        asset = self._asset(raw_asset, topic)
+        if not (rule is not None and rule.channel_fields) and channel not in CHANNELS:
+            raise BadMessage(UNKNOWN_CHANNEL, f"channel {channel[:40]!r} of topic {topic!r} is "
+                             f"not one of {', '.join(CHANNELS)}")
+        known = (rule, asset, channel)
+        if len(self._topics) < 100_000:
+            self._topics[topic] = known
+        return known
 
     def _sparkplug(self, levels: list[str], topic: str, payload: bytes,
                    arrival: float) -> list[Reading]:
@@ -460,7 +474,18 @@ class MqttSource(Source):
                     msg_id = value
         self._pending.append((topic, msg.payload, msg.dup, msg_id, time.time(), msg.mid,
                               msg.qos, self._generation))
-        if len(self._pending) >= self.batch_max:
+        if len(self._pending) >= self.batch_max and not self._wake.is_set():
+            self._wake.set()
+
+    def _on_publish(self, topic: bytes, payload: bytes, dup: bool, mid: int, qos: int) -> None:
+        """A PUBLISH without properties, read by :class:`~twin.live.mqtt_wire.WireClient`."""
+        try:
+            text = topic.decode("utf-8")
+        except UnicodeDecodeError:  # the broker should refuse it
+            text = topic.decode("utf-8", errors="replace")
+        self._pending.append((text, payload, dup, None, time.time(), mid, qos,
+                              self._generation))
+        if len(self._pending) >= self.batch_max and not self._wake.is_set():
             self._wake.set()
 
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
@@ -497,8 +522,9 @@ class MqttSource(Source):
     # --- the source's thread --------------------------------------------------------------
     def _client(self) -> mqtt.Client:
         kw = {"clean_session": False} if self.protocol != mqtt.MQTTv5 else {}
-        c = _Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                        protocol=self.protocol, manual_ack=True, **kw)
+        c = WireClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                       protocol=self.protocol, manual_ack=True, **kw)
+        c.fast_publish = self._on_publish
         c.on_message = self._on_message
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
@@ -658,45 +684,8 @@ class MqttSource(Source):
         if batch:
             feed.readings(batch)
         gen = self._generation
-        for mid, qos, g in acks:
-            if qos and g == gen:  # a message of an earlier connection comes again (DUP)
-                client.ack(mid, qos)
-
-
-class _Client(mqtt.Client):
-    """paho's client, reading a PUBLISH of QoS 0 or 1 without MQTT 5 properties on a short
-    path. paho builds a :class:`~paho.mqtt.properties.Properties` object for every MQTT 5
-    message and empties it attribute by attribute (27 ``hasattr`` and ``str.replace`` calls),
-    which made MQTT 5 cost ~55 µs of the source's process a message against ~33 for 3.1.1
-    (``bench_live_gui.py``). A message with properties (a ``msg-id`` user property), of QoS 2,
-    or one that does not parse here is left to paho; what is handed on is paho's own
-    :class:`~paho.mqtt.client.MQTTMessage`, its ``properties`` ``None`` for none."""
-
-    def _handle_publish(self) -> mqtt.MQTTErrorCode:
-        header, packet = self._in_packet["command"], self._in_packet["packet"]
-        qos = (header & 0x06) >> 1
-        props = 1 if self._protocol == mqtt.MQTTv5 else 0  # the property length: 0, one byte
-        n = len(packet)
-        at = 2 + ((packet[0] << 8) | packet[1]) if n >= 2 else n + 1  # after the topic
-        mid = 0
-        if qos == 1 and n >= at + 2:
-            mid = (packet[at] << 8) | packet[at + 1]
-            at += 2
-        if qos > 1 or n < at + props or (props and packet[at] != 0) or (
-                qos == 1 and not mid) or (not props and at == 2 + 2 * qos):
-            return super()._handle_publish()  # paho's errors and its QoS 2 hand-shake
-        topic = bytes(packet[2:2 + ((packet[0] << 8) | packet[1])])
-        message = mqtt.MQTTMessage(mid=mid, topic=topic)
-        message.dup = (header & 0x08) != 0
-        message.qos = qos
-        message.retain = (header & 0x01) != 0
-        message.properties = None
-        message.payload = bytes(packet[at + props:])
-        message.timestamp = mqtt.time_func()
-        self._handle_on_message(message)
-        if qos == 0 or self._manual_ack:
-            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
-        return self._send_puback(mid)
+        # a message of an earlier connection comes again (DUP): not acknowledged here
+        client.ack_many([(mid, qos) for mid, qos, g in acks if qos and g == gen])
 
 
 #: How long the probe listens to every topic, s.
@@ -777,6 +766,23 @@ def _mapping(value) -> LiveMapping:
     if isinstance(value, dict):
         return live_mapping(value)
     return load_live_mapping(value)
+
+
+_scan_json = json.JSONDecoder().scan_once
+
+
+def _json(text: str):
+    """``json.loads(text)`` for text without surrounding white space, on a short path: the C
+    scanner alone (``loads`` adds two regular-expression matches and two Python calls, a
+    tenth of a message's CPU). What it does not take whole goes to ``loads``, which says
+    why."""
+    try:
+        doc, end = _scan_json(text, 0)
+        if end == len(text):
+            return doc
+    except StopIteration:
+        pass
+    return json.loads(text)
 
 
 def _example(topic: str, payload: bytes, why: str) -> str:

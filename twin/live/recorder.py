@@ -26,7 +26,10 @@ with ``kill -9`` leaves a readable file holding everything up to its last flush.
   arrival order and replay sorts (stably). A late ``count`` reading is not stored: the
   later counter value includes it.
 * **Duplicates**: a reading whose ``(asset, channel, key)`` was seen among the last
-  ``dedup_window`` keyed readings is dropped (redelivery); memory stays bounded.
+  ``dedup_window`` keyed readings is dropped (redelivery); memory stays bounded. This is
+  the one de-duplication of the process that records: :meth:`LiveRecorder.readings`
+  returns the readings it kept, and a feed that shows them (the workbench's live state)
+  takes those instead of de-duplicating again.
 * **Gaps**: ``link("reconnecting")`` .. ``link("connected")`` is a gap, stored in ``/gaps``
   (schema 3) from the latest plant time seen before the link came back (readings still
   handed over while reconnecting count) to the earliest time stamp of the first batch after
@@ -46,7 +49,7 @@ import math
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from kernels.types import STATE_NAMES
+from twin.live.assets import mapping_assets, project_assets  # noqa: F401 - their old home
 from twin.live.feed import CHANNELS, LINK_STATES, Reading
 from twin.live.report import (  # noqa: F401 - PROBLEMS as before
     PROBLEMS,
@@ -83,6 +87,7 @@ MAX_KINDS = 64
 MAX_RAW_STATES = 1024
 
 _STATE_CODES = {name: i for i, name in enumerate(STATE_NAMES)}
+_CHANNELS = frozenset(CHANNELS)
 _DTYPES = {"states": STATES_DTYPE, "parts": PARTS_DTYPE, "power": POWER_DTYPE,
            "level": LEVEL_DTYPE}
 _EARLIEST_S = (EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
@@ -208,7 +213,10 @@ class LiveRecorder:
         self._gap_rows: list[tuple[float, float, str]] = []
         self._unflushed = False
         self._last_flush = clock()
-        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        # the keys of the last dedup_window keyed readings: a set to look them up, a queue
+        # for the order they came in (the oldest leave, a batch at a time)
+        self._seen: set[tuple[str, str, str]] = set()
+        self._seen_order: deque[tuple[str, str, str]] = deque()
         self._raw_states: set[str] = set()
         self._gap: list | None = None  # [start, reason] while the link is down
         self._gap_waits_end = False
@@ -222,9 +230,12 @@ class LiveRecorder:
 
     # -- the Feed protocol ------------------------------------------------------------------
 
-    def readings(self, batch: list[Reading]) -> None:
+    def readings(self, batch: list[Reading]) -> list[Reading]:
         """Store a batch (from the source's thread). Never raises for bad readings: each is
-        counted; a failure to write is kept in :attr:`failure` and raised by :meth:`tick`."""
+        counted; a failure to write is kept in :attr:`failure` and raised by :meth:`tick`.
+        Returns the readings that are not redeliveries (in order), for a feed beside the
+        recorder that must not count one twice; after :meth:`close` or a failure to write,
+        nothing is checked and ``batch`` comes back as it is."""
         with self._lock:
             while (self._buffered >= self.max_backlog and self.failure is None
                    and not self._closing):
@@ -232,17 +243,18 @@ class LiveRecorder:
             if self._closing:  # a source still running after close(): nothing is stored
                 self.report.received += len(batch)
                 self._problem("after close", f"{len(batch)} readings")
-                return
+                return batch
             if self.failure is not None:
-                return
+                return batch
             waited = self._unflushed
             try:
-                self._take(batch)
+                kept = self._take(batch)
             except Exception as exc:  # creating the file failed: the main thread raises it
                 self.failure = exc
-                return
+                return batch
             if self._buffered >= self.max_buffered or (self._unflushed and not waited):
                 self._wake.notify_all()  # the writer thread counts the interval from now
+        return kept
 
     def bad(self, kind: str, example: str) -> None:
         """A message the source could not read: counted under ``kind`` with its example."""
@@ -353,18 +365,6 @@ class LiveRecorder:
                 p = self.report.problems[kind] = Problem()
         p.add(example)
 
-    def _duplicate(self, r: Reading) -> bool:
-        if not r.key:
-            return False
-        k = (r.asset, r.channel, r.key)
-        if k in self._seen:
-            self._seen.move_to_end(k)
-            return True
-        self._seen[k] = None
-        if len(self._seen) > self.dedup_window:
-            self._seen.popitem(last=False)
-        return False
-
     def prepare(self, now: float | None = None) -> None:
         """Create the file before the first reading, for the epoch that reading will most
         likely give (the UTC midnight of ``now``, wall clock, unless an epoch is given).
@@ -416,57 +416,95 @@ class LiveRecorder:
             # appended, and memory then grows with the assets, never with the recording
             chunk_rows=1024, chunk_cache_bytes=64 * 1024)
 
-    def _take(self, batch: list[Reading]) -> None:
+    def _take(self, batch: list[Reading]) -> list[Reading]:
+        """Check and buffer a batch; the readings that are not redeliveries.
+
+        One pass, its lookups bound to locals: at 20,000 readings/s every attribute and
+        call of a reading's path is a measurable share of the workbench's CPU (issue 15).
+        """
         rep = self.report
+        rep.received += len(batch)
+        seen, fresh = self._seen, []
+        kept: list[Reading] = []
+        assets, see_id, problem = self._assets, self._ids.see, self._problem
+        record = self._record
+        gap_open = self._gap is not None and not self._gap_waits_end
+        epoch_s = self._epoch_s
         first_t = None  # earliest valid time stamp of this batch, to end a gap
+        lo = hi = None  # plant times stored, earliest and latest
+        latest = rep.last  # the latest plant time stored so far (time stamps going back)
+        duplicates = 0
         for r in batch:
-            rep.received += 1
             if not (isinstance(r, Reading) and isinstance(r.asset, str)
                     and isinstance(r.channel, str) and isinstance(r.key, str)):
-                self._problem("malformed reading", repr(r)[:200])
+                problem("malformed reading", repr(r)[:200])
                 continue
-            if self._duplicate(r):
-                rep.duplicates += 1
-                continue
-            self._ids.see(r.key, r.t)
-            a = self._assets.get(r.asset)
+            key, ch = r.key, r.channel
+            if key:
+                k = (r.asset, ch, key)
+                if k in seen:  # a redelivery, also of one earlier in this batch
+                    duplicates += 1
+                    continue
+                seen.add(k)
+                fresh.append(k)
+                see_id(key, r.t)
+            kept.append(r)
+            a = assets.get(r.asset)
             if a is None:
-                self._problem("unknown asset", _show(r))
+                problem("unknown asset", _show(r))
                 continue
-            if r.channel not in CHANNELS:
-                self._problem("unknown channel", _show(r))
+            if ch not in _CHANNELS:
+                problem("unknown channel", _show(r))
                 continue
             t = r.t
-            if (isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t)
-                    or not _EARLIEST_S <= t < _LATEST_S):
-                self._problem("bad time stamp", _show(r))
+            if type(t) is not float:  # noqa: E721 - the usual case first, exactly float
+                if isinstance(t, bool) or not isinstance(t, int | float):
+                    problem("bad time stamp", _show(r))
+                    continue
+                t = float(t)
+            if not _EARLIEST_S <= t < _LATEST_S:  # also NaN and infinities
+                problem("bad time stamp", _show(r))
                 continue
-            if r.channel == "level" and not a.info.level:
-                self._problem("level of a machine", _show(r))
+            if ch == "level" and not a.info.level:
+                problem("level of a machine", _show(r))
                 continue
-            t = float(t)
             if self._writer is None:
                 self._start(t)
-            if self._gap is not None and not self._gap_waits_end:
+                epoch_s = self._epoch_s
+            if gap_open:
                 # still reporting while reconnecting: data the source had before the cut
                 if self._gap[0] is None or t > self._gap[0]:
                     self._gap[0] = t
             elif first_t is None or t < first_t:
                 first_t = t
-            if rep.last is not None and t < rep.last - TIME_BACK_S:
-                self._problem(TIME_BACK, f"{_show(r)} ({rep.last - t:,.0f} s before "
-                                         f"{_iso(rep.last)})")
-            ts = t - self._epoch_s
-            last = a.last_t.get(r.channel)
+            if latest is not None and t < latest - TIME_BACK_S:
+                problem(TIME_BACK, f"{_show(r)} ({latest - t:,.0f} s before {_iso(latest)})")
+            ts = t - epoch_s
+            last = a.last_t.get(ch)
             late = last is not None and ts < last
             if late:
-                self._problem("out of order", _show(r))
+                problem("out of order", _show(r))
             else:
-                a.last_t[r.channel] = ts
-            if not self._record(a, r, ts, late):
+                a.last_t[ch] = ts
+            if not record(a, r, ts, late):
                 continue
-            rep.first = t if rep.first is None else min(rep.first, t)
-            rep.last = t if rep.last is None else max(rep.last, t)
+            if lo is None:
+                lo = hi = t
+            elif t < lo:
+                lo = t
+            elif t > hi:
+                hi = t
+            if latest is None or t > latest:
+                latest = t
+        rep.duplicates += duplicates
+        if fresh:  # forget the oldest keys beyond the window, a batch at a time
+            order = self._seen_order
+            order.extend(fresh)
+            for _ in range(len(order) - self.dedup_window):
+                seen.discard(order.popleft())
+        if lo is not None:
+            rep.first = lo if rep.first is None else min(rep.first, lo)
+            rep.last = hi if rep.last is None else max(rep.last, hi)
         lost = self._ids.lost
         if lost or LOST in rep.problems:
             p = rep.problems.setdefault(LOST, Problem())
@@ -478,10 +516,13 @@ class LiveRecorder:
             if start is not None:
                 self._add_gap(start, max(start, first_t), reason)
             self._gap, self._gap_waits_end = None, False
+        return kept
 
     def _number(self, r: Reading) -> float:
         """A quantity as recorded: a bad one is counted and kept (text as NaN)."""
         value = r.value
+        if type(value) is float and 0.0 <= value < math.inf:  # noqa: E721 - usual case
+            return value
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             x = math.nan
         else:
@@ -623,65 +664,3 @@ def _label(raw: str) -> str:
     text = raw.replace("\x00", "")
     data = text.encode("utf-8")[:LABEL_DTYPE.itemsize]
     return data.decode("utf-8", errors="ignore")
-
-
-# --- which assets ----------------------------------------------------------------------------
-
-
-def project_assets(project) -> list[AssetInfo]:
-    """The assets a live recording of ``project`` declares, named as simulated recordings
-    name them (:func:`twin.whatif.simulated.recorded_assets`): every station server and a
-    level asset per buffer, conveyor and queuing source.
-
-    Raises
-    ------
-    InputError
-        For a project that cannot be lowered (its problems named).
-    """
-    from twin.sim.lowering import lower
-    from twin.whatif.simulated import recorded_assets
-
-    return recorded_assets(lower(project, horizon=3600.0))
-
-
-def mapping_assets(mapping: dict | None, declared: Iterable[AssetInfo] = ()) -> list[AssetInfo]:
-    """The mapping's ``assets`` (recorded id -> element id, or ``{"element", "name",
-    "server", "ideal_cycle_time_s"}``) that ``declared`` does not hold already; an asset
-    mapped to a level element of ``declared`` (or to no known element) records a level too.
-
-    Raises
-    ------
-    RecordingError
-        For an ``assets`` entry of the wrong form, naming it.
-    """
-    if not mapping or "assets" not in mapping:
-        return []
-    table = mapping["assets"]
-    if not isinstance(table, dict):
-        raise RecordingError(f"mapping: assets must be an object of asset id -> element, not "
-                             f"{type(table).__name__}")
-    declared = list(declared)
-    have = {d.asset_id for d in declared}
-    levels = {d.element for d in declared if d.level}
-    elements = {d.element for d in declared}
-    out = []
-    for aid, spec in table.items():
-        if aid in have:
-            continue
-        if isinstance(spec, str):
-            spec = {"element": spec}
-        if not isinstance(spec, dict):
-            raise RecordingError(f"mapping: $.assets.{aid}: expected an element id or an "
-                                 f"object, not {type(spec).__name__}")
-        element = str(spec.get("element", ""))
-        server = spec.get("server")
-        ict = spec.get("ideal_cycle_time_s")
-        try:
-            out.append(AssetInfo(
-                str(aid), name=str(spec.get("name", "")), element=element,
-                ideal_cycle_time_s=None if ict is None else float(ict),
-                server=None if server is None else int(server),
-                level=element in levels or element not in elements))
-        except (TypeError, ValueError) as exc:
-            raise RecordingError(f"mapping: $.assets.{aid}: {exc}") from None
-    return out

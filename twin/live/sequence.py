@@ -125,16 +125,27 @@ class MessageIds:
 
     def see(self, key: str, t: object) -> None:
         """A reading arrived with ``key`` at plant time ``t`` (s since 1970)."""
-        got = _split_key(key) if key else None
-        if got is None:
+        at = key.find("|id:")
+        if at < 0:
             return
-        topic, n = got
+        rest = key[at + 4:]
+        try:  # the usual key ends with the number; a multi-channel one has "|<channel>"
+            n = int(rest)
+        except ValueError:
+            got = _split_key(key)
+            if got is None:
+                return
+            n = got[1]
+        topic = key[:at]
         pub = self._pub_of.get(topic)
         if pub is None:
             pub = self._pub_of[topic] = topic.rsplit("/", 2)[0] if topic.count("/") >= 2 \
                 else ""
-        tt = float(t) if isinstance(t, int | float) and not isinstance(t, bool) \
-            and math.isfinite(t) else None
+        if type(t) is float and t - t == 0.0:  # noqa: E721 - finite float, the usual case
+            tt = t
+        else:
+            tt = float(t) if isinstance(t, int | float) and not isinstance(t, bool) \
+                and math.isfinite(t) else None
         s = self._pubs.get(pub)
         if s is not None and n == 1 and s.last.get(topic, 1) > 1:
             # number 1 again on a topic that had later ones (the de-duplication let it
