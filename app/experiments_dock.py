@@ -55,6 +55,7 @@ from twin.experiments.spec import DERIVED_RESPONSES, DESIGNS, Experiment, Factor
 from twin.experiments.study import run_study
 from twin.model import commands as cmd
 from twin.model import elements as m
+from twin.projectfile.experiments import factor_range_problems
 from twin.projectfile.reader import copy_project
 from twin.tasks import TaskState
 from twin.units import format_duration
@@ -364,7 +365,16 @@ class ExperimentsDock(QWidget):
             del self.factors[r]
         self._fill_table()
 
+    def range_problems(self) -> dict[int, str]:
+        """Why a factor's range leaves the valid values, by row: a stored range like that
+        no longer stops the project's Run, so it is named here (newfix3 §1)."""
+        if self.project is None or not self.factors:
+            return {}
+        found = factor_range_problems(self.project, Experiment("dock", tuple(self.factors)))
+        return {int(p.path.split("[")[-1].rstrip("]")): p.message for p in found}
+
     def _fill_table(self) -> None:
+        bad = self.range_problems()
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.factors))
         for r, f in enumerate(self.factors):
@@ -382,8 +392,14 @@ class ExperimentsDock(QWidget):
                     item.setForeground(QColor("#d03030"))
                     item.setToolTip(f"element {f.element!r} is no longer in the project: "
                                     "undo its deletion or remove this factor")
+                elif c in (0, 1, 2) and r in bad:
+                    item.setForeground(QColor("#d03030"))
+                    item.setToolTip(f"{bad[r]}: narrow the range (low, high)")
                 self.table.setItem(r, c, item)
         self.table.blockSignals(False)
+        if bad:
+            self.error.setText("; ".join(f"{m}: narrow its range in the table" for m in
+                                         bad.values()))
         self._show_size()
         self._enable()
 
@@ -507,6 +523,9 @@ class ExperimentsDock(QWidget):
             total = len(design_points(exp.factors, exp.design, exp.points, exp.seed))
         except (ValueError, InputError) as e:  # a bad range or design: the user's to fix
             self.error.setText(str(e))
+            return
+        if self.range_problems():
+            self._fill_table()  # names them under the table
             return
         project, executor = self.snapshot(), self.executor.currentData()
         if project is None:

@@ -29,6 +29,7 @@ from twin.model.experiments import (  # noqa: F401  (re-exported: the public nam
     Factor,
     Objective,
 )
+from twin.projectfile.experiments import factor_range_problems
 from twin.projectfile.structure import experiment_responses
 
 __all__ = ["Constraint", "DERIVED_RESPONSES", "DESIGNS", "Experiment", "Factor", "Objective",
@@ -69,7 +70,8 @@ class _NamesOnly:
 
 def check_responses(project: m.Project, names: Sequence[str] | None = None) -> None:
     """Raise ``ProjectError`` naming each response, objective or constraint of the project's
-    experiments that is not a KPI of a run of it (with its JSON path and the close names)."""
+    experiments that is not a KPI of a run of it (with its JSON path and the close names),
+    and each factor's value that does not give a valid project."""
     import difflib
 
     known = set(kpi_names(project)) if project.experiments else set()
@@ -87,6 +89,8 @@ def check_responses(project: m.Project, names: Sequence[str] | None = None) -> N
             why = ("this run reports no such KPI" if not energy or project.tariff is not None
                    else "the project has no tariff: add one, or use line.energy_kwh")
             problems.add(path, why + hint, resp)
+        # a range the reader let through (newfix3 §1): refused here, where a study starts
+        problems.items += factor_range_problems(project, exp, f"$.experiments[{i}]")
     problems.raise_if_any(str(getattr(project, "path", "")) or None)
 
 
