@@ -254,6 +254,7 @@ class ExperimentsDock(QWidget):
         self.factors = []
         self.data = None
         self.opened, self.points_unset = None, False
+        self._taken: str | None = None
         self._fill_table()
         self._fill_responses(DEFAULT_RESPONSES)
         self._fill_saved()
@@ -281,11 +282,14 @@ class ExperimentsDock(QWidget):
         came or went (each element has KPIs of its own); the opened experiment as the
         project has it now (an undo of "Vary this…" takes its factor away again)."""
         self._fill_saved()
-        if self.opened is not None:
-            now = next((e for e in self.project.experiments if e.name == self.opened.name),
-                       None)
+        # the experiment an undo took away: a redo brings it back into view (the dock said
+        # "no factors" while the project held it again, newfix3 §2)
+        name = self.opened.name if self.opened is not None else self._taken
+        if name is not None:
+            now = next((e for e in self.project.experiments if e.name == name), None)
             if now is not self.opened:
                 self.opened = now
+                self._taken = name if now is None else None
                 self.factors = list(now.factors) if now is not None else []
                 self._fill_table()
         ids = tuple(el.id for el in self.project.elements)

@@ -618,3 +618,19 @@ def test_a_stored_range_out_of_bounds_is_named_and_does_not_stop_a_run(make_wind
     w.log("run failed: 1 problem in the project:\n  - $.elements[0]: must be > 0")
     assert w.statusBar().currentMessage() == ("run failed: 1 problem in the project: - "
                                               "$.elements[0]: must be > 0")
+
+
+def test_a_redo_of_vary_this_shows_the_factor_again(win, qtbot):
+    """Undo then Redo of "vary …": the project held the factor again, the dock said "no
+    factors" (newfix3 §2)."""
+    win.inspect("B1")
+    _vary_with_defaults(win, qtbot, win.inspector.editor("capacity"))
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+    dock = win.experiments
+    win.act_undo.trigger()
+    assert dock.table.rowCount() == 0 and not win.project.experiments
+    win.act_redo.trigger()
+    assert [f.name for e in win.project.experiments for f in e.factors] == ["B1.capacity"]
+    assert dock.table.rowCount() == 1 and dock.table.item(0, 0).text() == "B1.capacity"
+    assert "no factors" not in dock.size.text()
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
