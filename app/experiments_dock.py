@@ -528,9 +528,6 @@ class ExperimentsDock(QWidget):
         except (ValueError, InputError) as e:  # a bad range or design: the user's to fix
             self.error.setText(str(e))
             return
-        if self.range_problems():
-            self._fill_table()  # names them under the table
-            return
         project, executor = self.snapshot(), self.executor.currentData()
         if project is None:
             return

@@ -609,9 +609,10 @@ def test_a_stored_range_out_of_bounds_is_named_and_does_not_stop_a_run(make_wind
     assert name.text() == "B1.capacity" and name.foreground().color().name() == "#d03030"
     assert "B1.capacity = -2 does not give a valid project" in name.toolTip()
     assert "B1.capacity = -2" in dock.error.text()
-    dock.error.setText("")
-    dock.run()
-    assert dock.job is None and "B1.capacity = -2" in dock.error.text()
+    dock.run()  # the study fails at its first point, with the reason
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=60_000)
+    assert dock.error.text().startswith("the study failed: ")
+    assert "B1.capacity" in dock.error.text()
     with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000):
         assert w.run_panel.start_run()
     # a message of several lines is on the status bar whole, not its head alone

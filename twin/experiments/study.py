@@ -26,11 +26,7 @@ from twin.experiments.evaluate import PointDone, base_document, evaluate
 from twin.experiments.spec import Experiment, experiment, kpi_names
 from twin.experiments.store import StudyFile
 from twin.model import elements as m
-from twin.projectfile.experiments import (
-    experiment_to_json,
-    factor_range_problems,
-    read_experiments,
-)
+from twin.projectfile.experiments import experiment_to_json, read_experiments
 from twin.sim.executors import Executor, make_executor
 from twin.sim.runner import RunSpec
 from twin.sim.stats import mean_ci
@@ -149,10 +145,6 @@ def run_study(project: m.Project, exp: Experiment | str, *, out: str | os.PathLi
     """
     if isinstance(exp, str):
         exp = experiment(project, exp)
-    else:  # an experiment not (yet) in the project: its ranges checked as the reader would
-        found = Problems()
-        found.items += factor_range_problems(project, exp)
-        found.raise_if_any(str(getattr(project, "path", "")) or None)
     points = experiment_points(exp)
     spec = RunSpec.from_project(project, horizon=horizon or exp.horizon, warmup=exp.warmup)
     spec.check()
