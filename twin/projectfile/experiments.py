@@ -230,8 +230,8 @@ def check_experiments(project: m.Project, doc: dict, problems: Problems,
         ep = f"$.experiments[{i}]"
         for j, f in enumerate(exp.factors):
             if f.element is None:
-                _check_tariff_factor(base, f, f"{ep}.factors[{j}]", problems,
-                                     problems if ranges is None else ranges)
+                # still refused on reading (its tests read so); "Vary this…" makes none
+                _check_tariff_factor(base, f, f"{ep}.factors[{j}]", problems, problems)
             elif f.element in index:
                 _check_factor(project, base, f, f"{ep}.factors[{j}]", problems,
                               problems if ranges is None else ranges)
