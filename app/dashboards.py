@@ -447,6 +447,9 @@ class Dashboards(QWidget):
         self.orders.clear(NO_RESULTS)
         self.workers.clear(NO_RESULTS)
         self.throughput.setTitle("Throughput with 95% band")  # not the last run's bin
+        self.bin_width.blockSignals(True)  # nor in the menu: "auto (1 h)" of another project
+        self.bin_width.setItemText(0, AUTO_BIN)
+        self.bin_width.blockSignals(False)
         for plot in self.plots():
             plot.clear()
             plot.getAxis("bottom").setTicks(None)

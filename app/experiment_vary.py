@@ -32,6 +32,7 @@ from app.editors.distribution import DistributionEditor
 from app.editors.fields import NumberField, number_text
 from app.editors.station import ProductDistEditor
 from twin.experiments.spec import Factor
+from twin.projectfile.experiments import valid_range
 from twin.projectfile.reader import element_to_json
 from twin.projectfile.scenarios import MISSING, value_at
 
@@ -65,7 +66,7 @@ def default_factor(element: str, path: str, value: float) -> Factor:
 class VaryDialog(QDialog):
     """The range of a new factor: low, high, integer, cost per unit."""
 
-    def __init__(self, factor: Factor, value: float, parent=None):
+    def __init__(self, factor: Factor, value: float, parent=None, note: str | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Vary {factor.name}")
         self.element, self.path = factor.element, factor.path
@@ -94,6 +95,12 @@ class VaryDialog(QDialog):
         lay.addWidget(QLabel(f"<b>{factor.name}</b>: the range the experiment and the what-if "
                              "slider vary it over"))
         lay.addLayout(form)
+        # why the proposed range is narrower than ±50%: the reader's own words
+        self.note = QLabel(f"range narrowed to the values that give a valid project ({note})"
+                           if note else "")
+        self.note.setWordWrap(True)
+        self.note.setVisible(bool(note))
+        lay.addWidget(self.note)
         lay.addWidget(self.error)
         lay.addWidget(self.buttons)
         self._integer_toggled(factor.integer)
@@ -233,8 +240,13 @@ class VaryMenus(QObject):
     def vary(self, element: str, path: str, value: float) -> VaryDialog:
         """Open the range dialog (window-modal, without a nested event loop); its OK emits
         ``factor_chosen``. Returns the dialog (tests fill it in)."""
-        dialog = self.dialog = VaryDialog(default_factor(element, path, value), value,
-                                          self.inspector.window())
+        proposed, note = default_factor(element, path, value), None
+        el = self.inspector.element
+        if el is not None and el.id == element:
+            # ±50% of a triangular's mode left its low..high: a range every Run refused
+            # (newfix3 §1); drawn in with the reader's own check, for any field
+            proposed, note = valid_range(element_to_json(el), proposed, value)
+        dialog = self.dialog = VaryDialog(proposed, value, self.inspector.window(), note)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.factor_chosen.emit(dialog.factor()))
         dialog.open()

@@ -55,6 +55,7 @@ from twin.experiments.spec import DERIVED_RESPONSES, DESIGNS, Experiment, Factor
 from twin.experiments.study import run_study
 from twin.model import commands as cmd
 from twin.model import elements as m
+from twin.projectfile.experiments import factor_range_problems
 from twin.projectfile.reader import copy_project
 from twin.tasks import TaskState
 from twin.units import format_duration
@@ -253,6 +254,7 @@ class ExperimentsDock(QWidget):
         self.factors = []
         self.data = None
         self.opened, self.points_unset = None, False
+        self._taken: str | None = None
         self._fill_table()
         self._fill_responses(DEFAULT_RESPONSES)
         self._fill_saved()
@@ -280,11 +282,14 @@ class ExperimentsDock(QWidget):
         came or went (each element has KPIs of its own); the opened experiment as the
         project has it now (an undo of "Vary this…" takes its factor away again)."""
         self._fill_saved()
-        if self.opened is not None:
-            now = next((e for e in self.project.experiments if e.name == self.opened.name),
-                       None)
+        # the experiment an undo took away: a redo brings it back into view (the dock said
+        # "no factors" while the project held it again, newfix3 §2)
+        name = self.opened.name if self.opened is not None else self._taken
+        if name is not None:
+            now = next((e for e in self.project.experiments if e.name == name), None)
             if now is not self.opened:
                 self.opened = now
+                self._taken = name if now is None else None
                 self.factors = list(now.factors) if now is not None else []
                 self._fill_table()
         ids = tuple(el.id for el in self.project.elements)
@@ -375,7 +380,16 @@ class ExperimentsDock(QWidget):
             del self.factors[r]
         self._fill_table()
 
+    def range_problems(self) -> dict[int, str]:
+        """Why a factor's range leaves the valid values, by row: a stored range like that
+        no longer stops the project's Run, so it is named here (newfix3 §1)."""
+        if self.project is None or not self.factors:
+            return {}
+        found = factor_range_problems(self.project, Experiment("dock", tuple(self.factors)))
+        return {int(p.path.split("[")[-1].rstrip("]")): p.message for p in found}
+
     def _fill_table(self) -> None:
+        bad = self.range_problems()
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.factors))
         for r, f in enumerate(self.factors):
@@ -393,8 +407,14 @@ class ExperimentsDock(QWidget):
                     item.setForeground(QColor("#d03030"))
                     item.setToolTip(f"element {f.element!r} is no longer in the project: "
                                     "undo its deletion or remove this factor")
+                elif c in (0, 1, 2) and r in bad:
+                    item.setForeground(QColor("#d03030"))
+                    item.setToolTip(f"{bad[r]}: narrow the range (low, high)")
                 self.table.setItem(r, c, item)
         self.table.blockSignals(False)
+        if bad:
+            self.error.setText("; ".join(f"{m}: narrow its range in the table" for m in
+                                         bad.values()))
         self._show_size()
         self._enable()
 

@@ -153,7 +153,8 @@ class ForecastDock(QWidget):
         self.target.setRange(0, 10_000_000)
         self.target.setSpecialValueText("no target")
         self.target.setPrefix("target ")
-        self.target.setToolTip("The shift's target of good parts (0: none)")
+        self.target.setToolTip("The shift's target of good parts (0: the project's "
+                               "$.alerts.shift_target, when it gives one)")
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -216,8 +217,10 @@ class ForecastDock(QWidget):
         if self.next_t is not None and due < self.next_t:
             return
         rec = self.replay.recording
-        if rec is not None and self.replay.t0 <= due < self.replay.t1 and self._start(
-                rec.path, due, self._replay_assets(), self.replay.replays):
+        if rec is None or not self.replay.t0 <= due < self.replay.t1:
+            return
+        assets = self._mapped_assets()
+        if assets is not None and self._start(rec.path, due, assets, self.replay.replays):
             self.next_t = due + every
 
     def _live_tick(self) -> None:
@@ -233,21 +236,50 @@ class ForecastDock(QWidget):
             return  # no new step yet: the job would read the whole recording for nothing
         self._start(self.live.recording, None, None, every=self._every_s(), after=last)
 
-    def _replay_assets(self) -> dict | None:
-        mapped = {a: el for a, el in self.replay.elements.items() if el}
-        return mapped or None
-
     # --- forecasting ------------------------------------------------------------------------
     def is_busy(self) -> bool:
         return self.job is not None
 
+    def sync_target(self) -> None:
+        """The box says the target the forecast uses: with 0 the project's (the chart drew
+        "P(miss target 9000)" beside a box saying "no target", newfix3 §5)."""
+        from twin.shadow.forecast import project_target
+
+        project = self.project_provider()
+        own = project_target(project) if project is not None else None
+        self.target.setSpecialValueText("no target" if own is None else
+                                        f"project's ({own:.0f})")
+
+    def showEvent(self, event):  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.sync_target()
+
     def forecast_now(self) -> bool:
-        """Forecast at the replay cursor (Forecast now); False with the reason shown if not."""
+        """Forecast at the replay cursor, or from the newest live state while following a
+        live plant (Forecast now); False with the reason shown if not."""
+        if self._live_on():
+            return self._start(self.live.recording, None, None, every=self._every_s())
         if self.replay is None or self.replay.recording is None:
-            self._fail("open a recording in Replay first (File > Open recording)")
+            self._fail("open a recording in Replay first (File > Open recording), or "
+                       "connect to a live plant")
             return False
-        return self._start(self.replay.recording.path, self.replay.t, self._replay_assets(),
-                           self.replay.replays)
+        assets = self._mapped_assets()
+        return assets is not None and self._start(self.replay.recording.path, self.replay.t,
+                                                  assets, self.replay.replays)
+
+    def _mapped_assets(self) -> dict | None:
+        """The replay's assets mapped onto stations, or None with the GUI's way to map them
+        shown (the fork's message named the command line's --asset to a GUI user)."""
+        project = self.project_provider()
+        stations = {el.id for el in project.stations()} if project is not None else set()
+        mapped = {a: el for a, el in self.replay.elements.items() if el in stations}
+        if not mapped:
+            self.rolling.setChecked(False)  # else it fails again at each step
+            self._fail("no recorded asset is mapped onto a station of the project; choose a "
+                       "station for at least one asset in the Replay dock's 'Asset mapping' "
+                       "tab")
+            return None
+        return {a: el for a, el in self.replay.elements.items() if el}
 
     def _fail(self, msg: str, tb: str | None = None) -> None:
         self.status.setText(f"Forecast failed: {msg}")
@@ -266,6 +298,7 @@ class ForecastDock(QWidget):
         except InputError as e:
             self._fail(f"the project cannot be simulated as it is: {e}")
             return False
+        self.sync_target()
         reps, seed = self.replications.value(), project.run.seed
         target = float(self.target.value()) or None
         task = TaskState()
@@ -297,6 +330,9 @@ class ForecastDock(QWidget):
             f, q, times, good = result
             self.show_forecast(f, times, good, q)
             self.forecast_made.emit(f)
+        elif self.status.text().startswith("forecasting"):  # live: no step recorded yet
+            self.status.setText("no plant time recorded yet to forecast from; try again in "
+                                "a moment, or tick Rolling")
         if self.replay is not None and self.replay.recording is not None:
             self._replay_moved(self.replay.t)  # one fell due while this one ran
 

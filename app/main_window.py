@@ -367,7 +367,10 @@ class MainWindow(QMainWindow):
 
     def log(self, text: str) -> None:
         self.log_pane.appendPlainText(text)
-        self.statusBar().showMessage(text.splitlines()[0] if text else "", 5000)
+        # the whole of a short message on one line: its first line alone left "run failed: 1
+        # problem in the project:" with the problem cut off (newfix3 §1)
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        self.statusBar().showMessage(" ".join(lines[:4]), 10_000 if len(lines) > 1 else 5000)
 
     def log_failure(self, what: str, message: str, tb: str | None = None) -> None:
         """A background job's failure in the log pane: the user's error as its message; a

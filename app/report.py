@@ -19,8 +19,10 @@ from app.export import ExportError, _png_bytes, beside_project, chart_png, view_
 from twin import safeio
 from twin.sim.report import (
     ReportParts,
+    element_parameters,
     report_html,
     run_record,
+    scenario_changes,
     software_versions,
     write_report,
 )
@@ -53,15 +55,34 @@ def report_parts(window) -> ReportParts:
     d.finish_drawing()
     result = window.last_result
     titles = [d.tabs.tabText(i) for i in range(d.tabs.count())]
-    charts = []
+    charts, left_out = [], []
+    # all-zero energy and power charts said nothing but took two pages (newfix3 §6)
+    skip = (d.energy, d.power) if no_power(window.last_summary) else ()
     for plot in d.plots():
         title = plot.getPlotItem().titleLabel.text or titles[0]
+        if plot in skip:
+            left_out.append(f"{re.sub('<[^>]+>', '', title)}: left out, every value is zero "
+                            "(the project gives no power figures: set power_kw on its "
+                            "stations to see energy and power)")
+            continue
         charts.append((title, chart_png(plot, CHART_WIDTH, CHART_HEIGHT)))
     return ReportParts(
         layout_png=layout_png(window.view), charts=charts,
         comparison=marked_comparison(d.charts),
         settings=run_record(window.project, result.spec, list(result.scenarios)),
-        versions=software_versions(), verdicts=d.charts.verdicts)
+        versions=software_versions(), verdicts=d.charts.verdicts,
+        changes=scenario_changes(window.project, list(result.scenarios)),
+        parameters=element_parameters(window.project), left_out=tuple(left_out))
+
+
+def no_power(summary: dict) -> bool:
+    """Whether every scenario of a run used no energy and drew no power."""
+    def zero(line: dict, key: str) -> bool:
+        v = line.get(key)
+        return v is None or not (v.get("mean") if isinstance(v, dict) else v)
+
+    return all(zero(doc["line"], "energy_kwh") and zero(doc["line"], "peak_kw_15min")
+               for doc in summary.values())
 
 
 def text_document(page: str, width: float) -> QTextDocument:

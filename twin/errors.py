@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import suppress as _suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,5 +182,19 @@ def unwritable(path: str | os.PathLike) -> str | None:
         return f"{path}: the folder {folder} does not exist; create it or choose another path"
     if not os.access(folder, os.W_OK):
         return f"{path}: the folder {folder} is not writable; choose another path"
+    # the permission bits do not tell it all: root may "write" /proc, a read-only or special
+    # file system refuses a new file only when one is made. Make one as the writer will (a
+    # temporary file beside the target) and remove it: `run --out /proc/x.h5` ran the whole
+    # simulation and then refused the path (newfix3 §4)
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".twinbench-probe-")
+    except OSError as e:
+        return (f"{path}: a file cannot be made in {folder} ({e.strerror or e}); choose a "
+                "path in an ordinary, writable folder")
+    os.close(fd)
+    with _suppress(OSError):
+        os.unlink(probe)
     return None
 

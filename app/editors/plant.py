@@ -1,12 +1,15 @@
 """The plant dialog: the shift calendar, the energy context (app.energy_editor), the
 demand-response windows (app.editors.demand) and the worker pools, the project-wide
 settings that belong to no element. Each accepted edit is one
-``SetProjectField`` command; undo shows here."""
+``SetProjectField`` command, applied as it is made (the window shows it at once); OK keeps
+them, Cancel, Esc and the title bar's cross discard them (Esc once kept every edit:
+"Undo set tariff" after it, newfix3 §3); undo shows here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -46,9 +49,12 @@ class PlantDialog(QDialog):
         self.tabs.addTab(self.workers, "Workers")
         self.status = QLabel("")
         self.status.setStyleSheet("color: gray")
-        # every edit is applied as it is made: Close only closes (Esc does too)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        self.buttons.rejected.connect(self.close)
+        # every edit is applied as it is made; OK keeps them, Cancel (Esc, the cross) undoes
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.mine: list[cmd.Command] = []  # this opening's edits, in order
+        self.before: dict = {}  # the fields as they were when it opened
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.buttons)
@@ -63,6 +69,8 @@ class PlantDialog(QDialog):
         if self.stack is not None:
             self.stack.index_changed.disconnect(self.refresh)
         self.stack = stack
+        self.mine = []
+        self.before = self._fields()
         stack.index_changed.connect(self.refresh)
         self.refresh()
 
@@ -85,10 +93,37 @@ class PlantDialog(QDialog):
 
     def showEvent(self, event):
         super().showEvent(event)
+        self.mine, self.before = [], self._fields()
         self.refresh()
+
+    def keyPressEvent(self, event):  # noqa: N802 - Qt override
+        # Enter commits the field typed in: it must not press OK and close the dialog too
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _fields(self) -> dict:
+        return {f: getattr(self.stack.project, f) for f in cmd.SetProjectField.FIELDS}
+
+    def accept(self) -> None:
+        self.mine = []
+        super().accept()
+
+    def reject(self) -> None:
+        """Discard this opening's edits: undone and forgotten when they are the last edits
+        of the window, else (an edit elsewhere came after them) the fields set back as
+        they were, one undo step."""
+        mine, self.mine = self.mine, []
+        if mine and not self.stack.forget(mine):
+            back = [cmd.SetProjectField(f, v) for f, v in self.before.items()
+                    if getattr(self.stack.project, f) != v]
+            if back:
+                self.stack.push(cmd.Macro(back, "discard calendar, energy and workers edits"))
+        super().reject()
 
     def _set(self, field: str, value) -> None:
         if value == getattr(self.stack.project, field):
             return
-        self.stack.push(cmd.SetProjectField(field, value))
+        self.mine.append(self.stack.push(cmd.SetProjectField(field, value)))
         self.status.setText(f"{field.replace('_', ' ')} set")

@@ -313,3 +313,14 @@ def test_a_warm_up_error_gives_seconds_with_their_unit(capsys, tmp_path):
     assert code == 2
     assert ("warmup: must be >= 0 and shorter than the horizon (86400 s = 24 h) "
             "(found 172800 s = 48 h)") in err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc file system")
+def test_run_refuses_an_output_on_a_special_file_system_before_running(files, capsys):
+    """`run P --out /proc/x.h5` ran the whole simulation, then refused the path: /proc
+    passes a permission check (for root) but takes no new file (newfix3 §4)."""
+    code, out, err = twinbench(capsys, "run", files["project"], "--out", "/proc/x.h5")
+    assert code == 2 and out == ""  # refused up front: no run, so no table
+    assert "/proc/x.h5: a file cannot be made in /proc" in err
+    assert "ordinary, writable folder" in err
+    assert not [p for p in Path("/proc").glob(".twinbench-probe-*")]

@@ -169,3 +169,30 @@ def test_svg_png_and_report(make_window, line_project, qtbot, warm_kernel, tmp_p
     pdf = (tmp_path / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 3
+
+
+def test_the_report_says_what_scenarios_change_and_leaves_out_empty_energy_charts(
+        make_window, line_project, qtbot, warm_kernel, tmp_path):
+    """The report did not say what a scenario changes nor the elements' parameters, and a
+    project without power figures got two all-zero energy and power charts (newfix3 §6)."""
+    for el in line_project.elements:
+        if hasattr(el, "power_kw"):
+            el.power_kw = {}
+    w = make_window(line_project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000):
+        assert w.run_panel.start_run()
+    d = w.dashboards
+    qtbot.waitUntil(lambda: not d.is_drawing(), timeout=10_000)
+    export_report(w, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(page)
+    changes = dict(r for r in parser.tables["changes"][0][1:])
+    assert changes == {"base": "(no changes)", "faster": "M2.process_time = 35.0"}
+    params = {r[0]: r for r in parser.tables["parameters"][0][1:]}
+    assert params["B1"][1] == "buffer" and "capacity: 5" in params["B1"][2]
+    assert "process_time" in params["M1"][2] and "position" not in params["M1"][2]
+    # the layout and every chart but energy and power, each left out with a line saying why
+    assert len(parser.images) == 1 + len(d.plots()) - 2
+    assert page.count("left out, every value is zero (the project gives no power figures") \
+        == 2

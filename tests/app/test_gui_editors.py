@@ -370,17 +370,60 @@ def test_every_red_field_says_why_and_turns_normal_when_valid_or_undone(qtbot, m
 
 
 def test_the_calendar_dialog_closes_with_its_close_button(qtbot, make_window, line_project):
-    # it had no button at all: only the title bar's cross (or Esc) closed it
+    # it had no button at all: only the title bar's cross (or Esc) closed it; its closing
+    # button is Cancel since OK alone keeps the edits (newfix3 §3)
     from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 
     w = make_window(line_project)
     w.act_plant.trigger()
     dlg = w.plant_dialog
     qtbot.waitUntil(dlg.isVisible)
-    close = next(b for b in dlg.findChildren(QPushButton) if b.text() == "Close")
+    close = next(b for b in dlg.findChildren(QPushButton) if b.text() == "Cancel")
     assert close.isVisible()
     assert dlg.buttons.buttonRole(close) == QDialogButtonBox.RejectRole
     QTest.mouseClick(close, Qt.LeftButton)
     qtbot.waitUntil(lambda: not dlg.isVisible())
     w.act_plant.trigger()  # and it opens again
     qtbot.waitUntil(dlg.isVisible)
+
+
+@pytest.mark.parametrize("how", ["escape", "cancel", "cross"])
+def test_the_plant_dialog_discards_its_edits_unless_ok(qtbot, make_window, line_project, how):
+    """Esc closed the dialog and kept the edits ("Undo set tariff" after it): Esc, Cancel and
+    the title bar's cross discard them, leaving nothing to undo or redo; OK keeps them."""
+    from PySide6.QtWidgets import QPushButton
+
+    w = make_window(line_project)
+    w.act_plant.trigger()
+    dlg = w.plant_dialog
+    te = dlg.tariff
+    dlg.tabs.setCurrentWidget(te)
+    qtbot.waitUntil(te.enabled.isVisible)
+    tick(te.enabled)
+    assert w.project.tariff is not None  # applied as made: the window shows it at once
+    ce = dlg.calendar
+    dlg.tabs.setCurrentWidget(ce)
+    qtbot.waitUntil(ce.enabled.isVisible)
+    tick(ce.enabled)
+    assert w.project.calendar is not None
+    if how == "escape":
+        QTest.keyClick(dlg, Qt.Key_Escape)
+    elif how == "cancel":
+        QTest.mouseClick(next(b for b in dlg.findChildren(QPushButton)
+                              if b.text() == "Cancel"), Qt.LeftButton)
+    else:
+        dlg.close()
+    qtbot.waitUntil(lambda: not dlg.isVisible())
+    assert w.project.tariff is None and w.project.calendar is None
+    assert not w.act_undo.isEnabled() and not w.act_redo.isEnabled()
+    # opened again: the editors show the project, and OK keeps an edit
+    w.act_plant.trigger()
+    qtbot.waitUntil(dlg.isVisible)
+    assert not te.enabled.isChecked()
+    dlg.tabs.setCurrentWidget(te)
+    qtbot.waitUntil(te.enabled.isVisible)
+    tick(te.enabled)
+    QTest.mouseClick(next(b for b in dlg.findChildren(QPushButton) if b.text() == "OK"),
+                     Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.isVisible())
+    assert w.project.tariff is not None and w.act_undo.text() == "&Undo set tariff"

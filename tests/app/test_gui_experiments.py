@@ -608,3 +608,79 @@ def test_editing_a_factors_range_is_an_undoable_project_edit(make_window, line_p
     _retype_cell(qtbot, dock.table, 0, 1, "20")
     assert "must be below high" in dock.error.text()
     assert high_in_project() == 8 and len(w.stack) == n
+
+
+def test_vary_this_proposes_only_values_that_give_a_valid_project(make_window, qtbot,
+                                                                   warm_kernel):
+    """±50% of the filler's triangular mode (2.4 between low 2.3 and high 2.6) proposed 1.2 …
+    3.6: a range no value of which but 2.3 … 2.6 is valid, that then made every Run fail
+    (newfix3 §1). The proposal is drawn in with the reader's own check, and says why."""
+    from pathlib import Path
+
+    from twin.projectfile.reader import load_project
+
+    w = make_window(load_project(Path(__file__).parents[2] / "projects" / "bottling-line"))
+    w.inspect("filler")
+    mode = w.inspector.editor("process_time").dist.fields["mode"].edit
+    _right_click(mode)
+    _action(w.vary.menu, "Vary this…").trigger()
+    w.vary.menu.close()
+    dialog = w.vary.dialog
+    qtbot.waitUntil(dialog.isVisible)
+    assert (dialog.low.value(), dialog.high.value()) == (2.3, 2.6)
+    assert dialog.note.isVisible() and "must lie between low (2.3) and high (2.6)" in \
+        dialog.note.text()
+    QTest.mouseClick(dialog.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert w.experiments.table.item(0, 1).text() == "2.3"
+    assert w.experiments.range_problems() == {}
+    qtbot.waitUntil(lambda: w.whatif.job is None, timeout=60_000)
+
+
+def test_a_stored_range_out_of_bounds_is_named_and_does_not_stop_a_run(make_window, qtbot,
+                                                                         line_project,
+                                                                         warm_kernel):
+    """A stored experiment whose range leaves the valid values made the project unreadable
+    for a run: the toolbar's Run failed with "1 problem in the project:" and the problem cut
+    off. Now the run goes, the Experiments dock names the factor, and the study refuses."""
+    from twin.projectfile.reader import project_from_json
+    from twin.projectfile.writer import project_to_json
+
+    doc = project_to_json(line_project)
+    doc["experiments"] = [{"name": "bad", "factors": [
+        {"element": "B1", "path": "capacity", "low": -2, "high": 4, "integer": True}],
+        "design": "full_factorial", "responses": ["line.throughput_per_hour"],
+        "replications": 3}]
+    project = project_from_json(doc)
+    assert any("B1.capacity = -2" in p.message for p in project.warnings)
+    w = make_window(project)
+    dock = w.experiments
+    name = dock.table.item(0, 0)
+    assert name.text() == "B1.capacity" and name.foreground().color().name() == "#d03030"
+    assert "B1.capacity = -2 does not give a valid project" in name.toolTip()
+    assert "B1.capacity = -2" in dock.error.text()
+    dock.run()  # the study fails at its first point, with the reason
+    qtbot.waitUntil(lambda: not dock.is_running(), timeout=60_000)
+    assert dock.error.text().startswith("the study failed: ")
+    assert "B1.capacity" in dock.error.text()
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000):
+        assert w.run_panel.start_run()
+    # a message of several lines is on the status bar whole, not its head alone
+    w.log("run failed: 1 problem in the project:\n  - $.elements[0]: must be > 0")
+    assert w.statusBar().currentMessage() == ("run failed: 1 problem in the project: - "
+                                              "$.elements[0]: must be > 0")
+
+
+def test_a_redo_of_vary_this_shows_the_factor_again(win, qtbot):
+    """Undo then Redo of "vary …": the project held the factor again, the dock said "no
+    factors" (newfix3 §2)."""
+    win.inspect("B1")
+    _vary_with_defaults(win, qtbot, win.inspector.editor("capacity"))
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+    dock = win.experiments
+    win.act_undo.trigger()
+    assert dock.table.rowCount() == 0 and not win.project.experiments
+    win.act_redo.trigger()
+    assert [f.name for e in win.project.experiments for f in e.factors] == ["B1.capacity"]
+    assert dock.table.rowCount() == 1 and dock.table.item(0, 0).text() == "B1.capacity"
+    assert "no factors" not in dock.size.text()
+    qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)

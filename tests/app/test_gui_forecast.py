@@ -180,3 +180,52 @@ def test_a_forecast_outlives_replay_closing_its_recording(make_window, line_proj
     w.replay.close_recording()
     qtbot.waitUntil(lambda: bool(made or failed), timeout=120_000)
     assert not failed and made[0].made_at == 7 * 3600.0
+
+
+def test_the_target_box_says_the_target_the_chart_draws(make_window, line_project, qtbot):
+    """"no target" in the box, "P(miss target 9000)" on the chart: the box now says the
+    project's target is used (newfix3 §5)."""
+    from twin.model import elements as m
+
+    line_project.alerts = m.AlertSettings(shift_target=9000.0)
+    w = make_window(line_project)
+    w.docks["forecast"].raise_()
+    fd = w.forecast
+    qtbot.waitUntil(fd.isVisible)
+    assert fd.target.value() == 0 and fd.target.lineEdit().text() == "project's (9000)"
+
+
+def test_forecast_now_while_live_forecasts_from_the_live_state(make_window, line_project,
+                                                               shift_recording, qtbot):
+    """Forecast now while following a live plant said "open a recording in Replay first"."""
+    from types import SimpleNamespace
+
+    w = make_window(line_project)
+    fd = w.forecast
+    fd.attach_live(SimpleNamespace(session=SimpleNamespace(recorder=None),
+                                   recording=str(shift_recording)))
+    fd.replications.setValue(10)
+    made, failed = [], []
+    fd.forecast_made.connect(made.append)
+    fd.forecast_failed.connect(lambda msg, tb: failed.append(msg))
+    qtbot.mouseClick(fd.now_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(made) or bool(failed), timeout=120_000)
+    assert failed == [] and made[0].shift_start == 6 * 3600.0
+    assert "good parts at shift end" in fd.status.text()
+
+
+def test_an_unmapped_recording_is_named_with_the_guis_way_to_map_it(
+        make_window, line_project, shift_recording, qtbot):
+    """A GUI user was told to "map them with --asset ASSET=STATION on the command line"."""
+    w = make_window(line_project)
+    assert w.open_recording(shift_recording)
+    fd, rp = w.forecast, w.replay
+    for a in list(rp.elements):
+        rp.elements[a] = ""  # nothing mapped: as for an unrelated recording
+    failed = []
+    fd.forecast_failed.connect(lambda msg, tb: failed.append(msg))
+    fd.rolling.setChecked(True)
+    rp.seek(6.5 * 3600.0)
+    qtbot.mouseClick(fd.now_button, Qt.LeftButton)
+    assert failed and all("'Asset mapping' tab" in f and "--asset" not in f for f in failed)
+    assert not fd.rolling.isChecked() and not fd.is_busy()

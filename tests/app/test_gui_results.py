@@ -236,6 +236,11 @@ def test_a_steady_lines_throughput_chart_shows_its_steady_rate_in_every_bin(
     assert y.max() - y.min() > 30.0
     assert "one bin per sample (2.4 min)" in d.throughput.getPlotItem().titleLabel.text
     assert d.bin_width.itemText(0) == AUTO_BIN
+    # another project does not show this run's bin in the menu (newfix3 §7)
+    d.bin_width.setCurrentIndex(0)
+    assert d.bin_width.currentText() == f"{AUTO_BIN} (1 h)"
+    w.act_new.trigger()
+    assert d.bin_width.currentText() == AUTO_BIN
 
 
 def _inside(plot, item) -> bool:

@@ -28,7 +28,7 @@ def test_add_a_pool_make_a_station_manual_and_read_the_operators_figures(
     we.table.item(0, 2).setText("0.5")
     assert (w.project.workers[0].id, w.project.workers[0].speed) == ("operators", 0.5)
     assert len(w.stack) == n + 3  # added, renamed, sped: one undo step each
-    w.plant_dialog.close()
+    w.plant_dialog.accept()  # OK keeps them (Cancel, Esc and the cross discard, newfix3 §3)
     # M2 (45 s per part) needs the operator; M1 is automatic: M2 waits only for the first
     # walk (the operator has no home: the first task takes no walk), so nothing waits
     w.view.set_selection(["M2"])

@@ -69,7 +69,8 @@ class _NamesOnly:
 
 def check_responses(project: m.Project, names: Sequence[str] | None = None) -> None:
     """Raise ``ProjectError`` naming each response, objective or constraint of the project's
-    experiments that is not a KPI of a run of it (with its JSON path and the close names)."""
+    experiments that is not a KPI of a run of it (with its JSON path and the close names),
+    and each factor's value the reader found not to give a valid project."""
     import difflib
 
     known = set(kpi_names(project)) if project.experiments else set()
@@ -87,6 +88,10 @@ def check_responses(project: m.Project, names: Sequence[str] | None = None) -> N
             why = ("this run reports no such KPI" if not energy or project.tariff is not None
                    else "the project has no tariff: add one, or use line.energy_kwh")
             problems.add(path, why + hint, resp)
+        # a range the reader let through, as a warning (newfix3 §1): refused here, where a
+        # study of the experiment as read starts
+        problems.items += [w for w in project.warnings
+                           if w.path.startswith(f"$.experiments[{i}].")]
     problems.raise_if_any(str(getattr(project, "path", "")) or None)
 
 

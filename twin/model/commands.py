@@ -493,6 +493,22 @@ class UndoStack:
         self._index += 1
         self._emit(was_clean)
 
+    def forget(self, commands: Sequence[Command]) -> bool:
+        """Undo ``commands`` when they are the last ones done, in order, and drop them from
+        the history: a dialog's Cancel discards its edits and leaves no *Redo* of them.
+        False, touching nothing, when they are not the last done (other edits came after)."""
+        n = len(commands)
+        done = self._commands[self._index - n:self._index] if n <= self._index else []
+        if len(done) != n or any(a is not b for a, b in zip(done, commands, strict=True)):
+            return False
+        for _ in range(n):
+            self.undo()
+        del self._commands[self._index:]
+        if self._clean is not None and self._clean > self._index:
+            self._clean = None
+        self.index_changed.emit(self._index)  # the Redo offered is gone
+        return True
+
     def set_clean(self) -> None:
         """Mark the present state as saved."""
         was_clean = self.is_clean()

@@ -14,6 +14,7 @@ this module checks each response's form and the element it names.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from twin import limits
 from twin.errors import Problems
@@ -215,14 +216,20 @@ def _read_constraints(raw, path: str, problems: Problems) -> list[Constraint]:
 
 # --- checks against the project ---------------------------------------------------------------
 def check_experiments(project: m.Project, doc: dict, problems: Problems,
-                      structure: Problems | None = None) -> None:
+                      structure: Problems | None = None,
+                      ranges: Problems | None = None) -> None:
     """Check each experiment against the project: its factors address existing numeric
     parameters and every value they take gives a valid element (read as a scenario's would
     be); responses have a known form; ``profit`` has a margin.
 
     A factor or response naming an element that is gone (deleted in the editor) is a fault
     of the layout, as a scenario's override of one is (``structure_problems``): it goes to
-    ``structure`` when given (a project opened for editing), to ``problems`` otherwise."""
+    ``structure`` when given (a project opened for editing), to ``problems`` otherwise.
+
+    A value of a factor's range that does not give a valid element goes to ``ranges`` when
+    given: the reader keeps them as warnings, since a stored study must never stop a run of
+    the base or its scenarios (a "Vary this…" range once made every Run fail, newfix3 §1);
+    the study refuses them when it starts (:func:`factor_range_problems`)."""
     base = {k: v for k, v in doc.items() if k not in ("scenarios", "experiments")}
     index = {el.id: i for i, el in enumerate(project.elements)}
     experiments_naming_gone_elements(project, problems if structure is None else structure,
@@ -231,9 +238,11 @@ def check_experiments(project: m.Project, doc: dict, problems: Problems,
         ep = f"$.experiments[{i}]"
         for j, f in enumerate(exp.factors):
             if f.element is None:
-                _check_tariff_factor(base, f, f"{ep}.factors[{j}]", problems)
+                # still refused on reading (its tests read so); "Vary this…" makes none
+                _check_tariff_factor(base, f, f"{ep}.factors[{j}]", problems, problems)
             elif f.element in index:
-                _check_factor(project, base, f, f"{ep}.factors[{j}]", problems)
+                _check_factor(project, base, f, f"{ep}.factors[{j}]", problems,
+                              problems if ranges is None else ranges)
         for rp, resp in experiment_responses(exp, ep):
             why = response_form_problem(resp, exp)
             if why:
@@ -257,7 +266,7 @@ def response_form_problem(resp: str, exp: Experiment) -> str | None:
 
 
 def _check_factor(project: m.Project, base: dict, f: Factor, fp: str,
-                  problems: Problems) -> None:
+                  problems: Problems, ranges: Problems) -> None:
     el = project.element(f.element)
     value = value_at(base, f.element, f.path)
     if value is MISSING and "." not in f.path and hasattr(el, f.path):
@@ -276,26 +285,96 @@ def _check_factor(project: m.Project, base: dict, f: Factor, fp: str,
         probes.append((f.low + f.high) / 2)  # type: ignore[operator]
     raw = next(e for e in base["elements"] if e.get("id") == f.element)
     for v in probes:
-        # the element alone, read as the file reader reads it: fast enough for every load
-        # (the whole plant's limits are checked for each point when a study starts)
-        ov = m.Override(f.path, int(v) if f.integer else float(v), f.element)
-        found = Problems()
-        try:
-            changed = apply_overrides({"elements": [raw]}, m.Scenario("probe", (ov,)))
-        except KeyError as e:
-            found.add(fp, str(e.args[0]))
-        else:
-            _read_element(changed["elements"][0], "$", found, None, [])
-        if found:
-            msgs = [p.message for p in found.items]
-            hint = ("; it takes whole numbers only: set \"integer\": true"
-                    if any("whole number" in s for s in msgs) and not f.integer else "")
-            problems.add(fp, f"{f.name} = {v:g} does not give a valid project: "
-                         f"{msgs[0]}{hint}", v)
+        why = value_problem(raw, f, v)
+        if why:
+            ranges.add(fp, f"{f.name} = {v:g} does not give a valid project: {why}", v)
             return
 
 
-def _check_tariff_factor(base: dict, f: Factor, fp: str, problems: Problems) -> None:
+def value_problem(raw: dict, f: Factor, v: float) -> str | None:
+    """Why the element ``raw`` (its file form) with ``f``'s parameter set to ``v`` is not
+    valid, or None: the element alone, read as the file reader reads it, fast enough for
+    every load and for a search of the valid range (:func:`valid_range`); the whole
+    plant's limits are checked for each point when a study starts."""
+    ov = m.Override(f.path, int(v) if f.integer else float(v), f.element)
+    found = Problems()
+    try:
+        changed = apply_overrides({"elements": [raw]}, m.Scenario("probe", (ov,)))
+    except KeyError as e:
+        found.add("$", str(e.args[0]))
+    else:
+        _read_element(changed["elements"][0], "$", found, None, [])
+    if not found:
+        return None
+    msgs = [p.message for p in found.items]
+    hint = ("; it takes whole numbers only: set \"integer\": true"
+            if any("whole number" in s for s in msgs) and not f.integer else "")
+    return msgs[0] + hint
+
+
+def valid_range(raw: dict, f: Factor, value: float) -> tuple[Factor, str | None]:
+    """``f`` with each bound drawn in towards ``value`` (the parameter's valid value now) as
+    far as the element stays valid, and why it was drawn in (None: it was not).
+
+    Found by bisection with the reader's own check (:func:`value_problem`), so it holds for
+    any field (a triangular's mode between its low and high, a positive time, a capacity of
+    one at least), not for one kind of distribution only."""
+    if value_problem(raw, f, value) is not None:
+        return f, None
+    bounds, reason = [], None
+    for b in (f.low, f.high):
+        why = value_problem(raw, f, b)
+        if why is None:
+            bounds.append(b)
+            continue
+        reason = reason or f"{f.name} = {b:g} would not be valid: {why}"
+        good, bad = value, b
+        for _ in range(60):
+            mid = (good + bad) / 2
+            if f.integer:
+                mid = math.floor(mid) if bad > good else math.ceil(mid)
+                if mid in (good, bad):
+                    break
+            if value_problem(raw, f, mid) is None:
+                good = mid
+            else:
+                bad = mid
+        bounds.append(_round_within(raw, f, good, bad))
+    return replace(f, low=float(bounds[0]), high=float(bounds[1])), reason
+
+
+def _round_within(raw: dict, f: Factor, good: float, bad: float) -> float:
+    """The shortest number near ``good`` that is still valid (2.3, not 2.3000000000000003)."""
+    if f.integer:
+        return good
+    for digits in range(1, 16):
+        r = float(f"{good:.{digits}g}")
+        if abs(r - good) <= 1e-9 * max(1.0, abs(good)) + abs(bad - good) \
+                and value_problem(raw, f, r) is None:
+            return r
+    return good
+
+
+def factor_range_problems(project: m.Project, exp: Experiment, ep: str = "$.experiment"
+                          ) -> list:
+    """The values of ``exp``'s factors that do not give a valid project (the problems a
+    study refuses to start with), with their paths under ``ep``."""
+    from twin.projectfile.writer import project_to_json
+
+    doc = project_to_json(project)
+    base = {k: v for k, v in doc.items() if k not in ("scenarios", "experiments")}
+    found = Problems()
+    for j, f in enumerate(exp.factors):
+        fp = f"{ep}.factors[{j}]"
+        if f.element is None:
+            _check_tariff_factor(base, f, fp, found, found)
+        elif f.element in project:
+            _check_factor(project, base, f, fp, found, found)
+    return found.items
+
+
+def _check_tariff_factor(base: dict, f: Factor, fp: str, problems: Problems,
+                         ranges: Problems) -> None:
     """A factor of the energy context: its path names a number of ``$.tariff`` and every
     value it takes gives an energy context the reader accepts (the message it would get,
     with its JSON path)."""
@@ -326,7 +405,7 @@ def _check_tariff_factor(base: dict, f: Factor, fp: str, problems: Problems) -> 
         # its own field only: series files are read when the study starts, beside the project
         mine = [p for p in found.items if p.path == f"$.{f.path}"]
         if mine:
-            problems.add(fp, f"{f.name} = {v:g} does not give a valid energy context: "
+            ranges.add(fp, f"{f.name} = {v:g} does not give a valid energy context: "
                          f"{mine[0].path} {mine[0].message}", v)
             return
 

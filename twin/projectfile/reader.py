@@ -533,9 +533,11 @@ def project_from_json(doc, file: str | None = None, folder: Path | None = None,
     if not problems:
         check_scenarios(project, doc, problems, folder, warnings,
                         None if strict else structure)
+    ranges = Problems()  # a factor's value out of its range: a warning (newfix3 §1)
     if not problems and project.experiments:  # experiments (issue 17)
-        check_experiments(project, doc, problems, None if strict else structure)
+        check_experiments(project, doc, problems, None if strict else structure, ranges)
     problems.raise_if_any(file)
+    warnings += ranges.items
     project.warnings = warnings
     project.problems = [_named(project, p) for p in structure.items]
     return project

@@ -13,6 +13,7 @@ import base64
 import csv
 import html
 import io
+import json
 import math
 import platform
 import sys
@@ -288,6 +289,51 @@ class ReportParts:
     versions: dict[str, str]
     #: each scenario's trade-off in a sentence (twin.sim.energy.verdict), under the table
     verdicts: tuple[str, ...] = ()
+    #: what each scenario changes, by name (:func:`scenario_changes`): a table of numbers
+    #: per scenario says nothing of what was tried (newfix3 §6)
+    changes: dict[str, list[str]] | None = None
+    #: the elements' main parameters: element, kind, parameters (:func:`element_parameters`)
+    parameters: list[list[str]] | None = None
+    #: why a chart was left out ("no power figures: …"), shown where the charts are
+    left_out: tuple[str, ...] = ()
+
+
+#: What an element's file form holds that is no parameter of its behaviour.
+_LAYOUT_KEYS = {"id", "kind", "name", "position", "footprint", "rotation", "mesh", "colour",
+                "color", "description"}
+
+
+def _compact(value, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def scenario_changes(project, names) -> dict[str, list[str]]:
+    """Each named scenario's overrides as ``element.path = value`` (``base``: none)."""
+    out = {}
+    for name in names:
+        s = next((s for s in project.scenarios if s.name == name), None)
+        if s is None:  # base: the project as it is
+            out[name] = ["(no changes)"]
+            continue
+        out[name] = [f"{o.path if o.element is None else f'{o.element}.{o.path}'} = "
+                     f"{_compact(o.value)}" for o in s.overrides] or ["(no changes)"]
+    return out
+
+
+def element_parameters(project) -> list[list[str]]:
+    """``[element, kind, parameters]`` of each element: its file form without the layout."""
+    from twin.projectfile.writer import element_to_json
+
+    rows = []
+    for el in project.elements:
+        doc = element_to_json(el)
+        params = "; ".join(f"{k}: {_compact(v)}" for k, v in doc.items()
+                           if k not in _LAYOUT_KEYS)
+        label = el.id if not getattr(el, "name", "") or el.name == el.id \
+            else f"{el.name} ({el.id})"
+        rows.append([label, el.kind, params or "(defaults)"])
+    return rows
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -319,6 +365,13 @@ def report_html(summary: dict, parts: ReportParts, title: str) -> str:
            f"<style>{CSS}</style></head><body><h1>{e(title)}</h1>"]
     if parts.layout_png:
         out.append("<h2>Layout</h2><p>" + _img(parts.layout_png, "layout") + "</p>")
+    if parts.changes:
+        out.append("<h2>What each scenario changes</h2>")
+        out.append(_table(["scenario", "changes (overrides of the base project)"],
+                          [[n, "; ".join(c)] for n, c in parts.changes.items()], "changes"))
+    if parts.parameters:
+        out.append("<h2>Elements and their main parameters</h2>")
+        out.append(_table(["element", "kind", "parameters"], parts.parameters, "parameters"))
     for name, doc in summary.items():
         out.append(f"<h2>Scenario {e(name)}: line KPIs ({doc['replications']} "
                    "replications, 95% intervals)</h2>")
@@ -344,6 +397,7 @@ def report_html(summary: dict, parts: ReportParts, title: str) -> str:
         out.extend(f'<p class="verdict">{e(v)}</p>' for v in parts.verdicts)
     for chart_title, png in parts.charts:
         out.append(f"<h2>{e(chart_title)}</h2><p>" + _img(png, chart_title) + "</p>")
+    out.extend(f'<p class="left-out">{e(why)}</p>' for why in parts.left_out)
     out.append("<h2>Project and run settings</h2>")
     out.append(_table(["setting", "value"], [[k, v] for k, v in parts.settings.items()],
                       "settings"))
