@@ -222,3 +222,32 @@ def test_a_rule_naming_a_deleted_station_opens_for_editing(make_project):
     with pytest.raises(ProjectError) as err:
         load_project(folder)
     assert err.value.problems[0].path == "$.alerts.rules[0].elements[0]"
+
+
+def test_the_alert_tee_hands_on_what_the_recorder_kept(tmp_path):
+    """The workbench's live state shows what the recorder returns (a redelivery dropped): the
+    tee between them returned nothing, so the state's feed failed on every batch and no alert
+    ever cleared (tests/app/test_gui_alerts.py). The tee returns it, and its rules see it."""
+    from twin.live.recorder import LiveRecorder, project_assets
+    from twin.shadow.tee import AlertTee
+
+    p = project_from_json(line_doc())
+    seen = []
+
+    class Rules:  # stands in for the engine: what reaches the rules
+        def readings(self, batch):
+            seen.extend(batch)
+            return []
+
+        def advance(self):
+            return []
+
+    first = Reading("filler", "state", EPOCH + 1.0, "busy", key="plant/filler/state|id:1")
+    again = Reading("filler", "state", EPOCH + 1.0, "busy", key="plant/filler/state|id:1")
+    other = Reading("filler", "state", EPOCH + 9.0, "down", key="plant/filler/state|id:2")
+    with LiveRecorder(tmp_path / "r.h5", project_assets(p), source="test") as rec:
+        tee = AlertTee(rec, Rules())
+        assert tee.readings([first, again]) == [first]
+        assert tee.readings([again, other]) == [other]
+        tee.drain()
+    assert seen == [first, other]

@@ -33,9 +33,12 @@ class AlertTee:
         return getattr(self.feed, name)
 
     # -- the Feed protocol (the source's thread) ------------------------------------------------
-    def readings(self, batch) -> None:
-        self.feed.readings(batch)
-        self._queue.append(("readings", list(batch)))
+    def readings(self, batch):
+        """Hand ``batch`` on; what the feed returns (the recorder: the readings it kept, each
+        message once) is returned, and is what the rules see."""
+        kept = self.feed.readings(batch)
+        self._queue.append(("readings", list(batch if kept is None else kept)))
+        return kept
 
     def bad(self, kind: str, example: str) -> None:
         self.feed.bad(kind, example)
