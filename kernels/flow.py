@@ -449,9 +449,8 @@ def after_release(m, s, srv):
 
 @hot
 def begin_process(m, s, srv, up):
-    """Draw the processing time and start it; ``up``: the server is known to be up (not
-    down, paused or off), as one that ``put`` just filled (``free_server``): its part starts
-    without the four loads of ``is_running`` (9 instructions per event)."""
+    """Draw the processing time and start it; ``up``: the server is known to be up, as one
+    ``put`` just filled (``free_server``), so ``is_running`` is not asked again."""
     e = s.srv_i[srv, SI_EL]
     prod = s.part_i[s.srv_i[srv, SI_PART], PI_PROD]
     w = draw(m.dist_kind, m.dist_par, m.emp, m.proc_dist[e, prod], s.rng,
@@ -742,9 +741,8 @@ def put(m, s, x, part, srv):
             wake_successors(m, s, x, -1 if dest == -2 else dest)
 
 
-# Separately compiled copies for rare paths (shift changes, repairs, setups), so that those paths
-# call them instead of inlining their whole call trees once more (see ``kernels.jit``). Each is
-# a function of its own, so it has a disk-cache entry of its own apart from its hot original.
+# Separately compiled copies for rare paths (shift changes, repairs, setups): those paths call
+# them instead of inlining their call trees once more (``kernels.jit``), each cached on its own.
 @cold
 def resume_cold(m, s, srv):
     """``resume``, compiled once."""
