@@ -197,8 +197,12 @@ def _energy(rec: Recording, project_path: str, window) -> dict:
 
     project = load_project(project_path)
     if project.tariff is None:
+        # refused rather than the KPIs without the money: --project alone asks for the
+        # pricing (tests/app/test_forecast_cli.py holds the exit code 2)
         raise UsageError(f"--project {project_path}: project {project.name!r} has no energy "
-                         "context; add a `tariff` section (docs/energy.md)")
+                         "context to price the recorded power with; add a `tariff` section "
+                         "(docs/energy.md), or leave out --project for the KPIs alone "
+                         "(--alerts and --forecast use the project without one)")
     figures = recording_energy(rec, project.tariff, window)
     site = {k: (v if math.isfinite(v) else None)  # PV and battery: twin.energy_site
             for k, v in recording_site(rec, project.tariff, window).items()}
