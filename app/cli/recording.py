@@ -129,18 +129,23 @@ def _time_arg(recording: Recording, text: str | None, flag: str) -> float | None
 _COLUMNS = (
     ("asset", 8), ("name", 14), ("parts", 9), ("scrap", 7), ("kWh", 10), ("kWh/part", 9),
     ("OEE", 7), ("avail", 7), ("perf", 7), ("qual", 7), ("fails", 6), ("MTBF h", 8),
-    ("MTTR min", 9), ("busy h", 8), ("down h", 8), ("no data h", 10),
+    ("MTTR min", 9), ("busy h", 8), ("down h", 8), ("no data h", 10), ("mean WIP", 9),
 )
 
 
 def _row(label: str, k) -> list[str]:
     st = k.state_time_s
+    # a conveyor or buffer records a level, no state: no state times or failures ("-"), and
+    # its no-data time is only the time before its level was known (twin.recording.kpi)
+    machine = not getattr(k, "level_only", False)
     return [
         label, k.name[:14], number(k.parts_out, digits=0), number(k.scrap, digits=0),
         number(k.energy_kwh, digits=2), number(k.energy_per_part_kwh, digits=3),
         percent(k.oee), percent(k.availability), percent(k.performance), percent(k.quality),
-        str(k.failures), number(k.mtbf_s, 3600.0), number(k.mttr_s, 60.0),
-        number(st["busy"], 3600.0), number(st["down"], 3600.0), number(st["no_data"], 3600.0),
+        str(k.failures) if machine else "-", number(k.mtbf_s, 3600.0), number(k.mttr_s, 60.0),
+        number(st["busy"] if machine else None, 3600.0),
+        number(st["down"] if machine else None, 3600.0), number(st["no_data"], 3600.0),
+        number(k.mean_level, digits=1),
     ]
 
 
@@ -192,8 +197,12 @@ def _energy(rec: Recording, project_path: str, window) -> dict:
 
     project = load_project(project_path)
     if project.tariff is None:
+        # refused rather than the KPIs without the money: --project alone asks for the
+        # pricing (tests/app/test_forecast_cli.py holds the exit code 2)
         raise UsageError(f"--project {project_path}: project {project.name!r} has no energy "
-                         "context; add a `tariff` section (docs/energy.md)")
+                         "context to price the recorded power with; add a `tariff` section "
+                         "(docs/energy.md), or leave out --project for the KPIs alone "
+                         "(--alerts and --forecast use the project without one)")
     figures = recording_energy(rec, project.tariff, window)
     site = {k: (v if math.isfinite(v) else None)  # PV and battery: twin.energy_site
             for k, v in recording_site(rec, project.tariff, window).items()}

@@ -324,3 +324,35 @@ def test_run_refuses_an_output_on_a_special_file_system_before_running(files, ca
     assert "/proc/x.h5: a file cannot be made in /proc" in err
     assert "ordinary, writable folder" in err
     assert not [p for p in Path("/proc").glob(".twinbench-probe-*")]
+
+
+def test_a_stored_bad_tariff_factor_range_warns_and_only_the_study_refuses(capsys,
+                                                                           tmp_path):
+    """An energy study stored with an out-of-range factor stopped the project loading
+    (every command failed); it loads with a warning naming the factor and the valid range,
+    as an element factor's does: `run` runs; `study` refuses it, and `check` (which checks
+    the experiments too) names it."""
+    import json
+
+    from oracles.lines import exp, serial_line, station
+
+    doc = serial_line([station("m1", exp(300.0), power_kw={"busy": 12.0})], [])
+    doc["tariff"] = {"price_per_kwh": 0.2, "battery": {"capacity_kwh": 20, "power_kw": 6}}
+    doc["experiments"] = [{"name": "bigger-battery", "responses": ["line.grid_cost"],
+                           "factors": [{"path": "tariff.battery.capacity_kwh", "low": -5,
+                                        "high": 40}]}]
+    folder = tmp_path / "plant"
+    folder.mkdir()
+    (folder / "project.json").write_text(json.dumps(doc))
+    said = ("tariff.battery.capacity_kwh = -5 does not give a valid energy context: "
+            "$.tariff.battery.capacity_kwh must be an energy in kWh >= 0 and <= 1e+07")
+    code, out, err = twinbench(capsys, "run", str(folder), "--horizon", "1h",
+                               "--replications", "1")
+    assert code == 0, err
+    assert f"warning: {folder}" in err and said in err
+    code, out, err = twinbench(capsys, "check", str(folder))
+    assert code == 2 and said in err
+    code, out, err = twinbench(capsys, "study", str(folder), "bigger-battery",
+                               "--out", str(tmp_path / "s.h5"))
+    assert code == 2 and said in err
+    assert not (tmp_path / "s.h5").exists()

@@ -382,4 +382,9 @@ def test_the_connection_words_say_where_the_messages_go_under_a_wrong_prefix(tmp
     said = "nothing arrives under 'plant', but ... 120 under 'line1' (e.g. line1/M/state)"
     rec.bad(NOTHING_HERE, said)
     assert link_text(state.snapshot()) == f"connected, nothing received yet - {said}"
+    # after a reconnection the probe found another prefix: the words say the latest
+    again = "nothing arrives under 'plant', but ... 90 under 'line2' (e.g. line2/M/state)"
+    rec.bad(NOTHING_HERE, again)
+    assert link_text(state.snapshot()) == f"connected, nothing received yet - {again}"
+    assert rec.report.problems[NOTHING_HERE].count == 2
     rec.close()

@@ -21,7 +21,8 @@ class KeepingFeed:
         self.lock = threading.Lock()
         self.got: list[Reading] = []
         self.bad_kinds: collections.Counter = collections.Counter()
-        self.examples: dict[str, str] = {}
+        self.examples: dict[str, str] = {}  # the first of each kind
+        self.said: list[tuple[str, str]] = []  # every (kind, example), in order
         self.links: list[tuple[str, str]] = []
         self.changed = threading.Condition(self.lock)
 
@@ -35,6 +36,7 @@ class KeepingFeed:
         with self.lock:
             self.bad_kinds[kind] += 1
             self.examples.setdefault(kind, example)
+            self.said.append((kind, example))
             self.changed.notify_all()
 
     def link(self, state, detail=""):

@@ -372,3 +372,48 @@ def test_a_wrong_prefix_is_told_where_the_messages_go(broker):
     assert text.startswith("nothing arrives under 'plant', but in 5 s the broker carried")
     assert "under 'line1' (e.g. line1/" in text and "mqtt://HOST:PORT/PREFIX" in text
     assert not feed.got  # nothing of the other prefix was taken as readings
+
+
+def test_the_prefix_probe_runs_again_after_each_reconnection_that_receives_nothing(broker):
+    """The probe ran once per run: after a reconnection (the publishers moved to another
+    prefix meanwhile) nothing told where the messages went. Each connection that receives
+    nothing is probed; the same finding again is not told again (a flapping link would
+    flood the log), a new one is."""
+    source, feed, thread = _follow(broker, "plant", probe_after_s=1)
+    pub = Publisher(broker.port)
+
+    def publish_until(prefix, predicate, what, timeout=15.0):
+        stop = time.monotonic() + timeout
+        while time.monotonic() < stop and not predicate():
+            for asset in ("filler", "capper"):
+                pub.publish(f"{prefix}/{asset}/state", "busy")
+            time.sleep(0.05)
+        feed.wait(lambda f: predicate(), 5, what)
+
+    def reconnect(n):
+        pub.close()
+        broker.stop()
+        broker.start()
+        feed.wait(lambda f: [s for s, _ in f.links].count("connected") >= n, 30,
+                  f"connection {n}")
+        return Publisher(broker.port)
+
+    def told():
+        return [e for k, e in feed.said if k == "nothing under the prefix"]
+
+    try:
+        publish_until("line1", lambda: len(told()) >= 1, "the first probe's report")
+        pub = reconnect(2)
+        publish_until("line2", lambda: len(told()) >= 2, "the probe after the reconnection")
+        assert "under 'line1'" in told()[0] and "under 'line2'" in told()[1], told()
+        assert "under 'line1'" not in told()[1]
+        pub = reconnect(3)  # the same finding again: probed, not told again
+        generation = source._generation
+        publish_until("line2", lambda: source._probed == generation and not source._probing
+                      and source._probe is None, "the third probe")
+        time.sleep(0.5)
+    finally:
+        thread.stop()
+        pub.close()
+    assert len(told()) == 2, told()
+    assert not feed.got

@@ -25,7 +25,7 @@ ALERTS = {
         {"kind": "shift_target", "above": 0.3, "clear_below": 0.2},
         {"kind": "peak_power", "limit_kw": 150, "within": "30min", "x-note": "contract 2026"},
         {"kind": "drift", "elements": ["filler"], "quantities": ["time_to_repair"],
-         "ratio": 3, "arl": 5000},
+         "ratio": 3, "arl": 5000, "min_change": {"time_to_repair": 0.2}},
         {"kind": "no_data", "longer_than": "2min"},
         {"id": "capper-silent", "kind": "no_data", "elements": ["capper"], "longer_than": 600},
     ],
@@ -47,6 +47,7 @@ def test_alerts_section_reads_and_round_trips(tmp_path, make_project):
         "long-stop", "state", ("filler",), 600.0, "critical")
     assert a.rules[3].within == 1800.0 and a.rules[3].extra == {"x-note": "contract 2026"}
     assert a.rules[4].ratio == 3.0 and a.rules[4].quantities == ("time_to_repair",)
+    assert a.rules[4].min_change == (("time_to_repair", 0.2),)
     assert a.rules[5].scope == "source" and a.rules[6].scope == "asset"
     # what the workbench saves opens with the same rules
     folder = make_project(line_doc())
@@ -94,6 +95,12 @@ def test_a_project_without_alerts_has_none_and_saves_none():
     ({"rules": [{"kind": "drift", "ratio": 0.5}]}, "$.alerts.rules[0].ratio", "> 1"),
     ({"rules": [{"kind": "drift", "quantities": ["speed"]}]},
      "$.alerts.rules[0].quantities[0]", "expected one of"),
+    ({"rules": [{"kind": "drift", "min_change": 5}]}, "$.alerts.rules[0].min_change",
+     "a fraction such as 0.05 (5%)"),
+    ({"rules": [{"kind": "drift", "min_change": {"cycle_time": -0.1}}]},
+     "$.alerts.rules[0].min_change.cycle_time", "<= 0.5"),
+    ({"rules": [{"kind": "drift", "min_change": {"speed": 0.1}}]},
+     "$.alerts.rules[0].min_change.speed", "unknown quantity"),
     ({"rules": [{"kind": "drift", "limit_kw": 3}]}, "$.alerts.rules[0].limit_kw",
      "unknown field for a drift rule"),
     ({"rules": [{"kind": "no_data", "longer_than": 60, "scope": "line"}]},
@@ -108,6 +115,21 @@ def test_bad_alerts_are_named_by_json_path(alerts, path, says):
     found = [p for p in err.value.problems if p.path == path]
     assert found, [p.path for p in err.value.problems]
     assert says in found[0].message
+
+
+def test_a_single_min_change_applies_to_every_quantity_of_the_rule():
+    from twin.shadow.drift import DriftSettings
+
+    p = project_from_json(doc_with({"rules": [{"kind": "drift", "min_change": 0.2}]}))
+    rule = p.alerts.rules[0]
+    assert dict(rule.min_change) == {q: 0.2 for q in ("time_to_failure", "time_to_repair",
+                                                       "cycle_time", "power")}
+    engine = AlertEngine(p)
+    (mon,) = engine._drift.values()
+    assert mon.settings.min_change_of("cycle_time") == 0.2
+    # the defaults (docs/shadow.md): 5% for cycle time and power, 10% for the times
+    assert DriftSettings().min_change_of("cycle_time") == 0.05
+    assert DriftSettings().min_change_of("time_to_repair") == 0.10
 
 
 def test_schema_accepts_the_documented_example():

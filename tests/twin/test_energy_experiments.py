@@ -105,12 +105,27 @@ def _problems(experiment=None, **tariff):
     return {p.path: p.message for p in e.value.problems}
 
 
+def _range_warnings(experiment):
+    """A factor's range that gives an invalid energy context: the project loads, with a
+    warning per factor (a stored study must not stop the project loading, as an element
+    factor's does not), and a study of it refuses it with the same message."""
+    from twin.experiments.spec import check_responses
+
+    project = project_from_json(_doc(experiment))
+    warned = {p.path: p.message for p in project.warnings}
+    with pytest.raises(ProjectError) as e:
+        check_responses(project)
+    assert {p.path: p.message for p in e.value.problems} == warned
+    return warned
+
+
 def _exp(*factors):
     return {"name": "bad", "factors": list(factors), "responses": ["line.grid_cost"]}
 
 
 def test_bad_energy_factors_name_their_json_path():
-    got = _problems(_exp({"path": "tariff.battery.capacity_kwh", "low": -5, "high": 10}))
+    got = _range_warnings(_exp({"path": "tariff.battery.capacity_kwh", "low": -5,
+                                "high": 10}))
     msg = got["$.experiments[0].factors[0]"]
     assert "tariff.battery.capacity_kwh = -5" in msg
     assert "$.tariff.battery.capacity_kwh" in msg and ">= 0" in msg
@@ -121,7 +136,7 @@ def test_bad_energy_factors_name_their_json_path():
     got = _problems(_exp({"path": "capacity", "low": 1, "high": 2}))
     assert "vary the energy context with a path under tariff" in \
         got["$.experiments[0].factors[0].element"]
-    got = _problems(_exp({"path": "tariff.pv.scale", "low": 0, "high": 2000}))
+    got = _range_warnings(_exp({"path": "tariff.pv.scale", "low": 0, "high": 2000}))
     assert "<= 1000" in got["$.experiments[0].factors[0]"]
     got = _problems(pv={"profile_kw": PV, "scale": -1})
     assert "$.tariff.pv.scale" in got
@@ -132,7 +147,7 @@ def test_a_field_at_its_default_can_vary():
     assert "efficiency" not in doc["tariff"]["battery"]
     f = project_from_json(doc).experiments[0].factors[0]
     assert (f.element, f.name) == (None, "tariff.battery.efficiency")
-    got = _problems(_exp({"path": "tariff.battery.efficiency", "levels": [0.8, 1.5]}))
+    got = _range_warnings(_exp({"path": "tariff.battery.efficiency", "levels": [0.8, 1.5]}))
     assert "tariff.battery.efficiency = 1.5" in got["$.experiments[0].factors[0]"]
 
 

@@ -109,3 +109,37 @@ def test_cli_module_imports_no_qt():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_replay_with_a_project_without_a_tariff_says_what_to_do_for_every_option(
+        tmp_path, capsys):
+    """`replay FILE --project P` for a project without a tariff: --project alone asks for
+    the recorded power's price, which it cannot give, so it says so with what to do instead
+    (exit 2, no traceback, no half table), for every option that prices; --alerts uses the
+    project without a tariff and works (twinfix4 §5)."""
+    from oracles.lines import exp, serial_line, station
+
+    from twin.recording import AssetInfo, RecordingWriter
+
+    doc = serial_line([station("m1", exp(60.0), power_kw={"busy": 12.0})], [])
+    doc["alerts"] = {"rules": [{"kind": "state", "longer_than": 300}]}
+    folder = tmp_path / "plant"
+    folder.mkdir()
+    (folder / "project.json").write_text(json.dumps(doc))
+    rec = tmp_path / "r.h5"
+    with RecordingWriter.create(rec, source="t", epoch_utc="2024-01-01T06:00:00+00:00",
+                                assets=[AssetInfo("m1", element="m1")]) as w:
+        w.append_states("m1", [0.0, 1800.0, 2400.0, 7200.0], ["busy", "down", "busy", "idle"])
+        w.append_power("m1", [0.0, 7200.0], [12.0, 1.0])
+    for opts in ([], ["--json"], ["--by", "day"], ["--by", "shift"],
+                 ["--from", "600", "--to", "3600"]):
+        assert cli("replay", str(rec), "--project", str(folder), *opts) == 2, opts
+        out, err = capsys.readouterr()
+        assert out == "" and "Traceback" not in err, (opts, out, err)
+        assert "has no energy context to price the recorded power with; add a `tariff` " \
+            "section (docs/energy.md), or leave out --project for the KPIs alone" in err
+        assert cli("replay", str(rec), *opts) == 0, opts  # the KPIs alone, as it says
+        capsys.readouterr()
+    assert cli("replay", str(rec), "--project", str(folder), "--alerts") == 0
+    out, err = capsys.readouterr()
+    assert "m1 down for 5 min" in out and "energy context" not in err

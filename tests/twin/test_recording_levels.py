@@ -171,3 +171,31 @@ def test_mapping_checks_level_column_and_server_index():
         mapping_from_dict({**base, "assets": {"A": {"element": "M", "sever": 0}}})
     m = load_mapping(shipped_mapping(EXAMPLE))
     assert m.asset("M1-B").server == 1 and m.asset("M2").server is None
+
+
+def test_a_conveyor_is_not_counted_as_no_data(tmp_path, capsys):
+    """A conveyor records a level and no state: its time is not "no data" (it showed its
+    whole window so in the replay KPI table), it has no state or OEE figures, and it is shown
+    with what it has, its mean level."""
+    from app.cli import main
+    from twin.recording import recording_kpis
+
+    path = tmp_path / "r.h5"
+    with make(path, assets=[AssetInfo("M"), AssetInfo("C", level=True)]) as w:
+        w.append_states("M", [0.0, 1800.0, 3600.0], ["busy", "down", "busy"])
+        w.append_level("C", [600.0, 1200.0], [4.0, 10.0])
+    with Recording.open(path) as rec:
+        kpis = recording_kpis(rec, (0.0, 3600.0))
+    c, m = kpis["C"], kpis["M"]
+    assert c.level_only and not m.level_only
+    assert c.state_time_s["no_data"] == 600.0  # before its first level only
+    assert c.state_time_s["busy"] == c.state_time_s["down"] == 0.0
+    assert c.oee is None and c.availability is None and c.failures == 0
+    assert c.mean_level == pytest.approx((600 * 4.0 + 2400 * 10.0) / 3000)
+    assert m.state_time_s["no_data"] == 0.0 and m.mean_level is None
+    assert main(["replay", str(path), "--to", "3600"]) == 0
+    out = capsys.readouterr().out
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith("C "))
+    # asset name parts scrap kWh kWh/part OEE avail perf qual fails MTBF MTTR busy down
+    # no-data mean-WIP: the state columns are "-", no data 0.2 h, mean WIP 8.8
+    assert row[-7:] == ["-", "-", "-", "-", "-", "0.2", "8.8"], out

@@ -47,7 +47,7 @@ from twin.live.feed import (
 )
 from twin.live.mapping import LiveMapping, TopicRule, live_mapping, load_live_mapping
 from twin.live.mqtt_wire import WireClient
-from twin.live.report import NOTHING_HERE
+from twin.live.report import NOTHING_HERE, PROBE_REPEAT_S, PROBE_S, _elsewhere, _heads
 
 #: Kinds of bad input this source reports (``Feed.bad``).
 UNPARSABLE = "unparsable payload"
@@ -443,8 +443,11 @@ class MqttSource(Source):
         self.messages = 0  # messages taken in, for status lines
         self.probe_after_s = number("probe_after_s", 15, float, 0)
         self._connected_at: float | None = None  # monotonic; None while not connected
-        self._probe: dict | None = None  # topic -> messages seen under '#', once taken
+        self._probe: dict | None = None  # topic -> messages seen under '#', not yet told
         self._probing = False
+        self._probed = 0  # the connection (generation) last probed: once per connection
+        self._since_connect = 0  # messages taken in since the latest connection
+        self._told: tuple[frozenset, float] | None = None  # prefixes last named, and when
         self._pending: collections.deque = collections.deque()
         self._wake = threading.Event()
         self._generation = 0
@@ -617,16 +620,24 @@ class MqttSource(Source):
         """Connected for ``probe_after_s`` and nothing came: listen to every topic for
         :data:`PROBE_S` (a client of its own, clean session, QoS 0: the persistent session is
         not touched) and name the prefixes that do carry messages. A wrong prefix otherwise
-        waits "connected, nothing received yet" for ever."""
+        waits "connected, nothing received yet" for ever. Once per connection that receives
+        nothing (after a reconnection the publishers may have moved: it ran once per run
+        before), and told again only when the prefixes found change or after
+        :data:`PROBE_REPEAT_S`, so that a flapping link does not flood the log."""
         if self._probe is not None and not self._probing:
-            counts, self._probe = self._probe, {}
+            counts, self._probe = self._probe, None
             if counts:
-                feed.bad(NOTHING_HERE, _elsewhere(self.prefix, counts))
+                heads, now = frozenset(_heads(counts)), time.monotonic()
+                if self._told is None or self._told[0] != heads \
+                        or now - self._told[1] >= PROBE_REPEAT_S:
+                    self._told = (heads, now)
+                    feed.bad(NOTHING_HERE, _elsewhere(self.prefix, counts))
             return
-        if self._probing or self._probe is not None or self.messages or not self.probe_after_s \
-                or self._connected_at is None \
+        if self._probing or self._probed == self._generation or self._since_connect \
+                or not self.probe_after_s or self._connected_at is None \
                 or time.monotonic() - self._connected_at < self.probe_after_s:
             return
+        self._probed = self._generation
         self._probing = True
         threading.Thread(target=self._listen_everywhere, name="mqtt-probe", daemon=True).start()
 
@@ -667,8 +678,11 @@ class MqttSource(Source):
                 topic = item[0]
                 if topic is None:  # a link change, in order with the messages
                     if batch or acks:
+                        self._count(len(acks))  # (those were not counted before)
                         self._hand_over(feed, client, batch, acks)
                         batch, acks = [], []
+                    if item[1] == "connected":
+                        self._since_connect = 0
                     feed.link(item[1], item[2])
                     continue
                 _, payload, dup, msg_id, arrival, mid, qos, gen = item
@@ -677,8 +691,12 @@ class MqttSource(Source):
                     batch.extend(read(topic, payload, arrival, dup, msg_id))
                 except BadMessage as e:
                     bad(e.kind, _example(topic, payload, str(e)))
-            self.messages += len(acks)
+            self._count(len(acks))
             self._hand_over(feed, client, batch, acks)
+
+    def _count(self, n: int) -> None:
+        self.messages += n
+        self._since_connect += n
 
     def _hand_over(self, feed, client, batch, acks) -> None:
         if batch:
@@ -686,25 +704,6 @@ class MqttSource(Source):
         gen = self._generation
         # a message of an earlier connection comes again (DUP): not acknowledged here
         client.ack_many([(mid, qos) for mid, qos, g in acks if qos and g == gen])
-
-
-#: How long the probe listens to every topic, s.
-PROBE_S = 5.0
-
-
-def _elsewhere(prefix: str, counts: dict[str, int]) -> str:
-    """Which prefixes carry the messages (``<prefix>/<asset>/<channel>``), most first."""
-    by: dict[str, list] = {}
-    for topic, n in counts.items():
-        head = "/".join(topic.split("/")[:-2])
-        entry = by.setdefault(head, [0, topic])
-        entry[0] += n
-    top = sorted(by.items(), key=lambda kv: -kv[1][0])[:3]
-    said = "; ".join(f"{n:,} under {head or '(no prefix)'!r} (e.g. {ex})"
-                     for head, (n, ex) in top)
-    return (f"nothing arrives under {prefix or '(no prefix)'!r}, but in {PROBE_S:g} s the "
-            f"broker carried {sum(counts.values()):,} messages elsewhere: {said}; give that "
-            "prefix in the address (mqtt://HOST:PORT/PREFIX)")
 
 
 def default_client_id(project: str, prefix: str = "", program: str = "live") -> str:

@@ -60,6 +60,7 @@ from kernels.types import STATE_NAMES
 from twin.live.assets import mapping_assets, project_assets  # noqa: F401 - their old home
 from twin.live.feed import CHANNELS, LINK_STATES, Reading
 from twin.live.report import (  # noqa: F401 - PROBLEMS as before
+    NOTHING_HERE,
     PROBLEMS,
     TIME_BACK,
     TIME_BACK_S,
@@ -260,6 +261,9 @@ class LiveRecorder:
         """A message the source could not read: counted under ``kind`` with its example."""
         with self._lock:
             self._problem(str(kind), str(example)[:200])
+            p = self.report.problems.get(str(kind))
+            if kind == NOTHING_HERE and p is not None:  # what the latest probe found, which
+                p.examples[:] = [str(example)[:200]]  # the Live dock shows, not the first
 
     def link(self, state: str, detail: str = "") -> None:
         """The source's connection changed; ``reconnecting`` .. ``connected`` is a gap."""

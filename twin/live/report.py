@@ -169,3 +169,31 @@ def _iso(t: float | None) -> str:
         return "-"
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
+
+
+# --- the MQTT source's probe: nothing under the prefix, messages elsewhere ----------------
+#: How long the probe listens to every topic, s.
+PROBE_S = 5.0
+#: The same prefixes found again are told again only after this long, s (a flapping link
+#: reconnects every minute or so; each connection that receives nothing is probed).
+PROBE_REPEAT_S = 600.0
+
+
+def _heads(counts: dict[str, int]) -> set[str]:
+    """The prefixes (``<prefix>/<asset>/<channel>``) of the topics the probe saw."""
+    return {"/".join(topic.split("/")[:-2]) for topic in counts}
+
+
+def _elsewhere(prefix: str, counts: dict[str, int]) -> str:
+    """Which prefixes carry the messages (``<prefix>/<asset>/<channel>``), most first."""
+    by: dict[str, list] = {}
+    for topic, n in counts.items():  # (the prefix as in _heads)
+        head = "/".join(topic.split("/")[:-2])
+        entry = by.setdefault(head, [0, topic])
+        entry[0] += n
+    top = sorted(by.items(), key=lambda kv: -kv[1][0])[:3]
+    said = "; ".join(f"{n:,} under {head or '(no prefix)'!r} (e.g. {ex})"
+                     for head, (n, ex) in top)
+    return (f"nothing arrives under {prefix or '(no prefix)'!r}, but in {PROBE_S:g} s the "
+            f"broker carried {sum(counts.values()):,} messages elsewhere: {said}; give that "
+            "prefix in the address (mqtt://HOST:PORT/PREFIX)")

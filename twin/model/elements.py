@@ -500,6 +500,7 @@ class AlertRule:
     ratio: float = 2.0  # drift: the change of a time to detect soonest
     arl: float = 10000.0  # drift: in-control average run length, observations
     quantities: tuple[str, ...] = ()  # drift: which quantities (): all
+    min_change: tuple[tuple[str, float], ...] = ()  # drift: (quantity, fraction) overrides
     extra: dict = field(default_factory=dict, compare=False)  # "x-" fields, kept
 
 

@@ -22,7 +22,7 @@ FIELDS = {
     "state": {"elements", "states", "longer_than"},
     "shift_target": {"above", "clear_below"},
     "peak_power": {"limit_kw", "clear_below_kw", "within", "above"},
-    "drift": {"elements", "quantities", "ratio", "arl"},
+    "drift": {"elements", "quantities", "ratio", "arl", "min_change"},
     "no_data": {"elements", "scope", "longer_than"},
 }
 #: The quantities a drift rule may name (twin.shadow.drift.QUANTITIES).
@@ -31,6 +31,8 @@ DRIFT_QUANTITIES = ("time_to_failure", "time_to_repair", "cycle_time", "power")
 MAX_RULES = 200
 #: Highest in-control run length a drift rule may ask (observations).
 MAX_ARL = 1e6
+#: Widest indifference zone of a drift rule: a half is a change from 1x to 1.5x or 0.5x.
+MAX_MIN_CHANGE = 0.5
 
 
 def _duration(obj: dict, key: str, path: str, problems: Problems, default: float,
@@ -82,6 +84,29 @@ def _names(obj: dict, key: str, path: str, problems: Problems, choices=None,
                 f"{path}.{key}[{i}]", f"is not {what} of this project (deleted?); known: "
                 f"{', '.join(sorted(known)[:20]) or 'none'}; remove it from the rule", x)
     return tuple(v)
+
+
+def _min_change(r: dict, path: str, problems: Problems) -> tuple[tuple[str, float], ...]:
+    """A drift rule's ``min_change``: one fraction for every quantity, or one per quantity."""
+    if "min_change" not in r:
+        return ()
+    v = r["min_change"]
+    what = "the smallest change worth an alarm, a fraction such as 0.05 (5%)"
+    if isinstance(v, dict):
+        out = []
+        for q in v:
+            if q not in DRIFT_QUANTITIES:
+                problems.add(f"{path}.min_change.{q}", f"unknown quantity; expected one of "
+                             f"{list(DRIFT_QUANTITIES)}")
+                continue
+            k = _number(v, q, f"{path}.min_change", problems, None, 0.0, MAX_MIN_CHANGE,
+                        what)
+            if k is not None:
+                out.append((q, k))
+        return tuple(out)
+    k = _number(r, "min_change", path, problems, None, 0.0, MAX_MIN_CHANGE,
+                what + ', or an object such as {"cycle_time": 0.05}')
+    return () if k is None else tuple((q, k) for q in DRIFT_QUANTITIES)
 
 
 def read_alerts(obj, problems: Problems, project: m.Project | None = None,
@@ -188,6 +213,7 @@ def _read_rule(r, path: str, problems: Problems, stations, elements,
                               "the change to detect, e.g. 2 (twice as long)", lo_open=True)
         kw["arl"] = _number(r, "arl", path, problems, 10000.0, 10.0, MAX_ARL,
                             "observations to a false alarm on average")
+        kw["min_change"] = _min_change(r, path, problems)
     else:  # no_data
         kw["elements"] = _names(r, "elements", path, problems, known=elements,
                                 what="an element (or <station>#<server>)", stale=stale)
@@ -229,6 +255,8 @@ def alerts_to_json(a: m.AlertSettings) -> dict:
                 j[key] = getattr(r, key)
         if r.clear_below is not None:
             j["clear_below_kw" if r.kind == "peak_power" else "clear_below"] = r.clear_below
+        if r.kind == "drift" and r.min_change:
+            j["min_change"] = dict(r.min_change)
         if r.kind == "no_data":
             j["scope"] = r.scope
         if r.kind == "shift_target":

@@ -237,9 +237,10 @@ def check_experiments(project: m.Project, doc: dict, problems: Problems,
     for i, exp in enumerate(project.experiments):
         ep = f"$.experiments[{i}]"
         for j, f in enumerate(exp.factors):
-            if f.element is None:
-                # still refused on reading (its tests read so); "Vary this…" makes none
-                _check_tariff_factor(base, f, f"{ep}.factors[{j}]", problems, problems)
+            if f.element is None:  # its range a warning too: an energy study stored with a
+                # bad range stopped the whole project loading (twinfix4 §4)
+                _check_tariff_factor(base, f, f"{ep}.factors[{j}]", problems,
+                                     problems if ranges is None else ranges)
             elif f.element in index:
                 _check_factor(project, base, f, f"{ep}.factors[{j}]", problems,
                               problems if ranges is None else ranges)

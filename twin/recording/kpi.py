@@ -26,6 +26,11 @@ Time model after ISO 22400-2 (definitions also in ``docs/recording-format.md``),
   ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
   scrap.
 
+An asset that records a level and no state (a conveyor, a buffer: ``Kpis.level_only``) has no
+machine states, so no state times, OEE, failures or losses (None or 0): its ``no_data`` is
+only the time before its first level sample, and ``mean_level`` is its time-weighted mean
+level. Counting its whole window as ``no_data`` read as "the conveyor sent nothing".
+
 Undefined ratios (a zero denominator) are None. Everything is computed per bin from the
 cumulative curves of :mod:`twin.recording.replay`, so day and shift breakdowns cost one
 ``searchsorted`` per state.
@@ -63,7 +68,8 @@ class Kpis:
     observed_s, planned_downtime_s, planned_busy_s, actual_production_s : float
         The ISO 22400 times (see the module docstring).
     state_time_s : dict of str to float
-        Time in each state, plus ``unknown`` and ``no_data``; sums to the window length.
+        Time in each state, plus ``unknown`` and ``no_data``; sums to the window length
+        (a level-only asset: all 0 but ``no_data``, the time before its first level sample).
     produced, parts_out, scrap : float
         Parts produced (good + scrap), good parts out, scrap.
     energy_kwh : float or None
@@ -79,6 +85,11 @@ class Kpis:
     losses_s : dict of str to float
     invalid_values : int
         Stored NaN or negative quantities of the asset (whole recording), counted as 0.
+    level_only : bool
+        The asset records a level and no state (a conveyor, a buffer): it has no machine
+        states, so the state times and OEE figures do not apply to it.
+    mean_level : float or None
+        Time-weighted mean recorded level over the window's time with a level (None: none).
     """
 
     asset_id: str
@@ -107,6 +118,8 @@ class Kpis:
     mttr_s: float | None
     losses_s: dict[str, float] = field(default_factory=dict)
     invalid_values: int = 0
+    level_only: bool = False
+    mean_level: float | None = None
 
     def to_dict(self) -> dict:
         """Return a JSON-ready dict."""
@@ -158,6 +171,26 @@ def ideal_cycle_time(replay: AssetReplay, given: float | None = None) -> tuple[f
     return value, f"estimated: {ICT_PERCENTILE:g}th percentile of {len(cycles)} observed cycles"
 
 
+def _level_means(level, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin: the time with a known level (from the first sample on) and its mean level
+    (NaN where none), integrating the step function exactly."""
+    if not len(level):
+        return np.zeros(len(edges) - 1), np.full(len(edges) - 1, np.nan)
+    t, v = level.time, level.value
+    area = np.concatenate([[0.0], np.cumsum(v[:-1] * np.diff(t))])  # integral up to t[i]
+
+    def integral(x: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(t, x, side="right") - 1
+        j = np.maximum(i, 0)
+        return np.where(i >= 0, area[j] + v[j] * (x - t[j]), 0.0)
+
+    lo = np.maximum(edges[:-1], t[0])
+    known = np.maximum(edges[1:] - lo, 0.0)
+    total = integral(np.maximum(edges[1:], t[0])) - integral(lo)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return known, np.where(known > 0, total / known, np.nan)
+
+
 def _ratio(num: float, den: float) -> float | None:  # MTBF, MTTR, energy per part
     return None if den <= 0 else num / den
 
@@ -192,7 +225,10 @@ def kpis_for_bins(
     times = {}
     for code, key in [(c, state_name(c)) for c in range(len(STATE_NAMES))] + [(UNKNOWN, "unknown")]:
         times[key] = diff(tl.time_in(code))
-    known = sum(times.values())
+    level_only = replay.has_level and not len(tl.start)
+    level_known, level_mean = _level_means(replay.level, edges)
+    # a level-only asset has data where its level is known, though no state
+    known = level_known if level_only else sum(times.values())
     times["no_data"] = np.maximum(width - known, 0.0)  # gaps and time outside all intervals
     produced = diff(replay.produced)
     scrap = diff(replay.scrap)
@@ -204,9 +240,9 @@ def kpis_for_bins(
     out = []
     for b in range(len(width)):
         st = {k: float(v[b]) for k, v in times.items()}
-        observed = float(width[b]) - st["no_data"] - st["unknown"]
+        observed = 0.0 if level_only else float(width[b]) - st["no_data"] - st["unknown"]
         made, bad = float(produced[b]), float(scrap[b])
-        terms = oee_terms(st, observed, made, bad, ict)
+        terms = oee_terms(st, observed, made, bad, None if level_only else ict)
         apt = terms.actual_production_s
         n_fail = int(failures[b])
         e_kwh = float(energy[b]) if replay.has_power else None
@@ -222,6 +258,8 @@ def kpis_for_bins(
             quality=terms.quality, oee=terms.oee, failures=n_fail,
             mtbf_s=_ratio(apt, n_fail), mttr_s=_ratio(st[STATE_NAMES[DOWN]], n_fail),
             losses_s=terms.losses_s, invalid_values=replay.invalid_values,
+            level_only=level_only,
+            mean_level=None if np.isnan(level_mean[b]) else float(level_mean[b]),
         ))
     return out
 

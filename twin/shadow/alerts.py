@@ -225,7 +225,7 @@ class AlertEngine:
         self._drift: dict[str, DriftMonitor] = {}
         for r in self.rules:
             if r.kind == "drift":
-                ds = DriftSettings(ratio=r.ratio, arl=r.arl,
+                ds = DriftSettings(ratio=r.ratio, arl=r.arl, min_change=r.min_change,
                                    quantities=r.quantities or DriftSettings().quantities)
                 self._drift[self._rid(r)] = DriftMonitor(
                     project, {a: e for a, e in self.assets.items()}, ds,
