@@ -17,6 +17,9 @@ Connect dialog's session into a recording, for a line of ``--stations`` stations
 3D render (``stall_sampler.StallSampler``), and prints, for each gap over 40 ms, where the GUI
 thread was, what the other threads ran, and the renders and garbage collections inside it;
 it costs the GUI thread next to nothing, unlike ``--why`` (``stall_calls.LongCalls``).
+``--ledger`` times each call of a list (the Live dock, the 3D view, chart paints, the
+recorder's writes: ``call_ledger.LIVE_CALLS``) in wall time and its thread's CPU, and prints
+those inside each gap over 25 ms and, per call, the longest over the flood's first seconds.
 
 Run headless::
 

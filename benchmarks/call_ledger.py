@@ -53,13 +53,20 @@ class CallLedger:
         self.calls: list[tuple[float, float, float, str, str]] = []
         self._undo: list[tuple[object, str, object]] = []
 
-    def wrap_all(self, targets=LIVE_CALLS) -> None:
+    def wrap_all(self, targets=LIVE_CALLS) -> list[str]:
+        """Wrap each target that this tree has (an older tree lacks some); returns those
+        it lacks."""
+        missing = []
         for module, path in targets:
             owner = importlib.import_module(module)
             *outer, attr = path.split(".")
-            for part in outer:
-                owner = getattr(owner, part)
-            self.wrap(owner, attr, path)
+            try:
+                for part in outer:
+                    owner = getattr(owner, part)
+                self.wrap(owner, attr, path)
+            except (AttributeError, KeyError):
+                missing.append(f"{module}.{path}")
+        return missing
 
     def wrap(self, owner, attr: str, name: str) -> None:
         fn = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
