@@ -488,11 +488,11 @@ def test_a_redraw_of_the_live_dock_holds_the_recorder_and_the_source_back(
     qtbot.wait(100)  # no read for longer than any hold: nothing held
     t0 = time.perf_counter()
     recorder.rest()
-    assert time.perf_counter() - t0 < 0.01
-    live.poll()
+    assert time.perf_counter() - t0 < REDRAW_HOLD_S / 2
     t0 = time.perf_counter()
+    live.poll()
     recorder.rest()  # what the source's thread does before its next batch
-    assert time.perf_counter() - t0 >= REDRAW_HOLD_S - 0.02
+    assert time.perf_counter() - t0 >= REDRAW_HOLD_S - 0.002
     live.timer.start()
     publisher.send([("M1", "state", time.time() - 60.0, "down")])
     qtbot.waitUntil(lambda: win.view.adapters["M1"].tint == STATE_COLORS["down"], timeout=15000)
