@@ -40,7 +40,9 @@ with ``kill -9`` leaves a readable file holding everything up to its last flush.
   least every ``flush_interval_s`` seconds while records wait, so HDF5 work never holds a
   source up. When the writer falls behind, :meth:`LiveRecorder.readings` waits once
   ``max_backlog`` rows are held: memory does not grow with the length of the recording.
-  A failure to write is raised by :meth:`LiveRecorder.tick` on the caller's thread.
+  A failure to write is raised by :meth:`LiveRecorder.tick` on the caller's thread. The
+  writer rests between pieces of its work, and :meth:`LiveRecorder.hold` keeps it and the
+  source's next batch back while a GUI thread redraws (HDF5 calls hold the interpreter lock).
 """
 
 from __future__ import annotations
