@@ -42,6 +42,9 @@ from twin.live.sequence import LOST
 
 #: Milliseconds between two reads of the live state (charts redraw at most this often).
 POLL_MS = 150
+#: Seconds the recorder's writer and the source's thread are held back at each read (the
+#: redraw and its repaint: a few ms of CPU, 30-50 ms of wall time beside them; issue 15).
+REDRAW_HOLD_S = 0.04
 LINK_COLORS = {"connected": "#2a9d3a", "connecting": "#888888", "reconnecting": "#d08a00",
                "closed": "#c0392b"}
 #: The dock's heavier parts: each poll refreshes one of them, in turn (each about every
@@ -283,6 +286,9 @@ class LivePanel(QWidget):
         if session.ended:
             self._finish(30.0)
             return
+        # the recorder's writer and the source's thread rest while this redraw and Qt's
+        # repaint after it run: each Python call of a redraw needs the interpreter lock
+        session.recorder.hold(REDRAW_HOLD_S)
         self.show_snapshot(session.state.snapshot())
 
     def show_snapshot(self, s: Snapshot, everything: bool = False) -> None:

@@ -162,6 +162,8 @@ class LiveState:
         # a slice at a time under the lock: the GUI thread's snapshot waits for one slice,
         # never for a whole batch of a flood (a thousand readings)
         for i in range(0, len(kept), LOCKED_SLICE):
+            if i:  # the GUI thread redrawing: it has the interpreter lock to itself
+                self.recorder.rest()
             with self._lock:
                 self._take_all(kept[i:i + LOCKED_SLICE])
 

@@ -17,6 +17,9 @@ Connect dialog's session into a recording, for a line of ``--stations`` stations
 3D render (``stall_sampler.StallSampler``), and prints, for each gap over 40 ms, where the GUI
 thread was, what the other threads ran, and the renders and garbage collections inside it;
 it costs the GUI thread next to nothing, unlike ``--why`` (``stall_calls.LongCalls``).
+``--ledger`` times each call of a list (the Live dock, the 3D view, chart paints, the
+recorder's writes: ``call_ledger.LIVE_CALLS``) in wall time and its thread's CPU, and prints
+those inside each gap over 25 ms and, per call, the longest over the flood's first seconds.
 
 Run headless::
 
@@ -42,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_live_mqtt import _broker, _free_port  # noqa: E402
-from mqtt_flood import publisher_rate, start_publishers  # noqa: E402
+from mqtt_flood import T0, publisher_rate, start_publishers  # noqa: E402
 
 
 def line(n: int):
@@ -110,6 +113,11 @@ def main(argv=None) -> int:
                    help="sample the GUI thread's stack whenever its 5 ms timer is 30 ms late "
                         "(stall_sampler.StallSampler) and print the samples inside each gap "
                         "over 40 ms; light enough that the rates stay figures")
+    p.add_argument("--ledger", action="store_true",
+                   help="time each call of the Live dock, the 3D view, chart paints and the "
+                        "recorder's writes (call_ledger.CallLedger), with its thread's CPU, "
+                        "and print those inside each gap over 25 ms and per call over the "
+                        "flood's first two seconds")
     a = p.parse_args(argv)
 
     from PySide6.QtCore import QEventLoop, QTimer
@@ -139,6 +147,12 @@ def main(argv=None) -> int:
         port = _free_port()
         broker = _broker(Path(tmp), port)
         win = None
+        ledger = None
+        if a.ledger:  # before the windows: their signals keep the methods they were given
+            from call_ledger import CallLedger
+
+            ledger = CallLedger()
+            ledger.wrap_all()
         try:
             project = line(a.stations)
             win = MainWindow(project, None, warm_up=False)
@@ -155,6 +169,10 @@ def main(argv=None) -> int:
 
                 long_calls = LongCalls(threads=("live-recorder-writer", "live-source"))
                 long_calls.install()
+            # the recording made for the flood's day (yesterday's in the hour after UTC
+            # midnight: mqtt_flood.T0), as it is for a plant stamping now; else the first
+            # reading makes the file anew, a stall a live plant does not cause
+            session.recorder.prepare(now=T0)
             start_live(win, session)
             state = session.state
             assert wait(lambda: state.snapshot().link == "connected", 15), "not connected"
@@ -162,10 +180,11 @@ def main(argv=None) -> int:
             wait(lambda: False, 2.0)  # the window's first paint is not the flood's stall
 
             # 1. flood
-            ticks = []
+            ticks, tick_cpu = [], []
             tick = QTimer()
             tick.setInterval(5)
-            tick.timeout.connect(lambda: ticks.append(time.perf_counter()))
+            tick.timeout.connect(lambda: (ticks.append(time.perf_counter()),
+                                          tick_cpu.append(time.thread_time())))
             firsts = []
             q = mp.get_context("spawn").Queue()
             cpu0, child0 = thread_cpu(), process_cpu(session.source.pid)
@@ -230,6 +249,18 @@ def main(argv=None) -> int:
                 if r:
                     print(f"3D renders in the flood: {len(r)}, median {r[len(r) // 2]:.0f} ms, "
                           f"longest {r[-1]:.0f} ms")
+            if ledger is not None:
+                cpu_at = dict(zip(ticks, tick_cpu, strict=False))
+
+                def timed(t0, t1):
+                    gui = 1000 * (cpu_at[t1] - cpu_at[t0])
+                    return f"    (GUI thread's CPU in the gap {gui:.1f} ms)\n" + \
+                        ledger.explain(t0, t1)
+                explain_gaps(ticks, gaps, firsts[0], 0.025, "the timed calls in it", timed)
+                print("timed calls from 0.1 s before the first message to 2 s after it:")
+                print(ledger.summary(firsts[0] - 0.1, firsts[0] + 2.0))
+                print("timed calls over the whole flood:")
+                print(ledger.summary(firsts[0] - 0.1, last))
             used = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
             wall = last - firsts[0]
             print(f"CPU of the workbench's threads over the flood ({wall:.1f} s), share of one "

@@ -470,3 +470,29 @@ def test_a_new_window_opens_on_the_charts_not_on_the_live_tab_it_was_closed_on(
     charts, live = again.docks["charts"], again.docks["live"]
     qtbot.waitUntil(lambda: not charts.visibleRegion().isEmpty())
     assert live.visibleRegion().isEmpty() and not live.isHidden()  # a tab behind the Charts
+
+
+def test_a_redraw_of_the_live_dock_holds_the_recorder_and_the_source_back(
+        make_window, line_project, broker, publisher, tmp_path, qtbot):  # noqa: F811
+    """Each read of the Live dock holds the recorder's writer and the source's next batch
+    back for REDRAW_HOLD_S: a redraw of 2-3 ms of CPU took 30-50 ms while they held the
+    interpreter lock (issue 15, bench_live_gui.py --ledger). The feed goes on after it."""
+    from app.live_panel import REDRAW_HOLD_S
+
+    win = make_window(line_project)
+    live = win.live
+    _connect(qtbot, win, f"{broker.url}/plant", tmp_path / "live.h5")
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    recorder = live.session.recorder
+    live.timer.stop()
+    qtbot.wait(100)  # no read for longer than any hold: nothing held
+    t0 = time.perf_counter()
+    recorder.rest()
+    assert time.perf_counter() - t0 < REDRAW_HOLD_S / 2
+    t0 = time.perf_counter()
+    live.poll()
+    recorder.rest()  # what the source's thread does before its next batch
+    assert time.perf_counter() - t0 >= REDRAW_HOLD_S - 0.002
+    live.timer.start()
+    publisher.send([("M1", "state", time.time() - 60.0, "down")])
+    qtbot.waitUntil(lambda: win.view.adapters["M1"].tint == STATE_COLORS["down"], timeout=15000)

@@ -40,7 +40,9 @@ with ``kill -9`` leaves a readable file holding everything up to its last flush.
   least every ``flush_interval_s`` seconds while records wait, so HDF5 work never holds a
   source up. When the writer falls behind, :meth:`LiveRecorder.readings` waits once
   ``max_backlog`` rows are held: memory does not grow with the length of the recording.
-  A failure to write is raised by :meth:`LiveRecorder.tick` on the caller's thread.
+  A failure to write is raised by :meth:`LiveRecorder.tick` on the caller's thread. The
+  writer rests between pieces of its work, and :meth:`LiveRecorder.hold` keeps it and the
+  source's next batch back while a GUI thread redraws (HDF5 calls hold the interpreter lock).
 """
 
 from __future__ import annotations
@@ -87,12 +89,51 @@ MAX_KINDS = 64
 #: Raw state texts kept (vocabulary entries); beyond, an unknown state keeps no raw text.
 MAX_RAW_STATES = 1024
 
+#: The writer thread works this long (wall seconds), then rests :data:`PACE_REST_S`. h5py
+#: keeps the interpreter lock through every HDF5 call, and the rows are made into arrays in
+#: NumPy: a second's appends and flush of a 20,000-40,000 readings/s flood are 45-90 ms of
+#: CPU in one burst, which the GUI thread had to win the lock from, beside the source's
+#: thread, for every Python call it made (a poll of the Live dock took 28 ms of wall time for
+#: 1.4 ms of CPU, and the flood's first write lined up with its longest gaps; issue 15).
+#: Resting, the writer leaves the lock to the GUI thread; a write takes longer but still
+#: far less than ``flush_interval_s``.
+PACE_WORK_S = 0.002
+PACE_REST_S = 0.001
+#: The longest :meth:`LiveRecorder.hold_writes` holds the writer back for, per call: a caller
+#: that polls (the workbench's Live dock, every 0.15 s) leaves the writer most of the time.
+MAX_HOLD_S = 0.05
+
 _STATE_CODES = {name: i for i, name in enumerate(STATE_NAMES)}
 _CHANNELS = frozenset(CHANNELS)
 _DTYPES = {"states": STATES_DTYPE, "parts": PARTS_DTYPE, "power": POWER_DTYPE,
            "level": LEVEL_DTYPE}
 _EARLIEST_S = (EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 _LATEST_S = (LATEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
+
+
+class _Pace:
+    """Called between two pieces of the writer's work: sleeps ``rest_s`` once ``work_s``
+    has passed since the last rest (a sleep releases the interpreter lock), and sleeps
+    until ``held()`` (a :func:`time.perf_counter` time) has passed."""
+
+    def __init__(self, held: Callable[[], float] = lambda: 0.0,
+                 work_s: float = PACE_WORK_S, rest_s: float = PACE_REST_S,
+                 clock: Callable[[], float] = time.perf_counter,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.held, self.work_s, self.rest_s = held, work_s, rest_s
+        self._clock, self._sleep = clock, sleep
+        self._since = clock()
+        self.rests = 0
+
+    def __call__(self) -> None:
+        now = self._clock()
+        wait = self.held() - now
+        if wait <= 0 and now - self._since >= self.work_s:
+            wait = self.rest_s
+        if wait > 0:
+            self._sleep(min(wait, MAX_HOLD_S))
+            self.rests += 1
+            self._since = self._clock()
 
 
 class _Asset:
@@ -199,6 +240,9 @@ class LiveRecorder:
         self.dedup_window = int(dedup_window)
         self.on_flush = on_flush
         self._clock = clock
+        self._held_until = 0.0  # time.perf_counter(): hold_writes
+        #: Makes the writer's pacing for one write (:class:`_Pace`; tests count its rests).
+        self.pace: Callable[[], Callable[[], None]] = lambda: _Pace(lambda: self._held_until)
         # Lock order: _io (the HDF5 file), then _lock (everything else). The source's thread
         # takes _lock only, so HDF5 work never holds it up for longer than a swap of buffers.
         self._io = threading.Lock()
@@ -237,6 +281,7 @@ class LiveRecorder:
         Returns the readings that are not redeliveries (in order), for a feed beside the
         recorder that must not count one twice; after :meth:`close` or a failure to write,
         nothing is checked and ``batch`` comes back as it is."""
+        self.rest()
         with self._lock:
             while (self._buffered >= self.max_backlog and self.failure is None
                    and not self._closing):
@@ -286,6 +331,23 @@ class LiveRecorder:
                     self._gap_waits_end = True  # ends at the first time stamp that comes in
 
     # -- driving it -------------------------------------------------------------------------
+
+    def hold(self, seconds: float) -> None:
+        """Keep the writer thread's HDF5 work and the source's next :meth:`readings` back
+        for the next ``seconds`` (at most :data:`MAX_HOLD_S`), from any thread. The
+        workbench's GUI thread calls it as it redraws the Live dock: each Python call of a
+        redraw needs the interpreter lock, and won it only every millisecond or more from
+        the writer and the source's thread, so a redraw of 2-3 ms of CPU took 30-50 ms
+        (issue 15). Work already begun (an append, a dataset's flush, a batch) ends first;
+        the source's readings wait in its queue meanwhile."""
+        self._held_until = max(self._held_until,
+                               time.perf_counter() + min(float(seconds), MAX_HOLD_S))
+
+    def rest(self) -> None:
+        """Sleep while :meth:`hold` holds (a source's thread, before its next batch)."""
+        wait = self._held_until - time.perf_counter()
+        if wait > 0:
+            time.sleep(min(wait, MAX_HOLD_S))
 
     def tick(self) -> None:
         """Raise a failure to write that happened on the writer thread (call it from the
@@ -614,13 +676,14 @@ class LiveRecorder:
                     self._unflushed = False
                     on_disk = sum(self.report.stored.values())
                 self._wake.notify_all()  # room again for a source held back
+            pace = self.pace()
             try:
-                self._write_buffers(buffers)
+                self._write_buffers(buffers, pace)
                 for start, end, reason in gaps:
                     self._writer.append_gaps(start - self._epoch_s, end - self._epoch_s,
                                              [reason])
                 if flush:  # a dataset at a time: no HDF5 call holds the GIL for long
-                    self._writer.flush(each=True)
+                    self._writer.flush(each=True, between=pace)
             except Exception as exc:  # a disk error: the main thread raises it (tick)
                 with self._lock:
                     self.failure = exc
@@ -633,11 +696,13 @@ class LiveRecorder:
                 if self.on_flush is not None:
                     self.on_flush(on_disk)
 
-    def _write_buffers(self, buffers: dict[tuple[str, str], list[tuple]]) -> None:
+    def _write_buffers(self, buffers: dict[tuple[str, str], list[tuple]],
+                       pace: Callable[[], None] = lambda: None) -> None:
         w = self._writer
         for (aid, kind), rows in buffers.items():
             if not rows:
                 continue
+            pace()
             if kind == "states":
                 rec = np.empty(len(rows), STATES_DTYPE)
                 rec["time"] = [x[0] for x in rows]

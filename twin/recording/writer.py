@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -564,7 +564,7 @@ class RecordingWriter:
             ds.resize((n + len(rec),))
             ds[n:] = rec
 
-    def flush(self, each: bool = False) -> None:
+    def flush(self, each: bool = False, between: Callable[[], None] | None = None) -> None:
         """Write buffered records to disk; SWMR readers see them after their next refresh.
 
         With ``each``, the datasets appended to are flushed one at a time first, and the
@@ -573,9 +573,13 @@ class RecordingWriter:
         flushed at once is one call of 3-27 ms of CPU (longer in wall time on a loaded
         machine), during which no other thread of the process runs Python; flushed one
         dataset at a time, no call takes more than about 0.4 ms (``bench_live_gui.py``,
-        issue 15). SWMR keeps the file readable whatever the order of the flushes."""
+        issue 15). SWMR keeps the file readable whatever the order of the flushes.
+        ``between`` (with ``each``) is called before each dataset's flush: a live recorder
+        rests there so that other threads get the interpreter lock."""
         if each:
             for ds in self._datasets.values():
+                if between is not None:
+                    between()
                 ds.id.flush()
         self._f.flush()
 
