@@ -1,9 +1,12 @@
 """A newcomer's workbench findings, fixed (session 17, newfix4): each test reads what the
 user sees at the window's default size."""
 
-from PySide6.QtCore import QRect
+import time
+
+from PySide6.QtCore import QRect, Qt
 
 from tests.app.conftest import small_line
+from tests.live.conftest import broker  # noqa: F401 - the fixture: a real mosquitto
 from twin.experiments.spec import Factor
 
 DEFAULT_SIZE = (1400, 900)  # MainWindow's own size on a new installation
@@ -36,3 +39,35 @@ def test_experiments_dock_sets_up_a_study_at_the_default_size(make_window, qtbot
     assert scroll.widget().width() <= scroll.viewport().width()
     assert QRect(dock.rect()).contains(dock.run_button.mapTo(dock, dock.run_button.rect()
                                                              .bottomRight()))
+
+
+def test_live_dock_shows_time_stamps_that_went_back(make_window, line_project, broker,  # noqa: F811
+                                                    tmp_path, qtbot):
+    """The recorder counts readings stamped far before the latest (another stream blended
+    in); the Live dock says how many, beside the lost messages, and its tooltip says what to
+    check, while following and after Disconnect."""
+    from tests.app.test_gui_live import _connect
+    from twin.live.publish_mqtt import MqttPublisher
+
+    win = make_window(line_project)
+    win.docks["live"].raise_()
+    _connect(qtbot, win, f"{broker.url}/plant", tmp_path / "back.h5")
+    live = win.live
+    qtbot.waitUntil(lambda: live.indicator.startswith("connected"), timeout=15000)
+    assert live.time_back_label.isHidden()
+    pub = MqttPublisher(f"{broker.url}/plant", client_id="test-plant")
+    pub.open(None, 0.0)
+    try:
+        t0 = time.time() - 3600.0
+        pub.send([("M1", "state", t0, "busy"), ("M1", "parts", t0 + 10, 1)])
+        # an hour back, then half an hour back: two readings older than 300 s before the latest
+        pub.send([("M2", "parts", t0 - 3600.0, 1), ("M2", "parts", t0 - 1800.0, 1)])
+        qtbot.waitUntil(lambda: live.time_back_label.isVisible(), timeout=15000)
+        assert live.time_back_label.text().startswith("2 readings: time stamps went back")
+        tip = live.time_back_label.toolTip()
+        assert "publisher's clock" in tip and "backlog" in tip
+        qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: live.replay_button.isEnabled(), timeout=30000)
+        assert live.time_back_label.isVisible()  # still said after the end
+    finally:
+        pub.close(wait=False)
