@@ -71,3 +71,43 @@ def test_live_dock_shows_time_stamps_that_went_back(make_window, line_project, b
         assert live.time_back_label.isVisible()  # still said after the end
     finally:
         pub.close(wait=False)
+
+
+def test_an_element_is_added_from_the_keyboard(make_window, qtbot):
+    """Insert opens Add element over the view; a letter adds that kind at a free spot beside
+    the selection, selected, with the Inspector's name field ready for typing."""
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    w = make_window(small_line(), size=DEFAULT_SIZE)
+    w.view.set_selection(["M1"])
+    before = {el.id for el in w.project.elements}
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)  # shortcuts go to the active
+    w.view.vtk.setFocus()
+    QTest.keyClick(w, Qt.Key_Insert)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu))
+    menu = QApplication.activePopupWidget()
+    labels = [a.text() for a in menu.actions()]
+    letters = [t[t.index("&") + 1].lower() for t in labels]
+    assert len(labels) == 8 and len(set(letters)) == 8  # every kind, each its own letter
+    QTest.keyClick(menu, Qt.Key_T)  # S&tation
+    added = {el.id for el in w.project.elements} - before
+    assert len(added) == 1
+    eid = added.pop()
+    el = w.project.element(eid)
+    assert el.kind == "station" and w.view.selection == [eid]
+    assert w.inspector.element is el
+    assert QApplication.focusWidget() is w.inspector.editor("name")
+    # beside M1, on no other element's footprint
+    for other in w.project.elements:
+        if other is el:
+            continue
+        assert (abs(other.position[0] - el.position[0]) >= (other.footprint[0]
+                                                            + el.footprint[0]) / 2
+                or abs(other.position[1] - el.position[1]) >= (other.footprint[1]
+                                                               + el.footprint[1]) / 2), other.id
+    assert abs(el.position[1] - w.project.element("M1").position[1]) < 5.0
+    # one undo step takes it out again
+    w.act_undo.trigger()
+    assert eid not in w.project
