@@ -111,3 +111,41 @@ def test_an_element_is_added_from_the_keyboard(make_window, qtbot):
     # one undo step takes it out again
     w.act_undo.trigger()
     assert eid not in w.project
+
+
+def _widths(w):
+    return {k: w.docks[k].width() for k in ("project", "inspector")}
+
+
+def _squeeze(w):
+    """The window at 400 x 300, as a window manager may size it below its minimum size (Qt's
+    own resize() stops at the minimum)."""
+    w.windowHandle().resize(400, 300)
+
+
+def test_docks_come_back_after_a_tiny_window_and_a_dock_resized_on_purpose_stays(make_window,
+                                                                                  qtbot):
+    w = make_window(small_line(), size=DEFAULT_SIZE)
+    qtbot.wait(200)
+    good = _widths(w)
+    bottom = w.docks["charts"].height()
+    _squeeze(w)
+    qtbot.wait(200)
+    narrow = _widths(w)
+    assert narrow["project"] < good["project"] - 20  # the squeeze the newcomer saw
+    w.resize(*DEFAULT_SIZE)
+    qtbot.waitUntil(lambda: all(abs(_widths(w)[k] - good[k]) <= 3 for k in good))
+    assert abs(w.docks["charts"].height() - bottom) <= 3
+    # a splitter dragged at a size with room: kept when the window grows, and what comes
+    # back after the next squeeze
+    w.resizeDocks([w.docks["inspector"]], [good["inspector"] + 120], Qt.Horizontal)
+    qtbot.wait(200)
+    wide = w.docks["inspector"].width()
+    assert wide > good["inspector"] + 60
+    w.resize(1500, 950)
+    qtbot.wait(200)
+    assert abs(w.docks["inspector"].width() - wide) <= 3
+    _squeeze(w)
+    qtbot.wait(200)
+    w.resize(1500, 950)
+    qtbot.waitUntil(lambda: abs(w.docks["inspector"].width() - wide) <= 3)
