@@ -25,6 +25,7 @@ class DockSizes(QObject):
         self.good: dict[QDockWidget, QSize] = {}  # each dock's size when it last had room
         self.squeezed = False
         self._window_size = QSize()  # the window's size when the docks were last looked at
+        self._good_window = QSize()  # the window's size when ``good`` was taken
         self._check = QTimer(self)  # after the layout has settled: one look per burst
         self._check.setSingleShot(True)
         self._check.setInterval(50)
@@ -42,7 +43,7 @@ class DockSizes(QObject):
         """The docks' sizes now are the good ones (start-up, Reset layout, a dock dragged)."""
         self.good = {d: d.size() for d in self.shown()}
         self.squeezed = False
-        self._window_size = self.win.size()
+        self._window_size = self._good_window = self.win.size()
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt override
         if event.type() == QEvent.Resize and self.win.isVisible():
@@ -60,7 +61,11 @@ class DockSizes(QObject):
             # the window kept its size: a dock was resized (or shown) by the user, or the
             # sizes put back have settled; not while squeezed, where a tab brought to the
             # front would make the narrow sizes "good"
-            if self.squeezed and not self._lost():
+            # the window back at the size the good sizes were taken at (or larger) has room
+            # for them: what the docks are now is the user's
+            roomy = size.width() >= self._good_window.width() and \
+                size.height() >= self._good_window.height()
+            if self.squeezed and (roomy or not self._lost()):
                 self.squeezed = False
             if not self.squeezed:
                 self.remember()
