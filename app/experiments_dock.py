@@ -206,8 +206,8 @@ class ExperimentsDock(QWidget):
         self.responses.setMinimumHeight(60)
         self.table.setMinimumHeight(70)
         lists = QHBoxLayout()
-        lists.addLayout(factors, 3)
-        lists.addLayout(chosen, 2)
+        lists.addLayout(factors, 2)  # factor names (filler.servers) before KPI names
+        lists.addLayout(chosen, 1)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
@@ -262,7 +262,7 @@ class ExperimentsDock(QWidget):
         split.addWidget(scroll)
         split.setChildrenCollapsible(False)
         left.setMinimumWidth(280)
-        split.setSizes([400, 580])  # in proportion; the analysis box needs 535 px
+        split.setSizes([425, 555])  # in proportion; the analysis box needs 535 px
         # the charts on a page of their own, at the dock's full width: beside the set-up they
         # had a third of a low dock, and nothing to show before a study
         self.pages = QTabWidget()
