@@ -100,9 +100,14 @@ def make_menu(win, edit_menu: QMenu) -> QMenu:
             menu, LABELS[kind], lambda _=False, k=kind: add_element(win, k), None,
             KIND_HELP[kind] + " (placed at a free spot beside the selection)")
 
+    # a menu of its own for Insert, with the same actions: Edit's submenu popped up on its
+    # own, away from Edit, crashed the process when the window closed with it open
+    win.add_popup = QMenu(win)
+    win.add_popup.addActions(menu.actions())
+
     def pop_up() -> None:
         at = win.view.mapToGlobal(QPoint(win.view.width() // 2, win.view.height() // 2))
-        menu.popup(at)
+        win.add_popup.popup(at)
 
     win.act_add_element = win._action(win, "Add element…", pop_up, "Ins",
                                       "Choose an element kind to add (each has its letter)")
