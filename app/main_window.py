@@ -766,8 +766,7 @@ class MainWindow(QMainWindow):
             QMessageBox.Cancel) == QMessageBox.Yes
 
     def closeEvent(self, ev):  # noqa: N802 - Qt override
-        # a running job first (as Plant Simulation and FlexSim do), then the unsaved edits:
-        # two different questions, each asked once
+        # a running job first (as Plant Simulation does), then the unsaved edits: asked once
         work = self.work_going_on()
         if work:
             names = " and ".join(work)
@@ -790,6 +789,7 @@ class MainWindow(QMainWindow):
         self.live.shutdown()  # disconnects; the recording gets its final flush
         self.dashboards.stop()
         self.forecast.stop()  # before the recording it reads is closed
+        self.alerts_controller.shutdown()  # its job reads the recording; a QThread of the panel
         self.replay.close_recording()
         if self.warm_job is not None:
             self.warm_job.wait()
