@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHILD = r'''
+#: The start of a child process: the bottling line in a window at (0, 0), and ``settle``.
+WINDOW = r'''
 import sys, time
 from PIL import ImageGrab
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -33,6 +34,9 @@ def settle(seconds):
         app.processEvents()
         time.sleep(0.02)
 
+'''
+
+CHILD = WINDOW + r'''
 settle(1.5)
 tour = w.help.tour()
 tour.move(900, 600)

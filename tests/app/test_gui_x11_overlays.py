@@ -8,29 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-from tests.app.test_gui_help_x11 import xdisplay  # noqa: F401 - the fixture: an Xvfb
+from tests.app.test_gui_help_x11 import (
+    WINDOW,
+    xdisplay,  # noqa: F401 - the fixture: an Xvfb
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHILD = r'''
-import sys, time
-from PIL import ImageGrab
+CHILD = WINDOW + r'''
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QApplication, QMessageBox
-app = QApplication([])
-from app.main_window import MainWindow
-from twin.projectfile.reader import load_project
-w = MainWindow(load_project("projects/bottling-line"), None, warm_up=False)
-w.ask_unsaved = lambda: QMessageBox.Discard
-w.resize(1200, 800)
-w.move(0, 0)
-w.show()
-
-def settle(seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
 
 def grab(widget, rect=None):
     at = widget.mapToGlobal(widget.rect().topLeft())
