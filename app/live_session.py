@@ -115,7 +115,8 @@ class Snapshot:
         without off and maintenance) x performance (ideal cycle time x parts made / busy
         time) x quality (good / made). None while a ratio is undefined."""
         st = self.shift_state_s.get(asset, {})
-        observed = sum(v for k, v in st.items() if k != "unknown")
+        # link gaps (no_data) and unknown states are not observed time, as in Replay
+        observed = sum(v for k, v in st.items() if k not in ("unknown", "no_data"))
         planned = observed - st.get("off", 0.0) - st.get("maintenance", 0.0)
         busy = st.get("busy", 0.0)
         good = self.shift_good.get(asset, 0.0)
@@ -150,6 +151,12 @@ class LiveState:
         self._state_t: dict[str, float] = {}  # plant time the asset's state began
         self._base: dict[str, float] = {}     # cumulative counters' last values
         self._gap_start: float | None = None
+        # a link gap in plant time, as the recorder stores it (twin.live.recorder, "Gaps"):
+        # it opens at the latest plant time seen when the link went down and closes at the
+        # earliest time stamp of the first batch after it came back. Its time is unknown, in
+        # no state: Replay leaves it out of the KPIs, and so does the shift's OEE here
+        self._link_gap = False
+        self._link_gap_waits_end = False
         self._power_t: deque[float] = deque()
         self._power_kw: deque[float] = deque()
 
@@ -161,6 +168,8 @@ class LiveState:
         kept = self.recorder.readings(batch)
         with self._lock:
             self._snap.messages += len(batch)
+            if self._link_gap_waits_end:
+                self._end_link_gap(kept)
         # a slice at a time under the lock: the GUI thread's snapshot waits for one slice,
         # never for a whole batch of a flood (a thousand readings)
         for i in range(0, len(kept), LOCKED_SLICE):
@@ -193,6 +202,10 @@ class LiveState:
             s = self._snap
             if state == s.link:
                 return
+            if state == "reconnecting" and not self._link_gap:
+                self._link_gap, self._link_gap_waits_end = True, False
+            elif state == "connected" and self._link_gap:
+                self._link_gap_waits_end = True
             if state == "reconnecting" and self._gap_start is None:
                 self._gap_start = now
             elif state == "connected" and self._gap_start is not None:
@@ -236,6 +249,34 @@ class LiveState:
         return out
 
     # -- inside ------------------------------------------------------------------------------
+    def _end_link_gap(self, kept: list[Reading]) -> None:
+        """Close the link gap at the earliest time stamp of ``kept`` (the first batch after
+        the link came back): each asset's state counts up to the gap's start and resumes
+        at its end, as Replay cuts a state interval over a gap (``twin.recording.replay``);
+        the time between is ``no_data``. A batch without a time stamp leaves it open."""
+        s = self._snap
+        ts = [r.t for r in kept if isinstance(r, Reading) and _number(r.t) is not None]
+        if not ts:
+            return
+        self._link_gap = self._link_gap_waits_end = False
+        start, end = s.plant_t, min(ts)
+        if start is None or end <= start:  # redelivered or back-filled data covers it
+            return
+        for a, t0 in self._state_t.items():
+            if t0 < start:
+                self._count_state(s, a, t0, start)
+            _add_shift_time(s, a, "no_data", max(t0, start), end)
+            self._state_t[a] = max(t0, end)
+
+    def _count_state(self, s: Snapshot, a: str, t0: float, t: float) -> None:
+        """``a``'s current state held from ``t0`` to ``t``."""
+        s.seen_s[a] = s.seen_s.get(a, 0.0) + (t - t0)
+        mix = s.state_s.setdefault(a, {})
+        mix[s.states[a]] = mix.get(s.states[a], 0.0) + (t - t0)
+        if s.states.get(a) == "busy":
+            s.busy_s[a] = s.busy_s.get(a, 0.0) + (t - t0)
+        _add_shift_time(s, a, s.states[a], t0, t)
+
     def _take(self, s: Snapshot, r: Reading) -> None:
         t = r.t
         if type(t) is not float and (isinstance(t, bool) or not isinstance(t, int | float)) \
@@ -255,12 +296,7 @@ class LiveState:
                 name = "unknown"
             t0 = self._state_t.get(a)
             if t0 is not None and t > t0:  # a late state does not turn the clock back
-                s.seen_s[a] = s.seen_s.get(a, 0.0) + (t - t0)
-                mix = s.state_s.setdefault(a, {})
-                mix[s.states[a]] = mix.get(s.states[a], 0.0) + (t - t0)
-                if s.states.get(a) == "busy":
-                    s.busy_s[a] = s.busy_s.get(a, 0.0) + (t - t0)
-                _add_shift_time(s, a, s.states[a], t0, t)
+                self._count_state(s, a, t0, t)
             if t0 is None or t >= t0:
                 self._state_t[a] = float(t)
                 s.states[a] = name

@@ -157,7 +157,8 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         printer = None
         if not args.quiet:
             printer = threading.Thread(
-                target=_status_lines, args=(status, plan, epoch, done, args.status_every),
+                target=_status_lines,
+                args=(status, plan, epoch, done, args.status_every, publishers),
                 daemon=True)
             printer.start()
         t0 = time.monotonic()
@@ -174,7 +175,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
             pub.close()
         for s, h in old.items():
             signal.signal(s, h)
-    _summary(truth, status, took)
+    _summary(truth, status, took, publishers)
     return 0
 
 
@@ -187,7 +188,8 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def _status_lines(status, plan, epoch: float, done: threading.Event, every: float) -> None:
+def _status_lines(status, plan, epoch: float, done: threading.Event, every: float,
+                  publishers=()) -> None:
     from datetime import UTC, datetime
 
     last_t, last_n = time.monotonic(), 0
@@ -196,11 +198,17 @@ def _status_lines(status, plan, epoch: float, done: threading.Event, every: floa
         rate = (n - last_n) / max(now - last_t, 1e-9)
         last_t, last_n = now, n
         stamp = datetime.fromtimestamp(epoch + status.plant_t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        away = ""
+        for pub in publishers:  # "sent" through an outage read as delivered
+            since = pub.away_since
+            if since is not None:
+                gone = datetime.fromtimestamp(since, UTC).strftime("%H:%M:%S")
+                away += f"  {pub.name} BROKER AWAY since {gone} UTC (queued, not delivered)"
         _tell(f"plant {stamp} UTC ({_clock(status.plant_t)} of {_clock(plan.horizon)})  "
-              f"sent {n:,}  {rate:,.0f}/s")
+              f"sent {n:,}  {rate:,.0f}/s{away}")
 
 
-def _summary(truth, status, took: float) -> None:
+def _summary(truth, status, took: float, publishers=()) -> None:
     from twin.errors import printable
 
     how = "the end" if status.done else "stopped"
@@ -209,3 +217,6 @@ def _summary(truth, status, took: float) -> None:
     rows = [(printable(a), f"{d['parts']:,}", f"{d['scrap']:,}", f"{d['energy_kwh']:.3f}")
             for a, d in truth.per_asset().items()]
     print(format_table(("asset", "parts", "scrap", "energy kWh"), rows, left=1))
+    said = [line for pub in publishers for line in pub.report()]
+    if said:  # the broker away: "sent" is not "delivered"
+        print("not delivered:\n" + "\n".join(f"  {line}" for line in said))

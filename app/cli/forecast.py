@@ -113,11 +113,21 @@ def forecast_line(f, epoch_s: float, time_zone: str = "UTC") -> str:
 
 def _gaps(f) -> str:
     """What the fan counts for the link gaps of the shift (none: nothing)."""
+    out = ""
+    unseen_s = getattr(f, "unseen_s", 0.0)
+    if unseen_s > 0:
+        out += (f" (+ about {_cell(f.good_before_first)} counted at the twin's run rate for "
+                f"{_minutes(unseen_s)} of the shift before the first reading)")
     gap_s = getattr(f, "gap_s", 0.0)
-    if not gap_s > 0:
-        return ""
-    return (f" (+ about {_cell(f.good_in_gaps)} counted for {gap_s / 60:.0f} min without "
-            "data)")
+    if gap_s > 0:
+        out += (f" (+ about {_cell(f.good_in_gaps)} counted for {gap_s / 60:.0f} min without "
+                "data)")
+    return out
+
+
+def _minutes(s: float) -> str:
+    m = round(s / 60)
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
 def _cell(v: float | None, digits: int = 0) -> str:

@@ -388,3 +388,36 @@ def test_the_connection_words_say_where_the_messages_go_under_a_wrong_prefix(tmp
     assert link_text(state.snapshot()) == f"connected, nothing received yet - {again}"
     assert rec.report.problems[NOTHING_HERE].count == 2
     rec.close()
+
+
+def test_a_link_gap_is_unknown_time_in_the_shift_oee_as_in_replay(tmp_path):
+    """A broker outage: the mill was busy and sent a part every 20 s before and after it,
+    and nothing arrived for 600 s between. The gap is no data, not 600 s of busy time
+    without parts: the shift's OEE is the observed 100 %, the figure Replay gives the
+    recording of the same feed (before, the gap made it 40 %)."""
+    from datetime import UTC, datetime
+
+    from twin.recording.kpi import asset_kpis
+
+    late = datetime(2026, 12, 2, 14, 0, tzinfo=UTC).timestamp()
+    path = tmp_path / "r.h5"
+    rec = LiveRecorder(path, ASSETS)
+    live = LiveState(rec, ASSETS)
+    live.link("connected", "new session")
+    live.readings([Reading("mill", "state", late, "busy", "s0")]
+                  + [Reading("mill", "parts", late + 20 * i, 1, f"a{i}") for i in range(1, 11)])
+    assert math.isclose(live.snapshot().shift_oee("mill", 20.0), 1.0)
+    live.link("reconnecting", "connection lost")
+    live.link("connected", "session resumed")
+    live.readings([Reading("mill", "state", late + 800, "busy", "s1")]
+                  + [Reading("mill", "parts", late + 800 + 20 * i, 1, f"b{i}")
+                     for i in range(1, 11)])
+    s = live.snapshot()
+    assert s.shift_state_s["mill"] == {"busy": 400.0, "no_data": 600.0}
+    assert math.isclose(s.shift_oee("mill", 20.0), 1.0)
+    assert s.shift_good == {"mill": 20.0}
+    rec.close()
+    with Recording.open(path) as r:
+        k = asset_kpis(r, "mill", ideal_cycle_time_s=20.0)
+    assert k.state_time_s["no_data"] == 600.0 and k.actual_production_s == 400.0
+    assert math.isclose(k.oee, s.shift_oee("mill", 20.0))

@@ -209,12 +209,25 @@ def test_a_broker_restart_mid_play_loses_nothing(broker, cell_plan):
         time.sleep(0.02)
     broker.stop()
     sent_while_down = status.sent
+    deadline = time.monotonic() + 10  # the emulator notices: "away since", not just "sent"
+    while pub.away_since is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pub.away_since is not None
     time.sleep(0.5)
     broker.start()
     player.join(60)
     assert not player.is_alive() and status.done
     pub.close()
     assert pub.acked == pub.sent == len(plan)
+    # the closing table says from when to when, and how much was published meanwhile
+    assert pub.away_since is None and len(pub.outages) == 1
+    start, end, p0, p1 = pub.outages[0]
+    assert end is not None and 0.5 <= end - start < 30 and p0 <= p1
+    said = pub.report()
+    assert said[0].startswith(f"{broker.url}/plant: the broker was away from ")
+    assert 0 < pub.sent_away <= len(plan) - sent_while_down + 2000
+    assert f"{pub.sent_away:,} messages were published while the broker was away" in said[1]
+    assert len(said) == 2  # all acknowledged in the end
     deadline = time.monotonic() + 30
     while len({m["id"] for m in got}) < len(plan) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -251,6 +264,10 @@ def test_a_stop_is_heard_while_the_broker_is_away(broker, cell_plan, monkeypatch
     assert not player.is_alive() and not status.done
     pub.close()
     assert pub.acked < pub.sent < len(cell_plan)
+    said = pub.report()  # never came back: said, with what was never acknowledged
+    assert "to the end (never came back)" in said[0]
+    assert f"{pub.sent - pub.acked:,} of {pub.sent:,} messages were never acknowledged" \
+        in said[-1]
     broker.start()  # the fixture stops it
 
 

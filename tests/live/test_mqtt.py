@@ -417,3 +417,28 @@ def test_the_prefix_probe_runs_again_after_each_reconnection_that_receives_nothi
         pub.close()
     assert len(told()) == 2, told()
     assert not feed.got
+
+
+def test_a_probe_that_finds_messages_under_the_prefix_itself_tells_nothing():
+    """`twinbench live` started before `twinbench emulate`: the probe listened while the
+    emulator began publishing under the very prefix given, and the closing report said
+    "nothing arrives under 'plant' ... 74 under 'plant' ...; give that prefix". Data did
+    arrive (late), so nothing is told; a probe that finds only other prefixes still is."""
+    class Told:
+        def __init__(self):
+            self.said = []
+
+        def bad(self, kind, example):
+            self.said.append((kind, example))
+
+    source = MqttSource("mqtt://127.0.0.1:1/plant", probe_after_s=1)
+    feed = Told()
+    for counts in ({"plant/rinser/state": 74},
+                   {"plant/rinser/state": 70, "line1/filler/state": 4}):
+        source._probe, source._probing = dict(counts), False
+        source._look_elsewhere(feed)
+    assert feed.said == [] and source._probe is None
+    source._probe, source._probing = {"line1/filler/state": 4}, False
+    source._look_elsewhere(feed)
+    assert [k for k, _ in feed.said] == ["nothing under the prefix"]
+    assert "under 'line1' (e.g. line1/filler/state)" in feed.said[0][1]

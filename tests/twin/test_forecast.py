@@ -127,6 +127,32 @@ def test_a_link_gap_in_the_shift_is_not_counted_as_lost_output(recorded, tmp_pat
     assert f.summary()["gap_s"] == 1800.0
 
 
+def test_the_shift_before_the_first_reading_is_not_counted_as_zero_output(recorded):
+    """README's live demo: the emulator starts at 00:00 plant time, two hours into the 22:00
+    shift, and the first forecast said "0 good parts so far ... P(below target) 100%". The
+    recording begins at 00:00 here too: a forecast at 00:15 counts each replication's run
+    rate over the two unseen hours, and its median lands near that of the next shift, seen
+    whole, at the same point (6:15); counted as zero, it was about a quarter short."""
+    from app.cli.forecast import forecast_line
+
+    project, path = recorded
+    with Recording.open(path) as r:
+        f = forecast_at(project, r, 0.25 * 3600.0, replications=30, workers=1)
+        whole = forecast_at(project, r, 6.25 * 3600.0, replications=30, workers=1)
+    assert (f.shift_start, f.shift_end) == (-2 * 3600.0, 6 * 3600.0)
+    p50, p50_whole = np.median(f.final), np.median(whole.final)
+    assert abs(p50 - p50_whole) < 0.1 * p50_whole, (p50, p50_whole)
+    assert f.p_below(0.8 * p50_whole) < 0.5
+    assert f.unseen_s == 7200.0 and whole.unseen_s == 0.0 and whole.good_before_first == 0.0
+    # each replication: its output over the 5 h 45 min to come, and as much per second over
+    # the 2 h unseen
+    rest, unseen = 5.75 * 3600.0, 7200.0
+    assert f.good_before_first == pytest.approx(
+        np.median(f.final - f.good_so_far) * unseen / (unseen + rest))
+    assert f.summary()["unseen_s"] == 7200.0
+    assert "for 2 h 00 min of the shift before the first reading" in forecast_line(f, 0.0)
+
+
 def test_peak_quarter_hour_power_against_a_direct_computation():
     """A forecast built by hand: 2 replications on a minute grid, 30 min of recorded power
     before made_at at 6 kW."""

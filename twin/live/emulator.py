@@ -274,6 +274,13 @@ class Publisher:
     def close(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    #: Wall time (s since 1970) the publisher lost its server, None while it has it.
+    away_since: float | None = None
+
+    def report(self) -> list[str]:
+        """What could not be delivered (lines for the closing table; none: nothing)."""
+        return []
+
 
 @dataclass
 class Status:

@@ -14,6 +14,13 @@ paho-mqtt keeps every QoS 1 message until the broker acknowledges it and sends t
 unacknowledged ones again after a reconnect (its loop reconnects by itself); at most
 :data:`WINDOW` messages are in flight or queued at once, and :meth:`close` waits until every
 one is acknowledged.
+
+**The broker away**: each disconnection is an outage (:attr:`MqttPublisher.outages`, wall
+clock and the plant time reached, until the connection is back), and the messages published
+meanwhile are counted (``sent_away``): paho queued them, so a QoS 1 acknowledgement came
+only after the broker was back, and a broker restarted without its sessions had no
+subscriber to give them to. Before, the emulator printed "sent N" through a broker outage
+while the recording lost a third of the play. :meth:`MqttPublisher.report` says it all.
 """
 
 from __future__ import annotations
@@ -70,6 +77,11 @@ class MqttPublisher(Publisher):
         self._connected = threading.Event()
         self._client = None
         self._topics: dict[tuple[str, str], str] = {}
+        #: [wall start, wall end or None, plant time stamp at start, at end] per outage
+        self.outages: list[list] = []
+        self.sent_away = 0
+        self._closing = False
+        self._last_ts: float | None = None  # latest plant time stamp sent (s since 1970)
 
     def open(self, plan: Plan, epoch: float) -> None:
         import paho.mqtt.client as mqtt
@@ -97,10 +109,23 @@ class MqttPublisher(Publisher):
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
+            with self._cond:
+                if self.outages and self.outages[-1][1] is None:
+                    self.outages[-1][1], self.outages[-1][3] = time.time(), self._last_ts
             self._connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
+        with self._cond:
+            if not self._closing and not (self.outages and self.outages[-1][1] is None):
+                self.outages.append([time.time(), None, self._last_ts, None])
+
+    @property
+    def away_since(self) -> float | None:
+        """Wall time (s since 1970) the broker went away, None while connected."""
+        with self._cond:
+            return self.outages[-1][0] if self.outages and self.outages[-1][1] is None \
+                else None
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._cond:
@@ -121,12 +146,16 @@ class MqttPublisher(Publisher):
             while self.sent - self._acked > WINDOW and not self._stopping():
                 self._cond.wait(0.5)
         publish = self._client.publish
+        if not self._connected.is_set():  # queued by paho until the broker is back
+            self.sent_away += len(batch)
         for asset, channel, ts, value in batch:
             self.sent += 1
             payload = json.dumps({"ts": round(ts, 6), "value": value, "id": self.sent})
             # while the broker is away paho queues the message (rc NO_CONN) and sends it after
             # reconnecting; it is acknowledged then
             publish(self.topic(asset, channel), payload, qos=1)
+        if batch:
+            self._last_ts = batch[-1][2]
 
     def _stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
@@ -145,6 +174,39 @@ class MqttPublisher(Publisher):
             with self._cond:
                 while self._acked < self.sent and time.monotonic() < deadline:
                     self._cond.wait(0.2)
+        self._closing = True  # the disconnection that follows is no outage
         self._client.disconnect()
         self._client.loop_stop()
         self._client = None
+        if self.outages and self.outages[-1][1] is None:  # still away at the end
+            self.outages[-1][3] = self._last_ts
+
+    def report(self) -> list[str]:
+        """What could not be delivered, for the closing table: each outage from when to
+        when (UTC wall clock and plant time), the messages published while the broker was
+        away, and those never acknowledged. Empty when the broker never left."""
+        lines = []
+        for start, end, p0, p1 in self.outages:
+            until = "the end (never came back)" if end is None else _utc(end)
+            took = "" if end is None else f", {end - start:,.0f} s"
+            plant = "" if p0 is None else \
+                f"; plant time {_utc(p0)}-{_utc(p1) if p1 is not None else '?'}"
+            lines.append(f"{self.url}: the broker was away from {_utc(start)} to {until} UTC"
+                         f"{took}{plant}")
+        if self.sent_away:
+            lines.append(f"{self.url}: {self.sent_away:,} messages were published while the "
+                         "broker was away (queued and sent when it came back; a broker "
+                         "restarted without persistence has no session of its subscribers "
+                         "to give them to: they are lost unless the subscriber was back "
+                         "first)")
+        missing = self.sent - self._acked
+        if missing > 0:
+            lines.append(f"{self.url}: {missing:,} of {self.sent:,} messages were never "
+                         "acknowledged by the broker (not delivered)")
+        return lines
+
+
+def _utc(t: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -305,6 +305,10 @@ class AlertEngine:
                     end = _clock(self.epoch_s + float(f.shift_end), self.time_zone)
                     msg = (f"Shift target of {target:,.0f} good parts at risk: P(shift target "
                            f"missed) {rose}; median forecast {p50:,.0f} by {end}")
+                    unseen_s = getattr(f, "unseen_s", 0.0)
+                    if unseen_s > 0:  # what it assumed before the first reading
+                        msg += (f" (counting about {f.good_before_first:,.0f} parts for the "
+                                f"{_minutes(unseen_s)} of the shift before the first reading)")
                     gap_s = getattr(f, "gap_s", 0.0)
                     if gap_s > 0:  # what the forecast assumed where it saw nothing
                         msg += (f" (counting about {f.good_in_gaps:,.0f} parts for "

@@ -8,7 +8,13 @@ recording shows from the start of the shift to ``made_at`` (``good_so_far``), so
 the shift's total: P10/P50/P90 are order statistics of those replications. **Link gaps** of
 the recording in the shift (the plant ran, nothing was recorded) are not zero output: each
 replication adds the recorded rate of the rest of the shift over the gaps' length
-(``good_in_gaps``), so that a broker outage does not read as lost production.
+(``good_in_gaps``), so that a broker outage does not read as lost production. **The part of
+the shift before the recording's first reading** (live mode started after the shift began)
+is not zero output either: it was not observed. Each replication adds its own run rate (its
+good parts from ``made_at`` to the shift's end over that time) over that part's length
+(``good_before_first``): the recorded rate of a first minute is no rate at all (a line
+starting empty makes nothing for minutes; counted as zero, the first forecast of the live
+demo, two hours into the 22:00 shift, said P(below target) 100%).
 
 **The shift** comes from the project's shift calendar (``$.calendar.shifts``, each period as
 written, its breaks inside it): the shift that contains ``made_at``, or, outside working
@@ -100,6 +106,10 @@ class Forecast:
         Link gaps of the recording from ``shift_start`` to ``made_at`` (s: the plant ran, the
         recording saw nothing), and the good parts the fan counts for them (median over the
         replications; module docstring): not in ``good_so_far``, which is what was recorded.
+    unseen_s, good_before_first : float
+        The part of the shift before the recording's first reading (s: not observed), and
+        the good parts the fan counts for it (median over the replications; module
+        docstring): not in ``good_so_far`` either.
     """
 
     made_at: float
@@ -117,6 +127,8 @@ class Forecast:
     notes: tuple[str, ...] = ()
     gap_s: float = 0.0
     good_in_gaps: float = 0.0
+    unseen_s: float = 0.0
+    good_before_first: float = 0.0
 
     @property
     def replications(self) -> int:
@@ -174,7 +186,8 @@ class Forecast:
                 "times": arr(self.times), "p10": arr(qs[0.1]), "p50": arr(qs[0.5]),
                 "p90": arr(qs[0.9]), "final_good": arr(self.final),
                 "energy_kwh": arr(self.energy_kwh), "notes": list(self.notes),
-                "gap_s": self.gap_s, "good_in_gaps": self.good_in_gaps}
+                "gap_s": self.gap_s, "good_in_gaps": self.good_in_gaps,
+                "unseen_s": self.unseen_s, "good_before_first": self.good_before_first}
 
 
 @dataclass(frozen=True, eq=False)
@@ -314,6 +327,10 @@ def forecast_at(project: m.Project, recording: Recording, t: float, *,
                                        np.concatenate((recent_t, [t])))
     so_far, e_so_far = float(rec_good[-1]), float(rec_kwh[-1])
     gap_s, in_gaps = _gap_parts(recording, first, t, so_far, fr.output_paths[:, -1])
+    unseen_s = max(0.0, first - t0)
+    future_s = end - t
+    before_first = (fr.output_paths[:, -1] / future_s * unseen_s
+                    if unseen_s > 0 and future_s > 0 else np.zeros(len(in_gaps)))
     times = fr.times
     dt = np.diff(np.concatenate(([t], times)))
     steps = np.diff(np.concatenate((np.zeros((fr.energy_paths.shape[0], 1)), fr.energy_paths),
@@ -323,12 +340,15 @@ def forecast_at(project: m.Project, recording: Recording, t: float, *,
     if power.shape[1] > 1 and not dt[0] > 0:
         power[:, 0] = power[:, 1]
     return Forecast(made_at=t, shift_start=start, shift_end=end, target=target, times=times,
-                    good=so_far + in_gaps[:, None] + fr.output_paths,
+                    good=so_far + (in_gaps + before_first)[:, None] + fr.output_paths,
                     power_kw=np.nan_to_num(power),
                     energy_kwh=e_so_far + fr.energy_paths[:, -1], good_so_far=so_far,
                     energy_so_far=e_so_far, recent_t=recent_t[:-1], recent_kwh=rec_kwh[:-2],
                     notes=tuple(fr.notes), gap_s=gap_s,
-                    good_in_gaps=float(np.median(in_gaps)) if len(in_gaps) else 0.0)
+                    good_in_gaps=float(np.median(in_gaps)) if len(in_gaps) else 0.0,
+                    unseen_s=unseen_s,
+                    good_before_first=float(np.median(before_first)) if len(before_first)
+                    else 0.0)
 
 
 def _gap_parts(recording: Recording, t0: float, t: float, so_far: float,
