@@ -37,7 +37,7 @@ from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.dock_sizes import DockSizes
 from app.editors.plant import PlantDialog
-from app.experiments_dock import install_experiments
+from app.experiments_install import install_experiments
 from app.forecast_dock import install_forecast
 from app.inspector import Inspector
 from app.live_panel import install_live

@@ -684,3 +684,45 @@ def test_a_redo_of_vary_this_shows_the_factor_again(win, qtbot):
     assert dock.table.rowCount() == 1 and dock.table.item(0, 0).text() == "B1.capacity"
     assert "no factors" not in dock.size.text()
     qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+
+
+def _click_tick(qtbot, dock, name):
+    """Click the check box of response ``name`` in the list, as a user does."""
+    lst = dock.responses
+    item = lst.findItems(name, Qt.MatchExactly)[0]
+    lst.scrollToItem(item)
+    rect = lst.visualItemRect(item)
+    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, pos=QPoint(rect.left() + 10,
+                                                              rect.center().y()))
+    return item
+
+
+def test_messages_follow_the_ticks_and_ticks_survive_undo_all(win, qtbot):
+    """"no responses: tick at least one KPI" stayed in red after the tick, and an undo-all
+    then redo-all lost the tick (gui17 §2)."""
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.set_responses([])
+    dock.keep_factor(CAPACITY)  # nothing ticked: refused, with the reason
+    assert dock.error.text().startswith("no responses: tick at least one KPI")
+    assert "no responses" in dock.size.text()
+    item = _click_tick(qtbot, dock, "line.throughput_per_hour")
+    assert item.checkState() == Qt.Checked
+    assert dock.chosen_responses() == ["line.throughput_per_hour"]
+    assert dock.error.text() == ""
+    assert dock.size.text().startswith("3 design points x ")
+    # every element removed (what an undo-all of a line built from scratch does), then back
+    for el in [e.id for e in win.project.elements]:
+        win.stack.push(cmd.RemoveElement(el))
+    assert not win.project.elements
+    assert dock.responses.findItems("line.throughput_per_hour", Qt.MatchExactly) == []
+    while win.stack.can_undo():
+        win.act_undo.trigger()
+    assert dock.chosen_responses() == ["line.throughput_per_hour"]
+    while win.stack.can_redo():
+        win.act_redo.trigger()
+    while win.stack.can_undo():
+        win.act_undo.trigger()
+    assert dock.chosen_responses() == ["line.throughput_per_hour"]
+
