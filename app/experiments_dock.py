@@ -290,6 +290,7 @@ class ExperimentsDock(QWidget):
         stack.index_changed.connect(self._edited)
         self.factors = []
         self.data = None
+        self.charts.clear()  # the last project's study
         self.opened, self.points_unset = None, False
         self._taken: str | None = None
         self._fill_table()
@@ -332,6 +333,10 @@ class ExperimentsDock(QWidget):
                 if now is not None:
                     self.set_responses(now.responses)
                 self._fill_table()
+                self._enable()
+        if self.data is not None and not set(self.data.factors) <= {f.name for f in self.factors}:
+            self.data = None  # the study drawn varied a factor no longer here
+            self.charts.clear()
         ids = tuple(el.id for el in self.project.elements)
         if ids != self._ids:
             self._fill_responses(self.chosen_responses())
