@@ -118,3 +118,13 @@ def apply_remembered_assets(replay, project, recording_name: str) -> int:
         replay._fill_mapping(ids)
         replay.seek(replay.t)
     return applied
+
+
+def recording_error_text(e: Exception) -> str:
+    """The message of a recording that cannot be opened, as the workbench says it: data to
+    import points at File > Import data…, not at the CLI's command (gui17 §6)."""
+    from twin.recording.errors import NeedsImportError
+
+    if isinstance(e, NeedsImportError):
+        return f"{e.first} with File > Import data… (Ctrl+I)"
+    return str(e)

@@ -206,3 +206,19 @@ def test_a_machine_asset_is_offered_only_stations(make_window, line_project, sme
     assert shown == ["(not shown)", "M1", "M2"]
     assert "machine asset" in box.toolTip()
 
+
+def test_data_to_import_points_at_the_import_dialog(make_window, tmp_path):
+    """The workbench told the user to run `twinbench import DATA --mapping ...` in a
+    terminal; it has File > Import data… for that (gui17 §6). The CLI keeps its command."""
+    from twin.recording import Recording, RecordingError
+
+    w = make_window()
+    bad = tmp_path / "shift.csv"
+    bad.write_text("ts,asset,status\n2024-01-01T00:00:00,1,run\n")
+    assert not w.open_recording(bad)
+    said = w.statusBar().currentMessage()
+    assert said.endswith("import it first with File > Import data… (Ctrl+I)"), said
+    assert "twinbench import" not in w.log_pane.toPlainText()
+    assert any(a.text() == "&Import data…" for a in w.menuBar().actions()[0].menu().actions())
+    with pytest.raises(RecordingError, match="twinbench import DATA --mapping"):
+        Recording.open(bad)
