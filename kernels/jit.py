@@ -77,7 +77,6 @@ from collections import Counter
 import numpy as np
 from numba import njit, types
 from numba.core import config, ir
-from numba.core.codegen import CPUCodeLibrary
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.dispatcher import Dispatcher
@@ -456,80 +455,6 @@ def _index_without_wraparound():
 
 
 _measure("index_without_wraparound", _index_without_wraparound)
-
-
-# A callee library of more LLVM instructions than this is linked after its caller is
-# optimised. LLVM would not inline it anyway: -O3 inlines a function called from elsewhere
-# up to a cost of 250, some 50 instructions.
-_LINK_LATE_ABOVE = 300
-
-
-def _kernel_library_size(library) -> int:
-    """LLVM instructions of ``library``'s module for linking, 0 if it defines no kernel
-    function (counted once: a library is linked into many callers)."""
-    size = getattr(library, "_twinbench_size", None)
-    if size is None:
-        size = 0
-        module = library._get_module_for_linking()
-        if any(fn.name.startswith(_KERNEL_SYMBOLS) for fn in module.functions
-               if not fn.is_declaration):
-            size = sum(1 for fn in module.functions for b in fn.blocks for _ in b.instructions)
-        library._twinbench_size = size
-    return size
-
-
-def _link_callees_optimised():
-    """Link a kernel function's big callees after optimising it, not before.
-
-    Numba links the final module of every function a function calls (its whole library,
-    with the callees' callees) into the function's module, then runs -O3 over the whole:
-    every ``cold`` function is optimised again in every caller, and ``run_until`` alone
-    re-optimised some 40 libraries. A callee that LLVM would not inline gains nothing from
-    that: its code was optimised, the same way, when its own library was. So a big callee
-    (``_LINK_LATE_ABOVE``) is linked after the caller's optimisation, as it is; the caller
-    is optimised against its declaration, and the machine code emitted for both is what
-    the same -O3 code generator makes of them. Small callees are linked first, as before,
-    so that LLVM may still inline them. Libraries outside ``kernels`` are left alone.
-    """
-    finalize = vars(CPUCodeLibrary).get("finalize")
-    if getattr(finalize, "_twinbench", False):
-        return True
-    if (finalize is None or not callable(getattr(CPUCodeLibrary, "_optimize_final_module", None))
-            or not callable(getattr(CPUCodeLibrary, "_get_module_for_linking", None))):
-        return False  # a Numba that reorganised its code libraries
-
-    def finalize_linking_late(self):
-        libraries = getattr(self, "_linking_libraries", None)
-        if not libraries or not any(fn.name.startswith(_KERNEL_SYMBOLS)
-                                    for fn in self._final_module.functions
-                                    if not fn.is_declaration):
-            return finalize(self)
-        late = [lib for lib in dict.fromkeys(libraries)
-                if _kernel_library_size(lib) > _LINK_LATE_ABOVE]
-        if not late:
-            return finalize(self)
-        optimize = self._optimize_final_module
-
-        def optimize_then_link():
-            optimize()
-            for lib in late:
-                self._reload_init.update(lib._reload_init)
-                self._final_module.link_in(lib._get_module_for_linking(), preserve=True)
-
-        self._linking_libraries = [lib for lib in libraries if lib not in late]
-        self._optimize_final_module = optimize_then_link
-        try:
-            return finalize(self)
-        finally:
-            del self._optimize_final_module
-            self._linking_libraries = libraries
-
-    finalize_linking_late._twinbench = True
-    CPUCodeLibrary.finalize = finalize_linking_late
-    return True
-
-
-_measure("link_callees_optimised", _link_callees_optimised)
 
 
 # Numba types a call of a dispatcher through this method (``types.Dispatcher``).

@@ -228,11 +228,6 @@ def test_numba_still_calls_what_the_measures_replace(monkeypatch):
     # a pass that forwarded something (``q = p``) returns True
     spy(kj.ForwardArgumentAliases, "run_pass", "forward_argument_aliases", lambda changed: changed)
     spy(kj.DropAbsentFeatures, "run_pass", "drop_absent_features", lambda changed: changed)
-    # every callee linked late, however small: ``scaled`` is, into ``caller`` (whose result
-    # below is then computed by the late-linked code)
-    monkeypatch.setattr(kj, "_LINK_LATE_ABOVE", 0)
-    spy(kj, "_kernel_library_size", "link_callees_optimised",
-        lambda size: size > kj._LINK_LATE_ABOVE)
 
     probe = ModuleType("kernels.probe_of_test_jit")
     monkeypatch.setitem(sys.modules, probe.__name__, probe)
