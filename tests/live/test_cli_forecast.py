@@ -29,7 +29,9 @@ import cli_feed  # noqa: E402,F401  (registers testfeed://)
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) FORECAST shift (\d\d:\d\d)-(\d\d:\d\d): "
                   r"([\d,]+) good parts so far(?: \(\+ about [\d,]+ counted for \d+ min "
-                  r"without data\))?; by \d\d:\d\d P10 ([\d,]+), P50 ([\d,]+), "
+                  r"without data\))?"
+                  r"(?: \(\+ about [\d,]+ counted at the twin's run rate for [^)]+ of the "
+                  r"shift before the first reading\))?; by \d\d:\d\d P10 ([\d,]+), P50 ([\d,]+), "
                   r"P90 ([\d,]+) \(40 replications\); P\(below target 100,000\) (\d+)%$")
 
 
