@@ -47,7 +47,7 @@ from twin.live.feed import (
 )
 from twin.live.mapping import LiveMapping, TopicRule, live_mapping, load_live_mapping
 from twin.live.mqtt_wire import WireClient
-from twin.live.report import NOTHING_HERE, PROBE_REPEAT_S, PROBE_S, _elsewhere, _heads
+from twin.live.report import NOTHING_HERE, PROBE_REPEAT_S, PROBE_S, elsewhere, probe_prefixes
 
 #: Kinds of bad input this source reports (``Feed.bad``).
 UNPARSABLE = "unparsable payload"
@@ -629,12 +629,12 @@ class MqttSource(Source):
             # messages under the prefix itself: the publisher started during the probe (live
             # before emulate), the prefix is right and data arrives. Telling "give that
             # prefix" with the prefix given contradicted itself in the closing report
-            if counts and self.prefix not in _heads(counts):
-                heads, now = frozenset(_heads(counts)), time.monotonic()
+            if counts and self.prefix not in probe_prefixes(counts):
+                heads, now = frozenset(probe_prefixes(counts)), time.monotonic()
                 if self._told is None or self._told[0] != heads \
                         or now - self._told[1] >= PROBE_REPEAT_S:
                     self._told = (heads, now)
-                    feed.bad(NOTHING_HERE, _elsewhere(self.prefix, counts))
+                    feed.bad(NOTHING_HERE, elsewhere(self.prefix, counts))
             return
         if self._probing or self._probed == self._generation or self._since_connect \
                 or not self.probe_after_s or self._connected_at is None \

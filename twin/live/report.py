@@ -179,16 +179,21 @@ PROBE_S = 5.0
 PROBE_REPEAT_S = 600.0
 
 
-def _heads(counts: dict[str, int]) -> set[str]:
-    """The prefixes (``<prefix>/<asset>/<channel>``) of the topics the probe saw."""
-    return {"/".join(topic.split("/")[:-2]) for topic in counts}
+def topic_prefix(topic: str) -> str:
+    """The prefix of a ``<prefix>/<asset>/<channel>`` topic."""
+    return "/".join(topic.split("/")[:-2])
 
 
-def _elsewhere(prefix: str, counts: dict[str, int]) -> str:
+def probe_prefixes(counts: dict[str, int]) -> set[str]:
+    """The prefixes of the topics the probe saw."""
+    return {topic_prefix(topic) for topic in counts}
+
+
+def elsewhere(prefix: str, counts: dict[str, int]) -> str:
     """Which prefixes carry the messages (``<prefix>/<asset>/<channel>``), most first."""
     by: dict[str, list] = {}
-    for topic, n in counts.items():  # (the prefix as in _heads)
-        head = "/".join(topic.split("/")[:-2])
+    for topic, n in counts.items():
+        head = topic_prefix(topic)
         entry = by.setdefault(head, [0, topic])
         entry[0] += n
     top = sorted(by.items(), key=lambda kv: -kv[1][0])[:3]
