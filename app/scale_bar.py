@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from app.vtk_widget import native_overlay
+
 TARGET_PX = 120  # the bar is at most this long, and at least 2/5 of it
 MARGIN = 10  # px from the view's left and bottom edges
 HEIGHT = 34
@@ -47,6 +49,7 @@ class ScaleBar(QWidget):
         super().__init__(view)
         self.setObjectName("scale_bar")
         self.setAttribute(Qt.WA_TransparentForMouseEvents)
+        native_overlay(self)
         self.view = view
         self.text = ""
         self.metres = 0.0

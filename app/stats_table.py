@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.theme import NO_DATA_RGB, STATE_COLORS, utilisation_color
+from app.vtk_widget import native_overlay
 from twin.sim.report import element_columns, element_label, element_rows, element_tooltip
 from twin.sim.stats import format_ci
 
@@ -184,6 +185,7 @@ class ColourLegend(QLabel):
         self.setStyleSheet("QLabel#colour_legend { background: rgba(255,255,255,215); "
                            "color: #111; border: 1px solid #999; padding: 4px; }")
         self.setAttribute(Qt.WA_TransparentForMouseEvents)
+        native_overlay(self)
         self.mode = "plain"
         self.move(8, 8)
         self.hide()

@@ -45,7 +45,7 @@ from app.labels import LabelBatch
 from app.measure import MeasureTool
 from app.palette import STEMS, new_element
 from app.scale_bar import ScaleBar
-from app.vtk_widget import CameraStyle, VtkWidget
+from app.vtk_widget import CameraStyle, VtkWidget, native_overlay
 from app.worker_figures import WorkerFigures
 from twin.model import commands as cmd
 from twin.model import elements as m
@@ -98,6 +98,7 @@ class View3D(QWidget):
         self._drag_ids = itertools.count(1)
         self._dirty = self._layout_dirty = True
         self._rubber = QRubberBand(QRubberBand.Rectangle, self.vtk)
+        native_overlay(self._rubber)
         self._make_floor()
         self._make_connections()
         self.labels = LabelBatch(self.renderer, self.vtk.devicePixelRatioF())

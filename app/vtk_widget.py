@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtWidgets import QApplication, QWidget
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 
@@ -38,10 +39,24 @@ def _ignore(*_):
     """An observer that takes the event away from the style (it does nothing with it)."""
 
 
+def native_overlay(widget: QWidget) -> None:
+    """Make ``widget``, drawn over the 3D view, a native window: a plain child is painted
+    into its parent, under the render window's own native window, and is not seen."""
+    widget.setAttribute(Qt.WA_NativeWindow)
+    widget.raise_()
+
+
 class VtkWidget(QVTKRenderWindowInteractor):
     """Sends left-button gestures and drops to the view before VTK's camera handling."""
 
     def __init__(self, view):
+        # VTK renders into a native window of its own. Without this attribute Qt makes
+        # every sibling up the tree native too: each dock, the menu bar, the toolbar. A
+        # native dock floated once crashed the process when the window was deleted on Qt's
+        # offscreen platform (its backing store still held the dock's window id: the monkey
+        # test, seed 14); on X11 each was a window of its own to move and repaint. The
+        # overlays of the view stay native on purpose (``native_overlay``)
+        QApplication.setAttribute(Qt.AA_DontCreateNativeWidgetSiblings)
         super().__init__(view)
         self._view = view
         self.setAcceptDrops(True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import suppress as _suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,16 +184,14 @@ def unwritable(path: str | os.PathLike) -> str | None:
     # the permission bits do not tell it all: root may "write" /proc, a read-only or special
     # file system refuses a new file only when one is made. Make one as the writer will (a
     # temporary file beside the target) and remove it: `run --out /proc/x.h5` ran the whole
-    # simulation and then refused the path (newfix3 §4)
-    import tempfile
+    # simulation and then refused the path (newfix3 §4). The probe is one of safeio's
+    # temporary files, so a kill between making and removing it leaves nothing for good
+    from twin import safeio
 
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".twinbench-probe-")
+        safeio.probe(path)
     except OSError as e:
         return (f"{path}: a file cannot be made in {folder} ({e.strerror or e}); choose a "
                 "path in an ordinary, writable folder")
-    os.close(fd)
-    with _suppress(OSError):
-        os.unlink(probe)
     return None
 

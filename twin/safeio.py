@@ -32,7 +32,7 @@ import stat
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
@@ -105,6 +105,17 @@ def new_temp(target: str | os.PathLike) -> Path:
     return tmp
 
 
+def probe(target: str | os.PathLike) -> None:
+    """Make and remove an empty temporary file beside ``target``, as a writer will; raise
+    the system's own ``OSError`` when the folder refuses one. The probe is named like every
+    temporary file (:func:`temp_name`), so one left by a process killed between making and
+    removing it is cleaned up by the next write there (:func:`clean_stale`)."""
+    fd, tmp = _create_temp(Path(target), said=False)
+    os.close(fd)
+    with suppress(OSError):  # made but not removable: the next write's clean_stale removes it
+        os.unlink(tmp)
+
+
 _SAID: dict[type, type] = {}
 
 
@@ -145,7 +156,7 @@ def said_of(error: OSError, target: str | os.PathLike) -> OSError:
     return _said_type(type(error))(error.errno, reason, str(target))
 
 
-def _create_temp(target: Path) -> tuple[int, Path]:
+def _create_temp(target: Path, said: bool = True) -> tuple[int, Path]:
     folder = target.parent
     clean_stale(folder)
     for _ in range(100):
@@ -155,6 +166,8 @@ def _create_temp(target: Path) -> tuple[int, Path]:
         except FileExistsError:  # taken (or planted): another random name
             continue
         except OSError as e:
+            if not said:
+                raise
             raise said_of(e, target) from None
     raise FileExistsError(f"{folder}: cannot create a temporary file for {target.name} "
                           f"(100 names taken); remove the *{TEMP_SUFFIX} files there")

@@ -17,6 +17,7 @@ from oracles.lines import exp, serial_line, station
 
 import twin.projectfile.reader
 from app.cli import build_parser, common, main
+from twin.safeio import TEMP_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = serial_line([station("m1", exp(50.0)), station("m2", exp(55.0))], [4],
@@ -323,7 +324,7 @@ def test_run_refuses_an_output_on_a_special_file_system_before_running(files, ca
     assert code == 2 and out == ""  # refused up front: no run, so no table
     assert "/proc/x.h5: a file cannot be made in /proc" in err
     assert "ordinary, writable folder" in err
-    assert not [p for p in Path("/proc").glob(".twinbench-probe-*")]
+    assert not [p for p in Path("/proc").glob("*" + TEMP_SUFFIX)]
 
 
 def test_a_stored_bad_tariff_factor_range_warns_and_only_the_study_refuses(capsys,

@@ -63,3 +63,46 @@ def test_the_no_playback_note_takes_its_own_lines_and_squeezes_no_field(
     with qtbot.waitSignal(rp.run_finished, timeout=60_000):
         assert rp.start_run()
     assert note.text() == "" and note.minimumHeight() == 0
+
+
+FLOAT_AND_CLOSE = """
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["VTK_DEFAULT_OPENGL_WINDOW"] = "vtkOSOpenGLRenderWindow"
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from app.main_window import MainWindow
+w = MainWindow(None, None, warm_up=False)
+w.show()
+native = sorted(n for n, d in w.docks.items() if d.internalWinId())
+for dock in w.docks.values():
+    dock.setFloating(True)
+    app.processEvents()
+w.docks["replay"].setFloating(False)  # one docked again, the others left floating
+app.processEvents()
+w.close()
+w.deleteLater()
+app.sendPostedEvents(None, QEvent.DeferredDelete)
+print("native docks:", native, flush=True)
+"""
+
+
+def test_docks_floated_and_docked_again_do_not_crash_the_window_as_it_goes(tmp_path):
+    """A dock floated once crashed the process when the window was deleted (the monkey
+    test, seed 14: a double click on the Replay dock's title). The VTK view's native window
+    had made every dock a native window too, and Qt's offscreen platform kept a floated
+    one's window id in the main window's backing store. In a process of its own: the crash
+    would end the test run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), XDG_CONFIG_HOME=str(tmp_path),
+               XDG_DATA_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", FLOAT_AND_CLOSE], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "native docks: []" in out.stdout  # only the view and its overlays are native

@@ -239,6 +239,25 @@ def killed(kernel, tmp_path_factory):
     return json.loads(out.stdout)
 
 
+def test_a_process_killed_inside_the_output_check_leaves_a_file_the_next_write_removes(
+        tmp_path):
+    """``run --out`` checks its folder by making and removing a file before the run (twin.
+    errors.unwritable). A kill between the two left a ``.twinbench-probe-*`` file that no
+    write ever removed (the CI's kill test saw two files left at once)."""
+    target = tmp_path / "results.h5"
+    killed = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from twin import errors
+        os.unlink = lambda path: os.kill(os.getpid(), 9)  # the kill lands right there
+        errors.unwritable({str(target)!r})
+        """)], capture_output=True, text=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (left,) = os.listdir(tmp_path)  # the probe, which the kill kept from being removed
+    safeio.write_text(target, "next write")
+    assert os.listdir(tmp_path) == ["results.h5"]
+
+
 @pytest.mark.parametrize("writer", ["run", "import", "save"])
 def test_a_killed_writer_leaves_a_whole_file_and_the_next_write_cleans_up(killed, writer):
     report = killed[writer]
