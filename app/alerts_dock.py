@@ -242,6 +242,15 @@ class AlertsController:
             self.live.close()
             self.live = None
 
+    def shutdown(self) -> None:
+        """The window closes: stop following, and let a run of the rules on a recording end
+        first (its thread belongs to the panel; a QThread destroyed while running took the
+        process down when the monkey test closed the window mid-run)."""
+        self.stop()
+        if self.job is not None and self.job.is_running():
+            self.job.cancel()
+            self.job.wait()
+
     # --- replay ----------------------------------------------------------------------------
     def run_on_recording(self) -> None:
         """Run the rules on the recording open in Replay (a job; the engine is built here,

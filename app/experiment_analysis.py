@@ -184,6 +184,7 @@ class AnalysisBox(QGroupBox):
                                           f"{res.response}: {res.runs} runs, "
                                           f"{res.confidence:.0%} intervals")
         self.dock.status.setText(f"sensitivity: {res.runs} runs")
+        self.dock.show_results()
 
     def run_optimise(self) -> None:
         exp = self._experiment()
@@ -210,6 +211,7 @@ class AnalysisBox(QGroupBox):
     def _optimise_done(self, exp, res) -> None:
         self.result = (exp, res)
         self.dock.charts.show_report(selection_report(res))
+        self.dock.show_results()
         self.scenario_button.setEnabled(res.best is not None)
         self.dock.status.setText("optimisation done: see Selection")
 

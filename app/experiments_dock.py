@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -185,61 +186,92 @@ class ExperimentsDock(QWidget):
         self.charts = ExperimentCharts()
         self.charts.point_chosen.connect(self.make_scenario)
 
+        # the dock sits under the 3D view, wide and low (about 980 x 215 px in the default
+        # window): the set-up runs across in columns (factors and responses | design and Run |
+        # charts, a splitter between each) instead of one tall column that scrolled sideways
+        # and clipped its rows ("levels per ra…") before its Run button came into view
         top = QHBoxLayout()
         top.addWidget(QLabel("Experiment"))
         top.addWidget(self.name, 1)
         top.addWidget(self.saved)
         top.addWidget(self.save_button)
-        form = QFormLayout()
-        design_row = QHBoxLayout()
-        design_row.addWidget(self.design, 1)
-        design_row.addWidget(self.points_label)
-        design_row.addWidget(self.points_spin)
-        form.addRow("design", design_row)
-        reps = QHBoxLayout()
-        reps.addWidget(self.replications)
-        reps.addWidget(QLabel("precision"))
-        reps.addWidget(self.precision)
-        reps.addWidget(QLabel("seed"))
-        reps.addWidget(self.seed)
-        form.addRow("replications", reps)
-        row = QHBoxLayout()
-        row.addWidget(self.horizon, 1)
-        row.addWidget(QLabel("margin/part"))
-        row.addWidget(self.margin)
-        form.addRow("horizon", row)
-        form.addRow("", self.size)
+        factors = QVBoxLayout()
+        factors.setContentsMargins(0, 0, 0, 0)
+        factors.addWidget(self.table, 1)
+        factors.addWidget(self.remove_button, 0, Qt.AlignLeft)
+        chosen = QVBoxLayout()
+        chosen.setContentsMargins(0, 0, 0, 0)
+        chosen.addWidget(QLabel("responses"))
+        chosen.addWidget(self.responses, 1)
+        self.responses.setMinimumHeight(60)
+        self.table.setMinimumHeight(70)
+        lists = QHBoxLayout()
+        lists.addLayout(factors, 2)  # factor names (filler.servers) before KPI names
+        lists.addLayout(chosen, 1)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addLayout(top)
+        lv.addLayout(lists, 1)
+        # design and run: label-field pairs two to a row, so the six fit the dock's height
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QLabel("design"), 0, 0)
+        grid.addWidget(self.design, 0, 1, 1, 3)
+        grid.addWidget(self.points_label, 1, 0)
+        grid.addWidget(self.points_spin, 1, 1)
+        grid.addWidget(QLabel("seed"), 1, 2)
+        grid.addWidget(self.seed, 1, 3)
+        grid.addWidget(QLabel("replications"), 2, 0)
+        grid.addWidget(self.replications, 2, 1)
+        grid.addWidget(QLabel("precision"), 2, 2)
+        grid.addWidget(self.precision, 2, 3)
+        grid.addWidget(QLabel("horizon"), 3, 0)
+        grid.addWidget(self.horizon, 3, 1)
+        grid.addWidget(QLabel("margin/part"), 3, 2)
+        grid.addWidget(self.margin, 3, 3)
+        grid.addWidget(self.size, 4, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.executor)
         buttons.addWidget(self.progress, 1)
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
-        lv.addLayout(top)
-        lv.addWidget(self.table, 2)
-        lv.addWidget(self.remove_button, 0, Qt.AlignLeft)
-        lv.addLayout(form)
-        lv.addWidget(QLabel("responses"))
-        lv.addWidget(self.responses, 2)
-        lv.addLayout(buttons)
-        lv.addWidget(self.status)
-        lv.addWidget(self.error)
-        lv.addWidget(self.analysis)
-        # the form scrolls in a low dock instead of pushing the dock over its neighbours' tabs
-        scroll = QScrollArea()
+        self.size.setWordWrap(True)
+        settings = QWidget()
+        sv = QVBoxLayout(settings)
+        sv.setContentsMargins(0, 0, 0, 0)
+        sv.addLayout(grid)
+        sv.addLayout(buttons)
+        sv.addWidget(self.status)
+        sv.addWidget(self.error)
+        sv.addWidget(self.analysis)
+        sv.addStretch(1)
+        # what does not fit (the analysis box, a long message) scrolls down, never sideways
+        self.settings_scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setWidget(left)
-        scroll.setMinimumWidth(360)
-        split = QSplitter(Qt.Horizontal)
+        scroll.setWidget(settings)
+        # the analysis box under Run is wider than the rows above it: it is not what sets the
+        # column's width (nor, through it, the window's smallest width)
+        scroll.setMinimumWidth(300)
+        self.split = split = QSplitter(Qt.Horizontal)
+        split.addWidget(left)
         split.addWidget(scroll)
-        split.addWidget(self.charts)
-        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        left.setMinimumWidth(280)
+        split.setSizes([425, 555])  # in proportion; the analysis box needs 535 px
+        # the charts on a page of their own, at the dock's full width: beside the set-up they
+        # had a third of a low dock, and nothing to show before a study
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(split, "Set &up")
+        self.pages.addTab(self.charts, "Re&sults")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(split)
+        lay.addWidget(self.pages)
         self._design_changed()
         self._enable()
 
@@ -621,6 +653,7 @@ class ExperimentsDock(QWidget):
         self.data = StudyData.from_study(res)
         self.experiment_run = exp
         self.charts.show_study(self.data)
+        self.show_results()
         self.study_shown.emit(self.data)
 
     def _failed(self, job: Job, msg: str, tb) -> None:
@@ -648,6 +681,10 @@ class ExperimentsDock(QWidget):
         self.analysis.optimise_button.setEnabled(ready)
 
     # --- a point becomes a scenario ---------------------------------------------------------
+    def show_results(self) -> None:
+        """The Results page in front: a study or an analysis has just drawn its charts."""
+        self.pages.setCurrentWidget(self.charts)
+
     def make_scenario(self, index: int) -> str | None:
         """Design point ``index`` of the study shown as a new scenario (one undoable
         command); returns its name."""

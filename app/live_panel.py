@@ -38,6 +38,7 @@ from app.live_session import POWER_STEP_S, LiveSession, Snapshot, element_states
 from app.menus import list_in_panels
 from app.theme import STATE_COLORS, chart
 from twin.errors import printable
+from twin.live.report import TIME_BACK, TIME_BACK_S
 from twin.live.sequence import LOST
 
 #: Milliseconds between two reads of the live state (charts redraw at most this often).
@@ -173,6 +174,20 @@ class LivePanel(QWidget):
         self.lost_label.setStyleSheet("color: #c0392b")
         self.lost_label.hide()
         lay.addWidget(self.lost_label)
+        # the recorder's other problem count a follower must hear of while it goes on: a
+        # second stream blended into this one (newfix4 §6)
+        self.time_back_label = QLabel("")
+        self.time_back_label.setWordWrap(True)
+        self.time_back_label.setStyleSheet("color: #c0392b")
+        self.time_back_label.setToolTip(
+            f"Readings stamped more than {TIME_BACK_S:g} s before the latest time stamp the "
+            "plant sent. They are stored in arrival order (replay sorts them) and the plant "
+            "clock stays at the latest. Check the publisher's clock (one set back, or two "
+            "publishers with different clocks on the same prefix) and whether a backlog is "
+            "being replayed into the live feed (another follower's queued messages handed "
+            "over under a shared client id, or an old recording published again)")
+        self.time_back_label.hide()
+        lay.addWidget(self.time_back_label)
         row = QHBoxLayout()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -248,6 +263,7 @@ class LivePanel(QWidget):
         self.ideal = dict(ideal or {})
         self._out.clear()
         self._show_lost(0)
+        self._show_time_back(0)
         # the rows' names laid out now, at connect time, not in the feed's first second
         self._set_bar_rows(list(self.elements))
 
@@ -329,6 +345,7 @@ class LivePanel(QWidget):
                 self._out.popleft()
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
         self._show_lost(s.lost, s.lost_sessions)
+        self._show_time_back(s.time_back)
         if everything:
             parts = PARTS
         elif self.isVisible():  # a dock tabbed away is not drawn for
@@ -385,6 +402,12 @@ class LivePanel(QWidget):
                 "message ids have holes). Raise the broker's max_queued_messages (0: no "
                 "limit; docs/live.md, \"For broker admins\"); the recording marks them as gaps")
         self.lost_label.setVisible(bool(lost))
+
+    def _show_time_back(self, count: int) -> None:
+        if count:
+            self.time_back_label.setText(f"{count:,} readings: {TIME_BACK} (more than "
+                                         f"{TIME_BACK_S:g} s; hover for what to check)")
+        self.time_back_label.setVisible(bool(count))
 
     def _draw_state_bars(self, s: Snapshot) -> None:
         assets = list(self.elements)
@@ -458,6 +481,8 @@ class LivePanel(QWidget):
         self.show_snapshot(last, everything=True)
         lost = report.problems.get(LOST)  # the final count, after the last batches
         self._show_lost(lost.count if lost is not None else 0, report.sessions_lost)
+        back = report.problems.get(TIME_BACK)
+        self._show_time_back(back.count if back is not None else 0)
         self.disconnect_button.setEnabled(False)
         if session.failure is not None:
             self.message.emit(f"live: the source stopped: {session.failure}")

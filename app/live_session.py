@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twin.live.feed import STATES, LiveError, Reading, check_address
-from twin.live.report import NOTHING_HERE
+from twin.live.report import NOTHING_HERE, TIME_BACK
 from twin.live.sequence import LOST
 from twin.live.shifts import LiveShifts
 from twin.tasks import pause_collection, resume_collection
@@ -86,6 +86,8 @@ class Snapshot:
     # dropped them, or lost with the session when it restarted without persistence
     lost: int = 0
     lost_sessions: int = 0
+    # readings stamped far earlier than the latest (the recorder's TIME_BACK count)
+    time_back: int = 0
     # where the messages go when none comes under the prefix (the MQTT source's probe)
     elsewhere: str = ""
 
@@ -240,6 +242,8 @@ class LiveState:
         lost = self.recorder.report.problems.get(LOST)  # the recorder counts them
         out.lost = lost.count if lost is not None else 0
         out.lost_sessions = self.recorder.report.sessions_lost
+        back = self.recorder.report.problems.get(TIME_BACK)
+        out.time_back = back.count if back is not None else 0
         where = self.recorder.report.problems.get(NOTHING_HERE)
         out.elsewhere = where.examples[0] if where is not None and where.examples else ""
         return out

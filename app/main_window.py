@@ -35,6 +35,7 @@ from app.alerts_dock import install_alerts
 from app.collector import hold_for
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
+from app.dock_sizes import DockSizes
 from app.editors.plant import PlantDialog
 from app.experiments_dock import install_experiments
 from app.forecast_dock import install_forecast
@@ -70,7 +71,6 @@ from twin.recording import Recording, RecordingError
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
-
 
 #: Version of the dock layout the window saves. Raise it when docks are added or removed: Qt
 #: would restore an older layout and leave the new docks floating over the window.
@@ -134,8 +134,7 @@ class MainWindow(QMainWindow):
         self.scenario_panel.scenarios_changed.connect(
             lambda: (sync_run_choices(self.run_panel, self.project), self._structure_changed()))
         self.view.selection_changed.connect(self.scenario_panel.show_element)
-        # the inspector marks what the scenario chosen in the Scenarios dock changes
-        self.scenario_panel.current_changed.connect(self.inspector.set_scenario)
+        self.scenario_panel.current_changed.connect(self.inspector.set_scenario)  # its marks
         self.run_panel.run_started.connect(lambda: self.log("run started"))
         self.run_panel.run_finished.connect(self._run_finished)
         self.run_panel.run_failed.connect(self._run_failed)
@@ -162,9 +161,10 @@ class MainWindow(QMainWindow):
             # a session that ended with the last window
             if not self.docks["charts"].isHidden():
                 self.docks["charts"].raise_()
-        # the minimum size was taken while the docks were being added side by side (1,323 px
-        # wide): take it again from the finished layout (tabbed docks), so that the window can
-        # be sized down to what that needs
+        # the minimum size was taken while the docks were added side by side (1,323 px wide):
+        # take it again from the finished layout (tabbed docks), so that the window can be
+        # sized down to that. Docks squeezed by a small window come back (DockSizes)
+        self.dock_sizes = DockSizes(self)
         self.layout().invalidate()
         self.layout().activate()
         self._set_project(self.project, self.path)
@@ -199,6 +199,7 @@ class MainWindow(QMainWindow):
         """View > Panels > Reset layout: the docks as a new installation has them."""
         self.restoreState(self.default_layout, DOCK_LAYOUT_VERSION)
         self._default_split()  # for the window's height now, not the one it was made with
+        self.dock_sizes.squeezed = False  # these are the good sizes now
 
     def _make_docks(self):
         self.tree = QTreeWidget()
@@ -765,8 +766,7 @@ class MainWindow(QMainWindow):
             QMessageBox.Cancel) == QMessageBox.Yes
 
     def closeEvent(self, ev):  # noqa: N802 - Qt override
-        # a running job first (as Plant Simulation and FlexSim do), then the unsaved edits:
-        # two different questions, each asked once
+        # a running job first (as Plant Simulation does), then the unsaved edits: asked once
         work = self.work_going_on()
         if work:
             names = " and ".join(work)
@@ -789,6 +789,7 @@ class MainWindow(QMainWindow):
         self.live.shutdown()  # disconnects; the recording gets its final flush
         self.dashboards.stop()
         self.forecast.stop()  # before the recording it reads is closed
+        self.alerts_controller.shutdown()  # its job reads the recording; a QThread of the panel
         self.replay.close_recording()
         if self.warm_job is not None:
             self.warm_job.wait()

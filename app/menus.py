@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from app import clipboard, conveyor_tool
+from app import add_element, clipboard, conveyor_tool
 from app.calibrate_dialog import show_calibrate_dialog
 from app.energy_recording import show_recording_energy
 from app.floor_plan import FloorPlanActions
@@ -79,6 +79,7 @@ def make_menus(win) -> None:
     win.act_plant = win._action(e, "Calendar, energy and &workers…", win.edit_plant, None,
                                   "The shift calendar, the energy context (prices, demand "
                                   "charge, CO2, PV and battery) and the worker pools")
+    add_element.make_menu(win, e)  # the palette's kinds from the keyboard (newfix4 §3)
     align = e.addMenu("&Align")
     win.align_actions = {}
     for how, label, tip in ALIGN_ITEMS:

@@ -181,8 +181,11 @@ class ColourLegend(QLabel):
         super().__init__(view)
         self.setObjectName("colour_legend")
         self.setTextFormat(Qt.RichText)
-        # readable over the light floor in both themes: its own colours, not the theme's
-        self.setStyleSheet("QLabel#colour_legend { background: rgba(255,255,255,215); "
+        # readable over the light floor in both themes: its own colours, not the theme's.
+        # Opaque: the view under it is a native GL window, so a translucent label blends
+        # each paint with its own last one, not with the floor, and a legend switched from
+        # "State (recording)" to "State (live)" kept the old title showing behind the new
+        self.setStyleSheet("QLabel#colour_legend { background: rgb(255,255,255); "
                            "color: #111; border: 1px solid #999; padding: 4px; }")
         self.setAttribute(Qt.WA_TransparentForMouseEvents)
         native_overlay(self)
