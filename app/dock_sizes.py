@@ -26,6 +26,10 @@ class DockSizes(QObject):
         self.squeezed = False
         self._window_size = QSize()  # the window's size when the docks were last looked at
         self._good_window = QSize()  # the window's size when ``good`` was taken
+        #: the smallest the window was within this burst of resizes, when smaller than at
+        #: the last look: a squeeze and back faster than the timer (xdotool windowsize 200
+        #: 150 then 1600 1000) was never seen as one, and left the docks narrow (gui17 §4)
+        self._dip: QSize | None = None
         self._check = QTimer(self)  # after the layout has settled: one look per burst
         self._check.setSingleShot(True)
         self._check.setInterval(50)
@@ -47,6 +51,11 @@ class DockSizes(QObject):
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt override
         if event.type() == QEvent.Resize and self.win.isVisible():
+            now = event.size()
+            if obj is self.win and self._window_size.isValid() and (
+                    now.width() < self._window_size.width()
+                    or now.height() < self._window_size.height()):
+                self._dip = now if self._dip is None else self._dip.boundedTo(now)
             if isinstance(obj, QDockWidget) and obj not in self.good:
                 obj.installEventFilter(self)  # a dock added later (Live, Alerts, Forecast)
             self._check.start()
@@ -54,10 +63,17 @@ class DockSizes(QObject):
 
     def _settled(self) -> None:
         size = self.win.size()
+        dip, self._dip = self._dip, None
         if not self.good:
             self.remember()
             return
-        if size == self._window_size:
+        squeezed_in_burst = dip is not None and self._lost()
+        # grown again (to any size) from a squeeze within the same burst
+        regrown = squeezed_in_burst and (size.width() > dip.width()
+                                         or size.height() > dip.height())
+        if squeezed_in_burst:
+            self.squeezed = True
+        if size == self._window_size and not squeezed_in_burst:
             # the window kept its size: a dock was resized (or shown) by the user, or the
             # sizes put back have settled; not while squeezed, where a tab brought to the
             # front would make the narrow sizes "good"
@@ -74,9 +90,9 @@ class DockSizes(QObject):
             size.height() >= self._window_size.height()
         self._window_size = size
         lost = self._lost()
-        if lost and not grew:
+        if lost and not grew and not regrown:
             self.squeezed = True
-        elif self.squeezed and grew:
+        elif self.squeezed and (grew or regrown):
             self.restore()
 
     def restore(self) -> None:

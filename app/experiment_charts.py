@@ -249,6 +249,18 @@ class ExperimentCharts(QTabWidget):
         self.draw_heatmap()
         self.draw_pareto()
 
+    def clear(self) -> None:
+        """No study: the project no longer has the factors of the one drawn (an undo took
+        them away, gui17 §3); every chart empty, as before the first study."""
+        self.show_study(StudyData([], [], [], []))
+        self.data = None
+        self.heat_grid = None
+        self.heat_image.clear()
+        self.heat_plot.setTitle("")
+        self.pareto_plot.clear()
+        self.pareto_plot.setTitle("")
+        self.front_mask = np.zeros(0, dtype=bool)
+
     def _make_effect_plots(self, factors: list[str]) -> None:
         if list(self.effect_plots) == factors:
             return

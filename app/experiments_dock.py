@@ -11,7 +11,7 @@ next replication. The charts (``app.experiment_charts``) draw the points' per-re
 values; a click on a point of the Pareto front makes it a scenario of the project, chosen in
 the Scenarios dock and selected in the 3D view.
 
-``install_experiments`` adds this dock, the *What-if* dock of sliders
+``app.experiments_install.install_experiments`` adds this dock, the *What-if* dock of sliders
 (``app.whatif_panel``) and *Vary this…* (``app.experiment_vary``) to the main window.
 """
 
@@ -99,6 +99,12 @@ class ExperimentsDock(QWidget):
         self.opened: Experiment | None = None
         self.points_unset = False  # the opened full factorial has no "points", untouched
         self._order: list[str] = []  # the responses in the order they were chosen
+        #: ticked responses the list cannot show now (their elements undone away): ticked
+        #: again when a redo brings them back (an undo-all then redo-all lost them, gui17 §2)
+        self._kept: set[str] = set()
+        #: the red message says what ``experiment()`` refused: it goes once the dock's state
+        #: is valid again (it said "no responses" beside a ticked KPI, gui17 §2)
+        self._state_error = ""
 
         self.name = QLineEdit("experiment 1")
         self.name.setToolTip("The experiment's name in the project (twinbench study PROJECT "
@@ -181,8 +187,7 @@ class ExperimentsDock(QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #d03030")
         self.analysis = AnalysisBox(self)
-        self.responses.itemChanged.connect(lambda _i: self.analysis.set_response(
-            (self.chosen_responses() or [None])[0]))
+        self.responses.itemChanged.connect(self._responses_ticked)
         self.charts = ExperimentCharts()
         self.charts.point_chosen.connect(self.make_scenario)
 
@@ -285,9 +290,11 @@ class ExperimentsDock(QWidget):
         stack.index_changed.connect(self._edited)
         self.factors = []
         self.data = None
+        self.charts.clear()  # the last project's study
         self.opened, self.points_unset = None, False
         self._taken: str | None = None
         self._fill_table()
+        self._kept = set()
         self._fill_responses(DEFAULT_RESPONSES)
         self._fill_saved()
         self._fill_horizons(None)
@@ -323,11 +330,18 @@ class ExperimentsDock(QWidget):
                 self.opened = now
                 self._taken = name if now is None else None
                 self.factors = list(now.factors) if now is not None else []
+                if now is not None:
+                    self.set_responses(now.responses)
                 self._fill_table()
+                self._enable()
+        if self.data is not None and not set(self.data.factors) <= {f.name for f in self.factors}:
+            self.data = None  # the study drawn varied a factor no longer here
+            self.charts.clear()
         ids = tuple(el.id for el in self.project.elements)
         if ids != self._ids:
             self._fill_responses(self.chosen_responses())
             self._fill_table()  # a factor whose element went (or came back) is marked
+        self._recheck()
 
     def _fill_responses(self, checked) -> None:
         self._ids = tuple(el.id for el in self.project.elements)
@@ -336,12 +350,33 @@ class ExperimentsDock(QWidget):
         except ProjectError:  # a layout still being built has no KPIs yet
             names = []
         names = list(names) + list(DERIVED_RESPONSES)
+        wanted = self._kept | set(checked)
+        self._kept = wanted - set(names)
+        self.responses.blockSignals(True)  # one refresh below, not one per item
         self.responses.clear()
         for n in names:
             item = QListWidgetItem(n)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Checked if n in checked else Qt.Unchecked)
+            item.setCheckState(Qt.Checked if n in wanted else Qt.Unchecked)
             self.responses.addItem(item)
+        self.responses.blockSignals(False)
+        self._responses_ticked()
+
+    def _responses_ticked(self, *_) -> None:
+        self.analysis.set_response((self.chosen_responses() or [None])[0])
+        self._show_size()
+        self._recheck()
+
+    def _recheck(self) -> None:
+        """Clear the red message of a refused experiment once the dock's state is valid."""
+        if not self._state_error or self.error.text() != self._state_error:
+            return  # another message since, or none
+        try:
+            self.experiment()
+        except (ValueError, InputError):
+            return
+        self._state_error = ""
+        self.error.setText("")
 
     def _fill_saved(self, *_) -> None:
         keep = self.saved.currentText()
@@ -362,6 +397,8 @@ class ExperimentsDock(QWidget):
 
     def set_responses(self, names) -> None:
         self._order = list(names)
+        listed = {self.responses.item(i).text() for i in range(self.responses.count())}
+        self._kept = set(names) - listed
         for i in range(self.responses.count()):
             item = self.responses.item(i)
             item.setCheckState(Qt.Checked if item.text() in names else Qt.Unchecked)
@@ -395,6 +432,7 @@ class ExperimentsDock(QWidget):
             exp = self.experiment()
         except ValueError as e:
             self.error.setText(f"{e}; then Save to project keeps the factors with the project")
+            self._state_error = self.error.text()
             if also is not None:
                 self.stack.push(also)
             return
@@ -537,6 +575,7 @@ class ExperimentsDock(QWidget):
             exp = self.experiment()
         except ValueError as e:
             self.error.setText(str(e))
+            self._state_error = self.error.text()
             return
         self.stack.push(cmd.SetExperiment(exp))  # the list follows the stack (_edited)
         self.error.setText("")
@@ -573,6 +612,7 @@ class ExperimentsDock(QWidget):
             total = len(design_points(exp.factors, exp.design, exp.points, exp.seed))
         except (ValueError, InputError) as e:  # a bad range or design: the user's to fix
             self.error.setText(str(e))
+            self._state_error = self.error.text()
             return
         project, executor = self.snapshot(), self.executor.currentData()
         if project is None:
@@ -732,53 +772,3 @@ class ExperimentsDock(QWidget):
         if job is not None:
             job.wait()
 
-
-def install_experiments(win) -> ExperimentsDock:
-    """Add the *Experiments* dock (beside the charts), the *What-if* dock of sliders (beside
-    the Run panel) and *Vary this…* on the Inspector's numbers to the ``MainWindow`` ``win``."""
-    from app.experiment_vary import VaryMenus
-    from app.whatif_panel import WhatIfPanel
-
-    dock = win.experiments = ExperimentsDock()
-    win.docks["experiments"] = win._dock("Experiments", dock, Qt.BottomDockWidgetArea)
-    win.tabifyDockWidget(win.docks["charts"], win.docks["experiments"])
-    win.docks["charts"].raise_()
-    whatif = win.whatif = WhatIfPanel()
-    scroll = QScrollArea()  # as the Scenarios dock: it scrolls rather than squeeze the rows
-    scroll.setWidgetResizable(True)
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # rows fit the width, text wraps
-    scroll.setFrameShape(QScrollArea.NoFrame)
-    scroll.setWidget(whatif)
-    # as wide as the panel (rows wrap their text, the table needs its width): the window's
-    # default layout gives the right column this width (MainWindow._default_split); a hard
-    # minimum instead kept the window from shrinking below 1,329 px
-    win.right_column_width = (whatif.minimumSizeHint().width()
-                              + scroll.verticalScrollBar().sizeHint().width())
-    win.docks["whatif"] = win._dock("What-if", scroll, Qt.RightDockWidgetArea)
-    win.tabifyDockWidget(win.docks["run"], win.docks["whatif"])
-    win.docks["run"].raise_()
-    # room for the sliders and the KPI table's three columns (a layout the user saved is
-    # restored over this)
-    win.resizeDocks([win.docks["inspector"]], [380], Qt.Horizontal)
-    win.vary = VaryMenus(win.inspector, win)
-
-    def vary(factor: Factor) -> None:
-        # one undo step: the factor in the experiment and its slider in the What-if dock
-        whatif.add_factor(factor, record=False)
-        dock.keep_factor(factor, also=whatif.sliders_command(f"add the what-if slider "
-                                                             f"{factor.name}"))
-        win.docks["whatif"].raise_()
-
-    def shown_as_scenario(name: str) -> None:
-        win.scenario_panel.select(name)
-        win.docks["scenarios"].raise_()
-        # the 3D view shows what the scenario changes: its elements selected, and the
-        # inspector (following the selection) marks the changed fields
-        win.view.set_selection([f.element for f in dock.experiment_run.factors
-                                if f.element is not None and f.element in win.project])
-
-    win.vary.factor_chosen.connect(vary)
-    dock.message.connect(win.log)
-    whatif.message.connect(win.log)
-    dock.scenario_made.connect(shown_as_scenario)
-    return dock

@@ -30,14 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import export, recovery
+from app import export, project_state, recovery
 from app.alerts_dock import install_alerts
 from app.collector import hold_for
 from app.context_menu import view_menu
 from app.dashboards import Dashboards
 from app.dock_sizes import DockSizes
 from app.editors.plant import PlantDialog
-from app.experiments_dock import install_experiments
+from app.experiments_install import install_experiments
 from app.forecast_dock import install_forecast
 from app.inspector import Inspector
 from app.live_panel import install_live
@@ -601,9 +601,9 @@ class MainWindow(QMainWindow):
         try:
             rec = Recording.open(path)
         except (RecordingError, OSError) as e:
-            self.log(str(e))
+            self.log(said := project_state.recording_error_text(e))
             if self.isVisible() and not self.testing:
-                QMessageBox.warning(self, "Cannot open recording", str(e))
+                QMessageBox.warning(self, "Cannot open recording", said)
             return False
         self.replay.close_recording()
         self.replay.set_recording(rec, [el.id for el in self.project.elements])

@@ -59,6 +59,12 @@ class ProblemMarks(QObject):
         for text in messages if project.elements else ():
             if text not in self._shown:
                 self.log(f"cannot run yet: {text}")
+        gone = self._shown - set(messages)
+        status = self.parent().statusBar() if hasattr(self.parent(), "statusBar") else None
+        if gone and status is not None and any(t in status.currentMessage() for t in gone):
+            # an undo-all to an empty project left "cannot run yet: station 'M1' ..." about
+            # an element no longer there (gui17 §3)
+            status.clearMessage()
         if self._shown and not messages:
             self.log("the layout can run: every fault of the flow is mended")
         self._shown = set(messages)

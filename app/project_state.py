@@ -29,6 +29,10 @@ def forget_last_project(win) -> None:
     win.view.workers.clear()
     win.colour_mode = "plain"
     win.colour_legend.show_mode("plain")  # no legend of colours no element wears
+    forecast = getattr(win, "forecast", None)
+    if forecast is not None:  # the last project's fans, and its target in the box
+        forecast.clear()
+        forecast.sync_target()
     replay = win.replay
     if replay.is_forking():
         replay.cancel_fork()
@@ -44,6 +48,8 @@ def model_edited(win) -> None:
     """After a command of the undo stack: results of an earlier run no longer describe the
     model on screen; nor will those of a run going on. An edit that cannot change a run
     (which element shows a recorded asset: ``Command.affects_run``) leaves them current."""
+    if getattr(win, "forecast", None) is not None:  # an undone shift target, say
+        win.forecast.sync_target()
     replay = win.replay
     if replay.recording is not None and win.colour_mode == "replay":
         _follow_mapping(win, win.stack.last)
@@ -112,3 +118,13 @@ def apply_remembered_assets(replay, project, recording_name: str) -> int:
         replay._fill_mapping(ids)
         replay.seek(replay.t)
     return applied
+
+
+def recording_error_text(e: Exception) -> str:
+    """The message of a recording that cannot be opened, as the workbench says it: data to
+    import points at File > Import data…, not at the CLI's command (gui17 §6)."""
+    from twin.recording.errors import NeedsImportError
+
+    if isinstance(e, NeedsImportError):
+        return f"{e.first} with File > Import data… (Ctrl+I)"
+    return str(e)

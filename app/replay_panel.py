@@ -359,13 +359,29 @@ class ReplayPanel(QWidget):
             t.setItem(i, 0, QTableWidgetItem(f"{r.name or a} ({a})"))
             box = QComboBox()
             box.addItem("(not shown)", "")
-            for eid in element_ids:
+            for eid in self._targets(r, element_ids):
                 box.addItem(eid, eid)
+            box.setToolTip("A station" + (", a buffer or a conveyor (the asset records a level)"
+                                          if r.has_level else " (a machine asset: it records "
+                                          "states, no level)"))
             box.setCurrentIndex(max(box.findData(self.elements[a]), 0))
             box.currentIndexChanged.connect(
                 lambda _i, a=a, box=box: self._user_mapped(a, box.currentData()))
             t.setCellWidget(i, 1, box)
         t.resizeColumnToContents(0)
+
+    def _targets(self, replay, element_ids: list[str]) -> list[str]:
+        """The elements ``replay``'s asset may map to: a machine asset only to stations (a
+        buffer or sink was offered, and refused only at Fork from here, gui17 §5); the
+        asset's present mapping stays listed, so that the table shows what it is."""
+        from twin.whatif.fork import can_map_asset
+
+        project = self.project_provider()
+        if project is None:
+            return list(element_ids)
+        now = self.elements.get(replay.asset_id)
+        return [eid for eid in element_ids if eid == now or (
+            eid in project and can_map_asset(project.element(eid), replay.has_level))]
 
     def _user_mapped(self, asset_id: str, element_id: str) -> None:
         self.map_asset(asset_id, element_id)

@@ -433,7 +433,17 @@ class WhatIfPanel(QWidget):
         row.deleteLater()
 
     def _edited(self, *_) -> None:
-        if self._restore():  # an undo or redo of a slider's move, addition or removal
+        restored = self._restore()
+        if not self.rows and (self.now is not None or self.before is not None):
+            # every slider undone away (an undo-all to an empty project): the KPIs were of
+            # runs at sliders no longer here (gui17 §3)
+            self.cancel()
+            self.now = self.before = None
+            self.values_now, self.values_before = {}, {}
+            self.status.setText("")
+            self._show()
+            return
+        if restored:  # an undo or redo of a slider's move, addition or removal
             self.status.setText("the sliders as the project has them now: release one or "
                                 "press Run again")
             return

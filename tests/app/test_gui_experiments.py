@@ -684,3 +684,91 @@ def test_a_redo_of_vary_this_shows_the_factor_again(win, qtbot):
     assert dock.table.rowCount() == 1 and dock.table.item(0, 0).text() == "B1.capacity"
     assert "no factors" not in dock.size.text()
     qtbot.waitUntil(lambda: win.whatif.job is None, timeout=60_000)
+
+
+def _click_tick(qtbot, dock, name):
+    """Click the check box of response ``name`` in the list, as a user does."""
+    lst = dock.responses
+    item = lst.findItems(name, Qt.MatchExactly)[0]
+    lst.scrollToItem(item)
+    rect = lst.visualItemRect(item)
+    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, pos=QPoint(rect.left() + 10,
+                                                              rect.center().y()))
+    return item
+
+
+def test_messages_follow_the_ticks_and_ticks_survive_undo_all(win, qtbot):
+    """"no responses: tick at least one KPI" stayed in red after the tick, and an undo-all
+    then redo-all lost the tick (gui17 §2)."""
+    from twin.model import commands as cmd
+
+    dock = win.experiments
+    dock.set_responses([])
+    dock.keep_factor(CAPACITY)  # nothing ticked: refused, with the reason
+    assert dock.error.text().startswith("no responses: tick at least one KPI")
+    assert "no responses" in dock.size.text()
+    item = _click_tick(qtbot, dock, "line.throughput_per_hour")
+    assert item.checkState() == Qt.Checked
+    assert dock.chosen_responses() == ["line.throughput_per_hour"]
+    assert dock.error.text() == ""
+    assert dock.size.text().startswith("3 design points x ")
+    # every element removed (what an undo-all of a line built from scratch does), then back
+    for el in [e.id for e in win.project.elements]:
+        win.stack.push(cmd.RemoveElement(el))
+    assert not win.project.elements
+    assert dock.responses.findItems("line.throughput_per_hour", Qt.MatchExactly) == []
+    while win.stack.can_undo():
+        win.act_undo.trigger()
+    assert dock.chosen_responses() == ["line.throughput_per_hour"]
+    while win.stack.can_redo():
+        win.act_redo.trigger()
+    while win.stack.can_undo():
+        win.act_undo.trigger()
+    assert dock.chosen_responses() == ["line.throughput_per_hour"]
+
+
+def test_after_undoing_everything_the_panels_follow_the_project(make_window, qtbot,
+                                                                 warm_kernel):
+    """A line built from scratch, a factor varied, its What-if run and a study; then undo
+    back to the empty project: the What-if table kept "before/now", the chart the removed
+    factor, the status bar a fault of a removed element (gui17 §3)."""
+    from tests.app.conftest import small_line
+    from twin.model import commands as cmd
+    from twin.model import elements as m
+
+    w = make_window(m.Project("Untitled"))
+    w.docks["experiments"].raise_()
+    line = small_line()
+    w.project.run = line.run
+    for el in line.elements:
+        w.stack.push(cmd.AddElement(el))
+    # "cannot run yet: ..." about an element, in the status bar, while half built
+    assert "cannot run yet" in w.statusBar().currentMessage()
+    for a, b in (("src", "M1"), ("M1", "B1"), ("B1", "M2"), ("M2", "out")):
+        w.stack.push(cmd.Connect(a, b))
+    w.inspect("B1")
+    _vary_with_defaults(w, qtbot, w.inspector.editor("capacity"))
+    whatif, dock = w.whatif, w.experiments
+    qtbot.waitUntil(lambda: whatif.job is None and whatif.now is not None, timeout=60_000)
+    assert whatif.table.item(0, 1).text() != "–"
+    dock.replications.setValue(1)
+    dock.horizon.setCurrentIndex(dock.horizon.findData(8 * 3600.0))
+    with qtbot.waitSignal(dock.study_shown, timeout=120_000):
+        QTest.mouseClick(dock.run_button, Qt.LeftButton)
+    assert list(dock.charts.effect_plots) == ["B1.capacity"]
+    w.stack.push(cmd.RemoveElement("src"))  # "no part can reach" M1: in the status bar
+    assert "cannot run yet" in w.statusBar().currentMessage()
+    import re
+
+    while w.stack.can_undo():
+        QTest.keyClick(w, Qt.Key_Z, Qt.ControlModifier)
+        # the status bar never names a fault of an element the project no longer has
+        said = w.statusBar().currentMessage()
+        named = re.findall(r"cannot run yet: \w+ '([^']+)'", said)
+        assert all(n in w.project for n in named), (said, [e.id for e in w.project.elements])
+    assert not w.project.elements and not w.stack.can_undo()
+    assert [whatif.table.item(i, c).text() for i in range(whatif.table.rowCount())
+            for c in (0, 1)] == ["–"] * (2 * whatif.table.rowCount())
+    assert dock.charts.data is None and dock.charts.effect_plots == {}
+    assert dock.charts.pareto_scatter not in dock.charts.pareto_plot.getPlotItem().items
+    assert "cannot run yet" not in w.statusBar().currentMessage()

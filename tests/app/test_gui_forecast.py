@@ -229,3 +229,23 @@ def test_an_unmapped_recording_is_named_with_the_guis_way_to_map_it(
     qtbot.mouseClick(fd.now_button, Qt.LeftButton)
     assert failed and all("'Asset mapping' tab" in f and "--asset" not in f for f in failed)
     assert not fd.rolling.isChecked() and not fd.is_busy()
+
+
+def test_the_target_box_follows_the_open_project(make_window, line_project, qtbot):
+    """A new project without a target still read "project's (9000)" from the one before,
+    until Forecast now said "no target" (gui17 §1): the box follows new, open and undo."""
+    from tests.app.conftest import small_line
+    from twin.model import elements as m
+
+    line_project.alerts = m.AlertSettings(shift_target=9000.0)
+    w = make_window(line_project)
+    w.docks["forecast"].raise_()
+    fd = w.forecast
+    qtbot.waitUntil(fd.isVisible)
+    assert fd.target.lineEdit().text() == "project's (9000)"
+    w.new_project()
+    assert fd.target.value() == 0 and fd.target.lineEdit().text() == "no target"
+    other = small_line()
+    other.alerts = m.AlertSettings(shift_target=500.0)
+    w._set_project(other, None)  # what File > Open does once the file is read
+    assert fd.target.lineEdit().text() == "project's (500)"

@@ -149,3 +149,23 @@ def test_docks_come_back_after_a_tiny_window_and_a_dock_resized_on_purpose_stays
     qtbot.wait(200)
     w.resize(1500, 950)
     qtbot.waitUntil(lambda: abs(w.docks["inspector"].width() - wide) <= 3)
+
+
+def test_docks_come_back_after_a_window_squeezed_to_200_by_150(make_window, qtbot):
+    """200 x 150 then 1600 x 1000 (xdotool windowsize, one straight after the other) left
+    the Project and Palette docks ~60 px wide and the Inspector cut off (gui17 §4): the
+    squeeze and the growth came within one look of app.dock_sizes, so no squeeze was seen;
+    the same for a squeeze and back to the very same size."""
+    from PySide6.QtWidgets import QApplication
+
+    w = make_window(small_line(), size=DEFAULT_SIZE)
+    qtbot.wait(200)
+    keys = ("project", "palette", "inspector", "run")
+    good = {k: w.docks[k].width() for k in keys}
+    for back in ((1600, 1000), DEFAULT_SIZE):
+        w.windowHandle().resize(200, 150)
+        QApplication.processEvents()  # the layout squeezes the docks, no pause for a look
+        assert w.docks["project"].width() < good["project"] - 20
+        w.windowHandle().resize(*back)
+        qtbot.wait(300)
+        qtbot.waitUntil(lambda: all(abs(w.docks[k].width() - good[k]) <= 3 for k in keys))

@@ -188,3 +188,37 @@ def test_the_replay_dock_reads_in_a_low_dock(make_window, line_project, sme_reco
         <= rp.kpi_table.viewport().height()
     assert rp.fork_button.isVisibleTo(rp.tab_pages["fork"])
     assert rp.calibrate_button.isVisibleTo(rp.tab_pages["mapping"])
+
+
+def test_a_machine_asset_is_offered_only_stations(make_window, line_project, sme_recording,
+                                                  qtbot):
+    """The mapping box offered buffers, sources and sinks for a machine asset; Fork from
+    here only then refused them (gui17 §5)."""
+    w = make_window(line_project)
+    assert w.open_recording(sme_recording)
+    rp = w.replay
+    assert not rp.replays["2"].has_level  # a machine: states, no level
+    box = rp.mapping_table.cellWidget(2, 1)
+    qtbot.mouseClick(box, Qt.LeftButton)  # the list the user picks from
+    qtbot.waitUntil(box.view().isVisible)
+    shown = [box.itemText(i) for i in range(box.count())]
+    box.hidePopup()
+    assert shown == ["(not shown)", "M1", "M2"]
+    assert "machine asset" in box.toolTip()
+
+
+def test_data_to_import_points_at_the_import_dialog(make_window, tmp_path):
+    """The workbench told the user to run `twinbench import DATA --mapping ...` in a
+    terminal; it has File > Import data… for that (gui17 §6). The CLI keeps its command."""
+    from twin.recording import Recording, RecordingError
+
+    w = make_window()
+    bad = tmp_path / "shift.csv"
+    bad.write_text("ts,asset,status\n2024-01-01T00:00:00,1,run\n")
+    assert not w.open_recording(bad)
+    said = w.statusBar().currentMessage()
+    assert said.endswith("import it first with File > Import data… (Ctrl+I)"), said
+    assert "twinbench import" not in w.log_pane.toPlainText()
+    assert any(a.text() == "&Import data…" for a in w.menuBar().actions()[0].menu().actions())
+    with pytest.raises(RecordingError, match="twinbench import DATA --mapping"):
+        Recording.open(bad)

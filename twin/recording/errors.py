@@ -13,6 +13,24 @@ class RecordingError(InputError):
     """A recording file that cannot be opened, read or written as a twinbench recording."""
 
 
+class NeedsImportError(RecordingError):
+    """Data given where a recording is wanted (a CSV or Parquet file): importing it makes
+    one. The CLI and the workbench name different ways to import, so ``first`` holds the
+    message up to the way (the CLI's command follows it in the message).
+
+    Parameters
+    ----------
+    first : str
+        The file and what it is, ending "import it first".
+    how : str
+        The CLI's way to import it, appended to the message.
+    """
+
+    def __init__(self, first: str, how: str):
+        super().__init__(f"{first} {how}")
+        self.first = first
+
+
 class MappingError(RecordingError):
     """A mapping file that cannot be used.
 

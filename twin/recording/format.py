@@ -23,7 +23,7 @@ import numpy as np
 
 from kernels.types import N_STATES, STATE_NAMES
 from twin import safeio
-from twin.recording.errors import RecordingError
+from twin.recording.errors import NeedsImportError, RecordingError
 from twin.recording.h5read import H5Reader
 from twin.recording.timerange import (
     EARLIEST,
@@ -431,9 +431,11 @@ class Recording:
         if kind != "hdf5":
             hint = {"parquet": "it is a Parquet file: import it first",
                     "text": _text_hint(path)}.get(kind, "it is not a recording")
+            said = f"{path}: not an HDF5 file (no HDF5 signature); {hint}"
             if hint.endswith("first"):
-                hint += " with `twinbench import DATA --mapping MAPPING --out RECORDING.h5`"
-            raise RecordingError(f"{path}: not an HDF5 file (no HDF5 signature); {hint}")
+                raise NeedsImportError(said, "with `twinbench import DATA --mapping MAPPING "
+                                             "--out RECORDING.h5`")
+            raise RecordingError(said)
         f = cls._open_h5(path, swmr)
         try:
             version = _check_format(f, path)

@@ -269,6 +269,21 @@ def _holds_fifo(el: m.Element) -> bool:
             and (el.arrival is not None or bool(el.schedule) or el.orders is not None))
 
 
+def can_map_asset(el: m.Element, has_level: bool) -> bool:
+    """Whether a recorded asset may map to ``el``: a machine asset (states, no level) only
+    to a station; an asset recording a level also to an element whose queue the level fills.
+    The rule ``_channels`` applies at a fork, for the mapping's choices to offer up front.
+
+    Parameters
+    ----------
+    el : twin.model.elements.Element
+        The project's element.
+    has_level : bool
+        Whether the asset records a level (``AssetReplay.has_level``).
+    """
+    return isinstance(el, m.Station) or (has_level and _holds_fifo(el))
+
+
 def _channels(project: m.Project, recording: Recording, replays: dict, assets):
     """Split the mapping into server channels ``{asset: (station, server)}`` and level
     channels ``{asset: element}``, with notes on partly recorded stations."""
