@@ -34,5 +34,5 @@ PY
 echo "== exact event traces with the kernels run as plain Python (NUMBA_DISABLE_JIT=1)"
 NUMBA_DISABLE_JIT=1 .venv-noqt/bin/python -m pytest -q -p no:cacheprovider tests/twin/test_traces.py
 
-echo "== full test suite"
-.venv/bin/python -m pytest -q
+echo "== full test suite (the 25 slowest tests listed at the end: where the CI's time goes)"
+.venv/bin/python -m pytest -q --durations=25
