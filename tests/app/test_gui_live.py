@@ -55,6 +55,14 @@ def test_connect_dialog_names_bad_input(make_window, line_project, tmp_path, qtb
     dlg.record.setText(str(tmp_path / "x.h5"))
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
     assert dlg.isVisible() and "mqtt://HOST:PORT/PREFIX" in dlg.error.text()
+    assert "the scheme http:// is not one twinbench reads: mqtt://, mqtts://, opc.tcp://; " \
+        "MQTT takes mqtt:// or mqtts://" in dlg.error.text(), dlg.error.text()
+    dlg.kind.setCurrentText("OPC UA")
+    dlg.address.setText("opc.tpc://127.0.0.1:4840")
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "the scheme opc.tpc:// is not one twinbench reads" in \
+        dlg.error.text() and "OPC UA takes opc.tcp://" in dlg.error.text(), dlg.error.text()
+    dlg.kind.setCurrentText("MQTT")
     dlg.address.setText("mqtt://127.0.0.1:1883/plant")
     dlg.record.setText(str(tmp_path / "missing" / "x.h5"))
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
