@@ -19,7 +19,10 @@ never came are the messages lost. :class:`MessageIds` counts them from the readi
   over (a new emulator run): a new sequence begins, the old one's holes stay lost.
 
 Each hole keeps the plant times of the readings on either side of it, so that it can be
-recorded as a gap (``/gaps``): replay then shows no data where data is missing.
+recorded as a gap (``/gaps``): replay then shows no data where data is missing. The holes
+are also told as they open (:attr:`MessageIds.opened`), for what follows the plant while it
+runs: the live shift's figures take the span as no data, and a cumulative counter's rise
+across it is not parts made at its end (``twin.live.recorder``).
 """
 
 from __future__ import annotations
@@ -122,6 +125,9 @@ class MessageIds:
         self._pubs: dict[str, _Sequence] = {}
         self._done: list[_Sequence] = []  # sequences of publishers that restarted
         self._pub_of: dict[str, str] = {}  # topic -> its publisher (a plant has few topics)
+        #: ``(start, end)`` plant times of each hole as it opened (``None``: a reading without
+        #: a time stamp), of publishers not numbering each topic apart; the caller empties it
+        self.opened: list[tuple[float | None, float | None]] = []
 
     def see(self, key: str, t: object) -> None:
         """A reading arrived with ``key`` at plant time ``t`` (s since 1970)."""
@@ -158,7 +164,10 @@ class MessageIds:
             s.recent[n % RECENT] = (n, topic)
             s.last[topic] = n
         else:
+            top, top_t = s.top, s.top_t
             s.see(n, tt, topic)
+            if n > top + 1 and not s.per_topic:
+                self.opened.append((top_t, tt))
 
     @property
     def per_topic(self) -> list[str]:
@@ -172,6 +181,12 @@ class MessageIds:
     def lost(self) -> int:
         """Messages never received, over every publisher with one sequence."""
         return sum(s.lost for s in self._counted())
+
+    @property
+    def holes(self) -> int:
+        """Runs of numbers never received (a hole partly filled later counts as its pieces),
+        over every publisher with one sequence."""
+        return sum(len(s.holes) for s in self._counted())
 
     def ranges(self, most: int | None = None) -> list[tuple[int, int]]:
         """The number ranges never received (first, last), in order per publisher; the
