@@ -296,6 +296,7 @@ class LiveRecorder:
         recorder that must not count one twice; after :meth:`close` or a failure to write,
         nothing is checked and ``batch`` comes back as it is."""
         self.rest()
+        self.rebased = set() if self.rebased else self.rebased  # ids of this batch's only
         with self._lock:
             while (self._buffered >= self.max_backlog and self.failure is None
                    and not self._closing):
@@ -516,7 +517,6 @@ class LiveRecorder:
         self._lossy_from = self._gap[0] if self._gap is not None and self._gap_waits_end \
             and self._gap_lossy else None
         opened = self._ids.opened
-        self.rebased = set() if self.rebased else self.rebased
         epoch_s = self._epoch_s
         first_t = None  # earliest valid time stamp of this batch, to end a gap
         lo = hi = None  # plant times stored, earliest and latest
