@@ -169,6 +169,26 @@ class MessageIds:
             if n > top + 1 and not s.per_topic:
                 self.opened.append((top_t, tt))
 
+    def hole(self, key: str, count: object, t: object) -> bool:
+        """A hole a source found in a numbering it follows itself (Sparkplug B's ``seq``,
+        which wraps at 255: ``twin.live.sparkplug.SeqWatch``): ``key`` is ``<publisher>|seq:
+        <first>-<last>|<plant time before>``, ``count`` the numbers lost, ``t`` the plant
+        time after. False for a key or count it cannot read."""
+        try:
+            pub, numbers, before = key.split("|")
+            first, last = (int(x) for x in numbers.removeprefix("seq:").split("-"))
+            t0, t1, n = float(before), float(t), int(count)
+        except (TypeError, ValueError):
+            return False
+        if not (math.isfinite(t0) and math.isfinite(t1) and n > 0):
+            return False
+        s = self._pubs.setdefault(pub, _Sequence(top=0, top_t=None, low=0))
+        s.lost += n
+        if len(s.holes) < MAX_HOLES:
+            s.holes.append([first, last, t0, t1])
+        self.opened.append((t0, t1))
+        return True
+
     @property
     def per_topic(self) -> list[str]:
         """Publishers left out: they number each topic apart."""
