@@ -344,7 +344,7 @@ class LivePanel(QWidget):
             while self._out and self._out[0][0] < s.plant_t - 3600.0 - THROUGHPUT_WINDOW_S:
                 self._out.popleft()
         self.record_label.setText(f"recording {self.recording} ({_size(self.recording)})")
-        self._show_lost(s.lost, s.lost_sessions)
+        self._show_lost(s.lost, s.lost_sessions, s.holes)
         self._show_time_back(s.time_back)
         if everything:
             parts = PARTS
@@ -389,18 +389,22 @@ class LivePanel(QWidget):
         if new != top:
             plot.setYRange(0.0, new, padding=0)
 
-    def _show_lost(self, lost: int, sessions_lost: int = 0) -> None:
+    def _show_lost(self, lost: int, sessions_lost: int = 0, holes: int = 0) -> None:
+        # how many holes says whether it was one outage or a queue that leaks all along
+        marked = (f"{holes:,} hole{'s' if holes != 1 else ''} in the numbering, each no data "
+                  "in the recording and the shift's figures" if holes else
+                  "the recording marks them as gaps")
         if lost and sessions_lost:  # a queue limit is not the cause then
             self.lost_label.setText(
                 f"{lost:,} messages never arrived: the broker restarted without keeping "
                 "twinbench's session (it reconnected to a new one), and what it had queued "
                 "went with it. Set persistence true in the broker's configuration "
-                "(docs/live.md, \"For broker admins\"); the recording marks them as gaps")
+                f"(docs/live.md, \"For broker admins\"); {marked}")
         elif lost:
             self.lost_label.setText(
                 f"{lost:,} messages never arrived: the broker dropped them (the publisher's "
                 "message ids have holes). Raise the broker's max_queued_messages (0: no "
-                "limit; docs/live.md, \"For broker admins\"); the recording marks them as gaps")
+                f"limit; docs/live.md, \"For broker admins\"); {marked}")
         self.lost_label.setVisible(bool(lost))
 
     def _show_time_back(self, count: int) -> None:
@@ -480,7 +484,8 @@ class LivePanel(QWidget):
         self._stopping = False
         self.show_snapshot(last, everything=True)
         lost = report.problems.get(LOST)  # the final count, after the last batches
-        self._show_lost(lost.count if lost is not None else 0, report.sessions_lost)
+        self._show_lost(lost.count if lost is not None else 0, report.sessions_lost,
+                        last.holes)
         back = report.problems.get(TIME_BACK)
         self._show_time_back(back.count if back is not None else 0)
         self.disconnect_button.setEnabled(False)

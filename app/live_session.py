@@ -86,6 +86,7 @@ class Snapshot:
     # dropped them, or lost with the session when it restarted without persistence
     lost: int = 0
     lost_sessions: int = 0
+    holes: int = 0  # runs of them (holes in the numbering), each no data in the recording
     # readings stamped far earlier than the latest (the recorder's TIME_BACK count)
     time_back: int = 0
     # where the messages go when none comes under the prefix (the MQTT source's probe)
@@ -157,6 +158,7 @@ class LiveState:
         # no state: Replay leaves it out of the KPIs, and so does the shift's OEE here
         self._link_gap = False
         self._link_gap_waits_end = False
+        self._rebased: set[int] = set()  # the recorder's LiveRecorder.rebased, this batch
         self._power_t: deque[float] = deque()
         self._power_kw: deque[float] = deque()
 
@@ -166,6 +168,10 @@ class LiveState:
         # not drop as a redelivery (twin.live.recorder), so a message is counted once here
         # as it is stored once there, without a second window of keys
         kept = self.recorder.readings(batch)
+        # the recorder's verdicts on this batch, taken on this same thread: the holes in
+        # the publishers' numbering it found, and the counters whose rise was no parts
+        holes = {rid: (start, end) for start, end, rid in self.recorder.take_holes()}
+        self._rebased = self.recorder.rebased
         with self._lock:
             self._snap.messages += len(batch)
             if self._link_gap_waits_end:
@@ -176,12 +182,16 @@ class LiveState:
             if i:  # the GUI thread redrawing: it has the interpreter lock to itself
                 self.recorder.rest()
             with self._lock:
-                self._take_all(kept[i:i + LOCKED_SLICE])
+                self._take_all(kept[i:i + LOCKED_SLICE], holes)
 
-    def _take_all(self, batch: list[Reading]) -> None:
+    def _take_all(self, batch: list[Reading], holes: dict | None = None) -> None:
+        """Take ``batch``; ``holes``: the readings (``id()``) that showed a hole in the
+        numbering before them, and its span: no data from there, as a link gap."""
         s = self._snap
         servers, take = self._servers, self._take
         for r in batch:
+            if holes and id(r) in holes:
+                self._no_data(*holes[id(r)])
             if isinstance(r, Reading) and r.asset in servers:
                 take(s, r)
         if s.plant_t is not None and (not self._power_t
@@ -242,6 +252,7 @@ class LiveState:
         lost = self.recorder.report.problems.get(LOST)  # the recorder counts them
         out.lost = lost.count if lost is not None else 0
         out.lost_sessions = self.recorder.report.sessions_lost
+        out.holes = self.recorder.holes
         back = self.recorder.report.problems.get(TIME_BACK)
         out.time_back = back.count if back is not None else 0
         where = self.recorder.report.problems.get(NOTHING_HERE)
@@ -262,6 +273,12 @@ class LiveState:
         start, end = s.plant_t, min(ts)
         if start is None or end <= start:  # redelivered or back-filled data covers it
             return
+        self._no_data(start, end)
+
+    def _no_data(self, start: float, end: float) -> None:
+        """``[start, end)`` is no data: each asset's state counts up to ``start`` and resumes
+        at ``end``; the time between is ``no_data`` in the shift's figures."""
+        s = self._snap
         for a, t0 in self._state_t.items():
             if t0 < start:
                 self._count_state(s, a, t0, start)
@@ -315,7 +332,7 @@ class LiveState:
                 s.shift_scrap[a] = s.shift_scrap.get(a, 0.0) + x
         elif ch == "count":
             base = self._base.get(a)
-            if base is not None and x > base:
+            if base is not None and x > base and id(r) not in self._rebased:
                 s.good[a] = s.good.get(a, 0.0) + (x - base)
                 if in_shift:
                     s.shift_good[a] = s.shift_good.get(a, 0.0) + (x - base)

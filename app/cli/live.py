@@ -30,6 +30,7 @@ from app.cli.common import UsageError, user_files
 from app.cli.forecast import add_live_options, forecast_line, live_forecasts
 from twin.errors import printable
 from twin.live.options import SECURITY  # ``--security``: as the OPC UA source names it
+from twin.live.sequence import LOST
 
 #: Plants with at most this many assets get each asset's state on the status line.
 LIST_ASSETS = 12
@@ -148,8 +149,13 @@ def status_line(recorder, rate: float) -> str:
                                   recorder.link_state != "connected" else "")
     plant = "-" if rep.last is None else datetime.fromtimestamp(rep.last, UTC).strftime(
         "%Y-%m-%d %H:%M:%SZ")
+    lost = rep.problems.get(LOST)
+    # holes in the publishers' numbering: each a span of no data in the recording
+    n = recorder.holes
+    holes = (f" | lost {lost.count:,} messages in {n:,} hole{'s' if n != 1 else ''}"
+             if lost is not None and lost.count else "")
     return (f"[{time.strftime('%H:%M:%S')}] {link} | {rate:,.0f} msg/s | plant {plant} | "
-            f"stored {sum(rep.stored.values()):,} | assets: {summary} | "
+            f"stored {sum(rep.stored.values()):,} | assets: {summary}{holes} | "
             f"problems {rep.problem_count:,}")
 
 

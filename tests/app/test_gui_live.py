@@ -55,6 +55,14 @@ def test_connect_dialog_names_bad_input(make_window, line_project, tmp_path, qtb
     dlg.record.setText(str(tmp_path / "x.h5"))
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
     assert dlg.isVisible() and "mqtt://HOST:PORT/PREFIX" in dlg.error.text()
+    assert "the scheme http:// is not one twinbench reads: mqtt://, mqtts://, opc.tcp://; " \
+        "MQTT takes mqtt:// or mqtts://" in dlg.error.text(), dlg.error.text()
+    dlg.kind.setCurrentText("OPC UA")
+    dlg.address.setText("opc.tpc://127.0.0.1:4840")
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    assert dlg.isVisible() and "the scheme opc.tpc:// is not one twinbench reads" in \
+        dlg.error.text() and "OPC UA takes opc.tcp://" in dlg.error.text(), dlg.error.text()
+    dlg.kind.setCurrentText("MQTT")
     dlg.address.setText("mqtt://127.0.0.1:1883/plant")
     dlg.record.setText(str(tmp_path / "missing" / "x.h5"))
     qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
@@ -413,6 +421,13 @@ def test_messages_the_broker_dropped_are_shown_and_reported(make_window, line_pr
     qtbot.waitUntil(lambda: not live.lost_label.isHidden(), timeout=15000)
     assert live.lost_label.text().startswith("5 messages never arrived: the broker dropped")
     assert "max_queued_messages" in live.lost_label.text()
+    # the dock counts the holes, and the shift's figures take the hole as no data: M1 busy
+    # from t0, the hole between ids 3 (t0 + 20) and 9 (t0 + 70), the latest time t0 + 80
+    assert "1 hole in the numbering, each no data" in live.lost_label.text()
+    snap = live.session.state.snapshot()
+    assert snap.holes == 1 and snap.lost == 5
+    if snap.shift_start <= t0 and t0 + 80 < snap.shift_end:  # one shift
+        assert snap.shift_state_s["M1"] == pytest.approx({"busy": 30.0, "no_data": 50.0})
     qtbot.mouseClick(live.disconnect_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: live.replay_button.isEnabled(), timeout=30000)
     assert "5 messages never arrived (ids 4-8)" in win.log_pane.toPlainText()

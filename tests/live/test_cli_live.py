@@ -39,6 +39,18 @@ def cli(*argv: str) -> int:
     (["--opcua", "mqtt://host:1883"], "--opcua 'mqtt://host:1883' is not an OPC UA address: "
                                       "write opc.tcp://HOST:PORT, e.g. "
                                       "opc.tcp://192.168.0.10:4840"),
+    # a wrong scheme is named, with the schemes that are read
+    (["--mqtt", "htp://127.0.0.1:1883/plant"], "(the scheme htp:// is not one twinbench reads: "
+                                               "mqtt://, mqtts://, opc.tcp://; MQTT takes "
+                                               "mqtt:// or mqtts://)"),
+    (["--mqtt", "tcp://127.0.0.1:1883/plant"], "the scheme tcp:// is not one twinbench reads"),
+    (["--opcua", "opc.tpc://127.0.0.1:4840"], "(the scheme opc.tpc:// is not one twinbench "
+                                              "reads: mqtt://, mqtts://, opc.tcp://; OPC UA "
+                                              "takes opc.tcp://)"),
+    (["--opcua", "mqtts://host:8883"], "(mqtts:// is MQTT's scheme; OPC UA takes opc.tcp://)"),
+    (["--mqtt", "localhost:1883/plant"], "(the address has no scheme: MQTT takes mqtt:// or "
+                                         "mqtts://)"),
+    (["--mqtt", "mqtt:/localhost/plant"], "(two slashes after mqtt:, then the host)"),
     (["--source", "nosuch://x"], "no live source for nosuch://"),
     (["--source", "testfeed://", "--duration", "soon"], "--duration 'soon': expected a duration"),
     (["--source", "testfeed://", "--duration=-2h"], "--duration '-2h': expected a duration"),

@@ -189,7 +189,7 @@ def check_address(url: str, kind: str, what: str = "",
                     f"1-65535; {fix}") from None
     scheme = parts.scheme.lower()
     if scheme not in k.ports or not parts.hostname:
-        raise error(f"{head} is not an {k.name} address: {fix}")
+        raise error(f"{head} is not an {k.name} address: {fix}{_scheme_hint(text, scheme, k)}")
     if port == 0:
         raise error(f"{head} is not an {k.name} address: the port must be a number "
                     f"1-65535; {fix}")
@@ -201,6 +201,28 @@ def check_address(url: str, kind: str, what: str = "",
             raise error(f"{head}: no user, password or ?query in the address (credentials "
                         "come from the environment or a credentials file)")
     return Address(text, scheme, parts.hostname, port or k.ports[scheme], parts.path)
+
+
+def _scheme_hint(text: str, scheme: str, kind: AddressKind) -> str:
+    """What is wrong with the scheme of an address refused: the scheme found (a typo such as
+    ``htp://`` or ``opc.tpc://``, another protocol's ``tcp://``, or none) and the schemes
+    ``kind`` takes; empty when the scheme is right and the rest is wrong."""
+    takes = " or ".join(f"{s}://" for s in kind.ports)
+    if "://" not in text:  # "broker:1883/plant" parses as the scheme "broker"
+        if scheme in kind.ports:
+            return f" (two slashes after {scheme}:, then the host)"
+        return f" (the address has no scheme: {kind.name} takes {takes})"
+    if scheme in kind.ports:
+        return ""
+    if not scheme:
+        return f" (nothing before the ://: {kind.name} takes {takes})"
+    found = f"{scheme}://"
+    other = next((k for k in ADDRESSES.values() if scheme in k.ports), None)
+    if other is not None:
+        return f" ({found} is {other.name}'s scheme; {kind.name} takes {takes})"
+    every = ", ".join(f"{s}://" for k in ADDRESSES.values() for s in k.ports)
+    return (f" (the scheme {found} is not one twinbench reads: {every}; {kind.name} takes "
+            f"{takes})")
 
 
 # --- values under the default conventions (docs/live.md) -------------------------------------

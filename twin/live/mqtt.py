@@ -145,6 +145,7 @@ class MessageReader:
         self._assets: dict[str, str] = {}
         self._topics: dict[str, tuple[TopicRule | None, str, str]] = {}
         self._aliases: dict[tuple[str, str], dict[int, str]] = {}  # Sparkplug, per edge node
+        self._seq = spb.SeqWatch()  # and each node's numbering: its holes are messages lost
 
     def read(self, topic: str, payload: bytes, arrival: float, dup: bool = False,
              msg_id: str | None = None) -> list[Reading]:
@@ -253,8 +254,8 @@ class MessageReader:
         if len(levels) not in (4, 5) or levels[1] == "STATE":
             return []
         _, group, kind, node = levels[:4]
-        if kind not in ("NBIRTH", "DBIRTH", "NDATA", "DDATA"):
-            return []  # deaths, commands: nothing to record
+        if kind not in ("NBIRTH", "DBIRTH", "NDATA", "DDATA", "DDEATH"):
+            return []  # node deaths, commands: nothing to record (nor numbered)
         if (kind[0] == "D") != (len(levels) == 5):
             raise BadMessage(BAD_TOPIC, f"topic {topic!r} is not spBv1.0/group/{kind}/node"
                              + ("/device" if kind[0] == "D" else ""))
@@ -263,6 +264,10 @@ class MessageReader:
             p = spb.decode(payload)
         except spb.SparkplugError as e:
             raise BadMessage(UNPARSABLE, f"not a Sparkplug B payload: {e}") from None
+        at = p.timestamp_ms / 1000.0 if 0 < (p.timestamp_ms or 0) < 32503680000000 else arrival
+        lost = self._seq.see(group, node, kind, p.seq, at)  # [] or its hole's reading
+        if kind == "DDEATH":
+            return lost
         aliases = self._aliases.setdefault((group, node), {})
         if kind == "NBIRTH":
             aliases.clear()  # a rebirth defines them anew
@@ -295,7 +300,7 @@ class MessageReader:
                 raise BadMessage(UNKNOWN_STATE, f"state {value!r} is not a state")
             values.append((channel, t, self._value(channel, value),
                            f"{topic}|{name}|{ms}" if ms is not None else ""))
-        out = []
+        out = lost
         for channel, t, value, key in values:
             if not key or self.dedup.first_time(asset, channel, key):
                 out.append(Reading(asset, channel, t, value, key))

@@ -14,10 +14,11 @@ with ``kill -9`` leaves a readable file holding everything up to its last flush.
 * **Channels**: ``state`` -> a state record (a value that is no state name is stored as
   ``unknown`` with its raw text kept as the raw state); ``parts``/``scrap`` -> a part record
   (count = the value, good 1/0); ``count`` (a cumulative good-part counter) -> a part record
-  per increase (a counter that goes down is a reset: its value is the new base, counted, no
-  parts); ``power_kw`` -> a power sample; ``level`` -> a level sample (level assets only).
-  A quantity that is not a number >= 0 is stored as recorded (text as NaN) and counted, as
-  the importers do; replay counts it as 0.
+  per increase (a drop is a reset: the value is the new base, no parts; a rise across lost
+  data, a hole in the numbering or a link gap that lost the broker's session, is no parts
+  either: ``count across a gap``); ``power_kw`` -> a power sample; ``level`` -> a level
+  sample (level assets only). A quantity that is not a number >= 0 is stored as recorded
+  (text as NaN) and counted, as the importers do; replay counts it as 0.
 * **Time**: the file is created when the first reading arrives (or before, by
   :meth:`LiveRecorder.prepare`, and made anew if the reading is of another day); its
   ``epoch_utc`` is the UTC midnight of that reading's day (or the epoch given), and times are
@@ -61,7 +62,9 @@ import numpy as np
 from kernels.types import STATE_NAMES
 from twin.live.assets import mapping_assets, project_assets  # noqa: F401 - their old home
 from twin.live.feed import CHANNELS, LINK_STATES, Reading
+from twin.live.pace import MAX_HOLD_S, PACE_REST_S, PACE_WORK_S, _Pace  # noqa: F401
 from twin.live.report import (  # noqa: F401 - PROBLEMS as before
+    ACROSS_GAP,
     NOTHING_HERE,
     PROBLEMS,
     TIME_BACK,
@@ -71,6 +74,7 @@ from twin.live.report import (  # noqa: F401 - PROBLEMS as before
     _iso,
 )
 from twin.live.sequence import LOST, MessageIds, describe_ranges
+from twin.live.sparkplug import SEQ_HOLE
 from twin.recording import AssetInfo, RecordingError, RecordingWriter
 from twin.recording.format import (
     LABEL_DTYPE,
@@ -84,24 +88,12 @@ from twin.recording.format import (
 )
 from twin.recording.timerange import EARLIEST, LATEST
 
+#: Spans of lost data remembered, for a counter's rise across one (:meth:`_across_loss`).
+LOSS_SPANS = 1024
 #: Problem kinds counted apart; more are counted as ``other``.
 MAX_KINDS = 64
 #: Raw state texts kept (vocabulary entries); beyond, an unknown state keeps no raw text.
 MAX_RAW_STATES = 1024
-
-#: The writer thread works this long (wall seconds), then rests :data:`PACE_REST_S`. h5py
-#: keeps the interpreter lock through every HDF5 call, and the rows are made into arrays in
-#: NumPy: a second's appends and flush of a 20,000-40,000 readings/s flood are 45-90 ms of
-#: CPU in one burst, which the GUI thread had to win the lock from, beside the source's
-#: thread, for every Python call it made (a poll of the Live dock took 28 ms of wall time for
-#: 1.4 ms of CPU, and the flood's first write lined up with its longest gaps; issue 15).
-#: Resting, the writer leaves the lock to the GUI thread; a write takes longer but still
-#: far less than ``flush_interval_s``.
-PACE_WORK_S = 0.002
-PACE_REST_S = 0.001
-#: The longest :meth:`LiveRecorder.hold_writes` holds the writer back for, per call: a caller
-#: that polls (the workbench's Live dock, every 0.15 s) leaves the writer most of the time.
-MAX_HOLD_S = 0.05
 
 _STATE_CODES = {name: i for i, name in enumerate(STATE_NAMES)}
 _CHANNELS = frozenset(CHANNELS)
@@ -111,40 +103,16 @@ _EARLIEST_S = (EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 _LATEST_S = (LATEST - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()
 
 
-class _Pace:
-    """Called between two pieces of the writer's work: sleeps ``rest_s`` once ``work_s``
-    has passed since the last rest (a sleep releases the interpreter lock), and sleeps
-    until ``held()`` (a :func:`time.perf_counter` time) has passed."""
-
-    def __init__(self, held: Callable[[], float] = lambda: 0.0,
-                 work_s: float = PACE_WORK_S, rest_s: float = PACE_REST_S,
-                 clock: Callable[[], float] = time.perf_counter,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.held, self.work_s, self.rest_s = held, work_s, rest_s
-        self._clock, self._sleep = clock, sleep
-        self._since = clock()
-        self.rests = 0
-
-    def __call__(self) -> None:
-        now = self._clock()
-        wait = self.held() - now
-        if wait <= 0 and now - self._since >= self.work_s:
-            wait = self.rest_s
-        if wait > 0:
-            self._sleep(min(wait, MAX_HOLD_S))
-            self.rests += 1
-            self._since = self._clock()
-
-
 class _Asset:
     """What the recorder keeps per declared asset: bounded, whatever the recording's length."""
 
-    __slots__ = ("info", "last_t", "base", "state")
+    __slots__ = ("info", "last_t", "base", "base_t", "state")
 
     def __init__(self, info: AssetInfo) -> None:
         self.info = info
         self.last_t: dict[str, float] = {}
         self.base: float | None = None  # the counter's last value
+        self.base_t = -math.inf  # its plant time, s since 1970
         self.state = ""  # the last state name received
 
 
@@ -268,6 +236,15 @@ class LiveRecorder:
         self._connected_once = False  # a later new session lost the broker's queue
         self.report = LiveReport(path=str(self.path))
         self._ids = MessageIds()  # the holes in publishers' numbering: messages lost
+        # plant time whose data was lost (a hole in the numbering, a link gap that lost the
+        # session): a counter's rise across one is not parts made at its end (recent ones)
+        self._loss: deque[tuple[float, float]] = deque(maxlen=LOSS_SPANS)
+        self._loss_top = -math.inf  # the latest start among them
+        self._gap_lossy = False  # the link gap under way lost the broker's queue
+        self._lossy_from: float | None = None  # its start, in the batch that ends it
+        self._holes_new: list[tuple[float, float, int]] = []  # for take_holes()
+        #: ``id()`` of the latest batch's count readings whose rise was not parts
+        self.rebased: set[int] = set()
         self.link_state = "connecting"
         self.link_detail = ""
         self.failure: BaseException | None = None
@@ -282,6 +259,7 @@ class LiveRecorder:
         recorder that must not count one twice; after :meth:`close` or a failure to write,
         nothing is checked and ``batch`` comes back as it is."""
         self.rest()
+        self.rebased = set() if self.rebased else self.rebased  # ids of this batch's only
         with self._lock:
             while (self._buffered >= self.max_backlog and self.failure is None
                    and not self._closing):
@@ -329,6 +307,10 @@ class LiveRecorder:
                 self._connected_once = True
                 if self._gap is not None:
                     self._gap_waits_end = True  # ends at the first time stamp that comes in
+                    # a resumed MQTT session or OPC UA history handed over what was sent
+                    # meanwhile; a new session or OPC UA nodes without history lost it
+                    said = str(detail)
+                    self._gap_lossy = said == "new session" or "not back-filled" in said
 
     # -- driving it -------------------------------------------------------------------------
 
@@ -495,6 +477,9 @@ class LiveRecorder:
         assets, see_id, problem = self._assets, self._ids.see, self._problem
         record = self._record
         gap_open = self._gap is not None and not self._gap_waits_end
+        self._lossy_from = self._gap[0] if self._gap is not None and self._gap_waits_end \
+            and self._gap_lossy else None
+        opened = self._ids.opened
         epoch_s = self._epoch_s
         first_t = None  # earliest valid time stamp of this batch, to end a gap
         lo = hi = None  # plant times stored, earliest and latest
@@ -514,7 +499,14 @@ class LiveRecorder:
                 seen.add(k)
                 fresh.append(k)
                 see_id(key, r.t)
+                if opened:  # this reading showed a hole before it
+                    self._lost_spans(opened, id(r))
             kept.append(r)
+            if ch == SEQ_HOLE:  # a Sparkplug node's numbering skipped: messages lost
+                if not self._ids.hole(key, r.value, r.t):
+                    problem("malformed reading", repr(r)[:200])
+                self._lost_spans(opened, id(r))
+                continue
             a = assets.get(r.asset)
             if a is None:
                 problem("unknown asset", _show(r))
@@ -581,8 +573,41 @@ class LiveRecorder:
             start, reason = self._gap
             if start is not None:
                 self._add_gap(start, max(start, first_t), reason)
+                if self._gap_lossy:
+                    self._loss.append((start, max(start, first_t)))
+                    self._loss_top = max(self._loss_top, start)
             self._gap, self._gap_waits_end = None, False
+        self._lossy_from = None
         return kept
+
+    def _lost_spans(self, opened: list, rid: int) -> None:  # the holes MessageIds found
+        for start, end in opened:
+            if start is not None and end is not None:
+                span = (min(start, end), max(start, end))
+                self._loss.append(span)
+                self._loss_top = max(self._loss_top, span[0])
+                if len(self._holes_new) < LOSS_SPANS:
+                    self._holes_new.append((*span, rid))
+        opened.clear()
+
+    def _across_loss(self, t0: float, t1: float) -> bool:
+        """A span of lost data began in plant time ``[t0, t1)``."""
+        lossy = self._lossy_from
+        if lossy is not None and t0 <= lossy < t1:
+            return True  # the usual case next: nothing lost since t0
+        return self._loss_top >= t0 and any(t0 <= a < t1 for a, _ in self._loss)
+
+    def take_holes(self) -> list[tuple[float, float, int]]:
+        """Holes found since the last call: ``(start, end, id(the reading showing it))``."""
+        with self._lock:
+            out, self._holes_new = self._holes_new, []
+        return out
+
+    @property
+    def holes(self) -> int:
+        """Holes in the publishers' numbering so far (runs of messages that never came)."""
+        with self._lock:  # the source's thread may add a publisher meanwhile
+            return self._ids.holes
 
     def _number(self, r: Reading) -> float:
         """A quantity as recorded: a bad one is counted and kept (text as NaN)."""
@@ -625,11 +650,18 @@ class LiveRecorder:
             x = self._number(r)
             if late or not (math.isfinite(x) and x >= 0):
                 return False
+            t0, a.base_t = a.base_t, ts + self._epoch_s
             if a.base is None or x == a.base:
                 a.base = x
                 return True
             if x < a.base:
                 self._problem("counter reset", f"{_show(r)} (was {a.base:g})")
+                a.base = x
+                return True
+            if self._across_loss(t0, a.base_t):
+                self._problem(ACROSS_GAP, f"{_show(r)}: {x - a.base:g} parts since {a.base:g} "
+                                          f"at {_iso(t0)}")
+                self.rebased.add(id(r))
                 a.base = x
                 return True
             self._buffer(aid, "parts", (ts, x - a.base, 1))

@@ -23,6 +23,8 @@ TIME_BACK = "time stamps went back"
 #: What the MQTT source reports when nothing comes under its prefix but messages come under
 #: others (``twin.live.mqtt``).
 NOTHING_HERE = "nothing under the prefix"
+#: A cumulative counter that rose across a span of lost data (``twin.live.recorder``).
+ACROSS_GAP = "count across a gap"
 #: Problem kinds the recorder finds itself, with what it did about them. Kinds a source
 #: reports through :meth:`LiveRecorder.bad` are counted under their own names.
 PROBLEMS = {
@@ -38,6 +40,10 @@ PROBLEMS = {
     "bad time stamp": f"time stamps outside {RANGE_TEXT} or not a number: not stored",
     "counter reset": "cumulative counters that went down: the value is the new base, no "
                      "parts stored for it",
+    ACROSS_GAP: "cumulative counters that rose across lost data (a hole in the publisher's "
+                "numbering, a link gap after which the broker had not kept the session): those "
+                "parts were made at unknown times in a span that is no data; not stored as "
+                "parts, the value is the new base",
     "malformed reading": "readings that are not a Reading of text asset, channel and key "
                          "(a bug in the source): not stored",
     "after close": "batches handed over after the recording was closed: not stored",

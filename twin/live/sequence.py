@@ -19,7 +19,10 @@ never came are the messages lost. :class:`MessageIds` counts them from the readi
   over (a new emulator run): a new sequence begins, the old one's holes stay lost.
 
 Each hole keeps the plant times of the readings on either side of it, so that it can be
-recorded as a gap (``/gaps``): replay then shows no data where data is missing.
+recorded as a gap (``/gaps``): replay then shows no data where data is missing. The holes
+are also told as they open (:attr:`MessageIds.opened`), for what follows the plant while it
+runs: the live shift's figures take the span as no data, and a cumulative counter's rise
+across it is not parts made at its end (``twin.live.recorder``).
 """
 
 from __future__ import annotations
@@ -122,6 +125,9 @@ class MessageIds:
         self._pubs: dict[str, _Sequence] = {}
         self._done: list[_Sequence] = []  # sequences of publishers that restarted
         self._pub_of: dict[str, str] = {}  # topic -> its publisher (a plant has few topics)
+        #: ``(start, end)`` plant times of each hole as it opened (``None``: a reading without
+        #: a time stamp), of publishers not numbering each topic apart; the caller empties it
+        self.opened: list[tuple[float | None, float | None]] = []
 
     def see(self, key: str, t: object) -> None:
         """A reading arrived with ``key`` at plant time ``t`` (s since 1970)."""
@@ -158,7 +164,30 @@ class MessageIds:
             s.recent[n % RECENT] = (n, topic)
             s.last[topic] = n
         else:
+            top, top_t = s.top, s.top_t
             s.see(n, tt, topic)
+            if n > top + 1 and not s.per_topic:
+                self.opened.append((top_t, tt))
+
+    def hole(self, key: str, count: object, t: object) -> bool:
+        """A hole a source found in a numbering it follows itself (Sparkplug B's ``seq``,
+        which wraps at 255: ``twin.live.sparkplug.SeqWatch``): ``key`` is ``<publisher>|seq:
+        <first>-<last>|<plant time before>``, ``count`` the numbers lost, ``t`` the plant
+        time after. False for a key or count it cannot read."""
+        try:
+            pub, numbers, before = key.split("|")
+            first, last = (int(x) for x in numbers.removeprefix("seq:").split("-"))
+            t0, t1, n = float(before), float(t), int(count)
+        except (TypeError, ValueError):
+            return False
+        if not (math.isfinite(t0) and math.isfinite(t1) and n > 0):
+            return False
+        s = self._pubs.setdefault(pub, _Sequence(top=0, top_t=None, low=0))
+        s.lost += n
+        if len(s.holes) < MAX_HOLES:
+            s.holes.append([first, last, t0, t1])
+        self.opened.append((t0, t1))
+        return True
 
     @property
     def per_topic(self) -> list[str]:
@@ -172,6 +201,12 @@ class MessageIds:
     def lost(self) -> int:
         """Messages never received, over every publisher with one sequence."""
         return sum(s.lost for s in self._counted())
+
+    @property
+    def holes(self) -> int:
+        """Runs of numbers never received (a hole partly filled later counts as its pieces),
+        over every publisher with one sequence."""
+        return sum(len(s.holes) for s in self._counted())
 
     def ranges(self, most: int | None = None) -> list[tuple[int, int]]:
         """The number ranges never received (first, last), in order per publisher; the

@@ -143,6 +143,40 @@ def decode(buf: bytes) -> Payload:
     return Payload(ts, seq, tuple(metrics))
 
 
+#: The channel of the reading that tells of a hole in a node's ``seq`` (:class:`SeqWatch`):
+#: its value the messages lost, its key ``<node's topic>|seq:<first>-<last>|<time before>``.
+SEQ_HOLE = "seq hole"
+
+
+class SeqWatch:
+    """The holes in each edge node's ``seq`` (spec 3.0, 7.3): a node numbers every message
+    it sends after its NBIRTH (which is 0, 1, ... again: a new sequence), NDATA, DBIRTH,
+    DDATA and DDEATH alike, 0-255 and round again. A number more than one above the
+    previous (modulo 256) means the messages between were lost; one at or just below the
+    previous (at most half the circle back) is a redelivery and changes nothing."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], tuple[int, float]] = {}  # node -> (seq, time)
+
+    def see(self, group: str, node: str, kind: str, seq: int | None, t: float) -> list:
+        """A message of ``kind`` numbered ``seq`` at plant time ``t``: a :data:`SEQ_HOLE`
+        reading of the node when numbers before it never came, else nothing."""
+        from twin.live.feed import Reading
+
+        if seq is None or not 0 <= seq <= 255:
+            return []
+        last = self._last.get((group, node))
+        step = None if last is None else (seq - last[0]) % 256
+        if kind != "NBIRTH" and step is not None and (step == 0 or step > 128):
+            return []  # a redelivery: the node's numbering stays where it was
+        self._last[(group, node)] = (seq, t)
+        if kind == "NBIRTH" or step is None or step == 1:
+            return []
+        first, end = (last[0] + 1) % 256, (seq - 1) % 256
+        return [Reading(node, SEQ_HOLE, t, step - 1,
+                        f"spBv1.0/{group}/{node}|seq:{first}-{end}|{last[1]!r}")]
+
+
 # --- encoding (tests, the emulator) ------------------------------------------------------------
 def _enc_varint(v: int) -> bytes:
     v &= (1 << 64) - 1
