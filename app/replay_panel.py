@@ -45,6 +45,7 @@ from app.worker import Job
 from kernels.types import STATE_NAMES
 from twin.errors import InputError
 from twin.model import elements as m
+from twin.oee import FIGURE_HELP
 from twin.projectfile.reader import copy_project, with_scenario
 from twin.recording import Recording, kpis_for_bins, replay_recording
 from twin.recording.replay import extent, merged_gaps
@@ -226,6 +227,9 @@ class ReplayPanel(QWidget):
         self.mapping_table.setToolTip("Which layout element shows each recorded asset")
         self.kpi_table = QTableWidget(0, len(KPI_COLUMNS))
         self.kpi_table.setHorizontalHeaderLabels([c[0] for c in KPI_COLUMNS])
+        for j, (_, key, _) in enumerate(KPI_COLUMNS):  # what each figure counts (twin.oee)
+            if key in FIGURE_HELP:
+                self.kpi_table.horizontalHeaderItem(j).setToolTip(FIGURE_HELP[key])
         self.kpi_title = QLabel("KPIs of the visible window")
         # --- fork from here
         self.fork_scenario = QComboBox()

@@ -27,6 +27,23 @@ from dataclasses import dataclass, field
 
 from kernels.types import BUSY, DOWN, MAINTENANCE, OFF, STATE_NAMES
 
+#: What each OEE figure counts, as the windows say it (Replay's KPI table, the Statistics
+#: table; ``docs/recording-format.md`` §6 says the same). Said in one place because
+#: availability here is ISO 22400's APT / PBT: starved and blocked time, which the standard
+#: equipment view would not charge to the machine, lower it, and a user reading "availability
+#: 62 %" of a machine that never failed had no way to know why.
+FIGURE_HELP = {
+    "oee": "OEE = availability × performance × quality",
+    "availability": (
+        "availability = busy / (observed time − off − maintenance). Every other state lowers "
+        "it: down, setup, idle, waiting for a worker, energy saving, and also starved and "
+        "blocked, which are line effects (no part came, no room downstream), not the "
+        "machine's own faults. The OEE losses list each state's time."),
+    "performance": ("performance = ideal cycle time × parts made (good + scrap) / busy "
+                    "time; over 100 % when parts take less than the ideal time"),
+    "quality": "quality = good parts / parts made",
+}
+
 #: The states whose time is a loss: all but busy and planned downtime, ``down`` first.
 LOSS_STATES = tuple(sorted((n for c, n in enumerate(STATE_NAMES)
                             if c not in (BUSY, OFF, MAINTENANCE)),

@@ -56,6 +56,10 @@ def test_statistics_table_shows_oee_of_a_simulated_run(make_window, qtbot, warm_
     assert m2["oee"]["mean"] == pytest.approx(0.45, abs=1e-3)
     assert cell("M2", "OEE") == format_ci(m2["oee"])
     assert m2["oee_losses"]["starved"]["mean"] == pytest.approx(HORIZON * 0.55, rel=1e-3)
+    # M2 never fails, yet its availability is 0.45: the header says why (gui18 §4)
+    tip = st.table.horizontalHeaderItem(st.column("availability")).toolTip()
+    assert "starved and blocked" in tip and "line effects" in tip
+    assert tip == _documented_availability()
     # a source or a buffer has no OEE: its cell is blank, not a made-up figure
     assert cell("src", "OEE") == ""
     # the 3D view's tooltip carries the same figure
@@ -71,3 +75,24 @@ def test_statistics_table_shows_oee_of_a_simulated_run(make_window, qtbot, warm_
     m1_line = next(x for x in text.splitlines()[text.splitlines().index(
         next(x for x in text.splitlines() if "OEE by station" in x)):] if x.split()[:1] == ["M1"])
     assert m1_line.split()[1:4] == ["0.9", "±", "0"]
+
+
+def _documented_availability() -> str:
+    """The sentence docs/recording-format.md §6 quotes as what availability counts."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "recording-format.md").read_text("utf-8")
+    return next(line[2:] for line in doc.splitlines() if line.startswith("> availability ="))
+
+
+def test_replay_kpis_say_what_availability_counts(make_window):
+    """Replay's KPI table gave availability without saying that starved and blocked time
+    lower it; its header says what the docs say, word for word (gui18 §4)."""
+    w = make_window()
+    t = w.replay.kpi_table
+    heads = {t.horizontalHeaderItem(j).text(): t.horizontalHeaderItem(j).toolTip()
+             for j in range(t.columnCount())}
+    assert heads["availability"] == _documented_availability()
+    assert "starved and blocked" in heads["availability"]
+    assert heads["OEE"].startswith("OEE = availability × performance × quality")
+    assert "ideal cycle time" in heads["performance"]
