@@ -96,3 +96,19 @@ def test_replay_kpis_say_what_availability_counts(make_window):
     assert "starved and blocked" in heads["availability"]
     assert heads["OEE"].startswith("OEE = availability × performance × quality")
     assert "ideal cycle time" in heads["performance"]
+
+
+def test_statistics_show_no_slow_cycles_for_a_constant_process_time(make_window, line_project,
+                                                                    qtbot, warm_kernel):
+    """M2 takes a constant 45 s a part; the cycles cut by the warm-up's end and the horizon
+    read as "OEE loss: slow cycles 16 ± 51" s (gui18 §3)."""
+    w = make_window(line_project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000):
+        assert w.run_panel.start_run()
+    st = w.stats
+    qtbot.waitUntil(lambda: st.table.rowCount() > 0, timeout=5_000)
+    rows = {st.table.item(i, 0).text(): i for i in range(st.table.rowCount())}
+    assert st.table.item(rows["M2"], st.column("OEE loss: slow cycles")).text() == "0 ± 0"
+    assert st.table.item(rows["M2"], st.column("performance")).text() == "1 ± 0"
+    # M1's process time is random: its parts can take longer than the mean, and that shows
+    assert st.table.item(rows["M1"], st.column("OEE loss: slow cycles")).text() != "0 ± 0"
