@@ -412,3 +412,27 @@ def shift_kpis(
     starts = _shift_edges(recording, t0, t1, parsed)
     return _periods(recording, replays[asset_id], t0, t1, inc, starts)
 
+
+
+#: States a machine is active in for the bottleneck (as ``twin.sim.summary.bottleneck``).
+ACTIVE_STATES = ("busy", "setup", "down")
+
+
+def top_losses(k: Kpis, n: int = 3) -> list[tuple[str, float]]:
+    """The ``n`` largest losses of ``k`` (name, s), largest first; none of 0 s."""
+    return sorted(((name, s) for name, s in k.losses_s.items() if s > 0),
+                  key=lambda x: -x[1])[:n]
+
+
+def bottleneck(kpis: list[Kpis]) -> tuple[Kpis, float] | None:
+    """The asset most active (busy, setup or down) over its observed time, and that share:
+    the utilisation method a run's bottleneck uses without a state log
+    (``twin.sim.summary.bottleneck``). None where no machine was active."""
+    best, share = None, 0.0
+    for k in kpis:
+        if k.level_only or k.observed_s <= 0:
+            continue
+        v = sum(k.state_time_s.get(s, 0.0) for s in ACTIVE_STATES) / k.observed_s
+        if v > share:
+            best, share = k, v
+    return None if best is None else (best, share)
