@@ -82,3 +82,37 @@ def test_a_constant_process_time_has_no_slow_cycles(warmup, horizon):
             assert k[f"elements.{st}.performance"] == pytest.approx(1.0, rel=1e-9), st
         cut += int((rep.el_out[:, kt.O_WORK_END] % 1.0 != 0.0).sum())
     assert cut > 0  # the edges did cut cycles: the case the old comparison got wrong
+
+
+def test_a_recorded_constant_process_time_has_no_slow_cycles(tmp_path):
+    """The same run written as a recording and replayed (Replay, ``twinbench replay``): any
+    window, such as the recording's start to a cursor, cuts cycles; none is a slow one."""
+    import numpy as np
+
+    from twin.recording import Recording, recording_kpis
+    from twin.recording.replay import extent, replay_recording
+    from twin.sim.runner import RunSpec, run_project
+    from twin.whatif.simulated import write_run_as_recording
+
+    p = m.Project("edges", elements=[
+        m.Source("src", arrival=exponential(50.0)),
+        m.Station("M1", process_time=constant(45.0),
+                  failures=m.Failures("operating", exponential(900.0), constant(60.0))),
+        m.Buffer("B1", capacity=1),
+        m.Station("M2", process_time=constant(31.0)),
+        m.Sink("out"),
+    ])
+    for a, b in (("src", "M1"), ("M1", "B1"), ("B1", "M2"), ("M2", "out")):
+        p.connect(a, b)
+    res = run_project(p, spec=RunSpec(horizon=4 * 3600.0, replications=1, seed=2, log=True))
+    path = tmp_path / "run.h5"
+    write_run_as_recording(res.scenarios["base"], 0, path, seed=2)
+    with Recording.open(path) as rec:
+        t0, t1 = extent(replay_recording(rec))
+        for end in [*np.linspace(t0 + 600.0, t1 - 1.0, 7), None]:
+            ks = recording_kpis(rec, None if end is None else (t0, end))
+            for a in ("M1", "M2"):
+                k = ks[a]
+                assert k.ideal_cycle_time_s == pytest.approx(45.0 if a == "M1" else 31.0)
+                assert k.losses_s["slow_cycles"] == 0.0, (a, end)
+                assert k.performance == pytest.approx(1.0, rel=1e-9), (a, end)

@@ -43,7 +43,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from kernels.types import DOWN, STATE_NAMES
+from kernels.types import BUSY, DOWN, STATE_NAMES
 from twin.oee import oee_terms
 from twin.recording.errors import RecordingError
 from twin.recording.format import UNKNOWN, Recording, state_name, zone
@@ -237,12 +237,14 @@ def kpis_for_bins(
     failures = (np.searchsorted(run_s, edges[1:], side="left")
                 - np.searchsorted(run_e, edges[:-1], side="right"))
     ict, source = ideal_cycle_time(replay, ideal_cycle_time_s)
+    held = work_held(replay, edges, ict, inclusive_end)
     out = []
     for b in range(len(width)):
         st = {k: float(v[b]) for k, v in times.items()}
         observed = 0.0 if level_only else float(width[b]) - st["no_data"] - st["unknown"]
         made, bad = float(produced[b]), float(scrap[b])
-        terms = oee_terms(st, observed, made, bad, None if level_only else ict)
+        terms = oee_terms(st, observed, made, bad, None if level_only else ict,
+                          made + held[b + 1] - held[b])
         apt = terms.actual_production_s
         n_fail = int(failures[b])
         e_kwh = float(energy[b]) if replay.has_power else None
@@ -262,6 +264,31 @@ def kpis_for_bins(
             mean_level=None if np.isnan(level_mean[b]) else float(level_mean[b]),
         ))
     return out
+
+
+def work_held(replay: AssetReplay, edges: np.ndarray, ict: float | None,
+              inclusive_end: bool = False) -> np.ndarray:
+    """Parts' worth of processing the asset holds at each edge: busy time since its last
+    part, over the ideal cycle time, at most 1 (a finished part not yet out).
+
+    A window's busy time counts a cycle cut by its edge in part, its parts only whole parts
+    that left: a constant 45 s station replayed from the start to the cursor showed up to
+    45 s of slow cycles (gui18 §3, ``twin.oee.oee_terms``'s ``worked``). Only where parts
+    are events (one per part, as a live plant or a simulated run records them); parts
+    counted per bucket are spread over the bucket already, and give 0 here.
+    """
+    edges = np.asarray(edges, np.float64)
+    parts = replay.produced
+    if ict is None or not ict > 0 or not len(parts.qty) or np.any(parts.end > parts.start):
+        return np.zeros(len(edges))
+    # the last part before each edge (at the recording's end: at it too, as its parts count)
+    i = np.searchsorted(parts.start, edges, side="left") - 1
+    if inclusive_end:
+        i[-1] = np.searchsorted(parts.start, edges[-1], side="right") - 1
+    last = np.where(i >= 0, parts.start[np.maximum(i, 0)], -np.inf)
+    busy = replay.timeline.time_in(BUSY)
+    since = busy.at(edges) - np.where(i >= 0, busy.at(np.where(i >= 0, last, edges)), 0.0)
+    return np.clip(since / ict, 0.0, 1.0)
 
 
 def _window(
