@@ -23,8 +23,8 @@ Time model after ISO 22400-2 (definitions also in ``docs/recording-format.md``),
   ``maintenance``, in ``kernels.types.STATE_NAMES`` order (``down``, ``setup``, ``idle``,
   ``starved``, ``blocked``, ``waiting_for_worker``, and the energy-saving states
   ``standby``, ``switched_off`` and ``warming_up`` of issue 19),
-  ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
-  scrap.
+  ``slow_cycles`` = max(APT - ideal cycle time x work done, 0), ``scrap`` = ideal cycle time
+  x scrap; work done is produced plus the cycles the window's edges cut (:func:`work_held`).
 
 An asset that records a level and no state (a conveyor, a buffer: ``Kpis.level_only``) has no
 machine states, so no state times, OEE, failures or losses (None or 0): its ``no_data`` is
