@@ -324,6 +324,10 @@ class ForecastDock(QWidget):
             self.now_button.setEnabled(True)
 
     def _failed(self, job: Job, msg: str, tb) -> None:
+        if job is not self.job:  # the last project's, dropped (forget): not this one's failure
+            if tb is not None:  # a bug still reaches the log
+                self.forecast_failed.emit(f"a dropped forecast of the last project: {msg}", tb)
+            return
         self._ended(job)
         self.rolling.setChecked(False)  # a rolling forecast that fails would fail each minute
         self._fail(msg, tb)

@@ -304,3 +304,34 @@ def test_a_forecast_lands_only_on_the_recording_it_was_made_for(
     assert fd.forecast_now()
     qtbot.waitUntil(lambda: len(made) == 1, timeout=120_000)
     assert len(fd.fans) == 1
+
+
+def test_a_dropped_forecast_that_fails_leaves_the_new_projects_dock_alone(
+        make_window, line_project, shift_recording, qtbot, monkeypatch):
+    """A forecast of the last project that fails after File > New (its recording gone, say)
+    wrote "Forecast failed" into the new project's dock (and unticked its Rolling)."""
+    import threading
+
+    import app.forecast_dock as fdm
+
+    release = threading.Event()
+
+    def failing_job(*args, **kwargs):
+        release.wait(30)
+        raise FileNotFoundError("shift.h5 is gone")
+
+    monkeypatch.setattr(fdm, "_forecast_job", failing_job)
+    w = make_window(line_project)
+    assert w.open_recording(shift_recording)
+    fd = w.forecast
+    w.replay.seek(7 * 3600.0)
+    assert fd.forecast_now()
+    job = fd.job
+    w.act_new.trigger()
+    release.set()
+    qtbot.waitUntil(lambda: not job.is_running(), timeout=30_000)
+    qtbot.wait(50)
+    assert "Forecast failed" not in fd.status.text()
+    assert "was stopped" in fd.status.text()
+    # a bug is still logged, named as the dropped forecast's
+    assert "a dropped forecast of the last project" in w.log_pane.toPlainText()
