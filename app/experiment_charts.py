@@ -92,6 +92,13 @@ def level_labels(x: np.ndarray) -> list[str]:
     return out
 
 
+def whole_valued(x: np.ndarray) -> bool:
+    """Whether every value of a factor is a whole number (an integer range, replications,
+    explicit levels such as 1, 2, 3 servers)."""
+    x = np.asarray(x, float)
+    return len(x) > 0 and bool(np.all(np.isfinite(x) & (x == np.round(x))))
+
+
 def main_effect(data: StudyData, factor: str, response: str
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(levels, mean, half-width)`` of ``response`` at each level of ``factor``, averaged
@@ -289,6 +296,11 @@ class ExperimentCharts(QTabWidget):
             if ok.any():
                 plot.addItem(pg.ErrorBarItem(x=x[ok], y=y[ok], height=2 * hw[ok],
                                              beam=0.02 * (np.ptp(x) or 1.0)))
+            # a whole-valued factor's axis names its levels: pyqtgraph's own ticks put
+            # 2.5, 3.5 (or 1.2, 1.4 on a narrow chart) between buffer places 2..6
+            plot.getAxis("bottom").setTicks(
+                [list(zip(x.tolist(), level_labels(data.column(f)), strict=True))]
+                if whole_valued(data.column(f)) else None)
             plot.enableAutoRange()
 
     def draw_heatmap(self) -> None:

@@ -30,8 +30,8 @@ def forget_last_project(win) -> None:
     win.colour_mode = "plain"
     win.colour_legend.show_mode("plain")  # no legend of colours no element wears
     forecast = getattr(win, "forecast", None)
-    if forecast is not None:  # the last project's fans, and its target in the box
-        forecast.clear()
+    if forecast is not None:  # the last project's fans, its forecast, its target in the box
+        forecast.forget()
         forecast.sync_target()
     replay = win.replay
     if replay.is_forking():

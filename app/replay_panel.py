@@ -45,8 +45,10 @@ from app.worker import Job
 from kernels.types import STATE_NAMES
 from twin.errors import InputError
 from twin.model import elements as m
+from twin.oee import FIGURE_HELP
 from twin.projectfile.reader import copy_project, with_scenario
 from twin.recording import Recording, kpis_for_bins, replay_recording
+from twin.recording.kpi import bottleneck, top_losses
 from twin.recording.replay import extent, merged_gaps
 from twin.tasks import TaskState
 
@@ -61,7 +63,10 @@ NO_STATE_RGB = NO_DATA_RGB  # no data / unknown: not near-white, which read as "
 KPI_COLUMNS = (("OEE", "oee", "%"), ("availability", "availability", "%"),
                ("performance", "performance", "%"), ("quality", "quality", "%"),
                ("MTBF (h)", "mtbf_s", "h"), ("MTTR (min)", "mttr_s", "min"),
-               ("kWh / part", "energy_per_part_kwh", ""))
+               ("kWh / part", "energy_per_part_kwh", ""), ("largest losses (h)", "losses", ""))
+#: The KPI table's window: the visible range of the charts, or the recording's start to the
+#: cursor (what the plant had lost, and where its bottleneck was, up to that moment).
+KPI_SPANS = (("visible range", "visible"), ("start → cursor", "cursor"))
 FORK_SPAN = 8 * 3600.0  # default fork horizon after the cursor (s)
 
 
@@ -111,6 +116,22 @@ def _fmt(value, unit: str) -> str:
     if unit == "min":
         return f"{value / 60:.1f}"
     return f"{value:.3g}"
+
+
+def _losses_text(k) -> str:
+    """The largest losses of one asset's KPIs, in hours ("starved 1.20 · down 0.40")."""
+    return " · ".join(f"{name.replace('_', ' ')} {sec / 3600:.2f}"
+                      for name, sec in top_losses(k)) or "-"
+
+
+def _labelled(text: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(QLabel(text))
+    row.addWidget(widget)
+    row.addStretch(1)
+    return box
 
 
 def _side_by_side(*widgets: QWidget) -> QWidget:
@@ -226,7 +247,17 @@ class ReplayPanel(QWidget):
         self.mapping_table.setToolTip("Which layout element shows each recorded asset")
         self.kpi_table = QTableWidget(0, len(KPI_COLUMNS))
         self.kpi_table.setHorizontalHeaderLabels([c[0] for c in KPI_COLUMNS])
+        for j, (_, key, _) in enumerate(KPI_COLUMNS):  # what each figure counts (twin.oee)
+            if key in FIGURE_HELP:
+                self.kpi_table.horizontalHeaderItem(j).setToolTip(FIGURE_HELP[key])
         self.kpi_title = QLabel("KPIs of the visible window")
+        self.kpi_title.setWordWrap(True)
+        self.kpi_span = QComboBox()
+        for text, key in KPI_SPANS:
+            self.kpi_span.addItem(text, key)
+        self.kpi_span.setToolTip("The time the KPIs cover: the range the charts show, or from "
+                                 "the recording's start to the cursor (follows scrubbing and "
+                                 "playback)")
         # --- fork from here
         self.fork_scenario = QComboBox()
         self.fork_scenario.setToolTip("Scenario to run from the recorded state at the cursor")
@@ -277,7 +308,8 @@ class ReplayPanel(QWidget):
         for key, title, items in (
                 ("states", "Machine states", [(self.gantt, 1), self.legend]),
                 ("output", "Output && energy", [(_side_by_side(self.output, self.energy), 1)]),
-                ("kpis", "KPIs", [self.kpi_title, (self.kpi_table, 1)]),
+                ("kpis", "KPIs", [_labelled("KPIs over", self.kpi_span), self.kpi_title,
+                                  (self.kpi_table, 1)]),
                 ("fork", "Fork from here", [fork_controls, self.fork_warning,
                                              (self.fork_view, 1)]),
                 ("mapping", "Asset mapping", [QLabel("Which 3D element shows each recorded "
@@ -306,6 +338,12 @@ class ReplayPanel(QWidget):
         self._range_timer.timeout.connect(self._range_changed)
         self.gantt.sigXRangeChanged.connect(lambda *_: self._range_timer.start())
         self._image_window = (0.0, 1.0)
+        # start → cursor: the table follows the cursor, at most 10 times a second too
+        self._kpi_timer = QTimer(self)
+        self._kpi_timer.setSingleShot(True)
+        self._kpi_timer.setInterval(100)
+        self._kpi_timer.timeout.connect(self.refresh_kpis)
+        self.kpi_span.currentIndexChanged.connect(lambda _i: self.refresh_kpis())
         self.fork_button.clicked.connect(self.start_fork)
         self.fork_cancel.clicked.connect(self.cancel_fork)
         self.fork_end.valueChanged.connect(self._end_typed)
@@ -459,6 +497,8 @@ class ReplayPanel(QWidget):
                 colors[eid] = rgb
         self.states_changed.emit(colors)
         self.time_changed.emit(self.t)
+        if self.kpi_span.currentData() == "cursor":
+            self._kpi_timer.start()
         if not self._end_edited:
             self.fork_end.blockSignals(True)
             self.fork_end.setValue((self.default_fork_end() - self.t0) / 3600.0)
@@ -509,23 +549,40 @@ class ReplayPanel(QWidget):
         self._image_window = (lo, hi)
         self.gantt_image.setRect(QRectF((lo - self.t0) / 3600.0, -0.5, (hi - lo) / 3600.0,
                                         len(self.asset_ids)))
-        self._fill_kpis(lo, hi)
+        if self.kpi_span.currentData() == "visible":
+            self._fill_kpis(lo, hi)
+
+    def refresh_kpis(self) -> None:
+        """Fill the KPI table over the span chosen (``kpi_span``)."""
+        if self.recording is None:
+            return
+        if self.kpi_span.currentData() == "cursor":
+            self._fill_kpis(self.t0, self.t)
+        else:
+            self._fill_kpis(*self.visible_window())
 
     def _fill_kpis(self, lo: float, hi: float) -> None:
         t = self.kpi_table
         t.setRowCount(len(self.asset_ids))
         edges = np.array([lo, hi])
-        names = []
+        names, kpis = [], []
         for i, a in enumerate(self.asset_ids):
             r = self.replays[a]
             k = kpis_for_bins(r, edges, inclusive_end=hi >= self.t1)[0]
             names.append(r.name or a)
+            kpis.append(k)
             for j, (_, key, unit) in enumerate(KPI_COLUMNS):
-                t.setItem(i, j, QTableWidgetItem(_fmt(getattr(k, key), unit)))
+                text = _losses_text(k) if key == "losses" else _fmt(getattr(k, key), unit)
+                t.setItem(i, j, QTableWidgetItem(text))
         t.setVerticalHeaderLabels(names)
         t.resizeColumnsToContents()
         d0, d1 = (self.recording.datetime_of(v) for v in (lo, hi))
-        self.kpi_title.setText(f"KPIs {d0:%Y-%m-%d %H:%M} – {d1:%Y-%m-%d %H:%M}")
+        neck = bottleneck(kpis) if hi > lo else None
+        self.kpi_title.setText(
+            f"KPIs {d0:%Y-%m-%d %H:%M} – {d1:%Y-%m-%d %H:%M}; bottleneck: "
+            + ("none (no machine active)" if neck is None else
+               f"{neck[0].name or neck[0].asset_id} (busy, setup or down "
+               f"{100 * neck[1]:.0f} % of its observed time)"))
 
     def kpi_text(self, asset_id: str, column: str) -> str:
         i = self.asset_ids.index(asset_id)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.theme import NO_DATA_RGB, STATE_COLORS, utilisation_color
 from app.vtk_widget import native_overlay
+from twin.oee import FIGURE_HELP
 from twin.sim.report import element_columns, element_label, element_rows, element_tooltip
 from twin.sim.stats import format_ci
 
@@ -111,6 +112,9 @@ class StatsTable(QWidget):
         t.setRowCount(len(rows))
         t.setHorizontalHeaderLabels(["element", "kind",
                                      *(f"{label}\n({unit})" for _, label, unit in cols)])
+        for j, (key, _, _) in enumerate(cols):  # what an OEE figure counts (twin.oee)
+            if key in FIGURE_HELP:
+                t.horizontalHeaderItem(2 + j).setToolTip(FIGURE_HELP[key])
         for i, (eid, kind, stats) in enumerate(rows):
             t.setItem(i, 0, QTableWidgetItem(element_label(doc, eid)))
             t.setItem(i, 1, QTableWidgetItem(kind))

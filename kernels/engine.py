@@ -12,6 +12,7 @@ firing while simulated time stands (nearly) still: zero or tiny times (docs/sema
 from kernels.assembly import fill_places, start_assemblies
 from kernels.batching import start_batches
 from kernels.demand import boundaries, start_windows, station_of
+from kernels.edges import note_work_held
 from kernels.flow import (
     INF,
     after_release_cold,
@@ -105,6 +106,8 @@ from kernels.types import (
     O_IN,
     O_LOST,
     O_WEAR,
+    O_WORK_END,
+    O_WORK_START,
     P_DR,
     P_EMPTY,
     P_ES,
@@ -455,6 +458,7 @@ def _reset_statistics(m, s, tw):
             s.st_warm[e, st] += s.st_time[e, st]
     s.st_time[:, :] = 0.0
     s.el_out[:, :] = 0.0
+    note_work_held(m, s, tw, O_WORK_START)  # before the servers' states move on
     s.line_out[:] = 0.0
     for e in range(n_el):
         s.el_sf[e, EF_CONTENT_SINCE] = tw
@@ -523,6 +527,7 @@ def _flush(m, s):
     if m.features is not None:  # hook: workers (issue 18)
         flush_workers(m, s)
     s.line_out[L_OBSERVED] = max(now - s.sf[T_OBS_START], 0.0)
+    note_work_held(m, s, now, O_WORK_END)
 
 
 @hot

@@ -164,7 +164,9 @@ O_LOST = 7  # source: arrivals lost because the line could not take them
 O_SETUPS = 8
 O_PM = 9  # preventive maintenances done
 O_RESTARTS = 10  # warm-ups begun from standby or switched off (kernels.standby)
-N_O = 11
+O_WORK_START = 11  # station: parts' worth of processing held at the warm-up's end (kernels.edges)
+O_WORK_END = 12  # station: the same at the end of the results (kernels.edges)
+N_O = 13
 
 # --- bill of materials of the assemblies: ``bom[row, column]`` (one row per input) -------
 BM_EL = 0  # the assembly (a station element)

@@ -9,11 +9,13 @@ figure for figure (a calibrated twin should show the OEE the plant recorded).
 * planned busy time PBT = observed time - PDOT.
 * actual production time APT = time ``busy``.
 * availability A = APT / PBT.
-* performance P = ideal cycle time x produced quantity / APT.
+* performance P = ideal cycle time x produced quantity / APT (a simulated station: the
+  parts' worth it processed inside the window, ``worked``).
 * quality Q = good quantity / produced quantity; OEE = A x P x Q.
 * losses (s): the time of every state but ``busy`` and the planned downtime's ``off`` and
   ``maintenance``, in ``kernels.types.STATE_NAMES`` order with ``down`` first,
-  ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
+  ``slow_cycles`` = APT - ideal cycle time x produced (``worked``) if positive beyond
+  rounding, ``scrap`` = ideal cycle time x
   scrap.
 
 Undefined ratios (a zero denominator) are None; so are performance and OEE without an ideal
@@ -26,6 +28,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kernels.types import BUSY, DOWN, MAINTENANCE, OFF, STATE_NAMES
+
+#: What each OEE figure counts, as the windows say it (Replay's KPI table, the Statistics
+#: table; ``docs/recording-format.md`` §6 says the same). Said in one place because
+#: availability here is ISO 22400's APT / PBT: starved and blocked time, which the standard
+#: equipment view would not charge to the machine, lower it, and a user reading "availability
+#: 62 %" of a machine that never failed had no way to know why.
+FIGURE_HELP = {
+    "oee": "OEE = availability × performance × quality",
+    "availability": (
+        "availability = busy / (observed time − off − maintenance). Every other state lowers "
+        "it: down, setup, idle, waiting for a worker, energy saving, and also starved and "
+        "blocked, which are line effects (no part came, no room downstream), not the "
+        "machine's own faults. The OEE losses list each state's time."),
+    "performance": ("performance = ideal cycle time × parts made (good + scrap) / busy "
+                    "time; over 100 % when parts take less than the ideal time"),
+    "quality": "quality = good parts / parts made",
+}
+
+#: Busy time over the ideal by less than this fraction of it is rounding, not slow cycles.
+SLOW_CYCLES_RTOL = 1e-9
 
 #: The states whose time is a loss: all but busy and planned downtime, ``down`` first.
 LOSS_STATES = tuple(sorted((n for c, n in enumerate(STATE_NAMES)
@@ -59,6 +81,7 @@ def oee_terms(
     produced: float,
     scrap: float,
     ideal_cycle_time_s: float | None,
+    worked: float | None = None,
 ) -> OeeTerms:
     """OEE of one machine over one window.
 
@@ -73,6 +96,13 @@ def oee_terms(
         Parts produced (good + scrap) and scrapped in the window.
     ideal_cycle_time_s : float or None
         The time one part ideally takes on one server (s); None: no performance, no OEE.
+    worked : float or None
+        Parts' worth of processing done inside the window, where it is known (a simulated
+        station: ``produced`` plus the work in its servers at the window's end less that at
+        its start, ``kernels.edges``); None: ``produced``. Performance and slow cycles
+        compare busy time with it: busy time counts a cycle cut by the window's edge in
+        part, ``produced`` only whole parts that left, so a constant process time showed
+        slow cycles of up to one cycle per server (gui18 §3).
     """
     pdot = state_time_s[STATE_NAMES[OFF]] + state_time_s[STATE_NAMES[MAINTENANCE]]
     pbt = observed_s - pdot
@@ -80,7 +110,8 @@ def oee_terms(
     good = produced - scrap
     ict = ideal_cycle_time_s
     availability = _ratio(apt, pbt)
-    performance = None if ict is None else _ratio(ict * produced, apt)
+    worked = produced if worked is None else worked
+    performance = None if ict is None else _ratio(ict * worked, apt)
     quality = _ratio(good, produced)
     if None not in (availability, performance, quality):
         oee = availability * performance * quality
@@ -90,7 +121,9 @@ def oee_terms(
         oee = None
     losses = {name: float(state_time_s[name]) for name in LOSS_STATES}
     if ict is not None:
-        losses["slow_cycles"] = max(apt - ict * produced, 0.0)
+        # a sum of busy intervals and a product differ in their last bits: no slow cycles
+        slow = apt - ict * worked
+        losses["slow_cycles"] = slow if slow > SLOW_CYCLES_RTOL * apt else 0.0
         losses["scrap"] = ict * scrap
     return OeeTerms(planned_downtime_s=pdot, planned_busy_s=pbt, actual_production_s=apt,
                     availability=availability, performance=performance, quality=quality,

@@ -56,6 +56,10 @@ def test_statistics_table_shows_oee_of_a_simulated_run(make_window, qtbot, warm_
     assert m2["oee"]["mean"] == pytest.approx(0.45, abs=1e-3)
     assert cell("M2", "OEE") == format_ci(m2["oee"])
     assert m2["oee_losses"]["starved"]["mean"] == pytest.approx(HORIZON * 0.55, rel=1e-3)
+    # M2 never fails, yet its availability is 0.45: the header says why (gui18 §4)
+    tip = st.table.horizontalHeaderItem(st.column("availability")).toolTip()
+    assert "starved and blocked" in tip and "line effects" in tip
+    assert tip == _documented_availability()
     # a source or a buffer has no OEE: its cell is blank, not a made-up figure
     assert cell("src", "OEE") == ""
     # the 3D view's tooltip carries the same figure
@@ -71,3 +75,40 @@ def test_statistics_table_shows_oee_of_a_simulated_run(make_window, qtbot, warm_
     m1_line = next(x for x in text.splitlines()[text.splitlines().index(
         next(x for x in text.splitlines() if "OEE by station" in x)):] if x.split()[:1] == ["M1"])
     assert m1_line.split()[1:4] == ["0.9", "±", "0"]
+
+
+def _documented_availability() -> str:
+    """The sentence docs/recording-format.md §6 quotes as what availability counts."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "recording-format.md").read_text("utf-8")
+    return next(line[2:] for line in doc.splitlines() if line.startswith("> availability ="))
+
+
+def test_replay_kpis_say_what_availability_counts(make_window):
+    """Replay's KPI table gave availability without saying that starved and blocked time
+    lower it; its header says what the docs say, word for word (gui18 §4)."""
+    w = make_window()
+    t = w.replay.kpi_table
+    heads = {t.horizontalHeaderItem(j).text(): t.horizontalHeaderItem(j).toolTip()
+             for j in range(t.columnCount())}
+    assert heads["availability"] == _documented_availability()
+    assert "starved and blocked" in heads["availability"]
+    assert heads["OEE"].startswith("OEE = availability × performance × quality")
+    assert "ideal cycle time" in heads["performance"]
+
+
+def test_statistics_show_no_slow_cycles_for_a_constant_process_time(make_window, line_project,
+                                                                    qtbot, warm_kernel):
+    """M2 takes a constant 45 s a part; the cycles cut by the warm-up's end and the horizon
+    read as "OEE loss: slow cycles 16 ± 51" s (gui18 §3)."""
+    w = make_window(line_project)
+    with qtbot.waitSignal(w.run_panel.run_finished, timeout=90_000):
+        assert w.run_panel.start_run()
+    st = w.stats
+    qtbot.waitUntil(lambda: st.table.rowCount() > 0, timeout=5_000)
+    rows = {st.table.item(i, 0).text(): i for i in range(st.table.rowCount())}
+    assert st.table.item(rows["M2"], st.column("OEE loss: slow cycles")).text() == "0 ± 0"
+    assert st.table.item(rows["M2"], st.column("performance")).text() == "1 ± 0"
+    # M1's process time is random: its parts can take longer than the mean, and that shows
+    assert st.table.item(rows["M1"], st.column("OEE loss: slow cycles")).text() != "0 ± 0"

@@ -23,8 +23,8 @@ Time model after ISO 22400-2 (definitions also in ``docs/recording-format.md``),
   ``maintenance``, in ``kernels.types.STATE_NAMES`` order (``down``, ``setup``, ``idle``,
   ``starved``, ``blocked``, ``waiting_for_worker``, and the energy-saving states
   ``standby``, ``switched_off`` and ``warming_up`` of issue 19),
-  ``slow_cycles`` = max(APT - ideal cycle time x produced, 0), ``scrap`` = ideal cycle time x
-  scrap.
+  ``slow_cycles`` = max(APT - ideal cycle time x work done, 0), ``scrap`` = ideal cycle time
+  x scrap; work done is produced plus the cycles the window's edges cut (:func:`work_held`).
 
 An asset that records a level and no state (a conveyor, a buffer: ``Kpis.level_only``) has no
 machine states, so no state times, OEE, failures or losses (None or 0): its ``no_data`` is
@@ -43,7 +43,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from kernels.types import DOWN, STATE_NAMES
+from kernels.types import BUSY, DOWN, STATE_NAMES
 from twin.oee import oee_terms
 from twin.recording.errors import RecordingError
 from twin.recording.format import UNKNOWN, Recording, state_name, zone
@@ -237,12 +237,14 @@ def kpis_for_bins(
     failures = (np.searchsorted(run_s, edges[1:], side="left")
                 - np.searchsorted(run_e, edges[:-1], side="right"))
     ict, source = ideal_cycle_time(replay, ideal_cycle_time_s)
+    held = work_held(replay, edges, ict, inclusive_end)
     out = []
     for b in range(len(width)):
         st = {k: float(v[b]) for k, v in times.items()}
         observed = 0.0 if level_only else float(width[b]) - st["no_data"] - st["unknown"]
         made, bad = float(produced[b]), float(scrap[b])
-        terms = oee_terms(st, observed, made, bad, None if level_only else ict)
+        terms = oee_terms(st, observed, made, bad, None if level_only else ict,
+                          made + held[b + 1] - held[b])
         apt = terms.actual_production_s
         n_fail = int(failures[b])
         e_kwh = float(energy[b]) if replay.has_power else None
@@ -262,6 +264,31 @@ def kpis_for_bins(
             mean_level=None if np.isnan(level_mean[b]) else float(level_mean[b]),
         ))
     return out
+
+
+def work_held(replay: AssetReplay, edges: np.ndarray, ict: float | None,
+              inclusive_end: bool = False) -> np.ndarray:
+    """Parts' worth of processing the asset holds at each edge: busy time since its last
+    part, over the ideal cycle time, at most 1 (a finished part not yet out).
+
+    A window's busy time counts a cycle cut by its edge in part, its parts only whole parts
+    that left: a constant 45 s station replayed from the start to the cursor showed up to
+    45 s of slow cycles (gui18 §3, ``twin.oee.oee_terms``'s ``worked``). Only where parts
+    are events (one per part, as a live plant or a simulated run records them); parts
+    counted per bucket are spread over the bucket already, and give 0 here.
+    """
+    edges = np.asarray(edges, np.float64)
+    parts = replay.produced
+    if ict is None or not ict > 0 or not len(parts.qty) or np.any(parts.end > parts.start):
+        return np.zeros(len(edges))
+    # the last part before each edge (at the recording's end: at it too, as its parts count)
+    i = np.searchsorted(parts.start, edges, side="left") - 1
+    if inclusive_end:
+        i[-1] = np.searchsorted(parts.start, edges[-1], side="right") - 1
+    last = np.where(i >= 0, parts.start[np.maximum(i, 0)], -np.inf)
+    busy = replay.timeline.time_in(BUSY)
+    since = busy.at(edges) - np.where(i >= 0, busy.at(np.where(i >= 0, last, edges)), 0.0)
+    return np.clip(since / ict, 0.0, 1.0)
 
 
 def _window(
@@ -412,3 +439,27 @@ def shift_kpis(
     starts = _shift_edges(recording, t0, t1, parsed)
     return _periods(recording, replays[asset_id], t0, t1, inc, starts)
 
+
+
+#: States a machine is active in for the bottleneck (as ``twin.sim.summary.bottleneck``).
+ACTIVE_STATES = ("busy", "setup", "down")
+
+
+def top_losses(k: Kpis, n: int = 3) -> list[tuple[str, float]]:
+    """The ``n`` largest losses of ``k`` (name, s), largest first; none of 0 s."""
+    return sorted(((name, s) for name, s in k.losses_s.items() if s > 0),
+                  key=lambda x: -x[1])[:n]
+
+
+def bottleneck(kpis: list[Kpis]) -> tuple[Kpis, float] | None:
+    """The asset most active (busy, setup or down) over its observed time, and that share:
+    the utilisation method a run's bottleneck uses without a state log
+    (``twin.sim.summary.bottleneck``). None where no machine was active."""
+    best, share = None, 0.0
+    for k in kpis:
+        if k.level_only or k.observed_s <= 0:
+            continue
+        v = sum(k.state_time_s.get(s, 0.0) for s in ACTIVE_STATES) / k.observed_s
+        if v > share:
+            best, share = k, v
+    return None if best is None else (best, share)

@@ -81,7 +81,10 @@ def station_oee(rep, e: int, ideal_cycle_time_s: float | None) -> dict[str, floa
     state_time = {name: float(st[s]) for s, name in enumerate(kt.STATE_NAMES)}
     scrap = float(rep.el_out[e, kt.O_SCRAP])
     produced = float(rep.el_out[e, kt.O_OUT]) + scrap
-    terms = oee_terms(state_time, float(st.sum()), produced, scrap, ideal_cycle_time_s)
+    # the cycles cut by the window's edges count for the part of them inside it (kernels.edges)
+    worked = produced + float(rep.el_out[e, kt.O_WORK_END] - rep.el_out[e, kt.O_WORK_START])
+    terms = oee_terms(state_time, float(st.sum()), produced, scrap, ideal_cycle_time_s,
+                      worked)
     out = {k: math.nan if v is None else v for k, v in (
         ("oee", terms.oee), ("availability", terms.availability),
         ("performance", terms.performance), ("quality", terms.quality))}
