@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kernels.types import BUSY, DOWN, MAINTENANCE, OFF, STATE_NAMES
+from kernels.types import BUSY, DOWN, MAINTENANCE, OFF, SETUP, STATE_NAMES
 
 #: What each OEE figure counts, as the windows say it (Replay's KPI table, the Statistics
 #: table; ``docs/recording-format.md`` §6 says the same). Said in one place because
@@ -45,6 +45,11 @@ FIGURE_HELP = {
                     "time; over 100 % when parts take less than the ideal time"),
     "quality": "quality = good parts / parts made",
 }
+
+#: The states a machine is active in, for the bottleneck by the utilisation method: the
+#: machine most active over its observed time (a run's, ``twin.sim.summary.bottleneck``; a
+#: recording's, ``twin.recording.kpi.bottleneck``).
+ACTIVE_STATES = (BUSY, SETUP, DOWN)
 
 #: Busy time over the ideal by less than this fraction of it is rounding, not slow cycles.
 SLOW_CYCLES_RTOL = 1e-9

@@ -44,7 +44,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from kernels.types import BUSY, DOWN, STATE_NAMES
-from twin.oee import oee_terms
+from twin.oee import ACTIVE_STATES, oee_terms
 from twin.recording.errors import RecordingError
 from twin.recording.format import UNKNOWN, Recording, state_name, zone
 from twin.recording.mapping import DEFAULT_SHIFTS_JSON, Shift, parse_shifts
@@ -441,9 +441,6 @@ def shift_kpis(
 
 
 
-#: States a machine is active in for the bottleneck (as ``twin.sim.summary.bottleneck``).
-ACTIVE_STATES = ("busy", "setup", "down")
-
 
 def top_losses(k: Kpis, n: int = 3) -> list[tuple[str, float]]:
     """The ``n`` largest losses of ``k`` (name, s), largest first; none of 0 s."""
@@ -459,7 +456,7 @@ def bottleneck(kpis: list[Kpis]) -> tuple[Kpis, float] | None:
     for k in kpis:
         if k.level_only or k.observed_s <= 0:
             continue
-        v = sum(k.state_time_s.get(s, 0.0) for s in ACTIVE_STATES) / k.observed_s
+        v = sum(k.state_time_s.get(STATE_NAMES[s], 0.0) for s in ACTIVE_STATES) / k.observed_s
         if v > share:
             best, share = k, v
     return None if best is None else (best, share)

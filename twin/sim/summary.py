@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from kernels import types as kt
+from twin.oee import ACTIVE_STATES
 from twin.sim.energy import energy_kpis
 from twin.sim.oee import ideal_cycle_time, station_oee
 from twin.sim.orders import scenario_orders
@@ -149,9 +150,8 @@ def bottleneck(sr) -> str | None:
                                         strict=True)):
         if kind != "station":
             continue
-        v = np.mean([
-            (r.st_time[e, kt.BUSY] + r.st_time[e, kt.SETUP] + r.st_time[e, kt.DOWN])
-            / max(r.st_time[e].sum(), 1e-300) for r in sr.replications])
+        v = np.mean([sum(r.st_time[e, s] for s in ACTIVE_STATES)
+                     / max(r.st_time[e].sum(), 1e-300) for r in sr.replications])
         if v > best_v:
             best, best_v = eid, v
     return best if best_v > 0 else None  # nothing active: no bottleneck to name
