@@ -40,6 +40,7 @@ from app.theme import STATE_COLORS, chart
 from twin.errors import printable
 from twin.live.report import TIME_BACK, TIME_BACK_S
 from twin.live.sequence import LOST
+from twin.oee import FIGURE_HELP
 
 #: Milliseconds between two reads of the live state (charts redraw at most this often).
 POLL_MS = 150
@@ -191,6 +192,8 @@ class LivePanel(QWidget):
         row = QHBoxLayout()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(COLUMNS.index("OEE (shift)")).setToolTip(
+            "in the current shift so far. " + "; ".join(FIGURE_HELP.values()))
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         row.addWidget(self.table, 1)

@@ -96,6 +96,11 @@ def test_replay_kpis_say_what_availability_counts(make_window):
     assert "starved and blocked" in heads["availability"]
     assert heads["OEE"].startswith("OEE = availability × performance × quality")
     assert "ideal cycle time" in heads["performance"]
+    # the Live dock's shift OEE says the same
+    live = w.live.table
+    col = [live.horizontalHeaderItem(j).text() for j in range(live.columnCount())]
+    tip = live.horizontalHeaderItem(col.index("OEE (shift)")).toolTip()
+    assert _documented_availability() in tip and "current shift" in tip
 
 
 def test_statistics_show_no_slow_cycles_for_a_constant_process_time(make_window, line_project,
