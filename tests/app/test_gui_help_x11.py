@@ -72,15 +72,22 @@ def xdisplay():
         proc.wait(10)
 
 
-def test_the_tour_frame_leaves_the_3d_view_visible(xdisplay):
+def run_on_x11(child: str, xdisplay: str, name: str) -> str:
+    """Run the script ``child`` on the X display ``xdisplay`` (xcb, VTK's own OpenGL, its
+    own settings folder ``name``); its standard output, once it exited with 0."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("QT_QPA_PLATFORM", "VTK_DEFAULT_OPENGL_WINDOW")}
     env.update(DISPLAY=xdisplay, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT),
-               XDG_CONFIG_HOME=str(Path(env.get("XDG_CONFIG_HOME", "/tmp")) / "x11-tour"))
-    out = subprocess.run([sys.executable, "-c", CHILD, xdisplay], cwd=ROOT, env=env,
+               XDG_CONFIG_HOME=str(Path(env.get("XDG_CONFIG_HOME", "/tmp")) / name))
+    out = subprocess.run([sys.executable, "-c", child, xdisplay], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
-    line = next(t for t in out.stdout.splitlines() if t.startswith("black "))
+    return out.stdout
+
+
+def test_the_tour_frame_leaves_the_3d_view_visible(xdisplay):
+    stdout = run_on_x11(CHILD, xdisplay, "x11-tour")
+    line = next(t for t in stdout.splitlines() if t.startswith("black "))
     black, visible = float(line.split()[1]), line.split()[3] == "True"
     assert visible, "the tour's frame points at the view"
     assert black < 0.05, f"{black:.0%} of the 3D view is black under the tour's frame"

@@ -4,12 +4,11 @@ the line. Qt's offscreen platform has no native windows, so it never showed eith
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 from tests.app.test_gui_help_x11 import (
     WINDOW,
+    run_on_x11,
     xdisplay,  # noqa: F401 - the fixture: an Xvfb
 )
 
@@ -61,16 +60,8 @@ w.close()
 
 
 def test_legend_and_dialog_over_the_view(xdisplay):  # noqa: F811
-    import subprocess
-
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("QT_QPA_PLATFORM", "VTK_DEFAULT_OPENGL_WINDOW")}
-    env.update(DISPLAY=xdisplay, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT),
-               XDG_CONFIG_HOME=str(Path(env.get("XDG_CONFIG_HOME", "/tmp")) / "x11-over"))
-    out = subprocess.run([sys.executable, "-c", CHILD, xdisplay], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, out.stderr[-3000:]
-    lines = dict(t.split(" ", 1) for t in out.stdout.splitlines() if " " in t)
+    stdout = run_on_x11(CHILD, xdisplay, "x11-over")
+    lines = dict(t.split(" ", 1) for t in stdout.splitlines() if " " in t)
     # 'State (recording)' drawn before: its 'rding' showed through the translucent legend
     assert int(lines["ghost"]) == 0, "an older legend title shows behind 'State (live)'"
     changed, shown = lines["changed"].split(" shown ")

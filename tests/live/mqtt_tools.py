@@ -77,6 +77,14 @@ class SourceThread:
         except BaseException as e:  # noqa: BLE001 - handed to the test
             self.error = e
 
+    def wait_connected(self, timeout=15.0):
+        """Wait until the feed (a ``LiveRecorder``) says the source connected."""
+        deadline = time.monotonic() + timeout
+        while self.feed.link_state != "connected":
+            assert time.monotonic() < deadline, "the source did not connect"
+            assert self.error is None, self.error
+            time.sleep(0.05)
+
     def stop(self, timeout=15.0):
         self.stop_event.set()
         self.thread.join(timeout)

@@ -89,10 +89,7 @@ def test_a_hole_in_a_nodes_seq_is_messages_lost_and_a_gap(broker, tmp_path):
     source = MqttSource(f"{broker.url}/plant", client_id="tb-spb-seq", mapping=mapping,
                         max_future_s=None)
     thread = SourceThread(source, rec)
-    deadline = time.monotonic() + 15
-    while rec.link_state != "connected":
-        assert time.monotonic() < deadline, "the source did not connect"
-        time.sleep(0.05)
+    thread.wait_connected()
     pub = Publisher(broker.port)
     topic = "spBv1.0/line1/{}/edge1"
     sent = [("NBIRTH", 0, 0, 10), ("NDATA", 1, 10, 11), ("NDATA", 1, 10, 11),  # redelivered
