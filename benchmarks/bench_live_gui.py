@@ -117,11 +117,11 @@ def main(argv=None) -> int:
     p.add_argument("--protocol", choices=("5", "3.1.1"), default="5",
                    help="the MQTT version the workbench follows with (default 5)")
     p.add_argument("--rate", type=float, default=0.0,
-                   help="messages/s the publishers send together (default 0: as fast as the "
-                        "broker takes them)")
+                   help="messages/s the publishers (--opcua: the server) send together "
+                        "(default 0: as fast as the broker takes them)")
     p.add_argument("--opcua", action="store_true",
                    help="follow an OPC UA server (its own process, security none) instead "
-                        "of MQTT; --publishers, --protocol and --rate are MQTT's")
+                        "of MQTT; --publishers and --protocol are MQTT's")
     p.add_argument("--why", action="store_true",
                    help="time every call on the GUI thread (stall_calls.LongCalls) and print "
                         "the long calls inside each gap over 50 ms (slows the GUI thread: the "
@@ -218,7 +218,7 @@ def main(argv=None) -> int:
                 keys = [f"s{i}.{v}" for v in OPCUA_VARS for i in range(2, a.stations + 1)]
                 written = []  # (changes, seconds) once the server is done
                 writer = threading.Thread(target=lambda: written.append(opcua_flood(
-                    conn, 600.0, count=a.messages, keys=keys, t0=T0, step_s=0.01)))
+                    conn, 600.0, a.rate, count=a.messages, keys=keys, t0=T0, step_s=0.01)))
                 writer.start()
                 total = a.messages
             else:
