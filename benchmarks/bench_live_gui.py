@@ -21,10 +21,19 @@ it costs the GUI thread next to nothing, unlike ``--why`` (``stall_calls.LongCal
 recorder's writes: ``call_ledger.LIVE_CALLS``) in wall time and its thread's CPU, and prints
 those inside each gap over 25 ms and, per call, the longest over the flood's first seconds.
 
+``--opcua``: the same session follows an OPC UA server instead (``--security none``): the
+asyncua server of ``bench_live_opcua.py`` (``tests/live/opcua_server.py``) in a process of its
+own, with machines ``s1``..``sN``. The flood is ``--messages`` changes of ``State``,
+``GoodParts`` and ``PowerKw`` of ``s2``..``sN`` written as fast as the server writes them
+(its rate is the peer), stamped as the MQTT flood's; the latency samples are ``s1.State``
+written by the server with the source time stamp of now. The workbench's count starts
+after the subscription's initial values.
+
 Run headless::
 
     QT_QPA_PLATFORM=offscreen VTK_DEFAULT_OPENGL_WINDOW=vtkOSOpenGLRenderWindow \\
         python benchmarks/bench_live_gui.py --messages 100000
+    ... python benchmarks/bench_live_gui.py --opcua --messages 50000
 """
 
 from __future__ import annotations
@@ -45,7 +54,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_live_mqtt import _broker, _free_port  # noqa: E402
+from bench_live_opcua import flood as opcua_flood  # noqa: E402
+from bench_live_opcua import start_server as opcua_server  # noqa: E402
 from mqtt_flood import T0, publisher_rate, start_publishers  # noqa: E402
+
+#: The OPC UA flood's variables, in turn (the MQTT flood's channels).
+OPCUA_VARS = ("State", "GoodParts", "PowerKw")
 
 
 def line(n: int):
@@ -103,8 +117,11 @@ def main(argv=None) -> int:
     p.add_argument("--protocol", choices=("5", "3.1.1"), default="5",
                    help="the MQTT version the workbench follows with (default 5)")
     p.add_argument("--rate", type=float, default=0.0,
-                   help="messages/s the publishers send together (default 0: as fast as the "
-                        "broker takes them)")
+                   help="messages/s the publishers (--opcua: the server) send together "
+                        "(default 0: as fast as the broker takes them)")
+    p.add_argument("--opcua", action="store_true",
+                   help="follow an OPC UA server (its own process, security none) instead "
+                        "of MQTT; --publishers and --protocol are MQTT's")
     p.add_argument("--why", action="store_true",
                    help="time every call on the GUI thread (stall_calls.LongCalls) and print "
                         "the long calls inside each gap over 50 ms (slows the GUI thread: the "
@@ -144,8 +161,14 @@ def main(argv=None) -> int:
         return cond()
 
     with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
-        broker = _broker(Path(tmp), port)
+        server = conn = broker = None
+        if a.opcua:
+            server, conn, url, _ = opcua_server(tmp, [f"s{i}" for i in range(1, a.stations + 1)])
+            kind = "OPC UA"
+        else:
+            port = _free_port()
+            broker = _broker(Path(tmp), port)
+            url, kind = f"mqtt://127.0.0.1:{port}/plant", "MQTT"
         win = None
         ledger = None
         if a.ledger:  # before the windows: their signals keep the methods they were given
@@ -161,8 +184,9 @@ def main(argv=None) -> int:
             win.show()
             from app.live_panel import start_live
 
-            session = open_session(project, None, "MQTT", f"mqtt://127.0.0.1:{port}/plant",
-                                   record=Path(tmp) / "live.h5", protocol=a.protocol)
+            session = open_session(project, None, kind, url, record=Path(tmp) / "live.h5",
+                                   security="none",
+                                   protocol=None if a.opcua else a.protocol)
             long_calls = None
             if a.why:  # from here: the recorder's writer thread starts with the first reading
                 from stall_calls import LongCalls
@@ -186,11 +210,22 @@ def main(argv=None) -> int:
             tick.timeout.connect(lambda: (ticks.append(time.perf_counter()),
                                           tick_cpu.append(time.thread_time())))
             firsts = []
-            q = mp.get_context("spawn").Queue()
             cpu0, child0 = thread_cpu(), process_cpu(session.source.pid)
+            server0 = process_cpu(server.pid) if a.opcua else 0.0
+            base = state.messages  # OPC UA's initial values
             # s1 is left to the latency samples
-            pubs, share = start_publishers(port, a.messages, a.publishers, a.stations - 1,
-                                           "plant", q, a.rate, first_asset=2)
+            if a.opcua:
+                keys = [f"s{i}.{v}" for v in OPCUA_VARS for i in range(2, a.stations + 1)]
+                written = []  # (changes, seconds) once the server is done
+                writer = threading.Thread(target=lambda: written.append(opcua_flood(
+                    conn, 600.0, a.rate, count=a.messages, keys=keys, t0=T0, step_s=0.01)))
+                writer.start()
+                total = a.messages
+            else:
+                q = mp.get_context("spawn").Queue()
+                pubs, share = start_publishers(port, a.messages, a.publishers, a.stations - 1,
+                                               "plant", q, a.rate, first_asset=2)
+                total = share * a.publishers
             sampler = None
             if a.trace:
                 from stall_sampler import StallSampler
@@ -202,7 +237,7 @@ def main(argv=None) -> int:
             seen = []
 
             def watch():
-                n = state.messages
+                n = state.messages - base
                 if n and not firsts:
                     firsts.append(time.perf_counter())
                 seen.append((time.perf_counter(), n))
@@ -210,22 +245,34 @@ def main(argv=None) -> int:
             watcher.setInterval(20)
             watcher.timeout.connect(watch)
             watcher.start()
-            total = share * a.publishers
-            ok = wait(lambda: bool(seen) and seen[-1][1] >= total, 600)
+            def done() -> bool:
+                """All taken in, or (OPC UA) the server done and nothing new for 5 s."""
+                if seen and seen[-1][1] >= total:
+                    return True
+                return bool(a.opcua and written and len(seen) > 250
+                            and seen[-250][1] == seen[-1][1])
+            wait(done, 600)
             watcher.stop()
             tick.stop()
             if long_calls is not None:
                 long_calls.remove()
             if sampler is not None:
                 sampler.remove()
-            spans = [q.get(timeout=60) for _ in pubs]
-            for pub in pubs:
-                pub.join(30)
-            last = next(t for t, n in seen if n >= total) if ok else seen[-1][0]
+            if a.opcua:
+                writer.join(60)
+                pub_rate = written[0][0] / written[0][1]
+                peer = "the server wrote"
+            else:
+                spans = [q.get(timeout=60) for _ in pubs]
+                for pub in pubs:
+                    pub.join(30)
+                pub_rate = publisher_rate(spans)
+                peer = f"{a.publishers} publisher(s) sent"
             got = seen[-1][1]
+            last = next(t for t, n in seen if n >= got)
             rate = got / (last - firsts[0])
-            pub_rate = publisher_rate(spans)
             cpu1, child1 = thread_cpu(), process_cpu(session.source.pid)
+            server1 = process_cpu(server.pid) if a.opcua else 0.0
             gaps = [b - x for x, b in zip(ticks, ticks[1:], strict=False)]
             worst = max(range(len(gaps)), key=gaps.__getitem__)
             # the flood's start: the recording made, the first colours drawn (issue 15)
@@ -234,9 +281,8 @@ def main(argv=None) -> int:
             print(f"(longest gap {ticks[worst] - firsts[0]:+.2f} s after the first message; "
                   f"gaps over 50 ms: {sum(g > 0.05 for g in gaps)} of {len(gaps)}; longest "
                   f"in the first second after the first message {1000 * start:.0f} ms)")
-            print(f"flood: {got:,} of {total:,} messages for {a.stations} stations; the "
-                  f"workbench took {rate:,.0f} msg/s, {a.publishers} publisher(s) sent "
-                  f"{pub_rate:,.0f} msg/s "
+            print(f"flood ({kind}): {got:,} of {total:,} messages for {a.stations} stations; "
+                  f"the workbench took {rate:,.0f} msg/s, {peer} {pub_rate:,.0f} msg/s "
                   f"(ratio {rate / pub_rate:.2f}); longest event-loop gap "
                   f"{1000 * max(gaps):.0f} ms (target < 50 ms)")
             if long_calls is not None:
@@ -272,20 +318,31 @@ def main(argv=None) -> int:
                   f" µs, the source's process {1e6 * (child1 - child0) / got:.0f} µs (a core "
                   f"takes {1e6 / max(1e6 * (child1 - child0) / got, 1e-9):,.0f} msg/s of the "
                   "source's process alone)")
+            if a.opcua:  # is the server the bound? (a whole core: yes)
+                used_s = server1 - server0
+                print(f"the OPC UA server's process over the flood: {used_s / wall:.0%} of a "
+                      f"core, {1e6 * used_s / got:.0f} µs per change")
 
             # 2. latency
             lat = []
-            pubc = MqttPublisher(f"mqtt://127.0.0.1:{port}/plant", client_id="bench-lat")
-            pubc.open(None, 0.0)
+            if not a.opcua:
+                pubc = MqttPublisher(url, client_id="bench-lat")
+                pubc.open(None, 0.0)
             adapter = win.view.adapters["s1"]
             for i in range(a.samples):
                 name = "down" if i % 2 == 0 else "busy"
                 t_send = time.perf_counter()
-                pubc.send([("s1", "state", time.time(), name)])
+                if a.opcua:  # the server writes it; its answer is read after the colour
+                    conn.send(("write", "s1.State", name, time.time()))
+                else:
+                    pubc.send([("s1", "state", time.time(), name)])
                 if wait(lambda n=name: adapter.tint == STATE_COLORS[n], 5):
                     lat.append(1000 * (time.perf_counter() - t_send))
+                if a.opcua:
+                    conn.recv()
                 wait(lambda: False, 0.05)
-            pubc.close(wait=False)
+            if not a.opcua:
+                pubc.close(wait=False)
             lat.sort()
             if lat:
                 p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
@@ -296,8 +353,12 @@ def main(argv=None) -> int:
         finally:
             if win is not None:
                 win.close()
-            broker.terminate()
-            broker.wait(10)
+            if broker is not None:
+                broker.terminate()
+                broker.wait(10)
+            if server is not None:
+                conn.send(None)
+                server.join(30)
     print("(2-core machine shared with other work: see `uptime`)")
     return 0
 

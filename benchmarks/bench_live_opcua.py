@@ -35,51 +35,87 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "live")]
 
 
-def serve(conn, folder: str, assets: int, security: str) -> None:
-    """The server process: start, say the URL, then write when told to."""
+def serve(conn, folder: str, assets, security: str) -> None:
+    """The server process: start, say the URL, then write when told to. ``assets``: a
+    count (machines ``M0``...) or the machines' names. Told ``("flood", kwargs)`` it runs
+    :func:`_write_for` and answers (changes, seconds); told ``("write", key, value, t)`` it
+    writes one value (source time stamp ``t``) and answers None; told None it stops."""
     from opcua_server import SERVER_URI, PlantServer, make_certificate
 
+    names = [f"M{i}" for i in range(assets)] if isinstance(assets, int) else list(assets)
     cert = key = None
     if security != "None":
         cert, key = asyncio.run(make_certificate(Path(folder) / "server-pki", "plant",
                                                  SERVER_URI, server=True))
-    server = PlantServer(Path(folder) / "server", machines=[f"M{i}" for i in range(assets)],
-                         buffers=(), certificate=cert, private_key=key)
+    server = PlantServer(Path(folder) / "server", machines=names, buffers=(),
+                         certificate=cert, private_key=key)
     server.start()
     conn.send((server.url, str(cert) if cert else None))
     while True:
         msg = conn.recv()
         if msg is None:
             break
-        seconds, rate = msg
-        conn.send(server.call(_write_for(server, assets, seconds, rate), timeout=seconds + 60))
+        if msg[0] == "write":
+            _, k, value, t = msg
+            asset, var = k.split(".")
+            server.write(asset, var, value, t)
+            conn.send(None)
+            continue
+        kw = msg[1]
+        keys = kw.pop("keys", None) or [f"{n}.GoodParts" for n in names]
+        conn.send(server.call(_write_for(server, keys, **kw), timeout=kw["seconds"] + 60))
     server.close()
 
 
-async def _write_for(server, assets: int, seconds: float, rate: float) -> tuple[int, float]:
-    """Write GoodParts changes round-robin for ``seconds``; returns (changes, seconds)."""
-    from asyncua import ua
+def flood(conn, seconds: float, rate: float = 0.0, **kw) -> tuple[int, float]:
+    """Have the server process of ``conn`` (:func:`serve`) write for ``seconds`` (or
+    ``count`` changes, keyword ``count``); returns (changes, seconds) once it is done."""
+    conn.send(("flood", dict(seconds=seconds, rate=rate, **kw)))
+    return conn.recv()
 
-    node_ids = [server._id(f"M{i}.GoodParts") for i in range(assets)]
-    counts = [0] * assets
-    t0 = time.time()
+
+#: The value of the ``c``-th change of a variable: counters count, power varies, the state
+#: alternates (so every write is a change the monitored item reports).
+VALUES = {"GoodParts": lambda c: c, "ScrapParts": lambda c: c, "PowerKw": lambda c: float(c % 97),
+          "State": lambda c: ("busy", "idle")[c % 2]}
+
+
+async def _write_for(server, keys, seconds: float, rate: float, count: int = 0,
+                     t0: float | None = None, step_s: float = 1e-4) -> tuple[int, float]:
+    """Write changes of ``keys`` (``"asset.Var"``) round-robin for ``seconds`` or until
+    ``count`` changes (0: no count), the n-th stamped ``t0 + n * step_s`` (``t0`` None:
+    now); returns (changes, seconds)."""
+    node_ids = [server._id(k) for k in keys]
+    types = [server._types[k] for k in keys]
+    values = [VALUES[k.split(".")[1]] for k in keys]
+    counts = [0] * len(keys)
+    t0 = time.time() if t0 is None else t0
     start = time.perf_counter()
     n = 0
-    while True:
+    while not count or n < count:
         now = time.perf_counter() - start
         if now >= seconds:
             break
         if rate and n >= rate * now:
             await asyncio.sleep(0.001)
             continue
-        for _ in range(100):  # a block of writes between looks at the clock
-            i = n % assets
+        for _ in range(100 if not count else min(100, count - n)):  # writes between clocks
+            i = n % len(keys)
             counts[i] += 1
-            dv = server._dv(counts[i], ua.VariantType.Int64, t0 + n * 1e-4)
+            dv = server._dv(values[i](counts[i]), types[i], t0 + n * step_s)
             await server._server.write_attribute_value(node_ids[i], dv)
             n += 1
         await asyncio.sleep(0)  # let the server publish
     return n, time.perf_counter() - start
+
+
+def start_server(folder: str, assets, security: str = "None"):
+    """:func:`serve` in a process of its own; returns (process, pipe, url, certificate)."""
+    parent, child = mp.get_context("spawn").Pipe()
+    proc = mp.get_context("spawn").Process(target=serve, args=(child, folder, assets, security))
+    proc.start()
+    url, cert = parent.recv()
+    return proc, parent, url, cert
 
 
 class CountingFeed:
@@ -123,8 +159,7 @@ def run_twinbench(url, conn, args, pki: Path):
     time.sleep(0.5)  # the initial values
     feed.n, feed.first = 0, None
     cpu = time.process_time()
-    conn.send((args.seconds, args.rate))
-    written, took = conn.recv()
+    written, took = flood(conn, args.seconds, args.rate)
     _drain(lambda: feed.n, written)
     cpu = time.process_time() - cpu
     stop.set()
@@ -170,8 +205,8 @@ def run_bare(url, conn, args, server_cert, pki: Path):
             state.update(n=0, first=None)
             loop = asyncio.get_running_loop()
             cpu = time.process_time()
-            conn.send((args.seconds, args.rate))
-            written, took = await loop.run_in_executor(None, conn.recv)
+            written, took = await loop.run_in_executor(None, flood, conn, args.seconds,
+                                                       args.rate)
             deadline = time.monotonic() + 30
             while state["n"] < written and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
@@ -213,13 +248,9 @@ def main() -> None:
     ap.add_argument("--skip-peer", action="store_true")
     args = ap.parse_args()
 
-    ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         pki = Path(tmp) / "pki"
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=serve, args=(child, tmp, args.assets, args.security))
-        proc.start()
-        url, cert = parent.recv()
+        proc, parent, url, cert = start_server(tmp, args.assets, args.security)
         if cert:
             (pki / "trusted").mkdir(parents=True)
             (pki / "trusted" / "plant.der").write_bytes(Path(cert).read_bytes())
