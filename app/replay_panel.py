@@ -124,22 +124,15 @@ def _losses_text(k) -> str:
                       for name, sec in top_losses(k)) or "-"
 
 
-def _labelled(text: str, widget: QWidget) -> QWidget:
-    box = QWidget()
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 0, 0, 0)
-    row.addWidget(QLabel(text))
-    row.addWidget(widget)
-    row.addStretch(1)
-    return box
-
-
-def _side_by_side(*widgets: QWidget) -> QWidget:
+def _side_by_side(*widgets: QWidget, packed: bool = False) -> QWidget:
+    """``widgets`` in a row; ``packed``: at their own widths, from the left."""
     box = QWidget()
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)
     for w in widgets:
         row.addWidget(w)
+    if packed:
+        row.addStretch(1)
     return box
 
 
@@ -308,8 +301,9 @@ class ReplayPanel(QWidget):
         for key, title, items in (
                 ("states", "Machine states", [(self.gantt, 1), self.legend]),
                 ("output", "Output && energy", [(_side_by_side(self.output, self.energy), 1)]),
-                ("kpis", "KPIs", [_labelled("KPIs over", self.kpi_span), self.kpi_title,
-                                  (self.kpi_table, 1)]),
+                ("kpis", "KPIs", [_side_by_side(QLabel("KPIs over"), self.kpi_span,
+                                                packed=True),
+                                  self.kpi_title, (self.kpi_table, 1)]),
                 ("fork", "Fork from here", [fork_controls, self.fork_warning,
                                              (self.fork_view, 1)]),
                 ("mapping", "Asset mapping", [QLabel("Which 3D element shows each recorded "
